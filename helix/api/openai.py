@@ -1,0 +1,39 @@
+"""/v1: the OpenAI-compatible endpoints. Thin: parse, run the pipeline, respond."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+
+from helix.api.responses import respond
+from helix.gateway import Gateway, new_request_id
+from helix.pipeline.call import Endpoint
+
+
+async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> Response[Any]:
+    gateway: Gateway = request.app.state.gateway
+    request_id = new_request_id()
+    request.scope.setdefault("state", {})["request_id"] = request_id
+    raw = await request.body()
+    call = gateway.parse(endpoint, raw, request.headers, request_id)
+    return await respond(call, await gateway.handle(call))
+
+
+@post("/v1/chat/completions", status_code=200)
+async def chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
+    return await _run(request, "chat")
+
+
+@post("/v1/embeddings", status_code=200)
+async def embeddings(request: Request[Any, Any, Any]) -> Response[Any]:
+    return await _run(request, "embeddings")
+
+
+@get("/v1/models")
+async def models(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    gateway: Gateway = request.app.state.gateway
+    return {"object": "list", "data": await gateway.models()}
+
+
+routes = [chat_completions, embeddings, models]

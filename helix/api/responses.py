@@ -1,0 +1,116 @@
+"""Turning a pipeline reply or an error into HTTP: JSON bodies, SSE streams and Helix's headers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.response import Stream
+
+from helix.errors import HelixError
+from helix.pipeline.call import Call, Completed, Reply
+
+_encode = msgspec.json.encode
+JSON = "application/json"
+REQUEST_ID = "x-helix-request-id"
+
+
+def helix_headers(call: Call) -> dict[str, str]:
+    headers = {REQUEST_ID: call.id, "x-helix-provider": call.target.provider.name, **call.response_headers}
+    if call.cache:
+        headers["x-helix-cache"] = call.cache
+    if not call.stream:
+        if call.cost is not None:
+            headers["x-helix-cost-usd"] = f"{call.cost:.8f}".rstrip("0").rstrip(".") or "0"
+        overhead = call.overhead_seconds
+        if overhead is not None:
+            headers["x-helix-overhead-ms"] = f"{overhead * 1000:.3f}"
+    return headers
+
+
+async def respond(call: Call, reply: Reply) -> Response[Any]:
+    if isinstance(reply, Completed):
+        return Response(_encode(reply.body), media_type=JSON, headers=helix_headers(call))
+    chunks = reply.chunks
+    # Pull the first chunk before answering: an upstream error that arrives first still gets its own
+    # status code and a JSON body instead of a 200 stream that dies.
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        first = None
+    return Stream(
+        _sse(call, first, chunks),
+        media_type="text/event-stream",
+        headers={**helix_headers(call), "cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+def _is_usage_only(chunk: dict[str, Any]) -> bool:
+    return not chunk.get("choices") and bool(chunk.get("usage"))
+
+
+async def _sse(call: Call, first: dict[str, Any] | None, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    try:
+        if first is not None:
+            async for chunk in _prepend(first, chunks):
+                if _is_usage_only(chunk) and not call.client_wants_usage:
+                    continue
+                yield b"data: " + _encode(chunk) + b"\n\n"
+        yield b"data: [DONE]\n\n"
+    except HelixError as exc:
+        # Headers are gone; OpenAI's SDKs raise on an `error` event inside the stream.
+        yield b"data: " + _encode(exc.body()) + b"\n\n"
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
+
+
+async def _prepend(first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    yield first
+    async for chunk in rest:
+        yield chunk
+
+
+def error_response(exc: HelixError, request_id: str | None) -> Response[Any]:
+    headers = dict(exc.headers)
+    if request_id:
+        headers[REQUEST_ID] = request_id
+    if exc.provider:
+        headers["x-helix-provider"] = exc.provider
+    return Response(_encode(exc.body()), status_code=exc.status, media_type=JSON, headers=headers)
+
+
+_HTTP_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error", 429: "rate_limit_error"}
+
+
+def on_helix_error(request: Request[Any, Any, Any], exc: HelixError) -> Response[Any]:
+    return error_response(exc, request.scope.get("state", {}).get("request_id"))
+
+
+def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's own errors (unknown route, wrong method, body too large) in OpenAI's shape."""
+    status = exc.status_code
+    message = exc.detail or "request failed"
+    if status == 413:
+        message = "the request body is too large: raise [server] max_body_mb if this is intended"
+    elif status == 404:
+        message = f"no route for {request.method} {request.url.path}: Helix serves /v1/chat/completions, " \
+            "/v1/embeddings and /v1/models"
+    error = HelixError(
+        message,
+        status=status,
+        type=_HTTP_TYPES.get(status, "invalid_request_error" if status < 500 else "api_error"),
+        code=str(status),
+    )
+    error.headers = dict(exc.headers or {})
+    return error_response(error, None)
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    import logging
+
+    logging.getLogger("helix").exception("unexpected error on %s", request.url.path)
+    error = HelixError("Helix hit an internal error; it is logged on the server. Please report it.")
+    return error_response(error, None)

@@ -1,0 +1,44 @@
+"""create_app(config): the Litestar app, its lifespan (database, upstream client) and error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+
+from helix import __version__
+from helix.api import health, openai
+from helix.api.responses import on_helix_error, on_http_error, on_unexpected
+from helix.config import Config
+from helix.errors import HelixError
+from helix.gateway import Gateway
+
+
+def create_app(config: Config, *, env: dict[str, str] | None = None) -> Litestar:
+    gateway = Gateway(config, env=env)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await gateway.start()
+        try:
+            yield
+        finally:
+            await gateway.close()
+
+    app = Litestar(
+        route_handlers=[*openai.routes, *health.routes],
+        lifespan=[lifespan],
+        exception_handlers={
+            HelixError: on_helix_error,
+            HTTPException: on_http_error,
+            Exception: on_unexpected,
+        },
+        request_max_body_size=int(config.server.max_body_mb * 1024 * 1024),
+        openapi_config=OpenAPIConfig(title="Helix", version=__version__, path="/openapi"),
+        debug=False,
+    )
+    app.state.gateway = gateway
+    return app

@@ -1,0 +1,209 @@
+"""Typed configuration: defaults < helix.toml < HELIX_* environment variables.
+
+Every key is documented in `helix.example.toml`. Unknown keys and bad values are rejected at start
+with one line naming the key. String values may reference the environment as `${VAR}` (or
+`${VAR:-default}`), which keeps secrets out of the file.
+
+Environment overrides use a double underscore between levels: `HELIX_SERVER__PORT=8080`,
+`HELIX_PROVIDERS__OPENAI__BASE_URL=...`. `HELIX_HOME` moves the data directory and `HELIX_CONFIG`
+names the config file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+import platformdirs
+
+CONFIG_FILENAME = "helix.toml"
+DB_FILENAME = "helix.db"
+ENV_PREFIX = "HELIX_"
+_ENV_NESTING = "__"
+_RESERVED_ENV = {"HELIX_HOME", "HELIX_CONFIG"}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, described in one line."""
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = 4000
+    max_body_mb: float = 20.0
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class StorageConfig(_Section):
+    path: str | None = None
+    log_queue_max: int = 100_000
+
+
+class UpstreamConfig(_Section):
+    connect_timeout: float = 10.0
+    read_timeout: float = 600.0
+    max_connections: int = 1000
+
+
+class RoutingConfig(_Section):
+    default_provider: str = "openai"
+
+
+class ProviderConfig(_Section):
+    kind: Literal["openai", "anthropic"] | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    headers: dict[str, str] = {}
+    local: bool | None = None
+
+
+class ModelAlias(_Section):
+    target: str
+
+
+class Price(_Section):
+    input: float
+    output: float
+    cached_input: float | None = None
+
+
+class Config(_Section):
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
+    upstream: UpstreamConfig = msgspec.field(default_factory=UpstreamConfig)
+    routing: RoutingConfig = msgspec.field(default_factory=RoutingConfig)
+    providers: dict[str, ProviderConfig] = {}
+    models: dict[str, ModelAlias] = {}
+    pricing: dict[str, Price] = {}
+
+    def db_path(self) -> Path:
+        if self.storage.path:
+            return Path(self.storage.path).expanduser()
+        return data_dir() / DB_FILENAME
+
+
+def data_dir() -> Path:
+    home = os.environ.get("HELIX_HOME")
+    if home:
+        return Path(home).expanduser()
+    return Path(platformdirs.user_data_dir("helix", appauthor=False))
+
+
+def default_config_path() -> Path | None:
+    """The config file used when none is named: $HELIX_CONFIG, ./helix.toml, then the data dir's."""
+    named = os.environ.get("HELIX_CONFIG")
+    if named:
+        return Path(named).expanduser()
+    for candidate in (Path.cwd() / CONFIG_FILENAME, data_dir() / CONFIG_FILENAME):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _interpolate(value: Any, path: str, env: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, f"{path}.{k}" if path else k, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, f"{path}[{i}]", env) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{path}: environment variable {name} is not set (referenced as ${{{name}}})")
+
+    return _VAR.sub(substitute, value)
+
+
+def _env_overrides(env: dict[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name in _RESERVED_ENV:
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split(_ENV_NESTING)
+        if len(parts) < 2 or not all(parts):
+            continue
+        node = overrides
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return overrides
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: msgspec.ValidationError) -> str:
+    # msgspec says "... - at `$.server.port`"; turn the JSON path into the TOML key the user wrote.
+    text = str(error)
+    message, _, where = text.partition(" - at `")
+    key = where.rstrip("`").removeprefix("$").lstrip(".") or "(top level)"
+    unknown = re.match(r"Object contains unknown field `([^`]+)`", message)
+    if unknown:
+        full = f"{key}.{unknown.group(1)}" if key != "(top level)" else unknown.group(1)
+        return f"unknown config key '{full}': check the spelling against helix.example.toml"
+    return f"bad value for '{key}': {message}"
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Config:
+    """Load defaults < file < environment < explicit overrides (CLI flags)."""
+    env = dict(os.environ) if env is None else env
+    data: dict[str, Any] = {}
+    file = Path(path).expanduser() if path else default_config_path()
+    if path and not file.is_file():
+        raise ConfigError(f"config file {file} does not exist (run 'helix init' to create one)")
+    if file:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+        data = _interpolate(data, "", env)
+    data = _merge(data, _env_overrides(env))
+    if overrides:
+        data = _merge(data, overrides)
+    try:
+        config = msgspec.convert(data, Config, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    _check(config)
+    return config
+
+
+def _check(config: Config) -> None:
+    if not 0 < config.server.port < 65536:
+        raise ConfigError(f"bad value for 'server.port': {config.server.port} is not a TCP port")
+    if config.server.max_body_mb <= 0:
+        raise ConfigError("bad value for 'server.max_body_mb': must be positive")
+    for name, alias in config.models.items():
+        if not alias.target or alias.target == name:
+            raise ConfigError(f"bad value for 'models.{name}.target': name a provider/model to route to")
+    for name, price in config.pricing.items():
+        if min(price.input, price.output, price.cached_input or 0) < 0:
+            raise ConfigError(f"bad value for 'pricing.{name}': prices cannot be negative")

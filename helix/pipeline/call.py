@@ -1,0 +1,87 @@
+"""The request as it travels through the pipeline, and the two shapes a reply can take."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from helix.pricing import Usage
+
+if TYPE_CHECKING:
+    from helix.providers.base import Provider
+
+Endpoint = Literal["chat", "embeddings"]
+
+
+@dataclass(slots=True)
+class Target:
+    """Where a request goes: a provider and the model name that provider knows."""
+
+    provider: Provider
+    model: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.provider.name}/{self.model}"
+
+
+@dataclass(slots=True)
+class Completed:
+    """A whole JSON response (non-streaming)."""
+
+    body: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Streamed:
+    """A stream of OpenAI `chat.completion.chunk` objects, passed on as they arrive."""
+
+    chunks: AsyncIterator[dict[str, Any]]
+
+
+Reply = Completed | Streamed
+
+
+@dataclass(slots=True)
+class Call:
+    """One request: what the client sent, where it goes, and what happened (filled in by stages)."""
+
+    id: str
+    endpoint: Endpoint
+    body: dict[str, Any]
+    requested_model: str
+    target: Target
+    headers: Mapping[str, str]
+    stream: bool = False
+    client_wants_usage: bool = False
+    user: str | None = None
+    key_id: str | None = None
+    ts: float = field(default_factory=time.time)
+    started: float = field(default_factory=time.perf_counter)
+    # Outcome.
+    status: int = 200
+    error_code: str | None = None
+    cache: str | None = None
+    usage: Usage | None = None
+    cost: float | None = None
+    saved: float | None = None
+    upstream_seconds: float = 0.0
+    ttft: float | None = None
+    finished: float | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    @property
+    def overhead_seconds(self) -> float | None:
+        """Helix's own time: to the first chunk for streams, to the whole answer otherwise."""
+        end = self.ttft if self.stream and self.ttft is not None else self.finished
+        if end is None:
+            return None
+        return max(0.0, end - self.upstream_seconds)
+
+
+Next = Callable[[Call], Awaitable[Reply]]

@@ -1,0 +1,79 @@
+"""Log and cost stage: every request, success or error, becomes one row of the request log.
+
+It sits outside every other stage, so cache hits, budget refusals and upstream errors are all
+recorded. Streams are watched chunk by chunk (never buffered): time to first token, the usage chunk,
+and how the stream ended (completed, upstream error, or the client going away: status 499).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from helix.errors import HelixError
+from helix.pipeline.call import Call, Completed, Next, Reply, Streamed
+from helix.pricing import PriceBook, Usage
+from helix.store.request_log import INSERT, row
+from helix.store.writer import Writer
+
+CLIENT_CLOSED = 499
+
+
+class LogStage:
+    def __init__(self, writer: Writer, prices: PriceBook) -> None:
+        self._writer = writer
+        self._prices = prices
+
+    async def __call__(self, call: Call, next: Next) -> Reply:
+        try:
+            reply = await next(call)
+        except HelixError as exc:
+            self._finish(call, exc.status, exc.code or exc.type)
+            raise
+        except Exception:
+            self._finish(call, 500, "internal_error")
+            raise
+        if isinstance(reply, Streamed):
+            return Streamed(self._watch(call, reply.chunks))
+        if call.usage is None:
+            call.usage = Usage.from_openai(reply.body.get("usage"))
+        self._finish(call, 200, None)
+        return reply
+
+    async def _watch(self, call: Call, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+        status, code = 200, None
+        try:
+            async for chunk in chunks:
+                if call.ttft is None:
+                    call.ttft = call.elapsed()
+                usage = chunk.get("usage")
+                if usage:
+                    call.usage = Usage.from_openai(usage)
+                yield chunk
+        except HelixError as exc:
+            status, code = exc.status, exc.code or exc.type
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            status, code = CLIENT_CLOSED, "client_closed"
+            raise
+        except Exception:
+            status, code = 500, "internal_error"
+            raise
+        finally:
+            # Record first: under a cancelled scope the await below may itself be interrupted.
+            self._finish(call, status, code)
+            await _close(chunks)
+
+    def _finish(self, call: Call, status: int, code: str | None) -> None:
+        call.finished = call.elapsed()
+        call.status, call.error_code = status, code
+        if call.cost is None and call.usage is not None:
+            call.cost = self._prices.cost(call.target.provider.name, call.target.model, call.usage)
+        self._writer.submit(INSERT, row(call))
+
+
+async def _close(chunks: AsyncIterator[dict[str, Any]]) -> None:
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        await close()

@@ -1,0 +1,112 @@
+"""Turn a raw request body into a `Call`, or a clear 400 saying what is wrong with it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import msgspec
+
+from helix.errors import InvalidRequest
+from helix.pipeline.call import Call, Endpoint, Target
+
+_Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+
+
+class _Message(msgspec.Struct):
+    role: _Role
+    content: str | list[dict[str, Any]] | None = None
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+
+
+class _StreamOptions(msgspec.Struct):
+    include_usage: bool = False
+
+
+class _ChatShape(msgspec.Struct):
+    """The fields Helix relies on; everything else is passed to the provider untouched."""
+
+    model: str
+    messages: list[_Message]
+    stream: bool | None = None
+    stream_options: _StreamOptions | None = None
+    user: str | None = None
+    n: int | None = None
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    tools: list[dict[str, Any]] | None = None
+    stop: str | list[str] | None = None
+
+
+class _EmbeddingsShape(msgspec.Struct):
+    model: str
+    input: str | list[str | int | list[int]]
+    user: str | None = None
+
+
+_SHAPES: dict[str, type[msgspec.Struct]] = {"chat": _ChatShape, "embeddings": _EmbeddingsShape}
+_decode = msgspec.json.decode
+
+
+def _problem(error: msgspec.ValidationError) -> InvalidRequest:
+    message, _, where = str(error).partition(" - at `")
+    param = where.rstrip("`").removeprefix("$").lstrip(".") or None
+    if message.startswith("Object missing required field"):
+        field = message.split("`")[1]
+        param = f"{param}.{field}" if param else field
+        return InvalidRequest(f"'{param}' is required", param=param, code="missing_required_parameter")
+    return InvalidRequest(f"invalid '{param}': {message}", param=param, code="invalid_type")
+
+
+def new_request_id() -> str:
+    return "req_" + uuid.uuid4().hex
+
+
+def parse_call(
+    endpoint: Endpoint,
+    raw: bytes,
+    headers: Mapping[str, str],
+    resolve: Callable[[str], Target],
+    request_id: str | None = None,
+) -> Call:
+    if not raw.strip():
+        raise InvalidRequest("the request body is empty: send a JSON object", code="invalid_json")
+    try:
+        body = _decode(raw)
+    except msgspec.DecodeError as exc:
+        raise InvalidRequest(f"the request body is not valid JSON ({exc})", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object", code="invalid_json")
+    try:
+        shape: Any = msgspec.convert(body, _SHAPES[endpoint])
+    except msgspec.ValidationError as exc:
+        raise _problem(exc) from None
+    if not shape.model.strip():
+        raise InvalidRequest("'model' is empty: name a model, e.g. gpt-4o-mini", param="model")
+    stream = False
+    wants_usage = False
+    if isinstance(shape, _ChatShape):
+        if not shape.messages:
+            raise InvalidRequest("'messages' is empty: send at least one message", param="messages")
+        if shape.n is not None and shape.n < 1:
+            raise InvalidRequest("'n' must be at least 1", param="n")
+        stream = bool(shape.stream)
+        wants_usage = bool(stream and shape.stream_options and shape.stream_options.include_usage)
+    elif isinstance(shape.input, list) and not shape.input:
+        raise InvalidRequest("'input' is empty", param="input")
+    return Call(
+        id=request_id or new_request_id(),
+        endpoint=endpoint,
+        body=body,
+        requested_model=shape.model,
+        target=resolve(shape.model),
+        headers=headers,
+        stream=stream,
+        client_wants_usage=wants_usage,
+        user=shape.user or headers.get("x-helix-user") or None,
+    )

@@ -1,0 +1,12 @@
+"""Route stage (last): hand the call to the provider its model resolved to."""
+
+from __future__ import annotations
+
+from helix.pipeline.call import Call, Next, Reply
+
+
+async def send_to_provider(call: Call, next: Next | None = None) -> Reply:
+    provider = call.target.provider
+    if call.endpoint == "embeddings":
+        return await provider.embeddings(call)
+    return await provider.chat(call)

@@ -1,0 +1,141 @@
+"""Model prices and the cost of one usage record.
+
+Prices are USD per million tokens: input, output and cached input (prompt tokens served from the
+provider's prompt cache). The built-in table covers current models; `[pricing."provider/model"]` or
+`[pricing."model"]` in helix.toml overrides or extends it. Dated snapshots (`gpt-4o-2024-08-06`,
+`claude-3-5-haiku-20241022`) and `-latest` names fall back to their family's price. A model with no
+known price costs `None` (unknown), and is warned about once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from helix.config import Price
+
+log = logging.getLogger("helix.pricing")
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+    @classmethod
+    def from_openai(cls, usage: dict | None) -> Usage | None:
+        if not isinstance(usage, dict):
+            return None
+        details = usage.get("prompt_tokens_details") or {}
+        return cls(
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            cached_tokens=int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0,
+        )
+
+
+def _p(input: float, output: float, cached_input: float | None = None) -> Price:
+    return Price(input=input, output=output, cached_input=cached_input)
+
+
+BUILTIN_PRICES: dict[str, Price] = {
+    # OpenAI
+    "gpt-5": _p(1.25, 10.0, 0.125),
+    "gpt-5-mini": _p(0.25, 2.0, 0.025),
+    "gpt-5-nano": _p(0.05, 0.40, 0.005),
+    "gpt-4.1": _p(2.0, 8.0, 0.50),
+    "gpt-4.1-mini": _p(0.40, 1.60, 0.10),
+    "gpt-4.1-nano": _p(0.10, 0.40, 0.025),
+    "gpt-4o": _p(2.50, 10.0, 1.25),
+    "gpt-4o-mini": _p(0.15, 0.60, 0.075),
+    "gpt-4-turbo": _p(10.0, 30.0),
+    "gpt-3.5-turbo": _p(0.50, 1.50),
+    "o1": _p(15.0, 60.0, 7.50),
+    "o1-mini": _p(1.10, 4.40, 0.55),
+    "o3": _p(2.0, 8.0, 0.50),
+    "o3-mini": _p(1.10, 4.40, 0.55),
+    "o4-mini": _p(1.10, 4.40, 0.275),
+    "text-embedding-3-small": _p(0.02, 0.0),
+    "text-embedding-3-large": _p(0.13, 0.0),
+    "text-embedding-ada-002": _p(0.10, 0.0),
+    # Anthropic (cached input = cache read price)
+    "claude-opus-4-1": _p(15.0, 75.0, 1.50),
+    "claude-opus-4": _p(15.0, 75.0, 1.50),
+    "claude-sonnet-4-5": _p(3.0, 15.0, 0.30),
+    "claude-sonnet-4": _p(3.0, 15.0, 0.30),
+    "claude-3-7-sonnet": _p(3.0, 15.0, 0.30),
+    "claude-3-5-sonnet": _p(3.0, 15.0, 0.30),
+    "claude-haiku-4-5": _p(1.0, 5.0, 0.10),
+    "claude-3-5-haiku": _p(0.80, 4.0, 0.08),
+    "claude-3-haiku": _p(0.25, 1.25, 0.03),
+    "claude-3-opus": _p(15.0, 75.0, 1.50),
+    # Groq
+    "llama-3.1-8b-instant": _p(0.05, 0.08),
+    "llama-3.3-70b-versatile": _p(0.59, 0.79),
+    "openai/gpt-oss-120b": _p(0.15, 0.75),
+    "openai/gpt-oss-20b": _p(0.10, 0.50),
+    # Mistral
+    "mistral-large": _p(2.0, 6.0),
+    "mistral-medium": _p(0.40, 2.0),
+    "mistral-small": _p(0.10, 0.30),
+    "codestral": _p(0.30, 0.90),
+    "open-mistral-nemo": _p(0.15, 0.15),
+    # DeepSeek
+    "deepseek-chat": _p(0.27, 1.10, 0.07),
+    "deepseek-reasoner": _p(0.55, 2.19, 0.14),
+}
+
+_SNAPSHOT = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|-\d{4})$")
+
+
+class PriceBook:
+    """Looks up a price by `provider/model`, then `model`, then the model's family name."""
+
+    def __init__(self, overrides: dict[str, Price] | None = None, free_providers: set[str] | None = None):
+        self._prices = {**BUILTIN_PRICES, **(overrides or {})}
+        self._free = free_providers or set()
+        self._warned: set[str] = set()
+        self._resolved: dict[tuple[str, str], Price | None] = {}
+
+    def price(self, provider: str, model: str) -> Price | None:
+        key = (provider, model)
+        if key not in self._resolved:
+            self._resolved[key] = self._lookup(provider, model)
+        return self._resolved[key]
+
+    def _lookup(self, provider: str, model: str) -> Price | None:
+        if provider in self._free:
+            return Price(input=0.0, output=0.0, cached_input=0.0)
+        names = [f"{provider}/{model}", model]
+        family = _SNAPSHOT.sub("", model)
+        if family != model:
+            names += [f"{provider}/{family}", family]
+        for name in names:
+            if name in self._prices:
+                return self._prices[name]
+        return None
+
+    def cost(self, provider: str, model: str, usage: Usage | None) -> float | None:
+        if usage is None:
+            return None
+        price = self.price(provider, model)
+        if price is None:
+            name = f"{provider}/{model}"
+            if name not in self._warned:
+                self._warned.add(name)
+                log.warning(
+                    "no price known for %s: its cost is recorded as unknown; add [pricing.%r] to helix.toml",
+                    name,
+                    name,
+                )
+            return None
+        cached = min(usage.cached_tokens, usage.prompt_tokens)
+        cached_price = price.cached_input if price.cached_input is not None else price.input
+        total = (
+            (usage.prompt_tokens - cached) * price.input
+            + cached * cached_price
+            + usage.completion_tokens * price.output
+        )
+        return round(total / 1_000_000, 10)

@@ -1,0 +1,107 @@
+"""Anthropic's Messages API behind the chat-completions interface.
+
+The request/response/stream translation lives in `anthropic_translate`; this module only talks HTTP.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+import msgspec
+
+from helix.errors import InvalidRequest, UpstreamError
+from helix.pipeline.call import Call, Completed, Reply, Streamed
+from helix.providers.anthropic_translate import (
+    StreamTranslator,
+    TranslationError,
+    UpstreamStreamError,
+    from_messages_response,
+    to_messages_request,
+    translate_error,
+)
+from helix.providers.http import iter_sse, open_request, read_json
+
+API_VERSION = "2023-06-01"
+_decode = msgspec.json.decode
+
+
+class AnthropicProvider:
+    kind = "anthropic"
+    local = False
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        api_key: str | None,
+        client: httpx.AsyncClient,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        base = base_url.rstrip("/")
+        self._base = base if base.endswith("/v1") else base + "/v1"
+        self._client = client
+        self._headers = {"content-type": "application/json", "anthropic-version": API_VERSION, **(headers or {})}
+        if api_key:
+            self._headers["x-api-key"] = api_key
+
+    async def chat(self, call: Call) -> Reply:
+        try:
+            body = to_messages_request(call.body, call.target.model)
+        except TranslationError as exc:
+            raise InvalidRequest(f"{self.name}: {exc}", provider=self.name) from None
+        if call.stream:
+            return Streamed(self._stream(call, body))
+        async with open_request(
+            self._client, call, self.name, f"{self._base}/messages", body, self._headers, translate_error
+        ) as response:
+            result = await read_json(response, self.name, call)
+        return Completed(from_messages_response(result, call.requested_model))
+
+    async def embeddings(self, call: Call) -> Reply:
+        raise InvalidRequest(
+            f"{self.name}: Anthropic has no embeddings API; route embeddings to another provider",
+            param="model",
+            code="unsupported_endpoint",
+        )
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        async with open_request(
+            self._client, None, self.name, f"{self._base}/models", None, self._headers, translate_error, "GET"
+        ) as response:
+            body = await read_json(response, self.name, None)
+        return [
+            {"id": item["id"], "object": "model", "created": 0, "owned_by": "anthropic"}
+            for item in (body.get("data") or [] if isinstance(body, dict) else [])
+            if isinstance(item, dict) and "id" in item
+        ]
+
+    async def _stream(self, call: Call, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        # The upstream always reports usage; the translator only emits the usage chunk if asked, so ask
+        # for it here and let the API layer hide it from clients that did not.
+        translator = StreamTranslator(call.requested_model, include_usage=True)
+        async with AsyncExitStack() as stack:
+            response = await stack.enter_async_context(
+                open_request(
+                    self._client, call, self.name, f"{self._base}/messages", body, self._headers, translate_error
+                )
+            )
+            waiting, first = time.perf_counter(), True
+            async for event, data in iter_sse(response, self.name):
+                if first:
+                    call.upstream_seconds += time.perf_counter() - waiting
+                    first = False
+                payload = _decode(data)
+                try:
+                    chunks = translator.feed(event, payload)
+                except UpstreamStreamError as exc:
+                    raise UpstreamError(
+                        f"{self.name}: {exc}", status=502, type=getattr(exc, "type", None), provider=self.name
+                    ) from None
+                for chunk in chunks:
+                    yield chunk

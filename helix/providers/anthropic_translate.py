@@ -1,0 +1,527 @@
+"""Pure translation between OpenAI chat.completions and the Anthropic Messages API.
+
+No I/O here: the HTTP layer decodes JSON, calls these functions and encodes the result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+__all__ = [
+    "StreamTranslator",
+    "TranslationError",
+    "UpstreamStreamError",
+    "from_messages_response",
+    "to_messages_request",
+    "translate_error",
+]
+
+JSON = dict[str, Any]
+
+_MAX_TEMPERATURE = 1.0
+
+_FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+
+_ERROR_TYPE_BY_STATUS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+_DATA_URL = re.compile(r"^data:(?P<media_type>[\w.+-]+/[\w.+-]+);base64,(?P<data>.+)$", re.DOTALL)
+
+
+class TranslationError(ValueError):
+    """The OpenAI request cannot be expressed as an Anthropic request (maps to HTTP 400)."""
+
+
+class UpstreamStreamError(Exception):
+    """Anthropic sent an `error` event in the middle of a stream."""
+
+    def __init__(self, message: str, error_type: str = "api_error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.type = error_type
+
+
+# --------------------------------------------------------------------------- request
+
+
+def to_messages_request(body: JSON, upstream_model: str, default_max_tokens: int = 4096) -> JSON:
+    """Translate an OpenAI chat.completions request body into an Anthropic /v1/messages body."""
+    _check_n(body)
+    system, messages = _translate_messages(body.get("messages"))
+    out: JSON = {
+        "model": upstream_model,
+        "max_tokens": _max_tokens(body, default_max_tokens),
+        "messages": messages,
+    }
+    if system:
+        out["system"] = system
+    out.update(_sampling_params(body))
+    out.update(_tool_params(body))
+    if body.get("stream"):
+        out["stream"] = True
+    if isinstance(body.get("user"), str) and body["user"]:
+        out["metadata"] = {"user_id": body["user"]}
+    # Everything else is deliberately dropped: presence/frequency_penalty, logit_bias, seed,
+    # stream_options (handled by the gateway), logprobs, and response_format. Anthropic has no
+    # JSON mode, so json_object/json_schema are dropped too rather than rejected: the prompt
+    # usually asks for JSON anyway, and failing the whole request would be worse.
+    return out
+
+
+def _check_n(body: JSON) -> None:
+    n = body.get("n")
+    if n is not None and n != 1:
+        raise TranslationError("Anthropic does not support n > 1")
+
+
+def _max_tokens(body: JSON, default: int) -> int:
+    value = body.get("max_completion_tokens")
+    if value is None:
+        value = body.get("max_tokens")
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise TranslationError("max_tokens must be a positive integer")
+    return value
+
+
+def _sampling_params(body: JSON) -> JSON:
+    out: JSON = {}
+    temperature = _number(body, "temperature")
+    if temperature is not None:
+        # OpenAI accepts 0..2, Anthropic 0..1; clamp instead of letting upstream 400.
+        out["temperature"] = min(temperature, _MAX_TEMPERATURE)
+    top_p = _number(body, "top_p")
+    if top_p is not None:
+        out["top_p"] = top_p
+    stop = body.get("stop")
+    if isinstance(stop, str) and stop:
+        out["stop_sequences"] = [stop]
+    elif isinstance(stop, list) and any(isinstance(s, str) and s for s in stop):
+        out["stop_sequences"] = [s for s in stop if isinstance(s, str) and s]
+    return out
+
+
+def _number(body: JSON, key: str) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TranslationError(f"{key} must be a number")
+    return value
+
+
+def _translate_messages(raw: Any) -> tuple[str, list[JSON]]:
+    if not isinstance(raw, list) or not raw:
+        raise TranslationError("'messages' must be a non-empty array")
+    system_parts: list[str] = []
+    turns: list[JSON] = []
+    for position, message in enumerate(raw):
+        if not isinstance(message, dict):
+            raise TranslationError(f"messages[{position}] must be an object")
+        role = message.get("role")
+        if role in ("system", "developer"):
+            text = _text_of(message.get("content"), f"messages[{position}]")
+            if text:
+                system_parts.append(text)
+        elif role == "user":
+            turns.append({"role": "user", "content": _user_blocks(message.get("content"), position)})
+        elif role == "assistant":
+            turns.append({"role": "assistant", "content": _assistant_blocks(message, position)})
+        elif role == "tool":
+            turns.append({"role": "user", "content": [_tool_result_block(message, position)]})
+        else:
+            raise TranslationError(f"messages[{position}]: unsupported role {role!r}")
+    return "\n\n".join(system_parts), _merge_same_role(turns)
+
+
+def _merge_same_role(turns: list[JSON]) -> list[JSON]:
+    # Anthropic requires strictly alternating roles, so adjacent same-role turns are fused.
+    merged: list[JSON] = []
+    for turn in turns:
+        if not turn["content"]:
+            continue
+        if merged and merged[-1]["role"] == turn["role"]:
+            merged[-1]["content"].extend(turn["content"])
+        else:
+            merged.append({"role": turn["role"], "content": list(turn["content"])})
+    return merged
+
+
+def _text_of(content: Any, where: str) -> str:
+    """Flatten string-or-text-parts content (system, tool) into one string."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "text":
+                raise TranslationError(f"{where}: only text content parts are supported here")
+            texts.append(str(part.get("text", "")))
+        return "\n".join(texts)
+    raise TranslationError(f"{where}: content must be a string or an array of content parts")
+
+
+def _user_blocks(content: Any, position: int) -> list[JSON]:
+    where = f"messages[{position}]"
+    if isinstance(content, str):
+        return _text_blocks(content)
+    if not isinstance(content, list):
+        raise TranslationError(f"{where}: content must be a string or an array of content parts")
+    blocks: list[JSON] = []
+    for part in content:
+        blocks.extend(_user_part(part, where))
+    return blocks
+
+
+def _text_blocks(text: str) -> list[JSON]:
+    # Anthropic rejects empty text blocks.
+    return [{"type": "text", "text": text}] if text else []
+
+
+def _user_part(part: Any, where: str) -> list[JSON]:
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind == "text":
+        return _text_blocks(str(part.get("text", "")))
+    if kind == "image_url":
+        return [_image_block(part.get("image_url"), where)]
+    raise TranslationError(f"{where}: unsupported content part type {kind!r}")
+
+
+def _image_block(image_url: Any, where: str) -> JSON:
+    url = image_url.get("url") if isinstance(image_url, dict) else image_url
+    if not isinstance(url, str):
+        raise TranslationError(f"{where}: image_url.url must be a string")
+    if url.startswith(("http://", "https://")):
+        return {"type": "image", "source": {"type": "url", "url": url}}
+    match = _DATA_URL.match(url)
+    if match is None:
+        raise TranslationError(f"{where}: image_url must be an http(s) URL or a base64 data URL")
+    return {
+        "type": "image",
+        "source": {"type": "base64", "media_type": match["media_type"], "data": match["data"]},
+    }
+
+
+def _assistant_blocks(message: JSON, position: int) -> list[JSON]:
+    where = f"messages[{position}]"
+    content = message.get("content")
+    blocks: list[JSON] = []
+    if isinstance(content, list):
+        for part in content:
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind not in ("text", "refusal"):
+                raise TranslationError(f"{where}: unsupported assistant content part type {kind!r}")
+            blocks.extend(_text_blocks(str(part.get(kind, ""))))
+    elif content is not None:
+        blocks.extend(_text_blocks(_text_of(content, where)))
+    for call in message.get("tool_calls") or []:
+        blocks.append(_tool_use_block(call, where))
+    return blocks
+
+
+def _tool_use_block(call: Any, where: str) -> JSON:
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict) or not function.get("name"):
+        raise TranslationError(f"{where}: tool_calls entries need function.name")
+    name = function["name"]
+    tool_input = _parse_arguments(function.get("arguments"), name, where)
+    if not isinstance(tool_input, dict):
+        raise TranslationError(f"{where}: tool call {name!r} arguments must be a JSON object")
+    return {"type": "tool_use", "id": call.get("id") or _new_id("toolu_"), "name": name, "input": tool_input}
+
+
+def _parse_arguments(arguments: Any, name: str, where: str) -> Any:
+    if isinstance(arguments, dict):
+        return arguments
+    try:
+        return json.loads(arguments or "{}")
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise TranslationError(f"{where}: tool call {name!r} has invalid JSON arguments: {exc}") from exc
+
+
+def _tool_result_block(message: JSON, position: int) -> JSON:
+    where = f"messages[{position}]"
+    tool_call_id = message.get("tool_call_id")
+    if not tool_call_id:
+        raise TranslationError(f"{where}: tool messages need tool_call_id")
+    block: JSON = {"type": "tool_result", "tool_use_id": tool_call_id}
+    text = _text_of(message.get("content"), where)
+    if text:
+        block["content"] = text
+    return block
+
+
+def _tool_params(body: JSON) -> JSON:
+    tools = body.get("tools")
+    if not tools:
+        return {}
+    out: JSON = {"tools": [_tool_definition(tool, i) for i, tool in enumerate(tools)]}
+    choice = _tool_choice(body.get("tool_choice"))
+    if body.get("parallel_tool_calls") is False:
+        choice = choice or {"type": "auto"}
+        # Anthropic's "none" choice has no such flag; with no tool calls it would be moot.
+        if choice["type"] != "none":
+            choice["disable_parallel_tool_use"] = True
+    if choice:
+        out["tool_choice"] = choice
+    return out
+
+
+def _tool_definition(tool: Any, index: int) -> JSON:
+    if not isinstance(tool, dict) or tool.get("type") != "function":
+        raise TranslationError(f"tools[{index}]: only function tools are supported")
+    function = tool.get("function")
+    if not isinstance(function, dict) or not function.get("name"):
+        raise TranslationError(f"tools[{index}]: function.name is required")
+    definition: JSON = {"name": function["name"]}
+    if function.get("description"):
+        definition["description"] = function["description"]
+    definition["input_schema"] = function.get("parameters") or {"type": "object", "properties": {}}
+    return definition
+
+
+def _tool_choice(choice: Any) -> JSON | None:
+    if choice is None:
+        return None
+    simple = {"auto": "auto", "required": "any", "none": "none"}
+    if isinstance(choice, str) and choice in simple:
+        return {"type": simple[choice]}
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        name = (choice.get("function") or {}).get("name")
+        if name:
+            return {"type": "tool", "name": name}
+    raise TranslationError(f"unsupported tool_choice: {choice!r}")
+
+
+# -------------------------------------------------------------------------- response
+
+
+def from_messages_response(resp: JSON, model: str) -> JSON:
+    """Translate an Anthropic message into an OpenAI chat.completion object."""
+    texts, tool_calls = _split_content(resp.get("content") or [])
+    message: JSON = {
+        "role": "assistant",
+        "content": "".join(texts) if texts or not tool_calls else None,
+        "refusal": None,
+    }
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    return {
+        "id": _completion_id(resp.get("id")),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": _map_stop_reason(resp.get("stop_reason")) or "stop",
+            }
+        ],
+        "usage": _openai_usage(resp.get("usage") or {}),
+    }
+
+
+def _split_content(blocks: list[JSON]) -> tuple[list[str], list[JSON]]:
+    texts: list[str] = []
+    tool_calls: list[JSON] = []
+    for block in blocks:
+        if block.get("type") == "text":
+            texts.append(block.get("text", ""))
+        elif block.get("type") == "tool_use":
+            tool_calls.append(
+                {
+                    "id": block["id"],
+                    "type": "function",
+                    "function": {"name": block["name"], "arguments": json.dumps(block.get("input") or {})},
+                }
+            )
+        # thinking / server-tool blocks have no chat.completions equivalent.
+    return texts, tool_calls
+
+
+def _map_stop_reason(stop_reason: str | None) -> str | None:
+    if stop_reason is None:
+        return None
+    return _FINISH_REASONS.get(stop_reason, "stop")
+
+
+def _openai_usage(usage: JSON) -> JSON:
+    # Anthropic's input_tokens exclude cached tokens; OpenAI's prompt_tokens include them.
+    cache_read = usage.get("cache_read_input_tokens") or 0
+    cache_write = usage.get("cache_creation_input_tokens") or 0
+    prompt = (usage.get("input_tokens") or 0) + cache_read + cache_write
+    completion = usage.get("output_tokens") or 0
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": cache_read},
+    }
+
+
+def _completion_id(anthropic_id: Any) -> str:
+    return f"chatcmpl-{anthropic_id}" if anthropic_id else _new_id("chatcmpl-")
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex[:24]
+
+
+# ------------------------------------------------------------------------- streaming
+
+
+class StreamTranslator:
+    """Turns Anthropic SSE events into OpenAI chat.completion.chunk dicts, one event at a time."""
+
+    def __init__(self, model: str, include_usage: bool) -> None:
+        self.model = model
+        self.include_usage = include_usage
+        self.id = _new_id("chatcmpl-")
+        self.created = int(time.time())
+        self._anthropic_usage: JSON | None = None
+        self._tool_index_by_block: dict[int, int] = {}
+        self._finished = False
+
+    @property
+    def usage(self) -> JSON | None:
+        """OpenAI-shaped usage so far (final after message_stop); None before message_start."""
+        if self._anthropic_usage is None:
+            return None
+        return _openai_usage(self._anthropic_usage)
+
+    def feed(self, event: str, data: JSON) -> list[JSON]:
+        handler = {
+            "message_start": self._on_message_start,
+            "content_block_start": self._on_block_start,
+            "content_block_delta": self._on_block_delta,
+            "message_delta": self._on_message_delta,
+            "message_stop": self._on_message_stop,
+            "error": self._on_error,
+        }.get(event)
+        # ping, content_block_stop and event types added later carry nothing to forward.
+        return handler(data) if handler else []
+
+    def _on_message_start(self, data: JSON) -> list[JSON]:
+        message = data.get("message") or {}
+        if message.get("id"):
+            self.id = f"chatcmpl-{message['id']}"
+        self._anthropic_usage = dict(message.get("usage") or {})
+        return [self._chunk({"role": "assistant", "content": ""})]
+
+    def _on_block_start(self, data: JSON) -> list[JSON]:
+        block = data.get("content_block") or {}
+        if block.get("type") == "text" and block.get("text"):
+            return [self._chunk({"content": block["text"]})]
+        if block.get("type") != "tool_use":
+            return []
+        tool_index = len(self._tool_index_by_block)
+        self._tool_index_by_block[data.get("index", tool_index)] = tool_index
+        arguments = json.dumps(block["input"]) if block.get("input") else ""
+        call = {
+            "index": tool_index,
+            "id": block.get("id"),
+            "type": "function",
+            "function": {"name": block.get("name"), "arguments": arguments},
+        }
+        return [self._chunk({"tool_calls": [call]})]
+
+    def _on_block_delta(self, data: JSON) -> list[JSON]:
+        delta = data.get("delta") or {}
+        if delta.get("type") == "text_delta" and delta.get("text"):
+            return [self._chunk({"content": delta["text"]})]
+        if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
+            tool_index = self._tool_index_by_block.get(data.get("index", -1))
+            if tool_index is None:
+                return []
+            call = {"index": tool_index, "function": {"arguments": delta["partial_json"]}}
+            return [self._chunk({"tool_calls": [call]})]
+        return []
+
+    def _on_message_delta(self, data: JSON) -> list[JSON]:
+        # message_delta usage is cumulative, so later values replace earlier ones.
+        latest = {k: v for k, v in (data.get("usage") or {}).items() if v is not None}
+        self._anthropic_usage = {**(self._anthropic_usage or {}), **latest}
+        finish_reason = _map_stop_reason((data.get("delta") or {}).get("stop_reason"))
+        if finish_reason is None or self._finished:
+            return []
+        self._finished = True
+        return [self._chunk({}, finish_reason)]
+
+    def _on_message_stop(self, data: JSON) -> list[JSON]:
+        chunks = [] if self._finished else [self._chunk({}, "stop")]
+        self._finished = True
+        if self.include_usage:
+            chunks.append(self._envelope([], self.usage or _openai_usage({})))
+        return chunks
+
+    def _on_error(self, data: JSON) -> list[JSON]:
+        error = data.get("error") or {}
+        raise UpstreamStreamError(
+            str(error.get("message") or "Anthropic stream error"), str(error.get("type") or "api_error")
+        )
+
+    def _chunk(self, delta: JSON, finish_reason: str | None = None) -> JSON:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return self._envelope([choice], None)
+
+    def _envelope(self, choices: list[JSON], usage: JSON | None) -> JSON:
+        chunk: JSON = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+        }
+        if self.include_usage:
+            # OpenAI sends "usage": null on every chunk but the final usage-only one.
+            chunk["usage"] = usage
+        return chunk
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+def translate_error(status: int, body: JSON | None) -> tuple[str, str]:
+    """(error_type, message) from an Anthropic error body, falling back to the HTTP status."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return str(error.get("type") or _error_type_for(status)), error["message"]
+    if isinstance(error, str):
+        return _error_type_for(status), error
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(message, str) and message:
+        return _error_type_for(status), message
+    return _error_type_for(status), f"Anthropic returned HTTP {status}"
+
+
+def _error_type_for(status: int) -> str:
+    if status in _ERROR_TYPE_BY_STATUS:
+        return _ERROR_TYPE_BY_STATUS[status]
+    return "invalid_request_error" if 400 <= status < 500 else "api_error"

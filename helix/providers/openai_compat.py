@@ -1,0 +1,90 @@
+"""Any OpenAI-compatible API: OpenAI, Groq, Mistral, Together, OpenRouter, DeepSeek, Ollama, vLLM..."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+import msgspec
+
+from helix.errors import UpstreamError
+from helix.pipeline.call import Call, Completed, Reply, Streamed
+from helix.providers.http import iter_sse, open_request, read_json, read_openai_error
+
+_decode = msgspec.json.decode
+
+
+class OpenAICompatProvider:
+    kind = "openai"
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        api_key: str | None,
+        client: httpx.AsyncClient,
+        *,
+        headers: dict[str, str] | None = None,
+        local: bool = False,
+    ) -> None:
+        self.name = name
+        self.local = local
+        self._base = base_url.rstrip("/")
+        self._client = client
+        self._headers = {"content-type": "application/json", **(headers or {})}
+        if api_key:
+            self._headers["authorization"] = f"Bearer {api_key}"
+
+    async def chat(self, call: Call) -> Reply:
+        body = {**call.body, "model": call.target.model}
+        if call.stream:
+            # Always ask for usage so the request can be costed; the client only sees it if it asked.
+            body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+            return Streamed(self._stream(call, body))
+        return Completed(await self._post_json(call, "/chat/completions", body))
+
+    async def embeddings(self, call: Call) -> Reply:
+        body = {**call.body, "model": call.target.model}
+        return Completed(await self._post_json(call, "/embeddings", body))
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        async with open_request(
+            self._client, None, self.name, f"{self._base}/models", None, self._headers, read_openai_error, "GET"
+        ) as response:
+            body = await read_json(response, self.name, None)
+        data = body.get("data") if isinstance(body, dict) else None
+        return [item for item in data or [] if isinstance(item, dict) and "id" in item]
+
+    async def _post_json(self, call: Call, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with open_request(
+            self._client, call, self.name, self._base + path, body, self._headers, read_openai_error
+        ) as response:
+            result = await read_json(response, self.name, call)
+        if not isinstance(result, dict):
+            raise UpstreamError(f"{self.name}: unexpected answer shape", status=502, provider=self.name)
+        return result
+
+    async def _stream(self, call: Call, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        async with AsyncExitStack() as stack:
+            response = await stack.enter_async_context(
+                open_request(
+                    self._client, call, self.name, self._base + "/chat/completions", body, self._headers,
+                    read_openai_error,
+                )
+            )
+            waiting = time.perf_counter()
+            first = True
+            async for _event, data in iter_sse(response, self.name):
+                if first:
+                    call.upstream_seconds += time.perf_counter() - waiting
+                    first = False
+                if data == "[DONE]":
+                    return
+                chunk = _decode(data)
+                if isinstance(chunk, dict) and "error" in chunk and "choices" not in chunk:
+                    error_type, message = read_openai_error(502, chunk)
+                    raise UpstreamError(f"{self.name}: {message}", status=502, type=error_type, provider=self.name)
+                yield chunk

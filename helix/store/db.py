@@ -1,0 +1,49 @@
+"""Connections to the one SQLite file: WAL, busy timeout, sqlite-vec, migrations applied."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+
+from helix.store.migrations import migrate
+from helix.store.vec import ensure_vec_loaded
+
+BUSY_TIMEOUT_MS = 5000
+_PRAGMAS = (
+    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+)
+
+
+def _prepare(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_vec_loaded()
+
+
+def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """A synchronous connection (CLI, start-up), schema up to date."""
+    path = Path(path)
+    _prepare(path)
+    # isolation_level=None: we issue BEGIN ourselves where we need a transaction.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.row_factory = sqlite3.Row
+    for pragma in _PRAGMAS:
+        conn.execute(pragma)
+    if not readonly:
+        migrate(conn)
+    return conn
+
+
+async def connect_async(path: str | Path) -> aiosqlite.Connection:
+    """An aiosqlite connection; call `connect()` once first so the schema exists."""
+    path = Path(path)
+    _prepare(path)
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.row_factory = aiosqlite.Row
+    for pragma in _PRAGMAS:
+        await conn.execute(pragma)
+    return conn

@@ -1,0 +1,118 @@
+"""Shared fixtures: a fake upstream on 127.0.0.1 and a real Helix server in front of it.
+
+Nothing here reaches the internet: models load from ../shared/models with HF_HUB_OFFLINE=1, and
+every server binds 127.0.0.1 and is stopped at the end of its scope.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""
+
+from helix.app import create_app  # noqa: E402
+from helix.config import load_config  # noqa: E402
+from helix.gateway import Gateway  # noqa: E402
+from tests.fake_upstream import FakeState, FakeUpstream, ServerThread  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MODELS = Path(os.environ.get("HELIX_SHARED_MODELS", REPO.parent / "shared" / "models"))
+EMBEDDING_MODEL = SHARED_MODELS / "all-MiniLM-L6-v2-onnx"
+SPACY_MODEL = SHARED_MODELS / "spacy-en_core_web_sm-3.8.0"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[tuple[ServerThread, FakeState]]:
+    state = FakeState()
+    server = ServerThread(FakeUpstream(state)).start()
+    yield server, state
+    server.stop()
+
+
+@pytest.fixture
+def fake(upstream: tuple[ServerThread, FakeState]) -> FakeState:
+    """The fake upstream's record of requests, emptied for each test."""
+    upstream[1].requests.clear()
+    return upstream[1]
+
+
+@dataclass
+class Helix:
+    server: ServerThread
+    gateway: Gateway
+    db_path: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def client(self, api_key: str = "anything", **kwargs: Any) -> openai.OpenAI:
+        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=api_key, max_retries=0, timeout=30, **kwargs)
+
+    def flush(self) -> None:
+        self.server.run(self.gateway.writer.flush())
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        self.flush()
+        conn = sqlite3.connect(self.db_path)
+        conn.row_factory = sqlite3.Row
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+
+def start_helix(tmp_path: Path, upstream_url: str, toml: str = "", env: dict[str, str] | None = None) -> Helix:
+    config_file = tmp_path / "helix.toml"
+    config_file.write_text(
+        f"""
+[storage]
+path = "{tmp_path / 'helix.db'}"
+
+[upstream]
+read_timeout = 2.0
+connect_timeout = 2.0
+
+[providers.openai]
+base_url = "{upstream_url}/v1"
+api_key = "sk-test"
+
+[providers.anthropic]
+base_url = "{upstream_url}"
+api_key = "sk-ant-test"
+{toml}
+"""
+    )
+    config = load_config(config_file, env=env or {})
+    app = create_app(config, env=env or {})
+    server = ServerThread(app).start()
+    return Helix(server=server, gateway=app.state.gateway, db_path=config.db_path())
+
+
+@pytest.fixture
+def helix(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[Helix]:
+    instance = start_helix(tmp_path, upstream[0].url)
+    yield instance
+    instance.server.stop()

@@ -1,0 +1,249 @@
+"""A small fake of the OpenAI and Anthropic HTTP APIs for tests and benchmarks, on 127.0.0.1.
+
+A raw ASGI app served by uvicorn in a background thread. It records every request it receives, so
+tests can count upstream calls and check exactly what a provider would have seen.
+
+Behaviour is chosen by the requested model name:
+  fail-500 / fail-429 / fail-401   answer that HTTP error in the provider's error shape
+  slow-<seconds>                   wait before answering (timeouts)
+  drop-stream                      send two chunks, then cut the connection
+  length                           finish_reason "length"
+  anything else                    answer "echo: <last user text>"
+Run standalone for benchmarks: `python -m tests.fake_upstream --port 8001`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+try:
+    from tests.fake_anthropic import fake_messages_response, fake_messages_stream
+except ImportError:  # run as a script from the tests folder
+    from fake_anthropic import fake_messages_response, fake_messages_stream  # type: ignore[no-redef]
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeState:
+    requests: list[Recorded] = field(default_factory=list)
+    record: bool = True
+
+    def calls(self, path: str) -> list[Recorded]:
+        return [r for r in self.requests if r.path == path]
+
+
+def _last_user_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def _usage(prompt: str, answer: str) -> dict[str, Any]:
+    prompt_tokens, completion_tokens = max(1, len(prompt.split())) + 8, max(1, len(answer.split()))
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0},
+    }
+
+
+def _completion(body: dict[str, Any]) -> dict[str, Any]:
+    prompt = _last_user_text(body.get("messages", []))
+    answer = f"echo: {prompt}"
+    finish = "length" if body.get("model") == "length" else "stop"
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}],
+        "usage": _usage(prompt, answer),
+    }
+
+
+def _pieces(text: str, size: int = 4) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def _stream_events(body: dict[str, Any]) -> list[dict[str, Any]]:
+    model = body.get("model", "")
+    prompt = _last_user_text(body.get("messages", []))
+    answer = f"echo: {prompt}"
+    events = [_chunk(model, {"role": "assistant", "content": ""})]
+    events += [_chunk(model, {"content": piece}) for piece in _pieces(answer)]
+    events.append(_chunk(model, {}, "length" if model == "length" else "stop"))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        events.append({**_chunk(model, {}), "choices": [], "usage": _usage(prompt, answer)})
+    return events
+
+
+def _embedding(text: str, dim: int = 8) -> list[float]:
+    digest = hashlib.sha256(text.encode()).digest()
+    return [b / 255 for b in digest[:dim]]
+
+
+def _error(status: int, anthropic: bool) -> dict[str, Any]:
+    if anthropic:
+        return {"type": "error", "error": {"type": "api_error", "message": f"fake upstream failure {status}"}}
+    kinds = {401: "invalid_request_error", 429: "rate_limit_error"}
+    return {"error": {"message": f"fake upstream failure {status}", "type": kinds.get(status, "server_error"),
+                      "param": None, "code": f"fake_{status}"}}
+
+
+class FakeUpstream:
+    def __init__(self, state: FakeState | None = None) -> None:
+        self.state = state or FakeState()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        raw = b""
+        while True:
+            message = await receive()
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        body = json.loads(raw) if raw else None
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        path = scope["path"]
+        if self.state.record:
+            self.state.requests.append(Recorded(scope["method"], path, headers, body))
+        await self._answer(path, body, send)
+
+    async def _answer(self, path: str, body: Any, send: Any) -> None:
+        anthropic = path == "/v1/messages"
+        model = str((body or {}).get("model", ""))
+        if model.startswith("fail-"):
+            status = int(model.split("-")[1])
+            return await _json(send, status, _error(status, anthropic))
+        if model.startswith("slow-"):
+            await asyncio.sleep(float(model.split("-")[1]))
+        if path == "/v1/models":
+            data = [{"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in ("gpt-4o-mini", "gpt-4o")]
+            return await _json(send, 200, {"object": "list", "data": data})
+        if path == "/v1/embeddings":
+            inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            data = [{"object": "embedding", "index": i, "embedding": _embedding(str(t))} for i, t in enumerate(inputs)]
+            tokens = sum(len(str(t).split()) for t in inputs)
+            return await _json(send, 200, {"object": "list", "data": data, "model": model,
+                                           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+        if path == "/v1/chat/completions":
+            if body.get("stream"):
+                return await _sse(send, [("", e) for e in _stream_events(body)], model == "drop-stream", True)
+            return await _json(send, 200, _completion(body))
+        if anthropic:
+            if body.get("stream"):
+                return await _sse(send, fake_messages_stream(body), False, False)
+            return await _json(send, 200, fake_messages_response(body))
+        await _json(send, 404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
+
+
+async def _json(send: Any, status: int, payload: Any) -> None:
+    data = json.dumps(payload).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
+
+
+async def _sse(send: Any, events: list[tuple[str, dict[str, Any]]], drop: bool, done_marker: bool) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    for i, (name, data) in enumerate(events):
+        if drop and i == 2:
+            raise ConnectionResetError("fake upstream drops the stream")
+        prefix = f"event: {name}\n".encode() if name else b""
+        await send({"type": "http.response.body", "body": prefix + b"data: " + json.dumps(data).encode() + b"\n\n",
+                    "more_body": True})
+        await asyncio.sleep(0)
+    tail = b"data: [DONE]\n\n" if done_marker else b""
+    await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+
+class ServerThread:
+    """Run an ASGI app with uvicorn on 127.0.0.1 in a daemon thread; stop() shuts it down."""
+
+    def __init__(self, app: Any, port: int = 0, **options: Any) -> None:
+        self.config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                                     lifespan="on", **options)
+        self.server = uvicorn.Server(self.config)
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def _serve(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        await self.server.serve()
+
+    @property
+    def port(self) -> int:
+        return self.server.servers[0].sockets[0].getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def run(self, coro: Any, timeout: float = 30) -> Any:
+        """Run a coroutine on the server's event loop (e.g. flush the database writer)."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8001)
+    args = parser.parse_args()
+    uvicorn.run(FakeUpstream(FakeState(record=False)), host="127.0.0.1", port=args.port, log_level="warning",
+                access_log=False)
+
+
+if __name__ == "__main__":
+    main()

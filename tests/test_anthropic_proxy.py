@@ -1,0 +1,86 @@
+"""Anthropic through the chat-completions interface: the openai SDK -> Helix -> a fake Messages API."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import Helix
+from tests.fake_upstream import FakeState
+
+MODEL = "anthropic/claude-3-5-haiku-latest"
+
+
+def test_anthropic_round_trip(helix: Helix, fake: FakeState) -> None:
+    raw = helix.client().chat.completions.with_raw_response.create(
+        model=MODEL,
+        messages=[
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": "what is up"},
+        ],
+        max_tokens=50,
+    )
+    completion = raw.parse()
+    assert completion.choices[0].message.content == "echo: what is up"
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.usage is not None and completion.usage.completion_tokens > 0
+    assert raw.headers["x-helix-provider"] == "anthropic"
+    (sent,) = fake.calls("/v1/messages")
+    assert sent.headers["x-api-key"] == "sk-ant-test" and "authorization" not in sent.headers
+    assert sent.headers["anthropic-version"]
+    assert sent.body["system"] == "be brief"
+    assert sent.body["model"] == "claude-3-5-haiku-latest" and sent.body["max_tokens"] == 50
+    assert [m["role"] for m in sent.body["messages"]] == ["user", "assistant", "user"]
+    (row,) = helix.rows("SELECT provider, model, cost_usd, prompt_tokens FROM requests")
+    assert (row["provider"], row["model"]) == ("anthropic", "claude-3-5-haiku-latest")
+    assert row["cost_usd"] > 0 and row["prompt_tokens"] == completion.usage.prompt_tokens
+
+
+def test_anthropic_tool_call_round_trip(helix: Helix, fake: FakeState) -> None:
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}}}}]
+    completion = helix.client().chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "what is the weather?"}], tools=tools)
+    choice = completion.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    call = choice.message.tool_calls[0]
+    assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Paris"}
+    assert fake.calls("/v1/messages")[0].body["tools"][0]["input_schema"]["properties"] == {"city": {"type": "string"}}
+
+
+def test_anthropic_streaming(helix: Helix, fake: FakeState) -> None:
+    stream = helix.client().chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "stream this answer please"}], stream=True,
+        stream_options={"include_usage": True})
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "echo: stream this answer please"
+    assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) >= 5
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+    (row,) = helix.rows("SELECT stream, status, completion_tokens, cost_usd FROM requests")
+    assert row["stream"] == 1 and row["status"] == 200
+    assert row["completion_tokens"] == chunks[-1].usage.completion_tokens and row["cost_usd"] > 0
+
+
+def test_anthropic_streaming_tool_call(helix: Helix, fake: FakeState) -> None:
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    chunks = list(helix.client().chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "weather please"}], tools=tools, stream=True))
+    arguments = "".join(
+        c.choices[0].delta.tool_calls[0].function.arguments or ""
+        for c in chunks if c.choices and c.choices[0].delta.tool_calls)
+    assert json.loads(arguments) == {"city": "Paris"}
+    assert all(c.choices for c in chunks)
+
+
+def test_anthropic_upstream_error_is_passed_on(helix: Helix, fake: FakeState) -> None:
+    import httpx
+
+    response = httpx.post(f"{helix.url}/v1/chat/completions",
+                          json={"model": "anthropic/fail-429", "messages": [{"role": "user", "content": "x"}]})
+    assert response.status_code == 429
+    error = response.json()["error"]
+    assert error["provider"] == "anthropic" and error["type"] == "api_error"
+    assert "fake upstream failure 429" in error["message"]
