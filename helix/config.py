@@ -44,7 +44,6 @@ class ServerConfig(_Section):
 
 class StorageConfig(_Section):
     path: str | None = None
-    log_queue_max: int = 100_000
 
 
 class UpstreamConfig(_Section):
@@ -88,6 +87,9 @@ class Config(_Section):
         if self.storage.path:
             return Path(self.storage.path).expanduser()
         return data_dir() / DB_FILENAME
+
+
+_NAMED_SECTIONS: dict[str, type[msgspec.Struct]] = {"providers": ProviderConfig, "models": ModelAlias, "pricing": Price}
 
 
 def data_dir() -> Path:
@@ -155,15 +157,19 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _describe(error: msgspec.ValidationError) -> str:
+def _describe(error: msgspec.ValidationError, prefix: str = "") -> str:
     # msgspec says "... - at `$.server.port`"; turn the JSON path into the TOML key the user wrote.
     text = str(error)
     message, _, where = text.partition(" - at `")
-    key = where.rstrip("`").removeprefix("$").lstrip(".") or "(top level)"
+    key = ".".join(p for p in (prefix, where.rstrip("`").removeprefix("$").lstrip(".")) if p) or "(top level)"
     unknown = re.match(r"Object contains unknown field `([^`]+)`", message)
     if unknown:
         full = f"{key}.{unknown.group(1)}" if key != "(top level)" else unknown.group(1)
         return f"unknown config key '{full}': check the spelling against helix.example.toml"
+    missing = re.match(r"Object missing required field `([^`]+)`", message)
+    if missing:
+        full = f"{key}.{missing.group(1)}" if key != "(top level)" else missing.group(1)
+        return f"missing config key '{full}'"
     return f"bad value for '{key}': {message}"
 
 
@@ -188,12 +194,26 @@ def load_config(
     data = _merge(data, _env_overrides(env))
     if overrides:
         data = _merge(data, overrides)
+    _check_named_entries(data)
     try:
         config = msgspec.convert(data, Config, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
     _check(config)
     return config
+
+
+def _check_named_entries(data: dict[str, Any]) -> None:
+    """Validate `[providers.<name>]`-style entries one by one: msgspec's paths do not name dict keys."""
+    for section, struct in _NAMED_SECTIONS.items():
+        entries = data.get(section)
+        if not isinstance(entries, dict):
+            continue
+        for name, value in entries.items():
+            try:
+                msgspec.convert(value, struct, strict=False)
+            except msgspec.ValidationError as exc:
+                raise ConfigError(_describe(exc, f"{section}.{name}")) from None
 
 
 def _check(config: Config) -> None:

@@ -1,0 +1,5 @@
+"""`python -m helix` and the PyInstaller entry point."""
+
+from helix.cli import main
+
+main()

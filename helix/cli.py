@@ -1,0 +1,238 @@
+"""The `helix` command: serve, init, logs, spend, doctor. Thin: the work happens in the library."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from helix import __version__
+from helix.config import CONFIG_FILENAME, Config, ConfigError, default_config_path, load_config
+from helix.durations import parse_duration
+from helix.store import queries
+from helix.store.db import connect
+
+app = typer.Typer(
+    name="helix",
+    help="Helix: an OpenAI-compatible LLM gateway in one process and one SQLite file.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Path to helix.toml (default: ./helix.toml, then the data dir).")
+]
+DbOption = Annotated[Path | None, typer.Option("--db", help="Path of the SQLite file (overrides [storage] path).")]
+
+
+def fail(message: str) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code=1)
+
+
+def settings(config: Path | None, db: Path | None = None, **server: Any) -> Config:
+    overrides: dict[str, Any] = {}
+    if db is not None:
+        overrides["storage"] = {"path": str(db)}
+    server = {k: v for k, v in server.items() if v is not None}
+    if server:
+        overrides["server"] = server
+    try:
+        return load_config(config, overrides=overrides)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def open_db(config: Config) -> Any:
+    try:
+        return connect(config.db_path())
+    except Exception as exc:  # a locked, corrupt or unwritable file: say which and why
+        raise fail(f"cannot open the database {config.db_path()}: {exc}") from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 4000).")] = None,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Start the gateway (proxy on /v1, health on /health)."""
+    import uvicorn
+
+    from helix.app import create_app
+
+    cfg = settings(config, db, host=host, port=port)
+    application = create_app(cfg)
+    gateway = application.state.gateway
+    base = f"http://{cfg.server.host}:{cfg.server.port}"
+    console.print(f"[bold]Helix {__version__}[/bold]")
+    console.print(f"  proxy     {base}/v1   (point the OpenAI SDK's base_url here)")
+    console.print(f"  health    {base}/health")
+    console.print(f"  database  {gateway.db_path}")
+    try:
+        uvicorn.run(
+            application,
+            host=cfg.server.host,
+            port=cfg.server.port,
+            log_level=cfg.server.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Option(help="Where to write the config file.")] = Path(CONFIG_FILENAME),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented helix.toml to start from."""
+    if path.exists() and not force:
+        raise fail(f"{path} exists; pass --force to overwrite it")
+    template = resources.files("helix").joinpath("example.toml").read_text(encoding="utf-8")
+    path.write_text(template, encoding="utf-8")
+    console.print(f"wrote {path}: edit it, then run [bold]helix serve --config {path}[/bold]")
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.6f}" if value < 0.01 else f"${value:,.4f}"
+
+
+def _number(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:,.1f}{unit}" if isinstance(value, float) else f"{value:,}{unit}"
+
+
+def _log_table(rows: list[dict[str, Any]], title: str | None = None) -> Table:
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for name, justify in (("time", "left"), ("status", "right"), ("model", "left"), ("user/key", "left"),
+                          ("cache", "left"), ("tokens in/out", "right"), ("latency", "right"),
+                          ("overhead", "right"), ("cost", "right"), ("id", "left")):
+        table.add_column(name, justify=justify, no_wrap=name in ("time", "id"))  # type: ignore[arg-type]
+    for row in rows:
+        status = str(row["status"])
+        style = "green" if row["status"] < 400 else "red"
+        model = f"{row['provider']}/{row['model']}" if row["provider"] else row["model_requested"] or "-"
+        tokens = "-" if row["prompt_tokens"] is None else f"{row['prompt_tokens']}/{row['completion_tokens']}"
+        table.add_row(
+            _when(row["ts"]),
+            f"[{style}]{status}[/{style}]" + (f" {row['error_code']}" if row["error_code"] else ""),
+            model + (" ~" if row["stream"] else ""),
+            row["user"] or row["key_id"] or "-",
+            row["cache"] or "-",
+            tokens,
+            _number(row["latency_ms"], " ms"),
+            _number(row["overhead_ms"], " ms"),
+            _money(row["cost_usd"]),
+            row["id"],
+        )
+    return table
+
+
+@app.command()
+def logs(
+    n: Annotated[int, typer.Option("-n", "--lines", help="How many recent requests to show.")] = 20,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new requests as they come.")] = False,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Show recent requests from the request log (works whether or not the server runs)."""
+    conn = open_db(settings(config, db))
+    rows = queries.recent_requests(n).rows(conn)
+    console.print(_log_table(rows) if rows else "no requests logged yet")
+    if not follow:
+        return
+    last = rows[-1]["seq"] if rows else 0
+    try:
+        while True:
+            time.sleep(0.5)
+            new = queries.requests_after(last).rows(conn)
+            if new:
+                console.print(_log_table(new))
+                last = new[-1]["seq"]
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def spend(
+    by: Annotated[queries.SpendGroup, typer.Option(help="Group by model, key, user, day or provider.")] = "model",
+    since: Annotated[str, typer.Option(help="Window to sum over, like 24h, 7d or 4w.")] = "7d",
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Dollars spent (and saved by the cache), grouped by model, key, user or day."""
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    conn = open_db(settings(config, db))
+    rows = queries.spend(by, time.time() - window).rows(conn)
+    if not rows:
+        console.print(f"no requests in the last {since}")
+        return
+    table = Table(title=f"Spend by {by}, last {since}", header_style="bold")
+    table.add_column(by)
+    for name in ("requests", "errors", "cache hits", "tokens in", "tokens out", "cost", "saved"):
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(
+            str(row["grp"]), f"{row['requests']:,}", f"{row['errors']:,}", f"{row['cache_hits']:,}",
+            f"{row['prompt_tokens']:,}", f"{row['completion_tokens']:,}", _money(row["cost"]), _money(row["saved"]),
+        )
+    total_cost = sum(r["cost"] for r in rows)
+    table.add_section()
+    table.add_row("total", f"{sum(r['requests'] for r in rows):,}", "", "", "", "", _money(total_cost),
+                  _money(sum(r["saved"] for r in rows)))
+    console.print(table)
+    unpriced = sum(r["unpriced"] or 0 for r in rows)
+    if unpriced:
+        console.print(f"[yellow]{unpriced} request(s) had no known price; add [pricing] entries to count them[/yellow]")
+
+
+@app.command()
+def doctor(config: ConfigOption = None, db: DbOption = None) -> None:
+    """Check the configuration, the database, sqlite-vec and which providers are usable."""
+    from helix.doctor import run_checks
+
+    cfg = settings(config, db)
+    ok = True
+    for check in run_checks(cfg, dict(os.environ), config or default_config_path()):
+        colour = {"ok": "green", "warn": "yellow", "fail": "red"}[check.level]
+        console.print(f"[{colour}]{check.level.upper():>4}[/{colour}]  {check.name}: {check.detail}", highlight=False)
+        ok = ok and check.level != "fail"
+    if not ok:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def version() -> None:
+    """Print Helix's version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    # A narrow terminal (or none, in CI) should not wrap tables into unreadable columns.
+    if not os.isatty(1) and "COLUMNS" not in os.environ:
+        console.width = max(console.width, shutil.get_terminal_size((160, 24)).columns)
+    app()
+
+
+if __name__ == "__main__":
+    main()

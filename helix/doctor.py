@@ -1,0 +1,65 @@
+"""`helix doctor`: what works, what does not, and what to do about it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from helix.config import Config
+from helix.providers.http import make_client
+from helix.providers.registry import PRESETS, Registry
+from helix.store.db import connect
+from helix.store.migrations import MIGRATIONS, applied
+
+Level = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    level: Level
+    detail: str
+
+
+def run_checks(config: Config, env: dict[str, str], source: Path | None) -> Iterator[Check]:
+    yield Check("config", "ok", f"{source} (valid)" if source else "no helix.toml: built-in defaults and environment")
+    yield from _database(config)
+    yield from _providers(config, env)
+
+
+def _database(config: Config) -> Iterator[Check]:
+    path = config.db_path()
+    try:
+        conn = connect(path)
+    except Exception as exc:
+        yield Check("database", "fail", f"{path}: {exc}")
+        return
+    try:
+        done = applied(conn)
+        yield Check("database", "ok", f"{path} ({len(done)}/{len(MIGRATIONS)} migrations applied, WAL)")
+        (version,) = conn.execute("select vec_version()").fetchone()
+        yield Check("sqlite-vec", "ok", f"{version} loaded")
+    except Exception as exc:
+        yield Check("sqlite-vec", "fail", f"not usable: {exc}")
+    finally:
+        conn.close()
+
+
+def _providers(config: Config, env: dict[str, str]) -> Iterator[Check]:
+    try:
+        registry = Registry(config, make_client(config.upstream), env)
+    except ValueError as exc:
+        yield Check("providers", "fail", str(exc))
+        return
+    usable = [p.name for p in registry.usable()]
+    missing = [name for name in PRESETS if name not in usable]
+    level: Level = "ok" if [n for n in usable if n != "ollama"] else "warn"
+    detail = f"usable: {', '.join(usable) or 'none'}"
+    if missing:
+        detail += f"; no key for {', '.join(missing)} (set e.g. {PRESETS[missing[0]].key_env})"
+    yield Check("providers", level, detail)
+    default = registry.default
+    yield Check("routing", "ok" if default in usable else "warn",
+                f"bare model names go to '{default}'" + ("" if default in usable else " (which has no key)"))

@@ -1,0 +1,104 @@
+"""The `helix` command for real: a `helix serve` process, then logs/spend/doctor/init on its file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.fake_upstream import FakeState, ServerThread
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def helix_cmd(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "helix", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELIX_", "OPENAI_", "ANTHROPIC_"))}
+    env.update(HELIX_HOME=str(tmp_path / "home"), COLUMNS="200",
+               HELIX_PROVIDERS__OPENAI__BASE_URL=f"{upstream[0].url}/v1", OPENAI_API_KEY="sk-test")
+    return env
+
+
+@pytest.fixture
+def served(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "helix", "serve", "--port", str(port)], env=cli_env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=20)[0]
+        assert process.returncode == 0, output
+        assert f"{url}/v1" in output
+
+
+def test_serve_then_logs_and_spend_read_the_same_file(served: str, cli_env: dict[str, str],
+                                                     fake: FakeState) -> None:
+    client = openai.OpenAI(base_url=f"{served}/v1", api_key="x", max_retries=0)
+    for i in range(3):
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"q{i}"}],
+                                       user="alice")
+    list(client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "s"}], stream=True))
+    time.sleep(0.5)  # the single writer commits within milliseconds; give it a beat
+    logs = helix_cmd("logs", "-n", "10", env=cli_env)
+    assert logs.returncode == 0, logs.stderr
+    assert logs.stdout.count("openai/gpt-4o-mini") == 3 and "openai/gpt-4o ~" in logs.stdout
+    by_model = helix_cmd("spend", "--by", "model", env=cli_env)
+    assert "openai/gpt-4o-mini" in by_model.stdout and "total" in by_model.stdout
+    by_user = helix_cmd("spend", "--by", "user", "--since", "1h", env=cli_env)
+    assert "alice" in by_user.stdout
+
+
+def test_logs_and_spend_work_with_no_server(cli_env: dict[str, str]) -> None:
+    assert "no requests logged yet" in helix_cmd("logs", env=cli_env).stdout
+    assert "no requests" in helix_cmd("spend", "--by", "day", env=cli_env).stdout
+    bad = helix_cmd("spend", "--since", "soon", env=cli_env)
+    assert bad.returncode != 0 and "not a duration" in bad.stderr
+
+
+def test_init_writes_a_valid_config_and_doctor_reads_it(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    target = tmp_path / "helix.toml"
+    assert helix_cmd("init", "--path", str(target), env=cli_env).returncode == 0
+    assert "[providers.openai]" in target.read_text()
+    again = helix_cmd("init", "--path", str(target), env=cli_env)
+    assert again.returncode == 1 and "--force" in again.stderr
+    doctor = helix_cmd("doctor", "--config", str(target), env=cli_env)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "sqlite-vec: v0.1" in doctor.stdout and "usable: openai" in doctor.stdout
+
+
+def test_bad_config_fails_fast_with_one_line(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    target = tmp_path / "bad.toml"
+    target.write_text("[server]\nprot = 4000\n")
+    result = helix_cmd("serve", "--config", str(target), env=cli_env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: unknown config key 'server.prot': check the spelling against " \
+        "helix.example.toml"

@@ -1,0 +1,86 @@
+"""Configuration: defaults < file < environment, ${VAR} interpolation, one clear line for mistakes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helix.config import ConfigError, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "helix.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(env={"HELIX_HOME": str(tmp_path)})
+    assert (config.server.host, config.server.port) == ("127.0.0.1", 4000)
+    assert config.routing.default_provider == "openai"
+
+
+def test_the_issue_example_works_as_written(tmp_path: Path) -> None:
+    path = write(tmp_path, '[providers.openai]\nbase_url = "http://127.0.0.1:8001/v1"\napi_key = "sk-test"\n')
+    config = load_config(path, env={})
+    assert config.providers["openai"].base_url == "http://127.0.0.1:8001/v1"
+    assert config.providers["openai"].api_key == "sk-test"
+
+
+def test_environment_interpolation_and_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path, '[server]\nport = 5000\n[providers.openai]\napi_key = "${MY_KEY}"\n'
+                           'base_url = "${BASE:-http://127.0.0.1:1/v1}"\n')
+    config = load_config(path, env={"MY_KEY": "sk-from-env", "HELIX_SERVER__PORT": "6001"})
+    assert config.providers["openai"].api_key == "sk-from-env"
+    assert config.providers["openai"].base_url == "http://127.0.0.1:1/v1"
+    assert config.server.port == 6001  # env beats the file
+
+
+def test_cli_overrides_beat_the_environment(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ""), env={"HELIX_SERVER__PORT": "6001"}, overrides={"server": {"port": 7}})
+    assert config.server.port == 7
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ("[server]\nprot = 1\n", {}, "unknown config key 'server.prot'"),
+        ("[sever]\nport = 1\n", {}, "unknown config key 'sever'"),
+        ("[server]\nport = 'abc'\n", {}, "bad value for 'server.port'"),
+        ("[server]\nport = 70000\n", {}, "bad value for 'server.port'"),
+        ("[providers.openai]\napi_key = \"${NOPE}\"\n", {}, "providers.openai.api_key: environment variable NOPE"),
+        ("[providers.x]\nkind = \"cohere\"\n", {}, "bad value for 'providers.x.kind'"),
+        ("[models.fast]\n", {}, "'models.fast.target'"),
+        ("[pricing.foo]\ninput = -1\noutput = 1\n", {}, "prices cannot be negative"),
+        ("this is = not toml [", {}, "invalid TOML"),
+        ("", {"HELIX_UPSTREAM__READ_TIMEOUT": "soon"}, "bad value for 'upstream.read_timeout'"),
+    ],
+)
+def test_mistakes_are_one_clear_line(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, text), env=env)
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_missing_named_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="helix init"):
+        load_config(tmp_path / "absent.toml", env={})
+
+
+def test_example_file_is_valid_and_documents_every_key(tmp_path: Path) -> None:
+    example = (REPO / "helix.example.toml").read_text()
+    load_config(write(tmp_path, example), env={})
+    from helix.config import Config, ModelAlias, Price, ProviderConfig
+
+    for section, struct in (("server", None), ("storage", None), ("upstream", None), ("routing", None)):
+        fields = getattr(Config(), section).__struct_fields__
+        for field in fields:
+            assert f"{field} =" in example, f"[{section}] {field} is not documented in helix.example.toml"
+    for struct in (ProviderConfig, ModelAlias, Price):
+        for field in struct.__struct_fields__:
+            assert field in example, f"{struct.__name__}.{field} is not documented"
