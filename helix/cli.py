@@ -31,9 +31,12 @@ console = Console()
 errors = Console(stderr=True)
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Path to helix.toml (default: ./helix.toml, then the data dir).")
+    Path | None,
+    typer.Option("--config", "-c", help="Path to helix.toml (default: ./helix.toml, then the data dir)."),
 ]
-DbOption = Annotated[Path | None, typer.Option("--db", help="Path of the SQLite file (overrides [storage] path).")]
+DbOption = Annotated[
+    Path | None, typer.Option("--db", help="Path of the SQLite file (overrides [storage] path).")
+]
 
 
 def fail(message: str) -> typer.Exit:
@@ -121,9 +124,18 @@ def _number(value: float | None, unit: str = "") -> str:
 
 def _log_table(rows: list[dict[str, Any]], title: str | None = None) -> Table:
     table = Table(title=title, show_lines=False, header_style="bold")
-    for name, justify in (("time", "left"), ("status", "right"), ("model", "left"), ("user/key", "left"),
-                          ("cache", "left"), ("tokens in/out", "right"), ("latency", "right"),
-                          ("overhead", "right"), ("cost", "right"), ("id", "left")):
+    for name, justify in (
+        ("time", "left"),
+        ("status", "right"),
+        ("model", "left"),
+        ("user/key", "left"),
+        ("cache", "left"),
+        ("tokens in/out", "right"),
+        ("latency", "right"),
+        ("overhead", "right"),
+        ("cost", "right"),
+        ("id", "left"),
+    ):
         table.add_column(name, justify=justify, no_wrap=name in ("time", "id"))  # type: ignore[arg-type]
     for row in rows:
         status = str(row["status"])
@@ -148,7 +160,9 @@ def _log_table(rows: list[dict[str, Any]], title: str | None = None) -> Table:
 @app.command()
 def logs(
     n: Annotated[int, typer.Option("-n", "--lines", help="How many recent requests to show.")] = 20,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new requests as they come.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new requests as they come.")
+    ] = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -172,7 +186,9 @@ def logs(
 
 @app.command()
 def spend(
-    by: Annotated[queries.SpendGroup, typer.Option(help="Group by model, key, user, day or provider.")] = "model",
+    by: Annotated[
+        queries.SpendGroup, typer.Option(help="Group by model, key, user, day or provider.")
+    ] = "model",
     since: Annotated[str, typer.Option(help="Window to sum over, like 24h, 7d or 4w.")] = "7d",
     config: ConfigOption = None,
     db: DbOption = None,
@@ -193,17 +209,33 @@ def spend(
         table.add_column(name, justify="right")
     for row in rows:
         table.add_row(
-            str(row["grp"]), f"{row['requests']:,}", f"{row['errors']:,}", f"{row['cache_hits']:,}",
-            f"{row['prompt_tokens']:,}", f"{row['completion_tokens']:,}", _money(row["cost"]), _money(row["saved"]),
+            str(row["grp"]),
+            f"{row['requests']:,}",
+            f"{row['errors']:,}",
+            f"{row['cache_hits']:,}",
+            f"{row['prompt_tokens']:,}",
+            f"{row['completion_tokens']:,}",
+            _money(row["cost"]),
+            _money(row["saved"]),
         )
     total_cost = sum(r["cost"] for r in rows)
     table.add_section()
-    table.add_row("total", f"{sum(r['requests'] for r in rows):,}", "", "", "", "", _money(total_cost),
-                  _money(sum(r["saved"] for r in rows)))
+    table.add_row(
+        "total",
+        f"{sum(r['requests'] for r in rows):,}",
+        "",
+        "",
+        "",
+        "",
+        _money(total_cost),
+        _money(sum(r["saved"] for r in rows)),
+    )
     console.print(table)
     unpriced = sum(r["unpriced"] or 0 for r in rows)
     if unpriced:
-        console.print(f"[yellow]{unpriced} request(s) had no known price; add [pricing] entries to count them[/yellow]")
+        console.print(
+            f"[yellow]{unpriced} request(s) had no known price; add [pricing] entries to count them[/yellow]"
+        )
 
 
 @app.command()
@@ -215,7 +247,9 @@ def doctor(config: ConfigOption = None, db: DbOption = None) -> None:
     ok = True
     for check in run_checks(cfg, dict(os.environ), config or default_config_path()):
         colour = {"ok": "green", "warn": "yellow", "fail": "red"}[check.level]
-        console.print(f"[{colour}]{check.level.upper():>4}[/{colour}]  {check.name}: {check.detail}", highlight=False)
+        console.print(
+            f"[{colour}]{check.level.upper():>4}[/{colour}]  {check.name}: {check.detail}", highlight=False
+        )
         ok = ok and check.level != "fail"
     if not ok:
         raise typer.Exit(code=1)

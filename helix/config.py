@@ -89,7 +89,11 @@ class Config(_Section):
         return data_dir() / DB_FILENAME
 
 
-_NAMED_SECTIONS: dict[str, type[msgspec.Struct]] = {"providers": ProviderConfig, "models": ModelAlias, "pricing": Price}
+_NAMED_SECTIONS: dict[str, type[msgspec.Struct]] = {
+    "providers": ProviderConfig,
+    "models": ModelAlias,
+    "pricing": Price,
+}
 
 
 def data_dir() -> Path:

@@ -24,7 +24,9 @@ class Check:
 
 
 def run_checks(config: Config, env: dict[str, str], source: Path | None) -> Iterator[Check]:
-    yield Check("config", "ok", f"{source} (valid)" if source else "no helix.toml: built-in defaults and environment")
+    yield Check(
+        "config", "ok", f"{source} (valid)" if source else "no helix.toml: built-in defaults and environment"
+    )
     yield from _database(config)
     yield from _providers(config, env)
 
@@ -61,5 +63,8 @@ def _providers(config: Config, env: dict[str, str]) -> Iterator[Check]:
         detail += f"; no key for {', '.join(missing)} (set e.g. {PRESETS[missing[0]].key_env})"
     yield Check("providers", level, detail)
     default = registry.default
-    yield Check("routing", "ok" if default in usable else "warn",
-                f"bare model names go to '{default}'" + ("" if default in usable else " (which has no key)"))
+    yield Check(
+        "routing",
+        "ok" if default in usable else "warn",
+        f"bare model names go to '{default}'" + ("" if default in usable else " (which has no key)"),
+    )

@@ -82,7 +82,9 @@ class Gateway:
         except HelixError as exc:
             latency = time.perf_counter() - started
             user = headers.get("x-helix-user")
-            self.writer.submit(INSERT, rejected_row(request_id, ts, endpoint, exc.status, exc.code, latency, user))
+            self.writer.submit(
+                INSERT, rejected_row(request_id, ts, endpoint, exc.status, exc.code, latency, user)
+            )
             raise
 
     async def handle(self, call: Call) -> Reply:

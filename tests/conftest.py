@@ -19,10 +19,10 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""
 
-from helix.app import create_app  # noqa: E402
-from helix.config import load_config  # noqa: E402
-from helix.gateway import Gateway  # noqa: E402
-from tests.fake_upstream import FakeState, FakeUpstream, ServerThread  # noqa: E402
+from helix.app import create_app
+from helix.config import load_config
+from helix.gateway import Gateway
+from tests.fake_upstream import FakeState, FakeUpstream, ServerThread
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MODELS = Path(os.environ.get("HELIX_SHARED_MODELS", REPO.parent / "shared" / "models"))
@@ -84,12 +84,14 @@ class Helix:
             conn.close()
 
 
-def start_helix(tmp_path: Path, upstream_url: str, toml: str = "", env: dict[str, str] | None = None) -> Helix:
+def start_helix(
+    tmp_path: Path, upstream_url: str, toml: str = "", env: dict[str, str] | None = None
+) -> Helix:
     config_file = tmp_path / "helix.toml"
     config_file.write_text(
         f"""
 [storage]
-path = "{tmp_path / 'helix.db'}"
+path = "{tmp_path / "helix.db"}"
 
 [upstream]
 read_timeout = 2.0

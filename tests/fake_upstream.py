@@ -78,7 +78,9 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body.get("model"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}
+        ],
         "usage": _usage(prompt, answer),
     }
 
@@ -118,8 +120,14 @@ def _error(status: int, anthropic: bool) -> dict[str, Any]:
     if anthropic:
         return {"type": "error", "error": {"type": "api_error", "message": f"fake upstream failure {status}"}}
     kinds = {401: "invalid_request_error", 429: "rate_limit_error"}
-    return {"error": {"message": f"fake upstream failure {status}", "type": kinds.get(status, "server_error"),
-                      "param": None, "code": f"fake_{status}"}}
+    return {
+        "error": {
+            "message": f"fake upstream failure {status}",
+            "type": kinds.get(status, "server_error"),
+            "param": None,
+            "code": f"fake_{status}",
+        }
+    }
 
 
 class FakeUpstream:
@@ -157,14 +165,28 @@ class FakeUpstream:
         if model.startswith("slow-"):
             await asyncio.sleep(float(model.split("-")[1]))
         if path == "/v1/models":
-            data = [{"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in ("gpt-4o-mini", "gpt-4o")]
+            data = [
+                {"id": name, "object": "model", "created": 0, "owned_by": "fake"}
+                for name in ("gpt-4o-mini", "gpt-4o")
+            ]
             return await _json(send, 200, {"object": "list", "data": data})
         if path == "/v1/embeddings":
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-            data = [{"object": "embedding", "index": i, "embedding": _embedding(str(t))} for i, t in enumerate(inputs)]
+            data = [
+                {"object": "embedding", "index": i, "embedding": _embedding(str(t))}
+                for i, t in enumerate(inputs)
+            ]
             tokens = sum(len(str(t).split()) for t in inputs)
-            return await _json(send, 200, {"object": "list", "data": data, "model": model,
-                                           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+            return await _json(
+                send,
+                200,
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": model,
+                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                },
+            )
         if path == "/v1/chat/completions":
             if body.get("stream"):
                 return await _sse(send, [("", e) for e in _stream_events(body)], model == "drop-stream", True)
@@ -178,19 +200,31 @@ class FakeUpstream:
 
 async def _json(send: Any, status: int, payload: Any) -> None:
     data = json.dumps(payload).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
 async def _sse(send: Any, events: list[tuple[str, dict[str, Any]]], drop: bool, done_marker: bool) -> None:
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]}
+    )
     for i, (name, data) in enumerate(events):
         if drop and i == 2:
             raise ConnectionResetError("fake upstream drops the stream")
         prefix = f"event: {name}\n".encode() if name else b""
-        await send({"type": "http.response.body", "body": prefix + b"data: " + json.dumps(data).encode() + b"\n\n",
-                    "more_body": True})
+        await send(
+            {
+                "type": "http.response.body",
+                "body": prefix + b"data: " + json.dumps(data).encode() + b"\n\n",
+                "more_body": True,
+            }
+        )
         await asyncio.sleep(0)
     tail = b"data: [DONE]\n\n" if done_marker else b""
     await send({"type": "http.response.body", "body": tail, "more_body": False})
@@ -200,8 +234,9 @@ class ServerThread:
     """Run an ASGI app with uvicorn on 127.0.0.1 in a daemon thread; stop() shuts it down."""
 
     def __init__(self, app: Any, port: int = 0, **options: Any) -> None:
-        self.config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                                     lifespan="on", **options)
+        self.config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on", **options
+        )
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -241,8 +276,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8001)
     args = parser.parse_args()
-    uvicorn.run(FakeUpstream(FakeState(record=False)), host="127.0.0.1", port=args.port, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        FakeUpstream(FakeState(record=False)),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

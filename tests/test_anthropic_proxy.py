@@ -38,26 +38,41 @@ def test_anthropic_round_trip(helix: Helix, fake: FakeState) -> None:
 
 
 def test_anthropic_tool_call_round_trip(helix: Helix, fake: FakeState) -> None:
-    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
-        "type": "object", "properties": {"city": {"type": "string"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        }
+    ]
     completion = helix.client().chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "what is the weather?"}], tools=tools)
+        model=MODEL, messages=[{"role": "user", "content": "what is the weather?"}], tools=tools
+    )
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls"
     call = choice.message.tool_calls[0]
     assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Paris"}
-    assert fake.calls("/v1/messages")[0].body["tools"][0]["input_schema"]["properties"] == {"city": {"type": "string"}}
+    assert fake.calls("/v1/messages")[0].body["tools"][0]["input_schema"]["properties"] == {
+        "city": {"type": "string"}
+    }
 
 
 def test_anthropic_streaming(helix: Helix, fake: FakeState) -> None:
     stream = helix.client().chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "stream this answer please"}], stream=True,
-        stream_options={"include_usage": True})
+        model=MODEL,
+        messages=[{"role": "user", "content": "stream this answer please"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "echo: stream this answer please"
     assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) >= 5
-    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == [
+        "stop"
+    ]
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
     (row,) = helix.rows("SELECT stream, status, completion_tokens, cost_usd FROM requests")
     assert row["stream"] == 1 and row["status"] == 200
@@ -66,11 +81,16 @@ def test_anthropic_streaming(helix: Helix, fake: FakeState) -> None:
 
 def test_anthropic_streaming_tool_call(helix: Helix, fake: FakeState) -> None:
     tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
-    chunks = list(helix.client().chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "weather please"}], tools=tools, stream=True))
+    chunks = list(
+        helix.client().chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "weather please"}], tools=tools, stream=True
+        )
+    )
     arguments = "".join(
         c.choices[0].delta.tool_calls[0].function.arguments or ""
-        for c in chunks if c.choices and c.choices[0].delta.tool_calls)
+        for c in chunks
+        if c.choices and c.choices[0].delta.tool_calls
+    )
     assert json.loads(arguments) == {"city": "Paris"}
     assert all(c.choices for c in chunks)
 
@@ -78,8 +98,10 @@ def test_anthropic_streaming_tool_call(helix: Helix, fake: FakeState) -> None:
 def test_anthropic_upstream_error_is_passed_on(helix: Helix, fake: FakeState) -> None:
     import httpx
 
-    response = httpx.post(f"{helix.url}/v1/chat/completions",
-                          json={"model": "anthropic/fail-429", "messages": [{"role": "user", "content": "x"}]})
+    response = httpx.post(
+        f"{helix.url}/v1/chat/completions",
+        json={"model": "anthropic/fail-429", "messages": [{"role": "user", "content": "x"}]},
+    )
     assert response.status_code == 429
     error = response.json()["error"]
     assert error["provider"] == "anthropic" and error["type"] == "api_error"

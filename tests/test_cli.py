@@ -25,23 +25,39 @@ def free_port() -> int:
 
 
 def helix_cmd(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "helix", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "helix", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.fixture
 def cli_env(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HELIX_", "OPENAI_", "ANTHROPIC_"))}
-    env.update(HELIX_HOME=str(tmp_path / "home"), COLUMNS="200",
-               HELIX_PROVIDERS__OPENAI__BASE_URL=f"{upstream[0].url}/v1", OPENAI_API_KEY="sk-test")
+    env.update(
+        HELIX_HOME=str(tmp_path / "home"),
+        COLUMNS="200",
+        HELIX_PROVIDERS__OPENAI__BASE_URL=f"{upstream[0].url}/v1",
+        OPENAI_API_KEY="sk-test",
+    )
     return env
 
 
 @pytest.fixture
 def served(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "helix", "serve", "--port", str(port)], env=cli_env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "helix", "serve", "--port", str(port)],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -60,13 +76,19 @@ def served(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         assert f"{url}/v1" in output
 
 
-def test_serve_then_logs_and_spend_read_the_same_file(served: str, cli_env: dict[str, str],
-                                                     fake: FakeState) -> None:
+def test_serve_then_logs_and_spend_read_the_same_file(
+    served: str, cli_env: dict[str, str], fake: FakeState
+) -> None:
     client = openai.OpenAI(base_url=f"{served}/v1", api_key="x", max_retries=0)
     for i in range(3):
-        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"q{i}"}],
-                                       user="alice")
-    list(client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "s"}], stream=True))
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": f"q{i}"}], user="alice"
+        )
+    list(
+        client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "s"}], stream=True
+        )
+    )
     time.sleep(0.5)  # the single writer commits within milliseconds; give it a beat
     logs = helix_cmd("logs", "-n", "10", env=cli_env)
     assert logs.returncode == 0, logs.stderr
@@ -100,5 +122,7 @@ def test_bad_config_fails_fast_with_one_line(tmp_path: Path, cli_env: dict[str, 
     target.write_text("[server]\nprot = 4000\n")
     result = helix_cmd("serve", "--config", str(target), env=cli_env)
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: unknown config key 'server.prot': check the spelling against " \
+    assert (
+        result.stderr.strip() == "error: unknown config key 'server.prot': check the spelling against "
         "helix.example.toml"
+    )

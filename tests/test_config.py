@@ -32,8 +32,11 @@ def test_the_issue_example_works_as_written(tmp_path: Path) -> None:
 
 
 def test_environment_interpolation_and_overrides(tmp_path: Path) -> None:
-    path = write(tmp_path, '[server]\nport = 5000\n[providers.openai]\napi_key = "${MY_KEY}"\n'
-                           'base_url = "${BASE:-http://127.0.0.1:1/v1}"\n')
+    path = write(
+        tmp_path,
+        '[server]\nport = 5000\n[providers.openai]\napi_key = "${MY_KEY}"\n'
+        'base_url = "${BASE:-http://127.0.0.1:1/v1}"\n',
+    )
     config = load_config(path, env={"MY_KEY": "sk-from-env", "HELIX_SERVER__PORT": "6001"})
     assert config.providers["openai"].api_key == "sk-from-env"
     assert config.providers["openai"].base_url == "http://127.0.0.1:1/v1"
@@ -41,7 +44,9 @@ def test_environment_interpolation_and_overrides(tmp_path: Path) -> None:
 
 
 def test_cli_overrides_beat_the_environment(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, ""), env={"HELIX_SERVER__PORT": "6001"}, overrides={"server": {"port": 7}})
+    config = load_config(
+        write(tmp_path, ""), env={"HELIX_SERVER__PORT": "6001"}, overrides={"server": {"port": 7}}
+    )
     assert config.server.port == 7
 
 
@@ -52,8 +57,12 @@ def test_cli_overrides_beat_the_environment(tmp_path: Path) -> None:
         ("[sever]\nport = 1\n", {}, "unknown config key 'sever'"),
         ("[server]\nport = 'abc'\n", {}, "bad value for 'server.port'"),
         ("[server]\nport = 70000\n", {}, "bad value for 'server.port'"),
-        ("[providers.openai]\napi_key = \"${NOPE}\"\n", {}, "providers.openai.api_key: environment variable NOPE"),
-        ("[providers.x]\nkind = \"cohere\"\n", {}, "bad value for 'providers.x.kind'"),
+        (
+            '[providers.openai]\napi_key = "${NOPE}"\n',
+            {},
+            "providers.openai.api_key: environment variable NOPE",
+        ),
+        ('[providers.x]\nkind = "cohere"\n', {}, "bad value for 'providers.x.kind'"),
         ("[models.fast]\n", {}, "'models.fast.target'"),
         ("[pricing.foo]\ninput = -1\noutput = 1\n", {}, "prices cannot be negative"),
         ("this is = not toml [", {}, "invalid TOML"),
@@ -77,7 +86,7 @@ def test_example_file_is_valid_and_documents_every_key(tmp_path: Path) -> None:
     load_config(write(tmp_path, example), env={})
     from helix.config import Config, ModelAlias, Price, ProviderConfig
 
-    for section, struct in (("server", None), ("storage", None), ("upstream", None), ("routing", None)):
+    for section in ("server", "storage", "upstream", "routing"):
         fields = getattr(Config(), section).__struct_fields__
         for field in fields:
             assert f"{field} =" in example, f"[{section}] {field} is not documented in helix.example.toml"

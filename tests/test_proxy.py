@@ -37,7 +37,9 @@ def test_chat_completion_non_streaming(helix: Helix, fake: FakeState) -> None:
 def test_streaming_arrives_in_chunks_and_usage_is_recorded(helix: Helix, fake: FakeState) -> None:
     client = helix.client()
     stream = client.chat.completions.create(
-        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "stream me a longer answer"}], stream=True
+        model="openai/gpt-4o-mini",
+        messages=[{"role": "user", "content": "stream me a longer answer"}],
+        stream=True,
     )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -53,7 +55,9 @@ def test_streaming_arrives_in_chunks_and_usage_is_recorded(helix: Helix, fake: F
 
 def test_streaming_usage_when_the_client_asks(helix: Helix, fake: FakeState) -> None:
     stream = helix.client().chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True,
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
         stream_options={"include_usage": True},
     )
     chunks = list(stream)
@@ -90,15 +94,25 @@ def test_health(helix: Helix) -> None:
         (b'{"model": 5, "messages": []}', 400, "model"),
         (b'{"model": "gpt-4o-mini", "messages": "hello"}', 400, "messages"),
         (b'{"model": "gpt-4o-mini", "messages": []}', 400, "messages"),
-        (b'{"model": "gpt-4o-mini", "messages": [{"role": "wizard", "content": "x"}]}', 400, "messages[0].role"),
-        (b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": "yes"}', 400, "stream"),
+        (
+            b'{"model": "gpt-4o-mini", "messages": [{"role": "wizard", "content": "x"}]}',
+            400,
+            "messages[0].role",
+        ),
+        (
+            b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": "yes"}',
+            400,
+            "stream",
+        ),
         (b'{"model": "nosuch/gpt-4o", "messages": [{"role": "user", "content": "x"}]}', 400, "model"),
     ],
 )
-def test_malformed_requests_get_openai_shaped_400s(helix: Helix, fake: FakeState, body: bytes, status: int,
-                                                   param: str | None) -> None:
-    response = httpx.post(f"{helix.url}/v1/chat/completions", content=body,
-                          headers={"content-type": "application/json"})
+def test_malformed_requests_get_openai_shaped_400s(
+    helix: Helix, fake: FakeState, body: bytes, status: int, param: str | None
+) -> None:
+    response = httpx.post(
+        f"{helix.url}/v1/chat/completions", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code == status
     error = response.json()["error"]
     assert set(error) >= {"message", "type", "param", "code"}
@@ -110,7 +124,11 @@ def test_malformed_requests_get_openai_shaped_400s(helix: Helix, fake: FakeState
 
 
 def test_huge_body_is_refused_with_413(helix: Helix, fake: FakeState) -> None:
-    huge = b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "' + b"x" * (21 * 1024 * 1024) + b'"}]}'
+    huge = (
+        b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "'
+        + b"x" * (21 * 1024 * 1024)
+        + b'"}]}'
+    )
     response = httpx.post(f"{helix.url}/v1/chat/completions", content=huge, timeout=30)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "413"
@@ -123,15 +141,21 @@ def test_unknown_route_is_openai_shaped_404(helix: Helix) -> None:
     assert "/v1/chat/completions" in response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(("model", "status", "error_type"), [
-    ("fail-500", 500, "server_error"),
-    ("fail-429", 429, "rate_limit_error"),
-    ("fail-401", 401, "invalid_request_error"),
-])
-def test_upstream_errors_are_passed_on(helix: Helix, fake: FakeState, model: str, status: int,
-                                       error_type: str) -> None:
-    response = httpx.post(f"{helix.url}/v1/chat/completions",
-                          json={"model": model, "messages": [{"role": "user", "content": "x"}]})
+@pytest.mark.parametrize(
+    ("model", "status", "error_type"),
+    [
+        ("fail-500", 500, "server_error"),
+        ("fail-429", 429, "rate_limit_error"),
+        ("fail-401", 401, "invalid_request_error"),
+    ],
+)
+def test_upstream_errors_are_passed_on(
+    helix: Helix, fake: FakeState, model: str, status: int, error_type: str
+) -> None:
+    response = httpx.post(
+        f"{helix.url}/v1/chat/completions",
+        json={"model": model, "messages": [{"role": "user", "content": "x"}]},
+    )
     assert response.status_code == status
     error = response.json()["error"]
     assert error["type"] == error_type and error["provider"] == "openai"
@@ -143,14 +167,20 @@ def test_upstream_errors_are_passed_on(helix: Helix, fake: FakeState, model: str
 
 def test_upstream_error_on_a_stream_keeps_its_status(helix: Helix, fake: FakeState) -> None:
     with pytest.raises(openai.InternalServerError) as raised:
-        list(helix.client().chat.completions.create(
-            model="fail-500", messages=[{"role": "user", "content": "x"}], stream=True))
+        list(
+            helix.client().chat.completions.create(
+                model="fail-500", messages=[{"role": "user", "content": "x"}], stream=True
+            )
+        )
     assert raised.value.status_code == 500
 
 
 def test_upstream_timeout_is_a_504(helix: Helix, fake: FakeState) -> None:
-    response = httpx.post(f"{helix.url}/v1/chat/completions", timeout=30,
-                          json={"model": "slow-5", "messages": [{"role": "user", "content": "x"}]})
+    response = httpx.post(
+        f"{helix.url}/v1/chat/completions",
+        timeout=30,
+        json={"model": "slow-5", "messages": [{"role": "user", "content": "x"}]},
+    )
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "upstream_timeout"
 
@@ -160,8 +190,10 @@ def test_upstream_refusing_connections_is_a_502(tmp_path, upstream) -> None:
 
     dead = start_helix(tmp_path, "http://127.0.0.1:9")  # nothing listens on the discard port
     try:
-        response = httpx.post(f"{dead.url}/v1/chat/completions",
-                              json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]})
+        response = httpx.post(
+            f"{dead.url}/v1/chat/completions",
+            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]},
+        )
         assert response.status_code == 502
         assert response.json()["error"]["code"] == "upstream_unreachable"
         assert "base_url" in response.json()["error"]["message"]
@@ -171,7 +203,12 @@ def test_upstream_refusing_connections_is_a_502(tmp_path, upstream) -> None:
 
 def test_stream_cut_by_upstream_ends_with_an_error_event(helix: Helix, fake: FakeState) -> None:
     with pytest.raises(openai.APIError):
-        list(helix.client().chat.completions.create(
-            model="drop-stream", messages=[{"role": "user", "content": "a long enough prompt"}], stream=True))
+        list(
+            helix.client().chat.completions.create(
+                model="drop-stream",
+                messages=[{"role": "user", "content": "a long enough prompt"}],
+                stream=True,
+            )
+        )
     (row,) = helix.rows("SELECT status FROM requests")
     assert row["status"] >= 500

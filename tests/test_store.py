@@ -18,7 +18,8 @@ def test_vec0_query_on_this_python(tmp_path: Path) -> None:
     for rowid, vector in ((1, (1.0, 0.0, 0.0)), (2, (0.0, 1.0, 0.0)), (3, (0.7, 0.7, 0.0))):
         conn.execute("INSERT INTO v(rowid, e) VALUES (?, ?)", (rowid, struct.pack("3f", *vector)))
     rows = conn.execute(
-        "SELECT rowid, distance FROM v WHERE e MATCH ? AND k = 2 ORDER BY distance", (struct.pack("3f", 1, 0, 0),)
+        "SELECT rowid, distance FROM v WHERE e MATCH ? AND k = 2 ORDER BY distance",
+        (struct.pack("3f", 1, 0, 0),),
     ).fetchall()
     assert [r[0] for r in rows] == [1, 3]
     # A plain stdlib connection opened afterwards has it too (auto-extension), as do aiosqlite's.
@@ -52,7 +53,9 @@ def test_writer_batches_and_drains_on_close(tmp_path: Path) -> None:
         writer = Writer(path)
         await writer.start()
         for i in range(5000):
-            writer.submit("INSERT INTO requests (id, ts, endpoint, status) VALUES (?, ?, 'chat', 200)", (f"r{i}", i))
+            writer.submit(
+                "INSERT INTO requests (id, ts, endpoint, status) VALUES (?, ?, 'chat', 200)", (f"r{i}", i)
+            )
         await writer.close()  # must write everything still queued
         return writer.written
 

@@ -24,7 +24,11 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         "providers": providers or "none configured: set OPENAI_API_KEY or add [providers.*] to helix.toml",
     }
     is_ready = gateway.writer.alive and bool(providers)
-    body = {"status": "ready" if is_ready else "not ready", "checks": checks, "pending_writes": gateway.writer.pending}
+    body = {
+        "status": "ready" if is_ready else "not ready",
+        "checks": checks,
+        "pending_writes": gateway.writer.pending,
+    }
     return Response(body, status_code=200 if is_ready else 503)
 
 

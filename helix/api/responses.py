@@ -52,7 +52,9 @@ def _is_usage_only(chunk: dict[str, Any]) -> bool:
     return not chunk.get("choices") and bool(chunk.get("usage"))
 
 
-async def _sse(call: Call, first: dict[str, Any] | None, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+async def _sse(
+    call: Call, first: dict[str, Any] | None, chunks: AsyncIterator[dict[str, Any]]
+) -> AsyncIterator[bytes]:
     try:
         if first is not None:
             async for chunk in _prepend(first, chunks):
@@ -67,7 +69,9 @@ async def _sse(call: Call, first: dict[str, Any] | None, chunks: AsyncIterator[d
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
-async def _prepend(first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+async def _prepend(
+    first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]
+) -> AsyncIterator[dict[str, Any]]:
     yield first
     async for chunk in rest:
         yield chunk
@@ -82,7 +86,12 @@ def error_response(exc: HelixError, request_id: str | None) -> Response[Any]:
     return Response(_encode(exc.body()), status_code=exc.status, media_type=JSON, headers=headers)
 
 
-_HTTP_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error", 429: "rate_limit_error"}
+_HTTP_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+}
 
 
 def on_helix_error(request: Request[Any, Any, Any], exc: HelixError) -> Response[Any]:
@@ -96,8 +105,10 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     if status == 413:
         message = "the request body is too large: raise [server] max_body_mb if this is intended"
     elif status == 404:
-        message = f"no route for {request.method} {request.url.path}: Helix serves /v1/chat/completions, " \
+        message = (
+            f"no route for {request.method} {request.url.path}: Helix serves /v1/chat/completions, "
             "/v1/embeddings and /v1/models"
+        )
     error = HelixError(
         message,
         status=status,

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from helix.errors import HelixError
-from helix.pipeline.call import Call, Completed, Next, Reply, Streamed
+from helix.pipeline.call import Call, Next, Reply, Streamed
 from helix.pricing import PriceBook, Usage
 from helix.store.request_log import INSERT, row
 from helix.store.writer import Writer
@@ -41,7 +41,9 @@ class LogStage:
         self._finish(call, 200, None)
         return reply
 
-    async def _watch(self, call: Call, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    async def _watch(
+        self, call: Call, chunks: AsyncIterator[dict[str, Any]]
+    ) -> AsyncIterator[dict[str, Any]]:
         status, code = 200, None
         try:
             async for chunk in chunks:

@@ -46,7 +46,11 @@ class AnthropicProvider:
         base = base_url.rstrip("/")
         self._base = base if base.endswith("/v1") else base + "/v1"
         self._client = client
-        self._headers = {"content-type": "application/json", "anthropic-version": API_VERSION, **(headers or {})}
+        self._headers = {
+            "content-type": "application/json",
+            "anthropic-version": API_VERSION,
+            **(headers or {}),
+        }
         if api_key:
             self._headers["x-api-key"] = api_key
 
@@ -88,7 +92,13 @@ class AnthropicProvider:
         async with AsyncExitStack() as stack:
             response = await stack.enter_async_context(
                 open_request(
-                    self._client, call, self.name, f"{self._base}/messages", body, self._headers, translate_error
+                    self._client,
+                    call,
+                    self.name,
+                    f"{self._base}/messages",
+                    body,
+                    self._headers,
+                    translate_error,
                 )
             )
             waiting, first = time.perf_counter(), True

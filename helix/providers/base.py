@@ -16,8 +16,7 @@ class Provider(Protocol):
         """Answer a chat.completions call in OpenAI's shape (a stream when `call.stream`)."""
         ...
 
-    async def embeddings(self, call: Call) -> Reply:
-        ...
+    async def embeddings(self, call: Call) -> Reply: ...
 
     async def list_models(self) -> list[dict[str, Any]]:
         """The upstream's models in OpenAI's `/v1/models` item shape, names without our prefix."""

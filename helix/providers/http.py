@@ -28,7 +28,9 @@ _json_encode = msgspec.json.encode
 def make_client(config: UpstreamConfig) -> httpx.AsyncClient:
     # httpx logs every request at INFO; that is noise on a proxy's hot path.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    limits = httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=config.max_connections)
+    limits = httpx.Limits(
+        max_connections=config.max_connections, max_keepalive_connections=config.max_connections
+    )
     timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
     return httpx.AsyncClient(transport=AiohttpTransport(limits=limits), timeout=timeout)
 
@@ -84,7 +86,9 @@ def transport_error(provider: str, exc: httpx.TransportError) -> HelixError:
             f"{provider}: the provider did not answer in time; raise [upstream] read_timeout if it is just slow",
             provider=provider,
         )
-    return UpstreamUnavailable(f"{provider}: the connection to the provider failed ({exc})", provider=provider)
+    return UpstreamUnavailable(
+        f"{provider}: the connection to the provider failed ({exc})", provider=provider
+    )
 
 
 @asynccontextmanager

@@ -52,7 +52,14 @@ class OpenAICompatProvider:
 
     async def list_models(self) -> list[dict[str, Any]]:
         async with open_request(
-            self._client, None, self.name, f"{self._base}/models", None, self._headers, read_openai_error, "GET"
+            self._client,
+            None,
+            self.name,
+            f"{self._base}/models",
+            None,
+            self._headers,
+            read_openai_error,
+            "GET",
         ) as response:
             body = await read_json(response, self.name, None)
         data = body.get("data") if isinstance(body, dict) else None
@@ -71,7 +78,12 @@ class OpenAICompatProvider:
         async with AsyncExitStack() as stack:
             response = await stack.enter_async_context(
                 open_request(
-                    self._client, call, self.name, self._base + "/chat/completions", body, self._headers,
+                    self._client,
+                    call,
+                    self.name,
+                    self._base + "/chat/completions",
+                    body,
+                    self._headers,
                     read_openai_error,
                 )
             )
@@ -86,5 +98,7 @@ class OpenAICompatProvider:
                 chunk = _decode(data)
                 if isinstance(chunk, dict) and "error" in chunk and "choices" not in chunk:
                     error_type, message = read_openai_error(502, chunk)
-                    raise UpstreamError(f"{self.name}: {message}", status=502, type=error_type, provider=self.name)
+                    raise UpstreamError(
+                        f"{self.name}: {message}", status=502, type=error_type, provider=self.name
+                    )
                 yield chunk

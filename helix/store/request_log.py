@@ -47,5 +47,25 @@ def rejected_row(
     request_id: str, ts: float, endpoint: str, status: int, code: str | None, latency: float, user: str | None
 ) -> tuple[Any, ...]:
     """A request refused before it could be parsed or routed (bad JSON, unknown provider...)."""
-    return (request_id, ts, endpoint, None, user, None, None, None, 0, status, code, None, _ms(latency),
-            _ms(latency), None, None, None, None, None, None)
+    return (
+        request_id,
+        ts,
+        endpoint,
+        None,
+        user,
+        None,
+        None,
+        None,
+        0,
+        status,
+        code,
+        None,
+        _ms(latency),
+        _ms(latency),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
