@@ -1,7 +1,7 @@
 """The single writer: one task owns the write connection and batches inserts.
 
 Request handlers call `submit()`, which only appends to an in-memory queue, so a write never delays a
-response. The task drains the queue in batches (one transaction each, consecutive rows of the same
+response. The task drains the queue in batches, gathered over a short window, (one transaction each, consecutive rows of the same
 statement sent with executemany). `close()` drains everything before returning, so a clean shutdown
 loses nothing.
 """
@@ -21,6 +21,9 @@ from helix.store.db import connect_async
 log = logging.getLogger("helix.store")
 
 MAX_BATCH = 2000
+# Wait this long after the first queued row before writing, so one transaction carries many rows:
+# thousands of tiny commits a second would compete with the proxy for the CPU.
+BATCH_WINDOW_SECONDS = 0.05
 _STOP = object()
 
 
@@ -68,6 +71,8 @@ class Writer:
         stopping = False
         while not stopping:
             batch = [await self._queue.get()]
+            if batch[0] is not _STOP and not isinstance(batch[0], asyncio.Future):
+                await asyncio.sleep(BATCH_WINDOW_SECONDS)
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             rows = [item for item in batch if isinstance(item, tuple)]
