@@ -7,6 +7,7 @@ Behaviour is chosen by the requested model name:
   fail-500 / fail-429 / fail-401   answer that HTTP error in the provider's error shape
   slow-<seconds>                   wait before answering (timeouts)
   drop-stream                      send two chunks, then cut the connection
+  slow-stream                      stream with 0.2 s between chunks (clients that leave mid-stream)
   length                           finish_reason "length"
   anything else                    answer "echo: <last user text>"
 Run standalone for benchmarks: `python -m tests.fake_upstream --port 8001`.
@@ -78,9 +79,7 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body.get("model"),
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}],
         "usage": _usage(prompt, answer),
     }
 
@@ -162,20 +161,16 @@ class FakeUpstream:
         if model.startswith("fail-"):
             status = int(model.split("-")[1])
             return await _json(send, status, _error(status, anthropic))
-        if model.startswith("slow-"):
+        if model.startswith("slow-") and model != "slow-stream":
             await asyncio.sleep(float(model.split("-")[1]))
         if path == "/v1/models":
             data = [
-                {"id": name, "object": "model", "created": 0, "owned_by": "fake"}
-                for name in ("gpt-4o-mini", "gpt-4o")
+                {"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in ("gpt-4o-mini", "gpt-4o")
             ]
             return await _json(send, 200, {"object": "list", "data": data})
         if path == "/v1/embeddings":
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-            data = [
-                {"object": "embedding", "index": i, "embedding": _embedding(str(t))}
-                for i, t in enumerate(inputs)
-            ]
+            data = [{"object": "embedding", "index": i, "embedding": _embedding(str(t))} for i, t in enumerate(inputs)]
             tokens = sum(len(str(t).split()) for t in inputs)
             return await _json(
                 send,
@@ -189,11 +184,12 @@ class FakeUpstream:
             )
         if path == "/v1/chat/completions":
             if body.get("stream"):
-                return await _sse(send, [("", e) for e in _stream_events(body)], model == "drop-stream", True)
+                events = [("", e) for e in _stream_events(body)]
+                return await _sse(send, events, model == "drop-stream", True, 0.2 if model == "slow-stream" else 0)
             return await _json(send, 200, _completion(body))
         if anthropic:
             if body.get("stream"):
-                return await _sse(send, fake_messages_stream(body), False, False)
+                return await _sse(send, fake_messages_stream(body), False, False, 0)
             return await _json(send, 200, fake_messages_response(body))
         await _json(send, 404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
 
@@ -210,10 +206,10 @@ async def _json(send: Any, status: int, payload: Any) -> None:
     await send({"type": "http.response.body", "body": data})
 
 
-async def _sse(send: Any, events: list[tuple[str, dict[str, Any]]], drop: bool, done_marker: bool) -> None:
-    await send(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]}
-    )
+async def _sse(
+    send: Any, events: list[tuple[str, dict[str, Any]]], drop: bool, done_marker: bool, pause: float
+) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
     for i, (name, data) in enumerate(events):
         if drop and i == 2:
             raise ConnectionResetError("fake upstream drops the stream")
@@ -225,7 +221,7 @@ async def _sse(send: Any, events: list[tuple[str, dict[str, Any]]], drop: bool, 
                 "more_body": True,
             }
         )
-        await asyncio.sleep(0)
+        await asyncio.sleep(pause)
     tail = b"data: [DONE]\n\n" if done_marker else b""
     await send({"type": "http.response.body", "body": tail, "more_body": False})
 
