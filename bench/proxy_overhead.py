@@ -41,15 +41,31 @@ def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
 
 def wrk(url: str, connections: int, duration: int, threads: int) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t", str(min(threads, connections)), "-c", str(connections), "-d", f"{duration}s", "--latency",
-         "-s", str(LUA), url],
-        capture_output=True, text=True, check=True, timeout=duration + 60,
+        [
+            "wrk",
+            "-t",
+            str(min(threads, connections)),
+            "-c",
+            str(connections),
+            "-d",
+            f"{duration}s",
+            "--latency",
+            "-s",
+            str(LUA),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 60,
     ).stdout
+
     def ms(label: str) -> float:
         match = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out)
         assert match, out
         value, unit = float(match.group(1)), match.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
@@ -67,12 +83,21 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     home = tempfile.mkdtemp(prefix="helix-bench-")
-    env = {**os.environ, "HELIX_HOME": home, "OPENAI_API_KEY": "sk-bench",
-           "HELIX_PROVIDERS__OPENAI__BASE_URL": f"http://127.0.0.1:{args.upstream_port}/v1"}
-    upstream = subprocess.Popen([sys.executable, "-m", "tests.fake_upstream", "--port", str(args.upstream_port)],
-                                cwd=REPO, env=env)
-    helix = subprocess.Popen([sys.executable, "-m", "helix", "serve", "--port", str(args.helix_port)], cwd=home,
-                             env=env, stdout=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "HELIX_HOME": home,
+        "OPENAI_API_KEY": "sk-bench",
+        "HELIX_PROVIDERS__OPENAI__BASE_URL": f"http://127.0.0.1:{args.upstream_port}/v1",
+    }
+    upstream = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_upstream", "--port", str(args.upstream_port)], cwd=REPO, env=env
+    )
+    helix = subprocess.Popen(
+        [sys.executable, "-m", "helix", "serve", "--port", str(args.helix_port)],
+        cwd=home,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         direct_url = f"http://127.0.0.1:{args.upstream_port}/v1/chat/completions"
         helix_url = f"http://127.0.0.1:{args.helix_port}/v1/chat/completions"
@@ -89,7 +114,8 @@ def main() -> None:
         added = results["helix"][1]["p50"] - results["direct"][1]["p50"]
         print(f"\nHelix added p50 at c=1: {added:.3f} ms   (target <= 1 ms)")
         print(f"Helix req/s at c=10:    {results['helix'][10]['rps']:.0f}   (target >= 1500)")
-        print(f"Throughput ratio helix/direct at c=10: {results['helix'][10]['rps'] / results['direct'][10]['rps']:.2f}")
+        ratio = results["helix"][10]["rps"] / results["direct"][10]["rps"]
+        print(f"Throughput ratio helix/direct at c=10: {ratio:.2f}")
     finally:
         for process in (helix, upstream):
             process.send_signal(signal.SIGINT)
