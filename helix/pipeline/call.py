@@ -71,6 +71,9 @@ class Call:
     ttft: float | None = None
     finished: float | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    # Run by the log stage once the outcome, usage and cost are final (after the last chunk of a stream):
+    # how inner stages settle what they reserved before the call.
+    on_finish: list[Callable[[Call], None]] = field(default_factory=list)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started

@@ -72,6 +72,8 @@ class LogStage:
         call.status, call.error_code = status, code
         if call.cost is None and call.usage is not None:
             call.cost = self._prices.cost(call.target.provider.name, call.target.model, call.usage)
+        for settle in call.on_finish:
+            settle(call)
         self._writer.submit(INSERT, row(call))
 
 
