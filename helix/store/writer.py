@@ -1,9 +1,9 @@
 """The single writer: one task owns the write connection and batches inserts.
 
 Request handlers call `submit()`, which only appends to an in-memory queue, so a write never delays a
-response. The task drains the queue in batches, gathered over a short window, (one transaction each, consecutive rows of the same
-statement sent with executemany). `close()` drains everything before returning, so a clean shutdown
-loses nothing.
+response. The task drains the queue in batches gathered over a short window: one transaction each,
+consecutive rows of the same statement sent with executemany. `close()` drains everything before
+returning, so a clean shutdown loses nothing.
 """
 
 from __future__ import annotations
