@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 
 from helix import __version__
-from helix.api import health, openai
+from helix.api import admin, health, openai
 from helix.api.responses import on_helix_error, on_http_error, on_unexpected
 from helix.config import Config
 from helix.errors import HelixError
@@ -29,7 +29,7 @@ def create_app(config: Config, *, env: dict[str, str] | None = None) -> Litestar
             await gateway.close()
 
     app = Litestar(
-        route_handlers=[*openai.routes, *health.routes],
+        route_handlers=[*openai.routes, *health.routes, *admin.routes],
         lifespan=[lifespan],
         exception_handlers={
             HelixError: on_helix_error,
@@ -38,6 +38,9 @@ def create_app(config: Config, *, env: dict[str, str] | None = None) -> Litestar
         },
         request_max_body_size=int(config.server.max_body_mb * 1024 * 1024),
         openapi_config=OpenAPIConfig(title="Helix", version=__version__, path="/openapi"),
+        # Logging is the host's to configure (`helix serve` does, in helix.logs); Litestar's default
+        # would put the root logger at INFO and print a line per upstream request.
+        logging_config=None,
         debug=False,
     )
     app.state.gateway = gateway

@@ -11,14 +11,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from helix import __version__
-from helix.config import CONFIG_FILENAME, Config, ConfigError, default_config_path, load_config
+from helix.commands import cache as cache_commands
+from helix.commands import keys as keys_commands
+from helix.commands import pii as pii_commands
+from helix.commands.common import ConfigOption, DbOption, console, fail, open_db, settings
+from helix.config import CONFIG_FILENAME, default_config_path
 from helix.durations import parse_duration
+from helix.logs import configure_logging
 from helix.store import queries
-from helix.store.db import connect
+from helix.store.keys import ADMIN_KEY_PREFIX, new_secret
 
 app = typer.Typer(
     name="helix",
@@ -27,43 +32,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Path to helix.toml (default: ./helix.toml, then the data dir)."),
-]
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="Path of the SQLite file (overrides [storage] path).")
-]
-
-
-def fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code=1)
-
-
-def settings(config: Path | None, db: Path | None = None, **server: Any) -> Config:
-    overrides: dict[str, Any] = {}
-    if db is not None:
-        overrides["storage"] = {"path": str(db)}
-    server = {k: v for k, v in server.items() if v is not None}
-    if server:
-        overrides["server"] = server
-    try:
-        return load_config(config, overrides=overrides)
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
-
-
-def open_db(config: Config) -> Any:
-    try:
-        return connect(config.db_path())
-    except Exception as exc:  # a locked, corrupt or unwritable file: say which and why
-        raise fail(f"cannot open the database {config.db_path()}: {exc}") from None
-
-
+app.add_typer(cache_commands.app, name="cache")
+app.add_typer(keys_commands.app, name="keys")
+app.add_typer(pii_commands.app, name="pii")
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
@@ -77,6 +48,7 @@ def serve(
     from helix.app import create_app
 
     cfg = settings(config, db, host=host, port=port)
+    configure_logging(cfg.server.log_level)
     application = create_app(cfg)
     gateway = application.state.gateway
     base = f"http://{cfg.server.host}:{cfg.server.port}"
@@ -106,8 +78,12 @@ def init(
     if path.exists() and not force:
         raise fail(f"{path} exists; pass --force to overwrite it")
     template = resources.files("helix").joinpath("example.toml").read_text(encoding="utf-8")
+    # A fresh admin key for /admin and the dashboard; the file now holds a secret, so only its owner reads it.
+    template = template.replace('# admin_key = "hxa-..."', f'admin_key = "{new_secret(ADMIN_KEY_PREFIX)}"', 1)
     path.write_text(template, encoding="utf-8")
+    path.chmod(0o600)
     console.print(f"wrote {path}: edit it, then run [bold]helix serve --config {path}[/bold]")
+    console.print("  its \\[auth] admin_key opens /admin (send it as 'Authorization: Bearer ...')")
 
 
 def _when(ts: float) -> str:
@@ -190,26 +166,34 @@ def spend(
         queries.SpendGroup, typer.Option(help="Group by model, key, user, day or provider.")
     ] = "model",
     since: Annotated[str, typer.Option(help="Window to sum over, like 24h, 7d or 4w.")] = "7d",
+    top: Annotated[int, typer.Option("--top", "-n", help="Show this many groups, biggest spenders first.")] = 50,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
-    """Dollars spent (and saved by the cache), grouped by model, key, user or day."""
+    """Dollars spent (and saved by the cache), grouped by model, key, user or day; top spenders first."""
     try:
         window = parse_duration(since)
     except ValueError as exc:
         raise fail(str(exc)) from None
     conn = open_db(settings(config, db))
-    rows = queries.spend(by, time.time() - window).rows(conn)
+    rows = queries.spend(by, time.time() - window, max(1, top)).rows(conn)
     if not rows:
         console.print(f"no requests in the last {since}")
         return
     table = Table(title=f"Spend by {by}, last {since}", header_style="bold")
     table.add_column(by)
+    named = by in ("key", "user")  # keys by name (id beside it); users with the keys they came through
+    if named:
+        table.add_column("id" if by == "key" else "keys")
     for name in ("requests", "errors", "cache hits", "tokens in", "tokens out", "cost", "saved"):
         table.add_column(name, justify="right")
     for row in rows:
+        if by == "key":
+            first = [row["keys"] or str(row["grp"]), str(row["grp"]) if row["keys"] else "-"]
+        else:
+            first = [str(row["grp"]), *([row["keys"] or "-"] if named else [])]
         table.add_row(
-            str(row["grp"]),
+            *first,
             f"{row['requests']:,}",
             f"{row['errors']:,}",
             f"{row['cache_hits']:,}",
@@ -222,6 +206,7 @@ def spend(
     table.add_section()
     table.add_row(
         "total",
+        *([""] if named else []),
         f"{sum(r['requests'] for r in rows):,}",
         "",
         "",
@@ -248,7 +233,7 @@ def doctor(config: ConfigOption = None, db: DbOption = None) -> None:
     for check in run_checks(cfg, dict(os.environ), config or default_config_path()):
         colour = {"ok": "green", "warn": "yellow", "fail": "red"}[check.level]
         console.print(
-            f"[{colour}]{check.level.upper():>4}[/{colour}]  {check.name}: {check.detail}", highlight=False
+            f"[{colour}]{check.level.upper():>4}[/{colour}]  {check.name}: {escape(check.detail)}", highlight=False
         )
         ok = ok and check.level != "fail"
     if not ok:

@@ -20,6 +20,10 @@ from typing import Any, Literal
 import msgspec
 import platformdirs
 
+from helix.durations import parse_duration
+from helix.pii.config import PiiConfig
+from helix.pii.config import validate as validate_pii
+
 CONFIG_FILENAME = "helix.toml"
 DB_FILENAME = "helix.db"
 ENV_PREFIX = "HELIX_"
@@ -74,6 +78,46 @@ class Price(_Section):
     cached_input: float | None = None
 
 
+class CacheConfig(_Section):
+    enabled: bool = True
+    ttl: str = "7d"
+    max_entries: int = 100_000
+    max_mb: float = 1024.0
+    shared: bool = False
+    max_temperature: float = 1.0
+    cache_truncated: bool = False
+    semantic: bool = True
+    threshold: float = 0.70
+    candidates: int = 3
+    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    embedding_model_path: str | None = None
+
+
+Period = Literal["day", "week", "month", "total"]
+
+
+class AuthConfig(_Section):
+    admin_key: str | None = None
+    require_keys: bool = False
+
+
+class LimitsConfig(_Section):
+    rpm: int | None = None
+    tpm: int | None = None
+    window_seconds: float = 60.0
+    user_budget: float | None = None
+    user_budget_period: Period = "day"
+    output_tokens_estimate: int = 4096
+
+
+class AlertsConfig(_Section):
+    webhook_url: str | None = None
+    thresholds: list[int] = msgspec.field(default_factory=lambda: [80, 100])
+    headers: dict[str, str] = {}
+    retries: int = 3
+    timeout: float = 5.0
+
+
 class Config(_Section):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
@@ -82,6 +126,11 @@ class Config(_Section):
     providers: dict[str, ProviderConfig] = {}
     models: dict[str, ModelAlias] = {}
     pricing: dict[str, Price] = {}
+    auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
+    limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    alerts: AlertsConfig = msgspec.field(default_factory=AlertsConfig)
+    cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
+    pii: PiiConfig = msgspec.field(default_factory=PiiConfig)
 
     def db_path(self) -> Path:
         if self.storage.path:
@@ -221,13 +270,50 @@ def _check_named_entries(data: dict[str, Any]) -> None:
 
 
 def _check(config: Config) -> None:
+    _check_access(config)
     if not 0 < config.server.port < 65536:
         raise ConfigError(f"bad value for 'server.port': {config.server.port} is not a TCP port")
     if config.server.max_body_mb <= 0:
         raise ConfigError("bad value for 'server.max_body_mb': must be positive")
+    try:
+        validate_pii(config.pii)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        parse_duration(config.cache.ttl)
+    except ValueError as exc:
+        raise ConfigError(f"bad value for 'cache.ttl': {exc}") from None
+    if not 0.0 < config.cache.threshold <= 1.0:
+        raise ConfigError("bad value for 'cache.threshold': a cosine similarity in (0, 1]")
+    if config.cache.max_entries < 1 or config.cache.max_mb <= 0 or config.cache.candidates < 1:
+        raise ConfigError("bad value in [cache]: max_entries, max_mb and candidates must be positive")
     for name, alias in config.models.items():
         if not alias.target or alias.target == name:
             raise ConfigError(f"bad value for 'models.{name}.target': name a provider/model to route to")
     for name, price in config.pricing.items():
         if min(price.input, price.output, price.cached_input or 0) < 0:
             raise ConfigError(f"bad value for 'pricing.{name}': prices cannot be negative")
+
+
+def _check_access(config: Config) -> None:
+    """[auth], [limits] and [alerts]: limits positive, thresholds percentages, the webhook an http(s) URL."""
+    limits = config.limits
+    for name in ("rpm", "tpm"):
+        value = getattr(limits, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"bad value for 'limits.{name}': must be at least 1 (leave it out for no limit)")
+    if limits.window_seconds <= 0:
+        raise ConfigError("bad value for 'limits.window_seconds': must be positive")
+    if limits.user_budget is not None and limits.user_budget < 0:
+        raise ConfigError("bad value for 'limits.user_budget': budgets cannot be negative")
+    if limits.output_tokens_estimate < 1:
+        raise ConfigError("bad value for 'limits.output_tokens_estimate': must be at least 1")
+    if config.auth.admin_key and len(config.auth.admin_key) < 16:
+        raise ConfigError("bad value for 'auth.admin_key': use at least 16 characters (helix init generates one)")
+    alerts = config.alerts
+    if alerts.webhook_url and not alerts.webhook_url.startswith(("http://", "https://")):
+        raise ConfigError("bad value for 'alerts.webhook_url': must start with http:// or https://")
+    if any(not 0 < t <= 1000 for t in alerts.thresholds):
+        raise ConfigError("bad value for 'alerts.thresholds': percentages of the budget, like [80, 100]")
+    if alerts.retries < 0 or alerts.timeout <= 0:
+        raise ConfigError("bad value in [alerts]: retries cannot be negative and timeout must be positive")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from helix.cache.embedder import Embedder, EmbedderUnavailable
 from helix.config import Config
+from helix.pii.analyzer import PiiEngine
 from helix.providers.http import make_client
 from helix.providers.registry import PRESETS, Registry
 from helix.store.db import connect
@@ -24,11 +27,55 @@ class Check:
 
 
 def run_checks(config: Config, env: dict[str, str], source: Path | None) -> Iterator[Check]:
-    yield Check(
-        "config", "ok", f"{source} (valid)" if source else "no helix.toml: built-in defaults and environment"
-    )
+    yield Check("config", "ok", f"{source} (valid)" if source else "no helix.toml: built-in defaults and environment")
     yield from _database(config)
     yield from _providers(config, env)
+    yield from _cache(config)
+    yield from _pii(config)
+
+
+def _cache(config: Config) -> Iterator[Check]:
+    settings = config.cache
+    if not settings.enabled:
+        yield Check("cache", "warn", "disabled ([cache] enabled = false)")
+        return
+    if not settings.semantic:
+        yield Check("cache", "ok", "exact only ([cache] semantic = false)")
+        return
+    embedder = Embedder(settings.embedding_model, settings.embedding_model_path, threads=1)
+    try:
+        started = time.perf_counter()
+        embedder.embed_one("doctor")
+    except EmbedderUnavailable as exc:
+        yield Check("cache", "warn", f"exact only: {exc}")
+        return
+    where = settings.embedding_model_path or "the Hugging Face cache"
+    yield Check(
+        "cache",
+        "ok",
+        f"exact + semantic ({settings.embedding_model} from {where}, "
+        f"loaded in {time.perf_counter() - started:.1f} s, threshold {settings.threshold})",
+    )
+
+
+def _pii(config: Config) -> Iterator[Check]:
+    if not config.pii.enabled:
+        yield Check("pii", "warn", "disabled: prompts reach providers unredacted ([pii] enabled = false)")
+        return
+    try:
+        engine = PiiEngine(config.pii)
+    except Exception as exc:
+        yield Check("pii", "fail", f"cannot build the PII engine: {exc}")
+        return
+    if engine.skipped:
+        yield Check(
+            "pii",
+            "warn",
+            f"{engine.mode}: {', '.join(engine.skipped)} not detected "
+            "(set [pii] spacy_model to a spaCy pipeline folder or package for names and places)",
+        )
+    else:
+        yield Check("pii", "ok", engine.mode)
 
 
 def _database(config: Config) -> Iterator[Check]:

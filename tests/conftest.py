@@ -104,6 +104,12 @@ api_key = "sk-test"
 [providers.anthropic]
 base_url = "{upstream_url}"
 api_key = "sk-ant-test"
+
+[cache]
+# The semantic cache loads an embedding model (~0.3 s, ~200 MB): only the tests that need it turn it on,
+# with HELIX_CACHE__SEMANTIC=true in the environment they pass.
+semantic = false
+embedding_model_path = "{EMBEDDING_MODEL}"
 {toml}
 """
     )
@@ -118,3 +124,17 @@ def helix(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[
     instance = start_helix(tmp_path, upstream[0].url)
     yield instance
     instance.server.stop()
+
+
+def add_key(instance: Helix, name: str, **spec: Any) -> str:
+    """Create a virtual key in `instance`'s database (as the CLI would) and have the server load it now."""
+    from helix.store import keys as key_store
+    from helix.store.db import connect
+
+    conn = connect(instance.db_path)
+    try:
+        _, secret = key_store.create(conn, name, key_store.KeySpec(**spec))
+    finally:
+        conn.close()
+    instance.server.run(instance.gateway.keys.reload())
+    return secret

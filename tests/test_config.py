@@ -85,11 +85,13 @@ def test_example_file_is_valid_and_documents_every_key(tmp_path: Path) -> None:
     example = (REPO / "helix.example.toml").read_text()
     load_config(write(tmp_path, example), env={})
     from helix.config import Config, ModelAlias, Price, ProviderConfig
+    from helix.pii.config import RegexRecognizerConfig
 
-    for section in ("server", "storage", "upstream", "routing"):
+    for section in ("server", "storage", "upstream", "routing", "cache", "auth", "limits", "alerts", "pii"):
         fields = getattr(Config(), section).__struct_fields__
         for field in fields:
-            assert f"{field} =" in example, f"[{section}] {field} is not documented in helix.example.toml"
-    for struct in (ProviderConfig, ModelAlias, Price):
+            documented = f"{field} =" in example or f"[[{section}.{field}]]" in example
+            assert documented, f"[{section}] {field} is not documented in helix.example.toml"
+    for struct in (ProviderConfig, ModelAlias, Price, RegexRecognizerConfig):
         for field in struct.__struct_fields__:
             assert field in example, f"{struct.__name__}.{field} is not documented"

@@ -62,9 +62,9 @@ def test_price_override_from_config(routed, fake: FakeState) -> None:
 
 def test_unknown_model_price_is_null_with_one_warning(routed, fake: FakeState, caplog) -> None:
     caplog.set_level(logging.WARNING, logger="helix.pricing")
-    for _ in range(3):
+    for i in range(3):
         raw = routed.client().chat.completions.with_raw_response.create(
-            model="mystery-model-9000", messages=[{"role": "user", "content": "hi"}]
+            model="mystery-model-9000", messages=[{"role": "user", "content": f"question number {i}"}]
         )
         assert raw.status_code == 200 and "x-helix-cost-usd" not in raw.headers
     rows = routed.rows("SELECT cost_usd, prompt_tokens FROM requests")

@@ -15,8 +15,11 @@ async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> Response[
     gateway: Gateway = request.app.state.gateway
     request_id = new_request_id()
     request.scope.setdefault("state", {})["request_id"] = request_id
+    key = gateway.authenticate(request.headers, endpoint, request_id)  # before the body is read
     raw = await request.body()
     call = gateway.parse(endpoint, raw, request.headers, request_id)
+    if key is not None:
+        call.key_id = key.id
     return await respond(call, await gateway.handle(call))
 
 
@@ -33,7 +36,11 @@ async def embeddings(request: Request[Any, Any, Any]) -> Response[Any]:
 @get("/v1/models")
 async def models(request: Request[Any, Any, Any]) -> dict[str, Any]:
     gateway: Gateway = request.app.state.gateway
-    return {"object": "list", "data": await gateway.models()}
+    key = gateway.authenticate(request.headers)
+    listed = await gateway.models()
+    if key is not None and key.models is not None:
+        listed = [m for m in listed if gateway.keys.allows(key, m["id"], m["id"])]
+    return {"object": "list", "data": listed}
 
 
 routes = [chat_completions, embeddings, models]

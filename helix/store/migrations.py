@@ -39,6 +39,96 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX requests_key_ts ON requests (key_id, ts);
         """,
     ),
+    (
+        "0003_response_cache",
+        """
+        CREATE TABLE cache_entries (
+            id INTEGER PRIMARY KEY,
+            exact_key BLOB NOT NULL UNIQUE,
+            partition_key BLOB NOT NULL,
+            scope TEXT NOT NULL,
+            model TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            response BLOB NOT NULL,
+            embedding BLOB,
+            bits BLOB,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            cost_usd REAL,
+            size_bytes INTEGER NOT NULL,
+            created REAL NOT NULL,
+            expires REAL NOT NULL,
+            last_used REAL NOT NULL,
+            hits INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX cache_entries_partition ON cache_entries (partition_key);
+        CREATE INDEX cache_entries_last_used ON cache_entries (last_used);
+        CREATE INDEX cache_entries_expires ON cache_entries (expires);
+        CREATE TABLE cache_generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+        INSERT INTO cache_generation (id, value) VALUES (1, 0);
+        """,
+    ),
+    (
+        "0002_virtual_keys",
+        """
+        CREATE TABLE keys (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            prefix TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL,
+            revoked_at REAL,
+            rotated_at REAL,
+            last_used_at REAL,
+            budget_usd REAL,
+            budget_period TEXT NOT NULL DEFAULT 'total',
+            user_budget_usd REAL,
+            user_budget_period TEXT,
+            rpm INTEGER,
+            tpm INTEGER,
+            models TEXT
+        );
+        CREATE UNIQUE INDEX keys_active_name ON keys (name) WHERE revoked_at IS NULL;
+        CREATE TABLE keys_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+        INSERT INTO keys_version (id, version) VALUES (1, 0);
+        CREATE TRIGGER keys_inserted AFTER INSERT ON keys
+        BEGIN UPDATE keys_version SET version = version + 1; END;
+        CREATE TRIGGER keys_deleted AFTER DELETE ON keys
+        BEGIN UPDATE keys_version SET version = version + 1; END;
+        CREATE TRIGGER keys_changed AFTER UPDATE OF
+            name, hash, prefix, expires_at, revoked_at, budget_usd, budget_period, user_budget_usd,
+            user_budget_period, rpm, tpm, models ON keys
+        BEGIN UPDATE keys_version SET version = version + 1; END;
+        CREATE TABLE budget_alerts (
+            subject TEXT NOT NULL,
+            period_start REAL NOT NULL,
+            threshold INTEGER NOT NULL,
+            ts REAL NOT NULL,
+            spent_usd REAL NOT NULL,
+            budget_usd REAL NOT NULL,
+            delivered INTEGER,
+            PRIMARY KEY (subject, period_start, threshold)
+        );
+        """,
+    ),
+    (
+        "0004_pii_incidents",
+        """
+        CREATE TABLE pii_incidents (
+            id INTEGER PRIMARY KEY,
+            request_id TEXT NOT NULL,
+            ts REAL NOT NULL,
+            key_id TEXT,
+            user TEXT,
+            entity_type TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            max_score REAL NOT NULL,
+            action TEXT NOT NULL
+        );
+        CREATE INDEX pii_incidents_ts ON pii_incidents (ts);
+        """,
+    ),
 ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,10 @@ class Writer:
     def submit(self, sql: str, params: Sequence[Any]) -> None:
         self._queue.put_nowait((sql, params))
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` on the event loop once everything submitted before it is committed."""
+        self._queue.put_nowait(callback)
+
     async def flush(self) -> None:
         """Wait until everything submitted so far is committed."""
         done = asyncio.get_running_loop().create_future()
@@ -71,7 +75,7 @@ class Writer:
         stopping = False
         while not stopping:
             batch = [await self._queue.get()]
-            if batch[0] is not _STOP and not isinstance(batch[0], asyncio.Future):
+            if isinstance(batch[0], tuple):
                 await asyncio.sleep(BATCH_WINDOW_SECONDS)
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
@@ -81,8 +85,14 @@ class Writer:
             for item in batch:
                 if item is _STOP:
                     stopping = True
-                elif isinstance(item, asyncio.Future) and not item.done():
-                    item.set_result(None)
+                elif isinstance(item, asyncio.Future):
+                    if not item.done():
+                        item.set_result(None)
+                elif callable(item):
+                    try:
+                        item()
+                    except Exception:
+                        log.exception("an after-commit callback failed")
 
     async def _write(self, rows: list[tuple[str, Sequence[Any]]]) -> None:
         assert self._conn is not None

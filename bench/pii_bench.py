@@ -1,0 +1,118 @@
+"""PII engine latency: analyze + redact of one ~2 KB prompt, pattern-only and with a spaCy NER model.
+
+    python bench/pii_bench.py [--iterations 500] [--model /path/to/spacy-model | --no-ner]
+
+Target: p99 <= 10 ms pattern-only. The result cache is disabled for the measured runs (each
+iteration would otherwise be a cache hit); the last row shows what a cached history message costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from helix.pii.analyzer import PiiEngine
+from helix.pii.config import PiiConfig
+from helix.pii.redact import Redactor
+
+DEFAULT_MODEL = "/work/shared/models/spacy-en_core_web_sm-3.8.0"
+
+PROMPT = """\
+Hi, I'm Daniel Okafor from the platform team in Lagos. Our nightly export job started failing after we
+upgraded from v2.14.3 to v2.15.0 last Tuesday (build 2024.03.15.1). The job runs on 10.0.3.17 and pushes
+to the reporting replica; the error in the log is:
+
+    psycopg2.OperationalError: connection to server at "db-replica.internal" (10.0.3.18), port 5432
+    failed: FATAL: password authentication failed for user "reporting"
+
+The DATABASE_URL in the job config is postgres://reporting:Xq7!mR2pLw9z@db-replica.internal:5432/orders
+and it has not changed since January. The same credentials work from my laptop. Could the new version be
+reading a different env var? Here is the relevant part of settings.py:
+
+    import os
+    DATABASES = {"default": {"NAME": "orders", "USER": os.environ["DB_USER"], "PORT": 5432}}
+    CELERY_BROKER_URL = os.environ.get("BROKER_URL", "redis://localhost:6379/0")
+
+If you need to reach me, my mobile is +44 7911 123456 or email daniel.okafor@globex.io. For the vendor
+ticket (#48213) they asked for the invoice INV-2024-00042 and the card used, 4111 1111 1111 1111, which
+I'd rather not paste into their portal. The deploy commit is 3f786850e387550fdab836ed7e6dc881de23001b and
+the AWS key that the job uses is AKIA4UJE5SGZ278V65E5 in us-east-1; the S3 bucket and EC2 instance are fine.
+
+Finance also asked me to double-check the refund for the duplicate invoice: it went to IBAN
+DE44 5001 0517 5407 3249 31 instead of the vendor's GB85 BARC 2004 0441 2345 67, and their AP contact
+(+49 30 901820) says nothing arrived. Stack trace from the retry worker, in case it matters:
+
+    File "/srv/export/worker.py", line 218, in run_batch
+      rows = fetch(cursor, since=1712345678, limit=5000)
+    TimeoutError: batch 88213 exceeded 30s
+
+What should I check first, and can you write a short runbook for the on-call engineer (Sofia Esposito)
+covering: verifying the env vars, testing the connection with psql, rotating the password, and rolling
+back to v2.14.3 if needed? Please keep it under 300 words and use numbered steps.
+"""
+
+
+def _percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def _measure(fn: Callable[[], object], iterations: int) -> list[float]:
+    for _ in range(min(20, iterations)):
+        fn()
+    samples = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def _row(label: str, build_s: float, samples: list[float], findings: int) -> str:
+    p50, p99 = _percentile(samples, 50), _percentile(samples, 99)
+    return (
+        f"{label:<34} {build_s:>7.2f} {p50:>8.2f} {p99:>8.2f} {statistics.fmean(samples):>8.2f} "
+        f"{max(samples):>8.2f} {findings:>8}"
+    )
+
+
+def _bench(label: str, cfg: PiiConfig, iterations: int, cache_size: int = 0) -> str:
+    start = time.perf_counter()
+    redactor = Redactor(PiiEngine(cfg, cache_size=cache_size), hash_key="bench-key-0123456789")
+    build_s = time.perf_counter() - start
+    findings = sum(s.count for s in redactor.redact([PROMPT]).findings.values())
+    return _row(label, build_s, _measure(lambda: redactor.redact([PROMPT]), iterations), findings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", "-n", type=int, default=500)
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="spaCy model folder or package (NER row)")
+    parser.add_argument("--no-ner", action="store_true", help="skip the NER row")
+    args = parser.parse_args()
+
+    print(f"prompt: {len(PROMPT)} chars, {args.iterations} iterations, analyze + redact, result cache off")
+    columns = ("build s", "p50 ms", "p99 ms", "mean ms", "max ms", "findings")
+    header = f"{'mode':<34} {columns[0]:>7} " + " ".join(f"{c:>8}" for c in columns[1:])
+    print(header)
+    print("-" * len(header))
+    print(_bench("pattern-only", PiiConfig(), args.iterations))
+    if not args.no_ner:
+        if not Path(args.model).exists():
+            print(f"ner: skipped, {args.model} not found")
+        else:
+            cfg = PiiConfig(spacy_model=args.model)
+            print(_bench(f"ner ({Path(args.model).name})", cfg, args.iterations))
+    print(_bench("pattern-only, cached repeat", PiiConfig(), args.iterations, cache_size=16))
+    print(f"max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

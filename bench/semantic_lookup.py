@@ -1,0 +1,148 @@
+"""Semantic cache lookup time with N entries in one partition (the worst case: one model, one system prompt).
+
+Fills a fresh SQLite file with N synthetic entries (random unit vectors; the scan costs the same whatever
+the vectors), opens the real ResponseCache on it, then times `embed + find_similar` for real queries:
+the embedding (fastembed, all-MiniLM-L6-v2), the sign-bit prefilter, float rescoring in SQLite and
+verification. Targets: 100k entries <= 15 ms p99; 1M entries <= 25 ms p50.
+
+    python bench/semantic_lookup.py --entries 100000 [--queries 200] [--model-path DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from helix.cache import store  # noqa: E402
+from helix.cache.embedder import Embedder  # noqa: E402
+from helix.cache.index import sign_bits  # noqa: E402
+from helix.cache.keys import cache_keys  # noqa: E402
+from helix.cache.response_cache import ResponseCache  # noqa: E402
+from helix.config import CacheConfig  # noqa: E402
+from helix.store.db import connect  # noqa: E402
+from helix.store.writer import Writer  # noqa: E402
+
+QUERIES = [
+    "How do I reset my password?",
+    "What is the capital of Australia?",
+    "How do I cancel my subscription?",
+    "Explain list comprehensions in Python",
+    "Why is my order late?",
+    "Convert 100 USD to EUR",
+    "How do I turn on dark mode?",
+    "What is a closure in JavaScript?",
+    "Can I get a refund?",
+    "Write a SQL query to count users by country",
+]
+
+
+def body(text: str) -> dict[str, object]:
+    return {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "system", "content": "You are helpful."}, {"role": "user", "content": text}],
+    }
+
+
+def fill(path: Path, entries: int) -> None:
+    conn = connect(path)
+    rng = np.random.default_rng(7)
+    response = msgspec.json.encode({"choices": [{"message": {"role": "assistant", "content": "ok"}}]})
+    partition = cache_keys(body("x"), "openai/gpt-4o-mini", "\x1f").partition
+    conn.execute("BEGIN")
+    for start in range(0, entries, 20_000):
+        count = min(20_000, entries - start)
+        vectors = rng.standard_normal((count, 384)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        rows = [
+            store.insert_params(
+                start + i + 1,
+                os.urandom(16),
+                partition,
+                "\x1f",
+                "openai/gpt-4o-mini",
+                f"synthetic prompt {start + i}",
+                response,
+                v.tobytes(),
+                sign_bits(v),
+                None,
+                0.0001,
+                86400,
+            )
+            for i, v in enumerate(vectors)
+        ]
+        conn.executemany(store.INSERT, rows)
+    conn.execute("COMMIT")
+    conn.close()
+
+
+async def measure(path: Path, model_path: str, queries: int) -> dict[str, list[float]]:
+    writer = Writer(path)
+    await writer.start()
+    cache = ResponseCache(
+        CacheConfig(embedding_model_path=model_path), path, writer, Embedder(model_path=model_path, threads=1)
+    )
+    await cache.start()
+    loaded = time.perf_counter()
+    while not cache.semantic_ready:
+        await asyncio.sleep(0.05)
+    print(f"model + index of {len(cache._index):,} entries ready in {time.perf_counter() - loaded:.1f} s")
+    times: dict[str, list[float]] = {"embed": [], "lookup": [], "total": []}
+    for i in range(queries):
+        text = f"{QUERIES[i % len(QUERIES)]} ({i})"
+        keys = cache_keys(body(text), "openai/gpt-4o-mini", "\x1f")
+        t0 = time.perf_counter()
+        vector = await cache.embed(keys.prompt)
+        t1 = time.perf_counter()
+        assert vector is not None
+        await cache.find_similar(keys, vector, 0.7)
+        t2 = time.perf_counter()
+        times["embed"].append((t1 - t0) * 1000)
+        times["lookup"].append((t2 - t1) * 1000)
+        times["total"].append((t2 - t0) * 1000)
+    await cache.close()
+    await writer.close()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--model-path",
+        default=os.environ.get(
+            "HELIX_EMBEDDING_MODEL_PATH", str(REPO.parent / "shared" / "models" / "all-MiniLM-L6-v2-onnx")
+        ),
+    )
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="helix-semantic-"))
+    try:
+        started = time.perf_counter()
+        fill(folder / "helix.db", args.entries)
+        print(f"filled {args.entries:,} entries in {time.perf_counter() - started:.1f} s")
+        times = asyncio.run(measure(folder / "helix.db", args.model_path, args.queries))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"{'stage':8} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, values in times.items():
+        values.sort()
+        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+        print(f"{name:8} {statistics.median(values):>8.2f} {p99:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,280 @@
+"""/admin: keys, spend and stats as JSON, guarded by the admin key. Thin: the store does the work.
+
+  GET    /admin/keys[?all=true]        keys with spend over their budget period, limits, last use
+  POST   /admin/keys                   create {name, budget, period, user_budget, user_period, rpm, tpm,
+                                       models, expires}; the answer carries the key, shown this once
+  GET    /admin/keys/{name}            one key, with its top users this period
+  PATCH  /admin/keys/{name}            change settings (null removes a limit)
+  DELETE /admin/keys/{name}            revoke (also POST /admin/keys/{name}/revoke)
+  POST   /admin/keys/{name}/rotate     a new secret for the same key, shown this once
+  GET    /admin/spend?by=key|user|model|day|provider&since=7d&limit=50   spent and saved per group
+  GET    /admin/stats?since=24h        request, error, refusal and cache totals, latency percentiles
+
+Every change takes effect in the running server before the response is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request, Router, delete, get, patch, post
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+
+from helix.config import Period
+from helix.durations import parse_duration
+from helix.errors import HelixError, InvalidRequest, NotFound
+from helix.gateway import Gateway
+from helix.quota.periods import period_bounds
+from helix.store import keys as key_store
+from helix.store import queries
+from helix.store.db import connect
+
+T = TypeVar("T")
+_GROUPS = ("model", "key", "user", "day", "provider")
+
+
+def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    gateway: Gateway = connection.app.state.gateway
+    gateway.keys.check_admin(connection.headers)
+
+
+class _NewKey(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    budget: float | None = None
+    period: Period = "total"
+    user_budget: float | None = None
+    user_period: Period | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    models: list[str] | str | None = None
+    expires: str | None = None
+
+
+class _KeyChanges(msgspec.Struct, forbid_unknown_fields=True):
+    budget: float | msgspec.UnsetType | None = msgspec.UNSET
+    period: Period | msgspec.UnsetType = msgspec.UNSET
+    user_budget: float | msgspec.UnsetType | None = msgspec.UNSET
+    user_period: Period | msgspec.UnsetType | None = msgspec.UNSET
+    rpm: int | msgspec.UnsetType | None = msgspec.UNSET
+    tpm: int | msgspec.UnsetType | None = msgspec.UNSET
+    models: list[str] | str | msgspec.UnsetType | None = msgspec.UNSET
+    expires: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+def _decode(raw: bytes, shape: type[T]) -> T:
+    try:
+        return msgspec.json.decode(raw or b"{}", type=shape)
+    except msgspec.ValidationError as exc:
+        message, _, where = str(exc).partition(" - at `")
+        param = where.rstrip("`").removeprefix("$").lstrip(".") or None
+        raise InvalidRequest(f"{message}" + (f" ('{param}')" if param else ""), param=param) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidRequest(f"the request body is not valid JSON ({exc})", code="invalid_json") from None
+
+
+def _expiry(text: str | None) -> float | None:
+    if text is None or text in ("", "never"):
+        return None
+    try:
+        return time.time() + parse_duration(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"'expires': {exc}", param="expires") from None
+
+
+def _models(value: list[str] | str | None) -> tuple[str, ...] | None:
+    try:
+        return key_store.parse_models(value)
+    except key_store.KeyProblem as exc:
+        raise InvalidRequest(str(exc), param="models") from None
+
+
+async def _in_db(request: Request[Any, Any, Any], work: Callable[[sqlite3.Connection], T], change: bool = False) -> T:
+    gateway: Gateway = request.app.state.gateway
+    if not change:
+        await gateway.writer.flush()  # read what this server has logged so far, not 50 ms ago
+
+    def run() -> T:
+        conn = connect(gateway.db_path, readonly=True)
+        try:
+            return work(conn)
+        finally:
+            conn.close()
+
+    try:
+        result = await asyncio.to_thread(run)
+    except key_store.KeyNotFound as exc:
+        raise NotFound(str(exc), code="key_not_found") from None
+    except key_store.KeyExists as exc:
+        raise HelixError(str(exc), status=409, type="invalid_request_error", code="key_exists") from None
+    except key_store.KeyProblem as exc:
+        raise InvalidRequest(str(exc), code="invalid_key_settings") from None
+    if change:
+        await gateway.keys.reload()  # the change takes effect before we answer
+    return result
+
+
+def _with_secret(record: key_store.KeyRecord, secret: str) -> dict[str, Any]:
+    return {
+        **record.to_json(),
+        "key": secret,
+        "note": "store this key now: Helix keeps only its hash and cannot show it again",
+    }
+
+
+@get("/keys")
+async def list_keys(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    include_revoked = request.query_params.get("all", "").lower() in ("1", "true", "yes")
+    rows = await _in_db(request, lambda c: key_store.report(c, key_store.list_keys(c, include_revoked)))
+    return {"object": "list", "data": rows}
+
+
+@post("/keys", status_code=201)
+async def create_key(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    body = _decode(await request.body(), _NewKey)
+    spec = key_store.KeySpec(
+        budget=body.budget,
+        period=body.period,
+        user_budget=body.user_budget,
+        user_period=body.user_period,
+        rpm=body.rpm,
+        tpm=body.tpm,
+        models=_models(body.models),
+        expires_at=_expiry(body.expires),
+    )
+    record, secret = await _in_db(request, lambda c: key_store.create(c, body.name, spec), change=True)
+    return _with_secret(record, secret)
+
+
+@get("/keys/{name:str}")
+async def show_key(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
+    def work(conn: sqlite3.Connection) -> dict[str, Any]:
+        record = key_store.find(conn, name)
+        (row,) = key_store.report(conn, [record])
+        since, _ = period_bounds(record.period, time.time())
+        return {**row, "top_users": key_store.top_users(conn, record.id, since)}
+
+    body = await _in_db(request, work)
+    gateway: Gateway = request.app.state.gateway
+    if gateway.limits is not None:
+        body["live"] = gateway.limits.live(body["id"])  # includes spend not yet written, and reservations
+    return body
+
+
+@patch("/keys/{name:str}")
+async def update_key(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
+    body = _decode(await request.body(), _KeyChanges)
+    changes: dict[str, Any] = {
+        field: getattr(body, field)
+        for field in ("budget", "period", "user_budget", "user_period", "rpm", "tpm")
+        if getattr(body, field) is not msgspec.UNSET
+    }
+    if body.models is not msgspec.UNSET:
+        changes["models"] = None if body.models is None else _models(body.models)
+    if body.expires is not msgspec.UNSET:
+        changes["expires_at"] = _expiry(body.expires)
+    record = await _in_db(request, lambda c: key_store.update(c, name, changes), change=True)
+    return record.to_json()
+
+
+@delete("/keys/{name:str}", status_code=200)
+async def delete_key(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
+    record = await _in_db(request, lambda c: key_store.revoke(c, name), change=True)
+    return record.to_json()
+
+
+@post("/keys/{name:str}/revoke", status_code=200)
+async def revoke_key(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
+    record = await _in_db(request, lambda c: key_store.revoke(c, name), change=True)
+    return record.to_json()
+
+
+@post("/keys/{name:str}/rotate", status_code=200)
+async def rotate_key(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
+    record, secret = await _in_db(request, lambda c: key_store.rotate(c, name), change=True)
+    return _with_secret(record, secret)
+
+
+def _since(request: Request[Any, Any, Any], default: str) -> tuple[str, float]:
+    text = request.query_params.get("since", default)
+    try:
+        return text, time.time() - parse_duration(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"'since': {exc}", param="since") from None
+
+
+@get("/spend")
+async def spend(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    by = request.query_params.get("by", "key")
+    if by not in _GROUPS:
+        raise InvalidRequest(f"'by' must be one of {', '.join(_GROUPS)}", param="by")
+    label, since = _since(request, "7d")
+    try:
+        limit = max(1, min(1000, int(request.query_params.get("limit", "50"))))
+    except ValueError:
+        raise InvalidRequest("'limit' must be a number", param="limit") from None
+    rows = await _in_db(request, lambda c: queries.spend(by, since, limit).rows(c))  # type: ignore[arg-type]
+    data = [
+        {
+            by: row["grp"],
+            **({"key_name": row["keys"]} if by == "key" else {"keys": row["keys"].split(",") if row["keys"] else []}),
+            "requests": row["requests"],
+            "errors": row["errors"],
+            "cache_hits": row["cache_hits"],
+            "prompt_tokens": row["prompt_tokens"],
+            "completion_tokens": row["completion_tokens"],
+            "spent_usd": row["cost"],
+            "saved_usd": row["saved"],
+            "unpriced_requests": row["unpriced"],
+        }
+        for row in rows
+    ]
+    total = {
+        "requests": sum(r["requests"] for r in data),
+        "spent_usd": sum(r["spent_usd"] for r in data),
+        "saved_usd": sum(r["saved_usd"] for r in data),
+    }
+    return {"object": "list", "by": by, "since": label, "data": data, "total": total}
+
+
+@get("/stats")
+async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    label, since = _since(request, "24h")
+    gateway: Gateway = request.app.state.gateway
+
+    def work(conn: sqlite3.Connection) -> dict[str, Any]:
+        (totals,) = queries.stats(since).rows(conn)
+        latency: dict[str, Any] = {}
+        for column in ("latency_ms", "overhead_ms"):
+            for name, fraction in (("p50", 0.5), ("p99", 0.99)):
+                found = queries.percentile(column, since, fraction).rows(conn)
+                latency[f"{column.removesuffix('_ms')}_{name}_ms"] = found[0]["value"] if found else None
+        keys = key_store.list_keys(conn, include_revoked=True)
+        statuses = [k.status() for k in keys]
+        return {
+            **totals,
+            **latency,
+            "keys": {s: statuses.count(s) for s in ("active", "expired", "revoked")},
+        }
+
+    body = await _in_db(request, work)
+    return {
+        "since": label,
+        **body,
+        "auth_required": gateway.keys.required,
+        "pending_writes": gateway.writer.pending,
+    }
+
+
+router = Router(
+    path="/admin",
+    route_handlers=[list_keys, create_key, show_key, update_key, delete_key, revoke_key, rotate_key, spend, stats],
+    guards=[admin_only],
+    include_in_schema=True,
+)
+routes = [router]

@@ -1,0 +1,106 @@
+"""Between one `chat.completion` and a stream of `chat.completion.chunk`s, in both directions.
+
+The cache stores every answer as a completion. A streamed miss is assembled into one as its chunks
+pass by (they are forwarded immediately, never held back), and a hit for a `stream: true` request is
+replayed as chunks at once, with no artificial delay.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+class ChunkAssembler:
+    """Builds the completion a stream amounts to: text, tool calls, finish reasons and usage per choice."""
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.model: str | None = None
+        self.created: int | None = None
+        self.usage: dict[str, Any] | None = None
+        self._choices: dict[int, dict[str, Any]] = {}
+
+    def feed(self, chunk: dict[str, Any]) -> None:
+        self.id = self.id or chunk.get("id")
+        self.model = self.model or chunk.get("model")
+        self.created = self.created or chunk.get("created")
+        if chunk.get("usage"):
+            self.usage = chunk["usage"]
+        for choice in chunk.get("choices") or []:
+            self._feed_choice(choice)
+
+    def _feed_choice(self, choice: dict[str, Any]) -> None:
+        index = int(choice.get("index") or 0)
+        state = self._choices.setdefault(
+            index, {"content": [], "tool_calls": {}, "role": "assistant", "finish_reason": None, "refusal": []}
+        )
+        delta = choice.get("delta") or {}
+        if delta.get("role"):
+            state["role"] = delta["role"]
+        if delta.get("content"):
+            state["content"].append(delta["content"])
+        if delta.get("refusal"):
+            state["refusal"].append(delta["refusal"])
+        for call in delta.get("tool_calls") or []:
+            slot = state["tool_calls"].setdefault(
+                int(call.get("index") or 0), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
+            )
+            slot["id"] = call.get("id") or slot["id"]
+            function = call.get("function") or {}
+            slot["function"]["name"] += function.get("name") or ""
+            slot["function"]["arguments"] += function.get("arguments") or ""
+        if choice.get("finish_reason"):
+            state["finish_reason"] = choice["finish_reason"]
+
+    @property
+    def finish_reasons(self) -> list[str | None]:
+        return [state["finish_reason"] for state in self._choices.values()]
+
+    def completion(self) -> dict[str, Any]:
+        choices = []
+        for index, state in sorted(self._choices.items()):
+            message: dict[str, Any] = {"role": state["role"], "content": "".join(state["content"]) or None}
+            if state["refusal"]:
+                message["refusal"] = "".join(state["refusal"])
+            if state["tool_calls"]:
+                message["tool_calls"] = [call for _, call in sorted(state["tool_calls"].items())]
+            choices.append({"index": index, "message": message, "finish_reason": state["finish_reason"]})
+        body: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created or int(time.time()),
+            "model": self.model,
+            "choices": choices,
+        }
+        if self.usage:
+            body["usage"] = self.usage
+        return body
+
+
+def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chunks a stream of this completion would have had; the usage chunk is always included
+    (the API layer drops it for clients that did not ask for usage)."""
+    base = {
+        "id": completion.get("id"),
+        "object": "chat.completion.chunk",
+        "created": completion.get("created"),
+        "model": completion.get("model"),
+    }
+    chunks: list[dict[str, Any]] = []
+    for choice in completion.get("choices") or []:
+        index = choice.get("index", 0)
+        message = choice.get("message") or {}
+        first: dict[str, Any] = {"role": message.get("role", "assistant"), "content": message.get("content") or ""}
+        chunks.append({**base, "choices": [{"index": index, "delta": first, "finish_reason": None}]})
+        if message.get("tool_calls"):
+            calls = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
+            chunks.append(
+                {**base, "choices": [{"index": index, "delta": {"tool_calls": calls}, "finish_reason": None}]}
+            )
+        chunks.append(
+            {**base, "choices": [{"index": index, "delta": {}, "finish_reason": choice.get("finish_reason")}]}
+        )
+    if completion.get("usage"):
+        chunks.append({**base, "choices": [], "usage": completion["usage"]})
+    return chunks

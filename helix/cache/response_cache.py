@@ -1,0 +1,228 @@
+"""The response cache: exact lookups on the event loop, semantic ones in a worker thread, writes via the writer.
+
+- Exact: a primary-key read of the SQLite file (~20 us, cheaper than a thread hop), plus the entries
+  stored in the last moments that the single writer has not committed yet.
+- Semantic: embed the last user message (fastembed, off the event loop), prefilter with the in-memory
+  sign-bit index, rescore the nearest with sqlite-vec's cosine distance, then let `verify` veto
+  near-misses. Only the best few candidates above the threshold are verified.
+- Lifecycle: entries expire (TTL) and are evicted least-recently-used beyond `max_entries`/`max_mb`.
+  `helix cache clear` in another process bumps a generation number; the server notices within a
+  second, forgets its uncommitted entries and rebuilds the index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from helix.cache import store
+from helix.cache.embedder import Embedder, EmbedderUnavailable
+from helix.cache.index import BitIndex, sign_bits
+from helix.cache.keys import CacheKeys
+from helix.cache.verify import verify
+from helix.config import CacheConfig
+from helix.durations import parse_duration
+from helix.store.db import connect
+from helix.store.writer import Writer
+
+log = logging.getLogger("helix.cache")
+
+PREFILTER_K = 32
+MAINTENANCE_SECONDS = 30.0
+GENERATION_POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticMatch:
+    entry: store.Entry
+    similarity: float
+
+
+class ResponseCache:
+    def __init__(self, config: CacheConfig, db_path: Path, writer: Writer, embedder: Embedder | None) -> None:
+        self.config = config
+        self.default_ttl = parse_duration(config.ttl)
+        self._db_path = db_path
+        self._writer = writer
+        self._embedder = embedder
+        self.semantic_ready = False
+        self._index = BitIndex()
+        self._pending: dict[bytes, store.Entry] = {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-cache")
+        self._local = threading.local()
+        self._loop_conn: sqlite3.Connection | None = None
+        self._next_id = 0
+        self._generation = 0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def semantic_enabled(self) -> bool:
+        return self._embedder is not None
+
+    async def start(self) -> None:
+        self._loop_conn = connect(self._db_path, readonly=True)
+        self._next_id = store.max_id(self._loop_conn) + 1
+        self._generation = store.generation(self._loop_conn)
+        loop = asyncio.get_running_loop()
+        if self._embedder is not None:
+            self._tasks.append(asyncio.create_task(self._prepare_semantic(loop)))
+        self._tasks.append(asyncio.create_task(self._housekeeping()))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._loop_conn is not None:
+            self._loop_conn.close()
+
+    # -- exact ---------------------------------------------------------------------------------------
+
+    def find_exact(self, keys: CacheKeys) -> store.Entry | None:
+        pending = self._pending.get(keys.exact)
+        if pending is not None:
+            return pending
+        assert self._loop_conn is not None
+        return store.find_exact(self._loop_conn, keys.exact, time.time())
+
+    # -- semantic ------------------------------------------------------------------------------------
+
+    async def embed(self, text: str) -> NDArray[np.float32] | None:
+        if not self.semantic_ready or not text:
+            return None
+        assert self._embedder is not None
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._embedder.embed_one, text)
+
+    async def find_similar(
+        self, keys: CacheKeys, vector: NDArray[np.float32], threshold: float
+    ) -> SemanticMatch | None:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._find_similar, keys, vector, threshold
+        )
+
+    def _find_similar(self, keys: CacheKeys, vector: NDArray[np.float32], threshold: float) -> SemanticMatch | None:
+        conn = self._thread_conn()
+        ids = self._index.nearest(keys.partition, sign_bits(vector), PREFILTER_K)
+        candidates = store.rescore(conn, ids, vector.tobytes(), time.time())
+        self._index.remove(set(ids) - {c.id for c in candidates})
+        for candidate in candidates[: self.config.candidates]:
+            if candidate.similarity < threshold:
+                break
+            if verify(keys.prompt, candidate.prompt, candidate.similarity, threshold).accepted:
+                entry = store.get_entry(conn, candidate.id)
+                if entry is not None:
+                    return SemanticMatch(entry, candidate.similarity)
+        return None
+
+    def _thread_conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self._db_path, readonly=True)
+        return conn
+
+    async def _prepare_semantic(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Load the embedding model and the index in the background; until then lookups are exact only."""
+        assert self._embedder is not None
+        try:
+            await loop.run_in_executor(self._executor, self._embedder.embed_one, "warm up")
+        except EmbedderUnavailable as exc:
+            log.error("semantic cache disabled: %s", exc)
+            self._embedder = None
+            return
+        await loop.run_in_executor(self._executor, self._rebuild_index)
+        self.semantic_ready = True
+        log.info("semantic cache ready (%d entries indexed)", len(self._index))
+
+    def _rebuild_index(self) -> None:
+        index = BitIndex()
+        for rows in store.index_rows(self._thread_conn(), time.time()):
+            index.add_many([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+        self._index = index
+
+    # -- writes --------------------------------------------------------------------------------------
+
+    def store(
+        self,
+        keys: CacheKeys,
+        scope: str,
+        model: str,
+        response: bytes,
+        usage: dict[str, Any] | None,
+        cost: float | None,
+        vector: NDArray[np.float32] | None,
+        ttl: float | None,
+    ) -> None:
+        entry_id = self._next_id
+        self._next_id += 1
+        embedding = vector.tobytes() if vector is not None else None
+        bits = sign_bits(vector) if vector is not None else None
+        params = store.insert_params(
+            entry_id,
+            keys.exact,
+            keys.partition,
+            scope,
+            model,
+            keys.prompt,
+            response,
+            embedding,
+            bits,
+            usage,
+            cost,
+            ttl or self.default_ttl,
+        )
+        self._writer.submit(store.INSERT, params)
+        entry = store.Entry(entry_id, response, cost)
+        self._pending[keys.exact] = entry
+
+        def committed() -> None:
+            if self._pending.get(keys.exact) is entry:
+                del self._pending[keys.exact]
+            if bits is not None:
+                self._index.add(entry_id, keys.partition, bits)
+
+        self._writer.after_commit(committed)
+
+    def touch(self, entry_id: int) -> None:
+        self._writer.submit(store.TOUCH, (time.time(), entry_id))
+
+    # -- housekeeping --------------------------------------------------------------------------------
+
+    async def _housekeeping(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_maintenance = time.monotonic()
+        while True:
+            await asyncio.sleep(GENERATION_POLL_SECONDS)
+            assert self._loop_conn is not None
+            generation = store.generation(self._loop_conn)
+            if generation != self._generation:
+                self._generation = generation
+                self._pending.clear()
+                if self.semantic_ready:
+                    await loop.run_in_executor(self._executor, self._rebuild_index)
+            if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
+                last_maintenance = time.monotonic()
+                await self.evict()
+
+    async def evict(self) -> int:
+        """Delete expired and least-recently-used entries beyond the bounds (through the writer)."""
+        max_bytes = int(self.config.max_mb * 1024 * 1024)
+        ids = await asyncio.get_running_loop().run_in_executor(
+            self._executor,
+            lambda: store.ids_to_evict(self._thread_conn(), time.time(), self.config.max_entries, max_bytes),
+        )
+        for entry_id in ids:
+            self._writer.submit(store.DELETE, (entry_id,))
+        self._index.remove(set(ids))
+        if ids:
+            log.info("cache evicted %d entries", len(ids))
+        return len(ids)

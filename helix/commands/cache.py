@@ -1,0 +1,118 @@
+"""`helix cache stats | clear | search`: the response cache in the SQLite file, with or without a server."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from helix.cache import store
+from helix.cache.embedder import Embedder, EmbedderUnavailable
+from helix.cache.verify import verify
+from helix.commands.common import ConfigOption, DbOption, console, fail, open_db, settings
+from helix.durations import parse_duration
+
+app = typer.Typer(help="Inspect and manage the response cache.", no_args_is_help=True)
+
+
+def _window(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} GB"
+
+
+@app.command()
+def stats(
+    since: Annotated[str, typer.Option(help="Window for hit rates and savings, like 24h or 7d.")] = "7d",
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Entries, size, hit rates (exact and semantic) and dollars saved."""
+    cfg = settings(config, db)
+    window = _window(since)
+    conn = open_db(cfg)
+    numbers = store.stats(conn, time.time() - window)
+    requests = numbers["requests"] or 0
+    looked_up = requests - numbers["bypassed"]
+
+    def rate(count: int) -> str:
+        return f"{count:,} ({count / looked_up:.1%})" if looked_up else f"{count:,}"
+
+    table = Table(title="Response cache", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("entries", f"{numbers['entries']:,} ({numbers['semantic_entries']:,} with embeddings)")
+    table.add_row("size of entries", _size(numbers["bytes"]))
+    table.add_row("database file", _size(sum(os.path.getsize(p) for p in _db_files(cfg.db_path()))))
+    table.add_row("bounds", f"{cfg.cache.max_entries:,} entries, {cfg.cache.max_mb:,.0f} MB, ttl {cfg.cache.ttl}")
+    table.add_section()
+    table.add_row(f"chat requests, last {since}", f"{requests:,}")
+    table.add_row("exact hits", rate(numbers["exact_hits"]))
+    table.add_row("semantic hits", rate(numbers["semantic_hits"]))
+    table.add_row("misses", rate(numbers["misses"]))
+    table.add_row("bypassed", f"{numbers['bypassed']:,}")
+    table.add_row("saved", f"${numbers['saved_usd']:,.4f}")
+    console.print(table)
+
+
+def _db_files(path: os.PathLike[str]) -> list[str]:
+    base = os.fspath(path)
+    return [p for p in (base, base + "-wal", base + "-shm") if os.path.exists(p)]
+
+
+@app.command()
+def clear(
+    model: Annotated[str | None, typer.Option(help="Only entries of this model (provider/model or model).")] = None,
+    older_than: Annotated[str | None, typer.Option(help="Only entries created longer ago than this, like 7d.")] = None,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Delete cache entries; a running server stops serving them within a second."""
+    cutoff = time.time() - _window(older_than) if older_than else None
+    conn = open_db(settings(config, db))
+    deleted = store.clear(conn, model, cutoff)
+    console.print(f"deleted {deleted:,} cache entr{'y' if deleted == 1 else 'ies'}")
+
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="A prompt to look for.")],
+    limit: Annotated[int, typer.Option("-n", help="How many entries to show.")] = 10,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """The stored prompts nearest to TEXT, their similarity and whether each would be a hit."""
+    cfg = settings(config, db)
+    embedder = Embedder(cfg.cache.embedding_model, cfg.cache.embedding_model_path)
+    try:
+        vector = embedder.embed_one(text)
+    except EmbedderUnavailable as exc:
+        raise fail(str(exc)) from None
+    conn = open_db(cfg)
+    rows = store.nearest_by_text(conn, vector.tobytes(), limit)
+    if not rows:
+        console.print("the cache holds no entries with embeddings")
+        return
+    table = Table(title=f"Nearest to {text!r} (threshold {cfg.cache.threshold})", header_style="bold")
+    for name in ("similarity", "would hit", "model", "prompt", "hits", "id"):
+        table.add_column(name, justify="right" if name in ("similarity", "hits", "id") else "left")
+    for row in rows:
+        verdict = verify(text, row["prompt"], row["similarity"], cfg.cache.threshold)
+        would = "[green]yes[/green]" if verdict.accepted else f"[red]no[/red] ({verdict.reason})"
+        table.add_row(
+            f"{row['similarity']:.3f}", would, row["model"], row["prompt"][:80], str(row["hits"]), str(row["id"])
+        )
+    console.print(table)
+    console.print("[dim]a hit also needs the same model, parameters, preceding messages and scope[/dim]")

@@ -1,0 +1,92 @@
+"""`helix pii incidents | test`: what the PII firewall caught, and what it would catch in a text."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from helix.commands.common import ConfigOption, DbOption, console, fail, open_db, settings
+from helix.durations import parse_duration
+from helix.pii import incidents
+
+app = typer.Typer(help="The PII and secrets firewall.", no_args_is_help=True)
+
+
+@app.command("incidents")
+def list_incidents(
+    since: Annotated[str, typer.Option(help="How far back, like 24h or 7d.")] = "7d",
+    n: Annotated[int, typer.Option("-n", help="How many incidents to list.")] = 50,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Detections per request: entity type, count, score and action (values are never stored)."""
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    conn = open_db(settings(config, db))
+    start = time.time() - window
+    rows = incidents.recent(conn, start, n)
+    if not rows:
+        console.print(f"no PII incidents in the last {since}")
+        return
+    table = Table(title=f"PII incidents, last {since}", header_style="bold")
+    for name in ("time", "request", "key/user", "entity", "count", "score", "action"):
+        table.add_column(name, justify="right" if name in ("count", "score") else "left")
+    for row in rows:
+        table.add_row(
+            datetime.fromtimestamp(row["ts"]).strftime("%Y-%m-%d %H:%M:%S"),
+            row["request_id"],
+            row["user"] or row["key_id"] or "-",
+            row["entity_type"],
+            str(row["count"]),
+            f"{row['max_score']:.2f}",
+            row["action"],
+        )
+    console.print(table)
+    summary = ", ".join(f"{r['entity_type']} {r['action']} x{r['values_found']}" for r in incidents.totals(conn, start))
+    console.print(f"totals: {summary}")
+
+
+@app.command("test")
+def test_text(
+    text: Annotated[str, typer.Argument(help="The text to check; nothing is sent anywhere.")],
+    config: ConfigOption = None,
+) -> None:
+    """Show what the firewall would detect in TEXT and the text a provider would receive."""
+    from helix.pii.analyzer import PiiEngine
+    from helix.pii.redact import Redactor
+
+    cfg = settings(config)
+    try:
+        engine = PiiEngine(cfg.pii)
+    except Exception as exc:  # a bad spaCy model path, a broken custom recognizer...
+        raise fail(f"cannot build the PII engine: {exc}") from None
+    findings = engine.analyze(text)
+    redaction = Redactor(engine, cfg.pii.hash_key).redact([text])
+    console.print(f"mode: {engine.mode}" + (f" (not detected: {', '.join(engine.skipped)})" if engine.skipped else ""))
+    if not findings:
+        console.print("nothing detected")
+        return
+    table = Table(header_style="bold")
+    for name in ("entity", "text", "score", "action"):
+        table.add_column(name)
+    for finding in findings:
+        table.add_row(
+            finding.entity_type,
+            text[finding.start : finding.end],
+            f"{finding.score:.2f}",
+            cfg.pii.action_for(finding.entity_type),
+        )
+    console.print(table)
+    if redaction.blocked_entities:
+        console.print(
+            f"[red]blocked[/red]: a request with this text is refused ({', '.join(redaction.blocked_entities)})"
+        )
+    else:
+        console.print("provider would receive:")
+        console.print(redaction.texts[0], markup=False, highlight=False)

@@ -1,0 +1,252 @@
+"""Recognizers that replace or tighten Presidio's built-ins where they are slow or noisy on the
+kind of text people send to LLMs (code, configs, logs, version numbers).
+
+- PhoneRecognizer: Presidio's runs phonenumbers' matcher over the whole text once per region
+  (~2-4 ms per region on a digit-heavy 700-char prompt). This one finds phone-shaped candidates
+  with one regex and validates each with phonenumbers, so cost grows with candidates, not regions.
+- IP addresses without netmasks, loopback and version numbers; Ethereum addresses; NER results
+  without the tech words small spaCy models call people and places.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import phonenumbers
+import regex
+from presidio_analyzer import (
+    AnalysisExplanation,
+    LocalRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import EmailRecognizer as _PresidioEmailRecognizer
+from presidio_analyzer.predefined_recognizers import IpRecognizer, SpacyRecognizer
+
+PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR")
+PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "whatsapp", "fax"]
+
+# Digits with the separators people put in phone numbers; must not sit inside a longer token.
+_PHONE_CANDIDATE = regex.compile(r"(?<![\w+/.#@-])(?:\+|\b00)?[(]?\d[\d \u00a0()./-]{5,22}\d(?![\w/]|[.-]\d)")
+_IP_OR_VERSION = regex.compile(r"^\d{1,3}(?:\.\d{1,3}){2,}$")
+_DATE = regex.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
+_RANGE = regex.compile(r"^\d+\s?-\s?\d+$")  # 3000-3005, 1990 - 2024
+# Spelled out because spaCy lists "call" as a stop word, which Presidio's context matching skips.
+_PHONE_WORDS = regex.compile(
+    r"(?i)\b(?:phone|telephone|tel|cell|mobile|call|whatsapp|fax|sms|text|ring|dial|reach|contact)\b[^\n]{0,24}$"
+)
+
+
+def _looks_national(digits: str, before: str) -> bool:
+    # A leading trunk "0" (0612345678) is how people write national numbers; timestamps and most
+    # ids do not start with it. `id=0123456789` (glued to = or :) is a value in code, not prose.
+    return digits.startswith("0") and not before.endswith(("=", ":"))
+
+
+def _trunk_prefix(region: str) -> str | None:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return metadata.national_prefix if metadata else None
+
+
+class FastPhoneRecognizer(LocalRecognizer):
+    """Phone numbers in international (+CC / 00CC) or national formats of `regions`.
+
+    Scores: international 0.7, national with separators 0.5, a bare digit run 0.6 but only after a
+    phone word or with a leading trunk 0: bare runs are more often timestamps, order and invoice numbers.
+    """
+
+    name: str
+
+    def __init__(self, regions: tuple[str, ...] = PHONE_REGIONS, context: list[str] | None = None) -> None:
+        self.regions = regions
+        # Regions whose national format starts with a trunk "0" (GB 020..., DE 030..., FR 01...):
+        # a number without the 0 is not national there, which keeps DE from accepting dates and ranges.
+        self._needs_zero = {r for r in regions if _trunk_prefix(r) == "0"}
+        super().__init__(
+            supported_entities=["PHONE_NUMBER"], name="PhoneRecognizer", context=context or PHONE_CONTEXT
+        )
+
+    def load(self) -> None:
+        pass  # _trunk_prefix() in __init__ has already loaded each region's metadata
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        results = []
+        for match in _PHONE_CANDIDATE.finditer(text):
+            start, end = match.span()
+            if text[start] == "(" and ")" not in text[start:end]:
+                start += 1
+            score = self._score(text[start:end], text[max(0, start - 48) : start])
+            if score:
+                results.append(self._result(start, end, score))
+        return results
+
+    def _score(self, candidate: str, before: str) -> float:
+        digits = "".join(c for c in candidate if c.isdigit())
+        if not 7 <= len(digits) <= 15 or _IP_OR_VERSION.match(candidate) or _DATE.match(candidate):
+            return 0.0
+        if candidate.startswith(("+", "00")):
+            return 0.7 if self._valid("+" + candidate.removeprefix("+").removeprefix("00"), None) else 0.0
+        if _RANGE.match(candidate):
+            return 0.0
+        bare = candidate.isdigit()
+        if bare and not _PHONE_WORDS.search(before) and not _looks_national(digits, before):
+            return 0.0
+        for region in self.regions:
+            if region in self._needs_zero and not digits.startswith("0"):
+                continue
+            if self._valid(candidate, region):
+                return 0.6 if bare else 0.5
+        return 0.0
+
+    @staticmethod
+    def _valid(candidate: str, region: str | None) -> bool:
+        try:
+            return phonenumbers.is_valid_number(phonenumbers.parse(candidate, region))
+        except phonenumbers.NumberParseException:
+            return False
+
+    def _result(self, start: int, end: int, score: float) -> RecognizerResult:
+        return RecognizerResult(
+            entity_type="PHONE_NUMBER",
+            start=start,
+            end=end,
+            score=score,
+            analysis_explanation=AnalysisExplanation(
+                recognizer=self.name, original_score=score, textual_explanation="phone number"
+            ),
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            },
+        )
+
+
+_URL_USERINFO_BEFORE = regex.compile(r"://[^\s/@:]*:$")
+
+
+class EmailRecognizer(_PresidioEmailRecognizer):
+    """Presidio's, skipped when there is no "@" (its pattern is costly over code and logs), and
+    without the `password@host` that its pattern finds in `scheme://user:password@host` URLs."""
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        if "@" not in text:
+            return []
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [r for r in results if not _URL_USERINFO_BEFORE.search(text[max(0, r.start - 256) : r.start])]
+
+
+_VERSION_BEFORE = regex.compile(r"(?i)\b(?:v|ver|version|release|build|firmware|kernel|tag)\.?\s*[:=]?\s*$")
+
+
+class FilteredIpRecognizer(IpRecognizer):
+    """IP addresses, minus netmasks, network ranges, loopback, 0.0.0.0 and 4-part version numbers."""
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [r for r in results if not _VERSION_BEFORE.search(text[max(0, r.start - 24) : r.start])]
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        if super().invalidate_result(pattern_text):
+            return True
+        interface = ipaddress.ip_interface(pattern_text)
+        address = interface.ip
+        if "/" in pattern_text and address == interface.network.network_address:
+            return True  # a network range (10.0.0.0/16), not a host
+        return str(address).startswith("255.") or address.is_loopback or address.is_unspecified
+
+
+def ethereum_recognizer() -> PatternRecognizer:
+    return PatternRecognizer(
+        supported_entity="CRYPTO",
+        name="EthereumAddressRecognizer",
+        patterns=[Pattern("eth_address", r"(?<![0-9A-Za-z])0x[0-9a-fA-F]{40}(?![0-9A-Za-z])", 0.6)],
+        context=["wallet", "eth", "ethereum", "address", "crypto"],
+        global_regex_flags=regex.DOTALL | regex.MULTILINE,
+    )
+
+
+# Words small English models tag as PERSON/LOCATION in technical prompts.
+_TECH_WORDS = """
+    json yaml toml xml html css csv sql nosql graphql grpc http https rest api apis sdk cli url uri
+    jenkins k8s kubernetes docker podman helm terraform ansible pulumi vagrant nginx apache caddy
+    python java javascript typescript golang go rust ruby rails php perl scala kotlin swift haskell
+    node nodejs deno bun react vue angular svelte django flask fastapi litestar spring laravel
+    postgres postgresql mysql sqlite redis kafka rabbitmq mongodb mongo cassandra elasticsearch
+    grafana prometheus datadog sentry airflow spark hadoop pandas numpy pytorch tensorflow keras
+    linux ubuntu debian fedora centos alpine windows macos ios android github gitlab bitbucket git
+    jira confluence slack aws gcp azure s3 ec2 lambda cloudfront dynamodb rds iam vpc gke eks aks
+    openai chatgpt gpt claude anthropic llama mistral gemini copilot helix presidio spacy ollama
+    bash zsh vim emacs vscode regex lint pytest jest webpack vite npm pip poetry cargo maven gradle
+    oauth saml jwt ssh tls ssl dns tcp udp cpu gpu ram ssd cuda utc glacier safari chrome firefox
+    keycloak okta auth0 vercel netlify heroku cloudflare supabase firebase figma notion
+    format convert summarise summarize translate write draft explain fix list compare rewrite
+    calculate generate create refactor describe
+"""
+TECH_WORDS = frozenset(_TECH_WORDS.split())
+_APOSTROPHES = "'\u2019"
+_NAME_WORD = regex.compile(r"^\p{Lu}[\p{L}.-]*(?:[" + _APOSTROPHES + r"]\p{L}+)*$")
+
+
+def plausible_name(text: str) -> bool:
+    """A person or place: 1-5 capitalised words, no digits or code punctuation, not a tech word."""
+    words = text.split()
+    if not words or len(words) > 5:
+        return False
+    for word in words:
+        if word.lower().strip("." + _APOSTROPHES) in TECH_WORDS or not _NAME_WORD.match(word):
+            return False
+        bare = word.rstrip(".")
+        if bare.isupper() and len(bare) > 1:  # acronyms (JSON, AWS, EU); initials like "R." are fine
+            return False
+    return True
+
+
+def trim_to_name(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop leading/trailing words that are not capitalised: "c'est Claire" -> "Claire"."""
+    words = list(regex.finditer(r"\S+", text[start:end]))
+    while words and not words[0].group()[0].isupper():
+        words.pop(0)
+    while words and not words[-1].group()[0].isupper():
+        words.pop()
+    if not words:
+        return start, start
+    return start + words[0].start(), start + words[-1].end()
+
+
+# Part-of-speech tags a name or place never has; catches "Convert ..." tagged PERSON at a sentence start.
+_NOT_NAME_POS = frozenset({"VERB", "AUX", "PRON", "DET", "ADP", "NUM", "SYM", "CCONJ", "SCONJ"})
+
+
+class FilteredSpacyRecognizer(SpacyRecognizer):
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        doc = nlp_artifacts.tokens if nlp_artifacts else None
+        kept = []
+        for result in super().analyze(text, entities, nlp_artifacts):
+            result.start, result.end = trim_to_name(text, result.start, result.end)
+            if plausible_name(text[result.start : result.end]) and _name_pos(doc, result):
+                kept.append(result)
+        return kept
+
+
+def _name_pos(doc: Any, result: RecognizerResult) -> bool:
+    span = doc.char_span(result.start, result.end, alignment_mode="expand") if doc is not None else None
+    return span is None or not any(token.pos_ in _NOT_NAME_POS for token in span)

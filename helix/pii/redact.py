@@ -1,0 +1,216 @@
+"""Apply the configured action to every finding across all texts of one request.
+
+One `Redactor.redact(texts)` call per request: pseudonyms are numbered in order of appearance over
+the whole request (system prompt, history, tool calls, tool results), and the same value gets the
+same placeholder wherever it appears, so the model sees a consistent conversation.
+
+Actions: redact `<EMAIL_ADDRESS>`; mask `j***@example.com`, `****1234`; hash `<EMAIL_ADDRESS:ab12cd34>`
+(keyed HMAC-SHA256, stable across requests for the same key); pseudonymize `<PERSON_1>` (reversible
+with `mapping`); block (the text is redacted and the entity listed in `blocked_entities`; the caller
+refuses the request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from helix.pii.analyzer import Finding, PiiEngine
+from helix.pii.walk import collect_and_replace
+
+log = logging.getLogger("helix.pii")
+
+_EXISTING_PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)_(\d+)>")
+_STARS = "****"
+
+
+class EntitySummary(msgspec.Struct, frozen=True):
+    count: int
+    max_score: float
+    action: str
+
+
+class Redaction(msgspec.Struct):
+    texts: list[str]
+    findings: dict[str, EntitySummary] = {}
+    blocked_entities: list[str] = []
+    mapping: dict[str, str] = {}
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.findings)
+
+
+def keyed_hash(value: str, key: bytes | str) -> str:
+    """HMAC-SHA256 hex digest: correlates a value across requests and logs without storing it."""
+    raw_key = key.encode() if isinstance(key, str) else key
+    return hmac.new(raw_key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+# --- masks ----------------------------------------------------------------------------------
+
+
+def _digits(value: str) -> str:
+    return "".join(c for c in value if c.isdigit())
+
+
+def _mask_email(value: str) -> str:
+    local, _, domain = value.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _mask_words(value: str) -> str:
+    return " ".join(f"{w[:1]}***" for w in value.split())
+
+
+def _mask_prefix(value: str) -> str:
+    # Key prefixes (sk-p, ghp_, AKIA) name the issuer, which helps a reader; the rest is hidden.
+    return value[:4] + _STARS if len(value) >= 16 else _STARS
+
+
+_MASKS = {
+    "EMAIL_ADDRESS": _mask_email,
+    "CREDIT_CARD": lambda v: _STARS + _digits(v)[-4:],
+    "PHONE_NUMBER": lambda v: _STARS + _digits(v)[-2:],
+    "US_SSN": lambda v: "***-**-" + _digits(v)[-4:],
+    "IBAN_CODE": lambda v: v.replace(" ", "")[:4] + _STARS + v.replace(" ", "")[-4:],
+    "PERSON": _mask_words,
+    "LOCATION": _mask_words,
+    "API_KEY": _mask_prefix,
+    "AWS_ACCESS_KEY": _mask_prefix,
+    "JWT": lambda v: "eyJ" + _STARS,
+    "PASSWORD": lambda v: _STARS,
+    "SECRET": lambda v: _STARS,
+    "AWS_SECRET_KEY": lambda v: _STARS,
+    "PRIVATE_KEY": lambda v: "-----PRIVATE KEY " + _STARS + "-----",
+}
+
+
+def mask(value: str, entity: str) -> str:
+    masker = _MASKS.get(entity)
+    if masker:
+        return masker(value)
+    return value[:1] + _STARS if len(value) > 6 else _STARS
+
+
+# --- per-request state ----------------------------------------------------------------------
+
+
+class _Pseudonyms:
+    """Placeholder numbering for one request."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        # Start above any placeholder-shaped text already present (a user pasting "<PERSON_1>"),
+        # so restore never turns their literal text into someone's name.
+        self.counters: dict[str, int] = {}
+        for text in texts:
+            for match in _EXISTING_PLACEHOLDER.finditer(text):
+                name, number = match.group(1), int(match.group(2))
+                self.counters[name] = max(self.counters.get(name, 0), number)
+        self.by_value: dict[tuple[str, str], str] = {}
+        self.mapping: dict[str, str] = {}
+
+    def placeholder(self, entity: str, value: str) -> str:
+        key = (entity, value)
+        if key not in self.by_value:
+            self.counters[entity] = self.counters.get(entity, 0) + 1
+            placeholder = f"<{entity}_{self.counters[entity]}>"
+            self.by_value[key] = placeholder
+            self.mapping[placeholder] = value
+        return self.by_value[key]
+
+
+class Redactor:
+    """Applies `[pii]` actions to the texts of one request at a time. Thread-safe (no shared state)."""
+
+    def __init__(self, engine: PiiEngine, hash_key: bytes | str | None = None) -> None:
+        self.engine = engine
+        self.cfg = engine.cfg
+        key = hash_key if hash_key is not None else self.cfg.hash_key
+        if key is None:
+            if "hash" in {self.cfg.default_action, *self.cfg.actions.values()}:
+                log.warning("pii: no hash_key given; hashes will not match across restarts")
+            key = secrets.token_bytes(32)
+        self._key = key.encode() if isinstance(key, str) else key
+
+    def redact(self, texts: Sequence[str]) -> Redaction:
+        """Redact every text of one request in one batch; returns texts in the same order."""
+        texts = list(texts)
+        found = self.engine.analyze_many(texts)
+        pseudonyms = _Pseudonyms(texts)
+        summary: dict[str, EntitySummary] = {}
+        out = [
+            self._apply(text, findings, pseudonyms, summary)
+            for text, findings in zip(texts, found, strict=True)
+        ]
+        blocked = sorted(e for e, s in summary.items() if s.action == "block")
+        return Redaction(texts=out, findings=summary, blocked_entities=blocked, mapping=pseudonyms.mapping)
+
+    def _apply(
+        self,
+        text: str,
+        findings: list[Finding],
+        pseudonyms: _Pseudonyms,
+        summary: dict[str, EntitySummary],
+    ) -> str:
+        if not findings:
+            return text
+        parts: list[str] = []
+        pos = 0
+        for f in findings:
+            action = self.cfg.action_for(f.entity_type)
+            parts += [
+                text[pos : f.start],
+                self._replace(text[f.start : f.end], f.entity_type, action, pseudonyms),
+            ]
+            pos = f.end
+            _count(summary, f, action)
+        parts.append(text[pos:])
+        return "".join(parts)
+
+    def _replace(self, value: str, entity: str, action: str, pseudonyms: _Pseudonyms) -> str:
+        if action == "pseudonymize":
+            return pseudonyms.placeholder(entity, value)
+        if action == "mask":
+            return mask(value, entity)
+        if action == "hash":
+            return f"<{entity}:{keyed_hash(_normalise(value, entity), self._key)[:8]}>"
+        return f"<{entity}>"  # redact, and block (the caller refuses; the text stays safe to log)
+
+
+def _normalise(value: str, entity: str) -> str:
+    # The same address or card written differently should hash the same.
+    if entity == "EMAIL_ADDRESS":
+        return value.strip().lower()
+    if entity in {"CREDIT_CARD", "PHONE_NUMBER", "US_SSN"}:
+        return _digits(value)
+    if entity == "IBAN_CODE":
+        return value.replace(" ", "").upper()
+    return value
+
+
+def _count(summary: dict[str, EntitySummary], f: Finding, action: str) -> None:
+    prev = summary.get(f.entity_type)
+    if prev is None:
+        summary[f.entity_type] = EntitySummary(count=1, max_score=f.score, action=action)
+    else:
+        summary[f.entity_type] = EntitySummary(prev.count + 1, max(prev.max_score, f.score), action)
+
+
+def redact_body(body: dict[str, Any], redactor: Redactor) -> Redaction:
+    """Redact every provider-visible text of a chat.completions/embeddings body, in place."""
+    result: list[Redaction] = []
+
+    def apply(texts: list[str]) -> list[str]:
+        result.append(redactor.redact(texts))
+        return result[0].texts
+
+    collect_and_replace(body, apply)
+    return result[0] if result else Redaction(texts=[])

@@ -1,0 +1,187 @@
+"""Cache stage: answer from the response cache, or pass the call on and keep its answer.
+
+Runs after redaction, so keys, stored prompts and stored answers only ever hold redacted text.
+
+Per request:
+  Cache-Control: no-cache        skip the lookup, store the fresh answer (refresh)
+  Cache-Control: no-store        look up, but do not store this answer
+  x-helix-cache-ttl: SECONDS     lifetime of the entry this request stores
+  x-helix-cache-threshold: X     a stricter similarity for this lookup (it can only raise the floor)
+  x-helix-cache-namespace: NAME  a separate cache space within the tenant
+Answers carry `x-helix-cache: HIT-EXACT | HIT-SEMANTIC | MISS | BYPASS` (and the similarity on
+semantic hits). Hits cost $0 and record the cost of the original call as saved.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+
+from helix.cache.keys import CacheKeys, cache_keys
+from helix.cache.replay import ChunkAssembler, completion_to_chunks
+from helix.cache.response_cache import ResponseCache
+from helix.cache.store import Entry
+from helix.config import CacheConfig
+from helix.errors import InvalidRequest
+from helix.pipeline.call import Call, Completed, Next, Reply, Streamed
+from helix.pricing import PriceBook, Usage
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+
+HIT_EXACT, HIT_SEMANTIC, MISS, BYPASS = "HIT-EXACT", "HIT-SEMANTIC", "MISS", "BYPASS"
+SHARED_SCOPE = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Controls:
+    lookup: bool
+    store: bool
+    ttl: float | None
+    threshold: float
+    namespace: str
+
+
+def _float_header(call: Call, name: str) -> float | None:
+    value = call.headers.get(name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidRequest(f"header {name} must be a number, got {value!r}", param=name) from None
+    if number < 0:
+        raise InvalidRequest(f"header {name} must not be negative", param=name)
+    return number
+
+
+def skip_reason(call: Call, config: CacheConfig) -> str | None:
+    """Why this request must not use the cache at all (None: it may)."""
+    body = call.body
+    if call.endpoint != "chat":
+        return "endpoint"
+    if (body.get("n") or 1) > 1:
+        return "n>1"
+    if any(isinstance(m, dict) and m.get("role") in ("tool", "function") for m in body.get("messages", [])):
+        return "tool results in flight"
+    temperature = body.get("temperature")
+    if isinstance(temperature, int | float) and temperature > config.max_temperature:
+        return "temperature"
+    return None
+
+
+class CacheStage:
+    def __init__(self, cache: ResponseCache, config: CacheConfig, prices: PriceBook) -> None:
+        self._cache = cache
+        self._config = config
+        self._prices = prices
+
+    def _controls(self, call: Call) -> Controls:
+        directives = {d.strip().lower() for d in call.headers.get("cache-control", "").split(",")}
+        requested = _float_header(call, "x-helix-cache-threshold")
+        if requested is not None and requested > 1:
+            raise InvalidRequest(
+                "header x-helix-cache-threshold must be between 0 and 1", param="x-helix-cache-threshold"
+            )
+        return Controls(
+            lookup="no-cache" not in directives,
+            store="no-store" not in directives,
+            ttl=_float_header(call, "x-helix-cache-ttl"),
+            threshold=max(self._config.threshold, requested or 0.0),
+            namespace=call.headers.get("x-helix-cache-namespace", ""),
+        )
+
+    def _scope(self, call: Call, namespace: str) -> str:
+        tenant = SHARED_SCOPE if self._config.shared else (call.key_id or "")
+        return f"{tenant}\x1f{namespace}"
+
+    async def __call__(self, call: Call, next: Next) -> Reply:
+        controls = self._controls(call)
+        if skip_reason(call, self._config) or not (controls.lookup or controls.store):
+            call.cache = BYPASS
+            return await next(call)
+        scope = self._scope(call, controls.namespace)
+        keys = cache_keys(call.body, call.target.name, scope)
+        vector: NDArray[np.float32] | None = None
+        if controls.lookup:
+            entry = self._cache.find_exact(keys)
+            if entry is not None:
+                return self._hit(call, entry, HIT_EXACT)
+            vector = await self._cache.embed(keys.prompt)
+            if vector is not None:
+                match = await self._cache.find_similar(keys, vector, controls.threshold)
+                if match is not None:
+                    call.response_headers["x-helix-cache-similarity"] = f"{match.similarity:.4f}"
+                    return self._hit(call, match.entry, HIT_SEMANTIC)
+        call.cache = MISS
+        reply = await next(call)
+        if not controls.store:
+            return reply
+        if isinstance(reply, Streamed):
+            return Streamed(self._store_when_complete(call, keys, scope, vector, controls, reply.chunks))
+        if self._storable(reply.body):
+            await self._store(call, keys, scope, vector, controls, reply.body)
+        return reply
+
+    def _hit(self, call: Call, entry: Entry, kind: str) -> Reply:
+        self._cache.touch(entry.id)
+        body = _decode(entry.response)
+        body["id"] = f"chatcmpl-{call.id}"
+        body["created"] = int(time.time())
+        call.cache = kind
+        call.usage = Usage.from_openai(body.get("usage"))
+        call.cost = 0.0
+        call.saved = entry.cost_usd or 0.0
+        if call.stream:
+            return Streamed(_replay(completion_to_chunks(body)))
+        return Completed(body)
+
+    def _storable(self, body: dict[str, Any]) -> bool:
+        reasons = [c.get("finish_reason") for c in body.get("choices") or [] if isinstance(c, dict)]
+        if not reasons:
+            return False
+        return self._config.cache_truncated or "length" not in reasons
+
+    async def _store(
+        self,
+        call: Call,
+        keys: CacheKeys,
+        scope: str,
+        vector: NDArray[np.float32] | None,
+        controls: Controls,
+        body: dict[str, Any],
+    ) -> None:
+        if vector is None:
+            vector = await self._cache.embed(keys.prompt)
+        usage = body.get("usage")
+        cost = self._prices.cost(call.target.provider.name, call.target.model, Usage.from_openai(usage))
+        self._cache.store(keys, scope, call.target.name, _encode(body), usage, cost, vector, controls.ttl)
+
+    async def _store_when_complete(
+        self,
+        call: Call,
+        keys: CacheKeys,
+        scope: str,
+        vector: NDArray[np.float32] | None,
+        controls: Controls,
+        chunks: AsyncIterator[dict[str, Any]],
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Pass every chunk on at once; store the assembled answer only if the stream completed."""
+        assembler = ChunkAssembler()
+        async for chunk in chunks:
+            assembler.feed(chunk)
+            yield chunk
+        completion = assembler.completion()
+        if self._storable(completion):
+            await self._store(call, keys, scope, vector, controls, completion)
+
+
+async def _replay(chunks: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    for chunk in chunks:
+        yield chunk

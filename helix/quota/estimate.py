@@ -1,0 +1,89 @@
+"""What a request will cost before it is sent: prompt tokens from its text, output from max_tokens.
+
+Deliberately on the high side (3 bytes per token where English averages 4 characters), so reservations
+cover the real cost and concurrent requests cannot overshoot a budget. Images count a fixed amount.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from helix.pipeline.call import Call
+
+BYTES_PER_TOKEN = 3
+PER_MESSAGE = 4
+PER_REPLY = 3
+PER_IMAGE = 1000
+_encode = msgspec.json.encode
+
+
+def _size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode())
+
+
+def _tokens(size: int) -> int:
+    return -(-size // BYTES_PER_TOKEN)
+
+
+def _content_size(content: Any) -> int:
+    if isinstance(content, str):
+        return _size(content)
+    if not isinstance(content, list):
+        return 0
+    size = 0
+    for part in content:
+        if not isinstance(part, dict):
+            continue
+        text = part.get("text")
+        if isinstance(text, str):
+            size += _size(text)
+        elif part.get("type") in ("image_url", "input_image", "image"):
+            size += PER_IMAGE * BYTES_PER_TOKEN
+    return size
+
+
+def prompt_tokens(call: Call) -> int:
+    body = call.body
+    if call.endpoint == "embeddings":
+        data = body.get("input")
+        if isinstance(data, str):
+            return _tokens(_size(data))
+        if isinstance(data, list):
+            total = 0
+            for item in data:
+                if isinstance(item, str):
+                    total += _tokens(_size(item))
+                elif isinstance(item, list):
+                    total += len(item)
+                else:
+                    total += 1
+            return total
+        return 0
+    size = 0
+    messages = body.get("messages") or ()
+    for message in messages:
+        size += _content_size(message.get("content"))
+        if message.get("tool_calls"):
+            size += len(_encode(message["tool_calls"]))
+    if body.get("tools"):
+        size += len(_encode(body["tools"]))
+    return _tokens(size) + PER_MESSAGE * len(messages) + PER_REPLY
+
+
+def max_output_tokens(call: Call) -> int:
+    """The output the client allowed for (max_tokens times n), or 0 when it set no limit."""
+    if call.endpoint != "chat":
+        return 0
+    body = call.body
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    if not isinstance(limit, int) or limit <= 0:
+        return 0
+    n = body.get("n")
+    return limit * (n if isinstance(n, int) and n > 0 else 1)
+
+
+def choices(call: Call) -> int:
+    n = call.body.get("n")
+    return n if isinstance(n, int) and n > 0 else 1

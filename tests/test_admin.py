@@ -1,0 +1,161 @@
+"""/admin: keys, spend and stats as JSON behind the admin key, through the real server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import Helix, add_key, start_helix
+from tests.fake_upstream import FakeState, ServerThread
+
+ADMIN = "hxa-test-admin-key-0123456789abcdef"
+HI = [{"role": "user", "content": "hello there"}]
+
+
+@pytest.fixture
+def admin(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[Helix]:
+    instance = start_helix(
+        tmp_path,
+        upstream[0].url,
+        f'[auth]\nadmin_key = "{ADMIN}"\n[pricing."openai/gpt-4o-mini"]\ninput = 1000.0\noutput = 1000.0\n',
+    )
+    yield instance
+    instance.server.stop()
+
+
+def call(helix: Helix, method: str, path: str, key: str | None = ADMIN, **kwargs: Any) -> httpx.Response:
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    return httpx.request(method, f"{helix.url}/admin{path}", headers=headers, timeout=10, **kwargs)
+
+
+def test_admin_needs_the_admin_key(admin: Helix) -> None:
+    virtual = add_key(admin, "app")
+    for key, code in ((None, "invalid_admin_key"), ("wrong-key", "invalid_admin_key"), (virtual, "invalid_admin_key")):
+        response = call(admin, "GET", "/keys", key)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == code and response.json()["error"]["type"] == "authentication_error"
+    assert call(admin, "POST", "/keys", "nope", json={"name": "sneaky"}).status_code == 401
+    assert call(admin, "GET", "/keys").status_code == 200
+    # The admin key opens /admin only: /v1 needs a virtual key.
+    with pytest.raises(openai.AuthenticationError) as raised:
+        admin.client(ADMIN).chat.completions.create(model="gpt-4o-mini", messages=HI)
+    assert "admin key" in raised.value.message
+
+
+def test_admin_api_is_off_without_an_admin_key(helix: Helix) -> None:
+    response = call(helix, "GET", "/keys", "anything-at-all-long")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "admin_key_not_set"
+    assert "helix init" in response.json()["error"]["message"]
+
+
+def test_admin_key_lifecycle_takes_effect_at_once(admin: Helix, fake: FakeState) -> None:
+    created = call(
+        admin,
+        "POST",
+        "/keys",
+        json={"name": "svc", "budget": 10, "period": "week", "rpm": 100, "models": "gpt-4o-mini", "expires": "30d"},
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    secret = body["key"]
+    assert secret.startswith("hx-") and body["key_prefix"] == secret[:8] + "…" and "hash" not in body
+    assert (body["budget_usd"], body["budget_period"], body["rpm"], body["models"]) == (
+        10,
+        "week",
+        100,
+        ["gpt-4o-mini"],
+    )
+    # No polling needed: the key works as soon as the answer arrives.
+    admin.client(secret).chat.completions.create(model="gpt-4o-mini", messages=HI, user="u1")
+
+    listed = call(admin, "GET", "/keys").json()["data"]
+    (row,) = listed
+    assert row["name"] == "svc" and row["requests"] == 1 and row["spent_usd"] > 0 and "key" not in row
+    assert row["budget_used"] == pytest.approx(row["spent_usd"] / 10)
+    shown = call(admin, "GET", "/keys/svc").json()
+    assert shown["top_users"][0]["user"] == "u1"
+    assert shown["live"]["spent_usd"] == pytest.approx(row["spent_usd"]) and shown["live"]["reserved_usd"] == 0
+
+    changed = call(admin, "PATCH", "/keys/svc", json={"budget": None, "models": None, "tpm": 5000})
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["budget_usd"], changed.json()["models"], changed.json()["tpm"]) == (None, None, 5000)
+    admin.client(secret).chat.completions.create(model="gpt-4o", messages=HI)  # any model now
+
+    rotated = call(admin, "POST", "/keys/svc/rotate").json()
+    assert rotated["key"] != secret and rotated["id"] == body["id"]
+    with pytest.raises(openai.AuthenticationError):
+        admin.client(secret).chat.completions.create(model="gpt-4o-mini", messages=HI)
+    admin.client(rotated["key"]).chat.completions.create(model="gpt-4o-mini", messages=HI)
+
+    revoked = call(admin, "DELETE", "/keys/svc")
+    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+    with pytest.raises(openai.AuthenticationError) as raised:
+        admin.client(rotated["key"]).chat.completions.create(model="gpt-4o-mini", messages=HI)
+    assert raised.value.code == "key_revoked"
+    assert call(admin, "GET", "/keys").json()["data"] == []
+    assert call(admin, "GET", "/keys?all=true").json()["data"][0]["status"] == "revoked"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "status", "code"),
+    [
+        ("POST", "/keys", {"name": "dup"}, 409, "key_exists"),
+        ("POST", "/keys", {"name": "x", "period": "fortnight"}, 400, None),
+        ("POST", "/keys", {"name": "x", "colour": "red"}, 400, None),
+        ("POST", "/keys", {"name": "x", "expires": "later"}, 400, None),
+        ("POST", "/keys", {"name": "x", "rpm": 0}, 400, "invalid_key_settings"),
+        ("POST", "/keys", {"budget": 1}, 400, None),
+        ("GET", "/keys/ghost", None, 404, "key_not_found"),
+        ("POST", "/keys/ghost/rotate", None, 404, "key_not_found"),
+        ("PATCH", "/keys/dup", {"rpm": "many"}, 400, None),
+        ("GET", "/spend?by=colour", None, 400, None),
+        ("GET", "/stats?since=forever", None, 400, None),
+    ],
+)
+def test_admin_errors_are_openai_shaped(
+    admin: Helix, method: str, path: str, payload: Any, status: int, code: str | None
+) -> None:
+    add_key(admin, "dup")
+    response = call(admin, method, path, json=payload)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) >= {"message", "type", "param", "code"} and error["message"]
+    if code:
+        assert error["code"] == code
+
+
+def test_admin_spend_and_stats(admin: Helix, fake: FakeState) -> None:
+    web, batch = add_key(admin, "web"), add_key(admin, "batch", budget=0.025)
+    for i in range(3):
+        admin.client(web).chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": f"hi {i}"}], user="alice"
+        )
+    admin.client(web).chat.completions.create(model="gpt-4o-mini", messages=HI, user="bob")
+    admin.client(batch).chat.completions.create(model="gpt-4o-mini", messages=HI)
+    admin.client(batch).chat.completions.create(model="gpt-4o-mini", messages=HI)  # a cache hit: saved, not spent
+    with pytest.raises(openai.RateLimitError):
+        long = [{"role": "user", "content": "a longer question that does not fit"}]
+        admin.client(batch).chat.completions.create(model="gpt-4o-mini", messages=long)
+    admin.flush()
+
+    by_key = call(admin, "GET", "/spend?by=key&since=1h").json()
+    assert by_key["by"] == "key" and by_key["since"] == "1h"
+    names = [row["key_name"] for row in by_key["data"]]
+    assert names == ["web", "batch"], "biggest spenders first, by name"
+    assert by_key["data"][1]["saved_usd"] > 0 and by_key["data"][1]["cache_hits"] == 1
+    assert by_key["total"]["spent_usd"] == pytest.approx(sum(r["spent_usd"] for r in by_key["data"]))
+    by_user = call(admin, "GET", "/spend?by=user").json()["data"]
+    named = [(r["user"], r["keys"]) for r in by_user if r["user"] != "(no user)"]
+    assert named == [("alice", ["web"]), ("bob", ["web"])], "top spenders first, with the keys they used"
+    assert {r["model"] for r in call(admin, "GET", "/spend?by=model").json()["data"]} == {"openai/gpt-4o-mini"}
+    assert len(call(admin, "GET", "/spend?by=day").json()["data"]) == 1
+
+    stats = call(admin, "GET", "/stats").json()
+    assert stats["requests"] == 7 and stats["ok"] == 6 and stats["over_budget"] == 1 and stats["cache_hits"] == 1
+    assert stats["keys"] == {"active": 2, "expired": 0, "revoked": 0} and stats["auth_required"] is True
+    assert stats["spent_usd"] > 0 and stats["saved_usd"] > 0 and stats["latency_p50_ms"] > 0

@@ -1,0 +1,268 @@
+"""The response cache through the real server: exact and semantic hits, near-misses, scope, controls, lifecycle."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import EMBEDDING_MODEL, Helix, start_helix
+from tests.fake_upstream import FakeState, ServerThread
+
+SEMANTIC_ENV = {"HELIX_CACHE__SEMANTIC": "true"}
+
+
+def ask(helix: Helix, text: str, headers: dict[str, str] | None = None, **params: object) -> httpx.Response:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], **params}
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, headers=headers or {}, timeout=30)
+    assert response.status_code == 200, response.text
+    helix.flush()  # entries become visible to other requests once the single writer commits them
+    return response
+
+
+@pytest.fixture
+def semantic(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[Helix]:
+    if not EMBEDDING_MODEL.is_dir():
+        pytest.skip(f"embedding model folder {EMBEDDING_MODEL} is missing")
+    instance = start_helix(tmp_path, upstream[0].url, env=SEMANTIC_ENV)
+    deadline = time.monotonic() + 60
+    while not instance.gateway.cache.semantic_ready:
+        assert time.monotonic() < deadline, "the embedding model did not load"
+        time.sleep(0.05)
+    yield instance
+    instance.server.stop()
+
+
+def test_second_identical_request_never_reaches_the_provider(helix: Helix, fake: FakeState) -> None:
+    first = ask(helix, "What is the capital of France?")
+    second = ask(helix, "  What is the capital of France?  ")  # surrounding whitespace is not meaning
+    assert first.headers["x-helix-cache"] == "MISS" and second.headers["x-helix-cache"] == "HIT-EXACT"
+    assert second.json()["choices"] == first.json()["choices"]
+    assert second.headers["x-helix-cost-usd"] == "0"
+    assert len(fake.calls("/v1/chat/completions")) == 1
+    rows = helix.rows("SELECT cache, cost_usd, saved_usd, prompt_tokens FROM requests ORDER BY ts")
+    assert [r["cache"] for r in rows] == ["MISS", "HIT-EXACT"]
+    assert rows[1]["cost_usd"] == 0 and rows[1]["saved_usd"] == pytest.approx(rows[0]["cost_usd"])
+    assert rows[1]["prompt_tokens"] == rows[0]["prompt_tokens"]
+
+
+def test_hit_is_found_before_the_writer_commits(helix: Helix, fake: FakeState) -> None:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "back to back"}]}
+    with httpx.Client(base_url=helix.url) as client:
+        first = client.post("/v1/chat/completions", json=body)
+        second = client.post("/v1/chat/completions", json=body)
+    assert (first.headers["x-helix-cache"], second.headers["x-helix-cache"]) == ("MISS", "HIT-EXACT")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"temperature": 0.2},
+        {"max_tokens": 5},
+        {"seed": 7},
+        {"stop": ["\n"]},
+        {"response_format": {"type": "json_object"}},
+        {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]},
+        {"model": "gpt-4o"},
+        {
+            "messages": [
+                {"role": "system", "content": "Answer in French."},
+                {"role": "user", "content": "What is the capital of France?"},
+            ]
+        },
+        {"messages": [{"role": "user", "content": "What is the capital of France?", "name": "bob"}]},
+    ],
+)
+def test_anything_that_changes_the_answer_changes_the_key(helix: Helix, fake: FakeState, change: dict) -> None:
+    ask(helix, "What is the capital of France?")
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "What is the capital of France?"}]}
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json={**body, **change})
+    assert response.headers["x-helix-cache"] == "MISS"
+
+
+def test_fields_that_do_not_change_the_answer_still_hit(helix: Helix, fake: FakeState) -> None:
+    ask(helix, "Name a prime number.", user="alice")
+    again = ask(helix, "Name a prime number.", user="bob", metadata={"run": "2"})
+    assert again.headers["x-helix-cache"] == "HIT-EXACT"
+
+
+def test_streamed_hit_is_replayed_as_chunks(helix: Helix, fake: FakeState) -> None:
+    ask(helix, "Tell me a fact about owls.")
+    client = helix.client()
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "Tell me a fact about owls."}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "echo: Tell me a fact about owls."
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+    assert len(fake.calls("/v1/chat/completions")) == 1
+    plain = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "Tell me a fact about owls."}], stream=True
+        )
+    )
+    assert all(c.choices for c in plain), "no usage chunk for a client that did not ask"
+
+
+def test_streamed_miss_is_stored_once_complete(helix: Helix, fake: FakeState) -> None:
+    list(
+        helix.client().chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "Stream then cache"}], stream=True
+        )
+    )
+    helix.flush()
+    again = ask(helix, "Stream then cache")
+    assert again.headers["x-helix-cache"] == "HIT-EXACT"
+    assert again.json()["choices"][0]["message"]["content"] == "echo: Stream then cache"
+
+
+def test_broken_streams_and_truncated_answers_are_not_stored(helix: Helix, fake: FakeState) -> None:
+    body = {"model": "drop-stream", "messages": [{"role": "user", "content": "a long enough prompt"}], "stream": True}
+    httpx.post(f"{helix.url}/v1/chat/completions", json=body)
+    ask(helix, "cut short", model="length")
+    helix.flush()
+    assert helix.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"n": 2}, {"temperature": 1.5}],
+)
+def test_requests_that_must_not_be_cached_bypass(helix: Helix, fake: FakeState, params: dict) -> None:
+    first = ask(helix, "Write a haiku.", **params)
+    second = ask(helix, "Write a haiku.", **params)
+    assert first.headers["x-helix-cache"] == second.headers["x-helix-cache"] == "BYPASS"
+    assert len(fake.calls("/v1/chat/completions")) == 2
+
+
+def test_tool_results_in_flight_bypass(helix: Helix, fake: FakeState) -> None:
+    messages = [
+        {"role": "user", "content": "weather?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "w", "arguments": "{}"}}],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+    ]
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": messages})
+    assert response.headers["x-helix-cache"] == "BYPASS"
+
+
+def test_no_cache_refreshes_and_no_store_does_not_store(helix: Helix, fake: FakeState) -> None:
+    ask(helix, "refresh me")
+    refreshed = ask(helix, "refresh me", headers={"Cache-Control": "no-cache"})
+    assert refreshed.headers["x-helix-cache"] == "MISS"
+    assert ask(helix, "refresh me").headers["x-helix-cache"] == "HIT-EXACT"
+    assert ask(helix, "do not keep", headers={"Cache-Control": "no-store"}).headers["x-helix-cache"] == "MISS"
+    assert ask(helix, "do not keep").headers["x-helix-cache"] == "MISS"
+    both = ask(helix, "refresh me", headers={"Cache-Control": "no-cache, no-store"})
+    assert both.headers["x-helix-cache"] == "BYPASS"
+    assert len(fake.calls("/v1/chat/completions")) == 5
+
+
+def test_ttl_header_expires_the_entry(helix: Helix, fake: FakeState) -> None:
+    ask(helix, "short lived", headers={"x-helix-cache-ttl": "0.5"})
+    assert ask(helix, "short lived").headers["x-helix-cache"] == "HIT-EXACT"
+    time.sleep(0.7)
+    assert ask(helix, "short lived").headers["x-helix-cache"] == "MISS"
+
+
+def test_bad_cache_headers_are_a_400(helix: Helix, fake: FakeState) -> None:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}
+    for header, value in (("x-helix-cache-ttl", "soon"), ("x-helix-cache-threshold", "2")):
+        response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, headers={header: value})
+        assert response.status_code == 400 and response.json()["error"]["param"] == header
+
+
+def test_namespaces_are_isolated(helix: Helix, fake: FakeState) -> None:
+    ask(helix, "shared question", headers={"x-helix-cache-namespace": "team-a"})
+    other = ask(helix, "shared question", headers={"x-helix-cache-namespace": "team-b"})
+    same = ask(helix, "shared question", headers={"x-helix-cache-namespace": "team-a"})
+    assert (other.headers["x-helix-cache"], same.headers["x-helix-cache"]) == ("MISS", "HIT-EXACT")
+
+
+def test_least_recently_used_entries_are_evicted(tmp_path: Path, upstream, fake: FakeState) -> None:
+    helix = start_helix(tmp_path, upstream[0].url, env={"HELIX_CACHE__MAX_ENTRIES": "3"})
+    try:
+        for i in range(5):
+            ask(helix, f"question {i}")
+        assert ask(helix, "question 0").headers["x-helix-cache"] == "HIT-EXACT"  # now the most recently used
+        assert helix.server.run(helix.gateway.cache.evict()) == 2
+        helix.flush()
+        assert helix.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 3
+        # The least recently used went: questions 1 and 2.
+        assert ask(helix, "question 0").headers["x-helix-cache"] == "HIT-EXACT"
+        assert ask(helix, "question 1").headers["x-helix-cache"] == "MISS"
+    finally:
+        helix.server.stop()
+
+
+# -- semantic ------------------------------------------------------------------------------------------
+
+PARAPHRASES = [
+    ("How do I reset my password?", "how can i reset my password"),
+    ("What is the capital of Australia?", "Whats the capital of Australia"),
+    ("Can you explain what a closure is in JavaScript?", "what is a closure in javascript"),
+    ("How do I cancel my subscription?", "How can I cancel my subscription?"),
+]
+NEAR_MISSES = [
+    ("How do I turn on dark mode?", "How do I turn off dark mode?"),
+    ("I want to upgrade my plan", "I want to downgrade my plan"),
+    ("Convert 100 USD to EUR", "Convert 100 EUR to USD"),
+    ("Where is my order #48213?", "Where is my order #48214?"),
+    ("Write a birthday message for Alice", "Write a birthday message for Maria"),
+]
+
+
+@pytest.mark.parametrize(("first", "second"), PARAPHRASES)
+def test_paraphrases_hit(semantic: Helix, fake: FakeState, first: str, second: str) -> None:
+    ask(semantic, first)
+    again = ask(semantic, second)
+    assert again.headers["x-helix-cache"] == "HIT-SEMANTIC", again.headers
+    assert float(again.headers["x-helix-cache-similarity"]) >= 0.7
+    assert again.json()["choices"][0]["message"]["content"] == f"echo: {first}"
+    assert len(fake.calls("/v1/chat/completions")) == 1
+
+
+@pytest.mark.parametrize(("first", "second"), NEAR_MISSES)
+def test_near_misses_do_not_hit(semantic: Helix, fake: FakeState, first: str, second: str) -> None:
+    ask(semantic, first)
+    assert ask(semantic, second).headers["x-helix-cache"] == "MISS"
+
+
+def test_semantic_needs_the_same_preceding_context(semantic: Helix, fake: FakeState) -> None:
+    ask(semantic, "How do I reset my password?")
+    system = {"role": "system", "content": "You are the support bot of Acme."}
+    body = {"model": "gpt-4o-mini", "messages": [system, {"role": "user", "content": "how can i reset my password"}]}
+    response = httpx.post(f"{semantic.url}/v1/chat/completions", json=body)
+    assert response.headers["x-helix-cache"] == "MISS"
+
+
+def test_threshold_header_can_only_raise(semantic: Helix, fake: FakeState) -> None:
+    ask(semantic, "How do I reset my password?")
+    strict = ask(semantic, "how can i reset my password", headers={"x-helix-cache-threshold": "0.999"})
+    assert strict.headers["x-helix-cache"] == "MISS"
+
+
+def test_threshold_header_cannot_lower_the_configured_floor(tmp_path: Path, upstream, fake: FakeState) -> None:
+    if not EMBEDDING_MODEL.is_dir():
+        pytest.skip(f"embedding model folder {EMBEDDING_MODEL} is missing")
+    helix = start_helix(tmp_path, upstream[0].url, env={**SEMANTIC_ENV, "HELIX_CACHE__THRESHOLD": "0.995"})
+    try:
+        while not helix.gateway.cache.semantic_ready:
+            time.sleep(0.05)
+        ask(helix, "How do I reset my password?")
+        # 0.985 similar: a hit at the default floor, but not under this server's 0.995, whatever the header says.
+        lax = ask(helix, "how can i reset my password", headers={"x-helix-cache-threshold": "0.5"})
+        assert lax.headers["x-helix-cache"] == "MISS"
+    finally:
+        helix.server.stop()

@@ -1,0 +1,64 @@
+"""`helix cache stats | search | clear` on the file a running server uses."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from tests.conftest import EMBEDDING_MODEL, Helix
+from tests.fake_upstream import FakeState
+from tests.test_cache import ask, semantic  # noqa: F401 - the fixture
+from tests.test_cli import helix_cmd
+
+
+def cli_env(helix: Helix) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELIX_")}
+    return {
+        **env,
+        "HELIX_STORAGE__PATH": str(helix.db_path),
+        "HELIX_CACHE__EMBEDDING_MODEL_PATH": str(EMBEDDING_MODEL),
+        "COLUMNS": "200",
+    }
+
+
+def test_stats_search_and_clear(semantic: Helix, fake: FakeState) -> None:  # noqa: F811
+    ask(semantic, "How do I reset my password?")
+    ask(semantic, "How do I reset my password?")
+    ask(semantic, "How do I turn on dark mode?")
+    env = cli_env(semantic)
+
+    stats = helix_cmd("cache", "stats", env=env)
+    assert stats.returncode == 0, stats.stderr
+    assert "2 (2 with embeddings)" in stats.stdout
+    assert "exact hits" in stats.stdout and "1 (33.3%)" in stats.stdout
+
+    search = helix_cmd("cache", "search", "how can i reset my password", env=env)
+    assert search.returncode == 0, search.stderr
+    lines = [line for line in search.stdout.splitlines() if "gpt-4o-mini" in line]
+    assert "yes" in lines[0] and "reset my password" in lines[0]
+    assert "no" in lines[1] and "dark mode" in lines[1]
+
+    cleared = helix_cmd("cache", "clear", "--model", "gpt-4o-mini", env=env)
+    assert cleared.stdout.strip() == "deleted 2 cache entries"
+    time.sleep(1.0)  # the server polls the clear generation twice a second
+    assert ask(semantic, "How do I reset my password?").headers["x-helix-cache"] == "MISS"
+
+
+def test_clear_older_than_keeps_recent_entries(helix: Helix, fake: FakeState) -> None:
+    ask(helix, "recent")
+    env = cli_env(helix)
+    assert helix_cmd("cache", "clear", "--older-than", "1h", env=env).stdout.strip() == "deleted 0 cache entries"
+    bad = helix_cmd("cache", "clear", "--older-than", "ages", env=env)
+    assert bad.returncode == 1 and "not a duration" in bad.stderr
+
+
+def test_search_without_a_model_fails_in_one_line(helix: Helix, tmp_path) -> None:
+    env = {**cli_env(helix), "HELIX_CACHE__EMBEDDING_MODEL_PATH": str(tmp_path / "nope"), "HF_HUB_OFFLINE": "1"}
+    result = helix_cmd("cache", "search", "anything", env=env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error:") and "embedding_model_path" in result.stderr
+
+
+pytestmark = pytest.mark.skipif(not EMBEDDING_MODEL.is_dir(), reason="embedding model folder missing")

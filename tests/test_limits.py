@@ -1,0 +1,322 @@
+"""Budgets, rate limits, per-user spend and alerts through the real server and the openai SDK."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import Helix, add_key, start_helix
+from tests.fake_upstream import FakeState, ServerThread
+from tests.webhook_receiver import WebhookReceiver
+
+# A price that makes every token count: $1 per thousand tokens, for the fake upstream's models.
+PRICES = """
+[pricing."openai/gpt-4o-mini"]
+input = 1000.0
+output = 1000.0
+
+[pricing."openai/slow-0.3"]
+input = 1000.0
+output = 1000.0
+
+[pricing."openai/drop-stream"]
+input = 1000.0
+output = 1000.0
+"""
+RESET = re.compile(r"^(\d+ms|\d+(\.\d+)?s|\d+m\d+s|\d+h\d+m\d+s)$")
+_counter = itertools.count()
+
+
+def unique(text: str = "question") -> list[dict[str, str]]:
+    """A message no earlier request sent (the response cache would answer a repeated one)."""
+    return [{"role": "user", "content": f"{text} {next(_counter)}"}]
+
+
+@pytest.fixture
+def priced(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[Helix]:
+    instance = start_helix(tmp_path, upstream[0].url, PRICES)
+    yield instance
+    instance.server.stop()
+
+
+def spent(helix: Helix, key_id: str) -> float:
+    return helix.rows("SELECT coalesce(sum(cost_usd), 0) AS s FROM requests WHERE key_id = ?", (key_id,))[0]["s"]
+
+
+def key_id(helix: Helix, name: str) -> str:
+    return helix.rows("SELECT id FROM keys WHERE name = ? AND revoked_at IS NULL", (name,))[0]["id"]
+
+
+def test_budget_refuses_with_429_before_the_provider_and_survives_a_restart(
+    priced: Helix, fake: FakeState, tmp_path: Path, upstream: tuple[ServerThread, FakeState]
+) -> None:
+    secret = add_key(priced, "small", budget=0.05, period="day")
+    client = priced.client(secret)
+    ok = 0
+    with pytest.raises(openai.RateLimitError) as raised:
+        for _ in range(20):
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+            ok += 1
+    error = raised.value
+    assert error.status_code == 429 and error.code == "budget_exceeded"
+    assert error.body["type"] == "insufficient_quota" and "daily budget" in error.message
+    assert error.response.headers["x-should-retry"] == "false"  # SDKs must not retry a spent budget
+    assert 3 <= ok <= 5  # each request costs $0.013
+    assert len(fake.calls("/v1/chat/completions")) == ok, "a refused request must not reach the provider"
+    kid = key_id(priced, "small")
+    assert 0.05 <= spent(priced, kid) <= 0.05 + 0.013
+    (row,) = priced.rows("SELECT key_id, status, error_code FROM requests WHERE status = 429")
+    assert (row["key_id"], row["error_code"]) == (kid, "budget_exceeded")
+
+    # Spend is read back from the request log when the server starts again.
+    priced.server.stop()
+    again = start_helix(tmp_path, upstream[0].url, PRICES)
+    try:
+        with pytest.raises(openai.RateLimitError) as raised:
+            again.client(secret).chat.completions.create(model="gpt-4o-mini", messages=unique())
+        assert raised.value.code == "budget_exceeded"
+        assert len(fake.calls("/v1/chat/completions")) == ok
+    finally:
+        again.server.stop()
+
+
+def test_concurrent_requests_do_not_overshoot_the_budget(priced: Helix, fake: FakeState) -> None:
+    budget = 0.1
+    secret = add_key(priced, "burst", budget=budget)
+    client = priced.client(secret)
+
+    def one(i: int) -> str:
+        try:
+            client.chat.completions.create(
+                model="slow-0.3", messages=[{"role": "user", "content": f"request {i}"}], max_tokens=5
+            )
+            return "ok"
+        except openai.RateLimitError as exc:
+            return str(exc.code)
+
+    with ThreadPoolExecutor(50) as pool:
+        outcomes = list(pool.map(one, range(50)))
+    succeeded = outcomes.count("ok")
+    assert succeeded + outcomes.count("budget_exceeded") == 50
+    assert succeeded >= 3 and outcomes.count("budget_exceeded") >= 1
+    assert len(fake.calls("/v1/chat/completions")) == succeeded
+    costs = [r["cost_usd"] for r in priced.rows("SELECT cost_usd FROM requests WHERE status = 200")]
+    assert len(costs) == succeeded
+    assert sum(costs) <= budget + max(costs), f"{succeeded} requests spent ${sum(costs):.4f} of ${budget}"
+    # Once they have settled, what was reserved is released and the spend is known exactly.
+    live = priced.gateway.limits.live(key_id(priced, "burst"))  # type: ignore[union-attr]
+    assert live["reserved_usd"] == 0 and live["spent_usd"] == pytest.approx(sum(costs))
+
+
+def test_streams_and_cache_hits_are_charged_what_they_really_cost(priced: Helix, fake: FakeState) -> None:
+    secret = add_key(priced, "mixed", budget=10.0)
+    kid = key_id(priced, "mixed")
+    client = priced.client(secret)
+    limits = priced.gateway.limits
+    assert limits is not None
+    list(client.chat.completions.create(model="gpt-4o-mini", messages=unique("stream"), stream=True))
+    after_stream = limits.live(kid)["spent_usd"]
+    assert after_stream == pytest.approx(spent(priced, kid)) and after_stream > 0
+
+    question = unique("cached")
+    first = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=question)
+    before = limits.live(kid)["spent_usd"]
+    second = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=question)
+    assert first.headers.get("x-helix-cache") != second.headers.get("x-helix-cache")
+    assert second.headers["x-helix-cache"].startswith("HIT")
+    assert limits.live(kid)["spent_usd"] == before, "a cache hit costs nothing against the budget"
+
+    # A stream cut before its usage arrived is charged its reservation: the provider bills what it generated.
+    before = limits.live(kid)["spent_usd"]
+    cut = unique("a long question")
+    with pytest.raises(openai.APIError):
+        list(client.chat.completions.create(model="drop-stream", messages=cut, stream=True, max_tokens=20))
+    estimate = -(-len(cut[0]["content"]) // 3) + 4 + 3 + 20  # prompt (3 bytes a token, overheads) + max_tokens
+    assert limits.live(kid)["spent_usd"] - before == pytest.approx(estimate / 1000)
+    assert limits.live(kid)["reserved_usd"] == 0
+
+
+def test_rpm_limit_429_with_openai_headers_then_recovers(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState
+) -> None:
+    instance = start_helix(tmp_path, upstream[0].url, "[limits]\nwindow_seconds = 2\n")
+    try:
+        client = instance.client(add_key(instance, "paced", rpm=3))
+        remaining = []
+        for _ in range(3):
+            raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=unique())
+            assert raw.headers["x-ratelimit-limit-requests"] == "3"
+            assert RESET.match(raw.headers["x-ratelimit-reset-requests"])
+            remaining.append(raw.headers["x-ratelimit-remaining-requests"])
+        assert remaining == ["2", "1", "0"]
+        with pytest.raises(openai.RateLimitError) as raised:
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+        headers = raised.value.response.headers
+        assert raised.value.code == "rate_limit_exceeded" and "3 requests per 2s" in raised.value.message
+        assert headers["x-ratelimit-remaining-requests"] == "0" and headers["x-ratelimit-limit-requests"] == "3"
+        assert RESET.match(headers["x-ratelimit-reset-requests"])
+        wait_ms = int(headers["retry-after-ms"])
+        assert 0 < wait_ms <= 700 and headers["retry-after"] == "1"  # one request refills every 2/3 s
+        assert len(fake.calls("/v1/chat/completions")) == 3
+        time.sleep(wait_ms / 1000 + 0.05)
+        client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+        time.sleep(2.1)  # a whole window: the limit is back to full
+        for _ in range(3):
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+        # The SDK's own retry honours retry-after-ms and gets through.
+        client.with_options(max_retries=2).chat.completions.create(model="gpt-4o-mini", messages=unique())
+    finally:
+        instance.server.stop()
+
+
+def test_tpm_limit_counts_real_tokens_and_refuses_oversized_requests(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState
+) -> None:
+    instance = start_helix(tmp_path, upstream[0].url, "[limits]\nwindow_seconds = 2\n")
+    try:
+        client = instance.client(add_key(instance, "tokens", tpm=60))
+        used = 0
+        with pytest.raises(openai.RateLimitError) as raised:
+            for _ in range(10):
+                raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=unique())
+                usage = raw.parse().usage
+                assert usage is not None
+                used += usage.total_tokens
+                assert raw.headers["x-ratelimit-limit-tokens"] == "60"
+        assert 30 <= used <= 70
+        headers = raised.value.response.headers
+        assert raised.value.code == "rate_limit_exceeded" and "tokens per 2s" in raised.value.message
+        assert int(headers["x-ratelimit-remaining-tokens"]) < 15 and int(headers["retry-after-ms"]) > 0
+        time.sleep(int(headers["retry-after-ms"]) / 1000 + 0.05)
+        client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+
+        with pytest.raises(openai.RateLimitError) as raised:
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique(), max_tokens=500)
+        assert "request too large" in raised.value.message
+        assert raised.value.response.headers["x-should-retry"] == "false"
+    finally:
+        instance.server.stop()
+
+
+def test_global_limits_apply_without_keys(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> None:
+    instance = start_helix(tmp_path, upstream[0].url, "[limits]\nrpm = 2\nwindow_seconds = 2\n")
+    try:
+        client = instance.client("any-token")  # laptop mode: no keys, a global limit still holds
+        for _ in range(2):
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+        with pytest.raises(openai.RateLimitError) as raised:
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+        assert "all keys together" in raised.value.message
+        assert raised.value.response.headers["x-ratelimit-limit-requests"] == "2"
+    finally:
+        instance.server.stop()
+
+
+def test_spend_is_attributed_per_user_and_user_budgets_hold(priced: Helix, fake: FakeState, tmp_path: Path) -> None:
+    # Each request costs $0.013 and its prompt alone ~$0.011: alice's third would not fit in $0.03.
+    secret = add_key(priced, "shop", budget=5.0, user_budget=0.03, user_period="day")
+    client = priced.client(secret)
+    for _ in range(2):
+        client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="alice")
+    client.chat.completions.create(model="gpt-4o-mini", messages=unique(), extra_headers={"x-helix-user": "bob"})
+    with pytest.raises(openai.RateLimitError) as raised:
+        client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="alice")
+    assert raised.value.code == "budget_exceeded" and "user 'alice'" in raised.value.message
+    client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="bob")  # bob still has room
+    client.chat.completions.create(model="gpt-4o-mini", messages=unique())  # and so do requests with no user
+    by_user = {
+        r["user"]: r["cost"]
+        for r in priced.rows("SELECT user, sum(cost_usd) AS cost FROM requests WHERE status = 200 GROUP BY user")
+    }
+    assert set(by_user) == {"alice", "bob", None}
+    assert by_user["alice"] == pytest.approx(0.026, rel=0.2) and by_user["bob"] == pytest.approx(0.026, rel=0.2)
+
+    from tests.test_cli import helix_cmd
+
+    env = {"HELIX_HOME": str(tmp_path / "home"), "COLUMNS": "200", "PATH": "/usr/bin:/bin"}
+    out = helix_cmd("spend", "--by", "user", "--config", str(tmp_path / "helix.toml"), env=env).stdout
+    lines = [line for line in out.splitlines() if "alice" in line or "bob" in line]
+    assert "alice" in lines[0] and "bob" in lines[1], "top spenders first"
+    assert all("shop" in line for line in lines), "with the key they came through, by name"
+    out = helix_cmd("spend", "--by", "key", "--config", str(tmp_path / "helix.toml"), env=env).stdout
+    assert "shop" in out and key_id(priced, "shop") in out
+
+
+def test_global_per_user_budget_in_laptop_mode(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> None:
+    toml = PRICES + "\n[limits]\nuser_budget = 0.03\n"
+    instance = start_helix(tmp_path, upstream[0].url, toml)
+    try:
+        client = instance.client()
+        for _ in range(2):
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="carol")
+        with pytest.raises(openai.RateLimitError) as raised:
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="carol")
+        assert raised.value.code == "budget_exceeded"
+        client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="dave")
+    finally:
+        instance.server.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[WebhookReceiver, str]]:
+    receiver = WebhookReceiver(fail_first=1, delay=0.5)
+    server = ServerThread(receiver).start()
+    yield receiver, f"{server.url}/hooks/budget"
+    server.stop()
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_budget_alerts_at_80_and_100_percent_are_retried_and_never_block(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], webhook: tuple[WebhookReceiver, str]
+) -> None:
+    receiver, url = webhook
+    toml = PRICES + f'\n[alerts]\nwebhook_url = "{url}"\nheaders = {{ x-token = "secret" }}\n'
+    instance = start_helix(tmp_path, upstream[0].url, toml)
+    try:
+        client = instance.client(add_key(instance, "team", budget=0.06, period="month"))
+        for _ in range(4):  # $0.013 each: 87% after the 4th
+            started = time.monotonic()
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+            assert time.monotonic() - started < 0.4, "a slow webhook must not delay requests"
+        wait_for(lambda: len(receiver.received) == 1)
+        with pytest.raises(openai.RateLimitError):  # the fifth does not fit: the budget is reached
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+        wait_for(lambda: len(receiver.delivered) == 2)
+        first, second = sorted(receiver.delivered, key=lambda p: p["helix"]["threshold_percent"])
+        assert receiver.received[0].status == 500, "the first attempt failed and was retried"
+        assert receiver.received[0].path == "/hooks/budget" and receiver.received[0].headers["x-token"] == "secret"
+        assert [first["helix"]["threshold_percent"], second["helix"]["threshold_percent"]] == [80, 100]
+        assert "'team'" in first["text"] and "87%" in first["text"] and "monthly" in first["text"]
+        assert second["helix"]["key"]["name"] == "team" and second["helix"]["budget_usd"] == 0.06
+        assert second["helix"]["refusing"] and "refused" in second["text"]
+
+        def recorded() -> list[tuple[int, int]]:
+            return [tuple(r) for r in instance.rows("SELECT threshold, delivered FROM budget_alerts ORDER BY 1")]
+
+        wait_for(lambda: recorded() == [(80, 1), (100, 1)])
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+        time.sleep(0.3)
+        assert len(receiver.received) == 3, "each threshold is announced once"
+    finally:
+        instance.server.stop()
+
+
+def test_limit_checks_are_skipped_for_unauthenticated_health(priced: Helix) -> None:
+    add_key(priced, "any")
+    assert httpx.get(f"{priced.url}/health").status_code == 200

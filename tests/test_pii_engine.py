@@ -1,0 +1,489 @@
+"""The PII engine on its own (no server): detection coverage and false positives on a hand-written
+prompt set, every action, placeholder restore (also streamed), config validation, offline-ness."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from helix.pii.analyzer import Finding as F
+from helix.pii.analyzer import PiiEngine, resolve_overlaps
+from helix.pii.config import PiiConfig, RegexRecognizerConfig, validate
+from helix.pii.redact import Redactor, keyed_hash, redact_body
+from helix.pii.restore import StreamRestorer, restore
+from helix.pii.walk import collect_and_replace
+
+DATA = Path(__file__).parent / "data" / "pii_prompts.jsonl"
+SPACY_MODEL = Path(
+    os.environ.get("HELIX_TEST_SPACY_MODEL")
+    or Path(__file__).resolve().parents[2] / "shared" / "models" / "spacy-en_core_web_sm-3.8.0"
+)
+NER_TYPES = {"PERSON", "LOCATION"}
+KEY = "test-hash-key-0123456789"
+
+# Share of clean prompts allowed to have any finding. Pattern-only: every false positive rewrites a
+# version, id or number the user needs answered, so at most 1 in 20 prompts. NER models also tag
+# real-looking capitalised words (a mathematician's name, a product), so twice that.
+MAX_FP_RATE_PATTERN = 0.05
+MAX_FP_RATE_NER = 0.10
+# en_core_web_sm has NER F=0.84; names inside CSV rows and some cities are missed.
+MIN_NER_RECALL = 0.85
+
+ROWS = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+PII_ROWS = [r for r in ROWS if r["planted"]]
+CLEAN_ROWS = [r for r in ROWS if not r["planted"]]
+
+
+@pytest.fixture(scope="module")
+def engine() -> PiiEngine:
+    return PiiEngine(PiiConfig())
+
+
+@pytest.fixture(scope="module")
+def ner_engine() -> PiiEngine:
+    if not SPACY_MODEL.is_dir():
+        pytest.skip(f"spaCy model folder {SPACY_MODEL} is missing (see ARCHITECTURE.md, 'Models, offline')")
+    return PiiEngine(PiiConfig(spacy_model=str(SPACY_MODEL)))
+
+
+def _redactor(engine: PiiEngine, **cfg: Any) -> Redactor:
+    if cfg:
+        engine = PiiEngine(msgspec.structs.replace(engine.cfg, **cfg))
+    return Redactor(engine, hash_key=KEY)
+
+
+def _leaks(redactor: Redactor, rows: list[dict[str, Any]], skip: set[str]) -> tuple[int, list[str]]:
+    total, leaked = 0, []
+    for row in rows:
+        text = redactor.redact([row["text"]]).texts[0]
+        for planted in row["planted"]:
+            if planted["entity"] in skip:
+                continue
+            total += 1
+            if planted["value"] in text:
+                leaked.append(f"{planted['entity']}: {planted['value']!r} in {text[:80]!r}")
+    return total, leaked
+
+
+def _fp_rate(redactor: Redactor) -> tuple[float, list[str]]:
+    hits = []
+    for row in CLEAN_ROWS:
+        red = redactor.redact([row["text"]])
+        if red.findings:
+            hits.append(f"{sorted(red.findings)} in {red.texts[0][:70]!r}")
+    return len(hits) / len(CLEAN_ROWS), hits
+
+
+# --- the data set ---------------------------------------------------------------------------
+
+
+def test_data_set_shape() -> None:
+    assert len(PII_ROWS) >= 70 and len(CLEAN_ROWS) >= 40
+    for row in PII_ROWS:
+        for planted in row["planted"]:
+            assert planted["value"] in row["text"]
+        if any(p["entity"] in NER_TYPES for p in row["planted"]):
+            assert row.get("needs_ner") is True
+
+
+def test_pattern_only_catches_every_planted_value(engine: PiiEngine) -> None:
+    total, leaked = _leaks(_redactor(engine), PII_ROWS, skip=NER_TYPES)
+    print(f"\npattern-only: {total - len(leaked)}/{total} planted non-NER values redacted")
+    assert not leaked, "\n".join(leaked)
+
+
+def test_pattern_only_false_positive_rate(engine: PiiEngine) -> None:
+    rate, hits = _fp_rate(_redactor(engine))
+    print(f"\npattern-only false positives: {len(hits)}/{len(CLEAN_ROWS)} clean prompts ({rate:.1%})")
+    print("\n".join(hits))
+    assert rate <= MAX_FP_RATE_PATTERN, hits
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "entity"),
+    [
+        ("my number: 0612345678", "0612345678", "PHONE_NUMBER"),
+        ("ring me on +353 1 234 5678 tomorrow", "+353 1 234 5678", "PHONE_NUMBER"),
+        ("call 1-800-555-0199 for support", "1-800-555-0199", "PHONE_NUMBER"),
+        ("pw: letmein!", "letmein!", "PASSWORD"),
+        ("mongodb+srv://admin:hunter2@cluster0.abcde.mongodb.net/test", "hunter2", "PASSWORD"),
+        ('{"apiKey": "a8f5f167f44f4964e6c998dee827110c"}', "a8f5f167f44f4964e6c998dee827110c", "SECRET"),
+        ("server fe80::1ff:fe23:4567:890a is down", "fe80::1ff:fe23:4567:890a", "IP_ADDRESS"),
+    ],
+)
+def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
+    found = [(text[f.start : f.end], f.entity_type) for f in engine.analyze(text)]
+    assert (value, entity) in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-05-01T12:34:56.789Z INFO worker-3 processed batch 88213 in 1532ms (rows=100000)",
+        "Set TOKEN_LIMIT=4096 and MAX_RETRIES=5 in the .env, then restart the service on port 3000.",
+        "const secretKey = process.env.SECRET_KEY;\nconst token = req.headers.authorization?.split(' ')[1];",
+        "api_key: Optional[str] = None  # set via env",
+        "docker run -p 8080:80 -e PASSWORD_FILE=/run/secrets/db nginx:1.25.3",
+        "The meeting ID is 845 2231 9904 and the passcode was sent by chat.",
+        "Tracking number 1Z999AA10123456784 shows 'label created' since Monday.",
+    ],
+)
+def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
+    assert engine.analyze(text) == []
+
+
+def test_ner_catches_names_and_places(ner_engine: PiiEngine) -> None:
+    redactor = _redactor(ner_engine)
+    ner_rows = [r for r in PII_ROWS if r.get("needs_ner")]
+    _, leaked = _leaks(redactor, ner_rows, skip=set())
+    names = sum(1 for r in ner_rows for p in r["planted"] if p["entity"] in NER_TYPES)
+    names_leaked = [x for x in leaked if x.split(":")[0] in NER_TYPES]
+    print(f"\nner: {names - len(names_leaked)}/{names} names/places redacted; missed: {names_leaked}")
+    assert (names - len(names_leaked)) / names >= MIN_NER_RECALL, names_leaked
+    assert len(leaked) == len(names_leaked), leaked  # pattern entities still all caught
+
+
+def test_ner_keeps_pattern_coverage_and_fp_bound(ner_engine: PiiEngine) -> None:
+    redactor = _redactor(ner_engine)
+    _, leaked = _leaks(redactor, PII_ROWS, skip=NER_TYPES)
+    assert not leaked, leaked
+    rate, hits = _fp_rate(redactor)
+    print(f"\nner false positives: {len(hits)}/{len(CLEAN_ROWS)} clean prompts ({rate:.1%})")
+    print("\n".join(hits))
+    assert rate <= MAX_FP_RATE_NER, hits
+
+
+def test_ner_filters_tech_words(ner_engine: PiiEngine) -> None:
+    text = "Jenkins runs the Python job, pushes JSON to K8s and Kubernetes restarts it. Convert it to YAML."
+    assert not ner_engine.analyze(text)
+
+
+def test_modes(engine: PiiEngine, ner_engine: PiiEngine) -> None:
+    assert engine.mode == "pattern-only"
+    assert ner_engine.mode == f"ner ({SPACY_MODEL})"
+    assert engine.skipped == ["LOCATION", "PERSON"] and ner_engine.skipped == []
+    assert "PERSON" in ner_engine.entities and "URL" not in ner_engine.entities
+
+
+# --- actions --------------------------------------------------------------------------------
+
+OPENAI_KEY = "sk-M0XvqZjxTW3xvboSRt5Mh3dAwVtRMflhbmuaptt0Azn0DNRU"
+TEXT = f"Mail jane.doe@example.com, card 4111 1111 1111 1111, key {OPENAI_KEY}"
+
+
+def test_redact_action(engine: PiiEngine) -> None:
+    red = _redactor(engine).redact([TEXT])
+    assert red.texts == ["Mail <EMAIL_ADDRESS>, card <CREDIT_CARD>, key <API_KEY>"]
+    assert {k: (v.count, v.action) for k, v in red.findings.items()} == {
+        "EMAIL_ADDRESS": (1, "redact"),
+        "CREDIT_CARD": (1, "redact"),
+        "API_KEY": (1, "redact"),
+    }
+    assert red.mapping == {} and red.blocked_entities == []
+    assert "jane" not in msgspec.json.encode(red.findings).decode()
+
+
+def test_mask_action(engine: PiiEngine) -> None:
+    red = _redactor(engine, default_action="mask").redact(
+        [TEXT + ", ssn 536-22-8174, iban DE44500105175407324931"]
+    )
+    assert red.texts[0] == (
+        "Mail j***@example.com, card ****1111, key sk-M****, ssn ***-**-8174, iban DE44****4931"
+    )
+
+
+def test_hash_action_is_keyed_and_stable(engine: PiiEngine) -> None:
+    hashed = PiiEngine(PiiConfig(actions={"EMAIL_ADDRESS": "hash"}))
+    first = (
+        Redactor(hashed, hash_key=KEY).redact(["to jane.doe@example.com", "cc JANE.DOE@example.com"]).texts
+    )
+    digest = keyed_hash("jane.doe@example.com", KEY)[:8]
+    assert first == [f"to <EMAIL_ADDRESS:{digest}>", f"cc <EMAIL_ADDRESS:{digest}>"]
+    other = Redactor(hashed, hash_key="another-key-0123456789").redact(["jane.doe@example.com"])
+    assert other.texts[0] != first[0].removeprefix("to ")
+    assert len(keyed_hash("x", b"k")) == 64
+
+
+def test_block_action(engine: PiiEngine) -> None:
+    red = _redactor(engine, actions={"API_KEY": "block"}).redact(["nothing here", TEXT])
+    assert red.blocked_entities == ["API_KEY"]
+    assert "sk-M0Xv" not in red.texts[1]  # still redacted, so logging the text is safe
+    assert _redactor(engine, actions={"API_KEY": "block"}).redact(["no key"]).blocked_entities == []
+
+
+def test_pseudonymize_numbers_in_order_across_texts(engine: PiiEngine) -> None:
+    redactor = _redactor(engine, default_action="pseudonymize")
+    red = redactor.redact(
+        [
+            "system: escalate to ops@acme.io",
+            "user: write to bob@acme.io and ops@acme.io, call +44 20 7946 0958",
+            "tool: sent to bob@acme.io; amy@acme.io is next",
+        ]
+    )
+    assert red.texts == [
+        "system: escalate to <EMAIL_ADDRESS_1>",
+        "user: write to <EMAIL_ADDRESS_2> and <EMAIL_ADDRESS_1>, call <PHONE_NUMBER_1>",
+        "tool: sent to <EMAIL_ADDRESS_2>; <EMAIL_ADDRESS_3> is next",
+    ]
+    assert red.mapping == {
+        "<EMAIL_ADDRESS_1>": "ops@acme.io",
+        "<EMAIL_ADDRESS_2>": "bob@acme.io",
+        "<EMAIL_ADDRESS_3>": "amy@acme.io",
+        "<PHONE_NUMBER_1>": "+44 20 7946 0958",
+    }
+    assert red.findings["EMAIL_ADDRESS"].count == 5
+
+
+def test_pseudonyms_skip_numbers_already_in_the_text(engine: PiiEngine) -> None:
+    red = _redactor(engine, default_action="pseudonymize").redact(
+        ["I typed <EMAIL_ADDRESS_1> myself; a@b.io"]
+    )
+    assert red.texts == ["I typed <EMAIL_ADDRESS_1> myself; <EMAIL_ADDRESS_2>"]
+    assert restore(red.texts[0], red.mapping) == "I typed <EMAIL_ADDRESS_1> myself; a@b.io"
+
+
+# --- restore --------------------------------------------------------------------------------
+
+MAPPING = {"<PERSON_1>": "Ana Lima", "<PERSON_12>": 'Sean "Ace" O\\Neil', "<EMAIL_ADDRESS_1>": "ana@x.io"}
+
+
+def test_restore_plain_and_escaped_forms() -> None:
+    text = (
+        'Dear <PERSON_1> (<EMAIL_ADDRESS_1>), {"name": "\\u003cPERSON_12\\u003e"} '
+        "&lt;PERSON_1&gt; \\u003CPERSON_1\\u003E <PERSON_2> <PERSON_1"
+    )
+    assert restore(text, MAPPING) == (
+        'Dear Ana Lima (ana@x.io), {"name": "Sean \\"Ace\\" O\\\\Neil"} '
+        "Ana Lima Ana Lima <PERSON_2> <PERSON_1"
+    )
+    args = restore('{"to": "<PERSON_12>"}', MAPPING, json_escape=True)
+    assert json.loads(args) == {"to": 'Sean "Ace" O\\Neil'}
+    assert (
+        restore("&lt;PERSON_12&gt; &lt;EMAIL_ADDRESS_1&gt;", {"<PERSON_12>": "A<B>"})
+        == "A&lt;B&gt; &lt;EMAIL_ADDRESS_1&gt;"
+    )
+    assert restore("no placeholders <b>", {}) == "no placeholders <b>"
+
+
+STREAM = (
+    'Hi <PERSON_1>, I emailed <EMAIL_ADDRESS_1>. JSON: {"n": "\\u003cPERSON_12\\u003e"} '
+    "&lt;PERSON_1&gt; a<b <PERSON_9> 3 < 4 & 5 \\n <PERSON_12><PERSON_1>"
+)
+
+
+def _stream(chunks: list[str], mapping: dict[str, str] = MAPPING) -> str:
+    restorer = StreamRestorer(mapping)
+    out = []
+    for chunk in chunks:
+        out.append(restorer.feed(chunk))
+        assert len(restorer._pending) <= restorer.max_buffer
+    out.append(restorer.flush())
+    return "".join(out)
+
+
+def test_stream_restorer_every_two_way_split() -> None:
+    expected = restore(STREAM, MAPPING)
+    for i in range(len(STREAM) + 1):
+        assert _stream([STREAM[:i], STREAM[i:]]) == expected, i
+
+
+def test_stream_restorer_every_three_way_split_and_char_by_char() -> None:
+    expected = restore(STREAM, MAPPING)
+    assert _stream(list(STREAM)) == expected
+    for i in range(len(STREAM)):
+        for j in range(i, len(STREAM) + 1):
+            assert _stream([STREAM[:i], STREAM[i:j], STREAM[j:]]) == expected, (i, j)
+
+
+def test_stream_restorer_holds_back_only_partials() -> None:
+    restorer = StreamRestorer(MAPPING)
+    assert restorer.feed("Hello <PER") == "Hello "
+    assert restorer.feed("SON_1") == ""
+    assert restorer.feed("> and <b>") == "Ana Lima and <b>"
+    assert restorer.feed(" x \\u00") == " x "
+    assert restorer.feed("3cPERSON_1\\u003e!") == "Ana Lima!"
+    assert restorer.feed("<PERSON_1") == ""
+    assert restorer.flush() == "<PERSON_1"
+    passthrough = StreamRestorer({})
+    assert passthrough.feed("<PER") == "<PER" and passthrough.flush() == ""
+
+
+# --- config ---------------------------------------------------------------------------------
+
+
+def test_custom_regex_deny_and_allow_lists() -> None:
+    cfg = PiiConfig(
+        recognizers=[
+            RegexRecognizerConfig(entity="EMPLOYEE_ID", pattern=r"\bEMP-\d{6}\b", score=0.9),
+            RegexRecognizerConfig(entity="TICKET", patterns=[r"\bZX-\d{4}\b"], score=0.3, context=["ticket"]),
+        ],
+        deny_lists={"PROJECT": ["Project Falcon", "Bluebird"]},
+        allow_list=["support@helix.dev"],
+        actions={"EMPLOYEE_ID": "mask"},
+    )
+    text = "EMP-123456 on project falcon and bluebird; support@helix.dev, eve@corp.io; ZX-1234 ticket ZX-9876"
+    red = Redactor(PiiEngine(cfg), hash_key=KEY).redact([text])
+    assert red.texts == [
+        "E**** on <PROJECT> and <PROJECT>; support@helix.dev, <EMAIL_ADDRESS>; ZX-1234 ticket <TICKET>"
+    ]
+
+
+def test_per_entity_threshold(engine: PiiEngine) -> None:
+    text = "office 030 23125 467"  # a national-format number without context words scores 0.5
+    assert [f.entity_type for f in engine.analyze(text)] == ["PHONE_NUMBER"]
+    strict = PiiEngine(PiiConfig(thresholds={"PHONE_NUMBER": 0.8}))
+    assert strict.analyze(text) == []
+
+
+@pytest.mark.parametrize(
+    ("cfg", "key"),
+    [
+        (PiiConfig(default_action="erase"), "pii.default_action"),  # type: ignore[arg-type]
+        (PiiConfig(actions={"EMAIL_ADDRESS": "shred"}), "pii.actions.EMAIL_ADDRESS"),  # type: ignore[dict-item]
+        (PiiConfig(actions={"EMAIL": "redact"}), "pii.actions.EMAIL"),
+        (PiiConfig(entities=["CREDITCARD"]), "pii.entities[0]"),
+        (PiiConfig(score_threshold=1.5), "pii.score_threshold"),
+        (PiiConfig(thresholds={"PHONE_NUMBER": -0.1}), "pii.thresholds.PHONE_NUMBER"),
+        (PiiConfig(on_error="ignore"), "pii.on_error"),  # type: ignore[arg-type]
+        (
+            PiiConfig(recognizers=[RegexRecognizerConfig(entity="X_ID", pattern="(unclosed")]),
+            "pii.recognizers[0].pattern",
+        ),
+        (
+            PiiConfig(recognizers=[RegexRecognizerConfig(entity="X_ID", patterns=["a*"])]),
+            "pii.recognizers[0].patterns[0]",
+        ),
+        (PiiConfig(recognizers=[RegexRecognizerConfig(pattern="x")]), "pii.recognizers[0].entity"),
+        (
+            PiiConfig(recognizers=[RegexRecognizerConfig(entity="lower", pattern="x")]),
+            "pii.recognizers[0].entity",
+        ),
+        (PiiConfig(recognizers=[RegexRecognizerConfig(entity="X_ID")]), "pii.recognizers[0]"),
+        (PiiConfig(deny_lists={"PROJECT": [" "]}), "pii.deny_lists.PROJECT"),
+        (PiiConfig(hash_key="short"), "pii.hash_key"),
+    ],
+)
+def test_invalid_config_is_rejected_naming_the_key(cfg: PiiConfig, key: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"'{key}'")) as exc:
+        validate(cfg)
+    assert "\n" not in str(exc.value)
+
+
+def test_config_decoding_rejects_unknown_keys_and_bad_actions() -> None:
+    with pytest.raises(msgspec.ValidationError, match="unknown field `actionz`"):
+        msgspec.convert({"actionz": {}}, PiiConfig)
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert({"actions": {"EMAIL_ADDRESS": "shred"}}, PiiConfig)
+    cfg = msgspec.convert({"recognizers": [{"entity": "X_ID", "pattern": "X-\\d+"}]}, PiiConfig)
+    validate(cfg)
+
+
+def test_missing_spacy_model_is_an_error_not_a_download() -> None:
+    with pytest.raises(ValueError, match=r"pii\.spacy_model"):
+        PiiEngine(PiiConfig(spacy_model="/nonexistent/en_core_web_xx"))
+
+
+# --- offline --------------------------------------------------------------------------------
+
+
+def test_no_network_during_construction_and_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    attempts: list[Any] = []
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        attempts.append(args)
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    configs = [PiiConfig(entities=[*PiiConfig().entities, "URL"])]
+    if SPACY_MODEL.is_dir():
+        configs.append(PiiConfig(spacy_model=str(SPACY_MODEL), entities=["PERSON", "EMAIL_ADDRESS", "URL"]))
+    for cfg in configs:
+        redactor = Redactor(PiiEngine(cfg), hash_key=KEY)
+        red = redactor.redact(
+            [r["text"] for r in ROWS[:20]] + ["visit https://docs.example.co.uk or a@b.museum"]
+        )
+        assert red.findings
+    assert attempts == []
+
+
+# --- request bodies -------------------------------------------------------------------------
+
+
+def test_collect_and_replace_chat_body() -> None:
+    body: dict[str, Any] = {
+        "model": "gpt-4o",
+        "messages": [
+            {"role": "system", "content": "s"},
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "u1"}, {"type": "image_url", "image_url": {}}],
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "refusal": "r",
+                "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+            },
+            {"role": "tool", "tool_call_id": "c", "content": [{"type": "text", "text": "t"}]},
+            {"role": "assistant", "function_call": {"name": "g", "arguments": "[]"}, "content": "a"},
+        ],
+    }
+    calls: list[list[str]] = []
+
+    def upper(texts: list[str]) -> list[str]:
+        calls.append(texts)
+        return [t.upper() + "!" for t in texts]
+
+    assert collect_and_replace(body, upper) == 7
+    assert calls == [["s", "u1", "r", "{}", "t", "a", "[]"]]
+    messages = body["messages"]
+    assert messages[0]["content"] == "S!" and messages[1]["content"][0]["text"] == "U1!"
+    assert messages[1]["content"][1] == {"type": "image_url", "image_url": {}}
+    assert messages[2]["tool_calls"][0]["function"]["arguments"] == "{}!" and messages[2]["refusal"] == "R!"
+    assert messages[3]["content"][0]["text"] == "T!" and messages[4]["function_call"]["arguments"] == "[]!"
+    assert messages[2]["content"] is None and messages[4]["content"] == "A!"
+
+
+def test_collect_and_replace_embeddings_inputs() -> None:
+    single: dict[str, Any] = {"model": "e", "input": "one"}
+    many: dict[str, Any] = {"model": "e", "input": ["a", "b"]}
+    tokens: dict[str, Any] = {"model": "e", "input": [[1, 2, 3]]}
+    assert collect_and_replace(single, lambda t: [x * 2 for x in t]) == 1 and single["input"] == "oneone"
+    assert collect_and_replace(many, lambda t: [x * 2 for x in t]) == 2 and many["input"] == ["aa", "bb"]
+    assert collect_and_replace(tokens, lambda t: pytest.fail("no texts")) == 0  # type: ignore[arg-type,return-value]
+
+
+def test_redact_body_end_to_end(engine: PiiEngine) -> None:
+    body: dict[str, Any] = {
+        "messages": [
+            {"role": "user", "content": "I'm ana@x.io"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"function": {"name": "mail", "arguments": json.dumps({"to": "ana@x.io"})}}],
+            },
+            {"role": "tool", "content": "delivered to ana@x.io"},
+        ]
+    }
+    red = redact_body(body, _redactor(engine, default_action="pseudonymize"))
+    assert "ana@x.io" not in json.dumps(body)
+    assert json.loads(body["messages"][1]["tool_calls"][0]["function"]["arguments"]) == {
+        "to": "<EMAIL_ADDRESS_1>"
+    }
+    assert red.mapping == {"<EMAIL_ADDRESS_1>": "ana@x.io"} and red.findings["EMAIL_ADDRESS"].count == 3
+    assert redact_body({"model": "x"}, _redactor(engine)).texts == []
+
+
+def test_overlaps_keep_higher_score_then_longer_span() -> None:
+    kept = resolve_overlaps([F("A", 0, 10, 0.5), F("B", 2, 5, 0.9), F("C", 4, 12, 0.9), F("D", 20, 25, 0.1)])
+    assert kept == [F("C", 4, 12, 0.9), F("D", 20, 25, 0.1)]
