@@ -266,3 +266,52 @@ def test_threshold_header_cannot_lower_the_configured_floor(tmp_path: Path, upst
         assert lax.headers["x-helix-cache"] == "MISS"
     finally:
         helix.server.stop()
+
+
+def test_one_key_never_receives_another_keys_answer(tmp_path: Path, upstream, fake: FakeState) -> None:
+    from tests.conftest import add_key
+
+    if not EMBEDDING_MODEL.is_dir():
+        pytest.skip(f"embedding model folder {EMBEDDING_MODEL} is missing")
+    helix = start_helix(tmp_path, upstream[0].url, env=SEMANTIC_ENV)
+    try:
+        while not helix.gateway.cache.semantic_ready:
+            time.sleep(0.05)
+        alice, bob = add_key(helix, "alice"), add_key(helix, "bob")
+
+        def as_key(key: str, text: str) -> str:
+            response = httpx.post(
+                f"{helix.url}/v1/chat/completions",
+                headers={"Authorization": f"Bearer {key}"},
+                json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]},
+            )
+            assert response.status_code == 200, response.text
+            helix.flush()
+            return response.headers["x-helix-cache"]
+
+        assert as_key(alice, "How do I reset my password?") == "MISS"
+        assert as_key(bob, "How do I reset my password?") == "MISS"  # not alice's exact entry
+        assert as_key(bob, "how can i reset my password") == "HIT-SEMANTIC"  # bob's own entry
+        assert as_key(alice, "How do I reset my password?") == "HIT-EXACT"
+    finally:
+        helix.server.stop()
+
+
+def test_a_shared_cache_serves_every_key(tmp_path: Path, upstream, fake: FakeState) -> None:
+    from tests.conftest import add_key
+
+    helix = start_helix(tmp_path, upstream[0].url, env={"HELIX_CACHE__SHARED": "true"})
+    try:
+        keys = [add_key(helix, "one"), add_key(helix, "two")]
+        results = []
+        for key in keys:
+            response = httpx.post(
+                f"{helix.url}/v1/chat/completions",
+                headers={"Authorization": f"Bearer {key}"},
+                json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "same"}]},
+            )
+            helix.flush()
+            results.append(response.headers["x-helix-cache"])
+        assert results == ["MISS", "HIT-EXACT"]
+    finally:
+        helix.server.stop()
