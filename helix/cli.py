@@ -18,9 +18,8 @@ from helix import __version__
 from helix.commands import cache as cache_commands
 from helix.commands import keys as keys_commands
 from helix.commands import pii as pii_commands
-from helix.commands.common import ConfigOption, DbOption, console, fail, open_db, settings
+from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.config import CONFIG_FILENAME, default_config_path
-from helix.durations import parse_duration
 from helix.logs import configure_logging
 from helix.store import queries
 from helix.store.keys import ADMIN_KEY_PREFIX, new_secret
@@ -35,6 +34,8 @@ app = typer.Typer(
 app.add_typer(cache_commands.app, name="cache")
 app.add_typer(keys_commands.app, name="keys")
 app.add_typer(pii_commands.app, name="pii")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
@@ -136,9 +137,7 @@ def _log_table(rows: list[dict[str, Any]], title: str | None = None) -> Table:
 @app.command()
 def logs(
     n: Annotated[int, typer.Option("-n", "--lines", help="How many recent requests to show.")] = 20,
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing new requests as they come.")
-    ] = False,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new requests as they come.")] = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -162,19 +161,14 @@ def logs(
 
 @app.command()
 def spend(
-    by: Annotated[
-        queries.SpendGroup, typer.Option(help="Group by model, key, user, day or provider.")
-    ] = "model",
+    by: Annotated[queries.SpendGroup, typer.Option(help="Group by model, key, user, day or provider.")] = "model",
     since: Annotated[str, typer.Option(help="Window to sum over, like 24h, 7d or 4w.")] = "7d",
     top: Annotated[int, typer.Option("--top", "-n", help="Show this many groups, biggest spenders first.")] = 50,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
     """Dollars spent (and saved by the cache), grouped by model, key, user or day; top spenders first."""
-    try:
-        window = parse_duration(since)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    window = duration(since)
     conn = open_db(settings(config, db))
     rows = queries.spend(by, time.time() - window, max(1, top)).rows(conn)
     if not rows:
@@ -218,9 +212,7 @@ def spend(
     console.print(table)
     unpriced = sum(r["unpriced"] or 0 for r in rows)
     if unpriced:
-        console.print(
-            f"[yellow]{unpriced} request(s) had no known price; add [pricing] entries to count them[/yellow]"
-        )
+        console.print(f"[yellow]{unpriced} request(s) had no known price; add [pricing] entries to count them[/yellow]")
 
 
 @app.command()

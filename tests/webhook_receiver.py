@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fake_upstream import read_body, serve_lifespan
+
 
 @dataclass
 class Received:
@@ -30,19 +32,8 @@ class WebhookReceiver:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+            return await serve_lifespan(receive, send)
+        raw = await read_body(receive)
         await asyncio.sleep(self.delay)
         status = 500 if len(self.received) < self.fail_first else 200
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}

@@ -52,9 +52,7 @@ def _is_usage_only(chunk: dict[str, Any]) -> bool:
     return not chunk.get("choices") and bool(chunk.get("usage"))
 
 
-async def _sse(
-    call: Call, first: dict[str, Any] | None, chunks: AsyncIterator[dict[str, Any]]
-) -> AsyncIterator[bytes]:
+async def _sse(call: Call, first: dict[str, Any] | None, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
     try:
         if first is not None:
             async for chunk in _prepend(first, chunks):
@@ -69,9 +67,7 @@ async def _sse(
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
-async def _prepend(
-    first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]
-) -> AsyncIterator[dict[str, Any]]:
+async def _prepend(first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
     yield first
     async for chunk in rest:
         yield chunk

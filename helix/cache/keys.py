@@ -76,6 +76,7 @@ class CacheKeys:
     exact: bytes
     partition: bytes
     prompt: str  # the last user message: what the semantic cache embeds and verifies
+    scope: str
 
 
 def cache_keys(body: dict[str, Any], target: str, scope: str) -> CacheKeys:
@@ -86,4 +87,4 @@ def cache_keys(body: dict[str, Any], target: str, scope: str) -> CacheKeys:
     context = [target, scope, params, messages[:-1], {k: v for k, v in last.items() if k != "content"}]
     partition = hashlib.sha256(_encode(context)).digest()[:16]
     exact = hashlib.sha256(partition + _encode(last.get("content"))).digest()[:16]
-    return CacheKeys(exact=exact, partition=partition, prompt=prompt)
+    return CacheKeys(exact=exact, partition=partition, prompt=prompt, scope=scope)

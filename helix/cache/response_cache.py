@@ -154,7 +154,6 @@ class ResponseCache:
     def store(
         self,
         keys: CacheKeys,
-        scope: str,
         model: str,
         response: bytes,
         usage: dict[str, Any] | None,
@@ -170,7 +169,7 @@ class ResponseCache:
             entry_id,
             keys.exact,
             keys.partition,
-            scope,
+            keys.scope,
             model,
             keys.prompt,
             response,

@@ -461,9 +461,7 @@ for _a, _b in _ANTONYMS:
     _ANTONYM_OF[_canon(_a)] = _ANTONYM_OF.get(_canon(_a), frozenset()) | {_canon(_b)}
     _ANTONYM_OF[_canon(_b)] = _ANTONYM_OF.get(_canon(_b), frozenset()) | {_canon(_a)}
 _ORDERED = frozenset(_canon(w) for w in _UNITS | _CURRENCIES | _HUMAN_LANGUAGES | _FORMATS)
-_ENTITIES = frozenset(
-    _canon(w) for w in _TECH | _PLACES | _CALENDAR | _HUMAN_LANGUAGES | _CURRENCIES | _FORMATS
-)
+_ENTITIES = frozenset(_canon(w) for w in _TECH | _PLACES | _CALENDAR | _HUMAN_LANGUAGES | _CURRENCIES | _FORMATS)
 _UNIT_CANON = frozenset(_canon(w) for w in _UNITS)
 _PHRASE_INDEX: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
 for _phrase, _repl in sorted(_PHRASES.items(), key=lambda kv: -len(kv[0].split())):

@@ -12,17 +12,9 @@ from rich.table import Table
 from helix.cache import store
 from helix.cache.embedder import Embedder, EmbedderUnavailable
 from helix.cache.verify import verify
-from helix.commands.common import ConfigOption, DbOption, console, fail, open_db, settings
-from helix.durations import parse_duration
+from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 
 app = typer.Typer(help="Inspect and manage the response cache.", no_args_is_help=True)
-
-
-def _window(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
 
 
 def _size(n: float) -> str:
@@ -41,7 +33,7 @@ def stats(
 ) -> None:
     """Entries, size, hit rates (exact and semantic) and dollars saved."""
     cfg = settings(config, db)
-    window = _window(since)
+    window = duration(since)
     conn = open_db(cfg)
     numbers = store.stats(conn, time.time() - window)
     requests = numbers["requests"] or 0
@@ -80,7 +72,7 @@ def clear(
     db: DbOption = None,
 ) -> None:
     """Delete cache entries; a running server stops serving them within a second."""
-    cutoff = time.time() - _window(older_than) if older_than else None
+    cutoff = time.time() - duration(older_than) if older_than else None
     conn = open_db(settings(config, db))
     deleted = store.clear(conn, model, cutoff)
     console.print(f"deleted {deleted:,} cache entr{'y' if deleted == 1 else 'ies'}")

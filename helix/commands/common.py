@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from helix.config import Config, ConfigError, load_config
+from helix.durations import parse_duration
 from helix.store.db import connect
 
 console = Console()
@@ -20,9 +21,7 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="Path to helix.toml (default: ./helix.toml, then the data dir)."),
 ]
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="Path of the SQLite file (overrides \\[storage] path).")
-]
+DbOption = Annotated[Path | None, typer.Option("--db", help="Path of the SQLite file (overrides \\[storage] path).")]
 
 
 def fail(message: str) -> typer.Exit:
@@ -48,3 +47,11 @@ def open_db(config: Config) -> sqlite3.Connection:
         return connect(config.db_path())
     except Exception as exc:  # a locked, corrupt or unwritable file: say which and why
         raise fail(f"cannot open the database {config.db_path()}: {exc}") from None
+
+
+def duration(text: str, option: str = "") -> float:
+    """Seconds in a duration given on the command line (30m, 24h, 7d), or a clean exit naming the option."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise fail(f"{option}: {exc}" if option else str(exc)) from None

@@ -13,9 +13,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from helix.commands.common import ConfigOption, DbOption, console, fail, open_db, settings
+from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.config import Period
-from helix.durations import parse_duration
 from helix.quota.periods import ADJECTIVE, period_bounds
 from helix.store import keys as key_store
 from helix.store.keys import KeyProblem, KeyRecord, KeySpec
@@ -32,10 +31,7 @@ PeriodOption = Annotated[Period, typer.Option(help="Budget period: day, week, mo
 def _expiry(text: str | None) -> float | None:
     if text is None or text.lower() in ("never", "none", ""):
         return None
-    try:
-        return time.time() + parse_duration(text)
-    except ValueError as exc:
-        raise fail(f"--expires: {exc}") from None
+    return time.time() + duration(text, "--expires")
 
 
 def _models(text: str | None) -> tuple[str, ...] | None:

@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from helix.commands.common import ConfigOption, DbOption, console, fail, open_db, settings
-from helix.durations import parse_duration
+from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.pii import incidents
 
 app = typer.Typer(help="The PII and secrets firewall.", no_args_is_help=True)
@@ -24,10 +23,7 @@ def list_incidents(
     db: DbOption = None,
 ) -> None:
     """Detections per request: entity type, count, score and action (values are never stored)."""
-    try:
-        window = parse_duration(since)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    window = duration(since)
     conn = open_db(settings(config, db))
     start = time.time() - window
     rows = incidents.recent(conn, start, n)

@@ -42,9 +42,7 @@ NER_ENTITIES: tuple[str, ...] = ("PERSON", "LOCATION")
 # Known but off by default: noisy on code and technical prose (see ARCHITECTURE.md).
 OPTIONAL_ENTITIES: tuple[str, ...] = ("URL", "ORGANIZATION", "NRP")
 
-BUILTIN_ENTITIES: frozenset[str] = frozenset(
-    PATTERN_ENTITIES + SECRET_ENTITIES + NER_ENTITIES + OPTIONAL_ENTITIES
-)
+BUILTIN_ENTITIES: frozenset[str] = frozenset(PATTERN_ENTITIES + SECRET_ENTITIES + NER_ENTITIES + OPTIONAL_ENTITIES)
 
 # Entity names end up inside placeholders (`<PERSON_1>`), so restore relies on this shape.
 _ENTITY_NAME = re.compile(r"[A-Z][A-Z0-9_]*\Z")
@@ -73,9 +71,7 @@ class PiiConfig(_Section):
     enabled: bool = True
     spacy_model: str | None = None
     # PERSON/LOCATION are found only when spacy_model is set; without it they are skipped.
-    entities: list[str] = msgspec.field(
-        default_factory=lambda: list(PATTERN_ENTITIES + SECRET_ENTITIES + NER_ENTITIES)
-    )
+    entities: list[str] = msgspec.field(default_factory=lambda: list(PATTERN_ENTITIES + SECRET_ENTITIES + NER_ENTITIES))
     default_action: Action = "redact"
     actions: dict[str, Action] = {}
     score_threshold: float = 0.4

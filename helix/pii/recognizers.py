@@ -65,9 +65,7 @@ class FastPhoneRecognizer(LocalRecognizer):
         # Regions whose national format starts with a trunk "0" (GB 020..., DE 030..., FR 01...):
         # a number without the 0 is not national there, which keeps DE from accepting dates and ranges.
         self._needs_zero = {r for r in regions if _trunk_prefix(r) == "0"}
-        super().__init__(
-            supported_entities=["PHONE_NUMBER"], name="PhoneRecognizer", context=context or PHONE_CONTEXT
-        )
+        super().__init__(supported_entities=["PHONE_NUMBER"], name="PhoneRecognizer", context=context or PHONE_CONTEXT)
 
     def load(self) -> None:
         pass  # _trunk_prefix() in __init__ has already loaded each region's metadata

@@ -146,10 +146,7 @@ class Redactor:
         found = self.engine.analyze_many(texts)
         pseudonyms = _Pseudonyms(texts)
         summary: dict[str, EntitySummary] = {}
-        out = [
-            self._apply(text, findings, pseudonyms, summary)
-            for text, findings in zip(texts, found, strict=True)
-        ]
+        out = [self._apply(text, findings, pseudonyms, summary) for text, findings in zip(texts, found, strict=True)]
         blocked = sorted(e for e, s in summary.items() if s.action == "block")
         return Redaction(texts=out, findings=summary, blocked_entities=blocked, mapping=pseudonyms.mapping)
 

@@ -259,9 +259,7 @@ PRIVATE_KEY_PATTERNS = [
 JWT_PATTERNS = [
     _api(
         "jwt",
-        _NOT_TOKEN_BEFORE
-        + r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}"
-        + _NOT_TOKEN_AFTER,
+        _NOT_TOKEN_BEFORE + r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}" + _NOT_TOKEN_AFTER,
         ("eyj",),
     ),
 ]

@@ -106,8 +106,7 @@ class CacheStage:
         if skip_reason(call, self._config) or not (controls.lookup or controls.store):
             call.cache = BYPASS
             return await next(call)
-        scope = self._scope(call, controls.namespace)
-        keys = cache_keys(call.body, call.target.name, scope)
+        keys = cache_keys(call.body, call.target.name, self._scope(call, controls.namespace))
         vector: NDArray[np.float32] | None = None
         if controls.lookup:
             entry = self._cache.find_exact(keys)
@@ -124,9 +123,9 @@ class CacheStage:
         if not controls.store:
             return reply
         if isinstance(reply, Streamed):
-            return Streamed(self._store_when_complete(call, keys, scope, vector, controls, reply.chunks))
+            return Streamed(self._store_when_complete(call, keys, vector, controls.ttl, reply.chunks))
         if self._storable(reply.body):
-            await self._store(call, keys, scope, vector, controls, reply.body)
+            await self._store(call, keys, vector, controls.ttl, reply.body)
         return reply
 
     def _hit(self, call: Call, entry: Entry, kind: str) -> Reply:
@@ -149,27 +148,20 @@ class CacheStage:
         return self._config.cache_truncated or "length" not in reasons
 
     async def _store(
-        self,
-        call: Call,
-        keys: CacheKeys,
-        scope: str,
-        vector: NDArray[np.float32] | None,
-        controls: Controls,
-        body: dict[str, Any],
+        self, call: Call, keys: CacheKeys, vector: NDArray[np.float32] | None, ttl: float | None, body: dict[str, Any]
     ) -> None:
         if vector is None:
             vector = await self._cache.embed(keys.prompt)
         usage = body.get("usage")
         cost = self._prices.cost(call.target.provider.name, call.target.model, Usage.from_openai(usage))
-        self._cache.store(keys, scope, call.target.name, _encode(body), usage, cost, vector, controls.ttl)
+        self._cache.store(keys, call.target.name, _encode(body), usage, cost, vector, ttl)
 
     async def _store_when_complete(
         self,
         call: Call,
         keys: CacheKeys,
-        scope: str,
         vector: NDArray[np.float32] | None,
-        controls: Controls,
+        ttl: float | None,
         chunks: AsyncIterator[dict[str, Any]],
     ) -> AsyncIterator[dict[str, Any]]:
         """Pass every chunk on at once; store the assembled answer only if the stream completed."""
@@ -179,7 +171,7 @@ class CacheStage:
             yield chunk
         completion = assembler.completion()
         if self._storable(completion):
-            await self._store(call, keys, scope, vector, controls, completion)
+            await self._store(call, keys, vector, ttl, completion)
 
 
 async def _replay(chunks: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:

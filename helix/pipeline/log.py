@@ -41,9 +41,7 @@ class LogStage:
         self._finish(call, 200, None)
         return reply
 
-    async def _watch(
-        self, call: Call, chunks: AsyncIterator[dict[str, Any]]
-    ) -> AsyncIterator[dict[str, Any]]:
+    async def _watch(self, call: Call, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
         status, code = 200, None
         try:
             async for chunk in chunks:

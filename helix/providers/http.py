@@ -28,9 +28,7 @@ _json_encode = msgspec.json.encode
 def make_client(config: UpstreamConfig) -> httpx.AsyncClient:
     # httpx logs every request at INFO; that is noise on a proxy's hot path.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    limits = httpx.Limits(
-        max_connections=config.max_connections, max_keepalive_connections=config.max_connections
-    )
+    limits = httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=config.max_connections)
     timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
     return httpx.AsyncClient(transport=AiohttpTransport(limits=limits), timeout=timeout)
 
@@ -61,18 +59,14 @@ def upstream_error(provider: str, status: int, raw: bytes, read: ErrorReader) ->
     code = None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         code = body["error"].get("code")
-    return UpstreamError(
-        f"{provider}: {message}", status=status, type=error_type, code=code, provider=provider
-    )
+    return UpstreamError(f"{provider}: {message}", status=status, type=error_type, code=code, provider=provider)
 
 
 def transport_error(provider: str, exc: httpx.TransportError) -> HelixError:
     # httpx-aiohttp maps aiohttp's errors coarsely (a refused connection arrives as ConnectTimeout), so
     # judge by the original aiohttp exception where there is one.
     cause = exc.__cause__
-    refused = isinstance(cause, aiohttp.ClientConnectorError) or (
-        cause is None and isinstance(exc, httpx.ConnectError)
-    )
+    refused = isinstance(cause, aiohttp.ClientConnectorError) or (cause is None and isinstance(exc, httpx.ConnectError))
     timed_out = isinstance(cause, (TimeoutError, aiohttp.ServerTimeoutError)) or (
         cause is None and isinstance(exc, httpx.TimeoutException)
     )
@@ -86,9 +80,7 @@ def transport_error(provider: str, exc: httpx.TransportError) -> HelixError:
             f"{provider}: the provider did not answer in time; raise [upstream] read_timeout if it is just slow",
             provider=provider,
         )
-    return UpstreamUnavailable(
-        f"{provider}: the connection to the provider failed ({exc})", provider=provider
-    )
+    return UpstreamUnavailable(f"{provider}: the connection to the provider failed ({exc})", provider=provider)
 
 
 @asynccontextmanager

@@ -98,7 +98,5 @@ class OpenAICompatProvider:
                 chunk = _decode(data)
                 if isinstance(chunk, dict) and "error" in chunk and "choices" not in chunk:
                     error_type, message = read_openai_error(502, chunk)
-                    raise UpstreamError(
-                        f"{self.name}: {message}", status=502, type=error_type, provider=self.name
-                    )
+                    raise UpstreamError(f"{self.name}: {message}", status=502, type=error_type, provider=self.name)
                 yield chunk

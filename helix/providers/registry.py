@@ -46,9 +46,7 @@ class MissingKeyProvider:
     def __init__(self, name: str, kind: str, key_env: str | None) -> None:
         self.name, self.kind, self.local = name, kind, False
         hint = f"set {key_env} or " if key_env else ""
-        self._message = (
-            f"provider '{name}' has no API key: {hint}add api_key under [providers.{name}] in helix.toml"
-        )
+        self._message = f"provider '{name}' has no API key: {hint}add api_key under [providers.{name}] in helix.toml"
 
     async def chat(self, call: Call) -> Reply:
         raise ProviderNotConfigured(self._message, provider=self.name)
@@ -85,9 +83,7 @@ class Registry:
         self.aliases = {alias: spec.target for alias, spec in config.models.items()}
         self.default = config.routing.default_provider
         if self.default not in self.providers:
-            raise ValueError(
-                f"routing.default_provider: '{self.default}' is not a known or configured provider"
-            )
+            raise ValueError(f"routing.default_provider: '{self.default}' is not a known or configured provider")
 
     def usable(self) -> list[Provider]:
         return [p for p in self.providers.values() if not isinstance(p, MissingKeyProvider)]

@@ -142,9 +142,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     done = set(applied(conn))
     unknown = done - {name for name, _ in MIGRATIONS}
     if unknown:
-        raise RuntimeError(
-            f"this database was migrated by a newer Helix ({', '.join(sorted(unknown))}); upgrade Helix"
-        )
+        raise RuntimeError(f"this database was migrated by a newer Helix ({', '.join(sorted(unknown))}); upgrade Helix")
     new: list[str] = []
     for name, sql in MIGRATIONS:
         if name in done:
