@@ -63,6 +63,7 @@ def servers(
         **os.environ,
         "HELIX_HOME": home,
         "OPENAI_API_KEY": "sk-bench",
+        "HF_HUB_OFFLINE": "1",  # no embedding model here: fail fast instead of retrying the hub
         "HELIX_PROVIDERS__OPENAI__BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
         **(env or {}),
     }

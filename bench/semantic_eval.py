@@ -162,17 +162,11 @@ def print_sweep(splits: dict[str, list[Scored]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--model-path", default=os.environ.get("HELIX_EMBEDDING_MODEL_PATH", str(DEFAULT_MODEL_PATH))
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-path", default=os.environ.get("HELIX_EMBEDDING_MODEL_PATH", str(DEFAULT_MODEL_PATH)))
     parser.add_argument("--data", default=str(REPO / "tests" / "data" / "semantic_pairs.jsonl"))
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
-    parser.add_argument(
-        "--show-misses", action="store_true", help="list the paraphrases that were not served"
-    )
+    parser.add_argument("--show-misses", action="store_true", help="list the paraphrases that were not served")
     args = parser.parse_args(argv)
 
     try:

@@ -43,7 +43,7 @@ from helix.pipeline.call import Call, Endpoint, Next, Reply
 from helix.pipeline.limits import LimitsStage
 from helix.pipeline.log import LogStage
 from helix.pipeline.parse import new_request_id, parse_call
-from helix.pipeline.redact import RedactStage
+from helix.pipeline.redact import INLINE_MAX_BYTES, RedactStage
 from helix.pipeline.route import send_to_provider
 from helix.pricing import PriceBook
 from helix.providers.http import make_client
@@ -110,7 +110,8 @@ class Gateway:
         )
         log.info("PII firewall: %s%s", self.pii.mode, skipped)
         redactor = Redactor(self.pii, self.config.pii.hash_key)
-        return RedactStage(redactor, self.config.pii.on_error, self.writer, self._pii_executor)
+        inline = 0 if self.pii.uses_ner else INLINE_MAX_BYTES
+        return RedactStage(redactor, self.config.pii.on_error, self.writer, self._pii_executor, inline)
 
     def _make_cache(self) -> ResponseCache:
         settings = self.config.cache

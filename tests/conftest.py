@@ -84,9 +84,7 @@ class Helix:
             conn.close()
 
 
-def start_helix(
-    tmp_path: Path, upstream_url: str, toml: str = "", env: dict[str, str] | None = None
-) -> Helix:
+def start_helix(tmp_path: Path, upstream_url: str, toml: str = "", env: dict[str, str] | None = None) -> Helix:
     config_file = tmp_path / "helix.toml"
     config_file.write_text(
         f"""

@@ -79,10 +79,7 @@ def _block_events(index: int, block: dict[str, Any]) -> list[tuple[str, dict[str
         deltas = [{"type": "input_json_delta", "partial_json": piece} for piece in pieces]
     return [
         ("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}),
-        *[
-            ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
-            for delta in deltas
-        ],
+        *[("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}) for delta in deltas],
         ("content_block_stop", {"type": "content_block_stop", "index": index}),
     ]
 

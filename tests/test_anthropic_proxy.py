@@ -54,9 +54,7 @@ def test_anthropic_tool_call_round_trip(helix: Helix, fake: FakeState) -> None:
     assert choice.finish_reason == "tool_calls"
     call = choice.message.tool_calls[0]
     assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Paris"}
-    assert fake.calls("/v1/messages")[0].body["tools"][0]["input_schema"]["properties"] == {
-        "city": {"type": "string"}
-    }
+    assert fake.calls("/v1/messages")[0].body["tools"][0]["input_schema"]["properties"] == {"city": {"type": "string"}}
 
 
 def test_anthropic_streaming(helix: Helix, fake: FakeState) -> None:
@@ -70,9 +68,7 @@ def test_anthropic_streaming(helix: Helix, fake: FakeState) -> None:
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "echo: stream this answer please"
     assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) >= 5
-    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == [
-        "stop"
-    ]
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
     (row,) = helix.rows("SELECT stream, status, completion_tokens, cost_usd FROM requests")
     assert row["stream"] == 1 and row["status"] == 200

@@ -233,9 +233,7 @@ def test_tool_choice_mapping(choice: Any, expected: dict[str, Any]) -> None:
 
 
 def test_parallel_tool_calls_false_disables_parallel_use() -> None:
-    out = to_messages_request(
-        _request(tools=[WEATHER_TOOL], tool_choice="required", parallel_tool_calls=False), MODEL
-    )
+    out = to_messages_request(_request(tools=[WEATHER_TOOL], tool_choice="required", parallel_tool_calls=False), MODEL)
     assert out["tool_choice"] == {"type": "any", "disable_parallel_tool_use": True}
     out = to_messages_request(_request(tools=[WEATHER_TOOL], parallel_tool_calls=False), MODEL)
     assert out["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
@@ -277,9 +275,7 @@ def test_invalid_tool_arguments_raise_translation_error() -> None:
 
 def test_non_object_tool_arguments_rejected() -> None:
     body = {
-        "messages": [
-            {"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": "[1]"}}]}
-        ]
+        "messages": [{"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": "[1]"}}]}]
     }
     with pytest.raises(TranslationError, match="JSON object"):
         to_messages_request(body, MODEL)
@@ -654,9 +650,7 @@ def test_ping_and_block_stop_produce_nothing() -> None:
 
 def test_message_delta_usage_overrides_cumulative_fields() -> None:
     translator = StreamTranslator("alias", include_usage=False)
-    translator.feed(
-        "message_start", {"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 5}}}
-    )
+    translator.feed("message_start", {"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 5}}})
     translator.feed(
         "message_delta",
         {

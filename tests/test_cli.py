@@ -76,19 +76,13 @@ def served(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         assert f"{url}/v1" in output
 
 
-def test_serve_then_logs_and_spend_read_the_same_file(
-    served: str, cli_env: dict[str, str], fake: FakeState
-) -> None:
+def test_serve_then_logs_and_spend_read_the_same_file(served: str, cli_env: dict[str, str], fake: FakeState) -> None:
     client = openai.OpenAI(base_url=f"{served}/v1", api_key="x", max_retries=0)
     for i in range(3):
         client.chat.completions.create(
             model="gpt-4o-mini", messages=[{"role": "user", "content": f"q{i}"}], user="alice"
         )
-    list(
-        client.chat.completions.create(
-            model="gpt-4o", messages=[{"role": "user", "content": "s"}], stream=True
-        )
-    )
+    list(client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "s"}], stream=True))
     time.sleep(0.5)  # the single writer commits within milliseconds; give it a beat
     logs = helix_cmd("logs", "-n", "10", env=cli_env)
     assert logs.returncode == 0, logs.stderr

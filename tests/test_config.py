@@ -44,9 +44,7 @@ def test_environment_interpolation_and_overrides(tmp_path: Path) -> None:
 
 
 def test_cli_overrides_beat_the_environment(tmp_path: Path) -> None:
-    config = load_config(
-        write(tmp_path, ""), env={"HELIX_SERVER__PORT": "6001"}, overrides={"server": {"port": 7}}
-    )
+    config = load_config(write(tmp_path, ""), env={"HELIX_SERVER__PORT": "6001"}, overrides={"server": {"port": 7}})
     assert config.server.port == 7
 
 

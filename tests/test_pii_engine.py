@@ -191,19 +191,13 @@ def test_redact_action(engine: PiiEngine) -> None:
 
 
 def test_mask_action(engine: PiiEngine) -> None:
-    red = _redactor(engine, default_action="mask").redact(
-        [TEXT + ", ssn 536-22-8174, iban DE44500105175407324931"]
-    )
-    assert red.texts[0] == (
-        "Mail j***@example.com, card ****1111, key sk-M****, ssn ***-**-8174, iban DE44****4931"
-    )
+    red = _redactor(engine, default_action="mask").redact([TEXT + ", ssn 536-22-8174, iban DE44500105175407324931"])
+    assert red.texts[0] == ("Mail j***@example.com, card ****1111, key sk-M****, ssn ***-**-8174, iban DE44****4931")
 
 
 def test_hash_action_is_keyed_and_stable(engine: PiiEngine) -> None:
     hashed = PiiEngine(PiiConfig(actions={"EMAIL_ADDRESS": "hash"}))
-    first = (
-        Redactor(hashed, hash_key=KEY).redact(["to jane.doe@example.com", "cc JANE.DOE@example.com"]).texts
-    )
+    first = Redactor(hashed, hash_key=KEY).redact(["to jane.doe@example.com", "cc JANE.DOE@example.com"]).texts
     digest = keyed_hash("jane.doe@example.com", KEY)[:8]
     assert first == [f"to <EMAIL_ADDRESS:{digest}>", f"cc <EMAIL_ADDRESS:{digest}>"]
     other = Redactor(hashed, hash_key="another-key-0123456789").redact(["jane.doe@example.com"])
@@ -242,9 +236,7 @@ def test_pseudonymize_numbers_in_order_across_texts(engine: PiiEngine) -> None:
 
 
 def test_pseudonyms_skip_numbers_already_in_the_text(engine: PiiEngine) -> None:
-    red = _redactor(engine, default_action="pseudonymize").redact(
-        ["I typed <EMAIL_ADDRESS_1> myself; a@b.io"]
-    )
+    red = _redactor(engine, default_action="pseudonymize").redact(["I typed <EMAIL_ADDRESS_1> myself; a@b.io"])
     assert red.texts == ["I typed <EMAIL_ADDRESS_1> myself; <EMAIL_ADDRESS_2>"]
     assert restore(red.texts[0], red.mapping) == "I typed <EMAIL_ADDRESS_1> myself; a@b.io"
 
@@ -260,8 +252,7 @@ def test_restore_plain_and_escaped_forms() -> None:
         "&lt;PERSON_1&gt; \\u003CPERSON_1\\u003E <PERSON_2> <PERSON_1"
     )
     assert restore(text, MAPPING) == (
-        'Dear Ana Lima (ana@x.io), {"name": "Sean \\"Ace\\" O\\\\Neil"} '
-        "Ana Lima Ana Lima <PERSON_2> <PERSON_1"
+        'Dear Ana Lima (ana@x.io), {"name": "Sean \\"Ace\\" O\\\\Neil"} Ana Lima Ana Lima <PERSON_2> <PERSON_1'
     )
     args = restore('{"to": "<PERSON_12>"}', MAPPING, json_escape=True)
     assert json.loads(args) == {"to": 'Sean "Ace" O\\Neil'}
@@ -409,9 +400,7 @@ def test_no_network_during_construction_and_analysis(monkeypatch: pytest.MonkeyP
         configs.append(PiiConfig(spacy_model=str(SPACY_MODEL), entities=["PERSON", "EMAIL_ADDRESS", "URL"]))
     for cfg in configs:
         redactor = Redactor(PiiEngine(cfg), hash_key=KEY)
-        red = redactor.redact(
-            [r["text"] for r in ROWS[:20]] + ["visit https://docs.example.co.uk or a@b.museum"]
-        )
+        red = redactor.redact([r["text"] for r in ROWS[:20]] + ["visit https://docs.example.co.uk or a@b.museum"])
         assert red.findings
     assert attempts == []
 
@@ -477,9 +466,7 @@ def test_redact_body_end_to_end(engine: PiiEngine) -> None:
     }
     red = redact_body(body, _redactor(engine, default_action="pseudonymize"))
     assert "ana@x.io" not in json.dumps(body)
-    assert json.loads(body["messages"][1]["tool_calls"][0]["function"]["arguments"]) == {
-        "to": "<EMAIL_ADDRESS_1>"
-    }
+    assert json.loads(body["messages"][1]["tool_calls"][0]["function"]["arguments"]) == {"to": "<EMAIL_ADDRESS_1>"}
     assert red.mapping == {"<EMAIL_ADDRESS_1>": "ana@x.io"} and red.findings["EMAIL_ADDRESS"].count == 3
     assert redact_body({"model": "x"}, _redactor(engine)).texts == []
 

@@ -124,11 +124,7 @@ def test_malformed_requests_get_openai_shaped_400s(
 
 
 def test_huge_body_is_refused_with_413(helix: Helix, fake: FakeState) -> None:
-    huge = (
-        b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "'
-        + b"x" * (21 * 1024 * 1024)
-        + b'"}]}'
-    )
+    huge = b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "' + b"x" * (21 * 1024 * 1024) + b'"}]}'
     response = httpx.post(f"{helix.url}/v1/chat/completions", content=huge, timeout=30)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "413"
@@ -149,9 +145,7 @@ def test_unknown_route_is_openai_shaped_404(helix: Helix) -> None:
         ("fail-401", 401, "invalid_request_error"),
     ],
 )
-def test_upstream_errors_are_passed_on(
-    helix: Helix, fake: FakeState, model: str, status: int, error_type: str
-) -> None:
+def test_upstream_errors_are_passed_on(helix: Helix, fake: FakeState, model: str, status: int, error_type: str) -> None:
     response = httpx.post(
         f"{helix.url}/v1/chat/completions",
         json={"model": model, "messages": [{"role": "user", "content": "x"}]},

@@ -134,9 +134,7 @@ PARAPHRASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("query", "candidate", "family"), [(*p, "") if len(p) == 2 else p for p in NEAR_MISSES]
-)
+@pytest.mark.parametrize(("query", "candidate", "family"), [(*p, "") if len(p) == 2 else p for p in NEAR_MISSES])
 def test_rejects_near_misses_even_at_high_similarity(query: str, candidate: str, family: str) -> None:
     for a, b in ((query, candidate), (candidate, query)):
         verdict = verify(a, b, HIGH, DEFAULT_THRESHOLD)
@@ -152,9 +150,7 @@ def test_accepts_paraphrases(query: str, candidate: str) -> None:
 
 
 def test_identical_text_is_accepted() -> None:
-    assert verify(
-        "What is the capital of France?", "What is the capital of France?", 1.0, DEFAULT_THRESHOLD
-    ).accepted
+    assert verify("What is the capital of France?", "What is the capital of France?", 1.0, DEFAULT_THRESHOLD).accepted
 
 
 def test_below_threshold_is_rejected_whatever_the_text() -> None:

@@ -53,9 +53,7 @@ def test_writer_batches_and_drains_on_close(tmp_path: Path) -> None:
         writer = Writer(path)
         await writer.start()
         for i in range(5000):
-            writer.submit(
-                "INSERT INTO requests (id, ts, endpoint, status) VALUES (?, ?, 'chat', 200)", (f"r{i}", i)
-            )
+            writer.submit("INSERT INTO requests (id, ts, endpoint, status) VALUES (?, ?, 'chat', 200)", (f"r{i}", i))
         await writer.close()  # must write everything still queued
         return writer.written
 

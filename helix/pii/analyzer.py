@@ -230,9 +230,11 @@ class PiiEngine:
             if labels:
                 recognizers.append(FilteredSpacyRecognizer(supported_entities=sorted(set(labels.values()))))
             self.mode = f"ner ({cfg.spacy_model})"
+            self.uses_ner = True
         else:
             nlp_engine = _TokenNlpEngine()
             self.mode = "pattern-only"
+            self.uses_ner = False
         self.entities = sorted({e for r in recognizers for e in r.get_supported_entities()} & enabled)
         self.skipped = sorted(set(cfg.entities) - set(self.entities))  # e.g. PERSON without a model
         if self.skipped:

@@ -147,6 +147,10 @@ class EmailRecognizer(_PresidioEmailRecognizer):
 _VERSION_BEFORE = regex.compile(r"(?i)\b(?:v|ver|version|release|build|firmware|kernel|tag)\.?\s*[:=]?\s*$")
 
 
+# An IPv4 address has digit.digit; an IPv6 address has "::" or a hex digit next to a colon.
+_IP_HINT = regex.compile(r"\d\.\d|::|[0-9A-Fa-f]:[0-9A-Fa-f]")
+
+
 class FilteredIpRecognizer(IpRecognizer):
     """IP addresses, minus netmasks, network ranges, loopback, 0.0.0.0 and 4-part version numbers."""
 
@@ -157,6 +161,9 @@ class FilteredIpRecognizer(IpRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
+        # Presidio's IPv6 alternation is the costliest pattern of all; most texts cannot hold an address.
+        if not _IP_HINT.search(text):
+            return []
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
         return [r for r in results if not _VERSION_BEFORE.search(text[max(0, r.start - 24) : r.start])]
 

@@ -55,6 +55,7 @@ class Call:
     target: Target
     headers: Mapping[str, str]
     stream: bool = False
+    size: int = 0  # bytes of the request body as received
     client_wants_usage: bool = False
     user: str | None = None
     key_id: str | None = None

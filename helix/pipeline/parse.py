@@ -103,6 +103,7 @@ def parse_call(
         id=request_id or new_request_id(),
         endpoint=endpoint,
         body=body,
+        size=len(raw),
         requested_model=shape.model,
         target=resolve(shape.model),
         headers=headers,
