@@ -136,7 +136,7 @@ class ResponseCache:
         try:
             await loop.run_in_executor(self._executor, self._embedder.embed_one, "warm up")
         except EmbedderUnavailable as exc:
-            log.error("semantic cache disabled: %s", exc)
+            log.warning("semantic cache off, exact matches only: %s", exc)
             self._embedder = None
             return
         await loop.run_in_executor(self._executor, self._rebuild_index)

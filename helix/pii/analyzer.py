@@ -13,7 +13,6 @@ and a missing model is an error rather than a download.
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,8 +51,6 @@ from helix.pii.recognizers import (
     ethereum_recognizer,
 )
 from helix.pii.secrets import secret_recognizers
-
-log = logging.getLogger("helix.pii")
 
 LANGUAGE = "en"
 _NER_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION"}
@@ -237,8 +234,6 @@ class PiiEngine:
             self.uses_ner = False
         self.entities = sorted({e for r in recognizers for e in r.get_supported_entities()} & enabled)
         self.skipped = sorted(set(cfg.entities) - set(self.entities))  # e.g. PERSON without a model
-        if self.skipped:
-            log.info("pii: %s: not detected without a spaCy model (pii.spacy_model)", ", ".join(self.skipped))
         # Presidio treats an empty registry or entity list as "everything": never hand it one.
         self._analyzer = _analyzer(recognizers, nlp_engine) if self.entities else None
         self._min_threshold = min([cfg.threshold_for(e) for e in self.entities] or [cfg.score_threshold])
