@@ -236,7 +236,7 @@ def load_config(
     env = dict(os.environ) if env is None else env
     data: dict[str, Any] = {}
     file = Path(path).expanduser() if path else default_config_path()
-    if path and not file.is_file():
+    if path and not (file and file.is_file()):
         raise ConfigError(f"config file {file} does not exist (run 'helix init' to create one)")
     if file:
         try:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -55,7 +55,8 @@ from helix.store.writer import Writer
 
 log = logging.getLogger("helix")
 
-Stage = Callable[[Call, Next], Awaitable[Reply]]
+class Stage(Protocol):
+    async def __call__(self, call: Call, next: Next) -> Reply: ...
 MODELS_TTL_SECONDS = 60.0
 
 

@@ -133,7 +133,8 @@ def ids_to_evict(conn: sqlite3.Connection, now: float, max_entries: int, max_byt
 
 def clear(conn: sqlite3.Connection, model: str | None, older_than: float | None) -> int:
     """Delete entries (all, or of one model, or created before a time); the server notices within a second."""
-    where, params = ["1 = 1"], []
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
     if model:
         where.append("(model = ? OR model LIKE ?)")
         params += [model, f"%/{model}"]

@@ -138,7 +138,8 @@ async def read_json(response: httpx.Response, provider: str, call: Call | None) 
 async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tuple[str, str]]:
     """Yield (event, data) pairs of a server-sent-event stream as they arrive."""
     buffer = b""
-    event, data = "", []
+    event = ""
+    data: list[str] = []
     try:
         async for piece in response.aiter_bytes():
             buffer += piece
