@@ -21,6 +21,7 @@ bearer token to a virtual key (or None on a laptop with no keys) and answers 401
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -102,6 +103,9 @@ class Gateway:
             await self.cache.start()
             stages.append(CacheStage(self.cache, self.config.cache, self.prices))
         self._handler = compose(stages, send_to_provider)
+        # Everything loaded so far (Presidio, numpy, the app) lives for the whole process: keep the
+        # garbage collector from re-scanning it in every full collection, a source of tail latency.
+        gc.freeze()
 
     async def _make_redaction(self) -> RedactStage:
         # Building Presidio (and a spaCy model, if configured) takes a while: keep it off the event loop.
