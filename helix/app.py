@@ -1,4 +1,6 @@
-"""create_app(config): the Litestar app, its lifespan (database, upstream client) and error handlers."""
+"""create_app(config): the Litestar app, its lifespan (database, upstream client, dashboard) and error handlers.
+
+The server runs `helix.web.mount.front(app)`: the app behind the dashboard's dispatcher when it is on."""
 
 from __future__ import annotations
 
@@ -15,10 +17,12 @@ from helix.api.responses import on_helix_error, on_http_error, on_unexpected
 from helix.config import Config
 from helix.errors import HelixError
 from helix.gateway import Gateway
+from helix.web.mount import Dashboard
 
 
 def create_app(config: Config, *, env: dict[str, str] | None = None) -> Litestar:
     gateway = Gateway(config, env=env)
+    dashboard = Dashboard(config, gateway.db_path) if config.dashboard.enabled else None
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -30,7 +34,7 @@ def create_app(config: Config, *, env: dict[str, str] | None = None) -> Litestar
 
     app = Litestar(
         route_handlers=[*openai.routes, *health.routes, *admin.routes],
-        lifespan=[lifespan],
+        lifespan=[lifespan] if dashboard is None else [lifespan, dashboard.lifespan],
         exception_handlers={
             HelixError: on_helix_error,
             HTTPException: on_http_error,
@@ -44,4 +48,5 @@ def create_app(config: Config, *, env: dict[str, str] | None = None) -> Litestar
         debug=False,
     )
     app.state.gateway = gateway
+    app.state.dashboard = dashboard
     return app

@@ -43,10 +43,12 @@ def serve(
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
-    """Start the gateway (proxy on /v1, health on /health)."""
+    """Start the gateway (proxy on /v1, health on /health, dashboard on /dashboard)."""
     import uvicorn
 
     from helix.app import create_app
+    from helix.web.guard import NOTES
+    from helix.web.mount import front
 
     cfg = settings(config, db, host=host, port=port)
     configure_logging(cfg.server.log_level)
@@ -56,10 +58,13 @@ def serve(
     console.print(f"[bold]Helix {__version__}[/bold]")
     console.print(f"  proxy     {base}/v1   (point the OpenAI SDK's base_url here)")
     console.print(f"  health    {base}/health")
+    if application.state.dashboard is not None:
+        note = NOTES[application.state.dashboard.access]
+        console.print(f"  dashboard {base}/dashboard   ({escape(note)})")
     console.print(f"  database  {gateway.db_path}")
     try:
         uvicorn.run(
-            application,
+            front(application),
             host=cfg.server.host,
             port=cfg.server.port,
             log_level=cfg.server.log_level,
@@ -84,7 +89,7 @@ def init(
     path.write_text(template, encoding="utf-8")
     path.chmod(0o600)
     console.print(f"wrote {path}: edit it, then run [bold]helix serve --config {path}[/bold]")
-    console.print("  its \\[auth] admin_key opens /admin (send it as 'Authorization: Bearer ...')")
+    console.print("  its \\[auth] admin_key opens /admin (send it as 'Authorization: Bearer ...') and /dashboard")
 
 
 def _when(ts: float) -> str:

@@ -118,6 +118,11 @@ class AlertsConfig(_Section):
     timeout: float = 5.0
 
 
+class DashboardConfig(_Section):
+    enabled: bool = True
+    refresh_seconds: float = 2.0
+
+
 class Config(_Section):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
@@ -131,6 +136,7 @@ class Config(_Section):
     alerts: AlertsConfig = msgspec.field(default_factory=AlertsConfig)
     cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
     pii: PiiConfig = msgspec.field(default_factory=PiiConfig)
+    dashboard: DashboardConfig = msgspec.field(default_factory=DashboardConfig)
 
     def db_path(self) -> Path:
         if self.storage.path:
@@ -283,6 +289,8 @@ def _check(config: Config) -> None:
         parse_duration(config.cache.ttl)
     except ValueError as exc:
         raise ConfigError(f"bad value for 'cache.ttl': {exc}") from None
+    if config.dashboard.refresh_seconds < 0.5:
+        raise ConfigError("bad value for 'dashboard.refresh_seconds': at least 0.5 seconds")
     if not 0.0 < config.cache.threshold <= 1.0:
         raise ConfigError("bad value for 'cache.threshold': a cosine similarity in (0, 1]")
     if config.cache.max_entries < 1 or config.cache.max_mb <= 0 or config.cache.candidates < 1:

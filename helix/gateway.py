@@ -56,8 +56,11 @@ from helix.store.writer import Writer
 
 log = logging.getLogger("helix")
 
+
 class Stage(Protocol):
     async def __call__(self, call: Call, next: Next) -> Reply: ...
+
+
 MODELS_TTL_SECONDS = 60.0
 
 

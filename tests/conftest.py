@@ -95,6 +95,10 @@ path = "{tmp_path / "helix.db"}"
 read_timeout = 2.0
 connect_timeout = 2.0
 
+[dashboard]
+# NiceGUI allows one dashboard per process: tests/test_dashboard.py runs `helix serve` processes instead.
+enabled = false
+
 [providers.openai]
 base_url = "{upstream_url}/v1"
 api_key = "sk-test"

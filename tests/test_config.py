@@ -85,7 +85,8 @@ def test_example_file_is_valid_and_documents_every_key(tmp_path: Path) -> None:
     from helix.config import Config, ModelAlias, Price, ProviderConfig
     from helix.pii.config import RegexRecognizerConfig
 
-    for section in ("server", "storage", "upstream", "routing", "cache", "auth", "limits", "alerts", "pii"):
+    sections = ("server", "storage", "upstream", "routing", "cache", "auth", "limits", "alerts", "pii", "dashboard")
+    for section in sections:
         fields = getattr(Config(), section).__struct_fields__
         for field in fields:
             documented = f"{field} =" in example or f"[[{section}.{field}]]" in example

@@ -51,6 +51,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def laptop_mode(config: Config) -> bool:
+    """Bound to loopback without `[auth] require_keys`: only this machine can connect, so no key is needed
+    until one exists (and the dashboard needs no admin key)."""
+    return not config.auth.require_keys and is_loopback(config.server.host)
+
+
 def bearer_token(headers: Mapping[str, str]) -> str | None:
     value = headers.get("authorization")
     if not value:
@@ -82,7 +88,7 @@ class KeyRing:
         self._db_path = db_path
         self._writer = writer
         self._default_provider = config.routing.default_provider
-        self.always_required = config.auth.require_keys or not is_loopback(config.server.host)
+        self.always_required = not laptop_mode(config)
         admin = config.auth.admin_key or ""
         self._admin = admin.encode() if admin else None
         self._admin_hash = key_store.hash_secret(admin) if admin else None

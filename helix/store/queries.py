@@ -1,4 +1,4 @@
-"""Read queries over the request log, shared by the CLI (sync) and the admin API.
+"""Read queries over the request log, shared by the CLI (sync), the admin API and the dashboard.
 
 Each function returns a `Query` (SQL and parameters); callers run it on their own connection.
 """
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 SpendGroup = Literal["model", "key", "user", "day", "provider"]
+TimeGroup = Literal["day", "hour"]
 
 _GROUP_EXPR: dict[str, str] = {
     "model": "coalesce(provider || '/' || model, '(unrouted)')",
@@ -17,6 +18,7 @@ _GROUP_EXPR: dict[str, str] = {
     "key": "coalesce(requests.key_id, '(no key)')",
     "user": "coalesce(user, '(no user)')",
     "day": "date(ts, 'unixepoch', 'localtime')",
+    "hour": "strftime('%Y-%m-%d %H:00', ts, 'unixepoch', 'localtime')",
 }
 
 
@@ -48,11 +50,11 @@ def requests_after(seq: int) -> Query:
     return Query(f"SELECT {LOG_COLUMNS} FROM requests WHERE rowid > ? ORDER BY rowid", (seq,))
 
 
-def spend(by: SpendGroup, since_ts: float, limit: int = 50) -> Query:
-    """Spend per group, biggest first (days newest first). `keys` names the keys involved: for `key` the
-    key's own name, for `user` the keys the user came through (a user id is only meaningful per app)."""
+def spend(by: SpendGroup | TimeGroup, since_ts: float, limit: int = 50) -> Query:
+    """Spend per group, biggest first (days and hours newest first). `keys` names the keys involved: for `key`
+    the key's own name, for `user` the keys the user came through (a user id is only meaningful per app)."""
     group = _GROUP_EXPR[by]
-    order = "grp DESC" if by == "day" else "cost DESC, requests DESC"
+    order = "grp DESC" if by in ("day", "hour") else "cost DESC, requests DESC"
     return Query(
         f"""
         SELECT {group} AS grp,
