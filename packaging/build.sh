@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Build dist/helix: Helix as one executable file (PyInstaller one-file), from helix/__main__.py.
+#
+#   packaging/build.sh            build with $PYTHON, or the active virtualenv's, or ./.venv's, or python3
+#   packaging/build.sh --clean    also drop PyInstaller's cache (build/pyinstaller) first
+#   packaging/build.sh --onedir   build dist/helix-onedir/ (a folder; starts fastest) instead of dist/helix
+#   packaging/build.sh --compress zlib-compress the one-file archive: 105 MiB instead of 255 MiB, but every
+#                                 start then takes ~1 s longer (it inflates ~275 MB); see docs/packaging.md
+#
+# The binary is built for the OS, CPU and glibc of this machine, from the packages installed in that
+# Python environment. If PyInstaller (the `binary` extra) or Helix's dependencies are missing from it,
+# they are installed with `pip install -e '.[binary]'` -- only into a virtualenv, never a global Python.
+# Output: dist/helix; work files: build/pyinstaller/ (both ignored by git). See docs/packaging.md.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Which Python: $PYTHON, else the active virtualenv's, else ./.venv's (the README's setup), else python3.
+if [[ -n "${PYTHON:-}" ]]; then
+    :
+elif [[ -n "${VIRTUAL_ENV:-}" && -x "$VIRTUAL_ENV/bin/python" ]]; then
+    PYTHON="$VIRTUAL_ENV/bin/python"
+elif [[ -x "$REPO/.venv/bin/python" ]]; then
+    PYTHON="$REPO/.venv/bin/python"
+else
+    PYTHON="$(command -v python3 || command -v python)"
+fi
+
+CLEAN=()
+export HELIX_BUILD_MODE=onefile HELIX_BUILD_COMPRESS=0
+for arg in "$@"; do
+    case "$arg" in
+        --clean) CLEAN=(--clean) ;;
+        --onedir) HELIX_BUILD_MODE=onedir ;;
+        --compress) HELIX_BUILD_COMPRESS=1 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        *) echo "build.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+cd "$REPO"
+echo "==> Python: $PYTHON ($("$PYTHON" -c 'import sys; print(sys.version.split()[0])'))"
+
+if ! "$PYTHON" -c 'import PyInstaller, helix.cli, helix.app, helix.doctor, sqlite_vec, nicegui' >/dev/null 2>&1; then
+    # Only ever install into a virtual environment, never into a system or pyenv-global Python.
+    if ! "$PYTHON" -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)'; then
+        echo "build.sh: $PYTHON lacks PyInstaller or Helix's dependencies and is not a virtualenv;" >&2
+        echo "  activate one (or set PYTHON=/path/to/venv/bin/python) and run: pip install -e '.[binary]'" >&2
+        exit 1
+    fi
+    echo "==> installing Helix with the 'binary' extra into $("$PYTHON" -c 'import sys; print(sys.prefix)')"
+    "$PYTHON" -m pip install -e "$REPO[binary]"
+fi
+echo "==> PyInstaller $("$PYTHON" -m PyInstaller --version)"
+
+started=$(date +%s)
+"$PYTHON" -m PyInstaller "${CLEAN[@]}" --noconfirm \
+    --distpath "$REPO/dist" \
+    --workpath "$REPO/build/pyinstaller/$HELIX_BUILD_MODE" \
+    --log-level "${PYI_LOG_LEVEL:-WARN}" \
+    "$REPO/packaging/helix.spec"
+elapsed=$(( $(date +%s) - started ))
+
+if [[ "$HELIX_BUILD_MODE" == onedir ]]; then
+    binary="$REPO/dist/helix-onedir/helix"
+    size=$(du -sm "$REPO/dist/helix-onedir" | cut -f1)
+else
+    binary="$REPO/dist/helix"
+    size=$(du -m "$binary" | cut -f1)
+fi
+[[ -x "$binary" ]] || { echo "build.sh: $binary was not produced" >&2; exit 1; }
+echo "==> built $binary ($HELIX_BUILD_MODE): ${size} MB in ${elapsed} s"
+if [[ "$HELIX_BUILD_MODE" == onefile && "$HELIX_BUILD_COMPRESS" == 0 ]]; then
+    echo "    to publish it, compress the download: gzip -k dist/helix (about 104 MB)"
+fi
+"$binary" version
