@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -140,3 +143,16 @@ def add_key(instance: Helix, name: str, **spec: Any) -> str:
         conn.close()
     instance.server.run(instance.gateway.keys.reload())
     return secret
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[str], seconds: float = 60) -> None:
+    """Wait for a `helix serve` subprocess to answer /health; fail with its output if it dies first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+    raise AssertionError(f"{url} did not answer /health within {seconds} s")

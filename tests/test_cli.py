@@ -11,10 +11,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
 
+from tests.conftest import wait_until_healthy
 from tests.fake_upstream import FakeState, ServerThread
 
 
@@ -60,14 +60,7 @@ def served(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        wait_until_healthy(url, process)
         yield url
     finally:
         process.send_signal(signal.SIGINT)

@@ -27,6 +27,7 @@ from helix.store.db import connect
 from helix.web import snapshot
 from helix.web.guard import COOKIE, access, session_token
 from helix.web.mount import Dashboard, Dispatcher
+from tests.conftest import wait_until_healthy
 from tests.fake_upstream import FakeState, ServerThread
 from tests.test_cli import free_port
 
@@ -75,14 +76,7 @@ def serve(cwd: Path, upstream_url: str, **env: str) -> Iterator[Served]:
     )
     served = Served(f"http://127.0.0.1:{port}", cwd / "home", cwd, process)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{served.url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        wait_until_healthy(served.url, process)
         yield served
     finally:
         process.send_signal(signal.SIGINT)
