@@ -41,6 +41,7 @@ from helix.pii.redact import Redactor
 from helix.pipeline.auth import KeyRing
 from helix.pipeline.cache import CacheStage
 from helix.pipeline.call import Call, Endpoint, Next, Reply
+from helix.pipeline.headers import MAX_TEXT_CHARS
 from helix.pipeline.limits import LimitsStage
 from helix.pipeline.log import LogStage
 from helix.pipeline.parse import new_request_id, parse_call
@@ -148,7 +149,7 @@ class Gateway:
             return parse_call(endpoint, raw, headers, self.registry.resolve, request_id)
         except HelixError as exc:
             latency = time.perf_counter() - started
-            user = headers.get("x-helix-user")
+            user = headers.get("x-helix-user", "")[:MAX_TEXT_CHARS] or None
             self.writer.submit(INSERT, rejected_row(request_id, ts, endpoint, exc.status, exc.code, latency, user))
             raise
 

@@ -8,7 +8,8 @@
   DELETE /admin/keys/{name}            revoke (also POST /admin/keys/{name}/revoke)
   POST   /admin/keys/{name}/rotate     a new secret for the same key, shown this once
   GET    /admin/spend?by=key|user|model|day|provider&since=7d&limit=50   spent and saved per group
-  GET    /admin/stats?since=24h        request, error, refusal and cache totals, latency percentiles
+  GET    /admin/stats?since=24h        request, error, refusal and cache totals, latency percentiles, rows the
+                                        database writer could not write (write_failures, dropped_writes)
 
 Every change takes effect in the running server before the response is sent.
 """
@@ -260,6 +261,7 @@ async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
             **totals,
             **latency,
             "keys": {s: statuses.count(s) for s in ("active", "expired", "revoked")},
+            "write_failures": queries.write_failures(since).rows(conn),
         }
 
     body = await _in_db(request, work)
@@ -268,6 +270,7 @@ async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
         **body,
         "auth_required": gateway.keys.required,
         "pending_writes": gateway.writer.pending,
+        "dropped_writes": dict(gateway.writer.dropped),
     }
 
 

@@ -129,6 +129,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX pii_incidents_ts ON pii_incidents (ts);
         """,
     ),
+    (
+        "0005_write_failures",
+        """
+        CREATE TABLE write_failures (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            target TEXT NOT NULL,
+            error TEXT NOT NULL,
+            rows INTEGER NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -114,3 +114,13 @@ def percentile(column: str, since_ts: float, fraction: float) -> Query:
         """,
         (since_ts, fraction, since_ts),
     )
+
+
+def write_failures(since_ts: float = 0.0) -> Query:
+    """Rows the writer could not write, per table, with the last error (requests rows carry spend)."""
+    return Query(
+        "SELECT target, sum(rows) AS rows, max(ts) AS last_ts,"
+        " (SELECT error FROM write_failures w2 WHERE w2.target = w.target ORDER BY ts DESC LIMIT 1) AS last_error"
+        " FROM write_failures w WHERE ts >= ? GROUP BY target ORDER BY rows DESC",
+        (since_ts,),
+    )
