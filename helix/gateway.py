@@ -50,6 +50,7 @@ from helix.pipeline.route import send_to_provider
 from helix.pricing import PriceBook
 from helix.providers.http import make_client
 from helix.providers.registry import Registry
+from helix.store import reservations
 from helix.store.db import connect
 from helix.store.keys import KeyRecord
 from helix.store.request_log import INSERT, rejected_row
@@ -91,8 +92,9 @@ class Gateway:
         self._pii_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="helix-pii")
 
     async def start(self) -> None:
-        # Create/migrate the schema once, synchronously, before any async connection opens.
-        await asyncio.to_thread(lambda: connect(self.db_path).close())
+        # Create/migrate the schema once, synchronously, before any async connection opens; charge what
+        # a crash left in flight before any budget reads its spend.
+        await asyncio.to_thread(self._prepare_db)
         await self.writer.start()
         self.client = make_client(self.config.upstream)
         self.registry = Registry(self.config, self.client, self._env)
@@ -112,6 +114,13 @@ class Gateway:
         # Collect first so no garbage is frozen with it.
         gc.collect()
         gc.freeze()
+
+    def _prepare_db(self) -> None:
+        conn = connect(self.db_path)
+        try:
+            reservations.reconcile(conn)
+        finally:
+            conn.close()
 
     async def _make_redaction(self) -> RedactStage:
         # Building Presidio (and a spaCy model, if configured) takes a while: keep it off the event loop.

@@ -141,6 +141,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0006_reservations",
+        """
+        CREATE TABLE reservations (
+            id TEXT PRIMARY KEY,
+            ts REAL NOT NULL,
+            pid INTEGER NOT NULL,
+            endpoint TEXT NOT NULL,
+            key_id TEXT,
+            user TEXT,
+            model_requested TEXT,
+            provider TEXT,
+            model TEXT,
+            stream INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL
+        );
+        CREATE TRIGGER requests_settle_reservation AFTER INSERT ON requests
+        BEGIN DELETE FROM reservations WHERE id = NEW.id; END;
+        """,
+    ),
 ]
 
 
