@@ -47,6 +47,7 @@ def serve(
     import uvicorn
 
     from helix.app import create_app
+    from helix.server import protocol_options
     from helix.web.guard import NOTES
     from helix.web.mount import front
 
@@ -70,6 +71,7 @@ def serve(
             log_level=cfg.server.log_level,
             access_log=False,
             timeout_graceful_shutdown=10,
+            **protocol_options(cfg.server),
         )
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from None

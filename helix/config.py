@@ -43,6 +43,8 @@ class ServerConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 4000
     max_body_mb: float = 20.0
+    max_header_kb: int = 32
+    max_headers: int = 100
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
@@ -281,6 +283,8 @@ def _check(config: Config) -> None:
         raise ConfigError(f"bad value for 'server.port': {config.server.port} is not a TCP port")
     if config.server.max_body_mb <= 0:
         raise ConfigError("bad value for 'server.max_body_mb': must be positive")
+    if not (1 <= config.server.max_header_kb <= 1024 and 8 <= config.server.max_headers <= 10_000):
+        raise ConfigError("bad value in [server]: max_header_kb is 1 to 1024, max_headers 8 to 10000")
     try:
         validate_pii(config.pii)
     except ValueError as exc:

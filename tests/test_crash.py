@@ -5,21 +5,17 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
 
 from helix.store import keys as key_store
 from helix.store.db import connect
-from tests.conftest import wait_until_healthy
 from tests.fake_upstream import FakeState, ServerThread
-from tests.test_cli import free_port
+from tests.served import helix_process
 
 PRICES = """
 [pricing."openai/gpt-4o-mini"]
@@ -29,37 +25,6 @@ output = 100.0
 input = 100.0
 output = 100.0
 """
-
-
-@contextmanager
-def helix_process(tmp_path: Path, upstream_url: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`helix serve` (PII and dashboard off, to start fast) on a free port; killed by its PID on exit if alive."""
-    config = tmp_path / "helix.toml"
-    config.write_text(f'[storage]\npath = "{tmp_path / "helix.db"}"\n[pii]\nenabled = false\n{PRICES}')
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELIX_", "OPENAI_", "ANTHROPIC_"))}
-    env.update(
-        HELIX_HOME=str(tmp_path / "home"),
-        HELIX_PROVIDERS__OPENAI__BASE_URL=f"{upstream_url}/v1",
-        HELIX_DASHBOARD__ENABLED="false",
-        OPENAI_API_KEY="sk-test",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "helix", "serve", "--port", str(port), "--config", str(config)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process)
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=20)
 
 
 def budget_keys(db: Path, count: int) -> list[tuple[str, str]]:
@@ -88,7 +53,7 @@ def test_kill_9_under_load_keeps_the_spend_of_every_answer(
     keys = budget_keys(db, 3)
     answered: dict[str, float] = {key_id: 0.0 for key_id, _ in keys}
     lock = threading.Lock()
-    with helix_process(tmp_path, upstream[0].url) as (url, process):
+    with helix_process(tmp_path, upstream[0].url, PRICES) as (url, process):
 
         def load(key_id: str, secret: str, worker: int) -> None:
             with httpx.Client(base_url=url, headers={"authorization": f"Bearer {secret}"}, timeout=10) as client:
@@ -110,7 +75,7 @@ def test_kill_9_under_load_keeps_the_spend_of_every_answer(
         for worker in workers:
             worker.join(15)
     assert all(total > 0 for total in answered.values())
-    with helix_process(tmp_path, upstream[0].url):  # restart: reconciles what was in flight
+    with helix_process(tmp_path, upstream[0].url, PRICES):  # restart: reconciles what was in flight
         pass
     spent = spend_by_key(db)
     for key_id, total in answered.items():
@@ -126,7 +91,7 @@ def test_a_request_in_flight_at_kill_9_is_charged_its_estimate_at_restart(
     ((key_id, secret),) = budget_keys(db, 1)
     fake = upstream[1]
     fake.requests.clear()
-    with helix_process(tmp_path, upstream[0].url) as (url, process):
+    with helix_process(tmp_path, upstream[0].url, PRICES) as (url, process):
         body = {"model": "slow-2", "messages": [{"role": "user", "content": "never answered"}], "max_tokens": 50}
 
         def send() -> None:
@@ -144,7 +109,7 @@ def test_a_request_in_flight_at_kill_9_is_charged_its_estimate_at_restart(
         time.sleep(0.2)  # the reservation is committed within the writer's 50 ms window
         os.kill(process.pid, signal.SIGKILL)
         sender.join(15)
-    with helix_process(tmp_path, upstream[0].url):
+    with helix_process(tmp_path, upstream[0].url, PRICES):
         pass
     conn = sqlite3.connect(db)
     ((status, code, cost),) = conn.execute(
