@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +19,7 @@ from helix.commands import keys as keys_commands
 from helix.commands import pii as pii_commands
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.config import CONFIG_FILENAME, default_config_path
+from helix.dates import local_time
 from helix.logs import configure_logging
 from helix.store import queries
 from helix.store.keys import ADMIN_KEY_PREFIX, new_secret
@@ -95,7 +95,7 @@ def init(
 
 
 def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+    return local_time(ts, "%Y-%m-%d %H:%M:%S")
 
 
 def _money(value: float | None) -> str:
