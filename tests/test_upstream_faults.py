@@ -72,3 +72,31 @@ def test_a_garbled_event_mid_stream_ends_it_with_an_error_event(helix: Helix, fa
             model="garbled-later", messages=[{"role": "user", "content": "again"}], stream=True
         ):
             pass
+
+
+def test_a_huge_answer_is_passed_on_but_not_cached(helix: Helix, fake: FakeState) -> None:
+    first = post(helix, "big-2000000")
+    assert first.status_code == 200 and len(first.json()["choices"][0]["message"]["content"]) == 2_000_000
+    helix.flush()
+    assert post(helix, "big-2000000").headers["x-helix-cache"] == "MISS"
+    assert len(fake.calls("/v1/chat/completions")) == 2
+    assert helix.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0
+
+
+def test_a_streamed_answer_over_the_entry_cap_is_not_assembled_or_cached(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState]
+) -> None:
+    instance = start_helix(tmp_path, upstream[0].url, env={"HELIX_CACHE__MAX_ENTRY_KB": "2"})
+    try:
+        client = instance.client()
+        for text in ("w" * 3_000, "short question"):
+            for _ in range(2):
+                chunks = client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": text}], stream=True
+                )
+                assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == f"echo: {text}"
+                instance.flush()
+        rows = instance.rows("SELECT cache FROM requests ORDER BY ts")
+        assert [r["cache"] for r in rows] == ["MISS", "MISS", "MISS", "HIT-EXACT"]
+    finally:
+        instance.server.stop()

@@ -31,6 +31,7 @@ from helix.config import Period
 from helix.durations import parse_duration
 from helix.errors import HelixError, InvalidRequest, NotFound
 from helix.gateway import Gateway
+from helix.pipeline.auth import laptop_mode
 from helix.quota.periods import period_bounds
 from helix.store import keys as key_store
 from helix.store import queries
@@ -43,6 +44,13 @@ _GROUPS = ("model", "key", "user", "day", "provider")
 def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     gateway: Gateway = connection.app.state.gateway
     gateway.keys.check_admin(connection.headers)
+
+
+def admin_or_laptop(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Open in laptop mode (only this machine can connect, as for the dashboard); the admin key otherwise."""
+    gateway: Gateway = connection.app.state.gateway
+    if not laptop_mode(gateway.config):
+        admin_only(connection, handler)
 
 
 class _NewKey(msgspec.Struct, forbid_unknown_fields=True):
@@ -77,6 +85,8 @@ def _decode(raw: bytes, shape: type[T]) -> T:
         raise InvalidRequest(f"{message}" + (f" ('{param}')" if param else ""), param=param) from None
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"the request body is not valid JSON ({exc})", code="invalid_json") from None
+    except RecursionError:
+        raise InvalidRequest("the request body is nested too deeply", code="invalid_json") from None
 
 
 def _expiry(text: str | None) -> float | None:

@@ -68,6 +68,7 @@ class CacheStage:
         self._cache = cache
         self._config = config
         self._prices = prices
+        self._max_entry_bytes = config.max_entry_kb * 1024
 
     def _controls(self, call: Call) -> Controls:
         directives = {d.strip().lower() for d in call.headers.get("cache-control", "").split(",")}
@@ -135,9 +136,12 @@ class CacheStage:
     ) -> None:
         if vector is None:
             vector = await self._cache.embed(keys.prompt)
+        response = _encode(body)
+        if len(response) > self._max_entry_bytes:
+            return  # passed on, not cached: [cache] max_entry_kb
         usage = body.get("usage")
         cost = self._prices.cost(call.target.provider.name, call.target.model, Usage.from_openai(usage))
-        self._cache.store(keys, call.target.name, _encode(body), usage, cost, vector, ttl)
+        self._cache.store(keys, call.target.name, response, usage, cost, vector, ttl)
 
     async def _store_when_complete(
         self,
@@ -147,11 +151,18 @@ class CacheStage:
         ttl: float | None,
         chunks: AsyncIterator[dict[str, Any]],
     ) -> AsyncIterator[dict[str, Any]]:
-        """Pass every chunk on at once; store the assembled answer only if the stream completed."""
-        assembler = ChunkAssembler()
+        """Pass every chunk on at once; store the assembled answer only if the stream completed.
+
+        An answer larger than the cache takes is passed on without being assembled: no copy is kept."""
+        assembler: ChunkAssembler | None = ChunkAssembler()
         async for chunk in chunks:
-            assembler.feed(chunk)
+            if assembler is not None:
+                assembler.feed(chunk)
+                if assembler.size > self._max_entry_bytes:
+                    assembler = None
             yield chunk
+        if assembler is None:
+            return
         completion = assembler.completion()
         if self._storable(completion):
             await self._store(call, keys, vector, ttl, completion)

@@ -82,6 +82,8 @@ def parse_call(
         body = _decode(raw)
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"the request body is not valid JSON ({exc})", code="invalid_json") from None
+    except RecursionError:
+        raise InvalidRequest("the request body is nested too deeply", code="invalid_json") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object", code="invalid_json")
     try:
