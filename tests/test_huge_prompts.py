@@ -20,7 +20,7 @@ def semantic(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterat
     if not EMBEDDING_MODEL.is_dir():
         pytest.skip(f"embedding model folder {EMBEDDING_MODEL} is missing")
     # PII analysis of huge bodies is its own concern (issue 10); here only the cache's share is measured.
-    env = {"HELIX_CACHE__SEMANTIC": "true", "HELIX_PII__ENABLED": "false"}
+    env = {"HELIX_CACHE__SEMANTIC": "true", "HELIX_PII__ENABLED": "false", "HELIX_CACHE__MAX_ENTRY_KB": "8192"}
     instance = start_helix(tmp_path, upstream[0].url, env=env)
     deadline = time.monotonic() + 60
     while not instance.gateway.cache.semantic_ready:
