@@ -20,6 +20,7 @@ from helix.commands import keys as keys_commands
 from helix.commands import pii as pii_commands
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.config import CONFIG_FILENAME, default_config_path
+from helix.format import money as _money
 from helix.logs import configure_logging
 from helix.store import queries
 from helix.store.keys import ADMIN_KEY_PREFIX, new_secret
@@ -96,8 +97,6 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"${value:,.6f}" if value < 0.01 else f"${value:,.4f}"
 
 
 def _number(value: float | None, unit: str = "") -> str:
