@@ -35,6 +35,9 @@ SPACY_MODEL = SHARED_MODELS / "spacy-en_core_web_sm-3.8.0"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+    parser.addoption(
+        "--screenshots", metavar="DIR", default=None, help="save the browser tests' dashboard screenshots in DIR"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -245,8 +245,10 @@ def test_money_reads_the_same_in_the_cli_and_the_dashboard() -> None:
 
 def test_a_guarded_dashboard_answers_only_with_a_session(guarded: Served) -> None:
     for path in ("/dashboard", "/dashboard/"):
-        login = get(guarded, path, headers=HTML)
-        assert login.status_code == 401 and 'action="/dashboard/login"' in login.text
+        sent = get(guarded, path, headers=HTML)
+        assert sent.status_code == 303 and sent.headers["location"] == "/dashboard/login"
+    login = get(guarded, "/dashboard/login", headers=HTML)
+    assert login.status_code == 200 and 'action="/dashboard/login"' in login.text
     for path in (ASSET, SOCKET):
         refused = get(guarded, path)
         assert refused.status_code == 401 and "/dashboard/login" in refused.text

@@ -11,7 +11,7 @@ NOT_FRAMED = (b"content-security-policy", b"frame-ancestors 'none'")
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Helix dashboard: log in</title>
+<title>Helix dashboard: log in</title><link rel="icon" href="data:,">
 <style>
   body {{ font-family: system-ui, sans-serif; background: #f5f6f8; color: #1f2937; margin: 0;
          display: flex; min-height: 100vh; align-items: center; justify-content: center; }}
@@ -70,11 +70,11 @@ async def logout(scope: Scope, send: Send, guard: Guard) -> None:
 
 
 async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
-    """No session: browsers get the login page, everything else (assets, sockets, scripts) a plain 401."""
+    """No session: browsers are sent to the login page, everything else (assets, sockets, scripts) gets a 401."""
     if scope["type"] == "websocket":
         await close_websocket(receive, send)
     elif scope["method"] in ("GET", "HEAD") and "text/html" in header(scope, b"accept"):
-        await respond(send, 401, page(), HTML, [NOT_FRAMED])
+        await respond(send, 303, "", headers=[(b"location", LOGIN.encode())])
     else:
         await respond(send, 401, f"log in at {LOGIN} or send 'Authorization: Bearer <[auth] admin_key>'\n", headers=[])
 

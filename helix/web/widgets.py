@@ -37,6 +37,16 @@ def href(path: str) -> str:
     return PREFIX + path
 
 
+def link(text: str, url: str) -> ui.link:
+    """A link to a dashboard URL (NiceGUI adds the mount path to the paths of its links itself)."""
+    return ui.link(text, url.removeprefix(PREFIX))
+
+
+def go(url: str) -> None:
+    """Open a dashboard URL; NiceGUI adds the mount path to the paths it navigates to itself."""
+    ui.navigate.to(url.removeprefix(PREFIX))
+
+
 def link_to(path: str, rng: TimeRange | None, **params: str | None) -> str:
     """The dashboard URL of `path` (e.g. '/key'), in the range `rng`, with more query parameters."""
     query = {**(rng.query() if rng else {}), **{k: v for k, v in params.items() if v}}
@@ -48,21 +58,21 @@ def shell(rng: TimeRange | None, path: str, params: dict[str, str] | None = None
     params = params or {}
     ui.query("body").classes("bg-gray-50")
     with ui.header().classes("bg-white text-gray-900 border-b items-center px-4 py-2 gap-x-4 gap-y-1 flex-wrap"):
-        ui.link("Helix", href("/")).classes("text-xl font-bold text-indigo-600 no-underline")
+        link("Helix", href("/")).classes("text-xl font-bold text-indigo-600 no-underline")
         for label, target in NAV:
-            ui.link(label, link_to(target, rng))
+            link(label, link_to(target, rng))
         ui.space()
         if rng is not None:
             _range_picker(rng, path, params)
         updated = ui.label().classes("text-xs text-gray-500")
         if log_out:
-            ui.link("Log out", LOGOUT).classes("text-sm")
+            link("Log out", LOGOUT).classes("text-sm")
     return updated
 
 
 def _range_picker(rng: TimeRange, path: str, params: dict[str, str]) -> None:
-    def go(query: dict[str, str]) -> None:
-        ui.navigate.to(href(path) + "?" + urlencode({**params, **query}))
+    def pick(query: dict[str, str]) -> None:
+        go(href(path) + "?" + urlencode({**params, **query}))
 
     options = {name: name for name in PRESETS} | {"custom": "custom"}
     toggle = ui.toggle(options, value=rng.name).props("dense no-caps size=sm").classes("range-picker")
@@ -71,14 +81,14 @@ def _range_picker(rng: TimeRange, path: str, params: dict[str, str]) -> None:
         start = ui.input("from", value=rng.start_text, placeholder="2026-11-01").props("type=date dense")
         end = ui.input("to", value=rng.end_text, placeholder="2026-11-30").props("type=date dense")
         with ui.row():
-            ui.button("Show", on_click=lambda: go({"from": start.value, "to": end.value})).props("dense")
+            ui.button("Show", on_click=lambda: pick({"from": start.value, "to": end.value})).props("dense")
             ui.button("Cancel", on_click=lambda: (dialog.close(), toggle.set_value(rng.name))).props("flat dense")
 
     def changed() -> None:
         if toggle.value == "custom":
             dialog.open()
         elif toggle.value != rng.name:
-            go({"range": toggle.value})
+            pick({"range": toggle.value})
 
     toggle.on_value_change(changed)
 
@@ -148,6 +158,9 @@ LINK_CELL = """
 """
 
 
+ALL_ROWS = ':pagination="{rowsPerPage: 0}" hide-pagination'  # the pages page themselves
+
+
 class Table:
     """A read-only table sent only when its rows change; columns in `links` link to `<field>_href` of a row."""
 
@@ -159,7 +172,7 @@ class Table:
                     rows=[],
                     row_key="id",
                 )
-                .props(f'flat dense wrap-cells no-data-label="{empty}" :pagination="{{rowsPerPage: 0}}" hide-pagination')
+                .props(f'flat dense wrap-cells no-data-label="{empty}" {ALL_ROWS}')
                 .classes("w-full")
             )
         for field in links:

@@ -19,7 +19,7 @@ from helix.web.asgi import SCOPE_KEY
 from helix.web.data import Row, Summary, View
 from helix.web.guard import LOGIN, cookie_value
 from helix.web.timerange import BadRange, TimeRange, parse
-from helix.web.widgets import VISIBILITY_JS, Cards, Chart, Table, card, grid, link_to
+from helix.web.widgets import VISIBILITY_JS, Cards, Chart, Table, card, go, grid, link, link_to
 
 if TYPE_CHECKING:
     from helix.web.mount import Dashboard
@@ -67,7 +67,7 @@ async def keep_live(
         nonlocal seen_marker, seen_at
         if token is not None and dashboard.guard is not None and not dashboard.guard.sessions.known_live(token):
             timer.cancel()  # logged out elsewhere, or the session expired
-            ui.navigate.to(LOGIN)
+            go(LOGIN)
             return
         marker = await feed.marker()
         slid = rng.live and time.monotonic() - seen_at >= SLIDE_SECONDS
@@ -206,7 +206,7 @@ def view_sections(rng: TimeRange, breakdowns: Sequence[str], recent_query: dict[
                 tables[by] = spend_table(by)
     with card("Latest requests", rng.label):
         recent = request_table("No requests in this range")
-        ui.link("All matching requests →", link_to("/requests", rng, **recent_query)).classes("text-sm")
+        link("All matching requests →", link_to("/requests", rng, **recent_query)).classes("text-sm")
 
     def render(view: View) -> None:
         cards.show(summary_values(view.summary))

@@ -24,7 +24,8 @@ def show_secret(name: str, secret: str, note: str) -> None:
         ui.label(f"Key {name}: {note}").classes("font-semibold")
         ui.label("Copy it now: Helix keeps only its hash and cannot show it again.").classes("text-sm text-amber-700")
         ui.input(value=secret).props("readonly dense outlined data-secret").classes("w-full font-mono")
-        ui.button("I have stored it", on_click=dialog.close).props("dense")
+        # Closed, it leaves nothing behind: the secret is gone from the page and from the server's memory.
+        ui.button("I have stored it", on_click=lambda: (dialog.close(), dialog.clear())).props("dense")
     dialog.open()
 
 

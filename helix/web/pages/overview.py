@@ -14,7 +14,7 @@ from helix.web import charts, data
 from helix.web.data import Row, View
 from helix.web.pages.common import dashboard_of, keep_live, range_of, view_sections
 from helix.web.timerange import TimeRange
-from helix.web.widgets import Chart, Table, card, grid, link_to, page_title, shell
+from helix.web.widgets import Chart, Table, card, go, grid, link_to, page_title, shell
 
 KEY_COLUMNS = [
     ("name", "key", "left"),
@@ -71,7 +71,7 @@ async def show(request: Request) -> None:
             with card("Top models by spend", "click a bar for the model's page"):
 
                 def open_model(event: EChartPointClickEventArguments) -> None:
-                    ui.navigate.to(link_to("/model", rng, name=str(event.name)))
+                    go(link_to("/model", rng, name=str(event.name)))
 
                 models = Chart(charts.top_models, on_point_click=open_model)
             with card("Keys, closest to their budget first", "spend over each key's own budget period"):

@@ -18,7 +18,7 @@ from helix.web import data
 from helix.web.data import RequestDetail, RequestPage, Row
 from helix.web.pages.common import dashboard_of, keep_live, model_name, range_of, request_rows, request_table
 from helix.web.timerange import TimeRange
-from helix.web.widgets import Table, card, facts, href, link_to, page_title, shell
+from helix.web.widgets import Table, card, facts, go, href, link, link_to, page_title, shell
 
 PER_PAGE = 50
 FILTERS = ("status", "model", "key", "user", "cache")
@@ -53,9 +53,9 @@ async def show(request: Request) -> None:
     params = {k: v for k, v in chosen.items() if v}
     updated = shell(rng, "/requests", params, log_out=dashboard.access == "login")
 
-    def go(**changes: str) -> None:
+    def refilter(**changes: str) -> None:
         wanted = {**params, **changes}
-        ui.navigate.to(link_to("/requests", rng, **wanted))
+        go(link_to("/requests", rng, **wanted))
 
     with ui.column().classes("w-full max-w-screen-2xl mx-auto p-2 sm:p-4 gap-4"):
         page_title("Requests", rng.label)
@@ -69,7 +69,7 @@ async def show(request: Request) -> None:
                 select.props("dense").classes("w-28")
 
             def apply() -> None:
-                go(
+                refilter(
                     status=status.value or "",
                     cache=cache.value or "",
                     **{name: (field.value or "").strip() for name, field in inputs.items()},
@@ -83,9 +83,9 @@ async def show(request: Request) -> None:
             summary = ui.label().classes("text-sm text-gray-600")
             table = request_table("No request matches these filters")
             with ui.row().classes("items-center gap-4"):
-                previous = ui.button("← newer", on_click=lambda: go(page=str(page - 1))).props("dense flat")
+                previous = ui.button("← newer", on_click=lambda: refilter(page=str(page - 1))).props("dense flat")
                 position = ui.label().classes("text-sm")
-                following = ui.button("older →", on_click=lambda: go(page=str(page + 1))).props("dense flat")
+                following = ui.button("older →", on_click=lambda: refilter(page=str(page + 1))).props("dense flat")
 
     def load(conn: sqlite3.Connection, current: TimeRange, now: float) -> RequestPage:
         filters = _filters(current, conn, chosen)
@@ -159,7 +159,7 @@ async def detail(request: Request) -> None:
         with body:
             if found is None:
                 ui.label("No such request in the log.")
-                ui.link("All requests", href("/requests"))
+                link("All requests", href("/requests"))
                 return
             with card("What happened"):
                 facts(detail_facts(found.row, rng))
