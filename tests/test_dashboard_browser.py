@@ -5,13 +5,16 @@ each page is saved as a PNG (the README's pictures come from `.ci/run`)."""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
+from PIL import Image
 
 from helix.format import count, money
 from tests.fake_upstream import FakeState, ServerThread
@@ -44,14 +47,21 @@ def site(tmp_path_factory: pytest.TempPathFactory, upstream: tuple[ServerThread,
         HELIX_DASHBOARD__REFRESH_SECONDS="0.5",
     ) as instance:
         created = admin(instance, "POST", "/keys", json={"name": "checkout-app", "budget": 0.05, "period": "month"})
-        secret = created.json()["key"]
-        client = instance.client(secret)
+        client = instance.client(created.json()["key"])
         for i in range(6):
             client.chat.completions.create(
                 model="gpt-4o-mini",
                 messages=[{"role": "user", "content": f"order {i % 3}: mail me at buyer{i % 3}@example.com"}],
                 user=("ann", "ben", "cy")[i % 3],
             )
+        # A second key close to its budget, PII of another type, and a request refused before the cache.
+        support = admin(instance, "POST", "/keys", json={"name": "support-bot", "budget": 0.00002, "period": "day"})
+        helper = instance.client(support.json()["key"])
+        helper.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "call me on +1 415 555 0134"}], user="dee"
+        )
+        with pytest.raises(openai.BadRequestError):
+            helper.chat.completions.create(model="nowhere/model", messages=[{"role": "user", "content": "?"}])
         yield instance
 
 
@@ -102,22 +112,30 @@ def card_value(page: sync_api.Page, caption: str) -> str:
 
 
 def snap(page: sync_api.Page, request: pytest.FixtureRequest, name: str) -> None:
+    """With --screenshots DIR: the whole page as DIR/name.png, in 64 colours (a fifth of the bytes)."""
     folder = request.config.getoption("--screenshots")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.wait_for_timeout(300)  # charts finish drawing
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(300)  # charts finish drawing
+    shot = Image.open(io.BytesIO(page.screenshot(full_page=True)))
+    shot.convert("RGB").quantize(64).save(Path(folder) / f"{name}.png", optimize=True)
 
 
 def test_headline_numbers_match_the_admin_api(
     page: sync_api.Page, site: Served, request: pytest.FixtureRequest
 ) -> None:
     stats = admin(site, "GET", "/stats", params={"since": "24h"}).json()
-    assert card_value(page, "Requests") == count(stats["requests"]) == "6"
+    assert card_value(page, "Requests") == count(stats["requests"]) == "8"
     assert card_value(page, "Spent") == money(stats["spent_usd"])
     assert card_value(page, "Saved by the cache") == money(stats["saved_usd"])
     page.locator("canvas").first.wait_for()
     assert page.locator("canvas").count() >= 5  # spend, cache results, latency, PII, top models
+    week = admin(site, "GET", "/stats", params={"since": "7d"}).json()
+    page.goto(f"{site.url}/dashboard/?range=7d")
+    page.get_by_text("last 7d").first.wait_for()
+    assert card_value(page, "Spent") == money(week["spent_usd"])
+    assert card_value(page, "Saved by the cache") == money(week["saved_usd"])
     snap(page, request, "overview")
 
 
@@ -125,7 +143,7 @@ def test_the_time_range_is_in_the_url(page: sync_api.Page, site: Served) -> None
     page.locator(".range-picker").get_by_text("1h", exact=True).click()
     page.wait_for_url(re.compile(r"range=1h"))
     page.get_by_text("last 1h").first.wait_for()
-    assert card_value(page, "Requests") == "6"
+    assert card_value(page, "Requests") == "8"
     page.goto(f"{site.url}/dashboard/?from=2020-01-01&to=2020-01-31")
     page.get_by_text("2020-01-01 to 2020-01-31").first.wait_for()
     assert card_value(page, "Requests") == "0"
