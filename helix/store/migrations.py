@@ -130,7 +130,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "0005_write_failures",
+        "0005_dashboard_sessions",
+        """
+        CREATE TABLE dashboard_sessions (
+            token_hash TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        CREATE INDEX dashboard_sessions_expires ON dashboard_sessions (expires_at);
+        """,
+    ),
+    (
+        "0006_request_helix_headers",
+        """
+        ALTER TABLE requests ADD COLUMN helix_headers TEXT;
+        """,
+    ),
+    (
+        "0007_write_failures",
         """
         CREATE TABLE write_failures (
             id INTEGER PRIMARY KEY,
@@ -142,7 +159,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "0006_reservations",
+        "0008_reservations",
         """
         CREATE TABLE reservations (
             id TEXT PRIMARY KEY,
