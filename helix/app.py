@@ -26,7 +26,11 @@ def create_app(config: Config, *, env: dict[str, str] | None = None) -> Litestar
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await gateway.start()
+        try:
+            await gateway.start()
+        except BaseException:
+            await gateway.close()  # what did start (the writer's thread, the HTTP client) must not outlive it
+            raise
         try:
             yield
         finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -146,6 +147,18 @@ def add_key(instance: Helix, name: str, **spec: Any) -> str:
         conn.close()
     instance.server.run(instance.gateway.keys.reload())
     return secret
+
+
+def serve_process(env: dict[str, str], cwd: Path, port: int) -> subprocess.Popen[str]:
+    """`helix serve --port PORT` as a subprocess from `cwd`, its output (stdout and stderr) readable as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "helix", "serve", "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen[str], seconds: float = 60) -> None:

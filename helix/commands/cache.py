@@ -14,6 +14,7 @@ from helix.cache.embedder import Embedder, EmbedderUnavailable
 from helix.cache.verify import verify
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.format import money, size
+from helix.models import resolve
 
 app = typer.Typer(help="Inspect and manage the response cache.", no_args_is_help=True)
 
@@ -79,7 +80,7 @@ def search(
     db: DbOption = None,
 ) -> None:
     """The stored prompts nearest to TEXT, their similarity and whether each would be a hit."""
-    cfg = settings(config, db)
+    cfg = resolve(settings(config, db))
     embedder = Embedder(cfg.cache.embedding_model, cfg.cache.embedding_model_path)
     try:
         vector = embedder.embed_one(text)
