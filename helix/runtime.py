@@ -53,7 +53,9 @@ def tie_to_launcher() -> None:
     (SIGKILL), this process gets SIGINT (a clean shutdown, as on Ctrl-C) and deletes the folder itself
     on the way out. Linux only; a no-op anywhere else and outside a one-file binary."""
     bundle = getattr(sys, "_MEIPASS", None)
-    if not sys.platform.startswith("linux") or bundle is None or Path(bundle) == Path(sys.executable).parent:
+    # One-file builds unpack to $TMPDIR/_MEIxxxxxx; a one-folder build's files sit in <folder>/_internal,
+    # which must never be deleted.
+    if not sys.platform.startswith("linux") or bundle is None or not Path(bundle).name.startswith("_MEI"):
         return
     launcher = os.getppid()
     libc = ctypes.CDLL(None, use_errno=True)
