@@ -292,6 +292,7 @@ def main() -> None:
     if not os.isatty(1) and "COLUMNS" not in os.environ:
         console.width = max(console.width, shutil.get_terminal_size((160, 24)).columns)
     runtime.contain()
+    runtime.tie_to_launcher()
     app()
 
 
