@@ -355,6 +355,8 @@ def test_the_guarded_page_lists_keys_without_secrets(guarded: Served, fake: Fake
     assert key["name"] == "dash-app" and key["budget_used"] > 0
     view = read(guarded, lambda conn: data.view(conn, parse({}), time.time()))
     assert [row["keys"] for row in view.by_key] == ["dash-app"]
+    detail = read(guarded, lambda conn: data.request_detail(conn, view.recent[0]["id"]))
+    assert detail is not None and float(detail.headers["x-helix-budget-remaining-usd"]) <= 5
 
 
 @pytest.mark.parametrize(
