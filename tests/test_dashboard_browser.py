@@ -278,6 +278,10 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling(
     phone.locator("canvas").first.wait_for()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     snap(phone, request, "phone")
+    for path in ("keys", "key?name=checkout-app", "user?id=ann", "requests"):
+        phone.goto(f"{site.url}/dashboard/{path}")
+        phone.locator("table").first.wait_for()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, path
     context.close()
 
 
