@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -231,6 +232,9 @@ def test_paraphrases_hit(semantic: Helix, fake: FakeState, first: str, second: s
     assert float(again.headers["x-helix-cache-similarity"]) >= 0.7
     assert again.json()["choices"][0]["message"]["content"] == f"echo: {first}"
     assert len(fake.calls("/v1/chat/completions")) == 1
+    # The dashboard's request detail shows the similarity: the log keeps the headers the stages set.
+    (logged,) = semantic.rows("SELECT helix_headers FROM requests WHERE id = ?", (again.headers["x-helix-request-id"],))
+    assert json.loads(logged["helix_headers"])["x-helix-cache-similarity"] == again.headers["x-helix-cache-similarity"]
 
 
 @pytest.mark.parametrize(("first", "second"), NEAR_MISSES)
