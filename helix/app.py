@@ -22,7 +22,7 @@ from helix.web.mount import Dashboard
 
 def create_app(config: Config, *, env: dict[str, str] | None = None) -> Litestar:
     gateway = Gateway(config, env=env)
-    dashboard = Dashboard(config, gateway.db_path) if config.dashboard.enabled else None
+    dashboard = Dashboard(config, gateway) if config.dashboard.enabled else None
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

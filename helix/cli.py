@@ -22,6 +22,7 @@ from helix.commands import models as models_commands
 from helix.commands import pii as pii_commands
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.config import CONFIG_FILENAME, Config, default_config_path
+from helix.format import money as _money
 from helix.logs import configure_logging
 from helix.models import Found, locate_all, resolve
 from helix.startup import ASGIApp, DeferredApp
@@ -156,8 +157,6 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"${value:,.6f}" if value < 0.01 else f"${value:,.4f}"
 
 
 def _number(value: float | None, unit: str = "") -> str:

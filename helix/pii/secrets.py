@@ -7,6 +7,7 @@ assignment key, so ordinary prose, hashes and identifiers in code do not match.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ from presidio_analyzer import (
     RecognizerResult,
 )
 from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from helix.pii.canonical import base64_bytes
 
 _FLAGS = regex.DOTALL | regex.MULTILINE
 
@@ -256,11 +259,25 @@ PRIVATE_KEY_PATTERNS = [
     ),
 ]
 
+
+def _jwt_header(token: str) -> bool:
+    # A JWT by structure, whatever its payload: the first segment is base64url JSON naming an `alg`.
+    raw = base64_bytes(token.split(".", 1)[0])
+    if raw is None:
+        return False
+    try:
+        header = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(header, dict) and "alg" in header
+
+
 JWT_PATTERNS = [
     _api(
         "jwt",
-        _NOT_TOKEN_BEFORE + r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}" + _NOT_TOKEN_AFTER,
-        ("eyj",),
+        _NOT_TOKEN_BEFORE + r"[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}" + _NOT_TOKEN_AFTER,
+        (".",),
+        check=_jwt_header,
     ),
 ]
 

@@ -129,6 +129,23 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX pii_incidents_ts ON pii_incidents (ts);
         """,
     ),
+    (
+        "0005_dashboard_sessions",
+        """
+        CREATE TABLE dashboard_sessions (
+            token_hash TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        CREATE INDEX dashboard_sessions_expires ON dashboard_sessions (expires_at);
+        """,
+    ),
+    (
+        "0006_request_helix_headers",
+        """
+        ALTER TABLE requests ADD COLUMN helix_headers TEXT;
+        """,
+    ),
 ]
 
 
