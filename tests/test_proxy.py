@@ -82,6 +82,7 @@ def test_health(helix: Helix) -> None:
     assert httpx.get(f"{helix.url}/health").json()["status"] == "ok"
     ready = httpx.get(f"{helix.url}/health/ready")
     assert ready.status_code == 200 and "openai" in ready.json()["checks"]["providers"]
+    assert ready.json()["checks"]["cache"] in ("exact + semantic", "exact; semantic loading", "exact only")
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""/health (liveness) and /health/ready (the database writer runs and a provider is usable)."""
+"""/health (liveness) and /health/ready (the database writer runs and a provider is usable; cache state)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     checks = {
         "database": "ok" if gateway.writer.alive else "writer not running",
         "providers": providers or "none configured: set OPENAI_API_KEY or add [providers.*] to helix.toml",
+        "cache": _cache_state(gateway),
     }
     is_ready = gateway.writer.alive and bool(providers)
     body = {
@@ -30,6 +31,15 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         "pending_writes": gateway.writer.pending,
     }
     return Response(body, status_code=200 if is_ready else 503)
+
+
+def _cache_state(gateway: Gateway) -> str:
+    cache = gateway.cache
+    if cache is None:
+        return "off"
+    if cache.semantic_ready:
+        return "exact + semantic"
+    return "exact; semantic loading" if cache.semantic_enabled else "exact only"
 
 
 routes = [health, ready]
