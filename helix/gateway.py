@@ -41,6 +41,7 @@ from helix.pii.redact import Redactor
 from helix.pipeline.auth import KeyRing
 from helix.pipeline.cache import CacheStage
 from helix.pipeline.call import Call, Endpoint, Next, Reply
+from helix.pipeline.headers import MAX_TEXT_CHARS
 from helix.pipeline.limits import LimitsStage
 from helix.pipeline.log import LogStage
 from helix.pipeline.parse import new_request_id, parse_call
@@ -49,6 +50,7 @@ from helix.pipeline.route import send_to_provider
 from helix.pricing import PriceBook
 from helix.providers.http import make_client
 from helix.providers.registry import Registry
+from helix.store import reservations
 from helix.store.db import connect
 from helix.store.keys import KeyRecord
 from helix.store.request_log import INSERT, rejected_row
@@ -90,8 +92,9 @@ class Gateway:
         self._pii_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="helix-pii")
 
     async def start(self) -> None:
-        # Create/migrate the schema once, synchronously, before any async connection opens.
-        await asyncio.to_thread(lambda: connect(self.db_path).close())
+        # Create/migrate the schema once, synchronously, before any async connection opens; charge what
+        # a crash left in flight before any budget reads its spend.
+        await asyncio.to_thread(self._prepare_db)
         await self.writer.start()
         self.client = make_client(self.config.upstream)
         self.registry = Registry(self.config, self.client, self._env)
@@ -111,6 +114,13 @@ class Gateway:
         # Collect first so no garbage is frozen with it.
         gc.collect()
         gc.freeze()
+
+    def _prepare_db(self) -> None:
+        conn = connect(self.db_path)
+        try:
+            reservations.reconcile(conn)
+        finally:
+            conn.close()
 
     async def _make_redaction(self) -> RedactStage:
         # Building Presidio (and a spaCy model, if configured) takes a while: keep it off the event loop.
@@ -148,7 +158,7 @@ class Gateway:
             return parse_call(endpoint, raw, headers, self.registry.resolve, request_id)
         except HelixError as exc:
             latency = time.perf_counter() - started
-            user = headers.get("x-helix-user")
+            user = headers.get("x-helix-user", "")[:MAX_TEXT_CHARS] or None
             self.writer.submit(INSERT, rejected_row(request_id, ts, endpoint, exc.status, exc.code, latency, user))
             raise
 

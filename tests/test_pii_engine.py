@@ -18,7 +18,6 @@ from helix.pii.analyzer import PiiEngine, resolve_overlaps
 from helix.pii.config import PiiConfig, RegexRecognizerConfig, validate
 from helix.pii.redact import Redactor, keyed_hash, redact_body
 from helix.pii.restore import StreamRestorer, restore
-from helix.pii.walk import collect_and_replace
 
 DATA = Path(__file__).parent / "data" / "pii_prompts.jsonl"
 SPACY_MODEL = Path(
@@ -406,50 +405,6 @@ def test_no_network_during_construction_and_analysis(monkeypatch: pytest.MonkeyP
 
 
 # --- request bodies -------------------------------------------------------------------------
-
-
-def test_collect_and_replace_chat_body() -> None:
-    body: dict[str, Any] = {
-        "model": "gpt-4o",
-        "messages": [
-            {"role": "system", "content": "s"},
-            {
-                "role": "user",
-                "content": [{"type": "text", "text": "u1"}, {"type": "image_url", "image_url": {}}],
-            },
-            {
-                "role": "assistant",
-                "content": None,
-                "refusal": "r",
-                "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
-            },
-            {"role": "tool", "tool_call_id": "c", "content": [{"type": "text", "text": "t"}]},
-            {"role": "assistant", "function_call": {"name": "g", "arguments": "[]"}, "content": "a"},
-        ],
-    }
-    calls: list[list[str]] = []
-
-    def upper(texts: list[str]) -> list[str]:
-        calls.append(texts)
-        return [t.upper() + "!" for t in texts]
-
-    assert collect_and_replace(body, upper) == 7
-    assert calls == [["s", "u1", "r", "{}", "t", "a", "[]"]]
-    messages = body["messages"]
-    assert messages[0]["content"] == "S!" and messages[1]["content"][0]["text"] == "U1!"
-    assert messages[1]["content"][1] == {"type": "image_url", "image_url": {}}
-    assert messages[2]["tool_calls"][0]["function"]["arguments"] == "{}!" and messages[2]["refusal"] == "R!"
-    assert messages[3]["content"][0]["text"] == "T!" and messages[4]["function_call"]["arguments"] == "[]!"
-    assert messages[2]["content"] is None and messages[4]["content"] == "A!"
-
-
-def test_collect_and_replace_embeddings_inputs() -> None:
-    single: dict[str, Any] = {"model": "e", "input": "one"}
-    many: dict[str, Any] = {"model": "e", "input": ["a", "b"]}
-    tokens: dict[str, Any] = {"model": "e", "input": [[1, 2, 3]]}
-    assert collect_and_replace(single, lambda t: [x * 2 for x in t]) == 1 and single["input"] == "oneone"
-    assert collect_and_replace(many, lambda t: [x * 2 for x in t]) == 2 and many["input"] == ["aa", "bb"]
-    assert collect_and_replace(tokens, lambda t: pytest.fail("no texts")) == 0  # type: ignore[arg-type,return-value]
 
 
 def test_redact_body_end_to_end(engine: PiiEngine) -> None:

@@ -8,7 +8,9 @@
   DELETE /admin/keys/{name}            revoke (also POST /admin/keys/{name}/revoke)
   POST   /admin/keys/{name}/rotate     a new secret for the same key, shown this once
   GET    /admin/spend?by=key|user|model|day|provider&since=7d&limit=50   spent and saved per group
-  GET    /admin/stats?since=24h        request, error, refusal and cache totals, latency percentiles
+  GET    /admin/stats?since=24h        request, error, refusal and cache totals, latency percentiles, rows the
+                                        database writer could not write (write_failures, dropped_writes)
+  POST   /admin/cache/clear            delete cache entries {model, older_than} (both optional: all entries)
 
 Every change takes effect in the running server before the response is sent.
 """
@@ -26,10 +28,12 @@ from litestar import Request, Router, delete, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
+from helix.cache import store as cache_store
 from helix.config import Period
 from helix.durations import parse_duration
 from helix.errors import HelixError, InvalidRequest, NotFound
 from helix.gateway import Gateway
+from helix.pipeline.auth import laptop_mode
 from helix.quota.periods import period_bounds
 from helix.store import keys as key_store
 from helix.store import queries
@@ -44,6 +48,13 @@ def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandl
     gateway.keys.check_admin(connection.headers)
 
 
+def admin_or_laptop(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Open in laptop mode (only this machine can connect, as for the dashboard); the admin key otherwise."""
+    gateway: Gateway = connection.app.state.gateway
+    if not laptop_mode(gateway.config):
+        admin_only(connection, handler)
+
+
 class _NewKey(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     budget: float | None = None
@@ -54,6 +65,11 @@ class _NewKey(msgspec.Struct, forbid_unknown_fields=True):
     tpm: int | None = None
     models: list[str] | str | None = None
     expires: str | None = None
+
+
+class _CacheClear(msgspec.Struct, forbid_unknown_fields=True):
+    model: str | None = None
+    older_than: str | None = None
 
 
 class _KeyChanges(msgspec.Struct, forbid_unknown_fields=True):
@@ -76,6 +92,8 @@ def _decode(raw: bytes, shape: type[T]) -> T:
         raise InvalidRequest(f"{message}" + (f" ('{param}')" if param else ""), param=param) from None
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"the request body is not valid JSON ({exc})", code="invalid_json") from None
+    except RecursionError:
+        raise InvalidRequest("the request body is nested too deeply", code="invalid_json") from None
 
 
 def _expiry(text: str | None) -> float | None:
@@ -260,6 +278,7 @@ async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
             **totals,
             **latency,
             "keys": {s: statuses.count(s) for s in ("active", "expired", "revoked")},
+            "write_failures": queries.write_failures(since).rows(conn),
         }
 
     body = await _in_db(request, work)
@@ -268,12 +287,37 @@ async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
         **body,
         "auth_required": gateway.keys.required,
         "pending_writes": gateway.writer.pending,
+        "dropped_writes": dict(gateway.writer.dropped),
     }
+
+
+@post("/cache/clear", status_code=200)
+async def clear_cache(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    body = _decode(await request.body(), _CacheClear)
+    cutoff = None
+    if body.older_than:
+        try:
+            cutoff = time.time() - parse_duration(body.older_than)
+        except ValueError as exc:
+            raise InvalidRequest(f"'older_than': {exc}", param="older_than") from None
+    deleted = await _in_db(request, lambda c: cache_store.clear(c, body.model or None, cutoff))
+    return {"deleted": deleted, "model": body.model, "older_than": body.older_than}
 
 
 router = Router(
     path="/admin",
-    route_handlers=[list_keys, create_key, show_key, update_key, delete_key, revoke_key, rotate_key, spend, stats],
+    route_handlers=[
+        list_keys,
+        create_key,
+        show_key,
+        update_key,
+        delete_key,
+        revoke_key,
+        rotate_key,
+        spend,
+        stats,
+        clear_cache,
+    ],
     guards=[admin_only],
     include_in_schema=True,
 )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +14,8 @@ from rich.table import Table
 
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.config import Period
+from helix.dates import local_time
+from helix.format import money as _money
 from helix.quota.periods import ADJECTIVE, period_bounds
 from helix.store import keys as key_store
 from helix.store.keys import KeyProblem, KeyRecord, KeySpec
@@ -45,12 +46,6 @@ def _connect(config: Any, db: Any) -> sqlite3.Connection:
     return open_db(settings(config, db))
 
 
-def _money(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
-
-
 def _ago(ts: float | None, now: float) -> str:
     if ts is None:
         return "never"
@@ -62,7 +57,7 @@ def _ago(ts: float | None, now: float) -> str:
 
 
 def _date(ts: float | None) -> str:
-    return "never" if ts is None else datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+    return local_time(ts, missing="never")
 
 
 def _spend(row: dict[str, Any]) -> str:

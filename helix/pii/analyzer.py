@@ -33,7 +33,6 @@ from presidio_analyzer import (
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, NlpEngine, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import (
-    CreditCardRecognizer,
     CryptoRecognizer,
     IbanRecognizer,
     UrlRecognizer,
@@ -44,6 +43,7 @@ from spacy.language import Language
 
 from helix.pii.config import PiiConfig, validate
 from helix.pii.recognizers import (
+    CardRecognizer,
     EmailRecognizer,
     FastPhoneRecognizer,
     FilteredIpRecognizer,
@@ -164,7 +164,7 @@ def _builtin_recognizers(enabled: set[str]) -> list[EntityRecognizer]:
     table: list[tuple[str, Any]] = [
         ("EMAIL_ADDRESS", EmailRecognizer),
         ("PHONE_NUMBER", FastPhoneRecognizer),
-        ("CREDIT_CARD", CreditCardRecognizer),
+        ("CREDIT_CARD", CardRecognizer),
         ("IBAN_CODE", IbanRecognizer),
         ("US_SSN", UsSsnRecognizer),
         ("IP_ADDRESS", FilteredIpRecognizer),

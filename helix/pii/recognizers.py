@@ -23,8 +23,8 @@ from presidio_analyzer import (
     RecognizerResult,
 )
 from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IpRecognizer, SpacyRecognizer
 from presidio_analyzer.predefined_recognizers import EmailRecognizer as _PresidioEmailRecognizer
-from presidio_analyzer.predefined_recognizers import IpRecognizer, SpacyRecognizer
 
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR")
 PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "whatsapp", "fax"]
@@ -143,6 +143,15 @@ class EmailRecognizer(_PresidioEmailRecognizer):
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
         return [r for r in results if not _URL_USERINFO_BEFORE.search(text[max(0, r.start - 256) : r.start])]
 
+    def validate_result(self, pattern_text: str) -> bool:
+        # "ann@leak.io.png" (a file name) or "ann@leak.io.Thanks": a valid address followed by a label.
+        candidate = pattern_text
+        while "." in candidate.partition("@")[2]:
+            if super().validate_result(candidate):
+                return True
+            candidate = candidate.rsplit(".", 1)[0]
+        return False
+
 
 _VERSION_BEFORE = regex.compile(r"(?i)\b(?:v|ver|version|release|build|firmware|kernel|tag)\.?\s*[:=]?\s*$")
 
@@ -175,6 +184,20 @@ class FilteredIpRecognizer(IpRecognizer):
         if "/" in pattern_text and address == interface.network.network_address:
             return True  # a network range (10.0.0.0/16), not a host
         return str(address).startswith("255.") or address.is_loopback or address.is_unspecified
+
+
+class CardRecognizer(CreditCardRecognizer):
+    """Presidio's (Luhn-checked), also with dots between the digit groups: 4111.1111.1111.1111."""
+
+    def __init__(self) -> None:
+        dotted = Pattern(
+            "Credit card (dots)",
+            r"\b(?!1\d{12}(?!\d))(4\d{3}|5[0-5]\d{2}|6\d{3}|1\d{3}|3\d{3})\.(\d{3,4})\.(\d{3,4})\.(\d{3,5})\b",
+            0.3,
+        )
+        super().__init__(
+            patterns=[*CreditCardRecognizer.PATTERNS, dotted], replacement_pairs=[("-", ""), (" ", ""), (".", "")]
+        )
 
 
 def ethereum_recognizer() -> PatternRecognizer:

@@ -1,6 +1,9 @@
 """Apply the configured action to every finding across all texts of one request.
 
-One `Redactor.redact(texts)` call per request: pseudonyms are numbered in order of appearance over
+One `Redactor.redact_sources(fields)` call per request (or `plan()`, analysis of `plan.texts` in
+steps, then `plan.finish()`): every field is analysed through its canonical view and across the seams
+between conversation texts (`document.py`), and findings are mapped back to the original.
+Pseudonyms are numbered in order of appearance over
 the whole request (system prompt, history, tool calls, tool results), and the same value gets the
 same placeholder wherever it appears, so the model sees a consistent conversation.
 
@@ -18,12 +21,15 @@ import logging
 import re
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from helix.pii.analyzer import Finding, PiiEngine
-from helix.pii.walk import collect_and_replace
+from helix.pii.canonical import canonical
+from helix.pii.document import Doc, Source, build_docs
+from helix.pii.walk import walk, write_back
 
 log = logging.getLogger("helix.pii")
 
@@ -141,9 +147,20 @@ class Redactor:
         self._key = key.encode() if isinstance(key, str) else key
 
     def redact(self, texts: Sequence[str]) -> Redaction:
-        """Redact every text of one request in one batch; returns texts in the same order."""
-        texts = list(texts)
-        found = self.engine.analyze_many(texts)
+        """Redact plain texts (consecutive ones as one conversation); returns texts in the same order."""
+        return self.redact_sources([Text(t) for t in texts])
+
+    def redact_sources(self, sources: Sequence[Source]) -> Redaction:
+        plan = self.plan(sources)
+        return plan.finish(self.engine.analyze_many(plan.texts))
+
+    def plan(self, sources: Sequence[Source]) -> Plan:
+        """The documents to analyse for `sources`; analyse `plan.texts`, then call `plan.finish()`."""
+        views = [canonical(s.text) for s in sources]
+        return Plan(self, list(sources), build_docs(sources, views))
+
+    def apply(self, sources: Sequence[Source], found: list[list[Finding]]) -> Redaction:
+        texts = [s.text for s in sources]
         pseudonyms = _Pseudonyms(texts)
         summary: dict[str, EntitySummary] = {}
         out = [self._apply(text, findings, pseudonyms, summary) for text, findings in zip(texts, found, strict=True)]
@@ -201,13 +218,56 @@ def _count(summary: dict[str, EntitySummary], f: Finding, action: str) -> None:
         summary[f.entity_type] = EntitySummary(prev.count + 1, max(prev.max_score, f.score), action)
 
 
+@dataclass(slots=True)
+class Text:
+    """A plain text to redact (`Redactor.redact`)."""
+
+    text: str
+    conversation: bool = True
+
+
+class Plan:
+    """The analysis one request needs: `texts` to analyse (in any number of steps), then `finish`."""
+
+    def __init__(self, redactor: Redactor, sources: list[Source], docs: list[Doc]) -> None:
+        self._redactor = redactor
+        self._sources = sources
+        self._docs = docs
+        self.texts = [doc.text for doc in docs]
+
+    @property
+    def chars(self) -> int:
+        return sum(len(t) for t in self.texts)
+
+    def finish(self, found: Sequence[Sequence[Finding]]) -> Redaction:
+        """Map each document's findings back to the fields and redact them."""
+        per_field: list[list[Finding]] = [[] for _ in self._sources]
+        for doc, findings in zip(self._docs, found, strict=True):
+            for f in findings:
+                spans = doc.locate(f.start, f.end)
+                if doc.seam and len(spans) < 2:
+                    continue  # inside one text: its own document has it
+                for index, (start, end) in spans.items():
+                    per_field[index].append(Finding(f.entity_type, start, end, f.score))
+        return self._redactor.apply(self._sources, [merge_overlaps(f) for f in per_field])
+
+
+def merge_overlaps(findings: list[Finding]) -> list[Finding]:
+    """Union of overlapping findings (from different views of the same text), typed by the best score."""
+    merged: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (f.start, -f.end)):
+        if merged and f.start < merged[-1].end:
+            last = merged[-1]
+            best = last if last.score >= f.score else f
+            merged[-1] = Finding(best.entity_type, last.start, max(last.end, f.end), max(last.score, f.score))
+        else:
+            merged.append(f)
+    return merged
+
+
 def redact_body(body: dict[str, Any], redactor: Redactor) -> Redaction:
-    """Redact every provider-visible text of a chat.completions/embeddings body, in place."""
-    result: list[Redaction] = []
-
-    def apply(texts: list[str]) -> list[str]:
-        result.append(redactor.redact(texts))
-        return result[0].texts
-
-    collect_and_replace(body, apply)
-    return result[0] if result else Redaction(texts=[])
+    """Redact every provider-visible string of a request body, in place (see `walk.py`)."""
+    fields = walk(body)
+    redaction = redactor.redact_sources(fields)
+    write_back(fields, redaction.texts)
+    return redaction

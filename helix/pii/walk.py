@@ -1,88 +1,157 @@
-"""Find every text an upstream provider would see in an OpenAI request body and swap it in place.
+"""Every string of a request body that an upstream provider would see, keys included, as `Field`s.
 
-Covered: chat.completions `messages[].content` (a string or a list of text/refusal parts; every role,
-tool results included), `messages[].refusal`, `messages[].tool_calls[].function.arguments`, the
-legacy `messages[].function_call.arguments`, embeddings `input` (a string or a list of strings;
-token-id arrays are left alone) and legacy completions `prompt`.
+Deny by default: the walk visits every string value and every object key of the body, whatever the
+field (messages and their `name`, `user`, `metadata`, tools and their JSON schemas, `response_format`,
+`stop`, `prediction`, image and file URLs, fields Helix has never heard of). Only the top-level
+`model` is left out: it is resolved to a provider before any stage runs. The Anthropic provider
+builds its request from this same body after redaction, so what it sends is covered too.
 
-Not covered: `messages[].name` (providers require `^[a-zA-Z0-9_-]+$`, which a placeholder breaks),
-tool/function definitions (written by the developer, not the user), images, audio and files.
+- Base64 payloads (data URLs, `file_data`, long bare base64 strings) are decoded: a text payload is
+  checked as text and re-encoded after redaction; a binary one (an image, audio, a PDF) holds no
+  text to check and is passed on as it is.
+- Identifier-shaped values (`name`, `id`, `tool_call_id`, object keys) stay identifier-shaped after
+  redaction (`<EMAIL_ADDRESS_1>` becomes `EMAIL_ADDRESS_1`): providers reject anything else.
+- Token-id inputs (`input: [[1, 2, 3]]`, as LangChain sends to embeddings by default) cannot be
+  checked without the provider's tokenizer: `UnverifiableInput` is raised and the request refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping, MutableSequence
+import base64
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-TextsFn = Callable[[list[str]], list[str]]
-Slot = tuple[Any, Any]  # (container, key): container[key] is a str
+from helix.pii.canonical import as_text, base64_bytes
 
-_TEXT_PART_KEYS = {"text": "text", "input_text": "text", "output_text": "text", "refusal": "refusal"}
-
-
-def collect_and_replace(body: dict[str, Any], fn: TextsFn) -> int:
-    """Call `fn` once with every text of `body`, write its results back; returns how many texts."""
-    slots = list(_slots(body))
-    if not slots:
-        return 0
-    replaced = fn([container[key] for container, key in slots])
-    if len(replaced) != len(slots):
-        raise ValueError(f"expected {len(slots)} texts back, got {len(replaced)}")
-    for (container, key), text in zip(slots, replaced, strict=True):
-        container[key] = text
-    return len(slots)
+_IDENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_NOT_IDENT = re.compile(r"[^A-Za-z0-9_-]")
+_IDENT_KEYS = frozenset({"name", "id", "tool_call_id", "call_id"})
+_CONVERSATION_KEYS = frozenset({"content", "text", "refusal", "arguments", "input_text", "output_text"})
+_BARE_BASE64 = re.compile(r"[A-Za-z0-9+/\r\n]+={0,2}")
+_BARE_BASE64_MIN = 256
+_DATA_URL = re.compile(r"(data:[^,;]{0,200}(?:;[^,;=]{1,100}=[^,;]{0,100})*;base64,)(.*)", re.DOTALL)
 
 
-def _slots(body: dict[str, Any]) -> Iterator[Slot]:
-    messages = body.get("messages")
-    if isinstance(messages, list):
-        for message in messages:
-            if isinstance(message, dict):
-                yield from _message_slots(message)
+class UnverifiableInput(ValueError):
+    """Input the firewall cannot read (token ids): the request must not be forwarded unchecked."""
+
+
+@dataclass(slots=True)
+class Field:
+    text: str
+    path: str
+    conversation: bool  # message text, tool arguments, embeddings inputs: seams between them are checked
+    ident: bool  # the provider expects [A-Za-z0-9_-]: the replacement must stay that way
+    is_key: bool
+    write: Callable[[str], None]
+
+
+def walk(body: dict[str, Any]) -> list[Field]:
+    """Every provider-visible string of `body`, in document order."""
     for key in ("input", "prompt"):
-        yield from _str_or_list(body, key)
+        if _has_token_ids(body.get(key)):
+            raise UnverifiableInput(key)
+    return list(_walk(body, ()))
 
 
-def _message_slots(message: dict[str, Any]) -> Iterator[Slot]:
-    content = message.get("content")
-    if isinstance(content, str):
-        yield message, "content"
-    elif isinstance(content, list):
-        yield from _str_items(content)  # bare strings: not in the spec, but some clients send them
-        for part in content:
-            yield from _part_slots(part)
-    if isinstance(message.get("refusal"), str):
-        yield message, "refusal"
-    for call in _list(message.get("tool_calls")):
-        yield from _arguments(call.get("function") if isinstance(call, dict) else None)
-    yield from _arguments(message.get("function_call"))
+def write_back(fields: Sequence[Field], texts: Sequence[str]) -> None:
+    """Put redacted texts back; object keys last, so values are written under their old keys first."""
+    pairs = list(zip(fields, texts, strict=True))
+    for f, text in pairs:
+        if not f.is_key and text != f.text:
+            f.write(_ident_safe(text) if f.ident else text)
+    for f, text in pairs:
+        if f.is_key and text != f.text:
+            f.write(_ident_safe(text) if f.ident else text)
 
 
-def _part_slots(part: Any) -> Iterator[Slot]:
-    if isinstance(part, dict):
-        key = _TEXT_PART_KEYS.get(part.get("type", "text"))
-        if key and isinstance(part.get(key), str):
-            yield part, key
+def _ident_safe(text: str) -> str:
+    return _NOT_IDENT.sub("", text)[:64] or "redacted"
 
 
-def _arguments(function: Any) -> Iterator[Slot]:
-    if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-        yield function, "arguments"
+def _has_token_ids(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(isinstance(item, int) or _has_token_ids(item) for item in value)
+    return False
 
 
-def _str_or_list(container: MutableMapping[str, Any], key: str) -> Iterator[Slot]:
-    value = container.get(key)
-    if isinstance(value, str):
-        yield container, key
+def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[Field]:
+    if isinstance(value, dict):
+        for key, item in list(value.items()):
+            if not path and key == "model":
+                continue
+            child = (*path, key)
+            yield _key_field(value, key, child)
+            if isinstance(item, str):
+                yield from _string(value, key, child)
+            else:
+                yield from _walk(item, child)
     elif isinstance(value, list):
-        yield from _str_items(value)
+        for i, item in enumerate(value):
+            child = (*path, i)
+            if isinstance(item, str):
+                yield from _string(value, i, child)
+            else:
+                yield from _walk(item, child)
 
 
-def _str_items(items: MutableSequence[Any]) -> Iterator[Slot]:
-    for i, item in enumerate(items):
-        if isinstance(item, str):
-            yield items, i
+def _key_field(container: dict[str, Any], key: str, path: tuple[str | int, ...]) -> Field:
+    def rename(new: str) -> None:
+        items = list(container.items())
+        taken = set(container) - {key}
+        unique, n = new, 1
+        while unique in taken:
+            n += 1
+            unique = f"{new}_{n}"
+        container.clear()
+        container.update((unique if k == key else k, v) for k, v in items)
+
+    return Field(key, _dotted(path) + "#key", False, bool(_IDENT.fullmatch(key)), True, rename)
 
 
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+def _string(container: Any, key: str | int, path: tuple[str | int, ...]) -> Iterator[Field]:
+    text: str = container[key]
+    where = _dotted(path)
+
+    def assign(new: str) -> None:
+        container[key] = new
+
+    payload = _base64_payload(text)
+    raw = base64_bytes(payload[1]) if payload is not None else None
+    if payload is not None and raw is not None:
+        prefix = payload[0]
+        decoded = as_text(raw)
+        if decoded is not None:
+
+            def reencode(new: str) -> None:
+                container[key] = prefix + base64.b64encode(new.encode()).decode()
+
+            yield Field(decoded, where, False, False, False, reencode)
+        return  # binary (an image, audio, a PDF): no text in it
+    ident = path[-1] in _IDENT_KEYS
+    yield Field(text, where, _is_conversation(path), ident, False, assign)
+
+
+def _base64_payload(text: str) -> tuple[str, str] | None:
+    """(prefix, payload) of a data URL or a long bare base64 string; None for anything else."""
+    if text.startswith("data:"):
+        match = _DATA_URL.match(text)
+        return (match.group(1), match.group(2)) if match else None
+    if len(text) >= _BARE_BASE64_MIN and _BARE_BASE64.fullmatch(text):
+        return "", text
+    return None
+
+
+def _is_conversation(path: tuple[str | int, ...]) -> bool:
+    if not path or path[0] not in ("messages", "input", "prompt"):
+        return False
+    last = path[-1]
+    if path[0] != "messages":
+        return True
+    return last in _CONVERSATION_KEYS or (isinstance(last, int) and path[-2] == "content")
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")

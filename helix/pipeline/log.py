@@ -8,13 +8,14 @@ and how the stream ended (completed, upstream error, or the client going away: s
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from helix.errors import HelixError
 from helix.pipeline.call import Call, Next, Reply, Streamed
 from helix.pricing import PriceBook, Usage
-from helix.store.request_log import INSERT, row
+from helix.store.request_log import INSERT, SET_HELIX_HEADERS, row
 from helix.store.writer import Writer
 
 CLIENT_CLOSED = 499
@@ -39,10 +40,13 @@ class LogStage:
         if call.usage is None:
             call.usage = Usage.from_openai(reply.body.get("usage"))
         self._finish(call, 200, None)
+        if call.durable:
+            await self._writer.flush()  # the spend is on disk before the client sees the answer
         return reply
 
     async def _watch(self, call: Call, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
         status, code = 200, None
+        finished = False
         try:
             async for chunk in chunks:
                 if call.ttft is None:
@@ -51,6 +55,10 @@ class LogStage:
                 if usage:
                     call.usage = Usage.from_openai(usage)
                 yield chunk
+            finished = True
+            self._finish(call, status, code)
+            if call.durable:
+                await self._writer.flush()  # before the stream's terminator reaches the client
         except HelixError as exc:
             status, code = exc.status, exc.code or exc.type
             raise
@@ -62,7 +70,8 @@ class LogStage:
             raise
         finally:
             # Record first: under a cancelled scope the await below may itself be interrupted.
-            self._finish(call, status, code)
+            if not finished:
+                self._finish(call, status, code)
             await _close(chunks)
 
     def _finish(self, call: Call, status: int, code: str | None) -> None:
@@ -73,6 +82,8 @@ class LogStage:
         for settle in call.on_finish:
             settle(call)
         self._writer.submit(INSERT, row(call))
+        if call.response_headers:
+            self._writer.submit(SET_HELIX_HEADERS, (json.dumps(call.response_headers), call.id))
 
 
 async def _close(chunks: AsyncIterator[dict[str, Any]]) -> None:

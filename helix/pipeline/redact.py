@@ -1,8 +1,11 @@
 """Redaction stage: no detected PII or secret reaches a provider, the cache or the database.
 
-Every provider-visible text of the request (all message roles, text parts, tool call arguments,
-tool results, embeddings inputs) is analysed in one batch, in a worker thread, and rewritten in
-place per the configured action. `block` refuses the request with a 400 that names entity types,
+Every provider-visible string of the request (every field and key, see `helix/pii/walk.py`) is
+analysed through its canonical view and across message seams, and rewritten in place per the
+configured action. Short requests are analysed inline; longer ones in a worker thread, one chunk of
+at most ~8 KB per job, so one huge request never holds up other requests' analysis for long.
+Token-id inputs, which cannot be checked, are refused with a 400 (`pii_unverifiable_input`).
+`block` refuses the request with a 400 that names entity types,
 never values. Pseudonymized values (`<PERSON_1>`) are restored in the answer, streams included,
 holding back at most a partial placeholder between chunks. Each detection is recorded as an
 incident without its value. If analysis fails the request is refused (`on_error = "block"`).
@@ -17,9 +20,12 @@ from concurrent.futures import Executor
 from typing import Any
 
 from helix.errors import HelixError, InvalidRequest
+from helix.pii.analyzer import Finding
 from helix.pii.config import OnError
+from helix.pii.document import CHUNK_CHARS
 from helix.pii.redact import Redaction, Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
+from helix.pii.walk import UnverifiableInput, walk, write_back
 from helix.pipeline.call import Call, Completed, Next, Reply, Streamed
 from helix.store.writer import Writer
 
@@ -56,11 +62,25 @@ class RedactStage:
     async def _redact(self, call: Call) -> Redaction:
         if call.size <= self._inline_max_bytes:
             return redact_body(call.body, self._redactor)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, redact_body, call.body, self._redactor)
+        loop = asyncio.get_running_loop()
+        fields = await loop.run_in_executor(self._executor, walk, call.body)
+        plan = await loop.run_in_executor(self._executor, self._redactor.plan, fields)
+        found: list[list[Finding]] = []
+        for batch in _batches(plan.texts):
+            found += await loop.run_in_executor(self._executor, self._redactor.engine.analyze_many, batch)
+        redaction = await loop.run_in_executor(self._executor, plan.finish, found)
+        write_back(fields, redaction.texts)
+        return redaction
 
     async def __call__(self, call: Call, next: Next) -> Reply:
         try:
             redaction = await self._redact(call)
+        except UnverifiableInput as exc:
+            raise InvalidRequest(
+                f"'{exc}' is given as token ids, which the PII firewall cannot check; send it as text",
+                param=str(exc),
+                code="pii_unverifiable_input",
+            ) from None
         except Exception:
             log.exception("PII analysis failed for request %s", call.id)
             if self._on_error == "allow":
@@ -90,6 +110,19 @@ class RedactStage:
                 INSERT_INCIDENT,
                 (call.id, call.ts, call.key_id, call.user, entity, summary.count, summary.max_score, summary.action),
             )
+
+
+def _batches(texts: list[str]) -> list[list[str]]:
+    """Consecutive texts grouped into jobs of at most CHUNK_CHARS (one text may be a job on its own)."""
+    batches: list[list[str]] = []
+    size = 0
+    for text in texts:
+        if not batches or size + len(text) > CHUNK_CHARS:
+            batches.append([])
+            size = 0
+        batches[-1].append(text)
+        size += len(text)
+    return batches
 
 
 def _restore_completion(reply: Completed, mapping: Mapping[str, str]) -> None:

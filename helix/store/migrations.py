@@ -129,6 +129,55 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX pii_incidents_ts ON pii_incidents (ts);
         """,
     ),
+    (
+        "0005_dashboard_sessions",
+        """
+        CREATE TABLE dashboard_sessions (
+            token_hash TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        CREATE INDEX dashboard_sessions_expires ON dashboard_sessions (expires_at);
+        """,
+    ),
+    (
+        "0006_request_helix_headers",
+        """
+        ALTER TABLE requests ADD COLUMN helix_headers TEXT;
+        """,
+    ),
+    (
+        "0007_write_failures",
+        """
+        CREATE TABLE write_failures (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            target TEXT NOT NULL,
+            error TEXT NOT NULL,
+            rows INTEGER NOT NULL
+        );
+        """,
+    ),
+    (
+        "0008_reservations",
+        """
+        CREATE TABLE reservations (
+            id TEXT PRIMARY KEY,
+            ts REAL NOT NULL,
+            pid INTEGER NOT NULL,
+            endpoint TEXT NOT NULL,
+            key_id TEXT,
+            user TEXT,
+            model_requested TEXT,
+            provider TEXT,
+            model TEXT,
+            stream INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL
+        );
+        CREATE TRIGGER requests_settle_reservation AFTER INSERT ON requests
+        BEGIN DELETE FROM reservations WHERE id = NEW.id; END;
+        """,
+    ),
 ]
 
 

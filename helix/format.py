@@ -1,18 +1,19 @@
-"""How the dashboard writes numbers: money, counts, rates, durations, times."""
+"""How Helix writes numbers for people, the same in the CLI and the dashboard: money, counts, rates, times."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from helix.dates import local_time
 
 
 def money(value: float | None) -> str:
+    """`$0.003660` under a cent, `$0.0366` under a dollar, `$1,234.57` above: per-request costs are tiny."""
     if value is None:
         return "-"
     if value == 0:
-        return "$0"
+        return "$0.00"
     if abs(value) < 0.01:
-        return f"${value:,.6f}".rstrip("0")
-    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:,.4f}"
+        return f"${value:,.6f}"
+    return f"${value:,.4f}" if abs(value) < 1 else f"${value:,.2f}"
 
 
 def count(value: int | None) -> str:
@@ -30,16 +31,16 @@ def ms(value: float | None) -> str:
 
 
 def clock(ts: float | None) -> str:
-    return "-" if ts is None else datetime.fromtimestamp(ts).strftime("%H:%M:%S")
+    return local_time(ts, "%H:%M:%S")
 
 
 def when(ts: float | None) -> str:
-    return "-" if ts is None else datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+    return local_time(ts)
 
 
 def size(n: float) -> str:
-    for unit in ("B", "KB", "MB"):
-        if n < 1024:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
         n /= 1024
     return f"{n:,.1f} GB"

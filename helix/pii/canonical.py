@@ -1,0 +1,135 @@
+"""Normalised views of a text for detection, with every view character mapped back to the original.
+
+A value can be written so that no recognizer sees it: in fullwidth forms (U+FF20 for `@`), with
+zero-width characters between its letters, `a%40b.co` (percent-encoded), `YWxpY2VAZXhhbXBsZS5jb20=` (base64). Detection
+runs on the view — NFKC (which also folds fullwidth forms to ASCII), zero-width characters removed,
+percent-escapes decoded — and on the text of every base64 segment that decodes to text; each finding
+is mapped back to the span of the original it came from, and that span is what gets redacted.
+
+Plain ASCII text without `%` or base64-looking runs (most prompts) is its own view: no copy, no map.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+# Zero-width and invisible formatting characters people (and tools) slip between letters.
+ZERO_WIDTH = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
+)
+_SPECIAL = re.compile(r"(?:%[0-9A-Fa-f]{2})+|[^\x00-\x7f]")
+# A base64 (standard or URL-safe) run long enough to hide an address or a key.
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{12,}={0,2}")
+_BASE64_HINT = re.compile(r"[A-Za-z0-9+/_-]{12}")
+# Decoded bytes count as text when they are UTF-8 and printable (newlines and tabs allowed).
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """The text of a base64 segment of the original, which spans [start, end)."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class View:
+    """`text` is what recognizers see; view character i came from original[starts[i]:ends[i]]."""
+
+    text: str
+    starts: list[int] | None = None  # None: the view is the original
+    ends: list[int] | None = None
+    decoded: list[Decoded] = field(default_factory=list)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span that view characters [start, end) came from."""
+        if self.starts is None or self.ends is None:
+            return start, end
+        return self.starts[start], self.ends[end - 1]
+
+
+def base64_bytes(segment: str) -> bytes | None:
+    """The bytes a base64 (standard or URL-safe) segment encodes; None if it is not base64."""
+    stripped = "".join(segment.split()).rstrip("=")
+    if len(stripped) % 4 == 1:
+        return None
+    padded = stripped + "=" * (-len(stripped) % 4)
+    altchars = b"-_" if ("-" in stripped or "_" in stripped) else None
+    try:
+        return base64.b64decode(padded, altchars=altchars, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def as_text(raw: bytes) -> str | None:
+    """`raw` as text if it is printable UTF-8 (newlines and tabs allowed), else None."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if len(text) < 4 or _NOT_TEXT.search(text):
+        return None
+    return text
+
+
+def decode_base64_text(segment: str) -> str | None:
+    """The text a base64 segment encodes, or None if it is not base64 of text."""
+    raw = base64_bytes(segment)
+    return None if raw is None else as_text(raw)
+
+
+def canonical(text: str, *, decode_base64: bool = True) -> View:
+    """The detection view of `text` (see the module docstring)."""
+    view = View(text) if text.isascii() and "%" not in text else _normalised(text)
+    if decode_base64 and _BASE64_HINT.search(view.text):
+        view.decoded = list(_decoded_segments(view))
+    return view
+
+
+def _normalised(text: str) -> View:
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for match in _SPECIAL.finditer(text):
+        start, end = match.span()
+        if start > pos:
+            out.append(text[pos:start])
+            starts.extend(range(pos, start))
+            ends.extend(range(pos + 1, start + 1))
+        pos = end
+        piece = match.group()
+        if piece[0] == "%":
+            replacement = "".join(c for c in unquote(piece, errors="replace") if c not in ZERO_WIDTH)
+            replacement = unicodedata.normalize("NFKC", replacement)
+        elif piece in ZERO_WIDTH:
+            continue
+        else:
+            replacement = unicodedata.normalize("NFKC", piece)
+        out.append(replacement)
+        starts.extend([start] * len(replacement))
+        ends.extend([end] * len(replacement))
+    if pos < len(text):
+        out.append(text[pos:])
+        starts.extend(range(pos, len(text)))
+        ends.extend(range(pos + 1, len(text) + 1))
+    return View("".join(out), starts, ends)
+
+
+def _decoded_segments(view: View) -> list[Decoded]:
+    found: list[Decoded] = []
+    for match in _BASE64.finditer(view.text):
+        decoded = decode_base64_text(match.group())
+        if decoded is None:
+            continue
+        start, end = view.span(*match.span())
+        # The decoded text may itself be fullwidth or percent-encoded; one level of base64 is enough.
+        found.append(Decoded(canonical(decoded, decode_base64=False).text, start, end))
+    return found

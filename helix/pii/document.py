@@ -1,0 +1,170 @@
+"""The texts Presidio analyses for one request, and how a finding in them maps back to the fields.
+
+Fields are analysed through their canonical views (`canonical.py`), in documents of bounded size:
+- each conversation text (message contents, parts, tool arguments, embeddings inputs) is its own
+  document, so a history resent on every turn is found in the engine's result cache;
+- the short strings around them (names, ids, keys, metadata, tool schemas, ...) share documents;
+- base64 segments that decode to text follow their field, each mapped to the whole segment;
+- one seam document joins the end of each conversation text to the start of the next, so a value
+  split across two messages or parts (half an API key in each) is found; only findings that cross a
+  seam are taken from it;
+- a text longer than `CHUNK_CHARS` is cut into overlapping chunks, so analysis of a huge body is a
+  series of short jobs that other requests' jobs can run between.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from helix.pii.canonical import View
+
+CHUNK_CHARS = 8192
+OVERLAP_CHARS = 256  # longer than any single value a recognizer looks for (PEM keys aside)
+SEAM_CHARS = 100
+SEPARATOR = "\n"
+
+Span = tuple[int, int]
+Mapper = Callable[[int, int], Span]
+
+
+class Source(Protocol):
+    """A provider-visible string: its text, and whether it is part of the conversation flow."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def conversation(self) -> bool: ...
+
+
+@dataclass(slots=True)
+class _Piece:
+    start: int
+    end: int
+    field: int
+    to_original: Mapper  # piece-relative [a, b) -> span in the field's original text
+
+
+@dataclass(slots=True)
+class Doc:
+    seam: bool = False
+    parts: list[str] = field(default_factory=list)
+    pieces: list[_Piece] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    length: int = 0
+
+    def add(self, field_index: int, text: str, to_original: Mapper) -> None:
+        if not text:
+            return
+        piece = _Piece(self.length, self.length + len(text), field_index, to_original)
+        self.parts.append(text)
+        self.pieces.append(piece)
+        self.starts.append(piece.start)
+        self.length = piece.end
+
+    def separate(self) -> None:
+        if self.length:
+            self.parts.append(SEPARATOR)
+            self.length += len(SEPARATOR)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def locate(self, start: int, end: int) -> dict[int, Span]:
+        """Field index -> original span of every field that document characters [start, end) came from."""
+        spans: dict[int, Span] = {}
+        i = max(0, bisect.bisect_right(self.starts, start) - 1)
+        while i < len(self.pieces) and self.pieces[i].start < end:
+            piece = self.pieces[i]
+            a, b = max(start, piece.start), min(end, piece.end)
+            if a < b:
+                s, e = piece.to_original(a - piece.start, b - piece.start)
+                prev = spans.get(piece.field)
+                spans[piece.field] = (min(s, prev[0]), max(e, prev[1])) if prev else (s, e)
+            i += 1
+        return spans
+
+
+def _view_mapper(view: View, offset: int) -> Mapper:
+    return lambda a, b: view.span(offset + a, offset + b)
+
+
+def _fixed_mapper(span: Span) -> Mapper:
+    return lambda a, b: span
+
+
+def _view_mappers(view: View) -> Callable[[int], Mapper]:
+    return lambda offset: _view_mapper(view, offset)
+
+
+def _fixed_mappers(span: Span) -> Callable[[int], Mapper]:
+    return lambda offset: _fixed_mapper(span)
+
+
+def _chunks(length: int) -> list[Span]:
+    if length <= CHUNK_CHARS:
+        return [(0, length)]
+    step = CHUNK_CHARS - OVERLAP_CHARS
+    return [(s, min(length, s + CHUNK_CHARS)) for s in range(0, length - OVERLAP_CHARS, step)]
+
+
+class _Packer:
+    """Packs short texts into shared documents of at most CHUNK_CHARS; long ones get their own chunks."""
+
+    def __init__(self) -> None:
+        self.docs: list[Doc] = []
+        self._open: Doc | None = None
+
+    def own(self, index: int, text: str, mapper: Callable[[int], Mapper]) -> None:
+        for a, b in _chunks(len(text)):
+            doc = Doc()
+            doc.add(index, text[a:b], mapper(a))
+            self.docs.append(doc)
+
+    def shared(self, index: int, text: str, mapper: Callable[[int], Mapper]) -> None:
+        if len(text) > CHUNK_CHARS:
+            self.own(index, text, mapper)
+            return
+        if self._open is None or self._open.length + len(text) > CHUNK_CHARS:
+            self._open = Doc()
+            self.docs.append(self._open)
+        self._open.add(index, text, mapper(0))
+        self._open.separate()
+
+
+def build_docs(sources: Sequence[Source], views: Sequence[View]) -> list[Doc]:
+    packer = _Packer()
+    conversation: list[int] = []
+    for i, (source, view) in enumerate(zip(sources, views, strict=True)):
+        if not view.text.strip() and not view.decoded:
+            continue
+        if source.conversation:
+            conversation.append(i)
+            packer.own(i, view.text, _view_mappers(view))
+        else:
+            packer.shared(i, view.text, _view_mappers(view))
+        for decoded in view.decoded:
+            packer.shared(i, decoded.text, _fixed_mappers((decoded.start, decoded.end)))
+    seams = _seam_doc(conversation, views)
+    return packer.docs + ([seams] if seams.length else [])
+
+
+def _seam_doc(conversation: list[int], views: Sequence[View]) -> Doc:
+    doc = Doc(seam=True)
+    for before, after in itertools.pairwise(conversation):
+        left, right = views[before], views[after]
+        tail_end = len(left.text.rstrip())
+        tail_start = max(0, tail_end - SEAM_CHARS)
+        head_start = len(right.text) - len(right.text.lstrip())
+        head_end = min(len(right.text), head_start + SEAM_CHARS)
+        if tail_end <= tail_start or head_end <= head_start:
+            continue
+        doc.add(before, left.text[tail_start:tail_end], _view_mapper(left, tail_start))
+        doc.add(after, right.text[head_start:head_end], _view_mapper(right, head_start))
+        doc.separate()
+    return doc

@@ -1,0 +1,217 @@
+"""Values hidden in fields and forms the firewall used to miss: none reaches the provider or the file.
+
+Every case goes through the real server, plain and streamed, to OpenAI and to Anthropic; the fake
+upstream's record is what a provider saw, and the SQLite file (WAL included) is scanned byte by byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Helix, start_helix
+from tests.fake_upstream import FakeState, ServerThread
+from tests.test_pii_proxy import file_bytes
+from tests.test_pii_walk import fullwidth
+
+KEY = "sk-proj-" + "Zq8Wm2Xn4Bv6Cx1Lk3Jh5Gf7Ds9Ap0Qw"
+JWT_HEADER = base64.urlsafe_b64encode(b'{ "alg": "HS256", "typ": "JWT" }').decode().rstrip("=")
+JWT_PAYLOAD = base64.urlsafe_b64encode(b'["sub", 1234567890]').decode().rstrip("=")
+FULLWIDTH = fullwidth("fw.user@leakmail.io")
+JWT = f"{JWT_HEADER}.{JWT_PAYLOAD}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+
+
+def _user(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": text}
+
+
+Body = dict[str, Any]
+# (case, planted value as it would leak, how it is written into a request body)
+CASES: list[tuple[str, str, Callable[[Body], None]]] = [
+    ("message name", "nina.west@leakmail.io", lambda b: b["messages"][0].update(name="nina.west@leakmail.io")),
+    ("metadata value", "owner.one@leakmail.io", lambda b: b.update(metadata={"owner": "owner.one@leakmail.io"})),
+    ("metadata key", "key.two@leakmail.io", lambda b: b.update(metadata={"key.two@leakmail.io": "x"})),
+    (
+        "tool definition",
+        "tool.desc@leakmail.io",
+        lambda b: b.update(
+            tools=[
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "notify",
+                        "description": "mails tool.desc@leakmail.io",
+                        "parameters": {
+                            "type": "object",
+                            "properties": {"to": {"type": "string", "description": "e.g. 4111 1111 1111 1111"}},
+                        },
+                    },
+                }
+            ]
+        ),
+    ),
+    (
+        "response_format schema",
+        "schema.owner@leakmail.io",
+        lambda b: b.update(
+            response_format={
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "reply",
+                    "schema": {"type": "object", "description": "schema.owner@leakmail.io"},
+                },
+            }
+        ),
+    ),
+    ("stop", "stop.word@leakmail.io", lambda b: b.update(stop=["stop.word@leakmail.io"])),
+    (
+        "prediction",
+        "pred.text@leakmail.io",
+        lambda b: b.update(prediction={"type": "content", "content": "pred.text@leakmail.io"}),
+    ),
+    (
+        "image url",
+        "img.user@leakmail.io",
+        lambda b: b["messages"].append(
+            {
+                "role": "user",
+                "content": [{"type": "image_url", "image_url": {"url": "https://cdn.io/a?u=img.user%40leakmail.io"}}],
+            }
+        ),
+    ),
+    (
+        "text data url",
+        "data.url@leakmail.io",
+        lambda b: b["messages"].append(
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "see file"},
+                    {
+                        "type": "file",
+                        "file": {
+                            "filename": "n.txt",
+                            "file_data": "data:text/plain;base64,"
+                            + base64.b64encode(b"note: data.url@leakmail.io").decode(),
+                        },
+                    },
+                ],
+            }
+        ),
+    ),
+    (
+        "base64",
+        "b64.user@leakmail.io",
+        lambda b: b["messages"].append(_user("decode " + base64.b64encode(b"b64.user@leakmail.io").decode())),
+    ),
+    (
+        "percent-encoded",
+        "pct.user%40leakmail.io",
+        lambda b: b["messages"].append(_user("mail pct.user%40leakmail.io now")),
+    ),
+    ("fullwidth", FULLWIDTH, lambda b: b["messages"].append(_user(f"mail {FULLWIDTH} now"))),
+    (
+        "zero-width",
+        "zw.user\u200b@leakmail.io",
+        lambda b: b["messages"].append(_user("mail zw.user\u200b@leakmail.io now")),
+    ),
+    (
+        "card with dots",
+        "4111.1111.1111.1111",
+        lambda b: b["messages"].append(_user("card 4111.1111.1111.1111 declined")),
+    ),
+    ("JWT, any payload", JWT, lambda b: b["messages"].append(_user(f"token {JWT} expired"))),
+    (
+        "key split across messages",
+        KEY[16:],
+        lambda b: b["messages"].extend([_user(f"my key is {KEY[:16]}"), _user(f"{KEY[16:]} (the rest)")]),
+    ),
+]
+
+
+def strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def _seen(fake: FakeState) -> str:
+    return "\n".join(s for r in fake.requests for s in strings(r.body))
+
+
+@pytest.fixture(scope="module")
+def firewall(tmp_path_factory: pytest.TempPathFactory, upstream: tuple[ServerThread, FakeState]) -> Iterator[Helix]:
+    instance = start_helix(tmp_path_factory.mktemp("side-doors"), upstream[0].url)
+    yield instance
+    instance.server.stop()
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"])
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize(("case", "value", "plant"), CASES, ids=[c[0] for c in CASES])
+def test_side_door_is_closed(
+    firewall: Helix,
+    fake: FakeState,
+    case: str,
+    value: str,
+    plant: Callable[[Body], None],
+    stream: bool,
+    model: str,
+) -> None:
+    if case == "text data url" and model.startswith("anthropic/"):
+        pytest.skip("the Anthropic translation refuses file parts before anything is sent")
+    body: Body = {"model": model, "messages": [_user("hello")], "stream": stream}
+    plant(body)
+    url, fresh = f"{firewall.url}/v1/chat/completions", {"cache-control": "no-cache"}
+    with httpx.stream("POST", url, json=body, headers=fresh, timeout=30) as response:
+        answer = response.read()
+    assert response.status_code == 200, answer
+    assert fake.requests, "nothing reached the provider"
+    seen = _seen(fake)
+    assert value not in seen and value.replace("\u200b", "") not in seen, f"{case}: reached the provider"
+    assert value.encode() not in file_bytes(firewall), f"{case}: written to the database file"
+
+
+def test_token_id_inputs_are_refused_while_the_firewall_is_on(firewall: Helix, fake: FakeState) -> None:
+    for value in ([[1542, 318, 257]], [1542, 318]):
+        response = httpx.post(
+            f"{firewall.url}/v1/embeddings", json={"model": "text-embedding-3-small", "input": value}, timeout=30
+        )
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["code"] == "pii_unverifiable_input" and "token ids" in error["message"]
+    assert not fake.requests
+
+
+def test_a_huge_body_is_analysed_in_chunks_and_fully(firewall: Helix, fake: FakeState) -> None:
+    filler = "The quarterly report covers revenue, churn and hiring plans for each region. " * 4000
+    text = filler + " contact deep.inside@leakmail.io " + filler
+    response = httpx.post(
+        f"{firewall.url}/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": [_user(text)]}, timeout=60
+    )
+    assert response.status_code == 200
+    assert "deep.inside@leakmail.io" not in _seen(fake) and "<EMAIL_ADDRESS>" in _seen(fake)
+
+
+def test_the_walk_keeps_the_request_usable(firewall: Helix, fake: FakeState) -> None:
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": [_user("hi")],
+        "tools": [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}],
+        "metadata": {"team": "core"},
+    }
+    response = httpx.post(f"{firewall.url}/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 200
+    assert json.dumps(fake.requests[0].body["tools"]) == json.dumps(body["tools"])
+    assert fake.requests[0].body["metadata"] == {"team": "core"}

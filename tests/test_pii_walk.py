@@ -1,0 +1,231 @@
+"""The walk over request bodies, canonical views and seams: no provider-visible string is skipped."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import typing_extensions
+from openai.types import embedding_create_params
+from openai.types.chat import completion_create_params
+
+from helix.pii.analyzer import PiiEngine
+from helix.pii.canonical import canonical
+from helix.pii.config import PiiConfig
+from helix.pii.redact import Redactor, redact_body
+from helix.pii.walk import UnverifiableInput, walk
+
+
+def fullwidth(text: str) -> str:
+    """`text` in fullwidth forms (U+FF01..U+FF5E), as some keyboards and copy-pastes produce."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+# --- sample bodies built from the openai SDK's own request types ---------------------------------
+
+
+class Planter:
+    """Builds a value of a type hint where every free string (and dict key) is a unique planted email."""
+
+    def __init__(self, variant: int) -> None:
+        self.variant = variant
+        self.counter = itertools.count()
+        self.planted: list[str] = []
+
+    def value(self) -> str:
+        planted = f"planted{next(self.counter)}@leak.io"
+        self.planted.append(planted)
+        return planted
+
+    def build(self, hint: Any, depth: int = 0) -> Any:
+        origin, args = typing_extensions.get_origin(hint), typing_extensions.get_args(hint)
+        if depth > 12:
+            return None
+        if origin in (typing_extensions.Required, typing_extensions.NotRequired, typing_extensions.Annotated):
+            return self.build(args[0], depth)
+        if origin in (typing.Literal, typing_extensions.Literal):
+            return args[self.variant % len(args)]
+        if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
+            options = [a for a in args if a is not type(None)]
+            return self.build(options[self.variant % len(options)], depth + 1)
+        if origin in (list, typing.Iterable, typing.Sequence) or str(origin) in (
+            "<class 'collections.abc.Iterable'>",
+            "<class 'collections.abc.Sequence'>",
+        ):
+            return [self.build(args[0], depth + 1)]
+        if origin in (dict, typing.Dict) or str(origin) == "<class 'collections.abc.Mapping'>":  # noqa: UP006
+            key = self.value() if args and args[0] is str else "0"
+            return {key: self.build(args[1], depth + 1)}
+        if typing_extensions.is_typeddict(hint):
+            hints = typing_extensions.get_type_hints(hint, include_extras=True)
+            return {name: self.build(t, depth + 1) for name, t in hints.items()}
+        if hint is str:
+            return self.value()
+        if hint is bool:
+            return False
+        if hint in (int, float):
+            return 1
+        return self.value()  # object / Any: a free-form value
+
+
+def sample_bodies(params: Any) -> Iterator[tuple[dict[str, Any], list[str]]]:
+    for variant in range(6):
+        planter = Planter(variant)
+        body = planter.build(params)
+        body["model"] = "gpt-4o-mini"  # resolved to a provider before any stage runs: not walked
+        text = json.dumps(body)
+        yield body, [p for p in planter.planted if p in text]
+
+
+def test_every_string_field_of_the_chat_request_schema_is_walked() -> None:
+    # A field added to the SDK's request type (and so to what clients send) is walked without a code change.
+    for body, planted in sample_bodies(completion_create_params.CompletionCreateParamsNonStreaming):
+        seen = {f.text for f in walk(body)}
+        missed = [p for p in planted if p not in seen]
+        assert missed == [], json.dumps(body)[:2000]
+        assert len(planted) > 20
+
+
+def test_every_string_field_of_the_schema_is_redacted(engine: PiiEngine) -> None:
+    redactor = Redactor(engine)
+    chat, embeddings = (
+        completion_create_params.CompletionCreateParamsNonStreaming,
+        embedding_create_params.EmbeddingCreateParams,
+    )
+    for params in (chat, embeddings):
+        for body, planted in sample_bodies(params):
+            if any(isinstance(v, int) for v in json.dumps(body.get("input", ""))):
+                continue
+            try:
+                redact_body(body, redactor)
+            except UnverifiableInput:
+                continue
+            text = json.dumps(body)
+            leaked = [p for p in planted if p in text]
+            assert leaked == [], text[:2000]
+
+
+@pytest.fixture(scope="module")
+def engine() -> PiiEngine:
+    return PiiEngine(PiiConfig())
+
+
+# --- the walk ------------------------------------------------------------------------------------
+
+
+def test_walk_covers_names_keys_tools_urls_and_unknown_fields() -> None:
+    body: dict[str, Any] = {
+        "model": "gpt-4o",
+        "user": "u",
+        "metadata": {"k": "v"},
+        "messages": [
+            {"role": "user", "name": "n", "content": [{"type": "text", "text": "t"}]},
+            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x.io/a"}}]},
+        ],
+        "tools": [{"type": "function", "function": {"name": "f", "description": "d", "parameters": {"p": 1}}}],
+        "something_new": {"deep": ["z"]},
+    }
+    fields = {f.path: f for f in walk(body)}
+    for path in ("user", "metadata.k", "messages[0].name", "messages[0].content[0].text",
+                 "messages[1].content[0].image_url.url", "tools[0].function.description", "something_new.deep[0]",
+                 "metadata.k#key", "tools[0].function.parameters.p#key"):  # fmt: skip
+        assert path in fields, path
+    assert "model" not in fields and "model#key" not in fields
+    assert fields["messages[0].content[0].text"].conversation and not fields["user"].conversation
+    assert fields["messages[0].name"].ident and fields["metadata.k#key"].is_key
+
+
+def test_token_ids_are_unverifiable() -> None:
+    for value in ([[1, 2, 3]], [1, 2, 3], ["text", [4, 5]]):
+        with pytest.raises(UnverifiableInput):
+            walk({"model": "e", "input": value})
+    assert [f.text for f in walk({"model": "e", "input": ["a", "b"]}) if not f.is_key] == ["a", "b"]
+
+
+def test_text_payloads_are_decoded_and_binary_ones_skipped(engine: PiiEngine) -> None:
+    text_url = "data:text/plain;base64," + base64.b64encode(b"write to ann@leak.io today").decode()
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4).decode()
+    body: dict[str, Any] = {
+        "messages": [
+            {
+                "role": "user",
+                "name": "ann@leak.io",
+                "content": [
+                    {"type": "image_url", "image_url": {"url": text_url}},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64," + png}},
+                    {"type": "file", "file": {"file_data": png, "filename": "bob@leak.io.png"}},
+                ],
+            }
+        ],
+        "metadata": {"ann@leak.io": "owner"},
+    }
+    redact_body(body, Redactor(engine))
+    message = body["messages"][0]
+    decoded = base64.b64decode(message["content"][0]["image_url"]["url"].split(",", 1)[1]).decode()
+    assert decoded == "write to <EMAIL_ADDRESS> today"
+    assert message["content"][1]["image_url"]["url"] == "data:image/png;base64," + png
+    assert message["content"][2]["file"]["file_data"] == png
+    assert message["name"] == "EMAIL_ADDRESS"  # providers want ^[A-Za-z0-9_-]+$
+    assert "bob@leak.io" not in json.dumps(body) and list(body["metadata"]) == ["<EMAIL_ADDRESS>"]
+
+
+# --- canonical views -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        fullwidth("ann@leak.io"),
+        "ann\u200b@\u200dleak.io",
+        "ann%40leak.io",
+        base64.b64encode(b"ann@leak.io").decode(),
+        base64.urlsafe_b64encode(b"mail: ann@leak.io").decode().rstrip("="),
+    ],
+)
+def test_disguised_values_are_found_and_the_original_span_redacted(engine: PiiEngine, written: str) -> None:
+    red = Redactor(engine).redact([f"contact: {written} (urgent)"])
+    assert red.texts == ["contact: <EMAIL_ADDRESS> (urgent)"]
+
+
+def test_view_maps_back_to_original_spans() -> None:
+    view = canonical("x \uff41%40b")
+    assert view.text == "x a@b"
+    assert view.span(2, 5) == (2, 7) and view.span(3, 4) == (3, 6)
+    plain = canonical("just ascii")
+    assert plain.starts is None and plain.span(1, 3) == (1, 3)
+
+
+def test_cards_with_dots_and_jwts_by_structure(engine: PiiEngine) -> None:
+    header = base64.urlsafe_b64encode(b'{ "alg": "HS256" }').decode().rstrip("=")
+    payload = base64.urlsafe_b64encode(b"[1,2,3,4,5,6,7]").decode().rstrip("=")
+    jwt = f"{header}.{payload}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+    red = Redactor(engine).redact([f"card 4111.1111.1111.1111, token {jwt}, module a.b.c, v1.2.3.4"])
+    assert red.texts == ["card <CREDIT_CARD>, token <JWT>, module a.b.c, v1.2.3.4"]
+
+
+# --- seams ---------------------------------------------------------------------------------------
+
+
+def test_a_secret_split_across_messages_is_caught(engine: PiiEngine) -> None:
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
+    body: dict[str, Any] = {
+        "messages": [
+            {"role": "user", "content": f"my key starts {key[:14]}"},
+            {"role": "user", "content": [{"type": "text", "text": f"{key[14:]} and that is all"}]},
+        ]
+    }
+    red = redact_body(body, Redactor(engine))
+    assert key[14:] not in json.dumps(body) and key[:14] not in json.dumps(body)
+    assert body["messages"][1]["content"][0]["text"].endswith(" and that is all")
+    assert red.findings["API_KEY"].count == 2
+
+
+def test_a_card_split_across_parts_is_caught(engine: PiiEngine) -> None:
+    red = Redactor(engine).redact(["pay with 4111 1111", "1111 1111 thanks"])
+    assert "1111" not in "".join(red.texts)
+    assert Redactor(engine).redact(["version 4.1", "1 released"]).texts == ["version 4.1", "1 released"]
