@@ -58,7 +58,7 @@ def main() -> None:
     latencies: list[float] = []
     with servers(free_port(), free_port()) as running, httpx.Client(base_url=running.helix_url, timeout=30) as client:
         deadline = time.monotonic() + 60
-        while client.get("/health/ready").json()["checks"].get("embedding model") != "ok":
+        while client.get("/health/ready").json().get("checks", {}).get("embedding model") != "ok":
             if time.monotonic() > deadline:
                 raise SystemExit("the semantic cache did not become ready")
             time.sleep(0.2)
