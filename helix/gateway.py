@@ -38,6 +38,7 @@ from helix.config import Config
 from helix.errors import HelixError
 from helix.pii.analyzer import PiiEngine
 from helix.pii.redact import Redactor
+from helix.pii.users import UserIds, user_key
 from helix.pipeline.auth import KeyRing
 from helix.pipeline.cache import CacheStage
 from helix.pipeline.call import Call, Endpoint, Next, Reply
@@ -88,10 +89,12 @@ class Gateway:
         self.limits: LimitsStage | None = None
         self.pii: PiiEngine | None = None
         self._pii_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="helix-pii")
+        self.users = UserIds(None)
 
     async def start(self) -> None:
-        # Create/migrate the schema once, synchronously, before any async connection opens.
-        await asyncio.to_thread(lambda: connect(self.db_path).close())
+        # Create/migrate the schema once, synchronously, before any async connection opens; then read
+        # (or create) the key end-user ids are hashed with.
+        self.users = UserIds(await asyncio.to_thread(self._user_key))
         await self.writer.start()
         self.client = make_client(self.config.upstream)
         self.registry = Registry(self.config, self.client, self._env)
@@ -111,6 +114,15 @@ class Gateway:
         # Collect first so no garbage is frozen with it.
         gc.collect()
         gc.freeze()
+
+    def _user_key(self) -> str | None:
+        conn = connect(self.db_path)
+        try:
+            if self.config.privacy.store_user == "plain":
+                return None
+            return user_key(conn, self.config.privacy.user_hash_key)
+        finally:
+            conn.close()
 
     async def _make_redaction(self) -> RedactStage:
         # Building Presidio (and a spaCy model, if configured) takes a while: keep it off the event loop.
@@ -145,12 +157,14 @@ class Gateway:
         assert self.registry is not None, "Gateway.start() was not awaited"
         started, ts = time.perf_counter(), time.time()
         try:
-            return parse_call(endpoint, raw, headers, self.registry.resolve, request_id)
+            call = parse_call(endpoint, raw, headers, self.registry.resolve, request_id)
         except HelixError as exc:
             latency = time.perf_counter() - started
-            user = headers.get("x-helix-user")
+            user = self.users.stored(headers.get("x-helix-user"))
             self.writer.submit(INSERT, rejected_row(request_id, ts, endpoint, exc.status, exc.code, latency, user))
             raise
+        call.user = self.users.stored(call.user)
+        return call
 
     def authenticate(
         self, headers: Mapping[str, str], endpoint: Endpoint | None = None, request_id: str | None = None

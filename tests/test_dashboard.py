@@ -23,6 +23,7 @@ import websockets.exceptions
 import websockets.sync.client
 
 from helix.config import AuthConfig, Config, ConfigError, ServerConfig, load_config
+from helix.pii.users import UserIds, user_key
 from helix.store.db import connect
 from helix.web import snapshot
 from helix.web.guard import COOKIE, access, session_token
@@ -132,7 +133,12 @@ def test_the_page_shows_requests_made_through_the_proxy(laptop: Served, fake: Fa
         )
     time.sleep(1.2)  # the writer commits within 50 ms; the feed reuses a snapshot for half a refresh
     page = get(laptop, "/dashboard/").text
-    assert "page-alice" in page and "HIT-EXACT" in page and "openai/gpt-4o-mini" in page
+    conn = connect(laptop.db, readonly=True)
+    try:
+        alice = UserIds(user_key(conn, None)).stored("page-alice")  # shown as its stable short id
+    finally:
+        conn.close()
+    assert str(alice) in page and "page-alice" not in page and "HIT-EXACT" in page and "openai/gpt-4o-mini" in page
 
 
 def test_the_snapshot_reflects_the_proxy_traffic(laptop: Served, fake: FakeState) -> None:
@@ -147,13 +153,14 @@ def test_the_snapshot_reflects_the_proxy_traffic(laptop: Served, fake: FakeState
     conn = connect(laptop.db, readonly=True)
     try:
         shot = snapshot.load(conn)
+        snap_bob = UserIds(user_key(conn, None)).stored("snap-bob")  # end-user ids are stored hashed
     finally:
         conn.close()
     assert shot.day["requests"] >= 3 and shot.day["errors"] >= 1 and shot.week["requests"] >= shot.day["requests"]
-    (bob,) = [row for row in shot.by_user if row["grp"] == "snap-bob"]
+    (bob,) = [row for row in shot.by_user if row["grp"] == snap_bob]
     assert bob["requests"] == 2 and bob["cost"] > 0 and bob["saved"] > 0  # one miss, one exact hit
     assert any(row["grp"] == "openai/gpt-4o-mini" for row in shot.by_model)
-    assert [row["user"] for row in shot.recent[-3:-1]] == ["snap-bob", "snap-bob"]
+    assert [row["user"] for row in shot.recent[-3:-1]] == [snap_bob, snap_bob]
     assert shot.recent[-1]["error_code"] == "unknown_provider"
     assert shot.cache["exact_hits"] >= 1 and shot.cache["entries"] >= 1
     assert any(row["entity_type"] == "EMAIL_ADDRESS" for row in shot.pii)

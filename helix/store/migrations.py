@@ -129,6 +129,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX pii_incidents_ts ON pii_incidents (ts);
         """,
     ),
+    (
+        "0005_instance_state",
+        """
+        CREATE TABLE instance_state (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 
