@@ -7,8 +7,10 @@ The pipeline, in order (each stage may answer without calling the next):
   2. limits   model allow-list (403), rate limits and budgets (429) of the request's key and user;
               reserves an estimate before the call and settles the real cost after (helix/pipeline/limits.py)
   3. redact   PII and secrets out of every provider-visible text (block, redact, pseudonymize...);
-              placeholders restored in the answer. Before the cache, so it never holds raw PII
-  4. cache    answer from the response cache (exact, then semantic) or store the provider's answer
+              placeholders restored in the answer (and, with scan_responses = "client", PII the model
+              wrote redacted first). Before the cache, so it never holds raw PII
+  4. cache    answer from the response cache (exact, then semantic) or store the provider's answer,
+              after the redact stage's answer scrubber has taken out PII the model wrote
   5. route    hand the call to the provider its model resolved to (last)
 
 Model routing (`provider/model`, alias or bare name) happens while the request is parsed, before any
@@ -102,12 +104,14 @@ class Gateway:
         self.limits = LimitsStage(self.config.limits, self.keys, self.prices, self.alerts, self.writer, self.db_path)
         await self.keys.start()
         stages: list[Stage] = [LogStage(self.writer, self.prices), self.limits]
-        if self.config.pii.enabled:
-            stages.append(await self._make_redaction())
+        redact = await self._make_redaction() if self.config.pii.enabled else None
+        if redact is not None:
+            stages.append(redact)
         if self.config.cache.enabled:
             self.cache = self._make_cache()
             await self.cache.start()
-            stages.append(CacheStage(self.cache, self.config.cache, self.prices))
+            scrub = redact.scrub_for_store if redact is not None and self.config.pii.scan_responses != "off" else None
+            stages.append(CacheStage(self.cache, self.config.cache, self.prices, scrub))
         self._handler = compose(stages, send_to_provider)
         # Everything loaded so far (Presidio, numpy, the app) lives for the whole process: keep the
         # garbage collector from re-scanning it in every full collection, a source of tail latency.
@@ -133,7 +137,9 @@ class Gateway:
         log.info("PII firewall: %s%s", self.pii.mode, skipped)
         redactor = Redactor(self.pii, self.config.pii.hash_key)
         inline = 0 if self.pii.uses_ner else INLINE_MAX_BYTES
-        return RedactStage(redactor, self.config.pii.on_error, self.writer, self._pii_executor, inline)
+        return RedactStage(
+            redactor, self.config.pii.on_error, self.writer, self._pii_executor, inline, self.config.pii.scan_responses
+        )
 
     def _make_cache(self) -> ResponseCache:
         settings = self.config.cache

@@ -14,9 +14,11 @@ import regex  # Presidio compiles patterns with `regex`, so validate with the sa
 
 Action = Literal["redact", "mask", "hash", "block", "pseudonymize"]
 OnError = Literal["block", "allow"]
+ScanResponses = Literal["store", "client", "off"]
 
 ACTIONS: frozenset[str] = frozenset(get_args(Action))
 ON_ERROR: frozenset[str] = frozenset(get_args(OnError))
+SCAN_RESPONSES: frozenset[str] = frozenset(get_args(ScanResponses))
 
 # Pattern recognizers that need no model.
 PATTERN_ENTITIES: tuple[str, ...] = (
@@ -81,6 +83,9 @@ class PiiConfig(_Section):
     recognizers: list[RegexRecognizerConfig] = []
     on_error: OnError = "block"
     hash_key: str | None = None
+    # PII the model writes in its answers: "store" redacts it before the answer is cached (the client
+    # still gets it), "client" also redacts what the client receives, "off" leaves answers alone.
+    scan_responses: ScanResponses = "store"
 
     def action_for(self, entity: str) -> Action:
         return self.actions.get(entity, self.default_action)
@@ -162,6 +167,8 @@ def validate(cfg: PiiConfig) -> None:
     for entity, value in cfg.thresholds.items():
         _check_known(f"thresholds.{entity}", entity, known)
         _check_score(f"thresholds.{entity}", value)
+    if cfg.scan_responses not in SCAN_RESPONSES:
+        raise _bad("scan_responses", f"{cfg.scan_responses!r} is not one of client, off, store")
     if cfg.on_error not in ON_ERROR:
         raise _bad("on_error", f"{cfg.on_error!r} is not one of block, allow")
     if cfg.hash_key is not None and len(cfg.hash_key) < 16:
