@@ -131,10 +131,15 @@ class Gateway:
     async def _make_redaction(self) -> RedactStage:
         # Building Presidio (and a spaCy model, if configured) takes a while: keep it off the event loop.
         self.pii = await asyncio.to_thread(PiiEngine, self.config.pii)
-        skipped = (
-            f" ({', '.join(self.pii.skipped)} need a spaCy model: set [pii] spacy_model)" if self.pii.skipped else ""
-        )
-        log.info("PII firewall: %s%s", self.pii.mode, skipped)
+        if self.pii.skipped:
+            log.warning(
+                "PII firewall: %s. NOT DETECTED: %s: install an English spaCy pipeline (pip install "
+                "en_core_web_sm) or set [pii] spacy_model to a pipeline folder",
+                self.pii.mode,
+                ", ".join(self.pii.skipped),
+            )
+        else:
+            log.info("PII firewall: %s", self.pii.mode)
         redactor = Redactor(self.pii, self.config.pii.hash_key)
         inline = 0 if self.pii.uses_ner else INLINE_MAX_BYTES
         return RedactStage(

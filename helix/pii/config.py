@@ -72,7 +72,8 @@ class RegexRecognizerConfig(_Section):
 class PiiConfig(_Section):
     enabled: bool = True
     spacy_model: str | None = None
-    # PERSON/LOCATION are found only when spacy_model is set; without it they are skipped.
+    # PERSON/LOCATION need a spaCy model: spacy_model, or an installed English pipeline when it is
+    # unset ("off": pattern-only even so).
     entities: list[str] = msgspec.field(default_factory=lambda: list(PATTERN_ENTITIES + SECRET_ENTITIES + NER_ENTITIES))
     default_action: Action = "redact"
     actions: dict[str, Action] = {}
