@@ -19,7 +19,7 @@ from helix.commands import cache as cache_commands
 from helix.commands import keys as keys_commands
 from helix.commands import pii as pii_commands
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
-from helix.config import CONFIG_FILENAME, default_config_path
+from helix.config import CONFIG_FILENAME, Config, default_config_path
 from helix.logs import configure_logging
 from helix.store import queries
 from helix.store.keys import ADMIN_KEY_PREFIX, new_secret
@@ -62,6 +62,7 @@ def serve(
         note = NOTES[application.state.dashboard.access]
         console.print(f"  dashboard {base}/dashboard   ({escape(note)})")
     console.print(f"  database  {gateway.db_path}")
+    _print_pii_mode(cfg)
     try:
         uvicorn.run(
             front(application),
@@ -73,6 +74,22 @@ def serve(
         )
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from None
+
+
+def _print_pii_mode(cfg: Config) -> None:
+    from helix.pii.names import find_model
+
+    if not cfg.pii.enabled:
+        console.print("  pii       [yellow]off[/yellow]: prompts reach providers unredacted")
+        return
+    model = find_model(cfg.pii.spacy_model)
+    if model is not None:
+        console.print(f"  pii       on, names and places with {escape(model)}")
+    else:
+        console.print(
+            "  pii       on, pattern-only: [bold yellow]names and places are NOT detected[/bold yellow] "
+            "(install an English spaCy pipeline, e.g. en_core_web_sm, or set \\[pii] spacy_model)"
+        )
 
 
 @app.command()

@@ -67,6 +67,7 @@ def served(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         output = process.communicate(timeout=20)[0]
         assert process.returncode == 0, output
         assert f"{url}/v1" in output
+        assert "pii       on, " in output  # the banner says whether names are covered
 
 
 def test_serve_then_logs_and_spend_read_the_same_file(served: str, cli_env: dict[str, str], fake: FakeState) -> None:

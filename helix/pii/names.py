@@ -81,12 +81,28 @@ def load_ner(name_or_path: str) -> Language:
     return spacy.load(source, exclude=[p for p in pipes if p not in keep])
 
 
+def _could_be_name(word: str) -> bool:
+    first = regex.split(r"['\u2019]", word.lower())[0]  # I'm, I'd, Jane's
+    return first not in STOP_WORDS and first not in TECH_WORDS and first not in _CALENDAR
+
+
+# A capitalised word right before a span, not at the start of a sentence.
+_NAME_BEFORE = regex.compile(r"(?<=[^\s.!?:;]\s+|[^\s.!?:;][ \t]*[,(]?\s*)(" + _CANDIDATE.pattern + r")\s+$")
+
+
+def _with_first_name(text: str, start: int) -> int:
+    """Small models often tag only the surname ("Tomasz [Kowalczyk]"): take in a first name before it."""
+    match = _NAME_BEFORE.search(text, max(0, start - 40), start)
+    if match and _could_be_name(match.group(1)):
+        return match.start(1)
+    return start
+
+
 def name_windows(text: str) -> list[tuple[int, int]]:
     """Merged spans of text around the words that could start or be part of a name."""
     windows: list[tuple[int, int]] = []
     for match in _CANDIDATE.finditer(text):
-        word = regex.split(r"['\u2019]", match.group().lower())[0]  # I'm, I'd, Jane's
-        if word in STOP_WORDS or word in TECH_WORDS or word in _CALENDAR:
+        if not _could_be_name(match.group()):
             continue
         start = text.rfind(" ", 0, max(0, match.start() - WINDOW_CHARS)) + 1
         end = text.find(" ", min(len(text), match.end() + WINDOW_CHARS))
@@ -123,6 +139,8 @@ class NameRecognizer(LocalRecognizer):
                 if entity is None or entity not in entities:
                     continue
                 start, end = trim_to_name(text, offset + ent.start_char, offset + ent.end_char)
+                if entity == "PERSON" and end > start:
+                    start = _with_first_name(text, start)
                 if end > start and plausible_name(text[start:end]):
                     results.append(self._result(entity, start, end))
         return results
