@@ -77,7 +77,7 @@ def serve(
 
 
 def _print_pii_mode(cfg: Config) -> None:
-    from helix.pii.names import find_model
+    from helix.pii.config import find_model
 
     if not cfg.pii.enabled:
         console.print("  pii       [yellow]off[/yellow]: prompts reach providers unredacted")

