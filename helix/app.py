@@ -22,11 +22,15 @@ from helix.web.mount import Dashboard
 
 def create_app(config: Config, *, env: dict[str, str] | None = None) -> Litestar:
     gateway = Gateway(config, env=env)
-    dashboard = Dashboard(config, gateway.db_path) if config.dashboard.enabled else None
+    dashboard = Dashboard(config, gateway) if config.dashboard.enabled else None
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await gateway.start()
+        try:
+            await gateway.start()
+        except BaseException:
+            await gateway.close()  # what did start (the writer's thread, the HTTP client) must not outlive it
+            raise
         try:
             yield
         finally:

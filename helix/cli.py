@@ -8,19 +8,23 @@ import time
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from helix import __version__
+from helix import __version__, runtime
 from helix.commands import cache as cache_commands
 from helix.commands import keys as keys_commands
+from helix.commands import models as models_commands
 from helix.commands import pii as pii_commands
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.config import CONFIG_FILENAME, Config, default_config_path
+from helix.format import money as _money
 from helix.logs import configure_logging
+from helix.models import Found, locate_all, resolve
+from helix.startup import ASGIApp, DeferredApp
 from helix.store import queries
 from helix.store.keys import ADMIN_KEY_PREFIX, new_secret
 
@@ -31,8 +35,27 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(__version__, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="Print Helix's version and exit."),
+    ] = False,
+) -> None:
+    """Helix: an OpenAI-compatible LLM gateway in one process and one SQLite file."""
+
+
 app.add_typer(cache_commands.app, name="cache")
 app.add_typer(keys_commands.app, name="keys")
+app.add_typer(models_commands.app, name="models")
 app.add_typer(pii_commands.app, name="pii")
 
 
@@ -46,34 +69,56 @@ def serve(
     """Start the gateway (proxy on /v1, health on /health, dashboard on /dashboard)."""
     import uvicorn
 
-    from helix.app import create_app
-    from helix.web.guard import NOTES
-    from helix.web.mount import front
-
-    cfg = settings(config, db, host=host, port=port)
+    configured = settings(config, db, host=host, port=port)
+    cfg = resolve(configured)
     configure_logging(cfg.server.log_level)
-    application = create_app(cfg)
-    gateway = application.state.gateway
-    base = f"http://{cfg.server.host}:{cfg.server.port}"
-    console.print(f"[bold]Helix {__version__}[/bold]")
-    console.print(f"  proxy     {base}/v1   (point the OpenAI SDK's base_url here)")
-    console.print(f"  health    {base}/health")
-    if application.state.dashboard is not None:
-        note = NOTES[application.state.dashboard.access]
-        console.print(f"  dashboard {base}/dashboard   ({escape(note)})")
-    console.print(f"  database  {gateway.db_path}")
-    _print_pii_mode(cfg)
-    try:
-        uvicorn.run(
-            front(application),
+    _banner(cfg, locate_all(configured))
+
+    def build() -> ASGIApp:
+        # The heavy imports (Litestar, Presidio and spaCy, NiceGUI, onnxruntime) happen here, in a
+        # worker thread, once the port is open: /health answers meanwhile, /health/ready says "loading".
+        from helix.app import create_app
+        from helix.web.mount import front
+
+        if cfg.cache.enabled and cfg.cache.semantic and not cfg.cache.embedding_model_path:
+            runtime.go_offline_unless_reachable()
+        return cast(ASGIApp, front(create_app(cfg)))
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            DeferredApp(build, on_failure=lambda _: setattr(server, "should_exit", True)),
             host=cfg.server.host,
             port=cfg.server.port,
             log_level=cfg.server.log_level,
             access_log=False,
             timeout_graceful_shutdown=10,
         )
+    )
+    app_ = cast(DeferredApp, server.config.app)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled: the server has shut down cleanly
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from None
+    if app_.error is not None:
+        raise fail(f"cannot start: {app_.error}")
+
+
+def _banner(cfg: Config, models: list[Found]) -> None:
+    from helix.web.guard import NOTES, access
+
+    base = f"http://{cfg.server.host}:{cfg.server.port}"
+    console.print(f"[bold]Helix {__version__}[/bold]")
+    console.print(f"  proxy     {base}/v1   (point the OpenAI SDK's base_url here)")
+    console.print(f"  health    {base}/health   (/health/ready once everything is loaded)")
+    if cfg.dashboard.enabled:
+        console.print(f"  dashboard {base}/dashboard   ({escape(NOTES[access(cfg)])})")
+    console.print(f"  database  {cfg.db_path()}")
+    for found in models:
+        if found.used:
+            console.print(f"  model     {found.spec.key}: {escape(found.describe())}", highlight=False)
+    _print_pii_mode(cfg)
 
 
 def _print_pii_mode(cfg: Config) -> None:
@@ -113,8 +158,6 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"${value:,.6f}" if value < 0.01 else f"${value:,.4f}"
 
 
 def _number(value: float | None, unit: str = "") -> str:
@@ -264,6 +307,7 @@ def main() -> None:
     # A narrow terminal (or none, in CI) should not wrap tables into unreadable columns.
     if not os.isatty(1) and "COLUMNS" not in os.environ:
         console.width = max(console.width, shutil.get_terminal_size((160, 24)).columns)
+    runtime.contain()
     app()
 
 

@@ -128,6 +128,7 @@ class PrivacyConfig(_Section):
 class DashboardConfig(_Section):
     enabled: bool = True
     refresh_seconds: float = 2.0
+    session_ttl: str = "12h"
 
 
 class Config(_Section):
@@ -300,6 +301,10 @@ def _check(config: Config) -> None:
         parse_duration(config.cache.ttl)
     except ValueError as exc:
         raise ConfigError(f"bad value for 'cache.ttl': {exc}") from None
+    try:
+        parse_duration(config.dashboard.session_ttl)
+    except ValueError as exc:
+        raise ConfigError(f"bad value for 'dashboard.session_ttl': {exc}") from None
     if config.dashboard.refresh_seconds < 0.5:
         raise ConfigError("bad value for 'dashboard.refresh_seconds': at least 0.5 seconds")
     if not 0.0 < config.cache.threshold <= 1.0:

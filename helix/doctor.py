@@ -10,9 +10,11 @@ from typing import Literal
 
 from helix.cache.embedder import Embedder, EmbedderUnavailable
 from helix.config import Config
+from helix.models import Found, locate_all, resolve
 from helix.pii.analyzer import PiiEngine
 from helix.providers.http import make_client
 from helix.providers.registry import PRESETS, Registry
+from helix.runtime import go_offline_unless_reachable
 from helix.store.db import connect
 from helix.store.migrations import MIGRATIONS, applied
 
@@ -30,11 +32,21 @@ def run_checks(config: Config, env: dict[str, str], source: Path | None) -> Iter
     yield Check("config", "ok", f"{source} (valid)" if source else "no helix.toml: built-in defaults and environment")
     yield from _database(config)
     yield from _providers(config, env)
-    yield from _cache(config)
-    yield from _pii(config)
+    found = locate_all(config, env)
+    yield from _models(found)
+    resolved = resolve(config, env)
+    yield from _cache(resolved, found[0])
+    yield from _pii(resolved)
 
 
-def _cache(config: Config) -> Iterator[Check]:
+def _models(found: list[Found]) -> Iterator[Check]:
+    for model in found:
+        level: Level = "ok" if model.location or not model.used else "warn"
+        unused = "" if model.used else " (not used by this config)"
+        yield Check(f"model {model.spec.key}", level, f"{model.spec.title}: {model.describe()}{unused}")
+
+
+def _cache(config: Config, embedding: Found) -> Iterator[Check]:
     settings = config.cache
     if not settings.enabled:
         yield Check("cache", "warn", "disabled ([cache] enabled = false)")
@@ -42,6 +54,8 @@ def _cache(config: Config) -> Iterator[Check]:
     if not settings.semantic:
         yield Check("cache", "ok", "exact only ([cache] semantic = false)")
         return
+    if embedding.location is None:
+        go_offline_unless_reachable()
     embedder = Embedder(settings.embedding_model, settings.embedding_model_path, threads=1)
     try:
         started = time.perf_counter()
@@ -49,7 +63,7 @@ def _cache(config: Config) -> Iterator[Check]:
     except EmbedderUnavailable as exc:
         yield Check("cache", "warn", f"exact only: {exc}")
         return
-    where = settings.embedding_model_path or "the Hugging Face cache"
+    where = f"{embedding.location} ({embedding.source})" if embedding.location else "the Hugging Face cache"
     yield Check(
         "cache",
         "ok",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ SPACY_MODEL = SHARED_MODELS / "spacy-en_core_web_sm-3.8.0"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+    parser.addoption(
+        "--screenshots", metavar="DIR", default=None, help="save the browser tests' dashboard screenshots in DIR"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -145,14 +149,28 @@ def add_key(instance: Helix, name: str, **spec: Any) -> str:
     return secret
 
 
+def serve_process(env: dict[str, str], cwd: Path, port: int) -> subprocess.Popen[str]:
+    """`helix serve --port PORT` as a subprocess from `cwd`, its output (stdout and stderr) readable as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "helix", "serve", "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def wait_until_healthy(url: str, process: subprocess.Popen[str], seconds: float = 60) -> None:
-    """Wait for a `helix serve` subprocess to answer /health; fail with its output if it dies first."""
+    """Wait until a `helix serve` subprocess has loaded everything (/health/ready no longer says
+    "loading"; the port opens before the app is built); fail with its output if it dies first."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/health/ready", timeout=1).json().get("status") != "loading":
                 return
         except httpx.TransportError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
         assert process.poll() is None, process.stdout.read() if process.stdout else ""
-    raise AssertionError(f"{url} did not answer /health within {seconds} s")
+    raise AssertionError(f"{url} was not ready within {seconds} s")

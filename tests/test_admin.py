@@ -160,3 +160,24 @@ def test_admin_spend_and_stats(admin: Helix, fake: FakeState) -> None:
     assert stats["requests"] == 7 and stats["ok"] == 6 and stats["over_budget"] == 1 and stats["cache_hits"] == 1
     assert stats["keys"] == {"active": 2, "expired": 0, "revoked": 0} and stats["auth_required"] is True
     assert stats["spent_usd"] > 0 and stats["saved_usd"] > 0 and stats["latency_p50_ms"] > 0
+
+
+def test_admin_clears_the_cache_of_one_model(admin: Helix, fake: FakeState) -> None:
+    key = add_key(admin, "cacher")
+    client = admin.client(key)
+    for model in ("gpt-4o-mini", "gpt-4o"):
+        client.chat.completions.create(model=model, messages=HI)
+    admin.flush()
+    (entries,) = admin.rows("SELECT count(*) AS n FROM cache_entries")
+    assert entries["n"] == 2
+    bad = call(admin, "POST", "/cache/clear", json={"older_than": "soon"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "older_than"
+    assert call(admin, "POST", "/cache/clear", json={"nope": 1}).status_code == 400
+    cleared = call(admin, "POST", "/cache/clear", json={"model": "openai/gpt-4o-mini"})
+    assert cleared.status_code == 200 and cleared.json()["deleted"] == 1, cleared.text
+    assert [r["model"] for r in admin.rows("SELECT model FROM cache_entries")] == ["openai/gpt-4o"]
+    # The running server stops serving the cleared entry: the same question goes upstream again.
+    fake.requests.clear()
+    reply = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=HI)
+    assert reply.headers["x-helix-cache"] == "MISS" and len(fake.requests) == 1
+    assert call(admin, "POST", "/cache/clear", json={}).json()["deleted"] >= 1

@@ -14,7 +14,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.conftest import wait_until_healthy
+from tests.conftest import serve_process, wait_until_healthy
 from tests.fake_upstream import FakeState, ServerThread
 
 
@@ -50,14 +50,7 @@ def cli_env(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> dict[st
 @pytest.fixture
 def served(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "helix", "serve", "--port", str(port)],
-        env=cli_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=tmp_path,
-    )
+    process = serve_process(cli_env, tmp_path, port)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, process)

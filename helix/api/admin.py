@@ -9,6 +9,7 @@
   POST   /admin/keys/{name}/rotate     a new secret for the same key, shown this once
   GET    /admin/spend?by=key|user|model|day|provider&since=7d&limit=50   spent and saved per group
   GET    /admin/stats?since=24h        request, error, refusal and cache totals, latency percentiles
+  POST   /admin/cache/clear            delete cache entries {model, older_than} (both optional: all entries)
 
 Every change takes effect in the running server before the response is sent.
 """
@@ -26,6 +27,7 @@ from litestar import Request, Router, delete, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
+from helix.cache import store as cache_store
 from helix.config import Period
 from helix.durations import parse_duration
 from helix.errors import HelixError, InvalidRequest, NotFound
@@ -54,6 +56,11 @@ class _NewKey(msgspec.Struct, forbid_unknown_fields=True):
     tpm: int | None = None
     models: list[str] | str | None = None
     expires: str | None = None
+
+
+class _CacheClear(msgspec.Struct, forbid_unknown_fields=True):
+    model: str | None = None
+    older_than: str | None = None
 
 
 class _KeyChanges(msgspec.Struct, forbid_unknown_fields=True):
@@ -271,9 +278,33 @@ async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
     }
 
 
+@post("/cache/clear", status_code=200)
+async def clear_cache(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    body = _decode(await request.body(), _CacheClear)
+    cutoff = None
+    if body.older_than:
+        try:
+            cutoff = time.time() - parse_duration(body.older_than)
+        except ValueError as exc:
+            raise InvalidRequest(f"'older_than': {exc}", param="older_than") from None
+    deleted = await _in_db(request, lambda c: cache_store.clear(c, body.model or None, cutoff))
+    return {"deleted": deleted, "model": body.model, "older_than": body.older_than}
+
+
 router = Router(
     path="/admin",
-    route_handlers=[list_keys, create_key, show_key, update_key, delete_key, revoke_key, rotate_key, spend, stats],
+    route_handlers=[
+        list_keys,
+        create_key,
+        show_key,
+        update_key,
+        delete_key,
+        revoke_key,
+        rotate_key,
+        spend,
+        stats,
+        clear_cache,
+    ],
     guards=[admin_only],
     include_in_schema=True,
 )

@@ -1,4 +1,8 @@
-"""/health (liveness) and /health/ready (the database writer runs and a provider is usable)."""
+"""/health (liveness) and /health/ready (the database writer runs, a provider is usable, models are loaded).
+
+While `helix serve` is still importing and building the app, helix.startup answers both instead
+(/health/ready with 503 "loading"); once the app runs, the embedding model may still be loading in
+the background, which keeps /health/ready at 503 "loading" too."""
 
 from __future__ import annotations
 
@@ -23,9 +27,13 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         "database": "ok" if gateway.writer.alive else "writer not running",
         "providers": providers or "none configured: set OPENAI_API_KEY or add [providers.*] to helix.toml",
     }
-    is_ready = gateway.writer.alive and bool(providers)
+    cache = gateway.cache
+    loading = cache is not None and cache.semantic_enabled and not cache.semantic_ready
+    if cache is not None and cache.semantic_enabled:
+        checks["embedding model"] = "loading" if loading else "ok"
+    is_ready = gateway.writer.alive and bool(providers) and not loading
     body = {
-        "status": "ready" if is_ready else "not ready",
+        "status": "ready" if is_ready else "loading" if loading else "not ready",
         "checks": checks,
         "pending_writes": gateway.writer.pending,
     }

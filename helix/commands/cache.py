@@ -13,16 +13,10 @@ from helix.cache import store
 from helix.cache.embedder import Embedder, EmbedderUnavailable
 from helix.cache.verify import verify
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
+from helix.format import money, size
+from helix.models import resolve
 
 app = typer.Typer(help="Inspect and manage the response cache.", no_args_is_help=True)
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:,.1f} GB"
 
 
 @app.command()
@@ -46,8 +40,8 @@ def stats(
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("entries", f"{numbers['entries']:,} ({numbers['semantic_entries']:,} with embeddings)")
-    table.add_row("size of entries", _size(numbers["bytes"]))
-    table.add_row("database file", _size(sum(os.path.getsize(p) for p in _db_files(cfg.db_path()))))
+    table.add_row("size of entries", size(numbers["bytes"]))
+    table.add_row("database file", size(sum(os.path.getsize(p) for p in _db_files(cfg.db_path()))))
     table.add_row("bounds", f"{cfg.cache.max_entries:,} entries, {cfg.cache.max_mb:,.0f} MB, ttl {cfg.cache.ttl}")
     table.add_section()
     table.add_row(f"chat requests, last {since}", f"{requests:,}")
@@ -55,7 +49,7 @@ def stats(
     table.add_row("semantic hits", rate(numbers["semantic_hits"]))
     table.add_row("misses", rate(numbers["misses"]))
     table.add_row("bypassed", f"{numbers['bypassed']:,}")
-    table.add_row("saved", f"${numbers['saved_usd']:,.4f}")
+    table.add_row("saved", money(numbers["saved_usd"]))
     console.print(table)
 
 
@@ -86,7 +80,7 @@ def search(
     db: DbOption = None,
 ) -> None:
     """The stored prompts nearest to TEXT, their similarity and whether each would be a hit."""
-    cfg = settings(config, db)
+    cfg = resolve(settings(config, db))
     embedder = Embedder(cfg.cache.embedding_model, cfg.cache.embedding_model_path)
     try:
         vector = embedder.embed_one(text)

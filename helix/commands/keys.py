@@ -15,6 +15,7 @@ from rich.table import Table
 
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.config import Period
+from helix.format import money as _money
 from helix.quota.periods import ADJECTIVE, period_bounds
 from helix.store import keys as key_store
 from helix.store.keys import KeyProblem, KeyRecord, KeySpec
@@ -43,12 +44,6 @@ def _models(text: str | None) -> tuple[str, ...] | None:
 
 def _connect(config: Any, db: Any) -> sqlite3.Connection:
     return open_db(settings(config, db))
-
-
-def _money(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
 def _ago(ts: float | None, now: float) -> str:

@@ -8,13 +8,14 @@ and how the stream ended (completed, upstream error, or the client going away: s
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from helix.errors import HelixError
 from helix.pipeline.call import Call, Next, Reply, Streamed
 from helix.pricing import PriceBook, Usage
-from helix.store.request_log import INSERT, row
+from helix.store.request_log import INSERT, SET_HELIX_HEADERS, row
 from helix.store.writer import Writer
 
 CLIENT_CLOSED = 499
@@ -73,6 +74,8 @@ class LogStage:
         for settle in call.on_finish:
             settle(call)
         self._writer.submit(INSERT, row(call))
+        if call.response_headers:
+            self._writer.submit(SET_HELIX_HEADERS, (json.dumps(call.response_headers), call.id))
 
 
 async def _close(chunks: AsyncIterator[dict[str, Any]]) -> None:

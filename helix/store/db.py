@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
 from helix.store.migrations import migrate
 from helix.store.vec import ensure_vec_loaded
 
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
 _PRAGMAS = (
     f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
@@ -47,3 +51,17 @@ async def connect_async(path: str | Path) -> aiosqlite.Connection:
     for pragma in _PRAGMAS:
         await conn.execute(pragma)
     return conn
+
+
+async def in_thread(path: str | Path, work: Callable[[sqlite3.Connection], T], *, readonly: bool = False) -> T:
+    """Run `work` on a connection of its own in a worker thread (reads that must not block the event loop,
+    and the rare writes that do not go through the single writer: key changes, dashboard sessions)."""
+
+    def run() -> T:
+        conn = connect(path, readonly=readonly)
+        try:
+            return work(conn)
+        finally:
+            conn.close()
+
+    return await asyncio.to_thread(run)

@@ -130,7 +130,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "0005_instance_state",
+        "0005_dashboard_sessions",
+        """
+        CREATE TABLE dashboard_sessions (
+            token_hash TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        CREATE INDEX dashboard_sessions_expires ON dashboard_sessions (expires_at);
+        """,
+    ),
+    (
+        "0006_request_helix_headers",
+        """
+        ALTER TABLE requests ADD COLUMN helix_headers TEXT;
+        """,
+    ),
+    (
+        "0007_instance_state",
         """
         CREATE TABLE instance_state (
             name TEXT PRIMARY KEY,

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 SpendGroup = Literal["model", "key", "user", "day", "provider"]
 TimeGroup = Literal["day", "hour"]
+CacheResult = Literal["exact", "semantic", "miss", "bypass", "rejected"]
+CACHE_RESULTS: tuple[CacheResult, ...] = ("exact", "semantic", "miss", "bypass", "rejected")
 
 _GROUP_EXPR: dict[str, str] = {
     "model": "coalesce(provider || '/' || model, '(unrouted)')",
@@ -20,6 +22,51 @@ _GROUP_EXPR: dict[str, str] = {
     "day": "date(ts, 'unixepoch', 'localtime')",
     "hour": "strftime('%Y-%m-%d %H:00', ts, 'unixepoch', 'localtime')",
 }
+
+
+# What became of each request, cache-wise; every request is exactly one of these, so they add up to 100%.
+# Refused before the cache (bad input, no key, over budget, unknown model...) is "rejected".
+CACHE_RESULT_EXPR = (
+    "CASE WHEN cache = 'HIT-EXACT' THEN 'exact' WHEN cache = 'HIT-SEMANTIC' THEN 'semantic'"
+    " WHEN cache = 'MISS' THEN 'miss' WHEN cache IS NULL AND status >= 400 THEN 'rejected' ELSE 'bypass' END"
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which requests a view is about: a time window and, optionally, one key, user, model, outcome."""
+
+    since: float
+    until: float | None = None
+    key_id: str | None = None
+    user: str | None = None
+    model: str | None = None  # as spend(by="model") names it: provider/model, or '(unrouted)'
+    status: Literal["ok", "error"] | None = None
+    cache: CacheResult | None = None
+
+    def where(self) -> tuple[str, tuple[Any, ...]]:
+        clauses: list[str] = ["ts >= ?"]
+        params: list[Any] = [self.since]
+        if self.until is not None:
+            clauses.append("ts < ?")
+            params.append(self.until)
+        for column, value in (("requests.key_id", self.key_id), ("user", self.user)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if self.model is not None:
+            clauses.append(f"{_GROUP_EXPR['model']} = ?")
+            params.append(self.model)
+        if self.status is not None:
+            clauses.append("status < 400" if self.status == "ok" else "status >= 400")
+        if self.cache is not None:
+            clauses.append(f"{CACHE_RESULT_EXPR} = ?")
+            params.append(self.cache)
+        return " AND ".join(clauses), tuple(params)
+
+
+def _filters(since_or_filters: float | Filters) -> Filters:
+    return since_or_filters if isinstance(since_or_filters, Filters) else Filters(since=since_or_filters)
 
 
 @dataclass(frozen=True)
@@ -34,7 +81,8 @@ class Query:
 
 
 LOG_COLUMNS = (
-    "rowid AS seq, id, ts, endpoint, key_id, user, model_requested, provider, model, stream, status, error_code,"
+    "requests.rowid AS seq, requests.id AS id, ts, endpoint, requests.key_id AS key_id, user, model_requested,"
+    " provider, model, stream, status, error_code,"
     " cache, latency_ms, overhead_ms, ttft_ms, prompt_tokens, completion_tokens, cached_tokens, cost_usd, saved_usd"
 )
 
@@ -50,10 +98,11 @@ def requests_after(seq: int) -> Query:
     return Query(f"SELECT {LOG_COLUMNS} FROM requests WHERE rowid > ? ORDER BY rowid", (seq,))
 
 
-def spend(by: SpendGroup | TimeGroup, since_ts: float, limit: int = 50) -> Query:
+def spend(by: SpendGroup | TimeGroup, since: float | Filters, limit: int = 50) -> Query:
     """Spend per group, biggest first (days and hours newest first). `keys` names the keys involved: for `key`
     the key's own name, for `user` the keys the user came through (a user id is only meaningful per app)."""
     group = _GROUP_EXPR[by]
+    where, params = _filters(since).where()
     order = "grp DESC" if by in ("day", "hour") else "cost DESC, requests DESC"
     return Query(
         f"""
@@ -68,17 +117,18 @@ def spend(by: SpendGroup | TimeGroup, since_ts: float, limit: int = 50) -> Query
                coalesce(sum(saved_usd), 0) AS saved,
                coalesce(sum(cost_usd IS NULL AND status < 400), 0) AS unpriced
         FROM requests LEFT JOIN keys AS k ON k.id = requests.key_id
-        WHERE ts >= ?
+        WHERE {where}
         GROUP BY grp ORDER BY {order} LIMIT ?
         """,
-        (since_ts, limit),
+        (*params, limit),
     )
 
 
-def stats(since_ts: float) -> Query:
+def stats(since: float | Filters) -> Query:
     """Totals over a window, for /admin/stats and the dashboard."""
+    where, params = _filters(since).where()
     return Query(
-        """
+        f"""
         SELECT count(*) AS requests,
                coalesce(sum(status < 400), 0) AS ok,
                coalesce(sum(status >= 400), 0) AS errors,
@@ -95,22 +145,55 @@ def stats(since_ts: float) -> Query:
                count(DISTINCT user) AS users,
                avg(latency_ms) AS avg_latency_ms,
                avg(overhead_ms) AS avg_overhead_ms
-        FROM requests WHERE ts >= ?
+        FROM requests WHERE {where}
         """,
-        (since_ts,),
+        params,
     )
 
 
-def percentile(column: str, since_ts: float, fraction: float) -> Query:
+def percentile(column: str, since: float | Filters, fraction: float) -> Query:
     """One percentile of a latency column (`latency_ms`, `overhead_ms` or `ttft_ms`) over a window."""
     if column not in ("latency_ms", "overhead_ms", "ttft_ms"):
         raise ValueError(f"no percentile of {column}")
+    where, params = _filters(since).where()
     return Query(
         f"""
-        SELECT {column} AS value FROM requests WHERE ts >= ? AND {column} IS NOT NULL ORDER BY {column}
+        SELECT {column} AS value FROM requests WHERE {where} AND {column} IS NOT NULL ORDER BY {column}
         LIMIT 1 OFFSET (
-            SELECT CAST(count({column}) * ? AS INTEGER) FROM requests WHERE ts >= ? AND {column} IS NOT NULL
+            SELECT CAST(count({column}) * ? AS INTEGER) FROM requests WHERE {where} AND {column} IS NOT NULL
         )
         """,
-        (since_ts, fraction, since_ts),
+        (*params, fraction, *params),
+    )
+
+
+def find_requests(filters: Filters, limit: int, offset: int = 0) -> Query:
+    """One page of the request log, newest first, with the key's name."""
+    where, params = filters.where()
+    return Query(
+        f"SELECT {LOG_COLUMNS}, {CACHE_RESULT_EXPR} AS cache_result, k.name AS key_name"
+        f" FROM requests LEFT JOIN keys AS k ON k.id = requests.key_id WHERE {where}"
+        " ORDER BY requests.rowid DESC LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+
+
+def count_requests(filters: Filters) -> Query:
+    where, params = filters.where()
+    return Query(f"SELECT count(*) AS n FROM requests WHERE {where}", params)
+
+
+def request_detail(request_id: str) -> Query:
+    """One request: its log row, the key's name and the headers its stages set (never its body: not stored)."""
+    return Query(
+        f"SELECT {LOG_COLUMNS}, {CACHE_RESULT_EXPR} AS cache_result, k.name AS key_name, helix_headers"
+        " FROM requests LEFT JOIN keys AS k ON k.id = requests.key_id WHERE requests.id = ?",
+        (request_id,),
+    )
+
+
+def request_pii(request_id: str) -> Query:
+    return Query(
+        "SELECT entity_type, count, max_score, action FROM pii_incidents WHERE request_id = ? ORDER BY count DESC",
+        (request_id,),
     )

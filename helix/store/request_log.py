@@ -11,6 +11,9 @@ INSERT = (
     " error_code, cache, latency_ms, overhead_ms, ttft_ms, prompt_tokens, completion_tokens, cached_tokens,"
     " cost_usd, saved_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# The headers only this request's stages set (cache similarity, budget left), as JSON, for the dashboard's
+# request detail; the usual ones (request id, cache, cost...) follow from the row itself.
+SET_HELIX_HEADERS = "UPDATE requests SET helix_headers = ? WHERE id = ?"
 
 
 def _ms(seconds: float | None) -> float | None:

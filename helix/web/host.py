@@ -27,15 +27,15 @@ def host_app() -> FastAPI:
     from fastapi import FastAPI
     from nicegui import ui
 
-    from helix.web import page
+    import helix.web.pages.routes as routes
 
-    page.register()
+    routes.register()
     host = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     ui.run_with(
         host,
         mount_path=PREFIX,
         title="Helix",
-        favicon=page.FAVICON,
+        favicon=routes.FAVICON,
         show_welcome_message=False,
         # The dashboard uses no bindings: no 10-per-second polling loop on the proxy's event loop.
         binding_refresh_interval=None,

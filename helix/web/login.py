@@ -5,14 +5,13 @@ from __future__ import annotations
 from html import escape
 
 from helix.web.asgi import HTML, Receive, Scope, Send, close_websocket, header, read_form, respond
-from helix.web.guard import COOKIE, LOGIN, PREFIX, Guard
+from helix.web.guard import COOKIE, LOGIN, PREFIX, Guard, cookie_value
 
-SESSION_SECONDS = 30 * 86_400
 NOT_FRAMED = (b"content-security-policy", b"frame-ancestors 'none'")
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Helix dashboard: log in</title>
+<title>Helix dashboard: log in</title><link rel="icon" href="data:,">
 <style>
   body {{ font-family: system-ui, sans-serif; background: #f5f6f8; color: #1f2937; margin: 0;
          display: flex; min-height: 100vh; align-items: center; justify-content: center; }}
@@ -40,9 +39,9 @@ def page(error: str = "") -> str:
     return _PAGE.format(action=LOGIN, error=f'<p class="error">{escape(error)}</p>' if error else "")
 
 
-def _cookie(scope: Scope, value: str, max_age: int) -> tuple[bytes, bytes]:
+def _cookie(scope: Scope, value: str, max_age: float) -> tuple[bytes, bytes]:
     secure = "; Secure" if scope.get("scheme") == "https" else ""
-    cookie = f"{COOKIE}={value}; Path={PREFIX}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+    cookie = f"{COOKIE}={value}; Path={PREFIX}; Max-Age={int(max_age)}; HttpOnly; SameSite=Strict{secure}"
     return b"set-cookie", cookie.encode()
 
 
@@ -57,20 +56,25 @@ async def login(scope: Scope, receive: Receive, send: Send, guard: Guard) -> Non
     if form is None or not guard.is_admin_key(form.get("admin_key", "")):
         await respond(send, 401, page("That is not the admin key."), HTML, [NOT_FRAMED])
         return
+    token, _ = await guard.sessions.start()
     location = (b"location", f"{PREFIX}/".encode())
-    await respond(send, 303, "", headers=[location, _cookie(scope, guard.session, SESSION_SECONDS)])
+    await respond(send, 303, "", headers=[location, _cookie(scope, token, guard.sessions.ttl_seconds)])
 
 
-async def logout(scope: Scope, send: Send) -> None:
+async def logout(scope: Scope, send: Send, guard: Guard) -> None:
+    """Ends the session on the server (the cookie is worthless from now on, wherever it was copied)."""
+    token = cookie_value(scope["headers"])
+    if token is not None:
+        await guard.sessions.end(token)
     await respond(send, 303, "", headers=[(b"location", LOGIN.encode()), _cookie(scope, "", 0)])
 
 
 async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
-    """No session: browsers get the login page, everything else (assets, sockets, scripts) a plain 401."""
+    """No session: browsers are sent to the login page, everything else (assets, sockets, scripts) gets a 401."""
     if scope["type"] == "websocket":
         await close_websocket(receive, send)
     elif scope["method"] in ("GET", "HEAD") and "text/html" in header(scope, b"accept"):
-        await respond(send, 401, page(), HTML, [NOT_FRAMED])
+        await respond(send, 303, "", headers=[(b"location", LOGIN.encode())])
     else:
         await respond(send, 401, f"log in at {LOGIN} or send 'Authorization: Bearer <[auth] admin_key>'\n", headers=[])
 

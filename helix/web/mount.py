@@ -10,26 +10,42 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from litestar import Litestar
 
 from helix.config import Config
+from helix.durations import parse_duration
 from helix.web import login
+from helix.web.actions import Actions
 from helix.web.asgi import SCOPE_KEY, ASGIApp, Receive, Scope, Send
 from helix.web.feed import Feed
-from helix.web.guard import CLOSED_MESSAGE, LOGIN, LOGOUT, PREFIX, Guard, access
+from helix.web.guard import (
+    CLOSED_MESSAGE,
+    CROSS_SITE_MESSAGE,
+    LOGIN,
+    LOGOUT,
+    PREFIX,
+    Guard,
+    Sessions,
+    access,
+    same_origin,
+)
 from helix.web.host import host_app, running
+
+if TYPE_CHECKING:
+    from helix.gateway import Gateway
 
 
 class Dashboard:
     """One app's dashboard: who may see it, and the feed its pages read."""
 
-    def __init__(self, config: Config, db_path: Path) -> None:
+    def __init__(self, config: Config, gateway: Gateway) -> None:
         self.access = access(config)
-        self.guard = Guard(config.auth.admin_key) if config.auth.admin_key else None
-        self.feed = Feed(db_path, config.dashboard.refresh_seconds)
+        self.actions = Actions(gateway)
+        sessions = Sessions(gateway.db_path, parse_duration(config.dashboard.session_ttl))
+        self.guard = Guard(config.auth.admin_key, sessions) if config.auth.admin_key else None
+        self.feed = Feed(gateway.db_path, config.dashboard.refresh_seconds)
         if self.access != "closed":
             # Load NiceGUI now, before the gateway's start-up freezes what is loaded out of the garbage
             # collector's reach: left unfrozen, its objects lengthen every full collection (p99 at c=10).
@@ -49,15 +65,22 @@ class Dashboard:
             await app(scope, receive, send)  # /dashboardx is not the dashboard's
         elif self.access == "closed":
             await login.forbid(scope, receive, send, CLOSED_MESSAGE)
+        elif _changes_state(scope) and not same_origin(scope["headers"]):
+            await login.forbid(scope, receive, send, CROSS_SITE_MESSAGE)
         elif self.guard is not None and path == LOGIN:
             await login.login(scope, receive, send, self.guard)
         elif self.guard is not None and path == LOGOUT:
-            await login.logout(scope, send)
-        elif self.guard is not None and not self.guard.allows(scope["headers"]):
+            await login.logout(scope, send, self.guard)
+        elif self.guard is not None and not await self.guard.allows(scope["headers"]):
             await login.refuse(scope, receive, send)
         else:
             scope[SCOPE_KEY] = self
             await host_app()(scope, receive, send)
+
+
+def _changes_state(scope: Scope) -> bool:
+    """A socket (NiceGUI's actions travel on it) or any request but a plain read."""
+    return scope["type"] == "websocket" or scope.get("method") not in ("GET", "HEAD", "OPTIONS")
 
 
 class Dispatcher:

@@ -1,4 +1,4 @@
-"""How the dashboard writes numbers: money, counts, rates, durations, times."""
+"""How Helix writes numbers for people, the same in the CLI and the dashboard: money, counts, rates, times."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from datetime import datetime
 
 
 def money(value: float | None) -> str:
+    """`$0.003660` under a cent, `$0.0366` under a dollar, `$1,234.57` above: per-request costs are tiny."""
     if value is None:
         return "-"
     if value == 0:
-        return "$0"
+        return "$0.00"
     if abs(value) < 0.01:
-        return f"${value:,.6f}".rstrip("0")
-    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:,.4f}"
+        return f"${value:,.6f}"
+    return f"${value:,.4f}" if abs(value) < 1 else f"${value:,.2f}"
 
 
 def count(value: int | None) -> str:
@@ -38,8 +39,8 @@ def when(ts: float | None) -> str:
 
 
 def size(n: float) -> str:
-    for unit in ("B", "KB", "MB"):
-        if n < 1024:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
         n /= 1024
     return f"{n:,.1f} GB"

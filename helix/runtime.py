@@ -1,0 +1,76 @@
+"""Process-wide settings for the libraries Helix loads: where they may write, and whether they may go online.
+
+`contain()` runs first thing in the `helix` command, before onnxruntime or fastembed is imported:
+- onnxruntime's telemetry (on Linux it writes ~/.cache/Microsoft/DeveloperTools/.onnxruntime/) is off;
+- fastembed's cache (by default $TMPDIR/fastembed_cache, created even when a model path is given)
+  lives in Helix's cache dir.
+A variable the user set already is left as it is.
+
+`go_offline_unless_reachable()` makes a missing model fail in milliseconds instead of after the
+Hugging Face hub client's ~40 s of retries: HF_HUB_OFFLINE is honoured as is, otherwise one short
+connection probe decides, and an unreachable hub sets HF_HUB_OFFLINE=1 for the rest of the process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import platformdirs
+
+HUB_URL = "https://huggingface.co"
+PROBE_SECONDS = 1.5
+_TRUE = frozenset({"1", "TRUE", "YES", "ON"})
+
+
+def cache_dir() -> Path:
+    """Helix's cache dir: $HELIX_HOME/cache when HELIX_HOME is set, else the platform's (~/.cache/helix)."""
+    home = os.environ.get("HELIX_HOME")
+    if home:
+        return Path(home).expanduser() / "cache"
+    return Path(platformdirs.user_cache_dir("helix", appauthor=False))
+
+
+def contain() -> None:
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("FASTEMBED_CACHE_PATH", str(cache_dir() / "fastembed"))
+    # Presidio's email/URL recognizers would otherwise fetch the public suffix list from GitHub.
+    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+
+def offline_by_env() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in _TRUE
+
+
+def hub_reachable(timeout: float = PROBE_SECONDS) -> bool:
+    """One TCP connection to the hub (HF_ENDPOINT if set), bounded by `timeout`; never retried."""
+    if offline_by_env():
+        return False
+    parts = urlsplit(os.environ.get("HF_ENDPOINT") or HUB_URL)
+    address = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection(address, timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    # The name lookup is not bound by the socket's timeout (a dead resolver takes 5 s per try):
+    # probe in a daemon thread and stop waiting for it after `timeout`.
+    thread = threading.Thread(target=probe, name="helix-hub-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0])
+
+
+def go_offline_unless_reachable() -> bool:
+    """True when downloads may be tried; otherwise HF_HUB_OFFLINE=1 is set so loaders fail fast."""
+    if hub_reachable():
+        return True
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    return False

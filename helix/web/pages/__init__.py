@@ -1,0 +1,1 @@
+"""The dashboard's pages, one module each; common.py holds what they share (live refresh, rows, sections)."""
