@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 
@@ -45,7 +45,12 @@ def create_app(config: Config, *, env: dict[str, str] | None = None) -> Litestar
             Exception: on_unexpected,
         },
         request_max_body_size=int(config.server.max_body_mb * 1024 * 1024),
-        openapi_config=OpenAPIConfig(title="Helix", version=__version__, path="/openapi"),
+        # The schema lists /admin: only the admin key sees it, or anyone when only this machine can connect.
+        openapi_config=OpenAPIConfig(
+            title="Helix",
+            version=__version__,
+            openapi_router=Router(path="/openapi", route_handlers=[], guards=[admin.admin_or_laptop]),
+        ),
         # Logging is the host's to configure (`helix serve` does, in helix.logs); Litestar's default
         # would put the root logger at INFO and print a line per upstream request.
         logging_config=None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -21,6 +20,7 @@ from helix.commands import models as models_commands
 from helix.commands import pii as pii_commands
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.config import CONFIG_FILENAME, Config, default_config_path
+from helix.dates import local_time
 from helix.format import money as _money
 from helix.logs import configure_logging
 from helix.models import Found, locate_all, resolve
@@ -69,6 +69,8 @@ def serve(
     """Start the gateway (proxy on /v1, health on /health, dashboard on /dashboard)."""
     import uvicorn
 
+    from helix.server import protocol_options
+
     configured = settings(config, db, host=host, port=port)
     cfg = resolve(configured)
     configure_logging(cfg.server.log_level)
@@ -92,6 +94,7 @@ def serve(
             log_level=cfg.server.log_level,
             access_log=False,
             timeout_graceful_shutdown=10,
+            **protocol_options(cfg.server),
         )
     )
     app_ = cast(DeferredApp, server.config.app)
@@ -155,7 +158,7 @@ def init(
 
 
 def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+    return local_time(ts, "%Y-%m-%d %H:%M:%S")
 
 
 def _number(value: float | None, unit: str = "") -> str:
@@ -306,6 +309,7 @@ def main() -> None:
     if not os.isatty(1) and "COLUMNS" not in os.environ:
         console.width = max(console.width, shutil.get_terminal_size((160, 24)).columns)
     runtime.contain()
+    runtime.tie_to_launcher()
     app()
 
 

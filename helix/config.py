@@ -43,6 +43,8 @@ class ServerConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 4000
     max_body_mb: float = 20.0
+    max_header_kb: int = 32
+    max_headers: int = 100
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
@@ -83,6 +85,7 @@ class CacheConfig(_Section):
     ttl: str = "7d"
     max_entries: int = 100_000
     max_mb: float = 1024.0
+    max_entry_kb: int = 1024
     shared: bool = False
     max_temperature: float = 1.0
     cache_truncated: bool = False
@@ -290,6 +293,8 @@ def _check(config: Config) -> None:
         raise ConfigError(f"bad value for 'server.port': {config.server.port} is not a TCP port")
     if config.server.max_body_mb <= 0:
         raise ConfigError("bad value for 'server.max_body_mb': must be positive")
+    if not (1 <= config.server.max_header_kb <= 1024 and 8 <= config.server.max_headers <= 10_000):
+        raise ConfigError("bad value in [server]: max_header_kb is 1 to 1024, max_headers 8 to 10000")
     try:
         validate_pii(config.pii)
     except ValueError as exc:
@@ -309,8 +314,13 @@ def _check(config: Config) -> None:
         raise ConfigError("bad value for 'dashboard.refresh_seconds': at least 0.5 seconds")
     if not 0.0 < config.cache.threshold <= 1.0:
         raise ConfigError("bad value for 'cache.threshold': a cosine similarity in (0, 1]")
-    if config.cache.max_entries < 1 or config.cache.max_mb <= 0 or config.cache.candidates < 1:
-        raise ConfigError("bad value in [cache]: max_entries, max_mb and candidates must be positive")
+    if (
+        config.cache.max_entries < 1
+        or config.cache.max_mb <= 0
+        or config.cache.candidates < 1
+        or config.cache.max_entry_kb < 1
+    ):
+        raise ConfigError("bad value in [cache]: max_entries, max_mb, max_entry_kb and candidates must be positive")
     for name, alias in config.models.items():
         if not alias.target or alias.target == name:
             raise ConfigError(f"bad value for 'models.{name}.target': name a provider/model to route to")

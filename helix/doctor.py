@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from helix.pii.analyzer import PiiEngine
 from helix.providers.http import make_client
 from helix.providers.registry import PRESETS, Registry
 from helix.runtime import go_offline_unless_reachable
+from helix.store import queries
 from helix.store.db import connect
 from helix.store.migrations import MIGRATIONS, applied
 
@@ -107,8 +109,24 @@ def _database(config: Config) -> Iterator[Check]:
         yield Check("sqlite-vec", "ok", f"{version} loaded")
     except Exception as exc:
         yield Check("sqlite-vec", "fail", f"not usable: {exc}")
+    try:
+        yield _writes(conn)
     finally:
         conn.close()
+
+
+def _writes(conn: sqlite3.Connection) -> Check:
+    failures = queries.write_failures().rows(conn)
+    if not failures:
+        return Check("writes", "ok", "no row ever failed to be written")
+    lost = ", ".join(f"{f['rows']} {f['target']}" for f in failures)
+    last = max(failures, key=lambda f: f["last_ts"])
+    spend = (
+        " (request-log rows carry spend: budgets undercount it)"
+        if any(f["target"] == "requests" for f in failures)
+        else ""
+    )
+    return Check("writes", "warn", f"rows not written: {lost}{spend}; last error: {last['last_error']}")
 
 
 def _providers(config: Config, env: dict[str, str]) -> Iterator[Check]:

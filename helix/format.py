@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from helix.dates import local_time
 
 
 def money(value: float | None) -> str:
@@ -31,11 +31,11 @@ def ms(value: float | None) -> str:
 
 
 def clock(ts: float | None) -> str:
-    return "-" if ts is None else datetime.fromtimestamp(ts).strftime("%H:%M:%S")
+    return local_time(ts, "%H:%M:%S")
 
 
 def when(ts: float | None) -> str:
-    return "-" if ts is None else datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+    return local_time(ts)
 
 
 def size(n: float) -> str:

@@ -44,6 +44,7 @@ from helix.pii.users import UserIds, user_key
 from helix.pipeline.auth import KeyRing
 from helix.pipeline.cache import CacheStage
 from helix.pipeline.call import Call, Endpoint, Next, Reply
+from helix.pipeline.headers import MAX_TEXT_CHARS
 from helix.pipeline.limits import LimitsStage
 from helix.pipeline.log import LogStage
 from helix.pipeline.parse import new_request_id, parse_call
@@ -52,6 +53,7 @@ from helix.pipeline.route import send_to_provider
 from helix.pricing import PriceBook
 from helix.providers.http import make_client
 from helix.providers.registry import Registry
+from helix.store import reservations
 from helix.store.db import connect
 from helix.store.keys import KeyRecord
 from helix.store.request_log import INSERT, rejected_row
@@ -94,9 +96,10 @@ class Gateway:
         self.users = UserIds(None)
 
     async def start(self) -> None:
-        # Create/migrate the schema once, synchronously, before any async connection opens; then read
-        # (or create) the key end-user ids are hashed with.
-        self.users = UserIds(await asyncio.to_thread(self._user_key))
+        # Create/migrate the schema once, synchronously, before any async connection opens; charge what
+        # a crash left in flight before any budget reads its spend; read (or create) the key end-user
+        # ids are hashed with.
+        self.users = UserIds(await asyncio.to_thread(self._prepare_db))
         await self.writer.start()
         self.client = make_client(self.config.upstream)
         self.registry = Registry(self.config, self.client, self._env)
@@ -119,9 +122,11 @@ class Gateway:
         gc.collect()
         gc.freeze()
 
-    def _user_key(self) -> str | None:
+    def _prepare_db(self) -> str | None:
+        """Migrate, settle a crash's reservations; the end-user hash key (None: store_user = "plain")."""
         conn = connect(self.db_path)
         try:
+            reservations.reconcile(conn)
             if self.config.privacy.store_user == "plain":
                 return None
             return user_key(conn, self.config.privacy.user_hash_key)
@@ -171,7 +176,7 @@ class Gateway:
             call = parse_call(endpoint, raw, headers, self.registry.resolve, request_id)
         except HelixError as exc:
             latency = time.perf_counter() - started
-            user = self.users.stored(headers.get("x-helix-user"))
+            user = self.users.stored(headers.get("x-helix-user", "")[:MAX_TEXT_CHARS] or None)
             self.writer.submit(INSERT, rejected_row(request_id, ts, endpoint, exc.status, exc.code, latency, user))
             raise
         call.user = self.users.stored(call.user)

@@ -27,6 +27,22 @@ from helix.config import Config, data_dir
 
 Source = Literal["config", "env", "bundled", "data dir", "missing"]
 BUNDLED_DIR = Path(__file__).resolve().parent / "_models"
+HUB_URL = "https://huggingface.co"  # HF_ENDPOINT replaces it, as for the Hugging Face libraries
+SPACY_MODELS_URL = "https://github.com/explosion/spacy-models/releases/download"  # HELIX_SPACY_MODELS_URL
+
+
+@dataclass(frozen=True)
+class Remote:
+    """Where `helix models pull` downloads a model from: files, or one wheel to unpack a folder of."""
+
+    base_env: str  # the variable that moves `base` (a mirror)
+    base: str
+    paths: tuple[str, ...]  # relative to the base URL
+    wheel_folder: str | None = None  # when `paths` is one wheel: the folder inside it that is the model
+
+    def urls(self, env: Mapping[str, str]) -> list[tuple[str, str]]:
+        base = (env.get(self.base_env) or self.base).rstrip("/")
+        return [(f"{base}/{path}", path.rsplit("/", 1)[-1]) for path in self.paths]
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,7 @@ class ModelSpec:
     purpose: str
     required: tuple[str, ...]  # files that make a folder this model
     licence: str
+    remote: Remote
 
     def complete(self, folder: Path) -> bool:
         return folder.is_dir() and all((folder / name).exists() for name in self.required)
@@ -53,6 +70,21 @@ EMBEDDING = ModelSpec(
     purpose="semantic cache",
     required=("model.onnx", "tokenizer.json", "config.json"),
     licence="Apache-2.0",
+    # The ONNX export fastembed itself downloads for sentence-transformers/all-MiniLM-L6-v2.
+    remote=Remote(
+        "HF_ENDPOINT",
+        HUB_URL,
+        tuple(
+            f"Qdrant/all-MiniLM-L6-v2-onnx/resolve/main/{name}"
+            for name in (
+                "config.json",
+                "model.onnx",
+                "special_tokens_map.json",
+                "tokenizer.json",
+                "tokenizer_config.json",
+            )
+        ),
+    ),
 )
 SPACY = ModelSpec(
     key="spacy",
@@ -63,6 +95,12 @@ SPACY = ModelSpec(
     purpose="PII names and places (NER)",
     required=("meta.json", "config.cfg", "ner"),
     licence="MIT",
+    remote=Remote(
+        "HELIX_SPACY_MODELS_URL",
+        SPACY_MODELS_URL,
+        ("en_core_web_sm-3.8.0/en_core_web_sm-3.8.0-py3-none-any.whl",),
+        wheel_folder="en_core_web_sm/en_core_web_sm-3.8.0/",
+    ),
 )
 MODELS: tuple[ModelSpec, ...] = (EMBEDDING, SPACY)
 

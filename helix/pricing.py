@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from helix.config import Price
 
 log = logging.getLogger("helix.pricing")
+NAMES_REMEMBERED = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +99,9 @@ class PriceBook:
     def __init__(self, overrides: dict[str, Price] | None = None, free_providers: set[str] | None = None):
         self._prices = {**BUILTIN_PRICES, **(overrides or {})}
         self._free = free_providers or set()
-        self._warned: set[str] = set()
-        self._resolved: dict[tuple[str, str], Price | None] = {}
-
-    def price(self, provider: str, model: str) -> Price | None:
-        key = (provider, model)
-        if key not in self._resolved:
-            self._resolved[key] = self._lookup(provider, model)
-        return self._resolved[key]
+        # Model names are the client's choice: remember a bounded number of them, most recent first.
+        self.price: Callable[[str, str], Price | None] = lru_cache(maxsize=NAMES_REMEMBERED)(self._lookup)
+        self._warn_unpriced: Callable[[str], None] = lru_cache(maxsize=NAMES_REMEMBERED)(self._warn)
 
     def _lookup(self, provider: str, model: str) -> Price | None:
         if provider in self._free:
@@ -117,19 +115,18 @@ class PriceBook:
                 return self._prices[name]
         return None
 
+    @staticmethod
+    def _warn(name: str) -> None:
+        log.warning(
+            "no price known for %s: its cost is recorded as unknown; add [pricing.%r] to helix.toml", name, name
+        )
+
     def cost(self, provider: str, model: str, usage: Usage | None) -> float | None:
         if usage is None:
             return None
         price = self.price(provider, model)
         if price is None:
-            name = f"{provider}/{model}"
-            if name not in self._warned:
-                self._warned.add(name)
-                log.warning(
-                    "no price known for %s: its cost is recorded as unknown; add [pricing.%r] to helix.toml",
-                    name,
-                    name,
-                )
+            self._warn_unpriced(f"{provider}/{model}")  # once per name (while it is remembered)
             return None
         cached = min(usage.cached_tokens, usage.prompt_tokens)
         cached_price = price.cached_input if price.cached_input is not None else price.input

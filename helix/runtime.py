@@ -13,8 +13,13 @@ connection probe decides, and an unreachable hub sets HF_HUB_OFFLINE=1 for the r
 
 from __future__ import annotations
 
+import atexit
+import ctypes
 import os
+import shutil
+import signal
 import socket
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,6 +27,7 @@ from urllib.parse import urlsplit
 import platformdirs
 
 HUB_URL = "https://huggingface.co"
+_PR_SET_PDEATHSIG = 1
 PROBE_SECONDS = 1.5
 _TRUE = frozenset({"1", "TRUE", "YES", "ON"})
 
@@ -39,6 +45,29 @@ def contain() -> None:
     os.environ.setdefault("FASTEMBED_CACHE_PATH", str(cache_dir() / "fastembed"))
     # Presidio's email/URL recognizers would otherwise fetch the public suffix list from GitHub.
     os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+
+def tie_to_launcher() -> None:
+    """In a one-file binary, Python runs in a child of the bootloader that unpacked it to a temporary
+    folder, and only the bootloader deletes that folder. If the bootloader is killed outright
+    (SIGKILL), this process gets SIGINT (a clean shutdown, as on Ctrl-C) and deletes the folder itself
+    on the way out. Linux only; a no-op anywhere else and outside a one-file binary."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    # One-file builds unpack to $TMPDIR/_MEIxxxxxx; a one-folder build's files sit in <folder>/_internal,
+    # which must never be deleted.
+    if not sys.platform.startswith("linux") or bundle is None or not Path(bundle).name.startswith("_MEI"):
+        return
+    launcher = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0)
+
+    def remove_bundle() -> None:
+        if os.getppid() != launcher:
+            shutil.rmtree(bundle, ignore_errors=True)
+
+    atexit.register(remove_bundle)
+    if os.getppid() != launcher:  # the launcher died before prctl took effect
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 def offline_by_env() -> bool:

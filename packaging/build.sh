@@ -6,6 +6,12 @@
 #   packaging/build.sh --onedir   build dist/helix-onedir/ (a folder; starts fastest) instead of dist/helix
 #   packaging/build.sh --compress zlib-compress the one-file archive: 105 MiB instead of 255 MiB, but every
 #                                 start then takes ~1 s longer (it inflates ~275 MB); see docs/packaging.md
+#   packaging/build.sh --models DIR  bundle the embedding and spaCy models from DIR (default: $HELIX_MODELS_DIR,
+#                                 else ../shared/models beside the checkout); they land in helix/_models/
+#   packaging/build.sh --no-models   the slim build: no models inside (users run `helix models pull`)
+#
+# --onedir also packs dist/helix-<version>-<os>-<arch>.tar.gz (the folder, for download): the release
+# format that starts fastest, since nothing is unpacked at start.
 #
 # The binary is built for the OS, CPU and glibc of this machine, from the packages installed in that
 # Python environment. If PyInstaller (the `binary` extra) or Helix's dependencies are missing from it,
@@ -27,15 +33,23 @@ fi
 
 CLEAN=()
 export HELIX_BUILD_MODE=onefile HELIX_BUILD_COMPRESS=0
-for arg in "$@"; do
-    case "$arg" in
+export HELIX_BUILD_MODELS="${HELIX_MODELS_DIR:-$(cd "$REPO/.." && pwd)/shared/models}"
+while [[ $# -gt 0 ]]; do
+    case "$1" in
         --clean) CLEAN=(--clean) ;;
         --onedir) HELIX_BUILD_MODE=onedir ;;
         --compress) HELIX_BUILD_COMPRESS=1 ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-        *) echo "build.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
+        --models) shift; HELIX_BUILD_MODELS="$(cd "${1:?--models needs a folder}" && pwd)" ;;
+        --no-models) HELIX_BUILD_MODELS=none ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        *) echo "build.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
+    shift
 done
+if [[ "$HELIX_BUILD_MODELS" != none && ! -d "$HELIX_BUILD_MODELS" ]]; then
+    echo "build.sh: no model folder at $HELIX_BUILD_MODELS: pass --models DIR, or --no-models for a slim build" >&2
+    exit 1
+fi
 
 cd "$REPO"
 echo "==> Python: $PYTHON ($("$PYTHON" -c 'import sys; print(sys.version.split()[0])'))"
@@ -50,7 +64,7 @@ if ! "$PYTHON" -c 'import PyInstaller, helix.cli, helix.app, helix.doctor, sqlit
     echo "==> installing Helix with the 'binary' extra into $("$PYTHON" -c 'import sys; print(sys.prefix)')"
     "$PYTHON" -m pip install -e "$REPO[binary]"
 fi
-echo "==> PyInstaller $("$PYTHON" -m PyInstaller --version)"
+echo "==> PyInstaller $("$PYTHON" -m PyInstaller --version); models: $HELIX_BUILD_MODELS"
 
 started=$(date +%s)
 "$PYTHON" -m PyInstaller "${CLEAN[@]}" --noconfirm \
@@ -63,6 +77,11 @@ elapsed=$(( $(date +%s) - started ))
 if [[ "$HELIX_BUILD_MODE" == onedir ]]; then
     binary="$REPO/dist/helix-onedir/helix"
     size=$(du -sm "$REPO/dist/helix-onedir" | cut -f1)
+    version="$("$binary" --version)"
+    archive="$REPO/dist/helix-$version-$(uname -s | tr A-Z a-z)-$(uname -m).tar.gz"
+    # The folder is called helix/ inside the archive: users run helix/helix.
+    tar -C "$REPO/dist" --transform 's|^helix-onedir|helix|' -czf "$archive" helix-onedir
+    echo "==> packed $archive ($(du -m "$archive" | cut -f1) MB)"
 else
     binary="$REPO/dist/helix"
     size=$(du -m "$binary" | cut -f1)

@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
 """Smoke-test a built Helix binary end to end, offline, on 127.0.0.1 only.
 
-    python packaging/smoke.py [dist/helix] [--models ../shared/models] [--keep]
+    python packaging/smoke.py [dist/helix] [--models ../shared/models] [--models-from bundled|pull|env]
+                              [--port N] [--keep]
 
-In a temporary HELIX_HOME it runs `helix version`, `helix init --path X`, `helix doctor --config X`
-(sqlite-vec loaded, semantic cache and spaCy NER loaded from the shared model folders, with
-HF_HUB_OFFLINE=1), then `helix serve` in front of the repository's fake upstream
+Where the two models come from (--models-from), and what `helix doctor` must then report:
+- bundled  (default) the binary carries them: `helix` runs as under `env -i HOME=<empty>
+           PATH=/usr/bin:/bin` (plus the fake upstream's URL and key), no HELIX_HOME, no model setting;
+- pull     `helix models pull --from MODELS` first copies them into HELIX_HOME/models (a pip install);
+- env      HELIX_CACHE__EMBEDDING_MODEL_PATH / HELIX_PII__SPACY_MODEL name the folders in MODELS
+           (a binary built with --no-models).
+It runs `helix --version`, `helix version`, `helix init --path X`, `helix doctor --config X`
+(sqlite-vec loaded, semantic cache and spaCy NER loaded from where the mode says, offline), then
+`helix serve` (on --port, default a free one) in front of the repository's fake upstream
 (`python -m tests.fake_upstream`) and sends: a chat completion (MISS), the same again (HIT-EXACT),
 a paraphrase of a cached question once the embedding model is loaded (HIT-SEMANTIC), a streamed
 one, and one carrying an email address and a name that must reach the upstream redacted (the fake
@@ -53,28 +60,35 @@ class SmokeFailure(Exception):
     pass
 
 
+MODEL_SOURCES = {"bundled": "bundled", "pull": "data dir", "env": "config"}
+
+
 class Smoke:
-    def __init__(self, binary: Path, models: Path, python: str, workdir: Path) -> None:
+    def __init__(self, binary: Path, models: Path, source: str, python: str, workdir: Path, port: int) -> None:
         self.binary = binary
+        self.models = models
+        self.source = source
         self.python = python
         self.workdir = workdir
+        self.port = port or free_port()
         self.home = workdir / "home"
         self.home.mkdir()
         self.config = workdir / "helix.toml"
         self.timings: dict[str, float] = {}
         self.serve_started = 0.0
         self.children: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+        common = {"OPENAI_API_KEY": "sk-test", "COLUMNS": "220", "NO_COLOR": "1"}  # 220: no wrapped request ids
+        if source == "bundled":
+            # What a new user's shell gives a downloaded binary: an empty home, a minimal PATH, nothing else.
+            self.env = {"HOME": str(self.home), "PATH": "/usr/bin:/bin", **common}
+            return
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("HELIX_") and not k.endswith("_API_KEY")}
-        self.env.update(
-            HELIX_HOME=str(self.home),
-            HF_HUB_OFFLINE="1",
-            TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS="",
-            HELIX_CACHE__EMBEDDING_MODEL_PATH=str(models / EMBEDDING_MODEL),
-            HELIX_PII__SPACY_MODEL=str(models / SPACY_MODEL),
-            OPENAI_API_KEY="sk-test",
-            COLUMNS="220",  # rich tables: no wrapping of request ids
-            NO_COLOR="1",
-        )
+        self.env.update(HELIX_HOME=str(self.home), HF_HUB_OFFLINE="1", TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS="", **common)
+        if source == "env":
+            self.env.update(
+                HELIX_CACHE__EMBEDDING_MODEL_PATH=str(models / EMBEDDING_MODEL),
+                HELIX_PII__SPACY_MODEL=str(models / SPACY_MODEL),
+            )
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -136,12 +150,20 @@ class Smoke:
     # --- the checks -----------------------------------------------------------------------------
 
     def check_version(self) -> None:
-        out = self.run("version", "version").strip()
         found = re.search(r'__version__ = "([^"]+)"', (REPO / "helix" / "__init__.py").read_text())
         expected = found.group(1) if found else "?"
-        if out != expected:
-            raise SmokeFailure(f"`helix version` printed {out!r}, expected {expected!r}")
-        ok(f"helix version -> {out}", self.timings["version"])
+        for args in (["version"], ["--version"], ["-V"]):
+            out = self.run(args[0], *args).strip()
+            if out != expected:
+                raise SmokeFailure(f"`helix {args[0]}` printed {out!r}, expected {expected!r}")
+        ok(f"helix --version, -V and version -> {out}", self.timings["--version"])
+
+    def pull_models(self) -> None:
+        if self.source != "pull":
+            return
+        out = self.run("models pull", "models", "pull", "--from", str(self.models))
+        expect(out.count("copied") == 2, f"`helix models pull --from {self.models}` did not copy both models:\n{out}")
+        ok(f"helix models pull --from {self.models}", self.timings["models pull"])
 
     def check_init(self) -> None:
         self.run("init", "init", "--path", str(self.config))
@@ -163,14 +185,19 @@ class Smoke:
             "database": r"OK\s+database: .*migrations applied",
             "semantic cache": r"OK\s+cache: exact \+ semantic",
             "spaCy NER": r"OK\s+pii: ner \(",
+            f"the embedding model from {self.source}": rf"OK\s+model embedding: .*\({MODEL_SOURCES[self.source]}\)",
+            f"the spaCy model from {self.source}": rf"OK\s+model spacy: .*\({MODEL_SOURCES[self.source]}\)",
         }
         missing = [name for name, pattern in wanted.items() if not re.search(pattern, out)]
         if missing:
             raise SmokeFailure(f"`helix doctor` does not report {', '.join(missing)} as OK:\n{out}")
-        ok("helix doctor: sqlite-vec, database, semantic cache and NER OK", self.timings["doctor"])
+        ok(
+            f"helix doctor: sqlite-vec, database, semantic cache and NER OK, models {self.source}",
+            self.timings["doctor"],
+        )
 
     def start_servers(self) -> tuple[str, str]:
-        upstream_port, helix_port = free_port(), free_port()
+        upstream_port, helix_port = free_port(), self.port
         upstream_env = {**os.environ, "PYTHONPATH": str(REPO)}
         self.spawn(
             "fake-upstream",
@@ -296,6 +323,17 @@ class Smoke:
         expect(not broken, f"NiceGUI assets not served: {broken}")
         ok(f"dashboard: login page, admin-key page and its {len(assets)} NiceGUI assets served")
 
+    def check_home(self) -> None:
+        """Under an empty HOME, Helix writes only inside its own data and cache dirs."""
+        if self.source != "bundled":
+            return
+        own = (Path(".local/share/helix"), Path(".cache/helix"))
+        parents = {Path(".local"), Path(".local/share"), Path(".cache")}
+        written = [p.relative_to(self.home) for p in self.home.rglob("*")]
+        stray = sorted(str(p) for p in written if p not in parents and not any(o == p or o in p.parents for o in own))
+        expect(not stray, f"files written outside Helix's data and cache dirs under HOME: {stray[:10]}")
+        ok("nothing written under HOME outside ~/.local/share/helix and ~/.cache/helix")
+
     def check_offline_commands(self, ids: list[str]) -> None:
         out = self.run("logs", "logs", "--config", str(self.config), "-n", "20")
         missing = [i for i in ids if i not in out]
@@ -405,6 +443,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("binary", nargs="?", default=str(REPO / "dist" / "helix"))
     parser.add_argument("--models", default=str(DEFAULT_MODELS), help="folder holding the two offline models")
+    parser.add_argument(
+        "--models-from", choices=sorted(MODEL_SOURCES), default="bundled", help="where helix is to find the models"
+    )
+    parser.add_argument("--port", type=int, default=0, help="port for helix serve (default: a free one)")
     parser.add_argument("--python", default=sys.executable, help="Python that runs tests.fake_upstream")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
     args = parser.parse_args()
@@ -415,16 +457,17 @@ def main() -> int:
         print(f"FAIL  no executable binary at {binary}: run packaging/build.sh first", file=sys.stderr)
         return 1
     for folder in (models / EMBEDDING_MODEL, models / SPACY_MODEL):
-        if not folder.is_dir():
+        if args.models_from != "bundled" and not folder.is_dir():
             print(f"FAIL  model folder {folder} is missing (use --models or HELIX_SHARED_MODELS)", file=sys.stderr)
             return 1
 
     print(f"smoke-testing {binary} ({binary.stat().st_size / 1e6:.0f} MB)")
     with workspace(args.keep) as workdir:
-        smoke = Smoke(binary, models, args.python, workdir)
+        smoke = Smoke(binary, models, args.models_from, args.python, workdir, args.port)
         server_ids: list[str] = []
         try:
             smoke.check_version()
+            smoke.pull_models()
             smoke.check_init()
             smoke.check_doctor()
             base, _ = smoke.start_servers()
@@ -442,6 +485,7 @@ def main() -> int:
             )
             ok("helix serve shut down cleanly on SIGTERM")
             smoke.check_offline_commands(server_ids)
+            smoke.check_home()
         except SmokeFailure as exc:
             print(f"FAIL  {exc}", file=sys.stderr)
             for name in ("helix-serve", "fake-upstream"):

@@ -4,12 +4,15 @@ A raw ASGI app served by uvicorn in a background thread. It records every reques
 tests can count upstream calls and check exactly what a provider would have seen.
 
 Behaviour is chosen by the requested model name:
-  fail-500 / fail-429 / fail-401   answer that HTTP error in the provider's error shape
+  fail-500 / fail-429 / fail-401   answer that HTTP error in the provider's error shape (429 and 503
+                                   carry Retry-After: 7; a 401 echoes the key it was sent, as some do)
   slow-<seconds>                   wait before answering (timeouts)
   drop-stream                      send two chunks, then cut the connection
   slow-stream                      stream with 0.2 s between chunks (clients that leave mid-stream)
   length                           finish_reason "length"
   writes-pii                       the echo plus PII the model "wrote" itself (MODEL_WRITTEN_PII)
+  garbled-first / garbled-later    a stream whose first (or third) event is not JSON
+  big-<bytes>                      an answer of about that many bytes
   anything else                    answer "echo: <last user text>"
 Run standalone for benchmarks: `python -m tests.fake_upstream --port 8001`.
 """
@@ -126,13 +129,17 @@ def _embedding(text: str, dim: int = 8) -> list[float]:
     return [b / 255 for b in digest[:dim]]
 
 
-def _error(status: int, anthropic: bool) -> dict[str, Any]:
+def _error(status: int, anthropic: bool, headers: dict[str, str]) -> dict[str, Any]:
+    message = f"fake upstream failure {status}"
+    if status == 401:
+        sent = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
+        message = f"Incorrect API key provided: {sent}. You can find your API key at the dashboard."
     if anthropic:
-        return {"type": "error", "error": {"type": "api_error", "message": f"fake upstream failure {status}"}}
+        return {"type": "error", "error": {"type": "api_error", "message": message}}
     kinds = {401: "invalid_request_error", 429: "rate_limit_error"}
     return {
         "error": {
-            "message": f"fake upstream failure {status}",
+            "message": message,
             "type": kinds.get(status, "server_error"),
             "param": None,
             "code": f"fake_{status}",
@@ -172,14 +179,20 @@ class FakeUpstream:
         path = scope["path"]
         if self.state.record:
             self.state.requests.append(Recorded(scope["method"], path, headers, body))
-        await self._answer(path, body, send)
+        await self._answer(path, body, send, headers)
 
-    async def _answer(self, path: str, body: Any, send: Any) -> None:
+    async def _answer(self, path: str, body: Any, send: Any, headers: dict[str, str]) -> None:
         anthropic = path == "/v1/messages"
         model = str((body or {}).get("model", ""))
         if model.startswith("fail-"):
             status = int(model.split("-")[1])
-            return await _json(send, status, _error(status, anthropic))
+            retry = [(b"retry-after", b"7")] if status in (429, 503) else []
+            return await _json(send, status, _error(status, anthropic, headers), retry)
+        if model.startswith("big-"):
+            answer = "x" * int(model.split("-")[1])
+            completion = _completion(body)
+            completion["choices"][0]["message"]["content"] = answer
+            return await _json(send, 200, completion)
         if model.startswith("slow-") and model != "slow-stream":
             await asyncio.sleep(float(model.split("-")[1]))
         if path == "/v1/models":
@@ -203,6 +216,8 @@ class FakeUpstream:
             )
         if path == "/v1/chat/completions":
             if body.get("stream"):
+                if model.startswith("garbled-"):
+                    return await _garbled(send, _stream_events(body), 0 if model == "garbled-first" else 2)
                 events = [("", e) for e in _stream_events(body)]
                 return await _sse(send, events, model == "drop-stream", True, 0.2 if model == "slow-stream" else 0)
             return await _json(send, 200, _completion(body))
@@ -213,16 +228,29 @@ class FakeUpstream:
         await _json(send, 404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
 
 
-async def _json(send: Any, status: int, payload: Any) -> None:
+async def _json(send: Any, status: int, payload: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:
     data = json.dumps(payload).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *(extra or []),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": data})
+
+
+async def _garbled(send: Any, events: list[dict[str, Any]], at: int) -> None:
+    """A stream whose event number `at` is cut-off JSON; it goes on normally after it."""
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    for i, event in enumerate(events):
+        data = b'{"id": "chatcmpl-fake", "choi' if i == at else json.dumps(event).encode()
+        await send({"type": "http.response.body", "body": b"data: " + data + b"\n\n", "more_body": True})
+    await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
 
 
 async def _sse(

@@ -59,6 +59,14 @@ class Served:
         return openai.OpenAI(base_url=f"{self.url}/v1", api_key=api_key, max_retries=0, timeout=10)
 
 
+def wait_until_ready(url: str, seconds: float = 60) -> None:
+    """`helix serve` listens before it has loaded (/health/ready says 503 until then)."""
+    deadline = time.monotonic() + seconds
+    while httpx.get(f"{url}/health/ready", timeout=5).status_code != 200:
+        assert time.monotonic() < deadline, f"{url} was not ready within {seconds} s"
+        time.sleep(0.1)
+
+
 @contextmanager
 def serve(cwd: Path, upstream_url: str, **env: str) -> Iterator[Served]:
     """`helix serve` on a free port with its state in `cwd`, stopped by its PID; its output kept on exit."""
@@ -83,6 +91,7 @@ def serve(cwd: Path, upstream_url: str, **env: str) -> Iterator[Served]:
     served = Served(f"http://127.0.0.1:{port}", cwd / "home", cwd, process)
     try:
         wait_until_healthy(served.url, process)
+        wait_until_ready(served.url)
         yield served
     finally:
         process.send_signal(signal.SIGINT)
@@ -300,6 +309,16 @@ def test_logging_in_starts_a_server_side_session_and_logging_out_ends_it(guarded
     # The old cookie, replayed (as a copy of it would be), no longer opens anything.
     assert get(guarded, "/dashboard/", headers=session).status_code == 401
     assert get(guarded, SOCKET, headers=session).status_code == 401
+
+
+def test_sessions_outlive_a_restart_but_not_a_logout(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> None:
+    with serve(tmp_path, upstream[0].url, HELIX_AUTH__ADMIN_KEY=ADMIN) as first:
+        session = log_in(first)
+    with serve(tmp_path, upstream[0].url, HELIX_AUTH__ADMIN_KEY=ADMIN) as second:
+        assert get(second, "/dashboard/", headers=session).status_code == 200  # read back from the SQLite file
+        get(second, "/dashboard/logout", headers=session)
+    with serve(tmp_path, upstream[0].url, HELIX_AUTH__ADMIN_KEY=ADMIN) as third:
+        assert get(third, "/dashboard/", headers=session).status_code == 401
 
 
 def test_sessions_expire(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> None:

@@ -18,7 +18,7 @@ from PIL import Image
 
 from helix.format import count, money
 from tests.fake_upstream import FakeState, ServerThread
-from tests.test_dashboard import Served, serve, stored
+from tests.test_dashboard import Served, read, serve, stored
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -215,6 +215,62 @@ def test_a_new_request_appears_without_a_reload(
     snap(page, request, "request")
 
 
+def test_a_hidden_tab_pauses_and_catches_up_when_shown(page: sync_api.Page, site: Served) -> None:
+    page.goto(f"{site.url}/dashboard/requests?range=1h")
+    page.get_by_text("Matching requests").wait_for()
+    page.evaluate(
+        "Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});"
+        " document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    page.wait_for_timeout(300)
+    secret = admin(site, "POST", "/keys", json={"name": "while-hidden"}).json()["key"]
+    site.client(secret).chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "unseen"}], user="hidden-visitor"
+    )
+    page.wait_for_timeout(2_000)  # four refresh intervals
+    assert page.get_by_role("link", name="hidden-visitor").count() == 0
+    page.evaluate(
+        "Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});"
+        " document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    page.get_by_role("link", name="hidden-visitor").wait_for(timeout=10_000)
+
+
+def test_rotating_a_key_and_changing_its_budget(page: sync_api.Page, site: Served) -> None:
+    old = admin(site, "POST", "/keys", json={"name": "rotate-me", "budget": 1}).json()["key"]
+    page.goto(f"{site.url}/dashboard/key?name=rotate-me")
+    page.get_by_role("button", name="Change budget").click()
+    page.locator("input[data-field=budget]").fill("2.5")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Yes").click()
+    page.get_by_text("budget of rotate-me: $2.50").wait_for()
+    key = admin(site, "GET", "/keys/rotate-me").json()
+    assert (key["budget_usd"], key["budget_period"]) == (2.5, "month")
+    page.get_by_text("$2.50 per month").wait_for()  # the page follows the change
+
+    page.get_by_role("button", name="Rotate secret").click()
+    page.get_by_role("button", name="Yes").click()
+    secret = page.locator("input[data-secret]")
+    new = secret.input_value()
+    assert new.startswith("hx-") and new != old
+    page.get_by_role("button", name="I have stored it").click()
+    with pytest.raises(openai.AuthenticationError):
+        site.client(old).models.list()
+    assert site.client(new).models.list() is not None
+
+
+def test_clearing_a_models_cache(page: sync_api.Page, site: Served) -> None:
+    def entries() -> int:
+        return read(site, lambda conn: conn.execute("SELECT count(*) FROM cache_entries").fetchone()[0])
+
+    assert entries() > 0
+    page.goto(f"{site.url}/dashboard/model?name=openai/gpt-4o-mini")
+    page.locator("[data-action=clear-cache]").click()
+    page.get_by_role("button", name="Yes").click()
+    page.get_by_text(re.compile(r"deleted [1-9]\d* cache entries of openai/gpt-4o-mini")).wait_for()
+    assert entries() == 0
+
+
 def test_a_phone_sized_screen_needs_no_sideways_scrolling(
     browser: sync_api.Browser, site: Served, request: pytest.FixtureRequest
 ) -> None:
@@ -229,10 +285,18 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling(
 
 def test_logging_out_ends_the_session(page: sync_api.Page, site: Served) -> None:
     cookies = page.context.cookies()
+    other = page.context.new_page()  # a second tab of the same session
+    other.goto(f"{site.url}/dashboard/keys")
+    other.get_by_text("All keys").wait_for()
     page.get_by_role("link", name="Log out").click()
     page.wait_for_url(re.compile(r"/dashboard/login"))
+    other.wait_for_url(re.compile(r"/dashboard/login"))  # the open tab notices on its next refresh
     replay = {c["name"]: c["value"] for c in cookies}
     assert httpx.get(f"{site.url}/dashboard/", cookies=replay).status_code == 401
+    assert (
+        httpx.get(f"{site.url}/dashboard/_nicegui_ws/socket.io/?EIO=4&transport=polling", cookies=replay).status_code
+        == 401
+    )
 
 
 def test_the_console_stayed_clean(console: list[str]) -> None:

@@ -10,8 +10,10 @@ import os
 import signal
 import subprocess
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -22,7 +24,7 @@ from helix import models as helix_models
 from helix.config import load_config
 from helix.models import EMBEDDING, SPACY, locate, resolve
 from tests.conftest import EMBEDDING_MODEL, SHARED_MODELS, SPACY_MODEL, serve_process
-from tests.fake_upstream import FakeState, ServerThread
+from tests.fake_upstream import FakeState, ServerThread, serve_lifespan
 from tests.test_cli import free_port, helix_cmd
 
 
@@ -80,6 +82,65 @@ def test_models_pull_from_a_folder_then_list(user_env: dict[str, str], tmp_path:
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "OK  model embedding" in doctor.stdout and "(data dir)" in doctor.stdout
     assert "exact + semantic" in doctor.stdout and "ner (" in doctor.stdout
+
+
+class ModelMirror:
+    """Serves the shared model folders the way `helix models pull` downloads them: the embedding model's
+    files at the hub's /<repo>/resolve/main/<file>, the spaCy model as a wheel at its release path."""
+
+    def __init__(self, wheel: Path) -> None:
+        self.files = {f"/{path}": EMBEDDING_MODEL / path.rsplit("/", 1)[-1] for path in EMBEDDING.remote.paths}
+        self.files[f"/{SPACY.remote.paths[0]}"] = wheel
+        self.requested: list[str] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await serve_lifespan(receive, send)
+            return
+        self.requested.append(scope["path"])
+        file = self.files.get(scope["path"])
+        body = file.read_bytes() if file else b"not found"
+        headers = [(b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200 if file else 404, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _spacy_wheel(tmp_path: Path) -> Path:
+    wheel = tmp_path / "en_core_web_sm-3.8.0-py3-none-any.whl"
+    assert SPACY.remote.wheel_folder is not None
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path in SPACY_MODEL.rglob("*"):
+            if path.is_file():
+                archive.write(path, SPACY.remote.wheel_folder + str(path.relative_to(SPACY_MODEL)))
+        archive.writestr("en_core_web_sm-3.8.0.dist-info/METADATA", "Name: en_core_web_sm\n")
+    return wheel
+
+
+def test_models_pull_downloads_both_models(user_env: dict[str, str], tmp_path: Path) -> None:
+    mirror = ModelMirror(_spacy_wheel(tmp_path))
+    server = ServerThread(mirror).start()
+    try:
+        offline = helix_cmd("models", "pull", env=user_env)
+        assert offline.returncode == 1 and "offline" in offline.stderr and "--from DIR" in offline.stderr
+
+        env = {k: v for k, v in user_env.items() if k != "HF_HUB_OFFLINE"}
+        env.update(HF_ENDPOINT=server.url, HELIX_SPACY_MODELS_URL=server.url)
+        pulled = helix_cmd("models", "pull", env=env)
+        assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+        assert "downloaded embedding" in pulled.stdout and "downloaded spacy" in pulled.stdout
+        assert sorted(mirror.requested) == sorted(mirror.files)
+        target = Path(user_env["HOME"]) / ".local" / "share" / "helix" / "models"
+        assert (target / EMBEDDING.folder / "model.onnx").read_bytes() == (EMBEDDING_MODEL / "model.onnx").read_bytes()
+        assert (target / SPACY.folder / "meta.json").read_bytes() == (SPACY_MODEL / "meta.json").read_bytes()
+        assert sorted(p.name for p in target.iterdir()) == [EMBEDDING.folder, SPACY.folder]
+
+        mirror.files.pop(f"/{SPACY.remote.paths[0]}")
+        broken = helix_cmd("models", "pull", "--force", env=env)
+        assert broken.returncode == 1 and "answered HTTP 404" in broken.stderr
+        assert sorted(p.name for p in target.iterdir()) == [EMBEDDING.folder, SPACY.folder]  # no partial left
+        assert helix_cmd("models", "list", env=user_env).stdout.count("data dir") == 2
+    finally:
+        server.stop()
 
 
 def test_one_resolution_order_per_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -235,7 +235,7 @@ def test_keys_cli_add_list_show_update_rotate_revoke(
         (("keys", "revoke", "nobody"), "no key named 'nobody'"),
         (("keys", "show", "nobody"), "no key named 'nobody'"),
         (("keys", "add", "x", "--expires", "soon"), "not a duration"),
-        (("keys", "add", "x", "--rpm", "0"), "rpm must be at least 1"),
+        (("keys", "add", "x", "--rpm", "0"), "rpm must be from 1 to"),
         (("keys", "add", "bad name!"), "not a usable key name"),
         (("keys", "add", "x", "--models", " , "), "model list is empty"),
         (("keys", "update", "dup"), "nothing to change"),

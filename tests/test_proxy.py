@@ -142,7 +142,6 @@ def test_unknown_route_is_openai_shaped_404(helix: Helix) -> None:
     [
         ("fail-500", 500, "server_error"),
         ("fail-429", 429, "rate_limit_error"),
-        ("fail-401", 401, "invalid_request_error"),
     ],
 )
 def test_upstream_errors_are_passed_on(helix: Helix, fake: FakeState, model: str, status: int, error_type: str) -> None:

@@ -8,7 +8,8 @@
   DELETE /admin/keys/{name}            revoke (also POST /admin/keys/{name}/revoke)
   POST   /admin/keys/{name}/rotate     a new secret for the same key, shown this once
   GET    /admin/spend?by=key|user|model|day|provider&since=7d&limit=50   spent and saved per group
-  GET    /admin/stats?since=24h        request, error, refusal and cache totals, latency percentiles
+  GET    /admin/stats?since=24h        request, error, refusal and cache totals, latency percentiles, rows the
+                                        database writer could not write (write_failures, dropped_writes)
   POST   /admin/cache/clear            delete cache entries {model, older_than} (both optional: all entries)
 
 Every change takes effect in the running server before the response is sent.
@@ -32,6 +33,7 @@ from helix.config import Period
 from helix.durations import parse_duration
 from helix.errors import HelixError, InvalidRequest, NotFound
 from helix.gateway import Gateway
+from helix.pipeline.auth import laptop_mode
 from helix.quota.periods import period_bounds
 from helix.store import keys as key_store
 from helix.store import queries
@@ -44,6 +46,13 @@ _GROUPS = ("model", "key", "user", "day", "provider")
 def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     gateway: Gateway = connection.app.state.gateway
     gateway.keys.check_admin(connection.headers)
+
+
+def admin_or_laptop(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Open in laptop mode (only this machine can connect, as for the dashboard); the admin key otherwise."""
+    gateway: Gateway = connection.app.state.gateway
+    if not laptop_mode(gateway.config):
+        admin_only(connection, handler)
 
 
 class _NewKey(msgspec.Struct, forbid_unknown_fields=True):
@@ -83,6 +92,8 @@ def _decode(raw: bytes, shape: type[T]) -> T:
         raise InvalidRequest(f"{message}" + (f" ('{param}')" if param else ""), param=param) from None
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"the request body is not valid JSON ({exc})", code="invalid_json") from None
+    except RecursionError:
+        raise InvalidRequest("the request body is nested too deeply", code="invalid_json") from None
 
 
 def _expiry(text: str | None) -> float | None:
@@ -267,6 +278,7 @@ async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
             **totals,
             **latency,
             "keys": {s: statuses.count(s) for s in ("active", "expired", "revoked")},
+            "write_failures": queries.write_failures(since).rows(conn),
         }
 
     body = await _in_db(request, work)
@@ -275,6 +287,7 @@ async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
         **body,
         "auth_required": gateway.keys.required,
         "pending_writes": gateway.writer.pending,
+        "dropped_writes": dict(gateway.writer.dropped),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from helix.errors import HelixError
 from helix.pipeline.call import Call, Completed, Reply
 
 _encode = msgspec.json.encode
+_INTERNAL = HelixError("Helix hit an internal error; it is logged on the server. Please report it.")
 JSON = "application/json"
 REQUEST_ID = "x-helix-request-id"
 
@@ -63,6 +65,10 @@ async def _sse(call: Call, first: dict[str, Any] | None, chunks: AsyncIterator[d
     except HelixError as exc:
         # Headers are gone; OpenAI's SDKs raise on an `error` event inside the stream.
         yield b"data: " + _encode(exc.body()) + b"\n\n"
+    except Exception:
+        # Still end the stream properly (an error event, then a clean end), never a cut connection.
+        logging.getLogger("helix").exception("a stream failed on %s", call.id)
+        yield b"data: " + _encode(_INTERNAL.body()) + b"\n\n"
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
 
@@ -116,8 +122,5 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    import logging
-
     logging.getLogger("helix").exception("unexpected error on %s", request.url.path)
-    error = HelixError("Helix hit an internal error; it is logged on the server. Please report it.")
-    return error_response(error, None)
+    return error_response(_INTERNAL, None)

@@ -19,6 +19,7 @@ class ChunkAssembler:
         self.model: str | None = None
         self.created: int | None = None
         self.usage: dict[str, Any] | None = None
+        self.size = 0  # characters of text and tool arguments so far
         self._choices: dict[int, dict[str, Any]] = {}
 
     def feed(self, chunk: dict[str, Any]) -> None:
@@ -40,8 +41,10 @@ class ChunkAssembler:
             state["role"] = delta["role"]
         if delta.get("content"):
             state["content"].append(delta["content"])
+            self.size += len(delta["content"])
         if delta.get("refusal"):
             state["refusal"].append(delta["refusal"])
+            self.size += len(delta["refusal"])
         for call in delta.get("tool_calls") or []:
             slot = state["tool_calls"].setdefault(
                 int(call.get("index") or 0), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
@@ -50,6 +53,7 @@ class ChunkAssembler:
             function = call.get("function") or {}
             slot["function"]["name"] += function.get("name") or ""
             slot["function"]["arguments"] += function.get("arguments") or ""
+            self.size += len(function.get("arguments") or "")
         if choice.get("finish_reason"):
             state["finish_reason"] = choice["finish_reason"]
 

@@ -38,6 +38,15 @@ from helix.store.writer import Writer
 log = logging.getLogger("helix.cache")
 
 PREFILTER_K = 32
+# The embedding model reads the first 128 tokens and drops the rest, so a longer text buys the same vector
+# at a higher price (tokenizing 20 MB takes a minute): embed a prefix that always covers those tokens.
+EMBED_MAX_CHARS = 2048
+# Past this, the model's 128 tokens say too little about the prompt for "same meaning": exact cache only.
+SEMANTIC_MAX_CHARS = 32_768
+# Each embedding gets this long (queueing included); past it the request goes on with the exact cache only.
+EMBED_BUDGET_SECONDS = 2.0
+# Embeddings waiting at once; more than this and new requests skip the semantic lookup instead of queueing.
+MAX_EMBEDDINGS_IN_FLIGHT = 32
 MAINTENANCE_SECONDS = 30.0
 GENERATION_POLL_SECONDS = 0.5
 
@@ -59,6 +68,9 @@ class ResponseCache:
         self._index = BitIndex()
         self._pending: dict[bytes, store.Entry] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-cache")
+        # Embeddings get their own thread: a slow one never holds up index lookups and maintenance.
+        self._embed_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-embed")
+        self._embeddings_in_flight = 0
         self._local = threading.local()
         self._loop_conn: sqlite3.Connection | None = None
         self._next_id = 0
@@ -83,6 +95,7 @@ class ResponseCache:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._embed_executor.shutdown(wait=True, cancel_futures=True)
         if self._loop_conn is not None:
             self._loop_conn.close()
 
@@ -98,10 +111,24 @@ class ResponseCache:
     # -- semantic ------------------------------------------------------------------------------------
 
     async def embed(self, text: str) -> NDArray[np.float32] | None:
-        if not self.semantic_ready or not text:
+        """The prompt's vector, or None: no semantic cache for it (too long, too busy, or over its time)."""
+        if not self.semantic_ready or not text or len(text) > SEMANTIC_MAX_CHARS:
+            return None
+        if self._embeddings_in_flight >= MAX_EMBEDDINGS_IN_FLIGHT:
+            log.info("embeddings are backed up; this request uses the exact cache only")
             return None
         assert self._embedder is not None
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._embedder.embed_one, text)
+        self._embeddings_in_flight += 1
+        try:
+            work = asyncio.get_running_loop().run_in_executor(
+                self._embed_executor, self._embedder.embed_one, text[:EMBED_MAX_CHARS]
+            )
+            return await asyncio.wait_for(work, EMBED_BUDGET_SECONDS)
+        except TimeoutError:
+            log.info("an embedding took over %.1f s; this request uses the exact cache only", EMBED_BUDGET_SECONDS)
+            return None
+        finally:
+            self._embeddings_in_flight -= 1
 
     async def find_similar(
         self, keys: CacheKeys, vector: NDArray[np.float32], threshold: float
@@ -134,7 +161,7 @@ class ResponseCache:
         """Load the embedding model and the index in the background; until then lookups are exact only."""
         assert self._embedder is not None
         try:
-            await loop.run_in_executor(self._executor, self._embedder.embed_one, "warm up")
+            await loop.run_in_executor(self._embed_executor, self._embedder.embed_one, "warm up")
         except EmbedderUnavailable as exc:
             log.warning("semantic cache off, exact matches only: %s", exc)
             self._embedder = None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +14,7 @@ from rich.table import Table
 
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.config import Period
+from helix.dates import local_time
 from helix.format import money as _money
 from helix.quota.periods import ADJECTIVE, period_bounds
 from helix.store import keys as key_store
@@ -57,7 +57,7 @@ def _ago(ts: float | None, now: float) -> str:
 
 
 def _date(ts: float | None) -> str:
-    return "never" if ts is None else datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+    return local_time(ts, missing="never")
 
 
 def _spend(row: dict[str, Any]) -> str:

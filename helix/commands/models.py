@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
+from helix import runtime
 from helix.commands.common import ConfigOption, console, fail, settings
-from helix.models import MODELS, ModelSpec, locate_all, models_dir
+from helix.model_install import InstallError, copy_from, download, find_in
+from helix.models import MODELS, locate_all, models_dir
 
 app = typer.Typer(help="The embedding and spaCy models: where each is found; installing them.", no_args_is_help=True)
 
@@ -36,57 +39,56 @@ def list_models(config: ConfigOption = None) -> None:
     console.print(f"Helix's model folder: {models_dir()}", highlight=False)
 
 
-def _candidate(spec: ModelSpec, source: Path) -> Path | None:
-    """The folder under `source` holding `spec`: its usual name first, then any folder with its files."""
-    if spec.complete(source / spec.folder):
-        return source / spec.folder
-    if spec.complete(source):
-        return source
-    others = sorted(p for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
-    return next((p for p in others if spec.complete(p)), None)
-
-
-def _copy(source: Path, target: Path) -> None:
-    """Copy a model folder in, atomically (a half-copied folder never looks complete), writable by its owner."""
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
-        shutil.copytree(source, partial, copy_function=shutil.copyfile)
-        for folder, _, _ in os.walk(partial):
-            Path(folder).chmod(0o755)  # copytree copies the source's (possibly read-only) folder modes
-        if target.exists():
-            shutil.rmtree(target)
-        partial.rename(target)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-
-
 @app.command()
 def pull(
     source: Annotated[
-        Path,
-        typer.Option("--from", help="A folder holding the model folders (e.g. an unpacked release archive)."),
-    ],
+        Path | None,
+        typer.Option("--from", help="Copy from this folder (holding the model folders) instead of downloading them."),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Replace models already in Helix's model folder.")] = False,
 ) -> None:
-    """Copy the models into Helix's model folder (~/.local/share/helix/models), where `helix serve` finds them."""
-    source = source.expanduser()
-    if not source.is_dir():
-        raise fail(f"--from {source}: not a folder")
+    """Put both models into Helix's model folder (~/.local/share/helix/models), where `helix serve` finds them."""
     target_dir = models_dir()
-    target_dir.mkdir(parents=True, exist_ok=True)
+    if source is not None and not source.expanduser().is_dir():
+        raise fail(f"--from {source}: not a folder")
+    if source is None and not runtime.hub_reachable():
+        raise fail(
+            "offline (HF_HUB_OFFLINE is set or the Hugging Face hub does not answer): "
+            "copy the models from a folder with --from DIR"
+        )
     found_any = False
     for spec in MODELS:
         target = target_dir / spec.folder
-        found = _candidate(spec, source)
-        if found is None:
+        origin = None if source is None else find_in(spec, source.expanduser())
+        if source is not None and origin is None:
             console.print(f"[yellow]skip[/yellow] {spec.key}: no {spec.title} folder in {escape(str(source))}")
             continue
         found_any = True
         if spec.complete(target) and not force:
             console.print(f"[green]have[/green] {spec.key}: {escape(str(target))} (--force replaces it)")
             continue
-        _copy(found, target)
-        console.print(f"[green]copied[/green] {spec.key}: {escape(str(found))} -> {escape(str(target))}")
+        try:
+            if origin is not None:
+                copy_from(spec, origin, target_dir)
+            else:
+                with Progress(transient=True, console=console) as bar:
+                    download(spec, target_dir, os.environ, _reporter(bar))
+        except (InstallError, OSError) as exc:
+            raise fail(f"{spec.key}: {exc}") from None
+        console.print(
+            f"[green]{'copied' if origin else 'downloaded'}[/green] {spec.key}: "
+            f"{escape(str(origin or spec.remote.urls(os.environ)[0][0]))} -> {escape(str(target))}"
+        )
     if not found_any:
         raise fail(f"no model found in {source}; expected folders like {', '.join(s.folder for s in MODELS)}")
+
+
+def _reporter(bar: Progress) -> Callable[[str, int | None, int], None]:
+    tasks: dict[str, TaskID] = {}
+
+    def report(name: str, total: int | None, received: int) -> None:
+        if name not in tasks:
+            tasks[name] = bar.add_task(name, total=total)
+        bar.advance(tasks[name], received)
+
+    return report

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
+from helix.dates import local_time
 from helix.pii import incidents
 from helix.pii.users import UserIds, user_key
 
@@ -36,7 +36,7 @@ def list_incidents(
         table.add_column(name, justify="right" if name in ("count", "score") else "left")
     for row in rows:
         table.add_row(
-            datetime.fromtimestamp(row["ts"]).strftime("%Y-%m-%d %H:%M:%S"),
+            local_time(row["ts"], "%Y-%m-%d %H:%M:%S"),
             row["request_id"],
             row["user"] or row["key_id"] or "-",
             row["entity_type"],

@@ -32,8 +32,8 @@ from helix.cache.replay import ChunkAssembler, completion_to_chunks
 from helix.cache.response_cache import ResponseCache
 from helix.cache.store import Entry
 from helix.config import CacheConfig
-from helix.errors import InvalidRequest
 from helix.pipeline.call import Call, Completed, Next, Reply, Streamed
+from helix.pipeline.headers import MAX_SECONDS, number_header, text_header
 from helix.pricing import PriceBook, Usage
 
 log = logging.getLogger("helix.cache")
@@ -51,19 +51,6 @@ class Controls:
     ttl: float | None
     threshold: float
     namespace: str
-
-
-def _float_header(call: Call, name: str) -> float | None:
-    value = call.headers.get(name)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        raise InvalidRequest(f"header {name} must be a number, got {value!r}", param=name) from None
-    if number < 0:
-        raise InvalidRequest(f"header {name} must not be negative", param=name)
-    return number
 
 
 def skip_reason(call: Call, config: CacheConfig) -> str | None:
@@ -92,20 +79,17 @@ class CacheStage:
         self._config = config
         self._prices = prices
         self._before_store = before_store
+        self._max_entry_bytes = config.max_entry_kb * 1024
 
     def _controls(self, call: Call) -> Controls:
         directives = {d.strip().lower() for d in call.headers.get("cache-control", "").split(",")}
-        requested = _float_header(call, "x-helix-cache-threshold")
-        if requested is not None and requested > 1:
-            raise InvalidRequest(
-                "header x-helix-cache-threshold must be between 0 and 1", param="x-helix-cache-threshold"
-            )
+        requested = number_header(call.headers, "x-helix-cache-threshold", high=1.0)
         return Controls(
             lookup="no-cache" not in directives,
             store="no-store" not in directives,
-            ttl=_float_header(call, "x-helix-cache-ttl"),
+            ttl=number_header(call.headers, "x-helix-cache-ttl", high=MAX_SECONDS),
             threshold=max(self._config.threshold, requested or 0.0),
-            namespace=call.headers.get("x-helix-cache-namespace", ""),
+            namespace=text_header(call.headers, "x-helix-cache-namespace"),
         )
 
     def _scope(self, call: Call, namespace: str) -> str:
@@ -161,17 +145,21 @@ class CacheStage:
     async def _store(
         self, call: Call, keys: CacheKeys, vector: NDArray[np.float32] | None, ttl: float | None, body: dict[str, Any]
     ) -> None:
+        response = _encode(body)
+        if len(response) > self._max_entry_bytes:
+            return  # passed on, not cached: [cache] max_entry_kb
         if self._before_store is not None:
             try:
                 body = await self._before_store(body)
             except Exception:
                 log.exception("the PII check of an answer failed; the answer is not cached")
                 return
+            response = _encode(body)
         if vector is None:
             vector = await self._cache.embed(keys.prompt)
         usage = body.get("usage")
         cost = self._prices.cost(call.target.provider.name, call.target.model, Usage.from_openai(usage))
-        self._cache.store(keys, call.target.name, _encode(body), usage, cost, vector, ttl)
+        self._cache.store(keys, call.target.name, response, usage, cost, vector, ttl)
 
     async def _store_when_complete(
         self,
@@ -181,11 +169,18 @@ class CacheStage:
         ttl: float | None,
         chunks: AsyncIterator[dict[str, Any]],
     ) -> AsyncIterator[dict[str, Any]]:
-        """Pass every chunk on at once; store the assembled answer only if the stream completed."""
-        assembler = ChunkAssembler()
+        """Pass every chunk on at once; store the assembled answer only if the stream completed.
+
+        An answer larger than the cache takes is passed on without being assembled: no copy is kept."""
+        assembler: ChunkAssembler | None = ChunkAssembler()
         async for chunk in chunks:
-            assembler.feed(chunk)
+            if assembler is not None:
+                assembler.feed(chunk)
+                if assembler.size > self._max_entry_bytes:
+                    assembler = None
             yield chunk
+        if assembler is None:
+            return
         completion = assembler.completion()
         if self._storable(completion):
             await self._store(call, keys, vector, ttl, completion)

@@ -72,6 +72,8 @@ class Call:
     ttft: float | None = None
     finished: float | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    # Set by the limits stage for budgeted calls: the log row must be committed before the answer goes out.
+    durable: bool = False
     # Run by the log stage once the outcome, usage and cost are final (after the last chunk of a stream):
     # how inner stages settle what they reserved before the call.
     on_finish: list[Callable[[Call], None]] = field(default_factory=list)

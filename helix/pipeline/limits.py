@@ -41,6 +41,7 @@ from helix.quota import estimate
 from helix.quota.buckets import Bucket, duration_header
 from helix.quota.periods import ADJECTIVE, describe_reset, period_bounds
 from helix.store import keys as key_store
+from helix.store import reservations
 from helix.store.db import connect
 from helix.store.keys import KeyRecord
 from helix.store.writer import Writer
@@ -153,6 +154,8 @@ class LimitsStage:
             return await next(call)
         except asyncio.CancelledError:
             admission.settle(call)  # the log stage does not see a cancelled call
+            if call.durable:
+                self._writer.submit(reservations.DELETE, (call.id,))
             raise
 
     def admit(self, call: Call, key: KeyRecord | None) -> Admission:
@@ -224,6 +227,10 @@ class LimitsStage:
             call.response_headers["x-helix-budget-remaining-usd"] = f"{remaining:.6f}"
         if user_ledger is not None:
             user_ledger.reserved += cost
+        if key_ledger is not None or user_ledger is not None:
+            # On disk until the log row lands, so a crash cannot make this request free (store/reservations.py).
+            call.durable = True
+            self._writer.submit(reservations.INSERT, reservations.row(call, cost))
         if request_buckets or token_buckets:
             call.response_headers.update(self._headers(request_buckets, token_buckets))
         return Admission(self, key, request_buckets, token_buckets, tokens, key_ledger, user_ledger, cost)

@@ -40,10 +40,13 @@ class LogStage:
         if call.usage is None:
             call.usage = Usage.from_openai(reply.body.get("usage"))
         self._finish(call, 200, None)
+        if call.durable:
+            await self._writer.flush()  # the spend is on disk before the client sees the answer
         return reply
 
     async def _watch(self, call: Call, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
         status, code = 200, None
+        finished = False
         try:
             async for chunk in chunks:
                 if call.ttft is None:
@@ -52,6 +55,10 @@ class LogStage:
                 if usage:
                     call.usage = Usage.from_openai(usage)
                 yield chunk
+            finished = True
+            self._finish(call, status, code)
+            if call.durable:
+                await self._writer.flush()  # before the stream's terminator reaches the client
         except HelixError as exc:
             status, code = exc.status, exc.code or exc.type
             raise
@@ -63,7 +70,8 @@ class LogStage:
             raise
         finally:
             # Record first: under a cancelled scope the await below may itself be interrupted.
-            self._finish(call, status, code)
+            if not finished:
+                self._finish(call, status, code)
             await _close(chunks)
 
     def _finish(self, call: Call, status: int, code: str | None) -> None:

@@ -10,6 +10,7 @@ import msgspec
 
 from helix.errors import InvalidRequest
 from helix.pipeline.call import Call, Endpoint, Target
+from helix.pipeline.headers import MAX_TEXT_CHARS, text_header
 
 _Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -49,6 +50,7 @@ class _EmbeddingsShape(msgspec.Struct):
     user: str | None = None
 
 
+MAX_MODEL_CHARS = 256
 _SHAPES: dict[str, type[msgspec.Struct]] = {"chat": _ChatShape, "embeddings": _EmbeddingsShape}
 _decode = msgspec.json.decode
 
@@ -80,6 +82,8 @@ def parse_call(
         body = _decode(raw)
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"the request body is not valid JSON ({exc})", code="invalid_json") from None
+    except RecursionError:
+        raise InvalidRequest("the request body is nested too deeply", code="invalid_json") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object", code="invalid_json")
     try:
@@ -88,6 +92,12 @@ def parse_call(
         raise _problem(exc) from None
     if not shape.model.strip():
         raise InvalidRequest("'model' is empty: name a model, e.g. gpt-4o-mini", param="model")
+    if len(shape.model) > MAX_MODEL_CHARS or not shape.model.isprintable():
+        raise InvalidRequest(
+            f"'model' must be at most {MAX_MODEL_CHARS} printable characters", param="model", code="invalid_model"
+        )
+    if shape.user is not None and len(shape.user) > MAX_TEXT_CHARS:
+        raise InvalidRequest(f"'user' must be at most {MAX_TEXT_CHARS} characters", param="user")
     stream = False
     wants_usage = False
     if isinstance(shape, _ChatShape):
@@ -109,5 +119,5 @@ def parse_call(
         headers=headers,
         stream=stream,
         client_wants_usage=wants_usage,
-        user=shape.user or headers.get("x-helix-user") or None,
+        user=shape.user or text_header(headers, "x-helix-user") or None,
     )

@@ -14,6 +14,7 @@ import httpx
 import msgspec
 
 from helix.errors import InvalidRequest, UpstreamError
+from helix.pii.scrub import scrub_secrets
 from helix.pipeline.call import Call, Completed, Reply, Streamed
 from helix.providers.anthropic_translate import (
     StreamTranslator,
@@ -23,7 +24,7 @@ from helix.providers.anthropic_translate import (
     to_messages_request,
     translate_error,
 )
-from helix.providers.http import iter_sse, open_request, read_json
+from helix.providers.http import decode_event, iter_sse, open_request, read_json
 
 API_VERSION = "2023-06-01"
 _decode = msgspec.json.decode
@@ -106,12 +107,15 @@ class AnthropicProvider:
                 if first:
                     call.upstream_seconds += time.perf_counter() - waiting
                     first = False
-                payload = _decode(data)
+                payload = decode_event(self.name, data)
                 try:
                     chunks = translator.feed(event, payload)
                 except UpstreamStreamError as exc:
                     raise UpstreamError(
-                        f"{self.name}: {exc}", status=502, type=getattr(exc, "type", None), provider=self.name
+                        f"{self.name}: {scrub_secrets(str(exc))}",
+                        status=502,
+                        type=getattr(exc, "type", None),
+                        provider=self.name,
                     ) from None
                 for chunk in chunks:
                     yield chunk

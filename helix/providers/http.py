@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -19,10 +20,13 @@ from httpx_aiohttp import AiohttpTransport
 
 from helix.config import UpstreamConfig
 from helix.errors import HelixError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from helix.pii.scrub import scrub_secrets
 from helix.pipeline.call import Call
 
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
+_MAX_MESSAGE_CHARS = 2000
+_MAX_CODE_CHARS = 100
 
 
 def make_client(config: UpstreamConfig) -> httpx.AsyncClient:
@@ -53,13 +57,72 @@ def _decode_or_none(raw: bytes) -> Any:
         return None
 
 
-def upstream_error(provider: str, status: int, raw: bytes, read: ErrorReader) -> HelixError:
-    body = _decode_or_none(raw)
+_PASSED_ON = ("retry-after", "retry-after-ms")
+
+
+def upstream_error(
+    provider: str, status: int, raw: bytes, read: ErrorReader, headers: Mapping[str, str] | None = None
+) -> HelixError:
+    return error_from_body(provider, status, _decode_or_none(raw), read, headers)
+
+
+def error_from_body(
+    provider: str, status: int, body: Any, read: ErrorReader, headers: Mapping[str, str] | None = None
+) -> HelixError:
+    """The provider's error in OpenAI's shape: its message with credentials scrubbed, Retry-After passed on.
+
+    A provider's 401 means Helix's key for it is wrong, not the client's: a 502 `upstream_auth_error`, so
+    it cannot be mistaken for a bad Helix key."""
     error_type, message = read(status, body)
+    message = scrub_secrets(message[:_MAX_MESSAGE_CHARS])
+    if status == 401:
+        return UpstreamError(
+            f"{provider}: the provider refused Helix's credentials ({message}); check its api_key in helix.toml",
+            status=502,
+            type="upstream_error",
+            code="upstream_auth_error",
+            provider=provider,
+        )
     code = None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        code = body["error"].get("code")
-    return UpstreamError(f"{provider}: {message}", status=status, type=error_type, code=code, provider=provider)
+        found = body["error"].get("code")
+        code = scrub_secrets(str(found)[:_MAX_CODE_CHARS]) if found is not None else None
+    passed = {name: value for name in _PASSED_ON if (value := (headers or {}).get(name)) and _sane_retry(value)}
+    return UpstreamError(
+        f"{provider}: {message}", status=status, type=error_type, code=code, provider=provider, headers=passed
+    )
+
+
+def _sane_retry(value: str) -> bool:
+    """Seconds (or milliseconds) as a number, or an HTTP date: nothing else is passed on to clients."""
+    if len(value) > 40 or not value.isprintable():
+        return False
+    try:
+        return 0 <= float(value) < 10**9
+    except ValueError:
+        pass
+    try:
+        parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def decode_event(provider: str, data: str) -> dict[str, Any]:
+    """One stream event's JSON; a garbled event is the provider's fault: a 502, never a 500 or a cut stream."""
+    try:
+        event = _json_decode(data)
+    except (msgspec.DecodeError, RecursionError):
+        event = None
+    if not isinstance(event, dict):
+        raise UpstreamError(
+            f"{provider}: the provider sent a stream event that is not a JSON object",
+            status=502,
+            type="upstream_error",
+            code="upstream_bad_stream",
+            provider=provider,
+        )
+    return event
 
 
 def transport_error(provider: str, exc: httpx.TransportError) -> HelixError:
@@ -110,7 +173,7 @@ async def open_request(
             call.upstream_seconds += time.perf_counter() - began
         if response.status_code >= 400:
             raw = await _read(response, provider, call)
-            raise upstream_error(provider, response.status_code, raw, read_error)
+            raise upstream_error(provider, response.status_code, raw, read_error, response.headers)
         yield response
     finally:
         await response.aclose()
@@ -151,9 +214,9 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
                         yield event or "message", "\n".join(data)
                     event, data = "", []
                 elif line.startswith(b"data:"):
-                    data.append(line[5:].lstrip(b" ").decode())
+                    data.append(line[5:].lstrip(b" ").decode(errors="replace"))
                 elif line.startswith(b"event:"):
-                    event = line[6:].strip().decode()
+                    event = line[6:].strip().decode(errors="replace")
         if data:
             yield event or "message", "\n".join(data)
     except httpx.TransportError as exc:

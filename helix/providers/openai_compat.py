@@ -8,13 +8,17 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
-import msgspec
 
 from helix.errors import UpstreamError
 from helix.pipeline.call import Call, Completed, Reply, Streamed
-from helix.providers.http import iter_sse, open_request, read_json, read_openai_error
-
-_decode = msgspec.json.decode
+from helix.providers.http import (
+    decode_event,
+    error_from_body,
+    iter_sse,
+    open_request,
+    read_json,
+    read_openai_error,
+)
 
 
 class OpenAICompatProvider:
@@ -95,8 +99,7 @@ class OpenAICompatProvider:
                     first = False
                 if data == "[DONE]":
                     return
-                chunk = _decode(data)
-                if isinstance(chunk, dict) and "error" in chunk and "choices" not in chunk:
-                    error_type, message = read_openai_error(502, chunk)
-                    raise UpstreamError(f"{self.name}: {message}", status=502, type=error_type, provider=self.name)
+                chunk = decode_event(self.name, data)
+                if "error" in chunk and "choices" not in chunk:
+                    raise error_from_body(self.name, 502, chunk, read_openai_error)
                 yield chunk

@@ -16,7 +16,6 @@ from helix.store.vec import ensure_vec_loaded
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
 _PRAGMAS = (
-    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
@@ -35,6 +34,7 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN ourselves where we need a transaction.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     for pragma in _PRAGMAS:
         conn.execute(pragma)
     if not readonly:
@@ -42,12 +42,13 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-async def connect_async(path: str | Path) -> aiosqlite.Connection:
+async def connect_async(path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> aiosqlite.Connection:
     """An aiosqlite connection; call `connect()` once first so the schema exists."""
     path = Path(path)
     _prepare(path)
-    conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
     conn.row_factory = aiosqlite.Row
+    await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     for pragma in _PRAGMAS:
         await conn.execute(pragma)
     return conn

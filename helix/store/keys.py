@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from helix.durations import MAX_SECONDS
 from helix.quota.periods import PERIODS, period_bounds
 
 KEY_PREFIX = "hx-"
@@ -33,6 +34,11 @@ RECORD_ALERT = (
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 ALERT_DELIVERED = "UPDATE budget_alerts SET delivered = ? WHERE subject = ? AND period_start = ? AND threshold = ?"
+
+
+# Beyond these a limit means "none" anyway; bounded so every value fits SQLite's integers and the UI.
+MAX_RATE = 10**12
+MAX_BUDGET_USD = 1e12
 
 
 class KeyProblem(ValueError):
@@ -120,13 +126,18 @@ class KeySpec:
         for label, period in (("period", self.period), ("user period", self.user_period)):
             if period is not None and period not in PERIODS:
                 raise KeyProblem(f"unknown budget {label} '{period}': use one of {', '.join(PERIODS)}")
+        for label, budget in (("budget", self.budget), ("per-user budget", self.user_budget)):
+            if budget is not None and budget > MAX_BUDGET_USD:
+                raise KeyProblem(f"the {label} must be at most ${MAX_BUDGET_USD:,.0f} (leave it out for no limit)")
         for label, limit in (("rpm", self.rpm), ("tpm", self.tpm)):
-            if limit is not None and limit < 1:
-                raise KeyProblem(f"{label} must be at least 1 (leave it out for no limit)")
+            if limit is not None and not 1 <= limit <= MAX_RATE:
+                raise KeyProblem(f"{label} must be from 1 to {MAX_RATE:,} (leave it out for no limit)")
         if self.models is not None and not self.models:
             raise KeyProblem("the model list is empty: name models like gpt-4o-mini,anthropic/*")
         if self.expires_at is not None and self.expires_at <= (now or time.time()):
             raise KeyProblem("the expiry is in the past")
+        if self.expires_at is not None and self.expires_at > (now or time.time()) + MAX_SECONDS:
+            raise KeyProblem("the expiry is more than 100 years away: leave it out for a key that never expires")
         return self
 
 

@@ -147,7 +147,39 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "0007_instance_state",
+        "0007_write_failures",
+        """
+        CREATE TABLE write_failures (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            target TEXT NOT NULL,
+            error TEXT NOT NULL,
+            rows INTEGER NOT NULL
+        );
+        """,
+    ),
+    (
+        "0008_reservations",
+        """
+        CREATE TABLE reservations (
+            id TEXT PRIMARY KEY,
+            ts REAL NOT NULL,
+            pid INTEGER NOT NULL,
+            endpoint TEXT NOT NULL,
+            key_id TEXT,
+            user TEXT,
+            model_requested TEXT,
+            provider TEXT,
+            model TEXT,
+            stream INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL
+        );
+        CREATE TRIGGER requests_settle_reservation AFTER INSERT ON requests
+        BEGIN DELETE FROM reservations WHERE id = NEW.id; END;
+        """,
+    ),
+    (
+        "0009_instance_state",
         """
         CREATE TABLE instance_state (
             name TEXT PRIMARY KEY,

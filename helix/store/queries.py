@@ -197,3 +197,13 @@ def request_pii(request_id: str) -> Query:
         "SELECT entity_type, count, max_score, action FROM pii_incidents WHERE request_id = ? ORDER BY count DESC",
         (request_id,),
     )
+
+
+def write_failures(since_ts: float = 0.0) -> Query:
+    """Rows the writer could not write, per table, with the last error (requests rows carry spend)."""
+    return Query(
+        "SELECT target, sum(rows) AS rows, max(ts) AS last_ts,"
+        " (SELECT error FROM write_failures w2 WHERE w2.target = w.target ORDER BY ts DESC LIMIT 1) AS last_error"
+        " FROM write_failures w WHERE ts >= ? GROUP BY target ORDER BY rows DESC",
+        (since_ts,),
+    )

@@ -3,20 +3,30 @@
 Request handlers call `submit()`, which only appends to an in-memory queue, so a write never delays a
 response. The task drains the queue in batches gathered over a short window: one transaction each,
 consecutive rows of the same statement sent with executemany. `close()` drains everything before
-returning, so a clean shutdown loses nothing.
+returning, so a clean shutdown loses nothing. `flush()` cuts the window short: a caller that must know
+its rows are on disk (spend of a budgeted request) waits for one commit, not for the window.
+
+A row never takes others down with it: when a batch fails, it is retried row by row and only the rows
+that fail on their own are dropped. A database locked by another process is waited for (with backoff)
+before anything is dropped. Every dropped row is counted, logged and recorded in `write_failures`
+(read by `helix doctor` and /admin/stats), so lost spend is never silent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import sqlite3
+import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from helix.store.db import connect_async
+from helix.store.db import BUSY_TIMEOUT_MS, connect_async
 
 log = logging.getLogger("helix.store")
 
@@ -24,20 +34,49 @@ MAX_BATCH = 2000
 # Wait this long after the first queued row before writing, so one transaction carries many rows:
 # thousands of tiny commits a second would compete with the proxy for the CPU.
 BATCH_WINDOW_SECONDS = 0.05
+# How long a batch keeps retrying while another process holds the write lock (each try itself waits
+# the connection's busy timeout) before its rows are dropped and recorded.
+LOCK_RETRY_SECONDS = 60.0
+_MAX_BACKOFF_SECONDS = 1.0
 _STOP = object()
+_TARGET = re.compile(r"^\s*(INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.IGNORECASE)
+RECORD_FAILURE = "INSERT INTO write_failures (ts, target, error, rows) VALUES (?, ?, ?, ?)"
+
+Row = tuple[str, Sequence[Any]]
+
+
+def is_locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
+def target_of(sql: str) -> str:
+    """The table a statement writes to ("requests"), for counting what could not be written."""
+    match = _TARGET.match(sql)
+    return match.group(2) if match else sql.split(None, 1)[0]
 
 
 class Writer:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        lock_retry_seconds: float = LOCK_RETRY_SECONDS,
+    ) -> None:
         self._path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._lock_retry_seconds = lock_retry_seconds
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._wake = asyncio.Event()
         self._conn: aiosqlite.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self.written = 0
         self.failed_batches = 0
+        self.dropped: dict[str, int] = {}  # rows that could not be written, per table, since start
+        self.last_error: str | None = None
 
     async def start(self) -> None:
-        self._conn = await connect_async(self._path)
+        self._conn = await connect_async(self._path, busy_timeout_ms=self._busy_timeout_ms)
         self._task = asyncio.create_task(self._run(), name="helix-writer")
 
     @property
@@ -56,15 +95,17 @@ class Writer:
         self._queue.put_nowait(callback)
 
     async def flush(self) -> None:
-        """Wait until everything submitted so far is committed."""
+        """Wait until everything submitted so far is committed (or, failing that, dropped and recorded)."""
         done = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(done)
+        self._wake.set()
         await done
 
     async def close(self) -> None:
         if self._task is None:
             return
         self._queue.put_nowait(_STOP)
+        self._wake.set()
         await self._task
         self._task = None
         if self._conn is not None:
@@ -75,13 +116,19 @@ class Writer:
         stopping = False
         while not stopping:
             batch = [await self._queue.get()]
-            if isinstance(batch[0], tuple):
-                await asyncio.sleep(BATCH_WINDOW_SECONDS)
+            if isinstance(batch[0], tuple) and not self._wake.is_set():
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), BATCH_WINDOW_SECONDS)
+            self._wake.clear()
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             rows = [item for item in batch if isinstance(item, tuple)]
             if rows:
-                await self._write(rows)
+                try:
+                    await self._write(rows)
+                except Exception as exc:  # the writer must outlive anything a batch does
+                    log.exception("the database writer failed on a batch of %d rows", len(rows))
+                    await self._dropped(rows, f"the writer failed unexpectedly ({exc!r})")
             for item in batch:
                 if item is _STOP:
                     stopping = True
@@ -94,7 +141,42 @@ class Writer:
                     except Exception:
                         log.exception("an after-commit callback failed")
 
-    async def _write(self, rows: list[tuple[str, Sequence[Any]]]) -> None:
+    async def _write(self, rows: list[Row]) -> None:
+        try:
+            await self._commit_retrying(rows)
+            return
+        except sqlite3.Error as exc:
+            self.failed_batches += 1
+            if is_locked(exc):
+                await self._dropped(rows, f"the database stayed locked for {self._lock_retry_seconds:.0f} s ({exc})")
+                return
+            if len(rows) == 1:
+                await self._dropped(rows, str(exc))
+                return
+            log.warning("a batch of %d rows failed (%s); writing them one by one", len(rows), exc)
+        for one in rows:  # keep every row that is fine on its own
+            try:
+                await self._commit_retrying([one])
+            except sqlite3.Error as exc:
+                await self._dropped([one], str(exc))
+
+    async def _commit_retrying(self, rows: list[Row]) -> None:
+        """Commit `rows` in one transaction, retrying while another process holds the write lock."""
+        deadline = time.monotonic() + self._lock_retry_seconds
+        backoff = 0.05
+        while True:
+            try:
+                await self._commit(rows)
+                return
+            except sqlite3.Error as exc:
+                await self._rollback()
+                if not is_locked(exc) or time.monotonic() >= deadline:
+                    raise
+                log.warning("the database is locked by another process; retrying in %.2f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
+
+    async def _commit(self, rows: list[Row]) -> None:
         assert self._conn is not None
         groups: list[tuple[str, list[Sequence[Any]]]] = []
         for sql, params in rows:
@@ -102,16 +184,35 @@ class Writer:
                 groups[-1][1].append(params)
             else:
                 groups.append((sql, [params]))
-        try:
-            await self._conn.execute("BEGIN")
-            for sql, params_list in groups:
-                await self._conn.executemany(sql, params_list)
-            await self._conn.execute("COMMIT")
-            self.written += len(rows)
-        except Exception:
-            self.failed_batches += 1
-            log.exception("writing %d rows to the database failed", len(rows))
+        await self._conn.execute("BEGIN IMMEDIATE")
+        for sql, params_list in groups:
+            await self._conn.executemany(sql, params_list)
+        await self._conn.execute("COMMIT")
+        self.written += len(rows)
+
+    async def _rollback(self) -> None:
+        assert self._conn is not None
+        if self._conn.in_transaction:
             try:
                 await self._conn.execute("ROLLBACK")
-            except Exception:
-                log.debug("rollback after a failed batch also failed", exc_info=True)
+            except sqlite3.Error:
+                log.debug("rollback after a failed write also failed", exc_info=True)
+
+    async def _dropped(self, rows: list[Row], error: str) -> None:
+        """Count, log and record rows that could not be written."""
+        counts: dict[str, int] = {}
+        for sql, _ in rows:
+            target = target_of(sql)
+            counts[target] = counts.get(target, 0) + 1
+        for target, count in counts.items():
+            self.dropped[target] = self.dropped.get(target, 0) + count
+        self.last_error = error
+        # ERROR, not WARNING: a dropped `requests` row is spend a budget no longer sees after a restart.
+        what = ", ".join(f"{n} {t} row(s)" for t, n in counts.items())
+        log.error("could not write %s to the database: %s", what, error)
+        records: list[Row] = [(RECORD_FAILURE, (time.time(), t, error[:500], n)) for t, n in counts.items()]
+        try:
+            await self._commit(records)
+        except sqlite3.Error as exc:
+            await self._rollback()
+            log.error("could not record the dropped rows either: %s", exc)

@@ -52,10 +52,11 @@ def access(config: Config) -> Access:
 def same_origin(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     """False only when the browser says the request comes from another site than the one it is sent to."""
     values = dict(headers)
-    origin, host = values.get(b"origin"), values.get(b"host")
-    if origin is None or host is None:
+    origin = values.get(b"origin")
+    hosts = {values[name].decode("latin-1").lower() for name in (b"host", b"x-forwarded-host") if name in values}
+    if origin is None or not hosts:
         return True  # not a cross-site browser request: browsers send Origin with posts and sockets
-    return urlsplit(origin.decode("latin-1")).netloc.lower() == host.decode("latin-1").lower()
+    return urlsplit(origin.decode("latin-1")).netloc.lower() in hosts
 
 
 def cookie_value(headers: Iterable[tuple[bytes, bytes]]) -> str | None:

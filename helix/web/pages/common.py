@@ -95,7 +95,10 @@ def summary_values(s: Summary) -> list[tuple[str, str]]:
         (money(t["saved_usd"]), f"{count(r['exact'] + r['semantic'])} cache hits"),
         (count(requests), f"{count(t['errors'])} errors · {count(t['users'])} users"),
         (rate(r["exact"] + r["semantic"], requests), shares),
-        (rate(t["errors"], requests), f"{count(t['rate_limited'])} rate-limited · {count(t['over_budget'])} budget"),
+        (
+            rate(t["errors"], requests),
+            f"{count(t['rate_limited'])} rate-limited · {count(t['over_budget'])} over budget",
+        ),
         (ms(s.overhead_p50_ms), f"p95 {ms(s.overhead_p95_ms)} · latency p50 {ms(s.latency_p50_ms)}"),
     ]
 

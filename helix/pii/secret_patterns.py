@@ -1,0 +1,277 @@
+"""The secret patterns themselves, free of Presidio: vendor API keys, cloud keys, JWTs, PEM keys,
+and `password=...` style assignments. `helix.pii.secrets` builds Presidio recognizers from them;
+`helix.pii.scrub` uses them directly to keep credentials out of text Helix passes on (upstream errors).
+
+The patterns are case-sensitive (key formats are) and anchored on distinctive prefixes or on an
+assignment key, so ordinary prose, hashes and identifiers in code do not match.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+
+from helix.pii.canonical import base64_bytes
+
+FLAGS = regex.DOTALL | regex.MULTILINE
+
+
+@dataclass(frozen=True, slots=True)
+class SecretPattern:
+    name: str
+    regex: str
+    score: float
+    # Returns False for matches that only look like secrets (placeholders, variable names).
+    check: Callable[[str], bool] | None = None
+    # Sentence punctuation that an unquoted value picks up ("my password is hunter2.").
+    strip_trailing: str = ""
+    # Lower-case substrings one of which every match contains: a cheap `in` test skips the regex
+    # scan on the (usual) prompt that holds no secret at all.
+    hints: tuple[str, ...] = ()
+
+
+# --- value checks ---------------------------------------------------------------------------
+
+
+def _has_digit_and_letter(value: str) -> bool:
+    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def _mixed_case_and_digit(value: str) -> bool:
+    # Random base64 of this length almost always has all three; git SHAs (lower-case hex) never do.
+    return all(any(test(c) for c in value) for test in (str.isupper, str.islower, str.isdigit))
+
+
+_PLACEHOLDERS = """
+    none null nil true false undefined str string int bytes bool optional required secret secrets
+    password passwd passphrase pass pwd token apikey api_key key value xxx xxxx xxxxx xxxxxx
+    example redacted hidden placeholder changeit your_password yourpassword mypassword
+    your-password your_api_key your-api-key your_token your-token env getenv default empty
+"""
+_PLACEHOLDER_WORDS = frozenset(_PLACEHOLDERS.split())
+# Values that stand in for a secret rather than being one, quoted or not.
+_PLACEHOLDER_VALUE = regex.compile(
+    r"""
+    ^[$%]                         # $VAR, ${VAR}, %(name)s
+    | ^\{\{ | ^<.*>$ | ^\[.*\]$   # {{ template }}, <password>, [REDACTED]
+    | ^(.)\1*$                    # ****, xxxx, ....
+    """,
+    regex.VERBOSE,
+)
+# Unquoted values that are code: another variable, a call, an attribute. Quoted values are literals.
+_EXPRESSION = regex.compile(
+    r"""
+    [(\[{]                         # call or subscript: get_password(), env["X"]
+    | ^[A-Za-z_]\w*(?:\.\w+)+$      # attribute access: settings.DB_PASSWORD, self.password
+    | ^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$   # another variable's name: DB_PASSWORD
+    | ^[a-z]+(?:_[a-z]+)+$         # snake_case identifier without digits: user_password
+    """,
+    regex.VERBOSE,
+)
+
+
+def _looks_literal(value: str) -> bool:
+    stripped = value.strip()
+    return stripped.lower() not in _PLACEHOLDER_WORDS and not _PLACEHOLDER_VALUE.search(stripped)
+
+
+def _plausible_password(value: str) -> bool:
+    return len(value) >= 4 and _looks_literal(value)
+
+
+def _plausible_bare_password(value: str) -> bool:
+    return _plausible_password(value) and not _EXPRESSION.search(value)
+
+
+def _password_in_prose(value: str) -> bool:
+    # "the password is required" must not match: prose values need a digit, symbol or inner capital.
+    has_signal = any(c.isdigit() or not c.isalnum() for c in value) or any(c.isupper() for c in value[1:])
+    return has_signal and _plausible_bare_password(value)
+
+
+def _plausible_secret(value: str) -> bool:
+    return len(value) >= 8 and (_has_digit_and_letter(value) or len(value) >= 16) and _looks_literal(value)
+
+
+def _plausible_bare_secret(value: str) -> bool:
+    return _plausible_secret(value) and not _EXPRESSION.search(value)
+
+
+# --- patterns -------------------------------------------------------------------------------
+
+_NOT_TOKEN_BEFORE = r"(?<![A-Za-z0-9_-])"
+_NOT_TOKEN_AFTER = r"(?![A-Za-z0-9_-])"
+_SEP = r"""["']?[ \t]*(?::=|=>|[:=])[ \t]*"""
+_QUOTED_VALUE = r"""(?P<q>["'`])(?P<value>[^"'`\n]{4,256}?)(?P=q)"""
+_BARE_VALUE = r"""(?P<value>[^\s"'`<>]{4,256})"""
+# A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
+_PASSWORD_KEY = r"(?i:(?<![a-z0-9])(?:password|passwd|passphrase|pass_word|pwd|pw)\b)"
+_SECRET_KEY = (
+    r"(?i:(?<![a-z0-9])(?:secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?key"
+    r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token)\b)"
+)
+_TRAILING = ".,;:)"
+
+_PASSWORD_HINTS = ("pass", "pwd", "pw")
+_SECRET_HINTS = ("secret", "key", "token")
+_GITHUB_HINTS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")
+
+
+def _api(name: str, pattern: str, hints: tuple[str, ...], **kw: Any) -> SecretPattern:
+    return SecretPattern(name, pattern, kw.pop("score", 0.95), hints=hints, **kw)
+
+
+API_KEY_PATTERNS = [
+    _api(
+        "openai",
+        _NOT_TOKEN_BEFORE + r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}" + _NOT_TOKEN_AFTER,
+        ("sk-",),
+        check=_has_digit_and_letter,
+    ),
+    _api("anthropic", _NOT_TOKEN_BEFORE + r"sk-ant-[A-Za-z0-9_-]{20,}" + _NOT_TOKEN_AFTER, ("sk-ant-",)),
+    _api("github", r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}\b", _GITHUB_HINTS),
+    _api("github_pat", r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b", ("github_pat_",)),
+    _api("gitlab", r"\bglpat-[A-Za-z0-9_-]{20,}" + _NOT_TOKEN_AFTER, ("glpat-",)),
+    _api("slack", r"\bxox[baprs]-[A-Za-z0-9-]{10,}" + _NOT_TOKEN_AFTER, ("xox",)),
+    _api("slack_app", r"\bxapp-\d-[A-Za-z0-9-]{10,}" + _NOT_TOKEN_AFTER, ("xapp-",)),
+    _api(
+        "slack_webhook",
+        r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{16,}",
+        ("hooks.slack.com",),
+    ),
+    _api("stripe", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}\b", ("_live_", "_test_")),
+    _api("stripe_webhook", r"\bwhsec_[A-Za-z0-9]{20,}\b", ("whsec_",)),
+    _api("google", _NOT_TOKEN_BEFORE + r"AIza[0-9A-Za-z_-]{35}" + _NOT_TOKEN_AFTER, ("aiza",)),
+    _api("google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}" + _NOT_TOKEN_AFTER, ("gocspx-",)),
+    _api("huggingface", r"\bhf_[A-Za-z0-9]{34,}\b", ("hf_",), score=0.9, check=_has_digit_and_letter),
+]
+
+AWS_ACCESS_KEY_PATTERNS = [
+    _api(
+        "aws_access_key_id",
+        r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])",
+        ("akia", "asia", "abia", "acca"),
+    ),
+]
+
+AWS_SECRET_KEY_PATTERNS = [
+    _api(
+        "aws_secret_assignment",
+        r"(?i:aws_?secret(?:_access)?_?key|secret_access_key)"
+        + _SEP
+        + r"""["']?(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])""",
+        ("secret",),
+    ),
+    # Bare 40-character base64: weak on its own, raised above the threshold by context words, so
+    # without one of those words in the text it cannot be reported and the scan is skipped.
+    _api(
+        "aws_secret_bare",
+        r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
+        ("aws", "secret", "credentials"),
+        score=0.3,
+        check=_mixed_case_and_digit,
+    ),
+]
+AWS_SECRET_CONTEXT = ["aws", "secret", "secret_access_key", "aws_secret_access_key", "credentials"]
+
+PRIVATE_KEY_PATTERNS = [
+    _api(
+        "pem_private_key",
+        r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:.*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|(?:[A-Za-z0-9+/=\s:,-]|\\n)*)",
+        ("private key",),
+        score=1.0,
+    ),
+]
+
+def _jwt_header(token: str) -> bool:
+    # A JWT by structure, whatever its payload: the first segment is base64url JSON naming an `alg`.
+    raw = base64_bytes(token.split(".", 1)[0])
+    if raw is None:
+        return False
+    try:
+        header = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(header, dict) and "alg" in header
+
+
+JWT_PATTERNS = [
+    _api(
+        "jwt",
+        # The header is base64url of a JSON object, so it starts "ey" ({") or "ew" ({ and a newline or tab).
+        _NOT_TOKEN_BEFORE + r"e[yw][A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]{16,}+" + _NOT_TOKEN_AFTER,
+        ("ey", "ew"),
+        check=_jwt_header,
+    ),
+]
+
+PASSWORD_PATTERNS = [
+    _api(
+        "password_quoted",
+        _PASSWORD_KEY + _SEP + _QUOTED_VALUE,
+        _PASSWORD_HINTS,
+        score=0.85,
+        check=_plausible_password,
+    ),
+    _api(
+        "password_bare",
+        _PASSWORD_KEY + _SEP + _BARE_VALUE,
+        _PASSWORD_HINTS,
+        score=0.85,
+        check=_plausible_bare_password,
+        strip_trailing=_TRAILING,
+    ),
+    _api(
+        "password_prose",
+        r"(?i:\b(?:password|passwd|passphrase)\s+(?:is|was|to)\s+)(?:`(?P<value>[^`\n]{4,128})`|"
+        r"""(?P<value>[^\s"'`]{4,128}))""",
+        ("pass",),
+        score=0.8,
+        check=_password_in_prose,
+        strip_trailing=_TRAILING,
+    ),
+    _api(
+        "password_cli",
+        r"(?<!\S)--password[= ](?P<value>[^\s\"'`]{4,256})",
+        ("--password",),
+        score=0.85,
+        check=_plausible_bare_password,
+    ),
+    _api(
+        "url_userinfo",
+        r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]+:(?P<value>[^\s@/]{3,256})@",
+        ("://",),
+        score=0.9,
+        check=_looks_literal,
+    ),
+]
+
+SECRET_PATTERNS = [
+    _api(
+        "secret_quoted",
+        _SECRET_KEY + _SEP + _QUOTED_VALUE,
+        _SECRET_HINTS,
+        score=0.7,
+        check=_plausible_secret,
+    ),
+    _api(
+        "secret_bare",
+        _SECRET_KEY + _SEP + _BARE_VALUE,
+        _SECRET_HINTS,
+        score=0.7,
+        check=_plausible_bare_secret,
+        strip_trailing=_TRAILING,
+    ),
+    _api(
+        "bearer",
+        r"(?i:\bbearer[ \t]+)(?P<value>[A-Za-z0-9._~+/=-]{16,})",
+        ("bearer",),
+        score=0.7,
+        check=_plausible_secret,
+    ),
+]

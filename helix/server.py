@@ -1,0 +1,96 @@
+"""How `helix serve` runs uvicorn: the HTTP protocol with caps on the request head.
+
+httptools (uvicorn's fast parser) keeps reading a header for as long as the client sends it: one
+100 MB header costs 200 MB of memory and stalls the event loop. The protocol here counts the bytes of
+the request head as they arrive and answers 431 once it passes [server] max_header_kb (or the request
+has more than max_headers headers), before the app, and so before authentication, sees anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+
+from helix.config import ServerConfig
+
+STATUS = 431
+_BODY = msgspec.json.encode(
+    {
+        "error": {
+            "message": "the request headers are too large or too many; send fewer or smaller headers",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "request_header_fields_too_large",
+        }
+    }
+)
+_RESPONSE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: application/json\r\n"
+    b"content-length: " + str(len(_BODY)).encode() + b"\r\nconnection: close\r\n\r\n" + _BODY
+)
+
+
+class HeadTooLarge(Exception):
+    pass
+
+
+def protocol_options(server: ServerConfig) -> dict[str, Any]:
+    """uvicorn.run() keyword arguments that cap the request head."""
+    max_bytes, max_count = server.max_header_kb * 1024, server.max_headers
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # no httptools on this platform: h11 caps the head itself (with a 400)
+        return {"http": "h11", "h11_max_incomplete_event_size": max_bytes}
+
+    class CappedHttpTools(HttpToolsProtocol):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._in_head = True
+            self._head_bytes = 0
+            self._refused = False
+
+        def data_received(self, data: bytes) -> None:
+            was_in_head = self._in_head
+            super().data_received(data)
+            if was_in_head and self._in_head and not self._refused:
+                # The whole chunk is head (it did not even finish the headers): count it.
+                self._head_bytes += len(data)
+                if self._head_bytes > max_bytes:
+                    self._refuse()
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            if len(self.headers) >= max_count:
+                self._refused = True
+                raise HeadTooLarge
+            super().on_header(name, value)
+
+        def on_headers_complete(self) -> None:
+            size = len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
+            if size > max_bytes:
+                self._refused = True
+                raise HeadTooLarge
+            self._in_head = False
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._in_head, self._head_bytes = True, 0
+
+        def send_400_response(self, msg: str) -> None:
+            # The parser reports an exception raised in a callback as a parse error: say what it was.
+            if self._refused:
+                self._refuse()
+            else:
+                super().send_400_response(msg)
+
+        def _refuse(self) -> None:
+            self._refused = True
+            if self.transport is not None and not self.transport.is_closing():
+                self.transport.write(_RESPONSE)
+                self.transport.close()
+
+    protocol: type[asyncio.Protocol] = CappedHttpTools
+    return {"http": protocol}

@@ -1,0 +1,87 @@
+"""Reservations: the estimated cost of every budgeted request in flight, on disk until its log row lands.
+
+A budgeted request writes its reservation when it is admitted; its request-log row deletes it (a trigger,
+so both happen in one transaction). The row itself is committed before the answer is sent (see the log
+stage), so after a `kill -9` every answered request is in the log, and what is left here is requests
+that were in flight. `reconcile()` runs at start-up and charges each of those its estimate, as a
+stream cut short is charged: the provider may well have billed it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from typing import Any
+
+from helix.pipeline.call import Call
+
+log = logging.getLogger("helix.store")
+
+INSERT = (
+    "INSERT INTO reservations (id, ts, pid, endpoint, key_id, user, model_requested, provider, model, stream, cost_usd)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+DELETE = "DELETE FROM reservations WHERE id = ?"
+INTERRUPTED = "interrupted"
+_CHARGE = (
+    "INSERT OR IGNORE INTO requests (id, ts, endpoint, key_id, user, model_requested, provider, model, stream,"
+    " status, error_code, cost_usd)"
+    f" SELECT id, ts, endpoint, key_id, user, model_requested, provider, model, stream, 500, '{INTERRUPTED}', cost_usd"
+    " FROM reservations WHERE id = ?"
+)
+
+
+def row(call: Call, cost: float) -> tuple[Any, ...]:
+    return (
+        call.id,
+        call.ts,
+        os.getpid(),
+        call.endpoint,
+        call.key_id,
+        call.user,
+        call.requested_model,
+        call.target.provider.name,
+        call.target.model,
+        int(call.stream),
+        cost,
+    )
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def reconcile(conn: sqlite3.Connection) -> tuple[int, float]:
+    """Charge the reservations of processes that are gone; returns how many and their estimated cost."""
+    orphans = [
+        (r[0], float(r[2] or 0))
+        for r in conn.execute("SELECT id, pid, cost_usd FROM reservations").fetchall()
+        if not _alive(int(r[1]))
+    ]
+    if not orphans:
+        return 0, 0.0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for request_id, _ in orphans:
+            conn.execute(_CHARGE, (request_id,))
+            conn.execute(DELETE, (request_id,))  # already gone if the charge fired the trigger
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    total = sum(cost for _, cost in orphans)
+    log.warning(
+        "charged %d request(s) left in flight when Helix last stopped, at their estimate ($%.6f in all)",
+        len(orphans),
+        total,
+    )
+    return len(orphans), total

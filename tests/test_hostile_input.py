@@ -1,0 +1,54 @@
+"""Hostile request shapes through the real server: deep nesting is a 400, the schema is not public."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Helix, start_helix
+from tests.fake_upstream import FakeState, ServerThread
+
+ADMIN = "hxa-test-admin-key-0123456789abcdef"
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/embeddings"])
+def test_deeply_nested_json_is_a_400(helix: Helix, depth: int, path: str) -> None:
+    nested = "[" * depth + "]" * depth
+    raw = '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "metadata": ' + nested + "}"
+    response = httpx.post(helix.url + path, content=raw, headers={"content-type": "application/json"}, timeout=10)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
+
+
+@pytest.fixture
+def exposed(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[Helix]:
+    """Configured to listen beyond this machine (the test still binds 127.0.0.1)."""
+    instance = start_helix(tmp_path, upstream[0].url, f'[server]\nhost = "0.0.0.0"\n[auth]\nadmin_key = "{ADMIN}"\n')
+    yield instance
+    instance.server.stop()
+
+
+def test_deep_json_to_the_admin_api_is_a_400(exposed: Helix) -> None:
+    raw = '{"name": "x", "models": ' + "[" * 5000 + "]" * 5000 + "}"
+    response = httpx.post(
+        f"{exposed.url}/admin/keys", content=raw, headers={"authorization": f"Bearer {ADMIN}"}, timeout=10
+    )
+    assert response.status_code == 400
+
+
+def test_the_schema_needs_the_admin_key_beyond_this_machine(exposed: Helix) -> None:
+    for path in ("/openapi", "/openapi/openapi.json", "/openapi.json"):
+        response = httpx.get(exposed.url + path, timeout=10)
+        assert response.status_code in (401, 404), (path, response.status_code)
+        assert "/admin" not in response.text
+    schema = httpx.get(f"{exposed.url}/openapi/openapi.json", headers={"authorization": f"Bearer {ADMIN}"}, timeout=10)
+    assert schema.status_code == 200 and "/admin/keys" in schema.json()["paths"]
+
+
+def test_the_schema_is_open_in_laptop_mode(helix: Helix) -> None:
+    schema = httpx.get(f"{helix.url}/openapi/openapi.json", timeout=10)
+    assert schema.status_code == 200 and "/v1/chat/completions" in schema.json()["paths"]

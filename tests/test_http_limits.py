@@ -1,0 +1,76 @@
+"""Caps on the request head, through a real `helix serve`: too large or too many headers get a 431 at once."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.fake_upstream import FakeState, ServerThread
+from tests.served import helix_process
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, upstream: tuple[ServerThread, FakeState]) -> Iterator[str]:
+    with helix_process(tmp_path_factory.mktemp("limits"), upstream[0].url) as (url, _):
+        yield url
+
+
+def raw_request(url: str, head: bytes, trickle: bytes = b"", pieces: int = 0) -> bytes:
+    """Send `head`, then `trickle` `pieces` times (a header that never ends); return what the server answers."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(head)
+        try:
+            for _ in range(pieces):
+                sock.sendall(trickle)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and hung up: what we want
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+def test_a_huge_header_is_a_431_before_it_is_read(served: str) -> None:
+    head = b"GET /health HTTP/1.1\r\nhost: x\r\nx-big: "
+    answer = raw_request(served, head, b"a" * 65536, pieces=1600)  # would be 100 MB
+    status, _, body = answer.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 431")
+    assert json.loads(body)["error"]["code"] == "request_header_fields_too_large"
+
+
+def test_too_many_headers_is_a_431(served: str) -> None:
+    headers = {f"x-h{i}": "1" for i in range(150)}
+    response = httpx.get(f"{served}/health", headers=headers, timeout=10)
+    assert response.status_code == 431
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_headers_just_over_the_size_cap_in_one_piece_are_a_431(served: str) -> None:
+    response = httpx.get(f"{served}/health", headers={"x-big": "a" * 40_000}, timeout=10)
+    assert response.status_code == 431
+
+
+def test_ordinary_large_requests_still_pass(served: str) -> None:
+    assert httpx.get(f"{served}/health", headers={"x-big": "a" * 16_000}, timeout=10).status_code == 200
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "b" * 2_000_000}]}
+    response = httpx.post(f"{served}/v1/chat/completions", json=body, timeout=30)  # a big body is not a big head
+    assert response.status_code == 200, response.text
+
+
+def test_health_answers_while_someone_sends_a_huge_header(served: str) -> None:
+    sender = threading.Thread(
+        target=raw_request, args=(served, b"GET /health HTTP/1.1\r\nhost: x\r\nx-big: ", b"a" * 65536, 1600)
+    )
+    sender.start()
+    started = time.monotonic()
+    assert httpx.get(f"{served}/health", timeout=10).status_code == 200
+    assert time.monotonic() - started < 1.0
+    sender.join(10)

@@ -1,0 +1,102 @@
+"""A misbehaving provider, through the real server: its errors are passed on safely, its garbage never cuts a stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import Helix, start_helix
+from tests.fake_upstream import FakeState, ServerThread
+
+OPENAI_KEY = "sk-proj-Abc123def456GHI789jkl012MNO345"
+ANTHROPIC_KEY = "sk-ant-api03-Zyx987wvu654TSR321qpo098"
+
+
+@pytest.fixture
+def keyed(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[Helix]:
+    env = {"HELIX_PROVIDERS__OPENAI__API_KEY": OPENAI_KEY, "HELIX_PROVIDERS__ANTHROPIC__API_KEY": ANTHROPIC_KEY}
+    instance = start_helix(tmp_path, upstream[0].url, env=env)
+    yield instance
+    instance.server.stop()
+
+
+def post(helix: Helix, model: str, **extra: object) -> httpx.Response:
+    body = {"model": model, "messages": [{"role": "user", "content": "x"}], **extra}
+    return httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+
+
+@pytest.mark.parametrize("model", ["fail-429", "fail-503", "anthropic/fail-429"])
+def test_upstream_retry_after_is_passed_on(helix: Helix, fake: FakeState, model: str) -> None:
+    response = post(helix, model)
+    assert response.status_code == int(model.rsplit("-", 1)[1])
+    assert response.headers["retry-after"] == "7"
+
+
+@pytest.mark.parametrize(("model", "secret"), [("fail-401", OPENAI_KEY), ("anthropic/fail-401", ANTHROPIC_KEY)])
+def test_a_provider_401_is_a_502_without_its_key(keyed: Helix, fake: FakeState, model: str, secret: str) -> None:
+    response = post(keyed, model)
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["code"] == "upstream_auth_error" and error["type"] == "upstream_error"
+    assert "Incorrect API key provided: [redacted]" in error["message"]
+    assert secret not in response.text and secret[:12] not in response.text
+    # The client's SDK must not take it for its own bad Helix key.
+    with pytest.raises(openai.APIStatusError) as raised:
+        keyed.client().chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}])
+    assert not isinstance(raised.value, openai.AuthenticationError)
+
+
+def test_a_garbled_first_stream_event_is_a_502_in_openais_shape(helix: Helix, fake: FakeState) -> None:
+    response = post(helix, "garbled-first", stream=True)
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["code"] == "upstream_bad_stream" and error["provider"] == "openai"
+    (row,) = helix.rows("SELECT status, error_code FROM requests")
+    assert (row["status"], row["error_code"]) == (502, "upstream_bad_stream")
+
+
+def test_a_garbled_event_mid_stream_ends_it_with_an_error_event(helix: Helix, fake: FakeState) -> None:
+    body = {"model": "garbled-later", "messages": [{"role": "user", "content": "tell me more"}], "stream": True}
+    with httpx.stream("POST", f"{helix.url}/v1/chat/completions", json=body, timeout=30) as response:
+        assert response.status_code == 200
+        text = response.read().decode()  # a cut connection would raise here
+    events = [line.removeprefix("data: ") for line in text.split("\n\n") if line]
+    assert events[0].startswith("{") and '"choices"' in events[0]
+    assert '"upstream_bad_stream"' in events[-1]
+    with pytest.raises(openai.APIError, match="not a JSON object"):
+        for _ in helix.client().chat.completions.create(
+            model="garbled-later", messages=[{"role": "user", "content": "again"}], stream=True
+        ):
+            pass
+
+
+def test_a_huge_answer_is_passed_on_but_not_cached(helix: Helix, fake: FakeState) -> None:
+    first = post(helix, "big-2000000")
+    assert first.status_code == 200 and len(first.json()["choices"][0]["message"]["content"]) == 2_000_000
+    helix.flush()
+    assert post(helix, "big-2000000").headers["x-helix-cache"] == "MISS"
+    assert len(fake.calls("/v1/chat/completions")) == 2
+    assert helix.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0
+
+
+def test_a_streamed_answer_over_the_entry_cap_is_not_assembled_or_cached(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState]
+) -> None:
+    instance = start_helix(tmp_path, upstream[0].url, env={"HELIX_CACHE__MAX_ENTRY_KB": "2"})
+    try:
+        client = instance.client()
+        for text in ("w" * 3_000, "short question"):
+            for _ in range(2):
+                chunks = client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": text}], stream=True
+                )
+                assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == f"echo: {text}"
+                instance.flush()
+        rows = instance.rows("SELECT cache FROM requests ORDER BY ts")
+        assert [r["cache"] for r in rows] == ["MISS", "MISS", "MISS", "HIT-EXACT"]
+    finally:
+        instance.server.stop()

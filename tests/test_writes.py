@@ -1,0 +1,156 @@
+"""Nothing lost: bad header values are refused, a failing row or a locked database never drops other rows."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from helix.config import load_config
+from helix.doctor import run_checks
+from helix.store.db import connect
+from helix.store.writer import Writer
+from tests.conftest import Helix, add_key, start_helix
+from tests.fake_upstream import FakeState, ServerThread
+
+ADMIN = "hxa-test-admin-key-0123456789abcdef"
+PRICED = '[pricing."openai/gpt-4o-mini"]\ninput = 1000.0\noutput = 1000.0\n'
+
+
+@pytest.fixture
+def priced(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[Helix]:
+    instance = start_helix(tmp_path, upstream[0].url, f'[auth]\nadmin_key = "{ADMIN}"\n{PRICED}')
+    yield instance
+    instance.server.stop()
+
+
+def chat(helix: Helix, text: str, key: str = "anything", headers: dict[str, str] | None = None) -> httpx.Response:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]}
+    return httpx.post(
+        f"{helix.url}/v1/chat/completions",
+        json=body,
+        headers={"authorization": f"Bearer {key}", **(headers or {})},
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("x-helix-cache-ttl", "nan"),
+        ("x-helix-cache-ttl", "inf"),
+        ("x-helix-cache-ttl", "-5"),
+        ("x-helix-cache-ttl", "1e300"),
+        ("x-helix-cache-threshold", "NaN"),
+        ("x-helix-cache-threshold", "1.5"),
+        ("x-helix-cache-namespace", "n" * 300),
+        ("x-helix-user", "u" * 300),
+    ],
+)
+def test_bad_header_values_are_a_400(helix: Helix, name: str, value: str) -> None:
+    response = chat(helix, f"header {name}", headers={name: value})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == name
+
+
+def test_nan_ttl_cannot_hide_a_keys_spend(priced: Helix) -> None:
+    key = add_key(priced, "app", budget=1000.0)
+    other = add_key(priced, "other")
+    assert chat(priced, "poison", key, {"x-helix-cache-ttl": "nan"}).status_code == 400
+    assert chat(priced, "paid for", key).status_code == 200
+    assert chat(priced, "neighbour", other).status_code == 200
+    rows = priced.rows("SELECT status, cost_usd FROM requests ORDER BY ts")
+    assert [r["status"] for r in rows] == [400, 200, 200]
+    assert all(r["cost_usd"] > 0 for r in rows[1:])
+
+
+def test_a_failing_row_does_not_take_its_batch_with_it(priced: Helix) -> None:
+    key = add_key(priced, "app", budget=1000.0)
+    conn = sqlite3.connect(priced.db_path)
+    # Any row can fail for reasons of its own (a constraint, a full disk on a big blob): make every cache
+    # entry fail while request-log rows of the same batches must still land.
+    conn.execute("CREATE TRIGGER refuse_cache BEFORE INSERT ON cache_entries BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    conn.close()
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(lambda i: chat(priced, f"question {i}", key), range(16)))
+    assert [r.status_code for r in responses] == [200] * 16
+    charged = sum(float(r.headers["x-helix-cost-usd"]) for r in responses)
+    rows = priced.rows("SELECT count(*) AS n, sum(cost_usd) AS spend FROM requests WHERE status = 200")
+    assert rows[0]["n"] == 16 and rows[0]["spend"] == pytest.approx(charged)
+    assert priced.gateway.writer.dropped == {"cache_entries": 16}
+    stats = httpx.get(f"{priced.url}/admin/stats", headers={"authorization": f"Bearer {ADMIN}"}, timeout=10).json()
+    assert stats["dropped_writes"] == {"cache_entries": 16}
+    assert [(f["target"], f["rows"]) for f in stats["write_failures"]] == [("cache_entries", 16)]
+    assert "refused" in stats["write_failures"][0]["last_error"]
+    config = load_config(None, env={"HELIX_STORAGE__PATH": str(priced.db_path)})
+    (writes,) = [c for c in run_checks(config, {}, None) if c.name == "writes"]
+    assert writes.level == "warn" and "16 cache_entries" in writes.detail
+
+
+def test_writer_waits_out_a_lock_held_by_another_process(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    connect(path).close()
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        locked.set()
+        release.wait(10)
+        other.execute("COMMIT")
+        other.close()
+
+    async def scenario() -> Writer:
+        # A busy timeout far shorter than the lock is held: only retrying can save the rows.
+        writer = Writer(path, busy_timeout_ms=100, lock_retry_seconds=10)
+        await writer.start()
+        holder = threading.Thread(target=hold_lock)
+        holder.start()
+        locked.wait(5)
+        for i in range(3):
+            writer.submit(
+                "INSERT INTO requests (id, ts, endpoint, status, cost_usd) VALUES (?, ?, 'chat', 200, 1)",
+                (
+                    f"r{i}",
+                    time.time(),
+                ),
+            )
+        loop = asyncio.get_running_loop()
+        loop.call_later(1.0, release.set)
+        await writer.flush()
+        await writer.close()
+        holder.join()
+        return writer
+
+    writer = asyncio.run(scenario())
+    assert writer.dropped == {}
+    assert sqlite3.connect(path).execute("SELECT sum(cost_usd) FROM requests").fetchone()[0] == 3
+
+
+def test_writer_records_rows_it_gives_up_on(tmp_path: Path) -> None:
+    path = tmp_path / "bad.db"
+    connect(path).close()
+    insert = "INSERT INTO requests (id, ts, endpoint, status) VALUES (?, ?, 'chat', 200)"
+
+    async def scenario() -> Writer:
+        writer = Writer(path)
+        await writer.start()
+        writer.submit(insert, ("a", 1))
+        writer.submit(insert, ("b", None))  # NOT NULL ts
+        writer.submit(insert, ("c", 3))
+        await writer.close()
+        return writer
+
+    writer = asyncio.run(scenario())
+    assert writer.dropped == {"requests": 1} and "NOT NULL" in (writer.last_error or "")
+    conn = sqlite3.connect(path)
+    assert [r[0] for r in conn.execute("SELECT id FROM requests ORDER BY id")] == ["a", "c"]
+    assert conn.execute("SELECT target, rows FROM write_failures").fetchall() == [("requests", 1)]
