@@ -228,12 +228,13 @@ def test_a_hidden_tab_pauses_and_catches_up_when_shown(page: sync_api.Page, site
         model="gpt-4o-mini", messages=[{"role": "user", "content": "unseen"}], user="hidden-visitor"
     )
     page.wait_for_timeout(2_000)  # four refresh intervals
-    assert page.get_by_role("link", name="hidden-visitor").count() == 0
+    visitor = stored(site, "hidden-visitor")  # shown under its stable short id
+    assert page.get_by_role("link", name=visitor).count() == 0
     page.evaluate(
         "Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});"
         " document.dispatchEvent(new Event('visibilitychange'))"
     )
-    page.get_by_role("link", name="hidden-visitor").wait_for(timeout=10_000)
+    page.get_by_role("link", name=visitor).wait_for(timeout=10_000)
 
 
 def test_rotating_a_key_and_changing_its_budget(page: sync_api.Page, site: Served) -> None:
