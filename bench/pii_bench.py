@@ -2,13 +2,17 @@
 
     python bench/pii_bench.py [--iterations 500] [--model /path/to/spacy-model | --no-ner]
 
-Target: p99 <= 10 ms pattern-only. The result cache is disabled for the measured runs (each
+Targets (issue 10): p99 <= 3 ms pattern-only, <= 15 ms with NER. The redactor does what a request
+gets: canonical views, seams, NER only around name candidates. On a shared machine wall-clock
+percentiles swing with the load; `cpu ms` (process time per call) is the steadier figure.
+The result cache is disabled for the measured runs (each
 iteration would otherwise be a cache hit); the last row shows what a cached history message costs.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -64,22 +68,25 @@ def _percentile(samples: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def _measure(fn: Callable[[], object], iterations: int) -> list[float]:
+def _measure(fn: Callable[[], object], iterations: int) -> tuple[list[float], float]:
+    """Wall-clock milliseconds per call, and mean CPU (process) milliseconds per call."""
     for _ in range(min(20, iterations)):
         fn()
     samples = []
+    cpu_start = time.process_time()
     for _ in range(iterations):
         start = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - start) * 1000)
-    return samples
+    return samples, (time.process_time() - cpu_start) * 1000 / iterations
 
 
-def _row(label: str, build_s: float, samples: list[float], findings: int) -> str:
+def _row(label: str, build_s: float, measured: tuple[list[float], float], findings: int) -> str:
+    samples, cpu = measured
     p50, p99 = _percentile(samples, 50), _percentile(samples, 99)
     return (
         f"{label:<34} {build_s:>7.2f} {p50:>8.2f} {p99:>8.2f} {statistics.fmean(samples):>8.2f} "
-        f"{max(samples):>8.2f} {findings:>8}"
+        f"{max(samples):>8.2f} {cpu:>8.2f} {findings:>8}"
     )
 
 
@@ -99,7 +106,7 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"prompt: {len(PROMPT)} chars, {args.iterations} iterations, analyze + redact, result cache off")
-    columns = ("build s", "p50 ms", "p99 ms", "mean ms", "max ms", "findings")
+    columns = ("build s", "p50 ms", "p99 ms", "mean ms", "max ms", "cpu ms", "findings")
     header = f"{'mode':<34} {columns[0]:>7} " + " ".join(f"{c:>8}" for c in columns[1:])
     print(header)
     print("-" * len(header))
@@ -112,6 +119,7 @@ def main() -> None:
             print(_bench(f"ner ({Path(args.model).name})", cfg, args.iterations))
     print(_bench("pattern-only, cached repeat", PiiConfig(), args.iterations, cache_size=16))
     print(f"max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -137,6 +137,23 @@ def _banner(cfg: Config, models: list[Found]) -> None:
     for found in models:
         if found.used:
             console.print(f"  model     {found.spec.key}: {escape(found.describe())}", highlight=False)
+    _print_pii_mode(cfg)
+
+
+def _print_pii_mode(cfg: Config) -> None:
+    from helix.pii.config import find_model
+
+    if not cfg.pii.enabled:
+        console.print("  pii       [yellow]off[/yellow]: prompts reach providers unredacted")
+        return
+    model = find_model(cfg.pii.spacy_model)
+    if model is not None:
+        console.print(f"  pii       on, names and places with {escape(model)}")
+    else:
+        console.print(
+            "  pii       on, pattern-only: [bold yellow]names and places are NOT detected[/bold yellow] "
+            "(install an English spaCy pipeline, e.g. en_core_web_sm, or set \\[pii] spacy_model)"
+        )
 
 
 @app.command()

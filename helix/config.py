@@ -124,6 +124,13 @@ class AlertsConfig(_Section):
     timeout: float = 5.0
 
 
+class PrivacyConfig(_Section):
+    # End-user ids (`user`, x-helix-user) at rest: "hashed" (u_ + 16 hex, keyed) or "plain" (as sent).
+    store_user: Literal["hashed", "plain"] = "hashed"
+    # The key of that hash; unset: a random key kept in the database.
+    user_hash_key: str | None = None
+
+
 class DashboardConfig(_Section):
     enabled: bool = True
     refresh_seconds: float = 2.0
@@ -143,6 +150,7 @@ class Config(_Section):
     alerts: AlertsConfig = msgspec.field(default_factory=AlertsConfig)
     cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
     pii: PiiConfig = msgspec.field(default_factory=PiiConfig)
+    privacy: PrivacyConfig = msgspec.field(default_factory=PrivacyConfig)
     dashboard: DashboardConfig = msgspec.field(default_factory=DashboardConfig)
 
     def db_path(self) -> Path:
@@ -294,6 +302,9 @@ def _check(config: Config) -> None:
         validate_pii(config.pii)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    key = config.privacy.user_hash_key
+    if key is not None and len(key) < 16:
+        raise ConfigError("bad value for 'privacy.user_hash_key': use at least 16 characters (or leave it unset)")
     try:
         parse_duration(config.cache.ttl)
     except ValueError as exc:

@@ -87,8 +87,9 @@ def _pii(config: Config) -> Iterator[Check]:
         yield Check(
             "pii",
             "warn",
-            f"{engine.mode}: {', '.join(engine.skipped)} not detected "
-            "(set [pii] spacy_model to a spaCy pipeline folder or package for names and places)",
+            f"{engine.mode}: {', '.join(engine.skipped)} NOT detected, so names and places reach providers "
+            "(install an English spaCy pipeline, e.g. en_core_web_sm, or set [pii] spacy_model to a "
+            "pipeline folder)",
         )
     else:
         yield Check("pii", "ok", engine.mode)

@@ -7,8 +7,10 @@ The pipeline, in order (each stage may answer without calling the next):
   2. limits   model allow-list (403), rate limits and budgets (429) of the request's key and user;
               reserves an estimate before the call and settles the real cost after (helix/pipeline/limits.py)
   3. redact   PII and secrets out of every provider-visible text (block, redact, pseudonymize...);
-              placeholders restored in the answer. Before the cache, so it never holds raw PII
-  4. cache    answer from the response cache (exact, then semantic) or store the provider's answer
+              placeholders restored in the answer (and, with scan_responses = "client", PII the model
+              wrote redacted first). Before the cache, so it never holds raw PII
+  4. cache    answer from the response cache (exact, then semantic) or store the provider's answer,
+              after the redact stage's answer scrubber has taken out PII the model wrote
   5. route    hand the call to the provider its model resolved to (last)
 
 Model routing (`provider/model`, alias or bare name) happens while the request is parsed, before any
@@ -38,6 +40,7 @@ from helix.config import Config
 from helix.errors import HelixError
 from helix.pii.analyzer import PiiEngine
 from helix.pii.redact import Redactor
+from helix.pii.users import UserIds, user_key
 from helix.pipeline.auth import KeyRing
 from helix.pipeline.cache import CacheStage
 from helix.pipeline.call import Call, Endpoint, Next, Reply
@@ -90,11 +93,13 @@ class Gateway:
         self.limits: LimitsStage | None = None
         self.pii: PiiEngine | None = None
         self._pii_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="helix-pii")
+        self.users = UserIds(None)
 
     async def start(self) -> None:
         # Create/migrate the schema once, synchronously, before any async connection opens; charge what
-        # a crash left in flight before any budget reads its spend.
-        await asyncio.to_thread(self._prepare_db)
+        # a crash left in flight before any budget reads its spend; read (or create) the key end-user
+        # ids are hashed with.
+        self.users = UserIds(await asyncio.to_thread(self._prepare_db))
         await self.writer.start()
         self.client = make_client(self.config.upstream)
         self.registry = Registry(self.config, self.client, self._env)
@@ -102,12 +107,14 @@ class Gateway:
         self.limits = LimitsStage(self.config.limits, self.keys, self.prices, self.alerts, self.writer, self.db_path)
         await self.keys.start()
         stages: list[Stage] = [LogStage(self.writer, self.prices), self.limits]
-        if self.config.pii.enabled:
-            stages.append(await self._make_redaction())
+        redact = await self._make_redaction() if self.config.pii.enabled else None
+        if redact is not None:
+            stages.append(redact)
         if self.config.cache.enabled:
             self.cache = self._make_cache()
             await self.cache.start()
-            stages.append(CacheStage(self.cache, self.config.cache, self.prices))
+            scrub = redact.scrub_for_store if redact is not None and self.config.pii.scan_responses != "off" else None
+            stages.append(CacheStage(self.cache, self.config.cache, self.prices, scrub))
         self._handler = compose(stages, send_to_provider)
         # Everything loaded so far (Presidio, numpy, the app) lives for the whole process: keep the
         # garbage collector from re-scanning it in every full collection, a source of tail latency.
@@ -115,23 +122,34 @@ class Gateway:
         gc.collect()
         gc.freeze()
 
-    def _prepare_db(self) -> None:
+    def _prepare_db(self) -> str | None:
+        """Migrate, settle a crash's reservations; the end-user hash key (None: store_user = "plain")."""
         conn = connect(self.db_path)
         try:
             reservations.reconcile(conn)
+            if self.config.privacy.store_user == "plain":
+                return None
+            return user_key(conn, self.config.privacy.user_hash_key)
         finally:
             conn.close()
 
     async def _make_redaction(self) -> RedactStage:
         # Building Presidio (and a spaCy model, if configured) takes a while: keep it off the event loop.
         self.pii = await asyncio.to_thread(PiiEngine, self.config.pii)
-        skipped = (
-            f" ({', '.join(self.pii.skipped)} need a spaCy model: set [pii] spacy_model)" if self.pii.skipped else ""
-        )
-        log.info("PII firewall: %s%s", self.pii.mode, skipped)
+        if self.pii.skipped:
+            log.warning(
+                "PII firewall: %s. NOT DETECTED: %s: install an English spaCy pipeline (pip install "
+                "en_core_web_sm) or set [pii] spacy_model to a pipeline folder",
+                self.pii.mode,
+                ", ".join(self.pii.skipped),
+            )
+        else:
+            log.info("PII firewall: %s", self.pii.mode)
         redactor = Redactor(self.pii, self.config.pii.hash_key)
         inline = 0 if self.pii.uses_ner else INLINE_MAX_BYTES
-        return RedactStage(redactor, self.config.pii.on_error, self.writer, self._pii_executor, inline)
+        return RedactStage(
+            redactor, self.config.pii.on_error, self.writer, self._pii_executor, inline, self.config.pii.scan_responses
+        )
 
     def _make_cache(self) -> ResponseCache:
         settings = self.config.cache
@@ -155,12 +173,14 @@ class Gateway:
         assert self.registry is not None, "Gateway.start() was not awaited"
         started, ts = time.perf_counter(), time.time()
         try:
-            return parse_call(endpoint, raw, headers, self.registry.resolve, request_id)
+            call = parse_call(endpoint, raw, headers, self.registry.resolve, request_id)
         except HelixError as exc:
             latency = time.perf_counter() - started
-            user = headers.get("x-helix-user", "")[:MAX_TEXT_CHARS] or None
+            user = self.users.stored(headers.get("x-helix-user", "")[:MAX_TEXT_CHARS] or None)
             self.writer.submit(INSERT, rejected_row(request_id, ts, endpoint, exc.status, exc.code, latency, user))
             raise
+        call.user = self.users.stored(call.user)
+        return call
 
     def authenticate(
         self, headers: Mapping[str, str], endpoint: Endpoint | None = None, request_id: str | None = None

@@ -10,6 +10,7 @@ Behaviour is chosen by the requested model name:
   drop-stream                      send two chunks, then cut the connection
   slow-stream                      stream with 0.2 s between chunks (clients that leave mid-stream)
   length                           finish_reason "length"
+  writes-pii                       the echo plus PII the model "wrote" itself (MODEL_WRITTEN_PII)
   garbled-first / garbled-later    a stream whose first (or third) event is not JSON
   big-<bytes>                      an answer of about that many bytes
   anything else                    answer "echo: <last user text>"
@@ -73,9 +74,19 @@ def _usage(prompt: str, answer: str) -> dict[str, Any]:
     }
 
 
+MODEL_WRITTEN_PII = ("model.wrote@leakmail.io", "4111 1111 1111 1111")
+
+
+def _answer_text(body: dict[str, Any], prompt: str) -> str:
+    if body.get("model") == "writes-pii":
+        email, card = MODEL_WRITTEN_PII
+        return f"echo: {prompt} The owner is {email} and they paid with card {card}. " + "More text. " * 40
+    return f"echo: {prompt}"
+
+
 def _completion(body: dict[str, Any]) -> dict[str, Any]:
     prompt = _last_user_text(body.get("messages", []))
-    answer = f"echo: {prompt}"
+    answer = _answer_text(body, prompt)
     finish = "length" if body.get("model") == "length" else "stop"
     return {
         "id": "chatcmpl-fake",
@@ -104,7 +115,7 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict
 def _stream_events(body: dict[str, Any]) -> list[dict[str, Any]]:
     model = body.get("model", "")
     prompt = _last_user_text(body.get("messages", []))
-    answer = f"echo: {prompt}"
+    answer = _answer_text(body, prompt)
     events = [_chunk(model, {"role": "assistant", "content": ""})]
     events += [_chunk(model, {"content": piece}) for piece in _pieces(answer)]
     events.append(_chunk(model, {}, "length" if model == "length" else "stop"))

@@ -78,7 +78,7 @@ def test_admin_key_lifecycle_takes_effect_at_once(admin: Helix, fake: FakeState)
     assert row["name"] == "svc" and row["requests"] == 1 and row["spent_usd"] > 0 and "key" not in row
     assert row["budget_used"] == pytest.approx(row["spent_usd"] / 10)
     shown = call(admin, "GET", "/keys/svc").json()
-    assert shown["top_users"][0]["user"] == "u1"
+    assert shown["top_users"][0]["user"] == admin.gateway.users.stored("u1")
     assert shown["live"]["spent_usd"] == pytest.approx(row["spent_usd"]) and shown["live"]["reserved_usd"] == 0
 
     changed = call(admin, "PATCH", "/keys/svc", json={"budget": None, "models": None, "tpm": 5000})
@@ -151,7 +151,8 @@ def test_admin_spend_and_stats(admin: Helix, fake: FakeState) -> None:
     assert by_key["total"]["spent_usd"] == pytest.approx(sum(r["spent_usd"] for r in by_key["data"]))
     by_user = call(admin, "GET", "/spend?by=user").json()["data"]
     named = [(r["user"], r["keys"]) for r in by_user if r["user"] != "(no user)"]
-    assert named == [("alice", ["web"]), ("bob", ["web"])], "top spenders first, with the keys they used"
+    alice, bob = admin.gateway.users.stored("alice"), admin.gateway.users.stored("bob")
+    assert named == [(alice, ["web"]), (bob, ["web"])], "top spenders first, with the keys they used"
     assert {r["model"] for r in call(admin, "GET", "/spend?by=model").json()["data"]} == {"openai/gpt-4o-mini"}
     assert len(call(admin, "GET", "/spend?by=day").json()["data"]) == 1
 

@@ -60,6 +60,7 @@ def served(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         output = process.communicate(timeout=20)[0]
         assert process.returncode == 0, output
         assert f"{url}/v1" in output
+        assert "pii       on, " in output  # the banner says whether names are covered
 
 
 def test_serve_then_logs_and_spend_read_the_same_file(served: str, cli_env: dict[str, str], fake: FakeState) -> None:
@@ -76,7 +77,9 @@ def test_serve_then_logs_and_spend_read_the_same_file(served: str, cli_env: dict
     by_model = helix_cmd("spend", "--by", "model", env=cli_env)
     assert "openai/gpt-4o-mini" in by_model.stdout and "total" in by_model.stdout
     by_user = helix_cmd("spend", "--by", "user", "--since", "1h", env=cli_env)
-    assert "alice" in by_user.stdout
+    alice = helix_cmd("pii", "user-id", "alice", env=cli_env).stdout.strip()
+    assert alice.startswith("u_") and len(alice) == 18
+    assert alice in by_user.stdout and "alice" not in by_user.stdout  # stored as a keyed hash, still grouped
 
 
 def test_logs_and_spend_work_with_no_server(cli_env: dict[str, str]) -> None:

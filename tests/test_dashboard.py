@@ -26,6 +26,7 @@ import websockets.sync.client
 from helix.config import AuthConfig, Config, ConfigError, ServerConfig, StorageConfig, load_config
 from helix.format import money
 from helix.gateway import Gateway
+from helix.pii.users import UserIds, user_key
 from helix.store.db import connect
 from helix.web import data
 from helix.web.guard import COOKIE, access
@@ -137,7 +138,8 @@ def test_the_page_shows_requests_made_through_the_proxy(laptop: Served, fake: Fa
         )
     time.sleep(1.2)  # the writer commits within 50 ms; the feed reuses a snapshot for half a refresh
     page = get(laptop, "/dashboard/").text
-    assert "page-alice" in page and "exact" in page and "openai/gpt-4o-mini" in page
+    alice = stored(laptop, "page-alice")  # end-user ids are stored, and shown, as stable short ids
+    assert alice in page and "page-alice" not in page and "exact" in page and "openai/gpt-4o-mini" in page
 
 
 def read(served: Served, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -146,6 +148,11 @@ def read(served: Served, work: Callable[[sqlite3.Connection], T]) -> T:
         return work(conn)
     finally:
         conn.close()
+
+
+def stored(served: Served, raw: str) -> str:
+    """The id an end user is stored under (`helix pii user-id RAW`)."""
+    return str(read(served, lambda conn: UserIds(user_key(conn, None)).stored(raw)))
 
 
 def test_the_views_reflect_the_proxy_traffic(laptop: Served, fake: FakeState) -> None:
@@ -170,13 +177,14 @@ def test_the_views_reflect_the_proxy_traffic(laptop: Served, fake: FakeState) ->
         assert sum(view.series.saved) == pytest.approx(totals["saved_usd"]) and totals["saved_usd"] > 0
         assert sum(view.series.pii["EMAIL_ADDRESS"]) >= 2
         assert any(p is not None for p in view.series.latency_p95)
-    (bob,) = [row for row in view.by_user if row["grp"] == "snap-bob"]
+    snap_bob = stored(laptop, "snap-bob")
+    (bob,) = [row for row in view.by_user if row["grp"] == snap_bob]
     assert bob["requests"] == 2 and bob["cost"] > 0 and bob["saved"] > 0  # one miss, one exact hit
     assert any(row["grp"] == "openai/gpt-4o-mini" for row in view.by_model)
     assert view.recent[0]["error_code"] == "unknown_provider" and view.recent[0]["cache_result"] == "rejected"
     assert view.summary.overhead_p50_ms is not None
 
-    narrowed = read(laptop, lambda conn: data.view(conn, parse({}, now), now, user="snap-bob"))
+    narrowed = read(laptop, lambda conn: data.view(conn, parse({}, now), now, user=snap_bob))
     assert narrowed.summary.totals["requests"] == 2 and narrowed.summary.results == {
         "exact": 1,
         "semantic": 0,
@@ -196,17 +204,18 @@ def test_requests_can_be_filtered_paged_and_opened(laptop: Served, fake: FakeSta
         )
     time.sleep(0.5)
     rng = parse({"range": "1h"})
-    found = read(laptop, lambda conn: data.request_page(conn, rng.filters(user="pager"), page=1, per_page=2))
+    pager = stored(laptop, "pager")
+    found = read(laptop, lambda conn: data.request_page(conn, rng.filters(user=pager), page=1, per_page=2))
     assert (found.total, found.pages, len(found.rows)) == (3, 2, 2)
-    last = read(laptop, lambda conn: data.request_page(conn, rng.filters(user="pager"), page=9, per_page=2))
+    last = read(laptop, lambda conn: data.request_page(conn, rng.filters(user=pager), page=9, per_page=2))
     assert last.page == 2 and len(last.rows) == 1
-    misses = read(laptop, lambda conn: data.request_page(conn, rng.filters(user="pager", cache="miss"), 1, 50))
+    misses = read(laptop, lambda conn: data.request_page(conn, rng.filters(user=pager, cache="miss"), 1, 50))
     assert misses.total == 3
-    errors = read(laptop, lambda conn: data.request_page(conn, rng.filters(user="pager", status="error"), 1, 50))
+    errors = read(laptop, lambda conn: data.request_page(conn, rng.filters(user=pager, status="error"), 1, 50))
     assert errors.total == 0
 
     detail = read(laptop, lambda conn: data.request_detail(conn, found.rows[0]["id"]))
-    assert detail is not None and detail.row["user"] == "pager"
+    assert detail is not None and detail.row["user"] == pager
     assert detail.headers["x-helix-request-id"] == found.rows[0]["id"]
     assert detail.headers["x-helix-cache"] == "MISS" and detail.headers["x-helix-provider"] == "openai"
     assert read(laptop, lambda conn: data.request_detail(conn, "no-such-request")) is None

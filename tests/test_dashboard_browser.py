@@ -18,7 +18,7 @@ from PIL import Image
 
 from helix.format import count, money
 from tests.fake_upstream import FakeState, ServerThread
-from tests.test_dashboard import Served, read, serve
+from tests.test_dashboard import Served, read, serve, stored
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -160,8 +160,9 @@ def test_a_key_page_shows_its_budget(page: sync_api.Page, site: Served, request:
     assert card_value(page, "Requests") == "6"
     page.get_by_text("$0.0500 per month").wait_for()
     snap(page, request, "key")
-    page.get_by_role("link", name="ann").first.click()
-    page.wait_for_url(re.compile(r"/dashboard/user\?.*id=ann"))
+    ann = stored(site, "ann")  # end users appear under their stable short ids
+    page.get_by_role("link", name=ann).first.click()
+    page.wait_for_url(re.compile(rf"/dashboard/user\?.*id={ann}"))
     assert card_value(page, "Requests") == "2"
     snap(page, request, "user")
     page.get_by_role("link", name="openai/gpt-4o-mini").first.click()
@@ -201,14 +202,15 @@ def test_a_new_request_appears_without_a_reload(
 ) -> None:
     page.get_by_role("link", name="Requests", exact=True).click()
     page.wait_for_url(re.compile(r"/dashboard/requests"))
-    assert page.get_by_text("live-newcomer").count() == 0
+    newcomer = stored(site, "live-newcomer")
+    assert page.get_by_text(newcomer).count() == 0
     navigations: list[str] = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
     secret = admin(site, "POST", "/keys", json={"name": "live-app"}).json()["key"]
     site.client(secret).chat.completions.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "fresh"}], user="live-newcomer"
     )
-    page.get_by_role("link", name="live-newcomer").wait_for(timeout=10_000)
+    page.get_by_role("link", name=newcomer).wait_for(timeout=10_000)
     assert navigations == []
     snap(page, request, "requests")
     page.get_by_role("link", name=re.compile(r"^\d\d:\d\d:\d\d$")).first.click()
@@ -230,12 +232,13 @@ def test_a_hidden_tab_pauses_and_catches_up_when_shown(page: sync_api.Page, site
         model="gpt-4o-mini", messages=[{"role": "user", "content": "unseen"}], user="hidden-visitor"
     )
     page.wait_for_timeout(2_000)  # four refresh intervals
-    assert page.get_by_role("link", name="hidden-visitor").count() == 0
+    visitor = stored(site, "hidden-visitor")  # shown under its stable short id
+    assert page.get_by_role("link", name=visitor).count() == 0
     page.evaluate(
         "Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});"
         " document.dispatchEvent(new Event('visibilitychange'))"
     )
-    page.get_by_role("link", name="hidden-visitor").wait_for(timeout=10_000)
+    page.get_by_role("link", name=visitor).wait_for(timeout=10_000)
 
 
 def test_rotating_a_key_and_changing_its_budget(page: sync_api.Page, site: Served) -> None:

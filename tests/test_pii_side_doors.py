@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,6 +34,7 @@ def _user(text: str) -> dict[str, Any]:
 Body = dict[str, Any]
 # (case, planted value as it would leak, how it is written into a request body)
 CASES: list[tuple[str, str, Callable[[Body], None]]] = [
+    ("user field", "user.field@leakmail.io", lambda b: b.update(user="user.field@leakmail.io")),
     ("message name", "nina.west@leakmail.io", lambda b: b["messages"][0].update(name="nina.west@leakmail.io")),
     ("metadata value", "owner.one@leakmail.io", lambda b: b.update(metadata={"owner": "owner.one@leakmail.io"})),
     ("metadata key", "key.two@leakmail.io", lambda b: b.update(metadata={"key.two@leakmail.io": "x"})),
@@ -215,3 +217,54 @@ def test_the_walk_keeps_the_request_usable(firewall: Helix, fake: FakeState) -> 
     assert response.status_code == 200
     assert json.dumps(fake.requests[0].body["tools"]) == json.dumps(body["tools"])
     assert fake.requests[0].body["metadata"] == {"team": "core"}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_user_ids_are_stored_as_keyed_hashes(firewall: Helix, fake: FakeState, stream: bool) -> None:
+    raw = f"header.user.{int(stream)}@leakmail.io"
+    body = {"model": "gpt-4o-mini", "messages": [_user("hi")], "stream": stream}
+    with httpx.stream(
+        "POST", f"{firewall.url}/v1/chat/completions", json=body, headers={"x-helix-user": raw}, timeout=30
+    ) as response:
+        response.read()
+    assert response.status_code == 200
+    stored = firewall.gateway.users.stored(raw)
+    assert stored is not None and stored.startswith("u_") and len(stored) == 18
+    assert firewall.rows("SELECT user FROM requests ORDER BY rowid DESC LIMIT 1")[0]["user"] == stored
+    assert raw.encode() not in file_bytes(firewall)
+    # A refused request (bad JSON) is logged with the same id.
+    bad = httpx.post(f"{firewall.url}/v1/chat/completions", content=b"{", headers={"x-helix-user": raw}, timeout=30)
+    assert bad.status_code == 400
+    assert firewall.rows("SELECT user FROM requests ORDER BY rowid DESC LIMIT 1")[0]["user"] == stored
+    assert raw.encode() not in file_bytes(firewall)
+
+
+def test_store_user_plain_keeps_ids_as_sent(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> None:
+    instance = start_helix(tmp_path, upstream[0].url, '[privacy]\nstore_user = "plain"\n')
+    try:
+        instance.client().chat.completions.create(model="gpt-4o-mini", messages=[_user("hi")], user="team-a")
+        assert [r["user"] for r in instance.rows("SELECT user FROM requests")] == ["team-a"]
+    finally:
+        instance.server.stop()
+
+
+def test_the_hash_key_lives_in_the_database_or_the_config(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState]
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = start_helix(tmp_path / "a", upstream[0].url)
+    try:
+        once = first.gateway.users.stored("alice")
+    finally:
+        first.server.stop()
+    again = start_helix(tmp_path / "a", upstream[0].url)
+    try:
+        assert again.gateway.users.stored("alice") == once  # stable across restarts
+    finally:
+        again.server.stop()
+    configured = start_helix(tmp_path / "b", upstream[0].url, '[privacy]\nuser_hash_key = "0123456789abcdef-key"\n')
+    try:
+        assert configured.gateway.users.stored("alice") not in (once, None)
+    finally:
+        configured.server.stop()

@@ -90,7 +90,9 @@ def test_user_from_header_or_field_is_recorded(routed, fake: FakeState) -> None:
     client.chat.completions.create(
         model="cheap", messages=[{"role": "user", "content": "b"}], extra_headers={"x-helix-user": "carol"}
     )
-    assert sorted(r["user"] for r in routed.rows("SELECT user FROM requests")) == ["bob", "carol"]
+    stored = sorted(r["user"] for r in routed.rows("SELECT user FROM requests"))
+    assert stored == sorted([routed.gateway.users.stored("bob"), routed.gateway.users.stored("carol")])
+    assert all(user.startswith("u_") for user in stored)  # keyed hashes, never the ids as sent
 
 
 def test_client_leaving_mid_stream_is_recorded_as_499(routed, fake: FakeState) -> None:

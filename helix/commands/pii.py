@@ -11,6 +11,7 @@ from rich.table import Table
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.dates import local_time
 from helix.pii import incidents
+from helix.pii.users import UserIds, user_key
 
 app = typer.Typer(help="The PII and secrets firewall.", no_args_is_help=True)
 
@@ -65,7 +66,7 @@ def test_text(
     findings = engine.analyze(text)
     redaction = Redactor(engine, cfg.pii.hash_key).redact([text])
     console.print(f"mode: {engine.mode}" + (f" (not detected: {', '.join(engine.skipped)})" if engine.skipped else ""))
-    if not findings:
+    if not redaction.changed:
         console.print("nothing detected")
         return
     table = Table(header_style="bold")
@@ -86,3 +87,22 @@ def test_text(
     else:
         console.print("provider would receive:")
         console.print(redaction.texts[0], markup=False, highlight=False)
+
+
+@app.command("user-id")
+def user_id(
+    raw: Annotated[str, typer.Argument(help="An end-user id as clients send it (`user` field / x-helix-user).")],
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """The id a raw end-user id is stored under (logs, spend, incidents, dashboard)."""
+    cfg = settings(config, db)
+    if cfg.privacy.store_user == "plain":
+        console.print(raw, markup=False, highlight=False)
+        return
+    conn = open_db(cfg)
+    try:
+        key = user_key(conn, cfg.privacy.user_hash_key)
+    finally:
+        conn.close()
+    console.print(UserIds(key).stored(raw), markup=False, highlight=False)

@@ -2,8 +2,9 @@
 
 - pattern-only (no `spacy_model`): a regex tokenizer feeds Presidio, with lower-cased tokens standing
   in for lemmas so context words ("card", "phone", "iban") still raise scores.
-- ner (`spacy_model` = a folder or an installed package): PERSON/LOCATION from the model's NER,
-  filtered for the tech words small models mistake for people and places.
+- ner (`spacy_model` = a folder or an installed package, or unset with an English spaCy package
+  installed): PERSON/LOCATION from the model's NER component, run only around words that could be
+  names (`names.py`), filtered for the tech words small models mistake for people and places.
 
 Construction is slow (hundreds of ms; seconds with a model): build it off the event loop, once.
 Nothing here touches the network: tldextract gets its bundled suffix list, models load from disk
@@ -12,16 +13,15 @@ and a missing model is an error rather than a download.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import msgspec
 import regex
-import spacy
 import tldextract.tldextract as _tld
 from presidio_analyzer import (
     AnalyzerEngine,
@@ -29,9 +29,10 @@ from presidio_analyzer import (
     Pattern,
     PatternRecognizer,
     RecognizerRegistry,
+    RecognizerResult,
 )
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
-from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, NlpEngine, SpacyNlpEngine
+from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 from presidio_analyzer.predefined_recognizers import (
     CryptoRecognizer,
     IbanRecognizer,
@@ -39,15 +40,14 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 from spacy.lang.en.stop_words import STOP_WORDS
-from spacy.language import Language
 
-from helix.pii.config import PiiConfig, validate
+from helix.pii.config import PiiConfig, find_model, validate
+from helix.pii.names import NameRecognizer, load_ner
 from helix.pii.recognizers import (
     CardRecognizer,
     EmailRecognizer,
     FastPhoneRecognizer,
     FilteredIpRecognizer,
-    FilteredSpacyRecognizer,
     ethereum_recognizer,
 )
 from helix.pii.secrets import secret_recognizers
@@ -77,28 +77,76 @@ def _offline_tldextract() -> None:
     _tld.TLD_EXTRACTOR = _tld.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
 
 
-def load_spacy_model(name_or_path: str) -> Language:
-    """Load a spaCy pipeline from a folder or an installed package; never download one."""
-    path = Path(name_or_path).expanduser()
-    if path.exists():
-        source: str | Path = path
-    elif spacy.util.is_package(name_or_path):
-        source = name_or_path
-    else:
-        raise ValueError(
-            f"bad value for 'pii.spacy_model': {name_or_path!r} is neither a folder nor an installed "
-            "spaCy package (Helix never downloads models; unset it for pattern-only detection)"
-        )
-    # The parser only adds sentence boundaries; NER, tagger and lemmatizer do not need it.
-    return spacy.load(source, exclude=["parser", "senter"])
+class _LazyTokens(NlpArtifacts):
+    """Regex tokens, lower-cased as lemmas, made on first use: Presidio reads them only to look for
+    context words around a finding, and most texts have no finding at all."""
+
+    _LAZY = frozenset({"tokens", "lemmas", "tokens_indices", "keywords"})
+
+    def __init__(self, text: str, nlp_engine: NlpEngine, language: str) -> None:  # no super(): it tokenizes
+        self.text = text
+        self.entities = []
+        self.scores = []
+        self.nlp_engine = nlp_engine
+        self.language = language
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in _LazyTokens._LAZY:
+            raise AttributeError(name)
+        matches = list(_TOKEN.finditer(self.text))
+        tokens = [m.group() for m in matches]
+        lemmas = [t.lower() for t in tokens]
+        self.tokens = tokens  # type: ignore[assignment]  # the enhancer only iterates and measures tokens
+        self.tokens_indices = [m.start() for m in matches]
+        self.lemmas = lemmas
+        # Presidio's set_keywords(), without a method call per token: words, not stop words. A set: the
+        # enhancer only tests membership, once per word around each finding.
+        self.keywords = {w for w in lemmas if w.isalnum() and w not in STOP_WORDS and w != "be"}  # type: ignore[assignment]
+        return getattr(self, name)
+
+
+class _Enhancer(LemmaContextAwareEnhancer):
+    """Presidio's context enhancer, given only the results context can change (Presidio deep-copies
+    every result it is handed, then skips those), finding a match's token by bisection."""
+
+    def enhance_using_context(
+        self,
+        text: str,
+        raw_results: list[RecognizerResult],
+        nlp_artifacts: NlpArtifacts,
+        recognizers: list[EntityRecognizer],
+        context: list[str] | None = None,
+    ) -> list[RecognizerResult]:
+        with_context = {r.id for r in recognizers if r.context}
+
+        def boostable(result: RecognizerResult) -> bool:
+            meta = result.recognition_metadata or {}
+            return result.score < 1.0 and meta.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY) in with_context
+
+        todo = [r for r in raw_results if boostable(r)]
+        done = [r for r in raw_results if not boostable(r)]
+        if not todo:
+            return done
+        return done + super().enhance_using_context(text, todo, nlp_artifacts, recognizers, context)
+
+    @staticmethod
+    def _find_index_of_match_token(word: str, start: int, tokens: Any, tokens_indices: list[int]) -> int:
+        # The first token that ends after `start` (Presidio: starts at it or covers it).
+        i = max(0, bisect.bisect_right(tokens_indices, start) - 1)
+        if i < len(tokens) and tokens_indices[i] + len(tokens[i]) <= start:
+            i += 1
+        if i >= len(tokens):
+            raise ValueError(f"no token at {start} although one is expected")
+        return i
 
 
 class _TokenNlpEngine(NlpEngine):
-    """Pattern-only mode: regex word tokens, lower-cased as lemmas, so Presidio's context words
-    ("card", "iban", "ssn") still raise scores without a model.
+    """Context for pattern recognizers, in both modes: regex word tokens, lower-cased as lemmas, so
+    Presidio's context words ("card", "iban", "ssn") still raise scores without a model.
 
     spaCy's blank English tokenizer does the same job at ~1.6 ms per 1.6 KB prompt (a third of the
-    whole analysis); this takes ~0.1 ms. Presidio only reads token text and offsets in this mode.
+    whole analysis); this takes ~0.1 ms, and only for texts with a finding. Presidio only reads
+    token text and offsets.
     """
 
     def load(self) -> None:
@@ -108,17 +156,7 @@ class _TokenNlpEngine(NlpEngine):
         return True
 
     def process_text(self, text: str, language: str) -> NlpArtifacts:
-        matches = list(_TOKEN.finditer(text))
-        tokens = [m.group() for m in matches]
-        return NlpArtifacts(
-            entities=[],
-            tokens=tokens,  # type: ignore[arg-type]  # the enhancer only iterates and measures tokens
-            tokens_indices=[m.start() for m in matches],
-            lemmas=[t.lower() for t in tokens],
-            nlp_engine=self,
-            language=language,
-            scores=[],
-        )
+        return _LazyTokens(text, self, language)
 
     def process_batch(  # type: ignore[override]
         self, texts: Iterable[str], language: str, batch_size: int = 1, n_process: int = 1, **_: Any
@@ -137,24 +175,6 @@ class _TokenNlpEngine(NlpEngine):
 
     def get_supported_languages(self) -> list[str]:
         return [LANGUAGE]
-
-
-class _LoadedSpacyEngine(SpacyNlpEngine):
-    """SpacyNlpEngine over an already loaded pipeline, so Presidio has no chance to download one."""
-
-    def __init__(self, nlp: Language, model: str, labels: dict[str, str]) -> None:
-        ner_labels = getattr(nlp.get_pipe("ner"), "labels", ()) if nlp.has_pipe("ner") else ()
-        ignore = sorted(set(ner_labels) - set(labels))
-        super().__init__(
-            models=[{"lang_code": LANGUAGE, "model_name": model}],
-            ner_model_configuration=NerModelConfiguration(
-                model_to_presidio_entity_mapping=labels, labels_to_ignore=ignore
-            ),
-        )
-        self._loaded = nlp
-
-    def load(self) -> None:
-        self.nlp = {LANGUAGE: self._loaded}  # type: ignore[assignment]  # Presidio annotates it as None
 
 
 # --- registry -------------------------------------------------------------------------------
@@ -220,22 +240,21 @@ class PiiEngine:
         self.cfg = cfg
         enabled = set(cfg.entities) | cfg.custom_entities()
         recognizers = _builtin_recognizers(enabled) + secret_recognizers(enabled) + _custom_recognizers(cfg)
-        if cfg.spacy_model:
-            labels = _ner_labels(enabled)
-            nlp = load_spacy_model(cfg.spacy_model)
-            nlp_engine: NlpEngine = _LoadedSpacyEngine(nlp, cfg.spacy_model, labels)
+        model = find_model(cfg.spacy_model)
+        labels = _ner_labels(enabled)
+        if model is not None:
+            nlp = load_ner(model)
             if labels:
-                recognizers.append(FilteredSpacyRecognizer(supported_entities=sorted(set(labels.values()))))
-            self.mode = f"ner ({cfg.spacy_model})"
+                recognizers.append(NameRecognizer(nlp, labels))
+            self.mode = f"ner ({model})"
             self.uses_ner = True
         else:
-            nlp_engine = _TokenNlpEngine()
             self.mode = "pattern-only"
             self.uses_ner = False
         self.entities = sorted({e for r in recognizers for e in r.get_supported_entities()} & enabled)
         self.skipped = sorted(set(cfg.entities) - set(self.entities))  # e.g. PERSON without a model
         # Presidio treats an empty registry or entity list as "everything": never hand it one.
-        self._analyzer = _analyzer(recognizers, nlp_engine) if self.entities else None
+        self._analyzer = _analyzer(recognizers, _TokenNlpEngine()) if self.entities else None
         self._min_threshold = min([cfg.threshold_for(e) for e in self.entities] or [cfg.score_threshold])
         self._allow = {a.strip().lower() for a in cfg.allow_list if a.strip()}
         self._cache: OrderedDict[bytes, tuple[Finding, ...]] = OrderedDict()
@@ -303,7 +322,7 @@ def _analyzer(recognizers: list[EntityRecognizer], nlp_engine: NlpEngine) -> Ana
         nlp_engine=nlp_engine,
         supported_languages=[LANGUAGE],
         # Whole words: substring matching lets "ip" match "zip" and "card" match "discard".
-        context_aware_enhancer=LemmaContextAwareEnhancer(context_matching_mode="whole_word"),
+        context_aware_enhancer=_Enhancer(context_matching_mode="whole_word"),
     )
 
 

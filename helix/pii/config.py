@@ -6,6 +6,7 @@ line naming the offending key, in the same wording as `helix.config`.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from typing import Literal, get_args
 
@@ -14,9 +15,11 @@ import regex  # Presidio compiles patterns with `regex`, so validate with the sa
 
 Action = Literal["redact", "mask", "hash", "block", "pseudonymize"]
 OnError = Literal["block", "allow"]
+ScanResponses = Literal["store", "client", "off"]
 
 ACTIONS: frozenset[str] = frozenset(get_args(Action))
 ON_ERROR: frozenset[str] = frozenset(get_args(OnError))
+SCAN_RESPONSES: frozenset[str] = frozenset(get_args(ScanResponses))
 
 # Pattern recognizers that need no model.
 PATTERN_ENTITIES: tuple[str, ...] = (
@@ -39,6 +42,9 @@ SECRET_ENTITIES: tuple[str, ...] = (
 )
 # Found only when a spaCy model is configured.
 NER_ENTITIES: tuple[str, ...] = ("PERSON", "LOCATION")
+# Installed spaCy packages tried, in order, when `spacy_model` is unset; "off" means pattern-only.
+NER_PACKAGES: tuple[str, ...] = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg")
+NER_OFF = "off"
 # Known but off by default: noisy on code and technical prose (see ARCHITECTURE.md).
 OPTIONAL_ENTITIES: tuple[str, ...] = ("URL", "ORGANIZATION", "NRP")
 
@@ -70,7 +76,8 @@ class RegexRecognizerConfig(_Section):
 class PiiConfig(_Section):
     enabled: bool = True
     spacy_model: str | None = None
-    # PERSON/LOCATION are found only when spacy_model is set; without it they are skipped.
+    # PERSON/LOCATION need a spaCy model: spacy_model, or an installed English pipeline when it is
+    # unset ("off": pattern-only even so).
     entities: list[str] = msgspec.field(default_factory=lambda: list(PATTERN_ENTITIES + SECRET_ENTITIES + NER_ENTITIES))
     default_action: Action = "redact"
     actions: dict[str, Action] = {}
@@ -81,6 +88,9 @@ class PiiConfig(_Section):
     recognizers: list[RegexRecognizerConfig] = []
     on_error: OnError = "block"
     hash_key: str | None = None
+    # PII the model writes in its answers: "store" redacts it before the answer is cached (the client
+    # still gets it), "client" also redacts what the client receives, "off" leaves answers alone.
+    scan_responses: ScanResponses = "store"
 
     def action_for(self, entity: str) -> Action:
         return self.actions.get(entity, self.default_action)
@@ -93,6 +103,16 @@ class PiiConfig(_Section):
 
     def known_entities(self) -> set[str]:
         return set(BUILTIN_ENTITIES) | self.custom_entities()
+
+
+def find_model(configured: str | None) -> str | None:
+    """The spaCy model for names: the configured one, else the first installed known package; None:
+    pattern-only. Cheap (no spaCy import), so start-up can report it before anything loads."""
+    if configured == NER_OFF:
+        return None
+    if configured:
+        return configured
+    return next((name for name in NER_PACKAGES if importlib.util.find_spec(name) is not None), None)
 
 
 def _bad(key: str, why: str) -> ValueError:
@@ -162,6 +182,8 @@ def validate(cfg: PiiConfig) -> None:
     for entity, value in cfg.thresholds.items():
         _check_known(f"thresholds.{entity}", entity, known)
         _check_score(f"thresholds.{entity}", value)
+    if cfg.scan_responses not in SCAN_RESPONSES:
+        raise _bad("scan_responses", f"{cfg.scan_responses!r} is not one of client, off, store")
     if cfg.on_error not in ON_ERROR:
         raise _bad("on_error", f"{cfg.on_error!r} is not one of block, allow")
     if cfg.hash_key is not None and len(cfg.hash_key) < 16:

@@ -11,7 +11,6 @@ kind of text people send to LLMs (code, configs, logs, version numbers).
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
 import phonenumbers
 import regex
@@ -23,7 +22,7 @@ from presidio_analyzer import (
     RecognizerResult,
 )
 from presidio_analyzer.nlp_engine import NlpArtifacts
-from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IpRecognizer, SpacyRecognizer
+from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IpRecognizer
 from presidio_analyzer.predefined_recognizers import EmailRecognizer as _PresidioEmailRecognizer
 
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR")
@@ -157,11 +156,22 @@ _VERSION_BEFORE = regex.compile(r"(?i)\b(?:v|ver|version|release|build|firmware|
 
 
 # An IPv4 address has digit.digit; an IPv6 address has "::" or a hex digit next to a colon.
-_IP_HINT = regex.compile(r"\d\.\d|::|[0-9A-Fa-f]:[0-9A-Fa-f]")
+_IPV4_HINT = regex.compile(r"\d\.\d")
+_IPV6_HINT = regex.compile(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")
 
 
 class FilteredIpRecognizer(IpRecognizer):
     """IP addresses, minus netmasks, network ranges, loopback, 0.0.0.0 and 4-part version numbers."""
+
+    name: str
+    patterns: list[Pattern]
+
+    def __init__(self, patterns: list[Pattern] | None = None) -> None:
+        super().__init__(patterns=patterns or IpRecognizer.PATTERNS)
+        # Presidio's IPv6 alternations are the costliest patterns of all; a text with no IPv6 hint
+        # is scanned with the IPv4 pattern alone.
+        v4 = [p for p in IpRecognizer.PATTERNS if p.name == "IPv4"]
+        self._v4_only = None if patterns else FilteredIpRecognizer(v4)
 
     def analyze(
         self,
@@ -170,9 +180,14 @@ class FilteredIpRecognizer(IpRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
-        # Presidio's IPv6 alternation is the costliest pattern of all; most texts cannot hold an address.
-        if not _IP_HINT.search(text):
-            return []
+        if self._v4_only is not None and not _IPV6_HINT.search(text):
+            if not _IPV4_HINT.search(text):
+                return []
+            results = self._v4_only.analyze(text, entities, nlp_artifacts, regex_flags)
+            for r in results:  # found on this recognizer's behalf: context words are looked up by its id
+                r.recognition_metadata[RecognizerResult.RECOGNIZER_IDENTIFIER_KEY] = self.id
+                r.recognition_metadata[RecognizerResult.RECOGNIZER_NAME_KEY] = self.name
+            return results
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
         return [r for r in results if not _VERSION_BEFORE.search(text[max(0, r.start - 24) : r.start])]
 
@@ -256,25 +271,3 @@ def trim_to_name(text: str, start: int, end: int) -> tuple[int, int]:
     if not words:
         return start, start
     return start + words[0].start(), start + words[-1].end()
-
-
-# Part-of-speech tags a name or place never has; catches "Convert ..." tagged PERSON at a sentence start.
-_NOT_NAME_POS = frozenset({"VERB", "AUX", "PRON", "DET", "ADP", "NUM", "SYM", "CCONJ", "SCONJ"})
-
-
-class FilteredSpacyRecognizer(SpacyRecognizer):
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        doc = nlp_artifacts.tokens if nlp_artifacts else None
-        kept = []
-        for result in super().analyze(text, entities, nlp_artifacts):
-            result.start, result.end = trim_to_name(text, result.start, result.end)
-            if plausible_name(text[result.start : result.end]) and _name_pos(doc, result):
-                kept.append(result)
-        return kept
-
-
-def _name_pos(doc: Any, result: RecognizerResult) -> bool:
-    span = doc.char_span(result.start, result.end, alignment_mode="expand") if doc is not None else None
-    return span is None or not any(token.pos_ in _NOT_NAME_POS for token in span)

@@ -150,20 +150,27 @@ class Redactor:
         """Redact plain texts (consecutive ones as one conversation); returns texts in the same order."""
         return self.redact_sources([Text(t) for t in texts])
 
-    def redact_sources(self, sources: Sequence[Source]) -> Redaction:
-        plan = self.plan(sources)
+    def redact_sources(self, sources: Sequence[Source], *, answer: bool = False) -> Redaction:
+        plan = self.plan(sources, answer=answer)
         return plan.finish(self.engine.analyze_many(plan.texts))
 
-    def plan(self, sources: Sequence[Source]) -> Plan:
-        """The documents to analyse for `sources`; analyse `plan.texts`, then call `plan.finish()`."""
-        views = [canonical(s.text) for s in sources]
-        return Plan(self, list(sources), build_docs(sources, views))
+    def plan(self, sources: Sequence[Source], *, answer: bool = False) -> Plan:
+        """The documents to analyse for `sources`; analyse `plan.texts`, then call `plan.finish()`.
 
-    def apply(self, sources: Sequence[Source], found: list[list[Finding]]) -> Redaction:
+        `answer`: the texts are a model's answer, which cannot be refused or restored later, so
+        `block` and `pseudonymize` redact (`<EMAIL_ADDRESS>`) instead.
+        """
+        views = [canonical(s.text) for s in sources]
+        return Plan(self, list(sources), build_docs(sources, views), answer)
+
+    def apply(self, sources: Sequence[Source], found: list[list[Finding]], answer: bool = False) -> Redaction:
         texts = [s.text for s in sources]
         pseudonyms = _Pseudonyms(texts)
         summary: dict[str, EntitySummary] = {}
-        out = [self._apply(text, findings, pseudonyms, summary) for text, findings in zip(texts, found, strict=True)]
+        out = [
+            self._apply(text, findings, pseudonyms, summary, answer)
+            for text, findings in zip(texts, found, strict=True)
+        ]
         blocked = sorted(e for e, s in summary.items() if s.action == "block")
         return Redaction(texts=out, findings=summary, blocked_entities=blocked, mapping=pseudonyms.mapping)
 
@@ -173,6 +180,7 @@ class Redactor:
         findings: list[Finding],
         pseudonyms: _Pseudonyms,
         summary: dict[str, EntitySummary],
+        answer: bool,
     ) -> str:
         if not findings:
             return text
@@ -180,6 +188,8 @@ class Redactor:
         pos = 0
         for f in findings:
             action = self.cfg.action_for(f.entity_type)
+            if answer and action in ("block", "pseudonymize"):
+                action = "redact"
             parts += [
                 text[pos : f.start],
                 self._replace(text[f.start : f.end], f.entity_type, action, pseudonyms),
@@ -229,8 +239,9 @@ class Text:
 class Plan:
     """The analysis one request needs: `texts` to analyse (in any number of steps), then `finish`."""
 
-    def __init__(self, redactor: Redactor, sources: list[Source], docs: list[Doc]) -> None:
+    def __init__(self, redactor: Redactor, sources: list[Source], docs: list[Doc], answer: bool = False) -> None:
         self._redactor = redactor
+        self._answer = answer
         self._sources = sources
         self._docs = docs
         self.texts = [doc.text for doc in docs]
@@ -241,6 +252,10 @@ class Plan:
 
     def finish(self, found: Sequence[Sequence[Finding]]) -> Redaction:
         """Map each document's findings back to the fields and redact them."""
+        return self._redactor.apply(self._sources, self.locate(found), self._answer)
+
+    def locate(self, found: Sequence[Sequence[Finding]]) -> list[list[Finding]]:
+        """Each document's findings as spans of the fields' original texts, merged per field."""
         per_field: list[list[Finding]] = [[] for _ in self._sources]
         for doc, findings in zip(self._docs, found, strict=True):
             for f in findings:
@@ -249,7 +264,7 @@ class Plan:
                     continue  # inside one text: its own document has it
                 for index, (start, end) in spans.items():
                     per_field[index].append(Finding(f.entity_type, start, end, f.score))
-        return self._redactor.apply(self._sources, [merge_overlaps(f) for f in per_field])
+        return [merge_overlaps(f) for f in per_field]
 
 
 def merge_overlaps(findings: list[Finding]) -> list[Finding]:
@@ -265,9 +280,9 @@ def merge_overlaps(findings: list[Finding]) -> list[Finding]:
     return merged
 
 
-def redact_body(body: dict[str, Any], redactor: Redactor) -> Redaction:
-    """Redact every provider-visible string of a request body, in place (see `walk.py`)."""
+def redact_body(body: dict[str, Any], redactor: Redactor, *, answer: bool = False) -> Redaction:
+    """Redact every provider-visible string of a request body (or every string of an answer), in place."""
     fields = walk(body)
-    redaction = redactor.redact_sources(fields)
+    redaction = redactor.redact_sources(fields, answer=answer)
     write_back(fields, redaction.texts)
     return redaction

@@ -204,8 +204,9 @@ def _jwt_header(token: str) -> bool:
 JWT_PATTERNS = [
     _api(
         "jwt",
-        _NOT_TOKEN_BEFORE + r"[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}" + _NOT_TOKEN_AFTER,
-        (".",),
+        # The header is base64url of a JSON object, so it starts "ey" ({") or "ew" ({ and a newline or tab).
+        _NOT_TOKEN_BEFORE + r"e[yw][A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]{16,}+" + _NOT_TOKEN_AFTER,
+        ("ey", "ew"),
         check=_jwt_header,
     ),
 ]

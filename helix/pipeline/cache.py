@@ -1,6 +1,9 @@
 """Cache stage: answer from the response cache, or pass the call on and keep its answer.
 
-Runs after redaction, so keys, stored prompts and stored answers only ever hold redacted text.
+Runs after redaction, so keys and stored prompts only ever hold redacted text; answers pass through
+`before_store` (the PII stage's answer scrubber, `[pii] scan_responses`) before they are written, so
+PII the model wrote itself is neither kept on disk nor served to anyone else. If that check fails,
+the answer is not stored.
 
 Per request:
   Cache-Control: no-cache        skip the lookup, store the fresh answer (refresh)
@@ -14,8 +17,9 @@ semantic hits). Hits cost $0 and record the cost of the original call as saved.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +36,7 @@ from helix.pipeline.call import Call, Completed, Next, Reply, Streamed
 from helix.pipeline.headers import MAX_SECONDS, number_header, text_header
 from helix.pricing import PriceBook, Usage
 
+log = logging.getLogger("helix.cache")
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
@@ -63,11 +68,17 @@ def skip_reason(call: Call, config: CacheConfig) -> str | None:
     return None
 
 
+BeforeStore = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
 class CacheStage:
-    def __init__(self, cache: ResponseCache, config: CacheConfig, prices: PriceBook) -> None:
+    def __init__(
+        self, cache: ResponseCache, config: CacheConfig, prices: PriceBook, before_store: BeforeStore | None = None
+    ) -> None:
         self._cache = cache
         self._config = config
         self._prices = prices
+        self._before_store = before_store
         self._max_entry_bytes = config.max_entry_kb * 1024
 
     def _controls(self, call: Call) -> Controls:
@@ -134,11 +145,18 @@ class CacheStage:
     async def _store(
         self, call: Call, keys: CacheKeys, vector: NDArray[np.float32] | None, ttl: float | None, body: dict[str, Any]
     ) -> None:
-        if vector is None:
-            vector = await self._cache.embed(keys.prompt)
         response = _encode(body)
         if len(response) > self._max_entry_bytes:
             return  # passed on, not cached: [cache] max_entry_kb
+        if self._before_store is not None:
+            try:
+                body = await self._before_store(body)
+            except Exception:
+                log.exception("the PII check of an answer failed; the answer is not cached")
+                return
+            response = _encode(body)
+        if vector is None:
+            vector = await self._cache.embed(keys.prompt)
         usage = body.get("usage")
         cost = self._prices.cost(call.target.provider.name, call.target.model, Usage.from_openai(usage))
         self._cache.store(keys, call.target.name, response, usage, cost, vector, ttl)

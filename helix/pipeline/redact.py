@@ -9,19 +9,27 @@ Token-id inputs, which cannot be checked, are refused with a 400 (`pii_unverifia
 never values. Pseudonymized values (`<PERSON_1>`) are restored in the answer, streams included,
 holding back at most a partial placeholder between chunks. Each detection is recorded as an
 incident without its value. If analysis fails the request is refused (`on_error = "block"`).
+
+Answers (`[pii] scan_responses`): "store" (default) hands the cache stage `scrub_for_store`, so PII
+the model wrote is redacted in what the cache keeps; "client" also redacts it in what the client
+receives (streams through `StreamScrubber`'s bounded window), before placeholders are restored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import Executor
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
+
+import msgspec
 
 from helix.errors import HelixError, InvalidRequest
 from helix.pii.analyzer import Finding
-from helix.pii.config import OnError
+from helix.pii.answers import StreamScrubber
+from helix.pii.config import OnError, ScanResponses
 from helix.pii.document import CHUNK_CHARS
 from helix.pii.redact import Redaction, Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
@@ -30,6 +38,8 @@ from helix.pipeline.call import Call, Completed, Next, Reply, Streamed
 from helix.store.writer import Writer
 
 log = logging.getLogger("helix.pii")
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
 
 INSERT_INCIDENT = (
     "INSERT INTO pii_incidents (request_id, ts, key_id, user, entity_type, count, max_score, action)"
@@ -51,13 +61,40 @@ INLINE_MAX_BYTES = 2048
 
 class RedactStage:
     def __init__(
-        self, redactor: Redactor, on_error: OnError, writer: Writer, executor: Executor, inline_max_bytes: int
+        self,
+        redactor: Redactor,
+        on_error: OnError,
+        writer: Writer,
+        executor: Executor,
+        inline_max_bytes: int,
+        scan_responses: ScanResponses = "store",
     ) -> None:
         self._redactor = redactor
         self._on_error = on_error
         self._writer = writer
         self._executor = executor
         self._inline_max_bytes = inline_max_bytes
+        self._scan_responses = scan_responses
+
+    async def scrub_for_store(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A copy of an answer with the PII the model wrote redacted: what the cache may keep."""
+        copy: dict[str, Any] = _decode(_encode(body))
+        await self._scrub(copy)
+        return copy
+
+    async def _scrub(self, body: dict[str, Any]) -> None:
+        if len(_encode(body)) <= self._inline_max_bytes:
+            redact_body(body, self._redactor, answer=True)
+        else:
+            await asyncio.get_running_loop().run_in_executor(
+                self._executor, partial(redact_body, body, self._redactor, answer=True)
+            )
+
+    async def _scrub_reply(self, reply: Reply) -> Reply:
+        if isinstance(reply, Streamed):
+            return Streamed(_transform_stream(reply.chunks, lambda _tool: StreamScrubber(self._redactor)))
+        await self._scrub(reply.body)
+        return reply
 
     async def _redact(self, call: Call) -> Redaction:
         if call.size <= self._inline_max_bytes:
@@ -97,11 +134,14 @@ class RedactStage:
                 code="pii_blocked",
             )
         reply = await next(call)
+        if self._scan_responses == "client":
+            reply = await self._scrub_reply(reply)  # before restore: the client's own values come back
         if not redaction.mapping:
             return reply
+        mapping = redaction.mapping
         if isinstance(reply, Streamed):
-            return Streamed(_restore_stream(reply.chunks, redaction.mapping))
-        _restore_completion(reply, redaction.mapping)
+            return Streamed(_transform_stream(reply.chunks, lambda tool: StreamRestorer(mapping, json_escape=tool)))
+        _restore_completion(reply, mapping)
         return reply
 
     def _record(self, call: Call, redaction: Redaction) -> None:
@@ -139,16 +179,23 @@ def _restore_completion(reply: Completed, mapping: Mapping[str, str]) -> None:
                 function["arguments"] = restore(function["arguments"], mapping, json_escape=True)
 
 
-async def _restore_stream(
-    chunks: AsyncIterator[dict[str, Any]], mapping: Mapping[str, str]
-) -> AsyncIterator[dict[str, Any]]:
-    """Restore placeholders chunk by chunk; a placeholder split across chunks is held back until complete."""
-    restorers: dict[tuple[int, int | None], StreamRestorer] = {}
+class _Channel(Protocol):
+    def feed(self, delta: str) -> str: ...
 
-    def restorer(choice: int, tool: int | None) -> StreamRestorer:
-        if (choice, tool) not in restorers:
-            restorers[(choice, tool)] = StreamRestorer(mapping, json_escape=tool is not None)
-        return restorers[(choice, tool)]
+    def flush(self) -> str: ...
+
+
+async def _transform_stream(
+    chunks: AsyncIterator[dict[str, Any]], make: Callable[[bool], _Channel]
+) -> AsyncIterator[dict[str, Any]]:
+    """Rewrite each text channel of a stream (a choice's content, a tool call's arguments) through a
+    `_Channel` made by `make(is_tool)`; what a channel holds back comes out with the finish chunk."""
+    channels: dict[tuple[int, int | None], _Channel] = {}
+
+    def channel(choice: int, tool: int | None) -> _Channel:
+        if (choice, tool) not in channels:
+            channels[(choice, tool)] = make(tool is not None)
+        return channels[(choice, tool)]
 
     last: dict[str, Any] | None = None
     async for chunk in chunks:
@@ -157,18 +204,16 @@ async def _restore_stream(
             index = int(choice.get("index") or 0)
             delta = choice.get("delta") or {}
             if isinstance(delta.get("content"), str):
-                delta["content"] = restorer(index, None).feed(delta["content"])
+                delta["content"] = channel(index, None).feed(delta["content"])
             for tool_call in delta.get("tool_calls") or []:
                 function = tool_call.get("function") or {}
                 if isinstance(function.get("arguments"), str):
-                    function["arguments"] = restorer(index, int(tool_call.get("index") or 0)).feed(
-                        function["arguments"]
-                    )
+                    function["arguments"] = channel(index, int(tool_call.get("index") or 0)).feed(function["arguments"])
             if choice.get("finish_reason"):
-                _flush_into(delta, index, restorers)
+                _flush_into(delta, index, channels)
                 choice["delta"] = delta
         yield chunk
-    leftover = {key: r.flush() for key, r in restorers.items()}
+    leftover = {key: c.flush() for key, c in channels.items()}
     if last is not None and any(leftover.values()):
         # The stream ended without a finish_reason chunk: hand over what was held back.
         for (choice, tool), text in leftover.items():
@@ -176,11 +221,11 @@ async def _restore_stream(
                 yield {**last, "choices": [{"index": choice, "delta": {"content": text}, "finish_reason": None}]}
 
 
-def _flush_into(delta: dict[str, Any], index: int, restorers: dict[tuple[int, int | None], StreamRestorer]) -> None:
-    for (choice, tool), restorer in restorers.items():
+def _flush_into(delta: dict[str, Any], index: int, channels: dict[tuple[int, int | None], _Channel]) -> None:
+    for (choice, tool), channel in channels.items():
         if choice != index:
             continue
-        text = restorer.flush()
+        text = channel.flush()
         if not text:
             continue
         if tool is None:

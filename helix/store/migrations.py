@@ -178,6 +178,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         BEGIN DELETE FROM reservations WHERE id = NEW.id; END;
         """,
     ),
+    (
+        "0009_instance_state",
+        """
+        CREATE TABLE instance_state (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 

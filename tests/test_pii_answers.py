@@ -1,0 +1,114 @@
+"""PII the model writes in its own answers: never cached (so never served to someone else), and with
+scan_responses = "client" never shown either; streams stay streams."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from helix.pii.analyzer import PiiEngine
+from helix.pii.answers import HOLD_CHARS, STEP_CHARS, StreamScrubber
+from helix.pii.config import PiiConfig
+from helix.pii.redact import Redactor
+from tests.conftest import Helix, start_helix
+from tests.fake_upstream import MODEL_WRITTEN_PII, FakeState, ServerThread
+from tests.test_pii_proxy import file_bytes
+
+EMAIL, CARD = MODEL_WRITTEN_PII
+
+
+def ask(helix: Helix, stream: bool, text: str = "who owns the account?") -> tuple[httpx.Response, str]:
+    body = {"model": "writes-pii", "messages": [{"role": "user", "content": text}], "stream": stream}
+    with httpx.stream("POST", f"{helix.url}/v1/chat/completions", json=body, timeout=30) as response:
+        if not stream:
+            response.read()
+            return response, response.json()["choices"][0]["message"]["content"]
+        pieces = []
+        for line in response.iter_lines():
+            if line.startswith("data: ") and line != "data: [DONE]":
+                chunk = json.loads(line[6:])
+                pieces += [c["delta"].get("content") or "" for c in chunk["choices"]]
+        return response, "\x00".join(pieces)
+
+
+def on_disk(helix: Helix) -> list[str]:
+    data = file_bytes(helix)
+    return [v for v in MODEL_WRITTEN_PII if v.encode() in data]
+
+
+@pytest.fixture
+def store_mode(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[Helix]:
+    instance = start_helix(tmp_path, upstream[0].url)  # the default: scan_responses = "store"
+    yield instance
+    instance.server.stop()
+
+
+@pytest.fixture
+def client_mode(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[Helix]:
+    toml = '[pii]\nscan_responses = "client"\nactions = { EMAIL_ADDRESS = "pseudonymize" }\n'
+    instance = start_helix(tmp_path, upstream[0].url, toml)
+    yield instance
+    instance.server.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_store_mode_keeps_model_written_pii_out_of_the_cache(store_mode: Helix, fake: FakeState, stream: bool) -> None:
+    first, text = ask(store_mode, stream)
+    assert first.headers["x-helix-cache"] == "MISS" and EMAIL in text.replace("\x00", "")  # this client sees it
+    assert on_disk(store_mode) == []
+    second, cached = ask(store_mode, stream)
+    assert second.headers["x-helix-cache"] == "HIT-EXACT"
+    cached = cached.replace("\x00", "")
+    assert EMAIL not in cached and CARD not in cached and "<EMAIL_ADDRESS>" in cached and "<CREDIT_CARD>" in cached
+    assert len(fake.requests) == 1 and on_disk(store_mode) == []
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_client_mode_redacts_what_the_client_sees(client_mode: Helix, fake: FakeState, stream: bool) -> None:
+    response, text = ask(client_mode, stream, "the account of me@mine.io: who owns it?")
+    assert response.status_code == 200
+    whole = text.replace("\x00", "")
+    assert EMAIL not in whole and CARD not in whole and "<EMAIL_ADDRESS>" in whole and "<CREDIT_CARD>" in whole
+    assert "me@mine.io" in whole  # the client's own value, pseudonymized on the way out, comes back
+    if stream:
+        assert len([p for p in text.split("\x00") if p]) > 3, "still streamed, not buffered into one piece"
+    assert on_disk(client_mode) == []
+
+
+def test_off_mode_leaves_answers_alone(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> None:
+    instance = start_helix(tmp_path, upstream[0].url, '[pii]\nscan_responses = "off"\n')
+    try:
+        response, text = ask(instance, False)
+        assert EMAIL in text and response.status_code == 200
+    finally:
+        instance.server.stop()
+
+
+@pytest.fixture(scope="module")
+def redactor() -> Redactor:
+    return Redactor(PiiEngine(PiiConfig(actions={"EMAIL_ADDRESS": "pseudonymize", "US_SSN": "block"})))
+
+
+def test_stream_scrubber_matches_whole_text_redaction_token_by_token(redactor: Redactor) -> None:
+    text = (
+        "Sure. " * 30
+        + "Write to ann.lee@leakmail.io, or call +44 20 7946 0958; her SSN is 536-22-8751. "
+        + "Then " * 60
+        + "the key sk-proj-Zq8Wm2Xn4Bv6Cx1Lk3Jh5Gf7Ds9Ap0Qw and done."
+    )
+    scrubber = StreamScrubber(redactor)
+    out, held = [], []
+    for i in range(0, len(text), 3):
+        out.append(scrubber.feed(text[i : i + 3]))
+        held.append(scrubber.held_back)
+    out.append(scrubber.flush())
+    streamed = "".join(out)
+    for value in ("ann.lee@leakmail.io", "7946 0958", "536-22-8751", "sk-proj-Zq8Wm2"):
+        assert value not in streamed
+    assert "<EMAIL_ADDRESS>" in streamed and "<US_SSN>" in streamed  # no placeholders, no refusals in answers
+    assert max(held) <= HOLD_CHARS + STEP_CHARS + 3, "bounded hold-back"
+    assert sum(1 for piece in out if piece) > 3
