@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,12 @@ class Servers:
     upstream_url: str
     helix_url: str
     home: str
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
@@ -56,8 +63,6 @@ def servers(
     upstream_port: int = 18001, helix_port: int = 14000, env: dict[str, str] | None = None
 ) -> Iterator[Servers]:
     """The fake upstream and one Helix worker in front of it; both stopped (by PID) on exit."""
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is not installed (apt-get install wrk)")
     home = tempfile.mkdtemp(prefix="helix-bench-")
     environment = {
         **os.environ,
@@ -87,6 +92,8 @@ def servers(
 
 def wrk(url: str, connections: int, duration: int, lua: Path = CHAT_LUA, threads: int = 1) -> dict[str, float]:
     """p50/p90/p99 latency (ms) and requests/s; any non-2xx answer aborts the benchmark."""
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
     out = subprocess.run(
         [
             "wrk",

@@ -1,11 +1,12 @@
-"""Evaluate the semantic-cache decision (cosine floor + verifier) on labelled question pairs.
+"""Measure the semantic cache's decision (cosine floor + must-match facts + trained judge) on labelled pairs.
 
-    python bench/semantic_eval.py [--model-path DIR] [--data tests/data/semantic_pairs.jsonl]
-                                  [--threshold X] [--show-misses]
+    python bench/semantic_eval.py [--model-path DIR] [--judge-model DIR] [--show-errors]
 
-Embeds every pair with the real model, then reports precision / recall / F1 per split and per kind,
-lists the false positives, and sweeps the threshold (verified vs cosine-only). The suggested
-threshold is derived from the "tune" split only; "test" is the held-out estimate.
+Pairs come from `tests/data/support_intents.jsonl` (by split: two ways of asking one intent are "same";
+questions of different intents are "different", `confusable` when from one family of near-misses) and,
+as a regression set, the pairs of `tests/data/semantic_pairs.jsonl`. Prints precision and recall per
+split at the shipped defaults, then a sweep of the judge threshold; the default is chosen on "dev"
+(highest recall with precision >= 0.99 and no confusable pair accepted). "test" is never tuned on.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import argparse
 import json
 import os
 import sys
-from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,170 +22,78 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from helix.cache.embedder import Embedder, EmbedderUnavailable  # noqa: E402
-from helix.cache.verify import DEFAULT_THRESHOLD, Verdict, verify  # noqa: E402
+from helix.cache.judge import CrossEncoder, Judge  # noqa: E402
+from helix.config import CacheConfig  # noqa: E402
+from tests.labelled import Pair, Scored, count, load_intents, score_pairs, split_pairs  # noqa: E402
 
 DEFAULT_MODEL_PATH = REPO.parent / "shared" / "models" / "all-MiniLM-L6-v2-onnx"
-SWEEP = (0.0, 0.5, 0.6, 0.65, 0.7, 0.72, 0.75, 0.78, 0.8, 0.82, 0.85, 0.88, 0.9, 0.92, 0.95)
-RECALL_TOLERANCE = 0.02  # how much tune recall the floor may cost, relative to a floor of 0.50
+OLD_PAIRS = REPO / "tests" / "data" / "semantic_pairs.jsonl"
+TARGET_PRECISION = 0.99
+DEFAULT_FLOOR = CacheConfig().threshold
+DEFAULT_JUDGE_THRESHOLD = CacheConfig().judge_threshold
 
 
-@dataclass(frozen=True)
-class Scored:
-    pair: dict[str, object]
-    similarity: float
-    verdict: Verdict  # computed with threshold 0: the floor is applied separately
-
-    @property
-    def same(self) -> bool:
-        return bool(self.pair["same"])
-
-    def accepted(self, threshold: float) -> bool:
-        return self.similarity >= threshold and self.verdict.accepted
+def choose(rows: list[Scored], floors: list[float]) -> tuple[float, float]:
+    """The (floor, judge threshold) with the best recall at precision >= target and no confusable hit."""
+    best = (0.0, DEFAULT_FLOOR, 1.0)
+    for floor in floors:
+        for step in range(50, 100):
+            threshold = step / 100
+            c = count(rows, floor, threshold)
+            if c.precision >= TARGET_PRECISION and c.confusable_fp == 0 and c.recall > best[0]:
+                best = (c.recall, floor, threshold)
+    return best[1], best[2]
 
 
-@dataclass(frozen=True)
-class Counts:
-    tp: int
-    fp: int
-    fn: int
-    tn: int
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-
-def load_pairs(path: Path) -> list[dict[str, object]]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def score_pairs(pairs: list[dict[str, object]], embedder: Embedder) -> list[Scored]:
-    texts = sorted({str(p["a"]) for p in pairs} | {str(p["b"]) for p in pairs})
-    vectors = dict(zip(texts, embedder.embed(texts), strict=True))
-    scored = []
-    for p in pairs:
-        a, b = str(p["a"]), str(p["b"])
-        similarity = float(vectors[a] @ vectors[b])
-        scored.append(Scored(p, similarity, verify(a, b, similarity, 0.0)))
-    return scored
-
-
-def count(rows: list[Scored], threshold: float, verified: bool = True) -> Counts:
-    tp = fp = fn = tn = 0
-    for r in rows:
-        hit = r.accepted(threshold) if verified else r.similarity >= threshold
-        tp += hit and r.same
-        fp += hit and not r.same
-        fn += not hit and r.same
-        tn += not hit and not r.same
-    return Counts(tp, fp, fn, tn)
-
-
-def by_split(rows: list[Scored]) -> dict[str, list[Scored]]:
-    splits: dict[str, list[Scored]] = defaultdict(list)
-    for r in rows:
-        splits[str(r.pair.get("split", "all"))].append(r)
-    return dict(sorted(splits.items(), key=lambda kv: kv[0] != "tune"))
-
-
-def suggest_threshold(tune: list[Scored]) -> float:
-    baseline = count(tune, 0.5).recall
-    ok = [t for t in SWEEP if t >= 0.5 and count(tune, t).recall >= baseline - RECALL_TOLERANCE]
-    return max(ok)
-
-
-def print_splits(splits: dict[str, list[Scored]], threshold: float) -> None:
-    print(f"\n== threshold {threshold:.2f}: cosine floor + verifier ==")
-    print(
-        f"{'split':<6} {'pairs':>5} {'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4}  "
-        f"{'prec':>6} {'recall':>6} {'f1':>6}   cosine-only prec/recall"
-    )
-    for name, rows in splits.items():
-        c, raw = count(rows, threshold), count(rows, threshold, verified=False)
-        print(
-            f"{name:<6} {len(rows):>5} {c.tp:>4} {c.fp:>4} {c.fn:>4} {c.tn:>4}  {c.precision:>6.3f} "
-            f"{c.recall:>6.3f} {c.f1:>6.3f}   {raw.precision:.3f} / {raw.recall:.3f}"
-        )
-
-
-def print_kinds(splits: dict[str, list[Scored]], threshold: float) -> None:
-    print("\n== per kind: paraphrase kinds show recall, near-miss kinds show how many were served ==")
-    kinds = sorted(
-        {(str(r.pair["kind"]), r.same) for rows in splits.values() for r in rows},
-        key=lambda k: (not k[1], k[0]),
-    )
-    print(f"{'kind':<12} {'label':<9}" + "".join(f" {name:>16}" for name in splits))
-    for kind, same in kinds:
-        cells = []
-        for rows in splits.values():
-            group = [r for r in rows if r.pair["kind"] == kind and r.same == same]
-            served = sum(r.accepted(threshold) for r in group)
-            cells.append(f"{served:>3}/{len(group):<3} served" if group else "")
-        print(f"{kind:<12} {'same' if same else 'differ':<9}" + "".join(f" {c:>16}" for c in cells))
-
-
-def print_false_positives(rows: list[Scored], threshold: float) -> None:
-    fps = [r for r in rows if r.accepted(threshold) and not r.same]
-    print(f"\n== false positives at {threshold:.2f}: {len(fps)} ==")
-    for r in fps:
-        print(f"  {r.similarity:.3f} [{r.pair['split']}/{r.pair['kind']}] {r.pair['a']!r} | {r.pair['b']!r}")
-
-
-def print_misses(rows: list[Scored], threshold: float) -> None:
-    misses = [r for r in rows if r.same and not r.accepted(threshold)]
-    print(f"\n== paraphrases not served at {threshold:.2f}: {len(misses)} ==")
-    for r in sorted(misses, key=lambda r: r.verdict.reason):
-        why = r.verdict.reason if r.similarity >= threshold else "below threshold"
-        print(f"  {r.similarity:.3f} [{r.pair['split']}] {r.pair['a']!r} | {r.pair['b']!r} -> {why}")
-
-
-def print_sweep(splits: dict[str, list[Scored]]) -> None:
-    print("\n== threshold sweep: verified P/R (cosine-only P/R) ==")
-    print(f"{'thresh':>6}" + "".join(f" {name + ' verified':>17} {name + ' cosine':>15}" for name in splits))
-    for t in SWEEP:
-        cells = []
-        for rows in splits.values():
-            c, raw = count(rows, t), count(rows, t, verified=False)
-            cells.append(f" {c.precision:>8.3f}/{c.recall:.3f} {raw.precision:>8.3f}/{raw.recall:.3f}")
-        print(f"{t:>6.2f}" + "".join(cells))
+def old_pairs() -> dict[str, list[Pair]]:
+    out: dict[str, list[Pair]] = {}
+    for line in OLD_PAIRS.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        kind = "paraphrase" if row["same"] else "confusable"
+        out.setdefault(f"old-{row['split']}", []).append(Pair(row["a"], row["b"], bool(row["same"]), kind))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-path", default=os.environ.get("HELIX_EMBEDDING_MODEL_PATH", str(DEFAULT_MODEL_PATH)))
-    parser.add_argument("--data", default=str(REPO / "tests" / "data" / "semantic_pairs.jsonl"))
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
-    parser.add_argument("--show-misses", action="store_true", help="list the paraphrases that were not served")
+    parser.add_argument("--judge-model", type=Path, default=None, help="folder with judge.onnx (default: shipped)")
+    parser.add_argument("--show-errors", action="store_true", help="list wrong hits and missed paraphrases")
     args = parser.parse_args(argv)
 
+    intents = load_intents()
+    sets = {split: split_pairs(intents, split) for split in ("dev", "test")} | old_pairs()
+    floors = [0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7]
+    judge = Judge(CrossEncoder(args.judge_model), threshold=0.0)
     try:
-        rows = score_pairs(load_pairs(Path(args.data)), Embedder(model_path=args.model_path))
+        embedder = Embedder(model_path=args.model_path)
+        scored = {name: score_pairs(pairs, embedder, judge, min(floors)) for name, pairs in sets.items()}
     except EmbedderUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    splits = by_split(rows)
-    print(f"model: {args.model_path}\ndata: {args.data} ({len(rows)} pairs)")
-    print_splits(splits, args.threshold)
-    print_kinds(splits, args.threshold)
-    print_false_positives(rows, args.threshold)
-    if args.show_misses:
-        print_misses(rows, args.threshold)
-    print_sweep(splits)
-    if "tune" in splits:
-        print(
-            f"\nsuggested threshold (from tune only, recall within {RECALL_TOLERANCE} of the 0.50 floor): "
-            f"{suggest_threshold(splits['tune']):.2f}; DEFAULT_THRESHOLD = {DEFAULT_THRESHOLD:.2f}"
-        )
+    print(f"defaults: floor {DEFAULT_FLOOR}, judge threshold {DEFAULT_JUDGE_THRESHOLD}")
+    for name, rows in scored.items():
+        print(f"  {name:<9} {count(rows, DEFAULT_FLOOR, DEFAULT_JUDGE_THRESHOLD).line()}")
+    floor, threshold = choose(scored["dev"], floors)
+    print(f"\nchosen on dev: floor {floor}, judge threshold {threshold}")
+    for name, rows in scored.items():
+        print(f"  {name:<9} {count(rows, floor, threshold).line()}")
+    print("\nsweep at the default floor (precision/recall):")
+    print("threshold " + "".join(f"{name:>16}" for name in scored))
+    for t in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99):
+        cells = [count(rows, DEFAULT_FLOOR, t) for rows in scored.values()]
+        print(f"{t:>9.2f} " + "".join(f"     {c.precision:.3f}/{c.recall:.3f}" for c in cells))
+    if args.show_errors:
+        for name in ("dev", "test"):
+            print(f"\n{name}: wrong hits")
+            for r in scored[name]:
+                if not r.pair.same and r.accepted(DEFAULT_FLOOR, DEFAULT_JUDGE_THRESHOLD):
+                    print(f"  {r.similarity:.2f} {r.score:.2f} {r.pair.a!r} ~ {r.pair.b!r}")
+            print(f"{name}: missed paraphrases")
+            for r in scored[name]:
+                if r.pair.same and not r.accepted(DEFAULT_FLOOR, DEFAULT_JUDGE_THRESHOLD):
+                    why = r.reason or f"judge {r.score:.2f}"
+                    print(f"  {r.similarity:.2f} {why} | {r.pair.a!r} ~ {r.pair.b!r}")
     return 0
 
 

@@ -103,7 +103,7 @@ def main() -> None:
         readies.append(ready)
         print(f"run {run}: /health {health:.2f} s, /health/ready {ready:.2f} s", flush=True)
     what = args.binary or "source"
-    models = f", models from {args.models}" if args.models else ", no models"
+    models = f", models pulled from {args.models}" if args.models else ", models as found (bundled in a binary)"
     print(
         f"{what}{models}: median time to /health {statistics.median(healths):.2f} s "
         f"(min {min(healths):.2f}, max {max(healths):.2f}); to /health/ready {statistics.median(readies):.2f} s "

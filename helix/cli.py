@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.markup import escape
@@ -27,6 +28,9 @@ from helix.models import Found, locate_all, resolve
 from helix.startup import ASGIApp, DeferredApp
 from helix.store import queries
 from helix.store.keys import ADMIN_KEY_PREFIX, new_secret
+
+if TYPE_CHECKING:
+    from helix.gateway import Gateway
 
 app = typer.Typer(
     name="helix",
@@ -76,6 +80,8 @@ def serve(
     configure_logging(cfg.server.log_level)
     _banner(cfg, locate_all(configured))
 
+    built: list[Gateway] = []
+
     def build() -> ASGIApp:
         # The heavy imports (Litestar, Presidio and spaCy, NiceGUI, onnxruntime) happen here, in a
         # worker thread, once the port is open: /health answers meanwhile, /health/ready says "loading".
@@ -84,11 +90,21 @@ def serve(
 
         if cfg.cache.enabled and cfg.cache.semantic and not cfg.cache.embedding_model_path:
             runtime.go_offline_unless_reachable()
-        return cast(ASGIApp, front(create_app(cfg)))
+        application = create_app(cfg)
+        built.append(application.state.gateway)
+        return cast(ASGIApp, front(application))
+
+    async def settle() -> None:
+        # Loading the models leaves tens of MB of freed heap that glibc keeps; hand it back once, when
+        # the embedding model (which loads after the app starts) is in too.
+        cache = built[0].cache
+        while cache is not None and cache.semantic_enabled and not cache.semantic_ready:
+            await asyncio.sleep(0.2)
+        runtime.release_memory()
 
     server = uvicorn.Server(
         uvicorn.Config(
-            DeferredApp(build, on_failure=lambda _: setattr(server, "should_exit", True)),
+            DeferredApp(build, on_failure=lambda _: setattr(server, "should_exit", True), after_start=settle),
             host=cfg.server.host,
             port=cfg.server.port,
             log_level=cfg.server.log_level,

@@ -90,8 +90,11 @@ class CacheConfig(_Section):
     max_temperature: float = 1.0
     cache_truncated: bool = False
     semantic: bool = True
-    threshold: float = 0.70
-    candidates: int = 3
+    # Defaults chosen on the dev split of tests/data/support_intents.jsonl; see docs/semantic-cache.md.
+    threshold: float = 0.50
+    judge_threshold: float = 0.90
+    judge_model_path: str | None = None
+    candidates: int = 5
     embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
     embedding_model_path: str | None = None
 
@@ -314,6 +317,8 @@ def _check(config: Config) -> None:
         raise ConfigError("bad value for 'dashboard.refresh_seconds': at least 0.5 seconds")
     if not 0.0 < config.cache.threshold <= 1.0:
         raise ConfigError("bad value for 'cache.threshold': a cosine similarity in (0, 1]")
+    if not 0.0 < config.cache.judge_threshold <= 1.0:
+        raise ConfigError("bad value for 'cache.judge_threshold': a probability in (0, 1]")
     if (
         config.cache.max_entries < 1
         or config.cache.max_mb <= 0

@@ -14,6 +14,7 @@ connection probe decides, and an unreachable hub sets HF_HUB_OFFLINE=1 for the r
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import os
 import shutil
@@ -68,6 +69,14 @@ def tie_to_launcher() -> None:
     atexit.register(remove_bundle)
     if os.getppid() != launcher:  # the launcher died before prctl took effect
         os.kill(os.getpid(), signal.SIGINT)
+
+
+def release_memory() -> None:
+    """Return the C heap's freed pages to the system (glibc's malloc_trim); elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: musl has no malloc_trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def offline_by_env() -> bool:

@@ -40,9 +40,11 @@ class DeferredApp:
         build: Callable[[], ASGIApp],
         on_failure: Callable[[BaseException], None],
         wait_seconds: float = 120.0,
+        after_start: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._build = build
         self._on_failure = on_failure
+        self._after_start = after_start
         self._wait_seconds = wait_seconds
         self._app: ASGIApp | None = None
         self._ready: asyncio.Event | None = None
@@ -123,6 +125,8 @@ class DeferredApp:
         self.load_seconds = time.perf_counter() - started
         self._ready.set()
         log.info("ready: everything loaded %.1f s after the port opened", self.load_seconds)
+        if self._after_start is not None:
+            await self._after_start()
 
     async def _from_inner_or_end(self) -> Message:
         """The inner app's next lifespan message; if its lifespan task ends without one, why."""

@@ -59,11 +59,11 @@ def test_since_beyond_a_century_is_a_400(admin: Helix) -> None:
     assert response.status_code == 400
 
 
-def store_far_future_key(db: Path) -> None:
+def store_far_future_key(db: Path, revoked: bool = True) -> None:
     conn = sqlite3.connect(db)
     conn.execute(
         "INSERT INTO keys (id, name, hash, prefix, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        ("key_far", "far", "0" * 64, "hx-far", time.time(), FAR, time.time()),
+        ("key_far", "far", "0" * 64, "hx-far", time.time(), FAR, time.time() if revoked else None),
     )
     conn.commit()
     conn.close()
@@ -94,3 +94,17 @@ def test_cli_refuses_out_of_range_key_settings(tmp_path: Path, args: list[str], 
     result = helix_cmd("keys", "add", "app", *args, env=env)
     assert result.returncode != 0 and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_dashboard_shows_a_stored_far_future_expiry(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState]
+) -> None:
+    from tests.test_dashboard import get, serve
+
+    with serve(tmp_path, upstream[0].url, HELIX_PII__ENABLED="false") as served:
+        served.client().chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+        store_far_future_key(served.db, revoked=False)
+        for path in ("/dashboard/", "/dashboard/keys", "/dashboard/key?name=far"):
+            page = get(served, path)
+            assert page.status_code == 200, (path, page.text[:300])
+        assert "far future" in page.text

@@ -38,7 +38,12 @@ def test_stats_search_and_clear(semantic: Helix, fake: FakeState) -> None:  # no
     assert search.returncode == 0, search.stderr
     lines = [line for line in search.stdout.splitlines() if "gpt-4o-mini" in line]
     assert "yes" in lines[0] and "reset my password" in lines[0]
-    assert "no" in lines[1] and "dark mode" in lines[1]
+    assert "no" in lines[1] and "dark mode" in lines[1] and "similarity below" in lines[1]
+    assert "judge" in search.stdout  # the model's score column
+
+    near = helix_cmd("cache", "search", "How do I turn off dark mode?", env=env)
+    dark = next(line for line in near.stdout.splitlines() if "gpt-4o-mini" in line and "dark mode" in line)
+    assert "no" in dark and "judge:" in dark  # similar enough, refused by the model, with its score
 
     cleared = helix_cmd("cache", "clear", "--model", "gpt-4o-mini", env=env)
     assert cleared.stdout.strip() == "deleted 2 cache entries"

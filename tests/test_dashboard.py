@@ -59,14 +59,6 @@ class Served:
         return openai.OpenAI(base_url=f"{self.url}/v1", api_key=api_key, max_retries=0, timeout=10)
 
 
-def wait_until_ready(url: str, seconds: float = 60) -> None:
-    """`helix serve` listens before it has loaded (/health/ready says 503 until then)."""
-    deadline = time.monotonic() + seconds
-    while httpx.get(f"{url}/health/ready", timeout=5).status_code != 200:
-        assert time.monotonic() < deadline, f"{url} was not ready within {seconds} s"
-        time.sleep(0.1)
-
-
 @contextmanager
 def serve(cwd: Path, upstream_url: str, **env: str) -> Iterator[Served]:
     """`helix serve` on a free port with its state in `cwd`, stopped by its PID; its output kept on exit."""
@@ -91,7 +83,6 @@ def serve(cwd: Path, upstream_url: str, **env: str) -> Iterator[Served]:
     served = Served(f"http://127.0.0.1:{port}", cwd / "home", cwd, process)
     try:
         wait_until_healthy(served.url, process)
-        wait_until_ready(served.url)
         yield served
     finally:
         process.send_signal(signal.SIGINT)
@@ -364,6 +355,8 @@ def test_the_guarded_page_lists_keys_without_secrets(guarded: Served, fake: Fake
     assert key["name"] == "dash-app" and key["budget_used"] > 0
     view = read(guarded, lambda conn: data.view(conn, parse({}), time.time()))
     assert [row["keys"] for row in view.by_key] == ["dash-app"]
+    detail = read(guarded, lambda conn: data.request_detail(conn, view.recent[0]["id"]))
+    assert detail is not None and float(detail.headers["x-helix-budget-remaining-usd"]) <= 5
 
 
 @pytest.mark.parametrize(

@@ -144,7 +144,11 @@ def test_the_time_range_is_in_the_url(page: sync_api.Page, site: Served) -> None
     page.wait_for_url(re.compile(r"range=1h"))
     page.get_by_text("last 1h").first.wait_for()
     assert card_value(page, "Requests") == "8"
-    page.goto(f"{site.url}/dashboard/?from=2020-01-01&to=2020-01-31")
+    page.locator(".range-picker").get_by_text("custom", exact=True).click()
+    page.get_by_label("from").fill("2020-01-01")
+    page.get_by_label("to", exact=True).fill("2020-01-31")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url(re.compile(r"from=2020-01-01&to=2020-01-31"))
     page.get_by_text("2020-01-01 to 2020-01-31").first.wait_for()
     assert card_value(page, "Requests") == "0"
 
@@ -281,6 +285,10 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling(
     phone.locator("canvas").first.wait_for()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     snap(phone, request, "phone")
+    for path in ("keys", "key?name=checkout-app", "user?id=ann", "requests"):
+        phone.goto(f"{site.url}/dashboard/{path}")
+        phone.locator("table").first.wait_for()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, path
     context.close()
 
 

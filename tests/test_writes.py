@@ -154,3 +154,23 @@ def test_writer_records_rows_it_gives_up_on(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     assert [r[0] for r in conn.execute("SELECT id FROM requests ORDER BY id")] == ["a", "c"]
     assert conn.execute("SELECT target, rows FROM write_failures").fetchall() == [("requests", 1)]
+
+
+def test_a_flush_with_a_timeout_gives_up_waiting_but_not_writing(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    connect(path).close()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def scenario() -> tuple[bool, bool]:
+        writer = Writer(path, busy_timeout_ms=50, lock_retry_seconds=10)
+        await writer.start()
+        writer.submit("INSERT INTO requests (id, ts, endpoint, status) VALUES ('late', 1, 'chat', 200)", ())
+        gave_up = await writer.flush(timeout=0.3)
+        other.execute("COMMIT")
+        committed = await writer.flush(timeout=10)
+        await writer.close()
+        return gave_up, committed
+
+    assert asyncio.run(scenario()) == (False, True)
+    assert sqlite3.connect(path).execute("SELECT id FROM requests").fetchall() == [("late",)]

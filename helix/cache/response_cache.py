@@ -3,8 +3,9 @@
 - Exact: a primary-key read of the SQLite file (~20 us, cheaper than a thread hop), plus the entries
   stored in the last moments that the single writer has not committed yet.
 - Semantic: embed the last user message (fastembed, off the event loop), prefilter with the in-memory
-  sign-bit index, rescore the nearest with sqlite-vec's cosine distance, then let `verify` veto
-  near-misses. Only the best few candidates above the threshold are verified.
+  sign-bit index, rescore the nearest with sqlite-vec's cosine distance, then let the judge decide:
+  the best few candidates above the cosine floor go through the must-match facts and the trained
+  same-question model in one batch; the most similar accepted one is served.
 - Lifecycle: entries expire (TTL) and are evicted least-recently-used beyond `max_entries`/`max_mb`.
   `helix cache clear` in another process bumps a generation number; the server notices within a
   second, forgets its uncommitted entries and rebuilds the index.
@@ -28,8 +29,8 @@ from numpy.typing import NDArray
 from helix.cache import store
 from helix.cache.embedder import Embedder, EmbedderUnavailable
 from helix.cache.index import BitIndex, sign_bits
+from helix.cache.judge import JudgeUnavailable, judge_for
 from helix.cache.keys import CacheKeys
-from helix.cache.verify import verify
 from helix.config import CacheConfig
 from helix.durations import parse_duration
 from helix.store.db import connect
@@ -64,6 +65,7 @@ class ResponseCache:
         self._db_path = db_path
         self._writer = writer
         self._embedder = embedder
+        self._judge = judge_for(config.judge_model_path, config.judge_threshold)
         self.semantic_ready = False
         self._index = BitIndex()
         self._pending: dict[bytes, store.Entry] = {}
@@ -142,10 +144,10 @@ class ResponseCache:
         ids = self._index.nearest(keys.partition, sign_bits(vector), PREFILTER_K)
         candidates = store.rescore(conn, ids, vector.tobytes(), time.time())
         self._index.remove(set(ids) - {c.id for c in candidates})
-        for candidate in candidates[: self.config.candidates]:
-            if candidate.similarity < threshold:
-                break
-            if verify(keys.prompt, candidate.prompt, candidate.similarity, threshold).accepted:
+        near = [c for c in candidates[: self.config.candidates] if c.similarity >= threshold]
+        verdicts = self._judge.verify(keys.prompt, [(c.prompt, c.similarity) for c in near], threshold)
+        for candidate, verdict in zip(near, verdicts, strict=True):
+            if verdict.accepted:
                 entry = store.get_entry(conn, candidate.id)
                 if entry is not None:
                     return SemanticMatch(entry, candidate.similarity)
@@ -158,11 +160,12 @@ class ResponseCache:
         return conn
 
     async def _prepare_semantic(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Load the embedding model and the index in the background; until then lookups are exact only."""
+        """Load the embedding and judge models and the index in the background; until then lookups are exact only."""
         assert self._embedder is not None
         try:
             await loop.run_in_executor(self._embed_executor, self._embedder.embed_one, "warm up")
-        except EmbedderUnavailable as exc:
+            await loop.run_in_executor(self._executor, self._judge.warm_up)
+        except (EmbedderUnavailable, JudgeUnavailable) as exc:
             log.warning("semantic cache off, exact matches only: %s", exc)
             self._embedder = None
             return

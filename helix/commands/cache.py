@@ -11,7 +11,7 @@ from rich.table import Table
 
 from helix.cache import store
 from helix.cache.embedder import Embedder, EmbedderUnavailable
-from helix.cache.verify import verify
+from helix.cache.judge import JudgeUnavailable, judge_for
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
 from helix.format import money, size
 from helix.models import resolve
@@ -79,7 +79,7 @@ def search(
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
-    """The stored prompts nearest to TEXT, their similarity and whether each would be a hit."""
+    """The stored prompts nearest to TEXT: similarity, the judge's score, and what (if anything) vetoed each."""
     cfg = resolve(settings(config, db))
     embedder = Embedder(cfg.cache.embedding_model, cfg.cache.embedding_model_path)
     try:
@@ -91,14 +91,24 @@ def search(
     if not rows:
         console.print("the cache holds no entries with embeddings")
         return
-    table = Table(title=f"Nearest to {text!r} (threshold {cfg.cache.threshold})", header_style="bold")
-    for name in ("similarity", "would hit", "model", "prompt", "hits", "id"):
-        table.add_column(name, justify="right" if name in ("similarity", "hits", "id") else "left")
-    for row in rows:
-        verdict = verify(text, row["prompt"], row["similarity"], cfg.cache.threshold)
-        would = "[green]yes[/green]" if verdict.accepted else f"[red]no[/red] ({verdict.reason})"
+    judge = judge_for(cfg.cache.judge_model_path, cfg.cache.judge_threshold)
+    # every row gets a verdict here (floor 0), so the table shows scores even below the floor
+    try:
+        verdicts = judge.verify(text, [(row["prompt"], row["similarity"]) for row in rows], 0.0)
+    except JudgeUnavailable as exc:
+        raise fail(str(exc)) from None
+    title = f"Nearest to {text!r} (floor {cfg.cache.threshold}, judge {cfg.cache.judge_threshold})"
+    table = Table(title=title, header_style="bold")
+    for name in ("similarity", "judge", "would hit", "model", "prompt", "hits", "id"):
+        table.add_column(name, justify="right" if name in ("similarity", "judge", "hits", "id") else "left")
+    for row, verdict in zip(rows, verdicts, strict=True):
+        if row["similarity"] < cfg.cache.threshold:
+            would = f"[red]no[/red] (similarity below {cfg.cache.threshold:g})"
+        else:
+            would = "[green]yes[/green]" if verdict.accepted else f"[red]no[/red] ({verdict.reason})"
+        score = "-" if verdict.score is None else f"{verdict.score:.3f}"
         table.add_row(
-            f"{row['similarity']:.3f}", would, row["model"], row["prompt"][:80], str(row["hits"]), str(row["id"])
+            f"{row['similarity']:.3f}", score, would, row["model"], row["prompt"][:80], str(row["hits"]), str(row["id"])
         )
     console.print(table)
     console.print("[dim]a hit also needs the same model, parameters, preceding messages and scope[/dim]")

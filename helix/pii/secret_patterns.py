@@ -188,6 +188,7 @@ PRIVATE_KEY_PATTERNS = [
     ),
 ]
 
+
 def _jwt_header(token: str) -> bool:
     # A JWT by structure, whatever its payload: the first segment is base64url JSON naming an `alg`.
     raw = base64_bytes(token.split(".", 1)[0])

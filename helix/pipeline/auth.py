@@ -21,6 +21,7 @@ import ipaddress
 import logging
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -99,6 +100,8 @@ class KeyRing:
         self._listeners: list[Listener] = []
         self.version = -1
         self._conn: sqlite3.Connection | None = None
+        # Cancelling a reload does not stop its read thread: close() must not pull the connection from under it.
+        self._conn_lock = threading.Lock()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
@@ -181,9 +184,13 @@ class KeyRing:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        await asyncio.to_thread(self._close_connection)
+
+    def _close_connection(self) -> None:
+        with self._conn_lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     async def reload(self) -> bool:
         """Reload the keys if their version changed; True when it did."""
@@ -198,17 +205,19 @@ class KeyRing:
             return True
 
     def _read(self, known: int) -> tuple[int, list[KeyRecord]] | None:
-        if self._conn is None:
-            self._conn = connect(self._db_path, readonly=True)
-        current = key_store.version(self._conn)
-        if current == known:
-            return None
-        self._conn.execute("BEGIN")
-        try:
-            current = key_store.version(self._conn)
-            return current, key_store.all_keys(self._conn)
-        finally:
-            self._conn.execute("COMMIT")
+        with self._conn_lock:
+            if self._conn is None:
+                self._conn = connect(self._db_path, readonly=True)
+            conn = self._conn
+            current = key_store.version(conn)
+            if current == known:
+                return None
+            conn.execute("BEGIN")
+            try:
+                current = key_store.version(conn)
+                return current, key_store.all_keys(conn)
+            finally:
+                conn.execute("COMMIT")
 
     def _install(self, version: int, keys: list[KeyRecord]) -> None:
         self._by_hash = {key.hash: key for key in keys}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +20,8 @@ from helix.store.request_log import INSERT, SET_HELIX_HEADERS, row
 from helix.store.writer import Writer
 
 CLIENT_CLOSED = 499
+DURABLE_WAIT_SECONDS = 10.0
+log = logging.getLogger("helix")
 
 
 class LogStage:
@@ -41,7 +44,7 @@ class LogStage:
             call.usage = Usage.from_openai(reply.body.get("usage"))
         self._finish(call, 200, None)
         if call.durable:
-            await self._writer.flush()  # the spend is on disk before the client sees the answer
+            await self._commit(call)  # the spend is on disk before the client sees the answer
         return reply
 
     async def _watch(self, call: Call, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
@@ -58,7 +61,7 @@ class LogStage:
             finished = True
             self._finish(call, status, code)
             if call.durable:
-                await self._writer.flush()  # before the stream's terminator reaches the client
+                await self._commit(call)  # before the stream's terminator reaches the client
         except HelixError as exc:
             status, code = exc.status, exc.code or exc.type
             raise
@@ -73,6 +76,12 @@ class LogStage:
             if not finished:
                 self._finish(call, status, code)
             await _close(chunks)
+
+    async def _commit(self, call: Call) -> None:
+        # A database locked by another process must not hang answers: past this wait the row stays queued
+        # (the writer keeps retrying it) and the answer goes out.
+        if not await self._writer.flush(DURABLE_WAIT_SECONDS):
+            log.warning("request %s answered before its log row could be committed (database busy)", call.id)
 
     def _finish(self, call: Call, status: int, code: str | None) -> None:
         call.finished = call.elapsed()

@@ -43,9 +43,12 @@ class Filters:
     model: str | None = None  # as spend(by="model") names it: provider/model, or '(unrouted)'
     status: Literal["ok", "error"] | None = None
     cache: CacheResult | None = None
+    # A window holding much of the log reads faster in one sequential scan than through the ts index
+    # (measured 8x on 300k rows); `+ts` keeps SQLite from using the index.
+    scan: bool = False
 
     def where(self) -> tuple[str, tuple[Any, ...]]:
-        clauses: list[str] = ["ts >= ?"]
+        clauses: list[str] = ["+ts >= ?" if self.scan else "ts >= ?"]
         params: list[Any] = [self.since]
         if self.until is not None:
             clauses.append("ts < ?")
@@ -197,6 +200,10 @@ def request_pii(request_id: str) -> Query:
         "SELECT entity_type, count, max_score, action FROM pii_incidents WHERE request_id = ? ORDER BY count DESC",
         (request_id,),
     )
+
+
+def oldest_request() -> Query:
+    return Query("SELECT min(ts) AS ts FROM requests")
 
 
 def write_failures(since_ts: float = 0.0) -> Query:

@@ -94,12 +94,18 @@ class Writer:
         """Run `callback` on the event loop once everything submitted before it is committed."""
         self._queue.put_nowait(callback)
 
-    async def flush(self) -> None:
-        """Wait until everything submitted so far is committed (or, failing that, dropped and recorded)."""
+    async def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything submitted so far is committed (or, failing that, dropped and recorded).
+
+        With a timeout, give up waiting (not writing) after that long and return False."""
         done = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(done)
         self._wake.set()
-        await done
+        try:
+            await asyncio.wait_for(asyncio.shield(done), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def close(self) -> None:
         if self._task is None:

@@ -23,7 +23,8 @@ RECENT = 10
 
 @dataclass(frozen=True)
 class Summary:
-    """Totals of a view: the stats row, each cache result's requests (they add up to `requests`), latency."""
+    """Totals of a view: the stats row, each cache result's requests (they add up to `requests`), and the
+    latency and overhead percentiles of answered requests."""
 
     totals: Row
     results: dict[str, int]
@@ -58,12 +59,40 @@ class View:
     errors: list[Row]
 
 
-def _percentile(conn: sqlite3.Connection, column: str, filters: Filters, fraction: float) -> float | None:
-    found = queries.percentile(column, filters, fraction).rows(conn)
-    return found[0]["value"] if found else None
+def percentile(ordered: list[float], fraction: float) -> float | None:
+    """The value below which `fraction` of the sorted values lie (nearest rank), None for none."""
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
 
 
-def _series(conn: sqlite3.Connection, rng: TimeRange, filters: Filters, now: float) -> tuple[Series, dict[str, int]]:
+@dataclass(frozen=True)
+class _Timings:
+    latency: list[float]  # sorted, the whole window
+    overhead: list[float]
+    by_bucket: dict[int, tuple[list[float], list[float]]]  # sorted latency and overhead per bucket
+
+
+def _timings(conn: sqlite3.Connection, filters: Filters, origin: float, step: float) -> _Timings:
+    latency: list[float] = []
+    overhead: list[float] = []
+    by_bucket: dict[int, tuple[list[float], list[float]]] = {}
+    query = series.timings(filters, origin, step)
+    for bucket, lat, over in conn.execute(query.sql, query.params):
+        lists = by_bucket.setdefault(bucket, ([], []))
+        latency.append(lat)
+        lists[0].append(lat)
+        if over is not None:
+            overhead.append(over)
+            lists[1].append(over)
+    for values in (latency, overhead, *(v for pair in by_bucket.values() for v in pair)):
+        values.sort()
+    return _Timings(latency, overhead, by_bucket)
+
+
+def _series(
+    conn: sqlite3.Connection, rng: TimeRange, filters: Filters, now: float, timed: _Timings
+) -> tuple[Series, dict[str, int]]:
     starts = rng.buckets(now)
     origin, n = rng.origin(), len(starts)
     activity = {r["bucket"]: r for r in series.activity(filters, origin, rng.step).rows(conn)}
@@ -71,43 +100,45 @@ def _series(conn: sqlite3.Connection, rng: TimeRange, filters: Filters, now: flo
     def column(name: str) -> list[Any]:
         return [activity[i][name] if i in activity else 0 for i in range(n)]
 
-    def percentiles(name: str) -> tuple[list[float | None], list[float | None]]:
-        found = {r["bucket"]: r for r in series.percentiles(name, filters, origin, rng.step).rows(conn)}
-        return [found[i]["p50"] if i in found else None for i in range(n)], [
-            found[i]["p95"] if i in found else None for i in range(n)
-        ]
+    def per_bucket(which: int, fraction: float) -> list[float | None]:
+        return [percentile(timed.by_bucket[i][which], fraction) if i in timed.by_bucket else None for i in range(n)]
 
     pii: dict[str, list[int]] = {}
     for row in series.pii(filters, origin, rng.step).rows(conn):
         if 0 <= row["bucket"] < n:
             pii.setdefault(row["entity_type"], [0] * n)[row["bucket"]] = int(row["found"])
-    latency_p50, latency_p95 = percentiles("latency_ms")
-    overhead_p50, _ = percentiles("overhead_ms")
     results: dict[str, list[int]] = {r: column(r) for r in CACHE_RESULTS}
     built = Series(
         labels=[rng.bucket_label(start) for start in starts],
         spent=column("spent"),
         saved=column("saved"),
         results=results,
-        latency_p50=latency_p50,
-        latency_p95=latency_p95,
-        overhead_p50=overhead_p50,
+        latency_p50=per_bucket(0, 0.5),
+        latency_p95=per_bucket(0, 0.95),
+        overhead_p50=per_bucket(1, 0.5),
         pii=dict(sorted(pii.items(), key=lambda item: -sum(item[1]))),
     )
     return built, {r: sum(values) for r, values in results.items()}
 
 
+def oldest(conn: sqlite3.Connection) -> float | None:
+    """When the log starts (None: empty), to tell how much of it a window covers."""
+    found: float | None = queries.oldest_request().rows(conn)[0]["ts"]
+    return found
+
+
 def view(conn: sqlite3.Connection, rng: TimeRange, now: float, **only: Any) -> View:
     """The numbers of a page: `only` narrows them to a key_id, user or model (see queries.Filters)."""
-    filters = rng.filters(**only)
-    built, results = _series(conn, rng, filters, now)
+    filters = rng.filters(oldest(conn), **only)
+    timed = _timings(conn, filters, rng.origin(), rng.step)
+    built, results = _series(conn, rng, filters, now, timed)
     summary = Summary(
         totals=queries.stats(filters).rows(conn)[0],
         results=results,
-        latency_p50_ms=_percentile(conn, "latency_ms", filters, 0.5),
-        latency_p95_ms=_percentile(conn, "latency_ms", filters, 0.95),
-        overhead_p50_ms=_percentile(conn, "overhead_ms", filters, 0.5),
-        overhead_p95_ms=_percentile(conn, "overhead_ms", filters, 0.95),
+        latency_p50_ms=percentile(timed.latency, 0.5),
+        latency_p95_ms=percentile(timed.latency, 0.95),
+        overhead_p50_ms=percentile(timed.overhead, 0.5),
+        overhead_p95_ms=percentile(timed.overhead, 0.95),
     )
     return View(
         summary=summary,
@@ -161,7 +192,7 @@ def key_view(conn: sqlite3.Connection, name: str, rng: TimeRange, now: float) ->
         view=view(conn, rng, now, key_id=record.id),
         burn_labels=[burn.bucket_label(s) for s in starts],
         burn_spent=spent,
-        busiest=series.busiest_minute(rng.filters(key_id=record.id)).rows(conn)[0],
+        busiest=series.busiest_minute(rng.filters(oldest(conn), key_id=record.id)).rows(conn)[0],
         last_minute=series.busiest_minute(Filters(since=now - 60, key_id=record.id)).rows(conn)[0],
     )
 

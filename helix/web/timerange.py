@@ -69,8 +69,11 @@ class TimeRange:
             return {"from": self.start_text, "to": self.end_text}
         return {"range": self.name}
 
-    def filters(self, **only: Any) -> Filters:
-        return Filters(since=self.since, until=self.until, **only)
+    def filters(self, oldest: float | None = None, **only: Any) -> Filters:
+        """The range as store filters; given the log's oldest request, windows covering more than a tenth of
+        the log's history read it in one scan."""
+        scan = oldest is not None and self.since - oldest < 0.9 * ((self.until or time.time()) - oldest)
+        return Filters(since=self.since, until=self.until, scan=scan, **only)
 
     def origin(self) -> float:
         """Where bucket 0 starts: the range's start, rounded down to a whole step in local time."""

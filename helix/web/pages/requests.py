@@ -39,7 +39,7 @@ def _filters(rng: TimeRange, conn: sqlite3.Connection, chosen: dict[str, str]) -
     for name, field in (("model", "model"), ("user", "user")):
         if chosen.get(name):
             only[field] = chosen[name]
-    return rng.filters(**only)
+    return rng.filters(data.oldest(conn), **only)
 
 
 async def show(request: Request) -> None:

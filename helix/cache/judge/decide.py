@@ -1,0 +1,66 @@
+"""`verify`: may a new question be answered with a cached one's answer?
+
+Three gates, cheapest first, each able to refuse:
+1. the cosine similarity of the two embeddings reaches the floor (`[cache] threshold`);
+2. the facts that must match do (numbers and units, literals, negation, direction, entities);
+3. the trained cross-encoder judges them the same question with probability ≥ `judge_threshold`.
+The model only runs on the few candidates that pass 1 and 2, all in one batch.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from helix.cache.judge import facts
+from helix.cache.judge.model import CrossEncoder
+
+_SPACE_RE = re.compile(r"[\s?!.,]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    accepted: bool
+    similarity: float
+    score: float | None  # the model's P(same question); None when an earlier gate refused
+    reason: str  # why it was refused ("" when accepted)
+
+
+def _same_text(a: str, b: str) -> bool:
+    return _SPACE_RE.sub(" ", a.lower()).strip() == _SPACE_RE.sub(" ", b.lower()).strip()
+
+
+class Judge:
+    def __init__(self, model: CrossEncoder, threshold: float) -> None:
+        self.model = model
+        self.threshold = threshold
+
+    def verify(self, query: str, candidates: Sequence[tuple[str, float]], floor: float) -> list[Verdict]:
+        """One verdict per (cached question, cosine similarity), in order."""
+        return self.verify_pairs([(query, cached, similarity) for cached, similarity in candidates], floor)
+
+    def verify_pairs(self, pairs: Sequence[tuple[str, str, float]], floor: float) -> list[Verdict]:
+        """One verdict per (question, cached question, cosine similarity); the model scores them in one go."""
+        verdicts: list[Verdict | None] = []
+        to_score: list[int] = []
+        for i, (query, cached, similarity) in enumerate(pairs):
+            if math.isnan(similarity) or similarity < floor:
+                verdicts.append(Verdict(False, similarity, None, f"similarity below {floor:g}"))
+            elif _same_text(query, cached):
+                verdicts.append(Verdict(True, similarity, 1.0, ""))
+            elif (veto := facts.veto(query, cached)) is not None:
+                verdicts.append(Verdict(False, similarity, None, str(veto)))
+            else:
+                verdicts.append(None)
+                to_score.append(i)
+        scores = self.model.score([(pairs[i][0], pairs[i][1]) for i in to_score]) if to_score else []
+        for i, score in zip(to_score, scores, strict=True):
+            accepted = score >= self.threshold
+            reason = "" if accepted else f"judge: {score:.2f} < {self.threshold:g}"
+            verdicts[i] = Verdict(accepted, pairs[i][2], score, reason)
+        return [v for v in verdicts if v is not None]
+
+    def warm_up(self) -> None:
+        self.model.score([("warm up", "warming up")])

@@ -1,0 +1,206 @@
+"""Facts two questions must share to deserve one answer, whatever the wording.
+
+Each check compares one kind of fact and names itself when it vetoes:
+- numbers: the same values, and the same unit where both name one ("5 minute" vs "5 minimum" differ);
+- literals: quoted text, `code`, URLs and email addresses, when both questions carry some;
+- negation: a word negated in one question and plain in the other ("is empty" / "is not empty");
+- direction: "X to Y" in one and "Y to X" in the other (USD→EUR / EUR→USD, Basic→Pro / Pro→Basic);
+- entities: each names a product, language, currency, plan or proper noun that the other lacks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from helix.cache.judge import wordlists
+
+_WORD_RE = re.compile(r"[a-z0-9][a-z0-9+#.'\u2019]*[a-z0-9+#]|[a-z0-9]|[$€£%]", re.IGNORECASE)
+_NUMBER_RE = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)([a-z%]*)(?![\w.]*\d)", re.IGNORECASE)
+_SHORT_WORD = 3  # "100 to EUR": a word this short after a number is not what it counts
+_NON_RE = re.compile(r"\bnon-", re.IGNORECASE)
+_LETTER_HYPHEN_RE = re.compile(r"(?<=[a-z])-(?=[a-z])", re.IGNORECASE)
+_DIGIT_HYPHEN_RE = re.compile(r"(\d)-(?=[a-z])", re.IGNORECASE)
+_LITERAL_RE = re.compile(
+    r"\"([^\"]+)\"|“([^”]+)”|(?<!\w)'([^']+)'(?!\w)|`([^`]+)`|(https?://\S+|www\.\S+)|([\w.+-]+@[\w-]+\.[\w.]+)"
+)
+_DET = r"(?:(?:the|a|an|my|your|our|this|that)\s+)?"
+_DIRECTION_RES = (  # (pattern, whether the groups come as to-from)
+    (re.compile(rf"\bfrom\s+{_DET}([\w.#+]+)(?:\s+\w+)?\s+(?:to|into)\s+{_DET}([\w.#+]+)", re.IGNORECASE), False),
+    (re.compile(rf"\bto\s+{_DET}([\w.#+]+)\s+from\s+{_DET}([\w.#+]+)", re.IGNORECASE), True),
+    (re.compile(rf"([\w.#+]+)\s+(?:to|into|->|→)\s+{_DET}([\w.#+]+)", re.IGNORECASE), False),
+    (
+        re.compile(rf"\b(?:replace|swap|substitute)\s+{_DET}([\w.#+]+)\s+(?:with|by|for)\s+([\w.#+]+)", re.IGNORECASE),
+        False,
+    ),
+)
+_SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;,\-\u2013(]\s*)([A-Z][\w.#+]*)")
+_PROPER_RE = re.compile(r"(?<=\w[ ])([A-Z][a-z]*[A-Z0-9][\w]*|[A-Z]{2,}[\w]*|[A-Z][a-z]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Veto:
+    fact: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.fact}: {self.detail}"
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words; "non-root" is "non root" (a negation), "two-factor" one word (not a number)."""
+    text = _NON_RE.sub("non ", text)
+    text = _LETTER_HYPHEN_RE.sub("", text)
+    return [w.lower().replace("\u2019", "'") for w in _WORD_RE.findall(text)]
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= _SHORT_WORD:
+            return word[: -len(suffix)]
+    return word
+
+
+def _numbers(text: str) -> tuple[dict[float, set[str]], bool]:
+    """Each number's value → its units: a unit glued or next to it ("5min", "$5", "5 minutes") or the noun
+    after it ("5 rows"), so that "5 minute" and "5 minimum" differ. And whether any was written in digits."""
+    units = wordlists.units()
+    found: dict[float, set[str]] = {}
+    digits = False
+    text = _LITERAL_RE.sub(" ", text)  # numbers inside quotes or code are compared as literals
+    tokens = words(_DIGIT_HYPHEN_RE.sub(r"\1 ", text))  # "5-minute" is "5 minute"
+    for i, token in enumerate(tokens):
+        value: float | None = None
+        unit = ""
+        match = _NUMBER_RE.fullmatch(token)
+        if match and (not match.group(2) or match.group(2).lower() in units):
+            value = float(match.group(1).replace(",", ""))
+            unit = match.group(2).lower()
+            digits = True
+        elif token in wordlists.number_words():
+            value = wordlists.number_words()[token]
+        if value is None:
+            continue
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if not unit and (after in units or (after.isalpha() and len(after) > _SHORT_WORD)):
+            unit = after
+        if not unit and i > 0 and tokens[i - 1] in units and not tokens[i - 1].isalnum():
+            unit = tokens[i - 1]  # "$5", "€20"
+        heads = found.setdefault(value, set())
+        if unit:
+            heads.add(units.get(unit, unit.removesuffix("s")))
+    return found, digits
+
+
+def _check_numbers(a: str, b: str) -> Veto | None:
+    (na, digits_a), (nb, digits_b) = _numbers(a), _numbers(b)
+    # "charged twice" / "double charged": a number spelled out where the other names none is wording
+    spelled_only = (not nb and not digits_a) or (not na and not digits_b)
+    if set(na) != set(nb) and not spelled_only:
+        return Veto("numbers", f"{_fmt(set(na))} vs {_fmt(set(nb))}")
+    known = set(wordlists.units().values())
+    for value, heads in na.items():
+        other = nb.get(value, set())
+        named = (heads | other) & known
+        if heads and other and named and not heads & other:
+            return Veto("numbers", f"{value:g} {'/'.join(sorted(heads))} vs {value:g} {'/'.join(sorted(other))}")
+    return None
+
+
+def _fmt(values: set[float]) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in sorted(values)) + "]"
+
+
+def _literals(text: str) -> set[str]:
+    return {next(g for g in m.groups() if g).strip().lower() for m in _LITERAL_RE.finditer(text)}
+
+
+def _check_literals(a: str, b: str) -> Veto | None:
+    la, lb = _literals(a), _literals(b)
+    if la and lb and la != lb:
+        return Veto("literals", f"{sorted(la)} vs {sorted(lb)}")
+    return None
+
+
+def _negated(tokens: list[str]) -> set[str]:
+    negations, skip = wordlists.negations(), wordlists.negation_skip()
+    out = set()
+    for i, token in enumerate(tokens):
+        if token in negations:
+            rest = [w for w in tokens[i + 1 :] if w not in skip]
+            if rest:
+                out.add(_stem(rest[0]))
+    return out
+
+
+def _check_negation(a: str, b: str) -> Veto | None:
+    ta, tb = words(a), words(b)
+    sa, sb = {_stem(w) for w in ta}, {_stem(w) for w in tb}
+    for negated, plain, plain_negated in ((_negated(ta), sb, _negated(tb)), (_negated(tb), sa, _negated(ta))):
+        clash = sorted((negated & plain) - plain_negated)
+        if clash:
+            return Veto("negation", f"'{clash[0]}' negated in one question only")
+    return None
+
+
+def _pairs(text: str) -> set[tuple[str, str]]:
+    units = wordlists.units()
+    out = set()
+    for pattern, reversed_groups in _DIRECTION_RES:
+        for m in pattern.finditer(text):
+            x, y = (units.get(w.lower(), w.lower()) for w in m.groups())
+            if reversed_groups:
+                x, y = y, x
+            if x != y:
+                out.add((x, y))
+    return out
+
+
+def _check_direction(a: str, b: str) -> Veto | None:
+    pb = _pairs(b)
+    for x, y in _pairs(a):
+        if (y, x) in pb and (x, y) not in pb:
+            return Veto("direction", f"{x} → {y} vs {y} → {x}")
+    return None
+
+
+def entities(text: str) -> set[str]:
+    """Known names (any case) and proper nouns: capitalised words that do not start a sentence; not units."""
+    known, units = wordlists.entities(), wordlists.units()
+    starts = {m.group(1) for m in _SENTENCE_START_RE.finditer(text)}
+    found = {w for w in words(text) if w in known}
+    found |= {m.lower() for m in _PROPER_RE.findall(text) if m not in starts and m != "I"}
+    return {e for e in found if e in known or e not in units}  # "GB" is a unit, not a name
+
+
+def _mentions(name: str, text_words: set[str]) -> bool:
+    """ "pdf" is in "PDFs", "git" in "GitHub", "PDFs" in "pdf"; "PayPal" is not in "pay"."""
+    return any(w.startswith(name) or name == w + "s" for w in text_words)
+
+
+def _check_entities(a: str, b: str) -> Veto | None:
+    wa, wb = set(words(a)), set(words(b))
+    only_a = sorted(e for e in entities(a) if not _mentions(e, wb))
+    only_b = sorted(e for e in entities(b) if not _mentions(e, wa))
+    if only_a and only_b:
+        return Veto("entities", f"{only_a} vs {only_b}")
+    return None
+
+
+CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
+    _check_numbers,
+    _check_literals,
+    _check_negation,
+    _check_direction,
+    _check_entities,
+)
+
+
+def veto(a: str, b: str) -> Veto | None:
+    """The first fact the two questions disagree on, or None when they agree on all of them."""
+    for check in CHECKS:
+        found = check(a, b)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,46 @@
+"""The few word lists the facts check needs, from `data/*.txt`: one entry a line, `#` starts a comment line."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+
+
+def lines(name: str) -> list[str]:
+    text = files("helix.cache.judge").joinpath("data", name).read_text(encoding="utf-8")
+    return [s for s in (line.strip() for line in text.splitlines()) if s and not s.startswith("#")]
+
+
+def _mapping(name: str) -> dict[str, str]:
+    """`canonical: alias alias …` lines → {alias: canonical} (the canonical spelling maps to itself)."""
+    out: dict[str, str] = {}
+    for line in lines(name):
+        head, _, rest = line.partition(":")
+        for alias in [head.strip(), *rest.split()]:
+            out[alias.lower()] = head.strip()
+    return out
+
+
+@cache
+def units() -> dict[str, str]:
+    return _mapping("units.txt")
+
+
+@cache
+def number_words() -> dict[str, float]:
+    return {word: float(value) for word, value in (line.split(":") for line in lines("number_words.txt"))}
+
+
+@cache
+def negations() -> frozenset[str]:
+    return frozenset(lines("negations.txt"))
+
+
+@cache
+def negation_skip() -> frozenset[str]:
+    return frozenset(lines("negation_skip.txt"))
+
+
+@cache
+def entities() -> frozenset[str]:
+    return frozenset(lines("entities.txt"))

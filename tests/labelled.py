@@ -1,0 +1,102 @@
+"""Question pairs from the labelled support set (`data/support_intents.jsonl`), for evaluation.
+
+Positives: two ways of asking one intent. Negatives: questions of different intents in the same split;
+`confusable` when both come from one family of near-misses (enable/disable, USD→EUR/EUR→USD, …).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the training environment reads the intents without Helix's dependencies
+    from helix.cache.embedder import Embedder
+    from helix.cache.judge import Judge
+
+SUPPORT_INTENTS = Path(__file__).parent / "data" / "support_intents.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    a: str
+    b: str
+    same: bool
+    kind: str  # "paraphrase", "confusable" or "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    split: str
+    family: str
+    name: str
+    texts: tuple[str, ...]
+
+
+def load_intents(path: Path = SUPPORT_INTENTS) -> list[Intent]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Intent(r["split"], r["family"], r["intent"], tuple(r["texts"])) for r in rows]
+
+
+def split_pairs(intents: list[Intent], split: str) -> list[Pair]:
+    chosen = [i for i in intents if i.split == split]
+    pairs = [Pair(a, b, True, "paraphrase") for i in chosen for a, b in itertools.combinations(i.texts, 2)]
+    for x, y in itertools.combinations(chosen, 2):
+        kind = "confusable" if x.family == y.family else "other"
+        pairs.extend(Pair(a, b, False, kind) for a in x.texts for b in y.texts)
+    return pairs
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    pair: Pair
+    similarity: float
+    score: float | None  # None: refused before the model (below the lowest floor, or a fact)
+    reason: str
+
+    def accepted(self, floor: float, threshold: float) -> bool:
+        return self.similarity >= floor and self.score is not None and self.score >= threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    tp: int
+    fp: int
+    fn: int
+    confusable_fp: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    def line(self) -> str:
+        return (
+            f"precision {self.precision:.3f}  recall {self.recall:.3f}  (tp {self.tp}, fp {self.fp}, "
+            f"fn {self.fn}, confusable fp {self.confusable_fp})"
+        )
+
+
+def score_pairs(pairs: list[Pair], embedder: Embedder, judge: Judge, floor: float) -> list[Scored]:
+    texts = sorted({p.a for p in pairs} | {p.b for p in pairs})
+    vectors = dict(zip(texts, embedder.embed(texts), strict=True))
+    similarities = [float(vectors[p.a] @ vectors[p.b]) for p in pairs]
+    verdicts = judge.verify_pairs([(p.a, p.b, s) for p, s in zip(pairs, similarities, strict=True)], floor)
+    return [Scored(p, v.similarity, v.score, v.reason) for p, v in zip(pairs, verdicts, strict=True)]
+
+
+def count(rows: list[Scored], floor: float, threshold: float) -> Counts:
+    tp = fp = fn = confusable = 0
+    for r in rows:
+        hit = r.accepted(floor, threshold)
+        if r.pair.same:
+            tp, fn = tp + hit, fn + (not hit)
+        elif hit:
+            fp += 1
+            confusable += r.pair.kind == "confusable"
+    return Counts(tp, fp, fn, confusable)

@@ -1,0 +1,156 @@
+"""The must-match facts of the semantic-cache judge (no model), its word lists, and the gates before the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helix.cache.judge import CrossEncoder, Judge, JudgeUnavailable, Verdict, facts, wordlists
+
+FACT_NEAR_MISSES = [
+    # numbers, spelled numbers, units
+    ("Set a 5 minute timeout", "Set a 5 minimum timeout", "numbers"),
+    ("convert 100 USD to EUR", "convert 200 USD to EUR", "numbers"),
+    ("Can I return an item after 30 days?", "Can I return an item after sixty days?", "numbers"),
+    ("What's the price for two seats?", "What's the price for three seats?", "numbers"),
+    ("What's new in Python 3.12?", "What's new in Python 3.1?", "numbers"),
+    ("Where is my order #48213?", "Where is my order #48231?", "numbers"),
+    ("allocate 4GB of memory", "allocate 8 GB of memory", "numbers"),
+    ("Convert 10 MB to KB", "Convert 10 GB to KB", "numbers"),
+    ("How do I set a 5 minute timeout?", "How do I set a timeout?", "numbers"),
+    ("What does a 404 error mean?", "What does a 500 error mean?", "numbers"),
+    # literals
+    ("What does `git rebase` do?", "What does `git reset` do?", "literals"),
+    ("Fix 'undefined is not a function'", "Fix 'null is not a function'", "literals"),
+    ("Open https://example.com/a", "Open https://example.com/b", "literals"),
+    ("Email bob@example.com", "Email alice@example.com", "literals"),
+    # negation
+    ("Can I return an item that was opened?", "Can I return an item that was not opened?", "negation"),
+    ("I received my order", "I didn't receive my order", "negation"),
+    ("Which birds can fly?", "Which birds can't fly?", "negation"),
+    ("How to run a container as root", "How to run a container as non-root", "negation"),
+    ("How to check if a list is empty in Python?", "How to check if a list is not empty in Python?", "negation"),
+    # direction, argument order
+    ("convert 100 USD to EUR", "convert 100 EUR to USD", "numbers"),
+    ("How do I convert USD to EUR?", "How do I convert EUR to USD?", "direction"),
+    ("Translate 'thank you' from English to French", "Translate 'thank you' from French to English", "direction"),
+    ("Convert a list to a tuple", "Convert a tuple to a list", "direction"),
+    ("Switch from the annual plan to the monthly plan", "Switch from the monthly plan to the annual plan", "direction"),
+    ("transfer money from savings to checking", "transfer money to savings from checking", "direction"),
+    ("Merge main into my branch", "Merge my branch into main", "direction"),
+    ("Replace tabs with spaces", "Replace spaces with tabs", "direction"),
+    ("I want to move from Basic to Pro", "I want to move from Pro to Basic", "direction"),
+    # entities
+    ("How do I read a file in Python?", "How do I read a file in Rust?", "entities"),
+    ("python reverse list", "How do I reverse a list in JavaScript?", "entities"),
+    ("Install Docker on Ubuntu", "Install Docker on macOS", "entities"),
+    ("Do you ship to Canada?", "Do you ship to Mexico?", "entities"),
+    ("Can I pay with PayPal?", "Can I pay with Apple Pay?", "entities"),
+    ("What are your opening hours on Saturday?", "sunday hours?", "entities"),
+    ("How to parse a .yaml file", "How to parse a toml file", "entities"),
+]
+
+FACT_AGREEMENTS = [
+    ("How do I reset my password?", "HOW DO I RESET MY PASSWORD"),
+    ("I forgot my password, how can I reset it?", "can't remember my password and I'm locked out, what do I do"),
+    ("set a 5 min timeout", "I need a timeout of five minutes"),
+    ("How do I enable two-factor authentication?", "how to turn on 2FA"),
+    ("I was charged twice for my order", "I got charged two times for my order"),
+    ("I was charged twice for the same order.", "double charged, pls fix"),
+    ("How do I merge two dictionaries in Python?", "python merge 2 dicts"),
+    ("Convert 100 USD to EUR", "convert $100 to EUR"),
+    ("Does the plan include 5 users?", "Does the plan include five users?"),
+    ("How do I scale to 3 replicas?", "kubectl scale deployment to 3 pods"),
+    ("How do I merge PDFs?", "merge pdf files"),
+    ("Are you open on Saturdays?", "What time does the store open on Saturday?"),
+    ("How do I delete a remote git branch?", "How can I remove a branch from GitHub using the command line?"),
+    ("Hi, How do I cancel my order?", "how do i cancel my order"),
+    ("How do I convert USD to EUR?", "What's the formula to change dollars into euros?"),
+]
+
+
+@pytest.mark.parametrize(("a", "b", "fact"), FACT_NEAR_MISSES)
+def test_facts_veto_near_misses_both_ways(a: str, b: str, fact: str) -> None:
+    for x, y in ((a, b), (b, a)):
+        veto = facts.veto(x, y)
+        assert veto is not None and veto.fact == fact, f"{x!r} / {y!r}: {veto}"
+
+
+@pytest.mark.parametrize(("a", "b"), FACT_AGREEMENTS)
+def test_facts_let_rewordings_through(a: str, b: str) -> None:
+    assert facts.veto(a, b) is None and facts.veto(b, a) is None
+
+
+def test_no_synonym_or_phrase_tables() -> None:
+    """The meaning is the model's job: only lists of units, numbers, negations and names remain."""
+    data = Path(facts.__file__).parent / "data"
+    assert sorted(p.name for p in data.iterdir()) == [
+        "entities.txt",
+        "negation_skip.txt",
+        "negations.txt",
+        "number_words.txt",
+        "units.txt",
+    ]
+
+
+@pytest.mark.parametrize("name", ["entities.txt", "negation_skip.txt", "negations.txt", "number_words.txt"])
+def test_word_lists_have_no_duplicates(name: str) -> None:
+    entries = [line.split(":")[0].strip().lower() for line in wordlists.lines(name)]
+    assert len(entries) == len(set(entries)), [e for e in entries if entries.count(e) > 1]
+
+
+def test_units_do_not_collide() -> None:
+    """Each spelling names one unit, and no unit spelling is a prefix-stem of another unit's word
+    ("min" is minute, "minimum" is not a unit at all)."""
+    seen: dict[str, str] = {}
+    for line in wordlists.lines("units.txt"):
+        canonical, _, aliases = line.partition(":")
+        for alias in [canonical.strip(), *aliases.split()]:
+            assert alias not in seen or seen[alias] == canonical, f"{alias!r} in {seen[alias]!r} and {canonical!r}"
+            seen[alias] = canonical
+    assert "minimum" not in seen and "sign" not in seen
+    assert not set(seen) & set(wordlists.number_words())
+    assert not wordlists.negations() & wordlists.negation_skip()
+
+
+class _NoModel(CrossEncoder):
+    def score(self, pairs: list[tuple[str, str]]) -> list[float]:
+        raise AssertionError(f"the model was asked about {pairs}")
+
+
+def test_gates_before_the_model() -> None:
+    judge = Judge(_NoModel(), threshold=0.9)
+    below, nan, same, vetoed = judge.verify(
+        "How do I reset my password?",
+        [
+            ("How do I reset my password?", 0.49),
+            ("How do I reset my password?", float("nan")),
+            ("how do i reset my password", 0.99),
+            ("How do I set a 5 minimum timeout?", 0.99),
+        ],
+        floor=0.5,
+    )
+    assert below == Verdict(False, 0.49, None, "similarity below 0.5")
+    assert not nan.accepted and nan.score is None
+    assert same == Verdict(True, 0.99, 1.0, "")
+    assert not vetoed.accepted and vetoed.reason.startswith("numbers:")
+    with pytest.raises(AttributeError):
+        same.accepted = False  # type: ignore[misc]
+
+
+class _FixedModel(CrossEncoder):
+    def score(self, pairs: list[tuple[str, str]]) -> list[float]:
+        return [0.95 if "sign" in b else 0.2 for _, b in pairs]
+
+
+def test_model_scores_decide_the_rest_in_one_batch() -> None:
+    judge = Judge(_FixedModel(), threshold=0.9)
+    hit, miss = judge.verify("How do I sign a PDF?", [("how can I sign a pdf", 0.9), ("merge pdfs", 0.7)], 0.5)
+    assert hit == Verdict(True, 0.9, 0.95, "")
+    assert miss == Verdict(False, 0.7, 0.2, "judge: 0.20 < 0.9")
+
+
+def test_missing_model_folder_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(JudgeUnavailable, match=r"judge\.onnx"):
+        CrossEncoder(tmp_path).score([("a", "b")])

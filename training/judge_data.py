@@ -1,0 +1,623 @@
+"""Training pairs for the same-question judge: never the dev or test split of the labelled set.
+
+Three sources, all labelled "same question" (1) or "different question" (0):
+- the train split of `tests/data/support_intents.jsonl` (hand-written intents and their near-misses)
+  and the "tune" split of `tests/data/semantic_pairs.jsonl`;
+- generated intents: an action on an object across many products and domains, asked in many styles
+  (politeness, "I forgot…", "can't…", typos, short and long forms, extra context, word order);
+- hard negatives for every confusable family: the opposite action (enable/disable, upgrade/downgrade,
+  install/uninstall…), another action on the same object, the same action on a sibling object, swapped
+  direction (from X to Y), another number, plan, product, language or currency.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.labelled import load_intents  # noqa: E402
+
+Pair = tuple[str, str, int]
+
+# action -> ways to say it; the antonym map makes the hardest negatives
+ACTIONS: dict[str, list[str]] = {
+    "enable": ["turn on", "enable", "switch on", "activate"],
+    "disable": ["turn off", "disable", "switch off", "deactivate"],
+    "create": ["create", "make", "set up", "add"],
+    "delete": ["delete", "remove", "get rid of", "erase"],
+    "rename": ["rename", "change the name of"],
+    "reset": ["reset", "recover"],
+    "change": ["change", "update", "edit"],
+    "export": ["export", "download a copy of", "save out"],
+    "import": ["import", "bring in", "load in"],
+    "share": ["share", "give someone access to"],
+    "unshare": ["stop sharing", "unshare", "revoke access to"],
+    "install": ["install", "set up"],
+    "uninstall": ["uninstall", "remove"],
+    "upgrade": ["upgrade", "update to the latest"],
+    "hide": ["hide", "make invisible"],
+    "show": ["show", "unhide", "make visible"],
+    "lock": ["lock"],
+    "unlock": ["unlock"],
+    "pause": ["pause", "put on hold"],
+    "resume": ["resume", "restart", "unpause"],
+    "archive": ["archive"],
+    "restore": ["restore", "bring back", "undelete"],
+    "start": ["start", "launch", "run"],
+    "stop": ["stop", "kill", "shut down"],
+    "list": ["list", "see all", "view all"],
+    "copy": ["copy", "duplicate"],
+    "move": ["move", "transfer"],
+}
+OPPOSITE = {
+    "enable": "disable",
+    "create": "delete",
+    "export": "import",
+    "share": "unshare",
+    "install": "uninstall",
+    "hide": "show",
+    "lock": "unlock",
+    "pause": "resume",
+    "archive": "restore",
+    "start": "stop",
+}
+OPPOSITE |= {v: k for k, v in OPPOSITE.items()}
+
+# object kinds: which actions make sense; each object has synonyms (ways users name it)
+TOGGLES = [
+    ["dark mode", "the dark theme", "night mode"],
+    ["email notifications", "email alerts", "notification emails"],
+    ["push notifications", "app notifications", "mobile alerts"],
+    ["two-factor authentication", "2FA", "two-step verification"],
+    ["auto-renew", "automatic renewal", "auto renewal"],
+    ["autosave", "automatic saving"],
+    ["spell check", "spellcheck", "the spelling checker"],
+    ["location sharing", "sharing my location"],
+    ["read receipts", "seen receipts"],
+    ["offline mode", "offline access"],
+    ["sound effects", "app sounds"],
+    ["auto-play", "autoplay videos"],
+    ["single sign-on", "SSO"],
+    ["cookies", "browser cookies"],
+    ["the VPN", "VPN"],
+    ["Bluetooth", "bluetooth"],
+    ["the firewall", "firewall"],
+    ["auto-updates", "automatic updates"],
+    ["comments on my posts", "post comments"],
+    ["the sidebar", "side panel"],
+    ["subtitles", "captions"],
+    ["keyboard shortcuts", "hotkeys"],
+    ["out-of-office reply", "vacation auto-reply"],
+    ["calendar sync", "calendar syncing"],
+    ["debug logging", "debug logs"],
+    ["maintenance mode", "maintenance page"],
+]
+THINGS = [
+    ["account", "profile"],
+    ["workspace", "team space"],
+    ["project", "project board"],
+    ["folder", "directory"],
+    ["playlist", "music playlist"],
+    ["webhook", "web hook"],
+    ["API key", "API token"],
+    ["SSH key", "ssh key"],
+    ["shipping address", "delivery address"],
+    ["payment method", "saved card"],
+    ["wishlist", "wish list"],
+    ["calendar event", "event in my calendar"],
+    ["email signature", "signature for my emails"],
+    ["git branch", "branch in git"],
+    ["Docker container", "container"],
+    ["database table", "SQL table"],
+    ["cron job", "scheduled job"],
+    ["virtual environment", "venv"],
+    ["channel", "Slack channel"],
+    ["contact", "contact in my address book"],
+    ["label", "email label"],
+    ["dashboard", "report dashboard"],
+    ["support ticket", "ticket"],
+    ["user group", "group of users"],
+    ["S3 bucket", "bucket"],
+    ["Kubernetes namespace", "namespace"],
+    ["recurring payment", "standing order"],
+    ["bookmark", "saved page"],
+    ["filter rule", "email filter"],
+    ["discount code", "promo code"],
+    ["product listing", "listing"],
+]
+PACKAGES = [
+    "numpy",
+    "pandas",
+    "requests",
+    "Node.js",
+    "Docker",
+    "Python 3.12",
+    "the mobile app",
+    "the desktop app",
+    "the browser extension",
+    "Homebrew",
+    "React",
+    "PostgreSQL",
+    "Redis",
+    "the printer driver",
+    "Zoom",
+    "VS Code",
+    "git",
+    "kubectl",
+    "the VPN client",
+    "TensorFlow",
+]
+PRODUCTS = [
+    "iPhone",
+    "Android",
+    "Windows",
+    "Mac",
+    "Linux",
+    "iPad",
+    "Chrome",
+    "Firefox",
+    "Safari",
+    "Excel",
+    "Google Sheets",
+    "Outlook",
+    "Gmail",
+    "Slack",
+    "Teams",
+    "Shopify",
+    "WordPress",
+    "Jira",
+    "Notion",
+]
+PLANS = ["Free", "Basic", "Pro", "Business", "Enterprise", "Premium", "Starter", "Team", "Family", "Student"]
+CURRENCIES = ["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "INR", "MXN", "BRL"]
+FORMATS = ["PDF", "Word", "CSV", "Excel", "JSON", "XML", "PNG", "JPG", "MP4", "MP3", "HTML", "Markdown", "YAML"]
+LANGUAGES = ["Python", "JavaScript", "Java", "Go", "Rust", "C#", "Ruby", "PHP", "TypeScript", "Kotlin", "Swift"]
+HUMAN_LANGS = ["English", "Spanish", "French", "German", "Italian", "Portuguese", "Japanese", "Dutch", "Polish"]
+CODE_TASKS = [
+    ["reverse a list", "flip the order of a list"],
+    ["sort a list", "put a list in order"],
+    ["reverse a string", "flip a string backwards"],
+    ["read a file line by line", "go through a file one line at a time"],
+    ["write to a file", "save text to a file"],
+    ["parse JSON", "read a JSON string into an object"],
+    ["remove duplicates from a list", "dedupe a list"],
+    ["get the current date", "get today's date"],
+    ["make an HTTP request", "call a REST API"],
+    ["convert a string to an integer", "turn a string into a number"],
+    ["convert an integer to a string", "turn a number into a string"],
+    ["check if a file exists", "test whether a file exists"],
+    ["split a string", "break a string into parts"],
+    ["join a list of strings", "concatenate a list of strings"],
+    ["find the length of a list", "count the items in a list"],
+    ["generate a random number", "get a random integer"],
+    ["sleep for a few seconds", "pause execution"],
+    ["merge two dictionaries", "combine two maps"],
+    ["catch an exception", "handle an error"],
+    ["iterate over a dictionary", "loop through a map"],
+]
+POLITE_PREFIX = [
+    "",
+    "",
+    "",
+    "Hi, ",
+    "Hello! ",
+    "Hey, ",
+    "Quick question: ",
+    "Sorry to bother you, but ",
+    "Hi there, quick one - ",
+    "Good morning. ",
+    "Help! ",
+    "I'm new here. ",
+]
+POLITE_SUFFIX = [
+    "",
+    "",
+    "",
+    " Thanks!",
+    " Thank you.",
+    " Thanks in advance.",
+    " Please help.",
+    " Cheers",
+    " thx",
+    " asap please",
+]
+CONTEXT = [
+    "",
+    "",
+    "",
+    "I've looked everywhere in the settings. ",
+    "I'm on the mobile app. ",
+    "I've been a customer for years. ",
+    "My manager asked me to do this. ",
+    "I'm not very technical. ",
+    "I tried the help center already. ",
+    "It's urgent. ",
+]
+
+
+def _typo(text: str, rng: random.Random) -> str:
+    words = text.split(" ")
+    candidates = [i for i, w in enumerate(words) if len(w) > 4 and w.isalpha()]
+    if not candidates:
+        return text
+    i = rng.choice(candidates)
+    w = words[i]
+    j = rng.randrange(1, len(w) - 2)
+    op = rng.randrange(3)
+    if op == 0:
+        w = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
+    elif op == 1:
+        w = w[:j] + w[j + 1 :]
+    else:
+        w = w[:j] + w[j] + w[j:]
+    words[i] = w
+    return " ".join(words)
+
+
+def styled(core: str, short: str, rng: random.Random) -> str:
+    """One way a user might type the question whose core is "how do I <core>" (short: a keyword form)."""
+    forms = [
+        f"How do I {core}?",
+        f"How can I {core}?",
+        f"Is there a way to {core}?",
+        f"I want to {core}, how?",
+        f"I'd like to {core}. Can you help?",
+        f"I can't figure out how to {core}.",
+        f"where do i {core}",
+        f"Please tell me how to {core}.",
+        f"What are the steps to {core}?",
+        f"how to {core}",
+        short,
+        f"{short}?",
+        f"Can you explain how to {core}?",
+        f"Need to {core} - how?",
+        f"Any idea how I {core}?",
+        f"What's the best way to {core}?",
+        f"I don't know how to {core}, any help?",
+        f"{short} how",
+    ]
+    text = rng.choice(forms)
+    if text[0].islower() and rng.random() < 0.3:
+        text = text[0].upper() + text[1:]
+    text = rng.choice(CONTEXT) + text if rng.random() < 0.15 else text
+    text = rng.choice(POLITE_PREFIX) + text + rng.choice(POLITE_SUFFIX)
+    if rng.random() < 0.25:
+        text = _typo(text, rng)
+    if rng.random() < 0.2:
+        text = text.lower().rstrip("?.!")
+    return text.strip()
+
+
+def _my(obj: str) -> str:
+    return obj if obj[0].isupper() or obj.startswith(("the ", "a ")) else f"my {obj}"
+
+
+class Intent:
+    """A question with several cores (ways to say it) and its confusable siblings."""
+
+    def __init__(self, cores: list[tuple[str, str]]) -> None:
+        self.cores = cores
+
+    def ask(self, rng: random.Random) -> str:
+        return styled(*rng.choice(self.cores), rng)
+
+
+def action_intent(action: str, names: list[str]) -> Intent:
+    return Intent([(f"{verb} {_my(name)}", f"{verb} {name}") for verb in ACTIONS[action] for name in names])
+
+
+def generated_families(rng: random.Random) -> Iterator[list[Intent]]:
+    """Each family: intents that users confuse. Pairs inside an intent are same, across intents different."""
+    toggle_actions = ["enable", "disable"]
+    thing_actions = [
+        "create",
+        "delete",
+        "rename",
+        "share",
+        "unshare",
+        "archive",
+        "restore",
+        "export",
+        "import",
+        "copy",
+        "move",
+        "lock",
+        "unlock",
+        "hide",
+        "show",
+    ]
+    for names in TOGGLES:
+        yield [action_intent(a, names) for a in toggle_actions]
+    for a, b in itertools.combinations(TOGGLES, 2):
+        if rng.random() < 0.08:
+            action = rng.choice(toggle_actions)
+            yield [action_intent(action, a), action_intent(action, b)]
+    for names in THINGS:
+        yield [action_intent(a, names) for a in rng.sample(thing_actions, 5)]
+    for a, b in itertools.combinations(THINGS, 2):
+        if rng.random() < 0.06:
+            action = rng.choice(thing_actions)
+            yield [action_intent(action, a), action_intent(action, b)]
+    for pkg in PACKAGES:
+        yield [action_intent(a, [pkg]) for a in ("install", "uninstall", "upgrade")]
+    for pkg in PACKAGES:
+        product = rng.choice(PRODUCTS)
+        other = rng.choice([p for p in PRODUCTS if p != product])
+        yield [
+            Intent(
+                [
+                    (f"install {pkg} on {product}", f"install {pkg} {product}"),
+                    (f"set up {pkg} on my {product}", f"{pkg} on {product}"),
+                ]
+            ),
+            Intent(
+                [
+                    (f"install {pkg} on {other}", f"install {pkg} {other}"),
+                    (f"set up {pkg} on my {other}", f"{pkg} on {other}"),
+                ]
+            ),
+        ]
+    for _ in range(20):
+        x, y = rng.sample(PLANS, 2)
+        yield [
+            Intent(
+                [
+                    (f"upgrade from {x} to {y}", f"upgrade {x} to {y}"),
+                    (f"switch from the {x} plan to {y}", f"{x} plan to {y} plan"),
+                ]
+            ),
+            Intent(
+                [
+                    (f"downgrade from {y} to {x}", f"downgrade {y} to {x}"),
+                    (f"switch from the {y} plan to {x}", f"{y} plan to {x} plan"),
+                ]
+            ),
+        ]
+        z = rng.choice([p for p in PLANS if p not in (x, y)])
+        yield [
+            Intent([(f"upgrade to the {y} plan", f"upgrade to {y}"), (f"move up to {y}", f"get {y} plan")]),
+            Intent([(f"upgrade to the {z} plan", f"upgrade to {z}"), (f"move up to {z}", f"get {z} plan")]),
+            Intent([(f"cancel the {y} plan", f"cancel {y}"), (f"stop paying for {y}", f"end {y} plan")]),
+        ]
+    for _ in range(20):
+        x, y = rng.sample(CURRENCIES, 2)
+        yield [
+            Intent([(f"convert {x} to {y}", f"convert {x} to {y}"), (f"change {x} into {y}", f"{x} to {y}")]),
+            Intent([(f"convert {y} to {x}", f"convert {y} to {x}"), (f"change {y} into {x}", f"{y} to {x}")]),
+        ]
+    for _ in range(25):
+        x, y = rng.sample(FORMATS, 2)
+        yield [
+            Intent([(f"convert a {x} file to {y}", f"convert {x} to {y}"), (f"turn a {x} into a {y}", f"{x} to {y}")]),
+            Intent([(f"convert a {y} file to {x}", f"convert {y} to {x}"), (f"turn a {y} into a {x}", f"{y} to {x}")]),
+        ]
+    for names in CODE_TASKS:
+        langs = rng.sample(LANGUAGES, 2)
+        yield [Intent([(f"{n} in {lang}", f"{lang} {n}") for n in names]) for lang in langs]
+    for a, b in itertools.combinations(CODE_TASKS, 2):
+        if rng.random() < 0.12:
+            lang = rng.choice(LANGUAGES)
+            yield [
+                Intent([(f"{n} in {lang}", f"{lang} {n}") for n in a]),
+                Intent([(f"{n} in {lang}", f"{lang} {n}") for n in b]),
+            ]
+    for _ in range(15):
+        x, y = rng.sample(HUMAN_LANGS, 2)
+        yield [
+            Intent([(f"change the language to {x}", f"language {x}"), (f"switch the app to {x}", f"app in {x}")]),
+            Intent([(f"change the language to {y}", f"language {y}"), (f"switch the app to {y}", f"app in {y}")]),
+        ]
+    units = [
+        ("minute", "minutes", "mins"),
+        ("second", "seconds", "secs"),
+        ("hour", "hours", "hrs"),
+        ("day", "days", "days"),
+    ]
+    for _ in range(25):
+        n, m = rng.sample([1, 2, 3, 5, 10, 15, 20, 30, 60, 90], 2)
+        u, v = rng.sample(units, 2)
+        setting = rng.choice(
+            ["timeout", "session timeout", "reminder", "auto-lock", "retention period", "cache expiry", "cooldown"]
+        )
+        yield [
+            Intent(
+                [
+                    (f"set a {n} {u[0]} {setting}", f"{setting} {n} {u[1]}"),
+                    (f"make the {setting} {n} {u[2]}", f"{n} {u[2]} {setting}"),
+                ]
+            ),
+            Intent(
+                [
+                    (f"set a {m} {u[0]} {setting}", f"{setting} {m} {u[1]}"),
+                    (f"make the {setting} {m} {u[2]}", f"{m} {u[2]} {setting}"),
+                ]
+            ),
+            Intent(
+                [
+                    (f"set a {n} {v[0]} {setting}", f"{setting} {n} {v[1]}"),
+                    (f"make the {setting} {n} {v[2]}", f"{n} {v[2]} {setting}"),
+                ]
+            ),
+        ]
+    for _ in range(20):
+        a, b = rng.sample(PRODUCTS, 2)
+        task = rng.choice(
+            [
+                "take a screenshot",
+                "clear the cache",
+                "update the app",
+                "sync my contacts",
+                "change the wallpaper",
+                "free up storage",
+                "find my downloads",
+                "export my data",
+            ]
+        )
+        yield [
+            Intent([(f"{task} on {a}", f"{task} {a}"), (f"{task} on my {a}", f"{a} {task}")]),
+            Intent([(f"{task} on {b}", f"{task} {b}"), (f"{task} on my {b}", f"{b} {task}")]),
+        ]
+    forgot = [
+        ["password", "login password"],
+        ["PIN", "PIN code"],
+        ["username", "login name"],
+        ["security question answer", "answer to my security question"],
+        ["Wi-Fi password", "wifi password"],
+    ]
+    for names in forgot:
+        reset = Intent(
+            [(f"reset {_my(n)}", f"reset {n}") for n in names]
+            + [(f"get a new {n} because I forgot it", f"forgot {n}") for n in names]
+            + [(f"recover {_my(n)} since I can't remember it", f"can't remember {n}") for n in names]
+        )
+        change = Intent(
+            [(f"change {_my(n)}", f"change {n}") for n in names]
+            + [(f"pick a different {n} while logged in", f"new {n}") for n in names]
+        )
+        yield [reset, change]
+
+
+# Same topic, different question: the wrong hits a cosine floor lets through. Each intent: (core, short) forms.
+TOPICS: list[list[list[tuple[str, str]]]] = [
+    [  # shipping
+        [("find out how long shipping takes", "shipping time"), ("know when my package will arrive", "delivery time")],
+        [("find out how much shipping costs", "shipping cost"), ("know what the delivery fee is", "delivery fee")],
+        [
+            ("get my order shipped abroad", "international shipping"),
+            ("have it delivered to another country", "ship overseas"),
+        ],
+        [("track my package", "track package"), ("see where my parcel is", "where is my parcel")],
+    ],
+    [  # password and login
+        [
+            ("reset my password because I forgot it", "forgot password"),
+            ("get a password reset email", "password reset link"),
+        ],
+        [
+            ("change my password while logged in", "change password"),
+            ("pick a new password I know the old one", "update password"),
+        ],
+        [("see the password requirements", "password rules"), ("know how long my password must be", "password length")],
+        [("log in with Google", "google login"), ("sign in using my Google account", "sign in with google")],
+    ],
+    [  # subscription
+        [("cancel my subscription", "cancel subscription"), ("stop my membership for good", "end membership")],
+        [("pause my subscription for a month", "pause subscription"), ("put my membership on hold", "hold membership")],
+        [("see how much the subscription costs", "subscription price"), ("know the monthly price", "monthly cost")],
+        [("switch to yearly billing", "annual billing"), ("pay once a year instead of monthly", "yearly plan")],
+    ],
+    [  # refunds
+        [("get a refund", "refund"), ("get my money back", "money back")],
+        [("know how long a refund takes", "refund time"), ("find out when my refund arrives", "refund eta")],
+        [("check the status of my refund", "refund status"), ("see if my refund was processed", "refund processed?")],
+        [
+            ("get a refund without a receipt", "refund no receipt"),
+            ("return something I lost the receipt for", "no receipt return"),
+        ],
+    ],
+    [  # orders
+        [("cancel my order", "cancel order"), ("stop an order I just placed", "stop order")],
+        [("change the items in my order", "edit order"), ("add something to an order I placed", "add to order")],
+        [("find my order number", "order number"), ("see the number of my order", "where is order number")],
+        [("order as a guest without an account", "guest checkout"), ("buy without signing up", "no account order")],
+    ],
+    [  # account
+        [("delete my account", "delete account"), ("close my account permanently", "close account")],
+        [("download a copy of my data", "export my data"), ("get all the data you have about me", "data export")],
+        [("merge two accounts", "merge accounts"), ("combine my two accounts into one", "combine accounts")],
+        [("change the name on my account", "change name"), ("update my display name", "display name")],
+    ],
+    [  # payments
+        [("see why my card was declined", "card declined"), ("know why my payment failed", "payment failed")],
+        [("add a new payment card", "add card"), ("save another credit card", "new card")],
+        [("pay in installments", "installments"), ("split my payment into monthly parts", "pay later")],
+        [("get an invoice with my VAT number", "vat invoice"), ("add my tax id to invoices", "tax id invoice")],
+    ],
+    [  # app problems
+        [
+            ("fix the app crashing on startup", "app crashes"),
+            ("stop the app from closing when I open it", "app keeps closing"),
+        ],
+        [("fix the app being slow", "app slow"), ("make the app load faster", "app laggy")],
+        [
+            ("fix notifications not arriving", "no notifications"),
+            ("get notifications that stopped showing up", "notifications missing"),
+        ],
+        [("update the app", "update app"), ("get the latest version of the app", "latest version")],
+    ],
+    [  # coding: git
+        [("undo my last commit", "undo commit"), ("revert the most recent commit", "revert last commit")],
+        [("undo git add", "unstage file"), ("remove a file from staging", "unstage")],
+        [("discard my local changes", "discard changes"), ("throw away uncommitted edits", "reset changes")],
+        [
+            ("change my last commit message", "amend message"),
+            ("fix a typo in the last commit message", "edit commit message"),
+        ],
+    ],
+    [  # coding: python errors and basics
+        [("fix ModuleNotFoundError", "module not found"), ("solve no module named error", "no module named")],
+        [("fix IndentationError", "indentation error"), ("solve unexpected indent error", "unexpected indent")],
+        [("read a CSV file", "read csv"), ("load a CSV into a dataframe", "load csv")],
+        [("write a CSV file", "write csv"), ("save a dataframe to CSV", "save csv")],
+    ],
+]
+
+
+def topic_families() -> Iterator[list[Intent]]:
+    for topic in TOPICS:
+        yield [Intent(cores) for cores in topic]
+
+
+def _intent_pairs(texts: list[str], rng: random.Random, limit: int) -> list[tuple[str, str]]:
+    pairs = list(itertools.combinations(texts, 2))
+    rng.shuffle(pairs)
+    return pairs[:limit]
+
+
+def build(seed: int = 8) -> list[Pair]:
+    rng = random.Random(seed)
+    pairs: list[Pair] = []
+    families = list(generated_families(rng)) + list(topic_families()) * 2
+    every: list[list[str]] = []
+    for family in families:
+        asked = [[intent.ask(rng) for _ in range(6)] for intent in family]
+        every += asked
+        for texts in asked:
+            pairs += [(a, b, 1) for a, b in _intent_pairs(sorted(set(texts)), rng, 4)]
+        for x, y in itertools.combinations(asked, 2):
+            pairs += [(rng.choice(x), rng.choice(y), 0) for _ in range(5)]
+    for _ in range(len(families) * 2):  # unrelated questions in the same style
+        x, y = rng.sample(every, 2)
+        pairs.append((rng.choice(x), rng.choice(y), 0))
+    labelled = [i for i in load_intents() if i.split == "train"]
+    for intent in labelled:
+        texts = list(intent.texts)
+        # hand-written pairs count more: each twice, and once more with a style variation
+        for a, b in itertools.combinations(texts, 2):
+            pairs += [(a, b, 1), (b, a, 1)]
+        others = [o for o in labelled if o is not intent and o.family == intent.family]
+        for other in others:
+            pairs += [(a, b, 0) for a in texts for b in other.texts]
+        strangers = rng.sample([o for o in labelled if o.family != intent.family], 6)
+        pairs += [(rng.choice(texts), rng.choice(o.texts), 0) for o in strangers]
+    old = REPO / "tests" / "data" / "semantic_pairs.jsonl"
+    for line in old.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row["split"] == "tune":
+            pairs += [(row["a"], row["b"], int(row["same"]))] * 2
+    rng.shuffle(pairs)
+    return pairs
+
+
+if __name__ == "__main__":
+    built = build()
+    print(len(built), "pairs,", sum(p[2] for p in built), "same")
+    for a, b, same in built[:40]:
+        print(same, "|", a, "|", b)

