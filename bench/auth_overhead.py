@@ -33,9 +33,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from helix.call import Call, Completed  # noqa: E402
 from helix.config import load_config  # noqa: E402
 from helix.gateway import Gateway  # noqa: E402
-from helix.pipeline.call import Call, Completed  # noqa: E402
 from helix.pricing import Usage  # noqa: E402
 from helix.store import keys as key_store  # noqa: E402
 from helix.store.db import connect  # noqa: E402

@@ -36,6 +36,7 @@ import httpx
 from helix.alerts import Alerts
 from helix.cache.embedder import Embedder
 from helix.cache.response_cache import ResponseCache
+from helix.call import Call, Endpoint, Next, Reply
 from helix.config import Config
 from helix.errors import HelixError
 from helix.pii.analyzer import PiiEngine
@@ -43,7 +44,6 @@ from helix.pii.redact import Redactor
 from helix.pii.users import UserIds, user_key
 from helix.pipeline.auth import KeyRing
 from helix.pipeline.cache import CacheStage
-from helix.pipeline.call import Call, Endpoint, Next, Reply
 from helix.pipeline.headers import MAX_TEXT_CHARS
 from helix.pipeline.limits import LimitsStage
 from helix.pipeline.log import LogStage

@@ -60,7 +60,7 @@ def test_reset_headers_use_openai_durations(seconds: float, text: str) -> None:
 
 
 def _call(body: bytes, endpoint: str = "chat"):  # type: ignore[no-untyped-def]
-    from helix.pipeline.call import Target
+    from helix.call import Target
 
     class Stub:
         name = "openai"

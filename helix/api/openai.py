@@ -7,8 +7,8 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from helix.api.responses import respond
+from helix.call import Endpoint
 from helix.gateway import Gateway, new_request_id
-from helix.pipeline.call import Endpoint
 
 
 async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> Response[Any]:

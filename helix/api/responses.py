@@ -11,8 +11,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
+from helix.call import Call, Completed, Reply
 from helix.errors import HelixError
-from helix.pipeline.call import Call, Completed, Reply
 
 _encode = msgspec.json.encode
 _INTERNAL = HelixError("Helix hit an internal error; it is logged on the server. Please report it.")

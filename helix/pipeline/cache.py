@@ -31,8 +31,8 @@ from helix.cache.keys import CacheKeys, cache_keys
 from helix.cache.replay import ChunkAssembler, completion_to_chunks
 from helix.cache.response_cache import ResponseCache
 from helix.cache.store import Entry
+from helix.call import Call, Completed, Next, Reply, Streamed
 from helix.config import CacheConfig
-from helix.pipeline.call import Call, Completed, Next, Reply, Streamed
 from helix.pipeline.headers import MAX_SECONDS, number_header, text_header
 from helix.pricing import PriceBook, Usage
 

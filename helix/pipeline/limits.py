@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helix.alerts import Alerts
+from helix.call import Call, Next, Reply
 from helix.config import LimitsConfig
 from helix.errors import Forbidden, RateLimited
 from helix.pipeline.auth import KeyRing
-from helix.pipeline.call import Call, Next, Reply
 from helix.pricing import PriceBook
 from helix.quota import estimate
 from helix.quota.buckets import Bucket, duration_header

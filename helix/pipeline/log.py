@@ -13,8 +13,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from helix.call import Call, Next, Reply, Streamed
 from helix.errors import HelixError
-from helix.pipeline.call import Call, Next, Reply, Streamed
 from helix.pricing import PriceBook, Usage
 from helix.store.request_log import INSERT, SET_HELIX_HEADERS, row
 from helix.store.writer import Writer

@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from helix.call import Call, Endpoint, Target
 from helix.errors import InvalidRequest
-from helix.pipeline.call import Call, Endpoint, Target
 from helix.pipeline.headers import MAX_TEXT_CHARS, text_header
 
 _Role = Literal["system", "developer", "user", "assistant", "tool", "function"]

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from helix.call import Call, Completed, Next, Reply, Streamed
 from helix.errors import HelixError, InvalidRequest
 from helix.pii.analyzer import Finding
 from helix.pii.answers import StreamScrubber
@@ -34,7 +35,6 @@ from helix.pii.document import CHUNK_CHARS
 from helix.pii.redact import Redaction, Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
 from helix.pii.walk import UnverifiableInput, walk, write_back
-from helix.pipeline.call import Call, Completed, Next, Reply, Streamed
 from helix.store.writer import Writer
 
 log = logging.getLogger("helix.pii")

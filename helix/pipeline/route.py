@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helix.pipeline.call import Call, Next, Reply
+from helix.call import Call, Next, Reply
 
 
 async def send_to_provider(call: Call, next: Next | None = None) -> Reply:

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import msgspec
 
+from helix.call import Call, Completed, Reply, Streamed
 from helix.errors import InvalidRequest, UpstreamError
 from helix.pii.scrub import scrub_secrets
-from helix.pipeline.call import Call, Completed, Reply, Streamed
 from helix.providers.anthropic_translate import (
     StreamTranslator,
     TranslationError,

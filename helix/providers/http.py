@@ -18,10 +18,10 @@ import httpx
 import msgspec
 from httpx_aiohttp import AiohttpTransport
 
+from helix.call import Call
 from helix.config import UpstreamConfig
 from helix.errors import HelixError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from helix.pii.scrub import scrub_secrets
-from helix.pipeline.call import Call
 
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode

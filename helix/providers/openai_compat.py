@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
+from helix.call import Call, Completed, Reply, Streamed
 from helix.errors import UpstreamError
-from helix.pipeline.call import Call, Completed, Reply, Streamed
 from helix.providers.http import (
     decode_event,
     error_from_body,

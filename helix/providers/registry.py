@@ -12,11 +12,10 @@ from typing import Any
 
 import httpx
 
+from helix.call import Call, Provider, Reply, Target
 from helix.config import Config, ProviderConfig
 from helix.errors import InvalidRequest, ProviderNotConfigured
-from helix.pipeline.call import Call, Reply, Target
 from helix.providers.anthropic import AnthropicProvider
-from helix.providers.base import Provider
 from helix.providers.openai_compat import OpenAICompatProvider
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from helix.pipeline.call import Call
+from helix.call import Call
 
 BYTES_PER_TOKEN = 3
 PER_MESSAGE = 4

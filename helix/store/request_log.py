@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helix.pipeline.call import Call
+from helix.call import Call
 
 INSERT = (
     "INSERT INTO requests (id, ts, endpoint, key_id, user, model_requested, provider, model, stream, status,"

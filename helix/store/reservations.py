@@ -14,7 +14,7 @@ import os
 import sqlite3
 from typing import Any
 
-from helix.pipeline.call import Call
+from helix.call import Call
 
 log = logging.getLogger("helix.store")
 

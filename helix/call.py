@@ -1,18 +1,33 @@
-"""The request as it travels through the pipeline, and the two shapes a reply can take."""
+"""The domain: a request as it travels through the pipeline, the two shapes a reply can take, and
+the protocol every provider adapter offers. Everything else imports these; this imports nothing of ours
+but prices."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from helix.pricing import Usage
 
-if TYPE_CHECKING:
-    from helix.providers.base import Provider
-
 Endpoint = Literal["chat", "embeddings"]
+
+
+class Provider(Protocol):
+    name: str
+    kind: str
+    local: bool
+
+    async def chat(self, call: Call) -> Reply:
+        """Answer a chat.completions call in OpenAI's shape (a stream when `call.stream`)."""
+        ...
+
+    async def embeddings(self, call: Call) -> Reply: ...
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        """The upstream's models in OpenAI's `/v1/models` item shape, names without our prefix."""
+        ...
 
 
 @dataclass(slots=True)
