@@ -36,4 +36,3 @@ def expiry(conn: sqlite3.Connection, token: str, now: float | None = None) -> fl
 
 def revoke(conn: sqlite3.Connection, token: str) -> bool:
     return conn.execute("DELETE FROM dashboard_sessions WHERE token_hash = ?", (token_hash(token),)).rowcount > 0
-

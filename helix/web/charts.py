@@ -66,8 +66,7 @@ def latency(s: Series) -> dict[str, Any]:
     return {
         **_base(s.labels, MS_JS),
         "series": [
-            {"name": name, "type": "line", "data": data, "connectNulls": True, "symbolSize": 5}
-            for name, data in lines
+            {"name": name, "type": "line", "data": data, "connectNulls": True, "symbolSize": 5} for name, data in lines
         ],
     }
 
