@@ -15,11 +15,31 @@ passed-through reply (responses, completions) goes back as it came.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from helix.call import Call, Completed, Reply
+from helix.call import Call, Completed, Reply, Target
 from helix.errors import InvalidRequest
 from helix.translate import messages_request, responses_request
+
+if TYPE_CHECKING:
+    from helix.providers.registry import Registry
+
+ANTHROPIC_ENDPOINTS = ("messages", "count_tokens")
+
+
+def anthropic_client_resolver(registry: Registry) -> Callable[[str], Target]:
+    """Model routing for Anthropic's endpoints: a bare `claude-*` name (Claude Code sends them as they are)
+    goes to the `anthropic` provider, unless an alias claims it or the default provider speaks Anthropic's
+    API itself; everything else routes as usual."""
+
+    def resolve(model: str) -> Target:
+        default = registry.providers[registry.default]
+        claude = model.startswith("claude") and "/" not in model and model not in registry.aliases
+        if claude and default.kind != "anthropic" and "anthropic" in registry.providers:
+            return Target(registry.providers["anthropic"], model)
+        return registry.resolve(model)
+
+    return resolve
 
 
 async def send_endpoint(call: Call) -> Reply:

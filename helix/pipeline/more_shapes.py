@@ -30,7 +30,10 @@ class MessagesShape(msgspec.Struct):
 
     @property
     def user(self) -> str | None:
-        return self.metadata.user_id if self.metadata else None
+        """The end user for budgets and the log, like OpenAI's `user`; an over-long id is not one (clients such
+        as Claude Code fill it with their own session ids, which must not get the request refused)."""
+        user = self.metadata.user_id if self.metadata else None
+        return user if user is not None and len(user) <= 256 else None
 
 
 class CountTokensShape(msgspec.Struct):

@@ -232,3 +232,34 @@ def test_beta_headers_are_forwarded(helix: Helix, fake: FakeState) -> None:
     c.messages.create(model=CLAUDE, max_tokens=16, messages=[{"role": "user", "content": "beta"}])
     sent = fake.calls("/v1/messages")[0].headers
     assert sent["anthropic-beta"] == "prompt-caching-2024-07-31" and sent["anthropic-version"]
+
+
+def test_claude_code_style_request(helix: Helix, fake: FakeState) -> None:
+    """What Claude Code sends with ANTHROPIC_BASE_URL: a bare model name (the default provider is openai
+    here), `?beta=true`, betas, cached system blocks, thinking, a long metadata.user_id, a stream."""
+    body = {
+        "model": "claude-sonnet-4-5-20250929",
+        "max_tokens": 32000,
+        "stream": True,
+        "system": [{"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}}],
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "metadata": {"user_id": "user_" + "a" * 300},
+        "tools": [{**TOOLS[0], "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "fix the bug"}]}],
+    }
+    headers = {
+        "x-api-key": "sk-ant-whatever",
+        "anthropic-version": "2023-06-01",
+        "anthropic-beta": "claude-code-20250219",
+    }
+    raw = httpx.post(f"{helix.url}/v1/messages?beta=true", json=body, headers=headers, timeout=30)
+    assert raw.status_code == 200 and raw.headers["x-helix-provider"] == "anthropic"
+    assert "echo: fix the bug" in "".join(
+        line
+        for line in raw.text.splitlines()
+        if '"text_delta"' in line
+        for line in [line.split('"text":"')[1].split('"')[0]]
+    )
+    (sent,) = fake.calls("/v1/messages")
+    assert sent.body["thinking"] == body["thinking"] and sent.body["model"] == "claude-sonnet-4-5-20250929"
+    assert sent.headers["anthropic-beta"] == "claude-code-20250219"

@@ -160,7 +160,9 @@ def test_stream_replay_is_faithful(helix: Helix, fake: FakeState) -> None:
         chunks = sse_chunks(response.text)
         assert all("usage" not in c for c in chunks)  # the client did not ask for usage
         assert {(c["system_fingerprint"], c["service_tier"]) for c in chunks} == {("fp_fake", "default")}
-        tokens = [t["token"] for c in chunks for ch in c["choices"] for t in (ch.get("logprobs") or {}).get("content") or []]
+        tokens = [
+            t["token"] for c in chunks for ch in c["choices"] for t in (ch.get("logprobs") or {}).get("content") or []
+        ]
         assert "".join(tokens) == "echo: replay me"
         assert [ch["finish_reason"] for c in chunks for ch in c["choices"] if ch["finish_reason"]] == ["stop"]
     with_usage = httpx.post(
