@@ -4,6 +4,7 @@ Anthropic as sent, or translated for an OpenAI-compatible provider."""
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -254,11 +255,9 @@ def test_claude_code_style_request(helix: Helix, fake: FakeState) -> None:
     }
     raw = httpx.post(f"{helix.url}/v1/messages?beta=true", json=body, headers=headers, timeout=30)
     assert raw.status_code == 200 and raw.headers["x-helix-provider"] == "anthropic"
-    assert "echo: fix the bug" in "".join(
-        line
-        for line in raw.text.splitlines()
-        if '"text_delta"' in line
-        for line in [line.split('"text":"')[1].split('"')[0]]
+    data = [json.loads(line[6:]) for line in raw.text.splitlines() if line.startswith("data: ")]
+    assert (
+        "".join(d["delta"].get("text", "") for d in data if d["type"] == "content_block_delta") == "echo: fix the bug"
     )
     (sent,) = fake.calls("/v1/messages")
     assert sent.body["thinking"] == body["thinking"] and sent.body["model"] == "claude-sonnet-4-5-20250929"
