@@ -12,9 +12,9 @@ import anthropic
 import httpx
 import pytest
 
-from tests.conftest import Helix, add_key
+from tests.conftest import Helix, add_key, start_helix
 from tests.fake_anthropic import THOUGHT
-from tests.fake_upstream import FakeState
+from tests.fake_upstream import FakeState, ServerThread
 
 CLAUDE = "anthropic/claude-3-5-haiku-latest"
 TOOLS: list[Any] = [
@@ -311,3 +311,20 @@ def test_chat_clients_can_send_thinking_back(helix: Helix, fake: FakeState) -> N
     answer = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
     assert answer.status_code == 200
     assert fake.calls("/v1/messages")[0].body["messages"][1]["content"] == [block, {"type": "text", "text": "a"}]
+
+
+def test_pseudonyms_come_back_in_messages(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState
+) -> None:
+    helix = start_helix(tmp_path, upstream[0].url, '[pii]\ndefault_action = "pseudonymize"\n')
+    email = "jane.doe@example.com"
+    try:
+        c = client(helix)
+        for model in (CLAUDE, "openai/gpt-4o-mini"):
+            ask: Any = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": f"to {email}"}]}
+            assert c.messages.create(**ask).content[0].text == f"echo: to {email}"  # type: ignore[union-attr]
+            with c.messages.stream(**{**ask, "messages": [{"role": "user", "content": f"cc {email}"}]}) as stream:
+                assert "".join(stream.text_stream) == f"echo: cc {email}"
+    finally:
+        helix.server.stop()
+    assert fake.requests and all(email not in json.dumps(r.body) for r in fake.requests)

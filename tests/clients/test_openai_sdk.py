@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from tests.conftest import Helix, start_helix
-from tests.fake_upstream import FakeState, ServerThread
+from tests.fake_upstream import MODEL_WRITTEN_PII, FakeState, ServerThread
 
 CLAUDE = "anthropic/claude-3-5-haiku-latest"
 WEATHER: Any = {
@@ -241,3 +241,20 @@ def test_pseudonyms_restored_in_passed_through_answers(
         helix.server.stop()
     assert all(email not in json.dumps(r.body) for r in fake.requests)
     assert "<EMAIL_ADDRESS_1>" in fake.calls("/v1/responses")[0].body["input"]
+
+
+def test_pii_the_model_wrote_is_scrubbed_in_passed_through_answers(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState
+) -> None:
+    helix = start_helix(tmp_path, upstream[0].url, '[pii]\nscan_responses = "client"\n')
+    try:
+        client = helix.client()
+        plain = client.responses.create(model="writes-pii", input="who owns it?")
+        events = list(client.responses.create(model="writes-pii", input="who owns it, streamed?", stream=True))
+    finally:
+        helix.server.stop()
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    (done,) = [e for e in events if e.type == "response.output_text.done"]
+    for text in (plain.output_text, deltas, done.text, events[-1].response.output_text):  # type: ignore[union-attr]
+        assert "The owner is" in text
+        assert not any(value in text for value in MODEL_WRITTEN_PII)
