@@ -12,9 +12,10 @@ import anthropic
 import httpx
 import pytest
 
-from tests.conftest import Helix, add_key, start_helix
+from tests.clients.conftest import EMAIL
+from tests.conftest import Helix, add_key
 from tests.fake_anthropic import THOUGHT
-from tests.fake_upstream import FakeState, ServerThread
+from tests.fake_upstream import FakeState
 
 CLAUDE = "anthropic/claude-3-5-haiku-latest"
 TOOLS: list[Any] = [
@@ -313,18 +314,11 @@ def test_chat_clients_can_send_thinking_back(helix: Helix, fake: FakeState) -> N
     assert fake.calls("/v1/messages")[0].body["messages"][1]["content"] == [block, {"type": "text", "text": "a"}]
 
 
-def test_pseudonyms_come_back_in_messages(
-    tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState
-) -> None:
-    helix = start_helix(tmp_path, upstream[0].url, '[pii]\ndefault_action = "pseudonymize"\n')
-    email = "jane.doe@example.com"
-    try:
-        c = client(helix)
-        for model in (CLAUDE, "openai/gpt-4o-mini"):
-            ask: Any = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": f"to {email}"}]}
-            assert c.messages.create(**ask).content[0].text == f"echo: to {email}"  # type: ignore[union-attr]
-            with c.messages.stream(**{**ask, "messages": [{"role": "user", "content": f"cc {email}"}]}) as stream:
-                assert "".join(stream.text_stream) == f"echo: cc {email}"
-    finally:
-        helix.server.stop()
-    assert fake.requests and all(email not in json.dumps(r.body) for r in fake.requests)
+def test_pseudonyms_come_back_in_messages(pseudonymizing: Helix, fake: FakeState) -> None:
+    c = client(pseudonymizing)
+    for model in (CLAUDE, "openai/gpt-4o-mini"):
+        ask: Any = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": f"to {EMAIL}"}]}
+        assert c.messages.create(**ask).content[0].text == f"echo: to {EMAIL}"  # type: ignore[union-attr]
+        with c.messages.stream(**{**ask, "messages": [{"role": "user", "content": f"cc {EMAIL}"}]}) as stream:
+            assert "".join(stream.text_stream) == f"echo: cc {EMAIL}"
+    assert fake.requests and all(EMAIL not in json.dumps(r.body) for r in fake.requests)
