@@ -322,3 +322,18 @@ def test_pseudonyms_come_back_in_messages(pseudonymizing: Helix, fake: FakeState
         with c.messages.stream(**{**ask, "messages": [{"role": "user", "content": f"cc {EMAIL}"}]}) as stream:
             assert "".join(stream.text_stream) == f"echo: cc {EMAIL}"
     assert fake.requests and all(EMAIL not in json.dumps(r.body) for r in fake.requests)
+
+
+def test_provider_errors_in_anthropics_shape(helix: Helix, fake: FakeState) -> None:
+    c = client(helix)
+    ask: Any = {"max_tokens": 16, "messages": [{"role": "user", "content": "x"}]}
+    with pytest.raises(anthropic.RateLimitError) as limited:
+        c.messages.create(model="anthropic/fail-429", **ask)
+    assert limited.value.response.headers["retry-after"] == "7"
+    assert limited.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
+    with pytest.raises(anthropic.APIStatusError) as failed:
+        c.messages.create(model="openai/fail-500", **ask)
+    assert failed.value.status_code == 500 and failed.value.body["type"] == "error"  # type: ignore[index]
+    # A stream that breaks after it started ends with Anthropic's error event, which the SDK raises.
+    with pytest.raises(anthropic.APIStatusError), c.messages.stream(model="openai/drop-stream", **ask) as stream:
+        "".join(stream.text_stream)
