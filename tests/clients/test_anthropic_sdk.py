@@ -337,3 +337,12 @@ def test_provider_errors_in_anthropics_shape(helix: Helix, fake: FakeState) -> N
     # A stream that breaks after it started ends with Anthropic's error event, which the SDK raises.
     with pytest.raises(anthropic.APIStatusError), c.messages.stream(model="openai/drop-stream", **ask) as stream:
         "".join(stream.text_stream)
+
+
+def test_models_for_the_anthropic_sdk(helix: Helix, fake: FakeState) -> None:
+    secret = add_key(helix, "lister")
+    c = client(helix, api_key=secret)
+    ids = [model.id for model in c.models.list()]
+    assert "openai/gpt-4o" in ids
+    model = c.models.retrieve("openai/gpt-4o")
+    assert (model.id, model.type) == ("openai/gpt-4o", "model")
