@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from helix.config import AlertsConfig
-from helix.quota.periods import ADJECTIVE
+from helix.periods import ADJECTIVE
 from helix.store.keys import ALERT_DELIVERED, RECORD_ALERT
 from helix.store.writer import Writer
 

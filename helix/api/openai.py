@@ -17,9 +17,7 @@ async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> Response[
     request.scope.setdefault("state", {})["request_id"] = request_id
     key = gateway.authenticate(request.headers, endpoint, request_id)  # before the body is read
     raw = await request.body()
-    call = gateway.parse(endpoint, raw, request.headers, request_id)
-    if key is not None:
-        call.key_id = key.id
+    call = gateway.parse(endpoint, raw, request.headers, request_id, key)
     return await respond(call, await gateway.handle(call))
 
 
@@ -38,7 +36,7 @@ async def models(request: Request[Any, Any, Any]) -> dict[str, Any]:
     gateway: Gateway = request.app.state.gateway
     key = gateway.authenticate(request.headers)
     listed = await gateway.models()
-    if key is not None and key.models is not None:
+    if key is not None and key.spec.models is not None:
         listed = [m for m in listed if gateway.keys.allows(key, m["id"], m["id"])]
     return {"object": "list", "data": listed}
 

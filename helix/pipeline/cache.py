@@ -31,10 +31,10 @@ from helix.cache.keys import CacheKeys, cache_keys
 from helix.cache.replay import ChunkAssembler, completion_to_chunks
 from helix.cache.response_cache import ResponseCache
 from helix.cache.store import Entry
-from helix.call import Call, Completed, Next, Reply, Streamed
+from helix.call import Call, Completed, Next, Reply, Streamed, Usage
 from helix.config import CacheConfig
 from helix.pipeline.headers import MAX_SECONDS, number_header, text_header
-from helix.pricing import PriceBook, Usage
+from helix.pricing import PriceBook
 
 log = logging.getLogger("helix.cache")
 _encode = msgspec.json.encode
@@ -93,7 +93,7 @@ class CacheStage:
         )
 
     def _scope(self, call: Call, namespace: str) -> str:
-        tenant = SHARED_SCOPE if self._config.shared else (call.key_id or "")
+        tenant = SHARED_SCOPE if self._config.shared else (call.key.id if call.key is not None else "")
         return f"{tenant}\x1f{namespace}"
 
     async def __call__(self, call: Call, next: Next) -> Reply:

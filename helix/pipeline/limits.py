@@ -35,16 +35,16 @@ from helix.alerts import Alerts
 from helix.call import Call, Next, Reply
 from helix.config import LimitsConfig
 from helix.errors import Forbidden, RateLimited
+from helix.periods import ADJECTIVE, describe_reset, period_bounds
 from helix.pipeline.auth import KeyRing
 from helix.pricing import PriceBook
 from helix.quota import estimate
 from helix.quota.buckets import Bucket, duration_header
-from helix.quota.periods import ADJECTIVE, describe_reset, period_bounds
 from helix.store import keys as key_store
 from helix.store import reservations
 from helix.store.db import connect
-from helix.store.keys import KeyRecord
 from helix.store.writer import Writer
+from helix.virtual_keys import KeyRecord
 
 log = logging.getLogger("helix.limits")
 
@@ -145,7 +145,7 @@ class LimitsStage:
     # The stage.
 
     async def __call__(self, call: Call, next: Next) -> Reply:
-        key = self._keys.by_id.get(call.key_id) if call.key_id is not None else None
+        key = call.key
         if key is None and self._keyless_free:
             return await next(call)
         admission = self.admit(call, key)
@@ -161,12 +161,12 @@ class LimitsStage:
     def admit(self, call: Call, key: KeyRecord | None) -> Admission:
         if (
             key is not None
-            and key.models is not None
+            and key.spec.models is not None
             and not self._keys.allows(key, call.requested_model, call.target.name)
         ):
             raise Forbidden(
                 f"this Helix key ('{key.name}') may not use model '{call.requested_model}'; "
-                f"it is allowed: {', '.join(key.models)}",
+                f"it is allowed: {', '.join(key.spec.models)}",
                 code="model_not_allowed",
                 param="model",
             )
@@ -178,10 +178,10 @@ class LimitsStage:
         request_buckets: list[Bucket] = []
         token_buckets: list[Bucket] = []
         if key is not None:
-            if key.rpm:
-                request_buckets.append(self._bucket(self._rpm, key.id, key.rpm, mono))
-            if key.tpm:
-                token_buckets.append(self._bucket(self._tpm, key.id, key.tpm, mono))
+            if key.spec.rpm:
+                request_buckets.append(self._bucket(self._rpm, key.id, key.spec.rpm, mono))
+            if key.spec.tpm:
+                token_buckets.append(self._bucket(self._tpm, key.id, key.spec.tpm, mono))
         if self._global_rpm is not None:
             request_buckets.append(self._global_rpm)
         if self._global_tpm is not None:
@@ -383,20 +383,20 @@ class LimitsStage:
         load_keys: list[KeyRecord] = []
         for key in active:
             ledger = self._key_ledgers.get(key.id)
-            if key.budget is None:
+            if key.spec.budget is None:
                 self._key_ledgers.pop(key.id, None)
-            elif ledger is None or ledger.period != key.period:
+            elif ledger is None or ledger.period != key.spec.period:
                 load_keys.append(key)
             else:
-                ledger.budget = key.budget
+                ledger.budget = key.spec.budget
         # Per-user budgets: one rule per group of users (a key's users, or keyless requests under None).
         wanted: dict[str | None, tuple[float, str]] = {}
         default = self._global_user_rule
         if default is not None:
             wanted[None] = (default.budget, default.period)
         for key in active:
-            if key.user_budget is not None:
-                wanted[key.id] = (key.user_budget, key.user_period or self._config.user_budget_period)
+            if key.spec.user_budget is not None:
+                wanted[key.id] = (key.spec.user_budget, key.spec.user_period or self._config.user_budget_period)
             elif default is not None:
                 wanted[key.id] = (default.budget, default.period)
         rules: dict[str | None, _UserRule] = {}
@@ -416,7 +416,7 @@ class LimitsStage:
             await self._writer.flush()  # what this process already logged must be in the sums
             spends, alerted, seeds = await asyncio.to_thread(self._read_spend, load_keys, load_rules, now)
             for key in load_keys:
-                ledger = Ledger.open(key.budget, key.period, now, spends[key.id])
+                ledger = Ledger.open(key.spec.budget, key.spec.period, now, spends[key.id])
                 ledger.alerted = alerted[key.id]
                 self._key_ledgers[key.id] = ledger
             for group, (start, seed) in seeds.items():
@@ -435,7 +435,7 @@ class LimitsStage:
             spends: dict[str, float] = {}
             alerted: dict[str, set[int]] = {}
             for key in keys:
-                start, _ = period_bounds(key.period, now)
+                start, _ = period_bounds(key.spec.period, now)
                 spends[key.id] = key_store.key_spend(conn, key.id, start)
                 alerted[key.id] = key_store.alerts_sent(conn, f"key:{key.id}", start)
             seeds: dict[str | None, tuple[float, dict[str, float]]] = {}

@@ -10,7 +10,7 @@ from helix.cache import store as cache_store
 from helix.durations import parse_duration
 from helix.store import keys as key_store
 from helix.store.db import in_thread
-from helix.store.keys import KeyProblem, KeyRecord, KeySpec
+from helix.virtual_keys import KeyProblem, KeyRecord, KeySpec
 
 if TYPE_CHECKING:
     from helix.gateway import Gateway

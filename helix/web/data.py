@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from helix.cache import store as cache_store
-from helix.quota.periods import period_bounds
+from helix.periods import period_bounds
 from helix.store import keys as key_store
 from helix.store import queries, series
 from helix.store.queries import CACHE_RESULTS, Filters
@@ -175,7 +175,7 @@ class KeyView:
 def key_view(conn: sqlite3.Connection, name: str, rng: TimeRange, now: float) -> KeyView:
     record = key_store.find(conn, name)
     (row,) = key_store.report(conn, [record], now)
-    start, end = period_bounds(record.period, now)
+    start, end = period_bounds(record.spec.period, now)
     if math.isinf(end):  # a total budget: from the key's creation to now
         start, end = record.created_at, now
     burn = TimeRange("custom", start, end, _burn_step(end - start))
