@@ -28,7 +28,7 @@ from litestar import Request, Router, delete, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from helix.cache import store as cache_store
+from helix.cache import entries as cache_entries
 from helix.config import Period
 from helix.durations import parse_duration
 from helix.errors import HelixError, InvalidRequest, NotFound
@@ -111,7 +111,7 @@ async def _in_db(request: Request[Any, Any, Any], work: Callable[[sqlite3.Connec
         await gateway.writer.flush()  # read what this server has logged so far, not 50 ms ago
 
     def run() -> T:
-        conn = connect(gateway.db_path, readonly=True)
+        conn = connect(gateway.db_path, migrate=False)  # key changes write; the server migrated at start
         try:
             return work(conn)
         finally:
@@ -276,7 +276,7 @@ async def clear_cache(request: Request[Any, Any, Any]) -> dict[str, Any]:
             cutoff = time.time() - parse_duration(body.older_than)
         except ValueError as exc:
             raise InvalidRequest(f"'older_than': {exc}", param="older_than") from None
-    deleted = await _in_db(request, lambda c: cache_store.clear(c, body.model or None, cutoff))
+    deleted = await _in_db(request, lambda c: cache_entries.clear(c, body.model or None, cutoff))
     return {"deleted": deleted, "model": body.model, "older_than": body.older_than}
 
 

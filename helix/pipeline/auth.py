@@ -208,7 +208,7 @@ class KeyRing:
     def _read(self, known: int) -> tuple[int, list[KeyRecord]] | None:
         with self._conn_lock:
             if self._conn is None:
-                self._conn = connect(self._db_path, readonly=True)
+                self._conn = connect(self._db_path, reader=True)
             conn = self._conn
             current = key_store.version(conn)
             if current == known:

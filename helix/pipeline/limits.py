@@ -430,7 +430,7 @@ class LimitsStage:
     def _read_spend(
         self, keys: list[KeyRecord], rules: dict[str | None, _UserRule], now: float
     ) -> tuple[dict[str, float], dict[str, set[int]], dict[str | None, tuple[float, dict[str, float]]]]:
-        conn = connect(self._db_path, readonly=True)
+        conn = connect(self._db_path, reader=True)
         try:
             spends: dict[str, float] = {}
             alerted: dict[str, set[int]] = {}

@@ -9,7 +9,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from helix.cache import store as cache_store
+from helix.cache import entries as cache_rows
 from helix.periods import period_bounds
 from helix.store import keys as key_store
 from helix.store import queries, series
@@ -159,7 +159,7 @@ def keys(conn: sqlite3.Connection, now: float, include_revoked: bool = True) -> 
 
 
 def cache_entries(conn: sqlite3.Connection, rng: TimeRange) -> Row:
-    return cache_store.stats(conn, rng.since)
+    return cache_rows.stats(conn, rng.since)
 
 
 @dataclass(frozen=True)
