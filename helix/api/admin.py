@@ -37,6 +37,7 @@ from helix.periods import period_bounds
 from helix.pipeline.auth import laptop_mode
 from helix.store import keys as key_store
 from helix.store import queries
+from helix.store import spend as key_spend
 from helix.store.db import connect
 from helix.virtual_keys import KeyExists, KeyNotFound, KeyProblem, KeyRecord, KeySpec
 
@@ -141,7 +142,7 @@ def _with_secret(record: KeyRecord, secret: str) -> dict[str, Any]:
 @get("/keys")
 async def list_keys(request: Request[Any, Any, Any]) -> dict[str, Any]:
     include_revoked = request.query_params.get("all", "").lower() in ("1", "true", "yes")
-    rows = await _in_db(request, lambda c: key_store.report(c, key_store.list_keys(c, include_revoked)))
+    rows = await _in_db(request, lambda c: key_spend.report(c, key_store.list_keys(c, include_revoked)))
     return {"object": "list", "data": rows}
 
 
@@ -157,9 +158,9 @@ async def create_key(request: Request[Any, Any, Any]) -> dict[str, Any]:
 async def show_key(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
     def work(conn: sqlite3.Connection) -> dict[str, Any]:
         record = key_store.find(conn, name)
-        (row,) = key_store.report(conn, [record])
+        (row,) = key_spend.report(conn, [record])
         since, _ = period_bounds(record.spec.period, time.time())
-        return {**row, "top_users": key_store.top_users(conn, record.id, since)}
+        return {**row, "top_users": key_spend.top_users(conn, record.id, since)}
 
     body = await _in_db(request, work)
     gateway: Gateway = request.app.state.gateway

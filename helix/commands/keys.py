@@ -18,6 +18,7 @@ from helix.dates import local_time
 from helix.format import money as _money
 from helix.periods import ADJECTIVE, period_bounds
 from helix.store import keys as key_store
+from helix.store import spend
 from helix.virtual_keys import KeyProblem, KeyRecord, KeySpec
 
 app = typer.Typer(
@@ -136,7 +137,7 @@ def list_(
     if not keys:
         console.print("no keys yet: create one with [bold]helix keys add NAME[/bold] (until then /v1 is open)")
         return
-    rows = key_store.report(conn, keys)
+    rows = spend.report(conn, keys)
     now = time.time()
     table = Table(title="Helix keys", header_style="bold")
     for column, justify in (
@@ -174,7 +175,7 @@ def show(name: NameArg, config: ConfigOption = None, db: DbOption = None) -> Non
         key = key_store.find(conn, name)
     except KeyProblem as exc:
         raise fail(str(exc)) from None
-    (row,) = key_store.report(conn, [key])
+    (row,) = spend.report(conn, [key])
     now = time.time()
     details = Table(show_header=False, box=None, pad_edge=False)
     details.add_column(style="bold")
@@ -198,7 +199,7 @@ def show(name: NameArg, config: ConfigOption = None, db: DbOption = None) -> Non
         details.add_row(label, value)
     console.print(details)
     since, _ = period_bounds(key.spec.period, now)
-    users = key_store.top_users(conn, key.id, since)
+    users = spend.top_users(conn, key.id, since)
     if users:
         table = Table(title="Top users this period", header_style="bold")
         table.add_column("user")

@@ -12,7 +12,7 @@ from typing import Any
 from helix.cache import entries as cache_rows
 from helix.periods import period_bounds
 from helix.store import keys as key_store
-from helix.store import queries, series
+from helix.store import queries, series, spend
 from helix.store.queries import CACHE_RESULTS, Filters
 from helix.web.timerange import TimeRange
 
@@ -153,7 +153,7 @@ def view(conn: sqlite3.Connection, rng: TimeRange, now: float, **only: Any) -> V
 
 def keys(conn: sqlite3.Connection, now: float, include_revoked: bool = True) -> list[Row]:
     """Every key with its spend over its budget period, the closest to its budget first."""
-    rows = key_store.report(conn, key_store.list_keys(conn, include_revoked=include_revoked), now)
+    rows = spend.report(conn, key_store.list_keys(conn, include_revoked=include_revoked), now)
     order = {"active": 0, "expired": 1, "revoked": 2}
     return sorted(rows, key=lambda k: (order.get(k["status"], 3), -(k["budget_used"] or -1), k["name"]))
 
@@ -174,7 +174,7 @@ class KeyView:
 
 def key_view(conn: sqlite3.Connection, name: str, rng: TimeRange, now: float) -> KeyView:
     record = key_store.find(conn, name)
-    (row,) = key_store.report(conn, [record], now)
+    (row,) = spend.report(conn, [record], now)
     start, end = period_bounds(record.spec.period, now)
     if math.isinf(end):  # a total budget: from the key's creation to now
         start, end = record.created_at, now
