@@ -22,15 +22,18 @@ class Usage:
     def from_openai(cls, usage: dict | None) -> Usage | None:
         if not isinstance(usage, dict):
             return None
-        details = usage.get("prompt_tokens_details") or {}
+        # Chat and completions name them prompt/completion tokens; the Responses API input/output tokens.
+        details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
         return cls(
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
+            prompt_tokens=int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or usage.get("output_tokens") or 0),
             cached_tokens=int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0,
         )
 
 
-Endpoint = Literal["chat", "embeddings"]
+Endpoint = Literal["chat", "embeddings", "messages", "count_tokens", "responses", "completions"]
+"""chat and embeddings are OpenAI's; messages and count_tokens Anthropic's (/v1/messages...); responses and
+completions OpenAI's Responses and legacy completions. A call's body stays in its endpoint's own shape."""
 
 
 class Provider(Protocol):
@@ -106,6 +109,7 @@ class Call:
     ttft: float | None = None
     finished: float | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    upstream_headers: dict[str, str] = field(default_factory=dict)  # the provider's request id, passed back
     # Set by the limits stage for budgeted calls: the log row must be committed before the answer goes out.
     durable: bool = False
     # Run by the log stage once the outcome, usage and cost are final (after the last chunk of a stream):

@@ -118,7 +118,8 @@ class LimitsStage:
         if price is not None:
             output = explicit_output or self._config.output_tokens_estimate * estimate.choices(call)
             prompt_cost = prompt * price.input / 1_000_000
-            cost = prompt_cost + (output if call.endpoint == "chat" else 0) * price.output / 1_000_000
+            answers = call.endpoint not in ("embeddings", "count_tokens")
+            cost = prompt_cost + (output if answers else 0) * price.output / 1_000_000
         key_ledger = self._ledgers.of_key(key, now)
         if key_ledger is not None and key_ledger.refuses(prompt_cost):
             assert key is not None and key_ledger.budget is not None

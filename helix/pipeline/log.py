@@ -56,7 +56,7 @@ class LogStage:
             async for chunk in chunks:
                 if call.ttft is None:
                     call.ttft = call.elapsed()
-                usage = chunk.get("usage")
+                usage = chunk.get("usage") or _response_usage(chunk)
                 if usage:
                     call.usage = Usage.from_openai(usage)
                 yield chunk
@@ -121,6 +121,12 @@ class LogStage:
             "overhead_ms": request_log.ms(latency),
         }
         self._writer.submit(INSERT, request_log.row(known))
+
+
+def _response_usage(event: dict[str, Any]) -> Any:
+    """The usage a Responses stream reports in its last event (`response.completed`), inside the response."""
+    response = event.get("response")
+    return response.get("usage") if isinstance(response, dict) else None
 
 
 async def _close(chunks: AsyncIterator[dict[str, Any]]) -> None:
