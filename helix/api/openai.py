@@ -19,9 +19,7 @@ async def run_pipeline(request: Request[Any, Any, Any], endpoint: Endpoint) -> t
     request.scope.setdefault("state", {})["request_id"] = request_id
     key = gateway.authenticate(request.headers, endpoint, request_id)
     raw = await request.body()
-    call = gateway.parse(endpoint, raw, request.headers, request_id)
-    if key is not None:
-        call.key_id = key.id
+    call = gateway.parse(endpoint, raw, request.headers, request_id, key)
     return call, await gateway.handle(call)
 
 
@@ -48,7 +46,7 @@ async def _listed(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
     gateway: Gateway = request.app.state.gateway
     key = gateway.authenticate(request.headers)
     listed = await gateway.models()
-    if key is not None and key.models is not None:
+    if key is not None and key.spec.models is not None:
         listed = [m for m in listed if gateway.keys.allows(key, m["id"], m["id"])]
     return listed
 
