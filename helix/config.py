@@ -23,6 +23,8 @@ import platformdirs
 from helix.durations import parse_duration
 from helix.pii.config import PiiConfig
 from helix.pii.config import validate as validate_pii
+from helix.routing.config import ModelAlias, RoutingConfig
+from helix.routing.config import validate as validate_routing
 
 CONFIG_FILENAME = "helix.toml"
 DB_FILENAME = "helix.db"
@@ -58,20 +60,12 @@ class UpstreamConfig(_Section):
     max_connections: int = 1000
 
 
-class RoutingConfig(_Section):
-    default_provider: str = "openai"
-
-
 class ProviderConfig(_Section):
     kind: Literal["openai", "anthropic"] | None = None
     base_url: str | None = None
     api_key: str | None = None
     headers: dict[str, str] = {}
     local: bool | None = None
-
-
-class ModelAlias(_Section):
-    target: str
 
 
 class Price(_Section):
@@ -326,9 +320,10 @@ def _check(config: Config) -> None:
         or config.cache.max_entry_kb < 1
     ):
         raise ConfigError("bad value in [cache]: max_entries, max_mb, max_entry_kb and candidates must be positive")
-    for name, alias in config.models.items():
-        if not alias.target or alias.target == name:
-            raise ConfigError(f"bad value for 'models.{name}.target': name a provider/model to route to")
+    try:
+        validate_routing(config.routing, config.models)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     for name, price in config.pricing.items():
         if min(price.input, price.output, price.cached_input or 0) < 0:
             raise ConfigError(f"bad value for 'pricing.{name}': prices cannot be negative")

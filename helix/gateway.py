@@ -11,7 +11,8 @@ The pipeline, in order (each stage may answer without calling the next):
               wrote redacted first). Before the cache, so it never holds raw PII
   4. cache    answer from the response cache (exact, then semantic) or store the provider's answer,
               after the redact stage's answer scrubber has taken out PII the model wrote
-  5. route    hand the call to the provider its model resolved to (last)
+  5. route    send the call to one of its model's deployments: load balancing, retries, failover to the
+              next deployment and to fallback models, cooldowns of failing deployments (helix/routing/)
 
 Model routing (`provider/model`, alias or bare name) happens while the request is parsed, before any
 stage runs, because later stages (limits, cache keys) depend on the resolved model.
@@ -49,10 +50,11 @@ from helix.pipeline.limits import LimitsStage
 from helix.pipeline.log import LogStage
 from helix.pipeline.parse import new_request_id, parse_call
 from helix.pipeline.redact import INLINE_MAX_BYTES, RedactStage
-from helix.pipeline.route import send_to_provider
 from helix.pricing import PriceBook
 from helix.providers.http import make_client
 from helix.providers.registry import Registry
+from helix.routing.router import Router
+from helix.routing.table import RoutingTable
 from helix.store import reservations
 from helix.store.db import connect
 from helix.store.keys import KeyRecord
@@ -84,6 +86,7 @@ class Gateway:
         self.writer = Writer(self.db_path)
         self.client: httpx.AsyncClient | None = None
         self.registry: Registry | None = None
+        self.router: Router | None = None
         self.prices = PriceBook(config.pricing)
         self._handler: Next | None = None
         self._models: tuple[float, list[dict[str, Any]]] | None = None
@@ -104,6 +107,7 @@ class Gateway:
         self.client = make_client(self.config.upstream)
         self.registry = Registry(self.config, self.client, self._env)
         self.prices = PriceBook(self.config.pricing, {p.name for p in self.registry.usable() if p.local})
+        self.router = Router(RoutingTable(self.config, self.registry), self.prices)
         self.limits = LimitsStage(self.config.limits, self.keys, self.prices, self.alerts, self.writer, self.db_path)
         await self.keys.start()
         stages: list[Stage] = [LogStage(self.writer, self.prices), self.limits]
@@ -115,7 +119,7 @@ class Gateway:
             await self.cache.start()
             scrub = redact.scrub_for_store if redact is not None and self.config.pii.scan_responses != "off" else None
             stages.append(CacheStage(self.cache, self.config.cache, self.prices, scrub))
-        self._handler = compose(stages, send_to_provider)
+        self._handler = compose(stages, self._route)
         # Everything loaded so far (Presidio, numpy, the app) lives for the whole process: keep the
         # garbage collector from re-scanning it in every full collection, a source of tail latency.
         # Collect first so no garbage is frozen with it.
@@ -193,6 +197,10 @@ class Gateway:
                 row = rejected_row(request_id, time.time(), endpoint, exc.status, exc.code, 0.0, None)
                 self.writer.submit(INSERT, row)
             raise
+
+    async def _route(self, call: Call) -> Reply:
+        assert self.router is not None
+        return await self.router(call)  # looked up per call: a reload swaps the router
 
     async def handle(self, call: Call) -> Reply:
         assert self._handler is not None, "Gateway.start() was not awaited"
