@@ -48,6 +48,7 @@ class ServerConfig(_Section):
     max_header_kb: int = 32
     max_headers: int = 100
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    shutdown_grace: float = 30.0
 
 
 class StorageConfig(_Section):
@@ -288,6 +289,8 @@ def _check(config: Config) -> None:
     _check_access(config)
     if not 0 < config.server.port < 65536:
         raise ConfigError(f"bad value for 'server.port': {config.server.port} is not a TCP port")
+    if config.server.shutdown_grace < 0:
+        raise ConfigError("bad value for 'server.shutdown_grace': seconds, not negative")
     if config.server.max_body_mb <= 0:
         raise ConfigError("bad value for 'server.max_body_mb': must be positive")
     if not (1 <= config.server.max_header_kb <= 1024 and 8 <= config.server.max_headers <= 10_000):

@@ -4,6 +4,7 @@ It owns the database writer, the upstream HTTP client, the provider registry and
 
 The pipeline, in order (each stage may answer without calling the next):
   1. log      record every request (success, error, cache hit) with its cost: outermost, so it sees all
+     measure  count it for /metrics once its outcome is final (helix/metrics.py)
   2. limits   model allow-list (403), rate limits and budgets (429) of the request's key and user;
               reserves an estimate before the call and settles the real cost after (helix/pipeline/limits.py)
   3. redact   PII and secrets out of every provider-visible text (block, redact, pseudonymize...);
@@ -40,6 +41,7 @@ from helix.cache.response_cache import ResponseCache
 from helix.call import Call, Endpoint, Next, Reply
 from helix.config import Config
 from helix.errors import HelixError
+from helix.metrics import Metrics
 from helix.pii.analyzer import PiiEngine
 from helix.pii.redact import Redactor
 from helix.pii.users import UserIds, user_key
@@ -48,6 +50,7 @@ from helix.pipeline.cache import CacheStage
 from helix.pipeline.headers import MAX_TEXT_CHARS
 from helix.pipeline.limits import LimitsStage
 from helix.pipeline.log import LogStage
+from helix.pipeline.measure import MeasureStage
 from helix.pipeline.parse import new_request_id, parse_call
 from helix.pipeline.redact import INLINE_MAX_BYTES, RedactStage
 from helix.pricing import PriceBook
@@ -82,11 +85,14 @@ class Gateway:
     def __init__(self, config: Config, *, env: dict[str, str] | None = None) -> None:
         self.config = config
         self.db_path = config.db_path()
-        self._env = env
+        self.env = env
         self.writer = Writer(self.db_path)
         self.client: httpx.AsyncClient | None = None
         self.registry: Registry | None = None
         self.router: Router | None = None
+        self.metrics = Metrics(self.db_path)
+        # How to re-read the config for a live reload (helix/reload.py); None: reload is not offered.
+        self.loader: Callable[[], Config] | None = None
         self.prices = PriceBook(config.pricing)
         self._handler: Next | None = None
         self._models: tuple[float, list[dict[str, Any]]] | None = None
@@ -105,12 +111,12 @@ class Gateway:
         self.users = UserIds(await asyncio.to_thread(self._prepare_db))
         await self.writer.start()
         self.client = make_client(self.config.upstream)
-        self.registry = Registry(self.config, self.client, self._env)
+        self.registry = Registry(self.config, self.client, self.env)
         self.prices = PriceBook(self.config.pricing, {p.name for p in self.registry.usable() if p.local})
-        self.router = Router(RoutingTable(self.config, self.registry), self.prices)
+        self.router = Router(RoutingTable(self.config, self.registry), self.prices, self.metrics)
         self.limits = LimitsStage(self.config.limits, self.keys, self.prices, self.alerts, self.writer, self.db_path)
         await self.keys.start()
-        stages: list[Stage] = [LogStage(self.writer, self.prices), self.limits]
+        stages: list[Stage] = [LogStage(self.writer, self.prices), MeasureStage(self.metrics), self.limits]
         redact = await self._make_redaction() if self.config.pii.enabled else None
         if redact is not None:
             stages.append(redact)
@@ -205,6 +211,9 @@ class Gateway:
     async def handle(self, call: Call) -> Reply:
         assert self._handler is not None, "Gateway.start() was not awaited"
         return await self._handler(call)
+
+    def forget_models(self) -> None:
+        self._models = None
 
     async def models(self) -> list[dict[str, Any]]:
         """Aliases plus every reachable provider's models, as `provider/model`; cached for a minute."""
