@@ -46,6 +46,7 @@ class Router:
         self._settings = table.settings
         self._prices = prices
         self._events = events
+        self._read_timeout = table.read_timeout
 
     async def __call__(self, call: Call, next: Any = None) -> Reply:
         settings = self._settings
@@ -131,25 +132,22 @@ class Router:
             limit = min(limit, deployment.timeout)
         if first_token is not None:
             limit = min(limit, first_token)
-        ended = False
         try:
-            async with asyncio.timeout(limit):
-                if call.endpoint == "embeddings":
-                    reply = await provider.embeddings(call)
-                else:
-                    reply = await provider.chat(call)
-                if isinstance(reply, Streamed):
-                    reply = await self._first_chunk(reply, call, deployment, began)
+            # A timer costs ~10-20 us per request: arm one only for a limit tighter than the upstream read
+            # timeout, which bounds a silent provider anyway (the deadline is also checked between attempts).
+            if limit < self._read_timeout:
+                async with asyncio.timeout(limit):
+                    reply = await self._send(call, deployment, began)
+            else:
+                reply = await self._send(call, deployment, began)
         except TimeoutError:
             deployment.in_flight -= 1
-            ended = True
             raise UpstreamTimeout(
                 f"{provider.name}: no answer from {deployment.target.model} within {limit:.3g} s",
                 provider=provider.name,
             ) from None
         except BaseException:
-            if not ended:
-                deployment.in_flight -= 1
+            deployment.in_flight -= 1
             raise
         if isinstance(reply, Completed):
             deployment.in_flight -= 1
@@ -158,7 +156,14 @@ class Router:
             _count_tokens(deployment, reply.body.get("usage"))
         return reply
 
-    async def _first_chunk(self, reply: Streamed, call: Call, deployment: Deployment, began: float) -> Streamed:
+    async def _send(self, call: Call, deployment: Deployment, began: float) -> Reply:
+        provider = deployment.target.provider
+        reply = await (provider.embeddings(call) if call.endpoint == "embeddings" else provider.chat(call))
+        if isinstance(reply, Streamed):
+            return await self._first_chunk(reply, deployment, began)
+        return reply
+
+    async def _first_chunk(self, reply: Streamed, deployment: Deployment, began: float) -> Streamed:
         chunks = reply.chunks
         try:
             first = await anext(chunks)
@@ -172,7 +177,7 @@ class Router:
         deployment.health.succeeded()
         total = deployment.timeout
         ends = began + total if total is not None else None
-        return Streamed(self._rest(first, chunks, deployment, ends, call))
+        return Streamed(self._rest(first, chunks, deployment, ends))
 
     async def _rest(
         self,
@@ -180,7 +185,6 @@ class Router:
         chunks: AsyncIterator[dict[str, Any]],
         deployment: Deployment,
         ends: float | None,
-        call: Call,
     ) -> AsyncIterator[dict[str, Any]]:
         try:
             if first is None:
