@@ -20,15 +20,15 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helix.call import Call, Completed, Reply  # noqa: E402
-from helix.config import load_config  # noqa: E402
-from helix.pipeline.parse import parse_call  # noqa: E402
-from helix.pricing import PriceBook  # noqa: E402
-from helix.providers.http import make_client  # noqa: E402
-from helix.providers.registry import Registry  # noqa: E402
-from helix.routing.router import Router  # noqa: E402
-from helix.routing.table import RoutingTable  # noqa: E402
-from tests.fake_upstream import FakeState, FakeUpstream, ServerThread  # noqa: E402
+from helix.call import Call, Completed, Reply
+from helix.config import load_config
+from helix.pipeline.parse import parse_call
+from helix.pricing import PriceBook
+from helix.providers.http import make_client
+from helix.providers.registry import Registry
+from helix.routing.router import Router
+from helix.routing.table import RoutingTable
+from tests.fake_upstream import FakeState, FakeUpstream, ServerThread
 
 CASES = {
     "plain model (one deployment)": ("gpt-4o-mini", False),
@@ -105,7 +105,7 @@ def main() -> None:
         results = asyncio.run(run(upstream.url, args.requests))
     finally:
         upstream.stop()
-    print(f"| case | direct p50 ms | routed p50 ms | router adds ms |\n|---|---:|---:|---:|")
+    print("| case | direct p50 ms | routed p50 ms | router adds ms |\n|---|---:|---:|---:|")
     for label, direct, routed in results:
         print(f"| {label} | {direct:.3f} | {routed:.3f} | {routed - direct:+.3f} |")
 
