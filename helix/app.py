@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 
 from helix import __version__
-from helix.api import admin, health, metrics, openai, reload
+from helix.api import admin, anthropic, health, metrics, openai, reload, responses_api
 from helix.api.responses import on_helix_error, on_http_error, on_unexpected
 from helix.config import Config
 from helix.errors import HelixError
@@ -41,7 +41,15 @@ def create_app(
             await gateway.close()
 
     app = Litestar(
-        route_handlers=[*openai.routes, *health.routes, *admin.routes, *metrics.routes, *reload.routes],
+        route_handlers=[
+            *openai.routes,
+            *anthropic.routes,
+            *responses_api.routes,
+            *health.routes,
+            *admin.routes,
+            *metrics.routes,
+            *reload.routes,
+        ],
         lifespan=[lifespan] if dashboard is None else [lifespan, dashboard.lifespan],
         exception_handlers={
             HelixError: on_helix_error,

@@ -75,8 +75,19 @@ def _build(
     if not api_key and not local and settings.base_url is None:
         return MissingKeyProvider(name, kind, preset.key_env if preset else None)
     if kind == "anthropic":
-        return AnthropicProvider(name, base_url, api_key, client, headers=settings.headers, timeout=timeout)
-    return OpenAICompatProvider(name, base_url, api_key, client, headers=settings.headers, local=local, timeout=timeout)
+        return AnthropicProvider(
+            name, base_url, api_key, client, headers=settings.headers, forward=settings.forward_headers, timeout=timeout
+        )
+    return OpenAICompatProvider(
+        name,
+        base_url,
+        api_key,
+        client,
+        headers=settings.headers,
+        local=local,
+        forward=settings.forward_headers,
+        timeout=timeout,
+    )
 
 
 class Registry:

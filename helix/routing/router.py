@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from helix.call import Call, Completed, Reply, Streamed
 from helix.errors import HelixError, InvalidRequest, UpstreamTimeout
+from helix.pipeline.route import send_to_provider
 from helix.pricing import PriceBook
 from helix.quota.estimate import prompt_tokens
 from helix.routing import balancer
@@ -157,8 +158,7 @@ class Router:
         return reply
 
     async def _send(self, call: Call, deployment: Deployment, began: float) -> Reply:
-        provider = deployment.target.provider
-        reply = await (provider.embeddings(call) if call.endpoint == "embeddings" else provider.chat(call))
+        reply = await send_to_provider(call)
         if isinstance(reply, Streamed):
             return await self._first_chunk(reply, deployment, began)
         return reply
