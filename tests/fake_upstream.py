@@ -206,8 +206,8 @@ class FakeUpstream:
         if model.startswith("flaky-"):
             _, count, status, *wait = model.split("-")
             if self.state.models().count(model) <= int(count):
-                extra = _retry_headers(int(status), int(wait[0])) if wait else []
-                return await _json(send, int(status), _error(int(status), anthropic, headers), extra)
+                waits = _retry_headers(int(status), int(wait[0])) if wait else []
+                return await _json(send, int(status), _error(int(status), anthropic, headers), waits)
         if model == "hang":
             await asyncio.sleep(3600)
         if model == "reset":
