@@ -24,6 +24,7 @@ from helix.call import Call
 from helix.routing.deployment import Deployment
 from helix.routing.table import RoutingTable
 from helix.store import keys as key_store
+from helix.store import spend
 from helix.store.db import in_thread
 
 LABEL_VALUES = 200
@@ -156,7 +157,7 @@ class Metrics:
         # The database part (PII detections, budgets) is read at most every few seconds, off the event loop.
         now = time.monotonic()
         if self._db_path is not None and now - self._stored_at > STORED_TTL_SECONDS:
-            self._stored = await in_thread(self._db_path, self.read_stored, readonly=True)
+            self._stored = await in_thread(self._db_path, self.read_stored, reader=True)
             self._stored_at = now
         return self.render(table, self._stored)
 
@@ -188,8 +189,8 @@ class Metrics:
             ).fetchall()
         )
         budgets: dict[str, float] = {}
-        keys = [k for k in key_store.list_keys(conn) if k.budget is not None][:LABEL_VALUES]
-        for row in key_store.report(conn, keys):
+        keys = [k for k in key_store.list_keys(conn) if k.spec.budget is not None][:LABEL_VALUES]
+        for row in spend.report(conn, keys):
             budget = row.get("budget_usd")
             if budget is not None and not math.isinf(budget):
                 budgets[row["name"]] = max(0.0, float(budget) - row["spent_usd"])
