@@ -44,6 +44,7 @@ from helix.pii.redact import Redactor
 from helix.pii.users import UserIds, user_key
 from helix.pipeline.auth import KeyRing
 from helix.pipeline.cache import CacheStage
+from helix.pipeline.endpoints import ANTHROPIC_ENDPOINTS, anthropic_client_resolver
 from helix.pipeline.headers import MAX_TEXT_CHARS
 from helix.pipeline.limits import LimitsStage
 from helix.pipeline.log import LogStage
@@ -55,9 +56,8 @@ from helix.providers.http import make_client
 from helix.providers.registry import Registry
 from helix.store import reservations
 from helix.store.db import connect
-from helix.store.keys import KeyRecord
-from helix.store.request_log import INSERT, rejected_row
 from helix.store.writer import Writer
+from helix.virtual_keys import KeyRecord
 
 log = logging.getLogger("helix")
 
@@ -91,6 +91,7 @@ class Gateway:
         self.keys = KeyRing(config, self.db_path, self.writer)
         self.alerts = Alerts(config.alerts, self.writer)
         self.limits: LimitsStage | None = None
+        self.log = LogStage(self.writer, self.prices)
         self.pii: PiiEngine | None = None
         self._pii_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="helix-pii")
         self.users = UserIds(None)
@@ -106,7 +107,8 @@ class Gateway:
         self.prices = PriceBook(self.config.pricing, {p.name for p in self.registry.usable() if p.local})
         self.limits = LimitsStage(self.config.limits, self.keys, self.prices, self.alerts, self.writer, self.db_path)
         await self.keys.start()
-        stages: list[Stage] = [LogStage(self.writer, self.prices), self.limits]
+        self.log = LogStage(self.writer, self.prices)
+        stages: list[Stage] = [self.log, self.limits]
         redact = await self._make_redaction() if self.config.pii.enabled else None
         if redact is not None:
             stages.append(redact)
@@ -169,17 +171,28 @@ class Gateway:
         if self.client is not None:
             await self.client.aclose()
 
-    def parse(self, endpoint: Endpoint, raw: bytes, headers: Mapping[str, str], request_id: str) -> Call:
+    def parse(
+        self,
+        endpoint: Endpoint,
+        raw: bytes,
+        headers: Mapping[str, str],
+        request_id: str,
+        key: KeyRecord | None = None,
+    ) -> Call:
+        """The call a request body makes, carrying the key it was authenticated with; a refusal is logged."""
         assert self.registry is not None, "Gateway.start() was not awaited"
         started, ts = time.perf_counter(), time.time()
         try:
-            call = parse_call(endpoint, raw, headers, self.registry.resolve, request_id)
+            resolve = (
+                anthropic_client_resolver(self.registry) if endpoint in ANTHROPIC_ENDPOINTS else self.registry.resolve
+            )
+            call = parse_call(endpoint, raw, headers, resolve, request_id)
         except HelixError as exc:
-            latency = time.perf_counter() - started
             user = self.users.stored(headers.get("x-helix-user", "")[:MAX_TEXT_CHARS] or None)
-            self.writer.submit(INSERT, rejected_row(request_id, ts, endpoint, exc.status, exc.code, latency, user))
+            self.log.reject(request_id, endpoint, exc, ts=ts, latency=time.perf_counter() - started, user=user, key=key)
             raise
         call.user = self.users.stored(call.user)
+        call.key = key
         return call
 
     def authenticate(
@@ -190,8 +203,7 @@ class Gateway:
             return self.keys.authenticate(headers)
         except HelixError as exc:
             if endpoint is not None and request_id is not None:
-                row = rejected_row(request_id, time.time(), endpoint, exc.status, exc.code, 0.0, None)
-                self.writer.submit(INSERT, row)
+                self.log.reject(request_id, endpoint, exc, ts=time.time())
             raise
 
     async def handle(self, call: Call) -> Reply:

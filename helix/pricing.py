@@ -12,31 +12,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 
+from helix.call import Usage
 from helix.config import Price
 
 log = logging.getLogger("helix.pricing")
 NAMES_REMEMBERED = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-
-    @classmethod
-    def from_openai(cls, usage: dict | None) -> Usage | None:
-        if not isinstance(usage, dict):
-            return None
-        details = usage.get("prompt_tokens_details") or {}
-        return cls(
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            cached_tokens=int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0,
-        )
 
 
 def _p(input: float, output: float, cached_input: float | None = None) -> Price:
