@@ -41,8 +41,9 @@ from presidio_analyzer.predefined_recognizers import (
 )
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from helix.pii.casing import load_lexicon
 from helix.pii.config import PiiConfig, find_model, validate
-from helix.pii.names import NameRecognizer, load_ner
+from helix.pii.names import NameRecognizer, load_ner, model_dir
 from helix.pii.recognizers import (
     CardRecognizer,
     EmailRecognizer,
@@ -245,7 +246,7 @@ class PiiEngine:
         if model is not None:
             nlp = load_ner(model)
             if labels:
-                recognizers.append(NameRecognizer(nlp, labels))
+                recognizers.append(NameRecognizer(nlp, labels, load_lexicon(str(model_dir(model)))))
             self.mode = f"ner ({model})"
             self.uses_ner = True
         else:
