@@ -12,7 +12,8 @@ incident without its value. If analysis fails the request is refused (`on_error 
 
 Answers (`[pii] scan_responses`): "store" (default) hands the cache stage `scrub_for_store`, so PII
 the model wrote is redacted in what the cache keeps; "client" also redacts it in what the client
-receives (streams through `StreamScrubber`'s bounded window), before placeholders are restored.
+receives (streams through `StreamScrubber`'s bounded window, each analysis in the PII executor,
+never on the event loop), before placeholders are restored.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ class RedactStage:
 
     async def _scrub_reply(self, reply: Reply) -> Reply:
         if isinstance(reply, Streamed):
-            return Streamed(_transform_stream(reply.chunks, lambda _tool: StreamScrubber(self._redactor)))
+            make = lambda _tool: _OffLoop(StreamScrubber(self._redactor), self._executor)  # noqa: E731
+            return Streamed(_transform_stream(reply.chunks, make))
         await self._scrub(reply.body)
         return reply
 
@@ -140,7 +142,8 @@ class RedactStage:
             return reply
         mapping = redaction.mapping
         if isinstance(reply, Streamed):
-            return Streamed(_transform_stream(reply.chunks, lambda tool: StreamRestorer(mapping, json_escape=tool)))
+            make = lambda tool: _OnLoop(StreamRestorer(mapping, json_escape=tool))  # noqa: E731
+            return Streamed(_transform_stream(reply.chunks, make))
         _restore_completion(reply, mapping)
         return reply
 
@@ -179,10 +182,45 @@ def _restore_completion(reply: Completed, mapping: Mapping[str, str]) -> None:
                 function["arguments"] = restore(function["arguments"], mapping, json_escape=True)
 
 
-class _Channel(Protocol):
+class _Transform(Protocol):
     def feed(self, delta: str) -> str: ...
 
     def flush(self) -> str: ...
+
+
+class _Channel(Protocol):
+    async def feed(self, delta: str) -> str: ...
+
+    async def flush(self) -> str: ...
+
+
+class _OnLoop:
+    """A cheap transform (placeholder restore: string scans) run on the event loop."""
+
+    def __init__(self, transform: _Transform) -> None:
+        self._transform = transform
+
+    async def feed(self, delta: str) -> str:
+        return self._transform.feed(delta)
+
+    async def flush(self) -> str:
+        return self._transform.flush()
+
+
+class _OffLoop:
+    """A stream scrubber whose analyses run in the PII executor: the event loop only appends text."""
+
+    def __init__(self, scrubber: StreamScrubber, executor: Executor) -> None:
+        self._scrubber = scrubber
+        self._executor = executor
+
+    async def feed(self, delta: str) -> str:
+        if not self._scrubber.analyses(delta):
+            return self._scrubber.feed(delta)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._scrubber.feed, delta)
+
+    async def flush(self) -> str:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._scrubber.flush)
 
 
 async def _transform_stream(
@@ -204,16 +242,17 @@ async def _transform_stream(
             index = int(choice.get("index") or 0)
             delta = choice.get("delta") or {}
             if isinstance(delta.get("content"), str):
-                delta["content"] = channel(index, None).feed(delta["content"])
+                delta["content"] = await channel(index, None).feed(delta["content"])
             for tool_call in delta.get("tool_calls") or []:
                 function = tool_call.get("function") or {}
                 if isinstance(function.get("arguments"), str):
-                    function["arguments"] = channel(index, int(tool_call.get("index") or 0)).feed(function["arguments"])
+                    arguments = channel(index, int(tool_call.get("index") or 0))
+                    function["arguments"] = await arguments.feed(function["arguments"])
             if choice.get("finish_reason"):
-                _flush_into(delta, index, channels)
+                await _flush_into(delta, index, channels)
                 choice["delta"] = delta
         yield chunk
-    leftover = {key: c.flush() for key, c in channels.items()}
+    leftover = {key: await c.flush() for key, c in channels.items()}
     if last is not None and any(leftover.values()):
         # The stream ended without a finish_reason chunk: hand over what was held back.
         for (choice, tool), text in leftover.items():
@@ -221,11 +260,11 @@ async def _transform_stream(
                 yield {**last, "choices": [{"index": choice, "delta": {"content": text}, "finish_reason": None}]}
 
 
-def _flush_into(delta: dict[str, Any], index: int, channels: dict[tuple[int, int | None], _Channel]) -> None:
+async def _flush_into(delta: dict[str, Any], index: int, channels: dict[tuple[int, int | None], _Channel]) -> None:
     for (choice, tool), channel in channels.items():
         if choice != index:
             continue
-        text = channel.flush()
+        text = await channel.flush()
         if not text:
             continue
         if tool is None:
