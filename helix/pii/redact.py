@@ -285,7 +285,7 @@ def merge_overlaps(findings: list[Finding]) -> list[Finding]:
 
 def redact_body(body: dict[str, Any], redactor: Redactor, *, answer: bool = False) -> Redaction:
     """Redact every provider-visible string of a request body (or every string of an answer), in place."""
-    fields = walk(body)
+    fields = walk(body, unreadable=redactor.cfg.unreadable_files, answer=answer)
     redaction = redactor.redact_sources(fields, answer=answer)
     write_back(fields, redaction.texts)
     return redaction

@@ -4,7 +4,9 @@ Every provider-visible string of the request (every field and key, see `helix/pi
 analysed through its canonical view and across message seams, and rewritten in place per the
 configured action. Short requests are analysed inline; longer ones in a worker thread, one chunk of
 at most ~8 KB per job, so one huge request never holds up other requests' analysis for long.
-Token-id inputs, which cannot be checked, are refused with a 400 (`pii_unverifiable_input`).
+Token-id inputs and binary payloads whose text cannot be read (a PDF) are refused with a 400
+(`pii_unverifiable_input`); PII in the text a binary payload carries (image metadata, the text of
+a docx) with a 400 (`pii_in_binary`): a file cannot be rewritten.
 `block` refuses the request with a 400 that names entity types,
 never values. Pseudonymized values (`<PERSON_1>`) are restored in the answer, streams included,
 holding back at most a partial placeholder between chunks. Each detection is recorded as an
@@ -35,7 +37,7 @@ from helix.pii.config import OnError, ScanResponses
 from helix.pii.document import CHUNK_CHARS
 from helix.pii.redact import Redaction, Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
-from helix.pii.walk import UnverifiableInput, walk, write_back
+from helix.pii.walk import BinaryWithPii, UnverifiableInput, walk, write_back
 from helix.store.writer import Writer
 
 log = logging.getLogger("helix.pii")
@@ -102,7 +104,9 @@ class RedactStage:
         if call.size <= self._inline_max_bytes:
             return redact_body(call.body, self._redactor)
         loop = asyncio.get_running_loop()
-        fields = await loop.run_in_executor(self._executor, walk, call.body)
+        fields = await loop.run_in_executor(
+            self._executor, partial(walk, call.body, unreadable=self._redactor.cfg.unreadable_files)
+        )
         plan = await loop.run_in_executor(self._executor, self._redactor.plan, fields)
         found: list[list[Finding]] = []
         for batch in _batches(plan.texts):
@@ -115,10 +119,18 @@ class RedactStage:
         try:
             redaction = await self._redact(call)
         except UnverifiableInput as exc:
+            how = "send it as text" if "token ids" in exc.what else "send its text instead"
             raise InvalidRequest(
-                f"'{exc}' is given as token ids, which the PII firewall cannot check; send it as text",
-                param=str(exc),
+                f"{exc}, which the PII firewall cannot check; {how}",
+                param=exc.param,
                 code="pii_unverifiable_input",
+            ) from None
+        except BinaryWithPii as exc:
+            raise InvalidRequest(
+                f"{exc} carries personal data or a secret in its embedded text (metadata or document "
+                "text), which cannot be removed from the file; remove it from the file and retry",
+                param=exc.param,
+                code="pii_in_binary",
             ) from None
         except Exception:
             log.exception("PII analysis failed for request %s", call.id)
