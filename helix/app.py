@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 
 from helix import __version__
-from helix.api import admin, health, openai
+from helix.api import admin, anthropic, health, openai, responses_api
 from helix.api.responses import on_helix_error, on_http_error, on_unexpected
 from helix.config import Config
 from helix.errors import HelixError
@@ -37,7 +37,7 @@ def create_app(config: Config, *, env: dict[str, str] | None = None) -> Litestar
             await gateway.close()
 
     app = Litestar(
-        route_handlers=[*openai.routes, *health.routes, *admin.routes],
+        route_handlers=[*openai.routes, *anthropic.routes, *responses_api.routes, *health.routes, *admin.routes],
         lifespan=[lifespan] if dashboard is None else [lifespan, dashboard.lifespan],
         exception_handlers={
             HelixError: on_helix_error,

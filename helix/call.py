@@ -11,7 +11,9 @@ from typing import Any, Literal, Protocol
 
 from helix.pricing import Usage
 
-Endpoint = Literal["chat", "embeddings"]
+Endpoint = Literal["chat", "embeddings", "messages", "count_tokens", "responses", "completions"]
+"""chat and embeddings are OpenAI's; messages and count_tokens Anthropic's (/v1/messages...); responses and
+completions OpenAI's Responses and legacy completions. A call's body stays in its endpoint's own shape."""
 
 
 class Provider(Protocol):
@@ -87,6 +89,7 @@ class Call:
     ttft: float | None = None
     finished: float | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    upstream_headers: dict[str, str] = field(default_factory=dict)  # the provider's request id, passed back
     # Set by the limits stage for budgeted calls: the log row must be committed before the answer goes out.
     durable: bool = False
     # Run by the log stage once the outcome, usage and cost are final (after the last chunk of a stream):

@@ -68,6 +68,8 @@ class ProviderConfig(_Section):
     api_key: str | None = None
     headers: dict[str, str] = {}
     local: bool | None = None
+    # Client headers passed on to this provider (None: the kind's feature headers, see providers/forward.py).
+    forward_headers: list[str] | None = None
 
 
 class ModelAlias(_Section):

@@ -44,6 +44,7 @@ from helix.pii.redact import Redactor
 from helix.pii.users import UserIds, user_key
 from helix.pipeline.auth import KeyRing
 from helix.pipeline.cache import CacheStage
+from helix.pipeline.endpoints import ANTHROPIC_ENDPOINTS, anthropic_client_resolver
 from helix.pipeline.headers import MAX_TEXT_CHARS
 from helix.pipeline.limits import LimitsStage
 from helix.pipeline.log import LogStage
@@ -173,7 +174,10 @@ class Gateway:
         assert self.registry is not None, "Gateway.start() was not awaited"
         started, ts = time.perf_counter(), time.time()
         try:
-            call = parse_call(endpoint, raw, headers, self.registry.resolve, request_id)
+            resolve = (
+                anthropic_client_resolver(self.registry) if endpoint in ANTHROPIC_ENDPOINTS else self.registry.resolve
+            )
+            call = parse_call(endpoint, raw, headers, resolve, request_id)
         except HelixError as exc:
             latency = time.perf_counter() - started
             user = self.users.stored(headers.get("x-helix-user", "")[:MAX_TEXT_CHARS] or None)

@@ -31,10 +31,11 @@ class Usage:
     def from_openai(cls, usage: dict | None) -> Usage | None:
         if not isinstance(usage, dict):
             return None
-        details = usage.get("prompt_tokens_details") or {}
+        # Chat and completions name them prompt/completion tokens; the Responses API input/output tokens.
+        details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
         return cls(
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
+            prompt_tokens=int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or usage.get("output_tokens") or 0),
             cached_tokens=int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0,
         )
 

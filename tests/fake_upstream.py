@@ -14,6 +14,8 @@ Behaviour is chosen by the requested model name:
   garbled-first / garbled-later    a stream whose first (or third) event is not JSON
   big-<bytes>                      an answer of about that many bytes
   anything else                    answer "echo: <last user text>"
+Also /v1/responses, /v1/completions and /v1/messages/count_tokens (tests/fake_openai_extra.py); every
+answer carries the provider's request id (x-request-id, or request-id for Anthropic's paths).
 Run standalone for benchmarks: `python -m tests.fake_upstream --port 8001`.
 """
 
@@ -31,8 +33,10 @@ from typing import Any
 import uvicorn
 
 try:
+    from tests import fake_openai_extra as extra
     from tests.fake_anthropic import fake_messages_response, fake_messages_stream
 except ImportError:  # run as a script from the tests folder
+    import fake_openai_extra as extra  # type: ignore[no-redef]
     from fake_anthropic import fake_messages_response, fake_messages_stream  # type: ignore[no-redef]
 
 
@@ -218,18 +222,31 @@ class FakeUpstream:
             if body.get("stream"):
                 if model.startswith("garbled-"):
                     return await _garbled(send, _stream_events(body), 0 if model == "garbled-first" else 2)
-                events = [("", e) for e in _stream_events(body)]
+                events = [("", extra.decorate_chat(body, e)) for e in _stream_events(body)]
                 return await _sse(send, events, model == "drop-stream", True, 0.2 if model == "slow-stream" else 0)
-            return await _json(send, 200, _completion(body))
+            return await _json(send, 200, extra.decorate_chat(body, _completion(body)))
+        if path == "/v1/responses":
+            if body.get("stream"):
+                return await _sse(send, extra.response_events(body), False, False, 0)
+            return await _json(send, 200, extra.response_object(body))
+        if path == "/v1/completions":
+            if body.get("stream"):
+                return await _sse(send, [("", c) for c in extra.text_completion_chunks(body)], False, True, 0)
+            return await _json(send, 200, extra.text_completion(body))
+        if path == "/v1/messages/count_tokens":
+            return await _json(send, 200, extra.count_tokens(body), [(b"request-id", b"req_fake_anthropic")])
         if anthropic:
             if body.get("stream"):
-                return await _sse(send, fake_messages_stream(body), False, False, 0)
-            return await _json(send, 200, fake_messages_response(body))
+                return await _sse(send, fake_messages_stream(body), False, False, 0, b"request-id")
+            return await _json(send, 200, fake_messages_response(body), [(b"request-id", b"req_fake_anthropic")])
         await _json(send, 404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
 
 
-async def _json(send: Any, status: int, payload: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _json(send: Any, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     data = json.dumps(payload).encode()
+    headers = headers or []
+    if status < 400 and not headers:
+        headers = [(b"x-request-id", b"req_fake_openai")]
     await send(
         {
             "type": "http.response.start",
@@ -237,7 +254,7 @@ async def _json(send: Any, status: int, payload: Any, extra: list[tuple[bytes, b
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(data)).encode()),
-                *(extra or []),
+                *headers,
             ],
         }
     )
@@ -254,9 +271,15 @@ async def _garbled(send: Any, events: list[dict[str, Any]], at: int) -> None:
 
 
 async def _sse(
-    send: Any, events: list[tuple[str, dict[str, Any]]], drop: bool, done_marker: bool, pause: float
+    send: Any,
+    events: list[tuple[str, dict[str, Any]]],
+    drop: bool,
+    done_marker: bool,
+    pause: float,
+    id_header: bytes = b"x-request-id",
 ) -> None:
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    headers = [(b"content-type", b"text/event-stream"), (id_header, b"req_fake_stream")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     for i, (name, data) in enumerate(events):
         if drop and i == 2:
             raise ConnectionResetError("fake upstream drops the stream")

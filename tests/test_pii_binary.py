@@ -188,3 +188,14 @@ def test_kinds_and_embedded_text() -> None:
 def test_short_words_under_payload_keys_are_text() -> None:
     fields = walk({"metadata": {"data": "test", "file_data": "quarterly"}, "messages": []})
     assert [f.text for f in fields if not f.is_key] == ["test", "quarterly"]
+
+
+def test_provider_issued_blobs_pass_and_text_hidden_in_them_does_not() -> None:
+    blob = b64(bytes(range(256)) * 2)
+    hidden = b64(("x" * 200 + " mail ann@leak.io").encode())
+    body = {
+        "input": [{"type": "reasoning", "encrypted_content": blob}, {"type": "reasoning", "encrypted_content": hidden}]
+    }
+    assert [f.text for f in walk(body) if not f.is_key and f.path.endswith("encrypted_content")] == [
+        base64.b64decode(hidden).decode()
+    ]

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request, Response, get, post
 
 from helix.api.responses import respond
-from helix.call import Endpoint
+from helix.call import Call, Endpoint, Reply
+from helix.errors import NotFound
 from helix.gateway import Gateway, new_request_id
 
 
-async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> Response[Any]:
+async def run_pipeline(
+    request: Request[Any, Any, Any], endpoint: Endpoint, headers: Mapping[str, str] | None = None
+) -> tuple[Call, Reply]:
+    """Authenticate (before the body is read), parse, and run the pipeline: what every /v1 endpoint does."""
     gateway: Gateway = request.app.state.gateway
     request_id = new_request_id()
     request.scope.setdefault("state", {})["request_id"] = request_id
-    key = gateway.authenticate(request.headers, endpoint, request_id)  # before the body is read
+    headers = request.headers if headers is None else headers
+    key = gateway.authenticate(headers, endpoint, request_id)
     raw = await request.body()
-    call = gateway.parse(endpoint, raw, request.headers, request_id)
+    call = gateway.parse(endpoint, raw, headers, request_id)
     if key is not None:
         call.key_id = key.id
-    return await respond(call, await gateway.handle(call))
+    return call, await gateway.handle(call)
+
+
+async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> Response[Any]:
+    return await respond(*await run_pipeline(request, endpoint))
 
 
 @post("/v1/chat/completions", status_code=200)
@@ -33,14 +43,39 @@ async def embeddings(request: Request[Any, Any, Any]) -> Response[Any]:
     return await _run(request, "embeddings")
 
 
-@get("/v1/models")
-async def models(request: Request[Any, Any, Any]) -> dict[str, Any]:
+@post("/v1/completions", status_code=200)
+async def completions(request: Request[Any, Any, Any]) -> Response[Any]:
+    return await _run(request, "completions")
+
+
+async def _listed(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
     gateway: Gateway = request.app.state.gateway
     key = gateway.authenticate(request.headers)
     listed = await gateway.models()
     if key is not None and key.models is not None:
         listed = [m for m in listed if gateway.keys.allows(key, m["id"], m["id"])]
-    return {"object": "list", "data": listed}
+    return listed
 
 
-routes = [chat_completions, embeddings, models]
+@get("/v1/models")
+async def models(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return {"object": "list", "data": await _listed(request)}
+
+
+@get("/v1/models/{model_id:path}")
+async def model(request: Request[Any, Any, Any], model_id: str) -> dict[str, Any]:
+    """One model by the id clients use: `provider/model`, an alias, or a bare name of the default provider."""
+    gateway: Gateway = request.app.state.gateway
+    wanted = model_id.lstrip("/")
+    listed = {m["id"]: m for m in await _listed(request)}
+    found = listed.get(wanted) or listed.get(f"{gateway.config.routing.default_provider}/{wanted}")
+    if found is None:
+        raise NotFound(
+            f"the model '{wanted}' does not exist or is not listed by its provider: GET /v1/models lists them",
+            param="model",
+            code="model_not_found",
+        )
+    return {**found, "id": wanted}
+
+
+routes = [chat_completions, embeddings, completions, models, model]

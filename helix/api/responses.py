@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 from litestar import Request, Response
@@ -21,7 +21,14 @@ REQUEST_ID = "x-helix-request-id"
 
 
 def helix_headers(call: Call) -> dict[str, str]:
-    headers = {REQUEST_ID: call.id, "x-helix-provider": call.target.provider.name, **call.response_headers}
+    headers = {
+        **call.upstream_headers,
+        REQUEST_ID: call.id,
+        "x-helix-provider": call.target.provider.name,
+        **call.response_headers,
+    }
+    if call.endpoint in ("messages", "count_tokens") and "x-request-id" in headers:
+        headers.setdefault("request-id", headers["x-request-id"])  # where the Anthropic SDK looks for it
     if call.cache:
         headers["x-helix-cache"] = call.cache
     if not call.stream:
@@ -36,7 +43,20 @@ def helix_headers(call: Call) -> dict[str, str]:
 async def respond(call: Call, reply: Reply) -> Response[Any]:
     if isinstance(reply, Completed):
         return Response(_encode(reply.body), media_type=JSON, headers=helix_headers(call))
-    chunks = reply.chunks
+    return await stream_response(call, reply.chunks, _ChatEvents(call.client_wants_usage))
+
+
+class EventEncoder(Protocol):
+    """Turns the pipeline's chunks into the bytes of a client's SSE stream, in its API's format."""
+
+    def encode(self, chunk: dict[str, Any]) -> bytes: ...
+
+    def end(self) -> bytes: ...
+
+    def error(self, exc: HelixError) -> bytes: ...
+
+
+async def stream_response(call: Call, chunks: AsyncIterator[dict[str, Any]], encoder: EventEncoder) -> Response[Any]:
     # Pull the first chunk before answering: an upstream error that arrives first still gets its own
     # status code and a JSON body instead of a 200 stream that dies.
     try:
@@ -44,31 +64,50 @@ async def respond(call: Call, reply: Reply) -> Response[Any]:
     except StopAsyncIteration:
         first = None
     return Stream(
-        _sse(call, first, chunks),
+        _sse(call, first, chunks, encoder),
         media_type="text/event-stream",
         headers={**helix_headers(call), "cache-control": "no-cache", "x-accel-buffering": "no"},
     )
 
 
-def _is_usage_only(chunk: dict[str, Any]) -> bool:
-    return not chunk.get("choices") and bool(chunk.get("usage"))
+class _ChatEvents:
+    """OpenAI's `data: {chunk}` lines and `[DONE]`. Helix asks every stream for usage (to cost it); a
+    client that did not ask sees neither the usage chunk nor the `"usage": null` the others carry."""
+
+    def __init__(self, wants_usage: bool) -> None:
+        self._wants_usage = wants_usage
+
+    def encode(self, chunk: dict[str, Any]) -> bytes:
+        if not self._wants_usage and "usage" in chunk:
+            if not chunk.get("choices") and chunk["usage"]:
+                return b""
+            chunk = {k: v for k, v in chunk.items() if k != "usage"}
+        return b"data: " + _encode(chunk) + b"\n\n"
+
+    def end(self) -> bytes:
+        return b"data: [DONE]\n\n"
+
+    def error(self, exc: HelixError) -> bytes:
+        # Headers are gone; OpenAI's SDKs raise on an `error` event inside the stream.
+        return b"data: " + _encode(exc.body()) + b"\n\n"
 
 
-async def _sse(call: Call, first: dict[str, Any] | None, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+async def _sse(
+    call: Call, first: dict[str, Any] | None, chunks: AsyncIterator[dict[str, Any]], encoder: EventEncoder
+) -> AsyncIterator[bytes]:
     try:
         if first is not None:
             async for chunk in _prepend(first, chunks):
-                if _is_usage_only(chunk) and not call.client_wants_usage:
-                    continue
-                yield b"data: " + _encode(chunk) + b"\n\n"
-        yield b"data: [DONE]\n\n"
+                data = encoder.encode(chunk)
+                if data:
+                    yield data
+        yield encoder.end()
     except HelixError as exc:
-        # Headers are gone; OpenAI's SDKs raise on an `error` event inside the stream.
-        yield b"data: " + _encode(exc.body()) + b"\n\n"
+        yield encoder.error(exc)
     except Exception:
         # Still end the stream properly (an error event, then a clean end), never a cut connection.
         logging.getLogger("helix").exception("a stream failed on %s", call.id)
-        yield b"data: " + _encode(_INTERNAL.body()) + b"\n\n"
+        yield encoder.error(_INTERNAL)
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
 
@@ -109,7 +148,7 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     elif status == 404:
         message = (
             f"no route for {request.method} {request.url.path}: Helix serves /v1/chat/completions, "
-            "/v1/embeddings and /v1/models"
+            "/v1/embeddings, /v1/responses, /v1/completions, /v1/messages and /v1/models"
         )
     error = HelixError(
         message,

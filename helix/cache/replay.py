@@ -2,13 +2,17 @@
 
 The cache stores every answer as a completion. A streamed miss is assembled into one as its chunks
 pass by (they are forwarded immediately, never held back), and a hit for a `stream: true` request is
-replayed as chunks at once, with no artificial delay.
+replayed as chunks at once, with no artificial delay. What the original stream carried comes back:
+text, refusals, tool calls, logprobs, finish reasons, `system_fingerprint` and `service_tier`.
 """
 
 from __future__ import annotations
 
 import time
 from typing import Any
+
+# Fields of every chunk that say how the answer was made, kept and replayed as they came.
+_ENVELOPE = ("system_fingerprint", "service_tier")
 
 
 class ChunkAssembler:
@@ -19,6 +23,7 @@ class ChunkAssembler:
         self.model: str | None = None
         self.created: int | None = None
         self.usage: dict[str, Any] | None = None
+        self.extra: dict[str, Any] = {}  # system_fingerprint, service_tier
         self.size = 0  # characters of text and tool arguments so far
         self._choices: dict[int, dict[str, Any]] = {}
 
@@ -28,13 +33,24 @@ class ChunkAssembler:
         self.created = self.created or chunk.get("created")
         if chunk.get("usage"):
             self.usage = chunk["usage"]
+        for name in _ENVELOPE:
+            if chunk.get(name) is not None:
+                self.extra[name] = chunk[name]
         for choice in chunk.get("choices") or []:
             self._feed_choice(choice)
 
     def _feed_choice(self, choice: dict[str, Any]) -> None:
         index = int(choice.get("index") or 0)
         state = self._choices.setdefault(
-            index, {"content": [], "tool_calls": {}, "role": "assistant", "finish_reason": None, "refusal": []}
+            index,
+            {
+                "content": [],
+                "tool_calls": {},
+                "role": "assistant",
+                "finish_reason": None,
+                "refusal": [],
+                "logprobs": {},
+            },
         )
         delta = choice.get("delta") or {}
         if delta.get("role"):
@@ -56,6 +72,11 @@ class ChunkAssembler:
             self.size += len(function.get("arguments") or "")
         if choice.get("finish_reason"):
             state["finish_reason"] = choice["finish_reason"]
+        logprobs = choice.get("logprobs")
+        if isinstance(logprobs, dict):
+            for kind in ("content", "refusal"):
+                if isinstance(logprobs.get(kind), list):
+                    state["logprobs"].setdefault(kind, []).extend(logprobs[kind])
 
     @property
     def finish_reasons(self) -> list[str | None]:
@@ -69,13 +90,17 @@ class ChunkAssembler:
                 message["refusal"] = "".join(state["refusal"])
             if state["tool_calls"]:
                 message["tool_calls"] = [call for _, call in sorted(state["tool_calls"].items())]
-            choices.append({"index": index, "message": message, "finish_reason": state["finish_reason"]})
+            choice: dict[str, Any] = {"index": index, "message": message, "finish_reason": state["finish_reason"]}
+            if state["logprobs"]:
+                choice["logprobs"] = {"content": None, "refusal": None, **state["logprobs"]}
+            choices.append(choice)
         body: dict[str, Any] = {
             "id": self.id,
             "object": "chat.completion",
             "created": self.created or int(time.time()),
             "model": self.model,
             "choices": choices,
+            **self.extra,
         }
         if self.usage:
             body["usage"] = self.usage
@@ -90,13 +115,19 @@ def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
         "object": "chat.completion.chunk",
         "created": completion.get("created"),
         "model": completion.get("model"),
+        **{name: completion[name] for name in _ENVELOPE if completion.get(name) is not None},
     }
     chunks: list[dict[str, Any]] = []
     for choice in completion.get("choices") or []:
         index = choice.get("index", 0)
         message = choice.get("message") or {}
         first: dict[str, Any] = {"role": message.get("role", "assistant"), "content": message.get("content") or ""}
-        chunks.append({**base, "choices": [{"index": index, "delta": first, "finish_reason": None}]})
+        if message.get("refusal"):
+            first["refusal"] = message["refusal"]
+        opening: dict[str, Any] = {"index": index, "delta": first, "finish_reason": None}
+        if choice.get("logprobs") is not None:
+            opening["logprobs"] = choice["logprobs"]
+        chunks.append({**base, "choices": [opening]})
         if message.get("tool_calls"):
             calls = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
             chunks.append(

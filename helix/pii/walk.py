@@ -37,6 +37,9 @@ _CONVERSATION_KEYS = frozenset({"content", "text", "refusal", "arguments"})
 _BARE_BASE64 = re.compile(r"[A-Za-z0-9+/\r\n]+={0,2}")
 _BARE_BASE64_MIN = 256
 _PAYLOAD_KEYS = frozenset({"file_data", "data"})
+# Binary blobs a provider issued and only it can read (Responses reasoning items, Anthropic thinking
+# signatures): sent back as they came. Text hidden in them is still decoded and checked.
+_OPAQUE_KEYS = frozenset({"encrypted_content", "signature"})
 _DATA_URL = re.compile(r"(data:[^,;]{0,200}(?:;[^,;=]{1,100}=[^,;]{0,100})*;base64,)(.*)", re.DOTALL)
 
 
@@ -156,7 +159,7 @@ def _string(container: Any, key: str | int, path: tuple[str | int, ...], binary:
                 container[key] = prefix + base64.b64encode(new.encode()).decode()
 
             yield Field(decoded, where, False, False, False, reencode)
-        elif not binary.skip:
+        elif not binary.skip and path[-1] not in _OPAQUE_KEYS:
             yield from _binary(raw, where, binary)
         return
     ident = path[-1] in _IDENT_KEYS

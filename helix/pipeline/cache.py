@@ -56,16 +56,29 @@ class Controls:
 def skip_reason(call: Call, config: CacheConfig) -> str | None:
     """Why this request must not use the cache at all (None: it may)."""
     body = call.body
-    if call.endpoint != "chat":
+    if call.endpoint not in ("chat", "messages", "responses"):
         return "endpoint"
+    if call.endpoint == "responses" and (call.target.provider.kind == "openai" or body.get("previous_response_id")):
+        return "stateful endpoint"  # passed through: the provider keeps the response, a replay could not
     if (body.get("n") or 1) > 1:
         return "n>1"
-    if any(isinstance(m, dict) and m.get("role") in ("tool", "function") for m in body.get("messages", [])):
+    turns = body.get("messages") or body.get("input")
+    if isinstance(turns, list) and any(_is_tool_result(m) for m in turns):
         return "tool results in flight"
     temperature = body.get("temperature")
     if isinstance(temperature, int | float) and temperature > config.max_temperature:
         return "temperature"
     return None
+
+
+def _is_tool_result(message: Any) -> bool:
+    """A chat tool message, an Anthropic user turn carrying tool results, or a Responses call output."""
+    if not isinstance(message, dict):
+        return False
+    if message.get("role") in ("tool", "function") or message.get("type") == "function_call_output":
+        return True
+    content = message.get("content")
+    return isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
 
 
 BeforeStore = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]

@@ -201,7 +201,8 @@ class LimitsStage:
         if price is not None:
             output = explicit_output or self._config.output_tokens_estimate * estimate.choices(call)
             prompt_cost = prompt * price.input / 1_000_000
-            cost = prompt_cost + (output if call.endpoint == "chat" else 0) * price.output / 1_000_000
+            answers = call.endpoint not in ("embeddings", "count_tokens")
+            cost = prompt_cost + (output if answers else 0) * price.output / 1_000_000
         key_ledger = self._key_ledgers.get(key.id) if key is not None else None
         if key_ledger is not None:
             key_ledger.roll(now)

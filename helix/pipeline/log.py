@@ -54,7 +54,7 @@ class LogStage:
             async for chunk in chunks:
                 if call.ttft is None:
                     call.ttft = call.elapsed()
-                usage = chunk.get("usage")
+                usage = chunk.get("usage") or _response_usage(chunk)
                 if usage:
                     call.usage = Usage.from_openai(usage)
                 yield chunk
@@ -93,6 +93,12 @@ class LogStage:
         self._writer.submit(INSERT, row(call))
         if call.response_headers:
             self._writer.submit(SET_HELIX_HEADERS, (json.dumps(call.response_headers), call.id))
+
+
+def _response_usage(event: dict[str, Any]) -> Any:
+    """The usage a Responses stream reports in its last event (`response.completed`), inside the response."""
+    response = event.get("response")
+    return response.get("usage") if isinstance(response, dict) else None
 
 
 async def _close(chunks: AsyncIterator[dict[str, Any]]) -> None:

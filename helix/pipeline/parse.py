@@ -11,6 +11,7 @@ import msgspec
 from helix.call import Call, Endpoint, Target
 from helix.errors import InvalidRequest
 from helix.pipeline.headers import MAX_TEXT_CHARS, text_header
+from helix.pipeline.more_shapes import CompletionsShape, CountTokensShape, MessagesShape, ResponsesShape
 
 _Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -51,7 +52,14 @@ class _EmbeddingsShape(msgspec.Struct):
 
 
 MAX_MODEL_CHARS = 256
-_SHAPES: dict[str, type[msgspec.Struct]] = {"chat": _ChatShape, "embeddings": _EmbeddingsShape}
+_SHAPES: dict[str, type[msgspec.Struct]] = {
+    "chat": _ChatShape,
+    "embeddings": _EmbeddingsShape,
+    "messages": MessagesShape,
+    "count_tokens": CountTokensShape,
+    "responses": ResponsesShape,
+    "completions": CompletionsShape,
+}
 _decode = msgspec.json.decode
 
 
@@ -107,6 +115,14 @@ def parse_call(
             raise InvalidRequest("'n' must be at least 1", param="n")
         stream = bool(shape.stream)
         wants_usage = bool(stream and shape.stream_options and shape.stream_options.include_usage)
+    elif isinstance(shape, MessagesShape | CountTokensShape):
+        if not shape.messages:
+            raise InvalidRequest("'messages' is empty: send at least one message", param="messages")
+        stream = bool(shape.stream)
+    elif isinstance(shape, ResponsesShape | CompletionsShape):
+        stream = bool(shape.stream)
+        options = getattr(shape, "stream_options", None)
+        wants_usage = bool(stream and options and options.include_usage)
     elif isinstance(shape.input, list) and not shape.input:
         raise InvalidRequest("'input' is empty", param="input")
     return Call(

@@ -35,6 +35,7 @@ from helix.pii.analyzer import Finding
 from helix.pii.answers import StreamScrubber
 from helix.pii.config import OnError, ScanResponses
 from helix.pii.document import CHUNK_CHARS
+from helix.pii.native_restore import restore_native_stream, restore_strings
 from helix.pii.redact import Redaction, Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
 from helix.pii.walk import BinaryWithPii, UnverifiableInput, walk, write_back
@@ -154,8 +155,9 @@ class RedactStage:
             return reply
         mapping = redaction.mapping
         if isinstance(reply, Streamed):
-            make = lambda tool: _OnLoop(StreamRestorer(mapping, json_escape=tool))  # noqa: E731
-            return Streamed(_transform_stream(reply.chunks, make))
+            return Streamed(_restore_stream(reply.chunks, mapping))
+        if not _is_chat(reply.body):  # passed through in the provider's own shape (responses, completions)
+            return Completed(restore_strings(reply.body, mapping))
         _restore_completion(reply, mapping)
         return reply
 
@@ -178,6 +180,32 @@ def _batches(texts: list[str]) -> list[list[str]]:
         batches[-1].append(text)
         size += len(text)
     return batches
+
+
+def _is_chat(body: dict[str, Any]) -> bool:
+    return str(body.get("object", "")).startswith("chat.completion")
+
+
+async def _restore_stream(
+    chunks: AsyncIterator[dict[str, Any]], mapping: Mapping[str, str]
+) -> AsyncIterator[dict[str, Any]]:
+    """Chat chunks through `_transform_stream`; anything else (Responses events, completions chunks) natively."""
+    first = await anext(chunks, None)
+    if first is None:
+        return
+    rest = _prepend(first, chunks)
+    if _is_chat(first):
+        restored = _transform_stream(rest, lambda tool: _OnLoop(StreamRestorer(mapping, json_escape=tool)))
+    else:
+        restored = restore_native_stream(rest, mapping)
+    async for chunk in restored:
+        yield chunk
+
+
+async def _prepend(first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    yield first
+    async for chunk in rest:
+        yield chunk
 
 
 def _restore_completion(reply: Completed, mapping: Mapping[str, str]) -> None:

@@ -24,6 +24,7 @@ from helix.providers.anthropic_translate import (
     to_messages_request,
     translate_error,
 )
+from helix.providers.forward import allowed_headers, forwarded
 from helix.providers.http import decode_event, iter_sse, open_request, read_json
 
 API_VERSION = "2023-06-01"
@@ -42,6 +43,7 @@ class AnthropicProvider:
         client: httpx.AsyncClient,
         *,
         headers: dict[str, str] | None = None,
+        forward: list[str] | None = None,
     ) -> None:
         self.name = name
         base = base_url.rstrip("/")
@@ -54,16 +56,42 @@ class AnthropicProvider:
         }
         if api_key:
             self._headers["x-api-key"] = api_key
+        self._forward = allowed_headers(self.kind, forward)
 
     async def chat(self, call: Call) -> Reply:
         try:
             body = to_messages_request(call.body, call.target.model)
         except TranslationError as exc:
             raise InvalidRequest(f"{self.name}: {exc}", provider=self.name) from None
+        return await self._send(call, body)
+
+    async def messages(self, call: Call) -> Reply:
+        """A /v1/messages call as the client sent it (after the pipeline's redaction): no request
+        translation. The answer comes back in the pipeline's chat shape, like `chat`'s."""
+        return await self._send(call, {**call.body, "model": call.target.model})
+
+    async def count_tokens(self, call: Call) -> Reply:
+        body = {**call.body, "model": call.target.model}
+        async with open_request(
+            self._client,
+            call,
+            self.name,
+            f"{self._base}/messages/count_tokens",
+            body,
+            self._request_headers(call),
+            translate_error,
+        ) as response:
+            return Completed(await read_json(response, self.name, call))
+
+    def _request_headers(self, call: Call) -> dict[str, str]:
+        extra = forwarded(call.headers, self._forward)
+        return {**self._headers, **extra} if extra else self._headers
+
+    async def _send(self, call: Call, body: dict[str, Any]) -> Reply:
         if call.stream:
             return Streamed(self._stream(call, body))
         async with open_request(
-            self._client, call, self.name, f"{self._base}/messages", body, self._headers, translate_error
+            self._client, call, self.name, f"{self._base}/messages", body, self._request_headers(call), translate_error
         ) as response:
             result = await read_json(response, self.name, call)
         return Completed(from_messages_response(result, call.requested_model))
@@ -98,7 +126,7 @@ class AnthropicProvider:
                     self.name,
                     f"{self._base}/messages",
                     body,
-                    self._headers,
+                    self._request_headers(call),
                     translate_error,
                 )
             )

@@ -22,6 +22,7 @@ from helix.call import Call
 from helix.config import UpstreamConfig
 from helix.errors import HelixError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from helix.pii.scrub import scrub_secrets
+from helix.providers.forward import PASSED_BACK
 
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
@@ -174,6 +175,10 @@ async def open_request(
         if response.status_code >= 400:
             raw = await _read(response, provider, call)
             raise upstream_error(provider, response.status_code, raw, read_error, response.headers)
+        if call is not None:
+            for name in PASSED_BACK:
+                if (value := response.headers.get(name)) and len(value) <= 200 and value.isprintable():
+                    call.upstream_headers[name] = value
         yield response
     finally:
         await response.aclose()

@@ -11,6 +11,7 @@ import httpx
 
 from helix.call import Call, Completed, Reply, Streamed
 from helix.errors import UpstreamError
+from helix.providers.forward import allowed_headers, forwarded
 from helix.providers.http import (
     decode_event,
     error_from_body,
@@ -33,6 +34,7 @@ class OpenAICompatProvider:
         *,
         headers: dict[str, str] | None = None,
         local: bool = False,
+        forward: list[str] | None = None,
     ) -> None:
         self.name = name
         self.local = local
@@ -41,14 +43,31 @@ class OpenAICompatProvider:
         self._headers = {"content-type": "application/json", **(headers or {})}
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
+        self._forward = allowed_headers(self.kind, forward)
 
     async def chat(self, call: Call) -> Reply:
+        return await self._send(call, "/chat/completions", usage_option=True)
+
+    async def completions(self, call: Call) -> Reply:
+        """Legacy text completions, passed through."""
+        return await self._send(call, "/completions", usage_option=True)
+
+    async def responses(self, call: Call) -> Reply:
+        """The Responses API, passed through (its stream always ends with the usage)."""
+        return await self._send(call, "/responses", usage_option=False)
+
+    async def _send(self, call: Call, path: str, *, usage_option: bool) -> Reply:
         body = {**call.body, "model": call.target.model}
         if call.stream:
-            # Always ask for usage so the request can be costed; the client only sees it if it asked.
-            body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-            return Streamed(self._stream(call, body))
-        return Completed(await self._post_json(call, "/chat/completions", body))
+            if usage_option and not call.client_wants_usage:
+                # Helix costs every request, so it asks for usage; the API layer hides it from this client.
+                body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+            return Streamed(self._stream(call, body, path))
+        return Completed(await self._post_json(call, path, body))
+
+    def _request_headers(self, call: Call) -> dict[str, str]:
+        extra = forwarded(call.headers, self._forward)
+        return {**self._headers, **extra} if extra else self._headers
 
     async def embeddings(self, call: Call) -> Reply:
         body = {**call.body, "model": call.target.model}
@@ -71,23 +90,23 @@ class OpenAICompatProvider:
 
     async def _post_json(self, call: Call, path: str, body: dict[str, Any]) -> dict[str, Any]:
         async with open_request(
-            self._client, call, self.name, self._base + path, body, self._headers, read_openai_error
+            self._client, call, self.name, self._base + path, body, self._request_headers(call), read_openai_error
         ) as response:
             result = await read_json(response, self.name, call)
         if not isinstance(result, dict):
             raise UpstreamError(f"{self.name}: unexpected answer shape", status=502, provider=self.name)
         return result
 
-    async def _stream(self, call: Call, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def _stream(self, call: Call, body: dict[str, Any], path: str) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
             response = await stack.enter_async_context(
                 open_request(
                     self._client,
                     call,
                     self.name,
-                    self._base + "/chat/completions",
+                    self._base + path,
                     body,
-                    self._headers,
+                    self._request_headers(call),
                     read_openai_error,
                 )
             )

@@ -68,8 +68,12 @@ def _build(name: str, settings: ProviderConfig, client: httpx.AsyncClient, env: 
     if not api_key and not local and settings.base_url is None:
         return MissingKeyProvider(name, kind, preset.key_env if preset else None)
     if kind == "anthropic":
-        return AnthropicProvider(name, base_url, api_key, client, headers=settings.headers)
-    return OpenAICompatProvider(name, base_url, api_key, client, headers=settings.headers, local=local)
+        return AnthropicProvider(
+            name, base_url, api_key, client, headers=settings.headers, forward=settings.forward_headers
+        )
+    return OpenAICompatProvider(
+        name, base_url, api_key, client, headers=settings.headers, local=local, forward=settings.forward_headers
+    )
 
 
 class Registry:

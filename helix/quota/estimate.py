@@ -41,11 +41,16 @@ def _content_size(content: Any) -> int:
             size += _size(text)
         elif part.get("type") in ("image_url", "input_image", "image"):
             size += PER_IMAGE * BYTES_PER_TOKEN
+        elif part.get("type") in ("tool_use", "tool_result"):  # Anthropic's tool blocks
+            size += len(_encode(part))
     return size
 
 
 def prompt_tokens(call: Call) -> int:
     body = call.body
+    if call.endpoint in ("responses", "completions"):
+        # Items, instructions or a prompt: every string counts (on the high side, like the rest).
+        return _tokens(len(_encode([body.get("instructions"), body.get("input"), body.get("prompt")]))) + PER_REPLY
     if call.endpoint == "embeddings":
         data = body.get("input")
         if isinstance(data, str):
@@ -69,15 +74,18 @@ def prompt_tokens(call: Call) -> int:
             size += len(_encode(message["tool_calls"]))
     if body.get("tools"):
         size += len(_encode(body["tools"]))
+    if body.get("system"):  # Anthropic's /v1/messages
+        system = body["system"]
+        size += _size(system) if isinstance(system, str) else _content_size(system)
     return _tokens(size) + PER_MESSAGE * len(messages) + PER_REPLY
 
 
 def max_output_tokens(call: Call) -> int:
     """The output the client allowed for (max_tokens times n), or 0 when it set no limit."""
-    if call.endpoint != "chat":
+    if call.endpoint in ("embeddings", "count_tokens"):
         return 0
     body = call.body
-    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    limit = body.get("max_completion_tokens") or body.get("max_tokens") or body.get("max_output_tokens")
     if not isinstance(limit, int) or limit <= 0:
         return 0
     n = body.get("n")

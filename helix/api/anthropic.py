@@ -1,0 +1,90 @@
+"""/v1/messages: Anthropic's Messages API, for the Anthropic SDK and the tools built on it (Claude Code with
+ANTHROPIC_BASE_URL pointing here). Thin: authenticate (x-api-key or Bearer), parse, run the pipeline,
+answer in Anthropic's shapes: a `message`, its event stream, and errors as `{"type": "error", ...}`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, post
+
+from helix.api.openai import run_pipeline
+from helix.api.responses import JSON, REQUEST_ID, helix_headers, stream_response
+from helix.call import Call, Completed, Endpoint, Reply
+from helix.errors import HelixError
+from helix.translate.messages_reply import MessageEvents, to_message
+
+_encode = msgspec.json.encode
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    529: "overloaded_error",
+}
+
+
+def anthropic_error(exc: HelixError) -> dict[str, Any]:
+    kind = _ERROR_TYPES.get(exc.status, "invalid_request_error" if exc.status < 500 else "api_error")
+    return {"type": "error", "error": {"type": kind, "message": exc.message}}
+
+
+def with_bearer(headers: Mapping[str, str]) -> dict[str, str]:
+    """Anthropic clients send their key as `x-api-key`: it is read as the Helix key, like a Bearer token."""
+    copy = dict(headers)
+    if "authorization" not in copy and copy.get("x-api-key"):
+        copy["authorization"] = "Bearer " + copy["x-api-key"]
+    return copy
+
+
+async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> Response[Any]:
+    try:
+        return await _respond(*await run_pipeline(request, endpoint, with_bearer(request.headers)))
+    except HelixError as exc:
+        error_headers = dict(exc.headers)
+        if request_id := request.scope.get("state", {}).get("request_id"):
+            error_headers[REQUEST_ID] = request_id
+        return Response(_encode(anthropic_error(exc)), status_code=exc.status, media_type=JSON, headers=error_headers)
+
+
+async def _respond(call: Call, reply: Reply) -> Response[Any]:
+    if isinstance(reply, Completed):
+        body = reply.body if call.endpoint == "count_tokens" else to_message(reply.body, call.requested_model)
+        return Response(_encode(body), media_type=JSON, headers=helix_headers(call))
+    return await stream_response(call, reply.chunks, _AnthropicEvents(call.requested_model))
+
+
+class _AnthropicEvents:
+    def __init__(self, model: str) -> None:
+        self._events = MessageEvents(model)
+
+    def encode(self, chunk: dict[str, Any]) -> bytes:
+        return _sse(self._events.feed(chunk))
+
+    def end(self) -> bytes:
+        return _sse(self._events.finish())
+
+    def error(self, exc: HelixError) -> bytes:
+        return _sse([("error", anthropic_error(exc))])
+
+
+def _sse(events: list[tuple[str, dict[str, Any]]]) -> bytes:
+    return b"".join(b"event: " + name.encode() + b"\ndata: " + _encode(data) + b"\n\n" for name, data in events)
+
+
+@post("/v1/messages", status_code=200)
+async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
+    return await _run(request, "messages")
+
+
+@post("/v1/messages/count_tokens", status_code=200)
+async def count_tokens(request: Request[Any, Any, Any]) -> Response[Any]:
+    return await _run(request, "count_tokens")
+
+
+routes = [messages, count_tokens]

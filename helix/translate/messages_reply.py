@@ -1,0 +1,180 @@
+"""The pipeline's chat-completions answer as Anthropic's Messages answer: a `message`, or the stream
+of events the Anthropic SDK expects (`message_start`, `content_block_*`, `message_delta`, `message_stop`)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+JSON = dict[str, Any]
+
+_STOP_REASONS = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
+
+
+def message_id(chat_id: Any) -> str:
+    """Anthropic's own id when the answer came from Anthropic (`chatcmpl-msg_...`), a fresh `msg_` id otherwise."""
+    text = str(chat_id or "")
+    if text.startswith("chatcmpl-msg_"):
+        return text.removeprefix("chatcmpl-")
+    return "msg_" + (text.removeprefix("chatcmpl-") or uuid.uuid4().hex[:24])
+
+
+def stop_reason(finish_reason: Any) -> str | None:
+    return None if finish_reason is None else _STOP_REASONS.get(str(finish_reason), "end_turn")
+
+
+def anthropic_usage(usage: Any) -> JSON:
+    """OpenAI usage in Anthropic's terms: input_tokens there exclude the tokens read from the prompt cache."""
+    usage = usage if isinstance(usage, dict) else {}
+    details = usage.get("prompt_tokens_details") or {}
+    cached = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
+    return {
+        "input_tokens": max(0, int(usage.get("prompt_tokens") or 0) - cached),
+        "output_tokens": int(usage.get("completion_tokens") or 0),
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": cached,
+    }
+
+
+def _arguments(text: str) -> Any:
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return {"arguments": text}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def to_message(completion: JSON, model: str) -> JSON:
+    choice = (completion.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    content: list[JSON] = []
+    text = message.get("content") or message.get("refusal")
+    if text:
+        content.append({"type": "text", "text": text})
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        content.append(
+            {
+                "type": "tool_use",
+                "id": call.get("id") or "toolu_" + uuid.uuid4().hex[:24],
+                "name": function.get("name"),
+                "input": _arguments(function.get("arguments") or ""),
+            }
+        )
+    return {
+        "id": message_id(completion.get("id")),
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": stop_reason(choice.get("finish_reason")) or "end_turn",
+        "stop_sequence": None,
+        "usage": anthropic_usage(completion.get("usage")),
+    }
+
+
+class MessageEvents:
+    """Chat chunks in, Anthropic (event, data) pairs out; call `finish()` after the last chunk."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self._started = False
+        self._block: tuple[str, int] | None = None  # ("text", -1) or ("tool", tool index) of the open block
+        self._index = -1
+        self._stop: str | None = None
+        self._usage: Any = None
+
+    def feed(self, chunk: JSON) -> list[tuple[str, JSON]]:
+        events: list[tuple[str, JSON]] = []
+        if not self._started:
+            self._started = True
+            events.append(("message_start", self._start(chunk)))
+        if chunk.get("usage"):
+            self._usage = chunk["usage"]
+        for choice in chunk.get("choices") or []:
+            if int(choice.get("index") or 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            text = delta.get("content") or delta.get("refusal")
+            if text:
+                events += self._open(("text", -1), {"type": "text", "text": ""})
+                events.append(self._delta({"type": "text_delta", "text": text}))
+            for call in delta.get("tool_calls") or []:
+                events += self._tool(call)
+            if choice.get("finish_reason"):
+                self._stop = stop_reason(choice["finish_reason"])
+        return events
+
+    def finish(self) -> list[tuple[str, JSON]]:
+        events = [] if self._started else [("message_start", self._start({}))]
+        events += self._close()
+        usage = anthropic_usage(self._usage)
+        events.append(
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": self._stop or "end_turn", "stop_sequence": None},
+                    "usage": usage,
+                },
+            )
+        )
+        events.append(("message_stop", {"type": "message_stop"}))
+        return events
+
+    def _start(self, chunk: JSON) -> JSON:
+        message: JSON = {
+            "id": message_id(chunk.get("id")),
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            # Usage is only known at the end of an OpenAI stream: message_delta carries it.
+            "usage": {"input_tokens": 0, "output_tokens": 0},
+        }
+        return {"type": "message_start", "message": message}
+
+    def _tool(self, call: JSON) -> list[tuple[str, JSON]]:
+        events: list[tuple[str, JSON]] = []
+        function = call.get("function") or {}
+        key = ("tool", int(call.get("index") or 0))
+        if self._block != key:
+            block: JSON = {
+                "type": "tool_use",
+                "id": call.get("id") or "toolu_" + uuid.uuid4().hex[:24],
+                "name": function.get("name") or "",
+                "input": {},
+            }
+            events += self._open(key, block)
+        if function.get("arguments"):
+            events.append(self._delta({"type": "input_json_delta", "partial_json": function["arguments"]}))
+        return events
+
+    def _open(self, key: tuple[str, int], block: JSON) -> list[tuple[str, JSON]]:
+        if self._block == key:
+            return []
+        events = self._close()
+        self._index += 1
+        self._block = key
+        events.append(
+            ("content_block_start", {"type": "content_block_start", "index": self._index, "content_block": block})
+        )
+        return events
+
+    def _close(self) -> list[tuple[str, JSON]]:
+        if self._block is None:
+            return []
+        self._block = None
+        return [("content_block_stop", {"type": "content_block_stop", "index": self._index})]
+
+    def _delta(self, delta: JSON) -> tuple[str, JSON]:
+        return ("content_block_delta", {"type": "content_block_delta", "index": self._index, "delta": delta})

@@ -1,0 +1,168 @@
+"""An Anthropic Messages request (what the Anthropic SDK sends to /v1/messages) as an OpenAI chat request.
+
+Used when a `/v1/messages` call is routed to an OpenAI-compatible provider. Calls routed to Anthropic
+are sent as they came, never through here. What chat completions cannot express is dropped, not
+refused: `thinking`, `top_k`, `cache_control` marks, and server tools other than custom ones.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from helix.errors import InvalidRequest
+
+JSON = dict[str, Any]
+
+_TOOL_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
+
+
+def to_chat_request(body: JSON) -> JSON:
+    out: JSON = {"model": body.get("model"), "messages": _messages(body)}
+    if body.get("max_tokens") is not None:
+        out["max_tokens"] = body["max_tokens"]
+    for name in ("temperature", "top_p", "stream"):
+        if body.get(name) is not None:
+            out[name] = body[name]
+    if body.get("stop_sequences"):
+        out["stop"] = body["stop_sequences"]
+    user = (body.get("metadata") or {}).get("user_id")
+    if isinstance(user, str) and user:
+        out["user"] = user
+    out.update(_tools(body))
+    return out
+
+
+def _messages(body: JSON) -> list[JSON]:
+    messages: list[JSON] = []
+    system = _text(body.get("system"), "system")
+    if system:
+        messages.append({"role": "system", "content": system})
+    for position, message in enumerate(body.get("messages") or []):
+        where = f"messages[{position}]"
+        if not isinstance(message, dict):
+            raise InvalidRequest(f"{where} must be an object", param=where)
+        role = message.get("role")
+        if role == "user":
+            messages.extend(_user(message.get("content"), where))
+        elif role == "assistant":
+            messages.append(_assistant(message.get("content"), where))
+        else:
+            raise InvalidRequest(f"{where}.role must be 'user' or 'assistant', got {role!r}", param=f"{where}.role")
+    return messages
+
+
+def _blocks(content: Any, where: str) -> list[JSON]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    if not isinstance(content, list) or not all(isinstance(block, dict) for block in content):
+        raise InvalidRequest(f"{where}.content must be a string or an array of content blocks", param=where)
+    return content
+
+
+def _text(content: Any, where: str) -> str:
+    if content is None:
+        return ""
+    return "\n".join(str(block.get("text", "")) for block in _blocks(content, where) if block.get("type") == "text")
+
+
+def _user(content: Any, where: str) -> list[JSON]:
+    """One user turn: its tool results become `tool` messages (first: they answer the previous turn's calls),
+    the rest one user message."""
+    tool_messages: list[JSON] = []
+    parts: list[JSON] = []
+    for block in _blocks(content, where):
+        kind = block.get("type")
+        if kind == "tool_result":
+            tool_messages.append(_tool_result(block, where))
+            parts += [_image(b, where) for b in _blocks(block.get("content") or [], where) if b.get("type") == "image"]
+        elif kind == "text":
+            parts.append({"type": "text", "text": block.get("text", "")})
+        elif kind == "image":
+            parts.append(_image(block, where))
+        elif kind == "document":
+            parts.append(_document(block, where))
+        else:
+            raise InvalidRequest(
+                f"{where}: content block type {kind!r} cannot be sent to this provider", param=f"{where}.content"
+            )
+    user: list[JSON] = []
+    if parts:
+        only_text = all(p["type"] == "text" for p in parts)
+        user.append({"role": "user", "content": "\n".join(p["text"] for p in parts) if only_text else parts})
+    return tool_messages + user
+
+
+def _tool_result(block: JSON, where: str) -> JSON:
+    content = block.get("content")
+    text = content if isinstance(content, str) else _text(content or [], where)
+    if block.get("is_error"):
+        text = f"Error: {text}"
+    return {"role": "tool", "tool_call_id": block.get("tool_use_id"), "content": text}
+
+
+def _image(block: JSON, where: str) -> JSON:
+    source = block.get("source") or {}
+    if source.get("type") == "base64":
+        url = f"data:{source.get('media_type')};base64,{source.get('data')}"
+    elif source.get("type") == "url":
+        url = str(source.get("url"))
+    else:
+        raise InvalidRequest(f"{where}: image source type {source.get('type')!r} is not supported", param=where)
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def _document(block: JSON, where: str) -> JSON:
+    source = block.get("source") or {}
+    if source.get("type") == "text":
+        return {"type": "text", "text": str(source.get("data", ""))}
+    if source.get("type") == "base64":
+        data = f"data:{source.get('media_type')};base64,{source.get('data')}"
+        return {"type": "file", "file": {"file_data": data, "filename": block.get("title") or "document.pdf"}}
+    raise InvalidRequest(f"{where}: document source type {source.get('type')!r} is not supported", param=where)
+
+
+def _assistant(content: Any, where: str) -> JSON:
+    texts: list[str] = []
+    calls: list[JSON] = []
+    for block in _blocks(content, where):
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(str(block.get("text", "")))
+        elif kind == "tool_use":
+            arguments = json.dumps(block.get("input") or {}, ensure_ascii=False)
+            function = {"name": block.get("name"), "arguments": arguments}
+            calls.append({"id": block.get("id"), "type": "function", "function": function})
+        # thinking and redacted_thinking blocks mean nothing to another provider.
+    message: JSON = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}
+    if calls:
+        message["tool_calls"] = calls
+    return message
+
+
+def _tools(body: JSON) -> JSON:
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": tool.get("name"),
+                **({"description": tool["description"]} if tool.get("description") else {}),
+                "parameters": tool.get("input_schema") or {"type": "object", "properties": {}},
+            },
+        }
+        for tool in body.get("tools") or []
+        if isinstance(tool, dict) and tool.get("type") in (None, "custom")
+    ]
+    if not tools:
+        return {}
+    out: JSON = {"tools": tools}
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict):
+        kind = choice.get("type")
+        if kind == "tool":
+            out["tool_choice"] = {"type": "function", "function": {"name": choice.get("name")}}
+        elif kind in _TOOL_CHOICES:
+            out["tool_choice"] = _TOOL_CHOICES[kind]
+        if choice.get("disable_parallel_tool_use"):
+            out["parallel_tool_calls"] = False
+    return out
