@@ -47,6 +47,10 @@ NER_ENTITIES: tuple[str, ...] = ("PERSON", "LOCATION")
 # Installed spaCy packages tried, in order, when `spacy_model` is unset; "off" means pattern-only.
 NER_PACKAGES: tuple[str, ...] = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg")
 NER_OFF = "off"
+# What start-up, the banner and `helix doctor` tell a user whose names are not covered.
+NAMES_HINT = (
+    "run 'helix models pull' (or pip install en_core_web_sm, or set [pii] spacy_model to a spaCy pipeline folder)"
+)
 # Known but off by default: noisy on code and technical prose (see ARCHITECTURE.md).
 OPTIONAL_ENTITIES: tuple[str, ...] = ("URL", "ORGANIZATION", "NRP")
 
