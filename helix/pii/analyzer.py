@@ -32,6 +32,7 @@ from presidio_analyzer.predefined_recognizers import (
 
 from helix.pii.casing import load_lexicon
 from helix.pii.config import PiiConfig, find_model, validate
+from helix.pii.fast_regex import speed_up
 from helix.pii.names import NameRecognizer, load_ner, model_dir
 from helix.pii.recognizers import (
     CardRecognizer,
@@ -129,6 +130,8 @@ class PiiEngine:
         self.cfg = cfg
         enabled = set(cfg.entities) | cfg.custom_entities()
         builtin = _builtin_recognizers(enabled)
+        for recognizer in builtin:
+            speed_up(recognizer)
         recognizers = builtin + secret_recognizers(enabled) + _custom_recognizers(cfg)
         model = find_model(cfg.spacy_model)
         labels = _ner_labels(enabled)

@@ -31,7 +31,8 @@ PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "wh
 # Digits with the separators people put in phone numbers; must not sit inside a longer token.
 _PHONE_CANDIDATE = regex.compile(r"(?<![\w+/.#@-])(?:\+|\b00)?[(]?\d[\d \u00a0()./-]{5,22}\d(?![\w/]|[.-]\d)")
 _IP_OR_VERSION = regex.compile(r"^\d{1,3}(?:\.\d{1,3}){2,}$")
-_DATE = regex.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
+# Dates, and build numbers that start with one (2024.03.15.1).
+_DATE = regex.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\.\d+)?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
 _RANGE = regex.compile(r"^\d+\s?-\s?\d+$")  # 3000-3005, 1990 - 2024
 # Spelled out because spaCy lists "call" as a stop word, which Presidio's context matching skips.
 _PHONE_WORDS = regex.compile(
