@@ -199,3 +199,11 @@ def test_provider_issued_blobs_pass_and_text_hidden_in_them_does_not() -> None:
     assert [f.text for f in walk(body) if not f.is_key and f.path.endswith("encrypted_content")] == [
         base64.b64decode(hidden).decode()
     ]
+
+
+def test_a_corrupt_document_is_unreadable_not_an_error() -> None:
+    raw = bytearray(docx("Contact doc.user@leakmail.io"))
+    start = raw.index(b"word/document.xml") + len("word/document.xml")
+    raw[start + 2 : start + 20] = b"\xff" * 18  # the member's deflated bytes
+    with pytest.raises(Unreadable, match="ZIP document"):
+        contents(bytes(raw))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 import regex
@@ -116,7 +117,8 @@ def _zip_text(raw: bytes) -> str:
             continue
         try:
             data = archive.read(member)
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:  # encrypted, odd compression
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, EOFError, OSError) as exc:
+            # encrypted, an odd compression, corrupt data
             raise Unreadable(f"ZIP document whose member {member.filename!r} does not open ({exc})") from None
         try:
             xml = data.decode("utf-8")
