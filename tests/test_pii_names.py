@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from helix.pii.analyzer import PiiEngine
@@ -12,7 +13,9 @@ from helix.pii.casing import cased, load_lexicon, restorable
 from helix.pii.config import NER_OFF, NER_PACKAGES, PiiConfig, find_model
 from helix.pii.names import load_ner, name_windows
 from helix.pii.redact import Redactor
-from tests.conftest import SPACY_MODEL
+from tests.conftest import SPACY_MODEL, start_helix
+from tests.fake_upstream import FakeState, ServerThread
+from tests.test_pii_proxy import file_bytes, strings
 
 
 def test_windows_open_only_around_name_candidates() -> None:
@@ -88,3 +91,23 @@ def test_cased_view_keeps_offsets_and_leaves_prose_alone() -> None:
     assert len(view) == len(text)
     assert "Maria Gonzalez" in view and "bill the" in view and "user_id = obj.name" in view
     assert restorable("please bill the customer for the extra hours", lexicon) == []
+
+
+@pytest.mark.skipif(not SPACY_MODEL.is_dir(), reason="spaCy model folder missing")
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_lower_case_names_and_names_in_code_never_reach_the_provider_or_the_file(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState, stream: bool
+) -> None:
+    helix = start_helix(tmp_path, upstream[0].url, f'[pii]\nspacy_model = "{SPACY_MODEL}"\n')
+    rows = [r for r in NAME_ROWS if r["names"] and r["split"] != "fresh"]  # the splits held at 100%
+    try:
+        for row in rows:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": row["text"]}], "stream": stream}
+            response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+            assert response.status_code == 200
+        seen = "\n".join(s for r in fake.requests for s in strings(r.body))
+        data = file_bytes(helix)
+        leaked = [n for r in rows for n in r["names"] if n in seen or n.encode() in data]
+        assert len(fake.requests) == len(rows) and not leaked, leaked
+    finally:
+        helix.server.stop()
