@@ -33,12 +33,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from helix.call import Call, Completed  # noqa: E402
+from helix.call import (  # noqa: E402
+    Call,
+    Completed,
+    Usage,
+)
 from helix.config import load_config  # noqa: E402
 from helix.gateway import Gateway  # noqa: E402
-from helix.pricing import Usage  # noqa: E402
 from helix.store import keys as key_store  # noqa: E402
 from helix.store.db import connect  # noqa: E402
+from helix.virtual_keys import KeySpec  # noqa: E402
 
 BODY = (
     b'{"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "You are terse."}, '
@@ -77,7 +81,7 @@ async def scenario(home: Path, extra: str, with_key: bool, iterations: int) -> l
     headers = {"authorization": "Bearer laptop", "content-type": "application/json"}
     if with_key:
         conn = connect(gateway.db_path)
-        spec = key_store.KeySpec(
+        spec = KeySpec(
             budget=1000.0, period="day", user_budget=100.0, rpm=BIG, tpm=BIG, models=("gpt-4o-mini", "anthropic/*")
         )
         _, secret = key_store.create(conn, "bench", spec)

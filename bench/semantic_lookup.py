@@ -29,10 +29,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from helix.cache import store  # noqa: E402
+from helix.cache import entries as cache_entries  # noqa: E402
 from helix.cache.embedder import Embedder  # noqa: E402
+from helix.cache.fingerprint import fingerprint  # noqa: E402
 from helix.cache.index import sign_bits  # noqa: E402
-from helix.cache.keys import cache_keys  # noqa: E402
 from helix.cache.response_cache import ResponseCache  # noqa: E402
 from helix.config import CacheConfig  # noqa: E402
 from helix.store.db import connect  # noqa: E402
@@ -126,10 +126,10 @@ def fill(path: Path, entries: int, embedder: Embedder) -> None:
     conn = connect(path)
     rng = np.random.default_rng(7)
     response = msgspec.json.encode({"choices": [{"message": {"role": "assistant", "content": "ok"}}]})
-    partition = cache_keys(body("x"), "openai/gpt-4o-mini", "\x1f").partition
+    partition = fingerprint(body("x"), "openai/gpt-4o-mini", "\x1f").partition
 
     def row(entry_id: int, text: str, vector: np.ndarray) -> tuple[object, ...]:
-        return store.insert_params(
+        return cache_entries.insert_params(
             entry_id,
             os.urandom(16),
             partition,
@@ -150,11 +150,11 @@ def fill(path: Path, entries: int, embedder: Embedder) -> None:
         vectors = rng.standard_normal((count, 384)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         rows = [row(start + i + 1, f"synthetic prompt {start + i}", v) for i, v in enumerate(vectors)]
-        conn.executemany(store.INSERT, rows)
+        conn.executemany(cache_entries.INSERT, rows)
     texts = [t for near in NEIGHBOURS.values() for t in near]
     vectors = embedder.embed(texts)
     rows = [row(entries + i + 1, text, v) for i, (text, v) in enumerate(zip(texts, vectors, strict=True))]
-    conn.executemany(store.INSERT, rows)
+    conn.executemany(cache_entries.INSERT, rows)
     conn.execute("COMMIT")
     conn.close()
 
@@ -173,7 +173,7 @@ async def measure(path: Path, model_path: str, queries: int) -> dict[str, list[f
     hits = 0
     for i in range(queries):
         text = QUERIES[i % len(QUERIES)]
-        keys = cache_keys(body(text), "openai/gpt-4o-mini", "\x1f")
+        keys = fingerprint(body(text), "openai/gpt-4o-mini", "\x1f")
         t0 = time.perf_counter()
         vector = await cache.embed(keys.prompt)
         t1 = time.perf_counter()

@@ -19,9 +19,11 @@ from typing import Any
 import httpx
 
 from helix.config import AlertsConfig
-from helix.quota.periods import ADJECTIVE
-from helix.store.keys import ALERT_DELIVERED, RECORD_ALERT
+from helix.periods import ADJECTIVE
+from helix.quota.ledger import Ledger
+from helix.store.spend import ALERT_DELIVERED, RECORD_ALERT
 from helix.store.writer import Writer
+from helix.virtual_keys import KeyRecord
 
 log = logging.getLogger("helix.alerts")
 
@@ -51,29 +53,26 @@ class Alerts:
         reached = [t for t in self.thresholds if used * 100 >= t and t not in already]
         return reached[-1] if reached else None
 
-    def budget_crossed(
-        self,
-        *,
-        subject: str,
-        key_id: str,
-        key_name: str,
-        key_prefix: str,
-        threshold: int,
-        spent: float,
-        budget: float,
-        period: str,
-        period_start: float,
-        period_end: float,
-        refusing: bool = False,
-    ) -> None:
+    def budget_reached(self, key: KeyRecord, ledger: Ledger, used: float, refusing: bool = False) -> None:
+        """Announce the highest threshold `used` (a fraction of the key's budget) reached that was not yet."""
+        if ledger.alerted is None or ledger.budget is None:
+            return
+        threshold = self.crossed(used, ledger.alerted)
+        if threshold is None:
+            return
+        ledger.alerted.update(t for t in self.thresholds if t <= threshold)
+        self._send(key, ledger, ledger.budget, threshold, refusing)
+
+    def _send(self, key: KeyRecord, ledger: Ledger, budget: float, threshold: int, refusing: bool) -> None:
         """Record the alert and send it in the background. Never blocks, never raises."""
         now = time.time()
+        subject, spent, period, period_start = f"key:{key.id}", ledger.spent, ledger.period, ledger.start
         self._writer.submit(
             RECORD_ALERT, (subject, period_start, threshold, now, spent, budget, None if self.url else 0)
         )
         share = spent / budget if budget else 1.0
         text = (
-            f"Helix key '{key_name}' has used {share:.0%} of its {ADJECTIVE.get(period, period)} budget "
+            f"Helix key '{key.name}' has used {share:.0%} of its {ADJECTIVE.get(period, period)} budget "
             f"(${spent:,.4f} of ${budget:,.2f})"
         )
         if refusing or share >= 1:
@@ -87,12 +86,12 @@ class Alerts:
                 "event": "budget_threshold",
                 "threshold_percent": threshold,
                 "refusing": refusing or share >= 1,
-                "key": {"id": key_id, "name": key_name, "prefix": key_prefix},
+                "key": {"id": key.id, "name": key.name, "prefix": key.display},
                 "spent_usd": round(spent, 8),
                 "budget_usd": budget,
                 "period": period,
                 "period_start": _iso(period_start),
-                "period_end": _iso(period_end),
+                "period_end": _iso(ledger.end),
                 "at": _iso(now),
             },
         }

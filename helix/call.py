@@ -1,6 +1,6 @@
 """The domain: a request as it travels through the pipeline, the two shapes a reply can take, and
 the protocol every provider adapter offers. Everything else imports these; this imports nothing of ours
-but prices."""
+but the virtual key a request carries."""
 
 from __future__ import annotations
 
@@ -9,7 +9,27 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from helix.pricing import Usage
+from helix.virtual_keys import KeyRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+    @classmethod
+    def from_openai(cls, usage: dict | None) -> Usage | None:
+        if not isinstance(usage, dict):
+            return None
+        # Chat and completions name them prompt/completion tokens; the Responses API input/output tokens.
+        details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
+        return cls(
+            prompt_tokens=int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or usage.get("output_tokens") or 0),
+            cached_tokens=int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0,
+        )
+
 
 Endpoint = Literal["chat", "embeddings", "messages", "count_tokens", "responses", "completions"]
 """chat and embeddings are OpenAI's; messages and count_tokens Anthropic's (/v1/messages...); responses and
@@ -75,7 +95,7 @@ class Call:
     size: int = 0  # bytes of the request body as received
     client_wants_usage: bool = False
     user: str | None = None
-    key_id: str | None = None
+    key: KeyRecord | None = None  # the authenticated virtual key (None on a laptop with no keys)
     ts: float = field(default_factory=time.time)
     started: float = field(default_factory=time.perf_counter)
     # Outcome.

@@ -12,32 +12,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 
+from helix.call import Usage
 from helix.config import Price
 
 log = logging.getLogger("helix.pricing")
 NAMES_REMEMBERED = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-
-    @classmethod
-    def from_openai(cls, usage: dict | None) -> Usage | None:
-        if not isinstance(usage, dict):
-            return None
-        # Chat and completions name them prompt/completion tokens; the Responses API input/output tokens.
-        details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
-        return cls(
-            prompt_tokens=int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or usage.get("output_tokens") or 0),
-            cached_tokens=int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0,
-        )
 
 
 def _p(input: float, output: float, cached_input: float | None = None) -> Price:
@@ -98,6 +79,10 @@ class PriceBook:
     """Looks up a price by `provider/model`, then `model`, then the model's family name."""
 
     def __init__(self, overrides: dict[str, Price] | None = None, free_providers: set[str] | None = None):
+        self.reload(overrides, free_providers)
+
+    def reload(self, overrides: dict[str, Price] | None = None, free_providers: set[str] | None = None) -> None:
+        """Take new [pricing] overrides (a config reload); names looked up before are looked up again."""
         self._prices = {**BUILTIN_PRICES, **(overrides or {})}
         self._free = free_providers or set()
         # Model names are the client's choice: remember a bounded number of them, most recent first.

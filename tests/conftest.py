@@ -139,10 +139,11 @@ def add_key(instance: Helix, name: str, **spec: Any) -> str:
     """Create a virtual key in `instance`'s database (as the CLI would) and have the server load it now."""
     from helix.store import keys as key_store
     from helix.store.db import connect
+    from helix.virtual_keys import KeySpec
 
     conn = connect(instance.db_path)
     try:
-        _, secret = key_store.create(conn, name, key_store.KeySpec(**spec))
+        _, secret = key_store.create(conn, name, KeySpec(**spec))
     finally:
         conn.close()
     instance.server.run(instance.gateway.keys.reload())

@@ -7,8 +7,9 @@ import logging
 import httpx
 import pytest
 
+from helix.call import Usage
 from helix.logs import FORMAT, EscapingFormatter
-from helix.pricing import NAMES_REMEMBERED, PriceBook, Usage
+from helix.pricing import NAMES_REMEMBERED, PriceBook
 from tests.conftest import Helix
 
 

@@ -15,6 +15,7 @@ import httpx
 from helix.store import keys as key_store
 from helix.store import reservations
 from helix.store.db import connect
+from helix.virtual_keys import KeySpec
 from tests.fake_upstream import FakeState, ServerThread
 from tests.served import helix_process
 
@@ -31,7 +32,7 @@ output = 100.0
 def budget_keys(db: Path, count: int) -> list[tuple[str, str]]:
     conn = connect(db)
     try:
-        made = [key_store.create(conn, f"app{i}", key_store.KeySpec(budget=1_000_000.0)) for i in range(count)]
+        made = [key_store.create(conn, f"app{i}", KeySpec(budget=1_000_000.0)) for i in range(count)]
     finally:
         conn.close()
     return [(record.id, secret) for record, secret in made]

@@ -143,7 +143,7 @@ def test_the_page_shows_requests_made_through_the_proxy(laptop: Served, fake: Fa
 
 
 def read(served: Served, work: Callable[[sqlite3.Connection], T]) -> T:
-    conn = connect(served.db, readonly=True)
+    conn = connect(served.db, reader=True)
     try:
         return work(conn)
     finally:

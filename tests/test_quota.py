@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from helix.periods import period_bounds
 from helix.pipeline.parse import parse_call
 from helix.quota import estimate
 from helix.quota.buckets import Bucket, duration_header
-from helix.quota.periods import period_bounds
 
 
 def ts(text: str) -> float:

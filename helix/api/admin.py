@@ -28,16 +28,18 @@ from litestar import Request, Router, delete, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from helix.cache import store as cache_store
+from helix.cache import entries as cache_entries
 from helix.config import Period
 from helix.durations import parse_duration
 from helix.errors import HelixError, InvalidRequest, NotFound
 from helix.gateway import Gateway
+from helix.periods import period_bounds
 from helix.pipeline.auth import laptop_mode
-from helix.quota.periods import period_bounds
 from helix.store import keys as key_store
 from helix.store import queries
+from helix.store import spend as key_spend
 from helix.store.db import connect
+from helix.virtual_keys import KeyExists, KeyNotFound, KeyProblem, KeyRecord, KeySpec
 
 T = TypeVar("T")
 _GROUPS = ("model", "key", "user", "day", "provider")
@@ -96,20 +98,12 @@ def _decode(raw: bytes, shape: type[T]) -> T:
         raise InvalidRequest("the request body is nested too deeply", code="invalid_json") from None
 
 
-def _expiry(text: str | None) -> float | None:
-    if text is None or text in ("", "never"):
-        return None
+def _settings(given: dict[str, Any]) -> dict[str, Any]:
     try:
-        return time.time() + parse_duration(text)
-    except ValueError as exc:
-        raise InvalidRequest(f"'expires': {exc}", param="expires") from None
-
-
-def _models(value: list[str] | str | None) -> tuple[str, ...] | None:
-    try:
-        return key_store.parse_models(value)
-    except key_store.KeyProblem as exc:
-        raise InvalidRequest(str(exc), param="models") from None
+        return KeySpec.parse(given)
+    except KeyProblem as exc:
+        setting = exc.setting
+        raise InvalidRequest(f"'{setting}': {exc}" if setting else str(exc), param=setting) from None
 
 
 async def _in_db(request: Request[Any, Any, Any], work: Callable[[sqlite3.Connection], T], change: bool = False) -> T:
@@ -118,7 +112,7 @@ async def _in_db(request: Request[Any, Any, Any], work: Callable[[sqlite3.Connec
         await gateway.writer.flush()  # read what this server has logged so far, not 50 ms ago
 
     def run() -> T:
-        conn = connect(gateway.db_path, readonly=True)
+        conn = connect(gateway.db_path, migrate=False)  # key changes write; the server migrated at start
         try:
             return work(conn)
         finally:
@@ -126,18 +120,18 @@ async def _in_db(request: Request[Any, Any, Any], work: Callable[[sqlite3.Connec
 
     try:
         result = await asyncio.to_thread(run)
-    except key_store.KeyNotFound as exc:
+    except KeyNotFound as exc:
         raise NotFound(str(exc), code="key_not_found") from None
-    except key_store.KeyExists as exc:
+    except KeyExists as exc:
         raise HelixError(str(exc), status=409, type="invalid_request_error", code="key_exists") from None
-    except key_store.KeyProblem as exc:
-        raise InvalidRequest(str(exc), code="invalid_key_settings") from None
+    except KeyProblem as exc:
+        raise InvalidRequest(str(exc), code="invalid_key_settings", param=exc.setting) from None
     if change:
         await gateway.keys.reload()  # the change takes effect before we answer
     return result
 
 
-def _with_secret(record: key_store.KeyRecord, secret: str) -> dict[str, Any]:
+def _with_secret(record: KeyRecord, secret: str) -> dict[str, Any]:
     return {
         **record.to_json(),
         "key": secret,
@@ -148,23 +142,14 @@ def _with_secret(record: key_store.KeyRecord, secret: str) -> dict[str, Any]:
 @get("/keys")
 async def list_keys(request: Request[Any, Any, Any]) -> dict[str, Any]:
     include_revoked = request.query_params.get("all", "").lower() in ("1", "true", "yes")
-    rows = await _in_db(request, lambda c: key_store.report(c, key_store.list_keys(c, include_revoked)))
+    rows = await _in_db(request, lambda c: key_spend.report(c, key_store.list_keys(c, include_revoked)))
     return {"object": "list", "data": rows}
 
 
 @post("/keys", status_code=201)
 async def create_key(request: Request[Any, Any, Any]) -> dict[str, Any]:
     body = _decode(await request.body(), _NewKey)
-    spec = key_store.KeySpec(
-        budget=body.budget,
-        period=body.period,
-        user_budget=body.user_budget,
-        user_period=body.user_period,
-        rpm=body.rpm,
-        tpm=body.tpm,
-        models=_models(body.models),
-        expires_at=_expiry(body.expires),
-    )
+    spec = KeySpec(**_settings({f: getattr(body, f) for f in body.__struct_fields__ if f != "name"}))
     record, secret = await _in_db(request, lambda c: key_store.create(c, body.name, spec), change=True)
     return _with_secret(record, secret)
 
@@ -173,9 +158,9 @@ async def create_key(request: Request[Any, Any, Any]) -> dict[str, Any]:
 async def show_key(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
     def work(conn: sqlite3.Connection) -> dict[str, Any]:
         record = key_store.find(conn, name)
-        (row,) = key_store.report(conn, [record])
-        since, _ = period_bounds(record.period, time.time())
-        return {**row, "top_users": key_store.top_users(conn, record.id, since)}
+        (row,) = key_spend.report(conn, [record])
+        since, _ = period_bounds(record.spec.period, time.time())
+        return {**row, "top_users": key_spend.top_users(conn, record.id, since)}
 
     body = await _in_db(request, work)
     gateway: Gateway = request.app.state.gateway
@@ -187,15 +172,7 @@ async def show_key(request: Request[Any, Any, Any], name: str) -> dict[str, Any]
 @patch("/keys/{name:str}")
 async def update_key(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
     body = _decode(await request.body(), _KeyChanges)
-    changes: dict[str, Any] = {
-        field: getattr(body, field)
-        for field in ("budget", "period", "user_budget", "user_period", "rpm", "tpm")
-        if getattr(body, field) is not msgspec.UNSET
-    }
-    if body.models is not msgspec.UNSET:
-        changes["models"] = None if body.models is None else _models(body.models)
-    if body.expires is not msgspec.UNSET:
-        changes["expires_at"] = _expiry(body.expires)
+    changes = _settings({f: getattr(body, f) for f in body.__struct_fields__ if getattr(body, f) is not msgspec.UNSET})
     record = await _in_db(request, lambda c: key_store.update(c, name, changes), change=True)
     return record.to_json()
 
@@ -300,7 +277,7 @@ async def clear_cache(request: Request[Any, Any, Any]) -> dict[str, Any]:
             cutoff = time.time() - parse_duration(body.older_than)
         except ValueError as exc:
             raise InvalidRequest(f"'older_than': {exc}", param="older_than") from None
-    deleted = await _in_db(request, lambda c: cache_store.clear(c, body.model or None, cutoff))
+    deleted = await _in_db(request, lambda c: cache_entries.clear(c, body.model or None, cutoff))
     return {"deleted": deleted, "model": body.model, "older_than": body.older_than}
 
 

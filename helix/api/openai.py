@@ -23,9 +23,7 @@ async def run_pipeline(
     headers = request.headers if headers is None else headers
     key = gateway.authenticate(headers, endpoint, request_id)
     raw = await request.body()
-    call = gateway.parse(endpoint, raw, headers, request_id)
-    if key is not None:
-        call.key_id = key.id
+    call = gateway.parse(endpoint, raw, headers, request_id, key)
     return call, await gateway.handle(call)
 
 
@@ -52,7 +50,7 @@ async def _listed(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
     gateway: Gateway = request.app.state.gateway
     key = gateway.authenticate(request.headers)
     listed = await gateway.models()
-    if key is not None and key.models is not None:
+    if key is not None and key.spec.models is not None:
         listed = [m for m in listed if gateway.keys.allows(key, m["id"], m["id"])]
     return listed
 

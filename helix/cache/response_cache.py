@@ -1,4 +1,7 @@
-"""The response cache: exact lookups on the event loop, semantic ones in a worker thread, writes via the writer.
+"""The response cache: `lookup()` an answer for a request's fingerprint, `save()` a fresh one.
+
+Behind those two calls: exact lookups on the event loop, semantic ones in a worker thread, writes via the
+writer, and the prompt's embedding carried from the lookup to the save so it is computed once.
 
 - Exact: a primary-key read of the SQLite file (~20 us, cheaper than a thread hop), plus the entries
   stored in the last moments that the single writer has not committed yet.
@@ -9,6 +12,8 @@
 - Lifecycle: entries expire (TTL) and are evicted least-recently-used beyond `max_entries`/`max_mb`.
   `helix cache clear` in another process bumps a generation number; the server notices within a
   second, forgets its uncommitted entries and rebuilds the index.
+- The event loop's own reads (exact lookups, generation polls) wait at most LOOP_BUSY_TIMEOUT_MS for a
+  lock another process holds; past it a lookup is a miss and a poll waits for the next turn.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from helix.cache import store
+from helix.cache import entries
 from helix.cache.embedder import Embedder, EmbedderUnavailable
+from helix.cache.entries import Entry
+from helix.cache.fingerprint import Fingerprint
 from helix.cache.index import BitIndex, sign_bits
 from helix.cache.judge import JudgeUnavailable, judge_for
-from helix.cache.keys import CacheKeys
 from helix.config import CacheConfig
 from helix.durations import parse_duration
 from helix.store.db import connect
@@ -50,12 +56,24 @@ EMBED_BUDGET_SECONDS = 2.0
 MAX_EMBEDDINGS_IN_FLIGHT = 32
 MAINTENANCE_SECONDS = 30.0
 GENERATION_POLL_SECONDS = 0.5
+# The loop's reads are a primary-key lookup and a one-row poll: a lock held longer than this is another
+# process's long write, not worth stalling every request for.
+LOOP_BUSY_TIMEOUT_MS = 20
 
 
 @dataclass(frozen=True, slots=True)
-class SemanticMatch:
-    entry: store.Entry
-    similarity: float
+class Hit:
+    entry: Entry
+    similarity: float | None = None  # None: the exact same request
+
+
+@dataclass(slots=True)
+class Lookup:
+    """What a lookup found for a fingerprint, and what it computed that saving the answer reuses."""
+
+    fingerprint: Fingerprint
+    hit: Hit | None = None
+    vector: NDArray[np.float32] | None = None  # the prompt's embedding, once made
 
 
 class ResponseCache:
@@ -68,7 +86,7 @@ class ResponseCache:
         self._judge = judge_for(config.judge_model_path, config.judge_threshold)
         self.semantic_ready = False
         self._index = BitIndex()
-        self._pending: dict[bytes, store.Entry] = {}
+        self._pending: dict[bytes, Entry] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-cache")
         # Embeddings get their own thread: a slow one never holds up index lookups and maintenance.
         self._embed_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-embed")
@@ -84,9 +102,9 @@ class ResponseCache:
         return self._embedder is not None
 
     async def start(self) -> None:
-        self._loop_conn = connect(self._db_path, readonly=True)
-        self._next_id = store.max_id(self._loop_conn) + 1
-        self._generation = store.generation(self._loop_conn)
+        self._loop_conn = connect(self._db_path, reader=True, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS)
+        self._next_id = entries.max_id(self._loop_conn) + 1
+        self._generation = entries.generation(self._loop_conn)
         loop = asyncio.get_running_loop()
         if self._embedder is not None:
             self._tasks.append(asyncio.create_task(self._prepare_semantic(loop)))
@@ -101,14 +119,49 @@ class ResponseCache:
         if self._loop_conn is not None:
             self._loop_conn.close()
 
+    # -- the facade ----------------------------------------------------------------------------------
+
+    async def lookup(self, fingerprint: Fingerprint, threshold: float) -> Lookup:
+        """The stored answer to the same request, else to one that means the same (`threshold` and the judge)."""
+        found = Lookup(fingerprint)
+        entry = self.find_exact(fingerprint)
+        if entry is not None:
+            found.hit = Hit(entry)
+            return found
+        found.vector = await self.embed(fingerprint.prompt)
+        if found.vector is not None:
+            found.hit = await self.find_similar(fingerprint, found.vector, threshold)
+        return found
+
+    async def save(
+        self,
+        found: Lookup,
+        model: str,
+        response: bytes,
+        usage: dict[str, Any] | None,
+        cost: float | None,
+        ttl: float | None,
+    ) -> None:
+        """Keep an answer for the request `found` was looked up for (its embedding is made now if it was not)."""
+        if found.vector is None:
+            found.vector = await self.embed(found.fingerprint.prompt)
+        self._write(found.fingerprint, model, response, usage, cost, found.vector, ttl)
+
+    def touch(self, entry_id: int) -> None:
+        self._writer.submit(entries.TOUCH, (time.time(), entry_id))
+
     # -- exact ---------------------------------------------------------------------------------------
 
-    def find_exact(self, keys: CacheKeys) -> store.Entry | None:
+    def find_exact(self, keys: Fingerprint) -> Entry | None:
         pending = self._pending.get(keys.exact)
         if pending is not None:
             return pending
         assert self._loop_conn is not None
-        return store.find_exact(self._loop_conn, keys.exact, time.time())
+        try:
+            return entries.find_exact(self._loop_conn, keys.exact, time.time())
+        except sqlite3.OperationalError as exc:  # locked past LOOP_BUSY_TIMEOUT_MS: answer from upstream
+            log.info("exact cache lookup skipped: %s", exc)
+            return None
 
     # -- semantic ------------------------------------------------------------------------------------
 
@@ -132,31 +185,29 @@ class ResponseCache:
         finally:
             self._embeddings_in_flight -= 1
 
-    async def find_similar(
-        self, keys: CacheKeys, vector: NDArray[np.float32], threshold: float
-    ) -> SemanticMatch | None:
+    async def find_similar(self, keys: Fingerprint, vector: NDArray[np.float32], threshold: float) -> Hit | None:
         return await asyncio.get_running_loop().run_in_executor(
             self._executor, self._find_similar, keys, vector, threshold
         )
 
-    def _find_similar(self, keys: CacheKeys, vector: NDArray[np.float32], threshold: float) -> SemanticMatch | None:
+    def _find_similar(self, keys: Fingerprint, vector: NDArray[np.float32], threshold: float) -> Hit | None:
         conn = self._thread_conn()
         ids = self._index.nearest(keys.partition, sign_bits(vector), PREFILTER_K)
-        candidates = store.rescore(conn, ids, vector.tobytes(), time.time())
+        candidates = entries.rescore(conn, ids, vector.tobytes(), time.time())
         self._index.remove(set(ids) - {c.id for c in candidates})
         near = [c for c in candidates[: self.config.candidates] if c.similarity >= threshold]
         verdicts = self._judge.verify(keys.prompt, [(c.prompt, c.similarity) for c in near], threshold)
         for candidate, verdict in zip(near, verdicts, strict=True):
             if verdict.accepted:
-                entry = store.get_entry(conn, candidate.id)
+                entry = entries.get_entry(conn, candidate.id)
                 if entry is not None:
-                    return SemanticMatch(entry, candidate.similarity)
+                    return Hit(entry, candidate.similarity)
         return None
 
     def _thread_conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = connect(self._db_path, readonly=True)
+            conn = self._local.conn = connect(self._db_path, reader=True)
         return conn
 
     async def _prepare_semantic(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -175,15 +226,15 @@ class ResponseCache:
 
     def _rebuild_index(self) -> None:
         index = BitIndex()
-        for rows in store.index_rows(self._thread_conn(), time.time()):
+        for rows in entries.index_rows(self._thread_conn(), time.time()):
             index.add_many([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
         self._index = index
 
     # -- writes --------------------------------------------------------------------------------------
 
-    def store(
+    def _write(
         self,
-        keys: CacheKeys,
+        keys: Fingerprint,
         model: str,
         response: bytes,
         usage: dict[str, Any] | None,
@@ -195,7 +246,7 @@ class ResponseCache:
         self._next_id += 1
         embedding = vector.tobytes() if vector is not None else None
         bits = sign_bits(vector) if vector is not None else None
-        params = store.insert_params(
+        params = entries.insert_params(
             entry_id,
             keys.exact,
             keys.partition,
@@ -209,8 +260,8 @@ class ResponseCache:
             cost,
             ttl or self.default_ttl,
         )
-        self._writer.submit(store.INSERT, params)
-        entry = store.Entry(entry_id, response, cost)
+        self._writer.submit(entries.INSERT, params)
+        entry = Entry(entry_id, response, cost)
         self._pending[keys.exact] = entry
 
         def committed() -> None:
@@ -221,9 +272,6 @@ class ResponseCache:
 
         self._writer.after_commit(committed)
 
-    def touch(self, entry_id: int) -> None:
-        self._writer.submit(store.TOUCH, (time.time(), entry_id))
-
     # -- housekeeping --------------------------------------------------------------------------------
 
     async def _housekeeping(self) -> None:
@@ -231,9 +279,8 @@ class ResponseCache:
         last_maintenance = time.monotonic()
         while True:
             await asyncio.sleep(GENERATION_POLL_SECONDS)
-            assert self._loop_conn is not None
-            generation = store.generation(self._loop_conn)
-            if generation != self._generation:
+            generation = self._read_generation()
+            if generation is not None and generation != self._generation:
                 self._generation = generation
                 self._pending.clear()
                 if self.semantic_ready:
@@ -242,15 +289,22 @@ class ResponseCache:
                 last_maintenance = time.monotonic()
                 await self.evict()
 
+    def _read_generation(self) -> int | None:
+        assert self._loop_conn is not None
+        try:
+            return entries.generation(self._loop_conn)
+        except sqlite3.OperationalError:  # locked past LOOP_BUSY_TIMEOUT_MS: look again next turn
+            return None
+
     async def evict(self) -> int:
         """Delete expired and least-recently-used entries beyond the bounds (through the writer)."""
         max_bytes = int(self.config.max_mb * 1024 * 1024)
         ids = await asyncio.get_running_loop().run_in_executor(
             self._executor,
-            lambda: store.ids_to_evict(self._thread_conn(), time.time(), self.config.max_entries, max_bytes),
+            lambda: entries.ids_to_evict(self._thread_conn(), time.time(), self.config.max_entries, max_bytes),
         )
         for entry_id in ids:
-            self._writer.submit(store.DELETE, (entry_id,))
+            self._writer.submit(entries.DELETE, (entry_id,))
         self._index.remove(set(ids))
         if ids:
             log.info("cache evicted %d entries", len(ids))

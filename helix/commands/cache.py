@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from helix.cache import store
+from helix.cache import entries
 from helix.cache.embedder import Embedder, EmbedderUnavailable
 from helix.cache.judge import JudgeUnavailable, judge_for
 from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
@@ -29,7 +29,7 @@ def stats(
     cfg = settings(config, db)
     window = duration(since)
     conn = open_db(cfg)
-    numbers = store.stats(conn, time.time() - window)
+    numbers = entries.stats(conn, time.time() - window)
     requests = numbers["requests"] or 0
     looked_up = requests - numbers["bypassed"]
 
@@ -68,7 +68,7 @@ def clear(
     """Delete cache entries; a running server stops serving them within a second."""
     cutoff = time.time() - duration(older_than) if older_than else None
     conn = open_db(settings(config, db))
-    deleted = store.clear(conn, model, cutoff)
+    deleted = entries.clear(conn, model, cutoff)
     console.print(f"deleted {deleted:,} cache entr{'y' if deleted == 1 else 'ies'}")
 
 
@@ -87,7 +87,7 @@ def search(
     except EmbedderUnavailable as exc:
         raise fail(str(exc)) from None
     conn = open_db(cfg)
-    rows = store.nearest_by_text(conn, vector.tobytes(), limit)
+    rows = entries.nearest_by_text(conn, vector.tobytes(), limit)
     if not rows:
         console.print("the cache holds no entries with embeddings")
         return

@@ -12,13 +12,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
+from helix.commands.common import ConfigOption, DbOption, console, fail, open_db, settings
 from helix.config import Period
 from helix.dates import local_time
 from helix.format import money as _money
-from helix.quota.periods import ADJECTIVE, period_bounds
+from helix.periods import ADJECTIVE, period_bounds
 from helix.store import keys as key_store
-from helix.store.keys import KeyProblem, KeyRecord, KeySpec
+from helix.store import spend
+from helix.virtual_keys import KeyProblem, KeyRecord, KeySpec
 
 app = typer.Typer(
     help="Virtual keys: one per app, teammate or customer, with a budget, rate limits and allowed models.",
@@ -29,17 +30,13 @@ NameArg = Annotated[str, typer.Argument(help="The key's name, e.g. the app or te
 PeriodOption = Annotated[Period, typer.Option(help="Budget period: day, week, month (UTC) or total.")]
 
 
-def _expiry(text: str | None) -> float | None:
-    if text is None or text.lower() in ("never", "none", ""):
-        return None
-    return time.time() + duration(text, "--expires")
-
-
-def _models(text: str | None) -> tuple[str, ...] | None:
+def _settings(given: dict[str, Any]) -> dict[str, Any]:
+    """KeySpec fields from the options given; a bad one fails naming its option."""
     try:
-        return key_store.parse_models(text)
+        return KeySpec.parse({setting: value for setting, value in given.items() if value is not None})
     except KeyProblem as exc:
-        raise fail(f"--models: {exc}") from None
+        option = f"--{exc.setting.replace('_', '-')}: " if exc.setting else ""
+        raise fail(f"{option}{exc}") from None
 
 
 def _connect(config: Any, db: Any) -> sqlite3.Connection:
@@ -70,14 +67,14 @@ def _spend(row: dict[str, Any]) -> str:
 
 
 def _limits(key: KeyRecord) -> str:
-    parts = [f"{key.rpm:,} rpm" if key.rpm else "", f"{key.tpm:,} tpm" if key.tpm else ""]
+    parts = [f"{key.spec.rpm:,} rpm" if key.spec.rpm else "", f"{key.spec.tpm:,} tpm" if key.spec.tpm else ""]
     return ", ".join(p for p in parts if p) or "-"
 
 
 def _user_budget(key: KeyRecord) -> str:
-    if key.user_budget is None:
+    if key.spec.user_budget is None:
         return "-"
-    return f"{_money(key.user_budget)} {ADJECTIVE[key.user_period or 'day']}"
+    return f"{_money(key.spec.user_budget)} {ADJECTIVE[key.spec.user_period or 'day']}"
 
 
 def _status(status: str) -> str:
@@ -118,16 +115,8 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
-    spec = KeySpec(
-        budget=budget,
-        period=period,
-        user_budget=user_budget,
-        user_period=user_period,
-        rpm=rpm,
-        tpm=tpm,
-        models=_models(models),
-        expires_at=_expiry(expires),
-    )
+    given = {"budget": budget, "user_budget": user_budget, "user_period": user_period, "rpm": rpm, "tpm": tpm}
+    spec = KeySpec(period=period, **_settings({**given, "models": models, "expires": expires}))
     conn = _connect(config, db)
     try:
         record, secret = key_store.create(conn, name, spec)
@@ -148,7 +137,7 @@ def list_(
     if not keys:
         console.print("no keys yet: create one with [bold]helix keys add NAME[/bold] (until then /v1 is open)")
         return
-    rows = key_store.report(conn, keys)
+    rows = spend.report(conn, keys)
     now = time.time()
     table = Table(title="Helix keys", header_style="bold")
     for column, justify in (
@@ -171,8 +160,8 @@ def list_(
             _spend(row),
             _user_budget(key),
             _limits(key),
-            ", ".join(key.models) if key.models else "any",
-            _date(key.expires_at),
+            ", ".join(key.spec.models) if key.spec.models else "any",
+            _date(key.spec.expires_at),
             _ago(key.last_used_at, now),
         )
     console.print(table)
@@ -186,7 +175,7 @@ def show(name: NameArg, config: ConfigOption = None, db: DbOption = None) -> Non
         key = key_store.find(conn, name)
     except KeyProblem as exc:
         raise fail(str(exc)) from None
-    (row,) = key_store.report(conn, [key])
+    (row,) = spend.report(conn, [key])
     now = time.time()
     details = Table(show_header=False, box=None, pad_edge=False)
     details.add_column(style="bold")
@@ -200,17 +189,17 @@ def show(name: NameArg, config: ConfigOption = None, db: DbOption = None) -> Non
         ("requests", f"{row['requests']:,} this period"),
         ("per-user budget", _user_budget(key)),
         ("rate limits", _limits(key)),
-        ("models", ", ".join(key.models) if key.models else "any"),
+        ("models", ", ".join(key.spec.models) if key.spec.models else "any"),
         ("created", _date(key.created_at)),
-        ("expires", _date(key.expires_at)),
+        ("expires", _date(key.spec.expires_at)),
         ("rotated", _date(key.rotated_at)),
         ("revoked", _date(key.revoked_at)),
         ("last used", _ago(key.last_used_at, now)),
     ):
         details.add_row(label, value)
     console.print(details)
-    since, _ = period_bounds(key.period, now)
-    users = key_store.top_users(conn, key.id, since)
+    since, _ = period_bounds(key.spec.period, now)
+    users = spend.top_users(conn, key.id, since)
     if users:
         table = Table(title="Top users this period", header_style="bold")
         table.add_column("user")
@@ -219,24 +208,6 @@ def show(name: NameArg, config: ConfigOption = None, db: DbOption = None) -> Non
         for user in users:
             table.add_row(user["user"], f"{user['requests']:,}", _money(user["spent_usd"]))
         console.print(table)
-
-
-def _amount(text: str | None, option: str) -> float | None:
-    if text is None or text.lower() in ("none", "off"):
-        return None
-    try:
-        return float(text.removeprefix("$"))
-    except ValueError:
-        raise fail(f"{option}: '{text}' is not an amount in USD (or 'none' to remove it)") from None
-
-
-def _count(text: str | None, option: str) -> int | None:
-    if text is None or text.lower() in ("none", "off"):
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise fail(f"{option}: '{text}' is not a whole number (or 'none' to remove the limit)") from None
 
 
 @app.command()
@@ -254,23 +225,18 @@ def update(
     db: DbOption = None,
 ) -> None:
     """Change a key's budget, limits, models or expiry; the secret stays the same."""
-    changes: dict[str, Any] = {}
-    if budget is not None:
-        changes["budget"] = _amount(budget, "--budget")
-    if period is not None:
-        changes["period"] = period
-    if user_budget is not None:
-        changes["user_budget"] = _amount(user_budget, "--user-budget")
-    if user_period is not None:
-        changes["user_period"] = user_period
-    if rpm is not None:
-        changes["rpm"] = _count(rpm, "--rpm")
-    if tpm is not None:
-        changes["tpm"] = _count(tpm, "--tpm")
-    if models is not None:
-        changes["models"] = _models(models)
-    if expires is not None:
-        changes["expires_at"] = _expiry(expires)
+    changes = _settings(
+        {
+            "budget": budget,
+            "period": period,
+            "user_budget": user_budget,
+            "user_period": user_period,
+            "rpm": rpm,
+            "tpm": tpm,
+            "models": models,
+            "expires": expires,
+        }
+    )
     if not changes:
         raise fail("nothing to change: pass --budget, --period, --rpm, --tpm, --models, --expires...")
     conn = _connect(config, db)

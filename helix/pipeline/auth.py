@@ -31,8 +31,8 @@ from helix.config import Config
 from helix.errors import Unauthorized
 from helix.store import keys as key_store
 from helix.store.db import connect
-from helix.store.keys import KeyRecord
 from helix.store.writer import Writer
+from helix.virtual_keys import KeyRecord
 
 log = logging.getLogger("helix.auth")
 
@@ -140,9 +140,10 @@ class KeyRing:
                 "ask for a new one",
                 code="key_revoked",
             )
-        if key.expires_at is not None and now >= key.expires_at:
+        expires_at = key.spec.expires_at
+        if expires_at is not None and now >= expires_at:
             raise Unauthorized(
-                f"this Helix key ('{key.name}', {key.display}) expired on {_when(key.expires_at)}; ask for a new one",
+                f"this Helix key ('{key.name}', {key.display}) expired on {_when(expires_at)}; ask for a new one",
                 code="key_expired",
             )
         if now - self._touched.get(key.id, 0.0) >= TOUCH_SECONDS:
@@ -207,7 +208,7 @@ class KeyRing:
     def _read(self, known: int) -> tuple[int, list[KeyRecord]] | None:
         with self._conn_lock:
             if self._conn is None:
-                self._conn = connect(self._db_path, readonly=True)
+                self._conn = connect(self._db_path, reader=True)
             conn = self._conn
             current = key_store.version(conn)
             if current == known:
@@ -223,7 +224,9 @@ class KeyRing:
         self._by_hash = {key.hash: key for key in keys}
         self.by_id = {key.id: key for key in keys}
         self._allow = {
-            key.id: _allow_pattern(key.models, self._default_provider) for key in keys if key.models is not None
+            key.id: _allow_pattern(key.spec.models, self._default_provider)
+            for key in keys
+            if key.spec.models is not None
         }
         if self.version >= 0:
             log.info("keys reloaded: %d active", sum(1 for k in keys if k.revoked_at is None))

@@ -24,17 +24,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-import numpy as np
-from numpy.typing import NDArray
 
-from helix.cache.keys import CacheKeys, cache_keys
+from helix.cache.fingerprint import fingerprint
 from helix.cache.replay import ChunkAssembler, completion_to_chunks
-from helix.cache.response_cache import ResponseCache
-from helix.cache.store import Entry
-from helix.call import Call, Completed, Next, Reply, Streamed
+from helix.cache.response_cache import Hit, Lookup, ResponseCache
+from helix.call import Call, Completed, Next, Reply, Streamed, Usage
 from helix.config import CacheConfig
 from helix.pipeline.headers import MAX_SECONDS, number_header, text_header
-from helix.pricing import PriceBook, Usage
+from helix.pricing import PriceBook
 
 log = logging.getLogger("helix.cache")
 _encode = msgspec.json.encode
@@ -106,7 +103,7 @@ class CacheStage:
         )
 
     def _scope(self, call: Call, namespace: str) -> str:
-        tenant = SHARED_SCOPE if self._config.shared else (call.key_id or "")
+        tenant = SHARED_SCOPE if self._config.shared else (call.key.id if call.key is not None else "")
         return f"{tenant}\x1f{namespace}"
 
     async def __call__(self, call: Call, next: Next) -> Reply:
@@ -114,34 +111,31 @@ class CacheStage:
         if skip_reason(call, self._config) or not (controls.lookup or controls.store):
             call.cache = BYPASS
             return await next(call)
-        keys = cache_keys(call.body, call.target.name, self._scope(call, controls.namespace))
-        vector: NDArray[np.float32] | None = None
-        if controls.lookup:
-            entry = self._cache.find_exact(keys)
-            if entry is not None:
-                return self._hit(call, entry, HIT_EXACT)
-            vector = await self._cache.embed(keys.prompt)
-            if vector is not None:
-                match = await self._cache.find_similar(keys, vector, controls.threshold)
-                if match is not None:
-                    call.response_headers["x-helix-cache-similarity"] = f"{match.similarity:.4f}"
-                    return self._hit(call, match.entry, HIT_SEMANTIC)
+        keys = fingerprint(call.body, call.target.name, self._scope(call, controls.namespace))
+        found = await self._cache.lookup(keys, controls.threshold) if controls.lookup else Lookup(keys)
+        if found.hit is not None:
+            return self._hit(call, found.hit)
         call.cache = MISS
         reply = await next(call)
         if not controls.store:
             return reply
         if isinstance(reply, Streamed):
-            return Streamed(self._store_when_complete(call, keys, vector, controls.ttl, reply.chunks))
+            return Streamed(self._store_when_complete(call, found, controls.ttl, reply.chunks))
         if self._storable(reply.body):
-            await self._store(call, keys, vector, controls.ttl, reply.body)
+            await self._store(call, found, controls.ttl, reply.body)
         return reply
 
-    def _hit(self, call: Call, entry: Entry, kind: str) -> Reply:
+    def _hit(self, call: Call, hit: Hit) -> Reply:
+        entry = hit.entry
         self._cache.touch(entry.id)
         body = _decode(entry.response)
         body["id"] = f"chatcmpl-{call.id}"
         body["created"] = int(time.time())
-        call.cache = kind
+        if hit.similarity is None:
+            call.cache = HIT_EXACT
+        else:
+            call.cache = HIT_SEMANTIC
+            call.response_headers["x-helix-cache-similarity"] = f"{hit.similarity:.4f}"
         call.usage = Usage.from_openai(body.get("usage"))
         call.cost = 0.0
         call.saved = entry.cost_usd or 0.0
@@ -155,9 +149,7 @@ class CacheStage:
             return False
         return self._config.cache_truncated or "length" not in reasons
 
-    async def _store(
-        self, call: Call, keys: CacheKeys, vector: NDArray[np.float32] | None, ttl: float | None, body: dict[str, Any]
-    ) -> None:
+    async def _store(self, call: Call, found: Lookup, ttl: float | None, body: dict[str, Any]) -> None:
         response = _encode(body)
         if len(response) > self._max_entry_bytes:
             return  # passed on, not cached: [cache] max_entry_kb
@@ -168,17 +160,14 @@ class CacheStage:
                 log.exception("the PII check of an answer failed; the answer is not cached")
                 return
             response = _encode(body)
-        if vector is None:
-            vector = await self._cache.embed(keys.prompt)
         usage = body.get("usage")
         cost = self._prices.cost(call.target.provider.name, call.target.model, Usage.from_openai(usage))
-        self._cache.store(keys, call.target.name, response, usage, cost, vector, ttl)
+        await self._cache.save(found, call.target.name, response, usage, cost, ttl)
 
     async def _store_when_complete(
         self,
         call: Call,
-        keys: CacheKeys,
-        vector: NDArray[np.float32] | None,
+        found: Lookup,
         ttl: float | None,
         chunks: AsyncIterator[dict[str, Any]],
     ) -> AsyncIterator[dict[str, Any]]:
@@ -196,7 +185,7 @@ class CacheStage:
             return
         completion = assembler.completion()
         if self._storable(completion):
-            await self._store(call, keys, vector, ttl, completion)
+            await self._store(call, found, ttl, completion)
 
 
 async def _replay(chunks: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:

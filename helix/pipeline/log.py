@@ -13,11 +13,13 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from helix.call import Call, Next, Reply, Streamed
+from helix.call import Call, Next, Reply, Streamed, Usage
 from helix.errors import HelixError
-from helix.pricing import PriceBook, Usage
-from helix.store.request_log import INSERT, SET_HELIX_HEADERS, row
+from helix.pricing import PriceBook
+from helix.store import request_log
+from helix.store.request_log import INSERT, SET_HELIX_HEADERS
 from helix.store.writer import Writer
+from helix.virtual_keys import KeyRecord
 
 CLIENT_CLOSED = 499
 DURABLE_WAIT_SECONDS = 10.0
@@ -90,9 +92,35 @@ class LogStage:
             call.cost = self._prices.cost(call.target.provider.name, call.target.model, call.usage)
         for settle in call.on_finish:
             settle(call)
-        self._writer.submit(INSERT, row(call))
+        self._writer.submit(INSERT, request_log.row(request_log.fields(call)))
         if call.response_headers:
             self._writer.submit(SET_HELIX_HEADERS, (json.dumps(call.response_headers), call.id))
+
+    def reject(
+        self,
+        request_id: str,
+        endpoint: str,
+        error: HelixError,
+        *,
+        ts: float,
+        latency: float = 0.0,
+        user: str | None = None,
+        key: KeyRecord | None = None,
+    ) -> None:
+        """Log a request refused before it became a call (auth, a body that does not parse or route)."""
+        known = {
+            "id": request_id,
+            "ts": ts,
+            "endpoint": endpoint,
+            "key_id": key.id if key is not None else None,
+            "user": user,
+            "stream": 0,
+            "status": error.status,
+            "error_code": error.code,
+            "latency_ms": request_log.ms(latency),
+            "overhead_ms": request_log.ms(latency),
+        }
+        self._writer.submit(INSERT, request_log.row(known))
 
 
 def _response_usage(event: dict[str, Any]) -> Any:

@@ -165,7 +165,16 @@ class RedactStage:
         for entity, summary in redaction.findings.items():
             self._writer.submit(
                 INSERT_INCIDENT,
-                (call.id, call.ts, call.key_id, call.user, entity, summary.count, summary.max_score, summary.action),
+                (
+                    call.id,
+                    call.ts,
+                    call.key.id if call.key else None,
+                    call.user,
+                    entity,
+                    summary.count,
+                    summary.max_score,
+                    summary.action,
+                ),
             )
 
 

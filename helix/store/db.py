@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from helix.store.migrations import migrate
+from helix.store.migrations import migrate as _migrate
 from helix.store.vec import ensure_vec_loaded
 
 T = TypeVar("T")
@@ -20,6 +20,7 @@ _PRAGMAS = (
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
 )
+_READER_PRAGMAS = ("PRAGMA foreign_keys = ON",)  # the journal mode is the file's, set by its writers
 
 
 def _prepare(path: Path) -> None:
@@ -27,18 +28,27 @@ def _prepare(path: Path) -> None:
     ensure_vec_loaded()
 
 
-def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A synchronous connection (CLI, start-up), schema up to date."""
+def connect(
+    path: str | Path, *, migrate: bool = True, reader: bool = False, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> sqlite3.Connection:
+    """A synchronous connection (CLI, start-up, worker threads). `migrate=False` skips bringing the schema up
+    to date (someone already did: the server at start-up); `reader=True` opens the file read-only
+    (`mode=ro`), for connections that must never write, and implies `migrate=False`."""
     path = Path(path)
     _prepare(path)
     # isolation_level=None: we issue BEGIN ourselves where we need a transaction.
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    timeout = busy_timeout_ms / 1000
+    if reader:
+        target = f"{path.resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(target, uri=True, isolation_level=None, check_same_thread=False, timeout=timeout)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
     conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    for pragma in _PRAGMAS:
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    for pragma in _READER_PRAGMAS if reader else _PRAGMAS:
         conn.execute(pragma)
-    if not readonly:
-        migrate(conn)
+    if migrate and not reader:
+        _migrate(conn)
     return conn
 
 
@@ -54,12 +64,12 @@ async def connect_async(path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT
     return conn
 
 
-async def in_thread(path: str | Path, work: Callable[[sqlite3.Connection], T], *, readonly: bool = False) -> T:
+async def in_thread(path: str | Path, work: Callable[[sqlite3.Connection], T], *, reader: bool = False) -> T:
     """Run `work` on a connection of its own in a worker thread (reads that must not block the event loop,
     and the rare writes that do not go through the single writer: key changes, dashboard sessions)."""
 
     def run() -> T:
-        conn = connect(path, readonly=readonly)
+        conn = connect(path, reader=reader)
         try:
             return work(conn)
         finally:

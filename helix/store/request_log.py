@@ -2,73 +2,73 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from helix.call import Call
 
-INSERT = (
-    "INSERT INTO requests (id, ts, endpoint, key_id, user, model_requested, provider, model, stream, status,"
-    " error_code, cache, latency_ms, overhead_ms, ttft_ms, prompt_tokens, completion_tokens, cached_tokens,"
-    " cost_usd, saved_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+COLUMNS = (
+    "id",
+    "ts",
+    "endpoint",
+    "key_id",
+    "user",
+    "model_requested",
+    "provider",
+    "model",
+    "stream",
+    "status",
+    "error_code",
+    "cache",
+    "latency_ms",
+    "overhead_ms",
+    "ttft_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cost_usd",
+    "saved_usd",
 )
+INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 # The headers only this request's stages set (cache similarity, budget left), as JSON, for the dashboard's
 # request detail; the usual ones (request id, cache, cost...) follow from the row itself.
 SET_HELIX_HEADERS = "UPDATE requests SET helix_headers = ? WHERE id = ?"
 
 
-def _ms(seconds: float | None) -> float | None:
+def ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 3)
 
 
-def row(call: Call) -> tuple[Any, ...]:
+def fields(call: Call) -> dict[str, Any]:
+    """What the log knows of a call, by column."""
     usage = call.usage
-    return (
-        call.id,
-        call.ts,
-        call.endpoint,
-        call.key_id,
-        call.user,
-        call.requested_model,
-        call.target.provider.name,
-        call.target.model,
-        int(call.stream),
-        call.status,
-        call.error_code,
-        call.cache,
-        _ms(call.finished),
-        _ms(call.overhead_seconds),
-        _ms(call.ttft),
-        usage.prompt_tokens if usage else None,
-        usage.completion_tokens if usage else None,
-        usage.cached_tokens if usage else None,
-        call.cost,
-        call.saved,
-    )
+    return {
+        "id": call.id,
+        "ts": call.ts,
+        "endpoint": call.endpoint,
+        "key_id": call.key.id if call.key is not None else None,
+        "user": call.user,
+        "model_requested": call.requested_model,
+        "provider": call.target.provider.name,
+        "model": call.target.model,
+        "stream": int(call.stream),
+        "status": call.status,
+        "error_code": call.error_code,
+        "cache": call.cache,
+        "latency_ms": ms(call.finished),
+        "overhead_ms": ms(call.overhead_seconds),
+        "ttft_ms": ms(call.ttft),
+        "prompt_tokens": usage.prompt_tokens if usage else None,
+        "completion_tokens": usage.completion_tokens if usage else None,
+        "cached_tokens": usage.cached_tokens if usage else None,
+        "cost_usd": call.cost,
+        "saved_usd": call.saved,
+    }
 
 
-def rejected_row(
-    request_id: str, ts: float, endpoint: str, status: int, code: str | None, latency: float, user: str | None
-) -> tuple[Any, ...]:
-    """A request refused before it could be parsed or routed (bad JSON, unknown provider...)."""
-    return (
-        request_id,
-        ts,
-        endpoint,
-        None,
-        user,
-        None,
-        None,
-        None,
-        0,
-        status,
-        code,
-        None,
-        _ms(latency),
-        _ms(latency),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    )
+def row(known: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The INSERT's parameters: the columns `known` gives, NULL for the rest."""
+    unknown = set(known) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"not columns of the request log: {', '.join(sorted(unknown))}")
+    return tuple(known.get(column) for column in COLUMNS)

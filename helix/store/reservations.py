@@ -15,13 +15,24 @@ import sqlite3
 from typing import Any
 
 from helix.call import Call
+from helix.store import request_log
 
 log = logging.getLogger("helix.store")
 
-INSERT = (
-    "INSERT INTO reservations (id, ts, pid, endpoint, key_id, user, model_requested, provider, model, stream, cost_usd)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+COLUMNS = (
+    "id",
+    "ts",
+    "pid",
+    "endpoint",
+    "key_id",
+    "user",
+    "model_requested",
+    "provider",
+    "model",
+    "stream",
+    "cost_usd",
 )
+INSERT = f"INSERT INTO reservations ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 DELETE = "DELETE FROM reservations WHERE id = ?"
 INTERRUPTED = "interrupted"
 _CHARGE = (
@@ -33,19 +44,8 @@ _CHARGE = (
 
 
 def row(call: Call, cost: float) -> tuple[Any, ...]:
-    return (
-        call.id,
-        call.ts,
-        os.getpid(),
-        call.endpoint,
-        call.key_id,
-        call.user,
-        call.requested_model,
-        call.target.provider.name,
-        call.target.model,
-        int(call.stream),
-        cost,
-    )
+    known = {**request_log.fields(call), "pid": os.getpid(), "cost_usd": cost}
+    return tuple(known[column] for column in COLUMNS)
 
 
 def _alive(pid: int) -> bool:

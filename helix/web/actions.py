@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from helix.cache import store as cache_store
+from helix.cache import entries as cache_entries
 from helix.durations import parse_duration
 from helix.store import keys as key_store
 from helix.store.db import in_thread
-from helix.store.keys import KeyProblem, KeyRecord, KeySpec
+from helix.virtual_keys import KeyProblem, KeyRecord, KeySpec
 
 if TYPE_CHECKING:
     from helix.gateway import Gateway
@@ -73,4 +73,4 @@ class Actions:
         return record
 
     async def clear_cache(self, model: str | None) -> int:
-        return await in_thread(self.gateway.db_path, lambda conn: cache_store.clear(conn, model, None))
+        return await in_thread(self.gateway.db_path, lambda conn: cache_entries.clear(conn, model, None))

@@ -9,10 +9,10 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from helix.cache import store as cache_store
-from helix.quota.periods import period_bounds
+from helix.cache import entries as cache_rows
+from helix.periods import period_bounds
 from helix.store import keys as key_store
-from helix.store import queries, series
+from helix.store import queries, series, spend
 from helix.store.queries import CACHE_RESULTS, Filters
 from helix.web.timerange import TimeRange
 
@@ -153,13 +153,13 @@ def view(conn: sqlite3.Connection, rng: TimeRange, now: float, **only: Any) -> V
 
 def keys(conn: sqlite3.Connection, now: float, include_revoked: bool = True) -> list[Row]:
     """Every key with its spend over its budget period, the closest to its budget first."""
-    rows = key_store.report(conn, key_store.list_keys(conn, include_revoked=include_revoked), now)
+    rows = spend.report(conn, key_store.list_keys(conn, include_revoked=include_revoked), now)
     order = {"active": 0, "expired": 1, "revoked": 2}
     return sorted(rows, key=lambda k: (order.get(k["status"], 3), -(k["budget_used"] or -1), k["name"]))
 
 
 def cache_entries(conn: sqlite3.Connection, rng: TimeRange) -> Row:
-    return cache_store.stats(conn, rng.since)
+    return cache_rows.stats(conn, rng.since)
 
 
 @dataclass(frozen=True)
@@ -174,8 +174,8 @@ class KeyView:
 
 def key_view(conn: sqlite3.Connection, name: str, rng: TimeRange, now: float) -> KeyView:
     record = key_store.find(conn, name)
-    (row,) = key_store.report(conn, [record], now)
-    start, end = period_bounds(record.period, now)
+    (row,) = spend.report(conn, [record], now)
+    start, end = period_bounds(record.spec.period, now)
     if math.isinf(end):  # a total budget: from the key's creation to now
         start, end = record.created_at, now
     burn = TimeRange("custom", start, end, _burn_step(end - start))

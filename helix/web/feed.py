@@ -46,4 +46,4 @@ class Feed:
             conn.execute("BEGIN")
             return work(conn)
 
-        return await in_thread(self.db_path, consistent, readonly=True)
+        return await in_thread(self.db_path, consistent, reader=True)

@@ -32,6 +32,7 @@ from helix.web.guard import (
     same_origin,
 )
 from helix.web.host import host_app, running
+from helix.web.site import Site
 
 if TYPE_CHECKING:
     from helix.gateway import Gateway
@@ -74,7 +75,8 @@ class Dashboard:
         elif self.guard is not None and not await self.guard.allows(scope["headers"]):
             await login.refuse(scope, receive, send)
         else:
-            scope[SCOPE_KEY] = self
+            site: Site = self  # what the pages see of it (checked here, where both are known)
+            scope[SCOPE_KEY] = site
             await host_app()(scope, receive, send)
 
 

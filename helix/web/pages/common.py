@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import Request
 from nicegui import ui
@@ -18,11 +18,9 @@ from helix.web import charts
 from helix.web.asgi import SCOPE_KEY
 from helix.web.data import Row, Summary, View
 from helix.web.guard import LOGIN, cookie_value
+from helix.web.site import Site
 from helix.web.timerange import BadRange, TimeRange, parse
 from helix.web.widgets import VISIBILITY_JS, Cards, Chart, Table, card, go, grid, link, link_to
-
-if TYPE_CHECKING:
-    from helix.web.mount import Dashboard
 
 T = TypeVar("T")
 # A live range slides with time: repaint at least this often even when nothing new was written.
@@ -32,7 +30,7 @@ SLIDE_SECONDS = 60.0
 READ_BUDGET = 20.0
 
 
-def dashboard_of(request: Request) -> Dashboard:
+def dashboard_of(request: Request) -> Site:
     return request.scope[SCOPE_KEY]  # type: ignore[no-any-return]
 
 

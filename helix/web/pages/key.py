@@ -9,8 +9,8 @@ from fastapi import Request
 from nicegui import ui
 
 from helix.format import count, money, when
-from helix.quota.periods import PERIODS
-from helix.store.keys import KeyNotFound, KeyProblem
+from helix.periods import PERIODS
+from helix.virtual_keys import KeyNotFound, KeyProblem
 from helix.web import charts, data
 from helix.web.actions import amount as parse_amount
 from helix.web.data import KeyView, Row

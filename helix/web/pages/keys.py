@@ -7,8 +7,8 @@ import sqlite3
 from fastapi import Request
 from nicegui import ui
 
-from helix.quota.periods import PERIODS
-from helix.store.keys import KeyProblem, KeySpec, parse_models
+from helix.periods import PERIODS
+from helix.virtual_keys import KeyProblem, KeySpec, parse_models
 from helix.web import data
 from helix.web.actions import amount, expiry, whole
 from helix.web.data import Row

@@ -12,8 +12,8 @@ from nicegui import ui
 
 from helix.format import count, money, ms, when
 from helix.store import keys as key_store
-from helix.store.keys import KeyNotFound
 from helix.store.queries import CACHE_RESULTS, Filters
+from helix.virtual_keys import KeyNotFound
 from helix.web import data
 from helix.web.data import RequestDetail, RequestPage, Row
 from helix.web.pages.common import dashboard_of, keep_live, model_name, range_of, request_rows, request_table

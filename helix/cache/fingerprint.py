@@ -72,14 +72,14 @@ def message_text(message: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class CacheKeys:
+class Fingerprint:
     exact: bytes
     partition: bytes
     prompt: str  # the last user message: what the semantic cache embeds and verifies
     scope: str
 
 
-def cache_keys(body: dict[str, Any], target: str, scope: str) -> CacheKeys:
+def fingerprint(body: dict[str, Any], target: str, scope: str) -> Fingerprint:
     messages = [_canonical_message(m) for m in body.get("messages", []) if isinstance(m, dict)]
     params = {k: v for k, v in body.items() if k not in _IGNORED_FIELDS and v is not None}
     last = messages[-1] if messages else {}
@@ -87,4 +87,4 @@ def cache_keys(body: dict[str, Any], target: str, scope: str) -> CacheKeys:
     context = [target, scope, params, messages[:-1], {k: v for k, v in last.items() if k != "content"}]
     partition = hashlib.sha256(_encode(context)).digest()[:16]
     exact = hashlib.sha256(partition + _encode(last.get("content"))).digest()[:16]
-    return CacheKeys(exact=exact, partition=partition, prompt=prompt, scope=scope)
+    return Fingerprint(exact=exact, partition=partition, prompt=prompt, scope=scope)

@@ -1,0 +1,191 @@
+"""The quota ledger: what each budget has spent this period and what requests in flight have reserved.
+
+One ledger per key with a budget, and one per end user under a per-user budget rule (the key's own
+`user_budget`, else `[limits] user_budget`; requests without a key form their own group). Spend is read
+from the request log when a key or rule is loaded, then kept in memory: a request reserves its estimate
+before it is sent, and settles (releases the reservation, charges the real cost) once the log stage
+knows the cost. `sync()` keeps the ledgers in step with the keys, which the CLI or the admin API may
+change at any time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helix.config import LimitsConfig
+from helix.periods import period_bounds
+from helix.store import spend
+from helix.store.db import connect
+from helix.store.writer import Writer
+from helix.virtual_keys import KeyRecord
+
+
+@dataclass(slots=True)
+class Ledger:
+    """Spend against one budget over its current period, plus what requests in flight have reserved."""
+
+    budget: float | None
+    period: str
+    start: float
+    end: float
+    spent: float = 0.0
+    reserved: float = 0.0
+    alerted: set[int] | None = None  # thresholds already announced this period (keys only)
+
+    @classmethod
+    def open(cls, budget: float | None, period: str, now: float, spent: float = 0.0) -> Ledger:
+        start, end = period_bounds(period, now)
+        return cls(budget, period, start, end, spent)
+
+    def roll(self, now: float) -> None:
+        if now >= self.end:
+            self.start, self.end = period_bounds(self.period, now)
+            self.spent = 0.0
+            if self.alerted is not None:
+                self.alerted = set()
+
+    def refuses(self, prompt_cost: float) -> bool:
+        if self.budget is None:
+            return False
+        committed = self.spent + self.reserved
+        return committed >= self.budget or committed + prompt_cost > self.budget
+
+    def settle(self, reserved: float, cost: float, now: float) -> None:
+        """Release what a request reserved and charge what it really cost."""
+        self.reserved = max(0.0, self.reserved - reserved)
+        self.roll(now)
+        self.spent += cost
+
+
+@dataclass(slots=True)
+class UserRule:
+    budget: float
+    period: str
+    seed_start: float = -1.0  # spend read from the log for this period start
+    seed: dict[str, float] = field(default_factory=dict)
+
+
+Group = str | None  # the key's id whose users a rule covers; None: requests made without a key
+
+
+class Ledgers:
+    def __init__(self, config: LimitsConfig, writer: Writer, db_path: str | Path) -> None:
+        self._config = config
+        self._writer = writer
+        self._db_path = db_path
+        self._keys: dict[str, Ledger] = {}
+        self._users: dict[tuple[Group, str], Ledger] = {}
+        self._default_rule = (
+            UserRule(config.user_budget, config.user_budget_period) if config.user_budget is not None else None
+        )
+        self._rules: dict[Group, UserRule] = {}
+
+    @property
+    def keyless_users_budgeted(self) -> bool:
+        return self._default_rule is not None
+
+    def of_key(self, key: KeyRecord | None, now: float) -> Ledger | None:
+        ledger = self._keys.get(key.id) if key is not None else None
+        if ledger is not None:
+            ledger.roll(now)
+        return ledger
+
+    def of_user(self, key: KeyRecord | None, user: str, now: float) -> Ledger | None:
+        group = key.id if key is not None else None
+        ledger = self._users.get((group, user))
+        if ledger is None:
+            rule = self._rules.get(group)
+            if rule is None:
+                return None
+            ledger = Ledger.open(rule.budget, rule.period, now)
+            if ledger.start == rule.seed_start:
+                ledger.spent = rule.seed.get(user, 0.0)
+            self._users[(group, user)] = ledger
+        ledger.roll(now)
+        return ledger
+
+    def live(self, key_id: str) -> dict[str, float | None]:
+        """A key's budget ledger as this server sees it now: spent this period and reserved in flight."""
+        ledger = self._keys.get(key_id)
+        if ledger is None:
+            return {"spent_usd": None, "reserved_usd": None, "budget_usd": None}
+        ledger.roll(time.time())
+        return {"spent_usd": ledger.spent, "reserved_usd": ledger.reserved, "budget_usd": ledger.budget}
+
+    async def sync(self, keys: list[KeyRecord]) -> None:
+        """Bring the ledgers in step with `keys` (the active ones): new budgets and rules read their spend
+        from the log, changed ones keep theirs, those of removed keys go."""
+        now = time.time()
+        active = [k for k in keys if k.revoked_at is None]
+        load_keys: list[KeyRecord] = []
+        for key in active:
+            ledger = self._keys.get(key.id)
+            if key.spec.budget is None:
+                self._keys.pop(key.id, None)
+            elif ledger is None or ledger.period != key.spec.period:
+                load_keys.append(key)
+            else:
+                ledger.budget = key.spec.budget
+        rules, load_rules = self._rules_for(active)
+        for (group, user), ledger in list(self._users.items()):
+            if group not in rules or group in load_rules:
+                del self._users[(group, user)]
+            else:
+                ledger.budget = rules[group].budget
+        if load_keys or load_rules:
+            await self._writer.flush()  # what this process already logged must be in the sums
+            spends, alerted, seeds = await asyncio.to_thread(self._read_spend, load_keys, load_rules, now)
+            for key in load_keys:
+                ledger = Ledger.open(key.spec.budget, key.spec.period, now, spends[key.id])
+                ledger.alerted = alerted[key.id]
+                self._keys[key.id] = ledger
+            for group, (start, seed) in seeds.items():
+                load_rules[group].seed_start, load_rules[group].seed = start, seed
+        self._rules = rules
+        ids = {k.id for k in active}
+        for key_id in [k for k in self._keys if k not in ids]:
+            del self._keys[key_id]
+
+    def _rules_for(self, active: list[KeyRecord]) -> tuple[dict[Group, UserRule], dict[Group, UserRule]]:
+        """The per-user rule of each group, and those of them whose spend must be read (new or re-periodized)."""
+        wanted: dict[Group, tuple[float, str]] = {}
+        default = self._default_rule
+        if default is not None:
+            wanted[None] = (default.budget, default.period)
+        for key in active:
+            spec = key.spec
+            if spec.user_budget is not None:
+                wanted[key.id] = (spec.user_budget, spec.user_period or self._config.user_budget_period)
+            elif default is not None:
+                wanted[key.id] = (default.budget, default.period)
+        rules: dict[Group, UserRule] = {}
+        load: dict[Group, UserRule] = {}
+        for group, (budget, period) in wanted.items():
+            rule = self._rules.get(group)
+            if rule is None or rule.period != period:
+                rule = load[group] = UserRule(budget, period)
+            rule.budget = budget
+            rules[group] = rule
+        return rules, load
+
+    def _read_spend(
+        self, keys: list[KeyRecord], rules: dict[Group, UserRule], now: float
+    ) -> tuple[dict[str, float], dict[str, set[int]], dict[Group, tuple[float, dict[str, float]]]]:
+        conn = connect(self._db_path, reader=True)
+        try:
+            spends: dict[str, float] = {}
+            alerted: dict[str, set[int]] = {}
+            for key in keys:
+                start, _ = period_bounds(key.spec.period, now)
+                spends[key.id] = spend.key_spend(conn, key.id, start)
+                alerted[key.id] = spend.alerts_sent(conn, f"key:{key.id}", start)
+            seeds: dict[Group, tuple[float, dict[str, float]]] = {}
+            for group, rule in rules.items():
+                start, _ = period_bounds(rule.period, now)
+                seeds[group] = (start, spend.user_spend(conn, group, start))
+            return spends, alerted, seeds
+        finally:
+            conn.close()
