@@ -10,7 +10,7 @@ finished `response`) carries whole strings and is rewritten as a whole.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from helix.pii.restore import restore
@@ -23,9 +23,9 @@ _DONE = {
 
 
 class Channel(Protocol):
-    def feed(self, delta: str) -> str: ...
+    async def feed(self, delta: str) -> str: ...
 
-    def flush(self) -> str: ...
+    async def flush(self) -> str: ...
 
 
 Event = dict[str, Any]
@@ -43,7 +43,7 @@ def restore_strings(value: Any, mapping: Mapping[str, str], json_escape: bool = 
 
 
 async def transform_native_stream(
-    events: AsyncIterator[Event], make: Callable[[bool], Channel], whole: Callable[[Event], Event]
+    events: AsyncIterator[Event], make: Callable[[bool], Channel], whole: Callable[[Event], Awaitable[Event]]
 ) -> AsyncIterator[Event]:
     """Rewrite each delta through a channel made by `make(is_tool_arguments)`, every other event by `whole`."""
     channels: dict[Any, Channel] = {}
@@ -57,31 +57,31 @@ async def transform_native_stream(
             previous = held.pop(key, None)
             if previous is not None:
                 yield previous
-            held[key] = {**event, "delta": channels[key].feed(event["delta"])}
+            held[key] = {**event, "delta": await channels[key].feed(event["delta"])}
             continue
         if kind in _DONE:
             key = (event.get("item_id"), event.get("content_index"), _DONE[kind])
             last, ending = held.pop(key, None), channels.pop(key, None)
             if last is not None:
-                yield {**last, "delta": last["delta"] + (ending.flush() if ending else "")}
+                yield {**last, "delta": last["delta"] + (await ending.flush() if ending else "")}
         if "choices" in event:  # a legacy completions chunk
-            yield _completion_chunk(event, make, channels)
+            yield await _completion_chunk(event, make, channels)
         else:
-            yield whole(event)
+            yield await whole(event)
     for last in held.values():
         yield last
 
 
-def _completion_chunk(chunk: Event, make: Callable[[bool], Channel], channels: dict[Any, Channel]) -> Event:
+async def _completion_chunk(chunk: Event, make: Callable[[bool], Channel], channels: dict[Any, Channel]) -> Event:
     choices = []
     for choice in chunk.get("choices") or []:
         if isinstance(choice, dict) and isinstance(choice.get("text"), str):
             key = ("choice", choice.get("index") or 0)
             if key not in channels:
                 channels[key] = make(False)
-            text = channels[key].feed(choice["text"])
+            text = await channels[key].feed(choice["text"])
             if choice.get("finish_reason"):
-                text += channels[key].flush()
+                text += await channels[key].flush()
             choice = {**choice, "text": text}
         choices.append(choice)
     return {**chunk, "choices": choices}
