@@ -475,7 +475,8 @@ def test_usage_includes_cache_tokens_in_prompt_tokens() -> None:
         "prompt_tokens": 1210,
         "completion_tokens": 5,
         "total_tokens": 1215,
-        "prompt_tokens_details": {"cached_tokens": 1000},
+        # cache_creation_tokens is Helix's own: /v1/messages clients get cache_creation_input_tokens back.
+        "prompt_tokens_details": {"cached_tokens": 1000, "cache_creation_tokens": 200},
     }
 
 

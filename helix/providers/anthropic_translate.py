@@ -392,11 +392,15 @@ def _openai_usage(usage: JSON) -> JSON:
     cache_write = usage.get("cache_creation_input_tokens") or 0
     prompt = (usage.get("input_tokens") or 0) + cache_read + cache_write
     completion = usage.get("output_tokens") or 0
+    details: JSON = {"cached_tokens": cache_read}
+    if cache_write:
+        # Not an OpenAI field: kept so an Anthropic client of /v1/messages gets its usage back as it was.
+        details["cache_creation_tokens"] = cache_write
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": cache_read},
+        "prompt_tokens_details": details,
     }
 
 

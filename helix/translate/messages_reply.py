@@ -33,12 +33,13 @@ def stop_reason(finish_reason: Any) -> str | None:
 def anthropic_usage(usage: Any) -> JSON:
     """OpenAI usage in Anthropic's terms: input_tokens there exclude the tokens read from the prompt cache."""
     usage = usage if isinstance(usage, dict) else {}
-    details = usage.get("prompt_tokens_details") or {}
-    cached = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
+    details = usage.get("prompt_tokens_details")
+    details = details if isinstance(details, dict) else {}
+    cached, written = int(details.get("cached_tokens") or 0), int(details.get("cache_creation_tokens") or 0)
     return {
-        "input_tokens": max(0, int(usage.get("prompt_tokens") or 0) - cached),
+        "input_tokens": max(0, int(usage.get("prompt_tokens") or 0) - cached - written),
         "output_tokens": int(usage.get("completion_tokens") or 0),
-        "cache_creation_input_tokens": 0,
+        "cache_creation_input_tokens": written,
         "cache_read_input_tokens": cached,
     }
 
