@@ -45,7 +45,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("pipeline", ("helix.pipeline",)),
     ("gateway", ("helix.gateway", "helix.doctor")),
     ("surfaces", ("helix.api", "helix.web", "helix.commands")),
-    ("entry points", ("helix.app", "helix.cli", "helix.__main__")),
+    # `helix serve` builds and runs the app: an entry point, though it lives beside the other sub-commands.
+    ("entry points", ("helix.app", "helix.cli", "helix.__main__", "helix.commands.serve")),
 ]
 
 
