@@ -12,17 +12,8 @@ from rich.table import Table
 from helix.cache import entries
 from helix.cache.embedder import Embedder, EmbedderUnavailable
 from helix.cache.judge import JudgeUnavailable, judge_for
-from helix.commands.common import (
-    ConfigOption,
-    DbOption,
-    JsonOption,
-    console,
-    duration,
-    fail,
-    open_db,
-    print_json,
-    settings,
-)
+from helix.commands.common import AsJson, ConfigOption, DbOption, console, duration, fail, open_db, print_json, settings
+from helix.commands.common import since as window_start
 from helix.format import money, size
 from helix.models import resolve
 
@@ -34,15 +25,15 @@ def stats(
     since: Annotated[
         str, typer.Option(metavar="DURATION", help="Window for hit rates and savings, like 24h or 7d.")
     ] = "7d",
-    as_json: JsonOption = False,
+    as_json: AsJson = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
     """Entries, size, hit rates (exact and semantic) and dollars saved."""
     cfg = settings(config, db)
-    window = duration(since, "--since")
+    start = window_start(since)
     with open_db(cfg) as conn:
-        numbers = entries.stats(conn, time.time() - window)
+        numbers = entries.stats(conn, start)
     file_bytes = sum(os.path.getsize(p) for p in _db_files(cfg.db_path()))
     if as_json:
         bounds = {"max_entries": cfg.cache.max_entries, "max_mb": cfg.cache.max_mb, "ttl": cfg.cache.ttl}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +32,7 @@ ConfigOption = Annotated[
 DbOption = Annotated[
     Path | None, typer.Option("--db", metavar="FILE", help="Path of the SQLite file (overrides \\[storage] path).")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON with stable field names instead of a table.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON with stable field names instead of a table.")]
 
 
 def fail(message: str) -> typer.Exit:
@@ -71,6 +72,11 @@ def duration(text: str, option: str = "") -> float:
         return parse_duration(text)
     except ValueError as exc:
         raise fail(f"{option}: {exc}" if option else str(exc)) from None
+
+
+def since(text: str) -> float:
+    """The start (epoch seconds) of a `--since` window given as a duration (24h, 7d), or a clean exit."""
+    return time.time() - duration(text, "--since")
 
 
 def print_json(value: Any, *, one_line: bool = False) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from helix.commands.common import ConfigOption, DbOption, JsonOption, console, fail, open_db, print_json, settings
+from helix.commands.common import AsJson, ConfigOption, DbOption, console, fail, open_db, print_json, settings
 from helix.config import Period
 from helix.dates import local_time
 from helix.format import money as _money
@@ -136,7 +136,7 @@ def add(
 @app.command("list")
 def list_(
     all_: Annotated[bool, typer.Option("--all", "-a", help="Include revoked keys.")] = False,
-    as_json: JsonOption = False,
+    as_json: AsJson = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from helix.commands.common import (
-    ConfigOption,
-    DbOption,
-    JsonOption,
-    console,
-    duration,
-    fail,
-    open_db,
-    print_json,
-    settings,
-)
+from helix.commands.common import AsJson, ConfigOption, DbOption, console, fail, open_db, print_json, settings
+from helix.commands.common import since as window_start
 from helix.dates import local_time
 from helix.pii import incidents
 from helix.pii.users import UserIds, user_key
@@ -30,14 +20,13 @@ app = typer.Typer(help="The PII and secrets firewall.", no_args_is_help=True)
 def list_incidents(
     since: Annotated[str, typer.Option(metavar="DURATION", help="How far back, like 24h or 7d.")] = "7d",
     n: Annotated[int, typer.Option("-n", metavar="N", help="How many incidents to list.")] = 50,
-    as_json: JsonOption = False,
+    as_json: AsJson = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
     """Detections per request: entity type, count, score and action (values are never stored)."""
-    window = duration(since, "--since")
     with open_db(settings(config, db)) as conn:
-        start = time.time() - window
+        start = window_start(since)
         rows = incidents.recent(conn, start, n)
         if as_json:
             print_json({"since": since, "data": rows, "totals": incidents.totals(conn, start)})

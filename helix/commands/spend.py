@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from helix.commands.common import ConfigOption, DbOption, JsonOption, console, duration, open_db, print_json, settings
+from helix.commands.common import AsJson, ConfigOption, DbOption, console, open_db, print_json, settings
+from helix.commands.common import since as window_start
 from helix.format import money
 from helix.store import queries
 
@@ -17,14 +17,14 @@ def spend(
     by: Annotated[queries.SpendGroup, typer.Option(help="Group by model, key, user, day or provider.")] = "model",
     since: Annotated[str, typer.Option(metavar="DURATION", help="Window to sum over, like 24h, 7d or 4w.")] = "7d",
     top: Annotated[int, typer.Option("--top", "-n", metavar="N", help="Show this many groups, biggest first.")] = 50,
-    as_json: JsonOption = False,
+    as_json: AsJson = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
     """Dollars spent (and saved by the cache), grouped by model, key, user or day; top spenders first."""
-    window = duration(since, "--since")
+    start = window_start(since)
     with open_db(settings(config, db)) as conn:
-        rows = queries.spend(by, time.time() - window, max(1, top)).rows(conn)
+        rows = queries.spend(by, start, max(1, top)).rows(conn)
     items = queries.spend_items(by, rows)
     if as_json:
         print_json({"by": by, "since": since, "data": items, "total": queries.spend_total(items)})
