@@ -17,6 +17,7 @@ from helix.commands import keys as keys_commands
 from helix.commands import logs as logs_command
 from helix.commands import models as models_commands
 from helix.commands import pii as pii_commands
+from helix.commands import reload as reload_command
 from helix.commands import serve as serve_command
 from helix.commands import spend as spend_command
 from helix.commands.common import ConfigOption, DbOption, console, fail, settings, tidy_help, unlimited_width_when_piped
@@ -58,6 +59,7 @@ app.add_typer(pii_commands.app, name="pii")
 app.command()(serve_command.serve)
 app.command()(logs_command.logs)
 app.command()(spend_command.spend)
+app.command("reload")(reload_command.reload)
 
 
 @app.command()

@@ -40,15 +40,20 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def settings(config: Path | None, db: Path | None = None, **server: Any) -> Config:
-    overrides: dict[str, Any] = {}
+def overrides(db: Path | None = None, **server: Any) -> dict[str, Any]:
+    """The config keys that command-line options set."""
+    found: dict[str, Any] = {}
     if db is not None:
-        overrides["storage"] = {"path": str(db)}
+        found["storage"] = {"path": str(db)}
     server = {k: v for k, v in server.items() if v is not None}
     if server:
-        overrides["server"] = server
+        found["server"] = server
+    return found
+
+
+def settings(config: Path | None, db: Path | None = None, **server: Any) -> Config:
     try:
-        return load_config(config, overrides=overrides)
+        return load_config(config, overrides=overrides(db, **server))
     except ConfigError as exc:
         raise fail(str(exc)) from None
 

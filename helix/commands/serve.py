@@ -14,8 +14,8 @@ import typer
 from rich.markup import escape
 
 from helix import __version__, runtime
-from helix.commands.common import ConfigOption, DbOption, console, fail, settings
-from helix.config import Config
+from helix.commands.common import ConfigOption, DbOption, console, fail, overrides, settings
+from helix.config import Config, load_config
 from helix.logs import configure_logging
 from helix.models import Found, locate_all, resolve
 from helix.startup import ASGIApp, DeferredApp
@@ -33,10 +33,15 @@ def serve(
     """Start the gateway (proxy on /v1, health on /health, dashboard on /dashboard)."""
     import uvicorn
 
-    from helix.server import protocol_options
+    from helix.server import GracefulServer, ignore_sighup, protocol_options, reload_on_sighup
 
     configured = settings(config, db, host=host, port=port)
     cfg = resolve(configured)
+    ignore_sighup()
+
+    def reread() -> Config:
+        return resolve(load_config(config, overrides=overrides(db, host=host, port=port)))
+
     configure_logging(cfg.server.log_level)
     _banner(cfg, locate_all(configured))
 
@@ -50,26 +55,27 @@ def serve(
 
         if cfg.cache.enabled and cfg.cache.semantic and not cfg.cache.embedding_model_path:
             runtime.go_offline_unless_reachable()
-        application = create_app(cfg)
+        application = create_app(cfg, loader=reread)
         built.append(application.state.gateway)
         return cast(ASGIApp, front(application))
 
     async def settle() -> None:
         # Loading the models leaves tens of MB of freed heap that glibc keeps; hand it back once, when
         # the embedding model (which loads after the app starts) is in too.
+        reload_on_sighup(built[0], reread)
         cache = built[0].cache
         while cache is not None and cache.semantic_enabled and not cache.semantic_ready:
             await asyncio.sleep(0.2)
         runtime.release_memory()
 
-    server = uvicorn.Server(
+    server = GracefulServer(
         uvicorn.Config(
             DeferredApp(build, on_failure=lambda _: setattr(server, "should_exit", True), after_start=settle),
             host=cfg.server.host,
             port=cfg.server.port,
             log_level=cfg.server.log_level,
             access_log=False,
-            timeout_graceful_shutdown=10,
+            timeout_graceful_shutdown=cast(int, cfg.server.shutdown_grace),  # any number of seconds works
             **protocol_options(cfg.server),
         )
     )
