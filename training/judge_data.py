@@ -1,8 +1,11 @@
 """Training pairs for the same-question judge: never the dev or test split of the labelled set.
 
 Three sources, all labelled "same question" (1) or "different question" (0):
-- the train split of `tests/data/support_intents.jsonl` (hand-written intents and their near-misses)
-  and the "tune" split of `tests/data/semantic_pairs.jsonl`;
+- hand-written intents in families of near-misses: the train split of `tests/data/support_intents.jsonl`
+  and `training/data/written_intents.jsonl` (written for training, in the style users type; no sentence
+  of the dev or test split, which `tests/test_judge_data.py` checks), each also re-asked with everyday
+  framing (greetings, thanks, context, typos, lower case); and the "tune" split of
+  `tests/data/semantic_pairs.jsonl`;
 - generated intents: an action on an object across many products and domains, asked in many styles
   (politeness, "I forgot…", "can't…", typos, short and long forms, extra context, word order);
 - hard negatives for every confusable family: the opposite action (enable/disable, upgrade/downgrade,
@@ -15,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +29,7 @@ sys.path.insert(0, str(REPO))
 from tests.labelled import load_intents  # noqa: E402
 
 Pair = tuple[str, str, int]
+WRITTEN = Path(__file__).resolve().parent / "data" / "written_intents.jsonl"
 
 # action -> ways to say it; the antonym map makes the hardest negatives
 ACTIONS: dict[str, list[str]] = {
@@ -291,6 +296,18 @@ def styled(core: str, short: str, rng: random.Random) -> str:
     if rng.random() < 0.25:
         text = _typo(text, rng)
     if rng.random() < 0.2:
+        text = text.lower().rstrip("?.!")
+    return text.strip()
+
+
+def reframe(text: str, rng: random.Random) -> str:
+    """The same question as someone might type it: a greeting, thanks, some context, a typo, lower case."""
+    if rng.random() < 0.3:
+        text = rng.choice(CONTEXT) + text
+    text = rng.choice(POLITE_PREFIX) + text + rng.choice(POLITE_SUFFIX)
+    if rng.random() < 0.35:
+        text = _typo(text, rng)
+    if rng.random() < 0.3:
         text = text.lower().rstrip("?.!")
     return text.strip()
 
@@ -581,36 +598,63 @@ def _intent_pairs(texts: list[str], rng: random.Random, limit: int) -> list[tupl
     return pairs[:limit]
 
 
+def written_families() -> list[list[list[str]]]:
+    """Hand-written intents grouped by family: the labelled set's train split and `data/written_intents.jsonl`."""
+    rows = [(i.family, list(i.texts)) for i in load_intents() if i.split == "train"]
+    for line in WRITTEN.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        rows.append(("written-" + row["family"], list(row["texts"])))
+    families: dict[str, list[list[str]]] = {}
+    for family, texts in rows:
+        families.setdefault(family, []).append(texts)
+    return list(families.values())
+
+
+def written_pairs(rng: random.Random) -> list[Pair]:
+    """Every pair inside an intent is "same", every pair across a family's intents "different" (the near-misses);
+    positives also with one side re-asked in everyday framing (half the negatives too), and a few unrelated pairs."""
+    families = written_families()
+    every = [texts for family in families for texts in family]
+    pairs: list[Pair] = []
+    for family in families:
+        for texts in family:
+            for a, b in itertools.combinations(texts, 2):
+                pairs += [(a, b, 1), (reframe(a, rng), b, 1)]
+            pairs += [(t, reframe(t, rng), 1) for t in texts]
+        for x, y in itertools.combinations(family, 2):
+            pairs += [(reframe(a, rng) if rng.random() < 0.5 else a, b, 0) for a in x for b in y]
+        for texts in family:
+            strangers = rng.sample([o for o in every if o not in family], 4)
+            pairs += [(rng.choice(texts), rng.choice(o), 0) for o in strangers]
+    return pairs
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
+
+
 def build(seed: int = 8) -> list[Pair]:
     rng = random.Random(seed)
     pairs: list[Pair] = []
-    families = list(generated_families(rng)) + list(topic_families()) * 2
+    families = list(generated_families(rng)) + list(topic_families())
     every: list[list[str]] = []
     for family in families:
         asked = [[intent.ask(rng) for _ in range(6)] for intent in family]
         every += asked
         for texts in asked:
-            pairs += [(a, b, 1) for a, b in _intent_pairs(sorted(set(texts)), rng, 4)]
+            pairs += [(a, b, 1) for a, b in _intent_pairs(sorted(set(texts)), rng, 3)]
         for x, y in itertools.combinations(asked, 2):
-            pairs += [(rng.choice(x), rng.choice(y), 0) for _ in range(5)]
+            pairs += [(rng.choice(x), rng.choice(y), 0) for _ in range(3)]
     for _ in range(len(families) * 2):  # unrelated questions in the same style
         x, y = rng.sample(every, 2)
         pairs.append((rng.choice(x), rng.choice(y), 0))
-    labelled = [i for i in load_intents() if i.split == "train"]
-    for intent in labelled:
-        texts = list(intent.texts)
-        # hand-written pairs count more: each twice, and once more with a style variation
-        for a, b in itertools.combinations(texts, 2):
-            pairs += [(a, b, 1), (b, a, 1)]
-        others = [o for o in labelled if o is not intent and o.family == intent.family]
-        for other in others:
-            pairs += [(a, b, 0) for a in texts for b in other.texts]
-        strangers = rng.sample([o for o in labelled if o.family != intent.family], 6)
-        pairs += [(rng.choice(texts), rng.choice(o.texts), 0) for o in strangers]
+    pairs += written_pairs(rng)
+    held_out = {_normal(t) for i in load_intents() if i.split in ("dev", "test") for t in i.texts}
     old = REPO / "tests" / "data" / "semantic_pairs.jsonl"
     for line in old.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        if row["split"] == "tune":
+        # the old set shares a few sentences with the held-out splits: those pairs are left out
+        if row["split"] == "tune" and not {_normal(row["a"]), _normal(row["b"])} & held_out:
             pairs += [(row["a"], row["b"], int(row["same"]))] * 2
     rng.shuffle(pairs)
     return pairs

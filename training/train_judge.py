@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -42,7 +43,14 @@ def base_model(workdir: Path) -> Path:
     return workdir / "base"
 
 
-def train(base: Path, epochs: int, batch_size: int, lr: float, seed: int) -> tuple[torch.nn.Module, object]:
+def train(
+    base: Path,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    after_epoch: Callable[[int, torch.nn.Module, object], None],
+) -> tuple[torch.nn.Module, object]:
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
@@ -78,6 +86,10 @@ def train(base: Path, epochs: int, batch_size: int, lr: float, seed: int) -> tup
             if step % 50 == 0:
                 elapsed = time.monotonic() - started
                 print(f"epoch {epoch} step {step}/{steps} loss {loss.item():.3f} {elapsed:.0f}s", flush=True)
+        if epoch < epochs - 1:
+            model.eval()
+            after_epoch(epoch, model, tokenizer)
+            model.train()
     model.eval()
     return model, tokenizer
 
@@ -123,12 +135,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="1 is fastest on a busy 2-core machine")
     parser.add_argument("--out", type=Path, default=OUT, help="folder for judge.onnx and tokenizer.json")
+    parser.add_argument("--keep-epochs", action="store_true", help="also export each earlier epoch to OUT/epochN")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         base = base_model(workdir)
-        model, tokenizer = train(base, args.epochs, args.batch_size, args.lr, args.seed)
+
+        def snapshot(epoch: int, model: torch.nn.Module, tokenizer: object) -> None:
+            if args.keep_epochs:
+                export(model, tokenizer, base, workdir, args.out / f"epoch{epoch + 1}")
+
+        model, tokenizer = train(base, args.epochs, args.batch_size, args.lr, args.seed, snapshot)
         target = export(model, tokenizer, base, workdir, args.out)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) sha256 {digest}")

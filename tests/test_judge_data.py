@@ -1,0 +1,52 @@
+"""The judge's training data stays apart from the questions that measure it (the dev and test splits)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from tests.labelled import load_intents
+
+TRAINING = Path(__file__).resolve().parents[1] / "training"
+WRITTEN = TRAINING / "data" / "written_intents.jsonl"
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
+
+
+def _held_out() -> set[str]:
+    return {_normal(t) for i in load_intents() if i.split in ("dev", "test") for t in i.texts}
+
+
+def _judge_data() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("judge_data", TRAINING / "judge_data.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("judge_data", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_written_intents_are_well_formed_families() -> None:
+    rows = [json.loads(line) for line in WRITTEN.read_text(encoding="utf-8").splitlines()]
+    assert len({r["intent"] for r in rows}) == len(rows)
+    texts = [_normal(t) for r in rows for t in r["texts"]]
+    assert len(set(texts)) == len(texts)
+    assert all(len(r["texts"]) >= 4 for r in rows)
+    per_family: dict[str, int] = {}
+    for r in rows:
+        per_family[r["family"]] = per_family.get(r["family"], 0) + 1
+    assert all(n >= 2 for n in per_family.values())  # every intent has a near-miss to learn from
+
+
+def test_no_training_question_is_a_dev_or_test_question() -> None:
+    held_out = _held_out()
+    pairs = _judge_data().build(8)
+    assert len(pairs) > 10_000
+    seen = {_normal(t) for a, b, _ in pairs for t in (a, b)}
+    assert sorted(seen & held_out) == []
