@@ -262,9 +262,10 @@ class FakeUpstream:
                 return await _sse(send, events, model == "drop-stream", True, 0.2 if model == "slow-stream" else 0)
             return await _json(send, 200, extra.decorate_chat(body, _completion(body)))
         if path == "/v1/responses":
+            written = _answer_text(body, extra.input_text(body))
             if body.get("stream"):
-                return await _sse(send, extra.response_events(body), False, False, 0)
-            return await _json(send, 200, extra.response_object(body))
+                return await _sse(send, extra.response_events(body, written), False, False, 0)
+            return await _json(send, 200, extra.response_object(body, written))
         if path == "/v1/completions":
             if body.get("stream"):
                 return await _sse(send, [("", c) for c in extra.text_completion_chunks(body)], False, True, 0)

@@ -32,7 +32,7 @@ from helix.pii.canonical import as_text, base64_bytes
 
 _IDENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NOT_IDENT = re.compile(r"[^A-Za-z0-9_-]")
-_IDENT_KEYS = frozenset({"name", "id", "tool_call_id", "call_id"})
+_IDENT_KEYS = frozenset({"name", "id", "tool_call_id", "call_id", "tool_use_id"})
 _CONVERSATION_KEYS = frozenset({"content", "text", "refusal", "arguments"})
 _BARE_BASE64 = re.compile(r"[A-Za-z0-9+/\r\n]+={0,2}")
 _BARE_BASE64_MIN = 256
