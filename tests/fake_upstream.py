@@ -20,6 +20,7 @@ Behaviour is chosen by the requested model name:
   reset                            send the headers and part of the body, then cut the connection
   truncated-sse                    a stream that ends cleanly after two chunks, with no finish or [DONE]
   invalid-json                     a 200 whose body is not JSON
+  content-filter                   a 400 whose code says the provider's content policy refused it
   anything else                    answer "echo: <last user text>"
 FakeState.broken maps a model name to a status every request for it fails with, until removed.
 Also /v1/responses, /v1/completions and /v1/messages/count_tokens (tests/fake_openai_extra.py); every
@@ -214,6 +215,13 @@ class FakeUpstream:
             return await _reset(send)
         if model == "invalid-json":
             return await _raw(send, 200, b"<html>not json</html>")
+        if model == "content-filter":
+            refusal = {
+                "message": "flagged by the content policy",
+                "type": "invalid_request_error",
+                "code": "content_filter",
+            }
+            return await _json(send, 400, {"error": {**refusal, "param": None}})
         if model.startswith("fail-"):
             status = int(model.split("-")[1])
             retry = [(b"retry-after", b"7")] if status in (429, 503) else []

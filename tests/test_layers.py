@@ -47,7 +47,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("pipeline", ("helix.pipeline", "helix.routing.router")),
     ("gateway", ("helix.gateway", "helix.doctor", "helix.reload", "helix.server")),
     ("surfaces", ("helix.api", "helix.web", "helix.commands")),
-    ("entry points", ("helix.app", "helix.cli", "helix.__main__")),
+    # `helix serve` builds and runs the app: an entry point, though it lives beside the other sub-commands.
+    ("entry points", ("helix.app", "helix.cli", "helix.__main__", "helix.commands.serve")),
 ]
 
 

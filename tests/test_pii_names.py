@@ -35,7 +35,7 @@ def test_model_choice() -> None:
     assert PiiEngine(PiiConfig(spacy_model=NER_OFF)).mode == "pattern-only"
 
 
-@pytest.mark.skipif(not SPACY_MODEL.is_dir(), reason="spaCy model folder missing")
+@pytest.mark.usefixtures("spacy_model")
 def test_only_the_ner_component_runs_and_first_names_are_kept() -> None:
     nlp = load_ner(str(SPACY_MODEL))
     assert nlp.pipe_names == ["ner"] and load_ner(str(SPACY_MODEL)) is nlp  # loaded once per process
