@@ -4,7 +4,7 @@ The server runs `helix.web.mount.front(app)`: the app behind the dashboard's dis
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Router
@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 
 from helix import __version__
-from helix.api import admin, anthropic, health, openai, responses_api
+from helix.api import admin, anthropic, health, metrics, openai, reload, responses_api
 from helix.api.responses import on_helix_error, on_http_error, on_unexpected
 from helix.config import Config
 from helix.errors import HelixError
@@ -20,8 +20,12 @@ from helix.gateway import Gateway
 from helix.web.mount import Dashboard
 
 
-def create_app(config: Config, *, env: dict[str, str] | None = None) -> Litestar:
+def create_app(
+    config: Config, *, env: dict[str, str] | None = None, loader: Callable[[], Config] | None = None
+) -> Litestar:
+    """`loader` re-reads the config for a live reload (SIGHUP, `helix reload`); without it there is none."""
     gateway = Gateway(config, env=env)
+    gateway.loader = loader
     dashboard = Dashboard(config, gateway) if config.dashboard.enabled else None
 
     @asynccontextmanager
@@ -37,7 +41,15 @@ def create_app(config: Config, *, env: dict[str, str] | None = None) -> Litestar
             await gateway.close()
 
     app = Litestar(
-        route_handlers=[*openai.routes, *anthropic.routes, *responses_api.routes, *health.routes, *admin.routes],
+        route_handlers=[
+            *openai.routes,
+            *anthropic.routes,
+            *responses_api.routes,
+            *health.routes,
+            *admin.routes,
+            *metrics.routes,
+            *reload.routes,
+        ],
         lifespan=[lifespan] if dashboard is None else [lifespan, dashboard.lifespan],
         exception_handlers={
             HelixError: on_helix_error,

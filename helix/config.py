@@ -23,6 +23,8 @@ import platformdirs
 from helix.durations import parse_duration
 from helix.pii.config import PiiConfig
 from helix.pii.config import validate as validate_pii
+from helix.routing.config import ModelAlias, RoutingConfig
+from helix.routing.config import validate as validate_routing
 
 CONFIG_FILENAME = "helix.toml"
 DB_FILENAME = "helix.db"
@@ -46,6 +48,7 @@ class ServerConfig(_Section):
     max_header_kb: int = 32
     max_headers: int = 100
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    shutdown_grace: float = 30.0
 
 
 class StorageConfig(_Section):
@@ -58,10 +61,6 @@ class UpstreamConfig(_Section):
     max_connections: int = 1000
 
 
-class RoutingConfig(_Section):
-    default_provider: str = "openai"
-
-
 class ProviderConfig(_Section):
     kind: Literal["openai", "anthropic"] | None = None
     base_url: str | None = None
@@ -70,10 +69,6 @@ class ProviderConfig(_Section):
     local: bool | None = None
     # Client headers passed on to this provider (None: the kind's feature headers, see providers/forward.py).
     forward_headers: list[str] | None = None
-
-
-class ModelAlias(_Section):
-    target: str
 
 
 class Price(_Section):
@@ -296,6 +291,8 @@ def _check(config: Config) -> None:
     _check_access(config)
     if not 0 < config.server.port < 65536:
         raise ConfigError(f"bad value for 'server.port': {config.server.port} is not a TCP port")
+    if config.server.shutdown_grace < 0:
+        raise ConfigError("bad value for 'server.shutdown_grace': seconds, not negative")
     if config.server.max_body_mb <= 0:
         raise ConfigError("bad value for 'server.max_body_mb': must be positive")
     if not (1 <= config.server.max_header_kb <= 1024 and 8 <= config.server.max_headers <= 10_000):
@@ -328,9 +325,10 @@ def _check(config: Config) -> None:
         or config.cache.max_entry_kb < 1
     ):
         raise ConfigError("bad value in [cache]: max_entries, max_mb, max_entry_kb and candidates must be positive")
-    for name, alias in config.models.items():
-        if not alias.target or alias.target == name:
-            raise ConfigError(f"bad value for 'models.{name}.target': name a provider/model to route to")
+    try:
+        validate_routing(config.routing, config.models)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     for name, price in config.pricing.items():
         if min(price.input, price.output, price.cached_input or 0) < 0:
             raise ConfigError(f"bad value for 'pricing.{name}': prices cannot be negative")

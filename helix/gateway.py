@@ -4,6 +4,7 @@ It owns the database writer, the upstream HTTP client, the provider registry and
 
 The pipeline, in order (each stage may answer without calling the next):
   1. log      record every request (success, error, cache hit) with its cost: outermost, so it sees all
+     measure  count it for /metrics once its outcome is final (helix/metrics.py)
   2. limits   model allow-list (403), rate limits and budgets (429) of the request's key and user;
               reserves an estimate before the call and settles the real cost after (helix/pipeline/limits.py)
   3. redact   PII and secrets out of every provider-visible text (block, redact, pseudonymize...);
@@ -11,7 +12,8 @@ The pipeline, in order (each stage may answer without calling the next):
               wrote redacted first). Before the cache, so it never holds raw PII
   4. cache    answer from the response cache (exact, then semantic) or store the provider's answer,
               after the redact stage's answer scrubber has taken out PII the model wrote
-  5. route    hand the call to the provider its model resolved to (last)
+  5. route    send the call to one of its model's deployments: load balancing, retries, failover to the
+              next deployment and to fallback models, cooldowns of failing deployments (helix/routing/)
 
 Model routing (`provider/model`, alias or bare name) happens while the request is parsed, before any
 stage runs, because later stages (limits, cache keys) depend on the resolved model.
@@ -39,7 +41,9 @@ from helix.cache.response_cache import ResponseCache
 from helix.call import Call, Endpoint, Next, Reply
 from helix.config import Config
 from helix.errors import HelixError
+from helix.metrics import Metrics
 from helix.pii.analyzer import PiiEngine
+from helix.pii.config import NAMES_HINT
 from helix.pii.redact import Redactor
 from helix.pii.users import UserIds, user_key
 from helix.pipeline.auth import KeyRing
@@ -48,12 +52,14 @@ from helix.pipeline.endpoints import ANTHROPIC_ENDPOINTS, anthropic_client_resol
 from helix.pipeline.headers import MAX_TEXT_CHARS
 from helix.pipeline.limits import LimitsStage
 from helix.pipeline.log import LogStage
+from helix.pipeline.measure import MeasureStage
 from helix.pipeline.parse import new_request_id, parse_call
 from helix.pipeline.redact import INLINE_MAX_BYTES, RedactStage
-from helix.pipeline.route import send_to_provider
 from helix.pricing import PriceBook
 from helix.providers.http import make_client
 from helix.providers.registry import Registry
+from helix.routing.router import Router
+from helix.routing.table import RoutingTable
 from helix.store import reservations
 from helix.store.db import connect
 from helix.store.writer import Writer
@@ -80,10 +86,14 @@ class Gateway:
     def __init__(self, config: Config, *, env: dict[str, str] | None = None) -> None:
         self.config = config
         self.db_path = config.db_path()
-        self._env = env
+        self.env = env
         self.writer = Writer(self.db_path)
         self.client: httpx.AsyncClient | None = None
         self.registry: Registry | None = None
+        self.router: Router | None = None
+        self.metrics = Metrics(self.db_path)
+        # How to re-read the config for a live reload (helix/reload.py); None: reload is not offered.
+        self.loader: Callable[[], Config] | None = None
         self.prices = PriceBook(config.pricing)
         self._handler: Next | None = None
         self._models: tuple[float, list[dict[str, Any]]] | None = None
@@ -103,12 +113,13 @@ class Gateway:
         self.users = UserIds(await asyncio.to_thread(self._prepare_db))
         await self.writer.start()
         self.client = make_client(self.config.upstream)
-        self.registry = Registry(self.config, self.client, self._env)
+        self.registry = Registry(self.config, self.client, self.env)
         self.prices = PriceBook(self.config.pricing, {p.name for p in self.registry.usable() if p.local})
+        self.router = Router(RoutingTable(self.config, self.registry), self.prices, self.metrics)
         self.limits = LimitsStage(self.config.limits, self.keys, self.prices, self.alerts, self.writer, self.db_path)
         await self.keys.start()
         self.log = LogStage(self.writer, self.prices)
-        stages: list[Stage] = [self.log, self.limits]
+        stages: list[Stage] = [self.log, MeasureStage(self.metrics), self.limits]
         redact = await self._make_redaction() if self.config.pii.enabled else None
         if redact is not None:
             stages.append(redact)
@@ -117,7 +128,7 @@ class Gateway:
             await self.cache.start()
             scrub = redact.scrub_for_store if redact is not None and self.config.pii.scan_responses != "off" else None
             stages.append(CacheStage(self.cache, self.config.cache, self.prices, scrub))
-        self._handler = compose(stages, send_to_provider)
+        self._handler = compose(stages, self._route)
         # Everything loaded so far (Presidio, numpy, the app) lives for the whole process: keep the
         # garbage collector from re-scanning it in every full collection, a source of tail latency.
         # Collect first so no garbage is frozen with it.
@@ -140,10 +151,10 @@ class Gateway:
         self.pii = await asyncio.to_thread(PiiEngine, self.config.pii)
         if self.pii.skipped:
             log.warning(
-                "PII firewall: %s. NOT DETECTED: %s: install an English spaCy pipeline (pip install "
-                "en_core_web_sm) or set [pii] spacy_model to a pipeline folder",
+                "PII firewall: %s. NOT DETECTED: %s, so names and places reach providers: %s",
                 self.pii.mode,
                 ", ".join(self.pii.skipped),
+                NAMES_HINT,
             )
         else:
             log.info("PII firewall: %s", self.pii.mode)
@@ -206,9 +217,16 @@ class Gateway:
                 self.log.reject(request_id, endpoint, exc, ts=time.time())
             raise
 
+    async def _route(self, call: Call) -> Reply:
+        assert self.router is not None
+        return await self.router(call)  # looked up per call: a reload swaps the router
+
     async def handle(self, call: Call) -> Reply:
         assert self._handler is not None, "Gateway.start() was not awaited"
         return await self._handler(call)
+
+    def forget_models(self) -> None:
+        self._models = None
 
     async def models(self) -> list[dict[str, Any]]:
         """Aliases plus every reachable provider's models, as `provider/model`; cached for a minute."""

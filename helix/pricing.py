@@ -79,6 +79,10 @@ class PriceBook:
     """Looks up a price by `provider/model`, then `model`, then the model's family name."""
 
     def __init__(self, overrides: dict[str, Price] | None = None, free_providers: set[str] | None = None):
+        self.reload(overrides, free_providers)
+
+    def reload(self, overrides: dict[str, Price] | None = None, free_providers: set[str] | None = None) -> None:
+        """Take new [pricing] overrides (a config reload); names looked up before are looked up again."""
         self._prices = {**BUILTIN_PRICES, **(overrides or {})}
         self._free = free_providers or set()
         # Model names are the client's choice: remember a bounded number of them, most recent first.

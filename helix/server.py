@@ -4,16 +4,29 @@ httptools (uvicorn's fast parser) keeps reading a header for as long as the clie
 100 MB header costs 200 MB of memory and stalls the event loop. The protocol here counts the bytes of
 the request head as they arrive and answers 431 once it passes [server] max_header_kb (or the request
 has more than max_headers headers), before the app, and so before authentication, sees anything.
+
+`GracefulServer` is how it stops: on SIGTERM (or Ctrl-C) it stops accepting, lets requests and streams in
+flight finish for up to [server] shutdown_grace seconds (then cuts them, each logged as cut), drains the
+log writer and exits 0; a second signal exits at once (status 1). SIGHUP re-reads the config (helix/reload.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import logging
+import os
+import signal
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import msgspec
+import uvicorn
 
-from helix.config import ServerConfig
+from helix.config import Config, ServerConfig
+
+if TYPE_CHECKING:
+    from helix.gateway import Gateway
 
 STATUS = 431
 _BODY = msgspec.json.encode(
@@ -94,3 +107,41 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
 
     protocol: type[asyncio.Protocol] = CappedHttpTools
     return {"http": protocol}
+
+
+class GracefulServer(uvicorn.Server):
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit:
+            # The second signal: exit now. Requests in flight are cut and rows still queued for the log are
+            # lost; a budgeted request's reservation is on disk and is charged at the next start.
+            logging.getLogger("helix").warning("second stop signal: exiting at once")
+            os._exit(1)
+        if sig == signal.SIGTERM:
+            # A stop asked for, not an interruption: uvicorn would re-raise it once drained, and the process
+            # would end "killed by SIGTERM"; after a clean drain it exits 0 instead.
+            self.should_exit = True
+            return
+        super().handle_exit(sig, frame)
+
+
+def ignore_sighup() -> None:
+    """Until the app can reload, a SIGHUP must not end the process (its default action)."""
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def reload_on_sighup(gateway: Gateway, loader: Callable[[], Config]) -> None:
+    from helix.reload import reload
+
+    if not hasattr(signal, "SIGHUP"):
+        return
+    loop = asyncio.get_running_loop()
+    running: set[asyncio.Task[Any]] = set()
+
+    def on_signal() -> None:
+        logging.getLogger("helix").info("SIGHUP: re-reading the config")
+        task = loop.create_task(reload(gateway, loader))
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_signal)

@@ -32,6 +32,32 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_MODELS = Path(os.environ.get("HELIX_SHARED_MODELS", REPO.parent / "shared" / "models"))
 EMBEDDING_MODEL = SHARED_MODELS / "all-MiniLM-L6-v2-onnx"
 SPACY_MODEL = SHARED_MODELS / "spacy-en_core_web_sm-3.8.0"
+# A test that needs a model fails when it is missing, so a run without the models cannot pass unnoticed;
+# HELIX_SKIP_MODEL_TESTS=1 skips those tests instead, on a machine that has no copy of the models.
+SKIP_MODEL_TESTS = os.environ.get("HELIX_SKIP_MODEL_TESTS") == "1"
+
+
+def require_model(path: Path) -> Path:
+    """`path`, a model folder this test needs: fail (or skip, with HELIX_SKIP_MODEL_TESTS=1) when missing."""
+    if not path.is_dir():
+        message = (
+            f"model folder {path} is missing: set HELIX_SHARED_MODELS to the folder holding the models, "
+            "or HELIX_SKIP_MODEL_TESTS=1 to skip the tests that need one"
+        )
+        if SKIP_MODEL_TESTS:
+            pytest.skip(message)
+        pytest.fail(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def embedding_model() -> Path:
+    return require_model(EMBEDDING_MODEL)
+
+
+@pytest.fixture(scope="session")
+def spacy_model() -> Path:
+    return require_model(SPACY_MODEL)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -150,10 +176,32 @@ def add_key(instance: Helix, name: str, **spec: Any) -> str:
     return secret
 
 
-def serve_process(env: dict[str, str], cwd: Path, port: int) -> subprocess.Popen[str]:
-    """`helix serve --port PORT` as a subprocess from `cwd`, its output (stdout and stderr) readable as text."""
+def start_semantic(tmp_path: Path, upstream_url: str, env: dict[str, str] | None = None) -> Helix:
+    """A Helix with the semantic cache on, returned once its embedding model and index are loaded."""
+    require_model(EMBEDDING_MODEL)
+    instance = start_helix(tmp_path, upstream_url, env={"HELIX_CACHE__SEMANTIC": "true", **(env or {})})
+    deadline = time.monotonic() + 60
+    while not instance.gateway.cache or not instance.gateway.cache.semantic_ready:
+        if time.monotonic() > deadline:
+            instance.server.stop()
+            raise AssertionError("the embedding model did not load")
+        time.sleep(0.05)
+    return instance
+
+
+def isolated_env(home: Path, upstream_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a `helix serve` subprocess: none of this shell's Helix or provider settings, its
+    state under `home`, and the fake upstream as OpenAI."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELIX_", "OPENAI_", "ANTHROPIC_"))}
+    env.update(HELIX_HOME=str(home), HELIX_PROVIDERS__OPENAI__BASE_URL=f"{upstream_url}/v1", OPENAI_API_KEY="sk-test")
+    env.update(extra)
+    return env
+
+
+def serve_process(env: dict[str, str], cwd: Path, port: int, *args: str) -> subprocess.Popen[str]:
+    """`helix serve --port PORT [ARGS]` as a subprocess from `cwd`, its output (stdout and stderr) readable as text."""
     return subprocess.Popen(
-        [sys.executable, "-m", "helix", "serve", "--port", str(port)],
+        [sys.executable, "-m", "helix", "serve", "--port", str(port), *args],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,

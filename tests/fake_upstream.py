@@ -13,7 +13,16 @@ Behaviour is chosen by the requested model name:
   writes-pii                       the echo plus PII the model "wrote" itself (MODEL_WRITTEN_PII)
   garbled-first / garbled-later    a stream whose first (or third) event is not JSON
   big-<bytes>                      an answer of about that many bytes
+  flaky-<n>-<status>[-<ms>]        the first n requests for this exact name (since the test began) fail
+                                   with <status>; a 429 says Retry-After: <ms>/1000 s, a 503
+                                   retry-after-ms: <ms> (when given); later requests are answered
+  hang                             accept the request and never answer
+  reset                            send the headers and part of the body, then cut the connection
+  truncated-sse                    a stream that ends cleanly after two chunks, with no finish or [DONE]
+  invalid-json                     a 200 whose body is not JSON
+  content-filter                   a 400 whose code says the provider's content policy refused it
   anything else                    answer "echo: <last user text>"
+FakeState.broken maps a model name to a status every request for it fails with, until removed.
 Also /v1/responses, /v1/completions and /v1/messages/count_tokens (tests/fake_openai_extra.py); every
 answer carries the provider's request id (x-request-id, or request-id for Anthropic's paths).
 Run standalone for benchmarks: `python -m tests.fake_upstream --port 8001`.
@@ -52,9 +61,14 @@ class Recorded:
 class FakeState:
     requests: list[Recorded] = field(default_factory=list)
     record: bool = True
+    broken: dict[str, int] = field(default_factory=dict)
 
     def calls(self, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.path == path]
+
+    def models(self) -> list[str]:
+        """The model of every request received, in order."""
+        return [str((r.body or {}).get("model")) for r in self.requests if isinstance(r.body, dict)]
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
@@ -188,6 +202,26 @@ class FakeUpstream:
     async def _answer(self, path: str, body: Any, send: Any, headers: dict[str, str]) -> None:
         anthropic = path == "/v1/messages"
         model = str((body or {}).get("model", ""))
+        if model in self.state.broken:
+            return await _json(send, self.state.broken[model], _error(self.state.broken[model], anthropic, headers))
+        if model.startswith("flaky-"):
+            _, count, status, *wait = model.split("-")
+            if self.state.models().count(model) <= int(count):
+                waits = _retry_headers(int(status), int(wait[0])) if wait else []
+                return await _json(send, int(status), _error(int(status), anthropic, headers), waits)
+        if model == "hang":
+            await asyncio.sleep(3600)
+        if model == "reset":
+            return await _reset(send)
+        if model == "invalid-json":
+            return await _raw(send, 200, b"<html>not json</html>")
+        if model == "content-filter":
+            refusal = {
+                "message": "flagged by the content policy",
+                "type": "invalid_request_error",
+                "code": "content_filter",
+            }
+            return await _json(send, 400, {"error": {**refusal, "param": None}})
         if model.startswith("fail-"):
             status = int(model.split("-")[1])
             retry = [(b"retry-after", b"7")] if status in (429, 503) else []
@@ -220,15 +254,18 @@ class FakeUpstream:
             )
         if path == "/v1/chat/completions":
             if body.get("stream"):
+                if model == "truncated-sse":
+                    return await _sse(send, [("", e) for e in _stream_events(body)[:2]], False, False, 0)
                 if model.startswith("garbled-"):
                     return await _garbled(send, _stream_events(body), 0 if model == "garbled-first" else 2)
                 events = [("", extra.decorate_chat(body, e)) for e in _stream_events(body)]
                 return await _sse(send, events, model == "drop-stream", True, 0.2 if model == "slow-stream" else 0)
             return await _json(send, 200, extra.decorate_chat(body, _completion(body)))
         if path == "/v1/responses":
+            written = _answer_text(body, extra.input_text(body))
             if body.get("stream"):
-                return await _sse(send, extra.response_events(body), False, False, 0)
-            return await _json(send, 200, extra.response_object(body))
+                return await _sse(send, extra.response_events(body, written), False, False, 0)
+            return await _json(send, 200, extra.response_object(body, written))
         if path == "/v1/completions":
             if body.get("stream"):
                 return await _sse(send, [("", c) for c in extra.text_completion_chunks(body)], False, True, 0)
@@ -259,6 +296,25 @@ async def _json(send: Any, status: int, payload: Any, headers: list[tuple[bytes,
         }
     )
     await send({"type": "http.response.body", "body": data})
+
+
+def _retry_headers(status: int, ms: int) -> list[tuple[bytes, bytes]]:
+    if status == 429:
+        return [(b"retry-after", f"{ms / 1000:g}".encode())]
+    return [(b"retry-after-ms", str(ms).encode())]
+
+
+async def _raw(send: Any, status: int, data: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
+
+
+async def _reset(send: Any) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"1000")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b'{"id": "chatcmpl-fake", "choi', "more_body": True})
+    raise ConnectionResetError("fake upstream cuts the connection")
 
 
 async def _garbled(send: Any, events: list[dict[str, Any]], at: int) -> None:

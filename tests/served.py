@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import wait_until_healthy
+from tests.conftest import isolated_env, serve_process, wait_until_healthy
 from tests.test_cli import free_port
 
 
@@ -19,21 +17,8 @@ def helix_process(tmp_path: Path, upstream_url: str, toml: str = "") -> Iterator
     config = tmp_path / "helix.toml"
     config.write_text(f'[storage]\npath = "{tmp_path / "helix.db"}"\n[pii]\nenabled = false\n{toml}')
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELIX_", "OPENAI_", "ANTHROPIC_"))}
-    env.update(
-        HELIX_HOME=str(tmp_path / "home"),
-        HELIX_PROVIDERS__OPENAI__BASE_URL=f"{upstream_url}/v1",
-        HELIX_DASHBOARD__ENABLED="false",
-        OPENAI_API_KEY="sk-test",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "helix", "serve", "--port", str(port), "--config", str(config)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    env = isolated_env(tmp_path / "home", upstream_url, HELIX_DASHBOARD__ENABLED="false")
+    process = serve_process(env, tmp_path, port, "--config", str(config))
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, process)

@@ -66,4 +66,4 @@ def test_search_without_a_model_fails_in_one_line(helix: Helix, tmp_path) -> Non
     assert result.stderr.startswith("error:") and "embedding_model_path" in result.stderr
 
 
-pytestmark = pytest.mark.skipif(not EMBEDDING_MODEL.is_dir(), reason="embedding model folder missing")
+pytestmark = pytest.mark.usefixtures("embedding_model")

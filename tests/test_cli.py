@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.conftest import serve_process, wait_until_healthy
+from tests.conftest import isolated_env, serve_process, wait_until_healthy
 from tests.fake_upstream import FakeState, ServerThread
 
 
@@ -37,14 +36,7 @@ def helix_cmd(*args: str, env: dict[str, str], timeout: float = 60) -> subproces
 
 @pytest.fixture
 def cli_env(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELIX_", "OPENAI_", "ANTHROPIC_"))}
-    env.update(
-        HELIX_HOME=str(tmp_path / "home"),
-        COLUMNS="200",
-        HELIX_PROVIDERS__OPENAI__BASE_URL=f"{upstream[0].url}/v1",
-        OPENAI_API_KEY="sk-test",
-    )
-    return env
+    return isolated_env(tmp_path / "home", upstream[0].url, COLUMNS="200")
 
 
 @pytest.fixture

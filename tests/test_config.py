@@ -91,6 +91,8 @@ def test_example_file_is_valid_and_documents_every_key(tmp_path: Path) -> None:
         for field in fields:
             documented = f"{field} =" in example or f"[[{section}.{field}]]" in example
             assert documented, f"[{section}] {field} is not documented in helix.example.toml"
-    for struct in (ProviderConfig, ModelAlias, Price, RegexRecognizerConfig):
+    from helix.routing.config import DeploymentConfig
+
+    for struct in (ProviderConfig, ModelAlias, DeploymentConfig, Price, RegexRecognizerConfig):
         for field in struct.__struct_fields__:
             assert field in example, f"{struct.__name__}.{field} is not documented"

@@ -3,12 +3,10 @@ its guard, and the data its page reads through the store's shared queries."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,7 +30,7 @@ from helix.web import data
 from helix.web.guard import COOKIE, access
 from helix.web.mount import Dashboard, Dispatcher
 from helix.web.timerange import PRESETS, BadRange, parse
-from tests.conftest import wait_until_healthy
+from tests.conftest import isolated_env, serve_process, wait_until_healthy
 from tests.fake_upstream import FakeState, ServerThread
 from tests.test_cli import free_port
 
@@ -63,23 +61,8 @@ class Served:
 def serve(cwd: Path, upstream_url: str, **env: str) -> Iterator[Served]:
     """`helix serve` on a free port with its state in `cwd`, stopped by its PID; its output kept on exit."""
     port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("HELIX_", "OPENAI_", "ANTHROPIC_"))}
-    environment.update(
-        HELIX_HOME=str(cwd / "home"),
-        HELIX_PROVIDERS__OPENAI__BASE_URL=f"{upstream_url}/v1",
-        HELIX_CACHE__SEMANTIC="false",
-        OPENAI_API_KEY="sk-test",
-        COLUMNS="200",
-        **env,
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "helix", "serve", "--port", str(port)],
-        env=environment,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    environment = isolated_env(cwd / "home", upstream_url, HELIX_CACHE__SEMANTIC="false", COLUMNS="200", **env)
+    process = serve_process(environment, cwd, port)
     served = Served(f"http://127.0.0.1:{port}", cwd / "home", cwd, process)
     try:
         wait_until_healthy(served.url, process)

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from helix.cache.embedder import Embedder, EmbedderUnavailable
+from tests.conftest import EMBEDDING_MODEL
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_MODELS = Path(os.environ.get("HELIX_SHARED_MODELS", REPO.parent / "shared" / "models"))
-MODEL_PATH = Path(os.environ.get("HELIX_EMBEDDING_MODEL_PATH", SHARED_MODELS / "all-MiniLM-L6-v2-onnx"))
+MODEL_PATH = EMBEDDING_MODEL
 
 
 class _FakeModel:
@@ -67,10 +67,7 @@ def test_embedder_broken_model_file_fails_fast(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------------- real model
 
-needs_model = pytest.mark.skipif(
-    not (MODEL_PATH / "model.onnx").is_file(),
-    reason=f"embedding model not found at {MODEL_PATH} (set HELIX_EMBEDDING_MODEL_PATH)",
-)
+needs_model = pytest.mark.usefixtures("embedding_model")
 
 
 @pytest.fixture(scope="module")

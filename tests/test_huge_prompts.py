@@ -11,21 +11,16 @@ import httpx
 import pytest
 
 from helix.cache.response_cache import SEMANTIC_MAX_CHARS
-from tests.conftest import EMBEDDING_MODEL, Helix, start_helix
+from tests.conftest import Helix, start_semantic
 from tests.fake_upstream import FakeState, ServerThread
 
 
 @pytest.fixture
 def semantic(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[Helix]:
-    if not EMBEDDING_MODEL.is_dir():
-        pytest.skip(f"embedding model folder {EMBEDDING_MODEL} is missing")
     # PII analysis of huge bodies is its own concern (issue 10); here only the cache's share is measured.
-    env = {"HELIX_CACHE__SEMANTIC": "true", "HELIX_PII__ENABLED": "false", "HELIX_CACHE__MAX_ENTRY_KB": "8192"}
-    instance = start_helix(tmp_path, upstream[0].url, env=env)
-    deadline = time.monotonic() + 60
-    while not instance.gateway.cache.semantic_ready:
-        assert time.monotonic() < deadline, "the embedding model did not load"
-        time.sleep(0.05)
+    instance = start_semantic(
+        tmp_path, upstream[0].url, {"HELIX_PII__ENABLED": "false", "HELIX_CACHE__MAX_ENTRY_KB": "8192"}
+    )
     yield instance
     instance.server.stop()
 

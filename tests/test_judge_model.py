@@ -19,7 +19,7 @@ from tests.test_cache import ask, semantic  # noqa: F401 - the fixture
 SHIPPED_SHA256 = "07f609245caf7e5f4b7fecabb7c5b66f60f23211a56ca21bd9d3affdebdbe7b7"
 DEFAULTS = CacheConfig()
 
-needs_embedder = pytest.mark.skipif(not EMBEDDING_MODEL.is_dir(), reason=f"no embedding model at {EMBEDDING_MODEL}")
+needs_embedder = pytest.mark.usefixtures("embedding_model")
 
 
 def test_shipped_model_is_the_recorded_one() -> None:

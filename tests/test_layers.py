@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("domain", ("helix.virtual_keys", "helix.call")),
-    ("settings", ("helix.pii.config", "helix.config", "helix.pricing", "helix.models")),
+    ("settings", ("helix.pii.config", "helix.routing.config", "helix.config", "helix.pricing", "helix.models")),
     ("store", ("helix.store",)),
     (
         "engines",
@@ -38,14 +38,17 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "helix.quota",
             "helix.providers",
             "helix.alerts",
-            "helix.server",
             "helix.model_install",
+            "helix.routing",
+            "helix.translate",
+            "helix.metrics",
         ),
     ),
-    ("pipeline", ("helix.pipeline",)),
-    ("gateway", ("helix.gateway", "helix.doctor")),
+    ("pipeline", ("helix.pipeline", "helix.routing.router")),
+    ("gateway", ("helix.gateway", "helix.doctor", "helix.reload", "helix.server")),
     ("surfaces", ("helix.api", "helix.web", "helix.commands")),
-    ("entry points", ("helix.app", "helix.cli", "helix.__main__")),
+    # `helix serve` builds and runs the app: an entry point, though it lives beside the other sub-commands.
+    ("entry points", ("helix.app", "helix.cli", "helix.__main__", "helix.commands.serve")),
 ]
 
 
@@ -58,7 +61,9 @@ def layer_of(module: str) -> int:
     best, found = -1, -1
     for index, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+            # The bare package name covers only helix/__init__.py, so a new top-level module must be placed.
+            covers = module == prefix or (prefix != "helix" and module.startswith(prefix + "."))
+            if covers and len(prefix) > best:
                 best, found = len(prefix), index
     return found
 

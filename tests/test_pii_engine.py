@@ -4,7 +4,6 @@ prompt set, every action, placeholder restore (also streamed), config validation
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 from pathlib import Path
@@ -18,12 +17,9 @@ from helix.pii.analyzer import PiiEngine, resolve_overlaps
 from helix.pii.config import PiiConfig, RegexRecognizerConfig, validate
 from helix.pii.redact import Redactor, keyed_hash, redact_body
 from helix.pii.restore import StreamRestorer, restore
+from tests.conftest import SKIP_MODEL_TESTS, SPACY_MODEL, require_model
 
 DATA = Path(__file__).parent / "data" / "pii_prompts.jsonl"
-SPACY_MODEL = Path(
-    os.environ.get("HELIX_TEST_SPACY_MODEL")
-    or Path(__file__).resolve().parents[2] / "shared" / "models" / "spacy-en_core_web_sm-3.8.0"
-)
 NER_TYPES = {"PERSON", "LOCATION"}
 KEY = "test-hash-key-0123456789"
 
@@ -47,8 +43,7 @@ def engine() -> PiiEngine:
 
 @pytest.fixture(scope="module")
 def ner_engine() -> PiiEngine:
-    if not SPACY_MODEL.is_dir():
-        pytest.skip(f"spaCy model folder {SPACY_MODEL} is missing (see ARCHITECTURE.md, 'Models, offline')")
+    require_model(SPACY_MODEL)
     return PiiEngine(PiiConfig(spacy_model=str(SPACY_MODEL)))
 
 
@@ -395,8 +390,9 @@ def test_no_network_during_construction_and_analysis(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     configs = [PiiConfig(entities=[*PiiConfig().entities, "URL"])]
-    if SPACY_MODEL.is_dir():
-        configs.append(PiiConfig(spacy_model=str(SPACY_MODEL), entities=["PERSON", "EMAIL_ADDRESS", "URL"]))
+    if SPACY_MODEL.is_dir() or not SKIP_MODEL_TESTS:
+        ner = str(require_model(SPACY_MODEL))
+        configs.append(PiiConfig(spacy_model=ner, entities=["PERSON", "EMAIL_ADDRESS", "URL"]))
     for cfg in configs:
         redactor = Redactor(PiiEngine(cfg), hash_key=KEY)
         red = redactor.redact([r["text"] for r in ROWS[:20]] + ["visit https://docs.example.co.uk or a@b.museum"])

@@ -173,7 +173,7 @@ def test_analysis_failure_fails_closed(firewall: Helix, fake: FakeState, monkeyp
     assert not fake.requests
 
 
-@pytest.mark.skipif(not SPACY_MODEL.is_dir(), reason="spaCy model folder missing")
+@pytest.mark.usefixtures("spacy_model")
 def test_names_are_caught_with_a_spacy_model(tmp_path: Path, upstream, fake: FakeState) -> None:
     helix = start_helix(tmp_path, upstream[0].url, f'[pii]\nspacy_model = "{SPACY_MODEL}"\n')
     try:

@@ -214,26 +214,8 @@ async def spend(request: Request[Any, Any, Any]) -> dict[str, Any]:
     except ValueError:
         raise InvalidRequest("'limit' must be a number", param="limit") from None
     rows = await _in_db(request, lambda c: queries.spend(by, since, limit).rows(c))  # type: ignore[arg-type]
-    data = [
-        {
-            by: row["grp"],
-            **({"key_name": row["keys"]} if by == "key" else {"keys": row["keys"].split(",") if row["keys"] else []}),
-            "requests": row["requests"],
-            "errors": row["errors"],
-            "cache_hits": row["cache_hits"],
-            "prompt_tokens": row["prompt_tokens"],
-            "completion_tokens": row["completion_tokens"],
-            "spent_usd": row["cost"],
-            "saved_usd": row["saved"],
-            "unpriced_requests": row["unpriced"],
-        }
-        for row in rows
-    ]
-    total = {
-        "requests": sum(r["requests"] for r in data),
-        "spent_usd": sum(r["spent_usd"] for r in data),
-        "saved_usd": sum(r["saved_usd"] for r in data),
-    }
+    data = queries.spend_items(by, rows)
+    total = queries.spend_total(data)
     return {"object": "list", "by": by, "since": label, "data": data, "total": total}
 
 

@@ -1,4 +1,5 @@
-"""/health (liveness) and /health/ready (the database writer runs, a provider is usable, models are loaded).
+"""/health (liveness) and /health/ready (the database writer runs, a provider is usable, models are loaded;
+and each configured deployment's state: healthy, cooling or probing).
 
 While `helix serve` is still importing and building the app, helix.startup answers both instead
 (/health/ready with 503 "loading"); once the app runs, the embedding model may still be loading in
@@ -12,6 +13,7 @@ from litestar import Request, Response, get
 
 from helix import __version__
 from helix.gateway import Gateway
+from helix.routing.status import deployment_states
 
 
 @get("/health")
@@ -32,11 +34,13 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     if cache is not None and cache.semantic_enabled:
         checks["embedding model"] = "loading" if loading else "ok"
     is_ready = gateway.writer.alive and bool(providers) and not loading
-    body = {
+    body: dict[str, Any] = {
         "status": "ready" if is_ready else "loading" if loading else "not ready",
         "checks": checks,
         "pending_writes": gateway.writer.pending,
     }
+    if gateway.router is not None:
+        body["deployments"] = deployment_states(gateway.router.table)
     return Response(body, status_code=200 if is_ready else 503)
 
 

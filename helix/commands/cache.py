@@ -12,7 +12,8 @@ from rich.table import Table
 from helix.cache import entries
 from helix.cache.embedder import Embedder, EmbedderUnavailable
 from helix.cache.judge import JudgeUnavailable, judge_for
-from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
+from helix.commands.common import AsJson, ConfigOption, DbOption, console, duration, fail, open_db, print_json, settings
+from helix.commands.common import since as window_start
 from helix.format import money, size
 from helix.models import resolve
 
@@ -21,15 +22,23 @@ app = typer.Typer(help="Inspect and manage the response cache.", no_args_is_help
 
 @app.command()
 def stats(
-    since: Annotated[str, typer.Option(help="Window for hit rates and savings, like 24h or 7d.")] = "7d",
+    since: Annotated[
+        str, typer.Option(metavar="DURATION", help="Window for hit rates and savings, like 24h or 7d.")
+    ] = "7d",
+    as_json: AsJson = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
     """Entries, size, hit rates (exact and semantic) and dollars saved."""
     cfg = settings(config, db)
-    window = duration(since)
-    conn = open_db(cfg)
-    numbers = entries.stats(conn, time.time() - window)
+    start = window_start(since)
+    with open_db(cfg) as conn:
+        numbers = entries.stats(conn, start)
+    file_bytes = sum(os.path.getsize(p) for p in _db_files(cfg.db_path()))
+    if as_json:
+        bounds = {"max_entries": cfg.cache.max_entries, "max_mb": cfg.cache.max_mb, "ttl": cfg.cache.ttl}
+        print_json({"since": since, **numbers, "database_bytes": file_bytes, "bounds": bounds})
+        return
     requests = numbers["requests"] or 0
     looked_up = requests - numbers["bypassed"]
 
@@ -41,7 +50,7 @@ def stats(
     table.add_column(justify="right")
     table.add_row("entries", f"{numbers['entries']:,} ({numbers['semantic_entries']:,} with embeddings)")
     table.add_row("size of entries", size(numbers["bytes"]))
-    table.add_row("database file", size(sum(os.path.getsize(p) for p in _db_files(cfg.db_path()))))
+    table.add_row("database file", size(file_bytes))
     table.add_row("bounds", f"{cfg.cache.max_entries:,} entries, {cfg.cache.max_mb:,.0f} MB, ttl {cfg.cache.ttl}")
     table.add_section()
     table.add_row(f"chat requests, last {since}", f"{requests:,}")
@@ -61,21 +70,23 @@ def _db_files(path: os.PathLike[str]) -> list[str]:
 @app.command()
 def clear(
     model: Annotated[str | None, typer.Option(help="Only entries of this model (provider/model or model).")] = None,
-    older_than: Annotated[str | None, typer.Option(help="Only entries created longer ago than this, like 7d.")] = None,
+    older_than: Annotated[
+        str | None, typer.Option(metavar="DURATION", help="Only entries created longer ago than this, like 7d.")
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
     """Delete cache entries; a running server stops serving them within a second."""
-    cutoff = time.time() - duration(older_than) if older_than else None
-    conn = open_db(settings(config, db))
-    deleted = entries.clear(conn, model, cutoff)
+    cutoff = time.time() - duration(older_than, "--older-than") if older_than else None
+    with open_db(settings(config, db)) as conn:
+        deleted = entries.clear(conn, model, cutoff)
     console.print(f"deleted {deleted:,} cache entr{'y' if deleted == 1 else 'ies'}")
 
 
 @app.command()
 def search(
     text: Annotated[str, typer.Argument(help="A prompt to look for.")],
-    limit: Annotated[int, typer.Option("-n", help="How many entries to show.")] = 10,
+    limit: Annotated[int, typer.Option("-n", metavar="N", help="How many entries to show.")] = 10,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -86,8 +97,8 @@ def search(
         vector = embedder.embed_one(text)
     except EmbedderUnavailable as exc:
         raise fail(str(exc)) from None
-    conn = open_db(cfg)
-    rows = entries.nearest_by_text(conn, vector.tobytes(), limit)
+    with open_db(cfg) as conn:
+        rows = entries.nearest_by_text(conn, vector.tobytes(), limit)
     if not rows:
         console.print("the cache holds no entries with embeddings")
         return
@@ -108,7 +119,13 @@ def search(
             would = "[green]yes[/green]" if verdict.accepted else f"[red]no[/red] ({verdict.reason})"
         score = "-" if verdict.score is None else f"{verdict.score:.3f}"
         table.add_row(
-            f"{row['similarity']:.3f}", score, would, row["model"], row["prompt"][:80], str(row["hits"]), str(row["id"])
+            f"{row['similarity']:.3f}",
+            score,
+            would,
+            row["model"],
+            row["prompt"][:80],
+            str(row["hits"]),
+            str(row["id"]),
         )
     console.print(table)
     console.print("[dim]a hit also needs the same model, parameters, preceding messages and scope[/dim]")

@@ -1,8 +1,14 @@
-"""What every `helix` command shares: consoles, the --config/--db options, loading settings, failing clearly."""
+"""What every `helix` command shares: consoles, the --config/--db/--json options, loading settings, opening
+the database (closed when the command is done with it), printing JSON, tidy help, failing clearly."""
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,9 +25,14 @@ errors = Console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Path to helix.toml (default: ./helix.toml, then the data dir)."),
+    typer.Option(
+        "--config", "-c", metavar="FILE", help="Path to helix.toml (default: ./helix.toml, then the data dir)."
+    ),
 ]
-DbOption = Annotated[Path | None, typer.Option("--db", help="Path of the SQLite file (overrides \\[storage] path).")]
+DbOption = Annotated[
+    Path | None, typer.Option("--db", metavar="FILE", help="Path of the SQLite file (overrides \\[storage] path).")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON with stable field names instead of a table.")]
 
 
 def fail(message: str) -> typer.Exit:
@@ -29,24 +40,35 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def settings(config: Path | None, db: Path | None = None, **server: Any) -> Config:
-    overrides: dict[str, Any] = {}
+def overrides(db: Path | None = None, **server: Any) -> dict[str, Any]:
+    """The config keys that command-line options set."""
+    found: dict[str, Any] = {}
     if db is not None:
-        overrides["storage"] = {"path": str(db)}
+        found["storage"] = {"path": str(db)}
     server = {k: v for k, v in server.items() if v is not None}
     if server:
-        overrides["server"] = server
+        found["server"] = server
+    return found
+
+
+def settings(config: Path | None, db: Path | None = None, **server: Any) -> Config:
     try:
-        return load_config(config, overrides=overrides)
+        return load_config(config, overrides=overrides(db, **server))
     except ConfigError as exc:
         raise fail(str(exc)) from None
 
 
-def open_db(config: Config) -> sqlite3.Connection:
+@contextmanager
+def open_db(config: Config) -> Iterator[sqlite3.Connection]:
+    """The database for one command (`with open_db(cfg) as conn:`), closed when the block ends."""
     try:
-        return connect(config.db_path())
+        conn = connect(config.db_path())
     except Exception as exc:  # a locked, corrupt or unwritable file: say which and why
         raise fail(f"cannot open the database {config.db_path()}: {exc}") from None
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def duration(text: str, option: str = "") -> float:
@@ -55,3 +77,43 @@ def duration(text: str, option: str = "") -> float:
         return parse_duration(text)
     except ValueError as exc:
         raise fail(f"{option}: {exc}" if option else str(exc)) from None
+
+
+def since(text: str) -> float:
+    """The start (epoch seconds) of a `--since` window given as a duration (24h, 7d), or a clean exit."""
+    return time.time() - duration(text, "--since")
+
+
+def print_json(value: Any, *, one_line: bool = False) -> None:
+    """JSON on stdout for scripts, never through Rich (no markup, no wrapping); `one_line` for JSON Lines."""
+    separators = (",", ":") if one_line else None
+    typer.echo(json.dumps(value, ensure_ascii=False, separators=separators, default=str))
+
+
+def unlimited_width_when_piped() -> None:
+    """Tables written to a pipe or a file keep whole lines: nothing there wraps them or needs them cut."""
+    for each in (console, errors):
+        if not each.is_terminal and "COLUMNS" not in os.environ:
+            each.width = 100_000
+
+
+def tidy_help(command: Any) -> None:
+    """Help that names values instead of typing them: `--budget USD`, `--since DURATION` (explicit metavars),
+    else the option's name in capitals, and nothing after a flag, where typer would print `<bool>`/`<str>`."""
+    context = typer.Context(command, info_name=command.name)
+    for param in [*command.params, command.get_help_option(context)]:
+        if param is None:
+            continue
+        if param.param_type_name == "argument":
+            param.metavar = param.metavar or (param.name or "").upper()
+            param.display_type_rich = lambda ctx: None  # type: ignore[attr-defined]  # the name says it
+        elif param.metavar is None:
+            choices = getattr(getattr(param, "type_descriptor", None), "choices", None)
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+            elif choices:
+                param.metavar = "[" + "|".join(str(choice) for choice in choices) + "]"
+            else:
+                param.metavar = (param.name or "").upper()
+    for sub in getattr(command, "commands", {}).values():
+        tidy_help(sub)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from helix.commands.common import ConfigOption, DbOption, console, fail, open_db, settings
+from helix.commands.common import AsJson, ConfigOption, DbOption, console, fail, open_db, print_json, settings
 from helix.config import Period
 from helix.dates import local_time
 from helix.format import money as _money
@@ -39,7 +40,7 @@ def _settings(given: dict[str, Any]) -> dict[str, Any]:
         raise fail(f"{option}{exc}") from None
 
 
-def _connect(config: Any, db: Any) -> sqlite3.Connection:
+def _connect(config: Any, db: Any) -> AbstractContextManager[sqlite3.Connection]:
     return open_db(settings(config, db))
 
 
@@ -96,20 +97,27 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the
 @app.command()
 def add(
     name: NameArg,
-    budget: Annotated[float | None, typer.Option(help="Budget in USD over --period; refused with 429 beyond.")] = None,
+    budget: Annotated[
+        float | None, typer.Option(metavar="USD", help="Budget in USD over --period; refused with 429 beyond.")
+    ] = None,
     period: PeriodOption = "total",
     user_budget: Annotated[
-        float | None, typer.Option(help="Budget in USD for each end user (`user` field / x-helix-user).")
+        float | None, typer.Option(metavar="USD", help="Budget in USD for each end user (`user` field / x-helix-user).")
     ] = None,
     user_period: Annotated[
         Period | None, typer.Option(help="Period of --user-budget (default: \\[limits] user_budget_period).")
     ] = None,
-    rpm: Annotated[int | None, typer.Option(help="Requests per minute (per \\[limits] window_seconds).")] = None,
-    tpm: Annotated[int | None, typer.Option(help="Tokens (prompt + completion) per minute.")] = None,
-    models: Annotated[
-        str | None, typer.Option(help="Allowed models, comma-separated; wildcards: gpt-4o-mini,anthropic/*.")
+    rpm: Annotated[
+        int | None, typer.Option(metavar="N", help="Requests per minute (per \\[limits] window_seconds).")
     ] = None,
-    expires: Annotated[str | None, typer.Option(help="Expire after this long: 12h, 30d, 2w.")] = None,
+    tpm: Annotated[int | None, typer.Option(metavar="N", help="Tokens (prompt + completion) per minute.")] = None,
+    models: Annotated[
+        str | None,
+        typer.Option(metavar="MODELS", help="Allowed models, comma-separated; wildcards: gpt-4o-mini,anthropic/*."),
+    ] = None,
+    expires: Annotated[
+        str | None, typer.Option(metavar="DURATION", help="Expire after this long: 12h, 30d, 2w.")
+    ] = None,
     quiet: QuietOption = False,
     config: ConfigOption = None,
     db: DbOption = None,
@@ -117,27 +125,31 @@ def add(
     """Create a key and print it once (only its hash is stored)."""
     given = {"budget": budget, "user_budget": user_budget, "user_period": user_period, "rpm": rpm, "tpm": tpm}
     spec = KeySpec(period=period, **_settings({**given, "models": models, "expires": expires}))
-    conn = _connect(config, db)
-    try:
-        record, secret = key_store.create(conn, name, spec)
-    except KeyProblem as exc:
-        raise fail(str(exc)) from None
+    with _connect(config, db) as conn:
+        try:
+            record, secret = key_store.create(conn, name, spec)
+        except KeyProblem as exc:
+            raise fail(str(exc)) from None
     _print_secret(record, secret, quiet, "created")
 
 
 @app.command("list")
 def list_(
     all_: Annotated[bool, typer.Option("--all", "-a", help="Include revoked keys.")] = False,
+    as_json: AsJson = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
     """Keys with their spend against budget, limits, allowed models and last use."""
-    conn = _connect(config, db)
-    keys = key_store.list_keys(conn, include_revoked=all_)
-    if not keys:
-        console.print("no keys yet: create one with [bold]helix keys add NAME[/bold] (until then /v1 is open)")
-        return
-    rows = spend.report(conn, keys)
+    with _connect(config, db) as conn:
+        keys = key_store.list_keys(conn, include_revoked=all_)
+        if as_json:
+            print_json(spend.report(conn, keys))  # the fields of GET /admin/keys
+            return
+        if not keys:
+            console.print("no keys yet: create one with [bold]helix keys add NAME[/bold] (until then /v1 is open)")
+            return
+        rows = spend.report(conn, keys)
     now = time.time()
     table = Table(title="Helix keys", header_style="bold")
     for column, justify in (
@@ -170,36 +182,36 @@ def list_(
 @app.command()
 def show(name: NameArg, config: ConfigOption = None, db: DbOption = None) -> None:
     """One key in detail, with its top end users this budget period."""
-    conn = _connect(config, db)
-    try:
-        key = key_store.find(conn, name)
-    except KeyProblem as exc:
-        raise fail(str(exc)) from None
-    (row,) = spend.report(conn, [key])
-    now = time.time()
-    details = Table(show_header=False, box=None, pad_edge=False)
-    details.add_column(style="bold")
-    details.add_column()
-    for label, value in (
-        ("name", key.name),
-        ("id", key.id),
-        ("key", key.display),
-        ("status", _status(row["status"])),
-        ("spend", _spend(row)),
-        ("requests", f"{row['requests']:,} this period"),
-        ("per-user budget", _user_budget(key)),
-        ("rate limits", _limits(key)),
-        ("models", ", ".join(key.spec.models) if key.spec.models else "any"),
-        ("created", _date(key.created_at)),
-        ("expires", _date(key.spec.expires_at)),
-        ("rotated", _date(key.rotated_at)),
-        ("revoked", _date(key.revoked_at)),
-        ("last used", _ago(key.last_used_at, now)),
-    ):
-        details.add_row(label, value)
-    console.print(details)
-    since, _ = period_bounds(key.spec.period, now)
-    users = spend.top_users(conn, key.id, since)
+    with _connect(config, db) as conn:
+        try:
+            key = key_store.find(conn, name)
+        except KeyProblem as exc:
+            raise fail(str(exc)) from None
+        (row,) = spend.report(conn, [key])
+        now = time.time()
+        details = Table(show_header=False, box=None, pad_edge=False)
+        details.add_column(style="bold")
+        details.add_column()
+        for label, value in (
+            ("name", key.name),
+            ("id", key.id),
+            ("key", key.display),
+            ("status", _status(row["status"])),
+            ("spend", _spend(row)),
+            ("requests", f"{row['requests']:,} this period"),
+            ("per-user budget", _user_budget(key)),
+            ("rate limits", _limits(key)),
+            ("models", ", ".join(key.spec.models) if key.spec.models else "any"),
+            ("created", _date(key.created_at)),
+            ("expires", _date(key.spec.expires_at)),
+            ("rotated", _date(key.rotated_at)),
+            ("revoked", _date(key.revoked_at)),
+            ("last used", _ago(key.last_used_at, now)),
+        ):
+            details.add_row(label, value)
+        console.print(details)
+        since, _ = period_bounds(key.spec.period, now)
+        users = spend.top_users(conn, key.id, since)
     if users:
         table = Table(title="Top users this period", header_style="bold")
         table.add_column("user")
@@ -213,14 +225,20 @@ def show(name: NameArg, config: ConfigOption = None, db: DbOption = None) -> Non
 @app.command()
 def update(
     name: NameArg,
-    budget: Annotated[str | None, typer.Option(help="New budget in USD, or 'none'.")] = None,
+    budget: Annotated[str | None, typer.Option(metavar="USD", help="New budget in USD, or 'none'.")] = None,
     period: Annotated[Period | None, typer.Option(help="New budget period.")] = None,
-    user_budget: Annotated[str | None, typer.Option(help="New per-user budget in USD, or 'none'.")] = None,
+    user_budget: Annotated[
+        str | None, typer.Option(metavar="USD", help="New per-user budget in USD, or 'none'.")
+    ] = None,
     user_period: Annotated[Period | None, typer.Option(help="New per-user budget period.")] = None,
-    rpm: Annotated[str | None, typer.Option(help="New requests per minute, or 'none'.")] = None,
-    tpm: Annotated[str | None, typer.Option(help="New tokens per minute, or 'none'.")] = None,
-    models: Annotated[str | None, typer.Option(help="New allowed models (comma-separated), or '*' for any.")] = None,
-    expires: Annotated[str | None, typer.Option(help="Expire this long from now (30d), or 'never'.")] = None,
+    rpm: Annotated[str | None, typer.Option(metavar="N", help="New requests per minute, or 'none'.")] = None,
+    tpm: Annotated[str | None, typer.Option(metavar="N", help="New tokens per minute, or 'none'.")] = None,
+    models: Annotated[
+        str | None, typer.Option(metavar="MODELS", help="New allowed models (comma-separated), or '*' for any.")
+    ] = None,
+    expires: Annotated[
+        str | None, typer.Option(metavar="DURATION", help="Expire this long from now (30d), or 'never'.")
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -239,31 +257,31 @@ def update(
     )
     if not changes:
         raise fail("nothing to change: pass --budget, --period, --rpm, --tpm, --models, --expires...")
-    conn = _connect(config, db)
-    try:
-        key = key_store.update(conn, name, changes)
-    except KeyProblem as exc:
-        raise fail(str(exc)) from None
+    with _connect(config, db) as conn:
+        try:
+            key = key_store.update(conn, name, changes)
+        except KeyProblem as exc:
+            raise fail(str(exc)) from None
     console.print(f"updated key [bold]{key.name}[/bold] ({key.display}): {', '.join(sorted(changes))}")
 
 
 @app.command()
 def revoke(name: NameArg, config: ConfigOption = None, db: DbOption = None) -> None:
     """Revoke a key: requests with it are refused (401) from now on."""
-    conn = _connect(config, db)
-    try:
-        key = key_store.revoke(conn, name)
-    except KeyProblem as exc:
-        raise fail(str(exc)) from None
+    with _connect(config, db) as conn:
+        try:
+            key = key_store.revoke(conn, name)
+        except KeyProblem as exc:
+            raise fail(str(exc)) from None
     console.print(f"revoked key [bold]{key.name}[/bold] ({key.display}); its spend stays in the log")
 
 
 @app.command()
 def rotate(name: NameArg, quiet: QuietOption = False, config: ConfigOption = None, db: DbOption = None) -> None:
     """Replace a key's secret; the old one stops working, budget, spend and limits stay."""
-    conn = _connect(config, db)
-    try:
-        record, secret = key_store.rotate(conn, name)
-    except KeyProblem as exc:
-        raise fail(str(exc)) from None
+    with _connect(config, db) as conn:
+        try:
+            record, secret = key_store.rotate(conn, name)
+        except KeyProblem as exc:
+            raise fail(str(exc)) from None
     _print_secret(record, secret, quiet, "rotated")

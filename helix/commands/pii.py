@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from helix.commands.common import ConfigOption, DbOption, console, duration, fail, open_db, settings
+from helix.commands.common import AsJson, ConfigOption, DbOption, console, fail, open_db, print_json, settings
+from helix.commands.common import since as window_start
 from helix.dates import local_time
 from helix.pii import incidents
 from helix.pii.users import UserIds, user_key
@@ -18,34 +18,39 @@ app = typer.Typer(help="The PII and secrets firewall.", no_args_is_help=True)
 
 @app.command("incidents")
 def list_incidents(
-    since: Annotated[str, typer.Option(help="How far back, like 24h or 7d.")] = "7d",
-    n: Annotated[int, typer.Option("-n", help="How many incidents to list.")] = 50,
+    since: Annotated[str, typer.Option(metavar="DURATION", help="How far back, like 24h or 7d.")] = "7d",
+    n: Annotated[int, typer.Option("-n", metavar="N", help="How many incidents to list.")] = 50,
+    as_json: AsJson = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
     """Detections per request: entity type, count, score and action (values are never stored)."""
-    window = duration(since)
-    conn = open_db(settings(config, db))
-    start = time.time() - window
-    rows = incidents.recent(conn, start, n)
-    if not rows:
-        console.print(f"no PII incidents in the last {since}")
-        return
-    table = Table(title=f"PII incidents, last {since}", header_style="bold")
-    for name in ("time", "request", "key/user", "entity", "count", "score", "action"):
-        table.add_column(name, justify="right" if name in ("count", "score") else "left")
-    for row in rows:
-        table.add_row(
-            local_time(row["ts"], "%Y-%m-%d %H:%M:%S"),
-            row["request_id"],
-            row["user"] or row["key_id"] or "-",
-            row["entity_type"],
-            str(row["count"]),
-            f"{row['max_score']:.2f}",
-            row["action"],
+    with open_db(settings(config, db)) as conn:
+        start = window_start(since)
+        rows = incidents.recent(conn, start, n)
+        if as_json:
+            print_json({"since": since, "data": rows, "totals": incidents.totals(conn, start)})
+            return
+        if not rows:
+            console.print(f"no PII incidents in the last {since}")
+            return
+        table = Table(title=f"PII incidents, last {since}", header_style="bold")
+        for name in ("time", "request", "key/user", "entity", "count", "score", "action"):
+            table.add_column(name, justify="right" if name in ("count", "score") else "left")
+        for row in rows:
+            table.add_row(
+                local_time(row["ts"], "%Y-%m-%d %H:%M:%S"),
+                row["request_id"],
+                row["user"] or row["key_name"] or row["key_id"] or "-",
+                row["entity_type"],
+                str(row["count"]),
+                f"{row['max_score']:.2f}",
+                row["action"],
+            )
+        console.print(table)
+        summary = ", ".join(
+            f"{r['entity_type']} {r['action']} x{r['values_found']}" for r in incidents.totals(conn, start)
         )
-    console.print(table)
-    summary = ", ".join(f"{r['entity_type']} {r['action']} x{r['values_found']}" for r in incidents.totals(conn, start))
     console.print(f"totals: {summary}")
 
 
@@ -100,9 +105,9 @@ def user_id(
     if cfg.privacy.store_user == "plain":
         console.print(raw, markup=False, highlight=False)
         return
-    conn = open_db(cfg)
-    try:
-        key = user_key(conn, cfg.privacy.user_hash_key)
-    finally:
-        conn.close()
+    with open_db(cfg) as conn:
+        try:
+            key = user_key(conn, cfg.privacy.user_hash_key)
+        finally:
+            conn.close()
     console.print(UserIds(key).stored(raw), markup=False, highlight=False)

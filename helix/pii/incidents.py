@@ -8,8 +8,9 @@ from typing import Any
 
 def recent(conn: sqlite3.Connection, since: float, limit: int) -> list[dict[str, Any]]:
     cursor = conn.execute(
-        "SELECT ts, request_id, key_id, user, entity_type, count, max_score, action FROM pii_incidents"
-        " WHERE ts >= ? ORDER BY ts DESC, id DESC LIMIT ?",
+        "SELECT i.ts, i.request_id, i.key_id, k.name AS key_name, i.user, i.entity_type, i.count, i.max_score,"
+        " i.action FROM pii_incidents AS i LEFT JOIN keys AS k ON k.id = i.key_id"
+        " WHERE i.ts >= ? ORDER BY i.ts DESC, i.id DESC LIMIT ?",
         (since, limit),
     )
     names = [d[0] for d in cursor.description]

@@ -1,4 +1,5 @@
-"""Route stage (last): hand the call to the provider its model resolved to."""
+"""Hand a call to the provider of its target, by endpoint: what the router (helix/routing/router.py, the
+last stage) does with each deployment it tries."""
 
 from __future__ import annotations
 

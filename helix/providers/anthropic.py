@@ -44,8 +44,10 @@ class AnthropicProvider:
         *,
         headers: dict[str, str] | None = None,
         forward: list[str] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> None:
         self.name = name
+        self._timeout = timeout
         base = base_url.rstrip("/")
         self._base = base if base.endswith("/v1") else base + "/v1"
         self._client = client
@@ -80,6 +82,7 @@ class AnthropicProvider:
             body,
             self._request_headers(call),
             translate_error,
+            timeout=self._timeout,
         ) as response:
             return Completed(await read_json(response, self.name, call))
 
@@ -91,7 +94,14 @@ class AnthropicProvider:
         if call.stream:
             return Streamed(self._stream(call, body))
         async with open_request(
-            self._client, call, self.name, f"{self._base}/messages", body, self._request_headers(call), translate_error
+            self._client,
+            call,
+            self.name,
+            f"{self._base}/messages",
+            body,
+            self._request_headers(call),
+            translate_error,
+            timeout=self._timeout,
         ) as response:
             result = await read_json(response, self.name, call)
         return Completed(from_messages_response(result, call.requested_model))
@@ -105,7 +115,15 @@ class AnthropicProvider:
 
     async def list_models(self) -> list[dict[str, Any]]:
         async with open_request(
-            self._client, None, self.name, f"{self._base}/models", None, self._headers, translate_error, "GET"
+            self._client,
+            None,
+            self.name,
+            f"{self._base}/models",
+            None,
+            self._headers,
+            translate_error,
+            "GET",
+            self._timeout,
         ) as response:
             body = await read_json(response, self.name, None)
         return [
@@ -128,6 +146,7 @@ class AnthropicProvider:
                     body,
                     self._request_headers(call),
                     translate_error,
+                    timeout=self._timeout,
                 )
             )
             waiting, first = time.perf_counter(), True

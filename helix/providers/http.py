@@ -157,13 +157,17 @@ async def open_request(
     headers: dict[str, str],
     read_error: ErrorReader,
     method: str = "POST",
+    timeout: httpx.Timeout | None = None,
 ) -> AsyncIterator[httpx.Response]:
     """Send a request; yield the response once its status is OK; raise an OpenAI-shaped error otherwise.
 
     Time spent waiting for the upstream's headers is added to `call.upstream_seconds`.
     """
     content = _json_encode(body) if body is not None else None
-    request = client.build_request(method, url, content=content, headers=headers)
+    if timeout is None:
+        request = client.build_request(method, url, content=content, headers=headers)
+    else:  # a deployment's own connect/read timeouts
+        request = client.build_request(method, url, content=content, headers=headers, timeout=timeout)
     began = time.perf_counter()
     try:
         response = await client.send(request, stream=True)

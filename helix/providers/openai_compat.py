@@ -35,8 +35,10 @@ class OpenAICompatProvider:
         headers: dict[str, str] | None = None,
         local: bool = False,
         forward: list[str] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> None:
         self.name = name
+        self._timeout = timeout
         self.local = local
         self._base = base_url.rstrip("/")
         self._client = client
@@ -83,6 +85,7 @@ class OpenAICompatProvider:
             self._headers,
             read_openai_error,
             "GET",
+            self._timeout,
         ) as response:
             body = await read_json(response, self.name, None)
         data = body.get("data") if isinstance(body, dict) else None
@@ -90,7 +93,14 @@ class OpenAICompatProvider:
 
     async def _post_json(self, call: Call, path: str, body: dict[str, Any]) -> dict[str, Any]:
         async with open_request(
-            self._client, call, self.name, self._base + path, body, self._request_headers(call), read_openai_error
+            self._client,
+            call,
+            self.name,
+            self._base + path,
+            body,
+            self._request_headers(call),
+            read_openai_error,
+            timeout=self._timeout,
         ) as response:
             result = await read_json(response, self.name, call)
         if not isinstance(result, dict):
@@ -108,10 +118,11 @@ class OpenAICompatProvider:
                     body,
                     self._request_headers(call),
                     read_openai_error,
+                    timeout=self._timeout,
                 )
             )
             waiting = time.perf_counter()
-            first = True
+            first, finished = True, False
             async for _event, data in iter_sse(response, self.name):
                 if first:
                     call.upstream_seconds += time.perf_counter() - waiting
@@ -121,4 +132,25 @@ class OpenAICompatProvider:
                 chunk = decode_event(self.name, data)
                 if "error" in chunk and "choices" not in chunk:
                     raise error_from_body(self.name, 502, chunk, read_openai_error)
+                if not finished:
+                    finished = _is_last(chunk)
                 yield chunk
+            if not finished:
+                # The connection closed cleanly mid-answer: say so rather than pass a cut answer off as whole.
+                raise UpstreamError(
+                    f"{self.name}: the provider's stream ended before the answer was finished",
+                    status=502,
+                    type="upstream_error",
+                    code="upstream_truncated_stream",
+                    provider=self.name,
+                )
+
+
+_RESPONSES_END = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+def _is_last(chunk: dict[str, Any]) -> bool:
+    """A chunk that ends an answer: a choice's finish_reason (chat, completions) or a Responses end event."""
+    if chunk.get("type") in _RESPONSES_END:
+        return True
+    return any(c.get("finish_reason") for c in chunk.get("choices") or () if isinstance(c, dict))

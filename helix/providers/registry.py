@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import msgspec
 
 from helix.call import Call, Provider, Reply, Target
 from helix.config import Config, ProviderConfig
@@ -57,7 +58,13 @@ class MissingKeyProvider:
         return []
 
 
-def _build(name: str, settings: ProviderConfig, client: httpx.AsyncClient, env: dict[str, str]) -> Provider:
+def _build(
+    name: str,
+    settings: ProviderConfig,
+    client: httpx.AsyncClient,
+    env: dict[str, str],
+    timeout: httpx.Timeout | None = None,
+) -> Provider:
     preset = PRESETS.get(name)
     kind = settings.kind or (preset.kind if preset else "openai")
     base_url = settings.base_url or (preset.base_url if preset else None)
@@ -69,10 +76,17 @@ def _build(name: str, settings: ProviderConfig, client: httpx.AsyncClient, env: 
         return MissingKeyProvider(name, kind, preset.key_env if preset else None)
     if kind == "anthropic":
         return AnthropicProvider(
-            name, base_url, api_key, client, headers=settings.headers, forward=settings.forward_headers
+            name, base_url, api_key, client, headers=settings.headers, forward=settings.forward_headers, timeout=timeout
         )
     return OpenAICompatProvider(
-        name, base_url, api_key, client, headers=settings.headers, local=local, forward=settings.forward_headers
+        name,
+        base_url,
+        api_key,
+        client,
+        headers=settings.headers,
+        local=local,
+        forward=settings.forward_headers,
+        timeout=timeout,
     )
 
 
@@ -83,10 +97,20 @@ class Registry:
         self.providers: dict[str, Provider] = {
             name: _build(name, config.providers.get(name, ProviderConfig()), client, env) for name in names
         }
-        self.aliases = {alias: spec.target for alias, spec in config.models.items()}
+        self._config, self._client, self._env = config, client, env
+        self.aliases = {alias: spec.primary for alias, spec in config.models.items()}
         self.default = config.routing.default_provider
         if self.default not in self.providers:
             raise ValueError(f"routing.default_provider: '{self.default}' is not a known or configured provider")
+
+    def variant(
+        self, name: str, *, api_key: str | None, base_url: str | None, timeout: httpx.Timeout | None
+    ) -> Provider:
+        """Provider `name` with a deployment's own key, base URL or timeouts (its other settings shared)."""
+        settings = self._config.providers.get(name, ProviderConfig())
+        changes = {"api_key": api_key, "base_url": base_url}
+        settings = msgspec.structs.replace(settings, **{k: v for k, v in changes.items() if v is not None})
+        return _build(name, settings, self._client, self._env, timeout)
 
     def usable(self) -> list[Provider]:
         return [p for p in self.providers.values() if not isinstance(p, MissingKeyProvider)]

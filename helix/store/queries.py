@@ -47,16 +47,21 @@ class Filters:
     # (measured 8x on 300k rows); `+ts` keeps SQLite from using the index.
     scan: bool = False
 
-    def where(self) -> tuple[str, tuple[Any, ...]]:
-        clauses: list[str] = ["+ts >= ?" if self.scan else "ts >= ?"]
+    def window(self, key_column: str = "requests.key_id", scan: bool = False) -> tuple[list[str], list[Any]]:
+        """The clauses on time, key and user: what the request log and the PII incidents both have."""
+        clauses: list[str] = ["+ts >= ?" if scan else "ts >= ?"]
         params: list[Any] = [self.since]
         if self.until is not None:
             clauses.append("ts < ?")
             params.append(self.until)
-        for column, value in (("requests.key_id", self.key_id), ("user", self.user)):
+        for column, value in ((key_column, self.key_id), ("user", self.user)):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        return clauses, params
+
+    def where(self) -> tuple[str, tuple[Any, ...]]:
+        clauses, params = self.window(scan=self.scan)
         if self.model is not None:
             clauses.append(f"{_GROUP_EXPR['model']} = ?")
             params.append(self.model)
@@ -90,15 +95,16 @@ LOG_COLUMNS = (
 )
 
 
+_WITH_KEY_NAME = f"SELECT {LOG_COLUMNS}, k.name AS key_name FROM requests LEFT JOIN keys AS k ON k.id = requests.key_id"
+
+
 def recent_requests(limit: int) -> Query:
-    return Query(
-        f"SELECT * FROM (SELECT {LOG_COLUMNS} FROM requests ORDER BY rowid DESC LIMIT ?) ORDER BY seq",
-        (limit,),
-    )
+    """The newest `limit` requests, oldest first, with their key's name."""
+    return Query(f"SELECT * FROM ({_WITH_KEY_NAME} ORDER BY requests.rowid DESC LIMIT ?) ORDER BY seq", (limit,))
 
 
 def requests_after(seq: int) -> Query:
-    return Query(f"SELECT {LOG_COLUMNS} FROM requests WHERE rowid > ? ORDER BY rowid", (seq,))
+    return Query(f"{_WITH_KEY_NAME} WHERE requests.rowid > ? ORDER BY requests.rowid", (seq,))
 
 
 def spend(by: SpendGroup | TimeGroup, since: float | Filters, limit: int = 50) -> Query:
@@ -125,6 +131,33 @@ def spend(by: SpendGroup | TimeGroup, since: float | Filters, limit: int = 50) -
         """,
         (*params, limit),
     )
+
+
+def spend_items(by: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`spend()` rows with the field names of /admin/spend and `helix spend --json`."""
+    return [
+        {
+            by: row["grp"],
+            **({"key_name": row["keys"]} if by == "key" else {"keys": row["keys"].split(",") if row["keys"] else []}),
+            "requests": row["requests"],
+            "errors": row["errors"],
+            "cache_hits": row["cache_hits"],
+            "prompt_tokens": row["prompt_tokens"],
+            "completion_tokens": row["completion_tokens"],
+            "spent_usd": row["cost"],
+            "saved_usd": row["saved"],
+            "unpriced_requests": row["unpriced"],
+        }
+        for row in rows
+    ]
+
+
+def spend_total(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "requests": sum(item["requests"] for item in items),
+        "spent_usd": sum(item["spent_usd"] for item in items),
+        "saved_usd": sum(item["saved_usd"] for item in items),
+    }
 
 
 def stats(since: float | Filters) -> Query:

@@ -35,11 +35,10 @@ COLUMNS = (
 INSERT = f"INSERT INTO reservations ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 DELETE = "DELETE FROM reservations WHERE id = ?"
 INTERRUPTED = "interrupted"
+_LOGGED = [column for column in COLUMNS if column != "pid"]  # what the request log also has
 _CHARGE = (
-    "INSERT OR IGNORE INTO requests (id, ts, endpoint, key_id, user, model_requested, provider, model, stream,"
-    " status, error_code, cost_usd)"
-    f" SELECT id, ts, endpoint, key_id, user, model_requested, provider, model, stream, 500, '{INTERRUPTED}', cost_usd"
-    " FROM reservations WHERE id = ?"
+    f"INSERT OR IGNORE INTO requests ({', '.join(_LOGGED)}, status, error_code)"
+    f" SELECT {', '.join(_LOGGED)}, 500, '{INTERRUPTED}' FROM reservations WHERE id = ?"
 )
 
 

@@ -38,15 +38,7 @@ def timings(filters: Filters, origin: float, step: float) -> Query:
 
 def pii(filters: Filters, origin: float, step: float) -> Query:
     """Per bucket and entity type, the values the PII firewall found (by key and user; never the values)."""
-    clauses: list[str] = ["ts >= ?"]
-    params: list[object] = [filters.since]
-    if filters.until is not None:
-        clauses.append("ts < ?")
-        params.append(filters.until)
-    for column, value in (("key_id", filters.key_id), ("user", filters.user)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
+    clauses, params = filters.window(key_column="key_id")
     return Query(
         f"SELECT {_BUCKET} AS bucket, entity_type, sum(count) AS found FROM pii_incidents"
         f" WHERE {' AND '.join(clauses)} GROUP BY bucket, entity_type ORDER BY bucket",

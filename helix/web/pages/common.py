@@ -20,7 +20,7 @@ from helix.web.data import Row, Summary, View
 from helix.web.guard import LOGIN, cookie_value
 from helix.web.site import Site
 from helix.web.timerange import BadRange, TimeRange, parse
-from helix.web.widgets import VISIBILITY_JS, Cards, Chart, Table, card, go, grid, link, link_to
+from helix.web.widgets import VISIBILITY_JS, Cards, Chart, Table, card, go, grid, link, link_to, shell
 
 T = TypeVar("T")
 # A live range slides with time: repaint at least this often even when nothing new was written.
@@ -32,6 +32,14 @@ READ_BUDGET = 20.0
 
 def dashboard_of(request: Request) -> Site:
     return request.scope[SCOPE_KEY]  # type: ignore[no-any-return]
+
+
+def frame(request: Request, path: str, params: dict[str, str] | None = None) -> tuple[Site, TimeRange, ui.label]:
+    """What every page starts with: its dashboard, its time range, and the shell around it (header, range
+    picker, log out); the label it returns says when the page was last updated."""
+    dashboard = dashboard_of(request)
+    rng = range_of(request)
+    return dashboard, rng, shell(rng, path, params, log_out=dashboard.access == "login")
 
 
 def range_of(request: Request) -> TimeRange:

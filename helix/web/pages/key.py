@@ -14,10 +14,10 @@ from helix.virtual_keys import KeyNotFound, KeyProblem
 from helix.web import charts, data
 from helix.web.actions import amount as parse_amount
 from helix.web.data import KeyView, Row
-from helix.web.pages.common import confirm, dashboard_of, keep_live, range_of, view_sections
+from helix.web.pages.common import confirm, frame, keep_live, view_sections
 from helix.web.pages.keys import show_secret
 from helix.web.timerange import TimeRange
-from helix.web.widgets import Chart, Table, card, grid, page_title, shell
+from helix.web.widgets import Chart, Table, card, grid, page_title
 
 ERROR_COLUMNS = [
     ("status", "status", "left"),
@@ -51,10 +51,8 @@ def use_text(used: int, limit: int | None, unit: str) -> str:
 
 
 async def show(request: Request) -> None:
-    dashboard = dashboard_of(request)
-    rng = range_of(request)
     name = request.query_params.get("name", "")
-    updated = shell(rng, "/key", {"name": name}, log_out=dashboard.access == "login")
+    dashboard, rng, updated = frame(request, "/key", {"name": name})
     actions = dashboard.actions
     with ui.column().classes("w-full max-w-screen-2xl mx-auto p-2 sm:p-4 gap-4"):
         title = ui.row().classes("w-full")

@@ -12,10 +12,10 @@ from helix.virtual_keys import KeyProblem, KeySpec, parse_models
 from helix.web import data
 from helix.web.actions import amount, expiry, whole
 from helix.web.data import Row
-from helix.web.pages.common import confirm, dashboard_of, keep_live, range_of
+from helix.web.pages.common import confirm, frame, keep_live
 from helix.web.pages.overview import KEY_COLUMNS, key_rows
 from helix.web.timerange import TimeRange
-from helix.web.widgets import Table, card, page_title, shell
+from helix.web.widgets import Table, card, page_title
 
 
 def show_secret(name: str, secret: str, note: str) -> None:
@@ -34,9 +34,7 @@ def load(conn: sqlite3.Connection, rng: TimeRange, now: float) -> list[Row]:
 
 
 async def show(request: Request) -> None:
-    dashboard = dashboard_of(request)
-    rng = range_of(request)
-    updated = shell(rng, "/keys", log_out=dashboard.access == "login")
+    dashboard, rng, updated = frame(request, "/keys")
     with ui.column().classes("w-full max-w-screen-2xl mx-auto p-2 sm:p-4 gap-4"):
         page_title("Keys", "one per app, teammate or customer; the same keys as 'helix keys' and /admin/keys")
         with card("New key"), ui.row().classes("w-full gap-2 items-end flex-wrap"):

@@ -12,9 +12,9 @@ from nicegui.events import EChartPointClickEventArguments
 from helix.format import money, when
 from helix.web import charts, data
 from helix.web.data import Row, View
-from helix.web.pages.common import dashboard_of, keep_live, range_of, view_sections
+from helix.web.pages.common import frame, keep_live, view_sections
 from helix.web.timerange import TimeRange
-from helix.web.widgets import Chart, Table, card, go, grid, link_to, page_title, shell
+from helix.web.widgets import Chart, Table, card, go, grid, link_to, page_title
 
 KEY_COLUMNS = [
     ("name", "key", "left"),
@@ -61,9 +61,7 @@ def key_rows(keys: list[Row], rng: TimeRange) -> list[Row]:
 
 
 async def show(request: Request) -> None:
-    dashboard = dashboard_of(request)
-    rng = range_of(request)
-    updated = shell(rng, "/", log_out=dashboard.access == "login")
+    _, rng, updated = frame(request, "/")
     with ui.column().classes("w-full max-w-screen-2xl mx-auto p-2 sm:p-4 gap-4"):
         page_title("Where the money goes", rng.label)
         sections = view_sections(rng, ["key", "user"], {})

@@ -16,9 +16,9 @@ from helix.store.queries import CACHE_RESULTS, Filters
 from helix.virtual_keys import KeyNotFound
 from helix.web import data
 from helix.web.data import RequestDetail, RequestPage, Row
-from helix.web.pages.common import dashboard_of, keep_live, model_name, range_of, request_rows, request_table
+from helix.web.pages.common import frame, keep_live, model_name, request_rows, request_table
 from helix.web.timerange import TimeRange
-from helix.web.widgets import Table, card, facts, go, href, link, link_to, page_title, shell
+from helix.web.widgets import Table, card, facts, go, href, link, link_to, page_title
 
 PER_PAGE = 50
 FILTERS = ("status", "model", "key", "user", "cache")
@@ -43,15 +43,13 @@ def _filters(rng: TimeRange, conn: sqlite3.Connection, chosen: dict[str, str]) -
 
 
 async def show(request: Request) -> None:
-    dashboard = dashboard_of(request)
-    rng = range_of(request)
     chosen = {name: request.query_params.get(name, "") for name in FILTERS}
     try:
         page = max(1, int(request.query_params.get("page", "1")))
     except ValueError:
         page = 1
     params = {k: v for k, v in chosen.items() if v}
-    updated = shell(rng, "/requests", params, log_out=dashboard.access == "login")
+    _, rng, updated = frame(request, "/requests", params)
 
     def refilter(**changes: str) -> None:
         wanted = {**params, **changes}
@@ -138,10 +136,8 @@ def detail_facts(r: Row, rng: TimeRange) -> list[tuple[str, str]]:
 
 
 async def detail(request: Request) -> None:
-    dashboard = dashboard_of(request)
-    rng = range_of(request)
     request_id = request.query_params.get("id", "")
-    updated = shell(rng, "/request", {"id": request_id}, log_out=dashboard.access == "login")
+    _, rng, updated = frame(request, "/request", {"id": request_id})
     with ui.column().classes("w-full max-w-screen-lg mx-auto p-2 sm:p-4 gap-4"):
         page_title(f"Request {request_id}", "prompts and answers are never stored")
         body = ui.column().classes("w-full gap-4")

@@ -10,16 +10,14 @@ from nicegui import ui
 
 from helix.web import data
 from helix.web.data import View
-from helix.web.pages.common import confirm, dashboard_of, keep_live, range_of, view_sections
+from helix.web.pages.common import confirm, frame, keep_live, view_sections
 from helix.web.timerange import TimeRange
-from helix.web.widgets import page_title, shell
+from helix.web.widgets import page_title
 
 
 async def user(request: Request) -> None:
-    dashboard = dashboard_of(request)
-    rng = range_of(request)
     user_id = request.query_params.get("id", "")
-    updated = shell(rng, "/user", {"id": user_id}, log_out=dashboard.access == "login")
+    _, rng, updated = frame(request, "/user", {"id": user_id})
     with ui.column().classes("w-full max-w-screen-2xl mx-auto p-2 sm:p-4 gap-4"):
         page_title(f"User {user_id}", f"{rng.label}; the `user` field or x-helix-user header")
         render = view_sections(rng, ["model", "key"], {"user": user_id})
@@ -31,10 +29,8 @@ async def user(request: Request) -> None:
 
 
 async def model(request: Request) -> None:
-    dashboard = dashboard_of(request)
-    rng = range_of(request)
     name = request.query_params.get("name", "")
-    updated = shell(rng, "/model", {"name": name}, log_out=dashboard.access == "login")
+    dashboard, rng, updated = frame(request, "/model", {"name": name})
     with ui.column().classes("w-full max-w-screen-2xl mx-auto p-2 sm:p-4 gap-4"):
         with ui.row().classes("w-full items-center gap-4 flex-wrap"):
             page_title(f"Model {name}", rng.label)

@@ -1,0 +1,114 @@
+"""What the router adds to a request on the miss path: the same call sent straight to the provider adapter
+(`send_to_provider`, what the route stage did before deployments existed) and through the router,
+interleaved (alternating which goes first), against the fake upstream over real HTTP on 127.0.0.1. The
+difference is the router's own time: choosing a deployment, health and latency bookkeeping, the deadline,
+and (for streams) reading the first chunk before handing the stream on.
+
+    python bench/routing_overhead.py [--requests 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import msgspec
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from helix.call import Call, Completed, Reply
+from helix.config import load_config
+from helix.pipeline.parse import parse_call
+from helix.pipeline.route import send_to_provider
+from helix.pricing import PriceBook
+from helix.providers.http import make_client
+from helix.providers.registry import Registry
+from helix.routing.router import Router
+from helix.routing.table import RoutingTable
+from tests.fake_upstream import FakeState, FakeUpstream, ServerThread
+
+CASES = {
+    "plain model (one deployment)": ("gpt-4o-mini", False),
+    "alias: 2 weighted deployments + fallback": ("pair", False),
+    "alias: least-latency": ("quick", False),
+    "plain model, streamed": ("gpt-4o-mini", True),
+}
+
+
+async def _drain(reply: Reply) -> None:
+    if isinstance(reply, Completed):
+        return
+    async for _ in reply.chunks:
+        pass
+
+
+async def run(url: str, requests: int) -> list[tuple[str, float, float]]:
+    config = load_config(
+        None,
+        env={},
+        overrides={
+            "providers": {"openai": {"base_url": f"{url}/v1", "api_key": "sk-bench"}},
+            "models": {
+                "pair": {
+                    "deployments": [{"target": "openai/gpt-4o-mini", "weight": 3}, {"target": "openai/gpt-4o"}],
+                    "fallbacks": ["openai/gpt-4.1-mini"],
+                },
+                "quick": {
+                    "deployments": [{"target": "openai/gpt-4o-mini"}, {"target": "openai/gpt-4o"}],
+                    "strategy": "least-latency",
+                },
+            },
+        },
+    )
+    client = make_client(config.upstream)
+    registry = Registry(config, client, env={})
+    router = Router(RoutingTable(config, registry), PriceBook(config.pricing))
+    results = []
+    try:
+        for label, (model, stream) in CASES.items():
+            raw = msgspec.json.encode(
+                {"model": model, "messages": [{"role": "user", "content": "hello"}], "stream": stream}
+            )
+
+            def new_call(raw: bytes = raw) -> Call:
+                return parse_call("chat", raw, {}, registry.resolve)
+
+            direct: list[float] = []
+            routed: list[float] = []
+            for i in range(requests + 200):
+                # Alternate which goes first, so neither profits from the other having just used a connection.
+                for way in ("direct", "routed") if i % 2 else ("routed", "direct"):
+                    call = new_call()
+                    began = time.perf_counter()
+                    await _drain(await (send_to_provider(call) if way == "direct" else router(call)))
+                    elapsed = time.perf_counter() - began
+                    if i >= 200:  # after warming up connections and code paths
+                        (direct if way == "direct" else routed).append(elapsed)
+            paired = statistics.median(r - d for r, d in zip(routed, direct, strict=True))
+            results.append((label, statistics.median(direct) * 1000, statistics.median(routed) * 1000, paired * 1000))
+    finally:
+        await client.aclose()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=3000)
+    args = parser.parse_args()
+    upstream = ServerThread(FakeUpstream(FakeState(record=False))).start()
+    try:
+        results = asyncio.run(run(upstream.url, args.requests))
+    finally:
+        upstream.stop()
+    print("| case | direct p50 ms | routed p50 ms | difference of p50s | p50 of paired differences |")
+    print("|---|---:|---:|---:|---:|")
+    for label, direct, routed, paired in results:
+        print(f"| {label} | {direct:.3f} | {routed:.3f} | {routed - direct:+.3f} | {paired:+.3f} |")
+
+
+if __name__ == "__main__":
+    main()

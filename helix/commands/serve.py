@@ -1,0 +1,122 @@
+"""`helix serve`: the gateway on one port, listening before the models load.
+
+The port opens at once (`/health` answers, `/health/ready` says "loading"); Litestar, Presidio, NiceGUI
+and the models load in a worker thread behind it (helix/startup.py). Without internet, the embedding
+model's hub lookup is skipped after one short probe (helix/runtime.py), or at once with HF_HUB_OFFLINE=1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+from rich.markup import escape
+
+from helix import __version__, runtime
+from helix.commands.common import ConfigOption, DbOption, console, fail, overrides, settings
+from helix.config import Config, load_config
+from helix.logs import configure_logging
+from helix.models import Found, locate_all, resolve
+from helix.startup import ASGIApp, DeferredApp
+
+if TYPE_CHECKING:
+    from helix.gateway import Gateway
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(metavar="ADDRESS", help="Interface to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(metavar="PORT", help="Port to listen on (default 4000).")] = None,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Start the gateway (proxy on /v1, health on /health, dashboard on /dashboard)."""
+    import uvicorn
+
+    from helix.server import GracefulServer, ignore_sighup, protocol_options, reload_on_sighup
+
+    configured = settings(config, db, host=host, port=port)
+    cfg = resolve(configured)
+    ignore_sighup()
+
+    def reread() -> Config:
+        return resolve(load_config(config, overrides=overrides(db, host=host, port=port)))
+
+    configure_logging(cfg.server.log_level)
+    _banner(cfg, locate_all(configured))
+
+    built: list[Gateway] = []
+
+    def build() -> ASGIApp:
+        # The heavy imports (Litestar, Presidio and spaCy, NiceGUI, onnxruntime) happen here, in a
+        # worker thread, once the port is open: /health answers meanwhile, /health/ready says "loading".
+        from helix.app import create_app
+        from helix.web.mount import front
+
+        if cfg.cache.enabled and cfg.cache.semantic and not cfg.cache.embedding_model_path:
+            runtime.go_offline_unless_reachable()
+        application = create_app(cfg, loader=reread)
+        built.append(application.state.gateway)
+        return cast(ASGIApp, front(application))
+
+    async def settle() -> None:
+        # Loading the models leaves tens of MB of freed heap that glibc keeps; hand it back once, when
+        # the embedding model (which loads after the app starts) is in too.
+        reload_on_sighup(built[0], reread)
+        cache = built[0].cache
+        while cache is not None and cache.semantic_enabled and not cache.semantic_ready:
+            await asyncio.sleep(0.2)
+        runtime.release_memory()
+
+    server = GracefulServer(
+        uvicorn.Config(
+            DeferredApp(build, on_failure=lambda _: setattr(server, "should_exit", True), after_start=settle),
+            host=cfg.server.host,
+            port=cfg.server.port,
+            log_level=cfg.server.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=cast(int, cfg.server.shutdown_grace),  # any number of seconds works
+            **protocol_options(cfg.server),
+        )
+    )
+    app_ = cast(DeferredApp, server.config.app)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled: the server has shut down cleanly
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+    if app_.error is not None:
+        raise fail(f"cannot start: {app_.error}")
+
+
+def _banner(cfg: Config, models: list[Found]) -> None:
+    from helix.web.guard import NOTES, access
+
+    base = f"http://{cfg.server.host}:{cfg.server.port}"
+    console.print(f"[bold]Helix {__version__}[/bold]")
+    console.print(f"  proxy     {base}/v1   (point the OpenAI SDK's base_url here)")
+    console.print(f"  health    {base}/health   (/health/ready once everything is loaded)")
+    if cfg.dashboard.enabled:
+        console.print(f"  dashboard {base}/dashboard   ({escape(NOTES[access(cfg)])})")
+    console.print(f"  database  {cfg.db_path()}")
+    for found in models:
+        if found.used:
+            console.print(f"  model     {found.spec.key}: {escape(found.describe())}", highlight=False)
+    _print_pii_mode(cfg)
+
+
+def _print_pii_mode(cfg: Config) -> None:
+    from helix.pii.config import NAMES_HINT, find_model
+
+    if not cfg.pii.enabled:
+        console.print("  pii       [yellow]off[/yellow]: prompts reach providers unredacted")
+        return
+    model = find_model(cfg.pii.spacy_model)
+    if model is not None:
+        console.print(f"  pii       on, names and places with {escape(model)}")
+    else:
+        console.print(
+            "  pii       on, pattern-only: [bold yellow]names and places are NOT detected[/bold yellow] "
+            f"({escape(NAMES_HINT)})"
+        )

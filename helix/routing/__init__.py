@@ -1,0 +1,1 @@
+"""Routing and resilience: deployments per model, load balancing, retries, fallbacks and cooldowns."""

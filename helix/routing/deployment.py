@@ -1,0 +1,53 @@
+"""A deployment at run time: where it sends requests, its limits, and what it has seen (health, latency,
+in-flight count, requests and tokens this minute). One object per configured deployment, shared by every
+request; a config reload carries the state of a deployment whose settings did not change over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from helix.call import Target
+from helix.routing.health import Health
+from helix.routing.latency import PeakEwma
+
+
+@dataclass(slots=True)
+class Deployment:
+    name: str  # "provider/model", with "#n" when an alias lists the same target twice
+    target: Target
+    health: Health
+    weight: float = 1.0
+    rpm: int | None = None
+    tpm: int | None = None
+    first_token_timeout: float | None = None
+    timeout: float | None = None
+    max_input_tokens: int | None = None
+    signature: tuple[object, ...] = ()  # the settings this was built from (reload keeps state when equal)
+    latency: PeakEwma = field(default_factory=PeakEwma)
+    in_flight: int = 0
+    _minute: int = 0
+    _requests: int = 0
+    _tokens: int = 0
+
+    def has_room(self, now: float) -> bool:
+        """Under its rpm and tpm for the current minute (a fixed window: cheap, good enough to spread load)."""
+        if self.rpm is None and self.tpm is None:
+            return True
+        self._roll(now)
+        return (self.rpm is None or self._requests < self.rpm) and (self.tpm is None or self._tokens < self.tpm)
+
+    def started(self, now: float) -> None:
+        self.in_flight += 1
+        if self.rpm is not None or self.tpm is not None:
+            self._roll(now)
+            self._requests += 1
+
+    def used_tokens(self, tokens: int, now: float) -> None:
+        if self.tpm is not None:
+            self._roll(now)
+            self._tokens += tokens
+
+    def _roll(self, now: float) -> None:
+        minute = int(now // 60)
+        if minute != self._minute:
+            self._minute, self._requests, self._tokens = minute, 0, 0

@@ -1,0 +1,284 @@
+"""The route stage (last): send the call to a deployment, retrying, failing over and falling back.
+
+For each group of the call's route (the model's deployments, then each fallback model, in order):
+try the deployments the balancer orders, once each; then, while `[routing] retries` last, the best one
+again after an exponential backoff with jitter (or the provider's Retry-After). All of it within the
+request's deadline (`[routing] deadline`, or the `x-helix-timeout` header). A stream is only retried
+before its first chunk: the router reads that chunk itself, so nothing reached the client yet.
+
+The answer says who served it: `x-helix-provider`, `x-helix-model`, `x-helix-attempts`. `call.target` is
+left on the deployment that served, so the log, the cache and the key's budget charge that one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+from helix.call import Call, Completed, Reply, Streamed
+from helix.errors import HelixError, InvalidRequest, UpstreamTimeout
+from helix.pipeline.route import send_to_provider
+from helix.pricing import PriceBook
+from helix.quota.estimate import prompt_tokens
+from helix.routing import balancer
+from helix.routing.deployment import Deployment
+from helix.routing.retry import Verdict, backoff, classify, counts_against, retry_after
+from helix.routing.table import RoutingTable
+
+TIMEOUT_HEADER = "x-helix-timeout"
+MAX_TIMEOUT_SECONDS = 3600.0
+_monotonic = time.monotonic
+
+
+class RouteEvents(Protocol):
+    """What the router reports (to /metrics)."""
+
+    def retried(self, deployment: Deployment) -> None: ...
+    def fell_back(self, model: str, to: str) -> None: ...
+    def cooled(self, deployment: Deployment) -> None: ...
+
+
+class Router:
+    def __init__(self, table: RoutingTable, prices: PriceBook, events: RouteEvents | None = None) -> None:
+        self.table = table
+        self._settings = table.settings
+        self._prices = prices
+        self._events = events
+        self._read_timeout = table.read_timeout
+
+    async def __call__(self, call: Call, next: Any = None) -> Reply:
+        settings = self._settings
+        route = self.table.route(call.requested_model, call.target)
+        seconds = _request_timeout(call, settings.deadline)
+        deadline = _monotonic() + seconds
+        # A timer costs ~10-20 us: each attempt gets one only when something tighter than the upstream read
+        # timeout bounds it (the deadline is also checked between attempts).
+        timed = seconds < self._read_timeout
+        attempts = 0
+        last: HelixError | None = None
+        tokens: int | None = None
+        for index, group in enumerate(route.groups):
+            if index and self._events is not None:
+                self._events.fell_back(route.groups[0].name, group.name)
+            fits: Sequence[Deployment] = group.deployments
+            if group.windows and settings.context_window_fallback:
+                tokens = prompt_tokens(call) if tokens is None else tokens
+                fits = [d for d in fits if d.max_input_tokens is None or d.max_input_tokens >= tokens]
+            now = _monotonic()
+            last_group = index == len(route.groups) - 1
+            ordered = balancer.order(fits, group.strategy, now, self._price_of)
+            first_pass = _first_pass(ordered, now, last_group)
+            retries, done = settings.retries, set()  # done: NEXT verdicts, never retried here
+            wait_asked: float | None = None
+            while True:
+                if first_pass:
+                    deployment = first_pass.pop(0)
+                else:
+                    now = _monotonic()
+                    left = [d for d in ordered if d.name not in done and (last_group or d.health.available(now))]
+                    if not left or retries <= 0:
+                        break
+                    retries -= 1
+                    deployment = balancer.order(left, group.strategy, now, self._price_of)[0]
+                    delay = backoff(settings.retries - retries, settings.backoff, settings.max_backoff, wait_asked)
+                    if _monotonic() + delay >= deadline:
+                        break
+                    if self._events is not None:
+                        self._events.retried(deployment)
+                    await asyncio.sleep(delay)
+                    call.upstream_seconds += delay
+                if attempts and _monotonic() >= deadline:
+                    break
+                attempts += 1
+                try:
+                    reply = await self._attempt(call, deployment, deadline, timed)
+                except HelixError as exc:
+                    last = exc
+                    verdict = classify(exc, settings.max_retry_wait)
+                    self._failed(deployment, exc)
+                    if verdict is Verdict.STOP:
+                        raise _said(exc, call, attempts) from None
+                    if verdict is Verdict.NEXT:
+                        done.add(deployment.name)
+                    wait_asked = retry_after(exc.headers)
+                    continue
+                call.response_headers["x-helix-model"] = deployment.target.model
+                call.response_headers["x-helix-attempts"] = str(attempts)
+                return reply
+            if _monotonic() >= deadline:
+                break
+        if last is None:
+            raise InvalidRequest(
+                f"the prompt (about {tokens} tokens) is longer than any deployment of '{call.requested_model}' "
+                "takes (max_input_tokens): shorten it or add a model with a larger context window",
+                param="messages",
+                code="context_length_exceeded",
+            )
+        if _monotonic() >= deadline and not isinstance(last, UpstreamTimeout):
+            last = _out_of_time(call, last)
+        raise _said(last, call, attempts) from None
+
+    def _price_of(self, deployment: Deployment) -> float:
+        price = self._prices.price(deployment.target.provider.name, deployment.target.model)
+        return math.inf if price is None else price.input + price.output
+
+    async def _attempt(self, call: Call, deployment: Deployment, deadline: float, timed: bool) -> Reply:
+        call.target = deployment.target
+        provider = deployment.target.provider
+        began = _monotonic()
+        deployment.health.begin(began)
+        deployment.started(began)
+        first_token = deployment.first_token_timeout or self._settings.first_token_timeout
+        limit = deadline - began
+        if deployment.timeout is not None:
+            limit = min(limit, deployment.timeout)
+        if first_token is not None:
+            limit = min(limit, first_token)
+        try:
+            if timed or deployment.timeout is not None or first_token is not None:
+                async with asyncio.timeout(limit):
+                    reply = await self._send(call, deployment, began)
+            else:
+                reply = await self._send(call, deployment, began)
+        except TimeoutError:
+            deployment.in_flight -= 1
+            raise UpstreamTimeout(
+                f"{provider.name}: no answer from {deployment.target.model} within {limit:.3g} s",
+                provider=provider.name,
+            ) from None
+        except BaseException:
+            deployment.in_flight -= 1
+            raise
+        if isinstance(reply, Completed):
+            deployment.in_flight -= 1
+            deployment.latency.observe(_monotonic() - began, _monotonic())
+            deployment.health.succeeded()
+            _count_tokens(deployment, reply.body.get("usage"))
+        return reply
+
+    async def _send(self, call: Call, deployment: Deployment, began: float) -> Reply:
+        reply = await send_to_provider(call)
+        if isinstance(reply, Streamed):
+            return await self._first_chunk(reply, deployment, began)
+        return reply
+
+    async def _first_chunk(self, reply: Streamed, deployment: Deployment, began: float) -> Streamed:
+        chunks = reply.chunks
+        try:
+            first = await anext(chunks)
+        except StopAsyncIteration:
+            first = None
+        except BaseException:
+            await _close(chunks)
+            raise
+        now = _monotonic()
+        deployment.latency.observe(now - began, now)
+        deployment.health.succeeded()
+        total = deployment.timeout
+        ends = began + total if total is not None else None
+        return Streamed(self._rest(first, chunks, deployment, ends))
+
+    async def _rest(
+        self,
+        first: dict[str, Any] | None,
+        chunks: AsyncIterator[dict[str, Any]],
+        deployment: Deployment,
+        ends: float | None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        try:
+            if first is None:
+                return
+            yield first
+            if ends is None:
+                async for chunk in chunks:
+                    if "usage" in chunk:
+                        _count_tokens(deployment, chunk.get("usage"))
+                    yield chunk
+                return
+            while True:
+                try:
+                    async with asyncio.timeout_at(_loop_time(ends)):
+                        chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    name = deployment.target.provider.name
+                    raise UpstreamTimeout(
+                        f"{name}: {deployment.target.model} took longer than its timeout ({deployment.timeout:g} s)",
+                        provider=name,
+                    ) from None
+                if "usage" in chunk:
+                    _count_tokens(deployment, chunk.get("usage"))
+                yield chunk
+        finally:
+            deployment.in_flight -= 1
+            await _close(chunks)
+
+    def _failed(self, deployment: Deployment, error: HelixError) -> None:
+        if not counts_against(error):
+            return
+        limited = error.status == 429
+        cooled = deployment.health.failed(_monotonic(), rate_limited=limited, retry_after=retry_after(error.headers))
+        if cooled and self._events is not None:
+            self._events.cooled(deployment)
+
+
+def _first_pass(ordered: list[Deployment], now: float, last_group: bool) -> list[Deployment]:
+    """Every deployment that may take traffic now; if none may and no fallback is left, the one back soonest."""
+    ready = [d for d in ordered if d.health.available(now)]
+    return ready or (ordered[:1] if last_group else [])
+
+
+def _request_timeout(call: Call, default: float) -> float:
+    raw = call.headers.get(TIMEOUT_HEADER)
+    if raw is None:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= MAX_TIMEOUT_SECONDS or math.isnan(seconds):
+        raise InvalidRequest(
+            f"{TIMEOUT_HEADER} must be a number of seconds between 0 and {MAX_TIMEOUT_SECONDS:g}",
+            param=TIMEOUT_HEADER,
+            code="invalid_timeout",
+        )
+    return seconds
+
+
+def _out_of_time(call: Call, last: HelixError | None) -> HelixError:
+    seconds = call.headers.get(TIMEOUT_HEADER)
+    why = f"x-helix-timeout {seconds} s" if seconds else "[routing] deadline"
+    detail = f"; the last attempt failed: {last.message}" if last is not None else ""
+    return UpstreamTimeout(
+        f"no deployment of '{call.requested_model}' answered within the {why}{detail}",
+        provider=last.provider if last is not None else call.target.provider.name,
+    )
+
+
+def _said(error: HelixError, call: Call, attempts: int) -> HelixError:
+    error.headers = {**error.headers, "x-helix-attempts": str(attempts)}
+    if attempts:
+        error.headers["x-helix-model"] = call.target.model
+    return error
+
+
+def _count_tokens(deployment: Deployment, usage: Any) -> None:
+    if deployment.tpm is not None and isinstance(usage, dict):
+        total = usage.get("total_tokens")
+        if isinstance(total, int):
+            deployment.used_tokens(total, _monotonic())
+
+
+def _loop_time(monotonic_deadline: float) -> float:
+    loop = asyncio.get_running_loop()
+    return loop.time() + (monotonic_deadline - _monotonic())
+
+
+async def _close(chunks: AsyncIterator[dict[str, Any]]) -> None:
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        await close()

@@ -1,0 +1,25 @@
+"""Each configured deployment's state, for /health/ready and the dashboard."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from helix.routing.table import RoutingTable
+
+
+def deployment_states(table: RoutingTable) -> dict[str, dict[str, Any]]:
+    now = time.monotonic()
+    states: dict[str, dict[str, Any]] = {}
+    for name, deployment in table.configured().items():
+        health = deployment.health
+        state: dict[str, Any] = {
+            "state": health.state(now),
+            "in_flight": deployment.in_flight,
+            "latency_ms": round(deployment.latency.value * 1000, 1),
+            "cooldowns": health.cooldowns,
+        }
+        if health.until > now:
+            state["back_in_seconds"] = round(health.until - now, 1)
+        states[name] = state
+    return states

@@ -1,0 +1,165 @@
+"""The routing table: each model name a client may send, mapped to the groups of deployments to try.
+
+A configured alias has its deployments, then one group per fallback (an alias's deployments, or a single
+`provider/model`). Any other name (`provider/model`, or bare for the default provider) is one deployment,
+made on first use and remembered (a bounded number of them: the names are the client's choice).
+A deployment named twice (the same target with the same settings) is one object, so its health is shared.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import httpx
+
+from helix.call import Target
+from helix.config import Config, UpstreamConfig
+from helix.errors import HelixError
+from helix.providers.registry import Registry
+from helix.routing.config import DeploymentConfig
+from helix.routing.deployment import Deployment
+from helix.routing.health import Health
+
+AD_HOC_REMEMBERED = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    name: str  # the alias, or the target's name
+    deployments: tuple[Deployment, ...]
+    strategy: str
+    windows: bool = field(init=False)  # a deployment has a context window to check prompts against
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "windows", any(d.max_input_tokens for d in self.deployments))
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    groups: tuple[Group, ...]
+
+
+class RoutingTable:
+    def __init__(self, config: Config, registry: Registry, previous: RoutingTable | None = None) -> None:
+        self.settings = config.routing
+        self._upstream = config.upstream
+        self.read_timeout = config.upstream.read_timeout
+        self._registry = registry
+        self._ad_hoc: OrderedDict[str, Route] = OrderedDict()
+        self._kept = previous.deployments() if previous is not None else {}
+        self._built: dict[str, Deployment] = {}
+        groups: dict[str, Group] = {}
+        for alias, spec in config.models.items():
+            built = [self._deployment(alias, i, d) for i, d in enumerate(spec.all_deployments())]
+            groups[alias] = Group(alias, tuple(built), spec.strategy or self.settings.strategy)
+        self._routes: dict[str, Route] = {}
+        for alias, spec in config.models.items():
+            chain = [groups[alias]]
+            for name in spec.fallbacks:
+                chain.append(groups.get(name) or self._single(name, f"models.{alias}.fallbacks"))
+            self._routes[alias] = Route(tuple(chain))
+        self._kept = {}
+
+    def route(self, model: str, target: Target) -> Route:
+        """The groups to try for a request that named `model` and resolved to `target`."""
+        found = self._routes.get(model)
+        if found is not None:
+            return found
+        key = target.name
+        found = self._ad_hoc.get(key)
+        if found is None:
+            deployment = self._built.get(key) or self._new(key, target, DeploymentConfig(target=key))
+            found = Route((Group(key, (deployment,), self.settings.strategy),))
+            self._ad_hoc[key] = found
+            if len(self._ad_hoc) > AD_HOC_REMEMBERED:
+                self._ad_hoc.popitem(last=False)
+        return found
+
+    def configured(self) -> dict[str, Deployment]:
+        """The deployments the config names (aliases' deployments and fallbacks), by name."""
+        return dict(self._built)
+
+    def deployments(self) -> dict[str, Deployment]:
+        """Every deployment by name: the configured ones and the remembered ad-hoc ones."""
+        found = dict(self._built)
+        for route in self._ad_hoc.values():
+            for group in route.groups:
+                for deployment in group.deployments:
+                    found.setdefault(deployment.name, deployment)
+        return found
+
+    def _single(self, name: str, where: str) -> Group:
+        target = self._resolve(name, where)
+        deployment = self._built.get(target.name) or self._new(target.name, target, DeploymentConfig(target=name))
+        self._built.setdefault(deployment.name, deployment)
+        return Group(name, (deployment,), self.settings.strategy)
+
+    def _deployment(self, alias: str, index: int, spec: DeploymentConfig) -> Deployment:
+        target = self._resolve(spec.target, f"models.{alias}.deployments[{index}]")
+        own = spec.api_key or spec.base_url or spec.connect_timeout or spec.timeout
+        if own:
+            timeout = _timeout(spec, self._upstream)
+            provider = self._registry.variant(
+                target.provider.name, api_key=spec.api_key, base_url=spec.base_url, timeout=timeout
+            )
+            target = Target(provider, target.model)
+        name, n = target.name, 1
+        while name in self._built and self._built[name].signature != _signature(spec):
+            n += 1
+            name = f"{target.name}#{n}"
+        deployment = self._built.get(name) or self._new(name, target, spec)
+        self._built.setdefault(name, deployment)
+        return deployment
+
+    def _new(self, name: str, target: Target, spec: DeploymentConfig) -> Deployment:
+        signature = _signature(spec)
+        old = self._kept.get(name)
+        same = old is not None and old.signature == signature
+        settings = self.settings
+        deployment = Deployment(
+            name=name,
+            target=target,
+            health=old.health
+            if same and old is not None
+            else Health(settings.cooldown_failures, settings.cooldown_window, settings.cooldown),
+            weight=spec.weight,
+            rpm=spec.rpm,
+            tpm=spec.tpm,
+            first_token_timeout=spec.first_token_timeout,
+            timeout=spec.timeout,
+            max_input_tokens=spec.max_input_tokens,
+            signature=signature,
+        )
+        if same and old is not None:
+            deployment.latency = old.latency
+        return deployment
+
+    def _resolve(self, name: str, where: str) -> Target:
+        try:
+            return self._registry.resolve(name)
+        except HelixError as exc:
+            raise ValueError(f"bad value for '{where}': {exc.message}") from None
+
+
+def _signature(spec: DeploymentConfig) -> tuple[object, ...]:
+    return (
+        spec.target,
+        spec.weight,
+        spec.api_key,
+        spec.base_url,
+        spec.rpm,
+        spec.tpm,
+        spec.connect_timeout,
+        spec.first_token_timeout,
+        spec.timeout,
+        spec.max_input_tokens,
+    )
+
+
+def _timeout(spec: DeploymentConfig, upstream: UpstreamConfig) -> httpx.Timeout | None:
+    if spec.connect_timeout is None and spec.timeout is None:
+        return None
+    read = spec.timeout if spec.timeout is not None else upstream.read_timeout
+    connect = spec.connect_timeout if spec.connect_timeout is not None else upstream.connect_timeout
+    return httpx.Timeout(read, connect=connect)

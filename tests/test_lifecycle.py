@@ -1,0 +1,182 @@
+"""`helix serve` as a process: live reload (SIGHUP, `helix reload`) and graceful shutdown (SIGTERM) with
+streams in flight."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import EMBEDDING_MODEL, serve_process, wait_until_healthy
+from tests.fake_upstream import FakeState, ServerThread
+from tests.test_cli import free_port, helix_cmd
+
+# slow-stream answers in 4-character chunks, 0.2 s apart: this prompt streams for about 2 s.
+LONG_PROMPT = "one two three four five six seven eight nine ten"
+
+
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen[str]
+    config: Path
+    db: Path
+    env: dict[str, str]
+
+    def write_config(self, models: str) -> None:
+        self.config.write_text(_config(self.config.parent, self.db, self._upstream, models))
+
+    _upstream: str = ""
+
+
+def _config(folder: Path, db: Path, upstream: str, models: str) -> str:
+    return f"""
+[storage]
+path = "{db}"
+[server]
+shutdown_grace = 20.0
+[dashboard]
+enabled = false
+[providers.openai]
+base_url = "{upstream}/v1"
+api_key = "sk-test"
+[cache]
+enabled = false
+embedding_model_path = "{EMBEDDING_MODEL}"
+[pii]
+enabled = false
+{models}
+"""
+
+
+@pytest.fixture
+def served(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[Served]:
+    port = free_port()
+    config, db = tmp_path / "helix.toml", tmp_path / "helix.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELIX_", "OPENAI_", "ANTHROPIC_"))}
+    env.update(HELIX_HOME=str(tmp_path / "home"), HELIX_CONFIG=str(config))
+    config.write_text(_config(tmp_path, db, upstream[0].url, '[models.m]\ntarget = "openai/slow-stream"\n'))
+    process = serve_process(env, tmp_path, port)
+    instance = Served(f"http://127.0.0.1:{port}", process, config, db, env, upstream[0].url)
+    try:
+        wait_until_healthy(instance.url, process)
+        yield instance
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=20)
+
+
+def _stream(url: str, model: str, results: list[str], started: threading.Event) -> None:
+    body = {"model": model, "messages": [{"role": "user", "content": LONG_PROMPT}], "stream": True}
+    text = ""
+    try:
+        with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, timeout=30) as response:
+            for line in response.iter_lines():
+                started.set()
+                text += line + "\n"
+    except httpx.HTTPError as exc:
+        text += f"CUT: {exc!r}"
+    results.append(text)
+
+
+def _start_streams(url: str, n: int, model: str = "m") -> tuple[list[threading.Thread], list[str]]:
+    results: list[str] = []
+    threads, events = [], []
+    for _ in range(n):
+        started = threading.Event()
+        thread = threading.Thread(target=_stream, args=(url, model, results, started), daemon=True)
+        thread.start()
+        threads.append(thread)
+        events.append(started)
+    for started in events:
+        assert started.wait(10), "a stream did not start"
+    return threads, results
+
+
+def _complete(text: str) -> bool:
+    """The whole answer arrived, then the stream's terminator."""
+    events = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: {")]
+    assembled = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices"))
+    return text.rstrip().endswith("data: [DONE]") and assembled == f"echo: {LONG_PROMPT}"
+
+
+def _served_model(url: str) -> str:
+    body = {"model": "m", "messages": [{"role": "user", "content": "which"}]}
+    return httpx.post(f"{url}/v1/chat/completions", json=body, timeout=30).headers["x-helix-model"]
+
+
+def test_sighup_changes_a_route_while_streams_are_in_flight(served: Served, fake: FakeState) -> None:
+    threads, results = _start_streams(served.url, 3)
+    served.write_config('[models.m]\ntarget = "openai/gpt-4o"\n')
+    served.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while _served_model(served.url) != "gpt-4o":
+        assert time.monotonic() < deadline, "the new route never took effect"
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join(20)
+    assert len(results) == 3 and all(_complete(text) for text in results), results
+
+    # An invalid file is refused with one line; the running config keeps serving.
+    served.config.write_text(served.config.read_text() + "\n[models.broken]\ntarget = 5\n")
+    served.process.send_signal(signal.SIGHUP)
+    refused = helix_cmd("reload", "--url", served.url, env=served.env)
+    assert refused.returncode == 1
+    assert "config reload refused" in refused.stderr and "models.broken" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert _served_model(served.url) == "gpt-4o"
+
+    served.write_config('[models.m]\ndeployments = [{ target = "openai/gpt-4o-mini" }]\n')
+    accepted = helix_cmd("reload", "--url", served.url, env=served.env)
+    assert accepted.returncode == 0 and "[models] changed" in accepted.stdout, accepted.stdout + accepted.stderr
+    assert _served_model(served.url) == "gpt-4o-mini"
+
+    served.process.send_signal(signal.SIGTERM)
+    output = served.process.communicate(timeout=30)[0]
+    assert served.process.returncode == 0, output
+    assert output.count("config reload refused") == 1  # SIGHUP's, in one line
+
+
+def test_sigterm_lets_streams_in_flight_finish_and_loses_no_log_row(served: Served, fake: FakeState) -> None:
+    threads, results = _start_streams(served.url, 4)
+    began = time.monotonic()
+    served.process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    with pytest.raises(httpx.TransportError):  # no longer accepting
+        httpx.get(f"{served.url}/health", timeout=2)
+    output = served.process.communicate(timeout=30)[0]
+    assert served.process.returncode == 0, output
+    for thread in threads:
+        thread.join(10)
+    assert len(results) == 4 and all(_complete(text) for text in results), results
+    assert time.monotonic() - began > 1.0  # it did wait for them
+    conn = sqlite3.connect(served.db)
+    try:
+        rows = conn.execute("SELECT status, stream FROM requests").fetchall()
+    finally:
+        conn.close()
+    assert rows == [(200, 1)] * 4
+
+
+def test_a_second_sigterm_exits_at_once(served: Served, fake: FakeState) -> None:
+    threads, _ = _start_streams(served.url, 2)
+    served.process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    began = time.monotonic()
+    served.process.send_signal(signal.SIGTERM)
+    output = served.process.communicate(timeout=30)[0]
+    assert time.monotonic() - began < 1.5
+    assert served.process.returncode == 1 and "exiting at once" in output
+    for thread in threads:
+        thread.join(10)

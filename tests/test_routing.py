@@ -1,0 +1,310 @@
+"""Deployments, retries, fallbacks, cooldowns and timeouts through the real server, against a fake upstream
+that fails on purpose (500, 429 with Retry-After, 503 with retry-after-ms, hangs, resets, cut streams,
+invalid JSON)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import Helix, start_helix
+from tests.fake_upstream import FakeState, ServerThread
+
+NO_CACHE = {"cache-control": "no-cache, no-store"}
+
+
+@pytest.fixture
+def make(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator:
+    started: list[Helix] = []
+
+    def start(toml: str) -> Helix:
+        instance = start_helix(tmp_path / f"h{len(started)}", upstream[0].url, toml)
+        started.append(instance)
+        return instance
+
+    (tmp_path / "h0").mkdir()
+    for i in range(1, 4):
+        (tmp_path / f"h{i}").mkdir()
+    yield start
+    for instance in started:
+        instance.server.stop()
+
+
+def post(helix: Helix, model: str, headers: dict[str, str] | None = None, **extra: object) -> httpx.Response:
+    body = {"model": model, "messages": [{"role": "user", "content": "hello there"}], **extra}
+    return httpx.post(
+        f"{helix.url}/v1/chat/completions", json=body, headers={**NO_CACHE, **(headers or {})}, timeout=30
+    )
+
+
+FAST_RETRIES = "[routing]\nbackoff = 0.01\nmax_backoff = 0.05\n"
+
+
+def test_a_transient_500_is_retried_until_it_succeeds(make, fake: FakeState) -> None:
+    helix = make(FAST_RETRIES)
+    response = post(helix, "flaky-2-500")
+    assert response.status_code == 200
+    assert response.headers["x-helix-attempts"] == "3"
+    assert response.headers["x-helix-model"] == "flaky-2-500"
+    assert response.headers["x-helix-provider"] == "openai"
+    assert fake.models() == ["flaky-2-500"] * 3
+
+
+def test_retries_stop_at_the_configured_number(make, fake: FakeState) -> None:
+    helix = make(FAST_RETRIES + "retries = 1\n")
+    response = post(helix, "fail-502")
+    assert response.status_code == 502
+    assert response.headers["x-helix-attempts"] == "2"
+    assert response.json()["error"]["message"].startswith("openai: fake upstream failure 502")
+    assert fake.models() == ["fail-502"] * 2
+    (row,) = helix.rows("SELECT status, provider, model FROM requests")
+    assert tuple(row) == (502, "openai", "fail-502")
+
+
+@pytest.mark.parametrize(("model", "least"), [("flaky-1-429-800", 0.8), ("flaky-1-503-400", 0.4)])
+def test_retry_after_and_retry_after_ms_are_waited_for(make, fake: FakeState, model: str, least: float) -> None:
+    helix = make(FAST_RETRIES)
+    began = time.perf_counter()
+    response = post(helix, model)
+    elapsed = time.perf_counter() - began
+    assert response.status_code == 200 and response.headers["x-helix-attempts"] == "2"
+    assert least <= elapsed < least + 1.5
+
+
+def test_a_retry_after_longer_than_max_retry_wait_is_passed_on_not_waited(make, fake: FakeState) -> None:
+    helix = make(FAST_RETRIES + "max_retry_wait = 2.0\n")
+    began = time.perf_counter()
+    response = post(helix, "fail-429")  # Retry-After: 7
+    assert time.perf_counter() - began < 2
+    assert response.status_code == 429 and response.headers["retry-after"] == "7"
+    assert response.headers["x-helix-attempts"] == "1"
+
+
+@pytest.mark.parametrize("status", [400, 413, 422])
+def test_a_client_fault_is_never_retried_nor_sent_to_a_fallback(make, fake: FakeState, status: int) -> None:
+    helix = make(FAST_RETRIES + f'[models.m]\ntarget = "openai/fail-{status}"\nfallbacks = ["openai/gpt-4o-mini"]\n')
+    response = post(helix, "m")
+    assert response.status_code == status
+    assert response.headers["x-helix-attempts"] == "1"
+    assert fake.models() == [f"fail-{status}"]
+
+
+@pytest.mark.parametrize("fault", ["reset", "invalid-json", "fail-500", "fail-503", "fail-529", "fail-401"])
+def test_a_failing_deployment_falls_back_in_order(make, fake: FakeState, fault: str) -> None:
+    helix = make(
+        FAST_RETRIES
+        + "retries = 1\n"
+        + f'[models.m]\ntarget = "openai/{fault}"\nfallbacks = ["openai/fail-502", "openai/gpt-4o-mini"]\n'
+    )
+    response = post(helix, "m")
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"] == "echo: hello there"
+    assert response.headers["x-helix-model"] == "gpt-4o-mini"
+    # A refused key (401), or a 503 asking for more than max_retry_wait (Retry-After: 7), is not retried on
+    # the same deployment; the others are, once.
+    tries = 1 if fault in ("fail-401", "fail-503") else 2
+    assert fake.models() == [fault] * tries + ["fail-502"] * 2 + ["gpt-4o-mini"]
+    assert response.headers["x-helix-attempts"] == str(tries + 3)
+
+
+def test_an_openai_deployment_falls_back_to_anthropic_translated(make, fake: FakeState) -> None:
+    helix = make(
+        FAST_RETRIES
+        + "retries = 0\n"
+        + '[models.smart]\ntarget = "openai/fail-500"\nfallbacks = ["anthropic/claude-fake"]\n'
+        + '[pricing."anthropic/claude-fake"]\ninput = 1000.0\noutput = 2000.0\n'
+        + '[pricing."openai/fail-500"]\ninput = 1.0\noutput = 1.0\n'
+    )
+    client = helix.client()
+    raw = client.chat.completions.with_raw_response.create(
+        model="smart", messages=[{"role": "user", "content": "hi claude"}], extra_headers=NO_CACHE
+    )
+    completion = raw.parse()
+    assert completion.choices[0].message.content == "echo: hi claude"
+    assert raw.headers["x-helix-provider"] == "anthropic" and raw.headers["x-helix-model"] == "claude-fake"
+    assert raw.headers["x-helix-attempts"] == "2"
+    assert [r.path for r in fake.requests] == ["/v1/chat/completions", "/v1/messages"]
+    # Charged for the call that served: Anthropic's price, Anthropic's tokens.
+    usage = completion.usage
+    assert usage is not None
+    expected = (usage.prompt_tokens * 1000.0 + usage.completion_tokens * 2000.0) / 1_000_000
+    assert float(raw.headers["x-helix-cost-usd"]) == pytest.approx(expected)
+    (row,) = helix.rows("SELECT provider, model, model_requested, cost_usd FROM requests")
+    assert (row["provider"], row["model"], row["model_requested"]) == ("anthropic", "claude-fake", "smart")
+    assert row["cost_usd"] == pytest.approx(expected)
+
+    fake.requests.clear()
+    stream = client.chat.completions.create(
+        model="smart", messages=[{"role": "user", "content": "stream it"}], stream=True, extra_headers=NO_CACHE
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "echo: stream it"
+
+
+def test_no_retry_after_the_first_streamed_chunk(make, fake: FakeState) -> None:
+    helix = make(FAST_RETRIES + '[models.m]\ntarget = "openai/drop-stream"\nfallbacks = ["openai/gpt-4o-mini"]\n')
+    body = {"model": "m", "messages": [{"role": "user", "content": "tell me"}], "stream": True}
+    with httpx.stream("POST", f"{helix.url}/v1/chat/completions", json=body, headers=NO_CACHE, timeout=30) as response:
+        assert response.status_code == 200
+        assert response.headers["x-helix-attempts"] == "1"
+        text = response.read().decode()
+    events = [line.removeprefix("data: ") for line in text.split("\n\n") if line]
+    assert '"choices"' in events[0] and '"error"' in events[-1]
+    assert fake.models() == ["drop-stream"]
+
+
+def test_a_stream_cut_before_its_end_is_an_error_not_a_short_answer(make, fake: FakeState) -> None:
+    helix = make("")
+    with pytest.raises(openai.APIError, match="ended before the answer was finished"):
+        for _ in helix.client().chat.completions.create(
+            model="truncated-sse", messages=[{"role": "user", "content": "x"}], stream=True
+        ):
+            pass
+    assert fake.models() == ["truncated-sse"]
+
+
+def test_a_stream_that_fails_before_its_first_chunk_is_retried(make, fake: FakeState) -> None:
+    helix = make(FAST_RETRIES)
+    stream = helix.client().chat.completions.create(
+        model="flaky-1-503", messages=[{"role": "user", "content": "again"}], stream=True, extra_headers=NO_CACHE
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "echo: again"
+    assert fake.models() == ["flaky-1-503"] * 2
+
+
+def test_a_hanging_deployment_times_out_and_the_next_one_serves(make, fake: FakeState) -> None:
+    helix = make(
+        FAST_RETRIES
+        + "retries = 0\n"
+        + '[models.m]\ndeployments = [{ target = "openai/hang", first_token_timeout = 0.3 }]\n'
+        + 'fallbacks = ["openai/gpt-4o-mini"]\n'
+    )
+    began = time.perf_counter()
+    stream = helix.client().chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "wait"}], stream=True, extra_headers=NO_CACHE
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "echo: wait"
+    assert time.perf_counter() - began < 2
+    assert fake.models() == ["hang", "gpt-4o-mini"]
+
+
+def test_x_helix_timeout_bounds_the_request_with_a_504(make, fake: FakeState) -> None:
+    helix = make(FAST_RETRIES)
+    began = time.perf_counter()
+    response = post(helix, "hang", headers={"x-helix-timeout": "0.5"})
+    elapsed = time.perf_counter() - began
+    assert response.status_code == 504 and 0.5 <= elapsed < 2
+    error = response.json()["error"]
+    assert error["code"] == "upstream_timeout" and error["type"] == "upstream_error"
+    assert post(helix, "gpt-4o-mini", headers={"x-helix-timeout": "soon"}).status_code == 400
+
+
+def test_a_deployment_that_refuses_connections_fails_over(make, fake: FakeState) -> None:
+    helix = make(
+        FAST_RETRIES
+        + "retries = 0\n"
+        + "[models.m]\ndeployments = [\n"
+        + '  { target = "openai/gpt-4o-mini", base_url = "http://127.0.0.1:1/v1", weight = 1000 },\n'
+        + '  { target = "openai/gpt-4o", weight = 0.001 },\n]\n'
+    )
+    response = post(helix, "m")
+    assert response.status_code == 200 and response.headers["x-helix-model"] == "gpt-4o"
+    assert response.headers["x-helix-attempts"] == "2"
+    deployments = httpx.get(f"{helix.url}/health/ready").json()["deployments"]
+    assert set(deployments) == {"openai/gpt-4o-mini", "openai/gpt-4o"}
+
+
+def _spread(helix: Helix, model: str, n: int) -> None:
+    with httpx.Client(timeout=30) as client, ThreadPoolExecutor(8) as pool:
+
+        def one(_: int) -> int:
+            body = {"model": model, "messages": [{"role": "user", "content": "x"}]}
+            return client.post(f"{helix.url}/v1/chat/completions", json=body, headers=NO_CACHE).status_code
+
+        assert set(pool.map(one, range(n))) == {200}
+
+
+def test_weighted_balancing_follows_the_weights_over_1000_requests(make, fake: FakeState) -> None:
+    helix = make(
+        '[models.m]\ndeployments = [{ target = "openai/w-a", weight = 3 }, { target = "openai/w-b", weight = 1 }]\n'
+    )
+    _spread(helix, "m", 1000)
+    counts = Counter(fake.models())
+    assert counts["w-a"] + counts["w-b"] == 1000
+    # 750 expected; the binomial's standard deviation is ~14: 5 sigma either side.
+    assert 680 <= counts["w-a"] <= 820, counts
+
+
+def test_least_latency_prefers_the_faster_deployment(make, fake: FakeState) -> None:
+    helix = make(
+        '[routing]\nstrategy = "least-latency"\n'
+        '[models.m]\ndeployments = [{ target = "openai/slow-0.15" }, { target = "openai/quick" }]\n'
+    )
+    for _ in range(30):
+        assert post(helix, "m").status_code == 200
+    counts = Counter(fake.models())
+    assert counts["quick"] >= 25, counts
+
+
+def test_a_failing_deployment_is_cooled_down_then_probed_back(make, fake: FakeState) -> None:
+    helix = make(
+        "[routing]\nretries = 0\ncooldown_failures = 2\ncooldown = 4.0\n"
+        '[models.m]\ndeployments = [{ target = "openai/dep-a", weight = 1000 }, { target = "openai/dep-b" }]\n'
+    )
+    fake.broken["dep-a"] = 500
+    try:
+        began = time.monotonic()
+        for _ in range(12):
+            response = post(helix, "m")
+            assert response.status_code == 200 and response.headers["x-helix-model"] == "dep-b"
+        assert time.monotonic() - began < 4.0, "too slow to see the cooldown"
+        assert fake.models().count("dep-a") == 2  # then it was left out
+        state = httpx.get(f"{helix.url}/health/ready").json()["deployments"]
+        assert state["openai/dep-a"]["state"] == "cooling" and state["openai/dep-b"]["state"] == "healthy"
+        assert state["openai/dep-a"]["cooldowns"] == 1
+    finally:
+        del fake.broken["dep-a"]
+    time.sleep(state["openai/dep-a"]["back_in_seconds"] + 0.1)
+    served = Counter(post(helix, "m").headers["x-helix-model"] for _ in range(40))
+    assert served["dep-a"] >= 35, served  # the probe succeeded: back to taking (nearly) all the traffic
+    assert httpx.get(f"{helix.url}/health/ready").json()["deployments"]["openai/dep-a"]["state"] == "healthy"
+
+
+def test_a_429_cools_a_deployment_for_its_retry_after(make, fake: FakeState) -> None:
+    helix = make(
+        "[routing]\nretries = 0\ncooldown = 0.1\n"
+        '[models.m]\ndeployments = [{ target = "openai/fail-429", weight = 1000 }, { target = "openai/dep-b" }]\n'
+    )
+    for _ in range(10):
+        assert post(helix, "m").headers["x-helix-model"] == "dep-b"
+    assert fake.models().count("fail-429") == 1
+    state = httpx.get(f"{helix.url}/health/ready").json()["deployments"]["openai/fail-429"]
+    assert state["state"] == "cooling" and 5 < state["back_in_seconds"] <= 7
+
+
+def test_a_prompt_too_long_for_a_deployment_goes_to_one_that_takes_it(make, fake: FakeState) -> None:
+    helix = make(
+        '[models.m]\ndeployments = [{ target = "openai/small", max_input_tokens = 50, weight = 1000 }]\n'
+        'fallbacks = ["big"]\n[models.big]\ntarget = "openai/large"\nmax_input_tokens = 100000\n'
+    )
+    assert post(helix, "m").headers["x-helix-model"] == "small"
+    long = post(helix, "m", messages=[{"role": "user", "content": "word " * 500}])
+    assert long.status_code == 200 and long.headers["x-helix-model"] == "large"
+    assert fake.models() == ["small", "large"]
+
+
+def test_a_content_policy_refusal_goes_to_the_fallback_once(make, fake: FakeState) -> None:
+    helix = make(FAST_RETRIES + '[models.m]\ntarget = "openai/content-filter"\nfallbacks = ["openai/gpt-4o-mini"]\n')
+    response = post(helix, "m")
+    assert response.status_code == 200 and response.headers["x-helix-model"] == "gpt-4o-mini"
+    assert fake.models() == ["content-filter", "gpt-4o-mini"]
+    # Without a fallback, the refusal is the client's answer, not retried.
+    alone = post(helix, "content-filter")
+    assert alone.status_code == 400 and alone.json()["error"]["code"] == "content_filter"
+    assert fake.models().count("content-filter") == 2
