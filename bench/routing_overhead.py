@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helix.call import Call, Completed, Reply
 from helix.config import load_config
 from helix.pipeline.parse import parse_call
+from helix.pipeline.router import Router
 from helix.pricing import PriceBook
 from helix.providers.http import make_client
 from helix.providers.registry import Registry
-from helix.routing.router import Router
 from helix.routing.table import RoutingTable
 from tests.fake_upstream import FakeState, FakeUpstream, ServerThread
 
