@@ -1,6 +1,11 @@
 """PII engine latency: analyze + redact of one ~2 KB prompt, pattern-only and with a spaCy NER model.
 
     python bench/pii_bench.py [--iterations 500] [--model /path/to/spacy-model | --no-ner]
+    python bench/pii_bench.py --baseline DIR [--rounds 3]   # ratios against another checkout
+
+`--baseline DIR` (e.g. `git archive <commit> | tar -x -C DIR`) runs this bench on DIR's `helix` and
+on this one in turns, in fresh processes, and prints each mode's figures and new/base ratios: on a
+shared machine only figures taken side by side compare.
 
 Targets (issue 10): p99 <= 3 ms pattern-only, <= 15 ms with NER. The redactor does what a request
 gets: canonical views, seams, NER only around name candidates. On a shared machine wall-clock
@@ -12,15 +17,20 @@ iteration would otherwise be a cache hit); the last row shows what a cached hist
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if "--tree" in sys.argv:  # the checkout whose helix is measured (see --baseline)
+    sys.path.insert(0, sys.argv[sys.argv.index("--tree") + 1])
+else:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from helix.pii.analyzer import PiiEngine
 from helix.pii.config import PiiConfig
@@ -98,26 +108,68 @@ def _bench(label: str, cfg: PiiConfig, iterations: int, cache_size: int = 0) -> 
     return _row(label, build_s, _measure(lambda: redactor.redact([PROMPT]), iterations), findings)
 
 
+def _figures(cfg: PiiConfig, iterations: int) -> dict[str, float]:
+    redactor = Redactor(PiiEngine(cfg, cache_size=0), hash_key="bench-key-0123456789")
+    samples, cpu = _measure(lambda: redactor.redact([PROMPT]), iterations)
+    return {"p50": _percentile(samples, 50), "p99": _percentile(samples, 99), "cpu": cpu}
+
+
+def _json_rows(args: argparse.Namespace) -> None:
+    rows = {"pattern-only": _figures(PiiConfig(spacy_model="off"), args.iterations)}
+    if not args.no_ner and Path(args.model).exists():
+        rows["ner"] = _figures(PiiConfig(spacy_model=args.model), args.iterations)
+    print(json.dumps(rows))
+
+
+def _compare(args: argparse.Namespace) -> None:
+    base = str(Path(args.baseline).resolve())
+    command = [sys.executable, __file__, "--json", "-n", str(args.iterations), "--model", args.model]
+    command += ["--no-ner"] if args.no_ner else []
+    runs: dict[str, list[dict[str, dict[str, float]]]] = {"base": [], "new": []}
+    for _ in range(args.rounds):
+        for label, extra in (("base", ["--tree", base]), ("new", [])):
+            out = subprocess.run(command + extra, capture_output=True, text=True, check=True).stdout
+            runs[label].append(json.loads(out.strip().splitlines()[-1]))
+    print(f"prompt: {len(PROMPT)} chars, {args.iterations} iterations x {args.rounds} rounds each, base = {base}")
+    print(f"{'mode':<14} {'figure':<6} {'base':>8} {'new':>8} {'new/base':>9}")
+    for mode in runs["new"][0]:
+        for figure in ("p50", "p99", "cpu"):
+            b = statistics.median(r[mode][figure] for r in runs["base"])
+            n = statistics.median(r[mode][figure] for r in runs["new"])
+            print(f"{mode:<14} {figure:<6} {b:>8.2f} {n:>8.2f} {n / b:>9.2f}")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", "-n", type=int, default=500)
     parser.add_argument("--model", default=DEFAULT_MODEL, help="spaCy model folder or package (NER row)")
     parser.add_argument("--no-ner", action="store_true", help="skip the NER row")
+    parser.add_argument("--baseline", help="another checkout to compare with, in turns (medians of --rounds)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tree", help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.baseline:
+        _compare(args)
+        return
+    if args.json:
+        _json_rows(args)
+        return
 
     print(f"prompt: {len(PROMPT)} chars, {args.iterations} iterations, analyze + redact, result cache off")
     columns = ("build s", "p50 ms", "p99 ms", "mean ms", "max ms", "cpu ms", "findings")
     header = f"{'mode':<34} {columns[0]:>7} " + " ".join(f"{c:>8}" for c in columns[1:])
     print(header)
     print("-" * len(header))
-    print(_bench("pattern-only", PiiConfig(), args.iterations))
+    print(_bench("pattern-only", PiiConfig(spacy_model="off"), args.iterations))
     if not args.no_ner:
         if not Path(args.model).exists():
             print(f"ner: skipped, {args.model} not found")
         else:
             cfg = PiiConfig(spacy_model=args.model)
             print(_bench(f"ner ({Path(args.model).name})", cfg, args.iterations))
-    print(_bench("pattern-only, cached repeat", PiiConfig(), args.iterations, cache_size=16))
+    print(_bench("pattern-only, cached repeat", PiiConfig(spacy_model="off"), args.iterations, cache_size=16))
     print(f"max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 

@@ -13,6 +13,7 @@ from helix.cache.embedder import Embedder, EmbedderUnavailable
 from helix.config import Config
 from helix.models import Found, locate_all, resolve
 from helix.pii.analyzer import PiiEngine
+from helix.pii.config import NAMES_HINT
 from helix.providers.http import make_client
 from helix.providers.registry import PRESETS, Registry
 from helix.runtime import go_offline_unless_reachable
@@ -88,8 +89,7 @@ def _pii(config: Config) -> Iterator[Check]:
             "pii",
             "warn",
             f"{engine.mode}: {', '.join(engine.skipped)} NOT detected, so names and places reach providers "
-            "(install an English spaCy pipeline, e.g. en_core_web_sm, or set [pii] spacy_model to a "
-            "pipeline folder)",
+            f"({NAMES_HINT})",
         )
     else:
         yield Check("pii", "ok", engine.mode)

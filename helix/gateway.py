@@ -43,6 +43,7 @@ from helix.config import Config
 from helix.errors import HelixError
 from helix.metrics import Metrics
 from helix.pii.analyzer import PiiEngine
+from helix.pii.config import NAMES_HINT
 from helix.pii.redact import Redactor
 from helix.pii.users import UserIds, user_key
 from helix.pipeline.auth import KeyRing
@@ -150,10 +151,10 @@ class Gateway:
         self.pii = await asyncio.to_thread(PiiEngine, self.config.pii)
         if self.pii.skipped:
             log.warning(
-                "PII firewall: %s. NOT DETECTED: %s: install an English spaCy pipeline (pip install "
-                "en_core_web_sm) or set [pii] spacy_model to a pipeline folder",
+                "PII firewall: %s. NOT DETECTED: %s, so names and places reach providers: %s",
                 self.pii.mode,
                 ", ".join(self.pii.skipped),
+                NAMES_HINT,
             )
         else:
             log.info("PII firewall: %s", self.pii.mode)

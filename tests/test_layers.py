@@ -38,13 +38,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "helix.quota",
             "helix.providers",
             "helix.alerts",
-            "helix.routing",
-            "helix.metrics",
             "helix.model_install",
+            "helix.routing",
+            "helix.translate",
+            "helix.metrics",
         ),
     ),
-    ("pipeline", ("helix.pipeline", "helix.pipeline.router")),
-    ("gateway", ("helix.gateway", "helix.reload", "helix.server", "helix.doctor")),
+    ("pipeline", ("helix.pipeline",)),
+    ("gateway", ("helix.gateway", "helix.doctor", "helix.reload", "helix.server")),
     ("surfaces", ("helix.api", "helix.web", "helix.commands")),
     # `helix serve` builds and runs the app: an entry point, though it lives beside the other sub-commands.
     ("entry points", ("helix.app", "helix.cli", "helix.__main__", "helix.commands.serve")),
@@ -60,7 +61,9 @@ def layer_of(module: str) -> int:
     best, found = -1, -1
     for index, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+            # The bare package name covers only helix/__init__.py, so a new top-level module must be placed.
+            covers = module == prefix or (prefix != "helix" and module.startswith(prefix + "."))
+            if covers and len(prefix) > best:
                 best, found = len(prefix), index
     return found
 

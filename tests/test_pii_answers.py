@@ -3,7 +3,9 @@ scan_responses = "client" never shown either; streams stay streams."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,3 +114,25 @@ def test_stream_scrubber_matches_whole_text_redaction_token_by_token(redactor: R
     assert "<EMAIL_ADDRESS>" in streamed and "<US_SSN>" in streamed  # no placeholders, no refusals in answers
     assert max(held) <= HOLD_CHARS + STEP_CHARS + 3, "bounded hold-back"
     assert sum(1 for piece in out if piece) > 3
+
+
+def test_client_mode_stream_analysis_runs_in_the_executor(
+    client_mode: Helix, fake: FakeState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    where: list[str] = []
+    emit = StreamScrubber._emit
+
+    def spy(self: StreamScrubber, *, final: bool) -> str:  # records where it ran, then does the real work
+        try:
+            asyncio.get_running_loop()
+            where.append("event loop")
+        except RuntimeError:
+            where.append(threading.current_thread().name)
+        return emit(self, final=final)
+
+    monkeypatch.setattr(StreamScrubber, "_emit", spy)
+    response, text = ask(client_mode, True, "a streamed question about the account")
+    whole = text.replace("\x00", "")
+    assert response.status_code == 200 and EMAIL not in whole and CARD not in whole and "<CREDIT_CARD>" in whole
+    assert len(where) >= 2, "at least one window mid-stream and the final flush"
+    assert "event loop" not in where and all(name.startswith("helix-pii") for name in where), where

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import httpx
 import pytest
 
 from helix.pii.analyzer import PiiEngine
+from helix.pii.casing import cased, load_lexicon, restorable
 from helix.pii.config import NER_OFF, NER_PACKAGES, PiiConfig, find_model
 from helix.pii.names import load_ner, name_windows
 from helix.pii.redact import Redactor
-from tests.conftest import SPACY_MODEL
+from tests.conftest import SPACY_MODEL, start_helix
+from tests.fake_upstream import FakeState, ServerThread
+from tests.test_pii_proxy import file_bytes, strings
 
 
 def test_windows_open_only_around_name_candidates() -> None:
@@ -43,3 +50,64 @@ def test_only_the_ner_component_runs_and_first_names_are_kept() -> None:
         'def test():\n    author = "<PERSON>"\n    return author',
         "Convert this JSON to YAML and deploy it with Terraform on Monday",
     ]
+
+
+NAMES_DATA = Path(__file__).parent / "data" / "pii_names.jsonl"
+NAME_ROWS = [json.loads(line) for line in NAMES_DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+# Caught / clean bars per split. "dev" and "heldout" were looked at while the cased view was built;
+# "fresh" was written afterwards and run once (then once more after a bug fix: cue words ended no run).
+MIN_CAUGHT = {"dev": 1.0, "heldout": 1.0, "fresh": 0.75}
+
+
+@pytest.fixture(scope="module")
+def ner_redactor() -> Redactor:
+    if not SPACY_MODEL.is_dir():
+        pytest.skip("spaCy model folder missing")
+    return Redactor(PiiEngine(PiiConfig(spacy_model=str(SPACY_MODEL)), cache_size=0))
+
+
+@pytest.mark.parametrize("split", sorted(MIN_CAUGHT))
+def test_lower_case_names_and_names_in_code(ner_redactor: Redactor, split: str) -> None:
+    rows = [r for r in NAME_ROWS if r["split"] == split]
+    named = [r for r in rows if r["names"]]
+    clean = [r for r in rows if not r["names"]]
+    assert len(named) >= 8 and len(clean) >= 20
+    outs = ner_redactor.redact([r["text"] for r in rows]).texts
+    leaked = [n for r, out in zip(rows, outs, strict=True) for n in r["names"] if n in out]
+    altered = [out for r, out in zip(rows, outs, strict=True) if not r["names"] and out != r["text"]]
+    total = sum(len(r["names"]) for r in named)
+    print(f"\n{split}: {total - len(leaked)}/{total} names caught, {len(altered)}/{len(clean)} clean prompts altered")
+    assert (total - len(leaked)) / total >= MIN_CAUGHT[split], leaked
+    assert len(altered) * 20 <= len(clean), altered  # at most 1 clean prompt in 20
+
+
+def test_cased_view_keeps_offsets_and_leaves_prose_alone() -> None:
+    lexicon = load_lexicon(str(SPACY_MODEL)) if SPACY_MODEL.is_dir() else None
+    if lexicon is None:
+        pytest.skip("spaCy model folder missing")
+    text = "please bill the customer and ask maria gonzalez; user_id = obj.name"
+    restored = restorable(text, lexicon)
+    view = cased(text, restored)
+    assert len(view) == len(text)
+    assert "Maria Gonzalez" in view and "bill the" in view and "user_id = obj.name" in view
+    assert restorable("please bill the customer for the extra hours", lexicon) == []
+
+
+@pytest.mark.skipif(not SPACY_MODEL.is_dir(), reason="spaCy model folder missing")
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_lower_case_names_and_names_in_code_never_reach_the_provider_or_the_file(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState, stream: bool
+) -> None:
+    helix = start_helix(tmp_path, upstream[0].url, f'[pii]\nspacy_model = "{SPACY_MODEL}"\n')
+    rows = [r for r in NAME_ROWS if r["names"] and r["split"] != "fresh"]  # the splits held at 100%
+    try:
+        for row in rows:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": row["text"]}], "stream": stream}
+            response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+            assert response.status_code == 200
+        seen = "\n".join(s for r in fake.requests for s in strings(r.body))
+        data = file_bytes(helix)
+        leaked = [n for r in rows for n in r["names"] if n in seen or n.encode() in data]
+        assert len(fake.requests) == len(rows) and not leaked, leaked
+    finally:
+        helix.server.stop()

@@ -107,7 +107,7 @@ def _banner(cfg: Config, models: list[Found]) -> None:
 
 
 def _print_pii_mode(cfg: Config) -> None:
-    from helix.pii.config import find_model
+    from helix.pii.config import NAMES_HINT, find_model
 
     if not cfg.pii.enabled:
         console.print("  pii       [yellow]off[/yellow]: prompts reach providers unredacted")
@@ -118,5 +118,5 @@ def _print_pii_mode(cfg: Config) -> None:
     else:
         console.print(
             "  pii       on, pattern-only: [bold yellow]names and places are NOT detected[/bold yellow] "
-            "(install an English spaCy pipeline, e.g. en_core_web_sm, or set \\[pii] spacy_model)"
+            f"({escape(NAMES_HINT)})"
         )

@@ -9,6 +9,8 @@ arguments) without holding the stream back: it passes text on once it is `HOLD_C
 newest token (so a value still being written is never cut in two), cut at whitespace and never
 inside a finding, and analyses each new window together with the last `BEHIND_CHARS` it already
 passed on (context words like "phone:" count; values that started there are cut off at the seam).
+Each analysis covers at most `BEHIND_CHARS` + what arrived since the last one (~`HOLD_CHARS` +
+`STEP_CHARS` plus one delta), so its cost does not grow with the length of the answer.
 """
 
 from __future__ import annotations
@@ -32,11 +34,14 @@ class StreamScrubber:
         """Characters received and not passed on yet."""
         return len(self._pending)
 
+    def analyses(self, delta: str) -> bool:
+        """Whether `feed(delta)` runs an analysis (the caller may want it off the event loop)."""
+        return len(self._pending) + len(delta) >= HOLD_CHARS + STEP_CHARS
+
     def feed(self, delta: str) -> str:
+        due = self.analyses(delta)
         self._pending += delta
-        if len(self._pending) < HOLD_CHARS + STEP_CHARS:
-            return ""
-        return self._emit(final=False)
+        return self._emit(final=False) if due else ""
 
     def flush(self) -> str:
         return self._emit(final=True) if self._pending else ""

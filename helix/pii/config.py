@@ -16,10 +16,12 @@ import regex  # Presidio compiles patterns with `regex`, so validate with the sa
 Action = Literal["redact", "mask", "hash", "block", "pseudonymize"]
 OnError = Literal["block", "allow"]
 ScanResponses = Literal["store", "client", "off"]
+UnreadableFiles = Literal["refuse", "pass"]
 
 ACTIONS: frozenset[str] = frozenset(get_args(Action))
 ON_ERROR: frozenset[str] = frozenset(get_args(OnError))
 SCAN_RESPONSES: frozenset[str] = frozenset(get_args(ScanResponses))
+UNREADABLE_FILES: frozenset[str] = frozenset(get_args(UnreadableFiles))
 
 # Pattern recognizers that need no model.
 PATTERN_ENTITIES: tuple[str, ...] = (
@@ -45,6 +47,10 @@ NER_ENTITIES: tuple[str, ...] = ("PERSON", "LOCATION")
 # Installed spaCy packages tried, in order, when `spacy_model` is unset; "off" means pattern-only.
 NER_PACKAGES: tuple[str, ...] = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg")
 NER_OFF = "off"
+# What start-up, the banner and `helix doctor` tell a user whose names are not covered.
+NAMES_HINT = (
+    "run 'helix models pull' (or pip install en_core_web_sm, or set [pii] spacy_model to a spaCy pipeline folder)"
+)
 # Known but off by default: noisy on code and technical prose (see ARCHITECTURE.md).
 OPTIONAL_ENTITIES: tuple[str, ...] = ("URL", "ORGANIZATION", "NRP")
 
@@ -91,6 +97,9 @@ class PiiConfig(_Section):
     # PII the model writes in its answers: "store" redacts it before the answer is cached (the client
     # still gets it), "client" also redacts what the client receives, "off" leaves answers alone.
     scan_responses: ScanResponses = "store"
+    # Binary payloads whose text Helix cannot read (PDFs, unknown formats): "refuse" (400) or "pass"
+    # them on unchecked. Images, audio and ZIP-based documents are always checked (helix/pii/binary.py).
+    unreadable_files: UnreadableFiles = "refuse"
 
     def action_for(self, entity: str) -> Action:
         return self.actions.get(entity, self.default_action)
@@ -184,6 +193,8 @@ def validate(cfg: PiiConfig) -> None:
         _check_score(f"thresholds.{entity}", value)
     if cfg.scan_responses not in SCAN_RESPONSES:
         raise _bad("scan_responses", f"{cfg.scan_responses!r} is not one of client, off, store")
+    if cfg.unreadable_files not in UNREADABLE_FILES:
+        raise _bad("unreadable_files", f"{cfg.unreadable_files!r} is not one of pass, refuse")
     if cfg.on_error not in ON_ERROR:
         raise _bad("on_error", f"{cfg.on_error!r} is not one of block, allow")
     if cfg.hash_key is not None and len(cfg.hash_key) < 16:

@@ -6,8 +6,11 @@ hold a name. So:
   attribute ruler or lemmatizer. Context words for the pattern recognizers come from the fast
   regex tokens, in both modes;
 - NER runs on windows of `WINDOW_CHARS` around each capitalised word that is not a stop word or a
-  tech word (sentence starts like "The", "Python", "JSON" open no window), merged where they
-  overlap, batched through `nlp.pipe`;
+  tech word (sentence starts like "The", "Python", "JSON", "Stack trace" open no window) and
+  around the lower-case words that could be names (`casing.py`: "ask maria gonzalez"), merged where
+  they overlap, batched through `nlp.pipe`, over the cased view in which those words are capitalised;
+- an entity is cut to its name-shaped part, so a name inside code is found without the code around
+  it (`greet("Olga Petrova")`, `TODO(Emma Johnson)`);
 - a loaded pipeline is kept per model for the process (`load_ner`), so the CLI, tests and a server
   restarting its engine do not pay the load twice.
 With no model configured, `helix.pii.config.find_model()` looks for an installed English pipeline,
@@ -16,34 +19,40 @@ so names are covered by default wherever one is installed.
 
 from __future__ import annotations
 
-import calendar
 import functools
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+import numpy
 import regex
 import spacy
+import threadpoolctl
 from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
+from spacy.tokens import Span
+from thinc.api import NumpyOps
 
+from helix.pii.casing import CALENDAR_WORDS, Lexicon, Restored, cased, restorable
 from helix.pii.config import NER_OFF
-from helix.pii.recognizers import TECH_WORDS, plausible_name, trim_to_name
+from helix.pii.recognizers import TECH_WORDS, plausible_name
 
-WINDOW_CHARS = 32
+WINDOW_CHARS = 20  # as many names caught as with 32 on the test sets, at ~0.8x the cost
 SCORE = 0.85
 # A capitalised word: not glued to digits or identifiers, no inner capitals (OperationalError) other
 # than the Mc/Mac/O'/D' of surnames.
 _CANDIDATE = regex.compile(
     r"(?<![\p{L}\p{N}_.])(?:Mc|Mac|O'|D'|O\u2019|D\u2019)?\p{Lu}\p{Ll}[\p{Ll}'\u2019-]*(?![\p{L}\p{N}_])"
 )
-# Day and month names open no window: the model calls them DATE, never a person or a place.
-_CALENDAR = frozenset(
-    w.lower() for w in (*calendar.day_name, *calendar.month_name, *calendar.day_abbr, *calendar.month_abbr) if w
-)
+_NAME_TOKEN = regex.compile(r"\p{L}+(?:['\u2019.-]\p{L}+)*\.?")
+_LOWER_NEXT = regex.compile(r"[ \t]+[\p{Ll}\"'/(]")
+_PERSON_LABELS = frozenset({"PERSON", "PER"})
+_NAME_LIKE_LABELS = frozenset({"ORG", "GPE", "NORP"})
 
 
-def _source(name_or_path: str) -> Path:
+def model_dir(name_or_path: str) -> Path:
     path = Path(name_or_path).expanduser()
     if path.exists():
         return path
@@ -58,7 +67,7 @@ def _source(name_or_path: str) -> Path:
 @functools.lru_cache(maxsize=4)
 def load_ner(name_or_path: str) -> Language:
     """The model's NER component (and the tok2vec it listens to, if any), loaded once per process."""
-    source = _source(name_or_path)
+    source = model_dir(name_or_path)
     config = spacy.util.load_config(source / "config.cfg")
     pipes = list(config["nlp"]["pipeline"])
     if "ner" not in pipes:
@@ -67,12 +76,44 @@ def load_ner(name_or_path: str) -> Language:
     architecture = str(config["components"]["ner"].get("model", {}).get("tok2vec", {}).get("@architectures", ""))
     if "Listener" in architecture:
         keep.add("tok2vec")
-    return spacy.load(source, exclude=[p for p in pipes if p not in keep])
+    nlp = spacy.load(source, exclude=[p for p in pipes if p not in keep])
+    _use_numpy_blas(nlp)
+    return nlp
+
+
+class _NumpyBlasOps(NumpyOps):
+    """thinc's CPU ops with the matrix products of the Python layers done by numpy's BLAS. The
+    `blis` that thinc uses is ~4x slower than OpenBLAS on the small products NER makes (8x288 by
+    288x288: ~200 vs ~45 us here), ~20% of the NER time of a 2 KB prompt. The transition loop's own
+    products stay on blis."""
+
+    name = "numpy-blas"
+
+    def gemm(self, x: Any, y: Any, out: Any = None, trans1: bool = False, trans2: bool = False) -> Any:
+        a = x.T if trans1 else x
+        b = y.T if trans2 else y
+        if out is None:
+            return numpy.matmul(a, b)
+        numpy.matmul(a, b, out=out)
+        return out
+
+
+def _use_numpy_blas(nlp: Language) -> None:
+    # One BLAS thread: OpenBLAS splits the larger products over every core, which on a busy 2-core
+    # server made NER ~5x slower than one thread. Helix does no other heavy numpy linear algebra
+    # (embeddings and the judge run in onnxruntime, which has its own threads).
+    threadpoolctl.threadpool_limits(1, user_api="blas")
+    ops = _NumpyBlasOps()
+    for name in nlp.pipe_names:
+        model = getattr(nlp.get_pipe(name), "model", None)
+        for node in model.walk() if model is not None else ():
+            node.ops = ops
 
 
 def _could_be_name(word: str) -> bool:
     first = regex.split(r"['\u2019]", word.lower())[0]  # I'm, I'd, Jane's
-    return first not in STOP_WORDS and first not in TECH_WORDS and first not in _CALENDAR
+    # Day and month names open no window: the model calls them DATE, never a person or a place.
+    return first not in STOP_WORDS and first not in TECH_WORDS and first not in CALENDAR_WORDS
 
 
 # A capitalised word right before a span, not at the start of a sentence.
@@ -87,14 +128,29 @@ def _with_first_name(text: str, start: int) -> int:
     return start
 
 
-def name_windows(text: str) -> list[tuple[int, int]]:
-    """Merged spans of text around the words that could start or be part of a name."""
+def _sentence_word(text: str, match: regex.Match[str], lexicon: Lexicon | None) -> bool:
+    """A capitalised verb, adjective or adverb opening a sentence, before a lower-case word
+    ("Stack trace from...", "File \"x.py\""): capitalised for the sentence, not a name."""
+    if lexicon is None or match.group().lower() not in lexicon.verbal:
+        return False
+    before = text[: match.start()].rstrip(" \t\"'(")
+    return (not before or before[-1] in ".!?:;\n") and bool(_LOWER_NEXT.match(text, match.end()))
+
+
+def name_windows(text: str, restored: Iterable[Restored] = (), lexicon: Lexicon | None = None) -> list[tuple[int, int]]:
+    """Merged spans of text around the words that could start or be part of a name: capitalised
+    words (not sentence-opening verbs and adjectives), and the lower-case words the cased view
+    capitalises."""
+    spans = [
+        m.span()
+        for m in _CANDIDATE.finditer(text)
+        if _could_be_name(m.group()) and not _sentence_word(text, m, lexicon)
+    ]
+    spans = sorted([*spans, *((r.start, r.end) for r in restored)])
     windows: list[tuple[int, int]] = []
-    for match in _CANDIDATE.finditer(text):
-        if not _could_be_name(match.group()):
-            continue
-        start = text.rfind(" ", 0, max(0, match.start() - WINDOW_CHARS)) + 1
-        end = text.find(" ", min(len(text), match.end() + WINDOW_CHARS))
+    for first, last in spans:
+        start = text.rfind(" ", 0, max(0, first - WINDOW_CHARS)) + 1
+        end = text.find(" ", min(len(text), last + WINDOW_CHARS))
         end = len(text) if end < 0 else end
         if windows and start <= windows[-1][1]:
             windows[-1] = (windows[-1][0], max(windows[-1][1], end))
@@ -103,14 +159,37 @@ def name_windows(text: str) -> list[tuple[int, int]]:
     return windows
 
 
+def name_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The name-shaped pieces of an entity span: runs of capitalised words joined by spaces, so
+    `greet("Olga Petrova` gives "Olga Petrova" and `TODO(Emma Johnson` gives "Emma Johnson"."""
+    groups: list[list[tuple[int, int]]] = []
+    for match in _NAME_TOKEN.finditer(text, start, end):
+        a, b = match.span()
+        if groups and not text[groups[-1][-1][1] : a].strip(" \t"):
+            groups[-1].append((a, b))
+        else:
+            groups.append([(a, b)])
+    parts = []
+    for group in groups:
+        while group and not text[group[0][0]].isupper():
+            group.pop(0)
+        while group and not text[group[-1][0]].isupper():
+            group.pop()
+        if group and plausible_name(text[group[0][0] : group[-1][1]]):
+            parts.append((group[0][0], group[-1][1]))
+    return parts
+
+
 class NameRecognizer(LocalRecognizer):
-    """PERSON/LOCATION from spaCy NER over `name_windows`, without tech words and non-name shapes."""
+    """PERSON/LOCATION from spaCy NER over `name_windows` of the cased view (`casing.py`), without
+    tech words and non-name shapes."""
 
     name: str
 
-    def __init__(self, nlp: Language, labels: dict[str, str]) -> None:
+    def __init__(self, nlp: Language, labels: dict[str, str], lexicon: Lexicon | None = None) -> None:
         self._nlp = nlp
         self._labels = labels
+        self._lexicon = lexicon
         super().__init__(supported_entities=sorted(set(labels.values())), name="NameRecognizer")
 
     def load(self) -> None:
@@ -119,20 +198,39 @@ class NameRecognizer(LocalRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        windows = name_windows(text)
+        restored = restorable(text, self._lexicon) if "PERSON" in entities else []
+        view = cased(text, restored)
+        windows = name_windows(text, restored, self._lexicon)
         results: list[RecognizerResult] = []
-        docs = self._nlp.pipe([text[a:b] for a, b in windows], batch_size=32)
+        docs = self._nlp.pipe([view[a:b] for a, b in windows], batch_size=32)
         for (offset, _), doc in zip(windows, docs, strict=True):
             for ent in doc.ents:
-                entity = self._labels.get(ent.label_)
+                start, end = offset + ent.start_char, offset + ent.end_char
+                entity = self._entity(ent, start, end, restored)
                 if entity is None or entity not in entities:
                     continue
-                start, end = trim_to_name(text, offset + ent.start_char, offset + ent.end_char)
-                if entity == "PERSON" and end > start:
-                    start = _with_first_name(text, start)
-                if end > start and plausible_name(text[start:end]):
-                    results.append(self._result(entity, start, end))
+                for a, b in name_parts(view, start, end):
+                    if entity == "PERSON":
+                        a = _with_first_name(view, a)
+                    results.append(self._result(entity, a, b))
+        # A name key's value of 2-3 words, one unknown to the dictionary, is a name even where the
+        # model, reading code, tags nothing: `"name": "lucas oliveira"`.
+        results += [self._result("PERSON", r.start, r.end) for r in restored if r.keyed and r.unknown and r.words > 1]
         return results
+
+    def _entity(self, ent: Span, start: int, end: int, restored: list[Restored]) -> str | None:
+        """The entity an NER span stands for. Spans over restored (lower-case) words count only as
+        PERSON: as the model's PERSON, or as ORG/GPE/NORP over 2+ restored words ending in one the
+        dictionary does not know ("Tomasz Kowalczyk" comes out as ORG as often as PERSON)."""
+        label = ent.label_
+        hits = [r for r in restored if r.start < end and start < r.end]
+        if not hits:
+            return self._labels.get(label)
+        if label in _PERSON_LABELS:
+            return "PERSON"
+        if label in _NAME_LIKE_LABELS and len(ent) > 1 and any(end in r.unknown for r in hits):
+            return "PERSON"
+        return None
 
     def _result(self, entity: str, start: int, end: int) -> RecognizerResult:
         return RecognizerResult(

@@ -31,7 +31,10 @@ PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "wh
 # Digits with the separators people put in phone numbers; must not sit inside a longer token.
 _PHONE_CANDIDATE = regex.compile(r"(?<![\w+/.#@-])(?:\+|\b00)?[(]?\d[\d \u00a0()./-]{5,22}\d(?![\w/]|[.-]\d)")
 _IP_OR_VERSION = regex.compile(r"^\d{1,3}(?:\.\d{1,3}){2,}$")
-_DATE = regex.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
+# Dates, and build numbers that start with one (2024.03.15.1).
+_DATE = regex.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\.\d+)?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
+# The digit groups of an IBAN written in blocks ("GB85 BARC 2004 0441 2345 67") are not a phone.
+_IBAN_BEFORE = regex.compile(r"\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4})+ $")
 _RANGE = regex.compile(r"^\d+\s?-\s?\d+$")  # 3000-3005, 1990 - 2024
 # Spelled out because spaCy lists "call" as a stop word, which Presidio's context matching skips.
 _PHONE_WORDS = regex.compile(
@@ -88,7 +91,7 @@ class FastPhoneRecognizer(LocalRecognizer):
             return 0.0
         if candidate.startswith(("+", "00")):
             return 0.7 if self._valid("+" + candidate.removeprefix("+").removeprefix("00"), None) else 0.0
-        if _RANGE.match(candidate):
+        if _RANGE.match(candidate) or _IBAN_BEFORE.search(before):
             return 0.0
         bare = candidate.isdigit()
         if bare and not _PHONE_WORDS.search(before) and not _looks_national(digits, before):

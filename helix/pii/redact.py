@@ -28,6 +28,7 @@ import msgspec
 
 from helix.pii.analyzer import Finding, PiiEngine
 from helix.pii.canonical import canonical
+from helix.pii.config import NER_ENTITIES
 from helix.pii.document import Doc, Source, build_docs
 from helix.pii.walk import walk, write_back
 
@@ -260,8 +261,10 @@ class Plan:
         for doc, findings in zip(self._docs, found, strict=True):
             for f in findings:
                 spans = doc.locate(f.start, f.end)
-                if doc.seam and len(spans) < 2:
-                    continue  # inside one text: its own document has it
+                if doc.seam and (len(spans) < 2 or f.entity_type in NER_ENTITIES):
+                    # Inside one text: its own document has it. A name "across" two messages is the
+                    # model reading the end of one and the start of the next as one sentence.
+                    continue
                 for index, (start, end) in spans.items():
                     per_field[index].append(Finding(f.entity_type, start, end, f.score))
         return [merge_overlaps(f) for f in per_field]
@@ -282,7 +285,7 @@ def merge_overlaps(findings: list[Finding]) -> list[Finding]:
 
 def redact_body(body: dict[str, Any], redactor: Redactor, *, answer: bool = False) -> Redaction:
     """Redact every provider-visible string of a request body (or every string of an answer), in place."""
-    fields = walk(body)
+    fields = walk(body, unreadable=redactor.cfg.unreadable_files, answer=answer)
     redaction = redactor.redact_sources(fields, answer=answer)
     write_back(fields, redaction.texts)
     return redaction

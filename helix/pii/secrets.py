@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import regex
 from presidio_analyzer import (
     AnalysisExplanation,
     EntityRecognizer,
@@ -15,6 +14,7 @@ from presidio_analyzer import (
 )
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from helix.pii.fast_regex import compile_fast
 from helix.pii.secret_patterns import (
     API_KEY_PATTERNS,
     AWS_ACCESS_KEY_PATTERNS,
@@ -48,7 +48,7 @@ class SecretRecognizer(PatternRecognizer):
             context=context or [],
             global_regex_flags=FLAGS,
         )
-        self._specs = [(p, regex.compile(p.regex, FLAGS)) for p in patterns]
+        self._specs = [(p, compile_fast(p.regex, FLAGS)) for p in patterns]
 
     def analyze(
         self,

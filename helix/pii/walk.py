@@ -7,12 +7,16 @@ field (messages and their `name`, `user`, `metadata`, tools and their JSON schem
 builds its request from this same body after redaction, so what it sends is covered too.
 
 - Base64 payloads (data URLs, `file_data`, long bare base64 strings) are decoded: a text payload is
-  checked as text and re-encoded after redaction; a binary one (an image, audio, a PDF) holds no
-  text to check and is passed on as it is.
+  checked as text and re-encoded after redaction; a binary one is checked by the text it can carry
+  (`binary.py`: image and audio metadata, the text of ZIP-based documents) and cannot be rewritten,
+  so PII in it refuses the request (`BinaryWithPii`); one whose text cannot be read (a PDF, an
+  unknown format) is refused too (`UnverifiableInput`) unless `unreadable = "pass"`.
 - Identifier-shaped values (`name`, `id`, `tool_call_id`, object keys) stay identifier-shaped after
   redaction (`<EMAIL_ADDRESS_1>` becomes `EMAIL_ADDRESS_1`): providers reject anything else.
 - Token-id inputs (`input: [[1, 2, 3]]`, as LangChain sends to embeddings by default) cannot be
   checked without the provider's tokenizer: `UnverifiableInput` is raised and the request refused.
+- Answers (`answer=True`) skip binary payloads: audio or images a model generated carry no metadata
+  of the user's.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from helix.pii.binary import Unreadable, contents
 from helix.pii.canonical import as_text, base64_bytes
 
 _IDENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -31,11 +36,29 @@ _IDENT_KEYS = frozenset({"name", "id", "tool_call_id", "call_id"})
 _CONVERSATION_KEYS = frozenset({"content", "text", "refusal", "arguments"})
 _BARE_BASE64 = re.compile(r"[A-Za-z0-9+/\r\n]+={0,2}")
 _BARE_BASE64_MIN = 256
+_PAYLOAD_KEYS = frozenset({"file_data", "data"})
+# Binary blobs a provider issued and only it can read (Responses reasoning items, Anthropic thinking
+# signatures): sent back as they came. Text hidden in them is still decoded and checked.
+_OPAQUE_KEYS = frozenset({"encrypted_content", "signature"})
 _DATA_URL = re.compile(r"(data:[^,;]{0,200}(?:;[^,;=]{1,100}=[^,;]{0,100})*;base64,)(.*)", re.DOTALL)
 
 
 class UnverifiableInput(ValueError):
-    """Input the firewall cannot read (token ids): the request must not be forwarded unchecked."""
+    """Input the firewall cannot read (token ids, a PDF): the request must not be forwarded unchecked."""
+
+    def __init__(self, param: str, what: str) -> None:
+        super().__init__(f"'{param}' is {what}")
+        self.param = param
+        self.what = what
+
+
+class BinaryWithPii(ValueError):
+    """PII in the text a binary payload carries: it cannot be removed from the file."""
+
+    def __init__(self, param: str, kind: str) -> None:
+        super().__init__(f"'{param}' ({kind})")
+        self.param = param
+        self.kind = kind
 
 
 @dataclass(slots=True)
@@ -48,12 +71,19 @@ class Field:
     write: Callable[[str], None]
 
 
-def walk(body: dict[str, Any]) -> list[Field]:
-    """Every provider-visible string of `body`, in document order."""
+def walk(body: dict[str, Any], *, unreadable: str = "refuse", answer: bool = False) -> list[Field]:
+    """Every provider-visible string of `body`, in document order. `unreadable`: "refuse" (raise
+    `UnverifiableInput`) or "pass" binary payloads whose text cannot be read."""
     for key in ("input", "prompt"):
         if _has_token_ids(body.get(key)):
-            raise UnverifiableInput(key)
-    return list(_walk(body, ()))
+            raise UnverifiableInput(key, "given as token ids")
+    return list(_walk(body, (), _Binary(unreadable == "pass", answer)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Binary:
+    pass_unreadable: bool
+    skip: bool
 
 
 def write_back(fields: Sequence[Field], texts: Sequence[str]) -> None:
@@ -77,7 +107,7 @@ def _has_token_ids(value: Any) -> bool:
     return False
 
 
-def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[Field]:
+def _walk(value: Any, path: tuple[str | int, ...], binary: _Binary) -> Iterator[Field]:
     if isinstance(value, dict):
         for key, item in list(value.items()):
             if not path and key == "model":
@@ -85,16 +115,16 @@ def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[Field]:
             child = (*path, key)
             yield _key_field(value, key, child)
             if isinstance(item, str):
-                yield from _string(value, key, child)
+                yield from _string(value, key, child, binary)
             else:
-                yield from _walk(item, child)
+                yield from _walk(item, child, binary)
     elif isinstance(value, list):
         for i, item in enumerate(value):
             child = (*path, i)
             if isinstance(item, str):
-                yield from _string(value, i, child)
+                yield from _string(value, i, child, binary)
             else:
-                yield from _walk(item, child)
+                yield from _walk(item, child, binary)
 
 
 def _key_field(container: dict[str, Any], key: str, path: tuple[str | int, ...]) -> Field:
@@ -111,14 +141,14 @@ def _key_field(container: dict[str, Any], key: str, path: tuple[str | int, ...])
     return Field(key, _dotted(path) + "#key", False, bool(_IDENT.fullmatch(key)), True, rename)
 
 
-def _string(container: Any, key: str | int, path: tuple[str | int, ...]) -> Iterator[Field]:
+def _string(container: Any, key: str | int, path: tuple[str | int, ...], binary: _Binary) -> Iterator[Field]:
     text: str = container[key]
     where = _dotted(path)
 
     def assign(new: str) -> None:
         container[key] = new
 
-    payload = _base64_payload(text)
+    payload = _base64_payload(text, path[-1] in _PAYLOAD_KEYS)
     raw = base64_bytes(payload[1]) if payload is not None else None
     if payload is not None and raw is not None:
         prefix = payload[0]
@@ -129,17 +159,36 @@ def _string(container: Any, key: str | int, path: tuple[str | int, ...]) -> Iter
                 container[key] = prefix + base64.b64encode(new.encode()).decode()
 
             yield Field(decoded, where, False, False, False, reencode)
-        return  # binary (an image, audio, a PDF): no text in it
+        elif not binary.skip and path[-1] not in _OPAQUE_KEYS:
+            yield from _binary(raw, where, binary)
+        return
     ident = path[-1] in _IDENT_KEYS
     yield Field(text, where, _is_conversation(path), ident, False, assign)
 
 
-def _base64_payload(text: str) -> tuple[str, str] | None:
-    """(prefix, payload) of a data URL or a long bare base64 string; None for anything else."""
+def _binary(raw: bytes, where: str, binary: _Binary) -> Iterator[Field]:
+    try:
+        found = contents(raw)
+    except Unreadable as exc:
+        if binary.pass_unreadable:
+            return
+        raise UnverifiableInput(where, f"a {exc}") from None
+
+    def refuse(_new: str) -> None:
+        raise BinaryWithPii(where, found.kind)
+
+    if found.text:
+        yield Field(found.text, where, False, False, False, refuse)
+
+
+def _base64_payload(text: str, payload_key: bool) -> tuple[str, str] | None:
+    """(prefix, payload) of a data URL, a bare base64 string under a payload key (`file_data`,
+    `data`) or a long one anywhere; None for anything else."""
     if text.startswith("data:"):
         match = _DATA_URL.match(text)
         return (match.group(1), match.group(2)) if match else None
-    if len(text) >= _BARE_BASE64_MIN and _BARE_BASE64.fullmatch(text):
+    keyed = payload_key and len(text) >= 24 and len(text) % 4 == 0  # padded, as clients encode files
+    if (keyed or len(text) >= _BARE_BASE64_MIN) and _BARE_BASE64.fullmatch(text):
         return "", text
     return None
 

@@ -4,7 +4,9 @@ Every provider-visible string of the request (every field and key, see `helix/pi
 analysed through its canonical view and across message seams, and rewritten in place per the
 configured action. Short requests are analysed inline; longer ones in a worker thread, one chunk of
 at most ~8 KB per job, so one huge request never holds up other requests' analysis for long.
-Token-id inputs, which cannot be checked, are refused with a 400 (`pii_unverifiable_input`).
+Token-id inputs and binary payloads whose text cannot be read (a PDF) are refused with a 400
+(`pii_unverifiable_input`); PII in the text a binary payload carries (image metadata, the text of
+a docx) with a 400 (`pii_in_binary`): a file cannot be rewritten.
 `block` refuses the request with a 400 that names entity types,
 never values. Pseudonymized values (`<PERSON_1>`) are restored in the answer, streams included,
 holding back at most a partial placeholder between chunks. Each detection is recorded as an
@@ -12,7 +14,8 @@ incident without its value. If analysis fails the request is refused (`on_error 
 
 Answers (`[pii] scan_responses`): "store" (default) hands the cache stage `scrub_for_store`, so PII
 the model wrote is redacted in what the cache keeps; "client" also redacts it in what the client
-receives (streams through `StreamScrubber`'s bounded window), before placeholders are restored.
+receives (streams through `StreamScrubber`'s bounded window, each analysis in the PII executor,
+never on the event loop), before placeholders are restored.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from helix.pii.document import CHUNK_CHARS
 from helix.pii.native_restore import restore_native_stream, restore_strings
 from helix.pii.redact import Redaction, Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
-from helix.pii.walk import UnverifiableInput, walk, write_back
+from helix.pii.walk import BinaryWithPii, UnverifiableInput, walk, write_back
 from helix.store.writer import Writer
 
 log = logging.getLogger("helix.pii")
@@ -93,7 +96,8 @@ class RedactStage:
 
     async def _scrub_reply(self, reply: Reply) -> Reply:
         if isinstance(reply, Streamed):
-            return Streamed(_transform_stream(reply.chunks, lambda _tool: StreamScrubber(self._redactor)))
+            make = lambda _tool: _OffLoop(StreamScrubber(self._redactor), self._executor)  # noqa: E731
+            return Streamed(_transform_stream(reply.chunks, make))
         await self._scrub(reply.body)
         return reply
 
@@ -101,7 +105,9 @@ class RedactStage:
         if call.size <= self._inline_max_bytes:
             return redact_body(call.body, self._redactor)
         loop = asyncio.get_running_loop()
-        fields = await loop.run_in_executor(self._executor, walk, call.body)
+        fields = await loop.run_in_executor(
+            self._executor, partial(walk, call.body, unreadable=self._redactor.cfg.unreadable_files)
+        )
         plan = await loop.run_in_executor(self._executor, self._redactor.plan, fields)
         found: list[list[Finding]] = []
         for batch in _batches(plan.texts):
@@ -114,10 +120,18 @@ class RedactStage:
         try:
             redaction = await self._redact(call)
         except UnverifiableInput as exc:
+            how = "send it as text" if "token ids" in exc.what else "send its text instead"
             raise InvalidRequest(
-                f"'{exc}' is given as token ids, which the PII firewall cannot check; send it as text",
-                param=str(exc),
+                f"{exc}, which the PII firewall cannot check; {how}",
+                param=exc.param,
                 code="pii_unverifiable_input",
+            ) from None
+        except BinaryWithPii as exc:
+            raise InvalidRequest(
+                f"{exc} carries personal data or a secret in its embedded text (metadata or document "
+                "text), which cannot be removed from the file; remove it from the file and retry",
+                param=exc.param,
+                code="pii_in_binary",
             ) from None
         except Exception:
             log.exception("PII analysis failed for request %s", call.id)
@@ -190,7 +204,7 @@ async def _restore_stream(
         return
     rest = _prepend(first, chunks)
     if _is_chat(first):
-        restored = _transform_stream(rest, lambda tool: StreamRestorer(mapping, json_escape=tool))
+        restored = _transform_stream(rest, lambda tool: _OnLoop(StreamRestorer(mapping, json_escape=tool)))
     else:
         restored = restore_native_stream(rest, mapping)
     async for chunk in restored:
@@ -217,10 +231,45 @@ def _restore_completion(reply: Completed, mapping: Mapping[str, str]) -> None:
                 function["arguments"] = restore(function["arguments"], mapping, json_escape=True)
 
 
-class _Channel(Protocol):
+class _Transform(Protocol):
     def feed(self, delta: str) -> str: ...
 
     def flush(self) -> str: ...
+
+
+class _Channel(Protocol):
+    async def feed(self, delta: str) -> str: ...
+
+    async def flush(self) -> str: ...
+
+
+class _OnLoop:
+    """A cheap transform (placeholder restore: string scans) run on the event loop."""
+
+    def __init__(self, transform: _Transform) -> None:
+        self._transform = transform
+
+    async def feed(self, delta: str) -> str:
+        return self._transform.feed(delta)
+
+    async def flush(self) -> str:
+        return self._transform.flush()
+
+
+class _OffLoop:
+    """A stream scrubber whose analyses run in the PII executor: the event loop only appends text."""
+
+    def __init__(self, scrubber: StreamScrubber, executor: Executor) -> None:
+        self._scrubber = scrubber
+        self._executor = executor
+
+    async def feed(self, delta: str) -> str:
+        if not self._scrubber.analyses(delta):
+            return self._scrubber.feed(delta)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._scrubber.feed, delta)
+
+    async def flush(self) -> str:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._scrubber.flush)
 
 
 async def _transform_stream(
@@ -242,16 +291,17 @@ async def _transform_stream(
             index = int(choice.get("index") or 0)
             delta = choice.get("delta") or {}
             if isinstance(delta.get("content"), str):
-                delta["content"] = channel(index, None).feed(delta["content"])
+                delta["content"] = await channel(index, None).feed(delta["content"])
             for tool_call in delta.get("tool_calls") or []:
                 function = tool_call.get("function") or {}
                 if isinstance(function.get("arguments"), str):
-                    function["arguments"] = channel(index, int(tool_call.get("index") or 0)).feed(function["arguments"])
+                    arguments = channel(index, int(tool_call.get("index") or 0))
+                    function["arguments"] = await arguments.feed(function["arguments"])
             if choice.get("finish_reason"):
-                _flush_into(delta, index, channels)
+                await _flush_into(delta, index, channels)
                 choice["delta"] = delta
         yield chunk
-    leftover = {key: c.flush() for key, c in channels.items()}
+    leftover = {key: await c.flush() for key, c in channels.items()}
     if last is not None and any(leftover.values()):
         # The stream ended without a finish_reason chunk: hand over what was held back.
         for (choice, tool), text in leftover.items():
@@ -259,11 +309,11 @@ async def _transform_stream(
                 yield {**last, "choices": [{"index": choice, "delta": {"content": text}, "finish_reason": None}]}
 
 
-def _flush_into(delta: dict[str, Any], index: int, channels: dict[tuple[int, int | None], _Channel]) -> None:
+async def _flush_into(delta: dict[str, Any], index: int, channels: dict[tuple[int, int | None], _Channel]) -> None:
     for (choice, tool), channel in channels.items():
         if choice != index:
             continue
-        text = channel.flush()
+        text = await channel.flush()
         if not text:
             continue
         if tool is None:

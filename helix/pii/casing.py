@@ -1,0 +1,225 @@
+"""Lower-case names ("ask maria gonzalez") for an NER model that learnt names from capital letters.
+
+spaCy's small English model finds "Maria Gonzalez" and misses "maria gonzalez". So detection also
+runs on a *cased view*: the text with the first letter of chosen lower-case words made upper-case,
+same length, so every offset in it is an offset in the original. Title-casing every word would make
+the model see names everywhere ("Bill The Customer"), so only words that could be names are chosen:
+
+- a run of 2-3 words that holds a word the model's own dictionary does not know ("gonzalez",
+  "kowalczyk"; the lemmatizer's word lists, with its suffix rules for inflected forms), or
+- 1-3 words right after a cue that introduces a person ("my name is", "dear", "cc", "ask") or
+  as the value of a name key in code (`author="..."`, `"name": "..."`), dictionary words included
+  ("james smith").
+
+Stop words, tech words, calendar words and identifiers (`user_id`, `obj.name`, `call(`) are never
+chosen. Whether a chosen run is a name is still the model's decision (`names.py`): it must tag it
+PERSON in the cased view.
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import regex
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from helix.pii.recognizers import TECH_WORDS
+
+MAX_RUN = 3
+# A lower-case word that is prose, not code: not glued to identifiers, paths, calls or attributes.
+_WORD = regex.compile(r"(?<![\p{L}\p{N}_.@/\\$#-])\p{Ll}{2,}(?![\p{L}\p{N}_@/\\(]|[.-]\w)")
+_CUE = regex.compile(
+    r"(?i)\b(?:my name is|name's|named|called|dear|hi|hello|hey|thanks|thank you|cc|mr|mrs|ms|dr|prof"
+    r"|ask|tell|ping|remind|email|message|contact|patient|customer|client|employee|colleague"
+    r"|manager|author|reviewer|assignee|owner|signed|regards)[ \t]*[:,]?[ \t]*$"
+)
+# A key that holds a person's name in code or data: `name="..."`, `"author": '...'`.
+_KEY_CUE = regex.compile(
+    r"""(?i)\b(?:name|full_?name|first_?name|last_?name|author|user_?name|owner|assignee|reviewer|customer)"""
+    r"""["']?[ \t]*[:=][ \t]*["']$"""
+)
+# Cue words end a run rather than start it, so the cue is found right before the name.
+_CUE_LIST = """named called dear hi hello hey thanks cc mr mrs ms dr prof ask tell ping remind email message
+    contact patient customer client employee colleague manager author reviewer assignee owner signed regards"""
+_CUE_WORDS = frozenset(_CUE_LIST.split())
+_CUE_REACH = 24  # characters before a run searched for a cue
+CALENDAR_WORDS = frozenset(
+    w.lower() for w in (*calendar.day_name, *calendar.month_name, *calendar.day_abbr, *calendar.month_abbr) if w
+)
+_NOT_NAMES = CALENDAR_WORDS | frozenset(
+    ["today", "tomorrow", "yesterday", "tonight", "morning", "afternoon", "evening", "night", "week", "weekend"]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """Words [start, end) of the original that the cased view capitalises."""
+
+    start: int
+    end: int
+    words: int
+    unknown: tuple[int, ...]  # the ends of its words the dictionary does not know
+    keyed: bool = False  # the value of a name key in code or data
+
+
+class Lexicon:
+    """The English words a spaCy pipeline's rule lemmatizer knows (its lemma index and exceptions),
+    with its suffix rules for inflected forms."""
+
+    def __init__(self, words: Iterable[str], rules: Iterable[tuple[str, str]], verbal: Iterable[str] = ()) -> None:
+        self._words = frozenset(words)
+        # Words it knows as verbs, adjectives or adverbs: "Stack", "File", "Finance" at the start of a
+        # sentence are those, where names in its lists ("maria", "daniel") are nouns only.
+        self.verbal = frozenset(verbal)
+        self._rules = tuple(sorted(set(rules), key=lambda r: -len(r[0])))
+        self.known = functools.lru_cache(maxsize=16384)(self._known)
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def _known(self, word: str) -> bool:
+        if word in self._words:
+            return True
+        return any(
+            word.endswith(old) and len(word) > len(old) + 1 and word[: len(word) - len(old)] + new in self._words
+            for old, new in self._rules
+        )
+
+
+@functools.lru_cache(maxsize=4)
+def load_lexicon(model_dir: str) -> Lexicon | None:
+    """The lemmatizer's word lists of the pipeline at `model_dir`; None if it has none (then only
+    cued runs are restored)."""
+    from spacy.lookups import Lookups
+    from spacy.strings import get_string_id
+
+    folder = Path(model_dir) / "lemmatizer" / "lookups"
+    if not (folder / "lookups.bin").is_file():
+        return None
+    lookups = Lookups().from_disk(folder)
+    if not {"lemma_index", "lemma_exc"} <= set(lookups.tables):
+        return None
+    words: set[str] = set()
+    verbal: set[str] = set()
+    noun = get_string_id("noun")
+    index = lookups.get_table("lemma_index")
+    for pos in index:
+        words.update(index[pos])
+        if pos != noun:
+            verbal.update(index[pos])
+    exceptions = lookups.get_table("lemma_exc")
+    for pos in exceptions:
+        for form, lemmas in exceptions[pos].items():
+            words.add(form)
+            words.update(lemmas)
+            if pos != noun:
+                verbal.add(form)
+    rules: list[tuple[str, str]] = []
+    if "lemma_rules" in lookups.tables:
+        table = lookups.get_table("lemma_rules")
+        rules = [(old, new) for pos in table for old, new in table[pos] if old and old.isalpha()]
+    return Lexicon({w.lower() for w in words if w.isalpha()}, rules, {w.lower() for w in verbal if w.isalpha()})
+
+
+# Computing words the lemmatizer's dictionary does not know, common in prompts: never name parts.
+_JARGON_LIST = """
+    config configs env envs var vars repo repos async await webhook webhooks middleware localhost stdout
+    stderr stdin timestamp timestamps dataset datasets auth login logins logout signup signin username
+    usernames hostname hostnames runtime runtimes frontend backend todo todos readme changelog enum enums
+    param params arg args kwargs bool int str dict tuple init admin admins app apps dev devs prod staging
+    ui ux vs runbook runbooks timeout timeouts traceback tracebacks namespace namespaces keyword keywords
+    plaintext inline backoff ttl regexes loopback configurable unicode utf ascii cron crontab sudo chmod
+    chown grep sed awk curl wget scp rsync tmp tmpfs dir dirs filepath filename filenames pathname
+    subdomain subnet subnets netmask proxy proxied upstream downstream endpoint endpoints url urls uuid
+    mypy pylint pyright flake isort pipenv conda venv virtualenv npx pnpm yarn
+    uuids ids id db dbs schema schemas sql queries async sync subprocess stacktrace repl cli gui api
+    microservice microservices kubectl devops sre ci cd qa mvp kpi kpis okr okrs sla slas roadmap
+    onboarding offboarding offsite workflow workflows dashboard dashboards codebase monorepo linter
+    linters formatter unittest unittests mock mocks fixture fixtures refactor refactoring deploy
+    deploys deployed deployment rollout rollback rollbacks hotfix hotfixes changeset diff diffs
+    email emails inbox spreadsheet spreadsheets pdf pdfs csv docx xlsx png jpg svg gif mp4 wifi
+    bluetooth usb hdmi ssd hdd cpu gpu ram os vm vms
+"""
+_JARGON = frozenset(_JARGON_LIST.split())
+
+
+def _could_be_name(word: str) -> bool:
+    return (
+        word not in STOP_WORDS
+        and word not in TECH_WORDS
+        and word not in _JARGON
+        and word not in _NOT_NAMES
+        and word not in _CUE_WORDS
+    )
+
+
+def _runs(text: str) -> list[list[tuple[int, int]]]:
+    """Maximal runs of lower-case prose words that could be names, separated by single spaces."""
+    runs: list[list[tuple[int, int]]] = []
+    for match in _WORD.finditer(text):
+        if not _could_be_name(match.group()):
+            continue
+        start, end = match.span()
+        if runs and text[runs[-1][-1][1] : start] == " ":
+            runs[-1].append((start, end))
+        else:
+            runs.append([(start, end)])
+    return runs
+
+
+def restorable(text: str, lexicon: Lexicon | None) -> list[Restored]:
+    """The lower-case words of `text` the cased view capitalises (see the module docstring)."""
+    found: list[Restored] = []
+    for run in _runs(text):
+        first = run[0][0]
+        keyed = bool(_KEY_CUE.search(text, max(0, first - _CUE_REACH), first))
+        if keyed or _CUE.search(text, max(0, first - _CUE_REACH), first):
+            words = run[:MAX_RUN]
+            unknown = () if lexicon is None else tuple(b for a, b in words if not lexicon.known(text[a:b]))
+            if not (keyed and len(words) == 1 and not unknown):  # `"name": "orders"`
+                found.append(Restored(words[0][0], words[-1][1], len(words), unknown, keyed))
+            continue
+        if lexicon is None or len(run) < 2:
+            continue
+        found.extend(_unknown_groups(text, run, lexicon))
+    return found
+
+
+def _unknown_groups(text: str, run: list[tuple[int, int]], lexicon: Lexicon) -> Iterable[Restored]:
+    """Each unknown word of a run with the words either side of it (first or last name), 2-3 words;
+    a neighbour the dictionary knows as a verb, adjective or adverb ("mypy complain") is left out."""
+    words = [text[a:b] for a, b in run]
+    unknown = [not lexicon.known(w) for w in words]
+
+    def joins(j: int) -> bool:
+        return 0 <= j < len(run) and (unknown[j] or len(words[j]) < 4 or words[j] not in lexicon.verbal)
+
+    i = 0
+    while i < len(run):
+        if not unknown[i]:
+            i += 1
+            continue
+        lo = i - 1 if joins(i - 1) else i
+        hi = i + 1 if joins(i + 1) else i
+        if hi > lo:
+            ends = tuple(run[j][1] for j in range(lo, hi + 1) if unknown[j])
+            yield Restored(run[lo][0], run[hi][1], hi - lo + 1, ends)
+        i = hi + 1
+
+
+def cased(text: str, restored: list[Restored]) -> str:
+    """`text` with every restored word capitalised; same length, so offsets carry over."""
+    if not restored:
+        return text
+    chars = list(text)
+    for r in restored:
+        for match in regex.finditer(r"\p{Ll}+", text[r.start : r.end]):
+            i = r.start + match.start()
+            upper = chars[i].upper()
+            if len(upper) == 1:
+                chars[i] = upper
+    return "".join(chars)
