@@ -7,11 +7,13 @@ import json
 from typing import Any
 
 TEXT_CHUNK = 4
+THOUGHT = "The user wants an echo."
 JSON_CHUNK = 6
 
 
 def fake_messages_response(request_body: dict[str, Any]) -> dict[str, Any]:
-    """A complete Anthropic message: "echo: <last user text>", or a tool call when asked about weather."""
+    """A complete Anthropic message: "echo: <last user text>", or a tool call when asked about weather;
+    a signed thinking block first when thinking is enabled."""
     text = _last_user_text(request_body)
     tools = request_body.get("tools") or []
     if tools and "weather" in text.lower():
@@ -23,6 +25,8 @@ def fake_messages_response(request_body: dict[str, Any]) -> dict[str, Any]:
         content = [{"type": "text", "text": answer}]
         stop_reason = "end_turn"
         output_tokens = _count_tokens(answer)
+    if (request_body.get("thinking") or {}).get("type") == "enabled":
+        content.insert(0, {"type": "thinking", "thinking": THOUGHT, "signature": "sig_" + _digest(request_body)[:16]})
     return {
         "id": _message_id(request_body),
         "type": "message",
@@ -70,8 +74,12 @@ def fake_messages_stream(request_body: dict[str, Any]) -> list[tuple[str, dict[s
 
 
 def _block_events(index: int, block: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    if block["type"] == "text":
-        start: dict[str, Any] = {"type": "text", "text": ""}
+    if block["type"] == "thinking":
+        start: dict[str, Any] = {"type": "thinking", "thinking": "", "signature": ""}
+        deltas = [{"type": "thinking_delta", "thinking": piece} for piece in _split(block["thinking"], TEXT_CHUNK)]
+        deltas.append({"type": "signature_delta", "signature": block["signature"]})
+    elif block["type"] == "text":
+        start = {"type": "text", "text": ""}
         deltas = [{"type": "text_delta", "text": piece} for piece in _split(block["text"], TEXT_CHUNK)]
     else:
         start = {**block, "input": {}}

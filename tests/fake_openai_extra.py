@@ -13,7 +13,7 @@ def _words(text: str) -> int:
     return max(1, len(text.split()))
 
 
-def _input_text(body: dict[str, Any]) -> str:
+def input_text(body: dict[str, Any]) -> str:
     value = body.get("input")
     if isinstance(value, str):
         return value
@@ -28,9 +28,10 @@ def _input_text(body: dict[str, Any]) -> str:
     return ""
 
 
-def response_object(body: dict[str, Any]) -> dict[str, Any]:
-    """A Responses answer: "echo: <last user text>", or a function call when asked about weather with tools."""
-    text = _input_text(body)
+def response_object(body: dict[str, Any], written: str | None = None) -> dict[str, Any]:
+    """A Responses answer: `written`, else "echo: <last user text>", or a function call when asked about
+    weather with tools."""
+    text = input_text(body)
     if body.get("tools") and "weather" in text.lower():
         output = [
             {
@@ -43,7 +44,7 @@ def response_object(body: dict[str, Any]) -> dict[str, Any]:
             }
         ]
     else:
-        part = {"type": "output_text", "text": f"echo: {text}", "annotations": []}
+        part = {"type": "output_text", "text": written or f"echo: {text}", "annotations": []}
         output = [{"type": "message", "id": "msg_fake", "status": "completed", "role": "assistant", "content": [part]}]
     prompt, answer = _words(text) + 8, _words(f"echo: {text}")
     return {
@@ -70,8 +71,8 @@ def response_object(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def response_events(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    final = response_object(body)
+def response_events(body: dict[str, Any], written: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    final = response_object(body, written)
     shell = {**final, "status": "in_progress", "output": [], "usage": None}
     events: list[dict[str, Any]] = [
         {"type": "response.created", "response": shell},

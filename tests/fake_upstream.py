@@ -20,6 +20,7 @@ Behaviour is chosen by the requested model name:
   reset                            send the headers and part of the body, then cut the connection
   truncated-sse                    a stream that ends cleanly after two chunks, with no finish or [DONE]
   invalid-json                     a 200 whose body is not JSON
+  content-filter                   a 400 whose code says the provider's content policy refused it
   anything else                    answer "echo: <last user text>"
 FakeState.broken maps a model name to a status every request for it fails with, until removed.
 Also /v1/responses, /v1/completions and /v1/messages/count_tokens (tests/fake_openai_extra.py); every
@@ -214,6 +215,13 @@ class FakeUpstream:
             return await _reset(send)
         if model == "invalid-json":
             return await _raw(send, 200, b"<html>not json</html>")
+        if model == "content-filter":
+            refusal = {
+                "message": "flagged by the content policy",
+                "type": "invalid_request_error",
+                "code": "content_filter",
+            }
+            return await _json(send, 400, {"error": {**refusal, "param": None}})
         if model.startswith("fail-"):
             status = int(model.split("-")[1])
             retry = [(b"retry-after", b"7")] if status in (429, 503) else []
@@ -254,9 +262,10 @@ class FakeUpstream:
                 return await _sse(send, events, model == "drop-stream", True, 0.2 if model == "slow-stream" else 0)
             return await _json(send, 200, extra.decorate_chat(body, _completion(body)))
         if path == "/v1/responses":
+            written = _answer_text(body, extra.input_text(body))
             if body.get("stream"):
-                return await _sse(send, extra.response_events(body), False, False, 0)
-            return await _json(send, 200, extra.response_object(body))
+                return await _sse(send, extra.response_events(body, written), False, False, 0)
+            return await _json(send, 200, extra.response_object(body, written))
         if path == "/v1/completions":
             if body.get("stream"):
                 return await _sse(send, [("", c) for c in extra.text_completion_chunks(body)], False, True, 0)

@@ -440,6 +440,7 @@ def test_text_plus_tool_use_keeps_text() -> None:
     )
     message = from_messages_response(resp, "m")["choices"][0]["message"]
     assert message["content"] == "Checking."
+    assert message["thinking_blocks"] == [{"type": "thinking", "thinking": "hmm", "signature": "sig"}]
     assert message["tool_calls"][0]["function"] == {"name": "f", "arguments": '{"a": 1}'}
 
 
@@ -674,12 +675,23 @@ def test_stream_without_stop_reason_still_finishes() -> None:
     assert [c["choices"][0]["finish_reason"] for c in chunks] == ["stop"]
 
 
-def test_thinking_blocks_are_skipped_in_stream() -> None:
+def test_thinking_blocks_ride_along_apart_from_the_content() -> None:
+    """Thinking is no chat content, but /v1/messages clients must get the signed blocks back."""
     translator = StreamTranslator("alias", include_usage=False)
     start = {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}
     delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hm"}}
-    assert translator.feed("content_block_start", start) == []
-    assert translator.feed("content_block_delta", delta) == []
+    signature = {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "s"}}
+    deltas = [
+        c["choices"][0]["delta"]
+        for event in (start, delta, signature)
+        for c in translator.feed(event["type"], event)  # type: ignore[arg-type]
+    ]
+    assert deltas == [
+        {"thinking_blocks": [{"index": 0, "type": "thinking", "thinking": ""}]},
+        {"thinking_blocks": [{"index": 0, "thinking": "hm"}]},
+        {"thinking_blocks": [{"index": 0, "signature": "s"}]},
+    ]
+    assert all("content" not in d for d in deltas)
 
 
 def test_error_event_raises() -> None:

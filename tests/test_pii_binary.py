@@ -17,7 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
+from helix.pii.analyzer import PiiEngine
 from helix.pii.binary import Unreadable, contents, embedded_text, kind_of
+from helix.pii.config import PiiConfig
+from helix.pii.redact import Redactor, redact_body
 from helix.pii.walk import walk
 from tests.conftest import Helix, start_helix
 from tests.fake_upstream import FakeState, ServerThread
@@ -193,12 +196,11 @@ def test_short_words_under_payload_keys_are_text() -> None:
 def test_provider_issued_blobs_pass_and_text_hidden_in_them_does_not() -> None:
     blob = b64(bytes(range(256)) * 2)
     hidden = b64(("x" * 200 + " mail ann@leak.io").encode())
-    body = {
-        "input": [{"type": "reasoning", "encrypted_content": blob}, {"type": "reasoning", "encrypted_content": hidden}]
-    }
-    assert [f.text for f in walk(body) if not f.is_key and f.path.endswith("encrypted_content")] == [
-        base64.b64decode(hidden).decode()
-    ]
+    items = [{"type": "reasoning", "encrypted_content": v} for v in (blob, hidden)]
+    body: dict[str, Any] = {"input": items}
+    redact_body(body, Redactor(PiiEngine(PiiConfig(spacy_model="off"))))
+    assert body["input"][0]["encrypted_content"] == blob
+    assert base64.b64decode(body["input"][1]["encrypted_content"]).decode().endswith("mail <EMAIL_ADDRESS>")
 
 
 def test_a_corrupt_document_is_unreadable_not_an_error() -> None:
@@ -207,3 +209,9 @@ def test_a_corrupt_document_is_unreadable_not_an_error() -> None:
     raw[start + 2 : start + 20] = b"\xff" * 18  # the member's deflated bytes
     with pytest.raises(Unreadable, match="ZIP document"):
         contents(bytes(raw))
+
+
+def test_long_runs_of_letters_outside_payload_keys_are_text() -> None:
+    run = "w" * 3000 + "AKIA4UJE5SGZ278V65E5" + "w" * 300
+    fields = walk({"messages": [{"role": "user", "content": run}]})
+    assert [f.text for f in fields if f.path == "messages[0].content"] == [run]

@@ -229,3 +229,10 @@ def test_a_card_split_across_parts_is_caught(engine: PiiEngine) -> None:
     red = Redactor(engine).redact(["pay with 4111 1111", "1111 1111 thanks"])
     assert "1111" not in "".join(red.texts)
     assert Redactor(engine).redact(["version 4.1", "1 released"]).texts == ["version 4.1", "1 released"]
+
+
+def test_anthropic_tool_ids_stay_identifiers() -> None:
+    """Anthropic pairs a tool_result with its tool_use by id: both must stay identifier-shaped."""
+    block = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "c"}
+    fields = {f.path: f for f in walk({"messages": [{"role": "user", "content": [block]}]})}
+    assert fields["messages[0].content[0].tool_use_id"].ident

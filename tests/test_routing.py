@@ -297,3 +297,14 @@ def test_a_prompt_too_long_for_a_deployment_goes_to_one_that_takes_it(make, fake
     long = post(helix, "m", messages=[{"role": "user", "content": "word " * 500}])
     assert long.status_code == 200 and long.headers["x-helix-model"] == "large"
     assert fake.models() == ["small", "large"]
+
+
+def test_a_content_policy_refusal_goes_to_the_fallback_once(make, fake: FakeState) -> None:
+    helix = make(FAST_RETRIES + '[models.m]\ntarget = "openai/content-filter"\nfallbacks = ["openai/gpt-4o-mini"]\n')
+    response = post(helix, "m")
+    assert response.status_code == 200 and response.headers["x-helix-model"] == "gpt-4o-mini"
+    assert fake.models() == ["content-filter", "gpt-4o-mini"]
+    # Without a fallback, the refusal is the client's answer, not retried.
+    alone = post(helix, "content-filter")
+    assert alone.status_code == 400 and alone.json()["error"]["code"] == "content_filter"
+    assert fake.models().count("content-filter") == 2

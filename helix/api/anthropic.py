@@ -4,7 +4,6 @@ answer in Anthropic's shapes: a `message`, its event stream, and errors as `{"ty
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -34,17 +33,9 @@ def anthropic_error(exc: HelixError) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": exc.message}}
 
 
-def with_bearer(headers: Mapping[str, str]) -> dict[str, str]:
-    """Anthropic clients send their key as `x-api-key`: it is read as the Helix key, like a Bearer token."""
-    copy = dict(headers)
-    if "authorization" not in copy and copy.get("x-api-key"):
-        copy["authorization"] = "Bearer " + copy["x-api-key"]
-    return copy
-
-
 async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> Response[Any]:
     try:
-        return await _respond(*await run_pipeline(request, endpoint, with_bearer(request.headers)))
+        return await _respond(*await run_pipeline(request, endpoint))
     except HelixError as exc:
         error_headers = dict(exc.headers)
         if request_id := request.scope.get("state", {}).get("request_id"):

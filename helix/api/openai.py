@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -13,17 +12,14 @@ from helix.errors import NotFound
 from helix.gateway import Gateway, new_request_id
 
 
-async def run_pipeline(
-    request: Request[Any, Any, Any], endpoint: Endpoint, headers: Mapping[str, str] | None = None
-) -> tuple[Call, Reply]:
+async def run_pipeline(request: Request[Any, Any, Any], endpoint: Endpoint) -> tuple[Call, Reply]:
     """Authenticate (before the body is read), parse, and run the pipeline: what every /v1 endpoint does."""
     gateway: Gateway = request.app.state.gateway
     request_id = new_request_id()
     request.scope.setdefault("state", {})["request_id"] = request_id
-    headers = request.headers if headers is None else headers
-    key = gateway.authenticate(headers, endpoint, request_id)
+    key = gateway.authenticate(request.headers, endpoint, request_id)
     raw = await request.body()
-    call = gateway.parse(endpoint, raw, headers, request_id, key)
+    call = gateway.parse(endpoint, raw, request.headers, request_id, key)
     return call, await gateway.handle(call)
 
 
@@ -55,9 +51,28 @@ async def _listed(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
     return listed
 
 
+def _anthropic_client(request: Request[Any, Any, Any]) -> bool:
+    return "anthropic-version" in request.headers
+
+
+def _anthropic_model(item: dict[str, Any]) -> dict[str, Any]:
+    """A model in the shape of Anthropic's /v1/models, for the Anthropic SDK."""
+    return {"type": "model", "id": item["id"], "display_name": item["id"], "created_at": "1970-01-01T00:00:00Z"}
+
+
 @get("/v1/models")
 async def models(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    return {"object": "list", "data": await _listed(request)}
+    listed = await _listed(request)
+    if _anthropic_client(request):
+        data = [_anthropic_model(item) for item in listed]
+        ids = [item["id"] for item in data]
+        return {
+            "data": data,
+            "has_more": False,
+            "first_id": ids[0] if ids else None,
+            "last_id": ids[-1] if ids else None,
+        }
+    return {"object": "list", "data": listed}
 
 
 @get("/v1/models/{model_id:path}")
@@ -73,7 +88,8 @@ async def model(request: Request[Any, Any, Any], model_id: str) -> dict[str, Any
             param="model",
             code="model_not_found",
         )
-    return {**found, "id": wanted}
+    found = {**found, "id": wanted}
+    return _anthropic_model(found) if _anthropic_client(request) else found
 
 
 routes = [chat_completions, embeddings, completions, models, model]

@@ -166,7 +166,7 @@ def stats(conn: sqlite3.Connection, since: float) -> dict[str, Any]:
                coalesce(sum(cache = 'MISS'), 0),
                coalesce(sum(cache = 'BYPASS'), 0),
                coalesce(sum(saved_usd), 0)
-        FROM requests WHERE ts >= ? AND endpoint = 'chat'
+        FROM requests WHERE ts >= ? AND endpoint IN ('chat', 'messages', 'responses')
         """,
         (since,),
     ).fetchone()

@@ -3,7 +3,8 @@
 The cache stores every answer as a completion. A streamed miss is assembled into one as its chunks
 pass by (they are forwarded immediately, never held back), and a hit for a `stream: true` request is
 replayed as chunks at once, with no artificial delay. What the original stream carried comes back:
-text, refusals, tool calls, logprobs, finish reasons, `system_fingerprint` and `service_tier`.
+text, refusals, tool calls, logprobs, finish reasons, `system_fingerprint` and `service_tier`, and
+Anthropic's thinking blocks (`thinking_blocks`, signatures included).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class ChunkAssembler:
                 "finish_reason": None,
                 "refusal": [],
                 "logprobs": {},
+                "thinking": {},
             },
         )
         delta = choice.get("delta") or {}
@@ -61,6 +63,16 @@ class ChunkAssembler:
         if delta.get("refusal"):
             state["refusal"].append(delta["refusal"])
             self.size += len(delta["refusal"])
+        for piece in delta.get("thinking_blocks") or []:
+            block = state["thinking"].setdefault(int(piece.get("index") or 0), {})
+            for key, value in piece.items():
+                if key == "index":
+                    continue
+                if key in ("thinking", "signature") and isinstance(value, str):
+                    block[key] = block.get(key, "") + value
+                    self.size += len(value)
+                else:
+                    block[key] = value
         for call in delta.get("tool_calls") or []:
             slot = state["tool_calls"].setdefault(
                 int(call.get("index") or 0), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
@@ -90,6 +102,8 @@ class ChunkAssembler:
                 message["refusal"] = "".join(state["refusal"])
             if state["tool_calls"]:
                 message["tool_calls"] = [call for _, call in sorted(state["tool_calls"].items())]
+            if state["thinking"]:
+                message["thinking_blocks"] = [block for _, block in sorted(state["thinking"].items())]
             choice: dict[str, Any] = {"index": index, "message": message, "finish_reason": state["finish_reason"]}
             if state["logprobs"]:
                 choice["logprobs"] = {"content": None, "refusal": None, **state["logprobs"]}
@@ -124,6 +138,11 @@ def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
         first: dict[str, Any] = {"role": message.get("role", "assistant"), "content": message.get("content") or ""}
         if message.get("refusal"):
             first["refusal"] = message["refusal"]
+        if message.get("thinking_blocks"):
+            blocks = [{"index": i, **block} for i, block in enumerate(message["thinking_blocks"])]
+            chunks.append(
+                {**base, "choices": [{"index": index, "delta": {"thinking_blocks": blocks}, "finish_reason": None}]}
+            )
         opening: dict[str, Any] = {"index": index, "delta": first, "finish_reason": None}
         if choice.get("logprobs") is not None:
             opening["logprobs"] = choice["logprobs"]

@@ -13,7 +13,11 @@ the model see names everywhere ("Bill The Customer"), so only words that could b
 
 Stop words, tech words, calendar words and identifiers (`user_id`, `obj.name`, `call(`) are never
 chosen. Whether a chosen run is a name is still the model's decision (`names.py`): it must tag it
-PERSON in the cased view.
+PERSON in the cased view (or ORG/GPE/NORP over 2-3 words ending in an unknown one). The one
+exception is the value of a name key, 2-3 words with an unknown one (`"name": "lucas oliveira"`),
+where the model, reading code, often tags nothing.
+
+Measured on tests/data/pii_names.jsonl: 30 of 31 names caught, 0 of 65 clean prompts altered.
 """
 
 from __future__ import annotations

@@ -27,12 +27,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from helix.pii.binary import Unreadable, contents
+from helix.pii.binary import Unreadable, contents, kind_of
 from helix.pii.canonical import as_text, base64_bytes
 
 _IDENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NOT_IDENT = re.compile(r"[^A-Za-z0-9_-]")
-_IDENT_KEYS = frozenset({"name", "id", "tool_call_id", "call_id"})
+_IDENT_KEYS = frozenset({"name", "id", "tool_call_id", "call_id", "tool_use_id"})
 _CONVERSATION_KEYS = frozenset({"content", "text", "refusal", "arguments"})
 _BARE_BASE64 = re.compile(r"[A-Za-z0-9+/\r\n]+={0,2}")
 _BARE_BASE64_MIN = 256
@@ -148,8 +148,13 @@ def _string(container: Any, key: str | int, path: tuple[str | int, ...], binary:
     def assign(new: str) -> None:
         container[key] = new
 
-    payload = _base64_payload(text, path[-1] in _PAYLOAD_KEYS)
+    keyed = path[-1] in _PAYLOAD_KEYS
+    payload = _base64_payload(text, keyed)
     raw = base64_bytes(payload[1]) if payload is not None else None
+    # A long run of letters and digits in a message ("wwww...", a hash) may decode as base64 too:
+    # outside data URLs and payload keys, bytes of no known file format are text as written.
+    if raw is not None and not (keyed or text.startswith("data:")) and as_text(raw) is None and not kind_of(raw):
+        raw = None
     if payload is not None and raw is not None:
         prefix = payload[0]
         decoded = as_text(raw)

@@ -59,9 +59,10 @@ def laptop_mode(config: Config) -> bool:
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The key from `Authorization: Bearer ...`, or from `x-api-key`, where Anthropic's clients send it."""
     value = headers.get("authorization")
     if not value:
-        return None
+        return headers.get("x-api-key", "").strip() or None
     scheme, _, token = value.strip().partition(" ")
     if scheme.lower() != "bearer":
         return None

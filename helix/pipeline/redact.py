@@ -35,7 +35,7 @@ from helix.pii.analyzer import Finding
 from helix.pii.answers import StreamScrubber
 from helix.pii.config import OnError, ScanResponses
 from helix.pii.document import CHUNK_CHARS
-from helix.pii.native_restore import restore_native_stream, restore_strings
+from helix.pii.native_stream import restore_strings, transform_native_stream
 from helix.pii.redact import Redaction, Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
 from helix.pii.walk import BinaryWithPii, UnverifiableInput, walk, write_back
@@ -96,10 +96,23 @@ class RedactStage:
 
     async def _scrub_reply(self, reply: Reply) -> Reply:
         if isinstance(reply, Streamed):
-            make = lambda _tool: _OffLoop(StreamScrubber(self._redactor), self._executor)  # noqa: E731
-            return Streamed(_transform_stream(reply.chunks, make))
+            return Streamed(
+                _by_shape(
+                    reply.chunks,
+                    lambda chunks: _transform_stream(
+                        chunks, lambda _tool: _OffLoop(StreamScrubber(self._redactor), self._executor)
+                    ),
+                    lambda events: transform_native_stream(
+                        events, lambda _tool: StreamScrubber(self._redactor), self._scrubbed_event
+                    ),
+                )
+            )
         await self._scrub(reply.body)
         return reply
+
+    def _scrubbed_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        redact_body(event, self._redactor, answer=True)
+        return event
 
     async def _redact(self, call: Call) -> Redaction:
         if call.size <= self._inline_max_bytes:
@@ -155,7 +168,19 @@ class RedactStage:
             return reply
         mapping = redaction.mapping
         if isinstance(reply, Streamed):
-            return Streamed(_restore_stream(reply.chunks, mapping))
+            return Streamed(
+                _by_shape(
+                    reply.chunks,
+                    lambda chunks: _transform_stream(
+                        chunks, lambda tool: _OnLoop(StreamRestorer(mapping, json_escape=tool))
+                    ),
+                    lambda events: transform_native_stream(
+                        events,
+                        lambda tool: StreamRestorer(mapping, json_escape=tool),
+                        lambda event: restore_strings(event, mapping),
+                    ),
+                )
+            )
         if not _is_chat(reply.body):  # passed through in the provider's own shape (responses, completions)
             return Completed(restore_strings(reply.body, mapping))
         _restore_completion(reply, mapping)
@@ -195,19 +220,16 @@ def _is_chat(body: dict[str, Any]) -> bool:
     return str(body.get("object", "")).startswith("chat.completion")
 
 
-async def _restore_stream(
-    chunks: AsyncIterator[dict[str, Any]], mapping: Mapping[str, str]
-) -> AsyncIterator[dict[str, Any]]:
-    """Chat chunks through `_transform_stream`; anything else (Responses events, completions chunks) natively."""
+Chunks = AsyncIterator[dict[str, Any]]
+
+
+async def _by_shape(chunks: Chunks, chat: Callable[[Chunks], Chunks], native: Callable[[Chunks], Chunks]) -> Chunks:
+    """A stream of chat chunks through `chat`, anything else (Responses events, completions chunks) `native`."""
     first = await anext(chunks, None)
     if first is None:
         return
     rest = _prepend(first, chunks)
-    if _is_chat(first):
-        restored = _transform_stream(rest, lambda tool: _OnLoop(StreamRestorer(mapping, json_escape=tool)))
-    else:
-        restored = restore_native_stream(rest, mapping)
-    async for chunk in restored:
+    async for chunk in (chat if _is_chat(first) else native)(rest):
         yield chunk
 
 

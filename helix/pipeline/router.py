@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 from helix.call import Call, Completed, Reply, Streamed
@@ -52,15 +52,19 @@ class Router:
     async def __call__(self, call: Call, next: Any = None) -> Reply:
         settings = self._settings
         route = self.table.route(call.requested_model, call.target)
-        deadline = _monotonic() + _request_timeout(call, settings.deadline)
+        seconds = _request_timeout(call, settings.deadline)
+        deadline = _monotonic() + seconds
+        # A timer costs ~10-20 us: each attempt gets one only when something tighter than the upstream read
+        # timeout bounds it (the deadline is also checked between attempts).
+        timed = seconds < self._read_timeout
         attempts = 0
         last: HelixError | None = None
         tokens: int | None = None
         for index, group in enumerate(route.groups):
             if index and self._events is not None:
                 self._events.fell_back(route.groups[0].name, group.name)
-            fits = list(group.deployments)
-            if settings.context_window_fallback and any(d.max_input_tokens for d in fits):
+            fits: Sequence[Deployment] = group.deployments
+            if group.windows and settings.context_window_fallback:
                 tokens = prompt_tokens(call) if tokens is None else tokens
                 fits = [d for d in fits if d.max_input_tokens is None or d.max_input_tokens >= tokens]
             now = _monotonic()
@@ -90,7 +94,7 @@ class Router:
                     break
                 attempts += 1
                 try:
-                    reply = await self._attempt(call, deployment, deadline)
+                    reply = await self._attempt(call, deployment, deadline, timed)
                 except HelixError as exc:
                     last = exc
                     verdict = classify(exc, settings.max_retry_wait)
@@ -121,7 +125,7 @@ class Router:
         price = self._prices.price(deployment.target.provider.name, deployment.target.model)
         return math.inf if price is None else price.input + price.output
 
-    async def _attempt(self, call: Call, deployment: Deployment, deadline: float) -> Reply:
+    async def _attempt(self, call: Call, deployment: Deployment, deadline: float, timed: bool) -> Reply:
         call.target = deployment.target
         provider = deployment.target.provider
         began = _monotonic()
@@ -134,9 +138,7 @@ class Router:
         if first_token is not None:
             limit = min(limit, first_token)
         try:
-            # A timer costs ~10-20 us per request: arm one only for a limit tighter than the upstream read
-            # timeout, which bounds a silent provider anyway (the deadline is also checked between attempts).
-            if limit < self._read_timeout:
+            if timed or deployment.timeout is not None or first_token is not None:
                 async with asyncio.timeout(limit):
                     reply = await self._send(call, deployment, began)
             else:

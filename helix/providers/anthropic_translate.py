@@ -230,7 +230,11 @@ def _image_block(image_url: Any, where: str) -> JSON:
 def _assistant_blocks(message: JSON, position: int) -> list[JSON]:
     where = f"messages[{position}]"
     content = message.get("content")
-    blocks: list[JSON] = []
+    blocks: list[JSON] = [
+        {k: v for k, v in block.items() if k != "index"}
+        for block in message.get("thinking_blocks") or []
+        if isinstance(block, dict) and block.get("type") in THINKING_TYPES
+    ]
     if isinstance(content, list):
         for part in content:
             kind = part.get("type") if isinstance(part, dict) else None
@@ -321,14 +325,24 @@ def _tool_choice(choice: Any) -> JSON | None:
 # -------------------------------------------------------------------------- response
 
 
+THINKING_TYPES = ("thinking", "redacted_thinking")
+
+
 def from_messages_response(resp: JSON, model: str) -> JSON:
-    """Translate an Anthropic message into an OpenAI chat.completion object."""
-    texts, tool_calls = _split_content(resp.get("content") or [])
+    """Translate an Anthropic message into an OpenAI chat.completion object.
+
+    Thinking blocks ride along as `message.thinking_blocks`, signatures included, so a client of
+    /v1/messages gets them back and can send them with its next turn, as Anthropic requires."""
+    blocks = resp.get("content") or []
+    texts, tool_calls = _split_content(blocks)
     message: JSON = {
         "role": "assistant",
         "content": "".join(texts) if texts or not tool_calls else None,
         "refusal": None,
     }
+    thinking = [block for block in blocks if isinstance(block, dict) and block.get("type") in THINKING_TYPES]
+    if thinking:
+        message["thinking_blocks"] = thinking
     if tool_calls:
         message["tool_calls"] = tool_calls
     return {
@@ -407,6 +421,7 @@ class StreamTranslator:
         self.created = int(time.time())
         self._anthropic_usage: JSON | None = None
         self._tool_index_by_block: dict[int, int] = {}
+        self._thinking_by_block: dict[int, int] = {}
         self._finished = False
 
     @property
@@ -437,6 +452,10 @@ class StreamTranslator:
 
     def _on_block_start(self, data: JSON) -> list[JSON]:
         block = data.get("content_block") or {}
+        if block.get("type") in THINKING_TYPES:
+            slot = len(self._thinking_by_block)
+            self._thinking_by_block[data.get("index", slot)] = slot
+            return [self._chunk({"thinking_blocks": [{"index": slot, **block}]})]
         if block.get("type") == "text" and block.get("text"):
             return [self._chunk({"content": block["text"]})]
         if block.get("type") != "tool_use":
@@ -454,6 +473,12 @@ class StreamTranslator:
 
     def _on_block_delta(self, data: JSON) -> list[JSON]:
         delta = data.get("delta") or {}
+        if delta.get("type") in ("thinking_delta", "signature_delta"):
+            slot = self._thinking_by_block.get(data.get("index", -1))
+            field = "thinking" if delta["type"] == "thinking_delta" else "signature"
+            if slot is None or not delta.get(field):
+                return []
+            return [self._chunk({"thinking_blocks": [{"index": slot, field: delta[field]}]})]
         if delta.get("type") == "text_delta" and delta.get("text"):
             return [self._chunk({"content": delta["text"]})]
         if delta.get("type") == "input_json_delta" and delta.get("partial_json"):

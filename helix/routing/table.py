@@ -9,7 +9,7 @@ A deployment named twice (the same target with the same settings) is one object,
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -29,6 +29,10 @@ class Group:
     name: str  # the alias, or the target's name
     deployments: tuple[Deployment, ...]
     strategy: str
+    windows: bool = field(init=False)  # a deployment has a context window to check prompts against
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "windows", any(d.max_input_tokens for d in self.deployments))
 
 
 @dataclass(frozen=True, slots=True)

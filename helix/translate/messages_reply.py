@@ -54,7 +54,9 @@ def _arguments(text: str) -> Any:
 def to_message(completion: JSON, model: str) -> JSON:
     choice = (completion.get("choices") or [{}])[0]
     message = choice.get("message") or {}
-    content: list[JSON] = []
+    content: list[JSON] = [
+        {k: v for k, v in block.items() if k != "index"} for block in message.get("thinking_blocks") or []
+    ]
     text = message.get("content") or message.get("refusal")
     if text:
         content.append({"type": "text", "text": text})
@@ -102,6 +104,8 @@ class MessageEvents:
             if int(choice.get("index") or 0) != 0:
                 continue
             delta = choice.get("delta") or {}
+            for piece in delta.get("thinking_blocks") or []:
+                events += self._thinking(piece)
             text = delta.get("content") or delta.get("refusal")
             if text:
                 events += self._open(("text", -1), {"type": "text", "text": ""})
@@ -142,6 +146,17 @@ class MessageEvents:
             "usage": {"input_tokens": 0, "output_tokens": 0},
         }
         return {"type": "message_start", "message": message}
+
+    def _thinking(self, piece: JSON) -> list[tuple[str, JSON]]:
+        key = ("thinking", int(piece.get("index") or 0))
+        if piece.get("type") == "redacted_thinking":
+            return self._open(key, {"type": "redacted_thinking", "data": piece.get("data", "")})
+        events = self._open(key, {"type": "thinking", "thinking": "", "signature": ""})
+        if piece.get("thinking"):
+            events.append(self._delta({"type": "thinking_delta", "thinking": piece["thinking"]}))
+        if piece.get("signature"):
+            events.append(self._delta({"type": "signature_delta", "signature": piece["signature"]}))
+        return events
 
     def _tool(self, call: JSON) -> list[tuple[str, JSON]]:
         events: list[tuple[str, JSON]] = []

@@ -12,7 +12,9 @@ import anthropic
 import httpx
 import pytest
 
+from tests.clients.conftest import EMAIL
 from tests.conftest import Helix, add_key
+from tests.fake_anthropic import THOUGHT
 from tests.fake_upstream import FakeState
 
 CLAUDE = "anthropic/claude-3-5-haiku-latest"
@@ -262,3 +264,85 @@ def test_claude_code_style_request(helix: Helix, fake: FakeState) -> None:
     (sent,) = fake.calls("/v1/messages")
     assert sent.body["thinking"] == body["thinking"] and sent.body["model"] == "claude-sonnet-4-5-20250929"
     assert sent.headers["anthropic-beta"] == "claude-code-20250219"
+
+
+def test_thinking_blocks_come_back_live_and_from_the_cache(helix: Helix, fake: FakeState) -> None:
+    c = client(helix)
+    thinking: Any = {"type": "enabled", "budget_tokens": 1024}
+    plain = c.messages.create(
+        model=CLAUDE, max_tokens=2048, thinking=thinking, messages=[{"role": "user", "content": "think it over"}]
+    )
+    assert [block.type for block in plain.content] == ["thinking", "text"]
+    assert plain.content[0].thinking == THOUGHT and plain.content[0].signature.startswith("sig_")  # type: ignore[union-attr]
+    finals = []
+    for expected in ("MISS", "HIT-EXACT"):  # from the provider, then replayed from the cache
+        with c.messages.stream(
+            model=CLAUDE, max_tokens=2048, thinking=thinking, messages=[{"role": "user", "content": "think again"}]
+        ) as stream:
+            assert stream.response.headers["x-helix-cache"] == expected
+            finals.append(stream.get_final_message())
+    assert finals[0].content == finals[1].content and [b.type for b in finals[0].content] == ["thinking", "text"]
+    signature = finals[0].content[0].signature  # type: ignore[union-attr]
+    assert signature.startswith("sig_") and len(fake.calls("/v1/messages")) == 2
+    # The next turn sends the signed block back, as Anthropic requires with thinking on.
+    c.messages.create(
+        model=CLAUDE,
+        max_tokens=2048,
+        thinking=thinking,
+        messages=[
+            {"role": "user", "content": "think again"},
+            {"role": "assistant", "content": [b.model_dump() for b in finals[1].content]},
+            {"role": "user", "content": "and now?"},
+        ],
+    )
+    sent = fake.calls("/v1/messages")[-1].body["messages"][1]["content"]
+    assert sent[0] == {"type": "thinking", "thinking": THOUGHT, "signature": signature}
+
+
+def test_chat_clients_can_send_thinking_back(helix: Helix, fake: FakeState) -> None:
+    block = {"type": "thinking", "thinking": "hm", "signature": "sig_1"}
+    body = {
+        "model": CLAUDE,
+        "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": "a", "thinking_blocks": [block]},
+            {"role": "user", "content": "q2"},
+        ],
+    }
+    answer = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+    assert answer.status_code == 200
+    assert fake.calls("/v1/messages")[0].body["messages"][1]["content"] == [block, {"type": "text", "text": "a"}]
+
+
+def test_pseudonyms_come_back_in_messages(pseudonymizing: Helix, fake: FakeState) -> None:
+    c = client(pseudonymizing)
+    for model in (CLAUDE, "openai/gpt-4o-mini"):
+        ask: Any = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": f"to {EMAIL}"}]}
+        assert c.messages.create(**ask).content[0].text == f"echo: to {EMAIL}"  # type: ignore[union-attr]
+        with c.messages.stream(**{**ask, "messages": [{"role": "user", "content": f"cc {EMAIL}"}]}) as stream:
+            assert "".join(stream.text_stream) == f"echo: cc {EMAIL}"
+    assert fake.requests and all(EMAIL not in json.dumps(r.body) for r in fake.requests)
+
+
+def test_provider_errors_in_anthropics_shape(helix: Helix, fake: FakeState) -> None:
+    c = client(helix)
+    ask: Any = {"max_tokens": 16, "messages": [{"role": "user", "content": "x"}]}
+    with pytest.raises(anthropic.RateLimitError) as limited:
+        c.messages.create(model="anthropic/fail-429", **ask)
+    assert limited.value.response.headers["retry-after"] == "7"
+    assert limited.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
+    with pytest.raises(anthropic.APIStatusError) as failed:
+        c.messages.create(model="openai/fail-500", **ask)
+    assert failed.value.status_code == 500 and failed.value.body["type"] == "error"  # type: ignore[index]
+    # A stream that breaks after it started ends with Anthropic's error event, which the SDK raises.
+    with pytest.raises(anthropic.APIStatusError), c.messages.stream(model="openai/drop-stream", **ask) as stream:
+        "".join(stream.text_stream)
+
+
+def test_models_for_the_anthropic_sdk(helix: Helix, fake: FakeState) -> None:
+    secret = add_key(helix, "lister")
+    c = client(helix, api_key=secret)
+    ids = [model.id for model in c.models.list()]
+    assert "openai/gpt-4o" in ids
+    model = c.models.retrieve("openai/gpt-4o")
+    assert (model.id, model.type) == ("openai/gpt-4o", "model")

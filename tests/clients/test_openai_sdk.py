@@ -11,8 +11,9 @@ import httpx
 import openai
 import pytest
 
+from tests.clients.conftest import EMAIL
 from tests.conftest import Helix, start_helix
-from tests.fake_upstream import FakeState, ServerThread
+from tests.fake_upstream import MODEL_WRITTEN_PII, FakeState, ServerThread
 
 CLAUDE = "anthropic/claude-3-5-haiku-latest"
 WEATHER: Any = {
@@ -219,25 +220,35 @@ forward_headers = ["openai-organization", "OpenAI-Project"]
     assert (sent["openai-organization"], sent["openai-project"]) == ("org-x", "proj-y") and "openai-beta" not in sent
 
 
-def test_pseudonyms_restored_in_passed_through_answers(
+def test_pseudonyms_restored_in_passed_through_answers(pseudonymizing: Helix, fake: FakeState) -> None:
+    client = pseudonymizing.client()
+    response = client.responses.create(model="gpt-4o-mini", input=f"mail {EMAIL}")
+    assert response.output_text == f"echo: mail {EMAIL}"
+    events = list(client.responses.create(model="gpt-4o-mini", input=f"write {EMAIL}", stream=True))
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas == f"echo: write {EMAIL}"
+    (done,) = [e for e in events if e.type == "response.output_text.done"]
+    assert done.text == deltas and events[-1].response.output_text == deltas  # type: ignore[union-attr]
+    text = client.completions.create(model="gpt-4o-mini", prompt=f"to {EMAIL}").choices[0].text
+    assert text == f" echo: to {EMAIL}"
+    chunks = client.completions.create(model="gpt-4o-mini", prompt=f"cc {EMAIL}", stream=True)
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == f" echo: cc {EMAIL}"
+    assert all(EMAIL not in json.dumps(r.body) for r in fake.requests)
+    assert "<EMAIL_ADDRESS_1>" in fake.calls("/v1/responses")[0].body["input"]
+
+
+def test_pii_the_model_wrote_is_scrubbed_in_passed_through_answers(
     tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState
 ) -> None:
-    helix = start_helix(tmp_path, upstream[0].url, '[pii]\ndefault_action = "pseudonymize"\n')
-    email = "jane.doe@example.com"
+    helix = start_helix(tmp_path, upstream[0].url, '[pii]\nscan_responses = "client"\n')
     try:
         client = helix.client()
-        response = client.responses.create(model="gpt-4o-mini", input=f"mail {email}")
-        assert response.output_text == f"echo: mail {email}"
-        events = list(client.responses.create(model="gpt-4o-mini", input=f"write {email}", stream=True))
-        deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
-        assert deltas == f"echo: write {email}"
-        (done,) = [e for e in events if e.type == "response.output_text.done"]
-        assert done.text == deltas and events[-1].response.output_text == deltas  # type: ignore[union-attr]
-        text = client.completions.create(model="gpt-4o-mini", prompt=f"to {email}").choices[0].text
-        assert text == f" echo: to {email}"
-        chunks = client.completions.create(model="gpt-4o-mini", prompt=f"cc {email}", stream=True)
-        assert "".join(c.choices[0].text for c in chunks if c.choices) == f" echo: cc {email}"
+        plain = client.responses.create(model="writes-pii", input="who owns it?")
+        events = list(client.responses.create(model="writes-pii", input="who owns it, streamed?", stream=True))
     finally:
         helix.server.stop()
-    assert all(email not in json.dumps(r.body) for r in fake.requests)
-    assert "<EMAIL_ADDRESS_1>" in fake.calls("/v1/responses")[0].body["input"]
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    (done,) = [e for e in events if e.type == "response.output_text.done"]
+    for text in (plain.output_text, deltas, done.text, events[-1].response.output_text):  # type: ignore[union-attr]
+        assert "The owner is" in text
+        assert not any(value in text for value in MODEL_WRITTEN_PII)

@@ -1,0 +1,87 @@
+"""Answers passed through in their provider's own shape, the Responses API (`response` objects and typed
+events) and legacy completions (`choices[].text`), rewritten by the PII stage: placeholders restored,
+and with `scan_responses = "client"` PII the model wrote redacted.
+
+Deltas go through one channel per text (a `StreamRestorer` or a `StreamScrubber`), which may hold text
+back; each channel's latest delta event is held back too, so what the channel still holds at its end
+joins that event instead of needing an event of its own. Every other event (a `*.done` event, the
+finished `response`) carries whole strings and is rewritten as a whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, Protocol
+
+from helix.pii.restore import restore
+
+_DELTAS = {"response.output_text.delta": False, "response.function_call_arguments.delta": True}
+_DONE = {
+    "response.output_text.done": "response.output_text.delta",
+    "response.function_call_arguments.done": "response.function_call_arguments.delta",
+}
+
+
+class Channel(Protocol):
+    def feed(self, delta: str) -> str: ...
+
+    def flush(self) -> str: ...
+
+
+Event = dict[str, Any]
+
+
+def restore_strings(value: Any, mapping: Mapping[str, str], json_escape: bool = False) -> Any:
+    """`value` with every placeholder in every string restored (tool `arguments` are JSON text)."""
+    if isinstance(value, str):
+        return restore(value, mapping, json_escape=json_escape)
+    if isinstance(value, list):
+        return [restore_strings(item, mapping, json_escape) for item in value]
+    if isinstance(value, dict):
+        return {k: restore_strings(v, mapping, json_escape or k == "arguments") for k, v in value.items()}
+    return value
+
+
+async def transform_native_stream(
+    events: AsyncIterator[Event], make: Callable[[bool], Channel], whole: Callable[[Event], Event]
+) -> AsyncIterator[Event]:
+    """Rewrite each delta through a channel made by `make(is_tool_arguments)`, every other event by `whole`."""
+    channels: dict[Any, Channel] = {}
+    held: dict[Any, Event] = {}
+    async for event in events:
+        kind = event.get("type")
+        if kind in _DELTAS and isinstance(event.get("delta"), str):
+            key = (event.get("item_id"), event.get("content_index"), kind)
+            if key not in channels:
+                channels[key] = make(_DELTAS[kind])
+            previous = held.pop(key, None)
+            if previous is not None:
+                yield previous
+            held[key] = {**event, "delta": channels[key].feed(event["delta"])}
+            continue
+        if kind in _DONE:
+            key = (event.get("item_id"), event.get("content_index"), _DONE[kind])
+            last, ending = held.pop(key, None), channels.pop(key, None)
+            if last is not None:
+                yield {**last, "delta": last["delta"] + (ending.flush() if ending else "")}
+        if "choices" in event:  # a legacy completions chunk
+            yield _completion_chunk(event, make, channels)
+        else:
+            yield whole(event)
+    for last in held.values():
+        yield last
+
+
+def _completion_chunk(chunk: Event, make: Callable[[bool], Channel], channels: dict[Any, Channel]) -> Event:
+    choices = []
+    for choice in chunk.get("choices") or []:
+        if isinstance(choice, dict) and isinstance(choice.get("text"), str):
+            key = ("choice", choice.get("index") or 0)
+            if key not in channels:
+                channels[key] = make(False)
+            text = channels[key].feed(choice["text"])
+            if choice.get("finish_reason"):
+                text += channels[key].flush()
+            choice = {**choice, "text": text}
+        choices.append(choice)
+    return {**chunk, "choices": choices}
