@@ -24,10 +24,10 @@ from helix.call import Call, Completed, Reply
 from helix.config import load_config
 from helix.pipeline.parse import parse_call
 from helix.pipeline.route import send_to_provider
+from helix.pipeline.router import Router
 from helix.pricing import PriceBook
 from helix.providers.http import make_client
 from helix.providers.registry import Registry
-from helix.routing.router import Router
 from helix.routing.table import RoutingTable
 from tests.fake_upstream import FakeState, FakeUpstream, ServerThread
 

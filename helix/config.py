@@ -23,8 +23,8 @@ import platformdirs
 from helix.durations import parse_duration
 from helix.pii.config import PiiConfig
 from helix.pii.config import validate as validate_pii
-from helix.routing.config import ModelAlias, RoutingConfig
-from helix.routing.config import validate as validate_routing
+from helix.routing_config import ModelAlias, RoutingConfig
+from helix.routing_config import validate as validate_routing
 
 CONFIG_FILENAME = "helix.toml"
 DB_FILENAME = "helix.db"

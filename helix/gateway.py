@@ -55,10 +55,10 @@ from helix.pipeline.log import LogStage
 from helix.pipeline.measure import MeasureStage
 from helix.pipeline.parse import new_request_id, parse_call
 from helix.pipeline.redact import INLINE_MAX_BYTES, RedactStage
+from helix.pipeline.router import Router
 from helix.pricing import PriceBook
 from helix.providers.http import make_client
 from helix.providers.registry import Registry
-from helix.routing.router import Router
 from helix.routing.table import RoutingTable
 from helix.store import reservations
 from helix.store.db import connect

@@ -50,12 +50,16 @@ class ModelSpec:
     key: str
     title: str
     folder: str  # its folder name in a models directory (bundled, data dir, `pull --from`)
-    env: str
     config_key: str
     purpose: str
     required: tuple[str, ...]  # files that make a folder this model
     licence: str
     remote: Remote
+
+    @property
+    def env(self) -> str:
+        """The variable that names this model's folder: HELIX_EMBEDDING_MODEL_PATH, HELIX_SPACY_MODEL_PATH."""
+        return f"HELIX_{self.key.upper()}_MODEL_PATH"
 
     def complete(self, folder: Path) -> bool:
         return folder.is_dir() and all((folder / name).exists() for name in self.required)
@@ -65,7 +69,6 @@ EMBEDDING = ModelSpec(
     key="embedding",
     title="all-MiniLM-L6-v2 (ONNX)",
     folder="all-MiniLM-L6-v2-onnx",
-    env="HELIX_EMBEDDING_MODEL_PATH",
     config_key="cache.embedding_model_path",
     purpose="semantic cache",
     required=("model.onnx", "tokenizer.json", "config.json"),
@@ -90,7 +93,6 @@ SPACY = ModelSpec(
     key="spacy",
     title="spaCy en_core_web_sm 3.8.0",
     folder="spacy-en_core_web_sm-3.8.0",
-    env="HELIX_SPACY_MODEL_PATH",
     config_key="pii.spacy_model",
     purpose="PII names and places (NER)",
     required=("meta.json", "config.cfg", "ner"),

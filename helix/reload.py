@@ -19,8 +19,8 @@ import msgspec
 
 from helix.config import Config, ConfigError
 from helix.gateway import Gateway
+from helix.pipeline.router import Router
 from helix.providers.registry import Registry
-from helix.routing.router import Router
 from helix.routing.table import RoutingTable
 
 log = logging.getLogger("helix")

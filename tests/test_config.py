@@ -91,7 +91,7 @@ def test_example_file_is_valid_and_documents_every_key(tmp_path: Path) -> None:
         for field in fields:
             documented = f"{field} =" in example or f"[[{section}.{field}]]" in example
             assert documented, f"[{section}] {field} is not documented in helix.example.toml"
-    from helix.routing.config import DeploymentConfig
+    from helix.routing_config import DeploymentConfig
 
     for struct in (ProviderConfig, ModelAlias, DeploymentConfig, Price, RegexRecognizerConfig):
         for field in struct.__struct_fields__:

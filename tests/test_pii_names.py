@@ -13,7 +13,7 @@ from helix.pii.casing import cased, load_lexicon, restorable
 from helix.pii.config import NER_OFF, NER_PACKAGES, PiiConfig, find_model
 from helix.pii.names import load_ner, name_windows
 from helix.pii.redact import Redactor
-from tests.conftest import SPACY_MODEL, start_helix
+from tests.conftest import SPACY_MODEL, require_model, start_helix
 from tests.fake_upstream import FakeState, ServerThread
 from tests.test_pii_proxy import file_bytes, strings
 
@@ -61,8 +61,7 @@ MIN_CAUGHT = {"dev": 1.0, "heldout": 1.0, "fresh": 0.75}
 
 @pytest.fixture(scope="module")
 def ner_redactor() -> Redactor:
-    if not SPACY_MODEL.is_dir():
-        pytest.skip("spaCy model folder missing")
+    require_model(SPACY_MODEL)
     return Redactor(PiiEngine(PiiConfig(spacy_model=str(SPACY_MODEL)), cache_size=0))
 
 
@@ -82,9 +81,8 @@ def test_lower_case_names_and_names_in_code(ner_redactor: Redactor, split: str) 
 
 
 def test_cased_view_keeps_offsets_and_leaves_prose_alone() -> None:
-    lexicon = load_lexicon(str(SPACY_MODEL)) if SPACY_MODEL.is_dir() else None
-    if lexicon is None:
-        pytest.skip("spaCy model folder missing")
+    lexicon = load_lexicon(str(require_model(SPACY_MODEL)))
+    assert lexicon is not None
     text = "please bill the customer and ask maria gonzalez; user_id = obj.name"
     restored = restorable(text, lexicon)
     view = cased(text, restored)
@@ -93,7 +91,7 @@ def test_cased_view_keeps_offsets_and_leaves_prose_alone() -> None:
     assert restorable("please bill the customer for the extra hours", lexicon) == []
 
 
-@pytest.mark.skipif(not SPACY_MODEL.is_dir(), reason="spaCy model folder missing")
+@pytest.mark.usefixtures("spacy_model")
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 def test_lower_case_names_and_names_in_code_never_reach_the_provider_or_the_file(
     tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState, stream: bool

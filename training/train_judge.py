@@ -50,7 +50,9 @@ def train(
     lr: float,
     seed: int,
     after_epoch: Callable[[int, torch.nn.Module, object], None],
+    stop_after: int | None = None,
 ) -> tuple[torch.nn.Module, object]:
+    """Fine-tune with a learning-rate schedule over `epochs`; `stop_after` ends it early (the schedule unchanged)."""
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
@@ -69,7 +71,7 @@ def train(
     model.train()
     rng = random.Random(seed)
     step, started = 0, time.monotonic()
-    for epoch in range(epochs):
+    for epoch in range(stop_after or epochs):
         for batch in _batches(pairs, batch_size, rng):
             # both orders: the judge must not care which question came first
             a = [p[0] if j % 2 else p[1] for j, p in enumerate(batch)]
@@ -86,7 +88,7 @@ def train(
             if step % 50 == 0:
                 elapsed = time.monotonic() - started
                 print(f"epoch {epoch} step {step}/{steps} loss {loss.item():.3f} {elapsed:.0f}s", flush=True)
-        if epoch < epochs - 1:
+        if epoch < (stop_after or epochs) - 1:
             model.eval()
             after_epoch(epoch, model, tokenizer)
             model.train()
@@ -135,6 +137,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="1 is fastest on a busy 2-core machine")
     parser.add_argument("--out", type=Path, default=OUT, help="folder for judge.onnx and tokenizer.json")
+    parser.add_argument("--stop-after", type=int, default=None, help="stop after this many epochs of the schedule")
     parser.add_argument("--keep-epochs", action="store_true", help="also export each earlier epoch to OUT/epochN")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -146,7 +149,7 @@ def main() -> None:
             if args.keep_epochs:
                 export(model, tokenizer, base, workdir, args.out / f"epoch{epoch + 1}")
 
-        model, tokenizer = train(base, args.epochs, args.batch_size, args.lr, args.seed, snapshot)
+        model, tokenizer = train(base, args.epochs, args.batch_size, args.lr, args.seed, snapshot, args.stop_after)
         target = export(model, tokenizer, base, workdir, args.out)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) sha256 {digest}")

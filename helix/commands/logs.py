@@ -10,12 +10,8 @@ from rich.table import Table
 
 from helix.commands.common import AsJson, ConfigOption, DbOption, console, open_db, print_json, settings
 from helix.dates import local_time
-from helix.format import money
+from helix.format import money, ms
 from helix.store import queries
-
-
-def _number(value: float | None, unit: str = "") -> str:
-    return "-" if value is None else f"{value:,.1f}{unit}" if isinstance(value, float) else f"{value:,}{unit}"
 
 
 def _table(rows: list[dict[str, Any]]) -> Table:
@@ -45,8 +41,8 @@ def _table(rows: list[dict[str, Any]]) -> Table:
             row["user"] or row["key_name"] or row["key_id"] or "-",
             row["cache"] or "-",
             tokens,
-            _number(row["latency_ms"], " ms"),
-            _number(row["overhead_ms"], " ms"),
+            ms(row["latency_ms"]),
+            ms(row["overhead_ms"]),
             money(row["cost_usd"]),
             row["id"],
         )

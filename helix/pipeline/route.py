@@ -1,4 +1,4 @@
-"""Hand a call to the provider of its target, by endpoint: what the router (helix/routing/router.py, the
+"""Hand a call to the provider of its target, by endpoint: what the router (helix/pipeline/router.py, the
 last stage) does with each deployment it tries."""
 
 from __future__ import annotations

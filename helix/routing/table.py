@@ -17,9 +17,9 @@ from helix.call import Target
 from helix.config import Config, UpstreamConfig
 from helix.errors import HelixError
 from helix.providers.registry import Registry
-from helix.routing.config import DeploymentConfig
 from helix.routing.deployment import Deployment
 from helix.routing.health import Health
+from helix.routing_config import DeploymentConfig
 
 AD_HOC_REMEMBERED = 512
 

@@ -19,23 +19,12 @@ from helix.store import request_log
 
 log = logging.getLogger("helix.store")
 
-COLUMNS = (
-    "id",
-    "ts",
-    "pid",
-    "endpoint",
-    "key_id",
-    "user",
-    "model_requested",
-    "provider",
-    "model",
-    "stream",
-    "cost_usd",
-)
+# What the request log knows of a call before its outcome, plus who holds the reservation and its estimate.
+_LOGGED = (*request_log.COLUMNS[: request_log.COLUMNS.index("status")], "cost_usd")
+COLUMNS = (*_LOGGED, "pid")
 INSERT = f"INSERT INTO reservations ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 DELETE = "DELETE FROM reservations WHERE id = ?"
 INTERRUPTED = "interrupted"
-_LOGGED = [column for column in COLUMNS if column != "pid"]  # what the request log also has
 _CHARGE = (
     f"INSERT OR IGNORE INTO requests ({', '.join(_LOGGED)}, status, error_code)"
     f" SELECT {', '.join(_LOGGED)}, 500, '{INTERRUPTED}' FROM reservations WHERE id = ?"
