@@ -24,14 +24,13 @@ from helix.providers.anthropic_translate import (
     to_messages_request,
     translate_error,
 )
-from helix.providers.forward import allowed_headers, forwarded
-from helix.providers.http import decode_event, iter_sse, open_request, read_json
+from helix.providers.http import HttpAdapter, decode_event, iter_sse, read_json
 
 API_VERSION = "2023-06-01"
 _decode = msgspec.json.decode
 
 
-class AnthropicProvider:
+class AnthropicProvider(HttpAdapter):
     kind = "anthropic"
     local = False
 
@@ -46,19 +45,13 @@ class AnthropicProvider:
         forward: list[str] | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> None:
-        self.name = name
-        self._timeout = timeout
         base = base_url.rstrip("/")
-        self._base = base if base.endswith("/v1") else base + "/v1"
-        self._client = client
-        self._headers = {
-            "content-type": "application/json",
-            "anthropic-version": API_VERSION,
-            **(headers or {}),
-        }
+        defaults = {"content-type": "application/json", "anthropic-version": API_VERSION, **(headers or {})}
         if api_key:
-            self._headers["x-api-key"] = api_key
-        self._forward = allowed_headers(self.kind, forward)
+            defaults["x-api-key"] = api_key
+        super().__init__(
+            name, base if base.endswith("/v1") else base + "/v1", client, defaults, translate_error, forward, timeout
+        )
 
     async def chat(self, call: Call) -> Reply:
         try:
@@ -74,35 +67,13 @@ class AnthropicProvider:
 
     async def count_tokens(self, call: Call) -> Reply:
         body = {**call.body, "model": call.target.model}
-        async with open_request(
-            self._client,
-            call,
-            self.name,
-            f"{self._base}/messages/count_tokens",
-            body,
-            self._request_headers(call),
-            translate_error,
-            timeout=self._timeout,
-        ) as response:
+        async with self._open(call, "/messages/count_tokens", body) as response:
             return Completed(await read_json(response, self.name, call))
-
-    def _request_headers(self, call: Call) -> dict[str, str]:
-        extra = forwarded(call.headers, self._forward)
-        return {**self._headers, **extra} if extra else self._headers
 
     async def _send(self, call: Call, body: dict[str, Any]) -> Reply:
         if call.stream:
             return Streamed(self._stream(call, body))
-        async with open_request(
-            self._client,
-            call,
-            self.name,
-            f"{self._base}/messages",
-            body,
-            self._request_headers(call),
-            translate_error,
-            timeout=self._timeout,
-        ) as response:
+        async with self._open(call, "/messages", body) as response:
             result = await read_json(response, self.name, call)
         return Completed(from_messages_response(result, call.requested_model))
 
@@ -114,17 +85,7 @@ class AnthropicProvider:
         )
 
     async def list_models(self) -> list[dict[str, Any]]:
-        async with open_request(
-            self._client,
-            None,
-            self.name,
-            f"{self._base}/models",
-            None,
-            self._headers,
-            translate_error,
-            "GET",
-            self._timeout,
-        ) as response:
+        async with self._open(None, "/models", None) as response:
             body = await read_json(response, self.name, None)
         return [
             {"id": item["id"], "object": "model", "created": 0, "owned_by": "anthropic"}
@@ -137,18 +98,7 @@ class AnthropicProvider:
         # for it here and let the API layer hide it from clients that did not.
         translator = StreamTranslator(call.requested_model, include_usage=True)
         async with AsyncExitStack() as stack:
-            response = await stack.enter_async_context(
-                open_request(
-                    self._client,
-                    call,
-                    self.name,
-                    f"{self._base}/messages",
-                    body,
-                    self._request_headers(call),
-                    translate_error,
-                    timeout=self._timeout,
-                )
-            )
+            response = await stack.enter_async_context(self._open(call, "/messages", body))
             waiting, first = time.perf_counter(), True
             async for event, data in iter_sse(response, self.name):
                 if first:

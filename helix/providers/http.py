@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from helix.call import Call
 from helix.config import UpstreamConfig
 from helix.errors import HelixError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from helix.pii.scrub import scrub_secrets
-from helix.providers.forward import PASSED_BACK
+from helix.providers.forward import PASSED_BACK, allowed_headers, forwarded
 
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
@@ -230,3 +230,41 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
             yield event or "message", "\n".join(data)
     except httpx.TransportError as exc:
         raise transport_error(provider, exc) from None
+
+
+class HttpAdapter:
+    """What the HTTP provider adapters share: where the upstream is, the headers every request carries
+    (plus the client's headers this provider may see), and one way to open a request there."""
+
+    name: str
+    kind: str
+
+    def __init__(
+        self,
+        name: str,
+        base: str,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        read_error: ErrorReader,
+        forward: list[str] | None,
+        timeout: httpx.Timeout | None,
+    ) -> None:
+        self.name = name
+        self._base = base
+        self._client = client
+        self._headers = headers
+        self._read_error = read_error
+        self._forward = allowed_headers(self.kind, forward)
+        self._timeout = timeout
+
+    def _open(
+        self, call: Call | None, path: str, body: dict[str, Any] | None
+    ) -> AbstractAsyncContextManager[httpx.Response]:
+        """POST `body` to `path` (GET when there is no body) for `call`; see `open_request`."""
+        headers = self._headers
+        if call is not None and (extra := forwarded(call.headers, self._forward)):
+            headers = {**headers, **extra}
+        method = "GET" if body is None else "POST"
+        return open_request(
+            self._client, call, self.name, self._base + path, body, headers, self._read_error, method, self._timeout
+        )

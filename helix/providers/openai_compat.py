@@ -11,18 +11,17 @@ import httpx
 
 from helix.call import Call, Completed, Reply, Streamed
 from helix.errors import UpstreamError
-from helix.providers.forward import allowed_headers, forwarded
 from helix.providers.http import (
+    HttpAdapter,
     decode_event,
     error_from_body,
     iter_sse,
-    open_request,
     read_json,
     read_openai_error,
 )
 
 
-class OpenAICompatProvider:
+class OpenAICompatProvider(HttpAdapter):
     kind = "openai"
 
     def __init__(
@@ -37,15 +36,11 @@ class OpenAICompatProvider:
         forward: list[str] | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> None:
-        self.name = name
-        self._timeout = timeout
-        self.local = local
-        self._base = base_url.rstrip("/")
-        self._client = client
-        self._headers = {"content-type": "application/json", **(headers or {})}
+        defaults = {"content-type": "application/json", **(headers or {})}
         if api_key:
-            self._headers["authorization"] = f"Bearer {api_key}"
-        self._forward = allowed_headers(self.kind, forward)
+            defaults["authorization"] = f"Bearer {api_key}"
+        super().__init__(name, base_url.rstrip("/"), client, defaults, read_openai_error, forward, timeout)
+        self.local = local
 
     async def chat(self, call: Call) -> Reply:
         return await self._send(call, "/chat/completions", usage_option=True)
@@ -67,41 +62,18 @@ class OpenAICompatProvider:
             return Streamed(self._stream(call, body, path))
         return Completed(await self._post_json(call, path, body))
 
-    def _request_headers(self, call: Call) -> dict[str, str]:
-        extra = forwarded(call.headers, self._forward)
-        return {**self._headers, **extra} if extra else self._headers
-
     async def embeddings(self, call: Call) -> Reply:
         body = {**call.body, "model": call.target.model}
         return Completed(await self._post_json(call, "/embeddings", body))
 
     async def list_models(self) -> list[dict[str, Any]]:
-        async with open_request(
-            self._client,
-            None,
-            self.name,
-            f"{self._base}/models",
-            None,
-            self._headers,
-            read_openai_error,
-            "GET",
-            self._timeout,
-        ) as response:
+        async with self._open(None, "/models", None) as response:
             body = await read_json(response, self.name, None)
         data = body.get("data") if isinstance(body, dict) else None
         return [item for item in data or [] if isinstance(item, dict) and "id" in item]
 
     async def _post_json(self, call: Call, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        async with open_request(
-            self._client,
-            call,
-            self.name,
-            self._base + path,
-            body,
-            self._request_headers(call),
-            read_openai_error,
-            timeout=self._timeout,
-        ) as response:
+        async with self._open(call, path, body) as response:
             result = await read_json(response, self.name, call)
         if not isinstance(result, dict):
             raise UpstreamError(f"{self.name}: unexpected answer shape", status=502, provider=self.name)
@@ -109,18 +81,7 @@ class OpenAICompatProvider:
 
     async def _stream(self, call: Call, body: dict[str, Any], path: str) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
-            response = await stack.enter_async_context(
-                open_request(
-                    self._client,
-                    call,
-                    self.name,
-                    self._base + path,
-                    body,
-                    self._request_headers(call),
-                    read_openai_error,
-                    timeout=self._timeout,
-                )
-            )
+            response = await stack.enter_async_context(self._open(call, path, body))
             waiting = time.perf_counter()
             first, finished = True, False
             async for _event, data in iter_sse(response, self.name):
