@@ -33,6 +33,9 @@ _ENV_NESTING = "__"
 _RESERVED_ENV = {"HELIX_HOME", "HELIX_CONFIG"}
 
 
+RELOAD_REFUSED = "config reload refused, the running config stays"
+
+
 class ConfigError(ValueError):
     """A configuration problem, described in one line."""
 

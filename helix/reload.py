@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 import msgspec
 
-from helix.config import Config, ConfigError
+from helix.config import RELOAD_REFUSED, Config, ConfigError
 from helix.gateway import Gateway
 from helix.pipeline.router import Router
 from helix.providers.registry import Registry
@@ -25,7 +25,6 @@ from helix.routing.table import RoutingTable
 
 log = logging.getLogger("helix")
 
-REFUSED = "config reload refused, the running config stays"
 LIVE = ("providers", "models", "routing", "pricing")
 Loader = Callable[[], Config]
 
@@ -44,7 +43,7 @@ async def reload(gateway: Gateway, loader: Loader) -> Outcome:
         registry = Registry(config, _client(gateway), gateway.env)
         table = RoutingTable(config, registry, previous=gateway.router.table if gateway.router else None)
     except (ConfigError, ValueError) as exc:
-        message = f"{REFUSED}: {exc}"
+        message = f"{RELOAD_REFUSED}: {exc}"
         log.error("%s", message)
         return Outcome(False, message)
     old = gateway.config

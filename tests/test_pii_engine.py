@@ -15,7 +15,8 @@ import pytest
 from helix.pii.analyzer import Finding as F
 from helix.pii.analyzer import PiiEngine, resolve_overlaps
 from helix.pii.config import PiiConfig, RegexRecognizerConfig, validate
-from helix.pii.redact import Redactor, keyed_hash, redact_body
+from helix.pii.hashing import keyed_hash
+from helix.pii.redact import Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
 from tests.conftest import SKIP_MODEL_TESTS, SPACY_MODEL, require_model
 

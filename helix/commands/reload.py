@@ -8,9 +8,8 @@ import httpx
 import typer
 
 from helix.commands.common import ConfigOption, console, fail
-from helix.config import ConfigError, load_config
+from helix.config import RELOAD_REFUSED, ConfigError, load_config
 from helix.pipeline.auth import is_loopback
-from helix.reload import REFUSED
 
 
 def reload(
@@ -23,7 +22,7 @@ def reload(
     try:  # the server reads the same file: an invalid one is refused here already, in the same words
         cfg = load_config(config)
     except ConfigError as exc:
-        raise fail(f"{REFUSED}: {exc}") from None
+        raise fail(f"{RELOAD_REFUSED}: {exc}") from None
     host = cfg.server.host
     if url is None:
         host = "127.0.0.1" if host in ("0.0.0.0", "::") or is_loopback(host) else host

@@ -15,8 +15,6 @@ refuses the request).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
 import secrets
@@ -30,6 +28,7 @@ from helix.pii.analyzer import Finding, PiiEngine
 from helix.pii.canonical import canonical
 from helix.pii.config import NER_ENTITIES
 from helix.pii.document import Doc, Source, build_docs
+from helix.pii.hashing import keyed_hash
 from helix.pii.walk import walk, write_back
 
 log = logging.getLogger("helix.pii")
@@ -53,12 +52,6 @@ class Redaction(msgspec.Struct):
     @property
     def changed(self) -> bool:
         return bool(self.findings)
-
-
-def keyed_hash(value: str, key: bytes | str) -> str:
-    """HMAC-SHA256 hex digest: correlates a value across requests and logs without storing it."""
-    raw_key = key.encode() if isinstance(key, str) else key
-    return hmac.new(raw_key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 # --- masks ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 
-from helix.pii.redact import keyed_hash
+from helix.pii.hashing import keyed_hash
 from helix.store.instance import get_or_create
 
 PREFIX = "u_"
