@@ -127,11 +127,11 @@ class Metrics:
             self.overhead.observe(overhead)
         if call.ttft is not None and call.stream:
             self.ttft.labels(provider).observe(call.ttft)
+        hit = call.cache is not None and call.cache.startswith("HIT")
         if call.cache is not None and call.cache != "BYPASS":
             self.cache.labels(cache).inc()
             self._lookups += 1
-            self._hits += call.cache.startswith("HIT")
-        hit = call.cache is not None and call.cache.startswith("HIT")
+            self._hits += hit
         if call.usage is not None and not hit:
             self.tokens.labels(provider, "in").inc(call.usage.prompt_tokens)
             self.tokens.labels(provider, "out").inc(call.usage.completion_tokens)
