@@ -27,6 +27,16 @@ class Servers:
     upstream_url: str
     helix_url: str
     home: str
+    helix_pid: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used so far; 0 where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -58,11 +68,23 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
+def pinned(cpu: int | None, command: list[str]) -> list[str]:
+    """`command` bound to one CPU with taskset (when there is one and taskset is installed)."""
+    if cpu is None or not shutil.which("taskset"):
+        return command
+    return ["taskset", "-c", str(cpu), *command]
+
+
 @contextmanager
 def servers(
-    upstream_port: int = 18001, helix_port: int = 14000, env: dict[str, str] | None = None
+    upstream_port: int = 18001,
+    helix_port: int = 14000,
+    env: dict[str, str] | None = None,
+    helix_cpu: int | None = None,
+    upstream_cpu: int | None = None,
 ) -> Iterator[Servers]:
-    """The fake upstream and one Helix worker in front of it; both stopped (by PID) on exit."""
+    """The fake upstream and one Helix worker in front of it, each optionally pinned to a CPU; both
+    stopped (by PID) on exit."""
     home = tempfile.mkdtemp(prefix="helix-bench-")
     environment = {
         **os.environ,
@@ -73,10 +95,12 @@ def servers(
         **(env or {}),
     }
     upstream = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_upstream", "--port", str(upstream_port)], cwd=REPO, env=environment
+        pinned(upstream_cpu, [sys.executable, "-m", "tests.fake_upstream", "--port", str(upstream_port)]),
+        cwd=REPO,
+        env=environment,
     )
     helix = subprocess.Popen(
-        [sys.executable, "-m", "helix", "serve", "--port", str(helix_port)],
+        pinned(helix_cpu, [sys.executable, "-m", "helix", "serve", "--port", str(helix_port)]),
         cwd=home,
         env=environment,
         stdout=subprocess.DEVNULL,
@@ -84,48 +108,45 @@ def servers(
     try:
         _wait_for(f"http://127.0.0.1:{upstream_port}/v1/models", upstream)
         _wait_for(f"http://127.0.0.1:{helix_port}/health", helix)
-        yield Servers(f"http://127.0.0.1:{upstream_port}", f"http://127.0.0.1:{helix_port}", home)
+        yield Servers(f"http://127.0.0.1:{upstream_port}", f"http://127.0.0.1:{helix_port}", home, helix.pid)
     finally:
         _stop([helix, upstream])
         shutil.rmtree(home, ignore_errors=True)
 
 
-def wrk(url: str, connections: int, duration: int, lua: Path = CHAT_LUA, threads: int = 1) -> dict[str, float]:
-    """p50/p90/p99 latency (ms) and requests/s; any non-2xx answer aborts the benchmark."""
+def wrk(
+    url: str, connections: int, duration: int, lua: Path = CHAT_LUA, threads: int = 1, cpu: int | None = None
+) -> dict[str, float]:
+    """p50/p90/p99/max latency (ms) and requests/s; any non-2xx answer aborts the benchmark."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
+    command = ["wrk", "-t", str(min(threads, connections)), "-c", str(connections), "-d", f"{duration}s"]
+    command += ["--latency", "-s", str(lua), url]
     out = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            str(min(threads, connections)),
-            "-c",
-            str(connections),
-            "-d",
-            f"{duration}s",
-            "--latency",
-            "-s",
-            str(lua),
-            url,
-        ],
+        pinned(cpu, command),
         capture_output=True,
         text=True,
         check=True,
         timeout=duration + 60,
     ).stdout
 
-    def ms(label: str) -> float:
-        match = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out)
+    def ms(pattern: str) -> float:
+        match = re.search(pattern + r"([\d.]+)(us|ms|s)\b", out)
         assert match, out
-        value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+        return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"{errors.group(1)} error responses from {url}:\n{out}")
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     assert rps, out
-    return {"p50": ms("50%"), "p90": ms("90%"), "p99": ms("99%"), "rps": float(rps.group(1))}
+    return {
+        "p50": ms(r"50%\s+"),
+        "p90": ms(r"90%\s+"),
+        "p99": ms(r"99%\s+"),
+        "max": ms(r"Latency\s+\S+\s+\S+\s+"),  # "Latency  avg  stdev  max  +/- stdev"
+        "rps": float(rps.group(1)),
+    }
 
 
 def print_table(results: dict[str, dict[int, dict[str, float]]]) -> None:
