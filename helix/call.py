@@ -69,6 +69,9 @@ class Completed:
     """A whole JSON response (non-streaming)."""
 
     body: dict[str, Any]
+    # The body's JSON, when it is at hand (the provider's bytes, a cached answer): sent as it is. A stage
+    # that changes `body` in place must set it to None.
+    raw: bytes | None = None
 
 
 @dataclass(slots=True)

@@ -86,6 +86,7 @@ class CacheConfig(_Section):
     max_entries: int = 100_000
     max_mb: float = 1024.0
     max_entry_kb: int = 1024
+    hot_mb: float = 64.0
     shared: bool = False
     max_temperature: float = 1.0
     cache_truncated: bool = False

@@ -260,6 +260,9 @@ async def clear_cache(request: Request[Any, Any, Any]) -> dict[str, Any]:
         except ValueError as exc:
             raise InvalidRequest(f"'older_than': {exc}", param="older_than") from None
     deleted = await _in_db(request, lambda c: cache_entries.clear(c, body.model or None, cutoff))
+    gateway: Gateway = request.app.state.gateway
+    if gateway.cache is not None:
+        gateway.cache.forget()  # at once, not at the next poll of the cache generation
     return {"deleted": deleted, "model": body.model, "older_than": body.older_than}
 
 

@@ -42,7 +42,8 @@ def helix_headers(call: Call) -> dict[str, str]:
 
 async def respond(call: Call, reply: Reply) -> Response[Any]:
     if isinstance(reply, Completed):
-        return Response(_encode(reply.body), media_type=JSON, headers=helix_headers(call))
+        raw = reply.raw if reply.raw is not None else _encode(reply.body)
+        return Response(raw, media_type=JSON, headers=helix_headers(call))
     return await stream_response(call, reply.chunks, _ChatEvents(call.client_wants_usage))
 
 

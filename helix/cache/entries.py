@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ INSERT = (
     " bits, prompt_tokens, completion_tokens, cost_usd, size_bytes, created, expires, last_used, hits)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
 )
-TOUCH = "UPDATE cache_entries SET hits = hits + 1, last_used = ? WHERE id = ?"
+TOUCH = "UPDATE cache_entries SET hits = hits + ?, last_used = ? WHERE id = ?"
 DELETE = "DELETE FROM cache_entries WHERE id = ?"
 DELETE_EXACT = "DELETE FROM cache_entries WHERE exact_key = ?"
 
@@ -23,6 +24,7 @@ class Entry:
     id: int
     response: bytes
     cost_usd: float | None
+    expires: float = math.inf
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,9 @@ class Candidate:
     id: int
     prompt: str
     similarity: float
+
+
+EXPIRES_PARAM = 14  # where insert_params() puts the expiry time
 
 
 def insert_params(
@@ -71,9 +76,9 @@ def insert_params(
 
 def find_exact(conn: sqlite3.Connection, exact: bytes, now: float) -> Entry | None:
     row = conn.execute(
-        "SELECT id, response, cost_usd FROM cache_entries WHERE exact_key = ? AND expires > ?", (exact, now)
+        "SELECT id, response, cost_usd, expires FROM cache_entries WHERE exact_key = ? AND expires > ?", (exact, now)
     ).fetchone()
-    return Entry(row[0], row[1], row[2]) if row else None
+    return Entry(row[0], row[1], row[2], row[3]) if row else None
 
 
 def get_entry(conn: sqlite3.Connection, entry_id: int) -> Entry | None:

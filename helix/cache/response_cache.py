@@ -3,8 +3,10 @@
 Behind those two calls: exact lookups on the event loop, semantic ones in a worker thread, writes via the
 writer, and the prompt's embedding carried from the lookup to the save so it is computed once.
 
-- Exact: a primary-key read of the SQLite file (~20 us, cheaper than a thread hop), plus the entries
-  stored in the last moments that the single writer has not committed yet.
+- Exact: the hottest entries from memory (`hot.py`: LRU bounded by `[cache] hot_mb`, answers kept
+  pre-encoded), else a primary-key read of the SQLite file (~20 us, cheaper than a thread hop), plus
+  the entries stored in the last moments that the single writer has not committed yet. Hits are
+  counted in memory and written (hits, last_used) with the next housekeeping turn.
 - Semantic: embed the last user message (fastembed, off the event loop), prefilter with the in-memory
   sign-bit index, rescore the nearest with sqlite-vec's cosine distance, then let the judge decide:
   the best few candidates above the cosine floor go through the must-match facts and the trained
@@ -35,6 +37,7 @@ from helix.cache import entries
 from helix.cache.embedder import Embedder, EmbedderUnavailable
 from helix.cache.entries import Entry
 from helix.cache.fingerprint import Fingerprint
+from helix.cache.hot import Answer, HotEntries
 from helix.cache.index import BitIndex, sign_bits
 from helix.cache.judge import JudgeUnavailable, judge_for
 from helix.config import CacheConfig
@@ -65,6 +68,10 @@ LOOP_BUSY_TIMEOUT_MS = 20
 class Hit:
     entry: Entry
     similarity: float | None = None  # None: the exact same request
+    answer: Answer | None = None  # an exact hit's answer, pre-encoded
+
+    def ready(self) -> Answer:
+        return self.answer if self.answer is not None else Answer.of(self.entry)
 
 
 @dataclass(slots=True)
@@ -87,6 +94,8 @@ class ResponseCache:
         self.semantic_ready = False
         self._index = BitIndex()
         self._pending: dict[bytes, Entry] = {}
+        self._hot = HotEntries(int(config.hot_mb * 1024 * 1024))
+        self._touched: dict[int, tuple[int, float]] = {}  # entry id: hits and last use not yet written
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-cache")
         # Embeddings get their own thread: a slow one never holds up index lookups and maintenance.
         self._embed_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-embed")
@@ -114,6 +123,7 @@ class ResponseCache:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._write_touches()
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._embed_executor.shutdown(wait=True, cancel_futures=True)
         if self._loop_conn is not None:
@@ -124,9 +134,9 @@ class ResponseCache:
     async def lookup(self, fingerprint: Fingerprint, threshold: float) -> Lookup:
         """The stored answer to the same request, else to one that means the same (`threshold` and the judge)."""
         found = Lookup(fingerprint)
-        entry = self.find_exact(fingerprint)
-        if entry is not None:
-            found.hit = Hit(entry)
+        answer = self.find_exact(fingerprint)
+        if answer is not None:
+            found.hit = Hit(answer.entry, answer=answer)
             return found
         found.vector = await self.embed(fingerprint.prompt)
         if found.vector is not None:
@@ -148,20 +158,32 @@ class ResponseCache:
         self._write(found.fingerprint, model, response, usage, cost, found.vector, ttl)
 
     def touch(self, entry_id: int) -> None:
-        self._writer.submit(entries.TOUCH, (time.time(), entry_id))
+        """Count a hit; written with the next housekeeping turn (one UPDATE per entry, not per hit)."""
+        hits, _ = self._touched.get(entry_id, (0, 0.0))
+        self._touched[entry_id] = (hits + 1, time.time())
+
+    def forget(self) -> None:
+        """Drop what this process holds in memory; after a clear of the file done in this process."""
+        self._pending.clear()
+        self._hot.clear()
 
     # -- exact ---------------------------------------------------------------------------------------
 
-    def find_exact(self, keys: Fingerprint) -> Entry | None:
+    def find_exact(self, keys: Fingerprint) -> Answer | None:
+        now = time.time()
+        answer = self._hot.get(keys.exact, now)
+        if answer is not None:
+            return answer
         pending = self._pending.get(keys.exact)
         if pending is not None:
-            return pending
+            return Answer.of(pending)
         assert self._loop_conn is not None
         try:
-            return entries.find_exact(self._loop_conn, keys.exact, time.time())
+            entry = entries.find_exact(self._loop_conn, keys.exact, now)
         except sqlite3.OperationalError as exc:  # locked past LOOP_BUSY_TIMEOUT_MS: answer from upstream
             log.info("exact cache lookup skipped: %s", exc)
             return None
+        return self._hot.put(keys.exact, entry) if entry is not None else None
 
     # -- semantic ------------------------------------------------------------------------------------
 
@@ -261,7 +283,8 @@ class ResponseCache:
             ttl or self.default_ttl,
         )
         self._writer.submit(entries.INSERT, params)
-        entry = Entry(entry_id, response, cost)
+        entry = Entry(entry_id, response, cost, params[entries.EXPIRES_PARAM])
+        self._hot.drop(keys.exact)  # the row it came from is replaced
         self._pending[keys.exact] = entry
 
         def committed() -> None:
@@ -279,15 +302,21 @@ class ResponseCache:
         last_maintenance = time.monotonic()
         while True:
             await asyncio.sleep(GENERATION_POLL_SECONDS)
+            self._write_touches()
             generation = self._read_generation()
             if generation is not None and generation != self._generation:
                 self._generation = generation
-                self._pending.clear()
+                self.forget()
                 if self.semantic_ready:
                     await loop.run_in_executor(self._executor, self._rebuild_index)
             if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
                 last_maintenance = time.monotonic()
                 await self.evict()
+
+    def _write_touches(self) -> None:
+        touched, self._touched = self._touched, {}
+        for entry_id, (hits, last_used) in touched.items():
+            self._writer.submit(entries.TOUCH, (hits, last_used, entry_id))
 
     def _read_generation(self) -> int | None:
         assert self._loop_conn is not None
@@ -299,6 +328,8 @@ class ResponseCache:
     async def evict(self) -> int:
         """Delete expired and least-recently-used entries beyond the bounds (through the writer)."""
         max_bytes = int(self.config.max_mb * 1024 * 1024)
+        self._write_touches()
+        await self._writer.flush()  # least recently used by the hits counted so far
         ids = await asyncio.get_running_loop().run_in_executor(
             self._executor,
             lambda: entries.ids_to_evict(self._thread_conn(), time.time(), self.config.max_entries, max_bytes),
@@ -306,6 +337,7 @@ class ResponseCache:
         for entry_id in ids:
             self._writer.submit(entries.DELETE, (entry_id,))
         self._index.remove(set(ids))
+        self._hot.drop_ids(set(ids))
         if ids:
             log.info("cache evicted %d entries", len(ids))
         return len(ids)

@@ -41,7 +41,7 @@ def _search(pattern: str) -> Gate:
 GATES: dict[str, Gate] = {
     "EMAIL_ADDRESS": lambda text: "@" in text,
     "CREDIT_CARD": _search(r"\d{4}"),
-    "US_SSN": _search(r"\d{3}"),
+    "US_SSN": _search(r"\d{3}[- .]?\d{2}"),  # every SSN pattern: 9 digits, separators optional
     "IBAN_CODE": _search(r"[A-Za-z]{2}\d{2}"),
     "IP_ADDRESS": _search(r"\d\.\d|[0-9A-Fa-f]?:[0-9A-Fa-f]*:"),
     "CRYPTO": _search(r"[A-Za-z0-9]{25}"),

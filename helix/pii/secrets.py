@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from presidio_analyzer import (
@@ -49,6 +50,10 @@ class SecretRecognizer(PatternRecognizer):
             global_regex_flags=FLAGS,
         )
         self._specs = [(p, compile_fast(p.regex, FLAGS)) for p in patterns]
+        # One scan for every pattern's hints: most texts hold none, and then no pattern can match.
+        hinted = all(p.hints for p in patterns)
+        hints = sorted({h for p in patterns for h in p.hints})
+        self._any_hint = re.compile("|".join(map(re.escape, hints))) if hinted and hints else None
 
     def analyze(
         self,
@@ -57,8 +62,10 @@ class SecretRecognizer(PatternRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
-        results: list[RecognizerResult] = []
         lowered = text.lower()
+        if self._any_hint is not None and self._any_hint.search(lowered) is None:
+            return []
+        results: list[RecognizerResult] = []
         for spec, compiled in self._specs:
             if spec.hints and not any(h in lowered for h in spec.hints):
                 continue

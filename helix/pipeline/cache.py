@@ -35,7 +35,6 @@ from helix.pricing import PriceBook
 
 log = logging.getLogger("helix.cache")
 _encode = msgspec.json.encode
-_decode = msgspec.json.decode
 
 HIT_EXACT, HIT_SEMANTIC, MISS, BYPASS = "HIT-EXACT", "HIT-SEMANTIC", "MISS", "BYPASS"
 SHARED_SCOPE = "*"
@@ -122,15 +121,13 @@ class CacheStage:
         if isinstance(reply, Streamed):
             return Streamed(self._store_when_complete(call, found, controls.ttl, reply.chunks))
         if self._storable(reply.body):
-            await self._store(call, found, controls.ttl, reply.body)
+            await self._store(call, found, controls.ttl, reply.body, reply.raw)
         return reply
 
     def _hit(self, call: Call, hit: Hit) -> Reply:
         entry = hit.entry
         self._cache.touch(entry.id)
-        body = _decode(entry.response)
-        body["id"] = f"chatcmpl-{call.id}"
-        body["created"] = int(time.time())
+        body, raw = hit.ready().body(f"chatcmpl-{call.id}", int(time.time()))
         if hit.similarity is None:
             call.cache = HIT_EXACT
         else:
@@ -141,7 +138,7 @@ class CacheStage:
         call.saved = entry.cost_usd or 0.0
         if call.stream:
             return Streamed(_replay(completion_to_chunks(body)))
-        return Completed(body)
+        return Completed(body, raw)
 
     def _storable(self, body: dict[str, Any]) -> bool:
         reasons = [c.get("finish_reason") for c in body.get("choices") or [] if isinstance(c, dict)]
@@ -149,8 +146,10 @@ class CacheStage:
             return False
         return self._config.cache_truncated or "length" not in reasons
 
-    async def _store(self, call: Call, found: Lookup, ttl: float | None, body: dict[str, Any]) -> None:
-        response = _encode(body)
+    async def _store(
+        self, call: Call, found: Lookup, ttl: float | None, body: dict[str, Any], raw: bytes | None = None
+    ) -> None:
+        response = raw if raw is not None else _encode(body)
         if len(response) > self._max_entry_bytes:
             return  # passed on, not cached: [cache] max_entry_kb
         if self._before_store is not None:

@@ -8,7 +8,6 @@ and how the stream ended (completed, upstream error, or the client going away: s
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,7 +16,7 @@ from helix.call import Call, Next, Reply, Streamed, Usage
 from helix.errors import HelixError
 from helix.pricing import PriceBook
 from helix.store import request_log
-from helix.store.request_log import INSERT, SET_HELIX_HEADERS
+from helix.store.request_log import INSERT
 from helix.store.writer import Writer
 from helix.virtual_keys import KeyRecord
 
@@ -93,8 +92,6 @@ class LogStage:
         for settle in call.on_finish:
             settle(call)
         self._writer.submit(INSERT, request_log.row(request_log.fields(call)))
-        if call.response_headers:
-            self._writer.submit(SET_HELIX_HEADERS, (json.dumps(call.response_headers), call.id))
 
     def reject(
         self,

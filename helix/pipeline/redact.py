@@ -105,6 +105,7 @@ class RedactStage:
                 )
             )
         await self._scrub(reply.body)
+        reply.raw = None  # changed in place
         return reply
 
     async def _scrubbed_event(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -180,6 +181,7 @@ class RedactStage:
         if not _is_chat(reply.body):  # passed through in the provider's own shape (responses, completions)
             return Completed(restore_strings(reply.body, mapping))
         _restore_completion(reply, mapping)
+        reply.raw = None  # changed in place
         return reply
 
     def _record(self, call: Call, redaction: Redaction) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
 from helix.call import Call
+
+_encode = msgspec.json.encode
 
 COLUMNS = (
     "id",
@@ -28,11 +32,9 @@ COLUMNS = (
     "cached_tokens",
     "cost_usd",
     "saved_usd",
+    "helix_headers",
 )
 INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
-# The headers only this request's stages set (cache similarity, budget left), as JSON, for the dashboard's
-# request detail; the usual ones (request id, cache, cost...) follow from the row itself.
-SET_HELIX_HEADERS = "UPDATE requests SET helix_headers = ? WHERE id = ?"
 
 
 def ms(seconds: float | None) -> float | None:
@@ -63,6 +65,9 @@ def fields(call: Call) -> dict[str, Any]:
         "cached_tokens": usage.cached_tokens if usage else None,
         "cost_usd": call.cost,
         "saved_usd": call.saved,
+        # The headers only this request's stages set (cache similarity, budget left, attempts), as JSON, for
+        # the dashboard's request detail; the usual ones (request id, cache, cost...) follow from the row.
+        "helix_headers": _encode(call.response_headers).decode() if call.response_headers else None,
     }
 
 

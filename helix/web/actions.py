@@ -73,4 +73,7 @@ class Actions:
         return record
 
     async def clear_cache(self, model: str | None) -> int:
-        return await in_thread(self.gateway.db_path, lambda conn: cache_entries.clear(conn, model, None))
+        deleted = await in_thread(self.gateway.db_path, lambda conn: cache_entries.clear(conn, model, None))
+        if self.gateway.cache is not None:
+            self.gateway.cache.forget()  # at once, not at the next poll of the cache generation
+        return deleted
