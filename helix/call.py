@@ -74,6 +74,19 @@ class Completed:
     raw: bytes | None = None
 
 
+class Chunk(dict[str, Any]):
+    """A stream chunk as the provider sent it: `raw` is its JSON as received, sent on as it is unless a
+    stage sets it to None (a stage that changes a chunk in place must); `more` says another chunk of the
+    same network read follows at once, so the API layer may hold this one back and write both together."""
+
+    __slots__ = ("more", "raw")
+
+    def __init__(self, parsed: dict[str, Any], raw: bytes | None, more: bool = False) -> None:
+        super().__init__(parsed)
+        self.raw = raw
+        self.more = more
+
+
 @dataclass(slots=True)
 class Streamed:
     """A stream of OpenAI `chat.completion.chunk` objects, passed on as they arrive."""

@@ -1,13 +1,17 @@
-"""/v1: the OpenAI-compatible endpoints. Thin: parse, run the pipeline, respond."""
+"""/v1: the OpenAI-compatible endpoints. Thin: parse, run the pipeline, respond.
+
+Chat completions, the proxy's hottest route, answers a whole completion with a bare ASGI callable
+(`Answer`) instead of a Litestar Response: building one took a tenth of a cache hit's time."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.types import ASGIApp
 
-from helix.api.responses import respond
-from helix.call import Call, Endpoint, Reply
+from helix.api.responses import Answer, respond
+from helix.call import Call, Completed, Endpoint, Reply
 from helix.errors import NotFound
 from helix.gateway import Gateway, new_request_id
 
@@ -28,8 +32,11 @@ async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> Response[
 
 
 @post("/v1/chat/completions", status_code=200)
-async def chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
-    return await _run(request, "chat")
+async def chat_completions(request: Request[Any, Any, Any]) -> ASGIApp:
+    call, reply = await run_pipeline(request, "chat")
+    if isinstance(reply, Completed):
+        return Answer(call, reply)
+    return await respond(call, reply)  # type: ignore[return-value]  # a Response is served as Litestar serves it
 
 
 @post("/v1/embeddings", status_code=200)

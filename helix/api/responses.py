@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import msgspec
@@ -11,7 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
-from helix.call import Call, Completed, Reply
+from helix.call import Call, Chunk, Completed, Reply
 from helix.errors import HelixError
 
 _encode = msgspec.json.encode
@@ -38,6 +39,24 @@ def helix_headers(call: Call) -> dict[str, str]:
         if overhead is not None:
             headers["x-helix-overhead-ms"] = f"{overhead * 1000:.3f}"
     return headers
+
+
+class Answer:
+    """A whole answer as a bare ASGI app, with the headers `respond` gives it (no Response object built)."""
+
+    __slots__ = ("_call", "_reply")
+
+    def __init__(self, call: Call, reply: Completed) -> None:
+        self._call = call
+        self._reply = reply
+
+    async def __call__(self, scope: Any, receive: Any, send: Callable[[Any], Awaitable[None]]) -> None:
+        reply = self._reply
+        body = reply.raw if reply.raw is not None else _encode(reply.body)
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in helix_headers(self._call).items()]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 async def respond(call: Call, reply: Reply) -> Response[Any]:
@@ -79,11 +98,15 @@ class _ChatEvents:
         self._wants_usage = wants_usage
 
     def encode(self, chunk: dict[str, Any]) -> bytes:
+        raw = chunk.raw if type(chunk) is Chunk else None
         if not self._wants_usage and "usage" in chunk:
             if not chunk.get("choices") and chunk["usage"]:
                 return b""
-            chunk = {k: v for k, v in chunk.items() if k != "usage"}
-        return b"data: " + _encode(chunk) + b"\n\n"
+            if raw is not None and chunk["usage"] is None:
+                raw = _without_null_usage(raw)
+            if raw is None:
+                chunk = {k: v for k, v in chunk.items() if k != "usage"}
+        return b"data: " + (raw if raw is not None else _encode(chunk)) + b"\n\n"
 
     def end(self) -> bytes:
         return b"data: [DONE]\n\n"
@@ -93,22 +116,39 @@ class _ChatEvents:
         return b"data: " + _encode(exc.body()) + b"\n\n"
 
 
+# `"usage": null` as the last member of a chunk's JSON object: what a client that did not ask for usage must
+# not see. The object's closing brace right after `null` puts the member at the top level.
+_NULL_USAGE = re.compile(rb',\s*"usage"\s*:\s*null\s*}\s*$')
+
+
+def _without_null_usage(raw: bytes) -> bytes | None:
+    """The chunk's JSON without its trailing `"usage": null` (None: it is not last; re-encode instead)."""
+    match = _NULL_USAGE.search(raw)
+    return raw[: match.start()] + b"}" if match else None
+
+
 async def _sse(
     call: Call, first: dict[str, Any] | None, chunks: AsyncIterator[dict[str, Any]], encoder: EventEncoder
 ) -> AsyncIterator[bytes]:
+    """The stream's bytes; events that arrived from upstream in one network read go out in one write."""
+    held: list[bytes] = []
     try:
         if first is not None:
             async for chunk in _prepend(first, chunks):
                 data = encoder.encode(chunk)
                 if data:
-                    yield data
-        yield encoder.end()
+                    held.append(data)
+                if held and not (type(chunk) is Chunk and chunk.more):
+                    yield b"".join(held)
+                    held.clear()
+        held.append(encoder.end())
+        yield b"".join(held)
     except HelixError as exc:
-        yield encoder.error(exc)
+        yield b"".join(held) + encoder.error(exc)
     except Exception:
         # Still end the stream properly (an error event, then a clean end), never a cut connection.
         logging.getLogger("helix").exception("a stream failed on %s", call.id)
-        yield encoder.error(_INTERNAL)
+        yield b"".join(held) + encoder.error(_INTERNAL)
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
 

@@ -21,7 +21,9 @@ never on the event loop), before placeholders are restored.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import Executor
 from functools import partial
@@ -29,7 +31,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from helix.call import Call, Completed, Next, Reply, Streamed
+from helix.call import Call, Chunk, Completed, Next, Reply, Streamed
 from helix.errors import HelixError, InvalidRequest
 from helix.pii.analyzer import Finding
 from helix.pii.answers import StreamScrubber
@@ -61,6 +63,10 @@ class PiiCheckFailed(HelixError):
 # which also halved throughput under load (GIL contention). Longer requests, and any NER analysis
 # (~30 us per character), go to the executor so the event loop keeps serving others meanwhile.
 INLINE_MAX_BYTES = 2048
+# Digests of short request bodies found clean, most recent last: a repeated request (retries, exact cache
+# hits, the same prompt from many clients) skips walking and analysing it again.
+CLEAN_BODIES = 8192
+_CLEAN = Redaction(texts=[])
 
 
 class RedactStage:
@@ -79,6 +85,7 @@ class RedactStage:
         self._executor = executor
         self._inline_max_bytes = inline_max_bytes
         self._scan_responses = scan_responses
+        self._clean: OrderedDict[bytes, None] = OrderedDict()
 
     async def scrub_for_store(self, body: dict[str, Any]) -> dict[str, Any]:
         """A copy of an answer with the PII the model wrote redacted: what the cache may keep."""
@@ -110,11 +117,13 @@ class RedactStage:
 
     async def _scrubbed_event(self, event: dict[str, Any]) -> dict[str, Any]:
         await self._scrub(event)
+        if type(event) is Chunk:
+            event.raw = None  # changed in place
         return event
 
     async def _redact(self, call: Call) -> Redaction:
         if call.size <= self._inline_max_bytes:
-            return redact_body(call.body, self._redactor)
+            return self._redact_inline(call.body)
         loop = asyncio.get_running_loop()
         fields = await loop.run_in_executor(
             self._executor, partial(walk, call.body, unreadable=self._redactor.cfg.unreadable_files)
@@ -125,6 +134,18 @@ class RedactStage:
             found += await loop.run_in_executor(self._executor, self._redactor.engine.analyze_many, batch)
         redaction = await loop.run_in_executor(self._executor, plan.finish, found)
         write_back(fields, redaction.texts)
+        return redaction
+
+    def _redact_inline(self, body: dict[str, Any]) -> Redaction:
+        key = hashlib.blake2b(_encode(body), digest_size=16).digest()  # a digest: no prompt text is kept
+        if key in self._clean:
+            self._clean.move_to_end(key)
+            return _CLEAN
+        redaction = redact_body(body, self._redactor)
+        if not redaction.findings:
+            self._clean[key] = None
+            if len(self._clean) > CLEAN_BODIES:
+                self._clean.popitem(last=False)
         return redaction
 
     async def __call__(self, call: Call, next: Next) -> Reply:
@@ -306,6 +327,8 @@ async def _transform_stream(
 
     last: dict[str, Any] | None = None
     async for chunk in chunks:
+        if type(chunk) is Chunk:
+            chunk.raw = None  # its text may change in place below
         last = chunk
         for choice in chunk.get("choices") or []:
             index = int(choice.get("index") or 0)

@@ -100,7 +100,7 @@ class AnthropicProvider(HttpAdapter):
         async with AsyncExitStack() as stack:
             response = await stack.enter_async_context(self._open(call, "/messages", body))
             waiting, first = time.perf_counter(), True
-            async for event, data in iter_sse(response, self.name):
+            async for event, data, _more in iter_sse(response, self.name):
                 if first:
                     call.upstream_seconds += time.perf_counter() - waiting
                     first = False

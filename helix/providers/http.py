@@ -109,7 +109,7 @@ def _sane_retry(value: str) -> bool:
     return True
 
 
-def decode_event(provider: str, data: str) -> dict[str, Any]:
+def decode_event(provider: str, data: str | bytes) -> dict[str, Any]:
     """One stream event's JSON; a garbled event is the provider's fault: a 502, never a 500 or a cut stream."""
     try:
         event = _json_decode(data)
@@ -200,18 +200,25 @@ async def _read(response: httpx.Response, provider: str, call: Call | None) -> b
 
 
 async def read_json(response: httpx.Response, provider: str, call: Call | None) -> Any:
+    return (await read_json_raw(response, provider, call))[0]
+
+
+async def read_json_raw(response: httpx.Response, provider: str, call: Call | None) -> tuple[Any, bytes]:
+    """The answer decoded, and its bytes as received."""
     raw = await _read(response, provider, call)
     body = _decode_or_none(raw)
     if body is None:
         raise UpstreamUnavailable(f"{provider}: the provider's answer was not valid JSON", provider=provider)
-    return body
+    return body, raw
 
 
-async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tuple[str, str]]:
-    """Yield (event, data) pairs of a server-sent-event stream as they arrive."""
+async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tuple[str, bytes, bool]]:
+    """Yield (event, data, more) of a server-sent-event stream as they arrive; `more`: the next event came in
+    the same network read, so it follows at once. `data` is bytes as sent (JSON decoders take them as is)."""
     buffer = b""
     event = ""
-    data: list[str] = []
+    data: list[bytes] = []
+    ready: list[tuple[str, bytes]] = []
     try:
         async for piece in response.aiter_bytes():
             buffer += piece
@@ -220,14 +227,18 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
                 line = line.rstrip(b"\r")
                 if not line:
                     if data:
-                        yield event or "message", "\n".join(data)
+                        ready.append((event or "message", b"\n".join(data)))
                     event, data = "", []
                 elif line.startswith(b"data:"):
-                    data.append(line[5:].lstrip(b" ").decode(errors="replace"))
+                    data.append(line[5:].lstrip(b" "))
                 elif line.startswith(b"event:"):
                     event = line[6:].strip().decode(errors="replace")
+            last = len(ready) - 1
+            for i, (name, payload) in enumerate(ready):
+                yield name, payload, i < last
+            ready.clear()
         if data:
-            yield event or "message", "\n".join(data)
+            yield event or "message", b"\n".join(data), False
     except httpx.TransportError as exc:
         raise transport_error(provider, exc) from None
 

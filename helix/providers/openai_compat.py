@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from helix.call import Call, Completed, Reply, Streamed
+from helix.call import Call, Chunk, Completed, Reply, Streamed
 from helix.errors import UpstreamError
 from helix.providers.http import (
     HttpAdapter,
@@ -17,6 +17,7 @@ from helix.providers.http import (
     error_from_body,
     iter_sse,
     read_json,
+    read_json_raw,
     read_openai_error,
 )
 
@@ -60,11 +61,11 @@ class OpenAICompatProvider(HttpAdapter):
                 # Helix costs every request, so it asks for usage; the API layer hides it from this client.
                 body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
             return Streamed(self._stream(call, body, path))
-        return Completed(await self._post_json(call, path, body))
+        return Completed(*await self._post_json(call, path, body))
 
     async def embeddings(self, call: Call) -> Reply:
         body = {**call.body, "model": call.target.model}
-        return Completed(await self._post_json(call, "/embeddings", body))
+        return Completed(*await self._post_json(call, "/embeddings", body))
 
     async def list_models(self) -> list[dict[str, Any]]:
         async with self._open(None, "/models", None) as response:
@@ -72,30 +73,31 @@ class OpenAICompatProvider(HttpAdapter):
         data = body.get("data") if isinstance(body, dict) else None
         return [item for item in data or [] if isinstance(item, dict) and "id" in item]
 
-    async def _post_json(self, call: Call, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _post_json(self, call: Call, path: str, body: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        """The answer and its bytes as received (sent on as they are when no stage changes the answer)."""
         async with self._open(call, path, body) as response:
-            result = await read_json(response, self.name, call)
+            result, raw = await read_json_raw(response, self.name, call)
         if not isinstance(result, dict):
             raise UpstreamError(f"{self.name}: unexpected answer shape", status=502, provider=self.name)
-        return result
+        return result, raw
 
     async def _stream(self, call: Call, body: dict[str, Any], path: str) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
             response = await stack.enter_async_context(self._open(call, path, body))
             waiting = time.perf_counter()
             first, finished = True, False
-            async for _event, data in iter_sse(response, self.name):
+            async for _event, data, more in iter_sse(response, self.name):
                 if first:
                     call.upstream_seconds += time.perf_counter() - waiting
                     first = False
-                if data == "[DONE]":
+                if data == b"[DONE]":
                     return
                 chunk = decode_event(self.name, data)
                 if "error" in chunk and "choices" not in chunk:
                     raise error_from_body(self.name, 502, chunk, read_openai_error)
                 if not finished:
                     finished = _is_last(chunk)
-                yield chunk
+                yield Chunk(chunk, data, more)
             if not finished:
                 # The connection closed cleanly mid-answer: say so rather than pass a cut answer off as whole.
                 raise UpstreamError(
