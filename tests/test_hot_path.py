@@ -1,0 +1,230 @@
+"""The hot path's machinery (issue 16): exact hits from memory, answers and stream chunks passed through as the
+provider sent them, events of one network read written together; and that none of it changes what Helix does."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from helix.api.responses import _ChatEvents, _without_null_usage
+from helix.cache import entries
+from helix.cache.entries import Entry
+from helix.cache.hot import Answer, HotEntries
+from helix.call import Chunk
+from helix.providers.http import iter_sse
+from tests.conftest import Helix, start_helix
+from tests.fake_upstream import FakeState, ServerThread
+
+CHAT = "/v1/chat/completions"
+ADMIN = "hxa-test-admin-key-0123456789abcdef"
+
+
+def _entry(entry_id: int, expires: float = 1e12, text: str = "hello") -> Entry:
+    body = {"id": "chatcmpl-old", "object": "chat.completion", "created": 1, "model": "m", "choices": [text]}
+    return Entry(entry_id, msgspec.json.encode(body), 0.01, expires)
+
+
+# -- the in-memory LRU -------------------------------------------------------------------------------
+
+
+def test_an_answer_is_served_with_its_own_id_and_time() -> None:
+    body, raw = Answer.of(_entry(1)).body("chatcmpl-new", 1234)
+    assert body["id"] == "chatcmpl-new" and body["created"] == 1234
+    assert json.loads(raw) == body  # the pre-encoded bytes say the same as the object the stages see
+
+
+def test_an_answer_whose_text_holds_the_stand_in_is_encoded_whole() -> None:
+    answer = Answer.of(_entry(1, text="\x00helix-id\x00"))
+    assert answer.parts is None
+    body, raw = answer.body("chatcmpl-new", 5)
+    assert json.loads(raw) == body and body["choices"] == ["\x00helix-id\x00"]
+
+
+def test_expired_entries_leave_on_read() -> None:
+    hot = HotEntries(1_000_000)
+    hot.put(b"k", _entry(1, expires=100.0))
+    assert hot.get(b"k", now=99.0) is not None
+    assert hot.get(b"k", now=100.0) is None
+    assert len(hot) == 0 and hot.size == 0
+
+
+def test_the_least_recently_used_go_past_the_byte_bound() -> None:
+    one = Answer.of(_entry(1)).size
+    hot = HotEntries(3 * one)
+    for i in range(3):
+        hot.put(bytes([i]), _entry(i))
+    hot.get(b"\x00", now=0.0)  # now the most recently used
+    hot.put(b"\x03", _entry(3))
+    assert hot.get(b"\x01", now=0.0) is None
+    assert all(hot.get(bytes([i]), now=0.0) is not None for i in (0, 2, 3))
+    assert hot.size <= 3 * one
+
+
+def test_deleted_rows_and_a_clear_empty_it() -> None:
+    hot = HotEntries(1_000_000)
+    for i in range(3):
+        hot.put(bytes([i]), _entry(i))
+    hot.drop_ids({0, 2})
+    assert [hot.get(bytes([i]), now=0.0) is not None for i in range(3)] == [False, True, False]
+    hot.clear()
+    assert len(hot) == 0 and hot.size == 0
+
+
+def ask(helix: Helix, text: str, **headers: str) -> httpx.Response:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]}
+    return httpx.post(f"{helix.url}{CHAT}", json=body, headers=headers, timeout=30)
+
+
+def test_a_clear_through_the_admin_api_stops_hits_at_once(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState
+) -> None:
+    helix = start_helix(tmp_path, upstream[0].url, f'[auth]\nadmin_key = "{ADMIN}"\n')
+    try:
+        ask(helix, "hot question")
+        assert ask(helix, "hot question").headers["x-helix-cache"] == "HIT-EXACT"  # now in memory
+        cleared = httpx.post(f"{helix.url}/admin/cache/clear", json={}, headers={"authorization": f"Bearer {ADMIN}"})
+        assert cleared.status_code == 200
+        assert ask(helix, "hot question").headers["x-helix-cache"] == "MISS"
+        assert len(fake.calls(CHAT)) == 2
+    finally:
+        helix.server.stop()
+
+
+def test_a_clear_by_another_process_stops_hits(helix: Helix, fake: FakeState) -> None:
+    ask(helix, "hot question")
+    assert ask(helix, "hot question").headers["x-helix-cache"] == "HIT-EXACT"
+    helix.flush()
+    conn = sqlite3.connect(helix.db_path, isolation_level=None)
+    try:
+        assert entries.clear(conn, None, None) == 1  # what `helix cache clear` does
+    finally:
+        conn.close()
+    # The server notices the cache generation at its next poll (every 0.5 s); wait for that, not a set time.
+    deadline = time.monotonic() + 10
+    while ask(helix, "hot question").headers["x-helix-cache"] != "MISS":
+        assert time.monotonic() < deadline, "the clear was never noticed"
+        time.sleep(0.1)
+
+
+def test_an_evicted_hot_entry_is_not_served(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> None:
+    helix = start_helix(tmp_path, upstream[0].url, env={"HELIX_CACHE__MAX_ENTRIES": "1"})
+    try:
+        ask(helix, "first")
+        assert ask(helix, "first").headers["x-helix-cache"] == "HIT-EXACT"  # in memory now
+        ask(helix, "second")
+        helix.flush()
+        assert helix.server.run(helix.gateway.cache.evict()) == 1
+        assert ask(helix, "first").headers["x-helix-cache"] == "MISS"
+    finally:
+        helix.server.stop()
+
+
+def test_hits_are_counted_in_the_file(helix: Helix, fake: FakeState) -> None:
+    ask(helix, "counted")
+    for _ in range(3):
+        assert ask(helix, "counted").headers["x-helix-cache"] == "HIT-EXACT"
+    helix.server.run(helix.gateway.cache.evict())  # writes the hits counted in memory first
+    (row,) = helix.rows("SELECT hits FROM cache_entries")
+    assert row["hits"] == 3
+
+
+# -- passed through as sent ------------------------------------------------------------------------------
+
+
+def test_an_answer_goes_out_as_the_provider_sent_it(helix: Helix, fake: FakeState) -> None:
+    raw = ask(helix, "as sent", **{"cache-control": "no-cache, no-store"}).content
+    assert raw.startswith(b'{"id": "chatcmpl-fake"')  # the fake's json.dumps spacing, not Helix's encoder
+
+
+def _stream(helix: Helix, text: str, **extra: Any) -> list[str]:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], "stream": True, **extra}
+    with httpx.stream("POST", f"{helix.url}{CHAT}", json=body, timeout=30) as response:
+        assert response.status_code == 200
+        return [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+
+
+def test_a_passed_through_stream_is_cached_logged_and_hides_usage(helix: Helix, fake: FakeState) -> None:
+    events = _stream(helix, "stream me please")
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert events[0].startswith('{"id": "chatcmpl-fake"')  # the provider's bytes
+    assert all("usage" not in c for c in chunks)  # Helix asked for usage; this client did not
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == "echo: stream me please"
+    (row,) = helix.rows("SELECT prompt_tokens, completion_tokens, cost_usd, stream FROM requests")
+    assert row["stream"] == 1 and row["prompt_tokens"] and row["completion_tokens"] and row["cost_usd"]
+    assert ask(helix, "stream me please").headers["x-helix-cache"] == "HIT-EXACT"
+
+
+def test_a_client_asking_for_usage_gets_it(helix: Helix, fake: FakeState) -> None:
+    events = _stream(helix, "usage please", stream_options={"include_usage": True})
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert chunks[-1]["usage"]["completion_tokens"] > 0 and chunks[-1]["choices"] == []
+
+
+def test_a_passed_through_stream_still_restores_pseudonyms(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState
+) -> None:
+    helix = start_helix(tmp_path, upstream[0].url, '[pii]\nactions = { EMAIL_ADDRESS = "pseudonymize" }\n')
+    try:
+        text = "Mail jane.doe@example.com about it."
+        chunks = [json.loads(e) for e in _stream(helix, text)[:-1]]
+        assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == f"echo: {text}"
+        assert "jane.doe" not in json.dumps(fake.calls(CHAT)[0].body)
+    finally:
+        helix.server.stop()
+
+
+def test_a_client_gone_mid_stream_is_logged_as_499(helix: Helix, fake: FakeState) -> None:
+    body = {"model": "slow-stream", "messages": [{"role": "user", "content": "a long answer"}], "stream": True}
+    with httpx.stream("POST", f"{helix.url}{CHAT}", json=body, timeout=10) as response:
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                break  # one event, then hang up
+    deadline = time.monotonic() + 10
+    rows: list[sqlite3.Row] = []
+    while not rows:
+        assert time.monotonic() < deadline, "the request was never logged"
+        rows = helix.rows("SELECT status, error_code FROM requests")
+        time.sleep(0.05)
+    assert (rows[0]["status"], rows[0]["error_code"]) == (499, "client_closed")
+
+
+def test_a_null_usage_is_cut_only_at_the_top_level_end() -> None:
+    assert _without_null_usage(b'{"a": 1, "usage": null}') == b'{"a": 1}'
+    assert _without_null_usage(b'{"a":1,"usage":null}\n') == b'{"a":1}'
+    assert _without_null_usage(b'{"usage": null, "a": 1}') is None
+    assert _without_null_usage(b'{"a": {"usage": null}}') is None
+
+
+def test_a_changed_chunk_is_encoded_again() -> None:
+    raw = b'{"id": "x", "choices": [], "usage": null}'
+    chunk = Chunk(json.loads(raw), raw)
+    encoder = _ChatEvents(wants_usage=True)
+    assert encoder.encode(chunk) == b"data: " + raw + b"\n\n"
+    chunk.raw = None  # what a stage that rewrites it does
+    chunk["id"] = "y"
+    assert json.loads(encoder.encode(chunk)[6:]) == {"id": "y", "choices": [], "usage": None}
+
+
+class _Pieces:
+    def __init__(self, pieces: list[bytes]) -> None:
+        self._pieces = pieces
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        for piece in self._pieces:
+            yield piece
+
+
+@pytest.mark.asyncio
+async def test_events_of_one_read_are_marked_to_go_out_together() -> None:
+    pieces = [b"data: 1\n\ndata: 2\n\ndata: 3\n\n", b"data: 4\n\n", b"data: 5\n", b"\n"]
+    found = [(data, more) async for _, data, more in iter_sse(_Pieces(pieces), "p")]  # type: ignore[arg-type]
+    assert found == [(b"1", True), (b"2", True), (b"3", False), (b"4", False), (b"5", False)]
