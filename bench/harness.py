@@ -115,7 +115,13 @@ def servers(
 
 
 def wrk(
-    url: str, connections: int, duration: int, lua: Path = CHAT_LUA, threads: int = 1, cpu: int | None = None
+    url: str,
+    connections: int,
+    duration: int,
+    lua: Path = CHAT_LUA,
+    threads: int = 1,
+    cpu: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """p50/p90/p99/max latency (ms) and requests/s; any non-2xx answer aborts the benchmark."""
     if not shutil.which("wrk"):
@@ -124,6 +130,7 @@ def wrk(
     command += ["--latency", "-s", str(lua), url]
     out = subprocess.run(
         pinned(cpu, command),
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         check=True,

@@ -26,7 +26,8 @@ import httpx
 from harness import CHAT_LUA, cpu_seconds, servers, wrk
 
 HERE = Path(__file__).parent
-SCRIPTS = {"miss": HERE / "chat_no_cache.lua", "hit": CHAT_LUA, "stream": HERE / "stream_no_cache.lua"}
+SCRIPTS = {"miss": HERE / "chat_no_cache.lua", "hit": CHAT_LUA, "stream": HERE / "chat_no_cache.lua"}
+SCRIPT_ENV = {"stream": {"BENCH_STREAM": "1"}}
 TARGETS = {
     "miss": "added p50 <= 0.5 ms, p99 <= 2 ms at c=1; >= 2,500 req/s at c=10",
     "hit": ">= 6,000 req/s at c=10, p99 <= 2 ms at c=1",
@@ -99,10 +100,11 @@ def main() -> None:
                 _prime_hit(running.helix_url)
             for name, url in targets.items():
                 endpoint = f"{url}/v1/chat/completions"
-                wrk(endpoint, 10, 2, lua, cpu=args.other_cpu)  # warm up connections and code paths
+                env = SCRIPT_ENV.get(path)
+                wrk(endpoint, 10, 2, lua, cpu=args.other_cpu, env=env)  # warm up connections and code paths
                 for c in connections:
                     before = cpu_seconds(running.helix_pid)
-                    row = wrk(endpoint, c, args.duration, lua, cpu=args.other_cpu)
+                    row = wrk(endpoint, c, args.duration, lua, cpu=args.other_cpu, env=env)
                     # Helix's own CPU per request: what contention on a shared machine does not inflate much.
                     used = cpu_seconds(running.helix_pid) - before
                     row["cpu_ms"] = used * 1000 / (row["rps"] * args.duration) if name == "helix" else 0.0
