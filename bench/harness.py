@@ -28,6 +28,8 @@ class Servers:
     helix_url: str
     home: str
     helix_pid: int
+    baseline_url: str | None = None  # another checkout's Helix, when asked for (see `servers`)
+    baseline_pid: int = 0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -51,10 +53,11 @@ def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
         if process.poll() is not None:
             raise SystemExit(f"server exited early ({process.returncode})")
         try:
-            httpx.get(url, timeout=1)
-            return
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
         except httpx.TransportError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     raise SystemExit(f"{url} did not come up")
 
 
@@ -82,13 +85,14 @@ def servers(
     env: dict[str, str] | None = None,
     helix_cpu: int | None = None,
     upstream_cpu: int | None = None,
+    baseline: Path | None = None,
 ) -> Iterator[Servers]:
-    """The fake upstream and one Helix worker in front of it, each optionally pinned to a CPU; both
-    stopped (by PID) on exit."""
-    home = tempfile.mkdtemp(prefix="helix-bench-")
+    """The fake upstream and one Helix worker in front of it, each optionally pinned to a CPU; with
+    `baseline` (another checkout, e.g. `git archive main | tar -x -C DIR`) a second Helix from that tree,
+    on the next port, with its own database. All stopped (by PID) on exit."""
+    homes = [tempfile.mkdtemp(prefix="helix-bench-") for _ in range(2 if baseline else 1)]
     environment = {
         **os.environ,
-        "HELIX_HOME": home,
         "OPENAI_API_KEY": "sk-bench",
         "HF_HUB_OFFLINE": "1",  # no embedding model here: fail fast instead of retrying the hub
         "HELIX_PROVIDERS__OPENAI__BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
@@ -99,19 +103,35 @@ def servers(
         cwd=REPO,
         env=environment,
     )
-    helix = subprocess.Popen(
-        pinned(helix_cpu, [sys.executable, "-m", "helix", "serve", "--port", str(helix_port)]),
-        cwd=home,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-    )
+    processes = [upstream]
+    for home, tree in zip(homes, [REPO, baseline], strict=False):
+        # `python -m helix` with the tree's own package first on the path (not the installed one).
+        launch = f"import runpy, sys; sys.path.insert(0, {str(tree)!r}); runpy.run_module('helix', run_name='__main__')"
+        port = helix_port + len(processes) - 1
+        command = [sys.executable, "-c", launch, "serve", "--port", str(port)]
+        processes.append(
+            subprocess.Popen(
+                pinned(helix_cpu, command), cwd=home, env={**environment, "HELIX_HOME": home}, stdout=subprocess.DEVNULL
+            )
+        )
+    helix = processes[1]
     try:
         _wait_for(f"http://127.0.0.1:{upstream_port}/v1/models", upstream)
-        _wait_for(f"http://127.0.0.1:{helix_port}/health", helix)
-        yield Servers(f"http://127.0.0.1:{upstream_port}", f"http://127.0.0.1:{helix_port}", home, helix.pid)
+        for offset, process in enumerate(processes[1:]):
+            _wait_for(f"http://127.0.0.1:{helix_port + offset}/health/ready", process)
+        base = processes[2] if baseline else None
+        yield Servers(
+            f"http://127.0.0.1:{upstream_port}",
+            f"http://127.0.0.1:{helix_port}",
+            homes[0],
+            helix.pid,
+            f"http://127.0.0.1:{helix_port + 1}" if base else None,
+            base.pid if base else 0,
+        )
     finally:
-        _stop([helix, upstream])
-        shutil.rmtree(home, ignore_errors=True)
+        _stop(processes[::-1])
+        for home in homes:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def wrk(

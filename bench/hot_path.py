@@ -14,6 +14,7 @@ The load average is printed before and after (the machine is shared: compare wit
 Needs `wrk` and `taskset` (Debian: apt-get install wrk util-linux).
 
     python bench/hot_path.py [--duration 10] [--paths miss,hit,stream] [--helix-cpu 0 --other-cpu 1]
+    python bench/hot_path.py --baseline DIR    # also DIR's Helix (git archive main | tar -x -C DIR), in turns
 """
 
 from __future__ import annotations
@@ -63,15 +64,18 @@ def _print(results: dict[tuple[str, str, int], Row]) -> None:
 def _ratios(results: dict[tuple[str, str, int], Row], paths: list[str]) -> None:
     print()
     for path in paths:
-        helix = {c: results.get((path, "helix", c)) for c in (1, 10)}
-        direct = {c: results.get((path, "direct", c)) for c in (1, 10)}
-        if helix[1] and direct[1]:
-            added = helix[1]["p50"] - direct[1]["p50"]
-            added99 = helix[1]["p99"] - direct[1]["p99"]
-            print(f"{path:6}  c=1: added p50 {added:.3f} ms, added p99 {added99:.3f} ms")
-        if helix[10] and direct[10]:
-            ratio = helix[10]["rps"] / direct[10]["rps"]
-            print(f"{path:6}  c=10: {helix[10]['rps']:,.0f} req/s = {ratio:.2f} x direct ({direct[10]['rps']:,.0f})")
+        for c in (1, 10):
+            helix, direct, base = (results.get((path, name, c)) for name in ("helix", "direct", "base"))
+            if helix is None:
+                continue
+            line = f"{path:6}  c={c:<2}  {helix['rps']:>7,.0f} req/s"
+            if direct is not None:
+                line += f", added p50 {helix['p50'] - direct['p50']:.3f} ms"
+                line += f", {helix['rps'] / direct['rps']:.2f} x direct's req/s"
+            if base is not None:
+                line += f"; vs base: req/s x{helix['rps'] / base['rps']:.2f}"
+                line += f", CPU/req x{helix['cpu_ms'] / base['cpu_ms']:.2f}" if base["cpu_ms"] else ""
+            print(line)
         print(f"{path:6}  target: {TARGETS[path]}")
 
 
@@ -82,32 +86,32 @@ def main() -> None:
     parser.add_argument("--connections", default="1,10")
     parser.add_argument("--helix-cpu", type=int, default=0)
     parser.add_argument("--other-cpu", type=int, default=1, help="the fake upstream and wrk")
+    parser.add_argument("--baseline", type=Path, help="another checkout, measured in turns with this one")
     args = parser.parse_args()
     paths = [p for p in args.paths.split(",") if p]
     connections = [int(c) for c in args.connections.split(",")]
     print(f"load average before: {_load()}")
     results: dict[tuple[str, str, int], Row] = {}
-    with servers(helix_cpu=args.helix_cpu, upstream_cpu=args.other_cpu) as running:
+    with servers(helix_cpu=args.helix_cpu, upstream_cpu=args.other_cpu, baseline=args.baseline) as running:
+        helixes = {"helix": (running.helix_url, running.helix_pid)}
+        if running.baseline_url is not None:
+            helixes["base"] = (running.baseline_url, running.baseline_pid)
         for path in paths:
-            lua = SCRIPTS[path]
+            lua, env = SCRIPTS[path], SCRIPT_ENV.get(path)
             # An exact hit has no direct counterpart: the upstream answers it like a miss.
-            targets = (
-                {"helix": running.helix_url}
-                if path == "hit"
-                else {"direct": running.upstream_url, "helix": running.helix_url}
-            )
-            if path == "hit":
-                _prime_hit(running.helix_url)
-            for name, url in targets.items():
-                endpoint = f"{url}/v1/chat/completions"
-                env = SCRIPT_ENV.get(path)
-                wrk(endpoint, 10, 2, lua, cpu=args.other_cpu, env=env)  # warm up connections and code paths
-                for c in connections:
-                    before = cpu_seconds(running.helix_pid)
-                    row = wrk(endpoint, c, args.duration, lua, cpu=args.other_cpu, env=env)
+            targets = {} if path == "hit" else {"direct": (running.upstream_url, 0)}
+            targets.update(helixes)
+            for url, _ in targets.values():
+                if path == "hit":
+                    _prime_hit(url)
+                wrk(f"{url}/v1/chat/completions", 10, 2, lua, cpu=args.other_cpu, env=env)  # warm up
+            for c in connections:  # each target in turn at each concurrency: all see the same load
+                for name, (url, pid) in targets.items():
+                    before = cpu_seconds(pid) if pid else 0.0
+                    row = wrk(f"{url}/v1/chat/completions", c, args.duration, lua, cpu=args.other_cpu, env=env)
                     # Helix's own CPU per request: what contention on a shared machine does not inflate much.
-                    used = cpu_seconds(running.helix_pid) - before
-                    row["cpu_ms"] = used * 1000 / (row["rps"] * args.duration) if name == "helix" else 0.0
+                    used = cpu_seconds(pid) - before if pid else 0.0
+                    row["cpu_ms"] = used * 1000 / (row["rps"] * args.duration) if pid else 0.0
                     results[(path, name, c)] = row
     print(f"load average after:  {_load()}\n")
     _print(results)

@@ -37,6 +37,7 @@ from helix.virtual_keys import KeyRecord
 log = logging.getLogger("helix.auth")
 
 POLL_SECONDS = 0.5
+POLL_BUSY_TIMEOUT_MS = 20
 TOUCH_SECONDS = 1.0
 HOW_TO_GET_ONE = "create one with 'helix keys add NAME' (or POST /admin/keys)"
 
@@ -234,9 +235,20 @@ class KeyRing:
         self.version = version
 
     async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(POLL_SECONDS)
-            try:
-                await self.reload()
-            except Exception:
-                log.exception("reloading keys failed; keeping the previous set")
+        # The poll reads one row on the event loop (microseconds; a thread hop every half second cost more
+        # and handed the GIL back and forth); only a changed version loads the keys, in a thread.
+        conn = connect(self._db_path, reader=True, busy_timeout_ms=POLL_BUSY_TIMEOUT_MS)
+        try:
+            while True:
+                await asyncio.sleep(POLL_SECONDS)
+                try:
+                    if key_store.version(conn) == self.version:
+                        continue
+                except sqlite3.OperationalError:  # another process holds a long write lock: look next turn
+                    continue
+                try:
+                    await self.reload()
+                except Exception:
+                    log.exception("reloading keys failed; keeping the previous set")
+        finally:
+            conn.close()
