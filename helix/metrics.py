@@ -104,6 +104,9 @@ class Metrics:
         )
         self._hits = 0
         self._lookups = 0
+        # The per-request metrics' children by labels: `labels()` validates and locks on every call (a tenth
+        # of a cache hit's time went to observe()); these metrics are never cleared, so a child stays valid.
+        self._children: dict[tuple[Any, ...], Any] = {}
         self._stored: dict[str, Any] = {}
         self._stored_at = -math.inf
 
@@ -119,26 +122,33 @@ class Metrics:
         self.in_flight.dec()
         provider = call.target.provider.name
         cache = call.cache or "NONE"
-        self.requests.labels(self._model(call.requested_model), provider, str(call.status), cache).inc()
+        self._child(self.requests, self._model(call.requested_model), provider, str(call.status), cache).inc()
         if call.finished is not None:
-            self.latency.labels(provider).observe(call.finished)
+            self._child(self.latency, provider).observe(call.finished)
         overhead = call.overhead_seconds
         if overhead is not None:
             self.overhead.observe(overhead)
         if call.ttft is not None and call.stream:
-            self.ttft.labels(provider).observe(call.ttft)
+            self._child(self.ttft, provider).observe(call.ttft)
         hit = call.cache is not None and call.cache.startswith("HIT")
         if call.cache is not None and call.cache != "BYPASS":
-            self.cache.labels(cache).inc()
+            self._child(self.cache, cache).inc()
             self._lookups += 1
             self._hits += hit
         if call.usage is not None and not hit:
-            self.tokens.labels(provider, "in").inc(call.usage.prompt_tokens)
-            self.tokens.labels(provider, "out").inc(call.usage.completion_tokens)
+            self._child(self.tokens, provider, "in").inc(call.usage.prompt_tokens)
+            self._child(self.tokens, provider, "out").inc(call.usage.completion_tokens)
         if call.cost:
-            self.cost.labels(provider).inc(call.cost)
+            self._child(self.cost, provider).inc(call.cost)
         if call.saved:
             self.saved.inc(call.saved)
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     # From the router.
 
