@@ -14,13 +14,15 @@ The load average is printed before and after (the machine is shared: compare wit
 Needs `wrk` and `taskset` (Debian: apt-get install wrk util-linux).
 
     python bench/hot_path.py [--duration 10] [--paths miss,hit,stream] [--helix-cpu 0 --other-cpu 1]
-    python bench/hot_path.py --baseline DIR    # also DIR's Helix (git archive main | tar -x -C DIR), in turns
+    python bench/hot_path.py --baseline DIR --rounds 3   # and DIR's Helix (git archive main | tar -x -C DIR),
+                                                         # in turns, medians of 3 rounds
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 from pathlib import Path
 
 import httpx
@@ -87,6 +89,7 @@ def main() -> None:
     parser.add_argument("--helix-cpu", type=int, default=0)
     parser.add_argument("--other-cpu", type=int, default=1, help="the fake upstream and wrk")
     parser.add_argument("--baseline", type=Path, help="another checkout, measured in turns with this one")
+    parser.add_argument("--rounds", type=int, default=1, help="measure each case this often, in turns; medians")
     args = parser.parse_args()
     paths = [p for p in args.paths.split(",") if p]
     connections = [int(c) for c in args.connections.split(",")]
@@ -106,13 +109,17 @@ def main() -> None:
                     _prime_hit(url)
                 wrk(f"{url}/v1/chat/completions", 10, 2, lua, cpu=args.other_cpu, env=env)  # warm up
             for c in connections:  # each target in turn at each concurrency: all see the same load
-                for name, (url, pid) in targets.items():
-                    before = cpu_seconds(pid) if pid else 0.0
-                    row = wrk(f"{url}/v1/chat/completions", c, args.duration, lua, cpu=args.other_cpu, env=env)
-                    # Helix's own CPU per request: what contention on a shared machine does not inflate much.
-                    used = cpu_seconds(pid) - before if pid else 0.0
-                    row["cpu_ms"] = used * 1000 / (row["rps"] * args.duration) if pid else 0.0
-                    results[(path, name, c)] = row
+                rounds: dict[str, list[Row]] = {name: [] for name in targets}
+                for _ in range(args.rounds):
+                    for name, (url, pid) in targets.items():
+                        before = cpu_seconds(pid) if pid else 0.0
+                        row = wrk(f"{url}/v1/chat/completions", c, args.duration, lua, cpu=args.other_cpu, env=env)
+                        # Helix's own CPU per request: what contention on a shared machine inflates least.
+                        used = cpu_seconds(pid) - before if pid else 0.0
+                        row["cpu_ms"] = used * 1000 / (row["rps"] * args.duration) if pid else 0.0
+                        rounds[name].append(row)
+                for name, rows in rounds.items():
+                    results[(path, name, c)] = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     print(f"load average after:  {_load()}\n")
     _print(results)
     _ratios(results, paths)
