@@ -248,3 +248,29 @@ def test_a_second_sigterm_exits_at_once(served: Served, fake: FakeState) -> None
     assert served.process.returncode == 1 and "exiting at once" in output
     for thread in threads:
         thread.join(10)
+
+
+def test_a_second_sigterm_still_writes_the_rows_queued_for_the_log(served: Served, fake: FakeState) -> None:
+    holder = sqlite3.connect(served.db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the server's writer now waits for this lock: its rows stay queued
+    try:
+        for i in range(5):
+            assert _ask(served.url, f"queued {i}").status_code == 200  # answered; the log row is queued
+        threads, _ = _start_streams(served.url, 1)  # keeps the server draining after the first SIGTERM
+        served.process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        served.process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    output = served.process.communicate(timeout=30)[0]
+    assert served.process.returncode == 1 and "exiting at once" in output, output
+    for thread in threads:
+        thread.join(10)
+    conn = sqlite3.connect(served.db)
+    try:
+        rows = conn.execute("SELECT status FROM requests WHERE stream = 0").fetchall()
+    finally:
+        conn.close()
+    assert rows == [(200,)] * 5
