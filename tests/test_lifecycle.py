@@ -250,7 +250,7 @@ def test_a_second_sigterm_exits_at_once(served: Served, fake: FakeState) -> None
         thread.join(10)
 
 
-def test_a_second_sigterm_still_writes_the_rows_queued_for_the_log(served: Served, fake: FakeState) -> None:
+def test_a_second_sigterm_still_writes_every_log_row(served: Served, fake: FakeState) -> None:
     holder = sqlite3.connect(served.db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # the server's writer now waits for this lock: its rows stay queued
     try:
@@ -270,7 +270,7 @@ def test_a_second_sigterm_still_writes_the_rows_queued_for_the_log(served: Serve
         thread.join(10)
     conn = sqlite3.connect(served.db)
     try:
-        rows = conn.execute("SELECT status FROM requests WHERE stream = 0").fetchall()
+        rows = conn.execute("SELECT status, stream FROM requests ORDER BY stream").fetchall()
     finally:
         conn.close()
-    assert rows == [(200,)] * 5
+    assert rows == [(200, 0)] * 5 + [(499, 1)]  # the stream in flight was cut, and logged as cut
