@@ -96,6 +96,8 @@ class ResponseCache:
         self._pending: dict[bytes, Entry] = {}
         self._hot = HotEntries(int(config.hot_mb * 1024 * 1024))
         self._touched: dict[int, tuple[int, float]] = {}  # entry id: hits and last use not yet written
+        # Rows whose DELETE is queued but not committed: a read meanwhile must not bring them back to memory.
+        self._deleting: set[int] = set()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-cache")
         # Embeddings get their own thread: a slow one never holds up index lookups and maintenance.
         self._embed_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-embed")
@@ -190,7 +192,9 @@ class ResponseCache:
         except sqlite3.OperationalError as exc:  # locked past LOOP_BUSY_TIMEOUT_MS: answer from upstream
             log.info("exact cache lookup skipped: %s", exc)
             return None
-        return self._hot.put(keys.exact, entry) if entry is not None else None
+        if entry is None or entry.id in self._deleting:
+            return None
+        return self._hot.put(keys.exact, entry)
 
     # -- semantic ------------------------------------------------------------------------------------
 
@@ -343,8 +347,11 @@ class ResponseCache:
         )
         for entry_id in ids:
             self._writer.submit(entries.DELETE, (entry_id,))
-        self._index.remove(set(ids))
-        self._hot.drop_ids(set(ids))
+        gone = set(ids)
+        self._deleting |= gone
+        self._writer.after_commit(lambda: self._deleting.difference_update(gone))
+        self._index.remove(gone)
+        self._hot.drop_ids(gone)
         if ids:
             log.info("cache evicted %d entries", len(ids))
         return len(ids)
