@@ -22,8 +22,10 @@ Measured on tests/data/pii_names.jsonl: 30 of 31 names caught, 0 of 65 clean pro
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import functools
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,15 +72,32 @@ class Restored:
     keyed: bool = False  # the value of a name key in code or data
 
 
+class WordSet:
+    """A set of words held as their sorted hashes: ~8 bytes a word instead of ~90 for a frozenset of
+    strings (the lexicon's 83k words took 8 MiB). Python's string hash is fixed for the life of the
+    process, which is as long as a WordSet lives; a false member needs a 64-bit collision."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._hashes = array("q", sorted({hash(w) for w in words}))
+
+    def __contains__(self, word: object) -> bool:
+        key = hash(word)
+        i = bisect.bisect_left(self._hashes, key)
+        return i < len(self._hashes) and self._hashes[i] == key
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+
 class Lexicon:
     """The English words a spaCy pipeline's rule lemmatizer knows (its lemma index and exceptions),
     with its suffix rules for inflected forms."""
 
     def __init__(self, words: Iterable[str], rules: Iterable[tuple[str, str]], verbal: Iterable[str] = ()) -> None:
-        self._words = frozenset(words)
+        self._words = WordSet(words)
         # Words it knows as verbs, adjectives or adverbs: "Stack", "File", "Finance" at the start of a
         # sentence are those, where names in its lists ("maria", "daniel") are nouns only.
-        self.verbal = frozenset(verbal)
+        self.verbal = WordSet(verbal)
         self._rules = tuple(sorted(set(rules), key=lambda r: -len(r[0])))
         self.known = functools.lru_cache(maxsize=16384)(self._known)
 
