@@ -268,7 +268,9 @@ class FakeUpstream:
             return await _json(send, 200, extra.response_object(body, written))
         if path == "/v1/completions":
             prompt = body.get("prompt")
-            written = _answer_text(body, prompt) if body.get("model") == "writes-pii" and isinstance(prompt, str) else None
+            written = (
+                _answer_text(body, prompt) if body.get("model") == "writes-pii" and isinstance(prompt, str) else None
+            )
             if body.get("stream"):
                 chunks = extra.text_completion_chunks(body, written)
                 return await _sse(send, [("", c) for c in chunks], False, True, 0)
