@@ -11,11 +11,14 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helix.pii.analyzer import Finding as F
 from helix.pii.analyzer import PiiEngine, resolve_overlaps
 from helix.pii.config import PiiConfig, RegexRecognizerConfig, validate
 from helix.pii.hashing import keyed_hash
+from helix.pii.recognizers import _URL_USERINFO_BEFORE, EmailRecognizer, email_windows
 from helix.pii.redact import Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
 from tests.conftest import SKIP_MODEL_TESTS, SPACY_MODEL, require_model
@@ -426,3 +429,28 @@ def test_redact_body_end_to_end(engine: PiiEngine) -> None:
 def test_overlaps_keep_higher_score_then_longer_span() -> None:
     kept = resolve_overlaps([F("A", 0, 10, 0.5), F("B", 2, 5, 0.9), F("C", 4, 12, 0.9), F("D", 20, 25, 0.1)])
     assert kept == [F("C", 4, 12, 0.9), F("D", 20, 25, 0.1)]
+
+
+_EMAIL_PIECES = [
+    *("ann@leak.io", "x.y@co.uk", "@b1.com", "é@ü.de", "a.b@", "://u:p@h.io", ".png", "-", "+!", "@", "ann", "é"),
+    *(" ", "\n", '"', "<", ":", ".", "_", "co.uk", "io"),
+]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_EMAIL_PIECES), max_size=24).map("".join))
+def test_email_windows_find_what_the_whole_text_scan_finds(text: str) -> None:
+    # The email pattern runs only around each "@"; on any text it must find what it finds in the whole.
+    recognizer = EmailRecognizer()
+    whole = [(r.start, r.end, r.score) for r in super(EmailRecognizer, recognizer).analyze(text, ["EMAIL_ADDRESS"])]
+    whole = [m for m in whole if not _URL_USERINFO_BEFORE.search(text[max(0, m[0] - 256) : m[0]])]
+    assert [(r.start, r.end, r.score) for r in recognizer.analyze(text, ["EMAIL_ADDRESS"])] == whole
+
+
+def test_email_windows_fall_back_to_the_whole_text_for_a_huge_local_part() -> None:
+    text = "x" * 600 + "@example.com and ann@leak.io"
+    assert email_windows(text) is None
+    assert [text[r.start : r.end] for r in EmailRecognizer().analyze(text, ["EMAIL_ADDRESS"])] == [
+        text[:612],
+        "ann@leak.io",
+    ]
