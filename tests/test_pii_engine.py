@@ -454,3 +454,28 @@ def test_email_windows_fall_back_to_the_whole_text_for_a_huge_local_part() -> No
         text[:612],
         "ann@leak.io",
     ]
+
+
+def _hosts() -> list[str]:
+    """Hosts around every kind of public suffix rule: plain, multi-label, wildcard, exception, IDN."""
+    from helix.pii.suffixes import _nodes
+
+    rules, _ = _nodes()
+    hosts = []
+    for i, rule in enumerate(sorted(rules)):
+        bare = rule.lstrip("!*.")
+        hosts += [rule.lstrip("!"), bare, f"x{i}.{bare}", f"a.b.{bare}", f"www.{bare}", f".{bare}", f"x..{bare}"]
+    hosts += ["ann@leak.io", "a/b@leak.io", "u:p@h.io:8080", "1.2.3.4", "[::1]", "localhost", "x.xn--p1ai"]
+    hosts += ["x.XN--P1AI", "x.рф", "x.co.uk。", "x\uff0eco\uff0euk", "x.co.uk.", "x@y@z.de", "http://x.io/p"]
+    hosts += ["x.github.io", "a.b.kawasaki.jp", "city.kawasaki.jp", "x.city.kawasaki.jp"]
+    return hosts
+
+
+def test_suffix_check_agrees_with_tldextract_on_every_kind_of_rule() -> None:
+    import tldextract
+
+    from helix.pii.suffixes import has_registrable_domain
+
+    extract = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
+    differ = [h for h in _hosts() if has_registrable_domain(h) != (extract(h).fqdn != "")]
+    assert not differ, differ[:20]

@@ -26,6 +26,8 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IpRecognizer
 from presidio_analyzer.predefined_recognizers import EmailRecognizer as _PresidioEmailRecognizer
 
+from helix.pii.suffixes import has_registrable_domain
+
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR")
 PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "whatsapp", "fax"]
 
@@ -186,7 +188,7 @@ class EmailRecognizer(_PresidioEmailRecognizer):
         # "ann@leak.io.png" (a file name) or "ann@leak.io.Thanks": a valid address followed by a label.
         candidate = pattern_text
         while "." in candidate.partition("@")[2]:
-            if super().validate_result(candidate):
+            if has_registrable_domain(candidate):
                 return True
             candidate = candidate.rsplit(".", 1)[0]
         return False
