@@ -36,6 +36,22 @@ class RateLimits:
         self._rpm: dict[str, Bucket] = {}
         self._tpm: dict[str, Bucket] = {}
 
+    def reconfigure(self, config: LimitsConfig, now: float) -> None:
+        """Adopt new [limits] settings (a live reload); every bucket keeps what it has used."""
+        self._window = config.window_seconds
+        self._global_rpm = self._adopt(self._global_rpm, config.rpm, now)
+        self._global_tpm = self._adopt(self._global_tpm, config.tpm, now)
+        for bucket in (*self._rpm.values(), *self._tpm.values()):
+            bucket.resize(int(bucket.limit), self._window)
+
+    def _adopt(self, bucket: Bucket | None, limit: int | None, now: float) -> Bucket | None:
+        if not limit:
+            return None
+        if bucket is None:
+            return Bucket(limit, self._window, now)
+        bucket.resize(limit, self._window)
+        return bucket
+
     @property
     def global_limits(self) -> bool:
         return self._global_rpm is not None or self._global_tpm is not None
