@@ -479,3 +479,29 @@ def test_suffix_check_agrees_with_tldextract_on_every_kind_of_rule() -> None:
     extract = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
     differ = [h for h in _hosts() if has_registrable_domain(h) != (extract(h).fqdn != "")]
     assert not differ, differ[:20]
+
+
+_SECRET_PIECES = [
+    *("api_key = 'Zq8Wm2Xn'", "password: hunter2x", "https://u:pa55word@h.io", "TOKEN=abc123XYZ"),
+    *("api_key", "PASSWORD", "token", "secret", "pwd", "https://", "u:", "@h.io", "xKey", "9Secret"),
+    *("=", ":", " ", "\t", "\n", "\r", '"', "'", "`", "hunter2-Zq8", "s3cr3tV4lue", ".", ",", "é", "İ", "/"),
+]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_SECRET_PIECES), max_size=30).map("".join))
+def test_line_local_secret_patterns_find_what_the_whole_text_scan_finds(text: str) -> None:
+    from helix.pii.fast_regex import compile_fast
+    from helix.pii.secret_patterns import FLAGS, PASSWORD_PATTERNS, SECRET_PATTERNS
+    from helix.pii.secrets import _lines
+
+    for spec in [p for p in PASSWORD_PATTERNS + SECRET_PATTERNS if p.line_local]:
+        compiled = compile_fast(spec.regex, FLAGS)
+        whole = [m.span() for m in compiled.finditer(text)]
+        lines = [
+            m.span()
+            for a, b, low in _lines(text)
+            if any(h in low for h in spec.hints)
+            for m in compiled.finditer(text, a, b)
+        ]
+        assert lines == whole, spec.name
