@@ -18,31 +18,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return int(response.status) == 200
-    except (urllib.error.HTTPError, OSError):
-        return False
+from startup import _until as until
+from startup import serving
 
 
 def _kib(path: Path, field: str) -> int:
@@ -80,22 +67,8 @@ def one_start(
         env.update({name: value for name, value in extra.items() if value})
         if pull:
             subprocess.run([*command, "models", "pull", *pull], env=env, check=True, capture_output=True)
-        port = _free_port()
-        process = subprocess.Popen(
-            [*command, "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            started = time.perf_counter()
-            while not _ready(f"http://127.0.0.1:{port}/health/ready"):
-                if process.poll() is not None:
-                    raise SystemExit(f"helix serve exited with status {process.returncode}")
-                if time.perf_counter() - started > limit:
-                    raise SystemExit(f"/health/ready did not answer 200 within {limit} s")
-                time.sleep(0.05)
+        with serving(command, env, tmp) as (process, base):
+            until(f"{base}/health/ready", 200, time.perf_counter(), process, limit)
             time.sleep(settle)
             pid = _python_pid(process.pid)
             status = Path(f"/proc/{pid}/status")
@@ -107,13 +80,6 @@ def one_start(
                 "threads": _kib(status, "Threads"),
                 "top": top_mappings(pid, 12),
             }
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def main() -> None:
