@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from helix.providers.http import make_client
 from helix.providers.registry import PRESETS, Registry
 from helix.runtime import go_offline_unless_reachable
 from helix.store import queries
-from helix.store.db import connect
+from helix.store.db import Connection, connect
 from helix.store.migrations import MIGRATIONS, applied
 
 Level = Literal["ok", "warn", "fail"]
@@ -115,7 +114,7 @@ def _database(config: Config) -> Iterator[Check]:
         conn.close()
 
 
-def _writes(conn: sqlite3.Connection) -> Check:
+def _writes(conn: Connection) -> Check:
     failures = queries.write_failures().rows(conn)
     if not failures:
         return Check("writes", "ok", "no row ever failed to be written")

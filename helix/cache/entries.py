@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from helix.store.db import Connection
 
 INSERT = (
     "INSERT OR REPLACE INTO cache_entries (id, exact_key, partition_key, scope, model, prompt, response, embedding,"
@@ -69,19 +70,19 @@ def insert_params(
     )
 
 
-def find_exact(conn: sqlite3.Connection, exact: bytes, now: float) -> Entry | None:
+def find_exact(conn: Connection, exact: bytes, now: float) -> Entry | None:
     row = conn.execute(
         "SELECT id, response, cost_usd FROM cache_entries WHERE exact_key = ? AND expires > ?", (exact, now)
     ).fetchone()
     return Entry(row[0], row[1], row[2]) if row else None
 
 
-def get_entry(conn: sqlite3.Connection, entry_id: int) -> Entry | None:
+def get_entry(conn: Connection, entry_id: int) -> Entry | None:
     row = conn.execute("SELECT id, response, cost_usd FROM cache_entries WHERE id = ?", (entry_id,)).fetchone()
     return Entry(row[0], row[1], row[2]) if row else None
 
 
-def rescore(conn: sqlite3.Connection, ids: list[int], vector: bytes, now: float) -> list[Candidate]:
+def rescore(conn: Connection, ids: list[int], vector: bytes, now: float) -> list[Candidate]:
     """Float cosine similarity (sqlite-vec) of the live candidates among `ids`, best first."""
     if not ids:
         return []
@@ -94,7 +95,7 @@ def rescore(conn: sqlite3.Connection, ids: list[int], vector: bytes, now: float)
     return sorted((Candidate(r[0], r[1], r[2]) for r in rows), key=lambda c: -c.similarity)
 
 
-def index_rows(conn: sqlite3.Connection, now: float, batch: int = 50_000) -> Iterator[list[tuple[int, bytes, bytes]]]:
+def index_rows(conn: Connection, now: float, batch: int = 50_000) -> Iterator[list[tuple[int, bytes, bytes]]]:
     cursor = conn.execute(
         "SELECT id, partition_key, bits FROM cache_entries WHERE bits IS NOT NULL AND expires > ? ORDER BY id", (now,)
     )
@@ -102,19 +103,19 @@ def index_rows(conn: sqlite3.Connection, now: float, batch: int = 50_000) -> Ite
         yield rows
 
 
-def max_id(conn: sqlite3.Connection) -> int:
+def max_id(conn: Connection) -> int:
     return int(conn.execute("SELECT coalesce(max(id), 0) FROM cache_entries").fetchone()[0])
 
 
-def generation(conn: sqlite3.Connection) -> int:
+def generation(conn: Connection) -> int:
     return int(conn.execute("SELECT value FROM cache_generation WHERE id = 1").fetchone()[0])
 
 
-def bump_generation(conn: sqlite3.Connection) -> None:
+def bump_generation(conn: Connection) -> None:
     conn.execute("UPDATE cache_generation SET value = value + 1 WHERE id = 1")
 
 
-def ids_to_evict(conn: sqlite3.Connection, now: float, max_entries: int, max_bytes: int) -> list[int]:
+def ids_to_evict(conn: Connection, now: float, max_entries: int, max_bytes: int) -> list[int]:
     """Expired entries, then the least recently used beyond the entry and byte bounds."""
     expired = [r[0] for r in conn.execute("SELECT id FROM cache_entries WHERE expires <= ?", (now,))]
     over = conn.execute(
@@ -131,7 +132,7 @@ def ids_to_evict(conn: sqlite3.Connection, now: float, max_entries: int, max_byt
     return expired + [r[0] for r in over]
 
 
-def clear(conn: sqlite3.Connection, model: str | None, older_than: float | None) -> int:
+def clear(conn: Connection, model: str | None, older_than: float | None) -> int:
     """Delete entries (all, or of one model, or created before a time); the server notices within a second."""
     where: list[str] = ["1 = 1"]
     params: list[Any] = []
@@ -152,7 +153,7 @@ def clear(conn: sqlite3.Connection, model: str | None, older_than: float | None)
     return deleted
 
 
-def stats(conn: sqlite3.Connection, since: float) -> dict[str, Any]:
+def stats(conn: Connection, since: float) -> dict[str, Any]:
     entries = conn.execute(
         "SELECT count(*), coalesce(sum(size_bytes), 0), coalesce(sum(hits), 0), count(embedding),"
         " min(created), max(last_used) FROM cache_entries WHERE expires > ?",
@@ -186,7 +187,7 @@ def stats(conn: sqlite3.Connection, since: float) -> dict[str, Any]:
     }
 
 
-def nearest_by_text(conn: sqlite3.Connection, vector: bytes, limit: int) -> list[dict[str, Any]]:
+def nearest_by_text(conn: Connection, vector: bytes, limit: int) -> list[dict[str, Any]]:
     """For `helix cache search`: the most similar stored prompts across every partition (a full scan)."""
     rows = conn.execute(
         "SELECT id, model, scope, prompt, hits, 1.0 - vec_distance_cosine(embedding, ?) AS similarity"

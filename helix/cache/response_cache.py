@@ -25,7 +25,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,8 +37,9 @@ from helix.cache.fingerprint import Fingerprint
 from helix.cache.index import BitIndex, sign_bits
 from helix.cache.judge import JudgeUnavailable, judge_for
 from helix.config import CacheConfig
+from helix.dburl import Location
 from helix.durations import parse_duration
-from helix.store.db import connect
+from helix.store.db import Connection, connect
 from helix.store.writer import Writer
 
 log = logging.getLogger("helix.cache")
@@ -77,7 +77,7 @@ class Lookup:
 
 
 class ResponseCache:
-    def __init__(self, config: CacheConfig, db_path: Path, writer: Writer, embedder: Embedder | None) -> None:
+    def __init__(self, config: CacheConfig, db_path: Location, writer: Writer, embedder: Embedder | None) -> None:
         self.config = config
         self.default_ttl = parse_duration(config.ttl)
         self._db_path = db_path
@@ -92,7 +92,7 @@ class ResponseCache:
         self._embed_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-embed")
         self._embeddings_in_flight = 0
         self._local = threading.local()
-        self._loop_conn: sqlite3.Connection | None = None
+        self._loop_conn: Connection | None = None
         self._next_id = 0
         self._generation = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -204,7 +204,7 @@ class ResponseCache:
                     return Hit(entry, candidate.similarity)
         return None
 
-    def _thread_conn(self) -> sqlite3.Connection:
+    def _thread_conn(self) -> Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = connect(self._db_path, reader=True)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 from typing import Any
 
 from helix.call import Call
 from helix.store import request_log
+from helix.store.db import Connection
 
 log = logging.getLogger("helix.store")
 
@@ -48,7 +48,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def reconcile(conn: sqlite3.Connection) -> tuple[int, float]:
+def reconcile(conn: Connection) -> tuple[int, float]:
     """Charge the reservations of processes that are gone; returns how many and their estimated cost."""
     orphans = [
         (r[0], float(r[2] or 0))
