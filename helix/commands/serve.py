@@ -16,6 +16,7 @@ from rich.markup import escape
 from helix import __version__, runtime
 from helix.commands.common import ConfigOption, DbOption, console, fail, overrides, settings
 from helix.config import Config, load_config
+from helix.dburl import describe
 from helix.logs import configure_logging
 from helix.models import Found, locate_all, resolve
 from helix.startup import ASGIApp, DeferredApp
@@ -99,7 +100,7 @@ def _banner(cfg: Config, models: list[Found]) -> None:
     console.print(f"  health    {base}/health   (/health/ready once everything is loaded)")
     if cfg.dashboard.enabled:
         console.print(f"  dashboard {base}/dashboard   ({escape(NOTES[access(cfg)])})")
-    console.print(f"  database  {cfg.db_path()}")
+    console.print(f"  database  {escape(describe(cfg.db_path()))}")
     for found in models:
         if found.used:
             console.print(f"  model     {found.spec.key}: {escape(found.describe())}", highlight=False)
