@@ -16,7 +16,24 @@ import numpy as np
 
 from helix.store.db import Connection
 
-_FIELDS = ["id", "exact_key", "partition_key", "scope", "model", "prompt", "response", "embedding", "bits", "prompt_tokens", "completion_tokens", "cost_usd", "size_bytes", "created", "expires", "last_used"]
+_FIELDS = (
+    "id",
+    "exact_key",
+    "partition_key",
+    "scope",
+    "model",
+    "prompt",
+    "response",
+    "embedding",
+    "bits",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "size_bytes",
+    "created",
+    "expires",
+    "last_used",
+)
 # The same request answered again (by this instance after a clear, or by another one) replaces the entry.
 INSERT = (
     f"INSERT INTO cache_entries ({', '.join(_FIELDS)}, hits) VALUES ({', '.join('?' for _ in _FIELDS)}, 0)"
