@@ -40,6 +40,7 @@ from helix.cache.embedder import Embedder
 from helix.cache.response_cache import ResponseCache
 from helix.call import Call, Endpoint, Next, Reply
 from helix.config import Config
+from helix.dburl import is_shared
 from helix.errors import HelixError
 from helix.metrics import Metrics
 from helix.pii.analyzer import PiiEngine
@@ -139,7 +140,7 @@ class Gateway:
         """Migrate, settle a crash's reservations; the end-user hash key (None: store_user = "plain")."""
         conn = connect(self.db_path)
         try:
-            reservations.reconcile(conn)
+            reservations.reconcile(conn, shared=is_shared(self.db_path))
             if self.config.privacy.store_user == "plain":
                 return None
             return user_key(conn, self.config.privacy.user_hash_key)

@@ -100,7 +100,7 @@ class ResponseCache:
         self._embeddings_in_flight = 0
         self._local = threading.local()
         self._loop_conn: Connection | None = None
-        self._next_id = self._last_id = 0
+        self._next_id, self._last_id = 1, 0  # no block of ids yet: the first save takes one
         self._shared = is_shared(db_path)
         self._synced_at = 0.0
         self._recent: dict[int, float] = {}  # ids indexed within the sync overlap, and when
@@ -114,7 +114,6 @@ class ResponseCache:
 
     async def start(self) -> None:
         self._loop_conn = connect(self._db_path, reader=True, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS)
-        self._take_ids()
         self._generation = entries.generation(self._loop_conn)
         loop = asyncio.get_running_loop()
         if self._embedder is not None:
@@ -276,7 +275,7 @@ class ResponseCache:
         vector: NDArray[np.float32] | None,
         ttl: float | None,
     ) -> None:
-        if self._next_id > self._last_id:  # 2**32 entries saved by this instance since it started
+        if self._next_id > self._last_id:  # the first save, or 2**32 of them since the last block
             self._take_ids()
         entry_id = self._next_id
         self._next_id += 1

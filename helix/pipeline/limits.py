@@ -18,6 +18,9 @@ cost fits the budget, so concurrent requests overshoot by at most one request's 
 its estimate: the provider bills generated tokens whether or not the client read them.
 
 Checks are all made before anything is taken, so a refused request consumes no quota.
+
+On a database shared by several instances (PostgreSQL), the reservation is written before the call and
+is itself the budget check across all of them (helix/quota/shared.py).
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from helix.alerts import Alerts
 from helix.call import Call, Next, Reply
 from helix.config import LimitsConfig
+from helix.dburl import Location, PostgresUrl
 from helix.errors import Forbidden, RateLimited
 from helix.periods import ADJECTIVE, describe_reset
 from helix.pipeline.auth import KeyRing
@@ -37,6 +40,7 @@ from helix.pricing import PriceBook
 from helix.quota import estimate
 from helix.quota.ledger import Ledger, Ledgers
 from helix.quota.rates import NO_RETRY, RateLimits, Taken
+from helix.quota.shared import SharedBudgets
 from helix.store import reservations
 from helix.store.writer import Writer
 from helix.virtual_keys import KeyRecord
@@ -52,6 +56,7 @@ class Admission:
     key_ledger: Ledger | None
     user_ledger: Ledger | None
     cost: float
+    prompt_cost: float
     settled: bool = False
 
     def settle(self, call: Call) -> None:
@@ -68,7 +73,7 @@ class LimitsStage:
         prices: PriceBook,
         alerts: Alerts,
         writer: Writer,
-        db_path: str | Path,
+        db_path: Location,
     ) -> None:
         self._config = config
         self._keys = keys
@@ -77,6 +82,7 @@ class LimitsStage:
         self._writer = writer
         self._rates = RateLimits(config, time.monotonic())
         self._ledgers = Ledgers(config, writer, db_path)
+        self._shared = SharedBudgets(db_path) if isinstance(db_path, PostgresUrl) else None
         # Nothing to check for a request without a key: skip straight to the next stage.
         self._keyless_free = not self._rates.global_limits and not self._ledgers.keyless_users_budgeted
         keys.on_change(self.sync)
@@ -88,6 +94,8 @@ class LimitsStage:
         admission = self.admit(call, key)
         call.on_finish.append(admission.settle)
         try:
+            if self._shared is not None and call.durable:
+                await self._reserve_shared(call, admission)
             return await next(call)
         except asyncio.CancelledError:
             admission.settle(call)  # the log stage does not see a cancelled call
@@ -141,9 +149,20 @@ class LimitsStage:
         if key_ledger is not None or user_ledger is not None:
             # On disk until the log row lands, so a crash cannot make this request free (store/reservations.py).
             call.durable = True
-            self._writer.submit(reservations.INSERT, reservations.row(call, cost))
+            if self._shared is None:
+                self._writer.submit(reservations.INSERT, reservations.row(call, cost))
         call.response_headers.update(headers)
-        return Admission(self, key, taken, key_ledger, user_ledger, cost)
+        return Admission(self, key, taken, key_ledger, user_ledger, cost, prompt_cost)
+
+    async def _reserve_shared(self, call: Call, admission: Admission) -> None:
+        assert self._shared is not None
+        key, ledger = admission.key, admission.key_ledger
+        refused = await self._shared.reserve(
+            call, key.id if key is not None else None, ledger, admission.prompt_cost, admission.cost
+        )
+        if refused is not None:
+            assert key is not None
+            raise _over_budget(f"this Helix key ('{key.name}')", refused)
 
     def settle(self, admission: Admission, call: Call) -> None:
         hit = call.cache is not None and call.cache.startswith("HIT")

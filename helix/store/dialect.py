@@ -1,7 +1,7 @@
 """One set of queries for both backends: Helix writes its SQL once, in SQLite's dialect, and PostgreSQL gets
 it through `postgres()`, which rewrites the few spellings that differ. The rest of the gap is closed on the
-PostgreSQL side by migration `0000_postgres_compat` (a `sum(boolean)` aggregate, `date()`/`strftime()` for
-unix times, a `rowid` column on the request log), so no query has a per-backend twin.
+PostgreSQL side by migration `0000_postgres_compat` (`sum(boolean)` and `group_concat()` aggregates,
+`date()`/`strftime()` for unix times, a `rowid` column on the request log), so no query has a per-backend twin.
 
 Rewrites (outside string literals): `?` -> `%s` (and a literal `%` -> `%%`), `IS ?` / `IS NOT ?` -> `IS [NOT]
 DISTINCT FROM`, `INSERT OR IGNORE` -> `ON CONFLICT DO NOTHING`, `BEGIN IMMEDIATE` -> `BEGIN`, the column

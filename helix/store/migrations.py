@@ -207,6 +207,9 @@ _COMPAT_FUNCTIONS = [
     "CREATE FUNCTION helix_sum_bool(bigint, boolean) RETURNS bigint LANGUAGE sql IMMUTABLE"
     " AS 'SELECT $1 + CASE WHEN $2 THEN 1 ELSE 0 END'",
     "CREATE AGGREGATE sum(boolean) (SFUNC = helix_sum_bool, STYPE = bigint, INITCOND = '0')",
+    "CREATE FUNCTION helix_concat(text, text) RETURNS text LANGUAGE sql IMMUTABLE"
+    " AS $$SELECT CASE WHEN $1 IS NULL THEN $2 WHEN $2 IS NULL THEN $1 ELSE $1 || ',' || $2 END$$",
+    "CREATE AGGREGATE group_concat(text) (SFUNC = helix_concat, STYPE = text)",
     "CREATE FUNCTION date(ts double precision, unit text, zone text) RETURNS text LANGUAGE sql STABLE"
     " AS $$SELECT to_char(to_timestamp(ts), 'YYYY-MM-DD')$$",
     "CREATE FUNCTION strftime(fmt text, ts double precision, unit text, zone text) RETURNS text LANGUAGE sql STABLE"

@@ -101,7 +101,9 @@ _WITH_KEY_NAME = f"SELECT {LOG_COLUMNS}, k.name AS key_name FROM requests LEFT J
 
 def recent_requests(limit: int) -> Query:
     """The newest `limit` requests, oldest first, with their key's name."""
-    return Query(f"SELECT * FROM ({_WITH_KEY_NAME} ORDER BY requests.rowid DESC LIMIT ?) ORDER BY seq", (limit,))
+    return Query(
+        f"SELECT * FROM ({_WITH_KEY_NAME} ORDER BY requests.rowid DESC LIMIT ?) AS newest ORDER BY seq", (limit,)
+    )
 
 
 def requests_after(seq: int) -> Query:
