@@ -176,6 +176,8 @@ class Gateway:
     async def close(self) -> None:
         await self.keys.close()
         await self.alerts.close()
+        if self.limits is not None:
+            await asyncio.to_thread(self.limits.close)
         if self.cache is not None:
             await self.cache.close()
         self._pii_executor.shutdown(wait=False, cancel_futures=True)

@@ -29,6 +29,7 @@ from tests.fake_upstream import FakeState, ServerThread
 from tests.test_cli import free_port
 
 INSTANCES = 3
+RPM = 60
 # Dear enough that every request has a visible cost: $1 per thousand tokens either way.
 PRICING = '[pricing."openai/gpt-4o-mini"]\ninput = 1000.0\noutput = 1000.0\n'
 
@@ -142,6 +143,20 @@ def test_three_instances_on_one_postgres(
             )
             assert cleared.returncode == 0, cleared.stdout + cleared.stderr
             assert _ask(base, secret, "What is the capital of France?").headers["x-helix-cache"] == "MISS"
+
+        # A key's rpm holds across the instances within 10% (each holds a lease of 2% of it at most).
+        conn = connect(pg_url, migrate=False)
+        limited, limited_secret = key_store.create(conn, "limited", KeySpec(rpm=RPM))
+        conn.close()
+        for base in bases:
+            _until(lambda base=base: _ask(base, limited_secret, f"hello {base}").status_code == 200)
+        started = time.monotonic()
+        codes = [r.status_code for r in asyncio.run(_burst(bases, limited_secret, 2 * RPM))]
+        refilled = (time.monotonic() - started) * RPM / 60
+        admitted = codes.count(200) + INSTANCES  # the three hellos came out of the same minute
+        assert set(codes) <= {200, 429}, codes
+        assert 0.9 * RPM <= admitted <= 1.1 * RPM + refilled, (admitted, refilled)
+        print(f"rpm {RPM}: {admitted} admitted across {INSTANCES} instances (refill during the burst {refilled:.1f})")
 
         # A key revoked through one database is refused by every instance.
         conn = connect(pg_url, migrate=False)

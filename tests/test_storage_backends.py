@@ -16,7 +16,7 @@ from helix.cache.index import sign_bits
 from helix.dburl import Location, is_shared
 from helix.pii import incidents
 from helix.store import keys as key_store
-from helix.store import migrations, queries, request_log, reservations, series, sessions, spend
+from helix.store import migrations, queries, rate_buckets, request_log, reservations, series, sessions, spend
 from helix.store.db import connect
 from helix.store.instance import get_or_create
 from helix.store.writer import Writer
@@ -240,5 +240,27 @@ def test_cache_entries(database: Location) -> None:
         assert entries.ids_to_evict(conn, time.time(), 0, 10**9) == [first + 1]
         generation = entries.generation(conn)
         assert entries.clear(conn, "m", None) == 1 and entries.generation(conn) == generation + 1
+    finally:
+        conn.close()
+
+
+def test_shared_rate_buckets_never_hand_out_a_unit_twice(database: Location) -> None:
+    connect(database).close()
+    now = time.time()
+
+    def lease(_: int) -> float:
+        own = connect(database, migrate=False)
+        try:
+            taken, _left = rate_buckets.lease(own, "rpm:k", 100.0, 100.0 / 60, [7.0, 1.0], now)
+            return taken
+        finally:
+            own.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(lease, range(30)))
+    assert sum(taken) == 100.0  # 14 chunks of 7, then two single units, then nothing
+    conn = connect(database, migrate=False)
+    try:
+        assert rate_buckets.lease(conn, "rpm:k", 100.0, 100.0 / 60, [1.0], now + 6)[0] == 1.0  # refilled 10
     finally:
         conn.close()

@@ -38,6 +38,7 @@ from helix.periods import ADJECTIVE, describe_reset
 from helix.pipeline.auth import KeyRing
 from helix.pricing import PriceBook
 from helix.quota import estimate
+from helix.quota.leases import SharedRates
 from helix.quota.ledger import Ledger, Ledgers
 from helix.quota.rates import NO_RETRY, RateLimits, Taken
 from helix.quota.shared import SharedBudgets
@@ -80,7 +81,8 @@ class LimitsStage:
         self._prices = prices
         self._alerts = alerts
         self._writer = writer
-        self._rates = RateLimits(config, time.monotonic())
+        self._shared_rates = SharedRates(db_path) if isinstance(db_path, PostgresUrl) else None
+        self._rates = RateLimits(config, time.monotonic(), self._shared_rates)
         self._ledgers = Ledgers(config, writer, db_path)
         self._shared = SharedBudgets(db_path) if isinstance(db_path, PostgresUrl) else None
         # Nothing to check for a request without a key: skip straight to the next stage.
@@ -91,6 +93,9 @@ class LimitsStage:
         key = call.key
         if key is None and self._keyless_free:
             return await next(call)
+        if self._shared is not None:
+            prompt, explicit_output = _tokens(call)
+            await self._rates.top_up(key, prompt + explicit_output, time.monotonic())
         admission = self.admit(call, key)
         call.on_finish.append(admission.settle)
         try:
@@ -116,8 +121,7 @@ class LimitsStage:
                 code="model_not_allowed",
                 param="model",
             )
-        prompt = estimate.prompt_tokens(call)
-        explicit_output = estimate.max_output_tokens(call)
+        prompt, explicit_output = _tokens(call)
         taken = self._rates.check(key, prompt + explicit_output, time.monotonic())
 
         now = time.time()
@@ -187,6 +191,11 @@ class LimitsStage:
         if admission.key is not None and ledger is not None and ledger.budget:
             self._alerts.budget_reached(admission.key, ledger, ledger.spent / ledger.budget)
 
+    def close(self) -> None:
+        for shared in (self._shared, self._shared_rates):
+            if shared is not None:
+                shared.close()
+
     def live(self, key_id: str) -> dict[str, float | None]:
         """A key's budget ledger as this server sees it now: spent this period and reserved in flight."""
         return self._ledgers.live(key_id)
@@ -195,6 +204,11 @@ class LimitsStage:
         """Keep the ledgers and buckets in step with the keys (called by the key ring before they take effect)."""
         await self._ledgers.sync(keys)
         self._rates.forget({k.id for k in keys if k.revoked_at is None})
+
+
+def _tokens(call: Call) -> tuple[int, int]:
+    """The prompt's estimated tokens, and the output tokens the request asks for at most (0: unsaid)."""
+    return estimate.prompt_tokens(call), estimate.max_output_tokens(call)
 
 
 def _over_budget(who: str, ledger: Ledger, per_user: bool = False) -> RateLimited:

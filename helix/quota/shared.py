@@ -12,22 +12,18 @@ whole fleet's. Per-user budgets stay per instance: only their reservation (for c
 from __future__ import annotations
 
 import asyncio
-import threading
 from dataclasses import replace
 
 from helix.call import Call
 from helix.dburl import PostgresUrl
 from helix.quota.ledger import Ledger
 from helix.store import reservations
-from helix.store.db import Connection, connect
+from helix.store.db import PerThread
 
 
 class SharedBudgets:
     def __init__(self, location: PostgresUrl) -> None:
-        self._location = location
-        self._local = threading.local()  # a connection per worker thread
-        self._connections: list[Connection] = []
-        self._lock = threading.Lock()
+        self._connections = PerThread(location)
 
     async def reserve(
         self, call: Call, key_id: str | None, ledger: Ledger | None, prompt_cost: float, cost: float
@@ -35,25 +31,14 @@ class SharedBudgets:
         """Write the call's reservation; None when taken, else the ledger as the database has it (refused)."""
         row = reservations.row(call, cost)
         if key_id is None or ledger is None or ledger.budget is None:
-            await asyncio.to_thread(lambda: reservations.record(self._conn(), row))
+            await asyncio.to_thread(lambda: reservations.record(self._connections.get(), row))
             return None
         budget = ledger.budget
         taken, spent, reserved = await asyncio.to_thread(
-            lambda: reservations.reserve_within(self._conn(), row, key_id, ledger.start, budget, prompt_cost)
+            lambda: reservations.reserve_within(self._connections.get(), row, key_id, ledger.start, budget, prompt_cost)
         )
         ledger.spent = spent
         return None if taken else replace(ledger, reserved=reserved)
 
-    def _conn(self) -> Connection:
-        conn: Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self._location, migrate=False)
-            with self._lock:
-                self._connections.append(conn)
-        return conn
-
     def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
+        self._connections.close()

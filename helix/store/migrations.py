@@ -201,6 +201,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         INSERT INTO id_blocks (name, next) SELECT 'cache_entries', coalesce(max(id), 0) + 1 FROM cache_entries;
         """,
     ),
+    (
+        "0011_rate_buckets",
+        """
+        CREATE TABLE rate_buckets (subject TEXT PRIMARY KEY, level REAL NOT NULL, updated REAL NOT NULL);
+        """,
+    ),
 ]
 
 _COMPAT_FUNCTIONS = [
