@@ -146,7 +146,7 @@ def test_three_instances_on_one_postgres(
 
         # A key's rpm holds across the instances within 10% (each holds a lease of 2% of it at most).
         conn = connect(pg_url, migrate=False)
-        limited, limited_secret = key_store.create(conn, "limited", KeySpec(rpm=RPM))
+        _, limited_secret = key_store.create(conn, "limited", KeySpec(rpm=RPM))
         conn.close()
         for base in bases:
             _until(lambda base=base: _ask(base, limited_secret, f"hello {base}").status_code == 200)
