@@ -40,7 +40,7 @@ from helix.cache.embedder import Embedder
 from helix.cache.response_cache import ResponseCache
 from helix.call import Call, Endpoint, Next, Reply
 from helix.config import Config
-from helix.dburl import is_shared
+from helix.dburl import PostgresUrl, is_shared
 from helix.errors import HelixError
 from helix.metrics import Metrics
 from helix.pii.analyzer import PiiEngine
@@ -100,7 +100,9 @@ class Gateway:
         self._models: tuple[float, list[dict[str, Any]]] | None = None
         self.cache: ResponseCache | None = None
         self.keys = KeyRing(config, self.db_path, self.writer)
-        self.alerts = Alerts(config.alerts, self.writer)
+        self.alerts = Alerts(
+            config.alerts, self.writer, self.db_path if isinstance(self.db_path, PostgresUrl) else None
+        )
         self.limits: LimitsStage | None = None
         self.log = LogStage(self.writer, self.prices)
         self.pii: PiiEngine | None = None

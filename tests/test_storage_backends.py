@@ -85,8 +85,8 @@ def test_keys_their_version_and_spend(database: Location) -> None:
         [row] = spend.report(conn, key_store.list_keys(conn), now)
         assert row["requests"] == 2 and row["budget_used"] == pytest.approx(0.25)
         assert [u["user"] for u in spend.top_users(conn, record.id, now - 1)] == ["u2", "u1"]
-        conn.execute(spend.RECORD_ALERT, ("key:x", 0.0, 50, now, 1.0, 2.0, None))
-        conn.execute(spend.RECORD_ALERT, ("key:x", 0.0, 50, now, 1.0, 2.0, None))  # ignored, not an error
+        assert spend.claim_alert(conn, ("key:x", 0.0, 50, now, 1.0, 2.0, None))
+        assert not spend.claim_alert(conn, ("key:x", 0.0, 50, now, 1.0, 2.0, None))  # another's to announce
         assert spend.alerts_sent(conn, "key:x", 0.0) == {50}
         key_store.revoke(conn, "alice")
         assert key_store.list_keys(conn) == [] and len(key_store.all_keys(conn)) == 1

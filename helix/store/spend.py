@@ -21,6 +21,12 @@ RECORD_ALERT = (
 ALERT_DELIVERED = "UPDATE budget_alerts SET delivered = ? WHERE subject = ? AND period_start = ? AND threshold = ?"
 
 
+def claim_alert(conn: Connection, row: tuple[Any, ...]) -> bool:
+    """Record an alert (RECORD_ALERT's parameters); False when another process or instance already did, which
+    then is the one to announce it."""
+    return int(conn.execute(RECORD_ALERT, row).rowcount) == 1
+
+
 def key_spend(conn: Connection, key_id: str, since: float) -> float:
     row = conn.execute(
         "SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE key_id = ? AND ts >= ?", (key_id, since)
