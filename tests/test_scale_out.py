@@ -191,3 +191,40 @@ def test_the_semantic_index_takes_in_other_instances_entries(pg_url: PostgresUrl
             await cache.close()
 
     assert len(asyncio.run(scenario())) == 1
+
+
+def test_workers_need_a_shared_database(tmp_path: Path) -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "helix", "serve", "--workers", "2", "--db", str(tmp_path / "helix.db")],
+        env=isolated_env(tmp_path, "http://127.0.0.1:9"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1
+    assert "--workers needs a database the workers can share" in refused.stderr
+
+
+def test_two_workers_serve_one_port(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], pg_url: PostgresUrl
+) -> None:
+    config = tmp_path / "helix.toml"
+    config.write_text("[pii]\nenabled = false\n[cache]\nsemantic = false\n")
+    port = free_port()
+    env = isolated_env(tmp_path / "home", upstream[0].url, HELIX_DASHBOARD__ENABLED="false")
+    process = serve_process(env, tmp_path, port, "--config", str(config), "--db", str(pg_url), "--workers", "2")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, process)
+        answers = [_ask(base, "any", f"question {i}") for i in range(20)]
+        assert [a.status_code for a in answers] == [200] * 20
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert output.count("Application shutdown complete") == 2  # both workers drained and stopped
+    conn = connect(pg_url, migrate=False)
+    try:
+        assert conn.execute("SELECT count(*) FROM requests").fetchone()[0] == 20
+    finally:
+        conn.close()
