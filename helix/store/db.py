@@ -74,7 +74,7 @@ def connect(
     if isinstance(location, PostgresUrl):
         from helix.store import pg
 
-        conn: Connection = pg.Connection.open(location)
+        conn: Connection = pg.Connection.open(location, lock_timeout_ms=busy_timeout_ms)
         if migrate and not reader:
             _migrate(conn, postgres=True)
         return conn

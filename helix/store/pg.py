@@ -126,10 +126,12 @@ class Connection:
         self.row_factory: Any = None
 
     @classmethod
-    def open(cls, url: str) -> Connection:
+    def open(cls, url: str, lock_timeout_ms: int) -> Connection:
+        """`lock_timeout_ms` bounds a wait for a lock, as SQLite's busy timeout does; past it, "locked"."""
         psycopg = driver()
         with _errors():
             conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+            conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
         _configure(conn)
         conn.row_factory = _row_factory
         return cls(conn)
