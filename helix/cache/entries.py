@@ -1,8 +1,9 @@
 """The cache's rows in the database: statements for the single writer, reads for lookups and the CLI.
 
-Entry ids come from blocks taken from the database (`take_ids`), so instances sharing one database never
-hand out the same id. Cosine similarities are computed here with numpy from the stored float vectors, the
-same on SQLite and on PostgreSQL (which has no sqlite-vec, and here no pgvector).
+On a database shared by instances, entry ids come from blocks taken from it (`take_ids`), so no two
+instances hand out the same id; a SQLite file has one writing process, which counts on from `max_id`.
+Cosine similarities are computed here with numpy from the stored float vectors, the same on SQLite and
+on PostgreSQL (which has no sqlite-vec, and here no pgvector).
 """
 
 from __future__ import annotations
@@ -146,6 +147,10 @@ def index_rows(
     )
     while rows := cursor.fetchmany(batch):
         yield [(int(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
+
+
+def max_id(conn: Connection) -> int:
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM cache_entries").fetchone()[0])
 
 
 def take_ids(conn: Connection, count: int = ID_BLOCK) -> int:

@@ -100,7 +100,7 @@ class ResponseCache:
         self._embeddings_in_flight = 0
         self._local = threading.local()
         self._loop_conn: Connection | None = None
-        self._next_id, self._last_id = 1, 0  # no block of ids yet: the first save takes one
+        self._next_id = self._last_id = 0
         self._shared = is_shared(db_path)
         self._synced_at = 0.0
         self._recent: dict[int, float] = {}  # ids indexed within the sync overlap, and when
@@ -115,6 +115,10 @@ class ResponseCache:
     async def start(self) -> None:
         self._loop_conn = connect(self._db_path, reader=True, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS)
         self._generation = entries.generation(self._loop_conn)
+        if self._shared:  # other instances save entries too: ids from a block none of them will use
+            await asyncio.to_thread(self._take_ids)
+        else:  # one process writes this file's cache (several workers need a shared database)
+            self._next_id, self._last_id = entries.max_id(self._loop_conn) + 1, 2**63 - 1
         loop = asyncio.get_running_loop()
         if self._embedder is not None:
             self._tasks.append(asyncio.create_task(self._prepare_semantic(loop)))
@@ -275,7 +279,7 @@ class ResponseCache:
         vector: NDArray[np.float32] | None,
         ttl: float | None,
     ) -> None:
-        if self._next_id > self._last_id:  # the first save, or 2**32 of them since the last block
+        if self._next_id > self._last_id:  # 2**32 entries saved since the block was taken
             self._take_ids()
         entry_id = self._next_id
         self._next_id += 1
