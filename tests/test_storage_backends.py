@@ -4,6 +4,7 @@ functions and the same SQL, so the same answers."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 
 from helix.cache import entries
 from helix.cache.index import sign_bits
-from helix.dburl import Location, is_shared
+from helix.dburl import Location, PostgresUrl, is_shared
 from helix.pii import incidents
 from helix.store import keys as key_store
 from helix.store import migrations, queries, rate_buckets, request_log, reservations, series, sessions, spend
@@ -262,5 +263,19 @@ def test_shared_rate_buckets_never_hand_out_a_unit_twice(database: Location) -> 
     conn = connect(database, migrate=False)
     try:
         assert rate_buckets.lease(conn, "rpm:k", 100.0, 100.0 / 60, [1.0], now + 6)[0] == 1.0  # refilled 10
+    finally:
+        conn.close()
+
+
+def test_a_postgres_connection_outlives_a_server_side_disconnect(pg_url: PostgresUrl) -> None:
+    conn = connect(pg_url)
+    try:
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        other = connect(pg_url, migrate=False)
+        other.execute("SELECT pg_terminate_backend(?)", (pid,))
+        other.close()
+        with pytest.raises(sqlite3.OperationalError):  # the statement in flight when it went
+            conn.execute("SELECT 1")
+        assert conn.execute("SELECT 1").fetchone()[0] == 1  # and the next one reconnects
     finally:
         conn.close()

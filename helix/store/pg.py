@@ -119,22 +119,29 @@ class Cursor:
 
 
 class Connection:
-    """A synchronous PostgreSQL connection with the surface of the store's `sqlite3.Connection`s."""
+    """A synchronous PostgreSQL connection with the surface of the store's `sqlite3.Connection`s.
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self._conn = conn
+    Long-lived ones (the key ring's, the cache's) outlive a database restart: a connection found broken
+    outside a transaction is opened again before the next statement."""
+
+    def __init__(self, url: str, lock_timeout_ms: int) -> None:
+        self._url, self._lock_timeout_ms = url, lock_timeout_ms
+        self._conn = self._open()
         self.row_factory: Any = None
 
     @classmethod
     def open(cls, url: str, lock_timeout_ms: int) -> Connection:
         """`lock_timeout_ms` bounds a wait for a lock, as SQLite's busy timeout does; past it, "locked"."""
+        return cls(url, lock_timeout_ms)
+
+    def _open(self) -> psycopg.Connection[Any]:
         psycopg = driver()
         with _errors():
-            conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
-            conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+            conn = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+            conn.execute(f"SET lock_timeout = {int(self._lock_timeout_ms)}")
         _configure(conn)
         conn.row_factory = _row_factory
-        return cls(conn)
+        return conn
 
     @property
     def in_transaction(self) -> bool:
@@ -143,6 +150,8 @@ class Connection:
         return self._conn.info.transaction_status != TransactionStatus.IDLE
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
+        if self._conn.broken:
+            self._conn = self._open()
         with _errors():
             return Cursor(self._conn.execute(postgres(sql), tuple(parameters)))  # type: ignore[arg-type]
 
