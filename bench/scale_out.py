@@ -18,11 +18,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import psycopg
 from harness import CHAT_LUA, REPO, _wait_for, free_port, print_table, wrk
 
@@ -64,6 +66,7 @@ def gateway(upstream_url: str, db: str, workers: int) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for(f"{url}/health", process)
+        _wait_ready(url, workers, process)
         wrk(f"{url}/v1/chat/completions", 4 * workers, 3, NO_CACHE_LUA)  # every worker loaded and warm
         yield url
     finally:
@@ -73,6 +76,19 @@ def gateway(upstream_url: str, db: str, workers: int) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _wait_ready(url: str, workers: int, process: subprocess.Popen[bytes]) -> None:
+    """Until every worker has loaded: the port answers /health at once, each worker's /health/ready only
+    once its app is built, and a new connection may reach any of them."""
+    in_a_row, deadline = 0, time.monotonic() + 300
+    while in_a_row < 8 * workers:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the workers did not all become ready")
+        ready = httpx.get(f"{url}/health/ready", headers={"connection": "close"}, timeout=10).status_code == 200
+        in_a_row = in_a_row + 1 if ready else 0
+        if not ready:
+            time.sleep(0.5)
 
 
 def measure(url: str, connections: int, duration: int) -> dict[str, dict[str, float]]:
