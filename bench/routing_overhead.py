@@ -5,6 +5,13 @@ difference is the router's own time: choosing a deployment, health and latency b
 and (for streams) reading the first chunk before handing the stream on.
 
     python bench/routing_overhead.py [--requests 3000]
+
+With `--e2e`, end to end instead: a real `helix serve` (cache, PII and dashboard off) in front of the fake
+upstream, driven by wrk at one connection (c=1), a model alias with two weighted deployments and a
+fallback against a plain model (one target), alternating in rounds so both see the same machine; the
+fake upstream asked directly is the floor.
+
+    python bench/routing_overhead.py --e2e [--seconds 5] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import argparse
 import asyncio
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -95,10 +103,70 @@ async def run(url: str, requests: int) -> list[tuple[str, float, float]]:
     return results
 
 
+E2E_CONFIG = """
+[models.pair]
+deployments = [{ target = "openai/gpt-4o-mini", weight = 3 }, { target = "openai/gpt-4o" }]
+fallbacks = ["openai/gpt-4.1-mini"]
+"""
+E2E_CASES = {
+    "fake upstream, asked directly": ("upstream", "gpt-4o-mini"),
+    "Helix, plain model (one target)": ("helix", "gpt-4o-mini"),
+    "Helix, alias: 2 weighted deployments + fallback": ("helix", "pair"),
+}
+WRK_SCRIPT = """wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"model": "%s", "messages": [{"role": "user", "content": "Give me one word for happy."}]}'
+"""
+
+
+def end_to_end(seconds: int, rounds: int) -> None:
+    from bench.harness import free_port, servers, wrk
+
+    with tempfile.TemporaryDirectory(prefix="helix-routing-bench-") as folder:
+        config = Path(folder) / "helix.toml"
+        config.write_text(E2E_CONFIG)
+        scripts = {}
+        for label, (_, model) in E2E_CASES.items():
+            scripts[label] = Path(folder) / f"{model}.lua"
+            scripts[label].write_text(WRK_SCRIPT % model)
+        env = {
+            "HELIX_CONFIG": str(config),
+            "HELIX_CACHE__ENABLED": "false",
+            "HELIX_PII__ENABLED": "false",
+            "HELIX_DASHBOARD__ENABLED": "false",
+        }
+        runs: dict[str, list[dict[str, float]]] = {label: [] for label in E2E_CASES}
+        with servers(free_port(), free_port(), env=env) as running:
+            bases = {"upstream": running.upstream_url, "helix": running.helix_url}
+            for label, (where, _) in E2E_CASES.items():  # warm up connections and code paths
+                wrk(f"{bases[where]}/v1/chat/completions", 1, 2, scripts[label])
+            for round_ in range(rounds):
+                order = list(E2E_CASES) if round_ % 2 == 0 else list(reversed(E2E_CASES))
+                for label in order:
+                    url = f"{bases[E2E_CASES[label][0]]}/v1/chat/completions"
+                    runs[label].append(wrk(url, 1, seconds, scripts[label]))
+    print(f"c=1, {rounds} rounds of {seconds} s per case, alternating order; medians over the rounds")
+    print("| case | p50 ms | p99 ms | requests/s |")
+    print("|---|---:|---:|---:|")
+    for label, measured in runs.items():
+        p50, p99, rps = (statistics.median(run[k] for run in measured) for k in ("p50", "p99", "rps"))
+        print(f"| {label} | {p50:.3f} | {p99:.3f} | {rps:,.0f} |")
+    single, alias = runs["Helix, plain model (one target)"], runs["Helix, alias: 2 weighted deployments + fallback"]
+    for k in ("p50", "p99"):
+        differences = [a[k] - s[k] for a, s in zip(alias, single, strict=True)]
+        print(f"alias - plain model, {k} per round (ms): " + ", ".join(f"{d:+.3f}" for d in differences))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--e2e", action="store_true", help="through a real helix serve, with wrk at c=1")
+    parser.add_argument("--seconds", type=int, default=5, help="--e2e: seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="--e2e: rounds of every case")
     args = parser.parse_args()
+    if args.e2e:
+        end_to_end(args.seconds, args.rounds)
+        return
     upstream = ServerThread(FakeUpstream(FakeState(record=False))).start()
     try:
         results = asyncio.run(run(upstream.url, args.requests))

@@ -30,6 +30,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
@@ -39,12 +40,12 @@ from helix.alerts import Alerts
 from helix.cache.embedder import Embedder
 from helix.cache.response_cache import ResponseCache
 from helix.call import Call, Endpoint, Next, Reply
-from helix.config import Config
+from helix.config import CacheConfig, Config
 from helix.dburl import PostgresUrl, is_shared
 from helix.errors import HelixError
 from helix.metrics import Metrics
 from helix.pii.analyzer import PiiEngine
-from helix.pii.config import NAMES_HINT
+from helix.pii.config import NAMES_HINT, PiiConfig
 from helix.pii.redact import Redactor
 from helix.pii.users import UserIds, user_key
 from helix.pipeline.auth import KeyRing
@@ -76,6 +77,15 @@ class Stage(Protocol):
 MODELS_TTL_SECONDS = 60.0
 
 
+@dataclass(slots=True)
+class Stages:
+    """The stages a config change rebuilds: the PII engine and its stage (None: PII off), and the response cache."""
+
+    pii: PiiEngine | None
+    redact: RedactStage | None
+    cache: ResponseCache | None
+
+
 def compose(stages: list[Stage], last: Callable[[Call], Awaitable[Reply]]) -> Next:
     handler: Next = last
     for stage in reversed(stages):
@@ -95,6 +105,7 @@ class Gateway:
         self.metrics = Metrics(self.db_path)
         # How to re-read the config for a live reload (helix/reload.py); None: reload is not offered.
         self.loader: Callable[[], Config] | None = None
+        self.reloading = asyncio.Lock()  # one reload at a time (helix/reload.py)
         self.prices = PriceBook(config.pricing)
         self._handler: Next | None = None
         self._models: tuple[float, list[dict[str, Any]]] | None = None
@@ -105,7 +116,10 @@ class Gateway:
         )
         self.limits: LimitsStage | None = None
         self.log = LogStage(self.writer, self.prices)
+        self._measure = MeasureStage(self.metrics)
         self.pii: PiiEngine | None = None
+        self.redact: RedactStage | None = None
+        self._idle_cache: ResponseCache | None = None  # turned off by a reload; kept for turning on again
         self._pii_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="helix-pii")
         self.users = UserIds(None)
 
@@ -122,16 +136,12 @@ class Gateway:
         self.limits = LimitsStage(self.config.limits, self.keys, self.prices, self.alerts, self.writer, self.db_path)
         await self.keys.start()
         self.log = LogStage(self.writer, self.prices)
-        stages: list[Stage] = [self.log, MeasureStage(self.metrics), self.limits]
-        redact = await self._make_redaction() if self.config.pii.enabled else None
-        if redact is not None:
-            stages.append(redact)
+        if self.config.pii.enabled:
+            self.pii, self.redact = await self._make_redaction(self.config.pii)
         if self.config.cache.enabled:
-            self.cache = self._make_cache()
+            self.cache = self._make_cache(self.config.cache)
             await self.cache.start()
-            scrub = redact.scrub_for_store if redact is not None and self.config.pii.scan_responses != "off" else None
-            stages.append(CacheStage(self.cache, self.config.cache, self.prices, scrub))
-        self._handler = compose(stages, self._route)
+        self._compose()
         # Everything loaded so far (Presidio, numpy, the app) lives for the whole process: keep the
         # garbage collector from re-scanning it in every full collection, a source of tail latency.
         # Collect first so no garbage is frozen with it.
@@ -149,26 +159,67 @@ class Gateway:
         finally:
             conn.close()
 
-    async def _make_redaction(self) -> RedactStage:
+    def _compose(self) -> None:
+        """The handler from the current stages, swapped in one assignment: a request in flight keeps the chain
+        it started with, a new one takes the new chain."""
+        assert self.limits is not None
+        stages: list[Stage] = [self.log, self._measure, self.limits]
+        redact = self.redact
+        if redact is not None:
+            stages.append(redact)
+        if self.cache is not None:
+            pii = self.config.pii
+            scrub = redact.scrub_for_store if redact is not None and pii.scan_responses != "off" else None
+            stages.append(CacheStage(self.cache, self.config.cache, self.prices, scrub))
+        self._handler = compose(stages, self._route)
+
+    async def prepare_stages(self, config: Config) -> Stages:
+        """What new [pii] and [cache] settings need built before they can take over (a live reload): a new PII
+        engine takes seconds (Presidio, spaCy) and is made in a thread while the old one keeps serving."""
+        built = Stages(self.pii, self.redact, self.cache if self.cache is not None else self._idle_cache)
+        if config.pii != self.config.pii:
+            built.pii, built.redact = await self._make_redaction(config.pii) if config.pii.enabled else (None, None)
+        if config.cache.enabled and built.cache is None:
+            built.cache = self._make_cache(config.cache)
+            await built.cache.start()
+        return built
+
+    @property
+    def cache_built(self) -> bool:
+        """A response cache exists (in the chain or turned off), built with its embedding and judge models."""
+        return self.cache is not None or self._idle_cache is not None
+
+    def install(self, config: Config, built: Stages) -> None:
+        """Take `config` and the stages prepared for it, in one synchronous step (no request sees a mix)."""
+        self.config = config
+        self.pii, self.redact = built.pii, built.redact
+        cache = built.cache
+        if cache is not None:
+            cache.reconfigure(config.cache)
+        # A cache turned off stays open, out of the chain: requests in flight may still save into it.
+        self.cache, self._idle_cache = (cache, None) if config.cache.enabled else (None, cache)
+        self._compose()
+
+    async def _make_redaction(self, settings: PiiConfig) -> tuple[PiiEngine, RedactStage]:
         # Building Presidio (and a spaCy model, if configured) takes a while: keep it off the event loop.
-        self.pii = await asyncio.to_thread(PiiEngine, self.config.pii)
-        if self.pii.skipped:
+        pii = await asyncio.to_thread(PiiEngine, settings)
+        if pii.skipped:
             log.warning(
                 "PII firewall: %s. NOT DETECTED: %s, so names and places reach providers: %s",
-                self.pii.mode,
-                ", ".join(self.pii.skipped),
+                pii.mode,
+                ", ".join(pii.skipped),
                 NAMES_HINT,
             )
         else:
-            log.info("PII firewall: %s", self.pii.mode)
-        redactor = Redactor(self.pii, self.config.pii.hash_key)
-        inline = 0 if self.pii.uses_ner else INLINE_MAX_BYTES
-        return RedactStage(
-            redactor, self.config.pii.on_error, self.writer, self._pii_executor, inline, self.config.pii.scan_responses
+            log.info("PII firewall: %s", pii.mode)
+        redactor = Redactor(pii, settings.hash_key)
+        inline = 0 if pii.uses_ner else INLINE_MAX_BYTES
+        stage = RedactStage(
+            redactor, settings.on_error, self.writer, self._pii_executor, inline, settings.scan_responses
         )
+        return pii, stage
 
-    def _make_cache(self) -> ResponseCache:
-        settings = self.config.cache
+    def _make_cache(self, settings: CacheConfig) -> ResponseCache:
         # One ONNX thread: a short prompt embeds in ~3 ms that way, ~8 ms when threads contend on 2 cores.
         embedder = (
             Embedder(settings.embedding_model, settings.embedding_model_path, threads=1) if settings.semantic else None
@@ -180,8 +231,9 @@ class Gateway:
         await self.alerts.close()
         if self.limits is not None:
             await asyncio.to_thread(self.limits.close)
-        if self.cache is not None:
-            await self.cache.close()
+        for cache in (self.cache, self._idle_cache):
+            if cache is not None:
+                await cache.close()
         self._pii_executor.shutdown(wait=False, cancel_futures=True)
         await self.writer.close()
         if self.client is not None:

@@ -7,7 +7,8 @@ has more than max_headers headers), before the app, and so before authentication
 
 `GracefulServer` is how it stops: on SIGTERM (or Ctrl-C) it stops accepting, lets requests and streams in
 flight finish for up to [server] shutdown_grace seconds (then cuts them, each logged as cut), drains the
-log writer and exits 0; a second signal exits at once (status 1). SIGHUP re-reads the config (helix/reload.py).
+log writer and exits 0; a second signal exits at once (status 1), after cutting what is in flight and
+writing the log's rows (the cut requests' too). SIGHUP re-reads the config (helix/reload.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +32,10 @@ if TYPE_CHECKING:
     from helix.gateway import Gateway
 
 STATUS = 431
+# How long a second stop signal may take to cut the requests in flight and write their log rows and those
+# already queued, before the process exits anyway.
+FORCED_EXIT_SECONDS = 2.0
+Flush = Callable[[float], Awaitable[bool]]
 _BODY = msgspec.json.encode(
     {
         "error": {
@@ -110,18 +117,47 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
 
 
 class GracefulServer(uvicorn.Server):
+    _flush: Flush | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def flush_log_on_exit(self, flush: Flush) -> None:
+        """Have a second stop signal first write the rows queued for the log (`Writer.flush`); call on the loop."""
+        self._flush, self._loop = flush, asyncio.get_running_loop()
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.should_exit:
-            # The second signal: exit now. Requests in flight are cut and rows still queued for the log are
-            # lost; a budgeted request's reservation is on disk and is charged at the next start.
+            # The second signal: exit now, losing no log row. Requests in flight are cut (each logs itself as
+            # cut, 499), then the rows queued for the log are written: FORCED_EXIT_SECONDS at most in all.
             logging.getLogger("helix").warning("second stop signal: exiting at once")
-            os._exit(1)
+            if self._flush is None or self._loop is None or self._loop.is_closed():
+                os._exit(1)
+            # A signal handler runs between two steps of the event loop's thread: it cannot wait there. The
+            # requests and the writer's task run on that loop, so the exit is scheduled on it, with a timer
+            # as a backstop in case the loop itself is stuck.
+            backstop = threading.Timer(FORCED_EXIT_SECONDS + 0.5, os._exit, (1,))
+            backstop.daemon = True
+            backstop.start()
+            self._loop.call_soon_threadsafe(self._loop.create_task, self._cut_and_exit(self._flush))
+            return
         if sig == signal.SIGTERM:
             # A stop asked for, not an interruption: uvicorn would re-raise it once drained, and the process
             # would end "killed by SIGTERM"; after a clean drain it exits 0 instead.
             self.should_exit = True
             return
         super().handle_exit(sig, frame)
+
+    async def _cut_and_exit(self, flush: Flush) -> None:
+        try:
+            began = time.monotonic()
+            requests = list(self.server_state.tasks)
+            for task in requests:
+                task.cancel()
+            if requests:
+                await asyncio.wait(requests, timeout=FORCED_EXIT_SECONDS / 4)
+            if not await flush(max(0.1, FORCED_EXIT_SECONDS - (time.monotonic() - began))):
+                logging.getLogger("helix").error("rows queued for the log were not all written before the exit")
+        finally:
+            os._exit(1)
 
 
 def ignore_sighup() -> None:

@@ -16,7 +16,7 @@ import openai
 import pytest
 from PIL import Image
 
-from helix.format import count, money
+from helix.format import clock, count, money, ms
 from tests.fake_upstream import FakeState, ServerThread
 from tests.test_dashboard import Served, read, serve, stored
 
@@ -40,8 +40,12 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, upstream: tuple[ServerThread, FakeState]) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("browser")
+    (folder / "helix.toml").write_text(  # read from the working directory
+        '[models.mixed]\ndeployments = [{ target = "openai/fail-429", weight = 9 }, { target = "openai/gpt-4o" }]\n'
+    )
     with serve(
-        tmp_path_factory.mktemp("browser"),
+        folder,
         upstream[0].url,
         HELIX_AUTH__ADMIN_KEY=ADMIN,
         HELIX_DASHBOARD__REFRESH_SECONDS="0.5",
@@ -276,6 +280,47 @@ def test_clearing_a_models_cache(page: sync_api.Page, site: Served) -> None:
     assert entries() == 0
 
 
+def test_deployments_show_the_routers_state_live(
+    page: sync_api.Page, site: Served, request: pytest.FixtureRequest
+) -> None:
+    page.get_by_role("link", name="Deployments", exact=True).click()
+    page.wait_for_url(re.compile(r"/dashboard/deployments"))
+    assert row_of(page, "openai/fail-429")[1] == "healthy"
+    navigations: list[str] = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    client = site.client(admin(site, "POST", "/keys", json={"name": "routing-app"}).json()["key"])
+    for _ in range(20):  # the balancer picks fail-429 first nine times in ten; its 429 cools it at once
+        answer = client.chat.completions.with_raw_response.create(
+            model="mixed", messages=[{"role": "user", "content": "route me"}]
+        )
+        assert answer.headers["x-helix-model"] == "gpt-4o"
+        ready = httpx.get(f"{site.url}/health/ready", timeout=10).json()["deployments"]
+        if ready["openai/fail-429"]["state"] == "cooling":
+            break
+    cooling = ready["openai/fail-429"]
+    expected = {f"cooling down until {clock(cooling['cooling_until'] + d)}" for d in (-1, 0, 1)}
+    page.get_by_text(re.compile("cooling down until")).wait_for(timeout=10_000)  # without a reload
+    assert navigations == []
+    cells = row_of(page, "openai/fail-429")
+    assert cells[1] in expected
+    assert (cells[2], cells[4], cells[5]) == ("0", str(cooling["recent_failures"]), str(cooling["cooldowns"]))
+    healthy = ready["openai/gpt-4o"]
+    assert row_of(page, "openai/gpt-4o")[1:] == [
+        "healthy",
+        "0",
+        ms(healthy["latency_ms"]),
+        str(healthy["recent_failures"]),
+        "0",
+    ]
+    snap(page, request, "deployments")
+
+
+def row_of(page: sync_api.Page, deployment: str) -> list[str]:
+    row = page.locator("tr", has=page.get_by_role("cell", name=deployment, exact=True))
+    row.wait_for()
+    return [cell.strip() for cell in row.locator("td").all_inner_texts()]
+
+
 def test_a_phone_sized_screen_needs_no_sideways_scrolling(
     browser: sync_api.Browser, site: Served, request: pytest.FixtureRequest
 ) -> None:
@@ -285,7 +330,7 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling(
     phone.locator("canvas").first.wait_for()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     snap(phone, request, "phone")
-    for path in ("keys", "key?name=checkout-app", "user?id=ann", "requests"):
+    for path in ("keys", "key?name=checkout-app", "user?id=ann", "requests", "deployments"):
         phone.goto(f"{site.url}/dashboard/{path}")
         phone.locator("table").first.wait_for()
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390, path

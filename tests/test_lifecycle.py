@@ -33,28 +33,40 @@ class Served:
     db: Path
     env: dict[str, str]
 
-    def write_config(self, models: str) -> None:
-        self.config.write_text(_config(self.config.parent, self.db, self._upstream, models))
+    def write_config(self, models: str, **sections: str) -> None:
+        self.config.write_text(_config(self.config.parent, self.db, self._upstream, models, **sections))
 
     _upstream: str = ""
 
 
-def _config(folder: Path, db: Path, upstream: str, models: str) -> str:
+def _config(
+    folder: Path,
+    db: Path,
+    upstream: str,
+    models: str,
+    cache: str = "enabled = false",
+    pii: str = "enabled = false",
+    server: str = "",
+    limits: str = "",
+) -> str:
     return f"""
 [storage]
 path = "{db}"
 [server]
 shutdown_grace = 20.0
+{server}
 [dashboard]
 enabled = false
 [providers.openai]
 base_url = "{upstream}/v1"
 api_key = "sk-test"
 [cache]
-enabled = false
 embedding_model_path = "{EMBEDDING_MODEL}"
+{cache}
 [pii]
-enabled = false
+{pii}
+[limits]
+{limits}
 {models}
 """
 
@@ -148,6 +160,62 @@ def test_sighup_changes_a_route_while_streams_are_in_flight(served: Served, fake
     assert output.count("config reload refused") == 1  # SIGHUP's, in one line
 
 
+def _ask(url: str, content: str, model: str = "gpt-4o-mini") -> httpx.Response:
+    body = {"model": model, "messages": [{"role": "user", "content": content}]}
+    return httpx.post(f"{url}/v1/chat/completions", json=body, timeout=30)
+
+
+def _reload(served: Served) -> str:
+    done = helix_cmd("reload", "--url", served.url, env=served.env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_reload_rebuilds_pii_cache_and_limits_while_streams_are_in_flight(served: Served, fake: FakeState) -> None:
+    models = '[models.m]\ntarget = "openai/slow-stream"\n'
+    pattern_only = 'enabled = true\nspacy_model = "off"\nentities = ["EMAIL_ADDRESS"]'
+    threads, results = _start_streams(served.url, 2)
+    served.write_config(models, pii=pattern_only, cache="enabled = true\nsemantic = false", limits="rpm = 2")
+    assert "[pii], [cache], [limits] changed" in _reload(served)
+    for thread in threads:
+        thread.join(20)
+    assert len(results) == 2 and all(_complete(text) for text in results), results  # on the old chain
+
+    # [pii]: the new engine redacts; [cache]: on, exact; [limits]: a global rpm of 2.
+    fake.requests.clear()
+    first = _ask(served.url, "write to ann@example.com")
+    assert "ann@example.com" not in json.dumps(fake.requests[-1].body)
+    assert _ask(served.url, "write to ann@example.com").headers["x-helix-cache"] == "HIT-EXACT"
+    refused = _ask(served.url, "a third request this minute")
+    assert first.status_code == 200 and refused.status_code == 429, refused.text
+
+    # An allow list, a looser limit, the cache off: each in effect on the next request.
+    served.write_config(
+        models, pii=pattern_only + '\nallow_list = ["ann@example.com"]', cache="enabled = false", limits="rpm = 1000"
+    )
+    assert "[pii], [cache], [limits] changed" in _reload(served)
+    fake.requests.clear()
+    answer = _ask(served.url, "write to ann@example.com")
+    assert answer.status_code == 200 and "ann@example.com" in json.dumps(fake.requests[-1].body)
+    assert "x-helix-cache" not in answer.headers or answer.headers["x-helix-cache"] != "HIT-EXACT"
+
+    # The server's HTTP caps and the database path cannot change in a running server: named, not applied; nor
+    # can the embedding model of a cache built already. The rest is.
+    served.write_config(models, server="max_header_kb = 64", cache="enabled = false")
+    served.config.write_text(served.config.read_text().replace(f'"{served.db}"', f'"{served.db}.moved"'))
+    said = _reload(served)
+    assert "[pii], [limits] changed" in said
+    assert "not applied, as a running server cannot change them: [server] max_header_kb, [storage] path" in said
+    assert "[cache] semantic (restart Helix to apply)" in said
+    assert "restart Helix to apply" in said
+    assert _ask(served.url, "still serving").status_code == 200
+    assert not Path(f"{served.db}.moved").exists()
+
+    served.process.send_signal(signal.SIGTERM)
+    output = served.process.communicate(timeout=30)[0]
+    assert served.process.returncode == 0, output
+
+
 def test_sigterm_lets_streams_in_flight_finish_and_loses_no_log_row(served: Served, fake: FakeState) -> None:
     threads, results = _start_streams(served.url, 4)
     began = time.monotonic()
@@ -180,3 +248,29 @@ def test_a_second_sigterm_exits_at_once(served: Served, fake: FakeState) -> None
     assert served.process.returncode == 1 and "exiting at once" in output
     for thread in threads:
         thread.join(10)
+
+
+def test_a_second_sigterm_still_writes_every_log_row(served: Served, fake: FakeState) -> None:
+    holder = sqlite3.connect(served.db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the server's writer now waits for this lock: its rows stay queued
+    try:
+        for i in range(5):
+            assert _ask(served.url, f"queued {i}").status_code == 200  # answered; the log row is queued
+        threads, _ = _start_streams(served.url, 1)  # keeps the server draining after the first SIGTERM
+        served.process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        served.process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    output = served.process.communicate(timeout=30)[0]
+    assert served.process.returncode == 1 and "exiting at once" in output, output
+    for thread in threads:
+        thread.join(10)
+    conn = sqlite3.connect(served.db)
+    try:
+        rows = conn.execute("SELECT status, stream FROM requests ORDER BY stream").fetchall()
+    finally:
+        conn.close()
+    assert rows == [(200, 0)] * 5 + [(499, 1)]  # the stream in flight was cut, and logged as cut

@@ -14,6 +14,8 @@ import httpx
 import openai
 import pytest
 
+from helix.config import load_config
+from helix.reload import reload
 from tests.conftest import Helix, add_key, start_helix
 from tests.fake_upstream import FakeState, ServerThread
 from tests.webhook_receiver import WebhookReceiver
@@ -263,6 +265,44 @@ def test_global_per_user_budget_in_laptop_mode(tmp_path: Path, upstream: tuple[S
             client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="carol")
         assert raised.value.code == "budget_exceeded"
         client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="dave")
+    finally:
+        instance.server.stop()
+
+
+def test_reloaded_limits_keep_what_was_used(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> None:
+    """[limits] reloaded in place: a bucket keeps what it has used, a per-user budget the spend it has seen."""
+    config_file = tmp_path / "helix.toml"
+    instance = start_helix(tmp_path, upstream[0].url, PRICES + "\n[limits]\nrpm = 2\nuser_budget = 0.03\n")
+
+    def reload_with(limits: str) -> str:
+        text = config_file.read_text()
+        config_file.write_text(text[: text.index("[limits]")] + f"[limits]\n{limits}\n")
+        outcome = instance.server.run(reload(instance.gateway, lambda: load_config(config_file, env={})))
+        assert outcome.ok, outcome.message
+        return outcome.message
+
+    try:
+        client = instance.client()
+        for _ in range(2):
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="carol")
+        with pytest.raises(openai.RateLimitError) as raised:
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="erin")
+        assert raised.value.code == "rate_limit_exceeded"
+
+        assert "[limits] changed" in reload_with("rpm = 3\nuser_budget = 0.03")
+        client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="erin")  # the third of 3
+        with pytest.raises(openai.RateLimitError) as raised:  # a rebuilt bucket would have let 3 more through
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="erin")
+        assert raised.value.code == "rate_limit_exceeded"
+
+        reload_with("user_budget = 0.03")  # no rate limit now; carol's budget is spent
+        with pytest.raises(openai.RateLimitError) as raised:
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="carol")
+        assert raised.value.code == "budget_exceeded"
+        reload_with("user_budget = 100.0")
+        client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="carol")
+        reload_with("")  # no per-user budget at all
+        client.chat.completions.create(model="gpt-4o-mini", messages=unique(), user="carol")
     finally:
         instance.server.stop()
 

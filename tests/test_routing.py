@@ -281,11 +281,13 @@ def test_a_429_cools_a_deployment_for_its_retry_after(make, fake: FakeState) -> 
         "[routing]\nretries = 0\ncooldown = 0.1\n"
         '[models.m]\ndeployments = [{ target = "openai/fail-429", weight = 1000 }, { target = "openai/dep-b" }]\n'
     )
+    began = time.monotonic()
     for _ in range(10):
         assert post(helix, "m").headers["x-helix-model"] == "dep-b"
     assert fake.models().count("fail-429") == 1
     state = httpx.get(f"{helix.url}/health/ready").json()["deployments"]["openai/fail-429"]
-    assert state["state"] == "cooling" and 5 < state["back_in_seconds"] <= 7
+    # Cooled for its Retry-After (7 s), not [routing] cooldown (0.1 s), counted from the 429 (within `began`).
+    assert state["state"] == "cooling" and 7 - (time.monotonic() - began) - 0.1 <= state["back_in_seconds"] <= 7
 
 
 def test_a_prompt_too_long_for_a_deployment_goes_to_one_that_takes_it(make, fake: FakeState) -> None:

@@ -108,6 +108,13 @@ class ResponseCache:
         self._generation = 0
         self._tasks: list[asyncio.Task[None]] = []
 
+    def reconfigure(self, config: CacheConfig) -> None:
+        """Adopt changed settings (a live reload). The embedding and judge models stay as they are: changing
+        them needs a restart (the index holds the old model's vectors)."""
+        self.config = config
+        self.default_ttl = parse_duration(config.ttl)
+        self._judge.threshold = config.judge_threshold
+
     @property
     def semantic_enabled(self) -> bool:
         return self._embedder is not None

@@ -18,7 +18,7 @@ def reload(
         str | None, typer.Option(help="The server's address (default: from [server] host and port).")
     ] = None,
 ) -> None:
-    """Re-read helix.toml in the running server: providers, models, routing and prices change at once."""
+    """Re-read helix.toml in the running server: routing, prices, PII, cache and limits change at once."""
     try:  # the server reads the same file: an invalid one is refused here already, in the same words
         cfg = load_config(config)
     except ConfigError as exc:

@@ -75,10 +75,15 @@ def serve(
         built.append(application.state.gateway)
         return cast(ASGIApp, front(application))
 
+    async def flush_log(seconds: float) -> bool:
+        writer = built[0].writer
+        return not writer.alive or await writer.flush(seconds)  # not alive: closed, so drained already
+
     async def settle() -> None:
         # Loading the models leaves tens of MB of freed heap that glibc keeps; hand it back once, when
         # the embedding model (which loads after the app starts) is in too.
         reload_on_sighup(built[0], reread)
+        server.flush_log_on_exit(flush_log)
         cache = built[0].cache
         while cache is not None and cache.semantic_enabled and not cache.semantic_ready:
             await asyncio.sleep(0.2)

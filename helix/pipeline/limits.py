@@ -85,9 +85,21 @@ class LimitsStage:
         self._rates = RateLimits(config, time.monotonic(), self._shared_rates)
         self._ledgers = Ledgers(config, writer, db_path)
         self._shared = SharedBudgets(db_path) if isinstance(db_path, PostgresUrl) else None
-        # Nothing to check for a request without a key: skip straight to the next stage.
-        self._keyless_free = not self._rates.global_limits and not self._ledgers.keyless_users_budgeted
+        self._keyless_free = self._nothing_for_keyless()
         keys.on_change(self.sync)
+
+    async def reconfigure(self, config: LimitsConfig) -> None:
+        """Adopt new [limits] settings (a live reload) in place: budgets reserved by requests in flight, spend
+        this period and what rate-limit buckets have used all carry over."""
+        self._config = config
+        self._rates.reconfigure(config, time.monotonic())
+        self._ledgers.reconfigure(config)
+        await self.sync(list(self._keys.by_id.values()))
+        self._keyless_free = self._nothing_for_keyless()
+
+    def _nothing_for_keyless(self) -> bool:
+        """Nothing to check for a request without a key: it skips straight to the next stage."""
+        return not self._rates.global_limits and not self._ledgers.keyless_users_budgeted
 
     async def __call__(self, call: Call, next: Next) -> Reply:
         key = call.key

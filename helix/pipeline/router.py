@@ -16,6 +16,7 @@ import asyncio
 import math
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from helix.call import Call, Completed, Reply, Streamed
@@ -26,7 +27,7 @@ from helix.quota.estimate import prompt_tokens
 from helix.routing import balancer
 from helix.routing.deployment import Deployment
 from helix.routing.retry import Verdict, backoff, classify, counts_against, retry_after
-from helix.routing.table import RoutingTable
+from helix.routing.table import Group, RoutingTable
 
 TIMEOUT_HEADER = "x-helix-timeout"
 MAX_TIMEOUT_SECONDS = 3600.0
@@ -41,6 +42,16 @@ class RouteEvents(Protocol):
     def cooled(self, deployment: Deployment) -> None: ...
 
 
+@dataclass(slots=True)
+class _Tries:
+    """One request's attempts so far, across the groups of its route."""
+
+    deadline: float  # monotonic seconds
+    timed: bool  # each attempt arms a timer (a limit tighter than the upstream read timeout applies)
+    attempts: int = 0
+    last: HelixError | None = None
+
+
 class Router:
     def __init__(self, table: RoutingTable, prices: PriceBook, events: RouteEvents | None = None) -> None:
         self.table = table
@@ -53,12 +64,9 @@ class Router:
         settings = self._settings
         route = self.table.route(call.requested_model, call.target)
         seconds = _request_timeout(call, settings.deadline)
-        deadline = _monotonic() + seconds
         # A timer costs ~10-20 us: each attempt gets one only when something tighter than the upstream read
         # timeout bounds it (the deadline is also checked between attempts).
-        timed = seconds < self._read_timeout
-        attempts = 0
-        last: HelixError | None = None
+        tries = _Tries(_monotonic() + seconds, seconds < self._read_timeout)
         tokens: int | None = None
         for index, group in enumerate(route.groups):
             if index and self._events is not None:
@@ -67,49 +75,12 @@ class Router:
             if group.windows and settings.context_window_fallback:
                 tokens = prompt_tokens(call) if tokens is None else tokens
                 fits = [d for d in fits if d.max_input_tokens is None or d.max_input_tokens >= tokens]
-            now = _monotonic()
-            last_group = index == len(route.groups) - 1
-            ordered = balancer.order(fits, group.strategy, now, self._price_of)
-            first_pass = _first_pass(ordered, now, last_group)
-            retries, done = settings.retries, set()  # done: NEXT verdicts, never retried here
-            wait_asked: float | None = None
-            while True:
-                if first_pass:
-                    deployment = first_pass.pop(0)
-                else:
-                    now = _monotonic()
-                    left = [d for d in ordered if d.name not in done and (last_group or d.health.available(now))]
-                    if not left or retries <= 0:
-                        break
-                    retries -= 1
-                    deployment = balancer.order(left, group.strategy, now, self._price_of)[0]
-                    delay = backoff(settings.retries - retries, settings.backoff, settings.max_backoff, wait_asked)
-                    if _monotonic() + delay >= deadline:
-                        break
-                    if self._events is not None:
-                        self._events.retried(deployment)
-                    await asyncio.sleep(delay)
-                    call.upstream_seconds += delay
-                if attempts and _monotonic() >= deadline:
-                    break
-                attempts += 1
-                try:
-                    reply = await self._attempt(call, deployment, deadline, timed)
-                except HelixError as exc:
-                    last = exc
-                    verdict = classify(exc, settings.max_retry_wait)
-                    self._failed(deployment, exc)
-                    if verdict is Verdict.STOP:
-                        raise _said(exc, call, attempts) from None
-                    if verdict is Verdict.NEXT:
-                        done.add(deployment.name)
-                    wait_asked = retry_after(exc.headers)
-                    continue
-                call.response_headers["x-helix-model"] = deployment.target.model
-                call.response_headers["x-helix-attempts"] = str(attempts)
+            reply = await self._try_group(call, group, fits, index == len(route.groups) - 1, tries)
+            if reply is not None:
                 return reply
-            if _monotonic() >= deadline:
+            if _monotonic() >= tries.deadline:
                 break
+        last = tries.last
         if last is None:
             raise InvalidRequest(
                 f"the prompt (about {tokens} tokens) is longer than any deployment of '{call.requested_model}' "
@@ -117,9 +88,57 @@ class Router:
                 param="messages",
                 code="context_length_exceeded",
             )
-        if _monotonic() >= deadline and not isinstance(last, UpstreamTimeout):
+        if _monotonic() >= tries.deadline and not isinstance(last, UpstreamTimeout):
             last = _out_of_time(call, last)
-        raise _said(last, call, attempts) from None
+        raise _said(last, call, tries.attempts) from None
+
+    async def _try_group(
+        self, call: Call, group: Group, fits: Sequence[Deployment], last_group: bool, tries: _Tries
+    ) -> Reply | None:
+        """Each deployment of `group` that may take traffic, once, in the balancer's order; then, while
+        `[routing] retries` last, the best one again after a backoff. None: the group did not serve the call
+        (`tries.last` says why); a failure that is the client's fault is raised at once."""
+        settings = self._settings
+        now = _monotonic()
+        ordered = balancer.order(fits, group.strategy, now, self._price_of)
+        first_pass = _first_pass(ordered, now, last_group)
+        retries, done = settings.retries, set()  # done: NEXT verdicts, never retried here
+        wait_asked: float | None = None
+        while True:
+            if first_pass:
+                deployment = first_pass.pop(0)
+            else:
+                now = _monotonic()
+                left = [d for d in ordered if d.name not in done and (last_group or d.health.available(now))]
+                if not left or retries <= 0:
+                    return None
+                retries -= 1
+                deployment = balancer.order(left, group.strategy, now, self._price_of)[0]
+                delay = backoff(settings.retries - retries, settings.backoff, settings.max_backoff, wait_asked)
+                if _monotonic() + delay >= tries.deadline:
+                    return None
+                if self._events is not None:
+                    self._events.retried(deployment)
+                await asyncio.sleep(delay)
+                call.upstream_seconds += delay
+            if tries.attempts and _monotonic() >= tries.deadline:
+                return None
+            tries.attempts += 1
+            try:
+                reply = await self._attempt(call, deployment, tries.deadline, tries.timed)
+            except HelixError as exc:
+                tries.last = exc
+                verdict = classify(exc, settings.max_retry_wait)
+                self._failed(deployment, exc)
+                if verdict is Verdict.STOP:
+                    raise _said(exc, call, tries.attempts) from None
+                if verdict is Verdict.NEXT:
+                    done.add(deployment.name)
+                wait_asked = retry_after(exc.headers)
+                continue
+            call.response_headers["x-helix-model"] = deployment.target.model
+            call.response_headers["x-helix-attempts"] = str(tries.attempts)
+            return reply
 
     def _price_of(self, deployment: Deployment) -> float:
         price = self._prices.price(deployment.target.provider.name, deployment.target.model)

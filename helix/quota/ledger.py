@@ -78,10 +78,13 @@ class Ledgers:
         self._db_path = db_path
         self._keys: dict[str, Ledger] = {}
         self._users: dict[tuple[Group, str], Ledger] = {}
-        self._default_rule = (
-            UserRule(config.user_budget, config.user_budget_period) if config.user_budget is not None else None
-        )
+        self._default_rule = _default_rule(config)
         self._rules: dict[Group, UserRule] = {}
+
+    def reconfigure(self, config: LimitsConfig) -> None:
+        """Adopt new [limits] settings (a live reload); the next `sync()` brings the per-user rules in step."""
+        self._config = config
+        self._default_rule = _default_rule(config)
 
     @property
     def keyless_users_budgeted(self) -> bool:
@@ -189,3 +192,8 @@ class Ledgers:
             return spends, alerted, seeds
         finally:
             conn.close()
+
+
+def _default_rule(config: LimitsConfig) -> UserRule | None:
+    """The per-user budget of users whose key sets none ([limits] user_budget)."""
+    return UserRule(config.user_budget, config.user_budget_period) if config.user_budget is not None else None

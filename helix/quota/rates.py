@@ -35,10 +35,26 @@ class RateLimits:
     def __init__(self, config: LimitsConfig, now: float, shared: SharedRates | None = None) -> None:
         self._window = config.window_seconds
         self._shared = shared
-        self._global_rpm = self._new("gateway:rpm", config.rpm, now) if config.rpm else None
-        self._global_tpm = self._new("gateway:tpm", config.tpm, now) if config.tpm else None
+        self._global_rpm = self._adopt(None, "gateway:rpm", config.rpm, now)
+        self._global_tpm = self._adopt(None, "gateway:tpm", config.tpm, now)
         self._rpm: dict[str, Bucket] = {}
         self._tpm: dict[str, Bucket] = {}
+
+    def reconfigure(self, config: LimitsConfig, now: float) -> None:
+        """Adopt new [limits] settings (a live reload); every bucket keeps what it has used."""
+        self._window = config.window_seconds
+        self._global_rpm = self._adopt(self._global_rpm, "gateway:rpm", config.rpm, now)
+        self._global_tpm = self._adopt(self._global_tpm, "gateway:tpm", config.tpm, now)
+        for bucket in (*self._rpm.values(), *self._tpm.values()):
+            bucket.resize(int(bucket.limit), self._window)
+
+    def _adopt(self, bucket: Bucket | None, subject: str, limit: int | None, now: float) -> Bucket | None:
+        if not limit:
+            return None
+        if bucket is None:
+            return self._new(subject, limit, now)
+        bucket.resize(limit, self._window)
+        return bucket
 
     @property
     def global_limits(self) -> bool:

@@ -31,6 +31,10 @@ class Health:
         """Whether a request may go here now: healthy, or the cooldown is over and no probe is out yet."""
         return not self.until or (now >= self.until and not self.probing)
 
+    def recent_failures(self, now: float) -> int:
+        """Failures counted toward a cooldown: those within the window since the last success or cooldown."""
+        return sum(1 for t in self._failures if t >= now - self._window)
+
     def begin(self, now: float) -> None:
         if self.until and now >= self.until:
             self.probing = True

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from litestar import Litestar
 
 from helix.config import Config
 from helix.durations import parse_duration
+from helix.routing.status import deployment_states
 from helix.web import login
 from helix.web.actions import Actions
 from helix.web.asgi import SCOPE_KEY, ASGIApp, Receive, Scope, Send
@@ -43,6 +44,7 @@ class Dashboard:
 
     def __init__(self, config: Config, gateway: Gateway) -> None:
         self.access = access(config)
+        self._gateway = gateway
         self.actions = Actions(gateway)
         sessions = Sessions(gateway.db_path, parse_duration(config.dashboard.session_ttl))
         self.guard = Guard(config.auth.admin_key, sessions) if config.auth.admin_key else None
@@ -51,6 +53,10 @@ class Dashboard:
             # Load NiceGUI now, before the gateway's start-up freezes what is loaded out of the garbage
             # collector's reach: left unfrozen, its objects lengthen every full collection (p99 at c=10).
             host_app()
+
+    def deployments(self) -> dict[str, dict[str, Any]]:
+        router = self._gateway.router  # looked up each time: a reload swaps the router
+        return deployment_states(router.table) if router is not None else {}
 
     @asynccontextmanager
     async def lifespan(self, _: Litestar) -> AsyncIterator[None]:

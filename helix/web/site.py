@@ -4,7 +4,7 @@ them."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from helix.web.actions import Actions
 from helix.web.feed import Feed
@@ -16,3 +16,7 @@ class Site(Protocol):
     actions: Actions
     feed: Feed
     guard: Guard | None
+
+    def deployments(self) -> dict[str, dict[str, Any]]:
+        """Each configured deployment's routing state now (what /health/ready reports)."""
+        ...

@@ -28,7 +28,7 @@ COLORS = {
     "spent": "#6366f1",
     "saved": "#10b981",
 }
-NAV = [("Overview", "/"), ("Requests", "/requests"), ("Keys", "/keys")]
+NAV = [("Overview", "/"), ("Requests", "/requests"), ("Keys", "/keys"), ("Deployments", "/deployments")]
 # Pause the page's refresh timer while its tab is hidden (and catch up at once when it shows again).
 VISIBILITY_JS = "document.addEventListener('visibilitychange', () => emitEvent('helix_visibility', !document.hidden));"
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -60,8 +60,7 @@ async def keep_live(
 ) -> None:
     """Paint the page now, then repaint when the database changed (or a live range slid), never while the
     tab is hidden, and send the browser only the elements whose content changed."""
-    dashboard = dashboard_of(request)
-    feed, token = dashboard.feed, cookie_value(request.scope["headers"])
+    feed = dashboard_of(request).feed
     seen_marker, seen_at, took = await feed.marker(), time.monotonic(), 0.0
 
     async def paint() -> None:
@@ -76,10 +75,6 @@ async def keep_live(
 
     async def tick() -> None:
         nonlocal seen_marker, seen_at
-        if token is not None and dashboard.guard is not None and not dashboard.guard.sessions.known_live(token):
-            timer.cancel()  # logged out elsewhere, or the session expired
-            go(LOGIN)
-            return
         if time.monotonic() - seen_at < READ_BUDGET * took:
             return
         marker = await feed.marker()
@@ -89,7 +84,23 @@ async def keep_live(
         seen_marker, seen_at = marker, time.monotonic()
         await paint()
 
-    timer = ui.timer(feed.refresh_seconds, tick, immediate=False)
+    every_refresh(request, tick)
+
+
+def every_refresh(request: Request, tick: Callable[[], Awaitable[None]]) -> None:
+    """Call `tick` every refresh interval while the tab is visible and the session lasts (after a log-out
+    elsewhere or its expiry, the page goes to the login instead)."""
+    dashboard = dashboard_of(request)
+    token = cookie_value(request.scope["headers"])
+
+    async def guarded() -> None:
+        if token is not None and dashboard.guard is not None and not dashboard.guard.sessions.known_live(token):
+            timer.cancel()
+            go(LOGIN)
+            return
+        await tick()
+
+    timer = ui.timer(dashboard.feed.refresh_seconds, guarded, immediate=False)
 
     def visibility(event: GenericEventArguments) -> None:
         timer.active = bool(event.args)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from helix.web.pages import key, keys, overview, requests, who
+from helix.web.pages import deployments, key, keys, overview, requests, who
 
 FAVICON = "🧬"
 PAGES = [
@@ -15,6 +15,7 @@ PAGES = [
     ("/model", "Model · Helix", who.model),
     ("/requests", "Requests · Helix", requests.show),
     ("/request", "Request · Helix", requests.detail),
+    ("/deployments", "Deployments · Helix", deployments.show),
 ]
 
 
