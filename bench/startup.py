@@ -13,6 +13,7 @@ them. The server is stopped with SIGINT by its PID after each start. Prints each
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -23,6 +24,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -65,27 +67,33 @@ def one_start(command: list[str], models: Path | None, limit: float) -> tuple[fl
             subprocess.run(
                 [*command, "models", "pull", "--from", str(models)], env=env, check=True, capture_output=True
             )
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
         started = time.perf_counter()
-        process = subprocess.Popen(
-            [*command, "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
+        with serving(command, env, tmp) as (process, base):
             health = _until(f"{base}/health", 200, started, process, limit)
             ready = _until(f"{base}/health/ready", 200, started, process, limit)
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
         return health, ready
+
+
+@contextlib.contextmanager
+def serving(command: list[str], env: dict[str, str], cwd: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`helix serve` on a free 127.0.0.1 port (the process and its base URL), stopped with SIGINT by PID."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [*command, "serve", "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def main() -> None:

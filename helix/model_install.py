@@ -7,6 +7,7 @@ looks like a model. Downloads stream to disk with a progress callback and fail o
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import zipfile
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from helix.models import ModelSpec
+from helix.models import INT8_NOTE, ModelSpec
 
 Progress = Callable[[str, int | None, int], None]  # (file name, total bytes or None, bytes just received)
 CONNECT_SECONDS = 5.0
@@ -103,3 +104,42 @@ def _install(spec: ModelSpec, models_dir: Path, fill: Callable[[Path], object]) 
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return target
+
+
+_INT8_TEXT = """# int8 variant
+
+`model.onnx` here is not the original: Helix quantized the weights of the original ONNX export of
+sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0, see LICENSE and NOTICE) to int8 with
+`onnxruntime.quantization.quantize_dynamic(weight_type=QInt8)` (helix/model_install.py,
+`quantize_embedding`). It is ~23 MB instead of ~87 MB and takes ~60 MiB less memory once loaded; the
+semantic cache's decisions on Helix's labelled sets are measured in docs/packaging.md.
+"""
+
+
+def quantize_embedding(source: Path, dest: Path) -> Path:
+    """`dest`: a copy of the embedding model folder `source` with its weights quantized to int8.
+
+    Needs the `onnx` package (the `int8` and `binary` extras); onnxruntime's quantizer imports it."""
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise InstallError(f"quantizing needs the onnx package: pip install 'helix-gateway[int8]' ({exc})") from None
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(source, dest, copy_function=shutil.copyfile, ignore=shutil.ignore_patterns("*.onnx", INT8_NOTE))
+    dest.chmod(0o755)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # its advice to run shape inference first is for models with dynamic activations
+    try:
+        quantize_dynamic(source / "model.onnx", dest / "model.onnx", weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
+    (dest / INT8_NOTE).write_text(_INT8_TEXT, encoding="utf-8")
+    return dest
+
+
+def quantize_installed(spec: ModelSpec, models_dir: Path) -> Path:
+    """Replace the embedding model in `models_dir` by its int8 quantization (atomically, like a pull)."""
+    source = models_dir / spec.folder
+    return _install(spec, models_dir, lambda partial: quantize_embedding(source, partial))

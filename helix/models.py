@@ -29,6 +29,7 @@ Source = Literal["config", "env", "bundled", "data dir", "missing"]
 BUNDLED_DIR = Path(__file__).resolve().parent / "_models"
 HUB_URL = "https://huggingface.co"  # HF_ENDPOINT replaces it, as for the Hugging Face libraries
 SPACY_MODELS_URL = "https://github.com/explosion/spacy-models/releases/download"  # HELIX_SPACY_MODELS_URL
+INT8_NOTE = "INT8.md"  # in an embedding model folder whose weights Helix quantized to int8
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,8 @@ class Found:
         if self.location is None:
             hint = "downloaded on first use if online, or" if self.spec is EMBEDDING else "pattern-only PII;"
             return f"not found ({hint} run 'helix models pull')"
-        return f"{self.location} ({self.source})"
+        int8 = ", int8" if (Path(self.location) / INT8_NOTE).is_file() else ""
+        return f"{self.location} ({self.source}{int8})"
 
 
 def models_dir() -> Path:

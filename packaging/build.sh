@@ -9,6 +9,8 @@
 #   packaging/build.sh --models DIR  bundle the embedding and spaCy models from DIR (default: $HELIX_MODELS_DIR,
 #                                 else ../shared/models beside the checkout); they land in helix/_models/
 #   packaging/build.sh --no-models   the slim build: no models inside (users run `helix models pull`)
+#   packaging/build.sh --float-embedding  bundle the embedding model as it is (87 MB) instead of its int8
+#                                 quantization, made here at build time (23 MB, ~60 MiB less memory)
 #
 # --onedir also packs dist/helix-<version>-<os>-<arch>.tar.gz (the folder, for download): the release
 # format that starts fastest, since nothing is unpacked at start.
@@ -33,6 +35,7 @@ fi
 
 CLEAN=()
 export HELIX_BUILD_MODE=onefile HELIX_BUILD_COMPRESS=0
+export HELIX_BUILD_EMBEDDING=int8
 export HELIX_BUILD_MODELS="${HELIX_MODELS_DIR:-$(cd "$REPO/.." && pwd)/shared/models}"
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -41,7 +44,8 @@ while [[ $# -gt 0 ]]; do
         --compress) HELIX_BUILD_COMPRESS=1 ;;
         --models) shift; HELIX_BUILD_MODELS="$(cd "${1:?--models needs a folder}" && pwd)" ;;
         --no-models) HELIX_BUILD_MODELS=none ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        --float-embedding) HELIX_BUILD_EMBEDDING=float ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -54,7 +58,7 @@ fi
 cd "$REPO"
 echo "==> Python: $PYTHON ($("$PYTHON" -c 'import sys; print(sys.version.split()[0])'))"
 
-if ! "$PYTHON" -c 'import PyInstaller, helix.cli, helix.app, helix.doctor, sqlite_vec, nicegui' >/dev/null 2>&1; then
+if ! "$PYTHON" -c 'import PyInstaller, onnx, helix.cli, helix.app, helix.doctor, sqlite_vec, nicegui' >/dev/null 2>&1; then
     # Only ever install into a virtual environment, never into a system or pyenv-global Python.
     if ! "$PYTHON" -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)'; then
         echo "build.sh: $PYTHON lacks PyInstaller or Helix's dependencies and is not a virtualenv;" >&2
@@ -64,7 +68,7 @@ if ! "$PYTHON" -c 'import PyInstaller, helix.cli, helix.app, helix.doctor, sqlit
     echo "==> installing Helix with the 'binary' extra into $("$PYTHON" -c 'import sys; print(sys.prefix)')"
     "$PYTHON" -m pip install -e "$REPO[binary]"
 fi
-echo "==> PyInstaller $("$PYTHON" -m PyInstaller --version); models: $HELIX_BUILD_MODELS"
+echo "==> PyInstaller $("$PYTHON" -m PyInstaller --version); models: $HELIX_BUILD_MODELS (embedding: $HELIX_BUILD_EMBEDDING)"
 
 started=$(date +%s)
 "$PYTHON" -m PyInstaller "${CLEAN[@]}" --noconfirm \

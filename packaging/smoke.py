@@ -185,7 +185,7 @@ class Smoke:
             "database": r"OK\s+database: .*migrations applied",
             "semantic cache": r"OK\s+cache: exact \+ semantic",
             "spaCy NER": r"OK\s+pii: ner \(",
-            f"the embedding model from {self.source}": rf"OK\s+model embedding: .*\({MODEL_SOURCES[self.source]}\)",
+            f"the embedding model from {self.source}": rf"OK\s+model embedding: .*\({MODEL_SOURCES[self.source]}(?:, int8)?\)",
             f"the spaCy model from {self.source}": rf"OK\s+model spacy: .*\({MODEL_SOURCES[self.source]}\)",
         }
         missing = [name for name, pattern in wanted.items() if not re.search(pattern, out)]

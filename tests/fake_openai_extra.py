@@ -97,10 +97,10 @@ def response_events(body: dict[str, Any], written: str | None = None) -> list[tu
     return [(event["type"], {**event, "sequence_number": n}) for n, event in enumerate(events)]
 
 
-def text_completion(body: dict[str, Any]) -> dict[str, Any]:
+def text_completion(body: dict[str, Any], written: str | None = None) -> dict[str, Any]:
     prompt = body.get("prompt")
     text = prompt if isinstance(prompt, str) else " ".join(map(str, prompt or []))
-    answer = f" echo: {text}"
+    answer = f" {written}" if written else f" echo: {text}"
     return {
         "id": "cmpl-fake",
         "object": "text_completion",
@@ -111,8 +111,8 @@ def text_completion(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def text_completion_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
-    whole = text_completion(body)
+def text_completion_chunks(body: dict[str, Any], written: str | None = None) -> list[dict[str, Any]]:
+    whole = text_completion(body, written)
     answer = whole["choices"][0]["text"]
     base = {k: whole[k] for k in ("id", "object", "created", "model")}
     chunks = [

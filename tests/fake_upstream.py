@@ -267,9 +267,14 @@ class FakeUpstream:
                 return await _sse(send, extra.response_events(body, written), False, False, 0)
             return await _json(send, 200, extra.response_object(body, written))
         if path == "/v1/completions":
+            prompt = body.get("prompt")
+            written = (
+                _answer_text(body, prompt) if body.get("model") == "writes-pii" and isinstance(prompt, str) else None
+            )
             if body.get("stream"):
-                return await _sse(send, [("", c) for c in extra.text_completion_chunks(body)], False, True, 0)
-            return await _json(send, 200, extra.text_completion(body))
+                chunks = extra.text_completion_chunks(body, written)
+                return await _sse(send, [("", c) for c in chunks], False, True, 0)
+            return await _json(send, 200, extra.text_completion(body, written))
         if path == "/v1/messages/count_tokens":
             return await _json(send, 200, extra.count_tokens(body), [(b"request-id", b"req_fake_anthropic")])
         if anthropic:

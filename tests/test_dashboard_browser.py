@@ -285,7 +285,7 @@ def test_deployments_show_the_routers_state_live(
 ) -> None:
     page.get_by_role("link", name="Deployments", exact=True).click()
     page.wait_for_url(re.compile(r"/dashboard/deployments"))
-    assert row_of(page, "openai/fail-429")[1] == "healthy"
+    assert row_of(page, "openai/fail-429")[1:3] == ["mixed", "healthy"]
     navigations: list[str] = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
     client = site.client(admin(site, "POST", "/keys", json={"name": "routing-app"}).json()["key"])
@@ -302,10 +302,11 @@ def test_deployments_show_the_routers_state_live(
     page.get_by_text(re.compile("cooling down until")).wait_for(timeout=10_000)  # without a reload
     assert navigations == []
     cells = row_of(page, "openai/fail-429")
-    assert cells[1] in expected
-    assert (cells[2], cells[4], cells[5]) == ("0", str(cooling["recent_failures"]), str(cooling["cooldowns"]))
+    assert cells[2] in expected
+    assert (cells[3], cells[5], cells[6]) == ("0", str(cooling["recent_failures"]), str(cooling["cooldowns"]))
     healthy = ready["openai/gpt-4o"]
     assert row_of(page, "openai/gpt-4o")[1:] == [
+        "mixed",
         "healthy",
         "0",
         ms(healthy["latency_ms"]),

@@ -116,9 +116,8 @@ def test_stream_scrubber_matches_whole_text_redaction_token_by_token(redactor: R
     assert sum(1 for piece in out if piece) > 3
 
 
-def test_client_mode_stream_analysis_runs_in_the_executor(
-    client_mode: Helix, fake: FakeState, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def spy_on_stream_windows(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Where each stream window's analysis runs from now on: "event loop" or the thread's name."""
     where: list[str] = []
     emit = StreamScrubber._emit
 
@@ -131,8 +130,49 @@ def test_client_mode_stream_analysis_runs_in_the_executor(
         return emit(self, final=final)
 
     monkeypatch.setattr(StreamScrubber, "_emit", spy)
+    return where
+
+
+def test_client_mode_stream_analysis_runs_in_the_executor(
+    client_mode: Helix, fake: FakeState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    where = spy_on_stream_windows(monkeypatch)
     response, text = ask(client_mode, True, "a streamed question about the account")
     whole = text.replace("\x00", "")
     assert response.status_code == 200 and EMAIL not in whole and CARD not in whole and "<CREDIT_CARD>" in whole
+    assert len(where) >= 2, "at least one window mid-stream and the final flush"
+    assert "event loop" not in where and all(name.startswith("helix-pii") for name in where), where
+
+
+def native_stream(helix: Helix, path: str, body: dict[str, object]) -> list[str]:
+    """The text pieces of a Responses (`output_text` deltas) or legacy completions (`choices[].text`) stream."""
+    pieces = []
+    with httpx.stream("POST", f"{helix.url}{path}", json={**body, "stream": True}, timeout=30) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("data: ") and line != "data: [DONE]":
+                event = json.loads(line[6:])
+                if event.get("type") == "response.output_text.delta":
+                    pieces.append(event["delta"])
+                pieces += [c.get("text") or "" for c in event.get("choices") or []]
+    return pieces
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/responses", {"model": "writes-pii", "input": "a streamed question about the account"}),
+        ("/v1/completions", {"model": "writes-pii", "prompt": "a streamed question about the account"}),
+    ],
+    ids=["responses", "completions"],
+)
+def test_client_mode_native_stream_analysis_runs_in_the_executor(
+    client_mode: Helix, fake: FakeState, monkeypatch: pytest.MonkeyPatch, path: str, body: dict[str, object]
+) -> None:
+    where = spy_on_stream_windows(monkeypatch)
+    pieces = native_stream(client_mode, path, body)
+    whole = "".join(pieces)
+    assert EMAIL not in whole and CARD not in whole and "<EMAIL_ADDRESS>" in whole and "<CREDIT_CARD>" in whole
+    assert len([p for p in pieces if p]) > 3, "still streamed, not buffered into one piece"
     assert len(where) >= 2, "at least one window mid-stream and the final flush"
     assert "event loop" not in where and all(name.startswith("helix-pii") for name in where), where

@@ -11,11 +11,14 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helix.pii.analyzer import Finding as F
 from helix.pii.analyzer import PiiEngine, resolve_overlaps
 from helix.pii.config import PiiConfig, RegexRecognizerConfig, validate
 from helix.pii.hashing import keyed_hash
+from helix.pii.recognizers import _URL_USERINFO_BEFORE, EmailRecognizer, email_windows
 from helix.pii.redact import Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
 from tests.conftest import SKIP_MODEL_TESTS, SPACY_MODEL, require_model
@@ -426,3 +429,79 @@ def test_redact_body_end_to_end(engine: PiiEngine) -> None:
 def test_overlaps_keep_higher_score_then_longer_span() -> None:
     kept = resolve_overlaps([F("A", 0, 10, 0.5), F("B", 2, 5, 0.9), F("C", 4, 12, 0.9), F("D", 20, 25, 0.1)])
     assert kept == [F("C", 4, 12, 0.9), F("D", 20, 25, 0.1)]
+
+
+_EMAIL_PIECES = [
+    *("ann@leak.io", "x.y@co.uk", "@b1.com", "é@ü.de", "a.b@", "://u:p@h.io", ".png", "-", "+!", "@", "ann", "é"),
+    *(" ", "\n", '"', "<", ":", ".", "_", "co.uk", "io"),
+]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_EMAIL_PIECES), max_size=24).map("".join))
+def test_email_windows_find_what_the_whole_text_scan_finds(text: str) -> None:
+    # The email pattern runs only around each "@"; on any text it must find what it finds in the whole.
+    recognizer = EmailRecognizer()
+    whole = [(r.start, r.end, r.score) for r in super(EmailRecognizer, recognizer).analyze(text, ["EMAIL_ADDRESS"])]
+    whole = [m for m in whole if not _URL_USERINFO_BEFORE.search(text[max(0, m[0] - 256) : m[0]])]
+    assert [(r.start, r.end, r.score) for r in recognizer.analyze(text, ["EMAIL_ADDRESS"])] == whole
+
+
+def test_email_windows_fall_back_to_the_whole_text_for_a_huge_local_part() -> None:
+    text = "x" * 600 + "@example.com and ann@leak.io"
+    assert email_windows(text) is None
+    assert [text[r.start : r.end] for r in EmailRecognizer().analyze(text, ["EMAIL_ADDRESS"])] == [
+        text[:612],
+        "ann@leak.io",
+    ]
+
+
+def _hosts() -> list[str]:
+    """Hosts around every kind of public suffix rule: plain, multi-label, wildcard, exception, IDN."""
+    from helix.pii.suffixes import _nodes
+
+    rules, _ = _nodes()
+    hosts = []
+    for i, rule in enumerate(sorted(rules)):
+        bare = rule.lstrip("!*.")
+        hosts += [rule.lstrip("!"), bare, f"x{i}.{bare}", f"a.b.{bare}", f"www.{bare}", f".{bare}", f"x..{bare}"]
+    hosts += ["ann@leak.io", "a/b@leak.io", "u:p@h.io:8080", "1.2.3.4", "[::1]", "localhost", "x.xn--p1ai"]
+    hosts += ["x.XN--P1AI", "x.рф", "x.co.uk。", "x\uff0eco\uff0euk", "x.co.uk.", "x@y@z.de", "http://x.io/p"]
+    hosts += ["x.github.io", "a.b.kawasaki.jp", "city.kawasaki.jp", "x.city.kawasaki.jp"]
+    return hosts
+
+
+def test_suffix_check_agrees_with_tldextract_on_every_kind_of_rule() -> None:
+    import tldextract
+
+    from helix.pii.suffixes import has_registrable_domain
+
+    extract = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
+    differ = [h for h in _hosts() if has_registrable_domain(h) != (extract(h).fqdn != "")]
+    assert not differ, differ[:20]
+
+
+_SECRET_PIECES = [
+    *("api_key = 'Zq8Wm2Xn'", "password: hunter2x", "https://u:pa55word@h.io", "TOKEN=abc123XYZ"),
+    *("api_key", "PASSWORD", "token", "secret", "pwd", "https://", "u:", "@h.io", "xKey", "9Secret"),
+    *("=", ":", " ", "\t", "\n", "\r", '"', "'", "`", "hunter2-Zq8", "s3cr3tV4lue", ".", ",", "é", "İ", "/"),
+]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_SECRET_PIECES), max_size=30).map("".join))
+def test_line_local_secret_patterns_find_what_the_whole_text_scan_finds(text: str) -> None:
+    from helix.pii.fast_regex import compile_fast
+    from helix.pii.secret_patterns import FLAGS, PASSWORD_PATTERNS, SECRET_PATTERNS
+    from helix.pii.secrets import _lines
+
+    for spec in [p for p in PASSWORD_PATTERNS + SECRET_PATTERNS if p.line_local]:
+        compiled = compile_fast(spec.regex, FLAGS)
+        whole = [m.span() for m in compiled.finditer(text)]
+        lines = [
+            m.span()
+            for a, b, low in _lines(text)
+            if any(h in low for h in spec.hints)
+            for m in compiled.finditer(text, a, b)
+        ]
+        assert lines == whole, spec.name

@@ -109,3 +109,29 @@ def test_lower_case_names_and_names_in_code_never_reach_the_provider_or_the_file
         assert len(fake.requests) == len(rows) and not leaked, leaked
     finally:
         helix.server.stop()
+
+
+TWO_WORD_NAMES = [
+    ("tell rose baker her order shipped", "rose baker"),
+    ("please thank grace hill for the slides", "grace hill"),
+    ("send the invoice to mark hunter today", "mark hunter"),
+    ("can rose baker review the pr", "rose baker"),
+    ("daniel smith asked about his refund", "daniel smith"),
+]
+# Written with the rule, to probe it: materials, places, a statistic, imperatives, a physics effect.
+TWO_WORD_PROSE = [
+    "mark hall as booked for friday",
+    "bill turner for the repairs",
+    "is rose wood good for a guitar neck",
+    "grace hill trail is closed after the storm",
+    "mark fisher scores as outliers",
+    "jack hall effect sensor wiring",
+    "the rose hill estate is closed",
+    "ok. mark turner as the owner",
+]
+
+
+def test_two_dictionary_words_that_are_a_given_name_and_a_surname(ner_redactor: Redactor) -> None:
+    outs = ner_redactor.redact([text for text, _ in TWO_WORD_NAMES]).texts
+    assert [name for (_, name), out in zip(TWO_WORD_NAMES, outs, strict=True) if name in out] == []
+    assert ner_redactor.redact(TWO_WORD_PROSE).texts == TWO_WORD_PROSE

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from helix import runtime
 from helix.commands.common import ConfigOption, console, fail, settings
-from helix.model_install import InstallError, copy_from, download, find_in
-from helix.models import MODELS, locate_all, models_dir
+from helix.model_install import InstallError, copy_from, download, find_in, quantize_installed
+from helix.models import EMBEDDING, INT8_NOTE, MODELS, ModelSpec, locate_all, models_dir
 
 app = typer.Typer(help="The embedding and spaCy models: where each is found; installing them.", no_args_is_help=True)
 
@@ -46,6 +46,14 @@ def pull(
         typer.Option("--from", help="Copy from this folder (holding the model folders) instead of downloading them."),
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace models already in Helix's model folder.")] = False,
+    int8: Annotated[
+        bool,
+        typer.Option(
+            "--int8",
+            help="Quantize the embedding model to int8 (23 MB instead of 87, ~60 MiB less memory in `helix serve`; "
+            "needs the onnx package: pip install 'helix-gateway[int8]').",
+        ),
+    ] = False,
 ) -> None:
     """Put both models into Helix's model folder (~/.local/share/helix/models), where `helix serve` finds them."""
     target_dir = models_dir()
@@ -66,6 +74,7 @@ def pull(
         found_any = True
         if spec.complete(target) and not force:
             console.print(f"[green]have[/green] {spec.key}: {escape(str(target))} (--force replaces it)")
+            _quantize(spec, target_dir, int8)
             continue
         try:
             if origin is not None:
@@ -79,8 +88,19 @@ def pull(
             f"[green]{'copied' if origin else 'downloaded'}[/green] {spec.key}: "
             f"{escape(str(origin or spec.remote.urls(os.environ)[0][0]))} -> {escape(str(target))}"
         )
+        _quantize(spec, target_dir, int8)
     if not found_any:
         raise fail(f"no model found in {source}; expected folders like {', '.join(s.folder for s in MODELS)}")
+
+
+def _quantize(spec: ModelSpec, target_dir: Path, int8: bool) -> None:
+    if not int8 or spec is not EMBEDDING or (target_dir / spec.folder / INT8_NOTE).is_file():
+        return
+    try:
+        quantize_installed(spec, target_dir)
+    except (InstallError, OSError) as exc:
+        raise fail(f"{spec.key}: {exc}") from None
+    console.print(f"[green]quantized[/green] {spec.key} to int8: {escape(str(target_dir / spec.folder))}")
 
 
 def _reporter(bar: Progress) -> Callable[[str, int | None, int], None]:

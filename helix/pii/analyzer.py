@@ -152,7 +152,7 @@ class PiiEngine:
         self._cache: OrderedDict[bytes, tuple[Finding, ...]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        # First use loads tldextract's suffix list, phone metadata and regex caches (~30 ms):
+        # First use loads the public suffix list (helix/pii/suffixes.py), phone metadata and regex caches:
         # pay that here, off the request path.
         self._analyze_batch([_WARMUP])
 

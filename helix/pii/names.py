@@ -76,7 +76,9 @@ def load_ner(name_or_path: str) -> Language:
     architecture = str(config["components"]["ner"].get("model", {}).get("tok2vec", {}).get("@architectures", ""))
     if "Listener" in architecture:
         keep.add("tok2vec")
-    nlp = spacy.load(source, exclude=[p for p in pipes if p not in keep])
+    # "strings" skips the vocabulary's 85k stored strings (16 MiB resident): the model reads hashes
+    # computed from the text itself, and spaCy adds the strings of the words it meets as it meets them.
+    nlp = spacy.load(source, exclude=[*(p for p in pipes if p not in keep), "strings"])
     _use_numpy_blas(nlp)
     return nlp
 

@@ -11,6 +11,7 @@ kind of text people send to LLMs (code, configs, logs, version numbers).
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import phonenumbers
 import regex
@@ -24,6 +25,8 @@ from presidio_analyzer import (
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IpRecognizer
 from presidio_analyzer.predefined_recognizers import EmailRecognizer as _PresidioEmailRecognizer
+
+from helix.pii.suffixes import has_registrable_domain
 
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR")
 PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "whatsapp", "fax"]
@@ -127,11 +130,38 @@ class FastPhoneRecognizer(LocalRecognizer):
 
 
 _URL_USERINFO_BEFORE = regex.compile(r"://[^\s/@:]*:$")
+# Presidio's email pattern: a local part of these characters, "@", a domain of word characters, "-", ".".
+_NOT_LOCAL = re.compile(r"[^!#$%&'*+\-/=?^_`{|}~\w.]")
+_DOMAIN = re.compile(r"[\w.-]*")
+_LOCAL_REACH = 512
+
+
+def email_windows(text: str) -> list[tuple[int, int]] | None:
+    """The stretches of `text` that can hold an email match: around each "@", from the character
+    after the last one that cannot be in a local part to the first that cannot be in a domain,
+    overlapping stretches merged. Both ends sit next to non-word characters (or the text's ends),
+    so the pattern matches in a stretch exactly what it matches there in the whole text. None when a
+    local part reaches further back than _LOCAL_REACH: then the whole text is scanned."""
+    windows: list[tuple[int, int]] = []
+    at = text.find("@")
+    while at != -1:
+        head = text[max(0, at - _LOCAL_REACH) : at]
+        separator = _NOT_LOCAL.search(head[::-1])
+        if separator is None and len(head) < at:
+            return None
+        start = at - (separator.start() if separator else len(head))
+        end = _DOMAIN.match(text, at + 1).end()  # type: ignore[union-attr]  # matches the empty string at worst
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+        else:
+            windows.append((start, end))
+        at = text.find("@", end)
+    return windows
 
 
 class EmailRecognizer(_PresidioEmailRecognizer):
-    """Presidio's, skipped when there is no "@" (its pattern is costly over code and logs), and
-    without the `password@host` that its pattern finds in `scheme://user:password@host` URLs."""
+    """Presidio's, run only around each "@" (its pattern is costly over code and logs: ~0.15 ms over
+    2 KB), and without the `password@host` that its pattern finds in `scheme://user:password@host` URLs."""
 
     def analyze(
         self,
@@ -142,14 +172,23 @@ class EmailRecognizer(_PresidioEmailRecognizer):
     ) -> list[RecognizerResult]:
         if "@" not in text:
             return []
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        windows = email_windows(text)
+        if windows is None:
+            results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        else:
+            results = []
+            for start, end in windows:
+                for result in super().analyze(text[start:end], entities, nlp_artifacts, regex_flags):
+                    result.start += start
+                    result.end += start
+                    results.append(result)
         return [r for r in results if not _URL_USERINFO_BEFORE.search(text[max(0, r.start - 256) : r.start])]
 
     def validate_result(self, pattern_text: str) -> bool:
         # "ann@leak.io.png" (a file name) or "ann@leak.io.Thanks": a valid address followed by a label.
         candidate = pattern_text
         while "." in candidate.partition("@")[2]:
-            if super().validate_result(candidate):
+            if has_registrable_domain(candidate):
                 return True
             candidate = candidate.rsplit(".", 1)[0]
         return False

@@ -32,6 +32,8 @@ class SecretPattern:
     # Lower-case substrings one of which every match contains: a cheap `in` test skips the regex
     # scan on the (usual) prompt that holds no secret at all.
     hints: tuple[str, ...] = ()
+    # Every match lies within one line and holds a hint: only the lines holding a hint are scanned.
+    line_local: bool = False
 
 
 # --- value checks ---------------------------------------------------------------------------
@@ -218,6 +220,7 @@ PASSWORD_PATTERNS = [
         _PASSWORD_HINTS,
         score=0.85,
         check=_plausible_password,
+        line_local=True,
     ),
     _api(
         "password_bare",
@@ -226,6 +229,7 @@ PASSWORD_PATTERNS = [
         score=0.85,
         check=_plausible_bare_password,
         strip_trailing=_TRAILING,
+        line_local=True,
     ),
     _api(
         "password_prose",
@@ -249,6 +253,7 @@ PASSWORD_PATTERNS = [
         ("://",),
         score=0.9,
         check=_looks_literal,
+        line_local=True,
     ),
 ]
 
@@ -259,6 +264,7 @@ SECRET_PATTERNS = [
         _SECRET_HINTS,
         score=0.7,
         check=_plausible_secret,
+        line_local=True,
     ),
     _api(
         "secret_bare",
@@ -267,6 +273,7 @@ SECRET_PATTERNS = [
         score=0.7,
         check=_plausible_bare_secret,
         strip_trailing=_TRAILING,
+        line_local=True,
     ),
     _api(
         "bearer",

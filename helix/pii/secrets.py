@@ -59,17 +59,23 @@ class SecretRecognizer(PatternRecognizer):
     ) -> list[RecognizerResult]:
         results: list[RecognizerResult] = []
         lowered = text.lower()
+        lines: list[tuple[int, int, str]] | None = None
         for spec, compiled in self._specs:
             if spec.hints and not any(h in lowered for h in spec.hints):
                 continue
+            spans = [(0, len(text))]
+            if spec.line_local:
+                lines = _lines(text) if lines is None else lines
+                spans = [(a, b) for a, b, low in lines if any(h in low for h in spec.hints)]
             has_value = "value" in compiled.groupindex
-            for match in compiled.finditer(text):
-                start, end = match.span("value") if has_value else match.span()
-                while end > start and text[end - 1] in spec.strip_trailing:
-                    end -= 1
-                if end - start < 4 or (spec.check and not spec.check(text[start:end])):
-                    continue
-                results.append(self._result(spec, start, end))
+            for a, b in spans:
+                for match in compiled.finditer(text, a, b):
+                    start, end = match.span("value") if has_value else match.span()
+                    while end > start and text[end - 1] in spec.strip_trailing:
+                        end -= 1
+                    if end - start < 4 or (spec.check and not spec.check(text[start:end])):
+                        continue
+                    results.append(self._result(spec, start, end))
         return EntityRecognizer.remove_duplicates(results)
 
     def _result(self, spec: SecretPattern, start: int, end: int) -> RecognizerResult:
@@ -91,6 +97,17 @@ class SecretRecognizer(PatternRecognizer):
                 RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
             },
         )
+
+
+def _lines(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, lower-cased text) of each line. A pattern scanned from `start` to `end` sees the
+    newline (or the text's edge) beside the line as it would in the whole text."""
+    out = []
+    start = 0
+    for line in text.split("\n"):
+        out.append((start, start + len(line), line.lower()))
+        start += len(line) + 1
+    return out
 
 
 def secret_recognizers(entities: set[str] | None = None) -> list[SecretRecognizer]:

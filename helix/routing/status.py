@@ -11,9 +11,11 @@ from helix.routing.table import RoutingTable
 def deployment_states(table: RoutingTable) -> dict[str, dict[str, Any]]:
     now, wall = time.monotonic(), time.time()
     states: dict[str, dict[str, Any]] = {}
+    models = table.models_of()
     for name, deployment in table.configured().items():
         health = deployment.health
         state: dict[str, Any] = {
+            "models": models.get(name, []),
             "state": health.state(now),
             "in_flight": deployment.in_flight,
             "latency_ms": round(deployment.latency.value * 1000, 1),

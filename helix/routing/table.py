@@ -80,6 +80,17 @@ class RoutingTable:
         """The deployments the config names (aliases' deployments and fallbacks), by name."""
         return dict(self._built)
 
+    def models_of(self) -> dict[str, list[str]]:
+        """For each configured deployment, the model aliases that send to it (as a deployment or a fallback)."""
+        found: dict[str, list[str]] = {}
+        for alias, route in self._routes.items():
+            for group in route.groups:
+                for deployment in group.deployments:
+                    aliases = found.setdefault(deployment.name, [])
+                    if alias not in aliases:
+                        aliases.append(alias)
+        return found
+
     def deployments(self) -> dict[str, Deployment]:
         """Every deployment by name: the configured ones and the remembered ad-hoc ones."""
         found = dict(self._built)

@@ -1,8 +1,8 @@
 """Deployments: how each configured deployment stands in the router right now, the same reading /health/ready
-reports (healthy, cooling down until a time, or probing; requests in flight; peak-EWMA latency; failures
-counting toward a cooldown). The router keeps this in memory, not in the database, so the page re-reads it
-every refresh interval instead of waiting for the database's change marker; the table is sent only when a
-value changed (a cooldown shows the time it ends, not a countdown)."""
+reports (the model aliases it serves; healthy, cooling down until a time, or probing; requests in flight;
+peak-EWMA latency; failures counting toward a cooldown). The router keeps this in memory, not in the
+database, so the page re-reads it every refresh interval instead of waiting for the database's change
+marker; the table is sent only when a value changed (a cooldown shows the time it ends, not a countdown)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from helix.web.widgets import Table, card, page_title, shell
 
 COLUMNS = [
     ("name", "deployment", "left"),
+    ("models", "for models", "left"),
     ("state", "state", "left"),
     ("in_flight", "in flight", "right"),
     ("latency", "latency (peak EWMA)", "right"),
@@ -40,6 +41,7 @@ def rows(states: dict[str, dict[str, Any]]) -> list[Row]:
         {
             "id": name,
             "name": name,
+            "models": ", ".join(state["models"]),
             "state": state_text(state),
             "in_flight": count(state["in_flight"]),
             "latency": ms(state["latency_ms"]) if state["latency_ms"] else "-",  # 0: not tried yet
