@@ -5,6 +5,9 @@ Each alert is recorded in `budget_alerts` (so a restart does not send it again) 
 on network errors, 429s and 5xx, logged either way, never awaited by a request. The payload carries a
 `text` field, so a Slack (or Mattermost, Discord `/slack`) incoming webhook shows it as a message,
 and the details under `helix` for anything else.
+
+Instances sharing a database (PostgreSQL) each see a threshold crossed; the one whose row lands first
+(`spend.claim_alert`) sends the webhook, the others only log it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import sqlite3
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +23,11 @@ from typing import Any
 import httpx
 
 from helix.config import AlertsConfig
+from helix.dburl import PostgresUrl
 from helix.periods import ADJECTIVE
 from helix.quota.ledger import Ledger
+from helix.store import spend
+from helix.store.db import in_thread
 from helix.store.spend import ALERT_DELIVERED, RECORD_ALERT
 from helix.store.writer import Writer
 from helix.virtual_keys import KeyRecord
@@ -38,8 +45,9 @@ def _iso(ts: float | None) -> str | None:
 
 
 class Alerts:
-    def __init__(self, config: AlertsConfig, writer: Writer) -> None:
+    def __init__(self, config: AlertsConfig, writer: Writer, shared: PostgresUrl | None = None) -> None:
         self.url = config.webhook_url or None
+        self._shared = shared
         self.thresholds = sorted(set(config.thresholds))
         self._config = config
         self._writer = writer
@@ -67,9 +75,9 @@ class Alerts:
         """Record the alert and send it in the background. Never blocks, never raises."""
         now = time.time()
         subject, spent, period, period_start = f"key:{key.id}", ledger.spent, ledger.period, ledger.start
-        self._writer.submit(
-            RECORD_ALERT, (subject, period_start, threshold, now, spent, budget, None if self.url else 0)
-        )
+        record = (subject, period_start, threshold, now, spent, budget, None if self.url else 0)
+        if self._shared is None:
+            self._writer.submit(RECORD_ALERT, record)
         share = spent / budget if budget else 1.0
         text = (
             f"Helix key '{key.name}' has used {share:.0%} of its {ADJECTIVE.get(period, period)} budget "
@@ -78,7 +86,7 @@ class Alerts:
         if refusing or share >= 1:
             text += ": requests are now refused until the budget is raised or resets."
         log.warning("%s", text)
-        if not self.url:
+        if not self.url and self._shared is None:
             return
         payload: dict[str, Any] = {
             "text": text,
@@ -95,9 +103,21 @@ class Alerts:
                 "at": _iso(now),
             },
         }
-        task = asyncio.get_running_loop().create_task(self._deliver(payload, (subject, period_start, threshold)))
+        alert = (subject, period_start, threshold)
+        work = self._deliver(payload, alert) if self._shared is None else self._claim(record, payload, alert)
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _claim(self, record: tuple[Any, ...], payload: dict[str, Any], alert: tuple[str, float, int]) -> None:
+        assert self._shared is not None
+        try:
+            claimed = await in_thread(self._shared, lambda conn: spend.claim_alert(conn, record))
+        except sqlite3.Error as exc:
+            log.error("could not record a budget alert: %s", exc)
+            return
+        if claimed and self.url:
+            await self._deliver(payload, alert)
 
     async def _deliver(self, payload: dict[str, Any], alert: tuple[str, float, int]) -> None:
         assert self.url is not None

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from helix import __version__, runtime
 from helix.commands import cache as cache_commands
+from helix.commands import db as db_commands
 from helix.commands import keys as keys_commands
 from helix.commands import logs as logs_command
 from helix.commands import models as models_commands
@@ -53,6 +54,7 @@ def _root(
 
 
 app.add_typer(cache_commands.app, name="cache")
+app.add_typer(db_commands.app, name="db")
 app.add_typer(keys_commands.app, name="keys")
 app.add_typer(models_commands.app, name="models")
 app.add_typer(pii_commands.app, name="pii")

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import msgspec
 import platformdirs
 
+from helix.dburl import Location, parse_location
 from helix.durations import parse_duration
 from helix.pii.config import PiiConfig
 from helix.pii.config import validate as validate_pii
@@ -55,7 +56,8 @@ class ServerConfig(_Section):
 
 
 class StorageConfig(_Section):
-    path: str | None = None
+    url: str | None = None  # sqlite:///path/helix.db (the default: a file in the data dir) or postgresql://...
+    path: str | None = None  # the SQLite file, as before `url`; `url` wins when both are set
 
 
 class UpstreamConfig(_Section):
@@ -154,7 +156,10 @@ class Config(_Section):
     privacy: PrivacyConfig = msgspec.field(default_factory=PrivacyConfig)
     dashboard: DashboardConfig = msgspec.field(default_factory=DashboardConfig)
 
-    def db_path(self) -> Path:
+    def db_path(self) -> Location:
+        """The database: a SQLite file (`Path`) or a shared PostgreSQL database (`PostgresUrl`)."""
+        if self.storage.url:
+            return parse_location(self.storage.url)
         if self.storage.path:
             return Path(self.storage.path).expanduser()
         return data_dir() / DB_FILENAME
@@ -303,6 +308,7 @@ def _check(config: Config) -> None:
         raise ConfigError("bad value in [server]: max_header_kb is 1 to 1024, max_headers 8 to 10000")
     try:
         validate_pii(config.pii)
+        config.db_path()
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     key = config.privacy.user_hash_key

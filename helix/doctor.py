@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Literal
 
 from helix.cache.embedder import Embedder, EmbedderUnavailable
 from helix.config import Config
+from helix.dburl import describe, is_shared
 from helix.models import Found, locate_all, resolve
 from helix.pii.analyzer import PiiEngine
 from helix.pii.config import NAMES_HINT
@@ -18,8 +18,8 @@ from helix.providers.http import make_client
 from helix.providers.registry import PRESETS, Registry
 from helix.runtime import go_offline_unless_reachable
 from helix.store import queries
-from helix.store.db import connect
-from helix.store.migrations import MIGRATIONS, applied
+from helix.store.db import Connection, connect
+from helix.store.migrations import applied, migrations
 
 Level = Literal["ok", "warn", "fail"]
 
@@ -96,26 +96,30 @@ def _pii(config: Config) -> Iterator[Check]:
 
 
 def _database(config: Config) -> Iterator[Check]:
-    path = config.db_path()
+    location = config.db_path()
+    shared = is_shared(location)
     try:
-        conn = connect(path)
+        conn = connect(location)
     except Exception as exc:
-        yield Check("database", "fail", f"{path}: {exc}")
+        yield Check("database", "fail", f"{describe(location)}: {exc}")
         return
-    try:
-        done = applied(conn)
-        yield Check("database", "ok", f"{path} ({len(done)}/{len(MIGRATIONS)} migrations applied, WAL)")
-        (version,) = conn.execute("select vec_version()").fetchone()
-        yield Check("sqlite-vec", "ok", f"{version} loaded")
-    except Exception as exc:
-        yield Check("sqlite-vec", "fail", f"not usable: {exc}")
+    done = applied(conn)
+    kind = "PostgreSQL, shared by every instance using it" if shared else "WAL"
+    total = len(migrations(shared))
+    yield Check("database", "ok", f"{describe(location)} ({len(done)}/{total} migrations applied, {kind})")
+    if not shared:  # the semantic cache's SQLite extension; PostgreSQL needs none
+        try:
+            (version,) = conn.execute("select vec_version()").fetchone()
+            yield Check("sqlite-vec", "ok", f"{version} loaded")
+        except Exception as exc:
+            yield Check("sqlite-vec", "fail", f"not usable: {exc}")
     try:
         yield _writes(conn)
     finally:
         conn.close()
 
 
-def _writes(conn: sqlite3.Connection) -> Check:
+def _writes(conn: Connection) -> Check:
     failures = queries.write_failures().rows(conn)
     if not failures:
         return Check("writes", "ok", "no row ever failed to be written")

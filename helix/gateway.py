@@ -41,6 +41,7 @@ from helix.cache.embedder import Embedder
 from helix.cache.response_cache import ResponseCache
 from helix.call import Call, Endpoint, Next, Reply
 from helix.config import CacheConfig, Config
+from helix.dburl import PostgresUrl, is_shared
 from helix.errors import HelixError
 from helix.metrics import Metrics
 from helix.pii.analyzer import PiiEngine
@@ -111,7 +112,9 @@ class Gateway:
         self._models: tuple[float, list[dict[str, Any]]] | None = None
         self.cache: ResponseCache | None = None
         self.keys = KeyRing(config, self.db_path, self.writer)
-        self.alerts = Alerts(config.alerts, self.writer)
+        self.alerts = Alerts(
+            config.alerts, self.writer, self.db_path if isinstance(self.db_path, PostgresUrl) else None
+        )
         self.limits: LimitsStage | None = None
         self.log = LogStage(self.writer, self.prices)
         self._measure = MeasureStage(self.metrics)
@@ -155,7 +158,7 @@ class Gateway:
         """Migrate, settle a crash's reservations; the end-user hash key (None: store_user = "plain")."""
         conn = connect(self.db_path)
         try:
-            reservations.reconcile(conn)
+            reservations.reconcile(conn, shared=is_shared(self.db_path))
             if self.config.privacy.store_user == "plain":
                 return None
             return user_key(conn, self.config.privacy.user_hash_key)
@@ -232,6 +235,8 @@ class Gateway:
     async def close(self) -> None:
         await self.keys.close()
         await self.alerts.close()
+        if self.limits is not None:
+            await asyncio.to_thread(self.limits.close)
         for cache in (self.cache, self._idle_cache):
             if cache is not None:
                 await cache.close()

@@ -13,19 +13,18 @@ No user ids, key secrets or prompt text ever become labels.
 from __future__ import annotations
 
 import math
-import sqlite3
 import time
-from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from helix.call import Call
+from helix.dburl import Location
 from helix.routing.deployment import Deployment
 from helix.routing.table import RoutingTable
 from helix.store import keys as key_store
 from helix.store import spend
-from helix.store.db import in_thread
+from helix.store.db import Connection, in_thread
 
 LABEL_VALUES = 200
 STORED_TTL_SECONDS = 5.0
@@ -54,7 +53,7 @@ class BoundedLabel:
 
 
 class Metrics:
-    def __init__(self, db_path: Path | None = None) -> None:
+    def __init__(self, db_path: Location | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._db_path = db_path
         self._started = time.time()
@@ -190,7 +189,7 @@ class Metrics:
             self.budget.labels(name).set(remaining)
         return generate_latest(self.registry)
 
-    def read_stored(self, conn: sqlite3.Connection) -> dict[str, Any]:
+    def read_stored(self, conn: Connection) -> dict[str, Any]:
         """PII detections since start and keys' remaining budgets (run in a thread, on a read connection)."""
         pii = dict(
             conn.execute(

@@ -25,7 +25,9 @@ os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""
 
 from helix.app import create_app
 from helix.config import load_config
+from helix.dburl import Location, PostgresUrl
 from helix.gateway import Gateway
+from tests import postgres
 from tests.fake_upstream import FakeState, FakeUpstream, ServerThread
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,6 +50,23 @@ def require_model(path: Path) -> Path:
             pytest.skip(message)
         pytest.fail(message)
     return path
+
+
+@pytest.fixture
+def pg_url() -> Iterator[PostgresUrl]:
+    """A fresh PostgreSQL schema for this test (tests/postgres.py)."""
+    with postgres.schema() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Location]:
+    """Each storage test runs on both backends: a SQLite file, and a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield tmp_path / "helix.db"
+        return
+    with postgres.schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

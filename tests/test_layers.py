@@ -19,6 +19,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "helix",
             "helix.errors",
             "helix.durations",
+            "helix.dburl",
             "helix.dates",
             "helix.logs",
             "helix.runtime",

@@ -18,7 +18,6 @@ Every change takes effect in the running server before the response is sent.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -38,7 +37,7 @@ from helix.pipeline.auth import laptop_mode
 from helix.store import keys as key_store
 from helix.store import queries
 from helix.store import spend as key_spend
-from helix.store.db import connect
+from helix.store.db import Connection, connect
 from helix.virtual_keys import KeyExists, KeyNotFound, KeyProblem, KeyRecord, KeySpec
 
 T = TypeVar("T")
@@ -106,7 +105,7 @@ def _settings(given: dict[str, Any]) -> dict[str, Any]:
         raise InvalidRequest(f"'{setting}': {exc}" if setting else str(exc), param=setting) from None
 
 
-async def _in_db(request: Request[Any, Any, Any], work: Callable[[sqlite3.Connection], T], change: bool = False) -> T:
+async def _in_db(request: Request[Any, Any, Any], work: Callable[[Connection], T], change: bool = False) -> T:
     gateway: Gateway = request.app.state.gateway
     if not change:
         await gateway.writer.flush()  # read what this server has logged so far, not 50 ms ago
@@ -156,7 +155,7 @@ async def create_key(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 @get("/keys/{name:str}")
 async def show_key(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
-    def work(conn: sqlite3.Connection) -> dict[str, Any]:
+    def work(conn: Connection) -> dict[str, Any]:
         record = key_store.find(conn, name)
         (row,) = key_spend.report(conn, [record])
         since, _ = period_bounds(record.spec.period, time.time())
@@ -224,7 +223,7 @@ async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
     label, since = _since(request, "24h")
     gateway: Gateway = request.app.state.gateway
 
-    def work(conn: sqlite3.Connection) -> dict[str, Any]:
+    def work(conn: Connection) -> dict[str, Any]:
         (totals,) = queries.stats(since).rows(conn)
         latency: dict[str, Any] = {}
         for column in ("latency_ms", "overhead_ms"):

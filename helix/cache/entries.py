@@ -1,19 +1,49 @@
-"""The cache's rows in the SQLite file: statements for the single writer, reads for lookups and the CLI."""
+"""The cache's rows in the database: statements for the single writer, reads for lookups and the CLI.
+
+On a database shared by instances, entry ids come from blocks taken from it (`take_ids`), so no two
+instances hand out the same id; a SQLite file has one writing process, which counts on from `max_id`.
+Cosine similarities are computed here with numpy from the stored float vectors, the same on SQLite and
+on PostgreSQL (which has no sqlite-vec, and here no pgvector).
+"""
 
 from __future__ import annotations
 
 import math
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-INSERT = (
-    "INSERT OR REPLACE INTO cache_entries (id, exact_key, partition_key, scope, model, prompt, response, embedding,"
-    " bits, prompt_tokens, completion_tokens, cost_usd, size_bytes, created, expires, last_used, hits)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+import numpy as np
+
+from helix.store.db import Connection
+
+_FIELDS = (
+    "id",
+    "exact_key",
+    "partition_key",
+    "scope",
+    "model",
+    "prompt",
+    "response",
+    "embedding",
+    "bits",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "size_bytes",
+    "created",
+    "expires",
+    "last_used",
 )
+# The same request answered again (by this instance after a clear, or by another one) replaces the entry.
+INSERT = (
+    f"INSERT INTO cache_entries ({', '.join(_FIELDS)}, hits) VALUES ({', '.join('?' for _ in _FIELDS)}, 0)"
+    f" ON CONFLICT (exact_key) DO UPDATE SET {', '.join(f'{f} = excluded.{f}' for f in _FIELDS[1:])}, hits = 0,"
+    " id = excluded.id"
+)
+# Ids taken at a time: one block lasts an instance for its whole life, and 2**31 blocks fit in 64 bits.
+ID_BLOCK = 2**32
 TOUCH = "UPDATE cache_entries SET hits = hits + ?, last_used = ? WHERE id = ?"
 DELETE = "DELETE FROM cache_entries WHERE id = ?"
 DELETE_EXACT = "DELETE FROM cache_entries WHERE exact_key = ?"
@@ -74,52 +104,82 @@ def insert_params(
     )
 
 
-def find_exact(conn: sqlite3.Connection, exact: bytes, now: float) -> Entry | None:
+def find_exact(conn: Connection, exact: bytes, now: float) -> Entry | None:
     row = conn.execute(
         "SELECT id, response, cost_usd, expires FROM cache_entries WHERE exact_key = ? AND expires > ?", (exact, now)
     ).fetchone()
     return Entry(row[0], row[1], row[2], row[3]) if row else None
 
 
-def get_entry(conn: sqlite3.Connection, entry_id: int) -> Entry | None:
+def get_entry(conn: Connection, entry_id: int) -> Entry | None:
     row = conn.execute("SELECT id, response, cost_usd FROM cache_entries WHERE id = ?", (entry_id,)).fetchone()
     return Entry(row[0], row[1], row[2]) if row else None
 
 
-def rescore(conn: sqlite3.Connection, ids: list[int], vector: bytes, now: float) -> list[Candidate]:
-    """Float cosine similarity (sqlite-vec) of the live candidates among `ids`, best first."""
+def cosine(vector: bytes, embeddings: list[bytes]) -> Any:
+    """Cosine similarity of one stored-format float32 vector with each of `embeddings`."""
+    query = np.frombuffer(vector, dtype=np.float32)
+    matrix = np.frombuffer(b"".join(embeddings), dtype=np.float32).reshape(len(embeddings), len(query))
+    norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
+    return (matrix @ query) / np.where(norms == 0, 1.0, norms)
+
+
+def rescore(conn: Connection, ids: list[int], vector: bytes, now: float) -> list[Candidate]:
+    """Float cosine similarity of the live candidates among `ids`, best first."""
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
     rows = conn.execute(
-        f"SELECT id, prompt, 1.0 - vec_distance_cosine(embedding, ?) FROM cache_entries"
-        f" WHERE id IN ({marks}) AND expires > ? AND embedding IS NOT NULL",
-        (vector, *ids, now),
+        f"SELECT id, prompt, embedding FROM cache_entries WHERE id IN ({marks}) AND expires > ?"
+        " AND embedding IS NOT NULL",
+        (*ids, now),
     ).fetchall()
-    return sorted((Candidate(r[0], r[1], r[2]) for r in rows), key=lambda c: -c.similarity)
+    if not rows:
+        return []
+    similarities = cosine(vector, [bytes(r[2]) for r in rows])
+    found = (Candidate(r[0], r[1], float(s)) for r, s in zip(rows, similarities, strict=True))
+    return sorted(found, key=lambda c: -c.similarity)
 
 
-def index_rows(conn: sqlite3.Connection, now: float, batch: int = 50_000) -> Iterator[list[tuple[int, bytes, bytes]]]:
+def index_rows(
+    conn: Connection, now: float, batch: int = 50_000, created_after: float | None = None
+) -> Iterator[list[tuple[int, bytes, bytes]]]:
+    """The prefilter's rows of live entries (only those created after `created_after`, when given)."""
+    newer = "" if created_after is None else " AND created > ?"
     cursor = conn.execute(
-        "SELECT id, partition_key, bits FROM cache_entries WHERE bits IS NOT NULL AND expires > ? ORDER BY id", (now,)
+        f"SELECT id, partition_key, bits FROM cache_entries WHERE bits IS NOT NULL AND expires > ?{newer} ORDER BY id",
+        (now,) if created_after is None else (now, created_after),
     )
     while rows := cursor.fetchmany(batch):
-        yield rows
+        yield [(int(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
 
 
-def max_id(conn: sqlite3.Connection) -> int:
+def max_id(conn: Connection) -> int:
     return int(conn.execute("SELECT coalesce(max(id), 0) FROM cache_entries").fetchone()[0])
 
 
-def generation(conn: sqlite3.Connection) -> int:
+def take_ids(conn: Connection, count: int = ID_BLOCK) -> int:
+    """The first of `count` entry ids no other process (or instance) will use."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("UPDATE id_blocks SET next = next + ? WHERE name = 'cache_entries'", (count,))
+        end = int(conn.execute("SELECT next FROM id_blocks WHERE name = 'cache_entries'").fetchone()[0])
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return end - count
+
+
+def generation(conn: Connection) -> int:
     return int(conn.execute("SELECT value FROM cache_generation WHERE id = 1").fetchone()[0])
 
 
-def bump_generation(conn: sqlite3.Connection) -> None:
+def bump_generation(conn: Connection) -> None:
     conn.execute("UPDATE cache_generation SET value = value + 1 WHERE id = 1")
 
 
-def ids_to_evict(conn: sqlite3.Connection, now: float, max_entries: int, max_bytes: int) -> list[int]:
+def ids_to_evict(conn: Connection, now: float, max_entries: int, max_bytes: int) -> list[int]:
     """Expired entries, then the least recently used beyond the entry and byte bounds."""
     expired = [r[0] for r in conn.execute("SELECT id FROM cache_entries WHERE expires <= ?", (now,))]
     over = conn.execute(
@@ -129,14 +189,14 @@ def ids_to_evict(conn: sqlite3.Connection, now: float, max_entries: int, max_byt
                    row_number() OVER (ORDER BY last_used DESC, id DESC) AS rank,
                    sum(size_bytes) OVER (ORDER BY last_used DESC, id DESC) AS running
             FROM cache_entries WHERE expires > ?
-        ) WHERE rank > ? OR running > ?
+        ) AS ranked WHERE rank > ? OR running > ?
         """,
         (now, max_entries, max_bytes),
     ).fetchall()
     return expired + [r[0] for r in over]
 
 
-def clear(conn: sqlite3.Connection, model: str | None, older_than: float | None) -> int:
+def clear(conn: Connection, model: str | None, older_than: float | None) -> int:
     """Delete entries (all, or of one model, or created before a time); the server notices within a second."""
     where: list[str] = ["1 = 1"]
     params: list[Any] = []
@@ -157,7 +217,7 @@ def clear(conn: sqlite3.Connection, model: str | None, older_than: float | None)
     return deleted
 
 
-def stats(conn: sqlite3.Connection, since: float) -> dict[str, Any]:
+def stats(conn: Connection, since: float) -> dict[str, Any]:
     entries = conn.execute(
         "SELECT count(*), coalesce(sum(size_bytes), 0), coalesce(sum(hits), 0), count(embedding),"
         " min(created), max(last_used) FROM cache_entries WHERE expires > ?",
@@ -191,11 +251,16 @@ def stats(conn: sqlite3.Connection, since: float) -> dict[str, Any]:
     }
 
 
-def nearest_by_text(conn: sqlite3.Connection, vector: bytes, limit: int) -> list[dict[str, Any]]:
+def nearest_by_text(conn: Connection, vector: bytes, limit: int) -> list[dict[str, Any]]:
     """For `helix cache search`: the most similar stored prompts across every partition (a full scan)."""
     rows = conn.execute(
-        "SELECT id, model, scope, prompt, hits, 1.0 - vec_distance_cosine(embedding, ?) AS similarity"
-        " FROM cache_entries WHERE embedding IS NOT NULL AND expires > ? ORDER BY similarity DESC LIMIT ?",
-        (vector, time.time(), limit),
+        "SELECT id, model, scope, prompt, hits, embedding FROM cache_entries"
+        " WHERE embedding IS NOT NULL AND expires > ?",
+        (time.time(),),
     ).fetchall()
-    return [dict(zip(("id", "model", "scope", "prompt", "hits", "similarity"), r, strict=True)) for r in rows]
+    if not rows:
+        return []
+    similarities = cosine(vector, [bytes(r[5]) for r in rows])
+    best = sorted(range(len(rows)), key=lambda i: -similarities[i])[:limit]
+    fields = ("id", "model", "scope", "prompt", "hits")
+    return [{**dict(zip(fields, rows[i][:5], strict=True)), "similarity": float(similarities[i])} for i in best]

@@ -5,7 +5,7 @@ A lookup computes the Hamming distance to every entry column by column with nump
 entries here), keeps the nearest few of the query's partition, and hands them to float rescoring in
 SQLite. sqlite-vec's own brute-force scan of `bit[384]` columns measured ~95 ms per 1M rows on this
 machine, and float vectors ~650 ms, which is why the prefilter lives here while the vectors, the
-rescoring (`vec_distance_cosine`) and everything durable stay in the SQLite file. The index is
+rescoring (numpy, from the stored float vectors) and everything durable stay in the database. The index is
 rebuilt from the file at start; entries deleted behind its back are dropped when rescoring misses them.
 """
 

@@ -14,6 +14,10 @@ writer, and the prompt's embedding carried from the lookup to the save so it is 
 - Lifecycle: entries expire (TTL) and are evicted least-recently-used beyond `max_entries`/`max_mb`.
   `helix cache clear` in another process bumps a generation number; the server notices within a
   second, forgets its uncommitted entries and rebuilds the index.
+- Shared database (PostgreSQL, several instances): exact lookups read the database, so another instance's
+  entry hits as soon as its writer commits; the sign-bit index takes in other instances' entries on the
+  same half-second poll as the generation (rows created since the last poll, with an overlap for commits
+  that land late), so a semantic hit follows within a second.
 - The event loop's own reads (exact lookups, generation polls) wait at most LOOP_BUSY_TIMEOUT_MS for a
   lock another process holds; past it a lookup is a miss and a poll waits for the next turn.
 """
@@ -27,7 +31,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,8 +44,9 @@ from helix.cache.hot import Answer, HotEntries
 from helix.cache.index import BitIndex, sign_bits
 from helix.cache.judge import JudgeUnavailable, judge_for
 from helix.config import CacheConfig
+from helix.dburl import Location, is_shared
 from helix.durations import parse_duration
-from helix.store.db import connect
+from helix.store.db import Connection, connect
 from helix.store.writer import Writer
 
 log = logging.getLogger("helix.cache")
@@ -59,6 +63,9 @@ EMBED_BUDGET_SECONDS = 2.0
 MAX_EMBEDDINGS_IN_FLIGHT = 32
 MAINTENANCE_SECONDS = 30.0
 GENERATION_POLL_SECONDS = 0.5
+# An entry is committed up to a batch window after it was created, and clocks of hosts differ a little:
+# the index sync re-reads this much before its last poll (ids already indexed are skipped).
+SYNC_OVERLAP_SECONDS = 10.0
 # The loop's reads are a primary-key lookup and a one-row poll: a lock held longer than this is another
 # process's long write, not worth stalling every request for.
 LOOP_BUSY_TIMEOUT_MS = 20
@@ -84,7 +91,7 @@ class Lookup:
 
 
 class ResponseCache:
-    def __init__(self, config: CacheConfig, db_path: Path, writer: Writer, embedder: Embedder | None) -> None:
+    def __init__(self, config: CacheConfig, db_path: Location, writer: Writer, embedder: Embedder | None) -> None:
         self.config = config
         self.default_ttl = parse_duration(config.ttl)
         self._db_path = db_path
@@ -103,8 +110,12 @@ class ResponseCache:
         self._embed_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-embed")
         self._embeddings_in_flight = 0
         self._local = threading.local()
-        self._loop_conn: sqlite3.Connection | None = None
-        self._next_id = 0
+        self._loop_conn: Connection | None = None
+        self._next_id = self._last_id = 0
+        self._shared = is_shared(db_path)
+        self._synced_at = 0.0
+        self._recent: dict[int, float] = {}  # ids indexed within the sync overlap, and when
+        self._recent_lock = threading.Lock()  # commits add on the loop, syncs in the cache's thread
         self._generation = 0
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -121,8 +132,11 @@ class ResponseCache:
 
     async def start(self) -> None:
         self._loop_conn = connect(self._db_path, reader=True, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS)
-        self._next_id = entries.max_id(self._loop_conn) + 1
         self._generation = entries.generation(self._loop_conn)
+        if self._shared:  # other instances save entries too: ids from a block none of them will use
+            await asyncio.to_thread(self._take_ids)
+        else:  # one process writes this file's cache (several workers need a shared database)
+            self._next_id, self._last_id = entries.max_id(self._loop_conn) + 1, 2**63 - 1
         loop = asyncio.get_running_loop()
         if self._embedder is not None:
             self._tasks.append(asyncio.create_task(self._prepare_semantic(loop)))
@@ -237,7 +251,7 @@ class ResponseCache:
                     return Hit(entry, candidate.similarity)
         return None
 
-    def _thread_conn(self) -> sqlite3.Connection:
+    def _thread_conn(self) -> Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = connect(self._db_path, reader=True)
@@ -259,9 +273,32 @@ class ResponseCache:
 
     def _rebuild_index(self) -> None:
         index = BitIndex()
+        self._synced_at = time.time()
+        self._recent = {}
         for rows in entries.index_rows(self._thread_conn(), time.time()):
             index.add_many([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
         self._index = index
+
+    def _sync_index(self) -> None:
+        """Index the entries other instances stored since the last poll (shared database only)."""
+        now = time.time()
+        since = self._synced_at - SYNC_OVERLAP_SECONDS
+        self._synced_at = now
+        for rows in entries.index_rows(self._thread_conn(), now, created_after=since):
+            with self._recent_lock:
+                new = [r for r in rows if r[0] not in self._recent]
+                self._recent.update((r[0], now) for r in new)
+            self._index.add_many([r[0] for r in new], [r[1] for r in new], [r[2] for r in new])
+        with self._recent_lock:
+            self._recent = {i: t for i, t in self._recent.items() if t > since}
+
+    def _take_ids(self) -> None:
+        conn = connect(self._db_path, migrate=False)
+        try:
+            self._next_id = entries.take_ids(conn)
+        finally:
+            conn.close()
+        self._last_id = self._next_id + entries.ID_BLOCK - 1
 
     # -- writes --------------------------------------------------------------------------------------
 
@@ -275,6 +312,8 @@ class ResponseCache:
         vector: NDArray[np.float32] | None,
         ttl: float | None,
     ) -> None:
+        if self._next_id > self._last_id:  # 2**32 entries saved since the block was taken
+            self._take_ids()
         entry_id = self._next_id
         self._next_id += 1
         embedding = vector.tobytes() if vector is not None else None
@@ -303,6 +342,9 @@ class ResponseCache:
                 del self._pending[keys.exact]
             if bits is not None:
                 self._index.add(entry_id, keys.partition, bits)
+                if self._shared:
+                    with self._recent_lock:
+                        self._recent[entry_id] = time.time()
 
         self._writer.after_commit(committed)
 
@@ -320,6 +362,8 @@ class ResponseCache:
                 self.forget()
                 if self.semantic_ready:
                     await loop.run_in_executor(self._executor, self._rebuild_index)
+            elif self._shared and self.semantic_ready:
+                await loop.run_in_executor(self._executor, self._sync_index)
             if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
                 last_maintenance = time.monotonic()
                 await self.evict()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -34,7 +35,9 @@ def stats(
     start = window_start(since)
     with open_db(cfg) as conn:
         numbers = entries.stats(conn, start)
-    file_bytes = sum(os.path.getsize(p) for p in _db_files(cfg.db_path()))
+    location = cfg.db_path()
+    # A shared PostgreSQL database holds more than this Helix's cache: its size says nothing here.
+    file_bytes = sum(os.path.getsize(p) for p in _db_files(location)) if isinstance(location, Path) else None
     if as_json:
         bounds = {"max_entries": cfg.cache.max_entries, "max_mb": cfg.cache.max_mb, "ttl": cfg.cache.ttl}
         print_json({"since": since, **numbers, "database_bytes": file_bytes, "bounds": bounds})
@@ -50,7 +53,8 @@ def stats(
     table.add_column(justify="right")
     table.add_row("entries", f"{numbers['entries']:,} ({numbers['semantic_entries']:,} with embeddings)")
     table.add_row("size of entries", size(numbers["bytes"]))
-    table.add_row("database file", size(file_bytes))
+    if file_bytes is not None:
+        table.add_row("database file", size(file_bytes))
     table.add_row("bounds", f"{cfg.cache.max_entries:,} entries, {cfg.cache.max_mb:,.0f} MB, ttl {cfg.cache.ttl}")
     table.add_section()
     table.add_row(f"chat requests, last {since}", f"{requests:,}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from helix.config import Config, ConfigError, load_config
+from helix.dburl import describe
 from helix.durations import parse_duration
-from helix.store.db import connect
+from helix.store.db import Connection, connect
 
 console = Console()
 errors = Console(stderr=True)
@@ -30,7 +30,10 @@ ConfigOption = Annotated[
     ),
 ]
 DbOption = Annotated[
-    Path | None, typer.Option("--db", metavar="FILE", help="Path of the SQLite file (overrides \\[storage] path).")
+    str | None,
+    typer.Option(
+        "--db", metavar="FILE|URL", help="SQLite file or postgresql:// URL (overrides \\[storage] url and path)."
+    ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON with stable field names instead of a table.")]
 
@@ -40,18 +43,18 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def overrides(db: Path | None = None, **server: Any) -> dict[str, Any]:
+def overrides(db: str | None = None, **server: Any) -> dict[str, Any]:
     """The config keys that command-line options set."""
     found: dict[str, Any] = {}
     if db is not None:
-        found["storage"] = {"path": str(db)}
+        found["storage"] = {"url": db}
     server = {k: v for k, v in server.items() if v is not None}
     if server:
         found["server"] = server
     return found
 
 
-def settings(config: Path | None, db: Path | None = None, **server: Any) -> Config:
+def settings(config: Path | None, db: str | None = None, **server: Any) -> Config:
     try:
         return load_config(config, overrides=overrides(db, **server))
     except ConfigError as exc:
@@ -59,12 +62,12 @@ def settings(config: Path | None, db: Path | None = None, **server: Any) -> Conf
 
 
 @contextmanager
-def open_db(config: Config) -> Iterator[sqlite3.Connection]:
+def open_db(config: Config) -> Iterator[Connection]:
     """The database for one command (`with open_db(cfg) as conn:`), closed when the block ends."""
     try:
         conn = connect(config.db_path())
     except Exception as exc:  # a locked, corrupt or unwritable file: say which and why
-        raise fail(f"cannot open the database {config.db_path()}: {exc}") from None
+        raise fail(f"cannot open the database {describe(config.db_path())}: {exc}") from None
     try:
         yield conn
     finally:

@@ -5,7 +5,6 @@ Works on the file whether or not the server runs; a running server picks changes
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from contextlib import AbstractContextManager
 from typing import Annotated, Any
@@ -20,6 +19,7 @@ from helix.format import money as _money
 from helix.periods import ADJECTIVE, period_bounds
 from helix.store import keys as key_store
 from helix.store import spend
+from helix.store.db import Connection
 from helix.virtual_keys import KeyProblem, KeyRecord, KeySpec
 
 app = typer.Typer(
@@ -40,7 +40,7 @@ def _settings(given: dict[str, Any]) -> dict[str, Any]:
         raise fail(f"{option}{exc}") from None
 
 
-def _connect(config: Any, db: Any) -> AbstractContextManager[sqlite3.Connection]:
+def _connect(config: Any, db: Any) -> AbstractContextManager[Connection]:
     return open_db(settings(config, db))
 
 

@@ -8,6 +8,7 @@ model's hub lookup is skipped after one short probe (helix/runtime.py), or at on
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
@@ -15,7 +16,9 @@ from rich.markup import escape
 
 from helix import __version__, runtime
 from helix.commands.common import ConfigOption, DbOption, console, fail, overrides, settings
+from helix.commands.workers import WORKER_FD_OPTION, inherited_socket, refusal, supervise
 from helix.config import Config, load_config
+from helix.dburl import describe
 from helix.logs import configure_logging
 from helix.models import Found, locate_all, resolve
 from helix.startup import ASGIApp, DeferredApp
@@ -29,6 +32,11 @@ def serve(
     port: Annotated[int | None, typer.Option(metavar="PORT", help="Port to listen on (default 4000).")] = None,
     config: ConfigOption = None,
     db: DbOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(metavar="N", help="Processes sharing the port (needs a postgresql:// database; default 1)."),
+    ] = 1,
+    worker_fd: Annotated[int | None, typer.Option(WORKER_FD_OPTION, hidden=True)] = None,
 ) -> None:
     """Start the gateway (proxy on /v1, health on /health, dashboard on /dashboard)."""
     import uvicorn
@@ -37,13 +45,21 @@ def serve(
 
     configured = settings(config, db, host=host, port=port)
     cfg = resolve(configured)
+    refused = refusal(cfg, workers)
+    if refused is not None:
+        raise fail(refused)
+    if workers > 1 and worker_fd is None:
+        _banner(cfg, locate_all(configured))
+        console.print(f"  workers   {workers} processes on one port")
+        raise typer.Exit(supervise(cfg, workers, _own_arguments(config, db, host, port)))
     ignore_sighup()
 
     def reread() -> Config:
         return resolve(load_config(config, overrides=overrides(db, host=host, port=port)))
 
     configure_logging(cfg.server.log_level)
-    _banner(cfg, locate_all(configured))
+    if worker_fd is None:
+        _banner(cfg, locate_all(configured))
 
     built: list[Gateway] = []
 
@@ -86,13 +102,19 @@ def serve(
     )
     app_ = cast(DeferredApp, server.config.app)
     try:
-        server.run()
+        server.run(sockets=[inherited_socket(worker_fd)] if worker_fd is not None else None)
     except KeyboardInterrupt:
         pass  # uvicorn re-raises the Ctrl-C it handled: the server has shut down cleanly
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from None
     if app_.error is not None:
         raise fail(f"cannot start: {app_.error}")
+
+
+def _own_arguments(config: Path | None, db: str | None, host: str | None, port: int | None) -> list[str]:
+    """The options a worker is started with: this command's own, minus --workers."""
+    given = {"--config": config, "--db": db, "--host": host, "--port": port}
+    return [part for option, value in given.items() if value is not None for part in (option, str(value))]
 
 
 def _banner(cfg: Config, models: list[Found]) -> None:
@@ -104,7 +126,7 @@ def _banner(cfg: Config, models: list[Found]) -> None:
     console.print(f"  health    {base}/health   (/health/ready once everything is loaded)")
     if cfg.dashboard.enabled:
         console.print(f"  dashboard {base}/dashboard   ({escape(NOTES[access(cfg)])})")
-    console.print(f"  database  {cfg.db_path()}")
+    console.print(f"  database  {escape(describe(cfg.db_path()))}")
     for found in models:
         if found.used:
             console.print(f"  model     {found.spec.key}: {escape(found.describe())}", highlight=False)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
+from helix.store.db import Connection
 
-def recent(conn: sqlite3.Connection, since: float, limit: int) -> list[dict[str, Any]]:
+
+def recent(conn: Connection, since: float, limit: int) -> list[dict[str, Any]]:
     cursor = conn.execute(
         "SELECT i.ts, i.request_id, i.key_id, k.name AS key_name, i.user, i.entity_type, i.count, i.max_score,"
         " i.action FROM pii_incidents AS i LEFT JOIN keys AS k ON k.id = i.key_id"
@@ -17,7 +18,7 @@ def recent(conn: sqlite3.Connection, since: float, limit: int) -> list[dict[str,
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def totals(conn: sqlite3.Connection, since: float) -> list[dict[str, Any]]:
+def totals(conn: Connection, since: float) -> list[dict[str, Any]]:
     cursor = conn.execute(
         "SELECT entity_type, action, count(DISTINCT request_id) AS requests, sum(count) AS values_found"
         " FROM pii_incidents WHERE ts >= ? GROUP BY entity_type, action ORDER BY values_found DESC",

@@ -9,16 +9,16 @@ or else one Helix generates and keeps in the database (`instance_state`). `[priv
 from __future__ import annotations
 
 import secrets
-import sqlite3
 
 from helix.pii.hashing import keyed_hash
+from helix.store.db import Connection
 from helix.store.instance import get_or_create
 
 PREFIX = "u_"
 KEY_NAME = "user_hash_key"
 
 
-def user_key(conn: sqlite3.Connection, configured: str | None) -> str:
+def user_key(conn: Connection, configured: str | None) -> str:
     """The configured key, or the database's own (created on first use)."""
     if configured:
         return configured

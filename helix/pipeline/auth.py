@@ -30,7 +30,7 @@ from pathlib import Path
 from helix.config import Config
 from helix.errors import Unauthorized
 from helix.store import keys as key_store
-from helix.store.db import connect
+from helix.store.db import Connection, connect
 from helix.store.writer import Writer
 from helix.virtual_keys import KeyRecord
 
@@ -101,7 +101,7 @@ class KeyRing:
         self._touched: dict[str, float] = {}
         self._listeners: list[Listener] = []
         self.version = -1
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Connection | None = None
         # Cancelling a reload does not stop its read thread: close() must not pull the connection from under it.
         self._conn_lock = threading.Lock()
         self._lock = asyncio.Lock()

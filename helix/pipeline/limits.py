@@ -18,6 +18,9 @@ cost fits the budget, so concurrent requests overshoot by at most one request's 
 its estimate: the provider bills generated tokens whether or not the client read them.
 
 Checks are all made before anything is taken, so a refused request consumes no quota.
+
+On a database shared by several instances (PostgreSQL), the reservation is written before the call and
+is itself the budget check across all of them (helix/quota/shared.py).
 """
 
 from __future__ import annotations
@@ -25,18 +28,20 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from helix.alerts import Alerts
 from helix.call import Call, Next, Reply
 from helix.config import LimitsConfig
+from helix.dburl import Location, PostgresUrl
 from helix.errors import Forbidden, RateLimited
 from helix.periods import ADJECTIVE, describe_reset
 from helix.pipeline.auth import KeyRing
 from helix.pricing import PriceBook
 from helix.quota import estimate
+from helix.quota.leases import SharedRates
 from helix.quota.ledger import Ledger, Ledgers
 from helix.quota.rates import NO_RETRY, RateLimits, Taken
+from helix.quota.shared import SharedBudgets
 from helix.store import reservations
 from helix.store.writer import Writer
 from helix.virtual_keys import KeyRecord
@@ -52,6 +57,7 @@ class Admission:
     key_ledger: Ledger | None
     user_ledger: Ledger | None
     cost: float
+    prompt_cost: float
     settled: bool = False
 
     def settle(self, call: Call) -> None:
@@ -68,15 +74,17 @@ class LimitsStage:
         prices: PriceBook,
         alerts: Alerts,
         writer: Writer,
-        db_path: str | Path,
+        db_path: Location,
     ) -> None:
         self._config = config
         self._keys = keys
         self._prices = prices
         self._alerts = alerts
         self._writer = writer
-        self._rates = RateLimits(config, time.monotonic())
+        self._shared_rates = SharedRates(db_path) if isinstance(db_path, PostgresUrl) else None
+        self._rates = RateLimits(config, time.monotonic(), self._shared_rates)
         self._ledgers = Ledgers(config, writer, db_path)
+        self._shared = SharedBudgets(db_path) if isinstance(db_path, PostgresUrl) else None
         self._keyless_free = self._nothing_for_keyless()
         keys.on_change(self.sync)
 
@@ -97,9 +105,14 @@ class LimitsStage:
         key = call.key
         if key is None and self._keyless_free:
             return await next(call)
+        if self._shared is not None:
+            prompt, explicit_output = _tokens(call)
+            await self._rates.top_up(key, prompt + explicit_output, time.monotonic())
         admission = self.admit(call, key)
         call.on_finish.append(admission.settle)
         try:
+            if self._shared is not None and call.durable:
+                await self._reserve_shared(call, admission)
             return await next(call)
         except asyncio.CancelledError:
             admission.settle(call)  # the log stage does not see a cancelled call
@@ -120,8 +133,7 @@ class LimitsStage:
                 code="model_not_allowed",
                 param="model",
             )
-        prompt = estimate.prompt_tokens(call)
-        explicit_output = estimate.max_output_tokens(call)
+        prompt, explicit_output = _tokens(call)
         taken = self._rates.check(key, prompt + explicit_output, time.monotonic())
 
         now = time.time()
@@ -153,9 +165,20 @@ class LimitsStage:
         if key_ledger is not None or user_ledger is not None:
             # On disk until the log row lands, so a crash cannot make this request free (store/reservations.py).
             call.durable = True
-            self._writer.submit(reservations.INSERT, reservations.row(call, cost))
+            if self._shared is None:
+                self._writer.submit(reservations.INSERT, reservations.row(call, cost))
         call.response_headers.update(headers)
-        return Admission(self, key, taken, key_ledger, user_ledger, cost)
+        return Admission(self, key, taken, key_ledger, user_ledger, cost, prompt_cost)
+
+    async def _reserve_shared(self, call: Call, admission: Admission) -> None:
+        assert self._shared is not None
+        key, ledger = admission.key, admission.key_ledger
+        refused = await self._shared.reserve(
+            call, key.id if key is not None else None, ledger, admission.prompt_cost, admission.cost
+        )
+        if refused is not None:
+            assert key is not None
+            raise _over_budget(f"this Helix key ('{key.name}')", refused)
 
     def settle(self, admission: Admission, call: Call) -> None:
         hit = call.cache is not None and call.cache.startswith("HIT")
@@ -180,6 +203,11 @@ class LimitsStage:
         if admission.key is not None and ledger is not None and ledger.budget:
             self._alerts.budget_reached(admission.key, ledger, ledger.spent / ledger.budget)
 
+    def close(self) -> None:
+        for shared in (self._shared, self._shared_rates):
+            if shared is not None:
+                shared.close()
+
     def live(self, key_id: str) -> dict[str, float | None]:
         """A key's budget ledger as this server sees it now: spent this period and reserved in flight."""
         return self._ledgers.live(key_id)
@@ -188,6 +216,11 @@ class LimitsStage:
         """Keep the ledgers and buckets in step with the keys (called by the key ring before they take effect)."""
         await self._ledgers.sync(keys)
         self._rates.forget({k.id for k in keys if k.revoked_at is None})
+
+
+def _tokens(call: Call) -> tuple[int, int]:
+    """The prompt's estimated tokens, and the output tokens the request asks for at most (0: unsaid)."""
+    return estimate.prompt_tokens(call), estimate.max_output_tokens(call)
 
 
 def _over_budget(who: str, ledger: Ledger, per_user: bool = False) -> RateLimited:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
+from helix.store.db import Connection
 
-def get_or_create(conn: sqlite3.Connection, name: str, make: Callable[[], str]) -> str:
+
+def get_or_create(conn: Connection, name: str, make: Callable[[], str]) -> str:
     """The value stored under `name`, storing `make()` first if there is none (safe across processes)."""
     row = conn.execute("SELECT value FROM instance_state WHERE name = ?", (name,)).fetchone()
     if row is not None:
         return str(row[0])
-    with conn:
-        conn.execute("INSERT OR IGNORE INTO instance_state (name, value) VALUES (?, ?)", (name, make()))
+    conn.execute("INSERT OR IGNORE INTO instance_state (name, value) VALUES (?, ?)", (name, make()))
     return str(conn.execute("SELECT value FROM instance_state WHERE name = ?", (name,)).fetchone()[0])

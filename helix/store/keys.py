@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from helix.store.db import Connection
 from helix.virtual_keys import KeyExists, KeyNotFound, KeyProblem, KeyRecord, KeySpec
 
 KEY_PREFIX = "hx-"
@@ -56,23 +57,23 @@ def _column_value(name: str, value: Any) -> Any:
     return (",".join(value) if value else None) if name == "models" else value
 
 
-def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
     cursor = conn.execute(sql, params)
     cursor.row_factory = sqlite3.Row  # by column name, whatever the connection's factory
     return cursor.fetchall()
 
 
-def all_keys(conn: sqlite3.Connection) -> list[KeyRecord]:
+def all_keys(conn: Connection) -> list[KeyRecord]:
     """Every key, revoked ones included (the server tells their holders they were revoked)."""
     return [_record(row) for row in _rows(conn, f"SELECT {_COLUMNS} FROM keys ORDER BY created_at")]
 
 
-def list_keys(conn: sqlite3.Connection, include_revoked: bool = False) -> list[KeyRecord]:
+def list_keys(conn: Connection, include_revoked: bool = False) -> list[KeyRecord]:
     keys = all_keys(conn)
     return keys if include_revoked else [k for k in keys if k.revoked_at is None]
 
 
-def find(conn: sqlite3.Connection, name: str) -> KeyRecord:
+def find(conn: Connection, name: str) -> KeyRecord:
     """The active key called `name`, else the most recently revoked one."""
     rows = _rows(
         conn,
@@ -84,19 +85,19 @@ def find(conn: sqlite3.Connection, name: str) -> KeyRecord:
     return _record(rows[0])
 
 
-def _active(conn: sqlite3.Connection, name: str) -> KeyRecord:
+def _active(conn: Connection, name: str) -> KeyRecord:
     key = find(conn, name)
     if key.revoked_at is not None:
         raise KeyProblem(f"key '{name}' is revoked; create a new one with 'helix keys add {name}'")
     return key
 
 
-def version(conn: sqlite3.Connection) -> int:
+def version(conn: Connection) -> int:
     row = conn.execute("SELECT version FROM keys_version WHERE id = 1").fetchone()
     return int(row[0]) if row else 0
 
 
-def create(conn: sqlite3.Connection, name: str, spec: KeySpec, now: float | None = None) -> tuple[KeyRecord, str]:
+def create(conn: Connection, name: str, spec: KeySpec, now: float | None = None) -> tuple[KeyRecord, str]:
     """Create a key; returns its record and the secret, which is never stored and cannot be shown again."""
     now = time.time() if now is None else now
     name = name.strip()
@@ -126,14 +127,14 @@ def create(conn: sqlite3.Connection, name: str, spec: KeySpec, now: float | None
     return record, secret
 
 
-def revoke(conn: sqlite3.Connection, name: str, now: float | None = None) -> KeyRecord:
+def revoke(conn: Connection, name: str, now: float | None = None) -> KeyRecord:
     key = _active(conn, name)
     now = time.time() if now is None else now
     conn.execute("UPDATE keys SET revoked_at = ? WHERE id = ?", (now, key.id))
     return replace(key, revoked_at=now)
 
 
-def rotate(conn: sqlite3.Connection, name: str, now: float | None = None) -> tuple[KeyRecord, str]:
+def rotate(conn: Connection, name: str, now: float | None = None) -> tuple[KeyRecord, str]:
     """A new secret for the same key: the old one stops working at once; budget, spend and limits stay."""
     key = _active(conn, name)
     now = time.time() if now is None else now
@@ -146,7 +147,7 @@ def rotate(conn: sqlite3.Connection, name: str, now: float | None = None) -> tup
     return updated, secret
 
 
-def update(conn: sqlite3.Connection, name: str, changes: dict[str, Any], now: float | None = None) -> KeyRecord:
+def update(conn: Connection, name: str, changes: dict[str, Any], now: float | None = None) -> KeyRecord:
     """Change some settings of an active key (`changes` maps KeySpec field names to new values)."""
     unknown = set(changes) - set(_SETTINGS)
     if unknown:

@@ -2,12 +2,19 @@
 
 Append new migrations at the end with a new name; never edit one that has shipped. Each runs in its
 own transaction together with the row that records it.
+
+PostgreSQL runs the same migrations through `dialect.schema()`, after `0000_postgres_compat` (what its
+queries need of SQLite's dialect); triggers, whose bodies differ, are the one thing written for each
+backend (`POSTGRES_TRIGGERS`, in place of the migration's `CREATE TRIGGER`s).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from typing import Any
+
+from helix.store.dialect import schema
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -187,31 +194,102 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0010_id_blocks",
+        """
+        CREATE TABLE id_blocks (name TEXT PRIMARY KEY, next INTEGER NOT NULL);
+        INSERT INTO id_blocks (name, next) SELECT 'cache_entries', coalesce(max(id), 0) + 1 FROM cache_entries;
+        """,
+    ),
+    (
+        "0011_rate_buckets",
+        """
+        CREATE TABLE rate_buckets (subject TEXT PRIMARY KEY, level REAL NOT NULL, updated REAL NOT NULL);
+        """,
+    ),
 ]
 
+_COMPAT_FUNCTIONS = [
+    "CREATE FUNCTION helix_sum_bool(bigint, boolean) RETURNS bigint LANGUAGE sql IMMUTABLE"
+    " AS 'SELECT $1 + CASE WHEN $2 THEN 1 ELSE 0 END'",
+    "CREATE AGGREGATE sum(boolean) (SFUNC = helix_sum_bool, STYPE = bigint, INITCOND = '0')",
+    "CREATE FUNCTION helix_concat(text, text) RETURNS text LANGUAGE sql IMMUTABLE"
+    " AS $$SELECT CASE WHEN $1 IS NULL THEN $2 WHEN $2 IS NULL THEN $1 ELSE $1 || ',' || $2 END$$",
+    "CREATE AGGREGATE group_concat(text) (SFUNC = helix_concat, STYPE = text)",
+    "CREATE FUNCTION date(ts double precision, unit text, zone text) RETURNS text LANGUAGE sql STABLE"
+    " AS $$SELECT to_char(to_timestamp(ts), 'YYYY-MM-DD')$$",
+    "CREATE FUNCTION strftime(fmt text, ts double precision, unit text, zone text) RETURNS text LANGUAGE sql STABLE"
+    " AS $$SELECT to_char(to_timestamp(ts), replace(replace(replace(replace(replace("
+    "fmt, '%Y', 'YYYY'), '%m', 'MM'), '%d', 'DD'), '%H', 'HH24'), '%M', 'MI'))$$",
+]
+# Statements PostgreSQL runs after a migration's own: its triggers, and the request log's insertion order
+# (SQLite's implicit rowid, which the dashboard's feed and `helix logs --follow` page by).
+POSTGRES_AFTER: dict[str, list[str]] = {
+    "0001_request_log": [
+        "ALTER TABLE requests ADD COLUMN rowid BIGSERIAL",
+        "CREATE INDEX requests_rowid ON requests (rowid)",
+    ],
+    "0002_virtual_keys": [
+        "CREATE FUNCTION helix_bump_keys_version() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$BEGIN UPDATE keys_version SET version = version + 1; RETURN NULL; END$$",
+        "CREATE TRIGGER keys_inserted AFTER INSERT OR DELETE ON keys"
+        " FOR EACH ROW EXECUTE FUNCTION helix_bump_keys_version()",
+        "CREATE TRIGGER keys_changed AFTER UPDATE OF name, hash, prefix, expires_at, revoked_at, budget_usd,"
+        " budget_period, user_budget_usd, user_budget_period, rpm, tpm, models ON keys"
+        " FOR EACH ROW EXECUTE FUNCTION helix_bump_keys_version()",
+    ],
+    "0008_reservations": [
+        "CREATE FUNCTION helix_settle_reservation() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$BEGIN DELETE FROM reservations WHERE id = NEW.id; RETURN NULL; END$$",
+        "CREATE TRIGGER requests_settle_reservation AFTER INSERT ON requests"
+        " FOR EACH ROW EXECUTE FUNCTION helix_settle_reservation()",
+    ],
+}
+# Serialises migrations across the instances that start together on one PostgreSQL database.
+_POSTGRES_LOCK = 0x68656C6978  # "helix"
 
-def applied(conn: sqlite3.Connection) -> list[str]:
+
+def migrations(postgres: bool = False) -> list[tuple[str, list[str]]]:
+    """The migrations in order, each as its statements, for SQLite or for PostgreSQL."""
+    if not postgres:
+        return [(name, _statements(sql)) for name, sql in MIGRATIONS]
+    found = [("0000_postgres_compat", list(_COMPAT_FUNCTIONS))]
+    for name, sql in MIGRATIONS:
+        own = [schema(s) for s in _statements(sql) if not s.upper().startswith("CREATE TRIGGER")]
+        found.append((name, own + POSTGRES_AFTER.get(name, [])))
+    return found
+
+
+def applied(conn: Any) -> list[str]:
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
     return [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY name")]
 
 
-def migrate(conn: sqlite3.Connection) -> list[str]:
+def migrate(conn: Any, postgres: bool = False) -> list[str]:
     """Apply pending migrations; return the names applied now."""
+    if postgres:  # CREATE TABLE IF NOT EXISTS races between instances starting at once: take turns
+        conn.execute("BEGIN")
+        conn.execute(f"SELECT pg_advisory_xact_lock({_POSTGRES_LOCK})")
     done = set(applied(conn))
-    unknown = done - {name for name, _ in MIGRATIONS}
+    if postgres:
+        conn.execute("COMMIT")
+    ordered = migrations(postgres)
+    unknown = done - {name for name, _ in ordered}
     if unknown:
         raise RuntimeError(f"this database was migrated by a newer Helix ({', '.join(sorted(unknown))}); upgrade Helix")
     new: list[str] = []
-    for name, sql in MIGRATIONS:
+    for name, statements in ordered:
         if name in done:
             continue
         # executescript would commit on its own; run statements one by one inside one transaction.
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if postgres:
+                conn.execute(f"SELECT pg_advisory_xact_lock({_POSTGRES_LOCK})")
             if name in set(applied(conn)):  # another process got there first
                 conn.execute("ROLLBACK")
                 continue
-            for statement in _statements(sql):
+            for statement in statements:
                 conn.execute(statement)
             conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
             conn.execute("COMMIT")

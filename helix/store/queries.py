@@ -5,9 +5,10 @@ Each function returns a `Query` (SQL and parameters); callers run it on their ow
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from helix.store.db import Connection
 
 SpendGroup = Literal["model", "key", "user", "day", "provider"]
 TimeGroup = Literal["day", "hour"]
@@ -82,7 +83,7 @@ class Query:
     sql: str
     params: tuple[Any, ...] = ()
 
-    def rows(self, conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    def rows(self, conn: Connection) -> list[dict[str, Any]]:
         cursor = conn.execute(self.sql, self.params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -100,7 +101,9 @@ _WITH_KEY_NAME = f"SELECT {LOG_COLUMNS}, k.name AS key_name FROM requests LEFT J
 
 def recent_requests(limit: int) -> Query:
     """The newest `limit` requests, oldest first, with their key's name."""
-    return Query(f"SELECT * FROM ({_WITH_KEY_NAME} ORDER BY requests.rowid DESC LIMIT ?) ORDER BY seq", (limit,))
+    return Query(
+        f"SELECT * FROM ({_WITH_KEY_NAME} ORDER BY requests.rowid DESC LIMIT ?) AS newest ORDER BY seq", (limit,)
+    )
 
 
 def requests_after(seq: int) -> Query:

@@ -18,7 +18,7 @@ def activity(filters: Filters, origin: float, step: float) -> Query:
         SELECT bucket, count(*) AS requests, coalesce(sum(status >= 400), 0) AS errors,
                coalesce(sum(cost_usd), 0) AS spent, coalesce(sum(saved_usd), 0) AS saved, {results}
         FROM (SELECT {_BUCKET} AS bucket, status, cost_usd, saved_usd, {CACHE_RESULT_EXPR} AS result
-              FROM requests WHERE {where})
+              FROM requests WHERE {where}) AS bucketed
         GROUP BY bucket ORDER BY bucket
         """,
         (origin, step, *params),
@@ -54,7 +54,7 @@ def busiest_minute(filters: Filters) -> Query:
         SELECT coalesce(max(requests), 0) AS rpm, coalesce(max(tokens), 0) AS tpm
         FROM (SELECT count(*) AS requests, coalesce(sum(prompt_tokens), 0) + coalesce(sum(completion_tokens), 0)
                      AS tokens
-              FROM requests WHERE {where} GROUP BY CAST(ts / 60 AS INTEGER))
+              FROM requests WHERE {where} GROUP BY CAST(ts / 60 AS INTEGER)) AS minutes
         """,
         params,
     )

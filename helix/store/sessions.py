@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 import time
+
+from helix.store.db import Connection
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create(conn: sqlite3.Connection, ttl_seconds: float, now: float | None = None) -> tuple[str, float]:
+def create(conn: Connection, ttl_seconds: float, now: float | None = None) -> tuple[str, float]:
     """A new session: its token (for the cookie, never stored) and when it expires."""
     now = time.time() if now is None else now
     token = secrets.token_urlsafe(32)
@@ -25,7 +26,7 @@ def create(conn: sqlite3.Connection, ttl_seconds: float, now: float | None = Non
     return token, now + ttl_seconds
 
 
-def expiry(conn: sqlite3.Connection, token: str, now: float | None = None) -> float | None:
+def expiry(conn: Connection, token: str, now: float | None = None) -> float | None:
     """When the session expires; None if there is no such live session."""
     now = time.time() if now is None else now
     row = conn.execute(
@@ -34,5 +35,5 @@ def expiry(conn: sqlite3.Connection, token: str, now: float | None = None) -> fl
     return None if row is None else float(row[0])
 
 
-def revoke(conn: sqlite3.Connection, token: str) -> bool:
+def revoke(conn: Connection, token: str) -> bool:
     return conn.execute("DELETE FROM dashboard_sessions WHERE token_hash = ?", (token_hash(token),)).rowcount > 0

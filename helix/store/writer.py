@@ -21,12 +21,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
-from helix.store.db import BUSY_TIMEOUT_MS, connect_async
+from helix.dburl import Location
+from helix.store.db import BUSY_TIMEOUT_MS, AsyncConnection, connect_async
 
 log = logging.getLogger("helix.store")
 
@@ -58,7 +56,7 @@ def target_of(sql: str) -> str:
 class Writer:
     def __init__(
         self,
-        path: str | Path,
+        path: Location,
         *,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
         lock_retry_seconds: float = LOCK_RETRY_SECONDS,
@@ -68,7 +66,7 @@ class Writer:
         self._lock_retry_seconds = lock_retry_seconds
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._wake = asyncio.Event()
-        self._conn: aiosqlite.Connection | None = None
+        self._conn: AsyncConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self.written = 0
         self.failed_batches = 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +12,7 @@ from helix.cache import entries as cache_rows
 from helix.periods import period_bounds
 from helix.store import keys as key_store
 from helix.store import queries, series, spend
+from helix.store.db import Connection
 from helix.store.queries import CACHE_RESULTS, Filters
 from helix.web.timerange import TimeRange
 
@@ -73,7 +73,7 @@ class _Timings:
     by_bucket: dict[int, tuple[list[float], list[float]]]  # sorted latency and overhead per bucket
 
 
-def _timings(conn: sqlite3.Connection, filters: Filters, origin: float, step: float) -> _Timings:
+def _timings(conn: Connection, filters: Filters, origin: float, step: float) -> _Timings:
     latency: list[float] = []
     overhead: list[float] = []
     by_bucket: dict[int, tuple[list[float], list[float]]] = {}
@@ -91,7 +91,7 @@ def _timings(conn: sqlite3.Connection, filters: Filters, origin: float, step: fl
 
 
 def _series(
-    conn: sqlite3.Connection, rng: TimeRange, filters: Filters, now: float, timed: _Timings
+    conn: Connection, rng: TimeRange, filters: Filters, now: float, timed: _Timings
 ) -> tuple[Series, dict[str, int]]:
     starts = rng.buckets(now)
     origin, n = rng.origin(), len(starts)
@@ -121,13 +121,13 @@ def _series(
     return built, {r: sum(values) for r, values in results.items()}
 
 
-def oldest(conn: sqlite3.Connection) -> float | None:
+def oldest(conn: Connection) -> float | None:
     """When the log starts (None: empty), to tell how much of it a window covers."""
     found: float | None = queries.oldest_request().rows(conn)[0]["ts"]
     return found
 
 
-def view(conn: sqlite3.Connection, rng: TimeRange, now: float, **only: Any) -> View:
+def view(conn: Connection, rng: TimeRange, now: float, **only: Any) -> View:
     """The numbers of a page: `only` narrows them to a key_id, user or model (see queries.Filters)."""
     filters = rng.filters(oldest(conn), **only)
     timed = _timings(conn, filters, rng.origin(), rng.step)
@@ -151,14 +151,14 @@ def view(conn: sqlite3.Connection, rng: TimeRange, now: float, **only: Any) -> V
     )
 
 
-def keys(conn: sqlite3.Connection, now: float, include_revoked: bool = True) -> list[Row]:
+def keys(conn: Connection, now: float, include_revoked: bool = True) -> list[Row]:
     """Every key with its spend over its budget period, the closest to its budget first."""
     rows = spend.report(conn, key_store.list_keys(conn, include_revoked=include_revoked), now)
     order = {"active": 0, "expired": 1, "revoked": 2}
     return sorted(rows, key=lambda k: (order.get(k["status"], 3), -(k["budget_used"] or -1), k["name"]))
 
 
-def cache_entries(conn: sqlite3.Connection, rng: TimeRange) -> Row:
+def cache_entries(conn: Connection, rng: TimeRange) -> Row:
     return cache_rows.stats(conn, rng.since)
 
 
@@ -172,7 +172,7 @@ class KeyView:
     last_minute: Row
 
 
-def key_view(conn: sqlite3.Connection, name: str, rng: TimeRange, now: float) -> KeyView:
+def key_view(conn: Connection, name: str, rng: TimeRange, now: float) -> KeyView:
     record = key_store.find(conn, name)
     (row,) = spend.report(conn, [record], now)
     start, end = period_bounds(record.spec.period, now)
@@ -212,7 +212,7 @@ class RequestPage:
     pages: int
 
 
-def request_page(conn: sqlite3.Connection, filters: Filters, page: int, per_page: int) -> RequestPage:
+def request_page(conn: Connection, filters: Filters, page: int, per_page: int) -> RequestPage:
     total = queries.count_requests(filters).rows(conn)[0]["n"]
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
@@ -227,7 +227,7 @@ class RequestDetail:
     pii: list[Row]  # entity types found and what was done; never the values
 
 
-def request_detail(conn: sqlite3.Connection, request_id: str) -> RequestDetail | None:
+def request_detail(conn: Connection, request_id: str) -> RequestDetail | None:
     found = queries.request_detail(request_id).rows(conn)
     if not found:
         return None

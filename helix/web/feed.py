@@ -8,13 +8,12 @@ one tiny query every few seconds and sends nothing to the browser.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
-from helix.store.db import in_thread
+from helix.dburl import Location
+from helix.store.db import Connection, in_thread
 
 T = TypeVar("T")
 
@@ -27,7 +26,7 @@ Marker = tuple[int, ...]
 
 
 class Feed:
-    def __init__(self, db_path: Path, refresh_seconds: float) -> None:
+    def __init__(self, db_path: Location, refresh_seconds: float) -> None:
         self.db_path = db_path
         self.refresh_seconds = refresh_seconds
         self._marker: Marker = ()
@@ -41,8 +40,8 @@ class Feed:
                 self._read_at = time.monotonic()
             return self._marker
 
-    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        def consistent(conn: sqlite3.Connection) -> T:
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        def consistent(conn: Connection) -> T:
             conn.execute("BEGIN")
             return work(conn)
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from helix.config import Config
+from helix.dburl import Location
 from helix.pipeline.auth import bearer_token, laptop_mode
 from helix.store import sessions
 from helix.store.db import in_thread
@@ -73,7 +73,7 @@ def cookie_value(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
 class Sessions:
     """Live login sessions: answered from memory, from the SQLite file after a restart."""
 
-    def __init__(self, db_path: Path, ttl_seconds: float) -> None:
+    def __init__(self, db_path: Location, ttl_seconds: float) -> None:
         self.db_path = db_path
         self.ttl_seconds = ttl_seconds
         self._expiry: dict[str, float] = {}  # token hash -> expires_at

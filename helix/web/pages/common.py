@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -13,6 +12,7 @@ from nicegui import ui
 from nicegui.events import GenericEventArguments
 
 from helix.format import clock, count, money, ms, rate
+from helix.store.db import Connection
 from helix.store.queries import CACHE_RESULTS
 from helix.web import charts
 from helix.web.asgi import SCOPE_KEY
@@ -54,7 +54,7 @@ def range_of(request: Request) -> TimeRange:
 async def keep_live(
     request: Request,
     rng: TimeRange,
-    load: Callable[[sqlite3.Connection, TimeRange, float], T],
+    load: Callable[[Connection, TimeRange, float], T],
     render: Callable[[T], None],
     updated: ui.label,
 ) -> None:

@@ -3,13 +3,12 @@ do to it (rotate, revoke, change the budget), each after a confirmation."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from fastapi import Request
 from nicegui import ui
 
 from helix.format import count, money, when
 from helix.periods import PERIODS
+from helix.store.db import Connection
 from helix.virtual_keys import KeyNotFound, KeyProblem
 from helix.web import charts, data
 from helix.web.actions import amount as parse_amount
@@ -105,7 +104,7 @@ async def show(request: Request) -> None:
         sections(kv.view)
         errors.show(error_rows(kv.view.errors))
 
-    def load(conn: sqlite3.Connection, current: TimeRange, now: float) -> KeyView | None:
+    def load(conn: Connection, current: TimeRange, now: float) -> KeyView | None:
         try:
             return data.key_view(conn, name, current, now)
         except KeyNotFound:

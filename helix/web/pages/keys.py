@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from fastapi import Request
 from nicegui import ui
 
 from helix.periods import PERIODS
+from helix.store.db import Connection
 from helix.virtual_keys import KeyProblem, KeySpec, parse_models
 from helix.web import data
 from helix.web.actions import amount, expiry, whole
@@ -29,7 +28,7 @@ def show_secret(name: str, secret: str, note: str) -> None:
     dialog.open()
 
 
-def load(conn: sqlite3.Connection, rng: TimeRange, now: float) -> list[Row]:
+def load(conn: Connection, rng: TimeRange, now: float) -> list[Row]:
     return data.keys(conn, now, include_revoked=True)
 
 

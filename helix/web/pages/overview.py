@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -10,6 +9,7 @@ from nicegui import ui
 from nicegui.events import EChartPointClickEventArguments
 
 from helix.format import money, when
+from helix.store.db import Connection
 from helix.web import charts, data
 from helix.web.data import Row, View
 from helix.web.pages.common import frame, keep_live, view_sections
@@ -32,7 +32,7 @@ class Overview:
     keys: list[Row]
 
 
-def load(conn: sqlite3.Connection, rng: TimeRange, now: float) -> Overview:
+def load(conn: Connection, rng: TimeRange, now: float) -> Overview:
     return Overview(view=data.view(conn, rng, now), keys=data.keys(conn, now, include_revoked=False))
 
 

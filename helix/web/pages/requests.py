@@ -4,7 +4,6 @@ Helix does not store them)."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from fastapi import Request
@@ -12,6 +11,7 @@ from nicegui import ui
 
 from helix.format import count, money, ms, when
 from helix.store import keys as key_store
+from helix.store.db import Connection
 from helix.store.queries import CACHE_RESULTS, Filters
 from helix.virtual_keys import KeyNotFound
 from helix.web import data
@@ -24,7 +24,7 @@ PER_PAGE = 50
 FILTERS = ("status", "model", "key", "user", "cache")
 
 
-def _filters(rng: TimeRange, conn: sqlite3.Connection, chosen: dict[str, str]) -> Filters | None:
+def _filters(rng: TimeRange, conn: Connection, chosen: dict[str, str]) -> Filters | None:
     """The page's filters; None when they name a key that does not exist (nothing can match)."""
     only: dict[str, Any] = {}
     if chosen.get("key"):
@@ -85,7 +85,7 @@ async def show(request: Request) -> None:
                 position = ui.label().classes("text-sm")
                 following = ui.button("older →", on_click=lambda: refilter(page=str(page + 1))).props("dense flat")
 
-    def load(conn: sqlite3.Connection, current: TimeRange, now: float) -> RequestPage:
+    def load(conn: Connection, current: TimeRange, now: float) -> RequestPage:
         filters = _filters(current, conn, chosen)
         if filters is None:
             return RequestPage([], 0, 1, 1)
@@ -142,7 +142,7 @@ async def detail(request: Request) -> None:
         page_title(f"Request {request_id}", "prompts and answers are never stored")
         body = ui.column().classes("w-full gap-4")
 
-    def load(conn: sqlite3.Connection, current: TimeRange, now: float) -> RequestDetail | None:
+    def load(conn: Connection, current: TimeRange, now: float) -> RequestDetail | None:
         return data.request_detail(conn, request_id)
 
     shown: list[RequestDetail | None] = []

@@ -3,11 +3,10 @@ the model's cache entries)."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from fastapi import Request
 from nicegui import ui
 
+from helix.store.db import Connection
 from helix.web import data
 from helix.web.data import View
 from helix.web.pages.common import confirm, frame, keep_live, view_sections
@@ -22,7 +21,7 @@ async def user(request: Request) -> None:
         page_title(f"User {user_id}", f"{rng.label}; the `user` field or x-helix-user header")
         render = view_sections(rng, ["model", "key"], {"user": user_id})
 
-    def load(conn: sqlite3.Connection, current: TimeRange, now: float) -> View:
+    def load(conn: Connection, current: TimeRange, now: float) -> View:
         return data.view(conn, current, now, user=user_id)
 
     await keep_live(request, rng, load, render, updated)
@@ -44,7 +43,7 @@ async def model(request: Request) -> None:
             )
         render = view_sections(rng, ["key", "user"], {"model": name})
 
-    def load(conn: sqlite3.Connection, current: TimeRange, now: float) -> View:
+    def load(conn: Connection, current: TimeRange, now: float) -> View:
         return data.view(conn, current, now, model=name)
 
     await keep_live(request, rng, load, render, updated)

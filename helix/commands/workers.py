@@ -1,0 +1,75 @@
+"""`helix serve --workers N`: N `helix serve` processes accepting on one listening socket.
+
+The parent binds the port once and starts N children that inherit the socket (the kernel hands each new
+connection to one of them), then waits: a stop signal (SIGINT, SIGTERM) or SIGHUP (reload) goes to every
+child, and when one dies the others are stopped too, so a supervisor sees one service. Each child is a
+whole Helix instance; what they share lives in the database, which is why this needs PostgreSQL: one
+SQLite file has one writer, and in-memory budgets and rate limits would each be one process's view.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from helix.config import Config
+from helix.dburl import is_shared
+
+WORKER_FD_OPTION = "--worker-fd"
+REFUSED = (
+    '--workers needs a database the workers can share: set [storage] url = "postgresql://..." '
+    "(or --db postgresql://...; docs/scale-out.md). A SQLite file has one writer: run one worker on it"
+)
+
+
+def refusal(cfg: Config, workers: int) -> str | None:
+    """Why `workers` workers cannot serve this config (None: they can)."""
+    if workers < 1:
+        return "--workers must be at least 1"
+    if workers > 1 and not is_shared(cfg.db_path()):
+        return REFUSED
+    return None
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def supervise(cfg: Config, workers: int, argv: list[str]) -> int:
+    """Start `workers` children of `helix serve` (`argv`: this command's own arguments) on one socket;
+    return the exit code of the first to end, once all have ended."""
+    sock = listening_socket(cfg.server.host, cfg.server.port)
+    command = [sys.executable, "-m", "helix", "serve", *argv, WORKER_FD_OPTION, str(sock.fileno())]
+    children = [subprocess.Popen(command, pass_fds=(sock.fileno(),)) for _ in range(workers)]
+    sock.close()  # the children hold it now
+
+    def forward(sig: int, frame: FrameType | None) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(sig)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ())):
+        signal.signal(sig, forward)
+    first: int | None = None
+    while any(child.poll() is None for child in children):
+        ended = [child.returncode for child in children if child.returncode is not None]
+        if ended and first is None:
+            first = ended[0]
+            forward(signal.SIGTERM, None)  # one worker gone: stop the rest rather than limp on
+        time.sleep(0.2)
+    return first if first is not None else max(child.returncode or 0 for child in children)
+
+
+def inherited_socket(fd: int) -> socket.socket:
+    return socket.socket(fileno=os.dup(fd))

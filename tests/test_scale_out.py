@@ -1,0 +1,236 @@
+"""Three `helix serve` processes on one PostgreSQL database behave as one gateway: a budget holds across
+them, a revoked key stops working on all of them, an answer cached by one is a hit on another, and
+`helix cache clear` empties them all. Plus the semantic index of one instance taking in another's entries."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from helix.cache import entries
+from helix.cache.index import sign_bits
+from helix.cache.response_cache import ResponseCache
+from helix.config import CacheConfig
+from helix.dburl import PostgresUrl
+from helix.store import keys as key_store
+from helix.store.db import connect
+from helix.store.writer import Writer
+from helix.virtual_keys import KeySpec
+from tests.conftest import isolated_env, serve_process, wait_until_healthy
+from tests.fake_upstream import FakeState, ServerThread
+from tests.test_cli import free_port
+
+INSTANCES = 3
+RPM = 60
+# Dear enough that every request has a visible cost: $1 per thousand tokens either way.
+PRICING = '[pricing."openai/gpt-4o-mini"]\ninput = 1000.0\noutput = 1000.0\n'
+
+
+@contextmanager
+def instance(tmp_path: Path, upstream_url: str, url: PostgresUrl) -> Iterator[str]:
+    tmp_path.mkdir()
+    config = tmp_path / "helix.toml"
+    config.write_text(f'[storage]\nurl = "{url}"\n[pii]\nenabled = false\n[cache]\nsemantic = false\n{PRICING}')
+    port = free_port()
+    env = isolated_env(tmp_path / "home", upstream_url, HELIX_DASHBOARD__ENABLED="false")
+    process = serve_process(env, tmp_path, port, "--config", str(config))
+    address = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(address, process)
+        yield address
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.communicate(timeout=30)
+
+
+def _ask(base: str, secret: str, prompt: str) -> httpx.Response:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt}], "max_tokens": 20}
+    return httpx.post(f"{base}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {secret}"})
+
+
+async def _burst(bases: list[str], secret: str, count: int) -> list[httpx.Response]:
+    async with httpx.AsyncClient(timeout=60) as client:
+        body = {"model": "gpt-4o-mini", "max_tokens": 20}
+        return await asyncio.gather(
+            *(
+                client.post(
+                    f"{bases[i % len(bases)]}/v1/chat/completions",
+                    json={**body, "messages": [{"role": "user", "content": f"burst question number {i}"}]},
+                    headers={"authorization": f"Bearer {secret}"},
+                )
+                for i in range(count)
+            )
+        )
+
+
+def _spent(url: PostgresUrl, key_id: str) -> float:
+    conn = connect(url, migrate=False)
+    try:
+        return float(
+            conn.execute("SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE key_id = ?", (key_id,)).fetchone()[0]
+        )
+    finally:
+        conn.close()
+
+
+def _until(check: object, seconds: float = 10.0) -> float:
+    """Seconds until `check()` holds (polled every 50 ms); fails after `seconds`."""
+    started = time.monotonic()
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() - started < seconds, "never happened"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_three_instances_on_one_postgres(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], pg_url: PostgresUrl
+) -> None:
+    conn = connect(pg_url)
+    record, secret = key_store.create(conn, "fleet", KeySpec())
+    conn.close()
+    with ExitStack() as stack:
+        bases = [stack.enter_context(instance(tmp_path / f"i{n}", upstream[0].url, pg_url)) for n in range(INSTANCES)]
+        (tmp_path / "cli").mkdir()
+
+        # What one request costs; then a budget with room for about twenty more.
+        first = _ask(bases[0], secret, "how much does one answer cost?")
+        assert first.status_code == 200, first.text
+        one = float(first.headers["x-helix-cost-usd"])
+        assert one > 0
+        conn = connect(pg_url, migrate=False)
+        key_store.update(conn, "fleet", {"budget": _spent(pg_url, record.id) + 20.5 * one})
+        budget = key_store.find(conn, "fleet").spec.budget
+        conn.close()
+        assert budget is not None
+        for base in bases:  # every instance knows the budget before the burst
+            _until(lambda base=base: "x-helix-budget-remaining-usd" in _ask(base, secret, f"warm {base}").headers)
+
+        responses = asyncio.run(_burst(bases, secret, 100))
+        codes = [r.status_code for r in responses]
+        assert set(codes) <= {200, 429}, codes
+        assert codes.count(200) >= 5 and codes.count(429) >= 50
+        spent = _spent(pg_url, record.id)
+        assert spent <= budget + INSTANCES * one, (spent, budget, one)
+        print(f"budget ${budget:.4f}, spent ${spent:.4f} (one request ${one:.4f}); {codes.count(200)} of 100 admitted")
+
+        # An answer stored by one instance is an exact hit on another once its writer has committed it.
+        conn = connect(pg_url, migrate=False)
+        key_store.update(conn, "fleet", {"budget": None})
+        conn.close()
+        for base in bases:
+            _until(lambda base=base: _ask(base, secret, f"unbudgeted {base}").status_code == 200)
+        stored = _ask(bases[0], secret, "What is the capital of France?")
+        assert stored.status_code == 200 and stored.headers["x-helix-cache"] == "MISS", (
+            stored.status_code,
+            stored.text,
+        )
+        _until(
+            lambda: _ask(bases[1], secret, "What is the capital of France?").headers.get("x-helix-cache") == "HIT-EXACT"
+        )
+        assert _ask(bases[2], secret, "What is the capital of France?").headers["x-helix-cache"] == "HIT-EXACT"
+
+        # `helix cache clear` on any host empties the cache of every instance (each is checked right after a
+        # clear of its own: the miss that proves it stores the answer again).
+        for base in bases:
+            cleared = subprocess.run(
+                [sys.executable, "-m", "helix", "cache", "clear", "--db", str(pg_url)],
+                capture_output=True,
+                text=True,
+                env=isolated_env(tmp_path / "cli", upstream[0].url),
+            )
+            assert cleared.returncode == 0, cleared.stdout + cleared.stderr
+            assert _ask(base, secret, "What is the capital of France?").headers["x-helix-cache"] == "MISS"
+
+        # A key's rpm holds across the instances within 10% (each holds a lease of 2% of it at most).
+        conn = connect(pg_url, migrate=False)
+        _, limited_secret = key_store.create(conn, "limited", KeySpec(rpm=RPM))
+        conn.close()
+        for base in bases:
+            _until(lambda base=base: _ask(base, limited_secret, f"hello {base}").status_code == 200)
+        started = time.monotonic()
+        codes = [r.status_code for r in asyncio.run(_burst(bases, limited_secret, 2 * RPM))]
+        refilled = (time.monotonic() - started) * RPM / 60
+        admitted = codes.count(200) + INSTANCES  # the three hellos came out of the same minute
+        assert set(codes) <= {200, 429}, codes
+        assert 0.9 * RPM <= admitted <= 1.1 * RPM + refilled, (admitted, refilled)
+        print(f"rpm {RPM}: {admitted} admitted across {INSTANCES} instances (refill during the burst {refilled:.1f})")
+
+        # A key revoked through one database is refused by every instance.
+        conn = connect(pg_url, migrate=False)
+        key_store.revoke(conn, "fleet")
+        conn.close()
+        waits = [_until(lambda base=base: _ask(base, secret, "still there?").status_code == 401) for base in bases]
+        print(f"revocation seen by all instances after {max(waits):.2f} s")
+
+
+def test_the_semantic_index_takes_in_other_instances_entries(pg_url: PostgresUrl) -> None:
+    connect(pg_url).close()
+
+    async def scenario() -> list[int]:
+        cache = ResponseCache(CacheConfig(semantic=False), pg_url, Writer(pg_url), embedder=None)
+        await cache.start()
+        try:
+            cache.semantic_ready = True  # no model here: only the index's sync is exercised
+            vector = np.random.default_rng(7).standard_normal(384).astype(np.float32)
+            other = connect(pg_url, migrate=False)  # another instance saving an entry
+            try:
+                entry_id = entries.take_ids(other, 10)
+                params = entries.insert_params(
+                    entry_id, b"x", b"partition", "s", "m", "p", b"r", vector.tobytes(), sign_bits(vector), None,
+                    None, 60.0,
+                )  # fmt: skip
+                other.execute(entries.INSERT, params)
+            finally:
+                other.close()
+            await asyncio.sleep(1.2)  # two polls of the housekeeping loop
+            return cache._index.nearest(b"partition", sign_bits(vector), 5)
+        finally:
+            await cache.close()
+
+    assert len(asyncio.run(scenario())) == 1
+
+
+def test_workers_need_a_shared_database(tmp_path: Path) -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "helix", "serve", "--workers", "2", "--db", str(tmp_path / "helix.db")],
+        env=isolated_env(tmp_path, "http://127.0.0.1:9"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1
+    assert "--workers needs a database the workers can share" in refused.stderr
+
+
+def test_two_workers_serve_one_port(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], pg_url: PostgresUrl
+) -> None:
+    config = tmp_path / "helix.toml"
+    config.write_text("[pii]\nenabled = false\n[cache]\nsemantic = false\n")
+    port = free_port()
+    env = isolated_env(tmp_path / "home", upstream[0].url, HELIX_DASHBOARD__ENABLED="false")
+    process = serve_process(env, tmp_path, port, "--config", str(config), "--db", str(pg_url), "--workers", "2")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, process)
+        answers = [_ask(base, "any", f"question {i}") for i in range(20)]
+        assert [a.status_code for a in answers] == [200] * 20
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert output.count("Application shutdown complete") == 2  # both workers drained and stopped
+    conn = connect(pg_url, migrate=False)
+    try:
+        assert conn.execute("SELECT count(*) FROM requests").fetchone()[0] == 20
+    finally:
+        conn.close()

@@ -1,0 +1,281 @@
+"""Every store concept on both backends (`database`: a SQLite file, then a PostgreSQL schema): the same
+functions and the same SQL, so the same answers."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pytest
+
+from helix.cache import entries
+from helix.cache.index import sign_bits
+from helix.dburl import Location, PostgresUrl, is_shared
+from helix.pii import incidents
+from helix.store import keys as key_store
+from helix.store import migrations, queries, rate_buckets, request_log, reservations, series, sessions, spend
+from helix.store.db import connect
+from helix.store.instance import get_or_create
+from helix.store.writer import Writer
+from helix.virtual_keys import KeyExists, KeySpec
+
+
+def _log_row(request_id: str, ts: float, key_id: str | None, cost: float, **more: Any) -> tuple[Any, ...]:
+    known = {
+        "id": request_id,
+        "ts": ts,
+        "endpoint": "chat",
+        "key_id": key_id,
+        "stream": 0,
+        "status": 200,
+        "cost_usd": cost,
+    }
+    return request_log.row({**known, **more})
+
+
+def _write(location: Location, rows: list[tuple[str, tuple[Any, ...]]]) -> Writer:
+    async def run() -> Writer:
+        writer = Writer(location)
+        await writer.start()
+        for sql, params in rows:
+            writer.submit(sql, params)
+        await writer.close()
+        return writer
+
+    return asyncio.run(run())
+
+
+def test_migrations_are_named_recorded_and_run_once(database: Location) -> None:
+    connect(database).close()
+    conn = connect(database)
+    try:
+        names = migrations.applied(conn)
+        expected = [name for name, _ in migrations.migrations(is_shared(database))]
+        assert names == sorted(expected)
+        assert migrations.migrate(conn, postgres=is_shared(database)) == []
+    finally:
+        conn.close()
+
+
+def test_keys_their_version_and_spend(database: Location) -> None:
+    conn = connect(database)
+    try:
+        before = key_store.version(conn)
+        record, secret = key_store.create(conn, "alice", KeySpec(budget=2.0, rpm=10, models=("gpt-*",)))
+        assert key_store.version(conn) > before
+        with pytest.raises(KeyExists):
+            key_store.create(conn, "alice", KeySpec())
+        found = key_store.find(conn, "alice")
+        assert found.hash == key_store.hash_secret(secret) and found.spec.models == ("gpt-*",)
+        changed = key_store.version(conn)
+        key_store.update(conn, "alice", {"budget": 3.0})
+        assert key_store.version(conn) > changed and key_store.find(conn, "alice").spec.budget == 3.0
+        now = time.time()
+        for sql, params in [
+            (request_log.INSERT, _log_row("r1", now, record.id, 0.25, user="u1")),
+            (request_log.INSERT, _log_row("r2", now, record.id, 0.5, user="u2")),
+            (request_log.INSERT, _log_row("r3", now, None, 1.0, user="u1")),
+        ]:
+            conn.execute(sql, params)
+        assert spend.key_spend(conn, record.id, now - 1) == pytest.approx(0.75)
+        assert spend.user_spend(conn, None, now - 1) == {"u1": pytest.approx(1.0)}
+        [row] = spend.report(conn, key_store.list_keys(conn), now)
+        assert row["requests"] == 2 and row["budget_used"] == pytest.approx(0.25)
+        assert [u["user"] for u in spend.top_users(conn, record.id, now - 1)] == ["u2", "u1"]
+        assert spend.claim_alert(conn, ("key:x", 0.0, 50, now, 1.0, 2.0, None))
+        assert not spend.claim_alert(conn, ("key:x", 0.0, 50, now, 1.0, 2.0, None))  # another's to announce
+        assert spend.alerts_sent(conn, "key:x", 0.0) == {50}
+        key_store.revoke(conn, "alice")
+        assert key_store.list_keys(conn) == [] and len(key_store.all_keys(conn)) == 1
+    finally:
+        conn.close()
+
+
+def test_the_log_row_settles_its_reservation_through_the_writer(database: Location) -> None:
+    connect(database).close()
+    now = time.time()
+    reservation = (*_log_row("r1", now, None, 0.0)[:9], 0.4, 1)  # the columns up to status, cost, pid
+    writer = _write(
+        database,
+        [
+            (reservations.INSERT, reservation),
+            (request_log.INSERT, _log_row("r1", now, None, 0.3)),
+            (request_log.SET_HELIX_HEADERS, ('{"x": 1}', "r1")),
+        ],
+    )
+    assert writer.written == 3 and not writer.dropped
+    conn = connect(database)
+    try:
+        assert conn.execute("SELECT count(*) FROM reservations").fetchone()[0] == 0
+        assert conn.execute("SELECT helix_headers FROM requests WHERE id = ?", ("r1",)).fetchone()[0] == '{"x": 1}'
+    finally:
+        conn.close()
+
+
+def test_a_duplicate_row_is_dropped_alone_and_recorded(database: Location) -> None:
+    connect(database).close()
+    now = time.time()
+    row = _log_row("same", now, None, 0.1)
+    writer = _write(
+        database,
+        [(request_log.INSERT, row), (request_log.INSERT, row), (request_log.INSERT, _log_row("b", now, None, 0.1))],
+    )
+    assert writer.written == 2 + 1  # two rows and the failure record
+    assert writer.dropped == {"requests": 1}
+
+
+def test_budget_reservations_are_atomic_across_connections(database: Location) -> None:
+    """Twenty admissions at once against room for five: exactly five reservations are taken."""
+    conn = connect(database)
+    record, _ = key_store.create(conn, "team", KeySpec(budget=1.0))
+    conn.close()
+    now = time.time()
+
+    def admit(i: int) -> bool:
+        own = connect(database, migrate=False)
+        try:
+            row = (*_log_row(f"q{i}", now, record.id, 0.0)[:9], 0.2, 1)
+            taken, _, _ = reservations.reserve_within(own, row, record.id, now - 60, 1.0, 0.01)
+            return taken
+        finally:
+            own.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(admit, range(20)))
+    assert sum(taken) == 5
+    conn = connect(database)
+    try:
+        assert conn.execute("SELECT count(*) FROM reservations").fetchone()[0] == 5
+        conn.execute(request_log.INSERT, _log_row("q-paid", now, record.id, 0.0))
+        _, spent, reserved = reservations.reserve_within(
+            conn, (*_log_row("late", now, record.id, 0.0)[:9], 0.2, 1), record.id, now - 60, 1.0, 0.01
+        )
+        assert (spent, reserved) == (0.0, pytest.approx(1.0))
+    finally:
+        conn.close()
+
+
+def test_dashboard_and_cli_queries(database: Location) -> None:
+    conn = connect(database)
+    try:
+        record, _ = key_store.create(conn, "dash", KeySpec())
+        now = time.time()
+        rows = [
+            _log_row("a", now - 30, record.id, 0.1, cache="MISS", provider="openai", model="m", latency_ms=10.0),
+            _log_row("b", now - 20, record.id, 0.0, cache="HIT-EXACT", provider="openai", model="m", latency_ms=2.0),
+            _log_row("c", now - 10, None, None, status=429, error_code="budget_exceeded", user="u"),
+        ]
+        for row in rows:
+            conn.execute(request_log.INSERT, row)
+        filters = queries.Filters(since=now - 3600)
+        totals = queries.stats(filters).rows(conn)[0]
+        assert (totals["requests"], totals["errors"], totals["cache_hits"], totals["over_budget"]) == (3, 1, 1, 1)
+        by_model = queries.spend("model", filters).rows(conn)
+        assert {r["grp"] for r in by_model} == {"openai/m", "(unrouted)"}
+        assert queries.spend("day", filters).rows(conn) and queries.spend("hour", filters).rows(conn)
+        assert queries.percentile("latency_ms", filters, 0.5).rows(conn)[0]["value"] == 10.0
+        recent = queries.recent_requests(2).rows(conn)
+        assert [r["id"] for r in recent] == ["b", "c"] and recent[0]["key_name"] == "dash"
+        assert [r["id"] for r in queries.requests_after(recent[0]["seq"]).rows(conn)] == ["c"]
+        assert queries.count_requests(queries.Filters(since=now - 3600, key_id=record.id)).rows(conn)[0]["n"] == 2
+        buckets = series.activity(filters, now - 3600, 60.0).rows(conn)
+        assert sum(b["requests"] for b in buckets) == 3 and sum(b["exact"] for b in buckets) == 1
+        assert series.busiest_minute(filters).rows(conn)[0]["rpm"] >= 1
+        assert series.error_codes(filters).rows(conn)[0]["code"] == "budget_exceeded"
+        assert len(series.timings(filters, now - 3600, 60.0).rows(conn)) == 2
+    finally:
+        conn.close()
+
+
+def test_pii_incidents_sessions_and_instance_state(database: Location) -> None:
+    conn = connect(database)
+    try:
+        now = time.time()
+        conn.execute(
+            "INSERT INTO pii_incidents (request_id, ts, key_id, user, entity_type, count, max_score, action)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            ("r1", now, None, "u", "EMAIL_ADDRESS", 2, 0.9, "redact"),
+        )
+        assert incidents.recent(conn, now - 60, 10)[0]["entity_type"] == "EMAIL_ADDRESS"
+        assert incidents.totals(conn, now - 60)[0]["values_found"] == 2
+        token, expires = sessions.create(conn, 60.0, now)
+        assert sessions.expiry(conn, token, now) == pytest.approx(expires)
+        assert sessions.revoke(conn, token) and sessions.expiry(conn, token, now) is None
+        assert get_or_create(conn, "k", lambda: "first") == "first"
+        assert get_or_create(conn, "k", lambda: "second") == "first"
+    finally:
+        conn.close()
+
+
+def _vector(seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).standard_normal(384).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def test_cache_entries(database: Location) -> None:
+    conn = connect(database)
+    try:
+        first = entries.take_ids(conn, 100)
+        assert entries.take_ids(conn, 100) == first + 100  # blocks never overlap
+        vector = _vector(1)
+        params = entries.insert_params(
+            first, b"exact-1", b"part", "scope", "openai/m", "hello", b"answer", vector.tobytes(), sign_bits(vector),
+            {"prompt_tokens": 3}, 0.01, 60.0,
+        )  # fmt: skip
+        conn.execute(entries.INSERT, params)
+        replaced = (first + 1, *params[1:6], b"newer", *params[7:])
+        conn.execute(entries.INSERT, replaced)  # the same request again: replaces, never conflicts
+        found = entries.find_exact(conn, b"exact-1", time.time())
+        assert found is not None and (found.id, found.response) == (first + 1, b"newer")
+        [candidate] = entries.rescore(conn, [first + 1, 999_999], vector.tobytes(), time.time())
+        assert candidate.similarity == pytest.approx(1.0, abs=1e-5)
+        [near] = entries.nearest_by_text(conn, vector.tobytes(), 5)
+        assert near["prompt"] == "hello"
+        [rows] = list(entries.index_rows(conn, time.time(), created_after=time.time() - 60))
+        assert rows[0][0] == first + 1 and rows[0][2] == sign_bits(vector)
+        assert entries.stats(conn, 0.0)["entries"] == 1
+        assert entries.ids_to_evict(conn, time.time(), 0, 10**9) == [first + 1]
+        generation = entries.generation(conn)
+        assert entries.clear(conn, "m", None) == 1 and entries.generation(conn) == generation + 1
+    finally:
+        conn.close()
+
+
+def test_shared_rate_buckets_never_hand_out_a_unit_twice(database: Location) -> None:
+    connect(database).close()
+    now = time.time()
+
+    def lease(_: int) -> float:
+        own = connect(database, migrate=False)
+        try:
+            taken, _left = rate_buckets.lease(own, "rpm:k", 100.0, 100.0 / 60, [7.0, 1.0], now)
+            return taken
+        finally:
+            own.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(lease, range(30)))
+    assert sum(taken) == 100.0  # 14 chunks of 7, then two single units, then nothing
+    conn = connect(database, migrate=False)
+    try:
+        assert rate_buckets.lease(conn, "rpm:k", 100.0, 100.0 / 60, [1.0], now + 6)[0] == 1.0  # refilled 10
+    finally:
+        conn.close()
+
+
+def test_a_postgres_connection_outlives_a_server_side_disconnect(pg_url: PostgresUrl) -> None:
+    conn = connect(pg_url)
+    try:
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        other = connect(pg_url, migrate=False)
+        other.execute("SELECT pg_terminate_backend(?)", (pid,))
+        other.close()
+        with pytest.raises(sqlite3.OperationalError):  # the statement in flight when it went
+            conn.execute("SELECT 1")
+        assert conn.execute("SELECT 1").fetchone()[0] == 1  # and the next one reconnects
+    finally:
+        conn.close()
