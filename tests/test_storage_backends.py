@@ -103,11 +103,10 @@ def test_the_log_row_settles_its_reservation_through_the_writer(database: Locati
         database,
         [
             (reservations.INSERT, reservation),
-            (request_log.INSERT, _log_row("r1", now, None, 0.3)),
-            (request_log.SET_HELIX_HEADERS, ('{"x": 1}', "r1")),
+            (request_log.INSERT, _log_row("r1", now, None, 0.3, helix_headers='{"x": 1}')),
         ],
     )
-    assert writer.written == 3 and not writer.dropped
+    assert writer.written == 2 and not writer.dropped
     conn = connect(database)
     try:
         assert conn.execute("SELECT count(*) FROM reservations").fetchone()[0] == 0
