@@ -75,7 +75,6 @@ class Stage(Protocol):
 
 
 MODELS_TTL_SECONDS = 60.0
-GC_THRESHOLD = (50_000, 20, 20)
 
 
 @dataclass(slots=True)
@@ -148,11 +147,9 @@ class Gateway:
         # Collect first so no garbage is frozen with it.
         gc.collect()
         gc.freeze()
-        # A request allocates a few thousand container objects and frees nearly all of them by reference
-        # counting; at the default threshold (700) that is several young collections per request.
-        # Collecting every GC_THRESHOLD allocations keeps cyclic garbage bounded (a few MB) for a fraction
-        # of the cost.
-        gc.set_threshold(*GC_THRESHOLD)
+        # CPython's default thresholds stay: raised ones (50,000 / 20 / 20) saved young collections but let
+        # cyclic garbage pile up into ~100 ms collections, a p99 at c=1 of 93 ms instead of 5 ms
+        # (bench/hot_path.py, docs/benchmarks.md).
 
     def _prepare_db(self) -> str | None:
         """Migrate, settle a crash's reservations; the end-user hash key (None: store_user = "plain")."""
