@@ -95,9 +95,7 @@ async def scenario(home: Path, extra: str, with_key: bool, iterations: int) -> l
     for i in range(iterations):
         call = gateway.parse("chat", BODY, headers, f"req_{i}")
         started = clock()
-        key = gateway.authenticate(headers)
-        if key is not None:
-            call.key_id = key.id
+        call.key = gateway.authenticate(headers)
         await limits(call, upstream)
         for settle in call.on_finish:  # what the log stage runs once the cost is known
             settle(call)
