@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import httpx
 import psycopg
-from harness import CHAT_LUA, REPO, _wait_for, free_port, print_table, wrk
+from harness import CHAT_LUA, REPO, _stop, _wait_for, free_port, print_table, wrk
 
 NO_CACHE_LUA = Path(__file__).with_name("chat_no_cache.lua")
 
@@ -70,11 +70,7 @@ def gateway(upstream_url: str, db: str, workers: int) -> Iterator[str]:
         wrk(f"{url}/v1/chat/completions", 4 * workers, 3, NO_CACHE_LUA)  # every worker loaded and warm
         yield url
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop([process])
         shutil.rmtree(home, ignore_errors=True)
 
 
