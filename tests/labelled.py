@@ -126,24 +126,23 @@ def replay(
     """The split's questions through a cache, in `orders` shuffled orders: each round asks one more phrasing of
     every intent (first phrasings first, so most questions have their intent stored). A miss is stored; a
     question is served the most similar of its `candidates` nearest stored questions that the judge accepts."""
-    chosen = [i for i in intents if i.split == split]
-    texts = sorted({t for i in chosen for t in i.texts})
+    asked_intents = [i for i in intents if i.split == split]
+    texts = sorted({t for i in asked_intents for t in i.texts})
     vectors = dict(zip(texts, embedder.embed(texts), strict=True))
     possible = hits = wrong = 0
     for order in range(orders):
         rng = random.Random(order)
         stored: list[tuple[str, str]] = []  # (intent, question)
-        for round_ in range(max(len(i.texts) for i in chosen)):
-            asked = [(i.name, i.texts[round_]) for i in chosen if round_ < len(i.texts)]
+        for round_ in range(max(len(i.texts) for i in asked_intents)):
+            asked = [(i.name, i.texts[round_]) for i in asked_intents if round_ < len(i.texts)]
             rng.shuffle(asked)
             for intent, text in asked:
                 possible += any(name == intent for name, _ in stored)
                 nearest = sorted(stored, key=lambda s: -float(vectors[text] @ vectors[s[1]]))[:candidates]
-                verdicts = judge.verify(text, [(q, float(vectors[text] @ vectors[q])) for _, q in nearest], floor)
-                served = next((name for (name, _), v in zip(nearest, verdicts, strict=True) if v.accepted), None)
-                if served is None:
+                chosen = judge.first_accepted(text, [(q, float(vectors[text] @ vectors[q])) for _, q in nearest], floor)
+                if chosen is None:
                     stored.append((intent, text))
-                elif served == intent:
+                elif nearest[chosen][0] == intent:
                     hits += 1
                 else:
                     wrong += 1

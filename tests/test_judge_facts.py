@@ -207,6 +207,24 @@ def test_model_scores_decide_the_rest_in_one_batch() -> None:
     assert miss == Verdict(False, 0.7, 0.2, "judge: 0.20 < 0.9")
 
 
+class _Counting(CrossEncoder):
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str]] = []
+
+    def score(self, pairs: list[tuple[str, str]]) -> list[float]:
+        self.asked += pairs
+        return [0.95 if "sign" in b else 0.2 for _, b in pairs]
+
+
+def test_serving_stops_at_the_first_accepted_candidate() -> None:
+    model = _Counting()
+    judge = Judge(model, threshold=0.9)
+    candidates = [("merge pdfs", 0.8), ("how can I sign a pdf", 0.75), ("sign a pdf online", 0.7)]
+    assert judge.first_accepted("How do I sign a PDF?", candidates, 0.5) == 1
+    assert [b for _, b in model.asked] == ["merge pdfs", "how can I sign a pdf"]
+    assert judge.first_accepted("How do I sign a PDF?", [("merge pdfs", 0.8), ("sign", 0.4)], 0.5) is None
+
+
 def test_missing_model_folder_is_reported(tmp_path: Path) -> None:
     with pytest.raises(JudgeUnavailable, match=r"judge\.onnx"):
         CrossEncoder(tmp_path).score([("a", "b")])

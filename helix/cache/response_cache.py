@@ -243,12 +243,14 @@ class ResponseCache:
         candidates = entries.rescore(conn, ids, vector.tobytes(), time.time())
         self._index.remove(set(ids) - {c.id for c in candidates})
         near = [c for c in candidates[: self.config.candidates] if c.similarity >= threshold]
-        verdicts = self._judge.verify(keys.prompt, [(c.prompt, c.similarity) for c in near], threshold)
-        for candidate, verdict in zip(near, verdicts, strict=True):
-            if verdict.accepted:
-                entry = entries.get_entry(conn, candidate.id)
-                if entry is not None:
-                    return Hit(entry, candidate.similarity)
+        while near:
+            chosen = self._judge.first_accepted(keys.prompt, [(c.prompt, c.similarity) for c in near], threshold)
+            if chosen is None:
+                return None
+            entry = entries.get_entry(conn, near[chosen].id)
+            if entry is not None:
+                return Hit(entry, near[chosen].similarity)
+            near = near[chosen + 1 :]  # expired or deleted meanwhile: the next accepted one
         return None
 
     def _thread_conn(self) -> Connection:

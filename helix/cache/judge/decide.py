@@ -4,7 +4,7 @@ Three gates, cheapest first, each able to refuse:
 1. the cosine similarity of the two embeddings reaches the floor (`[cache] threshold`);
 2. the facts that must match do (numbers and units, literals, negation, direction, entities);
 3. the trained cross-encoder judges them the same question with probability ≥ `judge_threshold`.
-The model only runs on the few candidates that pass 1 and 2, all in one batch.
+The model only runs on the few candidates that pass 1 and 2; serving stops at the first one accepted.
 """
 
 from __future__ import annotations
@@ -41,8 +41,16 @@ class Judge:
         """One verdict per (cached question, cosine similarity), in order."""
         return self.verify_pairs([(query, cached, similarity) for cached, similarity in candidates], floor)
 
+    def first_accepted(self, query: str, candidates: Sequence[tuple[str, float]], floor: float) -> int | None:
+        """The index of the first candidate (give them most similar first) the judge accepts, else None. The
+        model scores one candidate at a time, so a hit on the nearest costs one pair."""
+        for i, (cached, similarity) in enumerate(candidates):
+            if self.verify_pairs([(query, cached, similarity)], floor)[0].accepted:
+                return i
+        return None
+
     def verify_pairs(self, pairs: Sequence[tuple[str, str, float]], floor: float) -> list[Verdict]:
-        """One verdict per (question, cached question, cosine similarity); the model scores them in one go."""
+        """One verdict per (question, cached question, cosine similarity)."""
         verdicts: list[Verdict | None] = []
         to_score: list[int] = []
         for i, (query, cached, similarity) in enumerate(pairs):
