@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
 RESULT_NAME = RecognizerResult.RECOGNIZER_NAME_KEY
 RESULT_ID = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
+_PRESIDIO_FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE  # PatternRecognizer's default
 _SAME_FLAGS = regex.IGNORECASE | regex.MULTILINE | regex.DOTALL | regex.VERBOSE | regex.ASCII
 
 
@@ -74,9 +75,13 @@ def analyze_patterns(
     and explanation objects. `patterns` defaults to the recognizer's own."""
     results: list[RecognizerResult] = []
     entity = recognizer.supported_entities[0]
-    for pattern in recognizer.patterns if patterns is None else patterns:
-        compiled = pattern.compiled_regex or compile_fast(pattern.regex, recognizer.global_regex_flags)
-        pattern.compiled_regex = compiled
+    rec: Any = recognizer  # Presidio's attributes are untyped
+    name: str = rec.name
+    flags: int = rec.global_regex_flags or _PRESIDIO_FLAGS
+    for pattern in cast(list[Any], rec.patterns if patterns is None else patterns):
+        if pattern.compiled_regex is None:  # speed_up() has compiled the built-ins' patterns
+            pattern.compiled_regex = compile_fast(pattern.regex, flags)
+        compiled = pattern.compiled_regex
         for pos, endpos in spans:
             for match in compiled.finditer(text, pos, endpos):
                 start, end = match.span()
@@ -90,7 +95,7 @@ def analyze_patterns(
                 if recognizer.invalidate_result(value):
                     score = EntityRecognizer.MIN_SCORE
                 if score > EntityRecognizer.MIN_SCORE:
-                    meta = {RESULT_NAME: recognizer.name, RESULT_ID: recognizer.id}
+                    meta = {RESULT_NAME: name, RESULT_ID: recognizer.id}
                     results.append(RecognizerResult(entity, start, end, score, recognition_metadata=meta))
     return EntityRecognizer.remove_duplicates(results)
 
