@@ -5,6 +5,8 @@ Each check compares one kind of fact and names itself when it vetoes:
 - literals: quoted text, `code`, URLs and email addresses, when both questions carry some;
 - negation: a word negated in one question and plain in the other ("is empty" / "is not empty");
 - direction: "X to Y" in one and "Y to X" in the other (USD→EUR / EUR→USD, Basic→Pro / Pro→Basic);
+- opposites: a word in one and its opposite in the other (WordNet antonyms such as enable/disable, a negative
+  prefix such as block/unblock, a reversed particle such as turn on/turn off);
 - entities: each names a product, language, currency, plan or proper noun that the other lacks.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from helix.cache.judge import wordlists
 
@@ -165,6 +168,54 @@ def _check_direction(a: str, b: str) -> Veto | None:
     return None
 
 
+@cache
+def _opposite_stems() -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for a, b in wordlists.opposites():
+        x, y = _stem(a), _stem(b)
+        if x != y:
+            out.setdefault(x, set()).add(y)
+            out.setdefault(y, set()).add(x)
+    return {stem: frozenset(others) for stem, others in out.items()}
+
+
+def _opposites_of(stem: str) -> set[str]:
+    out = set(_opposite_stems().get(stem, ()))
+    if len(stem) < _SHORT_WORD:  # "do" / "undo"
+        return out
+    for prefix in wordlists.negative_prefixes():
+        if stem.startswith(prefix) and len(stem) - len(prefix) >= _SHORT_WORD:
+            out.add(stem[len(prefix) :])
+        out.add(prefix + stem)
+    return out
+
+
+def _particles(tokens: list[str]) -> set[str]:
+    """Particles used as such: after a word and not before a determiner ("turn it off", not "on my account")."""
+    known = {p for pair in wordlists.particles() for p in pair}
+    determiners = wordlists.determiners()
+    return {
+        w
+        for i, w in enumerate(tokens)
+        if w in known and i > 0 and (i + 1 == len(tokens) or tokens[i + 1] not in determiners)
+    }
+
+
+def _check_opposites(a: str, b: str) -> Veto | None:
+    ta, tb = words(a), words(b)
+    sa, sb = {_stem(w) for w in ta}, {_stem(w) for w in tb}
+    for x in sorted(sa - sb):
+        clash = sorted((_opposites_of(x) & sb) - sa)
+        if clash:
+            return Veto("opposites", f"'{x}' vs '{clash[0]}'")
+    pa, pb = _particles(ta), _particles(tb)
+    for x, y in wordlists.particles():
+        for one, other in ((pa, pb), (pb, pa)):
+            if x in one and y in other and x not in other and y not in one:
+                return Veto("opposites", f"'{x}' vs '{y}'")
+    return None
+
+
 def entities(text: str) -> set[str]:
     """Known names (any case) and proper nouns: capitalised words that do not start a sentence; not units."""
     known, units = wordlists.entities(), wordlists.units()
@@ -193,6 +244,7 @@ CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_literals,
     _check_negation,
     _check_direction,
+    _check_opposites,
     _check_entities,
 )
 
