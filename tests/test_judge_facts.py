@@ -41,6 +41,10 @@ FACT_NEAR_MISSES = [
     ("Merge main into my branch", "Merge my branch into main", "direction"),
     ("Replace tabs with spaces", "Replace spaces with tabs", "direction"),
     ("I want to move from Basic to Pro", "I want to move from Pro to Basic", "direction"),
+    ("Does a dog see better than a cat at night?", "Does a cat see better than a dog at night?", "direction"),
+    ("What is 30 degrees Celsius in Fahrenheit?", "What is 30 degrees Fahrenheit in Celsius?", "direction"),
+    ("I can log in on mobile but not on desktop", "I can log in on desktop but not on mobile", "direction"),
+    ("Why is my charge in EUR instead of USD?", "Why is my charge in USD instead of EUR?", "direction"),
     # opposites: WordNet antonyms, negative prefixes, reversed particles
     ("How can I enable automatic renewal?", "How can I disable automatic renewal?", "opposites"),
     ("How do I upgrade my plan?", "i want to downgrade my plan", "opposites"),
@@ -81,6 +85,9 @@ FACT_AGREEMENTS = [
     ("turn it off", "How do I switch the alarm off?"),
     ("How do I undo my last commit?", "I committed by mistake, how do I revert the last commit?"),
     ("How do I log in to my account?", "how do i log into my account"),
+    ("docker stop all containers", "how can i stop all my docker containers"),
+    ("Is a tomato a fruit or a vegetable?", "is tomato a vegetable or fruit"),
+    ("How can I delete the photo on my profile?", "delete profile photo"),
 ]
 
 
@@ -100,8 +107,10 @@ def test_no_synonym_or_phrase_tables() -> None:
     """The meaning is the model's job: only lists of units, numbers, negations, opposites and names remain."""
     data = Path(facts.__file__).parent / "data"
     assert sorted(p.name for p in data.iterdir()) == [
+        "coordinators.txt",
         "determiners.txt",
         "entities.txt",
+        "function_words.txt",
         "negation_skip.txt",
         "negations.txt",
         "negative_prefixes.txt",
@@ -115,8 +124,10 @@ def test_no_synonym_or_phrase_tables() -> None:
 @pytest.mark.parametrize(
     "name",
     [
+        "coordinators.txt",
         "determiners.txt",
         "entities.txt",
+        "function_words.txt",
         "negation_skip.txt",
         "negations.txt",
         "negative_prefixes.txt",
@@ -151,6 +162,12 @@ def test_opposites_are_pairs_of_distinct_words_that_stay_distinct_when_stemmed()
     assert all(stem not in others for stem, others in stems.items())
     assert ("disable", "enable") in wordlists.opposites()  # the file is WordNet's, sorted pairs
     assert not wordlists.determiners() & {p for pair in wordlists.particles() for p in pair}
+
+
+def test_function_words_are_spacys_english_stop_words() -> None:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    assert wordlists.function_words() == {w for w in STOP_WORDS if w.isascii()}
 
 
 class _NoModel(CrossEncoder):

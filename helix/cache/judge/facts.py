@@ -4,7 +4,8 @@ Each check compares one kind of fact and names itself when it vetoes:
 - numbers: the same values, and the same unit where both name one ("5 minute" vs "5 minimum" differ);
 - literals: quoted text, `code`, URLs and email addresses, when both questions carry some;
 - negation: a word negated in one question and plain in the other ("is empty" / "is not empty");
-- direction: "X to Y" in one and "Y to X" in the other (USD→EUR / EUR→USD, Basic→Pro / Pro→Basic);
+- direction: "X to Y" in one and "Y to X" in the other (USD→EUR / EUR→USD, Basic→Pro / Pro→Basic), or the
+  same words with two of them trading places ("a dog sees better than a cat" / "a cat sees better than a dog");
 - opposites: a word in one and its opposite in the other (WordNet antonyms such as enable/disable, a negative
   prefix such as block/unblock, a reversed particle such as turn on/turn off);
 - entities: each names a product, language, currency, plan or proper noun that the other lacks.
@@ -165,7 +166,34 @@ def _check_direction(a: str, b: str) -> Veto | None:
     for x, y in _pairs(a):
         if (y, x) in pb and (x, y) not in pb:
             return Veto("direction", f"{x} → {y} vs {y} → {x}")
+    traded = _traded_places(words(a), words(b))
+    if traded is not None:
+        x, y = traded
+        return Veto("direction", f"{x} … {y} vs {y} … {x}")
     return None
+
+
+def _traded_places(ta: list[str], tb: list[str]) -> tuple[str, str] | None:
+    """The two content words that swap places when everything else stays: "Celsius in Fahrenheit" against
+    "Fahrenheit in Celsius". Not when they touch in either question ("docker stop" / "stop … docker" reorders a
+    keyword query) or are only joined by "or"/"and" (which do not order them)."""
+    function_words = wordlists.function_words()
+    ca = [_stem(w) for w in ta if w not in function_words]
+    cb = [_stem(w) for w in tb if w not in function_words]
+    if ca == cb or sorted(ca) != sorted(cb):
+        return None
+    moved = [i for i, (x, y) in enumerate(zip(ca, cb, strict=True)) if x != y]
+    if len(moved) != 2 or ca[moved[0]] != cb[moved[1]]:
+        return None
+    x, y = ca[moved[0]], ca[moved[1]]
+    for tokens in (ta, tb):
+        stems = [_stem(w) for w in tokens]
+        if stems.count(x) != 1 or stems.count(y) != 1:
+            return None
+        first, last = sorted((stems.index(x), stems.index(y)))
+        if last - first == 1 or set(stems[first + 1 : last]) <= wordlists.coordinators():
+            return None
+    return x, y
 
 
 @cache

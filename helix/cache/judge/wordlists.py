@@ -68,3 +68,13 @@ def determiners() -> frozenset[str]:
 @cache
 def negative_prefixes() -> tuple[str, ...]:
     return tuple(lines("negative_prefixes.txt"))
+
+
+@cache
+def function_words() -> frozenset[str]:
+    return frozenset(lines("function_words.txt"))
+
+
+@cache
+def coordinators() -> frozenset[str]:
+    return frozenset(lines("coordinators.txt"))
