@@ -12,11 +12,15 @@ gets: canonical views, seams, NER only around name candidates. On a shared machi
 percentiles swing with the load; `cpu ms` (process time per call) is the steadier figure.
 The result cache is disabled for the measured runs (each
 iteration would otherwise be a cache hit); the last row shows what a cached history message costs.
+After building the engine the bench collects and freezes the heap (`gc.freeze()`), as `helix serve`
+does after start-up (helix/gateway.py), so full collections do not re-scan spaCy's and Presidio's
+objects; `--no-freeze` measures without that.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -100,24 +104,33 @@ def _row(label: str, build_s: float, measured: tuple[list[float], float], findin
     )
 
 
-def _bench(label: str, cfg: PiiConfig, iterations: int, cache_size: int = 0) -> str:
-    start = time.perf_counter()
+def _redactor(cfg: PiiConfig, cache_size: int, freeze: bool) -> Redactor:
     redactor = Redactor(PiiEngine(cfg, cache_size=cache_size), hash_key="bench-key-0123456789")
+    if freeze:  # what `helix serve` does once everything is loaded
+        gc.collect()
+        gc.freeze()
+    return redactor
+
+
+def _bench(label: str, cfg: PiiConfig, iterations: int, freeze: bool, cache_size: int = 0) -> str:
+    start = time.perf_counter()
+    redactor = _redactor(cfg, cache_size, freeze)
     build_s = time.perf_counter() - start
     findings = sum(s.count for s in redactor.redact([PROMPT]).findings.values())
     return _row(label, build_s, _measure(lambda: redactor.redact([PROMPT]), iterations), findings)
 
 
-def _figures(cfg: PiiConfig, iterations: int) -> dict[str, float]:
-    redactor = Redactor(PiiEngine(cfg, cache_size=0), hash_key="bench-key-0123456789")
+def _figures(cfg: PiiConfig, iterations: int, freeze: bool) -> dict[str, float]:
+    redactor = _redactor(cfg, 0, freeze)
     samples, cpu = _measure(lambda: redactor.redact([PROMPT]), iterations)
     return {"p50": _percentile(samples, 50), "p99": _percentile(samples, 99), "cpu": cpu}
 
 
 def _json_rows(args: argparse.Namespace) -> None:
-    rows = {"pattern-only": _figures(PiiConfig(spacy_model="off"), args.iterations)}
+    freeze = not args.no_freeze
+    rows = {"pattern-only": _figures(PiiConfig(spacy_model="off"), args.iterations, freeze)}
     if not args.no_ner and Path(args.model).exists():
-        rows["ner"] = _figures(PiiConfig(spacy_model=args.model), args.iterations)
+        rows["ner"] = _figures(PiiConfig(spacy_model=args.model), args.iterations, freeze)
     print(json.dumps(rows))
 
 
@@ -125,12 +138,14 @@ def _compare(args: argparse.Namespace) -> None:
     base = str(Path(args.baseline).resolve())
     command = [sys.executable, __file__, "--json", "-n", str(args.iterations), "--model", args.model]
     command += ["--no-ner"] if args.no_ner else []
+    command += ["--no-freeze"] if args.no_freeze else []
     runs: dict[str, list[dict[str, dict[str, float]]]] = {"base": [], "new": []}
     for _ in range(args.rounds):
         for label, extra in (("base", ["--tree", base]), ("new", [])):
             out = subprocess.run(command + extra, capture_output=True, text=True, check=True).stdout
             runs[label].append(json.loads(out.strip().splitlines()[-1]))
-    print(f"prompt: {len(PROMPT)} chars, {args.iterations} iterations x {args.rounds} rounds each, base = {base}")
+    heap = "heap not frozen" if args.no_freeze else "heap frozen as by helix serve"
+    print(f"prompt: {len(PROMPT)} chars, {args.iterations} iterations x {args.rounds} rounds, {heap}, base = {base}")
     print(f"{'mode':<14} {'figure':<6} {'base':>8} {'new':>8} {'new/base':>9}")
     for mode in runs["new"][0]:
         for figure in ("p50", "p99", "cpu"):
@@ -147,6 +162,7 @@ def main() -> None:
     parser.add_argument("--no-ner", action="store_true", help="skip the NER row")
     parser.add_argument("--baseline", help="another checkout to compare with, in turns (medians of --rounds)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-freeze", action="store_true", help="leave the heap unfrozen (see above)")
     parser.add_argument("--tree", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -157,19 +173,22 @@ def main() -> None:
         _json_rows(args)
         return
 
-    print(f"prompt: {len(PROMPT)} chars, {args.iterations} iterations, analyze + redact, result cache off")
+    heap = "heap not frozen" if args.no_freeze else "heap frozen as by helix serve"
+    print(f"prompt: {len(PROMPT)} chars, {args.iterations} iterations, analyze + redact, result cache off, {heap}")
     columns = ("build s", "p50 ms", "p99 ms", "mean ms", "max ms", "cpu ms", "findings")
     header = f"{'mode':<34} {columns[0]:>7} " + " ".join(f"{c:>8}" for c in columns[1:])
     print(header)
     print("-" * len(header))
-    print(_bench("pattern-only", PiiConfig(spacy_model="off"), args.iterations))
+    freeze = not args.no_freeze
+    print(_bench("pattern-only", PiiConfig(spacy_model="off"), args.iterations, freeze))
     if not args.no_ner:
         if not Path(args.model).exists():
             print(f"ner: skipped, {args.model} not found")
         else:
             cfg = PiiConfig(spacy_model=args.model)
-            print(_bench(f"ner ({Path(args.model).name})", cfg, args.iterations))
-    print(_bench("pattern-only, cached repeat", PiiConfig(spacy_model="off"), args.iterations, cache_size=16))
+            print(_bench(f"ner ({Path(args.model).name})", cfg, args.iterations, freeze))
+    cached = PiiConfig(spacy_model="off")
+    print(_bench("pattern-only, cached repeat", cached, args.iterations, freeze, cache_size=16))
     print(f"max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 

@@ -3,6 +3,7 @@ prompt set, every action, placeholder restore (also streamed), config validation
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import socket
@@ -18,7 +19,13 @@ from helix.pii.analyzer import Finding as F
 from helix.pii.analyzer import PiiEngine, resolve_overlaps
 from helix.pii.config import PiiConfig, RegexRecognizerConfig, validate
 from helix.pii.hashing import keyed_hash
-from helix.pii.recognizers import _URL_USERINFO_BEFORE, EmailRecognizer, email_windows
+from helix.pii.recognizers import (
+    _URL_USERINFO_BEFORE,
+    _VERSION_BEFORE,
+    EmailRecognizer,
+    FilteredIpRecognizer,
+    email_windows,
+)
 from helix.pii.redact import Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
 from tests.conftest import SKIP_MODEL_TESTS, SPACY_MODEL, require_model
@@ -493,15 +500,55 @@ _SECRET_PIECES = [
 def test_line_local_secret_patterns_find_what_the_whole_text_scan_finds(text: str) -> None:
     from helix.pii.fast_regex import compile_fast
     from helix.pii.secret_patterns import FLAGS, PASSWORD_PATTERNS, SECRET_PATTERNS
-    from helix.pii.secrets import _lines
+    from helix.pii.secrets import hint_lines
 
     for spec in [p for p in PASSWORD_PATTERNS + SECRET_PATTERNS if p.line_local]:
         compiled = compile_fast(spec.regex, FLAGS)
         whole = [m.span() for m in compiled.finditer(text)]
-        lines = [
-            m.span()
-            for a, b, low in _lines(text)
-            if any(h in low for h in spec.hints)
-            for m in compiled.finditer(text, a, b)
-        ]
+        lines = [m.span() for a, b in hint_lines(text, text.lower(), spec.hints) for m in compiled.finditer(text, a, b)]
         assert lines == whole, spec.name
+        every_line = [(a, b) for a, b in _line_spans(text) if any(h in text[a:b].lower() for h in spec.hints)]
+        assert hint_lines(text, text.lower(), spec.hints) == every_line, spec.name
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    starts = [0, *(i + 1 for i, c in enumerate(text) if c == "\n")]
+    return [(a, (text.find("\n", a) + 1 or len(text) + 1) - 1) for a in starts]
+
+
+_DIGIT_PIECES = [
+    *("4111 1111 1111 1111", "4111.1111.1111.1111", "4111-1111-1111-1111", "078-05-1120", "078 05 1120"),
+    *("078051120", "12345-6789", "10.0.3.17", "10.0.3.0/24", "127.0.0.1", "v1.2.3.4", "::1", "fe80::1"),
+    "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+    *("0x52908400098527886E0F7030069857D2E4169EE7", "3f786850e387550fdab836ed7e6dc881de23001b"),
+    *("1", "0", "9", "٣", "²", " ", ".", "-", "/", "\n", "x", "_", "a", "Z", "é", "+", ":", "(", "bc1"),
+]
+
+
+@functools.cache
+def _windowed() -> list[Any]:
+    entries = [e for e in PiiEngine(PiiConfig(spacy_model="off"))._scanner._entries if e.windows is not None]
+    names = {e.recognizer.name for e in entries}
+    assert names >= {"CardRecognizer", "UsSsnRecognizer", "CryptoRecognizer", "EthereumAddressRecognizer"}
+    return entries
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_DIGIT_PIECES), max_size=24).map("".join))
+def test_windowed_patterns_find_what_the_whole_text_scan_finds(text: str) -> None:
+    # Card, SSN and wallet patterns run only over `Runs` stretches; they must find what Presidio's
+    # own loop finds over the whole text.
+    from presidio_analyzer import PatternRecognizer
+
+    from helix.pii.fast_regex import Runs, analyze_patterns
+
+    for entry in _windowed():
+        r = entry.recognizer
+        whole = [(x.entity_type, x.start, x.end, x.score) for x in PatternRecognizer.analyze(r, text, [])]  # type: ignore[arg-type]
+        windowed = analyze_patterns(r, text, entry.windows(Runs(text)))  # type: ignore[arg-type]
+        assert sorted((x.entity_type, x.start, x.end, x.score) for x in windowed) == sorted(whole), r.name
+    # The IP recognizer runs its IPv4 pattern over digit runs when the text holds no IPv6 hint.
+    ip = FilteredIpRecognizer()
+    found = PatternRecognizer.analyze(ip, text, [])
+    whole_ip = [x for x in found if not _VERSION_BEFORE.search(text[max(0, x.start - 24) : x.start])]
+    assert [(x.start, x.end, x.score) for x in ip.analyze(text, [])] == [(x.start, x.end, x.score) for x in whole_ip]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helix.pii.analyzer import PiiEngine
 from helix.pii.casing import cased, load_lexicon, restorable
@@ -135,3 +137,21 @@ def test_two_dictionary_words_that_are_a_given_name_and_a_surname(ner_redactor: 
     outs = ner_redactor.redact([text for text, _ in TWO_WORD_NAMES]).texts
     assert [name for (_, name), out in zip(TWO_WORD_NAMES, outs, strict=True) if name in out] == []
     assert ner_redactor.redact(TWO_WORD_PROSE).texts == TWO_WORD_PROSE
+
+
+_CUE_PIECES = [
+    *("my name is", "Name's", "thank you", "THANKS", "dear", "ask", "flask", "cc", "mrs", "regards", "signed"),
+    *(" ", "\t", "\n", ":", ",", "'", '"', "=", "author", "name", "x", "maria", "\u017f", "\u212a", "İ", "é", "."),
+]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_CUE_PIECES), max_size=16).map("".join), st.integers(0, 60))
+def test_cue_prefilters_agree_with_the_cue_patterns(text: str, first: int) -> None:
+    # The cue patterns run only where a cheap test says they can match: they must answer the same.
+    from helix.pii.casing import _CUE, _CUE_REACH, _KEY_CUE, _cued, _key_cued
+
+    first = min(first, len(text))
+    start = max(0, first - _CUE_REACH)
+    assert _cued(text, first) == bool(_CUE.search(text, start, first))
+    assert _key_cued(text, first) == bool(_KEY_CUE.search(text, start, first))

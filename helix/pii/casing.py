@@ -39,11 +39,12 @@ from helix.pii.recognizers import TECH_WORDS
 MAX_RUN = 3
 # A lower-case word that is prose, not code: not glued to identifiers, paths, calls or attributes.
 _WORD = regex.compile(r"(?<![\p{L}\p{N}_.@/\\$#-])\p{Ll}{2,}(?![\p{L}\p{N}_@/\\(]|[.-]\w)")
-_CUE = regex.compile(
-    r"(?i)\b(?:my name is|name's|named|called|dear|hi|hello|hey|thanks|thank you|cc|mr|mrs|ms|dr|prof"
-    r"|ask|tell|ping|remind|email|message|contact|patient|customer|client|employee|colleague"
-    r"|manager|author|reviewer|assignee|owner|signed|regards)[ \t]*[:,]?[ \t]*$"
-)
+_CUES = """my name is|name's|named|called|dear|hi|hello|hey|thanks|thank you|cc|mr|mrs|ms|dr|prof
+    |ask|tell|ping|remind|email|message|contact|patient|customer|client|employee|colleague
+    |manager|author|reviewer|assignee|owner|signed|regards"""
+_CUE_PHRASES = [c.strip() for c in _CUES.split("|")]
+_CUE = regex.compile(r"(?i)\b(?:" + "|".join(_CUE_PHRASES) + r")[ \t]*[:,]?[ \t]*$")
+_CUE_ENDS = tuple(sorted({c.rsplit(" ", 1)[-1] for c in _CUE_PHRASES}))  # what the text before a cued run ends in
 # A key that holds a person's name in code or data: `name="..."`, `"author": '...'`.
 _KEY_CUE = regex.compile(
     r"""(?i)\b(?:name|full_?name|first_?name|last_?name|author|user_?name|owner|assignee|reviewer|customer)"""
@@ -169,6 +170,7 @@ _JARGON_LIST = """
     bluetooth usb hdmi ssd hdd cpu gpu ram os vm vms
 """
 _JARGON = frozenset(_JARGON_LIST.split())
+_NEVER_NAMES = frozenset(STOP_WORDS) | TECH_WORDS | _JARGON | _NOT_NAMES | _CUE_WORDS  # one lookup a word
 
 
 # A given name and a surname that are both dictionary words ("rose baker", "daniel hill") are a name
@@ -199,13 +201,7 @@ _PLACE_AFTER = regex.compile(
 
 
 def _could_be_name(word: str) -> bool:
-    return (
-        word not in STOP_WORDS
-        and word not in TECH_WORDS
-        and word not in _JARGON
-        and word not in _NOT_NAMES
-        and word not in _CUE_WORDS
-    )
+    return word not in _NEVER_NAMES
 
 
 def _runs(text: str) -> list[list[tuple[int, int]]]:
@@ -227,8 +223,8 @@ def restorable(text: str, lexicon: Lexicon | None) -> list[Restored]:
     found: list[Restored] = []
     for run in _runs(text):
         first = run[0][0]
-        keyed = bool(_KEY_CUE.search(text, max(0, first - _CUE_REACH), first))
-        if keyed or _CUE.search(text, max(0, first - _CUE_REACH), first):
+        keyed = _key_cued(text, first)
+        if keyed or _cued(text, first):
             words = run[:MAX_RUN]
             unknown = () if lexicon is None else tuple(b for a, b in words if not lexicon.known(text[a:b]))
             if not (keyed and len(words) == 1 and not unknown):  # `"name": "orders"`
@@ -241,6 +237,19 @@ def restorable(text: str, lexicon: Lexicon | None) -> list[Restored]:
             p for p in _name_pairs(text, run) if not any(g.start < p.end and p.start < g.end for g in groups)
         ]
     return found
+
+
+def _key_cued(text: str, first: int) -> bool:
+    # The key's closing quote comes right before the value.
+    return text[first - 1 : first] in ("'", '"') and bool(_KEY_CUE.search(text, max(0, first - _CUE_REACH), first))
+
+
+def _cued(text: str, first: int) -> bool:
+    # The pattern runs only where the text before ends in a cue's last word (most runs follow none).
+    before = text[max(0, first - _CUE_REACH) : first].rstrip(" \t")
+    if before.endswith((":", ",")):
+        before = before[:-1].rstrip(" \t")
+    return before.casefold().endswith(_CUE_ENDS) and bool(_CUE.search(text, max(0, first - _CUE_REACH), first))
 
 
 def _name_pairs(text: str, run: list[tuple[int, int]]) -> Iterable[Restored]:

@@ -20,6 +20,7 @@ so names are covered by default wherever one is installed.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ _CANDIDATE = regex.compile(
 )
 _NAME_TOKEN = regex.compile(r"\p{L}+(?:['\u2019.-]\p{L}+)*\.?")
 _LOWER_NEXT = regex.compile(r"[ \t]+[\p{Ll}\"'/(]")
+_APOSTROPHE = re.compile("['\u2019]")
 _PERSON_LABELS = frozenset({"PERSON", "PER"})
 _NAME_LIKE_LABELS = frozenset({"ORG", "GPE", "NORP"})
 
@@ -113,7 +115,7 @@ def _use_numpy_blas(nlp: Language) -> None:
 
 
 def _could_be_name(word: str) -> bool:
-    first = regex.split(r"['\u2019]", word.lower())[0]  # I'm, I'd, Jane's
+    first = _APOSTROPHE.split(word.lower(), maxsplit=1)[0]  # I'm, I'd, Jane's
     # Day and month names open no window: the model calls them DATE, never a person or a place.
     return first not in STOP_WORDS and first not in TECH_WORDS and first not in CALENDAR_WORDS
 

@@ -4,7 +4,9 @@ The engine's own loop cost as much as the recognizers on a 2 KB prompt: it token
 text for context words, deep-copies every result it might boost, and dedupes through generic
 helpers. Here, per text:
 - a recognizer whose required characters are absent is skipped (`GATES`: no `@`, no email
-  recognizer; no run of four digits, no card);
+  recognizer; no IBAN-shaped letters and digits, no IBAN recognizer);
+- the card, SSN and wallet-address patterns run only over the stretches of the text their
+  matches must lie in (`WINDOWS`, `fast_regex.Runs`), found once per text;
 - a result below 1.0 from a recognizer with context words is boosted as Presidio's lemma enhancer
   would (+0.35, at least 0.4) when one of those words is among the last `CONTEXT_WORDS` words
   (not stop words) up to and including the match's first token, whole words only ("ip" does not
@@ -19,8 +21,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import regex
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
+
+from helix.pii.fast_regex import Runs, Span, analyze_patterns
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -40,11 +44,14 @@ def _search(pattern: str) -> Gate:
 # Presidio's and Helix's own recognizers have gates; custom patterns always run.
 GATES: dict[str, Gate] = {
     "EMAIL_ADDRESS": lambda text: "@" in text,
-    "CREDIT_CARD": _search(r"\d{4}"),
-    "US_SSN": _search(r"\d{3}[- .]?\d{2}"),  # every SSN pattern: 9 digits, separators optional
     "IBAN_CODE": _search(r"[A-Za-z]{2}\d{2}"),
-    "IP_ADDRESS": _search(r"\d\.\d|[0-9A-Fa-f]?:[0-9A-Fa-f]*:"),
-    "CRYPTO": _search(r"[A-Za-z0-9]{25}"),
+}
+# Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
+# can match; its patterns run over these stretches only, and not at all when there are none.
+WINDOWS: dict[str, Callable[[Runs], list[Span]]] = {
+    "CREDIT_CARD": lambda runs: runs.digits(13),  # the shortest card pattern takes 13 digits
+    "US_SSN": lambda runs: runs.digits(9),  # every SSN pattern: 9 digits, separators optional
+    "CRYPTO": lambda runs: runs.keys(),  # bitcoin: 26-60 characters, ethereum: 42
 }
 
 
@@ -61,6 +68,7 @@ class _Entry:
     recognizer: EntityRecognizer
     context: frozenset[str]
     gate: Gate | None
+    windows: Callable[[Runs], list[Span]] | None
 
 
 class Scanner:
@@ -75,16 +83,24 @@ class Scanner:
                 r,
                 frozenset(w.lower() for w in (r.context or ())),
                 _gate(r) if id(r) in gated else None,
+                _windows(r) if id(r) in gated else None,
             )
             for r in recognizers
         ]
 
     def scan(self, text: str) -> Iterator[Hit]:
+        runs = Runs(text)
         for entry in self._entries:
             if entry.gate is not None and not entry.gate(text):
                 continue
-            # No NLP artifacts: pattern recognizers never read them and NameRecognizer runs its own model.
-            found = entry.recognizer.analyze(text=text, entities=self._entities, nlp_artifacts=None)  # type: ignore[arg-type]
+            if entry.windows is not None:
+                spans = entry.windows(runs)
+                if not spans:
+                    continue
+                found = analyze_patterns(entry.recognizer, text, spans)  # type: ignore[arg-type]  # a PatternRecognizer
+            else:
+                # No NLP artifacts: pattern recognizers never read them and NameRecognizer runs its own model.
+                found = entry.recognizer.analyze(text=text, entities=self._entities, nlp_artifacts=None)  # type: ignore[arg-type]
             for result in found:
                 if result.entity_type not in self._wanted or result.score <= 0:
                     continue
@@ -96,6 +112,12 @@ def _gate(recognizer: EntityRecognizer) -> Gate | None:
     if not gates or any(g is None for g in gates):
         return None
     return lambda text: any(g(text) for g in gates if g is not None)
+
+
+def _windows(recognizer: EntityRecognizer) -> Callable[[Runs], list[Span]] | None:
+    entities = recognizer.get_supported_entities()
+    plain = isinstance(recognizer, PatternRecognizer) and type(recognizer).analyze is PatternRecognizer.analyze
+    return WINDOWS.get(entities[0]) if plain and len(entities) == 1 else None
 
 
 def _boosted(text: str, result: RecognizerResult, context: frozenset[str]) -> float:

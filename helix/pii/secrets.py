@@ -66,14 +66,15 @@ class SecretRecognizer(PatternRecognizer):
         if self._any_hint is not None and self._any_hint.search(lowered) is None:
             return []
         results: list[RecognizerResult] = []
-        lines: list[tuple[int, int, str]] | None = None
+        lines: dict[tuple[str, ...], list[tuple[int, int]]] = {}  # patterns share their hints
         for spec, compiled in self._specs:
             if spec.hints and not any(h in lowered for h in spec.hints):
                 continue
             spans = [(0, len(text))]
             if spec.line_local:
-                lines = _lines(text) if lines is None else lines
-                spans = [(a, b) for a, b, low in lines if any(h in low for h in spec.hints)]
+                if spec.hints not in lines:
+                    lines[spec.hints] = hint_lines(text, lowered, spec.hints)
+                spans = lines[spec.hints]
             has_value = "value" in compiled.groupindex
             for a, b in spans:
                 for match in compiled.finditer(text, a, b):
@@ -104,6 +105,24 @@ class SecretRecognizer(PatternRecognizer):
                 RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
             },
         )
+
+
+def hint_lines(text: str, lowered: str, hints: Sequence[str]) -> list[tuple[int, int]]:
+    """(start, end) of each line of `text` that holds one of `hints` (`lowered` is `text.lower()`),
+    in order. A pattern scanned from `start` to `end` sees the newline (or the text's edge) beside
+    the line as it would in the whole text."""
+    if len(lowered) != len(text):  # a character whose lower case is longer ("İ"): offsets differ
+        return [(a, b) for a, b, low in _lines(text) if any(h in low for h in hints)]
+    spans = set()
+    for hint in hints:
+        at = lowered.find(hint)
+        while at != -1:
+            start = lowered.rfind("\n", 0, at) + 1
+            end = lowered.find("\n", at)
+            end = len(lowered) if end < 0 else end
+            spans.add((start, end))
+            at = lowered.find(hint, end)
+    return sorted(spans)
 
 
 def _lines(text: str) -> list[tuple[int, int, str]]:
