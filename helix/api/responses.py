@@ -174,15 +174,25 @@ async def _sse(
 ) -> AsyncIterator[bytes]:
     """The stream's bytes; events that arrived from upstream in one network read go out in one write."""
     held: list[bytes] = []
+
+    def add(chunk: dict[str, Any]) -> bytes | None:
+        """Hold the chunk's bytes; all held, once no more events of the same network read follow."""
+        data = encoder.encode(chunk)
+        if data:
+            held.append(data)
+        if not held or (type(chunk) is Chunk and chunk.more):
+            return None
+        out = b"".join(held)
+        held.clear()
+        return out
+
     try:
         if first is not None:
-            async for chunk in _prepend(first, chunks):
-                data = encoder.encode(chunk)
-                if data:
-                    held.append(data)
-                if held and not (type(chunk) is Chunk and chunk.more):
-                    yield b"".join(held)
-                    held.clear()
+            if (out := add(first)) is not None:
+                yield out
+            async for chunk in chunks:
+                if (out := add(chunk)) is not None:
+                    yield out
         held.append(encoder.end())
         yield b"".join(held)
     except HelixError as exc:
@@ -193,12 +203,6 @@ async def _sse(
         yield b"".join(held) + encoder.error(INTERNAL)
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
-
-
-async def _prepend(first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    yield first
-    async for chunk in rest:
-        yield chunk
 
 
 def error_headers(exc: HelixError, request_id: str | None) -> dict[str, str]:

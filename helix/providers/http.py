@@ -155,7 +155,7 @@ async def open_request(
     transport: httpx.AsyncBaseTransport,
     call: Call | None,
     provider: str,
-    url: str,
+    url: httpx.URL | str,
     body: dict[str, Any] | None,
     headers: dict[str, str],
     read_error: ErrorReader,
@@ -269,6 +269,7 @@ class HttpAdapter:
         # What the client would choose and add for each request, chosen and merged once.
         self._transport = client._transport_for_url(httpx.URL(base))
         self._headers = {**client.headers, **headers}
+        self._urls: dict[str, httpx.URL] = {}  # by path: parsed once, not per request
         self._read_error = read_error
         self._forward = allowed_headers(self.kind, forward)
         self._timeout = timeout
@@ -281,12 +282,15 @@ class HttpAdapter:
         if call is not None and (extra := forwarded(call.headers, self._forward)):
             headers = {**headers, **extra}
         method = "GET" if body is None else "POST"
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self._base + path)
         return open_request(
             self._client,
             self._transport,
             call,
             self.name,
-            self._base + path,
+            url,
             body,
             headers,
             self._read_error,
