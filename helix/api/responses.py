@@ -161,11 +161,14 @@ class _ChatEvents:
 # `"usage": null` as the last member of a chunk's JSON object: what a client that did not ask for usage must
 # not see. The object's closing brace right after `null` puts the member at the top level.
 _NULL_USAGE = re.compile(rb',\s*"usage"\s*:\s*null\s*}\s*$')
+_NULL_USAGE_REACH = 64
 
 
 def _without_null_usage(raw: bytes) -> bytes | None:
     """The chunk's JSON without its trailing `"usage": null` (None: it is not last; re-encode instead)."""
-    match = _NULL_USAGE.search(raw)
+    # Only the end can match: searching from the start would try every comma of the chunk. A match that
+    # starts further back (a long run of spaces) is not found, and the chunk is encoded again instead.
+    match = _NULL_USAGE.search(raw, max(0, len(raw) - _NULL_USAGE_REACH))
     return raw[: match.start()] + b"}" if match else None
 
 
