@@ -5,8 +5,9 @@
 Pairs come from `tests/data/support_intents.jsonl` (by split: two ways of asking one intent are "same";
 questions of different intents are "different", `confusable` when from one family of near-misses) and,
 as a regression set, the pairs of `tests/data/semantic_pairs.jsonl`. Prints precision and recall per
-split at the shipped defaults, then a sweep of the judge threshold; the default is chosen on "dev"
-(highest recall with precision >= 0.99 and no confusable pair accepted). "test" is never tuned on.
+split at the shipped defaults, then a sweep of the judge threshold, then the cache replay of each split
+(`tests.labelled.replay`: the questions asked in turn, misses stored; hits and wrong answers). The default
+threshold is chosen on "dev": the most replay hits with no wrong answer. "test" is never tuned on.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from helix.cache.embedder import Embedder, EmbedderUnavailable  # noqa: E402
 from helix.cache.judge import CrossEncoder, Judge  # noqa: E402
 from helix.config import CacheConfig  # noqa: E402
-from tests.labelled import Pair, Scored, count, load_intents, score_pairs, split_pairs  # noqa: E402
+from tests.labelled import Pair, Scored, count, load_intents, replay, score_pairs, split_pairs  # noqa: E402
 
 DEFAULT_MODEL_PATH = REPO.parent / "shared" / "models" / "all-MiniLM-L6-v2-onnx"
 OLD_PAIRS = REPO / "tests" / "data" / "semantic_pairs.jsonl"
@@ -43,6 +44,19 @@ def choose(rows: list[Scored], floors: list[float]) -> tuple[float, float]:
             if c.precision >= TARGET_PRECISION and c.confusable_fp == 0 and c.recall > best[0]:
                 best = (c.recall, floor, threshold)
     return best[1], best[2]
+
+
+class _Remembered(CrossEncoder):
+    """Scores each pair once: the replays ask the same questions again at every threshold."""
+
+    def __init__(self, model: CrossEncoder) -> None:
+        self._model = model
+        self._seen: dict[tuple[str, str], float] = {}
+
+    def score(self, pairs: list[tuple[str, str]]) -> list[float]:
+        new = [p for p in dict.fromkeys(pairs) if p not in self._seen]
+        self._seen.update(zip(new, self._model.score(new), strict=True))
+        return [self._seen[p] for p in pairs]
 
 
 def old_pairs() -> dict[str, list[Pair]]:
@@ -64,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     intents = load_intents()
     sets = {split: split_pairs(intents, split) for split in ("dev", "test")} | old_pairs()
     floors = [0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7]
-    judge = Judge(CrossEncoder(args.judge_model), threshold=0.0)
+    model = _Remembered(CrossEncoder(args.judge_model))
+    judge = Judge(model, threshold=0.0)
     try:
         embedder = Embedder(model_path=args.model_path)
         scored = {name: score_pairs(pairs, embedder, judge, min(floors)) for name, pairs in sets.items()}
@@ -83,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     for t in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99):
         cells = [count(rows, DEFAULT_FLOOR, t) for rows in scored.values()]
         print(f"{t:>9.2f} " + "".join(f"     {c.precision:.3f}/{c.recall:.3f}" for c in cells))
+    print(f"\ncache replay ({CacheConfig().candidates} candidates, floor {DEFAULT_FLOOR}, 5 orders):")
+    for t in (0.8, 0.85, 0.9, 0.95):
+        for split in ("dev", "test"):
+            played = replay(intents, split, embedder, Judge(model, t), DEFAULT_FLOOR, CacheConfig().candidates)
+            print(f"  threshold {t:.2f} {split:<5} {played.line()}")
     if args.show_errors:
         for name in ("dev", "test"):
             print(f"\n{name}: wrong hits")

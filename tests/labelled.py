@@ -2,12 +2,16 @@
 
 Positives: two ways of asking one intent. Negatives: questions of different intents in the same split;
 `confusable` when both come from one family of near-misses (enable/disable, USD→EUR/EUR→USD, …).
+
+`replay` measures what a user of the cache sees instead: the split's questions asked in turn, every miss
+stored, each question served the most similar stored one the judge accepts.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,3 +104,47 @@ def count(rows: list[Scored], floor: float, threshold: float) -> Counts:
             fp += 1
             confusable += r.pair.kind == "confusable"
     return Counts(tp, fp, fn, confusable)
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    possible: int  # questions asked after another phrasing of their intent
+    hits: int  # served the answer of their own intent
+    wrong: int  # served another intent's answer
+
+    @property
+    def hit_rate(self) -> float:
+        return self.hits / self.possible if self.possible else 0.0
+
+    def line(self) -> str:
+        return f"hits {self.hits} of {self.possible} possible ({self.hit_rate:.3f}), wrong answers {self.wrong}"
+
+
+def replay(
+    intents: list[Intent], split: str, embedder: Embedder, judge: Judge, floor: float, candidates: int, orders: int = 5
+) -> Replay:
+    """The split's questions through a cache, in `orders` shuffled orders: each round asks one more phrasing of
+    every intent (first phrasings first, so most questions have their intent stored). A miss is stored; a
+    question is served the most similar of its `candidates` nearest stored questions that the judge accepts."""
+    chosen = [i for i in intents if i.split == split]
+    texts = sorted({t for i in chosen for t in i.texts})
+    vectors = dict(zip(texts, embedder.embed(texts), strict=True))
+    possible = hits = wrong = 0
+    for order in range(orders):
+        rng = random.Random(order)
+        stored: list[tuple[str, str]] = []  # (intent, question)
+        for round_ in range(max(len(i.texts) for i in chosen)):
+            asked = [(i.name, i.texts[round_]) for i in chosen if round_ < len(i.texts)]
+            rng.shuffle(asked)
+            for intent, text in asked:
+                possible += any(name == intent for name, _ in stored)
+                nearest = sorted(stored, key=lambda s: -float(vectors[text] @ vectors[s[1]]))[:candidates]
+                verdicts = judge.verify(text, [(q, float(vectors[text] @ vectors[q])) for _, q in nearest], floor)
+                served = next((name for (name, _), v in zip(nearest, verdicts, strict=True) if v.accepted), None)
+                if served is None:
+                    stored.append((intent, text))
+                elif served == intent:
+                    hits += 1
+                else:
+                    wrong += 1
+    return Replay(possible, hits, wrong)

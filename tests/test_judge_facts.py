@@ -41,6 +41,20 @@ FACT_NEAR_MISSES = [
     ("Merge main into my branch", "Merge my branch into main", "direction"),
     ("Replace tabs with spaces", "Replace spaces with tabs", "direction"),
     ("I want to move from Basic to Pro", "I want to move from Pro to Basic", "direction"),
+    ("Does a dog see better than a cat at night?", "Does a cat see better than a dog at night?", "direction"),
+    ("What is 30 degrees Celsius in Fahrenheit?", "What is 30 degrees Fahrenheit in Celsius?", "direction"),
+    ("I can log in on mobile but not on desktop", "I can log in on desktop but not on mobile", "direction"),
+    ("Why is my charge in EUR instead of USD?", "Why is my charge in USD instead of EUR?", "direction"),
+    # opposites: WordNet antonyms, negative prefixes, reversed particles
+    ("How can I enable automatic renewal?", "How can I disable automatic renewal?", "opposites"),
+    ("How do I upgrade my plan?", "i want to downgrade my plan", "opposites"),
+    ("How do I import contacts?", "export my contacts", "opposites"),
+    ("How do I block a user?", "how to unblock someone's account", "opposites"),
+    ("How do I connect my bank?", "Disconnecting my bank account", "opposites"),
+    ("How do I activate my card?", "deactivate card", "opposites"),
+    ("How do I turn on auto-renew?", "switch off auto renewal", "opposites"),
+    ("How do I log in?", "log out of the app", "opposites"),
+    ("How can I make my profile public?", "make profile private", "opposites"),
     # entities
     ("How do I read a file in Python?", "How do I read a file in Rust?", "entities"),
     ("python reverse list", "How do I reverse a list in JavaScript?", "entities"),
@@ -67,6 +81,13 @@ FACT_AGREEMENTS = [
     ("How do I delete a remote git branch?", "How can I remove a branch from GitHub using the command line?"),
     ("Hi, How do I cancel my order?", "how do i cancel my order"),
     ("How do I convert USD to EUR?", "What's the formula to change dollars into euros?"),
+    ("How do I turn off two-factor authentication?", "How can I disable 2FA on my account?"),
+    ("turn it off", "How do I switch the alarm off?"),
+    ("How do I undo my last commit?", "I committed by mistake, how do I revert the last commit?"),
+    ("How do I log in to my account?", "how do i log into my account"),
+    ("docker stop all containers", "how can i stop all my docker containers"),
+    ("Is a tomato a fruit or a vegetable?", "is tomato a vegetable or fruit"),
+    ("How can I delete the photo on my profile?", "delete profile photo"),
 ]
 
 
@@ -83,18 +104,38 @@ def test_facts_let_rewordings_through(a: str, b: str) -> None:
 
 
 def test_no_synonym_or_phrase_tables() -> None:
-    """The meaning is the model's job: only lists of units, numbers, negations and names remain."""
+    """The meaning is the model's job: only lists of units, numbers, negations, opposites and names remain."""
     data = Path(facts.__file__).parent / "data"
     assert sorted(p.name for p in data.iterdir()) == [
+        "coordinators.txt",
+        "determiners.txt",
         "entities.txt",
+        "function_words.txt",
         "negation_skip.txt",
         "negations.txt",
+        "negative_prefixes.txt",
         "number_words.txt",
+        "opposites.txt",
+        "particles.txt",
         "units.txt",
     ]
 
 
-@pytest.mark.parametrize("name", ["entities.txt", "negation_skip.txt", "negations.txt", "number_words.txt"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "coordinators.txt",
+        "determiners.txt",
+        "entities.txt",
+        "function_words.txt",
+        "negation_skip.txt",
+        "negations.txt",
+        "negative_prefixes.txt",
+        "number_words.txt",
+        "opposites.txt",
+        "particles.txt",
+    ],
+)
 def test_word_lists_have_no_duplicates(name: str) -> None:
     entries = [line.split(":")[0].strip().lower() for line in wordlists.lines(name)]
     assert len(entries) == len(set(entries)), [e for e in entries if entries.count(e) > 1]
@@ -112,6 +153,21 @@ def test_units_do_not_collide() -> None:
     assert "minimum" not in seen and "sign" not in seen
     assert not set(seen) & set(wordlists.number_words())
     assert not wordlists.negations() & wordlists.negation_skip()
+
+
+def test_opposites_are_pairs_of_distinct_words_that_stay_distinct_when_stemmed() -> None:
+    for a, b in wordlists.opposites() + wordlists.particles():
+        assert a != b and a.isalpha() and b.isalpha(), (a, b)
+    stems = facts._opposite_stems()
+    assert all(stem not in others for stem, others in stems.items())
+    assert ("disable", "enable") in wordlists.opposites()  # the file is WordNet's, sorted pairs
+    assert not wordlists.determiners() & {p for pair in wordlists.particles() for p in pair}
+
+
+def test_function_words_are_spacys_english_stop_words() -> None:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    assert wordlists.function_words() == {w for w in STOP_WORDS if w.isascii()}
 
 
 class _NoModel(CrossEncoder):

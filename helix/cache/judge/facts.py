@@ -4,7 +4,10 @@ Each check compares one kind of fact and names itself when it vetoes:
 - numbers: the same values, and the same unit where both name one ("5 minute" vs "5 minimum" differ);
 - literals: quoted text, `code`, URLs and email addresses, when both questions carry some;
 - negation: a word negated in one question and plain in the other ("is empty" / "is not empty");
-- direction: "X to Y" in one and "Y to X" in the other (USD→EUR / EUR→USD, Basic→Pro / Pro→Basic);
+- direction: "X to Y" in one and "Y to X" in the other (USD→EUR / EUR→USD, Basic→Pro / Pro→Basic), or the
+  same words with two of them trading places ("a dog sees better than a cat" / "a cat sees better than a dog");
+- opposites: a word in one and its opposite in the other (WordNet antonyms such as enable/disable, a negative
+  prefix such as block/unblock, a reversed particle such as turn on/turn off);
 - entities: each names a product, language, currency, plan or proper noun that the other lacks.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from helix.cache.judge import wordlists
 
@@ -162,6 +166,81 @@ def _check_direction(a: str, b: str) -> Veto | None:
     for x, y in _pairs(a):
         if (y, x) in pb and (x, y) not in pb:
             return Veto("direction", f"{x} → {y} vs {y} → {x}")
+    traded = _traded_places(words(a), words(b))
+    if traded is not None:
+        x, y = traded
+        return Veto("direction", f"{x} … {y} vs {y} … {x}")
+    return None
+
+
+def _traded_places(ta: list[str], tb: list[str]) -> tuple[str, str] | None:
+    """The two content words that swap places when everything else stays: "Celsius in Fahrenheit" against
+    "Fahrenheit in Celsius". Not when they touch in either question ("docker stop" / "stop … docker" reorders a
+    keyword query) or are only joined by "or"/"and" (which do not order them)."""
+    function_words = wordlists.function_words()
+    ca = [_stem(w) for w in ta if w not in function_words]
+    cb = [_stem(w) for w in tb if w not in function_words]
+    if ca == cb or sorted(ca) != sorted(cb):
+        return None
+    moved = [i for i, (x, y) in enumerate(zip(ca, cb, strict=True)) if x != y]
+    if len(moved) != 2 or ca[moved[0]] != cb[moved[1]]:
+        return None
+    x, y = ca[moved[0]], ca[moved[1]]
+    for tokens in (ta, tb):
+        stems = [_stem(w) for w in tokens]
+        if stems.count(x) != 1 or stems.count(y) != 1:
+            return None
+        first, last = sorted((stems.index(x), stems.index(y)))
+        if last - first == 1 or set(stems[first + 1 : last]) <= wordlists.coordinators():
+            return None
+    return x, y
+
+
+@cache
+def _opposite_stems() -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for a, b in wordlists.opposites():
+        x, y = _stem(a), _stem(b)
+        if x != y:
+            out.setdefault(x, set()).add(y)
+            out.setdefault(y, set()).add(x)
+    return {stem: frozenset(others) for stem, others in out.items()}
+
+
+def _opposites_of(stem: str) -> set[str]:
+    out = set(_opposite_stems().get(stem, ()))
+    if len(stem) < _SHORT_WORD:  # "do" / "undo"
+        return out
+    for prefix in wordlists.negative_prefixes():
+        if stem.startswith(prefix) and len(stem) - len(prefix) >= _SHORT_WORD:
+            out.add(stem[len(prefix) :])
+        out.add(prefix + stem)
+    return out
+
+
+def _particles(tokens: list[str]) -> set[str]:
+    """Particles used as such: after a word and not before a determiner ("turn it off", not "on my account")."""
+    known = {p for pair in wordlists.particles() for p in pair}
+    determiners = wordlists.determiners()
+    return {
+        w
+        for i, w in enumerate(tokens)
+        if w in known and i > 0 and (i + 1 == len(tokens) or tokens[i + 1] not in determiners)
+    }
+
+
+def _check_opposites(a: str, b: str) -> Veto | None:
+    ta, tb = words(a), words(b)
+    sa, sb = {_stem(w) for w in ta}, {_stem(w) for w in tb}
+    for x in sorted(sa - sb):
+        clash = sorted((_opposites_of(x) & sb) - sa)
+        if clash:
+            return Veto("opposites", f"'{x}' vs '{clash[0]}'")
+    pa, pb = _particles(ta), _particles(tb)
+    for x, y in wordlists.particles():
+        for one, other in ((pa, pb), (pb, pa)):
+            if x in one and y in other and x not in other and y not in one:
+                return Veto("opposites", f"'{x}' vs '{y}'")
     return None
 
 
@@ -193,6 +272,7 @@ CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_literals,
     _check_negation,
     _check_direction,
+    _check_opposites,
     _check_entities,
 )
 

@@ -44,3 +44,37 @@ def negation_skip() -> frozenset[str]:
 @cache
 def entities() -> frozenset[str]:
     return frozenset(lines("entities.txt"))
+
+
+def _pairs(name: str) -> tuple[tuple[str, str], ...]:
+    return tuple((a, b) for a, b in (line.split() for line in lines(name)))
+
+
+@cache
+def opposites() -> tuple[tuple[str, str], ...]:
+    return _pairs("opposites.txt")
+
+
+@cache
+def particles() -> tuple[tuple[str, str], ...]:
+    return _pairs("particles.txt")
+
+
+@cache
+def determiners() -> frozenset[str]:
+    return frozenset(lines("determiners.txt"))
+
+
+@cache
+def negative_prefixes() -> tuple[str, ...]:
+    return tuple(lines("negative_prefixes.txt"))
+
+
+@cache
+def function_words() -> frozenset[str]:
+    return frozenset(lines("function_words.txt"))
+
+
+@cache
+def coordinators() -> frozenset[str]:
+    return frozenset(lines("coordinators.txt"))
