@@ -285,7 +285,7 @@ async def test_writes_of_one_loop_turn_go_out_as_one() -> None:
     await asyncio.sleep(0)
     await asyncio.sleep(0)
     assert recording.writes == 1 and await reader.readexactly(23) == b"HTTP/1.1 200 OK\r\n\r\nbody"
-    out.write(b"last")
+    out.writelines([b"la", b"st"])
     out.close()  # what is held goes out before the connection closes
     assert recording.writes == 2 and await reader.read() == b"last"
     writer.close()
