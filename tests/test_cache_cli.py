@@ -43,7 +43,11 @@ def test_stats_search_and_clear(semantic: Helix, fake: FakeState) -> None:  # no
 
     near = helix_cmd("cache", "search", "How do I turn off dark mode?", env=env)
     dark = next(line for line in near.stdout.splitlines() if "gpt-4o-mini" in line and "dark mode" in line)
-    assert "no" in dark and "judge:" in dark  # similar enough, refused by the model, with its score
+    assert "no (opposites: 'on' vs 'off')" in dark  # similar enough, refused by the fact it disagrees on
+
+    sibling = helix_cmd("cache", "search", "How do I change my password?", env=env)
+    reset = next(line for line in sibling.stdout.splitlines() if "gpt-4o-mini" in line and "password" in line)
+    assert "no" in reset and "judge:" in reset  # no fact against it, refused by the model, with its score
 
     cleared = helix_cmd("cache", "clear", "--model", "gpt-4o-mini", env=env)
     assert cleared.stdout.strip() == "deleted 2 cache entries"
