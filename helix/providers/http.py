@@ -157,7 +157,7 @@ async def open_request(
     provider: str,
     url: httpx.URL | str,
     body: dict[str, Any] | None,
-    headers: dict[str, str],
+    headers: httpx.Headers | dict[str, str],
     read_error: ErrorReader,
     method: str = "POST",
     timeout: httpx.Timeout | None = None,
@@ -269,6 +269,7 @@ class HttpAdapter:
         # What the client would choose and add for each request, chosen and merged once.
         self._transport = client._transport_for_url(httpx.URL(base))
         self._headers = {**client.headers, **headers}
+        self._prepared = httpx.Headers(self._headers)  # copied per request, not normalised again
         self._urls: dict[str, httpx.URL] = {}  # by path: parsed once, not per request
         self._read_error = read_error
         self._forward = allowed_headers(self.kind, forward)
@@ -278,9 +279,9 @@ class HttpAdapter:
         self, call: Call | None, path: str, body: dict[str, Any] | None
     ) -> AbstractAsyncContextManager[httpx.Response]:
         """POST `body` to `path` (GET when there is no body) for `call`; see `open_request`."""
-        headers = self._headers
+        headers: httpx.Headers | dict[str, str] = self._prepared
         if call is not None and (extra := forwarded(call.headers, self._forward)):
-            headers = {**headers, **extra}
+            headers = {**self._headers, **extra}
         method = "GET" if body is None else "POST"
         url = self._urls.get(path)
         if url is None:
