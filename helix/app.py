@@ -1,6 +1,7 @@
 """create_app(config): the Litestar app, its lifespan (database, upstream client, dashboard) and error handlers.
 
-The server runs `helix.web.mount.front(app)`: the app behind the dashboard's dispatcher when it is on."""
+The server runs `served(app)`: chat completions answered in front of everything (helix/api/chat_route.py),
+then the dashboard's dispatcher when it is on, then the app."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from litestar.openapi import OpenAPIConfig
 
 from helix import __version__
 from helix.api import admin, anthropic, health, metrics, openai, reload, responses_api
+from helix.api.chat_route import ChatRoute
 from helix.api.responses import on_helix_error, on_http_error, on_unexpected
 from helix.config import Config
 from helix.errors import HelixError
 from helix.gateway import Gateway
-from helix.web.mount import Dashboard
+from helix.web.asgi import ASGIApp
+from helix.web.mount import Dashboard, front
 
 
 def create_app(
@@ -27,6 +30,7 @@ def create_app(
     gateway = Gateway(config, env=env)
     gateway.loader = loader
     dashboard = Dashboard(config, gateway) if config.dashboard.enabled else None
+    max_body = int(config.server.max_body_mb * 1024 * 1024)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -56,7 +60,7 @@ def create_app(
             HTTPException: on_http_error,
             Exception: on_unexpected,
         },
-        request_max_body_size=int(config.server.max_body_mb * 1024 * 1024),
+        request_max_body_size=max_body,
         # The schema lists /admin: only the admin key sees it, or anyone when only this machine can connect.
         openapi_config=OpenAPIConfig(
             title="Helix",
@@ -70,4 +74,10 @@ def create_app(
     )
     app.state.gateway = gateway
     app.state.dashboard = dashboard
+    app.state.max_body = max_body
     return app
+
+
+def served(app: Litestar) -> ASGIApp:
+    """What the server runs for `app` (see the module's docstring)."""
+    return ChatRoute(front(app), app.state.gateway, app.state.max_body)

@@ -1,9 +1,13 @@
-"""How `helix serve` runs uvicorn: the HTTP protocol with caps on the request head.
+"""How `helix serve` runs uvicorn: the HTTP protocol with caps on the request head, writing each answer at once.
 
 httptools (uvicorn's fast parser) keeps reading a header for as long as the client sends it: one
 100 MB header costs 200 MB of memory and stalls the event loop. The protocol here counts the bytes of
 the request head as they arrive and answers 431 once it passes [server] max_header_kb (or the request
 has more than max_headers headers), before the app, and so before authentication, sees anything.
+
+uvicorn writes a response's head as soon as the app sends it, then its body: two writes (two system calls,
+two packets) for every answer. The protocol's transport (`Coalescing`) holds what is written during one turn
+of the event loop and sends it in one write at the end of that turn, or before the connection closes.
 
 `GracefulServer` is how it stops: on SIGTERM (or Ctrl-C) it stops accepting, lets requests and streams in
 flight finish for up to [server] shutdown_grace seconds (then cuts them, each logged as cut), drains the
@@ -19,9 +23,9 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 import uvicorn
@@ -57,6 +61,44 @@ class HeadTooLarge(Exception):
     pass
 
 
+class Coalescing:
+    """A connection's transport whose writes during one turn of the event loop go out as one write."""
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._loop = asyncio.get_running_loop()
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self.flush)
+        self._held.append(data)
+
+    def flush(self) -> None:
+        if self._held:
+            data = b"".join(self._held) if len(self._held) > 1 else self._held[0]
+            self._held.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def writelines(self, data: Iterable[bytes]) -> None:
+        for piece in data:
+            self.write(piece)
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 def protocol_options(server: ServerConfig) -> dict[str, Any]:
     """uvicorn.run() keyword arguments that cap the request head."""
     max_bytes, max_count = server.max_header_kb * 1024, server.max_headers
@@ -66,6 +108,9 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
         return {"http": "h11", "h11_max_incomplete_event_size": max_bytes}
 
     class CappedHttpTools(HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(cast(asyncio.Transport, Coalescing(transport)))
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._in_head = True

@@ -23,7 +23,7 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""
 
-from helix.app import create_app
+from helix.app import create_app, served
 from helix.config import load_config
 from helix.dburl import Location, PostgresUrl
 from helix.gateway import Gateway
@@ -169,7 +169,7 @@ embedding_model_path = "{EMBEDDING_MODEL}"
     )
     config = load_config(config_file, env=env or {})
     app = create_app(config, env=env or {})
-    server = ServerThread(app).start()
+    server = ServerThread(served(app)).start()
     return Helix(server=server, gateway=app.state.gateway, db_path=config.db_path())
 
 

@@ -3,6 +3,7 @@ provider sent them, events of one network read written together; and that none o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
@@ -20,6 +21,7 @@ from helix.cache.entries import Entry
 from helix.cache.hot import Answer, HotEntries
 from helix.call import Chunk
 from helix.providers.http import iter_sse
+from helix.server import Coalescing
 from tests.conftest import Helix, start_helix
 from tests.fake_upstream import FakeState, ServerThread
 
@@ -228,3 +230,63 @@ async def test_events_of_one_read_are_marked_to_go_out_together() -> None:
     pieces = [b"data: 1\n\ndata: 2\n\ndata: 3\n\n", b"data: 4\n\n", b"data: 5\n", b"\n"]
     found = [(data, more) async for _, data, more in iter_sse(_Pieces(pieces), "p")]  # type: ignore[arg-type]
     assert found == [(b"1", True), (b"2", True), (b"3", False), (b"4", False), (b"5", False)]
+
+
+# -- chat completions in front of Litestar, one write per answer ----------------------------------------
+
+
+def test_chat_errors_in_front_of_litestar_keep_their_shape(helix: Helix, fake: FakeState) -> None:
+    bad = httpx.post(f"{helix.url}{CHAT}", content=b"{not json", headers={"content-type": "application/json"})
+    assert bad.status_code == 400 and bad.headers["x-helix-request-id"].startswith("req_")
+    assert set(bad.json()["error"]) == {"message", "type", "param", "code"}
+    wrong_method = httpx.get(f"{helix.url}{CHAT}")  # not the fast route's: Litestar answers, in OpenAI's shape
+    assert wrong_method.status_code == 405 and "error" in wrong_method.json()
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    slashed = httpx.post(f"{helix.url}{CHAT}/", json=body, headers={"cache-control": "no-store"})
+    assert slashed.status_code == 200 and slashed.headers["x-helix-cache"]  # the Litestar route, same pipeline
+    too_big = httpx.post(f"{helix.url}{CHAT}", content=b"x" * int(helix.gateway.config.server.max_body_mb * 2**20 + 1))
+    assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "413"
+
+
+class _Recording(asyncio.Transport):
+    """A real connection's transport that records how often it is written to."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        super().__init__()
+        self.real = transport
+        self.writes = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes += 1
+        self.real.write(data)
+
+    def is_closing(self) -> bool:
+        return self.real.is_closing()
+
+    def close(self) -> None:
+        self.real.close()
+
+
+async def test_writes_of_one_loop_turn_go_out_as_one() -> None:
+    loop = asyncio.get_running_loop()
+    accepted: asyncio.Future[asyncio.Transport] = loop.create_future()
+
+    class Server(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            accepted.set_result(transport)  # type: ignore[arg-type]
+
+    server = await loop.create_server(Server, "127.0.0.1", 0)
+    reader, writer = await asyncio.open_connection(*server.sockets[0].getsockname()[:2])
+    recording = _Recording(await accepted)
+    out = Coalescing(recording)
+    out.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    out.write(b"body")
+    assert recording.writes == 0  # held until the turn ends
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert recording.writes == 1 and await reader.readexactly(23) == b"HTTP/1.1 200 OK\r\n\r\nbody"
+    out.writelines([b"la", b"st"])
+    out.close()  # what is held goes out before the connection closes
+    assert recording.writes == 2 and await reader.read() == b"last"
+    writer.close()
+    server.close()

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, post
+from litestar import Request, post
+from litestar.types import ASGIApp
 
 from helix.api.openai import run_pipeline
-from helix.api.responses import JSON, REQUEST_ID, helix_headers, stream_response
+from helix.api.responses import REQUEST_ID, JsonAnswer, helix_headers, stream_response
 from helix.call import Call, Completed, Endpoint, Reply
 from helix.errors import HelixError
 from helix.translate.messages_reply import MessageEvents, to_message
@@ -33,20 +34,20 @@ def anthropic_error(exc: HelixError) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": exc.message}}
 
 
-async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> Response[Any]:
+async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> ASGIApp:
     try:
         return await _respond(*await run_pipeline(request, endpoint))
     except HelixError as exc:
         error_headers = dict(exc.headers)
         if request_id := request.scope.get("state", {}).get("request_id"):
             error_headers[REQUEST_ID] = request_id
-        return Response(_encode(anthropic_error(exc)), status_code=exc.status, media_type=JSON, headers=error_headers)
+        return JsonAnswer(_encode(anthropic_error(exc)), error_headers, exc.status)
 
 
-async def _respond(call: Call, reply: Reply) -> Response[Any]:
+async def _respond(call: Call, reply: Reply) -> ASGIApp:
     if isinstance(reply, Completed):
         body = reply.body if call.endpoint == "count_tokens" else to_message(reply.body, call.requested_model)
-        return Response(_encode(body), media_type=JSON, headers=helix_headers(call))
+        return JsonAnswer(_encode(body), helix_headers(call))
     return await stream_response(call, reply.chunks, _AnthropicEvents(call.requested_model))
 
 
@@ -69,12 +70,12 @@ def _sse(events: list[tuple[str, dict[str, Any]]]) -> bytes:
 
 
 @post("/v1/messages", status_code=200)
-async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
+async def messages(request: Request[Any, Any, Any]) -> ASGIApp:
     return await _run(request, "messages")
 
 
 @post("/v1/messages/count_tokens", status_code=200)
-async def count_tokens(request: Request[Any, Any, Any]) -> Response[Any]:
+async def count_tokens(request: Request[Any, Any, Any]) -> ASGIApp:
     return await _run(request, "count_tokens")
 
 

@@ -1,51 +1,60 @@
 """/v1: the OpenAI-compatible endpoints. Thin: parse, run the pipeline, respond.
 
-Chat completions, the proxy's hottest route, answers a whole completion with a bare ASGI callable
-(`Answer`) instead of a Litestar Response: building one took a tenth of a cache hit's time."""
+Answers are bare ASGI apps (`JsonAnswer`, `EventStream`) instead of Litestar Responses: building one took a
+tenth of a cache hit's time. `POST /v1/chat/completions` is normally answered before Litestar sees it
+(helix/api/chat_route.py), through the same `run_call`; the route here serves it when Litestar does route
+it (a trailing slash) and lists it in the schema."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, get, post
 from litestar.types import ASGIApp
 
-from helix.api.responses import Answer, respond
-from helix.call import Call, Completed, Endpoint, Reply
+from helix.api.responses import respond
+from helix.call import Call, Endpoint, Reply
 from helix.errors import NotFound
 from helix.gateway import Gateway, new_request_id
 
 
-async def run_pipeline(request: Request[Any, Any, Any], endpoint: Endpoint) -> tuple[Call, Reply]:
+async def run_call(
+    gateway: Gateway,
+    endpoint: Endpoint,
+    headers: Mapping[str, str],
+    body: Callable[[], Awaitable[bytes]],
+    request_id: str,
+) -> tuple[Call, Reply]:
     """Authenticate (before the body is read), parse, and run the pipeline: what every /v1 endpoint does."""
-    gateway: Gateway = request.app.state.gateway
-    request_id = new_request_id()
-    request.scope.setdefault("state", {})["request_id"] = request_id
-    key = gateway.authenticate(request.headers, endpoint, request_id)
-    raw = await request.body()
-    call = gateway.parse(endpoint, raw, request.headers, request_id, key)
+    key = gateway.authenticate(headers, endpoint, request_id)
+    call = gateway.parse(endpoint, await body(), headers, request_id, key)
     return call, await gateway.handle(call)
 
 
-async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> Response[Any]:
+async def run_pipeline(request: Request[Any, Any, Any], endpoint: Endpoint) -> tuple[Call, Reply]:
+    """`run_call` for a Litestar request; its id goes in the scope, where the error handlers find it."""
+    request_id = new_request_id()
+    request.scope.setdefault("state", {})["request_id"] = request_id
+    return await run_call(request.app.state.gateway, endpoint, request.headers, request.body, request_id)
+
+
+async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> ASGIApp:
     return await respond(*await run_pipeline(request, endpoint))
 
 
 @post("/v1/chat/completions", status_code=200)
 async def chat_completions(request: Request[Any, Any, Any]) -> ASGIApp:
-    call, reply = await run_pipeline(request, "chat")
-    if isinstance(reply, Completed):
-        return Answer(call, reply)
-    return await respond(call, reply)  # type: ignore[return-value]  # a Response is served as Litestar serves it
+    return await _run(request, "chat")
 
 
 @post("/v1/embeddings", status_code=200)
-async def embeddings(request: Request[Any, Any, Any]) -> Response[Any]:
+async def embeddings(request: Request[Any, Any, Any]) -> ASGIApp:
     return await _run(request, "embeddings")
 
 
 @post("/v1/completions", status_code=200)
-async def completions(request: Request[Any, Any, Any]) -> Response[Any]:
+async def completions(request: Request[Any, Any, Any]) -> ASGIApp:
     return await _run(request, "completions")
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, post
+from litestar import Request, post
+from litestar.types import ASGIApp
 
 from helix.api.openai import run_pipeline
-from helix.api.responses import JSON, helix_headers, stream_response
+from helix.api.responses import JsonAnswer, helix_headers, stream_response
 from helix.call import Call, Completed, Reply
 from helix.errors import HelixError
 from helix.translate.responses_reply import ResponseEvents, to_response
@@ -22,10 +23,10 @@ def _is_chat(body: dict[str, Any]) -> bool:
     return str(body.get("object", "")).startswith("chat.completion")
 
 
-async def respond_responses(call: Call, reply: Reply) -> Response[Any]:
+async def respond_responses(call: Call, reply: Reply) -> ASGIApp:
     if isinstance(reply, Completed):
         body = to_response(reply.body, call.body, call.requested_model) if _is_chat(reply.body) else reply.body
-        return Response(_encode(body), media_type=JSON, headers=helix_headers(call))
+        return JsonAnswer(_encode(body), helix_headers(call))
     return await stream_response(call, reply.chunks, _ResponseEvents(call))
 
 
@@ -64,7 +65,7 @@ def _sse(events: list[dict[str, Any]]) -> bytes:
 
 
 @post("/v1/responses", status_code=200)
-async def responses(request: Request[Any, Any, Any]) -> Response[Any]:
+async def responses(request: Request[Any, Any, Any]) -> ASGIApp:
     call, reply = await run_pipeline(request, "responses")
     return await respond_responses(call, reply)
 

@@ -66,14 +66,13 @@ def serve(
     def build() -> ASGIApp:
         # The heavy imports (Litestar, Presidio and spaCy, NiceGUI, onnxruntime) happen here, in a
         # worker thread, once the port is open: /health answers meanwhile, /health/ready says "loading".
-        from helix.app import create_app
-        from helix.web.mount import front
+        from helix.app import create_app, served
 
         if cfg.cache.enabled and cfg.cache.semantic and not cfg.cache.embedding_model_path:
             runtime.go_offline_unless_reachable()
         application = create_app(cfg, loader=reread)
         built.append(application.state.gateway)
-        return cast(ASGIApp, front(application))
+        return cast(ASGIApp, served(application))
 
     async def flush_log(seconds: float) -> bool:
         writer = built[0].writer

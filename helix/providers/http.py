@@ -1,7 +1,9 @@
 """The one pooled upstream HTTP client, error mapping and server-sent-event parsing.
 
 httpx's own async transport adds ~0.7 ms per request and loses throughput under concurrency, so the
-client runs on httpx-aiohttp's transport: the httpx API on aiohttp's connection pool.
+client runs on httpx-aiohttp's transport: the httpx API on aiohttp's connection pool. Requests go to that
+transport directly (`httpx.Request` in, `httpx.Response` out): the client's own layers around it (merging
+defaults, cookies, auth and redirect handling, none of which a proxy uses) cost ~9% of a proxied request.
 """
 
 from __future__ import annotations
@@ -150,27 +152,28 @@ def transport_error(provider: str, exc: httpx.TransportError) -> HelixError:
 @asynccontextmanager
 async def open_request(
     client: httpx.AsyncClient,
+    transport: httpx.AsyncBaseTransport,
     call: Call | None,
     provider: str,
-    url: str,
+    url: httpx.URL | str,
     body: dict[str, Any] | None,
-    headers: dict[str, str],
+    headers: httpx.Headers | dict[str, str],
     read_error: ErrorReader,
     method: str = "POST",
     timeout: httpx.Timeout | None = None,
 ) -> AsyncIterator[httpx.Response]:
-    """Send a request; yield the response once its status is OK; raise an OpenAI-shaped error otherwise.
+    """Send a request through `transport` (the `client`'s for this URL) with the `client`'s default headers
+    already in `headers`; yield the response once its status is OK; raise an OpenAI-shaped error otherwise.
 
     Time spent waiting for the upstream's headers is added to `call.upstream_seconds`.
     """
     content = _json_encode(body) if body is not None else None
-    if timeout is None:
-        request = client.build_request(method, url, content=content, headers=headers)
-    else:  # a deployment's own connect/read timeouts
-        request = client.build_request(method, url, content=content, headers=headers, timeout=timeout)
+    request = httpx.Request(
+        method, url, content=content, headers=headers, extensions={"timeout": (timeout or client.timeout).as_dict()}
+    )
     began = time.perf_counter()
     try:
-        response = await client.send(request, stream=True)
+        response = await transport.handle_async_request(request)
     except httpx.TransportError as exc:
         raise transport_error(provider, exc) from None
     try:
@@ -263,7 +266,11 @@ class HttpAdapter:
         self.name = name
         self._base = base
         self._client = client
-        self._headers = headers
+        # What the client would choose and add for each request, chosen and merged once.
+        self._transport = client._transport_for_url(httpx.URL(base))
+        self._headers = {**client.headers, **headers}
+        self._prepared = httpx.Headers(self._headers)  # copied per request, not normalised again
+        self._urls: dict[str, httpx.URL] = {}  # by path: parsed once, not per request
         self._read_error = read_error
         self._forward = allowed_headers(self.kind, forward)
         self._timeout = timeout
@@ -272,10 +279,22 @@ class HttpAdapter:
         self, call: Call | None, path: str, body: dict[str, Any] | None
     ) -> AbstractAsyncContextManager[httpx.Response]:
         """POST `body` to `path` (GET when there is no body) for `call`; see `open_request`."""
-        headers = self._headers
+        headers: httpx.Headers | dict[str, str] = self._prepared
         if call is not None and (extra := forwarded(call.headers, self._forward)):
-            headers = {**headers, **extra}
+            headers = {**self._headers, **extra}
         method = "GET" if body is None else "POST"
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self._base + path)
         return open_request(
-            self._client, call, self.name, self._base + path, body, headers, self._read_error, method, self._timeout
+            self._client,
+            self._transport,
+            call,
+            self.name,
+            url,
+            body,
+            headers,
+            self._read_error,
+            method,
+            self._timeout,
         )

@@ -34,6 +34,7 @@ COLUMNS = (
     "saved_usd",
     "helix_headers",
 )
+_KNOWN = frozenset(COLUMNS)
 INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 
 
@@ -73,7 +74,6 @@ def fields(call: Call) -> dict[str, Any]:
 
 def row(known: Mapping[str, Any]) -> tuple[Any, ...]:
     """The INSERT's parameters: the columns `known` gives, NULL for the rest."""
-    unknown = set(known) - set(COLUMNS)
-    if unknown:
-        raise ValueError(f"not columns of the request log: {', '.join(sorted(unknown))}")
-    return tuple(known.get(column) for column in COLUMNS)
+    if not _KNOWN.issuperset(known):
+        raise ValueError(f"not columns of the request log: {', '.join(sorted(set(known) - _KNOWN))}")
+    return tuple(map(known.get, COLUMNS))
