@@ -3,8 +3,13 @@
 For each N (default 1, 2, 4) a fresh PostgreSQL schema, the fake upstream and `helix serve --workers N
 --db postgresql://...` (semantic cache and dashboard off, everything else as configured by default), then
 wrk: `chat_no_cache.lua` (a new prompt each time, cache bypassed: the whole miss path, request log
-included) and `chat.lua` (one prompt: exact hits read from the database). The same run measures one
-worker on a SQLite file, the default, for comparison. Needs `wrk` and a PostgreSQL server.
+included) and `chat.lua` (one prompt: exact hits, served from each worker's hot entries). The same run
+measures one worker on a SQLite file, the default, for comparison. Needs `wrk` and a PostgreSQL server.
+
+Where the two cores went during each wrk run (from /proc, Linux): Helix's processes, PostgreSQL's, and the
+rest of the machine (wrk, the fake upstream, anything else running), in cores busy, plus Helix's CPU per
+request. A 1 -> 2 worker ratio below 2x with the machine at 2.0 cores busy is the machine's limit, not
+Helix's; Helix's CPU per request staying flat across worker counts says the workers do not contend.
 
     python bench/scale_out.py [--workers 1,2,4] [--duration 10] [--connections 16] [--pg URL]
 """
@@ -12,6 +17,7 @@ worker on a SQLite file, the default, for comparison. Needs `wrk` and a PostgreS
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -19,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -43,8 +49,61 @@ def pg_schema(server: str, name: str) -> Iterator[str]:
             admin.execute(f"DROP SCHEMA {name} CASCADE")
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    return 0.0
+
+
+def _processes() -> dict[int, tuple[str, int]]:
+    """Every process: its command name and parent pid."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                head, _, rest = (entry / "stat").read_text().rpartition(")")
+                found[int(entry.name)] = (head.partition("(")[2], int(rest.split()[1]))
+    return found
+
+
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all cores; not idle or waiting for I/O)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / TICKS
+
+
+def _cpu_snapshot(root: int) -> dict[str, float]:
+    processes = _processes()
+    helix = {root}
+    for _ in range(3):  # the serve process, its workers, their children
+        helix |= {pid for pid, (_, parent) in processes.items() if parent in helix}
+    postgres = {pid for pid, (name, _) in processes.items() if name.startswith("postgres")}
+    return {
+        "helix": sum(_cpu_seconds(pid) for pid in helix),
+        "postgres": sum(_cpu_seconds(pid) for pid in postgres),
+        "machine": _busy_seconds(),
+    }
+
+
+def measured(root: int, run: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """`run()`'s wrk figures, plus the cores Helix, PostgreSQL and the machine kept busy meanwhile."""
+    before, started = _cpu_snapshot(root), time.monotonic()
+    figures = run()
+    after, seconds = _cpu_snapshot(root), time.monotonic() - started
+    cores = {name: (after[name] - before[name]) / seconds for name in before}
+    return {
+        **figures,
+        **{f"{name}_cores": value for name, value in cores.items()},
+        "helix_us": 1e6 * cores["helix"] / figures["rps"],
+    }
+
+
 @contextmanager
-def gateway(upstream_url: str, db: str, workers: int) -> Iterator[str]:
+def gateway(upstream_url: str, db: str, workers: int) -> Iterator[tuple[str, int]]:
     home = tempfile.mkdtemp(prefix="helix-scale-")
     env = {
         **os.environ,
@@ -68,7 +127,7 @@ def gateway(upstream_url: str, db: str, workers: int) -> Iterator[str]:
         _wait_for(f"{url}/health", process)
         _wait_ready(url, workers, process)
         wrk(f"{url}/v1/chat/completions", 4 * workers, 3, NO_CACHE_LUA)  # every worker loaded and warm
-        yield url
+        yield url, process.pid
     finally:
         _stop([process])
         shutil.rmtree(home, ignore_errors=True)
@@ -87,12 +146,24 @@ def _wait_ready(url: str, workers: int, process: subprocess.Popen[bytes]) -> Non
             time.sleep(0.5)
 
 
-def measure(url: str, connections: int, duration: int) -> dict[str, dict[str, float]]:
+def measure(served: tuple[str, int], connections: int, duration: int) -> dict[str, dict[str, float]]:
+    url, pid = served
     endpoint = f"{url}/v1/chat/completions"
-    miss = wrk(endpoint, connections, duration, NO_CACHE_LUA)
+    miss = measured(pid, lambda: wrk(endpoint, connections, duration, NO_CACHE_LUA))
     wrk(endpoint, 1, 1, CHAT_LUA)  # stores the answer
-    hit = wrk(endpoint, connections, duration, CHAT_LUA)
+    hit = measured(pid, lambda: wrk(endpoint, connections, duration, CHAT_LUA))
     return {"miss": miss, "hit": hit}
+
+
+def print_cpu(results: dict[str, dict[int, dict[str, float]]]) -> None:
+    print("cores busy during each run (of the machine's all), and Helix's CPU per request")
+    print(f"{'target':10} {'c':>3} {'helix':>6} {'pg':>6} {'machine':>8} {'helix us/req':>13}")
+    for name, by_workers in results.items():
+        for workers, r in by_workers.items():
+            print(
+                f"{name:10} {workers:>3} {r['helix_cores']:>6.2f} {r['postgres_cores']:>6.2f}"
+                f" {r['machine_cores']:>8.2f} {r['helix_us']:>13.0f}"
+            )
 
 
 def main() -> None:
@@ -102,24 +173,27 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--pg", default=os.environ.get("HELIX_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
+    print(f"load average before the run: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     upstream_port = free_port()
     upstream = subprocess.Popen([sys.executable, "-m", "tests.fake_upstream", "--port", str(upstream_port)], cwd=REPO)
     upstream_url = f"http://127.0.0.1:{upstream_port}"
     results: dict[str, dict[int, dict[str, float]]] = {}
     try:
         _wait_for(f"{upstream_url}/v1/models", upstream)
-        with tempfile.TemporaryDirectory() as tmp, gateway(upstream_url, str(Path(tmp) / "helix.db"), 1) as url:
-            for path, figures in measure(url, args.connections, args.duration).items():
+        with tempfile.TemporaryDirectory() as tmp, gateway(upstream_url, str(Path(tmp) / "helix.db"), 1) as served:
+            for path, figures in measure(served, args.connections, args.duration).items():
                 results.setdefault(f"sqlite {path}", {})[1] = figures
         for workers in (int(w) for w in args.workers.split(",")):
-            with pg_schema(args.pg, f"helix_bench_{workers}") as db, gateway(upstream_url, db, workers) as url:
-                for path, figures in measure(url, args.connections, args.duration).items():
+            with pg_schema(args.pg, f"helix_bench_{workers}") as db, gateway(upstream_url, db, workers) as served:
+                for path, figures in measure(served, args.connections, args.duration).items():
                     results.setdefault(f"pg {path}", {})[workers] = figures
     finally:
         upstream.send_signal(signal.SIGINT)
         upstream.wait(timeout=20)
     print(f"columns: target, workers, latency percentiles, requests/s ({args.connections} connections)")
     print_table(results)
+    print_cpu(results)
+    print(f"load average after the run: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     for path in ("miss", "hit"):
         by_workers = results[f"pg {path}"]
         one = by_workers[min(by_workers)]["rps"]
