@@ -16,12 +16,13 @@ import httpx
 import numpy as np
 
 from helix.cache import entries
+from helix.cache.fingerprint import Fingerprint
 from helix.cache.index import sign_bits
 from helix.cache.response_cache import ResponseCache
 from helix.config import CacheConfig
 from helix.dburl import PostgresUrl
 from helix.store import keys as key_store
-from helix.store.db import connect
+from helix.store.db import Connection, connect
 from helix.store.writer import Writer
 from helix.virtual_keys import KeySpec
 from tests.conftest import isolated_env, serve_process, wait_until_healthy
@@ -204,6 +205,44 @@ def test_the_semantic_index_takes_in_other_instances_entries(pg_url: PostgresUrl
             await cache.close()
 
     assert len(asyncio.run(scenario())) == 1
+
+
+def test_hot_entries_follow_other_instances_refreshes_and_clears(pg_url: PostgresUrl) -> None:
+    """An answer one instance serves from memory is replaced there when another instance refreshes it, and
+    forgotten when the cache is cleared anywhere: each within the half-second poll."""
+    connect(pg_url).close()
+    keys = Fingerprint(b"exact", b"partition", "p", "s")
+
+    def store(conn: Connection, response: bytes) -> int:  # what another instance's writer does
+        entry_id = entries.take_ids(conn, 10)
+        params = entries.insert_params(entry_id, keys.exact, keys.partition, "s", "m", "p", response, None, None,
+                                       None, None, 60.0)  # fmt: skip
+        conn.execute(entries.INSERT, params)
+        return entry_id
+
+    async def scenario() -> list[bytes | None]:
+        cache = ResponseCache(CacheConfig(semantic=False), pg_url, Writer(pg_url), embedder=None)
+        await cache.start()
+        other = connect(pg_url, migrate=False)
+        seen: list[bytes | None] = []
+        try:
+            store(other, b"first")
+            for _ in range(2):  # read from the database, then from memory
+                answer = cache.find_exact(keys)
+                seen.append(answer.entry.response if answer else None)
+            store(other, b"refreshed")  # Cache-Control: no-cache on another instance
+            await asyncio.sleep(1.2)  # two polls of the housekeeping loop
+            answer = cache.find_exact(keys)
+            seen.append(answer.entry.response if answer else None)
+            entries.clear(other, None, None)  # `helix cache clear` anywhere
+            await asyncio.sleep(1.2)
+            seen.append(None if cache.find_exact(keys) is None else b"still served")
+        finally:
+            other.close()
+            await cache.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [b"first", b"first", b"refreshed", None]
 
 
 def test_workers_need_a_shared_database(tmp_path: Path) -> None:

@@ -310,8 +310,12 @@ def test_cache_entries(database: Location) -> None:
         assert candidate.similarity == pytest.approx(1.0, abs=1e-5)
         [near] = entries.nearest_by_text(conn, vector.tobytes(), 5)
         assert near["prompt"] == "hello"
-        [rows] = list(entries.index_rows(conn, time.time(), created_after=time.time() - 60))
+        [rows] = list(entries.index_rows(conn, time.time()))
         assert rows[0][0] == first + 1 and rows[0][2] == sign_bits(vector)
+        assert entries.created_since(conn, time.time(), time.time() - 60) == [
+            (first + 1, b"exact-1", b"part", sign_bits(vector))
+        ]
+        assert entries.created_since(conn, time.time(), time.time() + 1) == []
         assert entries.stats(conn, 0.0)["entries"] == 1
         assert entries.ids_to_evict(conn, time.time(), 0, 10**9) == [first + 1]
         generation = entries.generation(conn)

@@ -240,6 +240,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         BEGIN {_RELEASE_HOLD}; END;
         """,
     ),
+    (
+        "0013_cache_entries_created",
+        """
+        CREATE INDEX cache_entries_created ON cache_entries (created);
+        """,
+    ),
 ]
 
 _COMPAT_FUNCTIONS = [
