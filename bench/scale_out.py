@@ -6,10 +6,10 @@ wrk: `chat_no_cache.lua` (a new prompt each time, cache bypassed: the whole miss
 included) and `chat.lua` (one prompt: exact hits, served from each worker's hot entries). The same run
 measures one worker on a SQLite file, the default, for comparison. Needs `wrk` and a PostgreSQL server.
 
-Where the two cores went during each wrk run (from /proc, Linux): Helix's processes, PostgreSQL's, and the
-rest of the machine (wrk, the fake upstream, anything else running), in cores busy, plus Helix's CPU per
-request. A 1 -> 2 worker ratio below 2x with the machine at 2.0 cores busy is the machine's limit, not
-Helix's; Helix's CPU per request staying flat across worker counts says the workers do not contend.
+Where the cores went during each wrk run (from /proc, Linux): Helix's processes, PostgreSQL's, the fake
+upstream's, wrk's and the rest of the machine's (anything else running), in cores busy, plus Helix's CPU
+per request. A 1 -> 2 worker ratio below 2x with every core busy is the machine's limit, not Helix's;
+Helix's CPU per request staying flat across worker counts says the workers do not contend.
 
     python bench/scale_out.py [--workers 1,2,4] [--duration 10] [--connections 16] [--pg URL]
 """
@@ -76,7 +76,7 @@ def _busy_seconds() -> float:
     return (sum(values) - values[3] - values[4]) / TICKS
 
 
-def _cpu_snapshot(root: int) -> dict[str, float]:
+def _cpu_snapshot(root: int, upstream: int) -> dict[str, float]:
     processes = _processes()
     helix = {root}
     for _ in range(3):  # the serve process, its workers, their children
@@ -85,16 +85,20 @@ def _cpu_snapshot(root: int) -> dict[str, float]:
     return {
         "helix": sum(_cpu_seconds(pid) for pid in helix),
         "postgres": sum(_cpu_seconds(pid) for pid in postgres),
+        "upstream": _cpu_seconds(upstream),
+        "wrk": os.times().children_user + os.times().children_system,  # wrk, once it has ended
         "machine": _busy_seconds(),
     }
 
 
-def measured(root: int, run: Callable[[], dict[str, float]]) -> dict[str, float]:
-    """`run()`'s wrk figures, plus the cores Helix, PostgreSQL and the machine kept busy meanwhile."""
-    before, started = _cpu_snapshot(root), time.monotonic()
+def measured(root: int, upstream: int, run: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """`run()`'s wrk figures, plus the cores Helix, PostgreSQL, the fake upstream, wrk and the whole machine
+    kept busy meanwhile (`other`: what none of those used, such as other work on the machine)."""
+    before, started = _cpu_snapshot(root, upstream), time.monotonic()
     figures = run()
-    after, seconds = _cpu_snapshot(root), time.monotonic() - started
+    after, seconds = _cpu_snapshot(root, upstream), time.monotonic() - started
     cores = {name: (after[name] - before[name]) / seconds for name in before}
+    cores["other"] = cores["machine"] - sum(v for name, v in cores.items() if name != "machine")
     return {
         **figures,
         **{f"{name}_cores": value for name, value in cores.items()},
@@ -146,24 +150,23 @@ def _wait_ready(url: str, workers: int, process: subprocess.Popen[bytes]) -> Non
             time.sleep(0.5)
 
 
-def measure(served: tuple[str, int], connections: int, duration: int) -> dict[str, dict[str, float]]:
+def measure(served: tuple[str, int], upstream: int, connections: int, duration: int) -> dict[str, dict[str, float]]:
     url, pid = served
     endpoint = f"{url}/v1/chat/completions"
-    miss = measured(pid, lambda: wrk(endpoint, connections, duration, NO_CACHE_LUA))
+    miss = measured(pid, upstream, lambda: wrk(endpoint, connections, duration, NO_CACHE_LUA))
     wrk(endpoint, 1, 1, CHAT_LUA)  # stores the answer
-    hit = measured(pid, lambda: wrk(endpoint, connections, duration, CHAT_LUA))
+    hit = measured(pid, upstream, lambda: wrk(endpoint, connections, duration, CHAT_LUA))
     return {"miss": miss, "hit": hit}
 
 
 def print_cpu(results: dict[str, dict[int, dict[str, float]]]) -> None:
-    print("cores busy during each run (of the machine's all), and Helix's CPU per request")
-    print(f"{'target':10} {'c':>3} {'helix':>6} {'pg':>6} {'machine':>8} {'helix us/req':>13}")
+    print(f"cores busy during each run (of {os.cpu_count()}), and Helix's CPU per request")
+    columns = ("helix", "postgres", "upstream", "wrk", "other", "machine")
+    print(f"{'target':10} {'c':>3} " + " ".join(f"{c:>8}" for c in columns) + f" {'helix us/req':>13}")
     for name, by_workers in results.items():
         for workers, r in by_workers.items():
-            print(
-                f"{name:10} {workers:>3} {r['helix_cores']:>6.2f} {r['postgres_cores']:>6.2f}"
-                f" {r['machine_cores']:>8.2f} {r['helix_us']:>13.0f}"
-            )
+            cores = " ".join(f"{r[f'{c}_cores']:>8.2f}" for c in columns)
+            print(f"{name:10} {workers:>3} {cores} {r['helix_us']:>13.0f}")
 
 
 def main() -> None:
@@ -181,11 +184,11 @@ def main() -> None:
     try:
         _wait_for(f"{upstream_url}/v1/models", upstream)
         with tempfile.TemporaryDirectory() as tmp, gateway(upstream_url, str(Path(tmp) / "helix.db"), 1) as served:
-            for path, figures in measure(served, args.connections, args.duration).items():
+            for path, figures in measure(served, upstream.pid, args.connections, args.duration).items():
                 results.setdefault(f"sqlite {path}", {})[1] = figures
         for workers in (int(w) for w in args.workers.split(",")):
             with pg_schema(args.pg, f"helix_bench_{workers}") as db, gateway(upstream_url, db, workers) as served:
-                for path, figures in measure(served, args.connections, args.duration).items():
+                for path, figures in measure(served, upstream.pid, args.connections, args.duration).items():
                     results.setdefault(f"pg {path}", {})[workers] = figures
     finally:
         upstream.send_signal(signal.SIGINT)
