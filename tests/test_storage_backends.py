@@ -234,6 +234,45 @@ def test_per_user_budgets_hold_through_the_same_rows(database: Location) -> None
         conn.close()
 
 
+def test_a_first_admission_counts_a_request_settling_meanwhile_once(database: Location) -> None:
+    """A budget's row is seeded while another connection's log row is settling one of its reservations: the
+    seed waits for that commit, so the request counts once, at its cost (not at its estimate, nor twice)."""
+    conn = connect(database)
+    record, _ = key_store.create(conn, "team", KeySpec(budget=1.0))
+    now = time.time()
+    old = budget_spend.of_key(record.id, "day", now - 120, 1.0)
+    budget = budget_spend.of_key(record.id, "day", now - 60, 1.0)
+    held = reservations.of(_known("r", now, record.id, 0.0), 0.4, (old,))
+    assert reservations.reserve_within(conn, held, (old,), 0.4, 0.01)[0] is None
+    conn.execute("UPDATE reservations SET key_period_start = ?", (budget.start,))  # as if made in this period
+    conn.close()
+
+    writer = connect(database, migrate=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute(request_log.INSERT, _log_row("r", now, record.id, 0.1))  # settles, not committed yet
+
+    def admit() -> list[tuple[float, float]]:
+        own = connect(database, migrate=False)
+        try:
+            row = reservations.of(_known("next", now, record.id, 0.0), 0.2, (budget,))
+            return reservations.reserve_within(own, row, (budget,), 0.2, 0.01)[1]
+        finally:
+            own.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        admitted = pool.submit(admit)
+        time.sleep(0.5)  # the admission is waiting for the settlement's lock by now (or starts after it)
+        writer.execute("COMMIT")
+        found = admitted.result(timeout=30)
+    writer.close()
+    assert found == [(pytest.approx(0.1), 0.0)]
+    conn = connect(database, migrate=False)
+    try:
+        assert _spend_row(conn, budget) == (pytest.approx(0.1), 0.2)
+    finally:
+        conn.close()
+
+
 def test_dashboard_and_cli_queries(database: Location) -> None:
     conn = connect(database)
     try:

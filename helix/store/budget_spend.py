@@ -11,8 +11,8 @@ cancelled request, or by the start-up charge of a crashed one) releases its esti
 A row is created by the first admission of its period, from the request log and the reservations in flight
 (the one range scan), and replaces the subject's rows of earlier periods. It is deleted when its budget
 goes away (`forget`), so a budget set again later starts from the log, which then includes the requests
-made without one. The first admission of a period can race a log row that commits while it reads: at worst
-that one request is counted at its estimate rather than its cost.
+made without one. Seeding locks the reservations it counts, so a log row committing meanwhile is counted
+once: in the log the seed reads, or charged to the row by the trigger once the seed has committed.
 """
 
 from __future__ import annotations
@@ -55,17 +55,17 @@ _TAKE = (
 )
 _GIVE_BACK = "UPDATE budget_spend SET reserved = reserved - ? WHERE subject = ? AND period_start = ?"
 _READ = "SELECT spent, reserved FROM budget_spend WHERE subject = ? AND period_start = ?"
+# The reservations in flight against a budget, locked (an update that changes nothing) so that a log row
+# settling one of them waits for the seed to commit, then charges the seeded row (PostgreSQL's trigger).
 _IN_FLIGHT = (
-    "SELECT coalesce(sum(cost_usd), 0) FROM reservations"
+    "UPDATE reservations SET cost_usd = cost_usd"
     " WHERE (key_subject = ? AND key_period_start = ?) OR (user_subject = ? AND user_period_start = ?)"
+    " RETURNING cost_usd"
 )
-_SEED = "INSERT OR IGNORE INTO budget_spend (subject, period_start, spent, reserved) SELECT ?, ?, ({spent}), ({flight})"
-_SEED_KEY = _SEED.format(
-    spent="SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE key_id = ? AND ts >= ?", flight=_IN_FLIGHT
-)
+_SEED = "INSERT OR IGNORE INTO budget_spend (subject, period_start, spent, reserved) SELECT ?, ?, ({spent}), ?"
+_SEED_KEY = _SEED.format(spent="SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE key_id = ? AND ts >= ?")
 _SEED_USER = _SEED.format(
-    spent="SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE key_id IS ? AND user = ? AND ts >= ?",
-    flight=_IN_FLIGHT,
+    spent="SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE key_id IS ? AND user = ? AND ts >= ?"
 )
 _EARLIER = "DELETE FROM budget_spend WHERE subject = ? AND period_start < ?"
 _FORGET = "DELETE FROM budget_spend WHERE substr(subject, 1, ?) = ?"
@@ -92,12 +92,15 @@ def give_back(conn: Connection, budget: Budget, cost: float) -> None:
 
 
 def _seed(conn: Connection, budget: Budget) -> None:
-    flight = (budget.subject, budget.start) * 2
+    """The budget's row for its period: spend from the log, and the reservations in flight against it (read
+    first, and locked: a request settling meanwhile is either in the log already or charged to this row)."""
+    flight = conn.execute(_IN_FLIGHT, (budget.subject, budget.start) * 2).fetchall()
+    reserved = sum(float(row[0]) for row in flight)
     start = budget.start
     if budget.user is None:
-        conn.execute(_SEED_KEY, (budget.subject, start, budget.key_id, start, *flight))
+        conn.execute(_SEED_KEY, (budget.subject, start, budget.key_id, start, reserved))
     else:
-        conn.execute(_SEED_USER, (budget.subject, start, budget.key_id, budget.user, start, *flight))
+        conn.execute(_SEED_USER, (budget.subject, start, budget.key_id, budget.user, start, reserved))
     conn.execute(_EARLIER, (budget.subject, start))
 
 

@@ -17,8 +17,9 @@ from typing import Any
 
 from helix.store.dialect import schema
 
-# The budget_spend rows a reservation holds against (its key's budget, its end user's), in both backends'
-# triggers: the request's log row charges its cost to them, the reservation's deletion releases its estimate.
+# The budget_spend rows a reservation holds against (its key's budget, its end user's): the request's log row
+# charges its cost to them (SQLite's trigger; PostgreSQL's differs, below), the reservation's deletion
+# releases its estimate (both backends' trigger).
 _CHARGE_SPEND = """UPDATE budget_spend SET spent = spent + coalesce(NEW.cost_usd, 0)
     WHERE (subject, period_start) IN (
         SELECT key_subject, key_period_start FROM reservations WHERE id = NEW.id
@@ -284,8 +285,16 @@ POSTGRES_AFTER: dict[str, list[str]] = {
         " FOR EACH ROW EXECUTE FUNCTION helix_settle_reservation()",
     ],
     "0012_budget_spend": [
+        # The reservation is deleted first (and its budget_spend rows charged after): a first admission that
+        # is seeding a row has locked the reservations it counts (store/budget_spend.py), so this waits for
+        # it and then charges the row it wrote, rather than missing a row not committed yet.
         "CREATE OR REPLACE FUNCTION helix_settle_reservation() RETURNS trigger LANGUAGE plpgsql"
-        f" AS $$BEGIN {_CHARGE_SPEND}; DELETE FROM reservations WHERE id = NEW.id; RETURN NULL; END$$",
+        " AS $$DECLARE held reservations%ROWTYPE; BEGIN"
+        " DELETE FROM reservations WHERE id = NEW.id RETURNING * INTO held;"
+        " IF FOUND THEN UPDATE budget_spend SET spent = spent + coalesce(NEW.cost_usd, 0)"
+        " WHERE (subject = held.key_subject AND period_start = held.key_period_start)"
+        " OR (subject = held.user_subject AND period_start = held.user_period_start); END IF;"
+        " RETURN NULL; END$$",
         "CREATE FUNCTION helix_release_reservation() RETURNS trigger LANGUAGE plpgsql"
         f" AS $$BEGIN {_RELEASE_HOLD}; RETURN NULL; END$$",
         "CREATE TRIGGER reservations_released AFTER DELETE ON reservations"
