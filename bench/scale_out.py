@@ -11,7 +11,11 @@ upstream's, wrk's and the rest of the machine's (anything else running), in core
 per request. A 1 -> 2 worker ratio below 2x with every core busy is the machine's limit, not Helix's;
 Helix's CPU per request staying flat across worker counts says the workers do not contend.
 
-    python bench/scale_out.py [--workers 1,2,4] [--duration 10] [--connections 16] [--pg URL]
+With `--key`, every request carries a Helix key with a budget and rpm/tpm limits (set so
+high they never refuse): on PostgreSQL each request then also makes its budget reservation in the database
+(`quota/shared.py`) and waits for its log row's commit, and the rate limits take leases.
+
+    python bench/scale_out.py [--workers 1,2,4] [--duration 10] [--connections 16] [--pg URL] [--key]
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ from urllib.parse import quote
 import httpx
 import psycopg
 from harness import CHAT_LUA, REPO, _stop, _wait_for, free_port, print_table, wrk
+
+from helix.dburl import parse_location
+from helix.store import keys as key_store
+from helix.store.db import connect
+from helix.virtual_keys import KeySpec
 
 NO_CACHE_LUA = Path(__file__).with_name("chat_no_cache.lua")
 
@@ -106,6 +115,34 @@ def measured(root: int, upstream: int, run: Callable[[], dict[str, float]]) -> d
     }
 
 
+BIG = 10**9
+
+
+def add_key(db: str) -> str:
+    """A key with a budget and rate limits, neither of which refuses anything here."""
+    conn = connect(parse_location(db))
+    try:
+        _, secret = key_store.create(conn, "bench", KeySpec(budget=BIG, rpm=BIG, tpm=BIG))
+    finally:
+        conn.close()
+    return secret
+
+
+@contextmanager
+def scripts(secret: str | None) -> Iterator[tuple[Path, Path]]:
+    """The wrk scripts (miss, hit), sending `secret` as the bearer token when there is one."""
+    if secret is None:
+        yield NO_CACHE_LUA, CHAT_LUA
+        return
+    with tempfile.TemporaryDirectory(prefix="helix-scale-lua-") as tmp:
+        copies = []
+        for lua in (NO_CACHE_LUA, CHAT_LUA):
+            copy = Path(tmp) / lua.name
+            copy.write_text(lua.read_text().replace("Bearer bench", f"Bearer {secret}"))
+            copies.append(copy)
+        yield copies[0], copies[1]
+
+
 @contextmanager
 def gateway(upstream_url: str, db: str, workers: int) -> Iterator[tuple[str, int]]:
     home = tempfile.mkdtemp(prefix="helix-scale-")
@@ -150,12 +187,18 @@ def _wait_ready(url: str, workers: int, process: subprocess.Popen[bytes]) -> Non
             time.sleep(0.5)
 
 
-def measure(served: tuple[str, int], upstream: int, connections: int, duration: int) -> dict[str, dict[str, float]]:
+def measure(
+    served: tuple[str, int], upstream: int, connections: int, duration: int, secret: str | None
+) -> dict[str, dict[str, float]]:
     url, pid = served
     endpoint = f"{url}/v1/chat/completions"
-    miss = measured(pid, upstream, lambda: wrk(endpoint, connections, duration, NO_CACHE_LUA))
-    wrk(endpoint, 1, 1, CHAT_LUA)  # stores the answer
-    hit = measured(pid, upstream, lambda: wrk(endpoint, connections, duration, CHAT_LUA))
+    with scripts(secret) as (miss_lua, hit_lua):
+        if secret is not None:  # every worker has loaded the key (they poll twice a second)
+            time.sleep(3)
+            wrk(endpoint, 4, 2, miss_lua)
+        miss = measured(pid, upstream, lambda: wrk(endpoint, connections, duration, miss_lua))
+        wrk(endpoint, 1, 1, hit_lua)  # stores the answer
+        hit = measured(pid, upstream, lambda: wrk(endpoint, connections, duration, hit_lua))
     return {"miss": miss, "hit": hit}
 
 
@@ -175,6 +218,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--pg", default=os.environ.get("HELIX_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--key", action="store_true", help="requests carry a key with budgets and rate limits")
     args = parser.parse_args()
     print(f"load average before the run: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     upstream_port = free_port()
@@ -183,12 +227,18 @@ def main() -> None:
     results: dict[str, dict[int, dict[str, float]]] = {}
     try:
         _wait_for(f"{upstream_url}/v1/models", upstream)
-        with tempfile.TemporaryDirectory() as tmp, gateway(upstream_url, str(Path(tmp) / "helix.db"), 1) as served:
-            for path, figures in measure(served, upstream.pid, args.connections, args.duration).items():
-                results.setdefault(f"sqlite {path}", {})[1] = figures
+        with tempfile.TemporaryDirectory() as tmp:
+            db = str(Path(tmp) / "helix.db")
+            with gateway(upstream_url, db, 1) as served:
+                secret = add_key(db) if args.key else None  # once the gateway has warmed up without one
+                for path, figures in measure(served, upstream.pid, args.connections, args.duration, secret).items():
+                    results.setdefault(f"sqlite {path}", {})[1] = figures
         for workers in (int(w) for w in args.workers.split(",")):
-            with pg_schema(args.pg, f"helix_bench_{workers}") as db, gateway(upstream_url, db, workers) as served:
-                for path, figures in measure(served, upstream.pid, args.connections, args.duration).items():
+            with pg_schema(args.pg, f"helix_bench_{workers}") as db:
+                with gateway(upstream_url, db, workers) as served:
+                    secret = add_key(db) if args.key else None
+                    figures_by_path = measure(served, upstream.pid, args.connections, args.duration, secret)
+                for path, figures in figures_by_path.items():
                     results.setdefault(f"pg {path}", {})[workers] = figures
     finally:
         upstream.send_signal(signal.SIGINT)

@@ -22,10 +22,17 @@ from helix.store.budget_spend import Budget
 from helix.store.db import PerThread
 from helix.virtual_keys import KeyRecord
 
+# An admission holds its budgets' row locks until it commits, so every admission of one key waits for the
+# commit before it; a commit that waits for the WAL to reach the disk (an fsync, milliseconds) would cap a
+# key at a few hundred admissions a second. Reservations are committed asynchronously instead: they are in
+# the database for every other connection at once, survive any Helix crash, and only a crash of the
+# PostgreSQL server itself can lose the last moments' worth (whose requests then go uncounted).
+ADMISSION_SETTINGS = ("SET synchronous_commit = off",)
+
 
 class SharedBudgets:
     def __init__(self, location: PostgresUrl) -> None:
-        self._connections = PerThread(location)
+        self._connections = PerThread(location, ADMISSION_SETTINGS)
 
     async def reserve(
         self,
