@@ -1,4 +1,5 @@
-"""`helix serve` as a real process for tests that need one (kill -9, the HTTP protocol's caps)."""
+"""`helix serve` as a real process for tests that need one (kill -9, the HTTP protocol's caps, several
+instances on one PostgreSQL database)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,16 @@ from tests.test_cli import free_port
 
 
 @contextmanager
-def helix_process(tmp_path: Path, upstream_url: str, toml: str = "") -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`helix serve` (PII and dashboard off, to start fast) on a free port; killed by its PID on exit if alive."""
+def helix_process(
+    tmp_path: Path, upstream_url: str, toml: str = "", *, storage: str | None = None, graceful: bool = False
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`helix serve` (PII and dashboard off, to start fast) on a free port, storing in `storage` (a database
+    URL; by default a SQLite file in `tmp_path`). On exit, if still alive, it is stopped by its PID: as an
+    operator would (SIGTERM, requests drained) when `graceful`, else killed."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     config = tmp_path / "helix.toml"
-    config.write_text(f'[storage]\npath = "{tmp_path / "helix.db"}"\n[pii]\nenabled = false\n{toml}')
+    where = f'url = "{storage}"' if storage is not None else f'path = "{tmp_path / "helix.db"}"'
+    config.write_text(f"[storage]\n{where}\n[pii]\nenabled = false\n{toml}")
     port = free_port()
     env = isolated_env(tmp_path / "home", upstream_url, HELIX_DASHBOARD__ENABLED="false")
     process = serve_process(env, tmp_path, port, "--config", str(config))
@@ -25,5 +32,8 @@ def helix_process(tmp_path: Path, upstream_url: str, toml: str = "") -> Iterator
         yield url, process
     finally:
         if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=20)
+            if graceful:
+                process.terminate()
+            else:
+                process.kill()
+        process.communicate(timeout=30)

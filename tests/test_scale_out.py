@@ -1,6 +1,7 @@
-"""Three `helix serve` processes on one PostgreSQL database behave as one gateway: a budget holds across
-them, a revoked key stops working on all of them, an answer cached by one is a hit on another, and
-`helix cache clear` empties them all. Plus the semantic index of one instance taking in another's entries."""
+"""Three `helix serve` processes on one PostgreSQL database behave as one gateway: a key's budget and an end
+user's hold across them, a revoked key stops working on all of them, an answer cached by one is a hit on
+another, and `helix cache clear` empties them all. Plus the semantic index of one instance taking in
+another's entries."""
 
 from __future__ import annotations
 
@@ -8,48 +9,31 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import numpy as np
 
 from helix.cache import entries
+from helix.cache.fingerprint import Fingerprint
 from helix.cache.index import sign_bits
 from helix.cache.response_cache import ResponseCache
 from helix.config import CacheConfig
 from helix.dburl import PostgresUrl
 from helix.store import keys as key_store
-from helix.store.db import connect
+from helix.store.db import Connection, connect
 from helix.store.writer import Writer
 from helix.virtual_keys import KeySpec
 from tests.conftest import isolated_env, serve_process, wait_until_healthy
 from tests.fake_upstream import FakeState, ServerThread
+from tests.served import helix_process
 from tests.test_cli import free_port
 
 INSTANCES = 3
 RPM = 60
 # Dear enough that every request has a visible cost: $1 per thousand tokens either way.
-PRICING = '[pricing."openai/gpt-4o-mini"]\ninput = 1000.0\noutput = 1000.0\n'
-
-
-@contextmanager
-def instance(tmp_path: Path, upstream_url: str, url: PostgresUrl) -> Iterator[str]:
-    tmp_path.mkdir()
-    config = tmp_path / "helix.toml"
-    config.write_text(f'[storage]\nurl = "{url}"\n[pii]\nenabled = false\n[cache]\nsemantic = false\n{PRICING}')
-    port = free_port()
-    env = isolated_env(tmp_path / "home", upstream_url, HELIX_DASHBOARD__ENABLED="false")
-    process = serve_process(env, tmp_path, port, "--config", str(config))
-    address = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(address, process)
-        yield address
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.communicate(timeout=30)
+INSTANCE_TOML = '[cache]\nsemantic = false\n[pricing."openai/gpt-4o-mini"]\ninput = 1000.0\noutput = 1000.0\n'
 
 
 def _ask(base: str, secret: str, prompt: str) -> httpx.Response:
@@ -57,14 +41,15 @@ def _ask(base: str, secret: str, prompt: str) -> httpx.Response:
     return httpx.post(f"{base}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {secret}"})
 
 
-async def _burst(bases: list[str], secret: str, count: int) -> list[httpx.Response]:
+async def _burst(bases: list[str], secret: str, count: int, user: str | None = None) -> list[httpx.Response]:
+    """`count` different questions at once, spread over the instances (from end user `user`, if given)."""
     async with httpx.AsyncClient(timeout=60) as client:
-        body = {"model": "gpt-4o-mini", "max_tokens": 20}
+        body = {"model": "gpt-4o-mini", "max_tokens": 20, **({"user": user} if user else {})}
         return await asyncio.gather(
             *(
                 client.post(
                     f"{bases[i % len(bases)]}/v1/chat/completions",
-                    json={**body, "messages": [{"role": "user", "content": f"burst question number {i}"}]},
+                    json={**body, "messages": [{"role": "user", "content": f"burst {user} question number {i}"}]},
                     headers={"authorization": f"Bearer {secret}"},
                 )
                 for i in range(count)
@@ -76,11 +61,15 @@ def _unbudgeted(response: httpx.Response) -> bool:
     return response.status_code == 200 and "x-helix-budget-remaining-usd" not in response.headers
 
 
-def _spent(url: PostgresUrl, key_id: str) -> float:
+def _spent(url: PostgresUrl, key_id: str, by_users: bool = False) -> float:
+    """What the key has spent (only through requests that named an end user, with `by_users`)."""
     conn = connect(url, migrate=False)
+    users = " AND user IS NOT NULL" if by_users else ""
     try:
         return float(
-            conn.execute("SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE key_id = ?", (key_id,)).fetchone()[0]
+            conn.execute(
+                f"SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE key_id = ?{users}", (key_id,)
+            ).fetchone()[0]
         )
     finally:
         conn.close()
@@ -102,7 +91,12 @@ def test_three_instances_on_one_postgres(
     record, secret = key_store.create(conn, "fleet", KeySpec())
     conn.close()
     with ExitStack() as stack:
-        bases = [stack.enter_context(instance(tmp_path / f"i{n}", upstream[0].url, pg_url)) for n in range(INSTANCES)]
+        bases = [
+            stack.enter_context(
+                helix_process(tmp_path / f"i{n}", upstream[0].url, INSTANCE_TOML, storage=str(pg_url), graceful=True)
+            )[0]
+            for n in range(INSTANCES)
+        ]
         (tmp_path / "cli").mkdir()
 
         # What one request costs; then a budget with room for about twenty more.
@@ -126,12 +120,22 @@ def test_three_instances_on_one_postgres(
         assert spent <= budget + INSTANCES * one, (spent, budget, one)
         print(f"budget ${budget:.4f}, spent ${spent:.4f} (one request ${one:.4f}); {codes.count(200)} of 100 admitted")
 
-        # An answer stored by one instance is an exact hit on another once its writer has committed it.
+        # A per-user budget holds across the instances in the same way (the key's own budget gone now).
         conn = connect(pg_url, migrate=False)
-        key_store.update(conn, "fleet", {"budget": None})
+        key_store.update(conn, "fleet", {"budget": None, "user_budget": 20.5 * one})
         conn.close()
         for base in bases:  # an answer without the budget header: that instance has seen the change
             _until(lambda base=base: _unbudgeted(_ask(base, secret, f"free {base}")))
+        codes = [r.status_code for r in asyncio.run(_burst(bases, secret, 100, user="alice"))]
+        assert set(codes) <= {200, 429}, codes
+        assert codes.count(200) >= 5 and codes.count(429) >= 50
+        by_alice = _spent(pg_url, record.id, by_users=True)
+        assert by_alice <= 20.5 * one + INSTANCES * one, (by_alice, one)
+        print(f"user budget ${20.5 * one:.4f}, alice spent ${by_alice:.4f}; {codes.count(200)} of 100 admitted")
+        others = asyncio.run(_burst(bases[:1], secret, 1, user="bob"))  # another user of the key has room
+        assert others[0].status_code == 200, others[0].text
+
+        # An answer stored by one instance is an exact hit on another once its writer has committed it.
         stored = _ask(bases[0], secret, "What is the capital of France?")
         assert stored.status_code == 200 and stored.headers["x-helix-cache"] == "MISS", (
             stored.status_code,
@@ -201,6 +205,44 @@ def test_the_semantic_index_takes_in_other_instances_entries(pg_url: PostgresUrl
             await cache.close()
 
     assert len(asyncio.run(scenario())) == 1
+
+
+def test_hot_entries_follow_other_instances_refreshes_and_clears(pg_url: PostgresUrl) -> None:
+    """An answer one instance serves from memory is replaced there when another instance refreshes it, and
+    forgotten when the cache is cleared anywhere: each within the half-second poll."""
+    connect(pg_url).close()
+    keys = Fingerprint(b"exact", b"partition", "p", "s")
+
+    def store(conn: Connection, response: bytes) -> int:  # what another instance's writer does
+        entry_id = entries.take_ids(conn, 10)
+        params = entries.insert_params(entry_id, keys.exact, keys.partition, "s", "m", "p", response, None, None,
+                                       None, None, 60.0)  # fmt: skip
+        conn.execute(entries.INSERT, params)
+        return entry_id
+
+    async def scenario() -> list[bytes | None]:
+        cache = ResponseCache(CacheConfig(semantic=False), pg_url, Writer(pg_url), embedder=None)
+        await cache.start()
+        other = connect(pg_url, migrate=False)
+        seen: list[bytes | None] = []
+        try:
+            store(other, b"first")
+            for _ in range(2):  # read from the database, then from memory
+                answer = cache.find_exact(keys)
+                seen.append(answer.entry.response if answer else None)
+            store(other, b"refreshed")  # Cache-Control: no-cache on another instance
+            await asyncio.sleep(1.2)  # two polls of the housekeeping loop
+            answer = cache.find_exact(keys)
+            seen.append(answer.entry.response if answer else None)
+            entries.clear(other, None, None)  # `helix cache clear` anywhere
+            await asyncio.sleep(1.2)
+            seen.append(None if cache.find_exact(keys) is None else b"still served")
+        finally:
+            other.close()
+            await cache.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [b"first", b"first", b"refreshed", None]
 
 
 def test_workers_need_a_shared_database(tmp_path: Path) -> None:

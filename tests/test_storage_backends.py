@@ -16,15 +16,26 @@ from helix.cache import entries
 from helix.cache.index import sign_bits
 from helix.dburl import Location, PostgresUrl, is_shared
 from helix.pii import incidents
+from helix.store import (
+    budget_spend,
+    migrations,
+    queries,
+    rate_buckets,
+    request_log,
+    reservations,
+    series,
+    sessions,
+    spend,
+)
 from helix.store import keys as key_store
-from helix.store import migrations, queries, rate_buckets, request_log, reservations, series, sessions, spend
-from helix.store.db import connect
+from helix.store.budget_spend import Budget
+from helix.store.db import Connection, connect
 from helix.store.instance import get_or_create
 from helix.store.writer import Writer
 from helix.virtual_keys import KeyExists, KeySpec
 
 
-def _log_row(request_id: str, ts: float, key_id: str | None, cost: float, **more: Any) -> tuple[Any, ...]:
+def _known(request_id: str, ts: float, key_id: str | None, cost: float, **more: Any) -> dict[str, Any]:
     known = {
         "id": request_id,
         "ts": ts,
@@ -34,7 +45,11 @@ def _log_row(request_id: str, ts: float, key_id: str | None, cost: float, **more
         "status": 200,
         "cost_usd": cost,
     }
-    return request_log.row({**known, **more})
+    return {**known, **more}
+
+
+def _log_row(request_id: str, ts: float, key_id: str | None, cost: float, **more: Any) -> tuple[Any, ...]:
+    return request_log.row(_known(request_id, ts, key_id, cost, **more))
 
 
 def _write(location: Location, rows: list[tuple[str, tuple[Any, ...]]]) -> Writer:
@@ -98,7 +113,7 @@ def test_keys_their_version_and_spend(database: Location) -> None:
 def test_the_log_row_settles_its_reservation_through_the_writer(database: Location) -> None:
     connect(database).close()
     now = time.time()
-    reservation = (*_log_row("r1", now, None, 0.0)[:9], 0.4, 1)  # the columns up to status, cost, pid
+    reservation = reservations.of(_known("r1", now, None, 0.0), 0.4)
     writer = _write(
         database,
         [
@@ -127,33 +142,133 @@ def test_a_duplicate_row_is_dropped_alone_and_recorded(database: Location) -> No
     assert writer.dropped == {"requests": 1}
 
 
+def _spend_row(conn: Connection, budget: Budget) -> tuple[float, float] | None:
+    row = conn.execute(
+        "SELECT spent, reserved FROM budget_spend WHERE subject = ? AND period_start = ?",
+        (budget.subject, budget.start),
+    ).fetchone()
+    return None if row is None else (float(row[0]), pytest.approx(float(row[1])))
+
+
 def test_budget_reservations_are_atomic_across_connections(database: Location) -> None:
-    """Twenty admissions at once against room for five: exactly five reservations are taken."""
+    """Twenty admissions at once against room for five: exactly five reservations are taken; the running
+    spend then follows what the log charges and what deleted reservations release."""
     conn = connect(database)
     record, _ = key_store.create(conn, "team", KeySpec(budget=1.0))
+    conn.execute(request_log.INSERT, _log_row("before", time.time(), record.id, 0.2))  # spent before any admission
     conn.close()
     now = time.time()
+    budget = budget_spend.of_key(record.id, "day", now - 60, 1.0)
 
     def admit(i: int) -> bool:
         own = connect(database, migrate=False)
         try:
-            row = (*_log_row(f"q{i}", now, record.id, 0.0)[:9], 0.2, 1)
-            taken, _, _ = reservations.reserve_within(own, row, record.id, now - 60, 1.0, 0.01)
-            return taken
+            row = reservations.of(_known(f"q{i}", now, record.id, 0.0), 0.2, (budget,))
+            refused, _ = reservations.reserve_within(own, row, (budget,), 0.2, 0.01)
+            return refused is None
         finally:
             own.close()
 
     with ThreadPoolExecutor(8) as pool:
-        taken = list(pool.map(admit, range(20)))
-    assert sum(taken) == 5
+        taken = [i for i, ok in zip(range(20), pool.map(admit, range(20)), strict=True) if ok]
+    assert len(taken) == 4  # 0.2 spent + 4 x 0.2 reserved
     conn = connect(database)
     try:
-        assert conn.execute("SELECT count(*) FROM reservations").fetchone()[0] == 5
-        conn.execute(request_log.INSERT, _log_row("q-paid", now, record.id, 0.0))
-        _, spent, reserved = reservations.reserve_within(
-            conn, (*_log_row("late", now, record.id, 0.0)[:9], 0.2, 1), record.id, now - 60, 1.0, 0.01
-        )
-        assert (spent, reserved) == (0.0, pytest.approx(1.0))
+        assert conn.execute("SELECT count(*) FROM reservations").fetchone()[0] == 4
+        assert _spend_row(conn, budget) == (0.2, 0.8)
+        conn.execute(request_log.INSERT, _log_row(f"q{taken[0]}", now, record.id, 0.1))  # settled at its cost
+        assert _spend_row(conn, budget) == (pytest.approx(0.3), 0.6)
+        conn.execute(reservations.DELETE, (f"q{taken[1]}",))  # cancelled: released, nothing charged
+        assert _spend_row(conn, budget) == (pytest.approx(0.3), 0.4)
+        late = reservations.of(_known("late", now, record.id, 0.0), 0.2, (budget,))
+        refused, found = reservations.reserve_within(conn, late, (budget,), 0.2, 0.01)
+        assert refused is None and found == [(pytest.approx(0.3), pytest.approx(0.4))]
+        greedy = reservations.of(_known("greedy", now, record.id, 0.0), 0.5, (budget,))
+        refused, found = reservations.reserve_within(conn, greedy, (budget,), 0.5, 0.2)
+        assert refused == budget and found == [(pytest.approx(0.3), pytest.approx(0.6))]
+        assert conn.execute("SELECT count(*) FROM reservations WHERE id = 'greedy'").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+def test_per_user_budgets_hold_through_the_same_rows(database: Location) -> None:
+    """A per-user budget is a budget_spend row like a key's: seeded from the user's logged spend, checked in
+    the same transaction as the key's, and forgotten when the rule goes (counted afresh when it returns)."""
+    conn = connect(database)
+    record, _ = key_store.create(conn, "shop", KeySpec(budget=10.0))
+    now = time.time()
+    conn.execute(request_log.INSERT, _log_row("old", now, record.id, 0.3, user="alice"))
+    key = budget_spend.of_key(record.id, "day", now - 60, 10.0)
+    alice = budget_spend.of_user(record.id, "alice", "day", now - 60, 0.5)
+    bob = budget_spend.of_user(record.id, "bob", "day", now - 60, 0.5)
+    keyless = budget_spend.of_user(None, "alice", "day", now - 60, 0.5)
+
+    def admit(request_id: str, *budgets: Budget, user: str | None = None, cost: float = 0.1) -> Budget | None:
+        row = reservations.of(_known(request_id, now, budgets[0].key_id, 0.0, user=user), cost, budgets)
+        refused, _ = reservations.reserve_within(conn, row, budgets, cost, 0.01)
+        return refused
+
+    try:
+        assert admit("a1", key, alice, user="alice", cost=0.2) is None  # 0.3 spent, 0.2 reserved: all of it
+        assert admit("a2", key, alice, user="alice") == alice  # refused ...
+        assert _spend_row(conn, key) == (0.3, 0.2)  # ... and the key's reservation rolled back with it
+        assert admit("b1", key, bob, user="bob", cost=0.4) is None  # another user, another row
+        assert admit("k1", keyless, user="alice", cost=0.4) is None  # keyless alice is not the key's alice
+        assert _spend_row(conn, alice) == (0.3, 0.2)
+        conn.execute(request_log.INSERT, _log_row("a1", now, record.id, 0.05, user="alice"))
+        assert _spend_row(conn, alice) == (pytest.approx(0.35), 0.0)
+        assert _spend_row(conn, key) == (pytest.approx(0.35), 0.4)
+
+        budget_spend.forget(conn, [budget_spend.user_prefix(record.id, "day")])  # the key's user rule went
+        assert _spend_row(conn, alice) is None and _spend_row(conn, bob) is None
+        assert _spend_row(conn, key) is not None and _spend_row(conn, keyless) is not None
+        conn.execute(request_log.INSERT, _log_row("free", now, record.id, 0.2, user="alice"))  # no rule: no hold
+        assert admit("a3", key, alice, user="alice") == alice  # the rule is back: 0.55 spent, from the log
+        assert _spend_row(conn, alice) == (pytest.approx(0.55), 0.0)
+
+        later = budget_spend.of_user(record.id, "alice", "day", now, 1.0)  # the next period: a row of its own
+        assert admit("a4", key, later, user="alice") is None
+        assert _spend_row(conn, later) == (pytest.approx(0.55), 0.1)  # (every request here is after its start)
+        assert _spend_row(conn, alice) is None  # the earlier period's row is gone
+    finally:
+        conn.close()
+
+
+def test_a_first_admission_counts_a_request_settling_meanwhile_once(database: Location) -> None:
+    """A budget's row is seeded while another connection's log row is settling one of its reservations: the
+    seed waits for that commit, so the request counts once, at its cost (not at its estimate, nor twice)."""
+    conn = connect(database)
+    record, _ = key_store.create(conn, "team", KeySpec(budget=1.0))
+    now = time.time()
+    old = budget_spend.of_key(record.id, "day", now - 120, 1.0)
+    budget = budget_spend.of_key(record.id, "day", now - 60, 1.0)
+    held = reservations.of(_known("r", now, record.id, 0.0), 0.4, (old,))
+    assert reservations.reserve_within(conn, held, (old,), 0.4, 0.01)[0] is None
+    conn.execute("UPDATE reservations SET key_period_start = ?", (budget.start,))  # as if made in this period
+    conn.close()
+
+    writer = connect(database, migrate=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute(request_log.INSERT, _log_row("r", now, record.id, 0.1))  # settles, not committed yet
+
+    def admit() -> list[tuple[float, float]]:
+        own = connect(database, migrate=False)
+        try:
+            row = reservations.of(_known("next", now, record.id, 0.0), 0.2, (budget,))
+            return reservations.reserve_within(own, row, (budget,), 0.2, 0.01)[1]
+        finally:
+            own.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        admitted = pool.submit(admit)
+        time.sleep(0.5)  # the admission is waiting for the settlement's lock by now (or starts after it)
+        writer.execute("COMMIT")
+        found = admitted.result(timeout=30)
+    writer.close()
+    assert found == [(pytest.approx(0.1), 0.0)]
+    conn = connect(database, migrate=False)
+    try:
+        assert _spend_row(conn, budget) == (pytest.approx(0.1), 0.2)
     finally:
         conn.close()
 
@@ -234,8 +349,12 @@ def test_cache_entries(database: Location) -> None:
         assert candidate.similarity == pytest.approx(1.0, abs=1e-5)
         [near] = entries.nearest_by_text(conn, vector.tobytes(), 5)
         assert near["prompt"] == "hello"
-        [rows] = list(entries.index_rows(conn, time.time(), created_after=time.time() - 60))
+        [rows] = list(entries.index_rows(conn, time.time()))
         assert rows[0][0] == first + 1 and rows[0][2] == sign_bits(vector)
+        assert entries.created_since(conn, time.time(), time.time() - 60) == [
+            (first + 1, b"exact-1", b"part", sign_bits(vector))
+        ]
+        assert entries.created_since(conn, time.time(), time.time() + 1) == []
         assert entries.stats(conn, 0.0)["entries"] == 1
         assert entries.ids_to_evict(conn, time.time(), 0, 10**9) == [first + 1]
         generation = entries.generation(conn)

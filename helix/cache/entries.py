@@ -141,17 +141,22 @@ def rescore(conn: Connection, ids: list[int], vector: bytes, now: float) -> list
     return sorted(found, key=lambda c: -c.similarity)
 
 
-def index_rows(
-    conn: Connection, now: float, batch: int = 50_000, created_after: float | None = None
-) -> Iterator[list[tuple[int, bytes, bytes]]]:
-    """The prefilter's rows of live entries (only those created after `created_after`, when given)."""
-    newer = "" if created_after is None else " AND created > ?"
+def index_rows(conn: Connection, now: float, batch: int = 50_000) -> Iterator[list[tuple[int, bytes, bytes]]]:
+    """The prefilter's rows of live entries."""
     cursor = conn.execute(
-        f"SELECT id, partition_key, bits FROM cache_entries WHERE bits IS NOT NULL AND expires > ?{newer} ORDER BY id",
-        (now,) if created_after is None else (now, created_after),
+        "SELECT id, partition_key, bits FROM cache_entries WHERE bits IS NOT NULL AND expires > ? ORDER BY id", (now,)
     )
     while rows := cursor.fetchmany(batch):
         yield [(int(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
+
+
+def created_since(conn: Connection, now: float, since: float) -> list[tuple[int, bytes, bytes, bytes | None]]:
+    """Live entries created after `since`, by any instance: id, exact key, partition key, sign bits (or None)."""
+    rows = conn.execute(
+        "SELECT id, exact_key, partition_key, bits FROM cache_entries WHERE created > ? AND expires > ?",
+        (since, now),
+    ).fetchall()
+    return [(int(r[0]), bytes(r[1]), bytes(r[2]), None if r[3] is None else bytes(r[3])) for r in rows]
 
 
 def max_id(conn: Connection) -> int:

@@ -14,10 +14,12 @@ writer, and the prompt's embedding carried from the lookup to the save so it is 
 - Lifecycle: entries expire (TTL) and are evicted least-recently-used beyond `max_entries`/`max_mb`.
   `helix cache clear` in another process bumps a generation number; the server notices within a
   second, forgets its uncommitted entries and rebuilds the index.
-- Shared database (PostgreSQL, several instances): exact lookups read the database, so another instance's
-  entry hits as soon as its writer commits; the sign-bit index takes in other instances' entries on the
-  same half-second poll as the generation (rows created since the last poll, with an overlap for commits
-  that land late), so a semantic hit follows within a second.
+- Shared database (PostgreSQL, several instances): exact lookups not answered from memory read the
+  database, so another instance's entry hits as soon as its writer commits. On the same half-second poll
+  as the generation, each instance reads the entries others created since the last poll (with an overlap
+  for commits that land late): the sign-bit index takes them in, so a semantic hit follows within a
+  second, and the hot entries forget their exact keys, so an answer refreshed on one instance replaces
+  the old one on all within a second (a clear, through the generation, empties them too).
 - The event loop's own reads (exact lookups, generation polls) wait at most LOOP_BUSY_TIMEOUT_MS for a
   lock another process holds; past it a lookup is a miss and a poll waits for the next turn.
 """
@@ -135,6 +137,7 @@ class ResponseCache:
         self._generation = entries.generation(self._loop_conn)
         if self._shared:  # other instances save entries too: ids from a block none of them will use
             await asyncio.to_thread(self._take_ids)
+            self._synced_at = time.time()  # what they stored before is read from the database when asked
         else:  # one process writes this file's cache (several workers need a shared database)
             self._next_id, self._last_id = entries.max_id(self._loop_conn) + 1, 2**63 - 1
         loop = asyncio.get_running_loop()
@@ -281,18 +284,22 @@ class ResponseCache:
             index.add_many([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
         self._index = index
 
-    def _sync_index(self) -> None:
-        """Index the entries other instances stored since the last poll (shared database only)."""
+    def _sync_shared(self) -> list[bytes]:
+        """Take in the entries other instances stored since the last poll (shared database only): they join
+        the semantic index (once it is ready), and their exact keys are returned for the hot entries to
+        forget, so an answer replaced on another instance (a refresh) is not served from memory here."""
         now = time.time()
         since = self._synced_at - SYNC_OVERLAP_SECONDS
         self._synced_at = now
-        for rows in entries.index_rows(self._thread_conn(), now, created_after=since):
-            with self._recent_lock:
-                new = [r for r in rows if r[0] not in self._recent]
-                self._recent.update((r[0], now) for r in new)
-            self._index.add_many([r[0] for r in new], [r[1] for r in new], [r[2] for r in new])
+        rows = entries.created_since(self._thread_conn(), now, since)
         with self._recent_lock:
+            new = [r for r in rows if r[0] not in self._recent]
+            self._recent.update((r[0], now) for r in new)
             self._recent = {i: t for i, t in self._recent.items() if t > since}
+        if self.semantic_ready:
+            vectors = [(r[0], r[2], r[3]) for r in new if r[3] is not None]
+            self._index.add_many([v[0] for v in vectors], [v[1] for v in vectors], [v[2] for v in vectors])
+        return [r[1] for r in new]
 
     def _take_ids(self) -> None:
         conn = connect(self._db_path, migrate=False)
@@ -344,9 +351,9 @@ class ResponseCache:
                 del self._pending[keys.exact]
             if bits is not None:
                 self._index.add(entry_id, keys.partition, bits)
-                if self._shared:
-                    with self._recent_lock:
-                        self._recent[entry_id] = time.time()
+            if self._shared:  # not another instance's: the sync passes over it
+                with self._recent_lock:
+                    self._recent[entry_id] = time.time()
 
         self._writer.after_commit(committed)
 
@@ -364,8 +371,9 @@ class ResponseCache:
                 self.forget()
                 if self.semantic_ready:
                     await loop.run_in_executor(self._executor, self._rebuild_index)
-            elif self._shared and self.semantic_ready:
-                await loop.run_in_executor(self._executor, self._sync_index)
+            elif self._shared:
+                for exact in await loop.run_in_executor(self._executor, self._sync_shared):
+                    self._hot.drop(exact)
             if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
                 last_maintenance = time.monotonic()
                 await self.evict()

@@ -20,7 +20,8 @@ its estimate: the provider bills generated tokens whether or not the client read
 Checks are all made before anything is taken, so a refused request consumes no quota.
 
 On a database shared by several instances (PostgreSQL), the reservation is written before the call and
-is itself the budget check across all of them (helix/quota/shared.py).
+is itself the budget check across all of them, for the key's budget and the end user's alike
+(helix/quota/shared.py).
 """
 
 from __future__ import annotations
@@ -172,13 +173,17 @@ class LimitsStage:
 
     async def _reserve_shared(self, call: Call, admission: Admission) -> None:
         assert self._shared is not None
-        key, ledger = admission.key, admission.key_ledger
+        key = admission.key
         refused = await self._shared.reserve(
-            call, key.id if key is not None else None, ledger, admission.prompt_cost, admission.cost
+            call, key, admission.key_ledger, admission.user_ledger, admission.prompt_cost, admission.cost
         )
-        if refused is not None:
-            assert key is not None
-            raise _over_budget(f"this Helix key ('{key.name}')", refused)
+        if refused is None:
+            return
+        per_user, ledger = refused
+        if per_user:
+            raise _over_budget(f"user '{call.user}'", ledger, per_user=True)
+        assert key is not None
+        raise _over_budget(f"this Helix key ('{key.name}')", ledger)
 
     def settle(self, admission: Admission, call: Call) -> None:
         hit = call.cache is not None and call.cache.startswith("HIT")
@@ -214,7 +219,10 @@ class LimitsStage:
 
     async def sync(self, keys: list[KeyRecord]) -> None:
         """Keep the ledgers and buckets in step with the keys (called by the key ring before they take effect)."""
+        budgets = self._ledgers.budgets()
         await self._ledgers.sync(keys)
+        if self._shared is not None:
+            await self._shared.forget(sorted(budgets - self._ledgers.budgets()))
         self._rates.forget({k.id for k in keys if k.revoked_at is None})
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from helix.config import LimitsConfig
 from helix.periods import period_bounds
-from helix.store import spend
+from helix.store import budget_spend, spend
 from helix.store.db import connect
 from helix.store.writer import Writer
 from helix.virtual_keys import KeyRecord
@@ -109,6 +109,11 @@ class Ledgers:
             self._users[(group, user)] = ledger
         ledger.roll(now)
         return ledger
+
+    def budgets(self) -> set[str]:
+        """The budgets held now, each as the prefix of its running-spend rows on a shared database."""
+        keys = {budget_spend.key_prefix(key_id, ledger.period) for key_id, ledger in self._keys.items()}
+        return keys | {budget_spend.user_prefix(group, rule.period) for group, rule in self._rules.items()}
 
     def live(self, key_id: str) -> dict[str, float | None]:
         """A key's budget ledger as this server sees it now: spent this period and reserved in flight."""

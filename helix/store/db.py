@@ -122,8 +122,10 @@ class PerThread:
     """A connection for each thread that asks (the workers of `asyncio.to_thread`), opened on first use
     and kept: for frequent small transactions on a shared database, where opening one costs milliseconds."""
 
-    def __init__(self, location: Location) -> None:
+    def __init__(self, location: Location, settings: Sequence[str] = ()) -> None:
+        """`settings`: statements each connection runs once opened (`SET ...`)."""
         self._location = location
+        self._settings = settings
         self._local = threading.local()
         self._opened: list[Connection] = []
         self._lock = threading.Lock()
@@ -132,6 +134,8 @@ class PerThread:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = connect(self._location, migrate=False)
+            for setting in self._settings:
+                conn.execute(setting)
             with self._lock:
                 self._opened.append(conn)
         return conn

@@ -5,7 +5,8 @@ own transaction together with the row that records it.
 
 PostgreSQL runs the same migrations through `dialect.schema()`, after `0000_postgres_compat` (what its
 queries need of SQLite's dialect); triggers, whose bodies differ, are the one thing written for each
-backend (`POSTGRES_TRIGGERS`, in place of the migration's `CREATE TRIGGER`s).
+backend (`POSTGRES_AFTER`, in place of the migration's `CREATE TRIGGER`s and `DROP TRIGGER`s; their
+bodies are shared where they can be).
 """
 
 from __future__ import annotations
@@ -15,6 +16,18 @@ import time
 from typing import Any
 
 from helix.store.dialect import schema
+
+# The budget_spend rows a reservation holds against (its key's budget, its end user's): the request's log row
+# charges its cost to them (SQLite's trigger; PostgreSQL's differs, below), the reservation's deletion
+# releases its estimate (both backends' trigger).
+_CHARGE_SPEND = """UPDATE budget_spend SET spent = spent + coalesce(NEW.cost_usd, 0)
+    WHERE (subject, period_start) IN (
+        SELECT key_subject, key_period_start FROM reservations WHERE id = NEW.id
+        UNION ALL SELECT user_subject, user_period_start FROM reservations WHERE id = NEW.id
+    )"""
+_RELEASE_HOLD = """UPDATE budget_spend SET reserved = reserved - OLD.cost_usd
+    WHERE (subject = OLD.key_subject AND period_start = OLD.key_period_start)
+        OR (subject = OLD.user_subject AND period_start = OLD.user_period_start)"""
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -207,6 +220,33 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE rate_buckets (subject TEXT PRIMARY KEY, level REAL NOT NULL, updated REAL NOT NULL);
         """,
     ),
+    (
+        "0012_budget_spend",
+        f"""
+        CREATE TABLE budget_spend (
+            subject TEXT NOT NULL,
+            period_start REAL NOT NULL,
+            spent REAL NOT NULL,
+            reserved REAL NOT NULL,
+            PRIMARY KEY (subject, period_start)
+        );
+        ALTER TABLE reservations ADD COLUMN key_subject TEXT;
+        ALTER TABLE reservations ADD COLUMN key_period_start REAL;
+        ALTER TABLE reservations ADD COLUMN user_subject TEXT;
+        ALTER TABLE reservations ADD COLUMN user_period_start REAL;
+        DROP TRIGGER requests_settle_reservation;
+        CREATE TRIGGER requests_settle_reservation AFTER INSERT ON requests
+        BEGIN {_CHARGE_SPEND}; DELETE FROM reservations WHERE id = NEW.id; END;
+        CREATE TRIGGER reservations_released AFTER DELETE ON reservations
+        BEGIN {_RELEASE_HOLD}; END;
+        """,
+    ),
+    (
+        "0013_cache_entries_created",
+        """
+        CREATE INDEX cache_entries_created ON cache_entries (created);
+        """,
+    ),
 ]
 
 _COMPAT_FUNCTIONS = [
@@ -244,6 +284,22 @@ POSTGRES_AFTER: dict[str, list[str]] = {
         "CREATE TRIGGER requests_settle_reservation AFTER INSERT ON requests"
         " FOR EACH ROW EXECUTE FUNCTION helix_settle_reservation()",
     ],
+    "0012_budget_spend": [
+        # The reservation is deleted first (and its budget_spend rows charged after): a first admission that
+        # is seeding a row has locked the reservations it counts (store/budget_spend.py), so this waits for
+        # it and then charges the row it wrote, rather than missing a row not committed yet.
+        "CREATE OR REPLACE FUNCTION helix_settle_reservation() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$DECLARE held reservations%ROWTYPE; BEGIN"
+        " DELETE FROM reservations WHERE id = NEW.id RETURNING * INTO held;"
+        " IF FOUND THEN UPDATE budget_spend SET spent = spent + coalesce(NEW.cost_usd, 0)"
+        " WHERE (subject = held.key_subject AND period_start = held.key_period_start)"
+        " OR (subject = held.user_subject AND period_start = held.user_period_start); END IF;"
+        " RETURN NULL; END$$",
+        "CREATE FUNCTION helix_release_reservation() RETURNS trigger LANGUAGE plpgsql"
+        f" AS $$BEGIN {_RELEASE_HOLD}; RETURN NULL; END$$",
+        "CREATE TRIGGER reservations_released AFTER DELETE ON reservations"
+        " FOR EACH ROW EXECUTE FUNCTION helix_release_reservation()",
+    ],
 }
 # Serialises migrations across the instances that start together on one PostgreSQL database.
 _POSTGRES_LOCK = 0x68656C6978  # "helix"
@@ -255,7 +311,7 @@ def migrations(postgres: bool = False) -> list[tuple[str, list[str]]]:
         return [(name, _statements(sql)) for name, sql in MIGRATIONS]
     found = [("0000_postgres_compat", list(_COMPAT_FUNCTIONS))]
     for name, sql in MIGRATIONS:
-        own = [schema(s) for s in _statements(sql) if not s.upper().startswith("CREATE TRIGGER")]
+        own = [schema(s) for s in _statements(sql) if not s.upper().startswith(("CREATE TRIGGER", "DROP TRIGGER"))]
         found.append((name, own + POSTGRES_AFTER.get(name, [])))
     return found
 

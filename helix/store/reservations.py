@@ -15,31 +15,39 @@ import time
 from typing import Any
 
 from helix.call import Call
-from helix.store import request_log
+from helix.store import budget_spend, request_log
+from helix.store.budget_spend import Budget
 from helix.store.db import Connection
 
 log = logging.getLogger("helix.store")
 
-# What the request log knows of a call before its outcome, plus who holds the reservation and its estimate.
+# What the request log knows of a call before its outcome, plus who holds the reservation and its estimate,
+# and the budget_spend rows it holds against on a shared database (store/budget_spend.py).
 _LOGGED = (*request_log.COLUMNS[: request_log.COLUMNS.index("status")], "cost_usd")
-COLUMNS = (*_LOGGED, "pid")
+_HOLDS = ("key_subject", "key_period_start", "user_subject", "user_period_start")
+COLUMNS = (*_LOGGED, "pid", *_HOLDS)
 INSERT = f"INSERT INTO reservations ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 DELETE = "DELETE FROM reservations WHERE id = ?"
 INTERRUPTED = "interrupted"
 SHARED_STALE_SECONDS = 3600.0
-_COMMITTED = (
-    "SELECT (SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE key_id = ? AND ts >= ?),"
-    " (SELECT coalesce(sum(cost_usd), 0) FROM reservations WHERE key_id = ? AND ts >= ?)"
-)
 _CHARGE = (
     f"INSERT OR IGNORE INTO requests ({', '.join(_LOGGED)}, status, error_code)"
     f" SELECT {', '.join(_LOGGED)}, 500, '{INTERRUPTED}' FROM reservations WHERE id = ?"
 )
 
 
-def row(call: Call, cost: float) -> tuple[Any, ...]:
-    known = {**request_log.fields(call), "pid": os.getpid(), "cost_usd": cost}
-    return tuple(known[column] for column in COLUMNS)
+def row(call: Call, cost: float, budgets: tuple[Budget, ...] = ()) -> tuple[Any, ...]:
+    """The reservation of `call`'s estimate `cost`, holding against `budgets` (shared database only)."""
+    return of(request_log.fields(call), cost, budgets)
+
+
+def of(fields: dict[str, Any], cost: float, budgets: tuple[Budget, ...] = ()) -> tuple[Any, ...]:
+    """The reservation of a request the log knows these `fields` of (by column)."""
+    known: dict[str, Any] = {**fields, "pid": os.getpid(), "cost_usd": cost}
+    for budget in budgets:
+        side = "key" if budget.user is None else "user"
+        known[f"{side}_subject"], known[f"{side}_period_start"] = budget.subject, budget.start
+    return tuple(known.get(column) for column in COLUMNS)
 
 
 def _alive(pid: int) -> bool:
@@ -83,30 +91,28 @@ def reconcile(conn: Connection, shared: bool = False) -> tuple[int, float]:
 
 
 def reserve_within(
-    conn: Connection, row: tuple[Any, ...], key_id: str, since: float, budget: float, prompt_cost: float
-) -> tuple[bool, float, float]:
-    """Write a reservation only if the key's budget has room, atomically for every process and instance
-    sharing the database: (taken, spent, reserved), spent and reserved over the period from `since`.
+    conn: Connection, row: tuple[Any, ...], budgets: tuple[Budget, ...], cost: float, prompt_cost: float
+) -> tuple[Budget | None, list[tuple[float, float]]]:
+    """Write a reservation only if every one of `budgets` has room, atomically for every process and instance
+    sharing the database: (the budget that refused, or None when taken; (spent, reserved) of each budget
+    checked, as before this request). Each budget is one row (`budget_spend`), so this takes O(1).
 
-    The key's row is locked first (an update that changes nothing, and bumps no version), so admissions of
-    one key take turns while the sums are read and the reservation written; other keys do not wait."""
+    `budgets` come in a fixed order (the key's, then its user's), so admissions lock rows in one order."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute("UPDATE keys SET last_used_at = last_used_at WHERE id = ?", (key_id,))
-        spent, reserved = conn.execute(_COMMITTED, (key_id, since, key_id, since)).fetchone()
-        spent, reserved = float(spent), float(reserved)
-        committed = spent + reserved
-        if committed >= budget or committed + prompt_cost > budget:
-            conn.execute("ROLLBACK")
-            return False, spent, reserved
+        found: list[tuple[float, float]] = []
+        for i, budget in enumerate(budgets):
+            taken, spent, reserved = budget_spend.take(conn, budget, cost, prompt_cost)
+            found.append((spent, reserved))
+            if not taken:  # give back what the others took; keep the rows seeded on the way (not a rollback)
+                for earlier in budgets[:i]:
+                    budget_spend.give_back(conn, earlier, cost)
+                conn.execute("COMMIT")
+                return budget, found
         conn.execute(INSERT, row)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return True, spent, reserved
-
-
-def record(conn: Connection, row: tuple[Any, ...]) -> None:
-    conn.execute(INSERT, row)
+    return None, found
