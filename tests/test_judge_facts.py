@@ -216,13 +216,17 @@ class _Counting(CrossEncoder):
         return [0.95 if "sign" in b else 0.2 for _, b in pairs]
 
 
-def test_serving_stops_at_the_first_accepted_candidate() -> None:
+def test_serving_judges_the_nearest_alone_then_the_rest() -> None:
     model = _Counting()
     judge = Judge(model, threshold=0.9)
+    assert judge.first_accepted("How do I sign a PDF?", [("how can I sign a pdf", 0.8), ("merge pdfs", 0.75)], 0.5) == 0
+    assert [b for _, b in model.asked] == ["how can I sign a pdf"]  # a hit on the nearest: one pair
+    model.asked.clear()
     candidates = [("merge pdfs", 0.8), ("how can I sign a pdf", 0.75), ("sign a pdf online", 0.7)]
     assert judge.first_accepted("How do I sign a PDF?", candidates, 0.5) == 1
-    assert [b for _, b in model.asked] == ["merge pdfs", "how can I sign a pdf"]
+    assert [b for _, b in model.asked] == ["merge pdfs", "how can I sign a pdf", "sign a pdf online"]
     assert judge.first_accepted("How do I sign a PDF?", [("merge pdfs", 0.8), ("sign", 0.4)], 0.5) is None
+    assert judge.first_accepted("How do I sign a PDF?", [], 0.5) is None
 
 
 def test_missing_model_folder_is_reported(tmp_path: Path) -> None:

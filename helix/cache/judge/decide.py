@@ -43,11 +43,13 @@ class Judge:
 
     def first_accepted(self, query: str, candidates: Sequence[tuple[str, float]], floor: float) -> int | None:
         """The index of the first candidate (give them most similar first) the judge accepts, else None. The
-        model scores one candidate at a time, so a hit on the nearest costs one pair."""
-        for i, (cached, similarity) in enumerate(candidates):
-            if self.verify_pairs([(query, cached, similarity)], floor)[0].accepted:
-                return i
-        return None
+        nearest is judged alone, so the usual hit costs the model one pair; the others then in one batch."""
+        if not candidates:
+            return None
+        if self.verify(query, candidates[:1], floor)[0].accepted:
+            return 0
+        rest = self.verify(query, candidates[1:], floor)
+        return next((i + 1 for i, verdict in enumerate(rest) if verdict.accepted), None)
 
     def verify_pairs(self, pairs: Sequence[tuple[str, str, float]], floor: float) -> list[Verdict]:
         """One verdict per (question, cached question, cosine similarity)."""

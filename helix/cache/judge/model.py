@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 SHIPPED_MODEL_DIR = Path(__file__).parent / "model"
+BATCH = 32
 MAX_LENGTH = 64  # tokens for the pair, as in training; support questions are far shorter
 
 
@@ -29,23 +30,23 @@ class CrossEncoder:
         self._lock = threading.Lock()
 
     def score(self, pairs: list[tuple[str, str]]) -> list[float]:
-        """P(same question) for each pair, in order; both orders are scored and the lower one kept.
-
-        One pair per run: the int8 model quantizes its activations over the whole batch, so a pair scored
-        among others would get a slightly different score; alone it gets the same one wherever it is asked
-        (serving, `helix cache search`, the benchmarks)."""
-        return [self._score_one(a, b) for a, b in pairs]
-
-    def _score_one(self, a: str, b: str) -> float:
+        """P(same question) for each pair, in order; both orders are scored and the lower one kept."""
+        if not pairs:
+            return []
+        if len(pairs) > BATCH:
+            return [s for i in range(0, len(pairs), BATCH) for s in self.score(pairs[i : i + BATCH])]
         session, tokenizer = self._ensure_loaded()
-        encodings = tokenizer.encode_batch([(a, b), (b, a)])
+        both = pairs + [(b, a) for a, b in pairs]
+        encodings = tokenizer.encode_batch(both)
         feeds = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
         logits = np.asarray(session.run(["logits"], feeds)[0], dtype=np.float64).reshape(-1)
-        return float(1.0 / (1.0 + np.exp(-logits.min())))
+        probabilities = 1.0 / (1.0 + np.exp(-logits))
+        n = len(pairs)
+        return [float(min(probabilities[i], probabilities[n + i])) for i in range(n)]
 
     def _ensure_loaded(self) -> tuple[Any, Any]:
         if self._session is None:
