@@ -141,7 +141,7 @@ def test_units_do_not_collide() -> None:
             seen[alias] = canonical
     assert "minimum" not in seen and "sign" not in seen
     assert not set(seen) & set(wordlists.number_words())
-    assert not wordlists.negations() & wordlists.negation_skip()
+    assert not wordlists.words("negations.txt") & wordlists.words("negation_skip.txt")
 
 
 def test_opposites_are_pairs_of_distinct_words_that_stay_distinct_when_stemmed() -> None:
@@ -150,13 +150,13 @@ def test_opposites_are_pairs_of_distinct_words_that_stay_distinct_when_stemmed()
     stems = facts._opposite_stems()
     assert all(stem not in others for stem, others in stems.items())
     assert ("disable", "enable") in wordlists.opposites()  # the file is WordNet's, sorted pairs
-    assert not wordlists.determiners() & {p for pair in wordlists.particles() for p in pair}
+    assert not wordlists.words("determiners.txt") & {p for pair in wordlists.particles() for p in pair}
 
 
 def test_function_words_are_spacys_english_stop_words() -> None:
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    assert wordlists.function_words() == {w for w in STOP_WORDS if w.isascii()}
+    assert wordlists.words("function_words.txt") == {w for w in STOP_WORDS if w.isascii()}
 
 
 class _NoModel(CrossEncoder):

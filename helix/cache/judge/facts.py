@@ -128,7 +128,7 @@ def _check_literals(a: str, b: str) -> Veto | None:
 
 
 def _negated(tokens: list[str]) -> set[str]:
-    negations, skip = wordlists.negations(), wordlists.negation_skip()
+    negations, skip = wordlists.words("negations.txt"), wordlists.words("negation_skip.txt")
     out = set()
     for i, token in enumerate(tokens):
         if token in negations:
@@ -177,7 +177,7 @@ def _traded_places(ta: list[str], tb: list[str]) -> tuple[str, str] | None:
     """The two content words that swap places when everything else stays: "Celsius in Fahrenheit" against
     "Fahrenheit in Celsius". Not when they touch in either question ("docker stop" / "stop … docker" reorders a
     keyword query) or are only joined by "or"/"and" (which do not order them)."""
-    function_words = wordlists.function_words()
+    function_words = wordlists.words("function_words.txt")
     ca = [_stem(w) for w in ta if w not in function_words]
     cb = [_stem(w) for w in tb if w not in function_words]
     if ca == cb or sorted(ca) != sorted(cb):
@@ -191,7 +191,7 @@ def _traded_places(ta: list[str], tb: list[str]) -> tuple[str, str] | None:
         if stems.count(x) != 1 or stems.count(y) != 1:
             return None
         first, last = sorted((stems.index(x), stems.index(y)))
-        if last - first == 1 or set(stems[first + 1 : last]) <= wordlists.coordinators():
+        if last - first == 1 or set(stems[first + 1 : last]) <= wordlists.words("coordinators.txt"):
             return None
     return x, y
 
@@ -221,7 +221,7 @@ def _opposites_of(stem: str) -> set[str]:
 def _particles(tokens: list[str]) -> set[str]:
     """Particles used as such: after a word and not before a determiner ("turn it off", not "on my account")."""
     known = {p for pair in wordlists.particles() for p in pair}
-    determiners = wordlists.determiners()
+    determiners = wordlists.words("determiners.txt")
     return {
         w
         for i, w in enumerate(tokens)
@@ -246,7 +246,7 @@ def _check_opposites(a: str, b: str) -> Veto | None:
 
 def entities(text: str) -> set[str]:
     """Known names (any case) and proper nouns: capitalised words that do not start a sentence; not units."""
-    known, units = wordlists.entities(), wordlists.units()
+    known, units = wordlists.words("entities.txt"), wordlists.units()
     starts = {m.group(1) for m in _SENTENCE_START_RE.finditer(text)}
     found = {w for w in words(text) if w in known}
     found |= {m.lower() for m in _PROPER_RE.findall(text) if m not in starts and m != "I"}

@@ -11,6 +11,12 @@ def lines(name: str) -> list[str]:
     return [s for s in (line.strip() for line in text.splitlines()) if s and not s.startswith("#")]
 
 
+@cache
+def words(name: str) -> frozenset[str]:
+    """The entries of a plain list such as `negations.txt`, as a set."""
+    return frozenset(lines(name))
+
+
 def _mapping(name: str) -> dict[str, str]:
     """`canonical: alias alias …` lines → {alias: canonical} (the canonical spelling maps to itself)."""
     out: dict[str, str] = {}
@@ -31,21 +37,6 @@ def number_words() -> dict[str, float]:
     return {word: float(value) for word, value in (line.split(":") for line in lines("number_words.txt"))}
 
 
-@cache
-def negations() -> frozenset[str]:
-    return frozenset(lines("negations.txt"))
-
-
-@cache
-def negation_skip() -> frozenset[str]:
-    return frozenset(lines("negation_skip.txt"))
-
-
-@cache
-def entities() -> frozenset[str]:
-    return frozenset(lines("entities.txt"))
-
-
 def _pairs(name: str) -> tuple[tuple[str, str], ...]:
     return tuple((a, b) for a, b in (line.split() for line in lines(name)))
 
@@ -61,20 +52,5 @@ def particles() -> tuple[tuple[str, str], ...]:
 
 
 @cache
-def determiners() -> frozenset[str]:
-    return frozenset(lines("determiners.txt"))
-
-
-@cache
 def negative_prefixes() -> tuple[str, ...]:
     return tuple(lines("negative_prefixes.txt"))
-
-
-@cache
-def function_words() -> frozenset[str]:
-    return frozenset(lines("function_words.txt"))
-
-
-@cache
-def coordinators() -> frozenset[str]:
-    return frozenset(lines("coordinators.txt"))
