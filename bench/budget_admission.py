@@ -59,10 +59,11 @@ def measure(url: PostgresUrl, size: int, admissions: int) -> dict[str, float]:
         timings: dict[str, list[float]] = {"running spend": [], "sum of the log": []}
         for i in range(admissions):
             for name in timings:
-                row = reservations.of(_fields(f"{name[0]}{i}", key.id, now), 0.01, (budget,))
+                held = (budget,) if name == "running spend" else ()
+                row = reservations.of(_fields(f"{name[0]}{i}", key.id, now), 0.01, held, 0.001)
                 began = time.perf_counter()
-                if name == "running spend":
-                    reservations.reserve_within(conn, row, (budget,), 0.01, 0.001)
+                if held:
+                    reservations.reserve_within(conn, row, (budget,), 0.001)
                 else:
                     _summing(conn, row, key.id, start)
                 timings[name].append(time.perf_counter() - began)

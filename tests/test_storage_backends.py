@@ -142,12 +142,9 @@ def test_a_duplicate_row_is_dropped_alone_and_recorded(database: Location) -> No
     assert writer.dropped == {"requests": 1}
 
 
-def _spend_row(conn: Connection, budget: Budget) -> tuple[float, float] | None:
-    row = conn.execute(
-        "SELECT spent, reserved FROM budget_spend WHERE subject = ? AND period_start = ?",
-        (budget.subject, budget.start),
-    ).fetchone()
-    return None if row is None else (float(row[0]), pytest.approx(float(row[1])))
+def _spend_row(conn: Connection, budget: Budget) -> tuple[float, Any] | None:
+    found = budget_spend.current(conn, budget)
+    return None if found is None else (found[0], pytest.approx(found[1]))
 
 
 def test_budget_reservations_are_atomic_across_connections(database: Location) -> None:
@@ -163,8 +160,8 @@ def test_budget_reservations_are_atomic_across_connections(database: Location) -
     def admit(i: int) -> bool:
         own = connect(database, migrate=False)
         try:
-            row = reservations.of(_known(f"q{i}", now, record.id, 0.0), 0.2, (budget,))
-            refused, _ = reservations.reserve_within(own, row, (budget,), 0.2, 0.01)
+            row = reservations.of(_known(f"q{i}", now, record.id, 0.0), 0.2, (budget,), 0.01)
+            refused, _ = reservations.reserve_within(own, row, (budget,), 0.01)
             return refused is None
         finally:
             own.close()
@@ -180,11 +177,11 @@ def test_budget_reservations_are_atomic_across_connections(database: Location) -
         assert _spend_row(conn, budget) == (pytest.approx(0.3), 0.6)
         conn.execute(reservations.DELETE, (f"q{taken[1]}",))  # cancelled: released, nothing charged
         assert _spend_row(conn, budget) == (pytest.approx(0.3), 0.4)
-        late = reservations.of(_known("late", now, record.id, 0.0), 0.2, (budget,))
-        refused, found = reservations.reserve_within(conn, late, (budget,), 0.2, 0.01)
-        assert refused is None and found == [(pytest.approx(0.3), pytest.approx(0.4))]
-        greedy = reservations.of(_known("greedy", now, record.id, 0.0), 0.5, (budget,))
-        refused, found = reservations.reserve_within(conn, greedy, (budget,), 0.5, 0.2)
+        late = reservations.of(_known("late", now, record.id, 0.0), 0.2, (budget,), 0.01)
+        refused, found = reservations.reserve_within(conn, late, (budget,), 0.01)
+        assert refused is None and found == [(pytest.approx(0.3), pytest.approx(0.6))]
+        greedy = reservations.of(_known("greedy", now, record.id, 0.0), 0.5, (budget,), 0.2)
+        refused, found = reservations.reserve_within(conn, greedy, (budget,), 0.2)
         assert refused == budget and found == [(pytest.approx(0.3), pytest.approx(0.6))]
         assert conn.execute("SELECT count(*) FROM reservations WHERE id = 'greedy'").fetchone()[0] == 0
     finally:
@@ -204,8 +201,8 @@ def test_per_user_budgets_hold_through_the_same_rows(database: Location) -> None
     keyless = budget_spend.of_user(None, "alice", "day", now - 60, 0.5)
 
     def admit(request_id: str, *budgets: Budget, user: str | None = None, cost: float = 0.1) -> Budget | None:
-        row = reservations.of(_known(request_id, now, budgets[0].key_id, 0.0, user=user), cost, budgets)
-        refused, _ = reservations.reserve_within(conn, row, budgets, cost, 0.01)
+        row = reservations.of(_known(request_id, now, budgets[0].key_id, 0.0, user=user), cost, budgets, 0.01)
+        refused, _ = reservations.reserve_within(conn, row, budgets, 0.01)
         return refused
 
     try:
@@ -242,8 +239,8 @@ def test_a_first_admission_counts_a_request_settling_meanwhile_once(database: Lo
     now = time.time()
     old = budget_spend.of_key(record.id, "day", now - 120, 1.0)
     budget = budget_spend.of_key(record.id, "day", now - 60, 1.0)
-    held = reservations.of(_known("r", now, record.id, 0.0), 0.4, (old,))
-    assert reservations.reserve_within(conn, held, (old,), 0.4, 0.01)[0] is None
+    held = reservations.of(_known("r", now, record.id, 0.0), 0.4, (old,), 0.01)
+    assert reservations.reserve_within(conn, held, (old,), 0.01)[0] is None
     conn.execute("UPDATE reservations SET key_period_start = ?", (budget.start,))  # as if made in this period
     conn.close()
 
@@ -254,8 +251,8 @@ def test_a_first_admission_counts_a_request_settling_meanwhile_once(database: Lo
     def admit() -> list[tuple[float, float]]:
         own = connect(database, migrate=False)
         try:
-            row = reservations.of(_known("next", now, record.id, 0.0), 0.2, (budget,))
-            return reservations.reserve_within(own, row, (budget,), 0.2, 0.01)[1]
+            row = reservations.of(_known("next", now, record.id, 0.0), 0.2, (budget,), 0.01)
+            return reservations.reserve_within(own, row, (budget,), 0.01)[1]
         finally:
             own.close()
 
@@ -265,7 +262,7 @@ def test_a_first_admission_counts_a_request_settling_meanwhile_once(database: Lo
         writer.execute("COMMIT")
         found = admitted.result(timeout=30)
     writer.close()
-    assert found == [(pytest.approx(0.1), 0.0)]
+    assert found == [(pytest.approx(0.1), pytest.approx(0.2))]
     conn = connect(database, migrate=False)
     try:
         assert _spend_row(conn, budget) == (pytest.approx(0.1), 0.2)
