@@ -270,6 +270,66 @@ def test_a_first_admission_counts_a_request_settling_meanwhile_once(database: Lo
         conn.close()
 
 
+def test_rows_of_ended_periods_go_with_the_next_seed(database: Location) -> None:
+    """Running-spend rows of a period that has ended (a key gone quiet, an end user who never came back) are
+    dropped by the next budget seeded anywhere; current and total budgets keep theirs."""
+    conn = connect(database)
+    now = time.time()
+    quiet, _ = key_store.create(conn, "quiet", KeySpec(budget=1.0))
+    busy, _ = key_store.create(conn, "busy", KeySpec(budget=1.0))
+    lifetime, _ = key_store.create(conn, "lifetime", KeySpec(budget=1.0, period="total"))
+    yesterday = budget_spend.of_key(quiet.id, "day", now - 2 * 86400, 1.0, now - 86400)
+    its_user = budget_spend.of_user(quiet.id, "alice", "day", now - 2 * 86400, 1.0, now - 86400)
+    total = budget_spend.of_key(lifetime.id, "total", 0.0, 1.0)
+    today = budget_spend.of_key(busy.id, "day", now - 60, 1.0, now + 86400)
+
+    def admit(request_id: str, *budgets: Budget) -> None:
+        row = reservations.of(_known(request_id, now, budgets[0].key_id, 0.0, user="alice"), 0.1, budgets, 0.01)
+        assert reservations.reserve_within(conn, row, budgets, 0.01)[0] is None
+
+    def rows(budget: Budget) -> list[int]:
+        return [
+            conn.execute(f"SELECT count(*) FROM {table} WHERE subject = ?", (budget.subject,)).fetchone()[0]
+            for table in ("budget_spend", "budget_settled")
+        ]
+
+    try:
+        admit("t", total)
+        admit("q", yesterday, its_user)  # as by a request admitted just before midnight
+        assert rows(yesterday) == rows(its_user) == rows(total) == [1, 1]
+        admit("b", today)
+        assert rows(yesterday) == rows(its_user) == [0, 0]
+        assert rows(total) == rows(today) == [1, 1]
+        conn.execute(request_log.INSERT, _log_row("q", now, quiet.id, 0.05, user="alice"))  # settles into nothing
+        assert conn.execute("SELECT count(*) FROM reservations WHERE id = 'q'").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+def test_an_admission_does_not_wait_for_a_settlement_being_committed(pg_url: PostgresUrl) -> None:
+    """The writer's transaction (whose commit waits for the disk) charges the settled side of a budget, not the
+    row admissions take from: an admission of the same key goes through while it is open."""
+    conn = connect(pg_url)
+    record, _ = key_store.create(conn, "team", KeySpec(budget=1.0))
+    now = time.time()
+    budget = budget_spend.of_key(record.id, "day", now - 60, 1.0)
+    held = reservations.of(_known("r", now, record.id, 0.0), 0.4, (budget,), 0.01)
+    assert reservations.reserve_within(conn, held, (budget,), 0.01)[0] is None
+    writer = connect(pg_url, migrate=False)
+    writer.execute("BEGIN")
+    writer.execute(request_log.INSERT, _log_row("r", now, record.id, 0.1))  # settles, not committed yet
+    admission = connect(pg_url, migrate=False, busy_timeout_ms=1000)  # "locked" after waiting a second
+    try:
+        row = reservations.of(_known("next", now, record.id, 0.0), 0.2, (budget,), 0.01)
+        refused, found = reservations.reserve_within(admission, row, (budget,), 0.01)
+        assert refused is None and found == [(0.0, pytest.approx(0.6))]  # the settlement not seen yet
+        writer.execute("COMMIT")
+        assert budget_spend.current(admission, budget) == (pytest.approx(0.1), pytest.approx(0.2))
+    finally:
+        for each in (writer, admission, conn):
+            each.close()
+
+
 def test_dashboard_and_cli_queries(database: Location) -> None:
     conn = connect(database)
     try:

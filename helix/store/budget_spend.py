@@ -17,11 +17,11 @@ only counts a request at its estimate instead of its cost (the bound on overshoo
 
 A budget's rows are created by the first admission of its period, from the request log and the reservations
 in flight (the one range scan), and replace the subject's rows of earlier periods; the same seed deletes the
-rows of every budget whose period has ended (`period_end`), so rows of keys and users gone quiet do not
-linger. They are deleted when their budget goes away (`forget`), so one set again later starts from the
-log, which then includes the requests made without one. Seeding locks the reservations it counts, so a log
-row committing meanwhile is counted once: in the log the seed reads, or charged to the row by the trigger
-once the seed has committed.
+rows of every budget whose period ended before its own began (`period_end`), so rows of keys and end users
+gone quiet last at most until a budget's next period starts. They are deleted when their budget goes away
+(`forget`), so one set again later starts from the log, which then includes the requests made without one.
+Seeding locks the reservations it counts, so a log row committing meanwhile is counted once: in the log the
+seed reads, or charged to the settled row by the trigger once the seed has committed.
 """
 
 from __future__ import annotations
@@ -56,9 +56,7 @@ def of_key(key_id: str, period: str, start: float, limit: float, end: float = ma
     return Budget(key_prefix(key_id, period), start, limit, key_id, end=end)
 
 
-def of_user(
-    key_id: str | None, user: str, period: str, start: float, limit: float, end: float = math.inf
-) -> Budget:
+def of_user(key_id: str | None, user: str, period: str, start: float, limit: float, end: float = math.inf) -> Budget:
     return Budget(user_prefix(key_id, period) + user, start, limit, key_id, user, end)
 
 
@@ -89,7 +87,7 @@ _SEED_USER = _SEED.format(
 _SETTLED = "INSERT INTO budget_settled (subject, period_start, spent, released) VALUES (?, ?, 0, 0)"
 _EARLIER = "DELETE FROM {table} WHERE subject = ? AND period_start < ?"
 _THIS = "DELETE FROM {table} WHERE subject = ? AND period_start = ?"
-# Rows of periods that have ended (an index range on `period_end`), the settled side first.
+# Rows of periods that ended before a given moment (an index range on `period_end`), the settled side first.
 _ENDED = (
     "DELETE FROM budget_settled WHERE (subject, period_start) IN"
     " (SELECT subject, period_start FROM budget_spend WHERE period_end <= ?)",
@@ -105,16 +103,16 @@ def current(conn: Connection, budget: Budget) -> tuple[float, float] | None:
     return None if row is None else (float(row[0]), float(row[1]))
 
 
-def seed(conn: Connection, budget: Budget, now: float) -> None:
+def seed(conn: Connection, budget: Budget) -> None:
     """Within the caller's transaction: the budget's rows for its period, with the spend from the log and the
     reservations in flight against it (read first, and locked: a request settling meanwhile is either in the
-    log already or charged to these rows). Drops the subject's earlier rows, and every budget's whose period
-    ended before `now`."""
+    log already or charged to these rows). Drops the subject's earlier rows, and those of every budget whose
+    period ended before this one began (whatever the clock says then, never a budget in use)."""
     flight = conn.execute(_IN_FLIGHT, (budget.subject, budget.start) * 2).fetchall()
     reserved = sum(float(row[0]) for row in flight)
     start, end = budget.start, (budget.end if math.isfinite(budget.end) else None)
     for statement in _ENDED:
-        conn.execute(statement, (now,))
+        conn.execute(statement, (start,))
     if budget.user is None:
         seeded = conn.execute(_SEED_KEY, (budget.subject, start, end, budget.key_id, start, reserved))
     else:

@@ -17,6 +17,7 @@ from typing import Any
 
 from helix.store.dialect import schema
 
+
 # The budget rows a reservation holds against (its key's budget, its end user's): the request's log row
 # charges its cost to them (SQLite's trigger; PostgreSQL's differs, below), the reservation's deletion
 # releases its estimate (both backends' trigger). Migration 0012 kept both on `budget_spend`; 0014 moves
@@ -310,7 +311,8 @@ MIGRATIONS: list[tuple[str, str]] = [
                 OR (NEW.user_limit IS NOT NULL AND NOT EXISTS (
                     SELECT 1 FROM budget_spend WHERE {_held("user")} AND {_has_room("user")}));
             UPDATE budget_spend SET reserved = reserved + NEW.cost_usd
-                WHERE (NEW.key_limit IS NOT NULL AND {_held("key")}) OR (NEW.user_limit IS NOT NULL AND {_held("user")});
+                WHERE (NEW.key_limit IS NOT NULL AND {_held("key")})
+                    OR (NEW.user_limit IS NOT NULL AND {_held("user")});
         END;
         """,
     ),

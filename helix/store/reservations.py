@@ -127,4 +127,4 @@ def reserve_within(
 def _seed(conn: Connection, budgets: list[Budget]) -> None:
     with transaction(conn):
         for budget in budgets:
-            budget_spend.seed(conn, budget, time.time())
+            budget_spend.seed(conn, budget)
