@@ -6,7 +6,12 @@ again, as a request settles): `reservations.reserve_within`, the running spend r
 against the sum over the key's log rows each admission used to read (the same transaction shape: lock,
 sum of spend and reservations, insert), timed in the same run. Needs a PostgreSQL server.
 
-    python bench/budget_admission.py [--sizes 1000,100000] [--admissions 300] [--pg URL]
+Then the ceiling of one key: `--threads` threads (each its own connection, as an instance's admission
+threads) admit requests of one budgeted key for `--seconds`, with the admission connections' commits
+asynchronous (`quota/shared.ADMISSION_SETTINGS`, what Helix does) and then synchronous (each commit waits
+for the WAL to reach the disk): admissions per second.
+
+    python bench/budget_admission.py [--sizes 1000,100000] [--admissions 300] [--threads 8] [--seconds 5] [--pg URL]
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from scale_out import pg_schema
 
 from helix.dburl import PostgresUrl
 from helix.periods import period_bounds
+from helix.quota.shared import ADMISSION_SETTINGS
 from helix.store import budget_spend, request_log, reservations
 from helix.store import keys as key_store
 from helix.store.db import Connection, connect
@@ -59,10 +67,11 @@ def measure(url: PostgresUrl, size: int, admissions: int) -> dict[str, float]:
         timings: dict[str, list[float]] = {"running spend": [], "sum of the log": []}
         for i in range(admissions):
             for name in timings:
-                row = reservations.of(_fields(f"{name[0]}{i}", key.id, now), 0.01, (budget,))
+                held = (budget,) if name == "running spend" else ()
+                row = reservations.of(_fields(f"{name[0]}{i}", key.id, now), 0.01, held, 0.001)
                 began = time.perf_counter()
-                if name == "running spend":
-                    reservations.reserve_within(conn, row, (budget,), 0.01, 0.001)
+                if held:
+                    reservations.reserve_within(conn, row, (budget,), 0.001)
                 else:
                     _summing(conn, row, key.id, start)
                 timings[name].append(time.perf_counter() - began)
@@ -72,10 +81,43 @@ def measure(url: PostgresUrl, size: int, admissions: int) -> dict[str, float]:
         conn.close()
 
 
+def ceiling(url: PostgresUrl, threads: int, seconds: float, settings: tuple[str, ...]) -> float:
+    """Admissions per second of one key, `threads` at a time, each connection set up with `settings`."""
+    conn = connect(url)
+    key, _ = key_store.create(conn, "bench", KeySpec(budget=1e9, period="day"))
+    conn.close()
+    now = time.time()
+    start, end = period_bounds("day", now)
+    budget = budget_spend.of_key(key.id, "day", start, 1e9, end)
+    go, counts = threading.Event(), [0] * threads
+
+    def admit(worker: int) -> None:
+        own = connect(url, migrate=False)
+        for setting in settings:
+            own.execute(setting)
+        go.wait()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            row = reservations.of(_fields(f"t{worker}-{counts[worker]}", key.id, now), 0.01, (budget,), 0.001)
+            reservations.reserve_within(own, row, (budget,), 0.001)
+            counts[worker] += 1
+        own.close()
+
+    with ThreadPoolExecutor(threads) as pool:
+        done = [pool.submit(admit, worker) for worker in range(threads)]
+        time.sleep(0.5)  # every thread connected
+        go.set()
+        for future in done:
+            future.result()
+    return sum(counts) / seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,100000")
     parser.add_argument("--admissions", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--pg", default=os.environ.get("HELIX_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     print(f"load average before the run: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
@@ -84,6 +126,11 @@ def main() -> None:
         with pg_schema(args.pg, f"helix_bench_admission_{size}") as db:
             result = measure(PostgresUrl(db), size, args.admissions)
         print(f"{size:>12,} {result['running spend']:>17.3f} {result['sum of the log']:>18.3f}")
+    print(f"one key, {args.threads} threads admitting for {args.seconds:.0f} s:")
+    for name, settings in (("asynchronous", ADMISSION_SETTINGS), ("synchronous", ())):
+        with pg_schema(args.pg, "helix_bench_admission_ceiling") as db:
+            rate = ceiling(PostgresUrl(db), args.threads, args.seconds, settings)
+        print(f"  commits {name}: {rate:,.0f} admissions/s")
     print(f"load average after the run: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 

@@ -142,12 +142,9 @@ def test_a_duplicate_row_is_dropped_alone_and_recorded(database: Location) -> No
     assert writer.dropped == {"requests": 1}
 
 
-def _spend_row(conn: Connection, budget: Budget) -> tuple[float, float] | None:
-    row = conn.execute(
-        "SELECT spent, reserved FROM budget_spend WHERE subject = ? AND period_start = ?",
-        (budget.subject, budget.start),
-    ).fetchone()
-    return None if row is None else (float(row[0]), pytest.approx(float(row[1])))
+def _spend_row(conn: Connection, budget: Budget) -> tuple[float, Any] | None:
+    found = budget_spend.current(conn, budget)
+    return None if found is None else (found[0], pytest.approx(found[1]))
 
 
 def test_budget_reservations_are_atomic_across_connections(database: Location) -> None:
@@ -163,8 +160,8 @@ def test_budget_reservations_are_atomic_across_connections(database: Location) -
     def admit(i: int) -> bool:
         own = connect(database, migrate=False)
         try:
-            row = reservations.of(_known(f"q{i}", now, record.id, 0.0), 0.2, (budget,))
-            refused, _ = reservations.reserve_within(own, row, (budget,), 0.2, 0.01)
+            row = reservations.of(_known(f"q{i}", now, record.id, 0.0), 0.2, (budget,), 0.01)
+            refused, _ = reservations.reserve_within(own, row, (budget,), 0.01)
             return refused is None
         finally:
             own.close()
@@ -180,11 +177,11 @@ def test_budget_reservations_are_atomic_across_connections(database: Location) -
         assert _spend_row(conn, budget) == (pytest.approx(0.3), 0.6)
         conn.execute(reservations.DELETE, (f"q{taken[1]}",))  # cancelled: released, nothing charged
         assert _spend_row(conn, budget) == (pytest.approx(0.3), 0.4)
-        late = reservations.of(_known("late", now, record.id, 0.0), 0.2, (budget,))
-        refused, found = reservations.reserve_within(conn, late, (budget,), 0.2, 0.01)
-        assert refused is None and found == [(pytest.approx(0.3), pytest.approx(0.4))]
-        greedy = reservations.of(_known("greedy", now, record.id, 0.0), 0.5, (budget,))
-        refused, found = reservations.reserve_within(conn, greedy, (budget,), 0.5, 0.2)
+        late = reservations.of(_known("late", now, record.id, 0.0), 0.2, (budget,), 0.01)
+        refused, found = reservations.reserve_within(conn, late, (budget,), 0.01)
+        assert refused is None and found == [(pytest.approx(0.3), pytest.approx(0.6))]
+        greedy = reservations.of(_known("greedy", now, record.id, 0.0), 0.5, (budget,), 0.2)
+        refused, found = reservations.reserve_within(conn, greedy, (budget,), 0.2)
         assert refused == budget and found == [(pytest.approx(0.3), pytest.approx(0.6))]
         assert conn.execute("SELECT count(*) FROM reservations WHERE id = 'greedy'").fetchone()[0] == 0
     finally:
@@ -204,8 +201,8 @@ def test_per_user_budgets_hold_through_the_same_rows(database: Location) -> None
     keyless = budget_spend.of_user(None, "alice", "day", now - 60, 0.5)
 
     def admit(request_id: str, *budgets: Budget, user: str | None = None, cost: float = 0.1) -> Budget | None:
-        row = reservations.of(_known(request_id, now, budgets[0].key_id, 0.0, user=user), cost, budgets)
-        refused, _ = reservations.reserve_within(conn, row, budgets, cost, 0.01)
+        row = reservations.of(_known(request_id, now, budgets[0].key_id, 0.0, user=user), cost, budgets, 0.01)
+        refused, _ = reservations.reserve_within(conn, row, budgets, 0.01)
         return refused
 
     try:
@@ -242,8 +239,8 @@ def test_a_first_admission_counts_a_request_settling_meanwhile_once(database: Lo
     now = time.time()
     old = budget_spend.of_key(record.id, "day", now - 120, 1.0)
     budget = budget_spend.of_key(record.id, "day", now - 60, 1.0)
-    held = reservations.of(_known("r", now, record.id, 0.0), 0.4, (old,))
-    assert reservations.reserve_within(conn, held, (old,), 0.4, 0.01)[0] is None
+    held = reservations.of(_known("r", now, record.id, 0.0), 0.4, (old,), 0.01)
+    assert reservations.reserve_within(conn, held, (old,), 0.01)[0] is None
     conn.execute("UPDATE reservations SET key_period_start = ?", (budget.start,))  # as if made in this period
     conn.close()
 
@@ -254,8 +251,8 @@ def test_a_first_admission_counts_a_request_settling_meanwhile_once(database: Lo
     def admit() -> list[tuple[float, float]]:
         own = connect(database, migrate=False)
         try:
-            row = reservations.of(_known("next", now, record.id, 0.0), 0.2, (budget,))
-            return reservations.reserve_within(own, row, (budget,), 0.2, 0.01)[1]
+            row = reservations.of(_known("next", now, record.id, 0.0), 0.2, (budget,), 0.01)
+            return reservations.reserve_within(own, row, (budget,), 0.01)[1]
         finally:
             own.close()
 
@@ -265,12 +262,72 @@ def test_a_first_admission_counts_a_request_settling_meanwhile_once(database: Lo
         writer.execute("COMMIT")
         found = admitted.result(timeout=30)
     writer.close()
-    assert found == [(pytest.approx(0.1), 0.0)]
+    assert found == [(pytest.approx(0.1), pytest.approx(0.2))]
     conn = connect(database, migrate=False)
     try:
         assert _spend_row(conn, budget) == (pytest.approx(0.1), 0.2)
     finally:
         conn.close()
+
+
+def test_rows_of_ended_periods_go_with_the_next_seed(database: Location) -> None:
+    """Running-spend rows of a period that has ended (a key gone quiet, an end user who never came back) are
+    dropped by the next budget seeded anywhere; current and total budgets keep theirs."""
+    conn = connect(database)
+    now = time.time()
+    quiet, _ = key_store.create(conn, "quiet", KeySpec(budget=1.0))
+    busy, _ = key_store.create(conn, "busy", KeySpec(budget=1.0))
+    lifetime, _ = key_store.create(conn, "lifetime", KeySpec(budget=1.0, period="total"))
+    yesterday = budget_spend.of_key(quiet.id, "day", now - 2 * 86400, 1.0, now - 86400)
+    its_user = budget_spend.of_user(quiet.id, "alice", "day", now - 2 * 86400, 1.0, now - 86400)
+    total = budget_spend.of_key(lifetime.id, "total", 0.0, 1.0)
+    today = budget_spend.of_key(busy.id, "day", now - 60, 1.0, now + 86400)
+
+    def admit(request_id: str, *budgets: Budget) -> None:
+        row = reservations.of(_known(request_id, now, budgets[0].key_id, 0.0, user="alice"), 0.1, budgets, 0.01)
+        assert reservations.reserve_within(conn, row, budgets, 0.01)[0] is None
+
+    def rows(budget: Budget) -> list[int]:
+        return [
+            conn.execute(f"SELECT count(*) FROM {table} WHERE subject = ?", (budget.subject,)).fetchone()[0]
+            for table in ("budget_spend", "budget_settled")
+        ]
+
+    try:
+        admit("t", total)
+        admit("q", yesterday, its_user)  # as by a request admitted just before midnight
+        assert rows(yesterday) == rows(its_user) == rows(total) == [1, 1]
+        admit("b", today)
+        assert rows(yesterday) == rows(its_user) == [0, 0]
+        assert rows(total) == rows(today) == [1, 1]
+        conn.execute(request_log.INSERT, _log_row("q", now, quiet.id, 0.05, user="alice"))  # settles into nothing
+        assert conn.execute("SELECT count(*) FROM reservations WHERE id = 'q'").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+def test_an_admission_does_not_wait_for_a_settlement_being_committed(pg_url: PostgresUrl) -> None:
+    """The writer's transaction (whose commit waits for the disk) charges the settled side of a budget, not the
+    row admissions take from: an admission of the same key goes through while it is open."""
+    conn = connect(pg_url)
+    record, _ = key_store.create(conn, "team", KeySpec(budget=1.0))
+    now = time.time()
+    budget = budget_spend.of_key(record.id, "day", now - 60, 1.0)
+    held = reservations.of(_known("r", now, record.id, 0.0), 0.4, (budget,), 0.01)
+    assert reservations.reserve_within(conn, held, (budget,), 0.01)[0] is None
+    writer = connect(pg_url, migrate=False)
+    writer.execute("BEGIN")
+    writer.execute(request_log.INSERT, _log_row("r", now, record.id, 0.1))  # settles, not committed yet
+    admission = connect(pg_url, migrate=False, busy_timeout_ms=1000)  # "locked" after waiting a second
+    try:
+        row = reservations.of(_known("next", now, record.id, 0.0), 0.2, (budget,), 0.01)
+        refused, found = reservations.reserve_within(admission, row, (budget,), 0.01)
+        assert refused is None and found == [(0.0, pytest.approx(0.6))]  # the settlement not seen yet
+        writer.execute("COMMIT")
+        assert budget_spend.current(admission, budget) == (pytest.approx(0.1), pytest.approx(0.2))
+    finally:
+        for each in (writer, admission, conn):
+            each.close()
 
 
 def test_dashboard_and_cli_queries(database: Location) -> None:

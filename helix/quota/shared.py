@@ -2,7 +2,7 @@
 
 Each instance's ledgers (`quota/ledger.py`) only see what that instance spent and reserved. With a shared
 database the reservation itself is the check: `reserve()` writes the request's reservation only if every
-budget that applies to it (the key's, the end user's) still has room, in one transaction
+budget that applies to it (the key's, the end user's) still has room, in one statement
 (`store/reservations.reserve_within`), each budget one row of running spend (`store/budget_spend.py`).
 Concurrent requests on all instances therefore overshoot a budget by at most the difference between a
 request's estimate and its real cost, as on one instance. The ledgers are brought up to the database's
@@ -23,10 +23,10 @@ from helix.store.db import PerThread
 from helix.virtual_keys import KeyRecord
 
 # An admission holds its budgets' row locks until it commits, so every admission of one key waits for the
-# commit before it; a commit that waits for the WAL to reach the disk (an fsync, milliseconds) would cap a
-# key at a few hundred admissions a second. Reservations are committed asynchronously instead: they are in
-# the database for every other connection at once, survive any Helix crash, and only a crash of the
-# PostgreSQL server itself can lose the last moments' worth (whose requests then go uncounted).
+# commit before it; a commit that waits for the WAL to reach the disk (an fsync: ~4 ms here) would cap a key
+# at a few hundred admissions a second. Reservations are committed asynchronously instead: they are in the
+# database for every other connection at once and survive any Helix crash; a crash of the PostgreSQL server
+# itself can lose the last moments' worth (docs/scale-out.md, "Durability").
 ADMISSION_SETTINGS = ("SET synchronous_commit = off",)
 
 
@@ -50,23 +50,27 @@ class SharedBudgets:
         budgets: list[Budget] = []
         if key_id is not None and key_ledger is not None and key_ledger.budget is not None:
             ledgers.append(key_ledger)
-            budgets.append(budget_spend.of_key(key_id, key_ledger.period, key_ledger.start, key_ledger.budget))
+            budgets.append(
+                budget_spend.of_key(key_id, key_ledger.period, key_ledger.start, key_ledger.budget, key_ledger.end)
+            )
         if call.user and user_ledger is not None and user_ledger.budget is not None:
             ledgers.append(user_ledger)
             budgets.append(
-                budget_spend.of_user(key_id, call.user, user_ledger.period, user_ledger.start, user_ledger.budget)
+                budget_spend.of_user(
+                    key_id, call.user, user_ledger.period, user_ledger.start, user_ledger.budget, user_ledger.end
+                )
             )
         held = tuple(budgets)
-        row = reservations.row(call, cost, held)
+        row = reservations.row(call, cost, held, prompt_cost)
         refused, found = await asyncio.to_thread(
-            lambda: reservations.reserve_within(self._connections.get(), row, held, cost, prompt_cost)
+            lambda: reservations.reserve_within(self._connections.get(), row, held, prompt_cost)
         )
-        for ledger, (spent, _) in zip(ledgers, found, strict=False):
+        for ledger, (spent, _) in zip(ledgers, found, strict=True):
             ledger.spent = spent
         if refused is None:
             return None
-        ledger = ledgers[budgets.index(refused)]
-        return refused.user is not None, replace(ledger, reserved=found[-1][1])
+        at = budgets.index(refused)
+        return refused.user is not None, replace(ledgers[at], reserved=found[at][1])
 
     async def forget(self, prefixes: list[str]) -> None:
         """Drop the running spend of budgets that are gone (their prefixes: `budget_spend.key_prefix` and

@@ -1,25 +1,35 @@
-"""Running spend per budget and period, so that admission on a shared database is O(1).
+"""Running spend per budget and period, so that admission on a shared database is O(1) and one key's
+admissions do not queue behind its request log.
 
-One `budget_spend` row per budget (a key's, or one end user's) and period: what its requests have spent and
-what those in flight have reserved. Admission (`reserve`) is one conditional UPDATE per budget: it adds the
-request's estimate to `reserved` only while spent + reserved leaves room for the prompt, atomically for
-every instance (the row's lock). The request names the rows it holds against in its reservation, and the
-triggers of migration `0012_budget_spend` keep them exact: the request's log row charges its real cost to
-`spent` (in the transaction that writes the row), and the reservation's deletion (by that row, by a
-cancelled request, or by the start-up charge of a crashed one) releases its estimate from `reserved`.
+Each budget (a key's, or one end user's) has, per period, two rows that only their own side writes:
+- `budget_spend` (admissions): the spend the log held when the row was seeded, and every estimate reserved
+  since. Admission is one `INSERT` of the request's reservation, whose `BEFORE INSERT` trigger (migration
+  `0014_budget_settled`) adds the estimate to each budget the reservation holds against only while the
+  budget has room for the prompt, or skips the row (and takes nothing) when one has not: one statement,
+  atomic for every instance (the row's lock, held for that statement alone).
+- `budget_settled` (the request log's writers): what the log rows of the budget's reservations charged since
+  the seed, and the estimates their deletion released (by trigger, in the writer's transaction: a log row,
+  a cancelled request, the start-up charge of a crashed one).
+A budget's spend is then `budget_spend.spent + budget_settled.spent`, its reservations in flight
+`budget_spend.reserved - budget_settled.released`. The writer's commit (which waits for the disk) no longer
+holds the row every admission of the key needs. An admission may read a settlement a moment old; that
+only counts a request at its estimate instead of its cost (the bound on overshoot already allows for it).
 
-A row is created by the first admission of its period, from the request log and the reservations in flight
-(the one range scan), and replaces the subject's rows of earlier periods. It is deleted when its budget
-goes away (`forget`), so a budget set again later starts from the log, which then includes the requests
-made without one. Seeding locks the reservations it counts, so a log row committing meanwhile is counted
-once: in the log the seed reads, or charged to the row by the trigger once the seed has committed.
+A budget's rows are created by the first admission of its period, from the request log and the reservations
+in flight (the one range scan), and replace the subject's rows of earlier periods; the same seed deletes the
+rows of every budget whose period ended before its own began (`period_end`), so rows of keys and end users
+gone quiet last at most until a budget's next period starts. They are deleted when their budget goes away
+(`forget`), so one set again later starts from the log, which then includes the requests made without one.
+Seeding locks the reservations it counts, so a log row committing meanwhile is counted once: in the log the
+seed reads, or charged to the settled row by the trigger once the seed has committed.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from helix.store.db import Connection
+from helix.store.db import Connection, transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +41,7 @@ class Budget:
     limit: float
     key_id: str | None
     user: str | None = None  # a per-user budget: this end user's, among the key's (or among keyless requests)
+    end: float = math.inf  # the current period's end
 
 
 def key_prefix(key_id: str, period: str) -> str:
@@ -41,20 +52,23 @@ def user_prefix(key_id: str | None, period: str) -> str:
     return f"user:{key_id or ''}:{period}:"
 
 
-def of_key(key_id: str, period: str, start: float, limit: float) -> Budget:
-    return Budget(key_prefix(key_id, period), start, limit, key_id)
+def of_key(key_id: str, period: str, start: float, limit: float, end: float = math.inf) -> Budget:
+    return Budget(key_prefix(key_id, period), start, limit, key_id, end=end)
 
 
-def of_user(key_id: str | None, user: str, period: str, start: float, limit: float) -> Budget:
-    return Budget(user_prefix(key_id, period) + user, start, limit, key_id, user)
+def of_user(key_id: str | None, user: str, period: str, start: float, limit: float, end: float = math.inf) -> Budget:
+    return Budget(user_prefix(key_id, period) + user, start, limit, key_id, user, end)
 
 
-_TAKE = (
-    "UPDATE budget_spend SET reserved = reserved + ? WHERE subject = ? AND period_start = ?"
-    " AND spent + reserved < ? AND spent + reserved + ? <= ? RETURNING spent, reserved"
+def has_room(budget: Budget, spent: float, reserved: float, prompt_cost: float) -> bool:
+    """The admission rule (also the trigger's): room left, and for the prompt at least."""
+    return spent + reserved < budget.limit and spent + reserved + prompt_cost <= budget.limit
+
+
+_READ = (
+    "SELECT s.spent + t.spent, s.reserved - t.released FROM budget_spend s JOIN budget_settled t"
+    " ON t.subject = s.subject AND t.period_start = s.period_start WHERE s.subject = ? AND s.period_start = ?"
 )
-_GIVE_BACK = "UPDATE budget_spend SET reserved = reserved - ? WHERE subject = ? AND period_start = ?"
-_READ = "SELECT spent, reserved FROM budget_spend WHERE subject = ? AND period_start = ?"
 # The reservations in flight against a budget, locked (an update that changes nothing) so that a log row
 # settling one of them waits for the seed to commit, then charges the seeded row (PostgreSQL's trigger).
 _IN_FLIGHT = (
@@ -62,53 +76,57 @@ _IN_FLIGHT = (
     " WHERE (key_subject = ? AND key_period_start = ?) OR (user_subject = ? AND user_period_start = ?)"
     " RETURNING cost_usd"
 )
-_SEED = "INSERT OR IGNORE INTO budget_spend (subject, period_start, spent, reserved) SELECT ?, ?, ({spent}), ?"
+_SEED = (
+    "INSERT OR IGNORE INTO budget_spend (subject, period_start, period_end, spent, reserved)"
+    " SELECT ?, ?, ?, ({spent}), ?"
+)
 _SEED_KEY = _SEED.format(spent="SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE key_id = ? AND ts >= ?")
 _SEED_USER = _SEED.format(
     spent="SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE key_id IS ? AND user = ? AND ts >= ?"
 )
-_EARLIER = "DELETE FROM budget_spend WHERE subject = ? AND period_start < ?"
-_FORGET = "DELETE FROM budget_spend WHERE substr(subject, 1, ?) = ?"
+_SETTLED = "INSERT INTO budget_settled (subject, period_start, spent, released) VALUES (?, ?, 0, 0)"
+_EARLIER = "DELETE FROM {table} WHERE subject = ? AND period_start < ?"
+_THIS = "DELETE FROM {table} WHERE subject = ? AND period_start = ?"
+# Rows of periods that ended before a given moment (an index range on `period_end`), the settled side first.
+_ENDED = (
+    "DELETE FROM budget_settled WHERE (subject, period_start) IN"
+    " (SELECT subject, period_start FROM budget_spend WHERE period_end <= ?)",
+    "DELETE FROM budget_spend WHERE period_end <= ?",
+)
+_FORGET = "DELETE FROM {table} WHERE substr(subject, 1, ?) = ?"
+_TABLES = ("budget_spend", "budget_settled")
 
 
-def take(conn: Connection, budget: Budget, cost: float, prompt_cost: float) -> tuple[bool, float, float]:
-    """Within the caller's transaction: reserve `cost` against `budget` if it has room for `prompt_cost`.
-    Returns (taken, spent, reserved), the last two as they were before this request."""
-    limit, spent, reserved = budget.limit, 0.0, 0.0
-    for _ in range(3):
-        taken = conn.execute(_TAKE, (cost, budget.subject, budget.start, limit, prompt_cost, limit)).fetchall()
-        if taken:
-            return True, float(taken[0][0]), float(taken[0][1]) - cost
-        current = conn.execute(_READ, (budget.subject, budget.start)).fetchall()
-        if not current:
-            _seed(conn, budget)
-            continue
-        spent, reserved = float(current[0][0]), float(current[0][1])
-        if spent + reserved >= limit or spent + reserved + prompt_cost > limit:
-            return False, spent, reserved
-        # Room after all: another admission's seed committed between the two reads. Take it now.
-    return False, spent, reserved
+def current(conn: Connection, budget: Budget) -> tuple[float, float] | None:
+    """The budget's (spent, reserved in flight) this period, or None before its first admission."""
+    row = conn.execute(_READ, (budget.subject, budget.start)).fetchone()
+    return None if row is None else (float(row[0]), float(row[1]))
 
 
-def give_back(conn: Connection, budget: Budget, cost: float) -> None:
-    """Within the caller's transaction: undo a `take()` of `cost` (another budget refused the request)."""
-    conn.execute(_GIVE_BACK, (cost, budget.subject, budget.start))
-
-
-def _seed(conn: Connection, budget: Budget) -> None:
-    """The budget's row for its period: spend from the log, and the reservations in flight against it (read
-    first, and locked: a request settling meanwhile is either in the log already or charged to this row)."""
+def seed(conn: Connection, budget: Budget) -> None:
+    """Within the caller's transaction: the budget's rows for its period, with the spend from the log and the
+    reservations in flight against it (read first, and locked: a request settling meanwhile is either in the
+    log already or charged to these rows). Drops the subject's earlier rows, and those of every budget whose
+    period ended before this one began (whatever the clock says then, never a budget in use)."""
     flight = conn.execute(_IN_FLIGHT, (budget.subject, budget.start) * 2).fetchall()
     reserved = sum(float(row[0]) for row in flight)
-    start = budget.start
+    start, end = budget.start, (budget.end if math.isfinite(budget.end) else None)
+    for statement in _ENDED:
+        conn.execute(statement, (start,))
     if budget.user is None:
-        conn.execute(_SEED_KEY, (budget.subject, start, budget.key_id, start, reserved))
+        seeded = conn.execute(_SEED_KEY, (budget.subject, start, end, budget.key_id, start, reserved))
     else:
-        conn.execute(_SEED_USER, (budget.subject, start, budget.key_id, budget.user, start, reserved))
-    conn.execute(_EARLIER, (budget.subject, start))
+        seeded = conn.execute(_SEED_USER, (budget.subject, start, end, budget.key_id, budget.user, start, reserved))
+    if seeded.rowcount:  # not seeded meanwhile by another instance: the settled side starts from nothing too
+        conn.execute(_THIS.format(table="budget_settled"), (budget.subject, start))
+        conn.execute(_SETTLED, (budget.subject, start))
+    for table in _TABLES:
+        conn.execute(_EARLIER.format(table=table), (budget.subject, start))
 
 
 def forget(conn: Connection, prefixes: list[str]) -> None:
     """Delete the rows of budgets that are gone (a key's: `key_prefix`; a per-user rule's: `user_prefix`)."""
-    for prefix in prefixes:
-        conn.execute(_FORGET, (len(prefix), prefix))
+    with transaction(conn):
+        for prefix in prefixes:
+            for table in _TABLES:
+                conn.execute(_FORGET.format(table=table), (len(prefix), prefix))

@@ -17,17 +17,50 @@ from typing import Any
 
 from helix.store.dialect import schema
 
-# The budget_spend rows a reservation holds against (its key's budget, its end user's): the request's log row
+
+# The budget rows a reservation holds against (its key's budget, its end user's): the request's log row
 # charges its cost to them (SQLite's trigger; PostgreSQL's differs, below), the reservation's deletion
-# releases its estimate (both backends' trigger).
-_CHARGE_SPEND = """UPDATE budget_spend SET spent = spent + coalesce(NEW.cost_usd, 0)
+# releases its estimate (both backends' trigger). Migration 0012 kept both on `budget_spend`; 0014 moves
+# them to `budget_settled`, so that the writer's transaction leaves the rows admissions take from alone.
+def _charge_held(table: str) -> str:
+    return f"""UPDATE {table} SET spent = spent + coalesce(NEW.cost_usd, 0)
     WHERE (subject, period_start) IN (
         SELECT key_subject, key_period_start FROM reservations WHERE id = NEW.id
         UNION ALL SELECT user_subject, user_period_start FROM reservations WHERE id = NEW.id
     )"""
-_RELEASE_HOLD = """UPDATE budget_spend SET reserved = reserved - OLD.cost_usd
+
+
+def _release_held(change: str) -> str:
+    return f"""UPDATE {change}
     WHERE (subject = OLD.key_subject AND period_start = OLD.key_period_start)
         OR (subject = OLD.user_subject AND period_start = OLD.user_period_start)"""
+
+
+_CHARGE_SPEND = _charge_held("budget_spend")
+_RELEASE_HOLD = _release_held("budget_spend SET reserved = reserved - OLD.cost_usd")
+_RELEASE_SETTLED = _release_held("budget_settled SET released = released + OLD.cost_usd")
+
+
+# Admission (0014): a reservation holding against a budget (its `key_limit` or `user_limit` given) takes its
+# estimate from the budget's row only while spent + reserved leaves room for the prompt
+# (`budget_spend.has_room`); the trigger skips the reservation when a budget has no room or no row yet.
+def _held(side: str) -> str:
+    return f"subject = NEW.{side}_subject AND period_start = NEW.{side}_period_start"
+
+
+def _has_room(side: str) -> str:
+    total = (
+        "budget_spend.spent + budget_spend.reserved + (SELECT t.spent - t.released FROM budget_settled t"
+        " WHERE t.subject = budget_spend.subject AND t.period_start = budget_spend.period_start)"
+    )
+    return f"{total} < NEW.{side}_limit AND {total} + NEW.prompt_cost_usd <= NEW.{side}_limit"
+
+
+def _take(side: str) -> str:
+    return f"UPDATE budget_spend SET reserved = reserved + NEW.cost_usd WHERE {_held(side)} AND {_has_room(side)}"
+
+
+_BUDGETED = "NEW.key_limit IS NOT NULL OR NEW.user_limit IS NOT NULL"
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -247,6 +280,42 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX cache_entries_created ON cache_entries (created);
         """,
     ),
+    (
+        "0014_budget_settled",
+        f"""
+        CREATE TABLE budget_settled (
+            subject TEXT NOT NULL,
+            period_start REAL NOT NULL,
+            spent REAL NOT NULL,
+            released REAL NOT NULL,
+            PRIMARY KEY (subject, period_start)
+        );
+        INSERT INTO budget_settled (subject, period_start, spent, released)
+            SELECT subject, period_start, 0, 0 FROM budget_spend;
+        ALTER TABLE budget_spend ADD COLUMN period_end REAL;
+        CREATE INDEX budget_spend_period_end ON budget_spend (period_end);
+        ALTER TABLE reservations ADD COLUMN prompt_cost_usd REAL;
+        ALTER TABLE reservations ADD COLUMN key_limit REAL;
+        ALTER TABLE reservations ADD COLUMN user_limit REAL;
+        DROP TRIGGER requests_settle_reservation;
+        CREATE TRIGGER requests_settle_reservation AFTER INSERT ON requests
+        BEGIN {_charge_held("budget_settled")}; DELETE FROM reservations WHERE id = NEW.id; END;
+        DROP TRIGGER reservations_released;
+        CREATE TRIGGER reservations_released AFTER DELETE ON reservations
+        BEGIN {_RELEASE_SETTLED}; END;
+        CREATE TRIGGER reservations_take BEFORE INSERT ON reservations WHEN {_BUDGETED}
+        BEGIN
+            SELECT RAISE(IGNORE) WHERE
+                (NEW.key_limit IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM budget_spend WHERE {_held("key")} AND {_has_room("key")}))
+                OR (NEW.user_limit IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM budget_spend WHERE {_held("user")} AND {_has_room("user")}));
+            UPDATE budget_spend SET reserved = reserved + NEW.cost_usd
+                WHERE (NEW.key_limit IS NOT NULL AND {_held("key")})
+                    OR (NEW.user_limit IS NOT NULL AND {_held("user")});
+        END;
+        """,
+    ),
 ]
 
 _COMPAT_FUNCTIONS = [
@@ -262,6 +331,22 @@ _COMPAT_FUNCTIONS = [
     " AS $$SELECT to_char(to_timestamp(ts), replace(replace(replace(replace(replace("
     "fmt, '%Y', 'YYYY'), '%m', 'MM'), '%d', 'DD'), '%H', 'HH24'), '%M', 'MI'))$$",
 ]
+
+
+def _settle_function(table: str) -> str:
+    """PostgreSQL's settlement by a log row: its reservation is deleted first, then its budget rows in `table`
+    charged, so a settlement waits for a seed that has locked the reservation (store/budget_spend.py)."""
+    return (
+        "CREATE OR REPLACE FUNCTION helix_settle_reservation() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$DECLARE held reservations%ROWTYPE; BEGIN"
+        " DELETE FROM reservations WHERE id = NEW.id RETURNING * INTO held;"
+        f" IF FOUND THEN UPDATE {table} SET spent = spent + coalesce(NEW.cost_usd, 0)"
+        " WHERE (subject = held.key_subject AND period_start = held.key_period_start)"
+        " OR (subject = held.user_subject AND period_start = held.user_period_start); END IF;"
+        " RETURN NULL; END$$"
+    )
+
+
 # Statements PostgreSQL runs after a migration's own: its triggers, and the request log's insertion order
 # (SQLite's implicit rowid, which the dashboard's feed and `helix logs --follow` page by).
 POSTGRES_AFTER: dict[str, list[str]] = {
@@ -288,17 +373,27 @@ POSTGRES_AFTER: dict[str, list[str]] = {
         # The reservation is deleted first (and its budget_spend rows charged after): a first admission that
         # is seeding a row has locked the reservations it counts (store/budget_spend.py), so this waits for
         # it and then charges the row it wrote, rather than missing a row not committed yet.
-        "CREATE OR REPLACE FUNCTION helix_settle_reservation() RETURNS trigger LANGUAGE plpgsql"
-        " AS $$DECLARE held reservations%ROWTYPE; BEGIN"
-        " DELETE FROM reservations WHERE id = NEW.id RETURNING * INTO held;"
-        " IF FOUND THEN UPDATE budget_spend SET spent = spent + coalesce(NEW.cost_usd, 0)"
-        " WHERE (subject = held.key_subject AND period_start = held.key_period_start)"
-        " OR (subject = held.user_subject AND period_start = held.user_period_start); END IF;"
-        " RETURN NULL; END$$",
+        _settle_function("budget_spend"),
         "CREATE FUNCTION helix_release_reservation() RETURNS trigger LANGUAGE plpgsql"
         f" AS $$BEGIN {_RELEASE_HOLD}; RETURN NULL; END$$",
         "CREATE TRIGGER reservations_released AFTER DELETE ON reservations"
         " FOR EACH ROW EXECUTE FUNCTION helix_release_reservation()",
+    ],
+    "0014_budget_settled": [
+        # As in 0012 (the reservation first, then its rows), on `budget_settled`.
+        _settle_function("budget_settled"),
+        "CREATE OR REPLACE FUNCTION helix_release_reservation() RETURNS trigger LANGUAGE plpgsql"
+        f" AS $$BEGIN {_RELEASE_SETTLED}; RETURN NULL; END$$",
+        # Each budget's row is taken by a conditional UPDATE (its row lock makes the check and the take one
+        # step for every instance); a user's budget refusing gives back what the key's took.
+        "CREATE FUNCTION helix_take_budgets() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+        f" IF NEW.key_limit IS NOT NULL THEN {_take('key')}; IF NOT FOUND THEN RETURN NULL; END IF; END IF;"
+        f" IF NEW.user_limit IS NOT NULL THEN {_take('user')}; IF NOT FOUND THEN"
+        " IF NEW.key_limit IS NOT NULL THEN UPDATE budget_spend SET reserved = reserved - NEW.cost_usd"
+        f" WHERE {_held('key')}; END IF; RETURN NULL; END IF; END IF;"
+        " RETURN NEW; END$$",
+        "CREATE TRIGGER reservations_take BEFORE INSERT ON reservations"
+        f" FOR EACH ROW WHEN ({_BUDGETED}) EXECUTE FUNCTION helix_take_budgets()",
     ],
 }
 # Serialises migrations across the instances that start together on one PostgreSQL database.

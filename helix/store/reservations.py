@@ -17,16 +17,20 @@ from typing import Any
 from helix.call import Call
 from helix.store import budget_spend, request_log
 from helix.store.budget_spend import Budget
-from helix.store.db import Connection
+from helix.store.db import Connection, transaction
 
 log = logging.getLogger("helix.store")
 
 # What the request log knows of a call before its outcome, plus who holds the reservation and its estimate,
-# and the budget_spend rows it holds against on a shared database (store/budget_spend.py).
+# and on a shared database the budget_spend rows it holds against, with their limits and the prompt's cost
+# (what the admission trigger checks: store/budget_spend.py).
 _LOGGED = (*request_log.COLUMNS[: request_log.COLUMNS.index("status")], "cost_usd")
-_HOLDS = ("key_subject", "key_period_start", "user_subject", "user_period_start")
-COLUMNS = (*_LOGGED, "pid", *_HOLDS)
+_HOLDS = ("key_subject", "key_period_start", "key_limit", "user_subject", "user_period_start", "user_limit")
+COLUMNS = (*_LOGGED, "pid", *_HOLDS, "prompt_cost_usd")
 INSERT = f"INSERT INTO reservations ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
+_ADMIT = f"{INSERT} RETURNING id"
+# A reservation whose admission found a budget without its row for this period: its seed is a transaction.
+_TRIES = 3
 DELETE = "DELETE FROM reservations WHERE id = ?"
 INTERRUPTED = "interrupted"
 SHARED_STALE_SECONDS = 3600.0
@@ -36,17 +40,21 @@ _CHARGE = (
 )
 
 
-def row(call: Call, cost: float, budgets: tuple[Budget, ...] = ()) -> tuple[Any, ...]:
-    """The reservation of `call`'s estimate `cost`, holding against `budgets` (shared database only)."""
-    return of(request_log.fields(call), cost, budgets)
+def row(call: Call, cost: float, budgets: tuple[Budget, ...] = (), prompt_cost: float = 0.0) -> tuple[Any, ...]:
+    """The reservation of `call`'s estimate `cost`, holding against `budgets` (shared database only), which
+    must have room for `prompt_cost`."""
+    return of(request_log.fields(call), cost, budgets, prompt_cost)
 
 
-def of(fields: dict[str, Any], cost: float, budgets: tuple[Budget, ...] = ()) -> tuple[Any, ...]:
+def of(
+    fields: dict[str, Any], cost: float, budgets: tuple[Budget, ...] = (), prompt_cost: float = 0.0
+) -> tuple[Any, ...]:
     """The reservation of a request the log knows these `fields` of (by column)."""
-    known: dict[str, Any] = {**fields, "pid": os.getpid(), "cost_usd": cost}
+    known: dict[str, Any] = {**fields, "pid": os.getpid(), "cost_usd": cost, "prompt_cost_usd": prompt_cost}
     for budget in budgets:
         side = "key" if budget.user is None else "user"
         known[f"{side}_subject"], known[f"{side}_period_start"] = budget.subject, budget.start
+        known[f"{side}_limit"] = budget.limit
     return tuple(known.get(column) for column in COLUMNS)
 
 
@@ -72,15 +80,10 @@ def reconcile(conn: Connection, shared: bool = False) -> tuple[int, float]:
     orphans = [(r[0], float(r[2] or 0)) for r in rows if (float(r[3]) < stale if shared else not _alive(int(r[1])))]
     if not orphans:
         return 0, 0.0
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         for request_id, _ in orphans:
             conn.execute(_CHARGE, (request_id,))
             conn.execute(DELETE, (request_id,))  # already gone if the charge fired the trigger
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     total = sum(cost for _, cost in orphans)
     log.warning(
         "charged %d request(s) left in flight when Helix last stopped, at their estimate ($%.6f in all)",
@@ -91,28 +94,37 @@ def reconcile(conn: Connection, shared: bool = False) -> tuple[int, float]:
 
 
 def reserve_within(
-    conn: Connection, row: tuple[Any, ...], budgets: tuple[Budget, ...], cost: float, prompt_cost: float
+    conn: Connection, row: tuple[Any, ...], budgets: tuple[Budget, ...], prompt_cost: float
 ) -> tuple[Budget | None, list[tuple[float, float]]]:
-    """Write a reservation only if every one of `budgets` has room, atomically for every process and instance
-    sharing the database: (the budget that refused, or None when taken; (spent, reserved) of each budget
-    checked, as before this request). Each budget is one row (`budget_spend`), so this takes O(1).
+    """Write a reservation (`row`, holding against `budgets`) only if every one of them has room, atomically
+    for every process and instance sharing the database: (the budget that refused, or None when taken;
+    (spent, reserved) of each budget, as the database has them after). Each budget is one row
+    (`budget_spend`), so this takes O(1).
 
-    `budgets` come in a fixed order (the key's, then its user's), so admissions lock rows in one order."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        found: list[tuple[float, float]] = []
-        for i, budget in enumerate(budgets):
-            taken, spent, reserved = budget_spend.take(conn, budget, cost, prompt_cost)
-            found.append((spent, reserved))
-            if not taken:  # give back what the others took; keep the rows seeded on the way (not a rollback)
-                for earlier in budgets[:i]:
-                    budget_spend.give_back(conn, earlier, cost)
-                conn.execute("COMMIT")
+    The admission is the reservation's `INSERT` alone (its trigger takes from the budgets, or skips the row);
+    on PostgreSQL, with the connection in autocommit, each budget's row is locked for that one statement.
+    The budgets are read after it without a lock: for the caller's ledgers, and when the row was skipped to
+    tell a refusal from a budget without its row for this period yet, which is then seeded (a transaction)
+    and the admission tried again."""
+    found: list[tuple[float, float]] = []
+    for _ in range(_TRIES):
+        taken = bool(conn.execute(_ADMIT, row).fetchall())
+        current = [budget_spend.current(conn, budget) for budget in budgets]
+        found = [numbers or (0.0, 0.0) for numbers in current]
+        if taken:
+            return None, found
+        missing = [budget for budget, numbers in zip(budgets, current, strict=True) if numbers is None]
+        if missing:
+            _seed(conn, missing)
+            continue
+        for budget, (spent, reserved) in zip(budgets, found, strict=True):
+            if not budget_spend.has_room(budget, spent, reserved, prompt_cost):
                 return budget, found
-        conn.execute(INSERT, row)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return None, found
+        # Room after all: reservations settled between the two statements. Try again.
+    return budgets[-1], found
+
+
+def _seed(conn: Connection, budgets: list[Budget]) -> None:
+    with transaction(conn):
+        for budget in budgets:
+            budget_spend.seed(conn, budget)
