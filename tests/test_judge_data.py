@@ -12,7 +12,7 @@ from types import ModuleType
 from tests.labelled import load_intents
 
 TRAINING = Path(__file__).resolve().parents[1] / "training"
-WRITTEN = TRAINING / "data" / "written_intents.jsonl"
+WRITTEN = sorted((TRAINING / "data").glob("written_*.jsonl"))
 
 
 def _normal(text: str) -> str:
@@ -33,14 +33,16 @@ def _judge_data() -> ModuleType:
 
 
 def test_written_intents_are_well_formed_families() -> None:
-    rows = [json.loads(line) for line in WRITTEN.read_text(encoding="utf-8").splitlines()]
+    assert len(WRITTEN) >= 3
+    lines = [(path.stem, line) for path in WRITTEN for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) | {"file": stem} for stem, line in lines]
     assert len({r["intent"] for r in rows}) == len(rows)
     texts = [_normal(t) for r in rows for t in r["texts"]]
     assert len(set(texts)) == len(texts)
     assert all(len(r["texts"]) >= 4 for r in rows)
-    per_family: dict[str, int] = {}
+    per_family: dict[tuple[str, str], int] = {}
     for r in rows:
-        per_family[r["family"]] = per_family.get(r["family"], 0) + 1
+        per_family[r["file"], r["family"]] = per_family.get((r["file"], r["family"]), 0) + 1
     assert all(n >= 2 for n in per_family.values())  # every intent has a near-miss to learn from
 
 

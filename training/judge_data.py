@@ -29,7 +29,8 @@ sys.path.insert(0, str(REPO))
 from tests.labelled import load_intents  # noqa: E402
 
 Pair = tuple[str, str, int]
-WRITTEN = Path(__file__).resolve().parent / "data" / "written_intents.jsonl"
+SIBLING_PAIRS = 24  # near-miss pairs taken from two intents of one family (of up to 8 x 8)
+WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.jsonl"))
 
 # action -> ways to say it; the antonym map makes the hardest negatives
 ACTIONS: dict[str, list[str]] = {
@@ -598,12 +599,23 @@ def _intent_pairs(texts: list[str], rng: random.Random, limit: int) -> list[tupl
     return pairs[:limit]
 
 
+def _intent_pairs_across(x: list[str], y: list[str], rng: random.Random, limit: int) -> list[tuple[str, str]]:
+    pairs = list(itertools.product(x, y))
+    rng.shuffle(pairs)
+    return pairs[:limit]
+
+
+def _maybe_reframed(text: str, rng: random.Random) -> str:
+    return reframe(text, rng) if rng.random() < 0.5 else text
+
+
 def written_families() -> list[list[list[str]]]:
     """Hand-written intents grouped by family: the labelled set's train split and `data/written_intents.jsonl`."""
     rows = [(i.family, list(i.texts)) for i in load_intents() if i.split == "train"]
-    for line in WRITTEN.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        rows.append(("written-" + row["family"], list(row["texts"])))
+    for path in WRITTEN:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            rows.append((f"{path.stem}-{row['family']}", list(row["texts"])))
     families: dict[str, list[list[str]]] = {}
     for family, texts in rows:
         families.setdefault(family, []).append(texts)
@@ -618,11 +630,10 @@ def written_pairs(rng: random.Random) -> list[Pair]:
     pairs: list[Pair] = []
     for family in families:
         for texts in family:
-            for a, b in itertools.combinations(texts, 2):
-                pairs += [(a, b, 1), (reframe(a, rng), b, 1)]
+            pairs += [(_maybe_reframed(a, rng), b, 1) for a, b in itertools.combinations(texts, 2)]
             pairs += [(t, reframe(t, rng), 1) for t in texts]
         for x, y in itertools.combinations(family, 2):
-            pairs += [(reframe(a, rng) if rng.random() < 0.5 else a, b, 0) for a in x for b in y]
+            pairs += [(_maybe_reframed(a, rng), b, 0) for a, b in _intent_pairs_across(x, y, rng, SIBLING_PAIRS)]
         for texts in family:
             strangers = rng.sample([o for o in every if o not in family], 4)
             pairs += [(rng.choice(texts), rng.choice(o), 0) for o in strangers]
