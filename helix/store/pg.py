@@ -23,8 +23,6 @@ from helix.store.dialect import postgres
 if TYPE_CHECKING:
     import psycopg
 
-    from helix.store.db import Groups
-
 CONNECT_TIMEOUT_SECONDS = 5
 
 
@@ -213,7 +211,8 @@ class AsyncConnection:
             async with self._conn.cursor() as cursor:
                 await cursor.executemany(postgres(sql), [tuple(p) for p in seq_of_parameters])  # type: ignore[arg-type]
 
-    async def write(self, groups: Groups) -> None:
+    async def write(self, groups: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+        """One transaction (`db.AsyncConnection.write`)."""
         await self.execute("BEGIN IMMEDIATE")
         for sql, rows in groups:
             await self.executemany(sql, rows)
