@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         cells = [count(rows, DEFAULT_FLOOR, t) for rows in scored.values()]
         print(f"{t:>9.2f} " + "".join(f"     {c.precision:.3f}/{c.recall:.3f}" for c in cells))
     print(f"\ncache replay ({CacheConfig().candidates} candidates, floor {DEFAULT_FLOOR}, 5 orders):")
-    for t in (0.8, 0.85, 0.9, 0.95):
+    for t in sorted({0.8, 0.85, 0.9, 0.95, DEFAULT_JUDGE_THRESHOLD}):
         for split in ("dev", "test"):
             played = replay(intents, split, embedder, Judge(model, t), DEFAULT_FLOOR, CacheConfig().candidates)
             print(f"  threshold {t:.2f} {split:<5} {played.line()}")

