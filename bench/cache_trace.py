@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from harness import free_port, servers
+from harness import servers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -56,7 +56,7 @@ def main() -> None:
     wrong: list[tuple[str, str]] = []
     seen: set[str] = set()
     latencies: list[float] = []
-    with servers(free_port(), free_port()) as running, httpx.Client(base_url=running.helix_url, timeout=30) as client:
+    with servers() as running, httpx.Client(base_url=running.helix_url, timeout=30) as client:
         deadline = time.monotonic() + 60
         while client.get("/health/ready").json().get("checks", {}).get("embedding model") != "ok":
             if time.monotonic() > deadline:

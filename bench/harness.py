@@ -80,8 +80,8 @@ def pinned(cpu: int | None, command: list[str]) -> list[str]:
 
 @contextmanager
 def servers(
-    upstream_port: int = 18001,
-    helix_port: int = 14000,
+    upstream_port: int | None = None,
+    helix_port: int | None = None,
     env: dict[str, str] | None = None,
     helix_cpu: int | None = None,
     upstream_cpu: int | None = None,
@@ -89,7 +89,10 @@ def servers(
 ) -> Iterator[Servers]:
     """The fake upstream and one Helix worker in front of it, each optionally pinned to a CPU; with
     `baseline` (another checkout, e.g. `git archive main | tar -x -C DIR`) a second Helix from that tree,
-    on the next port, with its own database. All stopped (by PID) on exit."""
+    with its own database. Ports not given are free ones (benches of other checkouts may run at the same
+    time). All stopped (by PID) on exit."""
+    upstream_port = upstream_port or free_port()
+    ports = [helix_port or free_port()] + ([free_port()] if baseline else [])
     homes = [tempfile.mkdtemp(prefix="helix-bench-") for _ in range(2 if baseline else 1)]
     environment = {
         **os.environ,
@@ -107,7 +110,7 @@ def servers(
     for home, tree in zip(homes, [REPO, baseline], strict=False):
         # `python -m helix` with the tree's own package first on the path (not the installed one).
         launch = f"import runpy, sys; sys.path.insert(0, {str(tree)!r}); runpy.run_module('helix', run_name='__main__')"
-        port = helix_port + len(processes) - 1
+        port = ports[len(processes) - 1]
         command = [sys.executable, "-c", launch, "serve", "--port", str(port)]
         processes.append(
             subprocess.Popen(
@@ -117,15 +120,15 @@ def servers(
     helix = processes[1]
     try:
         _wait_for(f"http://127.0.0.1:{upstream_port}/v1/models", upstream)
-        for offset, process in enumerate(processes[1:]):
-            _wait_for(f"http://127.0.0.1:{helix_port + offset}/health/ready", process)
+        for port, process in zip(ports, processes[1:], strict=True):
+            _wait_for(f"http://127.0.0.1:{port}/health/ready", process)
         base = processes[2] if baseline else None
         yield Servers(
             f"http://127.0.0.1:{upstream_port}",
-            f"http://127.0.0.1:{helix_port}",
+            f"http://127.0.0.1:{ports[0]}",
             homes[0],
             helix.pid,
-            f"http://127.0.0.1:{helix_port + 1}" if base else None,
+            f"http://127.0.0.1:{ports[1]}" if base else None,
             base.pid if base else 0,
         )
     finally:

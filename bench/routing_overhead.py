@@ -120,7 +120,7 @@ wrk.body = '{"model": "%s", "messages": [{"role": "user", "content": "Give me on
 
 
 def end_to_end(seconds: int, rounds: int) -> None:
-    from bench.harness import free_port, servers, wrk
+    from bench.harness import servers, wrk
 
     with tempfile.TemporaryDirectory(prefix="helix-routing-bench-") as folder:
         config = Path(folder) / "helix.toml"
@@ -136,7 +136,7 @@ def end_to_end(seconds: int, rounds: int) -> None:
             "HELIX_DASHBOARD__ENABLED": "false",
         }
         runs: dict[str, list[dict[str, float]]] = {label: [] for label in E2E_CASES}
-        with servers(free_port(), free_port(), env=env) as running:
+        with servers(env=env) as running:
             bases = {"upstream": running.upstream_url, "helix": running.helix_url}
             for label, (where, _) in E2E_CASES.items():  # warm up connections and code paths
                 wrk(f"{bases[where]}/v1/chat/completions", 1, 2, scripts[label])

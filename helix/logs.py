@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 # Per-request INFO lines from the HTTP clients and Presidio's recognizer registry are noise on a proxy.
-_QUIET = ("httpx", "httpx2", "presidio-analyzer", "presidio-anonymizer", "aiosqlite")
+_QUIET = ("httpx", "httpx2", "presidio-analyzer", "presidio-anonymizer")
 
 
 # Control characters (and Unicode line breaks) in a message are the client's, never real line breaks:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ import pytest
 
 from helix.config import load_config
 from helix.doctor import run_checks
-from helix.store.db import connect
+from helix.store.db import WRITER_NICE_STEPS, connect
 from helix.store.writer import Writer
 from tests.conftest import Helix, add_key, start_helix
 from tests.fake_upstream import FakeState, ServerThread
@@ -174,3 +176,36 @@ def test_a_flush_with_a_timeout_gives_up_waiting_but_not_writing(tmp_path: Path)
 
     assert asyncio.run(scenario()) == (False, True)
     assert sqlite3.connect(path).execute("SELECT id FROM requests").fetchall() == [("late",)]
+
+
+def _nice_by_thread() -> dict[int, int]:
+    """This process's threads and their nice values (/proc/self/task/<tid>/stat, field 19)."""
+    found = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            found[int(task.name)] = int((task / "stat").read_text().rsplit(")", 1)[1].split()[16])
+        except (OSError, IndexError):
+            continue  # the thread ended meanwhile
+    return found
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="nice values per thread are Linux's")
+def test_the_writer_thread_runs_nicer_than_the_event_loop(tmp_path: Path) -> None:
+    path = tmp_path / "nice.db"
+    connect(path).close()
+
+    async def scenario() -> tuple[dict[int, int], int]:
+        before = _nice_by_thread()
+        writer = Writer(path)
+        await writer.start()
+        try:
+            writer.submit("INSERT INTO requests (id, ts, endpoint, status) VALUES ('n', 1, 'chat', 200)", ())
+            await writer.flush(timeout=10)
+            started = {tid: nice for tid, nice in _nice_by_thread().items() if tid not in before}
+        finally:
+            await writer.close()
+        return started, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    started, loop_nice = asyncio.run(scenario())
+    assert list(started.values()) == [min(19, loop_nice + WRITER_NICE_STEPS)]
+    assert sqlite3.connect(path).execute("SELECT id FROM requests").fetchall() == [("n",)]

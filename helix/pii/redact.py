@@ -246,6 +246,8 @@ class Plan:
 
     def finish(self, found: Sequence[Sequence[Finding]]) -> Redaction:
         """Map each document's findings back to the fields and redact them."""
+        if not any(found):  # most requests: nothing to map back, number or rewrite
+            return Redaction(texts=[s.text for s in self._sources])
         return self._redactor.apply(self._sources, self.locate(found), self._answer)
 
     def locate(self, found: Sequence[Sequence[Finding]]) -> list[list[Finding]]:

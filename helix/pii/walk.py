@@ -61,14 +61,22 @@ class BinaryWithPii(ValueError):
         self.kind = kind
 
 
+Steps = tuple[str | int, ...]
+
+
 @dataclass(slots=True)
 class Field:
     text: str
-    path: str
+    steps: Steps  # where in the body: keys and list indexes
     conversation: bool  # message text, tool arguments, embeddings inputs: seams between them are checked
     ident: bool  # the provider expects [A-Za-z0-9_-]: the replacement must stay that way
     is_key: bool
     write: Callable[[str], None]
+
+    @property
+    def path(self) -> str:
+        """`messages[0].content`, with `#key` for an object key: spelled out only when asked for (rarely)."""
+        return _dotted(self.steps) + ("#key" if self.is_key else "")
 
 
 def walk(body: dict[str, Any], *, unreadable: str = "refuse", answer: bool = False) -> list[Field]:
@@ -107,7 +115,7 @@ def _has_token_ids(value: Any) -> bool:
     return False
 
 
-def _walk(value: Any, path: tuple[str | int, ...], binary: _Binary) -> Iterator[Field]:
+def _walk(value: Any, path: Steps, binary: _Binary) -> Iterator[Field]:
     if isinstance(value, dict):
         for key, item in list(value.items()):
             if not path and key == "model":
@@ -127,7 +135,7 @@ def _walk(value: Any, path: tuple[str | int, ...], binary: _Binary) -> Iterator[
                 yield from _walk(item, child, binary)
 
 
-def _key_field(container: dict[str, Any], key: str, path: tuple[str | int, ...]) -> Field:
+def _key_field(container: dict[str, Any], key: str, path: Steps) -> Field:
     def rename(new: str) -> None:
         items = list(container.items())
         taken = set(container) - {key}
@@ -138,12 +146,11 @@ def _key_field(container: dict[str, Any], key: str, path: tuple[str | int, ...])
         container.clear()
         container.update((unique if k == key else k, v) for k, v in items)
 
-    return Field(key, _dotted(path) + "#key", False, bool(_IDENT.fullmatch(key)), True, rename)
+    return Field(key, path, False, bool(_IDENT.fullmatch(key)), True, rename)
 
 
-def _string(container: Any, key: str | int, path: tuple[str | int, ...], binary: _Binary) -> Iterator[Field]:
+def _string(container: Any, key: str | int, path: Steps, binary: _Binary) -> Iterator[Field]:
     text: str = container[key]
-    where = _dotted(path)
 
     def assign(new: str) -> None:
         container[key] = new
@@ -163,15 +170,16 @@ def _string(container: Any, key: str | int, path: tuple[str | int, ...], binary:
             def reencode(new: str) -> None:
                 container[key] = prefix + base64.b64encode(new.encode()).decode()
 
-            yield Field(decoded, where, False, False, False, reencode)
+            yield Field(decoded, path, False, False, False, reencode)
         elif not binary.skip and path[-1] not in _OPAQUE_KEYS:
-            yield from _binary(raw, where, binary)
+            yield from _binary(raw, path, binary)
         return
     ident = path[-1] in _IDENT_KEYS
-    yield Field(text, where, _is_conversation(path), ident, False, assign)
+    yield Field(text, path, _is_conversation(path), ident, False, assign)
 
 
-def _binary(raw: bytes, where: str, binary: _Binary) -> Iterator[Field]:
+def _binary(raw: bytes, path: Steps, binary: _Binary) -> Iterator[Field]:
+    where = _dotted(path)
     try:
         found = contents(raw)
     except Unreadable as exc:
@@ -183,7 +191,7 @@ def _binary(raw: bytes, where: str, binary: _Binary) -> Iterator[Field]:
         raise BinaryWithPii(where, found.kind)
 
     if found.text:
-        yield Field(found.text, where, False, False, False, refuse)
+        yield Field(found.text, path, False, False, False, refuse)
 
 
 def _base64_payload(text: str, payload_key: bool) -> tuple[str, str] | None:
@@ -198,7 +206,7 @@ def _base64_payload(text: str, payload_key: bool) -> tuple[str, str] | None:
     return None
 
 
-def _is_conversation(path: tuple[str | int, ...]) -> bool:
+def _is_conversation(path: Steps) -> bool:
     if not path or path[0] not in ("messages", "input", "prompt"):
         return False
     last = path[-1]
@@ -207,5 +215,5 @@ def _is_conversation(path: tuple[str | int, ...]) -> bool:
     return last in _CONVERSATION_KEYS or (isinstance(last, int) and path[-2] == "content")
 
 
-def _dotted(path: tuple[str | int, ...]) -> str:
+def _dotted(path: Steps) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")

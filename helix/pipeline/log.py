@@ -91,7 +91,7 @@ class LogStage:
             call.cost = self._prices.cost(call.target.provider.name, call.target.model, call.usage)
         for settle in call.on_finish:
             settle(call)
-        self._writer.submit(INSERT, request_log.row(request_log.fields(call)))
+        self._writer.submit(INSERT, request_log.call_row(call))
 
     def reject(
         self,

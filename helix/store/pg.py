@@ -183,7 +183,7 @@ class Connection:
 
 
 class AsyncConnection:
-    """The writer's connection on PostgreSQL, with the surface of its `aiosqlite.Connection`."""
+    """The writer's connection on PostgreSQL (`db.AsyncConnection`)."""
 
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self._conn = conn
@@ -210,6 +210,13 @@ class AsyncConnection:
         with _errors():
             async with self._conn.cursor() as cursor:
                 await cursor.executemany(postgres(sql), [tuple(p) for p in seq_of_parameters])  # type: ignore[arg-type]
+
+    async def write(self, groups: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+        """One transaction (`db.AsyncConnection.write`)."""
+        await self.execute("BEGIN IMMEDIATE")
+        for sql, rows in groups:
+            await self.executemany(sql, rows)
+        await self.execute("COMMIT")
 
     async def close(self) -> None:
         await self._conn.close()

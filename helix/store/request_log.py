@@ -44,32 +44,38 @@ def ms(seconds: float | None) -> float | None:
 
 def fields(call: Call) -> dict[str, Any]:
     """What the log knows of a call, by column."""
+    return dict(zip(COLUMNS, call_row(call), strict=True))
+
+
+def call_row(call: Call) -> tuple[Any, ...]:
+    """The INSERT's parameters for a call, in `COLUMNS` order: built directly, as it is on every request's
+    path (a dict by column, checked and mapped to a tuple, cost ~4% of an exact cache hit)."""
     usage = call.usage
-    return {
-        "id": call.id,
-        "ts": call.ts,
-        "endpoint": call.endpoint,
-        "key_id": call.key.id if call.key is not None else None,
-        "user": call.user,
-        "model_requested": call.requested_model,
-        "provider": call.target.provider.name,
-        "model": call.target.model,
-        "stream": int(call.stream),
-        "status": call.status,
-        "error_code": call.error_code,
-        "cache": call.cache,
-        "latency_ms": ms(call.finished),
-        "overhead_ms": ms(call.overhead_seconds),
-        "ttft_ms": ms(call.ttft),
-        "prompt_tokens": usage.prompt_tokens if usage else None,
-        "completion_tokens": usage.completion_tokens if usage else None,
-        "cached_tokens": usage.cached_tokens if usage else None,
-        "cost_usd": call.cost,
-        "saved_usd": call.saved,
+    return (
+        call.id,
+        call.ts,
+        call.endpoint,
+        call.key.id if call.key is not None else None,
+        call.user,
+        call.requested_model,
+        call.target.provider.name,
+        call.target.model,
+        int(call.stream),
+        call.status,
+        call.error_code,
+        call.cache,
+        ms(call.finished),
+        ms(call.overhead_seconds),
+        ms(call.ttft),
+        usage.prompt_tokens if usage else None,
+        usage.completion_tokens if usage else None,
+        usage.cached_tokens if usage else None,
+        call.cost,
+        call.saved,
         # The headers only this request's stages set (cache similarity, budget left, attempts), as JSON, for
         # the dashboard's request detail; the usual ones (request id, cache, cost...) follow from the row.
-        "helix_headers": _encode(call.response_headers).decode() if call.response_headers else None,
-    }
+        _encode(call.response_headers).decode() if call.response_headers else None,
+    )
 
 
 def row(known: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -3,7 +3,7 @@
 Python builds whose `sqlite3` lacks `enable_load_extension` (pyenv's, macOS's system Python) cannot
 load extensions per connection. SQLite's own `sqlite3_auto_extension` still works: we hand it
 `sqlite3_vec_init` from sqlite-vec's shared library through ctypes, and SQLite runs it on every
-connection opened afterwards, including the ones aiosqlite opens in its threads. The shared library
+connection opened afterwards, in any thread (the writer's among them). The shared library
 is found through the `sqlite_vec` package, which PyInstaller bundles next to the code.
 """
 

@@ -188,10 +188,7 @@ class Writer:
                 groups[-1][1].append(params)
             else:
                 groups.append((sql, [params]))
-        await self._conn.execute("BEGIN IMMEDIATE")
-        for sql, params_list in groups:
-            await self._conn.executemany(sql, params_list)
-        await self._conn.execute("COMMIT")
+        await self._conn.write(groups)
         self.written += len(rows)
 
     async def _rollback(self) -> None:
