@@ -204,12 +204,12 @@ def test_least_recently_used_entries_are_evicted(tmp_path: Path, upstream, fake:
 
 # -- semantic ------------------------------------------------------------------------------------------
 
-_WEAK_MODEL = pytest.mark.xfail(strict=True, reason="the shipped judge scores this paraphrase below 0.90")
+_WEAK_MODEL = pytest.mark.xfail(strict=True, reason="the shipped judge scores this paraphrase below 0.88")
 PARAPHRASES = [
     ("How do I reset my password?", "how can i reset my password"),
     pytest.param("What is the capital of Australia?", "Whats the capital of Australia", marks=_WEAK_MODEL),
     ("Can you explain what a closure is in JavaScript?", "what is a closure in javascript"),
-    pytest.param("How do I cancel my subscription?", "How can I cancel my subscription?", marks=_WEAK_MODEL),
+    ("How do I cancel my subscription?", "How can I cancel my subscription?"),
 ]
 NEAR_MISSES = [
     ("How do I turn on dark mode?", "How do I turn off dark mode?"),
