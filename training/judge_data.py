@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 from tests.labelled import load_intents  # noqa: E402
 
 Pair = tuple[str, str, int]
+SAME_PAIRS = 16  # paraphrase pairs taken from one intent (of up to 28)
 SIBLING_PAIRS = 24  # near-miss pairs taken from two intents of one family (of up to 8 x 8)
 WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.jsonl"))
 
@@ -630,7 +631,7 @@ def written_pairs(rng: random.Random) -> list[Pair]:
     pairs: list[Pair] = []
     for family in families:
         for texts in family:
-            pairs += [(_maybe_reframed(a, rng), b, 1) for a, b in itertools.combinations(texts, 2)]
+            pairs += [(_maybe_reframed(a, rng), b, 1) for a, b in _intent_pairs(texts, rng, SAME_PAIRS)]
             pairs += [(t, reframe(t, rng), 1) for t in texts]
         for x, y in itertools.combinations(family, 2):
             pairs += [(_maybe_reframed(a, rng), b, 0) for a, b in _intent_pairs_across(x, y, rng, SIBLING_PAIRS)]
