@@ -289,9 +289,9 @@ def test_deployments_show_the_routers_state_live(
     navigations: list[str] = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
     client = site.client(admin(site, "POST", "/keys", json={"name": "routing-app"}).json()["key"])
-    for _ in range(20):  # the balancer picks fail-429 first nine times in ten; its 429 cools it at once
-        answer = client.chat.completions.with_raw_response.create(
-            model="mixed", messages=[{"role": "user", "content": "route me"}]
+    for i in range(20):  # the balancer picks fail-429 first nine times in ten; its 429 cools it at once
+        answer = client.chat.completions.with_raw_response.create(  # a new question each time: no cache hit
+            model="mixed", messages=[{"role": "user", "content": f"route me {i}"}]
         )
         assert answer.headers["x-helix-model"] == "gpt-4o"
         ready = httpx.get(f"{site.url}/health/ready", timeout=10).json()["deployments"]
