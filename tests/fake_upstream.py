@@ -21,6 +21,10 @@ Behaviour is chosen by the requested model name:
   truncated-sse                    a stream that ends cleanly after two chunks, with no finish or [DONE]
   invalid-json                     a 200 whose body is not JSON
   content-filter                   a 400 whose code says the provider's content policy refused it
+  garbage-usage / huge-usage       an answer whose usage is not numbers (or absurd ones: 10**30, 1e308);
+                                   streams send it in a last chunk even unasked
+  bad-gzip                         a 200 that says it is gzip and is not
+  redirect                         a 302 to elsewhere
   anything else                    answer "echo: <last user text>"
 FakeState.broken maps a model name to a status every request for it fails with, until removed.
 Also /v1/responses, /v1/completions and /v1/messages/count_tokens (tests/fake_openai_extra.py); every
@@ -92,6 +96,13 @@ def _usage(prompt: str, answer: str) -> dict[str, Any]:
     }
 
 
+# What a broken provider has been seen to put in `usage`: it must neither fail the request nor poison spend.
+BAD_USAGE: dict[str, dict[str, Any]] = {
+    "garbage-usage": {"prompt_tokens": "lots", "completion_tokens": -5, "prompt_tokens_details": 7},
+    "huge-usage": {"prompt_tokens": 10**30, "completion_tokens": 1e308, "total_tokens": 10**30},
+}
+
+
 MODEL_WRITTEN_PII = ("model.wrote@leakmail.io", "4111 1111 1111 1111")
 
 
@@ -112,7 +123,7 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
         "created": int(time.time()),
         "model": body.get("model"),
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}],
-        "usage": _usage(prompt, answer),
+        "usage": BAD_USAGE.get(str(body.get("model"))) or _usage(prompt, answer),
     }
 
 
@@ -137,7 +148,9 @@ def _stream_events(body: dict[str, Any]) -> list[dict[str, Any]]:
     events = [_chunk(model, {"role": "assistant", "content": ""})]
     events += [_chunk(model, {"content": piece}) for piece in _pieces(answer)]
     events.append(_chunk(model, {}, "length" if model == "length" else "stop"))
-    if (body.get("stream_options") or {}).get("include_usage"):
+    if model in BAD_USAGE:
+        events.append({**_chunk(model, {}), "choices": [], "usage": BAD_USAGE[model]})
+    elif (body.get("stream_options") or {}).get("include_usage"):
         events.append({**_chunk(model, {}), "choices": [], "usage": _usage(prompt, answer)})
     return events
 
@@ -215,6 +228,10 @@ class FakeUpstream:
             return await _reset(send)
         if model == "invalid-json":
             return await _raw(send, 200, b"<html>not json</html>")
+        if model == "bad-gzip":
+            return await _raw(send, 200, b"this is not gzip", [(b"content-encoding", b"gzip")])
+        if model == "redirect":
+            return await _raw(send, 302, b"", [(b"location", b"http://127.0.0.1:9/elsewhere")])
         if model == "content-filter":
             refusal = {
                 "message": "flagged by the content policy",
@@ -309,8 +326,9 @@ def _retry_headers(status: int, ms: int) -> list[tuple[bytes, bytes]]:
     return [(b"retry-after-ms", str(ms).encode())]
 
 
-async def _raw(send: Any, status: int, data: bytes) -> None:
+async def _raw(send: Any, status: int, data: bytes, extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    headers += extra_headers or []
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
@@ -98,5 +101,79 @@ def test_a_streamed_answer_over_the_entry_cap_is_not_assembled_or_cached(
                 instance.flush()
         rows = instance.rows("SELECT cache FROM requests ORDER BY ts")
         assert [r["cache"] for r in rows] == ["MISS", "MISS", "MISS", "HIT-EXACT"]
+    finally:
+        instance.server.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("model", ["garbage-usage", "huge-usage"])
+def test_garbage_in_a_providers_usage_neither_fails_the_answer_nor_poisons_the_log(
+    helix: Helix, fake: FakeState, model: str, stream: bool
+) -> None:
+    client, messages = helix.client(), [{"role": "user", "content": "how many tokens"}]
+    for _ in range(2):  # the second is answered from the cache, which stored the entry despite the usage
+        if stream:
+            chunks = client.chat.completions.create(model=model, messages=messages, stream=True)
+            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        else:
+            text = client.chat.completions.create(model=model, messages=messages).choices[0].message.content or ""
+        assert text == "echo: how many tokens"
+    rows = helix.rows("SELECT status, cache, prompt_tokens, completion_tokens, cost_usd FROM requests ORDER BY ts")
+    assert [(r["status"], r["cache"]) for r in rows] == [(200, "MISS"), (200, "HIT-EXACT")]
+    assert (rows[0]["prompt_tokens"], rows[0]["completion_tokens"]) == (0, 0)  # unknown, not 10**30 or -5
+    assert helix.rows("SELECT count(*) AS n FROM write_failures")[0]["n"] == 0
+
+
+def test_garbage_usage_translated_for_an_anthropic_client_is_numbers(helix: Helix, fake: FakeState) -> None:
+    body = {"model": "garbage-usage", "max_tokens": 50, "messages": [{"role": "user", "content": "count"}]}
+    response = httpx.post(f"{helix.url}/v1/messages", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.json()["usage"]["input_tokens"] == 0 and response.json()["usage"]["output_tokens"] == 0
+
+
+@pytest.mark.parametrize(("model", "said"), [("bad-gzip", "connection to the provider failed"), ("redirect", "302")])
+def test_an_undecodable_or_redirected_answer_is_a_502(helix: Helix, fake: FakeState, model: str, said: str) -> None:
+    response = post(helix, model)
+    assert response.status_code == 502, response.text
+    error = response.json()["error"]
+    assert error["type"] == "upstream_error" and error["provider"] == "openai" and said in error["message"]
+    (row,) = helix.rows("SELECT status FROM requests")
+    assert row["status"] == 502
+
+
+@pytest.fixture
+def not_http() -> Iterator[str]:
+    """An "upstream" that answers every connection with bytes that are not HTTP, then closes it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def answer() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                with suppress(OSError):
+                    conn.recv(65536)
+                    conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\nthis is not HTTP\r\n\r\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_upstream_that_does_not_speak_http_is_a_502(tmp_path: Path, not_http: str, stream: bool) -> None:
+    instance = start_helix(tmp_path, not_http)
+    try:
+        response = post(instance, "gpt-4o-mini", stream=stream)
+        assert response.status_code == 502, response.text
+        assert response.json()["error"]["code"] == "upstream_unreachable"
     finally:
         instance.server.stop()
