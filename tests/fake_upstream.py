@@ -25,6 +25,8 @@ Behaviour is chosen by the requested model name:
                                    streams send it in a last chunk even unasked
   bad-gzip                         a 200 that says it is gzip and is not
   redirect                         a 302 to elsewhere
+  wrong-shape (Anthropic)          a message whose content is a number; a stream with an event of the
+                                   wrong shape (WRONG_SHAPE_EVENTS; also error-string)
   anything else                    answer "echo: <last user text>"
 FakeState.broken maps a model name to a status every request for it fails with, until removed.
 Also /v1/responses, /v1/completions and /v1/messages/count_tokens (tests/fake_openai_extra.py); every
@@ -100,6 +102,13 @@ def _usage(prompt: str, answer: str) -> dict[str, Any]:
 BAD_USAGE: dict[str, dict[str, Any]] = {
     "garbage-usage": {"prompt_tokens": "lots", "completion_tokens": -5, "prompt_tokens_details": 7},
     "huge-usage": {"prompt_tokens": 10**30, "completion_tokens": 1e308, "total_tokens": 10**30},
+}
+
+
+# Anthropic events of the wrong shape: a block whose delta is a string; an error that is only a string.
+WRONG_SHAPE_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "wrong-shape": ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": "x"}),
+    "error-string": ("error", {"type": "error", "error": "the model is overloaded"}),
 }
 
 
@@ -296,8 +305,14 @@ class FakeUpstream:
             return await _json(send, 200, extra.count_tokens(body), [(b"request-id", b"req_fake_anthropic")])
         if anthropic:
             if body.get("stream"):
-                return await _sse(send, fake_messages_stream(body), False, False, 0, b"request-id")
-            return await _json(send, 200, fake_messages_response(body), [(b"request-id", b"req_fake_anthropic")])
+                events = fake_messages_stream(body)
+                if model in WRONG_SHAPE_EVENTS:  # the second event (the first block's start) replaced
+                    events = [events[0], WRONG_SHAPE_EVENTS[model], *events[2:]]
+                return await _sse(send, events, False, False, 0, b"request-id")
+            message = fake_messages_response(body)
+            if model == "wrong-shape":
+                message["content"] = 5
+            return await _json(send, 200, message, [(b"request-id", b"req_fake_anthropic")])
         await _json(send, 404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
 
 

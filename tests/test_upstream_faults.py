@@ -177,3 +177,34 @@ def test_an_upstream_that_does_not_speak_http_is_a_502(tmp_path: Path, not_http:
         assert response.json()["error"]["code"] == "upstream_unreachable"
     finally:
         instance.server.stop()
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_an_anthropic_answer_of_the_wrong_shape_is_a_502_in_the_clients_shape(
+    helix: Helix, fake: FakeState, path: str
+) -> None:
+    body = {"model": "anthropic/wrong-shape", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 502, response.text
+    error = response.json()["error"]
+    assert "unexpected shape" in error["message"]
+    assert response.json().get("type") == ("error" if path == "/v1/messages" else None)
+
+
+@pytest.mark.parametrize(("model", "said"), [("wrong-shape", "unexpected shape"), ("error-string", "overloaded")])
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_an_anthropic_stream_event_of_the_wrong_shape_ends_the_stream_with_an_error(
+    helix: Helix, fake: FakeState, path: str, model: str, said: str
+) -> None:
+    body = {
+        "model": f"anthropic/{model}",
+        "max_tokens": 20,
+        "stream": True,
+        "messages": [{"role": "user", "content": "tell me a long story"}],
+    }
+    with httpx.stream("POST", f"{helix.url}{path}", json=body, timeout=30) as response:
+        text = response.read().decode()
+    last = [line for line in text.split("\n") if line.startswith("data: ")][-1]
+    assert '"error"' in last and said in last and "internal error" not in last
+    (row,) = helix.rows("SELECT status FROM requests")
+    assert row["status"] == 502

@@ -516,7 +516,10 @@ class StreamTranslator:
         return chunks
 
     def _on_error(self, data: JSON) -> list[JSON]:
-        error = data.get("error") or {}
+        error = data.get("error")
+        if isinstance(error, str) and error:
+            raise UpstreamStreamError(error, "api_error")
+        error = error if isinstance(error, dict) else {}
         raise UpstreamStreamError(
             str(error.get("message") or "Anthropic stream error"), str(error.get("type") or "api_error")
         )
