@@ -25,6 +25,8 @@ Behaviour is chosen by the requested model name:
                                    streams send it in a last chunk even unasked
   bad-gzip                         a 200 that says it is gzip and is not
   redirect                         a 302 to elsewhere
+  shape-choices / -choice /         choices that are not a list, a choice that is not an object, a message
+    -message / -content            (or delta) that is not one, content that is a number (WRONG_CHOICES)
   wrong-shape (Anthropic)          a message whose content is a number; a stream with an event of the
                                    wrong shape (WRONG_SHAPE_EVENTS; also error-string)
   anything else                    answer "echo: <last user text>"
@@ -105,6 +107,13 @@ BAD_USAGE: dict[str, dict[str, Any]] = {
 }
 
 
+# OpenAI choices of the wrong shape, for an answer ("message") and a stream chunk ("delta") alike.
+WRONG_CHOICES: dict[str, Any] = {
+    "shape-choices": 5,
+    "shape-choice": [5],
+    "shape-message": [{"index": 0, "message": "hello", "delta": "hello", "finish_reason": None}],
+    "shape-content": [{"index": 0, "message": {"content": 42}, "delta": {"content": 42}, "finish_reason": None}],
+}
 # Anthropic events of the wrong shape: a block whose delta is a string; an error that is only a string.
 WRONG_SHAPE_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "wrong-shape": ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": "x"}),
@@ -279,6 +288,12 @@ class FakeUpstream:
                 },
             )
         if path == "/v1/chat/completions":
+            if model in WRONG_CHOICES:  # the answer's choices, or a stream's second chunk's
+                if not body.get("stream"):
+                    return await _json(send, 200, {**_completion(body), "choices": WRONG_CHOICES[model]})
+                events = _stream_events(body)
+                events[1] = {**events[1], "choices": WRONG_CHOICES[model]}
+                return await _sse(send, [("", e) for e in events], False, True, 0)
             if body.get("stream"):
                 if model == "truncated-sse":
                     return await _sse(send, [("", e) for e in _stream_events(body)[:2]], False, False, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import openai
 import pytest
 
 from tests.conftest import Helix, start_helix
-from tests.fake_upstream import FakeState, ServerThread
+from tests.fake_upstream import WRONG_CHOICES, FakeState, ServerThread
 
 OPENAI_KEY = "sk-proj-Abc123def456GHI789jkl012MNO345"
 ANTHROPIC_KEY = "sk-ant-api03-Zyx987wvu654TSR321qpo098"
@@ -208,3 +209,25 @@ def test_an_anthropic_stream_event_of_the_wrong_shape_ends_the_stream_with_an_er
     assert '"error"' in last and said in last and "internal error" not in last
     (row,) = helix.rows("SELECT status FROM requests")
     assert row["status"] == 502
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("model", sorted(WRONG_CHOICES))
+def test_openai_choices_of_the_wrong_shape_are_a_502_and_never_cached(
+    helix: Helix, fake: FakeState, model: str, stream: bool
+) -> None:
+    sent = []
+    for _ in range(2):
+        response = post(helix, model, stream=stream)
+        if stream:  # the wrong chunk comes second: the stream has begun, so it ends with an error event
+            assert response.status_code == 200
+            last = [line for line in response.text.split("\n") if line.startswith("data: ")][-1]
+            error = json.loads(last.removeprefix("data: "))["error"]
+        else:
+            assert response.status_code == 502, response.text
+            error = response.json()["error"]
+        assert error["code"] == ("upstream_bad_stream" if stream else "upstream_bad_answer")
+        assert "unexpected shape" in error["message"]
+        sent.append(len(fake.calls("/v1/chat/completions")))
+    assert sent[1] > sent[0]  # asked the provider again: nothing was served from the cache
+    assert helix.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0

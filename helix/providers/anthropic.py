@@ -25,7 +25,7 @@ from helix.providers.anthropic_translate import (
     to_messages_request,
     translate_error,
 )
-from helix.providers.http import HttpAdapter, decode_event, iter_sse, read_json
+from helix.providers.http import HttpAdapter, decode_event, iter_sse, read_json, unreadable
 
 API_VERSION = "2023-06-01"
 _decode = msgspec.json.decode
@@ -37,9 +37,7 @@ _WRONG_SHAPE = (AttributeError, TypeError, KeyError, IndexError, ValueError)
 
 def _wrong_shape(provider: str, what: str, code: str) -> UpstreamError:
     log.warning("%s sent %s Helix cannot read", provider, what, exc_info=True)
-    return UpstreamError(
-        f"{provider}: the provider sent {what} of an unexpected shape", status=502, code=code, provider=provider
-    )
+    return unreadable(provider, what, code)
 
 
 class AnthropicProvider(HttpAdapter):

@@ -111,6 +111,12 @@ def _sane_retry(value: str) -> bool:
     return True
 
 
+def unreadable(provider: str, what: str, code: str, detail: str = "") -> UpstreamError:
+    """The provider sent `what` ("an answer", "a stream event") of a shape Helix cannot read: a 502."""
+    message = f"{provider}: the provider sent {what} of an unexpected shape" + (f" ({detail})" if detail else "")
+    return UpstreamError(message, status=502, type="upstream_error", code=code, provider=provider)
+
+
 def decode_event(provider: str, data: str | bytes) -> dict[str, Any]:
     """One stream event's JSON; a garbled event is the provider's fault: a 502, never a 500 or a cut stream."""
     try:
