@@ -27,7 +27,6 @@ from presidio_analyzer.predefined_recognizers import (
     CryptoRecognizer,
     IbanRecognizer,
     UrlRecognizer,
-    UsSsnRecognizer,
 )
 
 from helix.pii.casing import load_lexicon
@@ -39,6 +38,7 @@ from helix.pii.recognizers import (
     EmailRecognizer,
     FastPhoneRecognizer,
     FilteredIpRecognizer,
+    SsnRecognizer,
     ethereum_recognizer,
 )
 from helix.pii.scan import Scanner
@@ -76,7 +76,7 @@ def _builtin_recognizers(enabled: set[str]) -> list[EntityRecognizer]:
         ("PHONE_NUMBER", FastPhoneRecognizer),
         ("CREDIT_CARD", CardRecognizer),
         ("IBAN_CODE", IbanRecognizer),
-        ("US_SSN", UsSsnRecognizer),
+        ("US_SSN", SsnRecognizer),
         ("IP_ADDRESS", FilteredIpRecognizer),
         ("CRYPTO", CryptoRecognizer),
         ("CRYPTO", ethereum_recognizer),
