@@ -126,6 +126,11 @@ def test_pattern_only_false_positive_rate(engine: PiiEngine) -> None:
         ("my number is 4155550132, call after 5", "4155550132", "PHONE_NUMBER"),
         ("Escalate to ceo@bigcorp.example today", "ceo@bigcorp.example", "EMAIL_ADDRESS"),  # no registry sells
         ("ping jane.doe@acme.internal or ops@corp.local", "jane.doe@acme.internal", "EMAIL_ADDRESS"),
+        ("ship it to 1600 Pennsylvania Ave NW, Washington DC 20500", "1600 Pennsylvania Ave NW", "LOCATION"),
+        ("I moved to 221B Baker Street last year", "221B Baker Street", "LOCATION"),
+        ("my date of birth is 03/14/1985", "03/14/1985", "DATE_OF_BIRTH"),
+        ("DOB: 1985-03-14, member since 2019", "1985-03-14", "DATE_OF_BIRTH"),
+        ("she was born on March 14, 1985 in Ohio", "March 14, 1985", "DATE_OF_BIRTH"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -145,6 +150,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Tracking number 1Z999AA10123456784 shows 'label created' since Monday.",
         "npm install react@18.2.0 lodash@4.17.21 and pin order number 4155550132 in the sheet",
         "SSN-like ids with mixed separators are not SSNs: 123 45-6789",
+        "Release date 03/14/1985; the deadline is 2024-05-01 and version 2 of the drive ships on 12/05.",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
