@@ -32,6 +32,7 @@ PATTERN_ENTITIES: tuple[str, ...] = (
     "US_SSN",
     "IP_ADDRESS",
     "CRYPTO",
+    "DATE_OF_BIRTH",
 )
 SECRET_ENTITIES: tuple[str, ...] = (
     "API_KEY",

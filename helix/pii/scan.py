@@ -45,6 +45,9 @@ def _search(pattern: str) -> Gate:
 GATES: dict[str, Gate] = {
     "EMAIL_ADDRESS": lambda text: "@" in text,
     "IBAN_CODE": _search(r"[A-Za-z]{2}\d{2}"),
+    "DATE_OF_BIRTH": _search(r"(?i)born|birth|d\.?o\.?b"),
+    # Pattern-found LOCATIONs are street addresses: a house number, then a capitalised word or an ordinal.
+    "LOCATION": _search(r"\d[A-Za-z]? (?:[A-Z]|\d)"),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.
