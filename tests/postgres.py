@@ -49,3 +49,21 @@ def schema() -> Iterator[PostgresUrl]:
     finally:
         admin.execute(f"DROP SCHEMA {name} CASCADE")  # type: ignore[attr-defined]
         admin.close()  # type: ignore[attr-defined]
+
+
+def named(url: PostgresUrl, name: str) -> PostgresUrl:
+    """`url` with an application name, so a test can find its own sessions (and no other test's)."""
+    return PostgresUrl(f"{url}{'&' if '?' in url else '?'}application_name={name}")
+
+
+def terminate(name: str) -> int:
+    """Kill every session named `name`, as `pg_terminate_backend` does on a restart; how many there were."""
+    admin = _admin()
+    try:
+        rows = admin.execute(  # type: ignore[attr-defined]
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchall()
+        return len(rows)
+    finally:
+        admin.close()  # type: ignore[attr-defined]
