@@ -74,9 +74,7 @@ class PgProxy:
             client_out.transport.abort()
             return
         self._open |= {client_out, server_out}
-        await asyncio.gather(
-            self._pump(client_in, server_out, client_out), self._pump(server_in, client_out, None)
-        )
+        await asyncio.gather(self._pump(client_in, server_out, client_out), self._pump(server_in, client_out, None))
 
     async def _pump(
         self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, back: asyncio.StreamWriter | None
