@@ -1,5 +1,6 @@
 """A TCP forwarder in front of the test PostgreSQL that can fail like a restarting server, without touching
 the server the other tests share: `down()` cuts every connection and refuses new ones until `up()`;
+`silent()` cuts them and takes new ones without ever answering (a host gone from the network);
 `cut_after_commit()` lets the next COMMIT reach the server and cuts the connection before its answer
 comes back (the commit landed, the client cannot know)."""
 
@@ -27,6 +28,7 @@ class PgProxy:
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
         self._cut_after_commit = False
+        self._silent = False
         self.commits_cut = 0
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -38,12 +40,17 @@ class PgProxy:
         self.up()
         return self
 
-    def up(self) -> None:
+    def up(self, silent: bool = False) -> None:
+        self._silent = silent
         self._call(self._listen())
 
     def down(self) -> None:
         """As a server shutting down: every connection closed, new ones refused."""
         self._call(self._stop())
+
+    def silent(self) -> None:
+        self.down()
+        self.up(silent=True)
 
     def cut_after_commit(self) -> None:
         self._cut_after_commit = True
@@ -68,6 +75,10 @@ class PgProxy:
         self._open.clear()
 
     async def _serve(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
+        if self._silent:
+            self._open.add(client_out)
+            await client_in.read()  # everything the client sends, unanswered, until either side gives up
+            return
         try:
             server_in, server_out = await asyncio.open_connection(self._host, self._port)
         except OSError:

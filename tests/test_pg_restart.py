@@ -23,6 +23,7 @@ from helix.dburl import PostgresUrl
 from helix.store import keys as key_store
 from helix.store import request_log
 from helix.store.db import connect
+from helix.store.pg import SLOW_CONNECT_SECONDS, ConnectionLost
 from helix.store.writer import Writer
 from helix.virtual_keys import KeySpec
 from tests.fake_upstream import FakeState, ServerThread
@@ -119,6 +120,25 @@ def test_a_database_down_past_the_retry_deadline_drops_and_counts(pg_url: Postgr
     assert writer.dropped == {"requests": 5} and _logged(pg_url) == 5
 
 
+def test_a_connection_does_not_wait_on_a_silent_database_again_and_again(pg_url: PostgresUrl) -> None:
+    """Connections used on the event loop must not block it for a connect timeout at every statement."""
+    with proxied(pg_url) as proxy:
+        conn = connect(proxy.url)
+        try:
+            proxy.silent()
+            started = time.monotonic()
+            with pytest.raises(ConnectionLost):  # one attempt waits for the connect timeout
+                conn.execute("SELECT 1")
+            assert time.monotonic() - started >= SLOW_CONNECT_SECONDS
+            started = time.monotonic()
+            for _ in range(3):  # then statements fail at once for a while
+                with pytest.raises(ConnectionLost):
+                    conn.execute("SELECT 1")
+            assert time.monotonic() - started < SLOW_CONNECT_SECONDS
+        finally:
+            conn.close()
+
+
 def _client(base: str, secret: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{base}/v1", api_key=secret, max_retries=0, timeout=30)
 
@@ -143,11 +163,12 @@ def test_a_served_helix_outlives_its_sessions_killed_and_a_restart(
     conn = connect(pg_url)
     _, bob_secret = key_store.create(conn, "bob", KeySpec())
     _, carol_secret = key_store.create(conn, "carol", KeySpec(budget=1e6))
+    _, dave_secret = key_store.create(conn, "dave", KeySpec())
     conn.close()
     name = f"helix_served_{secrets.token_hex(4)}"
     with proxied(pg_url) as proxy, _serve(tmp_path, upstream[0], named(proxy.url, name)) as (base, _):
-        bob, carol = _client(base, bob_secret), _client(base, carol_secret)
-        others: list[float] = []  # the costs of bob's and carol's answers
+        bob, carol, dave = (_client(base, secret) for secret in (bob_secret, carol_secret, dave_secret))
+        others: list[float] = []  # the costs of the answers to bob, carol and dave
         assert _status(bob, others) == 200
         one = others[0]  # what a question costs (they are all alike)
         conn = connect(pg_url, migrate=False)
@@ -167,8 +188,10 @@ def test_a_served_helix_outlives_its_sessions_killed_and_a_restart(
         wait_for(lambda: _status(bob, others) == 401, 10)
 
         # The database down: a request that needs it (a budget's admission) gets a 503 in OpenAI's shape at
-        # once; service comes back with the database, on its own.
+        # once; one that does not is answered, and logged once the database is back. Service comes back with
+        # the database, on its own.
         proxy.down()
+        assert _status(dave, others) == 200
         for _ in range(4):  # each on whichever of the instance's sessions
             started = time.monotonic()
             with pytest.raises(openai.APIStatusError) as refused:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import select
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,12 @@ if TYPE_CHECKING:
 Groups = Sequence[tuple[str, Sequence[Sequence[Any]]]]  # db.Groups (db imports this module, not the reverse)
 
 CONNECT_TIMEOUT_SECONDS = 5
+# After a reconnect that failed slowly (a host that does not answer, not a refusal), statements fail at once
+# (ConnectionLost) for this long before the next attempt: some connections are used on the event loop (the
+# key poll, exact cache lookups), which each such attempt blocks for up to CONNECT_TIMEOUT_SECONDS. A refused
+# attempt takes a millisecond: it is made again by the next statement, so service resumes with the server.
+RECONNECT_PAUSE_SECONDS = 10.0
+SLOW_CONNECT_SECONDS = 0.5
 # SQLSTATEs of a session that is gone or cannot be had: connection exceptions (class 08), and a server
 # shutting down (57P01 admin, 57P02 crash) or not yet taking connections (57P03). psycopg's own client-side
 # errors (no server, the socket closed) have no SQLSTATE.
@@ -187,6 +194,7 @@ class Connection:
     def __init__(self, url: str, lock_timeout_ms: int, settings: Sequence[str]) -> None:
         self._url, self._settings = url, (f"SET lock_timeout = {int(lock_timeout_ms)}", *settings)
         self._conn = self._open()
+        self._next_attempt = 0.0  # monotonic time before which a reconnect is not tried (after a slow failure)
         self.row_factory: Any = None
 
     @classmethod
@@ -207,7 +215,15 @@ class Connection:
 
     def _live(self) -> psycopg.Connection[Any]:
         if _hung_up(self._conn):  # the old one is kept until a new one opens, so this is asked again next time
-            fresh = self._open()
+            if time.monotonic() < self._next_attempt:
+                raise ConnectionLost("the database is unavailable: the last attempt to reconnect timed out")
+            started = time.monotonic()
+            try:
+                fresh = self._open()
+            except ConnectionLost:
+                if time.monotonic() - started >= SLOW_CONNECT_SECONDS:
+                    self._next_attempt = time.monotonic() + RECONNECT_PAUSE_SECONDS
+                raise
             self._conn.close()
             self._conn = fresh
         return self._conn
