@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import openai
 import pytest
@@ -20,9 +22,9 @@ from helix.cache.index import sign_bits
 from helix.cache.response_cache import ResponseCache
 from helix.config import CacheConfig
 from helix.dburl import PostgresUrl
+from helix.store import budget_spend, request_log, reservations
 from helix.store import keys as key_store
-from helix.store import request_log
-from helix.store.db import connect
+from helix.store.db import Connection, connect
 from helix.store.pg import SLOW_CONNECT_SECONDS, ConnectionLost
 from helix.store.writer import Writer
 from helix.virtual_keys import KeySpec
@@ -139,6 +141,37 @@ def test_a_connection_does_not_wait_on_a_silent_database_again_and_again(pg_url:
             conn.close()
 
 
+class _CutAfterReserving:
+    """A connection whose session goes right after the reservation's INSERT landed: its answer is lost."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        cursor = self._conn.execute(sql, parameters)
+        if sql.startswith("INSERT INTO reservations"):
+            raise ConnectionLost("the database is unavailable: server closed the connection unexpectedly")
+        return cursor
+
+
+def test_an_admission_cut_off_takes_its_reservation_back(pg_url: PostgresUrl) -> None:
+    """The request is refused (503), so a reservation that landed must not hold its estimate."""
+    conn = connect(pg_url)
+    try:
+        now = time.time()
+        budget = budget_spend.of_key("k", "day", now - 60, 1.0)
+        known = {"ts": now, "endpoint": "chat", "key_id": "k", "stream": 0, "status": 200, "cost_usd": 0.0}
+        first = reservations.of({**known, "id": "first"}, 0.2, (budget,), 0.01)
+        assert reservations.reserve_within(conn, first, (budget,), 0.01)[0] is None  # the budget's row is there
+        cut = reservations.of({**known, "id": "cut"}, 0.3, (budget,), 0.01)
+        with pytest.raises(ConnectionLost):
+            reservations.reserve_within(_CutAfterReserving(conn), cut, (budget,), 0.01)  # type: ignore[arg-type]
+        assert [r[0] for r in conn.execute("SELECT id FROM reservations").fetchall()] == ["first"]
+        assert budget_spend.current(conn, budget) == (0.0, pytest.approx(0.2))
+    finally:
+        conn.close()
+
+
 def _client(base: str, secret: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{base}/v1", api_key=secret, max_retries=0, timeout=30)
 
@@ -192,6 +225,7 @@ def test_a_served_helix_outlives_its_sessions_killed_and_a_restart(
         # the database, on its own.
         proxy.down()
         assert _status(dave, others) == 200
+        assert httpx.get(f"{base}/metrics").status_code == 200  # what is in memory is still worth scraping
         for _ in range(4):  # each on whichever of the instance's sessions
             started = time.monotonic()
             with pytest.raises(openai.APIStatusError) as refused:
