@@ -189,10 +189,9 @@ class WriterConnection:
 
 
 def _write(conn: sqlite3.Connection, groups: Groups) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    for sql, rows in groups:
-        conn.executemany(sql, rows)
-    conn.execute("COMMIT")
+    with transaction(conn):  # a failure is rolled back within the same hand-off
+        for sql, rows in groups:
+            conn.executemany(sql, rows)
 
 
 def lower_thread_priority(steps: int) -> None:
