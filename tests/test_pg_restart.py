@@ -232,6 +232,13 @@ def test_a_served_helix_outlives_its_sessions_killed_and_a_restart(
                 _ask(carol, "while the database is down")
             assert refused.value.status_code == 503 and time.monotonic() - started < 10
             assert refused.value.body["code"] == "database_unavailable"  # type: ignore[index]
+        anthropic_shaped = httpx.post(
+            f"{base}/v1/messages",
+            headers={"x-api-key": carol_secret, "anthropic-version": "2023-06-01"},
+            json={"model": "gpt-4o-mini", "max_tokens": 20, "messages": [{"role": "user", "content": "down?"}]},
+        )
+        assert anthropic_shaped.status_code == 503, anthropic_shaped.text
+        assert anthropic_shaped.json()["error"]["type"] == "overloaded_error"
         proxy.up()
         wait_for(lambda: _status(carol, others) == 200, 20)
         assert [_status(carol, others) for _ in range(8)] == [200] * 8
