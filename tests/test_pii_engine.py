@@ -131,6 +131,10 @@ def test_pattern_only_false_positive_rate(engine: PiiEngine) -> None:
         ("my date of birth is 03/14/1985", "03/14/1985", "DATE_OF_BIRTH"),
         ("DOB: 1985-03-14, member since 2019", "1985-03-14", "DATE_OF_BIRTH"),
         ("she was born on March 14, 1985 in Ohio", "March 14, 1985", "DATE_OF_BIRTH"),
+        ("my passport number is 533380006", "533380006", "ID_NUMBER"),
+        ("Medicare number: 1EG4-TE5-MK73, please update it", "1EG4-TE5-MK73", "ID_NUMBER"),
+        ("NHS number 943 476 5919", "943 476 5919", "ID_NUMBER"),
+        ("SIN 046 454 286 on file", "046 454 286", "ID_NUMBER"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -151,6 +155,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "npm install react@18.2.0 lodash@4.17.21 and pin order number 4155550132 in the sheet",
         "SSN-like ids with mixed separators are not SSNs: 123 45-6789",
         "Release date 03/14/1985; the deadline is 2024-05-01 and version 2 of the drive ships on 12/05.",
+        "My passport expires in May 2030; set the account # to 1234 and the syntax to v2; order number 12345678.",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -39,6 +39,7 @@ from helix.pii.recognizers import (
     EmailRecognizer,
     FastPhoneRecognizer,
     FilteredIpRecognizer,
+    IdNumberRecognizer,
     SsnRecognizer,
     StreetAddressRecognizer,
     ethereum_recognizer,
@@ -85,6 +86,7 @@ def _builtin_recognizers(enabled: set[str]) -> list[EntityRecognizer]:
         ("URL", UrlRecognizer),
         ("LOCATION", StreetAddressRecognizer),
         ("DATE_OF_BIRTH", DateOfBirthRecognizer),
+        ("ID_NUMBER", IdNumberRecognizer),
     ]
     return [factory() for entity, factory in table if entity in enabled]
 

@@ -33,6 +33,7 @@ PATTERN_ENTITIES: tuple[str, ...] = (
     "IP_ADDRESS",
     "CRYPTO",
     "DATE_OF_BIRTH",
+    "ID_NUMBER",
 )
 SECRET_ENTITIES: tuple[str, ...] = (
     "API_KEY",

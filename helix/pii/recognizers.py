@@ -282,6 +282,8 @@ _STREET_SUFFIXES = (
     "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy"
     "|Circle|Highway|Hwy|Square|Sq|Trail|Crescent|Close|Gardens"
 )
+# A street type after a space: the street gate's first check (one pattern is cheaper than 30 substrings here).
+STREET_HINT = re.compile(r" (?:" + _STREET_SUFFIXES + r")\b")
 
 
 _STREET_ADDRESS = re.compile(
@@ -333,6 +335,55 @@ class DateOfBirthRecognizer(LocalRecognizer):
             RecognizerResult("DATE_OF_BIRTH", m.start("date"), m.end("date"), 0.8)
             for m in _DATE_OF_BIRTH.finditer(text)
         ]
+
+
+# Identity, health, tax and bank numbers, by the words that name them; the number is the first run of upper-case
+# letters and digits after them (spaces and hyphens between groups): six characters or more, four digits or
+# more, so a year ("my passport expires in 2030") is not one.
+_ID_WORDS_PATTERN = (
+    r"\b(?:passport|driver'?s? ?licen[cs]e|licen[cs]e (?:no|number|#)|medicare|medicaid|nhs|national insurance"
+    r"|social insurance|sin|tax ?(?:id|payer id|file number)|tin|itin|ein|bank account|account (?:no|number|#)"
+    r"|routing (?:no|number|#)|member ?id|patient ?id|mrn|health ?card)\b"
+)
+# Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
+_ID_WORDS = re.compile(_ID_WORDS_PATTERN)
+_ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing changes the text's length
+# What the scanner's gates look for first, in " " + the lower-cased text: plain substrings, several times
+# cheaper than the patterns, and looser (a gate only has to miss nothing).
+ID_HINTS = (
+    *("passport", "licen", "medica", "nhs", "insurance", "tax", "account", "routing", "member", "patient"),
+    *("mrn", "health", " sin", " tin", " itin", " ein"),
+)
+DATE_OF_BIRTH_HINTS = ("born", "birth", "dob", "d.o.b")
+_ID_VALUE = re.compile(r"[^\n\d]{0,25}?\b([A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})\b")
+_MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
+
+
+class IdNumberRecognizer(LocalRecognizer):
+    """Passport, driver's licence, Medicare, NHS, national insurance, tax and bank account numbers: no one
+    shape fits them all, so the words before the number say what it is ("my passport number is 533380006")."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["ID_NUMBER"], name="IdNumberRecognizer")
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        lowered = text.lower()
+        words = _ID_WORDS.finditer(lowered) if len(lowered) == len(text) else _ID_WORDS_ANY_CASE.finditer(text)
+        values = (_ID_VALUE.match(text, found.end()) for found in words)
+        return [
+            RecognizerResult("ID_NUMBER", value.start(1), value.end(1), 0.7)
+            for value in values
+            if value is not None and _id_shaped(value.group(1))
+        ]
+
+
+def _id_shaped(number: str) -> bool:
+    return sum(c.isdigit() for c in number) >= _MIN_ID_DIGITS and sum(c.isalnum() for c in number) >= _MIN_ID_LENGTH
 
 
 # Words small English models tag as PERSON/LOCATION in technical prompts.
