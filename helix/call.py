@@ -11,6 +11,20 @@ from typing import Any, Literal, Protocol
 
 from helix.virtual_keys import KeyRecord
 
+# More tokens than any model reads or writes in one call: a provider's count above it is garbage, not usage.
+MAX_TOKEN_COUNT = 2**31 - 1
+
+
+def token_count(value: Any) -> int:
+    """A token count from a provider's usage object; 0 (unknown) for anything that is not a whole number
+    in 0..MAX_TOKEN_COUNT (a string, a negative, a float like 1e308), so a provider's garbage can neither
+    fail a request nor poison spend."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    if isinstance(value, float) and not value.is_integer():
+        return 0
+    return int(value) if 0 <= value <= MAX_TOKEN_COUNT else 0
+
 
 @dataclass(frozen=True, slots=True)
 class Usage:
@@ -25,9 +39,9 @@ class Usage:
         # Chat and completions name them prompt/completion tokens; the Responses API input/output tokens.
         details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
         return cls(
-            prompt_tokens=int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or usage.get("output_tokens") or 0),
-            cached_tokens=int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0,
+            prompt_tokens=token_count(usage.get("prompt_tokens") or usage.get("input_tokens")),
+            completion_tokens=token_count(usage.get("completion_tokens") or usage.get("output_tokens")),
+            cached_tokens=token_count(details.get("cached_tokens")) if isinstance(details, dict) else 0,
         )
 
 

@@ -21,6 +21,14 @@ Behaviour is chosen by the requested model name:
   truncated-sse                    a stream that ends cleanly after two chunks, with no finish or [DONE]
   invalid-json                     a 200 whose body is not JSON
   content-filter                   a 400 whose code says the provider's content policy refused it
+  garbage-usage / huge-usage       an answer whose usage is not numbers (or absurd ones: 10**30, 1e308);
+                                   streams send it in a last chunk even unasked
+  bad-gzip                         a 200 that says it is gzip and is not
+  redirect                         a 302 to elsewhere
+  shape-choices / -choice /         choices that are not a list, a choice that is not an object, a message
+    -message / -content            (or delta) that is not one, content that is a number (WRONG_CHOICES)
+  wrong-shape (Anthropic)          a message whose content is a number; a stream with an event of the
+                                   wrong shape (WRONG_SHAPE_EVENTS; also error-string)
   anything else                    answer "echo: <last user text>"
 FakeState.broken maps a model name to a status every request for it fails with, until removed.
 Also /v1/responses, /v1/completions and /v1/messages/count_tokens (tests/fake_openai_extra.py); every
@@ -92,6 +100,27 @@ def _usage(prompt: str, answer: str) -> dict[str, Any]:
     }
 
 
+# What a broken provider has been seen to put in `usage`: it must neither fail the request nor poison spend.
+BAD_USAGE: dict[str, dict[str, Any]] = {
+    "garbage-usage": {"prompt_tokens": "lots", "completion_tokens": -5, "prompt_tokens_details": 7},
+    "huge-usage": {"prompt_tokens": 10**30, "completion_tokens": 1e308, "total_tokens": 10**30},
+}
+
+
+# OpenAI choices of the wrong shape, for an answer ("message") and a stream chunk ("delta") alike.
+WRONG_CHOICES: dict[str, Any] = {
+    "shape-choices": 5,
+    "shape-choice": [5],
+    "shape-message": [{"index": 0, "message": "hello", "delta": "hello", "finish_reason": None}],
+    "shape-content": [{"index": 0, "message": {"content": 42}, "delta": {"content": 42}, "finish_reason": None}],
+}
+# Anthropic events of the wrong shape: a block whose delta is a string; an error that is only a string.
+WRONG_SHAPE_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "wrong-shape": ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": "x"}),
+    "error-string": ("error", {"type": "error", "error": "the model is overloaded"}),
+}
+
+
 MODEL_WRITTEN_PII = ("model.wrote@leakmail.io", "4111 1111 1111 1111")
 
 
@@ -112,7 +141,7 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
         "created": int(time.time()),
         "model": body.get("model"),
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}],
-        "usage": _usage(prompt, answer),
+        "usage": BAD_USAGE.get(str(body.get("model"))) or _usage(prompt, answer),
     }
 
 
@@ -137,7 +166,9 @@ def _stream_events(body: dict[str, Any]) -> list[dict[str, Any]]:
     events = [_chunk(model, {"role": "assistant", "content": ""})]
     events += [_chunk(model, {"content": piece}) for piece in _pieces(answer)]
     events.append(_chunk(model, {}, "length" if model == "length" else "stop"))
-    if (body.get("stream_options") or {}).get("include_usage"):
+    if model in BAD_USAGE:
+        events.append({**_chunk(model, {}), "choices": [], "usage": BAD_USAGE[model]})
+    elif (body.get("stream_options") or {}).get("include_usage"):
         events.append({**_chunk(model, {}), "choices": [], "usage": _usage(prompt, answer)})
     return events
 
@@ -215,6 +246,10 @@ class FakeUpstream:
             return await _reset(send)
         if model == "invalid-json":
             return await _raw(send, 200, b"<html>not json</html>")
+        if model == "bad-gzip":
+            return await _raw(send, 200, b"this is not gzip", [(b"content-encoding", b"gzip")])
+        if model == "redirect":
+            return await _raw(send, 302, b"", [(b"location", b"http://127.0.0.1:9/elsewhere")])
         if model == "content-filter":
             refusal = {
                 "message": "flagged by the content policy",
@@ -253,6 +288,12 @@ class FakeUpstream:
                 },
             )
         if path == "/v1/chat/completions":
+            if model in WRONG_CHOICES:  # the answer's choices, or a stream's second chunk's
+                if not body.get("stream"):
+                    return await _json(send, 200, {**_completion(body), "choices": WRONG_CHOICES[model]})
+                events = _stream_events(body)
+                events[1] = {**events[1], "choices": WRONG_CHOICES[model]}
+                return await _sse(send, [("", e) for e in events], False, True, 0)
             if body.get("stream"):
                 if model == "truncated-sse":
                     return await _sse(send, [("", e) for e in _stream_events(body)[:2]], False, False, 0)
@@ -279,8 +320,14 @@ class FakeUpstream:
             return await _json(send, 200, extra.count_tokens(body), [(b"request-id", b"req_fake_anthropic")])
         if anthropic:
             if body.get("stream"):
-                return await _sse(send, fake_messages_stream(body), False, False, 0, b"request-id")
-            return await _json(send, 200, fake_messages_response(body), [(b"request-id", b"req_fake_anthropic")])
+                events = fake_messages_stream(body)
+                if model in WRONG_SHAPE_EVENTS:  # the second event (the first block's start) replaced
+                    events = [events[0], WRONG_SHAPE_EVENTS[model], *events[2:]]
+                return await _sse(send, events, False, False, 0, b"request-id")
+            message = fake_messages_response(body)
+            if model == "wrong-shape":
+                message["content"] = 5
+            return await _json(send, 200, message, [(b"request-id", b"req_fake_anthropic")])
         await _json(send, 404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
 
 
@@ -309,8 +356,9 @@ def _retry_headers(status: int, ms: int) -> list[tuple[bytes, bytes]]:
     return [(b"retry-after-ms", str(ms).encode())]
 
 
-async def _raw(send: Any, status: int, data: bytes) -> None:
+async def _raw(send: Any, status: int, data: bytes, extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    headers += extra_headers or []
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
@@ -10,7 +14,7 @@ import openai
 import pytest
 
 from tests.conftest import Helix, start_helix
-from tests.fake_upstream import FakeState, ServerThread
+from tests.fake_upstream import WRONG_CHOICES, FakeState, ServerThread
 
 OPENAI_KEY = "sk-proj-Abc123def456GHI789jkl012MNO345"
 ANTHROPIC_KEY = "sk-ant-api03-Zyx987wvu654TSR321qpo098"
@@ -100,3 +104,130 @@ def test_a_streamed_answer_over_the_entry_cap_is_not_assembled_or_cached(
         assert [r["cache"] for r in rows] == ["MISS", "MISS", "MISS", "HIT-EXACT"]
     finally:
         instance.server.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("model", ["garbage-usage", "huge-usage"])
+def test_garbage_in_a_providers_usage_neither_fails_the_answer_nor_poisons_the_log(
+    helix: Helix, fake: FakeState, model: str, stream: bool
+) -> None:
+    client, messages = helix.client(), [{"role": "user", "content": "how many tokens"}]
+    for _ in range(2):  # the second is answered from the cache, which stored the entry despite the usage
+        if stream:
+            chunks = client.chat.completions.create(model=model, messages=messages, stream=True)
+            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        else:
+            text = client.chat.completions.create(model=model, messages=messages).choices[0].message.content or ""
+        assert text == "echo: how many tokens"
+    rows = helix.rows("SELECT status, cache, prompt_tokens, completion_tokens, cost_usd FROM requests ORDER BY ts")
+    assert [(r["status"], r["cache"]) for r in rows] == [(200, "MISS"), (200, "HIT-EXACT")]
+    assert (rows[0]["prompt_tokens"], rows[0]["completion_tokens"]) == (0, 0)  # unknown, not 10**30 or -5
+    assert helix.rows("SELECT count(*) AS n FROM write_failures")[0]["n"] == 0
+
+
+def test_garbage_usage_translated_for_an_anthropic_client_is_numbers(helix: Helix, fake: FakeState) -> None:
+    body = {"model": "garbage-usage", "max_tokens": 50, "messages": [{"role": "user", "content": "count"}]}
+    response = httpx.post(f"{helix.url}/v1/messages", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.json()["usage"]["input_tokens"] == 0 and response.json()["usage"]["output_tokens"] == 0
+
+
+@pytest.mark.parametrize(("model", "said"), [("bad-gzip", "connection to the provider failed"), ("redirect", "302")])
+def test_an_undecodable_or_redirected_answer_is_a_502(helix: Helix, fake: FakeState, model: str, said: str) -> None:
+    response = post(helix, model)
+    assert response.status_code == 502, response.text
+    error = response.json()["error"]
+    assert error["type"] == "upstream_error" and error["provider"] == "openai" and said in error["message"]
+    (row,) = helix.rows("SELECT status FROM requests")
+    assert row["status"] == 502
+
+
+@pytest.fixture
+def not_http() -> Iterator[str]:
+    """An "upstream" that answers every connection with bytes that are not HTTP, then closes it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def answer() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                with suppress(OSError):
+                    conn.recv(65536)
+                    conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\nthis is not HTTP\r\n\r\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_upstream_that_does_not_speak_http_is_a_502(tmp_path: Path, not_http: str, stream: bool) -> None:
+    instance = start_helix(tmp_path, not_http)
+    try:
+        response = post(instance, "gpt-4o-mini", stream=stream)
+        assert response.status_code == 502, response.text
+        assert response.json()["error"]["code"] == "upstream_unreachable"
+    finally:
+        instance.server.stop()
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_an_anthropic_answer_of_the_wrong_shape_is_a_502_in_the_clients_shape(
+    helix: Helix, fake: FakeState, path: str
+) -> None:
+    body = {"model": "anthropic/wrong-shape", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 502, response.text
+    error = response.json()["error"]
+    assert "unexpected shape" in error["message"]
+    assert response.json().get("type") == ("error" if path == "/v1/messages" else None)
+
+
+@pytest.mark.parametrize(("model", "said"), [("wrong-shape", "unexpected shape"), ("error-string", "overloaded")])
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_an_anthropic_stream_event_of_the_wrong_shape_ends_the_stream_with_an_error(
+    helix: Helix, fake: FakeState, path: str, model: str, said: str
+) -> None:
+    body = {
+        "model": f"anthropic/{model}",
+        "max_tokens": 20,
+        "stream": True,
+        "messages": [{"role": "user", "content": "tell me a long story"}],
+    }
+    with httpx.stream("POST", f"{helix.url}{path}", json=body, timeout=30) as response:
+        text = response.read().decode()
+    last = [line for line in text.split("\n") if line.startswith("data: ")][-1]
+    assert '"error"' in last and said in last and "internal error" not in last
+    (row,) = helix.rows("SELECT status FROM requests")
+    assert row["status"] == 502
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("model", sorted(WRONG_CHOICES))
+def test_openai_choices_of_the_wrong_shape_are_a_502_and_never_cached(
+    helix: Helix, fake: FakeState, model: str, stream: bool
+) -> None:
+    sent = []
+    for _ in range(2):
+        response = post(helix, model, stream=stream)
+        if stream:  # the wrong chunk comes second: the stream has begun, so it ends with an error event
+            assert response.status_code == 200
+            last = [line for line in response.text.split("\n") if line.startswith("data: ")][-1]
+            error = json.loads(last.removeprefix("data: "))["error"]
+        else:
+            assert response.status_code == 502, response.text
+            error = response.json()["error"]
+        assert error["code"] == ("upstream_bad_stream" if stream else "upstream_bad_answer")
+        assert "unexpected shape" in error["message"]
+        sent.append(len(fake.calls("/v1/chat/completions")))
+    assert sent[1] > sent[0]  # asked the provider again: nothing was served from the cache
+    assert helix.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0

@@ -138,7 +138,10 @@ def test_writer_waits_out_a_lock_held_by_another_process(tmp_path: Path) -> None
     assert sqlite3.connect(path).execute("SELECT sum(cost_usd) FROM requests").fetchone()[0] == 3
 
 
-def test_writer_records_rows_it_gives_up_on(tmp_path: Path) -> None:
+# A row the database refuses, and one the driver cannot even bind (Python's sqlite3 raises OverflowError,
+# not one of its own errors, for an integer wider than 64 bits).
+@pytest.mark.parametrize(("bad_ts", "error"), [(None, "NOT NULL"), (10**30, "too large")])
+def test_writer_records_rows_it_gives_up_on(tmp_path: Path, bad_ts: int | None, error: str) -> None:
     path = tmp_path / "bad.db"
     connect(path).close()
     insert = "INSERT INTO requests (id, ts, endpoint, status) VALUES (?, ?, 'chat', 200)"
@@ -147,13 +150,13 @@ def test_writer_records_rows_it_gives_up_on(tmp_path: Path) -> None:
         writer = Writer(path)
         await writer.start()
         writer.submit(insert, ("a", 1))
-        writer.submit(insert, ("b", None))  # NOT NULL ts
+        writer.submit(insert, ("b", bad_ts))
         writer.submit(insert, ("c", 3))
         await writer.close()
         return writer
 
     writer = asyncio.run(scenario())
-    assert writer.dropped == {"requests": 1} and "NOT NULL" in (writer.last_error or "")
+    assert writer.dropped == {"requests": 1} and error in (writer.last_error or "")
     conn = sqlite3.connect(path)
     assert [r[0] for r in conn.execute("SELECT id FROM requests ORDER BY id")] == ["a", "c"]
     assert conn.execute("SELECT target, rows FROM write_failures").fetchall() == [("requests", 1)]

@@ -4,6 +4,7 @@ answer in Anthropic's shapes: a `message`, its event stream, and errors as `{"ty
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import msgspec
@@ -11,7 +12,7 @@ from litestar import Request, post
 from litestar.types import ASGIApp
 
 from helix.api.openai import run_pipeline
-from helix.api.responses import REQUEST_ID, JsonAnswer, helix_headers, stream_response
+from helix.api.responses import INTERNAL, REQUEST_ID, JsonAnswer, helix_headers, stream_response
 from helix.call import Call, Completed, Endpoint, Reply
 from helix.errors import HelixError
 from helix.translate.messages_reply import MessageEvents, to_message
@@ -38,10 +39,17 @@ async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> ASGIApp:
     try:
         return await _respond(*await run_pipeline(request, endpoint))
     except HelixError as exc:
-        error_headers = dict(exc.headers)
-        if request_id := request.scope.get("state", {}).get("request_id"):
-            error_headers[REQUEST_ID] = request_id
-        return JsonAnswer(_encode(anthropic_error(exc)), error_headers, exc.status)
+        return _error_answer(request, exc)
+    except Exception:  # Anthropic's SDK reads only its own error shape, so not the app's OpenAI-shaped 500
+        logging.getLogger("helix").exception("unexpected error on %s", request.url.path)
+        return _error_answer(request, INTERNAL)
+
+
+def _error_answer(request: Request[Any, Any, Any], exc: HelixError) -> JsonAnswer:
+    error_headers = dict(exc.headers)
+    if request_id := request.scope.get("state", {}).get("request_id"):
+        error_headers[REQUEST_ID] = request_id
+    return JsonAnswer(_encode(anthropic_error(exc)), error_headers, exc.status)
 
 
 async def _respond(call: Call, reply: Reply) -> ASGIApp:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from helix.call import Usage
 from helix.store.db import Connection
 
 _FIELDS = (
@@ -82,7 +83,7 @@ def insert_params(
     ttl: float,
 ) -> tuple[Any, ...]:
     now = time.time()
-    usage = usage or {}
+    counts = Usage.from_openai(usage)
     size = len(response) + len(prompt.encode()) + len(embedding or b"") + len(bits or b"") + 128
     return (
         entry_id,
@@ -94,8 +95,8 @@ def insert_params(
         response,
         embedding,
         bits,
-        usage.get("prompt_tokens"),
-        usage.get("completion_tokens"),
+        counts.prompt_tokens if counts else None,
+        counts.completion_tokens if counts else None,
         cost,
         size,
         now,

@@ -5,6 +5,7 @@ The request/response/stream translation lives in `anthropic_translate`; this mod
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -24,10 +25,19 @@ from helix.providers.anthropic_translate import (
     to_messages_request,
     translate_error,
 )
-from helix.providers.http import HttpAdapter, decode_event, iter_sse, read_json
+from helix.providers.http import HttpAdapter, decode_event, iter_sse, read_json, unreadable
 
 API_VERSION = "2023-06-01"
 _decode = msgspec.json.decode
+log = logging.getLogger("helix.providers")
+# What translating a message or event of the wrong shape raises (a number where blocks belong, a string for
+# an object): the provider's fault, a 502 like any garbled answer, never a 500.
+_WRONG_SHAPE = (AttributeError, TypeError, KeyError, IndexError, ValueError)
+
+
+def _wrong_shape(provider: str, what: str, code: str) -> UpstreamError:
+    log.warning("%s sent %s Helix cannot read", provider, what, exc_info=True)
+    return unreadable(provider, what, code)
 
 
 class AnthropicProvider(HttpAdapter):
@@ -75,7 +85,10 @@ class AnthropicProvider(HttpAdapter):
             return Streamed(self._stream(call, body))
         async with self._open(call, "/messages", body) as response:
             result = await read_json(response, self.name, call)
-        return Completed(from_messages_response(result, call.requested_model))
+        try:
+            return Completed(from_messages_response(result, call.requested_model))
+        except _WRONG_SHAPE:
+            raise _wrong_shape(self.name, "an answer", "upstream_bad_answer") from None
 
     async def embeddings(self, call: Call) -> Reply:
         raise InvalidRequest(
@@ -114,5 +127,7 @@ class AnthropicProvider(HttpAdapter):
                         type=getattr(exc, "type", None),
                         provider=self.name,
                     ) from None
+                except _WRONG_SHAPE:
+                    raise _wrong_shape(self.name, "a stream event", "upstream_bad_stream") from None
                 for chunk in chunks:
                     yield chunk

@@ -11,6 +11,8 @@ import time
 import uuid
 from typing import Any
 
+from helix.call import token_count
+
 __all__ = [
     "StreamTranslator",
     "TranslationError",
@@ -358,7 +360,7 @@ def from_messages_response(resp: JSON, model: str) -> JSON:
                 "finish_reason": _map_stop_reason(resp.get("stop_reason")) or "stop",
             }
         ],
-        "usage": _openai_usage(resp.get("usage") or {}),
+        "usage": _openai_usage(resp.get("usage")),
     }
 
 
@@ -386,12 +388,13 @@ def _map_stop_reason(stop_reason: str | None) -> str | None:
     return _FINISH_REASONS.get(stop_reason, "stop")
 
 
-def _openai_usage(usage: JSON) -> JSON:
+def _openai_usage(usage: Any) -> JSON:
     # Anthropic's input_tokens exclude cached tokens; OpenAI's prompt_tokens include them.
-    cache_read = usage.get("cache_read_input_tokens") or 0
-    cache_write = usage.get("cache_creation_input_tokens") or 0
-    prompt = (usage.get("input_tokens") or 0) + cache_read + cache_write
-    completion = usage.get("output_tokens") or 0
+    usage = usage if isinstance(usage, dict) else {}
+    cache_read = token_count(usage.get("cache_read_input_tokens"))
+    cache_write = token_count(usage.get("cache_creation_input_tokens"))
+    prompt = token_count(usage.get("input_tokens")) + cache_read + cache_write
+    completion = token_count(usage.get("output_tokens"))
     details: JSON = {"cached_tokens": cache_read}
     if cache_write:
         # Not an OpenAI field: kept so an Anthropic client of /v1/messages gets its usage back as it was.
@@ -451,7 +454,8 @@ class StreamTranslator:
         message = data.get("message") or {}
         if message.get("id"):
             self.id = f"chatcmpl-{message['id']}"
-        self._anthropic_usage = dict(message.get("usage") or {})
+        usage = message.get("usage")
+        self._anthropic_usage = dict(usage) if isinstance(usage, dict) else {}
         return [self._chunk({"role": "assistant", "content": ""})]
 
     def _on_block_start(self, data: JSON) -> list[JSON]:
@@ -495,7 +499,8 @@ class StreamTranslator:
 
     def _on_message_delta(self, data: JSON) -> list[JSON]:
         # message_delta usage is cumulative, so later values replace earlier ones.
-        latest = {k: v for k, v in (data.get("usage") or {}).items() if v is not None}
+        usage = data.get("usage")
+        latest = {k: v for k, v in usage.items() if v is not None} if isinstance(usage, dict) else {}
         self._anthropic_usage = {**(self._anthropic_usage or {}), **latest}
         finish_reason = _map_stop_reason((data.get("delta") or {}).get("stop_reason"))
         if finish_reason is None or self._finished:
@@ -511,7 +516,10 @@ class StreamTranslator:
         return chunks
 
     def _on_error(self, data: JSON) -> list[JSON]:
-        error = data.get("error") or {}
+        error = data.get("error")
+        if isinstance(error, str) and error:
+            raise UpstreamStreamError(error, "api_error")
+        error = error if isinstance(error, dict) else {}
         raise UpstreamStreamError(
             str(error.get("message") or "Anthropic stream error"), str(error.get("type") or "api_error")
         )

@@ -111,6 +111,12 @@ def _sane_retry(value: str) -> bool:
     return True
 
 
+def unreadable(provider: str, what: str, code: str, detail: str = "") -> UpstreamError:
+    """The provider sent `what` ("an answer", "a stream event") of a shape Helix cannot read: a 502."""
+    message = f"{provider}: the provider sent {what} of an unexpected shape" + (f" ({detail})" if detail else "")
+    return UpstreamError(message, status=502, type="upstream_error", code=code, provider=provider)
+
+
 def decode_event(provider: str, data: str | bytes) -> dict[str, Any]:
     """One stream event's JSON; a garbled event is the provider's fault: a 502, never a 500 or a cut stream."""
     try:
@@ -128,10 +134,16 @@ def decode_event(provider: str, data: str | bytes) -> dict[str, Any]:
     return event
 
 
-def transport_error(provider: str, exc: httpx.TransportError) -> HelixError:
+# What a broken upstream can raise while Helix sends to it or reads from it: httpx's transport errors, a body
+# that does not decode (a bad gzip), and aiohttp's own errors that httpx-aiohttp passes through unmapped
+# (an answer that is not HTTP at all). Each is the provider's failure: a 502 or 504, never a 500.
+UPSTREAM_FAILURES = (httpx.TransportError, httpx.DecodingError, aiohttp.ClientError)
+
+
+def transport_error(provider: str, exc: Exception) -> HelixError:
     # httpx-aiohttp maps aiohttp's errors coarsely (a refused connection arrives as ConnectTimeout), so
     # judge by the original aiohttp exception where there is one.
-    cause = exc.__cause__
+    cause = exc.__cause__ if isinstance(exc, httpx.HTTPError) else exc
     refused = isinstance(cause, aiohttp.ClientConnectorError) or (cause is None and isinstance(exc, httpx.ConnectError))
     timed_out = isinstance(cause, (TimeoutError, aiohttp.ServerTimeoutError)) or (
         cause is None and isinstance(exc, httpx.TimeoutException)
@@ -174,7 +186,7 @@ async def open_request(
     began = time.perf_counter()
     try:
         response = await transport.handle_async_request(request)
-    except httpx.TransportError as exc:
+    except UPSTREAM_FAILURES as exc:
         raise transport_error(provider, exc) from None
     try:
         if call is not None:
@@ -182,6 +194,12 @@ async def open_request(
         if response.status_code >= 400:
             raw = await _read(response, provider, call)
             raise upstream_error(provider, response.status_code, raw, read_error, response.headers)
+        if response.status_code >= 300:
+            raise UpstreamUnavailable(
+                f"{provider}: the provider answered HTTP {response.status_code} (a redirect, which Helix does not"
+                " follow); check its base_url",
+                provider=provider,
+            )
         if call is not None:
             for name in PASSED_BACK:
                 if (value := response.headers.get(name)) and len(value) <= 200 and value.isprintable():
@@ -195,7 +213,7 @@ async def _read(response: httpx.Response, provider: str, call: Call | None) -> b
     began = time.perf_counter()
     try:
         return await response.aread()
-    except httpx.TransportError as exc:
+    except UPSTREAM_FAILURES as exc:
         raise transport_error(provider, exc) from None
     finally:
         if call is not None:
@@ -242,7 +260,7 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
             ready.clear()
         if data:
             yield event or "message", b"\n".join(data), False
-    except httpx.TransportError as exc:
+    except UPSTREAM_FAILURES as exc:
         raise transport_error(provider, exc) from None
 
 

@@ -19,7 +19,9 @@ from helix.providers.http import (
     read_json,
     read_json_raw,
     read_openai_error,
+    unreadable,
 )
+from helix.providers.shapes import Part, choices_problem
 
 
 class OpenAICompatProvider(HttpAdapter):
@@ -78,7 +80,9 @@ class OpenAICompatProvider(HttpAdapter):
         async with self._open(call, path, body) as response:
             result, raw = await read_json_raw(response, self.name, call)
         if not isinstance(result, dict):
-            raise UpstreamError(f"{self.name}: unexpected answer shape", status=502, provider=self.name)
+            raise unreadable(self.name, "an answer", "upstream_bad_answer", "not a JSON object")
+        if (parts := _PARTS.get(path)) and (problem := choices_problem(result, parts[0])):
+            raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)
         return result, raw
 
     async def _stream(self, call: Call, body: dict[str, Any], path: str) -> AsyncIterator[dict[str, Any]]:
@@ -86,6 +90,7 @@ class OpenAICompatProvider(HttpAdapter):
             response = await stack.enter_async_context(self._open(call, path, body))
             waiting = time.perf_counter()
             first, finished = True, False
+            parts = _PARTS.get(path)
             async for _event, data, more in iter_sse(response, self.name):
                 if first:
                     call.upstream_seconds += time.perf_counter() - waiting
@@ -95,6 +100,8 @@ class OpenAICompatProvider(HttpAdapter):
                 chunk = decode_event(self.name, data)
                 if "error" in chunk and "choices" not in chunk:
                     raise error_from_body(self.name, 502, chunk, read_openai_error)
+                if parts and (problem := choices_problem(chunk, parts[1])):
+                    raise unreadable(self.name, "a stream event", "upstream_bad_stream", problem)
                 if not finished:
                     finished = _is_last(chunk)
                 yield Chunk(chunk, data, more)
@@ -109,6 +116,8 @@ class OpenAICompatProvider(HttpAdapter):
                 )
 
 
+# What each choice carries, in an answer and in a stream chunk, on the paths whose answers have choices.
+_PARTS: dict[str, tuple[Part, Part]] = {"/chat/completions": ("message", "delta"), "/completions": ("text", "text")}
 _RESPONSES_END = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 

@@ -41,6 +41,9 @@ _TARGET = re.compile(r"^\s*(INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\
 RECORD_FAILURE = "INSERT INTO write_failures (ts, target, error, rows) VALUES (?, ?, ?, ?)"
 
 Row = tuple[str, Sequence[Any]]
+# What one row can fail with: the database's refusal, or Python's sqlite3 refusing to bind an integer wider
+# than 64 bits (OverflowError, not one of its own errors).
+ROW_ERRORS = (sqlite3.Error, OverflowError)
 
 
 def is_locked(exc: BaseException) -> bool:
@@ -149,7 +152,7 @@ class Writer:
         try:
             await self._commit_retrying(rows)
             return
-        except sqlite3.Error as exc:
+        except ROW_ERRORS as exc:
             self.failed_batches += 1
             if is_locked(exc):
                 await self._dropped(rows, f"the database stayed locked for {self._lock_retry_seconds:.0f} s ({exc})")
@@ -161,7 +164,7 @@ class Writer:
         for one in rows:  # keep every row that is fine on its own
             try:
                 await self._commit_retrying([one])
-            except sqlite3.Error as exc:
+            except ROW_ERRORS as exc:
                 await self._dropped([one], str(exc))
 
     async def _commit_retrying(self, rows: list[Row]) -> None:
@@ -172,8 +175,8 @@ class Writer:
             try:
                 await self._commit(rows)
                 return
-            except sqlite3.Error as exc:
-                await self._rollback()
+            except Exception as exc:
+                await self._rollback()  # whatever failed, the next batch must not start inside this one's transaction
                 if not is_locked(exc) or time.monotonic() >= deadline:
                     raise
                 log.warning("the database is locked by another process; retrying in %.2f s", backoff)

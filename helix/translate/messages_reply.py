@@ -7,6 +7,8 @@ import json
 import uuid
 from typing import Any
 
+from helix.call import token_count
+
 JSON = dict[str, Any]
 
 _STOP_REASONS = {
@@ -35,10 +37,10 @@ def anthropic_usage(usage: Any) -> JSON:
     usage = usage if isinstance(usage, dict) else {}
     details = usage.get("prompt_tokens_details")
     details = details if isinstance(details, dict) else {}
-    cached, written = int(details.get("cached_tokens") or 0), int(details.get("cache_creation_tokens") or 0)
+    cached, written = token_count(details.get("cached_tokens")), token_count(details.get("cache_creation_tokens"))
     return {
-        "input_tokens": max(0, int(usage.get("prompt_tokens") or 0) - cached - written),
-        "output_tokens": int(usage.get("completion_tokens") or 0),
+        "input_tokens": max(0, token_count(usage.get("prompt_tokens")) - cached - written),
+        "output_tokens": token_count(usage.get("completion_tokens")),
         "cache_creation_input_tokens": written,
         "cache_read_input_tokens": cached,
     }

@@ -7,6 +7,8 @@ import time
 import uuid
 from typing import Any
 
+from helix.call import token_count
+
 JSON = dict[str, Any]
 _ECHOED = (
     "instructions",
@@ -27,14 +29,15 @@ def _id(prefix: str) -> str:
 def responses_usage(usage: Any) -> JSON | None:
     if not isinstance(usage, dict):
         return None
-    details = usage.get("prompt_tokens_details") or {}
-    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
-    prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+    details, completion_details = usage.get("prompt_tokens_details"), usage.get("completion_tokens_details")
+    cached = token_count(details.get("cached_tokens")) if isinstance(details, dict) else 0
+    reasoning = token_count(completion_details.get("reasoning_tokens")) if isinstance(completion_details, dict) else 0
+    prompt, completion = token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens"))
     return {
         "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": int(details.get("cached_tokens") or 0)},
+        "input_tokens_details": {"cached_tokens": cached},
         "output_tokens": completion,
-        "output_tokens_details": {"reasoning_tokens": int(reasoning)},
+        "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": prompt + completion,
     }
 
