@@ -27,14 +27,13 @@ _PRAGMAS = (
 )
 _READER_PRAGMAS = ("PRAGMA foreign_keys = ON",)  # the journal mode is the file's, set by its writers
 # How much nicer than the event loop the writer's thread is. Its commits are SQLite work without the GIL
-# (~15 us a row, a millisecond or more per batch at a few thousand requests a second): at the same
-# priority, on a busy core, a request waits for the core until a commit's time slice is over. Five
-# steps nicer, the loop's thread runs first and the writer still gets a quarter of a contended core.
+# (~10-15 us a row, a millisecond or more per batch at a few thousand requests a second). Five steps nicer,
+# the loop's thread gets the larger share of a contended core and the writer still about a quarter.
 WRITER_NICE_STEPS = 5
 # Rows the writer's thread inserts between two offers of its core (`_write`). Being nicer is not enough: a
-# woken thread does not preempt one that is within its time slice, so a request arriving during a commit of
-# ~100 rows (a millisecond or more) waited for all of it, the exact hit's p99 at one connection. Sixteen
-# rows are ~0.2 ms of SQLite; after them the writer steps aside if the event loop's thread wants the core.
+# woken thread does not preempt one that is within its time slice (EEVDF, at nice 5 or 19 alike), so a
+# request arriving during a commit of ~150 rows (1.5 ms) waited for all of it: the exact hit's p99 at one
+# connection. Sixteen rows are ~0.2 ms of SQLite; after them the writer steps aside if the loop wants the core.
 WRITE_CHUNK_ROWS = 16
 
 
