@@ -17,7 +17,8 @@ import pytest
 
 from helix.config import load_config
 from helix.doctor import run_checks
-from helix.store.db import WRITER_NICE_STEPS, connect
+from helix.store import db
+from helix.store.db import WRITE_CHUNK_ROWS, WRITER_NICE_STEPS, WriterConnection, connect
 from helix.store.writer import Writer
 from tests.conftest import Helix, add_key, start_helix
 from tests.fake_upstream import FakeState, ServerThread
@@ -212,3 +213,36 @@ def test_the_writer_thread_runs_nicer_than_the_event_loop(tmp_path: Path) -> Non
     started, loop_nice = asyncio.run(scenario())
     assert list(started.values()) == [min(19, loop_nice + WRITER_NICE_STEPS)]
     assert sqlite3.connect(path).execute("SELECT id FROM requests").fetchall() == [("n",)]
+
+
+def test_a_commit_offers_the_core_between_chunks_of_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer's thread steps aside every WRITE_CHUNK_ROWS rows, inside the transaction, so a request that
+    arrives during a large commit waits for one chunk, not for the whole batch."""
+    path = tmp_path / "chunks.db"
+    connect(path).close()
+    seen = sqlite3.connect(path, check_same_thread=False)  # another connection: sees what is committed
+    mine: list[sqlite3.Connection] = []
+    offered: list[tuple[int, int]] = []  # (rows in the open transaction, rows committed) at each offer
+
+    def offer() -> None:
+        offered.append((mine[0].execute("SELECT count(*) FROM requests").fetchone()[0], _committed(seen)))
+
+    monkeypatch.setattr(db, "offer_core", offer)
+    rows = [(f"r{i}", i, "chat", 200) for i in range(2 * WRITE_CHUNK_ROWS + 3)]
+
+    async def scenario() -> None:
+        conn = await WriterConnection.open(path, 5000)
+        mine.append(conn._conn)
+        try:
+            await conn.write([("INSERT INTO requests (id, ts, endpoint, status) VALUES (?, ?, ?, ?)", rows)])
+        finally:
+            await conn.close()
+
+    asyncio.run(scenario())
+    chunk = WRITE_CHUNK_ROWS
+    assert offered == [(chunk, 0), (2 * chunk, 0), (len(rows), 0)]
+    assert _committed(seen) == len(rows)
+
+
+def _committed(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM requests").fetchone()[0])
