@@ -105,3 +105,10 @@ class UpstreamUnavailable(HelixError):
 class UpstreamTimeout(UpstreamUnavailable):
     status = 504
     code = "upstream_timeout"
+
+
+class DatabaseUnavailable(HelixError):
+    """Helix's database cannot be reached (PostgreSQL restarting, the network): try again shortly."""
+
+    status = 503
+    code = "database_unavailable"

@@ -12,7 +12,9 @@ No user ids, key secrets or prompt text ever become labels.
 
 from __future__ import annotations
 
+import logging
 import math
+import sqlite3
 import time
 from typing import Any
 
@@ -26,6 +28,7 @@ from helix.store import keys as key_store
 from helix.store import spend
 from helix.store.db import Connection, in_thread
 
+log = logging.getLogger("helix.metrics")
 LABEL_VALUES = 200
 STORED_TTL_SECONDS = 5.0
 OTHER = "other"
@@ -166,8 +169,11 @@ class Metrics:
         # The database part (PII detections, budgets) is read at most every few seconds, off the event loop.
         now = time.monotonic()
         if self._db_path is not None and now - self._stored_at > STORED_TTL_SECONDS:
-            self._stored = await in_thread(self._db_path, self.read_stored, reader=True)
-            self._stored_at = now
+            try:
+                self._stored = await in_thread(self._db_path, self.read_stored, reader=True)
+                self._stored_at = now
+            except sqlite3.Error as exc:  # the database out of reach (a restart): the rest is worth scraping
+                log.warning("metrics from the database are stale: %s", exc)
         return self.render(table, self._stored)
 
     def render(self, table: RoutingTable | None, stored: dict[str, Any]) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
@@ -48,4 +49,30 @@ def schema() -> Iterator[PostgresUrl]:
         yield PostgresUrl(f"{SERVER}{separator}options={quote(f'-csearch_path={name}')}")
     finally:
         admin.execute(f"DROP SCHEMA {name} CASCADE")  # type: ignore[attr-defined]
+        admin.close()  # type: ignore[attr-defined]
+
+
+def named(url: PostgresUrl, name: str) -> PostgresUrl:
+    """`url` with an application name, so a test can find its own sessions (and no other test's)."""
+    return PostgresUrl(f"{url}{'&' if '?' in url else '?'}application_name={name}")
+
+
+def terminate(name: str) -> int:
+    """Kill every session named `name`, as a restart does, and wait until they are gone; how many there were."""
+    admin = _admin()
+    try:
+        pids = [
+            row[0]
+            for row in admin.execute(  # type: ignore[attr-defined]
+                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+        ]
+        gone_by = time.monotonic() + 10
+        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone()[0]:  # type: ignore[attr-defined]
+            assert time.monotonic() < gone_by, f"sessions {pids} outlived pg_terminate_backend"
+            time.sleep(0.02)
+        return len(pids)
+    finally:
         admin.close()  # type: ignore[attr-defined]

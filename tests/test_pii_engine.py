@@ -121,6 +121,20 @@ def test_pattern_only_false_positive_rate(engine: PiiEngine) -> None:
         ("mongodb+srv://admin:hunter2@cluster0.abcde.mongodb.net/test", "hunter2", "PASSWORD"),
         ('{"apiKey": "a8f5f167f44f4964e6c998dee827110c"}', "a8f5f167f44f4964e6c998dee827110c", "SECRET"),
         ("server fe80::1ff:fe23:4567:890a is down", "fe80::1ff:fe23:4567:890a", "IP_ADDRESS"),
+        ("My SSN is 123-45-6789 for the tax form", "123-45-6789", "US_SSN"),  # the SSA's sample numbers
+        ("ssn: 078-05-1120", "078-05-1120", "US_SSN"),
+        ("my number is 4155550132, call after 5", "4155550132", "PHONE_NUMBER"),
+        ("Escalate to ceo@bigcorp.example today", "ceo@bigcorp.example", "EMAIL_ADDRESS"),  # no registry sells
+        ("ping jane.doe@acme.internal or ops@corp.local", "jane.doe@acme.internal", "EMAIL_ADDRESS"),
+        ("ship it to 1600 Pennsylvania Ave NW, Washington DC 20500", "1600 Pennsylvania Ave NW", "LOCATION"),
+        ("I moved to 221B Baker Street last year", "221B Baker Street", "LOCATION"),
+        ("my date of birth is 03/14/1985", "03/14/1985", "DATE_OF_BIRTH"),
+        ("DOB: 1985-03-14, member since 2019", "1985-03-14", "DATE_OF_BIRTH"),
+        ("she was born on March 14, 1985 in Ohio", "March 14, 1985", "DATE_OF_BIRTH"),
+        ("my passport number is 533380006", "533380006", "ID_NUMBER"),
+        ("Medicare number: 1EG4-TE5-MK73, please update it", "1EG4-TE5-MK73", "ID_NUMBER"),
+        ("NHS number 943 476 5919", "943 476 5919", "ID_NUMBER"),
+        ("SIN 046 454 286 on file", "046 454 286", "ID_NUMBER"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -138,6 +152,10 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "docker run -p 8080:80 -e PASSWORD_FILE=/run/secrets/db nginx:1.25.3",
         "The meeting ID is 845 2231 9904 and the passcode was sent by chat.",
         "Tracking number 1Z999AA10123456784 shows 'label created' since Monday.",
+        "npm install react@18.2.0 lodash@4.17.21 and pin order number 4155550132 in the sheet",
+        "SSN-like ids with mixed separators are not SSNs: 123 45-6789",
+        "Release date 03/14/1985; the deadline is 2024-05-01 and version 2 of the drive ships on 12/05.",
+        "My passport expires in May 2030; set the account # to 1234 and the syntax to v2; order number 12345678.",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
@@ -529,7 +547,7 @@ _DIGIT_PIECES = [
 def _windowed() -> list[Any]:
     entries = [e for e in PiiEngine(PiiConfig(spacy_model="off"))._scanner._entries if e.windows is not None]
     names = {e.recognizer.name for e in entries}
-    assert names >= {"CardRecognizer", "UsSsnRecognizer", "CryptoRecognizer", "EthereumAddressRecognizer"}
+    assert names >= {"CardRecognizer", "SsnRecognizer", "CryptoRecognizer", "EthereumAddressRecognizer"}
     return entries
 
 

@@ -180,6 +180,19 @@ def test_three_instances_on_one_postgres(
         print(f"revocation seen by all instances after {max(waits):.2f} s")
 
 
+def another_instance_stores(url: PostgresUrl, vector: np.ndarray) -> None:
+    """An entry in partition b"partition" with `vector`, as another instance's writer saves one."""
+    other = connect(url, migrate=False)
+    try:
+        entry_id = entries.take_ids(other, 10)
+        params = entries.insert_params(
+            entry_id, b"x", b"partition", "s", "m", "p", b"r", vector.tobytes(), sign_bits(vector), None, None, 60.0
+        )  # fmt: skip
+        other.execute(entries.INSERT, params)
+    finally:
+        other.close()
+
+
 def test_the_semantic_index_takes_in_other_instances_entries(pg_url: PostgresUrl) -> None:
     connect(pg_url).close()
 
@@ -189,16 +202,7 @@ def test_the_semantic_index_takes_in_other_instances_entries(pg_url: PostgresUrl
         try:
             cache.semantic_ready = True  # no model here: only the index's sync is exercised
             vector = np.random.default_rng(7).standard_normal(384).astype(np.float32)
-            other = connect(pg_url, migrate=False)  # another instance saving an entry
-            try:
-                entry_id = entries.take_ids(other, 10)
-                params = entries.insert_params(
-                    entry_id, b"x", b"partition", "s", "m", "p", b"r", vector.tobytes(), sign_bits(vector), None,
-                    None, 60.0,
-                )  # fmt: skip
-                other.execute(entries.INSERT, params)
-            finally:
-                other.close()
+            another_instance_stores(pg_url, vector)
             await asyncio.sleep(1.2)  # two polls of the housekeeping loop
             return cache._index.nearest(b"partition", sign_bits(vector), 5)
         finally:

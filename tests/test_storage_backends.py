@@ -4,7 +4,7 @@ functions and the same SQL, so the same answers."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -31,8 +31,10 @@ from helix.store import keys as key_store
 from helix.store.budget_spend import Budget
 from helix.store.db import Connection, connect
 from helix.store.instance import get_or_create
+from helix.store.pg import ConnectionLost
 from helix.store.writer import Writer
 from helix.virtual_keys import KeyExists, KeySpec
+from tests.postgres import named, terminate
 
 
 def _known(request_id: str, ts: float, key_id: str | None, cost: float, **more: Any) -> dict[str, Any]:
@@ -443,14 +445,21 @@ def test_shared_rate_buckets_never_hand_out_a_unit_twice(database: Location) -> 
 
 
 def test_a_postgres_connection_outlives_a_server_side_disconnect(pg_url: PostgresUrl) -> None:
-    conn = connect(pg_url)
+    """A session the server ended while it was idle (a restart, a killed session) is opened again before the
+    next statement, which does not fail; a statement in flight when its session goes fails as `ConnectionLost`,
+    and the next one reconnects."""
+    name = f"helix_reconnect_{secrets.token_hex(4)}"
+    conn = connect(named(pg_url, name))
     try:
         pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-        other = connect(pg_url, migrate=False)
-        other.execute("SELECT pg_terminate_backend(?)", (pid,))
-        other.close()
-        with pytest.raises(sqlite3.OperationalError):  # the statement in flight when it went
-            conn.execute("SELECT 1")
-        assert conn.execute("SELECT 1").fetchone()[0] == 1  # and the next one reconnects
+        assert terminate(name) == 1
+        assert conn.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+        with ThreadPoolExecutor(1) as thread:
+            in_flight = thread.submit(conn.execute, "SELECT pg_sleep(5)")
+            time.sleep(0.3)
+            assert terminate(name) == 1
+            with pytest.raises(ConnectionLost):
+                in_flight.result()
+        assert conn.execute("SELECT 1").fetchone()[0] == 1
     finally:
         conn.close()

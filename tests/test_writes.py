@@ -113,7 +113,7 @@ def test_writer_waits_out_a_lock_held_by_another_process(tmp_path: Path) -> None
 
     async def scenario() -> Writer:
         # A busy timeout far shorter than the lock is held: only retrying can save the rows.
-        writer = Writer(path, busy_timeout_ms=100, lock_retry_seconds=10)
+        writer = Writer(path, busy_timeout_ms=100, retry_seconds=10)
         await writer.start()
         holder = threading.Thread(target=hold_lock)
         holder.start()
@@ -169,7 +169,7 @@ def test_a_flush_with_a_timeout_gives_up_waiting_but_not_writing(tmp_path: Path)
     other.execute("BEGIN IMMEDIATE")
 
     async def scenario() -> tuple[bool, bool]:
-        writer = Writer(path, busy_timeout_ms=50, lock_retry_seconds=10)
+        writer = Writer(path, busy_timeout_ms=50, retry_seconds=10)
         await writer.start()
         writer.submit("INSERT INTO requests (id, ts, endpoint, status) VALUES ('late', 1, 'chat', 200)", ())
         gave_up = await writer.flush(timeout=0.3)

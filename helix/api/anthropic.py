@@ -4,7 +4,6 @@ answer in Anthropic's shapes: a `message`, its event stream, and errors as `{"ty
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import msgspec
@@ -12,7 +11,7 @@ from litestar import Request, post
 from litestar.types import ASGIApp
 
 from helix.api.openai import run_pipeline
-from helix.api.responses import INTERNAL, REQUEST_ID, JsonAnswer, helix_headers, stream_response
+from helix.api.responses import REQUEST_ID, JsonAnswer, helix_headers, stream_response, unexpected
 from helix.call import Call, Completed, Endpoint, Reply
 from helix.errors import HelixError
 from helix.translate.messages_reply import MessageEvents, to_message
@@ -40,9 +39,8 @@ async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> ASGIApp:
         return await _respond(*await run_pipeline(request, endpoint))
     except HelixError as exc:
         return _error_answer(request, exc)
-    except Exception:  # Anthropic's SDK reads only its own error shape, so not the app's OpenAI-shaped 500
-        logging.getLogger("helix").exception("unexpected error on %s", request.url.path)
-        return _error_answer(request, INTERNAL)
+    except Exception as exc:  # Anthropic's SDK reads only its own error shape, so not the app's OpenAI-shaped one
+        return _error_answer(request, unexpected(exc, request.url.path))
 
 
 def _error_answer(request: Request[Any, Any, Any], exc: HelixError) -> JsonAnswer:

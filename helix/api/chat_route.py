@@ -9,11 +9,10 @@ over `[server] max_body_mb`. Every other request goes to the app behind, untouch
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 from helix.api.openai import run_call
-from helix.api.responses import INTERNAL, Receive, Scope, Send, body_too_large, error_answer, respond
+from helix.api.responses import Receive, Scope, Send, body_too_large, error_answer, respond, unexpected
 from helix.errors import HelixError
 from helix.gateway import Gateway, new_request_id
 
@@ -48,9 +47,8 @@ class ChatRoute:
             return
         except HelixError as exc:
             answer = error_answer(exc, request_id)
-        except Exception:
-            logging.getLogger("helix").exception("unexpected error on %s", PATH)
-            answer = error_answer(INTERNAL, None)
+        except Exception as exc:
+            answer = error_answer(unexpected(exc, PATH), request_id)
         await answer(scope, receive, send)
 
 

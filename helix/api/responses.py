@@ -14,10 +14,12 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
 
 from helix.call import Call, Chunk, Completed, Reply
-from helix.errors import HelixError
+from helix.errors import DatabaseUnavailable, HelixError
+from helix.store.pg import ConnectionLost
 
 _encode = msgspec.json.encode
 INTERNAL = HelixError("Helix hit an internal error; it is logged on the server. Please report it.")
+RETRY_AFTER_SECONDS = 1
 JSON = "application/json"
 REQUEST_ID = "x-helix-request-id"
 # The ASGI callables' loose types: Litestar's TypedDict messages are more than these answers need.
@@ -200,10 +202,9 @@ async def _sse(
         yield b"".join(held)
     except HelixError as exc:
         yield b"".join(held) + encoder.error(exc)
-    except Exception:
+    except Exception as exc:
         # Still end the stream properly (an error event, then a clean end), never a cut connection.
-        logging.getLogger("helix").exception("a stream failed on %s", call.id)
-        yield b"".join(held) + encoder.error(INTERNAL)
+        yield b"".join(held) + encoder.error(unexpected(exc, f"a stream of {call.id}"))
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
 
@@ -270,5 +271,17 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    logging.getLogger("helix").exception("unexpected error on %s", request.url.path)
-    return error_response(INTERNAL, None)
+    return error_response(unexpected(exc, request.url.path), request.scope.get("state", {}).get("request_id"))
+
+
+def unexpected(exc: Exception, where: str) -> HelixError:
+    """What the client is told of an exception that is no `HelixError`: the database out of reach is a 503 to
+    try again after (it recovers on its own); anything else a 500, with its traceback in the server's log."""
+    if isinstance(exc, ConnectionLost):
+        logging.getLogger("helix").warning("%s: %s", where, exc)
+        return DatabaseUnavailable(
+            "Helix cannot reach its database right now; try again in a few seconds",
+            headers={"retry-after": str(RETRY_AFTER_SECONDS)},
+        )
+    logging.getLogger("helix").exception("unexpected error on %s", where)
+    return INTERNAL

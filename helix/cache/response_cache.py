@@ -290,8 +290,8 @@ class ResponseCache:
         forget, so an answer replaced on another instance (a refresh) is not served from memory here."""
         now = time.time()
         since = self._synced_at - SYNC_OVERLAP_SECONDS
-        self._synced_at = now
         rows = entries.created_since(self._thread_conn(), now, since)
+        self._synced_at = now  # only once read: entries stored while the database was out of reach come next turn
         with self._recent_lock:
             new = [r for r in rows if r[0] not in self._recent]
             self._recent.update((r[0], now) for r in new)
@@ -360,23 +360,30 @@ class ResponseCache:
     # -- housekeeping --------------------------------------------------------------------------------
 
     async def _housekeeping(self) -> None:
-        loop = asyncio.get_running_loop()
         last_maintenance = time.monotonic()
         while True:
             await asyncio.sleep(GENERATION_POLL_SECONDS)
-            self._write_touches()
-            generation = self._read_generation()
-            if generation is not None and generation != self._generation:
-                self._generation = generation
-                self.forget()
-                if self.semantic_ready:
-                    await loop.run_in_executor(self._executor, self._rebuild_index)
-            elif self._shared:
-                for exact in await loop.run_in_executor(self._executor, self._sync_shared):
-                    self._hot.drop(exact)
-            if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
-                last_maintenance = time.monotonic()
-                await self.evict()
+            try:
+                await self._follow_others()
+                if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
+                    last_maintenance = time.monotonic()
+                    await self.evict()
+            except sqlite3.Error as exc:  # the database out of reach (a restart) or locked: next turn tries again
+                log.warning("cache housekeeping skipped a turn: %s", exc)
+
+    async def _follow_others(self) -> None:
+        """Take in a clear or the entries other instances stored (and write this one's hit counts)."""
+        loop = asyncio.get_running_loop()
+        self._write_touches()
+        generation = self._read_generation()
+        if generation is not None and generation != self._generation:
+            self._generation = generation
+            self.forget()
+            if self.semantic_ready:
+                await loop.run_in_executor(self._executor, self._rebuild_index)
+        elif self._shared:
+            for exact in await loop.run_in_executor(self._executor, self._sync_shared):
+                self._hot.drop(exact)
 
     def _write_touches(self) -> None:
         touched, self._touched = self._touched, {}

@@ -27,18 +27,21 @@ from presidio_analyzer.predefined_recognizers import (
     CryptoRecognizer,
     IbanRecognizer,
     UrlRecognizer,
-    UsSsnRecognizer,
 )
 
 from helix.pii.casing import load_lexicon
-from helix.pii.config import PiiConfig, find_model, validate
+from helix.pii.config import NER_ENTITIES, PiiConfig, find_model, validate
 from helix.pii.fast_regex import speed_up
 from helix.pii.names import NameRecognizer, load_ner, model_dir
 from helix.pii.recognizers import (
     CardRecognizer,
+    DateOfBirthRecognizer,
     EmailRecognizer,
     FastPhoneRecognizer,
     FilteredIpRecognizer,
+    IdNumberRecognizer,
+    SsnRecognizer,
+    StreetAddressRecognizer,
     ethereum_recognizer,
 )
 from helix.pii.scan import Scanner
@@ -76,11 +79,14 @@ def _builtin_recognizers(enabled: set[str]) -> list[EntityRecognizer]:
         ("PHONE_NUMBER", FastPhoneRecognizer),
         ("CREDIT_CARD", CardRecognizer),
         ("IBAN_CODE", IbanRecognizer),
-        ("US_SSN", UsSsnRecognizer),
+        ("US_SSN", SsnRecognizer),
         ("IP_ADDRESS", FilteredIpRecognizer),
         ("CRYPTO", CryptoRecognizer),
         ("CRYPTO", ethereum_recognizer),
         ("URL", UrlRecognizer),
+        ("LOCATION", StreetAddressRecognizer),
+        ("DATE_OF_BIRTH", DateOfBirthRecognizer),
+        ("ID_NUMBER", IdNumberRecognizer),
     ]
     return [factory() for entity, factory in table if entity in enabled]
 
@@ -145,7 +151,10 @@ class PiiEngine:
             self.mode = "pattern-only"
             self.uses_ner = False
         self.entities = sorted({e for r in recognizers for e in r.get_supported_entities()} & enabled)
-        self.skipped = sorted(set(cfg.entities) - set(self.entities))  # e.g. PERSON without a model
+        missing = set(cfg.entities) - set(self.entities)  # e.g. PERSON without a model
+        if not self.uses_ner:  # a street address is a LOCATION found by pattern; places' names need the model
+            missing |= set(NER_ENTITIES) & set(cfg.entities)
+        self.skipped = sorted(missing)
         self._scanner = Scanner(recognizers, self.entities, gated={id(r) for r in builtin})
         self._thresholds = {e: cfg.threshold_for(e) for e in self.entities}
         self._allow = {a.strip().lower() for a in cfg.allow_list if a.strip()}

@@ -32,6 +32,8 @@ PATTERN_ENTITIES: tuple[str, ...] = (
     "US_SSN",
     "IP_ADDRESS",
     "CRYPTO",
+    "DATE_OF_BIRTH",
+    "ID_NUMBER",
 )
 SECRET_ENTITIES: tuple[str, ...] = (
     "API_KEY",

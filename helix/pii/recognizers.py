@@ -23,7 +23,7 @@ from presidio_analyzer import (
     RecognizerResult,
 )
 from presidio_analyzer.nlp_engine import NlpArtifacts
-from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IpRecognizer
+from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IpRecognizer, UsSsnRecognizer
 from presidio_analyzer.predefined_recognizers import EmailRecognizer as _PresidioEmailRecognizer
 
 from helix.pii.fast_regex import Runs, analyze_patterns
@@ -40,9 +40,16 @@ _DATE = regex.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\.\d+)?|\d{1,2}[-/.]
 # The digit groups of an IBAN written in blocks ("GB85 BARC 2004 0441 2345 67") are not a phone.
 _IBAN_BEFORE = regex.compile(r"\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4})+ $")
 _RANGE = regex.compile(r"^\d+\s?-\s?\d+$")  # 3000-3005, 1990 - 2024
+# Top-level domains no registry sells (RFC 2606, RFC 6761, and the usual private ones): mail at a company's
+# own network (jane@acme.internal, bob@corp.local) or in test data (x@shop.example) is a person's address.
+PRIVATE_TLDS = frozenset(
+    {"example", "test", "invalid", "local", "localdomain", "internal", "intranet", "corp", "lan", "home", "private"}
+)
+_SAMPLE_SSNS = frozenset({"123456789", "078051120", "987654320"})
 # Spelled out because spaCy lists "call" as a stop word, which Presidio's context matching skips.
 _PHONE_WORDS = regex.compile(
-    r"(?i)\b(?:phone|telephone|tel|cell|mobile|call|whatsapp|fax|sms|text|ring|dial|reach|contact)\b[^\n]{0,24}$"
+    r"(?i)\b(?:phone|telephone|tel|cell|mobile|call|whatsapp|fax|sms|text|ring|dial|reach|contact"
+    r"|my (?:(?:cell|mobile|phone|home|work|direct) )?(?:number|no))\b[^\n]{0,24}$"
 )
 
 
@@ -189,10 +196,20 @@ class EmailRecognizer(_PresidioEmailRecognizer):
         # "ann@leak.io.png" (a file name) or "ann@leak.io.Thanks": a valid address followed by a label.
         candidate = pattern_text
         while "." in candidate.partition("@")[2]:
-            if has_registrable_domain(candidate):
+            if has_registrable_domain(candidate) or candidate.rsplit(".", 1)[1].lower() in PRIVATE_TLDS:
                 return True
             candidate = candidate.rsplit(".", 1)[0]
         return False
+
+
+class SsnRecognizer(UsSsnRecognizer):
+    """Presidio's, without its pass for the sample numbers the SSA published (123-45-6789, 078-05-1120):
+    people type them into forms and test data plants them; keeping them from a provider costs nothing."""
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        if "".join(c for c in pattern_text if c.isdigit()) in _SAMPLE_SSNS:
+            return len({c for c in pattern_text if c in ".- "}) > 1  # still one kind of separator
+        return bool(super().invalidate_result(pattern_text))
 
 
 _VERSION_BEFORE = regex.compile(r"(?i)\b(?:v|ver|version|release|build|firmware|kernel|tag)\.?\s*[:=]?\s*$")
@@ -259,6 +276,114 @@ def ethereum_recognizer() -> PatternRecognizer:
         context=["wallet", "eth", "ethereum", "address", "crypto"],
         global_regex_flags=regex.DOTALL | regex.MULTILINE,
     )
+
+
+_STREET_SUFFIXES = (
+    "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy"
+    "|Circle|Highway|Hwy|Square|Sq|Trail|Crescent|Close|Gardens"
+)
+# A street type after a space: the street gate's first check (one pattern is cheaper than 30 substrings here).
+STREET_HINT = re.compile(r" (?:" + _STREET_SUFFIXES + r")\b")
+
+
+_STREET_ADDRESS = re.compile(
+    r"\b\d{1,6}[A-Za-z]?(?: (?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))){1,4} (?:"
+    + _STREET_SUFFIXES
+    + r")\b\.?(?: (?:NE|NW|SE|SW|N|S|E|W)\b)?"
+)
+
+
+class StreetAddressRecognizer(LocalRecognizer):
+    """A house number, one to four capitalised street words (or an ordinal: 5th) and a street type
+    ("1600 Pennsylvania Ave NW", "221B Baker Street"): the part of a postal address small NER models
+    miss, found without one. Capitals required: "version 2 of the drive" is not an address."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["LOCATION"], name="StreetAddressRecognizer")
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        return [RecognizerResult("LOCATION", m.start(), m.end(), 0.6) for m in _STREET_ADDRESS.finditer(text)]
+
+
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DATE_OF_BIRTH = regex.compile(
+    r"(?i)\b(?:born(?: on)?|birth ?date|date of birth|d\.?o\.?b\.?|birthday)\b[^\n\d]{0,20}?"
+    r"(?P<date>\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
+    rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}}(?:st|nd|rd|th)? (?:of )?{_MONTH},? \d{{4}})\b"
+)
+
+
+class DateOfBirthRecognizer(LocalRecognizer):
+    """A full date after the words that say it is someone's birth date ("DOB: 1985-03-14", "born on March
+    14, 1985"); other dates are not personal and stay (a release date, a deadline)."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["DATE_OF_BIRTH"], name="DateOfBirthRecognizer")
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        return [
+            RecognizerResult("DATE_OF_BIRTH", m.start("date"), m.end("date"), 0.8)
+            for m in _DATE_OF_BIRTH.finditer(text)
+        ]
+
+
+# Identity, health, tax and bank numbers, by the words that name them; the number is the first run of upper-case
+# letters and digits after them (spaces and hyphens between groups): six characters or more, four digits or
+# more, so a year ("my passport expires in 2030") is not one.
+_ID_WORDS_PATTERN = (
+    r"\b(?:passport|driver'?s? ?licen[cs]e|licen[cs]e (?:no|number|#)|medicare|medicaid|nhs|national insurance"
+    r"|social insurance|sin|tax ?(?:id|payer id|file number)|tin|itin|ein|bank account|account (?:no|number|#)"
+    r"|routing (?:no|number|#)|member ?id|patient ?id|mrn|health ?card)\b"
+)
+# Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
+_ID_WORDS = re.compile(_ID_WORDS_PATTERN)
+_ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing changes the text's length
+# What the scanner's gates look for first, in " " + the lower-cased text: plain substrings, several times
+# cheaper than the patterns, and looser (a gate only has to miss nothing).
+ID_HINTS = (
+    *("passport", "licen", "medica", "nhs", "insurance", "tax", "account", "routing", "member", "patient"),
+    *("mrn", "health", " sin", " tin", " itin", " ein"),
+)
+DATE_OF_BIRTH_HINTS = ("born", "birth", "dob", "d.o.b")
+_ID_VALUE = re.compile(r"[^\n\d]{0,25}?\b([A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})\b")
+_MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
+
+
+class IdNumberRecognizer(LocalRecognizer):
+    """Passport, driver's licence, Medicare, NHS, national insurance, tax and bank account numbers: no one
+    shape fits them all, so the words before the number say what it is ("my passport number is 533380006")."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["ID_NUMBER"], name="IdNumberRecognizer")
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        lowered = text.lower()
+        words = _ID_WORDS.finditer(lowered) if len(lowered) == len(text) else _ID_WORDS_ANY_CASE.finditer(text)
+        values = (_ID_VALUE.match(text, found.end()) for found in words)
+        return [
+            RecognizerResult("ID_NUMBER", value.start(1), value.end(1), 0.7)
+            for value in values
+            if value is not None and _id_shaped(value.group(1))
+        ]
+
+
+def _id_shaped(number: str) -> bool:
+    return sum(c.isdigit() for c in number) >= _MIN_ID_DIGITS and sum(c.isalnum() for c in number) >= _MIN_ID_LENGTH
 
 
 # Words small English models tag as PERSON/LOCATION in technical prompts.

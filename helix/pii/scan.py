@@ -25,6 +25,7 @@ from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerRes
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii.fast_regex import Runs, Span, analyze_patterns
+from helix.pii.recognizers import DATE_OF_BIRTH_HINTS, ID_HINTS, STREET_HINT
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -40,11 +41,22 @@ def _search(pattern: str) -> Gate:
     return lambda text: compiled.search(text) is not None
 
 
+_HOUSE_NUMBER = re.compile(r"\d[A-Za-z]? (?:[A-Z]|\d)")
+
+
+def _mentions(text: str, hints: tuple[str, ...]) -> bool:
+    return any(hint in text for hint in hints)
+
+
 # What a text must contain for a built-in recognizer of this entity to find anything. Only
 # Presidio's and Helix's own recognizers have gates; custom patterns always run.
 GATES: dict[str, Gate] = {
     "EMAIL_ADDRESS": lambda text: "@" in text,
     "IBAN_CODE": _search(r"[A-Za-z]{2}\d{2}"),
+    "DATE_OF_BIRTH": lambda text: _mentions(" " + text.lower(), DATE_OF_BIRTH_HINTS),
+    "ID_NUMBER": lambda text: _mentions(" " + text.lower(), ID_HINTS),
+    # Pattern-found LOCATIONs are street addresses: a street type, and a house number before a capitalised word.
+    "LOCATION": lambda text: STREET_HINT.search(text) is not None and _HOUSE_NUMBER.search(text) is not None,
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.

@@ -98,18 +98,23 @@ def connect(
     migrate: bool = True,
     reader: bool = False,
     busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    settings: Sequence[str] = (),
 ) -> Connection:
     """A synchronous connection (CLI, start-up, worker threads). `migrate=False` skips bringing the schema up
     to date (someone already did: the server at start-up); `reader=True` opens the file read-only
-    (`mode=ro`), for connections that must never write, and implies `migrate=False`."""
+    (`mode=ro`), for connections that must never write, and implies `migrate=False`. `settings`: statements
+    the connection runs once opened (`SET ...`; on PostgreSQL again whenever its session is reopened)."""
     if isinstance(location, PostgresUrl):
         from helix.store import pg
 
-        conn: Connection = pg.Connection.open(location, lock_timeout_ms=busy_timeout_ms)
+        conn: Connection = pg.Connection.open(location, lock_timeout_ms=busy_timeout_ms, settings=settings)
         if migrate and not reader:
             _migrate(conn, postgres=True)
         return conn
-    return connect_sqlite(location, migrate=migrate, reader=reader, busy_timeout_ms=busy_timeout_ms)
+    conn = connect_sqlite(location, migrate=migrate, reader=reader, busy_timeout_ms=busy_timeout_ms)
+    for setting in settings:
+        conn.execute(setting)
+    return conn
 
 
 def connect_sqlite(
@@ -189,12 +194,11 @@ class WriterConnection:
 
 
 def _write(conn: sqlite3.Connection, groups: Groups) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    for sql, rows in groups:
-        for start in range(0, len(rows), WRITE_CHUNK_ROWS):
-            conn.executemany(sql, rows[start : start + WRITE_CHUNK_ROWS])
-            offer_core()
-    conn.execute("COMMIT")
+    with transaction(conn):  # a failure is rolled back within the same hand-off
+        for sql, rows in groups:
+            for start in range(0, len(rows), WRITE_CHUNK_ROWS):
+                conn.executemany(sql, rows[start : start + WRITE_CHUNK_ROWS])
+                offer_core()
 
 
 def offer_core() -> None:
@@ -227,9 +231,7 @@ class PerThread:
     def get(self) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = connect(self._location, migrate=False)
-            for setting in self._settings:
-                conn.execute(setting)
+            conn = self._local.conn = connect(self._location, migrate=False, settings=self._settings)
             with self._lock:
                 self._opened.append(conn)
         return conn

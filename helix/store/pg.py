@@ -5,7 +5,13 @@ returning a cursor, rows readable by index and by column name, explicit `BEGIN`/
 connection, and `sqlite3`'s exception classes. `Connection` and `AsyncConnection` give it that on
 PostgreSQL: statements go through `dialect.postgres()` (cached per statement), numerics come back as
 floats, and errors are raised as the `sqlite3` classes the callers catch (a unique violation is an
-`IntegrityError`; anything else an `OperationalError`), chained to psycopg's own.
+`IntegrityError`; a session lost or a server out of reach `ConnectionLost`; anything else an
+`OperationalError`), chained to psycopg's own.
+
+A database restart (or a killed session) ends every connection. A connection the server hung up on while
+idle is noticed before the next statement (the server says goodbye and closes the socket: one poll, no
+round trip) and opened again, so nothing fails for it; a statement in flight when it went fails with
+`ConnectionLost`, and the next one opens a new connection.
 
 psycopg is imported only here and only when a PostgreSQL URL is used, so the SQLite default neither needs
 nor loads it.
@@ -13,7 +19,9 @@ nor loads it.
 
 from __future__ import annotations
 
+import select
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -23,7 +31,26 @@ from helix.store.dialect import postgres
 if TYPE_CHECKING:
     import psycopg
 
+Groups = Sequence[tuple[str, Sequence[Sequence[Any]]]]  # db.Groups (db imports this module, not the reverse)
+
 CONNECT_TIMEOUT_SECONDS = 5
+# After a reconnect that failed slowly (a host that does not answer, not a refusal), statements fail at once
+# (ConnectionLost) for this long before the next attempt: some connections are used on the event loop (the
+# key poll, exact cache lookups), which each such attempt blocks for up to CONNECT_TIMEOUT_SECONDS. A refused
+# attempt takes a millisecond: it is made again by the next statement, so service resumes with the server.
+RECONNECT_PAUSE_SECONDS = 10.0
+SLOW_CONNECT_SECONDS = 0.5
+# SQLSTATEs of a session that is gone or cannot be had: connection exceptions (class 08), and a server
+# shutting down (57P01 admin, 57P02 crash) or not yet taking connections (57P03). psycopg's own client-side
+# errors (no server, the socket closed) have no SQLSTATE.
+_LOST_CLASS = "08"
+_LOST_STATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+class ConnectionLost(sqlite3.OperationalError):
+    """The database could not be reached: the session was lost (a restart, a killed session, the network) or
+    a new one could not be opened. Transient: the same work can succeed once the database is back. A
+    statement in flight when it happened may or may not have taken effect."""
 
 
 class Row(tuple[Any, ...]):
@@ -68,16 +95,56 @@ def _configure(conn: Any) -> None:
     conn.adapters.register_loader("numeric", FloatLoader)
 
 
+def _lost(exc: Exception, psycopg: Any) -> bool:
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith(_LOST_CLASS) or state in _LOST_STATES
+
+
 def translate_error(exc: Exception) -> sqlite3.Error:
     psycopg = driver()
-    if isinstance(exc, psycopg.errors.IntegrityError):
-        error: sqlite3.Error = sqlite3.IntegrityError(str(exc).strip())
+    if _lost(exc, psycopg):
+        error: sqlite3.Error = ConnectionLost(f"the database is unavailable: {str(exc).strip()}")
+    elif isinstance(exc, psycopg.errors.IntegrityError):
+        error = sqlite3.IntegrityError(str(exc).strip())
     elif isinstance(exc, psycopg.errors.DeadlockDetected | psycopg.errors.LockNotAvailable):
         error = sqlite3.OperationalError(f"database is locked ({str(exc).strip()})")
     else:
         error = sqlite3.OperationalError(str(exc).strip())
     error.__cause__ = exc
     return error
+
+
+def _hung_up(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool:
+    """Whether the server has ended this session: found broken, or idle with something to read. The server
+    writes to an idle session unasked only to say goodbye (a restart, a killed session) or to close it, so
+    one poll of the socket tells, without a round trip; a rare notice taken for a goodbye costs a reconnect."""
+    from psycopg.pq import TransactionStatus
+
+    if conn.broken:
+        return True
+    if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    try:
+        return _readable(conn.pgconn.socket)
+    except (OSError, driver().OperationalError):
+        return True
+
+
+def _readable(fd: int) -> bool:
+    if hasattr(select, "poll"):  # not limited to descriptors below 1024, as select() is
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+def _in_transaction(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool:
+    """A lost session holds no transaction any more."""
+    from psycopg.pq import TransactionStatus
+
+    return not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE
 
 
 @contextmanager
@@ -121,42 +188,57 @@ class Cursor:
 class Connection:
     """A synchronous PostgreSQL connection with the surface of the store's `sqlite3.Connection`s.
 
-    Long-lived ones (the key ring's, the cache's) outlive a database restart: a connection found broken
-    outside a transaction is opened again before the next statement."""
+    Long-lived ones (the key ring's, the cache's, admissions') outlive a database restart: a session the
+    server ended is opened again before the next statement (`settings` with it)."""
 
-    def __init__(self, url: str, lock_timeout_ms: int) -> None:
-        self._url, self._lock_timeout_ms = url, lock_timeout_ms
+    def __init__(self, url: str, lock_timeout_ms: int, settings: Sequence[str]) -> None:
+        self._url, self._settings = url, (f"SET lock_timeout = {int(lock_timeout_ms)}", *settings)
         self._conn = self._open()
+        self._next_attempt = 0.0  # monotonic time before which a reconnect is not tried (after a slow failure)
         self.row_factory: Any = None
 
     @classmethod
-    def open(cls, url: str, lock_timeout_ms: int) -> Connection:
-        """`lock_timeout_ms` bounds a wait for a lock, as SQLite's busy timeout does; past it, "locked"."""
-        return cls(url, lock_timeout_ms)
+    def open(cls, url: str, lock_timeout_ms: int, settings: Sequence[str] = ()) -> Connection:
+        """`lock_timeout_ms` bounds a wait for a lock, as SQLite's busy timeout does; past it, "locked".
+        `settings`: statements run on each session once opened (`SET ...`)."""
+        return cls(url, lock_timeout_ms, settings)
 
     def _open(self) -> psycopg.Connection[Any]:
         psycopg = driver()
         with _errors():
             conn = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
-            conn.execute(f"SET lock_timeout = {int(self._lock_timeout_ms)}")
+            for setting in self._settings:
+                conn.execute(setting)
         _configure(conn)
         conn.row_factory = _row_factory
         return conn
 
+    def _live(self) -> psycopg.Connection[Any]:
+        if _hung_up(self._conn):  # the old one is kept until a new one opens, so this is asked again next time
+            if time.monotonic() < self._next_attempt:
+                raise ConnectionLost("the database is unavailable: the last attempt to reconnect timed out")
+            started = time.monotonic()
+            try:
+                fresh = self._open()
+            except ConnectionLost:
+                if time.monotonic() - started >= SLOW_CONNECT_SECONDS:
+                    self._next_attempt = time.monotonic() + RECONNECT_PAUSE_SECONDS
+                raise
+            self._conn.close()
+            self._conn = fresh
+        return self._conn
+
     @property
     def in_transaction(self) -> bool:
-        from psycopg.pq import TransactionStatus
-
-        return self._conn.info.transaction_status != TransactionStatus.IDLE
+        return _in_transaction(self._conn)
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
-        if self._conn.broken:
-            self._conn = self._open()
+        conn = self._live()
         with _errors():
-            return Cursor(self._conn.execute(postgres(sql), tuple(parameters)))  # type: ignore[arg-type]
+            return Cursor(conn.execute(postgres(sql), tuple(parameters)))  # type: ignore[arg-type]
 
     def executemany(self, sql: str, seq_of_parameters: Sequence[Sequence[Any]]) -> Cursor:
-        cursor = self._conn.cursor()
+        cursor = self._live().cursor()
         with _errors():
             cursor.executemany(postgres(sql), [tuple(p) for p in seq_of_parameters])  # type: ignore[arg-type]
         return Cursor(cursor)
@@ -183,40 +265,76 @@ class Connection:
 
 
 class AsyncConnection:
-    """The writer's connection on PostgreSQL (`db.AsyncConnection`)."""
+    """The writer's connection on PostgreSQL (`db.AsyncConnection`), opened again as `Connection` is.
 
-    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        self._conn = conn
+    A write whose COMMIT was cut off (`ConnectionLost`) may have landed. Its transaction id is kept: when the
+    same write is tried again, the server is asked first (`pg_xact_status`) and a landed one is not applied
+    a second time."""
+
+    def __init__(self, url: str, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._url, self._conn = url, conn
+        self._cut_off: tuple[str, Groups] | None = None  # (transaction id, its groups)
 
     @classmethod
     async def open(cls, url: str) -> AsyncConnection:
+        return cls(url, await cls._connect(url))
+
+    @staticmethod
+    async def _connect(url: str) -> psycopg.AsyncConnection[Any]:
         psycopg = driver()
         with _errors():
             conn = await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
         _configure(conn)
-        return cls(conn)
+        return conn
+
+    async def _live(self) -> psycopg.AsyncConnection[Any]:
+        if _hung_up(self._conn):  # as `Connection._live`
+            fresh = await self._connect(self._url)
+            await self._conn.close()
+            self._conn = fresh
+        return self._conn
 
     @property
     def in_transaction(self) -> bool:
-        from psycopg.pq import TransactionStatus
+        return _in_transaction(self._conn)
 
-        return self._conn.info.transaction_status != TransactionStatus.IDLE
-
-    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        """The statement's first value, if it returns rows."""
+        conn = await self._live()
         with _errors():
-            await self._conn.execute(postgres(sql), tuple(parameters))  # type: ignore[arg-type]
+            cursor = await conn.execute(postgres(sql), tuple(parameters))  # type: ignore[arg-type]
+            row = await cursor.fetchone() if cursor.description else None
+        return None if row is None else row[0]
 
     async def executemany(self, sql: str, seq_of_parameters: Sequence[Sequence[Any]]) -> None:
+        conn = await self._live()
         with _errors():
-            async with self._conn.cursor() as cursor:
+            async with conn.cursor() as cursor:
                 await cursor.executemany(postgres(sql), [tuple(p) for p in seq_of_parameters])  # type: ignore[arg-type]
 
-    async def write(self, groups: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
-        """One transaction (`db.AsyncConnection.write`)."""
-        await self.execute("BEGIN IMMEDIATE")
+    async def write(self, groups: Groups) -> None:
+        """One transaction (`db.AsyncConnection.write`); not applied twice when tried again after a cut-off COMMIT."""
+        if self._cut_off is not None:
+            xid, cut = self._cut_off
+            landed = cut == groups and await self._committed(xid)  # unreachable: asked again next time
+            self._cut_off = None
+            if landed:
+                return
+        await self.execute("BEGIN")
+        xid = await self.execute("SELECT pg_current_xact_id()::text")
         for sql, rows in groups:
             await self.executemany(sql, rows)
-        await self.execute("COMMIT")
+        try:
+            await self.execute("COMMIT")
+        except ConnectionLost:
+            self._cut_off = (xid, groups)
+            raise
+
+    async def _committed(self, xid: str) -> bool:
+        status = await self.execute("SELECT pg_xact_status(?::xid8)", (xid,))
+        if status == "in progress":  # the server has not finished with the lost session yet
+            raise ConnectionLost(f"the database has not yet finished transaction {xid} of a lost session")
+        return bool(status == "committed")
 
     async def close(self) -> None:
         await self._conn.close()

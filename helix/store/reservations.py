@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import time
+from contextlib import suppress
 from typing import Any
 
 from helix.call import Call
 from helix.store import budget_spend, request_log
 from helix.store.budget_spend import Budget
 from helix.store.db import Connection, transaction
+from helix.store.pg import ConnectionLost
 
 log = logging.getLogger("helix.store")
 
@@ -106,6 +109,20 @@ def reserve_within(
     The budgets are read after it without a lock: for the caller's ledgers, and when the row was skipped to
     tell a refusal from a budget without its row for this period yet, which is then seeded (a transaction)
     and the admission tried again."""
+    try:
+        return _reserve(conn, row, budgets, prompt_cost)
+    except ConnectionLost:
+        # The reservation may have landed before the session went, and the caller refuses the request: take it
+        # back if the database is there again (a new session). If not, it is charged at its estimate later, as
+        # a crashed instance's is: one estimate too much, never too little.
+        with suppress(sqlite3.Error):
+            conn.execute(DELETE, (row[0],))
+        raise
+
+
+def _reserve(
+    conn: Connection, row: tuple[Any, ...], budgets: tuple[Budget, ...], prompt_cost: float
+) -> tuple[Budget | None, list[tuple[float, float]]]:
     found: list[tuple[float, float]] = []
     for _ in range(_TRIES):
         taken = bool(conn.execute(_ADMIT, row).fetchall())

@@ -7,8 +7,10 @@ returning, so a clean shutdown loses nothing. `flush()` cuts the window short: a
 its rows are on disk (spend of a budgeted request) waits for one commit, not for the window.
 
 A row never takes others down with it: when a batch fails, it is retried row by row and only the rows
-that fail on their own are dropped. A database locked by another process is waited for (with backoff)
-before anything is dropped. Every dropped row is counted, logged and recorded in `write_failures`
+that fail on their own are dropped. A database locked by another process, or out of reach (PostgreSQL
+restarting, the writer's session killed), is waited for with backoff, up to `RETRY_SECONDS`, before
+anything is dropped; the session is opened again meanwhile. A batch is not applied twice when its COMMIT
+was cut off (`pg.AsyncConnection`). Every dropped row is counted, logged and recorded in `write_failures`
 (read by `helix doctor` and /admin/stats), so lost spend is never silent.
 """
 
@@ -25,6 +27,7 @@ from typing import Any
 
 from helix.dburl import Location
 from helix.store.db import BUSY_TIMEOUT_MS, AsyncConnection, connect_async
+from helix.store.pg import ConnectionLost
 
 log = logging.getLogger("helix.store")
 
@@ -33,8 +36,8 @@ MAX_BATCH = 2000
 # thousands of tiny commits a second would compete with the proxy for the CPU.
 BATCH_WINDOW_SECONDS = 0.05
 # How long a batch keeps retrying while another process holds the write lock (each try itself waits
-# the connection's busy timeout) before its rows are dropped and recorded.
-LOCK_RETRY_SECONDS = 60.0
+# the connection's busy timeout) or the database is out of reach, before its rows are dropped and recorded.
+RETRY_SECONDS = 60.0
 _MAX_BACKOFF_SECONDS = 1.0
 _STOP = object()
 _TARGET = re.compile(r"^\s*(INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.IGNORECASE)
@@ -50,6 +53,11 @@ def is_locked(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Whether the same write can succeed later: the database was locked or out of reach, not the rows."""
+    return isinstance(exc, ConnectionLost) or is_locked(exc)
+
+
 def target_of(sql: str) -> str:
     """The table a statement writes to ("requests"), for counting what could not be written."""
     match = _TARGET.match(sql)
@@ -62,11 +70,11 @@ class Writer:
         path: Location,
         *,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
-        lock_retry_seconds: float = LOCK_RETRY_SECONDS,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
-        self._lock_retry_seconds = lock_retry_seconds
+        self._retry_seconds = retry_seconds
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._wake = asyncio.Event()
         self._conn: AsyncConnection | None = None
@@ -154,8 +162,9 @@ class Writer:
             return
         except ROW_ERRORS as exc:
             self.failed_batches += 1
-            if is_locked(exc):
-                await self._dropped(rows, f"the database stayed locked for {self._lock_retry_seconds:.0f} s ({exc})")
+            if is_transient(exc):
+                state = "unreachable" if isinstance(exc, ConnectionLost) else "locked"
+                await self._dropped(rows, f"the database stayed {state} for {self._retry_seconds:.0f} s ({exc})")
                 return
             if len(rows) == 1:
                 await self._dropped(rows, str(exc))
@@ -168,8 +177,8 @@ class Writer:
                 await self._dropped([one], str(exc))
 
     async def _commit_retrying(self, rows: list[Row]) -> None:
-        """Commit `rows` in one transaction, retrying while another process holds the write lock."""
-        deadline = time.monotonic() + self._lock_retry_seconds
+        """Commit `rows` in one transaction, retrying while the database is locked or out of reach."""
+        deadline = time.monotonic() + self._retry_seconds
         backoff = 0.05
         while True:
             try:
@@ -177,9 +186,9 @@ class Writer:
                 return
             except Exception as exc:
                 await self._rollback()  # whatever failed, the next batch must not start inside this one's transaction
-                if not is_locked(exc) or time.monotonic() >= deadline:
+                if not is_transient(exc) or time.monotonic() >= deadline:
                     raise
-                log.warning("the database is locked by another process; retrying in %.2f s", backoff)
+                log.warning("%s; retrying in %.2f s", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
 
