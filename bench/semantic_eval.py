@@ -26,6 +26,7 @@ from helix.cache.embedder import Embedder, EmbedderUnavailable  # noqa: E402
 from helix.cache.judge import CrossEncoder, Judge  # noqa: E402
 from helix.config import CacheConfig  # noqa: E402
 from tests.labelled import Pair, Scored, count, load_intents, replay, score_pairs, split_pairs  # noqa: E402
+from tests.remembered import Remembered  # noqa: E402
 
 DEFAULT_MODEL_PATH = REPO.parent / "shared" / "models" / "all-MiniLM-L6-v2-onnx"
 OLD_PAIRS = REPO / "tests" / "data" / "semantic_pairs.jsonl"
@@ -44,19 +45,6 @@ def choose(rows: list[Scored], floors: list[float]) -> tuple[float, float]:
             if c.precision >= TARGET_PRECISION and c.confusable_fp == 0 and c.recall > best[0]:
                 best = (c.recall, floor, threshold)
     return best[1], best[2]
-
-
-class _Remembered(CrossEncoder):
-    """Scores each pair once: the replays ask the same questions again at every threshold."""
-
-    def __init__(self, model: CrossEncoder) -> None:
-        self._model = model
-        self._seen: dict[tuple[str, str], float] = {}
-
-    def score(self, pairs: list[tuple[str, str]]) -> list[float]:
-        new = [p for p in dict.fromkeys(pairs) if p not in self._seen]
-        self._seen.update(zip(new, self._model.score(new), strict=True))
-        return [self._seen[p] for p in pairs]
 
 
 def old_pairs() -> dict[str, list[Pair]]:
@@ -78,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     intents = load_intents()
     sets = {split: split_pairs(intents, split) for split in ("dev", "test")} | old_pairs()
     floors = [0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7]
-    model = _Remembered(CrossEncoder(args.judge_model))
+    model = Remembered(CrossEncoder(args.judge_model))
     judge = Judge(model, threshold=0.0)
     try:
         embedder = Embedder(model_path=args.model_path)

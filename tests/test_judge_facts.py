@@ -160,8 +160,10 @@ def test_function_words_are_spacys_english_stop_words() -> None:
 
 
 class _NoModel(CrossEncoder):
-    def score(self, pairs: list[tuple[str, str]]) -> list[float]:
-        raise AssertionError(f"the model was asked about {pairs}")
+    def probabilities(self, pairs: list[tuple[str, str]]) -> list[float]:
+        if pairs:
+            raise AssertionError(f"the model was asked about {pairs}")
+        return []
 
 
 def test_gates_before_the_model() -> None:
@@ -185,7 +187,7 @@ def test_gates_before_the_model() -> None:
 
 
 class _FixedModel(CrossEncoder):
-    def score(self, pairs: list[tuple[str, str]]) -> list[float]:
+    def probabilities(self, pairs: list[tuple[str, str]]) -> list[float]:
         return [0.95 if "sign" in b else 0.2 for _, b in pairs]
 
 
@@ -200,20 +202,30 @@ class _Counting(CrossEncoder):
     def __init__(self) -> None:
         self.asked: list[tuple[str, str]] = []
 
-    def score(self, pairs: list[tuple[str, str]]) -> list[float]:
+    def probabilities(self, pairs: list[tuple[str, str]]) -> list[float]:
         self.asked += pairs
-        return [0.95 if "sign" in b else 0.2 for _, b in pairs]
+        return [0.95 if "sign" in b and "online" not in a else 0.2 for a, b in pairs]
 
 
-def test_serving_judges_the_nearest_alone_then_the_rest() -> None:
+def test_serving_judges_the_nearest_alone_then_the_rest_and_the_second_order_only_when_needed() -> None:
     model = _Counting()
     judge = Judge(model, threshold=0.9)
-    assert judge.first_accepted("How do I sign a PDF?", [("how can I sign a pdf", 0.8), ("merge pdfs", 0.75)], 0.5) == 0
-    assert [b for _, b in model.asked] == ["how can I sign a pdf"]  # a hit on the nearest: one pair
+    q = "How do I sign a PDF?"
+    assert judge.first_accepted(q, [("how can I sign a pdf", 0.8), ("merge pdfs", 0.75)], 0.5) == 0
+    assert model.asked == [(q, "how can I sign a pdf"), ("how can I sign a pdf", q)]  # a hit on the nearest
     model.asked.clear()
-    candidates = [("merge pdfs", 0.8), ("how can I sign a pdf", 0.75), ("sign a pdf online", 0.7)]
-    assert judge.first_accepted("How do I sign a PDF?", candidates, 0.5) == 1
-    assert [b for _, b in model.asked] == ["merge pdfs", "how can I sign a pdf", "sign a pdf online"]
+    candidates = [("merge pdfs", 0.8), ("sign a pdf online", 0.75), ("how can I sign a pdf", 0.7)]
+    assert judge.first_accepted(q, candidates, 0.5) == 2
+    assert model.asked == [
+        (q, "merge pdfs"),  # refused in its first order: never read the other way round
+        (q, "sign a pdf online"),
+        (q, "how can I sign a pdf"),
+        ("sign a pdf online", q),  # 0.95 one way, 0.2 the other: the lower one refuses it
+        ("how can I sign a pdf", q),
+    ]
+    model.asked.clear()
+    explained = judge.verify(q, [("merge pdfs", 0.8)], 0.5, both_orders=True)  # `helix cache search`
+    assert model.asked == [(q, "merge pdfs"), ("merge pdfs", q)] and explained[0].score == 0.2
     assert judge.first_accepted("How do I sign a PDF?", [("merge pdfs", 0.8), ("sign", 0.4)], 0.5) is None
     assert judge.first_accepted("How do I sign a PDF?", [], 0.5) is None
 

@@ -107,9 +107,10 @@ def search(
         console.print("the cache holds no entries with embeddings")
         return
     judge = judge_for(cfg.cache.judge_model_path, cfg.cache.judge_threshold)
-    # every row gets a verdict here (floor 0), so the table shows scores even below the floor
+    # every row gets a verdict here (floor 0), so the table shows scores even below the floor, and both orders
+    # are scored, so a refused row shows the exact lower score (serving reads the second order only when needed)
     try:
-        verdicts = judge.verify(text, [(row["prompt"], row["similarity"]) for row in rows], 0.0)
+        verdicts = judge.verify(text, [(row["prompt"], row["similarity"]) for row in rows], 0.0, both_orders=True)
     except JudgeUnavailable as exc:
         raise fail(str(exc)) from None
     title = f"Nearest to {text!r} (floor {cfg.cache.threshold}, judge {cfg.cache.judge_threshold})"

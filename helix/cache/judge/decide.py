@@ -3,7 +3,9 @@
 Three gates, cheapest first, each able to refuse:
 1. the cosine similarity of the two embeddings reaches the floor (`[cache] threshold`);
 2. the facts that must match do (numbers and units, literals, negation, direction, entities);
-3. the trained cross-encoder judges them the same question with probability ≥ `judge_threshold`.
+3. the trained cross-encoder judges them the same question with probability ≥ `judge_threshold`, in both
+   orders (the lower counts). The second order is read only where the first reached the threshold: the
+   lower of two reaches it exactly when both do, so a refused pair usually costs the model one sequence.
 The model only runs on the few candidates that pass 1 and 2; serving stops at the first one accepted.
 """
 
@@ -24,7 +26,9 @@ _SPACE_RE = re.compile(r"[\s?!.,]+")
 class Verdict:
     accepted: bool
     similarity: float
-    score: float | None  # the model's P(same question); None when an earlier gate refused
+    # The model's P(same question), the lower of both orders (or of the first order alone when that was below
+    # the threshold, unless both orders were asked for); None when an earlier gate refused.
+    score: float | None
     reason: str  # why it was refused ("" when accepted)
 
 
@@ -37,9 +41,11 @@ class Judge:
         self.model = model
         self.threshold = threshold
 
-    def verify(self, query: str, candidates: Sequence[tuple[str, float]], floor: float) -> list[Verdict]:
+    def verify(
+        self, query: str, candidates: Sequence[tuple[str, float]], floor: float, both_orders: bool = False
+    ) -> list[Verdict]:
         """One verdict per (cached question, cosine similarity), in order."""
-        return self.verify_pairs([(query, cached, similarity) for cached, similarity in candidates], floor)
+        return self.verify_pairs([(query, cached, similarity) for cached, similarity in candidates], floor, both_orders)
 
     def first_accepted(self, query: str, candidates: Sequence[tuple[str, float]], floor: float) -> int | None:
         """The index of the first candidate (give them most similar first) the judge accepts, else None. The
@@ -51,8 +57,11 @@ class Judge:
         rest = self.verify(query, candidates[1:], floor)
         return next((i + 1 for i, verdict in enumerate(rest) if verdict.accepted), None)
 
-    def verify_pairs(self, pairs: Sequence[tuple[str, str, float]], floor: float) -> list[Verdict]:
-        """One verdict per (question, cached question, cosine similarity)."""
+    def verify_pairs(
+        self, pairs: Sequence[tuple[str, str, float]], floor: float, both_orders: bool = False
+    ) -> list[Verdict]:
+        """One verdict per (question, cached question, cosine similarity). `both_orders` scores both orders of
+        every pair the model judges, so a refused pair's score is the exact lower one (for display)."""
         verdicts: list[Verdict | None] = []
         to_score: list[int] = []
         for i, (query, cached, similarity) in enumerate(pairs):
@@ -65,12 +74,22 @@ class Judge:
             else:
                 verdicts.append(None)
                 to_score.append(i)
-        scores = self.model.score([(pairs[i][0], pairs[i][1]) for i in to_score]) if to_score else []
+        scores = self._scores([(pairs[i][0], pairs[i][1]) for i in to_score], both_orders)
         for i, score in zip(to_score, scores, strict=True):
             accepted = score >= self.threshold
             reason = "" if accepted else f"judge: {score:.2f} < {self.threshold:g}"
             verdicts[i] = Verdict(accepted, pairs[i][2], score, reason)
         return [v for v in verdicts if v is not None]
+
+    def _scores(self, pairs: list[tuple[str, str]], both_orders: bool) -> list[float]:
+        if both_orders:
+            return self.model.score(pairs)
+        scores = self.model.probabilities(pairs)
+        passed = [i for i, score in enumerate(scores) if score >= self.threshold]
+        swapped = self.model.probabilities([(pairs[i][1], pairs[i][0]) for i in passed])
+        for i, score in zip(passed, swapped, strict=True):
+            scores[i] = min(scores[i], score)
+        return scores
 
     def warm_up(self) -> None:
         self.model.score([("warm up", "warming up")])

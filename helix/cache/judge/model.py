@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 SHIPPED_MODEL_DIR = Path(__file__).parent / "model"
-BATCH = 32
+BATCH = 64  # sequences per model run
 MAX_LENGTH = 64  # tokens for the pair, as in training; support questions are far shorter
 
 
@@ -30,23 +30,28 @@ class CrossEncoder:
         self._lock = threading.Lock()
 
     def score(self, pairs: list[tuple[str, str]]) -> list[float]:
-        """P(same question) for each pair, in order; both orders are scored and the lower one kept."""
+        """P(same question) for each pair, in order: both orders in one batch, the lower one kept."""
+        n = BATCH // 2
+        chunks = [pairs[i : i + n] for i in range(0, len(pairs), n)]
+        both = [self.probabilities(chunk + [(b, a) for a, b in chunk]) for chunk in chunks]
+        return [min(p[i], p[len(chunk) + i]) for chunk, p in zip(chunks, both, strict=True) for i in range(len(chunk))]
+
+    def probabilities(self, pairs: list[tuple[str, str]]) -> list[float]:
+        """P(same question) for each pair read in the order given, BATCH sequences per run. The int8 model
+        quantizes activations over the whole batch, so a pair's value depends a little on its batch-mates."""
         if not pairs:
             return []
         if len(pairs) > BATCH:
-            return [s for i in range(0, len(pairs), BATCH) for s in self.score(pairs[i : i + BATCH])]
+            return [p for i in range(0, len(pairs), BATCH) for p in self.probabilities(pairs[i : i + BATCH])]
         session, tokenizer = self._ensure_loaded()
-        both = pairs + [(b, a) for a, b in pairs]
-        encodings = tokenizer.encode_batch(both)
+        encodings = tokenizer.encode_batch(pairs)
         feeds = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
         logits = np.asarray(session.run(["logits"], feeds)[0], dtype=np.float64).reshape(-1)
-        probabilities = 1.0 / (1.0 + np.exp(-logits))
-        n = len(pairs)
-        return [float(min(probabilities[i], probabilities[n + i])) for i in range(n)]
+        return [float(p) for p in 1.0 / (1.0 + np.exp(-logits))]
 
     def _ensure_loaded(self) -> tuple[Any, Any]:
         if self._session is None:
