@@ -33,15 +33,13 @@ from helix.pii.casing import load_lexicon
 from helix.pii.config import NER_ENTITIES, PiiConfig, find_model, validate
 from helix.pii.fast_regex import speed_up
 from helix.pii.names import NameRecognizer, load_ner, model_dir
+from helix.pii.personal import DateOfBirthRecognizer, IdNumberRecognizer, StreetAddressRecognizer
 from helix.pii.recognizers import (
     CardRecognizer,
-    DateOfBirthRecognizer,
     EmailRecognizer,
     FastPhoneRecognizer,
     FilteredIpRecognizer,
-    IdNumberRecognizer,
     SsnRecognizer,
-    StreetAddressRecognizer,
     ethereum_recognizer,
 )
 from helix.pii.scan import Scanner

@@ -25,7 +25,7 @@ from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerRes
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii.fast_regex import Runs, Span, analyze_patterns
-from helix.pii.recognizers import DATE_OF_BIRTH_HINTS, ID_HINTS, STREET_HINT
+from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS, STREET_HINT
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
