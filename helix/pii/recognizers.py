@@ -42,7 +42,7 @@ _IBAN_BEFORE = regex.compile(r"\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4})+ $")
 _RANGE = regex.compile(r"^\d+\s?-\s?\d+$")  # 3000-3005, 1990 - 2024
 # Top-level domains no registry sells (RFC 2606, RFC 6761, and the usual private ones): mail at a company's
 # own network (jane@acme.internal, bob@corp.local) or in test data (x@shop.example) is a person's address.
-PRIVATE_TLDS = frozenset(
+_PRIVATE_TLDS = frozenset(
     {"example", "test", "invalid", "local", "localdomain", "internal", "intranet", "corp", "lan", "home", "private"}
 )
 _SAMPLE_SSNS = frozenset({"123456789", "078051120", "987654320"})
@@ -196,7 +196,7 @@ class EmailRecognizer(_PresidioEmailRecognizer):
         # "ann@leak.io.png" (a file name) or "ann@leak.io.Thanks": a valid address followed by a label.
         candidate = pattern_text
         while "." in candidate.partition("@")[2]:
-            if has_registrable_domain(candidate) or candidate.rsplit(".", 1)[1].lower() in PRIVATE_TLDS:
+            if has_registrable_domain(candidate) or candidate.rsplit(".", 1)[1].lower() in _PRIVATE_TLDS:
                 return True
             candidate = candidate.rsplit(".", 1)[0]
         return False

@@ -41,7 +41,7 @@ def _search(pattern: str) -> Gate:
     return lambda text: compiled.search(text) is not None
 
 
-_HOUSE_NUMBER = re.compile(r"\d[A-Za-z]? (?:[A-Z]|\d)")
+_house_number = _search(r"\d[A-Za-z]? (?:[A-Z]|\d)")
 
 
 def _mentions(text: str, hints: tuple[str, ...]) -> bool:
@@ -56,7 +56,7 @@ GATES: dict[str, Gate] = {
     "DATE_OF_BIRTH": lambda text: _mentions(" " + text.lower(), DATE_OF_BIRTH_HINTS),
     "ID_NUMBER": lambda text: _mentions(" " + text.lower(), ID_HINTS),
     # Pattern-found LOCATIONs are street addresses: a street type, and a house number before a capitalised word.
-    "LOCATION": lambda text: STREET_HINT.search(text) is not None and _HOUSE_NUMBER.search(text) is not None,
+    "LOCATION": lambda text: STREET_HINT.search(text) is not None and _house_number(text),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.

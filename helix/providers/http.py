@@ -124,13 +124,7 @@ def decode_event(provider: str, data: str | bytes) -> dict[str, Any]:
     except (msgspec.DecodeError, RecursionError):
         event = None
     if not isinstance(event, dict):
-        raise UpstreamError(
-            f"{provider}: the provider sent a stream event that is not a JSON object",
-            status=502,
-            type="upstream_error",
-            code="upstream_bad_stream",
-            provider=provider,
-        )
+        raise unreadable(provider, "a stream event", "upstream_bad_stream", "not a JSON object")
     return event
 
 
