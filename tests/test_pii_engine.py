@@ -135,6 +135,16 @@ def test_pattern_only_false_positive_rate(engine: PiiEngine) -> None:
         ("Medicare number: 1EG4-TE5-MK73, please update it", "1EG4-TE5-MK73", "ID_NUMBER"),
         ("NHS number 943 476 5919", "943 476 5919", "ID_NUMBER"),
         ("SIN 046 454 286 on file", "046 454 286", "ID_NUMBER"),
+        ("UK NI number QQ 12 34 56 C", "QQ 12 34 56 C", "ID_NUMBER"),
+        ("routing 021000021 account 1234567890 at Chase", "1234567890", "ID_NUMBER"),
+        ("my employee id is E-449213 and my badge 88123", "E-449213", "ID_NUMBER"),
+        ("license plate 7ABC123 got a ticket", "7ABC123", "ID_NUMBER"),
+        ("VIN 1HGCM82633A004352 recall?", "1HGCM82633A004352", "ID_NUMBER"),
+        ("Flat 3, 12 Baker Street, London NW1 6XE", "NW1 6XE", "LOCATION"),
+        ("My MAC address is 00:1A:2B:3C:4D:5E, why can't I connect?", "00:1A:2B:3C:4D:5E", "MAC_ADDRESS"),
+        ("device mac 3c-22-fb-91-0a-7e keeps dropping", "3c-22-fb-91-0a-7e", "MAC_ADDRESS"),
+        ("the switch sees 001a.2b3c.4d5e on port 4", "001a.2b3c.4d5e", "MAC_ADDRESS"),
+        ("my username is jdoe1985 and pw is Qwerty!234", "Qwerty!234", "PASSWORD"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -156,6 +166,8 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "SSN-like ids with mixed separators are not SSNs: 123 45-6789",
         "Release date 03/14/1985; the deadline is 2024-05-01 and version 2 of the drive ships on 12/05.",
         "My passport expires in May 2030; set the account # to 1234 and the syntax to v2; order number 12345678.",
+        "Deployed at 12:30:45, build 0a1b2c3d-4e5f, hash aa:bb:cc, see SW1A 1AA-style codes in the docs.",
+        "My account was charged twice in 2024; the customer says the plate is chipped; pin to version 1.2.3.",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

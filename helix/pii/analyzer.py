@@ -33,7 +33,12 @@ from helix.pii.casing import load_lexicon
 from helix.pii.config import NER_ENTITIES, PiiConfig, find_model, validate
 from helix.pii.fast_regex import speed_up
 from helix.pii.names import NameRecognizer, load_ner, model_dir
-from helix.pii.personal import DateOfBirthRecognizer, IdNumberRecognizer, StreetAddressRecognizer
+from helix.pii.personal import (
+    DateOfBirthRecognizer,
+    IdNumberRecognizer,
+    MacAddressRecognizer,
+    StreetAddressRecognizer,
+)
 from helix.pii.recognizers import (
     CardRecognizer,
     EmailRecognizer,
@@ -85,6 +90,7 @@ def _builtin_recognizers(enabled: set[str]) -> list[EntityRecognizer]:
         ("LOCATION", StreetAddressRecognizer),
         ("DATE_OF_BIRTH", DateOfBirthRecognizer),
         ("ID_NUMBER", IdNumberRecognizer),
+        ("MAC_ADDRESS", MacAddressRecognizer),
     ]
     return [factory() for entity, factory in table if entity in enabled]
 

@@ -34,6 +34,7 @@ PATTERN_ENTITIES: tuple[str, ...] = (
     "CRYPTO",
     "DATE_OF_BIRTH",
     "ID_NUMBER",
+    "MAC_ADDRESS",
 )
 SECRET_ENTITIES: tuple[str, ...] = (
     "API_KEY",

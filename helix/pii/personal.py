@@ -1,6 +1,7 @@
 """Personal data no Presidio built-in finds, each by a regex and a cheap gate (`scan.GATES`): street
-addresses (LOCATION, which small NER models miss and pattern-only mode would not see at all), dates of
-birth, and identity, health, tax and bank numbers named by the words before them.
+addresses (LOCATION, which small NER models miss and pattern-only mode would not see at all) with the UK
+postcode after one, dates of birth, identity, health, tax, bank, employee and vehicle numbers named by the
+words before them, and network cards' hardware (MAC) addresses.
 
 They are `LocalRecognizer`s rather than Presidio `PatternRecognizer`s: Presidio's pattern machinery costs
 more per text than these regexes do.
@@ -62,8 +63,16 @@ class StreetAddressRecognizer(_SpanRecognizer):
     entity, score = "LOCATION", 0.6
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
-        return (m.span() for m in _STREET_ADDRESS.finditer(text))
+        for address in _STREET_ADDRESS.finditer(text):
+            yield address.span()
+            postcode = _POSTCODE_AFTER.match(text, address.end())
+            if postcode is not None:
+                yield postcode.span(1)
 
+
+# A UK postcode shortly after a street address ("12 Baker Street, London NW1 6XE"): alone, "SW1A 1AA"-shaped text
+# is too often something else to redact, but after an address it finishes it.
+_POSTCODE_AFTER = re.compile(r"[^\n]{0,40}?\b([A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2})\b")
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _DATE_OF_BIRTH = regex.compile(
@@ -83,13 +92,15 @@ class DateOfBirthRecognizer(_SpanRecognizer):
         return (m.span("date") for m in _DATE_OF_BIRTH.finditer(text))
 
 
-# Identity, health, tax and bank numbers, by the words that name them; the number is the first run of upper-case
-# letters and digits after them (spaces and hyphens between groups): six characters or more, four digits or
-# more, so a year ("my passport expires in 2030") is not one.
+# Identity, health, tax, bank, employee and vehicle numbers, by the words that name them; the number is the first
+# run of upper-case letters and digits after them (spaces and hyphens between groups, one letter and a hyphen
+# before: "E-449213"): six characters or more, four digits or more, so a year ("my passport expires in 2030") is
+# not one.
 _ID_WORDS_PATTERN = (
     r"\b(?:passport|driver'?s? ?licen[cs]e|licen[cs]e (?:no|number|#)|medicare|medicaid|nhs|national insurance"
-    r"|social insurance|sin|tax ?(?:id|payer id|file number)|tin|itin|ein|bank account|account (?:no|number|#)"
-    r"|routing (?:no|number|#)|member ?id|patient ?id|mrn|health ?card)\b"
+    r"|ni (?:no|number)|nino|social insurance|sin|tax ?(?:id|payer id|file number)|tin|itin|ein|account"
+    r"|routing (?:no|number|#)|(?:member|patient|employee|staff|student|customer) ?(?:id|no|number|#)|mrn"
+    r"|health ?card|(?:licen[cs]e|number|registration) plate|plate (?:no|number)|registration (?:no|number)|vin)\b"
 )
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
 _ID_WORDS = re.compile(_ID_WORDS_PATTERN)
@@ -98,10 +109,11 @@ _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing
 # cheaper than the patterns, and looser (a gate only has to miss nothing).
 ID_HINTS = (
     *("passport", "licen", "medica", "nhs", "insurance", "tax", "account", "routing", "member", "patient"),
-    *("mrn", "health", " sin", " tin", " itin", " ein"),
+    *("mrn", "health", " sin", " tin", " itin", " ein", " ni ", "nino", "employee", "staff", "student"),
+    *("customer", "plate", "registration", "vin"),
 )
 DATE_OF_BIRTH_HINTS = ("born", "birth", "dob", "d.o.b")
-_ID_VALUE = re.compile(r"[^\n\d]{0,25}?\b([A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})\b")
+_ID_VALUE = re.compile(r"[^\n\d]{0,25}?\b((?:[A-Z]-)?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})\b")
 _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
 
 
@@ -122,3 +134,22 @@ class IdNumberRecognizer(_SpanRecognizer):
 
 def _id_shaped(number: str) -> bool:
     return sum(c.isdigit() for c in number) >= _MIN_ID_DIGITS and sum(c.isalnum() for c in number) >= _MIN_ID_LENGTH
+
+
+# Six pairs of hex digits with one separator throughout (00:1A:2B:3C:4D:5E, 3c-22-fb-91-0a-7e), or Cisco's three
+# dotted groups of four (001a.2b3c.4d5e).
+_MAC_ADDRESS = re.compile(
+    r"(?<![\w:.-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}"
+    r"|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:.-])"
+)
+# What the scanner's gate looks for: two hex pairs and a separator, or a dotted hex group.
+MAC_HINT = re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.")
+
+
+class MacAddressRecognizer(_SpanRecognizer):
+    """A network card's hardware address: it names one device, and so its owner, for as long as they keep it."""
+
+    entity, score = "MAC_ADDRESS", 0.8
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        return (m.span() for m in _MAC_ADDRESS.finditer(text))

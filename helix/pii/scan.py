@@ -25,7 +25,7 @@ from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerRes
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii.fast_regex import Runs, Span, analyze_patterns
-from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS, STREET_HINT
+from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS, MAC_HINT, STREET_HINT
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -55,6 +55,7 @@ GATES: dict[str, Gate] = {
     "IBAN_CODE": _search(r"[A-Za-z]{2}\d{2}"),
     "DATE_OF_BIRTH": lambda text: _mentions(" " + text.lower(), DATE_OF_BIRTH_HINTS),
     "ID_NUMBER": lambda text: _mentions(" " + text.lower(), ID_HINTS),
+    "MAC_ADDRESS": lambda text: MAC_HINT.search(text) is not None,
     # Pattern-found LOCATIONs are street addresses: a street type, and a house number before a capitalised word.
     "LOCATION": lambda text: STREET_HINT.search(text) is not None and _house_number(text),
 }

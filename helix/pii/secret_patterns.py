@@ -233,9 +233,9 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "password_prose",
-        r"(?i:\b(?:password|passwd|passphrase)\s+(?:is|was|to)\s+)(?:`(?P<value>[^`\n]{4,128})`|"
+        r"(?i:\b(?:password|passwd|passphrase|passcode|pwd|pw)\s+(?:is|was|to)\s+)(?:`(?P<value>[^`\n]{4,128})`|"
         r"""(?P<value>[^\s"'`]{4,128}))""",
-        ("pass",),
+        ("pass", "pw"),
         score=0.8,
         check=_password_in_prose,
         strip_trailing=_TRAILING,
