@@ -145,6 +145,7 @@ def test_pattern_only_false_positive_rate(engine: PiiEngine) -> None:
         ("device mac 3c-22-fb-91-0a-7e keeps dropping", "3c-22-fb-91-0a-7e", "MAC_ADDRESS"),
         ("the switch sees 001a.2b3c.4d5e on port 4", "001a.2b3c.4d5e", "MAC_ADDRESS"),
         ("my username is jdoe1985 and pw is Qwerty!234", "Qwerty!234", "PASSWORD"),
+        ("https://app.example/users?email=maria.lopez@mail.com&page=2", "maria.lopez@mail.com", "EMAIL_ADDRESS"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:

@@ -141,6 +141,7 @@ _URL_USERINFO_BEFORE = regex.compile(r"://[^\s/@:]*:$")
 # Presidio's email pattern: a local part of these characters, "@", a domain of word characters, "-", ".".
 _NOT_LOCAL = re.compile(r"[^!#$%&'*+\-/=?^_`{|}~\w.]")
 _DOMAIN = re.compile(r"[\w.-]*")
+_URL_PUNCTUATION = re.compile(r"[^?=&/]*")  # read backwards from the "@"
 _LOCAL_REACH = 512
 
 
@@ -190,11 +191,16 @@ class EmailRecognizer(_PresidioEmailRecognizer):
                     result.start += start
                     result.end += start
                     results.append(result)
-        return [r for r in results if not _URL_USERINFO_BEFORE.search(text[max(0, r.start - 256) : r.start])]
+        kept = [r for r in results if not _URL_USERINFO_BEFORE.search(text[max(0, r.start - 256) : r.start])]
+        for result in kept:  # "?email=ann@leak.io" in a URL: the address starts after the query's "=", "/", "&" or "?"
+            at = text.index("@", result.start)
+            result.start = at - _URL_PUNCTUATION.match(text[result.start : at][::-1]).end()  # type: ignore[union-attr]
+        return kept
 
     def validate_result(self, pattern_text: str) -> bool:
-        # "ann@leak.io.png" (a file name) or "ann@leak.io.Thanks": a valid address followed by a label.
-        candidate = pattern_text
+        # "ann@leak.io.png" (a file name) or "ann@leak.io.Thanks": a valid address followed by a label. Only the
+        # domain is read: a local part may hold "?" and "/", which would make the whole look like a URL's path.
+        candidate = "x@" + pattern_text.rpartition("@")[2]
         while "." in candidate.partition("@")[2]:
             if has_registrable_domain(candidate) or candidate.rsplit(".", 1)[1].lower() in _PRIVATE_TLDS:
                 return True
