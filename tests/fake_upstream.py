@@ -28,7 +28,9 @@ Behaviour is chosen by the requested model name:
   shape-choices / -choice /         choices that are not a list, a choice that is not an object, a message
     -message / -content            (or delta) that is not one, content that is a number (WRONG_CHOICES)
   wrong-shape (Anthropic)          a message whose content is a number; a stream with an event of the
-                                   wrong shape (WRONG_SHAPE_EVENTS; also error-string)
+                                   wrong shape (WRONG_SHAPE_EVENTS; also error-string, wrong-text)
+  shape-* on /v1/embeddings and    an answer of the wrong shape (WRONG_EMBEDDINGS, WRONG_RESPONSES; a
+    /v1/responses                  Responses stream sends a number delta, then that answer)
   anything else                    answer "echo: <last user text>"
 FakeState.broken maps a model name to a status every request for it fails with, until removed.
 Also /v1/responses, /v1/completions and /v1/messages/count_tokens (tests/fake_openai_extra.py); every
@@ -113,11 +115,49 @@ WRONG_CHOICES: dict[str, Any] = {
     "shape-choice": [5],
     "shape-message": [{"index": 0, "message": "hello", "delta": "hello", "finish_reason": None}],
     "shape-content": [{"index": 0, "message": {"content": 42}, "delta": {"content": 42}, "finish_reason": None}],
+    "shape-parts": [{"index": 0, "message": {"content": [1, "x"]}, "delta": {"content": [1]}, "finish_reason": None}],
+    "shape-finish": [{"index": 0, "message": {"content": "x"}, "delta": {"content": "x"}, "finish_reason": 7}],
+    "shape-index": [{"index": "a", "message": {"content": "x"}, "delta": {"content": "x"}, "finish_reason": None}],
+    "shape-tool-args": [
+        {
+            "index": 0,
+            "message": {"content": None, "tool_calls": [{"id": "t", "function": {"name": "f", "arguments": {"a": 1}}}]},
+            "delta": {"tool_calls": [{"index": 0, "id": "t", "function": {"name": "f", "arguments": 5}}]},
+            "finish_reason": None,
+        }
+    ],
+    "shape-tool-function": [
+        {
+            "index": 0,
+            "message": {"content": None, "tool_calls": [{"id": "t", "function": "f"}]},
+            "delta": {"tool_calls": [{"index": 0, "function": "f"}]},
+            "finish_reason": None,
+        }
+    ],
+}
+# Embeddings answers of the wrong shape (the whole answer).
+WRONG_EMBEDDINGS: dict[str, dict[str, Any]] = {
+    "shape-no-data": {"object": "list", "model": "m"},
+    "shape-data": {"object": "list", "data": "nope", "model": "m"},
+    "shape-item": {"object": "list", "data": ["x"], "model": "m"},
+    "shape-vector": {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, "x"]}]},
+}
+# Responses answers (and a stream's last event's response) of the wrong shape; shape-text's stream first sends a
+# number delta.
+WRONG_RESPONSES: dict[str, list[Any]] = {
+    "shape-output": ["nope"],
+    "shape-item": [1],
+    "shape-content": [{"type": "message", "role": "assistant", "content": "str"}],
+    "shape-text": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": 5}]}],
 }
 # Anthropic events of the wrong shape: a block whose delta is a string; an error that is only a string.
 WRONG_SHAPE_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "wrong-shape": ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": "x"}),
     "error-string": ("error", {"type": "error", "error": "the model is overloaded"}),
+    "wrong-text": (
+        "content_block_delta",
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": 5}},
+    ),
 }
 
 
@@ -274,6 +314,8 @@ class FakeUpstream:
             ]
             return await _json(send, 200, {"object": "list", "data": data})
         if path == "/v1/embeddings":
+            if model in WRONG_EMBEDDINGS:
+                return await _json(send, 200, WRONG_EMBEDDINGS[model])
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
             data = [{"object": "embedding", "index": i, "embedding": _embedding(str(t))} for i, t in enumerate(inputs)]
             tokens = sum(len(str(t).split()) for t in inputs)
@@ -304,6 +346,15 @@ class FakeUpstream:
             return await _json(send, 200, extra.decorate_chat(body, _completion(body)))
         if path == "/v1/responses":
             written = _answer_text(body, extra.input_text(body))
+            if model in WRONG_RESPONSES:
+                wrong = {**extra.response_object(body, written), "output": WRONG_RESPONSES[model]}
+                if not body.get("stream"):
+                    return await _json(send, 200, wrong)
+                events = extra.response_events(body, written)[:1]  # response.created, then the wrong parts
+                if model == "shape-text":
+                    events.append(("response.output_text.delta", {"type": "response.output_text.delta", "delta": 5}))
+                events.append(("response.completed", {"type": "response.completed", "response": wrong}))
+                return await _sse(send, events, False, False, 0)
             if body.get("stream"):
                 return await _sse(send, extra.response_events(body, written), False, False, 0)
             return await _json(send, 200, extra.response_object(body, written))

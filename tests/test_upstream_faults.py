@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from tests.conftest import Helix, start_helix
-from tests.fake_upstream import WRONG_CHOICES, FakeState, ServerThread
+from tests.fake_upstream import WRONG_CHOICES, WRONG_EMBEDDINGS, WRONG_RESPONSES, FakeState, ServerThread
 
 OPENAI_KEY = "sk-proj-Abc123def456GHI789jkl012MNO345"
 ANTHROPIC_KEY = "sk-ant-api03-Zyx987wvu654TSR321qpo098"
@@ -192,7 +192,10 @@ def test_an_anthropic_answer_of_the_wrong_shape_is_a_502_in_the_clients_shape(
     assert response.json().get("type") == ("error" if path == "/v1/messages" else None)
 
 
-@pytest.mark.parametrize(("model", "said"), [("wrong-shape", "unexpected shape"), ("error-string", "overloaded")])
+@pytest.mark.parametrize(
+    ("model", "said"),
+    [("wrong-shape", "unexpected shape"), ("wrong-text", "unexpected shape"), ("error-string", "overloaded")],
+)
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
 def test_an_anthropic_stream_event_of_the_wrong_shape_ends_the_stream_with_an_error(
     helix: Helix, fake: FakeState, path: str, model: str, said: str
@@ -211,23 +214,44 @@ def test_an_anthropic_stream_event_of_the_wrong_shape_ends_the_stream_with_an_er
     assert row["status"] == 502
 
 
+def _refused_twice(helix: Helix, fake: FakeState, path: str, body: dict[str, object]) -> None:
+    """`body` sent twice: each time a 502 (or, once a stream has begun, an error event at its end) saying the
+    answer was of an unexpected shape, each time asked of the provider (nothing cached), and no 500."""
+    stream = bool(body.get("stream"))
+    sent = []
+    for _ in range(2):
+        response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+        if stream and response.status_code == 200:  # the stream had begun: it ends with an error event
+            last = json.loads([line for line in response.text.split("\n") if line.startswith("data: ")][-1][6:])
+            error = last.get("error", last)  # a Responses stream's error event is flat
+            assert last.get("type", "error") == "error", last
+        else:
+            assert response.status_code == 502, response.text
+            error = response.json()["error"]
+        assert error["code"] == ("upstream_bad_stream" if stream else "upstream_bad_answer"), error
+        assert "unexpected shape" in error["message"]
+        sent.append(len(fake.calls(path)))
+    assert sent[1] > sent[0]  # asked the provider again: nothing was served from the cache
+    assert helix.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0
+
+
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("model", sorted(WRONG_CHOICES))
 def test_openai_choices_of_the_wrong_shape_are_a_502_and_never_cached(
     helix: Helix, fake: FakeState, model: str, stream: bool
 ) -> None:
-    sent = []
-    for _ in range(2):
-        response = post(helix, model, stream=stream)
-        if stream:  # the wrong chunk comes second: the stream has begun, so it ends with an error event
-            assert response.status_code == 200
-            last = [line for line in response.text.split("\n") if line.startswith("data: ")][-1]
-            error = json.loads(last.removeprefix("data: "))["error"]
-        else:
-            assert response.status_code == 502, response.text
-            error = response.json()["error"]
-        assert error["code"] == ("upstream_bad_stream" if stream else "upstream_bad_answer")
-        assert "unexpected shape" in error["message"]
-        sent.append(len(fake.calls("/v1/chat/completions")))
-    assert sent[1] > sent[0]  # asked the provider again: nothing was served from the cache
-    assert helix.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0
+    body = {"model": model, "messages": [{"role": "user", "content": "x"}], "stream": stream}
+    _refused_twice(helix, fake, "/v1/chat/completions", body)
+
+
+@pytest.mark.parametrize("model", sorted(WRONG_EMBEDDINGS))
+def test_embeddings_of_the_wrong_shape_are_a_502(helix: Helix, fake: FakeState, model: str) -> None:
+    _refused_twice(helix, fake, "/v1/embeddings", {"model": model, "input": "hello"})
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("model", sorted(WRONG_RESPONSES))
+def test_responses_of_the_wrong_shape_are_a_502_and_never_cached(
+    helix: Helix, fake: FakeState, model: str, stream: bool
+) -> None:
+    _refused_twice(helix, fake, "/v1/responses", {"model": model, "input": "hello", "stream": stream})

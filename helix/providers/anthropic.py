@@ -26,6 +26,7 @@ from helix.providers.anthropic_translate import (
     translate_error,
 )
 from helix.providers.http import HttpAdapter, decode_event, iter_sse, read_json, unreadable
+from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS
 
 API_VERSION = "2023-06-01"
 _decode = msgspec.json.decode
@@ -86,9 +87,13 @@ class AnthropicProvider(HttpAdapter):
         async with self._open(call, "/messages", body) as response:
             result = await read_json(response, self.name, call)
         try:
-            return Completed(from_messages_response(result, call.requested_model))
+            answer = from_messages_response(result, call.requested_model)
         except _WRONG_SHAPE:
             raise _wrong_shape(self.name, "an answer", "upstream_bad_answer") from None
+        # What translated without an error can still carry the wrong types through (a text block's text a number).
+        if problem := ANSWER_PROBLEMS["/chat/completions"](answer):
+            raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)
+        return Completed(answer)
 
     async def embeddings(self, call: Call) -> Reply:
         raise InvalidRequest(
@@ -130,4 +135,6 @@ class AnthropicProvider(HttpAdapter):
                 except _WRONG_SHAPE:
                     raise _wrong_shape(self.name, "a stream event", "upstream_bad_stream") from None
                 for chunk in chunks:
+                    if problem := EVENT_PROBLEMS["/chat/completions"](chunk):
+                        raise unreadable(self.name, "a stream event", "upstream_bad_stream", problem)
                     yield chunk

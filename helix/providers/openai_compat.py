@@ -21,7 +21,7 @@ from helix.providers.http import (
     read_openai_error,
     unreadable,
 )
-from helix.providers.shapes import Part, choices_problem
+from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS
 
 
 class OpenAICompatProvider(HttpAdapter):
@@ -81,7 +81,7 @@ class OpenAICompatProvider(HttpAdapter):
             result, raw = await read_json_raw(response, self.name, call)
         if not isinstance(result, dict):
             raise unreadable(self.name, "an answer", "upstream_bad_answer", "not a JSON object")
-        if (parts := _PARTS.get(path)) and (problem := choices_problem(result, parts[0])):
+        if problem := ANSWER_PROBLEMS[path](result):
             raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)
         return result, raw
 
@@ -90,7 +90,7 @@ class OpenAICompatProvider(HttpAdapter):
             response = await stack.enter_async_context(self._open(call, path, body))
             waiting = time.perf_counter()
             first, finished = True, False
-            parts = _PARTS.get(path)
+            check = EVENT_PROBLEMS[path]
             async for _event, data, more in iter_sse(response, self.name):
                 if first:
                     call.upstream_seconds += time.perf_counter() - waiting
@@ -100,7 +100,7 @@ class OpenAICompatProvider(HttpAdapter):
                 chunk = decode_event(self.name, data)
                 if "error" in chunk and "choices" not in chunk:
                     raise error_from_body(self.name, 502, chunk, read_openai_error)
-                if parts and (problem := choices_problem(chunk, parts[1])):
+                if problem := check(chunk):
                     raise unreadable(self.name, "a stream event", "upstream_bad_stream", problem)
                 if not finished:
                     finished = _is_last(chunk)
@@ -116,8 +116,6 @@ class OpenAICompatProvider(HttpAdapter):
                 )
 
 
-# What each choice carries, in an answer and in a stream chunk, on the paths whose answers have choices.
-_PARTS: dict[str, tuple[Part, Part]] = {"/chat/completions": ("message", "delta"), "/completions": ("text", "text")}
 _RESPONSES_END = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 

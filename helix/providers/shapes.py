@@ -1,41 +1,134 @@
-"""The parts of an OpenAI-shaped answer the pipeline reads — its choices, each choice's message or delta,
-their content and tool calls — checked as they arrive, so a provider that sends something else is a 502
-in the client's shape rather than a 500 halfway through the cache, the PII filter or the log."""
+"""The parts of an OpenAI-shaped answer the pipeline reads or a client's SDK parses — a chat answer's choices,
+each choice's message or delta, their content, refusal and tool calls; a text completion's text; an embeddings
+answer's vectors; a Responses answer's output items and a Responses stream's deltas — checked as they arrive,
+so a provider that sends something else is a 502 in the client's shape rather than a 500 halfway through the
+cache, the PII filter or the log, or an answer cached that no client can read."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 Part = Literal["message", "delta", "text"]
 _CONTENT = (str, list, type(None))
+_TEXT = (str, type(None))
 
 
-def choices_problem(body: dict[str, Any], part: Part) -> str | None:
+def choices_problem(body: dict[str, Any], part: Part, *, required: bool = False) -> str | None:
     """What in `body`'s choices cannot be read, or None. `part`: what each choice carries — a chat answer's
-    "message", a chat chunk's "delta", a text completion's "text". No choices at all is not a problem (a
-    usage-only chunk); the client gets what the provider sent."""
+    "message", a chat chunk's "delta", a text completion's "text". No choices at all is a problem only when
+    `required` (a whole answer); a stream's usage-only chunk has none."""
     choices = body.get("choices")
     if choices is None:
-        return None
+        return "it has no choices" if required else None
     if not isinstance(choices, list):
         return "its choices are not a list"
     for choice in choices:
         if not isinstance(choice, dict):
             return "a choice is not an object"
+        if not _int_or_none(choice.get("index")):
+            return "a choice's index is not a number"
+        if not isinstance(choice.get("finish_reason"), _TEXT):
+            return "a choice's finish_reason is not text"
         inner = choice.get(part)
         if part == "text":
-            if not isinstance(inner, str | None):
+            if not isinstance(inner, _TEXT):
                 return "a choice's text is not text"
-            continue
-        if inner is None:
-            continue
-        if not isinstance(inner, dict):
-            return f"a choice's {part} is not an object"
-        if not isinstance(inner.get("content"), _CONTENT):
-            return f"a {part}'s content is neither text nor null"
-        tool_calls = inner.get("tool_calls")
-        if tool_calls is not None and not (
-            isinstance(tool_calls, list) and all(isinstance(t, dict) for t in tool_calls)
-        ):
-            return f"a {part}'s tool_calls are not a list of objects"
+        elif inner is not None and (problem := _message_problem(inner, part)):
+            return problem
     return None
+
+
+def _message_problem(inner: Any, part: Part) -> str | None:
+    if not isinstance(inner, dict):
+        return f"a choice's {part} is not an object"
+    content = inner.get("content")
+    if not isinstance(content, _CONTENT) or (isinstance(content, list) and not _objects(content)):
+        return f"a {part}'s content is neither text, a list of parts nor null"
+    if not isinstance(inner.get("refusal"), _TEXT) or not isinstance(inner.get("role"), _TEXT):
+        return f"a {part}'s role or refusal is not text"
+    tool_calls = inner.get("tool_calls")
+    if tool_calls is None:
+        return None
+    if not isinstance(tool_calls, list) or not _objects(tool_calls):
+        return f"a {part}'s tool_calls are not a list of objects"
+    for tool_call in tool_calls:
+        function = tool_call.get("function")
+        if not _int_or_none(tool_call.get("index")) or not isinstance(tool_call.get("id"), _TEXT):
+            return f"a {part}'s tool call has an index or id of the wrong type"
+        if function is not None and not (
+            isinstance(function, dict)
+            and isinstance(function.get("name"), _TEXT)
+            and isinstance(function.get("arguments"), _TEXT)
+        ):
+            return f"a {part}'s tool call's function is not a name and arguments as text"
+    return None
+
+
+def embeddings_problem(body: dict[str, Any]) -> str | None:
+    """What in an embeddings answer cannot be read: `data` must be a list of objects, each vector a list of
+    numbers or a base64 string (`encoding_format: "base64"`)."""
+    data = body.get("data")
+    if not isinstance(data, list) or not _objects(data):
+        return "its data is not a list of objects"
+    for item in data:
+        vector = item.get("embedding")
+        if isinstance(vector, str):
+            continue
+        if not isinstance(vector, list) or not all(type(x) is float or type(x) is int for x in vector):
+            return "an embedding is not a list of numbers"
+    return None
+
+
+def responses_problem(body: dict[str, Any]) -> str | None:
+    """What in a Responses answer (or the `response` a stream's last event carries) cannot be read: its output
+    a list of items, each item's content a list of parts, each part's text (when present) text."""
+    output = body.get("output")
+    if output is None:
+        return None
+    if not isinstance(output, list) or not _objects(output):
+        return "its output is not a list of objects"
+    for item in output:
+        content = item.get("content")
+        if content is None:
+            continue
+        if not isinstance(content, list) or not _objects(content):
+            return "an output item's content is not a list of objects"
+        if not all(isinstance(part.get("text"), _TEXT) for part in content):
+            return "an output part's text is not text"
+    return None
+
+
+def responses_event_problem(event: dict[str, Any]) -> str | None:
+    """What in a Responses stream event cannot be read: every `delta` is text, a `response` an answer."""
+    if not isinstance(event.get("delta"), _TEXT):
+        return "a delta is not text"
+    response = event.get("response")
+    if response is None:
+        return None
+    if not isinstance(response, dict):
+        return "its response is not an object"
+    return responses_problem(response)
+
+
+def _objects(items: list[Any]) -> bool:
+    return all(isinstance(item, dict) for item in items)
+
+
+def _int_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+Check = Callable[[dict[str, Any]], str | None]
+# By upstream path: what is checked in a whole answer, and in each event of a stream.
+ANSWER_PROBLEMS: dict[str, Check] = {
+    "/chat/completions": lambda body: choices_problem(body, "message", required=True),
+    "/completions": lambda body: choices_problem(body, "text", required=True),
+    "/embeddings": embeddings_problem,
+    "/responses": responses_problem,
+}
+EVENT_PROBLEMS: dict[str, Check] = {
+    "/chat/completions": lambda chunk: choices_problem(chunk, "delta"),
+    "/completions": lambda chunk: choices_problem(chunk, "text"),
+    "/responses": responses_event_problem,
+}
