@@ -13,6 +13,8 @@ and a missing model is an error rather than a download.
 
 from __future__ import annotations
 
+import bisect
+
 import hashlib
 import threading
 from collections import OrderedDict
@@ -219,8 +221,11 @@ def _digest(text: str) -> bytes:
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
     """Keep the higher score, then the longer span, when findings overlap; sorted by start."""
     ranked = sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.start))
-    kept: list[Finding] = []
+    kept: list[Finding] = []  # by start; they never overlap, so only the neighbours of a new one can
+    starts: list[int] = []
     for f in ranked:
-        if all(f.end <= k.start or f.start >= k.end for k in kept):
-            kept.append(f)
-    return sorted(kept, key=lambda f: f.start)
+        i = bisect.bisect_right(starts, f.start)
+        if (i == 0 or kept[i - 1].end <= f.start) and (i == len(kept) or f.end <= kept[i].start):
+            kept.insert(i, f)
+            starts.insert(i, f.start)
+    return kept
