@@ -14,7 +14,6 @@ and a missing model is an error rather than a download.
 from __future__ import annotations
 
 import bisect
-
 import hashlib
 import threading
 from collections import OrderedDict
