@@ -52,3 +52,13 @@ def test_the_schema_needs_the_admin_key_beyond_this_machine(exposed: Helix) -> N
 def test_the_schema_is_open_in_laptop_mode(helix: Helix) -> None:
     schema = httpx.get(f"{helix.url}/openapi/openapi.json", timeout=10)
     assert schema.status_code == 200 and "/v1/chat/completions" in schema.json()["paths"]
+
+
+def test_more_embedding_inputs_than_openai_allows_is_a_400_before_any_scan(helix: Helix, fake: FakeState) -> None:
+    body = {"model": "text-embedding-3-small", "input": [f"text {i}" for i in range(2049)]}
+    response = httpx.post(f"{helix.url}/v1/embeddings", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "input" and "2048" in response.json()["error"]["message"]
+    assert fake.calls("/v1/embeddings") == []
+    body["input"] = body["input"][:2048]
+    assert httpx.post(f"{helix.url}/v1/embeddings", json=body, timeout=30).status_code == 200

@@ -54,6 +54,7 @@ class _EmbeddingsShape(msgspec.Struct):
 
 
 MAX_MODEL_CHARS = 256
+MAX_EMBEDDING_INPUTS = 2048  # OpenAI's own cap; each item costs a PII scan before anything is sent
 _SHAPES: dict[str, type[msgspec.Struct]] = {
     "chat": _ChatShape,
     "embeddings": _EmbeddingsShape,
@@ -141,6 +142,11 @@ def parse_call(
         wants_usage = bool(stream and options and options.include_usage)
     elif isinstance(shape.input, list) and not shape.input:
         raise InvalidRequest("'input' is empty", param="input")
+    elif isinstance(shape.input, list) and len(shape.input) > MAX_EMBEDDING_INPUTS:
+        raise InvalidRequest(
+            f"'input' has {len(shape.input)} items: at most {MAX_EMBEDDING_INPUTS} per request, as OpenAI's API allows",
+            param="input",
+        )
     return Call(
         id=request_id or new_request_id(),
         endpoint=endpoint,
