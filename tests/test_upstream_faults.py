@@ -6,7 +6,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -142,14 +142,14 @@ def test_an_undecodable_or_redirected_answer_is_a_502(helix: Helix, fake: FakeSt
     assert row["status"] == 502
 
 
-@pytest.fixture
-def not_http() -> Iterator[str]:
-    """An "upstream" that answers every connection with bytes that are not HTTP, then closes it."""
+@contextmanager
+def raw_upstream(answer: bytes) -> Iterator[str]:
+    """An "upstream" that answers every connection with `answer`, whatever was asked, then closes it."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     stop = threading.Event()
 
-    def answer() -> None:
+    def serve() -> None:
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
@@ -159,25 +159,37 @@ def not_http() -> Iterator[str]:
                 conn.settimeout(2)
                 with suppress(OSError):
                     conn.recv(65536)
-                    conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\nthis is not HTTP\r\n\r\n")
+                    conn.sendall(answer)
 
-    thread = threading.Thread(target=answer, daemon=True)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    thread.join(5)
-    listener.close()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+NOT_HTTP = b"SSH-2.0-OpenSSH_9.2\r\nthis is not HTTP\r\n\r\n"
+# A status line no HTTP client or server knows: passed on as it was, it cut the client's connection.
+STATUS_999 = b"HTTP/1.1 999 Odd\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_an_upstream_that_does_not_speak_http_is_a_502(tmp_path: Path, not_http: str, stream: bool) -> None:
-    instance = start_helix(tmp_path, not_http)
-    try:
-        response = post(instance, "gpt-4o-mini", stream=stream)
-        assert response.status_code == 502, response.text
-        assert response.json()["error"]["code"] == "upstream_unreachable"
-    finally:
-        instance.server.stop()
+@pytest.mark.parametrize(("answer", "code"), [(NOT_HTTP, "upstream_unreachable"), (STATUS_999, None)])
+def test_an_upstream_that_does_not_speak_http_is_a_502(
+    tmp_path: Path, stream: bool, answer: bytes, code: str | None
+) -> None:
+    with raw_upstream(answer) as url:
+        instance = start_helix(tmp_path, url)
+        try:
+            response = post(instance, "gpt-4o-mini", stream=stream)
+            assert response.status_code == 502, response.text
+            assert response.json()["error"]["code"] == code
+            assert response.json()["error"]["type"] == "upstream_error"
+        finally:
+            instance.server.stop()
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])

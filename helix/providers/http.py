@@ -61,6 +61,7 @@ def _decode_or_none(raw: bytes) -> Any:
 
 
 _PASSED_ON = ("retry-after", "retry-after-ms")
+_LAST_HTTP_STATUS = 599
 
 
 def upstream_error(
@@ -75,7 +76,15 @@ def error_from_body(
     """The provider's error in OpenAI's shape: its message with credentials scrubbed, Retry-After passed on.
 
     A provider's 401 means Helix's key for it is wrong, not the client's: a 502 `upstream_auth_error`, so
-    it cannot be mistaken for a bad Helix key."""
+    it cannot be mistaken for a bad Helix key. A status HTTP does not have (999) is a 502: passed on, it would
+    cut the client's connection."""
+    if status > _LAST_HTTP_STATUS:
+        return UpstreamError(
+            f"{provider}: the provider answered with status {status}, which is not an HTTP status",
+            status=502,
+            type="upstream_error",
+            provider=provider,
+        )
     error_type, message = read(status, body)
     message = scrub_secrets(message[:_MAX_MESSAGE_CHARS])
     if status == 401:
