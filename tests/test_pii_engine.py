@@ -145,6 +145,9 @@ def test_pattern_only_false_positive_rate(engine: PiiEngine) -> None:
         ("device mac 3c-22-fb-91-0a-7e keeps dropping", "3c-22-fb-91-0a-7e", "MAC_ADDRESS"),
         ("the switch sees 001a.2b3c.4d5e on port 4", "001a.2b3c.4d5e", "MAC_ADDRESS"),
         ("my username is jdoe1985 and pw is Qwerty!234", "Qwerty!234", "PASSWORD"),
+        ("My phone number is 555-0100", "555-0100", "PHONE_NUMBER"),
+        ("my aadhaar is 2345 6789 0123", "2345 6789 0123", "ID_NUMBER"),
+        ("PAN ABCDE1234F on the tax form", "ABCDE1234F", "ID_NUMBER"),
         ("https://app.example/users?email=maria.lopez@mail.com&page=2", "maria.lopez@mail.com", "EMAIL_ADDRESS"),
     ],
 )
@@ -169,6 +172,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "My passport expires in May 2030; set the account # to 1234 and the syntax to v2; order number 12345678.",
         "Deployed at 12:30:45, build 0a1b2c3d-4e5f, hash aa:bb:cc, see SW1A 1AA-style codes in the docs.",
         "My account was charged twice in 2024; the customer says the plate is chipped; pin to version 1.2.3.",
+        "Pages 100-1200 of the manual; pan 1920 pixels left; ports 300-3005 are open; text 30 min after.",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -98,7 +98,7 @@ class DateOfBirthRecognizer(_SpanRecognizer):
 # not one.
 _ID_WORDS_PATTERN = (
     r"\b(?:passport|driver'?s? ?licen[cs]e|licen[cs]e (?:no|number|#)|medicare|medicaid|nhs|national insurance"
-    r"|ni (?:no|number)|nino|social insurance|sin|tax ?(?:id|payer id|file number)|tin|itin|ein|account"
+    r"|ni (?:no|number)|nino|aadhaa?r|pan|social insurance|sin|tax ?(?:id|payer id|file number)|tin|itin|ein|account"
     r"|routing (?:no|number|#)|(?:member|patient|employee|staff|student|customer) ?(?:id|no|number|#)|mrn"
     r"|health ?card|(?:licen[cs]e|number|registration) plate|plate (?:no|number)|registration (?:no|number)|vin)\b"
 )
@@ -110,7 +110,7 @@ _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing
 ID_HINTS = (
     *("passport", "licen", "medica", "nhs", "insurance", "tax", "account", "routing", "member", "patient"),
     *("mrn", "health", " sin", " tin", " itin", " ein", " ni ", "nino", "employee", "staff", "student"),
-    *("customer", "plate", "registration", "vin"),
+    *("customer", "plate", "registration", "vin", "aadha", " pan"),
 )
 DATE_OF_BIRTH_HINTS = ("born", "birth", "dob", "d.o.b")
 _ID_VALUE = re.compile(r"[^\n\d]{0,25}?\b((?:[A-Z]-)?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})\b")

@@ -40,6 +40,7 @@ _DATE = regex.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\.\d+)?|\d{1,2}[-/.]
 # The digit groups of an IBAN written in blocks ("GB85 BARC 2004 0441 2345 67") are not a phone.
 _IBAN_BEFORE = regex.compile(r"\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4})+ $")
 _RANGE = regex.compile(r"^\d+\s?-\s?\d+$")  # 3000-3005, 1990 - 2024
+_LOCAL_NUMBER = regex.compile(r"^\d{3}[-. ]\d{4}$")
 # Top-level domains no registry sells (RFC 2606, RFC 6761, and the usual private ones): mail at a company's
 # own network (jane@acme.internal, bob@corp.local) or in test data (x@shop.example) is a person's address.
 _PRIVATE_TLDS = frozenset(
@@ -102,6 +103,8 @@ class FastPhoneRecognizer(LocalRecognizer):
             return 0.0
         if candidate.startswith(("+", "00")):
             return 0.7 if self._valid("+" + candidate.removeprefix("+").removeprefix("00"), None) else 0.0
+        if _LOCAL_NUMBER.match(candidate) and _PHONE_WORDS.search(before):
+            return 0.5  # "my phone number is 555-0100": seven digits with no area code, named as a phone
         if _RANGE.match(candidate) or _IBAN_BEFORE.search(before):
             return 0.0
         bare = candidate.isdigit()
