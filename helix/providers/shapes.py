@@ -24,9 +24,10 @@ def choices_problem(body: dict[str, Any], part: Part, *, required: bool = False)
     if not isinstance(choices, list):
         return "its choices are not a list"
     for choice in choices:
-        if not isinstance(choice, dict):
+        if type(choice) is not dict:
             return "a choice is not an object"
-        if not _int_or_none(choice.get("index")):
+        index = choice.get("index")
+        if index is not None and type(index) is not int:
             return "a choice's index is not a number"
         if not isinstance(choice.get("finish_reason"), _TEXT):
             return "a choice's finish_reason is not text"
@@ -40,11 +41,15 @@ def choices_problem(body: dict[str, Any], part: Part, *, required: bool = False)
 
 
 def _message_problem(inner: Any, part: Part) -> str | None:
-    if not isinstance(inner, dict):
+    if type(inner) is not dict:
         return f"a choice's {part} is not an object"
     content = inner.get("content")
-    if not isinstance(content, _CONTENT) or (isinstance(content, list) and not _objects(content)):
+    if type(content) is not str and (
+        not isinstance(content, _CONTENT) or (isinstance(content, list) and not _objects(content))
+    ):
         return f"a {part}'s content is neither text, a list of parts nor null"
+    if len(inner) == 1 and content is not None:  # most stream chunks: a piece of text and nothing else
+        return None
     if not isinstance(inner.get("refusal"), _TEXT) or not isinstance(inner.get("role"), _TEXT):
         return f"a {part}'s role or refusal is not text"
     tool_calls = inner.get("tool_calls")
