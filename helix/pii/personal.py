@@ -142,8 +142,16 @@ _MAC_ADDRESS = re.compile(
     r"(?<![\w:.-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}"
     r"|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:.-])"
 )
-# What the scanner's gate looks for: two hex pairs and a separator, or a dotted hex group.
-MAC_HINT = re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.")
+# What the scanner's gate looks for: a hex pair between two separators, or a dotted hex group. Each pattern
+# starts with its separator, which the engine can skip to (a leading hex class made the gate ~6x dearer).
+_SEPARATED_HEX = re.compile(r"[:-][0-9A-Fa-f]{2}[:-]")
+_DOTTED_HEX = re.compile(r"\.[0-9A-Fa-f]{4}\.")
+
+
+def mac_hint(text: str) -> bool:
+    """Whether `text` may hold a MAC address: five separators of one kind, or a dotted group of four hex digits."""
+    colons_or_dashes = text.count(":") >= 5 or text.count("-") >= 5
+    return (colons_or_dashes and _SEPARATED_HEX.search(text) is not None) or _DOTTED_HEX.search(text) is not None
 
 
 class MacAddressRecognizer(_SpanRecognizer):

@@ -25,7 +25,7 @@ from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerRes
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii.fast_regex import Runs, Span, analyze_patterns
-from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS, MAC_HINT, STREET_HINT
+from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS, STREET_HINT, mac_hint
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -42,6 +42,8 @@ def _search(pattern: str) -> Gate:
 
 
 _house_number = _search(r"\d[A-Za-z]? (?:[A-Z]|\d)")
+_two_digits = _search(r"\d\d")
+_letters_then_digits = _search(r"[A-Za-z]{2}\d{2}")
 
 
 def _mentions(text: str, hints: tuple[str, ...]) -> bool:
@@ -52,10 +54,11 @@ def _mentions(text: str, hints: tuple[str, ...]) -> bool:
 # Presidio's and Helix's own recognizers have gates; custom patterns always run.
 GATES: dict[str, Gate] = {
     "EMAIL_ADDRESS": lambda text: "@" in text,
-    "IBAN_CODE": _search(r"[A-Za-z]{2}\d{2}"),
+    # Two digits first: a digit class is found ~4x faster than a leading letter class, and most prose has none.
+    "IBAN_CODE": lambda text: _two_digits(text) and _letters_then_digits(text),
     "DATE_OF_BIRTH": lambda text: _mentions(" " + text.lower(), DATE_OF_BIRTH_HINTS),
     "ID_NUMBER": lambda text: _mentions(" " + text.lower(), ID_HINTS),
-    "MAC_ADDRESS": lambda text: MAC_HINT.search(text) is not None,
+    "MAC_ADDRESS": mac_hint,
     # Pattern-found LOCATIONs are street addresses: a street type, and a house number before a capitalised word.
     "LOCATION": lambda text: STREET_HINT.search(text) is not None and _house_number(text),
 }
