@@ -26,7 +26,7 @@ from helix.store import budget_spend, request_log, reservations
 from helix.store import keys as key_store
 from helix.store.db import Connection, connect
 from helix.store.pg import SLOW_CONNECT_SECONDS, ConnectionLost
-from helix.store.writer import Writer
+from helix.store.writer import SHUTDOWN_SECONDS, Writer
 from helix.virtual_keys import KeySpec
 from tests.fake_upstream import FakeState, ServerThread
 from tests.pg_proxy import PgProxy, proxied, wait_for
@@ -291,3 +291,117 @@ def test_the_cache_follows_other_instances_again_after_a_restart(pg_url: Postgre
 
     with proxied(pg_url) as proxy:
         assert len(asyncio.run(scenario(proxy))) == 1
+
+
+def _ready(base: str) -> httpx.Response:
+    return httpx.get(f"{base}/health/ready", timeout=10)
+
+
+def _plain_key(url: PostgresUrl) -> str:
+    """The secret of a key with no budget and no rate limit: admitted without the database."""
+    conn = connect(url)
+    try:
+        return key_store.create(conn, "plain", KeySpec())[1]
+    finally:
+        conn.close()
+
+
+def test_an_instance_is_not_ready_while_its_database_is_out_of_reach(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], pg_url: PostgresUrl
+) -> None:
+    """A load balancer takes it out while it cannot admit budgeted keys, and back in once it can; it stays
+    alive (/health) and answers what needs no database meanwhile."""
+    plain = _plain_key(pg_url)
+    with proxied(pg_url) as proxy, _serve(tmp_path, upstream[0], proxy.url) as (base, _):
+        assert _ready(base).status_code == 200
+        client, costs = _client(base, plain), []
+        proxy.down()
+        started = time.monotonic()
+        wait_for(lambda: _ready(base).status_code == 503, 5)  # the key poll finds it within half a second
+        noticed = time.monotonic() - started
+        body = _ready(base).json()
+        assert body["status"] == "not ready" and body["checks"]["database"].startswith("unreachable for"), body
+        assert httpx.get(f"{base}/health").status_code == 200
+        assert _status(client, costs) == 200
+        proxy.up()
+        started = time.monotonic()
+        wait_for(lambda: _ready(base).status_code == 200, 10)
+        back = time.monotonic() - started
+        assert _ready(base).json()["checks"]["database"] == "ok"
+        assert _status(client, costs) == 200
+    assert noticed < 3 and back < 3, (noticed, back)  # ~0.5 s each; generous, the machine is shared
+    assert _logged(pg_url) == len(costs) == 2 and _failures(pg_url) == 0
+
+
+def test_a_silent_database_does_not_stall_the_event_loop(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], pg_url: PostgresUrl
+) -> None:
+    """A host that takes connections and never answers (a partition): the sessions used on the event loop (the
+    key poll, exact cache lookups) reconnect in a thread, so requests that need no database are answered at
+    once, not after a connect timeout."""
+    plain = _plain_key(pg_url)
+    with proxied(pg_url) as proxy, _serve(tmp_path, upstream[0], proxy.url) as (base, _):
+        client, costs = _client(base, plain), []
+        assert _status(client, costs) == 200
+        proxy.silent()
+        slowest = 0.0
+        until = time.monotonic() + 3  # the key poll turns six times, each new session waits 5 s for an answer
+        while time.monotonic() < until:
+            started = time.monotonic()
+            assert _status(client, costs) == 200
+            assert httpx.get(f"{base}/health").status_code == 200
+            slowest = max(slowest, time.monotonic() - started)
+        assert slowest < 1.0, slowest
+        assert _ready(base).status_code == 503
+        proxy.down()
+        proxy.up()
+        wait_for(lambda: _ready(base).status_code == 200, 20)
+        assert _status(client, costs) == 200
+    assert _logged(pg_url) == len(costs) and _failures(pg_url) == 0
+
+
+def test_a_shutdown_while_the_database_is_down_is_bounded(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], pg_url: PostgresUrl
+) -> None:
+    """SIGTERM with log rows queued and the database refusing: the process exits within SHUTDOWN_SECONDS (not
+    after RETRY_SECONDS per batch), and says on stderr what it could not write."""
+    plain = _plain_key(pg_url)
+    with proxied(pg_url) as proxy, _serve(tmp_path, upstream[0], proxy.url) as (base, process):
+        client = _client(base, plain)
+        assert _status(client) == 200
+        wait_for(lambda: _logged(pg_url) == 1)
+        proxy.down()
+        assert _status(client) == 200  # its row waits for the database
+        started = time.monotonic()
+        process.terminate()
+        output = process.communicate(timeout=SHUTDOWN_SECONDS + 30)[0]
+        took = time.monotonic() - started
+    assert "1 requests row(s) to the database: the database stayed unreachable until the shutdown" in output, output
+    assert took < SHUTDOWN_SECONDS + 10, took
+    assert _logged(pg_url) == 1
+
+
+@pytest.mark.parametrize("outage", ["down", "silent"])
+def test_the_writer_closes_in_time_while_the_database_is_out_of_reach(pg_url: PostgresUrl, outage: str) -> None:
+    """Refused or unanswered, the rows it could not write are counted, and closing takes its timeout, not a
+    connect timeout or RETRY_SECONDS."""
+    connect(pg_url).close()
+    with proxied(pg_url) as proxy:
+        writer = Writer(proxy.url)
+        took: list[float] = []
+
+        async def go_and_close() -> None:
+            getattr(proxy, outage)()
+
+        async def scenario() -> None:
+            await writer.start()
+            for sql, params in _log_rows("lost", 5):
+                writer.submit(sql, params)
+            await go_and_close()
+            started = time.monotonic()
+            await writer.close(timeout=0.5)
+            took.append(time.monotonic() - started)
+
+        asyncio.run(scenario())
+    assert writer.dropped == {"requests": 5} and took[0] < 2.0, took
+    assert _logged(pg_url) == 0
