@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,12 @@ from helix.dburl import PostgresUrl
 from helix.store import budget_spend, request_log, reservations
 from helix.store import keys as key_store
 from helix.store.db import Connection, connect
-from helix.store.pg import SLOW_CONNECT_SECONDS, ConnectionLost
+from helix.store.pg import SLOW_CONNECT_SECONDS, ConnectionLost, outage
 from helix.store.writer import SHUTDOWN_SECONDS, Writer
 from helix.virtual_keys import KeySpec
 from tests.fake_upstream import FakeState, ServerThread
 from tests.pg_proxy import PgProxy, proxied, wait_for
-from tests.postgres import named, terminate
+from tests.postgres import Cluster, named, own_cluster, terminate
 from tests.served import helix_process
 from tests.test_scale_out import another_instance_stores
 
@@ -137,6 +137,35 @@ def test_a_connection_does_not_wait_on_a_silent_database_again_and_again(pg_url:
                 with pytest.raises(ConnectionLost):
                     conn.execute("SELECT 1")
             assert time.monotonic() - started < SLOW_CONNECT_SECONDS
+        finally:
+            conn.close()
+
+
+def test_a_connection_on_the_event_loop_never_waits_for_a_new_session(pg_url: PostgresUrl) -> None:
+    """Its new session is opened in a thread: statements fail at once meanwhile, and the database is reported
+    out of reach (`outage`) until a session is had again, which the connection then uses."""
+    with proxied(pg_url) as proxy:
+        conn = connect(proxy.url, on_loop=True)
+        try:
+            assert conn.execute("SELECT 1").fetchone()[0] == 1 and outage(proxy.url) is None
+            proxy.silent()
+            started = time.monotonic()
+            for _ in range(3):  # each new session waits for the connect timeout, in its thread
+                with pytest.raises(ConnectionLost):
+                    conn.execute("SELECT 1")
+            assert time.monotonic() - started < SLOW_CONNECT_SECONDS
+            assert outage(proxy.url) is not None
+            proxy.down()
+            proxy.up()
+
+            def answers() -> bool:
+                try:
+                    return bool(conn.execute("SELECT 1").fetchone()[0] == 1)
+                except ConnectionLost:
+                    return False
+
+            wait_for(answers, 20)
+            assert outage(proxy.url) is None
         finally:
             conn.close()
 
@@ -405,3 +434,35 @@ def test_the_writer_closes_in_time_while_the_database_is_out_of_reach(pg_url: Po
         asyncio.run(scenario())
     assert writer.dropped == {"requests": 5} and took[0] < 2.0, took
     assert _logged(pg_url) == 0
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    with own_cluster() as started:
+        yield started
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_a_served_helix_outlives_a_real_postgresql_restart(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], cluster: Cluster, mode: str
+) -> None:
+    """`pg_ctl restart` of a server of the test's own: `-m fast` (sessions told and closed) and `-m immediate`
+    (a crash, then recovery). The requests after it are answered as those before (a budgeted key's admission
+    included), and every answered request is in the log with its cost, none written twice, none failed."""
+    conn = connect(cluster.url)
+    carol, carol_secret = key_store.create(conn, "carol", KeySpec(budget=1e6))
+    _, dave_secret = key_store.create(conn, "dave", KeySpec())
+    conn.close()
+    with _serve(tmp_path, upstream[0], cluster.url) as (base, _):
+        budgeted, plain = _client(base, carol_secret), _client(base, dave_secret)
+        costs: list[float] = []  # carol's
+        others: list[float] = []
+        for _ in range(3):
+            assert (_status(budgeted, costs), _status(plain, others)) == (200, 200)
+        cluster.restart(mode)
+        codes = [(_status(budgeted, costs), _status(plain, others)) for _ in range(5)]
+        assert codes == [(200, 200)] * 5, (codes, cluster.log()[-2000:])
+        wait_for(lambda: _ready(base).status_code == 200, 10)
+    assert _count(cluster.url, "SELECT count(*) FROM requests WHERE status = 200") == len(costs) + len(others) == 16
+    assert _count(cluster.url, "SELECT count(DISTINCT id) FROM requests") == 16
+    assert _spent(cluster.url, carol.id) == pytest.approx(sum(costs)) and _failures(cluster.url) == 0
