@@ -3,9 +3,10 @@
 Request handlers call `submit()`, which only appends to an in-memory queue, so a write never delays a
 response. The task drains the queue in batches gathered over a short window: one transaction each,
 consecutive rows of the same statement sent with executemany. `close()` drains everything before
-returning, so a clean shutdown loses nothing while the database is there; one while it is out of reach
-waits for it `SHUTDOWN_SECONDS` at most, in all. `flush()` cuts the window short: a caller that must know
-its rows are on disk (spend of a budgeted request) waits for one commit, not for the window.
+returning, so a clean shutdown loses nothing while the database is there; one while it is out of reach (or
+locked by another process) waits for it `SHUTDOWN_SECONDS` at most, in all. `flush()` cuts the window
+short: a caller that must know its rows are on disk (spend of a budgeted request) waits for one commit, not
+for the window.
 
 A row never takes others down with it: when a batch fails, it is retried row by row and only the rows
 that fail on their own are dropped. A database locked by another process, or out of reach (PostgreSQL
@@ -39,8 +40,9 @@ BATCH_WINDOW_SECONDS = 0.05
 # How long a batch keeps retrying while another process holds the write lock (each try itself waits
 # the connection's busy timeout) or the database is out of reach, before its rows are dropped and recorded.
 RETRY_SECONDS = 60.0
-# How long a clean shutdown waits, in all, for a database out of reach to take what is queued. Past it nothing
-# more is tried: the rows not written are dropped, counted and logged (to stderr), as past RETRY_SECONDS.
+# How long a clean shutdown waits, in all, for a database out of reach (or locked) to take what is queued. Past
+# it nothing more is tried: the rows not written are dropped, counted and logged (to stderr), as past
+# RETRY_SECONDS; a write cut short then (SQLite's runs on in its thread) may still land, counted as dropped.
 SHUTDOWN_SECONDS = 10.0
 _MAX_BACKOFF_SECONDS = 1.0
 _STOP = object()
