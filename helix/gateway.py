@@ -62,7 +62,7 @@ from helix.pricing import PriceBook
 from helix.providers.http import make_client
 from helix.providers.registry import Registry
 from helix.routing.table import RoutingTable
-from helix.store import reservations
+from helix.store import pg, reservations
 from helix.store.db import connect
 from helix.store.writer import Writer
 from helix.virtual_keys import KeyRecord
@@ -150,6 +150,12 @@ class Gateway:
         # CPython's default thresholds stay: raised ones (50,000 / 20 / 20) saved young collections but let
         # cyclic garbage pile up into ~100 ms collections, a p99 at c=1 of 93 ms instead of 5 ms
         # (bench/hot_path.py, docs/benchmarks.md).
+
+    def storage_outage(self) -> tuple[float, str] | None:
+        """Since when (time.time()) and why the shared database has been out of reach, as the connections
+        found it at their latest statement (the key poll makes one every half second); None if reachable, or
+        on a SQLite file."""
+        return pg.outage(self.db_path) if isinstance(self.db_path, PostgresUrl) else None
 
     def _prepare_db(self) -> str | None:
         """Migrate, settle a crash's reservations; the end-user hash key (None: store_user = "plain")."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,12 @@ from helix.dburl import PostgresUrl
 from helix.store import budget_spend, request_log, reservations
 from helix.store import keys as key_store
 from helix.store.db import Connection, connect
-from helix.store.pg import SLOW_CONNECT_SECONDS, ConnectionLost
-from helix.store.writer import Writer
+from helix.store.pg import SLOW_CONNECT_SECONDS, ConnectionLost, outage
+from helix.store.writer import SHUTDOWN_SECONDS, Writer
 from helix.virtual_keys import KeySpec
 from tests.fake_upstream import FakeState, ServerThread
 from tests.pg_proxy import PgProxy, proxied, wait_for
-from tests.postgres import named, terminate
+from tests.postgres import Cluster, named, own_cluster, terminate
 from tests.served import helix_process
 from tests.test_scale_out import another_instance_stores
 
@@ -137,6 +137,35 @@ def test_a_connection_does_not_wait_on_a_silent_database_again_and_again(pg_url:
                 with pytest.raises(ConnectionLost):
                     conn.execute("SELECT 1")
             assert time.monotonic() - started < SLOW_CONNECT_SECONDS
+        finally:
+            conn.close()
+
+
+def test_a_connection_on_the_event_loop_never_waits_for_a_new_session(pg_url: PostgresUrl) -> None:
+    """Its new session is opened in a thread: statements fail at once meanwhile, and the database is reported
+    out of reach (`outage`) until a session is had again, which the connection then uses."""
+    with proxied(pg_url) as proxy:
+        conn = connect(proxy.url, on_loop=True)
+        try:
+            assert conn.execute("SELECT 1").fetchone()[0] == 1 and outage(proxy.url) is None
+            proxy.silent()
+            started = time.monotonic()
+            for _ in range(3):  # each new session waits for the connect timeout, in its thread
+                with pytest.raises(ConnectionLost):
+                    conn.execute("SELECT 1")
+            assert time.monotonic() - started < SLOW_CONNECT_SECONDS
+            assert outage(proxy.url) is not None
+            proxy.down()
+            proxy.up()
+
+            def answers() -> bool:
+                try:
+                    return bool(conn.execute("SELECT 1").fetchone()[0] == 1)
+                except ConnectionLost:
+                    return False
+
+            wait_for(answers, 20)
+            assert outage(proxy.url) is None
         finally:
             conn.close()
 
@@ -291,3 +320,149 @@ def test_the_cache_follows_other_instances_again_after_a_restart(pg_url: Postgre
 
     with proxied(pg_url) as proxy:
         assert len(asyncio.run(scenario(proxy))) == 1
+
+
+def _ready(base: str) -> httpx.Response:
+    return httpx.get(f"{base}/health/ready", timeout=10)
+
+
+def _plain_key(url: PostgresUrl) -> str:
+    """The secret of a key with no budget and no rate limit: admitted without the database."""
+    conn = connect(url)
+    try:
+        return key_store.create(conn, "plain", KeySpec())[1]
+    finally:
+        conn.close()
+
+
+def test_an_instance_is_not_ready_while_its_database_is_out_of_reach(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], pg_url: PostgresUrl
+) -> None:
+    """A load balancer takes it out while it cannot admit budgeted keys, and back in once it can; it stays
+    alive (/health) and answers what needs no database meanwhile."""
+    plain = _plain_key(pg_url)
+    with proxied(pg_url) as proxy, _serve(tmp_path, upstream[0], proxy.url) as (base, _):
+        assert _ready(base).status_code == 200
+        client, costs = _client(base, plain), []
+        proxy.down()
+        started = time.monotonic()
+        wait_for(lambda: _ready(base).status_code == 503, 5)  # the key poll finds it within half a second
+        noticed = time.monotonic() - started
+        body = _ready(base).json()
+        assert body["status"] == "not ready" and body["checks"]["database"].startswith("unreachable for"), body
+        assert httpx.get(f"{base}/health").status_code == 200
+        assert _status(client, costs) == 200
+        proxy.up()
+        started = time.monotonic()
+        wait_for(lambda: _ready(base).status_code == 200, 10)
+        back = time.monotonic() - started
+        assert _ready(base).json()["checks"]["database"] == "ok"
+        assert _status(client, costs) == 200
+    assert noticed < 3 and back < 3, (noticed, back)  # ~0.5 s each; generous, the machine is shared
+    assert _logged(pg_url) == len(costs) == 2 and _failures(pg_url) == 0
+
+
+def test_a_silent_database_does_not_stall_the_event_loop(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], pg_url: PostgresUrl
+) -> None:
+    """A host that takes connections and never answers (a partition): the sessions used on the event loop (the
+    key poll, exact cache lookups) reconnect in a thread, so requests that need no database are answered at
+    once, not after a connect timeout."""
+    plain = _plain_key(pg_url)
+    with proxied(pg_url) as proxy, _serve(tmp_path, upstream[0], proxy.url) as (base, _):
+        client, costs = _client(base, plain), []
+        assert _status(client, costs) == 200
+        proxy.silent()
+        slowest = 0.0
+        until = time.monotonic() + 3  # the key poll turns six times, each new session waits 5 s for an answer
+        while time.monotonic() < until:
+            started = time.monotonic()
+            assert _status(client, costs) == 200
+            assert httpx.get(f"{base}/health").status_code == 200
+            slowest = max(slowest, time.monotonic() - started)
+        assert slowest < 1.0, slowest
+        assert _ready(base).status_code == 503
+        proxy.down()
+        proxy.up()
+        wait_for(lambda: _ready(base).status_code == 200, 20)
+        assert _status(client, costs) == 200
+    assert _logged(pg_url) == len(costs) and _failures(pg_url) == 0
+
+
+def test_a_shutdown_while_the_database_is_down_is_bounded(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], pg_url: PostgresUrl
+) -> None:
+    """SIGTERM with log rows queued and the database refusing: the process exits within SHUTDOWN_SECONDS (not
+    after RETRY_SECONDS per batch), and says on stderr what it could not write."""
+    plain = _plain_key(pg_url)
+    with proxied(pg_url) as proxy, _serve(tmp_path, upstream[0], proxy.url) as (base, process):
+        client = _client(base, plain)
+        assert _status(client) == 200
+        wait_for(lambda: _logged(pg_url) == 1)
+        proxy.down()
+        assert _status(client) == 200  # its row waits for the database
+        started = time.monotonic()
+        process.terminate()
+        output = process.communicate(timeout=SHUTDOWN_SECONDS + 30)[0]
+        took = time.monotonic() - started
+    assert "1 requests row(s) to the database: the database stayed unreachable until the shutdown" in output, output
+    assert took < SHUTDOWN_SECONDS + 10, took
+    assert _logged(pg_url) == 1
+
+
+@pytest.mark.parametrize("outage", ["down", "silent"])
+def test_the_writer_closes_in_time_while_the_database_is_out_of_reach(pg_url: PostgresUrl, outage: str) -> None:
+    """Refused or unanswered, the rows it could not write are counted, and closing takes its timeout, not a
+    connect timeout or RETRY_SECONDS."""
+    connect(pg_url).close()
+    with proxied(pg_url) as proxy:
+        writer = Writer(proxy.url)
+        took: list[float] = []
+
+        async def go_and_close() -> None:
+            getattr(proxy, outage)()
+
+        async def scenario() -> None:
+            await writer.start()
+            for sql, params in _log_rows("lost", 5):
+                writer.submit(sql, params)
+            await go_and_close()
+            started = time.monotonic()
+            await writer.close(timeout=0.5)
+            took.append(time.monotonic() - started)
+
+        asyncio.run(scenario())
+    assert writer.dropped == {"requests": 5} and took[0] < 2.0, took
+    assert _logged(pg_url) == 0
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    with own_cluster() as started:
+        yield started
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_a_served_helix_outlives_a_real_postgresql_restart(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], cluster: Cluster, mode: str
+) -> None:
+    """`pg_ctl restart` of a server of the test's own: `-m fast` (sessions told and closed) and `-m immediate`
+    (a crash, then recovery). The requests after it are answered as those before (a budgeted key's admission
+    included), and every answered request is in the log with its cost, none written twice, none failed."""
+    conn = connect(cluster.url)
+    carol, carol_secret = key_store.create(conn, "carol", KeySpec(budget=1e6))
+    _, dave_secret = key_store.create(conn, "dave", KeySpec())
+    conn.close()
+    with _serve(tmp_path, upstream[0], cluster.url) as (base, _):
+        budgeted, plain = _client(base, carol_secret), _client(base, dave_secret)
+        costs: list[float] = []  # carol's
+        others: list[float] = []
+        for _ in range(3):
+            assert (_status(budgeted, costs), _status(plain, others)) == (200, 200)
+        cluster.restart(mode)
+        codes = [(_status(budgeted, costs), _status(plain, others)) for _ in range(5)]
+        assert codes == [(200, 200)] * 5, (codes, cluster.log()[-2000:])
+        wait_for(lambda: _ready(base).status_code == 200, 10)
+    assert _count(cluster.url, "SELECT count(*) FROM requests WHERE status = 200") == len(costs) + len(others) == 16
+    assert _count(cluster.url, "SELECT count(DISTINCT id) FROM requests") == 16
+    assert _spent(cluster.url, carol.id) == pytest.approx(sum(costs)) and _failures(cluster.url) == 0

@@ -133,7 +133,9 @@ class ResponseCache:
         return self._embedder is not None
 
     async def start(self) -> None:
-        self._loop_conn = connect(self._db_path, reader=True, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS)
+        self._loop_conn = await asyncio.to_thread(
+            connect, self._db_path, reader=True, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS, on_loop=True
+        )
         self._generation = entries.generation(self._loop_conn)
         if self._shared:  # other instances save entries too: ids from a block none of them will use
             await asyncio.to_thread(self._take_ids)

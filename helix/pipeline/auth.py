@@ -237,7 +237,9 @@ class KeyRing:
     async def _watch(self) -> None:
         # The poll reads one row on the event loop (microseconds; a thread hop every half second cost more
         # and handed the GIL back and forth); only a changed version loads the keys, in a thread.
-        conn = connect(self._db_path, reader=True, busy_timeout_ms=POLL_BUSY_TIMEOUT_MS)
+        conn = await asyncio.to_thread(
+            connect, self._db_path, reader=True, busy_timeout_ms=POLL_BUSY_TIMEOUT_MS, on_loop=True
+        )
         try:
             while True:
                 await asyncio.sleep(POLL_SECONDS)

@@ -99,15 +99,20 @@ def connect(
     reader: bool = False,
     busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     settings: Sequence[str] = (),
+    on_loop: bool = False,
 ) -> Connection:
     """A synchronous connection (CLI, start-up, worker threads). `migrate=False` skips bringing the schema up
     to date (someone already did: the server at start-up); `reader=True` opens the file read-only
     (`mode=ro`), for connections that must never write, and implies `migrate=False`. `settings`: statements
-    the connection runs once opened (`SET ...`; on PostgreSQL again whenever its session is reopened)."""
+    the connection runs once opened (`SET ...`; on PostgreSQL again whenever its session is reopened).
+    `on_loop`: the connection is used on the event loop, so on PostgreSQL a lost session is opened again in
+    a thread, its statements failing at once meanwhile (a SQLite file needs no reopening)."""
     if isinstance(location, PostgresUrl):
         from helix.store import pg
 
-        conn: Connection = pg.Connection.open(location, lock_timeout_ms=busy_timeout_ms, settings=settings)
+        conn: Connection = pg.Connection.open(
+            location, lock_timeout_ms=busy_timeout_ms, settings=settings, on_loop=on_loop
+        )
         if migrate and not reader:
             _migrate(conn, postgres=True)
         return conn

@@ -11,7 +11,10 @@ floats, and errors are raised as the `sqlite3` classes the callers catch (a uniq
 A database restart (or a killed session) ends every connection. A connection the server hung up on while
 idle is noticed before the next statement (the server says goodbye and closes the socket: one poll, no
 round trip) and opened again, so nothing fails for it; a statement in flight when it went fails with
-`ConnectionLost`, and the next one opens a new connection.
+`ConnectionLost`, and the next one opens a new connection. A connection used on the event loop never waits
+for a new session: it is opened in a thread while the statements that need it fail at once (`ConnectionLost`).
+Every connection reports what it found (`outage()`): the database out of reach at its latest attempt, or
+reached again; readiness is read from that, without a round trip of its own.
 
 psycopg is imported only here and only when a PostgreSQL URL is used, so the SQLite default neither needs
 nor loads it.
@@ -21,10 +24,12 @@ from __future__ import annotations
 
 import select
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from helix.store.dialect import postgres
 
@@ -32,12 +37,13 @@ if TYPE_CHECKING:
     import psycopg
 
 Groups = Sequence[tuple[str, Sequence[Sequence[Any]]]]  # db.Groups (db imports this module, not the reverse)
+T = TypeVar("T")
 
 CONNECT_TIMEOUT_SECONDS = 5
 # After a reconnect that failed slowly (a host that does not answer, not a refusal), statements fail at once
-# (ConnectionLost) for this long before the next attempt: some connections are used on the event loop (the
-# key poll, exact cache lookups), which each such attempt blocks for up to CONNECT_TIMEOUT_SECONDS. A refused
-# attempt takes a millisecond: it is made again by the next statement, so service resumes with the server.
+# (ConnectionLost) for this long before the next attempt, so a thread does not wait out CONNECT_TIMEOUT_SECONDS
+# at every statement. A refused attempt takes a millisecond: it is made again by the next statement, so
+# service resumes with the server. (Connections used on the event loop reconnect in a thread instead.)
 RECONNECT_PAUSE_SECONDS = 10.0
 SLOW_CONNECT_SECONDS = 0.5
 # SQLSTATEs of a session that is gone or cannot be had: connection exceptions (class 08), and a server
@@ -51,6 +57,21 @@ class ConnectionLost(sqlite3.OperationalError):
     """The database could not be reached: the session was lost (a restart, a killed session, the network) or
     a new one could not be opened. Transient: the same work can succeed once the database is back. A
     statement in flight when it happened may or may not have taken effect."""
+
+
+# url: (when, why) its connections first found the database out of reach, while their latest attempt did.
+_outages: dict[str, tuple[float, str]] = {}
+
+
+def outage(url: str) -> tuple[float, str] | None:
+    """Since when (time.time()) and why the database at `url` has been out of reach, as this process's
+    connections found it at their latest statement or connect; None once one of them reached it again."""
+    return _outages.get(url)
+
+
+def _unreachable(url: str, error: ConnectionLost) -> ConnectionLost:
+    _outages.setdefault(url, (time.time(), str(error)))
+    return error
 
 
 class Row(tuple[Any, ...]):
@@ -148,12 +169,40 @@ def _in_transaction(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def _errors(url: str | None = None) -> Iterator[None]:
+    """psycopg's errors as `sqlite3`'s; with `url`, what they say of the database is kept for `outage()`."""
     psycopg = driver()
     try:
         yield
     except psycopg.Error as exc:
-        raise translate_error(exc) from exc
+        error = translate_error(exc)
+        if url is not None:
+            if isinstance(error, ConnectionLost):
+                _unreachable(url, error)
+            else:  # the server answered
+                _outages.pop(url, None)
+        raise error from exc
+    if url is not None:
+        _outages.pop(url, None)
+
+
+def _in_background(work: Callable[[], T]) -> Future[T]:
+    """`work` on a thread of its own (a daemon: one waiting for a silent host does not hold up the exit)."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # handed to whoever reads the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="helix-pg-reconnect", daemon=True).start()
+    return future
+
+
+def _close_opened(attempt: Future[psycopg.Connection[Any]]) -> None:
+    if attempt.exception() is None:
+        attempt.result().close()
 
 
 class Cursor:
@@ -189,23 +238,27 @@ class Connection:
     """A synchronous PostgreSQL connection with the surface of the store's `sqlite3.Connection`s.
 
     Long-lived ones (the key ring's, the cache's, admissions') outlive a database restart: a session the
-    server ended is opened again before the next statement (`settings` with it)."""
+    server ended is opened again before the next statement (`settings` with it). On a connection used on the
+    event loop (`on_loop`), the new session is opened in a thread, and statements fail at once until it is."""
 
-    def __init__(self, url: str, lock_timeout_ms: int, settings: Sequence[str]) -> None:
+    def __init__(self, url: str, lock_timeout_ms: int, settings: Sequence[str], on_loop: bool) -> None:
         self._url, self._settings = url, (f"SET lock_timeout = {int(lock_timeout_ms)}", *settings)
+        self._on_loop = on_loop
         self._conn = self._open()
         self._next_attempt = 0.0  # monotonic time before which a reconnect is not tried (after a slow failure)
+        self._attempt: Future[psycopg.Connection[Any]] | None = None  # a new session being opened in a thread
         self.row_factory: Any = None
 
     @classmethod
-    def open(cls, url: str, lock_timeout_ms: int, settings: Sequence[str] = ()) -> Connection:
+    def open(cls, url: str, lock_timeout_ms: int, settings: Sequence[str] = (), *, on_loop: bool = False) -> Connection:
         """`lock_timeout_ms` bounds a wait for a lock, as SQLite's busy timeout does; past it, "locked".
-        `settings`: statements run on each session once opened (`SET ...`)."""
-        return cls(url, lock_timeout_ms, settings)
+        `settings`: statements run on each session once opened (`SET ...`). `on_loop`: used on the event
+        loop, which a reconnect must not block."""
+        return cls(url, lock_timeout_ms, settings, on_loop)
 
     def _open(self) -> psycopg.Connection[Any]:
         psycopg = driver()
-        with _errors():
+        with _errors(self._url):
             conn = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
             for setting in self._settings:
                 conn.execute(setting)
@@ -214,18 +267,31 @@ class Connection:
         return conn
 
     def _live(self) -> psycopg.Connection[Any]:
-        if _hung_up(self._conn):  # the old one is kept until a new one opens, so this is asked again next time
-            if time.monotonic() < self._next_attempt:
-                raise ConnectionLost("the database is unavailable: the last attempt to reconnect timed out")
-            started = time.monotonic()
-            try:
-                fresh = self._open()
-            except ConnectionLost:
-                if time.monotonic() - started >= SLOW_CONNECT_SECONDS:
-                    self._next_attempt = time.monotonic() + RECONNECT_PAUSE_SECONDS
-                raise
-            self._conn.close()
-            self._conn = fresh
+        if self._attempt is not None:
+            if not self._attempt.done():
+                raise _unreachable(self._url, ConnectionLost("the database is unavailable: reconnecting"))
+            attempt, self._attempt = self._attempt, None
+            if attempt.exception() is None:
+                self._conn.close()
+                self._conn = attempt.result()
+        if not _hung_up(self._conn):  # the old one is kept until a new one opens, so this is asked again next time
+            return self._conn
+        if self._on_loop:
+            self._attempt = _in_background(self._open)
+            raise _unreachable(self._url, ConnectionLost("the database is unavailable: the session was lost"))
+        if time.monotonic() < self._next_attempt:
+            raise _unreachable(
+                self._url, ConnectionLost("the database is unavailable: the last attempt to reconnect timed out")
+            )
+        started = time.monotonic()
+        try:
+            fresh = self._open()
+        except ConnectionLost:
+            if time.monotonic() - started >= SLOW_CONNECT_SECONDS:
+                self._next_attempt = time.monotonic() + RECONNECT_PAUSE_SECONDS
+            raise
+        self._conn.close()
+        self._conn = fresh
         return self._conn
 
     @property
@@ -234,12 +300,12 @@ class Connection:
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
         conn = self._live()
-        with _errors():
+        with _errors(self._url):
             return Cursor(conn.execute(postgres(sql), tuple(parameters)))  # type: ignore[arg-type]
 
     def executemany(self, sql: str, seq_of_parameters: Sequence[Sequence[Any]]) -> Cursor:
         cursor = self._live().cursor()
-        with _errors():
+        with _errors(self._url):
             cursor.executemany(postgres(sql), [tuple(p) for p in seq_of_parameters])  # type: ignore[arg-type]
         return Cursor(cursor)
 
@@ -252,6 +318,9 @@ class Connection:
             self.execute("ROLLBACK")
 
     def close(self) -> None:
+        if self._attempt is not None:  # a session still being opened is closed once it is
+            self._attempt.add_done_callback(_close_opened)
+            self._attempt = None
         self._conn.close()
 
     def __enter__(self) -> Connection:
@@ -282,7 +351,7 @@ class AsyncConnection:
     @staticmethod
     async def _connect(url: str) -> psycopg.AsyncConnection[Any]:
         psycopg = driver()
-        with _errors():
+        with _errors(url):
             conn = await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
         _configure(conn)
         return conn
@@ -301,14 +370,14 @@ class AsyncConnection:
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         """The statement's first value, if it returns rows."""
         conn = await self._live()
-        with _errors():
+        with _errors(self._url):
             cursor = await conn.execute(postgres(sql), tuple(parameters))  # type: ignore[arg-type]
             row = await cursor.fetchone() if cursor.description else None
         return None if row is None else row[0]
 
     async def executemany(self, sql: str, seq_of_parameters: Sequence[Sequence[Any]]) -> None:
         conn = await self._live()
-        with _errors():
+        with _errors(self._url):
             async with conn.cursor() as cursor:
                 await cursor.executemany(postgres(sql), [tuple(p) for p in seq_of_parameters])  # type: ignore[arg-type]
 

@@ -3,8 +3,10 @@
 Request handlers call `submit()`, which only appends to an in-memory queue, so a write never delays a
 response. The task drains the queue in batches gathered over a short window: one transaction each,
 consecutive rows of the same statement sent with executemany. `close()` drains everything before
-returning, so a clean shutdown loses nothing. `flush()` cuts the window short: a caller that must know
-its rows are on disk (spend of a budgeted request) waits for one commit, not for the window.
+returning, so a clean shutdown loses nothing while the database is there; one while it is out of reach (or
+locked by another process) waits for it `SHUTDOWN_SECONDS` at most, in all. `flush()` cuts the window
+short: a caller that must know its rows are on disk (spend of a budgeted request) waits for one commit, not
+for the window.
 
 A row never takes others down with it: when a batch fails, it is retried row by row and only the rows
 that fail on their own are dropped. A database locked by another process, or out of reach (PostgreSQL
@@ -21,9 +23,9 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar
 
 from helix.dburl import Location
 from helix.store.db import BUSY_TIMEOUT_MS, AsyncConnection, connect_async
@@ -38,11 +40,16 @@ BATCH_WINDOW_SECONDS = 0.05
 # How long a batch keeps retrying while another process holds the write lock (each try itself waits
 # the connection's busy timeout) or the database is out of reach, before its rows are dropped and recorded.
 RETRY_SECONDS = 60.0
+# How long a clean shutdown waits, in all, for a database out of reach (or locked) to take what is queued. Past
+# it nothing more is tried: the rows not written are dropped, counted and logged (to stderr), as past
+# RETRY_SECONDS; a write cut short then (SQLite's runs on in its thread) may still land, counted as dropped.
+SHUTDOWN_SECONDS = 10.0
 _MAX_BACKOFF_SECONDS = 1.0
 _STOP = object()
 _TARGET = re.compile(r"^\s*(INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.IGNORECASE)
 RECORD_FAILURE = "INSERT INTO write_failures (ts, target, error, rows) VALUES (?, ?, ?, ?)"
 
+T = TypeVar("T")
 Row = tuple[str, Sequence[Any]]
 # What one row can fail with: the database's refusal, or Python's sqlite3 refusing to bind an integer wider
 # than 64 bits (OverflowError, not one of its own errors).
@@ -79,6 +86,7 @@ class Writer:
         self._wake = asyncio.Event()
         self._conn: AsyncConnection | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stop_by: float | None = None  # monotonic time past which a shutdown tries nothing more
         self.written = 0
         self.failed_batches = 0
         self.dropped: dict[str, int] = {}  # rows that could not be written, per table, since start
@@ -116,9 +124,11 @@ class Writer:
             return False
         return True
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = SHUTDOWN_SECONDS) -> None:
+        """Write everything queued, then stop; the database is waited for `timeout` at most, in all."""
         if self._task is None:
             return
+        self._stop_by = time.monotonic() + timeout
         self._queue.put_nowait(_STOP)
         self._wake.set()
         await self._task
@@ -164,7 +174,8 @@ class Writer:
             self.failed_batches += 1
             if is_transient(exc):
                 state = "unreachable" if isinstance(exc, ConnectionLost) else "locked"
-                await self._dropped(rows, f"the database stayed {state} for {self._retry_seconds:.0f} s ({exc})")
+                waited = f"for {self._retry_seconds:.0f} s" if self._stop_by is None else "until the shutdown gave up"
+                await self._dropped(rows, f"the database stayed {state} {waited} ({exc})")
                 return
             if len(rows) == 1:
                 await self._dropped(rows, str(exc))
@@ -182,15 +193,27 @@ class Writer:
         backoff = 0.05
         while True:
             try:
-                await self._commit(rows)
+                await self._in_time(self._commit(rows))
                 return
             except Exception as exc:
                 await self._rollback()  # whatever failed, the next batch must not start inside this one's transaction
+                if self._stop_by is not None:
+                    deadline = min(deadline, self._stop_by)
                 if not is_transient(exc) or time.monotonic() >= deadline:
                     raise
                 log.warning("%s; retrying in %.2f s", exc, backoff)
-                await asyncio.sleep(backoff)
+                await asyncio.sleep(min(backoff, deadline - time.monotonic()))
                 backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
+
+    async def _in_time(self, work: Awaitable[T]) -> T:
+        """`work` (a statement, a transaction), given up once a shutdown's time is over: a session that waits
+        for a host that does not answer (to connect, or for a reply) would otherwise hold up the exit."""
+        if self._stop_by is None:
+            return await work
+        try:
+            return await asyncio.wait_for(work, max(0.0, self._stop_by - time.monotonic()))
+        except TimeoutError:
+            raise ConnectionLost("the database is unavailable: no answer before the shutdown's deadline") from None
 
     async def _commit(self, rows: list[Row]) -> None:
         assert self._conn is not None
@@ -207,7 +230,7 @@ class Writer:
         assert self._conn is not None
         if self._conn.in_transaction:
             try:
-                await self._conn.execute("ROLLBACK")
+                await self._in_time(self._conn.execute("ROLLBACK"))
             except sqlite3.Error:
                 log.debug("rollback after a failed write also failed", exc_info=True)
 
@@ -225,7 +248,7 @@ class Writer:
         log.error("could not write %s to the database: %s", what, error)
         records: list[Row] = [(RECORD_FAILURE, (time.time(), t, error[:500], n)) for t, n in counts.items()]
         try:
-            await self._commit(records)
+            await self._in_time(self._commit(records))
         except sqlite3.Error as exc:
             await self._rollback()
             log.error("could not record the dropped rows either: %s", exc)
