@@ -13,8 +13,9 @@ idle is noticed before the next statement (the server says goodbye and closes th
 round trip) and opened again, so nothing fails for it; a statement in flight when it went fails with
 `ConnectionLost`, and the next one opens a new connection. A connection used on the event loop never waits
 for a new session: it is opened in a thread while the statements that need it fail at once (`ConnectionLost`).
-Every connection reports what it found (`outage()`): the database out of reach at its latest attempt, or
-reached again; readiness is read from that, without a round trip of its own.
+Every connection reports what it found (`outage()`): a new session that could not be had (refused, timed out,
+or in coming for over SLOW_CONNECT_SECONDS), or the database answering again; readiness is read from that,
+without a round trip of its own. A lost session alone says nothing: the server may be back already.
 
 psycopg is imported only here and only when a PostgreSQL URL is used, so the SQLite default neither needs
 nor loads it.
@@ -59,13 +60,13 @@ class ConnectionLost(sqlite3.OperationalError):
     statement in flight when it happened may or may not have taken effect."""
 
 
-# url: (when, why) its connections first found the database out of reach, while their latest attempt did.
+# url: (when, why) its connections first failed to open a session, until one is had or a statement answered.
 _outages: dict[str, tuple[float, str]] = {}
 
 
 def outage(url: str) -> tuple[float, str] | None:
-    """Since when (time.time()) and why the database at `url` has been out of reach, as this process's
-    connections found it at their latest statement or connect; None once one of them reached it again."""
+    """Since when (time.time()) and why the database at `url` has been out of reach: this process's connections
+    could not open a session there, and none has been had, nor a statement answered, since (None then)."""
     return _outages.get(url)
 
 
@@ -169,18 +170,19 @@ def _in_transaction(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
 
 
 @contextmanager
-def _errors(url: str | None = None) -> Iterator[None]:
-    """psycopg's errors as `sqlite3`'s; with `url`, what they say of the database is kept for `outage()`."""
+def _errors(url: str | None = None, *, connecting: bool = False) -> Iterator[None]:
+    """psycopg's errors as `sqlite3`'s; with `url`, what they say of the database is kept for `outage()`: a
+    session that could not be opened (`connecting`), or an answer."""
     psycopg = driver()
     try:
         yield
     except psycopg.Error as exc:
         error = translate_error(exc)
         if url is not None:
-            if isinstance(error, ConnectionLost):
-                _unreachable(url, error)
-            else:  # the server answered
+            if not isinstance(error, ConnectionLost):  # the server answered
                 _outages.pop(url, None)
+            elif connecting:
+                _unreachable(url, error)
         raise error from exc
     if url is not None:
         _outages.pop(url, None)
@@ -247,6 +249,7 @@ class Connection:
         self._conn = self._open()
         self._next_attempt = 0.0  # monotonic time before which a reconnect is not tried (after a slow failure)
         self._attempt: Future[psycopg.Connection[Any]] | None = None  # a new session being opened in a thread
+        self._attempt_started = 0.0
         self.row_factory: Any = None
 
     @classmethod
@@ -258,7 +261,7 @@ class Connection:
 
     def _open(self) -> psycopg.Connection[Any]:
         psycopg = driver()
-        with _errors(self._url):
+        with _errors(self._url, connecting=True):
             conn = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
             for setting in self._settings:
                 conn.execute(setting)
@@ -269,7 +272,10 @@ class Connection:
     def _live(self) -> psycopg.Connection[Any]:
         if self._attempt is not None:
             if not self._attempt.done():
-                raise _unreachable(self._url, ConnectionLost("the database is unavailable: reconnecting"))
+                lost = ConnectionLost("the database is unavailable: a new session is taking long to open")
+                if time.monotonic() - self._attempt_started >= SLOW_CONNECT_SECONDS:
+                    raise _unreachable(self._url, lost)  # a host that does not answer
+                raise lost
             attempt, self._attempt = self._attempt, None
             if attempt.exception() is None:
                 self._conn.close()
@@ -277,8 +283,8 @@ class Connection:
         if not _hung_up(self._conn):  # the old one is kept until a new one opens, so this is asked again next time
             return self._conn
         if self._on_loop:
-            self._attempt = _in_background(self._open)
-            raise _unreachable(self._url, ConnectionLost("the database is unavailable: the session was lost"))
+            self._attempt, self._attempt_started = _in_background(self._open), time.monotonic()
+            raise ConnectionLost("the database is unavailable: the session was lost; opening a new one")
         if time.monotonic() < self._next_attempt:
             raise _unreachable(
                 self._url, ConnectionLost("the database is unavailable: the last attempt to reconnect timed out")
@@ -351,7 +357,7 @@ class AsyncConnection:
     @staticmethod
     async def _connect(url: str) -> psycopg.AsyncConnection[Any]:
         psycopg = driver()
-        with _errors(url):
+        with _errors(url, connecting=True):
             conn = await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
         _configure(conn)
         return conn
