@@ -29,7 +29,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "training"))
 
-from judge_data import build  # noqa: E402
+from judge_data import VERSIONS, build  # noqa: E402
 
 OUT = REPO / "helix" / "cache" / "judge" / "model"
 MAX_LENGTH = 64
@@ -51,12 +51,18 @@ def train(
     seed: int,
     after_epoch: Callable[[int, torch.nn.Module, object], None],
     stop_after: int | None = None,
+    data: str = "v4",
+    init_seed: int | None = None,
 ) -> tuple[torch.nn.Module, object]:
-    """Fine-tune with a learning-rate schedule over `epochs`; `stop_after` ends it early (the schedule unchanged)."""
-    torch.manual_seed(seed)
+    """Fine-tune with a learning-rate schedule over `epochs`; `stop_after` ends it early (the schedule unchanged).
+    `init_seed` (default: `seed`) sets the head's initial weights, `seed` the data and its order: runs from one
+    `init_seed` start from the same weights, so their average stays in one basin (soup.py)."""
+    torch.manual_seed(seed if init_seed is None else init_seed)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
-    pairs = build(seed)
+    if init_seed is not None:
+        torch.manual_seed(seed)
+    pairs = build(seed, data)
     print(f"{len(pairs)} training pairs, {sum(p[2] for p in pairs)} same", flush=True)
     steps = epochs * ((len(pairs) + batch_size - 1) // batch_size)
     for parameter in model.bert.embeddings.parameters():  # fewer updates per step, and less to overfit
@@ -139,6 +145,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT, help="folder for judge.onnx and tokenizer.json")
     parser.add_argument("--stop-after", type=int, default=None, help="stop after this many epochs of the schedule")
     parser.add_argument("--keep-epochs", action="store_true", help="also export each earlier epoch to OUT/epochN")
+    parser.add_argument("--data", choices=VERSIONS, default="v4", help="training data version (judge_data.py)")
+    parser.add_argument("--save-state", type=Path, default=None, help="also save the float weights here (soup.py)")
+    parser.add_argument(
+        "--init-seed", type=int, default=None, help="seed of the head's initial weights (default: --seed)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,7 +160,11 @@ def main() -> None:
             if args.keep_epochs:
                 export(model, tokenizer, base, workdir, args.out / f"epoch{epoch + 1}")
 
-        model, tokenizer = train(base, args.epochs, args.batch_size, args.lr, args.seed, snapshot, args.stop_after)
+        model, tokenizer = train(
+            base, args.epochs, args.batch_size, args.lr, args.seed, snapshot, args.stop_after, args.data, args.init_seed
+        )
+        if args.save_state:
+            torch.save(model.state_dict(), args.save_state)
         target = export(model, tokenizer, base, workdir, args.out)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) sha256 {digest}")
