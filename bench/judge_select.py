@@ -32,6 +32,7 @@ from tests.remembered import Remembered  # noqa: E402
 SELECT_INTENTS = REPO / "tests" / "data" / "select_intents.jsonl"
 FLOOR = CacheConfig().threshold
 CANDIDATES = CacheConfig().candidates
+DEFAULT = CacheConfig().judge_threshold
 MARGIN = 2  # steps of 0.01 below the threshold that must be safe too
 THRESHOLDS = [step / 100 for step in range(50, 100)]
 
@@ -41,15 +42,17 @@ class Outcome:
     threshold: float
     hits: int
     possible: int
+    wrong: int  # replay answers of another intent
     tp: int
     paraphrases: int
+    fp: int
     tune_wrong: int
 
     def line(self) -> str:
         return (
-            f"threshold {self.threshold:.2f}  replay {self.hits} of {self.possible} ({self.hits / self.possible:.3f})"
-            f"  pairs recall {self.tp / self.paraphrases:.3f} ({self.tp} of {self.paraphrases})"
-            f"  semantic_pairs tune wrong pairs {self.tune_wrong}"
+            f"threshold {self.threshold:.2f}  replay {self.hits} of {self.possible} ({self.hits / self.possible:.3f}),"
+            f" {self.wrong} wrong  pairs recall {self.tp / self.paraphrases:.3f} ({self.tp} of {self.paraphrases}),"
+            f" {self.fp} wrong  semantic_pairs tune wrong pairs {self.tune_wrong}"
         )
 
 
@@ -57,8 +60,8 @@ def selection_intents() -> list[Intent]:
     return [i for i in load_intents() if i.split == "dev"] + load_intents(SELECT_INTENTS)
 
 
-def evaluate(model_dir: Path, intents: list[Intent], embedder: Embedder) -> Outcome | None:
-    """The model's outcome at the rule's threshold, or None when no threshold is safe."""
+def evaluate(model_dir: Path, intents: list[Intent], embedder: Embedder) -> tuple[Outcome | None, Outcome]:
+    """The model's outcome at the rule's threshold (None when no threshold is safe) and at the default one."""
     model = Remembered(CrossEncoder(model_dir))
     judge = Judge(model, threshold=0.0)
     splits = sorted({i.split for i in intents})
@@ -72,12 +75,17 @@ def evaluate(model_dir: Path, intents: list[Intent], embedder: Embedder) -> Outc
         replays[t] = [replay(intents, s, embedder, Judge(model, t), FLOOR, CANDIDATES) for s in splits]
         return all(r.wrong == 0 for r in replays[t])
 
-    for i, t in enumerate(THRESHOLDS):
-        if i >= MARGIN and all(safe(u) for u in reversed(THRESHOLDS[i - MARGIN : i + 1])):
-            c = count(rows, FLOOR, t)
-            hits, possible = sum(r.hits for r in replays[t]), sum(r.possible for r in replays[t])
-            return Outcome(t, hits, possible, c.tp, c.tp + c.fn, count(tune, FLOOR, t).fp)
-    return None
+    def outcome(t: float) -> Outcome:
+        c = count(rows, FLOOR, t)
+        played = replays.get(t) or [replay(intents, s, embedder, Judge(model, t), FLOOR, CANDIDATES) for s in splits]
+        hits, possible, wrong = (sum(getattr(r, k) for r in played) for k in ("hits", "possible", "wrong"))
+        return Outcome(t, hits, possible, wrong, c.tp, c.tp + c.fn, c.fp, count(tune, FLOOR, t).fp)
+
+    chosen = next(
+        (t for i, t in enumerate(THRESHOLDS) if i >= MARGIN and all(safe(u) for u in THRESHOLDS[i - MARGIN : i + 1])),
+        None,
+    )
+    return (outcome(chosen) if chosen is not None else None), outcome(DEFAULT)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     intents = selection_intents()
     outcomes = {}
     for model_dir in args.models:
-        outcome = evaluate(model_dir, intents, embedder)
+        outcome, at_default = evaluate(model_dir, intents, embedder)
         outcomes[model_dir] = outcome
         print(f"{model_dir}: {outcome.line() if outcome else 'no safe threshold'}", flush=True)
+        print(f"{' ' * len(str(model_dir))}  {at_default.line()} (the default)", flush=True)
     ranked = sorted((o.hits, o.tp, str(d)) for d, o in outcomes.items() if o)
     if ranked:
         print(f"chosen: {ranked[-1][2]}")
