@@ -51,7 +51,7 @@ def train(
     seed: int,
     after_epoch: Callable[[int, torch.nn.Module, object], None],
     stop_after: int | None = None,
-    data: str = "v4",
+    data: str = "v3",
     init_seed: int | None = None,
 ) -> tuple[torch.nn.Module, object]:
     """Fine-tune with a learning-rate schedule over `epochs`; `stop_after` ends it early (the schedule unchanged).
@@ -145,7 +145,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT, help="folder for judge.onnx and tokenizer.json")
     parser.add_argument("--stop-after", type=int, default=None, help="stop after this many epochs of the schedule")
     parser.add_argument("--keep-epochs", action="store_true", help="also export each earlier epoch to OUT/epochN")
-    parser.add_argument("--data", choices=VERSIONS, default="v4", help="training data version (judge_data.py)")
+    parser.add_argument("--data", choices=VERSIONS, default="v3", help="data version (judge_data.py); v3: the shipped")
     parser.add_argument("--save-state", type=Path, default=None, help="also save the float weights here (soup.py)")
     parser.add_argument(
         "--init-seed", type=int, default=None, help="seed of the head's initial weights (default: --seed)"
