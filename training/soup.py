@@ -1,6 +1,6 @@
 """A "model soup": the average of the float weights of several judge runs from one base, shipped as int8 ONNX.
 
-    nice .venv-train/bin/python training/soup.py --runs v3:8 v4:8 --threads 2      # two runs, ~55 min
+    nice .venv-train/bin/python training/soup.py --runs v3:8 v4:8 --threads 2      # two ~25 min runs
     .venv-train/bin/python training/soup.py --states A.pt B.pt --onnx judge.onnx --out DIR
 
 Each ingredient is a run of `train_judge.py`'s recipe (two-epoch schedule stopped after the first epoch) on a
