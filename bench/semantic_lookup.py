@@ -8,7 +8,7 @@ embedded for real; five above the cosine floor for nine of the ten queries), so 
 and the judge model. "lookup, no hit" is the lookup time of the queries whose candidates the judge all refuses:
 the worst case, every candidate judged. Targets: 100k entries <= 15 ms p99; 1M entries <= 25 ms p50.
 
-    python bench/semantic_lookup.py --entries 100000 [--queries 200] [--model-path DIR]
+    python bench/semantic_lookup.py --entries 100000 [--queries 200] [--model-path DIR] [--judge-model DIR]
 """
 
 from __future__ import annotations
@@ -160,10 +160,10 @@ def fill(path: Path, entries: int, embedder: Embedder) -> None:
     conn.close()
 
 
-async def measure(path: Path, model_path: str, queries: int) -> dict[str, list[float]]:
+async def measure(path: Path, model_path: str, queries: int, judge_model: str | None) -> dict[str, list[float]]:
     writer = Writer(path)
     await writer.start()
-    config = CacheConfig(embedding_model_path=model_path)
+    config = CacheConfig(embedding_model_path=model_path, judge_model_path=judge_model)
     cache = ResponseCache(config, path, writer, Embedder(model_path=model_path, threads=1))
     await cache.start()
     loaded = time.perf_counter()
@@ -203,13 +203,14 @@ def main() -> None:
             "HELIX_EMBEDDING_MODEL_PATH", str(REPO.parent / "shared" / "models" / "all-MiniLM-L6-v2-onnx")
         ),
     )
+    parser.add_argument("--judge-model", default=None, help="folder with judge.onnx (default: the shipped one)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="helix-semantic-"))
     try:
         started = time.perf_counter()
         fill(folder / "helix.db", args.entries, Embedder(model_path=args.model_path))
         print(f"filled {args.entries:,} entries in {time.perf_counter() - started:.1f} s")
-        times = asyncio.run(measure(folder / "helix.db", args.model_path, args.queries))
+        times = asyncio.run(measure(folder / "helix.db", args.model_path, args.queries, args.judge_model))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"{'stage':14} {'p50 ms':>8} {'p99 ms':>8}")

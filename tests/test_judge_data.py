@@ -1,4 +1,5 @@
-"""The judge's training data stays apart from the questions that measure it (the dev and test splits)."""
+"""The judge's training data stays apart from the questions that measure it (the dev and test splits, and the
+selection set `select_intents.jsonl`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tests.labelled import load_intents
 
 TRAINING = Path(__file__).resolve().parents[1] / "training"
 WRITTEN = sorted((TRAINING / "data").glob("written_*.jsonl"))
+SELECT_INTENTS = Path(__file__).parent / "data" / "select_intents.jsonl"
 
 
 def _normal(text: str) -> str:
@@ -20,7 +22,8 @@ def _normal(text: str) -> str:
 
 
 def _held_out() -> set[str]:
-    return {_normal(t) for i in load_intents() if i.split in ("dev", "test") for t in i.texts}
+    held_out = [i for i in load_intents() if i.split in ("dev", "test")] + load_intents(SELECT_INTENTS)
+    return {_normal(t) for i in held_out for t in i.texts}
 
 
 def _judge_data() -> ModuleType:
@@ -46,9 +49,30 @@ def test_written_intents_are_well_formed_families() -> None:
     assert all(n >= 2 for n in per_family.values())  # every intent has a near-miss to learn from
 
 
-def test_no_training_question_is_a_dev_or_test_question() -> None:
+def test_no_training_question_is_a_held_out_question() -> None:
     held_out = _held_out()
-    pairs = _judge_data().build(8)
-    assert len(pairs) > 10_000
-    seen = {_normal(t) for a, b, _ in pairs for t in (a, b)}
-    assert sorted(seen & held_out) == []
+    for version in _judge_data().VERSIONS:
+        pairs = _judge_data().build(8, version)
+        assert len(pairs) > 10_000
+        seen = {_normal(t) for a, b, _ in pairs for t in (a, b)}
+        assert sorted(seen & held_out) == []
+
+
+def test_data_versions_are_the_trained_models_data() -> None:
+    """The pair counts docs/semantic-cache.md and the card state for the v3 and v4 data, seed 8."""
+    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4")}
+    assert {v: (len(p), sum(same for _, _, same in p)) for v, p in counts.items()} == {
+        "v3": (30_453, 14_967),
+        "v4": (36_759, 16_149),
+    }
+
+
+def test_selection_intents_are_well_formed_families() -> None:
+    intents = load_intents(SELECT_INTENTS)
+    assert {i.split for i in intents} == {"select"}
+    assert len({i.name for i in intents}) == len(intents)
+    texts = [_normal(t) for i in intents for t in i.texts]
+    assert len(set(texts)) == len(texts)
+    assert all(len(i.texts) >= 4 for i in intents)
+    families = [i.family for i in intents]
+    assert all(families.count(f) >= 2 for f in families)  # every intent has a near-miss

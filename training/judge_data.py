@@ -29,9 +29,13 @@ sys.path.insert(0, str(REPO))
 from tests.labelled import load_intents  # noqa: E402
 
 Pair = tuple[str, str, int]
-SAME_PAIRS = 16  # paraphrase pairs taken from one intent (of up to 28)
+SAME_PAIRS = 16  # paraphrase pairs taken from one intent (of up to 28), v4
 SIBLING_PAIRS = 24  # near-miss pairs taken from two intents of one family (of up to 8 x 8)
 WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.jsonl"))
+# The data versions: v3 (the shipped v3 model's) reads three written files and every paraphrase pair of an
+# intent; v4 reads every written file and SAME_PAIRS of each intent's paraphrase pairs.
+VERSIONS = ("v3", "v4")
+V3_WRITTEN = ("written_intents", "written_saas_code", "written_support")
 
 # action -> ways to say it; the antonym map makes the hardest negatives
 ACTIONS: dict[str, list[str]] = {
@@ -610,10 +614,14 @@ def _maybe_reframed(text: str, rng: random.Random) -> str:
     return reframe(text, rng) if rng.random() < 0.5 else text
 
 
-def written_families() -> list[list[list[str]]]:
-    """Hand-written intents grouped by family: the labelled set's train split and `data/written_intents.jsonl`."""
+def written_files(version: str = "v4") -> list[Path]:
+    return [path for path in WRITTEN if version == "v4" or path.stem in V3_WRITTEN]
+
+
+def written_families(version: str = "v4") -> list[list[list[str]]]:
+    """Hand-written intents grouped by family: the labelled set's train split and `data/written_*.jsonl`."""
     rows = [(i.family, list(i.texts)) for i in load_intents() if i.split == "train"]
-    for path in WRITTEN:
+    for path in written_files(version):
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             rows.append((f"{path.stem}-{row['family']}", list(row["texts"])))
@@ -623,15 +631,16 @@ def written_families() -> list[list[list[str]]]:
     return list(families.values())
 
 
-def written_pairs(rng: random.Random) -> list[Pair]:
-    """Every pair inside an intent is "same", every pair across a family's intents "different" (the near-misses);
+def written_pairs(rng: random.Random, version: str = "v4") -> list[Pair]:
+    """Pairs inside an intent are "same", pairs across a family's intents "different" (the near-misses);
     positives also with one side re-asked in everyday framing (half the negatives too), and a few unrelated pairs."""
-    families = written_families()
+    families = written_families(version)
     every = [texts for family in families for texts in family]
     pairs: list[Pair] = []
     for family in families:
         for texts in family:
-            pairs += [(_maybe_reframed(a, rng), b, 1) for a, b in _intent_pairs(texts, rng, SAME_PAIRS)]
+            same = itertools.combinations(texts, 2) if version == "v3" else _intent_pairs(texts, rng, SAME_PAIRS)
+            pairs += [(_maybe_reframed(a, rng), b, 1) for a, b in same]
             pairs += [(t, reframe(t, rng), 1) for t in texts]
         for x, y in itertools.combinations(family, 2):
             pairs += [(_maybe_reframed(a, rng), b, 0) for a, b in _intent_pairs_across(x, y, rng, SIBLING_PAIRS)]
@@ -645,7 +654,9 @@ def _normal(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
 
 
-def build(seed: int = 8) -> list[Pair]:
+def build(seed: int = 8, version: str = "v4") -> list[Pair]:
+    if version not in VERSIONS:
+        raise ValueError(f"data version {version!r} is not one of {VERSIONS}")
     rng = random.Random(seed)
     pairs: list[Pair] = []
     families = list(generated_families(rng)) + list(topic_families())
@@ -660,7 +671,7 @@ def build(seed: int = 8) -> list[Pair]:
     for _ in range(len(families) * 2):  # unrelated questions in the same style
         x, y = rng.sample(every, 2)
         pairs.append((rng.choice(x), rng.choice(y), 0))
-    pairs += written_pairs(rng)
+    pairs += written_pairs(rng, version)
     held_out = {_normal(t) for i in load_intents() if i.split in ("dev", "test") for t in i.texts}
     old = REPO / "tests" / "data" / "semantic_pairs.jsonl"
     for line in old.read_text(encoding="utf-8").splitlines():

