@@ -20,6 +20,8 @@ from helix.cache import entries
 from helix.cache.entries import Entry
 from helix.cache.hot import Answer, HotEntries
 from helix.call import Chunk
+from helix.pii.restore import StreamRestorer
+from helix.pipeline.redact import _OnLoop, _transform_stream
 from helix.providers.http import iter_sse
 from helix.server import Coalescing
 from tests.conftest import Helix, start_helix
@@ -290,3 +292,31 @@ async def test_writes_of_one_loop_turn_go_out_as_one() -> None:
     assert recording.writes == 2 and await reader.read() == b"last"
     writer.close()
     server.close()
+
+
+@pytest.mark.asyncio
+async def test_restoring_a_stream_encodes_again_only_the_chunks_it_changes() -> None:
+    # The placeholder is split across two chunks: the first's text is held back (it goes out empty), the
+    # second's becomes the value. Both must be encoded again; the others go out as the provider sent them.
+    pieces = ["Write to ", "<EMAIL_", "ADDRESS_1>", " today", None]
+    events = [{"id": "c", "object": "chat.completion.chunk", "choices": [_choice(piece)]} for piece in pieces] + [
+        {"id": "c", "object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 3}}
+    ]
+
+    async def provider() -> AsyncIterator[dict[str, Any]]:
+        for event in events:
+            yield Chunk(event, msgspec.json.encode(event))
+
+    restorer = lambda tool: _OnLoop(StreamRestorer({"<EMAIL_ADDRESS_1>": "jane@example.com"}, json_escape=tool))  # noqa: E731
+    out = [chunk async for chunk in _transform_stream(provider(), restorer)]
+    assert [chunk.raw is not None for chunk in out] == [True, False, False, True, True, True]  # type: ignore[attr-defined]
+    sent = [json.loads(_ChatEvents(True).encode(chunk)[6:]) for chunk in out]
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in sent if c["choices"]) == (
+        "Write to jane@example.com today"
+    )
+
+
+def _choice(piece: str | None) -> dict[str, Any]:
+    if piece is None:
+        return {"index": 0, "delta": {}, "finish_reason": "stop"}
+    return {"index": 0, "delta": {"content": piece}, "finish_reason": None}

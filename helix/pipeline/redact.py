@@ -317,7 +317,8 @@ async def _transform_stream(
     chunks: AsyncIterator[dict[str, Any]], make: Callable[[bool], _Channel]
 ) -> AsyncIterator[dict[str, Any]]:
     """Rewrite each text channel of a stream (a choice's content, a tool call's arguments) through a
-    `_Channel` made by `make(is_tool)`; what a channel holds back comes out with the finish chunk."""
+    `_Channel` made by `make(is_tool)`; what a channel holds back comes out with the finish chunk. A chunk
+    none of whose texts changed keeps its bytes as received (`Chunk.raw`): only the others are encoded again."""
     channels: dict[tuple[int, int | None], _Channel] = {}
 
     def channel(choice: int, tool: int | None) -> _Channel:
@@ -327,22 +328,29 @@ async def _transform_stream(
 
     last: dict[str, Any] | None = None
     async for chunk in chunks:
-        if type(chunk) is Chunk:
-            chunk.raw = None  # its text may change in place below
         last = chunk
+        changed = False
         for choice in chunk.get("choices") or []:
             index = int(choice.get("index") or 0)
-            delta = choice.get("delta") or {}
-            if isinstance(delta.get("content"), str):
-                delta["content"] = await channel(index, None).feed(delta["content"])
+            found = choice.get("delta")
+            delta = found if found is not None else {}
+            text = delta.get("content")
+            if isinstance(text, str):
+                delta["content"] = await channel(index, None).feed(text)
+                changed = changed or delta["content"] != text
             for tool_call in delta.get("tool_calls") or []:
                 function = tool_call.get("function") or {}
-                if isinstance(function.get("arguments"), str):
-                    arguments = channel(index, int(tool_call.get("index") or 0))
-                    function["arguments"] = await arguments.feed(function["arguments"])
+                arguments = function.get("arguments")
+                if isinstance(arguments, str):
+                    function["arguments"] = await channel(index, int(tool_call.get("index") or 0)).feed(arguments)
+                    changed = changed or function["arguments"] != arguments
             if choice.get("finish_reason"):
-                await _flush_into(delta, index, channels)
-                choice["delta"] = delta
+                changed = await _flush_into(delta, index, channels) or changed
+                if found is None:
+                    choice["delta"] = delta
+                    changed = True
+        if changed and type(chunk) is Chunk:
+            chunk.raw = None  # its bytes no longer say what it does
         yield chunk
     leftover = {key: await c.flush() for key, c in channels.items()}
     if last is not None and any(leftover.values()):
@@ -352,14 +360,18 @@ async def _transform_stream(
                 yield {**last, "choices": [{"index": choice, "delta": {"content": text}, "finish_reason": None}]}
 
 
-async def _flush_into(delta: dict[str, Any], index: int, channels: dict[tuple[int, int | None], _Channel]) -> None:
+async def _flush_into(delta: dict[str, Any], index: int, channels: dict[tuple[int, int | None], _Channel]) -> bool:
+    """Add what `index`'s channels held back to `delta`; whether there was any."""
+    added = False
     for (choice, tool), channel in channels.items():
         if choice != index:
             continue
         text = await channel.flush()
         if not text:
             continue
+        added = True
         if tool is None:
             delta["content"] = text + (delta.get("content") or "")
         else:
             delta.setdefault("tool_calls", []).append({"index": tool, "function": {"arguments": text}})
+    return added
