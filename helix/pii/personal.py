@@ -118,8 +118,9 @@ _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
 
 
 class IdNumberRecognizer(_SpanRecognizer):
-    """Passport, driver's licence, Medicare, NHS, national insurance, tax and bank account numbers: no one
-    shape fits them all, so the words before the number say what it is ("my passport number is 533380006")."""
+    """Passport, driver's licence, Medicare, NHS, national insurance, Aadhaar, PAN, tax, bank account, employee,
+    customer and vehicle numbers: no one shape fits them all, so the words before the number say what it is ("my
+    passport number is 533380006")."""
 
     entity, score = "ID_NUMBER", 0.7
 

@@ -26,8 +26,7 @@ def choices_problem(body: dict[str, Any], part: Part, *, required: bool = False)
     for choice in choices:
         if type(choice) is not dict:
             return "a choice is not an object"
-        index = choice.get("index")
-        if index is not None and type(index) is not int:
+        if not _int_or_none(choice.get("index")):
             return "a choice's index is not a number"
         if not isinstance(choice.get("finish_reason"), _TEXT):
             return "a choice's finish_reason is not text"
@@ -121,7 +120,7 @@ def _objects(items: list[Any]) -> bool:
 
 
 def _int_or_none(value: Any) -> bool:
-    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+    return value is None or type(value) is int  # not a bool
 
 
 Check = Callable[[dict[str, Any]], str | None]
