@@ -164,12 +164,16 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
 class GracefulServer(uvicorn.Server):
     _flush: Flush | None = None
     _loop: asyncio.AbstractEventLoop | None = None
+    # A worker of `helix serve --workers N` ignores SIGINT: its supervisor turns each stop into one SIGTERM.
+    ignores_sigint = False
 
     def flush_log_on_exit(self, flush: Flush) -> None:
         """Have a second stop signal first write the rows queued for the log (`Writer.flush`); call on the loop."""
         self._flush, self._loop = flush, asyncio.get_running_loop()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig == signal.SIGINT and self.ignores_sigint:
+            return
         if self.should_exit:
             # The second signal: exit now, losing no log row. Requests in flight are cut (each logs itself as
             # cut, 499), then the rows queued for the log are written: FORCED_EXIT_SECONDS at most in all.

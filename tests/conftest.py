@@ -217,8 +217,11 @@ def isolated_env(home: Path, upstream_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def serve_process(env: dict[str, str], cwd: Path, port: int, *args: str) -> subprocess.Popen[str]:
-    """`helix serve --port PORT [ARGS]` as a subprocess from `cwd`, its output (stdout and stderr) readable as text."""
+def serve_process(
+    env: dict[str, str], cwd: Path, port: int, *args: str, own_group: bool = False
+) -> subprocess.Popen[str]:
+    """`helix serve --port PORT [ARGS]` as a subprocess from `cwd`, its output (stdout and stderr) readable as text
+    (leading a process group of its own with `own_group`, as a shell's foreground job does)."""
     return subprocess.Popen(
         [sys.executable, "-m", "helix", "serve", "--port", str(port), *args],
         env=env,
@@ -226,6 +229,7 @@ def serve_process(env: dict[str, str], cwd: Path, port: int, *args: str) -> subp
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        process_group=0 if own_group else None,
     )
 
 

@@ -6,14 +6,18 @@ another's entries."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 
 from helix.cache import entries
 from helix.cache.fingerprint import Fingerprint
@@ -259,6 +263,42 @@ def test_workers_need_a_shared_database(tmp_path: Path) -> None:
     )
     assert refused.returncode == 1
     assert "--workers needs a database the workers can share" in refused.stderr
+
+
+@pytest.mark.parametrize("stop", ["terminate", "ctrl-c"])
+def test_a_stop_lets_every_worker_finish_its_requests(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], pg_url: PostgresUrl, stop: str
+) -> None:
+    """One stop, one drain per worker: the worker holding a slow request finishes it even when the other
+    has stopped first, and a terminal's Ctrl-C (sent to the whole process group) is not two signals."""
+    config = tmp_path / "helix.toml"
+    config.write_text("[pii]\nenabled = false\n[cache]\nsemantic = false\n")
+    port = free_port()
+    env = isolated_env(tmp_path / "home", upstream[0].url, HELIX_DASHBOARD__ENABLED="false")
+    process = serve_process(
+        env, tmp_path, port, "--config", str(config), "--db", str(pg_url), "--workers", "2", own_group=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    body = {"model": "slow-2", "messages": [{"role": "user", "content": "take your time"}], "max_tokens": 20}
+    stopped = False
+    try:
+        wait_until_healthy(base, process)
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(httpx.post, f"{base}/v1/chat/completions", json=body, timeout=30)
+            _until(lambda: any(r.body.get("model") == "slow-2" for r in upstream[1].requests))
+            if stop == "terminate":
+                process.terminate()
+            else:
+                os.killpg(process.pid, signal.SIGINT)
+            stopped = True
+            assert answer.result().status_code == 200
+    finally:
+        if not stopped:
+            process.terminate()
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert "second stop signal" not in output
+    assert output.count("Application shutdown complete") == 2, output
 
 
 def test_two_workers_serve_one_port(

@@ -99,6 +99,7 @@ def serve(
             **protocol_options(cfg.server),
         )
     )
+    server.ignores_sigint = worker_fd is not None
     app_ = cast(DeferredApp, server.config.app)
     try:
         server.run(sockets=[inherited_socket(worker_fd)] if worker_fd is not None else None)

@@ -47,28 +47,43 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def supervise(cfg: Config, workers: int, argv: list[str]) -> int:
-    """Start `workers` children of `helix serve` (`argv`: this command's own arguments) on one socket;
-    return the exit code of the first to end, once all have ended."""
+    """Start `workers` children of `helix serve` (`argv`: this command's own arguments) on one socket and
+    wait until all have ended; return the status of the child that ended on its own, or after a stop
+    signal, the worst status of all (1 if a second signal cut one short)."""
     sock = listening_socket(cfg.server.host, cfg.server.port)
     command = [sys.executable, "-m", "helix", "serve", *argv, WORKER_FD_OPTION, str(sock.fileno())]
     children = [subprocess.Popen(command, pass_fds=(sock.fileno(),)) for _ in range(workers)]
     sock.close()  # the children hold it now
+    stop_asked = False
 
     def forward(sig: int, frame: FrameType | None) -> None:
+        nonlocal stop_asked
+        stop_asked = stop_asked or sig != getattr(signal, "SIGHUP", None)
+        # Workers ignore SIGINT (a terminal's Ctrl-C reaches the whole process group, so each worker would
+        # see it twice, and a second stop signal cuts the requests in flight): each stop becomes one SIGTERM.
+        sent = signal.SIGTERM if sig == signal.SIGINT else sig
         for child in children:
             if child.poll() is None:
-                child.send_signal(sig)
+                child.send_signal(sent)
 
     for sig in (signal.SIGINT, signal.SIGTERM, *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ())):
         signal.signal(sig, forward)
-    first: int | None = None
+    on_its_own: int | None = None  # the status of a worker that ended before any stop signal
     while any(child.poll() is None for child in children):
         ended = [child.returncode for child in children if child.returncode is not None]
-        if ended and first is None:
-            first = ended[0]
-            forward(signal.SIGTERM, None)  # one worker gone: stop the rest rather than limp on
+        if ended and not stop_asked:
+            # One worker gone on its own: stop the rest rather than limp on. Once a stop is under way the
+            # workers drain at their own pace: another SIGTERM here would cut the slower one short.
+            on_its_own = _status(ended[0])
+            forward(signal.SIGTERM, None)
         time.sleep(0.2)
-    return first if first is not None else max(child.returncode or 0 for child in children)
+    statuses = [_status(child.returncode) for child in children]
+    return on_its_own if on_its_own is not None else max(statuses)
+
+
+def _status(returncode: int | None) -> int:
+    """A child's exit status as a shell reports it (killed by signal N: 128 + N)."""
+    return 0 if returncode is None else returncode if returncode >= 0 else 128 - returncode
 
 
 def inherited_socket(fd: int) -> socket.socket:
