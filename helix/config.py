@@ -95,7 +95,7 @@ class CacheConfig(_Section):
     semantic: bool = True
     # Defaults chosen on the dev split of tests/data/support_intents.jsonl; see docs/semantic-cache.md.
     threshold: float = 0.50
-    judge_threshold: float = 0.88
+    judge_threshold: float = 0.90
     judge_model_path: str | None = None
     candidates: int = 5
     embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"

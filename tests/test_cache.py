@@ -204,9 +204,10 @@ def test_least_recently_used_entries_are_evicted(tmp_path: Path, upstream, fake:
 
 # -- semantic ------------------------------------------------------------------------------------------
 
-_WEAK_MODEL = pytest.mark.xfail(strict=True, reason="the shipped judge scores this paraphrase below 0.88")
+_WEAK_MODEL = pytest.mark.xfail(strict=True, reason="the shipped judge scores this paraphrase below its threshold")
 PARAPHRASES = [
-    ("How do I reset my password?", "how can i reset my password"),
+    pytest.param("How do I reset my password?", "how can i reset my password", marks=_WEAK_MODEL),
+    ("How do I reset my password?", "I forgot my password, how can I reset it?"),
     pytest.param("What is the capital of Australia?", "Whats the capital of Australia", marks=_WEAK_MODEL),
     ("Can you explain what a closure is in JavaScript?", "what is a closure in javascript"),
     ("How do I cancel my subscription?", "How can I cancel my subscription?"),
@@ -242,14 +243,17 @@ def test_near_misses_do_not_hit(semantic: Helix, fake: FakeState, first: str, se
 def test_semantic_needs_the_same_preceding_context(semantic: Helix, fake: FakeState) -> None:
     ask(semantic, "How do I reset my password?")
     system = {"role": "system", "content": "You are the support bot of Acme."}
-    body = {"model": "gpt-4o-mini", "messages": [system, {"role": "user", "content": "how can i reset my password"}]}
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": [system, {"role": "user", "content": "I forgot my password, how can I reset it?"}],
+    }
     response = httpx.post(f"{semantic.url}/v1/chat/completions", json=body)
     assert response.headers["x-helix-cache"] == "MISS"
 
 
 def test_threshold_header_can_only_raise(semantic: Helix, fake: FakeState) -> None:
     ask(semantic, "How do I reset my password?")
-    strict = ask(semantic, "how can i reset my password", headers={"x-helix-cache-threshold": "0.999"})
+    strict = ask(semantic, "I forgot my password, how can I reset it?", headers={"x-helix-cache-threshold": "0.999"})
     assert strict.headers["x-helix-cache"] == "MISS"
 
 
@@ -257,8 +261,8 @@ def test_threshold_header_cannot_lower_the_configured_floor(tmp_path: Path, upst
     helix = start_semantic(tmp_path, upstream[0].url, env={"HELIX_CACHE__THRESHOLD": "0.995"})
     try:
         ask(helix, "How do I reset my password?")
-        # 0.985 similar: a hit at the default floor, but not under this server's 0.995, whatever the header says.
-        lax = ask(helix, "how can i reset my password", headers={"x-helix-cache-threshold": "0.5"})
+        # 0.937 similar: a hit at the default floor, but not under this server's 0.995, whatever the header says.
+        lax = ask(helix, "I forgot my password, how can I reset it?", headers={"x-helix-cache-threshold": "0.5"})
         assert lax.headers["x-helix-cache"] == "MISS"
     finally:
         helix.server.stop()
@@ -283,7 +287,7 @@ def test_one_key_never_receives_another_keys_answer(tmp_path: Path, upstream, fa
 
         assert as_key(alice, "How do I reset my password?") == "MISS"
         assert as_key(bob, "How do I reset my password?") == "MISS"  # not alice's exact entry
-        assert as_key(bob, "how can i reset my password") == "HIT-SEMANTIC"  # bob's own entry
+        assert as_key(bob, "I forgot my password, how can I reset it?") == "HIT-SEMANTIC"  # bob's own entry
         assert as_key(alice, "How do I reset my password?") == "HIT-EXACT"
     finally:
         helix.server.stop()

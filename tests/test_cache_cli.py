@@ -34,7 +34,7 @@ def test_stats_search_and_clear(semantic: Helix, fake: FakeState) -> None:  # no
     assert "2 (2 with embeddings)" in stats.stdout
     assert "exact hits" in stats.stdout and "1 (33.3%)" in stats.stdout
 
-    search = helix_cmd("cache", "search", "how can i reset my password", env=env)
+    search = helix_cmd("cache", "search", "I forgot my password, how can I reset it?", env=env)
     assert search.returncode == 0, search.stderr
     lines = [line for line in search.stdout.splitlines() if "gpt-4o-mini" in line]
     assert "yes" in lines[0] and "reset my password" in lines[0]

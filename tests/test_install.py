@@ -223,7 +223,7 @@ def test_serve_listens_first_then_loads_the_pulled_models(
     )
     time.sleep(0.5)  # the single writer commits entries in batches: let it store this one
     paraphrase = client.chat.completions.with_raw_response.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "how can i reset my password"}]
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "I forgot my password, how can I reset it?"}]
     )
     assert paraphrase.headers["x-helix-cache"] == "HIT-SEMANTIC"
     client.chat.completions.create(

@@ -42,4 +42,4 @@ def test_second_order_only_when_needed_decides_every_dev_pair_as_both_orders_do(
     assert [v.reason for v in lazy if v.score is None] == [v.reason for v in both if v.score is None]
     first_passed = sum(model.seen[(a, b)] >= judge.threshold for a, b, _ in asked if (b, a) in model.seen)
     assert model.read == judged + first_passed < 2 * judged
-    assert 50 < sum(v.accepted for v in lazy) < judged  # the model both accepts and refuses here
+    assert 30 < sum(v.accepted for v in lazy) < judged  # the model both accepts and refuses here
