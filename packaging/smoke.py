@@ -185,7 +185,9 @@ class Smoke:
             "database": r"OK\s+database: .*migrations applied",
             "semantic cache": r"OK\s+cache: exact \+ semantic",
             "spaCy NER": r"OK\s+pii: ner \(",
-            f"the embedding model from {self.source}": rf"OK\s+model embedding: .*\({MODEL_SOURCES[self.source]}(?:, int8)?\)",
+            f"the embedding model from {self.source}": (
+                rf"OK\s+model embedding: .*\({MODEL_SOURCES[self.source]}(?:, int8)?\)"
+            ),
             f"the spaCy model from {self.source}": rf"OK\s+model spacy: .*\({MODEL_SOURCES[self.source]}\)",
         }
         missing = [name for name, pattern in wanted.items() if not re.search(pattern, out)]
@@ -265,7 +267,7 @@ class Smoke:
         expect(_content(status, data) == f"echo: {first}", f"unexpected answer {data[:200]!r}")
         ids.append(headers.get("x-helix-request-id", ""))
         time.sleep(0.5)  # the single writer commits entries in batches (50 ms window): let it store this one
-        status, headers, data = http("POST", f"{base}/v1/chat/completions", _chat("how can i reset my password"))
+        status, headers, data = http("POST", f"{base}/v1/chat/completions", _chat("I forgot my password, how can I reset it?"))
         cache = headers.get("x-helix-cache")
         expect(cache == "HIT-SEMANTIC", f"a paraphrase was not a semantic cache hit (x-helix-cache={cache})")
         expect(_content(status, data) == f"echo: {first}", "the semantic hit did not return the cached answer")
