@@ -267,7 +267,8 @@ class Smoke:
         expect(_content(status, data) == f"echo: {first}", f"unexpected answer {data[:200]!r}")
         ids.append(headers.get("x-helix-request-id", ""))
         time.sleep(0.5)  # the single writer commits entries in batches (50 ms window): let it store this one
-        status, headers, data = http("POST", f"{base}/v1/chat/completions", _chat("I forgot my password, how can I reset it?"))
+        paraphrase = _chat("I forgot my password, how can I reset it?")
+        status, headers, data = http("POST", f"{base}/v1/chat/completions", paraphrase)
         cache = headers.get("x-helix-cache")
         expect(cache == "HIT-SEMANTIC", f"a paraphrase was not a semantic cache hit (x-helix-cache={cache})")
         expect(_content(status, data) == f"echo: {first}", "the semantic hit did not return the cached answer")
