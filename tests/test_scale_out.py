@@ -23,6 +23,7 @@ from helix.cache import entries
 from helix.cache.fingerprint import Fingerprint
 from helix.cache.index import sign_bits
 from helix.cache.response_cache import ResponseCache
+from helix.commands.workers import helix_command
 from helix.config import CacheConfig
 from helix.dburl import PostgresUrl
 from helix.store import keys as key_store
@@ -253,6 +254,13 @@ def test_hot_entries_follow_other_instances_refreshes_and_clears(pg_url: Postgre
     assert asyncio.run(scenario()) == [b"first", b"first", b"refreshed", None]
 
 
+def test_workers_are_started_as_this_helix_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-file binary's interpreter is the binary itself, which takes Helix's own arguments, not `-m`."""
+    assert helix_command() == [sys.executable, "-m", "helix"]
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert helix_command() == [sys.executable]
+
+
 def test_workers_need_a_shared_database(tmp_path: Path) -> None:
     refused = subprocess.run(
         [sys.executable, "-m", "helix", "serve", "--workers", "2", "--db", str(tmp_path / "helix.db")],
@@ -283,19 +291,25 @@ def test_a_stop_lets_every_worker_finish_its_requests(
     stopped = False
     try:
         wait_until_healthy(base, process)
+
+        def slow_ones() -> int:  # the fake upstream is shared by the module's tests: count, not look for one
+            return sum(r.body.get("model") == "slow-2" for r in upstream[1].requests)
+
+        earlier = slow_ones()
         with ThreadPoolExecutor(1) as pool:
             answer = pool.submit(httpx.post, f"{base}/v1/chat/completions", json=body, timeout=30)
-            _until(lambda: any(r.body.get("model") == "slow-2" for r in upstream[1].requests))
+            _until(lambda: slow_ones() > earlier)  # in flight upstream, not waiting in the listen queue
             if stop == "terminate":
                 process.terminate()
             else:
                 os.killpg(process.pid, signal.SIGINT)
             stopped = True
-            assert answer.result().status_code == 200
+            status = answer.result().status_code if answer.exception() is None else repr(answer.exception())
     finally:
         if not stopped:
             process.terminate()
         output, _ = process.communicate(timeout=60)
+    assert status == 200, output
     assert process.returncode == 0, output
     assert "second stop signal" not in output
     assert output.count("Application shutdown complete") == 2, output

@@ -51,7 +51,7 @@ def supervise(cfg: Config, workers: int, argv: list[str]) -> int:
     wait until all have ended; return the status of the child that ended on its own, or after a stop
     signal, the worst status of all (1 if a second signal cut one short)."""
     sock = listening_socket(cfg.server.host, cfg.server.port)
-    command = [sys.executable, "-m", "helix", "serve", *argv, WORKER_FD_OPTION, str(sock.fileno())]
+    command = [*helix_command(), "serve", *argv, WORKER_FD_OPTION, str(sock.fileno())]
     children = [subprocess.Popen(command, pass_fds=(sock.fileno(),)) for _ in range(workers)]
     sock.close()  # the children hold it now
     stop_asked = False
@@ -84,6 +84,11 @@ def supervise(cfg: Config, workers: int, argv: list[str]) -> int:
 def _status(returncode: int | None) -> int:
     """A child's exit status as a shell reports it (killed by signal N: 128 + N)."""
     return 0 if returncode is None else returncode if returncode >= 0 else 128 - returncode
+
+
+def helix_command() -> list[str]:
+    """How to start this same Helix again: the binary itself when frozen (PyInstaller), else its Python."""
+    return [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "helix"]
 
 
 def inherited_socket(fd: int) -> socket.socket:
