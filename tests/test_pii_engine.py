@@ -149,6 +149,25 @@ def test_pattern_only_false_positive_rate(engine: PiiEngine) -> None:
         ("my aadhaar is 2345 6789 0123", "2345 6789 0123", "ID_NUMBER"),
         ("PAN ABCDE1234F on the tax form", "ABCDE1234F", "ID_NUMBER"),
         ("https://app.example/users?email=maria.lopez@mail.com&page=2", "maria.lopez@mail.com", "EMAIL_ADDRESS"),
+        # National numbers by the words that name them (the check digit is not needed there)...
+        ("Mijn BSN is 123456782, klopt dat?", "123456782", "ID_NUMBER"),
+        ("burgerservicenummer: 314159265", "314159265", "ID_NUMBER"),
+        ("Steuer-ID: 65 929 970 489 bitte", "65 929 970 489", "ID_NUMBER"),
+        ("Steueridentifikationsnummer 86095742719", "86095742719", "ID_NUMBER"),
+        ('{"nome": "x", "cpf": "39053344705"}', "39053344705", "ID_NUMBER"),
+        ("My TFN is 123 456 782 thanks", "123 456 782", "ID_NUMBER"),
+        ("acct 0012345678 sort code 20-00-00", "0012345678", "ID_NUMBER"),
+        # ... and by their shape and check digit alone.
+        ("Meu CPF é 529.982.247-25, pode gerar a nota?", "529.982.247-25", "ID_NUMBER"),
+        ("nome Giulia, CF BNCGLI92E45F205E, nata a Milano", "BNCGLI92E45F205E", "ID_NUMBER"),
+        ("please update S1234567D on the portal", "S1234567D", "ID_NUMBER"),
+        ("work pass: G1234567X", "G1234567X", "ID_NUMBER"),
+        ("身份证号：11010519491231002X，请帮我核对", "11010519491231002X", "ID_NUMBER"),  # noqa: RUF001
+        ("for the visa letter 440306199003072315", "440306199003072315", "ID_NUMBER"),
+        ("Numéro : 1 85 05 78 006 084 91, pouvez-vous", "1 85 05 78 006 084 91", "ID_NUMBER"),
+        ("c'est 293037512012322 pour la mutuelle", "293037512012322", "ID_NUMBER"),
+        ("Mi documento es 12345678Z y el antiguo X1234567L", "12345678Z", "ID_NUMBER"),
+        ("Mi documento es 12345678Z y el antiguo X1234567L", "X1234567L", "ID_NUMBER"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -176,6 +195,18 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
+    assert engine.analyze(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The shapes of the national numbers above with a wrong check digit: codes, not those numbers.
+        "order 529.982.247-26 and part RSSMRA85T10A562X, ticket S1234567A, batch 11010519491231002Y",
+        "ref 293037512012323 and 12345678A, sku X1234567A",
+    ],
+)
+def test_national_id_shapes_need_their_check_digit(engine: PiiEngine, text: str) -> None:
     assert engine.analyze(text) == []
 
 

@@ -38,6 +38,7 @@ from helix.pii.personal import (
     DateOfBirthRecognizer,
     IdNumberRecognizer,
     MacAddressRecognizer,
+    NationalIdRecognizer,
     StreetAddressRecognizer,
 )
 from helix.pii.recognizers import (
@@ -91,6 +92,7 @@ def _builtin_recognizers(enabled: set[str]) -> list[EntityRecognizer]:
         ("LOCATION", StreetAddressRecognizer),
         ("DATE_OF_BIRTH", DateOfBirthRecognizer),
         ("ID_NUMBER", IdNumberRecognizer),
+        ("ID_NUMBER", NationalIdRecognizer),
         ("MAC_ADDRESS", MacAddressRecognizer),
     ]
     return [factory() for entity, factory in table if entity in enabled]

@@ -100,7 +100,9 @@ _ID_WORDS_PATTERN = (
     r"\b(?:passport|driver'?s? ?licen[cs]e|licen[cs]e (?:no|number|#)|medicare|medicaid|nhs|national insurance"
     r"|ni (?:no|number)|nino|aadhaa?r|pan|social insurance|sin|tax ?(?:id|payer id|file number)|tin|itin|ein|account"
     r"|routing (?:no|number|#)|(?:member|patient|employee|staff|student|customer) ?(?:id|no|number|#)|mrn"
-    r"|health ?card|(?:licen[cs]e|number|registration) plate|plate (?:no|number)|registration (?:no|number)|vin)\b"
+    r"|health ?card|(?:licen[cs]e|number|registration) plate|plate (?:no|number)|registration (?:no|number)|vin"
+    r"|acct|bsn|burgerservicenummer|cpf|tfn|steuer-?(?:id|nummer)|steueridentifikationsnummer|national id"
+    r"|identity (?:card|number)|id card)\b"
 )
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
 _ID_WORDS = re.compile(_ID_WORDS_PATTERN)
@@ -110,7 +112,8 @@ _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing
 ID_HINTS = (
     *("passport", "licen", "medica", "nhs", "insurance", "tax", "account", "routing", "member", "patient"),
     *("mrn", "health", " sin", " tin", " itin", " ein", " ni ", "nino", "employee", "staff", "student"),
-    *("customer", "plate", "registration", "vin", "aadha", " pan"),
+    *("customer", "plate", "registration", "vin", "aadha", " pan", "acct", "bsn", "burgerservice", "cpf", "tfn"),
+    *("steuer", "national id", "identity", "id card"),
 )
 DATE_OF_BIRTH_HINTS = ("born", "birth", "dob", "d.o.b")
 _ID_VALUE = re.compile(r"[^\n\d]{0,25}?\b((?:[A-Z]-)?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})\b")
@@ -135,6 +138,102 @@ class IdNumberRecognizer(_SpanRecognizer):
 
 def _id_shaped(number: str) -> bool:
     return sum(c.isdigit() for c in number) >= _MIN_ID_DIGITS and sum(c.isalnum() for c in number) >= _MIN_ID_LENGTH
+
+
+# National identity and tax numbers whose shape and check digit say what they are, found without the words before
+# them: Brazil's CPF written with its dots (529.982.247-25), China's resident ID, France's NIR (social security
+# number, spaces optional) and Spain's DNI; Italy's codice fiscale, Singapore's NRIC/FIN and Spain's NIE. Each
+# pattern starts with a plain character class and checks the character before it only there: `re` then skips
+# ahead to candidates (~5x faster over prose than a pattern that starts with a lookbehind).
+_DIGIT_LED_ID = re.compile(
+    r"\d(?<![\w.-]\d)(?:(?P<cpf>\d{2}\.\d{3}\.\d{3}-\d{2})"
+    r"|(?P<cn>\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx])"
+    r"|(?P<nir> ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2})"
+    r"|(?P<dni>\d{7}-?[A-Z]))(?![\w.-])"
+)
+_LETTER_LED_ID = re.compile(
+    r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z]))(?![\w.-])"
+)
+_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+_NRIC_WEIGHTS = (2, 7, 6, 5, 4, 3, 2)
+_CN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+# The codice fiscale's check letter: each character's value at odd (1st, 3rd...) and even positions.
+_CF_ODD = dict(
+    zip(
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        (1, 0, 5, 7, 9, 13, 15, 17, 19, 21) * 2 + (2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23),
+        strict=True,
+    )
+)
+_CF_EVEN = {c: int(c) if c.isdigit() else ord(c) - ord("A") for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
+def _cpf_valid(number: str) -> bool:
+    digits = [int(c) for c in number if c.isdigit()]
+    if len(set(digits)) == 1:
+        return False
+    for n in (9, 10):
+        check = sum(d * (n + 1 - i) for i, d in enumerate(digits[:n])) * 10 % 11 % 10
+        if check != digits[n]:
+            return False
+    return True
+
+
+def _cf_valid(code: str) -> bool:
+    total = sum(_CF_ODD[c] if i % 2 == 0 else _CF_EVEN[c] for i, c in enumerate(code[:15]))
+    return chr(ord("A") + total % 26) == code[15]
+
+
+def _nric_or_nie_valid(code: str) -> bool:
+    if code[0] in "XYZ":  # Spain's NIE: X1234567L
+        return _dni_valid(code)
+    if code[0] not in "STFG" or "-" in code:
+        return False
+    total = sum(int(c) * w for c, w in zip(code[1:8], _NRIC_WEIGHTS, strict=True)) + (4 if code[0] in "TG" else 0)
+    letters = "JZIHGFEDCBA" if code[0] in "ST" else "XWUTRQPNMLK"
+    return letters[total % 11] == code[8]
+
+
+def _cn_valid(number: str) -> bool:
+    total = sum(int(c) * w for c, w in zip(number[:17], _CN_WEIGHTS, strict=True))
+    return number[0] != "0" and "10X98765432"[total % 11] == number[17].upper()
+
+
+def _nir_valid(number: str) -> bool:
+    compact = number.replace(" ", "")
+    # Corsica's departments 2A and 2B count as 19 and 18 in the key.
+    body = int(compact[:13].replace("2A", "19").replace("2B", "18"))
+    return compact[0] in "12" and 97 - body % 97 == int(compact[13:])
+
+
+def _dni_valid(number: str) -> bool:
+    compact = number.replace("-", "")
+    digits = str("XYZ".index(compact[0])) + compact[1:-1] if compact[0] in "XYZ" else compact[:-1]
+    return len(digits) == 8 and _DNI_LETTERS[int(digits) % 23] == compact[-1]
+
+
+_NATIONAL_ID_CHECKS = {
+    "cpf": _cpf_valid,
+    "cf": _cf_valid,
+    "nric_nie": _nric_or_nie_valid,
+    "cn": _cn_valid,
+    "nir": _nir_valid,
+    "dni": _dni_valid,
+}
+
+
+class NationalIdRecognizer(_SpanRecognizer):
+    """Identity and tax numbers with a shape of their own and a check digit (CPF, codice fiscale, NRIC/FIN, Chinese
+    resident ID, NIR, DNI/NIE), whatever words come before them: a shape alone would be any code, the check digit
+    makes it that number."""
+
+    entity, score = "ID_NUMBER", 0.75
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        for found in (*_DIGIT_LED_ID.finditer(text), *_LETTER_LED_ID.finditer(text)):
+            kind = found.lastgroup
+            if kind is not None and _NATIONAL_ID_CHECKS[kind](found.group()):
+                yield found.span()
 
 
 # Six pairs of hex digits with one separator throughout (00:1A:2B:3C:4D:5E, 3c-22-fb-91-0a-7e), or Cisco's three

@@ -25,7 +25,7 @@ from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerRes
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii.fast_regex import Runs, Span, analyze_patterns
-from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS, STREET_HINT, mac_hint
+from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS, STREET_HINT, NationalIdRecognizer, mac_hint
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -61,6 +61,10 @@ GATES: dict[str, Gate] = {
     "MAC_ADDRESS": mac_hint,
     # Pattern-found LOCATIONs are street addresses: a street type, and a house number before a capitalised word.
     "LOCATION": lambda text: STREET_HINT.search(text) is not None and _house_number(text),
+}
+# Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.
+CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
+    NationalIdRecognizer: _two_digits,  # every national number it finds has two digits in a row
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.
@@ -124,6 +128,8 @@ class Scanner:
 
 
 def _gate(recognizer: EntityRecognizer) -> Gate | None:
+    if type(recognizer) in CLASS_GATES:
+        return CLASS_GATES[type(recognizer)]
     gates = [GATES.get(e) for e in recognizer.get_supported_entities()]
     if not gates or any(g is None for g in gates):
         return None
