@@ -111,6 +111,10 @@ def test_pattern_only_false_positive_rate(engine: PiiEngine) -> None:
     assert rate <= MAX_FP_RATE_PATTERN, hits
 
 
+SENDGRID = "SG.kX9aB3cD4eF5gH6iJ7kL8m.NoPqRsTuVwXyZ0123456789aBcDeFgHiJkLmNoPqRsT"
+AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREVGRw=="
+
+
 @pytest.mark.parametrize(
     ("text", "value", "entity"),
     [
@@ -168,6 +172,19 @@ def test_pattern_only_false_positive_rate(engine: PiiEngine) -> None:
         ("c'est 293037512012322 pour la mutuelle", "293037512012322", "ID_NUMBER"),
         ("Mi documento es 12345678Z y el antiguo X1234567L", "12345678Z", "ID_NUMBER"),
         ("Mi documento es 12345678Z y el antiguo X1234567L", "X1234567L", "ID_NUMBER"),
+        ("redis-cli -u redis://:hunter2redis@cache.prod.local:6379/0 ping", "hunter2redis", "PASSWORD"),
+        ("Host: shop.acme.io\nAuthorization: Basic YWRtaW46UEBzc3cwcmQxMjM=\n", "YWRtaW46UEBzc3cwcmQxMjM=", "PASSWORD"),
+        ("DB_HOST=db1\nDB_PASS=Qz8#mLx2!vR\n", "Qz8#mLx2!vR", "PASSWORD"),
+        ("smtp.pass = 'f7G!kd93Lq'", "f7G!kd93Lq", "PASSWORD"),
+        (f"mail stopped after we rotated {SENDGRID} yesterday", SENDGRID, "API_KEY"),
+        ("mailgun: key-3ax6xnjp29jd6fds4gc373sgvjxteol0", "key-3ax6xnjp29jd6fds4gc373sgvjxteol0", "API_KEY"),
+        (f"AccountName=acmeprod;AccountKey={AZURE}", AZURE, "SECRET"),
+        (
+            '"private_key_id": "1f3c9a7be2d64f0a8b5c7e9d1a2b3c4d5e6f7a8b",',
+            "1f3c9a7be2d64f0a8b5c7e9d1a2b3c4d5e6f7a8b",
+            "SECRET",
+        ),
+        ("SECRET_KEY_BASE=9f8e7d6c5b4a39281706f5e4d3c2b1a0", "9f8e7d6c5b4a39281706f5e4d3c2b1a0", "SECRET"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -192,6 +209,8 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Deployed at 12:30:45, build 0a1b2c3d-4e5f, hash aa:bb:cc, see SW1A 1AA-style codes in the docs.",
         "My account was charged twice in 2024; the customer says the plate is chipped; pin to version 1.2.3.",
         "Pages 100-1200 of the manual; pan 1920 pixels left; ports 300-3005 are open; text 30 min after.",
+        'sort_key = "created_at"\ncache_key = "user:123:profile"\nidempotency_key: "order-2024-001"',
+        "Basic auth over TLS is fine; Basic Authentication1 is the header's scheme. two-pass: enabled",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -103,6 +103,15 @@ def _plausible_bare_secret(value: str) -> bool:
     return _plausible_secret(value) and not _EXPRESSION.search(value)
 
 
+def _random_looking(value: str) -> bool:
+    # 20+ characters of letters and digits (and the - _ . / + = of key encodings), both kinds present, no word
+    # separators: a generated key, not an identifier or a sentence.
+    return len(value) >= 20 and _RANDOM_KEY.fullmatch(value) is not None and _has_digit_and_letter(value)
+
+
+_RANDOM_KEY = regex.compile(r"[A-Za-z0-9_./+=-]+")
+
+
 # --- patterns -------------------------------------------------------------------------------
 
 _NOT_TOKEN_BEFORE = r"(?<![A-Za-z0-9_-])"
@@ -111,11 +120,15 @@ _SEP = r"""["']?[ \t]*(?::=|=>|[:=])[ \t]*"""
 _QUOTED_VALUE = r"""(?P<q>["'`])(?P<value>[^"'`\n]{4,256}?)(?P=q)"""
 _BARE_VALUE = r"""(?P<value>[^\s"'`<>]{4,256})"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
-_PASSWORD_KEY = r"(?i:(?<![a-z0-9])(?:password|passwd|passphrase|pass_word|pwd|pw)\b)"
+# "pass" alone only after a name and "_" or "." (DB_PASS, smtp.pass): "first-pass: compile" is prose.
+_PASSWORD_KEY = r"(?i:(?:(?<![a-z0-9])(?:password|passwd|passphrase|pass_word|pwd|pw)|(?<=[a-z0-9][_.])pass)\b)"
 _SECRET_KEY = (
     r"(?i:(?<![a-z0-9])(?:secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?key"
-    r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token)\b)"
+    r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey)\b)"
 )
+# Any other name ending in "key" after "_", "." or "-" (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id): the value
+# must then look random, since code names many things a key (sort_key = "created_at", cache_key = "user:1").
+_OTHER_KEY = r"(?i:(?<=[a-z0-9][_.-])key(?:[_.-](?:base|id))?\b)"
 _TRAILING = ".,;:)"
 
 _PASSWORD_HINTS = ("pass", "pwd", "pw")
@@ -146,6 +159,8 @@ API_KEY_PATTERNS = [
         ("hooks.slack.com",),
     ),
     _api("stripe", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}\b", ("_live_", "_test_")),
+    _api("sendgrid", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}" + _NOT_TOKEN_AFTER, ("sg.",)),
+    _api("mailgun", r"\bkey-[0-9a-z]{32}\b", ("key-",), check=_has_digit_and_letter),
     _api("stripe_webhook", r"\bwhsec_[A-Za-z0-9]{20,}\b", ("whsec_",)),
     _api("google", _NOT_TOKEN_BEFORE + r"AIza[0-9A-Za-z_-]{35}" + _NOT_TOKEN_AFTER, ("aiza",)),
     _api("google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}" + _NOT_TOKEN_AFTER, ("gocspx-",)),
@@ -191,6 +206,12 @@ PRIVATE_KEY_PATTERNS = [
 ]
 
 
+def _basic_credentials(token: str) -> bool:
+    # HTTP Basic: base64 of "user:password".
+    raw = base64_bytes(token)
+    return raw is not None and b":" in raw
+
+
 def _jwt_header(token: str) -> bool:
     # A JWT by structure, whatever its payload: the first segment is base64url JSON naming an `alg`.
     raw = base64_bytes(token.split(".", 1)[0])
@@ -214,6 +235,13 @@ JWT_PATTERNS = [
 ]
 
 PASSWORD_PATTERNS = [
+    _api(
+        "basic_auth",
+        r"(?i:\bbasic[ \t]+)(?P<value>[A-Za-z0-9+/]{8,}={0,2})" + _NOT_TOKEN_AFTER,
+        ("basic",),
+        score=0.85,
+        check=_basic_credentials,
+    ),
     _api(
         "password_quoted",
         _PASSWORD_KEY + _SEP + _QUOTED_VALUE,
@@ -249,7 +277,7 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "url_userinfo",
-        r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]+:(?P<value>[^\s@/]{3,256})@",
+        r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]*:(?P<value>[^\s@/]{3,256})@",
         ("://",),
         score=0.9,
         check=_looks_literal,
@@ -272,6 +300,23 @@ SECRET_PATTERNS = [
         _SECRET_HINTS,
         score=0.7,
         check=_plausible_bare_secret,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
+        "other_key_quoted",
+        _OTHER_KEY + _SEP + _QUOTED_VALUE,
+        ("key",),
+        score=0.7,
+        check=_random_looking,
+        line_local=True,
+    ),
+    _api(
+        "other_key_bare",
+        _OTHER_KEY + _SEP + _BARE_VALUE,
+        ("key",),
+        score=0.7,
+        check=_random_looking,
         strip_trailing=_TRAILING,
         line_local=True,
     ),
