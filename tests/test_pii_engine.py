@@ -185,6 +185,20 @@ AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREV
             "SECRET",
         ),
         ("SECRET_KEY_BASE=9f8e7d6c5b4a39281706f5e4d3c2b1a0", "9f8e7d6c5b4a39281706f5e4d3c2b1a0", "SECRET"),
+        ('date_of_birth: "1988-02-29"', "1988-02-29", "DATE_OF_BIRTH"),
+        ("Geburtsdatum: 03.09.1975, bitte", "03.09.1975", "DATE_OF_BIRTH"),
+        ("né le 12 mars 1984 à Marseille", "12 mars 1984", "DATE_OF_BIRTH"),
+        (
+            'patient,dob,ward\n"Okonkwo, Chidi",1979-11-02,B4\n"Lindqvist, Astrid",1990-06-17,C1',
+            "1990-06-17",
+            "DATE_OF_BIRTH",
+        ),
+        ("Lieferadresse: Hauptstraße 42, 10115 Berlin", "Hauptstraße 42", "LOCATION"),
+        ("Karl-Marx-Straße 5a und Berliner Str. 12", "Berliner Str. 12", "LOCATION"),
+        ("Adresse : 12 rue de la République, 69002 Lyon", "12 rue de la République", "LOCATION"),
+        ("I live at 9 Elm Grove, Sheffield S10 2TN", "S10 2TN", "LOCATION"),
+        ("Appelez-moi au 01.45.67.89.10 demain", "01.45.67.89.10", "PHONE_NUMBER"),
+        ("Phone: +44 7700 900461\nIssue: refund", "+44 7700 900461", "PHONE_NUMBER"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -211,6 +225,9 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Pages 100-1200 of the manual; pan 1920 pixels left; ports 300-3005 are open; text 30 min after.",
         'sort_key = "created_at"\ncache_key = "user:123:profile"\nidempotency_key: "order-2024-001"',
         "Basic auth over TLS is fine; Basic Authentication1 is the header's scheme. two-pass: enabled",
+        "Hi, what is your date of birth?\nThe meeting is 2024-05-01; version 01.02.03.04.05 ships.",
+        "Platz 1 im Rennen; use str. 5 times; take route 66, then 5 place holders; Row 3 of the grid.",
+        "build +44 7700 900461 failed",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -42,10 +42,14 @@ class _SpanRecognizer(LocalRecognizer):
 
 _STREET_SUFFIXES = (
     "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy"
-    "|Circle|Highway|Hwy|Square|Sq|Trail|Crescent|Close|Gardens"
+    "|Circle|Highway|Hwy|Square|Sq|Trail|Crescent|Close|Gardens|Grove|Mews|Row|Walk|Rise|Hill|Park|Green"
 )
+_FRENCH_STREET_TYPES = "rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|cours|route"
 # A street type after a space: the street gate's first check (one pattern is cheaper than 30 substrings here).
-STREET_HINT = re.compile(r" (?:" + _STREET_SUFFIXES + r")\b")
+STREET_HINT = re.compile(r" (?:" + _STREET_SUFFIXES + "|" + _FRENCH_STREET_TYPES + r")\b")
+# German street names end in their type (Hauptstraße, Lindenweg) and take the house number after them; the gate
+# looks for the ends of those types before a space.
+GERMAN_STREET_HINTS = ("traße ", "trasse ", "tr. ", "weg ", "Weg ", "llee ", "latz ", "asse ")
 
 
 _STREET_ADDRESS = re.compile(
@@ -55,10 +59,21 @@ _STREET_ADDRESS = re.compile(
 )
 
 
+# "12 rue de la République", "5 bis, avenue Foch"; "Hauptstraße 42", "Karl-Marx-Straße 5a", "Berliner Str. 12".
+_FRENCH_STREET = regex.compile(
+    r"\b\d{1,4}(?: ?(?:bis|ter))?,? (?:" + _FRENCH_STREET_TYPES + r")(?: (?:de la|de l'|du|des|de|d'))? ?"
+    r"\p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,3}"
+)
+_GERMAN_STREET = regex.compile(
+    r"\b\p{Lu}\p{Ll}*(?:-\p{Lu}\p{Ll}*)*[ -]?(?i:stra(?:ß|ss)e|str\.|weg|allee|platz|gasse) \d{1,4}[a-z]?\b"
+)
+
+
 class StreetAddressRecognizer(_SpanRecognizer):
     """A house number, one to four capitalised street words (or an ordinal: 5th) and a street type
-    ("1600 Pennsylvania Ave NW", "221B Baker Street"): the part of a postal address small NER models
-    miss, found without one. Capitals required: "version 2 of the drive" is not an address."""
+    ("1600 Pennsylvania Ave NW", "221B Baker Street"), and French and German street addresses: the part of a
+    postal address small NER models miss, found without one. Capitals required: "version 2 of the drive" is not
+    an address."""
 
     entity, score = "LOCATION", 0.6
 
@@ -68,6 +83,8 @@ class StreetAddressRecognizer(_SpanRecognizer):
             postcode = _POSTCODE_AFTER.match(text, address.end())
             if postcode is not None:
                 yield postcode.span(1)
+        yield from (m.span() for m in _FRENCH_STREET.finditer(text))
+        yield from (m.span() for m in _GERMAN_STREET.finditer(text))
 
 
 # A UK postcode shortly after a street address ("12 Baker Street, London NW1 6XE"): alone, "SW1A 1AA"-shaped text
@@ -75,11 +92,21 @@ class StreetAddressRecognizer(_SpanRecognizer):
 _POSTCODE_AFTER = re.compile(r"[^\n]{0,40}?\b([A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2})\b")
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-_DATE_OF_BIRTH = regex.compile(
-    r"(?i)\b(?:born(?: on)?|birth ?date|date of birth|d\.?o\.?b\.?|birthday)\b[^\n\d]{0,20}?"
-    r"(?P<date>\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
-    rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}}(?:st|nd|rd|th)? (?:of )?{_MONTH},? \d{{4}})\b"
+# The words that make a date someone's birth date, in English, German, French, Spanish and Italian, and as field
+# names (date_of_birth, birthDate).
+_BIRTH_WORDS = (
+    r"(?i)\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum|geboren(?: am)?"
+    r"|date de naissance|n[ée]e? le|fecha de nacimiento|nacid[oa] el|data di nascita|nat[oa] il)\b"
 )
+_DATE = (
+    r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
+    rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\.? (?:of )?{_MONTH},? \d{{4}}"
+)
+_DATE_OF_BIRTH = regex.compile(_BIRTH_WORDS + rf"[^\n\d]{{0,20}}?(?P<date>{_DATE})\b")
+# A table whose header names a birth date ("name,dob,ward"): a header cell, no date after it on its line.
+_BIRTH_COLUMN = regex.compile(r"(?:^|[,;\t|])[ \"']*" + _BIRTH_WORDS + r"[^\n\d]*$", regex.MULTILINE)
+_ANY_DATE = regex.compile(rf"(?i)\b(?:{_DATE})\b")
+_COLUMN_SEPARATORS = (",", ";", "\t", "|")
 
 
 class DateOfBirthRecognizer(_SpanRecognizer):
@@ -89,7 +116,14 @@ class DateOfBirthRecognizer(_SpanRecognizer):
     entity, score = "DATE_OF_BIRTH", 0.8
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
-        return (m.span("date") for m in _DATE_OF_BIRTH.finditer(text))
+        for found in _DATE_OF_BIRTH.finditer(text):
+            yield found.span("date")
+        for column in _BIRTH_COLUMN.finditer(text):  # a table's rows: every full date up to a blank line
+            header = text[text.rfind("\n", 0, column.start()) + 1 : column.end()]
+            if any(separator in header for separator in _COLUMN_SEPARATORS):
+                rows_end = text.find("\n\n", column.end())
+                rows = _ANY_DATE.finditer(text, column.end(), len(text) if rows_end < 0 else rows_end)
+                yield from (row.span() for row in rows)
 
 
 # Identity, health, tax, bank, employee and vehicle numbers, by the words that name them; the number is the first
@@ -115,7 +149,19 @@ ID_HINTS = (
     *("customer", "plate", "registration", "vin", "aadha", " pan", "acct", "bsn", "burgerservice", "cpf", "tfn"),
     *("steuer", "national id", "identity", "id card"),
 )
-DATE_OF_BIRTH_HINTS = ("born", "birth", "dob", "d.o.b")
+DATE_OF_BIRTH_HINTS = (
+    "born",
+    "birth",
+    "dob",
+    "d.o.b",
+    "geb",
+    "naissance",
+    "né",
+    "nacid",
+    "nacimiento",
+    "nascita",
+    " nat",
+)
 _ID_VALUE = re.compile(r"[^\n\d]{0,25}?\b((?:[A-Z]-)?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})\b")
 _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
 

@@ -35,6 +35,7 @@ PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "wh
 # Digits with the separators people put in phone numbers; must not sit inside a longer token.
 _PHONE_CANDIDATE = regex.compile(r"(?<![\w+/.#@-])(?:\+|\b00)?[(]?\d[\d \u00a0()./-]{5,22}\d(?![\w/]|[.-]\d)")
 _IP_OR_VERSION = regex.compile(r"^\d{1,3}(?:\.\d{1,3}){2,}$")
+_FRENCH_DOTTED = regex.compile(r"^0\d(?:\.\d\d){4}$")  # 01.45.67.89.10: a French number, not a version
 # Dates, and build numbers that start with one (2024.03.15.1).
 _DATE = regex.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\.\d+)?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
 # The digit groups of an IBAN written in blocks ("GB85 BARC 2004 0441 2345 67") are not a phone.
@@ -99,10 +100,17 @@ class FastPhoneRecognizer(LocalRecognizer):
 
     def _score(self, candidate: str, before: str) -> float:
         digits = "".join(c for c in candidate if c.isdigit())
-        if not 7 <= len(digits) <= 15 or _IP_OR_VERSION.match(candidate) or _DATE.match(candidate):
+        if not 7 <= len(digits) <= 15 or _DATE.match(candidate):
+            return 0.0
+        if _IP_OR_VERSION.match(candidate) and (not _FRENCH_DOTTED.match(candidate) or _VERSION_BEFORE.search(before)):
             return 0.0
         if candidate.startswith(("+", "00")):
-            return 0.7 if self._valid("+" + candidate.removeprefix("+").removeprefix("00"), None) else 0.0
+            international = "+" + candidate.removeprefix("+").removeprefix("00")
+            if self._valid(international, None):
+                return 0.7
+            # A number of the ranges kept for fiction and tests (+44 7700 900461, +1 555 010 4477) is possible
+            # but never valid: named as a phone, it is one.
+            return 0.5 if _PHONE_WORDS.search(before) and self._possible(international) else 0.0
         if _LOCAL_NUMBER.match(candidate) and _PHONE_WORDS.search(before):
             return 0.5  # "my phone number is 555-0100": seven digits with no area code, named as a phone
         if _RANGE.match(candidate) or _IBAN_BEFORE.search(before):
@@ -121,6 +129,13 @@ class FastPhoneRecognizer(LocalRecognizer):
     def _valid(candidate: str, region: str | None) -> bool:
         try:
             return phonenumbers.is_valid_number(phonenumbers.parse(candidate, region))
+        except phonenumbers.NumberParseException:
+            return False
+
+    @staticmethod
+    def _possible(candidate: str) -> bool:
+        try:
+            return phonenumbers.is_possible_number(phonenumbers.parse(candidate, None))
         except phonenumbers.NumberParseException:
             return False
 

@@ -25,7 +25,14 @@ from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerRes
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii.fast_regex import Runs, Span, analyze_patterns
-from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS, STREET_HINT, NationalIdRecognizer, mac_hint
+from helix.pii.personal import (
+    DATE_OF_BIRTH_HINTS,
+    GERMAN_STREET_HINTS,
+    ID_HINTS,
+    STREET_HINT,
+    NationalIdRecognizer,
+    mac_hint,
+)
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -41,7 +48,7 @@ def _search(pattern: str) -> Gate:
     return lambda text: compiled.search(text) is not None
 
 
-_house_number = _search(r"\d[A-Za-z]? (?:[A-Z]|\d)")
+_house_number = _search(r"\d[A-Za-z]?,? (?:[A-Z]|\d|[a-zé]+ )")  # "12 Baker", "12 rue"
 _two_digits = _search(r"\d\d")
 _letters_then_digits = _search(r"[A-Za-z]{2}\d{2}")
 
@@ -59,8 +66,11 @@ GATES: dict[str, Gate] = {
     "DATE_OF_BIRTH": lambda text: _mentions(" " + text.lower(), DATE_OF_BIRTH_HINTS),
     "ID_NUMBER": lambda text: _mentions(" " + text.lower(), ID_HINTS),
     "MAC_ADDRESS": mac_hint,
-    # Pattern-found LOCATIONs are street addresses: a street type, and a house number before a capitalised word.
-    "LOCATION": lambda text: STREET_HINT.search(text) is not None and _house_number(text),
+    # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
+    # French street type), or a German street type before a space.
+    "LOCATION": lambda text: (
+        (STREET_HINT.search(text) is not None and _house_number(text)) or _mentions(text, GERMAN_STREET_HINTS)
+    ),
 }
 # Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.
 CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
