@@ -48,8 +48,8 @@ _FRENCH_STREET_TYPES = "rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai
 # A street type after a space: the street gate's first check (one pattern is cheaper than 30 substrings here).
 STREET_HINT = re.compile(r" (?:" + _STREET_SUFFIXES + "|" + _FRENCH_STREET_TYPES + r")\b")
 # German street names end in their type (Hauptstraße, Lindenweg) and take the house number after them; the gate
-# looks for the ends of those types before a space.
-GERMAN_STREET_HINTS = ("traße ", "trasse ", "tr. ", "weg ", "Weg ", "llee ", "latz ", "asse ")
+# looks for a number after the last two letters of those types (a leading space lets `re` skip to candidates).
+GERMAN_STREET_HINT = re.compile(r" (?<=(?:ße|se|r\.|eg|ee|tz) )\d")
 
 
 _STREET_ADDRESS = re.compile(
@@ -276,10 +276,11 @@ class NationalIdRecognizer(_SpanRecognizer):
     entity, score = "ID_NUMBER", 0.75
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
-        for found in (*_DIGIT_LED_ID.finditer(text), *_LETTER_LED_ID.finditer(text)):
-            kind = found.lastgroup
-            if kind is not None and _NATIONAL_ID_CHECKS[kind](found.group()):
-                yield found.span()
+        for pattern in (_DIGIT_LED_ID, _LETTER_LED_ID):
+            for found in pattern.finditer(text):
+                kind = found.lastgroup
+                if kind is not None and _NATIONAL_ID_CHECKS[kind](found.group()):
+                    yield found.span()
 
 
 # Six pairs of hex digits with one separator throughout (00:1A:2B:3C:4D:5E, 3c-22-fb-91-0a-7e), or Cisco's three

@@ -27,7 +27,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from helix.pii.fast_regex import Runs, Span, analyze_patterns
 from helix.pii.personal import (
     DATE_OF_BIRTH_HINTS,
-    GERMAN_STREET_HINTS,
+    GERMAN_STREET_HINT,
     ID_HINTS,
     STREET_HINT,
     NationalIdRecognizer,
@@ -67,9 +67,9 @@ GATES: dict[str, Gate] = {
     "ID_NUMBER": lambda text: _mentions(" " + text.lower(), ID_HINTS),
     "MAC_ADDRESS": mac_hint,
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
-    # French street type), or a German street type before a space.
+    # French street type), or a house number after a German street type.
     "LOCATION": lambda text: (
-        (STREET_HINT.search(text) is not None and _house_number(text)) or _mentions(text, GERMAN_STREET_HINTS)
+        (STREET_HINT.search(text) is not None and _house_number(text)) or GERMAN_STREET_HINT.search(text) is not None
     ),
 }
 # Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.
