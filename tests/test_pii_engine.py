@@ -199,6 +199,14 @@ AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREV
         ("I live at 9 Elm Grove, Sheffield S10 2TN", "S10 2TN", "LOCATION"),
         ("Appelez-moi au 01.45.67.89.10 demain", "01.45.67.89.10", "PHONE_NUMBER"),
         ("Phone: +44 7700 900461\nIssue: refund", "+44 7700 900461", "PHONE_NUMBER"),
+        ("env:\n  PGPASSWORD: Ch4ngeMe!Now\n", "Ch4ngeMe!Now", "PASSWORD"),
+        ("curl -u admin:Sup3rS3cret! https://jenkins.acme.io/api/json", "Sup3rS3cret!", "PASSWORD"),
+        (
+            "https://h.example.com/n?token=8f14e45fceea167a5a36dedd4bea2543&user=x",
+            "8f14e45fceea167a5a36dedd4bea2543",
+            "SECRET",
+        ),
+        ('{"pesel": "90010112345"}', "90010112345", "ID_NUMBER"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -228,6 +236,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Hi, what is your date of birth?\nThe meeting is 2024-05-01; version 01.02.03.04.05 ships.",
         "Platz 1 im Rennen; use str. 5 times; take route 66, then 5 place holders; Row 3 of the grid.",
         "build +44 7700 900461 failed",
+        "docker run -u 1000:1000 -u root:root img; git push -u origin main; passwordless login: enabled",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -135,7 +135,7 @@ _ID_WORDS_PATTERN = (
     r"|ni (?:no|number)|nino|aadhaa?r|pan|social insurance|sin|tax ?(?:id|payer id|file number)|tin|itin|ein|account"
     r"|routing (?:no|number|#)|(?:member|patient|employee|staff|student|customer) ?(?:id|no|number|#)|mrn"
     r"|health ?card|(?:licen[cs]e|number|registration) plate|plate (?:no|number)|registration (?:no|number)|vin"
-    r"|acct|bsn|burgerservicenummer|cpf|tfn|steuer-?(?:id|nummer)|steueridentifikationsnummer|national id"
+    r"|acct|bsn|burgerservicenummer|cpf|tfn|pesel|steuer-?(?:id|nummer)|steueridentifikationsnummer|national id"
     r"|identity (?:card|number)|id card)\b"
 )
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
@@ -147,7 +147,7 @@ ID_HINTS = (
     *("passport", "licen", "medica", "nhs", "insurance", "tax", "account", "routing", "member", "patient"),
     *("mrn", "health", " sin", " tin", " itin", " ein", " ni ", "nino", "employee", "staff", "student"),
     *("customer", "plate", "registration", "vin", "aadha", " pan", "acct", "bsn", "burgerservice", "cpf", "tfn"),
-    *("steuer", "national id", "identity", "id card"),
+    *("steuer", "pesel", "national id", "identity", "id card"),
 )
 DATE_OF_BIRTH_HINTS = (
     "born",

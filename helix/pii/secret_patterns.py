@@ -95,6 +95,11 @@ def _password_in_prose(value: str) -> bool:
     return has_signal and _plausible_bare_password(value)
 
 
+def _cli_password(value: str) -> bool:
+    # `docker run -u 1000:1000` and `-u root:root` name a user and a group, not a password.
+    return _password_in_prose(value) and not value.isdigit()
+
+
 def _plausible_secret(value: str) -> bool:
     return len(value) >= 8 and (_has_digit_and_letter(value) or len(value) >= 16) and _looks_literal(value)
 
@@ -119,9 +124,12 @@ _NOT_TOKEN_AFTER = r"(?![A-Za-z0-9_-])"
 _SEP = r"""["']?[ \t]*(?::=|=>|[:=])[ \t]*"""
 _QUOTED_VALUE = r"""(?P<q>["'`])(?P<value>[^"'`\n]{4,256}?)(?P=q)"""
 _BARE_VALUE = r"""(?P<value>[^\s"'`<>]{4,256})"""
+# A key's bare value also ends at "&", the next parameter of a URL's query (?token=8f14e45f&user=...).
+_BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,256})"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
-# "pass" alone only after a name and "_" or "." (DB_PASS, smtp.pass): "first-pass: compile" is prose.
-_PASSWORD_KEY = r"(?i:(?:(?<![a-z0-9])(?:password|passwd|passphrase|pass_word|pwd|pw)|(?<=[a-z0-9][_.])pass)\b)"
+# "password" may end a longer name (PGPASSWORD, newPassword); "pass" alone only after a name and "_" or "."
+# (DB_PASS, smtp.pass): "first-pass: compile" is prose.
+_PASSWORD_KEY = r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw)|(?<=[a-z0-9][_.])pass)\b)"
 _SECRET_KEY = (
     r"(?i:(?<![a-z0-9])(?:secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?key"
     r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey)\b)"
@@ -269,6 +277,13 @@ PASSWORD_PATTERNS = [
         strip_trailing=_TRAILING,
     ),
     _api(
+        "cli_user_password",  # curl -u admin:Sup3rS3cret!, --user=deploy:hunter22
+        r"(?<!\S)(?:-u|--user)[= ]?[\"']?[^\s:\"']+:(?P<value>[^\s\"']{3,256})",
+        ("-u", "--user"),
+        score=0.85,
+        check=_cli_password,
+    ),
+    _api(
         "password_cli",
         r"(?<!\S)--password[= ](?P<value>[^\s\"'`]{4,256})",
         ("--password",),
@@ -296,7 +311,7 @@ SECRET_PATTERNS = [
     ),
     _api(
         "secret_bare",
-        _SECRET_KEY + _SEP + _BARE_VALUE,
+        _SECRET_KEY + _SEP + _BARE_KEY_VALUE,
         _SECRET_HINTS,
         score=0.7,
         check=_plausible_bare_secret,
@@ -313,7 +328,7 @@ SECRET_PATTERNS = [
     ),
     _api(
         "other_key_bare",
-        _OTHER_KEY + _SEP + _BARE_VALUE,
+        _OTHER_KEY + _SEP + _BARE_KEY_VALUE,
         ("key",),
         score=0.7,
         check=_random_looking,
