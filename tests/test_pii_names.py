@@ -164,11 +164,13 @@ LABELLED_NAMES = [
     ('patient_name,dob,ward\n"Okonkwo, Chidi",1979-11-02,B4\n"Lindqvist, Astrid",1990-06-17,C1', "Lindqvist, Astrid"),
     ("contacts.csv:\nname,phone\nAhmed Al-Farsi,+971 50 123 4567\nSofia Moreno,+34 612 34 56 78", "Sofia Moreno"),
     ("id;name;email\n1021;Élodie Marchand;elodie@orange.fr\nDedupe these rows", "Élodie Marchand"),
+    ('{"user":{"firstName":"Ewa","lastName":"Nowakowska","phone":"+48 601 234 567"}}', "Nowakowska"),
 ]
 LABELLED_NOT_NAMES = [
     "From: Support\nTo: Billing\nSubject: Invoice 4421",
     "name,version\nRequests,2.31.0\nNumPy,1.26.4\n\nWhich is older?",
     "hostname,ip\nWeb,10.0.0.1",
+    '{"name": "Orders", "product_name": "Widget Pro", "filename": "Report Final.pdf"}',
 ]
 
 

@@ -185,8 +185,9 @@ def name_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 # A person's name as a labelled value, which small models, not reading prose there, often leave untagged: an email
-# header's or a form's display name ("> From: Ingrid Bergström", "Account holder: Lena Hoffmann"), and the cells of
-# a table's name column ("name,phone" then "Sofia Moreno,+34 612 34 56 78").
+# header's or a form's display name ("> From: Ingrid Bergström", "Account holder: Lena Hoffmann"), a name key's
+# quoted value in code or data ({"lastName": "Nowakowska"}), and the cells of a table's name column ("name,phone"
+# then "Sofia Moreno,+34 612 34 56 78").
 _NAME_LABEL = regex.compile(
     r"(?im)^[ \t>]*(?:from|to|cc|bcc|reply-to|sender|recipient|name|full name|customer|patient|client|contact"
     r"|(?:account |card ?)?holder)[ \t]*:[ \t]*(\p{Lu}[\p{L}'.-]*(?:[ \t]+\p{Lu}[\p{L}'.-]*){0,3})"
@@ -196,12 +197,19 @@ _NAME_COLUMN = regex.compile(
     r"(?:name|nom|nombre|nome)[ \t\"']*(?=[,;\t|]|$)"
 )
 _COLUMN_SEPARATORS = ",;\t|"
+# The quoted value of a name key in code or data: {"lastName": "Nowakowska"}, full_name='Ewa Nowak'.
+_NAME_KEY = regex.compile(
+    r"(?i)\b(?:(?:first|last|full|given|family|sur|middle|display|contact|customer|patient)[ _]?)?name"
+    r"""["']?[ \t]*[:=][ \t]*["'](?-i:(\p{Lu}[\p{L}'.-]*(?:[ \t]+\p{Lu}[\p{L}'.-]*){0,3}))["']"""
+)
 
 
 def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
     """Spans of the names `_NAME_LABEL` and `_NAME_COLUMN` find: 1-4 name-shaped words, a single one only when the
     dictionary does not know it ("From: Support" stays)."""
     spans = [m.span(1) for m in _NAME_LABEL.finditer(text)] if ":" in text else []
+    if "ame" in text:  # name, Name, lastName
+        spans += [m.span(1) for m in _NAME_KEY.finditer(text)]
     if "\n" in text:
         for header in _NAME_COLUMN.finditer(text):
             spans += _column_cells(text, header.start(), header.end())
