@@ -52,6 +52,7 @@ _LOWER_NEXT = regex.compile(r"[ \t]+[\p{Ll}\"'/(]")
 _APOSTROPHE = re.compile("['\u2019]")
 _PERSON_LABELS = frozenset({"PERSON", "PER"})
 _NAME_LIKE_LABELS = frozenset({"ORG", "GPE", "NORP"})
+_GREETINGS = frozenset({"dear", "hi", "hello", "hey"})
 
 
 def model_dir(name_or_path: str) -> Path:
@@ -297,6 +298,8 @@ class NameRecognizer(LocalRecognizer):
             for ent in doc.ents:
                 start, end = offset + ent.start_char, offset + ent.end_char
                 entity = self._entity(ent, start, end, restored)
+                if self._greeted(ent):  # "Dear Siobhán" tagged as an organisation: a greeting, then the person
+                    entity, start = "PERSON", offset + ent[1].idx
                 if entity is None or entity not in entities:
                     continue
                 for a, b in name_parts(view, start, end):
@@ -309,6 +312,13 @@ class NameRecognizer(LocalRecognizer):
         if "PERSON" in entities:
             results += [self._result("PERSON", a, b) for a, b in labelled_names(text, self._lexicon)]
         return results
+
+    def _greeted(self, ent: Span) -> bool:
+        """A greeting and a name the dictionary does not know, tagged as ORG/GPE/NORP ("Dear Siobhán"; not
+        "Hello World")."""
+        if ent.label_ not in _NAME_LIKE_LABELS or len(ent) < 2 or ent[0].lower_ not in _GREETINGS:
+            return False
+        return self._lexicon is not None and any(not self._lexicon.known(t.lower_) for t in ent[1:])
 
     def _entity(self, ent: Span, start: int, end: int, restored: list[Restored]) -> str | None:
         """The entity an NER span stands for. Spans over restored (lower-case) words count only as

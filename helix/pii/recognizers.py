@@ -318,6 +318,7 @@ _TECH_WORDS = """
     keycloak okta auth0 vercel netlify heroku cloudflare supabase firebase figma notion
     format convert summarise summarize translate write draft explain fix list compare rewrite
     calculate generate create refactor describe
+    fahrenheit celsius kelvin kib mib gib tib kb mb gb tb
 """
 TECH_WORDS = frozenset(_TECH_WORDS.split())
 _APOSTROPHES = "'\u2019"
