@@ -173,7 +173,8 @@ LABELLED_NOT_NAMES = [
     "name,version\nRequests,2.31.0\nNumPy,1.26.4\n\nWhich is older?",
     "hostname,ip\nWeb,10.0.0.1",
     '{"name": "Orders", "product_name": "Widget Pro", "filename": "Report Final.pdf"}',
-    "Write a Hello World program in Rust",
+    "Write a Hello World program in Rust, then translate 'Hello World' into French.",
+    "From: Support Team <support@example.com> is the sender we use",
     "Convert 72 degrees Fahrenheit to Celsius and 5 miles to km.",
     "AKS node pool Standard_D4s_v5, 4 vCPU, 16 GiB, 3 nodes.",
 ]

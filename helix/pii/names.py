@@ -206,8 +206,8 @@ _NAME_KEY = regex.compile(
 
 
 def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
-    """Spans of the names `_NAME_LABEL` and `_NAME_COLUMN` find: 1-4 name-shaped words, a single one only when the
-    dictionary does not know it ("From: Support" stays)."""
+    """Spans of the names `_NAME_LABEL`, `_NAME_KEY` and `_NAME_COLUMN` find: 1-4 name-shaped words, one of them
+    unknown to the dictionary ("From: Support Team" stays)."""
     spans = [m.span(1) for m in _NAME_LABEL.finditer(text)] if ":" in text else []
     if "ame" in text:  # name, Name, lastName
         spans += [m.span(1) for m in _NAME_KEY.finditer(text)]
@@ -221,7 +221,7 @@ def _name_value(value: str, lexicon: Lexicon | None) -> bool:
     words = value.replace(",", " ").split()
     if not plausible_name(" ".join(words)) or not all(_could_be_name(w) for w in words):
         return False
-    return len(words) > 1 or lexicon is None or not lexicon.known(words[0].lower())
+    return lexicon is None or any(not lexicon.known(w.lower()) for w in words)
 
 
 def _column_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -318,7 +318,7 @@ class NameRecognizer(LocalRecognizer):
         "Hello World")."""
         if ent.label_ not in _NAME_LIKE_LABELS or len(ent) < 2 or ent[0].lower_ not in _GREETINGS:
             return False
-        return self._lexicon is not None and any(not self._lexicon.known(t.lower_) for t in ent[1:])
+        return self._lexicon is not None and any(t.is_alpha and not self._lexicon.known(t.lower_) for t in ent[1:])
 
     def _entity(self, ent: Span, start: int, end: int, restored: list[Restored]) -> str | None:
         """The entity an NER span stands for. Spans over restored (lower-case) words count only as
