@@ -148,6 +148,28 @@ def _api(name: str, pattern: str, hints: tuple[str, ...], **kw: Any) -> SecretPa
     return SecretPattern(name, pattern, kw.pop("score", 0.95), hints=hints, **kw)
 
 
+Check = Callable[[str], bool]
+
+
+def _assignments(
+    name: str, key: str, bare: str, hints: tuple[str, ...], score: float, checks: tuple[Check, Check]
+) -> tuple[SecretPattern, SecretPattern]:
+    """`key = "value"` and `key: value`, each value checked by its check in `checks`."""
+    quoted, unquoted = checks
+    return (
+        _api(f"{name}_quoted", key + _SEP + _QUOTED_VALUE, hints, score=score, check=quoted, line_local=True),
+        _api(
+            f"{name}_bare",
+            key + _SEP + bare,
+            hints,
+            score=score,
+            check=unquoted,
+            strip_trailing=_TRAILING,
+            line_local=True,
+        ),
+    )
+
+
 API_KEY_PATTERNS = [
     _api(
         "openai",
@@ -250,22 +272,8 @@ PASSWORD_PATTERNS = [
         score=0.85,
         check=_basic_credentials,
     ),
-    _api(
-        "password_quoted",
-        _PASSWORD_KEY + _SEP + _QUOTED_VALUE,
-        _PASSWORD_HINTS,
-        score=0.85,
-        check=_plausible_password,
-        line_local=True,
-    ),
-    _api(
-        "password_bare",
-        _PASSWORD_KEY + _SEP + _BARE_VALUE,
-        _PASSWORD_HINTS,
-        score=0.85,
-        check=_plausible_bare_password,
-        strip_trailing=_TRAILING,
-        line_local=True,
+    *_assignments(
+        "password", _PASSWORD_KEY, _BARE_VALUE, _PASSWORD_HINTS, 0.85, (_plausible_password, _plausible_bare_password)
     ),
     _api(
         "password_prose",
@@ -301,40 +309,10 @@ PASSWORD_PATTERNS = [
 ]
 
 SECRET_PATTERNS = [
-    _api(
-        "secret_quoted",
-        _SECRET_KEY + _SEP + _QUOTED_VALUE,
-        _SECRET_HINTS,
-        score=0.7,
-        check=_plausible_secret,
-        line_local=True,
+    *_assignments(
+        "secret", _SECRET_KEY, _BARE_KEY_VALUE, _SECRET_HINTS, 0.7, (_plausible_secret, _plausible_bare_secret)
     ),
-    _api(
-        "secret_bare",
-        _SECRET_KEY + _SEP + _BARE_KEY_VALUE,
-        _SECRET_HINTS,
-        score=0.7,
-        check=_plausible_bare_secret,
-        strip_trailing=_TRAILING,
-        line_local=True,
-    ),
-    _api(
-        "other_key_quoted",
-        _OTHER_KEY + _SEP + _QUOTED_VALUE,
-        ("key",),
-        score=0.7,
-        check=_random_looking,
-        line_local=True,
-    ),
-    _api(
-        "other_key_bare",
-        _OTHER_KEY + _SEP + _BARE_KEY_VALUE,
-        ("key",),
-        score=0.7,
-        check=_random_looking,
-        strip_trailing=_TRAILING,
-        line_local=True,
-    ),
+    *_assignments("other_key", _OTHER_KEY, _BARE_KEY_VALUE, ("key",), 0.7, (_random_looking, _random_looking)),
     _api(
         "bearer",
         r"(?i:\bbearer[ \t]+)(?P<value>[A-Za-z0-9._~+/=-]{16,})",
