@@ -631,6 +631,7 @@ _DIGIT_PIECES = [
     *("4111 1111 1111 1111", "4111.1111.1111.1111", "4111-1111-1111-1111", "078-05-1120", "078 05 1120"),
     *("078051120", "12345-6789", "10.0.3.17", "10.0.3.0/24", "127.0.0.1", "v1.2.3.4", "::1", "fe80::1"),
     "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+    *("529.982.247-25", "11010519491231002X", "1 85 05 78 006 084 91", "293037512012322", "12345678Z", "-Z"),
     *("0x52908400098527886E0F7030069857D2E4169EE7", "3f786850e387550fdab836ed7e6dc881de23001b"),
     *("1", "0", "9", "٣", "²", " ", ".", "-", "/", "\n", "x", "_", "a", "Z", "é", "+", ":", "(", "bc1"),
 ]
@@ -640,14 +641,20 @@ _DIGIT_PIECES = [
 def _windowed() -> list[Any]:
     entries = [e for e in PiiEngine(PiiConfig(spacy_model="off"))._scanner._entries if e.windows is not None]
     names = {e.recognizer.name for e in entries}
-    assert names >= {"CardRecognizer", "SsnRecognizer", "CryptoRecognizer", "EthereumAddressRecognizer"}
+    assert names >= {
+        "CardRecognizer",
+        "SsnRecognizer",
+        "CryptoRecognizer",
+        "EthereumAddressRecognizer",
+        "NationalIdRecognizer",
+    }
     return entries
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
 @given(st.lists(st.sampled_from(_DIGIT_PIECES), max_size=24).map("".join))
 def test_windowed_patterns_find_what_the_whole_text_scan_finds(text: str) -> None:
-    # Card, SSN and wallet patterns run only over `Runs` stretches; they must find what Presidio's
+    # Card, SSN, national ID and wallet patterns run only over `Runs` stretches; they must find what Presidio's
     # own loop finds over the whole text.
     from presidio_analyzer import PatternRecognizer
 

@@ -37,6 +37,7 @@ from helix.pii.names import NameRecognizer, load_ner, model_dir
 from helix.pii.personal import (
     DateOfBirthRecognizer,
     IdNumberRecognizer,
+    LetterLedIdRecognizer,
     MacAddressRecognizer,
     NationalIdRecognizer,
     StreetAddressRecognizer,
@@ -93,6 +94,7 @@ def _builtin_recognizers(enabled: set[str]) -> list[EntityRecognizer]:
         ("DATE_OF_BIRTH", DateOfBirthRecognizer),
         ("ID_NUMBER", IdNumberRecognizer),
         ("ID_NUMBER", NationalIdRecognizer),
+        ("ID_NUMBER", LetterLedIdRecognizer),
         ("MAC_ADDRESS", MacAddressRecognizer),
     ]
     return [factory() for entity, factory in table if entity in enabled]

@@ -30,7 +30,7 @@ from helix.pii.personal import (
     GERMAN_STREET_HINT,
     ID_HINTS,
     STREET_HINT,
-    NationalIdRecognizer,
+    LetterLedIdRecognizer,
     mac_hint,
 )
 
@@ -74,13 +74,16 @@ GATES: dict[str, Gate] = {
 }
 # Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.
 CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
-    NationalIdRecognizer: _two_digits,  # every national number it finds has two digits in a row
+    LetterLedIdRecognizer: _two_digits,  # every number it finds has two digits in a row
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.
 WINDOWS: dict[str, Callable[[Runs], list[Span]]] = {
     "CREDIT_CARD": lambda runs: runs.digits(13),  # the shortest card pattern takes 13 digits
     "US_SSN": lambda runs: runs.digits(9),  # every SSN pattern: 9 digits, separators optional
+    # NationalIdRecognizer: CPF, NIR, DNI, Chinese resident ID; a DNI's letter (or an ID's X) is the character after
+    # a run, and its end's lookahead needs one more.
+    "ID_NUMBER": lambda runs: [(a, min(b + 1, len(runs.text))) for a, b in runs.digits(8)],
     "CRYPTO": lambda runs: runs.keys(),  # bitcoin: 26-60 characters, ethereum: 42
 }
 
@@ -108,15 +111,7 @@ class Scanner:
         """`gated`: ids (`id()`) of the recognizers that `GATES` may skip."""
         self._entities = list(entities)
         self._wanted = frozenset(entities)
-        self._entries = [
-            _Entry(
-                r,
-                frozenset(w.lower() for w in (r.context or ())),
-                _gate(r) if id(r) in gated else None,
-                _windows(r) if id(r) in gated else None,
-            )
-            for r in recognizers
-        ]
+        self._entries = [_entry(r, id(r) in gated) for r in recognizers]
 
     def scan(self, text: str) -> Iterator[Hit]:
         runs = Runs(text)
@@ -135,6 +130,14 @@ class Scanner:
                 if result.entity_type not in self._wanted or result.score <= 0:
                     continue
                 yield Hit(result.entity_type, result.start, result.end, _boosted(text, result, entry.context))
+
+
+def _entry(recognizer: EntityRecognizer, gated: bool) -> _Entry:
+    """A recognizer with its context words, and, if `gated`, its windows or else its gate (its windows are where
+    it can match, so it needs no gate: NationalIdRecognizer shares ID_NUMBER with recognizers gated on words)."""
+    context = frozenset(w.lower() for w in (recognizer.context or ()))
+    windows = _windows(recognizer) if gated else None
+    return _Entry(recognizer, context, _gate(recognizer) if gated and windows is None else None, windows)
 
 
 def _gate(recognizer: EntityRecognizer) -> Gate | None:
