@@ -207,6 +207,7 @@ AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREV
             "SECRET",
         ),
         ('{"pesel": "90010112345"}', "90010112345", "ID_NUMBER"),
+        ('is "jane doe"@gmail.com valid?', '"jane doe"@gmail.com', "EMAIL_ADDRESS"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:

@@ -161,6 +161,8 @@ _NOT_LOCAL = re.compile(r"[^!#$%&'*+\-/=?^_`{|}~\w.]")
 _DOMAIN = re.compile(r"[\w.-]*")
 _URL_PUNCTUATION = re.compile(r"[^?=&/]*")  # read backwards from the "@"
 _LOCAL_REACH = 512
+# An address whose local part is quoted (RFC 5321): "jane doe"@gmail.com; Presidio's pattern stops at the quote.
+_QUOTED_LOCAL = re.compile(r'"[^"\\\n@]{1,64}"@[\w-]+(?:\.[\w-]+)+')
 
 
 def email_windows(text: str) -> list[tuple[int, int]] | None:
@@ -213,6 +215,10 @@ class EmailRecognizer(_PresidioEmailRecognizer):
         for result in kept:  # "?email=ann@leak.io" in a URL: the address starts after the query's "=", "/", "&" or "?"
             at = text.index("@", result.start)
             result.start = at - _URL_PUNCTUATION.match(text[result.start : at][::-1]).end()  # type: ignore[union-attr]
+        if '"@' in text:
+            for quoted in _QUOTED_LOCAL.finditer(text):
+                if self.validate_result(quoted.group()):
+                    kept.append(RecognizerResult("EMAIL_ADDRESS", *quoted.span(), 1.0))
         return kept
 
     def validate_result(self, pattern_text: str) -> bool:
