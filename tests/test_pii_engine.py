@@ -563,7 +563,9 @@ def test_email_windows_find_what_the_whole_text_scan_finds(text: str) -> None:
     recognizer = EmailRecognizer()
     whole = [(r.start, r.end, r.score) for r in super(EmailRecognizer, recognizer).analyze(text, ["EMAIL_ADDRESS"])]
     whole = [m for m in whole if not _URL_USERINFO_BEFORE.search(text[max(0, m[0] - 256) : m[0]])]
-    assert [(r.start, r.end, r.score) for r in recognizer.analyze(text, ["EMAIL_ADDRESS"])] == whole
+    found = recognizer.analyze(text, ["EMAIL_ADDRESS"])
+    # Addresses with a quoted local part ("jane doe"@x.io) are found besides: Presidio's pattern has no '"'.
+    assert [(r.start, r.end, r.score) for r in found if text[r.start] != '"'] == whole
 
 
 def test_email_windows_fall_back_to_the_whole_text_for_a_huge_local_part() -> None:
