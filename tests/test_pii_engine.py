@@ -112,6 +112,10 @@ def test_pattern_only_false_positive_rate(engine: PiiEngine) -> None:
 
 
 SENDGRID = "SG.kX9aB3cD4eF5gH6iJ7kL8m.NoPqRsTuVwXyZ0123456789aBcDeFgHiJkLmNoPqRsT"
+VAULT = "hvs.CAESIJ7mK9xQ2pL4vR8tY1nB6cF3hD5gA0sE9wZ7uI2oP4lKGh4KHGh2cy5hYmNkZWZnaGlqa2xtbm9wcXJzdHV2"
+DIGITALOCEAN = "dop_v1_" + "4f8a9c2e7b1d3f5a6c8e0b2d4f6a8c1e" * 2
+PYPI = "pypi-AgEIcHlwaS5vcmcCJGE4ZjQyYmQ3LTk1YzItNGQ3Zi1iOWY2LTEyMzQ1Njc4OTBhYgACKlszLCJ"
+SEED = "witch collapse practice feed shame open despair creek road again ice least"
 AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREVGRw=="
 
 
@@ -208,6 +212,16 @@ AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREV
         ),
         ('{"pesel": "90010112345"}', "90010112345", "ID_NUMBER"),
         ('is "jane doe"@gmail.com valid?', '"jane doe"@gmail.com', "EMAIL_ADDRESS"),
+        (
+            '{"auths": {"registry.acme.io": {"auth": "ZGV2b3BzOlMzY3JldFBhc3Mh"}}}',
+            "ZGV2b3BzOlMzY3JldFBhc3Mh",
+            "PASSWORD",
+        ),
+        (f"vault login {VAULT}", VAULT, "API_KEY"),
+        (f"doctl auth init -t {DIGITALOCEAN}", DIGITALOCEAN, "API_KEY"),
+        (f"twine upload -u __token__ -p {PYPI}", PYPI, "API_KEY"),
+        (f"wallet seed phrase: {SEED}", SEED, "SECRET"),
+        ("Flat 2B, 14 Queen's Road, Bristol BS8 1QU", "14 Queen's Road", "LOCATION"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -238,6 +252,8 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Platz 1 im Rennen; use str. 5 times; take route 66, then 5 place holders; Row 3 of the grid.",
         "build +44 7700 900461 failed",
         "docker run -u 1000:1000 -u root:root img; git push -u origin main; passwordless login: enabled",
+        "Write down your recovery phrase: never share it with anyone, and keep the words offline.",
+        '{"auth": "oauth2", "auth_type": "basic"}',
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

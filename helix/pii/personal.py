@@ -53,7 +53,7 @@ GERMAN_STREET_HINT = re.compile(r" (?<=(?:ße|se|r\.|eg|ee|tz) )\d")
 
 
 _STREET_ADDRESS = re.compile(
-    r"\b\d{1,6}[A-Za-z]?(?: (?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))){1,4} (?:"
+    r"\b\d{1,6}[A-Za-z]?(?: (?:[A-Z][a-z]+(?:['\u2019]s)?|\d{1,3}(?:st|nd|rd|th))){1,4} (?:"
     + _STREET_SUFFIXES
     + r")\b\.?(?: (?:NE|NW|SE|SW|N|S|E|W)\b)?"
 )

@@ -191,6 +191,9 @@ API_KEY_PATTERNS = [
     _api("stripe", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}\b", ("_live_", "_test_")),
     _api("sendgrid", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}" + _NOT_TOKEN_AFTER, ("sg.",)),
     _api("mailgun", r"\bkey-[0-9a-z]{32}\b", ("key-",), check=_has_digit_and_letter),
+    _api("vault", r"\bhv[sb]\.[A-Za-z0-9_-]{24,}" + _NOT_TOKEN_AFTER, ("hvs.", "hvb.")),
+    _api("digitalocean", r"\bdo[opr]_v1_[a-f0-9]{64}\b", ("_v1_",)),
+    _api("pypi", r"\bpypi-AgE[A-Za-z0-9_-]{50,}" + _NOT_TOKEN_AFTER, ("pypi-",)),
     _api("stripe_webhook", r"\bwhsec_[A-Za-z0-9]{20,}\b", ("whsec_",)),
     _api("google", _NOT_TOKEN_BEFORE + r"AIza[0-9A-Za-z_-]{35}" + _NOT_TOKEN_AFTER, ("aiza",)),
     _api("google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}" + _NOT_TOKEN_AFTER, ("gocspx-",)),
@@ -266,6 +269,13 @@ JWT_PATTERNS = [
 
 PASSWORD_PATTERNS = [
     _api(
+        "docker_auth",  # ~/.docker/config.json: {"auths": {"registry": {"auth": "base64(user:password)"}}}
+        r'(?i:"auth")[ \t]*:[ \t]*"(?P<value>[A-Za-z0-9+/]{8,}={0,2})"',
+        ('"auth"',),
+        score=0.85,
+        check=_basic_credentials,
+    ),
+    _api(
         "basic_auth",
         r"(?i:\bbasic[ \t]+)(?P<value>[A-Za-z0-9+/]{8,}={0,2})" + _NOT_TOKEN_AFTER,
         ("basic",),
@@ -313,6 +323,13 @@ SECRET_PATTERNS = [
         "secret", _SECRET_KEY, _BARE_KEY_VALUE, _SECRET_HINTS, 0.7, (_plausible_secret, _plausible_bare_secret)
     ),
     *_assignments("other_key", _OTHER_KEY, _BARE_KEY_VALUE, ("key",), 0.7, (_random_looking, _random_looking)),
+    _api(
+        "seed_phrase",  # a crypto wallet's recovery words: whoever has them has the wallet
+        r"(?i:\b(?:seed|recovery|mnemonic|backup|secret recovery) (?:phrase|words)|\bmnemonic)\b[ \t]*[:=-]?[ \t]*"
+        r"(?P<value>(?:[a-z]{3,8} ){11,23}[a-z]{3,8})\b",
+        ("phrase", "mnemonic", "words"),
+        score=0.9,
+    ),
     _api(
         "bearer",
         r"(?i:\bbearer[ \t]+)(?P<value>[A-Za-z0-9._~+/=-]{16,})",
