@@ -155,3 +155,32 @@ def test_cue_prefilters_agree_with_the_cue_patterns(text: str, first: int) -> No
     start = max(0, first - _CUE_REACH)
     assert _cued(text, first) == bool(_CUE.search(text, start, first))
     assert _key_cued(text, first) == bool(_KEY_CUE.search(text, start, first))
+
+
+LABELLED_NAMES = [
+    ("Summarise:\n> From: Ingrid Bergström\n> Subject: Q4 forecast", "Ingrid Bergström"),
+    ("account holder: Lena Hoffmann\nplease check the transfer", "Lena Hoffmann"),
+    ('patient_name,dob,ward\n"Okonkwo, Chidi",1979-11-02,B4\n"Lindqvist, Astrid",1990-06-17,C1', "Okonkwo, Chidi"),
+    ('patient_name,dob,ward\n"Okonkwo, Chidi",1979-11-02,B4\n"Lindqvist, Astrid",1990-06-17,C1', "Lindqvist, Astrid"),
+    ("contacts.csv:\nname,phone\nAhmed Al-Farsi,+971 50 123 4567\nSofia Moreno,+34 612 34 56 78", "Sofia Moreno"),
+    ("id;name;email\n1021;Élodie Marchand;elodie@orange.fr\nDedupe these rows", "Élodie Marchand"),
+    ('{"user":{"firstName":"Ewa","lastName":"Nowakowska","phone":"+48 601 234 567"}}', "Nowakowska"),
+    ("Dear Siobhán,\n\nThanks for the quick turnaround.", "Siobhán"),  # the model: ORG "Dear Siobhán"
+]
+NER_TYPES = ("PERSON", "LOCATION")
+LABELLED_NOT_NAMES = [
+    "From: Support\nTo: Billing\nSubject: Invoice 4421",
+    "name,version\nRequests,2.31.0\nNumPy,1.26.4\n\nWhich is older?",
+    "hostname,ip\nWeb,10.0.0.1",
+    '{"name": "Orders", "product_name": "Widget Pro", "filename": "Report Final.pdf"}',
+    "Write a Hello World program in Rust, then translate 'Hello World' into French.",
+    "From: Support Team <support@example.com> is the sender we use",
+    "Convert 72 degrees Fahrenheit to Celsius and 5 miles to km.",
+    "AKS node pool Standard_D4s_v5, 4 vCPU, 16 GiB, 3 nodes.",
+]
+
+
+def test_labelled_names_in_headers_forms_and_table_columns(ner_redactor: Redactor) -> None:
+    outs = ner_redactor.redact([text for text, _ in LABELLED_NAMES]).texts
+    assert [name for (_, name), out in zip(LABELLED_NAMES, outs, strict=True) if name in out] == []
+    assert [f for text in LABELLED_NOT_NAMES for f in ner_redactor.redact([text]).findings if f in NER_TYPES] == []

@@ -37,7 +37,9 @@ from helix.pii.names import NameRecognizer, load_ner, model_dir
 from helix.pii.personal import (
     DateOfBirthRecognizer,
     IdNumberRecognizer,
+    LetterLedIdRecognizer,
     MacAddressRecognizer,
+    NationalIdRecognizer,
     StreetAddressRecognizer,
 )
 from helix.pii.recognizers import (
@@ -91,6 +93,8 @@ def _builtin_recognizers(enabled: set[str]) -> list[EntityRecognizer]:
         ("LOCATION", StreetAddressRecognizer),
         ("DATE_OF_BIRTH", DateOfBirthRecognizer),
         ("ID_NUMBER", IdNumberRecognizer),
+        ("ID_NUMBER", NationalIdRecognizer),
+        ("ID_NUMBER", LetterLedIdRecognizer),
         ("MAC_ADDRESS", MacAddressRecognizer),
     ]
     return [factory() for entity, factory in table if entity in enabled]

@@ -52,6 +52,7 @@ _LOWER_NEXT = regex.compile(r"[ \t]+[\p{Ll}\"'/(]")
 _APOSTROPHE = re.compile("['\u2019]")
 _PERSON_LABELS = frozenset({"PERSON", "PER"})
 _NAME_LIKE_LABELS = frozenset({"ORG", "GPE", "NORP"})
+_GREETINGS = frozenset({"dear", "hi", "hello", "hey"})
 
 
 def model_dir(name_or_path: str) -> Path:
@@ -184,6 +185,92 @@ def name_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return parts
 
 
+# A person's name as a labelled value, which small models, not reading prose there, often leave untagged: an email
+# header's or a form's display name ("> From: Ingrid Bergström", "Account holder: Lena Hoffmann"), a name key's
+# quoted value in code or data ({"lastName": "Nowakowska"}), and the cells of a table's name column ("name,phone"
+# then "Sofia Moreno,+34 612 34 56 78").
+_NAME_LABEL = regex.compile(
+    r"(?im)^[ \t>]*(?:from|to|cc|bcc|reply-to|sender|recipient|name|full name|customer|patient|client|contact"
+    r"|(?:account |card ?)?holder)[ \t]*:[ \t]*(\p{Lu}[\p{L}'.-]*(?:[ \t]+\p{Lu}[\p{L}'.-]*){0,3})"
+)
+_NAME_COLUMN = regex.compile(
+    r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?"
+    r"(?:name|nom|nombre|nome)[ \t\"']*(?=[,;\t|]|$)"
+)
+_COLUMN_SEPARATORS = ",;\t|"
+# The quoted value of a name key in code or data: {"lastName": "Nowakowska"}, full_name='Ewa Nowak'.
+_NAME_KEY = regex.compile(
+    r"(?i)\b(?:(?:first|last|full|given|family|sur|middle|display|contact|customer|patient)[ _]?)?name"
+    r"""["']?[ \t]*[:=][ \t]*["'](?-i:(\p{Lu}[\p{L}'.-]*(?:[ \t]+\p{Lu}[\p{L}'.-]*){0,3}))["']"""
+)
+
+
+def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
+    """Spans of the names `_NAME_LABEL`, `_NAME_KEY` and `_NAME_COLUMN` find: 1-4 name-shaped words, one of them
+    unknown to the dictionary ("From: Support Team" stays)."""
+    spans = [m.span(1) for m in _NAME_LABEL.finditer(text)] if ":" in text else []
+    if "ame" in text:  # name, Name, lastName
+        spans += [m.span(1) for m in _NAME_KEY.finditer(text)]
+    if "\n" in text:
+        for header in _NAME_COLUMN.finditer(text):
+            spans += _column_cells(text, header.start(), header.end())
+    return [(a, b) for a, b in spans if _name_value(text[a:b], lexicon)]
+
+
+def _name_value(value: str, lexicon: Lexicon | None) -> bool:
+    words = value.replace(",", " ").split()
+    if not plausible_name(" ".join(words)) or not all(_could_be_name(w) for w in words):
+        return False
+    return lexicon is None or any(not lexicon.known(w.lower()) for w in words)
+
+
+def _column_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The cells under the header cell text[start:end] in the rows that follow, up to a blank line; a cell may be
+    quoted ("Okonkwo, Chidi")."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    if line_end < 0:
+        return []
+    header = text[line_start:line_end]
+    separators = [c for c in _COLUMN_SEPARATORS if c in header]
+    if len(separators) != 1:
+        return []
+    column = _split_cells(header, 0, separators[0])
+    index = next(
+        (i for i, (a, b) in enumerate(column) if a <= start - line_start < b or a <= end - line_start <= b), None
+    )
+    cells = []
+    row_start = line_end + 1
+    while index is not None and row_start < len(text) and text[row_start] != "\n":
+        row_end = text.find("\n", row_start)
+        row_end = len(text) if row_end < 0 else row_end
+        row = _split_cells(text[row_start:row_end], row_start, separators[0])
+        if index < len(row):
+            cells.append(row[index])
+        row_start = row_end + 1
+    return cells
+
+
+def _split_cells(line: str, offset: int, separator: str) -> list[tuple[int, int]]:
+    """(start, end) of each cell's value in `line` (offsets plus `offset`), quotes excluded."""
+    cells, i = [], 0
+    while i <= len(line):
+        if line[i : i + 1] == '"':
+            close = line.find('"', i + 1)
+            close = len(line) if close < 0 else close
+            cells.append((offset + i + 1, offset + close))
+            i = line.find(separator, close)
+        else:
+            j = line.find(separator, i)
+            j = len(line) if j < 0 else j
+            cells.append((offset + i, offset + j))
+            i = j
+        if i < 0 or i >= len(line):
+            break
+        i += 1
+    return cells
+
+
 class NameRecognizer(LocalRecognizer):
     """PERSON/LOCATION from spaCy NER over `name_windows` of the cased view (`casing.py`), without
     tech words and non-name shapes."""
@@ -211,6 +298,8 @@ class NameRecognizer(LocalRecognizer):
             for ent in doc.ents:
                 start, end = offset + ent.start_char, offset + ent.end_char
                 entity = self._entity(ent, start, end, restored)
+                if self._greeted(ent):  # "Dear Siobhán" tagged as an organisation: a greeting, then the person
+                    entity, start = "PERSON", offset + ent[1].idx
                 if entity is None or entity not in entities:
                     continue
                 for a, b in name_parts(view, start, end):
@@ -220,7 +309,16 @@ class NameRecognizer(LocalRecognizer):
         # A name key's value of 2-3 words, one unknown to the dictionary, is a name even where the
         # model, reading code, tags nothing: `"name": "lucas oliveira"`.
         results += [self._result("PERSON", r.start, r.end) for r in restored if r.keyed and r.unknown and r.words > 1]
+        if "PERSON" in entities:
+            results += [self._result("PERSON", a, b) for a, b in labelled_names(text, self._lexicon)]
         return results
+
+    def _greeted(self, ent: Span) -> bool:
+        """A greeting and a name the dictionary does not know, tagged as ORG/GPE/NORP ("Dear Siobhán"; not
+        "Hello World")."""
+        if ent.label_ not in _NAME_LIKE_LABELS or len(ent) < 2 or ent[0].lower_ not in _GREETINGS:
+            return False
+        return self._lexicon is not None and any(t.is_alpha and not self._lexicon.known(t.lower_) for t in ent[1:])
 
     def _entity(self, ent: Span, start: int, end: int, restored: list[Restored]) -> str | None:
         """The entity an NER span stands for. Spans over restored (lower-case) words count only as

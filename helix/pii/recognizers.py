@@ -35,6 +35,7 @@ PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "wh
 # Digits with the separators people put in phone numbers; must not sit inside a longer token.
 _PHONE_CANDIDATE = regex.compile(r"(?<![\w+/.#@-])(?:\+|\b00)?[(]?\d[\d \u00a0()./-]{5,22}\d(?![\w/]|[.-]\d)")
 _IP_OR_VERSION = regex.compile(r"^\d{1,3}(?:\.\d{1,3}){2,}$")
+_FRENCH_DOTTED = regex.compile(r"^0\d(?:\.\d\d){4}$")  # 01.45.67.89.10: a French number, not a version
 # Dates, and build numbers that start with one (2024.03.15.1).
 _DATE = regex.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\.\d+)?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
 # The digit groups of an IBAN written in blocks ("GB85 BARC 2004 0441 2345 67") are not a phone.
@@ -99,10 +100,17 @@ class FastPhoneRecognizer(LocalRecognizer):
 
     def _score(self, candidate: str, before: str) -> float:
         digits = "".join(c for c in candidate if c.isdigit())
-        if not 7 <= len(digits) <= 15 or _IP_OR_VERSION.match(candidate) or _DATE.match(candidate):
+        if not 7 <= len(digits) <= 15 or _DATE.match(candidate):
+            return 0.0
+        if _IP_OR_VERSION.match(candidate) and (not _FRENCH_DOTTED.match(candidate) or _VERSION_BEFORE.search(before)):
             return 0.0
         if candidate.startswith(("+", "00")):
-            return 0.7 if self._valid("+" + candidate.removeprefix("+").removeprefix("00"), None) else 0.0
+            international = "+" + candidate.removeprefix("+").removeprefix("00")
+            if self._valid(international, None):
+                return 0.7
+            # A number of the ranges kept for fiction and tests (+44 7700 900461, +1 555 010 4477) is possible
+            # but never valid: named as a phone, it is one.
+            return 0.5 if _PHONE_WORDS.search(before) and self._possible(international) else 0.0
         if _LOCAL_NUMBER.match(candidate) and _PHONE_WORDS.search(before):
             return 0.5  # "my phone number is 555-0100": seven digits with no area code, named as a phone
         if _RANGE.match(candidate) or _IBAN_BEFORE.search(before):
@@ -121,6 +129,13 @@ class FastPhoneRecognizer(LocalRecognizer):
     def _valid(candidate: str, region: str | None) -> bool:
         try:
             return phonenumbers.is_valid_number(phonenumbers.parse(candidate, region))
+        except phonenumbers.NumberParseException:
+            return False
+
+    @staticmethod
+    def _possible(candidate: str) -> bool:
+        try:
+            return phonenumbers.is_possible_number(phonenumbers.parse(candidate, None))
         except phonenumbers.NumberParseException:
             return False
 
@@ -146,6 +161,8 @@ _NOT_LOCAL = re.compile(r"[^!#$%&'*+\-/=?^_`{|}~\w.]")
 _DOMAIN = re.compile(r"[\w.-]*")
 _URL_PUNCTUATION = re.compile(r"[^?=&/]*")  # read backwards from the "@"
 _LOCAL_REACH = 512
+# An address whose local part is quoted (RFC 5321): "jane doe"@gmail.com; Presidio's pattern stops at the quote.
+_QUOTED_LOCAL = re.compile(r'"[^"\\\n@]{1,64}"@[\w-]+(?:\.[\w-]+)+')
 
 
 def email_windows(text: str) -> list[tuple[int, int]] | None:
@@ -198,6 +215,10 @@ class EmailRecognizer(_PresidioEmailRecognizer):
         for result in kept:  # "?email=ann@leak.io" in a URL: the address starts after the query's "=", "/", "&" or "?"
             at = text.index("@", result.start)
             result.start = at - _URL_PUNCTUATION.match(text[result.start : at][::-1]).end()  # type: ignore[union-attr]
+        if '"@' in text:
+            for quoted in _QUOTED_LOCAL.finditer(text):
+                if self.validate_result(quoted.group()):
+                    kept.append(RecognizerResult("EMAIL_ADDRESS", *quoted.span(), 1.0))
         return kept
 
     def validate_result(self, pattern_text: str) -> bool:
@@ -303,6 +324,7 @@ _TECH_WORDS = """
     keycloak okta auth0 vercel netlify heroku cloudflare supabase firebase figma notion
     format convert summarise summarize translate write draft explain fix list compare rewrite
     calculate generate create refactor describe
+    fahrenheit celsius kelvin kib mib gib tib kb mb gb tb
 """
 TECH_WORDS = frozenset(_TECH_WORDS.split())
 _APOSTROPHES = "'\u2019"

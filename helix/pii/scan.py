@@ -25,7 +25,14 @@ from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerRes
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii.fast_regex import Runs, Span, analyze_patterns
-from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS, STREET_HINT, mac_hint
+from helix.pii.personal import (
+    DATE_OF_BIRTH_HINTS,
+    GERMAN_STREET_HINT,
+    ID_HINTS,
+    STREET_HINT,
+    LetterLedIdRecognizer,
+    mac_hint,
+)
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -41,7 +48,7 @@ def _search(pattern: str) -> Gate:
     return lambda text: compiled.search(text) is not None
 
 
-_house_number = _search(r"\d[A-Za-z]? (?:[A-Z]|\d)")
+_house_number = _search(r"\d[A-Za-z]?,? (?:[A-Z]|\d|[a-zé]+ )")  # "12 Baker", "12 rue"
 _two_digits = _search(r"\d\d")
 _letters_then_digits = _search(r"[A-Za-z]{2}\d{2}")
 
@@ -59,14 +66,24 @@ GATES: dict[str, Gate] = {
     "DATE_OF_BIRTH": lambda text: _mentions(" " + text.lower(), DATE_OF_BIRTH_HINTS),
     "ID_NUMBER": lambda text: _mentions(" " + text.lower(), ID_HINTS),
     "MAC_ADDRESS": mac_hint,
-    # Pattern-found LOCATIONs are street addresses: a street type, and a house number before a capitalised word.
-    "LOCATION": lambda text: STREET_HINT.search(text) is not None and _house_number(text),
+    # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
+    # French street type), or a house number after a German street type.
+    "LOCATION": lambda text: (
+        (STREET_HINT.search(text) is not None and _house_number(text)) or GERMAN_STREET_HINT.search(text) is not None
+    ),
+}
+# Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.
+CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
+    LetterLedIdRecognizer: _two_digits,  # every number it finds has two digits in a row
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.
 WINDOWS: dict[str, Callable[[Runs], list[Span]]] = {
     "CREDIT_CARD": lambda runs: runs.digits(13),  # the shortest card pattern takes 13 digits
     "US_SSN": lambda runs: runs.digits(9),  # every SSN pattern: 9 digits, separators optional
+    # NationalIdRecognizer: CPF, NIR, DNI, Chinese resident ID; a DNI's letter (or an ID's X) is the character after
+    # a run, and its end's lookahead needs one more.
+    "ID_NUMBER": lambda runs: [(a, min(b + 1, len(runs.text))) for a, b in runs.digits(8)],
     "CRYPTO": lambda runs: runs.keys(),  # bitcoin: 26-60 characters, ethereum: 42
 }
 
@@ -94,15 +111,7 @@ class Scanner:
         """`gated`: ids (`id()`) of the recognizers that `GATES` may skip."""
         self._entities = list(entities)
         self._wanted = frozenset(entities)
-        self._entries = [
-            _Entry(
-                r,
-                frozenset(w.lower() for w in (r.context or ())),
-                _gate(r) if id(r) in gated else None,
-                _windows(r) if id(r) in gated else None,
-            )
-            for r in recognizers
-        ]
+        self._entries = [_entry(r, id(r) in gated) for r in recognizers]
 
     def scan(self, text: str) -> Iterator[Hit]:
         runs = Runs(text)
@@ -123,7 +132,17 @@ class Scanner:
                 yield Hit(result.entity_type, result.start, result.end, _boosted(text, result, entry.context))
 
 
+def _entry(recognizer: EntityRecognizer, gated: bool) -> _Entry:
+    """A recognizer with its context words, and, if `gated`, its windows or else its gate (its windows are where
+    it can match, so it needs no gate: NationalIdRecognizer shares ID_NUMBER with recognizers gated on words)."""
+    context = frozenset(w.lower() for w in (recognizer.context or ()))
+    windows = _windows(recognizer) if gated else None
+    return _Entry(recognizer, context, _gate(recognizer) if gated and windows is None else None, windows)
+
+
 def _gate(recognizer: EntityRecognizer) -> Gate | None:
+    if type(recognizer) in CLASS_GATES:
+        return CLASS_GATES[type(recognizer)]
     gates = [GATES.get(e) for e in recognizer.get_supported_entities()]
     if not gates or any(g is None for g in gates):
         return None

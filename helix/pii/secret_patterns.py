@@ -95,12 +95,26 @@ def _password_in_prose(value: str) -> bool:
     return has_signal and _plausible_bare_password(value)
 
 
+def _cli_password(value: str) -> bool:
+    # `docker run -u 1000:1000` and `-u root:root` name a user and a group, not a password.
+    return _password_in_prose(value) and not value.isdigit()
+
+
 def _plausible_secret(value: str) -> bool:
     return len(value) >= 8 and (_has_digit_and_letter(value) or len(value) >= 16) and _looks_literal(value)
 
 
 def _plausible_bare_secret(value: str) -> bool:
     return _plausible_secret(value) and not _EXPRESSION.search(value)
+
+
+def _random_looking(value: str) -> bool:
+    # 20+ characters of letters and digits (and the - _ . / + = of key encodings), both kinds present, no word
+    # separators: a generated key, not an identifier or a sentence.
+    return len(value) >= 20 and _RANDOM_KEY.fullmatch(value) is not None and _has_digit_and_letter(value)
+
+
+_RANDOM_KEY = regex.compile(r"[A-Za-z0-9_./+=-]+")
 
 
 # --- patterns -------------------------------------------------------------------------------
@@ -110,12 +124,19 @@ _NOT_TOKEN_AFTER = r"(?![A-Za-z0-9_-])"
 _SEP = r"""["']?[ \t]*(?::=|=>|[:=])[ \t]*"""
 _QUOTED_VALUE = r"""(?P<q>["'`])(?P<value>[^"'`\n]{4,256}?)(?P=q)"""
 _BARE_VALUE = r"""(?P<value>[^\s"'`<>]{4,256})"""
+# A key's bare value also ends at "&", the next parameter of a URL's query (?token=8f14e45f&user=...).
+_BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,256})"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
-_PASSWORD_KEY = r"(?i:(?<![a-z0-9])(?:password|passwd|passphrase|pass_word|pwd|pw)\b)"
+# "password" may end a longer name (PGPASSWORD, newPassword); "pass" alone only after a name and "_" or "."
+# (DB_PASS, smtp.pass): "first-pass: compile" is prose.
+_PASSWORD_KEY = r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw)|(?<=[a-z0-9][_.])pass)\b)"
 _SECRET_KEY = (
     r"(?i:(?<![a-z0-9])(?:secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?key"
-    r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token)\b)"
+    r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey)\b)"
 )
+# Any other name ending in "key" after "_", "." or "-" (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id): the value
+# must then look random, since code names many things a key (sort_key = "created_at", cache_key = "user:1").
+_OTHER_KEY = r"(?i:(?<=[a-z0-9][_.-])key(?:[_.-](?:base|id))?\b)"
 _TRAILING = ".,;:)"
 
 _PASSWORD_HINTS = ("pass", "pwd", "pw")
@@ -125,6 +146,28 @@ _GITHUB_HINTS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")
 
 def _api(name: str, pattern: str, hints: tuple[str, ...], **kw: Any) -> SecretPattern:
     return SecretPattern(name, pattern, kw.pop("score", 0.95), hints=hints, **kw)
+
+
+Check = Callable[[str], bool]
+
+
+def _assignments(
+    name: str, key: str, bare: str, hints: tuple[str, ...], score: float, checks: tuple[Check, Check]
+) -> tuple[SecretPattern, SecretPattern]:
+    """`key = "value"` and `key: value`, each value checked by its check in `checks`."""
+    quoted, unquoted = checks
+    return (
+        _api(f"{name}_quoted", key + _SEP + _QUOTED_VALUE, hints, score=score, check=quoted, line_local=True),
+        _api(
+            f"{name}_bare",
+            key + _SEP + bare,
+            hints,
+            score=score,
+            check=unquoted,
+            strip_trailing=_TRAILING,
+            line_local=True,
+        ),
+    )
 
 
 API_KEY_PATTERNS = [
@@ -146,6 +189,11 @@ API_KEY_PATTERNS = [
         ("hooks.slack.com",),
     ),
     _api("stripe", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}\b", ("_live_", "_test_")),
+    _api("sendgrid", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}" + _NOT_TOKEN_AFTER, ("sg.",)),
+    _api("mailgun", r"\bkey-[0-9a-z]{32}\b", ("key-",), check=_has_digit_and_letter),
+    _api("vault", r"\bhv[sb]\.[A-Za-z0-9_-]{24,}" + _NOT_TOKEN_AFTER, ("hvs.", "hvb.")),
+    _api("digitalocean", r"\bdo[opr]_v1_[a-f0-9]{64}\b", ("_v1_",)),
+    _api("pypi", r"\bpypi-AgE[A-Za-z0-9_-]{50,}" + _NOT_TOKEN_AFTER, ("pypi-",)),
     _api("stripe_webhook", r"\bwhsec_[A-Za-z0-9]{20,}\b", ("whsec_",)),
     _api("google", _NOT_TOKEN_BEFORE + r"AIza[0-9A-Za-z_-]{35}" + _NOT_TOKEN_AFTER, ("aiza",)),
     _api("google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}" + _NOT_TOKEN_AFTER, ("gocspx-",)),
@@ -191,6 +239,12 @@ PRIVATE_KEY_PATTERNS = [
 ]
 
 
+def _basic_credentials(token: str) -> bool:
+    # HTTP Basic: base64 of "user:password".
+    raw = base64_bytes(token)
+    return raw is not None and b":" in raw
+
+
 def _jwt_header(token: str) -> bool:
     # A JWT by structure, whatever its payload: the first segment is base64url JSON naming an `alg`.
     raw = base64_bytes(token.split(".", 1)[0])
@@ -215,21 +269,21 @@ JWT_PATTERNS = [
 
 PASSWORD_PATTERNS = [
     _api(
-        "password_quoted",
-        _PASSWORD_KEY + _SEP + _QUOTED_VALUE,
-        _PASSWORD_HINTS,
+        "docker_auth",  # ~/.docker/config.json: {"auths": {"registry": {"auth": "base64(user:password)"}}}
+        r'(?i:"auth")[ \t]*:[ \t]*"(?P<value>[A-Za-z0-9+/]{8,}={0,2})"',
+        ('"auth"',),
         score=0.85,
-        check=_plausible_password,
-        line_local=True,
+        check=_basic_credentials,
     ),
     _api(
-        "password_bare",
-        _PASSWORD_KEY + _SEP + _BARE_VALUE,
-        _PASSWORD_HINTS,
+        "basic_auth",
+        r"(?i:\bbasic[ \t]+)(?P<value>[A-Za-z0-9+/]{8,}={0,2})" + _NOT_TOKEN_AFTER,
+        ("basic",),
         score=0.85,
-        check=_plausible_bare_password,
-        strip_trailing=_TRAILING,
-        line_local=True,
+        check=_basic_credentials,
+    ),
+    *_assignments(
+        "password", _PASSWORD_KEY, _BARE_VALUE, _PASSWORD_HINTS, 0.85, (_plausible_password, _plausible_bare_password)
     ),
     _api(
         "password_prose",
@@ -241,6 +295,13 @@ PASSWORD_PATTERNS = [
         strip_trailing=_TRAILING,
     ),
     _api(
+        "cli_user_password",  # curl -u admin:Sup3rS3cret!, --user=deploy:hunter22
+        r"(?<!\S)(?:-u|--user)[= ]?[\"']?[^\s:\"']+:(?P<value>[^\s\"']{3,256})",
+        ("-u", "--user"),
+        score=0.85,
+        check=_cli_password,
+    ),
+    _api(
         "password_cli",
         r"(?<!\S)--password[= ](?P<value>[^\s\"'`]{4,256})",
         ("--password",),
@@ -249,7 +310,7 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "url_userinfo",
-        r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]+:(?P<value>[^\s@/]{3,256})@",
+        r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]*:(?P<value>[^\s@/]{3,256})@",
         ("://",),
         score=0.9,
         check=_looks_literal,
@@ -258,22 +319,16 @@ PASSWORD_PATTERNS = [
 ]
 
 SECRET_PATTERNS = [
-    _api(
-        "secret_quoted",
-        _SECRET_KEY + _SEP + _QUOTED_VALUE,
-        _SECRET_HINTS,
-        score=0.7,
-        check=_plausible_secret,
-        line_local=True,
+    *_assignments(
+        "secret", _SECRET_KEY, _BARE_KEY_VALUE, _SECRET_HINTS, 0.7, (_plausible_secret, _plausible_bare_secret)
     ),
+    *_assignments("other_key", _OTHER_KEY, _BARE_KEY_VALUE, ("key",), 0.7, (_random_looking, _random_looking)),
     _api(
-        "secret_bare",
-        _SECRET_KEY + _SEP + _BARE_VALUE,
-        _SECRET_HINTS,
-        score=0.7,
-        check=_plausible_bare_secret,
-        strip_trailing=_TRAILING,
-        line_local=True,
+        "seed_phrase",  # a crypto wallet's recovery words: whoever has them has the wallet
+        r"(?i:\b(?:seed|recovery|mnemonic|backup|secret recovery) (?:phrase|words)|\bmnemonic)\b[ \t]*[:=-]?[ \t]*"
+        r"(?P<value>(?:[a-z]{3,8} ){11,23}[a-z]{3,8})\b",
+        ("phrase", "mnemonic", "words"),
+        score=0.9,
     ),
     _api(
         "bearer",
