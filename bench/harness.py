@@ -47,8 +47,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+def _wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"server exited early ({process.returncode})")
@@ -86,11 +86,15 @@ def servers(
     helix_cpu: int | None = None,
     upstream_cpu: int | None = None,
     baseline: Path | None = None,
+    wrapper: list[str] | None = None,
+    tree: Path = REPO,
+    ready_seconds: float = 60,
 ) -> Iterator[Servers]:
     """The fake upstream and one Helix worker in front of it, each optionally pinned to a CPU; with
     `baseline` (another checkout, e.g. `git archive main | tar -x -C DIR`) a second Helix from that tree,
     with its own database. Ports not given are free ones (benches of other checkouts may run at the same
-    time). All stopped (by PID) on exit."""
+    time). `wrapper` (e.g. valgrind) runs the first Helix, from `tree` (this checkout by default), which
+    may take `ready_seconds` to come up. All stopped (by PID) on exit."""
     upstream_port = upstream_port or free_port()
     ports = [helix_port or free_port()] + ([free_port()] if baseline else [])
     homes = [tempfile.mkdtemp(prefix="helix-bench-") for _ in range(2 if baseline else 1)]
@@ -107,11 +111,14 @@ def servers(
         env=environment,
     )
     processes = [upstream]
-    for home, tree in zip(homes, [REPO, baseline], strict=False):
+    for home, source in zip(homes, [tree, baseline], strict=False):
         # `python -m helix` with the tree's own package first on the path (not the installed one).
-        launch = f"import runpy, sys; sys.path.insert(0, {str(tree)!r}); runpy.run_module('helix', run_name='__main__')"
+        launch = f"import runpy, sys; sys.path.insert(0, {str(source)!r}); "
+        launch += "runpy.run_module('helix', run_name='__main__')"
         port = ports[len(processes) - 1]
         command = [sys.executable, "-c", launch, "serve", "--port", str(port)]
+        if wrapper and source == tree:
+            command = [*wrapper, *command]
         processes.append(
             subprocess.Popen(
                 pinned(helix_cpu, command), cwd=home, env={**environment, "HELIX_HOME": home}, stdout=subprocess.DEVNULL
@@ -121,7 +128,7 @@ def servers(
     try:
         _wait_for(f"http://127.0.0.1:{upstream_port}/v1/models", upstream)
         for port, process in zip(ports, processes[1:], strict=True):
-            _wait_for(f"http://127.0.0.1:{port}/health/ready", process)
+            _wait_for(f"http://127.0.0.1:{port}/health/ready", process, ready_seconds)
         base = processes[2] if baseline else None
         yield Servers(
             f"http://127.0.0.1:{upstream_port}",

@@ -218,19 +218,15 @@ def test_a_changed_chunk_is_encoded_again() -> None:
     assert json.loads(encoder.encode(chunk)[6:]) == {"id": "y", "choices": [], "usage": None}
 
 
-class _Pieces:
-    def __init__(self, pieces: list[bytes]) -> None:
-        self._pieces = pieces
-
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        for piece in self._pieces:
-            yield piece
+async def _pieces(pieces: list[bytes]) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece
 
 
 @pytest.mark.asyncio
 async def test_events_of_one_read_are_marked_to_go_out_together() -> None:
     pieces = [b"data: 1\n\ndata: 2\n\ndata: 3\n\n", b"data: 4\n\n", b"data: 5\n", b"\n"]
-    found = [(data, more) async for _, data, more in iter_sse(_Pieces(pieces), "p")]  # type: ignore[arg-type]
+    found = [(data, more) async for _, data, more in iter_sse(httpx.Response(200, content=_pieces(pieces)), "p")]
     assert found == [(b"1", True), (b"2", True), (b"3", False), (b"4", False), (b"5", False)]
 
 
