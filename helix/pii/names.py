@@ -38,6 +38,7 @@ from thinc.api import NumpyOps
 
 from helix.pii.casing import CALENDAR_WORDS, Lexicon, Restored, cased, restorable
 from helix.pii.config import NER_OFF
+from helix.pii.personal import COLUMN_SEPARATORS
 from helix.pii.recognizers import TECH_WORDS, plausible_name
 
 WINDOW_CHARS = 20  # as many names caught as with 32 on the test sets, at ~0.8x the cost
@@ -197,7 +198,6 @@ _NAME_COLUMN = regex.compile(
     r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?"
     r"(?:name|nom|nombre|nome)[ \t\"']*(?=[,;\t|]|$)"
 )
-_COLUMN_SEPARATORS = ",;\t|"
 # The quoted value of a name key in code or data: {"lastName": "Nowakowska"}, full_name='Ewa Nowak'.
 _NAME_KEY = regex.compile(
     r"(?i)\b(?:(?:first|last|full|given|family|sur|middle|display|contact|customer|patient)[ _]?)?name"
@@ -232,7 +232,7 @@ def _column_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
     if line_end < 0:
         return []
     header = text[line_start:line_end]
-    separators = [c for c in _COLUMN_SEPARATORS if c in header]
+    separators = [c for c in COLUMN_SEPARATORS if c in header]
     if len(separators) != 1:
         return []
     column = _split_cells(header, 0, separators[0])

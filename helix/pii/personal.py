@@ -106,7 +106,7 @@ _DATE_OF_BIRTH = regex.compile(_BIRTH_WORDS + rf"[^\n\d]{{0,20}}?(?P<date>{_DATE
 # A table whose header names a birth date ("name,dob,ward"): a header cell, no date after it on its line.
 _BIRTH_COLUMN = regex.compile(r"(?:^|[,;\t|])[ \"']*" + _BIRTH_WORDS + r"[^\n\d]*$", regex.MULTILINE)
 _ANY_DATE = regex.compile(rf"(?i)\b(?:{_DATE})\b")
-_COLUMN_SEPARATORS = (",", ";", "\t", "|")
+COLUMN_SEPARATORS = ",;\t|"  # the cell separators of a table pasted as text (CSV, TSV, Markdown)
 
 
 class DateOfBirthRecognizer(_SpanRecognizer):
@@ -120,7 +120,7 @@ class DateOfBirthRecognizer(_SpanRecognizer):
             yield found.span("date")
         for column in _BIRTH_COLUMN.finditer(text):  # a table's rows: every full date up to a blank line
             header = text[text.rfind("\n", 0, column.start()) + 1 : column.end()]
-            if any(separator in header for separator in _COLUMN_SEPARATORS):
+            if any(separator in header for separator in COLUMN_SEPARATORS):
                 rows_end = text.find("\n\n", column.end())
                 rows = _ANY_DATE.finditer(text, column.end(), len(text) if rows_end < 0 else rows_end)
                 yield from (row.span() for row in rows)
