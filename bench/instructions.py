@@ -11,6 +11,7 @@ and `bench/chat.lua` send:
   miss     a small chat completion, a new prompt each time, `Cache-Control: no-cache, no-store`
   stream   a streamed chat completion of 24 chunks, a new prompt each time, cache bypassed
   hit      one request repeated: exact cache hits
+  history  a chat of 20 messages resent with a new question each time (the way chat apps call), cache bypassed
 
     python bench/instructions.py [--paths miss,stream,hit] [--requests 200] [--warmup 60]
     python bench/instructions.py --baseline DIR   # DIR's Helix too (git archive main | tar -x -C DIR), after
@@ -35,12 +36,21 @@ from harness import REPO, free_port, servers
 
 PROMPTS = itertools.count()
 RUN = f"{time.time_ns():x}"
+HISTORY = [{"role": "system", "content": "You are a patient assistant who explains how to set up a home network."}] + [
+    {
+        "role": "user" if turn % 2 == 0 else "assistant",
+        "content": f"Turn {turn}: " + "the router sits in the hall and the signal is weak upstairs, so what now? " * 3,
+    }
+    for turn in range(19)
+]
 
 
 def _body(path: str) -> dict[str, object]:
     if path == "hit":
         return {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello, instructions."}]}
     n = next(PROMPTS)
+    if path == "history":
+        return {"model": "gpt-4o-mini", "messages": [*HISTORY, {"role": "user", "content": f"And the next step, {n}?"}]}
     if path == "stream":
         prompt = f"Tell me a story named {RUN[-7:]}-{n:06d}, keep it short and calm; a single line here."
         return {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": prompt}]}

@@ -15,6 +15,7 @@ from openai.types import embedding_create_params
 from openai.types.chat import completion_create_params
 
 from helix.pii.analyzer import PiiEngine
+from helix.pii.api_words import API_WORDS
 from helix.pii.canonical import canonical
 from helix.pii.config import PiiConfig
 from helix.pii.redact import Redactor, redact_body
@@ -229,6 +230,66 @@ def test_a_card_split_across_parts_is_caught(engine: PiiEngine) -> None:
     red = Redactor(engine).redact(["pay with 4111 1111", "1111 1111 thanks"])
     assert "1111" not in "".join(red.texts)
     assert Redactor(engine).redact(["version 4.1", "1 released"]).texts == ["version 4.1", "1 released"]
+
+
+def _schema_keys(hint: Any, seen: set[int]) -> Iterator[str]:
+    if typing_extensions.is_typeddict(hint):
+        if id(hint) in seen:
+            return
+        seen.add(id(hint))
+        for key, value in typing_extensions.get_type_hints(hint, include_extras=True).items():
+            yield key
+            yield from _schema_keys(value, seen)
+    for arg in typing.get_args(hint):
+        yield from _schema_keys(arg, seen)
+
+
+def test_the_chat_and_embeddings_request_keys_are_api_words() -> None:
+    # So a plain chat body brings no key of its own to analyse; `n` is left out: one letter is a name's initial.
+    chat, embeddings = completion_create_params, embedding_create_params
+    params = (chat.CompletionCreateParamsNonStreaming, embeddings.EmbeddingCreateParams)
+    keys = {key for hint in params for key in _schema_keys(hint, set())}
+    assert len(keys) > 60
+    assert sorted(keys - API_WORDS) == ["n"]
+
+
+def test_api_words_are_passed_by_only_as_whole_strings_outside_message_text(engine: PiiEngine) -> None:
+    body: dict[str, Any] = {
+        "model": "gpt-4o",
+        "tool_choice": "auto",
+        "metadata": {"mode": "user 4111 1111 1111 1111", "auto": "text"},
+        "messages": [
+            {"role": "system", "content": "user"},
+            {"role": "user", "content": [{"type": "text", "text": "object"}]},
+        ],
+        "tools": [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object",
+                   "properties": {"order_ref": {"type": "string"}}, "required": ["order_ref"]}}}],
+    }  # fmt: skip
+    fields = {f.path: f.text for f in walk(body)}
+    assert fields == {
+        "metadata.mode": "user 4111 1111 1111 1111",
+        "messages[0].content": "user",
+        "messages[1].content[0].text": "object",
+        "tools[0].function.name": "lookup",
+        "tools[0].function.parameters.properties.order_ref#key": "order_ref",
+        "tools[0].function.parameters.required[0]": "order_ref",
+    }
+    assert [word for word in sorted(API_WORDS) if engine.analyze(word)] == []
+
+
+def test_a_turn_analyses_only_its_new_message_and_seam(engine: PiiEngine) -> None:
+    """A history resent on every turn is found in the engine's results: each seam is its own document."""
+    history: list[dict[str, Any]] = [{"role": "system", "content": "You answer questions about orders."}]
+    for turn in range(6):
+        history.append({"role": "user" if turn % 2 == 0 else "assistant", "content": f"Message {turn} of the chat."})
+    redactor = Redactor(engine)
+
+    def texts(messages: list[dict[str, Any]]) -> set[str]:
+        return set(redactor.plan(walk({"model": "m", "messages": messages})).texts)
+
+    before = texts(history)
+    after = texts([*history, {"role": "user", "content": "And where is order 7?"}])
+    assert after - before == {"And where is order 7?", "Message 5 of the chat.And where is order 7?"}
 
 
 def test_anthropic_tool_ids_stay_identifiers() -> None:

@@ -5,9 +5,10 @@ Fields are analysed through their canonical views (`canonical.py`), in documents
   document, so a history resent on every turn is found in the engine's result cache;
 - the short strings around them (names, ids, keys, metadata, tool schemas, ...) share documents;
 - base64 segments that decode to text follow their field, each mapped to the whole segment;
-- one seam document joins the end of each conversation text to the start of the next, so a value
-  split across two messages or parts (half an API key in each) is found; only findings that cross a
-  seam are taken from it;
+- a seam document per pair of neighbouring conversation texts joins the end of the first to the start
+  of the second, so a value split across two messages or parts (half an API key in each) is found;
+  only findings that cross the seam are taken from it. One per seam, so the seams of a history resent
+  on every turn are found in the result cache too, and a turn analyses only its new seam;
 - a text longer than `CHUNK_CHARS` is cut into overlapping chunks, so analysis of a huge body is a
   series of short jobs that other requests' jobs can run between.
 """
@@ -150,21 +151,19 @@ def build_docs(sources: Sequence[Source], views: Sequence[View]) -> list[Doc]:
             packer.shared(i, view.text, _view_mappers(view))
         for decoded in view.decoded:
             packer.shared(i, decoded.text, _fixed_mappers((decoded.start, decoded.end)))
-    seams = _seam_doc(conversation, views)
-    return packer.docs + ([seams] if seams.length else [])
+    seams = (_seam_doc(views, before, after) for before, after in itertools.pairwise(conversation))
+    return packer.docs + [doc for doc in seams if doc is not None]
 
 
-def _seam_doc(conversation: list[int], views: Sequence[View]) -> Doc:
+def _seam_doc(views: Sequence[View], before: int, after: int) -> Doc | None:
+    left, right = views[before], views[after]
+    tail_end = len(left.text.rstrip())
+    tail_start = max(0, tail_end - SEAM_CHARS)
+    head_start = len(right.text) - len(right.text.lstrip())
+    head_end = min(len(right.text), head_start + SEAM_CHARS)
+    if tail_end <= tail_start or head_end <= head_start:
+        return None
     doc = Doc(seam=True)
-    for before, after in itertools.pairwise(conversation):
-        left, right = views[before], views[after]
-        tail_end = len(left.text.rstrip())
-        tail_start = max(0, tail_end - SEAM_CHARS)
-        head_start = len(right.text) - len(right.text.lstrip())
-        head_end = min(len(right.text), head_start + SEAM_CHARS)
-        if tail_end <= tail_start or head_end <= head_start:
-            continue
-        doc.add(before, left.text[tail_start:tail_end], _view_mapper(left, tail_start))
-        doc.add(after, right.text[head_start:head_end], _view_mapper(right, head_start))
-        doc.separate()
+    doc.add(before, left.text[tail_start:tail_end], _view_mapper(left, tail_start))
+    doc.add(after, right.text[head_start:head_end], _view_mapper(right, head_start))
     return doc

@@ -3,8 +3,10 @@
 Deny by default: the walk visits every string value and every object key of the body, whatever the
 field (messages and their `name`, `user`, `metadata`, tools and their JSON schemas, `response_format`,
 `stop`, `prediction`, image and file URLs, fields Helix has never heard of). Only the top-level
-`model` is left out: it is resolved to a provider before any stage runs. The Anthropic provider
-builds its request from this same body after redaction, so what it sends is covered too.
+`model` is left out: it is resolved to a provider before any stage runs, and so are strings that are
+exactly a word of the APIs' own vocabulary (`api_words.py`: keys such as `messages` and `role`, values
+such as `user` and `auto`) outside message text. The Anthropic provider builds its request from this
+same body after redaction, so what it sends is covered too.
 
 - Base64 payloads (data URLs, `file_data`, long bare base64 strings) are decoded: a text payload is
   checked as text and re-encoded after redaction; a binary one is checked by the text it can carry
@@ -27,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from helix.pii.api_words import API_WORDS
 from helix.pii.binary import Unreadable, contents, kind_of
 from helix.pii.canonical import as_text, base64_bytes
 
@@ -121,7 +124,8 @@ def _walk(value: Any, path: Steps, binary: _Binary) -> Iterator[Field]:
             if not path and key == "model":
                 continue
             child = (*path, key)
-            yield _key_field(value, key, child)
+            if key not in API_WORDS:
+                yield _key_field(value, key, child)
             if isinstance(item, str):
                 yield from _string(value, key, child, binary)
             else:
@@ -151,6 +155,9 @@ def _key_field(container: dict[str, Any], key: str, path: Steps) -> Field:
 
 def _string(container: Any, key: str | int, path: Steps, binary: _Binary) -> Iterator[Field]:
     text: str = container[key]
+    conversation = _is_conversation(path)
+    if text in API_WORDS and not conversation:
+        return
 
     def assign(new: str) -> None:
         container[key] = new
@@ -174,8 +181,7 @@ def _string(container: Any, key: str | int, path: Steps, binary: _Binary) -> Ite
         elif not binary.skip and path[-1] not in _OPAQUE_KEYS:
             yield from _binary(raw, path, binary)
         return
-    ident = path[-1] in _IDENT_KEYS
-    yield Field(text, path, _is_conversation(path), ident, False, assign)
+    yield Field(text, path, conversation, path[-1] in _IDENT_KEYS, False, assign)
 
 
 def _binary(raw: bytes, path: Steps, binary: _Binary) -> Iterator[Field]:
