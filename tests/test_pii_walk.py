@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import itertools
 import json
 import typing
@@ -290,6 +291,45 @@ def test_a_turn_analyses_only_its_new_message_and_seam(engine: PiiEngine) -> Non
     before = texts(history)
     after = texts([*history, {"role": "user", "content": "And where is order 7?"}])
     assert after - before == {"And where is order 7?", "Message 5 of the chat.And where is order 7?"}
+
+
+def test_a_clean_history_is_seen_again_only_at_its_seams_and_one_with_findings_whole(engine: PiiEngine) -> None:
+    key = "sk-proj-" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2H1g0"
+    history: list[dict[str, Any]] = [
+        {"role": "system", "content": "You help customers with their orders."},
+        {"role": "user", "content": "Order 7 never came; write to me at lena.berg@example.org please."},
+        {"role": "assistant", "content": "Sorry to hear that. Which address was it sent to?"},
+        {"role": "user", "content": f"The one on file. My API key for the shop starts {key[:16]}"},
+        {"role": "assistant", "content": f"{key[16:]} is the rest of it, you said? Please never share keys."},
+    ]
+    redactor = Redactor(engine)
+
+    def turn(question: str) -> tuple[set[str], str]:
+        body: dict[str, Any] = {
+            "model": "m",
+            "messages": [*copy.deepcopy(history), {"role": "user", "content": question}],
+        }
+        fields = walk(body)
+        texts = set(redactor.plan(fields).texts)
+        redact_body(body, redactor)
+        return texts, json.dumps(body)
+
+    turn("Can you check again?")
+    texts, sent = turn("Any news about order 7?")
+    # The clean messages are not analysed alone again; the one with an address is, and so is every seam.
+    assert "You help customers with their orders." not in texts
+    assert "Sorry to hear that. Which address was it sent to?" not in texts
+    assert "Order 7 never came; write to me at lena.berg@example.org please." in texts
+    assert "Any news about order 7?" in texts
+    for leaked in ("lena.berg@example.org", key[:16], key[16:]):
+        assert leaked not in sent
+    fresh = PiiEngine(PiiConfig(), cache_size=0)
+    body: dict[str, Any] = {
+        "model": "m",
+        "messages": [*history, {"role": "user", "content": "Any news about order 7?"}],
+    }
+    redact_body(body, Redactor(fresh))
+    assert json.dumps(body) == sent
 
 
 def test_anthropic_tool_ids_stay_identifiers() -> None:

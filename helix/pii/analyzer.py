@@ -55,7 +55,7 @@ from helix.pii.secrets import secret_recognizers
 
 _NER_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION"}
 _NER_OPTIONAL = {"ORG": "ORGANIZATION", "NORP": "NRP"}
-_CACHE_SIZE = 2048
+_CACHE_SIZE = 4096
 _WARMUP = "Reach Ana Lima at ana@example.com or +44 20 7946 0958; card 4111 1111 1111 1111, ip 10.1.2.3."
 
 
@@ -194,6 +194,21 @@ class PiiEngine:
         self._remember({k: found[k] for k in misses})
         return [list(found.get(k, ())) for k in keys]
 
+    def settled(self, texts: Sequence[str]) -> list[bool]:
+        """Which of these request fields were analysed whole before and found clean (`settle`): a history
+        resent on every turn need not be viewed, packed and looked up again, only joined at its seams."""
+        keys = [_FIELD + _digest(t) for t in texts]
+        with self._lock:
+            known = [key in self._cache for key in keys]
+            for key, hit in zip(keys, known, strict=True):
+                if hit:
+                    self._cache.move_to_end(key)
+        return known
+
+    def settle(self, texts: Iterable[str]) -> None:
+        """Remember request fields whose own analysis (every view and decoded part of them) found nothing."""
+        self._remember({_FIELD + _digest(t): () for t in texts})
+
     def _analyze_batch(self, texts: list[str]) -> list[tuple[Finding, ...]]:
         return [self._analyze_one(text) for text in texts]
 
@@ -214,6 +229,9 @@ class PiiEngine:
             self._cache.update(entries)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
+
+
+_FIELD = b"field:"  # keys of settled fields, beside the analysed texts' in the one bounded cache
 
 
 def _digest(text: str) -> bytes:

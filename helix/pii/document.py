@@ -138,14 +138,18 @@ class _Packer:
         self._open.separate()
 
 
-def build_docs(sources: Sequence[Source], views: Sequence[View]) -> list[Doc]:
+def build_docs(sources: Sequence[Source], views: Sequence[View], settled: Sequence[bool]) -> list[Doc]:
+    """`settled`: fields analysed whole before and found clean; only their seams are analysed again."""
     packer = _Packer()
     conversation: list[int] = []
-    for i, (source, view) in enumerate(zip(sources, views, strict=True)):
+    for i, (source, view, done) in enumerate(zip(sources, views, settled, strict=True)):
         if not view.text.strip() and not view.decoded:
             continue
         if source.conversation:
-            conversation.append(i)
+            conversation.append(i)  # joined to its neighbours at the seams, settled or not
+        if done:
+            continue
+        if source.conversation:
             packer.own(i, view.text, _view_mappers(view))
         else:
             packer.shared(i, view.text, _view_mappers(view))

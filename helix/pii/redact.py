@@ -154,8 +154,20 @@ class Redactor:
         `answer`: the texts are a model's answer, which cannot be refused or restored later, so
         `block` and `pseudonymize` redact (`<EMAIL_ADDRESS>`) instead.
         """
-        views = [canonical(s.text) for s in sources]
-        return Plan(self, list(sources), build_docs(sources, views), answer)
+        texts = [s.text for s in sources]
+        settled = self._settled(sources, answer)
+        # A settled field is seen again only at its seams, which need its view but not its decoded parts.
+        views = [canonical(t, decode_base64=not done) for t, done in zip(texts, settled, strict=True)]
+        return Plan(self, list(sources), build_docs(sources, views, settled), answer, settled)
+
+    def _settled(self, sources: Sequence[Source], answer: bool) -> list[bool]:
+        """Conversation texts (each analysed in documents of its own, so alone) found clean before. Not
+        answers, which are new every time, nor the short strings packed together, which share context."""
+        indexes = [] if answer else [i for i, s in enumerate(sources) if s.conversation]
+        settled = [False] * len(sources)
+        for i, done in zip(indexes, self.engine.settled([sources[i].text for i in indexes]), strict=True):
+            settled[i] = done
+        return settled
 
     def apply(self, sources: Sequence[Source], found: list[list[Finding]], answer: bool = False) -> Redaction:
         texts = [s.text for s in sources]
@@ -233,11 +245,14 @@ class Text:
 class Plan:
     """The analysis one request needs: `texts` to analyse (in any number of steps), then `finish`."""
 
-    def __init__(self, redactor: Redactor, sources: list[Source], docs: list[Doc], answer: bool = False) -> None:
+    def __init__(
+        self, redactor: Redactor, sources: list[Source], docs: list[Doc], answer: bool, settled: list[bool]
+    ) -> None:
         self._redactor = redactor
         self._answer = answer
         self._sources = sources
         self._docs = docs
+        self._settled = settled
         self.texts = [doc.text for doc in docs]
 
     @property
@@ -247,21 +262,32 @@ class Plan:
     def finish(self, found: Sequence[Sequence[Finding]]) -> Redaction:
         """Map each document's findings back to the fields and redact them."""
         if not any(found):  # most requests: nothing to map back, number or rewrite
+            self._settle(set())
             return Redaction(texts=[s.text for s in self._sources])
         return self._redactor.apply(self._sources, self.locate(found), self._answer)
+
+    def _settle(self, found_in: set[int]) -> None:
+        """Remember the fields nothing was found in, but by their seams (which are analysed every time)."""
+        if not self._answer:
+            fresh = (i for i, s in enumerate(self._sources) if s.conversation and not self._settled[i])
+            self._redactor.engine.settle(self._sources[i].text for i in fresh if i not in found_in)
 
     def locate(self, found: Sequence[Sequence[Finding]]) -> list[list[Finding]]:
         """Each document's findings as spans of the fields' original texts, merged per field."""
         per_field: list[list[Finding]] = [[] for _ in self._sources]
+        found_in: set[int] = set()
         for doc, findings in zip(self._docs, found, strict=True):
             for f in findings:
                 spans = doc.locate(f.start, f.end)
+                if not doc.seam:
+                    found_in.update(spans)
                 if doc.seam and (len(spans) < 2 or f.entity_type in NER_ENTITIES):
                     # Inside one text: its own document has it. A name "across" two messages is the
                     # model reading the end of one and the start of the next as one sentence.
                     continue
                 for index, (start, end) in spans.items():
                     per_field[index].append(Finding(f.entity_type, start, end, f.score))
+        self._settle(found_in)
         return [merge_overlaps(f) for f in per_field]
 
 
