@@ -51,6 +51,8 @@ def _search(pattern: str) -> Gate:
 _house_number = _search(r"\d[A-Za-z]?,? (?:[A-Z]|\d|[a-zé]+ )")  # "12 Baker", "12 rue"
 _two_digits = _search(r"\d\d")
 _letters_then_digits = _search(r"[A-Za-z]{2}\d{2}")
+_digit_dot_digit = _search(r"\d\.\d")  # in every IPv4 address
+_colons = _search(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")  # in every IPv6 address
 
 
 def _mentions(text: str, hints: tuple[str, ...]) -> bool:
@@ -66,6 +68,7 @@ GATES: dict[str, Gate] = {
     "DATE_OF_BIRTH": lambda text: _mentions(" " + text.lower(), DATE_OF_BIRTH_HINTS),
     "ID_NUMBER": lambda text: _mentions(" " + text.lower(), ID_HINTS),
     "MAC_ADDRESS": mac_hint,
+    "IP_ADDRESS": lambda text: ("." in text and _digit_dot_digit(text)) or (":" in text and _colons(text)),
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
     # French street type), or a house number after a German street type.
     "LOCATION": lambda text: (
