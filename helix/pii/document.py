@@ -19,7 +19,7 @@ import bisect
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from helix.pii.canonical import View
 
@@ -52,7 +52,7 @@ class _Piece:
 
 @dataclass(slots=True)
 class Doc:
-    seam: bool = False
+    seam: ClassVar[bool] = False
     parts: list[str] = field(default_factory=list)
     pieces: list[_Piece] = field(default_factory=list)
     starts: list[int] = field(default_factory=list)
@@ -138,7 +138,7 @@ class _Packer:
         self._open.separate()
 
 
-def build_docs(sources: Sequence[Source], views: Sequence[View], settled: Sequence[bool]) -> list[Doc]:
+def build_docs(sources: Sequence[Source], views: Sequence[View], settled: Sequence[bool]) -> list[Document]:
     """`settled`: fields analysed whole before and found clean; only their seams are analysed again."""
     packer = _Packer()
     conversation: list[int] = []
@@ -155,11 +155,38 @@ def build_docs(sources: Sequence[Source], views: Sequence[View], settled: Sequen
             packer.shared(i, view.text, _view_mappers(view))
         for decoded in view.decoded:
             packer.shared(i, decoded.text, _fixed_mappers((decoded.start, decoded.end)))
-    seams = (_seam_doc(views, before, after) for before, after in itertools.pairwise(conversation))
-    return packer.docs + [doc for doc in seams if doc is not None]
+    seams = (_seam(views, before, after) for before, after in itertools.pairwise(conversation))
+    return [*packer.docs, *(seam for seam in seams if seam is not None)]
 
 
-def _seam_doc(views: Sequence[View], before: int, after: int) -> Doc | None:
+class Seam:
+    """The end of one conversation text joined to the start of the next (at most `SEAM_CHARS` of each)."""
+
+    __slots__ = ("_after", "_before", "_head", "_left", "_right", "_tail", "text")
+    seam = True
+
+    def __init__(self, before: int, left: View, tail: Span, after: int, right: View, head: Span) -> None:
+        self._before, self._left, self._tail = before, left, tail
+        self._after, self._right, self._head = after, right, head
+        self.text = left.text[tail[0] : tail[1]] + right.text[head[0] : head[1]]
+
+    def locate(self, start: int, end: int) -> dict[int, Span]:
+        """Field index -> original span of each of the two texts that characters [start, end) came from."""
+        spans: dict[int, Span] = {}
+        tail_start, tail_end = self._tail
+        head_start = self._head[0]
+        joint = tail_end - tail_start
+        if start < joint:
+            spans[self._before] = self._left.span(tail_start + start, tail_start + min(end, joint))
+        if end > joint:
+            spans[self._after] = self._right.span(head_start + max(start, joint) - joint, head_start + end - joint)
+        return spans
+
+
+Document = Doc | Seam
+
+
+def _seam(views: Sequence[View], before: int, after: int) -> Seam | None:
     left, right = views[before], views[after]
     tail_end = len(left.text.rstrip())
     tail_start = max(0, tail_end - SEAM_CHARS)
@@ -167,7 +194,4 @@ def _seam_doc(views: Sequence[View], before: int, after: int) -> Doc | None:
     head_end = min(len(right.text), head_start + SEAM_CHARS)
     if tail_end <= tail_start or head_end <= head_start:
         return None
-    doc = Doc(seam=True)
-    doc.add(before, left.text[tail_start:tail_end], _view_mapper(left, tail_start))
-    doc.add(after, right.text[head_start:head_end], _view_mapper(right, head_start))
-    return doc
+    return Seam(before, left, (tail_start, tail_end), after, right, (head_start, head_end))

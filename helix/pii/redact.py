@@ -27,7 +27,7 @@ import msgspec
 from helix.pii.analyzer import Finding, PiiEngine
 from helix.pii.canonical import canonical
 from helix.pii.config import NER_ENTITIES
-from helix.pii.document import Doc, Source, build_docs
+from helix.pii.document import Document, Source, build_docs
 from helix.pii.hashing import keyed_hash
 from helix.pii.walk import walk, write_back
 
@@ -246,7 +246,7 @@ class Plan:
     """The analysis one request needs: `texts` to analyse (in any number of steps), then `finish`."""
 
     def __init__(
-        self, redactor: Redactor, sources: list[Source], docs: list[Doc], answer: bool, settled: list[bool]
+        self, redactor: Redactor, sources: list[Source], docs: list[Document], answer: bool, settled: list[bool]
     ) -> None:
         self._redactor = redactor
         self._answer = answer
