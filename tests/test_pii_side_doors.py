@@ -198,12 +198,14 @@ def test_token_id_inputs_are_refused_while_the_firewall_is_on(firewall: Helix, f
 
 def test_a_huge_body_is_analysed_in_chunks_and_fully(firewall: Helix, fake: FakeState) -> None:
     filler = "The quarterly report covers revenue, churn and hiring plans for each region. " * 4000
-    text = filler + " contact deep.inside@leakmail.io " + filler
+    text = filler + " contact deep.inside@leakmail.io " + filler + " or at the end last.job@leakmail.io"
     response = httpx.post(
         f"{firewall.url}/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": [_user(text)]}, timeout=60
     )
     assert response.status_code == 200
-    assert "deep.inside@leakmail.io" not in _seen(fake) and "<EMAIL_ADDRESS>" in _seen(fake)
+    seen = _seen(fake)
+    assert "deep.inside@leakmail.io" not in seen and "last.job@leakmail.io" not in seen
+    assert seen.count("<EMAIL_ADDRESS>") == 2
 
 
 def test_the_walk_keeps_the_request_usable(firewall: Helix, fake: FakeState) -> None:

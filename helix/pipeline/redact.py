@@ -38,9 +38,9 @@ from helix.pii.answers import StreamScrubber
 from helix.pii.config import OnError, ScanResponses
 from helix.pii.document import CHUNK_CHARS
 from helix.pii.native_stream import restore_strings, transform_native_stream
-from helix.pii.redact import Redaction, Redactor, redact_body
+from helix.pii.redact import Plan, Redaction, Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
-from helix.pii.walk import BinaryWithPii, UnverifiableInput, walk, write_back
+from helix.pii.walk import BinaryWithPii, Field, UnverifiableInput, walk, write_back
 from helix.store.writer import Writer
 
 log = logging.getLogger("helix.pii")
@@ -124,17 +124,24 @@ class RedactStage:
     async def _redact(self, call: Call) -> Redaction:
         if call.size <= self._inline_max_bytes:
             return self._redact_inline(call.body)
+        # In jobs of at most CHUNK_CHARS of text, so other requests' jobs run between a huge body's; the walk
+        # goes with the plan and the last batch with the finish (each hand-off to the thread and back costs).
         loop = asyncio.get_running_loop()
-        fields = await loop.run_in_executor(
-            self._executor, partial(walk, call.body, unreadable=self._redactor.cfg.unreadable_files)
-        )
-        plan = await loop.run_in_executor(self._executor, self._redactor.plan, fields)
+        fields, plan = await loop.run_in_executor(self._executor, self._plan, call.body)
+        *batches, last = _batches(plan.texts) or [[]]
         found: list[list[Finding]] = []
-        for batch in _batches(plan.texts):
+        for batch in batches:
             found += await loop.run_in_executor(self._executor, self._redactor.engine.analyze_many, batch)
-        redaction = await loop.run_in_executor(self._executor, plan.finish, found)
+        redaction = await loop.run_in_executor(self._executor, self._finish, plan, found, last)
         write_back(fields, redaction.texts)
         return redaction
+
+    def _plan(self, body: dict[str, Any]) -> tuple[list[Field], Plan]:
+        fields = walk(body, unreadable=self._redactor.cfg.unreadable_files)
+        return fields, self._redactor.plan(fields)
+
+    def _finish(self, plan: Plan, found: list[list[Finding]], last: list[str]) -> Redaction:
+        return plan.finish(found + self._redactor.engine.analyze_many(last))
 
     def _redact_inline(self, body: dict[str, Any]) -> Redaction:
         key = hashlib.blake2b(_encode(body), digest_size=16).digest()  # a digest: no prompt text is kept
