@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +88,9 @@ def walk(body: dict[str, Any], *, unreadable: str = "refuse", answer: bool = Fal
     for key in ("input", "prompt"):
         if _has_token_ids(body.get(key)):
             raise UnverifiableInput(key, "given as token ids")
-    return list(_walk(body, (), _Binary(unreadable == "pass", answer)))
+    fields: list[Field] = []
+    _walk(body, (), _Binary(unreadable == "pass", answer), fields)
+    return fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,25 +120,26 @@ def _has_token_ids(value: Any) -> bool:
     return False
 
 
-def _walk(value: Any, path: Steps, binary: _Binary) -> Iterator[Field]:
+def _walk(value: Any, path: Steps, binary: _Binary, out: list[Field]) -> None:
+    # Appends to `out` rather than yielding: a generator per level costs each field a hop per level.
     if isinstance(value, dict):
         for key, item in list(value.items()):
             if not path and key == "model":
                 continue
             child = (*path, key)
             if key not in API_WORDS:
-                yield _key_field(value, key, child)
+                out.append(_key_field(value, key, child))
             if isinstance(item, str):
-                yield from _string(value, key, child, binary)
+                _string(value, key, child, binary, out)
             else:
-                yield from _walk(item, child, binary)
+                _walk(item, child, binary, out)
     elif isinstance(value, list):
         for i, item in enumerate(value):
             child = (*path, i)
             if isinstance(item, str):
-                yield from _string(value, i, child, binary)
+                _string(value, i, child, binary, out)
             else:
-                yield from _walk(item, child, binary)
+                _walk(item, child, binary, out)
 
 
 def _key_field(container: dict[str, Any], key: str, path: Steps) -> Field:
@@ -153,7 +156,7 @@ def _key_field(container: dict[str, Any], key: str, path: Steps) -> Field:
     return Field(key, path, False, bool(_IDENT.fullmatch(key)), True, rename)
 
 
-def _string(container: Any, key: str | int, path: Steps, binary: _Binary) -> Iterator[Field]:
+def _string(container: Any, key: str | int, path: Steps, binary: _Binary, out: list[Field]) -> None:
     text: str = container[key]
     conversation = _is_conversation(path)
     if text in API_WORDS and not conversation:
@@ -177,14 +180,14 @@ def _string(container: Any, key: str | int, path: Steps, binary: _Binary) -> Ite
             def reencode(new: str) -> None:
                 container[key] = prefix + base64.b64encode(new.encode()).decode()
 
-            yield Field(decoded, path, False, False, False, reencode)
+            out.append(Field(decoded, path, False, False, False, reencode))
         elif not binary.skip and path[-1] not in _OPAQUE_KEYS:
-            yield from _binary(raw, path, binary)
+            _binary(raw, path, binary, out)
         return
-    yield Field(text, path, conversation, path[-1] in _IDENT_KEYS, False, assign)
+    out.append(Field(text, path, conversation, path[-1] in _IDENT_KEYS, False, assign))
 
 
-def _binary(raw: bytes, path: Steps, binary: _Binary) -> Iterator[Field]:
+def _binary(raw: bytes, path: Steps, binary: _Binary, out: list[Field]) -> None:
     where = _dotted(path)
     try:
         found = contents(raw)
@@ -197,7 +200,7 @@ def _binary(raw: bytes, path: Steps, binary: _Binary) -> Iterator[Field]:
         raise BinaryWithPii(where, found.kind)
 
     if found.text:
-        yield Field(found.text, path, False, False, False, refuse)
+        out.append(Field(found.text, path, False, False, False, refuse))
 
 
 def _base64_payload(text: str, payload_key: bool) -> tuple[str, str] | None:
