@@ -658,16 +658,31 @@ def _normal(text: str) -> str:
 
 # (pattern, replacements): ways of opening a question that ask the same thing; the first group keeps the rest
 OPENINGS = [
-    (r"^(how do i|how can i|how would i|how should i|how to|how do you|how can you|what's the way to|is there a way to) ",
-     ["how do I ", "how can I ", "how to ", "how would I ", "is there a way to ", "how do you "]),
+    (
+        r"^(how do i|how can i|how would i|how should i|how to|how do you|how can you"
+        r"|what's the way to|is there a way to) ",
+        ["how do I ", "how can I ", "how to ", "how would I ", "is there a way to ", "how do you "],
+    ),
     (r"^(can you|could you|would you|can u|could u) ", ["can you ", "could you ", "would you ", "can u "]),
     (r"^(where do i|where can i|where to) ", ["where do I ", "where can I ", "where to "]),
     (r"^(what is|what's|whats) ", ["what is ", "what's ", "whats "]),
 ]
 CONTRACTIONS = [
-    ("can't", "cannot"), ("can't", "can not"), ("don't", "do not"), ("doesn't", "does not"), ("I'm", "I am"),
-    ("it's", "it is"), ("what's", "what is"), ("won't", "will not"), ("isn't", "is not"), ("didn't", "did not"),
-    ("I've", "I have"), ("I'd", "I would"), ("haven't", "have not"), ("wasn't", "was not"), ("I'll", "I will"),
+    ("can't", "cannot"),
+    ("can't", "can not"),
+    ("don't", "do not"),
+    ("doesn't", "does not"),
+    ("I'm", "I am"),
+    ("it's", "it is"),
+    ("what's", "what is"),
+    ("won't", "will not"),
+    ("isn't", "is not"),
+    ("didn't", "did not"),
+    ("I've", "I have"),
+    ("I'd", "I would"),
+    ("haven't", "have not"),
+    ("wasn't", "was not"),
+    ("I'll", "I will"),
 ]
 PLEASE = ["please ", "pls ", "Please, ", "kindly "]
 THANKS = [" thanks", " thank you", " thx", " please", " pls", " ty", "!", " :)"]
@@ -675,7 +690,7 @@ EDITS = ("case", "punctuation", "opening", "contraction", "please", "thanks", "t
 
 
 def _swap_clauses(text: str) -> str:
-    """"I forgot my password, how do I reset it?" -> "how do I reset it, I forgot my password": the two
+    """ "I forgot my password, how do I reset it?" -> "how do I reset it, I forgot my password": the two
     clauses keep their roles (no from/to, no subject and object traded), only their order changes."""
     body = text.rstrip("?.! ")
     if body.count(", ") != 1 or re.search(r"\b(from|to|into|than|vs|versus|instead)\b", body, re.I):
