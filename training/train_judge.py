@@ -121,7 +121,20 @@ def _batches(pairs: list[tuple[str, str, int]], size: int, rng: random.Random) -
     return batches
 
 
-QUANTIZATIONS = ("dynamic", "nbits")
+HEAD_MATMULS = ["/bert/pooler/dense/Gemm_MatMul", "/classifier/Gemm_MatMul"]  # the Gemms as quantize_dynamic names them
+FFN_OUT_MATMULS = [f"/bert/encoder/layer.{i}/output/dense/MatMul" for i in range(6)]
+# other int8 dynamic quantizations of the same weights (docs/semantic-cache.md, issue 8's third pass):
+# quantize_dynamic's options for each, the MatMuls named in nodes_to_exclude left in float
+DYNAMIC_VARIANTS: dict[str, dict[str, object]] = {
+    "dynamic": {},
+    "per-channel": {"per_channel": True},
+    "reduce-range": {"reduce_range": True},
+    "per-channel-reduce-range": {"per_channel": True, "reduce_range": True},
+    "float-head": {"nodes_to_exclude": HEAD_MATMULS},
+    "float-head-per-channel": {"nodes_to_exclude": HEAD_MATMULS, "per_channel": True},
+    "float-head-ffn-out-per-channel": {"nodes_to_exclude": HEAD_MATMULS + FFN_OUT_MATMULS, "per_channel": True},
+}
+QUANTIZATIONS = (*DYNAMIC_VARIANTS, "nbits")
 
 
 def export(
@@ -156,7 +169,7 @@ def export(
         # the embedding tables stay uint8 as in "dynamic": a float vocabulary would double the file
         quantize_dynamic(str(matmuls), str(target), weight_type=QuantType.QUInt8, op_types_to_quantize=["Gather"])
     else:
-        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
+        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, **DYNAMIC_VARIANTS[quantization])  # type: ignore[arg-type]
     shutil.copy(base / "tokenizer.json", out / "tokenizer.json")
     return target
 
