@@ -60,11 +60,36 @@ def test_no_training_question_is_a_held_out_question() -> None:
 
 def test_data_versions_are_the_trained_models_data() -> None:
     """The pair counts docs/semantic-cache.md and the card state for the v3 and v4 data, seed 8."""
-    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4")}
+    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5")}
     assert {v: (len(p), sum(same for _, _, same in p)) for v, p in counts.items()} == {
         "v3": (30_453, 14_967),
         "v4": (36_759, 16_149),
+        "v5": (37_458, 19_308),
     }
+
+
+def test_v5_is_v3_plus_trivial_edits() -> None:
+    """v5 keeps every v3 pair (every hard negative) and adds the edits, "same" and near-misses alike."""
+    v3, v5 = _judge_data().build(8, "v3"), _judge_data().build(8, "v5")
+    assert sorted(set(v3) - set(v5)) == []
+    old = set(v3)
+    added = [p for p in v5 if p not in old]
+    assert sum(same for _, _, same in added) > 3_000
+    assert sum(1 - same for _, _, same in added) > 1_000
+
+
+def test_trivial_edits_keep_the_question() -> None:
+    import random
+
+    data = _judge_data()
+    rng = random.Random(0)
+    opened = {data.trivial_edit("How do I export my contacts?", rng, "opening") for _ in range(40)}
+    assert "How can I export my contacts?" in opened and "How to export my contacts?" in opened
+    assert all(o.endswith(" export my contacts?") for o in opened)
+    assert data.trivial_edit("I can't log in, what should I do?", rng, "swap") == "What should I do, i can't log in?"
+    assert data.trivial_edit("Convert from USD, to EUR please", rng, "swap") == "Convert from USD, to EUR please"
+    assert data.trivial_edit("I don't get emails", rng, "contraction") == "I do not get emails"
+    assert data.trivial_edit("Move 5 files to trash", rng, "case") in {"move 5 files to trash", "MOVE 5 FILES TO TRASH"}
 
 
 def test_selection_intents_are_well_formed_families() -> None:

@@ -31,10 +31,12 @@ from tests.labelled import load_intents  # noqa: E402
 Pair = tuple[str, str, int]
 SAME_PAIRS = 16  # paraphrase pairs taken from one intent (of up to 28), v4
 SIBLING_PAIRS = 24  # near-miss pairs taken from two intents of one family (of up to 8 x 8)
+SELECT_INTENTS = REPO / "tests" / "data" / "select_intents.jsonl"
 WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.jsonl"))
 # The data versions: v3 (the shipped v3 model's) reads three written files and every paraphrase pair of an
-# intent; v4 reads every written file and SAME_PAIRS of each intent's paraphrase pairs.
-VERSIONS = ("v3", "v4")
+# intent; v4 reads every written file and SAME_PAIRS of each intent's paraphrase pairs; v5 is v3 plus the
+# trivial edits users make (`edited_pairs`), for a short continued fine-tune from the shipped weights.
+VERSIONS = ("v3", "v4", "v5")
 V3_WRITTEN = ("written_intents", "written_saas_code", "written_support")
 
 # action -> ways to say it; the antonym map makes the hardest negatives
@@ -654,6 +656,103 @@ def _normal(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
 
 
+# (pattern, replacements): ways of opening a question that ask the same thing; the first group keeps the rest
+OPENINGS = [
+    (
+        r"^(how do i|how can i|how would i|how should i|how to|how do you|how can you"
+        r"|what's the way to|is there a way to) ",
+        ["how do I ", "how can I ", "how to ", "how would I ", "is there a way to ", "how do you "],
+    ),
+    (r"^(can you|could you|would you|can u|could u) ", ["can you ", "could you ", "would you ", "can u "]),
+    (r"^(where do i|where can i|where to) ", ["where do I ", "where can I ", "where to "]),
+    (r"^(what is|what's|whats) ", ["what is ", "what's ", "whats "]),
+]
+CONTRACTIONS = [
+    ("can't", "cannot"),
+    ("can't", "can not"),
+    ("don't", "do not"),
+    ("doesn't", "does not"),
+    ("I'm", "I am"),
+    ("it's", "it is"),
+    ("what's", "what is"),
+    ("won't", "will not"),
+    ("isn't", "is not"),
+    ("didn't", "did not"),
+    ("I've", "I have"),
+    ("I'd", "I would"),
+    ("haven't", "have not"),
+    ("wasn't", "was not"),
+    ("I'll", "I will"),
+]
+PLEASE = ["please ", "pls ", "Please, ", "kindly "]
+THANKS = [" thanks", " thank you", " thx", " please", " pls", " ty", "!", " :)"]
+EDITS = ("case", "punctuation", "opening", "contraction", "please", "thanks", "typo", "swap")
+
+
+def _swap_clauses(text: str) -> str:
+    """ "I forgot my password, how do I reset it?" -> "how do I reset it, I forgot my password": the two
+    clauses keep their roles (no from/to, no subject and object traded), only their order changes."""
+    body = text.rstrip("?.! ")
+    if body.count(", ") != 1 or re.search(r"\b(from|to|into|than|vs|versus|instead)\b", body, re.I):
+        return text
+    first, second = body.split(", ")
+    if len(first.split()) < 2 or len(second.split()) < 2:
+        return text
+    return f"{second[0].upper()}{second[1:]}, {first[0].lower()}{first[1:]}" + ("?" if text.endswith("?") else "")
+
+
+def trivial_edit(text: str, rng: random.Random, edit: str) -> str:
+    """The question with one edit users make that never changes what is asked."""
+    if edit == "case":
+        return text.lower() if rng.random() < 0.7 else text.upper() if len(text) < 40 else text.capitalize()
+    if edit == "punctuation":
+        stripped = text.rstrip("?.! ")
+        return stripped if stripped != text else stripped + rng.choice(["?", "??", ".", " ?"])
+    if edit == "opening":
+        lowered = text[0].lower() + text[1:]
+        for pattern, forms in OPENINGS:
+            found = re.match(pattern, lowered, re.I)
+            if found:
+                form = rng.choice([f for f in forms if f.strip().lower() != found.group(1).lower()])
+                out = form + lowered[found.end() :]
+                return out[0].upper() + out[1:] if text[0].isupper() else out
+        return text
+    if edit == "contraction":
+        swaps = [(a, b) for a, b in CONTRACTIONS if re.search(rf"\b{re.escape(a)}", text, re.I)]
+        swaps += [(b, a) for a, b in CONTRACTIONS if re.search(rf"\b{re.escape(b)}\b", text, re.I)]
+        if not swaps:
+            return text
+        a, b = rng.choice(swaps)
+        return re.sub(rf"\b{re.escape(a)}", b, text, count=1, flags=re.I)
+    if edit == "please":
+        lowered = re.sub(r"^(please,? |pls )", "", text, flags=re.I)
+        return lowered if lowered != text else rng.choice(PLEASE) + text[0].lower() + text[1:]
+    if edit == "thanks":
+        return text + rng.choice(THANKS)
+    if edit == "typo":
+        return _typo(text, rng)
+    return _swap_clauses(text)
+
+
+def edited_pairs(rng: random.Random, per_text: int = 2) -> list[Pair]:
+    """v5: each written training question against itself with one or two trivial edits ("same"), and each
+    near-miss pair of a family with one side so edited ("different"): the edits alone never make a pair the same."""
+    pairs: list[Pair] = []
+    for family in written_families("v3"):
+        for texts in family:
+            for text in texts:
+                for _ in range(per_text):
+                    edited = text
+                    for edit in rng.sample(EDITS, rng.choice([1, 1, 2])):
+                        edited = trivial_edit(edited, rng, edit)
+                    if edited != text:
+                        pairs.append((text, edited, 1) if rng.random() < 0.5 else (edited, text, 1))
+        for x, y in itertools.combinations(family, 2):
+            for a, b in _intent_pairs_across(x, y, rng, 6):
+                pairs.append((trivial_edit(a, rng, rng.choice(EDITS)), b, 0))
+    return pairs
+
+
 def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     if version not in VERSIONS:
         raise ValueError(f"data version {version!r} is not one of {VERSIONS}")
@@ -671,8 +770,11 @@ def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     for _ in range(len(families) * 2):  # unrelated questions in the same style
         x, y = rng.sample(every, 2)
         pairs.append((rng.choice(x), rng.choice(y), 0))
-    pairs += written_pairs(rng, version)
+    pairs += written_pairs(rng, "v3" if version == "v5" else version)
     held_out = {_normal(t) for i in load_intents() if i.split in ("dev", "test") for t in i.texts}
+    if version == "v5":  # edits can land on a held-out question ("how to make api key"): those pairs are left out
+        held_out |= {_normal(t) for i in load_intents(SELECT_INTENTS) for t in i.texts}
+        pairs += [p for p in edited_pairs(rng) if not {_normal(p[0]), _normal(p[1])} & held_out]
     old = REPO / "tests" / "data" / "semantic_pairs.jsonl"
     for line in old.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)

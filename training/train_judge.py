@@ -53,18 +53,24 @@ def train(
     stop_after: int | None = None,
     data: str = "v3",
     init_seed: int | None = None,
+    start: Callable[[torch.nn.Module], None] | None = None,
+    max_steps: int | None = None,
 ) -> tuple[torch.nn.Module, object]:
     """Fine-tune with a learning-rate schedule over `epochs`; `stop_after` ends it early (the schedule unchanged).
     `init_seed` (default: `seed`) sets the head's initial weights, `seed` the data and its order: runs from one
-    `init_seed` start from the same weights, so their average stays in one basin (soup.py)."""
+    `init_seed` start from the same weights, so their average stays in one basin (soup.py). `start` loads other
+    starting weights (a continued fine-tune); `max_steps` makes the schedule that many steps, its batches the
+    first of the shuffled data."""
     torch.manual_seed(seed if init_seed is None else init_seed)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
+    if start is not None:
+        start(model)
     if init_seed is not None:
         torch.manual_seed(seed)
     pairs = build(seed, data)
     print(f"{len(pairs)} training pairs, {sum(p[2] for p in pairs)} same", flush=True)
-    steps = epochs * ((len(pairs) + batch_size - 1) // batch_size)
+    steps = epochs * ((len(pairs) + batch_size - 1) // batch_size) if max_steps is None else max_steps
     for parameter in model.bert.embeddings.parameters():  # fewer updates per step, and less to overfit
         parameter.requires_grad = False
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -79,6 +85,8 @@ def train(
     step, started = 0, time.monotonic()
     for epoch in range(stop_after or epochs):
         for batch in _batches(pairs, batch_size, rng):
+            if step == steps:
+                break
             # both orders: the judge must not care which question came first
             a = [p[0] if j % 2 else p[1] for j, p in enumerate(batch)]
             b = [p[1] if j % 2 else p[0] for j, p in enumerate(batch)]
@@ -113,7 +121,20 @@ def _batches(pairs: list[tuple[str, str, int]], size: int, rng: random.Random) -
     return batches
 
 
-QUANTIZATIONS = ("dynamic", "nbits")
+HEAD_MATMULS = ["/bert/pooler/dense/Gemm_MatMul", "/classifier/Gemm_MatMul"]  # the Gemms as quantize_dynamic names them
+FFN_OUT_MATMULS = [f"/bert/encoder/layer.{i}/output/dense/MatMul" for i in range(6)]
+# other int8 dynamic quantizations of the same weights (docs/semantic-cache.md, issue 8's third pass):
+# quantize_dynamic's options for each, the MatMuls named in nodes_to_exclude left in float
+DYNAMIC_VARIANTS: dict[str, dict[str, object]] = {
+    "dynamic": {},
+    "per-channel": {"per_channel": True},
+    "reduce-range": {"reduce_range": True},
+    "per-channel-reduce-range": {"per_channel": True, "reduce_range": True},
+    "float-head": {"nodes_to_exclude": HEAD_MATMULS},
+    "float-head-per-channel": {"nodes_to_exclude": HEAD_MATMULS, "per_channel": True},
+    "float-head-ffn-out-per-channel": {"nodes_to_exclude": HEAD_MATMULS + FFN_OUT_MATMULS, "per_channel": True},
+}
+QUANTIZATIONS = (*DYNAMIC_VARIANTS, "nbits")
 
 
 def export(
@@ -148,7 +169,7 @@ def export(
         # the embedding tables stay uint8 as in "dynamic": a float vocabulary would double the file
         quantize_dynamic(str(matmuls), str(target), weight_type=QuantType.QUInt8, op_types_to_quantize=["Gather"])
     else:
-        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
+        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, **DYNAMIC_VARIANTS[quantization])  # type: ignore[arg-type]
     shutil.copy(base / "tokenizer.json", out / "tokenizer.json")
     return target
 
@@ -169,6 +190,8 @@ def main() -> None:
         "--init-seed", type=int, default=None, help="seed of the head's initial weights (default: --seed)"
     )
     parser.add_argument("--quantization", choices=QUANTIZATIONS, default="dynamic", help="see export()")
+    parser.add_argument("--from-onnx", type=Path, default=None, help="start from this int8 judge.onnx, dequantized")
+    parser.add_argument("--max-steps", type=int, default=None, help="a schedule of this many steps (continued runs)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,8 +202,23 @@ def main() -> None:
             if args.keep_epochs:
                 export(model, tokenizer, base, workdir, args.out / f"epoch{epoch + 1}", args.quantization)
 
+        def start(model: torch.nn.Module) -> None:
+            from soup import from_onnx  # soup.py imports this module
+
+            model.load_state_dict(from_onnx(args.from_onnx, model.state_dict()))
+
         model, tokenizer = train(
-            base, args.epochs, args.batch_size, args.lr, args.seed, snapshot, args.stop_after, args.data, args.init_seed
+            base,
+            args.epochs,
+            args.batch_size,
+            args.lr,
+            args.seed,
+            snapshot,
+            args.stop_after,
+            args.data,
+            args.init_seed,
+            start if args.from_onnx else None,
+            args.max_steps,
         )
         if args.save_state:
             torch.save(model.state_dict(), args.save_state)
