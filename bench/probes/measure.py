@@ -1,4 +1,5 @@
 """Leaks and over-redactions of a probe set through the engine (pattern-only and with spaCy)."""
+
 import json
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ for mode, cfg in (("pattern", PiiConfig(spacy_model="off")), ("spacy", PiiConfig
     for row in leaks:
         out = red.redact([row["text"]]).texts[0]
         for v in row["planted"]:
-            ner = row.get("ner") and not any(c.isdigit() or c in "@:" for c in v) and " at " not in v and "[at]" not in v
+            ner = row.get("ner") and not any(c.isdigit() or c in "@:[" for c in v) and " at " not in v
             total += 1
             total_nn += not ner
             if v in out:

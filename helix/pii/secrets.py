@@ -26,6 +26,7 @@ from helix.pii.secret_patterns import (
     PASSWORD_PATTERNS,
     PRIVATE_KEY_PATTERNS,
     SECRET_PATTERNS,
+    TWILIO_PATTERNS,
     SecretPattern,
 )
 
@@ -140,6 +141,7 @@ def secret_recognizers(entities: set[str] | None = None) -> list[SecretRecognize
     """The secret recognizers for the requested entity types (all of them when None)."""
     table: list[tuple[str, str, list[SecretPattern], list[str] | None]] = [
         ("API_KEY", "ApiKeyRecognizer", API_KEY_PATTERNS, None),
+        ("API_KEY", "TwilioTokenRecognizer", TWILIO_PATTERNS, None),
         ("AWS_ACCESS_KEY", "AwsAccessKeyRecognizer", AWS_ACCESS_KEY_PATTERNS, None),
         ("AWS_SECRET_KEY", "AwsSecretKeyRecognizer", AWS_SECRET_KEY_PATTERNS, AWS_SECRET_CONTEXT),
         ("PRIVATE_KEY", "PrivateKeyRecognizer", PRIVATE_KEY_PATTERNS, None),
