@@ -52,6 +52,7 @@ def _search(pattern: str) -> Gate:
 
 _house_number = _search(r"\d[A-Za-z]?,? (?:[A-Z]|\d|[a-zé]+ )")  # "12 Baker", "12 rue"
 _two_digits = _search(r"\d\d")
+_digit = _search(r"\d")
 _letters_then_digits = _search(r"[A-Za-z]{2}\d{2}")
 
 
@@ -73,7 +74,7 @@ GATES: dict[str, Gate] = {
     "LOCATION": lambda text: (
         (STREET_HINT.search(text) is not None and _house_number(text))
         or GERMAN_STREET_HINT.search(text) is not None
-        or FOREIGN_STREET_HINT.search(text) is not None
+        or (_digit(text) and FOREIGN_STREET_HINT.search(text) is not None)
     ),
 }
 # Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.
