@@ -308,6 +308,14 @@ _SQL_STRING = regex.compile(r"'(\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+){1,2})'")
 _CAPS_RUN = regex.compile(r"(?<![\p{L}\p{N}_.-])\p{Lu}{2,}(?:[ \t]+\p{Lu}{2,}){1,2}(?![\p{L}\p{N}_.-])")
 # The function words of the other languages prompts come in: an English model reading them tags some as names
 # ("Unter den Linden", "Der Zug nach München").
+# Cheap first checks (substrings of the lower-cased text, and two capitals in a row): each pattern above, run over
+# every text, would cost ~3-7 us; most texts hold none of these words.
+_INTRO_HINTS = (
+    *("name", "llamo", "chiamo", "appelle", "heiße", "heisse", "chamo", "soy ", "sono ", "suis ", "ich bin", " sou "),
+    *("holder", "new hire", "empleado", "señor", "signor", "frau ", "herr "),
+)
+_USERNAME_HINTS = ("user", "login", "uid", "author", "owner", "assignee", "committer", "account", "ssh")
+_CAPS_HINT = re.compile(r"[A-Z][A-Z]")
 _FOREIGN_FUNCTION_WORDS = (
     frozenset(_DE_STOP_WORDS | _ES_STOP_WORDS | _IT_STOP_WORDS | _FR_STOP_WORDS | _PT_STOP_WORDS)
     - frozenset({"mia", "dan", "will", "ana", "eva", "gal", "sara"})
@@ -335,7 +343,8 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
     """Spans of the names after intro words, logins, element texts, SQL values and capitals described above."""
     spans: list[tuple[int, int]] = []
     lowered = text.lower()
-    for intro in _INTRO.finditer(text):
+    intros = _INTRO.finditer(text) if any(h in lowered for h in _INTRO_HINTS) else ()
+    for intro in intros:
         strong = intro.group("cue").lower().replace("\u2019", "'") in _STRONG_CUES
         start, end = intro.span("name")
         words = list(regex.finditer(r"\S+", text[start:end]))
@@ -345,7 +354,7 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
             words.pop()  # "soy Ana y" stops before "y"; "mi chiamo Giulia e" before "e"
         if words and _name_words(text[start : start + words[-1].end()], lexicon, capitalised=not strong):
             spans.append((start, start + words[-1].end()))
-    if "@" in text or "=" in text or ":" in text:
+    if any(h in lowered for h in _USERNAME_HINTS):
         for login in _USERNAME.finditer(text):
             if login.group("at") or not lowered[max(0, login.start() - 4) : login.start()].endswith("ssh "):
                 parts = regex.split(r"[._]", login.group("login"))
@@ -360,7 +369,8 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
         for values in _SQL_VALUES.finditer(text):
             strings = _SQL_STRING.finditer(text, values.start(), values.end())
             spans += [m.span(1) for m in strings if _name_words(m.group(1), lexicon, True)]
-    spans += [caps.span() for caps in _CAPS_RUN.finditer(text) if _caps_name(text, caps, lexicon)]
+    if _CAPS_HINT.search(text):
+        spans += [caps.span() for caps in _CAPS_RUN.finditer(text) if _caps_name(text, caps, lexicon)]
     return spans
 
 
