@@ -223,6 +223,10 @@ AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREV
         (f"twine upload -u __token__ -p {PYPI}", PYPI, "API_KEY"),
         (f"wallet seed phrase: {SEED}", SEED, "SECRET"),
         ("Flat 2B, 14 Queen's Road, Bristol BS8 1QU", "14 Queen's Road", "LOCATION"),
+        ("Bitte an Frau Ott, Am Markt 3, 04109 Leipzig", "Am Markt 3", "LOCATION"),
+        ("Lieferung: An der Alster 12, 20099 Hamburg", "An der Alster 12", "LOCATION"),
+        ("Enviar a Calle de Alcalá 48, 28014 Madrid", "Calle de Alcalá 48", "LOCATION"),
+        ("spedire a Via Garibaldi 21, 10122 Torino", "Via Garibaldi 21", "LOCATION"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -255,6 +259,10 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "docker run -u 1000:1000 -u root:root img; git push -u origin main; passwordless login: enabled",
         "Write down your recovery phrase: never share it with anyone, and keep the words offline.",
         '{"auth": "oauth2", "auth_type": "basic"}',
+        "Im Jahr 2024 kam Version 3; An update in 2024 broke build 7; In Python 3 it works; Via Slack, 3 people.",
+        "gcc -pthread -O2 x.c && mysql --version; sha1 AC3f2a9b1c0d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8 in the log",
+        "lorem LoremIpsumDolorSitAmetConsecteturAdip and DocumentationBuilderFactory42x in the code",
+        "Invoice INV 2024 000 123 was issued on 2024-03-01 for 1,250.00 EUR.",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
@@ -665,7 +673,7 @@ def _windowed() -> list[Any]:
         "CardRecognizer",
         "SsnRecognizer",
         "CryptoRecognizer",
-        "EthereumAddressRecognizer",
+        "WalletAddressRecognizer",
         "NationalIdRecognizer",
     }
     return entries

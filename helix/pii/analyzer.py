@@ -26,7 +26,6 @@ import tldextract.tldextract as _tld
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 from presidio_analyzer.predefined_recognizers import (
     CryptoRecognizer,
-    IbanRecognizer,
     UrlRecognizer,
 )
 
@@ -44,6 +43,7 @@ from helix.pii.personal import (
 )
 from helix.pii.recognizers import (
     CardRecognizer,
+    CaseFoldIbanRecognizer,
     EmailRecognizer,
     FastPhoneRecognizer,
     FilteredIpRecognizer,
@@ -84,7 +84,7 @@ def _builtin_recognizers(enabled: set[str]) -> list[EntityRecognizer]:
         ("EMAIL_ADDRESS", EmailRecognizer),
         ("PHONE_NUMBER", FastPhoneRecognizer),
         ("CREDIT_CARD", CardRecognizer),
-        ("IBAN_CODE", IbanRecognizer),
+        ("IBAN_CODE", CaseFoldIbanRecognizer),
         ("US_SSN", SsnRecognizer),
         ("IP_ADDRESS", FilteredIpRecognizer),
         ("CRYPTO", CryptoRecognizer),

@@ -31,12 +31,17 @@ import spacy
 import threadpoolctl
 from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
+from spacy.lang.de.stop_words import STOP_WORDS as _DE_STOP_WORDS
 from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.lang.es.stop_words import STOP_WORDS as _ES_STOP_WORDS
+from spacy.lang.fr.stop_words import STOP_WORDS as _FR_STOP_WORDS
+from spacy.lang.it.stop_words import STOP_WORDS as _IT_STOP_WORDS
+from spacy.lang.pt.stop_words import STOP_WORDS as _PT_STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Span
 from thinc.api import NumpyOps
 
-from helix.pii.casing import CALENDAR_WORDS, Lexicon, Restored, cased, restorable
+from helix.pii.casing import CALENDAR_WORDS, NAME_PARTS, Lexicon, Restored, cased, restorable
 from helix.pii.config import NER_OFF
 from helix.pii.personal import COLUMN_SEPARATORS
 from helix.pii.recognizers import TECH_WORDS, plausible_name
@@ -271,6 +276,141 @@ def _split_cells(line: str, offset: int, separator: str) -> list[tuple[int, int]
     return cells
 
 
+# Names the model misses, found by what surrounds them:
+# - a name after the words that introduce one in English, Spanish, Italian, French, German or Portuguese ("me llamo",
+#   "mi chiamo"): lower-case words too ("my name is siddharth iyer"); after weaker words ("soy", "sono", "ich bin",
+#   "holder") capitalised ones only;
+_INTRO_STRONG = (
+    r"my name is|my name's|me llamo|mi nombre es|mi chiamo|il mio nome è|je m'appelle|je m\u2019appelle|mon nom est"
+    r"|ich heiße|ich heisse|mein name ist|meu nome é|chamo-me|me chamo"
+)
+_INTRO_WEAK = (
+    r"soy|sono|je suis|ich bin|eu sou|holder|new hire|nuevo empleado|la señora|el señor|signora|signor|frau|herr"
+)
+_PARTICLE = r"(?:(?:de|van|von|der|den|da|di|del|della|dos|das|du|le|la|bin|ibn|al)[ \t]+)?"
+_INTRO = regex.compile(
+    r"(?i:\b(?P<cue>" + _INTRO_STRONG + "|" + _INTRO_WEAK + r"))[ \t]*[:,]?[ \t]+"
+    r"(?P<name>\p{L}[\p{L}'\u2019-]+(?:[ \t]+" + _PARTICLE + r"\p{L}[\p{L}'\u2019-]+){0,2})"
+)
+_STRONG_CUES = frozenset(c.replace("\\", "") for c in _INTRO_STRONG.split("|"))
+# - a login of a first and a last name ("zoltan.kovacs") as a user key's value or before "@host" in an ssh command;
+_USERNAME = regex.compile(
+    r"(?i:\b(?:user(?:[ _-]?name)?|login|uid|author|owner|assignee|committer|account)\b[\"']?[ \t]*[:=][ \t]*[\"']?"
+    r"|\bssh[ \t]+(?:-\w+[ \t]+(?:\d+[ \t]+)?)*)(?P<login>\p{Ll}{2,}[._]\p{Ll}{2,})(?P<at>@?)(?![\p{L}\p{N}_.-])"
+)
+# - 2-3 capitalised words as the whole text of an HTML element ("<td>Henrik Lindqvist</td>") or as a quoted value
+#   in a SQL VALUES list;
+_ELEMENT_TEXT = regex.compile(r">[ \t]*(\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+){1,2})[ \t]*</")
+_SQL_VALUES = regex.compile(r"(?i:\bvalues\b)[^;]{0,2000}")
+_SQL_STRING = regex.compile(r"'(\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+){1,2})'")
+# - 2-3 words in capitals ("ANA GONZALEZ") in a line that also has lower-case letters (a shouted line is not a
+#   name), or as a label's value ("TO: DMITRI VOLKOV").
+_CAPS_RUN = regex.compile(r"(?<![\p{L}\p{N}_.-])\p{Lu}{2,}(?:[ \t]+\p{Lu}{2,}){1,2}(?![\p{L}\p{N}_.-])")
+# The function words of the other languages prompts come in: an English model reading them tags some as names
+# ("Unter den Linden", "Der Zug nach München").
+# Cheap first checks (substrings of the lower-cased text, and two capitals in a row): each pattern above, run over
+# every text, would cost ~3-7 us; most texts hold none of these words.
+_INTRO_HINTS = (
+    *("name", "llamo", "chiamo", "appelle", "heiße", "heisse", "chamo", "soy ", "sono ", "suis ", "ich bin", " sou "),
+    *("holder", "new hire", "empleado", "señor", "signor", "frau ", "herr "),
+)
+_USERNAME_HINTS = ("user", "login", "uid", "author", "owner", "assignee", "committer", "account", "ssh")
+_CAPS_HINT = re.compile(r"[A-Z][A-Z]")
+_FOREIGN_FUNCTION_WORDS = (
+    frozenset(_DE_STOP_WORDS | _ES_STOP_WORDS | _IT_STOP_WORDS | _FR_STOP_WORDS | _PT_STOP_WORDS)
+    - frozenset({"mia", "dan", "will", "ana", "eva", "gal", "sara"})
+) | frozenset({"gleis", "ankunft", "abfahrt", "uhr", "hauptbahnhof", "bahnhof"})
+
+
+def _unknown_words(words: list[str], lexicon: Lexicon | None) -> bool:
+    return lexicon is None or any(not lexicon.known(w.lower()) for w in words)
+
+
+def _name_words(value: str, lexicon: Lexicon | None, capitalised: bool) -> bool:
+    words = value.split()
+    if any(w.lower() in STOP_WORDS or w.lower() in TECH_WORDS or w.lower() in CALENDAR_WORDS for w in words):
+        return False
+    if capitalised and not all(w[0].isupper() for w in words if len(w) > 3):
+        return False
+    return plausible_name(" ".join(w[0].upper() + w[1:] for w in words)) and _unknown_words(words, lexicon)
+
+
+def _name_part(word: str, lexicon: Lexicon | None) -> bool:
+    return lexicon is None or not lexicon.known(word) or word in NAME_PARTS
+
+
+def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
+    """Spans of the names after intro words, logins, element texts, SQL values and capitals described above."""
+    spans: list[tuple[int, int]] = []
+    lowered = text.lower()
+    intros = _INTRO.finditer(text) if any(h in lowered for h in _INTRO_HINTS) else ()
+    for intro in intros:
+        strong = intro.group("cue").lower().replace("\u2019", "'") in _STRONG_CUES
+        start, end = intro.span("name")
+        words = list(regex.finditer(r"\S+", text[start:end]))
+        while words and (
+            words[-1].group().lower() in STOP_WORDS or words[-1].group().lower() in _FOREIGN_FUNCTION_WORDS
+        ):
+            words.pop()  # "soy Ana y" stops before "y"; "mi chiamo Giulia e" before "e"
+        if words and _name_words(text[start : start + words[-1].end()], lexicon, capitalised=not strong):
+            spans.append((start, start + words[-1].end()))
+    if any(h in lowered for h in _USERNAME_HINTS):
+        for login in _USERNAME.finditer(text):
+            if login.group("at") or not lowered[max(0, login.start() - 4) : login.start()].endswith("ssh "):
+                parts = regex.split(r"[._]", login.group("login"))
+                # first.last: one part unknown to the dictionary is enough; first_last is also how code names things
+                # ("svc_backup"), so there each part must be unknown or a listed given name or surname.
+                named = "." in login.group("login") or all(_name_part(p, lexicon) for p in parts)
+                if named and _name_words(" ".join(parts), lexicon, capitalised=False):
+                    spans.append(login.span("login"))
+    if "</" in text:
+        spans += [m.span(1) for m in _ELEMENT_TEXT.finditer(text) if _name_words(m.group(1), lexicon, True)]
+    if "values" in lowered:
+        for values in _SQL_VALUES.finditer(text):
+            strings = _SQL_STRING.finditer(text, values.start(), values.end())
+            spans += [m.span(1) for m in strings if _name_words(m.group(1), lexicon, True)]
+    if _CAPS_HINT.search(text):
+        spans += [caps.span() for caps in _CAPS_RUN.finditer(text) if _caps_name(text, caps, lexicon)]
+    return spans
+
+
+_CAPS_JARGON = frozenset({"todo", "fixme", "note", "warning", "error", "info", "debug", "http", "https", "utc"})
+_CAPS_LABEL = regex.compile(r"(?i)^[ \t>]*(?:to|from|name|attn)[ \t]*:")
+
+
+def _caps_name(text: str, caps: regex.Match[str], lexicon: Lexicon | None) -> bool:
+    """Words in capitals that are a name: in a line with lower-case letters too or after a label, 3+ letters each,
+    none a tech or stop word, the first unknown to the dictionary or a common given name ("ANA")."""
+    if lexicon is None:
+        return False
+    line_end = text.find("\n", caps.end())
+    line = text[text.rfind("\n", 0, caps.start()) + 1 : len(text) if line_end < 0 else line_end]
+    if not any(c.islower() for c in line) and not _CAPS_LABEL.search(line):
+        return False
+    words = caps.group().split()
+    if any(len(w) < 3 or w.lower() in _CAPS_JARGON for w in words):
+        return False
+    first = words[0].lower()
+    titled = " ".join(w.capitalize() for w in words)
+    return _name_words(titled, lexicon, True) and (not lexicon.known(first) or first in NAME_PARTS)
+
+
+def _foreign_function_words(text: str) -> bool:
+    return all(w.lower() in _FOREIGN_FUNCTION_WORDS for w in text.split())
+
+
+def _misread(text: str, start: int, end: int) -> bool:
+    """A span the model tagged but is no name: a function word of another language ("Unter", "Nach"), part of a
+    path or time zone ("Europe/Berlin"), or a single word as a command-line flag's value (`--author='Linus'`)."""
+    if _foreign_function_words(text[start:end]):
+        return True
+    if text[start - 1 : start] == "/" or text[end : end + 1] == "/":
+        return True
+    # A lone first name as a flag's filter names nobody in particular; a full name there is still a person's.
+    single = " " not in text[start:end].strip()
+    return single and regex.search(r"(?<!\S)--[\w-]+=[\"']?$", text[max(0, start - 40) : start]) is not None
+
+
 class NameRecognizer(LocalRecognizer):
     """PERSON/LOCATION from spaCy NER over `name_windows` of the cased view (`casing.py`), without
     tech words and non-name shapes."""
@@ -311,7 +451,8 @@ class NameRecognizer(LocalRecognizer):
         results += [self._result("PERSON", r.start, r.end) for r in restored if r.keyed and r.unknown and r.words > 1]
         if "PERSON" in entities:
             results += [self._result("PERSON", a, b) for a, b in labelled_names(text, self._lexicon)]
-        return results
+            results += [self._result("PERSON", a, b) for a, b in introduced_names(text, self._lexicon)]
+        return [r for r in results if not _misread(text, r.start, r.end)]
 
     def _greeted(self, ent: Span) -> bool:
         """A greeting and a name the dictionary does not know, tagged as ORG/GPE/NORP ("Dear Siobhán"; not

@@ -69,6 +69,22 @@ _GERMAN_STREET = regex.compile(
 )
 
 
+# German streets named by a preposition and a noun, the number after them ("Am Markt 3", "An der Alster 12", "Unter den
+# Linden 77"), and Spanish, Italian and Portuguese ones, the type first ("Calle de Alcalá 48", "Via Roma 12",
+# "Rua Augusta 100"). The gate (`FOREIGN_STREET_HINT`) is the pattern itself: its first letters are few in prose.
+_FOREIGN_STREET_PATTERN = (
+    r"(?:(?:Am|Auf dem|Auf der|An der|An den|Zum|Zur|Unter den|Hinter der|Hinter dem) \p{Lu}[\p{L}-]+(?:straße)?"
+    r"|(?:Calle|C/|Avenida|Avda\.|Paseo|Plaza|Carrer|Via|Viale|Corso|Piazza|Piazzale|Rua)"
+    r"(?: (?:de la|de las|de los|del|de|di|della|delle|dei|degli|do|da|dos|das|d'))?"
+    r" ?\p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,3}),? (?:n[º°.] ?)?\d{1,4}[a-z]?\b"
+)
+_FOREIGN_STREET = regex.compile(r"\b" + _FOREIGN_STREET_PATTERN)
+FOREIGN_STREET_HINT = re.compile(
+    r"(?:A[mnu][ f]|Zu[mr] |Unter d|Hinter d|Calle |C/|Avenida |Avda\. |Paseo |Plaza |Carrer |Vi(?:a|ale) "
+    r"|Corso |Piazza|Rua )[^\n]{1,60}? \d"
+)
+
+
 class StreetAddressRecognizer(_SpanRecognizer):
     """A house number, one to four capitalised street words (or an ordinal: 5th) and a street type
     ("1600 Pennsylvania Ave NW", "221B Baker Street"), and French and German street addresses: the part of a
@@ -85,6 +101,10 @@ class StreetAddressRecognizer(_SpanRecognizer):
                 yield postcode.span(1)
         yield from (m.span() for m in _FRENCH_STREET.finditer(text))
         yield from (m.span() for m in _GERMAN_STREET.finditer(text))
+        if FOREIGN_STREET_HINT.search(text) is not None:
+            for street in _FOREIGN_STREET.finditer(text):
+                if not (street.group().startswith("Via") and "," in street.group()):  # "Via Slack, 3 people"
+                    yield street.span()
 
 
 # A UK postcode shortly after a street address ("12 Baker Street, London NW1 6XE"): alone, "SW1A 1AA"-shaped text
@@ -177,13 +197,15 @@ def _id_shaped(number: str) -> bool:
 # National identity and tax numbers whose shape and check digit say what they are, found without the words before
 # them. Led by a digit: Brazil's CPF written with its dots (529.982.247-25), China's resident ID, France's NIR (social
 # security number, spaces optional) and Spain's DNI, all runs of 8 or more digits, so they are looked for only in
-# such runs (`scan.WINDOWS`). Led by a letter: Italy's codice fiscale, Singapore's NRIC/FIN and Spain's NIE; that
+# such runs (`scan.WINDOWS`); South Africa's 13-digit ID number (birth date, Luhn digit) too. Led by a letter: Italy's
+# codice fiscale, Singapore's NRIC/FIN and Spain's NIE; that
 # pattern starts with a plain character class and checks the character before it only there, so `re` skips ahead
 # to candidates (~5x faster over prose than a pattern that starts with a lookbehind).
 _DIGIT_LED_ID = (
     r"(?<![\w.-])(?:\d{3}\.\d{3}\.\d{3}-\d{2}"
     r"|[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
     r"|[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?\d{2} ?\d{3} ?\d{3} ?\d{2}"
+    r"|\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{4}[012]\d{2}"
     r"|\d{8}-?[A-Z])(?![\w.-])"
 )
 _LETTER_LED_ID = re.compile(
@@ -245,8 +267,18 @@ def _dni_valid(number: str) -> bool:
     return len(digits) == 8 and _DNI_LETTERS[int(digits) % 23] == compact[-1]
 
 
+def _luhn(number: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(number)):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
 def _digit_led_valid(number: str) -> bool:
     """The check digit of a `_DIGIT_LED_ID` match, by its shape."""
+    if len(number) == 13 and number.isdigit():  # South Africa's ID: YYMMDD, SSSS, citizenship, 8/9, Luhn digit
+        return _luhn(number)
     if "." in number:
         return _cpf_valid(number)
     if number[-1].isalpha() and len(number.replace("-", "")) == 9:

@@ -10,8 +10,10 @@ kind of text people send to LLMs (code, configs, logs, version numbers).
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
+from typing import Any
 
 import phonenumbers
 import regex
@@ -23,8 +25,14 @@ from presidio_analyzer import (
     RecognizerResult,
 )
 from presidio_analyzer.nlp_engine import NlpArtifacts
-from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IpRecognizer, UsSsnRecognizer
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    IbanRecognizer,
+    IpRecognizer,
+    UsSsnRecognizer,
+)
 from presidio_analyzer.predefined_recognizers import EmailRecognizer as _PresidioEmailRecognizer
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii.fast_regex import Runs, analyze_patterns
 from helix.pii.suffixes import has_registrable_domain
@@ -41,12 +49,16 @@ _DATE = regex.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\.\d+)?|\d{1,2}[-/.]
 # The digit groups of an IBAN written in blocks ("GB85 BARC 2004 0441 2345 67") are not a phone.
 _IBAN_BEFORE = regex.compile(r"\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4})+ $")
 _RANGE = regex.compile(r"^\d+\s?-\s?\d+$")  # 3000-3005, 1990 - 2024
+# A document number led by its year ("INV 2024 000 123"), not named as a phone: four digits from 1900 to 2099 and
+# a separator; no national number is written that way.
+_YEAR_LED = regex.compile(r"^(?:19|20)\d\d[ ./-]")
 _LOCAL_NUMBER = regex.compile(r"^\d{3}[-. ]\d{4}$")
 # Top-level domains no registry sells (RFC 2606, RFC 6761, and the usual private ones): mail at a company's
 # own network (jane@acme.internal, bob@corp.local) or in test data (x@shop.example) is a person's address.
 _PRIVATE_TLDS = frozenset(
     {"example", "test", "invalid", "local", "localdomain", "internal", "intranet", "corp", "lan", "home", "private"}
 )
+_COMMON_TLDS = frozenset({"com", "org", "net", "edu", "gov", "io", "info", "biz", "me", "dev", "app", "mail"})
 _SAMPLE_SSNS = frozenset({"123456789", "078051120", "987654320"})
 # Spelled out because spaCy lists "call" as a stop word, which Presidio's context matching skips.
 _PHONE_WORDS = regex.compile(
@@ -115,6 +127,8 @@ class FastPhoneRecognizer(LocalRecognizer):
             return 0.5  # "my phone number is 555-0100": seven digits with no area code, named as a phone
         if _RANGE.match(candidate) or _IBAN_BEFORE.search(before):
             return 0.0
+        if _YEAR_LED.match(candidate) and not _PHONE_WORDS.search(before):
+            return 0.0
         bare = candidate.isdigit()
         if bare and not _PHONE_WORDS.search(before) and not _looks_national(digits, before):
             return 0.0
@@ -155,7 +169,7 @@ class FastPhoneRecognizer(LocalRecognizer):
         )
 
 
-_URL_USERINFO_BEFORE = regex.compile(r"://[^\s/@:]*:$")
+_URL_USERINFO_BEFORE = regex.compile(r"://[^\s/@:]*:[^\s/]*$")  # the password may hold "@"
 # Presidio's email pattern: a local part of these characters, "@", a domain of word characters, "-", ".".
 _NOT_LOCAL = re.compile(r"[^!#$%&'*+\-/=?^_`{|}~\w.]")
 _DOMAIN = re.compile(r"[\w.-]*")
@@ -188,6 +202,25 @@ def email_windows(text: str) -> list[tuple[int, int]] | None:
     return windows
 
 
+# An address written out so scrapers miss it: "ann (at) leak (dot) io", "ann[at]leak[dot]io", "ann dot lee at leak
+# dot io". A bracketed "at" is enough; a bare " at " needs a spelled-out dot in the domain ("look at docs.python.org"
+# stays).
+_AT_BRACKETED = r"\s*[(\[{<]\s*at\s*[)\]}>]\s*"
+_DOT_SPELLED = r"(?:\s*[(\[{<]\s*dot\s*[)\]}>]\s*|\s+dot\s+)"
+_OBFUSCATED_EMAIL = regex.compile(
+    r"(?i)(?<![\w.+-])(?P<local>[\w+-]+(?:(?:\.|" + _DOT_SPELLED + r")[\w+-]+)*)"
+    r"(?:(?P<bracketed>" + _AT_BRACKETED + r")|\s+at\s+)"
+    r"(?P<domain>[\w-]+(?:(?:\.|" + _DOT_SPELLED + r")[\w-]+)+)(?![\w-])"
+)
+_SPELLED_DOT = regex.compile(r"(?i)" + _DOT_SPELLED)
+
+
+def obfuscation_hint(text: str) -> bool:
+    """Whether `text` may hold an obfuscated address (the scanner's gate for it): a bracketed "at" or a spelled "dot".
+    Plain substring tests, no loop: this runs on every text without an "@"."""
+    return "at)" in text or "at]" in text or " dot " in text or "AT)" in text or "AT]" in text or " DOT " in text
+
+
 class EmailRecognizer(_PresidioEmailRecognizer):
     """Presidio's, run only around each "@" (its pattern is costly over code and logs: ~0.15 ms over
     2 KB), and without the `password@host` that its pattern finds in `scheme://user:password@host` URLs."""
@@ -200,7 +233,7 @@ class EmailRecognizer(_PresidioEmailRecognizer):
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
         if "@" not in text:
-            return []
+            return self._obfuscated(text) if obfuscation_hint(text) else []
         windows = email_windows(text)
         if windows is None:
             results = super().analyze(text, entities, nlp_artifacts, regex_flags)
@@ -219,7 +252,23 @@ class EmailRecognizer(_PresidioEmailRecognizer):
             for quoted in _QUOTED_LOCAL.finditer(text):
                 if self.validate_result(quoted.group()):
                     kept.append(RecognizerResult("EMAIL_ADDRESS", *quoted.span(), 1.0))
+        if obfuscation_hint(text):
+            kept += self._obfuscated(text)
         return kept
+
+    def _obfuscated(self, text: str) -> list[RecognizerResult]:
+        found = []
+        for match in _OBFUSCATED_EMAIL.finditer(text, overlapped=True):
+            domain = _SPELLED_DOT.sub(".", match.group("domain"))
+            words = [w.lower() for w in regex.split(r"[.\s]+", match.group("local") + "." + domain)]
+            if match.group("bracketed") is None and (
+                _SPELLED_DOT.search(match.group("domain")) is None or any(w in STOP_WORDS for w in words)
+            ):
+                continue  # a bare " at " needs a spelled-out dot, and no stop word ("look at this dot com")
+            tld = domain.rsplit(".", 1)[1].lower()
+            if (tld in _COMMON_TLDS or len(tld) == 2) and self.validate_result("x@" + domain):
+                found.append(RecognizerResult("EMAIL_ADDRESS", match.start(), match.end(), 0.9))
+        return found
 
     def validate_result(self, pattern_text: str) -> bool:
         # "ann@leak.io.png" (a file name) or "ann@leak.io.Thanks": a valid address followed by a label. Only the
@@ -284,6 +333,33 @@ class FilteredIpRecognizer(IpRecognizer):
         return str(address).startswith("255.") or address.is_loopback or address.is_unspecified
 
 
+# An IBAN typed in lower case ("de89 3704 0044 0532 0130 00"), which Presidio's upper-case pattern misses.
+_LOWER_IBAN = re.compile(
+    r"(?<![A-Za-z0-9])[a-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,4})?(?![A-Za-z0-9])"
+)
+
+
+class CaseFoldIbanRecognizer(IbanRecognizer):
+    """Presidio's, and IBANs written in lower case: each lower-case candidate is checked upper-cased (its checksum
+    and country length decide, as for any IBAN)."""
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        analyze: Any = super().analyze  # Presidio types its optional arguments as required
+        results = list(analyze(text, entities, nlp_artifacts, regex_flags))
+        for candidate in _LOWER_IBAN.finditer(text):
+            for result in analyze(candidate.group().upper(), entities, nlp_artifacts, regex_flags):
+                result.start += candidate.start()
+                result.end += candidate.start()
+                results.append(result)
+        return results
+
+
 class CardRecognizer(CreditCardRecognizer):
     """Presidio's (Luhn-checked), also with dots between the digit groups: 4111.1111.1111.1111."""
 
@@ -298,14 +374,73 @@ class CardRecognizer(CreditCardRecognizer):
         )
 
 
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_B58 = "[1-9A-HJ-NP-Za-km-z]"
+# Wallet addresses of the common coins whose shape says what they are. Litecoin's and Dogecoin's legacy addresses
+# (L/M/D and 25-33 base58 characters) and Solana's (32-44 base58 characters, no prefix) are also other tokens'
+# shapes: their pattern scores too low to report unless their base58check checksum holds or a context word ("wallet",
+# "ltc", "doge") precedes them. Litecoin's bech32 (ltc1...) and Monero's 95 characters are specific enough alone.
+_WALLET_PATTERNS = [
+    Pattern("eth_address", r"(?<![0-9A-Za-z])0x[0-9a-fA-F]{40}(?![0-9A-Za-z])", 0.6),
+    Pattern("ltc_doge_legacy", r"(?<![0-9A-Za-z])[LMD]" + _B58 + r"{25,33}(?![0-9A-Za-z])", 0.1),
+    Pattern("ltc_bech32", r"(?<![0-9A-Za-z])ltc1[02-9ac-hj-np-z]{38,58}(?![0-9A-Za-z])", 0.6),
+    Pattern("monero", r"(?<![0-9A-Za-z])[48]" + _B58 + r"{94}(?![0-9A-Za-z])", 0.6),
+    Pattern("solana", r"(?<![0-9A-Za-z])" + _B58 + r"{32,44}(?![0-9A-Za-z])", 0.05),
+]
+_WALLET_CONTEXT = [
+    *("wallet", "eth", "ethereum", "address", "crypto", "litecoin", "ltc", "doge", "dogecoin", "monero", "xmr"),
+    *("solana", "sol", "phantom", "coin", "coins", "usdt", "usdc", "airdrop", "payout", "deposit", "withdraw"),
+]
+
+
+def _base58check(value: str) -> bool:
+    number = 0
+    for c in value:
+        number = number * 58 + _BASE58.index(c)
+    raw = number.to_bytes(25, "big") if number < 1 << 200 else b""
+    return len(raw) == 25 and hashlib.sha256(hashlib.sha256(raw[:-4]).digest()).digest()[:4] == raw[-4:]
+
+
+def _bech32(value: str) -> bool:
+    hrp, _, data = value.rpartition("1")
+    generators = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    checksum = 1
+    for v in [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp] + [_BECH32.index(c) for c in data]:
+        top = checksum >> 25
+        checksum = (checksum & 0x1FFFFFF) << 5 ^ v
+        for i, g in enumerate(generators):
+            checksum ^= g if (top >> i) & 1 else 0
+    return checksum in (1, 0x2BC830A3)  # bech32, bech32m
+
+
+class WalletRecognizer(PatternRecognizer):
+    """Ethereum, Litecoin, Dogecoin, Monero and Solana addresses (Bitcoin's are Presidio's CryptoRecognizer's)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="CRYPTO",
+            name="WalletAddressRecognizer",
+            patterns=_WALLET_PATTERNS,
+            context=_WALLET_CONTEXT,
+            global_regex_flags=regex.DOTALL | regex.MULTILINE,
+        )
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """True (score 1.0) for a checksum that holds, False for a shape without both letters and digits (a word,
+        a number) or without mixed case where base58 has it, None (the pattern's score) otherwise."""
+        if pattern_text.startswith("0x") or pattern_text.startswith("ltc1"):
+            return True if pattern_text.startswith("ltc1") and _bech32(pattern_text) else None
+        if not all(any(test(c) for c in pattern_text) for test in (str.isupper, str.islower, str.isdigit)):
+            return False
+        if pattern_text[0] in "LMD" and len(pattern_text) <= 34 and _base58check(pattern_text):
+            return True
+        return None
+
+
 def ethereum_recognizer() -> PatternRecognizer:
-    return PatternRecognizer(
-        supported_entity="CRYPTO",
-        name="EthereumAddressRecognizer",
-        patterns=[Pattern("eth_address", r"(?<![0-9A-Za-z])0x[0-9a-fA-F]{40}(?![0-9A-Za-z])", 0.6)],
-        context=["wallet", "eth", "ethereum", "address", "crypto"],
-        global_regex_flags=regex.DOTALL | regex.MULTILINE,
-    )
+    """The wallet addresses other than Bitcoin's (the name is kept for the engine's table)."""
+    return WalletRecognizer()
 
 
 # Words small English models tag as PERSON/LOCATION in technical prompts.

@@ -27,12 +27,14 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from helix.pii.fast_regex import Runs, Span, analyze_patterns
 from helix.pii.personal import (
     DATE_OF_BIRTH_HINTS,
+    FOREIGN_STREET_HINT,
     GERMAN_STREET_HINT,
     ID_HINTS,
     STREET_HINT,
     LetterLedIdRecognizer,
     mac_hint,
 )
+from helix.pii.recognizers import obfuscation_hint
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -50,6 +52,7 @@ def _search(pattern: str) -> Gate:
 
 _house_number = _search(r"\d[A-Za-z]?,? (?:[A-Z]|\d|[a-zé]+ )")  # "12 Baker", "12 rue"
 _two_digits = _search(r"\d\d")
+_digit = _search(r"\d")
 _letters_then_digits = _search(r"[A-Za-z]{2}\d{2}")
 _digit_dot_digit = _search(r"\d\.\d")  # in every IPv4 address
 _colons = _search(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")  # in every IPv6 address
@@ -62,7 +65,7 @@ def _mentions(text: str, hints: tuple[str, ...]) -> bool:
 # What a text must contain for a built-in recognizer of this entity to find anything. Only
 # Presidio's and Helix's own recognizers have gates; custom patterns always run.
 GATES: dict[str, Gate] = {
-    "EMAIL_ADDRESS": lambda text: "@" in text,
+    "EMAIL_ADDRESS": lambda text: "@" in text or obfuscation_hint(text),
     # Two digits first: a digit class is found ~4x faster than a leading letter class, and most prose has none.
     "IBAN_CODE": lambda text: _two_digits(text) and _letters_then_digits(text),
     "DATE_OF_BIRTH": lambda text: _mentions(" " + text.lower(), DATE_OF_BIRTH_HINTS),
@@ -72,7 +75,9 @@ GATES: dict[str, Gate] = {
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
     # French street type), or a house number after a German street type.
     "LOCATION": lambda text: (
-        (STREET_HINT.search(text) is not None and _house_number(text)) or GERMAN_STREET_HINT.search(text) is not None
+        (STREET_HINT.search(text) is not None and _house_number(text))
+        or GERMAN_STREET_HINT.search(text) is not None
+        or (_digit(text) and FOREIGN_STREET_HINT.search(text) is not None)
     ),
 }
 # Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.

@@ -200,6 +200,18 @@ API_KEY_PATTERNS = [
     _api("huggingface", r"\bhf_[A-Za-z0-9]{34,}\b", ("hf_",), score=0.9, check=_has_digit_and_letter),
 ]
 
+# Twilio's auth token: 32 hex digits, named by nothing when passed positionally after the account SID (AC and 32 hex
+# digits): Client("AC...", "5f4d..."). Its own recognizer (`secrets.py`), so its broad hint costs one search per text.
+TWILIO_PATTERNS = [
+    _api(
+        "twilio_auth_token",
+        r"AC(?<![A-Za-z0-9]AC)[0-9a-f]{32}(?![A-Za-z0-9])[^\n]{0,40}?(?<![A-Za-z0-9])(?P<value>[0-9a-f]{32})(?![A-Za-z0-9])",
+        ("ac",),
+        check=_has_digit_and_letter,
+        line_local=True,
+    ),
+]
+
 AWS_ACCESS_KEY_PATTERNS = [
     _api(
         "aws_access_key_id",
@@ -302,6 +314,14 @@ PASSWORD_PATTERNS = [
         check=_cli_password,
     ),
     _api(
+        "mysql_password",  # mysql -u app -pS3cret db: the password glued to -p
+        r"(?i:\b(?:mysql\w*|mariadb\w*)\b)[^\n]*?(?<!\S)-p(?P<value>[^\s\"'`]{3,256})",
+        ("mysql", "mariadb"),
+        score=0.85,
+        check=_cli_password,
+        line_local=True,
+    ),
+    _api(
         "password_cli",
         r"(?<!\S)--password[= ](?P<value>[^\s\"'`]{4,256})",
         ("--password",),
@@ -309,8 +329,8 @@ PASSWORD_PATTERNS = [
         check=_plausible_bare_password,
     ),
     _api(
-        "url_userinfo",
-        r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]*:(?P<value>[^\s@/]{3,256})@",
+        "url_userinfo",  # the password ends at the last "@" before the host: https://user:p@ss@host
+        r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]*:(?P<value>[^\s/]{3,256})@(?=[^\s@/]*(?:[/?#\s\"'`)]|$))",
         ("://",),
         score=0.9,
         check=_looks_literal,
