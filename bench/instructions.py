@@ -101,6 +101,9 @@ def measure(tree: Path, paths: list[str], requests: int, warmup: int) -> dict[st
         control = ["callgrind_control"]
         with httpx.Client(timeout=120) as client:
             for part, path in enumerate(paths, start=1):
+                if path == "hit":  # the first is a miss that stores the answer; the cache writes it behind
+                    client.post(url, json=_body(path), headers={"authorization": "Bearer bench"}).raise_for_status()
+                    time.sleep(1)
                 for _ in range(warmup):
                     _send(client, url, path)
                 subprocess.run([*control, "-i", "on", str(running.helix_pid)], check=True, capture_output=True)

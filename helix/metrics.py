@@ -18,7 +18,7 @@ import sqlite3
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from helix.call import Call
 from helix.dburl import Location
@@ -27,6 +27,7 @@ from helix.routing.table import RoutingTable
 from helix.store import keys as key_store
 from helix.store import spend
 from helix.store.db import Connection, in_thread
+from helix.tally import CounterTally, GaugeTally, HistogramTally, Tally
 
 log = logging.getLogger("helix.metrics")
 LABEL_VALUES = 200
@@ -63,26 +64,31 @@ class Metrics:
         self._model = BoundedLabel()
         self._deployment = BoundedLabel()
         r = self.registry
-        self.requests = Counter(
+        # Per request, on the event loop's thread: plain numbers (helix/tally.py), read when scraped.
+        self.requests = CounterTally(
             "helix_requests", "Requests answered, by model asked for, provider, status and cache result",
-            ["model", "provider", "status", "cache"], registry=r,
+            ["model", "provider", "status", "cache"],
         )  # fmt: skip
-        self.latency = Histogram(
-            "helix_request_duration_seconds", "Time to the whole answer", ["provider"],
-            buckets=_LATENCY_BUCKETS, registry=r,
+        self.latency = HistogramTally(
+            "helix_request_duration_seconds", "Time to the whole answer", _LATENCY_BUCKETS, ["provider"]
+        )
+        self.overhead = HistogramTally(
+            "helix_overhead_seconds", "Helix's own time (not waiting for the provider)", _OVERHEAD_BUCKETS
+        )
+        self.ttft = HistogramTally(
+            "helix_time_to_first_token_seconds", "Time to the first streamed chunk", _LATENCY_BUCKETS, ["provider"]
+        )
+        self.tokens = CounterTally("helix_tokens", "Tokens, by direction (in, out)", ["provider", "direction"])
+        self.cost = CounterTally("helix_cost_usd", "Dollars spent at providers", ["provider"])
+        self.saved = CounterTally("helix_saved_usd", "Dollars the cache saved")
+        self.cache = CounterTally("helix_cache_lookups", "Cache lookups by result", ["result"])
+        self.in_flight = GaugeTally("helix_in_flight_requests", "Requests being answered now")
+        r.register(
+            Tally(
+                self.requests, self.latency, self.overhead, self.ttft, self.tokens, self.cost, self.saved,
+                self.cache, self.in_flight,
+            )
         )  # fmt: skip
-        self.overhead = Histogram(
-            "helix_overhead_seconds", "Helix's own time (not waiting for the provider)",
-            buckets=_OVERHEAD_BUCKETS, registry=r,
-        )  # fmt: skip
-        self.ttft = Histogram(
-            "helix_time_to_first_token_seconds", "Time to the first streamed chunk", ["provider"],
-            buckets=_LATENCY_BUCKETS, registry=r,
-        )  # fmt: skip
-        self.tokens = Counter("helix_tokens", "Tokens, by direction (in, out)", ["provider", "direction"], registry=r)
-        self.cost = Counter("helix_cost_usd", "Dollars spent at providers", ["provider"], registry=r)
-        self.saved = Counter("helix_saved_usd", "Dollars the cache saved", registry=r)
-        self.cache = Counter("helix_cache_lookups", "Cache lookups by result", ["result"], registry=r)
         self.retries = Counter(
             "helix_upstream_retries", "Attempts repeated after a failure", ["deployment"], registry=r
         )
@@ -90,7 +96,6 @@ class Metrics:
             "helix_fallbacks", "Requests passed to a fallback model", ["model", "fallback"], registry=r
         )
         self.cooldowns = Counter("helix_cooldowns", "Deployments taken out for a cooldown", ["deployment"], registry=r)
-        self.in_flight = Gauge("helix_in_flight_requests", "Requests being answered now", registry=r)
         self.hit_ratio = Gauge("helix_cache_hit_ratio", "Cache hits / lookups since start", registry=r)
         self.state = Gauge(
             "helix_deployment_state", "1 for each deployment's current state", ["deployment", "state"], registry=r
@@ -106,51 +111,41 @@ class Metrics:
         )
         self._hits = 0
         self._lookups = 0
-        # The per-request metrics' children by labels: `labels()` validates and locks on every call (a tenth
-        # of a cache hit's time went to observe()); these metrics are never cleared, so a child stays valid.
-        self._children: dict[tuple[Any, ...], Any] = {}
         self._stored: dict[str, Any] = {}
         self._stored_at = -math.inf
 
     # Per request (the measure stage).
 
     def started(self) -> None:
-        self.in_flight.inc()
+        self.in_flight.value += 1
 
     def cancelled(self) -> None:
-        self.in_flight.dec()
+        self.in_flight.value -= 1
 
     def observe(self, call: Call) -> None:
-        self.in_flight.dec()
+        self.in_flight.value -= 1
         provider = call.target.provider.name
         cache = call.cache or "NONE"
-        self._child(self.requests, self._model(call.requested_model), provider, str(call.status), cache).inc()
+        self.requests.inc((self._model(call.requested_model), provider, str(call.status), cache))
         if call.finished is not None:
-            self._child(self.latency, provider).observe(call.finished)
+            self.latency.observe(call.finished, (provider,))
         overhead = call.overhead_seconds
         if overhead is not None:
             self.overhead.observe(overhead)
         if call.ttft is not None and call.stream:
-            self._child(self.ttft, provider).observe(call.ttft)
+            self.ttft.observe(call.ttft, (provider,))
         hit = call.cache is not None and call.cache.startswith("HIT")
         if call.cache is not None and call.cache != "BYPASS":
-            self._child(self.cache, cache).inc()
+            self.cache.inc((cache,))
             self._lookups += 1
             self._hits += hit
         if call.usage is not None and not hit:
-            self._child(self.tokens, provider, "in").inc(call.usage.prompt_tokens)
-            self._child(self.tokens, provider, "out").inc(call.usage.completion_tokens)
+            self.tokens.inc((provider, "in"), call.usage.prompt_tokens)
+            self.tokens.inc((provider, "out"), call.usage.completion_tokens)
         if call.cost:
-            self._child(self.cost, provider).inc(call.cost)
+            self.cost.inc((provider,), call.cost)
         if call.saved:
-            self.saved.inc(call.saved)
-
-    def _child(self, metric: Any, *labels: str) -> Any:
-        key = (metric, *labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
+            self.saved.inc((), call.saved)
 
     # From the router.
 
