@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,6 +173,44 @@ def test_analysis_failure_fails_closed(firewall: Helix, fake: FakeState, monkeyp
     response = chat(firewall, "hello there")
     assert response.status_code == 503 and response.json()["error"]["code"] == "pii_check_failed"
     assert not fake.requests
+
+
+def test_a_resent_history_is_redacted_on_the_event_loop_and_a_new_one_in_the_pii_thread(
+    firewall: Helix, fake: FakeState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    where: list[str] = []
+    analyze_many = firewall.gateway.pii.analyze_many
+
+    def spy(texts: list[str]) -> object:  # records where a request's analysis ran, then does the real work
+        if not any(t.startswith(("echo: ", "chatcmpl-")) for t in texts):  # not the answers (scanned for the cache)
+            try:
+                asyncio.get_running_loop()
+                where.append("event loop")
+            except RuntimeError:
+                where.append(threading.current_thread().name)
+        return analyze_many(texts)
+
+    monkeypatch.setattr(firewall.gateway.pii, "analyze_many", spy)
+    turn = "the router sits in the hall and the signal upstairs is weak, so what should I try next? " * 3
+    history = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"{i}: {turn}"} for i in range(20)]
+
+    def ask(messages: list[dict[str, str]]) -> None:
+        body = {"model": "gpt-4o-mini", "messages": messages}
+        response = httpx.post(f"{firewall.url}/v1/chat/completions", json=body, timeout=30)
+        assert response.status_code == 200
+
+    ask([*history, {"role": "user", "content": "and the first step?"}])  # 5 KB, all new
+    first, where[:] = list(where), []
+    ask([*history, {"role": "user", "content": "mail the steps to kim.lo@example.com"}])  # only the question is new
+    second, where[:] = list(where), []
+    ask([{"role": "user", "content": f"{i}: {turn} {turn}"} for i in range(70)])  # over 16 KB: the thread walks it
+    third = list(where)
+
+    assert first and all(name.startswith("helix-pii") for name in first), first
+    assert second == ["event loop"]
+    assert third and all(name.startswith("helix-pii") for name in third), third
+    sent = fake.calls("/v1/chat/completions")[1].body["messages"]
+    assert sent[-1]["content"] == "mail the steps to <EMAIL_ADDRESS_1>" and sent[:-1] == history
 
 
 @pytest.mark.usefixtures("spacy_model")

@@ -194,6 +194,12 @@ class PiiEngine:
         self._remember({k: found[k] for k in misses})
         return [list(found.get(k, ())) for k in keys]
 
+    def unknown_chars(self, texts: Sequence[str]) -> int:
+        """How many characters of `texts` `analyze_many` would analyse now: those it has no result for."""
+        keyed = [(_digest(t), len(t)) for t in texts if t.strip()]
+        with self._lock:
+            return sum(size for key, size in keyed if key not in self._cache)
+
     def settled(self, texts: Sequence[str]) -> list[bool]:
         """Which of these request fields were analysed whole before and found clean (`settle`): a history
         resent on every turn need not be viewed, packed and looked up again, only joined at its seams."""
