@@ -2,8 +2,9 @@
 
 Every provider-visible string of the request (every field and key, see `helix/pii/walk.py`) is
 analysed through its canonical view and across message seams, and rewritten in place per the
-configured action. Short requests are analysed inline; longer ones in a worker thread, one chunk of
-at most ~8 KB per job, so one huge request never holds up other requests' analysis for long.
+configured action. Short requests are analysed inline, and so are longer ones (up to 16 KB) whose text
+the engine has not seen is short (a chat resending its history); the rest in a worker thread, one chunk
+of at most ~8 KB per job, so one huge request never holds up other requests' analysis for long.
 Token-id inputs and binary payloads whose text cannot be read (a PDF) are refused with a 400
 (`pii_unverifiable_input`); PII in the text a binary payload carries (image metadata, the text of
 a docx) with a 400 (`pii_in_binary`): a file cannot be rewritten.
