@@ -19,6 +19,7 @@ from helix.pii.analyzer import Finding as F
 from helix.pii.analyzer import PiiEngine, resolve_overlaps
 from helix.pii.config import PiiConfig, RegexRecognizerConfig, validate
 from helix.pii.hashing import keyed_hash
+from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS
 from helix.pii.recognizers import (
     _URL_USERINFO_BEFORE,
     _VERSION_BEFORE,
@@ -699,3 +700,16 @@ def test_windowed_patterns_find_what_the_whole_text_scan_finds(text: str) -> Non
     whole_ip = [x for x in found if not _VERSION_BEFORE.search(text[max(0, x.start - 24) : x.start])]
     assert GATES["IP_ADDRESS"](text) or found == []  # the scanner skips the recognizer where its gate says no
     assert [(x.start, x.end, x.score) for x in ip.analyze(text, [])] == [(x.start, x.end, x.score) for x in whole_ip]
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(ID_HINTS + DATE_OF_BIRTH_HINTS), st.text(alphabet=" .-éabdeinorstNIB", max_size=6)),
+        max_size=8,
+    ).map("".join)
+)
+def test_the_word_gates_say_yes_exactly_where_a_hint_is(text: str) -> None:
+    lowered = " " + text.lower()
+    assert GATES["ID_NUMBER"](text) == any(hint in lowered for hint in ID_HINTS)
+    assert GATES["DATE_OF_BIRTH"](text) == any(hint in lowered for hint in DATE_OF_BIRTH_HINTS)

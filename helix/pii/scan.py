@@ -17,7 +17,7 @@ helpers. Here, per text:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import regex
@@ -58,8 +58,33 @@ _digit_dot_digit = _search(r"\d\.\d")  # in every IPv4 address
 _colons = _search(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")  # in every IPv6 address
 
 
-def _mentions(text: str, hints: tuple[str, ...]) -> bool:
-    return any(hint in text for hint in hints)
+_Trie = dict[str, "_Trie"]
+
+
+def _trie(words: Iterable[str]) -> str:
+    """A regex matching any of `words`, as a trie: `re` tries an alternation's branches one by one at each
+    position, so shared prefixes are factored out (37 ID hints: ~2 µs a prose text against ~4 µs for `in`)."""
+    root: _Trie = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: _Trie) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and "" not in node else f"(?:{'|'.join(branches)})"
+        return body + ("?" if "" in node else "")
+
+    return pattern(root)
+
+
+def _mentions(hints: Iterable[str]) -> Gate:
+    """Whether the lower-cased text, after a space, holds one of `hints`."""
+    compiled = re.compile(_trie(hints))
+    return lambda text: compiled.search(" " + text.lower()) is not None
 
 
 # What a text must contain for a built-in recognizer of this entity to find anything. Only
@@ -68,8 +93,8 @@ GATES: dict[str, Gate] = {
     "EMAIL_ADDRESS": lambda text: "@" in text or obfuscation_hint(text),
     # Two digits first: a digit class is found ~4x faster than a leading letter class, and most prose has none.
     "IBAN_CODE": lambda text: _two_digits(text) and _letters_then_digits(text),
-    "DATE_OF_BIRTH": lambda text: _mentions(" " + text.lower(), DATE_OF_BIRTH_HINTS),
-    "ID_NUMBER": lambda text: _mentions(" " + text.lower(), ID_HINTS),
+    "DATE_OF_BIRTH": _mentions(DATE_OF_BIRTH_HINTS),
+    "ID_NUMBER": _mentions(ID_HINTS),
     "MAC_ADDRESS": mac_hint,
     "IP_ADDRESS": lambda text: ("." in text and _digit_dot_digit(text)) or (":" in text and _colons(text)),
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
