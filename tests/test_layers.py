@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "helix.format",
             "helix.periods",
             "helix.startup",
+            "helix.tally",
         ),
     ),
     ("domain", ("helix.virtual_keys", "helix.call")),
