@@ -60,12 +60,26 @@ def test_no_training_question_is_a_held_out_question() -> None:
 
 def test_data_versions_are_the_trained_models_data() -> None:
     """The pair counts docs/semantic-cache.md and the card state for the v3 and v4 data, seed 8."""
-    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5")}
+    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5", "v6")}
     assert {v: (len(p), sum(same for _, _, same in p)) for v, p in counts.items()} == {
         "v3": (30_453, 14_967),
         "v4": (36_759, 16_149),
         "v5": (37_458, 19_308),
+        "v6": (42_419, 20_537),
     }
+
+
+def test_v6_is_v3_plus_written_near_misses() -> None:
+    """v6 keeps every v3 pair and adds the near-miss families: "same" inside an intent, "different" across."""
+    data = _judge_data()
+    v3, v6 = data.build(8, "v3"), data.build(8, "v6")
+    assert sorted(set(v3) - set(v6)) == []
+    families = data.written_families(data.NEAR_MISSES)
+    assert len(families) >= 50 and all(2 <= len(f) <= 4 for f in families)
+    old = set(v3)
+    added = [p for p in v6 if p not in old]
+    assert sum(same for _, _, same in added) > 4_000
+    assert sum(1 - same for _, _, same in added) > 4_000
 
 
 def test_v5_is_v3_plus_trivial_edits() -> None:

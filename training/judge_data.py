@@ -35,9 +35,11 @@ SELECT_INTENTS = REPO / "tests" / "data" / "select_intents.jsonl"
 WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.jsonl"))
 # The data versions: v3 (the shipped v3 model's) reads three written files and every paraphrase pair of an
 # intent; v4 reads every written file and SAME_PAIRS of each intent's paraphrase pairs; v5 is v3 plus the
-# trivial edits users make (`edited_pairs`), for a short continued fine-tune from the shipped weights.
-VERSIONS = ("v3", "v4", "v5")
+# trivial edits users make (`edited_pairs`), for a short continued fine-tune from the shipped weights; v6 is v3
+# plus the hand-written near-miss families of `written_near_misses.jsonl` (`near_miss_pairs`), which v4 does not read.
+VERSIONS = ("v3", "v4", "v5", "v6")
 V3_WRITTEN = ("written_intents", "written_saas_code", "written_support")
+NEAR_MISSES = "written_near_misses"
 
 # action -> ways to say it; the antonym map makes the hardest negatives
 ACTIONS: dict[str, list[str]] = {
@@ -617,12 +619,15 @@ def _maybe_reframed(text: str, rng: random.Random) -> str:
 
 
 def written_files(version: str = "v4") -> list[Path]:
-    return [path for path in WRITTEN if version == "v4" or path.stem in V3_WRITTEN]
+    if version == NEAR_MISSES:
+        return [path for path in WRITTEN if path.stem == NEAR_MISSES]
+    return [path for path in WRITTEN if (version == "v4" and path.stem != NEAR_MISSES) or path.stem in V3_WRITTEN]
 
 
 def written_families(version: str = "v4") -> list[list[list[str]]]:
-    """Hand-written intents grouped by family: the labelled set's train split and `data/written_*.jsonl`."""
-    rows = [(i.family, list(i.texts)) for i in load_intents() if i.split == "train"]
+    """Hand-written intents grouped by family: the labelled set's train split and `data/written_*.jsonl`
+    (version NEAR_MISSES: that file's families alone)."""
+    rows = [(i.family, list(i.texts)) for i in load_intents() if i.split == "train" and version != NEAR_MISSES]
     for path in written_files(version):
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
@@ -638,10 +643,24 @@ def written_pairs(rng: random.Random, version: str = "v4") -> list[Pair]:
     positives also with one side re-asked in everyday framing (half the negatives too), and a few unrelated pairs."""
     families = written_families(version)
     every = [texts for family in families for texts in family]
+    return _family_pairs(families, every, rng, every_same=version == "v3")
+
+
+def near_miss_pairs(rng: random.Random) -> list[Pair]:
+    """v6: the families of `written_near_misses.jsonl` made into pairs as v3 makes the written ones (every pair
+    inside an intent "same", 24 of each two intents of a family "different"), strangers from every written intent."""
+    families = written_families(NEAR_MISSES)
+    every = [texts for family in written_families("v3") + families for texts in family]
+    return _family_pairs(families, every, rng, every_same=True)
+
+
+def _family_pairs(
+    families: list[list[list[str]]], every: list[list[str]], rng: random.Random, every_same: bool
+) -> list[Pair]:
     pairs: list[Pair] = []
     for family in families:
         for texts in family:
-            same = itertools.combinations(texts, 2) if version == "v3" else _intent_pairs(texts, rng, SAME_PAIRS)
+            same = itertools.combinations(texts, 2) if every_same else _intent_pairs(texts, rng, SAME_PAIRS)
             pairs += [(_maybe_reframed(a, rng), b, 1) for a, b in same]
             pairs += [(t, reframe(t, rng), 1) for t in texts]
         for x, y in itertools.combinations(family, 2):
@@ -770,11 +789,14 @@ def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     for _ in range(len(families) * 2):  # unrelated questions in the same style
         x, y = rng.sample(every, 2)
         pairs.append((rng.choice(x), rng.choice(y), 0))
-    pairs += written_pairs(rng, "v3" if version == "v5" else version)
+    pairs += written_pairs(rng, "v3" if version in ("v5", "v6") else version)
     held_out = {_normal(t) for i in load_intents() if i.split in ("dev", "test") for t in i.texts}
     if version == "v5":  # edits can land on a held-out question ("how to make api key"): those pairs are left out
         held_out |= {_normal(t) for i in load_intents(SELECT_INTENTS) for t in i.texts}
         pairs += [p for p in edited_pairs(rng) if not {_normal(p[0]), _normal(p[1])} & held_out]
+    if version == "v6":  # a re-asked question could land on a held-out one: such pairs are left out
+        held_out |= {_normal(t) for i in load_intents(SELECT_INTENTS) for t in i.texts}
+        pairs += [p for p in near_miss_pairs(rng) if not {_normal(p[0]), _normal(p[1])} & held_out]
     old = REPO / "tests" / "data" / "semantic_pairs.jsonl"
     for line in old.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
