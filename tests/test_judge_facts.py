@@ -20,6 +20,8 @@ FACT_NEAR_MISSES = [
     ("Convert 10 MB to KB", "Convert 10 GB to KB", "numbers"),
     ("How do I set a 5 minute timeout?", "How do I set a timeout?", "numbers"),
     ("What does a 404 error mean?", "What does a 500 error mean?", "numbers"),
+    ("How to create a 2D array in Python?", "How to create a 3D array in Python?", "numbers"),
+    ("What is an IPv4 address?", "what's an ipv6 address", "numbers"),
     # literals
     ("What does `git rebase` do?", "What does `git reset` do?", "literals"),
     ("Fix 'undefined is not a function'", "Fix 'null is not a function'", "literals"),
@@ -39,6 +41,8 @@ FACT_NEAR_MISSES = [
     ("Switch from the annual plan to the monthly plan", "Switch from the monthly plan to the annual plan", "direction"),
     ("transfer money from savings to checking", "transfer money to savings from checking", "direction"),
     ("Merge main into my branch", "Merge my branch into main", "direction"),
+    ("Merge main into my feature branch", "Merge my feature branch into main", "direction"),
+    ("How do I move my photos to Google Drive?", "move google drive to my photos", "direction"),
     ("Replace tabs with spaces", "Replace spaces with tabs", "direction"),
     ("I want to move from Basic to Pro", "I want to move from Pro to Basic", "direction"),
     ("Does a dog see better than a cat at night?", "Does a cat see better than a dog at night?", "direction"),
@@ -86,6 +90,9 @@ FACT_AGREEMENTS = [
     ("How do I undo my last commit?", "I committed by mistake, how do I revert the last commit?"),
     ("How do I log in to my account?", "how do i log into my account"),
     ("docker stop all containers", "how can i stop all my docker containers"),
+    ("reset password via email", "email to reset password"),
+    ("How do I convert an mp3 file to text?", "convert mp3 files to text"),
+    ("install python3", "how do I install python3"),
     ("Is a tomato a fruit or a vegetable?", "is tomato a vegetable or fruit"),
     ("How can I delete the photo on my profile?", "delete profile photo"),
 ]

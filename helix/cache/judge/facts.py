@@ -22,6 +22,7 @@ from helix.cache.judge import wordlists
 
 _WORD_RE = re.compile(r"[a-z0-9][a-z0-9+#.'\u2019]*[a-z0-9+#]|[a-z0-9]|[$€£%]", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)([a-z%]*)(?![\w.]*\d)", re.IGNORECASE)
+_DIGITS_RE = re.compile(r"\d+")
 _SHORT_WORD = 3  # "100 to EUR": a word this short after a number is not what it counts
 _NON_RE = re.compile(r"\bnon-", re.IGNORECASE)
 _LETTER_HYPHEN_RE = re.compile(r"(?<=[a-z])-(?=[a-z])", re.IGNORECASE)
@@ -112,6 +113,21 @@ def _check_numbers(a: str, b: str) -> Veto | None:
     return None
 
 
+def _glued(text: str) -> dict[str, str]:
+    """Words with digits glued to letters ("2d", "ipv6", "mp3", "python3"), by their letters with the digits
+    marked: "2d" and "3d" are one word with two numbers, which the numbers above do not read."""
+    return {_DIGITS_RE.sub("#", w): w for w in words(text) if _DIGITS_RE.search(w) and not w.isdigit() and w.isalnum()}
+
+
+def _check_glued_numbers(a: str, b: str) -> Veto | None:
+    ga, gb = _glued(a), _glued(b)
+    for shape, word in ga.items():
+        other = gb.get(shape)
+        if other is not None and other != word:
+            return Veto("numbers", f"{word} vs {other}")
+    return None
+
+
 def _fmt(values: set[float]) -> str:
     return "[" + ", ".join(f"{v:g}" for v in sorted(values)) + "]"
 
@@ -166,7 +182,7 @@ def _check_direction(a: str, b: str) -> Veto | None:
     for x, y in _pairs(a):
         if (y, x) in pb and (x, y) not in pb:
             return Veto("direction", f"{x} → {y} vs {y} → {x}")
-    traded = _traded_places(words(a), words(b))
+    traded = _traded_places(words(a), words(b)) or _traded_phrases(words(a), words(b))
     if traded is not None:
         x, y = traded
         return Veto("direction", f"{x} … {y} vs {y} … {x}")
@@ -194,6 +210,37 @@ def _traded_places(ta: list[str], tb: list[str]) -> tuple[str, str] | None:
         if last - first == 1 or set(stems[first + 1 : last]) <= wordlists.words("coordinators.txt"):
             return None
     return x, y
+
+
+def _traded_phrases(ta: list[str], tb: list[str]) -> tuple[str, str] | None:
+    """Two runs of content words, one of them longer than a word, that swap places around the same words:
+    "merge main into my feature branch" against "merge my feature branch into main". The words between must
+    be the same in both questions (determiners aside) and not only "or"/"and", so a keyword query said in
+    another order ("reset password via email" / "email to reset password") is not a swap."""
+    function_words = wordlists.words("function_words.txt")
+    content_a = [i for i, w in enumerate(ta) if w not in function_words]
+    content_b = [i for i, w in enumerate(tb) if w not in function_words]
+    ca, cb = [_stem(ta[i]) for i in content_a], [_stem(tb[i]) for i in content_b]
+    if ca == cb or sorted(ca) != sorted(cb) or len(set(ca)) != len(ca):
+        return None
+    start = next(i for i, (x, y) in enumerate(zip(ca, cb, strict=True)) if x != y)
+    end = len(ca) - next(i for i, (x, y) in enumerate(zip(reversed(ca), reversed(cb), strict=True)) if x != y)
+    for nx in range(1, end - start):
+        ny = end - start - nx
+        if (nx == 1 and ny == 1) or cb[start:end] != ca[start + nx : end] + ca[start : start + nx]:
+            continue  # two single words are the rule above; otherwise not the two runs swapped
+        gap_a = _gap(ta, content_a[start + nx - 1], content_a[start + nx])
+        gap_b = _gap(tb, content_b[start + ny - 1], content_b[start + ny])
+        if gap_a and gap_a == gap_b and not set(gap_a) <= wordlists.words("coordinators.txt"):
+            x = " ".join(ta[i] for i in content_a[start : start + nx])
+            y = " ".join(ta[i] for i in content_a[start + nx : end])
+            return x, y
+    return None
+
+
+def _gap(tokens: list[str], before: int, after: int) -> list[str]:
+    """The words strictly between two positions, determiners and possessives left out."""
+    return [w for w in tokens[before + 1 : after] if w not in wordlists.words("determiners.txt")]
 
 
 @cache
@@ -269,6 +316,7 @@ def _check_entities(a: str, b: str) -> Veto | None:
 
 CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_numbers,
+    _check_glued_numbers,
     _check_literals,
     _check_negation,
     _check_direction,
