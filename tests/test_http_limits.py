@@ -74,3 +74,25 @@ def test_health_answers_while_someone_sends_a_huge_header(served: str) -> None:
     assert httpx.get(f"{served}/health", timeout=10).status_code == 200
     assert time.monotonic() - started < 1.0
     sender.join(10)
+
+
+def test_a_body_over_the_head_cap_in_the_same_read_as_its_head_is_no_431(served: str) -> None:
+    """A client that writes a whole request at once (head and a 40 KB body, more than max_header_kb): the body
+    arrives in the read that finished the head, and is not counted as head, on a fresh connection or a reused one."""
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "b " * 20_000}]}).encode()
+    parts = urlsplit(served)
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        for _ in range(2):
+            sock.sendall(head + b"content-length: %d\r\n\r\n" % len(body) + body)
+            answer = b""
+            while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < _length(answer):
+                chunk = sock.recv(65536)
+                assert chunk, answer
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+
+
+def _length(answer: bytes) -> int:
+    head = answer.partition(b"\r\n\r\n")[0].lower()
+    return int(head.partition(b"content-length: ")[2].split(b"\r\n")[0] or 0)
