@@ -62,3 +62,78 @@ def test_more_embedding_inputs_than_openai_allows_is_a_400_before_any_scan(helix
     assert fake.calls("/v1/embeddings") == []
     body["input"] = body["input"][:2048]
     assert httpx.post(f"{helix.url}/v1/embeddings", json=body, timeout=30).status_code == 200
+
+
+_DEEP_ARGUMENTS = "[" * 5_000 + "]" * 5_000
+_USER = {"role": "user", "content": "x"}
+_ANTHROPIC = "anthropic/claude-3-5-haiku-latest"
+_TOOLS = [{"type": "function", "function": {"name": "f"}}]
+# Request parts only a translation to another provider's API reads (chat -> Anthropic Messages, Anthropic Messages
+# -> chat, Responses -> chat), each of a shape it cannot take.
+UNTRANSLATABLE = {
+    "chat tool_choice.function not an object": (
+        "/v1/chat/completions",
+        {"model": _ANTHROPIC, "messages": [_USER], "tools": _TOOLS, "tool_choice": {"type": "function", "function": 5}},
+    ),
+    "chat tool call arguments nested too deeply": (
+        "/v1/chat/completions",
+        {
+            "model": _ANTHROPIC,
+            "messages": [
+                _USER,
+                {
+                    "role": "assistant",
+                    "tool_calls": [{"id": "a", "function": {"name": "f", "arguments": _DEEP_ARGUMENTS}}],
+                },
+                {"role": "tool", "tool_call_id": "a", "content": "r"},
+            ],
+        },
+    ),
+    "chat thinking_blocks not a list": (
+        "/v1/chat/completions",
+        {"model": _ANTHROPIC, "messages": [_USER, {"role": "assistant", "content": "y", "thinking_blocks": 5}, _USER]},
+    ),
+    "responses function_call arguments nested too deeply": (
+        "/v1/responses",
+        {
+            "model": _ANTHROPIC,
+            "input": [
+                {"type": "function_call", "call_id": "a", "name": "f", "arguments": _DEEP_ARGUMENTS},
+                {"type": "function_call_output", "call_id": "a", "output": "r"},
+            ],
+        },
+    ),
+    "messages document source not an object": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": [{"type": "document", "source": 5}]}],
+        },
+    ),
+    "messages image source not an object": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": [{"type": "image", "source": "x"}]}],
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize(("path", "body"), UNTRANSLATABLE.values(), ids=UNTRANSLATABLE.keys())
+def test_what_a_translation_cannot_read_is_a_400_in_the_clients_shape(
+    helix: Helix, fake: FakeState, path: str, body: dict[str, object]
+) -> None:
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    error = answer["error"]
+    if path == "/v1/messages":
+        assert answer["type"] == "error" and error["type"] == "invalid_request_error"
+    else:
+        assert set(error) >= {"message", "type", "param", "code"} and error["type"] == "invalid_request_error"
+    assert not fake.requests
+    (row,) = helix.rows("SELECT status FROM requests")
+    assert row["status"] == 400
