@@ -142,8 +142,8 @@ class CacheStage:
 
     def _storable(self, body: dict[str, Any]) -> bool:
         reasons = [c.get("finish_reason") for c in body.get("choices") or [] if isinstance(c, dict)]
-        if not reasons:
-            return False
+        if not reasons or not all(reasons):
+            return False  # an answer (a stream ended by [DONE]) without its finish reason may be cut short
         return self._config.cache_truncated or "length" not in reasons
 
     async def _store(
