@@ -382,3 +382,19 @@ def test_a_stream_that_says_done_before_any_finish_reason_is_not_cached(tmp_path
                 assert '"content":"lo"' in response.text.replace(" ", "")
         finally:
             instance.server.stop()
+
+
+def test_a_chat_chunk_with_a_type_that_is_no_string_is_passed_on(tmp_path: Path) -> None:
+    """A chat chunk whose (unknown to chat) `type` is a list: passed on, not a 500 (TypeError: unhashable)."""
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+    odd = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "type": ["x"], "choices": []}
+    answer = head + b"data: " + json.dumps(odd).encode() + b"\n\n" + _events(b"\n")
+    with raw_upstream(answer) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
+            assert response.status_code == 200, response.text
+            assert response.text.endswith("data: [DONE]\n\n")
+        finally:
+            instance.server.stop()

@@ -168,7 +168,7 @@ def _tools(body: JSON) -> JSON:
         kind = choice.get("type")
         if kind == "tool":
             out["tool_choice"] = {"type": "function", "function": {"name": choice.get("name")}}
-        elif kind in _TOOL_CHOICES:
+        elif isinstance(kind, str) and kind in _TOOL_CHOICES:
             out["tool_choice"] = _TOOL_CHOICES[kind]
         if choice.get("disable_parallel_tool_use"):
             out["parallel_tool_calls"] = False
