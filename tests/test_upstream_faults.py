@@ -398,3 +398,20 @@ def test_a_chat_chunk_with_a_type_that_is_no_string_is_passed_on(tmp_path: Path)
             assert response.text.endswith("data: [DONE]\n\n")
         finally:
             instance.server.stop()
+
+
+@pytest.mark.parametrize("kind", ["x" * 100_000, {"an": "object"}, "a\nb"])
+def test_an_error_type_that_is_no_short_word_is_not_passed_on(tmp_path: Path, kind: object) -> None:
+    """A provider error whose `type` is 100 KB, an object or holds a newline: the client and the log row get
+    `upstream_error`, as for an error without a type."""
+    error = json.dumps({"error": {"message": "no", "type": kind, "code": None}}).encode()
+    with raw_upstream(_answer(400, error)) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == 400
+            assert response.json()["error"]["type"] == "upstream_error"
+            (row,) = instance.rows("SELECT error_code FROM requests")
+            assert row["error_code"] == "upstream_error"
+        finally:
+            instance.server.stop()

@@ -50,7 +50,10 @@ def read_openai_error(status: int, body: Any) -> tuple[str, str]:
     """(type, message) from an OpenAI-shaped error body, or a fallback naming the status."""
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         error = body["error"]
-        return str(error.get("type") or "upstream_error"), str(error.get("message") or f"HTTP {status}")
+        kind = error.get("type")
+        return kind if isinstance(kind, str) and kind else "upstream_error", str(
+            error.get("message") or f"HTTP {status}"
+        )
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return "upstream_error", body["error"]
     return "upstream_error", f"the provider answered HTTP {status}"
@@ -90,6 +93,8 @@ def error_from_body(
             provider=provider,
         )
     error_type, message = read(status, body)
+    if len(error_type) > _MAX_CODE_CHARS or not error_type.isprintable():
+        error_type = "upstream_error"  # it becomes the client's error type and the log row's error code
     message = scrub_secrets(message[:_MAX_MESSAGE_CHARS])
     if status == 401:
         return UpstreamError(
