@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from unittest.mock import ANY
 from urllib.parse import urlsplit
 
 import httpx
@@ -96,3 +97,14 @@ def test_a_body_over_the_head_cap_in_the_same_read_as_its_head_is_no_431(served:
 def _length(answer: bytes) -> int:
     head = answer.partition(b"\r\n\r\n")[0].lower()
     return int(head.partition(b"content-length: ")[2].split(b"\r\n")[0] or 0)
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_a_body_over_the_cap_to_the_anthropic_api_is_a_413_in_its_shape(served: str, path: str, declared: bool) -> None:
+    """Over [server] max_body_mb (20 MB), declared up front or found while reading a chunked body."""
+    body = b'{"model": "gpt-4o-mini", "max_tokens": 5, "messages": [{"role": "user", "content": "' + b"x" * (21 << 20)
+    content = body if declared else iter([body[i : i + (1 << 20)] for i in range(0, len(body), 1 << 20)])
+    response = httpx.post(f"{served}{path}", content=content, headers={"anthropic-version": "2023-06-01"}, timeout=30)
+    assert response.status_code == 413, response.text
+    assert response.json() == {"type": "error", "error": {"type": "request_too_large", "message": ANY}}
