@@ -156,3 +156,46 @@ def test_a_tool_choice_type_that_is_no_string_is_no_500(helix: Helix, fake: Fake
     response = httpx.post(f"{helix.url}/v1/messages", json=body, timeout=30)
     assert response.status_code == 200, response.text
     assert "tool_choice" not in fake.calls("/v1/chat/completions")[0].body
+
+
+OUT_OF_RANGE = [
+    ("temperature", -1),
+    ("temperature", 2.5),
+    ("temperature", 1e308),
+    ("top_p", -0.1),
+    ("top_p", 1.5),
+    ("n", 129),
+    ("n", 10**30),
+    ("max_tokens", 0),
+    ("max_tokens", -1),
+    ("max_tokens", 10**30),
+    ("max_completion_tokens", -5),
+    ("max_completion_tokens", 2**63),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), OUT_OF_RANGE)
+def test_numbers_out_of_openais_ranges_are_400s_naming_the_parameter(
+    helix: Helix, fake: FakeState, field: str, value: float
+) -> None:
+    body = {"model": "gpt-4o-mini", "messages": [_USER], field: value}
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == field and error["type"] == "invalid_request_error" and error["code"] == "invalid_value"
+    assert not fake.requests
+
+
+def test_numbers_at_the_edges_of_openais_ranges_pass(helix: Helix, fake: FakeState) -> None:
+    for extra in ({"temperature": 0, "top_p": 1, "n": 1, "max_tokens": 1}, {"temperature": 2, "top_p": 0, "n": 128}):
+        body = {"model": "gpt-4o-mini", "messages": [_USER], **extra}
+        assert httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30).status_code == 200
+
+
+@pytest.mark.parametrize("value", [0, -1, 10**30])
+def test_an_anthropic_max_tokens_out_of_range_is_a_400_in_its_shape(helix: Helix, fake: FakeState, value: int) -> None:
+    body = {"model": "anthropic/claude-3-5-haiku-latest", "max_tokens": value, "messages": [_USER]}
+    response = httpx.post(f"{helix.url}/v1/messages", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error" and "max_tokens" in response.text
+    assert not fake.requests
