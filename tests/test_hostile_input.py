@@ -199,3 +199,25 @@ def test_an_anthropic_max_tokens_out_of_range_is_a_400_in_its_shape(helix: Helix
     assert response.status_code == 400, response.text
     assert response.json()["error"]["type"] == "invalid_request_error" and "max_tokens" in response.text
     assert not fake.requests
+
+
+_SAMPLING = [{"temperature": "hot"}, {"top_p": [1]}, {"top_k": "x"}, {"stop_sequences": "x"}]
+_TOOLING = [{"tool_choice": 5}, {"thinking": 5}]
+WRONG_ANTHROPIC_FIELDS = [("/v1/messages", extra) for extra in _SAMPLING + _TOOLING] + [
+    ("/v1/messages/count_tokens", extra) for extra in _TOOLING
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "extra"), WRONG_ANTHROPIC_FIELDS, ids=lambda v: v if isinstance(v, str) else next(iter(v))
+)
+def test_anthropic_fields_of_the_wrong_type_are_400s_before_any_translation(
+    helix: Helix, fake: FakeState, path: str, extra: dict[str, object]
+) -> None:
+    """Sent to an OpenAI provider, these were translated and passed on as they were (a chat `temperature: "hot"`)."""
+    body = {"model": "gpt-4o-mini", "max_tokens": 5, "messages": [_USER], **extra}
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    assert answer["type"] == "error" and next(iter(extra)) in answer["error"]["message"]
+    assert not fake.requests
