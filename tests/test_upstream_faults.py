@@ -415,3 +415,51 @@ def test_an_error_type_that_is_no_short_word_is_not_passed_on(tmp_path: Path, ki
             assert row["error_code"] == "upstream_error"
         finally:
             instance.server.stop()
+
+
+def _anthropic_events(*events: dict[str, object]) -> bytes:
+    return b"".join(b"event: %s\ndata: %s\n\n" % (str(e["type"]).encode(), json.dumps(e).encode()) for e in events)
+
+
+_CUT_ANTHROPIC_STREAM = _anthropic_events(
+    {
+        "type": "message_start",
+        "message": {"id": "m", "type": "message", "role": "assistant", "content": [], "usage": {"input_tokens": 3}},
+    },
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hel"}},
+)
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_an_anthropic_stream_that_ends_before_its_stop_is_an_error_not_a_whole_answer(
+    tmp_path: Path, path: str
+) -> None:
+    """Anthropic's connection closed cleanly after a text delta, with no message_delta or message_stop: the
+    client must not get a [DONE] (or a synthesized end_turn) as if the answer were whole."""
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+    with raw_upstream(head + _CUT_ANTHROPIC_STREAM) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "anthropic/claude", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}{path}", json={**body, "stream": True}, timeout=30)
+            assert response.status_code == 200
+            assert "hel" in response.text and "[DONE]" not in response.text and "end_turn" not in response.text
+            assert "upstream_truncated_stream" in response.text or "event: error" in response.text
+            (row,) = instance.rows("SELECT status, error_code FROM requests")
+            assert (row["status"], row["error_code"]) == (502, "upstream_truncated_stream")
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize("answer", [b"[1, 2]", b'{"input_tokens": "many"}'])
+def test_an_anthropic_token_count_of_the_wrong_shape_is_a_502(tmp_path: Path, answer: bytes) -> None:
+    with raw_upstream(_answer(200, answer)) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "anthropic/claude", "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}/v1/messages/count_tokens", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            assert response.json()["type"] == "error"
+        finally:
+            instance.server.stop()

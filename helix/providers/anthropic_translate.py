@@ -438,6 +438,11 @@ class StreamTranslator:
         self._finished = False
 
     @property
+    def finished(self) -> bool:
+        """The answer ended (a stop reason or message_stop arrived), rather than being cut off."""
+        return self._finished
+
+    @property
     def usage(self) -> JSON | None:
         """OpenAI-shaped usage so far (final after message_stop); None before message_start."""
         if self._anthropic_usage is None:
