@@ -463,3 +463,36 @@ def test_an_anthropic_token_count_of_the_wrong_shape_is_a_502(tmp_path: Path, an
             assert response.json()["type"] == "error"
         finally:
             instance.server.stop()
+
+
+_CHUNK = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+UNASSEMBLABLE = {
+    "content as parts": {"content": [{"type": "text", "text": "lo"}]},
+    "thinking of another type": {"thinking_blocks": [{"index": 0, "thinking": ["x"]}]},
+    "thinking_blocks not a list": {"thinking_blocks": 5},
+}
+
+
+@pytest.mark.parametrize("delta", UNASSEMBLABLE.values(), ids=UNASSEMBLABLE.keys())
+def test_a_chunk_the_cache_cannot_assemble_still_reaches_the_client(tmp_path: Path, delta: dict[str, object]) -> None:
+    """The cache only watches a stream go by: a delta it cannot add up (content as a list of parts, as some
+    providers stream reasoning) gives up the caching, never the stream (it was an internal error mid-stream)."""
+    chunks = [
+        {**_CHUNK, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "hel"}, "finish_reason": None}]},
+        {**_CHUNK, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+        {**_CHUNK, "choices": [{"index": 0, "delta": {"thinking_blocks": [{"index": 0, "thinking": "x"}]}}]},
+        {**_CHUNK, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    ]
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+    events = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+    with raw_upstream(head + events) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            for _ in range(2):
+                response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
+                assert response.status_code == 200 and response.headers["x-helix-cache"] == "MISS"
+                assert response.text.endswith("data: [DONE]\n\n") and "internal error" not in response.text
+            assert [row["status"] for row in instance.rows("SELECT status FROM requests")] == [200, 200]
+        finally:
+            instance.server.stop()

@@ -176,15 +176,33 @@ class CacheStage:
         assembler: ChunkAssembler | None = ChunkAssembler()
         async for chunk in chunks:
             if assembler is not None:
-                assembler.feed(chunk)
-                if assembler.size > self._max_entry_bytes:
+                try:
+                    assembler.feed(chunk)
+                except _UNASSEMBLABLE:
+                    _cannot_assemble(call)
                     assembler = None
+                else:
+                    if assembler.size > self._max_entry_bytes:
+                        assembler = None
             yield chunk
         if assembler is None:
             return
-        completion = assembler.completion()
+        try:
+            completion = assembler.completion()
+        except _UNASSEMBLABLE:
+            _cannot_assemble(call)
+            return
         if self._storable(completion):
             await self._store(call, found, ttl, completion)
+
+
+# What assembling a chunk the provider checks let through can raise (content given as a list of parts,
+# thinking blocks of other types): the stream goes on to the client, only its caching is given up.
+_UNASSEMBLABLE = (TypeError, ValueError, AttributeError)
+
+
+def _cannot_assemble(call: Call) -> None:
+    log.warning("a chunk of %s's stream could not be assembled for the cache; the answer is not cached", call.id)
 
 
 async def _replay(chunks: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
