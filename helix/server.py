@@ -115,13 +115,16 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
             super().__init__(*args, **kwargs)
             self._in_head = True
             self._head_bytes = 0
+            self._heads = 0  # request heads completed on this connection
             self._refused = False
 
         def data_received(self, data: bytes) -> None:
-            was_in_head = self._in_head
+            was_in_head, heads = self._in_head, self._heads
             super().data_received(data)
-            if was_in_head and self._in_head and not self._refused:
-                # The whole chunk is head (it did not even finish the headers): count it.
+            if was_in_head and heads == self._heads and not self._refused:
+                # The whole chunk is head (it did not even finish the headers): count it. A chunk that finished
+                # a head also carried a body, perhaps a whole one (and so left the next request in its head):
+                # its bytes are no head's.
                 self._head_bytes += len(data)
                 if self._head_bytes > max_bytes:
                     self._refuse()
@@ -138,6 +141,7 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
                 self._refused = True
                 raise HeadTooLarge
             self._in_head = False
+            self._heads += 1
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:

@@ -17,6 +17,8 @@ Behaviour is chosen by the requested model name:
                                    with <status>; a 429 says Retry-After: <ms>/1000 s, a 503
                                    retry-after-ms: <ms> (when given); later requests are answered
   hang                             accept the request and never answer
+  trickle                          a 200 whose body (a stream: pings before any event) comes a few bytes every
+                                   0.2 s for 10 s: no read waits long, the answer never arrives
   reset                            send the headers and part of the body, then cut the connection
   truncated-sse                    a stream that ends cleanly after two chunks, with no finish or [DONE]
   invalid-json                     a 200 whose body is not JSON
@@ -284,6 +286,8 @@ class FakeUpstream:
             await asyncio.sleep(3600)
         if model == "reset":
             return await _reset(send)
+        if model == "trickle":
+            return await _trickle(send, bool((body or {}).get("stream")))
         if model == "invalid-json":
             return await _raw(send, 200, b"<html>not json</html>")
         if model == "bad-gzip":
@@ -419,6 +423,15 @@ async def _reset(send: Any) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": b'{"id": "chatcmpl-fake", "choi', "more_body": True})
     raise ConnectionResetError("fake upstream cuts the connection")
+
+
+async def _trickle(send: Any, stream: bool) -> None:
+    headers = [(b"content-type", b"text/event-stream")] if stream else [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    for _ in range(50):
+        await send({"type": "http.response.body", "body": b": ping\n\n" if stream else b" ", "more_body": True})
+        await asyncio.sleep(0.2)
+    await send({"type": "http.response.body", "body": b"" if stream else b"{}", "more_body": False})
 
 
 async def _garbled(send: Any, events: list[dict[str, Any]], at: int) -> None:

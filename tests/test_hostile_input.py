@@ -62,3 +62,162 @@ def test_more_embedding_inputs_than_openai_allows_is_a_400_before_any_scan(helix
     assert fake.calls("/v1/embeddings") == []
     body["input"] = body["input"][:2048]
     assert httpx.post(f"{helix.url}/v1/embeddings", json=body, timeout=30).status_code == 200
+
+
+_DEEP_ARGUMENTS = "[" * 5_000 + "]" * 5_000
+_USER = {"role": "user", "content": "x"}
+_ANTHROPIC = "anthropic/claude-3-5-haiku-latest"
+_TOOLS = [{"type": "function", "function": {"name": "f"}}]
+# Request parts only a translation to another provider's API reads (chat -> Anthropic Messages, Anthropic Messages
+# -> chat, Responses -> chat), each of a shape it cannot take.
+UNTRANSLATABLE = {
+    "chat tool_choice.function not an object": (
+        "/v1/chat/completions",
+        {"model": _ANTHROPIC, "messages": [_USER], "tools": _TOOLS, "tool_choice": {"type": "function", "function": 5}},
+    ),
+    "chat tool call arguments nested too deeply": (
+        "/v1/chat/completions",
+        {
+            "model": _ANTHROPIC,
+            "messages": [
+                _USER,
+                {
+                    "role": "assistant",
+                    "tool_calls": [{"id": "a", "function": {"name": "f", "arguments": _DEEP_ARGUMENTS}}],
+                },
+                {"role": "tool", "tool_call_id": "a", "content": "r"},
+            ],
+        },
+    ),
+    "chat thinking_blocks not a list": (
+        "/v1/chat/completions",
+        {"model": _ANTHROPIC, "messages": [_USER, {"role": "assistant", "content": "y", "thinking_blocks": 5}, _USER]},
+    ),
+    "responses function_call arguments nested too deeply": (
+        "/v1/responses",
+        {
+            "model": _ANTHROPIC,
+            "input": [
+                {"type": "function_call", "call_id": "a", "name": "f", "arguments": _DEEP_ARGUMENTS},
+                {"type": "function_call_output", "call_id": "a", "output": "r"},
+            ],
+        },
+    ),
+    "responses content part type not a string": (
+        "/v1/responses",
+        {"model": _ANTHROPIC, "input": [{"role": "user", "content": [{"type": [1], "text": "x"}]}]},
+    ),
+    "messages document source not an object": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": [{"type": "document", "source": 5}]}],
+        },
+    ),
+    "messages image source not an object": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": [{"type": "image", "source": "x"}]}],
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize(("path", "body"), UNTRANSLATABLE.values(), ids=UNTRANSLATABLE.keys())
+def test_what_a_translation_cannot_read_is_a_400_in_the_clients_shape(
+    helix: Helix, fake: FakeState, path: str, body: dict[str, object]
+) -> None:
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    error = answer["error"]
+    if path == "/v1/messages":
+        assert answer["type"] == "error" and error["type"] == "invalid_request_error"
+    else:
+        assert set(error) >= {"message", "type", "param", "code"} and error["type"] == "invalid_request_error"
+    assert not fake.requests
+    (row,) = helix.rows("SELECT status FROM requests")
+    assert row["status"] == 400
+
+
+def test_a_tool_choice_type_that_is_no_string_is_no_500(helix: Helix, fake: FakeState) -> None:
+    """/v1/messages to an OpenAI provider: a tool_choice type Helix does not know (here a list) is left out, as an
+    unknown string is, rather than looked up in a dict (TypeError: unhashable)."""
+    body = {
+        "model": "gpt-4o-mini",
+        "max_tokens": 5,
+        "messages": [_USER],
+        "tools": [{"name": "f", "input_schema": {"type": "object"}}],
+        "tool_choice": {"type": [{}]},
+    }
+    response = httpx.post(f"{helix.url}/v1/messages", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    assert "tool_choice" not in fake.calls("/v1/chat/completions")[0].body
+
+
+OUT_OF_RANGE = [
+    ("temperature", -1),
+    ("temperature", 2.5),
+    ("temperature", 1e308),
+    ("top_p", -0.1),
+    ("top_p", 1.5),
+    ("n", 129),
+    ("n", 10**30),
+    ("max_tokens", 0),
+    ("max_tokens", -1),
+    ("max_tokens", 10**30),
+    ("max_completion_tokens", -5),
+    ("max_completion_tokens", 2**63),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), OUT_OF_RANGE)
+def test_numbers_out_of_openais_ranges_are_400s_naming_the_parameter(
+    helix: Helix, fake: FakeState, field: str, value: float
+) -> None:
+    body = {"model": "gpt-4o-mini", "messages": [_USER], field: value}
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == field and error["type"] == "invalid_request_error" and error["code"] == "invalid_value"
+    assert not fake.requests
+
+
+def test_numbers_at_the_edges_of_openais_ranges_pass(helix: Helix, fake: FakeState) -> None:
+    for extra in ({"temperature": 0, "top_p": 1, "n": 1, "max_tokens": 1}, {"temperature": 2, "top_p": 0, "n": 128}):
+        body = {"model": "gpt-4o-mini", "messages": [_USER], **extra}
+        assert httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30).status_code == 200
+
+
+@pytest.mark.parametrize("value", [0, -1, 10**30])
+def test_an_anthropic_max_tokens_out_of_range_is_a_400_in_its_shape(helix: Helix, fake: FakeState, value: int) -> None:
+    body = {"model": "anthropic/claude-3-5-haiku-latest", "max_tokens": value, "messages": [_USER]}
+    response = httpx.post(f"{helix.url}/v1/messages", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error" and "max_tokens" in response.text
+    assert not fake.requests
+
+
+_SAMPLING = [{"temperature": "hot"}, {"top_p": [1]}, {"top_k": "x"}, {"stop_sequences": "x"}]
+_TOOLING = [{"tool_choice": 5}, {"thinking": 5}]
+WRONG_ANTHROPIC_FIELDS = [("/v1/messages", extra) for extra in _SAMPLING + _TOOLING] + [
+    ("/v1/messages/count_tokens", extra) for extra in _TOOLING
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "extra"), WRONG_ANTHROPIC_FIELDS, ids=lambda v: v if isinstance(v, str) else next(iter(v))
+)
+def test_anthropic_fields_of_the_wrong_type_are_400s_before_any_translation(
+    helix: Helix, fake: FakeState, path: str, extra: dict[str, object]
+) -> None:
+    """Sent to an OpenAI provider, these were translated and passed on as they were (a chat `temperature: "hot"`)."""
+    body = {"model": "gpt-4o-mini", "max_tokens": 5, "messages": [_USER], **extra}
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    assert answer["type"] == "error" and next(iter(extra)) in answer["error"]["message"]
+    assert not fake.requests

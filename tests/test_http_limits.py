@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from unittest.mock import ANY
 from urllib.parse import urlsplit
 
 import httpx
@@ -74,3 +75,36 @@ def test_health_answers_while_someone_sends_a_huge_header(served: str) -> None:
     assert httpx.get(f"{served}/health", timeout=10).status_code == 200
     assert time.monotonic() - started < 1.0
     sender.join(10)
+
+
+def test_a_body_over_the_head_cap_in_the_same_read_as_its_head_is_no_431(served: str) -> None:
+    """A client that writes a whole request at once (head and a 40 KB body, more than max_header_kb): the body
+    arrives in the read that finished the head, and is not counted as head, on a fresh connection or a reused one."""
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "b " * 20_000}]}).encode()
+    parts = urlsplit(served)
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        for _ in range(2):
+            sock.sendall(head + b"content-length: %d\r\n\r\n" % len(body) + body)
+            answer = b""
+            while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < _length(answer):
+                chunk = sock.recv(65536)
+                assert chunk, answer
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+
+
+def _length(answer: bytes) -> int:
+    head = answer.partition(b"\r\n\r\n")[0].lower()
+    return int(head.partition(b"content-length: ")[2].split(b"\r\n")[0] or 0)
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_a_body_over_the_cap_to_the_anthropic_api_is_a_413_in_its_shape(served: str, path: str, declared: bool) -> None:
+    """Over [server] max_body_mb (20 MB), declared up front or found while reading a chunked body."""
+    body = b'{"model": "gpt-4o-mini", "max_tokens": 5, "messages": [{"role": "user", "content": "' + b"x" * (21 << 20)
+    content = body if declared else iter([body[i : i + (1 << 20)] for i in range(0, len(body), 1 << 20)])
+    response = httpx.post(f"{served}{path}", content=content, headers={"anthropic-version": "2023-06-01"}, timeout=30)
+    assert response.status_code == 413, response.text
+    assert response.json() == {"type": "error", "error": {"type": "request_too_large", "message": ANY}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -267,3 +268,231 @@ def test_responses_of_the_wrong_shape_are_a_502_and_never_cached(
     helix: Helix, fake: FakeState, model: str, stream: bool
 ) -> None:
     _refused_twice(helix, fake, "/v1/responses", {"model": model, "input": "hello", "stream": stream})
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def _answer(status: int, body: bytes, content_type: bytes = b"application/json") -> bytes:
+    head = b"HTTP/1.1 %d X\r\ncontent-type: %s\r\ncontent-length: %d\r\n\r\n" % (status, content_type, len(body))
+    return head + body
+
+
+@pytest.mark.parametrize(("status", "expected"), [(200, 502), (400, 400), (503, 503)])
+def test_an_answer_nested_too_deeply_to_decode_is_no_500(tmp_path: Path, status: int, expected: int) -> None:
+    """A provider's answer (or error body) of JSON nested 100,000 deep: not JSON Helix can read, never a 500."""
+    with raw_upstream(_answer(status, DEEP)) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == expected, response.text
+            assert response.json()["error"]["provider"] == "openai"
+            (row,) = instance.rows("SELECT status FROM requests")
+            assert row["status"] == expected
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_that_trickles_in_is_cut_at_the_deadline(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], stream: bool
+) -> None:
+    """A byte every 0.2 s never trips the 2 s read timeout (it bounds each read): the 3 s deadline still ends the
+    attempt, with a 504, and the log row says so."""
+    instance = start_helix(tmp_path, upstream[0].url, "[routing]\nretries = 0\ndeadline = 3.0\n")
+    try:
+        began = time.monotonic()
+        response = post(instance, "trickle", stream=stream)
+        assert response.status_code == 504, response.text
+        assert response.json()["error"]["code"] == "upstream_timeout"
+        assert time.monotonic() - began < 6
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (504, "upstream_timeout")
+        assert post(instance, "gpt-4o-mini").status_code == 200
+    finally:
+        instance.server.stop()
+
+
+def _events(end: bytes) -> bytes:
+    chunks = [
+        {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [choice]}
+        for choice in (
+            {"index": 0, "delta": {"role": "assistant", "content": "hel"}, "finish_reason": None},
+            {"index": 0, "delta": {"content": "lo"}, "finish_reason": None},
+            {"index": 0, "delta": {}, "finish_reason": "stop"},
+        )
+    ]
+    lines = [b": ping", b"id: 1", b"retry: 1000"]
+    for chunk in chunks:
+        lines += [b"event: message", b"data: " + json.dumps(chunk).encode(), b""]
+    return end.join([*lines, b"data: [DONE]", b""]) + end
+
+
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"], ids=["LF", "CRLF", "CR"])
+def test_every_sse_line_ending_is_read(tmp_path: Path, end: bytes) -> None:
+    """SSE lines may end with LF, CRLF or a lone CR; comments and id/retry fields are skipped."""
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+    with raw_upstream(head + _events(end)) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            client = instance.client()
+            stream = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], stream=True
+            )
+            assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "hello"
+            (row,) = instance.rows("SELECT status FROM requests")
+            assert row["status"] == 200
+        finally:
+            instance.server.stop()
+
+
+def test_a_stream_line_that_never_ends_is_cut_at_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upstream that sends data and never a line ending: refused once past the event cap (lowered here to
+    64 KB), not buffered until the memory runs out."""
+    from helix.providers import http
+
+    monkeypatch.setattr(http, "MAX_EVENT_BYTES", 64 * 1024)
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+    first = _events(b"\n").split(b"\n\n")[0] + b"\n\n"
+    with raw_upstream(head + first + b"data: " + b"z" * 300_000) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
+            assert response.status_code == 200
+            last = [line for line in response.text.split("\n\n") if line][-1]
+            assert json.loads(last.removeprefix("data: "))["error"]["code"] == "upstream_bad_stream"
+            (row,) = instance.rows("SELECT status, error_code FROM requests")
+            assert (row["status"], row["error_code"]) == (502, "upstream_bad_stream")
+        finally:
+            instance.server.stop()
+
+
+def test_a_stream_that_says_done_before_any_finish_reason_is_not_cached(tmp_path: Path) -> None:
+    """`[DONE]` with no chunk giving a finish_reason: the answer may be cut short; passed on, never replayed."""
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+    events = _events(b"\n").split(b"\n\n")
+    with raw_upstream(head + b"\n\n".join(events[:2]) + b"\n\ndata: [DONE]\n\n") as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            for _ in range(2):
+                response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
+                assert response.status_code == 200 and response.headers["x-helix-cache"] == "MISS", response.text
+                assert '"content":"lo"' in response.text.replace(" ", "")
+        finally:
+            instance.server.stop()
+
+
+def test_a_chat_chunk_with_a_type_that_is_no_string_is_passed_on(tmp_path: Path) -> None:
+    """A chat chunk whose (unknown to chat) `type` is a list: passed on, not a 500 (TypeError: unhashable)."""
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+    odd = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "type": ["x"], "choices": []}
+    answer = head + b"data: " + json.dumps(odd).encode() + b"\n\n" + _events(b"\n")
+    with raw_upstream(answer) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
+            assert response.status_code == 200, response.text
+            assert response.text.endswith("data: [DONE]\n\n")
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize("kind", ["x" * 100_000, {"an": "object"}, "a\nb"])
+def test_an_error_type_that_is_no_short_word_is_not_passed_on(tmp_path: Path, kind: object) -> None:
+    """A provider error whose `type` is 100 KB, an object or holds a newline: the client and the log row get
+    `upstream_error`, as for an error without a type."""
+    error = json.dumps({"error": {"message": "no", "type": kind, "code": None}}).encode()
+    with raw_upstream(_answer(400, error)) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == 400
+            assert response.json()["error"]["type"] == "upstream_error"
+            (row,) = instance.rows("SELECT error_code FROM requests")
+            assert row["error_code"] == "upstream_error"
+        finally:
+            instance.server.stop()
+
+
+def _anthropic_events(*events: dict[str, object]) -> bytes:
+    return b"".join(b"event: %s\ndata: %s\n\n" % (str(e["type"]).encode(), json.dumps(e).encode()) for e in events)
+
+
+_CUT_ANTHROPIC_STREAM = _anthropic_events(
+    {
+        "type": "message_start",
+        "message": {"id": "m", "type": "message", "role": "assistant", "content": [], "usage": {"input_tokens": 3}},
+    },
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hel"}},
+)
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_an_anthropic_stream_that_ends_before_its_stop_is_an_error_not_a_whole_answer(
+    tmp_path: Path, path: str
+) -> None:
+    """Anthropic's connection closed cleanly after a text delta, with no message_delta or message_stop: the
+    client must not get a [DONE] (or a synthesized end_turn) as if the answer were whole."""
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+    with raw_upstream(head + _CUT_ANTHROPIC_STREAM) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "anthropic/claude", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}{path}", json={**body, "stream": True}, timeout=30)
+            assert response.status_code == 200
+            assert "hel" in response.text and "[DONE]" not in response.text and "end_turn" not in response.text
+            assert "upstream_truncated_stream" in response.text or "event: error" in response.text
+            (row,) = instance.rows("SELECT status, error_code FROM requests")
+            assert (row["status"], row["error_code"]) == (502, "upstream_truncated_stream")
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize("answer", [b"[1, 2]", b'{"input_tokens": "many"}'])
+def test_an_anthropic_token_count_of_the_wrong_shape_is_a_502(tmp_path: Path, answer: bytes) -> None:
+    with raw_upstream(_answer(200, answer)) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "anthropic/claude", "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}/v1/messages/count_tokens", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            assert response.json()["type"] == "error"
+        finally:
+            instance.server.stop()
+
+
+_CHUNK = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+UNASSEMBLABLE = {
+    "content as parts": {"content": [{"type": "text", "text": "lo"}]},
+    "thinking of another type": {"thinking_blocks": [{"index": 0, "thinking": ["x"]}]},
+    "thinking_blocks not a list": {"thinking_blocks": 5},
+}
+
+
+@pytest.mark.parametrize("delta", UNASSEMBLABLE.values(), ids=UNASSEMBLABLE.keys())
+def test_a_chunk_the_cache_cannot_assemble_still_reaches_the_client(tmp_path: Path, delta: dict[str, object]) -> None:
+    """The cache only watches a stream go by: a delta it cannot add up (content as a list of parts, as some
+    providers stream reasoning) gives up the caching, never the stream (it was an internal error mid-stream)."""
+    chunks = [
+        {**_CHUNK, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "hel"}, "finish_reason": None}]},
+        {**_CHUNK, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+        {**_CHUNK, "choices": [{"index": 0, "delta": {"thinking_blocks": [{"index": 0, "thinking": "x"}]}}]},
+        {**_CHUNK, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    ]
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+    events = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+    with raw_upstream(head + events) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            for _ in range(2):
+                response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
+                assert response.status_code == 200 and response.headers["x-helix-cache"] == "MISS"
+                assert response.text.endswith("data: [DONE]\n\n") and "internal error" not in response.text
+            assert [row["status"] for row in instance.rows("SELECT status FROM requests")] == [200, 200]
+        finally:
+            instance.server.stop()

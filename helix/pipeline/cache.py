@@ -142,8 +142,8 @@ class CacheStage:
 
     def _storable(self, body: dict[str, Any]) -> bool:
         reasons = [c.get("finish_reason") for c in body.get("choices") or [] if isinstance(c, dict)]
-        if not reasons:
-            return False
+        if not reasons or not all(reasons):
+            return False  # an answer (a stream ended by [DONE]) without its finish reason may be cut short
         return self._config.cache_truncated or "length" not in reasons
 
     async def _store(
@@ -176,15 +176,33 @@ class CacheStage:
         assembler: ChunkAssembler | None = ChunkAssembler()
         async for chunk in chunks:
             if assembler is not None:
-                assembler.feed(chunk)
-                if assembler.size > self._max_entry_bytes:
+                try:
+                    assembler.feed(chunk)
+                except _UNASSEMBLABLE:
+                    _cannot_assemble(call)
                     assembler = None
+                else:
+                    if assembler.size > self._max_entry_bytes:
+                        assembler = None
             yield chunk
         if assembler is None:
             return
-        completion = assembler.completion()
+        try:
+            completion = assembler.completion()
+        except _UNASSEMBLABLE:
+            _cannot_assemble(call)
+            return
         if self._storable(completion):
             await self._store(call, found, ttl, completion)
+
+
+# What assembling a chunk the provider checks let through can raise (content given as a list of parts,
+# thinking blocks of other types): the stream goes on to the client, only its caching is given up.
+_UNASSEMBLABLE = (TypeError, ValueError, AttributeError)
+
+
+def _cannot_assemble(call: Call) -> None:
+    log.warning("a chunk of %s's stream could not be assembled for the cache; the answer is not cached", call.id)
 
 
 async def _replay(chunks: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:

@@ -27,6 +27,13 @@ class MessagesShape(msgspec.Struct):
     stream: bool | None = None
     metadata: _Metadata | None = None
     tools: list[dict[str, Any]] | None = None
+    # Read when the call is translated for an OpenAI-compatible provider (helix/translate/messages_request.py).
+    tool_choice: dict[str, Any] | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop_sequences: list[str] | None = None
+    thinking: dict[str, Any] | None = None
 
     @property
     def user(self) -> str | None:
@@ -43,6 +50,8 @@ class CountTokensShape(msgspec.Struct):
     messages: list[_AnthropicMessage]
     system: str | list[dict[str, Any]] | None = None
     tools: list[dict[str, Any]] | None = None
+    tool_choice: dict[str, Any] | None = None
+    thinking: dict[str, Any] | None = None
     user = None
     stream = None
 

@@ -54,6 +54,8 @@ class _EmbeddingsShape(msgspec.Struct):
 
 
 MAX_MODEL_CHARS = 256
+MAX_CHOICES = 128  # OpenAI's own bound on n
+MAX_TOKEN_LIMIT = 2**31 - 1  # beyond any model's output and any provider's integer
 MAX_EMBEDDING_INPUTS = 2048  # OpenAI's own cap; each item costs a PII scan before anything is sent
 _SHAPES: dict[str, type[msgspec.Struct]] = {
     "chat": _ChatShape,
@@ -74,6 +76,23 @@ def _problem(error: msgspec.ValidationError) -> InvalidRequest:
         param = f"{param}.{field}" if param else field
         return InvalidRequest(f"'{param}' is required", param=param, code="missing_required_parameter")
     return InvalidRequest(f"invalid '{param}': {message}", param=param, code="invalid_type")
+
+
+def _check_ranges(shape: _ChatShape) -> None:
+    """The numbers Helix reads (the cache, budgets and rate limits do) within the ranges OpenAI's API takes."""
+    if shape.n is not None and shape.n > MAX_CHOICES:
+        raise InvalidRequest(f"'n' must be at most {MAX_CHOICES}", param="n", code="invalid_value")
+    if shape.temperature is not None and not 0 <= shape.temperature <= 2:
+        raise InvalidRequest("'temperature' must be between 0 and 2", param="temperature", code="invalid_value")
+    if shape.top_p is not None and not 0 <= shape.top_p <= 1:
+        raise InvalidRequest("'top_p' must be between 0 and 1", param="top_p", code="invalid_value")
+    _check_token_limit("max_tokens", shape.max_tokens)
+    _check_token_limit("max_completion_tokens", shape.max_completion_tokens)
+
+
+def _check_token_limit(name: str, value: int | None) -> None:
+    if value is not None and not 1 <= value <= MAX_TOKEN_LIMIT:
+        raise InvalidRequest(f"'{name}' must be between 1 and {MAX_TOKEN_LIMIT}", param=name, code="invalid_value")
 
 
 # A request id is this process's random prefix and a counter: as unique as a uuid4 across processes and
@@ -130,11 +149,14 @@ def parse_call(
             raise InvalidRequest("'messages' is empty: send at least one message", param="messages")
         if shape.n is not None and shape.n < 1:
             raise InvalidRequest("'n' must be at least 1", param="n")
+        _check_ranges(shape)
         stream = bool(shape.stream)
         wants_usage = bool(stream and shape.stream_options and shape.stream_options.include_usage)
     elif isinstance(shape, MessagesShape | CountTokensShape):
         if not shape.messages:
             raise InvalidRequest("'messages' is empty: send at least one message", param="messages")
+        if isinstance(shape, MessagesShape):
+            _check_token_limit("max_tokens", shape.max_tokens)
         stream = bool(shape.stream)
     elif isinstance(shape, ResponsesShape | CompletionsShape):
         stream = bool(shape.stream)

@@ -47,7 +47,6 @@ class _Tries:
     """One request's attempts so far, across the groups of its route."""
 
     deadline: float  # monotonic seconds
-    timed: bool  # each attempt arms a timer (a limit tighter than the upstream read timeout applies)
     attempts: int = 0
     last: HelixError | None = None
 
@@ -58,15 +57,15 @@ class Router:
         self._settings = table.settings
         self._prices = prices
         self._events = events
-        self._read_timeout = table.read_timeout
 
     async def __call__(self, call: Call, next: Any = None) -> Reply:
         settings = self._settings
         route = self.table.route(call.requested_model, call.target)
         seconds = _request_timeout(call, settings.deadline)
-        # A timer costs ~10-20 us: each attempt gets one only when something tighter than the upstream read
-        # timeout bounds it (the deadline is also checked between attempts).
-        tries = _Tries(_monotonic() + seconds, seconds < self._read_timeout)
+        # Every attempt is bounded by a timer (~10 us), also when the deadline is longer than the upstream read
+        # timeout: that one bounds each read, not the attempt, and an upstream that trickles its answer a byte
+        # at a time (or pings a stream before its first event) would otherwise hold the request for ever.
+        tries = _Tries(_monotonic() + seconds)
         tokens: int | None = None
         for index, group in enumerate(route.groups):
             if index and self._events is not None:
@@ -125,7 +124,7 @@ class Router:
                 return None
             tries.attempts += 1
             try:
-                reply = await self._attempt(call, deployment, tries.deadline, tries.timed)
+                reply = await self._attempt(call, deployment, tries.deadline)
             except HelixError as exc:
                 tries.last = exc
                 verdict = classify(exc, settings.max_retry_wait)
@@ -144,7 +143,7 @@ class Router:
         price = self._prices.price(deployment.target.provider.name, deployment.target.model)
         return math.inf if price is None else price.input + price.output
 
-    async def _attempt(self, call: Call, deployment: Deployment, deadline: float, timed: bool) -> Reply:
+    async def _attempt(self, call: Call, deployment: Deployment, deadline: float) -> Reply:
         call.target = deployment.target
         provider = deployment.target.provider
         began = _monotonic()
@@ -157,10 +156,7 @@ class Router:
         if first_token is not None:
             limit = min(limit, first_token)
         try:
-            if timed or deployment.timeout is not None or first_token is not None:
-                async with asyncio.timeout(limit):
-                    reply = await self._send(call, deployment, began)
-            else:
+            async with asyncio.timeout(limit):
                 reply = await self._send(call, deployment, began)
         except TimeoutError:
             deployment.in_flight -= 1

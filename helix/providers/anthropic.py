@@ -79,7 +79,10 @@ class AnthropicProvider(HttpAdapter):
     async def count_tokens(self, call: Call) -> Reply:
         body = {**call.body, "model": call.target.model}
         async with self._open(call, "/messages/count_tokens", body) as response:
-            return Completed(await read_json(response, self.name, call))
+            result = await read_json(response, self.name, call)
+        if not isinstance(result, dict) or type(result.get("input_tokens")) is not int:
+            raise unreadable(self.name, "an answer", "upstream_bad_answer", "no input_tokens count")
+        return Completed(result)
 
     async def _send(self, call: Call, body: dict[str, Any]) -> Reply:
         if call.stream:
@@ -138,3 +141,12 @@ class AnthropicProvider(HttpAdapter):
                     if problem := EVENT_PROBLEMS["/chat/completions"](chunk):
                         raise unreadable(self.name, "a stream event", "upstream_bad_stream", problem)
                     yield chunk
+            if not translator.finished:
+                # The connection closed cleanly mid-answer: say so rather than pass a cut answer off as whole.
+                raise UpstreamError(
+                    f"{self.name}: the provider's stream ended before the answer was finished",
+                    status=502,
+                    type="upstream_error",
+                    code="upstream_truncated_stream",
+                    provider=self.name,
+                )

@@ -232,9 +232,12 @@ def _image_block(image_url: Any, where: str) -> JSON:
 def _assistant_blocks(message: JSON, position: int) -> list[JSON]:
     where = f"messages[{position}]"
     content = message.get("content")
+    thinking = message.get("thinking_blocks")
+    if thinking is not None and not isinstance(thinking, list):
+        raise TranslationError(f"{where}: thinking_blocks must be an array of thinking blocks")
     blocks: list[JSON] = [
         {k: v for k, v in block.items() if k != "index"}
-        for block in message.get("thinking_blocks") or []
+        for block in thinking or []
         if isinstance(block, dict) and block.get("type") in THINKING_TYPES
     ]
     if isinstance(content, list):
@@ -268,6 +271,8 @@ def _parse_arguments(arguments: Any, name: str, where: str) -> Any:
         return json.loads(arguments or "{}")
     except (TypeError, json.JSONDecodeError) as exc:
         raise TranslationError(f"{where}: tool call {name!r} has invalid JSON arguments: {exc}") from exc
+    except RecursionError:
+        raise TranslationError(f"{where}: tool call {name!r} has arguments nested too deeply") from None
 
 
 def _tool_result_block(message: JSON, position: int) -> JSON:
@@ -318,8 +323,9 @@ def _tool_choice(choice: Any) -> JSON | None:
     if isinstance(choice, str) and choice in simple:
         return {"type": simple[choice]}
     if isinstance(choice, dict) and choice.get("type") == "function":
-        name = (choice.get("function") or {}).get("name")
-        if name:
+        function = choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        if isinstance(name, str) and name:
             return {"type": "tool", "name": name}
     raise TranslationError(f"unsupported tool_choice: {choice!r}")
 
@@ -430,6 +436,11 @@ class StreamTranslator:
         self._tool_index_by_block: dict[int, int] = {}
         self._thinking_by_block: dict[int, int] = {}
         self._finished = False
+
+    @property
+    def finished(self) -> bool:
+        """The answer ended (a stop reason or message_stop arrived), rather than being cut off."""
+        return self._finished
 
     @property
     def usage(self) -> JSON | None:

@@ -50,16 +50,20 @@ def read_openai_error(status: int, body: Any) -> tuple[str, str]:
     """(type, message) from an OpenAI-shaped error body, or a fallback naming the status."""
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         error = body["error"]
-        return str(error.get("type") or "upstream_error"), str(error.get("message") or f"HTTP {status}")
+        kind = error.get("type")
+        return kind if isinstance(kind, str) and kind else "upstream_error", str(
+            error.get("message") or f"HTTP {status}"
+        )
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return "upstream_error", body["error"]
     return "upstream_error", f"the provider answered HTTP {status}"
 
 
 def _decode_or_none(raw: bytes) -> Any:
+    """The JSON in `raw`, or None when it is not JSON Helix can read (also when nested too deeply to decode)."""
     try:
         return _json_decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
 
 
@@ -89,6 +93,8 @@ def error_from_body(
             provider=provider,
         )
     error_type, message = read(status, body)
+    if len(error_type) > _MAX_CODE_CHARS or not error_type.isprintable():
+        error_type = "upstream_error"  # it becomes the client's error type and the log row's error code
     message = scrub_secrets(message[:_MAX_MESSAGE_CHARS])
     if status == 401:
         return UpstreamError(
@@ -242,35 +248,65 @@ async def read_json_raw(response: httpx.Response, provider: str, call: Call | No
     return body, raw
 
 
+# The most bytes one stream event (or one line of it) may take: far beyond any real event, short of letting an
+# upstream that never ends a line fill the memory.
+MAX_EVENT_BYTES = 32 * 1024 * 1024
+
+
 async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tuple[str, bytes, bool]]:
     """Yield (event, data, more) of a server-sent-event stream as they arrive; `more`: the next event came in
-    the same network read, so it follows at once. `data` is bytes as sent (JSON decoders take them as is)."""
+    the same network read, so it follows at once. `data` is bytes as sent (JSON decoders take them as is).
+
+    Lines end with LF, CRLF or a lone CR, as the SSE format allows; the last line needs no ending."""
     buffer = b""
     event = ""
     data: list[bytes] = []
+    size = 0  # bytes of the event's data so far
     ready: list[tuple[str, bytes]] = []
+
+    def take(lines: list[bytes]) -> None:
+        nonlocal event, data, size
+        for line in lines:
+            if not line:
+                if data:
+                    ready.append((event or "message", b"\n".join(data)))
+                event, data, size = "", [], 0
+            elif line.startswith(b"data:"):
+                data.append(line[5:].lstrip(b" "))
+                size += len(line)
+                if size > MAX_EVENT_BYTES:
+                    raise _too_long(provider)
+            elif line.startswith(b"event:"):
+                event = line[6:].strip().decode(errors="replace")
+
     try:
         async for piece in iter_body(response):
             buffer += piece
+            if b"\n" not in piece and b"\r" not in piece:
+                if len(buffer) > MAX_EVENT_BYTES:
+                    raise _too_long(provider)
+                continue
+            held = b""
+            if b"\r" in buffer:
+                if buffer.endswith(b"\r"):  # perhaps the first half of a CRLF: decided by the next read
+                    buffer, held = buffer[:-1], b"\r"
+                buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                line = line.rstrip(b"\r")
-                if not line:
-                    if data:
-                        ready.append((event or "message", b"\n".join(data)))
-                    event, data = "", []
-                elif line.startswith(b"data:"):
-                    data.append(line[5:].lstrip(b" "))
-                elif line.startswith(b"event:"):
-                    event = line[6:].strip().decode(errors="replace")
+            buffer += held
+            take(lines)
             last = len(ready) - 1
             for i, (name, payload) in enumerate(ready):
                 yield name, payload, i < last
             ready.clear()
-        if data:
-            yield event or "message", b"\n".join(data), False
+        take([buffer.rstrip(b"\r"), b""] if buffer.rstrip(b"\r") else [b""])
+        for name, payload in ready:
+            yield name, payload, False
     except UPSTREAM_FAILURES as exc:
         raise transport_error(provider, exc) from None
+
+
+def _too_long(provider: str) -> UpstreamError:
+    return unreadable(provider, "a stream event", "upstream_bad_stream", f"over {MAX_EVENT_BYTES >> 20} MB")
 
 
 class HttpAdapter:

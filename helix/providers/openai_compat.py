@@ -121,6 +121,7 @@ _RESPONSES_END = frozenset({"response.completed", "response.incomplete", "respon
 
 def _is_last(chunk: dict[str, Any]) -> bool:
     """A chunk that ends an answer: a choice's finish_reason (chat, completions) or a Responses end event."""
-    if chunk.get("type") in _RESPONSES_END:
+    kind = chunk.get("type")
+    if isinstance(kind, str) and kind in _RESPONSES_END:
         return True
     return any(c.get("finish_reason") for c in chunk.get("choices") or () if isinstance(c, dict))

@@ -49,7 +49,7 @@ def anthropic_usage(usage: Any) -> JSON:
 def _arguments(text: str) -> Any:
     try:
         value = json.loads(text or "{}")
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return {"arguments": text}
     return value if isinstance(value, dict) else {"value": value}
 

@@ -101,8 +101,15 @@ def _tool_result(block: JSON, where: str) -> JSON:
     return {"role": "tool", "tool_call_id": block.get("tool_use_id"), "content": text}
 
 
+def _source(block: JSON, where: str) -> JSON:
+    source = block.get("source")
+    if not isinstance(source, dict):
+        raise InvalidRequest(f"{where}: a {block.get('type')} block's source must be an object", param=where)
+    return source
+
+
 def _image(block: JSON, where: str) -> JSON:
-    source = block.get("source") or {}
+    source = _source(block, where)
     if source.get("type") == "base64":
         url = f"data:{source.get('media_type')};base64,{source.get('data')}"
     elif source.get("type") == "url":
@@ -113,7 +120,7 @@ def _image(block: JSON, where: str) -> JSON:
 
 
 def _document(block: JSON, where: str) -> JSON:
-    source = block.get("source") or {}
+    source = _source(block, where)
     if source.get("type") == "text":
         return {"type": "text", "text": str(source.get("data", ""))}
     if source.get("type") == "base64":
@@ -161,7 +168,7 @@ def _tools(body: JSON) -> JSON:
         kind = choice.get("type")
         if kind == "tool":
             out["tool_choice"] = {"type": "function", "function": {"name": choice.get("name")}}
-        elif kind in _TOOL_CHOICES:
+        elif isinstance(kind, str) and kind in _TOOL_CHOICES:
             out["tool_choice"] = _TOOL_CHOICES[kind]
         if choice.get("disable_parallel_tool_use"):
             out["parallel_tool_calls"] = False

@@ -100,7 +100,7 @@ def _parts(content: Any, where: str) -> list[JSON]:
     parts: list[JSON] = []
     for part in content:
         kind = part.get("type") if isinstance(part, dict) else None
-        if kind in _PART_TYPES:
+        if isinstance(kind, str) and kind in _PART_TYPES:
             parts.append({"type": "text", "text": str(part.get("text") or part.get("refusal") or "")})
         elif kind == "input_image" and isinstance(part.get("image_url"), str):
             image: JSON = {"url": part["image_url"]}
