@@ -36,4 +36,5 @@ def helix_process(
                 process.terminate()
             else:
                 process.kill()
-        process.communicate(timeout=30)
+        output, _ = process.communicate(timeout=30)
+        print(f"--- helix serve on port {port}, its last output:\n{(output or '')[-4000:]}")  # shown when a test fails
