@@ -157,6 +157,10 @@ AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREV
         ("me liga no (21) 99812-4471 depois das 18h", "(21) 99812-4471", "PHONE_NUMBER"),
         ("Kind regards,\nAnna\nT: +44 7700 900461", "+44 7700 900461", "PHONE_NUMBER"),
         ("Adres dostawy: ul. Piękna 24/26, 00-549 Warszawa", "ul. Piękna 24/26", "LOCATION"),
+        ("paid with 2720 5481 0386 4560 yesterday", "2720 5481 0386 4560", "CREDIT_CARD"),
+        ("Mastercard 2223-0000-4841-0010 was declined", "2223-0000-4841-0010", "CREDIT_CARD"),
+        ("Geboortedatum: 14-02-1988, woonplaats Utrecht", "14-02-1988", "DATE_OF_BIRTH"),
+        ("Data urodzenia: 1991-07-30", "1991-07-30", "DATE_OF_BIRTH"),
         ("ring me on +353 1 234 5678 tomorrow", "+353 1 234 5678", "PHONE_NUMBER"),
         ("call 1-800-555-0199 for support", "1-800-555-0199", "PHONE_NUMBER"),
         ("pw: letmein!", "letmein!", "PASSWORD"),
@@ -299,6 +303,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Date of birth is validated server-side\nupdated: 2024-05-01\nDOB check: ok\nrelease: 2024-06-01",
         "Passport photos: see passport_photos_v2.zip; pasaporte vigente en 2030; the Rua Augusta 3D tour",
         "Figure 3: IBAN format\nDE89 is the German prefix; 2024 rates apply.\nSee p. 12 and pl. 3 of the atlas.",
+        "Batch 2300 1234 5678 9012 and lot 2500-0000-0000-0002 shipped; rows 2221 2222 2223 2225 are empty.",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -314,8 +314,9 @@ _SQL_STRING = regex.compile(r"'(\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+){1,2})'")
 # 'Chidi').
 _SQL_INSERT = regex.compile(r"(?i:\binsert\s+into\s+[\w.\"`\[\]]+\s*)\(([^()]{1,500})\)\s*(?i:values)\s*\(")
 _SQL_ITEM = regex.compile(r"\s*('(?:[^'\n]|'')*'|[^,()'\n]*)\s*(?:,|(?=\)))")
+# A bare "name" column names cities and products as often as people: one word there needs a person's column.
 _NAME_COLUMN_NAME = regex.compile(
-    r"(?i)^[\"`\[]?(?:(?:first|last|full|given|family|middle|sur|patient|customer|contact)[ _]?)?name[\"`\]]?$"
+    r"(?i)^[\"`\[]?(?:first|last|full|given|family|middle|sur|patient|customer|contact)[ _]?name[\"`\]]?$"
 )
 # - 2-3 words in capitals ("ANA GONZALEZ") in a line that also has lower-case letters (a shouted line is not a
 #   name), or as a label's value ("TO: DMITRI VOLKOV").

@@ -113,11 +113,12 @@ class StreetAddressRecognizer(_SpanRecognizer):
 _POSTCODE_AFTER = re.compile(r"[^\n]{0,40}?\b([A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2})\b")
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-# The words that make a date someone's birth date, in English, German, French, Spanish and Italian, and as field
-# names (date_of_birth, birthDate).
+# The words that make a date someone's birth date, in English, German, French, Spanish, Italian, Dutch, Polish and
+# Portuguese, and as field names (date_of_birth, birthDate).
 _BIRTH_WORDS = (
     r"(?i)\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum|geboren(?: am)?"
-    r"|date de naissance|n[ée]e? le|fecha de nacimiento|nacid[oa] el|data di nascita)\b"
+    r"|date de naissance|n[ée]e? le|fecha de nacimiento|nacid[oa] el|data di nascita|geboortedatum|geboren op"
+    r"|data urodzenia|urodzon[ya]|data de nascimento|nascid[oa] em)\b"
 )
 _DATE = (
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
@@ -179,7 +180,7 @@ ID_HINTS = (
     *("customer", "plate", "registration", "vin", "aadha", " pan", "acct", "bsn", "burgerservice", "cpf", "tfn"),
     *("steuer", "pesel", "national id", "identity", "id card"),
 )
-DATE_OF_BIRTH_HINTS = ("born", "birth", "dob", "d.o.b", "geb", "naissance", "né", "naci", "nascita")
+DATE_OF_BIRTH_HINTS = ("born", "birth", "dob", "d.o.b", "geb", "naissance", "né", "naci", "nasci", "urodz")
 _ID_VALUE = re.compile(r"[^\n\d]{0,25}?\b((?:[A-Z]-)?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})\b")
 _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
 

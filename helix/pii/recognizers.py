@@ -394,7 +394,8 @@ class CaseFoldIbanRecognizer(IbanRecognizer):
 
 
 class CardRecognizer(CreditCardRecognizer):
-    """Presidio's (Luhn-checked), also with dots between the digit groups: 4111.1111.1111.1111."""
+    """Presidio's (Luhn-checked), also with dots between the digit groups (4111.1111.1111.1111), and Mastercard's
+    2-series (2221-2720), which Presidio's pattern leaves out."""
 
     def __init__(self) -> None:
         dotted = Pattern(
@@ -402,8 +403,14 @@ class CardRecognizer(CreditCardRecognizer):
             r"\b(?!1\d{12}(?!\d))(4\d{3}|5[0-5]\d{2}|6\d{3}|1\d{3}|3\d{3})\.(\d{3,4})\.(\d{3,4})\.(\d{3,5})\b",
             0.3,
         )
+        two_series = Pattern(
+            "Credit card (Mastercard 2-series)",
+            r"\b(222[1-9]|22[3-9]\d|2[3-6]\d{2}|27[01]\d|2720)([- .]?)(\d{4})\2(\d{4})\2(\d{4})\b",
+            0.3,
+        )
         super().__init__(
-            patterns=[*CreditCardRecognizer.PATTERNS, dotted], replacement_pairs=[("-", ""), (" ", ""), (".", "")]
+            patterns=[*CreditCardRecognizer.PATTERNS, dotted, two_series],
+            replacement_pairs=[("-", ""), (" ", ""), (".", "")],
         )
 
 
