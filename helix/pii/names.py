@@ -291,14 +291,20 @@ _INTRO_STRONG = (
 )
 _INTRO_WEAK = (
     r"soy|sono|je suis|ich bin|eu sou|holder|new hire|nuevo empleado|la señora|el señor|signora|signor|frau|herr"
-    r"|(?:best |kind |warm )?regards|groeten|met vriendelijke groet|pozdrawiam|saludos|cordiali saluti|atenciosamente"
+)
+# - and, as weak cues too, a letter's sign-off (on the line before the name as well) and a relation ("my colleague
+#   Brigitte"): a pattern of their own, tried only where one of its hints starts (each cue starts with one);
+_SIGNOFF_CUES = (
+    r"regards|groeten|groet|pozdrawiam|saludos|saluti|atenciosamente"
     r"|my (?:colleague|coworker|co-worker|boss|manager|wife|husband|partner|friend|neighbou?r|landlord|tenant)"
 )
 _PARTICLE = r"(?:(?:de|van|von|der|den|da|di|del|della|dos|das|du|le|la|bin|ibn|al)[ \t]+)?"
-_INTRO = regex.compile(
-    r"(?i:\b(?P<cue>" + _INTRO_STRONG + "|" + _INTRO_WEAK + r"))[ \t]*[:,]?(?:[ \t]+|[ \t]*\n[ \t]*)"
+_CUED_NAME = (
+    r"[ \t]*[:,]?(?:[ \t]+|[ \t]*\n[ \t]*)"
     r"(?P<name>\p{L}[\p{L}'\u2019-]+(?:[ \t]+" + _PARTICLE + r"\p{L}[\p{L}'\u2019-]+){0,2})"
 )
+_INTRO = regex.compile(r"(?i:\b(?P<cue>" + _INTRO_STRONG + "|" + _INTRO_WEAK + r"))" + _CUED_NAME)
+_SIGNOFF = regex.compile(r"(?i:\b(?P<cue>" + _SIGNOFF_CUES + r"))" + _CUED_NAME)
 _STRONG_CUES = frozenset(c.replace("\\", "") for c in _INTRO_STRONG.split("|"))
 # - a login of a first and a last name ("zoltan.kovacs") as a user key's value or before "@host" in an ssh command;
 _USERNAME = regex.compile(
@@ -328,8 +334,11 @@ _CAPS_RUN = regex.compile(r"(?<![\p{L}\p{N}_.-])\p{Lu}{2,}(?:[ \t]+\p{Lu}{2,}){1
 _INTRO_HINTS = (
     *("name", "llamo", "chiamo", "appelle", "heiße", "heisse", "chamo", "soy ", "sono ", "suis ", "ich bin", " sou "),
     *("holder", "new hire", "empleado", "señor", "signor", "frau ", "herr "),
-    *("regards", "groet", "pozdrawiam", "saludos", "saluti", "atenciosamente", "colleague", "worker", "boss"),
-    *("manager", "wife", "husband", "partner", "friend", "neighbo", "landlord", "tenant"),
+)
+_SIGNOFF_HINTS = (
+    *("regards", "groet", "pozdrawiam", "saludos", "saluti", "atenciosamente", "my colleague", "my cowork"),
+    *("my co-work", "my boss", "my manager", "my wife", "my husband", "my partner", "my friend", "my neighbo"),
+    *("my landlord", "my tenant"),
 )
 _USERNAME_HINTS = ("user", "login", "uid", "author", "owner", "assignee", "committer", "account", "ssh")
 _CAPS_HINT = re.compile(r"[A-Z][A-Z]")
@@ -358,15 +367,36 @@ def _name_part(word: str, lexicon: Lexicon | None) -> bool:
     return lexicon is None or not lexicon.known(word) or word in NAME_PARTS
 
 
+_WORD = re.compile(r"\S+")  # compiled once: `regex`'s own cache lookup costs ~5 us a call
+
+
+def _signoffs(text: str, lowered: str) -> list[regex.Match[str]]:
+    """`_SIGNOFF`'s matches: at each hint's start (every cue starts with a hint), or over the whole text when
+    lower-casing changed its length."""
+    if len(lowered) != len(text):
+        return list(_SIGNOFF.finditer(text))
+    found = []
+    for hint in _SIGNOFF_HINTS:
+        at = lowered.find(hint)
+        while at != -1:
+            match = _SIGNOFF.match(text, at)
+            if match is not None:
+                found.append(match)
+            at = lowered.find(hint, at + 1)
+    return found
+
+
 def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
     """Spans of the names after intro words, logins, element texts, SQL values and capitals described above."""
     spans: list[tuple[int, int]] = []
     lowered = text.lower()
-    intros = _INTRO.finditer(text) if any(h in lowered for h in _INTRO_HINTS) else ()
+    intros = list(_INTRO.finditer(text)) if any(h in lowered for h in _INTRO_HINTS) else []
+    if any(h in lowered for h in _SIGNOFF_HINTS):
+        intros += _signoffs(text, lowered)
     for intro in intros:
         strong = intro.group("cue").lower().replace("\u2019", "'") in _STRONG_CUES
         start, end = intro.span("name")
-        words = list(regex.finditer(r"\S+", text[start:end]))
+        words = list(_WORD.finditer(text[start:end]))
         while words and (
             words[-1].group().lower() in STOP_WORDS or words[-1].group().lower() in _FOREIGN_FUNCTION_WORDS
         ):
