@@ -333,7 +333,11 @@ class LetterLedIdRecognizer(_SpanRecognizer):
                 yield found.span()
         for tail in _LOWER_CF_TAIL.finditer(text):
             start = tail.start() - 6
-            if _LOWER_CF_HEAD.search(text, 0, tail.start()) and _cf_valid(text[start : tail.end()].upper()):
+            if (
+                start >= 0
+                and _LOWER_CF_HEAD.match(text, start, tail.start())
+                and _cf_valid(text[start : tail.end()].upper())
+            ):
                 yield start, tail.end()
 
 

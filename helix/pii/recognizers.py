@@ -350,6 +350,9 @@ _LOWER_IBAN = re.compile(
 _IBAN_LINE_END = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){1,7}[ \t]*$")
 _IBAN_LINE_START = re.compile(r"[ \t>]*([A-Za-z0-9]{1,4}(?:[ -][A-Za-z0-9]{1,4}){0,7})(?![A-Za-z0-9])")
 _IBAN_GROUP = re.compile(r"[A-Za-z0-9]+")
+# A wrapped IBAN breaks after a digit or a capital (its groups are bank codes and account digits), maybe a space: only
+# those lines' ends are tried (the newlines found by `str.find`, cheaper than any pattern pass over the text).
+_BREAK_BEFORE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ \t")
 
 
 class CaseFoldIbanRecognizer(IbanRecognizer):
@@ -378,7 +381,7 @@ class CaseFoldIbanRecognizer(IbanRecognizer):
         found = []
         at = text.find("\n")
         while at != -1:
-            head = _IBAN_LINE_END.search(text, max(0, at - 48), at)
+            head = _IBAN_LINE_END.search(text, max(0, at - 48), at) if text[at - 1 : at] in _BREAK_BEFORE else None
             tail = _IBAN_LINE_START.match(text, at + 1) if head is not None else None
             if head is not None and tail is not None:
                 compact = "".join(_IBAN_GROUP.findall(head.group())).upper()
@@ -386,7 +389,7 @@ class CaseFoldIbanRecognizer(IbanRecognizer):
                     compact += group.group().upper()
                     if len(compact) > 34:
                         break
-                    if self.validate_result(compact):
+                    if len(compact) >= 15 and self.validate_result(compact):  # Norway's are the shortest: 15
                         found.append(RecognizerResult("IBAN_CODE", head.start(), group.end(), 1.0))
                         break
             at = text.find("\n", at + 1)
