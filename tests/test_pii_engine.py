@@ -125,6 +125,42 @@ AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREV
     ("text", "value", "entity"),
     [
         ("my number: 0612345678", "0612345678", "PHONE_NUMBER"),
+        # set C's shapes (round 5), with other values: Twilio API key SIDs and secrets, passports named in other
+        # languages and by field names, a lower-case codice fiscale, a birth date answered on the next chat line
+        # or a few words on, an IBAN wrapped onto a second line, Brazilian numbers, a signature's "M:", ul. streets
+        (
+            "Client('SKeb8450ae2a1c5ed5571342c3967d286c', 'rvZcmT4a4Ad5y2FibpBV62h9MahWLm52')",
+            "SKeb8450ae2a1c5ed5571342c3967d286c",
+            "API_KEY",
+        ),
+        (
+            "TWILIO_KEY=SKeb8450ae2a1c5ed5571342c3967d286c TWILIO_SECRET=rvZcmT4a4Ad5y2FibpBV62h9MahWLm52",
+            "rvZcmT4a4Ad5y2FibpBV62h9MahWLm52",
+            "API_KEY",
+        ),
+        ("Mi pasaporte es XDC482913, caduca en 2030", "XDC482913", "ID_NUMBER"),
+        ("Reisepassnummer: C01X00T47 bitte prüfen", "C01X00T47", "ID_NUMBER"),
+        ('{"passportNumber": "GK2218407", "country": "IE"}', "GK2218407", "ID_NUMBER"),
+        ("il codice è vrdlgu72c15h501i, è giusto?", "vrdlgu72c15h501i", "ID_NUMBER"),
+        (
+            "[09:14] bot: what is your date of birth?\n[09:15] user: 3rd of march 1979",
+            "3rd of march 1979",
+            "DATE_OF_BIRTH",
+        ),
+        (
+            "INSERT INTO members (dob, surname, plan) VALUES ('1979-03-03', 'Ng', 'pro');",
+            "1979-03-03",
+            "DATE_OF_BIRTH",
+        ),
+        ("IBAN: DE89 3704 0044 0532\n0130 00\nBIC: COBADEFFXXX", "DE89 3704 0044 0532\n0130 00", "IBAN_CODE"),
+        ("> Rekening NL39 RABO\n> 0300 0652 64 t.n.v. de stichting", "NL39 RABO\n> 0300 0652 64", "IBAN_CODE"),
+        ("me liga no (21) 99812-4471 depois das 18h", "(21) 99812-4471", "PHONE_NUMBER"),
+        ("Kind regards,\nAnna\nT: +44 7700 900461", "+44 7700 900461", "PHONE_NUMBER"),
+        ("Adres dostawy: ul. Piękna 24/26, 00-549 Warszawa", "ul. Piękna 24/26", "LOCATION"),
+        ("paid with 2720 5481 0386 4560 yesterday", "2720 5481 0386 4560", "CREDIT_CARD"),
+        ("Mastercard 2223-0000-4841-0010 was declined", "2223-0000-4841-0010", "CREDIT_CARD"),
+        ("Geboortedatum: 14-02-1988, woonplaats Utrecht", "14-02-1988", "DATE_OF_BIRTH"),
+        ("Data urodzenia: 1991-07-30", "1991-07-30", "DATE_OF_BIRTH"),
         ("ring me on +353 1 234 5678 tomorrow", "+353 1 234 5678", "PHONE_NUMBER"),
         ("call 1-800-555-0199 for support", "1-800-555-0199", "PHONE_NUMBER"),
         ("pw: letmein!", "letmein!", "PASSWORD"),
@@ -264,6 +300,10 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "gcc -pthread -O2 x.c && mysql --version; sha1 AC3f2a9b1c0d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8 in the log",
         "lorem LoremIpsumDolorSitAmetConsecteturAdip and DocumentationBuilderFactory42x in the code",
         "Invoice INV 2024 000 123 was issued on 2024-03-01 for 1,250.00 EUR.",
+        "Date of birth is validated server-side\nupdated: 2024-05-01\nDOB check: ok\nrelease: 2024-06-01",
+        "Passport photos: see passport_photos_v2.zip; pasaporte vigente en 2030; the Rua Augusta 3D tour",
+        "Figure 3: IBAN format\nDE89 is the German prefix; 2024 rates apply.\nSee p. 12 and pl. 3 of the atlas.",
+        "Batch 2300 1234 5678 9012 and lot 2500-0000-0000-0002 shipped; rows 2221 2222 2223 2225 are empty.",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -201,6 +201,16 @@ CONTEXT_NAMES = [
     ('<tr><td class="name">Torsten Ekberg</td><td>Finance</td></tr> - why is the row misaligned?', "Torsten Ekberg"),
     ("INSERT INTO staff (name, team) VALUES ('Benedetta Carbone', 'Ops'), ('Emeka Nwosu', 'QA');", "Emeka Nwosu"),
     ("Prepare notes for my call with KATARZYNA WIŚNIEWSKA about the renewal.", "KATARZYNA WIŚNIEWSKA"),
+    # round 5 (set C's shapes, other values): a one-word name under an INSERT's name column, a form's surname in
+    # capitals, an intro in capitals, sign-offs in other languages (on the next line too), a relation before a name
+    ("INSERT INTO guests (surname, first_name, room) VALUES ('Adeyemi', 'Folake', 12);", "Adeyemi"),
+    ("INSERT INTO guests (surname, first_name, room) VALUES ('Adeyemi', 'Folake', 12);", "Folake"),
+    ("Remplis ce formulaire:\nNom : BERTRAND\nPrénom : Ophélie\nVille : Nantes", "BERTRAND"),
+    ("Formularz: Nazwisko: Wróblewska, data: dziś", "Wróblewska"),
+    ("PLEASE FIX: MY NAME IS GRAHAM PEMBERTON AND I LOST MY CARD", "GRAHAM PEMBERTON"),
+    ("Vertaal: Hoi, de factuur klopt niet. Met vriendelijke groet, Joost Vermeulen", "Joost Vermeulen"),
+    ("Przetłumacz: Dziękuję za pomoc.\nPozdrawiam,\nJarosław Mazurkiewicz", "Jarosław Mazurkiewicz"),
+    ("My landlord Siobhán wants the deposit in cash, is that legal?", "Siobhán"),
 ]
 CONTEXT_NOT_NAMES = [
     "Wir treffen uns am Hauptbahnhof um 9 Uhr.",
@@ -211,6 +221,11 @@ CONTEXT_NOT_NAMES = [
     "Hola, soy nuevo aquí y tengo una pregunta sobre Python.",
     "The README says TODO FIXME NOTE in capitals; see the AWS IAM docs.",
     "ssh deploy@build-box and user=svc_backup run the nightly job",
+    "INSERT INTO plans (name, tier) VALUES ('Starter', 'free');",
+    "Status: OK\nName: API\nName: TBD\nName: TODO\nCustomer: NASA",
+    "Kind regards, and thanks for the quick fix!",
+    "MY NAME IS NOT IMPORTANT, JUST FIX THE BUG",
+    "Thanks to my manager for the review; my partner company uses Jira.",
 ]
 
 

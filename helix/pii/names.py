@@ -197,7 +197,8 @@ def name_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
 # then "Sofia Moreno,+34 612 34 56 78").
 _NAME_LABEL = regex.compile(
     r"(?im)^[ \t>]*(?:from|to|cc|bcc|reply-to|sender|recipient|name|full name|customer|patient|client|contact"
-    r"|(?:account |card ?)?holder)[ \t]*:[ \t]*(\p{Lu}[\p{L}'.-]*(?:[ \t]+\p{Lu}[\p{L}'.-]*){0,3})"
+    r"|(?:account |card ?)?holder|nom|prénom|nombre|apellidos?|nome|cognome|vorname|nachname|naam|voornaam"
+    r"|achternaam|imię|nazwisko|nabywca|odbiorca)[ \t]*:[ \t]*(\p{Lu}[\p{L}'.-]*(?:[ \t]+\p{Lu}[\p{L}'.-]*){0,3})"
 )
 _NAME_COLUMN = regex.compile(
     r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?"
@@ -224,6 +225,10 @@ def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
 
 def _name_value(value: str, lexicon: Lexicon | None) -> bool:
     words = value.replace(",", " ").split()
+    if all(w.isupper() for w in words):  # a form's surname in capitals ("Nom : LEFÈVRE"): 4+ letters a word
+        if lexicon is None or any(len(w) < 4 or w.lower() in _CAPS_JARGON for w in words):
+            return False
+        words = [w.capitalize() for w in words]
     if not plausible_name(" ".join(words)) or not all(_could_be_name(w) for w in words):
         return False
     return lexicon is None or any(not lexicon.known(w.lower()) for w in words)
@@ -287,11 +292,19 @@ _INTRO_STRONG = (
 _INTRO_WEAK = (
     r"soy|sono|je suis|ich bin|eu sou|holder|new hire|nuevo empleado|la señora|el señor|signora|signor|frau|herr"
 )
+# - and, as weak cues too, a letter's sign-off (on the line before the name as well) and a relation ("my colleague
+#   Brigitte"): a pattern of their own, tried only where one of its hints starts (each cue starts with one);
+_SIGNOFF_CUES = (
+    r"regards|groeten|groet|pozdrawiam|saludos|saluti|atenciosamente"
+    r"|my (?:colleague|coworker|co-worker|boss|manager|wife|husband|partner|friend|neighbou?r|landlord|tenant)"
+)
 _PARTICLE = r"(?:(?:de|van|von|der|den|da|di|del|della|dos|das|du|le|la|bin|ibn|al)[ \t]+)?"
-_INTRO = regex.compile(
-    r"(?i:\b(?P<cue>" + _INTRO_STRONG + "|" + _INTRO_WEAK + r"))[ \t]*[:,]?[ \t]+"
+_CUED_NAME = (
+    r"[ \t]*[:,]?(?:[ \t]+|[ \t]*\n[ \t]*)"
     r"(?P<name>\p{L}[\p{L}'\u2019-]+(?:[ \t]+" + _PARTICLE + r"\p{L}[\p{L}'\u2019-]+){0,2})"
 )
+_INTRO = regex.compile(r"(?i:\b(?P<cue>" + _INTRO_STRONG + "|" + _INTRO_WEAK + r"))" + _CUED_NAME)
+_SIGNOFF = regex.compile(r"(?i:\b(?P<cue>" + _SIGNOFF_CUES + r"))" + _CUED_NAME)
 _STRONG_CUES = frozenset(c.replace("\\", "") for c in _INTRO_STRONG.split("|"))
 # - a login of a first and a last name ("zoltan.kovacs") as a user key's value or before "@host" in an ssh command;
 _USERNAME = regex.compile(
@@ -303,6 +316,14 @@ _USERNAME = regex.compile(
 _ELEMENT_TEXT = regex.compile(r">[ \t]*(\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+){1,2})[ \t]*</")
 _SQL_VALUES = regex.compile(r"(?i:\bvalues\b)[^;]{0,2000}")
 _SQL_STRING = regex.compile(r"'(\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+){1,2})'")
+# A single word, too, where the INSERT's column list names it a name: (last_name, first_name) VALUES ('Okonkwo',
+# 'Chidi').
+_SQL_INSERT = regex.compile(r"(?i:\binsert\s+into\s+[\w.\"`\[\]]+\s*)\(([^()]{1,500})\)\s*(?i:values)\s*\(")
+_SQL_ITEM = regex.compile(r"\s*('(?:[^'\n]|'')*'|[^,()'\n]*)\s*(?:,|(?=\)))")
+# A bare "name" column names cities and products as often as people: one word there needs a person's column.
+_NAME_COLUMN_NAME = regex.compile(
+    r"(?i)^[\"`\[]?(?:first|last|full|given|family|middle|sur|patient|customer|contact)[ _]?name[\"`\]]?$"
+)
 # - 2-3 words in capitals ("ANA GONZALEZ") in a line that also has lower-case letters (a shouted line is not a
 #   name), or as a label's value ("TO: DMITRI VOLKOV").
 _CAPS_RUN = regex.compile(r"(?<![\p{L}\p{N}_.-])\p{Lu}{2,}(?:[ \t]+\p{Lu}{2,}){1,2}(?![\p{L}\p{N}_.-])")
@@ -313,6 +334,11 @@ _CAPS_RUN = regex.compile(r"(?<![\p{L}\p{N}_.-])\p{Lu}{2,}(?:[ \t]+\p{Lu}{2,}){1
 _INTRO_HINTS = (
     *("name", "llamo", "chiamo", "appelle", "heiße", "heisse", "chamo", "soy ", "sono ", "suis ", "ich bin", " sou "),
     *("holder", "new hire", "empleado", "señor", "signor", "frau ", "herr "),
+)
+_SIGNOFF_HINTS = (
+    *("regards", "groet", "pozdrawiam", "saludos", "saluti", "atenciosamente", "my colleague", "my cowork"),
+    *("my co-work", "my boss", "my manager", "my wife", "my husband", "my partner", "my friend", "my neighbo"),
+    *("my landlord", "my tenant"),
 )
 _USERNAME_HINTS = ("user", "login", "uid", "author", "owner", "assignee", "committer", "account", "ssh")
 _CAPS_HINT = re.compile(r"[A-Z][A-Z]")
@@ -332,26 +358,51 @@ def _name_words(value: str, lexicon: Lexicon | None, capitalised: bool) -> bool:
         return False
     if capitalised and not all(w[0].isupper() for w in words if len(w) > 3):
         return False
-    return plausible_name(" ".join(w[0].upper() + w[1:] for w in words)) and _unknown_words(words, lexicon)
+    # A word in capitals is read as a name's ("MY NAME IS HAROLD FINCHLEY"), not an acronym's.
+    titled = " ".join(w.capitalize() if w.isupper() and len(w) > 2 else w[0].upper() + w[1:] for w in words)
+    return plausible_name(titled) and _unknown_words(words, lexicon)
 
 
 def _name_part(word: str, lexicon: Lexicon | None) -> bool:
     return lexicon is None or not lexicon.known(word) or word in NAME_PARTS
 
 
+_WORD = re.compile(r"\S+")  # compiled once: `regex`'s own cache lookup costs ~5 us a call
+
+
+def _signoffs(text: str, lowered: str) -> list[regex.Match[str]]:
+    """`_SIGNOFF`'s matches: at each hint's start (every cue starts with a hint), or over the whole text when
+    lower-casing changed its length."""
+    if len(lowered) != len(text):
+        return list(_SIGNOFF.finditer(text))
+    found = []
+    for hint in _SIGNOFF_HINTS:
+        at = lowered.find(hint)
+        while at != -1:
+            match = _SIGNOFF.match(text, at)
+            if match is not None:
+                found.append(match)
+            at = lowered.find(hint, at + 1)
+    return found
+
+
 def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
     """Spans of the names after intro words, logins, element texts, SQL values and capitals described above."""
     spans: list[tuple[int, int]] = []
     lowered = text.lower()
-    intros = _INTRO.finditer(text) if any(h in lowered for h in _INTRO_HINTS) else ()
+    intros = list(_INTRO.finditer(text)) if any(h in lowered for h in _INTRO_HINTS) else []
+    if any(h in lowered for h in _SIGNOFF_HINTS):
+        intros += _signoffs(text, lowered)
     for intro in intros:
         strong = intro.group("cue").lower().replace("\u2019", "'") in _STRONG_CUES
         start, end = intro.span("name")
-        words = list(regex.finditer(r"\S+", text[start:end]))
+        words = list(_WORD.finditer(text[start:end]))
         while words and (
             words[-1].group().lower() in STOP_WORDS or words[-1].group().lower() in _FOREIGN_FUNCTION_WORDS
         ):
             words.pop()  # "soy Ana y" stops before "y"; "mi chiamo Giulia e" before "e"
+        while not strong and len(words) > 1 and not words[-1].group()[0].isupper():
+            words.pop()  # after a weak cue a name is capitalised: "my landlord Siobhán wants" stops before "wants"
         if words and _name_words(text[start : start + words[-1].end()], lexicon, capitalised=not strong):
             spans.append((start, start + words[-1].end()))
     if any(h in lowered for h in _USERNAME_HINTS):
@@ -369,8 +420,25 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
         for values in _SQL_VALUES.finditer(text):
             strings = _SQL_STRING.finditer(text, values.start(), values.end())
             spans += [m.span(1) for m in strings if _name_words(m.group(1), lexicon, True)]
+        for insert in _SQL_INSERT.finditer(text):
+            spans += _sql_name_values(text, insert, lexicon)
     if _CAPS_HINT.search(text):
         spans += [caps.span() for caps in _CAPS_RUN.finditer(text) if _caps_name(text, caps, lexicon)]
+    return spans
+
+
+def _sql_name_values(text: str, insert: regex.Match[str], lexicon: Lexicon | None) -> list[tuple[int, int]]:
+    """The quoted values of an INSERT's first row under columns named as names, one word or more."""
+    columns = [c.strip() for c in insert.group(1).split(",")]
+    spans, at = [], insert.end()
+    for column in columns:
+        item = _SQL_ITEM.match(text, at)
+        if item is None:
+            break
+        at = item.end()
+        value = item.group(1)
+        if _NAME_COLUMN_NAME.match(column) and len(value) > 2 and value[0] == "'" and _name_value(value[1:-1], lexicon):
+            spans.append((item.start(1) + 1, item.end(1) - 1))
     return spans
 
 

@@ -71,17 +71,18 @@ _GERMAN_STREET = regex.compile(
 
 # German streets named by a preposition and a noun, the number after them ("Am Markt 3", "An der Alster 12", "Unter den
 # Linden 77"), and Spanish, Italian and Portuguese ones, the type first ("Calle de Alcalá 48", "Via Roma 12",
-# "Rua Augusta 100"). The gate (`FOREIGN_STREET_HINT`) is the pattern itself: its first letters are few in prose.
+# "Rua Augusta 100"), and Polish ones after "ul."/"pl." ("ul. Długa 17/4", a flat after "/"). The gate
+# (`FOREIGN_STREET_HINT`) is the pattern itself: its first letters are few in prose.
 _FOREIGN_STREET_PATTERN = (
     r"(?:(?:Am|Auf dem|Auf der|An der|An den|Zum|Zur|Unter den|Hinter der|Hinter dem) \p{Lu}[\p{L}-]+(?:straße)?"
-    r"|(?:Calle|C/|Avenida|Avda\.|Paseo|Plaza|Carrer|Via|Viale|Corso|Piazza|Piazzale|Rua)"
+    r"|(?:Calle|C/|Avenida|Avda\.|Paseo|Plaza|Carrer|Via|Viale|Corso|Piazza|Piazzale|Rua|ul\.|pl\.)"
     r"(?: (?:de la|de las|de los|del|de|di|della|delle|dei|degli|do|da|dos|das|d'))?"
-    r" ?\p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,3}),? (?:n[º°.] ?)?\d{1,4}[a-z]?\b"
+    r" ?\p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,3}),? (?:n[º°.] ?)?\d{1,4}[a-z]?(?:/\d{1,4}[a-z]?)?\b"
 )
 _FOREIGN_STREET = regex.compile(r"\b" + _FOREIGN_STREET_PATTERN)
 FOREIGN_STREET_HINT = re.compile(
     r"(?:A[mnu][ f]|Zu[mr] |Unter d|Hinter d|Calle |C/|Avenida |Avda\. |Paseo |Plaza |Carrer |Vi(?:a|ale) "
-    r"|Corso |Piazza|Rua )[^\n]{1,60}? \d"
+    r"|Corso |Piazza|Rua |ul\. |pl\. )[^\n]{1,60}? \d"
 )
 
 
@@ -112,17 +113,24 @@ class StreetAddressRecognizer(_SpanRecognizer):
 _POSTCODE_AFTER = re.compile(r"[^\n]{0,40}?\b([A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2})\b")
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-# The words that make a date someone's birth date, in English, German, French, Spanish and Italian, and as field
-# names (date_of_birth, birthDate).
+# The words that make a date someone's birth date, in English, German, French, Spanish, Italian, Dutch, Polish and
+# Portuguese, and as field names (date_of_birth, birthDate).
 _BIRTH_WORDS = (
     r"(?i)\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum|geboren(?: am)?"
-    r"|date de naissance|n[ée]e? le|fecha de nacimiento|nacid[oa] el|data di nascita)\b"
+    r"|date de naissance|n[ée]e? le|fecha de nacimiento|nacid[oa] el|data di nascita|geboortedatum|geboren op"
+    r"|data urodzenia|urodzon[ya]|data de nascimento|nascid[oa] em)\b"
 )
 _DATE = (
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
     rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\.? (?:of )?{_MONTH},? \d{{4}}"
 )
-_DATE_OF_BIRTH = regex.compile(_BIRTH_WORDS + rf"[^\n\d]{{0,20}}?(?P<date>{_DATE})\b")
+# The date follows the words on their line (within a few words: "dob, ssn) VALUES ('Ng', '1990-04-17'"), or opens the
+# next line, an answer to them: after a chat turn's time and speaker ("date of birth?" / "[10:02] customer: 14th of
+# july 1992") or alone ("Date of birth:" / "12/05/1987"), when the words' line ends as a question or a label does.
+_DATE_OF_BIRTH = regex.compile(
+    _BIRTH_WORDS + r"(?:[^\n\d]{0,40}?|[^\n\d]{0,40}[?:][ \t]*\n(?:\[[\d:. ]{1,12}\] ?)?(?:[\p{L} ._-]{1,24}: ?)?)"
+    rf"(?P<date>{_DATE})\b"
+)
 # A table whose header names a birth date ("name,dob,ward"): a header cell, no date after it on its line.
 _BIRTH_COLUMN = regex.compile(r"(?:^|[,;\t|])[ \"']*" + _BIRTH_WORDS + r"[^\n\d]*$", regex.MULTILINE)
 _ANY_DATE = regex.compile(rf"(?i)\b(?:{_DATE})\b")
@@ -149,9 +157,11 @@ class DateOfBirthRecognizer(_SpanRecognizer):
 # Identity, health, tax, bank, employee and vehicle numbers, by the words that name them; the number is the first
 # run of upper-case letters and digits after them (spaces and hyphens between groups, one letter and a hyphen
 # before: "E-449213"): six characters or more, four digits or more, so a year ("my passport expires in 2030") is
-# not one.
+# not one. A passport is also named in other languages (passaporto, pasaporte, passeport, Reisepass, paszport,
+# paspoort) and by a field name (passport_no, passportNumber).
 _ID_WORDS_PATTERN = (
-    r"\b(?:passport|driver'?s? ?licen[cs]e|licen[cs]e (?:no|number|#)|medicare|medicaid|nhs|national insurance"
+    r"\b(?:passport\w*|passaporto|passaporte|pasaporte|passeport|reisepass\w*|paszport\w*|paspoort\w*"
+    r"|driver'?s? ?licen[cs]e|licen[cs]e (?:no|number|#)|medicare|medicaid|nhs|national insurance"
     r"|ni (?:no|number)|nino|aadhaa?r|pan|social insurance|sin|tax ?(?:id|payer id|file number)|tin|itin|ein|account"
     r"|routing (?:no|number|#)|(?:member|patient|employee|staff|student|customer) ?(?:id|no|number|#)|mrn"
     r"|health ?card|(?:licen[cs]e|number|registration) plate|plate (?:no|number)|registration (?:no|number)|vin"
@@ -164,12 +174,13 @@ _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing
 # What the scanner's gates look for first, in " " + the lower-cased text: plain substrings, several times
 # cheaper than the patterns, and looser (a gate only has to miss nothing).
 ID_HINTS = (
-    *("passport", "licen", "medica", "nhs", "insurance", "tax", "account", "routing", "member", "patient"),
+    *("passport", "passaport", "pasaport", "passeport", "reisepass", "paszport", "paspoort"),
+    *("licen", "medica", "nhs", "insurance", "tax", "account", "routing", "member", "patient"),
     *("mrn", "health", " sin", " tin", " itin", " ein", " ni ", "nino", "employee", "staff", "student"),
     *("customer", "plate", "registration", "vin", "aadha", " pan", "acct", "bsn", "burgerservice", "cpf", "tfn"),
     *("steuer", "pesel", "national id", "identity", "id card"),
 )
-DATE_OF_BIRTH_HINTS = ("born", "birth", "dob", "d.o.b", "geb", "naissance", "né", "naci", "nascita")
+DATE_OF_BIRTH_HINTS = ("born", "birth", "dob", "d.o.b", "geb", "naissance", "né", "naci", "nasci", "urodz")
 _ID_VALUE = re.compile(r"[^\n\d]{0,25}?\b((?:[A-Z]-)?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})\b")
 _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
 
@@ -211,6 +222,10 @@ _DIGIT_LED_ID = (
 _LETTER_LED_ID = re.compile(
     r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z]))(?![\w.-])"
 )
+# A codice fiscale typed in lower case ("rssmra85t10a562s"), found by its digits (a pattern led by a lower-case
+# letter would be tried at nearly every position of prose) and checked upper-cased with its six letters before them.
+_LOWER_CF_TAIL = re.compile(r"\d\d[a-ehlmprst]\d\d[a-z]\d{3}[a-z](?![\w.-])")
+_LOWER_CF_HEAD = re.compile(r"(?<![\w.-])[a-z]{6}\Z")
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 _NRIC_WEIGHTS = (2, 7, 6, 5, 4, 3, 2)
 _CN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -306,7 +321,8 @@ class NationalIdRecognizer(PatternRecognizer):
 
 
 class LetterLedIdRecognizer(_SpanRecognizer):
-    """Identity and tax numbers led by a letter, with a check letter (codice fiscale, NRIC/FIN, NIE)."""
+    """Identity and tax numbers led by a letter, with a check letter (codice fiscale, also in lower case, NRIC/FIN,
+    NIE)."""
 
     entity, score = "ID_NUMBER", 0.75
 
@@ -315,6 +331,14 @@ class LetterLedIdRecognizer(_SpanRecognizer):
             kind = found.lastgroup
             if kind is not None and _LETTER_LED_CHECKS[kind](found.group()):
                 yield found.span()
+        for tail in _LOWER_CF_TAIL.finditer(text):
+            start = tail.start() - 6
+            if (
+                start >= 0
+                and _LOWER_CF_HEAD.match(text, start, tail.start())
+                and _cf_valid(text[start : tail.end()].upper())
+            ):
+                yield start, tail.end()
 
 
 # Six pairs of hex digits with one separator throughout (00:1A:2B:3C:4D:5E, 3c-22-fb-91-0a-7e), or Cisco's three

@@ -53,6 +53,8 @@ _RANGE = regex.compile(r"^\d+\s?-\s?\d+$")  # 3000-3005, 1990 - 2024
 # a separator; no national number is written that way.
 _YEAR_LED = regex.compile(r"^(?:19|20)\d\d[ ./-]")
 _LOCAL_NUMBER = regex.compile(r"^\d{3}[-. ]\d{4}$")
+# Brazil's numbers are written with the area code in brackets and no trunk "0": (11) 97342-8816, (21) 2555-0199.
+_BRAZIL_NATIONAL = regex.compile(r"^\(\d\d\) ?9?\d{4}-?\d{4}$")
 # Top-level domains no registry sells (RFC 2606, RFC 6761, and the usual private ones): mail at a company's
 # own network (jane@acme.internal, bob@corp.local) or in test data (x@shop.example) is a person's address.
 _PRIVATE_TLDS = frozenset(
@@ -63,7 +65,7 @@ _SAMPLE_SSNS = frozenset({"123456789", "078051120", "987654320"})
 # Spelled out because spaCy lists "call" as a stop word, which Presidio's context matching skips.
 _PHONE_WORDS = regex.compile(
     r"(?i)\b(?:phone|telephone|tel|cell|mobile|call|whatsapp|fax|sms|text|ring|dial|reach|contact"
-    r"|my (?:(?:cell|mobile|phone|home|work|direct) )?(?:number|no))\b[^\n]{0,24}$"
+    r"|my (?:(?:cell|mobile|phone|home|work|direct) )?(?:number|no)|mob|(?<![^\n])[mtpf](?=\s*[.:]))\b[^\n]{0,24}$"
 )
 
 
@@ -133,7 +135,11 @@ class FastPhoneRecognizer(LocalRecognizer):
         if bare and not _PHONE_WORDS.search(before) and not _looks_national(digits, before):
             return 0.0
         for region in self.regions:
-            if region in self._needs_zero and not digits.startswith("0"):
+            if (
+                region in self._needs_zero
+                and not digits.startswith("0")
+                and (region != "BR" or not _BRAZIL_NATIONAL.match(candidate))
+            ):
                 continue
             if self._valid(candidate, region):
                 return 0.6 if bare else 0.5
@@ -339,9 +345,19 @@ _LOWER_IBAN = re.compile(
 )
 
 
+# An IBAN whose groups a mail client wrapped onto the next line ("IBAN: GB29 NWBK 6016 1331" / "9268 19"): the end of a
+# line shaped like an IBAN's start, and the groups opening the next line (after a quote's ">").
+_IBAN_LINE_END = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){1,7}[ \t]*$")
+_IBAN_LINE_START = re.compile(r"[ \t>]*([A-Za-z0-9]{1,4}(?:[ -][A-Za-z0-9]{1,4}){0,7})(?![A-Za-z0-9])")
+_IBAN_GROUP = re.compile(r"[A-Za-z0-9]+")
+# A wrapped IBAN breaks after a digit or a capital (its groups are bank codes and account digits), maybe a space: only
+# those lines' ends are tried (the newlines found by `str.find`, cheaper than any pattern pass over the text).
+_BREAK_BEFORE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ \t")
+
+
 class CaseFoldIbanRecognizer(IbanRecognizer):
-    """Presidio's, and IBANs written in lower case: each lower-case candidate is checked upper-cased (its checksum
-    and country length decide, as for any IBAN)."""
+    """Presidio's, IBANs written in lower case (each lower-case candidate is checked upper-cased: its checksum and
+    country length decide, as for any IBAN), and IBANs wrapped across two lines."""
 
     def analyze(
         self,
@@ -357,11 +373,32 @@ class CaseFoldIbanRecognizer(IbanRecognizer):
                 result.start += candidate.start()
                 result.end += candidate.start()
                 results.append(result)
+        if "\n" in text:
+            results += self._wrapped(text)
         return results
+
+    def _wrapped(self, text: str) -> list[RecognizerResult]:
+        found = []
+        at = text.find("\n")
+        while at != -1:
+            head = _IBAN_LINE_END.search(text, max(0, at - 48), at) if text[at - 1 : at] in _BREAK_BEFORE else None
+            tail = _IBAN_LINE_START.match(text, at + 1) if head is not None else None
+            if head is not None and tail is not None:
+                compact = "".join(_IBAN_GROUP.findall(head.group())).upper()
+                for group in _IBAN_GROUP.finditer(text, tail.start(1), tail.end(1)):  # the shortest valid one
+                    compact += group.group().upper()
+                    if len(compact) > 34:
+                        break
+                    if len(compact) >= 15 and self.validate_result(compact):  # Norway's are the shortest: 15
+                        found.append(RecognizerResult("IBAN_CODE", head.start(), group.end(), 1.0))
+                        break
+            at = text.find("\n", at + 1)
+        return found
 
 
 class CardRecognizer(CreditCardRecognizer):
-    """Presidio's (Luhn-checked), also with dots between the digit groups: 4111.1111.1111.1111."""
+    """Presidio's (Luhn-checked), also with dots between the digit groups (4111.1111.1111.1111), and Mastercard's
+    2-series (2221-2720), which Presidio's pattern leaves out."""
 
     def __init__(self) -> None:
         dotted = Pattern(
@@ -369,8 +406,14 @@ class CardRecognizer(CreditCardRecognizer):
             r"\b(?!1\d{12}(?!\d))(4\d{3}|5[0-5]\d{2}|6\d{3}|1\d{3}|3\d{3})\.(\d{3,4})\.(\d{3,4})\.(\d{3,5})\b",
             0.3,
         )
+        two_series = Pattern(
+            "Credit card (Mastercard 2-series)",
+            r"\b(222[1-9]|22[3-9]\d|2[3-6]\d{2}|27[01]\d|2720)([- .]?)(\d{4})\2(\d{4})\2(\d{4})\b",
+            0.3,
+        )
         super().__init__(
-            patterns=[*CreditCardRecognizer.PATTERNS, dotted], replacement_pairs=[("-", ""), (" ", ""), (".", "")]
+            patterns=[*CreditCardRecognizer.PATTERNS, dotted, two_series],
+            replacement_pairs=[("-", ""), (" ", ""), (".", "")],
         )
 
 

@@ -210,6 +210,22 @@ TWILIO_PATTERNS = [
         check=_has_digit_and_letter,
         line_local=True,
     ),
+    # An API key's SID (SK and 32 hex digits) and the secret that comes with it, 32 letters and digits, passed after
+    # it: Client("SK...", "9hVv...", account_sid). The SID is half of the credential, as an AWS access key id is.
+    _api(
+        "twilio_api_key_sid",
+        r"SK(?<![A-Za-z0-9]SK)[0-9a-f]{32}(?![A-Za-z0-9])",
+        ("sk",),
+        check=_has_digit_and_letter,
+        line_local=True,
+    ),
+    _api(
+        "twilio_api_secret",
+        r"SK(?<![A-Za-z0-9]SK)[0-9a-f]{32}(?![A-Za-z0-9])[^\n]{0,40}?(?<![A-Za-z0-9])(?P<value>[A-Za-z0-9]{32})(?![A-Za-z0-9])",
+        ("sk",),
+        check=_mixed_case_and_digit,
+        line_local=True,
+    ),
 ]
 
 AWS_ACCESS_KEY_PATTERNS = [

@@ -109,8 +109,8 @@ class SecretRecognizer(PatternRecognizer):
 
 
 class TwilioTokenRecognizer(SecretRecognizer):
-    """Twilio auth tokens after their account SID: its hint ("ac") is in most texts, the SID's "AC" in few, and a
-    substring test on the text itself is the cheapest gate of all."""
+    """Twilio auth tokens after their account SID, and API key SIDs and their secrets: the hints ("ac", "sk") are in
+    most texts, the SIDs' "AC" and "SK" in few, and a substring test on the text itself is the cheapest gate of all."""
 
     def analyze(
         self,
@@ -119,7 +119,7 @@ class TwilioTokenRecognizer(SecretRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
-        if "AC" not in text:
+        if "AC" not in text and "SK" not in text:
             return []
         return super().analyze(text, entities, nlp_artifacts, regex_flags)
 
