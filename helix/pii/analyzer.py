@@ -195,10 +195,17 @@ class PiiEngine:
         return [list(found.get(k, ())) for k in keys]
 
     def unknown_chars(self, texts: Sequence[str]) -> int:
-        """How many characters of `texts` `analyze_many` would analyse now: those it has no result for."""
+        """How many characters of `texts` `analyze_many` would analyse now: those it has no result for. The
+        others are marked recently used, so another thread's analyses do not evict them before they are read."""
         keyed = [(_digest(t), len(t)) for t in texts if t.strip()]
+        unknown = 0
         with self._lock:
-            return sum(size for key, size in keyed if key not in self._cache)
+            for key, size in keyed:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                else:
+                    unknown += size
+        return unknown
 
     def settled(self, texts: Sequence[str]) -> list[bool]:
         """Which of these request fields were analysed whole before and found clean (`settle`): a history
