@@ -93,6 +93,7 @@ FACT_AGREEMENTS = [
     ("reset password via email", "email to reset password"),
     ("How do I convert an mp3 file to text?", "convert mp3 files to text"),
     ("install python3", "how do I install python3"),
+    ("IPv4 vs IPv6: what is the difference?", "what's the difference between ipv6 and ipv4"),
     ("Is a tomato a fruit or a vegetable?", "is tomato a vegetable or fruit"),
     ("How can I delete the photo on my profile?", "delete profile photo"),
 ]

@@ -113,18 +113,22 @@ def _check_numbers(a: str, b: str) -> Veto | None:
     return None
 
 
-def _glued(text: str) -> dict[str, str]:
+def _glued(text: str) -> dict[str, set[str]]:
     """Words with digits glued to letters ("2d", "ipv6", "mp3", "python3"), by their letters with the digits
     marked: "2d" and "3d" are one word with two numbers, which the numbers above do not read."""
-    return {_DIGITS_RE.sub("#", w): w for w in words(text) if _DIGITS_RE.search(w) and not w.isdigit() and w.isalnum()}
+    found: dict[str, set[str]] = {}
+    for w in words(text):
+        if w.isalnum() and not w.isdigit() and _DIGITS_RE.search(w):
+            found.setdefault(_DIGITS_RE.sub("#", w), set()).add(w)
+    return found
 
 
 def _check_glued_numbers(a: str, b: str) -> Veto | None:
     ga, gb = _glued(a), _glued(b)
-    for shape, word in ga.items():
+    for shape, written in ga.items():
         other = gb.get(shape)
-        if other is not None and other != word:
-            return Veto("numbers", f"{word} vs {other}")
+        if other is not None and other != written:
+            return Veto("numbers", f"{'/'.join(sorted(written))} vs {'/'.join(sorted(other))}")
     return None
 
 
