@@ -25,7 +25,7 @@ from helix.providers.anthropic_translate import (
     to_messages_request,
     translate_error,
 )
-from helix.providers.http import HttpAdapter, decode_event, iter_sse, read_json, unreadable
+from helix.providers.http import HttpAdapter, decode_event, iter_sse, read_json, truncated_stream, unreadable
 from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS
 
 API_VERSION = "2023-06-01"
@@ -142,11 +142,4 @@ class AnthropicProvider(HttpAdapter):
                         raise unreadable(self.name, "a stream event", "upstream_bad_stream", problem)
                     yield chunk
             if not translator.finished:
-                # The connection closed cleanly mid-answer: say so rather than pass a cut answer off as whole.
-                raise UpstreamError(
-                    f"{self.name}: the provider's stream ended before the answer was finished",
-                    status=502,
-                    type="upstream_error",
-                    code="upstream_truncated_stream",
-                    provider=self.name,
-                )
+                raise truncated_stream(self.name)

@@ -135,6 +135,17 @@ def unreadable(provider: str, what: str, code: str, detail: str = "") -> Upstrea
     return UpstreamError(message, status=502, type="upstream_error", code=code, provider=provider)
 
 
+def truncated_stream(provider: str) -> UpstreamError:
+    """The connection closed cleanly mid-answer: said so rather than a cut answer passed off as whole."""
+    return UpstreamError(
+        f"{provider}: the provider's stream ended before the answer was finished",
+        status=502,
+        type="upstream_error",
+        code="upstream_truncated_stream",
+        provider=provider,
+    )
+
+
 def decode_event(provider: str, data: str | bytes) -> dict[str, Any]:
     """One stream event's JSON; a garbled event is the provider's fault: a 502, never a 500 or a cut stream."""
     try:

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 
 from helix.call import Call, Chunk, Completed, Reply, Streamed
-from helix.errors import UpstreamError
 from helix.providers.http import (
     HttpAdapter,
     decode_event,
@@ -19,6 +18,7 @@ from helix.providers.http import (
     read_json,
     read_json_raw,
     read_openai_error,
+    truncated_stream,
     unreadable,
 )
 from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS
@@ -106,14 +106,7 @@ class OpenAICompatProvider(HttpAdapter):
                     finished = _is_last(chunk)
                 yield Chunk(chunk, data, more)
             if not finished:
-                # The connection closed cleanly mid-answer: say so rather than pass a cut answer off as whole.
-                raise UpstreamError(
-                    f"{self.name}: the provider's stream ended before the answer was finished",
-                    status=502,
-                    type="upstream_error",
-                    code="upstream_truncated_stream",
-                    provider=self.name,
-                )
+                raise truncated_stream(self.name)
 
 
 _RESPONSES_END = frozenset({"response.completed", "response.incomplete", "response.failed"})
