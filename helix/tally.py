@@ -47,6 +47,17 @@ class CounterTally:
         return family
 
 
+class _Series:
+    """One label set's histogram: each bucket's own count (not cumulative; the last is +Inf), the sum, when made."""
+
+    __slots__ = ("counts", "created", "total")
+
+    def __init__(self, buckets: int) -> None:
+        self.counts = [0] * buckets
+        self.total = 0.0
+        self.created = time.time()
+
+
 class HistogramTally:
     __slots__ = ("_bounds", "_doc", "_labelnames", "_les", "_series", "name")
 
@@ -56,29 +67,28 @@ class HistogramTally:
         self._labelnames = list(labelnames)
         self._bounds = tuple(bounds)
         self._les = [floatToGoString(b) for b in self._bounds] + ["+Inf"]
-        # Per label values: the count of each bucket (not cumulative; the last is +Inf), the sum, the creation.
-        self._series: dict[Labels, tuple[list[int], list[float], float]] = {}
+        self._series: dict[Labels, _Series] = {}
         if not labelnames:
             self._new(())
 
-    def _new(self, labels: Labels) -> tuple[list[int], list[float], float]:
-        series = self._series[labels] = ([0] * (len(self._bounds) + 1), [0.0], time.time())
+    def _new(self, labels: Labels) -> _Series:
+        series = self._series[labels] = _Series(len(self._les))
         return series
 
     def observe(self, value: float, labels: Labels = ()) -> None:
         series = self._series.get(labels) or self._new(labels)
-        series[0][bisect_left(self._bounds, value)] += 1  # `le` is inclusive, as prometheus-client's
-        series[1][0] += value
+        series.counts[bisect_left(self._bounds, value)] += 1  # `le` is inclusive, as prometheus-client's
+        series.total += value
 
     def family(self) -> Metric:
         family = HistogramMetricFamily(self.name, self._doc, labels=self._labelnames)
-        for labels, (counts, total, created) in self._series.items():
+        for labels, series in self._series.items():
             cumulative, buckets = 0, []
-            for le, count in zip(self._les, counts, strict=True):
+            for le, count in zip(self._les, series.counts, strict=True):
                 cumulative += count
                 buckets.append((le, float(cumulative)))
-            family.add_metric(labels, buckets, total[0])
-            family.add_sample(self.name + "_created", dict(zip(self._labelnames, labels, strict=True)), created)
+            family.add_metric(labels, buckets, series.total)
+            family.add_sample(self.name + "_created", dict(zip(self._labelnames, labels, strict=True)), series.created)
         return family
 
 

@@ -44,7 +44,6 @@ class RoutingTable:
     def __init__(self, config: Config, registry: Registry, previous: RoutingTable | None = None) -> None:
         self.settings = config.routing
         self._upstream = config.upstream
-        self.read_timeout = config.upstream.read_timeout
         self._registry = registry
         self._ad_hoc: OrderedDict[str, Route] = OrderedDict()
         self._kept = previous.deployments() if previous is not None else {}
