@@ -12,15 +12,7 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
 
 from helix.api.openai import run_pipeline
-from helix.api.responses import (
-    REQUEST_ID,
-    JsonAnswer,
-    body_too_large,
-    helix_headers,
-    http_error,
-    stream_response,
-    unexpected,
-)
+from helix.api.responses import REQUEST_ID, JsonAnswer, from_http_exception, helix_headers, stream_response, unexpected
 from helix.call import Call, Completed, Endpoint, Reply
 from helix.errors import HelixError
 from helix.translate.messages_reply import MessageEvents, to_message
@@ -49,8 +41,7 @@ async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> ASGIApp:
     except HelixError as exc:
         return _error_answer(request, exc)
     except HTTPException as exc:  # Litestar's own, as reading the body raises: 413 past [server] max_body_mb
-        error = body_too_large() if exc.status_code == 413 else http_error(exc.status_code, exc.detail)
-        return _error_answer(request, error)
+        return _error_answer(request, from_http_exception(exc))
     except Exception as exc:  # Anthropic's SDK reads only its own error shape, so not the app's OpenAI-shaped one
         return _error_answer(request, unexpected(exc, request.url.path))
 

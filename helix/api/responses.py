@@ -255,19 +255,21 @@ def http_error(status: int, message: str) -> HelixError:
 
 def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Litestar's own errors (unknown route, wrong method, body too large) in OpenAI's shape."""
-    status = exc.status_code
-    if status == 413:
-        error = body_too_large()
-    elif status == 404:
+    if exc.status_code == 404:
         error = http_error(
             404,
             f"no route for {request.method} {request.url.path}: Helix serves /v1/chat/completions, "
             "/v1/embeddings, /v1/responses, /v1/completions, /v1/messages and /v1/models",
         )
     else:
-        error = http_error(status, exc.detail or "request failed")
+        error = from_http_exception(exc)
     error.headers = dict(exc.headers or {})
     return error_response(error, None)
+
+
+def from_http_exception(exc: HTTPException) -> HelixError:
+    """One of Litestar's own errors (a body past [server] max_body_mb, a wrong method...) as a HelixError."""
+    return body_too_large() if exc.status_code == 413 else http_error(exc.status_code, exc.detail or "request failed")
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -50,10 +50,8 @@ def read_openai_error(status: int, body: Any) -> tuple[str, str]:
     """(type, message) from an OpenAI-shaped error body, or a fallback naming the status."""
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         error = body["error"]
-        kind = error.get("type")
-        return kind if isinstance(kind, str) and kind else "upstream_error", str(
-            error.get("message") or f"HTTP {status}"
-        )
+        kind, message = error.get("type"), error.get("message") or f"HTTP {status}"
+        return (kind if isinstance(kind, str) and kind else "upstream_error"), str(message)
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return "upstream_error", body["error"]
     return "upstream_error", f"the provider answered HTTP {status}"
@@ -309,7 +307,7 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
             for i, (name, payload) in enumerate(ready):
                 yield name, payload, i < last
             ready.clear()
-        take([buffer.rstrip(b"\r"), b""] if buffer.rstrip(b"\r") else [b""])
+        take([buffer.rstrip(b"\r"), b""])  # the last line, ended or not, then the event's end
         for name, payload in ready:
             yield name, payload, False
     except UPSTREAM_FAILURES as exc:
