@@ -294,9 +294,10 @@ _INTRO_WEAK = (
 )
 # - and, as weak cues too, a letter's sign-off (on the line before the name as well) and a relation ("my colleague
 #   Brigitte"): a pattern of their own, tried only where one of its hints starts (each cue starts with one);
+_RELATIONS = ("colleague", "coworker", "co-worker", "boss", "manager", "wife", "husband", "partner", "friend")
 _SIGNOFF_CUES = (
-    r"regards|groeten|groet|pozdrawiam|saludos|saluti|atenciosamente"
-    r"|my (?:colleague|coworker|co-worker|boss|manager|wife|husband|partner|friend|neighbou?r|landlord|tenant)"
+    *("regards", "groeten", "groet", "pozdrawiam", "saludos", "saluti", "atenciosamente"),
+    *(f"my {relation}" for relation in (*_RELATIONS, "neighbour", "neighbor", "landlord", "tenant")),
 )
 _PARTICLE = r"(?:(?:de|van|von|der|den|da|di|del|della|dos|das|du|le|la|bin|ibn|al)[ \t]+)?"
 _CUED_NAME = (
@@ -304,7 +305,7 @@ _CUED_NAME = (
     r"(?P<name>\p{L}[\p{L}'\u2019-]+(?:[ \t]+" + _PARTICLE + r"\p{L}[\p{L}'\u2019-]+){0,2})"
 )
 _INTRO = regex.compile(r"(?i:\b(?P<cue>" + _INTRO_STRONG + "|" + _INTRO_WEAK + r"))" + _CUED_NAME)
-_SIGNOFF = regex.compile(r"(?i:\b(?P<cue>" + _SIGNOFF_CUES + r"))" + _CUED_NAME)
+_SIGNOFF = regex.compile(r"(?i:\b(?P<cue>" + "|".join(map(regex.escape, _SIGNOFF_CUES)) + r"))" + _CUED_NAME)
 _STRONG_CUES = frozenset(c.replace("\\", "") for c in _INTRO_STRONG.split("|"))
 # - a login of a first and a last name ("zoltan.kovacs") as a user key's value or before "@host" in an ssh command;
 _USERNAME = regex.compile(
@@ -334,11 +335,6 @@ _CAPS_RUN = regex.compile(r"(?<![\p{L}\p{N}_.-])\p{Lu}{2,}(?:[ \t]+\p{Lu}{2,}){1
 _INTRO_HINTS = (
     *("name", "llamo", "chiamo", "appelle", "heiße", "heisse", "chamo", "soy ", "sono ", "suis ", "ich bin", " sou "),
     *("holder", "new hire", "empleado", "señor", "signor", "frau ", "herr "),
-)
-_SIGNOFF_HINTS = (
-    *("regards", "groet", "pozdrawiam", "saludos", "saluti", "atenciosamente", "my colleague", "my cowork"),
-    *("my co-work", "my boss", "my manager", "my wife", "my husband", "my partner", "my friend", "my neighbo"),
-    *("my landlord", "my tenant"),
 )
 _USERNAME_HINTS = ("user", "login", "uid", "author", "owner", "assignee", "committer", "account", "ssh")
 _CAPS_HINT = re.compile(r"[A-Z][A-Z]")
@@ -371,19 +367,17 @@ _WORD = re.compile(r"\S+")  # compiled once: `regex`'s own cache lookup costs ~5
 
 
 def _signoffs(text: str, lowered: str) -> list[regex.Match[str]]:
-    """`_SIGNOFF`'s matches: at each hint's start (every cue starts with a hint), or over the whole text when
-    lower-casing changed its length."""
+    """`_SIGNOFF`'s matches: tried where one of its cues starts, or over the whole text when lower-casing changed
+    its length."""
     if len(lowered) != len(text):
         return list(_SIGNOFF.finditer(text))
-    found = []
-    for hint in _SIGNOFF_HINTS:
-        at = lowered.find(hint)
+    starts: set[int] = set()
+    for cue in _SIGNOFF_CUES:
+        at = lowered.find(cue)
         while at != -1:
-            match = _SIGNOFF.match(text, at)
-            if match is not None:
-                found.append(match)
-            at = lowered.find(hint, at + 1)
-    return found
+            starts.add(at)
+            at = lowered.find(cue, at + 1)
+    return [match for at in sorted(starts) if (match := _SIGNOFF.match(text, at)) is not None]
 
 
 def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
@@ -391,7 +385,7 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
     spans: list[tuple[int, int]] = []
     lowered = text.lower()
     intros = list(_INTRO.finditer(text)) if any(h in lowered for h in _INTRO_HINTS) else []
-    if any(h in lowered for h in _SIGNOFF_HINTS):
+    if any(cue in lowered for cue in _SIGNOFF_CUES):
         intros += _signoffs(text, lowered)
     for intro in intros:
         strong = intro.group("cue").lower().replace("\u2019", "'") in _STRONG_CUES
