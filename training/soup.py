@@ -20,19 +20,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import onnx
 import torch
-from onnx import numpy_helper
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from dequantize import from_onnx
 from train_judge import OUT, QUANTIZATIONS, base_model, export, train
 
 EPOCHS, STOP_AFTER, BATCH_SIZE, LR = 2, 1, 32, 5e-5
-FROZEN = "bert.embeddings."  # never trained (train_judge.py): every ingredient has the base's weights
-SAME_PARAMETER = 0.9  # cosine of a dequantized weight with the base parameter it is the fine-tuned form of
 HEAD = "classifier."  # the one part the base does not have (its weights are random)
 
 
@@ -53,38 +49,6 @@ def toward(state: dict[str, torch.Tensor], base: dict[str, torch.Tensor], share:
         name: (1 - share) * w + share * base[name] if w.is_floating_point() and not name.startswith(HEAD) else w
         for name, w in state.items()
     }
-
-
-def from_onnx(path: Path, base: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The float weights of an int8 judge.onnx, dequantized. The exporter names most MatMul weights
-    `onnx::MatMul_N`: each is the fine-tuned form of the unused base parameter of its shape it is closest to."""
-    arrays = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
-    found: dict[str, np.ndarray] = {}
-    for name, array in arrays.items():
-        if name.endswith("_quantized"):
-            stem = name.removesuffix("_quantized")
-            zero = arrays[f"{stem}_zero_point"].astype(np.float32)
-            found[stem] = (array.astype(np.float32) - zero) * arrays[f"{stem}_scale"]
-        elif array.dtype == np.float32 and not name.endswith("_scale"):
-            found[name] = array
-    state = dict(base)
-    unused = {k for k, v in base.items() if v.is_floating_point() and not k.startswith(FROZEN)}
-    for stem, array in found.items():
-        if stem.startswith(FROZEN):
-            continue
-        key = stem.removesuffix("_Transposed")
-        weight = torch.from_numpy(np.ascontiguousarray(array.T if key != stem or stem.startswith("onnx::") else array))
-        if key not in base:
-            same_shape = [k for k in unused if base[k].shape == weight.shape]
-            key = max(same_shape, key=lambda k: float(torch.cosine_similarity(base[k].flatten(), weight.flatten(), 0)))
-            closeness = float(torch.cosine_similarity(base[key].flatten(), weight.flatten(), 0))
-            if closeness < SAME_PARAMETER:
-                raise ValueError(f"{path}: {stem} is not close to any parameter ({key}: {closeness:.3f})")
-        state[key] = weight.reshape(base[key].shape)
-        unused.discard(key)
-    if unused:
-        raise ValueError(f"{path} has no weights for {sorted(unused)}")
-    return state
 
 
 def _run(spec: str, base: Path, saved: Path, init_seed: int | None) -> Path:

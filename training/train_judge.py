@@ -29,6 +29,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "training"))
 
+from dequantize import from_onnx  # noqa: E402
 from judge_data import VERSIONS, build  # noqa: E402
 
 OUT = REPO / "helix" / "cache" / "judge" / "model"
@@ -203,8 +204,6 @@ def main() -> None:
                 export(model, tokenizer, base, workdir, args.out / f"epoch{epoch + 1}", args.quantization)
 
         def start(model: torch.nn.Module) -> None:
-            from soup import from_onnx  # soup.py imports this module
-
             model.load_state_dict(from_onnx(args.from_onnx, model.state_dict()))
 
         model, tokenizer = train(
