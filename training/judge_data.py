@@ -791,12 +791,11 @@ def build(seed: int = 8, version: str = "v4") -> list[Pair]:
         pairs.append((rng.choice(x), rng.choice(y), 0))
     pairs += written_pairs(rng, "v3" if version in ("v5", "v6") else version)
     held_out = {_normal(t) for i in load_intents() if i.split in ("dev", "test") for t in i.texts}
-    if version == "v5":  # edits can land on a held-out question ("how to make api key"): those pairs are left out
+    if version in ("v5", "v6"):
+        # An edit ("how to make api key") or a re-asked question can land on a held-out one: such pairs are left out.
         held_out |= {_normal(t) for i in load_intents(SELECT_INTENTS) for t in i.texts}
-        pairs += [p for p in edited_pairs(rng) if not {_normal(p[0]), _normal(p[1])} & held_out]
-    if version == "v6":  # a re-asked question could land on a held-out one: such pairs are left out
-        held_out |= {_normal(t) for i in load_intents(SELECT_INTENTS) for t in i.texts}
-        pairs += [p for p in near_miss_pairs(rng) if not {_normal(p[0]), _normal(p[1])} & held_out]
+        added = edited_pairs(rng) if version == "v5" else near_miss_pairs(rng)
+        pairs += [p for p in added if not {_normal(p[0]), _normal(p[1])} & held_out]
     old = REPO / "tests" / "data" / "semantic_pairs.jsonl"
     for line in old.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
