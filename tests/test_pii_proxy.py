@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from helix.pii.analyzer import Recall
 from tests.conftest import SPACY_MODEL, Helix, start_helix
 from tests.fake_upstream import FakeState, ServerThread
 
@@ -179,18 +180,19 @@ def test_a_resent_history_is_redacted_on_the_event_loop_and_a_new_one_in_the_pii
     firewall: Helix, fake: FakeState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     where: list[str] = []
-    analyze_many = firewall.gateway.pii.analyze_many
+    complete = firewall.gateway.pii.complete
 
-    def spy(texts: list[str]) -> object:  # records where a request's analysis ran, then does the real work
-        if not any(t.startswith(("echo: ", "chatcmpl-")) for t in texts):  # not the answers (scanned for the cache)
+    def spy(recalled: Recall) -> object:  # records where a request's new texts were analysed, then does the real work
+        texts = list(recalled.misses.values())
+        if texts and not any(t.startswith(("echo: ", "chatcmpl-")) for t in texts):  # not the answers (cache scan)
             try:
                 asyncio.get_running_loop()
                 where.append("event loop")
             except RuntimeError:
                 where.append(threading.current_thread().name)
-        return analyze_many(texts)
+        return complete(recalled)
 
-    monkeypatch.setattr(firewall.gateway.pii, "analyze_many", spy)
+    monkeypatch.setattr(firewall.gateway.pii, "complete", spy)
     turn = "the router sits in the hall and the signal upstairs is weak, so what should I try next? " * 3
     history = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"{i}: {turn}"} for i in range(20)]
 

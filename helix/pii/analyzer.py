@@ -18,6 +18,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -132,6 +133,19 @@ def _ner_labels(enabled: set[str]) -> dict[str, str]:
     return labels
 
 
+@dataclass(frozen=True, slots=True)
+class Recall:
+    """What `PiiEngine.recall` found for some texts: their keys, the results it had, the texts still to analyse."""
+
+    keys: list[bytes]
+    found: dict[bytes, tuple[Finding, ...]]
+    misses: dict[bytes, str]
+
+    @property
+    def unknown_chars(self) -> int:
+        return sum(len(text) for text in self.misses.values())
+
+
 class PiiEngine:
     """Finds PII spans in text. Thread-safe for concurrent `analyze` calls.
 
@@ -181,6 +195,10 @@ class PiiEngine:
     def analyze_many(self, texts: Sequence[str]) -> list[list[Finding]]:
         """Like analyze() per text; batches the NLP pipeline and reuses results for repeated texts
         (chat history is resent on every turn)."""
+        return self.complete(self.recall(texts))
+
+    def recall(self, texts: Sequence[str]) -> Recall:
+        """The results this engine has for `texts` (marked recently used), and the texts it has none for."""
         keys = [_digest(t) for t in texts]
         found: dict[bytes, tuple[Finding, ...]] = {}
         with self._lock:
@@ -189,23 +207,15 @@ class PiiEngine:
                     self._cache.move_to_end(key)
                     found[key] = self._cache[key]
         misses = {k: t for k, t in zip(keys, texts, strict=True) if k not in found and t.strip()}
+        return Recall(keys, found, misses)
+
+    def complete(self, recalled: Recall) -> list[list[Finding]]:
+        """Each text's findings: the recalled ones, the others analysed now (and remembered)."""
+        found, misses = recalled.found, recalled.misses
         for key, findings in zip(misses, self._analyze_batch(list(misses.values())), strict=True):
             found[key] = findings
         self._remember({k: found[k] for k in misses})
-        return [list(found.get(k, ())) for k in keys]
-
-    def unknown_chars(self, texts: Sequence[str]) -> int:
-        """How many characters of `texts` `analyze_many` would analyse now: those it has no result for. The
-        others are marked recently used, so another thread's analyses do not evict them before they are read."""
-        keyed = [(_digest(t), len(t)) for t in texts if t.strip()]
-        unknown = 0
-        with self._lock:
-            for key, size in keyed:
-                if key in self._cache:
-                    self._cache.move_to_end(key)
-                else:
-                    unknown += size
-        return unknown
+        return [list(found.get(k, ())) for k in recalled.keys]
 
     def settled(self, texts: Sequence[str]) -> list[bool]:
         """Which of these request fields were analysed whole before and found clean (`settle`): a history

@@ -134,8 +134,10 @@ class RedactStage:
         loop = asyncio.get_running_loop()
         if call.size <= PLAN_INLINE_MAX_BYTES:
             fields, plan = self._plan(call.body)
-            if self._redactor.engine.unknown_chars(plan.texts) <= self._inline_max_bytes:
-                redaction = self._finish(plan, [], plan.texts)
+            engine = self._redactor.engine
+            recalled = engine.recall(plan.texts)
+            if recalled.unknown_chars <= self._inline_max_bytes:
+                redaction = plan.finish(engine.complete(recalled))
                 write_back(fields, redaction.texts)
                 return redaction
         else:
