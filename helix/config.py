@@ -51,6 +51,7 @@ class ServerConfig(_Section):
     max_body_mb: float = 20.0
     max_header_kb: int = 32
     max_headers: int = 100
+    client_read_timeout: float = 60.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     shutdown_grace: float = 30.0
 
@@ -302,6 +303,8 @@ def _check(config: Config) -> None:
         raise ConfigError(f"bad value for 'server.port': {config.server.port} is not a TCP port")
     if config.server.shutdown_grace < 0:
         raise ConfigError("bad value for 'server.shutdown_grace': seconds, not negative")
+    if config.server.client_read_timeout <= 0:
+        raise ConfigError("bad value for 'server.client_read_timeout': seconds, more than 0")
     if config.server.max_body_mb <= 0:
         raise ConfigError("bad value for 'server.max_body_mb': must be positive")
     if not (1 <= config.server.max_header_kb <= 1024 and 8 <= config.server.max_headers <= 10_000):

@@ -3,7 +3,11 @@
 httptools (uvicorn's fast parser) keeps reading a header for as long as the client sends it: one
 100 MB header costs 200 MB of memory and stalls the event loop. The protocol here counts the bytes of
 the request head as they arrive and answers 431 once it passes [server] max_header_kb (or the request
-has more than max_headers headers), before the app, and so before authentication, sees anything.
+has more than max_headers headers), before the app, and so before authentication, sees anything. A client
+has [server] client_read_timeout seconds to send a whole request (head and body) once it begins one, or to
+begin one on a new connection: one that stalls gets a 408 and its connection closed, so slow or idle
+clients cannot hold connections open for ever (between requests, uvicorn's keep-alive timeout closes an
+idle connection). A request the parser cannot read is a 400 in OpenAI's error shape, not plain text.
 
 uvicorn writes a response's head as soon as the app sends it, then its body: two writes (two system calls,
 two packets) for every answer. The protocol's transport (`Coalescing`) holds what is written during one turn
@@ -35,25 +39,28 @@ from helix.config import Config, ServerConfig
 if TYPE_CHECKING:
     from helix.gateway import Gateway
 
-STATUS = 431
 # How long a second stop signal may take to cut the requests in flight and write their log rows and those
 # already queued, before the process exits anyway.
 FORCED_EXIT_SECONDS = 2.0
 Flush = Callable[[float], Awaitable[bool]]
-_BODY = msgspec.json.encode(
-    {
-        "error": {
-            "message": "the request headers are too large or too many; send fewer or smaller headers",
-            "type": "invalid_request_error",
-            "param": None,
-            "code": "request_header_fields_too_large",
-        }
-    }
+
+
+def _answer(status: str, code: str, message: str) -> bytes:
+    """A whole HTTP answer, in OpenAI's error shape, for a request the app never sees; the connection then closes."""
+    body = msgspec.json.encode(
+        {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+    )
+    head = f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+    return head.encode() + b"connection: close\r\n\r\n" + body
+
+
+_HEAD_TOO_LARGE = _answer(
+    "431 Request Header Fields Too Large",
+    "request_header_fields_too_large",
+    "the request headers are too large or too many; send fewer or smaller headers",
 )
-_RESPONSE = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-    b"content-type: application/json\r\n"
-    b"content-length: " + str(len(_BODY)).encode() + b"\r\nconnection: close\r\n\r\n" + _BODY
+_TIMED_OUT = _answer(
+    "408 Request Timeout", "request_timeout", "the request was not sent in time ([server] client_read_timeout)"
 )
 
 
@@ -100,25 +107,38 @@ class Coalescing:
 
 
 def protocol_options(server: ServerConfig) -> dict[str, Any]:
-    """uvicorn.run() keyword arguments that cap the request head."""
-    max_bytes, max_count = server.max_header_kb * 1024, server.max_headers
+    """uvicorn.run() keyword arguments that cap the request head and the time to send a request."""
+    max_bytes, max_count, read_timeout = server.max_header_kb * 1024, server.max_headers, server.client_read_timeout
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    except ImportError:  # no httptools on this platform: h11 caps the head itself (with a 400)
+    except ImportError:  # no httptools on this platform: h11 caps the head itself (with a 400), with no read timeout
         return {"http": "h11", "h11_max_incomplete_event_size": max_bytes}
 
     class CappedHttpTools(HttpToolsProtocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(cast(asyncio.Transport, Coalescing(transport)))
-
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._in_head = True
             self._head_bytes = 0
             self._heads = 0  # request heads completed on this connection
             self._refused = False
+            # When the request being read began (None between requests); one watchdog timer a connection, not
+            # one a request, checks it.
+            self._reading_since: float | None = None
+            self._watchdog: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(cast(asyncio.Transport, Coalescing(transport)))
+            self._reading_since = self.loop.time()
+            self._watchdog = self.loop.call_later(read_timeout, self._watch)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+            super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
+            if self._reading_since is None:
+                self._reading_since = self.loop.time()
             was_in_head, heads = self._in_head, self._heads
             super().data_received(data)
             if was_in_head and heads == self._heads and not self._refused:
@@ -127,7 +147,7 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
                 # its bytes are no head's.
                 self._head_bytes += len(data)
                 if self._head_bytes > max_bytes:
-                    self._refuse()
+                    self._refuse(_HEAD_TOO_LARGE)
 
         def on_header(self, name: bytes, value: bytes) -> None:
             if len(self.headers) >= max_count:
@@ -146,19 +166,32 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
-            self._in_head, self._head_bytes = True, 0
+            self._in_head, self._head_bytes, self._reading_since = True, 0, None
 
         def send_400_response(self, msg: str) -> None:
             # The parser reports an exception raised in a callback as a parse error: say what it was.
             if self._refused:
-                self._refuse()
+                self._refuse(_HEAD_TOO_LARGE)
             else:
-                super().send_400_response(msg)
+                self._refuse(
+                    _answer("400 Bad Request", "invalid_http_request", f"the request is not valid HTTP: {msg}")
+                )
 
-        def _refuse(self) -> None:
+        def _watch(self) -> None:
+            since, now = self._reading_since, self.loop.time()
+            if since is not None and now - since >= read_timeout:
+                cycle = self.cycle
+                if cycle is not None and cycle.response_started:
+                    self.transport.close()  # the app answered before reading it all: no 408 in the middle
+                else:
+                    self._refuse(_TIMED_OUT)  # the app, if it is reading the body, sees the client leave
+                return
+            self._watchdog = self.loop.call_later(read_timeout - (now - since if since is not None else 0), self._watch)
+
+        def _refuse(self, answer: bytes) -> None:
             self._refused = True
             if self.transport is not None and not self.transport.is_closing():
-                self.transport.write(_RESPONSE)
+                self.transport.write(answer)
                 self.transport.close()
 
     protocol: type[asyncio.Protocol] = CappedHttpTools

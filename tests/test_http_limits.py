@@ -1,4 +1,5 @@
-"""Caps on the request head, through a real `helix serve`: too large or too many headers get a 431 at once."""
+"""Caps on the request, through a real `helix serve`: too large or too many headers get a 431 at once, a request not
+sent within [server] client_read_timeout a 408, one that is not HTTP a 400, each in OpenAI's error shape."""
 
 from __future__ import annotations
 
@@ -20,6 +21,17 @@ from tests.served import helix_process
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, upstream: tuple[ServerThread, FakeState]) -> Iterator[str]:
     with helix_process(tmp_path_factory.mktemp("limits"), upstream[0].url) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory, upstream: tuple[ServerThread, FakeState]) -> Iterator[str]:
+    with helix_process(
+        tmp_path_factory.mktemp("impatient"), upstream[0].url, "[server]\nclient_read_timeout = 1.0\n"
+    ) as (
+        url,
+        _,
+    ):
         yield url
 
 
@@ -108,3 +120,73 @@ def test_a_body_over_the_cap_to_the_anthropic_api_is_a_413_in_its_shape(served: 
     response = httpx.post(f"{served}{path}", content=content, headers={"anthropic-version": "2023-06-01"}, timeout=30)
     assert response.status_code == 413, response.text
     assert response.json() == {"type": "error", "error": {"type": "request_too_large", "message": ANY}}
+
+
+def _stalled(url: str, sent: bytes) -> tuple[bytes, float]:
+    """Send `sent` and then nothing: what the server answers before it hangs up, and after how long."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        began = time.monotonic()
+        sock.sendall(sent)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer, time.monotonic() - began
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"",
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-",
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b'content-length: 500\r\n\r\n{"model": "gpt-4o-mini", "messages": [',
+    ],
+    ids=["nothing", "half-a-head", "half-a-body"],
+)
+def test_a_client_that_stalls_gets_a_408_and_its_connection_closed(impatient: str, sent: bytes) -> None:
+    answer, waited = _stalled(impatient, sent)
+    status, _, body = answer.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 408"), answer[:300]
+    assert json.loads(body)["error"]["code"] == "request_timeout"
+    assert 0.9 < waited < 5
+    assert httpx.get(f"{impatient}/health", timeout=10).status_code == 200
+
+
+def test_a_kept_alive_connection_idle_between_requests_is_no_408(impatient: str) -> None:
+    """Past client_read_timeout between two requests on one connection (within uvicorn's 5 s keep-alive)."""
+    parts = urlsplit(impatient)
+    request = b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n"
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        for pause in (0, 1.6):
+            time.sleep(pause)
+            sock.sendall(request)
+            answer = b""
+            while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < _length(answer):
+                chunk = sock.recv(65536)
+                assert chunk, answer
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+
+
+def test_a_request_sent_slowly_but_within_the_timeout_is_served(impatient: str) -> None:
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "slowly"}]}).encode()
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+    parts = urlsplit(impatient)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(head)
+        time.sleep(0.4)
+        sock.sendall(b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body) + body[:10])
+        time.sleep(0.4)
+        sock.sendall(body[10:])
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+
+
+def test_a_request_that_is_not_http_is_a_400_in_openai_shape(served: str) -> None:
+    answer, _ = _stalled(served, b"GARBAGE\x00\x01 / HTTP/9.9\r\n\r\n")
+    status, _, body = answer.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert json.loads(body)["error"]["code"] == "invalid_http_request"
