@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 
 from tests.conftest import start_helix
@@ -49,6 +50,17 @@ def test_alias_routes_to_its_target_with_the_preset_key_from_the_environment(rou
 def test_models_lists_aliases(routed, fake: FakeState) -> None:
     ids = {m.id for m in routed.client().models.list()}
     assert {"fast", "cheap", "groq/gpt-4o-mini", "openai/gpt-4o-mini"} <= ids
+
+
+def test_one_model_by_its_id_and_a_clear_error_for_an_unknown_or_absurd_one(routed, fake: FakeState) -> None:
+    client = routed.client()
+    assert client.models.retrieve("fast").id == "fast"
+    with pytest.raises(openai.NotFoundError) as unknown:
+        client.models.retrieve("no-such-model")
+    assert unknown.value.code == "model_not_found"
+    with pytest.raises(openai.BadRequestError) as absurd:
+        client.models.retrieve("m" * 5000)
+    assert absurd.value.code == "invalid_model" and len(absurd.value.message) < 200
 
 
 def test_price_override_from_config(routed, fake: FakeState) -> None:

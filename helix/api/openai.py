@@ -17,6 +17,7 @@ from helix.api.responses import respond
 from helix.call import Call, Endpoint, Reply
 from helix.errors import NotFound
 from helix.gateway import Gateway, new_request_id
+from helix.pipeline.parse import check_model_name
 
 
 async def run_call(
@@ -96,6 +97,7 @@ async def model(request: Request[Any, Any, Any], model_id: str) -> dict[str, Any
     """One model by the id clients use: `provider/model`, an alias, or a bare name of the default provider."""
     gateway: Gateway = request.app.state.gateway
     wanted = model_id.lstrip("/")
+    check_model_name(wanted)
     listed = {m["id"]: m for m in await _listed(request)}
     found = listed.get(wanted) or listed.get(f"{gateway.config.routing.default_provider}/{wanted}")
     if found is None:

@@ -68,6 +68,16 @@ _SHAPES: dict[str, type[msgspec.Struct]] = {
 _decode = msgspec.json.decode
 
 
+def check_model_name(model: str) -> None:
+    """Refuse a model name no provider has: empty, too long to echo back, or with control characters."""
+    if not model.strip():
+        raise InvalidRequest("'model' is empty: name a model, e.g. gpt-4o-mini", param="model")
+    if len(model) > MAX_MODEL_CHARS or not model.isprintable():
+        raise InvalidRequest(
+            f"'model' must be at most {MAX_MODEL_CHARS} printable characters", param="model", code="invalid_model"
+        )
+
+
 def _problem(error: msgspec.ValidationError) -> InvalidRequest:
     message, _, where = str(error).partition(" - at `")
     param = where.rstrip("`").removeprefix("$").lstrip(".") or None
@@ -134,12 +144,7 @@ def parse_call(
         shape: Any = msgspec.convert(body, _SHAPES[endpoint])
     except msgspec.ValidationError as exc:
         raise _problem(exc) from None
-    if not shape.model.strip():
-        raise InvalidRequest("'model' is empty: name a model, e.g. gpt-4o-mini", param="model")
-    if len(shape.model) > MAX_MODEL_CHARS or not shape.model.isprintable():
-        raise InvalidRequest(
-            f"'model' must be at most {MAX_MODEL_CHARS} printable characters", param="model", code="invalid_model"
-        )
+    check_model_name(shape.model)
     if shape.user is not None and len(shape.user) > MAX_TEXT_CHARS:
         raise InvalidRequest(f"'user' must be at most {MAX_TEXT_CHARS} characters", param="user")
     stream = False
