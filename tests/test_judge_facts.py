@@ -46,6 +46,7 @@ FACT_NEAR_MISSES = [
     ("Replace tabs with spaces", "Replace spaces with tabs", "direction"),
     ("I want to move from Basic to Pro", "I want to move from Pro to Basic", "direction"),
     ("Does a dog see better than a cat at night?", "Does a cat see better than a dog at night?", "direction"),
+    ("Is a dog faster than a cat or a horse?", "Is a horse faster than a cat or a dog?", "direction"),
     ("What is 30 degrees Celsius in Fahrenheit?", "What is 30 degrees Fahrenheit in Celsius?", "direction"),
     ("I can log in on mobile but not on desktop", "I can log in on desktop but not on mobile", "direction"),
     ("Why is my charge in EUR instead of USD?", "Why is my charge in USD instead of EUR?", "direction"),
@@ -95,6 +96,7 @@ FACT_AGREEMENTS = [
     ("install python3", "how do I install python3"),
     ("IPv4 vs IPv6: what is the difference?", "what's the difference between ipv6 and ipv4"),
     ("Is a tomato a fruit or a vegetable?", "is tomato a vegetable or fruit"),
+    ("Should I use IPv4 or IPv6?", "ipv6 or ipv4, which one should I use?"),
     ("How can I delete the photo on my profile?", "delete profile photo"),
 ]
 

@@ -196,7 +196,9 @@ def _check_direction(a: str, b: str) -> Veto | None:
 def _traded_places(ta: list[str], tb: list[str]) -> tuple[str, str] | None:
     """The two content words that swap places when everything else stays: "Celsius in Fahrenheit" against
     "Fahrenheit in Celsius". Not when they touch in either question ("docker stop" / "stop … docker" reorders a
-    keyword query) or are only joined by "or"/"and" (which do not order them)."""
+    keyword query), are only joined by "or"/"and" (which do not order them), or one of them is listed with the
+    same word in both questions: "should I use IPv4 or IPv6" / "IPv6 or IPv4, which should I use" moves the
+    list, not a role in it."""
     function_words = wordlists.words("function_words.txt")
     ca = [_stem(w) for w in ta if w not in function_words]
     cb = [_stem(w) for w in tb if w not in function_words]
@@ -206,6 +208,8 @@ def _traded_places(ta: list[str], tb: list[str]) -> tuple[str, str] | None:
     if len(moved) != 2 or ca[moved[0]] != cb[moved[1]]:
         return None
     x, y = ca[moved[0]], ca[moved[1]]
+    if any(x in pair or y in pair for pair in _listed_pairs(ta) & _listed_pairs(tb)):
+        return None
     for tokens in (ta, tb):
         stems = [_stem(w) for w in tokens]
         if stems.count(x) != 1 or stems.count(y) != 1:
@@ -214,6 +218,17 @@ def _traded_places(ta: list[str], tb: list[str]) -> tuple[str, str] | None:
         if last - first == 1 or set(stems[first + 1 : last]) <= wordlists.words("coordinators.txt"):
             return None
     return x, y
+
+
+def _listed_pairs(tokens: list[str]) -> set[frozenset[str]]:
+    """The stems of each two words joined by "or"/"and"/"nor" ("ipv4 or ipv6"), determiners between aside."""
+    joiners, determiners = wordlists.words("coordinators.txt"), wordlists.words("determiners.txt")
+    kept = [w for w in tokens if w not in determiners]
+    return {
+        frozenset((_stem(before), _stem(after)))
+        for before, joiner, after in zip(kept, kept[1:], kept[2:], strict=False)
+        if joiner in joiners and before not in joiners and after not in joiners
+    }
 
 
 def _traded_phrases(ta: list[str], tb: list[str]) -> tuple[str, str] | None:
