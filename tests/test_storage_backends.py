@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -463,3 +464,44 @@ def test_a_postgres_connection_outlives_a_server_side_disconnect(pg_url: Postgre
         assert conn.execute("SELECT 1").fetchone()[0] == 1
     finally:
         conn.close()
+
+
+def test_an_admission_chosen_as_a_deadlock_victim_while_seeding_is_tried_again(pg_url: PostgresUrl) -> None:
+    """Seeding a budget locks its reservations in flight; a transaction that locks two of them in the other
+    order (as the log writer settling them can) deadlocks with it, and PostgreSQL aborts one. The admission,
+    the usual victim (the other waits longer before it checks), seeds again once the other has committed."""
+    conn = connect(pg_url)
+    record, _ = key_store.create(conn, "team", KeySpec())
+    now = time.time()
+    alice = budget_spend.of_user(record.id, "alice", "day", now - 60, 5.0)
+    for request_id in ("first", "second"):  # in flight against alice's budget, in this physical order
+        row = reservations.of(_known(request_id, now, record.id, 0.0, user="alice"), 0.1, (alice,), 0.01)
+        assert reservations.reserve_within(conn, row, (alice,), 0.01)[0] is None
+    budget_spend.forget(conn, [budget_spend.user_prefix(record.id, "day")])  # the next admission seeds again
+
+    holder = connect(pg_url, migrate=False)
+    holder.execute("SET deadlock_timeout = '5s'")  # it waits longer before looking for a deadlock: not the victim
+    holder.execute("BEGIN")
+    holder.execute("UPDATE reservations SET cost_usd = cost_usd WHERE id = 'second'")
+    outcome: list[object] = []
+
+    def admit() -> None:
+        own = connect(pg_url, migrate=False)
+        try:
+            row = reservations.of(_known("third", now, record.id, 0.0, user="alice"), 0.1, (alice,), 0.01)
+            outcome.append(reservations.reserve_within(own, row, (alice,), 0.01)[0])
+        except Exception as exc:
+            outcome.append(exc)
+        finally:
+            own.close()
+
+    admission = threading.Thread(target=admit)
+    admission.start()
+    time.sleep(0.5)  # the seed has locked 'first' and waits for 'second'
+    holder.execute("UPDATE reservations SET cost_usd = cost_usd WHERE id = 'first'")  # the deadlock
+    holder.execute("COMMIT")
+    admission.join(30)
+    holder.close()
+    assert outcome == [None]
+    assert _spend_row(conn, alice) == (0.0, pytest.approx(0.3))
+    conn.close()

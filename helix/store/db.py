@@ -87,6 +87,12 @@ def transaction(conn: Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
+def is_locked(exc: BaseException) -> bool:
+    """A write that lost a race for a lock (SQLite busy past its timeout, a PostgreSQL deadlock victim): the same
+    write can succeed when tried again."""
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
 def _prepare(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     ensure_vec_loaded()

@@ -19,7 +19,7 @@ from typing import Any
 from helix.call import Call
 from helix.store import budget_spend, request_log
 from helix.store.budget_spend import Budget
-from helix.store.db import Connection, transaction
+from helix.store.db import Connection, is_locked, transaction
 from helix.store.pg import ConnectionLost
 
 log = logging.getLogger("helix.store")
@@ -32,8 +32,9 @@ _HOLDS = ("key_subject", "key_period_start", "key_limit", "user_subject", "user_
 COLUMNS = (*_LOGGED, "pid", *_HOLDS, "prompt_cost_usd")
 INSERT = f"INSERT INTO reservations ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 _ADMIT = f"{INSERT} RETURNING id"
-# A reservation whose admission found a budget without its row for this period: its seed is a transaction.
-_TRIES = 3
+# A reservation whose admission found a budget without its row for this period: its seed is a transaction (and
+# may lose a race for a lock once, so: admit, seed, seed again, admit).
+_TRIES = 4
 DELETE = "DELETE FROM reservations WHERE id = ?"
 INTERRUPTED = "interrupted"
 SHARED_STALE_SECONDS = 3600.0
@@ -132,7 +133,13 @@ def _reserve(
             return None, found
         missing = [budget for budget, numbers in zip(budgets, current, strict=True) if numbers is None]
         if missing:
-            _seed(conn, missing)
+            try:
+                _seed(conn, missing)
+            except sqlite3.OperationalError as exc:
+                # Seeding locks the budget's reservations in flight, and a writer settling two of them in the other
+                # order deadlocks with it: PostgreSQL rolls one back, and the seed is simply tried again.
+                if isinstance(exc, ConnectionLost) or not is_locked(exc):
+                    raise
             continue
         for budget, (spent, reserved) in zip(budgets, found, strict=True):
             if not budget_spend.has_room(budget, spent, reserved, prompt_cost):

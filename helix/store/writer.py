@@ -28,7 +28,7 @@ from contextlib import suppress
 from typing import Any, TypeVar
 
 from helix.dburl import Location
-from helix.store.db import BUSY_TIMEOUT_MS, AsyncConnection, connect_async
+from helix.store.db import BUSY_TIMEOUT_MS, AsyncConnection, connect_async, is_locked
 from helix.store.pg import ConnectionLost
 
 log = logging.getLogger("helix.store")
@@ -54,10 +54,6 @@ Row = tuple[str, Sequence[Any]]
 # What one row can fail with: the database's refusal, or Python's sqlite3 refusing to bind an integer wider
 # than 64 bits (OverflowError, not one of its own errors).
 ROW_ERRORS = (sqlite3.Error, OverflowError)
-
-
-def is_locked(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
 
 def is_transient(exc: BaseException) -> bool:
