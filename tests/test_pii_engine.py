@@ -335,6 +335,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Batch 2300 1234 5678 9012 and lot 2500-0000-0000-0002 shipped; rows 2221 2222 2223 2225 are empty.",
         "STRIPE_SECRET_KEY=sk_live_xxxxxxxxxxxxxxxxxxxx\nOPENAI_API_KEY=your-api-key-here\nGH_TOKEN=ghp_" + "X" * 36,
         "Liefertermin 14. März 2027; the 2nd of May 2026 release; rooms 1-12 and 0-9 are free; Platz 3 im Rennen.",
+        "nightly build 20261203-0045 passed; artifact 20261203-0052 uploaded",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -13,7 +13,9 @@ _DAY = r"(?:0[1-9]|[12]\d|3[01])"
 _MONTH = r"(?:0[1-9]|1[0-2])"
 # Written with their separators where a bare run of digits would be any number (a Swedish or Finnish one with its
 # "-", a Belgian one with its dots, an Austrian one with its space); Norway's and Switzerland's are often bare.
-_SE = rf"(?:19|20)?\d\d{_MONTH}(?:{_DAY}|6[1-9]|[78]\d|9[01])[-+]\d{{4}}"  # day + 60: a co-ordination number
+# Day + 60: a co-ordination number. With its century, born before 2020: "20261203-0045" is a build stamped with its
+# date far more often than a small child's number.
+_SE = rf"(?:19\d\d|20[01]\d|\d\d){_MONTH}(?:{_DAY}|6[1-9]|[78]\d|9[01])[-+]\d{{4}}"
 _FI = rf"{_DAY}{_MONTH}\d\d[-+]\d{{3}}[0-9A-FHJ-NPR-Y]"
 _NO = rf"(?:{_DAY}|[4-6]\d|7[01]){_MONTH}\d\d ?\d{{5}}"  # day + 40: a D-number
 _BE = r"\d\d\.(?:0\d|1[0-2])\.(?:[0-2]\d|3[01])-\d{3}\.\d\d"
