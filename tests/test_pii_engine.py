@@ -287,6 +287,7 @@ AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREV
         ("docker login -u ci -p 'Gr33n!Tea' registry.acme.io", "Gr33n!Tea", "PASSWORD"),
         ('helm registry login ghcr.io --username bot --password "Bl4ck-C4t"', "Bl4ck-C4t", "PASSWORD"),
         ("nacida el 4 de julio de 1987 en Cádiz", "4 de julio de 1987", "DATE_OF_BIRTH"),
+        ("Yo nací el 21 de enero de 1983 en Bilbao", "21 de enero de 1983", "DATE_OF_BIRTH"),  # after set F
         ('{"nome": "x", "nascimento": "1984-02-17"}', "1984-02-17", "DATE_OF_BIRTH"),
         ("nato il 5 settembre 1979 a Bari", "5 settembre 1979", "DATE_OF_BIRTH"),
         ("Född 12 maj 1990 i Malmö", "12 maj 1990", "DATE_OF_BIRTH"),
@@ -336,6 +337,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "STRIPE_SECRET_KEY=sk_live_xxxxxxxxxxxxxxxxxxxx\nOPENAI_API_KEY=your-api-key-here\nGH_TOKEN=ghp_" + "X" * 36,
         "Liefertermin 14. März 2027; the 2nd of May 2026 release; rooms 1-12 and 0-9 are free; Platz 3 im Rennen.",
         "nightly build 20261203-0045 passed; artifact 20261203-0052 uploaded",
+        "Support hours 0800-1700, lunch 1200-1300; shifts 0600-1400 and 1400-2200.",  # after set F
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -133,7 +133,7 @@ _MONTH = (
 # Portuguese, and as field names (date_of_birth, birthDate).
 _BIRTH_WORDS = (
     r"(?i)\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum|geboren(?: am)?"
-    r"|naissance|n[ée]e? le|nacimiento|nacid[oa] el|nascita|nat[oa] il|geboortedatum|geboren op"
+    r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|í) el|nascita|nat[oa] il|geboortedatum|geboren op"
     r"|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato)\b"
 )
 _DATE = (
@@ -209,6 +209,7 @@ DATE_OF_BIRTH_HINTS = (
     "naissance",
     "né",
     "naci",
+    "nací",
     "nasci",
     "urodz",
     "nato il",

@@ -48,9 +48,9 @@ _FRENCH_DOTTED = regex.compile(r"^0\d(?:\.\d\d){4}$")  # 01.45.67.89.10: a Frenc
 _DATE = regex.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\.\d+)?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
 # The digit groups of an IBAN written in blocks ("GB85 BARC 2004 0441 2345 67") are not a phone.
 _IBAN_BEFORE = regex.compile(r"\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4})+ $")
-# 3000-3005, 1990 - 2024; not "06-38291746" or "030-1234567": a range's first number has no leading zero, a national
-# number's trunk prefix does.
-_RANGE = regex.compile(r"^(?!0\d)\d+\s?-\s?\d+$")
+# 3000-3005, 1990 - 2024, 0800-1500; not "06-38291746" or "030-1234567": a trunk prefix ("0" and 1-4 digits) and a
+# subscriber number of 6 or more digits.
+_RANGE = regex.compile(r"^(?!0\d{1,4}-\d{6,}$)\d+\s?-\s?\d+$")
 # A document number led by its year ("INV 2024 000 123"), not named as a phone: four digits from 1900 to 2099 and
 # a separator; no national number is written that way.
 _YEAR_LED = regex.compile(r"^(?:19|20)\d\d[ ./-]")
