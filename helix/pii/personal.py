@@ -123,8 +123,8 @@ class StreetAddressRecognizer(_SpanRecognizer):
 # is too often something else to redact, but after an address it finishes it.
 _POSTCODE_AFTER = re.compile(r"[^\n]{0,40}?\b([A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2})\b")
 
-# Months in English and by the first letters they have in German, French, Spanish, Italian, Portuguese and Dutch
-# (janvier, März, agosto, ottobre, décembre...).
+# Months in English and by the first letters they have in German, French, Spanish, Italian, Portuguese, Dutch and
+# Swedish (janvier, März, agosto, ottobre, décembre, maj...).
 _MONTH = (
     r"(?:jan|feb|f[eé]v|m[aä]r|apr|avr|abr|may|maj|mai|mag|mei|jun|jui|giu|jul|lug|aug|ago|ao[uû]|sep|set"
     r"|oct|okt|out|ott|nov|dec|d[eé]c|dez|dic|ene|gen)[a-zçûé]*\.?"
@@ -251,8 +251,7 @@ def _id_shaped(number: str) -> bool:
 # them. Led by a digit: Brazil's CPF written with its dots (529.982.247-25), China's resident ID, France's NIR (social
 # security number, spaces optional) and Spain's DNI, all runs of 8 or more digits, so they are looked for only in
 # such runs (`scan.WINDOWS`); South Africa's 13-digit ID number (birth date, Luhn digit) and the European personal
-# numbers of `id_checks` too. Led by a letter: Italy's
-# codice fiscale, Singapore's NRIC/FIN and Spain's NIE; that
+# numbers of `id_checks` too. Led by a letter: Italy's codice fiscale, Singapore's NRIC/FIN and Spain's NIE; that
 # pattern starts with a plain character class and checks the character before it only there, so `re` skips ahead
 # to candidates (~5x faster over prose than a pattern that starts with a lookbehind).
 _DIGIT_LED_ID = (
