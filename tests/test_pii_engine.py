@@ -264,6 +264,36 @@ AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREV
         ("Lieferung: An der Alster 12, 20099 Hamburg", "An der Alster 12", "LOCATION"),
         ("Enviar a Calle de Alcalá 48, 28014 Madrid", "Calle de Alcalá 48", "LOCATION"),
         ("spedire a Via Garibaldi 21, 10122 Torino", "Via Garibaldi 21", "LOCATION"),
+        # set E's shapes (round 6), with other values: European personal numbers by their check digit (SE, FI, NO,
+        # BE, CH, AT), more ID words, a label between the words and the number, Tron and XRP addresses, a national
+        # number with a hyphen after its trunk prefix, a registry login's -p, birth dates with foreign months
+        # and bare birth nouns, Dutch and Scandinavian streets
+        ("Hej, mitt nummer är 811218-9876", "811218-9876", "ID_NUMBER"),
+        ("hetu 230493-1840 ok?", "230493-1840", "ID_NUMBER"),
+        ("Ingrid;NO;24027548136;Bergen", "24027548136", "ID_NUMBER"),
+        ("rijksregister 93.07.14-271.50", "93.07.14-271.50", "ID_NUMBER"),
+        ("Nr. 756.3029.1748.53 bitte", "756.3029.1748.53", "ID_NUMBER"),
+        ("id=7563029174853;", "7563029174853", "ID_NUMBER"),
+        ("SV-Nr 4726 230591 lt. e-card", "4726 230591", "ID_NUMBER"),
+        ("Segue o NIF 501964843 da empresa", "501964843", "ID_NUMBER"),
+        ("NIP: 123-456-32-18, REGON 012345678", "123-456-32-18", "ID_NUMBER"),
+        ("CPR-nr. 070492-2817", "070492-2817", "ID_NUMBER"),
+        ("My PPS number is 8765432A", "8765432A", "ID_NUMBER"),
+        ("Führerscheinnummer: J010000SD51", "J010000SD51", "ID_NUMBER"),
+        ("- Steuer-ID (DE): 86095742719", "86095742719", "ID_NUMBER"),
+        ("send it to rhCMLiUKVndEqr1KhudVdZcLtD7oRLwhAU please", "rhCMLiUKVndEqr1KhudVdZcLtD7oRLwhAU", "CRYPTO"),
+        ("pay TAF9qvUaeRkreZz6FmjXAdqPzYEgEFHt2d by Friday", "TAF9qvUaeRkreZz6FmjXAdqPzYEgEFHt2d", "CRYPTO"),
+        ("bel me op 06-41827365 na vijven", "06-41827365", "PHONE_NUMBER"),
+        ("docker login -u ci -p 'Gr33n!Tea' registry.acme.io", "Gr33n!Tea", "PASSWORD"),
+        ('helm registry login ghcr.io --username bot --password "Bl4ck-C4t"', "Bl4ck-C4t", "PASSWORD"),
+        ("nacida el 4 de julio de 1987 en Cádiz", "4 de julio de 1987", "DATE_OF_BIRTH"),
+        ("Yo nací el 21 de enero de 1983 en Bilbao", "21 de enero de 1983", "DATE_OF_BIRTH"),  # after set F
+        ('{"nome": "x", "nascimento": "1984-02-17"}', "1984-02-17", "DATE_OF_BIRTH"),
+        ("nato il 5 settembre 1979 a Bari", "5 settembre 1979", "DATE_OF_BIRTH"),
+        ("Född 12 maj 1990 i Malmö", "12 maj 1990", "DATE_OF_BIRTH"),
+        ("Keizersgracht 123, 1015 CJ Amsterdam", "Keizersgracht 123", "LOCATION"),
+        ("Drottninggatan 53, 111 21 Stockholm", "Drottninggatan 53", "LOCATION"),
+        ("Vesterbrogade 8, 1620 København", "Vesterbrogade 8", "LOCATION"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -304,6 +334,10 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Passport photos: see passport_photos_v2.zip; pasaporte vigente en 2030; the Rua Augusta 3D tour",
         "Figure 3: IBAN format\nDE89 is the German prefix; 2024 rates apply.\nSee p. 12 and pl. 3 of the atlas.",
         "Batch 2300 1234 5678 9012 and lot 2500-0000-0000-0002 shipped; rows 2221 2222 2223 2225 are empty.",
+        "STRIPE_SECRET_KEY=sk_live_xxxxxxxxxxxxxxxxxxxx\nOPENAI_API_KEY=your-api-key-here\nGH_TOKEN=ghp_" + "X" * 36,
+        "Liefertermin 14. März 2027; the 2nd of May 2026 release; rooms 1-12 and 0-9 are free; Platz 3 im Rennen.",
+        "nightly build 20261203-0045 passed; artifact 20261203-0052 uploaded",
+        "Support hours 0800-1700, lunch 1200-1300; shifts 0600-1400 and 1400-2200.",  # after set F
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
@@ -316,6 +350,8 @@ def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
         # The shapes of the national numbers above with a wrong check digit: codes, not those numbers.
         "order 529.982.247-26 and part RSSMRA85T10A562X, ticket S1234567A, batch 11010519491231002Y",
         "ref 293037512012323 and 12345678A, sku X1234567A",
+        "ref 811218-9875 and 230493-1841, lot 24027548137, part 93.07.14-271.51 and 756.3029.1748.54",
+        "tx rhCMLiUKVndEqr1KhudVdZcLtD7oRLwhAV and TAF9qvUaeRkreZz6FmjXAdqPzYEgEFHt2e",
     ],
 )
 def test_national_id_shapes_need_their_check_digit(engine: PiiEngine, text: str) -> None:
@@ -701,6 +737,8 @@ _DIGIT_PIECES = [
     *("078051120", "12345-6789", "10.0.3.17", "10.0.3.0/24", "127.0.0.1", "v1.2.3.4", "::1", "fe80::1"),
     "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
     *("529.982.247-25", "11010519491231002X", "1 85 05 78 006 084 91", "293037512012322", "12345678Z", "-Z"),
+    *("811218-9876", "230493-1840", "24027548136", "93.07.14-271.50", "756.3029.1748.53", "4726 230591"),
+    *("rhCMLiUKVndEqr1KhudVdZcLtD7oRLwhAU", "TAF9qvUaeRkreZz6FmjXAdqPzYEgEFHt2d"),
     *("0x52908400098527886E0F7030069857D2E4169EE7", "3f786850e387550fdab836ed7e6dc881de23001b"),
     *("1", "0", "9", "٣", "²", " ", ".", "-", "/", "\n", "x", "_", "a", "Z", "é", "+", ":", "(", "bc1"),
 ]

@@ -182,6 +182,7 @@ LABELLED_NOT_NAMES = [
     "From: Support Team <support@example.com> is the sender we use",
     "Convert 72 degrees Fahrenheit to Celsius and 5 miles to km.",
     "AKS node pool Standard_D4s_v5, 4 vCPU, 16 GiB, 3 nodes.",
+    'From: "Support Team" <support@example.com>\nTo: "Billing" <billing@example.com>',
 ]
 
 
@@ -211,6 +212,11 @@ CONTEXT_NAMES = [
     ("Vertaal: Hoi, de factuur klopt niet. Met vriendelijke groet, Joost Vermeulen", "Joost Vermeulen"),
     ("Przetłumacz: Dziękuję za pomoc.\nPozdrawiam,\nJarosław Mazurkiewicz", "Jarosław Mazurkiewicz"),
     ("My landlord Siobhán wants the deposit in cash, is that legal?", "Siobhán"),
+    # round 6 (set E's shapes, other values): a mail header's quoted display name, a signature after "--" with a
+    # title, a colleague named with words between
+    ('Headers:\nFrom: "Okoye, Nnamdi" <n.okoye@mail.partners.com.ng>\nTo: ops@acme.example', "Okoye, Nnamdi"),
+    ("Shorten my signature:\n\n--\nDr. Daan Smit\nSenior Engineer, Helios Analytics GmbH", "Daan Smit"),
+    ("My Tokyo colleague Anjali Raman can't log in. Write a ticket to IT.", "Anjali Raman"),
 ]
 CONTEXT_NOT_NAMES = [
     "Wir treffen uns am Hauptbahnhof um 9 Uhr.",
@@ -226,6 +232,8 @@ CONTEXT_NOT_NAMES = [
     "Kind regards, and thanks for the quick fix!",
     "MY NAME IS NOT IMPORTANT, JUST FIX THE BUG",
     "Thanks to my manager for the review; my partner company uses Jira.",
+    "Fixed.\n--\nSent from my iPhone\n--\nRelease Notes",
+    "My colleagues Monday and Tuesday are off; the colleague Portal is down.",
 ]
 
 

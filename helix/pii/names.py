@@ -293,11 +293,13 @@ _INTRO_WEAK = (
     r"soy|sono|je suis|ich bin|eu sou|holder|new hire|nuevo empleado|la señora|el señor|signora|signor|frau|herr"
 )
 # - and, as weak cues too, a letter's sign-off (on the line before the name as well) and a relation ("my colleague
-#   Brigitte"): a pattern of their own, tried only where one of its hints starts (each cue starts with one);
-_RELATIONS = ("colleague", "coworker", "co-worker", "boss", "manager", "wife", "husband", "partner", "friend")
+#   Brigitte", "our Tokyo colleague Haruto Sato": a colleague is a person whoever's it is, a partner or a manager may be
+#   a company): a pattern of their own, tried only where one of its hints starts (each cue starts with one);
+_RELATIONS = ("boss", "manager", "wife", "husband", "partner", "friend")
 _SIGNOFF_CUES = (
     *("regards", "groeten", "groet", "pozdrawiam", "saludos", "saluti", "atenciosamente"),
     *(f"my {relation}" for relation in (*_RELATIONS, "neighbour", "neighbor", "landlord", "tenant")),
+    *("colleague", "coworker", "co-worker", "kollege", "kollegin", "collègue", "collega"),
 )
 _PARTICLE = r"(?:(?:de|van|von|der|den|da|di|del|della|dos|das|du|le|la|bin|ibn|al)[ \t]+)?"
 _CUED_NAME = (
@@ -311,6 +313,13 @@ _STRONG_CUES = frozenset(c.replace("\\", "") for c in _INTRO_STRONG.split("|"))
 _USERNAME = regex.compile(
     r"(?i:\b(?:user(?:[ _-]?name)?|login|uid|author|owner|assignee|committer|account)\b[\"']?[ \t]*[:=][ \t]*[\"']?"
     r"|\bssh[ \t]+(?:-\w+[ \t]+(?:\d+[ \t]+)?)*)(?P<login>\p{Ll}{2,}[._]\p{Ll}{2,})(?P<at>@?)(?![\p{L}\p{N}_.-])"
+)
+# - a mail header's quoted display name before its address ('"Okafor, Chinedu" <c.okafor@...>', RFC 5322), and the
+#   2-3 capitalised words opening a signature after its "--" line (RFC 3676), a title before them left out;
+_DISPLAY_NAME = regex.compile(r'"(\p{Lu}[\p{L}\'\u2019-]+(?:,?[ \t]+\p{Lu}[\p{L}.\'\u2019-]*){1,2})"[ \t]*<[^<>\s@]+@')
+_SIGNATURE = regex.compile(
+    r"(?m)^--[ \t]*\n[ \t]*(?:(?:Dr|Prof|Mr|Mrs|Ms|Mx|Ing|Mag)\.?[ \t]+)?"
+    r"(\p{Lu}[\p{L}\'\u2019-]+(?:[ \t]+\p{Lu}[\p{L}\'\u2019-]+){1,2})[ \t]*$"
 )
 # - 2-3 capitalised words as the whole text of an HTML element ("<td>Henrik Lindqvist</td>") or as a quoted value
 #   in a SQL VALUES list;
@@ -410,6 +419,11 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
                     spans.append(login.span("login"))
     if "</" in text:
         spans += [m.span(1) for m in _ELEMENT_TEXT.finditer(text) if _name_words(m.group(1), lexicon, True)]
+    if '"' in text and "<" in text and "@" in text:
+        names = _DISPLAY_NAME.finditer(text)
+        spans += [m.span(1) for m in names if _name_words(m.group(1).replace(",", ""), lexicon, True)]
+    if "\n--" in text:
+        spans += [m.span(1) for m in _SIGNATURE.finditer(text) if _name_words(m.group(1), lexicon, True)]
     if "values" in lowered:
         for values in _SQL_VALUES.finditer(text):
             strings = _SQL_STRING.finditer(text, values.start(), values.end())

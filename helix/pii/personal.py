@@ -17,6 +17,8 @@ import regex
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from helix.pii.id_checks import EUROPEAN_ID, european_id_valid, luhn
+
 
 class _SpanRecognizer(LocalRecognizer):
     """One entity, found as spans by `spans()`, each scored `score`."""
@@ -47,9 +49,16 @@ _STREET_SUFFIXES = (
 _FRENCH_STREET_TYPES = "rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|cours|route"
 # A street type after a space: the street gate's first check (one pattern is cheaper than 30 substrings here).
 STREET_HINT = re.compile(r" (?:" + _STREET_SUFFIXES + "|" + _FRENCH_STREET_TYPES + r")\b")
-# German street names end in their type (Hauptstraße, Lindenweg) and take the house number after them; the gate
-# looks for a number after the last two letters of those types (a leading space lets `re` skip to candidates).
-GERMAN_STREET_HINT = re.compile(r" (?<=(?:ße|se|r\.|eg|ee|tz) )\d")
+# German, Dutch and Scandinavian street names end in their type (Hauptstraße, Lindenweg, Keizersgracht, Storgatan,
+# Sveavägen, Nørregade) and take the house number after them; the gate looks for a number after the last letters of
+# those types (a leading space lets `re` skip to candidates, and the digit after it is tested before the lookbehinds:
+# ~1 µs less on prose).
+_STREET_TYPE_ENDS = (
+    r"(?:straat|laan|gracht|plein|kade|singel|dijk|gatan|gata|vägen|väg|gade|vej|veien|gaten|torget|torg)"
+)
+GERMAN_STREET_HINT = re.compile(
+    r" (?=\d)(?:(?<=(?:ße|se|r\.|eg|ee|tz) )|(?<=(?:aat|aan|cht|ein|ade|gel|ijk|tan|ata|gen|väg|vej|ien|ten|get|org) ))"
+)
 
 
 _STREET_ADDRESS = re.compile(
@@ -65,7 +74,9 @@ _FRENCH_STREET = regex.compile(
     r"\p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,3}"
 )
 _GERMAN_STREET = regex.compile(
-    r"\b\p{Lu}\p{Ll}*(?:-\p{Lu}\p{Ll}*)*[ -]?(?i:stra(?:ß|ss)e|str\.|weg|allee|platz|gasse) \d{1,4}[a-z]?\b"
+    r"\b\p{Lu}\p{Ll}*(?:-\p{Lu}\p{Ll}*)*[ -]?(?i:stra(?:ß|ss)e|str\.|weg|allee|platz|gasse|"
+    + _STREET_TYPE_ENDS
+    + r") \d{1,4}[a-z]?\b"
 )
 
 
@@ -112,17 +123,23 @@ class StreetAddressRecognizer(_SpanRecognizer):
 # is too often something else to redact, but after an address it finishes it.
 _POSTCODE_AFTER = re.compile(r"[^\n]{0,40}?\b([A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2})\b")
 
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+# Months in English and by the first letters they have in German, French, Spanish, Italian, Portuguese, Dutch and
+# Swedish (janvier, März, agosto, ottobre, décembre, maj...).
+_MONTH = (
+    r"(?:jan|feb|f[eé]v|m[aä]r|apr|avr|abr|may|maj|mai|mag|mei|jun|jui|giu|jul|lug|aug|ago|ao[uû]|sep|set"
+    r"|oct|okt|out|ott|nov|dec|d[eé]c|dez|dic|ene|gen)[a-zçûé]*\.?"
+)
 # The words that make a date someone's birth date, in English, German, French, Spanish, Italian, Dutch, Polish and
 # Portuguese, and as field names (date_of_birth, birthDate).
 _BIRTH_WORDS = (
     r"(?i)\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum|geboren(?: am)?"
-    r"|date de naissance|n[ée]e? le|fecha de nacimiento|nacid[oa] el|data di nascita|geboortedatum|geboren op"
-    r"|data urodzenia|urodzon[ya]|data de nascimento|nascid[oa] em)\b"
+    r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|í) el|nascita|nat[oa] il|geboortedatum|geboren op"
+    r"|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato)\b"
 )
 _DATE = (
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
-    rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\.? (?:of )?{_MONTH},? \d{{4}}"
+    rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th|er|º)?\.? (?:of |de )?{_MONTH},? (?:de )?\d{{4}}"  # 9 de noviembre de 1993
 )
 # The date follows the words on their line (within a few words: "dob, ssn) VALUES ('Ng', '1990-04-17'"), or opens the
 # next line, an answer to them: after a chat turn's time and speaker ("date of birth?" / "[10:02] customer: 14th of
@@ -166,7 +183,8 @@ _ID_WORDS_PATTERN = (
     r"|routing (?:no|number|#)|(?:member|patient|employee|staff|student|customer) ?(?:id|no|number|#)|mrn"
     r"|health ?card|(?:licen[cs]e|number|registration) plate|plate (?:no|number)|registration (?:no|number)|vin"
     r"|acct|bsn|burgerservicenummer|cpf|tfn|pesel|steuer-?(?:id|nummer)|steueridentifikationsnummer|national id"
-    r"|identity (?:card|number)|id card)\b"
+    r"|identity (?:card|number)|id card|national_id|cpr|ppsn?|nif|nip|personnummer|fødselsnummer|henkilötunnus"
+    r"|ahv|sozialversicherungs\w*|führerschein\w*|rijbewijs\w*|permis de conduire|carnet de conducir)\b"
 )
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
 _ID_WORDS = re.compile(_ID_WORDS_PATTERN)
@@ -178,11 +196,30 @@ ID_HINTS = (
     *("licen", "medica", "nhs", "insurance", "tax", "account", "routing", "member", "patient"),
     *("mrn", "health", " sin", " tin", " itin", " ein", " ni ", "nino", "employee", "staff", "student"),
     *("customer", "plate", "registration", "vin", "aadha", " pan", "acct", "bsn", "burgerservice", "cpf", "tfn"),
-    *("steuer", "pesel", "national id", "identity", "id card"),
+    *("steuer", "pesel", "national id", "national_id", "identity", "id card", "cpr", " pps", " nif", " nip"),
+    *("personnummer", "fødselsnummer", "henkilötunnus", "ahv", "sozialversicherung", "führerschein", "rijbewijs"),
+    *("permis de conduire", "carnet de conducir"),
 )
-DATE_OF_BIRTH_HINTS = ("born", "birth", "dob", "d.o.b", "geb", "naissance", "né", "naci", "nasci", "urodz")
+DATE_OF_BIRTH_HINTS = (
+    "born",
+    "birth",
+    "dob",
+    "d.o.b",
+    "geb",
+    "naissance",
+    "né",
+    "naci",
+    "nací",
+    "nasci",
+    "urodz",
+    "nato il",
+    "nata il",
+    "född",
+    "fødsel",
+)
 _ID_VALUE = re.compile(r"[^\n\d]{0,25}?\b((?:[A-Z]-)?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})\b")
 _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
+_LABELS_SKIPPED = 2
 
 
 class IdNumberRecognizer(_SpanRecognizer):
@@ -197,6 +234,11 @@ class IdNumberRecognizer(_SpanRecognizer):
         words = _ID_WORDS.finditer(lowered) if len(lowered) == len(text) else _ID_WORDS_ANY_CASE.finditer(text)
         for found in words:
             value = _ID_VALUE.match(text, found.end())
+            # A label in capitals may stand between the words and the number: "Steuer-ID (DE): 65929970489".
+            for _ in range(_LABELS_SKIPPED):
+                if value is None or any(c.isdigit() for c in value.group(1)):
+                    break
+                value = _ID_VALUE.match(text, value.end(1))
             if value is not None and _id_shaped(value.group(1)):
                 yield value.span(1)
 
@@ -208,8 +250,8 @@ def _id_shaped(number: str) -> bool:
 # National identity and tax numbers whose shape and check digit say what they are, found without the words before
 # them. Led by a digit: Brazil's CPF written with its dots (529.982.247-25), China's resident ID, France's NIR (social
 # security number, spaces optional) and Spain's DNI, all runs of 8 or more digits, so they are looked for only in
-# such runs (`scan.WINDOWS`); South Africa's 13-digit ID number (birth date, Luhn digit) too. Led by a letter: Italy's
-# codice fiscale, Singapore's NRIC/FIN and Spain's NIE; that
+# such runs (`scan.WINDOWS`); South Africa's 13-digit ID number (birth date, Luhn digit) and the European personal
+# numbers of `id_checks` too. Led by a letter: Italy's codice fiscale, Singapore's NRIC/FIN and Spain's NIE; that
 # pattern starts with a plain character class and checks the character before it only there, so `re` skips ahead
 # to candidates (~5x faster over prose than a pattern that starts with a lookbehind).
 _DIGIT_LED_ID = (
@@ -217,7 +259,7 @@ _DIGIT_LED_ID = (
     r"|[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
     r"|[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?\d{2} ?\d{3} ?\d{3} ?\d{2}"
     r"|\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{4}[012]\d{2}"
-    r"|\d{8}-?[A-Z])(?![\w.-])"
+    r"|\d{8}-?[A-Z]|" + EUROPEAN_ID + r")(?![\w.-])"
 )
 _LETTER_LED_ID = re.compile(
     r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z]))(?![\w.-])"
@@ -282,18 +324,12 @@ def _dni_valid(number: str) -> bool:
     return len(digits) == 8 and _DNI_LETTERS[int(digits) % 23] == compact[-1]
 
 
-def _luhn(number: str) -> bool:
-    total = 0
-    for i, c in enumerate(reversed(number)):
-        d = int(c) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
 def _digit_led_valid(number: str) -> bool:
     """The check digit of a `_DIGIT_LED_ID` match, by its shape."""
+    if european_id_valid(number):
+        return True
     if len(number) == 13 and number.isdigit():  # South Africa's ID: YYMMDD, SSSS, citizenship, 8/9, Luhn digit
-        return _luhn(number)
+        return luhn(number)
     if "." in number:
         return _cpf_valid(number)
     if number[-1].isalpha() and len(number.replace("-", "")) == 9:

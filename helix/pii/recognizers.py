@@ -48,7 +48,9 @@ _FRENCH_DOTTED = regex.compile(r"^0\d(?:\.\d\d){4}$")  # 01.45.67.89.10: a Frenc
 _DATE = regex.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\.\d+)?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
 # The digit groups of an IBAN written in blocks ("GB85 BARC 2004 0441 2345 67") are not a phone.
 _IBAN_BEFORE = regex.compile(r"\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4})+ $")
-_RANGE = regex.compile(r"^\d+\s?-\s?\d+$")  # 3000-3005, 1990 - 2024
+# 3000-3005, 1990 - 2024, 0800-1500; not "06-38291746" or "030-1234567": a trunk prefix ("0" and 1-4 digits) and a
+# subscriber number of 6 or more digits.
+_RANGE = regex.compile(r"^(?!0\d{1,4}-\d{6,}$)\d+\s?-\s?\d+$")
 # A document number led by its year ("INV 2024 000 123"), not named as a phone: four digits from 1900 to 2099 and
 # a separator; no national number is written that way.
 _YEAR_LED = regex.compile(r"^(?:19|20)\d\d[ ./-]")
@@ -418,18 +420,22 @@ class CardRecognizer(CreditCardRecognizer):
 
 
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_RIPPLE_TO_BASE58 = str.maketrans("rpshnaf39wBUDNEGHJKLM4PQRST7VWXYZ2bcdeCg65jkm8oFqi1tuvAxyz", _BASE58)
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _B58 = "[1-9A-HJ-NP-Za-km-z]"
 # Wallet addresses of the common coins whose shape says what they are. Litecoin's and Dogecoin's legacy addresses
 # (L/M/D and 25-33 base58 characters) and Solana's (32-44 base58 characters, no prefix) are also other tokens'
 # shapes: their pattern scores too low to report unless their base58check checksum holds or a context word ("wallet",
-# "ltc", "doge") precedes them. Litecoin's bech32 (ltc1...) and Monero's 95 characters are specific enough alone.
+# "ltc", "doge") precedes them; so are Tron's (T and 33) and the XRP Ledger's (r and 25-34, in Ripple's own base58
+# alphabet). Litecoin's bech32 (ltc1...) and Monero's 95 characters are specific enough alone.
 _WALLET_PATTERNS = [
     Pattern("eth_address", r"(?<![0-9A-Za-z])0x[0-9a-fA-F]{40}(?![0-9A-Za-z])", 0.6),
     Pattern("ltc_doge_legacy", r"(?<![0-9A-Za-z])[LMD]" + _B58 + r"{25,33}(?![0-9A-Za-z])", 0.1),
     Pattern("ltc_bech32", r"(?<![0-9A-Za-z])ltc1[02-9ac-hj-np-z]{38,58}(?![0-9A-Za-z])", 0.6),
     Pattern("monero", r"(?<![0-9A-Za-z])[48]" + _B58 + r"{94}(?![0-9A-Za-z])", 0.6),
     Pattern("solana", r"(?<![0-9A-Za-z])" + _B58 + r"{32,44}(?![0-9A-Za-z])", 0.05),
+    Pattern("tron", r"(?<![0-9A-Za-z])T" + _B58 + r"{33}(?![0-9A-Za-z])", 0.1),
+    Pattern("xrp", r"(?<![0-9A-Za-z])r[1-9A-HJ-NP-Za-km-z]{25,34}(?![0-9A-Za-z])", 0.1),
 ]
 _WALLET_CONTEXT = [
     *("wallet", "eth", "ethereum", "address", "crypto", "litecoin", "ltc", "doge", "dogecoin", "monero", "xmr"),
@@ -437,12 +443,14 @@ _WALLET_CONTEXT = [
 ]
 
 
-def _base58check(value: str) -> bool:
+def _base58check(value: str, version: int | None = None) -> bool:
+    """A 25-byte base58check payload (a version byte, a 20-byte hash, 4 checksum bytes), of `version` if given."""
     number = 0
     for c in value:
         number = number * 58 + _BASE58.index(c)
     raw = number.to_bytes(25, "big") if number < 1 << 200 else b""
-    return len(raw) == 25 and hashlib.sha256(hashlib.sha256(raw[:-4]).digest()).digest()[:4] == raw[-4:]
+    valid = len(raw) == 25 and hashlib.sha256(hashlib.sha256(raw[:-4]).digest()).digest()[:4] == raw[-4:]
+    return valid and (version is None or raw[0] == version)
 
 
 def _bech32(value: str) -> bool:
@@ -458,7 +466,8 @@ def _bech32(value: str) -> bool:
 
 
 class WalletRecognizer(PatternRecognizer):
-    """Ethereum, Litecoin, Dogecoin, Monero and Solana addresses (Bitcoin's are Presidio's CryptoRecognizer's)."""
+    """Ethereum, Litecoin, Dogecoin, Monero, Solana, Tron and XRP addresses (Bitcoin's are Presidio's
+    CryptoRecognizer's)."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -474,9 +483,13 @@ class WalletRecognizer(PatternRecognizer):
         a number) or without mixed case where base58 has it, None (the pattern's score) otherwise."""
         if pattern_text.startswith("0x") or pattern_text.startswith("ltc1"):
             return True if pattern_text.startswith("ltc1") and _bech32(pattern_text) else None
+        if pattern_text[0] == "r" and _base58check(pattern_text.translate(_RIPPLE_TO_BASE58), 0x00):
+            return True  # before the mixed-case test: Ripple's alphabet has few digits
         if not all(any(test(c) for c in pattern_text) for test in (str.isupper, str.islower, str.isdigit)):
             return False
         if pattern_text[0] in "LMD" and len(pattern_text) <= 34 and _base58check(pattern_text):
+            return True
+        if pattern_text[0] == "T" and len(pattern_text) == 34 and _base58check(pattern_text, 0x41):
             return True
         return None
 

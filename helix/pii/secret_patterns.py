@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import regex
@@ -61,6 +61,8 @@ _PLACEHOLDER_VALUE = regex.compile(
     ^[$%]                         # $VAR, ${VAR}, %(name)s
     | ^\{\{ | ^<.*>$ | ^\[.*\]$   # {{ template }}, <password>, [REDACTED]
     | ^(.)\1*$                    # ****, xxxx, ....
+    | ^(?i:your[-_][a-z_-]+|[a-z_-]+[-_]here)$   # your-api-key-here, YOUR_TOKEN, insert_key_here
+    | ([xX*.#])\2{7,}$            # ghp_XXXXXXXXXXXXXXXXXXXX: a prefix and filler
     """,
     regex.VERBOSE,
 )
@@ -170,7 +172,13 @@ def _assignments(
     )
 
 
-API_KEY_PATTERNS = [
+def _not_filler(check: Check | None) -> Check:
+    """`check`, and a key that does not end in a run of filler (sk_live_xxxxxxxxxxxx, ghp_XXXX...): a placeholder in
+    docs and .env.example files. A generated key's last 12 characters hold more than 3 different ones."""
+    return lambda value: len(set(value[-12:])) > 3 and (check is None or check(value))
+
+
+_VENDOR_KEY_PATTERNS = [
     _api(
         "openai",
         _NOT_TOKEN_BEFORE + r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}" + _NOT_TOKEN_AFTER,
@@ -199,6 +207,7 @@ API_KEY_PATTERNS = [
     _api("google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}" + _NOT_TOKEN_AFTER, ("gocspx-",)),
     _api("huggingface", r"\bhf_[A-Za-z0-9]{34,}\b", ("hf_",), score=0.9, check=_has_digit_and_letter),
 ]
+API_KEY_PATTERNS = [replace(p, check=_not_filler(p.check)) for p in _VENDOR_KEY_PATTERNS]
 
 # Twilio's auth token: 32 hex digits, named by nothing when passed positionally after the account SID (AC and 32 hex
 # digits): Client("AC...", "5f4d..."). Its own recognizer (`secrets.py`), so its broad hint costs one search per text.
@@ -339,10 +348,18 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "password_cli",
-        r"(?<!\S)--password[= ](?P<value>[^\s\"'`]{4,256})",
+        r"(?<!\S)--password[= ][\"']?(?P<value>[^\s\"'`]{4,256})",
         ("--password",),
         score=0.85,
         check=_plausible_bare_password,
+    ),
+    _api(
+        "login_password",  # docker login -u ci -p 'S3cret!', podman/helm registry login, cf login -p
+        r"(?i:\blogin\b)[^\n]*?(?<!\S)-p[= ]?[\"']?(?P<value>[^\s\"'`]{3,256})",
+        ("login",),
+        score=0.85,
+        check=_cli_password,
+        line_local=True,
     ),
     _api(
         "url_userinfo",  # the password ends at the last "@" before the host: https://user:p@ss@host

@@ -1,0 +1,85 @@
+"""Check digits of national identity numbers found by their shape alone (`personal.NationalIdRecognizer`): Luhn, and
+Europe's personal numbers that hold a birth date and a check digit of their own: Sweden's personnummer, Finland's
+henkilötunnus, Norway's fødselsnummer, Belgium's rijksregisternummer, Switzerland's AHV number and Austria's
+Sozialversicherungsnummer. A shape alone would be any number; the date and the check digit make it that number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+_DAY = r"(?:0[1-9]|[12]\d|3[01])"
+_MONTH = r"(?:0[1-9]|1[0-2])"
+# Written with their separators where a bare run of digits would be any number (a Swedish or Finnish one with its
+# "-", a Belgian one with its dots, an Austrian one with its space); Norway's and Switzerland's are often bare.
+# Day + 60: a co-ordination number. With its century, born before 2020: "20261203-0045" is a build stamped with its
+# date far more often than a small child's number.
+_SE = rf"(?:19\d\d|20[01]\d|\d\d){_MONTH}(?:{_DAY}|6[1-9]|[78]\d|9[01])[-+]\d{{4}}"
+_FI = rf"{_DAY}{_MONTH}\d\d[-+]\d{{3}}[0-9A-FHJ-NPR-Y]"
+_NO = rf"(?:{_DAY}|[4-6]\d|7[01]){_MONTH}\d\d ?\d{{5}}"  # day + 40: a D-number
+_BE = r"\d\d\.(?:0\d|1[0-2])\.(?:[0-2]\d|3[01])-\d{3}\.\d\d"
+_CH = r"756(?:\.\d{4}\.\d{4}\.\d\d|\d{10})"
+_AT = rf"[1-9]\d{{3}} {_DAY}{_MONTH}\d\d"
+EUROPEAN_ID = "|".join((_SE, _FI, _NO, _BE, _CH, _AT))
+
+_FI_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
+_NO_WEIGHTS = ((3, 7, 6, 1, 8, 9, 4, 5, 2), (5, 4, 3, 2, 7, 6, 5, 4, 3, 2))
+_AT_WEIGHTS = (3, 7, 9, 0, 5, 8, 4, 2, 1, 6)
+
+
+def luhn(number: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(number)):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def _digits(number: str) -> str:
+    return "".join(c for c in number if c.isdigit())
+
+
+def _se(number: str) -> bool:
+    return luhn(_digits(number)[-10:])
+
+
+def _fi(number: str) -> bool:
+    return _FI_CHECK[int(number[:6] + number[7:10]) % 31] == number[10]
+
+
+def _no(number: str) -> bool:
+    digits = [int(c) for c in _digits(number)]
+    for weights in _NO_WEIGHTS:
+        check = -sum(d * w for d, w in zip(digits, weights, strict=False)) % 11
+        if check == 10 or check != digits[len(weights)]:
+            return False
+    return True
+
+
+def _be(number: str) -> bool:
+    digits = _digits(number)
+    check = int(digits[9:])
+    return any(97 - int(head + digits[:9]) % 97 == check for head in ("", "2"))  # "2": born in 2000 or later
+
+
+def _ch(number: str) -> bool:  # EAN-13
+    digits = [int(c) for c in _digits(number)]
+    return -sum(d * (3 if i % 2 else 1) for i, d in enumerate(digits[:12])) % 10 == digits[12]
+
+
+def _at(number: str) -> bool:
+    digits = [int(c) for c in _digits(number)]
+    return sum(d * w for d, w in zip(digits, _AT_WEIGHTS, strict=True)) % 11 == digits[3]
+
+
+_CHECKS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = tuple(
+    (re.compile(shape), check)
+    for shape, check in ((_SE, _se), (_FI, _fi), (_NO, _no), (_BE, _be), (_CH, _ch), (_AT, _at))
+)
+
+
+def european_id_valid(number: str) -> bool:
+    """Whether `number` has the shape of one of these numbers and its check digit holds (some shapes overlap: a
+    Finnish and a Swedish number are both six digits, a "-" and four characters)."""
+    return any(shape.fullmatch(number) is not None and check(number) for shape, check in _CHECKS)
