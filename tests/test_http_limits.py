@@ -98,12 +98,18 @@ def test_a_body_over_the_head_cap_in_the_same_read_as_its_head_is_no_431(served:
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         for _ in range(2):
             sock.sendall(head + b"content-length: %d\r\n\r\n" % len(body) + body)
-            answer = b""
-            while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < _length(answer):
-                chunk = sock.recv(65536)
-                assert chunk, answer
-                answer += chunk
+            answer = _read_answer(sock)
             assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    """One whole answer (head and its content-length of body) read from a kept-alive connection."""
+    answer = b""
+    while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < _length(answer):
+        chunk = sock.recv(65536)
+        assert chunk, answer
+        answer += chunk
+    return answer
 
 
 def _length(answer: bytes) -> int:
@@ -161,11 +167,7 @@ def test_a_kept_alive_connection_idle_between_requests_is_no_408(impatient: str)
         for pause in (0, 1.6):
             time.sleep(pause)
             sock.sendall(request)
-            answer = b""
-            while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < _length(answer):
-                chunk = sock.recv(65536)
-                assert chunk, answer
-                answer += chunk
+            answer = _read_answer(sock)
             assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
 
 
