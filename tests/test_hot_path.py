@@ -201,6 +201,26 @@ def test_a_client_gone_mid_stream_is_logged_as_499(helix: Helix, fake: FakeState
     assert (rows[0]["status"], rows[0]["error_code"]) == (499, "client_closed")
 
 
+def test_an_internal_error_mid_stream_is_logged_as_one_not_as_the_client_leaving(
+    helix: Helix, fake: FakeState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk the client's encoder fails on (a translation bug): the stream ends with an error event, and its
+    log row says 500 internal_error, where the pipeline's stream, only closed, logged it as cut by the client."""
+    encode = _ChatEvents.encode
+
+    def failing(self: _ChatEvents, chunk: dict[str, Any]) -> bytes:
+        if any((choice.get("delta") or {}).get("content") for choice in chunk.get("choices") or []):
+            raise RuntimeError("an encoder bug")
+        return encode(self, chunk)
+
+    monkeypatch.setattr(_ChatEvents, "encode", failing)
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello there"}], "stream": True}
+    response = httpx.post(f"{helix.url}{CHAT}", json=body, timeout=10)
+    assert response.status_code == 200 and "internal error" in response.text
+    (row,) = helix.rows("SELECT status, error_code FROM requests")
+    assert (row["status"], row["error_code"]) == (500, "internal_error")
+
+
 def test_a_null_usage_is_cut_only_at_the_top_level_end() -> None:
     assert _without_null_usage(b'{"a": 1, "usage": null}') == b'{"a": 1}'
     assert _without_null_usage(b'{"a":1,"usage":null}\n') == b'{"a":1}'

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
 from typing import Any, Protocol
 
 import msgspec
@@ -203,10 +204,19 @@ async def _sse(
     except HelixError as exc:
         yield b"".join(held) + encoder.error(exc)
     except Exception as exc:
+        error = unexpected(exc, f"a stream of {call.id}")
+        await _fail(chunks, exc)
         # Still end the stream properly (an error event, then a clean end), never a cut connection.
-        yield b"".join(held) + encoder.error(unexpected(exc, f"a stream of {call.id}"))
+        yield b"".join(held) + encoder.error(error)
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
+
+
+async def _fail(chunks: AsyncIterator[dict[str, Any]], exc: Exception) -> None:
+    """Raise `exc` inside the pipeline's stream, where the log stage records it as Helix's own failure: only
+    closed, the stream would be logged as cut by the client."""
+    with suppress(Exception):
+        await chunks.athrow(exc)  # type: ignore[attr-defined]
 
 
 def error_headers(exc: HelixError, request_id: str | None) -> dict[str, str]:
