@@ -4,6 +4,7 @@ answer cached that no client can read, never an SSE stream a provider can write 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,8 +14,10 @@ import httpx
 import pytest
 
 from tests.conftest import Helix, start_helix
+from tests.fake_upstream import FakeState
 from tests.test_upstream_faults import _answer, raw_upstream
 
+_USER = {"role": "user", "content": "tell me a long story"}
 SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
 
 
@@ -146,3 +149,18 @@ def test_content_in_parts_reaches_an_anthropic_client_as_text(tmp_path: Path, st
             assert [d["delta"]["text"] for d in deltas] == ["hello"]
         else:
             assert response.json()["content"] == [{"type": "text", "text": "hello"}]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_anthropic_answer_helix_cannot_read_is_one_warning_without_a_traceback(
+    helix: Helix, fake: FakeState, caplog: pytest.LogCaptureFixture, stream: bool
+) -> None:
+    """The provider's garbage is no crash of Helix: the log says what could not be read, in one line (each try),
+    where it printed a traceback into the server's output."""
+    body = {"model": "anthropic/wrong-shape", "max_tokens": 20, "stream": stream, "messages": [_USER]}
+    with caplog.at_level(logging.INFO, logger="helix"):
+        response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 502 if not stream else "upstream_bad_stream" in response.text
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and "cannot read" in r.getMessage()]
+    assert warnings and all("Error: " in w.getMessage() for w in warnings), caplog.text  # one a try
+    assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.INFO), caplog.text
