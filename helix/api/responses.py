@@ -15,7 +15,8 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
 
 from helix.call import Call, Chunk, Completed, Reply
-from helix.errors import DatabaseUnavailable, HelixError
+from helix.errors import BodyNotSent, DatabaseUnavailable, HelixError
+from helix.server import TIMED_OUT
 from helix.store.pg import ConnectionLost
 
 _encode = msgspec.json.encode
@@ -252,6 +253,15 @@ def on_helix_error(request: Request[Any, Any, Any], exc: HelixError) -> Response
 
 def body_too_large() -> HelixError:
     return http_error(413, "the request body is too large: raise [server] max_body_mb if this is intended")
+
+
+def body_not_sent(scope: Scope) -> BodyNotSent:
+    """Why a request's body never arrived: the server hung up on a client that stalled (408), or it left (499)."""
+    if scope.get(TIMED_OUT):
+        return BodyNotSent(
+            "the request was not sent in time ([server] client_read_timeout)", status=408, code="request_timeout"
+        )
+    return BodyNotSent("the client disconnected before its request body arrived")
 
 
 def http_error(status: int, message: str) -> HelixError:
