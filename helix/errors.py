@@ -61,9 +61,9 @@ class PayloadTooLarge(InvalidRequest):
     code = "request_too_large"
 
 
-class BodyNotSent(HelixError):
-    """The client left (499), or stalled past [server] client_read_timeout (408), before its request body arrived:
-    logged, though there is no one left to answer."""
+class ClientGone(HelixError):
+    """The client left before its answer (499), or stalled past [server] client_read_timeout (408) while sending
+    its body: logged, though there is no one left to answer."""
 
     status = 499
     type = "invalid_request_error"

@@ -201,6 +201,25 @@ def test_a_client_gone_mid_stream_is_logged_as_499(helix: Helix, fake: FakeState
     assert (rows[0]["status"], rows[0]["error_code"]) == (499, "client_closed")
 
 
+@pytest.mark.parametrize("path", [CHAT, "/v1/messages"])
+def test_a_client_gone_while_waiting_for_a_whole_answer_is_logged_as_499(
+    helix: Helix, fake: FakeState, path: str
+) -> None:
+    """The client gives up (its own timeout) before the provider answers: the call is given up too, and logged as
+    cut, where it ran on and was logged as a 200 no one received."""
+    body = {"model": "slow-3", "max_tokens": 5, "messages": [{"role": "user", "content": "take your time"}]}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{helix.url}{path}", json=body, timeout=0.5)
+    deadline = time.monotonic() + 2  # before the provider's answer would have come
+    rows: list[sqlite3.Row] = []
+    while not rows:
+        assert time.monotonic() < deadline, "the request was not logged as cut in time"
+        rows = helix.rows("SELECT status, error_code, stream FROM requests")
+        time.sleep(0.05)
+    assert (rows[0]["status"], rows[0]["error_code"], rows[0]["stream"]) == (499, "client_closed", 0)
+    assert httpx.post(f"{helix.url}{path}", json={**body, "model": "gpt-4o-mini"}, timeout=10).status_code == 200
+
+
 def test_an_internal_error_mid_stream_is_logged_as_one_not_as_the_client_leaving(
     helix: Helix, fake: FakeState, monkeypatch: pytest.MonkeyPatch
 ) -> None:

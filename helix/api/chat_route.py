@@ -22,7 +22,7 @@ from helix.api.responses import (
     respond,
     unexpected,
 )
-from helix.errors import BodyNotSent, HelixError
+from helix.errors import ClientGone, HelixError
 from helix.gateway import Gateway, new_request_id
 
 PATH = "/v1/chat/completions"
@@ -47,8 +47,8 @@ class ChatRoute:
             return await read_body(scope, receive, self._max_body)
 
         try:
-            answer = await respond(*await run_call(self._gateway, "chat", headers(scope), body, request_id))
-        except BodyNotSent:
+            answer = await respond(*await run_call(self._gateway, "chat", headers(scope), body, request_id, receive))
+        except ClientGone:
             return  # logged; there is no one to answer
         except HelixError as exc:
             answer = error_answer(exc, request_id)

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 from litestar import Request, Response
@@ -15,11 +15,12 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
 
 from helix.call import Call, Chunk, Completed, Reply
-from helix.errors import BodyNotSent, DatabaseUnavailable, HelixError
+from helix.errors import ClientGone, DatabaseUnavailable, HelixError
 from helix.server import TIMED_OUT
 from helix.store.pg import ConnectionLost
 
 _encode = msgspec.json.encode
+T = TypeVar("T")
 INTERNAL = HelixError("Helix hit an internal error; it is logged on the server. Please report it.")
 RETRY_AFTER_SECONDS = 1
 JSON = "application/json"
@@ -99,6 +100,23 @@ class EventStream:
         finally:
             watcher.cancel()
             await self._events.aclose()  # type: ignore[attr-defined]
+
+
+async def unless_client_leaves(work: Awaitable[T], receive: Receive) -> T:
+    """`work` (the pipeline, its body read), cancelled if the client disconnects before it is done: its upstream
+    call is not left to run for no one, and the log stage records the call as cut (499), not as answered."""
+    task = asyncio.current_task()
+    assert task is not None
+    watcher = asyncio.get_running_loop().create_task(_cancel_on_disconnect(receive, task))
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not (watcher.done() and not watcher.cancelled() and watcher.result()):
+            raise
+        task.uncancel()
+        raise ClientGone("the client disconnected before its answer was ready") from None
+    finally:
+        watcher.cancel()
 
 
 async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any]) -> bool:
@@ -255,13 +273,13 @@ def body_too_large() -> HelixError:
     return http_error(413, "the request body is too large: raise [server] max_body_mb if this is intended")
 
 
-def body_not_sent(scope: Scope) -> BodyNotSent:
+def body_not_sent(scope: Scope) -> ClientGone:
     """Why a request's body never arrived: the server hung up on a client that stalled (408), or it left (499)."""
     if scope.get(TIMED_OUT):
-        return BodyNotSent(
+        return ClientGone(
             "the request was not sent in time ([server] client_read_timeout)", status=408, code="request_timeout"
         )
-    return BodyNotSent("the client disconnected before its request body arrived")
+    return ClientGone("the client disconnected before its request body arrived")
 
 
 def http_error(status: int, message: str) -> HelixError:
