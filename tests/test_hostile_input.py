@@ -115,6 +115,41 @@ UNTRANSLATABLE = {
             "messages": [{"role": "user", "content": [{"type": "document", "source": 5}]}],
         },
     ),
+    "messages user text block's text a number": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}],
+        },
+    ),
+    "messages assistant text block's text a list": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [_USER, {"role": "assistant", "content": [{"type": "text", "text": ["x"]}]}, _USER],
+        },
+    ),
+    "messages tool result text a number": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [
+                _USER,
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "a", "name": "f", "input": {}}]},
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": "a", "content": [{"type": "text", "text": 5}]}],
+                },
+            ],
+        },
+    ),
+    "messages system text a number": (
+        "/v1/messages",
+        {"model": "gpt-4o-mini", "max_tokens": 5, "system": [{"type": "text", "text": 5}], "messages": [_USER]},
+    ),
     "messages image source not an object": (
         "/v1/messages",
         {
