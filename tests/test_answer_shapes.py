@@ -164,3 +164,20 @@ def test_an_anthropic_answer_helix_cannot_read_is_one_warning_without_a_tracebac
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and "cannot read" in r.getMessage()]
     assert warnings and all("Error: " in w.getMessage() for w in warnings), caplog.text  # one a try
     assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.INFO), caplog.text
+
+
+def test_an_error_event_in_a_responses_stream_is_the_providers_error_scrubbed_and_logged(tmp_path: Path) -> None:
+    """It was passed on as it came (a key in its message too), then followed by a second error event of Helix's
+    own, and logged as a stream cut short rather than as the provider's error."""
+    leaked = "sk-proj-Abc123def456GHI789jkl012MNO345"
+    event = {"type": "error", "code": "server_error", "message": f"boom (key {leaked})", "sequence_number": 1}
+    with answered_with(tmp_path, _sse(_CREATED, event, done=False)) as instance:
+        response = httpx.post(f"{instance.url}/v1/responses", json=_request("/v1/responses", True), timeout=30)
+        assert response.status_code == 200
+        assert leaked not in response.text and leaked[:12] not in response.text
+        errors = [
+            json.loads(line[6:]) for line in response.text.split("\n") if line.startswith('data: {"type":"error"')
+        ]
+        assert len(errors) == 1 and errors[0]["code"] == "server_error" and "boom" in errors[0]["message"], errors
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (502, "server_error")
