@@ -61,6 +61,15 @@ class PayloadTooLarge(InvalidRequest):
     code = "request_too_large"
 
 
+class ClientGone(HelixError):
+    """The client left before its answer (499), or stalled past [server] client_read_timeout (408) while sending
+    its body: logged, though there is no one left to answer."""
+
+    status = 499
+    type = "invalid_request_error"
+    code = "client_closed"
+
+
 class Unauthorized(HelixError):
     status = 401
     type = "authentication_error"

@@ -265,12 +265,40 @@ class Gateway:
             )
             call = parse_call(endpoint, raw, headers, resolve, request_id)
         except HelixError as exc:
-            user = self.users.stored(headers.get("x-helix-user", "")[:MAX_TEXT_CHARS] or None)
-            self.log.reject(request_id, endpoint, exc, ts=ts, latency=time.perf_counter() - started, user=user, key=key)
+            self._reject(endpoint, exc, headers, request_id, key, ts, started)
             raise
         call.user = self.users.stored(call.user)
         call.key = key
         return call
+
+    async def receive(
+        self,
+        endpoint: Endpoint,
+        body: Callable[[], Awaitable[bytes]],
+        headers: Mapping[str, str],
+        request_id: str,
+        key: KeyRecord | None = None,
+    ) -> bytes:
+        """The request's body; one refused (too large) or never sent (the client left or stalled) is logged."""
+        started, ts = time.perf_counter(), time.time()
+        try:
+            return await body()
+        except HelixError as exc:
+            self._reject(endpoint, exc, headers, request_id, key, ts, started)
+            raise
+
+    def _reject(
+        self,
+        endpoint: Endpoint,
+        exc: HelixError,
+        headers: Mapping[str, str],
+        request_id: str,
+        key: KeyRecord | None,
+        ts: float,
+        started: float,
+    ) -> None:
+        user = self.users.stored(headers.get("x-helix-user", "")[:MAX_TEXT_CHARS] or None)
+        self.log.reject(request_id, endpoint, exc, ts=ts, latency=time.perf_counter() - started, user=user, key=key)
 
     def authenticate(
         self, headers: Mapping[str, str], endpoint: Endpoint | None = None, request_id: str | None = None

@@ -64,6 +64,10 @@ _TIMED_OUT = _answer(
 )
 
 
+# Set in a request's ASGI scope when the server hangs up on a client that stalled while sending its body.
+TIMED_OUT = "helix.timed_out"
+
+
 class HeadTooLarge(Exception):
     pass
 
@@ -184,7 +188,9 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
                 if cycle is not None and cycle.response_started:
                     self.transport.close()  # the app answered before reading it all: no 408 in the middle
                 else:
-                    self._refuse(_TIMED_OUT)  # the app, if it is reading the body, sees the client leave
+                    if cycle is not None:  # the app is reading the body: it sees the client leave, and why
+                        cycle.scope[TIMED_OUT] = True  # type: ignore[literal-required]
+                    self._refuse(_TIMED_OUT)
                 return
             self._watchdog = self.loop.call_later(read_timeout - (now - since if since is not None else 0), self._watch)
 

@@ -115,6 +115,41 @@ UNTRANSLATABLE = {
             "messages": [{"role": "user", "content": [{"type": "document", "source": 5}]}],
         },
     ),
+    "messages user text block's text a number": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}],
+        },
+    ),
+    "messages assistant text block's text a list": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [_USER, {"role": "assistant", "content": [{"type": "text", "text": ["x"]}]}, _USER],
+        },
+    ),
+    "messages tool result text a number": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [
+                _USER,
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "a", "name": "f", "input": {}}]},
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": "a", "content": [{"type": "text", "text": 5}]}],
+                },
+            ],
+        },
+    ),
+    "messages system text a number": (
+        "/v1/messages",
+        {"model": "gpt-4o-mini", "max_tokens": 5, "system": [{"type": "text", "text": 5}], "messages": [_USER]},
+    ),
     "messages image source not an object": (
         "/v1/messages",
         {
@@ -221,3 +256,15 @@ def test_anthropic_fields_of_the_wrong_type_are_400s_before_any_translation(
     answer = response.json()
     assert answer["type"] == "error" and next(iter(extra)) in answer["error"]["message"]
     assert not fake.requests
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "soon", "1e400"])
+def test_a_bad_timeout_header_is_a_400_on_a_cache_hit_too(helix: Helix, fake: FakeState, value: str) -> None:
+    """x-helix-timeout was only read by the router: the same bad value was a 400 on a miss, a 200 on a cache hit."""
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "cache me first"}]}
+    assert httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30).status_code == 200
+    helix.flush()
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, headers={"x-helix-timeout": value}, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "x-helix-timeout"
+    assert len(fake.calls("/v1/chat/completions")) == 1

@@ -201,6 +201,45 @@ def test_a_client_gone_mid_stream_is_logged_as_499(helix: Helix, fake: FakeState
     assert (rows[0]["status"], rows[0]["error_code"]) == (499, "client_closed")
 
 
+@pytest.mark.parametrize("path", [CHAT, "/v1/messages"])
+def test_a_client_gone_while_waiting_for_a_whole_answer_is_logged_as_499(
+    helix: Helix, fake: FakeState, path: str
+) -> None:
+    """The client gives up (its own timeout) before the provider answers: the call is given up too, and logged as
+    cut, where it ran on and was logged as a 200 no one received."""
+    body = {"model": "slow-3", "max_tokens": 5, "messages": [{"role": "user", "content": "take your time"}]}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{helix.url}{path}", json=body, timeout=0.5)
+    deadline = time.monotonic() + 2  # before the provider's answer would have come
+    rows: list[sqlite3.Row] = []
+    while not rows:
+        assert time.monotonic() < deadline, "the request was not logged as cut in time"
+        rows = helix.rows("SELECT status, error_code, stream FROM requests")
+        time.sleep(0.05)
+    assert (rows[0]["status"], rows[0]["error_code"], rows[0]["stream"]) == (499, "client_closed", 0)
+    assert httpx.post(f"{helix.url}{path}", json={**body, "model": "gpt-4o-mini"}, timeout=10).status_code == 200
+
+
+def test_an_internal_error_mid_stream_is_logged_as_one_not_as_the_client_leaving(
+    helix: Helix, fake: FakeState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk the client's encoder fails on (a translation bug): the stream ends with an error event, and its
+    log row says 500 internal_error, where the pipeline's stream, only closed, logged it as cut by the client."""
+    encode = _ChatEvents.encode
+
+    def failing(self: _ChatEvents, chunk: dict[str, Any]) -> bytes:
+        if any((choice.get("delta") or {}).get("content") for choice in chunk.get("choices") or []):
+            raise RuntimeError("an encoder bug")
+        return encode(self, chunk)
+
+    monkeypatch.setattr(_ChatEvents, "encode", failing)
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello there"}], "stream": True}
+    response = httpx.post(f"{helix.url}{CHAT}", json=body, timeout=10)
+    assert response.status_code == 200 and "internal error" in response.text
+    (row,) = helix.rows("SELECT status, error_code FROM requests")
+    assert (row["status"], row["error_code"]) == (500, "internal_error")
+
+
 def test_a_null_usage_is_cut_only_at_the_top_level_end() -> None:
     assert _without_null_usage(b'{"a": 1, "usage": null}') == b'{"a": 1}'
     assert _without_null_usage(b'{"a":1,"usage":null}\n') == b'{"a":1}'

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
 from unittest.mock import ANY
 from urllib.parse import urlsplit
 
@@ -192,3 +195,64 @@ def test_a_request_that_is_not_http_is_a_400_in_openai_shape(served: str) -> Non
     status, _, body = answer.partition(b"\r\n\r\n")
     assert status.startswith(b"HTTP/1.1 400"), answer[:300]
     assert json.loads(body)["error"]["code"] == "invalid_http_request"
+
+
+@pytest.fixture(scope="module")
+def logged(
+    tmp_path_factory: pytest.TempPathFactory, upstream: tuple[ServerThread, FakeState]
+) -> Iterator[tuple[str, Path]]:
+    """An impatient `helix serve` and its request log's SQLite file."""
+    home = tmp_path_factory.mktemp("logged")
+    with helix_process(home, upstream[0].url, "[server]\nclient_read_timeout = 1.0\n") as (url, _):
+        yield url, home / "helix.db"
+
+
+def _logged_row(db: Path, endpoint: str, seen: int) -> tuple[int, str]:
+    """The (status, error_code) of the row logged for `endpoint` after the first `seen` ones, once it is written."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with closing(sqlite3.connect(db)) as conn:
+            rows = conn.execute(
+                "SELECT status, error_code FROM requests WHERE endpoint = ? ORDER BY ts", (endpoint,)
+            ).fetchall()
+        if len(rows) > seen:
+            return rows[seen]
+        time.sleep(0.1)
+    raise AssertionError(f"no row logged for {endpoint}")
+
+
+def _count(db: Path, endpoint: str) -> int:
+    with closing(sqlite3.connect(db)) as conn:
+        return int(conn.execute("SELECT count(*) FROM requests WHERE endpoint = ?", (endpoint,)).fetchone()[0])
+
+
+ENDPOINTS = {"/v1/chat/completions": "chat", "/v1/messages": "messages", "/v1/embeddings": "embeddings"}
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize(("stays", "expected"), [(False, (499, "client_closed")), (True, (408, "request_timeout"))])
+def test_a_request_whose_body_never_arrives_is_logged(
+    logged: tuple[str, Path], path: str, stays: bool, expected: tuple[int, str]
+) -> None:
+    """A client that hangs up halfway through its body, or stalls until the server hangs up on it (408), was in no
+    log row: now one says which."""
+    url, db = logged
+    seen = _count(db, ENDPOINTS[path])
+    parts = urlsplit(url)
+    head = f"POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n"
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(head.encode() + b'{"model": "gpt-4o-mini", "messages": [')
+        if stays:
+            assert sock.recv(65536).startswith(b"HTTP/1.1 408")
+        else:
+            time.sleep(0.3)
+    assert _logged_row(db, ENDPOINTS[path], seen) == expected
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_body_over_the_cap_is_logged_as_a_413(logged: tuple[str, Path], path: str) -> None:
+    url, db = logged
+    seen = _count(db, ENDPOINTS[path])
+    response = httpx.post(f"{url}{path}", content=b"x" * (21 << 20), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert _logged_row(db, ENDPOINTS[path], seen)[0] == 413

@@ -12,16 +12,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from helix.api.openai import run_call
-from helix.api.responses import Receive, Scope, Send, body_too_large, error_answer, respond, unexpected
-from helix.errors import HelixError
+from helix.api.responses import (
+    Receive,
+    Scope,
+    Send,
+    body_not_sent,
+    body_too_large,
+    error_answer,
+    respond,
+    unexpected,
+)
+from helix.errors import ClientGone, HelixError
 from helix.gateway import Gateway, new_request_id
 
 PATH = "/v1/chat/completions"
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class ClientGone(Exception):
-    """The client disconnected before its request body arrived: there is no one to answer."""
 
 
 class ChatRoute:
@@ -42,9 +47,9 @@ class ChatRoute:
             return await read_body(scope, receive, self._max_body)
 
         try:
-            answer = await respond(*await run_call(self._gateway, "chat", headers(scope), body, request_id))
+            answer = await respond(*await run_call(self._gateway, "chat", headers(scope), body, request_id, receive))
         except ClientGone:
-            return
+            return  # logged; there is no one to answer
         except HelixError as exc:
             answer = error_answer(exc, request_id)
         except Exception as exc:
@@ -72,7 +77,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise ClientGone
+            raise body_not_sent(scope)
         piece = message.get("body", b"")
         size += len(piece)
         if size > limit:

@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
 
-from helix.api.responses import respond
+from helix.api.responses import Receive, body_not_sent, from_http_exception, respond, unless_client_leaves
 from helix.call import Call, Endpoint, Reply
 from helix.errors import NotFound
 from helix.gateway import Gateway, new_request_id
@@ -26,18 +27,28 @@ async def run_call(
     headers: Mapping[str, str],
     body: Callable[[], Awaitable[bytes]],
     request_id: str,
+    receive: Receive,
 ) -> tuple[Call, Reply]:
-    """Authenticate (before the body is read), parse, and run the pipeline: what every /v1 endpoint does."""
+    """Authenticate (before the body is read), parse, and run the pipeline (given up if the client leaves first):
+    what every /v1 endpoint does."""
     key = gateway.authenticate(headers, endpoint, request_id)
-    call = gateway.parse(endpoint, await body(), headers, request_id, key)
-    return call, await gateway.handle(call)
+    raw = await gateway.receive(endpoint, body, headers, request_id, key)
+    call = gateway.parse(endpoint, raw, headers, request_id, key)
+    return call, await unless_client_leaves(gateway.handle(call), receive)
 
 
 async def run_pipeline(request: Request[Any, Any, Any], endpoint: Endpoint) -> tuple[Call, Reply]:
     """`run_call` for a Litestar request; its id goes in the scope, where the error handlers find it."""
     request_id = new_request_id()
     request.scope.setdefault("state", {})["request_id"] = request_id
-    return await run_call(request.app.state.gateway, endpoint, request.headers, request.body, request_id)
+
+    async def body() -> bytes:
+        try:
+            return await request.body()
+        except HTTPException as exc:  # Litestar's own: a body too large, or the client gone (a 500) while reading it
+            raise body_not_sent(request.scope) if exc.status_code >= 500 else from_http_exception(exc) from None
+
+    return await run_call(request.app.state.gateway, endpoint, request.headers, body, request_id, request.receive)
 
 
 async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> ASGIApp:

@@ -6,7 +6,8 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
+from contextlib import suppress
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 from litestar import Request, Response
@@ -14,10 +15,12 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
 
 from helix.call import Call, Chunk, Completed, Reply
-from helix.errors import DatabaseUnavailable, HelixError
+from helix.errors import ClientGone, DatabaseUnavailable, HelixError
+from helix.server import TIMED_OUT
 from helix.store.pg import ConnectionLost
 
 _encode = msgspec.json.encode
+T = TypeVar("T")
 INTERNAL = HelixError("Helix hit an internal error; it is logged on the server. Please report it.")
 RETRY_AFTER_SECONDS = 1
 JSON = "application/json"
@@ -97,6 +100,23 @@ class EventStream:
         finally:
             watcher.cancel()
             await self._events.aclose()  # type: ignore[attr-defined]
+
+
+async def unless_client_leaves(work: Awaitable[T], receive: Receive) -> T:
+    """`work` (the pipeline, its body read), cancelled if the client disconnects before it is done: its upstream
+    call is not left to run for no one, and the log stage records the call as cut (499), not as answered."""
+    task = asyncio.current_task()
+    assert task is not None
+    watcher = asyncio.get_running_loop().create_task(_cancel_on_disconnect(receive, task))
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not (watcher.done() and not watcher.cancelled() and watcher.result()):
+            raise
+        task.uncancel()
+        raise ClientGone("the client disconnected before its answer was ready") from None
+    finally:
+        watcher.cancel()
 
 
 async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any]) -> bool:
@@ -203,10 +223,19 @@ async def _sse(
     except HelixError as exc:
         yield b"".join(held) + encoder.error(exc)
     except Exception as exc:
+        error = unexpected(exc, f"a stream of {call.id}")
+        await _fail(chunks, exc)
         # Still end the stream properly (an error event, then a clean end), never a cut connection.
-        yield b"".join(held) + encoder.error(unexpected(exc, f"a stream of {call.id}"))
+        yield b"".join(held) + encoder.error(error)
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
+
+
+async def _fail(chunks: AsyncIterator[dict[str, Any]], exc: Exception) -> None:
+    """Raise `exc` inside the pipeline's stream, where the log stage records it as Helix's own failure: only
+    closed, the stream would be logged as cut by the client."""
+    with suppress(Exception):
+        await chunks.athrow(exc)  # type: ignore[attr-defined]
 
 
 def error_headers(exc: HelixError, request_id: str | None) -> dict[str, str]:
@@ -242,6 +271,15 @@ def on_helix_error(request: Request[Any, Any, Any], exc: HelixError) -> Response
 
 def body_too_large() -> HelixError:
     return http_error(413, "the request body is too large: raise [server] max_body_mb if this is intended")
+
+
+def body_not_sent(scope: Scope) -> ClientGone:
+    """Why a request's body never arrived: the server hung up on a client that stalled (408), or it left (499)."""
+    if scope.get(TIMED_OUT):
+        return ClientGone(
+            "the request was not sent in time ([server] client_read_timeout)", status=408, code="request_timeout"
+        )
+    return ClientGone("the client disconnected before its request body arrived")
 
 
 def http_error(status: int, message: str) -> HelixError:

@@ -10,6 +10,8 @@ from helix.errors import InvalidRequest
 MAX_TEXT_CHARS = 256
 # Ten years: any longer and an expiry (now + seconds) stops meaning anything.
 MAX_SECONDS = 10 * 365 * 86400.0
+TIMEOUT_HEADER = "x-helix-timeout"
+MAX_TIMEOUT_SECONDS = 3600.0
 
 
 def number_header(headers: Mapping[str, str], name: str, *, high: float) -> float | None:
@@ -34,3 +36,21 @@ def text_header(headers: Mapping[str, str], name: str, default: str = "") -> str
             f"header {name} must be at most {MAX_TEXT_CHARS} printable characters", param=name, code="invalid_header"
         )
     return value
+
+
+def timeout_header(headers: Mapping[str, str]) -> float | None:
+    """The request's own deadline in seconds (x-helix-timeout): more than 0, at most an hour; None when absent."""
+    raw = headers.get(TIMEOUT_HEADER)
+    if raw is None:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= MAX_TIMEOUT_SECONDS or math.isnan(seconds):
+        raise InvalidRequest(
+            f"{TIMEOUT_HEADER} must be a number of seconds between 0 and {MAX_TIMEOUT_SECONDS:g}",
+            param=TIMEOUT_HEADER,
+            code="invalid_timeout",
+        )
+    return seconds

@@ -116,7 +116,7 @@ class LimitsStage:
                 await self._reserve_shared(call, admission)
             return await next(call)
         except asyncio.CancelledError:
-            admission.settle(call)  # the log stage does not see a cancelled call
+            admission.settle(call)  # before the log stage's own settle (a no-op then), as the reservation goes
             if call.durable:
                 self._writer.submit(reservations.DELETE, (call.id,))
             raise

@@ -39,6 +39,9 @@ class LogStage:
         except Exception:
             self._finish(call, 500, "internal_error")
             raise
+        except asyncio.CancelledError:  # the client left before the answer, or the server cut the request
+            self._finish(call, CLIENT_CLOSED, "client_closed")
+            raise
         if isinstance(reply, Streamed):
             return Streamed(self._watch(call, reply.chunks))
         if call.usage is None:

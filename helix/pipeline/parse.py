@@ -12,7 +12,7 @@ import msgspec
 
 from helix.call import Call, Endpoint, Target
 from helix.errors import InvalidRequest
-from helix.pipeline.headers import MAX_TEXT_CHARS, text_header
+from helix.pipeline.headers import MAX_TEXT_CHARS, text_header, timeout_header
 from helix.pipeline.more_shapes import CompletionsShape, CountTokensShape, MessagesShape, ResponsesShape
 
 _Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
@@ -174,6 +174,7 @@ def parse_call(
             f"'input' has {len(shape.input)} items: at most {MAX_EMBEDDING_INPUTS} per request, as OpenAI's API allows",
             param="input",
         )
+    timeout_header(headers)  # checked here too (the router reads it), so a cache hit refuses a bad one as a miss does
     return Call(
         id=request_id or new_request_id(),
         endpoint=endpoint,

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from helix.call import Call, Completed, Reply, Streamed
 from helix.errors import HelixError, InvalidRequest, UpstreamTimeout
+from helix.pipeline.headers import TIMEOUT_HEADER, timeout_header
 from helix.pipeline.route import send_to_provider
 from helix.pricing import PriceBook
 from helix.quota.estimate import prompt_tokens
@@ -29,8 +30,6 @@ from helix.routing.deployment import Deployment
 from helix.routing.retry import Verdict, backoff, classify, counts_against, retry_after
 from helix.routing.table import Group, RoutingTable
 
-TIMEOUT_HEADER = "x-helix-timeout"
-MAX_TIMEOUT_SECONDS = 3600.0
 _monotonic = time.monotonic
 
 
@@ -61,7 +60,7 @@ class Router:
     async def __call__(self, call: Call, next: Any = None) -> Reply:
         settings = self._settings
         route = self.table.route(call.requested_model, call.target)
-        seconds = _request_timeout(call, settings.deadline)
+        seconds = timeout_header(call.headers) or settings.deadline
         # Every attempt is bounded by a timer (~10 us), also when the deadline is longer than the upstream read
         # timeout: that one bounds each read, not the attempt, and an upstream that trickles its answer a byte
         # at a time (or pings a stream before its first event) would otherwise hold the request for ever.
@@ -245,23 +244,6 @@ def _first_pass(ordered: list[Deployment], now: float, last_group: bool) -> list
     """Every deployment that may take traffic now; if none may and no fallback is left, the one back soonest."""
     ready = [d for d in ordered if d.health.available(now)]
     return ready or (ordered[:1] if last_group else [])
-
-
-def _request_timeout(call: Call, default: float) -> float:
-    raw = call.headers.get(TIMEOUT_HEADER)
-    if raw is None:
-        return default
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds <= MAX_TIMEOUT_SECONDS or math.isnan(seconds):
-        raise InvalidRequest(
-            f"{TIMEOUT_HEADER} must be a number of seconds between 0 and {MAX_TIMEOUT_SECONDS:g}",
-            param=TIMEOUT_HEADER,
-            code="invalid_timeout",
-        )
-    return seconds
 
 
 def _out_of_time(call: Call, last: HelixError | None) -> HelixError:

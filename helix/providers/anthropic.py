@@ -36,8 +36,11 @@ log = logging.getLogger("helix.providers")
 _WRONG_SHAPE = (AttributeError, TypeError, KeyError, IndexError, ValueError)
 
 
-def _wrong_shape(provider: str, what: str, code: str) -> UpstreamError:
-    log.warning("%s sent %s Helix cannot read", provider, what, exc_info=True)
+def _wrong_shape(provider: str, what: str, code: str, exc: Exception) -> UpstreamError:
+    # The provider's fault, not a failure of Helix: one line saying what could not be read, no traceback
+    # (that only at debug level, for whoever reads the translation's code).
+    log.warning("%s sent %s Helix cannot read (%s: %s)", provider, what, type(exc).__name__, str(exc)[:200])
+    log.debug("where the translation of %s's answer failed", provider, exc_info=exc)
     return unreadable(provider, what, code)
 
 
@@ -91,8 +94,8 @@ class AnthropicProvider(HttpAdapter):
             result = await read_json(response, self.name, call)
         try:
             answer = from_messages_response(result, call.requested_model)
-        except _WRONG_SHAPE:
-            raise _wrong_shape(self.name, "an answer", "upstream_bad_answer") from None
+        except _WRONG_SHAPE as exc:
+            raise _wrong_shape(self.name, "an answer", "upstream_bad_answer", exc) from None
         # What translated without an error can still carry the wrong types through (a text block's text a number).
         if problem := ANSWER_PROBLEMS["/chat/completions"](answer):
             raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)
@@ -135,8 +138,8 @@ class AnthropicProvider(HttpAdapter):
                         type=getattr(exc, "type", None),
                         provider=self.name,
                     ) from None
-                except _WRONG_SHAPE:
-                    raise _wrong_shape(self.name, "a stream event", "upstream_bad_stream") from None
+                except _WRONG_SHAPE as exc:
+                    raise _wrong_shape(self.name, "a stream event", "upstream_bad_stream", exc) from None
                 for chunk in chunks:
                     if problem := EVENT_PROBLEMS["/chat/completions"](chunk):
                         raise unreadable(self.name, "a stream event", "upstream_bad_stream", problem)

@@ -100,6 +100,9 @@ class OpenAICompatProvider(HttpAdapter):
                 chunk = decode_event(self.name, data)
                 if "error" in chunk and "choices" not in chunk:
                     raise error_from_body(self.name, 502, chunk, read_openai_error)
+                if chunk.get("type") == "error":  # a Responses stream's error event: the provider's error, as above
+                    error = {"type": chunk.get("code"), "message": chunk.get("message")}
+                    raise error_from_body(self.name, 502, {"error": error}, read_openai_error)
                 if problem := check(chunk):
                     raise unreadable(self.name, "a stream event", "upstream_bad_stream", problem)
                 if not finished:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 Part = Literal["message", "delta", "text"]
+MAX_EVENT_TYPE = 200
 _CONTENT = (str, list, type(None))
 _TEXT = (str, type(None))
 
@@ -23,6 +24,8 @@ def choices_problem(body: dict[str, Any], part: Part, *, required: bool = False)
         return "it has no choices" if required else None
     if not isinstance(choices, list):
         return "its choices are not a list"
+    if required and part == "message" and not choices:
+        return "it has no choices"
     for choice in choices:
         if type(choice) is not dict:
             return "a choice is not an object"
@@ -34,7 +37,10 @@ def choices_problem(body: dict[str, Any], part: Part, *, required: bool = False)
         if part == "text":
             if not isinstance(inner, _TEXT):
                 return "a choice's text is not text"
-        elif inner is not None and (problem := _message_problem(inner, part)):
+        elif inner is None:
+            if required:  # a whole answer's choice without its message: nothing a client can read
+                return f"a choice has no {part}"
+        elif problem := _message_problem(inner, part):
             return problem
     return None
 
@@ -104,7 +110,13 @@ def responses_problem(body: dict[str, Any]) -> str | None:
 
 
 def responses_event_problem(event: dict[str, Any]) -> str | None:
-    """What in a Responses stream event cannot be read: every `delta` is text, a `response` an answer."""
+    """What in a Responses stream event cannot be read: its `type` a name (it becomes the SSE `event:` line,
+    so no line break), its `sequence_number` a number, every `delta` text, a `response` an answer."""
+    kind = event.get("type")
+    if not isinstance(kind, str) or not kind or len(kind) > MAX_EVENT_TYPE or not kind.isprintable():
+        return "its type is not an event name"
+    if not _int_or_none(event.get("sequence_number")):
+        return "its sequence_number is not a number"
     if not isinstance(event.get("delta"), _TEXT):
         return "a delta is not text"
     response = event.get("response")

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from helix.call import token_count
+from helix.translate.parts import content_text
 
 JSON = dict[str, Any]
 
@@ -46,6 +47,16 @@ def anthropic_usage(usage: Any) -> JSON:
     }
 
 
+def _thinking_blocks(value: Any) -> list[JSON]:
+    """The thinking blocks of a message or delta: passed on unchecked from an OpenAI-kind provider, so only
+    those that are objects."""
+    return [block for block in value if isinstance(block, dict)] if isinstance(value, list) else []
+
+
+def _index(value: Any) -> int:
+    return value if type(value) is int else 0
+
+
 def _arguments(text: str) -> Any:
     try:
         value = json.loads(text or "{}")
@@ -58,9 +69,9 @@ def to_message(completion: JSON, model: str) -> JSON:
     choice = (completion.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     content: list[JSON] = [
-        {k: v for k, v in block.items() if k != "index"} for block in message.get("thinking_blocks") or []
+        {k: v for k, v in block.items() if k != "index"} for block in _thinking_blocks(message.get("thinking_blocks"))
     ]
-    text = message.get("content") or message.get("refusal")
+    text = content_text(message.get("content")) or content_text(message.get("refusal"))
     if text:
         content.append({"type": "text", "text": text})
     for call in message.get("tool_calls") or []:
@@ -107,9 +118,9 @@ class MessageEvents:
             if int(choice.get("index") or 0) != 0:
                 continue
             delta = choice.get("delta") or {}
-            for piece in delta.get("thinking_blocks") or []:
+            for piece in _thinking_blocks(delta.get("thinking_blocks")):
                 events += self._thinking(piece)
-            text = delta.get("content") or delta.get("refusal")
+            text = content_text(delta.get("content")) or content_text(delta.get("refusal"))
             if text:
                 events += self._open(("text", -1), {"type": "text", "text": ""})
                 events.append(self._delta({"type": "text_delta", "text": text}))
@@ -151,14 +162,14 @@ class MessageEvents:
         return {"type": "message_start", "message": message}
 
     def _thinking(self, piece: JSON) -> list[tuple[str, JSON]]:
-        key = ("thinking", int(piece.get("index") or 0))
+        key = ("thinking", _index(piece.get("index")))
         if piece.get("type") == "redacted_thinking":
             return self._open(key, {"type": "redacted_thinking", "data": piece.get("data", "")})
         events = self._open(key, {"type": "thinking", "thinking": "", "signature": ""})
-        if piece.get("thinking"):
-            events.append(self._delta({"type": "thinking_delta", "thinking": piece["thinking"]}))
-        if piece.get("signature"):
-            events.append(self._delta({"type": "signature_delta", "signature": piece["signature"]}))
+        if isinstance(thinking := piece.get("thinking"), str) and thinking:
+            events.append(self._delta({"type": "thinking_delta", "thinking": thinking}))
+        if isinstance(signature := piece.get("signature"), str) and signature:
+            events.append(self._delta({"type": "signature_delta", "signature": signature}))
         return events
 
     def _tool(self, call: JSON) -> list[tuple[str, JSON]]:

@@ -63,7 +63,14 @@ def _blocks(content: Any, where: str) -> list[JSON]:
 def _text(content: Any, where: str) -> str:
     if content is None:
         return ""
-    return "\n".join(str(block.get("text", "")) for block in _blocks(content, where) if block.get("type") == "text")
+    return "\n".join(_block_text(block, where) for block in _blocks(content, where) if block.get("type") == "text")
+
+
+def _block_text(block: JSON, where: str) -> str:
+    text = block.get("text", "")
+    if not isinstance(text, str):
+        raise InvalidRequest(f"{where}: a text block's text must be a string", param=f"{where}.content")
+    return text
 
 
 def _user(content: Any, where: str) -> list[JSON]:
@@ -77,7 +84,7 @@ def _user(content: Any, where: str) -> list[JSON]:
             tool_messages.append(_tool_result(block, where))
             parts += [_image(b, where) for b in _blocks(block.get("content") or [], where) if b.get("type") == "image"]
         elif kind == "text":
-            parts.append({"type": "text", "text": block.get("text", "")})
+            parts.append({"type": "text", "text": _block_text(block, where)})
         elif kind == "image":
             parts.append(_image(block, where))
         elif kind == "document":
@@ -135,7 +142,7 @@ def _assistant(content: Any, where: str) -> JSON:
     for block in _blocks(content, where):
         kind = block.get("type")
         if kind == "text":
-            texts.append(str(block.get("text", "")))
+            texts.append(_block_text(block, where))
         elif kind == "tool_use":
             arguments = json.dumps(block.get("input") or {}, ensure_ascii=False)
             function = {"name": block.get("name"), "arguments": arguments}

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from helix.call import token_count
+from helix.translate.parts import content_text
 
 JSON = dict[str, Any]
 _ECHOED = (
@@ -97,8 +98,8 @@ def to_response(completion: JSON, request: JSON, model: str) -> JSON:
     choice = (completion.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     output: list[JSON] = []
-    if message.get("content"):
-        output.append(_message_item(message["content"]))
+    if text := content_text(message.get("content")):
+        output.append(_message_item(text))
     output += [_call_item(call) for call in message.get("tool_calls") or []]
     usage = responses_usage(completion.get("usage"))
     return ResponseShell(request, model).response("completed", output, usage, choice.get("finish_reason"))
@@ -136,8 +137,8 @@ class ResponseEvents:
             if int(choice.get("index") or 0) != 0:
                 continue
             delta = choice.get("delta") or {}
-            if delta.get("content"):
-                events += self._text_delta(delta["content"])
+            if text := content_text(delta.get("content")):
+                events += self._text_delta(text)
             for call in delta.get("tool_calls") or []:
                 events += self._tool_delta(call)
             if choice.get("finish_reason"):

@@ -1,0 +1,183 @@
+"""A provider's answer of the wrong shape, through the real server (a raw socket upstream): never a 500, never an
+answer cached that no client can read, never an SSE stream a provider can write lines into."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Helix, start_helix
+from tests.fake_upstream import FakeState
+from tests.test_upstream_faults import _answer, raw_upstream
+
+_USER = {"role": "user", "content": "tell me a long story"}
+SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+
+
+@contextmanager
+def answered_with(tmp_path: Path, answer: bytes) -> Iterator[Helix]:
+    """A Helix whose OpenAI provider answers every request with `answer`, and is never retried."""
+    with raw_upstream(answer) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            yield instance
+        finally:
+            instance.server.stop()
+
+
+def _sse(*events: Any, done: bool = True) -> bytes:
+    body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+    return SSE_HEAD + body + (b"data: [DONE]\n\n" if done else b"")
+
+
+def _chunk(delta: Any, finish: str | None = None) -> dict[str, Any]:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [choice]}
+
+
+def _completion(message: Any) -> dict[str, Any]:
+    choice = {"index": 0, "message": message, "finish_reason": "stop"}
+    return {"id": "x", "object": "chat.completion", "created": 1, "model": "m", "choices": [choice]}
+
+
+def _request(path: str, stream: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": "gpt-4o-mini", "stream": stream}
+    if path == "/v1/responses":
+        return {**body, "input": "x"}
+    return {**body, "max_tokens": 20, "messages": [{"role": "user", "content": "x"}]}
+
+
+WITHOUT_A_MESSAGE = {
+    "message null": _completion(None),
+    "no message": {**_completion(None), "choices": [{"index": 0, "finish_reason": "stop"}]},
+    "no choices": {**_completion(None), "choices": []},
+}
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+@pytest.mark.parametrize("answer", WITHOUT_A_MESSAGE.values(), ids=WITHOUT_A_MESSAGE.keys())
+def test_a_whole_answer_without_a_message_is_a_502_and_never_cached(
+    tmp_path: Path, path: str, answer: dict[str, Any]
+) -> None:
+    """It was a 200 (to an Anthropic client, a message with no content) and cached: every later ask of the same
+    question got the empty answer back from the cache."""
+    with answered_with(tmp_path, _answer(200, json.dumps(answer).encode())) as instance:
+        for _ in range(2):
+            response = httpx.post(f"{instance.url}{path}", json=_request(path), timeout=30)
+            assert response.status_code == 502, response.text
+            assert "unexpected shape" in response.text
+        rows = instance.rows("SELECT status, error_code, cache FROM requests")
+        assert [(r["status"], r["error_code"], r["cache"]) for r in rows] == [(502, "upstream_bad_answer", "MISS")] * 2
+        assert instance.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0
+
+
+_CREATED = {"type": "response.created", "sequence_number": 0, "response": {"id": "r", "status": "in_progress"}}
+_INJECTED = 'response.output_text.delta\ndata: {"injected": true}\n\nevent: x'
+BAD_RESPONSES_EVENTS = {
+    "type with line breaks": {"type": _INJECTED, "delta": "hi"},
+    "no type": {"delta": "hi"},
+    "type a list": {"type": ["x"], "delta": "hi"},
+    "sequence_number text": {"type": "response.output_text.delta", "delta": "hi", "sequence_number": "x"},
+    "sequence_number a list": {"type": "response.output_text.delta", "delta": "hi", "sequence_number": [1]},
+}
+
+
+@pytest.mark.parametrize("event", BAD_RESPONSES_EVENTS.values(), ids=BAD_RESPONSES_EVENTS.keys())
+def test_a_responses_stream_event_without_a_usable_type_or_number_ends_the_stream_with_an_error(
+    tmp_path: Path, event: dict[str, Any]
+) -> None:
+    """The event's `type` becomes the SSE `event:` line passed on: with line breaks it wrote lines of the
+    provider's choosing into the client's stream; missing, `event: None`. A sequence_number that is no number
+    was an internal error mid-stream, logged as the client having left (499)."""
+    with answered_with(tmp_path, _sse(_CREATED, event, done=False)) as instance:
+        response = httpx.post(f"{instance.url}/v1/responses", json=_request("/v1/responses", True), timeout=30)
+        assert response.status_code == 200
+        names = [line for line in response.text.split("\n") if line and not line.startswith("data: ")]
+        assert names == ["event: response.created", "event: error"], response.text
+        error = json.loads(response.text.rstrip("\n").rsplit("\n", 1)[-1].removeprefix("data: "))
+        assert error["code"] == "upstream_bad_stream" and "unexpected shape" in error["message"]
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (502, "upstream_bad_stream")
+
+
+ODD_THINKING = {"not a list": {"a": 1}, "items not objects": [5, "x"], "index text": [{"index": "a", "thinking": "t"}]}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("blocks", ODD_THINKING.values(), ids=ODD_THINKING.keys())
+def test_thinking_blocks_of_the_wrong_shape_do_not_break_an_anthropic_clients_answer(
+    tmp_path: Path, blocks: Any, stream: bool
+) -> None:
+    """An OpenAI-kind provider's `thinking_blocks` (passed on as they came to a chat client) translated for
+    /v1/messages: a 500 (logged as a 200) or an internal error mid-stream (logged as 499); now what cannot be
+    read is left out and the text arrives."""
+    if stream:
+        answer = _sse(_chunk({"role": "assistant", "thinking_blocks": blocks}), _chunk({"content": "hi"}, "stop"))
+    else:
+        answer = _answer(
+            200, json.dumps(_completion({"role": "assistant", "content": "hi", "thinking_blocks": blocks})).encode()
+        )
+    with answered_with(tmp_path, answer) as instance:
+        response = httpx.post(f"{instance.url}/v1/messages", json=_request("/v1/messages", stream), timeout=30)
+        assert response.status_code == 200, response.text
+        assert "internal error" not in response.text and '"hi"' in response.text
+        (row,) = instance.rows("SELECT status FROM requests")
+        assert row["status"] == 200
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_content_in_parts_reaches_an_anthropic_client_as_text(tmp_path: Path, stream: bool) -> None:
+    """Some OpenAI-compatible providers answer `content` as a list of parts: an Anthropic client got that list as
+    its text block's `text` (or text_delta), which its SDK cannot read."""
+    parts = [{"type": "text", "text": "hel"}, {"type": "reasoning", "summary": []}, {"type": "text", "text": "lo"}]
+    if stream:
+        answer = _sse(_chunk({"role": "assistant", "content": parts}), _chunk({}, "stop"))
+    else:
+        answer = _answer(200, json.dumps(_completion({"role": "assistant", "content": parts})).encode())
+    with answered_with(tmp_path, answer) as instance:
+        response = httpx.post(f"{instance.url}/v1/messages", json=_request("/v1/messages", stream), timeout=30)
+        assert response.status_code == 200, response.text
+        if stream:
+            deltas = [json.loads(line[6:]) for line in response.text.split("\n") if "text_delta" in line]
+            assert [d["delta"]["text"] for d in deltas] == ["hello"]
+        else:
+            assert response.json()["content"] == [{"type": "text", "text": "hello"}]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_anthropic_answer_helix_cannot_read_is_one_warning_without_a_traceback(
+    helix: Helix, fake: FakeState, caplog: pytest.LogCaptureFixture, stream: bool
+) -> None:
+    """The provider's garbage is no crash of Helix: the log says what could not be read, in one line (each try),
+    where it printed a traceback into the server's output."""
+    body = {"model": "anthropic/wrong-shape", "max_tokens": 20, "stream": stream, "messages": [_USER]}
+    with caplog.at_level(logging.INFO, logger="helix"):
+        response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 502 if not stream else "upstream_bad_stream" in response.text
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and "cannot read" in r.getMessage()]
+    assert warnings and all("Error: " in w.getMessage() for w in warnings), caplog.text  # one a try
+    assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.INFO), caplog.text
+
+
+def test_an_error_event_in_a_responses_stream_is_the_providers_error_scrubbed_and_logged(tmp_path: Path) -> None:
+    """It was passed on as it came (a key in its message too), then followed by a second error event of Helix's
+    own, and logged as a stream cut short rather than as the provider's error."""
+    leaked = "sk-proj-Abc123def456GHI789jkl012MNO345"
+    event = {"type": "error", "code": "server_error", "message": f"boom (key {leaked})", "sequence_number": 1}
+    with answered_with(tmp_path, _sse(_CREATED, event, done=False)) as instance:
+        response = httpx.post(f"{instance.url}/v1/responses", json=_request("/v1/responses", True), timeout=30)
+        assert response.status_code == 200
+        assert leaked not in response.text and leaked[:12] not in response.text
+        errors = [
+            json.loads(line[6:]) for line in response.text.split("\n") if line.startswith('data: {"type":"error"')
+        ]
+        assert len(errors) == 1 and errors[0]["code"] == "server_error" and "boom" in errors[0]["message"], errors
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (502, "server_error")
