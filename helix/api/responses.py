@@ -23,6 +23,7 @@ _encode = msgspec.json.encode
 T = TypeVar("T")
 INTERNAL = HelixError("Helix hit an internal error; it is logged on the server. Please report it.")
 RETRY_AFTER_SECONDS = 1
+WATCH_AFTER_SECONDS = 0.02
 JSON = "application/json"
 REQUEST_ID = "x-helix-request-id"
 # The ASGI callables' loose types: Litestar's TypedDict messages are more than these answers need.
@@ -104,19 +105,29 @@ class EventStream:
 
 async def unless_client_leaves(work: Awaitable[T], receive: Receive) -> T:
     """`work` (the pipeline, its body read), cancelled if the client disconnects before it is done: its upstream
-    call is not left to run for no one, and the log stage records the call as cut (499), not as answered."""
+    call is not left to run for no one, and the log stage records the call as cut (499), not as answered.
+
+    The watcher starts only once the work has taken `WATCH_AFTER_SECONDS`: a cache hit, answered well within it,
+    costs a timer instead of a task (~4% of an exact hit's instructions), and a client gone before then is noticed
+    then."""
     task = asyncio.current_task()
     assert task is not None
-    watcher = asyncio.get_running_loop().create_task(_cancel_on_disconnect(receive, task))
+    loop = asyncio.get_running_loop()
+    watchers: list[asyncio.Task[bool]] = []
+    timer = loop.call_later(
+        WATCH_AFTER_SECONDS, lambda: watchers.append(loop.create_task(_cancel_on_disconnect(receive, task)))
+    )
     try:
         return await work
     except asyncio.CancelledError:
-        if not (watcher.done() and not watcher.cancelled() and watcher.result()):
+        if not any(w.done() and not w.cancelled() and w.result() for w in watchers):
             raise
         task.uncancel()
         raise ClientGone("the client disconnected before its answer was ready") from None
     finally:
-        watcher.cancel()
+        timer.cancel()
+        for watcher in watchers:
+            watcher.cancel()
 
 
 async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any]) -> bool:
