@@ -181,3 +181,36 @@ def test_an_error_event_in_a_responses_stream_is_the_providers_error_scrubbed_an
         assert len(errors) == 1 and errors[0]["code"] == "server_error" and "boom" in errors[0]["message"], errors
         (row,) = instance.rows("SELECT status, error_code FROM requests")
         assert (row["status"], row["error_code"]) == (502, "server_error")
+
+
+_LEAKED = "sk-proj-Abc123def456GHI789jkl012MNO345"
+_CRASHED = {"code": "server_error", "message": f"the model crashed (key {_LEAKED})"}
+_FAILED = {"id": "r", "object": "response", "status": "failed", "output": [], "error": _CRASHED}
+
+
+def test_a_whole_responses_answer_that_failed_is_the_providers_error_and_never_cached(tmp_path: Path) -> None:
+    """A 200 whose Responses `status` is "failed" was passed on as an answer (its error message unscrubbed), logged
+    200 and cached, and replayed."""
+    with answered_with(tmp_path, _answer(200, json.dumps(_FAILED).encode())) as instance:
+        for _ in range(2):
+            response = httpx.post(f"{instance.url}/v1/responses", json=_request("/v1/responses"), timeout=30)
+            assert response.status_code == 502, response.text
+            assert _LEAKED[:12] not in response.text and "the model crashed" in response.text
+        rows = instance.rows("SELECT status, error_code FROM requests")
+        assert [(r["status"], r["error_code"]) for r in rows] == [(502, "server_error")] * 2
+        assert instance.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0
+
+
+def test_a_responses_stream_that_failed_ends_with_the_providers_error_scrubbed_and_logged(tmp_path: Path) -> None:
+    failed = {"type": "response.failed", "sequence_number": 1, "response": _FAILED}
+    with answered_with(tmp_path, _sse(_CREATED, failed, done=False)) as instance:
+        response = httpx.post(f"{instance.url}/v1/responses", json=_request("/v1/responses", True), timeout=30)
+        assert response.status_code == 200
+        assert _LEAKED[:12] not in response.text
+        errors = [
+            json.loads(line[6:]) for line in response.text.split("\n") if line.startswith('data: {"type":"error"')
+        ]
+        assert len(errors) == 1 and errors[0]["code"] == "server_error", response.text
+        assert "the model crashed" in errors[0]["message"]
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (502, "server_error")

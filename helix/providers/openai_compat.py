@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from helix.call import Call, Chunk, Completed, Reply, Streamed
+from helix.errors import HelixError
 from helix.providers.http import (
     HttpAdapter,
     decode_event,
@@ -81,6 +82,8 @@ class OpenAICompatProvider(HttpAdapter):
             result, raw = await read_json_raw(response, self.name, call)
         if not isinstance(result, dict):
             raise unreadable(self.name, "an answer", "upstream_bad_answer", "not a JSON object")
+        if path == "/responses" and result.get("status") == "failed":
+            raise _failure(self.name, _response_error(result))
         if problem := ANSWER_PROBLEMS[path](result):
             raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)
         return result, raw
@@ -100,9 +103,11 @@ class OpenAICompatProvider(HttpAdapter):
                 chunk = decode_event(self.name, data)
                 if "error" in chunk and "choices" not in chunk:
                     raise error_from_body(self.name, 502, chunk, read_openai_error)
-                if chunk.get("type") == "error":  # a Responses stream's error event: the provider's error, as above
-                    error = {"type": chunk.get("code"), "message": chunk.get("message")}
-                    raise error_from_body(self.name, 502, {"error": error}, read_openai_error)
+                kind = chunk.get("type")
+                if kind == "error":  # a Responses stream's error event: the provider's error, as above
+                    raise _failure(self.name, chunk)
+                if kind == "response.failed":
+                    raise _failure(self.name, _response_error(chunk.get("response")))
                 if problem := check(chunk):
                     raise unreadable(self.name, "a stream event", "upstream_bad_stream", problem)
                 if not finished:
@@ -112,7 +117,20 @@ class OpenAICompatProvider(HttpAdapter):
                 raise truncated_stream(self.name)
 
 
-_RESPONSES_END = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_RESPONSES_END = frozenset({"response.completed", "response.incomplete"})
+
+
+def _response_error(response: Any) -> Any:
+    """The `error` of a Responses answer that failed (`{"code", "message"}`), if it has one."""
+    return response.get("error") if isinstance(response, dict) else None
+
+
+def _failure(provider: str, error: Any) -> HelixError:
+    """A Responses answer or stream that failed (an error event, `response.failed`, a whole answer whose status is
+    "failed"): the provider's error, its message scrubbed, like any error body; never an answer passed on as one."""
+    error = error if isinstance(error, dict) else {}
+    body = {"error": {"type": error.get("code"), "message": error.get("message")}}
+    return error_from_body(provider, 502, body, read_openai_error)
 
 
 def _is_last(chunk: dict[str, Any]) -> bool:
