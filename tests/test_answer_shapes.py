@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 
 from tests.conftest import Helix, start_helix
@@ -18,6 +19,7 @@ from tests.fake_upstream import FakeState
 from tests.test_upstream_faults import _answer, raw_upstream
 
 _USER = {"role": "user", "content": "tell me a long story"}
+_USAGE = {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12}
 SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
 
 
@@ -214,3 +216,22 @@ def test_a_responses_stream_that_failed_ends_with_the_providers_error_scrubbed_a
         assert "the model crashed" in errors[0]["message"]
         (row,) = instance.rows("SELECT status, error_code FROM requests")
         assert (row["status"], row["error_code"]) == (502, "server_error")
+
+
+def test_a_provider_that_answers_a_streaming_request_whole_is_streamed_to_the_client(tmp_path: Path) -> None:
+    """Some OpenAI-compatible servers ignore `stream: true`: the whole completion was a 502 (a stream cut short); it
+    reaches a streaming client as the chunks it amounts to, logged and cached like any streamed answer."""
+    whole = {**_completion({"role": "assistant", "content": "Paris is the capital."}), "usage": _USAGE}
+    with answered_with(tmp_path, _answer(200, json.dumps(whole).encode())) as instance:
+        client = openai.OpenAI(base_url=f"{instance.url}/v1", api_key="x", max_retries=0)
+        for cache in ("MISS", "HIT-EXACT"):
+            stream = client.chat.completions.with_raw_response.create(
+                model="gpt-4o-mini", messages=[_USER], stream=True, stream_options={"include_usage": True}
+            )
+            assert stream.headers["x-helix-cache"] == cache
+            chunks = list(stream.parse())
+            assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Paris is the capital."
+            assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+            assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
+        rows = instance.rows("SELECT status, stream, completion_tokens FROM requests")
+        assert [(r["status"], r["stream"], r["completion_tokens"]) for r in rows] == [(200, 1, 5)] * 2

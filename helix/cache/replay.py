@@ -1,4 +1,5 @@
-"""Between one `chat.completion` and a stream of `chat.completion.chunk`s, in both directions.
+"""Between one `chat.completion` and a stream of `chat.completion.chunk`s: chunks assembled into a completion here,
+a completion replayed as chunks by `helix/translate/completion_chunks.py`.
 
 The cache stores every answer as a completion. A streamed miss is assembled into one as its chunks
 pass by (they are forwarded immediately, never held back), and a hit for a `stream: true` request is
@@ -12,8 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-# Fields of every chunk that say how the answer was made, kept and replayed as they came.
-_ENVELOPE = ("system_fingerprint", "service_tier")
+from helix.translate.completion_chunks import ENVELOPE
 
 
 class ChunkAssembler:
@@ -34,7 +34,7 @@ class ChunkAssembler:
         self.created = self.created or chunk.get("created")
         if chunk.get("usage"):
             self.usage = chunk["usage"]
-        for name in _ENVELOPE:
+        for name in ENVELOPE:
             if chunk.get(name) is not None:
                 self.extra[name] = chunk[name]
         for choice in chunk.get("choices") or []:
@@ -119,42 +119,3 @@ class ChunkAssembler:
         if self.usage:
             body["usage"] = self.usage
         return body
-
-
-def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
-    """The chunks a stream of this completion would have had; the usage chunk is always included
-    (the API layer drops it for clients that did not ask for usage)."""
-    base = {
-        "id": completion.get("id"),
-        "object": "chat.completion.chunk",
-        "created": completion.get("created"),
-        "model": completion.get("model"),
-        **{name: completion[name] for name in _ENVELOPE if completion.get(name) is not None},
-    }
-    chunks: list[dict[str, Any]] = []
-    for choice in completion.get("choices") or []:
-        index = choice.get("index", 0)
-        message = choice.get("message") or {}
-        first: dict[str, Any] = {"role": message.get("role", "assistant"), "content": message.get("content") or ""}
-        if message.get("refusal"):
-            first["refusal"] = message["refusal"]
-        if message.get("thinking_blocks"):
-            blocks = [{"index": i, **block} for i, block in enumerate(message["thinking_blocks"])]
-            chunks.append(
-                {**base, "choices": [{"index": index, "delta": {"thinking_blocks": blocks}, "finish_reason": None}]}
-            )
-        opening: dict[str, Any] = {"index": index, "delta": first, "finish_reason": None}
-        if choice.get("logprobs") is not None:
-            opening["logprobs"] = choice["logprobs"]
-        chunks.append({**base, "choices": [opening]})
-        if message.get("tool_calls"):
-            calls = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
-            chunks.append(
-                {**base, "choices": [{"index": index, "delta": {"tool_calls": calls}, "finish_reason": None}]}
-            )
-        chunks.append(
-            {**base, "choices": [{"index": index, "delta": {}, "finish_reason": choice.get("finish_reason")}]}
-        )
-    if completion.get("usage"):
-        chunks.append({**base, "choices": [], "usage": completion["usage"]})
-    return chunks

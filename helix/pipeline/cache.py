@@ -26,12 +26,13 @@ from typing import Any
 import msgspec
 
 from helix.cache.fingerprint import fingerprint
-from helix.cache.replay import ChunkAssembler, completion_to_chunks
+from helix.cache.replay import ChunkAssembler
 from helix.cache.response_cache import Hit, Lookup, ResponseCache
 from helix.call import Call, Completed, Next, Reply, Streamed, Usage
 from helix.config import CacheConfig
 from helix.pipeline.headers import MAX_SECONDS, number_header, text_header
 from helix.pricing import PriceBook
+from helix.translate.completion_chunks import completion_to_chunks
 
 log = logging.getLogger("helix.cache")
 _encode = msgspec.json.encode

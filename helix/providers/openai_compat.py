@@ -23,6 +23,7 @@ from helix.providers.http import (
     unreadable,
 )
 from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS
+from helix.translate.completion_chunks import completion_to_chunks
 
 
 class OpenAICompatProvider(HttpAdapter):
@@ -79,7 +80,10 @@ class OpenAICompatProvider(HttpAdapter):
     async def _post_json(self, call: Call, path: str, body: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         """The answer and its bytes as received (sent on as they are when no stage changes the answer)."""
         async with self._open(call, path, body) as response:
-            result, raw = await read_json_raw(response, self.name, call)
+            return await self._whole(call, path, response)
+
+    async def _whole(self, call: Call, path: str, response: httpx.Response) -> tuple[dict[str, Any], bytes]:
+        result, raw = await read_json_raw(response, self.name, call)
         if not isinstance(result, dict):
             raise unreadable(self.name, "an answer", "upstream_bad_answer", "not a JSON object")
         if path == "/responses" and result.get("status") == "failed":
@@ -91,6 +95,13 @@ class OpenAICompatProvider(HttpAdapter):
     async def _stream(self, call: Call, body: dict[str, Any], path: str) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
             response = await stack.enter_async_context(self._open(call, path, body))
+            if path == "/chat/completions" and response.headers.get("content-type", "").startswith("application/json"):
+                # A server that does not stream (some local ones ignore `stream: true`) answered with the whole
+                # completion: passed on as the chunks it amounts to, as a cached answer is replayed.
+                completion, _ = await self._whole(call, path, response)
+                for chunk in completion_to_chunks(completion):
+                    yield Chunk(chunk, None)
+                return
             waiting = time.perf_counter()
             first, finished = True, False
             check = EVENT_PROBLEMS[path]
