@@ -25,6 +25,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import substitute  # noqa: E402
 
 from tests.labelled import load_intents  # noqa: E402
 
@@ -36,8 +39,10 @@ WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.json
 # The data versions: v3 (the shipped v3 model's) reads three written files and every paraphrase pair of an
 # intent; v4 reads every written file and SAME_PAIRS of each intent's paraphrase pairs; v5 is v3 plus the
 # trivial edits users make (`edited_pairs`), for a short continued fine-tune from the shipped weights; v6 is v3
-# plus the hand-written near-miss families of `written_near_misses.jsonl` (`near_miss_pairs`), which v4 does not read.
-VERSIONS = ("v3", "v4", "v5", "v6")
+# plus the hand-written near-miss families of `written_near_misses.jsonl` (`near_miss_pairs`), which v4 does not read;
+# v7 is v3 plus one-word substitutions of the v3 written questions (`substituted_pairs`, `substitute.py`).
+VERSIONS = ("v3", "v4", "v5", "v6", "v7")
+ADDED = ("v5", "v6", "v7")  # v3 plus added pairs, filtered against the held-out questions
 V3_WRITTEN = ("written_intents", "written_saas_code", "written_support")
 NEAR_MISSES = "written_near_misses"
 
@@ -772,6 +777,20 @@ def edited_pairs(rng: random.Random, per_text: int = 2) -> list[Pair]:
     return pairs
 
 
+def substituted_pairs(rng: random.Random) -> list[Pair]:
+    """v7: each written v3 training question with one word replaced by a sibling ("different", `substitute.py`),
+    and beside each a "same" pair with one of v5's trivial edits."""
+
+    def edit(text: str, rng: random.Random) -> str:
+        for name in rng.sample(EDITS, len(EDITS)):
+            edited = trivial_edit(text, rng, name)
+            if edited != text:
+                return edited
+        return text
+
+    return substitute.pairs(written_families("v3"), rng, edit, _normal)
+
+
 def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     if version not in VERSIONS:
         raise ValueError(f"data version {version!r} is not one of {VERSIONS}")
@@ -789,12 +808,13 @@ def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     for _ in range(len(families) * 2):  # unrelated questions in the same style
         x, y = rng.sample(every, 2)
         pairs.append((rng.choice(x), rng.choice(y), 0))
-    pairs += written_pairs(rng, "v3" if version in ("v5", "v6") else version)
+    pairs += written_pairs(rng, "v3" if version in ADDED else version)
     held_out = {_normal(t) for i in load_intents() if i.split in ("dev", "test") for t in i.texts}
-    if version in ("v5", "v6"):
+    if version in ADDED:
         # An edit ("how to make api key") or a re-asked question can land on a held-out one: such pairs are left out.
         held_out |= {_normal(t) for i in load_intents(SELECT_INTENTS) for t in i.texts}
-        added = edited_pairs(rng) if version == "v5" else near_miss_pairs(rng)
+        adders = {"v5": edited_pairs, "v6": near_miss_pairs, "v7": substituted_pairs}
+        added = adders[version](rng)
         pairs += [p for p in added if not {_normal(p[0]), _normal(p[1])} & held_out]
     old = REPO / "tests" / "data" / "semantic_pairs.jsonl"
     for line in old.read_text(encoding="utf-8").splitlines():
