@@ -60,12 +60,13 @@ def test_no_training_question_is_a_held_out_question() -> None:
 
 def test_data_versions_are_the_trained_models_data() -> None:
     """The pair counts docs/semantic-cache.md and the card state for the v3 and v4 data, seed 8."""
-    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5", "v6")}
+    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5", "v6", "v7")}
     assert {v: (len(p), sum(same for _, _, same in p)) for v, p in counts.items()} == {
         "v3": (30_453, 14_967),
         "v4": (36_759, 16_149),
         "v5": (37_458, 19_308),
         "v6": (42_419, 20_537),
+        "v7": (35_941, 17_711),
     }
 
 
@@ -80,6 +81,55 @@ def test_v6_is_v3_plus_written_near_misses() -> None:
     added = [p for p in v6 if p not in old]
     assert sum(same for _, _, same in added) > 4_000
     assert sum(1 - same for _, _, same in added) > 4_000
+
+
+def test_v7_is_v3_plus_one_word_substitutions() -> None:
+    """v7 keeps every v3 pair; each added "different" pair has a side that is a written training question with
+    one word replaced by a sibling, and each added "same" pair differs only by a trivial edit."""
+    data = _judge_data()
+    v3, v7 = data.build(8, "v3"), data.build(8, "v7")
+    assert sorted(set(v3) - set(v7)) == []
+    old = set(v3)
+    added = [p for p in v7 if p not in old]
+    different = [p for p in added if not p[2]]
+    assert len(different) > 2_500 and sum(same for _, _, same in added) > 2_500
+
+    def masked(text: str) -> set[tuple[str, ...]]:  # the text with each word in turn left out
+        words = tuple(text.split())
+        return {(*words[:i], "*", *words[i + 1 :]) for i in range(len(words))}
+
+    written = {t for family in data.written_families("v3") for texts in family for t in texts}
+    one_away = set().union(*(masked(t) for t in written))
+    one_word = sum(any(masked(x) & one_away and x not in written for x in (a, b)) for a, b, _ in different)
+    assert one_word > 0.95 * len(different)
+
+
+def test_substitution_keeps_the_rest_of_the_question() -> None:
+    import random
+
+    substitute = _judge_data().substitute
+    lexicon = {"order": ["subscription", "invoice"], "cancel": ["pause"]}
+    rng = random.Random(0)
+    made = {substitute.substitute("How do I cancel my order?", lexicon, set(), rng) for _ in range(40)}
+    assert made == {
+        "How do I pause my order?",
+        "How do I cancel my subscription?",
+        "How do I cancel my invoice?",
+    }
+    assert substitute.substitute("Where is it?", lexicon, set(), rng) is None
+    assert substitute.substitute("Order status", lexicon, set(), rng) in {"Subscription status", "Invoice status"}
+    # a sibling seen after the same word is preferred (three to one)
+    picks = [substitute.substitute("my order", {"order": ["bill", "plan"]}, {("my", "plan")}, rng) for _ in range(400)]
+    assert 250 < picks.count("my plan") < 350
+
+
+def test_substitution_lexicon_never_offers_the_word_itself() -> None:
+    substitute = _judge_data().substitute
+    lexicon = substitute.load()
+    assert len(lexicon) > 500
+    for word, siblings in lexicon.items():
+        assert word not in siblings and len(set(siblings)) == len(siblings)
+        assert word not in substitute.FILLERS and not set(siblings) & substitute.FILLERS
 
 
 def test_v5_is_v3_plus_trivial_edits() -> None:
