@@ -40,9 +40,10 @@ WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.json
 # intent; v4 reads every written file and SAME_PAIRS of each intent's paraphrase pairs; v5 is v3 plus the
 # trivial edits users make (`edited_pairs`), for a short continued fine-tune from the shipped weights; v6 is v3
 # plus the hand-written near-miss families of `written_near_misses.jsonl` (`near_miss_pairs`), which v4 does not read;
-# v7 is v3 plus one-word substitutions of the v3 written questions (`substituted_pairs`, `substitute.py`).
-VERSIONS = ("v3", "v4", "v5", "v6", "v7")
-ADDED = ("v5", "v6", "v7")  # v3 plus added pairs, filtered against the held-out questions
+# v7 is v3 plus one-word substitutions of the v3 written questions (`substituted_pairs`, `substitute.py`); v8 is v7
+# plus the same questions with one word replaced by a synonym (`synonym_pairs`).
+VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8")
+ADDED = ("v5", "v6", "v7", "v8")  # v3 plus added pairs, filtered against the held-out questions
 V3_WRITTEN = ("written_intents", "written_saas_code", "written_support")
 NEAR_MISSES = "written_near_misses"
 
@@ -791,6 +792,11 @@ def substituted_pairs(rng: random.Random) -> list[Pair]:
     return substitute.pairs(written_families("v3"), rng, edit, _normal)
 
 
+def synonym_pairs(rng: random.Random) -> list[Pair]:
+    """v8: v7's pairs, and each written v3 training question with one word replaced by a synonym ("same")."""
+    return substituted_pairs(rng) + substitute.synonym_pairs(written_families("v3"), rng)
+
+
 def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     if version not in VERSIONS:
         raise ValueError(f"data version {version!r} is not one of {VERSIONS}")
@@ -813,7 +819,7 @@ def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     if version in ADDED:
         # An edit ("how to make api key") or a re-asked question can land on a held-out one: such pairs are left out.
         held_out |= {_normal(t) for i in load_intents(SELECT_INTENTS) for t in i.texts}
-        adders = {"v5": edited_pairs, "v6": near_miss_pairs, "v7": substituted_pairs}
+        adders = {"v5": edited_pairs, "v6": near_miss_pairs, "v7": substituted_pairs, "v8": synonym_pairs}
         added = adders[version](rng)
         pairs += [p for p in added if not {_normal(p[0]), _normal(p[1])} & held_out]
     old = REPO / "tests" / "data" / "semantic_pairs.jsonl"

@@ -73,15 +73,18 @@ FILLERS = frozenset(
 SYNONYM = 0.5  # the two words' cosine (all-MiniLM-L6-v2) at or above which a sibling is taken for a synonym
 SEEN = 2  # a word used fewer times than this in the training questions (often a typo) is left out
 SIBLINGS = 12  # the closest siblings below SYNONYM kept for each word
+TRADED = 2  # a synonym (v8) is traded by the phrasings of at least this many intents...
+CLOSE = 0.7  # ...its cosine to the word is at least this, and the two are not opposites (the facts' WordNet list)
 WORD = re.compile(r"[A-Za-z][a-z]+")
 
 Pair = tuple[str, str, int]
 Lexicon = dict[str, list[str]]
 
 
-def load() -> Lexicon:
+def load(kind: str = "siblings") -> Lexicon:
+    """The siblings (different questions) or the synonyms (the same question) of each replaceable word."""
     data: dict[str, Lexicon] = json.loads(LEXICON.read_text(encoding="utf-8"))
-    return data["siblings"]
+    return data[kind]
 
 
 def _case_like(word: str, model: str) -> str:
@@ -141,6 +144,23 @@ def pairs(
     return out
 
 
+def synonym_pairs(families: list[list[list[str]]], rng: random.Random, lexicon: Lexicon | None = None) -> list[Pair]:
+    """v8: each question with one word replaced by a synonym, "same" against the question or another phrasing of
+    its intent, so a changed content word is not by itself a cue for "different"."""
+    lexicon = load("synonyms") if lexicon is None else lexicon
+    follows = bigrams(t for family in families for texts in family for t in texts)
+    out: list[Pair] = []
+    for family in families:
+        for texts in family:
+            for text in texts:
+                new = substitute(text, lexicon, follows, rng)
+                if new is None:
+                    continue
+                other = text if len(texts) == 1 or rng.random() < 0.5 else rng.choice([t for t in texts if t != text])
+                out.append((other, new, 1) if rng.random() < 0.5 else (new, other, 1))
+    return out
+
+
 def build_lexicon(families: list[list[list[str]]], spacy_dir: Path, embedding_dir: Path) -> dict[str, object]:
     """The lexicon from the training questions: spaCy tags each question; the embedding model scores word pairs."""
     import numpy as np
@@ -148,6 +168,9 @@ def build_lexicon(families: list[list[list[str]]], spacy_dir: Path, embedding_di
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from helix.cache.embedder import Embedder
+    from helix.cache.judge.wordlists import opposites
+
+    opposite = {frozenset(pair) for pair in opposites()}
 
     nlp = spacy.load(spacy_dir, exclude=["ner", "parser"])
     intents = [texts for family in families for texts in family]
@@ -167,10 +190,12 @@ def build_lexicon(families: list[list[list[str]]], spacy_dir: Path, embedding_di
             words_of.append(words)
         per_intent.append(words_of)
     used_by = Counter(w for words_of in per_intent for w in set().union(*words_of))
-    interchangeable = set()
+    interchangeable: Counter[frozenset[str]] = Counter()  # in how many intents two phrasings trade the words
     for words_of in per_intent:
+        traded: set[frozenset[str]] = set()
         for a, b in itertools.combinations(words_of, 2):
-            interchangeable |= {frozenset((x, y)) for x in a - b for y in b - a}
+            traded |= {frozenset((x, y)) for x in a - b for y in b - a}
+        interchangeable.update(traded)
     tag_of = {}
     for word, counts in tags.items():
         tag, n = counts.most_common(1)[0]
@@ -181,6 +206,7 @@ def build_lexicon(families: list[list[list[str]]], spacy_dir: Path, embedding_di
     vectors = Embedder(model_path=str(embedding_dir)).embed(words)
     similarity = vectors @ vectors.T
     siblings: Lexicon = {}
+    synonyms: Lexicon = {}  # v8: words two phrasings of one intent use interchangeably, at least SYNONYM close
     for i, word in enumerate(words):
         order = np.argsort(-similarity[i])
         chosen = [
@@ -193,7 +219,19 @@ def build_lexicon(families: list[list[list[str]]], spacy_dir: Path, embedding_di
         ][:SIBLINGS]
         if chosen:
             siblings[word] = chosen
-    return {"tags": {w: tag_of[w] for w in siblings}, "siblings": siblings}
+        same = [
+            words[j]
+            for j in order
+            if j != i
+            and tag_of[words[j]] == tag_of[word]
+            and similarity[i, j] >= CLOSE
+            and lemma[words[j]] != lemma[word]
+            and interchangeable[frozenset((word, words[j]))] >= TRADED
+            and frozenset((lemma[word], lemma[words[j]])) not in opposite
+        ]
+        if same:
+            synonyms[word] = same
+    return {"tags": {w: tag_of[w] for w in siblings}, "siblings": siblings, "synonyms": synonyms}
 
 
 def main() -> None:
