@@ -60,13 +60,14 @@ def test_no_training_question_is_a_held_out_question() -> None:
 
 def test_data_versions_are_the_trained_models_data() -> None:
     """The pair counts docs/semantic-cache.md and the card state for the v3 and v4 data, seed 8."""
-    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5", "v6", "v7")}
+    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5", "v6", "v7", "v8")}
     assert {v: (len(p), sum(same for _, _, same in p)) for v, p in counts.items()} == {
         "v3": (30_453, 14_967),
         "v4": (36_759, 16_149),
         "v5": (37_458, 19_308),
         "v6": (42_419, 20_537),
         "v7": (35_941, 17_711),
+        "v8": (36_279, 18_049),
     }
 
 
@@ -104,6 +105,15 @@ def test_v7_is_v3_plus_one_word_substitutions() -> None:
     assert one_word > 0.95 * len(different)
 
 
+def test_v8_is_v7_plus_synonym_positives() -> None:
+    data = _judge_data()
+    v7, v8 = data.build(8, "v7"), data.build(8, "v8")
+    assert sorted(set(v7) - set(v8)) == []
+    old = set(v7)
+    added = [p for p in v8 if p not in old]
+    assert len(added) > 300 and all(same for _, _, same in added)
+
+
 def test_substitution_keeps_the_rest_of_the_question() -> None:
     import random
 
@@ -130,6 +140,11 @@ def test_substitution_lexicon_never_offers_the_word_itself() -> None:
     for word, siblings in lexicon.items():
         assert word not in siblings and len(set(siblings)) == len(siblings)
         assert word not in substitute.FILLERS and not set(siblings) & substitute.FILLERS
+    synonyms = substitute.load("synonyms")
+    assert {"photo": ["picture"], "directory": ["folder"]}.items() <= synonyms.items()
+    for word, same in synonyms.items():
+        assert word not in same and not set(same) & set(lexicon.get(word, []))
+        assert all(word in synonyms[other] for other in same)  # a synonym's synonym is the word again
 
 
 def test_v5_is_v3_plus_trivial_edits() -> None:
