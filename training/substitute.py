@@ -178,16 +178,16 @@ def build_lexicon(families: list[list[list[str]]], spacy_dir: Path, embedding_di
     lemma: dict[str, str] = {}
     per_intent: list[list[set[str]]] = []
     for texts in intents:
-        words_of = []
+        words_of: list[set[str]] = []
         for doc in nlp.pipe(texts):
-            words = set()
+            seen: set[str] = set()
             for tok in doc:
                 word = tok.text.lower()
                 if WORD.fullmatch(tok.text) and not tok.is_stop and len(word) > 2 and word not in FILLERS:
                     tags[word][tok.tag_] += 1
                     lemma.setdefault(word, tok.lemma_.lower())
-                    words.add(word)
-            words_of.append(words)
+                    seen.add(word)
+            words_of.append(seen)
         per_intent.append(words_of)
     used_by = Counter(w for words_of in per_intent for w in set().union(*words_of))
     interchangeable: Counter[frozenset[str]] = Counter()  # in how many intents two phrasings trade the words
