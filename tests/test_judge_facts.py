@@ -59,6 +59,9 @@ FACT_NEAR_MISSES = [
     ("How do I activate my card?", "deactivate card", "opposites"),
     ("How do I turn on auto-renew?", "switch off auto renewal", "opposites"),
     ("How do I log in?", "log out of the app", "opposites"),
+    ("Why do days get longer in summer?", "Why do days get shorter in summer?", "opposites"),
+    ("How do I make the font bigger?", "how to make the text smaller", "opposites"),
+    ("Which plan is the cheapest?", "which plan is the most expensive", "opposites"),
     ("How can I make my profile public?", "make profile private", "opposites"),
     # entities
     ("How do I read a file in Python?", "How do I read a file in Rust?", "entities"),
@@ -97,6 +100,10 @@ FACT_AGREEMENTS = [
     ("IPv4 vs IPv6: what is the difference?", "what's the difference between ipv6 and ipv4"),
     ("Is a tomato a fruit or a vegetable?", "is tomato a vegetable or fruit"),
     ("Should I use IPv4 or IPv6?", "ipv6 or ipv4, which one should I use?"),
+    ("How do I make the font bigger?", "make the text larger"),
+    ("Is the fast plan faster?", "is the fast plan quicker"),
+    ("How can I make a PDF file smaller?", "My PDF is too big to email, how do I shrink it?"),
+    ("Which plan is cheaper?", "which plan is less expensive"),
     ("How can I delete the photo on my profile?", "delete profile photo"),
 ]
 

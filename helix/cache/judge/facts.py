@@ -295,13 +295,37 @@ def _particles(tokens: list[str]) -> set[str]:
     }
 
 
+def _graded(tokens: list[str]) -> set[str]:
+    """The words a question grades, as WordNet's opposites list has them: comparatives and superlatives ("longer"
+    and "longest" as "long", "bigger" as "big", "easier" as "easy", "larger" as "large") and words after "more" or
+    "most". Only a graded word clashes with a graded opposite: "make the PDF smaller" and "the PDF is too big" ask
+    the same."""
+    known = _opposite_stems()
+    out = set()
+    for i, word in enumerate(tokens):
+        stem = _stem(word)
+        if i > 0 and tokens[i - 1] in ("more", "most") and stem in known:
+            out.add(stem)
+        for suffix in ("est", "er"):
+            root = stem.removesuffix(suffix)
+            if root == stem:
+                continue
+            bases = [root]
+            if root[-2:-1] == root[-1:]:
+                bases.append(root[:-1])  # bigger, hottest
+            if root.endswith("i"):
+                bases.append(root[:-1] + "y")  # easier, earliest
+            out.update(_stem(b) for b in bases if len(b) >= _SHORT_WORD and _stem(b) in known)
+    return out
+
+
 def _check_opposites(a: str, b: str) -> Veto | None:
     ta, tb = words(a), words(b)
-    sa, sb = {_stem(w) for w in ta}, {_stem(w) for w in tb}
-    for x in sorted(sa - sb):
-        clash = sorted((_opposites_of(x) & sb) - sa)
-        if clash:
-            return Veto("opposites", f"'{x}' vs '{clash[0]}'")
+    for sa, sb in (({_stem(w) for w in ta}, {_stem(w) for w in tb}), (_graded(ta), _graded(tb))):
+        for x in sorted(sa - sb):
+            clash = sorted((_opposites_of(x) & sb) - sa)
+            if clash:
+                return Veto("opposites", f"'{x}' vs '{clash[0]}'")
     pa, pb = _particles(ta), _particles(tb)
     for x, y in wordlists.particles():
         for one, other in ((pa, pb), (pb, pa)):
