@@ -505,3 +505,41 @@ def test_an_admission_chosen_as_a_deadlock_victim_while_seeding_is_tried_again(p
     assert outcome == [None]
     assert _spend_row(conn, alice) == (0.0, pytest.approx(0.3))
     conn.close()
+
+
+def test_forgetting_a_budget_chosen_as_a_deadlock_victim_is_tried_again(pg_url: PostgresUrl) -> None:
+    """Forgetting a budget deletes its running-spend row, then its settled row; a transaction holding the settled row
+    that then wants the spend row (a seed takes them in that order) deadlocks with it. Forgetting is tried again."""
+    conn = connect(pg_url)
+    record, _ = key_store.create(conn, "team", KeySpec(budget=5.0))
+    now = time.time()
+    budget = budget_spend.of_key(record.id, "day", now - 60, 5.0)
+    row = reservations.of(_known("first", now, record.id, 0.0), 0.1, (budget,), 0.01)
+    assert reservations.reserve_within(conn, row, (budget,), 0.01)[0] is None  # the budget's rows are there
+
+    holder = connect(pg_url, migrate=False)
+    holder.execute("SET deadlock_timeout = '5s'")  # it waits longer before looking for a deadlock: not the victim
+    holder.execute("BEGIN")
+    holder.execute("UPDATE budget_settled SET spent = spent WHERE subject = ?", (budget.subject,))
+    outcome: list[object] = []
+
+    def forget() -> None:
+        own = connect(pg_url, migrate=False)
+        try:
+            budget_spend.forget(own, [budget_spend.key_prefix(record.id, "day")])
+            outcome.append(None)
+        except Exception as exc:
+            outcome.append(exc)
+        finally:
+            own.close()
+
+    forgetting = threading.Thread(target=forget)
+    forgetting.start()
+    time.sleep(0.5)  # it has deleted the spend row and waits for the settled one
+    holder.execute("UPDATE budget_spend SET spent = spent WHERE subject = ?", (budget.subject,))  # the deadlock
+    holder.execute("COMMIT")
+    forgetting.join(30)
+    holder.close()
+    assert outcome == [None]
+    assert budget_spend.current(conn, budget) is None
+    conn.close()

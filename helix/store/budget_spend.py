@@ -27,9 +27,11 @@ seed reads, or charged to the settled row by the trigger once the seed has commi
 from __future__ import annotations
 
 import math
+import sqlite3
 from dataclasses import dataclass
 
-from helix.store.db import Connection, transaction
+from helix.store.db import Connection, is_locked, transaction
+from helix.store.pg import ConnectionLost
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,7 @@ _ENDED = (
 )
 _FORGET = "DELETE FROM {table} WHERE substr(subject, 1, ?) = ?"
 _TABLES = ("budget_spend", "budget_settled")
+_FORGET_TRIES = 3
 
 
 def current(conn: Connection, budget: Budget) -> tuple[float, float] | None:
@@ -125,8 +128,17 @@ def seed(conn: Connection, budget: Budget) -> None:
 
 
 def forget(conn: Connection, prefixes: list[str]) -> None:
-    """Delete the rows of budgets that are gone (a key's: `key_prefix`; a per-user rule's: `user_prefix`)."""
-    with transaction(conn):
-        for prefix in prefixes:
-            for table in _TABLES:
-                conn.execute(_FORGET.format(table=table), (len(prefix), prefix))
+    """Delete the rows of budgets that are gone (a key's: `key_prefix`; a per-user rule's: `user_prefix`).
+
+    A seed takes the two tables' rows in the other order, so on PostgreSQL the two can deadlock and one is rolled
+    back: this one is then tried again (the seed retries on its side too)."""
+    for attempt in range(_FORGET_TRIES):
+        try:
+            with transaction(conn):
+                for prefix in prefixes:
+                    for table in _TABLES:
+                        conn.execute(_FORGET.format(table=table), (len(prefix), prefix))
+            return
+        except sqlite3.OperationalError as exc:
+            if isinstance(exc, ConnectionLost) or not is_locked(exc) or attempt == _FORGET_TRIES - 1:
+                raise
