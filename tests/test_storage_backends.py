@@ -7,6 +7,7 @@ import asyncio
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -36,6 +37,8 @@ from helix.store.pg import ConnectionLost
 from helix.store.writer import Writer
 from helix.virtual_keys import KeyExists, KeySpec
 from tests.postgres import named, terminate
+
+Statement = tuple[str, tuple[Any, ...]]
 
 
 def _known(request_id: str, ts: float, key_id: str | None, cost: float, **more: Any) -> dict[str, Any]:
@@ -479,30 +482,13 @@ def test_an_admission_chosen_as_a_deadlock_victim_while_seeding_is_tried_again(p
         assert reservations.reserve_within(conn, row, (alice,), 0.01)[0] is None
     budget_spend.forget(conn, [budget_spend.user_prefix(record.id, "day")])  # the next admission seeds again
 
-    holder = connect(pg_url, migrate=False)
-    holder.execute("SET deadlock_timeout = '5s'")  # it waits longer before looking for a deadlock: not the victim
-    holder.execute("BEGIN")
-    holder.execute("UPDATE reservations SET cost_usd = cost_usd WHERE id = 'second'")
-    outcome: list[object] = []
+    def admit(own: Connection) -> object:
+        row = reservations.of(_known("third", now, record.id, 0.0, user="alice"), 0.1, (alice,), 0.01)
+        return reservations.reserve_within(own, row, (alice,), 0.01)[0]
 
-    def admit() -> None:
-        own = connect(pg_url, migrate=False)
-        try:
-            row = reservations.of(_known("third", now, record.id, 0.0, user="alice"), 0.1, (alice,), 0.01)
-            outcome.append(reservations.reserve_within(own, row, (alice,), 0.01)[0])
-        except Exception as exc:
-            outcome.append(exc)
-        finally:
-            own.close()
-
-    admission = threading.Thread(target=admit)
-    admission.start()
-    time.sleep(0.5)  # the seed has locked 'first' and waits for 'second'
-    holder.execute("UPDATE reservations SET cost_usd = cost_usd WHERE id = 'first'")  # the deadlock
-    holder.execute("COMMIT")
-    admission.join(30)
-    holder.close()
-    assert outcome == [None]
+    # The seed locks 'first', then waits for 'second', which the other holds before it wants 'first'.
+    lock = "UPDATE reservations SET cost_usd = cost_usd WHERE id = ?"
+    assert _as_deadlock_victim(pg_url, admit, (lock, ("second",)), (lock, ("first",))) is None
     assert _spend_row(conn, alice) == (0.0, pytest.approx(0.3))
     conn.close()
 
@@ -517,29 +503,43 @@ def test_forgetting_a_budget_chosen_as_a_deadlock_victim_is_tried_again(pg_url: 
     row = reservations.of(_known("first", now, record.id, 0.0), 0.1, (budget,), 0.01)
     assert reservations.reserve_within(conn, row, (budget,), 0.01)[0] is None  # the budget's rows are there
 
+    def forget(own: Connection) -> object:
+        return budget_spend.forget(own, [budget_spend.key_prefix(record.id, "day")])
+
+    # Forgetting deletes the spend row, then waits for the settled one, which the other holds before it wants the
+    # spend row.
+    settled, spend = (f"UPDATE {t} SET spent = spent WHERE subject = ?" for t in ("budget_settled", "budget_spend"))
+    assert _as_deadlock_victim(pg_url, forget, (settled, (budget.subject,)), (spend, (budget.subject,))) is None
+    assert budget_spend.current(conn, budget) is None
+    conn.close()
+
+
+def _as_deadlock_victim(
+    pg_url: PostgresUrl, work: Callable[[Connection], object], first: Statement, then: Statement
+) -> object:
+    """What `work` returns (or raises) on its own connection while another transaction holds the rows `first` locks
+    and, once `work` waits for them, wants those `then` locks: a deadlock whose victim is `work` (the other waits
+    5 s before it looks for one, `work` PostgreSQL's default 1 s)."""
     holder = connect(pg_url, migrate=False)
-    holder.execute("SET deadlock_timeout = '5s'")  # it waits longer before looking for a deadlock: not the victim
+    holder.execute("SET deadlock_timeout = '5s'")
     holder.execute("BEGIN")
-    holder.execute("UPDATE budget_settled SET spent = spent WHERE subject = ?", (budget.subject,))
+    holder.execute(*first)
     outcome: list[object] = []
 
-    def forget() -> None:
+    def run() -> None:
         own = connect(pg_url, migrate=False)
         try:
-            budget_spend.forget(own, [budget_spend.key_prefix(record.id, "day")])
-            outcome.append(None)
+            outcome.append(work(own))
         except Exception as exc:
             outcome.append(exc)
         finally:
             own.close()
 
-    forgetting = threading.Thread(target=forget)
-    forgetting.start()
-    time.sleep(0.5)  # it has deleted the spend row and waits for the settled one
-    holder.execute("UPDATE budget_spend SET spent = spent WHERE subject = ?", (budget.subject,))  # the deadlock
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(0.5)  # `work` now waits for what `first` locked
+    holder.execute(*then)
     holder.execute("COMMIT")
-    forgetting.join(30)
+    worker.join(30)
     holder.close()
-    assert outcome == [None]
-    assert budget_spend.current(conn, budget) is None
-    conn.close()
+    return outcome[0] if outcome else TimeoutError("the work did not finish")
