@@ -30,7 +30,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, upstream: tuple[ServerThrea
 @pytest.fixture(scope="module")
 def impatient(tmp_path_factory: pytest.TempPathFactory, upstream: tuple[ServerThread, FakeState]) -> Iterator[str]:
     with helix_process(
-        tmp_path_factory.mktemp("impatient"), upstream[0].url, "[server]\nclient_read_timeout = 1.0\n"
+        tmp_path_factory.mktemp("impatient"), upstream[0].url, "[server]\nclient_read_timeout = 2.0\n"
     ) as (
         url,
         _,
@@ -158,7 +158,7 @@ def test_a_client_that_stalls_gets_a_408_and_its_connection_closed(impatient: st
     status, _, body = answer.partition(b"\r\n\r\n")
     assert status.startswith(b"HTTP/1.1 408"), answer[:300]
     assert json.loads(body)["error"]["code"] == "request_timeout"
-    assert 0.9 < waited < 5
+    assert 1.9 < waited < 8
     assert httpx.get(f"{impatient}/health", timeout=10).status_code == 200
 
 
@@ -167,7 +167,7 @@ def test_a_kept_alive_connection_idle_between_requests_is_no_408(impatient: str)
     parts = urlsplit(impatient)
     request = b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n"
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        for pause in (0, 1.6):
+        for pause in (0, 2.6):
             time.sleep(pause)
             sock.sendall(request)
             answer = _read_answer(sock)
