@@ -1,6 +1,6 @@
 """Single-substitution hard negatives (docs/semantic-cache.md, issue 8's fifth pass).
 
-    HF_HUB_OFFLINE=1 .venv/bin/python training/substitute.py --spacy DIR   # rewrites the lexicon (~1 min)
+    HF_HUB_OFFLINE=1 .venv/bin/python training/build_lexicon.py --spacy DIR   # rewrites the lexicon (~1 min)
 
 A training question with one noun, verb or adjective replaced by a sibling, another word of the same fine-grained
 tag from other training questions (*cancel my order* -> *cancel my subscription*), is a different question. The
@@ -13,7 +13,6 @@ word in the embedding space (synonyms), and never a filler word (how a question 
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import random
@@ -232,22 +231,3 @@ def build_lexicon(families: list[list[list[str]]], spacy_dir: Path, embedding_di
         if same:
             synonyms[word] = same
     return {"tags": {w: tag_of[w] for w in siblings}, "siblings": siblings, "synonyms": synonyms}
-
-
-def main() -> None:
-    from judge_data import REPO, written_families
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--spacy", type=Path, required=True, help="an en_core_web_sm pipeline folder")
-    parser.add_argument(
-        "--embedding-model", type=Path, default=REPO.parent / "shared" / "models" / "all-MiniLM-L6-v2-onnx"
-    )
-    args = parser.parse_args()
-    lexicon = build_lexicon(written_families("v3"), args.spacy, args.embedding_model)
-    LEXICON.write_text(json.dumps(lexicon, indent=0, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"{len(lexicon['siblings'])} replaceable words")  # type: ignore[arg-type]
-
-
-if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    main()
