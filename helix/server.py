@@ -185,8 +185,8 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
             since, now = self._reading_since, self.loop.time()
             if since is not None and now - since >= read_timeout:
                 cycle = self.cycle
-                if cycle is not None and cycle.response_started:
-                    self.transport.close()  # the app answered before reading it all: no 408 in the middle
+                if cycle is not None and cycle.response_started and not cycle.response_complete:
+                    self.transport.close()  # the app is answering before reading it all: no 408 in the middle
                 else:
                     if cycle is not None:  # the app is reading the body: it sees the client leave, and why
                         cycle.scope[TIMED_OUT] = True  # type: ignore[literal-required]

@@ -174,6 +174,20 @@ def test_a_kept_alive_connection_idle_between_requests_is_no_408(impatient: str)
             assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
 
 
+def test_a_second_request_that_stalls_on_a_kept_alive_connection_gets_a_408(impatient: str) -> None:
+    """The first request answered in full, the second's head half sent: a 408 as on a fresh connection (the
+    answered request's cycle is no answer in progress)."""
+    parts = urlsplit(impatient)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        assert _read_answer(sock).startswith(b"HTTP/1.1 200")
+        sock.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:300]
+
+
 def test_a_request_sent_slowly_but_within_the_timeout_is_served(impatient: str) -> None:
     body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "slowly"}]}).encode()
     head = b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
