@@ -99,6 +99,7 @@ class CacheConfig(_Section):
     judge_threshold: float = 0.90
     judge_model_path: str | None = None
     candidates: int = 5
+    keep_wordings: bool = True
     embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
     embedding_model_path: str | None = None
 

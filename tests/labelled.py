@@ -4,7 +4,8 @@ Positives: two ways of asking one intent. Negatives: questions of different inte
 `confusable` when both come from one family of near-misses (enable/disable, USD→EUR/EUR→USD, …).
 
 `replay` measures what a user of the cache sees instead: the split's questions asked in turn, every miss
-stored, each question served the most similar stored one the judge accepts.
+stored, each question served the most similar stored one the judge accepts (and, as the server does by
+default, `[cache] keep_wordings`, kept as one more key to the answer it was served).
 """
 
 from __future__ import annotations
@@ -121,11 +122,19 @@ class Replay:
 
 
 def replay(
-    intents: list[Intent], split: str, embedder: Embedder, judge: Judge, floor: float, candidates: int, orders: int = 5
+    intents: list[Intent],
+    split: str,
+    embedder: Embedder,
+    judge: Judge,
+    floor: float,
+    candidates: int,
+    orders: int = 5,
+    keep_wordings: bool = True,
 ) -> Replay:
     """The split's questions through a cache, in `orders` shuffled orders: each round asks one more phrasing of
     every intent (first phrasings first, so most questions have their intent stored). A miss is stored; a
-    question is served the most similar of its `candidates` nearest stored questions that the judge accepts."""
+    question is served the most similar of its `candidates` nearest stored questions that the judge accepts,
+    and with `keep_wordings` stored too, holding the answer it was served."""
     asked_intents = [i for i in intents if i.split == split]
     texts = sorted({t for i in asked_intents for t in i.texts})
     vectors = dict(zip(texts, embedder.embed(texts), strict=True))
@@ -142,8 +151,10 @@ def replay(
                 chosen = judge.first_accepted(text, [(q, float(vectors[text] @ vectors[q])) for _, q in nearest], floor)
                 if chosen is None:
                     stored.append((intent, text))
-                elif nearest[chosen][0] == intent:
-                    hits += 1
                 else:
-                    wrong += 1
+                    served = nearest[chosen][0]
+                    hits += served == intent
+                    wrong += served != intent
+                    if keep_wordings:
+                        stored.append((served, text))
     return Replay(possible, hits, wrong)

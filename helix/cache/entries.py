@@ -113,8 +113,8 @@ def find_exact(conn: Connection, exact: bytes, now: float) -> Entry | None:
 
 
 def get_entry(conn: Connection, entry_id: int) -> Entry | None:
-    row = conn.execute("SELECT id, response, cost_usd FROM cache_entries WHERE id = ?", (entry_id,)).fetchone()
-    return Entry(row[0], row[1], row[2]) if row else None
+    row = conn.execute("SELECT id, response, cost_usd, expires FROM cache_entries WHERE id = ?", (entry_id,)).fetchone()
+    return Entry(row[0], row[1], row[2], row[3]) if row else None
 
 
 def cosine(vector: bytes, embeddings: list[bytes]) -> Any:

@@ -1,4 +1,5 @@
-"""The response cache: `lookup()` an answer for a request's fingerprint, `save()` a fresh one.
+"""The response cache: `lookup()` an answer for a request's fingerprint, `save()` a fresh one, and
+`keep_wording()` of a semantic hit.
 
 Behind those two calls: exact lookups on the event loop, semantic ones in a worker thread, writes via the
 writer, and the prompt's embedding carried from the lookup to the save so it is computed once.
@@ -10,7 +11,9 @@ writer, and the prompt's embedding carried from the lookup to the save so it is 
 - Semantic: embed the last user message (fastembed, off the event loop), prefilter with the in-memory
   sign-bit index, rescore the nearest with sqlite-vec's cosine distance, then let the judge decide:
   the best few candidates above the cosine floor go through the must-match facts and the trained
-  same-question model in one batch; the most similar accepted one is served.
+  same-question model in one batch; the most similar accepted one is served. A semantic hit's question
+  may be kept as one more key to the answer it was served (`keep_wording`): the next question worded like
+  it is judged against it too, and the same question again is an exact hit.
 - Lifecycle: entries expire (TTL) and are evicted least-recently-used beyond `max_entries`/`max_mb`.
   `helix cache clear` in another process bumps a generation number; the server notices within a
   second, forgets its uncommitted entries and rebuilds the index.
@@ -184,6 +187,20 @@ class ResponseCache:
         if found.vector is None:
             found.vector = await self.embed(found.fingerprint.prompt)
         self._write(found.fingerprint, model, response, usage, cost, found.vector, ttl)
+
+    def keep_wording(self, found: Lookup, model: str, usage: dict[str, Any] | None, ttl: float | None) -> None:
+        """Keep a semantic hit's question, with its embedding, as one more entry holding the answer it was
+        served, until that answer expires (or `ttl`, if sooner). People reword a question in many ways and
+        the judge accepts a new wording more readily when it is close to one already accepted: each accepted
+        wording widens what the next question may be judged against, and never beyond what the judge accepted
+        for each step."""
+        hit = found.hit
+        assert hit is not None and hit.similarity is not None and found.vector is not None
+        left = hit.entry.expires - time.time()
+        if ttl is not None:
+            left = min(left, ttl)
+        if left > 0:
+            self._write(found.fingerprint, model, hit.entry.response, usage, hit.entry.cost_usd, found.vector, left)
 
     def touch(self, entry_id: int) -> None:
         """Count a hit; written with the next housekeeping turn (one UPDATE per entry, not per hit)."""

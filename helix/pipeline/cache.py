@@ -12,7 +12,8 @@ Per request:
   x-helix-cache-threshold: X     a stricter similarity for this lookup (it can only raise the floor)
   x-helix-cache-namespace: NAME  a separate cache space within the tenant
 Answers carry `x-helix-cache: HIT-EXACT | HIT-SEMANTIC | MISS | BYPASS` (and the similarity on
-semantic hits). Hits cost $0 and record the cost of the original call as saved.
+semantic hits). Hits cost $0 and record the cost of the original call as saved. A semantic hit's question
+is kept as one more key to its answer (`[cache] keep_wordings`, unless the request says no-store).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import msgspec
 
 from helix.cache.fingerprint import fingerprint
 from helix.cache.replay import ChunkAssembler
-from helix.cache.response_cache import Hit, Lookup, ResponseCache
+from helix.cache.response_cache import Lookup, ResponseCache
 from helix.call import Call, Completed, Next, Reply, Streamed, Usage
 from helix.config import CacheConfig
 from helix.pipeline.headers import MAX_SECONDS, number_header, text_header
@@ -114,7 +115,7 @@ class CacheStage:
         keys = fingerprint(call.body, call.target.name, self._scope(call, controls.namespace))
         found = await self._cache.lookup(keys, controls.threshold) if controls.lookup else Lookup(keys)
         if found.hit is not None:
-            return self._hit(call, found.hit)
+            return self._hit(call, found, controls)
         call.cache = MISS
         reply = await next(call)
         if not controls.store:
@@ -125,7 +126,9 @@ class CacheStage:
             await self._store(call, found, controls.ttl, reply.body, reply.raw)
         return reply
 
-    def _hit(self, call: Call, hit: Hit) -> Reply:
+    def _hit(self, call: Call, found: Lookup, controls: Controls) -> Reply:
+        hit = found.hit
+        assert hit is not None
         entry = hit.entry
         self._cache.touch(entry.id)
         body, raw = hit.ready().body(f"chatcmpl-{call.id}", int(time.time()))
@@ -134,6 +137,8 @@ class CacheStage:
         else:
             call.cache = HIT_SEMANTIC
             call.response_headers["x-helix-cache-similarity"] = f"{hit.similarity:.4f}"
+            if controls.store and self._config.keep_wordings:
+                self._cache.keep_wording(found, call.target.name, body.get("usage"), controls.ttl)
         call.usage = Usage.from_openai(body.get("usage"))
         call.cost = 0.0
         call.saved = entry.cost_usd or 0.0
