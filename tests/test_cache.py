@@ -240,6 +240,46 @@ def test_near_misses_do_not_hit(semantic: Helix, fake: FakeState, first: str, se
     assert ask(semantic, second).headers["x-helix-cache"] == "MISS"
 
 
+def test_a_semantic_hit_keeps_its_wording_as_a_key_to_the_answer(semantic: Helix, fake: FakeState) -> None:
+    first = "How do I reset my password?"
+    reworded = "I forgot my password, how can I reset it?"  # judged the same as `first`
+    further = "I forgot my password again, how can I reset it?"  # the same as `reworded`, not as `first`
+    ask(semantic, first, headers={"x-helix-cache-ttl": "600"})
+    assert ask(semantic, reworded).headers["x-helix-cache"] == "HIT-SEMANTIC"
+    again = ask(semantic, reworded)
+    assert again.headers["x-helix-cache"] == "HIT-EXACT"
+    assert again.json()["choices"][0]["message"]["content"] == f"echo: {first}"
+    last = ask(semantic, further)
+    assert last.headers["x-helix-cache"] == "HIT-SEMANTIC"
+    assert last.json()["choices"][0]["message"]["content"] == f"echo: {first}"
+    assert len(fake.calls("/v1/chat/completions")) == 1
+    rows = semantic.rows("SELECT prompt, expires, cost_usd FROM cache_entries ORDER BY created")
+    assert [r["prompt"] for r in rows] == [first, reworded, further]
+    assert {r["cost_usd"] for r in rows} == {rows[0]["cost_usd"]}  # a hit on a kept wording saves what the first cost
+    assert all(r["expires"] == pytest.approx(rows[0]["expires"], abs=2) for r in rows)  # no longer than the answer
+
+
+def test_wordings_are_not_kept_when_told_not_to(tmp_path: Path, upstream, fake: FakeState) -> None:
+    first, reworded = "How do I reset my password?", "I forgot my password, how can I reset it?"
+    further = "I forgot my password again, how can I reset it?"
+    helix = start_semantic(tmp_path, upstream[0].url, env={"HELIX_CACHE__KEEP_WORDINGS": "false"})
+    try:
+        ask(helix, first)
+        assert ask(helix, reworded).headers["x-helix-cache"] == "HIT-SEMANTIC"
+        assert ask(helix, reworded).headers["x-helix-cache"] == "HIT-SEMANTIC"  # not kept: judged again
+        assert ask(helix, further).headers["x-helix-cache"] == "MISS"
+    finally:
+        helix.server.stop()
+
+
+def test_a_no_store_hit_keeps_no_wording(semantic: Helix, fake: FakeState) -> None:
+    ask(semantic, "How do I reset my password?")
+    reworded = "I forgot my password, how can I reset it?"
+    assert ask(semantic, reworded, headers={"cache-control": "no-store"}).headers["x-helix-cache"] == "HIT-SEMANTIC"
+    assert ask(semantic, reworded).headers["x-helix-cache"] == "HIT-SEMANTIC"
+    assert len(semantic.rows("SELECT id FROM cache_entries")) == 2  # the first, then this hit's wording
+
+
 def test_semantic_needs_the_same_preceding_context(semantic: Helix, fake: FakeState) -> None:
     ask(semantic, "How do I reset my password?")
     system = {"role": "system", "content": "You are the support bot of Acme."}
