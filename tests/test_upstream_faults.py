@@ -421,6 +421,73 @@ def _anthropic_events(*events: dict[str, object]) -> bytes:
     return b"".join(b"event: %s\ndata: %s\n\n" % (str(e["type"]).encode(), json.dumps(e).encode()) for e in events)
 
 
+# Provider errors whose message is no string (an object, a list), or that have no `error.message` at all (a list of
+# errors, FastAPI's `detail`, a top-level `message`): each holds the words the client must read.
+ODD_ERRORS: dict[str, object] = {
+    "message object": {"error": {"message": {"detail": "the prompt is too long"}, "type": "invalid_request_error"}},
+    "message list": {"error": {"message": ["the prompt is too long", "and more"], "code": {"an": "object"}}},
+    "error list": {"error": [{"message": "the prompt is too long"}, {"message": "and more"}]},
+    "detail": {"detail": [{"loc": ["body", "messages"], "msg": "the prompt is too long"}]},
+    "top-level message": {"message": "the prompt is too long", "code": 400},
+    "anthropic object": {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": {"detail": "the prompt is too long"}},
+    },
+}
+
+
+def _readable(error: dict[str, object]) -> None:
+    """An error whose message holds the provider's words, with no Python repr (`{'`, `['`) around them."""
+    message = str(error["message"])
+    assert "the prompt is too long" in message and "{'" not in message and "['" not in message, error
+    assert error.get("code") is None or "{'" not in str(error["code"]), error
+
+
+@pytest.mark.parametrize("body", ODD_ERRORS.values(), ids=ODD_ERRORS.keys())
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "anthropic/claude"])
+def test_a_provider_error_whose_message_is_no_string_is_shown_as_text(
+    tmp_path: Path, body: object, path: str, model: str
+) -> None:
+    with raw_upstream(_answer(400, json.dumps(body).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            request = {"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}{path}", json=request, timeout=30)
+            assert response.status_code == 400, response.text
+            _readable(response.json()["error"])
+        finally:
+            instance.server.stop()
+
+
+_STREAM_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+_MESSAGE_START = {
+    "type": "message_start",
+    "message": {"id": "m", "type": "message", "role": "assistant", "content": [], "usage": {"input_tokens": 3}},
+}
+# A stream that fails after its first event, its error's message an object: OpenAI's shape and Anthropic's.
+_FAILING_STREAMS = {
+    "gpt-4o-mini": b"\n\n".join(_events(b"\n").split(b"\n\n")[:2])
+    + b'\n\ndata: {"error": {"message": {"detail": "the prompt is too long"}, "type": "server_error"}}\n\n',
+    "anthropic/claude": _anthropic_events(
+        _MESSAGE_START, {"type": "error", "error": {"type": "overloaded_error", "message": ["the prompt is too long"]}}
+    ),
+}
+
+
+@pytest.mark.parametrize("model", _FAILING_STREAMS.keys())
+def test_a_stream_error_whose_message_is_no_string_is_shown_as_text(tmp_path: Path, model: str) -> None:
+    with raw_upstream(_STREAM_HEAD + _FAILING_STREAMS[model]) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            request = {"model": model, "stream": True, "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}/v1/chat/completions", json=request, timeout=30)
+            last = [line for line in response.text.split("\n") if line.startswith("data: ")][-1]
+            _readable(json.loads(last.removeprefix("data: "))["error"])
+        finally:
+            instance.server.stop()
+
+
 _CUT_ANTHROPIC_STREAM = _anthropic_events(
     {
         "type": "message_start",

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from helix.call import token_count
+from helix.providers.http import error_message, error_text, given
 
 __all__ = [
     "StreamTranslator",
@@ -527,13 +528,8 @@ class StreamTranslator:
         return chunks
 
     def _on_error(self, data: JSON) -> list[JSON]:
-        error = data.get("error")
-        if isinstance(error, str) and error:
-            raise UpstreamStreamError(error, "api_error")
-        error = error if isinstance(error, dict) else {}
-        raise UpstreamStreamError(
-            str(error.get("message") or "Anthropic stream error"), str(error.get("type") or "api_error")
-        )
+        kind, message = translate_error(502, data)
+        raise UpstreamStreamError(message, kind)
 
     def _chunk(self, delta: JSON, finish_reason: str | None = None) -> JSON:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
@@ -559,13 +555,11 @@ class StreamTranslator:
 def translate_error(status: int, body: JSON | None) -> tuple[str, str]:
     """(error_type, message) from an Anthropic error body, falling back to the HTTP status."""
     error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return str(error.get("type") or _error_type_for(status)), error["message"]
-    if isinstance(error, str):
-        return _error_type_for(status), error
-    message = body.get("message") if isinstance(body, dict) else None
-    if isinstance(message, str) and message:
-        return _error_type_for(status), message
+    if isinstance(error, dict) and given(error.get("message")):
+        kind = error.get("type")
+        return (kind if isinstance(kind, str) and kind else _error_type_for(status)), error_text(error["message"])
+    if isinstance(body, dict) and (found := error_message(body)) is not None:
+        return _error_type_for(status), found
     return _error_type_for(status), f"Anthropic returned HTTP {status}"
 
 

@@ -48,13 +48,52 @@ ErrorReader = Callable[[int, Any], tuple[str, str]]
 
 def read_openai_error(status: int, body: Any) -> tuple[str, str]:
     """(type, message) from an OpenAI-shaped error body, or a fallback naming the status."""
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        error = body["error"]
-        kind, message = error.get("type"), error.get("message") or f"HTTP {status}"
-        return (kind if isinstance(kind, str) and kind else "upstream_error"), str(message)
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return "upstream_error", body["error"]
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            kind, message = error.get("type"), error.get("message")
+            text = error_text(message) if given(message) else f"HTTP {status}"
+            return (kind if isinstance(kind, str) and kind else "upstream_error"), text
+        if (found := error_message(body)) is not None:
+            return "upstream_error", found
     return "upstream_error", f"the provider answered HTTP {status}"
+
+
+_MESSAGE_KEYS = ("message", "msg", "detail")
+_MAX_DEPTH = 4  # how deep an error's message is looked for; below that it is shown as JSON
+_MAX_ITEMS = 10  # of a list of errors, the first ones are shown
+
+
+def given(value: Any) -> bool:
+    """A value that says something: not null, nor an empty string, list or object."""
+    return value is not None and value != "" and value != [] and value != {}
+
+
+def error_message(body: dict[str, Any]) -> str | None:
+    """The text of an error body without an `error` object: its `error` (a string, a list of errors), or the
+    `message` or `detail` some servers (FastAPI's validation) answer with; None when it has none of them."""
+    for name in ("error", *_MESSAGE_KEYS):
+        if given(found := body.get(name)):
+            return error_text(found)
+    return None
+
+
+def error_text(value: Any, depth: int = 0) -> str:
+    """A provider's error message as text for the client, whatever its type: a string as it is, an object's
+    `message` (`msg`, `detail`), a list's messages joined, anything else as JSON; never a Python repr."""
+    if isinstance(value, str):
+        return value
+    if depth < _MAX_DEPTH:
+        if isinstance(value, dict):
+            for name in _MESSAGE_KEYS:
+                if given(inner := value.get(name)):
+                    return error_text(inner, depth + 1)
+        elif isinstance(value, list) and value:
+            return "; ".join(error_text(item, depth + 1) for item in value[:_MAX_ITEMS])
+    try:
+        return _json_encode(value).decode()[:_MAX_MESSAGE_CHARS]
+    except (TypeError, RecursionError):
+        return "an error of an unreadable shape"
 
 
 def _decode_or_none(raw: bytes) -> Any:
@@ -105,7 +144,10 @@ def error_from_body(
     code = None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         found = body["error"].get("code")
-        code = scrub_secrets(str(found)[:_MAX_CODE_CHARS]) if found is not None else None
+        if isinstance(found, int) and not isinstance(found, bool):
+            found = str(found)
+        # a code of another type (an object, a list) says nothing a client could match: left out
+        code = scrub_secrets(found[:_MAX_CODE_CHARS]) if isinstance(found, str) else None
     passed = {name: value for name in _PASSED_ON if (value := (headers or {}).get(name)) and _sane_retry(value)}
     return UpstreamError(
         f"{provider}: {message}", status=status, type=error_type, code=code, provider=provider, headers=passed
