@@ -417,6 +417,34 @@ def test_an_error_type_that_is_no_short_word_is_not_passed_on(tmp_path: Path, ki
             instance.server.stop()
 
 
+_WRITTEN = (
+    b'{"choices": [{"index": 0, "message": {"content": "mail model.wrote@leakmail.io"}, "finish_reason": "stop"}]}'
+)
+# Answers whose HTTP framing is broken, so that the client library's error quotes the bytes it read and the URL.
+BROKEN_FRAMING = {
+    "longer than its length": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n"
+    + b"{}"
+    + _WRITTEN,
+    "not http": b"SSH-2.0-OpenSSH " + _WRITTEN + b"\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("answer", BROKEN_FRAMING.values(), ids=BROKEN_FRAMING.keys())
+def test_a_broken_answer_is_a_502_that_quotes_neither_its_bytes_nor_the_url(tmp_path: Path, answer: bytes) -> None:
+    """What the model wrote reaches the client only through the answer checks (PII scan included), never inside an
+    error message; nor does the provider's URL, which is the operator's business."""
+    with raw_upstream(answer) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == 502, response.text
+            message = response.json()["error"]["message"]
+            assert "leakmail" not in message and "127.0.0.1" not in message and "choices" not in message, message
+            assert message.startswith("openai: the connection to the provider failed"), message
+        finally:
+            instance.server.stop()
+
+
 def _anthropic_events(*events: dict[str, object]) -> bytes:
     return b"".join(b"event: %s\ndata: %s\n\n" % (str(e["type"]).encode(), json.dumps(e).encode()) for e in events)
 

@@ -213,7 +213,7 @@ def transport_error(provider: str, exc: Exception) -> HelixError:
     )
     if refused:
         return UpstreamUnavailable(
-            f"{provider}: cannot connect to the provider ({exc}); check its base_url and that it is up",
+            f"{provider}: cannot connect to the provider ({_detail(exc, cause)}); check its base_url and that it is up",
             provider=provider,
         )
     if timed_out:
@@ -221,7 +221,21 @@ def transport_error(provider: str, exc: Exception) -> HelixError:
             f"{provider}: the provider did not answer in time; raise [upstream] read_timeout if it is just slow",
             provider=provider,
         )
-    return UpstreamUnavailable(f"{provider}: the connection to the provider failed ({exc})", provider=provider)
+    return UpstreamUnavailable(
+        f"{provider}: the connection to the provider failed ({_detail(exc, cause)})", provider=provider
+    )
+
+
+_MAX_DETAIL_CHARS = 200
+
+
+def _detail(exc: Exception, cause: BaseException | None) -> str:
+    """What went wrong, in one short line: the error's first line, never the bytes it quotes after it (a broken
+    answer's, which may hold what the model wrote) nor the URL aiohttp adds to a response's error."""
+    found = cause if cause is not None else exc
+    text = found.message if isinstance(found, aiohttp.ClientResponseError) else str(found)
+    line = text.split("\n", 1)[0].strip().rstrip(":")
+    return scrub_secrets(line[:_MAX_DETAIL_CHARS]) or type(found).__name__
 
 
 @asynccontextmanager
