@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import threading
@@ -364,6 +365,39 @@ def test_a_stream_line_that_never_ends_is_cut_at_the_cap(tmp_path: Path, monkeyp
             assert json.loads(last.removeprefix("data: "))["error"]["code"] == "upstream_bad_stream"
             (row,) = instance.rows("SELECT status, error_code FROM requests")
             assert (row["status"], row["error_code"]) == (502, "upstream_bad_stream")
+        finally:
+            instance.server.stop()
+
+
+def _big_answer(framing: str) -> bytes:
+    """A valid 300 KB completion: gzipped to ~1 KB, without a length (read to the close), or with its length."""
+    completion = {"choices": [{"index": 0, "message": {"content": "z" * 300_000}, "finish_reason": "stop"}]}
+    body = json.dumps(completion).encode()
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    if framing == "gzip":
+        body = gzip.compress(body)
+        head += b"content-encoding: gzip\r\n"
+    head += b"connection: close\r\n" if framing == "no length" else b"content-length: %d\r\n" % len(body)
+    return head + b"\r\n" + body
+
+
+@pytest.mark.parametrize("framing", ["gzip", "no length", "length"])
+def test_an_answer_past_the_cap_is_a_502_not_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, framing: str
+) -> None:
+    """A whole answer (decoded: a gzip bomb is small on the wire) past the cap on answers, lowered here to 64 KB,
+    is refused rather than read into memory however large it is."""
+    from helix.providers import http
+
+    monkeypatch.setattr(http, "MAX_ANSWER_BYTES", 64 * 1024)
+    with raw_upstream(_big_answer(framing)) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == 502, response.text[:300]
+            assert response.json()["error"]["code"] == "upstream_bad_answer"
+            (row,) = instance.rows("SELECT status, error_code FROM requests")
+            assert (row["status"], row["error_code"]) == (502, "upstream_bad_answer")
         finally:
             instance.server.stop()
 

@@ -27,7 +27,7 @@ from helix.config import UpstreamConfig
 from helix.errors import HelixError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from helix.pii.scrub import scrub_secrets
 from helix.providers.forward import PASSED_BACK, allowed_headers, forwarded
-from helix.providers.transport import UpstreamTransport, iter_body, read_body
+from helix.providers.transport import AnswerTooLarge, UpstreamTransport, iter_body, read_body
 
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
@@ -289,10 +289,17 @@ async def open_request(
         await response.aclose()
 
 
+# The most bytes of a whole answer (or error) Helix reads, decoded: beyond any real one (2,048 embeddings of 3,072
+# numbers are ~130 MB of JSON), short of letting a provider (or a gzip bomb from one) fill the memory.
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
+
+
 async def _read(response: httpx.Response, provider: str, call: Call | None) -> bytes:
     began = time.perf_counter()
     try:
-        return await read_body(response)
+        return await read_body(response, MAX_ANSWER_BYTES)
+    except AnswerTooLarge:
+        raise unreadable(provider, "an answer", "upstream_bad_answer", f"over {MAX_ANSWER_BYTES >> 20} MB") from None
     except UPSTREAM_FAILURES as exc:
         raise transport_error(provider, exc) from None
     finally:
