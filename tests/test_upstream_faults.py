@@ -418,6 +418,30 @@ def test_a_stream_that_says_done_before_any_finish_reason_is_not_cached(tmp_path
             instance.server.stop()
 
 
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/completions"])
+def test_a_stream_that_says_done_before_any_chunk_is_a_502(tmp_path: Path, path: str) -> None:
+    """`[DONE]` and nothing before it: no answer at all, which was a 200 with an empty stream; now the truncated
+    stream's 502 (before anything was sent, so the router may try elsewhere)."""
+    with raw_upstream(_STREAM_HEAD + b": ping\n\ndata: [DONE]\n\n") as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {
+                "model": "gpt-4o-mini",
+                "messages": [{"role": "user", "content": "x"}],
+                "prompt": "x",
+                "stream": True,
+            }
+            if path == "/v1/completions":
+                del body["messages"]
+            response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            assert response.json()["error"]["code"] == "upstream_truncated_stream"
+            (row,) = instance.rows("SELECT status, error_code FROM requests")
+            assert (row["status"], row["error_code"]) == (502, "upstream_truncated_stream")
+        finally:
+            instance.server.stop()
+
+
 def test_a_chat_chunk_with_a_type_that_is_no_string_is_passed_on(tmp_path: Path) -> None:
     """A chat chunk whose (unknown to chat) `type` is a list: passed on, not a 500 (TypeError: unhashable)."""
     head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
