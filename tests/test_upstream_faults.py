@@ -134,14 +134,25 @@ def test_garbage_usage_translated_for_an_anthropic_client_is_numbers(helix: Heli
     assert response.json()["usage"]["input_tokens"] == 0 and response.json()["usage"]["output_tokens"] == 0
 
 
-@pytest.mark.parametrize(("model", "said"), [("bad-gzip", "connection to the provider failed"), ("redirect", "302")])
-def test_an_undecodable_or_redirected_answer_is_a_502(helix: Helix, fake: FakeState, model: str, said: str) -> None:
+@pytest.mark.parametrize(
+    ("model", "said", "code"),
+    [
+        ("bad-gzip", "connection to the provider failed", "upstream_unreachable"),
+        # the provider was reached: the log row says what it answered, not that it was out of reach
+        ("redirect", "302", "upstream_redirect"),
+        ("invalid-json", "not valid JSON", "upstream_bad_answer"),
+    ],
+)
+def test_an_undecodable_or_redirected_answer_is_a_502(
+    helix: Helix, fake: FakeState, model: str, said: str, code: str
+) -> None:
     response = post(helix, model)
     assert response.status_code == 502, response.text
     error = response.json()["error"]
     assert error["type"] == "upstream_error" and error["provider"] == "openai" and said in error["message"]
-    (row,) = helix.rows("SELECT status FROM requests")
-    assert row["status"] == 502
+    assert error["code"] == code
+    (row,) = helix.rows("SELECT status, error_code FROM requests")
+    assert (row["status"], row["error_code"]) == (502, code)
 
 
 @contextmanager

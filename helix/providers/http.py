@@ -278,6 +278,7 @@ async def open_request(
             raise UpstreamUnavailable(
                 f"{provider}: the provider answered HTTP {response.status_code} (a redirect, which Helix does not"
                 " follow); check its base_url",
+                code="upstream_redirect",
                 provider=provider,
             )
         if call is not None:
@@ -316,7 +317,10 @@ async def read_json_raw(response: httpx.Response, provider: str, call: Call | No
     raw = await _read(response, provider, call)
     body = _decode_or_none(raw)
     if body is None:
-        raise UpstreamUnavailable(f"{provider}: the provider's answer was not valid JSON", provider=provider)
+        # retried as an unavailable provider is, and said to be what it is: reached, with an answer of no use
+        raise UpstreamUnavailable(
+            f"{provider}: the provider's answer was not valid JSON", code="upstream_bad_answer", provider=provider
+        )
     return body, raw
 
 
