@@ -413,6 +413,24 @@ def test_an_answer_past_the_cap_is_a_502_not_read_whole(
             instance.server.stop()
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [{}, {"id": "r", "object": "response", "status": "completed"}, {"id": "c", "object": "chat.completion"}],
+    ids=["empty object", "no output", "chat without choices"],
+)
+def test_a_responses_answer_with_nothing_to_read_is_a_502(tmp_path: Path, answer: dict[str, object]) -> None:
+    """A Responses answer without its output (or, in chat's shape, without choices) was a 200 passed on as it came
+    (or turned into a response with no output): no answer at all, so a 502."""
+    with raw_upstream(_answer(200, json.dumps(answer).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = httpx.post(f"{instance.url}/v1/responses", json={"model": "gpt-4o-mini", "input": "x"})
+            assert response.status_code == 502, response.text
+            assert response.json()["error"]["code"] == "upstream_bad_answer"
+        finally:
+            instance.server.stop()
+
+
 def test_a_stream_that_says_done_before_any_finish_reason_is_not_cached(tmp_path: Path) -> None:
     """`[DONE]` with no chunk giving a finish_reason: the answer may be cut short; passed on, never replayed."""
     head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
