@@ -634,6 +634,43 @@ def test_an_anthropic_stream_that_ends_before_its_stop_is_an_error_not_a_whole_a
             instance.server.stop()
 
 
+_NO_MESSAGE = {
+    "empty object": _answer(200, b"{}"),
+    "null content": _answer(
+        200, b'{"type": "message", "role": "assistant", "content": null, "stop_reason": "end_turn"}'
+    ),
+    "stream with only its stop": _STREAM_HEAD + _anthropic_events({"type": "message_stop"}),
+    "stream that starts mid-message": _STREAM_HEAD
+    + _anthropic_events(
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "x"}},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 1}},
+        {"type": "message_stop"},
+    ),
+}
+
+
+@pytest.mark.parametrize("answer", _NO_MESSAGE.values(), ids=_NO_MESSAGE.keys())
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_an_anthropic_answer_with_no_message_is_a_502(tmp_path: Path, path: str, answer: bytes) -> None:
+    """Anthropic's answer with no content blocks at all, or a stream with no message_start: no message, which was
+    a 200 with an empty answer; now a 502 before anything is sent."""
+    with raw_upstream(answer) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            stream = b"event:" in answer
+            body = {"model": "anthropic/claude", "max_tokens": 5, "stream": stream}
+            body["messages"] = [{"role": "user", "content": "x"}]
+            response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            (row,) = instance.rows("SELECT status, error_code FROM requests")
+            assert (row["status"], row["error_code"]) == (
+                502,
+                "upstream_bad_stream" if stream else "upstream_bad_answer",
+            )
+        finally:
+            instance.server.stop()
+
+
 @pytest.mark.parametrize("answer", [b"[1, 2]", b'{"input_tokens": "many"}'])
 def test_an_anthropic_token_count_of_the_wrong_shape_is_a_502(tmp_path: Path, answer: bytes) -> None:
     with raw_upstream(_answer(200, answer)) as url:

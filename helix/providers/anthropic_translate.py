@@ -460,7 +460,12 @@ class StreamTranslator:
             "error": self._on_error,
         }.get(event)
         # ping, content_block_stop and event types added later carry nothing to forward.
-        return handler(data) if handler else []
+        if handler is None:
+            return []
+        if self._anthropic_usage is None and event not in ("message_start", "error"):
+            # A stream that does not start with its message: not an answer (a stop alone was an empty one).
+            raise ValueError(f"a {event} event before message_start")
+        return handler(data)
 
     def _on_message_start(self, data: JSON) -> list[JSON]:
         message = data.get("message") or {}
