@@ -316,6 +316,7 @@ def test_a_body_that_decompresses_past_the_cap_is_a_413(logged: tuple[str, Path]
     response = httpx.post(f"{url}{path}", content=bomb, headers=headers, timeout=30)
     assert response.status_code == 413, response.text
     assert "max_body_mb" in response.json()["error"]["message"]
+    assert response.json()["error"].get("code", "413") == "413"  # as a body too large as sent (no code in Anthropic's)
     assert _logged_row(db, ENDPOINTS[path], seen)[0] == 413
 
 

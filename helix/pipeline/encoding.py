@@ -12,7 +12,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 
-from helix.errors import InvalidRequest, PayloadTooLarge
+from helix.errors import InvalidRequest, body_too_large
 
 _GZIP = 16 + zlib.MAX_WBITS
 _ZLIB = zlib.MAX_WBITS
@@ -66,9 +66,7 @@ def _inflate_as(data: bytes, wbits: int, limit: int) -> bytes:
         piece = inflater.decompress(data, limit + 1 - size)
         size += len(piece)
         if size > limit or inflater.unconsumed_tail:
-            raise PayloadTooLarge(
-                "the request body is too large once decompressed: raise [server] max_body_mb if this is intended"
-            )
+            raise body_too_large(" once decompressed")
         if not inflater.eof:
             raise zlib.error("the compressed data ends early")
         out.append(piece)
