@@ -99,9 +99,6 @@ class AnthropicProvider(HttpAdapter):
             return Streamed(self._stream(call, body))
         async with self._open(call, "/messages", body) as response:
             result = await read_json(response, self.name, call)
-        if not isinstance(result, dict) or not isinstance(result.get("content"), list):
-            # no message at all (`{}`, content null): nothing a client could read, not an empty answer
-            raise unreadable(self.name, "an answer", "upstream_bad_answer", "it has no content blocks")
         try:
             answer = from_messages_response(result, call.requested_model)
         except _WRONG_SHAPE as exc:

@@ -342,7 +342,9 @@ def from_messages_response(resp: JSON, model: str) -> JSON:
 
     Thinking blocks ride along as `message.thinking_blocks`, signatures included, so a client of
     /v1/messages gets them back and can send them with its next turn, as Anthropic requires."""
-    blocks = resp.get("content") or []
+    blocks = resp.get("content")
+    if not isinstance(blocks, list):  # no message at all (`{}`, content null): nothing to read, not an empty answer
+        raise ValueError("a message without a list of content blocks")
     texts, tool_calls = _split_content(blocks)
     message: JSON = {
         "role": "assistant",
