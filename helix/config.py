@@ -24,7 +24,7 @@ from helix.dburl import Location, parse_location
 from helix.durations import parse_duration
 from helix.pii.config import PiiConfig
 from helix.pii.config import validate as validate_pii
-from helix.routing_config import ModelAlias, RoutingConfig
+from helix.routing_config import ModelAlias, RoutingConfig, check_base_url
 from helix.routing_config import validate as validate_routing
 
 CONFIG_FILENAME = "helix.toml"
@@ -341,6 +341,9 @@ def _check(config: Config) -> None:
         raise ConfigError("bad value in [cache]: max_entries, max_mb, max_entry_kb and candidates must be positive")
     try:
         validate_routing(config.routing, config.models)
+        for name, provider in config.providers.items():
+            if provider.base_url is not None:
+                check_base_url(f"providers.{name}.base_url", provider.base_url)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     for name, price in config.pricing.items():

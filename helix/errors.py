@@ -58,7 +58,12 @@ class InvalidRequest(HelixError):
 
 class PayloadTooLarge(InvalidRequest):
     status = 413
-    code = "request_too_large"
+    code = "413"  # as Litestar's own 413 has always said
+
+
+def body_too_large(when: str = "") -> PayloadTooLarge:
+    """A body past [server] max_body_mb (`when`: " once decompressed"), wherever it is found out."""
+    return PayloadTooLarge(f"the request body is too large{when}: raise [server] max_body_mb if this is intended")
 
 
 class ClientGone(HelixError):

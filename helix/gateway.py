@@ -50,6 +50,7 @@ from helix.pii.redact import Redactor
 from helix.pii.users import UserIds, user_key
 from helix.pipeline.auth import KeyRing
 from helix.pipeline.cache import CacheStage
+from helix.pipeline.encoding import decoded_body
 from helix.pipeline.endpoints import ANTHROPIC_ENDPOINTS, anthropic_client_resolver
 from helix.pipeline.headers import MAX_TEXT_CHARS
 from helix.pipeline.limits import LimitsStage
@@ -279,10 +280,11 @@ class Gateway:
         request_id: str,
         key: KeyRecord | None = None,
     ) -> bytes:
-        """The request's body; one refused (too large) or never sent (the client left or stalled) is logged."""
+        """The request's body, decompressed when sent so (helix/pipeline/encoding.py); one refused (too large, in an
+        encoding Helix does not read) or never sent (the client left or stalled) is logged."""
         started, ts = time.perf_counter(), time.time()
         try:
-            return await body()
+            return decoded_body(await body(), headers, int(self.config.server.max_body_mb * 1024 * 1024))
         except HelixError as exc:
             self._reject(endpoint, exc, headers, request_id, key, ts, started)
             raise

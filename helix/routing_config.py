@@ -6,6 +6,7 @@ Imports nothing of Helix's, so `helix.config` can embed these structs without a 
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -114,5 +115,32 @@ def _check_deployment(alias: str, where: str, deployment: DeploymentConfig) -> N
         value = getattr(deployment, name)
         if value is not None and value <= 0:
             raise ValueError(f"bad value for '{where}.{name}': seconds, positive")
-    if deployment.base_url is not None and not deployment.base_url.startswith(("http://", "https://")):
-        raise ValueError(f"bad value for '{where}.base_url': must start with http:// or https://")
+    if deployment.base_url is not None:
+        check_base_url(f"{where}.base_url", deployment.base_url)
+
+
+def check_base_url(where: str, url: str) -> None:
+    """Refuse, at load, an upstream base URL every request would fail on (a port past 65535 and credentials in it were
+    a 500 on each request; the others a confusing 502); the message never repeats the URL, which may hold a secret."""
+    problem = _base_url_problem(url)
+    if problem is not None:
+        raise ValueError(f"bad value for '{where}': {problem}")
+
+
+def _base_url_problem(url: str) -> str | None:
+    if not url.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "it holds spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing it is the check: a port past 65535, or not a number, raises
+    except ValueError:
+        return "it is not a URL (a port that is not one, or a bracket out of place)"
+    if not parts.hostname:
+        return "it names no host"
+    if parts.username is not None or parts.password is not None:
+        return "it holds credentials (user:password@): put the key in api_key, or a header in headers"
+    if parts.query or parts.fragment:
+        return "it has a query (?) or fragment (#), which the API's paths would follow: leave them out"
+    return None

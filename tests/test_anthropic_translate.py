@@ -679,6 +679,7 @@ def test_stream_without_stop_reason_still_finishes() -> None:
 def test_thinking_blocks_ride_along_apart_from_the_content() -> None:
     """Thinking is no chat content, but /v1/messages clients must get the signed blocks back."""
     translator = StreamTranslator("alias", include_usage=False)
+    translator.feed("message_start", {"type": "message_start", "message": {"id": "m", "usage": {}}})
     start = {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}
     delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hm"}}
     signature = {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "s"}}

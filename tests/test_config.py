@@ -65,13 +65,22 @@ def test_cli_overrides_beat_the_environment(tmp_path: Path) -> None:
         ("[pricing.foo]\ninput = -1\noutput = 1\n", {}, "prices cannot be negative"),
         ("this is = not toml [", {}, "invalid TOML"),
         ("", {"HELIX_UPSTREAM__READ_TIMEOUT": "soon"}, "bad value for 'upstream.read_timeout'"),
+        # base URLs every request would fail on (credentials in it or a port past 65535 were a 500 each time)
+        ('[providers.x]\nbase_url = "http://bob:hunter2secret@127.0.0.1:1/v1"\n', {}, "'providers.x.base_url'"),
+        ("", {"HELIX_PROVIDERS__OPENAI__BASE_URL": "http://bob:hunter2secret@h/v1"}, "'providers.openai.base_url'"),
+        ('[providers.x]\nbase_url = "http://127.0.0.1:99999/v1"\n', {}, "'providers.x.base_url'"),
+        ('[providers.x]\nbase_url = "localhost:8000/v1"\n', {}, "'providers.x.base_url': must start with http"),
+        ('[providers.x]\nbase_url = "http:///v1"\n', {}, "'providers.x.base_url': it names no host"),
+        ('[providers.x]\nbase_url = " http://h/v1"\n', {}, "'providers.x.base_url'"),
+        ('[providers.x]\nbase_url = "http://h/v1?key=1"\n', {}, "'providers.x.base_url'"),
+        ('[models.m]\ndeployments = [{target = "openai/x", base_url = "http://h:0x/v1"}]\n', {}, "base_url'"),
     ],
 )
 def test_mistakes_are_one_clear_line(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as raised:
         load_config(write(tmp_path, text), env=env)
     assert message in str(raised.value)
-    assert "\n" not in str(raised.value)
+    assert "\n" not in str(raised.value) and "hunter2secret" not in str(raised.value)
 
 
 def test_missing_named_file(tmp_path: Path) -> None:

@@ -268,3 +268,24 @@ def test_a_bad_timeout_header_is_a_400_on_a_cache_hit_too(helix: Helix, fake: Fa
     assert response.status_code == 400, response.text
     assert response.json()["error"]["param"] == "x-helix-timeout"
     assert len(fake.calls("/v1/chat/completions")) == 1
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_a_body_that_starts_with_a_byte_order_mark_is_read(helix: Helix, fake: FakeState, path: str) -> None:
+    """A UTF-8 byte order mark before the JSON (Windows tools write one): ignored, as RFC 8259 allows."""
+    raw = '\ufeff{"model": "gpt-4o-mini", "max_tokens": 5, "messages": [{"role": "user", "content": "bom"}]}'
+    response = httpx.post(helix.url + path, content=raw.encode(), headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert fake.requests[-1].body["messages"][0]["content"] == "bom"
+
+
+@pytest.mark.parametrize("text", ["cut \\ud83d", "cut \\ud83d more", "\\udc00 alone"])
+def test_a_lone_surrogate_is_a_400_that_says_so(helix: Helix, fake: FakeState, text: str) -> None:
+    """Half an emoji (a JS string cut in the middle of a pair): a 400 naming the problem, not 'truncated'."""
+    raw = '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "' + text + '"}]}'
+    response = httpx.post(f"{helix.url}/v1/chat/completions", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_json" and "surrogate" in error["message"], error
+    assert "truncated" not in error["message"]
+    assert not fake.requests

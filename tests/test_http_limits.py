@@ -3,11 +3,13 @@ sent within [server] client_read_timeout a 408, one that is not HTTP a 400, each
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -270,3 +272,65 @@ def test_a_body_over_the_cap_is_logged_as_a_413(logged: tuple[str, Path], path: 
     response = httpx.post(f"{url}{path}", content=b"x" * (21 << 20), headers={"content-type": "application/json"})
     assert response.status_code == 413
     assert _logged_row(db, ENDPOINTS[path], seen)[0] == 413
+
+
+_REQUESTS = {
+    "/v1/chat/completions": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "squeezed"}]},
+    "/v1/messages": {"model": "gpt-4o-mini", "max_tokens": 5, "messages": [{"role": "user", "content": "squeezed"}]},
+    "/v1/embeddings": {"model": "text-embedding-3-small", "input": "squeezed"},
+}
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    squeezer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return squeezer.compress(data) + squeezer.flush()
+
+
+@pytest.mark.parametrize("path", _REQUESTS)
+@pytest.mark.parametrize("encoding", ["gzip", "x-gzip", "deflate", "raw deflate", "gzip, identity"])
+def test_a_compressed_body_is_read(served: str, fake: FakeState, path: str, encoding: str) -> None:
+    """A body sent with Content-Encoding gzip or deflate (zlib's format or raw, as clients send it) is decompressed,
+    and the provider gets the request as JSON."""
+    data = json.dumps(_REQUESTS[path]).encode()
+    squeezed = (
+        _raw_deflate(data)
+        if encoding == "raw deflate"
+        else (zlib.compress if encoding == "deflate" else gzip.compress)(data)
+    )
+    header = "deflate" if encoding == "raw deflate" else encoding
+    headers = {"content-type": "application/json", "content-encoding": header, "cache-control": "no-cache"}
+    response = httpx.post(f"{served}{path}", content=squeezed, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    assert "squeezed" in json.dumps(fake.requests[-1].body)
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_body_that_decompresses_past_the_cap_is_a_413(logged: tuple[str, Path], path: str) -> None:
+    """A 21 KB gzip body that would become 21 MB (a zip bomb, in small): refused as a 413 once decompressed past
+    [server] max_body_mb, and logged as one."""
+    url, db = logged
+    seen = _count(db, ENDPOINTS[path])
+    bomb = gzip.compress(b'{"model": "gpt-4o-mini", "input": "' + b"x" * (21 << 20) + b'"}')
+    assert len(bomb) < 100_000
+    headers = {"content-type": "application/json", "content-encoding": "gzip", "anthropic-version": "2023-06-01"}
+    response = httpx.post(f"{url}{path}", content=bomb, headers=headers, timeout=30)
+    assert response.status_code == 413, response.text
+    assert "max_body_mb" in response.json()["error"]["message"]
+    assert response.json()["error"].get("code", "413") == "413"  # as a body too large as sent (no code in Anthropic's)
+    assert _logged_row(db, ENDPOINTS[path], seen)[0] == 413
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "status"),
+    [("br", b"\x1b\x00", 415), ("gzip", b"not gzip at all", 400), ("gzip", gzip.compress(b'{"a": 1}')[:-8], 400)],
+    ids=["unsupported", "not gzip", "cut short"],
+)
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_body_that_cannot_be_decompressed_is_a_clear_4xx(
+    served: str, path: str, encoding: str, body: bytes, status: int
+) -> None:
+    headers = {"content-type": "application/json", "content-encoding": encoding, "anthropic-version": "2023-06-01"}
+    response = httpx.post(f"{served}{path}", content=body, headers=headers, timeout=30)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and "Content-Encoding" in error["message"]

@@ -144,6 +144,27 @@ def test_pii_in_the_text_a_binary_carries_refuses_the_request(
     assert value.encode() not in file_bytes(firewall)
 
 
+# A PDF with no compressed stream is all ASCII, so it decodes as text; its text strings may still be written in hex
+# (`<...> Tj`, here an email address), which no text scan reads.
+TEXT_ONLY_PDF = (
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\nBT <616e6e2e6c6565406c65616b6d61696c2e696f> Tj ET\n%%EOF\n"
+)
+
+
+@pytest.mark.parametrize("data_url", [False, True], ids=["bare", "data URL"])
+def test_a_pdf_that_decodes_as_text_is_refused_as_a_pdf(firewall: Helix, fake: FakeState, data_url: bool) -> None:
+    """A PDF is a PDF by its first bytes: it was taken for a text file (and sent on, its hex-written address
+    unseen) when it happened to be all ASCII."""
+    part = file_part(TEXT_ONLY_PDF, "report.pdf")
+    if data_url:
+        part["file"]["file_data"] = "data:application/pdf;base64," + part["file"]["file_data"]
+    response = send(firewall, part)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "pii_unverifiable_input" and "PDF document" in error["message"]
+    assert not fake.requests
+
+
 def test_unreadable_files_are_refused_unless_configured(
     firewall: Helix, fake: FakeState, tmp_path: Path, upstream: tuple[ServerThread, FakeState]
 ) -> None:

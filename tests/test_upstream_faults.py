@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import threading
@@ -133,14 +134,25 @@ def test_garbage_usage_translated_for_an_anthropic_client_is_numbers(helix: Heli
     assert response.json()["usage"]["input_tokens"] == 0 and response.json()["usage"]["output_tokens"] == 0
 
 
-@pytest.mark.parametrize(("model", "said"), [("bad-gzip", "connection to the provider failed"), ("redirect", "302")])
-def test_an_undecodable_or_redirected_answer_is_a_502(helix: Helix, fake: FakeState, model: str, said: str) -> None:
+@pytest.mark.parametrize(
+    ("model", "said", "code"),
+    [
+        ("bad-gzip", "connection to the provider failed", "upstream_unreachable"),
+        # the provider was reached: the log row says what it answered, not that it was out of reach
+        ("redirect", "302", "upstream_redirect"),
+        ("invalid-json", "not valid JSON", "upstream_bad_answer"),
+    ],
+)
+def test_an_undecodable_or_redirected_answer_is_a_502(
+    helix: Helix, fake: FakeState, model: str, said: str, code: str
+) -> None:
     response = post(helix, model)
     assert response.status_code == 502, response.text
     error = response.json()["error"]
     assert error["type"] == "upstream_error" and error["provider"] == "openai" and said in error["message"]
-    (row,) = helix.rows("SELECT status FROM requests")
-    assert row["status"] == 502
+    assert error["code"] == code
+    (row,) = helix.rows("SELECT status, error_code FROM requests")
+    assert (row["status"], row["error_code"]) == (502, code)
 
 
 @contextmanager
@@ -368,6 +380,57 @@ def test_a_stream_line_that_never_ends_is_cut_at_the_cap(tmp_path: Path, monkeyp
             instance.server.stop()
 
 
+def _big_answer(framing: str) -> bytes:
+    """A valid 300 KB completion: gzipped to ~1 KB, without a length (read to the close), or with its length."""
+    completion = {"choices": [{"index": 0, "message": {"content": "z" * 300_000}, "finish_reason": "stop"}]}
+    body = json.dumps(completion).encode()
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    if framing == "gzip":
+        body = gzip.compress(body)
+        head += b"content-encoding: gzip\r\n"
+    head += b"connection: close\r\n" if framing == "no length" else b"content-length: %d\r\n" % len(body)
+    return head + b"\r\n" + body
+
+
+@pytest.mark.parametrize("framing", ["gzip", "no length", "length"])
+def test_an_answer_past_the_cap_is_a_502_not_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, framing: str
+) -> None:
+    """A whole answer (decoded: a gzip bomb is small on the wire) past the cap on answers, lowered here to 64 KB,
+    is refused rather than read into memory however large it is."""
+    from helix.providers import http
+
+    monkeypatch.setattr(http, "MAX_ANSWER_BYTES", 64 * 1024)
+    with raw_upstream(_big_answer(framing)) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == 502, response.text[:300]
+            assert response.json()["error"]["code"] == "upstream_bad_answer"
+            (row,) = instance.rows("SELECT status, error_code FROM requests")
+            assert (row["status"], row["error_code"]) == (502, "upstream_bad_answer")
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{}, {"id": "r", "object": "response", "status": "completed"}, {"id": "c", "object": "chat.completion"}],
+    ids=["empty object", "no output", "chat without choices"],
+)
+def test_a_responses_answer_with_nothing_to_read_is_a_502(tmp_path: Path, answer: dict[str, object]) -> None:
+    """A Responses answer without its output (or, in chat's shape, without choices) was a 200 passed on as it came
+    (or turned into a response with no output): no answer at all, so a 502."""
+    with raw_upstream(_answer(200, json.dumps(answer).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = httpx.post(f"{instance.url}/v1/responses", json={"model": "gpt-4o-mini", "input": "x"})
+            assert response.status_code == 502, response.text
+            assert response.json()["error"]["code"] == "upstream_bad_answer"
+        finally:
+            instance.server.stop()
+
+
 def test_a_stream_that_says_done_before_any_finish_reason_is_not_cached(tmp_path: Path) -> None:
     """`[DONE]` with no chunk giving a finish_reason: the answer may be cut short; passed on, never replayed."""
     head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
@@ -380,6 +443,30 @@ def test_a_stream_that_says_done_before_any_finish_reason_is_not_cached(tmp_path
                 response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
                 assert response.status_code == 200 and response.headers["x-helix-cache"] == "MISS", response.text
                 assert '"content":"lo"' in response.text.replace(" ", "")
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/completions"])
+def test_a_stream_that_says_done_before_any_chunk_is_a_502(tmp_path: Path, path: str) -> None:
+    """`[DONE]` and nothing before it: no answer at all, which was a 200 with an empty stream; now the truncated
+    stream's 502 (before anything was sent, so the router may try elsewhere)."""
+    with raw_upstream(_STREAM_HEAD + b": ping\n\ndata: [DONE]\n\n") as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {
+                "model": "gpt-4o-mini",
+                "messages": [{"role": "user", "content": "x"}],
+                "prompt": "x",
+                "stream": True,
+            }
+            if path == "/v1/completions":
+                del body["messages"]
+            response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            assert response.json()["error"]["code"] == "upstream_truncated_stream"
+            (row,) = instance.rows("SELECT status, error_code FROM requests")
+            assert (row["status"], row["error_code"]) == (502, "upstream_truncated_stream")
         finally:
             instance.server.stop()
 
@@ -417,8 +504,103 @@ def test_an_error_type_that_is_no_short_word_is_not_passed_on(tmp_path: Path, ki
             instance.server.stop()
 
 
+_WRITTEN = (
+    b'{"choices": [{"index": 0, "message": {"content": "mail model.wrote@leakmail.io"}, "finish_reason": "stop"}]}'
+)
+# Answers whose HTTP framing is broken, so that the client library's error quotes the bytes it read and the URL.
+BROKEN_FRAMING = {
+    "longer than its length": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n"
+    + b"{}"
+    + _WRITTEN,
+    "not http": b"SSH-2.0-OpenSSH " + _WRITTEN + b"\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("answer", BROKEN_FRAMING.values(), ids=BROKEN_FRAMING.keys())
+def test_a_broken_answer_is_a_502_that_quotes_neither_its_bytes_nor_the_url(tmp_path: Path, answer: bytes) -> None:
+    """What the model wrote reaches the client only through the answer checks (PII scan included), never inside an
+    error message; nor does the provider's URL, which is the operator's business."""
+    with raw_upstream(answer) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == 502, response.text
+            message = response.json()["error"]["message"]
+            assert "leakmail" not in message and "127.0.0.1" not in message and "choices" not in message, message
+            assert message.startswith("openai: the connection to the provider failed"), message
+        finally:
+            instance.server.stop()
+
+
 def _anthropic_events(*events: dict[str, object]) -> bytes:
     return b"".join(b"event: %s\ndata: %s\n\n" % (str(e["type"]).encode(), json.dumps(e).encode()) for e in events)
+
+
+# Provider errors whose message is no string (an object, a list), or that have no `error.message` at all (a list of
+# errors, FastAPI's `detail`, a top-level `message`): each holds the words the client must read.
+ODD_ERRORS: dict[str, object] = {
+    "message object": {"error": {"message": {"detail": "the prompt is too long"}, "type": "invalid_request_error"}},
+    "message list": {"error": {"message": ["the prompt is too long", "and more"], "code": {"an": "object"}}},
+    "error list": {"error": [{"message": "the prompt is too long"}, {"message": "and more"}]},
+    "detail": {"detail": [{"loc": ["body", "messages"], "msg": "the prompt is too long"}]},
+    "top-level message": {"message": "the prompt is too long", "code": 400},
+    "anthropic object": {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": {"detail": "the prompt is too long"}},
+    },
+}
+
+
+def _readable(error: dict[str, object]) -> None:
+    """An error whose message holds the provider's words, with no Python repr (`{'`, `['`) around them."""
+    message = str(error["message"])
+    assert "the prompt is too long" in message and "{'" not in message and "['" not in message, error
+    assert error.get("code") is None or "{'" not in str(error["code"]), error
+
+
+@pytest.mark.parametrize("body", ODD_ERRORS.values(), ids=ODD_ERRORS.keys())
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "anthropic/claude"])
+def test_a_provider_error_whose_message_is_no_string_is_shown_as_text(
+    tmp_path: Path, body: object, path: str, model: str
+) -> None:
+    with raw_upstream(_answer(400, json.dumps(body).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            request = {"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}{path}", json=request, timeout=30)
+            assert response.status_code == 400, response.text
+            _readable(response.json()["error"])
+        finally:
+            instance.server.stop()
+
+
+_STREAM_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+_MESSAGE_START = {
+    "type": "message_start",
+    "message": {"id": "m", "type": "message", "role": "assistant", "content": [], "usage": {"input_tokens": 3}},
+}
+# A stream that fails after its first event, its error's message an object: OpenAI's shape and Anthropic's.
+_FAILING_STREAMS = {
+    "gpt-4o-mini": b"\n\n".join(_events(b"\n").split(b"\n\n")[:2])
+    + b'\n\ndata: {"error": {"message": {"detail": "the prompt is too long"}, "type": "server_error"}}\n\n',
+    "anthropic/claude": _anthropic_events(
+        _MESSAGE_START, {"type": "error", "error": {"type": "overloaded_error", "message": ["the prompt is too long"]}}
+    ),
+}
+
+
+@pytest.mark.parametrize("model", _FAILING_STREAMS.keys())
+def test_a_stream_error_whose_message_is_no_string_is_shown_as_text(tmp_path: Path, model: str) -> None:
+    with raw_upstream(_STREAM_HEAD + _FAILING_STREAMS[model]) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            request = {"model": model, "stream": True, "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}/v1/chat/completions", json=request, timeout=30)
+            last = [line for line in response.text.split("\n") if line.startswith("data: ")][-1]
+            _readable(json.loads(last.removeprefix("data: "))["error"])
+        finally:
+            instance.server.stop()
 
 
 _CUT_ANTHROPIC_STREAM = _anthropic_events(
@@ -448,6 +630,43 @@ def test_an_anthropic_stream_that_ends_before_its_stop_is_an_error_not_a_whole_a
             assert "upstream_truncated_stream" in response.text or "event: error" in response.text
             (row,) = instance.rows("SELECT status, error_code FROM requests")
             assert (row["status"], row["error_code"]) == (502, "upstream_truncated_stream")
+        finally:
+            instance.server.stop()
+
+
+_NO_MESSAGE = {
+    "empty object": _answer(200, b"{}"),
+    "null content": _answer(
+        200, b'{"type": "message", "role": "assistant", "content": null, "stop_reason": "end_turn"}'
+    ),
+    "stream with only its stop": _STREAM_HEAD + _anthropic_events({"type": "message_stop"}),
+    "stream that starts mid-message": _STREAM_HEAD
+    + _anthropic_events(
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "x"}},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 1}},
+        {"type": "message_stop"},
+    ),
+}
+
+
+@pytest.mark.parametrize("answer", _NO_MESSAGE.values(), ids=_NO_MESSAGE.keys())
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_an_anthropic_answer_with_no_message_is_a_502(tmp_path: Path, path: str, answer: bytes) -> None:
+    """Anthropic's answer with no content blocks at all, or a stream with no message_start: no message, which was
+    a 200 with an empty answer; now a 502 before anything is sent."""
+    with raw_upstream(answer) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            stream = b"event:" in answer
+            body = {"model": "anthropic/claude", "max_tokens": 5, "stream": stream}
+            body["messages"] = [{"role": "user", "content": "x"}]
+            response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            (row,) = instance.rows("SELECT status, error_code FROM requests")
+            assert (row["status"], row["error_code"]) == (
+                502,
+                "upstream_bad_stream" if stream else "upstream_bad_answer",
+            )
         finally:
             instance.server.stop()
 

@@ -17,12 +17,11 @@ from helix.api.responses import (
     Scope,
     Send,
     body_not_sent,
-    body_too_large,
     error_answer,
     respond,
     unexpected,
 )
-from helix.errors import ClientGone, HelixError
+from helix.errors import ClientGone, HelixError, body_too_large
 from helix.gateway import Gateway, new_request_id
 
 PATH = "/v1/chat/completions"

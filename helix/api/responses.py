@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
 
 from helix.call import Call, Chunk, Completed, Reply
-from helix.errors import ClientGone, DatabaseUnavailable, HelixError
+from helix.errors import ClientGone, DatabaseUnavailable, HelixError, body_too_large
 from helix.server import TIMED_OUT
 from helix.store.pg import ConnectionLost
 
@@ -278,10 +278,6 @@ _HTTP_TYPES = {
 
 def on_helix_error(request: Request[Any, Any, Any], exc: HelixError) -> Response[Any]:
     return error_response(exc, request.scope.get("state", {}).get("request_id"))
-
-
-def body_too_large() -> HelixError:
-    return http_error(413, "the request body is too large: raise [server] max_body_mb if this is intended")
 
 
 def body_not_sent(scope: Scope) -> ClientGone:

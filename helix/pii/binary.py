@@ -77,6 +77,11 @@ def kind_of(raw: bytes) -> str | None:
     return None
 
 
+def unreadable_format(raw: bytes) -> bool:
+    """`raw` starts as a format Helix cannot read does (a PDF), even if its bytes also decode as text."""
+    return any(raw.startswith(magic) for magic, _ in _UNREADABLE)
+
+
 def contents(raw: bytes) -> Contents:
     """The text a binary payload carries; raises `Unreadable` when it may carry text Helix cannot read."""
     kind = kind_of(raw)

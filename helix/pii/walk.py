@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from helix.pii.api_words import API_WORDS
-from helix.pii.binary import Unreadable, contents, kind_of
+from helix.pii.binary import Unreadable, contents, kind_of, unreadable_format
 from helix.pii.canonical import as_text, base64_bytes
 
 _IDENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -174,14 +174,19 @@ def _string(container: Any, key: str | int, path: Steps, binary: _Binary, out: l
         raw = None
     if payload is not None and raw is not None:
         prefix = payload[0]
+        as_binary = not binary.skip and path[-1] not in _OPAQUE_KEYS
         decoded = as_text(raw)
+        if decoded is not None and as_binary and not binary.pass_unreadable and unreadable_format(raw):
+            # an all-ASCII PDF decodes as text, yet its strings may be written in hex or glyph codes: a PDF all the
+            # same (with unreadable files passed, its text is still redacted as far as it reads)
+            decoded = None
         if decoded is not None:
 
             def reencode(new: str) -> None:
                 container[key] = prefix + base64.b64encode(new.encode()).decode()
 
             out.append(Field(decoded, path, False, False, False, reencode))
-        elif not binary.skip and path[-1] not in _OPAQUE_KEYS:
+        elif as_binary:
             _binary(raw, path, binary, out)
         return
     out.append(Field(text, path, conversation, path[-1] in _IDENT_KEYS, False, assign))

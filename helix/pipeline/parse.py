@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -123,6 +124,28 @@ def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ids):016x}"
 
 
+_BOM = b"\xef\xbb\xbf"
+# A high surrogate escape with no low one after it: half of a pair (a JS string cut in the middle of an emoji).
+_HALF_PAIR = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])")
+
+
+def _decode_body(raw: bytes) -> Any:
+    """The body's JSON; a UTF-8 byte order mark before it is ignored, as RFC 8259 allows (Windows tools write one)."""
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    if not raw.strip():
+        raise InvalidRequest("the request body is empty: send a JSON object", code="invalid_json")
+    try:
+        return _decode(raw)
+    except msgspec.DecodeError as exc:
+        problem = str(exc)
+        if problem.startswith("Input data was truncated") and _HALF_PAIR.search(raw):  # msgspec's word for it
+            problem = "a string holds half of a UTF-16 surrogate pair: \\ud800 to \\udbff with no low one after it"
+        raise InvalidRequest(f"the request body is not valid JSON ({problem})", code="invalid_json") from None
+    except RecursionError:
+        raise InvalidRequest("the request body is nested too deeply", code="invalid_json") from None
+
+
 def parse_call(
     endpoint: Endpoint,
     raw: bytes,
@@ -130,14 +153,7 @@ def parse_call(
     resolve: Callable[[str], Target],
     request_id: str | None = None,
 ) -> Call:
-    if not raw.strip():
-        raise InvalidRequest("the request body is empty: send a JSON object", code="invalid_json")
-    try:
-        body = _decode(raw)
-    except msgspec.DecodeError as exc:
-        raise InvalidRequest(f"the request body is not valid JSON ({exc})", code="invalid_json") from None
-    except RecursionError:
-        raise InvalidRequest("the request body is nested too deeply", code="invalid_json") from None
+    body = _decode_body(raw)
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object", code="invalid_json")
     try:

@@ -16,7 +16,6 @@ import msgspec
 
 from helix.call import Call, Completed, Reply, Streamed
 from helix.errors import InvalidRequest, UpstreamError
-from helix.pii.scrub import scrub_secrets
 from helix.providers.anthropic_translate import (
     StreamTranslator,
     TranslationError,
@@ -25,7 +24,15 @@ from helix.providers.anthropic_translate import (
     to_messages_request,
     translate_error,
 )
-from helix.providers.http import HttpAdapter, decode_event, iter_sse, read_json, truncated_stream, unreadable
+from helix.providers.http import (
+    HttpAdapter,
+    decode_event,
+    error_from_body,
+    iter_sse,
+    read_json,
+    truncated_stream,
+    unreadable,
+)
 from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS
 
 API_VERSION = "2023-06-01"
@@ -131,13 +138,8 @@ class AnthropicProvider(HttpAdapter):
                 payload = decode_event(self.name, data)
                 try:
                     chunks = translator.feed(event, payload)
-                except UpstreamStreamError as exc:
-                    raise UpstreamError(
-                        f"{self.name}: {scrub_secrets(str(exc))}",
-                        status=502,
-                        type=getattr(exc, "type", None),
-                        provider=self.name,
-                    ) from None
+                except UpstreamStreamError:  # the provider's error event, read as its error bodies are
+                    raise error_from_body(self.name, 502, payload, translate_error) from None
                 except _WRONG_SHAPE as exc:
                     raise _wrong_shape(self.name, "a stream event", "upstream_bad_stream", exc) from None
                 for chunk in chunks:

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from helix.call import token_count
+from helix.providers.http import error_message, error_text, given
 
 __all__ = [
     "StreamTranslator",
@@ -341,7 +342,9 @@ def from_messages_response(resp: JSON, model: str) -> JSON:
 
     Thinking blocks ride along as `message.thinking_blocks`, signatures included, so a client of
     /v1/messages gets them back and can send them with its next turn, as Anthropic requires."""
-    blocks = resp.get("content") or []
+    blocks = resp.get("content")
+    if not isinstance(blocks, list):  # no message at all (`{}`, content null): nothing to read, not an empty answer
+        raise ValueError("a message without a list of content blocks")
     texts, tool_calls = _split_content(blocks)
     message: JSON = {
         "role": "assistant",
@@ -459,7 +462,12 @@ class StreamTranslator:
             "error": self._on_error,
         }.get(event)
         # ping, content_block_stop and event types added later carry nothing to forward.
-        return handler(data) if handler else []
+        if handler is None:
+            return []
+        if self._anthropic_usage is None and event not in ("message_start", "error"):
+            # A stream that does not start with its message: not an answer (a stop alone was an empty one).
+            raise ValueError(f"a {event} event before message_start")
+        return handler(data)
 
     def _on_message_start(self, data: JSON) -> list[JSON]:
         message = data.get("message") or {}
@@ -527,13 +535,8 @@ class StreamTranslator:
         return chunks
 
     def _on_error(self, data: JSON) -> list[JSON]:
-        error = data.get("error")
-        if isinstance(error, str) and error:
-            raise UpstreamStreamError(error, "api_error")
-        error = error if isinstance(error, dict) else {}
-        raise UpstreamStreamError(
-            str(error.get("message") or "Anthropic stream error"), str(error.get("type") or "api_error")
-        )
+        kind, message = translate_error(502, data)
+        raise UpstreamStreamError(message, kind)
 
     def _chunk(self, delta: JSON, finish_reason: str | None = None) -> JSON:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
@@ -559,13 +562,11 @@ class StreamTranslator:
 def translate_error(status: int, body: JSON | None) -> tuple[str, str]:
     """(error_type, message) from an Anthropic error body, falling back to the HTTP status."""
     error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return str(error.get("type") or _error_type_for(status)), error["message"]
-    if isinstance(error, str):
-        return _error_type_for(status), error
-    message = body.get("message") if isinstance(body, dict) else None
-    if isinstance(message, str) and message:
-        return _error_type_for(status), message
+    if isinstance(error, dict) and given(error.get("message")):
+        kind = error.get("type")
+        return (kind if isinstance(kind, str) and kind else _error_type_for(status)), error_text(error["message"])
+    if isinstance(body, dict) and (found := error_message(body)) is not None:
+        return _error_type_for(status), found
     return _error_type_for(status), f"Anthropic returned HTTP {status}"
 
 

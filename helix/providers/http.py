@@ -27,7 +27,7 @@ from helix.config import UpstreamConfig
 from helix.errors import HelixError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from helix.pii.scrub import scrub_secrets
 from helix.providers.forward import PASSED_BACK, allowed_headers, forwarded
-from helix.providers.transport import UpstreamTransport, iter_body, read_body
+from helix.providers.transport import AnswerTooLarge, UpstreamTransport, iter_body, read_body
 
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
@@ -48,13 +48,52 @@ ErrorReader = Callable[[int, Any], tuple[str, str]]
 
 def read_openai_error(status: int, body: Any) -> tuple[str, str]:
     """(type, message) from an OpenAI-shaped error body, or a fallback naming the status."""
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        error = body["error"]
-        kind, message = error.get("type"), error.get("message") or f"HTTP {status}"
-        return (kind if isinstance(kind, str) and kind else "upstream_error"), str(message)
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return "upstream_error", body["error"]
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            kind, message = error.get("type"), error.get("message")
+            text = error_text(message) if given(message) else f"HTTP {status}"
+            return (kind if isinstance(kind, str) and kind else "upstream_error"), text
+        if (found := error_message(body)) is not None:
+            return "upstream_error", found
     return "upstream_error", f"the provider answered HTTP {status}"
+
+
+_MESSAGE_KEYS = ("message", "msg", "detail")
+_MAX_DEPTH = 4  # how deep an error's message is looked for; below that it is shown as JSON
+_MAX_ITEMS = 10  # of a list of errors, the first ones are shown
+
+
+def given(value: Any) -> bool:
+    """A value that says something: not null, nor an empty string, list or object."""
+    return value is not None and value != "" and value != [] and value != {}
+
+
+def error_message(body: dict[str, Any]) -> str | None:
+    """The text of an error body without an `error` object: its `error` (a string, a list of errors), or the
+    `message` or `detail` some servers (FastAPI's validation) answer with; None when it has none of them."""
+    for name in ("error", *_MESSAGE_KEYS):
+        if given(found := body.get(name)):
+            return error_text(found)
+    return None
+
+
+def error_text(value: Any, depth: int = 0) -> str:
+    """A provider's error message as text for the client, whatever its type: a string as it is, an object's
+    `message` (`msg`, `detail`), a list's messages joined, anything else as JSON; never a Python repr."""
+    if isinstance(value, str):
+        return value
+    if depth < _MAX_DEPTH:
+        if isinstance(value, dict):
+            for name in _MESSAGE_KEYS:
+                if given(inner := value.get(name)):
+                    return error_text(inner, depth + 1)
+        elif isinstance(value, list) and value:
+            return "; ".join(error_text(item, depth + 1) for item in value[:_MAX_ITEMS])
+    try:
+        return _json_encode(value).decode()[:_MAX_MESSAGE_CHARS]
+    except (TypeError, RecursionError):
+        return "an error of an unreadable shape"
 
 
 def _decode_or_none(raw: bytes) -> Any:
@@ -105,7 +144,10 @@ def error_from_body(
     code = None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         found = body["error"].get("code")
-        code = scrub_secrets(str(found)[:_MAX_CODE_CHARS]) if found is not None else None
+        if isinstance(found, int) and not isinstance(found, bool):
+            found = str(found)
+        # a code of another type (an object, a list) says nothing a client could match: left out
+        code = scrub_secrets(found[:_MAX_CODE_CHARS]) if isinstance(found, str) else None
     passed = {name: value for name in _PASSED_ON if (value := (headers or {}).get(name)) and _sane_retry(value)}
     return UpstreamError(
         f"{provider}: {message}", status=status, type=error_type, code=code, provider=provider, headers=passed
@@ -171,7 +213,7 @@ def transport_error(provider: str, exc: Exception) -> HelixError:
     )
     if refused:
         return UpstreamUnavailable(
-            f"{provider}: cannot connect to the provider ({exc}); check its base_url and that it is up",
+            f"{provider}: cannot connect to the provider ({_detail(exc, cause)}); check its base_url and that it is up",
             provider=provider,
         )
     if timed_out:
@@ -179,7 +221,21 @@ def transport_error(provider: str, exc: Exception) -> HelixError:
             f"{provider}: the provider did not answer in time; raise [upstream] read_timeout if it is just slow",
             provider=provider,
         )
-    return UpstreamUnavailable(f"{provider}: the connection to the provider failed ({exc})", provider=provider)
+    return UpstreamUnavailable(
+        f"{provider}: the connection to the provider failed ({_detail(exc, cause)})", provider=provider
+    )
+
+
+_MAX_DETAIL_CHARS = 200
+
+
+def _detail(exc: Exception, cause: BaseException | None) -> str:
+    """What went wrong, in one short line: the error's first line, never the bytes it quotes after it (a broken
+    answer's, which may hold what the model wrote) nor the URL aiohttp adds to a response's error."""
+    found = cause if cause is not None else exc
+    text = found.message if isinstance(found, aiohttp.ClientResponseError) else str(found)
+    line = text.split("\n", 1)[0].strip().rstrip(":")
+    return scrub_secrets(line[:_MAX_DETAIL_CHARS]) or type(found).__name__
 
 
 @asynccontextmanager
@@ -222,6 +278,7 @@ async def open_request(
             raise UpstreamUnavailable(
                 f"{provider}: the provider answered HTTP {response.status_code} (a redirect, which Helix does not"
                 " follow); check its base_url",
+                code="upstream_redirect",
                 provider=provider,
             )
         if call is not None:
@@ -233,10 +290,17 @@ async def open_request(
         await response.aclose()
 
 
+# The most bytes of a whole answer (or error) Helix reads, decoded: beyond any real one (2,048 embeddings of 3,072
+# numbers are ~130 MB of JSON), short of letting a provider (or a gzip bomb from one) fill the memory.
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
+
+
 async def _read(response: httpx.Response, provider: str, call: Call | None) -> bytes:
     began = time.perf_counter()
     try:
-        return await read_body(response)
+        return await read_body(response, MAX_ANSWER_BYTES)
+    except AnswerTooLarge:
+        raise unreadable(provider, "an answer", "upstream_bad_answer", f"over {MAX_ANSWER_BYTES >> 20} MB") from None
     except UPSTREAM_FAILURES as exc:
         raise transport_error(provider, exc) from None
     finally:
@@ -253,7 +317,10 @@ async def read_json_raw(response: httpx.Response, provider: str, call: Call | No
     raw = await _read(response, provider, call)
     body = _decode_or_none(raw)
     if body is None:
-        raise UpstreamUnavailable(f"{provider}: the provider's answer was not valid JSON", provider=provider)
+        # retried as an unavailable provider is, and said to be what it is: reached, with an answer of no use
+        raise UpstreamUnavailable(
+            f"{provider}: the provider's answer was not valid JSON", code="upstream_bad_answer", provider=provider
+        )
     return body, raw
 
 

@@ -103,14 +103,16 @@ class OpenAICompatProvider(HttpAdapter):
                     yield Chunk(chunk, None)
                 return
             waiting = time.perf_counter()
-            first, finished = True, False
+            first, finished, answered = True, False, False
             check = EVENT_PROBLEMS[path]
             async for _event, data, more in iter_sse(response, self.name):
                 if first:
                     call.upstream_seconds += time.perf_counter() - waiting
                     first = False
                 if data == b"[DONE]":
-                    return
+                    if answered:  # the end, with or without a finish_reason before it: passed on as it came
+                        return
+                    break  # `[DONE]` before any chunk: no answer at all, a truncated stream
                 chunk = decode_event(self.name, data)
                 if "error" in chunk and "choices" not in chunk:
                     raise error_from_body(self.name, 502, chunk, read_openai_error)
@@ -123,6 +125,7 @@ class OpenAICompatProvider(HttpAdapter):
                     raise unreadable(self.name, "a stream event", "upstream_bad_stream", problem)
                 if not finished:
                     finished = _is_last(chunk)
+                answered = True
                 yield Chunk(chunk, data, more)
             if not finished:
                 raise truncated_stream(self.name)

@@ -109,6 +109,16 @@ def responses_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
+def responses_answer_problem(body: dict[str, Any]) -> str | None:
+    """A whole Responses answer: its output is what a client reads, so it must be there. One in chat's shape (the API
+    layer turns it into a response) is checked as a chat answer."""
+    if str(body.get("object", "")).startswith("chat.completion"):
+        return choices_problem(body, "message", required=True)
+    if body.get("output") is None:
+        return "it has no output"
+    return responses_problem(body)
+
+
 def responses_event_problem(event: dict[str, Any]) -> str | None:
     """What in a Responses stream event cannot be read: its `type` a name (it becomes the SSE `event:` line,
     so no line break), its `sequence_number` a number, every `delta` text, a `response` an answer."""
@@ -141,7 +151,7 @@ ANSWER_PROBLEMS: dict[str, Check] = {
     "/chat/completions": lambda body: choices_problem(body, "message", required=True),
     "/completions": lambda body: choices_problem(body, "text", required=True),
     "/embeddings": embeddings_problem,
-    "/responses": responses_problem,
+    "/responses": responses_answer_problem,
 }
 EVENT_PROBLEMS: dict[str, Check] = {
     "/chat/completions": lambda chunk: choices_problem(chunk, "delta"),

@@ -73,10 +73,27 @@ def _raw_body(response: httpx.Response) -> UpstreamBody | None:
     return None
 
 
-async def read_body(response: httpx.Response) -> bytes:
-    """`response.aread()`, without httpx's decoding and re-chunking layers when there is nothing to decode."""
+class AnswerTooLarge(Exception):
+    """An upstream's body (decoded) past the most Helix reads of one."""
+
+
+async def read_body(response: httpx.Response, limit: int) -> bytes:
+    """`response.aread()`, without httpx's decoding and re-chunking layers when there is nothing to decode, and never
+    more than `limit` bytes (decoded: a small gzip body may inflate to gigabytes): AnswerTooLarge first."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise AnswerTooLarge
     body = _raw_body(response)
-    return await body.read() if body is not None else await response.aread()
+    if body is not None and declared.isdigit():
+        return await body.read()  # aiohttp reads the declared length, checked above
+    pieces: list[bytes] = []
+    size = 0
+    async for piece in iter_body(response):
+        size += len(piece)
+        if size > limit:
+            raise AnswerTooLarge
+        pieces.append(piece)
+    return b"".join(pieces)
 
 
 def iter_body(response: httpx.Response) -> AsyncIterator[bytes]:
