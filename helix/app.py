@@ -30,7 +30,7 @@ def create_app(
     gateway = Gateway(config, env=env)
     gateway.loader = loader
     dashboard = Dashboard(config, gateway) if config.dashboard.enabled else None
-    max_body = int(config.server.max_body_mb * 1024 * 1024)
+    max_body = config.server.max_body_bytes
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

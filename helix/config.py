@@ -55,6 +55,10 @@ class ServerConfig(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     shutdown_grace: float = 30.0
 
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1024 * 1024)
+
 
 class StorageConfig(_Section):
     url: str | None = None  # sqlite:///path/helix.db (the default: a file in the data dir) or postgresql://...

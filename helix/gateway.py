@@ -284,7 +284,7 @@ class Gateway:
         encoding Helix does not read) or never sent (the client left or stalled) is logged."""
         started, ts = time.perf_counter(), time.time()
         try:
-            return decoded_body(await body(), headers, int(self.config.server.max_body_mb * 1024 * 1024))
+            return decoded_body(await body(), headers, self.config.server.max_body_bytes)
         except HelixError as exc:
             self._reject(endpoint, exc, headers, request_id, key, ts, started)
             raise
