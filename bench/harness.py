@@ -30,6 +30,8 @@ class Servers:
     helix_pid: int
     baseline_url: str | None = None  # another checkout's Helix, when asked for (see `servers`)
     baseline_pid: int = 0
+    bare_url: str | None = None  # the stack's bare proxy (`bench/bare_proxy.py`), when asked for
+    bare_pid: int = 0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -89,12 +91,16 @@ def servers(
     wrapper: list[str] | None = None,
     tree: Path = REPO,
     ready_seconds: float = 60,
+    baseline_env: dict[str, str] | None = None,
+    bare: bool = False,
 ) -> Iterator[Servers]:
     """The fake upstream and one Helix worker in front of it, each optionally pinned to a CPU; with
     `baseline` (another checkout, e.g. `git archive main | tar -x -C DIR`) a second Helix from that tree,
     with its own database. Ports not given are free ones (benches of other checkouts may run at the same
     time). `wrapper` (e.g. valgrind) runs the first Helix, from `tree` (this checkout by default), which
-    may take `ready_seconds` to come up. All stopped (by PID) on exit."""
+    may take `ready_seconds` to come up; `baseline_env` is added to the second Helix's environment only (the same
+    tree with a feature off shows what the feature costs). `bare` also starts `bench/bare_proxy.py` on Helix's CPU.
+    All stopped (by PID) on exit."""
     upstream_port = upstream_port or free_port()
     ports = [helix_port or free_port()] + ([free_port()] if baseline else [])
     homes = [tempfile.mkdtemp(prefix="helix-bench-") for _ in range(2 if baseline else 1)]
@@ -119,17 +125,21 @@ def servers(
         command = [sys.executable, "-c", launch, "serve", "--port", str(port)]
         if wrapper and source == tree:
             command = [*wrapper, *command]
-        processes.append(
-            subprocess.Popen(
-                pinned(helix_cpu, command), cwd=home, env={**environment, "HELIX_HOME": home}, stdout=subprocess.DEVNULL
-            )
-        )
+        own_env = {**environment, "HELIX_HOME": home, **(baseline_env or {} if source == baseline else {})}
+        processes.append(subprocess.Popen(pinned(helix_cpu, command), cwd=home, env=own_env, stdout=subprocess.DEVNULL))
     helix = processes[1]
+    base = processes[2] if baseline else None
+    bare_port = free_port() if bare else 0
+    if bare:
+        proxy = [sys.executable, str(REPO / "bench" / "bare_proxy.py"), "--port", str(bare_port)]
+        proxy += ["--upstream", f"http://127.0.0.1:{upstream_port}"]
+        processes.append(subprocess.Popen(pinned(helix_cpu, proxy), cwd=REPO, env=environment))
     try:
         _wait_for(f"http://127.0.0.1:{upstream_port}/v1/models", upstream)
-        for port, process in zip(ports, processes[1:], strict=True):
+        for port, process in zip(ports, processes[1 : 1 + len(ports)], strict=True):
             _wait_for(f"http://127.0.0.1:{port}/health/ready", process, ready_seconds)
-        base = processes[2] if baseline else None
+        if bare:
+            _wait_for(f"http://127.0.0.1:{bare_port}/v1/models", processes[-1])
         yield Servers(
             f"http://127.0.0.1:{upstream_port}",
             f"http://127.0.0.1:{ports[0]}",
@@ -137,6 +147,8 @@ def servers(
             helix.pid,
             f"http://127.0.0.1:{ports[1]}" if base else None,
             base.pid if base else 0,
+            f"http://127.0.0.1:{bare_port}" if bare else None,
+            processes[-1].pid if bare else 0,
         )
     finally:
         _stop(processes[::-1])

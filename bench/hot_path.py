@@ -11,13 +11,17 @@ with Helix for its core. Every path is measured at 1 and 10 connections:
   history  a chat of 20 messages, the same 19 resent with a new question each time, cache bypassed
            (not in the default paths)
 
-"direct" rows send the same request to the fake upstream itself: the ceiling Helix is compared with.
+"direct" rows send the same request to the fake upstream itself: the ceiling Helix is compared with. With
+`--ceiling`, "bare" rows send it through `bench/bare_proxy.py`: the same server and upstream client as Helix and
+nothing else, on Helix's CPU, so what Helix costs beyond it (CPU per request, added latency) is its own work.
 The load average is printed before and after (the machine is shared: compare within one run).
 Needs `wrk` and `taskset` (Debian: apt-get install wrk util-linux).
 
     python bench/hot_path.py [--duration 10] [--paths miss,hit,stream] [--helix-cpu 0 --other-cpu 1]
     python bench/hot_path.py --baseline DIR --rounds 3   # and DIR's Helix (git archive main | tar -x -C DIR),
                                                          # in turns, medians of 3 rounds
+    python bench/hot_path.py --ceiling --baseline . --base-env HELIX_PII__ENABLED=false   # the stack's ceiling,
+                                                         # and what the PII firewall costs (base: this tree, PII off)
 """
 
 from __future__ import annotations
@@ -70,13 +74,16 @@ def _ratios(results: dict[tuple[str, str, int], Row], paths: list[str]) -> None:
     print()
     for path in paths:
         for c in (1, 10):
-            helix, direct, base = (results.get((path, name, c)) for name in ("helix", "direct", "base"))
+            helix, direct, base, bare = (results.get((path, name, c)) for name in ("helix", "direct", "base", "bare"))
             if helix is None:
                 continue
             line = f"{path:6}  c={c:<2}  {helix['rps']:>7,.0f} req/s"
             if direct is not None:
                 line += f", added p50 {helix['p50'] - direct['p50']:.3f} ms"
                 line += f", {helix['rps'] / direct['rps']:.2f} x direct's req/s"
+            if bare is not None:
+                line += f"; vs bare proxy: req/s x{helix['rps'] / bare['rps']:.2f}"
+                line += f", Helix's own CPU/req {helix['cpu_ms'] - bare['cpu_ms']:.3f} ms"
             if base is not None:
                 line += f"; vs base: req/s x{helix['rps'] / base['rps']:.2f}"
                 line += f", CPU/req x{helix['cpu_ms'] / base['cpu_ms']:.2f}" if base["cpu_ms"] else ""
@@ -94,20 +101,34 @@ def main() -> None:
     parser.add_argument("--other-cpu", type=int, default=1, help="the fake upstream and wrk")
     parser.add_argument("--baseline", type=Path, help="another checkout, measured in turns with this one")
     parser.add_argument("--rounds", type=int, default=1, help="measure each case this often, in turns; medians")
+    parser.add_argument("--ceiling", action="store_true", help="also measure bench/bare_proxy.py (not exact hits)")
+    parser.add_argument(
+        "--base-env", action="append", default=[], metavar="KEY=VALUE", help="environment of the baseline's Helix only"
+    )
     args = parser.parse_args()
     paths = [p for p in args.paths.split(",") if p]
     connections = [int(c) for c in args.connections.split(",")]
     print(f"load average before: {_load()}")
     results: dict[tuple[str, str, int], Row] = {}
-    with servers(helix_cpu=args.helix_cpu, upstream_cpu=args.other_cpu, baseline=args.baseline) as running:
+    base_env = dict(item.split("=", 1) for item in args.base_env)
+    with servers(
+        helix_cpu=args.helix_cpu,
+        upstream_cpu=args.other_cpu,
+        baseline=args.baseline,
+        baseline_env=base_env,
+        bare=args.ceiling,
+    ) as running:
         helixes = {"helix": (running.helix_url, running.helix_pid)}
         if running.baseline_url is not None:
             helixes["base"] = (running.baseline_url, running.baseline_pid)
+        if running.bare_url is not None:
+            helixes["bare"] = (running.bare_url, running.bare_pid)
         for path in paths:
             lua, env = SCRIPTS[path], SCRIPT_ENV.get(path)
             # An exact hit has no direct counterpart: the upstream answers it like a miss.
             targets = {} if path == "hit" else {"direct": (running.upstream_url, 0)}
-            targets.update(helixes)
+            # The bare proxy caches nothing: an exact hit is Helix's alone.
+            targets.update((name, server) for name, server in helixes.items() if not (path == "hit" and name == "bare"))
             for url, _ in targets.values():
                 if path == "hit":
                     _prime_hit(url)
