@@ -259,6 +259,13 @@ AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREV
         (f"doctl auth init -t {DIGITALOCEAN}", DIGITALOCEAN, "API_KEY"),
         (f"twine upload -u __token__ -p {PYPI}", PYPI, "API_KEY"),
         (f"wallet seed phrase: {SEED}", SEED, "SECRET"),
+        (
+            "Cookie: sessionid=8f14e45fceea167a5a36dedd4bea2543; csrftoken=abc",
+            "8f14e45fceea167a5a36dedd4bea2543",
+            "SECRET",
+        ),
+        ("Cookie: a=1; PHPSESSID=el4ukv0kqbvoirg7nkp4dncpk3; b=2", "el4ukv0kqbvoirg7nkp4dncpk3", "SECRET"),
+        ("curl -b 'session=9f8e7d6c5b4a39281706f5e4d3c2b1a0' https://x", "9f8e7d6c5b4a39281706f5e4d3c2b1a0", "SECRET"),
         ("Flat 2B, 14 Queen's Road, Bristol BS8 1QU", "14 Queen's Road", "LOCATION"),
         ("Bitte an Frau Ott, Am Markt 3, 04109 Leipzig", "Am Markt 3", "LOCATION"),
         ("Lieferung: An der Alster 12, 20099 Hamburg", "An der Alster 12", "LOCATION"),
@@ -338,6 +345,8 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Liefertermin 14. März 2027; the 2nd of May 2026 release; rooms 1-12 and 0-9 are free; Platz 3 im Rennen.",
         "nightly build 20261203-0045 passed; artifact 20261203-0052 uploaded",
         "Support hours 0800-1700, lunch 1200-1300; shifts 0600-1400 and 1400-2200.",  # after set F
+        "Cookie: theme=dark; lang=en-US\nSet-Cookie: id=a3fWa; Expires=Thu, 21 Oct 2026 07:28:00 GMT; Secure; HttpOnly",
+        "curl -b cookies.txt https://example.com; the cookie: chocolate chip cookies are great=yes",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
@@ -708,6 +717,7 @@ _SECRET_PIECES = [
     *("api_key = 'Zq8Wm2Xn'", "password: hunter2x", "https://u:pa55word@h.io", "TOKEN=abc123XYZ"),
     *("api_key", "PASSWORD", "token", "secret", "pwd", "https://", "u:", "@h.io", "xKey", "9Secret"),
     *("=", ":", " ", "\t", "\n", "\r", '"', "'", "`", "hunter2-Zq8", "s3cr3tV4lue", ".", ",", "é", "İ", "/"),
+    *("Cookie: ", "set-cookie:", "sid=", "-b '", "--cookie=", ";", "8f14e45fceea167a5a36dedd4bea2543"),
 ]
 
 

@@ -384,6 +384,16 @@ SECRET_PATTERNS = [
         score=0.9,
     ),
     _api(
+        # A session in a pasted Cookie or Set-Cookie header or curl's -b/--cookie: each long value, one match a cookie.
+        "cookie",
+        r"(?<=(?:(?i:\bcookie)[ \t]*:|(?<!\S)(?:-b|--cookie)[ \t=]+[\"']?)(?:[^\n]*;)?[ \t]*)"
+        r"[!#$%&*+.^_`|~0-9A-Za-z-]+=(?P<value>[^;\s\"',]{16,4096})",
+        ("cookie", "-b"),
+        score=0.7,
+        check=_plausible_secret,
+        line_local=True,
+    ),
+    _api(
         "bearer",
         r"(?i:\bbearer[ \t]+)(?P<value>[A-Za-z0-9._~+/=-]{16,})",
         ("bearer",),
