@@ -266,6 +266,25 @@ AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREV
         ),
         ("Cookie: a=1; PHPSESSID=el4ukv0kqbvoirg7nkp4dncpk3; b=2", "el4ukv0kqbvoirg7nkp4dncpk3", "SECRET"),
         ("curl -b 'session=9f8e7d6c5b4a39281706f5e4d3c2b1a0' https://x", "9f8e7d6c5b4a39281706f5e4d3c2b1a0", "SECRET"),
+        (
+            "Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
+            "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
+            "SECRET",
+        ),
+        ("TOTP secret JBSW Y3DP EHPK 3PXP for 2fa", "JBSW Y3DP EHPK 3PXP", "SECRET"),
+        ("npm token npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "API_KEY"),
+        ("shopify shpat_1234567890abcdef1234567890abcdef ok", "shpat_1234567890abcdef1234567890abcdef", "API_KEY"),
+        ("bot 110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "API_KEY"),
+        (
+            "my key 5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ",
+            "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ",
+            "CRYPTO",
+        ),
+        (
+            "import KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98617",
+            "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98617",
+            "CRYPTO",
+        ),
         ("Flat 2B, 14 Queen's Road, Bristol BS8 1QU", "14 Queen's Road", "LOCATION"),
         ("Bitte an Frau Ott, Am Markt 3, 04109 Leipzig", "Am Markt 3", "LOCATION"),
         ("Lieferung: An der Alster 12, 20099 Hamburg", "An der Alster 12", "LOCATION"),
@@ -347,6 +366,8 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Support hours 0800-1700, lunch 1200-1300; shifts 0600-1400 and 1400-2200.",  # after set F
         "Cookie: theme=dark; lang=en-US\nSet-Cookie: id=a3fWa; Expires=Thu, 21 Oct 2026 07:28:00 GMT; Secure; HttpOnly",
         "curl -b cookies.txt https://example.com; the cookie: chocolate chip cookies are great=yes",
+        "Authorization: required for every call; authorization: see the docs; use 2FA, the secret is safe with us",
+        "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98618 is not a key; npm_install_script_name_is_long_ok_yes",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
@@ -718,6 +739,7 @@ _SECRET_PIECES = [
     *("api_key", "PASSWORD", "token", "secret", "pwd", "https://", "u:", "@h.io", "xKey", "9Secret"),
     *("=", ":", " ", "\t", "\n", "\r", '"', "'", "`", "hunter2-Zq8", "s3cr3tV4lue", ".", ",", "é", "İ", "/"),
     *("Cookie: ", "set-cookie:", "sid=", "-b '", "--cookie=", ";", "8f14e45fceea167a5a36dedd4bea2543"),
+    *("Authorization: ", "Token ", "TOTP secret ", "2fa key: ", "JBSW", " Y3DP"),
 ]
 
 

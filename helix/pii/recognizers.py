@@ -436,6 +436,8 @@ _WALLET_PATTERNS = [
     Pattern("solana", r"(?<![0-9A-Za-z])" + _B58 + r"{32,44}(?![0-9A-Za-z])", 0.05),
     Pattern("tron", r"(?<![0-9A-Za-z])T" + _B58 + r"{33}(?![0-9A-Za-z])", 0.1),
     Pattern("xrp", r"(?<![0-9A-Za-z])r[1-9A-HJ-NP-Za-km-z]{25,34}(?![0-9A-Za-z])", 0.1),
+    # A Bitcoin private key in wallet import format: whoever has it has the coins. Reported when its checksum holds.
+    Pattern("bitcoin_wif", r"(?<![0-9A-Za-z])[5KL]" + _B58 + r"{50,51}(?![0-9A-Za-z])", 0.1),
 ]
 _WALLET_CONTEXT = [
     *("wallet", "eth", "ethereum", "address", "crypto", "litecoin", "ltc", "doge", "dogecoin", "monero", "xmr"),
@@ -443,13 +445,14 @@ _WALLET_CONTEXT = [
 ]
 
 
-def _base58check(value: str, version: int | None = None) -> bool:
-    """A 25-byte base58check payload (a version byte, a 20-byte hash, 4 checksum bytes), of `version` if given."""
+def _base58check(value: str, version: int | None = None, size: int = 25) -> bool:
+    """A base58check payload of `size` bytes (a version byte, then an address's 20-byte hash or a private key, then 4
+    checksum bytes), of `version` if given."""
     number = 0
     for c in value:
         number = number * 58 + _BASE58.index(c)
-    raw = number.to_bytes(25, "big") if number < 1 << 200 else b""
-    valid = len(raw) == 25 and hashlib.sha256(hashlib.sha256(raw[:-4]).digest()).digest()[:4] == raw[-4:]
+    raw = number.to_bytes(size, "big") if number < 1 << (8 * size) else b""
+    valid = len(raw) == size and hashlib.sha256(hashlib.sha256(raw[:-4]).digest()).digest()[:4] == raw[-4:]
     return valid and (version is None or raw[0] == version)
 
 
@@ -467,7 +470,7 @@ def _bech32(value: str) -> bool:
 
 class WalletRecognizer(PatternRecognizer):
     """Ethereum, Litecoin, Dogecoin, Monero, Solana, Tron and XRP addresses (Bitcoin's are Presidio's
-    CryptoRecognizer's)."""
+    CryptoRecognizer's), and Bitcoin private keys in wallet import format."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -491,6 +494,8 @@ class WalletRecognizer(PatternRecognizer):
             return True
         if pattern_text[0] == "T" and len(pattern_text) == 34 and _base58check(pattern_text, 0x41):
             return True
+        if pattern_text[0] in "5KL" and len(pattern_text) in (51, 52):  # uncompressed or compressed key: 37 or 38 bytes
+            return _base58check(pattern_text, 0x80, len(pattern_text) - 14) or None
         return None
 
 

@@ -206,6 +206,10 @@ _VENDOR_KEY_PATTERNS = [
     _api("google", _NOT_TOKEN_BEFORE + r"AIza[0-9A-Za-z_-]{35}" + _NOT_TOKEN_AFTER, ("aiza",)),
     _api("google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}" + _NOT_TOKEN_AFTER, ("gocspx-",)),
     _api("huggingface", r"\bhf_[A-Za-z0-9]{34,}\b", ("hf_",), score=0.9, check=_has_digit_and_letter),
+    _api("npm", r"\bnpm_[A-Za-z0-9]{36}\b", ("npm_",), check=_has_digit_and_letter),
+    _api("shopify", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", ("shpat_", "shpca_", "shppa_", "shpss_")),
+    # A Telegram bot's token: the bot's id, a colon, and 34 or 35 characters that start "AA".
+    _api("telegram_bot", r"(?<![0-9A-Za-z])\d{8,10}:AA[A-Za-z0-9_-]{32,33}" + _NOT_TOKEN_AFTER, (":aa",)),
 ]
 API_KEY_PATTERNS = [replace(p, check=_not_filler(p.check)) for p in _VENDOR_KEY_PATTERNS]
 
@@ -391,6 +395,24 @@ SECRET_PATTERNS = [
         ("cookie", "-b"),
         score=0.7,
         check=_plausible_secret,
+        line_local=True,
+    ),
+    _api(
+        # An Authorization header's credentials whatever the scheme (Token, ApiKey, Digest...; Bearer and Basic too).
+        "authorization_header",
+        r"(?i:\bauthorization[ \t]*:[ \t]*(?:[A-Za-z][A-Za-z0-9_-]*[ \t]+)?)(?P<value>[A-Za-z0-9._~+/=-]{16,})",
+        ("authorization",),
+        score=0.7,
+        check=_plausible_secret,
+        line_local=True,
+    ),
+    _api(
+        # An authenticator app's seed, named in prose ("TOTP secret JBSW Y3DP ..."): base32, often in groups of four.
+        "totp_seed",
+        r"(?i:\b(?:totp|2fa|mfa|otp|authenticator)\b[^\n]{0,30}?\b(?:secret|seed|key)\b[ \t]*(?:is|:|=)?[ \t]*)"
+        r"(?P<value>[A-Z2-7]{4}(?: ?[A-Z2-7]{4}){3,15})(?![A-Za-z0-9])",
+        ("totp", "2fa", "mfa", "otp", "authenticator"),
+        score=0.7,
         line_local=True,
     ),
     _api(
