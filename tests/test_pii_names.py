@@ -171,6 +171,11 @@ LABELLED_NAMES = [
     ("id;name;email\n1021;Élodie Marchand;elodie@orange.fr\nDedupe these rows", "Élodie Marchand"),
     ('{"user":{"firstName":"Ewa","lastName":"Nowakowska","phone":"+48 601 234 567"}}', "Nowakowska"),
     ("Dear Siobhán,\n\nThanks for the quick turnaround.", "Siobhán"),  # the model: ORG "Dear Siobhán"
+    # Capitals, a surname first, dictionary words that are a given name and a surname, more labels:
+    ("Account holder: JOHN SMITH\nwhy was the card declined?", "JOHN SMITH"),
+    ("Passenger: TAYLOR, GRACE M.\nSeat 14C, can I change it?", "TAYLOR, GRACE M."),
+    ("Patient: Garcia, Maria\nReason for visit: follow-up", "Garcia, Maria"),
+    ("Beneficiary: Rose Baker\nAmount: 250 EUR", "Rose Baker"),
 ]
 NER_TYPES = ("PERSON", "LOCATION")
 LABELLED_NOT_NAMES = [
@@ -183,6 +188,7 @@ LABELLED_NOT_NAMES = [
     "Convert 72 degrees Fahrenheit to Celsius and 5 miles to km.",
     "AKS node pool Standard_D4s_v5, 4 vCPU, 16 GiB, 3 nodes.",
     'From: "Support Team" <support@example.com>\nTo: "Billing" <billing@example.com>',
+    "Guest: WIFI ACCESS\nPayee: Electricity Company\nHolder: Main Account",
 ]
 
 

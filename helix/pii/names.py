@@ -41,7 +41,7 @@ from spacy.language import Language
 from spacy.tokens import Span
 from thinc.api import NumpyOps
 
-from helix.pii.casing import CALENDAR_WORDS, NAME_PARTS, Lexicon, Restored, cased, restorable
+from helix.pii.casing import CALENDAR_WORDS, NAME_PARTS, Lexicon, Restored, cased, given_and_surname, restorable
 from helix.pii.config import NER_OFF
 from helix.pii.personal import COLUMN_SEPARATORS
 from helix.pii.recognizers import TECH_WORDS, plausible_name
@@ -192,13 +192,15 @@ def name_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 # A person's name as a labelled value, which small models, not reading prose there, often leave untagged: an email
-# header's or a form's display name ("> From: Ingrid Bergström", "Account holder: Lena Hoffmann"), a name key's
+# header's or a form's display name ("> From: Ingrid Bergström", "Account holder: Lena Hoffmann", a surname first:
+# "Patient: Garcia, Maria", "Passenger: SMITH, JOHN A."), a name key's
 # quoted value in code or data ({"lastName": "Nowakowska"}), and the cells of a table's name column ("name,phone"
 # then "Sofia Moreno,+34 612 34 56 78").
 _NAME_LABEL = regex.compile(
     r"(?im)^[ \t>]*(?:from|to|cc|bcc|reply-to|sender|recipient|name|full name|customer|patient|client|contact"
-    r"|(?:account |card ?)?holder|nom|prénom|nombre|apellidos?|nome|cognome|vorname|nachname|naam|voornaam"
-    r"|achternaam|imię|nazwisko|nabywca|odbiorca)[ \t]*:[ \t]*(\p{Lu}[\p{L}'.-]*(?:[ \t]+\p{Lu}[\p{L}'.-]*){0,3})"
+    r"|passenger|guest|travell?er|beneficiary|payee|applicant|insured|(?:account |card ?|policy ?)?holder"
+    r"|nom|prénom|nombre|apellidos?|nome|cognome|vorname|nachname|naam|voornaam"
+    r"|achternaam|imię|nazwisko|nabywca|odbiorca)[ \t]*:[ \t]*(\p{Lu}[\p{L}'.-]*(?:,?[ \t]+\p{Lu}[\p{L}'.-]*){0,3})"
 )
 _NAME_COLUMN = regex.compile(
     r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?"
@@ -225,13 +227,18 @@ def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
 
 def _name_value(value: str, lexicon: Lexicon | None) -> bool:
     words = value.replace(",", " ").split()
-    if all(w.isupper() for w in words):  # a form's surname in capitals ("Nom : LEFÈVRE"): 4+ letters a word
-        if lexicon is None or any(len(w) < 4 or w.lower() in _CAPS_JARGON for w in words):
+    # A form's surname in capitals ("Nom : LEFÈVRE"): 4+ letters a word, or an initial.
+    if all(w.isupper() for w in words):
+        if lexicon is None or any((len(w) < 4 and not _INITIAL.match(w)) or w.lower() in _CAPS_JARGON for w in words):
             return False
         words = [w.capitalize() for w in words]
     if not plausible_name(" ".join(words)) or not all(_could_be_name(w) for w in words):
         return False
-    return lexicon is None or any(not lexicon.known(w.lower()) for w in words)
+    lowered = [w.lower() for w in words]
+    return lexicon is None or any(not lexicon.known(w) for w in lowered) or given_and_surname(lowered)
+
+
+_INITIAL = regex.compile(r"\p{Lu}\.?$")
 
 
 def _column_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
