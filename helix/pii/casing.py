@@ -196,6 +196,8 @@ def given_and_surname(words: Iterable[str]) -> bool:
     """Whether `words` (lower case) hold a listed given name and a listed surname: "john smith", "smith john a."."""
     listed = set(words)
     return not listed.isdisjoint(_GIVEN) and not listed.isdisjoint(_SURNAMES)
+
+
 # Not a person: "the rose hill estate", "grace hill trail", and an imperative at a sentence's start
 # ("mark turner as done", "bill baker for the hours").
 _DETERMINER_BEFORE = regex.compile(r"(?i)\b(?:the|a|an|this|that|these|those|our|your|their|its)[ \t]+$")
