@@ -119,6 +119,21 @@ DIGITALOCEAN = "dop_v1_" + "4f8a9c2e7b1d3f5a6c8e0b2d4f6a8c1e" * 2
 PYPI = "pypi-AgEIcHlwaS5vcmcCJGE4ZjQyYmQ3LTk1YzItNGQ3Zi1iOWY2LTEyMzQ1Njc4OTBhYgACKlszLCJ"
 SEED = "witch collapse practice feed shame open despair creek road again ice least"
 AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREVGRw=="
+NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
+    "gsk_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3",
+    "xai-Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3",
+    "pplx-Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3",
+    "r8_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt",
+    "nvapi-Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3",
+    "lin_api_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu",
+    "ntn_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa",
+    "figd_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu",
+    "sntrys_eyJpYXQiOjE3MDAwMDAwMDAuMCwidXJsIjoiaHR0cHM6Ly9zZW50cnkuaW8ifQ_Xq8Zr2Lm9Pw4Kt7Vb3Nc",
+    "PMAK-65a1b2c3d4e5f6a7b8c9d0e1-0123456789abcdef0123456789abcdef01",
+    "dp.st.dev.Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu",
+    "ATATT3xFfGF0Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3",
+    "https://discord.com/api/webhooks/123456789012345678/Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3",
+]
 
 
 @pytest.mark.parametrize(
@@ -285,6 +300,8 @@ AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREV
             "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98617",
             "CRYPTO",
         ),
+        *((f"my key is {key} ok", key, "API_KEY") for key in NEW_VENDOR_KEYS),
+        ("mistral key: Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa", "Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa", "SECRET"),
         ("Flat 2B, 14 Queen's Road, Bristol BS8 1QU", "14 Queen's Road", "LOCATION"),
         ("Bitte an Frau Ott, Am Markt 3, 04109 Leipzig", "Am Markt 3", "LOCATION"),
         ("Lieferung: An der Alster 12, 20099 Hamburg", "An der Alster 12", "LOCATION"),
@@ -368,6 +385,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "curl -b cookies.txt https://example.com; the cookie: chocolate chip cookies are great=yes",
         "Authorization: required for every call; authorization: see the docs; use 2FA, the secret is safe with us",
         "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98618 is not a key; npm_install_script_name_is_long_ok_yes",
+        "primary key: id; sort key: created_at; the key: a secret handshake; gsk_" + "x" * 44,
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
@@ -823,3 +841,14 @@ def test_the_word_gates_say_yes_exactly_where_a_hint_is(text: str) -> None:
     lowered = " " + text.lower()
     assert GATES["ID_NUMBER"](text) == any(hint in lowered for hint in ID_HINTS)
     assert GATES["DATE_OF_BIRTH"](text) == any(hint in lowered for hint in DATE_OF_BIRTH_HINTS)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.lists(st.text(alphabet="abk-_.s", min_size=1, max_size=5), min_size=1, max_size=6),
+    st.text(alphabet="abk-_.s xy", max_size=30),
+)
+def test_a_trie_of_words_matches_exactly_where_one_of_them_is(words: list[str], text: str) -> None:
+    from helix.pii.fast_regex import trie_pattern
+
+    assert (re.search(trie_pattern(words), text) is not None) == any(word in text for word in words)

@@ -16,7 +16,7 @@ a recognizer's patterns over those stretches only: the same results as over the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, cast
 
 import regex
@@ -37,6 +37,30 @@ class StdlibPattern:
 
     def finditer(self, text: str, *args: Any, timeout: float | None = None) -> Iterator[re.Match[str]]:
         return self._compiled.finditer(text, *args)
+
+
+_Trie = dict[str, "_Trie"]
+
+
+def trie_pattern(words: Iterable[str]) -> str:
+    """A regex matching any of `words`, as a trie: `re` tries an alternation's branches one by one at each
+    position, so shared prefixes are factored out (37 ID hints: ~2 µs a prose text against ~4 µs for `in`, and
+    against the plain alternation's cost, which grows with every word)."""
+    root: _Trie = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: _Trie) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and "" not in node else f"(?:{'|'.join(branches)})"
+        return body + ("?" if "" in node else "")
+
+    return pattern(root)
 
 
 def compile_fast(pattern: str, flags: int) -> StdlibPattern | regex.Pattern[str]:

@@ -24,7 +24,7 @@ import regex
 from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from helix.pii.fast_regex import Runs, Span, analyze_patterns
+from helix.pii.fast_regex import Runs, Span, analyze_patterns, trie_pattern
 from helix.pii.personal import (
     DATE_OF_BIRTH_HINTS,
     FOREIGN_STREET_HINT,
@@ -58,32 +58,9 @@ _digit_dot_digit = _search(r"\d\.\d")  # in every IPv4 address
 _colons = _search(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")  # in every IPv6 address
 
 
-_Trie = dict[str, "_Trie"]
-
-
-def _trie(words: Iterable[str]) -> str:
-    """A regex matching any of `words`, as a trie: `re` tries an alternation's branches one by one at each
-    position, so shared prefixes are factored out (37 ID hints: ~2 µs a prose text against ~4 µs for `in`)."""
-    root: _Trie = {}
-    for word in words:
-        node = root
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def pattern(node: _Trie) -> str:
-        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 and "" not in node else f"(?:{'|'.join(branches)})"
-        return body + ("?" if "" in node else "")
-
-    return pattern(root)
-
-
 def _mentions(hints: Iterable[str]) -> Gate:
     """Whether the lower-cased text, after a space, holds one of `hints`."""
-    compiled = re.compile(_trie(hints))
+    compiled = re.compile(trie_pattern(hints))
     return lambda text: compiled.search(" " + text.lower()) is not None
 
 

@@ -136,9 +136,10 @@ _SECRET_KEY = (
     r"(?i:(?<![a-z0-9])(?:secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?key"
     r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey)\b)"
 )
-# Any other name ending in "key" after "_", "." or "-" (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id): the value
-# must then look random, since code names many things a key (sort_key = "created_at", cache_key = "user:1").
-_OTHER_KEY = r"(?i:(?<=[a-z0-9][_.-])key(?:[_.-](?:base|id))?\b)"
+# Any other name ending in "key" after "_", ".", "-" or a space (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id, "mistral
+# key: ..."): the value must then look random, since code names many things a key (sort_key = "created_at",
+# cache_key = "user:1", "primary key: id").
+_OTHER_KEY = r"(?i:(?<=[a-z0-9][_. -])key(?:[_.-](?:base|id))?\b)"
 _TRAILING = ".,;:)"
 
 _PASSWORD_HINTS = ("pass", "pwd", "pw")
@@ -208,6 +209,28 @@ _VENDOR_KEY_PATTERNS = [
     _api("huggingface", r"\bhf_[A-Za-z0-9]{34,}\b", ("hf_",), score=0.9, check=_has_digit_and_letter),
     _api("npm", r"\bnpm_[A-Za-z0-9]{36}\b", ("npm_",), check=_has_digit_and_letter),
     _api("shopify", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", ("shpat_", "shpca_", "shppa_", "shpss_")),
+    # AI providers' and developer tools' keys, by their prefixes (the OpenAI-style "sk-" ones, OpenRouter's included,
+    # are `openai`'s).
+    _api("groq", r"\bgsk_[A-Za-z0-9]{40,}\b", ("gsk_",), check=_has_digit_and_letter),
+    _api("xai", r"\bxai-[A-Za-z0-9]{40,}\b", ("xai-",), check=_has_digit_and_letter),
+    _api("perplexity", r"\bpplx-[A-Za-z0-9]{40,}\b", ("pplx-",), check=_has_digit_and_letter),
+    _api("replicate", r"\br8_[A-Za-z0-9]{30,}\b", ("r8_",), check=_has_digit_and_letter),
+    _api("nvidia", r"\bnvapi-[A-Za-z0-9_-]{40,}" + _NOT_TOKEN_AFTER, ("nvapi-",), check=_has_digit_and_letter),
+    _api("cerebras", r"\bcsk-[a-z0-9]{40,}\b", ("csk-",), check=_has_digit_and_letter),
+    _api("linear", r"\blin_(?:api|oauth)_[A-Za-z0-9]{32,}\b", ("lin_api_", "lin_oauth_"), check=_has_digit_and_letter),
+    _api("notion", r"\b(?:ntn_|secret_)[A-Za-z0-9]{43,}\b", ("ntn_", "secret_"), check=_has_digit_and_letter),
+    _api("figma", r"\bfig[dou]_[A-Za-z0-9_-]{32,}" + _NOT_TOKEN_AFTER, ("figd_", "figo_", "figu_")),
+    _api("sentry", r"\bsntry[su]_[A-Za-z0-9_=+/-]{40,}", ("sntrys_", "sntryu_")),
+    _api("postman", r"\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b", ("pmak-",)),
+    _api("doppler", r"\bdp\.(?:st|ct|pt|sa|scim|audit)\.[A-Za-z0-9_.-]{40,}" + _NOT_TOKEN_AFTER, ("dp.",)),
+    _api("atlassian", r"\bATATT[A-Za-z0-9_=-]{40,}" + _NOT_TOKEN_AFTER, ("atatt",)),
+    _api("age", r"\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b", ("age-secret-key-",)),
+    _api("square", r"\bsq0(?:atp|csp)-[A-Za-z0-9_-]{22,}" + _NOT_TOKEN_AFTER, ("sq0atp-", "sq0csp-")),
+    _api(
+        "discord_webhook",
+        r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{40,}",
+        ("discord",),
+    ),
     # A Telegram bot's token: the bot's id, a colon, and 34 or 35 characters that start "AA".
     _api("telegram_bot", r"(?<![0-9A-Za-z])\d{8,10}:AA[A-Za-z0-9_-]{32,33}" + _NOT_TOKEN_AFTER, (":aa",)),
 ]

@@ -15,7 +15,7 @@ from presidio_analyzer import (
 )
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from helix.pii.fast_regex import compile_fast
+from helix.pii.fast_regex import compile_fast, trie_pattern
 from helix.pii.secret_patterns import (
     API_KEY_PATTERNS,
     AWS_ACCESS_KEY_PATTERNS,
@@ -54,7 +54,7 @@ class SecretRecognizer(PatternRecognizer):
         # One scan for every pattern's hints: most texts hold none, and then no pattern can match.
         hinted = all(p.hints for p in patterns)
         hints = sorted({h for p in patterns for h in p.hints})
-        self._any_hint = re.compile("|".join(map(re.escape, hints))) if hinted and hints else None
+        self._any_hint = re.compile(trie_pattern(hints)) if hinted and hints else None
 
     def analyze(
         self,
