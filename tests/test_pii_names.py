@@ -223,6 +223,12 @@ CONTEXT_NAMES = [
     ('Headers:\nFrom: "Okoye, Nnamdi" <n.okoye@mail.partners.com.ng>\nTo: ops@acme.example', "Okoye, Nnamdi"),
     ("Shorten my signature:\n\n--\nDr. Daan Smit\nSenior Engineer, Helios Analytics GmbH", "Daan Smit"),
     ("My Tokyo colleague Anjali Raman can't log in. Write a ticket to IT.", "Anjali Raman"),
+    # a closing's first name, someone presenting themselves, a name before a verb of saying
+    ("The export keeps failing on large files, any idea?\n\nThanks, Priya", "Priya"),
+    ("Please escalate this.\n\nBest,\nKatarzyna Lewandowska", "Katarzyna Lewandowska"),
+    ("hey it's Hiroshi, the app keeps crashing on login", "Hiroshi"),
+    ("Hi, this is Oluwaseun from accounting: the invoice total is wrong.", "Oluwaseun"),
+    ("Aaliyah said I should email you about the refund.", "Aaliyah"),
 ]
 CONTEXT_NOT_NAMES = [
     "Wir treffen uns am Hauptbahnhof um 9 Uhr.",
@@ -240,6 +246,9 @@ CONTEXT_NOT_NAMES = [
     "Thanks to my manager for the review; my partner company uses Jira.",
     "Fixed.\n--\nSent from my iPhone\n--\nRelease Notes",
     "My colleagues Monday and Tuesday are off; the colleague Portal is down.",
+    "Thanks, Team\nBest, The Acme Team\nThanks in advance,\nDevOps",
+    "Support said I should restart the router. Kubernetes says the pod is pending.",
+    "this is Python 3.12 code; the best Italian place; it's Monday and the build is red",
 ]
 
 

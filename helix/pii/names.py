@@ -298,6 +298,7 @@ _INTRO_STRONG = (
 )
 _INTRO_WEAK = (
     r"soy|sono|je suis|ich bin|eu sou|holder|new hire|nuevo empleado|la señora|el señor|signora|signor|frau|herr"
+    r"|it's|it\u2019s|this is"
 )
 # - and, as weak cues too, a letter's sign-off (on the line before the name as well) and a relation ("my colleague
 #   Brigitte", "our Tokyo colleague Haruto Sato": a colleague is a person whoever's it is, a partner or a manager may be
@@ -316,6 +317,24 @@ _CUED_NAME = (
 _INTRO = regex.compile(r"(?i:\b(?P<cue>" + _INTRO_STRONG + "|" + _INTRO_WEAK + r"))" + _CUED_NAME)
 _SIGNOFF = regex.compile(r"(?i:\b(?P<cue>" + "|".join(map(regex.escape, _SIGNOFF_CUES)) + r"))" + _CUED_NAME)
 _STRONG_CUES = frozenset(c.replace("\\", "") for c in _INTRO_STRONG.split("|"))
+# - a closing's name, alone on its line or at the end ("Thanks, Emily", "Best,\nInes Moreau"): the comma is needed
+#   ("the best Italian place" closes nothing);
+_CLOSING_CUES = ("thanks", "thank you", "cheers", "best", "sincerely", "warmly", "take care")
+_CLOSING = regex.compile(
+    r"(?i:\b(?:" + "|".join(_CLOSING_CUES) + r")(?: wishes| again| so much| in advance)?)"
+    r"[ \t]*,(?:[ \t]+|[ \t]*\n[ \t]*)"
+    r"(?P<name>\p{Lu}[\p{L}'\u2019-]+(?:[ \t]+" + _PARTICLE + r"\p{Lu}[\p{L}'\u2019-]+){0,2})[ \t]*[.!]?[ \t]*(?=\n|$)"
+)
+_CAMEL = regex.compile(r"(?<!\bMa?c)\p{Ll}\p{Lu}")
+_PRESENTING = frozenset({"it's", "it\u2019s", "this is"})
+_PRESENTED_END = regex.compile(r"[ \t]*(?:[,.!]|\n|$|(?:from|here)\b)")
+# - 1-2 capitalised words opening a sentence before a verb of saying ("Priya said I should email you");
+_SAYING = ("said", "says", "told", "asked", "mentioned", "suggested", "recommended", "promised", "wrote", "emailed")
+_SAID = regex.compile(
+    r"(?:^|(?<=[.!?\n][ \t]{0,3}))(?P<name>\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}[\p{L}'\u2019-]+)?)[ \t]+"
+    r"(?:" + "|".join(_SAYING) + r")\b",
+    regex.MULTILINE,
+)
 # - a login of a first and a last name ("zoltan.kovacs") as a user key's value or before "@host" in an ssh command;
 _USERNAME = regex.compile(
     r"(?i:\b(?:user(?:[ _-]?name)?|login|uid|author|owner|assignee|committer|account)\b[\"']?[ \t]*[:=][ \t]*[\"']?"
@@ -350,7 +369,7 @@ _CAPS_RUN = regex.compile(r"(?<![\p{L}\p{N}_.-])\p{Lu}{2,}(?:[ \t]+\p{Lu}{2,}){1
 # every text, would cost ~3-7 us; most texts hold none of these words.
 _INTRO_HINTS = (
     *("name", "llamo", "chiamo", "appelle", "heiße", "heisse", "chamo", "soy ", "sono ", "suis ", "ich bin", " sou "),
-    *("holder", "new hire", "empleado", "señor", "signor", "frau ", "herr "),
+    *("holder", "new hire", "empleado", "señor", "signor", "frau ", "herr ", "it's", "it\u2019s", "this is"),
 )
 _USERNAME_HINTS = ("user", "login", "uid", "author", "owner", "assignee", "committer", "account", "ssh")
 _CAPS_HINT = re.compile(r"[A-Z][A-Z]")
@@ -403,6 +422,11 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
     intros = list(_INTRO.finditer(text)) if any(h in lowered for h in _INTRO_HINTS) else []
     if any(cue in lowered for cue in _SIGNOFF_CUES):
         intros += _signoffs(text, lowered)
+    if any(cue in lowered for cue in _CLOSING_CUES):
+        closings = (m for m in _CLOSING.finditer(text) if not _CAMEL.search(m.group("name")))  # "DevOps" is a team
+        spans += [m.span("name") for m in closings if _name_words(m.group("name"), lexicon, True)]
+    if any(verb in lowered for verb in _SAYING):
+        spans += [m.span("name") for m in _SAID.finditer(text) if _name_words(m.group("name"), lexicon, True)]
     for intro in intros:
         strong = intro.group("cue").lower().replace("\u2019", "'") in _STRONG_CUES
         start, end = intro.span("name")
@@ -413,8 +437,11 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
             words.pop()  # "soy Ana y" stops before "y"; "mi chiamo Giulia e" before "e"
         while not strong and len(words) > 1 and not words[-1].group()[0].isupper():
             words.pop()  # after a weak cue a name is capitalised: "my landlord Siobhán wants" stops before "wants"
-        if words and _name_words(text[start : start + words[-1].end()], lexicon, capitalised=not strong):
-            spans.append((start, start + words[-1].end()))
+        end = start + words[-1].end() if words else start
+        if intro.group("cue").lower() in _PRESENTING and not _PRESENTED_END.match(text, end):
+            continue  # "it's Broken again": only "it's Hiroshi," or "this is Jennifer from accounting" present someone
+        if words and _name_words(text[start:end], lexicon, capitalised=not strong):
+            spans.append((start, end))
     if any(h in lowered for h in _USERNAME_HINTS):
         for login in _USERNAME.finditer(text):
             if login.group("at") or not lowered[max(0, login.start() - 4) : login.start()].endswith("ssh "):
