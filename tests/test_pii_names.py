@@ -229,6 +229,9 @@ CONTEXT_NAMES = [
     ("hey it's Hiroshi, the app keeps crashing on login", "Hiroshi"),
     ("Hi, this is Oluwaseun from accounting: the invoice total is wrong.", "Oluwaseun"),
     ("Aaliyah said I should email you about the refund.", "Aaliyah"),
+    # "nome", "nombre" and "nom" hold no "name": the introductions were never looked for
+    ("ciao, il mio nome è giulia bianchi, il pacco non è arrivato", "giulia bianchi"),
+    ("Olá, meu nome é João Pereira e quero cancelar", "João Pereira"),
 ]
 CONTEXT_NOT_NAMES = [
     "Wir treffen uns am Hauptbahnhof um 9 Uhr.",

@@ -368,7 +368,8 @@ _CAPS_RUN = regex.compile(r"(?<![\p{L}\p{N}_.-])\p{Lu}{2,}(?:[ \t]+\p{Lu}{2,}){1
 # Cheap first checks (substrings of the lower-cased text, and two capitals in a row): each pattern above, run over
 # every text, would cost ~3-7 us; most texts hold none of these words.
 _INTRO_HINTS = (
-    *("name", "llamo", "chiamo", "appelle", "heiße", "heisse", "chamo", "soy ", "sono ", "suis ", "ich bin", " sou "),
+    *("name", "nombre", "nome", "nom est", "llamo", "chiamo", "appelle", "heiße", "heisse", "chamo", "soy ", "sono "),
+    *("suis ", "ich bin", " sou "),
     *("holder", "new hire", "empleado", "señor", "signor", "frau ", "herr ", "it's", "it\u2019s", "this is"),
 )
 _USERNAME_HINTS = ("user", "login", "uid", "author", "owner", "assignee", "committer", "account", "ssh")
