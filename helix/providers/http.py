@@ -15,7 +15,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -28,6 +27,7 @@ from helix.errors import HelixError, UpstreamError, UpstreamTimeout, UpstreamUna
 from helix.pii.scrub import scrub_secrets
 from helix.providers.forward import PASSED_BACK, allowed_headers, forwarded
 from helix.providers.transport import AnswerTooLarge, UpstreamTransport, iter_body, read_body
+from helix.routing.retry import wait_headers
 
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
@@ -104,7 +104,6 @@ def _decode_or_none(raw: bytes) -> Any:
         return None
 
 
-_PASSED_ON = ("retry-after", "retry-after-ms")
 _LAST_HTTP_STATUS = 599
 
 
@@ -117,7 +116,8 @@ def upstream_error(
 def error_from_body(
     provider: str, status: int, body: Any, read: ErrorReader, headers: Mapping[str, str] | None = None
 ) -> HelixError:
-    """The provider's error in OpenAI's shape: its message with credentials scrubbed, Retry-After passed on.
+    """The provider's error in OpenAI's shape: its message with credentials scrubbed, its Retry-After passed on
+    (in whole seconds, at most an hour: `wait_headers`).
 
     A provider's 401 means Helix's key for it is wrong, not the client's: a 502 `upstream_auth_error`, so
     it cannot be mistaken for a bad Helix key. A status HTTP does not have (999) is a 502: passed on, it would
@@ -148,25 +148,14 @@ def error_from_body(
             found = str(found)
         # a code of another type (an object, a list) says nothing a client could match: left out
         code = scrub_secrets(found[:_MAX_CODE_CHARS]) if isinstance(found, str) else None
-    passed = {name: value for name in _PASSED_ON if (value := (headers or {}).get(name)) and _sane_retry(value)}
     return UpstreamError(
-        f"{provider}: {message}", status=status, type=error_type, code=code, provider=provider, headers=passed
+        f"{provider}: {message}",
+        status=status,
+        type=error_type,
+        code=code,
+        provider=provider,
+        headers=wait_headers(headers) if headers is not None else None,
     )
-
-
-def _sane_retry(value: str) -> bool:
-    """Seconds (or milliseconds) as a number, or an HTTP date: nothing else is passed on to clients."""
-    if len(value) > 40 or not value.isprintable():
-        return False
-    try:
-        return 0 <= float(value) < 10**9
-    except ValueError:
-        pass
-    try:
-        parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def unreadable(provider: str, what: str, code: str, detail: str = "") -> UpstreamError:
