@@ -289,3 +289,62 @@ def test_a_lone_surrogate_is_a_400_that_says_so(helix: Helix, fake: FakeState, t
     assert error["code"] == "invalid_json" and "surrogate" in error["message"], error
     assert "truncated" not in error["message"]
     assert not fake.requests
+
+
+def _text_part(text: object) -> dict[str, object]:
+    return {"type": "text", "text": text} if text != "missing" else {"type": "text"}
+
+
+# A text part (block) whose text is no string, in every API's place for one, sent to a provider of each kind.
+_TEXT_PLACES = {
+    "chat content part": ("/v1/chat/completions", "gpt-4o-mini", "messages[0].content[0].text"),
+    "chat content part to anthropic": ("/v1/chat/completions", _ANTHROPIC, "messages[0].content[0].text"),
+    "responses input_text part": ("/v1/responses", "gpt-4o-mini", "input[0].content[0].text"),
+    "messages text block": ("/v1/messages", "claude-3-5-haiku-latest", "messages[0].content[0].text"),
+    "messages system block": ("/v1/messages", "claude-3-5-haiku-latest", "system[0].text"),
+    "messages tool_result block": ("/v1/messages", "claude-3-5-haiku-latest", "messages[2].content[0].content[0].text"),
+}
+
+
+def _with_text_part(path: str, model: str, where: str, part: dict[str, object]) -> dict[str, object]:
+    if path == "/v1/chat/completions":
+        return {"model": model, "messages": [{"role": "user", "content": [part]}]}
+    if path == "/v1/responses":
+        return {"model": model, "input": [{"role": "user", "content": [{**part, "type": "input_text"}]}]}
+    body: dict[str, object] = {"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": [part]}]}
+    if where.startswith("system"):
+        body.update(system=[part], messages=[_USER])
+    elif "tool_result" in where or where.startswith("messages[2]"):
+        use = {"type": "tool_use", "id": "a", "name": "f", "input": {}}
+        result = {"type": "tool_result", "tool_use_id": "a", "content": [part]}
+        body["messages"] = [_USER, {"role": "assistant", "content": [use]}, {"role": "user", "content": [result]}]
+    return body
+
+
+@pytest.mark.parametrize("text", [5, None, "missing", ["x"], {"text": "x"}, True])
+@pytest.mark.parametrize(("path", "model", "where"), _TEXT_PLACES.values(), ids=_TEXT_PLACES.keys())
+def test_a_text_part_whose_text_is_no_string_is_a_400_naming_it(
+    helix: Helix, fake: FakeState, path: str, model: str, where: str, text: object
+) -> None:
+    """It was sent on to the provider, whose error (a 500 from a server that choked on it) came back."""
+    body = _with_text_part(path, model, where, _text_part(text))
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    if path == "/v1/messages":
+        assert answer["type"] == "error" and answer["error"]["type"] == "invalid_request_error"
+    else:
+        assert answer["error"]["param"] == where and answer["error"]["type"] == "invalid_request_error"
+    assert where in answer["error"]["message"] and "string" in answer["error"]["message"]
+    assert not fake.requests
+
+
+@pytest.mark.parametrize("content", [5, None, {"type": "input_text", "text": "x"}])
+def test_a_responses_message_whose_content_is_neither_text_nor_parts_is_a_400(
+    helix: Helix, fake: FakeState, content: object
+) -> None:
+    body = {"model": "gpt-4o-mini", "input": [{"role": "user", "content": content}]}
+    response = httpx.post(f"{helix.url}/v1/responses", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "input[0].content"
+    assert not fake.requests

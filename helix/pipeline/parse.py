@@ -106,6 +106,47 @@ def _check_token_limit(name: str, value: int | None) -> None:
         raise InvalidRequest(f"'{name}' must be between 1 and {MAX_TOKEN_LIMIT}", param=name, code="invalid_value")
 
 
+# Parts (Anthropic's blocks) whose `text` a provider reads as a string: one of another type was sent on, and the
+# provider's error (a 500 from one that choked on it) came back instead of a 400 naming the field.
+_TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
+
+
+def _check_parts(parts: Any, where: str) -> None:
+    """Each text part of `parts` (a message's content, a system prompt) has a string `text`; so do those of a
+    tool result's content (Anthropic's `tool_result` block holds a list of them)."""
+    if not isinstance(parts, list):
+        return
+    for index, part in enumerate(parts):
+        if not isinstance(part, dict):
+            continue
+        kind, here = part.get("type"), f"{where}[{index}]"
+        if type(kind) is str and kind in _TEXT_PARTS and type(part.get("text")) is not str:
+            raise InvalidRequest(f"'{here}.text' must be a string", param=f"{here}.text", code="invalid_type")
+        if kind == "tool_result":
+            _check_parts(part.get("content"), f"{here}.content")
+
+
+def _check_contents(shape: Any) -> None:
+    """The text parts of a request's messages (Responses: input items; Anthropic's: system too)."""
+    if isinstance(shape, ResponsesShape):
+        messages: Any = shape.input if isinstance(shape.input, list) else ()
+        name = "input"
+    else:
+        messages, name = shape.messages, "messages"
+        _check_parts(getattr(shape, "system", None), "system")
+    for index, message in enumerate(messages):
+        if isinstance(message, dict):  # a Responses input item: a message's content is text or parts
+            content = message.get("content")
+            if "role" in message and not isinstance(content, str | list):
+                where = f"input[{index}].content"
+                problem = f"'{where}' must be a string or a list of content parts"
+                raise InvalidRequest(problem, param=where, code="invalid_type")
+        else:
+            content = message.content
+        if type(content) is list:
+            _check_parts(content, f"{name}[{index}].content")
+
+
 # A request id is this process's random prefix and a counter: as unique as a uuid4 across processes and
 # restarts (64 random bits each), without asking the kernel for random bytes on every request.
 _ID_PREFIX = "req_" + secrets.token_hex(8)
@@ -161,6 +202,8 @@ def parse_call(
     except msgspec.ValidationError as exc:
         raise _problem(exc) from None
     check_model_name(shape.model)
+    if not isinstance(shape, _EmbeddingsShape | CompletionsShape):
+        _check_contents(shape)
     if shape.user is not None and len(shape.user) > MAX_TEXT_CHARS:
         raise InvalidRequest(f"'user' must be at most {MAX_TEXT_CHARS} characters", param="user")
     stream = False
