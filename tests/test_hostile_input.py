@@ -348,3 +348,73 @@ def test_a_responses_message_whose_content_is_neither_text_nor_parts_is_a_400(
     assert response.status_code == 400, response.text
     assert response.json()["error"]["param"] == "input[0].content"
     assert not fake.requests
+
+
+_PLANTED = ("jo.smith@example.com", "sk-proj-Abc123def456GHI789jkl012MNO345", "4111 1111 1111 1111")
+_HUGE = "x" * 100_000
+_CONTROL = "\x1b[31mred\x00"
+# Helix's own 400s that quote a value of the client's, each with a value a client must not get back as sent.
+_ECHOED: dict[str, tuple[str, dict[str, object]]] = {}
+_VALUES = {"huge": _HUGE, "control": _CONTROL, "email": _PLANTED[0], "key": _PLANTED[1], "card": _PLANTED[2]}
+for _label, _value in _VALUES.items():
+    _ECHOED |= {
+        f"chat role {_label}": ("/v1/chat/completions", {"model": "gpt-4o-mini", "messages": [{"role": _value}]}),
+        f"messages role {_label}": (
+            "/v1/messages",
+            {"model": "gpt-4o-mini", "max_tokens": 5, "messages": [{"role": _value, "content": "x"}]},
+        ),
+        f"unknown provider {_label}": (
+            "/v1/chat/completions",
+            {"model": f"nope/{_value}"[:200], "messages": [_USER]},
+        ),
+        f"tool_choice to anthropic {_label}": (
+            "/v1/chat/completions",
+            {"model": _ANTHROPIC, "messages": [_USER], "tools": _TOOLS, "tool_choice": {"type": _value}},
+        ),
+        f"tool call name to anthropic {_label}": (
+            "/v1/chat/completions",
+            {
+                "model": _ANTHROPIC,
+                "messages": [
+                    _USER,
+                    {"role": "assistant", "tool_calls": [{"id": "a", "function": {"name": _value, "arguments": "["}}]},
+                    {"role": "tool", "tool_call_id": "a", "content": "r"},
+                ],
+            },
+        ),
+        f"content part type to anthropic {_label}": (
+            "/v1/chat/completions",
+            {"model": _ANTHROPIC, "messages": [{"role": "user", "content": [{"type": _value}]}]},
+        ),
+        f"messages block type to openai {_label}": (
+            "/v1/messages",
+            {"model": "gpt-4o-mini", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": _value}]}]},
+        ),
+        f"responses item type to anthropic {_label}": (
+            "/v1/responses",
+            {"model": _ANTHROPIC, "input": [{"type": _value}]},
+        ),
+    }
+
+
+@pytest.mark.parametrize(("path", "body"), _ECHOED.values(), ids=_ECHOED.keys())
+def test_a_400_quotes_no_client_value_as_sent(
+    helix: Helix, fake: FakeState, path: str, body: dict[str, object]
+) -> None:
+    """Each quoted the value back as sent (100 KB of it, control characters, a planted key, email or card number),
+    some as a Python repr ({'type': ...})."""
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert 400 <= response.status_code < 500, response.text[:500]
+    assert len(response.content) < 2_000, response.text[:500]
+    text = response.text
+    assert response.json()["error"]["message"].isprintable() and "{'" not in text, text
+    assert not any(planted in text for planted in _PLANTED), text
+    assert not fake.requests
+
+
+def test_a_404_quotes_a_bounded_path(helix: Helix) -> None:
+    response = httpx.get(f"{helix.url}/v1/{'a' * 20_000}%1b%00/jo.smith@example.com", timeout=30)
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert len(response.content) < 2_000 and error["message"].isprintable() and "jo.smith" not in response.text
+    assert error["type"] == "not_found_error"

@@ -16,6 +16,7 @@ from litestar.types import ASGIApp
 
 from helix.call import Call, Chunk, Completed, Reply
 from helix.errors import ClientGone, DatabaseUnavailable, HelixError, body_too_large
+from helix.pii.scrub import quoted
 from helix.server import TIMED_OUT
 from helix.store.pg import ConnectionLost
 
@@ -303,7 +304,7 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     if exc.status_code == 404:
         error = http_error(
             404,
-            f"no route for {request.method} {request.url.path}: Helix serves /v1/chat/completions, "
+            f"no route for {request.method} {quoted(request.url.path, 100)}: Helix serves /v1/chat/completions, "
             "/v1/embeddings, /v1/responses, /v1/completions, /v1/messages and /v1/models",
         )
     else:

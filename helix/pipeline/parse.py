@@ -13,6 +13,7 @@ import msgspec
 
 from helix.call import Call, Endpoint, Target
 from helix.errors import InvalidRequest
+from helix.pii.scrub import scrub_client_text
 from helix.pipeline.headers import MAX_TEXT_CHARS, text_header, timeout_header
 from helix.pipeline.more_shapes import CompletionsShape, CountTokensShape, MessagesShape, ResponsesShape
 
@@ -81,6 +82,7 @@ def check_model_name(model: str) -> None:
 
 def _problem(error: msgspec.ValidationError) -> InvalidRequest:
     message, _, where = str(error).partition(" - at `")
+    message = scrub_client_text(message, 200)  # msgspec quotes a value it does not take ("Invalid enum value '...'")
     param = where.rstrip("`").removeprefix("$").lstrip(".") or None
     if message.startswith("Object missing required field"):
         field = message.split("`")[1]
