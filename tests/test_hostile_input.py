@@ -418,3 +418,27 @@ def test_a_404_quotes_a_bounded_path(helix: Helix) -> None:
     error = response.json()["error"]
     assert len(response.content) < 2_000 and error["message"].isprintable() and "jo.smith" not in response.text
     assert error["type"] == "not_found_error"
+
+
+_PLANTED_MODELS = [
+    "openai/jo.smith@example.com",
+    "sk-proj-Abc123def456GHI789jkl012MNO345",
+    "anthropic/AKIAIOSFODNN7EXAMPLE",
+]
+
+
+@pytest.mark.parametrize("model", _PLANTED_MODELS)
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/responses"])
+def test_a_model_name_holding_a_credential_or_email_is_a_400_and_never_sent_or_logged(
+    helix: Helix, fake: FakeState, path: str, model: str
+) -> None:
+    """`model` is the one field the PII firewall does not rewrite (it routes the request): a planted key or email
+    address in it was sent to the provider as the model's name and kept in the request log as sent."""
+    body = {"model": model, "max_tokens": 5, "messages": [_USER], "input": "x"}
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert model.split("/")[-1] not in response.text
+    assert not fake.requests
+    (row,) = helix.rows("SELECT model_requested, model, status FROM requests")
+    assert row["status"] == 400 and model.split("/")[-1] not in f"{row['model_requested']} {row['model']}"

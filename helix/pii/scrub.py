@@ -63,6 +63,11 @@ _EMAIL = regex.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
 _LONG_NUMBER = regex.compile(r"\+?\d(?:[ ().-]{0,2}\d){8,}")  # 9 digits or more: a phone, a card, an SSN, an account
 
 
+def holds_credential_or_email(text: str) -> bool:
+    """Whether `text` holds what looks like an API key (or another credential) or an email address."""
+    return scrub_secrets(text) != text or _EMAIL.search(text) is not None
+
+
 def scrub_client_text(text: str, limit: int = MAX_QUOTED_CHARS) -> str:
     """`text` (a client's) cut to `limit` characters (… marks the cut), with credentials, email addresses and long
     numbers [redacted] and characters that do not print escaped (\\x1b)."""

@@ -13,7 +13,7 @@ import msgspec
 
 from helix.call import Call, Endpoint, Target
 from helix.errors import InvalidRequest
-from helix.pii.scrub import scrub_client_text
+from helix.pii.scrub import holds_credential_or_email, scrub_client_text
 from helix.pipeline.headers import MAX_TEXT_CHARS, text_header, timeout_header
 from helix.pipeline.more_shapes import CompletionsShape, CountTokensShape, MessagesShape, ResponsesShape
 
@@ -70,14 +70,33 @@ _SHAPES: dict[str, type[msgspec.Struct]] = {
 _decode = msgspec.json.decode
 
 
+# Model names found fit (checked once each: the credential patterns take ~20 us, an exact cache hit ~100 us); emptied
+# when full, so a client sending a new name each time costs memory no more than this.
+_FIT_MODELS: set[str] = set()
+_FIT_MODELS_MAX = 4096
+
+
 def check_model_name(model: str) -> None:
-    """Refuse a model name no provider has: empty, too long to echo back, or with control characters."""
+    """Refuse a model name no provider has: empty, too long to echo back, with control characters, or holding a
+    credential or an email address (`model` routes the request, so the PII firewall leaves it as sent: it would reach
+    the provider and the request log)."""
+    if model in _FIT_MODELS:
+        return
     if not model.strip():
         raise InvalidRequest("'model' is empty: name a model, e.g. gpt-4o-mini", param="model")
     if len(model) > MAX_MODEL_CHARS or not model.isprintable():
         raise InvalidRequest(
             f"'model' must be at most {MAX_MODEL_CHARS} printable characters", param="model", code="invalid_model"
         )
+    if holds_credential_or_email(model):
+        raise InvalidRequest(
+            "'model' holds what looks like an API key or an email address: name a model, e.g. gpt-4o-mini",
+            param="model",
+            code="invalid_model",
+        )
+    if len(_FIT_MODELS) >= _FIT_MODELS_MAX:
+        _FIT_MODELS.clear()
+    _FIT_MODELS.add(model)
 
 
 def _problem(error: msgspec.ValidationError) -> InvalidRequest:
