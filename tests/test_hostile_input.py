@@ -442,3 +442,19 @@ def test_a_model_name_holding_a_credential_or_email_is_a_400_and_never_sent_or_l
     assert not fake.requests
     (row,) = helix.rows("SELECT model_requested, model, status FROM requests")
     assert row["status"] == 400 and model.split("/")[-1] not in f"{row['model_requested']} {row['model']}"
+
+
+@pytest.mark.parametrize("path", ["/health", "/health/ready", "/v1/models", "/v1/models/gpt-4o-mini", "/metrics"])
+def test_head_is_answered_wherever_get_is(helix: Helix, path: str) -> None:
+    """Uptime checkers and load balancers probe with HEAD: it was a 405 on /health."""
+    got = httpx.get(f"{helix.url}{path}", timeout=30)
+    response = httpx.head(f"{helix.url}{path}", timeout=30)
+    assert response.status_code == got.status_code == 200, response.headers
+    assert response.content == b"" and response.headers["content-type"] == got.headers["content-type"]
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/embeddings", "/v1/messages", "/v1/responses"])
+def test_head_on_a_post_route_is_a_405_saying_what_it_takes(helix: Helix, fake: FakeState, path: str) -> None:
+    response = httpx.head(f"{helix.url}{path}", timeout=30)
+    assert response.status_code == 405 and "POST" in response.headers["allow"] and response.content == b""
+    assert not fake.requests

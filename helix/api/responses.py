@@ -10,8 +10,9 @@ from contextlib import suppress
 from typing import Any, Protocol, TypeVar
 
 import msgspec
-from litestar import Request, Response
+from litestar import HttpMethod, Request, Response, route
 from litestar.exceptions import HTTPException
+from litestar.handlers import HTTPRouteHandler
 from litestar.types import ASGIApp
 
 from helix.call import Call, Chunk, Completed, Reply
@@ -31,6 +32,12 @@ REQUEST_ID = "x-helix-request-id"
 Scope = Any
 Receive = Callable[[], Awaitable[Any]]
 Send = Callable[[Any], Awaitable[None]]
+
+
+def get_route(path: str, **options: Any) -> HTTPRouteHandler:
+    """A GET route that answers HEAD too, without the body (RFC 9110: uptime checkers and load balancers probe with
+    HEAD, which was a 405)."""
+    return route(path, http_method=[HttpMethod.GET, HttpMethod.HEAD], **options)
 
 
 def helix_headers(call: Call) -> dict[str, str]:
