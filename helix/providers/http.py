@@ -12,6 +12,7 @@ letting httpx work them out again for every request.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -223,8 +224,15 @@ def _detail(exc: Exception, cause: BaseException | None) -> str:
     answer's, which may hold what the model wrote) nor the URL aiohttp adds to a response's error."""
     found = cause if cause is not None else exc
     text = found.message if isinstance(found, aiohttp.ClientResponseError) else str(found)
-    line = text.split("\n", 1)[0].strip().rstrip(":")
+    line = text.split("\n", 1)[0]
+    # aiohttp words some failures with a repr: of the bytes it read (`... when reading: b'...'`), or of its own
+    # exception inside another's (`<ContentLengthError: 400, message='...'>`): the words only.
+    line = _QUOTED_BYTES.sub("", _WRAPPED_ERROR.sub(r"\2", line)).strip().rstrip(":.")
     return scrub_secrets(line[:_MAX_DETAIL_CHARS]) or type(found).__name__
+
+
+_QUOTED_BYTES = re.compile(r"""\s*:?\s*\bb['"].*""")
+_WRAPPED_ERROR = re.compile(r"""<\w+: \d+, message=(['"])(.*?)\1>""")
 
 
 @asynccontextmanager
