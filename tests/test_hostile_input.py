@@ -458,3 +458,33 @@ def test_head_on_a_post_route_is_a_405_saying_what_it_takes(helix: Helix, fake: 
     response = httpx.head(f"{helix.url}{path}", timeout=30)
     assert response.status_code == 405 and "POST" in response.headers["allow"] and response.content == b""
     assert not fake.requests
+
+
+# The numbers Helix reads to reserve budget and tokens, out of OpenAI's ranges on the other endpoints that take them.
+OUT_OF_RANGE_ELSEWHERE = [
+    ("/v1/completions", "max_tokens", -1),
+    ("/v1/completions", "max_tokens", 0),
+    ("/v1/completions", "max_tokens", 10**30),
+    ("/v1/completions", "n", 0),
+    ("/v1/completions", "n", -1),
+    ("/v1/completions", "n", 10**30),
+    ("/v1/completions", "temperature", 3),
+    ("/v1/responses", "max_output_tokens", -1),
+    ("/v1/responses", "max_output_tokens", 0),
+    ("/v1/responses", "max_output_tokens", 10**30),
+    ("/v1/responses", "top_p", 1.5),
+]
+
+
+@pytest.mark.parametrize(("path", "field", "value"), OUT_OF_RANGE_ELSEWHERE)
+def test_numbers_out_of_range_on_completions_and_responses_are_400s_naming_them(
+    helix: Helix, fake: FakeState, path: str, field: str, value: float
+) -> None:
+    """They were sent on as they came (n 0, max_tokens -1), or refused as a 429 'request too large: it may use about
+    1,000,000,000,000,000,000,000,000,000,009 tokens' under a key's token limit."""
+    body = {"model": "gpt-4o-mini", "prompt": "x", "input": "x", field: value}
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == field and error["type"] == "invalid_request_error" and error["code"] == "invalid_value"
+    assert not fake.requests

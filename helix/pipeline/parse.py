@@ -110,16 +110,23 @@ def _problem(error: msgspec.ValidationError) -> InvalidRequest:
     return InvalidRequest(f"invalid '{param}': {message}", param=param, code="invalid_type")
 
 
-def _check_ranges(shape: _ChatShape) -> None:
-    """The numbers Helix reads (the cache, budgets and rate limits do) within the ranges OpenAI's API takes."""
-    if shape.n is not None and shape.n > MAX_CHOICES:
-        raise InvalidRequest(f"'n' must be at most {MAX_CHOICES}", param="n", code="invalid_value")
-    if shape.temperature is not None and not 0 <= shape.temperature <= 2:
+_TOKEN_LIMITS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+
+
+def _check_ranges(shape: Any) -> None:
+    """The numbers Helix reads (the cache, budgets and rate limits do) within the ranges OpenAI's API takes, on each
+    endpoint that has them (Anthropic's: max_tokens)."""
+    n = getattr(shape, "n", None)
+    if n is not None and not 1 <= n <= MAX_CHOICES:
+        raise InvalidRequest(f"'n' must be between 1 and {MAX_CHOICES}", param="n", code="invalid_value")
+    temperature = getattr(shape, "temperature", None)
+    if temperature is not None and not 0 <= temperature <= 2:
         raise InvalidRequest("'temperature' must be between 0 and 2", param="temperature", code="invalid_value")
-    if shape.top_p is not None and not 0 <= shape.top_p <= 1:
+    top_p = getattr(shape, "top_p", None)
+    if top_p is not None and not 0 <= top_p <= 1:
         raise InvalidRequest("'top_p' must be between 0 and 1", param="top_p", code="invalid_value")
-    _check_token_limit("max_tokens", shape.max_tokens)
-    _check_token_limit("max_completion_tokens", shape.max_completion_tokens)
+    for name in _TOKEN_LIMITS:
+        _check_token_limit(name, getattr(shape, name, None))
 
 
 def _check_token_limit(name: str, value: int | None) -> None:
@@ -229,19 +236,15 @@ def parse_call(
         raise InvalidRequest(f"'user' must be at most {MAX_TEXT_CHARS} characters", param="user")
     stream = False
     wants_usage = False
+    _check_ranges(shape)
     if isinstance(shape, _ChatShape):
         if not shape.messages:
             raise InvalidRequest("'messages' is empty: send at least one message", param="messages")
-        if shape.n is not None and shape.n < 1:
-            raise InvalidRequest("'n' must be at least 1", param="n")
-        _check_ranges(shape)
         stream = bool(shape.stream)
         wants_usage = bool(stream and shape.stream_options and shape.stream_options.include_usage)
     elif isinstance(shape, MessagesShape | CountTokensShape):
         if not shape.messages:
             raise InvalidRequest("'messages' is empty: send at least one message", param="messages")
-        if isinstance(shape, MessagesShape):
-            _check_token_limit("max_tokens", shape.max_tokens)
         stream = bool(shape.stream)
     elif isinstance(shape, ResponsesShape | CompletionsShape):
         stream = bool(shape.stream)
