@@ -783,3 +783,19 @@ def test_a_broken_answer_is_a_502_in_words_not_a_python_repr(tmp_path: Path, ans
             assert "leakmail" not in message
         finally:
             instance.server.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_request_id_beyond_latin_1_from_the_provider_is_not_passed_back(tmp_path: Path, stream: bool) -> None:
+    """An x-request-id in UTF-8 that latin-1 cannot carry: passed back in Helix's headers, it was a plain-text
+    500 'Internal Server Error' for an answer the provider gave whole."""
+    completion = json.dumps({"choices": [{"index": 0, "message": {"content": "hi"}, "finish_reason": "stop"}]})
+    head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-request-id: 请求-1\r\ncontent-length: %d\r\n\r\n"
+    with raw_upstream((head % len(completion.encode())).encode() + completion.encode()) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini", stream=stream)
+            assert response.status_code == 200, response.text
+            assert "x-request-id" not in response.headers and "hi" in response.text
+        finally:
+            instance.server.stop()

@@ -280,7 +280,13 @@ async def open_request(
             )
         if call is not None:
             for name in PASSED_BACK:
-                if (value := response.headers.get(name)) and len(value) <= 200 and value.isprintable():
+                # ASCII: a header Helix answers with carries latin-1 at most (UTF-8 here was a 500)
+                if (
+                    (value := response.headers.get(name))
+                    and len(value) <= 200
+                    and value.isascii()
+                    and value.isprintable()
+                ):
                     call.upstream_headers[name] = value
         yield response
     finally:
