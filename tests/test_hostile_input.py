@@ -488,3 +488,15 @@ def test_numbers_out_of_range_on_completions_and_responses_are_400s_naming_them(
     error = response.json()["error"]
     assert error["param"] == field and error["type"] == "invalid_request_error" and error["code"] == "invalid_value"
     assert not fake.requests
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/responses"])
+@pytest.mark.parametrize("model", ["openai/模型", "模型", "anthropic/модель"])
+def test_a_model_name_beyond_ascii_is_a_400_not_a_500(helix: Helix, fake: FakeState, path: str, model: str) -> None:
+    """No provider names a model so; its name went on to the x-helix-model header, which HTTP carries in latin-1 at
+    most: a plain-text 500 'Internal Server Error' (logged as a 200 on chat), or Helix's own internal error."""
+    body = {"model": model, "max_tokens": 5, "messages": [_USER], "input": "x"}
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert not fake.requests

@@ -77,16 +77,20 @@ _FIT_MODELS_MAX = 4096
 
 
 def check_model_name(model: str) -> None:
-    """Refuse a model name no provider has: empty, too long to echo back, with control characters, or holding a
+    """Refuse a model name no provider has: empty, too long to echo back, beyond ASCII, or holding a
     credential or an email address (`model` routes the request, so the PII firewall leaves it as sent: it would reach
     the provider and the request log)."""
     if model in _FIT_MODELS:
         return
     if not model.strip():
         raise InvalidRequest("'model' is empty: name a model, e.g. gpt-4o-mini", param="model")
-    if len(model) > MAX_MODEL_CHARS or not model.isprintable():
+    # ASCII: no provider names a model otherwise, and the name goes back in x-helix-model, which HTTP carries in
+    # latin-1 at most
+    if len(model) > MAX_MODEL_CHARS or not model.isprintable() or not model.isascii():
         raise InvalidRequest(
-            f"'model' must be at most {MAX_MODEL_CHARS} printable characters", param="model", code="invalid_model"
+            f"'model' must be at most {MAX_MODEL_CHARS} printable ASCII characters",
+            param="model",
+            code="invalid_model",
         )
     if holds_credential_or_email(model):
         raise InvalidRequest(
