@@ -28,7 +28,7 @@ from helix.errors import HelixError, UpstreamError, UpstreamTimeout, UpstreamUna
 from helix.pii.scrub import scrub_secrets
 from helix.providers.forward import PASSED_BACK, allowed_headers, forwarded
 from helix.providers.transport import AnswerTooLarge, UpstreamTransport, iter_body, read_body
-from helix.routing.retry import wait_headers
+from helix.providers.waits import wait_headers
 
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
