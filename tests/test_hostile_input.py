@@ -500,3 +500,26 @@ def test_a_model_name_beyond_ascii_is_a_400_not_a_500(helix: Helix, fake: FakeSt
     assert response.status_code == 400, response.text
     assert response.json()["error"]["type"] == "invalid_request_error"
     assert not fake.requests
+
+
+_TWO_TOOLS = [{"type": "function", "function": {"name": "f"}}]
+# Chat requests an Anthropic provider cannot take, and the field each 400 names.
+UNTRANSLATED_FIELDS = {
+    "tool_choice": {"tools": _TWO_TOOLS, "tool_choice": {"type": "function"}},
+    "n": {"n": 2},
+    "tools[0]": {"tools": [{"type": "retrieval"}]},
+    "messages[1]": {"messages": [_USER, {"role": "tool", "content": "r"}]},
+}
+
+
+@pytest.mark.parametrize(("param", "extra"), UNTRANSLATED_FIELDS.items(), ids=UNTRANSLATED_FIELDS.keys())
+def test_a_request_anthropic_cannot_take_is_a_400_naming_the_field(
+    helix: Helix, fake: FakeState, param: str, extra: dict[str, object]
+) -> None:
+    """The field was named only in the message: `param` was null."""
+    body = {"model": _ANTHROPIC, "messages": [_USER], **extra}
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == param, error
+    assert not fake.requests

@@ -57,6 +57,15 @@ _DATA_URL = re.compile(r"^data:(?P<media_type>[\w.+-]+/[\w.+-]+);base64,(?P<data
 class TranslationError(ValueError):
     """The OpenAI request cannot be expressed as an Anthropic request (maps to HTTP 400)."""
 
+    @property
+    def param(self) -> str | None:
+        """The field the message begins by naming (`messages[2]: ...`, `max_tokens must ...`), for the 400's param."""
+        match = _NAMED_FIELD.match(str(self))
+        return match.group(1) if match else None
+
+
+_NAMED_FIELD = re.compile(r"'?([a-z_]+(?:\[\d+\])?)'?(?::| must )")
+
 
 class UpstreamStreamError(Exception):
     """Anthropic sent an `error` event in the middle of a stream."""
@@ -97,7 +106,7 @@ def to_messages_request(body: JSON, upstream_model: str, default_max_tokens: int
 def _check_n(body: JSON) -> None:
     n = body.get("n")
     if n is not None and n != 1:
-        raise TranslationError("Anthropic does not support n > 1")
+        raise TranslationError("n must be 1: Anthropic does not support n > 1")
 
 
 def _max_tokens(body: JSON, default: int) -> int:
@@ -329,7 +338,7 @@ def _tool_choice(choice: Any) -> JSON | None:
         name = function.get("name") if isinstance(function, dict) else None
         if isinstance(name, str) and name:
             return {"type": "tool", "name": name}
-    raise TranslationError(f"unsupported tool_choice: {quoted(choice)}")
+    raise TranslationError(f"tool_choice: {quoted(choice)} is not one Anthropic can take")
 
 
 # -------------------------------------------------------------------------- response
