@@ -424,12 +424,14 @@ _PLANTED_MODELS = [
     "openai/jo.smith@example.com",
     "sk-proj-Abc123def456GHI789jkl012MNO345",
     "anthropic/AKIAIOSFODNN7EXAMPLE",
+    "openai/4111 1111 1111 1111",
+    "4111-1111-1111-1111",
 ]
 
 
 @pytest.mark.parametrize("model", _PLANTED_MODELS)
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/responses"])
-def test_a_model_name_holding_a_credential_or_email_is_a_400_and_never_sent_or_logged(
+def test_a_model_name_holding_a_credential_email_or_card_is_a_400_and_never_sent_or_logged(
     helix: Helix, fake: FakeState, path: str, model: str
 ) -> None:
     """`model` is the one field the PII firewall does not rewrite (it routes the request): a planted key or email

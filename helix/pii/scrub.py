@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 import regex
 
+from helix.pii.id_checks import luhn
 from helix.pii.secret_patterns import (
     API_KEY_PATTERNS,
     AWS_ACCESS_KEY_PATTERNS,
@@ -63,9 +64,17 @@ _EMAIL = regex.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
 _LONG_NUMBER = regex.compile(r"\+?\d(?:[ ().-]{0,2}\d){8,}")  # 9 digits or more: a phone, a card, an SSN, an account
 
 
-def holds_credential_or_email(text: str) -> bool:
-    """Whether `text` holds what looks like an API key (or another credential) or an email address."""
-    return scrub_secrets(text) != text or _EMAIL.search(text) is not None
+def holds_credential_or_pii(text: str) -> bool:
+    """Whether `text` holds what looks like an API key (or another credential), an email address or a card number
+    (that passes the Luhn check)."""
+    if scrub_secrets(text) != text or _EMAIL.search(text) is not None:
+        return True
+    return any(luhn(digits) for digits in (_NOT_DIGIT.sub("", m) for m in _CARD.findall(text)))
+
+
+# As cards are written: 13 to 19 digits in a row, or four groups of four (not a timestamp's 2024-08-08-00-30-11).
+_CARD = regex.compile(r"(?<!\d)(?:\d{13,19}|\d{4}(?:[ -]\d{4}){3})(?!\d)")
+_NOT_DIGIT = regex.compile(r"\D")
 
 
 def scrub_client_text(text: str, limit: int = MAX_QUOTED_CHARS) -> str:

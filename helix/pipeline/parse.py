@@ -13,7 +13,7 @@ import msgspec
 
 from helix.call import Call, Endpoint, Target
 from helix.errors import InvalidRequest
-from helix.pii.scrub import holds_credential_or_email, scrub_client_text
+from helix.pii.scrub import holds_credential_or_pii, scrub_client_text
 from helix.pipeline.headers import MAX_TEXT_CHARS, text_header, timeout_header
 from helix.pipeline.more_shapes import CompletionsShape, CountTokensShape, MessagesShape, ResponsesShape
 
@@ -77,9 +77,9 @@ _FIT_MODELS_MAX = 4096
 
 
 def check_model_name(model: str) -> None:
-    """Refuse a model name no provider has: empty, too long to echo back, beyond ASCII, or holding a
-    credential or an email address (`model` routes the request, so the PII firewall leaves it as sent: it would reach
-    the provider and the request log)."""
+    """Refuse a model name no provider has: empty, too long to echo back, beyond ASCII, or holding a credential, an
+    email address or a card number (`model` routes the request, so the PII firewall leaves it as sent: it would
+    reach the provider and the request log)."""
     if model in _FIT_MODELS:
         return
     if not model.strip():
@@ -92,9 +92,9 @@ def check_model_name(model: str) -> None:
             param="model",
             code="invalid_model",
         )
-    if holds_credential_or_email(model):
+    if holds_credential_or_pii(model):
         raise InvalidRequest(
-            "'model' holds what looks like an API key or an email address: name a model, e.g. gpt-4o-mini",
+            "'model' holds what looks like an API key, an email address or a card number: name a model",
             param="model",
             code="invalid_model",
         )
