@@ -289,3 +289,239 @@ def test_a_lone_surrogate_is_a_400_that_says_so(helix: Helix, fake: FakeState, t
     assert error["code"] == "invalid_json" and "surrogate" in error["message"], error
     assert "truncated" not in error["message"]
     assert not fake.requests
+
+
+def _text_part(text: object) -> dict[str, object]:
+    return {"type": "text", "text": text} if text != "missing" else {"type": "text"}
+
+
+# A text part (block) whose text is no string, in every API's place for one, sent to a provider of each kind.
+_TEXT_PLACES = {
+    "chat content part": ("/v1/chat/completions", "gpt-4o-mini", "messages[0].content[0].text"),
+    "chat content part to anthropic": ("/v1/chat/completions", _ANTHROPIC, "messages[0].content[0].text"),
+    "responses input_text part": ("/v1/responses", "gpt-4o-mini", "input[0].content[0].text"),
+    "messages text block": ("/v1/messages", "claude-3-5-haiku-latest", "messages[0].content[0].text"),
+    "messages system block": ("/v1/messages", "claude-3-5-haiku-latest", "system[0].text"),
+    "messages tool_result block": ("/v1/messages", "claude-3-5-haiku-latest", "messages[2].content[0].content[0].text"),
+}
+
+
+def _with_text_part(path: str, model: str, where: str, part: dict[str, object]) -> dict[str, object]:
+    if path == "/v1/chat/completions":
+        return {"model": model, "messages": [{"role": "user", "content": [part]}]}
+    if path == "/v1/responses":
+        return {"model": model, "input": [{"role": "user", "content": [{**part, "type": "input_text"}]}]}
+    body: dict[str, object] = {"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": [part]}]}
+    if where.startswith("system"):
+        body.update(system=[part], messages=[_USER])
+    elif "tool_result" in where or where.startswith("messages[2]"):
+        use = {"type": "tool_use", "id": "a", "name": "f", "input": {}}
+        result = {"type": "tool_result", "tool_use_id": "a", "content": [part]}
+        body["messages"] = [_USER, {"role": "assistant", "content": [use]}, {"role": "user", "content": [result]}]
+    return body
+
+
+@pytest.mark.parametrize("text", [5, None, "missing", ["x"], {"text": "x"}, True])
+@pytest.mark.parametrize(("path", "model", "where"), _TEXT_PLACES.values(), ids=_TEXT_PLACES.keys())
+def test_a_text_part_whose_text_is_no_string_is_a_400_naming_it(
+    helix: Helix, fake: FakeState, path: str, model: str, where: str, text: object
+) -> None:
+    """It was sent on to the provider, whose error (a 500 from a server that choked on it) came back."""
+    body = _with_text_part(path, model, where, _text_part(text))
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    if path == "/v1/messages":
+        assert answer["type"] == "error" and answer["error"]["type"] == "invalid_request_error"
+    else:
+        assert answer["error"]["param"] == where and answer["error"]["type"] == "invalid_request_error"
+    assert where in answer["error"]["message"] and "string" in answer["error"]["message"]
+    assert not fake.requests
+
+
+@pytest.mark.parametrize("content", [5, None, {"type": "input_text", "text": "x"}])
+def test_a_responses_message_whose_content_is_neither_text_nor_parts_is_a_400(
+    helix: Helix, fake: FakeState, content: object
+) -> None:
+    body = {"model": "gpt-4o-mini", "input": [{"role": "user", "content": content}]}
+    response = httpx.post(f"{helix.url}/v1/responses", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "input[0].content"
+    assert not fake.requests
+
+
+_PLANTED = ("jo.smith@example.com", "sk-proj-Abc123def456GHI789jkl012MNO345", "4111 1111 1111 1111")
+_HUGE = "x" * 100_000
+_CONTROL = "\x1b[31mred\x00"
+# Helix's own 400s that quote a value of the client's, each with a value a client must not get back as sent.
+_ECHOED: dict[str, tuple[str, dict[str, object]]] = {}
+_VALUES = {"huge": _HUGE, "control": _CONTROL, "email": _PLANTED[0], "key": _PLANTED[1], "card": _PLANTED[2]}
+for _label, _value in _VALUES.items():
+    _ECHOED |= {
+        f"chat role {_label}": ("/v1/chat/completions", {"model": "gpt-4o-mini", "messages": [{"role": _value}]}),
+        f"messages role {_label}": (
+            "/v1/messages",
+            {"model": "gpt-4o-mini", "max_tokens": 5, "messages": [{"role": _value, "content": "x"}]},
+        ),
+        f"unknown provider {_label}": (
+            "/v1/chat/completions",
+            {"model": f"nope/{_value}"[:200], "messages": [_USER]},
+        ),
+        f"tool_choice to anthropic {_label}": (
+            "/v1/chat/completions",
+            {"model": _ANTHROPIC, "messages": [_USER], "tools": _TOOLS, "tool_choice": {"type": _value}},
+        ),
+        f"tool call name to anthropic {_label}": (
+            "/v1/chat/completions",
+            {
+                "model": _ANTHROPIC,
+                "messages": [
+                    _USER,
+                    {"role": "assistant", "tool_calls": [{"id": "a", "function": {"name": _value, "arguments": "["}}]},
+                    {"role": "tool", "tool_call_id": "a", "content": "r"},
+                ],
+            },
+        ),
+        f"content part type to anthropic {_label}": (
+            "/v1/chat/completions",
+            {"model": _ANTHROPIC, "messages": [{"role": "user", "content": [{"type": _value}]}]},
+        ),
+        f"messages block type to openai {_label}": (
+            "/v1/messages",
+            {"model": "gpt-4o-mini", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": _value}]}]},
+        ),
+        f"responses item type to anthropic {_label}": (
+            "/v1/responses",
+            {"model": _ANTHROPIC, "input": [{"type": _value}]},
+        ),
+    }
+
+
+@pytest.mark.parametrize(("path", "body"), _ECHOED.values(), ids=_ECHOED.keys())
+def test_a_400_quotes_no_client_value_as_sent(
+    helix: Helix, fake: FakeState, path: str, body: dict[str, object]
+) -> None:
+    """Each quoted the value back as sent (100 KB of it, control characters, a planted key, email or card number),
+    some as a Python repr ({'type': ...})."""
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert 400 <= response.status_code < 500, response.text[:500]
+    assert len(response.content) < 2_000, response.text[:500]
+    text = response.text
+    assert response.json()["error"]["message"].isprintable() and "{'" not in text, text
+    assert not any(planted in text for planted in _PLANTED), text
+    assert not fake.requests
+
+
+def test_a_404_quotes_a_bounded_path(helix: Helix) -> None:
+    response = httpx.get(f"{helix.url}/v1/{'a' * 20_000}%1b%00/jo.smith@example.com", timeout=30)
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert len(response.content) < 2_000 and error["message"].isprintable() and "jo.smith" not in response.text
+    assert error["type"] == "not_found_error"
+
+
+_PLANTED_MODELS = [
+    "openai/jo.smith@example.com",
+    "sk-proj-Abc123def456GHI789jkl012MNO345",
+    "anthropic/AKIAIOSFODNN7EXAMPLE",
+    "openai/4111 1111 1111 1111",
+    "4111-1111-1111-1111",
+]
+
+
+@pytest.mark.parametrize("model", _PLANTED_MODELS)
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/responses"])
+def test_a_model_name_holding_a_credential_email_or_card_is_a_400_and_never_sent_or_logged(
+    helix: Helix, fake: FakeState, path: str, model: str
+) -> None:
+    """`model` is the one field the PII firewall does not rewrite (it routes the request): a planted key or email
+    address in it was sent to the provider as the model's name and kept in the request log as sent."""
+    body = {"model": model, "max_tokens": 5, "messages": [_USER], "input": "x"}
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert model.split("/")[-1] not in response.text
+    assert not fake.requests
+    (row,) = helix.rows("SELECT model_requested, model, status FROM requests")
+    assert row["status"] == 400 and model.split("/")[-1] not in f"{row['model_requested']} {row['model']}"
+
+
+@pytest.mark.parametrize("path", ["/health", "/health/ready", "/v1/models", "/v1/models/gpt-4o-mini", "/metrics"])
+def test_head_is_answered_wherever_get_is(helix: Helix, path: str) -> None:
+    """Uptime checkers and load balancers probe with HEAD: it was a 405 on /health."""
+    got = httpx.get(f"{helix.url}{path}", timeout=30)
+    response = httpx.head(f"{helix.url}{path}", timeout=30)
+    assert response.status_code == got.status_code == 200, response.headers
+    assert response.content == b"" and response.headers["content-type"] == got.headers["content-type"]
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/embeddings", "/v1/messages", "/v1/responses"])
+def test_head_on_a_post_route_is_a_405_saying_what_it_takes(helix: Helix, fake: FakeState, path: str) -> None:
+    response = httpx.head(f"{helix.url}{path}", timeout=30)
+    assert response.status_code == 405 and "POST" in response.headers["allow"] and response.content == b""
+    assert not fake.requests
+
+
+# The numbers Helix reads to reserve budget and tokens, out of OpenAI's ranges on the other endpoints that take them.
+OUT_OF_RANGE_ELSEWHERE = [
+    ("/v1/completions", "max_tokens", -1),
+    ("/v1/completions", "max_tokens", 0),
+    ("/v1/completions", "max_tokens", 10**30),
+    ("/v1/completions", "n", 0),
+    ("/v1/completions", "n", -1),
+    ("/v1/completions", "n", 10**30),
+    ("/v1/completions", "temperature", 3),
+    ("/v1/responses", "max_output_tokens", -1),
+    ("/v1/responses", "max_output_tokens", 0),
+    ("/v1/responses", "max_output_tokens", 10**30),
+    ("/v1/responses", "top_p", 1.5),
+]
+
+
+@pytest.mark.parametrize(("path", "field", "value"), OUT_OF_RANGE_ELSEWHERE)
+def test_numbers_out_of_range_on_completions_and_responses_are_400s_naming_them(
+    helix: Helix, fake: FakeState, path: str, field: str, value: float
+) -> None:
+    """They were sent on as they came (n 0, max_tokens -1), or refused as a 429 'request too large: it may use about
+    1,000,000,000,000,000,000,000,000,000,009 tokens' under a key's token limit."""
+    body = {"model": "gpt-4o-mini", "prompt": "x", "input": "x", field: value}
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == field and error["type"] == "invalid_request_error" and error["code"] == "invalid_value"
+    assert not fake.requests
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/responses"])
+@pytest.mark.parametrize("model", ["openai/模型", "模型", "anthropic/модель"])
+def test_a_model_name_beyond_ascii_is_a_400_not_a_500(helix: Helix, fake: FakeState, path: str, model: str) -> None:
+    """No provider names a model so; its name went on to the x-helix-model header, which HTTP carries in latin-1 at
+    most: a plain-text 500 'Internal Server Error' (logged as a 200 on chat), or Helix's own internal error."""
+    body = {"model": model, "max_tokens": 5, "messages": [_USER], "input": "x"}
+    response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert not fake.requests
+
+
+_TWO_TOOLS = [{"type": "function", "function": {"name": "f"}}]
+# Chat requests an Anthropic provider cannot take, and the field each 400 names.
+UNTRANSLATED_FIELDS = {
+    "tool_choice": {"tools": _TWO_TOOLS, "tool_choice": {"type": "function"}},
+    "n": {"n": 2},
+    "tools[0]": {"tools": [{"type": "retrieval"}]},
+    "messages[1]": {"messages": [_USER, {"role": "tool", "content": "r"}]},
+}
+
+
+@pytest.mark.parametrize(("param", "extra"), UNTRANSLATED_FIELDS.items(), ids=UNTRANSLATED_FIELDS.keys())
+def test_a_request_anthropic_cannot_take_is_a_400_naming_the_field(
+    helix: Helix, fake: FakeState, param: str, extra: dict[str, object]
+) -> None:
+    """The field was named only in the message: `param` was null."""
+    body = {"model": _ANTHROPIC, "messages": [_USER], **extra}
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == param, error
+    assert not fake.requests

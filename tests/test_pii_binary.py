@@ -236,3 +236,23 @@ def test_long_runs_of_letters_outside_payload_keys_are_text() -> None:
     run = "w" * 3000 + "AKIA4UJE5SGZ278V65E5" + "w" * 300
     fields = walk({"messages": [{"role": "user", "content": run}]})
     assert [f.text for f in fields if f.path == "messages[0].content"] == [run]
+
+
+def test_a_document_whose_member_does_not_open_is_refused_without_quoting_its_name(
+    firewall: Helix, fake: FakeState
+) -> None:
+    """The 400 quoted the member's name as a Python repr, whole: a name of 5,000 characters holding an email."""
+    name = "jo.smith@example.com-" + "n" * 5000 + ".xml"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, "<w:t>" + " ".join(f"word{i}" for i in range(500)) + "</w:t>")
+    raw = bytearray(buffer.getvalue())
+    start = raw.index(name.encode()) + len(name)
+    raw[start + 2 : start + 20] = b"\xff" * 18  # the member's deflated bytes
+    fake.requests.clear()
+    response = send(firewall, file_part(bytes(raw), "notes.docx"))
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "pii_unverifiable_input" and "ZIP document" in error["message"]
+    assert len(response.content) < 2_000 and "jo.smith" not in response.text, response.text[:300]
+    assert not fake.requests

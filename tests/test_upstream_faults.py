@@ -715,3 +715,87 @@ def test_a_chunk_the_cache_cannot_assemble_still_reaches_the_client(tmp_path: Pa
             assert [row["status"] for row in instance.rows("SELECT status FROM requests")] == [200, 200]
         finally:
             instance.server.stop()
+
+
+_LIMITED = b'{"error": {"message": "slow down", "type": "rate_limit_error"}}'
+# What a provider's Retry-After said, and what the client is told (None: nothing, it could not be read).
+RETRY_AFTERS = {
+    "a billion seconds": (b"retry-after: 999999999", "3600"),
+    "a date in 2099": (b"retry-after: Wed, 21 Oct 2099 07:28:00 GMT", "3600"),
+    "a date in the past": (b"retry-after: Wed, 21 Oct 2015 07:28:00 GMT", "0"),
+    "a fraction": (b"retry-after: 1.5", "2"),
+    "milliseconds too": (b"retry-after: 1\r\nretry-after-ms: 250", "1"),
+    "infinity": (b"retry-after: 1e400", None),
+    "not a number": (b"retry-after: soon", None),
+    "negative": (b"retry-after: -5", None),
+    "nan milliseconds": (b"retry-after-ms: nan", None),
+}
+
+
+@pytest.mark.parametrize(("sent", "told"), RETRY_AFTERS.values(), ids=RETRY_AFTERS.keys())
+def test_a_providers_retry_after_is_passed_on_as_whole_seconds_within_an_hour(
+    tmp_path: Path, sent: bytes, told: str | None
+) -> None:
+    """Retry-After as RFC 9110 has it (whole seconds, an HTTP date turned into them), at most an hour: a provider's
+    1e9 seconds or a date in 2099 was passed on as sent, and parked the deployment for as long."""
+    head = b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\n%s\r\ncontent-length: %d\r\n\r\n"
+    with raw_upstream(head % (sent, len(_LIMITED)) + _LIMITED) as url:
+        toml = '[routing]\nretries = 0\n[models.m]\ndeployments = [{ target = "openai/gpt-4o-mini" }]\n'
+        instance = start_helix(tmp_path, url, toml)
+        try:
+            body = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
+            assert response.status_code == 429, response.text
+            assert response.headers.get("retry-after") == told
+            if told is not None:
+                assert 0 <= int(response.headers["retry-after-ms"]) <= 3_600_000
+            state = httpx.get(f"{instance.url}/health/ready", timeout=10).json()["deployments"]["openai/gpt-4o-mini"]
+            assert state["state"] == "cooling" and state["back_in_seconds"] <= 3600
+        finally:
+            instance.server.stop()
+
+
+_SHORT = b'{"choices": []}'
+# Answers whose failure aiohttp words with a Python repr of what it read, or of its own exception.
+UNREADABLE_FRAMING = {
+    "a header line of 200 KB": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-big: "
+    + b"model.wrote@leakmail.io " * 8000
+    + b"\r\ncontent-length: %d\r\n\r\n" % len(_SHORT)
+    + _SHORT,
+    "shorter than its length": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 9999\r\n"
+    + b"connection: close\r\n\r\n"
+    + _SHORT,
+}
+
+
+@pytest.mark.parametrize("answer", UNREADABLE_FRAMING.values(), ids=UNREADABLE_FRAMING.keys())
+def test_a_broken_answer_is_a_502_in_words_not_a_python_repr(tmp_path: Path, answer: bytes) -> None:
+    """The 502 said `(Got more than 8190 bytes when reading: b'model.wrote@leakmail.io ...'.)` or
+    `(Response payload is not completed: <ContentLengthError: 400, message='Not enough data ...'>)`."""
+    with raw_upstream(answer) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == 502, response.text
+            message = response.json()["error"]["message"]
+            assert message.startswith("openai: the connection to the provider failed ("), message
+            assert "b'" not in message and "<" not in message and "message=" not in message, message
+            assert "leakmail" not in message
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_request_id_beyond_latin_1_from_the_provider_is_not_passed_back(tmp_path: Path, stream: bool) -> None:
+    """An x-request-id in UTF-8 that latin-1 cannot carry: passed back in Helix's headers, it was a plain-text
+    500 'Internal Server Error' for an answer the provider gave whole."""
+    completion = json.dumps({"choices": [{"index": 0, "message": {"content": "hi"}, "finish_reason": "stop"}]})
+    head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-request-id: 请求-1\r\ncontent-length: %d\r\n\r\n"
+    with raw_upstream((head % len(completion.encode())).encode() + completion.encode()) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini", stream=stream)
+            assert response.status_code == 200, response.text
+            assert "x-request-id" not in response.headers and "hi" in response.text
+        finally:
+            instance.server.stop()

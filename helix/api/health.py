@@ -15,19 +15,20 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Request, Response
 
 from helix import __version__
+from helix.api.responses import get_route
 from helix.gateway import Gateway
 from helix.routing.status import deployment_states
 
 
-@get("/health")
+@get_route("/health")
 async def health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
 
-@get("/health/ready")
+@get_route("/health/ready")
 async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     gateway: Gateway = request.app.state.gateway
     providers = [p.name for p in gateway.registry.usable()] if gateway.registry else []

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Request, Response
 
 from helix.api.admin import admin_or_laptop
+from helix.api.responses import get_route
 from helix.gateway import Gateway
 from helix.metrics import CONTENT_TYPE
 
 
-@get("/metrics", guards=[admin_or_laptop], include_in_schema=False)
+@get_route("/metrics", guards=[admin_or_laptop], include_in_schema=False)
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     gateway: Gateway = request.app.state.gateway
     table = gateway.router.table if gateway.router is not None else None

@@ -10,11 +10,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, post
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
 
-from helix.api.responses import Receive, body_not_sent, from_http_exception, respond, unless_client_leaves
+from helix.api.responses import (
+    Receive,
+    body_not_sent,
+    from_http_exception,
+    get_route,
+    respond,
+    unless_client_leaves,
+)
 from helix.call import Call, Endpoint, Reply
 from helix.errors import NotFound
 from helix.gateway import Gateway, new_request_id
@@ -88,7 +95,7 @@ def _anthropic_model(item: dict[str, Any]) -> dict[str, Any]:
     return {"type": "model", "id": item["id"], "display_name": item["id"], "created_at": "1970-01-01T00:00:00Z"}
 
 
-@get("/v1/models")
+@get_route("/v1/models")
 async def models(request: Request[Any, Any, Any]) -> dict[str, Any]:
     listed = await _listed(request)
     if _anthropic_client(request):
@@ -103,7 +110,7 @@ async def models(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {"object": "list", "data": listed}
 
 
-@get("/v1/models/{model_id:path}")
+@get_route("/v1/models/{model_id:path}")
 async def model(request: Request[Any, Any, Any], model_id: str) -> dict[str, Any]:
     """One model by the id clients use: `provider/model`, an alias, or a bare name of the default provider."""
     gateway: Gateway = request.app.state.gateway

@@ -10,12 +10,14 @@ from contextlib import suppress
 from typing import Any, Protocol, TypeVar
 
 import msgspec
-from litestar import Request, Response
+from litestar import HttpMethod, Request, Response, route
 from litestar.exceptions import HTTPException
+from litestar.handlers import HTTPRouteHandler
 from litestar.types import ASGIApp
 
 from helix.call import Call, Chunk, Completed, Reply
 from helix.errors import ClientGone, DatabaseUnavailable, HelixError, body_too_large
+from helix.pii.scrub import quoted
 from helix.server import TIMED_OUT
 from helix.store.pg import ConnectionLost
 
@@ -30,6 +32,12 @@ REQUEST_ID = "x-helix-request-id"
 Scope = Any
 Receive = Callable[[], Awaitable[Any]]
 Send = Callable[[Any], Awaitable[None]]
+
+
+def get_route(path: str, **options: Any) -> HTTPRouteHandler:
+    """A GET route that answers HEAD too, without the body (RFC 9110: uptime checkers and load balancers probe with
+    HEAD, which was a 405)."""
+    return route(path, http_method=[HttpMethod.GET, HttpMethod.HEAD], **options)
 
 
 def helix_headers(call: Call) -> dict[str, str]:
@@ -303,7 +311,7 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     if exc.status_code == 404:
         error = http_error(
             404,
-            f"no route for {request.method} {request.url.path}: Helix serves /v1/chat/completions, "
+            f"no route for {request.method} {quoted(request.url.path, 100)}: Helix serves /v1/chat/completions, "
             "/v1/embeddings, /v1/responses, /v1/completions, /v1/messages and /v1/models",
         )
     else:

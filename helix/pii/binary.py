@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import regex
 
+from helix.pii.scrub import quoted, scrub_client_text
+
 MAX_INFLATED = 32 * 1024 * 1024
 _MIN_RUN = 8
 # Printable runs (ASCII or UTF-8 letters); "text-like" ones, not the noise compressed data makes.
@@ -113,7 +115,7 @@ def _zip_text(raw: bytes) -> str:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         members = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise Unreadable(f"ZIP document that does not open ({exc})") from None
+        raise Unreadable(f"ZIP document that does not open ({scrub_client_text(str(exc), 100)})") from None
     if sum(m.file_size for m in members) > MAX_INFLATED:
         raise Unreadable(f"ZIP document of more than {MAX_INFLATED // 2**20} MB inflated")
     texts: list[str] = []
@@ -124,7 +126,9 @@ def _zip_text(raw: bytes) -> str:
             data = archive.read(member)
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, EOFError, OSError) as exc:
             # encrypted, an odd compression, corrupt data
-            raise Unreadable(f"ZIP document whose member {member.filename!r} does not open ({exc})") from None
+            # the member's name is the client's (so may be long, or hold an email); so may the error's words
+            problem = scrub_client_text(str(exc), 100)
+            raise Unreadable(f"ZIP document whose member {quoted(member.filename)} does not open ({problem})") from None
         try:
             xml = data.decode("utf-8")
         except UnicodeDecodeError:

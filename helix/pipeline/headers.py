@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 
 from helix.errors import InvalidRequest
+from helix.pii.scrub import quoted
 
 MAX_TEXT_CHARS = 256
 # Ten years: any longer and an expiry (now + seconds) stops meaning anything.
@@ -22,9 +23,9 @@ def number_header(headers: Mapping[str, str], name: str, *, high: float) -> floa
     try:
         number = float(value)
     except ValueError:
-        raise InvalidRequest(f"header {name} must be a number, got {value[:40]!r}", param=name) from None
+        raise InvalidRequest(f"header {name} must be a number, got {quoted(value)}", param=name) from None
     if not math.isfinite(number) or not 0 <= number <= high:
-        raise InvalidRequest(f"header {name} must be a number from 0 to {high:g}, got {value[:40]!r}", param=name)
+        raise InvalidRequest(f"header {name} must be a number from 0 to {high:g}, got {quoted(value)}", param=name)
     return number
 
 

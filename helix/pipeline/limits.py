@@ -36,6 +36,7 @@ from helix.config import LimitsConfig
 from helix.dburl import Location, PostgresUrl
 from helix.errors import Forbidden, RateLimited
 from helix.periods import ADJECTIVE, describe_reset
+from helix.pii.scrub import quoted
 from helix.pipeline.auth import KeyRing
 from helix.pricing import PriceBook
 from helix.quota import estimate
@@ -129,7 +130,7 @@ class LimitsStage:
             and not self._keys.allows(key, call.requested_model, call.target.name)
         ):
             raise Forbidden(
-                f"this Helix key ('{key.name}') may not use model '{call.requested_model}'; "
+                f"this Helix key ('{key.name}') may not use model {quoted(call.requested_model)}; "
                 f"it is allowed: {', '.join(models)}",
                 code="model_not_allowed",
                 param="model",

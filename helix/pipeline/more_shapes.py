@@ -65,6 +65,8 @@ class ResponsesShape(msgspec.Struct):
     stream: bool | None = None
     user: str | None = None
     max_output_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
     previous_response_id: str | None = None
     tools: list[dict[str, Any]] | None = None
 
@@ -83,3 +85,5 @@ class CompletionsShape(msgspec.Struct):
     user: str | None = None
     max_tokens: int | None = None
     n: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None

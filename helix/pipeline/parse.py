@@ -13,6 +13,7 @@ import msgspec
 
 from helix.call import Call, Endpoint, Target
 from helix.errors import InvalidRequest
+from helix.pii.scrub import holds_credential_or_pii, scrub_client_text
 from helix.pipeline.headers import MAX_TEXT_CHARS, text_header, timeout_header
 from helix.pipeline.more_shapes import CompletionsShape, CountTokensShape, MessagesShape, ResponsesShape
 
@@ -69,18 +70,42 @@ _SHAPES: dict[str, type[msgspec.Struct]] = {
 _decode = msgspec.json.decode
 
 
+# Model names found fit (checked once each: the credential patterns take ~20 us, an exact cache hit ~100 us); emptied
+# when full, so a client sending a new name each time costs memory no more than this.
+_FIT_MODELS: set[str] = set()
+_FIT_MODELS_MAX = 4096
+
+
 def check_model_name(model: str) -> None:
-    """Refuse a model name no provider has: empty, too long to echo back, or with control characters."""
+    """Refuse a model name no provider has: empty, too long to echo back, beyond ASCII, or holding a credential, an
+    email address or a card number (`model` routes the request, so the PII firewall leaves it as sent: it would
+    reach the provider and the request log)."""
+    if model in _FIT_MODELS:
+        return
     if not model.strip():
         raise InvalidRequest("'model' is empty: name a model, e.g. gpt-4o-mini", param="model")
-    if len(model) > MAX_MODEL_CHARS or not model.isprintable():
+    # ASCII: no provider names a model otherwise, and the name goes back in x-helix-model, which HTTP carries in
+    # latin-1 at most
+    if len(model) > MAX_MODEL_CHARS or not model.isprintable() or not model.isascii():
         raise InvalidRequest(
-            f"'model' must be at most {MAX_MODEL_CHARS} printable characters", param="model", code="invalid_model"
+            f"'model' must be at most {MAX_MODEL_CHARS} printable ASCII characters",
+            param="model",
+            code="invalid_model",
         )
+    if holds_credential_or_pii(model):
+        raise InvalidRequest(
+            "'model' holds what looks like an API key, an email address or a card number: name a model",
+            param="model",
+            code="invalid_model",
+        )
+    if len(_FIT_MODELS) >= _FIT_MODELS_MAX:
+        _FIT_MODELS.clear()
+    _FIT_MODELS.add(model)
 
 
 def _problem(error: msgspec.ValidationError) -> InvalidRequest:
     message, _, where = str(error).partition(" - at `")
+    message = scrub_client_text(message, 200)  # msgspec quotes a value it does not take ("Invalid enum value '...'")
     param = where.rstrip("`").removeprefix("$").lstrip(".") or None
     if message.startswith("Object missing required field"):
         field = message.split("`")[1]
@@ -89,21 +114,69 @@ def _problem(error: msgspec.ValidationError) -> InvalidRequest:
     return InvalidRequest(f"invalid '{param}': {message}", param=param, code="invalid_type")
 
 
-def _check_ranges(shape: _ChatShape) -> None:
-    """The numbers Helix reads (the cache, budgets and rate limits do) within the ranges OpenAI's API takes."""
-    if shape.n is not None and shape.n > MAX_CHOICES:
-        raise InvalidRequest(f"'n' must be at most {MAX_CHOICES}", param="n", code="invalid_value")
-    if shape.temperature is not None and not 0 <= shape.temperature <= 2:
+_TOKEN_LIMITS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+
+
+def _check_ranges(shape: Any) -> None:
+    """The numbers Helix reads (the cache, budgets and rate limits do) within the ranges OpenAI's API takes, on each
+    endpoint that has them (Anthropic's: max_tokens)."""
+    n = getattr(shape, "n", None)
+    if n is not None and not 1 <= n <= MAX_CHOICES:
+        raise InvalidRequest(f"'n' must be between 1 and {MAX_CHOICES}", param="n", code="invalid_value")
+    temperature = getattr(shape, "temperature", None)
+    if temperature is not None and not 0 <= temperature <= 2:
         raise InvalidRequest("'temperature' must be between 0 and 2", param="temperature", code="invalid_value")
-    if shape.top_p is not None and not 0 <= shape.top_p <= 1:
+    top_p = getattr(shape, "top_p", None)
+    if top_p is not None and not 0 <= top_p <= 1:
         raise InvalidRequest("'top_p' must be between 0 and 1", param="top_p", code="invalid_value")
-    _check_token_limit("max_tokens", shape.max_tokens)
-    _check_token_limit("max_completion_tokens", shape.max_completion_tokens)
+    for name in _TOKEN_LIMITS:
+        _check_token_limit(name, getattr(shape, name, None))
 
 
 def _check_token_limit(name: str, value: int | None) -> None:
     if value is not None and not 1 <= value <= MAX_TOKEN_LIMIT:
         raise InvalidRequest(f"'{name}' must be between 1 and {MAX_TOKEN_LIMIT}", param=name, code="invalid_value")
+
+
+# Parts (Anthropic's blocks) whose `text` a provider reads as a string: one of another type was sent on, and the
+# provider's error (a 500 from one that choked on it) came back instead of a 400 naming the field.
+_TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
+
+
+def _check_parts(parts: Any, where: str) -> None:
+    """Each text part of `parts` (a message's content, a system prompt) has a string `text`; so do those of a
+    tool result's content (Anthropic's `tool_result` block holds a list of them)."""
+    if not isinstance(parts, list):
+        return
+    for index, part in enumerate(parts):
+        if not isinstance(part, dict):
+            continue
+        kind, here = part.get("type"), f"{where}[{index}]"
+        if type(kind) is str and kind in _TEXT_PARTS and type(part.get("text")) is not str:
+            raise InvalidRequest(f"'{here}.text' must be a string", param=f"{here}.text", code="invalid_type")
+        if kind == "tool_result":
+            _check_parts(part.get("content"), f"{here}.content")
+
+
+def _check_contents(shape: Any) -> None:
+    """The text parts of a request's messages (Responses: input items; Anthropic's: system too)."""
+    if isinstance(shape, ResponsesShape):
+        messages: Any = shape.input if isinstance(shape.input, list) else ()
+        name = "input"
+    else:
+        messages, name = shape.messages, "messages"
+        _check_parts(getattr(shape, "system", None), "system")
+    for index, message in enumerate(messages):
+        if isinstance(message, dict):  # a Responses input item: a message's content is text or parts
+            content = message.get("content")
+            if "role" in message and not isinstance(content, str | list):
+                where = f"input[{index}].content"
+                problem = f"'{where}' must be a string or a list of content parts"
+                raise InvalidRequest(problem, param=where, code="invalid_type")
+        else:
+            content = message.content
+        if type(content) is list:
+            _check_parts(content, f"{name}[{index}].content")
 
 
 # A request id is this process's random prefix and a counter: as unique as a uuid4 across processes and
@@ -161,23 +234,21 @@ def parse_call(
     except msgspec.ValidationError as exc:
         raise _problem(exc) from None
     check_model_name(shape.model)
+    if not isinstance(shape, _EmbeddingsShape | CompletionsShape):
+        _check_contents(shape)
     if shape.user is not None and len(shape.user) > MAX_TEXT_CHARS:
         raise InvalidRequest(f"'user' must be at most {MAX_TEXT_CHARS} characters", param="user")
     stream = False
     wants_usage = False
+    _check_ranges(shape)
     if isinstance(shape, _ChatShape):
         if not shape.messages:
             raise InvalidRequest("'messages' is empty: send at least one message", param="messages")
-        if shape.n is not None and shape.n < 1:
-            raise InvalidRequest("'n' must be at least 1", param="n")
-        _check_ranges(shape)
         stream = bool(shape.stream)
         wants_usage = bool(stream and shape.stream_options and shape.stream_options.include_usage)
     elif isinstance(shape, MessagesShape | CountTokensShape):
         if not shape.messages:
             raise InvalidRequest("'messages' is empty: send at least one message", param="messages")
-        if isinstance(shape, MessagesShape):
-            _check_token_limit("max_tokens", shape.max_tokens)
         stream = bool(shape.stream)
     elif isinstance(shape, ResponsesShape | CompletionsShape):
         stream = bool(shape.stream)

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from helix.call import Call, Completed, Reply, Streamed
 from helix.errors import HelixError, InvalidRequest, UpstreamTimeout
+from helix.pii.scrub import quoted
 from helix.pipeline.headers import TIMEOUT_HEADER, timeout_header
 from helix.pipeline.route import send_to_provider
 from helix.pricing import PriceBook
@@ -81,7 +82,7 @@ class Router:
         last = tries.last
         if last is None:
             raise InvalidRequest(
-                f"the prompt (about {tokens} tokens) is longer than any deployment of '{call.requested_model}' "
+                f"the prompt (about {tokens} tokens) is longer than any deployment of {quoted(call.requested_model)} "
                 "takes (max_input_tokens): shorten it or add a model with a larger context window",
                 param="messages",
                 code="context_length_exceeded",
@@ -251,7 +252,7 @@ def _out_of_time(call: Call, last: HelixError | None) -> HelixError:
     why = f"x-helix-timeout {seconds} s" if seconds else "[routing] deadline"
     detail = f"; the last attempt failed: {last.message}" if last is not None else ""
     return UpstreamTimeout(
-        f"no deployment of '{call.requested_model}' answered within the {why}{detail}",
+        f"no deployment of {quoted(call.requested_model)} answered within the {why}{detail}",
         provider=last.provider if last is not None else call.target.provider.name,
     )
 

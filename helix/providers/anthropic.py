@@ -78,7 +78,7 @@ class AnthropicProvider(HttpAdapter):
         try:
             body = to_messages_request(call.body, call.target.model)
         except TranslationError as exc:
-            raise InvalidRequest(f"{self.name}: {exc}", provider=self.name) from None
+            raise InvalidRequest(f"{self.name}: {exc}", param=exc.param, provider=self.name) from None
         return await self._send(call, body)
 
     async def messages(self, call: Call) -> Reply:

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from helix.call import token_count
+from helix.pii.scrub import quoted
 from helix.providers.http import error_message, error_text, given
 
 __all__ = [
@@ -56,6 +57,15 @@ _DATA_URL = re.compile(r"^data:(?P<media_type>[\w.+-]+/[\w.+-]+);base64,(?P<data
 class TranslationError(ValueError):
     """The OpenAI request cannot be expressed as an Anthropic request (maps to HTTP 400)."""
 
+    @property
+    def param(self) -> str | None:
+        """The field the message begins by naming (`messages[2]: ...`, `max_tokens must ...`), for the 400's param."""
+        match = _NAMED_FIELD.match(str(self))
+        return match.group(1) if match else None
+
+
+_NAMED_FIELD = re.compile(r"'?([a-z_]+(?:\[\d+\])?)'?(?::| must )")
+
 
 class UpstreamStreamError(Exception):
     """Anthropic sent an `error` event in the middle of a stream."""
@@ -96,7 +106,7 @@ def to_messages_request(body: JSON, upstream_model: str, default_max_tokens: int
 def _check_n(body: JSON) -> None:
     n = body.get("n")
     if n is not None and n != 1:
-        raise TranslationError("Anthropic does not support n > 1")
+        raise TranslationError("n must be 1: Anthropic does not support n > 1")
 
 
 def _max_tokens(body: JSON, default: int) -> int:
@@ -156,7 +166,7 @@ def _translate_messages(raw: Any) -> tuple[str, list[JSON]]:
         elif role == "tool":
             turns.append({"role": "user", "content": [_tool_result_block(message, position)]})
         else:
-            raise TranslationError(f"messages[{position}]: unsupported role {role!r}")
+            raise TranslationError(f"messages[{position}]: unsupported role {quoted(role)}")
     return "\n\n".join(system_parts), _merge_same_role(turns)
 
 
@@ -212,7 +222,7 @@ def _user_part(part: Any, where: str) -> list[JSON]:
         return _text_blocks(str(part.get("text", "")))
     if kind == "image_url":
         return [_image_block(part.get("image_url"), where)]
-    raise TranslationError(f"{where}: unsupported content part type {kind!r}")
+    raise TranslationError(f"{where}: unsupported content part type {quoted(kind)}")
 
 
 def _image_block(image_url: Any, where: str) -> JSON:
@@ -245,7 +255,7 @@ def _assistant_blocks(message: JSON, position: int) -> list[JSON]:
         for part in content:
             kind = part.get("type") if isinstance(part, dict) else None
             if kind not in ("text", "refusal"):
-                raise TranslationError(f"{where}: unsupported assistant content part type {kind!r}")
+                raise TranslationError(f"{where}: unsupported assistant content part type {quoted(kind)}")
             blocks.extend(_text_blocks(str(part.get(kind, ""))))
     elif content is not None:
         blocks.extend(_text_blocks(_text_of(content, where)))
@@ -261,7 +271,7 @@ def _tool_use_block(call: Any, where: str) -> JSON:
     name = function["name"]
     tool_input = _parse_arguments(function.get("arguments"), name, where)
     if not isinstance(tool_input, dict):
-        raise TranslationError(f"{where}: tool call {name!r} arguments must be a JSON object")
+        raise TranslationError(f"{where}: tool call {quoted(name)} arguments must be a JSON object")
     return {"type": "tool_use", "id": call.get("id") or _new_id("toolu_"), "name": name, "input": tool_input}
 
 
@@ -271,9 +281,9 @@ def _parse_arguments(arguments: Any, name: str, where: str) -> Any:
     try:
         return json.loads(arguments or "{}")
     except (TypeError, json.JSONDecodeError) as exc:
-        raise TranslationError(f"{where}: tool call {name!r} has invalid JSON arguments: {exc}") from exc
+        raise TranslationError(f"{where}: tool call {quoted(name)} has invalid JSON arguments: {exc}") from exc
     except RecursionError:
-        raise TranslationError(f"{where}: tool call {name!r} has arguments nested too deeply") from None
+        raise TranslationError(f"{where}: tool call {quoted(name)} has arguments nested too deeply") from None
 
 
 def _tool_result_block(message: JSON, position: int) -> JSON:
@@ -328,7 +338,7 @@ def _tool_choice(choice: Any) -> JSON | None:
         name = function.get("name") if isinstance(function, dict) else None
         if isinstance(name, str) and name:
             return {"type": "tool", "name": name}
-    raise TranslationError(f"unsupported tool_choice: {choice!r}")
+    raise TranslationError(f"tool_choice: {quoted(choice)} is not one Anthropic can take")
 
 
 # -------------------------------------------------------------------------- response

@@ -12,10 +12,10 @@ letting httpx work them out again for every request.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -28,6 +28,7 @@ from helix.errors import HelixError, UpstreamError, UpstreamTimeout, UpstreamUna
 from helix.pii.scrub import scrub_secrets
 from helix.providers.forward import PASSED_BACK, allowed_headers, forwarded
 from helix.providers.transport import AnswerTooLarge, UpstreamTransport, iter_body, read_body
+from helix.providers.waits import wait_headers
 
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
@@ -104,7 +105,6 @@ def _decode_or_none(raw: bytes) -> Any:
         return None
 
 
-_PASSED_ON = ("retry-after", "retry-after-ms")
 _LAST_HTTP_STATUS = 599
 
 
@@ -117,7 +117,8 @@ def upstream_error(
 def error_from_body(
     provider: str, status: int, body: Any, read: ErrorReader, headers: Mapping[str, str] | None = None
 ) -> HelixError:
-    """The provider's error in OpenAI's shape: its message with credentials scrubbed, Retry-After passed on.
+    """The provider's error in OpenAI's shape: its message with credentials scrubbed, its Retry-After passed on
+    (in whole seconds, at most an hour: `wait_headers`).
 
     A provider's 401 means Helix's key for it is wrong, not the client's: a 502 `upstream_auth_error`, so
     it cannot be mistaken for a bad Helix key. A status HTTP does not have (999) is a 502: passed on, it would
@@ -148,25 +149,14 @@ def error_from_body(
             found = str(found)
         # a code of another type (an object, a list) says nothing a client could match: left out
         code = scrub_secrets(found[:_MAX_CODE_CHARS]) if isinstance(found, str) else None
-    passed = {name: value for name in _PASSED_ON if (value := (headers or {}).get(name)) and _sane_retry(value)}
     return UpstreamError(
-        f"{provider}: {message}", status=status, type=error_type, code=code, provider=provider, headers=passed
+        f"{provider}: {message}",
+        status=status,
+        type=error_type,
+        code=code,
+        provider=provider,
+        headers=wait_headers(headers) if headers is not None else None,
     )
-
-
-def _sane_retry(value: str) -> bool:
-    """Seconds (or milliseconds) as a number, or an HTTP date: nothing else is passed on to clients."""
-    if len(value) > 40 or not value.isprintable():
-        return False
-    try:
-        return 0 <= float(value) < 10**9
-    except ValueError:
-        pass
-    try:
-        parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def unreadable(provider: str, what: str, code: str, detail: str = "") -> UpstreamError:
@@ -234,8 +224,15 @@ def _detail(exc: Exception, cause: BaseException | None) -> str:
     answer's, which may hold what the model wrote) nor the URL aiohttp adds to a response's error."""
     found = cause if cause is not None else exc
     text = found.message if isinstance(found, aiohttp.ClientResponseError) else str(found)
-    line = text.split("\n", 1)[0].strip().rstrip(":")
+    line = text.split("\n", 1)[0]
+    # aiohttp words some failures with a repr: of the bytes it read (`... when reading: b'...'`), or of its own
+    # exception inside another's (`<ContentLengthError: 400, message='...'>`): the words only.
+    line = _QUOTED_BYTES.sub("", _WRAPPED_ERROR.sub(r"\2", line)).strip().rstrip(":.")
     return scrub_secrets(line[:_MAX_DETAIL_CHARS]) or type(found).__name__
+
+
+_QUOTED_BYTES = re.compile(r"""\s*:?\s*\bb['"].*""")
+_WRAPPED_ERROR = re.compile(r"""<\w+: \d+, message=(['"])(.*?)\1>""")
 
 
 @asynccontextmanager
@@ -283,7 +280,13 @@ async def open_request(
             )
         if call is not None:
             for name in PASSED_BACK:
-                if (value := response.headers.get(name)) and len(value) <= 200 and value.isprintable():
+                # ASCII: a header Helix answers with carries latin-1 at most (UTF-8 here was a 500)
+                if (
+                    (value := response.headers.get(name))
+                    and len(value) <= 200
+                    and value.isascii()
+                    and value.isprintable()
+                ):
                     call.upstream_headers[name] = value
         yield response
     finally:

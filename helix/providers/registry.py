@@ -16,6 +16,7 @@ import msgspec
 from helix.call import Call, Provider, Reply, Target
 from helix.config import Config, ProviderConfig
 from helix.errors import InvalidRequest, ProviderNotConfigured
+from helix.pii.scrub import quoted
 from helix.providers.anthropic import AnthropicProvider
 from helix.providers.openai_compat import OpenAICompatProvider
 
@@ -120,13 +121,13 @@ class Registry:
         prefix, slash, rest = name.partition("/")
         if slash and prefix in self.providers:
             if not rest:
-                raise InvalidRequest(f"model '{model}' names no model after '{prefix}/'", param="model")
+                raise InvalidRequest(f"model {quoted(model)} names no model after '{prefix}/'", param="model")
             return Target(self.providers[prefix], rest)
         if slash:
             known = ", ".join(sorted(self.providers))
             raise InvalidRequest(
-                f"unknown provider '{prefix}' in model '{model}': use one of {known}, "
-                f"or add [providers.{prefix}] with a base_url to helix.toml",
+                f"unknown provider {quoted(prefix)} in model {quoted(model)}: use one of {known}, "
+                "or add [providers.<name>] with a base_url to helix.toml",
                 param="model",
                 code="unknown_provider",
             )

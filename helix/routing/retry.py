@@ -11,12 +11,10 @@ STOP   the client's own fault (400, 413, 422...): every deployment would say the
 from __future__ import annotations
 
 import random
-import time
-from email.utils import parsedate_to_datetime
 from enum import Enum
-from typing import Any
 
 from helix.errors import HelixError, InvalidRequest, ProviderNotConfigured, UpstreamUnavailable
+from helix.providers.waits import retry_after
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504, 529})
 _ELSEWHERE_CODES = frozenset(
@@ -53,27 +51,6 @@ def counts_against(error: HelixError) -> bool:
         or error.status in RETRYABLE_STATUS
         or error.code == "upstream_auth_error"
     )
-
-
-def retry_after(headers: dict[str, Any]) -> float | None:
-    """Seconds a provider asked to wait: retry-after-ms, then Retry-After as seconds or an HTTP date."""
-    ms = headers.get("retry-after-ms")
-    if ms is not None:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def backoff(retry: int, base: float, cap: float, asked: float | None) -> float:

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from helix.errors import InvalidRequest
+from helix.pii.scrub import quoted
 
 JSON = dict[str, Any]
 
@@ -48,7 +49,9 @@ def _messages(body: JSON) -> list[JSON]:
         elif role == "assistant":
             messages.append(_assistant(message.get("content"), where))
         else:
-            raise InvalidRequest(f"{where}.role must be 'user' or 'assistant', got {role!r}", param=f"{where}.role")
+            raise InvalidRequest(
+                f"{where}.role must be 'user' or 'assistant', got {quoted(role)}", param=f"{where}.role"
+            )
     return messages
 
 
@@ -91,7 +94,7 @@ def _user(content: Any, where: str) -> list[JSON]:
             parts.append(_document(block, where))
         else:
             raise InvalidRequest(
-                f"{where}: content block type {kind!r} cannot be sent to this provider", param=f"{where}.content"
+                f"{where}: content block type {quoted(kind)} cannot be sent to this provider", param=f"{where}.content"
             )
     user: list[JSON] = []
     if parts:
@@ -111,7 +114,7 @@ def _tool_result(block: JSON, where: str) -> JSON:
 def _source(block: JSON, where: str) -> JSON:
     source = block.get("source")
     if not isinstance(source, dict):
-        raise InvalidRequest(f"{where}: a {block.get('type')} block's source must be an object", param=where)
+        raise InvalidRequest(f"{where}: a {quoted(block.get('type'))} block's source must be an object", param=where)
     return source
 
 
@@ -122,7 +125,7 @@ def _image(block: JSON, where: str) -> JSON:
     elif source.get("type") == "url":
         url = str(source.get("url"))
     else:
-        raise InvalidRequest(f"{where}: image source type {source.get('type')!r} is not supported", param=where)
+        raise InvalidRequest(f"{where}: image source type {quoted(source.get('type'))} is not supported", param=where)
     return {"type": "image_url", "image_url": {"url": url}}
 
 
@@ -133,7 +136,7 @@ def _document(block: JSON, where: str) -> JSON:
     if source.get("type") == "base64":
         data = f"data:{source.get('media_type')};base64,{source.get('data')}"
         return {"type": "file", "file": {"file_data": data, "filename": block.get("title") or "document.pdf"}}
-    raise InvalidRequest(f"{where}: document source type {source.get('type')!r} is not supported", param=where)
+    raise InvalidRequest(f"{where}: document source type {quoted(source.get('type'))} is not supported", param=where)
 
 
 def _assistant(content: Any, where: str) -> JSON:

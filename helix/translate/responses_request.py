@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from helix.errors import InvalidRequest
+from helix.pii.scrub import quoted
 
 JSON = dict[str, Any]
 
@@ -77,7 +78,7 @@ def _items(value: Any) -> list[JSON]:
         elif kind == "reasoning":
             continue  # another provider's reasoning means nothing here
         else:
-            raise InvalidRequest(f"{where}: input item type {kind!r} needs OpenAI's Responses API", param=where)
+            raise InvalidRequest(f"{where}: input item type {quoted(kind)} needs OpenAI's Responses API", param=where)
     return messages
 
 
@@ -110,7 +111,7 @@ def _parts(content: Any, where: str) -> list[JSON]:
         elif kind == "input_file" and isinstance(part.get("file_data"), str):
             parts.append({"type": "file", "file": {"file_data": part["file_data"], "filename": part.get("filename")}})
         else:
-            raise InvalidRequest(f"{where}: content part {kind!r} cannot be sent to this provider", param=where)
+            raise InvalidRequest(f"{where}: content part {quoted(kind)} cannot be sent to this provider", param=where)
     return parts
 
 
@@ -124,7 +125,7 @@ def _tools(body: JSON, provider: str) -> JSON:
         if not isinstance(tool, dict) or tool.get("type") != "function":
             kind = tool.get("type") if isinstance(tool, dict) else None
             raise InvalidRequest(
-                f"tools[{index}]: the built-in tool {kind!r} needs OpenAI's Responses API; '{provider}' takes "
+                f"tools[{index}]: the built-in tool {quoted(kind)} needs OpenAI's Responses API; '{provider}' takes "
                 "function tools only",
                 param=f"tools[{index}]",
                 code="unsupported_parameter",
