@@ -7,7 +7,10 @@ Each check compares one kind of fact and names itself when it vetoes:
 - direction: "X to Y" in one and "Y to X" in the other (USD→EUR / EUR→USD, Basic→Pro / Pro→Basic), or the
   same words with two of them trading places ("a dog sees better than a cat" / "a cat sees better than a dog");
 - opposites: a word in one and its opposite in the other (WordNet antonyms such as enable/disable, a negative
-  prefix such as block/unblock, a reversed particle such as turn on/turn off);
+  prefix such as block/unblock, a reversed particle such as turn on/turn off, a relation word before the same
+  object such as before/after a run, clipped opposites such as max/min);
+- question: a person or a reason asked for in one and another kind of answer in the other, about the same words
+  ("Who founded Microsoft?" / "When was Microsoft founded?");
 - entities: each names a product, language, currency, plan or proper noun that the other lacks.
 """
 
@@ -18,14 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from helix.cache.judge import wordlists
+from helix.cache.judge import questions, wordlists
+from helix.cache.judge.text import SHORT_WORD as _SHORT_WORD
+from helix.cache.judge.text import stem as _stem
+from helix.cache.judge.text import words
 
-_WORD_RE = re.compile(r"[a-z0-9][a-z0-9+#.'\u2019]*[a-z0-9+#]|[a-z0-9]|[$€£%]", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)([a-z%]*)(?![\w.]*\d)", re.IGNORECASE)
 _DIGITS_RE = re.compile(r"\d+")
-_SHORT_WORD = 3  # "100 to EUR": a word this short after a number is not what it counts
-_NON_RE = re.compile(r"\bnon-", re.IGNORECASE)
-_LETTER_HYPHEN_RE = re.compile(r"(?<=[a-z])-(?=[a-z])", re.IGNORECASE)
 _DIGIT_HYPHEN_RE = re.compile(r"(\d)-(?=[a-z])", re.IGNORECASE)
 _LITERAL_RE = re.compile(
     r"\"([^\"]+)\"|“([^”]+)”|(?<!\w)'([^']+)'(?!\w)|`([^`]+)`|(https?://\S+|www\.\S+)|([\w.+-]+@[\w-]+\.[\w.]+)"
@@ -51,20 +53,6 @@ class Veto:
 
     def __str__(self) -> str:
         return f"{self.fact}: {self.detail}"
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words; "non-root" is "non root" (a negation), "two-factor" one word (not a number)."""
-    text = _NON_RE.sub("non ", text)
-    text = _LETTER_HYPHEN_RE.sub("", text)
-    return [w.lower().replace("\u2019", "'") for w in _WORD_RE.findall(text)]
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s", "e"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= _SHORT_WORD:
-            return word[: -len(suffix)]
-    return word
 
 
 def _numbers(text: str) -> tuple[dict[float, set[str]], bool]:
@@ -273,6 +261,57 @@ def _opposite_stems() -> dict[str, frozenset[str]]:
     return {stem: frozenset(others) for stem, others in out.items()}
 
 
+def _roots(word: str) -> set[str]:
+    """The stem, and for "-ing"/"-ed" after a doubled consonant the stem without it: "beginning" is "begin"."""
+    stem = _stem(word)
+    if stem != word and word.endswith(("ing", "ed")) and stem[-1] == stem[-2] and stem[-1] not in "aeioulsz":
+        return {stem, stem[:-1]}
+    return {stem}
+
+
+@cache
+def _clipped_opposites() -> dict[str, frozenset[str]]:
+    """Clipped forms of two opposites that end alike, each clip at least three letters and neither inside the
+    other: "max"/"min" (maximum/minimum), "asc"/"desc" (ascending/descending). Clips that are words with
+    opposites of their own are left to those ("cold"/"warm" from coldhearted/warmhearted)."""
+    listed = {w for pair in wordlists.opposites() for w in pair}
+    out: dict[str, set[str]] = {}
+    for p, q in wordlists.opposites():
+        for x_word, y_word in ((p, q), (q, p)):
+            for cut in range(_SHORT_WORD, len(x_word) - _SHORT_WORD + 1):
+                ending = x_word[cut:]
+                x, y = x_word[:cut], y_word[: len(y_word) - len(ending)]
+                if not y_word.endswith(ending) or len(y) < _SHORT_WORD or x in y or y in x or {x, y} & listed:
+                    continue
+                out.setdefault(x, set()).add(y)
+                out.setdefault(y, set()).add(x)
+    return {clip: frozenset(others) for clip, others in out.items()}
+
+
+def _clips(tokens: list[str]) -> set[str]:
+    """Words that may be clipped opposites: not function words ("over", "under" are relations), not after a
+    number ("5 min" is five minutes)."""
+    function_words = wordlists.words("function_words.txt")
+    return {
+        w
+        for i, w in enumerate(tokens)
+        if w.isalpha() and w not in function_words and not (i and tokens[i - 1][:1].isdigit())
+    }
+
+
+def _related(tokens: list[str]) -> set[tuple[str, str]]:
+    """(relation word, stem of the next word that is not a determiner): "before a run" is ("before", "run")."""
+    known = {w for pair in wordlists.relations() for w in pair}
+    determiners = wordlists.words("determiners.txt")
+    out = set()
+    for i, w in enumerate(tokens):
+        if w in known:
+            rest = [t for t in tokens[i + 1 :] if t not in determiners]
+            if rest:
+                out.add((w, _stem(rest[0])))
+    return out
+
+
 def _opposites_of(stem: str) -> set[str]:
     out = set(_opposite_stems().get(stem, ()))
     if len(stem) < _SHORT_WORD:  # "do" / "undo"
@@ -331,6 +370,45 @@ def _check_opposites(a: str, b: str) -> Veto | None:
         for one, other in ((pa, pb), (pb, pa)):
             if x in one and y in other and x not in other and y not in one:
                 return Veto("opposites", f"'{x}' vs '{y}'")
+    return _reversed_relation(ta, tb) or _opposite_roots(ta, tb) or _opposite_clips(ta, tb)
+
+
+def _reversed_relation(ta: list[str], tb: list[str]) -> Veto | None:
+    """ "before a run" against "after a run"; not "cancel before the charge" / "charged after the trial"."""
+    ra, rb = _related(ta), _related(tb)
+    for x, y in wordlists.relations():
+        for one, other in ((ra, rb), (rb, ra)):
+            for word, obj in one:
+                if word == x and (y, obj) in other and (x, obj) not in other and (y, obj) not in one:
+                    return Veto("opposites", f"'{x} {obj}' vs '{y} {obj}'")
+    return None
+
+
+def _opposite_roots(ta: list[str], tb: list[str]) -> Veto | None:
+    """WordNet's opposites read with the roots of "-ing"/"-ed" words ("at the beginning" / "at the end")."""
+    opposites = _opposite_stems()
+    ra, rb = set().union(*map(_roots, ta)), set().union(*map(_roots, tb))
+    for x in sorted(ra - rb):
+        clash = sorted((opposites.get(x, frozenset()) & rb) - ra)
+        if clash:
+            return Veto("opposites", f"'{x}' vs '{clash[0]}'")
+    return None
+
+
+def _opposite_clips(ta: list[str], tb: list[str]) -> Veto | None:
+    clips = _clipped_opposites()
+    ca, cb = _clips(ta) - set(tb), _clips(tb) - set(ta)
+    for x in sorted(ca):
+        clash = sorted(clips.get(x, frozenset()) & cb)
+        if clash:
+            return Veto("opposites", f"'{x}' vs '{clash[0]}'")
+    return None
+
+
+def _check_question(a: str, b: str) -> Veto | None:
+    kinds = questions.different_kinds(a, b)
+    if kinds is not None:
+        return Veto("question", f"a {kinds[0]} vs a {kinds[1]}")
     return None
 
 
@@ -365,6 +443,7 @@ CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_direction,
     _check_opposites,
     _check_entities,
+    _check_question,
 )
 
 

@@ -54,3 +54,17 @@ def particles() -> tuple[tuple[str, str], ...]:
 @cache
 def negative_prefixes() -> tuple[str, ...]:
     return tuple(lines("negative_prefixes.txt"))
+
+
+@cache
+def relations() -> tuple[tuple[str, str], ...]:
+    return _pairs("relations.txt")
+
+
+@cache
+def question_words() -> dict[str, str]:
+    """ "who: person" lines → {"who": "person"}; a phrase may be two words ("how many")."""
+    return {
+        phrase.strip(): kind.strip()
+        for phrase, _, kind in (line.partition(":") for line in lines("question_words.txt"))
+    }

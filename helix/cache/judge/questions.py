@@ -1,0 +1,66 @@
+"""The kind of answer a question asks for, from its question word: a person (who), a reason (why), a time
+(when, how long), a place (where) or an amount (how many, how much).
+
+"Who founded Microsoft?" and "When was Microsoft founded?" share every content word and ask for different answers.
+Only a person or a reason counts against another kind: users ask a place, a time or an amount for one another
+when they want a status ("Where is my refund?" / "When will my refund arrive?", "How often do I pay?" / "When
+are payments due?"), which the paraphrases of every labelled set do. And only when neither question adds a
+content word: otherwise the model reads the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from helix.cache.judge import wordlists
+from helix.cache.judge.text import stem, word_matches, words
+
+_CLAUSE_START_RE = re.compile(r"(?:^|[.!?;:,(]|\b(?:and|but|so|or)\b)\s*$", re.IGNORECASE)
+# after these, "when" and "where" ask ("when will it arrive"); before a subject they join clauses ("when I log in")
+_AUXILIARIES = frozenset(
+    {"is", "are", "was", "were", "am", "do", "does", "did", "will", "would", "can", "could", "should", "shall"}
+    | {"may", "might", "must", "has", "have", "had"}
+)
+_JOINING = frozenset({"when", "where"})
+_DISTINCT = frozenset({"person", "reason"})
+
+
+@cache
+def _first_words() -> frozenset[str]:
+    return frozenset(phrase.split()[0] for phrase in wordlists.question_words())
+
+
+def asked(text: str) -> str | None:
+    """The kind of answer asked for by the first question word that starts a clause ("Hi, who…", "…, why?"),
+    None when that word asks for none of the kinds ("what", "how do I") or there is none."""
+    kinds, firsts = wordlists.question_words(), _first_words()
+    matches = list(word_matches(text))
+    normal = [m.group(0).lower().replace("\u2019", "'") for m in matches]
+    for i, match in enumerate(matches):
+        word, _, clitic = normal[i].partition("'")  # "where's", "who'd"
+        if word not in firsts and word not in ("what", "how", "which"):
+            continue
+        if not _CLAUSE_START_RE.search(match.string[: match.start()]):
+            continue
+        after = normal[i + 1] if i + 1 < len(normal) else ""
+        kind = kinds.get(f"{word} {after}") or kinds.get(word)
+        if word in _JOINING and not clitic and after not in _AUXILIARIES:
+            continue
+        return kind
+    return None
+
+
+def _content(text: str) -> set[str]:
+    function_words = wordlists.words("function_words.txt")
+    return {stem(w) for w in words(text) if w.isalpha() and w not in function_words}
+
+
+def different_kinds(a: str, b: str) -> tuple[str, str] | None:
+    """The two kinds, when one question asks for a person or a reason and the other for another kind, and one
+    question's content words are all in the other."""
+    ka, kb = asked(a), asked(b)
+    if ka is None or kb is None or ka == kb or not {ka, kb} & _DISTINCT:
+        return None
+    ca, cb = _content(a), _content(b)
+    return (ka, kb) if ca <= cb or cb <= ca else None
