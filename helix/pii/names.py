@@ -326,7 +326,7 @@ _CLOSING = regex.compile(
     r"(?P<name>\p{Lu}[\p{L}'\u2019-]+(?:[ \t]+" + _PARTICLE + r"\p{Lu}[\p{L}'\u2019-]+){0,2})[ \t]*[.!]?[ \t]*(?=\n|$)"
 )
 _CAMEL = regex.compile(r"(?<!\bMa?c)\p{Ll}\p{Lu}")
-_PRESENTING = frozenset({"it's", "it\u2019s", "this is"})
+_PRESENTING = frozenset({"it's", "this is"})
 _PRESENTED_END = regex.compile(r"[ \t]*(?:[,.!]|\n|$|(?:from|here)\b)")
 # - 1-2 capitalised words opening a sentence before a verb of saying ("Priya said I should email you");
 _SAYING = ("said", "says", "told", "asked", "mentioned", "suggested", "recommended", "promised", "wrote", "emailed")
@@ -429,7 +429,8 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
     if any(verb in lowered for verb in _SAYING):
         spans += [m.span("name") for m in _SAID.finditer(text) if _name_words(m.group("name"), lexicon, True)]
     for intro in intros:
-        strong = intro.group("cue").lower().replace("\u2019", "'") in _STRONG_CUES
+        cue = intro.group("cue").lower().replace("\u2019", "'")
+        strong = cue in _STRONG_CUES
         start, end = intro.span("name")
         words = list(_WORD.finditer(text[start:end]))
         while words and (
@@ -438,10 +439,12 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
             words.pop()  # "soy Ana y" stops before "y"; "mi chiamo Giulia e" before "e"
         while not strong and len(words) > 1 and not words[-1].group()[0].isupper():
             words.pop()  # after a weak cue a name is capitalised: "my landlord Siobhán wants" stops before "wants"
-        end = start + words[-1].end() if words else start
-        if intro.group("cue").lower() in _PRESENTING and not _PRESENTED_END.match(text, end):
+        if not words:
+            continue
+        end = start + words[-1].end()
+        if cue in _PRESENTING and not _PRESENTED_END.match(text, end):
             continue  # "it's Broken again": only "it's Hiroshi," or "this is Jennifer from accounting" present someone
-        if words and _name_words(text[start:end], lexicon, capitalised=not strong):
+        if _name_words(text[start:end], lexicon, capitalised=not strong):
             spans.append((start, end))
     if any(h in lowered for h in _USERNAME_HINTS):
         for login in _USERNAME.finditer(text):

@@ -63,6 +63,10 @@ MAX_QUOTED_CHARS = 64
 _EMAIL = regex.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
 _LONG_NUMBER = regex.compile(r"\+?\d(?:[ ().-]{0,2}\d){8,}")  # 9 digits or more: a phone, a card, an SSN, an account
 
+# As cards are written: 13 to 19 digits in a row, or four groups of four (not a timestamp's 2024-08-08-00-30-11).
+_CARD = regex.compile(r"(?<!\d)(?:\d{13,19}|\d{4}(?:[ -]\d{4}){3})(?!\d)")
+_NOT_DIGIT = regex.compile(r"\D")
+
 
 def holds_credential_or_pii(text: str) -> bool:
     """Whether `text` holds what looks like an API key (or another credential), an email address or a card number
@@ -70,11 +74,6 @@ def holds_credential_or_pii(text: str) -> bool:
     if scrub_secrets(text) != text or _EMAIL.search(text) is not None:
         return True
     return any(luhn(digits) for digits in (_NOT_DIGIT.sub("", m) for m in _CARD.findall(text)))
-
-
-# As cards are written: 13 to 19 digits in a row, or four groups of four (not a timestamp's 2024-08-08-00-30-11).
-_CARD = regex.compile(r"(?<!\d)(?:\d{13,19}|\d{4}(?:[ -]\d{4}){3})(?!\d)")
-_NOT_DIGIT = regex.compile(r"\D")
 
 
 def scrub_client_text(text: str, limit: int = MAX_QUOTED_CHARS) -> str:
