@@ -4,7 +4,8 @@ The engine's own loop cost as much as the recognizers on a 2 KB prompt: it token
 text for context words, deep-copies every result it might boost, and dedupes through generic
 helpers. Here, per text:
 - a recognizer whose required characters are absent is skipped (`GATES`: no `@`, no email
-  recognizer; no IBAN-shaped letters and digits, no IBAN recognizer);
+  recognizer; no IBAN-shaped letters and digits, no IBAN recognizer; no hint word of a secret, no
+  secret recognizer), each gate reading the text and one lower-cased copy of it made once per text;
 - the card, SSN and wallet-address patterns run only over the stretches of the text their
   matches must lie in (`WINDOWS`, `fast_regex.Runs`), found once per text;
 - a result below 1.0 from a recognizer with context words is boosted as Presidio's lemma enhancer
@@ -35,6 +36,7 @@ from helix.pii.personal import (
     mac_hint,
 )
 from helix.pii.recognizers import obfuscation_hint
+from helix.pii.secrets import SecretRecognizer
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -42,18 +44,24 @@ CONTEXT_FLOOR = 0.4  # Presidio's min_score_with_context_similarity
 _CONTEXT_REACH = 240  # characters searched back for context words
 _TOKEN = regex.compile(r"\w+|[^\w\s]")
 
-Gate = Callable[[str], bool]
+# A gate reads the text and its `lowered` view (made once per text, shared by every gate).
+Gate = Callable[[str, str], bool]
+
+
+def lowered(text: str) -> str:
+    """What gates read besides the text: lower-cased after a space, so a hint may have to start a word."""
+    return " " + text.lower()
 
 
 def _search(pattern: str) -> Gate:
     compiled = re.compile(pattern)  # `re`: ~3x faster than `regex` on patterns this simple
-    return lambda text: compiled.search(text) is not None
+    return lambda text, _lowered: compiled.search(text) is not None
 
 
 _house_number = _search(r"\d[A-Za-z]?,? (?:[A-Z]|\d|[a-zé]+ )")  # "12 Baker", "12 rue"
-_two_digits = _search(r"\d\d")
 _digit = _search(r"\d")
-_letters_then_digits = _search(r"[A-Za-z]{2}\d{2}")
+# Anchored on a digit: a leading letter class would start a match attempt at nearly every position of prose.
+_letters_then_digits = _search(r"\d(?<=[A-Za-z]{2}\d)\d")
 _digit_dot_digit = _search(r"\d\.\d")  # in every IPv4 address
 _colons = _search(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")  # in every IPv6 address
 
@@ -61,30 +69,39 @@ _colons = _search(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")  # in every IPv6 address
 def _mentions(hints: Iterable[str]) -> Gate:
     """Whether the lower-cased text, after a space, holds one of `hints`."""
     compiled = re.compile(trie_pattern(hints))
-    return lambda text: compiled.search(" " + text.lower()) is not None
+    return lambda _text, lowered: compiled.search(lowered) is not None
+
+
+_id_hint = _mentions(ID_HINTS)
 
 
 # What a text must contain for a built-in recognizer of this entity to find anything. Only
 # Presidio's and Helix's own recognizers have gates; custom patterns always run.
 GATES: dict[str, Gate] = {
-    "EMAIL_ADDRESS": lambda text: "@" in text or obfuscation_hint(text),
-    # Two digits first: a digit class is found ~4x faster than a leading letter class, and most prose has none.
-    "IBAN_CODE": lambda text: _two_digits(text) and _letters_then_digits(text),
+    "EMAIL_ADDRESS": lambda text, _lowered: "@" in text or obfuscation_hint(text),
+    "IBAN_CODE": _letters_then_digits,
     "DATE_OF_BIRTH": _mentions(DATE_OF_BIRTH_HINTS),
-    "ID_NUMBER": _mentions(ID_HINTS),
-    "MAC_ADDRESS": mac_hint,
-    "IP_ADDRESS": lambda text: ("." in text and _digit_dot_digit(text)) or (":" in text and _colons(text)),
+    # Every number it finds has a digit (`personal._id_shaped`), found faster than a word.
+    "ID_NUMBER": lambda text, lowered: _digit(text, lowered) and _id_hint(text, lowered),
+    "MAC_ADDRESS": lambda text, _lowered: mac_hint(text),
+    "IP_ADDRESS": lambda text, lowered: (
+        ("." in text and _digit_dot_digit(text, lowered)) or (":" in text and _colons(text, lowered))
+    ),
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
-    # French street type), or a house number after a German street type.
-    "LOCATION": lambda text: (
-        (STREET_HINT.search(text) is not None and _house_number(text))
-        or GERMAN_STREET_HINT.search(text) is not None
-        or (_digit(text) and FOREIGN_STREET_HINT.search(text) is not None)
+    # French street type), or a house number after a German street type; a digit in each, looked for first.
+    "LOCATION": lambda text, lowered: (
+        _digit(text, lowered)
+        and (
+            (STREET_HINT.search(text) is not None and _house_number(text, lowered))
+            or GERMAN_STREET_HINT.search(text) is not None
+            or FOREIGN_STREET_HINT.search(text) is not None
+        )
     ),
 }
 # Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.
 CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
-    LetterLedIdRecognizer: _two_digits,  # every number it finds has two digits in a row
+    # Every number it finds has two digits, a letter and two digits (a codice fiscale) or seven digits in a row.
+    LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{5})"),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.
@@ -125,8 +142,9 @@ class Scanner:
 
     def scan(self, text: str) -> Iterator[Hit]:
         runs = Runs(text)
+        view = lowered(text)
         for entry in self._entries:
-            if entry.gate is not None and not entry.gate(text):
+            if entry.gate is not None and not entry.gate(text, view):
                 continue
             if entry.windows is not None:
                 spans = entry.windows(runs)
@@ -153,10 +171,16 @@ def _entry(recognizer: EntityRecognizer, gated: bool) -> _Entry:
 def _gate(recognizer: EntityRecognizer) -> Gate | None:
     if type(recognizer) in CLASS_GATES:
         return CLASS_GATES[type(recognizer)]
-    gates = [GATES.get(e) for e in recognizer.get_supported_entities()]
-    if not gates or any(g is None for g in gates):
+    if isinstance(recognizer, SecretRecognizer) and recognizer.any_hint is not None:
+        hint = recognizer.any_hint  # the test its `analyze` starts with, made before the call
+        return lambda _text, lowered: hint.search(lowered) is not None
+    entities = recognizer.get_supported_entities()
+    gates = [gate for gate in map(GATES.get, entities) if gate is not None]
+    if not gates or len(gates) < len(entities):
         return None
-    return lambda text: any(g(text) for g in gates if g is not None)
+    if len(gates) == 1:  # most recognizers find one entity: no generator around its gate
+        return gates[0]
+    return lambda text, lowered: any(gate(text, lowered) for gate in gates)
 
 
 def _windows(recognizer: EntityRecognizer) -> Callable[[Runs], list[Span]] | None:
