@@ -3,6 +3,7 @@ prompt set, every action, placeholder restore (also streamed), config validation
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -29,7 +30,7 @@ from helix.pii.recognizers import (
 )
 from helix.pii.redact import Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
-from helix.pii.scan import GATES, lowered
+from helix.pii.scan import GATES, Mentions, lowered
 from tests.conftest import SKIP_MODEL_TESTS, SPACY_MODEL, require_model
 
 DATA = Path(__file__).parent / "data" / "pii_prompts.jsonl"
@@ -842,6 +843,43 @@ def test_the_word_gates_say_yes_exactly_where_a_hint_is(text: str) -> None:
     has_digit = any(c.isdigit() for c in text)  # every ID number has one (`personal._id_shaped`)
     assert GATES["ID_NUMBER"](text, view) == (has_digit and any(hint in view for hint in ID_HINTS))
     assert GATES["DATE_OF_BIRTH"](text, view) == any(hint in view for hint in DATE_OF_BIRTH_HINTS)
+
+
+@functools.cache
+def _word_gated_scanners() -> tuple[Any, Any, list[str]]:
+    """The pattern-only engine's scanner, a copy that asks every gate (no pass over all word gates' hints
+    first), and those hints."""
+    scanner = PiiEngine(PiiConfig(spacy_model="off"))._scanner
+    asks_all = copy.copy(scanner)
+    asks_all._any_hint = None
+    hints = sorted({h for e in scanner._entries if isinstance(e.gate, Mentions) for h in e.gate.hints})
+    return scanner, asks_all, hints
+
+
+_GATED_VALUES = (
+    " passport number 533380006",
+    " DOB: 04/07/1990",
+    " password: Xq7!mR2pLw9z",
+    " api_key=sk-proj-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",
+    " aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.data())
+def test_no_word_gate_is_skipped_that_would_say_yes(data: st.DataObject) -> None:
+    scanner, asks_all, hints = _word_gated_scanners()
+    pieces = st.one_of(
+        st.sampled_from(hints), st.sampled_from(_GATED_VALUES), st.text(alphabet=" :=7aAbsZ-", max_size=5)
+    )
+    text = "".join(data.draw(st.lists(pieces, max_size=8)))
+    assert list(scanner.scan(text)) == list(asks_all.scan(text))
+
+
+def test_a_text_without_any_hint_asks_no_word_gate() -> None:
+    scanner, _, _ = _word_gated_scanners()
+    assert scanner._any_hint("Give me one word for happy, variant 42.") is None
+    assert scanner._any_hint(lowered("My passport number is 533380006")) is not None
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)

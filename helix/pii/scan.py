@@ -66,13 +66,19 @@ _digit_dot_digit = _search(r"\d\.\d")  # in every IPv4 address
 _colons = _search(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")  # in every IPv6 address
 
 
-def _mentions(hints: Iterable[str]) -> Gate:
-    """Whether the lower-cased text, after a space, holds one of `hints`."""
-    compiled = re.compile(trie_pattern(hints))
-    return lambda _text, lowered: compiled.search(lowered) is not None
+class Mentions:
+    """A gate on words: whether the `lowered` view holds one of `hints` (after `also`, if given, says yes). The
+    scanner first looks for every such gate's hints in one pass (`Scanner`): most texts hold none of them."""
 
+    __slots__ = ("_also", "_search", "hints")
 
-_id_hint = _mentions(ID_HINTS)
+    def __init__(self, hints: Iterable[str], also: Gate | None = None) -> None:
+        self.hints = frozenset(hints)
+        self._search = re.compile(trie_pattern(self.hints)).search
+        self._also = also
+
+    def __call__(self, text: str, lowered: str) -> bool:
+        return (self._also is None or self._also(text, lowered)) and self._search(lowered) is not None
 
 
 # What a text must contain for a built-in recognizer of this entity to find anything. Only
@@ -80,9 +86,9 @@ _id_hint = _mentions(ID_HINTS)
 GATES: dict[str, Gate] = {
     "EMAIL_ADDRESS": lambda text, _lowered: "@" in text or obfuscation_hint(text),
     "IBAN_CODE": _letters_then_digits,
-    "DATE_OF_BIRTH": _mentions(DATE_OF_BIRTH_HINTS),
+    "DATE_OF_BIRTH": Mentions(DATE_OF_BIRTH_HINTS),
     # Every number it finds has a digit (`personal._id_shaped`), found faster than a word.
-    "ID_NUMBER": lambda text, lowered: _digit(text, lowered) and _id_hint(text, lowered),
+    "ID_NUMBER": Mentions(ID_HINTS, also=_digit),
     "MAC_ADDRESS": lambda text, _lowered: mac_hint(text),
     "IP_ADDRESS": lambda text, lowered: (
         ("." in text and _digit_dot_digit(text, lowered)) or (":" in text and _colons(text, lowered))
@@ -129,6 +135,7 @@ class _Entry:
     context: frozenset[str]
     gate: Gate | None
     windows: Callable[[Runs], list[Span]] | None
+    mentions: bool  # its gate is a `Mentions`
 
 
 class Scanner:
@@ -139,12 +146,17 @@ class Scanner:
         self._entities = list(entities)
         self._wanted = frozenset(entities)
         self._entries = [_entry(r, id(r) in gated) for r in recognizers]
+        hints = {hint for e in self._entries if isinstance(e.gate, Mentions) for hint in e.gate.hints}
+        self._any_hint = re.compile(trie_pattern(hints)).search if hints else None
 
     def scan(self, text: str) -> Iterator[Hit]:
         runs = Runs(text)
         view = lowered(text)
+        # No hint of any word gate: none of them can say yes, and none is asked.
+        quiet = self._any_hint is not None and self._any_hint(view) is None
         for entry in self._entries:
-            if entry.gate is not None and not entry.gate(text, view):
+            gate = entry.gate
+            if gate is not None and ((quiet and entry.mentions) or not gate(text, view)):
                 continue
             if entry.windows is not None:
                 spans = entry.windows(runs)
@@ -165,15 +177,15 @@ def _entry(recognizer: EntityRecognizer, gated: bool) -> _Entry:
     it can match, so it needs no gate: NationalIdRecognizer shares ID_NUMBER with recognizers gated on words)."""
     context = frozenset(w.lower() for w in (recognizer.context or ()))
     windows = _windows(recognizer) if gated else None
-    return _Entry(recognizer, context, _gate(recognizer) if gated and windows is None else None, windows)
+    gate = _gate(recognizer) if gated and windows is None else None
+    return _Entry(recognizer, context, gate, windows, isinstance(gate, Mentions))
 
 
 def _gate(recognizer: EntityRecognizer) -> Gate | None:
     if type(recognizer) in CLASS_GATES:
         return CLASS_GATES[type(recognizer)]
-    if isinstance(recognizer, SecretRecognizer) and recognizer.any_hint is not None:
-        hint = recognizer.any_hint  # the test its `analyze` starts with, made before the call
-        return lambda _text, lowered: hint.search(lowered) is not None
+    if isinstance(recognizer, SecretRecognizer) and recognizer.hints:
+        return Mentions(recognizer.hints)  # the test its `analyze` starts with, made before the call
     entities = recognizer.get_supported_entities()
     gates = [gate for gate in map(GATES.get, entities) if gate is not None]
     if not gates or len(gates) < len(entities):

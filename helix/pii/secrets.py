@@ -53,8 +53,8 @@ class SecretRecognizer(PatternRecognizer):
         self._specs = [(p, compile_fast(p.regex, FLAGS)) for p in patterns]
         # One scan for every pattern's hints: most texts hold none, and then no pattern can match.
         hinted = all(p.hints for p in patterns)
-        hints = sorted({h for p in patterns for h in p.hints})
-        self.any_hint = re.compile(trie_pattern(hints)) if hinted and hints else None
+        self.hints = sorted({h for p in patterns for h in p.hints}) if hinted else []
+        self._any_hint = re.compile(trie_pattern(self.hints)) if self.hints else None
 
     def analyze(
         self,
@@ -64,7 +64,7 @@ class SecretRecognizer(PatternRecognizer):
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
         lowered = text.lower()
-        if self.any_hint is not None and self.any_hint.search(lowered) is None:
+        if self._any_hint is not None and self._any_hint.search(lowered) is None:
             return []
         results: list[RecognizerResult] = []
         lines: dict[tuple[str, ...], list[tuple[int, int]]] = {}  # patterns share their hints
