@@ -862,6 +862,8 @@ _GATED_VALUES = (
     " password: Xq7!mR2pLw9z",
     " api_key=sk-proj-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",
     " aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    " eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    " sid AC8f3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d token 9f8e7d6c5b4a39281706f5e4d3c2b1a0",
 )
 
 

@@ -36,7 +36,8 @@ from helix.pii.personal import (
     mac_hint,
 )
 from helix.pii.recognizers import obfuscation_hint
-from helix.pii.secrets import SecretRecognizer
+from helix.pii.secret_patterns import JWT_START
+from helix.pii.secrets import SecretRecognizer, TwilioTokenRecognizer, twilio_sid_hint
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -95,6 +96,7 @@ GATES: dict[str, Gate] = {
     ),
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
     # French street type), or a house number after a German street type; a digit in each, looked for first.
+    "JWT": _search(JWT_START),  # "ey" and "ew" are in too much prose to be word hints
     "LOCATION": lambda text, lowered: (
         _digit(text, lowered)
         and (
@@ -108,6 +110,8 @@ GATES: dict[str, Gate] = {
 CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
     # Every number it finds has two digits, a letter and two digits (a codice fiscale) or seven digits in a row.
     LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{5})"),
+    # Its hints, "ac" and "sk", are in most prose; the SIDs' capitals in little.
+    TwilioTokenRecognizer: lambda text, _lowered: twilio_sid_hint(text),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.
@@ -184,15 +188,15 @@ def _entry(recognizer: EntityRecognizer, gated: bool) -> _Entry:
 def _gate(recognizer: EntityRecognizer) -> Gate | None:
     if type(recognizer) in CLASS_GATES:
         return CLASS_GATES[type(recognizer)]
-    if isinstance(recognizer, SecretRecognizer) and recognizer.hints:
-        return Mentions(recognizer.hints)  # the test its `analyze` starts with, made before the call
     entities = recognizer.get_supported_entities()
     gates = [gate for gate in map(GATES.get, entities) if gate is not None]
-    if not gates or len(gates) < len(entities):
-        return None
-    if len(gates) == 1:  # most recognizers find one entity: no generator around its gate
-        return gates[0]
-    return lambda text, lowered: any(gate(text, lowered) for gate in gates)
+    if gates and len(gates) == len(entities):
+        if len(gates) == 1:  # most recognizers find one entity: no generator around its gate
+            return gates[0]
+        return lambda text, lowered: any(gate(text, lowered) for gate in gates)
+    if isinstance(recognizer, SecretRecognizer) and recognizer.hints:
+        return Mentions(recognizer.hints)  # the test its `analyze` starts with, made before the call
+    return None
 
 
 def _windows(recognizer: EntityRecognizer) -> Callable[[Runs], list[Span]] | None:
