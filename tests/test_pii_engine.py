@@ -25,8 +25,10 @@ from helix.pii.recognizers import (
     _URL_USERINFO_BEFORE,
     _VERSION_BEFORE,
     EmailRecognizer,
+    FastPhoneRecognizer,
     FilteredIpRecognizer,
     email_windows,
+    phone_hint,
 )
 from helix.pii.redact import Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
@@ -784,6 +786,7 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
 
 
 _DIGIT_PIECES = [
+    *("+44 7911 123456", "(415) 555-0132", "0049 30 901820", "01.45.67.89.10", "\u00a0", "(", ")"),
     *("4111 1111 1111 1111", "4111.1111.1111.1111", "4111-1111-1111-1111", "078-05-1120", "078 05 1120"),
     *("078051120", "12345-6789", "10.0.3.17", "10.0.3.0/24", "127.0.0.1", "v1.2.3.4", "::1", "fe80::1"),
     "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
@@ -827,6 +830,7 @@ def test_windowed_patterns_find_what_the_whole_text_scan_finds(text: str) -> Non
     ip = FilteredIpRecognizer()
     found = PatternRecognizer.analyze(ip, text, [])
     whole_ip = [x for x in found if not _VERSION_BEFORE.search(text[max(0, x.start - 24) : x.start])]
+    assert phone_hint(text) or FastPhoneRecognizer().analyze(text, []) == []  # the phone recognizer's gate, too
     assert GATES["IP_ADDRESS"](text, lowered(text)) or found == []  # where the gate says no, the scan skips it
     assert [(x.start, x.end, x.score) for x in ip.analyze(text, [])] == [(x.start, x.end, x.score) for x in whole_ip]
 

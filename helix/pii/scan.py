@@ -35,7 +35,7 @@ from helix.pii.personal import (
     LetterLedIdRecognizer,
     mac_hint,
 )
-from helix.pii.recognizers import obfuscation_hint
+from helix.pii.recognizers import FastPhoneRecognizer, obfuscation_hint, phone_hint
 from helix.pii.secret_patterns import JWT_START
 from helix.pii.secrets import SecretRecognizer, TwilioTokenRecognizer, twilio_sid_hint
 
@@ -94,9 +94,9 @@ GATES: dict[str, Gate] = {
     "IP_ADDRESS": lambda text, lowered: (
         ("." in text and _digit_dot_digit(text, lowered)) or (":" in text and _colons(text, lowered))
     ),
+    "JWT": _search(JWT_START),  # "ey" and "ew" are in too much prose to be word hints
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
     # French street type), or a house number after a German street type; a digit in each, looked for first.
-    "JWT": _search(JWT_START),  # "ey" and "ew" are in too much prose to be word hints
     "LOCATION": lambda text, lowered: (
         _digit(text, lowered)
         and (
@@ -110,6 +110,7 @@ GATES: dict[str, Gate] = {
 CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
     # Every number it finds has two digits, a letter and two digits (a codice fiscale) or seven digits in a row.
     LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{5})"),
+    FastPhoneRecognizer: lambda text, _lowered: phone_hint(text),
     # Its hints, "ac" and "sk", are in most prose; the SIDs' capitals in little.
     TwilioTokenRecognizer: lambda text, _lowered: twilio_sid_hint(text),
 }
