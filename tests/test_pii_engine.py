@@ -20,7 +20,7 @@ from helix.pii.analyzer import Finding as F
 from helix.pii.analyzer import PiiEngine, resolve_overlaps
 from helix.pii.config import PiiConfig, RegexRecognizerConfig, validate
 from helix.pii.hashing import keyed_hash
-from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS
+from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS, ID_WORD_HINTS, IdNumberRecognizer
 from helix.pii.recognizers import (
     _URL_USERINFO_BEFORE,
     _VERSION_BEFORE,
@@ -196,6 +196,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("DOB: 1985-03-14, member since 2019", "1985-03-14", "DATE_OF_BIRTH"),
         ("she was born on March 14, 1985 in Ohio", "March 14, 1985", "DATE_OF_BIRTH"),
         ("my passport number is 533380006", "533380006", "ID_NUMBER"),
+        ("details/PAN ABCDE1234F ok", "ABCDE1234F", "ID_NUMBER"),  # a short ID word after punctuation, not a space
         ("Medicare number: 1EG4-TE5-MK73, please update it", "1EG4-TE5-MK73", "ID_NUMBER"),
         ("NHS number 943 476 5919", "943 476 5919", "ID_NUMBER"),
         ("SIN 046 454 286 on file", "046 454 286", "ID_NUMBER"),
@@ -838,15 +839,30 @@ def test_windowed_patterns_find_what_the_whole_text_scan_finds(text: str) -> Non
 @settings(max_examples=600, deadline=None, derandomize=True)
 @given(
     st.lists(
-        st.one_of(st.sampled_from(ID_HINTS + DATE_OF_BIRTH_HINTS), st.text(alphabet=" .-éabdeinorstNIB7", max_size=6)),
+        st.one_of(
+            st.sampled_from(ID_HINTS + ID_WORD_HINTS + DATE_OF_BIRTH_HINTS),
+            st.text(alphabet=" .-éabdeinorstNIB7", max_size=6),
+        ),
         max_size=8,
     ).map("".join)
 )
 def test_the_word_gates_say_yes_exactly_where_a_hint_is(text: str) -> None:
     view = lowered(text)
     has_digit = any(c.isdigit() for c in text)  # every ID number has one (`personal._id_shaped`)
-    assert GATES["ID_NUMBER"](text, view) == (has_digit and any(hint in view for hint in ID_HINTS))
+    mentioned = any(hint in view for hint in ID_HINTS) or any(re.search(rf"\b{w}\b", view) for w in ID_WORD_HINTS)
+    assert GATES["ID_NUMBER"](text, view) == (has_digit and mentioned)
     assert GATES["DATE_OF_BIRTH"](text, view) == any(hint in view for hint in DATE_OF_BIRTH_HINTS)
+
+
+_ID_PIECES = ("SIN", "sin", "Since", "tin", "ITIN", "EIN", "pan", "PAN", "panel", "PPS", "ppsn", "nif", "NIP", "ni no")
+_AROUND_ID = (" ", ": ", "#", "-", ".", "\n", "é", "x", "533380006", "A1234567")
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_ID_PIECES + _AROUND_ID), max_size=8))
+def test_the_id_gate_says_yes_wherever_the_id_recognizer_finds_a_number(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert GATES["ID_NUMBER"](text, lowered(text)) or not list(IdNumberRecognizer().spans(text))
 
 
 @functools.cache

@@ -31,6 +31,7 @@ from helix.pii.personal import (
     FOREIGN_STREET_HINT,
     GERMAN_STREET_HINT,
     ID_HINTS,
+    ID_WORD_HINTS,
     STREET_HINT,
     LetterLedIdRecognizer,
     mac_hint,
@@ -68,18 +69,27 @@ _colons = _search(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")  # in every IPv6 address
 
 
 class Mentions:
-    """A gate on words: whether the `lowered` view holds one of `hints` (after `also`, if given, says yes). The
-    scanner first looks for every such gate's hints in one pass (`Scanner`): most texts hold none of them."""
+    """A gate on words: whether the `lowered` view holds one of `hints` or one of `words` as a whole word (after
+    `also`, if given, says yes). The scanner first looks for every such gate's hints and words in one pass
+    (`Scanner`): most texts hold none of them."""
 
-    __slots__ = ("_also", "_search", "hints")
+    __slots__ = ("_also", "_search", "hints", "words")
 
-    def __init__(self, hints: Iterable[str], also: Gate | None = None) -> None:
+    def __init__(self, hints: Iterable[str], also: Gate | None = None, words: Iterable[str] = ()) -> None:
         self.hints = frozenset(hints)
-        self._search = re.compile(trie_pattern(self.hints)).search
+        self.words = frozenset(words)
+        self._search = re.compile(mentions_pattern(self.hints, self.words)).search
         self._also = also
 
     def __call__(self, text: str, lowered: str) -> bool:
         return (self._also is None or self._also(text, lowered)) and self._search(lowered) is not None
+
+
+def mentions_pattern(hints: Iterable[str], words: Iterable[str]) -> str:
+    """A regex for any of `hints` anywhere, or any of `words` as a whole word. A word is led by the character before
+    it (the `lowered` view has one before its first): a leading `\b` would leave `re` no first characters to skip to."""
+    whole = rf"\W{trie_pattern(words)}\b" if words else ""
+    return "|".join(p for p in (trie_pattern(hints), whole) if p)
 
 
 # What a text must contain for a built-in recognizer of this entity to find anything. Only
@@ -89,7 +99,7 @@ GATES: dict[str, Gate] = {
     "IBAN_CODE": _letters_then_digits,
     "DATE_OF_BIRTH": Mentions(DATE_OF_BIRTH_HINTS),
     # Every number it finds has a digit (`personal._id_shaped`), found faster than a word.
-    "ID_NUMBER": Mentions(ID_HINTS, also=_digit),
+    "ID_NUMBER": Mentions(ID_HINTS, also=_digit, words=ID_WORD_HINTS),
     "MAC_ADDRESS": lambda text, _lowered: mac_hint(text),
     "IP_ADDRESS": lambda text, lowered: (
         ("." in text and _digit_dot_digit(text, lowered)) or (":" in text and _colons(text, lowered))
@@ -151,8 +161,10 @@ class Scanner:
         self._entities = list(entities)
         self._wanted = frozenset(entities)
         self._entries = [_entry(r, id(r) in gated) for r in recognizers]
-        hints = {hint for e in self._entries if isinstance(e.gate, Mentions) for hint in e.gate.hints}
-        self._any_hint = re.compile(trie_pattern(hints)).search if hints else None
+        gates = [e.gate for e in self._entries if isinstance(e.gate, Mentions)]
+        hints = {hint for gate in gates for hint in gate.hints}
+        words = {word for gate in gates for word in gate.words}
+        self._any_hint = re.compile(mentions_pattern(hints, words)).search if gates else None
 
     def scan(self, text: str) -> Iterator[Hit]:
         runs = Runs(text)
