@@ -197,6 +197,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("she was born on March 14, 1985 in Ohio", "March 14, 1985", "DATE_OF_BIRTH"),
         ("my passport number is 533380006", "533380006", "ID_NUMBER"),
         ("details/PAN ABCDE1234F ok", "ABCDE1234F", "ID_NUMBER"),  # a short ID word after punctuation, not a space
+        ("(NI number QQ123456C)", "QQ123456C", "ID_NUMBER"),
         ("Medicare number: 1EG4-TE5-MK73, please update it", "1EG4-TE5-MK73", "ID_NUMBER"),
         ("NHS number 943 476 5919", "943 476 5919", "ID_NUMBER"),
         ("SIN 046 454 286 on file", "046 454 286", "ID_NUMBER"),
