@@ -52,7 +52,7 @@ from helix.pipeline.auth import KeyRing
 from helix.pipeline.cache import CacheStage
 from helix.pipeline.encoding import decoded_body
 from helix.pipeline.endpoints import ANTHROPIC_ENDPOINTS, anthropic_client_resolver
-from helix.pipeline.headers import MAX_TEXT_CHARS
+from helix.pipeline.headers import MAX_TEXT_CHARS, header_text
 from helix.pipeline.limits import LimitsStage
 from helix.pipeline.log import LogStage
 from helix.pipeline.measure import MeasureStage
@@ -299,7 +299,7 @@ class Gateway:
         ts: float,
         started: float,
     ) -> None:
-        user = self.users.stored(headers.get("x-helix-user", "")[:MAX_TEXT_CHARS] or None)
+        user = self.users.stored(header_text(headers, "x-helix-user")[:MAX_TEXT_CHARS] or None)
         self.log.reject(request_id, endpoint, exc, ts=ts, latency=time.perf_counter() - started, user=user, key=key)
 
     def authenticate(

@@ -525,3 +525,31 @@ def test_a_request_anthropic_cannot_take_is_a_400_naming_the_field(
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error" and error["param"] == param, error
     assert not fake.requests
+
+
+@pytest.mark.parametrize("header", ["x-helix-user", "x-helix-cache-namespace"])
+@pytest.mark.parametrize("value", [b"a\x9b31mb", b"\x85", b"x\xc2\x9by"], ids=["C1 byte", "NEL", "C1 in UTF-8"])
+def test_a_c1_control_character_in_a_text_header_is_a_400(
+    helix: Helix, fake: FakeState, header: str, value: bytes
+) -> None:
+    """C0 controls and DEL were refused, C1 (\\x9b: a terminal's escape) passed into the cache key and the user id."""
+    body = {"model": "gpt-4o-mini", "messages": [_USER]}
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, headers={header: value}, timeout=30)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == header and error["code"] == "invalid_header"
+    assert not fake.requests
+
+
+def test_a_user_header_in_utf8_is_the_user_the_user_field_names(helix: Helix, fake: FakeState) -> None:
+    """A header's bytes were read as latin-1 only: `x-helix-user: équipe-ß-€` was another user (budget, spend) than
+    the `user` field "équipe-ß-€", and its € and ß (whose UTF-8 holds bytes 0x80-0x9f) read as C1 controls."""
+    name, url = "équipe-ß-€", f"{helix.url}/v1/chat/completions"
+    by_field = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "one"}], "user": name}
+    by_header = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "two"}]}
+    assert httpx.post(url, json=by_field, timeout=30).status_code == 200
+    assert httpx.post(url, json=by_header, headers={"x-helix-user": name.encode()}, timeout=30).status_code == 200
+    refused = httpx.post(url, content=b"{", headers={"x-helix-user": name.encode()}, timeout=30)
+    assert refused.status_code == 400
+    users = [row["user"] for row in helix.rows("SELECT user FROM requests ORDER BY ts")]
+    assert len(users) == 3 and users[0] is not None and len(set(users)) == 1, users
