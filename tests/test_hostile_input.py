@@ -158,6 +158,125 @@ UNTRANSLATABLE = {
             "messages": [{"role": "user", "content": [{"type": "image", "source": "x"}]}],
         },
     ),
+    # Fields a translation copies into the other API's request as they came: a tool's name 5 reached the provider.
+    "chat tool name a number": (
+        "/v1/chat/completions",
+        {"model": _ANTHROPIC, "messages": [_USER], "tools": [{"type": "function", "function": {"name": 5}}]},
+    ),
+    "chat tool parameters not an object": (
+        "/v1/chat/completions",
+        {
+            "model": _ANTHROPIC,
+            "messages": [_USER],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": "{}"}}],
+        },
+    ),
+    "chat tool call name a number": (
+        "/v1/chat/completions",
+        {
+            "model": _ANTHROPIC,
+            "messages": [
+                _USER,
+                {"role": "assistant", "tool_calls": [{"id": "a", "function": {"name": 5, "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "a", "content": "r"},
+            ],
+        },
+    ),
+    "chat tool call id a number": (
+        "/v1/chat/completions",
+        {
+            "model": _ANTHROPIC,
+            "messages": [
+                _USER,
+                {"role": "assistant", "tool_calls": [{"id": 5, "function": {"name": "f", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "a", "content": "r"},
+            ],
+        },
+    ),
+    "responses function tool name a number": (
+        "/v1/responses",
+        {"model": _ANTHROPIC, "input": "x", "tools": [{"type": "function", "name": 5}]},
+    ),
+    "responses function_call name a number": (
+        "/v1/responses",
+        {
+            "model": _ANTHROPIC,
+            "input": [
+                {"type": "function_call", "call_id": "a", "name": 5, "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "a", "output": "r"},
+            ],
+        },
+    ),
+    "responses function_call_output call_id a number": (
+        "/v1/responses",
+        {
+            "model": _ANTHROPIC,
+            "input": [
+                {"type": "function_call", "call_id": "a", "name": "f", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": 5, "output": "r"},
+            ],
+        },
+    ),
+    "messages tool name a number": (
+        "/v1/messages",
+        {"model": "gpt-4o-mini", "max_tokens": 5, "messages": [_USER], "tools": [{"name": 5}]},
+    ),
+    "messages tool input_schema not an object": (
+        "/v1/messages",
+        {"model": "gpt-4o-mini", "max_tokens": 5, "messages": [_USER], "tools": [{"name": "f", "input_schema": 5}]},
+    ),
+    "messages tool_use name a number": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [_USER, {"role": "assistant", "content": [{"type": "tool_use", "id": "a", "name": 5}]}],
+        },
+    ),
+    "messages tool_use input a string": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [
+                _USER,
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "a", "name": "f", "input": "x"}]},
+            ],
+        },
+    ),
+    "messages tool_result tool_use_id a number": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [
+                _USER,
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "a", "name": "f", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": 5, "content": "r"}]},
+            ],
+        },
+    ),
+    "messages image data a number": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": 5}}],
+                }
+            ],
+        },
+    ),
+    "messages image url a number": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "url", "url": 5}}]}],
+        },
+    ),
 }
 
 
