@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from codecs import BOM_UTF8
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -336,8 +337,10 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
     """Yield (event, data, more) of a server-sent-event stream as they arrive; `more`: the next event came in
     the same network read, so it follows at once. `data` is bytes as sent (JSON decoders take them as is).
 
-    Lines end with LF, CRLF or a lone CR, as the SSE format allows; the last line needs no ending."""
+    Lines end with LF, CRLF or a lone CR, as the SSE format allows; the last line needs no ending. A byte order mark
+    before the first line is skipped, as the format says (read as part of a field's name, it lost the first event)."""
     buffer = b""
+    started = False  # past where a byte order mark may be
     event = ""
     data: list[bytes] = []
     size = 0  # bytes of the event's data so far
@@ -361,6 +364,10 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
     try:
         async for piece in iter_body(response):
             buffer += piece
+            if not started:
+                if len(buffer) < len(BOM_UTF8) and BOM_UTF8.startswith(buffer):
+                    continue  # perhaps the first part of one: decided by the next read
+                buffer, started = buffer.removeprefix(BOM_UTF8), True
             if b"\n" not in piece and b"\r" not in piece:
                 if len(buffer) > MAX_EVENT_BYTES:
                     raise _too_long(provider)

@@ -126,7 +126,9 @@ class OpenAICompatProvider(HttpAdapter):
                 if not finished:
                     finished = _is_last(chunk)
                 answered = True
-                yield Chunk(chunk, data, more)
+                # An event's data over several lines (as SSE allows) is one JSON text: passed on as sent, its second
+                # line would lack its `data:` and cut the client's JSON
+                yield Chunk(chunk, data if b"\n" not in data else None, more)
             if not finished:
                 raise truncated_stream(self.name)
 
