@@ -812,3 +812,38 @@ def test_a_request_id_beyond_latin_1_from_the_provider_is_not_passed_back(tmp_pa
             assert "x-request-id" not in response.headers and "hi" in response.text
         finally:
             instance.server.stop()
+
+
+_CARRIED = json.dumps(
+    {"type": "error", "error": {"type": "insufficient_quota", "message": f"quota exceeded, see {OPENAI_KEY}"}}
+).encode()
+_ASK = [{"role": "user", "content": "x"}]
+CARRIERS = {
+    "chat": ("/v1/chat/completions", {"model": "gpt-4o-mini", "messages": _ASK}),
+    "chat stream": ("/v1/chat/completions", {"model": "gpt-4o-mini", "messages": _ASK, "stream": True}),
+    "chat to anthropic": ("/v1/chat/completions", {"model": "anthropic/c", "messages": _ASK}),
+    "embeddings": ("/v1/embeddings", {"model": "text-embedding-3-small", "input": "x"}),
+    "completions": ("/v1/completions", {"model": "gpt-4o-mini", "prompt": "x"}),
+    "messages": ("/v1/messages", {"model": "anthropic/c", "max_tokens": 5, "messages": _ASK}),
+    "count_tokens": ("/v1/messages/count_tokens", {"model": "anthropic/c", "messages": _ASK}),
+}
+
+
+@pytest.mark.parametrize(("path", "body"), CARRIERS.values(), ids=CARRIERS.keys())
+def test_a_200_that_carries_the_providers_error_is_a_502_with_its_message(
+    tmp_path: Path, path: str, body: dict[str, object]
+) -> None:
+    """Some servers and proxies answer an error with a 200: it was a 502 saying the answer had an unexpected shape
+    (no choices), which left the client guessing; a stream's event carrying an error was already read as one."""
+    with raw_upstream(_answer(200, _CARRIED)) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            message = response.json()["error"]["message"]
+            assert "quota exceeded" in message and "unexpected shape" not in message, message
+            assert "sk-proj-Abc123" not in response.text
+            (row,) = instance.rows("SELECT status, error_code FROM requests")
+            assert (row["status"], row["error_code"]) == (502, "insufficient_quota")
+        finally:
+            instance.server.stop()

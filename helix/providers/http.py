@@ -160,6 +160,12 @@ def error_from_body(
     )
 
 
+def carried_error(provider: str, body: Any, read: ErrorReader) -> HelixError | None:
+    """The error a 200 answer Helix cannot read carries instead (some servers and proxies answer so, as a stream's
+    event may): a 502 with the provider's message, rather than one saying the answer was of an unexpected shape."""
+    return error_from_body(provider, 502, body, read) if isinstance(body, dict) and given(body.get("error")) else None
+
+
 def unreadable(provider: str, what: str, code: str, detail: str = "") -> UpstreamError:
     """The provider sent `what` ("an answer", "a stream event") of a shape Helix cannot read: a 502."""
     message = f"{provider}: the provider sent {what} of an unexpected shape" + (f" ({detail})" if detail else "")

@@ -13,6 +13,7 @@ from helix.call import Call, Chunk, Completed, Reply, Streamed
 from helix.errors import HelixError
 from helix.providers.http import (
     HttpAdapter,
+    carried_error,
     decode_event,
     error_from_body,
     iter_sse,
@@ -89,7 +90,8 @@ class OpenAICompatProvider(HttpAdapter):
         if path == "/responses" and result.get("status") == "failed":
             raise _failure(self.name, _response_error(result))
         if problem := ANSWER_PROBLEMS[path](result):
-            raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)
+            carried = carried_error(self.name, result, read_openai_error)
+            raise carried or unreadable(self.name, "an answer", "upstream_bad_answer", problem)
         return result, raw
 
     async def _stream(self, call: Call, body: dict[str, Any], path: str) -> AsyncIterator[dict[str, Any]]:
