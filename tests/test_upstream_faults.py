@@ -847,3 +847,23 @@ def test_a_200_that_carries_the_providers_error_is_a_502_with_its_message(
             assert (row["status"], row["error_code"]) == (502, "insufficient_quota")
         finally:
             instance.server.stop()
+
+
+_HI = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]}
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "said"),
+    [(200, _HI, '"hi"'), (429, {"error": {"message": "slow down", "type": "rate_limit"}}, "openai: slow down")],
+)
+def test_an_answer_after_a_byte_order_mark_is_read(tmp_path: Path, status: int, answer: object, said: str) -> None:
+    """RFC 8259 lets a JSON reader skip a byte order mark, as Helix does in a client's body: a provider's answer that
+    began with one was a 502 'not valid JSON', its error body a message-less 'the provider answered HTTP 429'."""
+    with raw_upstream(_answer(status, codecs.BOM_UTF8 + json.dumps(answer).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == status, response.text
+            assert said in response.text and not response.content.startswith(codecs.BOM_UTF8)
+        finally:
+            instance.server.stop()

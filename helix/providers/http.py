@@ -99,9 +99,10 @@ def error_text(value: Any, depth: int = 0) -> str:
 
 
 def _decode_or_none(raw: bytes) -> Any:
-    """The JSON in `raw`, or None when it is not JSON Helix can read (also when nested too deeply to decode)."""
+    """The JSON in `raw`, or None when it is not JSON Helix can read (also when nested too deeply to decode); a byte
+    order mark before it is skipped, as RFC 8259 lets a reader."""
     try:
-        return _json_decode(raw)
+        return _json_decode(raw.removeprefix(BOM_UTF8))
     except (msgspec.DecodeError, RecursionError):
         return None
 
@@ -323,8 +324,8 @@ async def read_json(response: httpx.Response, provider: str, call: Call | None) 
 
 
 async def read_json_raw(response: httpx.Response, provider: str, call: Call | None) -> tuple[Any, bytes]:
-    """The answer decoded, and its bytes as received."""
-    raw = await _read(response, provider, call)
+    """The answer decoded, and its bytes as received, less any byte order mark (some servers write one)."""
+    raw = (await _read(response, provider, call)).removeprefix(BOM_UTF8)
     body = _decode_or_none(raw)
     if body is None:
         # retried as an unavailable provider is, and said to be what it is: reached, with an answer of no use
