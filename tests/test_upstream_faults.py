@@ -867,3 +867,25 @@ def test_an_answer_after_a_byte_order_mark_is_read(tmp_path: Path, status: int, 
             assert said in response.text and not response.content.startswith(codecs.BOM_UTF8)
         finally:
             instance.server.stop()
+
+
+_ONE_VECTOR = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}], "model": "e"}
+
+
+@pytest.mark.parametrize(
+    ("given", "status"), [(["a", "b"], 502), ([[1, 2], [3]], 502), ("a", 200), ([1, 2, 3], 200), (["a"], 200)]
+)
+def test_embeddings_fewer_than_the_inputs_are_a_502(tmp_path: Path, given: object, status: int) -> None:
+    """One vector for two inputs was passed on as a 200: the client paired what came with the wrong texts, or lost
+    the rest (a list of token ids is one input; the PII firewall, off here, refuses token ids)."""
+    with raw_upstream(_answer(200, json.dumps(_ONE_VECTOR).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n[pii]\nenabled = false\n")
+        try:
+            body = {"model": "text-embedding-3-small", "input": given}
+            response = httpx.post(f"{instance.url}/v1/embeddings", json=body, timeout=30)
+            assert response.status_code == status, response.text
+            if status == 502:
+                assert response.json()["error"]["code"] == "upstream_bad_answer"
+                assert "1 embeddings for 2 inputs" in response.json()["error"]["message"]
+        finally:
+            instance.server.stop()

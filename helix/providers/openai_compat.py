@@ -23,7 +23,7 @@ from helix.providers.http import (
     truncated_stream,
     unreadable,
 )
-from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS
+from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS, embeddings_missing
 from helix.translate.completion_chunks import completion_to_chunks
 
 
@@ -70,7 +70,10 @@ class OpenAICompatProvider(HttpAdapter):
 
     async def embeddings(self, call: Call) -> Reply:
         body = {**call.body, "model": call.target.model}
-        return Completed(*await self._post_json(call, "/embeddings", body))
+        result, raw = await self._post_json(call, "/embeddings", body)
+        if problem := embeddings_missing(body.get("input"), result):
+            raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)
+        return Completed(result, raw)
 
     async def list_models(self) -> list[dict[str, Any]]:
         async with self._open(None, "/models", None) as response:
