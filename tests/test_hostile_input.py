@@ -581,6 +581,21 @@ def test_head_on_a_post_route_is_a_405_saying_what_it_takes(helix: Helix, fake: 
     assert not fake.requests
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "takes"),
+    [("GET", "/v1/chat/completions", "POST"), ("DELETE", "/v1/messages", "POST"), ("POST", "/v1/models", "GET")],
+)
+def test_a_wrong_method_is_a_405_naming_the_one_to_send(
+    helix: Helix, fake: FakeState, method: str, path: str, takes: str
+) -> None:
+    """It said "Method Not Allowed" and no more (curl without -d, a GET from a browser's address bar)."""
+    response = httpx.request(method, f"{helix.url}{path}", timeout=30)
+    assert response.status_code == 405
+    error = response.json()["error"]
+    assert error["message"] == f"'{path}' takes {takes}, not '{method}'" and error["type"] == "invalid_request_error"
+    assert not fake.requests
+
+
 # The numbers Helix reads to reserve budget and tokens, out of OpenAI's ranges on the other endpoints that take them.
 OUT_OF_RANGE_ELSEWHERE = [
     ("/v1/completions", "max_tokens", -1),

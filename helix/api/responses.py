@@ -308,12 +308,17 @@ def http_error(status: int, message: str) -> HelixError:
 
 def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Litestar's own errors (unknown route, wrong method, body too large) in OpenAI's shape."""
+    allowed = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("allow")
     if exc.status_code == 404:
         error = http_error(
             404,
             f"no route for {request.method} {quoted(request.url.path, 100)}: Helix serves /v1/chat/completions, "
             "/v1/embeddings, /v1/responses, /v1/completions, /v1/messages and /v1/models",
         )
+    elif exc.status_code == 405 and allowed:  # it said "Method Not Allowed", not which one to send
+        takes = " or ".join(m for m in sorted(allowed.replace(",", " ").split()) if m not in ("HEAD", "OPTIONS"))
+        path, method = quoted(request.url.path, 100), quoted(request.method, 20)
+        error = http_error(405, f"{path} takes {takes or allowed}, not {method}")
     else:
         error = from_http_exception(exc)
     error.headers = dict(exc.headers or {})
