@@ -687,3 +687,19 @@ def test_a_user_header_in_utf8_is_the_user_the_user_field_names(helix: Helix, fa
     assert refused.status_code == 400
     users = [row["user"] for row in helix.rows("SELECT user FROM requests ORDER BY ts")]
     assert len(users) == 3 and users[0] is not None and len(set(users)) == 1, users
+
+
+@pytest.mark.parametrize(
+    ("header", "model"),
+    [("openai-beta", "gpt-4o-mini"), ("anthropic-beta", _ANTHROPIC), ("anthropic-version", _ANTHROPIC)],
+)
+@pytest.mark.parametrize("value", [b"caf\xc3\xa9", b"\xe9", b"a\xa0b"], ids=["UTF-8", "latin-1", "NBSP"])
+def test_a_forwarded_header_beyond_ascii_is_left_out_not_a_500(
+    helix: Helix, fake: FakeState, header: str, model: str, value: bytes
+) -> None:
+    """The headers passed on to the provider (its betas and versions) were checked for control characters only: a
+    value beyond ASCII made the HTTP client raise, a 500 "internal error", as a control character is left out."""
+    body = {"model": model, "messages": [_USER]}
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, headers={header: value}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert fake.requests[-1].headers.get(header, "").isascii()  # left out (anthropic-version: Helix's own)
