@@ -63,6 +63,7 @@ from helix.pricing import PriceBook
 from helix.providers.http import make_client
 from helix.providers.registry import Registry
 from helix.routing.table import RoutingTable
+from helix.routing_config import plain_model_name
 from helix.store import pg, reservations
 from helix.store.db import connect
 from helix.store.writer import Writer
@@ -341,7 +342,11 @@ class Gateway:
                 log.info("listing models of %s failed: %s", provider.name, result)
                 continue
             for item in result:
-                listed.append({**item, "id": f"{provider.name}/{item['id']}", "object": "model"})
+                # a model a client could not ask for (an id that is no name: a number, null, a list shown as a Python
+                # repr, control characters) is not listed
+                named = f"{provider.name}/{item['id']}"
+                if isinstance(item["id"], str) and plain_model_name(named):
+                    listed.append({**item, "id": named, "object": "model"})
         self._models = (now, listed)
         return listed
 

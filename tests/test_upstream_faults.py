@@ -889,3 +889,19 @@ def test_embeddings_fewer_than_the_inputs_are_a_502(tmp_path: Path, given: objec
                 assert "1 embeddings for 2 inputs" in response.json()["error"]["message"]
         finally:
             instance.server.stop()
+
+
+_ODD_MODELS = {"data": [{"id": 5}, {"id": None}, {"id": ["x"]}, {"id": "ok"}, {"id": "bad\u0000name"}, {"id": "é"}]}
+
+
+def test_listed_models_whose_ids_are_no_names_are_left_out(tmp_path: Path) -> None:
+    """A provider's model ids of the wrong type were listed as 'openai/5', 'openai/None', "openai/['x']" (a Python
+    repr), or with control characters: names no client could ask for (a 400 'model' if it did)."""
+    with raw_upstream(_answer(200, json.dumps(_ODD_MODELS).encode())) as url:
+        instance = start_helix(tmp_path, url)
+        try:
+            ids = [model.id for model in instance.client().models.list()]
+            assert "openai/ok" in ids and "anthropic/ok" in ids, ids
+            assert all(i.isascii() and i.isprintable() and i.endswith("/ok") for i in ids), ids
+        finally:
+            instance.server.stop()
