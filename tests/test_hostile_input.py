@@ -703,3 +703,21 @@ def test_a_forwarded_header_beyond_ascii_is_left_out_not_a_500(
     response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, headers={header: value}, timeout=30)
     assert response.status_code == 200, response.text
     assert fake.requests[-1].headers.get(header, "").isascii()  # left out (anthropic-version: Helix's own)
+
+
+@pytest.mark.parametrize("content", [5, [[1, "x"]], ["text"], {"type": "text", "text": "x"}, True])
+@pytest.mark.parametrize("model", [_ANTHROPIC, "gpt-4o-mini"])
+def test_a_tool_result_whose_content_is_neither_text_nor_blocks_is_a_400(
+    helix: Helix, fake: FakeState, model: str, content: object
+) -> None:
+    """Sent as it came to Anthropic (whose API answers a 400; a server that choked on it, a 500 passed back)."""
+    use = {"type": "tool_use", "id": "a", "name": "f", "input": {}}
+    result = {"type": "tool_result", "tool_use_id": "a", "content": content}
+    messages = [_USER, {"role": "assistant", "content": [use]}, {"role": "user", "content": [result]}]
+    for path in ("/v1/messages", "/v1/messages/count_tokens"):
+        body = {"model": model, "max_tokens": 5, "messages": messages}
+        response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+        assert response.status_code == 400, response.text
+        answer = response.json()
+        assert answer["type"] == "error" and "messages[2].content[0].content" in answer["error"]["message"]
+    assert not fake.requests

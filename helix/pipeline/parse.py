@@ -152,8 +152,16 @@ def _check_parts(parts: Any, where: str) -> None:
         kind, here = part.get("type"), f"{where}[{index}]"
         if type(kind) is str and kind in _TEXT_PARTS and type(part.get("text")) is not str:
             raise InvalidRequest(f"'{here}.text' must be a string", param=f"{here}.text", code="invalid_type")
-        if kind == "tool_result":
-            _check_parts(part.get("content"), f"{here}.content")
+        if kind == "tool_result":  # its content is text or blocks: a number or a list of strings was sent on too
+            content, at = part.get("content"), f"{here}.content"
+            if not (content is None or type(content) is str or _blocks(content)):
+                problem = f"'{at}' must be a string or a list of content blocks"
+                raise InvalidRequest(problem, param=at, code="invalid_type")
+            _check_parts(content, at)
+
+
+def _blocks(value: Any) -> bool:
+    return type(value) is list and all(type(block) is dict for block in value)
 
 
 def _check_contents(shape: Any) -> None:
