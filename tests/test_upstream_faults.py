@@ -905,3 +905,26 @@ def test_listed_models_whose_ids_are_no_names_are_left_out(tmp_path: Path) -> No
             assert all(i.isascii() and i.isprintable() and i.endswith("/ok") for i in ids), ids
         finally:
             instance.server.stop()
+
+
+def test_a_whole_answer_to_a_streamed_request_is_streamed_or_said_to_be_one(tmp_path: Path) -> None:
+    """A server that ignores `stream: true` (as some local ones do) and answers with the whole answer: a chat
+    completion was already passed on as its chunks; a legacy completion (its own one chunk) and a Responses answer
+    were a 502 'the provider's stream ended before the answer was finished'."""
+    completion = {"id": "c", "object": "text_completion", "created": 1, "model": "m", "choices": []}
+    completion["choices"] = [{"index": 0, "text": "hi", "logprobs": None, "finish_reason": "stop"}]
+    output = [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "hi"}]}]
+    answer = {**completion, "status": "completed", "output": output}  # one answer read as either kind
+    with raw_upstream(_answer(200, json.dumps(answer).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            stream = instance.client().completions.create(model="gpt-4o-mini", prompt="x", stream=True)
+            assert "".join(c.choices[0].text for c in stream if c.choices) == "hi"
+            body = {"model": "gpt-4o-mini", "input": "x", "stream": True}
+            response = httpx.post(f"{instance.url}/v1/responses", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            assert "a whole answer, not events" in response.json()["error"]["message"]
+            rows = instance.rows("SELECT status, error_code FROM requests ORDER BY ts")
+            assert [(r["status"], r["error_code"]) for r in rows] == [(200, None), (502, "upstream_bad_stream")]
+        finally:
+            instance.server.stop()

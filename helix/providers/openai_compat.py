@@ -100,11 +100,15 @@ class OpenAICompatProvider(HttpAdapter):
     async def _stream(self, call: Call, body: dict[str, Any], path: str) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
             response = await stack.enter_async_context(self._open(call, path, body))
-            if path == "/chat/completions" and response.headers.get("content-type", "").startswith("application/json"):
+            if response.headers.get("content-type", "").startswith("application/json"):
                 # A server that does not stream (some local ones ignore `stream: true`) answered with the whole
-                # completion: passed on as the chunks it amounts to, as a cached answer is replayed.
-                completion, _ = await self._whole(call, path, response)
-                for chunk in completion_to_chunks(completion):
+                # answer (or its error): a completion is passed on as the chunks it amounts to, as a cached answer is
+                # replayed (a legacy completion is its own one chunk); a Responses answer is a 502 saying so, not
+                # one saying the stream ended early.
+                whole, _ = await self._whole(call, path, response)
+                if path == "/responses":
+                    raise unreadable(self.name, "a stream", "upstream_bad_stream", "a whole answer, not events")
+                for chunk in completion_to_chunks(whole) if path == "/chat/completions" else [whole]:
                     yield Chunk(chunk, None)
                 return
             waiting = time.perf_counter()
