@@ -548,6 +548,8 @@ UNREADABLE_FRAMING = {
     + b"model.wrote@leakmail.io " * 8000
     + b"\r\ncontent-length: %d\r\n\r\n" % len(_SHORT)
     + _SHORT,
+    # a repr of the bytearray it read: `bytearray()`, or `bytearray(b'...')`
+    "a status line of 20 KB": b"HTTP/1.1 200 " + b"model.wrote@leakmail.io " * 800 + b"\r\ncontent-length: 2\r\n\r\n{}",
     "shorter than its length": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 9999\r\n"
     + b"connection: close\r\n\r\n"
     + _SHORT,
@@ -570,6 +572,7 @@ def test_a_broken_answer_is_a_502_that_quotes_neither_its_bytes_nor_the_url(tmp_
             message = response.json()["error"]["message"]
             assert "leakmail" not in message and "127.0.0.1" not in message and "choices" not in message, message
             assert "b'" not in message and "<" not in message and "message=" not in message, message
+            assert "bytearray" not in message, message
             assert message.startswith("openai: the connection to the provider failed"), message
         finally:
             instance.server.stop()
