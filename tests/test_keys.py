@@ -105,8 +105,12 @@ def test_a_tab_after_bearer_is_read_and_a_header_of_another_form_is_named(helix:
         assert "'Bearer <your Helix key>'" in error["message"] and "missing" not in error["message"], error
         assert secret not in response.text
     assert "missing API key" in error_of(httpx.post(url, json=body))["message"]
+    # Anthropic's clients send the key as x-api-key: read there also when a proxy adds an Authorization of its own.
+    both = {"x-api-key": secret, "authorization": "Basic cHJveHk6cGFzcw=="}
+    messages = {"model": "gpt-4o-mini", "max_tokens": 5, "messages": HI}
+    assert httpx.post(f"{helix.url}/v1/messages", json=messages, headers=both).status_code == 200
     statuses = [row["status"] for row in helix.rows("SELECT status FROM requests ORDER BY ts")]
-    assert statuses == [200] * 3 + [401] * 5
+    assert statuses == [200] * 3 + [401] * 5 + [200]
 
 
 def test_revoked_and_expired_keys_are_refused_with_their_own_codes(helix: Helix, fake: FakeState) -> None:

@@ -64,19 +64,17 @@ _BLANKS = re.compile(r"[ \t]+")
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:
-    """The key from `Authorization: Bearer ...`, or from `x-api-key`, where Anthropic's clients send it."""
-    value = headers.get("authorization")
-    if not value:
-        return headers.get("x-api-key", "").strip() or None
-    scheme, *token = _BLANKS.split(value.strip(), maxsplit=1)
-    if scheme.lower() != "bearer" or not token:
-        return None
-    return token[0]
+    """The key from `Authorization: Bearer ...`, or else from `x-api-key`, where Anthropic's clients send it (also
+    when a proxy on the way adds an Authorization header of its own, such as Basic)."""
+    scheme, *token = _BLANKS.split(headers.get("authorization", "").strip(), maxsplit=1)
+    if scheme.lower() == "bearer" and token:
+        return token[0]
+    return headers.get("x-api-key", "").strip() or None
 
 
 def _missing_key(headers: Mapping[str, str]) -> str:
     """Why no key was read: none sent, or an Authorization header of another form (never quoted: it may be a key)."""
-    if headers.get("authorization", "").strip():
+    if headers.get("authorization", "").strip():  # and no x-api-key
         return (
             "the Authorization header must read 'Bearer <your Helix key>' (the word Bearer, a space, then the "
             "hx-... key); " + HOW_TO_GET_ONE
