@@ -90,6 +90,13 @@ def _check_name(where: str, model: str) -> None:
         raise ValueError(f"bad value for {where}: a model name is up to {MAX_MODEL_CHARS} printable ASCII characters")
 
 
+def check_provider_name(where: str, name: str) -> None:
+    """A provider's name starts the model ids that route to it (`name/model`) and goes back in x-helix-provider: no
+    '/' (the id would route elsewhere) and a plain name, as a model's is (else each request for it was a 500)."""
+    if not name or "/" in name or not plain_model_name(name):
+        raise ValueError(f"bad value for {where}: a provider's name is printable ASCII, without '/'")
+
+
 def validate(routing: RoutingConfig, models: dict[str, ModelAlias]) -> None:
     """Raise ValueError (one line, naming the key) for a routing setting that cannot work."""
     if routing.retries < 0 or routing.retries > 10:
@@ -97,6 +104,7 @@ def validate(routing: RoutingConfig, models: dict[str, ModelAlias]) -> None:
     for name in ("backoff", "max_backoff", "max_retry_wait", "cooldown_window", "cooldown"):
         if getattr(routing, name) < 0:
             raise ValueError(f"bad value for 'routing.{name}': cannot be negative")
+    check_provider_name("'routing.default_provider'", routing.default_provider)
     if routing.deadline <= 0:
         raise ValueError("bad value for 'routing.deadline': must be positive")
     if routing.cooldown_failures < 1:

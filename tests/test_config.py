@@ -81,6 +81,9 @@ def test_cli_overrides_beat_the_environment(tmp_path: Path) -> None:
         ('[models.f]\ntarget = "openai/x"\nfallbacks = ["openai/Ünï"]\n', {}, "'models.f.fallbacks'"),
         ('[models."模型\\n"]\ntarget = "openai/x"\n', {}, "alias '\\u6a21\\u578b\\n' in [models]"),
         ('[models.f]\ntarget = "openai/' + "x" * 300 + '"\n', {}, "'models.f.target'"),
+        ('[providers."模"]\nbase_url = "http://h/v1"\n', {}, "provider '\\u6a21' in [providers]"),
+        ('[providers."a/b"]\nbase_url = "http://h/v1"\n', {}, "provider 'a/b' in [providers]: a provider's name"),
+        ('[routing]\ndefault_provider = "ünï"\n', {}, "'routing.default_provider'"),
     ],
 )
 def test_mistakes_are_one_clear_line(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
