@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -721,3 +723,21 @@ def test_a_tool_result_whose_content_is_neither_text_nor_blocks_is_a_400(
         answer = response.json()
         assert answer["type"] == "error" and "messages[2].content[0].content" in answer["error"]["message"]
     assert not fake.requests
+
+
+@pytest.mark.parametrize("path", ["/v1/realtime?model=gpt-4o-realtime-preview", "/v1/chat/completions", "/health"])
+def test_a_websocket_is_refused_with_a_404_in_openais_shape(helix: Helix, path: str) -> None:
+    """A WebSocket handshake (OpenAI's Realtime API is one) was closed unanswered: a 403 with no body at all."""
+    handshake = (
+        f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", helix.server.port), timeout=10) as s:
+        s.sendall(handshake.encode())
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 404"), answer
+    error = json.loads(body)["error"]
+    assert error["type"] == "not_found_error" and "WebSocket" in error["message"] and set(error) >= {"param", "code"}

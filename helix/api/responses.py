@@ -330,6 +330,22 @@ def from_http_exception(exc: HTTPException) -> HelixError:
     return body_too_large() if exc.status_code == 413 else http_error(exc.status_code, exc.detail or "request failed")
 
 
+async def refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
+    """A WebSocket Helix has no route for (OpenAI's Realtime API is one): a 404 in OpenAI's shape, where the server
+    can answer a handshake so; Litestar closed it, which the server sends as a 403 with no body."""
+    await receive()  # websocket.connect
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    error = http_error(
+        404, f"no WebSocket route for {quoted(scope['path'], 100)}: Helix serves HTTP APIs only (no Realtime API)"
+    )
+    body = _encode(error.body())
+    headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "websocket.http.response.start", "status": 404, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body})
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return error_response(unexpected(exc, request.url.path), request.scope.get("state", {}).get("request_id"))
 
