@@ -45,11 +45,15 @@ FORCED_EXIT_SECONDS = 2.0
 Flush = Callable[[float], Awaitable[bool]]
 
 
-def _answer(status: str, code: str, message: str) -> bytes:
-    """A whole HTTP answer, in OpenAI's error shape, for a request the app never sees; the connection then closes."""
-    body = msgspec.json.encode(
-        {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+def _answer(status: str, code: str, message: str, *, anthropic: bool = False) -> bytes:
+    """A whole HTTP answer, in OpenAI's error shape (or, for Anthropic's API, its own), for a request the app never
+    sees; the connection then closes."""
+    error: dict[str, Any] = (
+        {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+        if anthropic
+        else {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
     )
+    body = msgspec.json.encode(error)
     head = f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
     return head.encode() + b"connection: close\r\n\r\n" + body
 
@@ -59,9 +63,11 @@ _HEAD_TOO_LARGE = _answer(
     "request_header_fields_too_large",
     "the request headers are too large or too many; send fewer or smaller headers",
 )
-_TIMED_OUT = _answer(
-    "408 Request Timeout", "request_timeout", "the request was not sent in time ([server] client_read_timeout)"
-)
+_LATE = "the request was not sent in time ([server] client_read_timeout)"
+_TIMED_OUT = _answer("408 Request Timeout", "request_timeout", _LATE)
+_TIMED_OUT_ANTHROPIC = _answer("408 Request Timeout", "request_timeout", _LATE, anthropic=True)
+# Anthropic's API (/v1/messages, /v1/messages/count_tokens): a body that stalls there is answered in its shape.
+_ANTHROPIC_PATHS = "/v1/messages"
 
 
 # Set in a request's ASGI scope when the server hangs up on a client that stalled while sending its body.
@@ -188,9 +194,11 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
                 if cycle is not None and cycle.response_started and not cycle.response_complete:
                     self.transport.close()  # the app is answering before reading it all: no 408 in the middle
                 else:
+                    anthropic = False
                     if cycle is not None:  # the app is reading the body: it sees the client leave, and why
                         cycle.scope[TIMED_OUT] = True  # type: ignore[literal-required]
-                    self._refuse(_TIMED_OUT)
+                        anthropic = cycle.scope["path"].startswith(_ANTHROPIC_PATHS)
+                    self._refuse(_TIMED_OUT_ANTHROPIC if anthropic else _TIMED_OUT)
                 return
             self._watchdog = self.loop.call_later(read_timeout - (now - since if since is not None else 0), self._watch)
 
