@@ -741,3 +741,21 @@ def test_a_websocket_is_refused_with_a_404_in_openais_shape(helix: Helix, path: 
     assert head.startswith(b"HTTP/1.1 404"), answer
     error = json.loads(body)["error"]
     assert error["type"] == "not_found_error" and "WebSocket" in error["message"] and set(error) >= {"param", "code"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "kind"),
+    [
+        ("POST", "/v1/messages/batches", 404, "not_found_error"),
+        ("GET", "/v1/messages", 405, "invalid_request_error"),
+        ("GET", "/v1/messages/count_tokens", 405, "invalid_request_error"),
+    ],
+)
+def test_an_unknown_route_or_method_on_the_anthropic_api_is_answered_in_its_shape(
+    helix: Helix, method: str, path: str, status: int, kind: str
+) -> None:
+    """Anthropic's SDK reads only its own error shape: these were in OpenAI's (its Batches API is one Helix lacks)."""
+    response = httpx.request(method, f"{helix.url}{path}", json={}, timeout=30)
+    assert response.status_code == status, response.text
+    answer = response.json()
+    assert answer["type"] == "error" and answer["error"]["type"] == kind and answer["error"]["message"], answer

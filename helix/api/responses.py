@@ -16,7 +16,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.types import ASGIApp
 
 from helix.call import Call, Chunk, Completed, Reply
-from helix.errors import ClientGone, DatabaseUnavailable, HelixError, body_too_large
+from helix.errors import ANTHROPIC_API, ClientGone, DatabaseUnavailable, HelixError, body_too_large
 from helix.pii.scrub import quoted
 from helix.server import TIMED_OUT
 from helix.store.pg import ConnectionLost
@@ -322,6 +322,10 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     else:
         error = from_http_exception(exc)
     error.headers = dict(exc.headers or {})
+    if request.url.path.startswith(ANTHROPIC_API):  # Anthropic's SDK reads only its own error shape
+        return Response(
+            _encode(error.anthropic_body()), status_code=error.status, media_type=JSON, headers=error.headers
+        )
     return error_response(error, None)
 
 
