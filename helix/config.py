@@ -24,7 +24,7 @@ from helix.dburl import Location, parse_location
 from helix.durations import parse_duration
 from helix.pii.config import PiiConfig
 from helix.pii.config import validate as validate_pii
-from helix.routing_config import ModelAlias, RoutingConfig, check_base_url
+from helix.routing_config import ModelAlias, RoutingConfig, check_base_url, check_provider_name
 from helix.routing_config import validate as validate_routing
 
 CONFIG_FILENAME = "helix.toml"
@@ -346,6 +346,7 @@ def _check(config: Config) -> None:
     try:
         validate_routing(config.routing, config.models)
         for name, provider in config.providers.items():
+            check_provider_name(f"the provider {name!a} in [providers]", name)
             if provider.base_url is not None:
                 check_base_url(f"providers.{name}.base_url", provider.base_url)
     except ValueError as exc:

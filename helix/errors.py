@@ -8,6 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+# Anthropic's API (/v1/messages, /v1/messages/count_tokens): its errors are answered in its shape.
+ANTHROPIC_API = "/v1/messages"
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    529: "overloaded_error",
+}
+
 
 class HelixError(Exception):
     """An error that becomes an OpenAI-shaped JSON response."""
@@ -38,6 +51,11 @@ class HelixError(Exception):
         self.param = param
         self.headers = headers or {}
         self.provider = provider
+
+    def anthropic_body(self) -> dict[str, Any]:
+        """The error in Anthropic's shape, for its API (ANTHROPIC_API): all its SDK reads."""
+        kind = _ANTHROPIC_TYPES.get(self.status, "invalid_request_error" if self.status < 500 else "api_error")
+        return {"type": "error", "error": {"type": kind, "message": self.message}}
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {

@@ -52,7 +52,7 @@ from helix.pipeline.auth import KeyRing
 from helix.pipeline.cache import CacheStage
 from helix.pipeline.encoding import decoded_body
 from helix.pipeline.endpoints import ANTHROPIC_ENDPOINTS, anthropic_client_resolver
-from helix.pipeline.headers import MAX_TEXT_CHARS
+from helix.pipeline.headers import MAX_TEXT_CHARS, header_text
 from helix.pipeline.limits import LimitsStage
 from helix.pipeline.log import LogStage
 from helix.pipeline.measure import MeasureStage
@@ -63,6 +63,7 @@ from helix.pricing import PriceBook
 from helix.providers.http import make_client
 from helix.providers.registry import Registry
 from helix.routing.table import RoutingTable
+from helix.routing_config import plain_model_name
 from helix.store import pg, reservations
 from helix.store.db import connect
 from helix.store.writer import Writer
@@ -299,7 +300,7 @@ class Gateway:
         ts: float,
         started: float,
     ) -> None:
-        user = self.users.stored(headers.get("x-helix-user", "")[:MAX_TEXT_CHARS] or None)
+        user = self.users.stored(header_text(headers, "x-helix-user")[:MAX_TEXT_CHARS] or None)
         self.log.reject(request_id, endpoint, exc, ts=ts, latency=time.perf_counter() - started, user=user, key=key)
 
     def authenticate(
@@ -341,7 +342,11 @@ class Gateway:
                 log.info("listing models of %s failed: %s", provider.name, result)
                 continue
             for item in result:
-                listed.append({**item, "id": f"{provider.name}/{item['id']}", "object": "model"})
+                # a model a client could not ask for (an id that is no name: a number, null, a list shown as a Python
+                # repr, control characters) is not listed
+                named = f"{provider.name}/{item['id']}"
+                if isinstance(item["id"], str) and plain_model_name(named):
+                    listed.append({**item, "id": named, "object": "model"})
         self._models = (now, listed)
         return listed
 

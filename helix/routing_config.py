@@ -76,6 +76,27 @@ class ModelAlias(_Section):
         return self.all_deployments()[0].target
 
 
+MAX_MODEL_CHARS = 256
+
+
+def plain_model_name(model: str) -> bool:
+    """At most MAX_MODEL_CHARS printable ASCII characters: no provider names a model otherwise, and the name goes
+    back in the x-helix-model header, which HTTP carries in latin-1 at most."""
+    return len(model) <= MAX_MODEL_CHARS and model.isascii() and model.isprintable()
+
+
+def _check_name(where: str, model: str) -> None:
+    if not plain_model_name(model):
+        raise ValueError(f"bad value for {where}: a model name is up to {MAX_MODEL_CHARS} printable ASCII characters")
+
+
+def check_provider_name(where: str, name: str) -> None:
+    """A provider's name starts the model ids that route to it (`name/model`) and goes back in x-helix-provider: no
+    '/' (the id would route elsewhere) and a plain name, as a model's is (else each request for it was a 500)."""
+    if not name or "/" in name or not plain_model_name(name):
+        raise ValueError(f"bad value for {where}: a provider's name is printable ASCII, without '/'")
+
+
 def validate(routing: RoutingConfig, models: dict[str, ModelAlias]) -> None:
     """Raise ValueError (one line, naming the key) for a routing setting that cannot work."""
     if routing.retries < 0 or routing.retries > 10:
@@ -83,6 +104,7 @@ def validate(routing: RoutingConfig, models: dict[str, ModelAlias]) -> None:
     for name in ("backoff", "max_backoff", "max_retry_wait", "cooldown_window", "cooldown"):
         if getattr(routing, name) < 0:
             raise ValueError(f"bad value for 'routing.{name}': cannot be negative")
+    check_provider_name("'routing.default_provider'", routing.default_provider)
     if routing.deadline <= 0:
         raise ValueError("bad value for 'routing.deadline': must be positive")
     if routing.cooldown_failures < 1:
@@ -90,6 +112,7 @@ def validate(routing: RoutingConfig, models: dict[str, ModelAlias]) -> None:
     if routing.first_token_timeout is not None and routing.first_token_timeout <= 0:
         raise ValueError("bad value for 'routing.first_token_timeout': must be positive")
     for name, alias in models.items():
+        _check_name(f"the alias {name!a} in [models]", name)  # else a request naming it is a 400 for its name
         where = f"models.{name}"
         if alias.target is not None and alias.deployments:
             raise ValueError(f"bad value for '{where}': give either target or deployments, not both")
@@ -100,11 +123,13 @@ def validate(routing: RoutingConfig, models: dict[str, ModelAlias]) -> None:
         for fallback in alias.fallbacks:
             if not fallback or fallback == name:
                 raise ValueError(f"bad value for '{where}.fallbacks': name other models (aliases or provider/model)")
+            _check_name(f"'{where}.fallbacks'", fallback)
 
 
 def _check_deployment(alias: str, where: str, deployment: DeploymentConfig) -> None:
     if not deployment.target or deployment.target == alias:
         raise ValueError(f"bad value for '{where}.target': name a provider/model to route to")
+    _check_name(f"'{where}.target'", deployment.target)
     if deployment.weight <= 0:
         raise ValueError(f"bad value for '{where}.weight': must be positive")
     for name in ("rpm", "tpm", "max_input_tokens"):

@@ -35,6 +35,7 @@ import msgspec
 import uvicorn
 
 from helix.config import Config, ServerConfig
+from helix.errors import ANTHROPIC_API, HelixError, InvalidRequest
 
 if TYPE_CHECKING:
     from helix.gateway import Gateway
@@ -45,23 +46,24 @@ FORCED_EXIT_SECONDS = 2.0
 Flush = Callable[[float], Awaitable[bool]]
 
 
-def _answer(status: str, code: str, message: str) -> bytes:
-    """A whole HTTP answer, in OpenAI's error shape, for a request the app never sees; the connection then closes."""
-    body = msgspec.json.encode(
-        {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
-    )
+def _answer(status: str, error: HelixError, *, anthropic: bool = False) -> bytes:
+    """A whole HTTP answer, in OpenAI's error shape (or, for Anthropic's API, its own), for a request the app never
+    sees; the connection then closes."""
+    body = msgspec.json.encode(error.anthropic_body() if anthropic else error.body())
     head = f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
     return head.encode() + b"connection: close\r\n\r\n" + body
 
 
 _HEAD_TOO_LARGE = _answer(
     "431 Request Header Fields Too Large",
-    "request_header_fields_too_large",
-    "the request headers are too large or too many; send fewer or smaller headers",
+    InvalidRequest(
+        "the request headers are too large or too many; send fewer or smaller headers",
+        code="request_header_fields_too_large",
+    ),
 )
-_TIMED_OUT = _answer(
-    "408 Request Timeout", "request_timeout", "the request was not sent in time ([server] client_read_timeout)"
-)
+_LATE = InvalidRequest("the request was not sent in time ([server] client_read_timeout)", code="request_timeout")
+_TIMED_OUT = _answer("408 Request Timeout", _LATE)
+_TIMED_OUT_ANTHROPIC = _answer("408 Request Timeout", _LATE, anthropic=True)
 
 
 # Set in a request's ASGI scope when the server hangs up on a client that stalled while sending its body.
@@ -178,7 +180,10 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
                 self._refuse(_HEAD_TOO_LARGE)
             else:
                 self._refuse(
-                    _answer("400 Bad Request", "invalid_http_request", f"the request is not valid HTTP: {msg}")
+                    _answer(
+                        "400 Bad Request",
+                        InvalidRequest(f"the request is not valid HTTP: {msg}", code="invalid_http_request"),
+                    )
                 )
 
         def _watch(self) -> None:
@@ -188,9 +193,11 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
                 if cycle is not None and cycle.response_started and not cycle.response_complete:
                     self.transport.close()  # the app is answering before reading it all: no 408 in the middle
                 else:
+                    anthropic = False
                     if cycle is not None:  # the app is reading the body: it sees the client leave, and why
                         cycle.scope[TIMED_OUT] = True  # type: ignore[literal-required]
-                    self._refuse(_TIMED_OUT)
+                        anthropic = cycle.scope["path"].startswith(ANTHROPIC_API)
+                    self._refuse(_TIMED_OUT_ANTHROPIC if anthropic else _TIMED_OUT)
                 return
             self._watchdog = self.loop.call_later(read_timeout - (now - since if since is not None else 0), self._watch)
 

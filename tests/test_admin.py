@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import openai
@@ -181,3 +182,28 @@ def test_admin_clears_the_cache_of_one_model(admin: Helix, fake: FakeState) -> N
     reply = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=HI)
     assert reply.headers["x-helix-cache"] == "MISS" and len(fake.requests) == 1
     assert call(admin, "POST", "/cache/clear", json={}).json()["deleted"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "name"),
+    [
+        ("POST", "/keys", "é" * 5_000),
+        ("POST", "/keys", "a\x00\x1b[31mb\x9b"),
+        ("GET", "/keys/{}", "a" * 10_000),
+        ("PATCH", "/keys/{}", "\x1b[31m"),
+        ("DELETE", "/keys/{}", "z" * 10_000),
+    ],
+)
+def test_a_key_name_that_cannot_be_one_is_not_quoted_back_as_sent(
+    admin: Helix, method: str, path: str, name: str
+) -> None:
+    """A 400 or 404 quoted the name as sent: 10 KB of it, or its control characters."""
+    if "{}" in path:
+        response = call(
+            admin, method, path.format(quote(name, safe="")), json={"rpm": 5} if method == "PATCH" else None
+        )
+    else:
+        response = call(admin, method, path, json={"name": name})
+    assert response.status_code in (400, 404), response.text
+    message = response.json()["error"]["message"]
+    assert len(message) < 300 and message.isprintable(), message

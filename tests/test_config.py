@@ -74,6 +74,16 @@ def test_cli_overrides_beat_the_environment(tmp_path: Path) -> None:
         ('[providers.x]\nbase_url = " http://h/v1"\n', {}, "'providers.x.base_url'"),
         ('[providers.x]\nbase_url = "http://h/v1?key=1"\n', {}, "'providers.x.base_url'"),
         ('[models.m]\ndeployments = [{target = "openai/x", base_url = "http://h:0x/v1"}]\n', {}, "base_url'"),
+        # model names no provider has, which the x-helix-model header cannot carry (each request a plain-text 500)
+        ('[models.fast]\ntarget = "openai/模型"\n', {}, "'models.fast.target': a model name is up to 256"),
+        ('[models.fast]\ntarget = "openai/gpt-4o\\u0007"\n', {}, "'models.fast.target'"),
+        ('[models.m]\ndeployments = [{target = "openai/Ünï"}]\n', {}, "'models.m.deployments[0].target'"),
+        ('[models.f]\ntarget = "openai/x"\nfallbacks = ["openai/Ünï"]\n', {}, "'models.f.fallbacks'"),
+        ('[models."模型\\n"]\ntarget = "openai/x"\n', {}, "alias '\\u6a21\\u578b\\n' in [models]"),
+        ('[models.f]\ntarget = "openai/' + "x" * 300 + '"\n', {}, "'models.f.target'"),
+        ('[providers."模"]\nbase_url = "http://h/v1"\n', {}, "provider '\\u6a21' in [providers]"),
+        ('[providers."a/b"]\nbase_url = "http://h/v1"\n', {}, "provider 'a/b' in [providers]: a provider's name"),
+        ('[routing]\ndefault_provider = "ünï"\n', {}, "'routing.default_provider'"),
     ],
 )
 def test_mistakes_are_one_clear_line(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,6 +158,125 @@ UNTRANSLATABLE = {
             "model": "gpt-4o-mini",
             "max_tokens": 5,
             "messages": [{"role": "user", "content": [{"type": "image", "source": "x"}]}],
+        },
+    ),
+    # Fields a translation copies into the other API's request as they came: a tool's name 5 reached the provider.
+    "chat tool name a number": (
+        "/v1/chat/completions",
+        {"model": _ANTHROPIC, "messages": [_USER], "tools": [{"type": "function", "function": {"name": 5}}]},
+    ),
+    "chat tool parameters not an object": (
+        "/v1/chat/completions",
+        {
+            "model": _ANTHROPIC,
+            "messages": [_USER],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": "{}"}}],
+        },
+    ),
+    "chat tool call name a number": (
+        "/v1/chat/completions",
+        {
+            "model": _ANTHROPIC,
+            "messages": [
+                _USER,
+                {"role": "assistant", "tool_calls": [{"id": "a", "function": {"name": 5, "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "a", "content": "r"},
+            ],
+        },
+    ),
+    "chat tool call id a number": (
+        "/v1/chat/completions",
+        {
+            "model": _ANTHROPIC,
+            "messages": [
+                _USER,
+                {"role": "assistant", "tool_calls": [{"id": 5, "function": {"name": "f", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "a", "content": "r"},
+            ],
+        },
+    ),
+    "responses function tool name a number": (
+        "/v1/responses",
+        {"model": _ANTHROPIC, "input": "x", "tools": [{"type": "function", "name": 5}]},
+    ),
+    "responses function_call name a number": (
+        "/v1/responses",
+        {
+            "model": _ANTHROPIC,
+            "input": [
+                {"type": "function_call", "call_id": "a", "name": 5, "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "a", "output": "r"},
+            ],
+        },
+    ),
+    "responses function_call_output call_id a number": (
+        "/v1/responses",
+        {
+            "model": _ANTHROPIC,
+            "input": [
+                {"type": "function_call", "call_id": "a", "name": "f", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": 5, "output": "r"},
+            ],
+        },
+    ),
+    "messages tool name a number": (
+        "/v1/messages",
+        {"model": "gpt-4o-mini", "max_tokens": 5, "messages": [_USER], "tools": [{"name": 5}]},
+    ),
+    "messages tool input_schema not an object": (
+        "/v1/messages",
+        {"model": "gpt-4o-mini", "max_tokens": 5, "messages": [_USER], "tools": [{"name": "f", "input_schema": 5}]},
+    ),
+    "messages tool_use name a number": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [_USER, {"role": "assistant", "content": [{"type": "tool_use", "id": "a", "name": 5}]}],
+        },
+    ),
+    "messages tool_use input a string": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [
+                _USER,
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "a", "name": "f", "input": "x"}]},
+            ],
+        },
+    ),
+    "messages tool_result tool_use_id a number": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [
+                _USER,
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "a", "name": "f", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": 5, "content": "r"}]},
+            ],
+        },
+    ),
+    "messages image data a number": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": 5}}],
+                }
+            ],
+        },
+    ),
+    "messages image url a number": (
+        "/v1/messages",
+        {
+            "model": "gpt-4o-mini",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "url", "url": 5}}]}],
         },
     ),
 }
@@ -462,6 +583,21 @@ def test_head_on_a_post_route_is_a_405_saying_what_it_takes(helix: Helix, fake: 
     assert not fake.requests
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "takes"),
+    [("GET", "/v1/chat/completions", "POST"), ("DELETE", "/v1/messages", "POST"), ("POST", "/v1/models", "GET")],
+)
+def test_a_wrong_method_is_a_405_naming_the_one_to_send(
+    helix: Helix, fake: FakeState, method: str, path: str, takes: str
+) -> None:
+    """It said "Method Not Allowed" and no more (curl without -d, a GET from a browser's address bar)."""
+    response = httpx.request(method, f"{helix.url}{path}", timeout=30)
+    assert response.status_code == 405
+    error = response.json()["error"]
+    assert error["message"] == f"'{path}' takes {takes}, not '{method}'" and error["type"] == "invalid_request_error"
+    assert not fake.requests
+
+
 # The numbers Helix reads to reserve budget and tokens, out of OpenAI's ranges on the other endpoints that take them.
 OUT_OF_RANGE_ELSEWHERE = [
     ("/v1/completions", "max_tokens", -1),
@@ -525,3 +661,101 @@ def test_a_request_anthropic_cannot_take_is_a_400_naming_the_field(
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error" and error["param"] == param, error
     assert not fake.requests
+
+
+@pytest.mark.parametrize("header", ["x-helix-user", "x-helix-cache-namespace"])
+@pytest.mark.parametrize("value", [b"a\x9b31mb", b"\x85", b"x\xc2\x9by"], ids=["C1 byte", "NEL", "C1 in UTF-8"])
+def test_a_c1_control_character_in_a_text_header_is_a_400(
+    helix: Helix, fake: FakeState, header: str, value: bytes
+) -> None:
+    """C0 controls and DEL were refused, C1 (\\x9b: a terminal's escape) passed into the cache key and the user id."""
+    body = {"model": "gpt-4o-mini", "messages": [_USER]}
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, headers={header: value}, timeout=30)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == header and error["code"] == "invalid_header"
+    assert not fake.requests
+
+
+def test_a_user_header_in_utf8_is_the_user_the_user_field_names(helix: Helix, fake: FakeState) -> None:
+    """A header's bytes were read as latin-1 only: `x-helix-user: équipe-ß-€` was another user (budget, spend) than
+    the `user` field "équipe-ß-€", and its € and ß (whose UTF-8 holds bytes 0x80-0x9f) read as C1 controls."""
+    name, url = "équipe-ß-€", f"{helix.url}/v1/chat/completions"
+    by_field = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "one"}], "user": name}
+    by_header = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "two"}]}
+    assert httpx.post(url, json=by_field, timeout=30).status_code == 200
+    assert httpx.post(url, json=by_header, headers={"x-helix-user": name.encode()}, timeout=30).status_code == 200
+    refused = httpx.post(url, content=b"{", headers={"x-helix-user": name.encode()}, timeout=30)
+    assert refused.status_code == 400
+    users = [row["user"] for row in helix.rows("SELECT user FROM requests ORDER BY ts")]
+    assert len(users) == 3 and users[0] is not None and len(set(users)) == 1, users
+
+
+@pytest.mark.parametrize(
+    ("header", "model"),
+    [("openai-beta", "gpt-4o-mini"), ("anthropic-beta", _ANTHROPIC), ("anthropic-version", _ANTHROPIC)],
+)
+@pytest.mark.parametrize("value", [b"caf\xc3\xa9", b"\xe9", b"a\xa0b"], ids=["UTF-8", "latin-1", "NBSP"])
+def test_a_forwarded_header_beyond_ascii_is_left_out_not_a_500(
+    helix: Helix, fake: FakeState, header: str, model: str, value: bytes
+) -> None:
+    """The headers passed on to the provider (its betas and versions) were checked for control characters only: a
+    value beyond ASCII made the HTTP client raise, a 500 "internal error", as a control character is left out."""
+    body = {"model": model, "messages": [_USER]}
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, headers={header: value}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert fake.requests[-1].headers.get(header, "").isascii()  # left out (anthropic-version: Helix's own)
+
+
+@pytest.mark.parametrize("content", [5, [[1, "x"]], ["text"], {"type": "text", "text": "x"}, True])
+@pytest.mark.parametrize("model", [_ANTHROPIC, "gpt-4o-mini"])
+def test_a_tool_result_whose_content_is_neither_text_nor_blocks_is_a_400(
+    helix: Helix, fake: FakeState, model: str, content: object
+) -> None:
+    """Sent as it came to Anthropic (whose API answers a 400; a server that choked on it, a 500 passed back)."""
+    use = {"type": "tool_use", "id": "a", "name": "f", "input": {}}
+    result = {"type": "tool_result", "tool_use_id": "a", "content": content}
+    messages = [_USER, {"role": "assistant", "content": [use]}, {"role": "user", "content": [result]}]
+    for path in ("/v1/messages", "/v1/messages/count_tokens"):
+        body = {"model": model, "max_tokens": 5, "messages": messages}
+        response = httpx.post(f"{helix.url}{path}", json=body, timeout=30)
+        assert response.status_code == 400, response.text
+        answer = response.json()
+        assert answer["type"] == "error" and "messages[2].content[0].content" in answer["error"]["message"]
+    assert not fake.requests
+
+
+@pytest.mark.parametrize("path", ["/v1/realtime?model=gpt-4o-realtime-preview", "/v1/chat/completions", "/health"])
+def test_a_websocket_is_refused_with_a_404_in_openais_shape(helix: Helix, path: str) -> None:
+    """A WebSocket handshake (OpenAI's Realtime API is one) was closed unanswered: a 403 with no body at all."""
+    handshake = (
+        f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", helix.server.port), timeout=10) as s:
+        s.sendall(handshake.encode())
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 404"), answer
+    error = json.loads(body)["error"]
+    assert error["type"] == "not_found_error" and "WebSocket" in error["message"] and set(error) >= {"param", "code"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "kind"),
+    [
+        ("POST", "/v1/messages/batches", 404, "not_found_error"),
+        ("GET", "/v1/messages", 405, "invalid_request_error"),
+        ("GET", "/v1/messages/count_tokens", 405, "invalid_request_error"),
+    ],
+)
+def test_an_unknown_route_or_method_on_the_anthropic_api_is_answered_in_its_shape(
+    helix: Helix, method: str, path: str, status: int, kind: str
+) -> None:
+    """Anthropic's SDK reads only its own error shape: these were in OpenAI's (its Batches API is one Helix lacks)."""
+    response = httpx.request(method, f"{helix.url}{path}", json={}, timeout=30)
+    assert response.status_code == status, response.text
+    answer = response.json()
+    assert answer["type"] == "error" and answer["error"]["type"] == kind and answer["error"]["message"], answer

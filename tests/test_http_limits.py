@@ -164,6 +164,16 @@ def test_a_client_that_stalls_gets_a_408_and_its_connection_closed(impatient: st
     assert httpx.get(f"{impatient}/health", timeout=10).status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
+def test_a_body_that_stalls_on_the_anthropic_api_is_a_408_in_its_shape(impatient: str, path: str) -> None:
+    """It was in OpenAI's shape, as a body over the cap there already was not (a 413 in Anthropic's)."""
+    head = f"POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n"
+    answer, _ = _stalled(impatient, head.encode() + b'{"model": "claude-3-5-haiku-latest", "messages": [')
+    status, _, body = answer.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 408"), answer[:300]
+    assert json.loads(body) == {"type": "error", "error": {"type": "invalid_request_error", "message": ANY}}
+
+
 def test_a_kept_alive_connection_idle_between_requests_is_no_408(impatient: str) -> None:
     """Past client_read_timeout between two requests on one connection (within uvicorn's 5 s keep-alive)."""
     parts = urlsplit(impatient)

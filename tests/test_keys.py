@@ -90,6 +90,29 @@ def test_missing_or_wrong_keys_get_401_before_the_body_is_read(helix: Helix, fak
     assert not fake.requests, "an unauthenticated request must not reach a provider"
 
 
+def test_a_tab_after_bearer_is_read_and_a_header_of_another_form_is_named(helix: Helix, fake: FakeState) -> None:
+    """'Bearer<TAB>key' (HTTP's whitespace) was refused as 'missing API key', as was a header that was sent but of
+    another form (a bare key, Basic), which left the client looking for a header it had sent."""
+    secret = add_key(helix, "app")
+    url, body = f"{helix.url}/v1/chat/completions", {"model": "gpt-4o-mini", "messages": HI}
+    for blank in ("\t", " \t ", "  "):
+        response = httpx.post(url, json=body, headers={"authorization": f"Bearer{blank}{secret}"})
+        assert response.status_code == 200, (blank, response.text)
+    for value in (secret, f"Basic {secret}", "Bearer", f"Token {secret}"):
+        response = httpx.post(url, json=body, headers={"authorization": value})
+        assert response.status_code == 401, value
+        error = error_of(response)
+        assert "'Bearer <your Helix key>'" in error["message"] and "missing" not in error["message"], error
+        assert secret not in response.text
+    assert "missing API key" in error_of(httpx.post(url, json=body))["message"]
+    # Anthropic's clients send the key as x-api-key: read there also when a proxy adds an Authorization of its own.
+    both = {"x-api-key": secret, "authorization": "Basic cHJveHk6cGFzcw=="}
+    messages = {"model": "gpt-4o-mini", "max_tokens": 5, "messages": HI}
+    assert httpx.post(f"{helix.url}/v1/messages", json=messages, headers=both).status_code == 200
+    statuses = [row["status"] for row in helix.rows("SELECT status FROM requests ORDER BY ts")]
+    assert statuses == [200] * 3 + [401] * 5 + [200]
+
+
 def test_revoked_and_expired_keys_are_refused_with_their_own_codes(helix: Helix, fake: FakeState) -> None:
     revoked = add_key(helix, "gone")
     expiring = add_key(helix, "short", expires_at=time.time() + 3600)

@@ -33,6 +33,10 @@ output = 1000.0
 [pricing."openai/drop-stream"]
 input = 1000.0
 output = 1000.0
+
+[pricing."openai/slow-stream"]
+input = 1000.0
+output = 1000.0
 """
 RESET = re.compile(r"^(\d+ms|\d+(\.\d+)?s|\d+m\d+s|\d+h\d+m\d+s)$")
 _counter = itertools.count()
@@ -145,6 +149,40 @@ def test_streams_and_cache_hits_are_charged_what_they_really_cost(priced: Helix,
     estimate = -(-len(cut[0]["content"]) // 3) + 4 + 3 + 20  # prompt (3 bytes a token, overheads) + max_tokens
     assert limits.live(kid)["spent_usd"] - before == pytest.approx(estimate / 1000)
     assert limits.live(kid)["reserved_usd"] == 0
+
+
+@pytest.mark.parametrize("who", ["provider", "client"])
+def test_a_cut_stream_is_charged_in_the_request_log_too(
+    priced: Helix, fake: FakeState, tmp_path: Path, upstream: tuple[ServerThread, FakeState], who: str
+) -> None:
+    """A stream cut before its usage arrived (by the provider, or by a client that left) was charged its estimate
+    in memory only: its log row said $0, so `helix spend` and /admin/spend left it out, and a restart, which reads
+    spend back from the log, made it free."""
+    secret = add_key(priced, "cut", budget=10.0)
+    kid = key_id(priced, "cut")
+    body = {"model": f"{'drop' if who == 'provider' else 'slow'}-stream", "messages": unique("cut"), "stream": True}
+    with httpx.stream(
+        "POST", f"{priced.url}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {secret}"}
+    ) as response:
+        chunks = response.iter_bytes()
+        next(chunks)  # the stream has begun: then the provider drops it, or the client leaves
+        if who == "provider":
+            list(chunks)
+    limits = priced.gateway.limits
+    assert limits is not None
+    deadline = time.monotonic() + 5
+    while limits.live(kid)["reserved_usd"] and time.monotonic() < deadline:  # a client that left: settled soon
+        time.sleep(0.05)
+    charged = limits.live(kid)["spent_usd"]
+    assert charged > 0 and spent(priced, kid) == pytest.approx(charged)
+    priced.server.stop()
+    again = start_helix(tmp_path, upstream[0].url, PRICES)
+    try:
+        again.client(secret).chat.completions.create(model="gpt-4o-mini", messages=unique())
+        assert again.gateway.limits.live(kid)["spent_usd"] > charged  # type: ignore[union-attr]
+        assert spent(again, kid) == pytest.approx(again.gateway.limits.live(kid)["spent_usd"])  # type: ignore[union-attr]
+    finally:
+        again.server.stop()
 
 
 def test_rpm_limit_429_with_openai_headers_then_recovers(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import socket
@@ -358,6 +359,30 @@ def test_every_sse_line_ending_is_read(tmp_path: Path, end: bytes) -> None:
             instance.server.stop()
 
 
+@pytest.mark.parametrize("form", ["byte order mark", "data over several lines"])
+def test_a_stream_in_a_rarer_sse_form_reaches_the_sdk_whole(tmp_path: Path, form: str) -> None:
+    """A byte order mark before the first line (to be skipped, says SSE) made that line a field of no known name: the
+    first event was lost, the answer came back short and was logged a 200. An event's data over several `data:`
+    lines was passed on as sent, its second line without `data:`, and the SDK failed on half a JSON text."""
+    events = _events(b"\n")
+    if form == "byte order mark":  # right before the first event's data line
+        events = codecs.BOM_UTF8 + events[events.index(b"data: ") :]
+    else:
+        events = events.replace(b', "', b',\ndata: "')
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+    with raw_upstream(head + events) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            stream = instance.client().chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], stream=True
+            )
+            assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "hello"
+            (row,) = instance.rows("SELECT status FROM requests")
+            assert row["status"] == 200
+        finally:
+            instance.server.stop()
+
+
 def test_a_stream_line_that_never_ends_is_cut_at_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An upstream that sends data and never a line ending: refused once past the event cap (lowered here to
     64 KB), not buffered until the memory runs out."""
@@ -523,6 +548,8 @@ UNREADABLE_FRAMING = {
     + b"model.wrote@leakmail.io " * 8000
     + b"\r\ncontent-length: %d\r\n\r\n" % len(_SHORT)
     + _SHORT,
+    # a repr of the bytearray it read: `bytearray()`, or `bytearray(b'...')`
+    "a status line of 20 KB": b"HTTP/1.1 200 " + b"model.wrote@leakmail.io " * 800 + b"\r\ncontent-length: 2\r\n\r\n{}",
     "shorter than its length": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 9999\r\n"
     + b"connection: close\r\n\r\n"
     + _SHORT,
@@ -545,6 +572,7 @@ def test_a_broken_answer_is_a_502_that_quotes_neither_its_bytes_nor_the_url(tmp_
             message = response.json()["error"]["message"]
             assert "leakmail" not in message and "127.0.0.1" not in message and "choices" not in message, message
             assert "b'" not in message and "<" not in message and "message=" not in message, message
+            assert "bytearray" not in message, message
             assert message.startswith("openai: the connection to the provider failed"), message
         finally:
             instance.server.stop()
@@ -785,5 +813,121 @@ def test_a_request_id_beyond_latin_1_from_the_provider_is_not_passed_back(tmp_pa
             response = post(instance, "gpt-4o-mini", stream=stream)
             assert response.status_code == 200, response.text
             assert "x-request-id" not in response.headers and "hi" in response.text
+        finally:
+            instance.server.stop()
+
+
+_CARRIED = json.dumps(
+    {"type": "error", "error": {"type": "insufficient_quota", "message": f"quota exceeded, see {OPENAI_KEY}"}}
+).encode()
+_ASK = [{"role": "user", "content": "x"}]
+CARRIERS = {
+    "chat": ("/v1/chat/completions", {"model": "gpt-4o-mini", "messages": _ASK}),
+    "chat stream": ("/v1/chat/completions", {"model": "gpt-4o-mini", "messages": _ASK, "stream": True}),
+    "chat to anthropic": ("/v1/chat/completions", {"model": "anthropic/c", "messages": _ASK}),
+    "embeddings": ("/v1/embeddings", {"model": "text-embedding-3-small", "input": "x"}),
+    "completions": ("/v1/completions", {"model": "gpt-4o-mini", "prompt": "x"}),
+    "messages": ("/v1/messages", {"model": "anthropic/c", "max_tokens": 5, "messages": _ASK}),
+    "count_tokens": ("/v1/messages/count_tokens", {"model": "anthropic/c", "messages": _ASK}),
+}
+
+
+@pytest.mark.parametrize(("path", "body"), CARRIERS.values(), ids=CARRIERS.keys())
+def test_a_200_that_carries_the_providers_error_is_a_502_with_its_message(
+    tmp_path: Path, path: str, body: dict[str, object]
+) -> None:
+    """Some servers and proxies answer an error with a 200: it was a 502 saying the answer had an unexpected shape
+    (no choices), which left the client guessing; a stream's event carrying an error was already read as one."""
+    with raw_upstream(_answer(200, _CARRIED)) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            message = response.json()["error"]["message"]
+            assert "quota exceeded" in message and "unexpected shape" not in message, message
+            assert "sk-proj-Abc123" not in response.text
+            (row,) = instance.rows("SELECT status, error_code FROM requests")
+            assert (row["status"], row["error_code"]) == (502, "insufficient_quota")
+        finally:
+            instance.server.stop()
+
+
+_HI = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]}
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "said"),
+    [(200, _HI, '"hi"'), (429, {"error": {"message": "slow down", "type": "rate_limit"}}, "openai: slow down")],
+)
+def test_an_answer_after_a_byte_order_mark_is_read(tmp_path: Path, status: int, answer: object, said: str) -> None:
+    """RFC 8259 lets a JSON reader skip a byte order mark, as Helix does in a client's body: a provider's answer that
+    began with one was a 502 'not valid JSON', its error body a message-less 'the provider answered HTTP 429'."""
+    with raw_upstream(_answer(status, codecs.BOM_UTF8 + json.dumps(answer).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == status, response.text
+            assert said in response.text and not response.content.startswith(codecs.BOM_UTF8)
+        finally:
+            instance.server.stop()
+
+
+_ONE_VECTOR = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}], "model": "e"}
+
+
+@pytest.mark.parametrize(
+    ("given", "status"), [(["a", "b"], 502), ([[1, 2], [3]], 502), ("a", 200), ([1, 2, 3], 200), (["a"], 200)]
+)
+def test_embeddings_fewer_than_the_inputs_are_a_502(tmp_path: Path, given: object, status: int) -> None:
+    """One vector for two inputs was passed on as a 200: the client paired what came with the wrong texts, or lost
+    the rest (a list of token ids is one input; the PII firewall, off here, refuses token ids)."""
+    with raw_upstream(_answer(200, json.dumps(_ONE_VECTOR).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n[pii]\nenabled = false\n")
+        try:
+            body = {"model": "text-embedding-3-small", "input": given}
+            response = httpx.post(f"{instance.url}/v1/embeddings", json=body, timeout=30)
+            assert response.status_code == status, response.text
+            if status == 502:
+                assert response.json()["error"]["code"] == "upstream_bad_answer"
+                assert "1 embeddings for 2 inputs" in response.json()["error"]["message"]
+        finally:
+            instance.server.stop()
+
+
+_ODD_MODELS = {"data": [{"id": 5}, {"id": None}, {"id": ["x"]}, {"id": "ok"}, {"id": "bad\u0000name"}, {"id": "é"}]}
+
+
+def test_listed_models_whose_ids_are_no_names_are_left_out(tmp_path: Path) -> None:
+    """A provider's model ids of the wrong type were listed as 'openai/5', 'openai/None', "openai/['x']" (a Python
+    repr), or with control characters: names no client could ask for (a 400 'model' if it did)."""
+    with raw_upstream(_answer(200, json.dumps(_ODD_MODELS).encode())) as url:
+        instance = start_helix(tmp_path, url)
+        try:
+            ids = [model.id for model in instance.client().models.list()]
+            assert "openai/ok" in ids and "anthropic/ok" in ids, ids
+            assert all(i.isascii() and i.isprintable() and i.endswith("/ok") for i in ids), ids
+        finally:
+            instance.server.stop()
+
+
+def test_a_whole_answer_to_a_streamed_request_is_streamed_or_said_to_be_one(tmp_path: Path) -> None:
+    """A server that ignores `stream: true` (as some local ones do) and answers with the whole answer: a chat
+    completion was already passed on as its chunks; a legacy completion (its own one chunk) and a Responses answer
+    were a 502 'the provider's stream ended before the answer was finished'."""
+    completion = {"id": "c", "object": "text_completion", "created": 1, "model": "m", "choices": []}
+    completion["choices"] = [{"index": 0, "text": "hi", "logprobs": None, "finish_reason": "stop"}]
+    output = [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "hi"}]}]
+    answer = {**completion, "status": "completed", "output": output}  # one answer read as either kind
+    with raw_upstream(_answer(200, json.dumps(answer).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            stream = instance.client().completions.create(model="gpt-4o-mini", prompt="x", stream=True)
+            assert "".join(c.choices[0].text for c in stream if c.choices) == "hi"
+            body = {"model": "gpt-4o-mini", "input": "x", "stream": True}
+            response = httpx.post(f"{instance.url}/v1/responses", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            assert "a whole answer, not events" in response.json()["error"]["message"]
+            rows = instance.rows("SELECT status, error_code FROM requests ORDER BY ts")
+            assert [(r["status"], r["error_code"]) for r in rows] == [(200, None), (502, "upstream_bad_stream")]
         finally:
             instance.server.stop()

@@ -18,21 +18,6 @@ from helix.errors import HelixError
 from helix.translate.messages_reply import MessageEvents, to_message
 
 _encode = msgspec.json.encode
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    503: "overloaded_error",
-    529: "overloaded_error",
-}
-
-
-def anthropic_error(exc: HelixError) -> dict[str, Any]:
-    kind = _ERROR_TYPES.get(exc.status, "invalid_request_error" if exc.status < 500 else "api_error")
-    return {"type": "error", "error": {"type": kind, "message": exc.message}}
 
 
 async def _run(request: Request[Any, Any, Any], endpoint: Endpoint) -> ASGIApp:
@@ -50,7 +35,7 @@ def _error_answer(request: Request[Any, Any, Any], exc: HelixError) -> JsonAnswe
     error_headers = dict(exc.headers)
     if request_id := request.scope.get("state", {}).get("request_id"):
         error_headers[REQUEST_ID] = request_id
-    return JsonAnswer(_encode(anthropic_error(exc)), error_headers, exc.status)
+    return JsonAnswer(_encode(exc.anthropic_body()), error_headers, exc.status)
 
 
 async def _respond(call: Call, reply: Reply) -> ASGIApp:
@@ -71,7 +56,7 @@ class _AnthropicEvents:
         return _sse(self._events.finish())
 
     def error(self, exc: HelixError) -> bytes:
-        return _sse([("error", anthropic_error(exc))])
+        return _sse([("error", exc.anthropic_body())])
 
 
 def _sse(events: list[tuple[str, dict[str, Any]]]) -> bytes:

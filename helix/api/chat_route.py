@@ -4,7 +4,8 @@ Litestar's routing, its exception middleware, the Request object and the handler
 ~10% of an exact cache hit; this route needs none of them. It runs the same `run_call` as the Litestar
 route (helix/api/openai.py, which still serves the path when Litestar routes it and lists it in the
 schema) and answers errors as Litestar's handlers do: OpenAI's shape, the request id, a 413 for a body
-over `[server] max_body_mb`. Every other request goes to the app behind, untouched.
+over `[server] max_body_mb`. Every other request goes to the app behind, untouched, but a WebSocket outside the
+dashboard, which has no route, is refused here in OpenAI's shape.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from helix.api.responses import (
     Send,
     body_not_sent,
     error_answer,
+    refuse_websocket,
     respond,
     unexpected,
 )
 from helix.errors import ClientGone, HelixError, body_too_large
 from helix.gateway import Gateway, new_request_id
+from helix.web.guard import PREFIX as DASHBOARD
 
 PATH = "/v1/chat/completions"
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -38,7 +41,10 @@ class ChatRoute:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
-            await self._app(scope, receive, send)
+            if scope["type"] == "websocket" and not scope["path"].startswith(DASHBOARD):
+                await refuse_websocket(scope, receive, send)  # the dashboard's are its own
+            else:
+                await self._app(scope, receive, send)
             return
         request_id = new_request_id()
 

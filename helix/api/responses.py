@@ -16,7 +16,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.types import ASGIApp
 
 from helix.call import Call, Chunk, Completed, Reply
-from helix.errors import ClientGone, DatabaseUnavailable, HelixError, body_too_large
+from helix.errors import ANTHROPIC_API, ClientGone, DatabaseUnavailable, HelixError, body_too_large
 from helix.pii.scrub import quoted
 from helix.server import TIMED_OUT
 from helix.store.pg import ConnectionLost
@@ -308,21 +308,46 @@ def http_error(status: int, message: str) -> HelixError:
 
 def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Litestar's own errors (unknown route, wrong method, body too large) in OpenAI's shape."""
+    allowed = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("allow")
     if exc.status_code == 404:
         error = http_error(
             404,
             f"no route for {request.method} {quoted(request.url.path, 100)}: Helix serves /v1/chat/completions, "
             "/v1/embeddings, /v1/responses, /v1/completions, /v1/messages and /v1/models",
         )
+    elif exc.status_code == 405 and allowed:  # it said "Method Not Allowed", not which one to send
+        takes = " or ".join(m for m in sorted(allowed.replace(",", " ").split()) if m not in ("HEAD", "OPTIONS"))
+        path, method = quoted(request.url.path, 100), quoted(request.method, 20)
+        error = http_error(405, f"{path} takes {takes or allowed}, not {method}")
     else:
         error = from_http_exception(exc)
     error.headers = dict(exc.headers or {})
+    if request.url.path.startswith(ANTHROPIC_API):  # Anthropic's SDK reads only its own error shape
+        return Response(
+            _encode(error.anthropic_body()), status_code=error.status, media_type=JSON, headers=error.headers
+        )
     return error_response(error, None)
 
 
 def from_http_exception(exc: HTTPException) -> HelixError:
     """One of Litestar's own errors (a body past [server] max_body_mb, a wrong method...) as a HelixError."""
     return body_too_large() if exc.status_code == 413 else http_error(exc.status_code, exc.detail or "request failed")
+
+
+async def refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
+    """A WebSocket Helix has no route for (OpenAI's Realtime API is one): a 404 in OpenAI's shape, where the server
+    can answer a handshake so; Litestar closed it, which the server sends as a 403 with no body."""
+    await receive()  # websocket.connect
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    error = http_error(
+        404, f"no WebSocket route for {quoted(scope['path'], 100)}: Helix serves HTTP APIs only (no Realtime API)"
+    )
+    body = _encode(error.body())
+    headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "websocket.http.response.start", "status": 404, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body})
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -59,15 +59,27 @@ def laptop_mode(config: Config) -> bool:
     return not config.auth.require_keys and is_loopback(config.server.host)
 
 
+# HTTP's whitespace: a tab after the scheme (as some shells and config templates write it) is read as a space.
+_BLANKS = re.compile(r"[ \t]+")
+
+
 def bearer_token(headers: Mapping[str, str]) -> str | None:
-    """The key from `Authorization: Bearer ...`, or from `x-api-key`, where Anthropic's clients send it."""
-    value = headers.get("authorization")
-    if not value:
-        return headers.get("x-api-key", "").strip() or None
-    scheme, _, token = value.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
+    """The key from `Authorization: Bearer ...`, or else from `x-api-key`, where Anthropic's clients send it (also
+    when a proxy on the way adds an Authorization header of its own, such as Basic)."""
+    scheme, *token = _BLANKS.split(headers.get("authorization", "").strip(), maxsplit=1)
+    if scheme.lower() == "bearer" and token:
+        return token[0]
+    return headers.get("x-api-key", "").strip() or None
+
+
+def _missing_key(headers: Mapping[str, str]) -> str:
+    """Why no key was read: none sent, or an Authorization header of another form (never quoted: it may be a key)."""
+    if headers.get("authorization", "").strip():  # and no x-api-key
+        return (
+            "the Authorization header must read 'Bearer <your Helix key>' (the word Bearer, a space, then the "
+            "hx-... key); " + HOW_TO_GET_ONE
+        )
+    return "missing API key: send your Helix key as 'Authorization: Bearer hx-...'; " + HOW_TO_GET_ONE
 
 
 def _when(ts: float) -> str:
@@ -119,9 +131,7 @@ class KeyRing:
             return None
         token = bearer_token(headers)
         if token is None:
-            raise Unauthorized(
-                "missing API key: send your Helix key as 'Authorization: Bearer hx-...'; " + HOW_TO_GET_ONE
-            )
+            raise Unauthorized(_missing_key(headers))
         digest = hashlib.sha256(token.encode()).hexdigest()
         key = self._by_hash.get(digest)
         if key is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Mapping
 
 from helix.errors import InvalidRequest
@@ -29,10 +30,21 @@ def number_header(headers: Mapping[str, str], name: str, *, high: float) -> floa
     return number
 
 
-def text_header(headers: Mapping[str, str], name: str, default: str = "") -> str:
-    """A short text header: at most MAX_TEXT_CHARS characters, no control characters."""
+def header_text(headers: Mapping[str, str], name: str, default: str = "") -> str:
+    """A header's value as text: its bytes read as UTF-8 when they are (as clients send text), else as latin-1, as
+    HTTP reads them (so `x-helix-user: Zoë` is the user the `user` field "Zoë" is, not "ZoÃ«")."""
     value = headers.get(name, default)
-    if len(value) > MAX_TEXT_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in value):
+    try:
+        return value.encode("latin-1").decode()
+    except UnicodeError:
+        return value
+
+
+def text_header(headers: Mapping[str, str], name: str, default: str = "") -> str:
+    """A short text header: at most MAX_TEXT_CHARS characters, no control characters (C0, DEL, or C1: a terminal
+    reads \x9b as an escape)."""
+    value = header_text(headers, name, default)
+    if len(value) > MAX_TEXT_CHARS or any(unicodedata.category(c) == "Cc" for c in value):
         raise InvalidRequest(
             f"header {name} must be at most {MAX_TEXT_CHARS} printable characters", param=name, code="invalid_header"
         )

@@ -202,6 +202,8 @@ class LimitsStage:
         if ledger is None and user_ledger is None:
             return
         cost = call.cost if call.cost is not None else admission.cost if cut_short else 0.0
+        if cut_short:  # the log row says what was charged: the spend it reports, and a restart reads back, count it
+            call.cost = cost
         now = time.time()
         for each in (ledger, user_ledger):
             if each is not None:

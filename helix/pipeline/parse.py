@@ -16,6 +16,7 @@ from helix.errors import InvalidRequest
 from helix.pii.scrub import holds_credential_or_pii, scrub_client_text
 from helix.pipeline.headers import MAX_TEXT_CHARS, text_header, timeout_header
 from helix.pipeline.more_shapes import CompletionsShape, CountTokensShape, MessagesShape, ResponsesShape
+from helix.routing_config import MAX_MODEL_CHARS, plain_model_name
 
 _Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -55,7 +56,6 @@ class _EmbeddingsShape(msgspec.Struct):
     user: str | None = None
 
 
-MAX_MODEL_CHARS = 256
 MAX_CHOICES = 128  # OpenAI's own bound on n
 MAX_TOKEN_LIMIT = 2**31 - 1  # beyond any model's output and any provider's integer
 MAX_EMBEDDING_INPUTS = 2048  # OpenAI's own cap; each item costs a PII scan before anything is sent
@@ -84,9 +84,7 @@ def check_model_name(model: str) -> None:
         return
     if not model.strip():
         raise InvalidRequest("'model' is empty: name a model, e.g. gpt-4o-mini", param="model")
-    # ASCII: no provider names a model otherwise, and the name goes back in x-helix-model, which HTTP carries in
-    # latin-1 at most
-    if len(model) > MAX_MODEL_CHARS or not model.isprintable() or not model.isascii():
+    if not plain_model_name(model):
         raise InvalidRequest(
             f"'model' must be at most {MAX_MODEL_CHARS} printable ASCII characters",
             param="model",
@@ -154,8 +152,16 @@ def _check_parts(parts: Any, where: str) -> None:
         kind, here = part.get("type"), f"{where}[{index}]"
         if type(kind) is str and kind in _TEXT_PARTS and type(part.get("text")) is not str:
             raise InvalidRequest(f"'{here}.text' must be a string", param=f"{here}.text", code="invalid_type")
-        if kind == "tool_result":
-            _check_parts(part.get("content"), f"{here}.content")
+        if kind == "tool_result":  # its content is text or blocks: a number or a list of strings was sent on too
+            content, at = part.get("content"), f"{here}.content"
+            if not (content is None or type(content) is str or _blocks(content)):
+                problem = f"'{at}' must be a string or a list of content blocks"
+                raise InvalidRequest(problem, param=at, code="invalid_type")
+            _check_parts(content, at)
+
+
+def _blocks(value: Any) -> bool:
+    return type(value) is list and all(type(block) is dict for block in value)
 
 
 def _check_contents(shape: Any) -> None:

@@ -26,6 +26,7 @@ from helix.providers.anthropic_translate import (
 )
 from helix.providers.http import (
     HttpAdapter,
+    carried_error,
     decode_event,
     error_from_body,
     iter_sse,
@@ -91,7 +92,8 @@ class AnthropicProvider(HttpAdapter):
         async with self._open(call, "/messages/count_tokens", body) as response:
             result = await read_json(response, self.name, call)
         if not isinstance(result, dict) or type(result.get("input_tokens")) is not int:
-            raise unreadable(self.name, "an answer", "upstream_bad_answer", "no input_tokens count")
+            carried = carried_error(self.name, result, translate_error)
+            raise carried or unreadable(self.name, "an answer", "upstream_bad_answer", "no input_tokens count")
         return Completed(result)
 
     async def _send(self, call: Call, body: dict[str, Any]) -> Reply:
@@ -102,7 +104,8 @@ class AnthropicProvider(HttpAdapter):
         try:
             answer = from_messages_response(result, call.requested_model)
         except _WRONG_SHAPE as exc:
-            raise _wrong_shape(self.name, "an answer", "upstream_bad_answer", exc) from None
+            carried = carried_error(self.name, result, translate_error)
+            raise carried or _wrong_shape(self.name, "an answer", "upstream_bad_answer", exc) from None
         # What translated without an error can still carry the wrong types through (a text block's text a number).
         if problem := ANSWER_PROBLEMS["/chat/completions"](answer):
             raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)

@@ -266,8 +266,10 @@ def _assistant_blocks(message: JSON, position: int) -> list[JSON]:
 
 def _tool_use_block(call: Any, where: str) -> JSON:
     function = call.get("function") if isinstance(call, dict) else None
-    if not isinstance(function, dict) or not function.get("name"):
-        raise TranslationError(f"{where}: tool_calls entries need function.name")
+    if not isinstance(function, dict) or not function.get("name") or not isinstance(function["name"], str):
+        raise TranslationError(f"{where}: tool_calls entries need function.name, a string")
+    if not isinstance(call.get("id") or "", str):
+        raise TranslationError(f"{where}: a tool call's id must be a string")
     name = function["name"]
     tool_input = _parse_arguments(function.get("arguments"), name, where)
     if not isinstance(tool_input, dict):
@@ -318,8 +320,10 @@ def _tool_definition(tool: Any, index: int) -> JSON:
     if not isinstance(tool, dict) or tool.get("type") != "function":
         raise TranslationError(f"tools[{index}]: only function tools are supported")
     function = tool.get("function")
-    if not isinstance(function, dict) or not function.get("name"):
-        raise TranslationError(f"tools[{index}]: function.name is required")
+    if not isinstance(function, dict) or not function.get("name") or not isinstance(function["name"], str):
+        raise TranslationError(f"tools[{index}]: function.name is required, a string")
+    if not isinstance(function.get("parameters") or {}, dict):
+        raise TranslationError(f"tools[{index}]: function.parameters must be an object")
     definition: JSON = {"name": function["name"]}
     if function.get("description"):
         definition["description"] = function["description"]

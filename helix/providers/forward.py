@@ -20,11 +20,12 @@ def allowed_headers(kind: str, configured: Iterable[str] | None) -> tuple[str, .
 
 
 def forwarded(headers: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
-    """The allowed headers the client sent, with sane values only (no control characters, bounded length)."""
+    """The allowed headers the client sent, with sane values only (printable ASCII, bounded length: the HTTP client
+    sends ASCII only, and raised on anything else, a 500)."""
     out: dict[str, str] = {}
     for name in names:
         value = headers.get(name)
-        if value and len(value) <= _MAX_VALUE_CHARS and value.isprintable():
+        if value and len(value) <= _MAX_VALUE_CHARS and value.isascii() and value.isprintable():
             out[name] = value
     return out
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from codecs import BOM_UTF8
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -98,9 +99,10 @@ def error_text(value: Any, depth: int = 0) -> str:
 
 
 def _decode_or_none(raw: bytes) -> Any:
-    """The JSON in `raw`, or None when it is not JSON Helix can read (also when nested too deeply to decode)."""
+    """The JSON in `raw`, or None when it is not JSON Helix can read (also when nested too deeply to decode); a byte
+    order mark before it is skipped, as RFC 8259 lets a reader."""
     try:
-        return _json_decode(raw)
+        return _json_decode(raw.removeprefix(BOM_UTF8))
     except (msgspec.DecodeError, RecursionError):
         return None
 
@@ -157,6 +159,12 @@ def error_from_body(
         provider=provider,
         headers=wait_headers(headers) if headers is not None else None,
     )
+
+
+def carried_error(provider: str, body: Any, read: ErrorReader) -> HelixError | None:
+    """The error a 200 answer Helix cannot read carries instead (some servers and proxies answer so, as a stream's
+    event may): a 502 with the provider's message, rather than one saying the answer was of an unexpected shape."""
+    return error_from_body(provider, 502, body, read) if isinstance(body, dict) and given(body.get("error")) else None
 
 
 def unreadable(provider: str, what: str, code: str, detail: str = "") -> UpstreamError:
@@ -225,13 +233,13 @@ def _detail(exc: Exception, cause: BaseException | None) -> str:
     found = cause if cause is not None else exc
     text = found.message if isinstance(found, aiohttp.ClientResponseError) else str(found)
     line = text.split("\n", 1)[0]
-    # aiohttp words some failures with a repr: of the bytes it read (`... when reading: b'...'`), or of its own
-    # exception inside another's (`<ContentLengthError: 400, message='...'>`): the words only.
+    # aiohttp words some failures with a repr: of the bytes it read (`... when reading: b'...'`, or `bytearray(...)`),
+    # or of its own exception inside another's (`<ContentLengthError: 400, message='...'>`): the words only.
     line = _QUOTED_BYTES.sub("", _WRAPPED_ERROR.sub(r"\2", line)).strip().rstrip(":.")
     return scrub_secrets(line[:_MAX_DETAIL_CHARS]) or type(found).__name__
 
 
-_QUOTED_BYTES = re.compile(r"""\s*:?\s*\bb['"].*""")
+_QUOTED_BYTES = re.compile(r"""\s*:?\s*\b(?:b['"]|bytearray\().*""")
 _WRAPPED_ERROR = re.compile(r"""<\w+: \d+, message=(['"])(.*?)\1>""")
 
 
@@ -316,8 +324,8 @@ async def read_json(response: httpx.Response, provider: str, call: Call | None) 
 
 
 async def read_json_raw(response: httpx.Response, provider: str, call: Call | None) -> tuple[Any, bytes]:
-    """The answer decoded, and its bytes as received."""
-    raw = await _read(response, provider, call)
+    """The answer decoded, and its bytes as received, less any byte order mark (some servers write one)."""
+    raw = (await _read(response, provider, call)).removeprefix(BOM_UTF8)
     body = _decode_or_none(raw)
     if body is None:
         # retried as an unavailable provider is, and said to be what it is: reached, with an answer of no use
@@ -336,8 +344,10 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
     """Yield (event, data, more) of a server-sent-event stream as they arrive; `more`: the next event came in
     the same network read, so it follows at once. `data` is bytes as sent (JSON decoders take them as is).
 
-    Lines end with LF, CRLF or a lone CR, as the SSE format allows; the last line needs no ending."""
+    Lines end with LF, CRLF or a lone CR, as the SSE format allows; the last line needs no ending. A byte order mark
+    before the first line is skipped, as the format says (read as part of a field's name, it lost the first event)."""
     buffer = b""
+    started = False  # past where a byte order mark may be
     event = ""
     data: list[bytes] = []
     size = 0  # bytes of the event's data so far
@@ -361,6 +371,10 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
     try:
         async for piece in iter_body(response):
             buffer += piece
+            if not started:
+                if len(buffer) < len(BOM_UTF8) and BOM_UTF8.startswith(buffer):
+                    continue  # perhaps the first part of one: decided by the next read
+                buffer, started = buffer.removeprefix(BOM_UTF8), True
             if b"\n" not in piece and b"\r" not in piece:
                 if len(buffer) > MAX_EVENT_BYTES:
                     raise _too_long(provider)

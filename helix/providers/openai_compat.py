@@ -13,6 +13,7 @@ from helix.call import Call, Chunk, Completed, Reply, Streamed
 from helix.errors import HelixError
 from helix.providers.http import (
     HttpAdapter,
+    carried_error,
     decode_event,
     error_from_body,
     iter_sse,
@@ -22,7 +23,7 @@ from helix.providers.http import (
     truncated_stream,
     unreadable,
 )
-from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS
+from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS, embeddings_missing
 from helix.translate.completion_chunks import completion_to_chunks
 
 
@@ -69,7 +70,10 @@ class OpenAICompatProvider(HttpAdapter):
 
     async def embeddings(self, call: Call) -> Reply:
         body = {**call.body, "model": call.target.model}
-        return Completed(*await self._post_json(call, "/embeddings", body))
+        result, raw = await self._post_json(call, "/embeddings", body)
+        if problem := embeddings_missing(body.get("input"), result):
+            raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)
+        return Completed(result, raw)
 
     async def list_models(self) -> list[dict[str, Any]]:
         async with self._open(None, "/models", None) as response:
@@ -89,17 +93,22 @@ class OpenAICompatProvider(HttpAdapter):
         if path == "/responses" and result.get("status") == "failed":
             raise _failure(self.name, _response_error(result))
         if problem := ANSWER_PROBLEMS[path](result):
-            raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)
+            carried = carried_error(self.name, result, read_openai_error)
+            raise carried or unreadable(self.name, "an answer", "upstream_bad_answer", problem)
         return result, raw
 
     async def _stream(self, call: Call, body: dict[str, Any], path: str) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
             response = await stack.enter_async_context(self._open(call, path, body))
-            if path == "/chat/completions" and response.headers.get("content-type", "").startswith("application/json"):
+            if response.headers.get("content-type", "").startswith("application/json"):
                 # A server that does not stream (some local ones ignore `stream: true`) answered with the whole
-                # completion: passed on as the chunks it amounts to, as a cached answer is replayed.
-                completion, _ = await self._whole(call, path, response)
-                for chunk in completion_to_chunks(completion):
+                # answer (or its error): a completion is passed on as the chunks it amounts to, as a cached answer is
+                # replayed (a legacy completion is its own one chunk); a Responses answer is a 502 saying so, not
+                # one saying the stream ended early.
+                whole, _ = await self._whole(call, path, response)
+                if path == "/responses":
+                    raise unreadable(self.name, "a stream", "upstream_bad_stream", "a whole answer, not events")
+                for chunk in completion_to_chunks(whole) if path == "/chat/completions" else [whole]:
                     yield Chunk(chunk, None)
                 return
             waiting = time.perf_counter()
@@ -126,7 +135,9 @@ class OpenAICompatProvider(HttpAdapter):
                 if not finished:
                     finished = _is_last(chunk)
                 answered = True
-                yield Chunk(chunk, data, more)
+                # An event's data over several lines (as SSE allows) is one JSON text: passed on as sent, its second
+                # line would lack its `data:` and cut the client's JSON
+                yield Chunk(chunk, data if b"\n" not in data else None, more)
             if not finished:
                 raise truncated_stream(self.name)
 

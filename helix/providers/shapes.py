@@ -90,6 +90,14 @@ def embeddings_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
+def embeddings_missing(request_input: Any, body: dict[str, Any]) -> str | None:
+    """An embeddings answer (of a readable shape) with another number of vectors than the request had inputs (a
+    list of token ids is one input): the client would pair vectors with the wrong texts, or miss some."""
+    one = not isinstance(request_input, list) or all(type(x) is int for x in request_input)
+    wanted, got = 1 if one else len(request_input), len(body["data"])
+    return None if got == wanted else f"{got} embeddings for {wanted} inputs"
+
+
 def responses_problem(body: dict[str, Any]) -> str | None:
     """What in a Responses answer (or the `response` a stream's last event carries) cannot be read: its output
     a list of items, each item's content a list of parts, each part's text (when present) text."""

@@ -73,6 +73,15 @@ def list_keys(conn: Connection, include_revoked: bool = False) -> list[KeyRecord
     return keys if include_revoked else [k for k in keys if k.revoked_at is None]
 
 
+def _shown(name: str) -> str:
+    """A key name as an error quotes it: as given when it could be one; else escaped and cut, so that an admin API
+    client sent a name of 10 KB or of control characters gets neither back."""
+    if _NAME.match(name):
+        return f"'{name}'"
+    escaped = ascii(name[:80])
+    return escaped if len(escaped) <= 80 else f"{escaped[:76]}...'"
+
+
 def find(conn: Connection, name: str) -> KeyRecord:
     """The active key called `name`, else the most recently revoked one."""
     rows = _rows(
@@ -81,7 +90,7 @@ def find(conn: Connection, name: str) -> KeyRecord:
         (name,),
     )
     if not rows:
-        raise KeyNotFound(f"no key named '{name}' (see 'helix keys list')")
+        raise KeyNotFound(f"no key named {_shown(name)} (see 'helix keys list')")
     return _record(rows[0])
 
 
@@ -103,7 +112,8 @@ def create(conn: Connection, name: str, spec: KeySpec, now: float | None = None)
     name = name.strip()
     if not _NAME.match(name):
         raise KeyProblem(
-            f"'{name}' is not a usable key name: 1-64 letters, digits and . _ @ : + -, starting with a letter or digit"
+            f"{_shown(name)} is not a usable key name: 1-64 letters, digits and . _ @ : + -, starting with a letter or "
+            "digit"
         )
     spec.check(now)
     secret = new_secret()

@@ -12,6 +12,7 @@ from typing import Any
 
 from helix.errors import InvalidRequest
 from helix.pii.scrub import quoted
+from helix.translate.parts import object_field, string_field
 
 JSON = dict[str, Any]
 
@@ -104,11 +105,12 @@ def _user(content: Any, where: str) -> list[JSON]:
 
 
 def _tool_result(block: JSON, where: str) -> JSON:
+    call_id = string_field(block, "tool_use_id", f"{where}.content[tool_result]")
     content = block.get("content")
     text = content if isinstance(content, str) else _text(content or [], where)
     if block.get("is_error"):
         text = f"Error: {text}"
-    return {"role": "tool", "tool_call_id": block.get("tool_use_id"), "content": text}
+    return {"role": "tool", "tool_call_id": call_id, "content": text}
 
 
 def _source(block: JSON, where: str) -> JSON:
@@ -121,9 +123,9 @@ def _source(block: JSON, where: str) -> JSON:
 def _image(block: JSON, where: str) -> JSON:
     source = _source(block, where)
     if source.get("type") == "base64":
-        url = f"data:{source.get('media_type')};base64,{source.get('data')}"
+        url = _data_url(source, f"{where}.content[image].source")
     elif source.get("type") == "url":
-        url = str(source.get("url"))
+        url = string_field(source, "url", f"{where}.content[image].source")
     else:
         raise InvalidRequest(f"{where}: image source type {quoted(source.get('type'))} is not supported", param=where)
     return {"type": "image_url", "image_url": {"url": url}}
@@ -134,9 +136,13 @@ def _document(block: JSON, where: str) -> JSON:
     if source.get("type") == "text":
         return {"type": "text", "text": str(source.get("data", ""))}
     if source.get("type") == "base64":
-        data = f"data:{source.get('media_type')};base64,{source.get('data')}"
+        data = _data_url(source, f"{where}.content[document].source")
         return {"type": "file", "file": {"file_data": data, "filename": block.get("title") or "document.pdf"}}
     raise InvalidRequest(f"{where}: document source type {quoted(source.get('type'))} is not supported", param=where)
+
+
+def _data_url(source: JSON, where: str) -> str:
+    return f"data:{string_field(source, 'media_type', where)};base64,{string_field(source, 'data', where)}"
 
 
 def _assistant(content: Any, where: str) -> JSON:
@@ -147,9 +153,10 @@ def _assistant(content: Any, where: str) -> JSON:
         if kind == "text":
             texts.append(_block_text(block, where))
         elif kind == "tool_use":
-            arguments = json.dumps(block.get("input") or {}, ensure_ascii=False)
-            function = {"name": block.get("name"), "arguments": arguments}
-            calls.append({"id": block.get("id"), "type": "function", "function": function})
+            at = f"{where}.content[tool_use]"
+            arguments = json.dumps(object_field(block, "input", at) or {}, ensure_ascii=False)
+            function = {"name": string_field(block, "name", at), "arguments": arguments}
+            calls.append({"id": string_field(block, "id", at), "type": "function", "function": function})
         # thinking and redacted_thinking blocks mean nothing to another provider.
     message: JSON = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}
     if calls:
@@ -162,12 +169,13 @@ def _tools(body: JSON) -> JSON:
         {
             "type": "function",
             "function": {
-                "name": tool.get("name"),
+                "name": string_field(tool, "name", f"tools[{index}]"),
                 **({"description": tool["description"]} if tool.get("description") else {}),
-                "parameters": tool.get("input_schema") or {"type": "object", "properties": {}},
+                "parameters": object_field(tool, "input_schema", f"tools[{index}]")
+                or {"type": "object", "properties": {}},
             },
         }
-        for tool in body.get("tools") or []
+        for index, tool in enumerate(body.get("tools") or [])
         if isinstance(tool, dict) and tool.get("type") in (None, "custom")
     ]
     if not tools:
@@ -177,7 +185,7 @@ def _tools(body: JSON) -> JSON:
     if isinstance(choice, dict):
         kind = choice.get("type")
         if kind == "tool":
-            out["tool_choice"] = {"type": "function", "function": {"name": choice.get("name")}}
+            out["tool_choice"] = {"type": "function", "function": {"name": string_field(choice, "name", "tool_choice")}}
         elif isinstance(kind, str) and kind in _TOOL_CHOICES:
             out["tool_choice"] = _TOOL_CHOICES[kind]
         if choice.get("disable_parallel_tool_use"):

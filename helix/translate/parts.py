@@ -1,8 +1,11 @@
-"""Reading a chat answer's content, which providers send as text or as a list of parts."""
+"""Reading a chat answer's content, which providers send as text or as a list of parts; reading the fields a
+request's translation copies into another API's request."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from helix.errors import InvalidRequest
 
 
 def content_text(content: Any) -> str:
@@ -13,3 +16,21 @@ def content_text(content: Any) -> str:
     if not isinstance(content, list):
         return ""
     return "".join(part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str))
+
+
+def string_field(item: dict[str, Any], key: str, where: str, *, optional: bool = False) -> Any:
+    """`item[key]`, which a translation copies as text into the other API's request (a tool's name, a call's id,
+    an image's data): anything but a string (or, when `optional`, nothing) is a 400 naming it, rather than a request
+    the provider refuses, or chokes on."""
+    value = item.get(key)
+    if not isinstance(value, str) and not (optional and value is None):
+        raise InvalidRequest(f"{where}.{key} must be a string", param=f"{where}.{key}")
+    return value
+
+
+def object_field(item: dict[str, Any], key: str, where: str) -> Any:
+    """`item[key]`, an object (a tool's schema, a call's input) a translation copies, or None when absent."""
+    value = item.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise InvalidRequest(f"{where}.{key} must be an object", param=f"{where}.{key}")
+    return value

@@ -12,6 +12,7 @@ from typing import Any
 
 from helix.errors import InvalidRequest
 from helix.pii.scrub import quoted
+from helix.translate.parts import object_field, string_field
 
 JSON = dict[str, Any]
 
@@ -61,10 +62,12 @@ def _items(value: Any) -> list[JSON]:
         if kind == "message":
             messages.append(_message(item, where))
         elif kind == "function_call":
+            arguments = string_field(item, "arguments", where, optional=True) or "{}"
+            name = string_field(item, "name", where)
             call = {
-                "id": item.get("call_id"),
+                "id": string_field(item, "call_id", where),
                 "type": "function",
-                "function": {"name": item.get("name"), "arguments": item.get("arguments") or "{}"},
+                "function": {"name": name, "arguments": arguments},
             }
             last = messages[-1] if messages else None
             if last is not None and last["role"] == "assistant" and last.get("tool_calls") is not None:
@@ -74,7 +77,7 @@ def _items(value: Any) -> list[JSON]:
         elif kind == "function_call_output":
             output = item.get("output")
             text = output if isinstance(output, str) else "\n".join(_texts(output, where))
-            messages.append({"role": "tool", "tool_call_id": item.get("call_id"), "content": text})
+            messages.append({"role": "tool", "tool_call_id": string_field(item, "call_id", where), "content": text})
         elif kind == "reasoning":
             continue  # another provider's reasoning means nothing here
         else:
@@ -130,6 +133,8 @@ def _tools(body: JSON, provider: str) -> JSON:
                 param=f"tools[{index}]",
                 code="unsupported_parameter",
             )
+        string_field(tool, "name", f"tools[{index}]")
+        object_field(tool, "parameters", f"tools[{index}]")
         function = {k: tool[k] for k in ("name", "description", "parameters", "strict") if tool.get(k) is not None}
         tools.append({"type": "function", "function": function})
     if not tools:
@@ -139,5 +144,5 @@ def _tools(body: JSON, provider: str) -> JSON:
     if isinstance(choice, str):
         out["tool_choice"] = choice
     elif isinstance(choice, dict) and choice.get("type") == "function":
-        out["tool_choice"] = {"type": "function", "function": {"name": choice.get("name")}}
+        out["tool_choice"] = {"type": "function", "function": {"name": string_field(choice, "name", "tool_choice")}}
     return out

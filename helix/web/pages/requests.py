@@ -22,6 +22,10 @@ from helix.web.widgets import Table, card, facts, go, href, link, link_to, page_
 
 PER_PAGE = 50
 FILTERS = ("status", "model", "key", "user", "cache")
+STATUSES = ("ok", "error")
+# What each menu offers: a value from an edited URL that it does not (`?status=404`) is no filter, not a 500 from
+# the menu that cannot show it.
+_OFFERED = {"status": STATUSES, "cache": CACHE_RESULTS}
 
 
 def _filters(rng: TimeRange, conn: Connection, chosen: dict[str, str]) -> Filters | None:
@@ -32,10 +36,9 @@ def _filters(rng: TimeRange, conn: Connection, chosen: dict[str, str]) -> Filter
             only["key_id"] = key_store.find(conn, chosen["key"]).id
         except KeyNotFound:
             return None
-    if chosen.get("status") in ("ok", "error"):
-        only["status"] = chosen["status"]
-    if chosen.get("cache") in CACHE_RESULTS:
-        only["cache"] = chosen["cache"]
+    for name in _OFFERED:
+        if chosen.get(name):
+            only[name] = chosen[name]
     for name, field in (("model", "model"), ("user", "user")):
         if chosen.get(name):
             only[field] = chosen[name]
@@ -44,6 +47,7 @@ def _filters(rng: TimeRange, conn: Connection, chosen: dict[str, str]) -> Filter
 
 async def show(request: Request) -> None:
     chosen = {name: request.query_params.get(name, "") for name in FILTERS}
+    chosen |= {name: "" for name, offered in _OFFERED.items() if chosen[name] not in offered}
     try:
         page = max(1, int(request.query_params.get("page", "1")))
     except ValueError:
@@ -58,7 +62,7 @@ async def show(request: Request) -> None:
     with ui.column().classes("w-full max-w-screen-2xl mx-auto p-2 sm:p-4 gap-4"):
         page_title("Requests", rng.label)
         with card("Filters"), ui.row().classes("w-full gap-2 items-end flex-wrap"):
-            status = ui.select({"": "any", "ok": "ok", "error": "error"}, value=chosen["status"], label="status")
+            status = ui.select({"": "any", **{s: s for s in STATUSES}}, value=chosen["status"], label="status")
             cache = ui.select({"": "any", **{r: r for r in CACHE_RESULTS}}, value=chosen["cache"], label="cache")
             inputs = {
                 name: ui.input(name, value=chosen[name]).props("dense clearable") for name in ("model", "key", "user")
