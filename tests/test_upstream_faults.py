@@ -344,12 +344,16 @@ def _events(end: bytes) -> bytes:
 @pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"], ids=["LF", "CRLF", "CR"])
 def test_every_sse_line_ending_is_read(tmp_path: Path, end: bytes) -> None:
     """SSE lines may end with LF, CRLF or a lone CR; comments and id/retry fields are skipped."""
+    _streams_hello(tmp_path, _events(end))
+
+
+def _streams_hello(tmp_path: Path, events: bytes) -> None:
+    """An upstream streaming `events` reaches the SDK as the whole "hello", logged a 200."""
     head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
-    with raw_upstream(head + _events(end)) as url:
+    with raw_upstream(head + events) as url:
         instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
         try:
-            client = instance.client()
-            stream = client.chat.completions.create(
+            stream = instance.client().chat.completions.create(
                 model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], stream=True
             )
             assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "hello"
@@ -369,18 +373,7 @@ def test_a_stream_in_a_rarer_sse_form_reaches_the_sdk_whole(tmp_path: Path, form
         events = codecs.BOM_UTF8 + events[events.index(b"data: ") :]
     else:
         events = events.replace(b', "', b',\ndata: "')
-    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
-    with raw_upstream(head + events) as url:
-        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
-        try:
-            stream = instance.client().chat.completions.create(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], stream=True
-            )
-            assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "hello"
-            (row,) = instance.rows("SELECT status FROM requests")
-            assert row["status"] == 200
-        finally:
-            instance.server.stop()
+    _streams_hello(tmp_path, events)
 
 
 def test_a_stream_line_that_never_ends_is_cut_at_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
