@@ -140,6 +140,12 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
     ("text", "value", "entity"),
     [
         ("my number: 0612345678", "0612345678", "PHONE_NUMBER"),
+        # round 5: national numbers of China (mobiles, no trunk prefix), Russia (trunk "8") and Japan, also
+        # glued to CJK text, which has no spaces around them
+        ("客户的手机号是13812345678。请回电。", "13812345678", "PHONE_NUMBER"),
+        ("mobile: 13912345678 (China Mobile)", "13912345678", "PHONE_NUMBER"),
+        ("電話番号は090-4821-7736です。", "090-4821-7736", "PHONE_NUMBER"),
+        ("Мой телефон 8 (926) 117-34-82, пишите.", "8 (926) 117-34-82", "PHONE_NUMBER"),
         # set C's shapes (round 5), with other values: Twilio API key SIDs and secrets, passports named in other
         # languages and by field names, a lower-case codice fiscale, a birth date answered on the next chat line
         # or a few words on, an IBAN wrapped onto a second line, Brazilian numbers, a signature's "M:", ul. streets
