@@ -140,6 +140,18 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
     ("text", "value", "entity"),
     [
         ("my number: 0612345678", "0612345678", "PHONE_NUMBER"),
+        # round 5: national numbers by their check digits, without a word before them (Mexico's CURP and RFC, Korea's
+        # resident registration number, Canada's SIN written with dashes, Turkey's TC Kimlik, Poland's PESEL), and by
+        # the words that name them (Japan's My Number, Canada's NAS)
+        ("Necesito validar GOMC850312HDFNRR09 del cliente", "GOMC850312HDFNRR09", "ID_NUMBER"),
+        ("Factura a nombre de GOMC850312K72, régimen 612.", "GOMC850312K72", "ID_NUMBER"),
+        ("the applicant's 920704-2345678 was rejected", "920704-2345678", "ID_NUMBER"),
+        ("employee row: Tremblay, Marc, 275-934-107, Montreal", "275-934-107", "ID_NUMBER"),
+        ("TC no ile giriş: 10482736540", "10482736540", "ID_NUMBER"),
+        ("id,name,nr\n1,Anna Nowak,02240712381", "02240712381", "ID_NUMBER"),
+        ("マイナンバー: 1234 5678 9018 を入力するとエラー", "1234 5678 9018", "ID_NUMBER"),
+        ("My Number card 483027159622 was rejected", "483027159622", "ID_NUMBER"),
+        ("Numéro d'assurance sociale : 275 934 107", "275 934 107", "ID_NUMBER"),
         # round 5: national numbers of China (mobiles, no trunk prefix), Russia (trunk "8") and Japan, also
         # glued to CJK text, which has no spaces around them
         ("客户的手机号是13812345678。请回电。", "13812345678", "PHONE_NUMBER"),
@@ -406,6 +418,7 @@ def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
         "ref 293037512012323 and 12345678A, sku X1234567A",
         "ref 811218-9875 and 230493-1841, lot 24027548137, part 93.07.14-271.51 and 756.3029.1748.54",
         "tx rhCMLiUKVndEqr1KhudVdZcLtD7oRLwhAV and TAF9qvUaeRkreZz6FmjXAdqPzYEgEFHt2e",
+        "ref GOMC850312HDFNRR08 and GOMC850312K73, 920704-2345679, part 275-934-108, 10482736541 and 85031204518",
     ],
 )
 def test_national_id_shapes_need_their_check_digit(engine: PiiEngine, text: str) -> None:

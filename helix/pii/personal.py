@@ -17,7 +17,7 @@ import regex
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from helix.pii.id_checks import EUROPEAN_ID, european_id_valid, luhn
+from helix.pii.id_checks import CHECKED_ID, checked_id_valid, luhn
 
 
 class _SpanRecognizer(LocalRecognizer):
@@ -184,7 +184,9 @@ _ID_WORDS_PATTERN = (
     r"|health ?card|(?:licen[cs]e|number|registration) plate|plate (?:no|number)|registration (?:no|number)|vin"
     r"|acct|bsn|burgerservicenummer|cpf|tfn|pesel|steuer-?(?:id|nummer)|steueridentifikationsnummer|national id"
     r"|identity (?:card|number)|id card|national_id|cpr|ppsn?|nif|nip|personnummer|fødselsnummer|henkilötunnus"
-    r"|ahv|sozialversicherungs\w*|führerschein\w*|rijbewijs\w*|permis de conduire|carnet de conducir)\b"
+    r"|ahv|sozialversicherungs\w*|führerschein\w*|rijbewijs\w*|permis de conduire|carnet de conducir"
+    r"|my number card|individual number|マイナンバー|個人番号|assurance sociale|주민등록번호|resident registration"
+    r"|rrn|curp|kimlik|tckn)\b"
 )
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
 _ID_WORDS = re.compile(_ID_WORDS_PATTERN)
@@ -199,6 +201,8 @@ ID_HINTS = (
     *("steuer", "pesel", "national id", "national_id", "identity", "id card", "cpr", " pps", " nif", " nip"),
     *("personnummer", "fødselsnummer", "henkilötunnus", "ahv", "sozialversicherung", "führerschein", "rijbewijs"),
     *("permis de conduire", "carnet de conducir"),
+    *("my number card", "individual number", "マイナンバー", "個人番号", "assurance sociale", "주민등록번호"),
+    *("resident registration", " rrn", "curp", "kimlik", "tckn"),
 )
 DATE_OF_BIRTH_HINTS = (
     "born",
@@ -251,18 +255,22 @@ def _id_shaped(number: str) -> bool:
 # them. Led by a digit: Brazil's CPF written with its dots (529.982.247-25), China's resident ID, France's NIR (social
 # security number, spaces optional) and Spain's DNI, all runs of 8 or more digits, so they are looked for only in
 # such runs (`scan.WINDOWS`); South Africa's 13-digit ID number (birth date, Luhn digit) and the European personal
-# numbers of `id_checks` too. Led by a letter: Italy's codice fiscale, Singapore's NRIC/FIN and Spain's NIE; that
-# pattern starts with a plain character class and checks the character before it only there, so `re` skips ahead
-# to candidates (~5x faster over prose than a pattern that starts with a lookbehind).
+# numbers of `id_checks` too. Led by a letter: Italy's codice fiscale, Singapore's NRIC/FIN, Spain's NIE and Mexico's
+# CURP and RFC (four letters of the name, the birth date, and a check digit); that pattern starts with a plain
+# character class and checks the character before it only there, so `re` skips ahead to candidates (~5x faster over
+# prose than a pattern that starts with a lookbehind).
+_YYMMDD = r"\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 _DIGIT_LED_ID = (
     r"(?<![\w.-])(?:\d{3}\.\d{3}\.\d{3}-\d{2}"
-    r"|[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+    r"|[1-9]\d{5}(?:18|19|20)" + _YYMMDD + r"\d{3}[\dXx]"
     r"|[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?\d{2} ?\d{3} ?\d{3} ?\d{2}"
-    r"|\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{4}[012]\d{2}"
-    r"|\d{8}-?[A-Z]|" + EUROPEAN_ID + r")(?![\w.-])"
+    r"|" + _YYMMDD + r"\d{4}[012]\d{2}"
+    r"|\d{8}-?[A-Z]|" + CHECKED_ID + r")(?![\w.-])"
 )
 _LETTER_LED_ID = re.compile(
-    r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z]))(?![\w.-])"
+    r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z])"
+    rf"|(?P<curp>[A-Z]{{3}}{_YYMMDD}[HMX][A-Z]{{5}}[A-Z\d]\d)|(?P<rfc>[A-Z]{{3}}{_YYMMDD}[1-9A-V][1-9A-Z][\dA]))"
+    r"(?![\w.-])"
 )
 # A codice fiscale typed in lower case ("rssmra85t10a562s"), found by its digits (a pattern led by a lower-case
 # letter would be tried at nearly every position of prose) and checked upper-cased with its six letters before them.
@@ -279,6 +287,10 @@ _CF_ODD = dict(
         strict=True,
     )
 )
+# Mexico's CURP and RFC: each character's value in their check digit's sum, and a CURP's states of birth (NE: abroad).
+_MX_VALUES = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ")}
+_CURP_STATE_CODES = "AS BC BS CC CH CL CM CS DF DG GR GT HG JC MC MN MS NE NL NT OC PL QR QT SL SP SR TC TL TS VZ YN ZS"
+_CURP_STATES = frozenset(_CURP_STATE_CODES.split())
 _CF_EVEN = {c: int(c) if c.isdigit() else ord(c) - ord("A") for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 
 
@@ -324,9 +336,19 @@ def _dni_valid(number: str) -> bool:
     return len(digits) == 8 and _DNI_LETTERS[int(digits) % 23] == compact[-1]
 
 
+def _curp_valid(code: str) -> bool:
+    total = sum(_MX_VALUES[c] * (18 - i) for i, c in enumerate(code[:17]))
+    return code[11:13] in _CURP_STATES and -total % 10 == int(code[17])
+
+
+def _rfc_valid(code: str) -> bool:
+    check = -sum(_MX_VALUES[c] * (13 - i) for i, c in enumerate(code[:12])) % 11
+    return "0123456789A"[check] == code[12]
+
+
 def _digit_led_valid(number: str) -> bool:
     """The check digit of a `_DIGIT_LED_ID` match, by its shape."""
-    if european_id_valid(number):
+    if checked_id_valid(number):
         return True
     if len(number) == 13 and number.isdigit():  # South Africa's ID: YYMMDD, SSSS, citizenship, 8/9, Luhn digit
         return luhn(number)
@@ -337,13 +359,13 @@ def _digit_led_valid(number: str) -> bool:
     return _cn_valid(number) if len(number) == 18 else _nir_valid(number)
 
 
-_LETTER_LED_CHECKS = {"cf": _cf_valid, "nric_nie": _nric_or_nie_valid}
+_LETTER_LED_CHECKS = {"cf": _cf_valid, "nric_nie": _nric_or_nie_valid, "curp": _curp_valid, "rfc": _rfc_valid}
 
 
 class NationalIdRecognizer(PatternRecognizer):
     """Identity and tax numbers led by a digit, with a shape of their own and a check digit (CPF, Chinese resident
-    ID, NIR, DNI), whatever words come before them: a shape alone would be any number, the check digit makes it
-    that number."""
+    ID, NIR, DNI, those of `id_checks`), whatever words come before them: a shape alone would be any number, the
+    check digit makes it that number."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -357,8 +379,8 @@ class NationalIdRecognizer(PatternRecognizer):
 
 
 class LetterLedIdRecognizer(_SpanRecognizer):
-    """Identity and tax numbers led by a letter, with a check letter (codice fiscale, also in lower case, NRIC/FIN,
-    NIE)."""
+    """Identity and tax numbers led by a letter, with a check letter or digit (codice fiscale, also in lower case,
+    NRIC/FIN, NIE, CURP, RFC)."""
 
     entity, score = "ID_NUMBER", 0.75
 
