@@ -133,6 +133,29 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
     "dp.st.dev.Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu",
     "ATATT3xFfGF0Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3",
     "https://discord.com/api/webhooks/123456789012345678/Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3",
+    # round 5
+    "glsa_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa_0a1b2c3d",
+    "glc_eyJvIjoiMTIzNDU2IiwibiI6InN0YWNrLTEyMzQ1Ni1obS1yZWFkIiwiayI6Ilhx",
+    "glrt-Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1",
+    "dapi0123456789abcdef0123456789abcdef",
+    "pscale_pw_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu",
+    "dckr_pat_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5",
+    "Xq8Zr2Lm9Pw4Kt.atlasv1.Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3Xq8Zr2Lm9Pw4Kt7V",
+    "lsv2_pt_0123456789abcdef0123456789abcdef_0a1b2c3d4e",
+    "pcsk_4Xq8Z_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3Xq8Zr2Lm",
+    "sbp_0123456789abcdef0123456789abcdef01234567",
+    "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",
+    "NRAK-X8Q2L9P4K7V3N6H1J5F0S2QERT7",
+    "0123456789abcdef0123456789abcdef-us21",
+    "patXq8Zr2Lm9Pw4Kt.0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "re_Xq8Zr2Lm_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1",
+    "sk_0123456789abcdef0123456789abcdef0123456789abcdef",
+    "napi_0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqr",
+    "nfp_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeR",
+    "rnd_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa",
+    "bkua_0123456789abcdef0123456789abcdef01234567",
+    "pat-na1-01234567-89ab-cdef-0123-456789abcdef",
+    "sk.eyJ1IjoiYWNtZSIsImEiOiJjbHh4eHh4eHgwMDAwMnFxcjFhYmNkZWZnIn0.Xq8Zr2Lm9Pw4Kt7Vb3Nc6H",
 ]
 
 
@@ -319,6 +342,28 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "CRYPTO",
         ),
         *((f"my key is {key} ok", key, "API_KEY") for key in NEW_VENDOR_KEYS),
+        # round 5: passwords and secrets in more config dialects and command lines
+        ('variable "db_password" {\n  type    = string\n  default = "Tf#9vLq2Wm!x"\n}', "Tf#9vLq2Wm!x", "PASSWORD"),
+        ('variable "api_token" {\n  default = "a8Kq2LmZ9xT4vB7nR1pW"\n}', "a8Kq2LmZ9xT4vB7nR1pW", "SECRET"),
+        ("<settings><password>MavenRepo#77</password></settings>", "MavenRepo#77", "PASSWORD"),
+        ('<add key="ApiKey" /><apiKey>Xq8Zr2Lm9Pw4Kt7Vb3Nc</apiKey>', "Xq8Zr2Lm9Pw4Kt7Vb3Nc", "SECRET"),
+        ('{"username": "svc", "pass": "JsonPass!31"}', "JsonPass!31", "PASSWORD"),
+        ("redis-cli -h cache -p 6379 -a R3dis!Auth99 ping", "R3dis!Auth99", "PASSWORD"),
+        ("sshpass -p 'Ssh#Pass2024' ssh deploy@host", "Ssh#Pass2024", "PASSWORD"),
+        ("requirepass Redis#Conf2024\nmasterauth Redis#Conf2025", "Redis#Conf2024", "PASSWORD"),
+        ("my mistral key is 8Hq2Lm9Zx4Vb7Nc1Rt6Yp3Wd0Hf5Js2", "8Hq2Lm9Zx4Vb7Nc1Rt6Yp3Wd0Hf5Js2", "SECRET"),
+        (
+            "PuTTY-User-Key-File-3: ssh-rsa\nPublic-Lines: 1\nAAAAB3NzaC1yc2E\nPrivate-Lines: 2\n"
+            "AAABAEq7nB2xZ4mT9pK3vL8w\nR6yF1hC5dJ0sQ2uG7eN4aX\nPrivate-MAC: 0a1b2c",
+            "AAABAEq7nB2xZ4mT9pK3vL8w\nR6yF1hC5dJ0sQ2uG7eN4aX",
+            "PRIVATE_KEY",
+        ),
+        # A Discord bot's token: its user id in base64, a timestamp and an HMAC (round 5)
+        (
+            "bot.run('MTA4NzY1NDMyMTA5ODc2NTQzMg.GhT2xY.abcdEFGHijklMNOPqrstUVWXyz0123456789ab')",
+            "MTA4NzY1NDMyMTA5ODc2NTQzMg.GhT2xY.abcdEFGHijklMNOPqrstUVWXyz0123456789ab",
+            "API_KEY",
+        ),
         ("mistral key: Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa", "Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa", "SECRET"),
         ("Flat 2B, 14 Queen's Road, Bristol BS8 1QU", "14 Queen's Road", "LOCATION"),
         ("Bitte an Frau Ott, Am Markt 3, 04109 Leipzig", "Am Markt 3", "LOCATION"),
@@ -404,6 +449,9 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Authorization: required for every call; authorization: see the docs; use 2FA, the secret is safe with us",
         "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98618 is not a key; npm_install_script_name_is_long_ok_yes",
         "primary key: id; sort key: created_at; the key: a secret handshake; gsk_" + "x" * 44,
+        "model.layers.encoder.weight and QWxhZGRpbjpvcGVuIHNlc2FtZQ.abcdef.abcdEFGHijklMNOPqrstUVWXyz0123456789ab",
+        'variable "db_password" {\n  type = string\n  sensitive = true\n}\nvariable "region" { default = "eu-west-1" }',
+        "<password>${env.DB_PASSWORD}</password> <password/> redis-cli -p 6379 ping; the key is to retry later",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

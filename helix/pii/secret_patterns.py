@@ -131,7 +131,11 @@ _BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,256})"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
 # "password" may end a longer name (PGPASSWORD, newPassword); "pass" alone only after a name and "_" or "."
 # (DB_PASS, smtp.pass): "first-pass: compile" is prose.
-_PASSWORD_KEY = r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw)|(?<=[a-z0-9][_.])pass)\b)"
+# A quoted key may be "pass" alone ({"user": "svc", "pass": "..."}).
+_PASSWORD_KEY = (
+    r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw)|(?<=[a-z0-9][_.])pass"
+    r"|(?<=[\"'])pass(?=[\"']))\b)"
+)
 _SECRET_KEY = (
     r"(?i:(?<![a-z0-9])(?:secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?key"
     r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey)\b)"
@@ -156,11 +160,20 @@ Check = Callable[[str], bool]
 
 def _assignments(
     name: str, key: str, bare: str, hints: tuple[str, ...], score: float, checks: tuple[Check, Check]
-) -> tuple[SecretPattern, SecretPattern]:
-    """`key = "value"` and `key: value`, each value checked by its check in `checks`."""
+) -> tuple[SecretPattern, SecretPattern, SecretPattern]:
+    """`key = "value"`, `key: value` and XML's `<key>value</key>`, each value checked by its check in `checks` (an
+    element's value as a quoted one: it is a literal)."""
     quoted, unquoted = checks
     return (
         _api(f"{name}_quoted", key + _SEP + _QUOTED_VALUE, hints, score=score, check=quoted, line_local=True),
+        _api(
+            f"{name}_element",
+            r"<[\w.:-]*?" + key + r">(?P<value>[^<>\n]{4,256})</",
+            hints,
+            score=score,
+            check=quoted,
+            line_local=True,
+        ),
         _api(
             f"{name}_bare",
             key + _SEP + bare,
@@ -231,6 +244,34 @@ _VENDOR_KEY_PATTERNS = [
         r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{40,}",
         ("discord",),
     ),
+    # Observability, data, hosting and CI services' tokens, by their prefixes.
+    _api("grafana_service_account", r"\bglsa_[A-Za-z0-9]{32}_[0-9a-f]{8}\b", ("glsa_",)),
+    _api("grafana_cloud", r"\bglc_[A-Za-z0-9+/]{32,}={0,2}", ("glc_",), check=_has_digit_and_letter),
+    _api(
+        "gitlab_other",  # runner, deploy, pipeline trigger, feed, OAuth app and agent tokens
+        r"\bgl(?:rt|dt|ptt|ft|soat|cbt|imt|agent)-[A-Za-z0-9_-]{20,}" + _NOT_TOKEN_AFTER,
+        ("glrt-", "gldt-", "glptt-", "glft-", "glsoat-", "glcbt-", "glimt-", "glagent-"),
+        check=_has_digit_and_letter,
+    ),
+    _api("databricks", r"\bdapi[0-9a-f]{32}(?:-\d)?\b", ("dapi",), check=_has_digit_and_letter),
+    _api("planetscale", r"\bpscale_(?:pw|tkn|oauth)_[A-Za-z0-9_.=-]{32,64}", ("pscale_",)),
+    _api("docker_hub", r"\bdckr_pat_[A-Za-z0-9_-]{27,}" + _NOT_TOKEN_AFTER, ("dckr_pat_",)),
+    _api("terraform_cloud", r"\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}" + _NOT_TOKEN_AFTER, (".atlasv1.",)),
+    _api("langsmith", r"\blsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}\b", ("lsv2_",)),
+    _api("pinecone", r"\bpcsk_[A-Za-z0-9]{4,8}_[A-Za-z0-9]{40,}\b", ("pcsk_",)),
+    _api("supabase", r"\bsbp_[0-9a-f]{40}\b", ("sbp_",), check=_has_digit_and_letter),
+    _api("tavily", r"\btvly-(?:dev-|prod-)?[A-Za-z0-9]{32}\b", ("tvly-",), check=_has_digit_and_letter),
+    _api("new_relic", r"\bNRAK-[A-Z0-9]{27}\b", ("nrak-",)),
+    _api("mailchimp", r"\b[0-9a-f]{32}-us\d{1,2}\b", ("-us",), check=_has_digit_and_letter),
+    _api("airtable", r"\bpat[A-Za-z0-9]{14}\.[0-9a-f]{64}\b", ("pat",)),
+    _api("resend", r"\bre_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}\b", ("re_",), check=_has_digit_and_letter),
+    _api("elevenlabs", r"\bsk_[0-9a-f]{48}\b", ("sk_",), check=_has_digit_and_letter),
+    _api("neon", r"\bnapi_[a-z0-9]{64}\b", ("napi_",), check=_has_digit_and_letter),
+    _api("netlify", r"\bnfp_[A-Za-z0-9]{36}\b", ("nfp_",), check=_has_digit_and_letter),
+    _api("render", r"\brnd_[A-Za-z0-9]{32}\b", ("rnd_",), check=_has_digit_and_letter),
+    _api("buildkite", r"\bbkua_[0-9a-f]{40}\b", ("bkua_",), check=_has_digit_and_letter),
+    _api("hubspot", r"\bpat-(?:na|eu)\d-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", ("pat-",)),
+    _api("mapbox_secret", r"\bsk\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}", ("sk.eyj",)),
     # A Telegram bot's token: the bot's id, a colon, and 34 or 35 characters that start "AA".
     _api("telegram_bot", r"(?<![0-9A-Za-z])\d{8,10}:AA[A-Za-z0-9_-]{32,33}" + _NOT_TOKEN_AFTER, (":aa",)),
 ]
@@ -261,6 +302,24 @@ TWILIO_PATTERNS = [
         ("sk",),
         check=_mixed_case_and_digit,
         line_local=True,
+    ),
+]
+
+
+def _discord_user_id(token: str) -> bool:
+    # A bot token's first part is the bot's user id (a snowflake: 17 to 20 digits) in base64.
+    raw = base64_bytes(token.split(".", 1)[0])
+    return raw is not None and raw.isdigit() and 17 <= len(raw) <= 20
+
+
+# A Discord bot's token: its user id in base64 (digits encode to groups led by M, N or O), a timestamp and an HMAC. No
+# prefix to look for: its own recognizer (`secrets.py`) looks for the timestamp between its dots first.
+DISCORD_PATTERNS = [
+    _api(
+        "discord_bot",
+        _NOT_TOKEN_BEFORE + r"[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}" + _NOT_TOKEN_AFTER,
+        (),
+        check=_discord_user_id,
     ),
 ]
 
@@ -300,6 +359,12 @@ PRIVATE_KEY_PATTERNS = [
         ("private key",),
         score=1.0,
     ),
+    _api(  # a PuTTY key file (.ppk): its private part is the base64 lines after "Private-Lines: N"
+        "putty_private_key",
+        r"Private-Lines:[ \t]*\d+[ \t]*\r?\n(?P<value>[A-Za-z0-9+/=]+(?:\r?\n[A-Za-z0-9+/=]+(?![^\r\n]))*)",
+        ("private-lines",),
+        score=1.0,
+    ),
 ]
 
 
@@ -331,6 +396,18 @@ JWT_PATTERNS = [
     ),
 ]
 
+
+def _terraform_default(name: str, key: str, hints: tuple[str, ...], score: float, check: Check) -> SecretPattern:
+    """A Terraform variable named as a secret and its default value, lines below its name."""
+    return _api(
+        name,
+        r'\bvariable[ \t]+"[^"\n]*?' + key + r'[^"\n]*"[ \t]*\{[^}]*?\bdefault[ \t]*=[ \t]*"(?P<value>[^"\n]{4,256})"',
+        ('variable "', *hints),
+        score=score,
+        check=check,
+    )
+
+
 PASSWORD_PATTERNS = [
     _api(
         "docker_auth",  # ~/.docker/config.json: {"auths": {"registry": {"auth": "base64(user:password)"}}}
@@ -349,6 +426,7 @@ PASSWORD_PATTERNS = [
     *_assignments(
         "password", _PASSWORD_KEY, _BARE_VALUE, _PASSWORD_HINTS, 0.85, (_plausible_password, _plausible_bare_password)
     ),
+    _terraform_default("password_terraform", _PASSWORD_KEY, _PASSWORD_HINTS, 0.85, _plausible_password),
     _api(
         "password_prose",
         r"(?i:\b(?:password|passwd|passphrase|passcode|pwd|pw)\s+(?:is|was|to)\s+)(?:`(?P<value>[^`\n]{4,128})`|"
@@ -371,6 +449,22 @@ PASSWORD_PATTERNS = [
         ("mysql", "mariadb"),
         score=0.85,
         check=_cli_password,
+        line_local=True,
+    ),
+    _api(
+        "cli_password_flag",  # redis-cli -a S3cret (its -p is the port), sshpass -p 'S3cret' ssh host
+        r"(?i:\bredis-cli\b[^\n]*?(?<!\S)-a|\bsshpass\b[^\n]*?(?<!\S)-p)[ \t]*[\"']?(?P<value>[^\s\"'`]{3,256})",
+        ("redis-cli", "sshpass"),
+        score=0.85,
+        check=_cli_password,
+        line_local=True,
+    ),
+    _api(
+        "redis_conf",  # redis.conf: requirepass S3cret, masterauth S3cret
+        r"(?<![^\n])[ \t]*(?i:requirepass|masterauth)[ \t]+[\"']?(?P<value>[^\s\"']{4,256})",
+        ("requirepass", "masterauth"),
+        score=0.85,
+        check=_plausible_bare_password,
         line_local=True,
     ),
     _api(
@@ -403,6 +497,16 @@ SECRET_PATTERNS = [
         "secret", _SECRET_KEY, _BARE_KEY_VALUE, _SECRET_HINTS, 0.7, (_plausible_secret, _plausible_bare_secret)
     ),
     *_assignments("other_key", _OTHER_KEY, _BARE_KEY_VALUE, ("key",), 0.7, (_random_looking, _random_looking)),
+    _terraform_default("secret_terraform", _SECRET_KEY, _SECRET_HINTS, 0.7, _plausible_secret),
+    _api(
+        "key_prose",  # "my mistral key is 8Hq2...": named in a sentence, the value must look generated
+        r"(?i:\b(?:key|token|secret)[ \t]+(?:is|was)[ \t]*:?[ \t]+)[\"'`]?(?P<value>[A-Za-z0-9_./+=-]{20,256})",
+        _SECRET_HINTS,
+        score=0.7,
+        check=_random_looking,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
     _api(
         "seed_phrase",  # a crypto wallet's recovery words: whoever has them has the wallet
         r"(?i:\b(?:seed|recovery|mnemonic|backup|secret recovery) (?:phrase|words)|\bmnemonic)\b[ \t]*[:=-]?[ \t]*"
