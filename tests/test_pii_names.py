@@ -282,3 +282,23 @@ RELATIVES_NOT_NAMES = [
 def test_relatives_named_after_my(ner_redactor: Redactor) -> None:
     assert _names_kept(ner_redactor, RELATIVES) == []
     assert [text for text in RELATIVES_NOT_NAMES if ner_redactor.redact([text]).texts[0] != text] == []
+
+
+# A name as airlines and hotels print it: SURNAME/GIVEN and a title (round 5); capitals around a slash without a
+# title, or before another word in capitals, are no name.
+TICKET_NAMES = [
+    ("Boarding pass: DOE/JANE MS  seat 14C  LH 401", "DOE/JANE"),
+    ("PNR X7K2LQ passenger NGUYEN/THANH MR, flight VN 54", "NGUYEN/THANH"),
+    ("Passenger name: OKONKWO/CHIDI MR", "OKONKWO/CHIDI"),
+    ("e-ticket 2201234567890 SMITH/JOHN MR", "SMITH/JOHN"),
+]
+TICKET_NOT_NAMES = [
+    "grant READ/WRITE MS SQL access to the team",
+    "UPPERCASE/LOWERCASE MODE toggles the keyboard; INPUT/OUTPUT MR tables are merged",
+    "the CPU/GPU split is 60/40",
+]
+
+
+def test_ticket_names(ner_redactor: Redactor) -> None:
+    assert _names_kept(ner_redactor, TICKET_NAMES) == []
+    assert [text for text in TICKET_NOT_NAMES if ner_redactor.redact([text]).texts[0] != text] == []

@@ -363,6 +363,12 @@ _NAME_COLUMN_NAME = regex.compile(
 # - 2-3 words in capitals ("ANA GONZALEZ") in a line that also has lower-case letters (a shouted line is not a
 #   name), or as a label's value ("TO: DMITRI VOLKOV").
 _CAPS_RUN = regex.compile(r"(?<![\p{L}\p{N}_.-])\p{Lu}{2,}(?:[ \t]+\p{Lu}{2,}){1,2}(?![\p{L}\p{N}_.-])")
+# - a name as airlines and hotels print it, surname first, a slash, then given names and a title ("DOE/JANE MS",
+#   "NGUYEN/THANH MR"): the title is needed ("READ/WRITE" is no name) and must end the capitals ("READ/WRITE MS SQL").
+_TICKET_NAME = regex.compile(
+    r"(?<![\p{L}\p{N}_./-])(?P<name>\p{Lu}{2,}(?:[ -]\p{Lu}{2,})?/\p{Lu}{2,}(?:[ ]\p{Lu}{2,})?)"
+    r"[ ]+(?:MRS|MR|MS|MISS|MSTR|DR|MX)(?![\p{L}\p{N}_./-])(?![ \t]*\p{Lu}{2})"
+)
 # The function words of the other languages prompts come in: an English model reading them tags some as names
 # ("Unter den Linden", "Der Zug nach München").
 # Cheap first checks (substrings of the lower-cased text, and two capitals in a row): each pattern above, run over
@@ -470,7 +476,14 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
             spans += _sql_name_values(text, insert, lexicon)
     if _CAPS_HINT.search(text):
         spans += [caps.span() for caps in _CAPS_RUN.finditer(text) if _caps_name(text, caps, lexicon)]
+        if "/" in text:
+            spans += [m.span("name") for m in _TICKET_NAME.finditer(text) if _ticket_name(m.group("name"), lexicon)]
     return spans
+
+
+def _ticket_name(name: str, lexicon: Lexicon | None) -> bool:
+    words = regex.split(r"[/ -]", name.lower())
+    return _name_words(" ".join(words), lexicon, False) or given_and_surname(words)
 
 
 def _sql_name_values(text: str, insert: regex.Match[str], lexicon: Lexicon | None) -> list[tuple[int, int]]:
