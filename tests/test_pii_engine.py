@@ -358,6 +358,23 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "AAABAEq7nB2xZ4mT9pK3vL8w\nR6yF1hC5dJ0sQ2uG7eN4aX",
             "PRIVATE_KEY",
         ),
+        # round 5: passwords named in other languages, as a call's second argument, after a Dockerfile's ENV, in a
+        # .netrc line, and PINs
+        ("Passwort: Geheim123! für den Server", "Geheim123!", "PASSWORD"),
+        ("mot de passe : Secret123 pour le wifi", "Secret123", "PASSWORD"),
+        ("contraseña: Clave2024 del router", "Clave2024", "PASSWORD"),
+        ("minha senha é Senha@123", "Senha@123", "PASSWORD"),
+        ("la password è Ciao2024!", "Ciao2024!", "PASSWORD"),
+        ("wachtwoord: Welkom01!", "Welkom01!", "PASSWORD"),
+        ("hasło: Tajne123!", "Tajne123!", "PASSWORD"),
+        ("пароль: Qwerty123!", "Qwerty123!", "PASSWORD"),
+        ("数据库密码\uff1aAbc123456!", "Abc123456!", "PASSWORD"),
+        ("パスワードはHimitsu2024です", "Himitsu2024", "PASSWORD"),
+        ("define('DB_PASSWORD', 'Wp#Conf2024');", "Wp#Conf2024", "PASSWORD"),
+        ('props.setProperty("password", "JavaProp#1");', "JavaProp#1", "PASSWORD"),
+        ("FROM node:20\nENV DB_PASSWORD S3cretDocker1\n", "S3cretDocker1", "PASSWORD"),
+        ("machine api.heroku.com login jdoe password 9f8e7d6c-netrc", "9f8e7d6c-netrc", "PASSWORD"),
+        ("the card PIN: 7731, please", "7731", "PASSWORD"),
         # A Discord bot's token: its user id in base64, a timestamp and an HMAC (round 5)
         (
             "bot.run('MTA4NzY1NDMyMTA5ODc2NTQzMg.GhT2xY.abcdEFGHijklMNOPqrstUVWXyz0123456789ab')",
@@ -452,6 +469,9 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "model.layers.encoder.weight and QWxhZGRpbjpvcGVuIHNlc2FtZQ.abcdef.abcdEFGHijklMNOPqrstUVWXyz0123456789ab",
         'variable "db_password" {\n  type = string\n  sensitive = true\n}\nvariable "region" { default = "eu-west-1" }',
         "<password>${env.DB_PASSWORD}</password> <password/> redis-cli -p 6379 ping; the key is to retry later",
+        'fields = ("password", "password_confirmation", "email"); ENV PASSWORD_FILE /run/secrets/db',
+        '("API_KEY", "ApiKeyRecognizer"), ("PASSWORD", "PasswordRecognizer"), ["password", "login password"]',
+        "Das Passwort ist abgelaufen; le mot de passe est requis; pin: 2.31.0 in requirements; 密码是必填的",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -97,6 +97,12 @@ def _password_in_prose(value: str) -> bool:
     return has_signal and _plausible_bare_password(value)
 
 
+def _paired_password(value: str) -> bool:
+    # After a quoted key and a comma a value may be one more field's name ("PasswordRecognizer", "login password"): a
+    # digit says it is not.
+    return any(c.isdigit() for c in value) and _plausible_bare_password(value)
+
+
 def _cli_password(value: str) -> bool:
     # `docker run -u 1000:1000` and `-u root:root` name a user and a group, not a password.
     return _password_in_prose(value) and not value.isdigit()
@@ -108,6 +114,10 @@ def _plausible_secret(value: str) -> bool:
 
 def _plausible_bare_secret(value: str) -> bool:
     return _plausible_secret(value) and not _EXPRESSION.search(value)
+
+
+def _paired_secret(value: str) -> bool:
+    return _has_digit_and_letter(value) and _plausible_bare_secret(value)
 
 
 def _random_looking(value: str) -> bool:
@@ -123,7 +133,7 @@ _RANDOM_KEY = regex.compile(r"[A-Za-z0-9_./+=-]+")
 
 _NOT_TOKEN_BEFORE = r"(?<![A-Za-z0-9_-])"
 _NOT_TOKEN_AFTER = r"(?![A-Za-z0-9_-])"
-_SEP = r"""["']?[ \t]*(?::=|=>|[:=])[ \t]*"""
+_SEP = r"""["']?[ \t]*(?::=|=>|[:=\uff1a])[ \t]*"""  # \uff1a: a fullwidth colon (CJK text)
 _QUOTED_VALUE = r"""(?P<q>["'`])(?P<value>[^"'`\n]{4,256}?)(?P=q)"""
 _BARE_VALUE = r"""(?P<value>[^\s"'`<>]{4,256})"""
 # A key's bare value also ends at "&", the next parameter of a URL's query (?token=8f14e45f&user=...).
@@ -131,10 +141,17 @@ _BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,256})"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
 # "password" may end a longer name (PGPASSWORD, newPassword); "pass" alone only after a name and "_" or "."
 # (DB_PASS, smtp.pass): "first-pass: compile" is prose.
-# A quoted key may be "pass" alone ({"user": "svc", "pass": "..."}).
+# A quoted key may be "pass" alone ({"user": "svc", "pass": "..."}). A password is also named in German, French,
+# Spanish, Portuguese, Dutch, Polish, Turkish, Russian, Nordic, Czech and Finnish, and in Chinese, Japanese and Korean
+# (no word boundary before those: "数据库密码").
+_FOREIGN_PASSWORD_WORDS = (
+    r"passwort|kennwort|mot[ _]de[ _]passe|contraseña|contrasena|senha|wachtwoord|hasło|haslo|şifre|sifre|пароль"
+    r"|lösenord|losenord|adgangskode|salasana|heslo"
+)
+_CJK_PASSWORD_WORDS = r"密码|密碼|パスワード|비밀번호"
 _PASSWORD_KEY = (
     r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw)|(?<=[a-z0-9][_.])pass"
-    r"|(?<=[\"'])pass(?=[\"']))\b)"
+    rf"|(?<=[\"'])pass(?=[\"'])|(?<!\w)(?:{_FOREIGN_PASSWORD_WORDS})|{_CJK_PASSWORD_WORDS})\b)"
 )
 _SECRET_KEY = (
     r"(?i:(?<![a-z0-9])(?:secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?key"
@@ -146,7 +163,10 @@ _SECRET_KEY = (
 _OTHER_KEY = r"(?i:(?<=[a-z0-9][_. -])key(?:[_.-](?:base|id))?\b)"
 _TRAILING = ".,;:)"
 
-_PASSWORD_HINTS = ("pass", "pwd", "pw")
+_PASSWORD_HINTS = (
+    *("pass", "pwd", "pw", "kennwort", "contrase", "senha", "wachtwoord", "hasło", "haslo", "şifre", "sifre"),
+    *("пароль", "lösenord", "losenord", "adgangskode", "salasana", "heslo", "密码", "密碼", "パスワード", "비밀번호"),
+)
 _SECRET_HINTS = ("secret", "key", "token")
 _GITHUB_HINTS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")
 
@@ -159,13 +179,30 @@ Check = Callable[[str], bool]
 
 
 def _assignments(
-    name: str, key: str, bare: str, hints: tuple[str, ...], score: float, checks: tuple[Check, Check]
-) -> tuple[SecretPattern, SecretPattern, SecretPattern]:
-    """`key = "value"`, `key: value` and XML's `<key>value</key>`, each value checked by its check in `checks` (an
-    element's value as a quoted one: it is a literal)."""
-    quoted, unquoted = checks
+    name: str, key: str, bare: str, hints: tuple[str, ...], score: float, checks: tuple[Check, Check, Check]
+) -> tuple[SecretPattern, ...]:
+    """`key = "value"`, `key: value`, XML's `<key>value</key>`, a call's `("key", "value")` (PHP's define, Java's
+    setProperty) and a Dockerfile's `ENV key value`, each value checked by its check in `checks`: quoted, bare,
+    paired (an element's value is a literal as a quoted one is; a Dockerfile's is bare)."""
+    quoted, unquoted, paired = checks
     return (
         _api(f"{name}_quoted", key + _SEP + _QUOTED_VALUE, hints, score=score, check=quoted, line_local=True),
+        _api(
+            f"{name}_paired",
+            r"(?<=[\"'][\w.-]{0,40})" + key + r"""["'][ \t]*,[ \t]*""" + _QUOTED_VALUE,
+            hints,
+            score=score,
+            check=paired,
+            line_local=True,
+        ),
+        _api(
+            f"{name}_dockerfile",
+            r"(?<![^\n])[ \t]*(?:ENV|ARG)[ \t]+[\w.-]*?" + key + r"[ \t]+(?P<value>[^\s\"'=]{4,256})",
+            hints,
+            score=score,
+            check=unquoted,
+            line_local=True,
+        ),
         _api(
             f"{name}_element",
             r"<[\w.:-]*?" + key + r">(?P<value>[^<>\n]{4,256})</",
@@ -424,17 +461,49 @@ PASSWORD_PATTERNS = [
         check=_basic_credentials,
     ),
     *_assignments(
-        "password", _PASSWORD_KEY, _BARE_VALUE, _PASSWORD_HINTS, 0.85, (_plausible_password, _plausible_bare_password)
+        "password",
+        _PASSWORD_KEY,
+        _BARE_VALUE,
+        _PASSWORD_HINTS,
+        0.85,
+        (_plausible_password, _plausible_bare_password, _paired_password),
     ),
     _terraform_default("password_terraform", _PASSWORD_KEY, _PASSWORD_HINTS, 0.85, _plausible_password),
     _api(
-        "password_prose",
-        r"(?i:\b(?:password|passwd|passphrase|passcode|pwd|pw)\s+(?:is|was|to)\s+)(?:`(?P<value>[^`\n]{4,128})`|"
+        "password_prose",  # "my password is X", "Passwort ist X", "minha senha é X", "la password è X"
+        r"(?i:\b(?:password|passwd|passphrase|passcode|pwd|pw|" + _FOREIGN_PASSWORD_WORDS + r")\s+"
+        r"(?:is|was|to|ist|lautet|est|es|era|é|è|är|er|jest|je)\s+)(?:`(?P<value>[^`\n]{4,128})`|"
         r"""(?P<value>[^\s"'`]{4,128}))""",
-        ("pass", "pw"),
+        _PASSWORD_HINTS,
         score=0.8,
         check=_password_in_prose,
         strip_trailing=_TRAILING,
+    ),
+    _api(
+        # Chinese, Japanese and Korean put no space around the password ("パスワードはHimitsu2024です"): it is the
+        # ASCII after the word.
+        "password_prose_cjk",
+        r"(?:" + _CJK_PASSWORD_WORDS + r")[ \t]*(?:是|は|:|\uff1a)?[ \t]*(?P<value>[!-~]{4,128})",
+        ("密码", "密碼", "パスワード", "비밀번호"),
+        score=0.8,
+        check=_password_in_prose,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
+        "netrc",  # ~/.netrc: machine host login user password S3cret
+        r"(?i:\bmachine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+)(?P<value>\S{3,256})",
+        ("machine",),
+        score=0.85,
+        check=_looks_literal,
+        line_local=True,
+    ),
+    _api(
+        "pin",  # "card PIN: 7731", "passcode = 482913"
+        r"(?i:\b(?:pin(?:[ -]?code)?|passcode)\b[ \t]*(?:is|:|=)[ \t]*)(?P<value>\d{4,8})(?![\w.])",
+        ("pin", "passcode"),
+        score=0.8,
+        line_local=True,
     ),
     _api(
         "cli_user_password",  # curl -u admin:Sup3rS3cret!, --user=deploy:hunter22
@@ -494,9 +563,16 @@ PASSWORD_PATTERNS = [
 
 SECRET_PATTERNS = [
     *_assignments(
-        "secret", _SECRET_KEY, _BARE_KEY_VALUE, _SECRET_HINTS, 0.7, (_plausible_secret, _plausible_bare_secret)
+        "secret",
+        _SECRET_KEY,
+        _BARE_KEY_VALUE,
+        _SECRET_HINTS,
+        0.7,
+        (_plausible_secret, _plausible_bare_secret, _paired_secret),
     ),
-    *_assignments("other_key", _OTHER_KEY, _BARE_KEY_VALUE, ("key",), 0.7, (_random_looking, _random_looking)),
+    *_assignments(
+        "other_key", _OTHER_KEY, _BARE_KEY_VALUE, ("key",), 0.7, (_random_looking, _random_looking, _random_looking)
+    ),
     _terraform_default("secret_terraform", _SECRET_KEY, _SECRET_HINTS, 0.7, _plausible_secret),
     _api(
         "key_prose",  # "my mistral key is 8Hq2...": named in a sentence, the value must look generated
