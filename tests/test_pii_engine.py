@@ -175,6 +175,15 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("マイナンバー: 1234 5678 9018 を入力するとエラー", "1234 5678 9018", "ID_NUMBER"),
         ("My Number card 483027159622 was rejected", "483027159622", "ID_NUMBER"),
         ("Numéro d'assurance sociale : 275 934 107", "275 934 107", "ID_NUMBER"),
+        # Chile's RUT, the UAE's Emirates ID, Taiwan's and Hong Kong's identity card numbers by their check digits; a
+        # Medicare beneficiary identifier (MBI), an Indonesian NIK and a number plate by their words
+        ("RUT 18.765.432-7 del cliente", "18.765.432-7", "ID_NUMBER"),
+        ("my id 784-1990-1234567-6 expired", "784-1990-1234567-6", "ID_NUMBER"),
+        ("身分證字號 F223456786", "F223456786", "ID_NUMBER"),
+        ("HKID K654321(9) please", "K654321(9)", "ID_NUMBER"),
+        ("MBI 1EG4-TE5-MK73 on the card", "1EG4-TE5-MK73", "ID_NUMBER"),
+        ("NIK 3171234501900001 untuk verifikasi", "3171234501900001", "ID_NUMBER"),
+        ("plate: 7ABC123 (California)", "7ABC123", "ID_NUMBER"),
         # round 5: national numbers of China (mobiles, no trunk prefix), Russia (trunk "8") and Japan, also
         # glued to CJK text, which has no spaces around them
         ("客户的手机号是13812345678。请回电。", "13812345678", "PHONE_NUMBER"),
@@ -487,6 +496,7 @@ def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
         "ref 811218-9875 and 230493-1841, lot 24027548137, part 93.07.14-271.51 and 756.3029.1748.54",
         "tx rhCMLiUKVndEqr1KhudVdZcLtD7oRLwhAV and TAF9qvUaeRkreZz6FmjXAdqPzYEgEFHt2e",
         "ref GOMC850312HDFNRR08 and GOMC850312K73, 920704-2345679, part 275-934-108, 10482736541 and 85031204518",
+        "ref 18.765.432-8, 784-1990-1234567-5, F223456787 and K654321(8)",
     ],
 )
 def test_national_id_shapes_need_their_check_digit(engine: PiiEngine, text: str) -> None:

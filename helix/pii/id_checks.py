@@ -1,8 +1,9 @@
 """Check digits of national identity numbers found by their shape alone (`personal.NationalIdRecognizer`): Luhn, and
 personal numbers that hold a birth date or a check digit of their own: Sweden's personnummer, Finland's
 henkilötunnus, Norway's fødselsnummer, Belgium's rijksregisternummer, Switzerland's AHV number, Austria's
-Sozialversicherungsnummer, Poland's PESEL, Turkey's TC Kimlik number, Korea's resident registration number and
-Canada's social insurance number. A shape alone would be any number; the date and the check digit make it that number.
+Sozialversicherungsnummer, Poland's PESEL, Turkey's TC Kimlik number, Korea's resident registration number,
+Canada's social insurance number, Chile's RUT and the UAE's Emirates ID. A shape alone would be any number; the date
+and the check digit make it that number.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ _TR = r"[1-9]\d{10}"
 # with its dashes only: "275 934 107" is also how a large number is written.
 _KR = rf"\d\d{_MONTH}{_DAY}-[1-8]\d{{6}}"
 _CA = r"[1-79]\d\d-\d{3}-\d{3}"
-CHECKED_ID = "|".join((_SE, _FI, _NO, _BE, _CH, _AT, _PL, _TR, _KR, _CA))
+_CL = r"\d{1,2}\.\d{3}\.\d{3}-[\dkK]"  # Chile's RUT, with its dots
+_AE = r"784-(?:19|20)\d\d-\d{7}-\d"  # the UAE's Emirates ID: 784, the birth year, Luhn
+CHECKED_ID = "|".join((_SE, _FI, _NO, _BE, _CH, _AT, _PL, _TR, _KR, _CA, _CL, _AE))
 
 _FI_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 _NO_WEIGHTS = ((3, 7, 6, 1, 8, 9, 4, 5, 2), (5, 4, 3, 2, 7, 6, 5, 4, 3, 2))
@@ -97,15 +100,21 @@ def _kr(number: str) -> bool:
     return (11 - sum(d * w for d, w in zip(digits, _KR_WEIGHTS, strict=False)) % 11) % 10 == digits[12]
 
 
-def _ca(number: str) -> bool:
+def _luhn(number: str) -> bool:
     return luhn(_digits(number))
+
+
+def _cl(number: str) -> bool:
+    digits = _digits(number[:-1])
+    total = sum(int(d) * (2 + i % 6) for i, d in enumerate(reversed(digits)))
+    return "0123456789K"[-total % 11] == number[-1].upper()
 
 
 _CHECKS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = tuple(
     (re.compile(shape), check)
     for shape, check in (
         *((_SE, _se), (_FI, _fi), (_NO, _no), (_BE, _be), (_CH, _ch), (_AT, _at)),
-        *((_PL, _pl), (_TR, _tr), (_KR, _kr), (_CA, _ca)),
+        *((_PL, _pl), (_TR, _tr), (_KR, _kr), (_CA, _luhn), (_CL, _cl), (_AE, _luhn)),
     )
 )
 

@@ -186,7 +186,7 @@ _ID_WORDS_PATTERN = (
     r"|identity (?:card|number)|id card|national_id|cpr|ppsn?|nif|nip|personnummer|fødselsnummer|henkilötunnus"
     r"|ahv|sozialversicherungs\w*|führerschein\w*|rijbewijs\w*|permis de conduire|carnet de conducir"
     r"|my number card|individual number|マイナンバー|個人番号|assurance sociale|주민등록번호|resident registration"
-    r"|rrn|curp|kimlik|tckn)\b"
+    r"|rrn|curp|kimlik|tckn|mbi|nik|plate(?=[ \t]*:))\b"
 )
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
 _ID_WORDS = re.compile(_ID_WORDS_PATTERN)
@@ -202,7 +202,7 @@ ID_HINTS = (
     *("personnummer", "fødselsnummer", "henkilötunnus", "ahv", "sozialversicherung", "führerschein", "rijbewijs"),
     *("permis de conduire", "carnet de conducir"),
     *("my number card", "individual number", "マイナンバー", "個人番号", "assurance sociale", "주민등록번호"),
-    *("resident registration", " rrn", "curp", "kimlik", "tckn"),
+    *("resident registration", " rrn", "curp", "kimlik", "tckn", " mbi", " nik"),
 )
 DATE_OF_BIRTH_HINTS = (
     "born",
@@ -255,8 +255,9 @@ def _id_shaped(number: str) -> bool:
 # them. Led by a digit: Brazil's CPF written with its dots (529.982.247-25), China's resident ID, France's NIR (social
 # security number, spaces optional) and Spain's DNI, all runs of 8 or more digits, so they are looked for only in
 # such runs (`scan.WINDOWS`); South Africa's 13-digit ID number (birth date, Luhn digit) and the European personal
-# numbers of `id_checks` too. Led by a letter: Italy's codice fiscale, Singapore's NRIC/FIN, Spain's NIE and Mexico's
-# CURP and RFC (four letters of the name, the birth date, and a check digit); that pattern starts with a plain
+# numbers of `id_checks` too. Led by a letter: Italy's codice fiscale, Singapore's NRIC/FIN, Spain's NIE, Mexico's
+# CURP and RFC (four letters of the name, the birth date, and a check digit), Taiwan's national ID and Hong Kong's
+# identity card number (its check digit in brackets); that pattern starts with a plain
 # character class and checks the character before it only there, so `re` skips ahead to candidates (~5x faster over
 # prose than a pattern that starts with a lookbehind).
 _YYMMDD = r"\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
@@ -269,7 +270,8 @@ _DIGIT_LED_ID = (
 )
 _LETTER_LED_ID = re.compile(
     r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z])"
-    rf"|(?P<curp>[A-Z]{{3}}{_YYMMDD}[HMX][A-Z]{{5}}[A-Z\d]\d)|(?P<rfc>[A-Z]{{3}}{_YYMMDD}[1-9A-V][1-9A-Z][\dA]))"
+    rf"|(?P<curp>[A-Z]{{3}}{_YYMMDD}[HMX][A-Z]{{5}}[A-Z\d]\d)|(?P<rfc>[A-Z]{{3}}{_YYMMDD}[1-9A-V][1-9A-Z][\dA])"
+    r"|(?P<tw>[12]\d{8})|(?P<hk>[A-Z]?\d{6}\([\dA]\)))"
     r"(?![\w.-])"
 )
 # A codice fiscale typed in lower case ("rssmra85t10a562s"), found by its digits (a pattern led by a lower-case
@@ -291,6 +293,9 @@ _CF_ODD = dict(
 _MX_VALUES = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ")}
 _CURP_STATE_CODES = "AS BC BS CC CH CL CM CS DF DG GR GT HG JC MC MN MS NE NL NT OC PL QR QT SL SP SR TC TL TS VZ YN ZS"
 _CURP_STATES = frozenset(_CURP_STATE_CODES.split())
+# Taiwan's ID: the area letter's value (A=10, in this order), then the digits, weighted.
+_TW_AREAS = "ABCDEFGHJKLMNPQRSTUVXYWZIO"
+_TW_WEIGHTS = (1, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1)
 _CF_EVEN = {c: int(c) if c.isdigit() else ord(c) - ord("A") for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 
 
@@ -346,20 +351,42 @@ def _rfc_valid(code: str) -> bool:
     return "0123456789A"[check] == code[12]
 
 
+def _tw_valid(code: str) -> bool:
+    area = _TW_AREAS.index(code[0]) + 10
+    digits = [area // 10, area % 10, *(int(c) for c in code[1:])]
+    return sum(d * w for d, w in zip(digits, _TW_WEIGHTS, strict=True)) % 10 == 0
+
+
+def _hk_valid(code: str) -> bool:
+    letters, check = code[: code.index("(") - 6], code[-2]
+    values = [36] * (2 - len(letters)) + [ord(c) - 55 for c in letters] + [int(c) for c in code[len(letters) : -3]]
+    total = sum(v * w for v, w in zip(values, range(9, 1, -1), strict=True))
+    return "0123456789A"[-total % 11] == check
+
+
 def _digit_led_valid(number: str) -> bool:
     """The check digit of a `_DIGIT_LED_ID` match, by its shape."""
     if checked_id_valid(number):
         return True
     if len(number) == 13 and number.isdigit():  # South Africa's ID: YYMMDD, SSSS, citizenship, 8/9, Luhn digit
         return luhn(number)
-    if "." in number:
-        return _cpf_valid(number)
+    if "." in number:  # the CPF's 529.982.247-25, or a Chilean RUT whose check digit failed
+        return len(number) == 14 and _cpf_valid(number)
     if number[-1].isalpha() and len(number.replace("-", "")) == 9:
         return _dni_valid(number)
+    if not number.replace(" ", "").isalnum():  # a shape of `id_checks` with separators whose check failed
+        return False
     return _cn_valid(number) if len(number) == 18 else _nir_valid(number)
 
 
-_LETTER_LED_CHECKS = {"cf": _cf_valid, "nric_nie": _nric_or_nie_valid, "curp": _curp_valid, "rfc": _rfc_valid}
+_LETTER_LED_CHECKS = {
+    "cf": _cf_valid,
+    "nric_nie": _nric_or_nie_valid,
+    "curp": _curp_valid,
+    "rfc": _rfc_valid,
+    "tw": _tw_valid,
+    "hk": _hk_valid,
+}
 
 
 class NationalIdRecognizer(PatternRecognizer):
