@@ -146,7 +146,6 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
     "sbp_0123456789abcdef0123456789abcdef01234567",
     "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",
     "NRAK-X8Q2L9P4K7V3N6H1J5F0S2QERT7",
-    "0123456789abcdef0123456789abcdef-us21",
     "patXq8Zr2Lm9Pw4Kt.0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
     "re_Xq8Zr2Lm_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1",
     "sk_0123456789abcdef0123456789abcdef0123456789abcdef",

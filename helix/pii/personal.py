@@ -176,18 +176,33 @@ class DateOfBirthRecognizer(_SpanRecognizer):
 # before: "E-449213"): six characters or more, four digits or more, so a year ("my passport expires in 2030") is
 # not one. A passport is also named in other languages (passaporto, pasaporte, passeport, Reisepass, paszport,
 # paspoort) and by a field name (passport_no, passportNumber).
-_ID_WORDS_PATTERN = (
-    r"\b(?:passport\w*|passaporto|passaporte|pasaporte|passeport|reisepass\w*|paszport\w*|paspoort\w*"
-    r"|driver'?s? ?licen[cs]e|licen[cs]e (?:no|number|#)|medicare|medicaid|nhs|national insurance"
-    r"|ni (?:no|number)|nino|aadhaa?r|pan|social insurance|sin|tax ?(?:id|payer id|file number)|tin|itin|ein|account"
-    r"|routing (?:no|number|#)|(?:member|patient|employee|staff|student|customer) ?(?:id|no|number|#)|mrn"
-    r"|health ?card|(?:licen[cs]e|number|registration) plate|plate (?:no|number)|registration (?:no|number)|vin"
-    r"|acct|bsn|burgerservicenummer|cpf|tfn|pesel|steuer-?(?:id|nummer)|steueridentifikationsnummer|national id"
-    r"|identity (?:card|number)|id card|national_id|cpr|ppsn?|nif|nip|personnummer|fødselsnummer|henkilötunnus"
-    r"|ahv|sozialversicherungs\w*|führerschein\w*|rijbewijs\w*|permis de conduire|carnet de conducir"
-    r"|my number card|individual number|マイナンバー|個人番号|assurance sociale|주민등록번호|resident registration"
-    r"|rrn|curp|kimlik|tckn|mbi|nik|plate(?=[ \t]*:))\b"
+_ID_NUMBER_SUFFIX = r" ?(?:id|no|number|#)"
+_ID_WORD_BRANCHES = (
+    *(r"passport\w*", "passaporto", "passaporte", "pasaporte", "passeport", r"reisepass\w*", r"paszport\w*"),
+    *(r"paspoort\w*", r"driver'?s? ?licen[cs]e", "licen[cs]e (?:no|number|#)", "medicare", "medicaid", "nhs"),
+    *("national insurance", "ni (?:no|number)", "nino", "aadhaa?r", "pan", "social insurance", "sin"),
+    *("tax ?(?:id|payer id|file number)", "tin", "itin", "ein", "account", "routing (?:no|number|#)"),
+    *(word + _ID_NUMBER_SUFFIX for word in ("member", "patient", "employee", "staff", "student", "customer")),
+    *("mrn", "health ?card", "licen[cs]e plate", "number plate", "registration plate", "plate (?:no|number)"),
+    *("registration (?:no|number)", "vin", "acct", "bsn", "burgerservicenummer", "cpf", "tfn", "pesel"),
+    *("steuer-?(?:id|nummer)", "steueridentifikationsnummer", "national id", "identity (?:card|number)", "id card"),
+    *("national_id", "cpr", "ppsn?", "nif", "nip", "personnummer", "fødselsnummer", "henkilötunnus", "ahv"),
+    *(r"sozialversicherungs\w*", r"führerschein\w*", r"rijbewijs\w*", "permis de conduire", "carnet de conducir"),
+    *("my number card", "マイナンバー", "個人番号", "assurance sociale", "mbi", "nik", r"plate(?=[ \t]*:)"),
 )
+
+
+def _by_first_letter(branches: tuple[str, ...]) -> str:
+    """`branches` as one alternation whose branches share their first letter: `re` tries every branch at every word,
+    so one test of the letter for each group is several times cheaper than one for each word. Branches with the same
+    first letter keep their order, so the same one matches."""
+    groups: dict[str, list[str]] = {}
+    for branch in branches:
+        groups.setdefault(branch[0], []).append(branch[1:])
+    return "|".join(re.escape(first) + "(?:" + "|".join(rests) + ")" for first, rests in groups.items())
+
+
+_ID_WORDS_PATTERN = r"\b(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")\b"
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
 _ID_WORDS = re.compile(_ID_WORDS_PATTERN)
 _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing changes the text's length
@@ -201,8 +216,7 @@ ID_HINTS = (
     *("steuer", "pesel", "national id", "national_id", "identity", "id card", "cpr", " pps", " nif", " nip"),
     *("personnummer", "fødselsnummer", "henkilötunnus", "ahv", "sozialversicherung", "führerschein", "rijbewijs"),
     *("permis de conduire", "carnet de conducir"),
-    *("my number card", "individual number", "マイナンバー", "個人番号", "assurance sociale", "주민등록번호"),
-    *("resident registration", " rrn", "curp", "kimlik", "tckn", " mbi", " nik"),
+    *("my number card", "マイナンバー", "個人番号", "assurance sociale", " mbi", " nik"),
 )
 DATE_OF_BIRTH_HINTS = (
     "born",

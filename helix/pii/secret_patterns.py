@@ -34,6 +34,9 @@ class SecretPattern:
     hints: tuple[str, ...] = ()
     # Every match lies within one line and holds a hint: only the lines holding a hint are scanned.
     line_local: bool = False
+    # Lower-case substrings one of which every match holds too (a Dockerfile's "env" where `hints` name the key): a
+    # text without any is not scanned.
+    also: tuple[str, ...] = ()
 
 
 # --- value checks ---------------------------------------------------------------------------
@@ -141,18 +144,17 @@ _BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,256})"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
 # "password" may end a longer name (PGPASSWORD, newPassword); "pass" alone only after a name and "_" or "."
 # (DB_PASS, smtp.pass): "first-pass: compile" is prose.
-# A quoted key may be "pass" alone ({"user": "svc", "pass": "..."}). A password is also named in German, French,
-# Spanish, Portuguese, Dutch, Polish, Turkish, Russian, Nordic, Czech and Finnish, and in Chinese, Japanese and Korean
+# A password is also named in German, French,
+# Spanish, Portuguese, Dutch, Polish, Turkish, Russian and Swedish, and in Chinese, Japanese and Korean
 # (no word boundary before those: "数据库密码").
 _FOREIGN_PASSWORD_WORDS = (
-    r"passwort|kennwort|mot[ _]de[ _]passe|contraseña|contrasena|senha|wachtwoord|hasło|haslo|şifre|sifre|пароль"
-    r"|lösenord|losenord|adgangskode|salasana|heslo"
+    r"passwort|kennwort|mot de passe|contraseña|contrasena|senha|wachtwoord|hasło|şifre|пароль|lösenord"
 )
 _CJK_PASSWORD_WORDS = r"密码|密碼|パスワード|비밀번호"
-_PASSWORD_KEY = (
-    r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw)|(?<=[a-z0-9][_.])pass"
-    rf"|(?<=[\"'])pass(?=[\"'])|(?<!\w)(?:{_FOREIGN_PASSWORD_WORDS})|{_CJK_PASSWORD_WORDS})\b)"
-)
+_PASSWORD_KEY = r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw)|(?<=[a-z0-9][_.])pass)\b)"
+# Their own patterns, tried only on the lines that hold one of them: in one alternation with the English words, every
+# line naming a password would pay for them.
+_FOREIGN_PASSWORD_KEY = rf"(?i:(?:(?<!\w)(?:{_FOREIGN_PASSWORD_WORDS})|{_CJK_PASSWORD_WORDS})\b)"
 _SECRET_KEY = (
     r"(?i:(?<![a-z0-9])(?:secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?key"
     r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey)\b)"
@@ -163,9 +165,13 @@ _SECRET_KEY = (
 _OTHER_KEY = r"(?i:(?<=[a-z0-9][_. -])key(?:[_.-](?:base|id))?\b)"
 _TRAILING = ".,;:)"
 
-_PASSWORD_HINTS = (
-    *("pass", "pwd", "pw", "kennwort", "contrase", "senha", "wachtwoord", "hasło", "haslo", "şifre", "sifre"),
-    *("пароль", "lösenord", "losenord", "adgangskode", "salasana", "heslo", "密码", "密碼", "パスワード", "비밀번호"),
+_PASSWORD_HINTS = ("pass", "pwd", "pw")
+_CJK_PASSWORD_HINTS = ("密码", "密碼", "パスワード", "비밀번호")
+# Few and short: each is looked for in every text that names a password in English too. Those beyond Latin-1 (ł, ş,
+# Cyrillic, CJK) cost nothing in a Latin-1 text.
+_FOREIGN_PASSWORD_HINTS = (
+    *("wort", "de passe", "contrase", "senha", "wachtwoord", "hasło", "şifre", "пароль", "lösenord"),
+    *_CJK_PASSWORD_HINTS,
 )
 _SECRET_HINTS = ("secret", "key", "token")
 _GITHUB_HINTS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")
@@ -179,38 +185,20 @@ Check = Callable[[str], bool]
 
 
 def _assignments(
-    name: str, key: str, bare: str, hints: tuple[str, ...], score: float, checks: tuple[Check, Check, Check]
+    name: str,
+    key: str,
+    bare: str,
+    hints: tuple[str, ...],
+    score: float,
+    checks: tuple[Check, Check],
+    paired: Check | None = None,
 ) -> tuple[SecretPattern, ...]:
-    """`key = "value"`, `key: value`, XML's `<key>value</key>`, a call's `("key", "value")` (PHP's define, Java's
-    setProperty) and a Dockerfile's `ENV key value`, each value checked by its check in `checks`: quoted, bare,
-    paired (an element's value is a literal as a quoted one is; a Dockerfile's is bare)."""
-    quoted, unquoted, paired = checks
-    return (
+    """`key = "value"` and `key: value`, each value checked by its check in `checks` (quoted, bare); with a `paired`
+    check also XML's `<key>value</key>` (checked as a quoted value: a literal), a call's `("key", "value")` (PHP's
+    define, Java's setProperty; checked by `paired`) and a Dockerfile's `ENV key value` (checked as a bare one)."""
+    quoted, unquoted = checks
+    plain = (
         _api(f"{name}_quoted", key + _SEP + _QUOTED_VALUE, hints, score=score, check=quoted, line_local=True),
-        _api(
-            f"{name}_paired",
-            r"(?<=[\"'][\w.-]{0,40})" + key + r"""["'][ \t]*,[ \t]*""" + _QUOTED_VALUE,
-            hints,
-            score=score,
-            check=paired,
-            line_local=True,
-        ),
-        _api(
-            f"{name}_dockerfile",
-            r"(?<![^\n])[ \t]*(?:ENV|ARG)[ \t]+[\w.-]*?" + key + r"[ \t]+(?P<value>[^\s\"'=]{4,256})",
-            hints,
-            score=score,
-            check=unquoted,
-            line_local=True,
-        ),
-        _api(
-            f"{name}_element",
-            r"<[\w.:-]*?" + key + r">(?P<value>[^<>\n]{4,256})</",
-            hints,
-            score=score,
-            check=quoted,
-            line_local=True,
-        ),
         _api(
             f"{name}_bare",
             key + _SEP + bare,
@@ -219,6 +207,38 @@ def _assignments(
             check=unquoted,
             strip_trailing=_TRAILING,
             line_local=True,
+        ),
+    )
+    if paired is None:
+        return plain
+    return (
+        *plain,
+        _api(
+            f"{name}_paired",
+            r"""["'][\w.-]{0,40}?""" + key + r"""["'],[ \t]*""" + _QUOTED_VALUE,
+            hints,
+            score=score,
+            check=paired,
+            line_local=True,
+            also=('",', "',"),
+        ),
+        _api(
+            f"{name}_dockerfile",
+            r"(?<![^\n])[ \t]*(?:ENV|ARG)[ \t]+[\w.-]*?" + key + r"[ \t]+(?P<value>[^\s\"'=]{4,256})",
+            hints,
+            score=score,
+            check=unquoted,
+            line_local=True,
+            also=("env", "arg"),
+        ),
+        _api(
+            f"{name}_element",
+            r"<[\w.:-]*?" + key + r">(?P<value>[^<>\n]{4,256})</",
+            hints,
+            score=score,
+            check=quoted,
+            line_local=True,
+            also=("</",),
         ),
     )
 
@@ -293,13 +313,12 @@ _VENDOR_KEY_PATTERNS = [
     _api("databricks", r"\bdapi[0-9a-f]{32}(?:-\d)?\b", ("dapi",), check=_has_digit_and_letter),
     _api("planetscale", r"\bpscale_(?:pw|tkn|oauth)_[A-Za-z0-9_.=-]{32,64}", ("pscale_",)),
     _api("docker_hub", r"\bdckr_pat_[A-Za-z0-9_-]{27,}" + _NOT_TOKEN_AFTER, ("dckr_pat_",)),
-    _api("terraform_cloud", r"\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}" + _NOT_TOKEN_AFTER, (".atlasv1.",)),
+    _api("terraform_cloud", r"\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}" + _NOT_TOKEN_AFTER, ("atlasv1.",)),
     _api("langsmith", r"\blsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}\b", ("lsv2_",)),
     _api("pinecone", r"\bpcsk_[A-Za-z0-9]{4,8}_[A-Za-z0-9]{40,}\b", ("pcsk_",)),
     _api("supabase", r"\bsbp_[0-9a-f]{40}\b", ("sbp_",), check=_has_digit_and_letter),
     _api("tavily", r"\btvly-(?:dev-|prod-)?[A-Za-z0-9]{32}\b", ("tvly-",), check=_has_digit_and_letter),
     _api("new_relic", r"\bNRAK-[A-Z0-9]{27}\b", ("nrak-",)),
-    _api("mailchimp", r"\b[0-9a-f]{32}-us\d{1,2}\b", ("-us",), check=_has_digit_and_letter),
     _api("airtable", r"\bpat[A-Za-z0-9]{14}\.[0-9a-f]{64}\b", ("pat",)),
     _api("resend", r"\bre_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}\b", ("re_",), check=_has_digit_and_letter),
     _api("elevenlabs", r"\bsk_[0-9a-f]{48}\b", ("sk_",), check=_has_digit_and_letter),
@@ -434,14 +453,27 @@ JWT_PATTERNS = [
 ]
 
 
-def _terraform_default(name: str, key: str, hints: tuple[str, ...], score: float, check: Check) -> SecretPattern:
+def _terraform_default(name: str, key: str, score: float, check: Check) -> SecretPattern:
     """A Terraform variable named as a secret and its default value, lines below its name."""
     return _api(
         name,
         r'\bvariable[ \t]+"[^"\n]*?' + key + r'[^"\n]*"[ \t]*\{[^}]*?\bdefault[ \t]*=[ \t]*"(?P<value>[^"\n]{4,256})"',
-        ('variable "', *hints),
+        ('variable "',),
         score=score,
         check=check,
+    )
+
+
+def _password_prose(name: str, words: str, hints: tuple[str, ...]) -> SecretPattern:
+    """A password in a sentence: "my password is X", "Passwort ist X", "minha senha é X", "la password è X"."""
+    return _api(
+        name,
+        r"(?i:\b(?:" + words + r")\s+(?:is|was|to|ist|lautet|est|es|era|é|è|är|er|jest|je)\s+)"
+        r"""(?:`(?P<value>[^`\n]{4,128})`|(?P<value>[^\s"'`]{4,128}))""",
+        hints,
+        score=0.8,
+        check=_password_in_prose,
+        strip_trailing=_TRAILING,
     )
 
 
@@ -466,25 +498,35 @@ PASSWORD_PATTERNS = [
         _BARE_VALUE,
         _PASSWORD_HINTS,
         0.85,
-        (_plausible_password, _plausible_bare_password, _paired_password),
+        (_plausible_password, _plausible_bare_password),
+        _paired_password,
     ),
-    _terraform_default("password_terraform", _PASSWORD_KEY, _PASSWORD_HINTS, 0.85, _plausible_password),
+    *_assignments(
+        "password_foreign",
+        _FOREIGN_PASSWORD_KEY,
+        _BARE_VALUE,
+        _FOREIGN_PASSWORD_HINTS,
+        0.85,
+        (_plausible_password, _plausible_bare_password),
+        _paired_password,
+    ),
+    _terraform_default("password_terraform", _PASSWORD_KEY, 0.85, _plausible_password),
     _api(
-        "password_prose",  # "my password is X", "Passwort ist X", "minha senha é X", "la password è X"
-        r"(?i:\b(?:password|passwd|passphrase|passcode|pwd|pw|" + _FOREIGN_PASSWORD_WORDS + r")\s+"
-        r"(?:is|was|to|ist|lautet|est|es|era|é|è|är|er|jest|je)\s+)(?:`(?P<value>[^`\n]{4,128})`|"
-        r"""(?P<value>[^\s"'`]{4,128}))""",
-        _PASSWORD_HINTS,
-        score=0.8,
-        check=_password_in_prose,
-        strip_trailing=_TRAILING,
+        "password_pass_key",  # a quoted key may be "pass" alone: {"user": "svc", "pass": "S3cret"}
+        r"""(?<=["'])pass["'][ \t]*[:=][ \t]*""" + _QUOTED_VALUE,
+        ('"pass"', "'pass'"),
+        score=0.85,
+        check=_plausible_password,
+        line_local=True,
     ),
+    _password_prose("password_prose", r"password|passwd|passphrase|passcode|pwd|pw", _PASSWORD_HINTS),
+    _password_prose("password_prose_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS),
     _api(
         # Chinese, Japanese and Korean put no space around the password ("パスワードはHimitsu2024です"): it is the
         # ASCII after the word.
         "password_prose_cjk",
         r"(?:" + _CJK_PASSWORD_WORDS + r")[ \t]*(?:是|は|:|\uff1a)?[ \t]*(?P<value>[!-~]{4,128})",
-        ("密码", "密碼", "パスワード", "비밀번호"),
+        _CJK_PASSWORD_HINTS,
         score=0.8,
         check=_password_in_prose,
         strip_trailing=_TRAILING,
@@ -568,16 +610,16 @@ SECRET_PATTERNS = [
         _BARE_KEY_VALUE,
         _SECRET_HINTS,
         0.7,
-        (_plausible_secret, _plausible_bare_secret, _paired_secret),
+        (_plausible_secret, _plausible_bare_secret),
+        _paired_secret,
     ),
-    *_assignments(
-        "other_key", _OTHER_KEY, _BARE_KEY_VALUE, ("key",), 0.7, (_random_looking, _random_looking, _random_looking)
-    ),
-    _terraform_default("secret_terraform", _SECRET_KEY, _SECRET_HINTS, 0.7, _plausible_secret),
+    *_assignments("other_key", _OTHER_KEY, _BARE_KEY_VALUE, ("key",), 0.7, (_random_looking, _random_looking)),
+    _terraform_default("secret_terraform", _SECRET_KEY, 0.7, _plausible_secret),
     _api(
         "key_prose",  # "my mistral key is 8Hq2...": named in a sentence, the value must look generated
-        r"(?i:\b(?:key|token|secret)[ \t]+(?:is|was)[ \t]*:?[ \t]+)[\"'`]?(?P<value>[A-Za-z0-9_./+=-]{20,256})",
+        r"(?i:\b(?:key|token|secret) +(?:is|was)[ \t]*:?[ \t]+)[\"'`]?(?P<value>[A-Za-z0-9_./+=-]{20,256})",
         _SECRET_HINTS,
+        also=(" is", " was"),
         score=0.7,
         check=_random_looking,
         strip_trailing=_TRAILING,

@@ -69,8 +69,15 @@ class SecretRecognizer(PatternRecognizer):
             return []
         results: list[RecognizerResult] = []
         lines: dict[tuple[str, ...], list[tuple[int, int]]] = {}  # patterns share their hints
+        held: dict[tuple[str, ...], bool] = {}  # ...so each set of hints is looked for once
+
+        def holds(hints: tuple[str, ...]) -> bool:
+            if hints not in held:
+                held[hints] = any(h in lowered for h in hints)
+            return held[hints]
+
         for spec, compiled in self._specs:
-            if spec.hints and not any(h in lowered for h in spec.hints):
+            if (spec.hints and not holds(spec.hints)) or (spec.also and not holds(spec.also)):
                 continue
             spans = [(0, len(text))]
             if spec.line_local:
