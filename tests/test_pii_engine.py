@@ -383,6 +383,16 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("FROM node:20\nENV DB_PASSWORD S3cretDocker1\n", "S3cretDocker1", "PASSWORD"),
         ("machine api.heroku.com login jdoe password 9f8e7d6c-netrc", "9f8e7d6c-netrc", "PASSWORD"),
         ("the card PIN: 7731, please", "7731", "PASSWORD"),
+        # round 5: an Azure SAS token's signature, a Wi-Fi QR code's password, 2FA recovery codes, a Mexican mobile
+        # written with the "1" it had until 2019
+        (
+            "https://acct.blob.core.windows.net/c/f.csv?sv=2022-11-02&ss=b&sp=r&sig=AbCdEf0123456789GhIjKlMnOpQrStUv%2BwXyZ%3D",
+            "AbCdEf0123456789GhIjKlMnOpQrStUv%2BwXyZ%3D",
+            "SECRET",
+        ),
+        ("WIFI:T:WPA;S:AcmeGuest;P:Gu3st#Pass;;", "Gu3st#Pass", "PASSWORD"),
+        ("my recovery codes: 8f3k-2j9d 7h2k-9d8s 1m4n-6p2q", "8f3k-2j9d 7h2k-9d8s 1m4n-6p2q", "SECRET"),
+        ("WhatsApp +52 1 33 1842 7765", "+52 1 33 1842 7765", "PHONE_NUMBER"),
         # A Discord bot's token: its user id in base64, a timestamp and an HMAC (round 5)
         (
             "bot.run('MTA4NzY1NDMyMTA5ODc2NTQzMg.GhT2xY.abcdEFGHijklMNOPqrstUVWXyz0123456789ab')",
@@ -480,6 +490,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         'fields = ("password", "password_confirmation", "email"); ENV PASSWORD_FILE /run/secrets/db',
         '("API_KEY", "ApiKeyRecognizer"), ("PASSWORD", "PasswordRecognizer"), ["password", "login password"]',
         "Das Passwort ist abgelaufen; le mot de passe est requis; pin: 2.31.0 in requirements; 密码是必填的",
+        "the signature is in sig=; WIFI:T:WPA;S:Guest;P:;; recovery codes: see the docs; +52 1 is Mexico's old prefix",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

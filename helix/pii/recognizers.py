@@ -65,6 +65,8 @@ _TRUNKLESS = {
     "BR": regex.compile(r"^\(\d\d\) ?9?\d{4}-?\d{4}$"),
     "CN": regex.compile(r"^1[3-9]\d(?:[ -]?\d{4}){2}$"),
 }
+# Mexico's mobiles took a "1" after +52 until 2019, and are still written so (+52 1 33 1842 7765).
+_MEXICO_MOBILE_ONE = regex.compile(r"^\+52[ .-]?1[ .-]?(?=\d{10}$|\d\d[ .-])")
 # The trunk prefixes people write before a national number: "0" (GB 020..., DE 030..., JP 090...) and Russia's "8".
 # The US "1" is often left out, so a number without it is still national there.
 _WRITTEN_TRUNKS = ("0", "8")
@@ -140,7 +142,7 @@ class FastPhoneRecognizer(LocalRecognizer):
             return 0.0
         if candidate.startswith(("+", "00")):
             international = "+" + candidate.removeprefix("+").removeprefix("00")
-            if self._valid(international, None):
+            if self._valid(international, None) or self._valid(_MEXICO_MOBILE_ONE.sub("+52 ", international), None):
                 return 0.7
             # A number of the ranges kept for fiction and tests (+44 7700 900461, +1 555 010 4477) is possible
             # but never valid: named as a phone, it is one.

@@ -119,6 +119,10 @@ def _plausible_bare_secret(value: str) -> bool:
     return _plausible_secret(value) and not _EXPRESSION.search(value)
 
 
+def _has_digit(value: str) -> bool:
+    return any(c.isdigit() for c in value)
+
+
 def _paired_secret(value: str) -> bool:
     return _has_digit_and_letter(value) and _plausible_bare_secret(value)
 
@@ -533,6 +537,14 @@ PASSWORD_PATTERNS = [
         line_local=True,
     ),
     _api(
+        "wifi_qr",  # a Wi-Fi network's QR code: WIFI:T:WPA;S:name;P:password;;
+        r"(?i:\bWIFI:)(?:[^;\n]*;)*?P:(?P<value>(?:\\.|[^;\\\n])+);",
+        ("wifi:",),
+        score=0.85,
+        check=_looks_literal,
+        line_local=True,
+    ),
+    _api(
         "netrc",  # ~/.netrc: machine host login user password S3cret
         r"(?i:\bmachine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+)(?P<value>\S{3,256})",
         ("machine",),
@@ -616,10 +628,26 @@ SECRET_PATTERNS = [
     *_assignments("other_key", _OTHER_KEY, _BARE_KEY_VALUE, ("key",), 0.7, (_random_looking, _random_looking)),
     _terraform_default("secret_terraform", _SECRET_KEY, 0.7, _plausible_secret),
     _api(
+        "sas_signature",  # an Azure shared access signature in a URL's query: ?sv=...&sig=...
+        r"[?&]sig=(?P<value>[A-Za-z0-9%+/=]{20,256})",
+        ("sig=",),
+        score=0.8,
+        check=_has_digit_and_letter,
+        line_local=True,
+    ),
+    _api(
+        "recovery_codes",  # two-factor backup codes: each one lets its holder in
+        r"(?i:\b(?:recovery|backup) codes?\b[ \t]*[:=-]?[ \t]*)"
+        r"(?P<value>[A-Za-z0-9]{4,6}-?[A-Za-z0-9]{4,6}(?:[ ,]+[A-Za-z0-9]{4,6}-?[A-Za-z0-9]{4,6})*)",
+        ("recovery code", "backup code"),
+        score=0.8,
+        check=_has_digit,
+        line_local=True,
+    ),
+    _api(
         "key_prose",  # "my mistral key is 8Hq2...": named in a sentence, the value must look generated
-        r"(?i:\b(?:key|token|secret) +(?:is|was)[ \t]*:?[ \t]+)[\"'`]?(?P<value>[A-Za-z0-9_./+=-]{20,256})",
-        _SECRET_HINTS,
-        also=(" is", " was"),
+        r"(?i:\b(?:key|token|secret) is[ \t]*:?[ \t]+)[\"'`]?(?P<value>[A-Za-z0-9_./+=-]{20,256})",
+        ("key is", "token is", "secret is"),
         score=0.7,
         check=_random_looking,
         strip_trailing=_TRAILING,
