@@ -155,6 +155,9 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
     "bkua_0123456789abcdef0123456789abcdef01234567",
     "pat-na1-01234567-89ab-cdef-0123-456789abcdef",
     "sk.eyJ1IjoiYWNtZSIsImEiOiJjbHh4eHh4eHgwMDAwMnFxcjFhYmNkZWZnIn0.Xq8Zr2Lm9Pw4Kt7Vb3Nc6H",
+    "ya29.a0AfH6SMBx3Kq9Lm2Zx8Vb7Nc4Rt1Yp6Wd0Hf5Js2Ga1b2c3d4e5f6",
+    "AAAAx8Kq9Lm:APA91bH3Kq9Lm2Zx8Vb7Nc4Rt1Yp6Wd0Hf5Js2Ga1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ",
+    "HRKU-AAx8Kq9Lm2Zx8Vb7Nc4Rt1Yp6Wd0Hf5Js2Ga1b2c3d4e5f6g7h8i9j0kLmNo",
 ]
 
 
@@ -393,6 +396,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("WIFI:T:WPA;S:AcmeGuest;P:Gu3st#Pass;;", "Gu3st#Pass", "PASSWORD"),
         ("my recovery codes: 8f3k-2j9d 7h2k-9d8s 1m4n-6p2q", "8f3k-2j9d 7h2k-9d8s 1m4n-6p2q", "SECRET"),
         ("WhatsApp +52 1 33 1842 7765", "+52 1 33 1842 7765", "PHONE_NUMBER"),
+        ("SSWS 00QCjAl4MlV-WPXM3fZzv_Kq9Lm2Zx8Vb7Nc4Rt1Yp", "00QCjAl4MlV-WPXM3fZzv_Kq9Lm2Zx8Vb7Nc4Rt1Yp", "API_KEY"),
         # A Discord bot's token: its user id in base64, a timestamp and an HMAC (round 5)
         (
             "bot.run('MTA4NzY1NDMyMTA5ODc2NTQzMg.GhT2xY.abcdEFGHijklMNOPqrstUVWXyz0123456789ab')",

@@ -332,6 +332,10 @@ _VENDOR_KEY_PATTERNS = [
     _api("buildkite", r"\bbkua_[0-9a-f]{40}\b", ("bkua_",), check=_has_digit_and_letter),
     _api("hubspot", r"\bpat-(?:na|eu)\d-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", ("pat-",)),
     _api("mapbox_secret", r"\bsk\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}", ("sk.eyj",)),
+    _api("google_oauth_token", r"\bya29\.[A-Za-z0-9_-]{20,}", ("ya29.",), check=_has_digit_and_letter),
+    _api("firebase_server_key", r"\bAAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{40,}", ("apa91b",)),
+    _api("okta", r"\bSSWS[ \t]+(?P<value>00[A-Za-z0-9_-]{40})" + _NOT_TOKEN_AFTER, ("ssws",)),
+    _api("heroku", r"\bHRKU-[A-Za-z0-9_-]{30,}" + _NOT_TOKEN_AFTER, ("hrku-",), check=_has_digit_and_letter),
     # A Telegram bot's token: the bot's id, a colon, and 34 or 35 characters that start "AA".
     _api("telegram_bot", r"(?<![0-9A-Za-z])\d{8,10}:AA[A-Za-z0-9_-]{32,33}" + _NOT_TOKEN_AFTER, (":aa",)),
 ]
