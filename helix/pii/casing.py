@@ -58,10 +58,10 @@ _CUE_LIST = """named called dear hi hello hey thanks cc mr mrs ms dr prof ask te
 _RELATION_LIST = """wife husband son daughter mom mum mother dad father brother sister boyfriend girlfriend fiance
     fiancee fiancé fiancée uncle aunt cousin nephew niece grandma grandpa grandmother grandfather stepson stepdaughter
     roommate flatmate"""
-_RELATIONS = frozenset(_RELATION_LIST.split())
-_RELATION_CUE = regex.compile(r"(?i)\bmy[ \t]+(?:" + "|".join(sorted(_RELATIONS)) + r")[ \t]*,?[ \t]*$")
-_RELATION_ENDS = tuple(sorted(_RELATIONS))
-_CUE_WORDS = frozenset(_CUE_LIST.split()) | _RELATIONS
+RELATIONS = frozenset(_RELATION_LIST.split())
+_RELATION_CUE = regex.compile(r"(?i)\bmy[ \t]+(?:" + "|".join(sorted(RELATIONS)) + r")[ \t]*,?[ \t]*$")
+_RELATION_ENDS = tuple(sorted(RELATIONS))
+_CUE_WORDS = frozenset(_CUE_LIST.split()) | RELATIONS
 _CUE_REACH = 24  # characters before a run searched for a cue
 CALENDAR_WORDS = frozenset(
     w.lower() for w in (*calendar.day_name, *calendar.month_name, *calendar.day_abbr, *calendar.month_abbr) if w
