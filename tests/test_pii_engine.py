@@ -397,6 +397,17 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("my recovery codes: 8f3k-2j9d 7h2k-9d8s 1m4n-6p2q", "8f3k-2j9d 7h2k-9d8s 1m4n-6p2q", "SECRET"),
         ("WhatsApp +52 1 33 1842 7765", "+52 1 33 1842 7765", "PHONE_NUMBER"),
         ("SSWS 00QCjAl4MlV-WPXM3fZzv_Kq9Lm2Zx8Vb7Nc4Rt1Yp", "00QCjAl4MlV-WPXM3fZzv_Kq9Lm2Zx8Vb7Nc4Rt1Yp", "API_KEY"),
+        # round 5: an Indian mobile without its trunk "0", IDs after "#:", "customer_id", "policy no." and "DL#",
+        # a bare "pass:" and "credentials: user:password"
+        ("my mobile is 98765 43210", "98765 43210", "PHONE_NUMBER"),
+        ("Member #: 8834-2211-09", "8834-2211-09", "ID_NUMBER"),
+        ("customer_id=CUST-0048213", "CUST-0048213", "ID_NUMBER"),
+        ("insurance policy no. POL-88213-44", "POL-88213-44", "ID_NUMBER"),
+        ("DL# D123-4567-8901", "D123-4567-8901", "ID_NUMBER"),
+        ("login: jsmith  pass: Winter2024!", "Winter2024!", "PASSWORD"),
+        ("user=admin&pass=hunter22", "hunter22", "PASSWORD"),
+        ("credentials: admin:Adm1n#2024", "Adm1n#2024", "PASSWORD"),
+        ("db creds: admin / S3cure!Pass", "S3cure!Pass", "PASSWORD"),
         # A Discord bot's token: its user id in base64, a timestamp and an HMAC (round 5)
         (
             "bot.run('MTA4NzY1NDMyMTA5ODc2NTQzMg.GhT2xY.abcdEFGHijklMNOPqrstUVWXyz0123456789ab')",
@@ -495,6 +506,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         '("API_KEY", "ApiKeyRecognizer"), ("PASSWORD", "PasswordRecognizer"), ["password", "login password"]',
         "Das Passwort ist abgelaufen; le mot de passe est requis; pin: 2.31.0 in requirements; 密码是必填的",
         "the signature is in sig=; WIFI:T:WPA;S:Guest;P:;; recovery codes: see the docs; +52 1 is Mexico's old prefix",
+        "first pass: compile; second pass: link; credentials: see the vault; order 98765 43210 units",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -176,13 +176,14 @@ class DateOfBirthRecognizer(_SpanRecognizer):
 # before: "E-449213"): six characters or more, four digits or more, so a year ("my passport expires in 2030") is
 # not one. A passport is also named in other languages (passaporto, pasaporte, passeport, Reisepass, paszport,
 # paspoort) and by a field name (passport_no, passportNumber).
-_ID_NUMBER_SUFFIX = r" ?(?:id|no|number|#)"
+_ID_NUMBER_SUFFIX = r"[ _]?(?:id|no|number|#)"
 _ID_WORD_BRANCHES = (
     *(r"passport\w*", "passaporto", "passaporte", "pasaporte", "passeport", r"reisepass\w*", r"paszport\w*"),
     *(r"paspoort\w*", r"driver'?s? ?licen[cs]e", "licen[cs]e (?:no|number|#)", "medicare", "medicaid", "nhs"),
     *("national insurance", "ni (?:no|number)", "nino", "aadhaa?r", "pan", "social insurance", "sin"),
     *("tax ?(?:id|payer id|file number)", "tin", "itin", "ein", "account", "routing (?:no|number|#)"),
     *(word + _ID_NUMBER_SUFFIX for word in ("member", "patient", "employee", "staff", "student", "customer")),
+    *(word + _ID_NUMBER_SUFFIX for word in ("policy", "dl")),
     *("mrn", "health ?card", "licen[cs]e plate", "number plate", "registration plate", "plate (?:no|number)"),
     *("registration (?:no|number)", "vin", "acct", "bsn", "burgerservicenummer", "cpf", "tfn", "pesel"),
     *("steuer-?(?:id|nummer)", "steueridentifikationsnummer", "national id", "identity (?:card|number)", "id card"),
@@ -202,7 +203,8 @@ def _by_first_letter(branches: tuple[str, ...]) -> str:
     return "|".join(re.escape(first) + "(?:" + "|".join(rests) + ")" for first, rests in groups.items())
 
 
-_ID_WORDS_PATTERN = r"\b(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")\b"
+# After "#" a number's label ends whatever follows ("Member #: 8834-2211-09").
+_ID_WORDS_PATTERN = r"\b(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")(?:\b|(?<=#))"
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
 _ID_WORDS = re.compile(_ID_WORDS_PATTERN)
 _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing changes the text's length
@@ -216,7 +218,7 @@ ID_HINTS = (
     *("steuer", "pesel", "national id", "national_id", "identity", "id card", "cpr", " pps", " nif", " nip"),
     *("personnummer", "fødselsnummer", "henkilötunnus", "ahv", "sozialversicherung", "führerschein", "rijbewijs"),
     *("permis de conduire", "carnet de conducir"),
-    *("my number card", "マイナンバー", "個人番号", "assurance sociale", " mbi", " nik"),
+    *("my number card", "マイナンバー", "個人番号", "assurance sociale", " mbi", " nik", "policy", " dl"),
 )
 DATE_OF_BIRTH_HINTS = (
     "born",

@@ -65,6 +65,8 @@ _TRUNKLESS = {
     "BR": regex.compile(r"^\(\d\d\) ?9?\d{4}-?\d{4}$"),
     "CN": regex.compile(r"^1[3-9]\d(?:[ -]?\d{4}){2}$"),
 }
+# ...and India's mobiles (98765 43210), only after a phone word: ten digits in two groups are also other numbers.
+_TRUNKLESS_NAMED = {"IN": regex.compile(r"^[6-9]\d{4}[ -]?\d{5}$")}
 # Mexico's mobiles took a "1" after +52 until 2019, and are still written so (+52 1 33 1842 7765).
 _MEXICO_MOBILE_ONE = regex.compile(r"^\+52[ .-]?1[ .-]?(?=\d{10}$|\d\d[ .-])")
 # The trunk prefixes people write before a national number: "0" (GB 020..., DE 030..., JP 090...) and Russia's "8".
@@ -92,9 +94,12 @@ def _looks_national(digits: str, before: str) -> bool:
     return digits.startswith("0") and not before.endswith(("=", ":"))
 
 
-def _trunkless(region: str, candidate: str) -> bool:
+def _trunkless(region: str, candidate: str, before: str) -> bool:
     shape = _TRUNKLESS.get(region)
-    return shape is not None and shape.match(candidate) is not None
+    if shape is not None and shape.match(candidate) is not None:
+        return True
+    named = _TRUNKLESS_NAMED.get(region)
+    return named is not None and named.match(candidate) is not None and _PHONE_WORDS.search(before) is not None
 
 
 def _trunk_prefix(region: str) -> str | None:
@@ -158,7 +163,7 @@ class FastPhoneRecognizer(LocalRecognizer):
             return 0.0
         for region in self.regions:
             trunk = self._trunks.get(region)
-            if trunk and not digits.startswith(trunk) and not _trunkless(region, candidate):
+            if trunk and not digits.startswith(trunk) and not _trunkless(region, candidate, before):
                 continue
             if self._valid(candidate, region):
                 return 0.6 if bare else 0.5

@@ -472,6 +472,10 @@ def _terraform_default(name: str, key: str, score: float, check: Check) -> Secre
     )
 
 
+# A pass that is a document or a ticket, its number no password ("work pass: G1234567X").
+_PASS_NOUNS = ("work", "boarding", "bus", "day", "season", "guest", "visitor", "access", "press", "gate", "hall")
+
+
 def _password_prose(name: str, words: str, hints: tuple[str, ...]) -> SecretPattern:
     """A password in a sentence: "my password is X", "Passwort ist X", "minha senha é X", "la password è X"."""
     return _api(
@@ -537,6 +541,25 @@ PASSWORD_PATTERNS = [
         _CJK_PASSWORD_HINTS,
         score=0.8,
         check=_password_in_prose,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
+        "pass_key",  # "pass: Winter2024!", "&pass=hunter22": the value needs a digit, a symbol or an inner capital
+        r"(?i:(?<![\w-])" + "".join(f"(?<!{noun} )" for noun in _PASS_NOUNS) + r"pass[ \t]*[:=][ \t]*)"
+        r"""(?P<value>[^\s"'`<>&]{4,256})""",
+        ("pass",),
+        score=0.8,
+        check=_password_in_prose,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
+        "credentials_pair",  # "credentials: admin:Adm1n#2024", "db creds: admin / S3cure!Pass"
+        r"(?i:\bcred(?:ential)?s\b[ \t]*[:=][ \t]*)[^\s:/]+(?::|[ \t]+/[ \t]+)(?P<value>[^\s\"'`]{4,256})",
+        ("cred",),
+        score=0.8,
+        check=_cli_password,
         strip_trailing=_TRAILING,
         line_local=True,
     ),
