@@ -546,9 +546,10 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "pass_key",  # "pass: Winter2024!", "&pass=hunter22": the value needs a digit, a symbol or an inner capital
-        r"(?i:(?<![\w-])" + "".join(f"(?<!{noun} )" for noun in _PASS_NOUNS) + r"pass[ \t]*[:=][ \t]*)"
+        # "pass" first, the words before it checked after it: `re` skips ahead to each "pass" (~3x faster).
+        r"(?i:pass(?<![\w-]pass)" + "".join(f"(?<!{noun} pass)" for noun in _PASS_NOUNS) + r"[ \t]*[:=][ \t]*)"
         r"""(?P<value>[^\s"'`<>&]{4,256})""",
-        ("pass",),
+        _PASSWORD_HINTS,  # "pass" would do, but these lines are found already
         score=0.8,
         check=_password_in_prose,
         strip_trailing=_TRAILING,
