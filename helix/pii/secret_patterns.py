@@ -34,8 +34,8 @@ class SecretPattern:
     hints: tuple[str, ...] = ()
     # Every match lies within one line and holds a hint: only the lines holding a hint are scanned.
     line_local: bool = False
-    # Lower-case substrings one of which every match holds too (a Dockerfile's "env" where `hints` name the key): a
-    # text without any is not scanned.
+    # Substrings, as written (not lower-cased), one of which every match holds too (a Dockerfile's "ENV " where `hints`
+    # name the key): a text without any is not scanned.
     also: tuple[str, ...] = ()
 
 
@@ -233,7 +233,7 @@ def _assignments(
             score=score,
             check=unquoted,
             line_local=True,
-            also=("env", "arg"),
+            also=("ENV ", "ARG "),
         ),
         _api(
             f"{name}_element",
@@ -691,6 +691,7 @@ SECRET_PATTERNS = [
         r"(?P<value>(?:[a-z]{3,8} ){11,23}[a-z]{3,8})\b",
         ("phrase", "mnemonic", "words"),
         score=0.9,
+        line_local=True,  # "words" is in many prompts ("under 300 words"): only its lines are scanned
     ),
     _api(
         # A session in a pasted Cookie or Set-Cookie header or curl's -b/--cookie: each long value, one match a cookie.

@@ -69,15 +69,17 @@ class SecretRecognizer(PatternRecognizer):
             return []
         results: list[RecognizerResult] = []
         lines: dict[tuple[str, ...], list[tuple[int, int]]] = {}  # patterns share their hints
-        held: dict[tuple[str, ...], bool] = {}  # ...so each set of hints is looked for once
+        held: dict[tuple[tuple[str, ...], bool], bool] = {}  # ...so each set of hints is looked for once
 
-        def holds(hints: tuple[str, ...]) -> bool:
-            if hints not in held:
-                held[hints] = any(h in lowered for h in hints)
-            return held[hints]
+        def holds(hints: tuple[str, ...], as_written: bool) -> bool:
+            key = (hints, as_written)
+            if key not in held:  # one hint (most): no generator, ~0.3 us less
+                within = text if as_written else lowered
+                held[key] = hints[0] in within if len(hints) == 1 else any(h in within for h in hints)
+            return held[key]
 
         for spec, compiled in self._specs:
-            if (spec.hints and not holds(spec.hints)) or (spec.also and not holds(spec.also)):
+            if (spec.hints and not holds(spec.hints, False)) or (spec.also and not holds(spec.also, True)):
                 continue
             spans = [(0, len(text))]
             if spec.line_local:
