@@ -3,6 +3,7 @@ prompt set, every action, placeholder restore (also streamed), config validation
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -19,17 +20,19 @@ from helix.pii.analyzer import Finding as F
 from helix.pii.analyzer import PiiEngine, resolve_overlaps
 from helix.pii.config import PiiConfig, RegexRecognizerConfig, validate
 from helix.pii.hashing import keyed_hash
-from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS
+from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS, ID_WORD_HINTS, IdNumberRecognizer
 from helix.pii.recognizers import (
     _URL_USERINFO_BEFORE,
     _VERSION_BEFORE,
     EmailRecognizer,
+    FastPhoneRecognizer,
     FilteredIpRecognizer,
     email_windows,
+    phone_hint,
 )
 from helix.pii.redact import Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
-from helix.pii.scan import GATES
+from helix.pii.scan import GATES, Mentions, lowered
 from tests.conftest import SKIP_MODEL_TESTS, SPACY_MODEL, require_model
 
 DATA = Path(__file__).parent / "data" / "pii_prompts.jsonl"
@@ -242,6 +245,8 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("DOB: 1985-03-14, member since 2019", "1985-03-14", "DATE_OF_BIRTH"),
         ("she was born on March 14, 1985 in Ohio", "March 14, 1985", "DATE_OF_BIRTH"),
         ("my passport number is 533380006", "533380006", "ID_NUMBER"),
+        ("details/PAN ABCDE1234F ok", "ABCDE1234F", "ID_NUMBER"),  # a short ID word after punctuation, not a space
+        ("(NI number QQ123456C)", "QQ123456C", "ID_NUMBER"),
         ("Medicare number: 1EG4-TE5-MK73, please update it", "1EG4-TE5-MK73", "ID_NUMBER"),
         ("NHS number 943 476 5919", "943 476 5919", "ID_NUMBER"),
         ("SIN 046 454 286 on file", "046 454 286", "ID_NUMBER"),
@@ -903,6 +908,7 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
 
 
 _DIGIT_PIECES = [
+    *("+44 7911 123456", "(415) 555-0132", "0049 30 901820", "01.45.67.89.10", "\u00a0", "(", ")"),
     *("4111 1111 1111 1111", "4111.1111.1111.1111", "4111-1111-1111-1111", "078-05-1120", "078 05 1120"),
     *("078051120", "12345-6789", "10.0.3.17", "10.0.3.0/24", "127.0.0.1", "v1.2.3.4", "::1", "fe80::1"),
     "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
@@ -946,21 +952,77 @@ def test_windowed_patterns_find_what_the_whole_text_scan_finds(text: str) -> Non
     ip = FilteredIpRecognizer()
     found = PatternRecognizer.analyze(ip, text, [])
     whole_ip = [x for x in found if not _VERSION_BEFORE.search(text[max(0, x.start - 24) : x.start])]
-    assert GATES["IP_ADDRESS"](text) or found == []  # the scanner skips the recognizer where its gate says no
+    assert phone_hint(text) or FastPhoneRecognizer().analyze(text, []) == []  # the phone recognizer's gate, too
+    assert GATES["IP_ADDRESS"](text, lowered(text)) or found == []  # where the gate says no, the scan skips it
     assert [(x.start, x.end, x.score) for x in ip.analyze(text, [])] == [(x.start, x.end, x.score) for x in whole_ip]
 
 
 @settings(max_examples=600, deadline=None, derandomize=True)
 @given(
     st.lists(
-        st.one_of(st.sampled_from(ID_HINTS + DATE_OF_BIRTH_HINTS), st.text(alphabet=" .-éabdeinorstNIB", max_size=6)),
+        st.one_of(
+            st.sampled_from(ID_HINTS + ID_WORD_HINTS + DATE_OF_BIRTH_HINTS),
+            st.text(alphabet=" .-éabdeinorstNIB7", max_size=6),
+        ),
         max_size=8,
     ).map("".join)
 )
 def test_the_word_gates_say_yes_exactly_where_a_hint_is(text: str) -> None:
-    lowered = " " + text.lower()
-    assert GATES["ID_NUMBER"](text) == any(hint in lowered for hint in ID_HINTS)
-    assert GATES["DATE_OF_BIRTH"](text) == any(hint in lowered for hint in DATE_OF_BIRTH_HINTS)
+    view = lowered(text)
+    has_digit = any(c.isdigit() for c in text)  # every ID number has one (`personal._id_shaped`)
+    mentioned = any(hint in view for hint in ID_HINTS) or any(re.search(rf"\b{w}\b", view) for w in ID_WORD_HINTS)
+    assert GATES["ID_NUMBER"](text, view) == (has_digit and mentioned)
+    assert GATES["DATE_OF_BIRTH"](text, view) == any(hint in view for hint in DATE_OF_BIRTH_HINTS)
+
+
+_ID_PIECES = ("SIN", "sin", "Since", "tin", "ITIN", "EIN", "pan", "PAN", "panel", "PPS", "ppsn", "nif", "NIP", "ni no")
+_AROUND_ID = (" ", ": ", "#", "-", ".", "\n", "é", "x", "533380006", "A1234567")
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_ID_PIECES + _AROUND_ID), max_size=8))
+def test_the_id_gate_says_yes_wherever_the_id_recognizer_finds_a_number(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert GATES["ID_NUMBER"](text, lowered(text)) or not list(IdNumberRecognizer().spans(text))
+
+
+@functools.cache
+def _word_gated_scanners() -> tuple[Any, Any, list[str]]:
+    """The pattern-only engine's scanner, a copy that asks every gate (no pass over all word gates' hints
+    first), and those hints."""
+    scanner = PiiEngine(PiiConfig(spacy_model="off"))._scanner
+    asks_all = copy.copy(scanner)
+    asks_all._any_hint = None
+    hints = sorted({h for e in scanner._entries if isinstance(e.gate, Mentions) for h in e.gate.hints})
+    return scanner, asks_all, hints
+
+
+_GATED_VALUES = (
+    " passport number 533380006",
+    " DOB: 04/07/1990",
+    " password: Xq7!mR2pLw9z",
+    " api_key=sk-proj-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",
+    " aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    " eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    " sid AC8f3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d token 9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.data())
+def test_no_word_gate_is_skipped_that_would_say_yes(data: st.DataObject) -> None:
+    scanner, asks_all, hints = _word_gated_scanners()
+    pieces = st.one_of(
+        st.sampled_from(hints), st.sampled_from(_GATED_VALUES), st.text(alphabet=" :=7aAbsZ-", max_size=5)
+    )
+    text = "".join(data.draw(st.lists(pieces, max_size=8)))
+    assert list(scanner.scan(text)) == list(asks_all.scan(text))
+
+
+def test_a_text_without_any_hint_asks_no_word_gate() -> None:
+    scanner, _, _ = _word_gated_scanners()
+    assert scanner._any_hint("Give me one word for happy, variant 42.") is None
+    assert scanner._any_hint(lowered("My passport number is 533380006")) is not None
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)

@@ -161,7 +161,8 @@ class PiiEngine:
         builtin = _builtin_recognizers(enabled)
         for recognizer in builtin:
             speed_up(recognizer)
-        recognizers = builtin + secret_recognizers(enabled) + _custom_recognizers(cfg)
+        own = builtin + secret_recognizers(enabled)  # what the scanner's gates know
+        recognizers = own + _custom_recognizers(cfg)
         model = find_model(cfg.spacy_model)
         labels = _ner_labels(enabled)
         if model is not None:
@@ -178,7 +179,7 @@ class PiiEngine:
         if not self.uses_ner:  # a street address is a LOCATION found by pattern; places' names need the model
             missing |= set(NER_ENTITIES) & set(cfg.entities)
         self.skipped = sorted(missing)
-        self._scanner = Scanner(recognizers, self.entities, gated={id(r) for r in builtin})
+        self._scanner = Scanner(recognizers, self.entities, gated={id(r) for r in own})
         self._thresholds = {e: cfg.threshold_for(e) for e in self.entities}
         self._allow = {a.strip().lower() for a in cfg.allow_list if a.strip()}
         self._cache: OrderedDict[bytes, tuple[Finding, ...]] = OrderedDict()

@@ -213,13 +213,15 @@ _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing
 ID_HINTS = (
     *("passport", "passaport", "pasaport", "passeport", "reisepass", "paszport", "paspoort"),
     *("licen", "medica", "nhs", "insurance", "tax", "account", "routing", "member", "patient"),
-    *("mrn", "health", " sin", " tin", " itin", " ein", " ni ", "nino", "employee", "staff", "student"),
-    *("customer", "plate", "registration", "vin", "aadha", " pan", "acct", "bsn", "burgerservice", "cpf", "tfn"),
-    *("steuer", "pesel", "national id", "national_id", "identity", "id card", "cpr", " pps", " nif", " nip"),
+    *("mrn", "health", "nino", "employee", "staff", "student"),
+    *("customer", "plate", "registration", "vin", "aadha", "acct", "bsn", "burgerservice", "cpf", "tfn"),
+    *("steuer", "pesel", "national id", "national_id", "identity", "id card", "cpr"),
     *("personnummer", "fødselsnummer", "henkilötunnus", "ahv", "sozialversicherung", "führerschein", "rijbewijs"),
     *("permis de conduire", "carnet de conducir"),
-    *("my number card", "マイナンバー", "個人番号", "assurance sociale", " mbi", " nik", "policy", " dl"),
+    *("my number card", "マイナンバー", "個人番号", "assurance sociale", "policy"),
 )
+# Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
+ID_WORD_HINTS = ("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl")
 DATE_OF_BIRTH_HINTS = (
     "born",
     "birth",

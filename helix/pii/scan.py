@@ -4,7 +4,10 @@ The engine's own loop cost as much as the recognizers on a 2 KB prompt: it token
 text for context words, deep-copies every result it might boost, and dedupes through generic
 helpers. Here, per text:
 - a recognizer whose required characters are absent is skipped (`GATES`: no `@`, no email
-  recognizer; no IBAN-shaped letters and digits, no IBAN recognizer);
+  recognizer; no IBAN-shaped letters and digits, no IBAN recognizer; no hint word of a secret, no
+  secret recognizer), each gate reading the text and one lower-cased copy of it made once per text;
+  the gates on words (`Mentions`: hint words of secrets, IDs, dates of birth) are first looked for all
+  at once, and most texts (93% of the regression set's questions) hold none, so none is asked;
 - the card, SSN and wallet-address patterns run only over the stretches of the text their
   matches must lie in (`WINDOWS`, `fast_regex.Runs`), found once per text;
 - a result below 1.0 from a recognizer with context words is boosted as Presidio's lemma enhancer
@@ -30,11 +33,14 @@ from helix.pii.personal import (
     FOREIGN_STREET_HINT,
     GERMAN_STREET_HINT,
     ID_HINTS,
+    ID_WORD_HINTS,
     STREET_HINT,
     LetterLedIdRecognizer,
     mac_hint,
 )
-from helix.pii.recognizers import obfuscation_hint
+from helix.pii.recognizers import FastPhoneRecognizer, obfuscation_hint, phone_hint
+from helix.pii.secret_patterns import JWT_START
+from helix.pii.secrets import SecretRecognizer, TwilioTokenRecognizer, twilio_sid_hint
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -42,49 +48,84 @@ CONTEXT_FLOOR = 0.4  # Presidio's min_score_with_context_similarity
 _CONTEXT_REACH = 240  # characters searched back for context words
 _TOKEN = regex.compile(r"\w+|[^\w\s]")
 
-Gate = Callable[[str], bool]
+# A gate reads the text and its `lowered` view (made once per text, shared by every gate).
+Gate = Callable[[str, str], bool]
+
+
+def lowered(text: str) -> str:
+    """What gates read besides the text: lower-cased after a space, so a hint may have to start a word."""
+    return " " + text.lower()
 
 
 def _search(pattern: str) -> Gate:
     compiled = re.compile(pattern)  # `re`: ~3x faster than `regex` on patterns this simple
-    return lambda text: compiled.search(text) is not None
+    return lambda text, _lowered: compiled.search(text) is not None
 
 
 _house_number = _search(r"\d[A-Za-z]?,? (?:[A-Z]|\d|[a-zé]+ )")  # "12 Baker", "12 rue"
-_two_digits = _search(r"\d\d")
 _digit = _search(r"\d")
-_letters_then_digits = _search(r"[A-Za-z]{2}\d{2}")
+# Anchored on a digit: a leading letter class would start a match attempt at nearly every position of prose.
+_letters_then_digits = _search(r"\d(?<=[A-Za-z]{2}\d)\d")
 _digit_dot_digit = _search(r"\d\.\d")  # in every IPv4 address
 _colons = _search(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")  # in every IPv6 address
 
 
-def _mentions(hints: Iterable[str]) -> Gate:
-    """Whether the lower-cased text, after a space, holds one of `hints`."""
-    compiled = re.compile(trie_pattern(hints))
-    return lambda text: compiled.search(" " + text.lower()) is not None
+class Mentions:
+    """A gate on words: whether the `lowered` view holds one of `hints` or one of `words` as a whole word (after
+    `also`, if given, says yes). The scanner first looks for every such gate's hints and words in one pass
+    (`Scanner`): most texts hold none of them."""
+
+    __slots__ = ("_also", "_search", "hints", "words")
+
+    def __init__(self, hints: Iterable[str], also: Gate | None = None, words: Iterable[str] = ()) -> None:
+        self.hints = frozenset(hints)
+        self.words = frozenset(words)
+        self._search = re.compile(mentions_pattern(self.hints, self.words)).search
+        self._also = also
+
+    def __call__(self, text: str, lowered: str) -> bool:
+        return (self._also is None or self._also(text, lowered)) and self._search(lowered) is not None
+
+
+def mentions_pattern(hints: Iterable[str], words: Iterable[str]) -> str:
+    """A regex for any of `hints` anywhere, or any of `words` as a whole word. A word is led by the character before
+    it (the `lowered` view has one before its first): a leading `\b` would leave `re` no first characters to skip to."""
+    whole = rf"\W{trie_pattern(words)}\b" if words else ""
+    return "|".join(p for p in (trie_pattern(hints), whole) if p)
 
 
 # What a text must contain for a built-in recognizer of this entity to find anything. Only
 # Presidio's and Helix's own recognizers have gates; custom patterns always run.
 GATES: dict[str, Gate] = {
-    "EMAIL_ADDRESS": lambda text: "@" in text or obfuscation_hint(text),
-    # Two digits first: a digit class is found ~4x faster than a leading letter class, and most prose has none.
-    "IBAN_CODE": lambda text: _two_digits(text) and _letters_then_digits(text),
-    "DATE_OF_BIRTH": _mentions(DATE_OF_BIRTH_HINTS),
-    "ID_NUMBER": _mentions(ID_HINTS),
-    "MAC_ADDRESS": mac_hint,
-    "IP_ADDRESS": lambda text: ("." in text and _digit_dot_digit(text)) or (":" in text and _colons(text)),
+    "EMAIL_ADDRESS": lambda text, _lowered: "@" in text or obfuscation_hint(text),
+    "IBAN_CODE": _letters_then_digits,
+    "DATE_OF_BIRTH": Mentions(DATE_OF_BIRTH_HINTS),
+    # Every number it finds has a digit (`personal._id_shaped`), found faster than a word.
+    "ID_NUMBER": Mentions(ID_HINTS, also=_digit, words=ID_WORD_HINTS),
+    "MAC_ADDRESS": lambda text, _lowered: mac_hint(text),
+    "IP_ADDRESS": lambda text, lowered: (
+        ("." in text and _digit_dot_digit(text, lowered)) or (":" in text and _colons(text, lowered))
+    ),
+    "JWT": _search(JWT_START),  # "ey" and "ew" are in too much prose to be word hints
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
-    # French street type), or a house number after a German street type.
-    "LOCATION": lambda text: (
-        (STREET_HINT.search(text) is not None and _house_number(text))
-        or GERMAN_STREET_HINT.search(text) is not None
-        or (_digit(text) and FOREIGN_STREET_HINT.search(text) is not None)
+    # French street type), or a house number after a German street type; a digit in each, looked for first.
+    "LOCATION": lambda text, lowered: (
+        _digit(text, lowered)
+        and (
+            (STREET_HINT.search(text) is not None and _house_number(text, lowered))
+            or GERMAN_STREET_HINT.search(text) is not None
+            or FOREIGN_STREET_HINT.search(text) is not None
+        )
     ),
 }
 # Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.
 CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
-    LetterLedIdRecognizer: _two_digits,  # every number it finds has two digits in a row
+    # Every number it finds has two digits, a letter and two digits (a codice fiscale) or six digits in a row (a
+    # CURP's, an RFC's or an HKID's; seven or more in the others).
+    LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{4})"),
+    FastPhoneRecognizer: lambda text, _lowered: phone_hint(text),
+    # Its hints, "ac" and "sk", are in most prose; the SIDs' capitals in little.
+    TwilioTokenRecognizer: lambda text, _lowered: twilio_sid_hint(text),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.
@@ -112,6 +153,7 @@ class _Entry:
     context: frozenset[str]
     gate: Gate | None
     windows: Callable[[Runs], list[Span]] | None
+    mentions: bool  # its gate is a `Mentions`
 
 
 class Scanner:
@@ -122,11 +164,19 @@ class Scanner:
         self._entities = list(entities)
         self._wanted = frozenset(entities)
         self._entries = [_entry(r, id(r) in gated) for r in recognizers]
+        gates = [e.gate for e in self._entries if isinstance(e.gate, Mentions)]
+        hints = {hint for gate in gates for hint in gate.hints}
+        words = {word for gate in gates for word in gate.words}
+        self._any_hint = re.compile(mentions_pattern(hints, words)).search if gates else None
 
     def scan(self, text: str) -> Iterator[Hit]:
         runs = Runs(text)
+        view = lowered(text)
+        # No hint of any word gate: none of them can say yes, and none is asked.
+        quiet = self._any_hint is not None and self._any_hint(view) is None
         for entry in self._entries:
-            if entry.gate is not None and not entry.gate(text):
+            gate = entry.gate
+            if gate is not None and ((quiet and entry.mentions) or not gate(text, view)):
                 continue
             if entry.windows is not None:
                 spans = entry.windows(runs)
@@ -147,16 +197,22 @@ def _entry(recognizer: EntityRecognizer, gated: bool) -> _Entry:
     it can match, so it needs no gate: NationalIdRecognizer shares ID_NUMBER with recognizers gated on words)."""
     context = frozenset(w.lower() for w in (recognizer.context or ()))
     windows = _windows(recognizer) if gated else None
-    return _Entry(recognizer, context, _gate(recognizer) if gated and windows is None else None, windows)
+    gate = _gate(recognizer) if gated and windows is None else None
+    return _Entry(recognizer, context, gate, windows, isinstance(gate, Mentions))
 
 
 def _gate(recognizer: EntityRecognizer) -> Gate | None:
     if type(recognizer) in CLASS_GATES:
         return CLASS_GATES[type(recognizer)]
-    gates = [GATES.get(e) for e in recognizer.get_supported_entities()]
-    if not gates or any(g is None for g in gates):
-        return None
-    return lambda text: any(g(text) for g in gates if g is not None)
+    entities = recognizer.get_supported_entities()
+    gates = [gate for gate in map(GATES.get, entities) if gate is not None]
+    if gates and len(gates) == len(entities):
+        if len(gates) == 1:  # most recognizers find one entity: no generator around its gate
+            return gates[0]
+        return lambda text, lowered: any(gate(text, lowered) for gate in gates)
+    if isinstance(recognizer, SecretRecognizer) and recognizer.hints:
+        return Mentions(recognizer.hints)  # the test its `analyze` starts with, made before the call
+    return None
 
 
 def _windows(recognizer: EntityRecognizer) -> Callable[[Runs], list[Span]] | None:

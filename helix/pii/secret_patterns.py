@@ -454,11 +454,13 @@ def _jwt_header(token: str) -> bool:
     return isinstance(header, dict) and "alg" in header
 
 
+# The header is base64url of a JSON object, so it starts "ey" ({") or "ew" ({ and a newline or tab): what every JWT
+# holds, and the scanner's gate for them (`scan.GATES`).
+JWT_START = r"e[yw][A-Za-z0-9_-]{8}"
 JWT_PATTERNS = [
     _api(
         "jwt",
-        # The header is base64url of a JSON object, so it starts "ey" ({") or "ew" ({ and a newline or tab).
-        _NOT_TOKEN_BEFORE + r"e[yw][A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]{16,}+" + _NOT_TOKEN_AFTER,
+        _NOT_TOKEN_BEFORE + JWT_START + r"[A-Za-z0-9_-]*+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]{16,}+" + _NOT_TOKEN_AFTER,
         ("ey", "ew"),
         check=_jwt_header,
     ),
