@@ -136,6 +136,28 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
     "dp.st.dev.Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu",
     "ATATT3xFfGF0Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3",
     "https://discord.com/api/webhooks/123456789012345678/Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3",
+    # round 5
+    "glsa_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa_0a1b2c3d",
+    "glc_eyJvIjoiMTIzNDU2IiwibiI6InN0YWNrLTEyMzQ1Ni1obS1yZWFkIiwiayI6Ilhx",
+    "glrt-Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1",
+    "dapi0123456789abcdef0123456789abcdef",
+    "pscale_pw_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu",
+    "dckr_pat_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5",
+    "Xq8Zr2Lm9Pw4Kt.atlasv1.Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3Xq8Zr2Lm9Pw4Kt7V",
+    "lsv2_pt_0123456789abcdef0123456789abcdef_0a1b2c3d4e",
+    "pcsk_4Xq8Z_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeRt5Yu7Io9Pa1Sd3Xq8Zr2Lm",
+    "sbp_0123456789abcdef0123456789abcdef01234567",
+    "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",
+    "NRAK-X8Q2L9P4K7V3N6H1J5F0S2QERT7",
+    "napi_0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqr",
+    "nfp_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa2QeR",
+    "rnd_Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa",
+    "bkua_0123456789abcdef0123456789abcdef01234567",
+    "pat-na1-01234567-89ab-cdef-0123-456789abcdef",
+    "sk.eyJ1IjoiYWNtZSIsImEiOiJjbHh4eHh4eHgwMDAwMnFxcjFhYmNkZWZnIn0.Xq8Zr2Lm9Pw4Kt7Vb3Nc6H",
+    "ya29.a0AfH6SMBx3Kq9Lm2Zx8Vb7Nc4Rt1Yp6Wd0Hf5Js2Ga1b2c3d4e5f6",
+    "AAAAx8Kq9Lm:APA91bH3Kq9Lm2Zx8Vb7Nc4Rt1Yp6Wd0Hf5Js2Ga1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ",
+    "HRKU-AAx8Kq9Lm2Zx8Vb7Nc4Rt1Yp6Wd0Hf5Js2Ga1b2c3d4e5f6g7h8i9j0kLmNo",
 ]
 
 
@@ -143,6 +165,33 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
     ("text", "value", "entity"),
     [
         ("my number: 0612345678", "0612345678", "PHONE_NUMBER"),
+        # round 5: national numbers by their check digits, without a word before them (Mexico's CURP and RFC, Korea's
+        # resident registration number, Canada's SIN written with dashes, Turkey's TC Kimlik, Poland's PESEL), and by
+        # the words that name them (Japan's My Number, Canada's NAS)
+        ("Necesito validar GOMC850312HDFNRR09 del cliente", "GOMC850312HDFNRR09", "ID_NUMBER"),
+        ("Factura a nombre de GOMC850312K72, régimen 612.", "GOMC850312K72", "ID_NUMBER"),
+        ("the applicant's 920704-2345678 was rejected", "920704-2345678", "ID_NUMBER"),
+        ("employee row: Tremblay, Marc, 275-934-107, Montreal", "275-934-107", "ID_NUMBER"),
+        ("TC no ile giriş: 10482736540", "10482736540", "ID_NUMBER"),
+        ("id,name,nr\n1,Anna Nowak,02240712381", "02240712381", "ID_NUMBER"),
+        ("マイナンバー: 1234 5678 9018 を入力するとエラー", "1234 5678 9018", "ID_NUMBER"),
+        ("My Number card 483027159622 was rejected", "483027159622", "ID_NUMBER"),
+        ("Numéro d'assurance sociale : 275 934 107", "275 934 107", "ID_NUMBER"),
+        # Chile's RUT, the UAE's Emirates ID, Taiwan's and Hong Kong's identity card numbers by their check digits; a
+        # Medicare beneficiary identifier (MBI), an Indonesian NIK and a number plate by their words
+        ("RUT 18.765.432-7 del cliente", "18.765.432-7", "ID_NUMBER"),
+        ("my id 784-1990-1234567-6 expired", "784-1990-1234567-6", "ID_NUMBER"),
+        ("身分證字號 F223456786", "F223456786", "ID_NUMBER"),
+        ("HKID K654321(9) please", "K654321(9)", "ID_NUMBER"),
+        ("MBI 1EG4-TE5-MK73 on the card", "1EG4-TE5-MK73", "ID_NUMBER"),
+        ("NIK 3171234501900001 untuk verifikasi", "3171234501900001", "ID_NUMBER"),
+        ("plate: 7ABC123 (California)", "7ABC123", "ID_NUMBER"),
+        # round 5: national numbers of China (mobiles, no trunk prefix), Russia (trunk "8") and Japan, also
+        # glued to CJK text, which has no spaces around them
+        ("客户的手机号是13812345678。请回电。", "13812345678", "PHONE_NUMBER"),
+        ("mobile: 13912345678 (China Mobile)", "13912345678", "PHONE_NUMBER"),
+        ("電話番号は090-4821-7736です。", "090-4821-7736", "PHONE_NUMBER"),
+        ("Мой телефон 8 (926) 117-34-82, пишите.", "8 (926) 117-34-82", "PHONE_NUMBER"),
         # set C's shapes (round 5), with other values: Twilio API key SIDs and secrets, passports named in other
         # languages and by field names, a lower-case codice fiscale, a birth date answered on the next chat line
         # or a few words on, an IBAN wrapped onto a second line, Brazilian numbers, a signature's "M:", ul. streets
@@ -306,6 +355,67 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "CRYPTO",
         ),
         *((f"my key is {key} ok", key, "API_KEY") for key in NEW_VENDOR_KEYS),
+        # round 5: passwords and secrets in more config dialects and command lines
+        ('variable "db_password" {\n  type    = string\n  default = "Tf#9vLq2Wm!x"\n}', "Tf#9vLq2Wm!x", "PASSWORD"),
+        ('variable "api_token" {\n  default = "a8Kq2LmZ9xT4vB7nR1pW"\n}', "a8Kq2LmZ9xT4vB7nR1pW", "SECRET"),
+        ("<settings><password>MavenRepo#77</password></settings>", "MavenRepo#77", "PASSWORD"),
+        ('<add key="ApiKey" /><apiKey>Xq8Zr2Lm9Pw4Kt7Vb3Nc</apiKey>', "Xq8Zr2Lm9Pw4Kt7Vb3Nc", "SECRET"),
+        ('{"username": "svc", "pass": "JsonPass!31"}', "JsonPass!31", "PASSWORD"),
+        ("redis-cli -h cache -p 6379 -a R3dis!Auth99 ping", "R3dis!Auth99", "PASSWORD"),
+        ("sshpass -p 'Ssh#Pass2024' ssh deploy@host", "Ssh#Pass2024", "PASSWORD"),
+        ("requirepass Redis#Conf2024\nmasterauth Redis#Conf2025", "Redis#Conf2024", "PASSWORD"),
+        ("my mistral key is 8Hq2Lm9Zx4Vb7Nc1Rt6Yp3Wd0Hf5Js2", "8Hq2Lm9Zx4Vb7Nc1Rt6Yp3Wd0Hf5Js2", "SECRET"),
+        (
+            "PuTTY-User-Key-File-3: ssh-rsa\nPublic-Lines: 1\nAAAAB3NzaC1yc2E\nPrivate-Lines: 2\n"
+            "AAABAEq7nB2xZ4mT9pK3vL8w\nR6yF1hC5dJ0sQ2uG7eN4aX\nPrivate-MAC: 0a1b2c",
+            "AAABAEq7nB2xZ4mT9pK3vL8w\nR6yF1hC5dJ0sQ2uG7eN4aX",
+            "PRIVATE_KEY",
+        ),
+        # round 5: passwords named in other languages, as a call's second argument, after a Dockerfile's ENV, in a
+        # .netrc line, and PINs
+        ("Passwort: Geheim123! für den Server", "Geheim123!", "PASSWORD"),
+        ("mot de passe : Secret123 pour le wifi", "Secret123", "PASSWORD"),
+        ("contraseña: Clave2024 del router", "Clave2024", "PASSWORD"),
+        ("minha senha é Senha@123", "Senha@123", "PASSWORD"),
+        ("la password è Ciao2024!", "Ciao2024!", "PASSWORD"),
+        ("wachtwoord: Welkom01!", "Welkom01!", "PASSWORD"),
+        ("hasło: Tajne123!", "Tajne123!", "PASSWORD"),
+        ("пароль: Qwerty123!", "Qwerty123!", "PASSWORD"),
+        ("数据库密码\uff1aAbc123456!", "Abc123456!", "PASSWORD"),
+        ("パスワードはHimitsu2024です", "Himitsu2024", "PASSWORD"),
+        ("define('DB_PASSWORD', 'Wp#Conf2024');", "Wp#Conf2024", "PASSWORD"),
+        ('props.setProperty("password", "JavaProp#1");', "JavaProp#1", "PASSWORD"),
+        ("FROM node:20\nENV DB_PASSWORD S3cretDocker1\n", "S3cretDocker1", "PASSWORD"),
+        ("machine api.heroku.com login jdoe password 9f8e7d6c-netrc", "9f8e7d6c-netrc", "PASSWORD"),
+        ("the card PIN: 7731, please", "7731", "PASSWORD"),
+        # round 5: an Azure SAS token's signature, a Wi-Fi QR code's password, 2FA recovery codes, a Mexican mobile
+        # written with the "1" it had until 2019
+        (
+            "https://acct.blob.core.windows.net/c/f.csv?sv=2022-11-02&ss=b&sp=r&sig=AbCdEf0123456789GhIjKlMnOpQrStUv%2BwXyZ%3D",
+            "AbCdEf0123456789GhIjKlMnOpQrStUv%2BwXyZ%3D",
+            "SECRET",
+        ),
+        ("WIFI:T:WPA;S:AcmeGuest;P:Gu3st#Pass;;", "Gu3st#Pass", "PASSWORD"),
+        ("my recovery codes: 8f3k-2j9d 7h2k-9d8s 1m4n-6p2q", "8f3k-2j9d 7h2k-9d8s 1m4n-6p2q", "SECRET"),
+        ("WhatsApp +52 1 33 1842 7765", "+52 1 33 1842 7765", "PHONE_NUMBER"),
+        ("SSWS 00QCjAl4MlV-WPXM3fZzv_Kq9Lm2Zx8Vb7Nc4Rt1Yp", "00QCjAl4MlV-WPXM3fZzv_Kq9Lm2Zx8Vb7Nc4Rt1Yp", "API_KEY"),
+        # round 5: an Indian mobile without its trunk "0", IDs after "#:", "customer_id", "policy no." and "DL#",
+        # a bare "pass:" and "credentials: user:password"
+        ("my mobile is 98765 43210", "98765 43210", "PHONE_NUMBER"),
+        ("Member #: 8834-2211-09", "8834-2211-09", "ID_NUMBER"),
+        ("customer_id=CUST-0048213", "CUST-0048213", "ID_NUMBER"),
+        ("insurance policy no. POL-88213-44", "POL-88213-44", "ID_NUMBER"),
+        ("DL# D123-4567-8901", "D123-4567-8901", "ID_NUMBER"),
+        ("login: jsmith  pass: Winter2024!", "Winter2024!", "PASSWORD"),
+        ("user=admin&pass=hunter22", "hunter22", "PASSWORD"),
+        ("credentials: admin:Adm1n#2024", "Adm1n#2024", "PASSWORD"),
+        ("db creds: admin / S3cure!Pass", "S3cure!Pass", "PASSWORD"),
+        # A Discord bot's token: its user id in base64, a timestamp and an HMAC (round 5)
+        (
+            "bot.run('MTA4NzY1NDMyMTA5ODc2NTQzMg.GhT2xY.abcdEFGHijklMNOPqrstUVWXyz0123456789ab')",
+            "MTA4NzY1NDMyMTA5ODc2NTQzMg.GhT2xY.abcdEFGHijklMNOPqrstUVWXyz0123456789ab",
+            "API_KEY",
+        ),
         ("mistral key: Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa", "Xq8Zr2Lm9Pw4Kt7Vb3Nc6Hy1Jd5Fg0Sa", "SECRET"),
         ("Flat 2B, 14 Queen's Road, Bristol BS8 1QU", "14 Queen's Road", "LOCATION"),
         ("Bitte an Frau Ott, Am Markt 3, 04109 Leipzig", "Am Markt 3", "LOCATION"),
@@ -391,6 +501,14 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Authorization: required for every call; authorization: see the docs; use 2FA, the secret is safe with us",
         "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98618 is not a key; npm_install_script_name_is_long_ok_yes",
         "primary key: id; sort key: created_at; the key: a secret handshake; gsk_" + "x" * 44,
+        "model.layers.encoder.weight and QWxhZGRpbjpvcGVuIHNlc2FtZQ.abcdef.abcdEFGHijklMNOPqrstUVWXyz0123456789ab",
+        'variable "db_password" {\n  type = string\n  sensitive = true\n}\nvariable "region" { default = "eu-west-1" }',
+        "<password>${env.DB_PASSWORD}</password> <password/> redis-cli -p 6379 ping; the key is to retry later",
+        'fields = ("password", "password_confirmation", "email"); ENV PASSWORD_FILE /run/secrets/db',
+        '("API_KEY", "ApiKeyRecognizer"), ("PASSWORD", "PasswordRecognizer"), ["password", "login password"]',
+        "Das Passwort ist abgelaufen; le mot de passe est requis; pin: 2.31.0 in requirements; 密码是必填的",
+        "the signature is in sig=; WIFI:T:WPA;S:Guest;P:;; recovery codes: see the docs; +52 1 is Mexico's old prefix",
+        "first pass: compile; second pass: link; credentials: see the vault; order 98765 43210 units",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
@@ -405,6 +523,8 @@ def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
         "ref 293037512012323 and 12345678A, sku X1234567A",
         "ref 811218-9875 and 230493-1841, lot 24027548137, part 93.07.14-271.51 and 756.3029.1748.54",
         "tx rhCMLiUKVndEqr1KhudVdZcLtD7oRLwhAV and TAF9qvUaeRkreZz6FmjXAdqPzYEgEFHt2e",
+        "ref GOMC850312HDFNRR08 and GOMC850312K73, 920704-2345679, part 275-934-108, 10482736541 and 85031204518",
+        "ref 18.765.432-8, 784-1990-1234567-5, F223456787 and K654321(8)",
     ],
 )
 def test_national_id_shapes_need_their_check_digit(engine: PiiEngine, text: str) -> None:

@@ -53,7 +53,15 @@ _KEY_CUE = regex.compile(
 # Cue words end a run rather than start it, so the cue is found right before the name.
 _CUE_LIST = """named called dear hi hello hey thanks cc mr mrs ms dr prof ask tell ping remind email message
     contact patient customer client employee colleague manager author reviewer assignee owner signed regards"""
-_CUE_WORDS = frozenset(_CUE_LIST.split())
+# The people closest to someone, named right after "my" ("my wife sarah", "my son tom"): one word, a name only if the
+# dictionary does not know it or lists it as a given name ("my dad said", "my son bought" are not).
+_RELATION_LIST = """wife husband son daughter mom mum mother dad father brother sister boyfriend girlfriend fiance
+    fiancee fiancé fiancée uncle aunt cousin nephew niece grandma grandpa grandmother grandfather stepson stepdaughter
+    roommate flatmate"""
+RELATIONS = frozenset(_RELATION_LIST.split())
+_RELATION_CUE = regex.compile(r"(?i)\bmy[ \t]+(?:" + "|".join(sorted(RELATIONS)) + r")[ \t]*,?[ \t]*$")
+_RELATION_ENDS = tuple(sorted(RELATIONS))
+_CUE_WORDS = frozenset(_CUE_LIST.split()) | RELATIONS
 _CUE_REACH = 24  # characters before a run searched for a cue
 CALENDAR_WORDS = frozenset(
     w.lower() for w in (*calendar.day_name, *calendar.month_name, *calendar.day_abbr, *calendar.month_abbr) if w
@@ -239,6 +247,10 @@ def restorable(text: str, lexicon: Lexicon | None) -> list[Restored]:
             if not (keyed and len(words) == 1 and not unknown):  # `"name": "orders"`
                 found.append(Restored(words[0][0], words[-1][1], len(words), unknown, keyed))
             continue
+        relative = _relative(text, run[0], lexicon)
+        if relative is not None:
+            found.append(relative)
+            continue
         if lexicon is None or len(run) < 2:
             continue
         groups = list(_unknown_groups(text, run, lexicon))
@@ -259,6 +271,21 @@ def _cued(text: str, first: int) -> bool:
     if before.endswith((":", ",")):
         before = before[:-1].rstrip(" \t")
     return before.casefold().endswith(_CUE_ENDS) and bool(_CUE.search(text, max(0, first - _CUE_REACH), first))
+
+
+def _relative(text: str, word: tuple[int, int], lexicon: Lexicon | None) -> Restored | None:
+    """The word at `word` if it names someone after "my wife", "my son"...: unknown to the dictionary or a given
+    name."""
+    start, end = word
+    before = text[max(0, start - _CUE_REACH) : start].rstrip(" \t,").casefold()
+    if lexicon is None or not before.endswith(_RELATION_ENDS):  # most runs follow no relation: no pattern run
+        return None
+    if not _RELATION_CUE.search(text, max(0, start - _CUE_REACH), start):
+        return None
+    value = text[start:end]
+    if value in _GIVEN:
+        return Restored(start, end, 1, ())
+    return None if lexicon.known(value) else Restored(start, end, 1, (end,))
 
 
 def _name_pairs(text: str, run: list[tuple[int, int]]) -> Iterable[Restored]:

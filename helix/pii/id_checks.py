@@ -1,7 +1,9 @@
 """Check digits of national identity numbers found by their shape alone (`personal.NationalIdRecognizer`): Luhn, and
-Europe's personal numbers that hold a birth date and a check digit of their own: Sweden's personnummer, Finland's
-henkilötunnus, Norway's fødselsnummer, Belgium's rijksregisternummer, Switzerland's AHV number and Austria's
-Sozialversicherungsnummer. A shape alone would be any number; the date and the check digit make it that number.
+personal numbers that hold a birth date or a check digit of their own: Sweden's personnummer, Finland's
+henkilötunnus, Norway's fødselsnummer, Belgium's rijksregisternummer, Switzerland's AHV number, Austria's
+Sozialversicherungsnummer, Poland's PESEL, Turkey's TC Kimlik number, Korea's resident registration number,
+Canada's social insurance number, Chile's RUT and the UAE's Emirates ID. A shape alone would be any number; the date
+and the check digit make it that number.
 """
 
 from __future__ import annotations
@@ -21,11 +23,21 @@ _NO = rf"(?:{_DAY}|[4-6]\d|7[01]){_MONTH}\d\d ?\d{{5}}"  # day + 40: a D-number
 _BE = r"\d\d\.(?:0\d|1[0-2])\.(?:[0-2]\d|3[01])-\d{3}\.\d\d"
 _CH = r"756(?:\.\d{4}\.\d{4}\.\d\d|\d{10})"
 _AT = rf"[1-9]\d{{3}} {_DAY}{_MONTH}\d\d"
-EUROPEAN_ID = "|".join((_SE, _FI, _NO, _BE, _CH, _AT))
+_PL = rf"\d\d(?:[02][1-9]|[13][012]){_DAY}\d{{5}}"  # born in the 1900s, or in the 2000s (month + 20)
+_TR = r"[1-9]\d{10}"
+# Korea's: the birth date, a "-" and seven digits, the first of them sex and century (5-8: a foreigner's). Canada's SIN
+# with its dashes only: "275 934 107" is also how a large number is written.
+_KR = rf"\d\d{_MONTH}{_DAY}-[1-8]\d{{6}}"
+_CA = r"[1-79]\d\d-\d{3}-\d{3}"
+_CL = r"\d{1,2}\.\d{3}\.\d{3}-[\dkK]"  # Chile's RUT, with its dots
+_AE = r"784-(?:19|20)\d\d-\d{7}-\d"  # the UAE's Emirates ID: 784, the birth year, Luhn
+CHECKED_ID = "|".join((_SE, _FI, _NO, _BE, _CH, _AT, _PL, _TR, _KR, _CA, _CL, _AE))
 
 _FI_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 _NO_WEIGHTS = ((3, 7, 6, 1, 8, 9, 4, 5, 2), (5, 4, 3, 2, 7, 6, 5, 4, 3, 2))
 _AT_WEIGHTS = (3, 7, 9, 0, 5, 8, 4, 2, 1, 6)
+_PL_WEIGHTS = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
+_KR_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
 
 
 def luhn(number: str) -> bool:
@@ -73,13 +85,42 @@ def _at(number: str) -> bool:
     return sum(d * w for d, w in zip(digits, _AT_WEIGHTS, strict=True)) % 11 == digits[3]
 
 
+def _pl(number: str) -> bool:
+    digits = [int(c) for c in number]
+    return -sum(d * w for d, w in zip(digits, _PL_WEIGHTS, strict=False)) % 10 == digits[10]
+
+
+def _tr(number: str) -> bool:
+    d = [int(c) for c in number]
+    return (sum(d[0:9:2]) * 7 - sum(d[1:8:2])) % 10 == d[9] and sum(d[:10]) % 10 == d[10]
+
+
+def _kr(number: str) -> bool:
+    digits = [int(c) for c in _digits(number)]
+    return (11 - sum(d * w for d, w in zip(digits, _KR_WEIGHTS, strict=False)) % 11) % 10 == digits[12]
+
+
+def _luhn(number: str) -> bool:
+    return luhn(_digits(number))
+
+
+def _cl(number: str) -> bool:
+    digits = _digits(number[:-1])
+    total = sum(int(d) * (2 + i % 6) for i, d in enumerate(reversed(digits)))
+    return "0123456789K"[-total % 11] == number[-1].upper()
+
+
 _CHECKS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = tuple(
     (re.compile(shape), check)
-    for shape, check in ((_SE, _se), (_FI, _fi), (_NO, _no), (_BE, _be), (_CH, _ch), (_AT, _at))
+    for shape, check in (
+        *((_SE, _se), (_FI, _fi), (_NO, _no), (_BE, _be), (_CH, _ch), (_AT, _at)),
+        *((_PL, _pl), (_TR, _tr), (_KR, _kr), (_CA, _luhn), (_CL, _cl), (_AE, _luhn)),
+    )
 )
 
 
-def european_id_valid(number: str) -> bool:
+def checked_id_valid(number: str) -> bool:
     """Whether `number` has the shape of one of these numbers and its check digit holds (some shapes overlap: a
-    Finnish and a Swedish number are both six digits, a "-" and four characters)."""
+    Finnish and a Swedish number are both six digits, a "-" and four characters; eleven digits may be Norwegian,
+    Polish or Turkish)."""
     return any(shape.fullmatch(number) is not None and check(number) for shape, check in _CHECKS)

@@ -41,7 +41,16 @@ from spacy.language import Language
 from spacy.tokens import Span
 from thinc.api import NumpyOps
 
-from helix.pii.casing import CALENDAR_WORDS, NAME_PARTS, Lexicon, Restored, cased, given_and_surname, restorable
+from helix.pii.casing import (
+    CALENDAR_WORDS,
+    NAME_PARTS,
+    RELATIONS,
+    Lexicon,
+    Restored,
+    cased,
+    given_and_surname,
+    restorable,
+)
 from helix.pii.config import NER_OFF
 from helix.pii.personal import COLUMN_SEPARATORS
 from helix.pii.recognizers import TECH_WORDS, plausible_name
@@ -296,9 +305,14 @@ _INTRO_STRONG = (
     r"my name is|my name's|me llamo|mi nombre es|mi chiamo|il mio nome è|je m'appelle|je m\u2019appelle|mon nom est"
     r"|ich heiße|ich heisse|mein name ist|meu nome é|chamo-me|me chamo"
 )
+# Who did something to a ticket or a request ("escalated by Thandiwe Mokoena"): a bare "by" is SQL's and code's too.
+_DONE_BY = (
+    r"(?:escalated|approved|reported|submitted|requested|raised|opened|handled|referred|signed|authorised|authorized)"
+    r" by"
+)
 _INTRO_WEAK = (
     r"soy|sono|je suis|ich bin|eu sou|holder|new hire|nuevo empleado|la señora|el señor|signora|signor|frau|herr"
-    r"|it's|it\u2019s|this is"
+    r"|it's|it\u2019s|this is|customer|client|assigned to|escalated to|" + _DONE_BY
 )
 # - and, as weak cues too, a letter's sign-off (on the line before the name as well) and a relation ("my colleague
 #   Brigitte", "our Tokyo colleague Haruto Sato": a colleague is a person whoever's it is, a partner or a manager may be
@@ -306,7 +320,10 @@ _INTRO_WEAK = (
 _RELATIONS = ("boss", "manager", "wife", "husband", "partner", "friend")
 _SIGNOFF_CUES = (
     *("regards", "groeten", "groet", "pozdrawiam", "saludos", "saluti", "atenciosamente"),
-    *(f"my {relation}" for relation in (*_RELATIONS, "neighbour", "neighbor", "landlord", "tenant")),
+    *(
+        f"my {relation}"
+        for relation in (*_RELATIONS, *sorted(RELATIONS), "neighbour", "neighbor", "landlord", "tenant")
+    ),
     *("colleague", "coworker", "co-worker", "kollege", "kollegin", "collègue", "collega"),
 )
 _PARTICLE = r"(?:(?:de|van|von|der|den|da|di|del|della|dos|das|du|le|la|bin|ibn|al)[ \t]+)?"
@@ -335,10 +352,12 @@ _SAID = regex.compile(
     r"(?:" + "|".join(_SAYING) + r")\b",
     regex.MULTILINE,
 )
-# - a login of a first and a last name ("zoltan.kovacs") as a user key's value or before "@host" in an ssh command;
+# - a login of a first and a last name ("zoltan.kovacs") as a user key's value, before "@host" in an ssh command or
+#   after a mention's "@";
 _USERNAME = regex.compile(
     r"(?i:\b(?:user(?:[ _-]?name)?|login|uid|author|owner|assignee|committer|account)\b[\"']?[ \t]*[:=][ \t]*[\"']?"
-    r"|\bssh[ \t]+(?:-\w+[ \t]+(?:\d+[ \t]+)?)*)(?P<login>\p{Ll}{2,}[._]\p{Ll}{2,})(?P<at>@?)(?![\p{L}\p{N}_.-])"
+    r"|\bssh[ \t]+(?:-\w+[ \t]+(?:\d+[ \t]+)?)*|(?<![\w.@])@)(?P<login>\p{Ll}{2,}[._]\p{Ll}{2,})(?P<at>@?)"
+    r"(?![\p{L}\p{N}_.-])"
 )
 # - a mail header's quoted display name before its address ('"Okafor, Chinedu" <c.okafor@...>', RFC 5322), and the
 #   2-3 capitalised words opening a signature after its "--" line (RFC 3676), a title before them left out;
@@ -363,6 +382,17 @@ _NAME_COLUMN_NAME = regex.compile(
 # - 2-3 words in capitals ("ANA GONZALEZ") in a line that also has lower-case letters (a shouted line is not a
 #   name), or as a label's value ("TO: DMITRI VOLKOV").
 _CAPS_RUN = regex.compile(r"(?<![\p{L}\p{N}_.-])\p{Lu}{2,}(?:[ \t]+\p{Lu}{2,}){1,2}(?![\p{L}\p{N}_.-])")
+# - a name as airlines and hotels print it, surname first, a slash, then given names and a title ("DOE/JANE MS",
+#   "NGUYEN/THANH MR"): the title is needed ("READ/WRITE" is no name) and must end the capitals ("READ/WRITE MS SQL").
+_TICKET_NAME = regex.compile(
+    r"(?<![\p{L}\p{N}_./-])(?P<name>\p{Lu}{2,}(?:[ -]\p{Lu}{2,})?/\p{Lu}{2,}(?:[ ]\p{Lu}{2,})?)"
+    r"[ ]+(?:MRS|MR|MS|MISS|MSTR|DR|MX)(?![\p{L}\p{N}_./-])(?![ \t]*\p{Lu}{2})"
+)
+# - 1-2 capitalised words after a title ("Dear Mr. Fitzgerald", "Dr. Okonkwo");
+_TITLES = ("Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof")
+_TITLED = regex.compile(
+    r"\b(?:" + "|".join(_TITLES) + r")\.?[ \t]+(?P<name>\p{Lu}[\p{L}'\u2019-]+(?:[ \t]+\p{Lu}[\p{L}'\u2019-]+)?)"
+)
 # The function words of the other languages prompts come in: an English model reading them tags some as names
 # ("Unter den Linden", "Der Zug nach München").
 # Cheap first checks (substrings of the lower-cased text, and two capitals in a row): each pattern above, run over
@@ -371,8 +401,10 @@ _INTRO_HINTS = (
     *("name", "nombre", "nome", "nom est", "llamo", "chiamo", "appelle", "heiße", "heisse", "chamo", "soy ", "sono "),
     *("suis ", "ich bin", " sou "),
     *("holder", "new hire", "empleado", "señor", "signor", "frau ", "herr ", "it's", "it\u2019s", "this is"),
+    *("ed by", "customer", "client", "assigned to", "escalated to"),
 )
-_USERNAME_HINTS = ("user", "login", "uid", "author", "owner", "assignee", "committer", "account", "ssh")
+_AFTER_MENTION = frozenset((*" \t,:;!?)", ""))  # "" : the text's end
+_USERNAME_HINTS = ("user", "login", "uid", "author", "owner", "assignee", "committer", "account", "ssh", "@")
 _CAPS_HINT = re.compile(r"[A-Z][A-Z]")
 _FOREIGN_FUNCTION_WORDS = (
     frozenset(_DE_STOP_WORDS | _ES_STOP_WORDS | _IT_STOP_WORDS | _FR_STOP_WORDS | _PT_STOP_WORDS)
@@ -439,7 +471,7 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
             words.pop()  # "soy Ana y" stops before "y"; "mi chiamo Giulia e" before "e"
         while not strong and len(words) > 1 and not words[-1].group()[0].isupper():
             words.pop()  # after a weak cue a name is capitalised: "my landlord Siobhán wants" stops before "wants"
-        if not words:
+        if not words or (not strong and not words[0].group()[0].isupper()):  # "client, env" in code
             continue
         end = start + words[-1].end()
         if cue in _PRESENTING and not _PRESENTED_END.match(text, end):
@@ -452,7 +484,13 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
                 parts = regex.split(r"[._]", login.group("login"))
                 # first.last: one part unknown to the dictionary is enough; first_last is also how code names things
                 # ("svc_backup"), so there each part must be unknown or a listed given name or surname.
-                named = "." in login.group("login") or all(_name_part(p, lexicon) for p in parts)
+                # A mention is followed by a space or punctuation (a decorator, "@app.route", by a line's end or a
+                # call), and each of its parts must be unknown or a listed name.
+                at = login.start("login")
+                mention = text[at - 1 : at] == "@"
+                if mention and text[login.end() : login.end() + 1] not in _AFTER_MENTION:
+                    continue
+                named = ("." in login.group("login") and not mention) or all(_name_part(p, lexicon) for p in parts)
                 if named and _name_words(" ".join(parts), lexicon, capitalised=False):
                     spans.append(login.span("login"))
     if "</" in text:
@@ -468,9 +506,27 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
             spans += [m.span(1) for m in strings if _name_words(m.group(1), lexicon, True)]
         for insert in _SQL_INSERT.finditer(text):
             spans += _sql_name_values(text, insert, lexicon)
+    if any(title in text for title in _TITLES):
+        spans += [m.span("name") for m in _TITLED.finditer(text) if _titled_name(m.group("name"), lexicon)]
     if _CAPS_HINT.search(text):
         spans += [caps.span() for caps in _CAPS_RUN.finditer(text) if _caps_name(text, caps, lexicon)]
+        if "/" in text:
+            spans += [m.span("name") for m in _TICKET_NAME.finditer(text) if _ticket_name(m.group("name"), lexicon)]
     return spans
+
+
+def _titled_name(name: str, lexicon: Lexicon | None) -> bool:
+    """After a title a surname may be a dictionary word ("Fitzgerald", "Baker"), but not a verb or an adjective
+    ("Dr. Pepper", "Mr. Clean")."""
+    words = [w.lower() for w in name.split()]
+    if any(w in STOP_WORDS or w in TECH_WORDS or w in CALENDAR_WORDS for w in words):
+        return False
+    return plausible_name(name) and (lexicon is None or not any(w in lexicon.verbal for w in words))
+
+
+def _ticket_name(name: str, lexicon: Lexicon | None) -> bool:
+    words = regex.split(r"[/ -]", name.lower())
+    return _name_words(" ".join(words), lexicon, False) or given_and_surname(words)
 
 
 def _sql_name_values(text: str, insert: regex.Match[str], lexicon: Lexicon | None) -> list[tuple[int, int]]:

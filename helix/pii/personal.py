@@ -17,7 +17,7 @@ import regex
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from helix.pii.id_checks import EUROPEAN_ID, european_id_valid, luhn
+from helix.pii.id_checks import CHECKED_ID, checked_id_valid, luhn
 
 
 class _SpanRecognizer(LocalRecognizer):
@@ -176,16 +176,35 @@ class DateOfBirthRecognizer(_SpanRecognizer):
 # before: "E-449213"): six characters or more, four digits or more, so a year ("my passport expires in 2030") is
 # not one. A passport is also named in other languages (passaporto, pasaporte, passeport, Reisepass, paszport,
 # paspoort) and by a field name (passport_no, passportNumber).
-_ID_WORDS_PATTERN = (
-    r"\b(?:passport\w*|passaporto|passaporte|pasaporte|passeport|reisepass\w*|paszport\w*|paspoort\w*"
-    r"|driver'?s? ?licen[cs]e|licen[cs]e (?:no|number|#)|medicare|medicaid|nhs|national insurance"
-    r"|ni (?:no|number)|nino|aadhaa?r|pan|social insurance|sin|tax ?(?:id|payer id|file number)|tin|itin|ein|account"
-    r"|routing (?:no|number|#)|(?:member|patient|employee|staff|student|customer) ?(?:id|no|number|#)|mrn"
-    r"|health ?card|(?:licen[cs]e|number|registration) plate|plate (?:no|number)|registration (?:no|number)|vin"
-    r"|acct|bsn|burgerservicenummer|cpf|tfn|pesel|steuer-?(?:id|nummer)|steueridentifikationsnummer|national id"
-    r"|identity (?:card|number)|id card|national_id|cpr|ppsn?|nif|nip|personnummer|fødselsnummer|henkilötunnus"
-    r"|ahv|sozialversicherungs\w*|führerschein\w*|rijbewijs\w*|permis de conduire|carnet de conducir)\b"
+_ID_NUMBER_SUFFIX = r"[ _]?(?:id|no|number|#)"
+_ID_WORD_BRANCHES = (
+    *(r"passport\w*", "passaporto", "passaporte", "pasaporte", "passeport", r"reisepass\w*", r"paszport\w*"),
+    *(r"paspoort\w*", r"driver'?s? ?licen[cs]e", "licen[cs]e (?:no|number|#)", "medicare", "medicaid", "nhs"),
+    *("national insurance", "ni (?:no|number)", "nino", "aadhaa?r", "pan", "social insurance", "sin"),
+    *("tax ?(?:id|payer id|file number)", "tin", "itin", "ein", "account", "routing (?:no|number|#)"),
+    *(word + _ID_NUMBER_SUFFIX for word in ("member", "patient", "employee", "staff", "student", "customer")),
+    *(word + _ID_NUMBER_SUFFIX for word in ("policy", "dl")),
+    *("mrn", "health ?card", "licen[cs]e plate", "number plate", "registration plate", "plate (?:no|number)"),
+    *("registration (?:no|number)", "vin", "acct", "bsn", "burgerservicenummer", "cpf", "tfn", "pesel"),
+    *("steuer-?(?:id|nummer)", "steueridentifikationsnummer", "national id", "identity (?:card|number)", "id card"),
+    *("national_id", "cpr", "ppsn?", "nif", "nip", "personnummer", "fødselsnummer", "henkilötunnus", "ahv"),
+    *(r"sozialversicherungs\w*", r"führerschein\w*", r"rijbewijs\w*", "permis de conduire", "carnet de conducir"),
+    *("my number card", "マイナンバー", "個人番号", "assurance sociale", "mbi", "nik", r"plate(?=[ \t]*:)"),
 )
+
+
+def _by_first_letter(branches: tuple[str, ...]) -> str:
+    """`branches` as one alternation whose branches share their first letter: `re` tries every branch at every word,
+    so one test of the letter for each group is several times cheaper than one for each word. Branches with the same
+    first letter keep their order, so the same one matches."""
+    groups: dict[str, list[str]] = {}
+    for branch in branches:
+        groups.setdefault(branch[0], []).append(branch[1:])
+    return "|".join(re.escape(first) + "(?:" + "|".join(rests) + ")" for first, rests in groups.items())
+
+
+# After "#" a number's label ends whatever follows ("Member #: 8834-2211-09").
+_ID_WORDS_PATTERN = r"\b(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")(?:\b|(?<=#))"
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
 _ID_WORDS = re.compile(_ID_WORDS_PATTERN)
 _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing changes the text's length
@@ -199,9 +218,10 @@ ID_HINTS = (
     *("steuer", "pesel", "national id", "national_id", "identity", "id card", "cpr"),
     *("personnummer", "fødselsnummer", "henkilötunnus", "ahv", "sozialversicherung", "führerschein", "rijbewijs"),
     *("permis de conduire", "carnet de conducir"),
+    *("my number card", "マイナンバー", "個人番号", "assurance sociale", "policy"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
-ID_WORD_HINTS = ("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni")
+ID_WORD_HINTS = ("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl")
 DATE_OF_BIRTH_HINTS = (
     "born",
     "birth",
@@ -253,18 +273,24 @@ def _id_shaped(number: str) -> bool:
 # them. Led by a digit: Brazil's CPF written with its dots (529.982.247-25), China's resident ID, France's NIR (social
 # security number, spaces optional) and Spain's DNI, all runs of 8 or more digits, so they are looked for only in
 # such runs (`scan.WINDOWS`); South Africa's 13-digit ID number (birth date, Luhn digit) and the European personal
-# numbers of `id_checks` too. Led by a letter: Italy's codice fiscale, Singapore's NRIC/FIN and Spain's NIE; that
-# pattern starts with a plain character class and checks the character before it only there, so `re` skips ahead
-# to candidates (~5x faster over prose than a pattern that starts with a lookbehind).
+# numbers of `id_checks` too. Led by a letter: Italy's codice fiscale, Singapore's NRIC/FIN, Spain's NIE, Mexico's
+# CURP and RFC (four letters of the name, the birth date, and a check digit), Taiwan's national ID and Hong Kong's
+# identity card number (its check digit in brackets); that pattern starts with a plain
+# character class and checks the character before it only there, so `re` skips ahead to candidates (~5x faster over
+# prose than a pattern that starts with a lookbehind).
+_YYMMDD = r"\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 _DIGIT_LED_ID = (
     r"(?<![\w.-])(?:\d{3}\.\d{3}\.\d{3}-\d{2}"
-    r"|[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+    r"|[1-9]\d{5}(?:18|19|20)" + _YYMMDD + r"\d{3}[\dXx]"
     r"|[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?\d{2} ?\d{3} ?\d{3} ?\d{2}"
-    r"|\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{4}[012]\d{2}"
-    r"|\d{8}-?[A-Z]|" + EUROPEAN_ID + r")(?![\w.-])"
+    r"|" + _YYMMDD + r"\d{4}[012]\d{2}"
+    r"|\d{8}-?[A-Z]|" + CHECKED_ID + r")(?![\w.-])"
 )
 _LETTER_LED_ID = re.compile(
-    r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z]))(?![\w.-])"
+    r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z])"
+    rf"|(?P<curp>[A-Z]{{3}}{_YYMMDD}[HMX][A-Z]{{5}}[A-Z\d]\d)|(?P<rfc>[A-Z]{{3}}{_YYMMDD}[1-9A-V][1-9A-Z][\dA])"
+    r"|(?P<tw>[12]\d{8})|(?P<hk>[A-Z]?\d{6}\([\dA]\)))"
+    r"(?![\w.-])"
 )
 # A codice fiscale typed in lower case ("rssmra85t10a562s"), found by its digits (a pattern led by a lower-case
 # letter would be tried at nearly every position of prose) and checked upper-cased with its six letters before them.
@@ -281,6 +307,13 @@ _CF_ODD = dict(
         strict=True,
     )
 )
+# Mexico's CURP and RFC: each character's value in their check digit's sum, and a CURP's states of birth (NE: abroad).
+_MX_VALUES = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ")}
+_CURP_STATE_CODES = "AS BC BS CC CH CL CM CS DF DG GR GT HG JC MC MN MS NE NL NT OC PL QR QT SL SP SR TC TL TS VZ YN ZS"
+_CURP_STATES = frozenset(_CURP_STATE_CODES.split())
+# Taiwan's ID: the area letter's value (A=10, in this order), then the digits, weighted.
+_TW_AREAS = "ABCDEFGHJKLMNPQRSTUVXYWZIO"
+_TW_WEIGHTS = (1, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1)
 _CF_EVEN = {c: int(c) if c.isdigit() else ord(c) - ord("A") for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 
 
@@ -326,26 +359,58 @@ def _dni_valid(number: str) -> bool:
     return len(digits) == 8 and _DNI_LETTERS[int(digits) % 23] == compact[-1]
 
 
+def _curp_valid(code: str) -> bool:
+    total = sum(_MX_VALUES[c] * (18 - i) for i, c in enumerate(code[:17]))
+    return code[11:13] in _CURP_STATES and -total % 10 == int(code[17])
+
+
+def _rfc_valid(code: str) -> bool:
+    check = -sum(_MX_VALUES[c] * (13 - i) for i, c in enumerate(code[:12])) % 11
+    return "0123456789A"[check] == code[12]
+
+
+def _tw_valid(code: str) -> bool:
+    area = _TW_AREAS.index(code[0]) + 10
+    digits = [area // 10, area % 10, *(int(c) for c in code[1:])]
+    return sum(d * w for d, w in zip(digits, _TW_WEIGHTS, strict=True)) % 10 == 0
+
+
+def _hk_valid(code: str) -> bool:
+    letters, check = code[: code.index("(") - 6], code[-2]
+    values = [36] * (2 - len(letters)) + [ord(c) - 55 for c in letters] + [int(c) for c in code[len(letters) : -3]]
+    total = sum(v * w for v, w in zip(values, range(9, 1, -1), strict=True))
+    return "0123456789A"[-total % 11] == check
+
+
 def _digit_led_valid(number: str) -> bool:
     """The check digit of a `_DIGIT_LED_ID` match, by its shape."""
-    if european_id_valid(number):
+    if checked_id_valid(number):
         return True
     if len(number) == 13 and number.isdigit():  # South Africa's ID: YYMMDD, SSSS, citizenship, 8/9, Luhn digit
         return luhn(number)
-    if "." in number:
-        return _cpf_valid(number)
+    if "." in number:  # the CPF's 529.982.247-25, or a Chilean RUT whose check digit failed
+        return len(number) == 14 and _cpf_valid(number)
     if number[-1].isalpha() and len(number.replace("-", "")) == 9:
         return _dni_valid(number)
+    if not number.replace(" ", "").isalnum():  # a shape of `id_checks` with separators whose check failed
+        return False
     return _cn_valid(number) if len(number) == 18 else _nir_valid(number)
 
 
-_LETTER_LED_CHECKS = {"cf": _cf_valid, "nric_nie": _nric_or_nie_valid}
+_LETTER_LED_CHECKS = {
+    "cf": _cf_valid,
+    "nric_nie": _nric_or_nie_valid,
+    "curp": _curp_valid,
+    "rfc": _rfc_valid,
+    "tw": _tw_valid,
+    "hk": _hk_valid,
+}
 
 
 class NationalIdRecognizer(PatternRecognizer):
     """Identity and tax numbers led by a digit, with a shape of their own and a check digit (CPF, Chinese resident
-    ID, NIR, DNI), whatever words come before them: a shape alone would be any number, the check digit makes it
-    that number."""
+    ID, NIR, DNI, those of `id_checks`), whatever words come before them: a shape alone would be any number, the
+    check digit makes it that number."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -359,8 +424,8 @@ class NationalIdRecognizer(PatternRecognizer):
 
 
 class LetterLedIdRecognizer(_SpanRecognizer):
-    """Identity and tax numbers led by a letter, with a check letter (codice fiscale, also in lower case, NRIC/FIN,
-    NIE)."""
+    """Identity and tax numbers led by a letter, with a check letter or digit (codice fiscale, also in lower case,
+    NRIC/FIN, NIE, CURP, RFC)."""
 
     entity, score = "ID_NUMBER", 0.75
 

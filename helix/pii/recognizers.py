@@ -37,12 +37,16 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from helix.pii.fast_regex import Runs, analyze_patterns
 from helix.pii.suffixes import has_registrable_domain
 
-PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR")
+PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR", "CN", "RU", "JP", "KR")
 PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "whatsapp", "fax"]
 
-# Digits with the separators people put in phone numbers; must not sit inside a longer token.
+# Digits with the separators people put in phone numbers; must not sit inside a longer token. Chinese, Japanese and
+# Korean text puts no space around a number ("手机号是13812345678。"), so their letters end a token as a space does.
+_CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
 _PHONE_DIGITS = r"\d[\d \u00a0()./-]{5,22}\d"
-_PHONE_CANDIDATE = regex.compile(r"(?<![\w+/.#@-])(?:\+|\b00)?[(]?" + _PHONE_DIGITS + r"(?![\w/]|[.-]\d)")
+_PHONE_CANDIDATE = regex.compile(
+    rf"(?<![+/.#@-]|[^\W{_CJK}])(?:\+|\b00)?[(]?" + _PHONE_DIGITS + rf"(?![^\W{_CJK}]|/|[.-]\d)"
+)
 # Led by a digit, which `re` looks for fast; the candidate's lookbehind is tried at every position.
 _PHONE_HINT = re.compile(_PHONE_DIGITS)
 _IP_OR_VERSION = regex.compile(r"^\d{1,3}(?:\.\d{1,3}){2,}$")
@@ -58,8 +62,19 @@ _RANGE = regex.compile(r"^(?!0\d{1,4}-\d{6,}$)\d+\s?-\s?\d+$")
 # a separator; no national number is written that way.
 _YEAR_LED = regex.compile(r"^(?:19|20)\d\d[ ./-]")
 _LOCAL_NUMBER = regex.compile(r"^\d{3}[-. ]\d{4}$")
-# Brazil's numbers are written with the area code in brackets and no trunk "0": (11) 97342-8816, (21) 2555-0199.
-_BRAZIL_NATIONAL = regex.compile(r"^\(\d\d\) ?9?\d{4}-?\d{4}$")
+# National numbers written without their region's trunk prefix: Brazil's with the area code in brackets
+# ((11) 97342-8816, (21) 2555-0199), China's mobiles (138 1234 5678: eleven digits from 13 to 19).
+_TRUNKLESS = {
+    "BR": regex.compile(r"^\(\d\d\) ?9?\d{4}-?\d{4}$"),
+    "CN": regex.compile(r"^1[3-9]\d(?:[ -]?\d{4}){2}$"),
+}
+# ...and India's mobiles (98765 43210), only after a phone word: ten digits in two groups are also other numbers.
+_TRUNKLESS_NAMED = {"IN": regex.compile(r"^[6-9]\d{4}[ -]?\d{5}$")}
+# Mexico's mobiles took a "1" after +52 until 2019, and are still written so (+52 1 33 1842 7765).
+_MEXICO_MOBILE_ONE = regex.compile(r"^\+52[ .-]?1[ .-]?(?=\d{10}$|\d\d[ .-])")
+# The trunk prefixes people write before a national number: "0" (GB 020..., DE 030..., JP 090...) and Russia's "8".
+# The US "1" is often left out, so a number without it is still national there.
+_WRITTEN_TRUNKS = ("0", "8")
 # Top-level domains no registry sells (RFC 2606, RFC 6761, and the usual private ones): mail at a company's
 # own network (jane@acme.internal, bob@corp.local) or in test data (x@shop.example) is a person's address.
 _PRIVATE_TLDS = frozenset(
@@ -68,9 +83,11 @@ _PRIVATE_TLDS = frozenset(
 _COMMON_TLDS = frozenset({"com", "org", "net", "edu", "gov", "io", "info", "biz", "me", "dev", "app", "mail"})
 _SAMPLE_SSNS = frozenset({"123456789", "078051120", "987654320"})
 # Spelled out because spaCy lists "call" as a stop word, which Presidio's context matching skips.
+# Chinese, Japanese and Korean words have no word boundary before them ("他的手机号").
 _PHONE_WORDS = regex.compile(
-    r"(?i)\b(?:phone|telephone|tel|cell|mobile|call|whatsapp|fax|sms|text|ring|dial|reach|contact"
-    r"|my (?:(?:cell|mobile|phone|home|work|direct) )?(?:number|no)|mob|(?<![^\n])[mtpf](?=\s*[.:]))\b[^\n]{0,24}$"
+    r"(?i)(?:\b(?:phone|telephone|tel|cell|mobile|call|whatsapp|fax|sms|text|ring|dial|reach|contact|телефон|тел"
+    r"|my (?:(?:cell|mobile|phone|home|work|direct) )?(?:number|no)|mob|(?<![^\n])[mtpf](?=\s*[.:]))\b"
+    r"|手机|手機|电话|電話|携帯|전화|연락처|휴대폰)[^\n]{0,24}$"
 )
 
 
@@ -78,6 +95,14 @@ def _looks_national(digits: str, before: str) -> bool:
     # A leading trunk "0" (0612345678) is how people write national numbers; timestamps and most
     # ids do not start with it. `id=0123456789` (glued to = or :) is a value in code, not prose.
     return digits.startswith("0") and not before.endswith(("=", ":"))
+
+
+def _trunkless(region: str, candidate: str, before: str) -> bool:
+    shape = _TRUNKLESS.get(region)
+    if shape is not None and shape.match(candidate) is not None:
+        return True
+    named = _TRUNKLESS_NAMED.get(region)
+    return named is not None and named.match(candidate) is not None and _PHONE_WORDS.search(before) is not None
 
 
 def _trunk_prefix(region: str) -> str | None:
@@ -101,9 +126,9 @@ class FastPhoneRecognizer(LocalRecognizer):
 
     def __init__(self, regions: tuple[str, ...] = PHONE_REGIONS, context: list[str] | None = None) -> None:
         self.regions = regions
-        # Regions whose national format starts with a trunk "0" (GB 020..., DE 030..., FR 01...):
-        # a number without the 0 is not national there, which keeps DE from accepting dates and ranges.
-        self._needs_zero = {r for r in regions if _trunk_prefix(r) == "0"}
+        # Regions whose national format starts with a trunk prefix (GB 020..., DE 030..., FR 01..., RU 8...):
+        # a number without it is not national there, which keeps DE from accepting dates and ranges.
+        self._trunks = {r: t for r in regions if (t := _trunk_prefix(r)) in _WRITTEN_TRUNKS}
         super().__init__(supported_entities=["PHONE_NUMBER"], name="PhoneRecognizer", context=context or PHONE_CONTEXT)
 
     def load(self) -> None:
@@ -130,7 +155,7 @@ class FastPhoneRecognizer(LocalRecognizer):
             return 0.0
         if candidate.startswith(("+", "00")):
             international = "+" + candidate.removeprefix("+").removeprefix("00")
-            if self._valid(international, None):
+            if self._valid(international, None) or self._valid(_MEXICO_MOBILE_ONE.sub("+52 ", international), None):
                 return 0.7
             # A number of the ranges kept for fiction and tests (+44 7700 900461, +1 555 010 4477) is possible
             # but never valid: named as a phone, it is one.
@@ -145,11 +170,8 @@ class FastPhoneRecognizer(LocalRecognizer):
         if bare and not _PHONE_WORDS.search(before) and not _looks_national(digits, before):
             return 0.0
         for region in self.regions:
-            if (
-                region in self._needs_zero
-                and not digits.startswith("0")
-                and (region != "BR" or not _BRAZIL_NATIONAL.match(candidate))
-            ):
+            trunk = self._trunks.get(region)
+            if trunk and not digits.startswith(trunk) and not _trunkless(region, candidate, before):
                 continue
             if self._valid(candidate, region):
                 return 0.6 if bare else 0.5

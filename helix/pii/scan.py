@@ -120,8 +120,9 @@ GATES: dict[str, Gate] = {
 }
 # Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.
 CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
-    # Every number it finds has two digits, a letter and two digits (a codice fiscale) or seven digits in a row.
-    LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{5})"),
+    # Every number it finds has two digits, a letter and two digits (a codice fiscale) or six digits in a row (a
+    # CURP's, an RFC's or an HKID's; seven or more in the others).
+    LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{4})"),
     FastPhoneRecognizer: lambda text, _lowered: phone_hint(text),
     # Its hints, "ac" and "sk", are in most prose; the SIDs' capitals in little.
     TwilioTokenRecognizer: lambda text, _lowered: twilio_sid_hint(text),

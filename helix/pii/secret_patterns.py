@@ -34,6 +34,9 @@ class SecretPattern:
     hints: tuple[str, ...] = ()
     # Every match lies within one line and holds a hint: only the lines holding a hint are scanned.
     line_local: bool = False
+    # Substrings, as written (not lower-cased), one of which every match holds too (a Dockerfile's "ENV " where `hints`
+    # name the key): a text without any is not scanned.
+    also: tuple[str, ...] = ()
 
 
 # --- value checks ---------------------------------------------------------------------------
@@ -97,6 +100,12 @@ def _password_in_prose(value: str) -> bool:
     return has_signal and _plausible_bare_password(value)
 
 
+def _paired_password(value: str) -> bool:
+    # After a quoted key and a comma a value may be one more field's name ("PasswordRecognizer", "login password"): a
+    # digit says it is not.
+    return any(c.isdigit() for c in value) and _plausible_bare_password(value)
+
+
 def _cli_password(value: str) -> bool:
     # `docker run -u 1000:1000` and `-u root:root` name a user and a group, not a password.
     return _password_in_prose(value) and not value.isdigit()
@@ -108,6 +117,14 @@ def _plausible_secret(value: str) -> bool:
 
 def _plausible_bare_secret(value: str) -> bool:
     return _plausible_secret(value) and not _EXPRESSION.search(value)
+
+
+def _has_digit(value: str) -> bool:
+    return any(c.isdigit() for c in value)
+
+
+def _paired_secret(value: str) -> bool:
+    return _has_digit_and_letter(value) and _plausible_bare_secret(value)
 
 
 def _random_looking(value: str) -> bool:
@@ -123,7 +140,7 @@ _RANDOM_KEY = regex.compile(r"[A-Za-z0-9_./+=-]+")
 
 _NOT_TOKEN_BEFORE = r"(?<![A-Za-z0-9_-])"
 _NOT_TOKEN_AFTER = r"(?![A-Za-z0-9_-])"
-_SEP = r"""["']?[ \t]*(?::=|=>|[:=])[ \t]*"""
+_SEP = r"""["']?[ \t]*(?::=|=>|[:=\uff1a])[ \t]*"""  # \uff1a: a fullwidth colon (CJK text)
 _QUOTED_VALUE = r"""(?P<q>["'`])(?P<value>[^"'`\n]{4,256}?)(?P=q)"""
 _BARE_VALUE = r"""(?P<value>[^\s"'`<>]{4,256})"""
 # A key's bare value also ends at "&", the next parameter of a URL's query (?token=8f14e45f&user=...).
@@ -131,7 +148,17 @@ _BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,256})"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
 # "password" may end a longer name (PGPASSWORD, newPassword); "pass" alone only after a name and "_" or "."
 # (DB_PASS, smtp.pass): "first-pass: compile" is prose.
+# A password is also named in German, French,
+# Spanish, Portuguese, Dutch, Polish, Turkish, Russian and Swedish, and in Chinese, Japanese and Korean
+# (no word boundary before those: "数据库密码").
+_FOREIGN_PASSWORD_WORDS = (
+    r"passwort|kennwort|mot de passe|contraseña|contrasena|senha|wachtwoord|hasło|şifre|пароль|lösenord"
+)
+_CJK_PASSWORD_WORDS = r"密码|密碼|パスワード|비밀번호"
 _PASSWORD_KEY = r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw)|(?<=[a-z0-9][_.])pass)\b)"
+# Their own patterns, tried only on the lines that hold one of them: in one alternation with the English words, every
+# line naming a password would pay for them.
+_FOREIGN_PASSWORD_KEY = rf"(?i:(?:(?<!\w)(?:{_FOREIGN_PASSWORD_WORDS})|{_CJK_PASSWORD_WORDS})\b)"
 _SECRET_KEY = (
     r"(?i:(?<![a-z0-9])(?:secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?key"
     r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey)\b)"
@@ -143,6 +170,13 @@ _OTHER_KEY = r"(?i:(?<=[a-z0-9][_. -])key(?:[_.-](?:base|id))?\b)"
 _TRAILING = ".,;:)"
 
 _PASSWORD_HINTS = ("pass", "pwd", "pw")
+_CJK_PASSWORD_HINTS = ("密码", "密碼", "パスワード", "비밀번호")
+# Few and short: each is looked for in every text that names a password in English too. Those beyond Latin-1 (ł, ş,
+# Cyrillic, CJK) cost nothing in a Latin-1 text.
+_FOREIGN_PASSWORD_HINTS = (
+    *("wort", "de passe", "contrase", "senha", "wachtwoord", "hasło", "şifre", "пароль", "lösenord"),
+    *_CJK_PASSWORD_HINTS,
+)
 _SECRET_HINTS = ("secret", "key", "token")
 _GITHUB_HINTS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")
 
@@ -155,11 +189,19 @@ Check = Callable[[str], bool]
 
 
 def _assignments(
-    name: str, key: str, bare: str, hints: tuple[str, ...], score: float, checks: tuple[Check, Check]
-) -> tuple[SecretPattern, SecretPattern]:
-    """`key = "value"` and `key: value`, each value checked by its check in `checks`."""
+    name: str,
+    key: str,
+    bare: str,
+    hints: tuple[str, ...],
+    score: float,
+    checks: tuple[Check, Check],
+    paired: Check | None = None,
+) -> tuple[SecretPattern, ...]:
+    """`key = "value"` and `key: value`, each value checked by its check in `checks` (quoted, bare); with a `paired`
+    check also XML's `<key>value</key>` (checked as a quoted value: a literal), a call's `("key", "value")` (PHP's
+    define, Java's setProperty; checked by `paired`) and a Dockerfile's `ENV key value` (checked as a bare one)."""
     quoted, unquoted = checks
-    return (
+    plain = (
         _api(f"{name}_quoted", key + _SEP + _QUOTED_VALUE, hints, score=score, check=quoted, line_local=True),
         _api(
             f"{name}_bare",
@@ -169,6 +211,38 @@ def _assignments(
             check=unquoted,
             strip_trailing=_TRAILING,
             line_local=True,
+        ),
+    )
+    if paired is None:
+        return plain
+    return (
+        *plain,
+        _api(
+            f"{name}_paired",
+            r"""["'][\w.-]{0,40}?""" + key + r"""["'],[ \t]*""" + _QUOTED_VALUE,
+            hints,
+            score=score,
+            check=paired,
+            line_local=True,
+            also=('",', "',"),
+        ),
+        _api(
+            f"{name}_dockerfile",
+            r"(?<![^\n])[ \t]*(?:ENV|ARG)[ \t]+[\w.-]*?" + key + r"[ \t]+(?P<value>[^\s\"'=]{4,256})",
+            hints,
+            score=score,
+            check=unquoted,
+            line_local=True,
+            also=("ENV ", "ARG "),
+        ),
+        _api(
+            f"{name}_element",
+            r"<[\w.:-]*?" + key + r">(?P<value>[^<>\n]{4,256})</",
+            hints,
+            score=score,
+            check=quoted,
+            line_local=True,
+            also=("</",),
         ),
     )
 
@@ -231,6 +305,41 @@ _VENDOR_KEY_PATTERNS = [
         r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{40,}",
         ("discord",),
     ),
+    # Observability, data, hosting and CI services' tokens, by their prefixes. A hint is the part of a prefix whose
+    # first letter is rare in prose where the prefix's is common ("vly-" for "tvly-"): every text is scanned for them;
+    # and no hint is common in code ("sk_", "re_", "pat": ElevenLabs', Resend's and Airtable's keys are found by name
+    # only).
+    _api("grafana_service_account", r"\bglsa_[A-Za-z0-9]{32}_[0-9a-f]{8}\b", ("glsa_",)),
+    _api("grafana_cloud", r"\bglc_[A-Za-z0-9+/]{32,}={0,2}", ("glc_",), check=_has_digit_and_letter),
+    _api(
+        "gitlab_other",  # runner, deploy, pipeline trigger, feed, OAuth app and agent tokens
+        r"\bgl(?:rt|dt|ptt|ft|soat|cbt|imt|agent)-[A-Za-z0-9_-]{20,}" + _NOT_TOKEN_AFTER,
+        ("glrt-", "gldt-", "glptt-", "glft-", "glsoat-", "glcbt-", "glimt-", "glagent-"),
+        check=_has_digit_and_letter,
+    ),
+    _api("databricks", r"\bdapi[0-9a-f]{32}(?:-\d)?\b", ("dapi",), check=_has_digit_and_letter),
+    _api("planetscale", r"\bpscale_(?:pw|tkn|oauth)_[A-Za-z0-9_.=-]{32,64}", ("pscale_",)),
+    _api("docker_hub", r"\bdckr_pat_[A-Za-z0-9_-]{27,}" + _NOT_TOKEN_AFTER, ("dckr_pat_",)),
+    _api("terraform_cloud", r"\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}" + _NOT_TOKEN_AFTER, ("atlasv1.",)),
+    _api("langsmith", r"\blsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}\b", ("lsv2_",)),
+    _api("pinecone", r"\bpcsk_[A-Za-z0-9]{4,8}_[A-Za-z0-9]{40,}\b", ("pcsk_",)),
+    _api("supabase", r"\bsbp_[0-9a-f]{40}\b", ("sbp_",), check=_has_digit_and_letter),
+    _api("tavily", r"\btvly-(?:dev-|prod-)?[A-Za-z0-9]{32}\b", ("vly-",), check=_has_digit_and_letter),
+    _api("new_relic", r"\bNRAK-[A-Z0-9]{27}\b", ("nrak-",)),
+    _api("neon", r"\bnapi_[a-z0-9]{64}\b", ("napi_",), check=_has_digit_and_letter),
+    _api("netlify", r"\bnfp_[A-Za-z0-9]{36}\b", ("nfp_",), check=_has_digit_and_letter),
+    _api("render", r"\brnd_[A-Za-z0-9]{32}\b", ("rnd_",), check=_has_digit_and_letter),
+    _api("buildkite", r"\bbkua_[0-9a-f]{40}\b", ("kua_",), check=_has_digit_and_letter),
+    _api(
+        "hubspot",
+        r"\bpat-(?:na|eu)\d-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+        ("pat-na", "pat-eu"),
+    ),
+    _api("mapbox_secret", r"\bsk\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}", ("sk.eyj",)),
+    _api("google_oauth_token", r"\bya29\.[A-Za-z0-9_-]{20,}", ("a29.",), check=_has_digit_and_letter),
+    _api("firebase_server_key", r"\bAAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{40,}", ("apa91b",)),
+    _api("okta", r"\bSSWS[ \t]+(?P<value>00[A-Za-z0-9_-]{40})" + _NOT_TOKEN_AFTER, ("ssws",)),
+    _api("heroku", r"\bHRKU-[A-Za-z0-9_-]{30,}" + _NOT_TOKEN_AFTER, ("hrku-",), check=_has_digit_and_letter),
     # A Telegram bot's token: the bot's id, a colon, and 34 or 35 characters that start "AA".
     _api("telegram_bot", r"(?<![0-9A-Za-z])\d{8,10}:AA[A-Za-z0-9_-]{32,33}" + _NOT_TOKEN_AFTER, (":aa",)),
 ]
@@ -261,6 +370,24 @@ TWILIO_PATTERNS = [
         ("sk",),
         check=_mixed_case_and_digit,
         line_local=True,
+    ),
+]
+
+
+def _discord_user_id(token: str) -> bool:
+    # A bot token's first part is the bot's user id (a snowflake: 17 to 20 digits) in base64.
+    raw = base64_bytes(token.split(".", 1)[0])
+    return raw is not None and raw.isdigit() and 17 <= len(raw) <= 20
+
+
+# A Discord bot's token: its user id in base64 (digits encode to groups led by M, N or O), a timestamp and an HMAC. No
+# prefix to look for: its own recognizer (`secrets.py`) looks for the timestamp between its dots first.
+DISCORD_PATTERNS = [
+    _api(
+        "discord_bot",
+        _NOT_TOKEN_BEFORE + r"[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}" + _NOT_TOKEN_AFTER,
+        (),
+        check=_discord_user_id,
     ),
 ]
 
@@ -300,6 +427,12 @@ PRIVATE_KEY_PATTERNS = [
         ("private key",),
         score=1.0,
     ),
+    _api(  # a PuTTY key file (.ppk): its private part is the base64 lines after "Private-Lines: N"
+        "putty_private_key",
+        r"Private-Lines:[ \t]*\d+[ \t]*\r?\n(?P<value>[A-Za-z0-9+/=]+(?:\r?\n[A-Za-z0-9+/=]+(?![^\r\n]))*)",
+        ("private-lines",),
+        score=1.0,
+    ),
 ]
 
 
@@ -333,6 +466,35 @@ JWT_PATTERNS = [
     ),
 ]
 
+
+def _terraform_default(name: str, key: str, score: float, check: Check) -> SecretPattern:
+    """A Terraform variable named as a secret and its default value, lines below its name."""
+    return _api(
+        name,
+        r'\bvariable[ \t]+"[^"\n]*?' + key + r'[^"\n]*"[ \t]*\{[^}]*?\bdefault[ \t]*=[ \t]*"(?P<value>[^"\n]{4,256})"',
+        ('variable "',),
+        score=score,
+        check=check,
+    )
+
+
+# A pass that is a document or a ticket, its number no password ("work pass: G1234567X").
+_PASS_NOUNS = ("work", "boarding", "bus", "day", "season", "guest", "visitor", "access", "press", "gate", "hall")
+
+
+def _password_prose(name: str, words: str, hints: tuple[str, ...]) -> SecretPattern:
+    """A password in a sentence: "my password is X", "Passwort ist X", "minha senha é X", "la password è X"."""
+    return _api(
+        name,
+        r"(?i:\b(?:" + words + r")\s+(?:is|was|to|ist|lautet|est|es|era|é|è|är|er|jest|je)\s+)"
+        r"""(?:`(?P<value>[^`\n]{4,128})`|(?P<value>[^\s"'`]{4,128}))""",
+        hints,
+        score=0.8,
+        check=_password_in_prose,
+        strip_trailing=_TRAILING,
+    )
+
+
 PASSWORD_PATTERNS = [
     _api(
         "docker_auth",  # ~/.docker/config.json: {"auths": {"registry": {"auth": "base64(user:password)"}}}
@@ -349,16 +511,87 @@ PASSWORD_PATTERNS = [
         check=_basic_credentials,
     ),
     *_assignments(
-        "password", _PASSWORD_KEY, _BARE_VALUE, _PASSWORD_HINTS, 0.85, (_plausible_password, _plausible_bare_password)
+        "password",
+        _PASSWORD_KEY,
+        _BARE_VALUE,
+        _PASSWORD_HINTS,
+        0.85,
+        (_plausible_password, _plausible_bare_password),
+        _paired_password,
     ),
+    *_assignments(
+        "password_foreign",
+        _FOREIGN_PASSWORD_KEY,
+        _BARE_VALUE,
+        _FOREIGN_PASSWORD_HINTS,
+        0.85,
+        (_plausible_password, _plausible_bare_password),
+        _paired_password,
+    ),
+    _terraform_default("password_terraform", _PASSWORD_KEY, 0.85, _plausible_password),
     _api(
-        "password_prose",
-        r"(?i:\b(?:password|passwd|passphrase|passcode|pwd|pw)\s+(?:is|was|to)\s+)(?:`(?P<value>[^`\n]{4,128})`|"
-        r"""(?P<value>[^\s"'`]{4,128}))""",
-        ("pass", "pw"),
+        "password_pass_key",  # a quoted key may be "pass" alone: {"user": "svc", "pass": "S3cret"}
+        r"""(?<=["'])pass["'][ \t]*[:=][ \t]*""" + _QUOTED_VALUE,
+        ('"pass"', "'pass'"),
+        score=0.85,
+        check=_plausible_password,
+        line_local=True,
+    ),
+    _password_prose("password_prose", r"password|passwd|passphrase|passcode|pwd|pw", _PASSWORD_HINTS),
+    _password_prose("password_prose_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS),
+    _api(
+        # Chinese, Japanese and Korean put no space around the password ("パスワードはHimitsu2024です"): it is the
+        # ASCII after the word.
+        "password_prose_cjk",
+        r"(?:" + _CJK_PASSWORD_WORDS + r")[ \t]*(?:是|は|:|\uff1a)?[ \t]*(?P<value>[!-~]{4,128})",
+        _CJK_PASSWORD_HINTS,
         score=0.8,
         check=_password_in_prose,
         strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
+        "pass_key",  # "pass: Winter2024!", "&pass=hunter22": the value needs a digit, a symbol or an inner capital
+        # "pass" first, the words before it checked after it: `re` skips ahead to each "pass" (~3x faster).
+        r"(?i:pass(?<![\w-]pass)" + "".join(f"(?<!{noun} pass)" for noun in _PASS_NOUNS) + r"[ \t]*[:=][ \t]*)"
+        r"""(?P<value>[^\s"'`<>&]{4,256})""",
+        _PASSWORD_HINTS,  # "pass" would do, but these lines are found already
+        score=0.8,
+        check=_password_in_prose,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
+        "credentials_pair",  # "credentials: admin:Adm1n#2024", "db creds: admin / S3cure!Pass"
+        r"(?i:\bcred(?:ential)?s\b[ \t]*[:=][ \t]*)[^\s:/]+(?::|[ \t]+/[ \t]+)(?P<value>[^\s\"'`]{4,256})",
+        ("cred",),
+        score=0.8,
+        check=_cli_password,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
+        "wifi_qr",  # a Wi-Fi network's QR code: WIFI:T:WPA;S:name;P:password;;
+        r"(?i:\bWIFI:)(?:[^;\n]*;)*?P:(?P<value>(?:\\.|[^;\\\n])+);",
+        ("wifi:",),
+        score=0.85,
+        check=_looks_literal,
+        line_local=True,
+    ),
+    _api(
+        "netrc",  # ~/.netrc: machine host login user password S3cret
+        r"(?i:\bmachine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+)(?P<value>\S{3,256})",
+        ("machine",),
+        score=0.85,
+        check=_looks_literal,
+        line_local=True,
+    ),
+    _api(
+        "pin",  # "card PIN: 7731", "passcode = 482913"
+        r"(?i:\b(?:pin(?:[ -]?code)?|passcode)\b[ \t]*(?:is|:|=)[ \t]*)(?P<value>\d{4,8})(?![\w.])",
+        ("pin", "passcode"),
+        score=0.8,
+        line_local=True,
     ),
     _api(
         "cli_user_password",  # curl -u admin:Sup3rS3cret!, --user=deploy:hunter22
@@ -373,6 +606,22 @@ PASSWORD_PATTERNS = [
         ("mysql", "mariadb"),
         score=0.85,
         check=_cli_password,
+        line_local=True,
+    ),
+    _api(
+        "cli_password_flag",  # redis-cli -a S3cret (its -p is the port), sshpass -p 'S3cret' ssh host
+        r"(?i:\bredis-cli\b[^\n]*?(?<!\S)-a|\bsshpass\b[^\n]*?(?<!\S)-p)[ \t]*[\"']?(?P<value>[^\s\"'`]{3,256})",
+        ("redis-cli", "sshpass"),
+        score=0.85,
+        check=_cli_password,
+        line_local=True,
+    ),
+    _api(
+        "redis_conf",  # redis.conf: requirepass S3cret, masterauth S3cret
+        r"(?<![^\n])[ \t]*(?i:requirepass|masterauth)[ \t]+[\"']?(?P<value>[^\s\"']{4,256})",
+        ("requirepass", "masterauth"),
+        score=0.85,
+        check=_plausible_bare_password,
         line_local=True,
     ),
     _api(
@@ -402,15 +651,49 @@ PASSWORD_PATTERNS = [
 
 SECRET_PATTERNS = [
     *_assignments(
-        "secret", _SECRET_KEY, _BARE_KEY_VALUE, _SECRET_HINTS, 0.7, (_plausible_secret, _plausible_bare_secret)
+        "secret",
+        _SECRET_KEY,
+        _BARE_KEY_VALUE,
+        _SECRET_HINTS,
+        0.7,
+        (_plausible_secret, _plausible_bare_secret),
+        _paired_secret,
     ),
     *_assignments("other_key", _OTHER_KEY, _BARE_KEY_VALUE, ("key",), 0.7, (_random_looking, _random_looking)),
+    _terraform_default("secret_terraform", _SECRET_KEY, 0.7, _plausible_secret),
+    _api(
+        "sas_signature",  # an Azure shared access signature in a URL's query: ?sv=...&sig=...
+        r"[?&]sig=(?P<value>[A-Za-z0-9%+/=]{20,256})",
+        ("sig=",),
+        score=0.8,
+        check=_has_digit_and_letter,
+        line_local=True,
+    ),
+    _api(
+        "recovery_codes",  # two-factor backup codes: each one lets its holder in
+        r"(?i:\b(?:recovery|backup) codes?\b[ \t]*[:=-]?[ \t]*)"
+        r"(?P<value>[A-Za-z0-9]{4,6}-?[A-Za-z0-9]{4,6}(?:[ ,]+[A-Za-z0-9]{4,6}-?[A-Za-z0-9]{4,6})*)",
+        ("recovery code", "backup code"),
+        score=0.8,
+        check=_has_digit,
+        line_local=True,
+    ),
+    _api(
+        "key_prose",  # "my mistral key is 8Hq2...": named in a sentence, the value must look generated
+        r"(?i:\b(?:key|token|secret) is[ \t]*:?[ \t]+)[\"'`]?(?P<value>[A-Za-z0-9_./+=-]{20,256})",
+        ("key is", "token is", "secret is"),
+        score=0.7,
+        check=_random_looking,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
     _api(
         "seed_phrase",  # a crypto wallet's recovery words: whoever has them has the wallet
         r"(?i:\b(?:seed|recovery|mnemonic|backup|secret recovery) (?:phrase|words)|\bmnemonic)\b[ \t]*[:=-]?[ \t]*"
         r"(?P<value>(?:[a-z]{3,8} ){11,23}[a-z]{3,8})\b",
         ("phrase", "mnemonic", "words"),
         score=0.9,
+        line_local=True,  # "words" is in many prompts ("under 300 words"): only its lines are scanned
     ),
     _api(
         # A session in a pasted Cookie or Set-Cookie header or curl's -b/--cookie: each long value, one match a cookie.

@@ -21,6 +21,7 @@ from helix.pii.secret_patterns import (
     AWS_ACCESS_KEY_PATTERNS,
     AWS_SECRET_CONTEXT,
     AWS_SECRET_KEY_PATTERNS,
+    DISCORD_PATTERNS,
     FLAGS,
     JWT_PATTERNS,
     PASSWORD_PATTERNS,
@@ -68,8 +69,17 @@ class SecretRecognizer(PatternRecognizer):
             return []
         results: list[RecognizerResult] = []
         lines: dict[tuple[str, ...], list[tuple[int, int]]] = {}  # patterns share their hints
+        held: dict[tuple[tuple[str, ...], bool], bool] = {}  # ...so each set of hints is looked for once
+
+        def holds(hints: tuple[str, ...], as_written: bool) -> bool:
+            key = (hints, as_written)
+            if key not in held:  # one hint (most): no generator, ~0.3 us less
+                within = text if as_written else lowered
+                held[key] = hints[0] in within if len(hints) == 1 else any(h in within for h in hints)
+            return held[key]
+
         for spec, compiled in self._specs:
-            if spec.hints and not any(h in lowered for h in spec.hints):
+            if (spec.hints and not holds(spec.hints, False)) or (spec.also and not holds(spec.also, True)):
                 continue
             spans = [(0, len(text))]
             if spec.line_local:
@@ -129,6 +139,26 @@ def twilio_sid_hint(text: str) -> bool:
     return "AC" in text or "SK" in text
 
 
+# A Discord bot token's middle part: six characters between two dots, which `re` finds by skipping to each dot.
+_DISCORD_TIMESTAMP = re.compile(r"\.[A-Za-z0-9_-]{6}\.")
+
+
+class DiscordTokenRecognizer(SecretRecognizer):
+    """Discord bot tokens: they have no prefix to hint at them, so their pattern runs only over a text holding their
+    middle part."""
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        if _DISCORD_TIMESTAMP.search(text) is None:
+            return []
+        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+
+
 def hint_lines(text: str, lowered: str, hints: Sequence[str]) -> list[tuple[int, int]]:
     """(start, end) of each line of `text` that holds one of `hints` (`lowered` is `text.lower()`),
     in order. A pattern scanned from `start` to `end` sees the newline (or the text's edge) beside
@@ -160,18 +190,19 @@ def _lines(text: str) -> list[tuple[int, int, str]]:
 
 def secret_recognizers(entities: set[str] | None = None) -> list[SecretRecognizer]:
     """The secret recognizers for the requested entity types (all of them when None)."""
-    table: list[tuple[str, str, list[SecretPattern], list[str] | None]] = [
-        ("API_KEY", "ApiKeyRecognizer", API_KEY_PATTERNS, None),
-        ("API_KEY", "TwilioTokenRecognizer", TWILIO_PATTERNS, None),
-        ("AWS_ACCESS_KEY", "AwsAccessKeyRecognizer", AWS_ACCESS_KEY_PATTERNS, None),
-        ("AWS_SECRET_KEY", "AwsSecretKeyRecognizer", AWS_SECRET_KEY_PATTERNS, AWS_SECRET_CONTEXT),
-        ("PRIVATE_KEY", "PrivateKeyRecognizer", PRIVATE_KEY_PATTERNS, None),
-        ("JWT", "JwtRecognizer", JWT_PATTERNS, None),
-        ("PASSWORD", "PasswordRecognizer", PASSWORD_PATTERNS, None),
-        ("SECRET", "SecretAssignmentRecognizer", SECRET_PATTERNS, None),
+    table: list[tuple[type[SecretRecognizer], str, str, list[SecretPattern], list[str] | None]] = [
+        (SecretRecognizer, "API_KEY", "ApiKeyRecognizer", API_KEY_PATTERNS, None),
+        (TwilioTokenRecognizer, "API_KEY", "TwilioTokenRecognizer", TWILIO_PATTERNS, None),
+        (DiscordTokenRecognizer, "API_KEY", "DiscordTokenRecognizer", DISCORD_PATTERNS, None),
+        (SecretRecognizer, "AWS_ACCESS_KEY", "AwsAccessKeyRecognizer", AWS_ACCESS_KEY_PATTERNS, None),
+        (SecretRecognizer, "AWS_SECRET_KEY", "AwsSecretKeyRecognizer", AWS_SECRET_KEY_PATTERNS, AWS_SECRET_CONTEXT),
+        (SecretRecognizer, "PRIVATE_KEY", "PrivateKeyRecognizer", PRIVATE_KEY_PATTERNS, None),
+        (SecretRecognizer, "JWT", "JwtRecognizer", JWT_PATTERNS, None),
+        (SecretRecognizer, "PASSWORD", "PasswordRecognizer", PASSWORD_PATTERNS, None),
+        (SecretRecognizer, "SECRET", "SecretAssignmentRecognizer", SECRET_PATTERNS, None),
     ]
     return [
-        (TwilioTokenRecognizer if patterns is TWILIO_PATTERNS else SecretRecognizer)(entity, name, patterns, context)
-        for entity, name, patterns, context in table
+        kind(entity, name, patterns, context)
+        for kind, entity, name, patterns, context in table
         if entities is None or entity in entities
     ]
