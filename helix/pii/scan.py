@@ -40,7 +40,7 @@ from helix.pii.personal import (
 )
 from helix.pii.recognizers import FastPhoneRecognizer, obfuscation_hint, phone_hint
 from helix.pii.secret_patterns import JWT_START
-from helix.pii.secrets import SecretRecognizer, TwilioTokenRecognizer, twilio_sid_hint
+from helix.pii.secrets import SecretRecognizer
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -124,8 +124,6 @@ CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
     # CURP's, an RFC's or an HKID's; seven or more in the others).
     LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{4})"),
     FastPhoneRecognizer: lambda text, _lowered: phone_hint(text),
-    # Its hints, "ac" and "sk", are in most prose; the SIDs' capitals in little.
-    TwilioTokenRecognizer: lambda text, _lowered: twilio_sid_hint(text),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.
@@ -204,6 +202,9 @@ def _entry(recognizer: EntityRecognizer, gated: bool) -> _Entry:
 def _gate(recognizer: EntityRecognizer) -> Gate | None:
     if type(recognizer) in CLASS_GATES:
         return CLASS_GATES[type(recognizer)]
+    if isinstance(recognizer, SecretRecognizer) and recognizer.precheck is not None:
+        precheck = recognizer.precheck
+        return lambda text, _lowered: precheck(text)
     entities = recognizer.get_supported_entities()
     gates = [gate for gate in map(GATES.get, entities) if gate is not None]
     if gates and len(gates) == len(entities):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from presidio_analyzer import (
     AnalysisExplanation,
@@ -43,7 +43,10 @@ class SecretRecognizer(PatternRecognizer):
         name: str,
         patterns: Sequence[SecretPattern],
         context: list[str] | None = None,
+        precheck: Callable[[str], bool] | None = None,
     ) -> None:
+        """`precheck`: what a text must pass before any pattern is tried, for patterns whose hints most texts hold
+        (the scanner's gate for this recognizer too)."""
         super().__init__(
             supported_entity=entity,
             name=name,
@@ -52,6 +55,7 @@ class SecretRecognizer(PatternRecognizer):
             global_regex_flags=FLAGS,
         )
         self._specs = [(p, compile_fast(p.regex, FLAGS)) for p in patterns]
+        self.precheck = precheck
         # One scan for every pattern's hints: most texts hold none, and then no pattern can match.
         hinted = all(p.hints for p in patterns)
         self.hints = sorted({h for p in patterns for h in p.hints}) if hinted else []
@@ -64,6 +68,8 @@ class SecretRecognizer(PatternRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
+        if self.precheck is not None and not self.precheck(text):
+            return []
         lowered = text.lower()
         if self._any_hint is not None and self._any_hint.search(lowered) is None:
             return []
@@ -118,24 +124,9 @@ class SecretRecognizer(PatternRecognizer):
         )
 
 
-class TwilioTokenRecognizer(SecretRecognizer):
-    """Twilio auth tokens after their account SID, and API key SIDs and their secrets: the hints ("ac", "sk") are in
-    most texts, the SIDs' "AC" and "SK" in few, and a substring test on the text itself is the cheapest gate of all."""
-
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        if not twilio_sid_hint(text):
-            return []
-        return super().analyze(text, entities, nlp_artifacts, regex_flags)
-
-
 def twilio_sid_hint(text: str) -> bool:
-    """Whether `text` may hold a Twilio account or API key SID (the scanner's gate for Twilio's recognizer)."""
+    """Whether `text` may hold a Twilio account or API key SID: the patterns' hints ("ac", "sk") are in most texts,
+    the SIDs' "AC" and "SK" in few, and a substring test on the text itself is the cheapest test of all."""
     return "AC" in text or "SK" in text
 
 
@@ -143,20 +134,10 @@ def twilio_sid_hint(text: str) -> bool:
 _DISCORD_TIMESTAMP = re.compile(r"\.[A-Za-z0-9_-]{6}\.")
 
 
-class DiscordTokenRecognizer(SecretRecognizer):
-    """Discord bot tokens: they have no prefix to hint at them, so their pattern runs only over a text holding their
-    middle part."""
-
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        if _DISCORD_TIMESTAMP.search(text) is None:
-            return []
-        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+def discord_token_hint(text: str) -> bool:
+    """Whether `text` may hold a Discord bot token: they have no prefix to hint at them, so their pattern runs only
+    over a text holding their middle part."""
+    return _DISCORD_TIMESTAMP.search(text) is not None
 
 
 def hint_lines(text: str, lowered: str, hints: Sequence[str]) -> list[tuple[int, int]]:
@@ -190,19 +171,19 @@ def _lines(text: str) -> list[tuple[int, int, str]]:
 
 def secret_recognizers(entities: set[str] | None = None) -> list[SecretRecognizer]:
     """The secret recognizers for the requested entity types (all of them when None)."""
-    table: list[tuple[type[SecretRecognizer], str, str, list[SecretPattern], list[str] | None]] = [
-        (SecretRecognizer, "API_KEY", "ApiKeyRecognizer", API_KEY_PATTERNS, None),
-        (TwilioTokenRecognizer, "API_KEY", "TwilioTokenRecognizer", TWILIO_PATTERNS, None),
-        (DiscordTokenRecognizer, "API_KEY", "DiscordTokenRecognizer", DISCORD_PATTERNS, None),
-        (SecretRecognizer, "AWS_ACCESS_KEY", "AwsAccessKeyRecognizer", AWS_ACCESS_KEY_PATTERNS, None),
-        (SecretRecognizer, "AWS_SECRET_KEY", "AwsSecretKeyRecognizer", AWS_SECRET_KEY_PATTERNS, AWS_SECRET_CONTEXT),
-        (SecretRecognizer, "PRIVATE_KEY", "PrivateKeyRecognizer", PRIVATE_KEY_PATTERNS, None),
-        (SecretRecognizer, "JWT", "JwtRecognizer", JWT_PATTERNS, None),
-        (SecretRecognizer, "PASSWORD", "PasswordRecognizer", PASSWORD_PATTERNS, None),
-        (SecretRecognizer, "SECRET", "SecretAssignmentRecognizer", SECRET_PATTERNS, None),
+    table: list[tuple[str, str, list[SecretPattern], list[str] | None, Callable[[str], bool] | None]] = [
+        ("API_KEY", "ApiKeyRecognizer", API_KEY_PATTERNS, None, None),
+        ("API_KEY", "TwilioTokenRecognizer", TWILIO_PATTERNS, None, twilio_sid_hint),
+        ("API_KEY", "DiscordTokenRecognizer", DISCORD_PATTERNS, None, discord_token_hint),
+        ("AWS_ACCESS_KEY", "AwsAccessKeyRecognizer", AWS_ACCESS_KEY_PATTERNS, None, None),
+        ("AWS_SECRET_KEY", "AwsSecretKeyRecognizer", AWS_SECRET_KEY_PATTERNS, AWS_SECRET_CONTEXT, None),
+        ("PRIVATE_KEY", "PrivateKeyRecognizer", PRIVATE_KEY_PATTERNS, None, None),
+        ("JWT", "JwtRecognizer", JWT_PATTERNS, None, None),
+        ("PASSWORD", "PasswordRecognizer", PASSWORD_PATTERNS, None, None),
+        ("SECRET", "SecretAssignmentRecognizer", SECRET_PATTERNS, None, None),
     ]
     return [
-        kind(entity, name, patterns, context)
-        for kind, entity, name, patterns, context in table
+        SecretRecognizer(entity, name, patterns, context, precheck)
+        for entity, name, patterns, context, precheck in table
         if entities is None or entity in entities
     ]
