@@ -80,18 +80,11 @@ class Mentions:
     def __init__(self, hints: Iterable[str], also: Gate | None = None, words: Iterable[str] = ()) -> None:
         self.hints = frozenset(hints)
         self.words = frozenset(words)
-        self._search = re.compile(mentions_pattern(self.hints, self.words)).search
+        self._search = re.compile(trie_pattern(self.hints, whole=self.words)).search
         self._also = also
 
     def __call__(self, text: str, lowered: str) -> bool:
         return (self._also is None or self._also(text, lowered)) and self._search(lowered) is not None
-
-
-def mentions_pattern(hints: Iterable[str], words: Iterable[str]) -> str:
-    """A regex for any of `hints` anywhere, or any of `words` as a whole word. A word is led by the character before
-    it (the `lowered` view has one before its first): a leading `\b` would leave `re` no first characters to skip to."""
-    whole = rf"\W{trie_pattern(words)}\b" if words else ""
-    return "|".join(p for p in (trie_pattern(hints), whole) if p)
 
 
 # What a text must contain for a built-in recognizer of this entity to find anything. Only
@@ -165,7 +158,7 @@ class Scanner:
         gates = [e.gate for e in self._entries if isinstance(e.gate, Mentions)]
         hints = {hint for gate in gates for hint in gate.hints}
         words = {word for gate in gates for word in gate.words}
-        self._any_hint = re.compile(mentions_pattern(hints, words)).search if gates else None
+        self._any_hint = re.compile(trie_pattern(hints, whole=words)).search if gates else None
 
     def scan(self, text: str) -> Iterator[Hit]:
         runs = Runs(text)
