@@ -20,7 +20,7 @@ from helix.pii.analyzer import Finding as F
 from helix.pii.analyzer import PiiEngine, resolve_overlaps
 from helix.pii.config import PiiConfig, RegexRecognizerConfig, validate
 from helix.pii.hashing import keyed_hash
-from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS, ID_WORD_HINTS, IdNumberRecognizer
+from helix.pii.personal import DATE_OF_BIRTH_HINTS, ID_HINTS, ID_WORD_HINTS, IdNumberRecognizer, LetterLedIdRecognizer
 from helix.pii.recognizers import (
     _URL_USERINFO_BEFORE,
     _VERSION_BEFORE,
@@ -32,7 +32,7 @@ from helix.pii.recognizers import (
 )
 from helix.pii.redact import Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
-from helix.pii.scan import GATES, Mentions, lowered
+from helix.pii.scan import CLASS_GATES, GATES, Mentions, lowered
 from tests.conftest import SKIP_MODEL_TESTS, SPACY_MODEL, require_model
 
 DATA = Path(__file__).parent / "data" / "pii_prompts.jsonl"
@@ -984,6 +984,18 @@ _AROUND_ID = (" ", ": ", "#", "-", ".", "\n", "é", "x", "533380006", "A1234567"
 def test_the_id_gate_says_yes_wherever_the_id_recognizer_finds_a_number(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert GATES["ID_NUMBER"](text, lowered(text)) or not list(IdNumberRecognizer().spans(text))
+
+
+_LETTER_LED_IDS = ("GOMC850312HDFNRR09", "GOMC850312K72", "F223456786", "K654321(9)", "S1234567D", "X1234567L")
+_LETTER_LED_PIECES = (*_LETTER_LED_IDS, "X-1234567-L", "RSSMRA85T10A562S", "rssmra85t10a562s", " ", "-", "(", "7", "a")
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_LETTER_LED_PIECES), max_size=6))
+def test_the_letter_led_id_gate_says_yes_wherever_its_recognizer_finds_a_number(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    gate = CLASS_GATES[LetterLedIdRecognizer]
+    assert gate(text, lowered(text)) or not list(LetterLedIdRecognizer().spans(text))
 
 
 @functools.cache
