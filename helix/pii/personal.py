@@ -308,6 +308,7 @@ _CF_ODD = dict(
         strict=True,
     )
 )
+_CF_EVEN = {c: int(c) if c.isdigit() else ord(c) - ord("A") for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 # Mexico's CURP and RFC: each character's value in their check digit's sum, and a CURP's states of birth (NE: abroad).
 _MX_VALUES = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ")}
 _CURP_STATE_CODES = "AS BC BS CC CH CL CM CS DF DG GR GT HG JC MC MN MS NE NL NT OC PL QR QT SL SP SR TC TL TS VZ YN ZS"
@@ -315,7 +316,6 @@ _CURP_STATES = frozenset(_CURP_STATE_CODES.split())
 # Taiwan's ID: the area letter's value (A=10, in this order), then the digits, weighted.
 _TW_AREAS = "ABCDEFGHJKLMNPQRSTUVXYWZIO"
 _TW_WEIGHTS = (1, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1)
-_CF_EVEN = {c: int(c) if c.isdigit() else ord(c) - ord("A") for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 
 
 def _cpf_valid(number: str) -> bool:
