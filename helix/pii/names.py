@@ -317,13 +317,10 @@ _INTRO_WEAK = (
 # - and, as weak cues too, a letter's sign-off (on the line before the name as well) and a relation ("my colleague
 #   Brigitte", "our Tokyo colleague Haruto Sato": a colleague is a person whoever's it is, a partner or a manager may be
 #   a company): a pattern of their own, tried only where one of its hints starts (each cue starts with one);
-_RELATIONS = ("boss", "manager", "wife", "husband", "partner", "friend")
+_RELATIONS = ("boss", "manager", "partner", "friend", "neighbour", "neighbor", "landlord", "tenant")  # and casing's
 _SIGNOFF_CUES = (
     *("regards", "groeten", "groet", "pozdrawiam", "saludos", "saluti", "atenciosamente"),
-    *(
-        f"my {relation}"
-        for relation in (*_RELATIONS, *sorted(RELATIONS), "neighbour", "neighbor", "landlord", "tenant")
-    ),
+    *(f"my {relation}" for relation in (*_RELATIONS, *sorted(RELATIONS))),
     *("colleague", "coworker", "co-worker", "kollege", "kollegin", "collègue", "collega"),
 )
 _PARTICLE = r"(?:(?:de|van|von|der|den|da|di|del|della|dos|das|du|le|la|bin|ibn|al)[ \t]+)?"
