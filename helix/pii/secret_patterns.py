@@ -42,8 +42,12 @@ class SecretPattern:
 # --- value checks ---------------------------------------------------------------------------
 
 
+def _has_digit(value: str) -> bool:
+    return any(c.isdigit() for c in value)
+
+
 def _has_digit_and_letter(value: str) -> bool:
-    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+    return _has_digit(value) and any(c.isalpha() for c in value)
 
 
 def _mixed_case_and_digit(value: str) -> bool:
@@ -103,7 +107,7 @@ def _password_in_prose(value: str) -> bool:
 def _paired_password(value: str) -> bool:
     # After a quoted key and a comma a value may be one more field's name ("PasswordRecognizer", "login password"): a
     # digit says it is not.
-    return any(c.isdigit() for c in value) and _plausible_bare_password(value)
+    return _has_digit(value) and _plausible_bare_password(value)
 
 
 def _cli_password(value: str) -> bool:
@@ -117,10 +121,6 @@ def _plausible_secret(value: str) -> bool:
 
 def _plausible_bare_secret(value: str) -> bool:
     return _plausible_secret(value) and not _EXPRESSION.search(value)
-
-
-def _has_digit(value: str) -> bool:
-    return any(c.isdigit() for c in value)
 
 
 def _paired_secret(value: str) -> bool:
@@ -148,9 +148,8 @@ _BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,256})"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
 # "password" may end a longer name (PGPASSWORD, newPassword); "pass" alone only after a name and "_" or "."
 # (DB_PASS, smtp.pass): "first-pass: compile" is prose.
-# A password is also named in German, French,
-# Spanish, Portuguese, Dutch, Polish, Turkish, Russian and Swedish, and in Chinese, Japanese and Korean
-# (no word boundary before those: "数据库密码").
+# A password is also named in German, French, Spanish, Portuguese, Dutch, Polish, Turkish, Russian and Swedish, and
+# in Chinese, Japanese and Korean (no word boundary before those: "数据库密码").
 _FOREIGN_PASSWORD_WORDS = (
     r"passwort|kennwort|mot de passe|contraseña|contrasena|senha|wachtwoord|hasło|şifre|пароль|lösenord"
 )
