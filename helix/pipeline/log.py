@@ -58,7 +58,7 @@ class LogStage:
             async for chunk in chunks:
                 if call.ttft is None:
                     call.ttft = call.elapsed()
-                usage = chunk.get("usage") or _response_usage(chunk)
+                usage = chunk.get("usage") or ("response" in chunk and _response_usage(chunk))
                 if usage:
                     call.usage = Usage.from_openai(usage)
                 yield chunk

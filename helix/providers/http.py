@@ -338,6 +338,9 @@ async def read_json_raw(response: httpx.Response, provider: str, call: Call | No
 # The most bytes one stream event (or one line of it) may take: far beyond any real event, short of letting an
 # upstream that never ends a line fill the memory.
 MAX_EVENT_BYTES = 32 * 1024 * 1024
+# Bytes looked for as numbers: `b"\n" in data` first tries `b"\n"` as an int, and raises and clears a TypeError
+# inside before it searches (~0.5 µs each time; `10 in data` is a memchr).
+LF, CR = ord("\n"), ord("\r")
 
 
 async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tuple[str, bytes, bool]]:
@@ -346,28 +349,8 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
 
     Lines end with LF, CRLF or a lone CR, as the SSE format allows; the last line needs no ending. A byte order mark
     before the first line is skipped, as the format says (read as part of a field's name, it lost the first event)."""
-    buffer = b""
+    buffer = b""  # line endings made LF; what has come of the event not yet ended by a blank line
     started = False  # past where a byte order mark may be
-    event = ""
-    data: list[bytes] = []
-    size = 0  # bytes of the event's data so far
-    ready: list[tuple[str, bytes]] = []
-
-    def take(lines: list[bytes]) -> None:
-        nonlocal event, data, size
-        for line in lines:
-            if not line:
-                if data:
-                    ready.append((event or "message", b"\n".join(data)))
-                event, data, size = "", [], 0
-            elif line.startswith(b"data:"):
-                data.append(line[5:].lstrip(b" "))
-                size += len(line)
-                if size > MAX_EVENT_BYTES:
-                    raise _too_long(provider)
-            elif line.startswith(b"event:"):
-                event = line[6:].strip().decode(errors="replace")
-
     try:
         async for piece in iter_body(response):
             buffer += piece
@@ -375,27 +358,47 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
                 if len(buffer) < len(BOM_UTF8) and BOM_UTF8.startswith(buffer):
                     continue  # perhaps the first part of one: decided by the next read
                 buffer, started = buffer.removeprefix(BOM_UTF8), True
-            if b"\n" not in piece and b"\r" not in piece:
+            if LF not in piece and CR not in piece:
                 if len(buffer) > MAX_EVENT_BYTES:
                     raise _too_long(provider)
                 continue
             held = b""
-            if b"\r" in buffer:
+            if CR in buffer:
                 if buffer.endswith(b"\r"):  # perhaps the first half of a CRLF: decided by the next read
                     buffer, held = buffer[:-1], b"\r"
                 buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            *lines, buffer = buffer.split(b"\n")
-            buffer += held
-            take(lines)
-            last = len(ready) - 1
-            for i, (name, payload) in enumerate(ready):
-                yield name, payload, i < last
-            ready.clear()
-        take([buffer.rstrip(b"\r"), b""])  # the last line, ended or not, then the event's end
-        for name, payload in ready:
-            yield name, payload, False
+            ended = buffer.split(b"\n\n")
+            buffer = ended.pop() + held
+            ready = None  # each event is yielded once the next one of this read is found, or the read is done
+            for block in ended:
+                if (event := _sse_event(block, provider)) is not None:
+                    if ready is not None:
+                        yield (*ready, True)
+                    ready = event
+            if ready is not None:
+                yield (*ready, False)
+            if len(buffer) > MAX_EVENT_BYTES:  # after the events that did end
+                raise _too_long(provider)
+        if (event := _sse_event(buffer.rstrip(b"\r"), provider)) is not None:  # the last event, ended or not
+            yield (*event, False)
     except UPSTREAM_FAILURES as exc:
         raise transport_error(provider, exc) from None
+
+
+def _sse_event(block: bytes, provider: str) -> tuple[str, bytes] | None:
+    """The event (name, data) of an event's lines (ended by LF), or None when they carry no data."""
+    if len(block) > MAX_EVENT_BYTES:
+        raise _too_long(provider)
+    if block.startswith(b"data:") and LF not in block:  # most events: one line of data
+        return "message", block[5:].lstrip(b" ")
+    name = ""
+    data: list[bytes] = []
+    for line in block.split(b"\n"):
+        if line.startswith(b"data:"):
+            data.append(line[5:].lstrip(b" "))
+        elif line.startswith(b"event:"):
+            name = line[6:].strip().decode(errors="replace")
+    return (name or "message", b"\n".join(data)) if data else None
 
 
 def _too_long(provider: str) -> UpstreamError:

@@ -12,6 +12,7 @@ import httpx
 from helix.call import Call, Chunk, Completed, Reply, Streamed
 from helix.errors import HelixError
 from helix.providers.http import (
+    LF,
     HttpAdapter,
     carried_error,
     decode_event,
@@ -137,7 +138,7 @@ class OpenAICompatProvider(HttpAdapter):
                 answered = True
                 # An event's data over several lines (as SSE allows) is one JSON text: passed on as sent, its second
                 # line would lack its `data:` and cut the client's JSON
-                yield Chunk(chunk, data if b"\n" not in data else None, more)
+                yield Chunk(chunk, data if LF not in data else None, more)
             if not finished:
                 raise truncated_stream(self.name)
 
@@ -161,6 +162,10 @@ def _failure(provider: str, error: Any) -> HelixError:
 def _is_last(chunk: dict[str, Any]) -> bool:
     """A chunk that ends an answer: a choice's finish_reason (chat, completions) or a Responses end event."""
     kind = chunk.get("type")
-    if isinstance(kind, str) and kind in _RESPONSES_END:
+    if kind is not None and isinstance(kind, str) and kind in _RESPONSES_END:
         return True
-    return any(c.get("finish_reason") for c in chunk.get("choices") or () if isinstance(c, dict))
+    # A loop, not any(): its generator cost more than the test, which every chunk of every stream takes
+    for choice in chunk.get("choices") or ():  # noqa: SIM110
+        if type(choice) is dict and choice.get("finish_reason"):
+            return True
+    return False

@@ -29,9 +29,11 @@ def choices_problem(body: dict[str, Any], part: Part, *, required: bool = False)
     for choice in choices:
         if type(choice) is not dict:
             return "a choice is not an object"
-        if not _int_or_none(choice.get("index")):
+        index = choice.get("index")
+        if index is not None and type(index) is not int:  # `_int_or_none`, without a call for every chunk
             return "a choice's index is not a number"
-        if not isinstance(choice.get("finish_reason"), _TEXT):
+        finish_reason = choice.get("finish_reason")
+        if finish_reason is not None and not isinstance(finish_reason, str):
             return "a choice's finish_reason is not text"
         inner = choice.get(part)
         if part == "text":
@@ -40,6 +42,8 @@ def choices_problem(body: dict[str, Any], part: Part, *, required: bool = False)
         elif inner is None:
             if required:  # a whole answer's choice without its message: nothing a client can read
                 return f"a choice has no {part}"
+        elif type(inner) is dict and len(inner) == 1 and type(inner.get("content")) is str:
+            continue  # most stream chunks: a piece of text and nothing else, read without a call
         elif problem := _message_problem(inner, part):
             return problem
     return None
