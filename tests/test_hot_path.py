@@ -269,6 +269,20 @@ async def test_events_of_one_read_are_marked_to_go_out_together() -> None:
     assert found == [(b"1", True), (b"2", True), (b"3", False), (b"4", False), (b"5", False)]
 
 
+@pytest.mark.asyncio
+async def test_events_are_read_whole_whatever_the_reads_cut() -> None:
+    """An event ends at its blank line, however the reads cut it: named events, data over several lines, comments and
+    extra blank lines between events, and a last event whose blank line never comes."""
+    stream = b"\n\ndata: 1\n\n\nevent: ping\ndata: 2\ndata:3\n\n: comment\n\nid: 7\ndata:  4"
+    expected = [("message", b"1"), ("ping", b"2\n3"), ("message", b"4")]
+    for cut in range(len(stream) + 1):
+        for second in range(cut, len(stream) + 1):
+            pieces = [piece for piece in (stream[:cut], stream[cut:second], stream[second:]) if piece]
+            response = httpx.Response(200, content=_pieces(pieces))
+            events = [(name, data) async for name, data, _ in iter_sse(response, "p")]
+            assert events == expected, pieces
+
+
 # -- chat completions in front of Litestar, one write per answer ----------------------------------------
 
 
