@@ -762,7 +762,19 @@ RETRY_AFTERS = {
     "a billion seconds": (b"retry-after: 999999999", "3600"),
     "a date in 2099": (b"retry-after: Wed, 21 Oct 2099 07:28:00 GMT", "3600"),
     "a date in the past": (b"retry-after: Wed, 21 Oct 2015 07:28:00 GMT", "0"),
-    "a fraction": (b"retry-after: 1.5", "2"),
+    "a fraction": (b"retry-after: 1.5", "2"),  # RFC 9110's delay-seconds are digits; some servers write a fraction
+    "a fraction with no digits before it": (b"retry-after: .5", None),
+    "digits with an underscore": (b"retry-after: 1_000", None),
+    "a plus sign": (b"retry-after: +5", None),
+    "an exponent": (b"retry-after: 1e3", None),
+    "nan": (b"retry-after: nan", None),
+    "inf": (b"retry-after: inf", None),
+    "non-ASCII digits": ("retry-after: \u0663".encode(), None),
+    "a fractional millisecond": (b"retry-after-ms: 1500.5", "2"),
+    "milliseconds with an exponent": (b"retry-after: 3\r\nretry-after-ms: 1e3", "3"),
+    "an asctime date": (b"retry-after: Sun Nov  6 08:49:37 1994", "0"),
+    "an RFC 850 date": (b"retry-after: Wednesday, 21-Oct-99 07:28:00 GMT", "0"),  # 1999, as RFC 9110 reads it
+    "a date in no HTTP form": (b"retry-after: 2099-10-21T07:28:00Z", None),
     "milliseconds too": (b"retry-after: 1\r\nretry-after-ms: 250", "1"),
     "infinity": (b"retry-after: 1e400", None),
     "not a number": (b"retry-after: soon", None),
@@ -924,3 +936,101 @@ def test_a_whole_answer_to_a_streamed_request_is_streamed_or_said_to_be_one(tmp_
             assert [(r["status"], r["error_code"]) for r in rows] == [(200, None), (502, "upstream_bad_stream")]
         finally:
             instance.server.stop()
+
+
+@pytest.mark.parametrize("status", [500, 501, 507, 599])
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/responses"])
+def test_a_providers_5xx_is_a_502_in_the_clients_shape(tmp_path: Path, status: int, path: str) -> None:
+    """A provider's 500 (or 501, 507...) was passed on as Helix's own 500, which says the gateway broke: it is a 502
+    with the provider's message (scrubbed) and type, and its log row says it was the upstream."""
+    error = {"error": {"message": f"boom {OPENAI_KEY}", "type": "server_error"}}
+    with raw_upstream(_answer(status, json.dumps(error).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body: dict[str, object] = {"model": "gpt-4o-mini", "max_tokens": 5, "input": "x"}
+            body["messages"] = [{"role": "user", "content": "x"}]
+            if path == "/v1/embeddings":
+                body = {"model": "text-embedding-3-small", "input": "x"}
+            response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            assert OPENAI_KEY not in response.text
+            if path == "/v1/messages":
+                assert response.json()["type"] == "error"
+                assert response.json()["error"]["type"] == "api_error"
+                assert "boom" in response.json()["error"]["message"]
+            else:
+                said = response.json()["error"]
+                assert "boom" in said["message"] and f"HTTP {status}" in said["message"]
+                assert (said["type"], said["code"], said["provider"]) == (
+                    "server_error",
+                    "upstream_server_error",
+                    "openai",
+                )
+            (row,) = instance.rows("SELECT status, error_code, provider FROM requests")
+            assert (row["status"], row["error_code"], row["provider"]) == (502, "upstream_server_error", "openai")
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize("status", [503, 504, 529])
+def test_a_providers_overload_or_timeout_keeps_its_status(tmp_path: Path, status: int) -> None:
+    error = {"error": {"message": "overloaded", "type": "overloaded_error"}}
+    with raw_upstream(_answer(status, json.dumps(error).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            assert post(instance, "gpt-4o-mini").status_code == status
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize("charset", [b"latin-1", b"iso-8859-1", b"ISO-8859-15", b'"windows-1252"', b"utf-16"])
+def test_an_error_body_in_its_declared_charset_is_read(tmp_path: Path, charset: bytes) -> None:
+    """A provider's error body in latin-1 (as its Content-Type said): read as UTF-8, it was no JSON, a 502 saying
+    nothing of the provider's message; the message is passed on as the provider wrote it."""
+    text = json.dumps({"error": {"message": "modèle refusé", "type": "invalid_request_error"}}, ensure_ascii=False)
+    encoding = charset.decode().strip('"')
+    answer = _answer(400, text.encode(encoding), b"application/json; charset=" + charset)
+    with raw_upstream(answer) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == 400, response.text
+            assert response.json()["error"]["message"] == "openai: modèle refusé"
+        finally:
+            instance.server.stop()
+
+
+def test_an_answer_in_its_declared_charset_is_read(tmp_path: Path) -> None:
+    answer = {"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": []}
+    answer["choices"] = [{"index": 0, "message": {"role": "assistant", "content": "déjà vu"}, "finish_reason": "stop"}]
+    raw = json.dumps(answer, ensure_ascii=False).encode("latin-1")
+    with raw_upstream(_answer(200, raw, b"application/json; charset=ISO-8859-1")) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == 200, response.text
+            assert response.json()["choices"][0]["message"]["content"] == "déjà vu"
+        finally:
+            instance.server.stop()
+
+
+def test_models_listed_when_the_provider_cannot_list_them(tmp_path: Path) -> None:
+    """A provider whose /models fails: /v1/models was an empty 200, saying there were no models. The models the config
+    routes to it are listed (with the aliases); with nothing to list, it is a 502 saying why."""
+    with raw_upstream(_answer(500, b'{"error": {"message": "listing broke"}}')) as url:
+        toml = '[models.smart]\ntarget = "openai/gpt-4o"\nfallbacks = ["anthropic/claude-x"]\n'
+        instance = start_helix(tmp_path, url, toml)
+        try:
+            ids = [model.id for model in instance.client().models.list()]
+            assert ids == ["smart", "openai/gpt-4o", "anthropic/claude-x"], ids
+        finally:
+            instance.server.stop()
+        (tmp_path / "bare").mkdir()
+        bare = start_helix(tmp_path / "bare", url)
+        try:
+            response = httpx.get(f"{bare.url}/v1/models", timeout=30)
+            assert response.status_code == 502, response.text
+            error = response.json()["error"]
+            assert error["code"] == "upstream_models_unavailable" and "listing broke" in error["message"]
+        finally:
+            bare.server.stop()
