@@ -1034,3 +1034,69 @@ def test_models_listed_when_the_provider_cannot_list_them(tmp_path: Path) -> Non
             assert error["code"] == "upstream_models_unavailable" and "listing broke" in error["message"]
         finally:
             bare.server.stop()
+
+
+def test_a_completion_with_no_text_is_a_502(tmp_path: Path) -> None:
+    """A legacy completion whose choices carry no text (a chat answer, from a server that answers /completions
+    so): passed on as a 200, whose text the client's SDK read as None."""
+    answer = {"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": []}
+    answer["choices"] = [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]
+    with raw_upstream(_answer(200, json.dumps(answer).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "gpt-4o-mini", "prompt": "x"}
+            response = httpx.post(f"{instance.url}/v1/completions", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            assert response.json()["error"]["code"] == "upstream_bad_answer"
+            assert "has no text" in response.json()["error"]["message"]
+        finally:
+            instance.server.stop()
+
+
+def test_a_timeout_reaches_an_anthropic_client_as_its_timeout_error(tmp_path: Path) -> None:
+    """Anthropic's API says a 504 is a timeout_error; Helix said api_error (a provider's 504, or its own deadline)."""
+    with raw_upstream(_answer(504, b'{"error": {"message": "took too long"}}')) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "openai/gpt-4o-mini", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}/v1/messages", json=body, timeout=30)
+            assert response.status_code == 504, response.text
+            assert response.json()["error"]["type"] == "timeout_error"
+        finally:
+            instance.server.stop()
+
+
+def _reset_mid_stream(conn: socket.socket) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": []}
+    chunk["choices"] = [{"index": 0, "delta": {"role": "assistant", "content": "hel"}, "finish_reason": None}]
+    event = b"data: " + json.dumps(chunk).encode() + b"\n\n"
+    conn.sendall(b"%x\r\n%s\r\n" % (len(event), event) + b'20\r\ndata: {"id":"c","obj')
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # close with a reset
+
+
+def test_a_stream_reset_mid_event_says_so_without_a_python_repr(tmp_path: Path) -> None:
+    """A connection reset mid-stream: the error event quoted "ConnectionResetError(104, 'Connection reset by peer')"."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.recv(65536)
+                    _reset_mid_stream(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+    instance = start_helix(tmp_path, f"http://127.0.0.1:{listener.getsockname()[1]}", "[routing]\nretries = 0\n")
+    try:
+        response = post(instance, "gpt-4o-mini", stream=True)
+        assert response.status_code == 200
+        last = response.text.strip().split("\n\n")[-1]
+        assert '"upstream_unreachable"' in last and "Connection reset by peer" in last, last
+        assert "Error(" not in last and "104" not in last, last
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (502, "upstream_unreachable")
+    finally:
+        instance.server.stop()
+        listener.close()

@@ -267,13 +267,16 @@ def _detail(exc: Exception, cause: BaseException | None) -> str:
     text = found.message if isinstance(found, aiohttp.ClientResponseError) else str(found)
     line = text.split("\n", 1)[0]
     # aiohttp words some failures with a repr: of the bytes it read (`... when reading: b'...'`, or `bytearray(...)`),
-    # or of its own exception inside another's (`<ContentLengthError: 400, message='...'>`): the words only.
-    line = _QUOTED_BYTES.sub("", _WRAPPED_ERROR.sub(r"\2", line)).strip().rstrip(":.")
+    # of its own exception inside another's (`<ContentLengthError: 400, message='...'>`), or of the socket's error
+    # (`ConnectionResetError(104, 'Connection reset by peer')`): the words only.
+    line = _QUOTED_BYTES.sub("", _WRAPPED_ERROR.sub(r"\2", _OS_ERROR.sub(r"\2", line))).strip().rstrip(":.")
     return scrub_secrets(line[:_MAX_DETAIL_CHARS]) or type(found).__name__
 
 
 _QUOTED_BYTES = re.compile(r"""\s*:?\s*\b(?:b['"]|bytearray\().*""")
 _WRAPPED_ERROR = re.compile(r"""<\w+: \d+, message=(['"])(.*?)\1>""")
+# an OSError's repr inside another's words: "... ConnectionResetError(104, 'Connection reset by peer')" -> its words
+_OS_ERROR = re.compile(r"""\b\w+Error\(-?\d+, (['"])(.*?)\1\)""")
 
 
 @asynccontextmanager
