@@ -1100,3 +1100,28 @@ def test_a_stream_reset_mid_event_says_so_without_a_python_repr(tmp_path: Path) 
     finally:
         instance.server.stop()
         listener.close()
+
+
+_OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+_STARTED = (
+    {"type": "message_start", "message": {"id": "m", "type": "message", "role": "assistant", "content": []}},
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hel"}},
+)
+
+
+@pytest.mark.parametrize("started", [False, True], ids=["first", "mid-stream"])
+def test_anthropics_overloaded_error_reaches_an_anthropic_client_as_itself(tmp_path: Path, started: bool) -> None:
+    """Anthropic's overloaded_error event (its stream's way to say 529) reached /v1/messages clients as an api_error,
+    which their code and SDK read as another failure; its own type is kept (OpenAI's shape keeps it already)."""
+    events = (*_STARTED, _OVERLOADED) if started else (_OVERLOADED,)
+    with raw_upstream(_STREAM_HEAD + _anthropic_events(*events)) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "anthropic/claude", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}/v1/messages", json={**body, "stream": True}, timeout=30)
+            error = json.loads(response.text.strip().split("\n\n")[-1].split("data: ", 1)[-1])
+            assert error["type"] == "error" and error["error"]["type"] == "overloaded_error", response.text
+            assert response.status_code == (200 if started else 502)
+        finally:
+            instance.server.stop()
