@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import re
 import socket
 import threading
 import time
@@ -1123,5 +1124,30 @@ def test_anthropics_overloaded_error_reaches_an_anthropic_client_as_itself(tmp_p
             error = json.loads(response.text.strip().split("\n\n")[-1].split("data: ", 1)[-1])
             assert error["type"] == "error" and error["error"]["type"] == "overloaded_error", response.text
             assert response.status_code == (200 if started else 502)
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("given", [{"a": 1}, ["x"], 5, True])
+def test_an_answer_id_that_is_no_string_gives_an_anthropic_client_a_fresh_id(
+    tmp_path: Path, given: object, stream: bool
+) -> None:
+    """An answer whose id is an object (a list, a number) became the Anthropic message id "msg_{'a': 1}", a Python
+    repr; an id that is no string is replaced, as a missing one is."""
+    answer = {"id": given, "object": "chat.completion", "created": 1, "model": "m", "choices": []}
+    answer["choices"] = [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]
+    with raw_upstream(_answer(200, json.dumps(answer).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "openai/gpt-4o-mini", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}/v1/messages", json={**body, "stream": stream}, timeout=30)
+            assert response.status_code == 200, response.text
+            if stream:
+                start = response.text.split("\n\n")[0].split("data: ", 1)[1]
+                said = json.loads(start)["message"]["id"]
+            else:
+                said = response.json()["id"]
+            assert re.fullmatch(r"msg_[0-9a-f]{24}", said), said
         finally:
             instance.server.stop()
