@@ -356,6 +356,41 @@ def _check(config: Config) -> None:
             raise ConfigError(f"bad value for 'pricing.{name}': prices cannot be negative")
 
 
+def _visible_ascii(value: str) -> bool:
+    """ASCII letters, digits and punctuation only: what a header carries as sent (HTTP reads it as latin-1 and trims
+    the spaces around it, so a secret beyond ASCII, or with spaces, could never match or be sent)."""
+    return value.isascii() and value.isprintable() and " " not in value
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _check_header_secrets(config: Config) -> None:
+    """Secrets compared with a client's header (auth.admin_key) or sent in one (a provider's api_key, the headers
+    of a provider or of the alerts' webhook): refused at load when HTTP cannot carry them, not a request that can
+    never authenticate or a 500 on each one."""
+    if config.auth.admin_key and not _visible_ascii(config.auth.admin_key):
+        raise ConfigError(
+            "bad value for 'auth.admin_key': use ASCII letters, digits and punctuation only, no spaces (a header"
+            " carries nothing else, so this key could never match; helix init generates one)"
+        )
+    for name, provider in config.providers.items():
+        if provider.api_key and not _visible_ascii(provider.api_key):
+            raise ConfigError(
+                f"bad value for 'providers.{name}.api_key': ASCII letters, digits and punctuation only, no spaces"
+                " (it is sent in a header)"
+            )
+    places = [(f"providers.{name}.headers", p.headers) for name, p in config.providers.items()]
+    for where, headers in [*places, ("alerts.headers", config.alerts.headers)]:
+        for header, value in headers.items():
+            if not _HEADER_NAME.fullmatch(header):
+                raise ConfigError(f"bad value for '{where}': '{header}' is not an HTTP header name")
+            if not (value.isascii() and value.isprintable()) or value != value.strip():
+                raise ConfigError(
+                    f"bad value for '{where}.{header}': printable ASCII only, no spaces around it (a header's value)"
+                )
+
+
 def _check_access(config: Config) -> None:
     """[auth], [limits] and [alerts]: limits positive, thresholds percentages, the webhook an http(s) URL."""
     limits = config.limits
@@ -371,6 +406,7 @@ def _check_access(config: Config) -> None:
         raise ConfigError("bad value for 'limits.output_tokens_estimate': must be at least 1")
     if config.auth.admin_key and len(config.auth.admin_key) < 16:
         raise ConfigError("bad value for 'auth.admin_key': use at least 16 characters (helix init generates one)")
+    _check_header_secrets(config)
     alerts = config.alerts
     if alerts.webhook_url and not alerts.webhook_url.startswith(("http://", "https://")):
         raise ConfigError("bad value for 'alerts.webhook_url': must start with http:// or https://")

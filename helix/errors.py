@@ -18,8 +18,10 @@ _ANTHROPIC_TYPES = {
     413: "request_too_large",
     429: "rate_limit_error",
     503: "overloaded_error",
+    504: "timeout_error",
     529: "overloaded_error",
 }
+_ANTHROPIC_SERVER_KINDS = frozenset({"overloaded_error", "timeout_error"})
 
 
 class HelixError(Exception):
@@ -53,8 +55,15 @@ class HelixError(Exception):
         self.provider = provider
 
     def anthropic_body(self) -> dict[str, Any]:
-        """The error in Anthropic's shape, for its API (ANTHROPIC_API): all its SDK reads."""
-        kind = _ANTHROPIC_TYPES.get(self.status, "invalid_request_error" if self.status < 500 else "api_error")
+        """The error in Anthropic's shape, for its API (ANTHROPIC_API): all its SDK reads. Its type is Anthropic's for
+        the status; a status Anthropic has no type for (502) keeps a provider's server-side type of Anthropic's own
+        (an overloaded_error event in a stream) rather than saying api_error."""
+        kind = _ANTHROPIC_TYPES.get(self.status)
+        if kind is None:
+            if self.status < 500:
+                kind = "invalid_request_error"
+            else:
+                kind = self.type if self.type in _ANTHROPIC_SERVER_KINDS else "api_error"
         return {"type": "error", "error": {"type": kind, "message": self.message}}
 
     def body(self) -> dict[str, Any]:

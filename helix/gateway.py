@@ -77,6 +77,8 @@ class Stage(Protocol):
 
 
 MODELS_TTL_SECONDS = 60.0
+# How long a listing that some provider failed is kept: that provider may be back soon.
+MODELS_RETRY_SECONDS = 5.0
 
 
 @dataclass(slots=True)
@@ -326,10 +328,14 @@ class Gateway:
         self._models = None
 
     async def models(self) -> list[dict[str, Any]]:
-        """Aliases plus every reachable provider's models, as `provider/model`; cached for a minute."""
+        """Aliases plus every reachable provider's models, as `provider/model`; cached for a minute.
+
+        A provider whose listing fails is stood for by the models the config routes to it (its aliases' targets
+        and fallbacks), and the listing is kept a few seconds only; when nothing at all can be listed, it is a 502
+        naming the failures, not an empty list that says there are no models."""
         assert self.registry is not None
         now = time.monotonic()
-        if self._models and now - self._models[0] < MODELS_TTL_SECONDS:
+        if self._models and now < self._models[0]:
             return self._models[1]
         providers = self.registry.usable()
         results = await asyncio.gather(*(p.list_models() for p in providers), return_exceptions=True)
@@ -337,9 +343,13 @@ class Gateway:
             {"id": alias, "object": "model", "created": 0, "owned_by": f"helix alias for {target}"}
             for alias, target in self.registry.aliases.items()
         ]
+        failures: list[str] = []
         for provider, result in zip(providers, results, strict=True):
             if isinstance(result, BaseException):
                 log.info("listing models of %s failed: %s", provider.name, result)
+                said = result.message if isinstance(result, HelixError) else f"{provider.name}: {type(result).__name__}"
+                failures.append(said)
+                listed.extend(self._configured_models(provider.name, listed))
                 continue
             for item in result:
                 # a model a client could not ask for (an id that is no name: a number, null, a list shown as a Python
@@ -347,8 +357,26 @@ class Gateway:
                 named = f"{provider.name}/{item['id']}"
                 if isinstance(item["id"], str) and plain_model_name(named):
                     listed.append({**item, "id": named, "object": "model"})
-        self._models = (now, listed)
+        if failures and not listed:
+            raise HelixError(
+                "no model could be listed: " + "; ".join(failures),
+                status=502,
+                type="upstream_error",
+                code="upstream_models_unavailable",
+            )
+        self._models = (now + (MODELS_RETRY_SECONDS if failures else MODELS_TTL_SECONDS), listed)
         return listed
+
+    def _configured_models(self, provider: str, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The models the config routes to `provider` (its aliases' deployments and fallbacks), not yet in `listed`."""
+        seen = {item["id"] for item in listed}
+        found: list[dict[str, Any]] = []
+        for spec in self.config.models.values():
+            for target in [d.target for d in spec.all_deployments()] + spec.fallbacks:
+                if target.startswith(f"{provider}/") and target not in seen:
+                    seen.add(target)
+                    found.append({"id": target, "object": "model", "created": 0, "owned_by": provider})
+        return found
 
 
 __all__ = ["Gateway", "compose", "new_request_id"]

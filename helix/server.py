@@ -66,6 +66,10 @@ _TIMED_OUT = _answer("408 Request Timeout", _LATE)
 _TIMED_OUT_ANTHROPIC = _answer("408 Request Timeout", _LATE, anthropic=True)
 
 
+# The most bytes of a request's body skipped after it was answered unread (a 401, a 413): a client that sends a
+# small body after such an answer keeps its connection; one that goes on sending a large one is cut off.
+MAX_DRAIN_BYTES = 1024 * 1024
+
 # Set in a request's ASGI scope when the server hangs up on a client that stalled while sending its body.
 TIMED_OUT = "helix.timed_out"
 
@@ -130,6 +134,7 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
             # When the request being read began (None between requests); one watchdog timer a connection, not
             # one a request, checks it.
             self._reading_since: float | None = None
+            self._drain_left: int | None = None  # bytes of an answered request's body still to skip, at most
             self._watchdog: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -143,6 +148,11 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
+            if self._drain_left is not None:  # the body of a request answered before it was read
+                self._drain_left -= len(data)
+                if self._drain_left < 0:
+                    self.transport.close()
+                    return
             if self._reading_since is None:
                 self._reading_since = self.loop.time()
             was_in_head, heads = self._in_head, self._heads
@@ -172,7 +182,16 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
-            self._in_head, self._head_bytes, self._reading_since = True, 0, None
+            self._in_head, self._head_bytes, self._reading_since, self._drain_left = True, 0, None, None
+
+        def on_response_complete(self) -> None:
+            cycle = self.cycle
+            if cycle is not None and cycle.more_body:
+                # Answered before its body was all read (a 401, a 413 by its Content-Length): the parser skips the
+                # rest of the body, so the next request on the connection is read as itself, but no more than
+                # MAX_DRAIN_BYTES of it; past that the connection is closed (a 1 GB body was read to its end).
+                self._drain_left = MAX_DRAIN_BYTES
+            super().on_response_complete()
 
         def send_400_response(self, msg: str) -> None:
             # The parser reports an exception raised in a callback as a parse error: say what it was.

@@ -18,6 +18,10 @@ from helix.periods import PERIODS
 
 # Beyond these a limit means "none" anyway; bounded so every value fits SQLite's integers and the UI.
 MAX_RATE = 10**12
+# The most models (or patterns) one key's allow-list names: each request's model is matched against them all.
+MAX_KEY_MODELS = 1000
+# The longest model name (routing_config.MAX_MODEL_CHARS, a layer above this one: the test says they agree).
+MAX_MODEL_CHARS = 256
 MAX_BUDGET_USD = 1e12
 _NONE = ("", "none", "off", "never")
 
@@ -162,9 +166,19 @@ def parse_models(text: str | Sequence[str] | None) -> tuple[str, ...] | None:
     if text is None:
         return None
     items = text.split(",") if isinstance(text, str) else list(text)
+    if len(items) > MAX_KEY_MODELS:
+        raise KeyProblem(
+            f"the model list names more than {MAX_KEY_MODELS:,} models: use patterns like anthropic/*", "models"
+        )
     models = tuple(dict.fromkeys(item.strip() for item in items if item and item.strip()))
     if not models:
         raise KeyProblem("the model list is empty: name models like gpt-4o-mini,anthropic/*", "models")
+    for model in models:
+        if len(model) > MAX_MODEL_CHARS or not model.isascii() or not model.isprintable():
+            raise KeyProblem(
+                f"a model in the list is not a model name: at most {MAX_MODEL_CHARS} printable ASCII characters",
+                "models",
+            )
     return None if "*" in models else models
 
 

@@ -115,3 +115,22 @@ def test_example_file_is_valid_and_documents_every_key(tmp_path: Path) -> None:
     for struct in (ProviderConfig, ModelAlias, DeploymentConfig, Price, RegexRecognizerConfig):
         for field in struct.__struct_fields__:
             assert field in example, f"{struct.__name__}.{field} is not documented"
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ('[auth]\nadmin_key = "hxa-clé-secrète-0123456789"\n', "auth.admin_key"),
+        ('[auth]\nadmin_key = "hxa-two words-0123456789"\n', "auth.admin_key"),
+        ('[auth]\nadmin_key = "hxa-0123456789abcdef\\t"\n', "auth.admin_key"),
+        ('[providers.openai]\napi_key = "sk-ключ-0123456789"\n', "providers.openai.api_key"),
+        ('[providers.openai]\nheaders = { "x-team" = "équipe" }\n', "providers.openai.headers.x-team"),
+        ('[providers.openai]\nheaders = { "bad header" = "x" }\n', "providers.openai.headers"),
+        ('[alerts]\nheaders = { "x-token" = "a\\nb" }\n', "alerts.headers.x-token"),
+    ],
+)
+def test_a_secret_or_header_http_cannot_carry_is_refused_at_load(tmp_path: Path, toml: str, named: str) -> None:
+    """An admin key beyond ASCII could never match (a client's header is read as latin-1), one with a space could not
+    be sent; a provider's key or header beyond ASCII was a 500 on each request it went in."""
+    with pytest.raises(ConfigError, match=f"'{named}'"):
+        load_config(write(tmp_path, toml), env={})

@@ -759,3 +759,27 @@ def test_an_unknown_route_or_method_on_the_anthropic_api_is_answered_in_its_shap
     assert response.status_code == status, response.text
     answer = response.json()
     assert answer["type"] == "error" and answer["error"]["type"] == kind and answer["error"]["message"], answer
+
+
+@pytest.mark.parametrize(
+    "models",
+    [[f"m{i}" for i in range(1001)], ",".join(f"m{i}" for i in range(1001)), ["x" * 300], ["a\u00e9"], ["a\nb"]],
+    ids=["1001 in a list", "1001 in a string", "a name too long", "beyond ascii", "a line break"],
+)
+def test_a_keys_model_list_too_long_or_of_no_names_is_a_400(exposed: Helix, models: object) -> None:
+    """A key's allow-list had no cap: 100,000 names (each request's model is matched against them all), or names no
+    model could have, were stored as sent."""
+    admin = {"authorization": f"Bearer {ADMIN}"}
+    response = httpx.post(f"{exposed.url}/admin/keys", json={"name": "k", "models": models}, headers=admin, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "models"
+    created = httpx.post(f"{exposed.url}/admin/keys", json={"name": "k", "models": ["m"]}, headers=admin, timeout=30)
+    assert created.status_code in (200, 201), created.text
+    changed = httpx.patch(f"{exposed.url}/admin/keys/k", json={"models": models}, headers=admin, timeout=30)
+    assert changed.status_code == 400, changed.text
+
+
+def test_a_keys_model_names_are_capped_as_routed_model_names_are() -> None:
+    from helix import routing_config, virtual_keys
+
+    assert virtual_keys.MAX_MODEL_CHARS == routing_config.MAX_MODEL_CHARS

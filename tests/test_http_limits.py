@@ -344,3 +344,86 @@ def test_a_body_that_cannot_be_decompressed_is_a_clear_4xx(
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error" and "Content-Encoding" in error["message"]
+
+
+def _exchange(port: int, first: bytes, then: bytes) -> tuple[bytes, bytes]:
+    """Send `first` on a keep-alive connection and read its answer; then `then` on the same connection, if it is
+    still open: (first answer, second answer or b'' when the server closed the connection)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(first)
+        answer = _read_answer(sock)
+        try:
+            sock.sendall(then)
+            second = _read_answer(sock)
+        except OSError:
+            second = b""
+    return answer, second
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        piece = sock.recv(65536)
+        if not piece:
+            return data
+        data += piece
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
+    while len(body) < length:
+        piece = sock.recv(65536)
+        if not piece:
+            break
+        body += piece
+    return head + b"\r\n\r\n" + body
+
+
+def _chat_request(port: int, body: bytes, extra: bytes = b"") -> bytes:
+    return (
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:%d\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\n%s\r\n" % (port, len(body), extra)
+    ) + body
+
+
+@pytest.mark.parametrize("refusal", ["401", "413"])
+def test_a_request_refused_before_its_body_is_read_leaves_no_bytes_for_the_next(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], refusal: str
+) -> None:
+    """A request answered 401 (or 413) before its body was read: the connection must not read that body as the next
+    request (a smuggled request inside it was answered). It is closed, or the body is skipped."""
+    toml = "[server]\nmax_body_mb = 1\n" + ("[auth]\nrequire_keys = true\n" if refusal == "401" else "")
+    with helix_process(tmp_path, upstream[0].url, toml) as (url, _):
+        port = int(url.rsplit(":", 1)[1])
+        smuggled = b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n"
+        size = 2 * 1024 * 1024 if refusal == "413" else 200
+        body = b'{"model": "gpt-4o-mini", "messages": []}' + b" " * size
+        # the body ends with a whole request: a server that left it unread would answer it next
+        first = _chat_request(port, body + smuggled, b"authorization: Bearer hx-wrong\r\n" if refusal == "401" else b"")
+        answer, second = _exchange(port, first, _chat_request(port, b"{}"))
+        assert answer.startswith(b"HTTP/1.1 " + refusal.encode()), answer[:200]
+        assert b"/health" not in second and b'"status"' not in second, second[:300]
+        if second:  # the connection stayed open: the next request is read as itself
+            assert second.startswith(b"HTTP/1.1 401" if refusal == "401" else b"HTTP/1.1 400"), second[:200]
+
+
+@pytest.mark.parametrize("refusal", ["401", "413"])
+def test_a_large_body_after_an_early_answer_is_not_read_to_its_end(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], refusal: str
+) -> None:
+    """A request answered before its body was read, whose body is large: the server read all of it (1 GB declared
+    was 1 GB read, at the client's pace); it skips a little, then closes the connection."""
+    toml = "[server]\nmax_body_mb = 1\n" + ("[auth]\nrequire_keys = true\n" if refusal == "401" else "")
+    with helix_process(tmp_path, upstream[0].url, toml) as (url, _):
+        port = int(url.rsplit(":", 1)[1])
+        sent = 0
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                _chat_request(port, b"", b"content-length: 1000000000\r\n").replace(b"content-length: 0\r\n", b"")
+            )
+            assert _read_answer(sock).startswith(b"HTTP/1.1 " + refusal.encode())
+            with pytest.raises(OSError):
+                while sent < 1_000_000_000:
+                    sock.sendall(b"x" * 65536)
+                    sent += 65536
+        assert sent < 64 * 1024 * 1024, sent

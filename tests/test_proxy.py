@@ -138,13 +138,16 @@ def test_unknown_route_is_openai_shaped_404(helix: Helix) -> None:
 
 
 @pytest.mark.parametrize(
-    ("model", "status", "error_type"),
+    ("model", "status", "error_type", "said"),
     [
-        ("fail-500", 500, "server_error"),
-        ("fail-429", 429, "rate_limit_error"),
+        # a provider's 500 is its failure, not Helix's: a 502 (test_upstream_faults)
+        ("fail-500", 502, "server_error", "fake upstream failure 500 (the provider answered HTTP 500)"),
+        ("fail-429", 429, "rate_limit_error", "fake upstream failure 429"),
     ],
 )
-def test_upstream_errors_are_passed_on(helix: Helix, fake: FakeState, model: str, status: int, error_type: str) -> None:
+def test_upstream_errors_are_passed_on(
+    helix: Helix, fake: FakeState, model: str, status: int, error_type: str, said: str
+) -> None:
     response = httpx.post(
         f"{helix.url}/v1/chat/completions",
         json={"model": model, "messages": [{"role": "user", "content": "x"}]},
@@ -152,8 +155,8 @@ def test_upstream_errors_are_passed_on(helix: Helix, fake: FakeState, model: str
     assert response.status_code == status
     error = response.json()["error"]
     assert error["type"] == error_type and error["provider"] == "openai"
-    assert error["message"] == f"openai: fake upstream failure {status}"
-    assert error["code"] == f"fake_{status}"
+    assert error["message"] == f"openai: {said}"
+    assert error["code"] == model.replace("fail-", "fake_")
     (row,) = helix.rows("SELECT status, provider FROM requests")
     assert (row["status"], row["provider"]) == (status, "openai")
 
@@ -162,10 +165,10 @@ def test_upstream_error_on_a_stream_keeps_its_status(helix: Helix, fake: FakeSta
     with pytest.raises(openai.InternalServerError) as raised:
         list(
             helix.client().chat.completions.create(
-                model="fail-500", messages=[{"role": "user", "content": "x"}], stream=True
+                model="fail-503", messages=[{"role": "user", "content": "x"}], stream=True
             )
         )
-    assert raised.value.status_code == 500
+    assert raised.value.status_code == 503
 
 
 def test_upstream_timeout_is_a_504(helix: Helix, fake: FakeState) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import re
 import socket
 import threading
 import time
@@ -762,7 +763,19 @@ RETRY_AFTERS = {
     "a billion seconds": (b"retry-after: 999999999", "3600"),
     "a date in 2099": (b"retry-after: Wed, 21 Oct 2099 07:28:00 GMT", "3600"),
     "a date in the past": (b"retry-after: Wed, 21 Oct 2015 07:28:00 GMT", "0"),
-    "a fraction": (b"retry-after: 1.5", "2"),
+    "a fraction": (b"retry-after: 1.5", "2"),  # RFC 9110's delay-seconds are digits; some servers write a fraction
+    "a fraction with no digits before it": (b"retry-after: .5", None),
+    "digits with an underscore": (b"retry-after: 1_000", None),
+    "a plus sign": (b"retry-after: +5", None),
+    "an exponent": (b"retry-after: 1e3", None),
+    "nan": (b"retry-after: nan", None),
+    "inf": (b"retry-after: inf", None),
+    "non-ASCII digits": ("retry-after: \u0663".encode(), None),
+    "a fractional millisecond": (b"retry-after-ms: 1500.5", "2"),
+    "milliseconds with an exponent": (b"retry-after: 3\r\nretry-after-ms: 1e3", "3"),
+    "an asctime date": (b"retry-after: Sun Nov  6 08:49:37 1994", "0"),
+    "an RFC 850 date": (b"retry-after: Wednesday, 21-Oct-99 07:28:00 GMT", "0"),  # 1999, as RFC 9110 reads it
+    "a date in no HTTP form": (b"retry-after: 2099-10-21T07:28:00Z", None),
     "milliseconds too": (b"retry-after: 1\r\nretry-after-ms: 250", "1"),
     "infinity": (b"retry-after: 1e400", None),
     "not a number": (b"retry-after: soon", None),
@@ -922,5 +935,219 @@ def test_a_whole_answer_to_a_streamed_request_is_streamed_or_said_to_be_one(tmp_
             assert "a whole answer, not events" in response.json()["error"]["message"]
             rows = instance.rows("SELECT status, error_code FROM requests ORDER BY ts")
             assert [(r["status"], r["error_code"]) for r in rows] == [(200, None), (502, "upstream_bad_stream")]
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize("status", [500, 501, 507, 599])
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/responses"])
+def test_a_providers_5xx_is_a_502_in_the_clients_shape(tmp_path: Path, status: int, path: str) -> None:
+    """A provider's 500 (or 501, 507...) was passed on as Helix's own 500, which says the gateway broke: it is a 502
+    with the provider's message (scrubbed) and type, and its log row says it was the upstream."""
+    error = {"error": {"message": f"boom {OPENAI_KEY}", "type": "server_error"}}
+    with raw_upstream(_answer(status, json.dumps(error).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body: dict[str, object] = {"model": "gpt-4o-mini", "max_tokens": 5, "input": "x"}
+            body["messages"] = [{"role": "user", "content": "x"}]
+            if path == "/v1/embeddings":
+                body = {"model": "text-embedding-3-small", "input": "x"}
+            response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            assert OPENAI_KEY not in response.text
+            if path == "/v1/messages":
+                assert response.json()["type"] == "error"
+                assert response.json()["error"]["type"] == "api_error"
+                assert "boom" in response.json()["error"]["message"]
+            else:
+                said = response.json()["error"]
+                assert "boom" in said["message"] and f"HTTP {status}" in said["message"]
+                assert (said["type"], said["code"], said["provider"]) == (
+                    "server_error",
+                    "upstream_server_error",
+                    "openai",
+                )
+            (row,) = instance.rows("SELECT status, error_code, provider FROM requests")
+            assert (row["status"], row["error_code"], row["provider"]) == (502, "upstream_server_error", "openai")
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize("status", [503, 504, 529])
+def test_a_providers_overload_or_timeout_keeps_its_status(tmp_path: Path, status: int) -> None:
+    error = {"error": {"message": "overloaded", "type": "overloaded_error"}}
+    with raw_upstream(_answer(status, json.dumps(error).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            assert post(instance, "gpt-4o-mini").status_code == status
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize("charset", [b"latin-1", b"iso-8859-1", b"ISO-8859-15", b'"windows-1252"', b"utf-16"])
+def test_an_error_body_in_its_declared_charset_is_read(tmp_path: Path, charset: bytes) -> None:
+    """A provider's error body in latin-1 (as its Content-Type said): read as UTF-8, it was no JSON, a 502 saying
+    nothing of the provider's message; the message is passed on as the provider wrote it."""
+    text = json.dumps({"error": {"message": "modèle refusé", "type": "invalid_request_error"}}, ensure_ascii=False)
+    encoding = charset.decode().strip('"')
+    answer = _answer(400, text.encode(encoding), b"application/json; charset=" + charset)
+    with raw_upstream(answer) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == 400, response.text
+            assert response.json()["error"]["message"] == "openai: modèle refusé"
+        finally:
+            instance.server.stop()
+
+
+def test_an_answer_in_its_declared_charset_is_read(tmp_path: Path) -> None:
+    answer = {"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": []}
+    answer["choices"] = [{"index": 0, "message": {"role": "assistant", "content": "déjà vu"}, "finish_reason": "stop"}]
+    raw = json.dumps(answer, ensure_ascii=False).encode("latin-1")
+    with raw_upstream(_answer(200, raw, b"application/json; charset=ISO-8859-1")) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini")
+            assert response.status_code == 200, response.text
+            assert response.json()["choices"][0]["message"]["content"] == "déjà vu"
+        finally:
+            instance.server.stop()
+
+
+def test_models_listed_when_the_provider_cannot_list_them(tmp_path: Path) -> None:
+    """A provider whose /models fails: /v1/models was an empty 200, saying there were no models. The models the config
+    routes to it are listed (with the aliases); with nothing to list, it is a 502 saying why."""
+    with raw_upstream(_answer(500, b'{"error": {"message": "listing broke"}}')) as url:
+        toml = '[models.smart]\ntarget = "openai/gpt-4o"\nfallbacks = ["anthropic/claude-x"]\n'
+        instance = start_helix(tmp_path, url, toml)
+        try:
+            ids = [model.id for model in instance.client().models.list()]
+            assert ids == ["smart", "openai/gpt-4o", "anthropic/claude-x"], ids
+        finally:
+            instance.server.stop()
+        (tmp_path / "bare").mkdir()
+        bare = start_helix(tmp_path / "bare", url)
+        try:
+            response = httpx.get(f"{bare.url}/v1/models", timeout=30)
+            assert response.status_code == 502, response.text
+            error = response.json()["error"]
+            assert error["code"] == "upstream_models_unavailable" and "listing broke" in error["message"]
+        finally:
+            bare.server.stop()
+
+
+def test_a_completion_with_no_text_is_a_502(tmp_path: Path) -> None:
+    """A legacy completion whose choices carry no text (a chat answer, from a server that answers /completions
+    so): passed on as a 200, whose text the client's SDK read as None."""
+    answer = {"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": []}
+    answer["choices"] = [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]
+    with raw_upstream(_answer(200, json.dumps(answer).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "gpt-4o-mini", "prompt": "x"}
+            response = httpx.post(f"{instance.url}/v1/completions", json=body, timeout=30)
+            assert response.status_code == 502, response.text
+            assert response.json()["error"]["code"] == "upstream_bad_answer"
+            assert "has no text" in response.json()["error"]["message"]
+        finally:
+            instance.server.stop()
+
+
+def test_a_timeout_reaches_an_anthropic_client_as_its_timeout_error(tmp_path: Path) -> None:
+    """Anthropic's API says a 504 is a timeout_error; Helix said api_error (a provider's 504, or its own deadline)."""
+    with raw_upstream(_answer(504, b'{"error": {"message": "took too long"}}')) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "openai/gpt-4o-mini", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}/v1/messages", json=body, timeout=30)
+            assert response.status_code == 504, response.text
+            assert response.json()["error"]["type"] == "timeout_error"
+        finally:
+            instance.server.stop()
+
+
+def _reset_mid_stream(conn: socket.socket) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": []}
+    chunk["choices"] = [{"index": 0, "delta": {"role": "assistant", "content": "hel"}, "finish_reason": None}]
+    event = b"data: " + json.dumps(chunk).encode() + b"\n\n"
+    conn.sendall(b"%x\r\n%s\r\n" % (len(event), event) + b'20\r\ndata: {"id":"c","obj')
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # close with a reset
+
+
+def test_a_stream_reset_mid_event_says_so_without_a_python_repr(tmp_path: Path) -> None:
+    """A connection reset mid-stream: the error event quoted "ConnectionResetError(104, 'Connection reset by peer')"."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.recv(65536)
+                    _reset_mid_stream(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+    instance = start_helix(tmp_path, f"http://127.0.0.1:{listener.getsockname()[1]}", "[routing]\nretries = 0\n")
+    try:
+        response = post(instance, "gpt-4o-mini", stream=True)
+        assert response.status_code == 200
+        last = response.text.strip().split("\n\n")[-1]
+        assert '"upstream_unreachable"' in last and "Connection reset by peer" in last, last
+        assert "Error(" not in last and "104" not in last, last
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (502, "upstream_unreachable")
+    finally:
+        instance.server.stop()
+        listener.close()
+
+
+_OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+_STARTED = (
+    {"type": "message_start", "message": {"id": "m", "type": "message", "role": "assistant", "content": []}},
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hel"}},
+)
+
+
+@pytest.mark.parametrize("started", [False, True], ids=["first", "mid-stream"])
+def test_anthropics_overloaded_error_reaches_an_anthropic_client_as_itself(tmp_path: Path, started: bool) -> None:
+    """Anthropic's overloaded_error event (its stream's way to say 529) reached /v1/messages clients as an api_error,
+    which their code and SDK read as another failure; its own type is kept (OpenAI's shape keeps it already)."""
+    events = (*_STARTED, _OVERLOADED) if started else (_OVERLOADED,)
+    with raw_upstream(_STREAM_HEAD + _anthropic_events(*events)) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "anthropic/claude", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}/v1/messages", json={**body, "stream": True}, timeout=30)
+            error = json.loads(response.text.strip().split("\n\n")[-1].split("data: ", 1)[-1])
+            assert error["type"] == "error" and error["error"]["type"] == "overloaded_error", response.text
+            assert response.status_code == (200 if started else 502)
+        finally:
+            instance.server.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("given", [{"a": 1}, ["x"], 5, True])
+def test_an_answer_id_that_is_no_string_gives_an_anthropic_client_a_fresh_id(
+    tmp_path: Path, given: object, stream: bool
+) -> None:
+    """An answer whose id is an object (a list, a number) became the Anthropic message id "msg_{'a': 1}", a Python
+    repr; an id that is no string is replaced, as a missing one is."""
+    answer = {"id": given, "object": "chat.completion", "created": 1, "model": "m", "choices": []}
+    answer["choices"] = [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]
+    with raw_upstream(_answer(200, json.dumps(answer).encode())) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "openai/gpt-4o-mini", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+            response = httpx.post(f"{instance.url}/v1/messages", json={**body, "stream": stream}, timeout=30)
+            assert response.status_code == 200, response.text
+            if stream:
+                start = response.text.split("\n\n")[0].split("data: ", 1)[1]
+                said = json.loads(start)["message"]["id"]
+            else:
+                said = response.json()["id"]
+            assert re.fullmatch(r"msg_[0-9a-f]{24}", said), said
         finally:
             instance.server.stop()

@@ -108,12 +108,40 @@ def _decode_or_none(raw: bytes) -> Any:
 
 
 _LAST_HTTP_STATUS = 599
+# A provider's 5xx that says something a client acts on is passed on as it came: 503 (overloaded, try later), 504
+# (its own upstream timed out) and 529 (Anthropic's overloaded); any other (500, 501, 507...) is a 502.
+_PASSED_ON_5XX = frozenset({502, 503, 504, 529})
 
 
 def upstream_error(
     provider: str, status: int, raw: bytes, read: ErrorReader, headers: Mapping[str, str] | None = None
 ) -> HelixError:
-    return error_from_body(provider, status, _decode_or_none(raw), read, headers)
+    # an error body in the charset its Content-Type declares (latin-1 from some servers) is read as such, not as
+    # UTF-8, which made it no JSON or garbled its message
+    recoded = _recoded(raw, headers) if headers is not None else None
+    return error_from_body(provider, status, _decode_or_none(raw if recoded is None else recoded), read, headers)
+
+
+def _recoded(raw: bytes, headers: Mapping[str, str]) -> bytes | None:
+    """`raw` as UTF-8 when its Content-Type declares another charset it decodes in; None otherwise."""
+    if (charset := _charset(headers.get("content-type"))) is None:
+        return None
+    try:
+        return raw.decode(charset).encode()
+    except (LookupError, UnicodeError):
+        return None
+
+
+_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([A-Za-z0-9._:-]{1,40})", re.IGNORECASE)
+_UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+
+
+def _charset(content_type: str | None) -> str | None:
+    """The charset a Content-Type declares other than UTF-8 (or ASCII, a part of it), or None."""
+    found = _CHARSET.search(content_type) if content_type else None
+    if found is None or found.group(1).lower() in _UTF8_NAMES:
+        return None
+    return found.group(1)
 
 
 def error_from_body(
@@ -123,8 +151,9 @@ def error_from_body(
     (in whole seconds, at most an hour: `wait_headers`).
 
     A provider's 401 means Helix's key for it is wrong, not the client's: a 502 `upstream_auth_error`, so
-    it cannot be mistaken for a bad Helix key. A status HTTP does not have (999) is a 502: passed on, it would
-    cut the client's connection."""
+    it cannot be mistaken for a bad Helix key. A provider's 500 (or another 5xx but 503, 504 and 529) is its own
+    failure: a 502 (a gateway's 500 says the gateway broke), code `upstream_server_error` unless it gave one. A
+    status HTTP does not have (999) is a 502: passed on, it would cut the client's connection."""
     if status > _LAST_HTTP_STATUS:
         return UpstreamError(
             f"{provider}: the provider answered with status {status}, which is not an HTTP status",
@@ -151,6 +180,10 @@ def error_from_body(
             found = str(found)
         # a code of another type (an object, a list) says nothing a client could match: left out
         code = scrub_secrets(found[:_MAX_CODE_CHARS]) if isinstance(found, str) else None
+    if status >= 500 and status not in _PASSED_ON_5XX:
+        # The provider failed: to the client, the gateway's upstream did (502); its words and type are kept.
+        message = f"{message} (the provider answered HTTP {status})"
+        status, code = 502, code or "upstream_server_error"
     return UpstreamError(
         f"{provider}: {message}",
         status=status,
@@ -234,13 +267,16 @@ def _detail(exc: Exception, cause: BaseException | None) -> str:
     text = found.message if isinstance(found, aiohttp.ClientResponseError) else str(found)
     line = text.split("\n", 1)[0]
     # aiohttp words some failures with a repr: of the bytes it read (`... when reading: b'...'`, or `bytearray(...)`),
-    # or of its own exception inside another's (`<ContentLengthError: 400, message='...'>`): the words only.
-    line = _QUOTED_BYTES.sub("", _WRAPPED_ERROR.sub(r"\2", line)).strip().rstrip(":.")
+    # of its own exception inside another's (`<ContentLengthError: 400, message='...'>`), or of the socket's error
+    # (`ConnectionResetError(104, 'Connection reset by peer')`): the words only.
+    line = _QUOTED_BYTES.sub("", _WRAPPED_ERROR.sub(r"\2", _OS_ERROR.sub(r"\2", line))).strip().rstrip(":.")
     return scrub_secrets(line[:_MAX_DETAIL_CHARS]) or type(found).__name__
 
 
 _QUOTED_BYTES = re.compile(r"""\s*:?\s*\b(?:b['"]|bytearray\().*""")
 _WRAPPED_ERROR = re.compile(r"""<\w+: \d+, message=(['"])(.*?)\1>""")
+# an OSError's repr inside another's words: "... ConnectionResetError(104, 'Connection reset by peer')" -> its words
+_OS_ERROR = re.compile(r"""\b\w+Error\(-?\d+, (['"])(.*?)\1\)""")
 
 
 @asynccontextmanager
@@ -327,6 +363,8 @@ async def read_json_raw(response: httpx.Response, provider: str, call: Call | No
     """The answer decoded, and its bytes as received, less any byte order mark (some servers write one)."""
     raw = (await _read(response, provider, call)).removeprefix(BOM_UTF8)
     body = _decode_or_none(raw)
+    if body is None and (recoded := _recoded(raw, response.headers)) is not None:
+        raw, body = recoded, _decode_or_none(recoded)  # not UTF-8: in the charset it declares, then as UTF-8
     if body is None:
         # retried as an unavailable provider is, and said to be what it is: reached, with an answer of no use
         raise UpstreamUnavailable(

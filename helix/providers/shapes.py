@@ -39,6 +39,8 @@ def choices_problem(body: dict[str, Any], part: Part, *, required: bool = False)
         if part == "text":
             if not isinstance(inner, _TEXT):
                 return "a choice's text is not text"
+            if inner is None and required:  # a whole completion's choice without its text (a chat answer's)
+                return "a choice has no text"
         elif inner is None:
             if required:  # a whole answer's choice without its message: nothing a client can read
                 return f"a choice has no {part}"

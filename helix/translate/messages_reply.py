@@ -22,8 +22,9 @@ _STOP_REASONS = {
 
 
 def message_id(chat_id: Any) -> str:
-    """Anthropic's own id when the answer came from Anthropic (`chatcmpl-msg_...`), a fresh `msg_` id otherwise."""
-    text = str(chat_id or "")
+    """Anthropic's own id when the answer came from Anthropic (`chatcmpl-msg_...`), the chat answer's id after `msg_`,
+    or a fresh `msg_` id when it has none that is text (an object's id was its Python repr: "msg_{'a': 1}")."""
+    text = chat_id if type(chat_id) is str else ""
     if text.startswith("chatcmpl-msg_"):
         return text.removeprefix("chatcmpl-")
     return "msg_" + (text.removeprefix("chatcmpl-") or uuid.uuid4().hex[:24])

@@ -333,7 +333,8 @@ def test_provider_errors_in_anthropics_shape(helix: Helix, fake: FakeState) -> N
     assert limited.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
     with pytest.raises(anthropic.APIStatusError) as failed:
         c.messages.create(model="openai/fail-500", **ask)
-    assert failed.value.status_code == 500 and failed.value.body["type"] == "error"  # type: ignore[index]
+    # a provider's 500 is its failure, not Helix's: a 502 (tests/test_upstream_faults.py)
+    assert failed.value.status_code == 502 and failed.value.body["type"] == "error"  # type: ignore[index]
     # A stream that breaks after it started ends with Anthropic's error event, which the SDK raises.
     with pytest.raises(anthropic.APIStatusError), c.messages.stream(model="openai/drop-stream", **ask) as stream:
         "".join(stream.text_stream)
