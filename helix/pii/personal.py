@@ -189,7 +189,12 @@ _ID_WORD_BRANCHES = (
     *("steuer-?(?:id|nummer)", "steueridentifikationsnummer", "national id", "identity (?:card|number)", "id card"),
     *("national_id", "cpr", "ppsn?", "nif", "nip", "personnummer", "fødselsnummer", "henkilötunnus", "ahv"),
     *(r"sozialversicherungs\w*", r"führerschein\w*", r"rijbewijs\w*", "permis de conduire", "carnet de conducir"),
-    *("my number card", "マイナンバー", "個人番号", "assurance sociale", "mbi", "nik", r"plate(?=[ \t]*:)"),
+    *("my number card", "assurance sociale", "mbi", "nik", r"plate(?=[ \t]*:)"),
+    # round 7: a phone's IMEI, Germany's identity card (Ausweisnummer, Personalausweisnummer), Greece's AMKA, Romania's
+    # CNP, Argentina's CUIL/CUIT, a student number in Dutch or German, and "routing" alone before nine digits (an ABA
+    # routing number)
+    *("imei", r"ausweis\w*", r"personalausweis\w*", "amka", "αμκα", "cnp", "cuil", "cuit", r"matrikel\w*"),
+    *(r"studentnummer", r"routing(?=[ \t:#]{1,3}\d{9}\b)"),
 )
 
 
@@ -204,7 +209,8 @@ def _by_first_letter(branches: tuple[str, ...]) -> str:
 
 
 # After "#" a number's label ends whatever follows ("Member #: 8834-2211-09").
-_ID_WORDS_PATTERN = r"\b(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")(?:\b|(?<=#))"
+# Japanese words are written with no space around them ("マイナンバーは1234..."): no word boundary asked there.
+_ID_WORDS_PATTERN = r"\b(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")(?:\b|(?<=#))|マイナンバー|個人番号"
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
 _ID_WORDS = re.compile(_ID_WORDS_PATTERN)
 _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing changes the text's length
@@ -217,12 +223,15 @@ ID_HINTS = (
     *("customer", "plate", "registration", "vin", "aadha", "acct", "bsn", "burgerservice", "cpf", "tfn"),
     *("steuer", "pesel", "national id", "national_id", "identity", "id card", "cpr"),
     *("personnummer", "fødselsnummer", "henkilötunnus", "ahv", "sozialversicherung", "führerschein", "rijbewijs"),
-    *("permis de conduire", "carnet de conducir"),
+    *("permis de conduire", "carnet de conducir", "ausweis", "matrikel", "studentnummer"),
     *("my number card", "マイナンバー", "個人番号", "assurance sociale", "policy"),
     *("dl_", "dlid", "dlno", "dlnumber"),  # "dl" with `_ID_NUMBER_SUFFIX` in one word: not the whole word "dl"
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
-ID_WORD_HINTS = ("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl")
+ID_WORD_HINTS = (
+    *("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl"),
+    *("imei", "amka", "αμκα", "cnp", "cuil", "cuit"),
+)
 DATE_OF_BIRTH_HINTS = (
     "born",
     "birth",
@@ -240,7 +249,11 @@ DATE_OF_BIRTH_HINTS = (
     "född",
     "fødsel",
 )
-_ID_VALUE = re.compile(r"[^\n\d]{0,25}?\b((?:[A-Z]-)?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})\b")
+# A letter in lower case may lead it before a digit (a student number "s4412983"); a letter of another script may stand
+# right before or after it ("マイナンバーは4821 7736 5194です").
+_ID_VALUE = re.compile(
+    r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])((?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})(?![A-Za-z0-9_])"
+)
 _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
 _LABELS_SKIPPED = 2
 
@@ -290,7 +303,7 @@ _DIGIT_LED_ID = (
 _LETTER_LED_ID = re.compile(
     r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z])"
     rf"|(?P<curp>[A-Z]{{3}}{_YYMMDD}[HMX][A-Z]{{5}}[A-Z\d]\d)|(?P<rfc>[A-Z]{{3}}{_YYMMDD}[1-9A-V][1-9A-Z][\dA])"
-    r"|(?P<tw>[12]\d{8})|(?P<hk>[A-Z]?\d{6}\([\dA]\)))"
+    r"|(?P<tw>[12]\d{8})|(?P<hk>[A-Z]?\d{6}\([\dA]\))|(?P<pan>[A-Z]{2}P[A-Z]\d{4}[A-Z]))"
     r"(?![\w.-])"
 )
 # A codice fiscale typed in lower case ("rssmra85t10a562s"), found by its digits (a pattern led by a lower-case
@@ -405,6 +418,7 @@ _LETTER_LED_CHECKS = {
     "rfc": _rfc_valid,
     "tw": _tw_valid,
     "hk": _hk_valid,
+    "pan": lambda _code: True,  # India's PAN of a person (its fourth letter P): five letters, four digits, a letter
 }
 
 
