@@ -48,7 +48,20 @@ _STREET_SUFFIXES = (
 )
 _FRENCH_STREET_TYPES = "rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|cours|route"
 # A street type after a space: the street gate's first check (one pattern is cheaper than 30 substrings here).
-STREET_HINT = re.compile(r" (?:" + _STREET_SUFFIXES + "|" + _FRENCH_STREET_TYPES + r")\b")
+# French types capitalised ("12 Rue de Rivoli") and English ones in lower case ("1428 elm street") too.
+_FRENCH_STREET_TYPES_CAPITALISED = "Rue|Boulevard|Bd|Allée|Impasse|Quai|Chemin"
+_LOWER_STREET_TYPES = "street|st|road|rd|lane|ln|boulevard|blvd|ave"
+STREET_HINT = re.compile(
+    r" (?:"
+    + _STREET_SUFFIXES
+    + "|"
+    + _FRENCH_STREET_TYPES
+    + "|"
+    + _FRENCH_STREET_TYPES_CAPITALISED
+    + "|"
+    + _LOWER_STREET_TYPES
+    + r")\b"
+)
 # German, Dutch and Scandinavian street names end in their type (Hauptstraße, Lindenweg, Keizersgracht, Storgatan,
 # Sveavägen, Nørregade) and take the house number after them; the gate looks for a number after the last letters of
 # those types (a leading space lets `re` skip to candidates, and the digit after it is tested before the lookbehinds:
@@ -70,7 +83,11 @@ _STREET_ADDRESS = re.compile(
 
 # "12 rue de la République", "5 bis, avenue Foch"; "Hauptstraße 42", "Karl-Marx-Straße 5a", "Berliner Str. 12".
 _FRENCH_STREET = regex.compile(
-    r"\b\d{1,4}(?: ?(?:bis|ter))?,? (?:" + _FRENCH_STREET_TYPES + r")(?: (?:de la|de l'|du|des|de|d'))? ?"
+    r"\b\d{1,4}(?: ?(?:bis|ter))?,? (?:"
+    + _FRENCH_STREET_TYPES
+    + "|"
+    + _FRENCH_STREET_TYPES_CAPITALISED
+    + r")(?: (?:de la|de l'|du|des|de|d'))? ?"
     r"\p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,3}"
 )
 _GERMAN_STREET = regex.compile(
@@ -80,20 +97,58 @@ _GERMAN_STREET = regex.compile(
 )
 
 
+# An English address typed in lower case: a house number of two or more digits, one or two words and a street type,
+# then what ends an address's first line (a comma, the line's end, a flat): "1428 elm street, springwood" ("256 gig
+# hard drive" has no street type; "a 2 way street" no such number).
+_LOWER_STREET = re.compile(
+    r"(?<![\w.,-])\d{2,5}[a-z]? (?:[a-z]{3,} ){1,2}(?:" + _LOWER_STREET_TYPES + r"|avenue)\.?(?=,|[ \t]*$|[ \t]+(?:apt|unit|suite|#))",
+    re.MULTILINE,
+)
+# A post-office box: "P.O. Box 1234", "PO Box 77", "Postfach 10 12 34", "Postbus 1234", "Apartado 123", "Caixa Postal 55".
+_PO_BOX = re.compile(
+    r"(?i:\b(?:p\.? ?o\.? ?box|post office box|postfach|postbus|apartado(?: de correos)?|casilla(?: de correo)?"
+    r"|caixa postal)\.?)[ \t]*\d{1,6}(?: \d\d){0,2}\b"
+)
+PO_BOX_HINTS = ("box", "postfach", "postbus", "apartado", "casilla", "caixa postal")
+# A street with no type in its name, its house number, then a postcode and a town: "Damrak 1, 1012 LG Amsterdam",
+# "Rynek Główny 12, 31-042 Kraków", "Ringvej 4, 2100 ..." (Dutch, German/French/Italian/Spanish, Polish, Swedish and
+# Portuguese postcodes; four digits alone only with the Dutch letters). Looked for only after `POSTCODE_HINT`.
+_POSTCODE = r"(?:\d{4} ?[A-Z]{2}|\d{5}|\d\d-\d{3}|\d{3} \d\d|\d{4}-\d{3})"
+POSTCODE_HINT = re.compile(r", (?<=\d, )" + _POSTCODE + r" [^\W\d_]")
+_PARTICLES = "de|la|del|van|der|den|von|di|da|dos|do|du|des|le|am|an|op|aan|het|i|y|e"
+_STREET_BEFORE_POSTCODE = regex.compile(
+    r"(?<![\p{L}\d.-])(\p{Lu}[\p{L}'.-]+(?: (?:\p{Lu}[\p{L}'.-]*|" + _PARTICLES + r")){0,3} \d{1,4}[a-zA-Z]?"
+    r"(?:[-/]\d{1,4}[a-zA-Z]?)?), " + _POSTCODE + r" \p{Lu}"
+)
+# A Japanese address: (the prefecture,) the city or ward, the district, and its block numbers ("東京都渋谷区神南1-19-11",
+# "大阪市北区梅田3丁目1番3号").
+_JAPANESE_ADDRESS = regex.compile(
+    r"(?:[\p{Han}\p{Katakana}ー]{1,6}?[都道府県])?[\p{Han}\p{Katakana}ー]{1,8}?[市区町村郡]"
+    r"[\p{Han}\p{Katakana}\p{Hiragana}ー]{0,8}?\d{1,4}(?:丁目|[-−－])\d{1,4}(?:(?:番地?|[-−－])\d{1,4}号?)?"
+)
+
+
+def japanese_address_hint(text: str) -> bool:
+    """Whether `text` may hold a Japanese address: a substring test for each of the characters that end a city,
+    ward, town or village, which a text of Latin letters answers at once."""
+    return "区" in text or "市" in text or "町" in text or "村" in text or "郡" in text
+
+
 # German streets named by a preposition and a noun, the number after them ("Am Markt 3", "An der Alster 12", "Unter den
 # Linden 77"), and Spanish, Italian and Portuguese ones, the type first ("Calle de Alcalá 48", "Via Roma 12",
 # "Rua Augusta 100"), and Polish ones after "ul."/"pl." ("ul. Długa 17/4", a flat after "/"). The gate
 # (`FOREIGN_STREET_HINT`) is the pattern itself: its first letters are few in prose.
 _FOREIGN_STREET_PATTERN = (
     r"(?:(?:Am|Auf dem|Auf der|An der|An den|Zum|Zur|Unter den|Hinter der|Hinter dem) \p{Lu}[\p{L}-]+(?:straße)?"
-    r"|(?:Calle|C/|Avenida|Avda\.|Paseo|Plaza|Carrer|Via|Viale|Corso|Piazza|Piazzale|Rua|ul\.|pl\.)"
+    r"|(?:Calle|C/|Avenida|Avda\.|Paseo|Plaza|Carrer|Via|Viale|Corso|Piazza|Piazzale|Rua|ul\.|pl\."
+    r"|Str\.|Strada|Bulevardul|Calea|Aleea|Șoseaua)"
     r"(?: (?:de la|de las|de los|del|de|di|della|delle|dei|degli|do|da|dos|das|d'))?"
-    r" ?\p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,3}),? (?:n[º°.] ?)?\d{1,4}[a-z]?(?:/\d{1,4}[a-z]?)?\b"
+    r" ?\p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,3}),? (?:nr\. ?|n[º°.] ?)?\d{1,4}[a-z]?(?:/\d{1,4}[a-z]?)?\b"
 )
 _FOREIGN_STREET = regex.compile(r"\b" + _FOREIGN_STREET_PATTERN)
 FOREIGN_STREET_HINT = re.compile(
     r"(?:A[mnu][ f]|Zu[mr] |Unter d|Hinter d|Calle |C/|Avenida |Avda\. |Paseo |Plaza |Carrer |Vi(?:a|ale) "
-    r"|Corso |Piazza|Rua |ul\. |pl\. )[^\n]{1,60}? \d"
+    r"|Corso |Piazza|Rua |ul\. |pl\. |Str\. |Strada |Bulevardul |Calea |Aleea |Șoseaua )[^\n]{1,60}? \d"
 )
 
 
@@ -111,6 +166,14 @@ class StreetAddressRecognizer(_SpanRecognizer):
             postcode = _POSTCODE_AFTER.match(text, address.end())
             if postcode is not None:
                 yield postcode.span(1)
+        yield from (m.span() for m in _LOWER_STREET.finditer(text))
+        lowered = text.lower()
+        if any(hint in lowered for hint in PO_BOX_HINTS):
+            yield from (m.span() for m in _PO_BOX.finditer(text))
+        if POSTCODE_HINT.search(text) is not None:
+            yield from (m.span(1) for m in _STREET_BEFORE_POSTCODE.finditer(text))
+        if japanese_address_hint(text):
+            yield from (m.span() for m in _JAPANESE_ADDRESS.finditer(text))
         yield from (m.span() for m in _FRENCH_STREET.finditer(text))
         yield from (m.span() for m in _GERMAN_STREET.finditer(text))
         if FOREIGN_STREET_HINT.search(text) is not None:
@@ -132,21 +195,24 @@ _MONTH = (
 # The words that make a date someone's birth date, in English, German, French, Spanish, Italian, Dutch, Polish and
 # Portuguese, and as field names (date_of_birth, birthDate).
 _BIRTH_WORDS = (
-    r"(?i)\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum|geboren(?: am)?"
+    r"(?i)(?:\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum|geboren(?: am)?"
     r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|í) el|nascita|nat[oa] il|geboortedatum|geboren op"
     r"|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato)\b"
+    r"|生年月日|出生日期|생년월일)"  # Japanese, Chinese, Korean: no word boundary there
 )
 _DATE = (
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
     rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th|er|º)?\.? (?:of |de )?{_MONTH},? (?:de )?\d{{4}}"  # 9 de noviembre de 1993
+    r"|\d{4} ?年 ?\d{1,2} ?月 ?\d{1,2} ?日"  # 1988年7月23日 (Japanese, Chinese)
+    r"|\d{4} ?년 ?\d{1,2} ?월 ?\d{1,2} ?일"  # 1988년 7월 23일 (Korean)
 )
 # The date follows the words on their line (within a few words: "dob, ssn) VALUES ('Ng', '1990-04-17'"), or opens the
 # next line, an answer to them: after a chat turn's time and speaker ("date of birth?" / "[10:02] customer: 14th of
 # july 1992") or alone ("Date of birth:" / "12/05/1987"), when the words' line ends as a question or a label does.
 _DATE_OF_BIRTH = regex.compile(
     _BIRTH_WORDS + r"(?:[^\n\d]{0,40}?|[^\n\d]{0,40}[?:][ \t]*\n(?:\[[\d:. ]{1,12}\] ?)?(?:[\p{L} ._-]{1,24}: ?)?)"
-    rf"(?P<date>{_DATE})\b"
+    rf"(?P<date>{_DATE})(?:\b|(?<=[日일]))"
 )
 # A table whose header names a birth date ("name,dob,ward"): a header cell, no date after it on its line.
 _BIRTH_COLUMN = regex.compile(r"(?:^|[,;\t|])[ \"']*" + _BIRTH_WORDS + r"[^\n\d]*$", regex.MULTILINE)
@@ -248,6 +314,7 @@ DATE_OF_BIRTH_HINTS = (
     "nata il",
     "född",
     "fødsel",
+    *("生年月日", "出生日期", "생년월일"),
 )
 # A letter in lower case may lead it before a digit (a student number "s4412983"); a letter of another script may stand
 # right before or after it ("マイナンバーは4821 7736 5194です").

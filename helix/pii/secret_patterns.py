@@ -519,10 +519,11 @@ def _password_prose(name: str, words: str, hints: tuple[str, ...]) -> SecretPatt
 def _password_far_in_prose(value: str) -> bool:
     # A few words from the password word, the value may be something else the sentence names ("the password reset
     # page is at https://..."): it must hold a letter and a digit, or a letter and a symbol, and be no URL or path.
+    # A hyphen or an apostrophe alone is a word's ("min-length"), not a password's.
     return (
         _password_in_prose(value)
         and any(c.isalpha() for c in value)
-        and any(c.isdigit() or not c.isalnum() for c in value)
+        and any(c.isdigit() or not (c.isalnum() or c in "-'") for c in value)
         and "/" not in value
         and "=" not in value
     )
