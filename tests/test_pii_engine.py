@@ -465,10 +465,22 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Security answer: Kertesz1961", "Kertesz1961", "PASSWORD"),
         ("I set my bank's security answer to pumpernickel1987 today", "pumpernickel1987", "PASSWORD"),
         ("mi contraseña del correo por si la necesitas: Gatito.2019. Un beso", "Gatito.2019", "PASSWORD"),
-        ("machine api.heroku.com\n  login dev@acme.io\n  password 8f2c1e7a-4b9d-4e3f", "8f2c1e7a-4b9d-4e3f", "PASSWORD"),
+        (
+            "machine api.heroku.com\n  login dev@acme.io\n  password 8f2c1e7a-4b9d-4e3f",
+            "8f2c1e7a-4b9d-4e3f",
+            "PASSWORD",
+        ),
         ("exp 11/28, CVV 382, and was charged twice", "382", "PASSWORD"),
-        ("PrivateKey = ysmgd1m0iegEPCkYPTesMzSA4QWWlvAB7w8qjQdzYsA=", "ysmgd1m0iegEPCkYPTesMzSA4QWWlvAB7w8qjQdzYsA=", "SECRET"),
-        ('key = "sk_12c5ab4484a3a118ab120535fac46170e3d8c8834b44c5ff"', "sk_12c5ab4484a3a118ab120535fac46170e3d8c8834b44c5ff", "API_KEY"),
+        (
+            "PrivateKey = ysmgd1m0iegEPCkYPTesMzSA4QWWlvAB7w8qjQdzYsA=",
+            "ysmgd1m0iegEPCkYPTesMzSA4QWWlvAB7w8qjQdzYsA=",
+            "SECRET",
+        ),
+        (
+            'key = "sk_12c5ab4484a3a118ab120535fac46170e3d8c8834b44c5ff"',
+            "sk_12c5ab4484a3a118ab120535fac46170e3d8c8834b44c5ff",
+            "API_KEY",
+        ),
         ("  key: 078c6bc75fce664818bdada32d2baea5-us21", "078c6bc75fce664818bdada32d2baea5-us21", "API_KEY"),
         ("RESEND=re_Kx82mPq1_9FvTzL3wQcN7bYhR5dJ2sGa4 in the shell", "re_Kx82mPq1_9FvTzL3wQcN7bYhR5dJ2sGa4", "API_KEY"),
         (
@@ -482,7 +494,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Meine Ausweisnummer lautet LZ6311T475, gültig bis 2031", "LZ6311T475", "ID_NUMBER"),
         ("「マイナンバーは 4821 7736 5194 です。」", "4821 7736 5194", "ID_NUMBER"),
         ("Mi CUIL es 20-32456789-6 y trabajo desde 2019", "20-32456789-6", "ID_NUMBER"),
-        ("Ο ΑΜΚΑ μου είναι 12038501230 και", "12038501230", "ID_NUMBER"),
+        ("Ο ΑΜΚΑ μου είναι 12038501230 και", "12038501230", "ID_NUMBER"),  # noqa: RUF001
         ("Subsemnatul Andrei, 1850312420017, domiciliat", "1850312420017", "ID_NUMBER"),
         ("name,pan,mobile\nSunita Rao,BQLPR4821K,98201 44763", "BQLPR4821K", "ID_NUMBER"),
         ("send it to 1428 elm street, springwood, oh 44101", "1428 elm street", "LOCATION"),
@@ -492,7 +504,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("j'ai déménagé au 12 Rue de Rivoli, 75004 Paris", "12 Rue de Rivoli", "LOCATION"),
         ("domiciliat în Str. Mihai Eminescu nr. 14, București", "Str. Mihai Eminescu nr. 14", "LOCATION"),
         ("Tenant: Tan (NRIC S8312457A), HP 9123 4581. Please check", "9123 4581", "PHONE_NUMBER"),
-        ("本人陳志明，聯絡電話 9876 2143。", "9876 2143", "PHONE_NUMBER"),
+        ("本人陳志明，聯絡電話 9876 2143。", "9876 2143", "PHONE_NUMBER"),  # noqa: RUF001
         ("Μετάφρασε: το κινητό μου 694 312 8870.", "694 312 8870", "PHONE_NUMBER"),
         ("agent: can you confirm your date of birth?\ncustomer: 1988年7月23日です", "1988年7月23日", "DATE_OF_BIRTH"),
         ("생년월일: 1990년 4월 12일", "1990년 4월 12일", "DATE_OF_BIRTH"),
@@ -559,11 +571,11 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "the wifi password is on the sticker; the password reset page for the portal is https://acme.io/reset2",
         "The password policy for new accounts is min-length and the password for the demo is in the vault.",
         "The security answer field is limited to 64 characters; CVV is the 3-digit code; cvc: required",
-        'var cred = new NetworkCredential(userName, password, domain); auth=(user, pw)',
+        "var cred = new NetworkCredential(userName, password, domain); auth=(user, pw)",
         "It's a 2 way street; the 3 avenues we tried; a 256 gig hard drive; the dialog box is 1234 pixels wide",
         "Windows 11, 2024 LTSC Edition; Python 3, 2024 EU release; テストケース 1-19-11 が失敗しました",
         "sku ABCDE1234F and part X12345678; IMEI: unknown.\nticket 20-12345678-0; 2024年3月7日にリリース",
-        "primary key: id\nkey = \"created_at\"\nprivate_key = load_key(path)\nre_match_timeout_ms = 2500",
+        'primary key: id\nkey = "created_at"\nprivate_key = load_key(path)\nre_match_timeout_ms = 2500',
         "ElevenLabs voice_id 21m00Tcm4TlvDq8ikWAM; md5 078c6bc75fce664818bdada32d2baea5; locale en-us21",
     ],
 )
@@ -1033,7 +1045,7 @@ def test_the_word_gates_say_yes_exactly_where_a_hint_is(text: str) -> None:
 
 _ID_LABELS = ("SIN", "sin", "Since", "tin", "ITIN", "EIN", "pan", "PAN", "panel", "PPS", "ppsn", "nif", "NIP", "ni no")
 _ID_LABELS += ("DL", "DL_no", "dlnumber", "DL id", "MBI", "nik", "Policy_No", "member#")
-_ID_LABELS += ("IMEI", "imei", "AMKA", "ΑΜΚΑ", "cnp", "CUIL", "cuit", "Ausweisnummer", "routing", "マイナンバーは")
+_ID_LABELS += ("IMEI", "imei", "AMKA", "ΑΜΚΑ", "cnp", "CUIL", "cuit", "Ausweisnummer", "routing", "マイナンバーは")  # noqa: RUF001
 _ID_VALUES = ("533380006", "A1234567", "D1234-56789-01")
 
 
@@ -1060,7 +1072,13 @@ def test_the_letter_led_id_gate_says_yes_wherever_its_recognizer_finds_a_number(
 
 _STREET_PIECES = (
     *("1428 elm street", "12 Rue de Rivoli", "Damrak 1", ", 1012 LG Amsterdam", ", 75004 Paris", "P.O. Box 1234"),
-    *("po box 7", "Postfach 10 12 34", "東京都渋谷区神南1-19-11", "大阪市北区梅田3丁目1番3号", "Str. Mihai Eminescu nr. 14"),
+    *(
+        "po box 7",
+        "Postfach 10 12 34",
+        "東京都渋谷区神南1-19-11",
+        "大阪市北区梅田3丁目1番3号",
+        "Str. Mihai Eminescu nr. 14",
+    ),
     *("Hauptstraße 5", "221B Baker Street", "Calle de Alcalá 48", "Keizersgracht 123", "Via Roma 12", "ul. Długa 17/4"),
     *(" ", ", ", "\n", "7", "a", "Z", "区", "-", "street", "box", "apt"),
 )

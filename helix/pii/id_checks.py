@@ -2,8 +2,8 @@
 personal numbers that hold a birth date or a check digit of their own: Sweden's personnummer, Finland's
 henkilötunnus, Norway's fødselsnummer, Belgium's rijksregisternummer, Switzerland's AHV number, Austria's
 Sozialversicherungsnummer, Poland's PESEL, Turkey's TC Kimlik number, Korea's resident registration number,
-Canada's social insurance number, Chile's RUT, the UAE's Emirates ID, Argentina's CUIL/CUIT and Romania's CNP. A shape alone would be any number; the date
-and the check digit make it that number.
+Canada's social insurance number, Chile's RUT, the UAE's Emirates ID, Argentina's CUIL/CUIT and Romania's CNP. A
+shape alone would be any number; the date and the check digit make it that number.
 """
 
 from __future__ import annotations

@@ -101,10 +101,13 @@ _GERMAN_STREET = regex.compile(
 # then what ends an address's first line (a comma, the line's end, a flat): "1428 elm street, springwood" ("256 gig
 # hard drive" has no street type; "a 2 way street" no such number).
 _LOWER_STREET = re.compile(
-    r"(?<![\w.,-])\d{2,5}[a-z]? (?:[a-z]{3,} ){1,2}(?:" + _LOWER_STREET_TYPES + r"|avenue)\.?(?=,|[ \t]*$|[ \t]+(?:apt|unit|suite|#))",
+    r"(?<![\w.,-])\d{2,5}[a-z]? (?:[a-z]{3,} ){1,2}(?:"
+    + _LOWER_STREET_TYPES
+    + r"|avenue)\.?(?=,|[ \t]*$|[ \t]+(?:apt|unit|suite|#))",
     re.MULTILINE,
 )
-# A post-office box: "P.O. Box 1234", "PO Box 77", "Postfach 10 12 34", "Postbus 1234", "Apartado 123", "Caixa Postal 55".
+# A post-office box: "P.O. Box 1234", "PO Box 77", "Postfach 10 12 34", "Postbus 1234", "Apartado 123", "Caixa Postal
+# 55".
 _PO_BOX = re.compile(
     r"(?i:\b(?:p\.? ?o\.? ?box|post office box|postfach|postbus|apartado(?: de correos)?|casilla(?: de correo)?"
     r"|caixa postal)\.?)[ \t]*\d{1,6}(?: \d\d){0,2}\b"
@@ -120,11 +123,11 @@ _STREET_BEFORE_POSTCODE = regex.compile(
     r"(?<![\p{L}\d.-])(\p{Lu}[\p{L}'.-]+(?: (?:\p{Lu}[\p{L}'.-]*|" + _PARTICLES + r")){0,3} \d{1,4}[a-zA-Z]?"
     r"(?:[-/]\d{1,4}[a-zA-Z]?)?), " + _POSTCODE + r" \p{Lu}"
 )
-# A Japanese address: (the prefecture,) the city or ward, the district, and its block numbers ("東京都渋谷区神南1-19-11",
-# "大阪市北区梅田3丁目1番3号").
+# A Japanese address: (the prefecture,) the city or ward, the district, and its block numbers
+# ("東京都渋谷区神南1-19-11", "大阪市北区梅田3丁目1番3号").
 _JAPANESE_ADDRESS = regex.compile(
     r"(?:[\p{Han}\p{Katakana}ー]{1,6}?[都道府県])?[\p{Han}\p{Katakana}ー]{1,8}?[市区町村郡]"
-    r"[\p{Han}\p{Katakana}\p{Hiragana}ー]{0,8}?\d{1,4}(?:丁目|[-−－])\d{1,4}(?:(?:番地?|[-−－])\d{1,4}号?)?"
+    r"[\p{Han}\p{Katakana}\p{Hiragana}ー]{0,8}?\d{1,4}(?:丁目|[-−－])\d{1,4}(?:(?:番地?|[-−－])\d{1,4}号?)?"  # noqa: RUF001
 )
 
 
@@ -195,7 +198,8 @@ _MONTH = (
 # The words that make a date someone's birth date, in English, German, French, Spanish, Italian, Dutch, Polish and
 # Portuguese, and as field names (date_of_birth, birthDate).
 _BIRTH_WORDS = (
-    r"(?i)(?:\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum|geboren(?: am)?"
+    r"(?i)(?:\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum"
+    r"|geboren(?: am)?"
     r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|í) el|nascita|nat[oa] il|geboortedatum|geboren op"
     r"|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato)\b"
     r"|生年月日|出生日期|생년월일)"  # Japanese, Chinese, Korean: no word boundary there

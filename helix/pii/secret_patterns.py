@@ -349,8 +349,8 @@ _VENDOR_KEY_PATTERNS = [
 ]
 API_KEY_PATTERNS = [replace(p, check=_not_filler(p.check)) for p in _VENDOR_KEY_PATTERNS]
 
-# Keys whose prefixes are common in code ("sk_" in task_id, "pat" in path, "re_" in pre_commit, "-us" in en-us), found by
-# the exact shape after them: ElevenLabs' (sk_ and 48 hex digits), Airtable's personal access tokens (pat, 14
+# Keys whose prefixes are common in code ("sk_" in task_id, "pat" in path, "re_" in pre_commit, "-us" in en-us), found
+# by the exact shape after them: ElevenLabs' (sk_ and 48 hex digits), Airtable's personal access tokens (pat, 14
 # characters, a dot, 64 hex digits), Resend's (re_, 8 characters, "_", 24) and Mailchimp's (32 hex digits and the
 # data centre, -us21). Their own recognizer, gated on substring tests of the text as written (`common_prefix_hint`).
 COMMON_PREFIX_KEY_PATTERNS = [
@@ -358,7 +358,9 @@ COMMON_PREFIX_KEY_PATTERNS = [
     for p in (
         _api("elevenlabs", r"\bsk_[0-9a-f]{48}\b", ("sk_",), check=_has_digit_and_letter, line_local=True),
         _api("airtable_pat", r"\bpat[A-Za-z0-9]{14}\.[0-9a-f]{64}\b", ("pat",), line_local=True),
-        _api("resend", r"\bre_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}\b", ("re_",), check=_has_digit_and_letter, line_local=True),
+        _api(
+            "resend", r"\bre_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}\b", ("re_",), check=_has_digit_and_letter, line_local=True
+        ),
         _api("mailchimp", r"\b[0-9a-f]{32}-us\d{1,2}\b", ("-us",), check=_has_digit_and_letter, line_local=True),
     )
 ]
@@ -750,7 +752,8 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "card_security_code",  # "CVV 382": with the card number, whoever has it can pay
-        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc|card security code)\b[ \t]*(?:is|:|=|#|-)?[ \t]*)(?P<value>\d{3,4})(?![\d/:]|[.,]\d)",
+        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc|card security code)\b[ \t]*(?:is|:|=|#|-)?[ \t]*)"
+        r"(?P<value>\d{3,4})(?![\d/:]|[.,]\d)",
         ("cvv", "cvc", "cvn", "csc", "card security code"),
         score=0.8,
         line_local=True,
