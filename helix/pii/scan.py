@@ -34,7 +34,6 @@ from helix.pii.personal import (
     GERMAN_STREET_HINT,
     ID_HINTS,
     ID_WORD_HINTS,
-    PO_BOX_HINTS,
     POSTCODE_HINT,
     STREET_HINT,
     LetterLedIdRecognizer,
@@ -104,15 +103,14 @@ GATES: dict[str, Gate] = {
     ),
     "JWT": _search(JWT_START),  # "ey" and "ew" are in too much prose to be word hints
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
-    # French street type), or a house number after a German street type, a post-office box, a street before a
-    # postcode, a Japanese address; a digit in each, looked for first.
+    # French street type), or a house number after a German street type (or a post-office box: `FOREIGN_STREET_HINT`),
+    # a street before a postcode, a Japanese address; a digit in each, looked for first.
     "LOCATION": lambda text, lowered: (
         _digit(text, lowered)
         and (
             (STREET_HINT.search(text) is not None and _house_number(text, lowered))
             or GERMAN_STREET_HINT.search(text) is not None
             or FOREIGN_STREET_HINT.search(text) is not None
-            or any(hint in lowered for hint in PO_BOX_HINTS)
             or POSTCODE_HINT.search(text) is not None
             or japanese_address_hint(text)
         )

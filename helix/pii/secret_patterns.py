@@ -696,8 +696,8 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "net_use",  # Windows: net use Z: \\server\share /user:DOMAIN\user S3cret (the password after the user)
-        r"(?i:\bnet[ \t]+use\b)[^\n]*?(?<!\S)/u(?:ser)?:\S+[ \t]+(?P<value>[^\s/*\"'][^\s\"']{2,255})",
-        ("net use",),
+        r"(?i:\bnet[ \t]+use\b)[^\n]*?(?<!\S)/user:\S+[ \t]+(?P<value>[^\s/*\"'][^\s\"']{2,255})",
+        ("/user:",),
         score=0.85,
         check=_cli_password,
         line_local=True,
@@ -723,17 +723,17 @@ PASSWORD_PATTERNS = [
         # A credentials object built from literals: C#'s new NetworkCredential("user", "pass", "DOMAIN"), Java's
         # UsernamePasswordCredentials("user", "pass"), Python's HTTPBasicAuth("user", "pass") and auth=("user", "pass").
         "credentials_call",
-        r"(?i:(?:credentials?|basicauth|digestauth)[ \t]*\(|\bauth[ \t]*=[ \t]*\()[ \t]*@?[\"'][^\"'\n]{1,128}[\"']"
+        r"(?i:(?:credentials?|basicauth|digestauth)[ \t]*\(|\bauth ?= ?\()[ \t]*@?[\"'][^\"'\n]{1,128}[\"']"
         r"[ \t]*,[ \t]*@?" + _QUOTED_VALUE,
-        ("credential", "basicauth", "digestauth", "auth"),
+        ("credential", "basicauth", "digestauth", "auth=", "auth ="),
         score=0.85,
         check=_plausible_bare_password,
         line_local=True,
     ),
     _api(
         "security_answer",  # "Security answer: Kertesz1961": a password by another name, the rest of its line
-        r"(?i:\b(?:security|secret|memorable)[ \t]+(?:answer|word)s?\b[ \t]*[:=][ \t]*)(?P<value>[^\n]{2,64}?)[ \t]*$",
-        ("security answer", "secret answer", "memorable answer", "memorable word", "security word"),
+        r"(?i:\b(?:security|secret)[ \t]+answers?\b[ \t]*[:=][ \t]*)(?P<value>[^\n]{2,64}?)[ \t]*$",
+        ("security answer", "secret answer"),
         score=0.8,
         check=_plausible_bare_password,
         strip_trailing=_TRAILING,
@@ -741,10 +741,10 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "security_answer_prose",  # "I set my security answer to pumpernickel1987"
-        r"(?i:\b(?:security|secret|memorable)[ \t]+(?:answer|word)s?\b[^\n]{0,24}?[ \t]"
+        r"(?i:\b(?:security|secret)[ \t]+answers?\b[^\n]{0,24}?[ \t]"
         + _PROSE_VERBS
         + r"[ \t]+)[\"'`]?(?P<value>[^\s\"'`]{4,128})",
-        ("security answer", "secret answer", "memorable answer", "memorable word", "security word"),
+        ("security answer", "secret answer"),
         score=0.8,
         check=_password_in_prose,
         strip_trailing=_TRAILING,
@@ -752,9 +752,9 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "card_security_code",  # "CVV 382": with the card number, whoever has it can pay
-        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc|card security code)\b[ \t]*(?:is|:|=|#|-)?[ \t]*)"
+        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc)\b[ \t]*(?:is|:|=|#|-)?[ \t]*)"
         r"(?P<value>\d{3,4})(?![\d/:]|[.,]\d)",
-        ("cvv", "cvc", "cvn", "csc", "card security code"),
+        ("cvv", "cvc", "cvn", "csc"),
         score=0.8,
         line_local=True,
         min_length=3,

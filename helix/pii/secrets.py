@@ -142,10 +142,15 @@ def discord_token_hint(text: str) -> bool:
 
 
 def common_prefix_hint(text: str) -> bool:
-    """Whether `text` may hold a key whose prefix is common in code ("sk_", "pat", "re_", "-us"): a substring test
-    each, as written (the keys are lower-case there), so these hints stay out of the scanner's word gates, which
+    """Whether `text` may hold a key whose prefix is common in code ("sk_", "pat", "re_", "-us"): substring tests
+    of the text as written (the keys are lower-case there), so these hints stay out of the scanner's word gates, which
     most texts pass without a test of any recognizer's own."""
-    return "sk_" in text or "re_" in text or "-us" in text or "pat" in text
+    # A one-character test first (`memchr`): several times cheaper than a search for three.
+    return (
+        ("_" in text and ("sk_" in text or "re_" in text))
+        or ("-" in text and "-us" in text)
+        or ("." in text and "pat" in text)
+    )
 
 
 def hint_lines(text: str, lowered: str, hints: Sequence[str]) -> list[tuple[int, int]]:
