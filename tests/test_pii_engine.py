@@ -453,6 +453,61 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Keizersgracht 123, 1015 CJ Amsterdam", "Keizersgracht 123", "LOCATION"),
         ("Drottninggatan 53, 111 21 Stockholm", "Drottninggatan 53", "LOCATION"),
         ("Vesterbrogade 8, 1620 København", "Vesterbrogade 8", "LOCATION"),
+        # round 7 (probe set G): credentials in Windows shares, .pgpass files, code and forms; keys whose prefixes are
+        # common in code, by their whole shape; more national numbers by their words or check digits; addresses with
+        # no English street type; phones named in more languages and checked in more regions; CJK birth dates
+        (r"net use Z: \\fs01\finance /user:ACME\jdoe W1nShare!pw /persistent:yes", "W1nShare!pw", "PASSWORD"),
+        ("the wifi pass for the office is BlueFalcon77, the guest one is on the fridge", "BlueFalcon77", "PASSWORD"),
+        ("db-prod.internal:5432:billing:billing_rw:Xq7!mPz2rLw9", "Xq7!mPz2rLw9", "PASSWORD"),
+        ("# ~/.pgpass\ndb.internal:6543:app:app_rw:Zk3#pLq8", "Zk3#pLq8", "PASSWORD"),
+        ('Credentials = new NetworkCredential("jdoe", "S3cret!Ax9", "ACME")', "S3cret!Ax9", "PASSWORD"),
+        ('r = requests.get(url, auth=("svc", "Hunter2hunter"))', "Hunter2hunter", "PASSWORD"),
+        ("Security answer: Kertesz1961", "Kertesz1961", "PASSWORD"),
+        ("I set my bank's security answer to pumpernickel1987 today", "pumpernickel1987", "PASSWORD"),
+        ("mi contraseña del correo por si la necesitas: Gatito.2019. Un beso", "Gatito.2019", "PASSWORD"),
+        (
+            "machine api.heroku.com\n  login dev@acme.io\n  password 8f2c1e7a-4b9d-4e3f",
+            "8f2c1e7a-4b9d-4e3f",
+            "PASSWORD",
+        ),
+        ("exp 11/28, CVV 382, and was charged twice", "382", "PASSWORD"),
+        (
+            "PrivateKey = ysmgd1m0iegEPCkYPTesMzSA4QWWlvAB7w8qjQdzYsA=",
+            "ysmgd1m0iegEPCkYPTesMzSA4QWWlvAB7w8qjQdzYsA=",
+            "SECRET",
+        ),
+        (
+            'key = "sk_12c5ab4484a3a118ab120535fac46170e3d8c8834b44c5ff"',
+            "sk_12c5ab4484a3a118ab120535fac46170e3d8c8834b44c5ff",
+            "API_KEY",
+        ),
+        ("  key: 078c6bc75fce664818bdada32d2baea5-us21", "078c6bc75fce664818bdada32d2baea5-us21", "API_KEY"),
+        ("RESEND=re_Kx82mPq1_9FvTzL3wQcN7bYhR5dJ2sGa4 in the shell", "re_Kx82mPq1_9FvTzL3wQcN7bYhR5dJ2sGa4", "API_KEY"),
+        (
+            'api = Api("patu8jzPde0IgxLd6.fd8b78f964ee56877e307357d433b8a07f39113ccb01bd16851e95e7782bdb14")',
+            "patu8jzPde0IgxLd6.fd8b78f964ee56877e307357d433b8a07f39113ccb01bd16851e95e7782bdb14",
+            "API_KEY",
+        ),
+        ("Student number s4412983. Could I sit the resit?", "s4412983", "ID_NUMBER"),
+        ("the IMEI is 35-209900-176148-1, blacklist it", "35-209900-176148-1", "ID_NUMBER"),
+        ("direct deposit: routing 322078765, checking account 4829173605", "322078765", "ID_NUMBER"),
+        ("Meine Ausweisnummer lautet LZ6311T475, gültig bis 2031", "LZ6311T475", "ID_NUMBER"),
+        ("「マイナンバーは 4821 7736 5194 です。」", "4821 7736 5194", "ID_NUMBER"),
+        ("Mi CUIL es 20-32456789-6 y trabajo desde 2019", "20-32456789-6", "ID_NUMBER"),
+        ("Ο ΑΜΚΑ μου είναι 12038501230 και", "12038501230", "ID_NUMBER"),  # noqa: RUF001
+        ("Subsemnatul Andrei, 1850312420017, domiciliat", "1850312420017", "ID_NUMBER"),
+        ("name,pan,mobile\nSunita Rao,BQLPR4821K,98201 44763", "BQLPR4821K", "ID_NUMBER"),
+        ("send it to 1428 elm street, springwood, oh 44101", "1428 elm street", "LOCATION"),
+        ("Rahul Mehta\nP.O. Box 1234\nDubai, UAE", "P.O. Box 1234", "LOCATION"),
+        ("Ons nieuwe adres is Damrak 1, 1012 LG Amsterdam.", "Damrak 1", "LOCATION"),
+        ("〒150-0041 東京都渋谷区神南1-19-11 4階", "東京都渋谷区神南1-19-11", "LOCATION"),
+        ("j'ai déménagé au 12 Rue de Rivoli, 75004 Paris", "12 Rue de Rivoli", "LOCATION"),
+        ("domiciliat în Str. Mihai Eminescu nr. 14, București", "Str. Mihai Eminescu nr. 14", "LOCATION"),
+        ("Tenant: Tan (NRIC S8312457A), HP 9123 4581. Please check", "9123 4581", "PHONE_NUMBER"),
+        ("本人陳志明，聯絡電話 9876 2143。", "9876 2143", "PHONE_NUMBER"),  # noqa: RUF001
+        ("Μετάφρασε: το κινητό μου 694 312 8870.", "694 312 8870", "PHONE_NUMBER"),
+        ("agent: can you confirm your date of birth?\ncustomer: 1988年7月23日です", "1988年7月23日", "DATE_OF_BIRTH"),
+        ("생년월일: 1990년 4월 12일", "1990년 4월 12일", "DATE_OF_BIRTH"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -510,6 +565,18 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Das Passwort ist abgelaufen; le mot de passe est requis; pin: 2.31.0 in requirements; 密码是必填的",
         "the signature is in sig=; WIFI:T:WPA;S:Guest;P:;; recovery codes: see the docs; +52 1 is Mexico's old prefix",
         "first pass: compile; second pass: link; credentials: see the vault; order 98765 43210 units",
+        # round 7's look-alikes
+        r"net use Z: \\fs01\finance /user:ACME\svc_backup * /persistent:yes prompts for it",
+        "Each line of ~/.pgpass is hostname:port:database:username:password; * matches any value.",
+        "the wifi password is on the sticker; the password reset page for the portal is https://acme.io/reset2",
+        "The password policy for new accounts is min-length and the password for the demo is in the vault.",
+        "The security answer field is limited to 64 characters; CVV is the 3-digit code; cvc: required",
+        "var cred = new NetworkCredential(userName, password, domain); auth=(user, pw)",
+        "It's a 2 way street; the 3 avenues we tried; a 256 gig hard drive; the dialog box is 1234 pixels wide",
+        "Windows 11, 2024 LTSC Edition; Python 3, 2024 EU release; テストケース 1-19-11 が失敗しました",
+        "sku ABCDE1234F and part X12345678; IMEI: unknown.\nticket 20-12345678-0; 2024年3月7日にリリース",
+        'primary key: id\nkey = "created_at"\nprivate_key = load_key(path)\nre_match_timeout_ms = 2500',
+        "ElevenLabs voice_id 21m00Tcm4TlvDq8ikWAM; md5 078c6bc75fce664818bdada32d2baea5; locale en-us21",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
@@ -978,6 +1045,7 @@ def test_the_word_gates_say_yes_exactly_where_a_hint_is(text: str) -> None:
 
 _ID_LABELS = ("SIN", "sin", "Since", "tin", "ITIN", "EIN", "pan", "PAN", "panel", "PPS", "ppsn", "nif", "NIP", "ni no")
 _ID_LABELS += ("DL", "DL_no", "dlnumber", "DL id", "MBI", "nik", "Policy_No", "member#")
+_ID_LABELS += ("IMEI", "imei", "AMKA", "ΑΜΚΑ", "cnp", "CUIL", "cuit", "Ausweisnummer", "routing", "マイナンバーは")  # noqa: RUF001
 _ID_VALUES = ("533380006", "A1234567", "D1234-56789-01")
 
 
@@ -991,6 +1059,7 @@ def test_the_id_gate_says_yes_wherever_the_id_recognizer_finds_a_number(label: s
 
 _LETTER_LED_IDS = ("GOMC850312HDFNRR09", "GOMC850312K72", "F223456786", "K654321(9)", "S1234567D", "X1234567L")
 _LETTER_LED_PIECES = (*_LETTER_LED_IDS, "X-1234567-L", "RSSMRA85T10A562S", "rssmra85t10a562s", " ", "-", "(", "7", "a")
+_LETTER_LED_PIECES += ("BQLPR4821K", "BQLPR", "4821K")
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
@@ -999,6 +1068,48 @@ def test_the_letter_led_id_gate_says_yes_wherever_its_recognizer_finds_a_number(
     text = "".join(pieces)
     gate = CLASS_GATES[LetterLedIdRecognizer]
     assert gate(text, lowered(text)) or not list(LetterLedIdRecognizer().spans(text))
+
+
+_STREET_PIECES = (
+    *("1428 elm street", "12 Rue de Rivoli", "Damrak 1", ", 1012 LG Amsterdam", ", 75004 Paris", "P.O. Box 1234"),
+    *(
+        "po box 7",
+        "Postfach 10 12 34",
+        "東京都渋谷区神南1-19-11",
+        "大阪市北区梅田3丁目1番3号",
+        "Str. Mihai Eminescu nr. 14",
+    ),
+    *("Hauptstraße 5", "221B Baker Street", "Calle de Alcalá 48", "Keizersgracht 123", "Via Roma 12", "ul. Długa 17/4"),
+    *(" ", ", ", "\n", "7", "a", "Z", "区", "-", "street", "box", "apt"),
+)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_STREET_PIECES), max_size=6))
+def test_the_street_gate_says_yes_wherever_the_street_recognizer_finds_an_address(pieces: list[str]) -> None:
+    from helix.pii.personal import StreetAddressRecognizer
+
+    text = "".join(pieces)
+    assert GATES["LOCATION"](text, lowered(text)) or not list(StreetAddressRecognizer().spans(text)), text
+
+
+_COMMON_PREFIX_KEYS = (
+    "sk_12c5ab4484a3a118ab120535fac46170e3d8c8834b44c5ff",
+    "patu8jzPde0IgxLd6.fd8b78f964ee56877e307357d433b8a07f39113ccb01bd16851e95e7782bdb14",
+    "re_Kx82mPq1_9FvTzL3wQcN7bYhR5dJ2sGa4",
+    "078c6bc75fce664818bdada32d2baea5-us21",
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from((*_COMMON_PREFIX_KEYS, " ", "\n", "key: ", "=", '"', "x", "SK_", "PAT")), max_size=5))
+def test_the_common_prefix_key_gate_says_yes_wherever_its_recognizer_finds_a_key(pieces: list[str]) -> None:
+    from helix.pii.secrets import common_prefix_hint, secret_recognizers
+
+    text = "".join(pieces)
+    (recognizer,) = [r for r in secret_recognizers() if r.name == "CommonPrefixKeyRecognizer"]
+    recognizer.precheck = None  # the recognizer's own patterns, ungated
+    assert common_prefix_hint(text) or not recognizer.analyze(text, []), text
 
 
 @functools.cache

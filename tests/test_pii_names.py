@@ -312,8 +312,18 @@ CUED_NAMES = [
     ("@mention: @priya.sharma can you review?", "priya.sharma"),
     ("Escalated by Thandiwe Mokoena (tier 2)", "Thandiwe Mokoena"),
     ("Hi team, customer Aoife Ní Bhriain reported the bug yesterday.", "Aoife Ní Bhriain"),
+    # round 7 (probe set G): intros in more languages, "I'm", more sign-offs, CJK form labels and honorifics
+    ("Přelož do angličtiny: Jmenuji se Tereza Nováková, bydlím v Brně.", "Tereza Nováková"),
+    ("Hi! I'm Lars, from Oslo, and I need help with a cover letter.", "Lars"),
+    ("Merhaba, adım Elif Yıldız. Telefonum yok.", "Elif Yıldız"),  # noqa: RUF001
+    ("« Madame, j'ai déménagé. Cordialement, Hélène Marchand »", "Hélène Marchand"),
+    ("帮我检查这个表格：姓名 王伟，手机 13928764410", "王伟"),  # noqa: RUF001
+    ("고객 정보: 이름 김민준, 연락처 010-4821-7736", "김민준"),
+    ("宛名:\n山田 太郎 様\n電話 090-4821-7736", "山田 太郎"),
 ]
 CUED_NOT_NAMES = [
+    "I'm done, from now on the deploys go through CI. I am Going to merge it.",
+    "名前を付けて保存してください; 皆様、よろしく",
     "Sorted by Date Created; powered by Kubernetes",
     "the customer Portal and the Customer Success team; by Friday please",
     "@app.route and @pytest.fixture decorators; my mom said nothing",

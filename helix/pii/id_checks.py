@@ -2,8 +2,8 @@
 personal numbers that hold a birth date or a check digit of their own: Sweden's personnummer, Finland's
 henkilötunnus, Norway's fødselsnummer, Belgium's rijksregisternummer, Switzerland's AHV number, Austria's
 Sozialversicherungsnummer, Poland's PESEL, Turkey's TC Kimlik number, Korea's resident registration number,
-Canada's social insurance number, Chile's RUT and the UAE's Emirates ID. A shape alone would be any number; the date
-and the check digit make it that number.
+Canada's social insurance number, Chile's RUT, the UAE's Emirates ID, Argentina's CUIL/CUIT and Romania's CNP. A
+shape alone would be any number; the date and the check digit make it that number.
 """
 
 from __future__ import annotations
@@ -31,13 +31,18 @@ _KR = rf"\d\d{_MONTH}{_DAY}-[1-8]\d{{6}}"
 _CA = r"[1-79]\d\d-\d{3}-\d{3}"
 _CL = r"\d{1,2}\.\d{3}\.\d{3}-[\dkK]"  # Chile's RUT, with its dots
 _AE = r"784-(?:19|20)\d\d-\d{7}-\d"  # the UAE's Emirates ID: 784, the birth year, Luhn
-CHECKED_ID = "|".join((_SE, _FI, _NO, _BE, _CH, _AT, _PL, _TR, _KR, _CA, _CL, _AE))
+_AR = r"(?:20|23|24|27|30|33|34)-\d{8}-\d"  # Argentina's CUIL/CUIT, with its dashes: kind, DNI, mod-11 digit
+# Romania's CNP: sex and century, the birth date, the county (01-52), three digits and a check digit.
+_RO = rf"[1-8]\d\d{_MONTH}{_DAY}(?:0[1-9]|[1-4]\d|5[0-2])\d{{4}}"
+CHECKED_ID = "|".join((_SE, _FI, _NO, _BE, _CH, _AT, _PL, _TR, _KR, _CA, _CL, _AE, _AR, _RO))
 
 _FI_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 _NO_WEIGHTS = ((3, 7, 6, 1, 8, 9, 4, 5, 2), (5, 4, 3, 2, 7, 6, 5, 4, 3, 2))
 _AT_WEIGHTS = (3, 7, 9, 0, 5, 8, 4, 2, 1, 6)
 _PL_WEIGHTS = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
 _KR_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+_AR_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+_RO_WEIGHTS = (2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9)
 
 
 def luhn(number: str) -> bool:
@@ -110,11 +115,23 @@ def _cl(number: str) -> bool:
     return "0123456789K"[-total % 11] == number[-1].upper()
 
 
+def _ar(number: str) -> bool:
+    digits = [int(c) for c in _digits(number)]
+    check = 11 - sum(d * w for d, w in zip(digits, _AR_WEIGHTS, strict=False)) % 11
+    return check != 10 and check % 11 == digits[10]
+
+
+def _ro(number: str) -> bool:
+    digits = [int(c) for c in number]
+    check = sum(d * w for d, w in zip(digits, _RO_WEIGHTS, strict=False)) % 11
+    return (1 if check == 10 else check) == digits[12]
+
+
 _CHECKS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = tuple(
     (re.compile(shape), check)
     for shape, check in (
         *((_SE, _se), (_FI, _fi), (_NO, _no), (_BE, _be), (_CH, _ch), (_AT, _at)),
-        *((_PL, _pl), (_TR, _tr), (_KR, _kr), (_CA, _luhn), (_CL, _cl), (_AE, _luhn)),
+        *((_PL, _pl), (_TR, _tr), (_KR, _kr), (_CA, _luhn), (_CL, _cl), (_AE, _luhn), (_AR, _ar), (_RO, _ro)),
     )
 )
 

@@ -304,6 +304,7 @@ def _split_cells(line: str, offset: int, separator: str) -> list[tuple[int, int]
 _INTRO_STRONG = (
     r"my name is|my name's|me llamo|mi nombre es|mi chiamo|il mio nome è|je m'appelle|je m\u2019appelle|mon nom est"
     r"|ich heiße|ich heisse|mein name ist|meu nome é|chamo-me|me chamo"
+    r"|mijn naam is|ik heet|jag heter|jmenuji se|nazywam się|mă numesc|ma numesc|με λένε"  # round 7
 )
 # Who did something to a ticket or a request ("escalated by Thandiwe Mokoena"): a bare "by" is SQL's and code's too.
 _DONE_BY = (
@@ -312,7 +313,7 @@ _DONE_BY = (
 )
 _INTRO_WEAK = (
     r"soy|sono|je suis|ich bin|eu sou|holder|new hire|nuevo empleado|la señora|el señor|signora|signor|frau|herr"
-    r"|it's|it\u2019s|this is|customer|client|assigned to|escalated to|" + _DONE_BY
+    r"|it's|it\u2019s|this is|customer|client|assigned to|escalated to|i'm|i\u2019m|i am|adım|" + _DONE_BY  # noqa: RUF001
 )
 # - and, as weak cues too, a letter's sign-off (on the line before the name as well) and a relation ("my colleague
 #   Brigitte", "our Tokyo colleague Haruto Sato": a colleague is a person whoever's it is, a partner or a manager may be
@@ -320,6 +321,7 @@ _INTRO_WEAK = (
 _RELATIONS = ("boss", "manager", "partner", "friend", "neighbour", "neighbor", "landlord", "tenant")  # and casing's
 _SIGNOFF_CUES = (
     *("regards", "groeten", "groet", "pozdrawiam", "saludos", "saluti", "atenciosamente"),
+    *("cordialement", "grüße", "grüsse", "pozdravem", "saygılarımla"),  # noqa: RUF001
     *(f"my {relation}" for relation in (*_RELATIONS, *sorted(RELATIONS))),
     *("colleague", "coworker", "co-worker", "kollege", "kollegin", "collègue", "collega"),
 )
@@ -399,7 +401,16 @@ _INTRO_HINTS = (
     *("suis ", "ich bin", " sou "),
     *("holder", "new hire", "empleado", "señor", "signor", "frau ", "herr ", "it's", "it\u2019s", "this is"),
     *("ed by", "customer", "client", "assigned to", "escalated to"),
+    *("naam is", "ik heet", "heter", "jmenuji", "nazywam", "numesc", "λένε", "i'm", "i\u2019m", "i am", "adım"),  # noqa: RUF001
 )
+# - a Chinese, Japanese or Korean name after a form's name label (姓名, 氏名, 名前, 이름, 성명) or before a Japanese
+#   honorific ("山田 太郎 様"): two to four characters, a space between family and given name allowed.
+_CJK_LABELLED = regex.compile(
+    r"(?:姓名|氏名|名前|이름|성명)[ \t:\uff1a]*"
+    r"(?P<name>\p{Han}{2,4}|\p{Hangul}{2,4}|\p{Han}{1,2}[ \u3000]\p{Han}{1,3})(?![\p{Han}\p{Hangul}])"
+    r"|(?<![\p{Han}])(?P<name>\p{Han}{1,3}[ \u3000]?\p{Han}{1,3})[ \u3000]?(?:様|さま|さん)"
+)
+_CJK_NAME_HINTS = ("姓名", "氏名", "名前", "이름", "성명", "様", "さま", "さん")
 _AFTER_MENTION = frozenset((*" \t,:;!?)", ""))  # "" : the text's end
 _USERNAME_HINTS = ("user", "login", "uid", "author", "owner", "assignee", "committer", "account", "ssh", "@")
 _CAPS_HINT = re.compile(r"[A-Z][A-Z]")
@@ -490,6 +501,8 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
                 named = ("." in login.group("login") and not mention) or all(_name_part(p, lexicon) for p in parts)
                 if named and _name_words(" ".join(parts), lexicon, capitalised=False):
                     spans.append(login.span("login"))
+    if any(hint in text for hint in _CJK_NAME_HINTS):  # characters beyond Latin-1: no cost in a Latin-1 text
+        spans += [m.span("name") for m in _CJK_LABELLED.finditer(text)]
     if "</" in text:
         spans += [m.span(1) for m in _ELEMENT_TEXT.finditer(text) if _name_words(m.group(1), lexicon, True)]
     if '"' in text and "<" in text and "@" in text:

@@ -17,6 +17,7 @@ import regex
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from helix.pii.fast_regex import trie_pattern
 from helix.pii.id_checks import CHECKED_ID, checked_id_valid, luhn
 
 
@@ -48,7 +49,23 @@ _STREET_SUFFIXES = (
 )
 _FRENCH_STREET_TYPES = "rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|cours|route"
 # A street type after a space: the street gate's first check (one pattern is cheaper than 30 substrings here).
-STREET_HINT = re.compile(r" (?:" + _STREET_SUFFIXES + "|" + _FRENCH_STREET_TYPES + r")\b")
+# French types capitalised too ("12 Rue de Rivoli"), and English ones typed in lower case ("1428 elm street").
+_FRENCH_STREET_TYPES_CAPITALISED = "Rue|Bd|Allée|Impasse|Quai|Chemin"
+_LOWER_STREET_TYPES = "street|road|lane|avenue|boulevard"
+# A street type after a space: the street gate's first check, one pattern tried at each space, as a trie (its branches
+# share their first letters: "St", "Street", "Sq", "Square"...), several times cheaper than the plain alternation.
+STREET_HINT = re.compile(
+    r" "
+    + trie_pattern(
+        {
+            *_STREET_SUFFIXES.split("|"),
+            *_FRENCH_STREET_TYPES.split("|"),
+            *_FRENCH_STREET_TYPES_CAPITALISED.split("|"),
+            *_LOWER_STREET_TYPES.split("|"),
+        }
+    )
+    + r"\b"
+)
 # German, Dutch and Scandinavian street names end in their type (Hauptstraße, Lindenweg, Keizersgracht, Storgatan,
 # Sveavägen, Nørregade) and take the house number after them; the gate looks for a number after the last letters of
 # those types (a leading space lets `re` skip to candidates, and the digit after it is tested before the lookbehinds:
@@ -70,7 +87,11 @@ _STREET_ADDRESS = re.compile(
 
 # "12 rue de la République", "5 bis, avenue Foch"; "Hauptstraße 42", "Karl-Marx-Straße 5a", "Berliner Str. 12".
 _FRENCH_STREET = regex.compile(
-    r"\b\d{1,4}(?: ?(?:bis|ter))?,? (?:" + _FRENCH_STREET_TYPES + r")(?: (?:de la|de l'|du|des|de|d'))? ?"
+    r"\b\d{1,4}(?: ?(?:bis|ter))?,? (?:"
+    + _FRENCH_STREET_TYPES
+    + "|"
+    + _FRENCH_STREET_TYPES_CAPITALISED
+    + r")(?: (?:de la|de l'|du|des|de|d'))? ?"
     r"\p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,3}"
 )
 _GERMAN_STREET = regex.compile(
@@ -80,20 +101,65 @@ _GERMAN_STREET = regex.compile(
 )
 
 
+# An English address typed in lower case: a house number of two or more digits, one or two words and a street type,
+# then what ends an address's first line (a comma, the line's end, a flat): "1428 elm street, springwood" ("256 gig
+# hard drive" has no street type; "a 2 way street" no such number).
+_LOWER_STREET = re.compile(
+    r"(?<![\w.,-])\d{2,5}[a-z]? (?:[a-z]{3,} ){1,2}(?:"
+    + _LOWER_STREET_TYPES
+    + r")(?=,|[ \t]*$|[ \t]+(?:apt|unit|suite|#))",
+    re.MULTILINE,
+)
+# A post-office box, capitalised as on a label: "P.O. Box 1234", "PO BOX 77", "Postfach 10 12 34", "Postbus 1234",
+# "Apartado 123", "Caixa Postal 55" (the gate looks for them in `FOREIGN_STREET_HINT`, whose first letters they share).
+_PO_BOX = re.compile(
+    r"\b(?:P\.? ?O\.? ?B(?:ox|OX)|Post Office Box|Postfach|Postbus|Apartado(?: de [Cc]orreos)?"
+    r"|Casilla(?: de [Cc]orreo)?|Caixa Postal)\.? \d{1,6}(?: \d\d){0,2}\b"
+)
+
+
+# A street with no type in its name, its house number, then a postcode and a town: "Damrak 1, 1012 LG Amsterdam",
+# "Rynek Główny 12, 31-042 Kraków", "Storgatan 4, 411 19 Göteborg" (Dutch, German/French/Italian/Spanish, Polish,
+# Swedish and Portuguese postcodes; four digits alone only with the Dutch letters). Looked for only after
+# `POSTCODE_HINT`.
+_POSTCODE = r"(?:\d{4} ?[A-Z]{2}|\d{5}|\d\d-\d{3}|\d{3} \d\d|\d{4}-\d{3})"
+POSTCODE_HINT = re.compile(r", (?<=\d, |[a-zA-Z], )" + _POSTCODE + r" [^\W\d_]")
+_PARTICLES = "de|la|del|van|der|den|von|di|da|dos|do|du|des|le|am|an|op|aan|het|i|y|e"
+_STREET_BEFORE_POSTCODE = regex.compile(
+    r"(?<![\p{L}\d.-])(\p{Lu}[\p{L}'.-]+(?: (?:\p{Lu}[\p{L}'.-]*|" + _PARTICLES + r")){0,3} \d{1,4}[a-zA-Z]?"
+    r"(?:[-/]\d{1,4}[a-zA-Z]?)?), " + _POSTCODE + r" \p{Lu}"
+)
+# A Japanese address: (the prefecture,) the city or ward, the district, and its block numbers
+# ("東京都渋谷区神南1-19-11", "大阪市北区梅田3丁目1番3号").
+_JAPANESE_ADDRESS = regex.compile(
+    r"(?:[\p{Han}\p{Katakana}ー]{1,6}?[都道府県])?[\p{Han}\p{Katakana}ー]{1,8}?[市区町村郡]"
+    r"[\p{Han}\p{Katakana}\p{Hiragana}ー]{0,8}?\d{1,4}(?:丁目|[-−－])\d{1,4}(?:(?:番地?|[-−－])\d{1,4}号?)?"  # noqa: RUF001
+)
+
+
+def japanese_address_hint(text: str) -> bool:
+    """Whether `text` may hold a Japanese address: a substring test for each of the characters that end a city,
+    ward, town or village, which a text of Latin letters answers at once."""
+    return "区" in text or "市" in text or "町" in text or "村" in text or "郡" in text
+
+
 # German streets named by a preposition and a noun, the number after them ("Am Markt 3", "An der Alster 12", "Unter den
 # Linden 77"), and Spanish, Italian and Portuguese ones, the type first ("Calle de Alcalá 48", "Via Roma 12",
 # "Rua Augusta 100"), and Polish ones after "ul."/"pl." ("ul. Długa 17/4", a flat after "/"). The gate
 # (`FOREIGN_STREET_HINT`) is the pattern itself: its first letters are few in prose.
 _FOREIGN_STREET_PATTERN = (
     r"(?:(?:Am|Auf dem|Auf der|An der|An den|Zum|Zur|Unter den|Hinter der|Hinter dem) \p{Lu}[\p{L}-]+(?:straße)?"
-    r"|(?:Calle|C/|Avenida|Avda\.|Paseo|Plaza|Carrer|Via|Viale|Corso|Piazza|Piazzale|Rua|ul\.|pl\.)"
+    r"|(?:Calle|C/|Avenida|Avda\.|Paseo|Plaza|Carrer|Via|Viale|Corso|Piazza|Piazzale|Rua|ul\.|pl\."
+    r"|Str\.|Strada|Bulevardul|Calea|Aleea|Șoseaua)"
     r"(?: (?:de la|de las|de los|del|de|di|della|delle|dei|degli|do|da|dos|das|d'))?"
-    r" ?\p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,3}),? (?:n[º°.] ?)?\d{1,4}[a-z]?(?:/\d{1,4}[a-z]?)?\b"
+    r" ?\p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,3}),? (?:nr\. ?|n[º°.] ?)?\d{1,4}[a-z]?(?:/\d{1,4}[a-z]?)?\b"
 )
 _FOREIGN_STREET = regex.compile(r"\b" + _FOREIGN_STREET_PATTERN)
 FOREIGN_STREET_HINT = re.compile(
     r"(?:A[mnu][ f]|Zu[mr] |Unter d|Hinter d|Calle |C/|Avenida |Avda\. |Paseo |Plaza |Carrer |Vi(?:a|ale) "
-    r"|Corso |Piazza|Rua |ul\. |pl\. )[^\n]{1,60}? \d"
+    r"|Corso |Piazza|Rua |ul\. |pl\. |Str\. |Strada |Bulevardul |Calea |Aleea |Șoseaua "
+    # post-office boxes, their last letter left to the part after (one pattern: its first letters are the same)
+    r"|P\.? ?O\.? ?B[oO]|Post Office Bo|Postfac|Postbu|Apartad|Casill|Caixa Posta)[^\n]{1,60}? \d"
 )
 
 
@@ -111,6 +177,12 @@ class StreetAddressRecognizer(_SpanRecognizer):
             postcode = _POSTCODE_AFTER.match(text, address.end())
             if postcode is not None:
                 yield postcode.span(1)
+        yield from (m.span() for m in _LOWER_STREET.finditer(text))
+        yield from (m.span() for m in _PO_BOX.finditer(text))
+        if POSTCODE_HINT.search(text) is not None:
+            yield from (m.span(1) for m in _STREET_BEFORE_POSTCODE.finditer(text))
+        if japanese_address_hint(text):
+            yield from (m.span() for m in _JAPANESE_ADDRESS.finditer(text))
         yield from (m.span() for m in _FRENCH_STREET.finditer(text))
         yield from (m.span() for m in _GERMAN_STREET.finditer(text))
         if FOREIGN_STREET_HINT.search(text) is not None:
@@ -132,21 +204,25 @@ _MONTH = (
 # The words that make a date someone's birth date, in English, German, French, Spanish, Italian, Dutch, Polish and
 # Portuguese, and as field names (date_of_birth, birthDate).
 _BIRTH_WORDS = (
-    r"(?i)\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum|geboren(?: am)?"
+    r"(?i)(?:\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum"
+    r"|geboren(?: am)?"
     r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|í) el|nascita|nat[oa] il|geboortedatum|geboren op"
     r"|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato)\b"
+    r"|生年月日|出生日期|생년월일)"  # Japanese, Chinese, Korean: no word boundary there
 )
 _DATE = (
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
     rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th|er|º)?\.? (?:of |de )?{_MONTH},? (?:de )?\d{{4}}"  # 9 de noviembre de 1993
+    r"|\d{4} ?年 ?\d{1,2} ?月 ?\d{1,2} ?日"  # 1988年7月23日 (Japanese, Chinese)
+    r"|\d{4} ?년 ?\d{1,2} ?월 ?\d{1,2} ?일"  # 1988년 7월 23일 (Korean)
 )
 # The date follows the words on their line (within a few words: "dob, ssn) VALUES ('Ng', '1990-04-17'"), or opens the
 # next line, an answer to them: after a chat turn's time and speaker ("date of birth?" / "[10:02] customer: 14th of
 # july 1992") or alone ("Date of birth:" / "12/05/1987"), when the words' line ends as a question or a label does.
 _DATE_OF_BIRTH = regex.compile(
     _BIRTH_WORDS + r"(?:[^\n\d]{0,40}?|[^\n\d]{0,40}[?:][ \t]*\n(?:\[[\d:. ]{1,12}\] ?)?(?:[\p{L} ._-]{1,24}: ?)?)"
-    rf"(?P<date>{_DATE})\b"
+    rf"(?P<date>{_DATE})(?:\b|(?<=[日일]))"
 )
 # A table whose header names a birth date ("name,dob,ward"): a header cell, no date after it on its line.
 _BIRTH_COLUMN = regex.compile(r"(?:^|[,;\t|])[ \"']*" + _BIRTH_WORDS + r"[^\n\d]*$", regex.MULTILINE)
@@ -189,7 +265,12 @@ _ID_WORD_BRANCHES = (
     *("steuer-?(?:id|nummer)", "steueridentifikationsnummer", "national id", "identity (?:card|number)", "id card"),
     *("national_id", "cpr", "ppsn?", "nif", "nip", "personnummer", "fødselsnummer", "henkilötunnus", "ahv"),
     *(r"sozialversicherungs\w*", r"führerschein\w*", r"rijbewijs\w*", "permis de conduire", "carnet de conducir"),
-    *("my number card", "マイナンバー", "個人番号", "assurance sociale", "mbi", "nik", r"plate(?=[ \t]*:)"),
+    *("my number card", "assurance sociale", "mbi", "nik", r"plate(?=[ \t]*:)"),
+    # round 7: a phone's IMEI, Germany's identity card (Ausweisnummer, Personalausweisnummer), Greece's AMKA, Romania's
+    # CNP, Argentina's CUIL/CUIT, a student number in Dutch or German, and "routing" alone before nine digits (an ABA
+    # routing number)
+    *("imei", r"ausweis\w*", r"personalausweis\w*", "amka", "αμκα", "cnp", "cuil", "cuit", r"matrikel\w*"),
+    *(r"studentnummer", r"routing(?=[ \t:#]{1,3}\d{9}\b)"),
 )
 
 
@@ -204,7 +285,8 @@ def _by_first_letter(branches: tuple[str, ...]) -> str:
 
 
 # After "#" a number's label ends whatever follows ("Member #: 8834-2211-09").
-_ID_WORDS_PATTERN = r"\b(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")(?:\b|(?<=#))"
+# Japanese words are written with no space around them ("マイナンバーは1234..."): no word boundary asked there.
+_ID_WORDS_PATTERN = r"\b(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")(?:\b|(?<=#))|マイナンバー|個人番号"
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
 _ID_WORDS = re.compile(_ID_WORDS_PATTERN)
 _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing changes the text's length
@@ -217,12 +299,15 @@ ID_HINTS = (
     *("customer", "plate", "registration", "vin", "aadha", "acct", "bsn", "burgerservice", "cpf", "tfn"),
     *("steuer", "pesel", "national id", "national_id", "identity", "id card", "cpr"),
     *("personnummer", "fødselsnummer", "henkilötunnus", "ahv", "sozialversicherung", "führerschein", "rijbewijs"),
-    *("permis de conduire", "carnet de conducir"),
+    *("permis de conduire", "carnet de conducir", "ausweis", "matrikel", "studentnummer"),
     *("my number card", "マイナンバー", "個人番号", "assurance sociale", "policy"),
     *("dl_", "dlid", "dlno", "dlnumber"),  # "dl" with `_ID_NUMBER_SUFFIX` in one word: not the whole word "dl"
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
-ID_WORD_HINTS = ("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl")
+ID_WORD_HINTS = (
+    *("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl"),
+    *("imei", "amka", "αμκα", "cnp", "cuil", "cuit"),
+)
 DATE_OF_BIRTH_HINTS = (
     "born",
     "birth",
@@ -239,8 +324,13 @@ DATE_OF_BIRTH_HINTS = (
     "nata il",
     "född",
     "fødsel",
+    *("生年月日", "出生日期", "생년월일"),
 )
-_ID_VALUE = re.compile(r"[^\n\d]{0,25}?\b((?:[A-Z]-)?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})\b")
+# A letter in lower case may lead it before a digit (a student number "s4412983"); a letter of another script may stand
+# right before or after it ("マイナンバーは4821 7736 5194です").
+_ID_VALUE = re.compile(
+    r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])((?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})(?![A-Za-z0-9_])"
+)
 _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
 _LABELS_SKIPPED = 2
 
@@ -290,7 +380,7 @@ _DIGIT_LED_ID = (
 _LETTER_LED_ID = re.compile(
     r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z])"
     rf"|(?P<curp>[A-Z]{{3}}{_YYMMDD}[HMX][A-Z]{{5}}[A-Z\d]\d)|(?P<rfc>[A-Z]{{3}}{_YYMMDD}[1-9A-V][1-9A-Z][\dA])"
-    r"|(?P<tw>[12]\d{8})|(?P<hk>[A-Z]?\d{6}\([\dA]\)))"
+    r"|(?P<tw>[12]\d{8})|(?P<hk>[A-Z]?\d{6}\([\dA]\))|(?P<pan>[A-Z]{2}P[A-Z]\d{4}[A-Z]))"
     r"(?![\w.-])"
 )
 # A codice fiscale typed in lower case ("rssmra85t10a562s"), found by its digits (a pattern led by a lower-case
@@ -405,6 +495,7 @@ _LETTER_LED_CHECKS = {
     "rfc": _rfc_valid,
     "tw": _tw_valid,
     "hk": _hk_valid,
+    "pan": lambda _code: True,  # India's PAN of a person (its fourth letter P): five letters, four digits, a letter
 }
 
 

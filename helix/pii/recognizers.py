@@ -38,6 +38,13 @@ from helix.pii.fast_regex import Runs, analyze_patterns
 from helix.pii.suffixes import has_registrable_domain
 
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR", "CN", "RU", "JP", "KR")
+# Regions a number is also tried in when a phone word names it (Singapore's and Hong Kong's eight digits, Greece's ten,
+# Mexico's, Turkey's...): checked after PHONE_REGIONS, so only numbers named as phones that those reject pay for them.
+NAMED_PHONE_REGIONS = (
+    *("SG", "HK", "MY", "PH", "TH", "VN", "ID", "TW", "NZ", "CA", "MX", "AR", "CL", "CO", "PE", "GR", "TR", "PL"),
+    *("CZ", "RO", "HU", "SE", "NO", "DK", "FI", "CH", "AT", "BE", "PT", "IE", "IL", "AE", "SA", "EG", "ZA", "NG"),
+    *("KE", "PK", "UA"),
+)
 PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "whatsapp", "fax"]
 
 # Digits with the separators people put in phone numbers; must not sit inside a longer token. Chinese, Japanese and
@@ -86,8 +93,9 @@ _SAMPLE_SSNS = frozenset({"123456789", "078051120", "987654320"})
 # Chinese, Japanese and Korean words have no word boundary before them ("他的手机号").
 _PHONE_WORDS = regex.compile(
     r"(?i)(?:\b(?:phone|telephone|tel|cell|mobile|call|whatsapp|fax|sms|text|ring|dial|reach|contact|телефон|тел"
+    r"|telefon\w*|tlf|handy|hp|cel|celular|m[óo]vil|κινητ\w*|τηλ\w*|puhelin\w*|numer telefonu"
     r"|my (?:(?:cell|mobile|phone|home|work|direct) )?(?:number|no)|mob|(?<![^\n])[mtpf](?=\s*[.:]))\b"
-    r"|手机|手機|电话|電話|携帯|전화|연락처|휴대폰)[^\n]{0,24}$"
+    r"|手机|手機|电话|電話|携帯|전화|연락처|휴대폰|聯絡|联系)[^\n]{0,24}$"
 )
 
 
@@ -175,6 +183,8 @@ class FastPhoneRecognizer(LocalRecognizer):
                 continue
             if self._valid(candidate, region):
                 return 0.6 if bare else 0.5
+        if _PHONE_WORDS.search(before) and any(self._valid(candidate, region) for region in NAMED_PHONE_REGIONS):
+            return 0.5
         return 0.0
 
     @staticmethod

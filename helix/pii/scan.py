@@ -34,8 +34,10 @@ from helix.pii.personal import (
     GERMAN_STREET_HINT,
     ID_HINTS,
     ID_WORD_HINTS,
+    POSTCODE_HINT,
     STREET_HINT,
     LetterLedIdRecognizer,
+    japanese_address_hint,
     mac_hint,
 )
 from helix.pii.recognizers import FastPhoneRecognizer, obfuscation_hint, phone_hint
@@ -101,21 +103,25 @@ GATES: dict[str, Gate] = {
     ),
     "JWT": _search(JWT_START),  # "ey" and "ew" are in too much prose to be word hints
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
-    # French street type), or a house number after a German street type; a digit in each, looked for first.
+    # French street type), or a house number after a German street type (or a post-office box: `FOREIGN_STREET_HINT`),
+    # a street before a postcode, a Japanese address; a digit in each, looked for first.
     "LOCATION": lambda text, lowered: (
         _digit(text, lowered)
         and (
             (STREET_HINT.search(text) is not None and _house_number(text, lowered))
             or GERMAN_STREET_HINT.search(text) is not None
             or FOREIGN_STREET_HINT.search(text) is not None
+            or POSTCODE_HINT.search(text) is not None
+            or japanese_address_hint(text)
         )
     ),
 }
 # Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.
 CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
-    # Every number it finds has two digits, a letter and two digits (a codice fiscale) or six digits in a row (a
-    # CURP's, an RFC's or an HKID's; seven or more in the others).
-    LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{4})"),
+    # Every number it finds has two digits, a letter and two digits (a codice fiscale), six digits in a row (a
+    # CURP's, an RFC's or an HKID's; seven or more in the others) or
+    # an Indian PAN's four digits and a capital.
+    LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{4}|\d\d[A-Z])"),
     FastPhoneRecognizer: lambda text, _lowered: phone_hint(text),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity

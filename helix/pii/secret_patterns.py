@@ -37,6 +37,8 @@ class SecretPattern:
     # Substrings, as written (not lower-cased), one of which every match holds too (a Dockerfile's "ENV " where `hints`
     # name the key): a text without any is not scanned.
     also: tuple[str, ...] = ()
+    # The shortest value reported (a card's 3-digit security code is shorter than any password).
+    min_length: int = 4
 
 
 # --- value checks ---------------------------------------------------------------------------
@@ -77,7 +79,7 @@ _PLACEHOLDER_VALUE = regex.compile(
 _EXPRESSION = regex.compile(
     r"""
     [(\[{]                         # call or subscript: get_password(), env["X"]
-    | ^[A-Za-z_]\w*(?:\.\w+)+$      # attribute access: settings.DB_PASSWORD, self.password
+    | ^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$  # attribute access: settings.DB_PASSWORD, self.password (not Gatito.2019)
     | ^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$   # another variable's name: DB_PASSWORD
     | ^[a-z]+(?:_[a-z]+)+$         # snake_case identifier without digits: user_password
     """,
@@ -160,12 +162,15 @@ _PASSWORD_KEY = r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pw
 _FOREIGN_PASSWORD_KEY = rf"(?i:(?:(?<!\w)(?:{_FOREIGN_PASSWORD_WORDS})|{_CJK_PASSWORD_WORDS})\b)"
 _SECRET_KEY = (
     r"(?i:(?<![a-z0-9])(?:secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?key"
-    r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey)\b)"
+    r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey"
+    r"|private[_-]?key|preshared[_-]?key)\b)"
 )
 # Any other name ending in "key" after "_", ".", "-" or a space (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id, "mistral
 # key: ..."): the value must then look random, since code names many things a key (sort_key = "created_at",
 # cache_key = "user:1", "primary key: id").
-_OTHER_KEY = r"(?i:(?<=[a-z0-9][_. -])key(?:[_.-](?:base|id))?\b)"
+# "key" alone opening a line of a config file (TOML's `key = "..."`, YAML's `key: ...`, JSON's `"key": "..."`) is one
+# too, its value checked the same way.
+_OTHER_KEY = r"(?i:(?:(?<=[a-z0-9][_. -])|(?<![^\n])[ \t]*[\"']?)key(?:[_.-](?:base|id))?\b)"
 _TRAILING = ".,;:)"
 
 _PASSWORD_HINTS = ("pass", "pwd", "pw")
@@ -344,6 +349,22 @@ _VENDOR_KEY_PATTERNS = [
 ]
 API_KEY_PATTERNS = [replace(p, check=_not_filler(p.check)) for p in _VENDOR_KEY_PATTERNS]
 
+# Keys whose prefixes are common in code ("sk_" in task_id, "pat" in path, "re_" in pre_commit, "-us" in en-us), found
+# by the exact shape after them: ElevenLabs' (sk_ and 48 hex digits), Airtable's personal access tokens (pat, 14
+# characters, a dot, 64 hex digits), Resend's (re_, 8 characters, "_", 24) and Mailchimp's (32 hex digits and the
+# data centre, -us21). Their own recognizer, gated on substring tests of the text as written (`common_prefix_hint`).
+COMMON_PREFIX_KEY_PATTERNS = [
+    replace(p, check=_not_filler(p.check))
+    for p in (
+        _api("elevenlabs", r"\bsk_[0-9a-f]{48}\b", ("sk_",), check=_has_digit_and_letter, line_local=True),
+        _api("airtable_pat", r"\bpat[A-Za-z0-9]{14}\.[0-9a-f]{64}\b", ("pat",), line_local=True),
+        _api(
+            "resend", r"\bre_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}\b", ("re_",), check=_has_digit_and_letter, line_local=True
+        ),
+        _api("mailchimp", r"\b[0-9a-f]{32}-us\d{1,2}\b", ("-us",), check=_has_digit_and_letter, line_local=True),
+    )
+]
+
 # Twilio's auth token: 32 hex digits, named by nothing when passed positionally after the account SID (AC and 32 hex
 # digits): Client("AC...", "5f4d..."). Its own recognizer (`secrets.py`), so its broad hint costs one search per text.
 TWILIO_PATTERNS = [
@@ -481,11 +502,14 @@ def _terraform_default(name: str, key: str, score: float, check: Check) -> Secre
 _PASS_NOUNS = ("work", "boarding", "bus", "day", "season", "guest", "visitor", "access", "press", "gate", "hall")
 
 
+_PROSE_VERBS = r"(?:is|was|to|ist|lautet|est|es|era|é|è|är|er|jest|je)"
+
+
 def _password_prose(name: str, words: str, hints: tuple[str, ...]) -> SecretPattern:
     """A password in a sentence: "my password is X", "Passwort ist X", "minha senha é X", "la password è X"."""
     return _api(
         name,
-        r"(?i:\b(?:" + words + r")\s+(?:is|was|to|ist|lautet|est|es|era|é|è|är|er|jest|je)\s+)"
+        r"(?i:\b(?:" + words + r")\s+" + _PROSE_VERBS + r"\s+)"
         r"""(?:`(?P<value>[^`\n]{4,128})`|(?P<value>[^\s"'`]{4,128}))""",
         hints,
         score=0.8,
@@ -493,6 +517,36 @@ def _password_prose(name: str, words: str, hints: tuple[str, ...]) -> SecretPatt
         strip_trailing=_TRAILING,
     )
 
+
+def _password_far_in_prose(value: str) -> bool:
+    # A few words from the password word, the value may be something else the sentence names ("the password reset
+    # page is at https://..."): it must hold a letter and a digit, or a letter and a symbol, and be no URL or path.
+    # A hyphen or an apostrophe alone is a word's ("min-length"), not a password's.
+    return (
+        _password_in_prose(value)
+        and any(c.isalpha() for c in value)
+        and any(c.isdigit() or not (c.isalnum() or c in "-'") for c in value)
+        and "/" not in value
+        and "=" not in value
+    )
+
+
+def _password_prose_far(name: str, words: str, hints: tuple[str, ...]) -> SecretPattern:
+    """...and one to six words after the password word ("the wifi pass for the office is X", "mi contraseña del correo
+    por si la necesitas: X"), on one line."""
+    return _api(
+        name,
+        r"(?i:\b(?:" + words + r")(?:[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|:[ \t]+))"
+        r"""(?:`(?P<value>[^`\n]{4,128})`|(?P<value>[^\s"'`]{4,128}))""",
+        hints,
+        score=0.75,
+        check=_password_far_in_prose,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    )
+
+
+_PROSE_PASSWORD_WORDS = r"password|passwd|passphrase|passcode|pwd|pw|(?:wi-?fi|wlan|router)[ \t-]+pass"
 
 PASSWORD_PATTERNS = [
     _api(
@@ -536,8 +590,10 @@ PASSWORD_PATTERNS = [
         check=_plausible_password,
         line_local=True,
     ),
-    _password_prose("password_prose", r"password|passwd|passphrase|passcode|pwd|pw", _PASSWORD_HINTS),
+    _password_prose("password_prose", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS),
     _password_prose("password_prose_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS),
+    _password_prose_far("password_prose_far", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS),
+    _password_prose_far("password_prose_far_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS),
     _api(
         # Chinese, Japanese and Korean put no space around the password ("パスワードはHimitsu2024です"): it is the
         # ASCII after the word.
@@ -579,11 +635,11 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "netrc",  # ~/.netrc: machine host login user password S3cret
-        r"(?i:\bmachine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+)(?P<value>\S{3,256})",
+        # its fields on one line or several
+        r"(?i:\bmachine[ \t]+\S+(?:\s+(?:login|account)[ \t]+\S+){0,2}\s+password[ \t]+)(?P<value>\S{3,256})",
         ("machine",),
         score=0.85,
         check=_looks_literal,
-        line_local=True,
     ),
     _api(
         "pin",  # "card PIN: 7731", "passcode = 482913"
@@ -637,6 +693,71 @@ PASSWORD_PATTERNS = [
         score=0.85,
         check=_cli_password,
         line_local=True,
+    ),
+    _api(
+        "net_use",  # Windows: net use Z: \\server\share /user:DOMAIN\user S3cret (the password after the user)
+        r"(?i:\bnet[ \t]+use\b)[^\n]*?(?<!\S)/user:\S+[ \t]+(?P<value>[^\s/*\"'][^\s\"']{2,255})",
+        ("/user:",),
+        score=0.85,
+        check=_cli_password,
+        line_local=True,
+    ),
+    # ~/.pgpass (and pgbouncer's auth files): host:port:database:user:password, a line each; the port a number or "*".
+    # With the usual ports only their lines are read; any port in a text that names the file.
+    _api(
+        "pgpass_usual_port",
+        r"(?<![^\n])[ \t]*[^\s:#][^\s:]*:(?:5432|5433|6432|\*):[^\s:]+:[^\s:]+:(?P<value>\S{3,256}?)[ \t]*(?![^\n])",
+        (":5432:", ":5433:", ":6432:", ":*:"),
+        score=0.85,
+        check=_looks_literal,
+        line_local=True,
+    ),
+    _api(
+        "pgpass",
+        r"(?<![^\n])[ \t]*[^\s:#][^\s:]*:(?:\d{2,5}|\*):[^\s:]+:[^\s:]+:(?P<value>\S{3,256}?)[ \t]*(?![^\n])",
+        ("pgpass",),
+        score=0.85,
+        check=_looks_literal,
+    ),
+    _api(
+        # A credentials object built from literals: C#'s new NetworkCredential("user", "pass", "DOMAIN"), Java's
+        # UsernamePasswordCredentials("user", "pass"), Python's HTTPBasicAuth("user", "pass") and auth=("user", "pass").
+        "credentials_call",
+        r"(?i:(?:credentials?|basicauth|digestauth)[ \t]*\(|\bauth ?= ?\()[ \t]*@?[\"'][^\"'\n]{1,128}[\"']"
+        r"[ \t]*,[ \t]*@?" + _QUOTED_VALUE,
+        ("credential", "basicauth", "digestauth", "auth=", "auth ="),
+        score=0.85,
+        check=_plausible_bare_password,
+        line_local=True,
+    ),
+    _api(
+        "security_answer",  # "Security answer: Kertesz1961": a password by another name, the rest of its line
+        r"(?i:\b(?:security|secret)[ \t]+answers?\b[ \t]*[:=][ \t]*)(?P<value>[^\n]{2,64}?)[ \t]*$",
+        ("security answer", "secret answer"),
+        score=0.8,
+        check=_plausible_bare_password,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
+        "security_answer_prose",  # "I set my security answer to pumpernickel1987"
+        r"(?i:\b(?:security|secret)[ \t]+answers?\b[^\n]{0,24}?[ \t]"
+        + _PROSE_VERBS
+        + r"[ \t]+)[\"'`]?(?P<value>[^\s\"'`]{4,128})",
+        ("security answer", "secret answer"),
+        score=0.8,
+        check=_password_in_prose,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
+        "card_security_code",  # "CVV 382": with the card number, whoever has it can pay
+        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc)\b[ \t]*(?:is|:|=|#|-)?[ \t]*)"
+        r"(?P<value>\d{3,4})(?![\d/:]|[.,]\d)",
+        ("cvv", "cvc", "cvn", "csc"),
+        score=0.8,
+        line_local=True,
+        min_length=3,
     ),
     _api(
         "url_userinfo",  # the password ends at the last "@" before the host: https://user:p@ss@host
