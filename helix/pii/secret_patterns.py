@@ -505,19 +505,6 @@ _PASS_NOUNS = ("work", "boarding", "bus", "day", "season", "guest", "visitor", "
 _PROSE_VERBS = r"(?:is|was|to|ist|lautet|est|es|era|é|è|är|er|jest|je)"
 
 
-def _password_prose(name: str, words: str, hints: tuple[str, ...]) -> SecretPattern:
-    """A password in a sentence: "my password is X", "Passwort ist X", "minha senha é X", "la password è X"."""
-    return _api(
-        name,
-        r"(?i:\b(?:" + words + r")\s+" + _PROSE_VERBS + r"\s+)"
-        r"""(?:`(?P<value>[^`\n]{4,128})`|(?P<value>[^\s"'`]{4,128}))""",
-        hints,
-        score=0.8,
-        check=_password_in_prose,
-        strip_trailing=_TRAILING,
-    )
-
-
 def _password_far_in_prose(value: str) -> bool:
     # A few words from the password word, the value may be something else the sentence names ("the password reset
     # page is at https://..."): it must hold a letter and a digit, or a letter and a symbol, and be no URL or path.
@@ -531,18 +518,24 @@ def _password_far_in_prose(value: str) -> bool:
     )
 
 
-def _password_prose_far(name: str, words: str, hints: tuple[str, ...]) -> SecretPattern:
-    """...and one to six words after the password word ("the wifi pass for the office is X", "mi contraseña del correo
-    por si la necesitas: X"), on one line."""
+def _password_prose(name: str, words: str, hints: tuple[str, ...], *, far: bool = False) -> SecretPattern:
+    """A password in a sentence: "my password is X", "Passwort ist X", "minha senha é X", "la password è X"; `far`: one
+    to six words after the password word ("the wifi pass for the office is X", "mi contraseña del correo por si la
+    necesitas: X"), on one line, where the value must look more like a password."""
+    between = (
+        r"(?:[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|:[ \t]+)"
+        if far
+        else r"\s+" + _PROSE_VERBS + r"\s+"
+    )
     return _api(
         name,
-        r"(?i:\b(?:" + words + r")(?:[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|:[ \t]+))"
+        r"(?i:\b(?:" + words + r")" + between + ")"
         r"""(?:`(?P<value>[^`\n]{4,128})`|(?P<value>[^\s"'`]{4,128}))""",
         hints,
-        score=0.75,
-        check=_password_far_in_prose,
+        score=0.75 if far else 0.8,
+        check=_password_far_in_prose if far else _password_in_prose,
         strip_trailing=_TRAILING,
-        line_local=True,
+        line_local=far,
     )
 
 
@@ -592,8 +585,8 @@ PASSWORD_PATTERNS = [
     ),
     _password_prose("password_prose", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS),
     _password_prose("password_prose_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS),
-    _password_prose_far("password_prose_far", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS),
-    _password_prose_far("password_prose_far_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS),
+    _password_prose("password_prose_far", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, far=True),
+    _password_prose("password_prose_far_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS, far=True),
     _api(
         # Chinese, Japanese and Korean put no space around the password ("パスワードはHimitsu2024です"): it is the
         # ASCII after the word.
