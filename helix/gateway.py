@@ -63,11 +63,10 @@ from helix.pricing import PriceBook
 from helix.providers.http import make_client
 from helix.providers.registry import Registry
 from helix.routing.table import RoutingTable
-from helix.routing_config import plain_model_name
 from helix.store import pg, reservations
 from helix.store.db import connect
 from helix.store.writer import Writer
-from helix.virtual_keys import KeyRecord
+from helix.virtual_keys import KeyRecord, plain_model_name
 
 log = logging.getLogger("helix")
 

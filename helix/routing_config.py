@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from helix.virtual_keys import MAX_MODEL_CHARS, plain_model_name
+
 Strategy = Literal["weighted", "least-latency", "least-busy", "cost"]
 STRATEGIES: tuple[str, ...] = ("weighted", "least-latency", "least-busy", "cost")
 
@@ -74,15 +76,6 @@ class ModelAlias(_Section):
     def primary(self) -> str:
         """The first deployment's target: what the alias stands for in listings, cache keys and limits."""
         return self.all_deployments()[0].target
-
-
-MAX_MODEL_CHARS = 256
-
-
-def plain_model_name(model: str) -> bool:
-    """At most MAX_MODEL_CHARS printable ASCII characters: no provider names a model otherwise, and the name goes
-    back in the x-helix-model header, which HTTP carries in latin-1 at most."""
-    return len(model) <= MAX_MODEL_CHARS and model.isascii() and model.isprintable()
 
 
 def _check_name(where: str, model: str) -> None:

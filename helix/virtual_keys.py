@@ -20,7 +20,6 @@ from helix.periods import PERIODS
 MAX_RATE = 10**12
 # The most models (or patterns) one key's allow-list names: each request's model is matched against them all.
 MAX_KEY_MODELS = 1000
-# The longest model name (routing_config.MAX_MODEL_CHARS, a layer above this one: the test says they agree).
 MAX_MODEL_CHARS = 256
 MAX_BUDGET_USD = 1e12
 _NONE = ("", "none", "off", "never")
@@ -161,6 +160,12 @@ class KeyRecord:
         }
 
 
+def plain_model_name(model: str) -> bool:
+    """At most MAX_MODEL_CHARS printable ASCII characters: no provider names a model otherwise, and the name goes
+    back in the x-helix-model header, which HTTP carries in latin-1 at most."""
+    return len(model) <= MAX_MODEL_CHARS and model.isascii() and model.isprintable()
+
+
 def parse_models(text: str | Sequence[str] | None) -> tuple[str, ...] | None:
     """`gpt-4o-mini, anthropic/*` -> ('gpt-4o-mini', 'anthropic/*'); empty or '*' -> None (any model)."""
     if text is None:
@@ -174,7 +179,7 @@ def parse_models(text: str | Sequence[str] | None) -> tuple[str, ...] | None:
     if not models:
         raise KeyProblem("the model list is empty: name models like gpt-4o-mini,anthropic/*", "models")
     for model in models:
-        if len(model) > MAX_MODEL_CHARS or not model.isascii() or not model.isprintable():
+        if not plain_model_name(model):
             raise KeyProblem(
                 f"a model in the list is not a model name: at most {MAX_MODEL_CHARS} printable ASCII characters",
                 "models",

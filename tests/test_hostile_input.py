@@ -777,9 +777,3 @@ def test_a_keys_model_list_too_long_or_of_no_names_is_a_400(exposed: Helix, mode
     assert created.status_code in (200, 201), created.text
     changed = httpx.patch(f"{exposed.url}/admin/keys/k", json={"models": models}, headers=admin, timeout=30)
     assert changed.status_code == 400, changed.text
-
-
-def test_a_keys_model_names_are_capped_as_routed_model_names_are() -> None:
-    from helix import routing_config, virtual_keys
-
-    assert virtual_keys.MAX_MODEL_CHARS == routing_config.MAX_MODEL_CHARS

@@ -119,8 +119,7 @@ GATES: dict[str, Gate] = {
 # Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.
 CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
     # Every number it finds has two digits, a letter and two digits (a codice fiscale), six digits in a row (a
-    # CURP's, an RFC's or an HKID's; seven or more in the others) or
-    # an Indian PAN's four digits and a capital.
+    # CURP's, an RFC's or an HKID's; seven or more in the others) or an Indian PAN's four digits and a capital.
     LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{4}|\d\d[A-Z])"),
     FastPhoneRecognizer: lambda text, _lowered: phone_hint(text),
 }

@@ -16,7 +16,7 @@ from helix.errors import InvalidRequest
 from helix.pii.scrub import holds_credential_or_pii, scrub_client_text
 from helix.pipeline.headers import MAX_TEXT_CHARS, text_header, timeout_header
 from helix.pipeline.more_shapes import CompletionsShape, CountTokensShape, MessagesShape, ResponsesShape
-from helix.routing_config import MAX_MODEL_CHARS, plain_model_name
+from helix.virtual_keys import MAX_MODEL_CHARS, plain_model_name
 
 _Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
