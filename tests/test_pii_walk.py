@@ -10,10 +10,12 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
+import pydantic
 import pytest
 import typing_extensions
-from openai.types import embedding_create_params
-from openai.types.chat import completion_create_params
+from anthropic.types import Message
+from openai.types import Completion, CreateEmbeddingResponse, embedding_create_params
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, completion_create_params
 
 from helix.pii.analyzer import PiiEngine
 from helix.pii.api_words import API_WORDS
@@ -252,6 +254,56 @@ def test_the_chat_and_embeddings_request_keys_are_api_words() -> None:
     keys = {key for hint in params for key in _schema_keys(hint, set())}
     assert len(keys) > 60
     assert sorted(keys - API_WORDS) == ["n"]
+
+
+def _answer_keys(hint: Any, seen: set[type]) -> Iterator[str]:
+    if isinstance(hint, type) and issubclass(hint, pydantic.BaseModel):
+        if hint in seen:
+            return
+        seen.add(hint)
+        for name, info in hint.model_fields.items():
+            yield info.alias or name
+            yield from _answer_keys(info.annotation, seen)
+    for arg in typing.get_args(hint):
+        yield from _answer_keys(arg, seen)
+
+
+def test_the_answer_keys_of_both_sdks_are_api_words() -> None:
+    # An answer checked before the cache keeps it brings its text and the provider's ids, not its schema.
+    answers = (ChatCompletion, ChatCompletionChunk, Completion, CreateEmbeddingResponse, Message)
+    keys = {key for answer in answers for key in _answer_keys(answer, set())}
+    assert len(keys) > 100
+    assert sorted(keys - API_WORDS) == []
+
+
+def test_an_answer_brings_its_text_and_ids_to_analyse_not_its_schema() -> None:
+    answer = {
+        "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
+        "object": "chat.completion",
+        "created": 1733380000,
+        "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Joyful.", "refusal": None,
+                     "annotations": []}, "logprobs": None, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 19, "completion_tokens": 3, "total_tokens": 22,
+                  "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                  "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}},
+        "service_tier": "default",
+        "system_fingerprint": "fp_0ba0d124f1",
+    }  # fmt: skip
+    message = {
+        "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": "Joyful."}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 19, "output_tokens": 3, "cache_creation_input_tokens": 0,
+                  "cache_read_input_tokens": 0, "service_tier": "standard"},
+    }  # fmt: skip
+    assert [f.text for f in walk(answer, answer=True)] == [answer["id"], "Joyful.", "fp_0ba0d124f1"]
+    assert [f.text for f in walk(message, answer=True)] == [message["id"], "Joyful."]
 
 
 def test_api_words_are_passed_by_only_as_whole_strings_outside_message_text(engine: PiiEngine) -> None:
