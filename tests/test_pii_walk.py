@@ -13,7 +13,7 @@ from typing import Any
 import pydantic
 import pytest
 import typing_extensions
-from anthropic.types import Message
+from anthropic.types import Message, RawMessageStreamEvent
 from openai.types import Completion, CreateEmbeddingResponse, embedding_create_params
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, completion_create_params
 
@@ -270,7 +270,7 @@ def _answer_keys(hint: Any, seen: set[type]) -> Iterator[str]:
 
 def test_the_answer_keys_of_both_sdks_are_api_words() -> None:
     # An answer checked before the cache keeps it brings its text and the provider's ids, not its schema.
-    answers = (ChatCompletion, ChatCompletionChunk, Completion, CreateEmbeddingResponse, Message)
+    answers = (ChatCompletion, ChatCompletionChunk, Completion, CreateEmbeddingResponse, Message, RawMessageStreamEvent)
     keys = {key for answer in answers for key in _answer_keys(answer, set())}
     assert len(keys) > 100
     assert sorted(keys - API_WORDS) == []

@@ -28,13 +28,13 @@ user_location verbosity voice web_search_options
 _ANSWER_KEYS = """
 accepted_prediction_tokens annotations audio_tokens bytes cache_creation cache_creation_input_tokens
 cache_miss_reason cache_missed_input_tokens cache_read_input_tokens cache_write_tokens cached_tokens caller
-categories category category_applied_input_types category_scores choices cited_text code completion_tokens
-completion_tokens_details container created delta diagnostics document_index document_title embedding
+categories category category_applied_input_types category_scores choices citation cited_text code completion_tokens
+completion_tokens_details container content_block created delta diagnostics document_index document_title embedding
 encrypted_content encrypted_index encrypted_stdout end_block_index end_char_index end_index end_page_number
 ephemeral_1h_input_tokens ephemeral_5m_input_tokens error_code error_message expires_at explanation file_type
 finish_reason flagged image_tokens index inference_geo input_tokens is_file_update lines logprob new_lines
-new_start num_lines obfuscation old_lines old_start output_tokens output_tokens_details page_age prompt_tokens
-prompt_tokens_details reasoning_tokens rejected_prediction_tokens results retrieved_at return_code
+new_start num_lines obfuscation old_lines old_start output_tokens output_tokens_details page_age partial_json
+prompt_tokens prompt_tokens_details reasoning_tokens rejected_prediction_tokens results retrieved_at return_code
 search_result_index server_tool_use skill_id skills speed start_block_index start_char_index start_index
 start_line start_page_number stderr stdout stop_details stop_reason stop_sequence system_fingerprint text_offset
 text_tokens thinking_tokens token token_logprobs tokens tool_id tool_name tool_references toolset_name total_lines
@@ -51,8 +51,10 @@ any array assistant auto base64 boolean developer disabled document enabled ephe
 function_call function_call_output high image input_file input_image input_text integer json_object low medium
 message minimal none null number object output_text redacted_thinking required string text thinking tool
 tool_result tool_use
-chat.completion chat.completion.chunk content_filter default embedding end_turn error flex length list pause_turn
-priority scale standard stop stop_sequence text_completion
+chat.completion chat.completion.chunk citations_delta content_block_delta content_block_start content_block_stop
+content_filter default embedding end_turn error flex input_json_delta length list message_delta message_start
+message_stop pause_turn ping priority scale signature_delta standard stop stop_sequence text_completion text_delta
+thinking_delta
 """
 
 API_WORDS = frozenset((_REQUEST_KEYS + _ANSWER_KEYS + _SCHEMA_KEYS + _ENUM_VALUES).split())
