@@ -4,12 +4,16 @@
 -- prompt, and the counter stays a short number as in a typical prompt.
 -- With BENCH_STREAM=1 in the environment: a streamed completion of 24 chunks (role, 22 pieces of the
 -- echoed prompt, finish), a prompt of the same length each time.
+-- With BENCH_STORE=1: the cache at its defaults (no Cache-Control): each miss is looked up and its answer, checked
+-- by the PII firewall, stored, as a user's misses are.
 -- With BENCH_HISTORY=1: a chat of 20 messages, the same 19 resent each time with a new question, as
 -- chat apps call (the same history as `bench/instructions.py --paths history`).
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer bench"
-wrk.headers["Cache-Control"] = "no-cache, no-store"
+if os.getenv("BENCH_STORE") ~= "1" then
+  wrk.headers["Cache-Control"] = "no-cache, no-store"
+end
 local stream = os.getenv("BENCH_STREAM") == "1"
 local history = ""
 if os.getenv("BENCH_HISTORY") == "1" then

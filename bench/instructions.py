@@ -9,6 +9,8 @@ Helix's main thread (the event loop) and of all its threads, over N. Paths, the 
 and `bench/chat.lua` send:
 
   miss     a small chat completion, a new prompt each time, `Cache-Control: no-cache, no-store`
+  stored   the same miss with the cache at its defaults: looked up (exact and semantic) and its answer, checked by
+           the PII firewall, stored; what a user's miss costs
   stream   a streamed chat completion of 24 chunks, a new prompt each time, cache bypassed
   hit      one request repeated: exact cache hits
   history  a chat of 20 messages resent with a new question each time (the way chat apps call), cache bypassed
@@ -66,7 +68,7 @@ def _body(path: str) -> dict[str, object]:
 
 def _send(client: httpx.Client, url: str, path: str) -> None:
     headers = {"authorization": "Bearer bench"}
-    if path != "hit":
+    if path not in ("hit", "stored"):
         headers["cache-control"] = "no-cache, no-store"
     with client.stream("POST", url, json=_body(path), headers=headers) as response:
         body = response.read()
