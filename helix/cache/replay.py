@@ -42,9 +42,9 @@ class ChunkAssembler:
 
     def _feed_choice(self, choice: dict[str, Any]) -> None:
         index = int(choice.get("index") or 0)
-        state = self._choices.setdefault(
-            index,
-            {
+        state = self._choices.get(index)
+        if state is None:  # built once per choice, not for every chunk
+            state = self._choices[index] = {
                 "content": [],
                 "tool_calls": {},
                 "role": "assistant",
@@ -52,8 +52,7 @@ class ChunkAssembler:
                 "refusal": [],
                 "logprobs": {},
                 "thinking": {},
-            },
-        )
+            }
         delta = choice.get("delta") or {}
         if delta.get("role"):
             state["role"] = delta["role"]
