@@ -38,6 +38,9 @@ CASES: list[tuple[str, str, Callable[[Body], None]]] = [
     ("message name", "nina.west@leakmail.io", lambda b: b["messages"][0].update(name="nina.west@leakmail.io")),
     ("metadata value", "owner.one@leakmail.io", lambda b: b.update(metadata={"owner": "owner.one@leakmail.io"})),
     ("metadata key", "key.two@leakmail.io", lambda b: b.update(metadata={"key.two@leakmail.io": "x"})),
+    # Found only by the key it is under, as `password: Xq7...` would be in prose.
+    ("secret under its key", "Xq7mPz2rLw9aBc4D", lambda b: b.update(metadata={"db_password": "Xq7mPz2rLw9aBc4D"})),
+    ("token in an unknown field", "Zt4nQw8eRk2pLm6v", lambda b: b.update(session={"accessToken": "Zt4nQw8eRk2pLm6v"})),
     (
         "tool definition",
         "tool.desc@leakmail.io",

@@ -37,7 +37,7 @@ new_start num_lines obfuscation old_lines old_start output_tokens output_tokens_
 prompt_tokens prompt_tokens_details reasoning_tokens rejected_prediction_tokens results retrieved_at return_code
 search_result_index server_tool_use skill_id skills speed start_block_index start_char_index start_index
 start_line start_page_number stderr stdout stop_details stop_reason stop_sequence system_fingerprint text_offset
-text_tokens thinking_tokens token token_logprobs tokens tool_id tool_name tool_references toolset_name total_lines
+text_tokens thinking_tokens token_logprobs tool_id tool_name tool_references toolset_name total_lines
 total_tokens transcript url_citation usage version web_fetch_requests web_search_requests
 """
 _SCHEMA_KEYS = """

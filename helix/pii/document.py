@@ -3,7 +3,9 @@
 Fields are analysed through their canonical views (`canonical.py`), in documents of bounded size:
 - each conversation text (message contents, parts, tool arguments, embeddings inputs) is its own
   document, so a history resent on every turn is found in the engine's result cache;
-- the short strings around them (names, ids, keys, metadata, tool schemas, ...) share documents;
+- the short strings around them (names, ids, keys, metadata, tool schemas, ...) share documents, each
+  after the key it is the value of (`password: hunter2`), so a recognizer reads the key as the context a
+  value has in prose; the key is read, never mapped back (it is a field of its own);
 - base64 segments that decode to text follow their field, each mapped to the whole segment;
 - a seam document per pair of neighbouring conversation texts joins the end of the first to the start
   of the second, so a value split across two messages or parts (half an API key in each) is found;
@@ -41,6 +43,11 @@ class Source(Protocol):
     @property
     def conversation(self) -> bool: ...
 
+    @property
+    def context(self) -> str:
+        """What names the text (the key it is the value of), read before it and never redacted; or ""."""
+        ...
+
 
 @dataclass(slots=True)
 class _Piece:
@@ -66,6 +73,11 @@ class Doc:
         self.pieces.append(piece)
         self.starts.append(piece.start)
         self.length = piece.end
+
+    def read_first(self, context: str) -> None:
+        """Text the next piece is read after but that belongs to no field (no piece maps to it)."""
+        self.parts.append(context)
+        self.length += len(context)
 
     def separate(self) -> None:
         if self.length:
@@ -127,13 +139,16 @@ class _Packer:
             doc.add(index, text[a:b], mapper(a))
             self.docs.append(doc)
 
-    def shared(self, index: int, text: str, mapper: Callable[[int], Mapper]) -> None:
+    def shared(self, index: int, text: str, mapper: Callable[[int], Mapper], context: str = "") -> None:
         if len(text) > CHUNK_CHARS:
             self.own(index, text, mapper)
             return
-        if self._open is None or self._open.length + len(text) > CHUNK_CHARS:
+        lead = f"{context}: " if context else ""
+        if self._open is None or self._open.length + len(lead) + len(text) > CHUNK_CHARS:
             self._open = Doc()
             self.docs.append(self._open)
+        if lead:
+            self._open.read_first(lead)
         self._open.add(index, text, mapper(0))
         self._open.separate()
 
@@ -152,9 +167,9 @@ def build_docs(sources: Sequence[Source], views: Sequence[View], settled: Sequen
         if source.conversation:
             packer.own(i, view.text, _view_mappers(view))
         else:
-            packer.shared(i, view.text, _view_mappers(view))
+            packer.shared(i, view.text, _view_mappers(view), source.context)
         for decoded in view.decoded:
-            packer.shared(i, decoded.text, _fixed_mappers((decoded.start, decoded.end)))
+            packer.shared(i, decoded.text, _fixed_mappers((decoded.start, decoded.end)), source.context)
     seams = (_seam(views, before, after) for before, after in itertools.pairwise(conversation))
     return [*packer.docs, *(seam for seam in seams if seam is not None)]
 

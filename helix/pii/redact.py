@@ -240,6 +240,7 @@ class Text:
 
     text: str
     conversation: bool = True
+    context: str = ""
 
 
 class Plan:

@@ -77,6 +77,15 @@ class Field:
     write: Callable[[str], None]
 
     @property
+    def context(self) -> str:
+        """The key a value is under (`password` for `{"password": "hunter2"}`), read before it as the word a value
+        has in prose; not the API's own keys (`name`, `content`, `description`), whose values need no hint."""
+        last = self.steps[-1] if self.steps else None
+        if self.is_key or self.conversation or not isinstance(last, str) or last in API_WORDS:
+            return ""
+        return last
+
+    @property
     def path(self) -> str:
         """`messages[0].content`, with `#key` for an object key: spelled out only when asked for (rarely)."""
         return _dotted(self.steps) + ("#key" if self.is_key else "")
