@@ -42,6 +42,11 @@ CASES: list[tuple[str, str, Callable[[Body], None]]] = [
     ("secret under its key", "Xq7mPz2rLw9aBc4D", lambda b: b.update(metadata={"db_password": "Xq7mPz2rLw9aBc4D"})),
     ("token in an unknown field", "Zt4nQw8eRk2pLm6v", lambda b: b.update(session={"accessToken": "Zt4nQw8eRk2pLm6v"})),
     (
+        "secret in a name/value pair",
+        "Pw9kLm2nBv4cXz7q",
+        lambda b: b.update(env=[{"name": "DB_PASSWORD", "value": "Pw9kLm2nBv4cXz7q"}]),
+    ),
+    (
         "tool definition",
         "tool.desc@leakmail.io",
         lambda b: b.update(

@@ -332,18 +332,23 @@ def test_api_words_are_passed_by_only_as_whole_strings_outside_message_text(engi
 
 
 def test_a_value_is_read_after_the_key_it_is_under(engine: PiiEngine) -> None:
-    """`{"db_password": "..."}` outside message text: the key is the value's context, as in prose; it is not redacted
-    itself, and the API's own keys (`name`, `description`) give their values none."""
+    """`{"db_password": "..."}` outside message text: the key is the value's context, as in prose (a list's key for its
+    items, a pair's name for its value); it is not redacted itself, and the API's own keys (`name`, `description`)
+    give their values none."""
     body: dict[str, Any] = {
         "model": "gpt-4o",
         "messages": [{"role": "user", "content": "hi"}],
         "metadata": {"db_password": "Xq7mPz2rLw9aBc4D", "apiKey": "Zt4nQw8eRk2pLm6v", "order_id": "48213",
                      "password_policy": "min 12 chars", "token_count": "1532"},
+        "vault": {"api_keys": ["Kd3sVb7nMq1xWe5r"], "order_ids": ["48213"],
+                  "env": [{"name": "DB_PASSWORD", "value": "Pw9kLm2nBv4cXz7q"}, {"name": "TEAM", "value": "core"}]},
         "tools": [{"type": "function", "function": {"name": "Xq7mPz2rLw9aBc4D", "description": "checks an order"}}],
     }  # fmt: skip
     fields = {f.path: f for f in walk(body)}
     assert fields["metadata.db_password"].context == "db_password"
     assert fields["metadata.db_password#key"].context == ""
+    assert fields["vault.api_keys[0]"].context == "api_key"  # an item of a list is read in the singular
+    assert fields["vault.env[0].value"].context == "DB_PASSWORD"  # a name/value pair's name
     assert fields["tools[0].function.name"].context == ""
     redact_body(body, Redactor(engine, hash_key="k" * 24))
     assert body["metadata"] == {
@@ -352,6 +357,11 @@ def test_a_value_is_read_after_the_key_it_is_under(engine: PiiEngine) -> None:
         "order_id": "48213",
         "password_policy": "min 12 chars",
         "token_count": "1532",
+    }
+    assert body["vault"] == {
+        "api_keys": ["<SECRET>"],
+        "order_ids": ["48213"],
+        "env": [{"name": "DB_PASSWORD", "value": "<PASSWORD>"}, {"name": "TEAM", "value": "core"}],
     }
     assert body["tools"][0]["function"]["name"] == "Xq7mPz2rLw9aBc4D"
 

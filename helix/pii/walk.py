@@ -43,6 +43,9 @@ _PAYLOAD_KEYS = frozenset({"file_data", "data"})
 # Binary blobs a provider issued and only it can read (Responses reasoning items, Anthropic thinking
 # signatures): sent back as they came. Text hidden in them is still decoded and checked.
 _OPAQUE_KEYS = frozenset({"encrypted_content", "signature"})
+_PAIR_NAMES = ("name", "Name", "key", "Key")
+_PAIR_VALUES = frozenset({"value", "Value"})
+_CONTEXT_CHARS = 100
 _DATA_URL = re.compile(r"(data:[^,;]{0,200}(?:;[^,;=]{1,100}=[^,;]{0,100})*;base64,)(.*)", re.DOTALL)
 
 
@@ -75,15 +78,7 @@ class Field:
     ident: bool  # the provider expects [A-Za-z0-9_-]: the replacement must stay that way
     is_key: bool
     write: Callable[[str], None]
-
-    @property
-    def context(self) -> str:
-        """The key a value is under (`password` for `{"password": "hunter2"}`), read before it as the word a value
-        has in prose; not the API's own keys (`name`, `content`, `description`), whose values need no hint."""
-        last = self.steps[-1] if self.steps else None
-        if self.is_key or self.conversation or not isinstance(last, str) or last in API_WORDS:
-            return ""
-        return last
+    context: str = ""  # what names a value outside message text (`_context`): read before it, never redacted
 
     @property
     def path(self) -> str:
@@ -174,6 +169,7 @@ def _string(container: Any, key: str | int, path: Steps, binary: _Binary, out: l
     def assign(new: str) -> None:
         container[key] = new
 
+    context = "" if conversation else _context(container, path)
     keyed = path[-1] in _PAYLOAD_KEYS
     payload = _base64_payload(text, keyed)
     raw = base64_bytes(payload[1]) if payload is not None else None
@@ -194,14 +190,14 @@ def _string(container: Any, key: str | int, path: Steps, binary: _Binary, out: l
             def reencode(new: str) -> None:
                 container[key] = prefix + base64.b64encode(new.encode()).decode()
 
-            out.append(Field(decoded, path, False, False, False, reencode))
+            out.append(Field(decoded, path, False, False, False, reencode, context))
         elif as_binary:
-            _binary(raw, path, binary, out)
+            _binary(raw, path, binary, out, context)
         return
-    out.append(Field(text, path, conversation, path[-1] in _IDENT_KEYS, False, assign))
+    out.append(Field(text, path, conversation, path[-1] in _IDENT_KEYS, False, assign, context))
 
 
-def _binary(raw: bytes, path: Steps, binary: _Binary, out: list[Field]) -> None:
+def _binary(raw: bytes, path: Steps, binary: _Binary, out: list[Field], context: str) -> None:
     where = _dotted(path)
     try:
         found = contents(raw)
@@ -214,7 +210,24 @@ def _binary(raw: bytes, path: Steps, binary: _Binary, out: list[Field]) -> None:
         raise BinaryWithPii(where, found.kind)
 
     if found.text:
-        out.append(Field(found.text, path, False, False, False, refuse))
+        out.append(Field(found.text, path, False, False, False, refuse, context))
+
+
+def _context(container: Any, path: Steps) -> str:
+    """What names a value outside message text, read before it as the word a value has in prose: the key it is
+    under (`db_password` for `{"db_password": "..."}`; for a list's items the list's, in the singular), or the
+    name beside it in a name/value pair (`{"name": "DB_PASSWORD", "value": "..."}`, as environment variables and
+    headers are listed). None of the API's own keys (`description`, `required`), whose values need no hint."""
+    if path[-1] in _PAIR_VALUES and isinstance(container, dict):
+        name = next((container[k] for k in _PAIR_NAMES if isinstance(container.get(k), str)), None)
+        if name is not None:
+            return name[:_CONTEXT_CHARS]
+    at = next((i for i in range(len(path) - 1, -1, -1) if isinstance(path[i], str)), None)
+    if at is None or path[at] in API_WORDS:
+        return ""
+    key = str(path[at])[:_CONTEXT_CHARS]
+    # An item of `api_keys` is read as an `api_key`: recognizers know their words in the singular.
+    return key[:-1] if at < len(path) - 1 and key.endswith("s") and not key.endswith("ss") else key
 
 
 def _base64_payload(text: str, payload_key: bool) -> tuple[str, str] | None:
