@@ -366,6 +366,19 @@ def test_a_value_is_read_after_the_key_it_is_under(engine: PiiEngine) -> None:
     assert body["tools"][0]["function"]["name"] == "Xq7mPz2rLw9aBc4D"
 
 
+def test_an_anthropic_tool_uses_input_is_read_by_its_keys(engine: PiiEngine) -> None:
+    # Anthropic sends a tool call's input as an object, not as JSON text: its keys are the values' context.
+    call = {"type": "tool_use", "id": "toolu_1", "name": "login",
+            "input": {"username": "jdoe", "password": "S3cr3tPa55", "api_token": "Xq7mPz2rLw9aBc4D"}}  # fmt: skip
+    body: dict[str, Any] = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "log me in"}, {"role": "assistant", "content": [call]}],
+    }
+    redact_body(body, Redactor(engine, hash_key="k" * 24))
+    assert call["input"] == {"username": "jdoe", "password": "<PASSWORD>", "api_token": "<SECRET>"}
+
+
 def test_a_turn_analyses_only_its_new_message_and_seam(engine: PiiEngine) -> None:
     """A history resent on every turn is found in the engine's results: each seam is its own document."""
     history: list[dict[str, Any]] = [{"role": "system", "content": "You answer questions about orders."}]
