@@ -235,6 +235,24 @@ def test_a_card_split_across_parts_is_caught(engine: PiiEngine) -> None:
     assert Redactor(engine).redact(["version 4.1", "1 released"]).texts == ["version 4.1", "1 released"]
 
 
+def test_a_value_that_starts_a_message_leaves_the_last_word_before_it_alone(engine: PiiEngine) -> None:
+    # The seam reads `assistant.` and `jane.doe@...` glued as one address; the second message holds it whole.
+    redactor = Redactor(engine)
+    cases = [
+        ["You are a support agent for Acme.", "jane.doe@gmail.com here, my order is late"],
+        ["Be terse", "+44 20 7946 0958 is my number"],
+        ["Reply briefly.", "4111 1111 1111 1111 was declined"],
+    ]
+    for first, second in cases:
+        texts = redactor.redact([first, second]).texts
+        assert texts[0] == first, texts
+        assert texts[1] != second and not texts[1][0].isalnum(), texts
+    # A key is a secret wherever it is cut, even where one part looks whole on its own.
+    key = "sk-proj-Zq8Wm2Xn4Bv6Cx1Lk3Jh5Gf7Ds9Ap0Qw"
+    texts = redactor.redact([f"my key is {key[:30]}", f"{key[30:]} (the rest)"]).texts
+    assert key[30:] not in texts[1] and key[:30] not in texts[0]
+
+
 def _schema_keys(hint: Any, seen: set[int]) -> Iterator[str]:
     if typing_extensions.is_typeddict(hint):
         if id(hint) in seen:

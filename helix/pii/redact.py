@@ -26,7 +26,7 @@ import msgspec
 
 from helix.pii.analyzer import Finding, PiiEngine
 from helix.pii.canonical import canonical
-from helix.pii.config import NER_ENTITIES
+from helix.pii.config import NER_ENTITIES, SECRET_ENTITIES
 from helix.pii.document import Document, Source, build_docs
 from helix.pii.hashing import keyed_hash
 from helix.pii.walk import walk, write_back
@@ -282,7 +282,9 @@ class Plan:
                 spans = doc.locate(f.start, f.end)
                 if not doc.seam:
                     found_in.update(spans)
-                if doc.seam and (len(spans) < 2 or f.entity_type in NER_ENTITIES):
+                if doc.seam and (
+                    len(spans) < 2 or f.entity_type in NER_ENTITIES or _whole_in_one(f.entity_type, spans, per_field)
+                ):
                     # Inside one text: its own document has it. A name "across" two messages is the
                     # model reading the end of one and the start of the next as one sentence.
                     continue
@@ -290,6 +292,19 @@ class Plan:
                     per_field[index].append(Finding(f.entity_type, start, end, f.score))
         self._settle(found_in)
         return [merge_overlaps(f) for f in per_field]
+
+
+def _whole_in_one(entity: str, spans: dict[int, tuple[int, int]], per_field: list[list[Finding]]) -> bool:
+    """Whether one of the texts a seam's personal-data finding crosses holds its part as a whole value of the same kind,
+    found by its own document: the seam only glued the neighbour's edge to it (`Be terse.` and `john@x.io, my
+    order...` read `terse.john@x.io`), and that edge is not part of the value. Not for secrets: a key split over two
+    messages may have a part that looks whole, and any fragment of a key is one too many. (The documents of the
+    texts come before the seams.)"""
+    return entity not in SECRET_ENTITIES and any(
+        other.entity_type == entity and other.start <= start and end <= other.end
+        for index, (start, end) in spans.items()
+        for other in per_field[index]
+    )
 
 
 def merge_overlaps(findings: list[Finding]) -> list[Finding]:
