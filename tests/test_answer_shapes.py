@@ -235,3 +235,88 @@ def test_a_provider_that_answers_a_streaming_request_whole_is_streamed_to_the_cl
             assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
         rows = instance.rows("SELECT status, stream, completion_tokens FROM requests")
         assert [(r["status"], r["stream"], r["completion_tokens"]) for r in rows] == [(200, 1, 5)] * 2
+
+
+_VECTOR = {"object": "embedding", "index": 0, "embedding": [0.5, -1]}
+_BASE64 = {**_VECTOR, "embedding": "AAAAPwAAgL8="}
+_EMBEDDING_USAGE = {"prompt_tokens": 1, "total_tokens": 1}
+
+
+def _embeddings(item: dict[str, Any], usage: Any = _EMBEDDING_USAGE) -> bytes:
+    return json.dumps({"object": "list", "data": [item], "model": "e", "usage": usage}).encode()
+
+
+EMBEDDINGS_NOT_ASKED_FOR = {
+    "base64, no format asked": ({}, _embeddings(_BASE64)),
+    "base64, floats asked": ({"encoding_format": "float"}, _embeddings(_BASE64)),
+    "index text": ({}, _embeddings({**_VECTOR, "index": "0"})),
+    "index a float": ({}, _embeddings({**_VECTOR, "index": 0.0})),
+    "usage text": ({}, _embeddings(_VECTOR, "7 tokens")),
+    "usage a list": ({}, _embeddings(_VECTOR, [1])),
+    "usage counts text": ({}, _embeddings(_VECTOR, {"prompt_tokens": "1", "total_tokens": 1})),
+    "usage counts negative": ({}, _embeddings(_VECTOR, {"prompt_tokens": 1, "total_tokens": -1})),
+}
+
+
+@pytest.mark.parametrize(("asked", "answer"), EMBEDDINGS_NOT_ASKED_FOR.values(), ids=EMBEDDINGS_NOT_ASKED_FOR.keys())
+def test_embeddings_that_break_their_contract_are_a_502(tmp_path: Path, asked: dict[str, Any], answer: bytes) -> None:
+    """Each was passed on as a 200: a base64 string where the client's SDK (which asked for numbers) hands on a
+    list of floats, an index a client cannot sort by, a usage it cannot read."""
+    with answered_with(tmp_path, _answer(200, answer)) as instance:
+        body = {"model": "text-embedding-3-small", "input": "x", **asked}
+        response = httpx.post(f"{instance.url}/v1/embeddings", json=body, timeout=30)
+        assert response.status_code == 502, response.text
+        error = response.json()["error"]
+        assert error["code"] == "upstream_bad_answer" and "unexpected shape" in error["message"], error
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (502, "upstream_bad_answer")
+
+
+EMBEDDINGS_AS_ASKED = {
+    "floats": ({}, _embeddings(_VECTOR)),
+    "floats, floats asked": ({"encoding_format": "float"}, _embeddings(_VECTOR)),
+    "base64 asked": ({"encoding_format": "base64"}, _embeddings(_BASE64)),
+    "floats where base64 asked": ({"encoding_format": "base64"}, _embeddings(_VECTOR)),
+    "no usage": ({}, _embeddings(_VECTOR, None)),
+    "usage without counts": ({}, _embeddings(_VECTOR, {})),
+}
+
+
+@pytest.mark.parametrize(("asked", "answer"), EMBEDDINGS_AS_ASKED.values(), ids=EMBEDDINGS_AS_ASKED.keys())
+def test_embeddings_as_asked_for_are_passed_on_byte_for_byte(
+    tmp_path: Path, asked: dict[str, Any], answer: bytes
+) -> None:
+    with answered_with(tmp_path, _answer(200, answer)) as instance:
+        body = {"model": "text-embedding-3-small", "input": "x", **asked}
+        response = httpx.post(f"{instance.url}/v1/embeddings", json=body, timeout=30)
+        assert response.status_code == 200, response.text
+        assert response.content == answer
+
+
+_LEGACY = {"model": "gpt-4o-mini", "prompt": "x", "max_tokens": 5, "stream": True}
+
+
+def test_a_chat_stream_sent_to_a_legacy_completions_client_ends_with_an_error(tmp_path: Path) -> None:
+    """Chat chunks (`delta`, no `text`) were passed on to /v1/completions as a 200: the client's SDK read no text
+    from any of them, an empty answer, logged and cached as a good one."""
+    answer = _sse(_chunk({"role": "assistant", "content": "hi"}), _chunk({}, "stop"))
+    with answered_with(tmp_path, answer) as instance:
+        for _ in range(2):
+            response = httpx.post(f"{instance.url}/v1/completions", json=_LEGACY, timeout=30)
+            assert response.status_code == 502, response.text
+            error = response.json()["error"]
+            assert error["code"] == "upstream_bad_stream" and "a choice has no text" in error["message"], error
+        rows = instance.rows("SELECT status, error_code FROM requests")
+        assert [(r["status"], r["error_code"]) for r in rows] == [(502, "upstream_bad_stream")] * 2
+        assert instance.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0
+
+
+def test_a_legacy_completions_stream_whose_last_chunk_has_no_text_is_passed_on(tmp_path: Path) -> None:
+    """What the check above must not refuse: a usage-only chunk (no choices) and a choice of text and no more."""
+    text = {"id": "c", "object": "text_completion", "created": 1, "model": "m"}
+    first = {**text, "choices": [{"index": 0, "text": "hi", "finish_reason": None}]}
+    last = {**text, "choices": [{"index": 0, "text": "", "finish_reason": "stop"}]}
+    answer = _sse(first, last, {**text, "choices": [], "usage": _USAGE})
+    with answered_with(tmp_path, answer) as instance:
+        stream = instance.client().completions.create(model="gpt-4o-mini", prompt="x", max_tokens=5, stream=True)
+        assert "".join(c.choices[0].text for c in stream if c.choices) == "hi"

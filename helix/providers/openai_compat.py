@@ -24,7 +24,7 @@ from helix.providers.http import (
     truncated_stream,
     unreadable,
 )
-from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS, embeddings_missing
+from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS, embeddings_mismatch
 from helix.translate.completion_chunks import completion_to_chunks
 
 
@@ -72,7 +72,7 @@ class OpenAICompatProvider(HttpAdapter):
     async def embeddings(self, call: Call) -> Reply:
         body = {**call.body, "model": call.target.model}
         result, raw = await self._post_json(call, "/embeddings", body)
-        if problem := embeddings_missing(body.get("input"), result):
+        if problem := embeddings_mismatch(body, result):
             raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)
         return Completed(result, raw)
 

@@ -39,7 +39,9 @@ def choices_problem(body: dict[str, Any], part: Part, *, required: bool = False)
         if part == "text":
             if not isinstance(inner, _TEXT):
                 return "a choice's text is not text"
-            if inner is None and required:  # a whole completion's choice without its text (a chat answer's)
+            if inner is None and (required or "delta" in choice or "message" in choice):
+                # a completion's choice without its text: a chat answer's, or a chat stream's chunk, sent back to
+                # a legacy completions client whose SDK reads `text` alone
                 return "a choice has no text"
         elif inner is None:
             if required:  # a whole answer's choice without its message: nothing a client can read
@@ -82,26 +84,52 @@ def _message_problem(inner: Any, part: Part) -> str | None:
 
 
 def embeddings_problem(body: dict[str, Any]) -> str | None:
-    """What in an embeddings answer cannot be read: `data` must be a list of objects, each vector a list of
-    numbers or a base64 string (`encoding_format: "base64"`)."""
+    """What in an embeddings answer cannot be read: `data` must be a list of objects, each with a number for its
+    `index` and a vector that is a list of numbers or a base64 string (`encoding_format: "base64"`), and its usage
+    (when there) token counts."""
     data = body.get("data")
     if not isinstance(data, list) or not _objects(data):
         return "its data is not a list of objects"
     for item in data:
+        if not _int_or_none(item.get("index")):
+            return "an embedding's index is not a number"
         vector = item.get("embedding")
         if isinstance(vector, str):
             continue
         if not isinstance(vector, list) or not all(type(x) is float or type(x) is int for x in vector):
             return "an embedding is not a list of numbers"
+    return _usage_problem(body.get("usage"))
+
+
+_EMBEDDING_COUNTS = ("prompt_tokens", "total_tokens")
+
+
+def _usage_problem(usage: Any) -> str | None:
+    if usage is None:
+        return None
+    if not isinstance(usage, dict):
+        return "its usage is not an object"
+    if not all(_count_or_none(usage.get(name)) for name in _EMBEDDING_COUNTS):
+        return "its usage's token counts are not whole numbers"
     return None
 
 
-def embeddings_missing(request_input: Any, body: dict[str, Any]) -> str | None:
-    """An embeddings answer (of a readable shape) with another number of vectors than the request had inputs (a
-    list of token ids is one input): the client would pair vectors with the wrong texts, or miss some."""
+def _count_or_none(value: Any) -> bool:
+    return value is None or (type(value) is int and value >= 0)
+
+
+def embeddings_mismatch(request: dict[str, Any], body: dict[str, Any]) -> str | None:
+    """An embeddings answer (of a readable shape) that is not what the request asked for: another number of vectors
+    than it had inputs (a list of token ids is one input), which the client would pair with the wrong texts, or
+    base64 when it asked for numbers (`encoding_format` absent or "float"), which its SDK hands on as a string."""
+    request_input = request.get("input")
     one = not isinstance(request_input, list) or all(type(x) is int for x in request_input)
     wanted, got = 1 if one else len(request_input), len(body["data"])
-    return None if got == wanted else f"{got} embeddings for {wanted} inputs"
+    if got != wanted:
+        return f"{got} embeddings for {wanted} inputs"
+    if request.get("encoding_format") in (None, "float") and any(isinstance(i["embedding"], str) for i in body["data"]):
+        return "an embedding in base64 where numbers were asked for"
+    return None
 
 
 def responses_problem(body: dict[str, Any]) -> str | None:
