@@ -14,6 +14,8 @@ import httpx
 import openai
 import pytest
 
+from helix.translate.parts import Untranslatable
+from helix.translate.responses_reply import ResponseEvents
 from tests.conftest import Helix, start_helix
 from tests.fake_upstream import FakeState
 from tests.test_upstream_faults import _answer, raw_upstream
@@ -320,3 +322,123 @@ def test_a_legacy_completions_stream_whose_last_chunk_has_no_text_is_passed_on(t
     with answered_with(tmp_path, answer) as instance:
         stream = instance.client().completions.create(model="gpt-4o-mini", prompt="x", max_tokens=5, stream=True)
         assert "".join(c.choices[0].text for c in stream if c.choices) == "hi"
+
+
+def _anthropic_sse(*blocks: tuple[str, dict[str, Any]]) -> bytes:
+    start = {"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 3, "output_tokens": 1}}}
+    end = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}
+    events = [("message_start", start), *blocks, ("message_delta", end), ("message_stop", {"type": "message_stop"})]
+    body = b"".join(b"event: %s\ndata: %s\n\n" % (name.encode(), json.dumps(data).encode()) for name, data in events)
+    return SSE_HEAD + body
+
+
+def _block(kind: str, index: Any, **fields: Any) -> tuple[str, dict[str, Any]]:
+    return kind, {"type": kind, "index": index, **fields}
+
+
+_TEXT_BLOCK = {"type": "text", "text": ""}
+_TEXT = {"type": "text_delta", "text": "hi"}
+BLOCKS_OUT_OF_PLACE = {
+    "index text": [_block("content_block_start", "0", content_block=_TEXT_BLOCK)],
+    "index a float": [_block("content_block_start", 0.0, content_block=_TEXT_BLOCK)],
+    "index skipped": [_block("content_block_start", 1, content_block=_TEXT_BLOCK)],
+    "index negative": [_block("content_block_start", -1, content_block=_TEXT_BLOCK)],
+    "started twice": [_block("content_block_start", 0, content_block=_TEXT_BLOCK)] * 2,
+    "delta of no block": [_block("content_block_delta", 0, delta=_TEXT)],
+    "delta past the last": [
+        _block("content_block_start", 0, content_block=_TEXT_BLOCK),
+        _block("content_block_delta", 7, delta=_TEXT),
+    ],
+    "delta after its stop": [
+        _block("content_block_start", 0, content_block=_TEXT_BLOCK),
+        _block("content_block_stop", 0),
+        _block("content_block_delta", 0, delta=_TEXT),
+    ],
+    "delta index a list": [
+        _block("content_block_start", 0, content_block=_TEXT_BLOCK),
+        _block("content_block_delta", [0], delta=_TEXT),
+    ],
+}
+
+
+def _stream_error(response: httpx.Response) -> str:
+    """The message of the error a stream ended with (or of the 502 it was before it began)."""
+    if response.status_code != 200:
+        assert response.status_code == 502, response.text
+        return str(response.json()["error"]["message"])
+    last = json.loads([line for line in response.text.split("\n") if line.startswith("data: ")][-1][6:])
+    assert last.get("type") == "error" or "error" in last, response.text
+    assert "message_stop" not in response.text and "response.completed" not in response.text, response.text
+    return str(last.get("error", last)["message"])
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/responses"])
+@pytest.mark.parametrize("blocks", BLOCKS_OUT_OF_PLACE.values(), ids=BLOCKS_OUT_OF_PLACE.keys())
+def test_an_anthropic_stream_whose_blocks_are_out_of_place_ends_with_an_error(
+    tmp_path: Path, path: str, blocks: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """Each was translated into a 200 whose text was lost (a delta of a block never started), repeated, or put in the
+    wrong place, and logged as a good answer; a list for an index was a 500."""
+    with answered_with(tmp_path, _anthropic_sse(*blocks)) as instance:
+        body = {**_request(path, stream=True), "model": "anthropic/claude-haiku-4-5"}
+        response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+        assert "unexpected shape" in _stream_error(response)
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (502, "upstream_bad_stream")
+
+
+def test_an_anthropic_stream_in_order_is_translated(tmp_path: Path) -> None:
+    blocks = [
+        _block("content_block_start", 0, content_block=_TEXT_BLOCK),
+        _block("content_block_delta", 0, delta=_TEXT),
+        _block("content_block_stop", 0),
+        _block("content_block_start", 1, content_block={"type": "tool_use", "id": "t", "name": "f", "input": {}}),
+        _block("content_block_delta", 1, delta={"type": "input_json_delta", "partial_json": "{}"}),
+        _block("content_block_stop", 1),
+    ]
+    with answered_with(tmp_path, _anthropic_sse(*blocks)) as instance:
+        client = instance.client()
+        stream = client.chat.completions.create(model="anthropic/claude-haiku-4-5", messages=[_USER], stream=True)
+        deltas = [c.choices[0].delta for c in stream if c.choices]
+        assert "".join(d.content or "" for d in deltas) == "hi"
+        calls = [call for d in deltas for call in d.tool_calls or []]
+        assert [(c.index, c.function and c.function.arguments) for c in calls] == [(0, ""), (0, "{}")]
+
+
+def _tool(index: int, arguments: str, name: str | None = None) -> dict[str, Any]:
+    return {"index": index, "id": name and f"call_{name}", "type": "function", "function": {"arguments": arguments}}
+
+
+CHUNKS_OUT_OF_PLACE = {
+    "a second choice": [_chunk({"content": "hi"}), {**_chunk({"content": "lost"}), "choices": [{"index": 1}]}],
+    "a tool call's index negative": [_chunk({"tool_calls": [_tool(-1, "{}", "a")]})],
+    "a tool call back after another": [
+        _chunk({"tool_calls": [_tool(0, '{"a":', "a")]}),
+        _chunk({"tool_calls": [_tool(1, "{}", "b")]}),
+        _chunk({"tool_calls": [_tool(0, "1}")]}),
+    ],
+}
+
+
+@pytest.mark.parametrize("chunks", CHUNKS_OUT_OF_PLACE.values(), ids=CHUNKS_OUT_OF_PLACE.keys())
+def test_chat_chunks_out_of_place_in_a_translated_stream_end_it_with_an_error(
+    tmp_path: Path, chunks: list[dict[str, Any]]
+) -> None:
+    """An Anthropic client asks for one answer: a second choice's text was dropped without a word, a tool call
+    resumed after another was a second tool_use block, and the answer logged as a good one."""
+    answer = _sse(_chunk({"role": "assistant", "content": ""}), *chunks, _chunk({}, "tool_calls"))
+    with answered_with(tmp_path, answer) as instance:
+        response = httpx.post(f"{instance.url}/v1/messages", json=_request("/v1/messages", True), timeout=30)
+        assert response.status_code == 200, response.text
+        assert "unexpected shape" in _stream_error(response)
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (502, "upstream_bad_stream")
+
+
+@pytest.mark.parametrize("chunks", CHUNKS_OUT_OF_PLACE.values(), ids=CHUNKS_OUT_OF_PLACE.keys())
+def test_chat_chunks_out_of_place_have_no_place_in_a_responses_stream(chunks: list[dict[str, Any]]) -> None:
+    """The Responses API's translation of chat chunks: arguments of a tool call resumed after its item was done."""
+    events = ResponseEvents({"input": "x"}, "m")
+    with pytest.raises(Untranslatable):
+        for chunk in [_chunk({"role": "assistant", "content": ""}), *chunks]:
+            events.feed(chunk)

@@ -122,7 +122,7 @@ def embeddings_mismatch(request: dict[str, Any], body: dict[str, Any]) -> str | 
     """An embeddings answer (of a readable shape) that is not what the request asked for: another number of vectors
     than it had inputs (a list of token ids is one input), which the client would pair with the wrong texts, or
     base64 when it asked for numbers (`encoding_format` absent or "float"), which its SDK hands on as a string."""
-    request_input = request.get("input")
+    request_input: Any = request.get("input")
     one = not isinstance(request_input, list) or all(type(x) is int for x in request_input)
     wanted, got = 1 if one else len(request_input), len(body["data"])
     if got != wanted:
