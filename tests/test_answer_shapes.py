@@ -442,3 +442,17 @@ def test_chat_chunks_out_of_place_have_no_place_in_a_responses_stream(chunks: li
     with pytest.raises(Untranslatable):
         for chunk in [_chunk({"role": "assistant", "content": ""}), *chunks]:
             events.feed(chunk)
+
+
+def test_the_error_event_ending_a_translated_responses_stream_is_numbered_after_the_others(tmp_path: Path) -> None:
+    """A Responses stream translated from an Anthropic provider's stream numbers its events; the error event that
+    ended it was numbered 0 whatever came before it, out of the order a client reads them in."""
+    start = _block("content_block_start", 0, content_block=_TEXT_BLOCK)
+    whole = _anthropic_sse(start, _block("content_block_delta", 0, delta=_TEXT))
+    cut = whole.split(b"event: message_delta")[0]  # the stream ends before its answer does
+    with answered_with(tmp_path, cut) as instance:
+        body = {"model": "anthropic/claude-haiku-4-5", "input": "x", "stream": True}
+        response = httpx.post(f"{instance.url}/v1/responses", json=body, timeout=30)
+        events = [json.loads(line[6:]) for line in response.text.split("\n") if line.startswith("data: ")]
+        assert events[-1]["type"] == "error" and events[-1]["code"] == "upstream_truncated_stream", events
+        assert [e["sequence_number"] for e in events] == list(range(len(events))), events

@@ -119,6 +119,11 @@ class ResponseEvents:
         self._finish: Any = None
         self._usage: Any = None
 
+    @property
+    def sequence(self) -> int:
+        """The number of the next event: an error event Helix ends the stream with takes it."""
+        return self._sequence
+
     def _event(self, kind: str, **fields: Any) -> JSON:
         event = {"type": kind, "sequence_number": self._sequence, **fields}
         self._sequence += 1
