@@ -91,7 +91,8 @@ class AnthropicProvider(HttpAdapter):
         body = {**call.body, "model": call.target.model}
         async with self._open(call, "/messages/count_tokens", body) as response:
             result = await read_json(response, self.name, call)
-        if not isinstance(result, dict) or type(result.get("input_tokens")) is not int:
+        count = result.get("input_tokens") if isinstance(result, dict) else None
+        if type(count) is not int or count < 0:
             carried = carried_error(self.name, result, translate_error)
             raise carried or unreadable(self.name, "an answer", "upstream_bad_answer", "no input_tokens count")
         return Completed(result)
