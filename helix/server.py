@@ -64,14 +64,13 @@ _HEAD_TOO_LARGE = _answer(
 _LATE = InvalidRequest("the request was not sent in time ([server] client_read_timeout)", code="request_timeout")
 _TIMED_OUT = _answer("408 Request Timeout", _LATE)
 _TIMED_OUT_ANTHROPIC = _answer("408 Request Timeout", _LATE, anthropic=True)
-_CHUNKED_UPGRADE = _answer(
-    "400 Bad Request",
-    InvalidRequest(
-        "the request asks to switch protocols (Upgrade) and sends its body in chunks: Helix speaks HTTP/1.1 only;"
-        " send it without the Upgrade header, or with a Content-Length",
-        code="unsupported_upgrade",
-    ),
+_UPGRADE = InvalidRequest(
+    "the request asks to switch protocols (Upgrade) and sends its body in chunks: Helix speaks HTTP/1.1 only;"
+    " send it without the Upgrade header, or with a Content-Length",
+    code="unsupported_upgrade",
 )
+_CHUNKED_UPGRADE = _answer("400 Bad Request", _UPGRADE)
+_CHUNKED_UPGRADE_ANTHROPIC = _answer("400 Bad Request", _UPGRADE, anthropic=True)
 
 
 # The most bytes of a request's body skipped after it was answered unread (a 401, a 413): a client that sends a
@@ -203,7 +202,8 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
             empty body)."""
             headers = dict(self.headers)
             if b"transfer-encoding" in headers:
-                self._refusal = _CHUNKED_UPGRADE
+                anthropic = self.url.startswith(ANTHROPIC_API.encode())
+                self._refusal = _CHUNKED_UPGRADE_ANTHROPIC if anthropic else _CHUNKED_UPGRADE
                 raise HeadTooLarge
             length = headers.get(b"content-length", b"0")
             self._upgrade_body = int(length) if length.isdigit() and length != b"0" else None

@@ -463,10 +463,16 @@ def test_requests_without_a_body_that_ask_to_upgrade_are_served_with_the_ones_af
     assert answers.count(b"HTTP/1.1 200 OK") == 2 and answers.count(b'"status":"ok"') == 2, answers
 
 
-def test_a_chunked_body_that_asks_to_upgrade_is_a_clear_400(served: str) -> None:
-    """Its body is left to a protocol Helix does not speak: refused saying so, not read as an empty body."""
-    head = b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_a_chunked_body_that_asks_to_upgrade_is_a_clear_400(served: str, path: str) -> None:
+    """Its body is left to a protocol Helix does not speak: refused saying so (in Anthropic's shape on its API), not
+    read as an empty body."""
+    head = b"POST %s HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n" % path.encode()
     answer = raw_request(served, head + b"transfer-encoding: chunked\r\n" + _H2C + b"\r\n2\r\n{}\r\n0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400"), answer
-    error = json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]
-    assert error["code"] == "unsupported_upgrade" and "Upgrade" in error["message"], error
+    body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert "Upgrade" in body["error"]["message"], body
+    if path == "/v1/messages":
+        assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error", body
+    else:
+        assert body["error"]["code"] == "unsupported_upgrade", body
