@@ -17,6 +17,7 @@ from helix.providers.http import (
     carried_error,
     decode_event,
     error_from_body,
+    given,
     iter_sse,
     read_json,
     read_json_raw,
@@ -124,7 +125,9 @@ class OpenAICompatProvider(HttpAdapter):
                         return
                     break  # `[DONE]` before any chunk: no answer at all, a truncated stream
                 chunk = decode_event(self.name, data)
-                if "error" in chunk and "choices" not in chunk:
+                if "error" in chunk and given(chunk["error"]):
+                    # with choices too (a finish_reason "error", as some routers send): OpenAI's SDKs raise on the
+                    # chunk, so it is the provider's error, never an answer logged and cached as whole
                     raise error_from_body(self.name, 502, chunk, read_openai_error)
                 kind = chunk.get("type")
                 if kind == "error":  # a Responses stream's error event: the provider's error, as above
