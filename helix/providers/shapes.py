@@ -98,21 +98,20 @@ def embeddings_problem(body: dict[str, Any]) -> str | None:
             continue
         if not isinstance(vector, list) or not all(type(x) is float or type(x) is int for x in vector):
             return "an embedding is not a list of numbers"
-    return usage_problem(body)
+    return _usage_problem(body.get("usage"))
 
 
-_COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens")  # an embeddings answer's has no completion_tokens
+_EMBEDDING_COUNTS = ("prompt_tokens", "total_tokens")
 
 
-def usage_problem(body: dict[str, Any]) -> str | None:
-    """What in an answer's (or a stream chunk's) usage a client's SDK cannot read: it is null or an object, its token
-    counts (when there) whole numbers."""
-    usage = body.get("usage")
+def _usage_problem(usage: Any) -> str | None:
+    """An embeddings answer's usage, which its SDK reads: null or an object of whole token counts. A chat answer's
+    is not held to it: the answer is good without it, and the log reads garbage counts as unknown (`token_count`)."""
     if usage is None:
         return None
     if type(usage) is not dict:
         return "its usage is not an object"
-    if not all(_count_or_none(usage.get(name)) for name in _COUNTS):
+    if not all(_count_or_none(usage.get(name)) for name in _EMBEDDING_COUNTS):
         return "its usage's token counts are not whole numbers"
     return None
 
@@ -193,13 +192,13 @@ def _int_or_none(value: Any) -> bool:
 Check = Callable[[dict[str, Any]], str | None]
 # By upstream path: what is checked in a whole answer, and in each event of a stream.
 ANSWER_PROBLEMS: dict[str, Check] = {
-    "/chat/completions": lambda body: choices_problem(body, "message", required=True) or usage_problem(body),
-    "/completions": lambda body: choices_problem(body, "text", required=True) or usage_problem(body),
+    "/chat/completions": lambda body: choices_problem(body, "message", required=True),
+    "/completions": lambda body: choices_problem(body, "text", required=True),
     "/embeddings": embeddings_problem,
     "/responses": responses_answer_problem,
 }
 EVENT_PROBLEMS: dict[str, Check] = {
-    "/chat/completions": lambda chunk: choices_problem(chunk, "delta") or usage_problem(chunk),
-    "/completions": lambda chunk: choices_problem(chunk, "text") or usage_problem(chunk),
+    "/chat/completions": lambda chunk: choices_problem(chunk, "delta"),
+    "/completions": lambda chunk: choices_problem(chunk, "text"),
     "/responses": responses_event_problem,
 }
