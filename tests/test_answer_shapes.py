@@ -458,36 +458,6 @@ def test_the_error_event_ending_a_translated_responses_stream_is_numbered_after_
         assert [e["sequence_number"] for e in events] == list(range(len(events))), events
 
 
-BAD_USAGE = {
-    "text": "7 tokens",
-    "a list": [7],
-    "counts text": {"prompt_tokens": "7"},
-    "count below 0": _USAGE | {"completion_tokens": -1},
-    "count a fraction": _USAGE | {"total_tokens": 1.5},
-}
-
-
-@pytest.mark.parametrize("stream", [False, True])
-@pytest.mark.parametrize("usage", BAD_USAGE.values(), ids=BAD_USAGE.keys())
-def test_a_usage_no_client_can_read_is_a_502(tmp_path: Path, usage: Any, stream: bool) -> None:
-    """It was passed on as it came: the client's SDK (which reads `usage.completion_tokens`) failed on the answer
-    Helix had logged, with no tokens, as a good one."""
-    if stream:
-        answer = _sse(_chunk({"content": "hi"}, "stop"), {**_chunk({}), "choices": [], "usage": usage})
-    else:
-        answer = _answer(
-            200, json.dumps({**_completion({"role": "assistant", "content": "hi"}), "usage": usage}).encode()
-        )
-    with answered_with(tmp_path, answer) as instance:
-        body = _request("/v1/chat/completions", stream)
-        if stream:
-            body["stream_options"] = {"include_usage": True}
-        response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
-        assert "unexpected shape (its usage" in _stream_error(response)
-        (row,) = instance.rows("SELECT status, error_code FROM requests")
-        assert (row["status"], row["error_code"]) == (502, "upstream_bad_stream" if stream else "upstream_bad_answer")
-
-
 def test_a_chunk_that_carries_an_error_with_its_choices_is_the_providers_error(tmp_path: Path) -> None:
     """Some routers end a stream that failed with a chunk of both `error` and a choice (finish_reason "error"): it
     was passed on as an answer (OpenAI's SDK raises on it), logged as a 200 and cached, and replayed."""
@@ -498,3 +468,25 @@ def test_a_chunk_that_carries_an_error_with_its_choices_is_the_providers_error(t
             assert "the model crashed" in _stream_error(response)
         rows = instance.rows("SELECT status, error_code, cache FROM requests")
         assert [(r["status"], r["error_code"], r["cache"]) for r in rows] == [(502, "server_error", "MISS")] * 2
+
+
+_MESSAGE = {"id": "msg_1", "type": "message", "role": "assistant", "content": [{"type": "text", "text": "hi"}]}
+_MESSAGE |= {"stop_reason": "end_turn", "usage": {"input_tokens": 3, "output_tokens": 2}}
+_OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "busy right now"}}
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_an_anthropic_provider_that_answers_a_streaming_request_whole_is_streamed(tmp_path: Path, path: str) -> None:
+    """As an OpenAI-compatible one's is: it was a 502 saying the stream ended before the answer was finished, and a
+    whole error body (a 200 of Anthropic's error shape) lost its message to that one."""
+    body = {**_request(path, True), "model": "anthropic/claude-haiku-4-5"}
+    with answered_with(tmp_path, _answer(200, json.dumps(_MESSAGE).encode())) as instance:
+        response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+        assert response.status_code == 200, response.text
+        assert '"hi"' in response.text and response.text.rstrip().endswith(("[DONE]", '{"type":"message_stop"}'))
+        (row,) = instance.rows("SELECT status, completion_tokens FROM requests")
+        assert (row["status"], row["completion_tokens"]) == (200, 2)
+    (tmp_path / "error").mkdir()
+    with answered_with(tmp_path / "error", _answer(200, json.dumps(_OVERLOADED).encode())) as instance:
+        response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+        assert response.status_code == 502 and "busy right now" in response.text, response.text
