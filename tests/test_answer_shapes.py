@@ -90,6 +90,7 @@ BAD_RESPONSES_EVENTS = {
     "type a list": {"type": ["x"], "delta": "hi"},
     "sequence_number text": {"type": "response.output_text.delta", "delta": "hi", "sequence_number": "x"},
     "sequence_number a list": {"type": "response.output_text.delta", "delta": "hi", "sequence_number": [1]},
+    "the end without its response": {"type": "response.completed", "sequence_number": 1},
 }
 
 
@@ -253,6 +254,12 @@ EMBEDDINGS_NOT_ASKED_FOR = {
     "base64, floats asked": ({"encoding_format": "float"}, _embeddings(_BASE64)),
     "index text": ({}, _embeddings({**_VECTOR, "index": "0"})),
     "index a float": ({}, _embeddings({**_VECTOR, "index": 0.0})),
+    "index past the inputs": ({}, _embeddings({**_VECTOR, "index": 1})),
+    "index negative": ({}, _embeddings({**_VECTOR, "index": -1})),
+    "two at one index": (
+        {"input": ["a", "b"]},
+        json.dumps({"object": "list", "data": [_VECTOR, _VECTOR], "model": "e", "usage": _EMBEDDING_USAGE}).encode(),
+    ),
     "usage text": ({}, _embeddings(_VECTOR, "7 tokens")),
     "usage a list": ({}, _embeddings(_VECTOR, [1])),
     "usage counts text": ({}, _embeddings(_VECTOR, {"prompt_tokens": "1", "total_tokens": 1})),

@@ -122,13 +122,17 @@ def _count_or_none(value: Any) -> bool:
 
 def embeddings_mismatch(request: dict[str, Any], body: dict[str, Any]) -> str | None:
     """An embeddings answer (of a readable shape) that is not what the request asked for: another number of vectors
-    than it had inputs (a list of token ids is one input), which the client would pair with the wrong texts, or
-    base64 when it asked for numbers (`encoding_format` absent or "float"), which its SDK hands on as a string."""
+    than it had inputs (a list of token ids is one input), or indices that are not theirs (past the last, or two
+    vectors at one), which the client would pair with the wrong texts, or miss some; base64 when it asked for numbers
+    (`encoding_format` absent or "float"), which its SDK hands on as a string."""
     request_input: Any = request.get("input")
     one = not isinstance(request_input, list) or all(type(x) is int for x in request_input)
     wanted, got = 1 if one else len(request_input), len(body["data"])
     if got != wanted:
         return f"{got} embeddings for {wanted} inputs"
+    indices = [item["index"] for item in body["data"] if item.get("index") is not None]
+    if any(not 0 <= i < wanted for i in indices) or len(set(indices)) != len(indices):
+        return "an embedding's index is not one of its inputs'"
     if request.get("encoding_format") in (None, "float") and any(isinstance(i["embedding"], str) for i in body["data"]):
         return "an embedding in base64 where numbers were asked for"
     return None
@@ -163,6 +167,13 @@ def responses_answer_problem(body: dict[str, Any]) -> str | None:
     return responses_problem(body)
 
 
+# The Responses stream events that carry the response as it stands; the one that ends the stream is what its SDK
+# returns as the answer.
+_WITH_RESPONSE = frozenset(
+    {"response.created", "response.in_progress", "response.queued", "response.completed", "response.incomplete"}
+)
+
+
 def responses_event_problem(event: dict[str, Any]) -> str | None:
     """What in a Responses stream event cannot be read: its `type` a name (it becomes the SSE `event:` line,
     so no line break), its `sequence_number` a number, every `delta` text, a `response` an answer."""
@@ -175,7 +186,7 @@ def responses_event_problem(event: dict[str, Any]) -> str | None:
         return "a delta is not text"
     response = event.get("response")
     if response is None:
-        return None
+        return "it has no response" if kind in _WITH_RESPONSE else None
     if not isinstance(response, dict):
         return "its response is not an object"
     return responses_problem(response)
