@@ -54,7 +54,15 @@ def _answer(status: str, error: HelixError, *, anthropic: bool = False) -> bytes
     return head.encode() + b"connection: close\r\n\r\n" + body
 
 
-_HEAD_TOO_LARGE = _answer(
+Refusal = tuple[bytes, bytes]
+
+
+def _answers(status: str, error: HelixError) -> Refusal:
+    """`_answer` in OpenAI's error shape and in Anthropic's, for a request to its API."""
+    return _answer(status, error), _answer(status, error, anthropic=True)
+
+
+_HEAD_TOO_LARGE = _answers(
     "431 Request Header Fields Too Large",
     InvalidRequest(
         "the request headers are too large or too many; send fewer or smaller headers",
@@ -62,15 +70,14 @@ _HEAD_TOO_LARGE = _answer(
     ),
 )
 _LATE = InvalidRequest("the request was not sent in time ([server] client_read_timeout)", code="request_timeout")
-_TIMED_OUT = _answer("408 Request Timeout", _LATE)
-_TIMED_OUT_ANTHROPIC = _answer("408 Request Timeout", _LATE, anthropic=True)
+_TIMED_OUT = _answers("408 Request Timeout", _LATE)
 _UPGRADE = InvalidRequest(
     "the request asks to switch protocols (Upgrade) and sends its body in chunks: Helix speaks HTTP/1.1 only;"
     " send it without the Upgrade header, or with a Content-Length",
     code="unsupported_upgrade",
 )
-_CHUNKED_UPGRADE = _answer("400 Bad Request", _UPGRADE)
-_CHUNKED_UPGRADE_ANTHROPIC = _answer("400 Bad Request", _UPGRADE, anthropic=True)
+_CHUNKED_UPGRADE = _answers("400 Bad Request", _UPGRADE)
+_ANTHROPIC_PATH = ANTHROPIC_API.encode()
 
 
 # The most bytes of a request's body skipped after it was answered unread (a 401, a 413): a client that sends a
@@ -139,7 +146,7 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
             self._head_bytes = 0
             self._heads = 0  # request heads completed on this connection
             self._refused = False
-            self._refusal: bytes | None = None  # the answer to a head refused while it is parsed
+            self._refusal: Refusal | None = None  # the answer to a head refused while it is parsed
             # Bytes of the body still to come of a request whose Upgrade (h2c) is ignored; None: no such request
             self._upgrade_body: int | None = None
             # When the request being read began (None between requests); one watchdog timer a connection, not
@@ -202,8 +209,7 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
             empty body)."""
             headers = dict(self.headers)
             if b"transfer-encoding" in headers:
-                anthropic = self.url.startswith(ANTHROPIC_API.encode())
-                self._refusal = _CHUNKED_UPGRADE_ANTHROPIC if anthropic else _CHUNKED_UPGRADE
+                self._refusal = _CHUNKED_UPGRADE
                 raise HeadTooLarge
             length = headers.get(b"content-length", b"0")
             self._upgrade_body = int(length) if length.isdigit() and length != b"0" else None
@@ -261,7 +267,7 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
                 self._refuse(self._refusal)
             else:
                 self._refuse(
-                    _answer(
+                    _answers(
                         "400 Bad Request",
                         InvalidRequest(f"the request is not valid HTTP: {msg}", code="invalid_http_request"),
                     )
@@ -278,14 +284,17 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
                     if cycle is not None:  # the app is reading the body: it sees the client leave, and why
                         cycle.scope[TIMED_OUT] = True  # type: ignore[literal-required]
                         anthropic = cycle.scope["path"].startswith(ANTHROPIC_API)
-                    self._refuse(_TIMED_OUT_ANTHROPIC if anthropic else _TIMED_OUT)
+                    self._refuse(_TIMED_OUT, anthropic)
                 return
             self._watchdog = self.loop.call_later(read_timeout - (now - since if since is not None else 0), self._watch)
 
-        def _refuse(self, answer: bytes) -> None:
+        def _refuse(self, answers: Refusal, anthropic: bool | None = None) -> None:
+            """Answer in Anthropic's error shape when the request (as far as it was read) is to its API."""
             self._refused = True
+            if anthropic is None:
+                anthropic = getattr(self, "url", b"").startswith(_ANTHROPIC_PATH)  # no url before a request begins
             if self.transport is not None and not self.transport.is_closing():
-                self.transport.write(answer)
+                self.transport.write(answers[1] if anthropic else answers[0])
                 self.transport.close()
 
     protocol: type[asyncio.Protocol] = CappedHttpTools
