@@ -88,8 +88,8 @@ MAX_DRAIN_BYTES = 1024 * 1024
 TIMED_OUT = "helix.timed_out"
 
 
-class HeadTooLarge(Exception):
-    pass
+class HeadRefused(Exception):
+    """Raised in a parser callback to stop reading a request head; `_refusal` holds the answer."""
 
 
 class Coalescing:
@@ -188,14 +188,14 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
         def on_header(self, name: bytes, value: bytes) -> None:
             if len(self.headers) >= max_count:
                 self._refusal = _HEAD_TOO_LARGE
-                raise HeadTooLarge
+                raise HeadRefused
             super().on_header(name, value)
 
         def on_headers_complete(self) -> None:
             size = len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
             if size > max_bytes:
                 self._refusal = _HEAD_TOO_LARGE
-                raise HeadTooLarge
+                raise HeadRefused
             self._in_head = False
             self._heads += 1
             if self.parser.should_upgrade() and not self._should_upgrade():
@@ -210,7 +210,7 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
             headers = dict(self.headers)
             if b"transfer-encoding" in headers:
                 self._refusal = _CHUNKED_UPGRADE
-                raise HeadTooLarge
+                raise HeadRefused
             length = headers.get(b"content-length", b"0")
             self._upgrade_body = int(length) if length.isdigit() and length != b"0" else None
 
