@@ -479,17 +479,19 @@ def test_a_chunked_body_that_asks_to_upgrade_is_a_clear_400(served: str, path: s
 
 
 @pytest.mark.parametrize(
-    ("extra", "trickle", "status"),
-    [(b"x-api-key: \x01\r\n\r\n{}", b"", b"400"), (b"x-big: ", b"a" * 65536, b"431")],
-    ids=["a control character", "a huge header"],
+    ("extra", "status"),
+    [
+        (b"x-api-key: \x01\r\n", b"400"),
+        # sent in one piece, read in one: the server has nothing left unread to reset the connection with on closing it
+        (b"".join(b"x-h%d: 1\r\n" % i for i in range(1000)), b"431"),
+    ],
+    ids=["a control character", "too many headers"],
 )
-def test_a_head_refused_on_the_anthropic_api_is_in_its_shape(
-    served: str, extra: bytes, trickle: bytes, status: bytes
-) -> None:
+def test_a_head_refused_on_the_anthropic_api_is_in_its_shape(served: str, extra: bytes, status: bytes) -> None:
     """Refused before the app sees it, it was in OpenAI's shape even on /v1/messages, which Anthropic's SDK reads
     as no error of its own."""
     head = b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\n"
-    answer = raw_request(served, head + extra, trickle, pieces=16 if trickle else 0)
+    answer = raw_request(served, head + extra + b"\r\n{}")
     assert answer.startswith(b"HTTP/1.1 " + status), answer[:300]
     body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
     assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error", body
