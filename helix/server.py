@@ -54,7 +54,15 @@ def _answer(status: str, error: HelixError, *, anthropic: bool = False) -> bytes
     return head.encode() + b"connection: close\r\n\r\n" + body
 
 
-_HEAD_TOO_LARGE = _answer(
+Refusal = tuple[bytes, bytes]
+
+
+def _answers(status: str, error: HelixError) -> Refusal:
+    """`_answer` in OpenAI's error shape and in Anthropic's, for a request to its API."""
+    return _answer(status, error), _answer(status, error, anthropic=True)
+
+
+_HEAD_TOO_LARGE = _answers(
     "431 Request Header Fields Too Large",
     InvalidRequest(
         "the request headers are too large or too many; send fewer or smaller headers",
@@ -62,8 +70,14 @@ _HEAD_TOO_LARGE = _answer(
     ),
 )
 _LATE = InvalidRequest("the request was not sent in time ([server] client_read_timeout)", code="request_timeout")
-_TIMED_OUT = _answer("408 Request Timeout", _LATE)
-_TIMED_OUT_ANTHROPIC = _answer("408 Request Timeout", _LATE, anthropic=True)
+_TIMED_OUT = _answers("408 Request Timeout", _LATE)
+_UPGRADE = InvalidRequest(
+    "the request asks to switch protocols (Upgrade) and sends its body in chunks: Helix speaks HTTP/1.1 only;"
+    " send it without the Upgrade header, or with a Content-Length",
+    code="unsupported_upgrade",
+)
+_CHUNKED_UPGRADE = _answers("400 Bad Request", _UPGRADE)
+_ANTHROPIC_PATH = ANTHROPIC_API.encode()
 
 
 # The most bytes of a request's body skipped after it was answered unread (a 401, a 413): a client that sends a
@@ -74,8 +88,8 @@ MAX_DRAIN_BYTES = 1024 * 1024
 TIMED_OUT = "helix.timed_out"
 
 
-class HeadTooLarge(Exception):
-    pass
+class HeadRefused(Exception):
+    """Raised in a parser callback to stop reading a request head; `_refusal` holds the answer."""
 
 
 class Coalescing:
@@ -120,6 +134,7 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
     """uvicorn.run() keyword arguments that cap the request head and the time to send a request."""
     max_bytes, max_count, read_timeout = server.max_header_kb * 1024, server.max_headers, server.client_read_timeout
     try:
+        import httptools
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:  # no httptools on this platform: h11 caps the head itself (with a 400), with no read timeout
         return {"http": "h11", "h11_max_incomplete_event_size": max_bytes}
@@ -131,6 +146,9 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
             self._head_bytes = 0
             self._heads = 0  # request heads completed on this connection
             self._refused = False
+            self._refusal: Refusal | None = None  # the answer to a head refused while it is parsed
+            # Bytes of the body still to come of a request whose Upgrade (h2c) is ignored; None: no such request
+            self._upgrade_body: int | None = None
             # When the request being read began (None between requests); one watchdog timer a connection, not
             # one a request, checks it.
             self._reading_since: float | None = None
@@ -155,8 +173,10 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
                     return
             if self._reading_since is None:
                 self._reading_since = self.loop.time()
+            if self._upgrade_body:
+                data = self._body_after_upgrade(data)
             was_in_head, heads = self._in_head, self._heads
-            super().data_received(data)
+            self._parse(data)
             if was_in_head and heads == self._heads and not self._refused:
                 # The whole chunk is head (it did not even finish the headers): count it. A chunk that finished
                 # a head also carried a body, perhaps a whole one (and so left the next request in its head):
@@ -167,20 +187,68 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
 
         def on_header(self, name: bytes, value: bytes) -> None:
             if len(self.headers) >= max_count:
-                self._refused = True
-                raise HeadTooLarge
+                self._refusal = _HEAD_TOO_LARGE
+                raise HeadRefused
             super().on_header(name, value)
 
         def on_headers_complete(self) -> None:
             size = len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
             if size > max_bytes:
-                self._refused = True
-                raise HeadTooLarge
+                self._refusal = _HEAD_TOO_LARGE
+                raise HeadRefused
             self._in_head = False
             self._heads += 1
+            if self.parser.should_upgrade() and not self._should_upgrade():
+                self._ignore_upgrade()
             super().on_headers_complete()
 
+        def _ignore_upgrade(self) -> None:
+            """A request that asks to switch protocols (`Upgrade: h2c`, as `curl --http2` sends) to one Helix does not
+            speak is answered in HTTP/1.1, as the protocol lets a server. llhttp ends such a request at its head and
+            leaves the rest to the new protocol: its body is read here (uvicorn dropped it, and the app read an
+            empty body)."""
+            headers = dict(self.headers)
+            if b"transfer-encoding" in headers:
+                self._refusal = _CHUNKED_UPGRADE
+                raise HeadRefused
+            length = headers.get(b"content-length", b"0")
+            self._upgrade_body = int(length) if length.isdigit() and length != b"0" else None
+
+        def _parse(self, data: bytes) -> None:
+            """uvicorn's `data_received`, but for the bytes after the head of a request whose Upgrade is ignored: its
+            body, and the requests after it."""
+            self._unset_keepalive_if_required()
+            while data:
+                try:
+                    self.parser.feed_data(data)
+                    return
+                except httptools.HttpParserError:
+                    self.logger.warning("Invalid HTTP request received.")
+                    self.send_400_response("Invalid HTTP request received.")
+                    return
+                except httptools.HttpParserUpgrade as upgrade:
+                    if self._should_upgrade():
+                        self.handle_websocket_upgrade()
+                        return
+                    data = data[upgrade.args[0] :]
+                    if self._upgrade_body:
+                        data = self._body_after_upgrade(data)
+
+        def _body_after_upgrade(self, data: bytes) -> bytes:
+            """Pass on what of `data` is the body of the request whose Upgrade is ignored; what follows it is left."""
+            left = self._upgrade_body or 0
+            piece, rest = data[:left], data[left:]
+            if piece:
+                self.on_body(piece)
+            self._upgrade_body = left - len(piece)
+            if not self._upgrade_body:
+                self._upgrade_body = None
+                self.on_message_complete()
+            return rest
+
         def on_message_complete(self) -> None:
+            if self._upgrade_body:  # llhttp ended the message at its head: its body is still to come
+                return
             super().on_message_complete()
             self._in_head, self._head_bytes, self._reading_since, self._drain_left = True, 0, None, None
 
@@ -195,11 +263,11 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
 
         def send_400_response(self, msg: str) -> None:
             # The parser reports an exception raised in a callback as a parse error: say what it was.
-            if self._refused:
-                self._refuse(_HEAD_TOO_LARGE)
+            if self._refusal is not None:
+                self._refuse(self._refusal)
             else:
                 self._refuse(
-                    _answer(
+                    _answers(
                         "400 Bad Request",
                         InvalidRequest(f"the request is not valid HTTP: {msg}", code="invalid_http_request"),
                     )
@@ -216,14 +284,17 @@ def protocol_options(server: ServerConfig) -> dict[str, Any]:
                     if cycle is not None:  # the app is reading the body: it sees the client leave, and why
                         cycle.scope[TIMED_OUT] = True  # type: ignore[literal-required]
                         anthropic = cycle.scope["path"].startswith(ANTHROPIC_API)
-                    self._refuse(_TIMED_OUT_ANTHROPIC if anthropic else _TIMED_OUT)
+                    self._refuse(_TIMED_OUT, anthropic)
                 return
             self._watchdog = self.loop.call_later(read_timeout - (now - since if since is not None else 0), self._watch)
 
-        def _refuse(self, answer: bytes) -> None:
+        def _refuse(self, answers: Refusal, anthropic: bool | None = None) -> None:
+            """Answer in Anthropic's error shape when the request (as far as it was read) is to its API."""
             self._refused = True
+            if anthropic is None:
+                anthropic = getattr(self, "url", b"").startswith(_ANTHROPIC_PATH)  # no url before a request begins
             if self.transport is not None and not self.transport.is_closing():
-                self.transport.write(answer)
+                self.transport.write(answers[1] if anthropic else answers[0])
                 self.transport.close()
 
     protocol: type[asyncio.Protocol] = CappedHttpTools

@@ -14,6 +14,8 @@ import httpx
 import openai
 import pytest
 
+from helix.translate.parts import Untranslatable
+from helix.translate.responses_reply import ResponseEvents
 from tests.conftest import Helix, start_helix
 from tests.fake_upstream import FakeState
 from tests.test_upstream_faults import _answer, raw_upstream
@@ -88,6 +90,7 @@ BAD_RESPONSES_EVENTS = {
     "type a list": {"type": ["x"], "delta": "hi"},
     "sequence_number text": {"type": "response.output_text.delta", "delta": "hi", "sequence_number": "x"},
     "sequence_number a list": {"type": "response.output_text.delta", "delta": "hi", "sequence_number": [1]},
+    "the end without its response": {"type": "response.completed", "sequence_number": 1},
 }
 
 
@@ -235,3 +238,262 @@ def test_a_provider_that_answers_a_streaming_request_whole_is_streamed_to_the_cl
             assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
         rows = instance.rows("SELECT status, stream, completion_tokens FROM requests")
         assert [(r["status"], r["stream"], r["completion_tokens"]) for r in rows] == [(200, 1, 5)] * 2
+
+
+_VECTOR = {"object": "embedding", "index": 0, "embedding": [0.5, -1]}
+_BASE64 = {**_VECTOR, "embedding": "AAAAPwAAgL8="}
+_EMBEDDING_USAGE = {"prompt_tokens": 1, "total_tokens": 1}
+
+
+def _embeddings(item: dict[str, Any], usage: Any = _EMBEDDING_USAGE) -> bytes:
+    return json.dumps({"object": "list", "data": [item], "model": "e", "usage": usage}).encode()
+
+
+EMBEDDINGS_NOT_ASKED_FOR = {
+    "base64, no format asked": ({}, _embeddings(_BASE64)),
+    "base64, floats asked": ({"encoding_format": "float"}, _embeddings(_BASE64)),
+    "index text": ({}, _embeddings({**_VECTOR, "index": "0"})),
+    "index a float": ({}, _embeddings({**_VECTOR, "index": 0.0})),
+    "index past the inputs": ({}, _embeddings({**_VECTOR, "index": 1})),
+    "index negative": ({}, _embeddings({**_VECTOR, "index": -1})),
+    "two at one index": (
+        {"input": ["a", "b"]},
+        json.dumps({"object": "list", "data": [_VECTOR, _VECTOR], "model": "e", "usage": _EMBEDDING_USAGE}).encode(),
+    ),
+    "usage text": ({}, _embeddings(_VECTOR, "7 tokens")),
+    "usage a list": ({}, _embeddings(_VECTOR, [1])),
+    "usage counts text": ({}, _embeddings(_VECTOR, {"prompt_tokens": "1", "total_tokens": 1})),
+    "usage counts negative": ({}, _embeddings(_VECTOR, {"prompt_tokens": 1, "total_tokens": -1})),
+}
+
+
+@pytest.mark.parametrize(("asked", "answer"), EMBEDDINGS_NOT_ASKED_FOR.values(), ids=EMBEDDINGS_NOT_ASKED_FOR.keys())
+def test_embeddings_that_break_their_contract_are_a_502(tmp_path: Path, asked: dict[str, Any], answer: bytes) -> None:
+    """Each was passed on as a 200: a base64 string where the client's SDK (which asked for numbers) hands on a
+    list of floats, an index a client cannot sort by, a usage it cannot read."""
+    with answered_with(tmp_path, _answer(200, answer)) as instance:
+        body = {"model": "text-embedding-3-small", "input": "x", **asked}
+        response = httpx.post(f"{instance.url}/v1/embeddings", json=body, timeout=30)
+        assert response.status_code == 502, response.text
+        error = response.json()["error"]
+        assert error["code"] == "upstream_bad_answer" and "unexpected shape" in error["message"], error
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (502, "upstream_bad_answer")
+
+
+EMBEDDINGS_AS_ASKED = {
+    "floats": ({}, _embeddings(_VECTOR)),
+    "floats, floats asked": ({"encoding_format": "float"}, _embeddings(_VECTOR)),
+    "base64 asked": ({"encoding_format": "base64"}, _embeddings(_BASE64)),
+    "floats where base64 asked": ({"encoding_format": "base64"}, _embeddings(_VECTOR)),
+    "no usage": ({}, _embeddings(_VECTOR, None)),
+    "usage without counts": ({}, _embeddings(_VECTOR, {})),
+}
+
+
+@pytest.mark.parametrize(("asked", "answer"), EMBEDDINGS_AS_ASKED.values(), ids=EMBEDDINGS_AS_ASKED.keys())
+def test_embeddings_as_asked_for_are_passed_on_byte_for_byte(
+    tmp_path: Path, asked: dict[str, Any], answer: bytes
+) -> None:
+    with answered_with(tmp_path, _answer(200, answer)) as instance:
+        body = {"model": "text-embedding-3-small", "input": "x", **asked}
+        response = httpx.post(f"{instance.url}/v1/embeddings", json=body, timeout=30)
+        assert response.status_code == 200, response.text
+        assert response.content == answer
+
+
+_LEGACY = {"model": "gpt-4o-mini", "prompt": "x", "max_tokens": 5, "stream": True}
+
+
+def test_a_chat_stream_sent_to_a_legacy_completions_client_ends_with_an_error(tmp_path: Path) -> None:
+    """Chat chunks (`delta`, no `text`) were passed on to /v1/completions as a 200: the client's SDK read no text
+    from any of them, an empty answer, logged and cached as a good one."""
+    answer = _sse(_chunk({"role": "assistant", "content": "hi"}), _chunk({}, "stop"))
+    with answered_with(tmp_path, answer) as instance:
+        for _ in range(2):
+            response = httpx.post(f"{instance.url}/v1/completions", json=_LEGACY, timeout=30)
+            assert response.status_code == 502, response.text
+            error = response.json()["error"]
+            assert error["code"] == "upstream_bad_stream" and "a choice has no text" in error["message"], error
+        rows = instance.rows("SELECT status, error_code FROM requests")
+        assert [(r["status"], r["error_code"]) for r in rows] == [(502, "upstream_bad_stream")] * 2
+        assert instance.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0
+
+
+def test_a_legacy_completions_stream_whose_last_chunk_has_no_text_is_passed_on(tmp_path: Path) -> None:
+    """What the check above must not refuse: a usage-only chunk (no choices) and a choice of text and no more."""
+    text = {"id": "c", "object": "text_completion", "created": 1, "model": "m"}
+    first = {**text, "choices": [{"index": 0, "text": "hi", "finish_reason": None}]}
+    last = {**text, "choices": [{"index": 0, "text": "", "finish_reason": "stop"}]}
+    answer = _sse(first, last, {**text, "choices": [], "usage": _USAGE})
+    with answered_with(tmp_path, answer) as instance:
+        stream = instance.client().completions.create(model="gpt-4o-mini", prompt="x", max_tokens=5, stream=True)
+        assert "".join(c.choices[0].text for c in stream if c.choices) == "hi"
+
+
+def _anthropic_sse(*blocks: tuple[str, dict[str, Any]]) -> bytes:
+    start = {"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 3, "output_tokens": 1}}}
+    end = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}
+    events = [("message_start", start), *blocks, ("message_delta", end), ("message_stop", {"type": "message_stop"})]
+    body = b"".join(b"event: %s\ndata: %s\n\n" % (name.encode(), json.dumps(data).encode()) for name, data in events)
+    return SSE_HEAD + body
+
+
+def _block(kind: str, index: Any, **fields: Any) -> tuple[str, dict[str, Any]]:
+    return kind, {"type": kind, "index": index, **fields}
+
+
+_TEXT_BLOCK = {"type": "text", "text": ""}
+_TEXT = {"type": "text_delta", "text": "hi"}
+BLOCKS_OUT_OF_PLACE = {
+    "index text": [_block("content_block_start", "0", content_block=_TEXT_BLOCK)],
+    "index a float": [_block("content_block_start", 0.0, content_block=_TEXT_BLOCK)],
+    "index skipped": [_block("content_block_start", 1, content_block=_TEXT_BLOCK)],
+    "index negative": [_block("content_block_start", -1, content_block=_TEXT_BLOCK)],
+    "started twice": [_block("content_block_start", 0, content_block=_TEXT_BLOCK)] * 2,
+    "delta of no block": [_block("content_block_delta", 0, delta=_TEXT)],
+    "delta past the last": [
+        _block("content_block_start", 0, content_block=_TEXT_BLOCK),
+        _block("content_block_delta", 7, delta=_TEXT),
+    ],
+    "delta after its stop": [
+        _block("content_block_start", 0, content_block=_TEXT_BLOCK),
+        _block("content_block_stop", 0),
+        _block("content_block_delta", 0, delta=_TEXT),
+    ],
+    "delta index a list": [
+        _block("content_block_start", 0, content_block=_TEXT_BLOCK),
+        _block("content_block_delta", [0], delta=_TEXT),
+    ],
+}
+
+
+def _stream_error(response: httpx.Response) -> str:
+    """The message of the error a stream ended with (or of the 502 it was before it began)."""
+    if response.status_code != 200:
+        assert response.status_code == 502, response.text
+        return str(response.json()["error"]["message"])
+    last = json.loads([line for line in response.text.split("\n") if line.startswith("data: ")][-1][6:])
+    assert last.get("type") == "error" or "error" in last, response.text
+    assert "message_stop" not in response.text and "response.completed" not in response.text, response.text
+    return str(last.get("error", last)["message"])
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/responses"])
+@pytest.mark.parametrize("blocks", BLOCKS_OUT_OF_PLACE.values(), ids=BLOCKS_OUT_OF_PLACE.keys())
+def test_an_anthropic_stream_whose_blocks_are_out_of_place_ends_with_an_error(
+    tmp_path: Path, path: str, blocks: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """Each was translated into a 200 whose text was lost (a delta of a block never started), repeated, or put in the
+    wrong place, and logged as a good answer; a list for an index was a 500."""
+    with answered_with(tmp_path, _anthropic_sse(*blocks)) as instance:
+        body = {**_request(path, stream=True), "model": "anthropic/claude-haiku-4-5"}
+        response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+        assert "unexpected shape" in _stream_error(response)
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (502, "upstream_bad_stream")
+
+
+def test_an_anthropic_stream_in_order_is_translated(tmp_path: Path) -> None:
+    blocks = [
+        _block("content_block_start", 0, content_block=_TEXT_BLOCK),
+        _block("content_block_delta", 0, delta=_TEXT),
+        _block("content_block_stop", 0),
+        _block("content_block_start", 1, content_block={"type": "tool_use", "id": "t", "name": "f", "input": {}}),
+        _block("content_block_delta", 1, delta={"type": "input_json_delta", "partial_json": "{}"}),
+        _block("content_block_stop", 1),
+    ]
+    with answered_with(tmp_path, _anthropic_sse(*blocks)) as instance:
+        client = instance.client()
+        stream = client.chat.completions.create(model="anthropic/claude-haiku-4-5", messages=[_USER], stream=True)
+        deltas = [c.choices[0].delta for c in stream if c.choices]
+        assert "".join(d.content or "" for d in deltas) == "hi"
+        calls = [call for d in deltas for call in d.tool_calls or []]
+        assert [(c.index, c.function and c.function.arguments) for c in calls] == [(0, ""), (0, "{}")]
+
+
+def _tool(index: int, arguments: str, name: str | None = None) -> dict[str, Any]:
+    return {"index": index, "id": name and f"call_{name}", "type": "function", "function": {"arguments": arguments}}
+
+
+CHUNKS_OUT_OF_PLACE = {
+    "a second choice": [_chunk({"content": "hi"}), {**_chunk({"content": "lost"}), "choices": [{"index": 1}]}],
+    "a tool call's index negative": [_chunk({"tool_calls": [_tool(-1, "{}", "a")]})],
+    "a tool call back after another": [
+        _chunk({"tool_calls": [_tool(0, '{"a":', "a")]}),
+        _chunk({"tool_calls": [_tool(1, "{}", "b")]}),
+        _chunk({"tool_calls": [_tool(0, "1}")]}),
+    ],
+}
+
+
+@pytest.mark.parametrize("chunks", CHUNKS_OUT_OF_PLACE.values(), ids=CHUNKS_OUT_OF_PLACE.keys())
+def test_chat_chunks_out_of_place_in_a_translated_stream_end_it_with_an_error(
+    tmp_path: Path, chunks: list[dict[str, Any]]
+) -> None:
+    """An Anthropic client asks for one answer: a second choice's text was dropped without a word, a tool call
+    resumed after another was a second tool_use block, and the answer logged as a good one."""
+    answer = _sse(_chunk({"role": "assistant", "content": ""}), *chunks, _chunk({}, "tool_calls"))
+    with answered_with(tmp_path, answer) as instance:
+        response = httpx.post(f"{instance.url}/v1/messages", json=_request("/v1/messages", True), timeout=30)
+        assert response.status_code == 200, response.text
+        assert "unexpected shape" in _stream_error(response)
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (502, "upstream_bad_stream")
+
+
+@pytest.mark.parametrize("chunks", CHUNKS_OUT_OF_PLACE.values(), ids=CHUNKS_OUT_OF_PLACE.keys())
+def test_chat_chunks_out_of_place_have_no_place_in_a_responses_stream(chunks: list[dict[str, Any]]) -> None:
+    """The Responses API's translation of chat chunks: arguments of a tool call resumed after its item was done."""
+    events = ResponseEvents({"input": "x"}, "m")
+    with pytest.raises(Untranslatable):
+        for chunk in [_chunk({"role": "assistant", "content": ""}), *chunks]:
+            events.feed(chunk)
+
+
+def test_the_error_event_ending_a_translated_responses_stream_is_numbered_after_the_others(tmp_path: Path) -> None:
+    """A Responses stream translated from an Anthropic provider's stream numbers its events; the error event that
+    ended it was numbered 0 whatever came before it, out of the order a client reads them in."""
+    start = _block("content_block_start", 0, content_block=_TEXT_BLOCK)
+    whole = _anthropic_sse(start, _block("content_block_delta", 0, delta=_TEXT))
+    cut = whole.split(b"event: message_delta")[0]  # the stream ends before its answer does
+    with answered_with(tmp_path, cut) as instance:
+        body = {"model": "anthropic/claude-haiku-4-5", "input": "x", "stream": True}
+        response = httpx.post(f"{instance.url}/v1/responses", json=body, timeout=30)
+        events = [json.loads(line[6:]) for line in response.text.split("\n") if line.startswith("data: ")]
+        assert events[-1]["type"] == "error" and events[-1]["code"] == "upstream_truncated_stream", events
+        assert [e["sequence_number"] for e in events] == list(range(len(events))), events
+
+
+def test_a_chunk_that_carries_an_error_with_its_choices_is_the_providers_error(tmp_path: Path) -> None:
+    """Some routers end a stream that failed with a chunk of both `error` and a choice (finish_reason "error"): it
+    was passed on as an answer (OpenAI's SDK raises on it), logged as a 200 and cached, and replayed."""
+    failed = {**_chunk({}, "error"), "error": {"message": "the model crashed", "type": "server_error"}}
+    with answered_with(tmp_path, _sse(_chunk({"content": "hi"}), failed)) as instance:
+        for _ in range(2):
+            response = httpx.post(f"{instance.url}/v1/chat/completions", json=_request("/v1/chat/completions", True))
+            assert "the model crashed" in _stream_error(response)
+        rows = instance.rows("SELECT status, error_code, cache FROM requests")
+        assert [(r["status"], r["error_code"], r["cache"]) for r in rows] == [(502, "server_error", "MISS")] * 2
+
+
+_MESSAGE = {"id": "msg_1", "type": "message", "role": "assistant", "content": [{"type": "text", "text": "hi"}]}
+_MESSAGE |= {"stop_reason": "end_turn", "usage": {"input_tokens": 3, "output_tokens": 2}}
+_OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "busy right now"}}
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_an_anthropic_provider_that_answers_a_streaming_request_whole_is_streamed(tmp_path: Path, path: str) -> None:
+    """As an OpenAI-compatible one's is: it was a 502 saying the stream ended before the answer was finished, and a
+    whole error body (a 200 of Anthropic's error shape) lost its message to that one."""
+    body = {**_request(path, True), "model": "anthropic/claude-haiku-4-5"}
+    with answered_with(tmp_path, _answer(200, json.dumps(_MESSAGE).encode())) as instance:
+        response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+        assert response.status_code == 200, response.text
+        assert '"hi"' in response.text and response.text.rstrip().endswith(("[DONE]", '{"type":"message_stop"}'))
+        (row,) = instance.rows("SELECT status, completion_tokens FROM requests")
+        assert (row["status"], row["completion_tokens"]) == (200, 2)
+    (tmp_path / "error").mkdir()
+    with answered_with(tmp_path / "error", _answer(200, json.dumps(_OVERLOADED).encode())) as instance:
+        response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
+        assert response.status_code == 502 and "busy right now" in response.text, response.text

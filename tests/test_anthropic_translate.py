@@ -645,9 +645,11 @@ def test_reassembled_tool_arguments_are_valid_json() -> None:
 def test_ping_and_block_stop_produce_nothing() -> None:
     translator = StreamTranslator("alias", include_usage=False)
     assert translator.feed("ping", {"type": "ping"}) == []
-    assert translator.feed("content_block_stop", {"type": "content_block_stop", "index": 0}) == []
     assert translator.feed("some_future_event", {"type": "some_future_event"}) == []
     assert translator.usage is None
+    translator.feed("message_start", {"type": "message_start", "message": {"id": "m", "usage": {}}})
+    translator.feed("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {}})
+    assert translator.feed("content_block_stop", {"type": "content_block_stop", "index": 0}) == []
 
 
 def test_message_delta_usage_overrides_cumulative_fields() -> None:

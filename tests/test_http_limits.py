@@ -4,6 +4,7 @@ sent within [server] client_read_timeout a 408, one that is not HTTP a 400, each
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import socket
 import sqlite3
@@ -427,3 +428,70 @@ def test_a_large_body_after_an_early_answer_is_not_read_to_its_end(
                     sock.sendall(b"x" * 65536)
                     sent += 65536
         assert sent < 64 * 1024 * 1024, sent
+
+
+_H2C = b"connection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\nhttp2-settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"
+
+
+@pytest.mark.parametrize("pieces", [1, 2, 7])
+def test_a_post_that_asks_to_upgrade_to_h2c_is_served_over_http_1_1(served: str, pieces: int) -> None:
+    """`Upgrade: h2c` (what `curl --http2` sends): llhttp ends the request at its head and leaves the rest to the new
+    protocol, which uvicorn dropped, so the app read an empty body: a 400 'the request body is empty'. The upgrade is
+    ignored, as HTTP/1.1 lets a server, and the body read, in whatever pieces it comes; the connection goes on."""
+    port = int(served.rsplit(":", 1)[1])
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "h2c?"}]}).encode()
+    request = _chat_request(port, body, _H2C)
+    head_end = request.index(b"\r\n\r\n") + 4
+    cuts = [head_end + len(body) * i // pieces for i in range(pieces)] + [len(request)]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request[: cuts[0]])
+        for start, end in itertools.pairwise(cuts):
+            time.sleep(0.05)
+            sock.sendall(request[start:end])
+        first = _read_answer(sock)
+        sock.sendall(_chat_request(port, body))  # the same connection, after the upgrade ignored
+        second = _read_answer(sock)
+    for answer in (first, second):
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        assert b"echo: h2c?" in answer or b"chatcmpl" in answer, answer
+
+
+def test_requests_without_a_body_that_ask_to_upgrade_are_served_with_the_ones_after_them(served: str) -> None:
+    port = int(served.rsplit(":", 1)[1])
+    health = b"GET /health HTTP/1.1\r\nhost: 127.0.0.1:%d\r\n%s\r\n"
+    answers = raw_request(served, health % (port, _H2C) + health % (port, b"connection: close\r\n"))  # one write
+    assert answers.count(b"HTTP/1.1 200 OK") == 2 and answers.count(b'"status":"ok"') == 2, answers
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_a_chunked_body_that_asks_to_upgrade_is_a_clear_400(served: str, path: str) -> None:
+    """Its body is left to a protocol Helix does not speak: refused saying so (in Anthropic's shape on its API), not
+    read as an empty body."""
+    head = b"POST %s HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n" % path.encode()
+    answer = raw_request(served, head + b"transfer-encoding: chunked\r\n" + _H2C + b"\r\n2\r\n{}\r\n0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400"), answer
+    body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert "Upgrade" in body["error"]["message"], body
+    if path == "/v1/messages":
+        assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error", body
+    else:
+        assert body["error"]["code"] == "unsupported_upgrade", body
+
+
+@pytest.mark.parametrize(
+    ("extra", "status"),
+    [
+        (b"x-api-key: \x01\r\n", b"400"),
+        # sent in one piece, read in one: the server has nothing left unread to reset the connection with on closing it
+        (b"".join(b"x-h%d: 1\r\n" % i for i in range(1000)), b"431"),
+    ],
+    ids=["a control character", "too many headers"],
+)
+def test_a_head_refused_on_the_anthropic_api_is_in_its_shape(served: str, extra: bytes, status: bytes) -> None:
+    """Refused before the app sees it, it was in OpenAI's shape even on /v1/messages, which Anthropic's SDK reads
+    as no error of its own."""
+    head = b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\n"
+    answer = raw_request(served, head + extra + b"\r\n{}")
+    assert answer.startswith(b"HTTP/1.1 " + status), answer[:300]
+    body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error", body

@@ -711,7 +711,9 @@ def test_an_anthropic_answer_with_no_message_is_a_502(tmp_path: Path, path: str,
             instance.server.stop()
 
 
-@pytest.mark.parametrize("answer", [b"[1, 2]", b'{"input_tokens": "many"}'])
+@pytest.mark.parametrize(
+    "answer", [b"[1, 2]", b'{"input_tokens": "many"}', b'{"input_tokens": -5}', b'{"input_tokens": 5.0}']
+)
 def test_an_anthropic_token_count_of_the_wrong_shape_is_a_502(tmp_path: Path, answer: bytes) -> None:
     with raw_upstream(_answer(200, answer)) as url:
         instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")

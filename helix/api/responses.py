@@ -18,8 +18,10 @@ from litestar.types import ASGIApp
 from helix.call import Call, Chunk, Completed, Reply
 from helix.errors import ANTHROPIC_API, ClientGone, DatabaseUnavailable, HelixError, body_too_large
 from helix.pii.scrub import quoted
+from helix.providers.http import unreadable
 from helix.server import TIMED_OUT
 from helix.store.pg import ConnectionLost
+from helix.translate.parts import Untranslatable
 
 _encode = msgspec.json.encode
 T = TypeVar("T")
@@ -221,7 +223,10 @@ async def _sse(
 
     def add(chunk: dict[str, Any]) -> bytes | None:
         """Hold the chunk's bytes; all held, once no more events of the same network read follow."""
-        data = encoder.encode(chunk)
+        try:
+            data = encoder.encode(chunk)
+        except Untranslatable as exc:
+            raise unreadable(call.target.provider.name, "a stream event", "upstream_bad_stream", str(exc)) from None
         if data:
             held.append(data)
         if not held or (type(chunk) is Chunk and chunk.more):
@@ -240,6 +245,9 @@ async def _sse(
         held.append(encoder.end())
         yield b"".join(held)
     except HelixError as exc:
+        # one of the encoder's (a chunk it cannot translate) is logged as the pipeline's own; one the pipeline raised
+        # has ended its stream already
+        await _fail(chunks, exc)
         yield b"".join(held) + encoder.error(exc)
     except Exception as exc:
         error = unexpected(exc, f"a stream of {call.id}")

@@ -55,7 +55,7 @@ class _ResponseEvents:
             "code": exc.code or exc.type,
             "message": exc.message,
             "param": exc.param,
-            "sequence_number": self._sequence,
+            "sequence_number": self._translate.sequence if self._translate is not None else self._sequence,
         }
         return _sse([event])
 

@@ -35,6 +35,7 @@ from helix.providers.http import (
     unreadable,
 )
 from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS
+from helix.translate.completion_chunks import completion_to_chunks
 
 API_VERSION = "2023-06-01"
 _decode = msgspec.json.decode
@@ -91,7 +92,8 @@ class AnthropicProvider(HttpAdapter):
         body = {**call.body, "model": call.target.model}
         async with self._open(call, "/messages/count_tokens", body) as response:
             result = await read_json(response, self.name, call)
-        if not isinstance(result, dict) or type(result.get("input_tokens")) is not int:
+        count = result.get("input_tokens") if isinstance(result, dict) else None
+        if type(count) is not int or count < 0:
             carried = carried_error(self.name, result, translate_error)
             raise carried or unreadable(self.name, "an answer", "upstream_bad_answer", "no input_tokens count")
         return Completed(result)
@@ -100,7 +102,11 @@ class AnthropicProvider(HttpAdapter):
         if call.stream:
             return Streamed(self._stream(call, body))
         async with self._open(call, "/messages", body) as response:
-            result = await read_json(response, self.name, call)
+            return Completed(await self._whole(call, response))
+
+    async def _whole(self, call: Call, response: httpx.Response) -> dict[str, Any]:
+        """A whole answer, in the pipeline's chat shape."""
+        result = await read_json(response, self.name, call)
         try:
             answer = from_messages_response(result, call.requested_model)
         except _WRONG_SHAPE as exc:
@@ -109,7 +115,7 @@ class AnthropicProvider(HttpAdapter):
         # What translated without an error can still carry the wrong types through (a text block's text a number).
         if problem := ANSWER_PROBLEMS["/chat/completions"](answer):
             raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)
-        return Completed(answer)
+        return answer
 
     async def embeddings(self, call: Call) -> Reply:
         raise InvalidRequest(
@@ -133,6 +139,13 @@ class AnthropicProvider(HttpAdapter):
         translator = StreamTranslator(call.requested_model, include_usage=True)
         async with AsyncExitStack() as stack:
             response = await stack.enter_async_context(self._open(call, "/messages", body))
+            if response.headers.get("content-type", "").startswith("application/json"):
+                # A whole answer (or its error) to a streaming request, as from an OpenAI-compatible server that does
+                # not stream (openai_compat.py): passed on as the chunks it amounts to, never a 502 saying the stream
+                # ended early, which lost the provider's own error.
+                for chunk in completion_to_chunks(await self._whole(call, response)):
+                    yield chunk
+                return
             waiting, first = time.perf_counter(), True
             async for event, data, _more in iter_sse(response, self.name):
                 if first:

@@ -452,6 +452,7 @@ class StreamTranslator:
         self._anthropic_usage: JSON | None = None
         self._tool_index_by_block: dict[int, int] = {}
         self._thinking_by_block: dict[int, int] = {}
+        self._blocks: list[bool] = []  # by content block index: whether it is still open
         self._finished = False
 
     @property
@@ -471,11 +472,12 @@ class StreamTranslator:
             "message_start": self._on_message_start,
             "content_block_start": self._on_block_start,
             "content_block_delta": self._on_block_delta,
+            "content_block_stop": self._on_block_stop,
             "message_delta": self._on_message_delta,
             "message_stop": self._on_message_stop,
             "error": self._on_error,
         }.get(event)
-        # ping, content_block_stop and event types added later carry nothing to forward.
+        # ping and event types added later carry nothing to forward.
         if handler is None:
             return []
         if self._anthropic_usage is None and event not in ("message_start", "error"):
@@ -491,18 +493,38 @@ class StreamTranslator:
         self._anthropic_usage = dict(usage) if isinstance(usage, dict) else {}
         return [self._chunk({"role": "assistant", "content": ""})]
 
+    def _block_index(self, data: JSON, *, start: bool = False) -> int:
+        """The content block an event is about: the next one when it starts one (blocks are numbered in order, as
+        Anthropic's SDK, which appends each, reads them), else one started and not yet stopped. Any other is part
+        of the answer lost, or put in the wrong place, in the translation."""
+        index = data.get("index")
+        if type(index) is not int:
+            raise ValueError("a content block's index is not a number")
+        if start:
+            if index != len(self._blocks):
+                raise ValueError(f"content block {index} started out of order")
+            self._blocks.append(True)
+        elif not (0 <= index < len(self._blocks) and self._blocks[index]):
+            raise ValueError(f"an event of content block {index}, which is not open")
+        return index
+
+    def _on_block_stop(self, data: JSON) -> list[JSON]:
+        self._blocks[self._block_index(data)] = False
+        return []
+
     def _on_block_start(self, data: JSON) -> list[JSON]:
+        index = self._block_index(data, start=True)
         block = data.get("content_block") or {}
         if block.get("type") in THINKING_TYPES:
             slot = len(self._thinking_by_block)
-            self._thinking_by_block[data.get("index", slot)] = slot
+            self._thinking_by_block[index] = slot
             return [self._chunk({"thinking_blocks": [{"index": slot, **block}]})]
         if block.get("type") == "text" and block.get("text"):
             return [self._chunk({"content": block["text"]})]
         if block.get("type") != "tool_use":
             return []
         tool_index = len(self._tool_index_by_block)
-        self._tool_index_by_block[data.get("index", tool_index)] = tool_index
+        self._tool_index_by_block[index] = tool_index
         arguments = json.dumps(block["input"]) if block.get("input") else ""
         call = {
             "index": tool_index,
@@ -513,9 +535,10 @@ class StreamTranslator:
         return [self._chunk({"tool_calls": [call]})]
 
     def _on_block_delta(self, data: JSON) -> list[JSON]:
+        index = self._block_index(data)
         delta = data.get("delta") or {}
         if delta.get("type") in ("thinking_delta", "signature_delta"):
-            slot = self._thinking_by_block.get(data.get("index", -1))
+            slot = self._thinking_by_block.get(index)
             field = "thinking" if delta["type"] == "thinking_delta" else "signature"
             if slot is None or not delta.get(field):
                 return []
@@ -523,7 +546,7 @@ class StreamTranslator:
         if delta.get("type") == "text_delta" and delta.get("text"):
             return [self._chunk({"content": delta["text"]})]
         if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
-            tool_index = self._tool_index_by_block.get(data.get("index", -1))
+            tool_index = self._tool_index_by_block.get(index)
             if tool_index is None:
                 return []
             call = {"index": tool_index, "function": {"arguments": delta["partial_json"]}}

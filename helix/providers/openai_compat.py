@@ -17,6 +17,7 @@ from helix.providers.http import (
     carried_error,
     decode_event,
     error_from_body,
+    given,
     iter_sse,
     read_json,
     read_json_raw,
@@ -24,7 +25,7 @@ from helix.providers.http import (
     truncated_stream,
     unreadable,
 )
-from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS, embeddings_missing
+from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS, embeddings_mismatch
 from helix.translate.completion_chunks import completion_to_chunks
 
 
@@ -72,7 +73,7 @@ class OpenAICompatProvider(HttpAdapter):
     async def embeddings(self, call: Call) -> Reply:
         body = {**call.body, "model": call.target.model}
         result, raw = await self._post_json(call, "/embeddings", body)
-        if problem := embeddings_missing(body.get("input"), result):
+        if problem := embeddings_mismatch(body, result):
             raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)
         return Completed(result, raw)
 
@@ -124,7 +125,9 @@ class OpenAICompatProvider(HttpAdapter):
                         return
                     break  # `[DONE]` before any chunk: no answer at all, a truncated stream
                 chunk = decode_event(self.name, data)
-                if "error" in chunk and "choices" not in chunk:
+                if "error" in chunk and given(chunk["error"]):
+                    # with choices too (a finish_reason "error", as some routers send): OpenAI's SDKs raise on the
+                    # chunk, so it is the provider's error, never an answer logged and cached as whole
                     raise error_from_body(self.name, 502, chunk, read_openai_error)
                 kind = chunk.get("type")
                 if kind == "error":  # a Responses stream's error event: the provider's error, as above

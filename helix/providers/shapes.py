@@ -39,7 +39,9 @@ def choices_problem(body: dict[str, Any], part: Part, *, required: bool = False)
         if part == "text":
             if not isinstance(inner, _TEXT):
                 return "a choice's text is not text"
-            if inner is None and required:  # a whole completion's choice without its text (a chat answer's)
+            if inner is None and (required or "delta" in choice or "message" in choice):
+                # a completion's choice without its text: a chat answer's, or a chat stream's chunk, sent back to
+                # a legacy completions client whose SDK reads `text` alone
                 return "a choice has no text"
         elif inner is None:
             if required:  # a whole answer's choice without its message: nothing a client can read
@@ -82,26 +84,58 @@ def _message_problem(inner: Any, part: Part) -> str | None:
 
 
 def embeddings_problem(body: dict[str, Any]) -> str | None:
-    """What in an embeddings answer cannot be read: `data` must be a list of objects, each vector a list of
-    numbers or a base64 string (`encoding_format: "base64"`)."""
+    """What in an embeddings answer cannot be read: `data` must be a list of objects, each with a number for its
+    `index` and a vector that is a list of numbers or a base64 string (`encoding_format: "base64"`), and its usage
+    (when there) token counts."""
     data = body.get("data")
     if not isinstance(data, list) or not _objects(data):
         return "its data is not a list of objects"
     for item in data:
+        if not _int_or_none(item.get("index")):
+            return "an embedding's index is not a number"
         vector = item.get("embedding")
         if isinstance(vector, str):
             continue
         if not isinstance(vector, list) or not all(type(x) is float or type(x) is int for x in vector):
             return "an embedding is not a list of numbers"
+    return _usage_problem(body.get("usage"))
+
+
+_EMBEDDING_COUNTS = ("prompt_tokens", "total_tokens")
+
+
+def _usage_problem(usage: Any) -> str | None:
+    """An embeddings answer's usage, which its SDK reads: null or an object of whole token counts. A chat answer's
+    is not held to it: the answer is good without it, and the log reads garbage counts as unknown (`token_count`)."""
+    if usage is None:
+        return None
+    if type(usage) is not dict:
+        return "its usage is not an object"
+    if not all(_count_or_none(usage.get(name)) for name in _EMBEDDING_COUNTS):
+        return "its usage's token counts are not whole numbers"
     return None
 
 
-def embeddings_missing(request_input: Any, body: dict[str, Any]) -> str | None:
-    """An embeddings answer (of a readable shape) with another number of vectors than the request had inputs (a
-    list of token ids is one input): the client would pair vectors with the wrong texts, or miss some."""
+def _count_or_none(value: Any) -> bool:
+    return value is None or (type(value) is int and value >= 0)
+
+
+def embeddings_mismatch(request: dict[str, Any], body: dict[str, Any]) -> str | None:
+    """An embeddings answer (of a readable shape) that is not what the request asked for: another number of vectors
+    than it had inputs (a list of token ids is one input), or indices that are not theirs (past the last, or two
+    vectors at one), which the client would pair with the wrong texts, or miss some; base64 when it asked for numbers
+    (`encoding_format` absent or "float"), which its SDK hands on as a string."""
+    request_input: Any = request.get("input")
     one = not isinstance(request_input, list) or all(type(x) is int for x in request_input)
     wanted, got = 1 if one else len(request_input), len(body["data"])
-    return None if got == wanted else f"{got} embeddings for {wanted} inputs"
+    if got != wanted:
+        return f"{got} embeddings for {wanted} inputs"
+    indices = [item["index"] for item in body["data"] if item.get("index") is not None]
+    if any(not 0 <= i < wanted for i in indices) or len(set(indices)) != len(indices):
+        return "an embedding's index is not one of its inputs'"
+    if request.get("encoding_format") in (None, "float") and any(isinstance(i["embedding"], str) for i in body["data"]):
+        return "an embedding in base64 where numbers were asked for"
+    return None
 
 
 def responses_problem(body: dict[str, Any]) -> str | None:
@@ -133,6 +167,13 @@ def responses_answer_problem(body: dict[str, Any]) -> str | None:
     return responses_problem(body)
 
 
+# The Responses stream events that carry the response as it stands; the one that ends the stream is what its SDK
+# returns as the answer.
+_WITH_RESPONSE = frozenset(
+    {"response.created", "response.in_progress", "response.queued", "response.completed", "response.incomplete"}
+)
+
+
 def responses_event_problem(event: dict[str, Any]) -> str | None:
     """What in a Responses stream event cannot be read: its `type` a name (it becomes the SSE `event:` line,
     so no line break), its `sequence_number` a number, every `delta` text, a `response` an answer."""
@@ -145,7 +186,7 @@ def responses_event_problem(event: dict[str, Any]) -> str | None:
         return "a delta is not text"
     response = event.get("response")
     if response is None:
-        return None
+        return "it has no response" if kind in _WITH_RESPONSE else None
     if not isinstance(response, dict):
         return "its response is not an object"
     return responses_problem(response)

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from helix.call import token_count
-from helix.translate.parts import content_text
+from helix.translate.parts import content_text, one_choice, tool_index
 
 JSON = dict[str, Any]
 
@@ -105,6 +105,7 @@ class MessageEvents:
         self._started = False
         self._block: tuple[str, int] | None = None  # ("text", -1) or ("tool", tool index) of the open block
         self._index = -1
+        self._tools: set[int] = set()  # the tool calls' indices given a block
         self._stop: str | None = None
         self._usage: Any = None
 
@@ -115,9 +116,7 @@ class MessageEvents:
             events.append(("message_start", self._start(chunk)))
         if chunk.get("usage"):
             self._usage = chunk["usage"]
-        for choice in chunk.get("choices") or []:
-            if int(choice.get("index") or 0) != 0:
-                continue
+        for choice in one_choice(chunk):
             delta = choice.get("delta") or {}
             for piece in _thinking_blocks(delta.get("thinking_blocks")):
                 events += self._thinking(piece)
@@ -176,8 +175,10 @@ class MessageEvents:
     def _tool(self, call: JSON) -> list[tuple[str, JSON]]:
         events: list[tuple[str, JSON]] = []
         function = call.get("function") or {}
-        key = ("tool", int(call.get("index") or 0))
+        current = self._block[1] if self._block is not None and self._block[0] == "tool" else None
+        key = ("tool", tool_index(call, self._tools, current))
         if self._block != key:
+            self._tools.add(key[1])
             block: JSON = {
                 "type": "tool_use",
                 "id": call.get("id") or "toolu_" + uuid.uuid4().hex[:24],

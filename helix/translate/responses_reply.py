@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from helix.call import token_count
-from helix.translate.parts import content_text
+from helix.translate.parts import content_text, one_choice, tool_index
 
 JSON = dict[str, Any]
 _ECHOED = (
@@ -119,6 +119,11 @@ class ResponseEvents:
         self._finish: Any = None
         self._usage: Any = None
 
+    @property
+    def sequence(self) -> int:
+        """The number of the next event: an error event Helix ends the stream with takes it."""
+        return self._sequence
+
     def _event(self, kind: str, **fields: Any) -> JSON:
         event = {"type": kind, "sequence_number": self._sequence, **fields}
         self._sequence += 1
@@ -133,9 +138,7 @@ class ResponseEvents:
             events.append(self._event("response.in_progress", response=shell))
         if chunk.get("usage"):
             self._usage = chunk["usage"]
-        for choice in chunk.get("choices") or []:
-            if int(choice.get("index") or 0) != 0:
-                continue
+        for choice in one_choice(chunk):
             delta = choice.get("delta") or {}
             if text := content_text(delta.get("content")):
                 events += self._text_delta(text)
@@ -168,7 +171,8 @@ class ResponseEvents:
 
     def _tool_delta(self, call: JSON) -> list[JSON]:
         events: list[JSON] = []
-        index = int(call.get("index") or 0)
+        current = next((i for i, item in self._tool_item.items() if item is self._open), None)
+        index = tool_index(call, self._tool_item, current)
         item = self._tool_item.get(index)
         if item is None:
             events += self._close()
