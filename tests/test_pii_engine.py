@@ -508,6 +508,32 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Μετάφρασε: το κινητό μου 694 312 8870.", "694 312 8870", "PHONE_NUMBER"),
         ("agent: can you confirm your date of birth?\ncustomer: 1988年7月23日です", "1988年7月23日", "DATE_OF_BIRTH"),
         ("생년월일: 1990년 4월 12일", "1990년 4월 12일", "DATE_OF_BIRTH"),
+        # round 8 (probe set H): secrets in code and headers, numbers in tables and with dots, lower-case addresses
+        (
+            "my seed phrase is 'gravity orchard shallow pilot bamboo ethics uniform cradle vessel trophy alcohol lunar'",
+            "gravity orchard shallow pilot bamboo ethics uniform cradle vessel trophy alcohol lunar",
+            "SECRET",
+        ),
+        (
+            'acct = w3.eth.account.from_key("0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")',
+            "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+            "SECRET",
+        ),
+        (
+            'headers={"Authorization": "Token 3f8a1c9e7b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a"}',
+            "3f8a1c9e7b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a",
+            "SECRET",
+        ),
+        ("id,name,phone,city\n1,Ravi Kumar,98201 44763,Mumbai", "98201 44763", "PHONE_NUMBER"),
+        ("my address on file is 12 main st, apt 4b, springfield", "12 main st", "LOCATION"),
+        ("update my home address to 27 willow crescent, reading rg4 7tp", "27 willow crescent", "LOCATION"),
+        ("all mail to po box 123, bozeman mt 59771 from now on", "po box 123", "LOCATION"),
+        ("UK driving licence MORGA753116SM9IJ, which one", "MORGA753116SM9IJ", "ID_NUMBER"),
+        ("Mijn burgerservicenummer is 2748.19.302, IBAN", "2748.19.302", "ID_NUMBER"),
+        ("Mi DNI es 48.213.757-F y nací el 23-06-1994", "48.213.757-F", "ID_NUMBER"),
+        ("Reisepassnummer C01X00T47, geb. 12.05.1979 in Köln", "12.05.1979", "DATE_OF_BIRTH"),
+        ("even with card 4532-018844-173022? it fails", "4532-018844-173022", "CREDIT_CARD"),
+        ("幫我寫封信。本人陳志明，住址九龍彌敦道132號，電話", "九龍彌敦道132號", "LOCATION"),  # noqa: RUF001
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -577,6 +603,11 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "sku ABCDE1234F and part X12345678; IMEI: unknown.\nticket 20-12345678-0; 2024年3月7日にリリース",
         'primary key: id\nkey = "created_at"\nprivate_key = load_key(path)\nre_match_timeout_ms = 2500',
         "ElevenLabs voice_id 21m00Tcm4TlvDq8ikWAM; md5 078c6bc75fce664818bdada32d2baea5; locale en-us21",
+        # round 8's look-alikes
+        "Ethereum tx 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060; the cache key is a sha256",
+        "Mnemonic for the planets: My Very Educated Mother Just Served Us Nachos; the seed phrase is on paper",
+        "CSV header: id,name,phone,city\nversion,1,2024-05-11,3.12.7\nitems 12 main steps; 40 more steps, then stop",
+        "git a91f3c2 and 7d4e9b18c0f2a6e35d1b4c7a8e9f0a1b2c3d4e5f; release 4.18.2 (build 20261203.4); 1.249,00 €",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

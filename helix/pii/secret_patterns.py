@@ -803,7 +803,7 @@ SECRET_PATTERNS = [
     _api(
         "seed_phrase",  # a crypto wallet's recovery words: whoever has them has the wallet
         r"(?i:\b(?:seed|recovery|mnemonic|backup|secret recovery) (?:phrase|words)|\bmnemonic)\b[ \t]*[:=-]?[ \t]*"
-        r"(?P<value>(?:[a-z]{3,8} ){11,23}[a-z]{3,8})\b",
+        r"(?:(?:is|are|was|were)[ \t]+)?[\"'`]?(?P<value>(?:[a-z]{3,8} ){11,23}[a-z]{3,8})\b",
         ("phrase", "mnemonic", "words"),
         score=0.9,
         line_local=True,  # "words" is in many prompts ("under 300 words"): only its lines are scanned
@@ -821,7 +821,9 @@ SECRET_PATTERNS = [
     _api(
         # An Authorization header's credentials whatever the scheme (Token, ApiKey, Digest...; Bearer and Basic too).
         "authorization_header",
-        r"(?i:\bauthorization[ \t]*:[ \t]*(?:[A-Za-z][A-Za-z0-9_-]*[ \t]+)?)(?P<value>[A-Za-z0-9._~+/=-]{16,})",
+        # A header in code is a quoted key and value too ({"Authorization": "Token ..."}, ("Authorization", "...")).
+        r"(?i:\bauthorization[\"']?[ \t]*[:,][ \t]*[\"']?(?:[A-Za-z][A-Za-z0-9_-]*[ \t]+)?)"
+        r"(?P<value>[A-Za-z0-9._~+/=-]{16,})",
         ("authorization",),
         score=0.7,
         check=_plausible_secret,
@@ -834,6 +836,17 @@ SECRET_PATTERNS = [
         r"(?P<value>[A-Z2-7]{4}(?: ?[A-Z2-7]{4}){3,15})(?![A-Za-z0-9])",
         ("totp", "2fa", "mfa", "otp", "authenticator"),
         score=0.7,
+        line_local=True,
+    ),
+    _api(
+        # A wallet's private key (an Ethereum key: 64 hex digits, often after 0x) passed to what signs with it or
+        # named as one; the same digits after "tx" or "hash" are a transaction's hash, public.
+        "hex_private_key",
+        r"(?i:(?:priv(?:ate)?|secret|signing|from)[_ -]?key\b[^\n]{0,24}?)"
+        r"(?<![0-9A-Za-z])(?P<value>(?:0x)?[0-9a-fA-F]{64})(?![0-9A-Za-z])",
+        ("key",),
+        score=0.8,
+        check=_has_digit_and_letter,
         line_local=True,
     ),
     _api(
