@@ -51,7 +51,7 @@ _FRENCH_STREET_TYPES = "rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai
 # A street type after a space: the street gate's first check (one pattern is cheaper than 30 substrings here).
 # French types capitalised too ("12 Rue de Rivoli"), and English ones typed in lower case ("1428 elm street").
 _FRENCH_STREET_TYPES_CAPITALISED = "Rue|Bd|Allée|Impasse|Quai|Chemin"
-_LOWER_STREET_TYPES = "street|road|lane|avenue|boulevard"
+_LOWER_STREET_TYPES = "street|st|road|rd|lane|ln|avenue|ave|boulevard|blvd|drive|dr|court|ct|crescent"
 # A street type after a space: the street gate's first check, one pattern tried at each space, as a trie (its branches
 # share their first letters: "St", "Street", "Sq", "Square"...), several times cheaper than the plain alternation.
 STREET_HINT = re.compile(
@@ -110,10 +110,10 @@ _LOWER_STREET = re.compile(
     + r")(?=,|[ \t]*$|[ \t]+(?:apt|unit|suite|#))",
     re.MULTILINE,
 )
-# A post-office box, capitalised as on a label: "P.O. Box 1234", "PO BOX 77", "Postfach 10 12 34", "Postbus 1234",
+# A post-office box: "P.O. Box 1234", "PO BOX 77", "po box 123", "Postfach 10 12 34", "Postbus 1234",
 # "Apartado 123", "Caixa Postal 55" (the gate looks for them in `FOREIGN_STREET_HINT`, whose first letters they share).
 _PO_BOX = re.compile(
-    r"\b(?:P\.? ?O\.? ?B(?:ox|OX)|Post Office Box|Postfach|Postbus|Apartado(?: de [Cc]orreos)?"
+    r"\b(?:[Pp]\.? ?[Oo]\.? ?[Bb](?:ox|OX)|Post Office Box|Postfach|Postbus|Apartado(?: de [Cc]orreos)?"
     r"|Casilla(?: de [Cc]orreo)?|Caixa Postal)\.? \d{1,6}(?: \d\d){0,2}\b"
 )
 
@@ -137,10 +137,14 @@ _JAPANESE_ADDRESS = regex.compile(
 )
 
 
-def japanese_address_hint(text: str) -> bool:
-    """Whether `text` may hold a Japanese address: a substring test for each of the characters that end a city,
-    ward, town or village, which a text of Latin letters answers at once."""
-    return "区" in text or "市" in text or "町" in text or "村" in text or "郡" in text
+# A Chinese address: a road and its number ("九龍彌敦道132號", "中山路100号"), after the word for one (住址, 地址) if any.
+_CHINESE_ADDRESS = regex.compile(r"(?:住址|地址)?(\p{Han}{1,12}?[道路街巷弄]\d{1,5}[號号])")
+
+
+def cjk_address_hint(text: str) -> bool:
+    """Whether `text` may hold a Japanese or Chinese address: a substring test for each of the characters that end
+    a city, ward, town or village, or a Chinese house number, which a text of Latin letters answers at once."""
+    return any(c in text for c in "区市町村郡號号")
 
 
 # German streets named by a preposition and a noun, the number after them ("Am Markt 3", "An der Alster 12", "Unter den
@@ -159,7 +163,7 @@ FOREIGN_STREET_HINT = re.compile(
     r"(?:A[mnu][ f]|Zu[mr] |Unter d|Hinter d|Calle |C/|Avenida |Avda\. |Paseo |Plaza |Carrer |Vi(?:a|ale) "
     r"|Corso |Piazza|Rua |ul\. |pl\. |Str\. |Strada |Bulevardul |Calea |Aleea |Șoseaua "
     # post-office boxes, their last letter left to the part after (one pattern: its first letters are the same)
-    r"|P\.? ?O\.? ?B[oO]|Post Office Bo|Postfac|Postbu|Apartad|Casill|Caixa Posta)[^\n]{1,60}? \d"
+    r"|[Pp]\.? ?[Oo]\.? ?[Bb][oO]|Post Office Bo|Postfac|Postbu|Apartad|Casill|Caixa Posta)[^\n]{1,60}? \d"
 )
 
 
@@ -181,8 +185,9 @@ class StreetAddressRecognizer(_SpanRecognizer):
         yield from (m.span() for m in _PO_BOX.finditer(text))
         if POSTCODE_HINT.search(text) is not None:
             yield from (m.span(1) for m in _STREET_BEFORE_POSTCODE.finditer(text))
-        if japanese_address_hint(text):
+        if cjk_address_hint(text):
             yield from (m.span() for m in _JAPANESE_ADDRESS.finditer(text))
+            yield from (m.span(1) for m in _CHINESE_ADDRESS.finditer(text))
         yield from (m.span() for m in _FRENCH_STREET.finditer(text))
         yield from (m.span() for m in _GERMAN_STREET.finditer(text))
         if FOREIGN_STREET_HINT.search(text) is not None:
@@ -205,7 +210,7 @@ _MONTH = (
 # Portuguese, and as field names (date_of_birth, birthDate).
 _BIRTH_WORDS = (
     r"(?i)(?:\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum"
-    r"|geboren(?: am)?"
+    r"|geboren(?: am)?|geb"
     r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|í) el|nascita|nat[oa] il|geboortedatum|geboren op"
     r"|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato)\b"
     r"|生年月日|出生日期|생년월일)"  # Japanese, Chinese, Korean: no word boundary there
@@ -224,10 +229,26 @@ _DATE_OF_BIRTH = regex.compile(
     _BIRTH_WORDS + r"(?:[^\n\d]{0,40}?|[^\n\d]{0,40}[?:][ \t]*\n(?:\[[\d:. ]{1,12}\] ?)?(?:[\p{L} ._-]{1,24}: ?)?)"
     rf"(?P<date>{_DATE})(?:\b|(?<=[日일]))"
 )
-# A table whose header names a birth date ("name,dob,ward"): a header cell, no date after it on its line.
-_BIRTH_COLUMN = regex.compile(r"(?:^|[,;\t|])[ \"']*" + _BIRTH_WORDS + r"[^\n\d]*$", regex.MULTILINE)
 _ANY_DATE = regex.compile(rf"(?i)\b(?:{_DATE})\b")
 COLUMN_SEPARATORS = ",;\t|"  # the cell separators of a table pasted as text (CSV, TSV, Markdown)
+
+
+def column_header(words: str) -> regex.Pattern[str]:
+    """A table's header line with a cell that `words` name ("name,dob,ward", "id\tphone\tcity"): a header cell,
+    no digit after it on its line."""
+    return regex.compile(r"(?:^|[,;\t|])[ \"']*" + words + r"[^\n\d]*$", regex.MULTILINE)
+
+
+def column_rows(text: str, header: regex.Pattern[str]) -> Iterator[tuple[int, int]]:
+    """The rows under each table header `header` finds in `text`: from the header's end to a blank line."""
+    for column in header.finditer(text):
+        line = text[text.rfind("\n", 0, column.start()) + 1 : column.end()]
+        if any(separator in line for separator in COLUMN_SEPARATORS):
+            rows_end = text.find("\n\n", column.end())
+            yield column.end(), len(text) if rows_end < 0 else rows_end
+
+
+_BIRTH_COLUMN = column_header(_BIRTH_WORDS)
 
 
 class DateOfBirthRecognizer(_SpanRecognizer):
@@ -239,12 +260,8 @@ class DateOfBirthRecognizer(_SpanRecognizer):
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         for found in _DATE_OF_BIRTH.finditer(text):
             yield found.span("date")
-        for column in _BIRTH_COLUMN.finditer(text):  # a table's rows: every full date up to a blank line
-            header = text[text.rfind("\n", 0, column.start()) + 1 : column.end()]
-            if any(separator in header for separator in COLUMN_SEPARATORS):
-                rows_end = text.find("\n\n", column.end())
-                rows = _ANY_DATE.finditer(text, column.end(), len(text) if rows_end < 0 else rows_end)
-                yield from (row.span() for row in rows)
+        for start, end in column_rows(text, _BIRTH_COLUMN):  # every full date in a birth date column's table
+            yield from (row.span() for row in _ANY_DATE.finditer(text, start, end))
 
 
 # Identity, health, tax, bank, employee and vehicle numbers, by the words that name them; the number is the first
@@ -255,7 +272,7 @@ class DateOfBirthRecognizer(_SpanRecognizer):
 _ID_NUMBER_SUFFIX = r"[ _]?(?:id|no|number|#)"
 _ID_WORD_BRANCHES = (
     *(r"passport\w*", "passaporto", "passaporte", "pasaporte", "passeport", r"reisepass\w*", r"paszport\w*"),
-    *(r"paspoort\w*", r"driver'?s? ?licen[cs]e", "licen[cs]e (?:no|number|#)", "medicare", "medicaid", "nhs"),
+    *(r"paspoort\w*", r"driv(?:er'?s?|ing) ?licen[cs]e", "licen[cs]e (?:no|number|#)", "medicare", "medicaid", "nhs"),
     *("national insurance", "ni (?:no|number)", "nino", "aadhaa?r", "pan", "social insurance", "sin"),
     *("tax ?(?:id|payer id|file number)", "tin", "itin", "ein", "account", "routing (?:no|number|#)"),
     *(word + _ID_NUMBER_SUFFIX for word in ("member", "patient", "employee", "staff", "student", "customer")),
@@ -328,8 +345,11 @@ DATE_OF_BIRTH_HINTS = (
 )
 # A letter in lower case may lead it before a digit (a student number "s4412983"); a letter of another script may stand
 # right before or after it ("マイナンバーは4821 7736 5194です").
+# Digits may also be grouped by dots, two dots or more and eight digits or more ("2748.19.302"), if not a date
+# ("expires 12.05.2030"); one dot is a decimal.
 _ID_VALUE = re.compile(
-    r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])((?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})(?![A-Za-z0-9_])"
+    r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])((?=(?:\d\.?){8})(?!\d\d?\.\d\d?\.\d{4}\b)\d{1,4}(?:\.\d{2,4}){2,3}"
+    r"|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})(?![A-Za-z0-9_])"
 )
 _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
 _LABELS_SKIPPED = 2
@@ -375,7 +395,7 @@ _DIGIT_LED_ID = (
     r"|[1-9]\d{5}(?:18|19|20)" + _YYMMDD + r"\d{3}[\dXx]"
     r"|[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?\d{2} ?\d{3} ?\d{3} ?\d{2}"
     r"|" + _YYMMDD + r"\d{4}[012]\d{2}"
-    r"|\d{8}-?[A-Z]|" + CHECKED_ID + r")(?![\w.-])"
+    r"|\d\d\.?\d{3}\.?\d{3}-?[A-Z]|" + CHECKED_ID + r")(?![\w.-])"
 )
 _LETTER_LED_ID = re.compile(
     r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z])"
@@ -479,10 +499,10 @@ def _digit_led_valid(number: str) -> bool:
         return True
     if len(number) == 13 and number.isdigit():  # South Africa's ID: YYMMDD, SSSS, citizenship, 8/9, Luhn digit
         return luhn(number)
+    if number[-1].isalpha() and len(compact := number.replace("-", "").replace(".", "")) == 9:
+        return _dni_valid(compact)  # a DNI, its digits grouped by dots or not
     if "." in number:  # the CPF's 529.982.247-25, or a Chilean RUT whose check digit failed
         return len(number) == 14 and _cpf_valid(number)
-    if number[-1].isalpha() and len(number.replace("-", "")) == 9:
-        return _dni_valid(number)
     if not number.replace(" ", "").isalnum():  # a shape of `id_checks` with separators whose check failed
         return False
     return _cn_valid(number) if len(number) == 18 else _nir_valid(number)

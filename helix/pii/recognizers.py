@@ -35,6 +35,7 @@ from presidio_analyzer.predefined_recognizers import EmailRecognizer as _Presidi
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii.fast_regex import Runs, analyze_patterns
+from helix.pii.personal import column_rows, column_header
 from helix.pii.suffixes import has_registrable_domain
 
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR", "CN", "RU", "JP", "KR")
@@ -99,18 +100,27 @@ _PHONE_WORDS = regex.compile(
 )
 
 
+# A table's header cell that names a phone ("phone", "Mobile No", "home_phone"), the whole cell: the rows under it hold
+# phones. A sentence's words before a comma ("Call me on my cell, or...") are no cell.
+_PHONE_COLUMN = column_header(
+    r"(?i:(?:\w+[ _-])?(?:phone|mobile|cell|tel|telefon|fax|whatsapp)\w*(?:[ _-]\w+)?)[ \"']*(?=[,;\t|]|$)"
+)
+
+
 def _looks_national(digits: str, before: str) -> bool:
     # A leading trunk "0" (0612345678) is how people write national numbers; timestamps and most
     # ids do not start with it. `id=0123456789` (glued to = or :) is a value in code, not prose.
     return digits.startswith("0") and not before.endswith(("=", ":"))
 
 
-def _trunkless(region: str, candidate: str, before: str) -> bool:
+def _trunkless(region: str, candidate: str, named: bool) -> bool:
     shape = _TRUNKLESS.get(region)
     if shape is not None and shape.match(candidate) is not None:
         return True
-    named = _TRUNKLESS_NAMED.get(region)
-    return named is not None and named.match(candidate) is not None and _PHONE_WORDS.search(before) is not None
+    if not named:
+        return False
+    shape = _TRUNKLESS_NAMED.get(region)
+    return shape is not None and shape.match(candidate) is not None
 
 
 def _trunk_prefix(region: str) -> str | None:
@@ -146,16 +156,23 @@ class FastPhoneRecognizer(LocalRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results = []
+        columns = list(column_rows(text, _PHONE_COLUMN)) if "\n" in text else []
         for match in _PHONE_CANDIDATE.finditer(text):
             start, end = match.span()
             if text[start] == "(" and ")" not in text[start:end]:
                 start += 1
-            score = self._score(text[start:end], text[max(0, start - 48) : start])
+            in_column = any(a <= start < b for a, b in columns)
+            score = self._score(text[start:end], text[max(0, start - 48) : start], in_column)
             if score:
                 results.append(self._result(start, end, score))
         return results
 
-    def _score(self, candidate: str, before: str) -> float:
+    def _score(self, candidate: str, before: str, in_column: bool) -> float:
+        """`in_column`: the candidate is in a table under a phone column's header, which names it as a phone."""
+
+        def named() -> bool:
+            return in_column or _PHONE_WORDS.search(before) is not None
+
         digits = "".join(c for c in candidate if c.isdigit())
         if not 7 <= len(digits) <= 15 or _DATE.match(candidate):
             return 0.0
@@ -167,23 +184,23 @@ class FastPhoneRecognizer(LocalRecognizer):
                 return 0.7
             # A number of the ranges kept for fiction and tests (+44 7700 900461, +1 555 010 4477) is possible
             # but never valid: named as a phone, it is one.
-            return 0.5 if _PHONE_WORDS.search(before) and self._possible(international) else 0.0
-        if _LOCAL_NUMBER.match(candidate) and _PHONE_WORDS.search(before):
+            return 0.5 if named() and self._possible(international) else 0.0
+        if _LOCAL_NUMBER.match(candidate) and named():
             return 0.5  # "my phone number is 555-0100": seven digits with no area code, named as a phone
         if _RANGE.match(candidate) or _IBAN_BEFORE.search(before):
             return 0.0
-        if _YEAR_LED.match(candidate) and not _PHONE_WORDS.search(before):
+        if _YEAR_LED.match(candidate) and not named():
             return 0.0
         bare = candidate.isdigit()
-        if bare and not _PHONE_WORDS.search(before) and not _looks_national(digits, before):
+        if bare and not named() and not _looks_national(digits, before):
             return 0.0
         for region in self.regions:
             trunk = self._trunks.get(region)
-            if trunk and not digits.startswith(trunk) and not _trunkless(region, candidate, before):
+            if trunk and not digits.startswith(trunk) and not _trunkless(region, candidate, named()):
                 continue
             if self._valid(candidate, region):
                 return 0.6 if bare else 0.5
-        if _PHONE_WORDS.search(before) and any(self._valid(candidate, region) for region in NAMED_PHONE_REGIONS):
+        if named() and any(self._valid(candidate, region) for region in NAMED_PHONE_REGIONS):
             return 0.5
         return 0.0
 
@@ -439,7 +456,8 @@ class CaseFoldIbanRecognizer(IbanRecognizer):
 
 
 class CardRecognizer(CreditCardRecognizer):
-    """Presidio's (Luhn-checked), also with dots between the digit groups (4111.1111.1111.1111), and Mastercard's
+    """Presidio's (Luhn-checked), also with dots between the digit groups (4111.1111.1111.1111), in groups of four,
+    six and five or six digits (3782-822463-10005, the grouping of Amex and of cards typed as read), and Mastercard's
     2-series (2221-2720), which Presidio's pattern leaves out."""
 
     def __init__(self) -> None:
@@ -448,13 +466,18 @@ class CardRecognizer(CreditCardRecognizer):
             r"\b(?!1\d{12}(?!\d))(4\d{3}|5[0-5]\d{2}|6\d{3}|1\d{3}|3\d{3})\.(\d{3,4})\.(\d{3,4})\.(\d{3,5})\b",
             0.3,
         )
+        four_six = Pattern(
+            "Credit card (4-6-5 or 4-6-6 groups)",
+            r"\b(?:4\d{3}|5[0-5]\d{2}|6\d{3}|3\d{3})([- ])\d{6}\1\d{5,6}\b",
+            0.3,
+        )
         two_series = Pattern(
             "Credit card (Mastercard 2-series)",
             r"\b(222[1-9]|22[3-9]\d|2[3-6]\d{2}|27[01]\d|2720)([- .]?)(\d{4})\2(\d{4})\2(\d{4})\b",
             0.3,
         )
         super().__init__(
-            patterns=[*CreditCardRecognizer.PATTERNS, dotted, two_series],
+            patterns=[*CreditCardRecognizer.PATTERNS, dotted, four_six, two_series],
             replacement_pairs=[("-", ""), (" ", ""), (".", "")],
         )
 

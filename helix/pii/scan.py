@@ -37,7 +37,7 @@ from helix.pii.personal import (
     POSTCODE_HINT,
     STREET_HINT,
     LetterLedIdRecognizer,
-    japanese_address_hint,
+    cjk_address_hint,
     mac_hint,
 )
 from helix.pii.recognizers import FastPhoneRecognizer, obfuscation_hint, phone_hint
@@ -104,7 +104,7 @@ GATES: dict[str, Gate] = {
     "JWT": _search(JWT_START),  # "ey" and "ew" are in too much prose to be word hints
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
     # French street type), or a house number after a German street type (or a post-office box: `FOREIGN_STREET_HINT`),
-    # a street before a postcode, a Japanese address; a digit in each, looked for first.
+    # a street before a postcode, a Japanese or Chinese address; a digit in each, looked for first.
     "LOCATION": lambda text, lowered: (
         _digit(text, lowered)
         and (
@@ -112,7 +112,7 @@ GATES: dict[str, Gate] = {
             or GERMAN_STREET_HINT.search(text) is not None
             or FOREIGN_STREET_HINT.search(text) is not None
             or POSTCODE_HINT.search(text) is not None
-            or japanese_address_hint(text)
+            or cjk_address_hint(text)
         )
     ),
 }
