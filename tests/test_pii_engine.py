@@ -534,6 +534,16 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Reisepassnummer C01X00T47, geb. 12.05.1979 in Köln", "12.05.1979", "DATE_OF_BIRTH"),
         ("even with card 4532-018844-173022? it fails", "4532-018844-173022", "CREDIT_CARD"),
         ("幫我寫封信。本人陳志明，住址九龍彌敦道132號，電話", "九龍彌敦道132號", "LOCATION"),  # noqa: RUF001
+        (
+            "sure, my number is nine one seven, five five two, eight three four one",
+            "nine one seven, five five two, eight three four one",
+            "PHONE_NUMBER",
+        ),
+        (
+            "my ex's contact is saved as 'b e n . h a r p e r @ proton . me' lol",
+            "b e n . h a r p e r @ proton . me",
+            "EMAIL_ADDRESS",
+        ),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -608,6 +618,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "Mnemonic for the planets: My Very Educated Mother Just Served Us Nachos; the seed phrase is on paper",
         "CSV header: id,name,phone,city\nversion,1,2024-05-11,3.12.7\nitems 12 main steps; 40 more steps, then stop",
         "git a91f3c2 and 7d4e9b18c0f2a6e35d1b4c7a8e9f0a1b2c3d4e5f; release 4.18.2 (build 20261203.4); 1.249,00 €",
+        "one of two, three or four; nine out of ten; y = a @ b . T; the one two three four five six seven song",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -128,9 +128,21 @@ def _trunk_prefix(region: str) -> str | None:
     return metadata.national_prefix if metadata else None
 
 
+# A number read out digit by digit ("nine one seven, five five two, eight three four one"), named as a phone: seven to
+# fifteen digit words. Looked for only where seven digit words start words (`_spelled_hint`).
+_DIGIT_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_DIGIT_WORD = "(?:" + "|".join(_DIGIT_WORDS) + ")"
+_SPELLED_PHONE = regex.compile(rf"(?i)\b{_DIGIT_WORD}(?:[ ,.-]+{_DIGIT_WORD}){{6,14}}\b")
+_SPELLED_MIN_DIGITS = 7
+
+
+def _spelled_hint(text: str) -> bool:
+    return sum(text.count(" " + word) for word in _DIGIT_WORDS) >= _SPELLED_MIN_DIGITS - 1
+
+
 def phone_hint(text: str) -> bool:
     """Whether `text` may hold a phone number (the scanner's gate for `FastPhoneRecognizer`)."""
-    return _PHONE_HINT.search(text) is not None
+    return _PHONE_HINT.search(text) is not None or _spelled_hint(text)
 
 
 class FastPhoneRecognizer(LocalRecognizer):
@@ -165,6 +177,10 @@ class FastPhoneRecognizer(LocalRecognizer):
             score = self._score(text[start:end], text[max(0, start - 48) : start], in_column)
             if score:
                 results.append(self._result(start, end, score))
+        if _spelled_hint(text):
+            for spelled in _SPELLED_PHONE.finditer(text):
+                if _PHONE_WORDS.search(text, max(0, spelled.start() - 48), spelled.start()) is not None:
+                    results.append(self._result(*spelled.span(), 0.5))
         return results
 
     def _score(self, candidate: str, before: str, in_column: bool) -> float:
@@ -278,6 +294,12 @@ _OBFUSCATED_EMAIL = regex.compile(
     r"(?P<domain>[\w-]+(?:(?:\.|" + _DOT_SPELLED + r")[\w-]+)+)(?![\w-])"
 )
 _SPELLED_DOT = regex.compile(r"(?i)" + _DOT_SPELLED)
+# An address spaced out ("b e n . h a r p e r @ proton . me", "ann @ leak . io"): spaces around its "@", and its
+# letters one by one or its dots spaced; checked with its spaces taken out.
+_SPACED_PART = r"[\w+-](?: [\w.+-](?!\S))+|[\w+-]+(?: \. [\w+-]+)+"
+_SPACED_EMAIL = regex.compile(
+    rf"(?<![\w.+-])(?P<local>{_SPACED_PART}|[\w.+-]+) ?@ ?(?P<domain>{_SPACED_PART})(?![\w.])"
+)
 
 
 def obfuscation_hint(text: str) -> bool:
@@ -319,7 +341,18 @@ class EmailRecognizer(_PresidioEmailRecognizer):
                     kept.append(RecognizerResult("EMAIL_ADDRESS", *quoted.span(), 1.0))
         if obfuscation_hint(text):
             kept += self._obfuscated(text)
+        if " @" in text or "@ " in text:
+            kept += self._spaced(text)
         return kept
+
+    def _spaced(self, text: str) -> list[RecognizerResult]:
+        found = []
+        for match in _SPACED_EMAIL.finditer(text):
+            domain = match.group("domain").replace(" ", "")
+            tld = domain.rsplit(".", 1)[-1].lower()
+            if "." in domain and (tld in _COMMON_TLDS or len(tld) == 2) and self.validate_result("x@" + domain):
+                found.append(RecognizerResult("EMAIL_ADDRESS", match.start(), match.end(), 0.9))
+        return found
 
     def _obfuscated(self, text: str) -> list[RecognizerResult]:
         found = []
