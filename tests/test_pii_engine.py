@@ -510,7 +510,8 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("생년월일: 1990년 4월 12일", "1990년 4월 12일", "DATE_OF_BIRTH"),
         # round 8 (probe set H): secrets in code and headers, numbers in tables and with dots, lower-case addresses
         (
-            "my seed phrase is 'gravity orchard shallow pilot bamboo ethics uniform cradle vessel trophy alcohol lunar'",
+            "my seed phrase is 'gravity orchard shallow pilot bamboo ethics uniform cradle vessel trophy alcohol "
+            "lunar'",
             "gravity orchard shallow pilot bamboo ethics uniform cradle vessel trophy alcohol lunar",
             "SECRET",
         ),

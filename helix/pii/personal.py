@@ -137,7 +137,8 @@ _JAPANESE_ADDRESS = regex.compile(
 )
 
 
-# A Chinese address: a road and its number ("九龍彌敦道132號", "中山路100号"), after the word for one (住址, 地址) if any.
+# A Chinese address: a road and its number ("九龍彌敦道132號", "中山路100号"), after the word for an address
+# (住址, 地址) if any.
 _CHINESE_ADDRESS = regex.compile(r"(?:住址|地址)?(\p{Han}{1,12}?[道路街巷弄]\d{1,5}[號号])")
 
 

@@ -35,7 +35,7 @@ from presidio_analyzer.predefined_recognizers import EmailRecognizer as _Presidi
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii.fast_regex import Runs, analyze_patterns
-from helix.pii.personal import column_rows, column_header
+from helix.pii.personal import column_header, column_rows
 from helix.pii.suffixes import has_registrable_domain
 
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR", "CN", "RU", "JP", "KR")
@@ -179,8 +179,9 @@ class FastPhoneRecognizer(LocalRecognizer):
                 results.append(self._result(start, end, score))
         if _spelled_hint(text):
             for spelled in _SPELLED_PHONE.finditer(text):
-                if _PHONE_WORDS.search(text, max(0, spelled.start() - 48), spelled.start()) is not None:
-                    results.append(self._result(*spelled.span(), 0.5))
+                start, end = spelled.span()
+                if _PHONE_WORDS.search(text, max(0, start - 48), start) is not None:
+                    results.append(self._result(start, end, 0.5))
         return results
 
     def _score(self, candidate: str, before: str, in_column: bool) -> float:
