@@ -113,7 +113,7 @@ _LOWER_STREET = re.compile(
 # A post-office box: "P.O. Box 1234", "PO BOX 77", "po box 123", "Postfach 10 12 34", "Postbus 1234",
 # "Apartado 123", "Caixa Postal 55" (the gate looks for them in `FOREIGN_STREET_HINT`, whose first letters they share).
 _PO_BOX = re.compile(
-    r"\b(?:[Pp]\.? ?[Oo]\.? ?[Bb](?:ox|OX)|Post Office Box|Postfach|Postbus|Apartado(?: de [Cc]orreos)?"
+    r"\b(?:P\.? ?O\.? ?B(?:ox|OX)|p\.?o\.? box|Post Office Box|Postfach|Postbus|Apartado(?: de [Cc]orreos)?"
     r"|Casilla(?: de [Cc]orreo)?|Caixa Postal)\.? \d{1,6}(?: \d\d){0,2}\b"
 )
 
@@ -145,7 +145,7 @@ _CHINESE_ADDRESS = regex.compile(r"(?:住址|地址)?(\p{Han}{1,12}?[道路街�
 def cjk_address_hint(text: str) -> bool:
     """Whether `text` may hold a Japanese or Chinese address: a substring test for each of the characters that end
     a city, ward, town or village, or a Chinese house number, which a text of Latin letters answers at once."""
-    return any(c in text for c in "区市町村郡號号")
+    return "区" in text or "市" in text or "町" in text or "村" in text or "郡" in text or "號" in text or "号" in text
 
 
 # German streets named by a preposition and a noun, the number after them ("Am Markt 3", "An der Alster 12", "Unter den
@@ -164,7 +164,7 @@ FOREIGN_STREET_HINT = re.compile(
     r"(?:A[mnu][ f]|Zu[mr] |Unter d|Hinter d|Calle |C/|Avenida |Avda\. |Paseo |Plaza |Carrer |Vi(?:a|ale) "
     r"|Corso |Piazza|Rua |ul\. |pl\. |Str\. |Strada |Bulevardul |Calea |Aleea |Șoseaua "
     # post-office boxes, their last letter left to the part after (one pattern: its first letters are the same)
-    r"|[Pp]\.? ?[Oo]\.? ?[Bb][oO]|Post Office Bo|Postfac|Postbu|Apartad|Casill|Caixa Posta)[^\n]{1,60}? \d"
+    r"|P\.? ?O\.? ?B[oO]|p\.?o\.? bo|Post Office Bo|Postfac|Postbu|Apartad|Casill|Caixa Posta)[^\n]{1,60}? \d"
 )
 
 

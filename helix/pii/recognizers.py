@@ -129,15 +129,15 @@ def _trunk_prefix(region: str) -> str | None:
 
 
 # A number read out digit by digit ("nine one seven, five five two, eight three four one"), named as a phone: seven to
-# fifteen digit words. Looked for only where seven digit words start words (`_spelled_hint`).
-_DIGIT_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_DIGIT_WORD = "(?:" + "|".join(_DIGIT_WORDS) + ")"
+# fifteen digit words. Looked for only after three digit words in a row (`_SPELLED_HINT`: its leading space lets `re`
+# skip to candidates, ~4x cheaper over prose than counting each word; lower case: "(?i)" would cost 4x as much).
+_DIGIT_WORD = "(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
 _SPELLED_PHONE = regex.compile(rf"(?i)\b{_DIGIT_WORD}(?:[ ,.-]+{_DIGIT_WORD}){{6,14}}\b")
-_SPELLED_MIN_DIGITS = 7
+_SPELLED_HINT = re.compile(rf" {_DIGIT_WORD}[ ,.-]+{_DIGIT_WORD}[ ,.-]+{_DIGIT_WORD}\b")
 
 
 def _spelled_hint(text: str) -> bool:
-    return sum(text.count(" " + word) for word in _DIGIT_WORDS) >= _SPELLED_MIN_DIGITS - 1
+    return _SPELLED_HINT.search(text) is not None
 
 
 def phone_hint(text: str) -> bool:
