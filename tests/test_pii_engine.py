@@ -540,6 +540,12 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "nine one seven, five five two, eight three four one",
             "PHONE_NUMBER",
         ),
+        ("ssh root@203.0.113.50 with password Tr33house! hangs", "Tr33house!", "PASSWORD"),
+        (
+            "bitcoin seed: abandon ability able about above absent absorb abstract absurd abuse access accident",
+            "abandon ability able about above absent absorb abstract absurd abuse access accident",
+            "SECRET",
+        ),
         (
             "my ex's contact is saved as 'b e n . h a r p e r @ proton . me' lol",
             "b e n . h a r p e r @ proton . me",
@@ -620,6 +626,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "CSV header: id,name,phone,city\nversion,1,2024-05-11,3.12.7\nitems 12 main steps; 40 more steps, then stop",
         "git a91f3c2 and 7d4e9b18c0f2a6e35d1b4c7a8e9f0a1b2c3d4e5f; release 4.18.2 (build 20261203.4); 1.249,00 €",
         "one of two, three or four; nine out of ten; y = a @ b . T; the one two three four five six seven song",
+        "log in with password reset enabled, using password managers; random seed: 42; seed: see the docs",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -518,24 +518,27 @@ def _password_far_in_prose(value: str) -> bool:
     )
 
 
-def _password_prose(name: str, words: str, hints: tuple[str, ...], *, far: bool = False) -> SecretPattern:
+def _password_prose(
+    name: str, words: str, hints: tuple[str, ...], *, far: bool = False, led: bool = False
+) -> SecretPattern:
     """A password in a sentence: "my password is X", "Passwort ist X", "minha senha é X", "la password è X"; `far`: one
     to six words after the password word ("the wifi pass for the office is X", "mi contraseña del correo por si la
-    necesitas: X"), on one line, where the value must look more like a password."""
-    between = (
-        r"(?:[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|:[ \t]+)"
-        if far
-        else r"\s+" + _PROSE_VERBS + r"\s+"
-    )
+    necesitas: X"), on one line, where the value must look more like a password; `led`: right after the password word
+    led by "with", "using" or "and" ("ssh root@host with password X")."""
+    lead = r"\b(?:with|using|and)[ \t]+(?:the[ \t]+)?" if led else r"\b"
+    if far:
+        between = r"(?:[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|:[ \t]+)"
+    else:
+        between = r"[ \t]+" if led else r"\s+" + _PROSE_VERBS + r"\s+"
     return _api(
         name,
-        r"(?i:\b(?:" + words + r")" + between + ")"
+        r"(?i:" + lead + r"(?:" + words + r")" + between + ")"
         r"""(?:`(?P<value>[^`\n]{4,128})`|(?P<value>[^\s"'`]{4,128}))""",
         hints,
         score=0.75 if far else 0.8,
         check=_password_far_in_prose if far else _password_in_prose,
         strip_trailing=_TRAILING,
-        line_local=far,
+        line_local=far or led,
     )
 
 
@@ -586,6 +589,7 @@ PASSWORD_PATTERNS = [
     _password_prose("password_prose", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS),
     _password_prose("password_prose_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS),
     _password_prose("password_prose_far", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, far=True),
+    _password_prose("password_prose_led", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, led=True),
     _password_prose("password_prose_far_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS, far=True),
     _api(
         # Chinese, Japanese and Korean put no space around the password ("パスワードはHimitsu2024です"): it is the
@@ -802,9 +806,10 @@ SECRET_PATTERNS = [
     ),
     _api(
         "seed_phrase",  # a crypto wallet's recovery words: whoever has them has the wallet
-        r"(?i:\b(?:seed|recovery|mnemonic|backup|secret recovery) (?:phrase|words)|\bmnemonic)\b[ \t]*[:=-]?[ \t]*"
+        r"(?i:\b(?:seed|recovery|mnemonic|backup|secret recovery) (?:phrase|words)|\bmnemonic|\bseed)\b"
+        r"[ \t]*[:=-]?[ \t]*"
         r"(?:(?:is|are|was|were)[ \t]+)?[\"'`]?(?P<value>(?:[a-z]{3,8} ){11,23}[a-z]{3,8})\b",
-        ("phrase", "mnemonic", "words"),
+        ("phrase", "mnemonic", "words", "seed"),
         score=0.9,
         line_local=True,  # "words" is in many prompts ("under 300 words"): only its lines are scanned
     ),
