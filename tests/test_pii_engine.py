@@ -121,6 +121,8 @@ SENDGRID = "SG.kX9aB3cD4eF5gH6iJ7kL8m.NoPqRsTuVwXyZ0123456789aBcDeFgHiJkLmNoPqRs
 VAULT = "hvs.CAESIJ7mK9xQ2pL4vR8tY1nB6cF3hD5gA0sE9wZ7uI2oP4lKGh4KHGh2cy5hYmNkZWZnaGlqa2xtbm9wcXJzdHV2"
 DIGITALOCEAN = "dop_v1_" + "4f8a9c2e7b1d3f5a6c8e0b2d4f6a8c1e" * 2
 PYPI = "pypi-AgEIcHlwaS5vcmcCJGE4ZjQyYmQ3LTk1YzItNGQ3Zi1iOWY2LTEyMzQ1Njc4OTBhYgACKlszLCJ"
+# A passport's machine-readable zone, its check digits valid.
+MRZ = "P<D<<KLEIN<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<<<<\nC4X7K2P913D<<7905126F3103223<<<<<<<<<<<<<<<6"
 SEED = "witch collapse practice feed shame open despair creek road again ice least"
 AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREVGRw=="
 NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
@@ -540,6 +542,16 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "nine one seven, five five two, eight three four one",
             "PHONE_NUMBER",
         ),
+        (
+            "scan of my passport:\n" + MRZ,
+            "C4X7K2P913D<<7905126F3103223<<<<<<<<<<<<<<<6",
+            "ID_NUMBER",
+        ),
+        (
+            "scan of my passport:\n" + MRZ,
+            "P<D<<KLEIN<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<<<<",
+            "ID_NUMBER",
+        ),
         ("ssh root@203.0.113.50 with password Tr33house! hangs", "Tr33house!", "PASSWORD"),
         (
             "bitcoin seed: abandon ability able about above absent absorb abstract absurd abuse access accident",
@@ -627,6 +639,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "git a91f3c2 and 7d4e9b18c0f2a6e35d1b4c7a8e9f0a1b2c3d4e5f; release 4.18.2 (build 20261203.4); 1.249,00 €",
         "one of two, three or four; nine out of ten; y = a @ b . T; the one two three four five six seven song",
         "log in with password reset enabled, using password managers; random seed: 42; seed: see the docs",
+        "template: P<UTO<<SURNAME<<GIVEN<NAMES<<<<<<<<<<<<<<<<<\nC4X7K2P910D<<7905126F3103223<<<<<<<<<<<<<<<6",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -557,6 +557,41 @@ class LetterLedIdRecognizer(_SpanRecognizer):
                 yield start, tail.end()
 
 
+# A passport's machine-readable zone (ICAO 9303, two lines of 44): the second line holds the document number, the
+# nationality, the birth date, the sex and the expiry date, each number with its check digit; the first, led by "P",
+# the holder's name. Found by the second line's three check digits, the first line with it.
+_MRZ = re.compile(
+    r"(?:(?<![A-Z0-9<])(P[A-Z<][A-Z<]{3}[A-Z<]{39})[ \t]*\r?\n[ \t]*)?"
+    r"(?<![A-Z0-9<])([A-Z0-9<]{9}\d[A-Z<]{3}\d{6}\d[MFX<]\d{6}\d[A-Z0-9<]{14}[\d<]\d)(?![A-Z0-9<])"
+)
+_MRZ_WEIGHTS = (7, 3, 1)
+_MRZ_FIELDS = ((0, 9), (13, 19), (21, 27))  # document number, birth date, expiry date: each followed by its check
+
+
+def _mrz_check(field: str) -> int:
+    values = (0 if c == "<" else int(c) if c.isdigit() else ord(c) - ord("A") + 10 for c in field)
+    return sum(v * _MRZ_WEIGHTS[i % 3] for i, v in enumerate(values)) % 10
+
+
+def mrz_hint(text: str) -> bool:
+    """Whether `text` may hold a machine-readable zone: its filler, "<<", is in every one."""
+    return "<<" in text
+
+
+class MrzRecognizer(_SpanRecognizer):
+    """A passport's machine-readable zone pasted as text (a scan's OCR): its number line, checked, and its name line."""
+
+    entity, score = "ID_NUMBER", 0.85
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        for zone in _MRZ.finditer(text):
+            line = zone.group(2)
+            if all(_mrz_check(line[a:b]) == int(line[b]) for a, b in _MRZ_FIELDS):
+                if zone.group(1) is not None:
+                    yield zone.span(1)
+                yield zone.span(2)
+
+
 # Six pairs of hex digits with one separator throughout (00:1A:2B:3C:4D:5E, 3c-22-fb-91-0a-7e), or Cisco's three
 # dotted groups of four (001a.2b3c.4d5e).
 _MAC_ADDRESS = re.compile(

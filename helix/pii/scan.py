@@ -37,8 +37,10 @@ from helix.pii.personal import (
     POSTCODE_HINT,
     STREET_HINT,
     LetterLedIdRecognizer,
+    MrzRecognizer,
     cjk_address_hint,
     mac_hint,
+    mrz_hint,
 )
 from helix.pii.recognizers import FastPhoneRecognizer, obfuscation_hint, phone_hint
 from helix.pii.secret_patterns import JWT_START
@@ -122,6 +124,7 @@ CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
     # CURP's, an RFC's or an HKID's; seven or more in the others) or an Indian PAN's four digits and a capital.
     LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{4}|\d\d[A-Z])"),
     FastPhoneRecognizer: lambda text, _lowered: phone_hint(text),
+    MrzRecognizer: lambda text, _lowered: mrz_hint(text),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.
