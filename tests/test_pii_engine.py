@@ -121,6 +121,7 @@ SENDGRID = "SG.kX9aB3cD4eF5gH6iJ7kL8m.NoPqRsTuVwXyZ0123456789aBcDeFgHiJkLmNoPqRs
 VAULT = "hvs.CAESIJ7mK9xQ2pL4vR8tY1nB6cF3hD5gA0sE9wZ7uI2oP4lKGh4KHGh2cy5hYmNkZWZnaGlqa2xtbm9wcXJzdHV2"
 DIGITALOCEAN = "dop_v1_" + "4f8a9c2e7b1d3f5a6c8e0b2d4f6a8c1e" * 2
 PYPI = "pypi-AgEIcHlwaS5vcmcCJGE4ZjQyYmQ3LTk1YzItNGQ3Zi1iOWY2LTEyMzQ1Njc4OTBhYgACKlszLCJ"
+XPRV = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi"
 # A passport's machine-readable zone, its check digits valid.
 MRZ = "P<D<<KLEIN<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<<<<\nC4X7K2P913D<<7905126F3103223<<<<<<<<<<<<<<<6"
 SEED = "witch collapse practice feed shame open despair creek road again ice least"
@@ -553,6 +554,14 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "ID_NUMBER",
         ),
         ("ssh root@203.0.113.50 with password Tr33house! hangs", "Tr33house!", "PASSWORD"),
+        ("keytool -genkeypair -storepass Sp1ce#Route22 -keystore app.jks", "Sp1ce#Route22", "PASSWORD"),
+        ("mongodump --db-password=Harb0ur!Lights --out /backup", "Harb0ur!Lights", "PASSWORD"),
+        (
+            "restore the wallet from " + XPRV,
+            XPRV,
+            "API_KEY",
+        ),
+        ("Endereço: Av. Paulista, 1578 - Bela Vista, São Paulo", "Av. Paulista, 1578", "LOCATION"),
         (
             "bitcoin seed: abandon ability able about above absent absorb abstract absurd abuse access accident",
             "abandon ability able about above absent absorb abstract absurd abuse access accident",
@@ -639,6 +648,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "git a91f3c2 and 7d4e9b18c0f2a6e35d1b4c7a8e9f0a1b2c3d4e5f; release 4.18.2 (build 20261203.4); 1.249,00 €",
         "one of two, three or four; nine out of ten; y = a @ b . T; the one two three four five six seven song",
         "log in with password reset enabled, using password managers; random seed: 42; seed: see the docs",
+        "docker login --password-stdin < token.txt; run it --passes 3 times; keytool's -storepass is changeit",
         "template: P<UTO<<SURNAME<<GIVEN<NAMES<<<<<<<<<<<<<<<<<\nC4X7K2P910D<<7905126F3103223<<<<<<<<<<<<<<<6",
     ],
 )

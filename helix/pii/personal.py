@@ -154,14 +154,14 @@ def cjk_address_hint(text: str) -> bool:
 # (`FOREIGN_STREET_HINT`) is the pattern itself: its first letters are few in prose.
 _FOREIGN_STREET_PATTERN = (
     r"(?:(?:Am|Auf dem|Auf der|An der|An den|Zum|Zur|Unter den|Hinter der|Hinter dem) \p{Lu}[\p{L}-]+(?:straße)?"
-    r"|(?:Calle|C/|Avenida|Avda\.|Paseo|Plaza|Carrer|Via|Viale|Corso|Piazza|Piazzale|Rua|ul\.|pl\."
+    r"|(?:Calle|C/|Avenida|Avda\.|Av\.|Paseo|Plaza|Carrer|Via|Viale|Corso|Piazza|Piazzale|Rua|ul\.|pl\."
     r"|Str\.|Strada|Bulevardul|Calea|Aleea|Șoseaua)"
     r"(?: (?:de la|de las|de los|del|de|di|della|delle|dei|degli|do|da|dos|das|d'))?"
     r" ?\p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,3}),? (?:nr\. ?|n[º°.] ?)?\d{1,4}[a-z]?(?:/\d{1,4}[a-z]?)?\b"
 )
 _FOREIGN_STREET = regex.compile(r"\b" + _FOREIGN_STREET_PATTERN)
 FOREIGN_STREET_HINT = re.compile(
-    r"(?:A[mnu][ f]|Zu[mr] |Unter d|Hinter d|Calle |C/|Avenida |Avda\. |Paseo |Plaza |Carrer |Vi(?:a|ale) "
+    r"(?:A[mnu][ f]|Zu[mr] |Unter d|Hinter d|Calle |C/|Avenida |Avda\. |Av\. |Paseo |Plaza |Carrer |Vi(?:a|ale) "
     r"|Corso |Piazza|Rua |ul\. |pl\. |Str\. |Strada |Bulevardul |Calea |Aleea |Șoseaua "
     # post-office boxes, their last letter left to the part after (one pattern: its first letters are the same)
     r"|P\.? ?O\.? ?B[oO]|p\.?o\.? bo|Post Office Bo|Postfac|Postbu|Apartad|Casill|Caixa Posta)[^\n]{1,60}? \d"

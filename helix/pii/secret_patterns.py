@@ -303,6 +303,8 @@ _VENDOR_KEY_PATTERNS = [
     _api("doppler", r"\bdp\.(?:st|ct|pt|sa|scim|audit)\.[A-Za-z0-9_.-]{40,}" + _NOT_TOKEN_AFTER, ("dp.",)),
     _api("atlassian", r"\bATATT[A-Za-z0-9_=-]{40,}" + _NOT_TOKEN_AFTER, ("atatt",)),
     _api("age", r"\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b", ("age-secret-key-",)),
+    # A BIP32 extended private key (xprv, and its SegWit forms yprv, zprv; tprv on testnet): every key of a wallet.
+    _api("bip32_private", r"\b[xyzt]prv[1-9A-HJ-NP-Za-km-z]{100,112}\b", ("prv",)),
     _api("square", r"\bsq0(?:atp|csp)-[A-Za-z0-9_-]{22,}" + _NOT_TOKEN_AFTER, ("sq0atp-", "sq0csp-")),
     _api(
         "discord_webhook",
@@ -677,9 +679,9 @@ PASSWORD_PATTERNS = [
         line_local=True,
     ),
     _api(
-        "password_cli",
-        r"(?<!\S)--password[= ][\"']?(?P<value>[^\s\"'`]{4,256})",
-        ("--password",),
+        "password_cli",  # --password X, and flags ending in one: keytool -storepass X, --db-password=X
+        r"(?<!\S)--?[\w-]*?(?:password|passwd|pass)[= ][\"']?(?P<value>[^\s\"'`]{4,256})",
+        ("pass",),
         score=0.85,
         check=_plausible_bare_password,
     ),
