@@ -554,6 +554,10 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "ID_NUMBER",
         ),
         ("ssh root@203.0.113.50 with password Tr33house! hangs", "Tr33house!", "PASSWORD"),
+        ("ship it to 2210 N Halsted St Apt 2, Chicago IL 60614", "2210 N Halsted St", "LOCATION"),
+        ('{"address": {"street": "Jungfernstieg 7", "zip": "20354"}}', "Jungfernstieg 7", "LOCATION"),
+        ("customer:\n  address_line1: 'Flat 3, 27 Marlborough Road'", "Flat 3, 27 Marlborough Road", "LOCATION"),
+        ("wohnhaft hier, Versicherungsnummer 12 030181 M 014, bitte", "12 030181 M 014", "ID_NUMBER"),
         ("keytool -genkeypair -storepass Sp1ce#Route22 -keystore app.jks", "Sp1ce#Route22", "PASSWORD"),
         ("mongodump --db-password=Harb0ur!Lights --out /backup", "Harb0ur!Lights", "PASSWORD"),
         (
@@ -648,6 +652,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "git a91f3c2 and 7d4e9b18c0f2a6e35d1b4c7a8e9f0a1b2c3d4e5f; release 4.18.2 (build 20261203.4); 1.249,00 €",
         "one of two, three or four; nine out of ten; y = a @ b . T; the one two three four five six seven song",
         "log in with password reset enabled, using password managers; random seed: 42; seed: see the docs",
+        'listen:\n  address: ":8080"\n  "address": "localhost:9090"\nbind_address = "svc-2"; street: null',
         "docker login --password-stdin < token.txt; run it --passes 3 times; keytool's -storepass is changeit",
         "template: P<UTO<<SURNAME<<GIVEN<NAMES<<<<<<<<<<<<<<<<<\nC4X7K2P910D<<7905126F3103223<<<<<<<<<<<<<<<6",
     ],

@@ -312,7 +312,7 @@ _DONE_BY = (
     r" by"
 )
 _INTRO_WEAK = (
-    r"soy|sono|je suis|ich bin|eu sou|holder|new hire|nuevo empleado|la señora|el señor|signora|signor|frau|herr"
+    r"soy|sono|je suis|ich bin|ik ben|eu sou|holder|new hire|nuevo empleado|la señora|el señor|signora|signor|frau|herr"
     r"|it's|it\u2019s|this is|customer|client|assigned to|escalated to|i'm|i\u2019m|i am|adım|"  # noqa: RUF001
     + _DONE_BY
     # the undersigned of a declaration, in Italian, Romanian, French, Spanish, Dutch, German and English
@@ -401,7 +401,7 @@ _TITLED = regex.compile(
 # every text, would cost ~3-7 us; most texts hold none of these words.
 _INTRO_HINTS = (
     *("name", "nombre", "nome", "nom est", "llamo", "chiamo", "appelle", "heiße", "heisse", "chamo", "soy ", "sono "),
-    *("suis ", "ich bin", " sou "),
+    *("suis ", "ich bin", "ik ben", " sou "),
     *("holder", "new hire", "empleado", "señor", "signor", "frau ", "herr ", "it's", "it\u2019s", "this is"),
     *("ed by", "customer", "client", "assigned to", "escalated to"),
     *("naam is", "ik heet", "heter", "jmenuji", "nazywam", "numesc", "λένε", "i'm", "i\u2019m", "i am", "adım"),  # noqa: RUF001

@@ -79,7 +79,7 @@ GERMAN_STREET_HINT = re.compile(
 
 
 _STREET_ADDRESS = re.compile(
-    r"\b\d{1,6}[A-Za-z]?(?: (?:[A-Z][a-z]+(?:['\u2019]s)?|\d{1,3}(?:st|nd|rd|th))){1,4} (?:"
+    r"\b\d{1,6}[A-Za-z]?(?: [NSEW]{1,2}\.?)?(?: (?:[A-Z][a-z]+(?:['\u2019]s)?|\d{1,3}(?:st|nd|rd|th))){1,4} (?:"
     + _STREET_SUFFIXES
     + r")\b\.?(?: (?:NE|NW|SE|SW|N|S|E|W)\b)?"
 )
@@ -168,6 +168,22 @@ FOREIGN_STREET_HINT = re.compile(
 )
 
 
+# An address's first line as a key's value in code, data or config ("street": "Kurfürstendamm 21", address_line1:
+# 'Flat 3, 27 Marlborough Road'): a word of three letters or more, a number and a space in it, none of ":/@" (a
+# listen address, a URL). Looked for after `ADDRESS_KEY_HINTS`.
+_ADDRESS_VALUE = r"""(?=[^"'\n:/@]*\d)(?=[^"'\n:/@]*\p{L}{3})[^"'\n:/@]*? [^"'\n:/@]*?"""
+_ADDRESS_KEY = regex.compile(
+    r"(?i)(?<![\w-])(?:street(?:[_ ]?address)?|address(?:[_ ]?line)?[_ ]?1?|addr1?|line1|straße|strasse)"
+    r"""["']?[ \t]*[:=][ \t]*(?:(?P<q>["'])(?P<address>"""
+    + _ADDRESS_VALUE
+    + r""")(?P=q)|(?P<address>"""
+    + _ADDRESS_VALUE
+    + r""")[ \t]*,?[ \t]*$)""",
+    regex.MULTILINE,
+)
+ADDRESS_KEY_HINTS = ("street", "addr", "line1", "straße", "strasse")  # "addr" in "address"
+
+
 class StreetAddressRecognizer(_SpanRecognizer):
     """A house number, one to four capitalised street words (or an ordinal: 5th) and a street type
     ("1600 Pennsylvania Ave NW", "221B Baker Street"), and French and German street addresses: the part of a
@@ -189,6 +205,9 @@ class StreetAddressRecognizer(_SpanRecognizer):
         if cjk_address_hint(text):
             yield from (m.span() for m in _JAPANESE_ADDRESS.finditer(text))
             yield from (m.span(1) for m in _CHINESE_ADDRESS.finditer(text))
+        lowered = text.lower()
+        if any(hint in lowered for hint in ADDRESS_KEY_HINTS):
+            yield from (m.span("address") for m in _ADDRESS_KEY.finditer(text))
         yield from (m.span() for m in _FRENCH_STREET.finditer(text))
         yield from (m.span() for m in _GERMAN_STREET.finditer(text))
         if FOREIGN_STREET_HINT.search(text) is not None:
@@ -282,7 +301,14 @@ _ID_WORD_BRANCHES = (
     *("registration (?:no|number)", "vin", "acct", "bsn", "burgerservicenummer", "cpf", "tfn", "pesel"),
     *("steuer-?(?:id|nummer)", "steueridentifikationsnummer", "national id", "identity (?:card|number)", "id card"),
     *("national_id", "cpr", "ppsn?", "nif", "nip", "personnummer", "fødselsnummer", "henkilötunnus", "ahv"),
-    *(r"sozialversicherungs\w*", r"führerschein\w*", r"rijbewijs\w*", "permis de conduire", "carnet de conducir"),
+    *(
+        r"sozialversicherungs\w*",
+        r"versicherungsnummer",
+        r"führerschein\w*",
+        r"rijbewijs\w*",
+        "permis de conduire",
+        "carnet de conducir",
+    ),
     *("my number card", "assurance sociale", "mbi", "nik", r"plate(?=[ \t]*:)"),
     # round 7: a phone's IMEI, Germany's identity card (Ausweisnummer, Personalausweisnummer), Greece's AMKA, Romania's
     # CNP, Argentina's CUIL/CUIT, a student number in Dutch or German, and "routing" alone before nine digits (an ABA
@@ -316,7 +342,7 @@ ID_HINTS = (
     *("mrn", "health", "nino", "employee", "staff", "student"),
     *("customer", "plate", "registration", "vin", "aadha", "acct", "bsn", "burgerservice", "cpf", "tfn"),
     *("steuer", "pesel", "national id", "national_id", "identity", "id card", "cpr"),
-    *("personnummer", "fødselsnummer", "henkilötunnus", "ahv", "sozialversicherung", "führerschein", "rijbewijs"),
+    *("personnummer", "fødselsnummer", "henkilötunnus", "ahv", "versicherung", "führerschein", "rijbewijs"),
     *("permis de conduire", "carnet de conducir", "ausweis", "matrikel", "studentnummer"),
     *("my number card", "マイナンバー", "個人番号", "assurance sociale", "policy"),
     *("dl_", "dlid", "dlno", "dlnumber"),  # "dl" with `_ID_NUMBER_SUFFIX` in one word: not the whole word "dl"
