@@ -29,7 +29,6 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii.fast_regex import Runs, Span, analyze_patterns, trie_pattern
 from helix.pii.personal import (
-    ADDRESS_KEY_HINTS,
     DATE_OF_BIRTH_HINTS,
     FOREIGN_STREET_HINT,
     GERMAN_STREET_HINT,
@@ -39,6 +38,7 @@ from helix.pii.personal import (
     STREET_HINT,
     LetterLedIdRecognizer,
     MrzRecognizer,
+    address_key_hint,
     cjk_address_hint,
     mac_hint,
     mrz_hint,
@@ -116,7 +116,7 @@ GATES: dict[str, Gate] = {
             or FOREIGN_STREET_HINT.search(text) is not None
             or POSTCODE_HINT.search(text) is not None
             or cjk_address_hint(text)
-            or any(hint in lowered for hint in ADDRESS_KEY_HINTS)
+            or address_key_hint(lowered)
         )
     ),
 }
