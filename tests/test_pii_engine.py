@@ -558,6 +558,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ('{"address": {"street": "Jungfernstieg 7", "zip": "20354"}}', "Jungfernstieg 7", "LOCATION"),
         ("customer:\n  address_line1: 'Flat 3, 27 Marlborough Road'", "Flat 3, 27 Marlborough Road", "LOCATION"),
         ("wohnhaft hier, Versicherungsnummer 12 030181 M 014, bitte", "12 030181 M 014", "ID_NUMBER"),
+        ("meine Steuernummer 21/815/08150 fürs Finanzamt", "21/815/08150", "ID_NUMBER"),
         ("keytool -genkeypair -storepass Sp1ce#Route22 -keystore app.jks", "Sp1ce#Route22", "PASSWORD"),
         ("mongodump --db-password=Harb0ur!Lights --out /backup", "Harb0ur!Lights", "PASSWORD"),
         (
@@ -653,6 +654,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "one of two, three or four; nine out of ten; y = a @ b . T; the one two three four five six seven song",
         "log in with password reset enabled, using password managers; random seed: 42; seed: see the docs",
         'listen:\n  address: ":8080"\n  "address": "localhost:9090"\nbind_address = "svc-2"; street: null',
+        "account opened 12/05/2030 and 03.11.2029; account for 2023/2024",
         "docker login --password-stdin < token.txt; run it --passes 3 times; keytool's -storepass is changeit",
         "template: P<UTO<<SURNAME<<GIVEN<NAMES<<<<<<<<<<<<<<<<<\nC4X7K2P910D<<7905126F3103223<<<<<<<<<<<<<<<6",
     ],

@@ -376,10 +376,11 @@ DATE_OF_BIRTH_HINTS = (
 )
 # A letter in lower case may lead it before a digit (a student number "s4412983"); a letter of another script may stand
 # right before or after it ("マイナンバーは4821 7736 5194です").
-# Digits may also be grouped by dots, two dots or more and eight digits or more ("2748.19.302"), if not a date
-# ("expires 12.05.2030"); one dot is a decimal.
+# Digits may also be grouped by dots or slashes, two or more of one and eight digits or more ("2748.19.302", a German
+# Steuernummer 21/815/08150), if not a date ("expires 12.05.2030"); one dot is a decimal, one slash a fraction.
 _ID_VALUE = re.compile(
-    r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])((?=(?:\d\.?){8})(?!\d\d?\.\d\d?\.\d{4}\b)\d{1,4}(?:\.\d{2,4}){2,3}"
+    r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])((?=(?:\d[./]?){8})(?!\d\d?[./]\d\d?[./]\d{4}\b)"
+    r"\d{1,4}(?P<sep>[./])\d{2,5}(?:(?P=sep)\d{2,5}){1,2}"
     r"|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})(?![A-Za-z0-9_])"
 )
 _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
