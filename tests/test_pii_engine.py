@@ -559,6 +559,9 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("customer:\n  address_line1: 'Flat 3, 27 Marlborough Road'", "Flat 3, 27 Marlborough Road", "LOCATION"),
         ("wohnhaft hier, Versicherungsnummer 12 030181 M 014, bitte", "12 030181 M 014", "ID_NUMBER"),
         ("meine Steuernummer 21/815/08150 fürs Finanzamt", "21/815/08150", "ID_NUMBER"),
+        ("htpasswd -b /etc/nginx/.htpasswd admin Ch4rcoal!Sky", "Ch4rcoal!Sky", "PASSWORD"),
+        ("rabbitmqctl add_user orders 'Fr0zen-Lake-19' && rabbitmqctl set_permissions", "Fr0zen-Lake-19", "PASSWORD"),
+        ("net user svc_backup W1nter#Pass42 /add /domain", "W1nter#Pass42", "PASSWORD"),
         ("keytool -genkeypair -storepass Sp1ce#Route22 -keystore app.jks", "Sp1ce#Route22", "PASSWORD"),
         ("mongodump --db-password=Harb0ur!Lights --out /backup", "Harb0ur!Lights", "PASSWORD"),
         (
@@ -655,6 +658,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "log in with password reset enabled, using password managers; random seed: 42; seed: see the docs",
         'listen:\n  address: ":8080"\n  "address": "localhost:9090"\nbind_address = "svc-2"; street: null',
         "account opened 12/05/2030 and 03.11.2029; account for 2023/2024",
+        "net user administrator /active:yes; net user bob * /add; htpasswd -c .htpasswd admin; rabbitmqctl list_users",
         "docker login --password-stdin < token.txt; run it --passes 3 times; keytool's -storepass is changeit",
         "template: P<UTO<<SURNAME<<GIVEN<NAMES<<<<<<<<<<<<<<<<<\nC4X7K2P910D<<7905126F3103223<<<<<<<<<<<<<<<6",
     ],

@@ -694,6 +694,18 @@ PASSWORD_PATTERNS = [
         line_local=True,
     ),
     _api(
+        # Commands that take a password as a positional argument after the user: htpasswd -b FILE USER PASSWORD,
+        # rabbitmqctl add_user/change_password USER PASSWORD, Windows' net user USER PASSWORD (not "*" or a /switch).
+        "positional_password",
+        r"(?i:\bhtpasswd\b[^\n]*?(?<!\S)-[a-z]*b[a-z]*(?:[ \t]+[^\s-]\S*){2}"
+        r"|\brabbitmqctl[ \t]+(?:add_user|change_password)[ \t]+\S+|\bnet[ \t]+user[ \t]+[^\s/]+)"
+        r"[ \t]+[\"']?(?P<value>[^\s\"'`/*][^\s\"'`]{2,255})",
+        ("htpasswd", "rabbitmqctl", "net user"),
+        score=0.85,
+        check=_cli_password,
+        line_local=True,
+    ),
+    _api(
         "net_use",  # Windows: net use Z: \\server\share /user:DOMAIN\user S3cret (the password after the user)
         r"(?i:\bnet[ \t]+use\b)[^\n]*?(?<!\S)/user:\S+[ \t]+(?P<value>[^\s/*\"'][^\s\"']{2,255})",
         ("/user:",),
