@@ -170,7 +170,7 @@ FOREIGN_STREET_HINT = re.compile(
 
 # An address's first line as a key's value in code, data or config ("street": "Kurfürstendamm 21", address_line1:
 # 'Flat 3, 27 Marlborough Road'): a word of three letters or more, a number and a space in it, none of ":/@" (a
-# listen address, a URL). Looked for after `ADDRESS_KEY_HINTS`.
+# listen address, a URL). Looked for after `address_key_hint`.
 _ADDRESS_VALUE = r"""(?=[^"'\n:/@]*\d)(?=[^"'\n:/@]*\p{L}{3})[^"'\n:/@]*? [^"'\n:/@]*?"""
 _ADDRESS_KEY = regex.compile(
     r"(?i)(?<![\w-])(?:street(?:[_ ]?address)?|address(?:[_ ]?line)?[_ ]?1?|addr1?|line1|straße|strasse)"
@@ -604,9 +604,14 @@ def _mrz_check(field: str) -> int:
     return sum(v * _MRZ_WEIGHTS[i % 3] for i, v in enumerate(values)) % 10
 
 
+# The birth date, its check digit, the sex, the expiry date and its check digit: in every number line.
+_MRZ_DATES = re.compile(r"\d{7}[MFX<]\d{7}")
+
+
 def mrz_hint(text: str) -> bool:
-    """Whether `text` may hold a machine-readable zone: its filler, "<<", is in every one."""
-    return "<<" in text
+    """Whether `text` may hold a machine-readable zone: a run of its filler (the name's and the personal number's
+    unused places; "<<" alone is C++'s, in much code, where the pattern took ~130 us over 2 KB) and its dates."""
+    return "<<<" in text and _MRZ_DATES.search(text) is not None
 
 
 class MrzRecognizer(_SpanRecognizer):
