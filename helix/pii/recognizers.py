@@ -296,10 +296,11 @@ _OBFUSCATED_EMAIL = regex.compile(
 )
 _SPELLED_DOT = regex.compile(r"(?i)" + _DOT_SPELLED)
 # An address spaced out ("b e n . h a r p e r @ proton . me", "ann @ leak . io"): spaces around its "@", and its
-# letters one by one or its dots spaced; checked with its spaces taken out.
+# letters one by one or its dots spaced; checked with its spaces taken out. Matched at each "@" with a space beside it,
+# the part before it in a lookbehind: tried at every word, the pattern took ~200 us over 2 KB of decorated Python.
 _SPACED_PART = r"[\w+-](?: [\w.+-](?!\S))+|[\w+-]+(?: \. [\w+-]+)+"
 _SPACED_EMAIL = regex.compile(
-    rf"(?<![\w.+-])(?P<local>{_SPACED_PART}|[\w.+-]+) ?@ ?(?P<domain>{_SPACED_PART})(?![\w.])"
+    rf"(?<=(?<![\w.+-])(?P<local>{_SPACED_PART}|[\w.+-]+) ?)@ ?(?P<domain>{_SPACED_PART})(?![\w.])"
 )
 
 
@@ -348,11 +349,16 @@ class EmailRecognizer(_PresidioEmailRecognizer):
 
     def _spaced(self, text: str) -> list[RecognizerResult]:
         found = []
-        for match in _SPACED_EMAIL.finditer(text):
-            domain = match.group("domain").replace(" ", "")
-            tld = domain.rsplit(".", 1)[-1].lower()
-            if "." in domain and (tld in _COMMON_TLDS or len(tld) == 2) and self.validate_result("x@" + domain):
-                found.append(RecognizerResult("EMAIL_ADDRESS", match.start(), match.end(), 0.9))
+        at = text.find("@")
+        while at != -1:
+            if text[at - 1 : at] == " " or text[at + 1 : at + 2] == " ":
+                match = _SPACED_EMAIL.match(text, at)
+                if match is not None:
+                    domain = match.group("domain").replace(" ", "")
+                    tld = domain.rsplit(".", 1)[-1].lower()
+                    if "." in domain and (tld in _COMMON_TLDS or len(tld) == 2) and self.validate_result("x@" + domain):
+                        found.append(RecognizerResult("EMAIL_ADDRESS", match.start("local"), match.end(), 0.9))
+            at = text.find("@", at + 1)
         return found
 
     def _obfuscated(self, text: str) -> list[RecognizerResult]:
