@@ -511,7 +511,9 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Μετάφρασε: το κινητό μου 694 312 8870.", "694 312 8870", "PHONE_NUMBER"),
         ("agent: can you confirm your date of birth?\ncustomer: 1988年7月23日です", "1988年7月23日", "DATE_OF_BIRTH"),
         ("생년월일: 1990년 4월 12일", "1990년 4월 12일", "DATE_OF_BIRTH"),
-        # round 8 (probe set H): secrets in code and headers, numbers in tables and with dots, lower-case addresses
+        # round 8 (probe set H and shapes like its): secrets in code, headers and command lines, numbers in tables or
+        # grouped by dots or slashes, a passport's machine-readable zone, addresses in lower case or under a key,
+        # contacts read out or spaced out
         (
             "my seed phrase is 'gravity orchard shallow pilot bamboo ethics uniform cradle vessel trophy alcohol "
             "lunar'",

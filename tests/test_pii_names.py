@@ -320,7 +320,8 @@ CUED_NAMES = [
     ("帮我检查这个表格：姓名 王伟，手机 13928764410", "王伟"),  # noqa: RUF001
     ("고객 정보: 이름 김민준, 연락처 010-4821-7736", "김민준"),
     ("宛名:\n山田 太郎 様\n電話 090-4821-7736", "山田 太郎"),
-    # round 8 (probe set H): a Chinese speaker's own name after 本人/我叫 (a surname first), the undersigned's
+    # round 8 (probe set H): a Chinese speaker's own name after 本人/我叫 (a surname first), the undersigned's, and a
+    # Dutch speaker's after "ik ben"
     ("幫我翻譯：本人李嘉欣，電話 9123 4567。", "李嘉欣"),  # noqa: RUF001
     ("请帮我写自我介绍：我叫张伟，今年三十岁。", "张伟"),  # noqa: RUF001
     ("Tradu: Subsemnata Ioana Dumitrescu, domiciliată în Cluj", "Ioana Dumitrescu"),
