@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Any
 
 import phonenumbers
@@ -113,14 +114,12 @@ def _looks_national(digits: str, before: str) -> bool:
     return digits.startswith("0") and not before.endswith(("=", ":"))
 
 
-def _trunkless(region: str, candidate: str, named: bool) -> bool:
+def _trunkless(region: str, candidate: str, named: Callable[[], bool]) -> bool:
     shape = _TRUNKLESS.get(region)
     if shape is not None and shape.match(candidate) is not None:
         return True
-    if not named:
-        return False
     shape = _TRUNKLESS_NAMED.get(region)
-    return shape is not None and shape.match(candidate) is not None
+    return shape is not None and shape.match(candidate) is not None and named()  # the search last: it costs most
 
 
 def _trunk_prefix(region: str) -> str | None:
@@ -213,7 +212,7 @@ class FastPhoneRecognizer(LocalRecognizer):
             return 0.0
         for region in self.regions:
             trunk = self._trunks.get(region)
-            if trunk and not digits.startswith(trunk) and not _trunkless(region, candidate, named()):
+            if trunk and not digits.startswith(trunk) and not _trunkless(region, candidate, named):
                 continue
             if self._valid(candidate, region):
                 return 0.6 if bare else 0.5
