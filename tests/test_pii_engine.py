@@ -121,6 +121,9 @@ SENDGRID = "SG.kX9aB3cD4eF5gH6iJ7kL8m.NoPqRsTuVwXyZ0123456789aBcDeFgHiJkLmNoPqRs
 VAULT = "hvs.CAESIJ7mK9xQ2pL4vR8tY1nB6cF3hD5gA0sE9wZ7uI2oP4lKGh4KHGh2cy5hYmNkZWZnaGlqa2xtbm9wcXJzdHV2"
 DIGITALOCEAN = "dop_v1_" + "4f8a9c2e7b1d3f5a6c8e0b2d4f6a8c1e" * 2
 PYPI = "pypi-AgEIcHlwaS5vcmcCJGE4ZjQyYmQ3LTk1YzItNGQ3Zi1iOWY2LTEyMzQ1Njc4OTBhYgACKlszLCJ"
+XPRV = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi"
+# A passport's machine-readable zone, its check digits valid.
+MRZ = "P<D<<KLEIN<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<<<<\nC4X7K2P913D<<7905126F3103223<<<<<<<<<<<<<<<6"
 SEED = "witch collapse practice feed shame open despair creek road again ice least"
 AZURE = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREVGRw=="
 NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
@@ -508,6 +511,77 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Μετάφρασε: το κινητό μου 694 312 8870.", "694 312 8870", "PHONE_NUMBER"),
         ("agent: can you confirm your date of birth?\ncustomer: 1988年7月23日です", "1988年7月23日", "DATE_OF_BIRTH"),
         ("생년월일: 1990년 4월 12일", "1990년 4월 12일", "DATE_OF_BIRTH"),
+        # round 8 (probe set H and shapes like its): secrets in code, headers and command lines, numbers in tables or
+        # grouped by dots or slashes, a passport's machine-readable zone, addresses in lower case or under a key,
+        # contacts read out or spaced out
+        (
+            "my seed phrase is 'gravity orchard shallow pilot bamboo ethics uniform cradle vessel trophy alcohol "
+            "lunar'",
+            "gravity orchard shallow pilot bamboo ethics uniform cradle vessel trophy alcohol lunar",
+            "SECRET",
+        ),
+        (
+            'acct = w3.eth.account.from_key("0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")',
+            "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+            "SECRET",
+        ),
+        (
+            'headers={"Authorization": "Token 3f8a1c9e7b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a"}',
+            "3f8a1c9e7b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a",
+            "SECRET",
+        ),
+        ("id,name,phone,city\n1,Ravi Kumar,98201 44763,Mumbai", "98201 44763", "PHONE_NUMBER"),
+        ("my address on file is 12 main st, apt 4b, springfield", "12 main st", "LOCATION"),
+        ("update my home address to 27 willow crescent, reading rg4 7tp", "27 willow crescent", "LOCATION"),
+        ("all mail to po box 123, bozeman mt 59771 from now on", "po box 123", "LOCATION"),
+        ("UK driving licence MORGA753116SM9IJ, which one", "MORGA753116SM9IJ", "ID_NUMBER"),
+        ("Mijn burgerservicenummer is 2748.19.302, IBAN", "2748.19.302", "ID_NUMBER"),
+        ("Mi DNI es 48.213.757-F y nací el 23-06-1994", "48.213.757-F", "ID_NUMBER"),
+        ("Reisepassnummer C01X00T47, geb. 12.05.1979 in Köln", "12.05.1979", "DATE_OF_BIRTH"),
+        ("even with card 4532-018844-173022? it fails", "4532-018844-173022", "CREDIT_CARD"),
+        ("幫我寫封信。本人陳志明，住址九龍彌敦道132號，電話", "九龍彌敦道132號", "LOCATION"),  # noqa: RUF001
+        (
+            "sure, my number is nine one seven, five five two, eight three four one",
+            "nine one seven, five five two, eight three four one",
+            "PHONE_NUMBER",
+        ),
+        (
+            "scan of my passport:\n" + MRZ,
+            "C4X7K2P913D<<7905126F3103223<<<<<<<<<<<<<<<6",
+            "ID_NUMBER",
+        ),
+        (
+            "scan of my passport:\n" + MRZ,
+            "P<D<<KLEIN<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<<<<",
+            "ID_NUMBER",
+        ),
+        ("ssh root@203.0.113.50 with password Tr33house! hangs", "Tr33house!", "PASSWORD"),
+        ("ship it to 2210 N Halsted St Apt 2, Chicago IL 60614", "2210 N Halsted St", "LOCATION"),
+        ('{"address": {"street": "Jungfernstieg 7", "zip": "20354"}}', "Jungfernstieg 7", "LOCATION"),
+        ("customer:\n  address_line1: 'Flat 3, 27 Marlborough Road'", "Flat 3, 27 Marlborough Road", "LOCATION"),
+        ("wohnhaft hier, Versicherungsnummer 12 030181 M 014, bitte", "12 030181 M 014", "ID_NUMBER"),
+        ("meine Steuernummer 21/815/08150 fürs Finanzamt", "21/815/08150", "ID_NUMBER"),
+        ("htpasswd -b /etc/nginx/.htpasswd admin Ch4rcoal!Sky", "Ch4rcoal!Sky", "PASSWORD"),
+        ("rabbitmqctl add_user orders 'Fr0zen-Lake-19' && rabbitmqctl set_permissions", "Fr0zen-Lake-19", "PASSWORD"),
+        ("net user svc_backup W1nter#Pass42 /add /domain", "W1nter#Pass42", "PASSWORD"),
+        ("keytool -genkeypair -storepass Sp1ce#Route22 -keystore app.jks", "Sp1ce#Route22", "PASSWORD"),
+        ("mongodump --db-password=Harb0ur!Lights --out /backup", "Harb0ur!Lights", "PASSWORD"),
+        (
+            "restore the wallet from " + XPRV,
+            XPRV,
+            "API_KEY",
+        ),
+        ("Endereço: Av. Paulista, 1578 - Bela Vista, São Paulo", "Av. Paulista, 1578", "LOCATION"),
+        (
+            "bitcoin seed: abandon ability able about above absent absorb abstract absurd abuse access accident",
+            "abandon ability able about above absent absorb abstract absurd abuse access accident",
+            "SECRET",
+        ),
+        (
+            "my ex's contact is saved as 'b e n . h a r p e r @ proton . me' lol",
+            "b e n . h a r p e r @ proton . me",
+            "EMAIL_ADDRESS",
+        ),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -577,6 +651,18 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "sku ABCDE1234F and part X12345678; IMEI: unknown.\nticket 20-12345678-0; 2024年3月7日にリリース",
         'primary key: id\nkey = "created_at"\nprivate_key = load_key(path)\nre_match_timeout_ms = 2500',
         "ElevenLabs voice_id 21m00Tcm4TlvDq8ikWAM; md5 078c6bc75fce664818bdada32d2baea5; locale en-us21",
+        # round 8's look-alikes
+        "Ethereum tx 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060; the cache key is a sha256",
+        "Mnemonic for the planets: My Very Educated Mother Just Served Us Nachos; the seed phrase is on paper",
+        "CSV header: id,name,phone,city\nversion,1,2024-05-11,3.12.7\nitems 12 main steps; 40 more steps, then stop",
+        "git a91f3c2 and 7d4e9b18c0f2a6e35d1b4c7a8e9f0a1b2c3d4e5f; release 4.18.2 (build 20261203.4); 1.249,00 €",
+        "one of two, three or four; nine out of ten; y = a @ b . T; the one two three four five six seven song",
+        "log in with password reset enabled, using password managers; random seed: 42; seed: see the docs",
+        'listen:\n  address: ":8080"\n  "address": "localhost:9090"\nbind_address = "svc-2"; street: null',
+        "account opened 12/05/2030 and 03.11.2029; account for 2023/2024",
+        "net user administrator /active:yes; net user bob * /add; htpasswd -c .htpasswd admin; rabbitmqctl list_users",
+        "docker login --password-stdin < token.txt; run it --passes 3 times; keytool's -storepass is changeit",
+        "template: P<UTO<<SURNAME<<GIVEN<NAMES<<<<<<<<<<<<<<<<<\nC4X7K2P910D<<7905126F3103223<<<<<<<<<<<<<<<6",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

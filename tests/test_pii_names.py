@@ -320,8 +320,17 @@ CUED_NAMES = [
     ("帮我检查这个表格：姓名 王伟，手机 13928764410", "王伟"),  # noqa: RUF001
     ("고객 정보: 이름 김민준, 연락처 010-4821-7736", "김민준"),
     ("宛名:\n山田 太郎 様\n電話 090-4821-7736", "山田 太郎"),
+    # round 8 (probe set H): a Chinese speaker's own name after 本人/我叫 (a surname first), the undersigned's, and a
+    # Dutch speaker's after "ik ben"
+    ("幫我翻譯：本人李嘉欣，電話 9123 4567。", "李嘉欣"),  # noqa: RUF001
+    ("请帮我写自我介绍：我叫张伟，今年三十岁。", "张伟"),  # noqa: RUF001
+    ("Tradu: Subsemnata Ioana Dumitrescu, domiciliată în Cluj", "Ioana Dumitrescu"),
+    ("Vertaal: Hallo, ik ben Sanne Bakker en ik woon in Leiden.", "Sanne Bakker"),
 ]
 CUED_NOT_NAMES = [
+    "本人承诺，所填信息真实；本人签字：",  # noqa: RUF001
+    "The undersigned agrees to the terms. Je soussigné, certifie sur l'honneur.",
+    "ik ben benieuwd naar de Release van morgen",
     "I'm done, from now on the deploys go through CI. I am Going to merge it.",
     "名前を付けて保存してください; 皆様、よろしく",
     "Sorted by Date Created; powered by Kubernetes",

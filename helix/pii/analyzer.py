@@ -39,6 +39,7 @@ from helix.pii.personal import (
     IdNumberRecognizer,
     LetterLedIdRecognizer,
     MacAddressRecognizer,
+    MrzRecognizer,
     NationalIdRecognizer,
     StreetAddressRecognizer,
 )
@@ -96,6 +97,7 @@ def _builtin_recognizers(enabled: set[str]) -> list[EntityRecognizer]:
         ("ID_NUMBER", IdNumberRecognizer),
         ("ID_NUMBER", NationalIdRecognizer),
         ("ID_NUMBER", LetterLedIdRecognizer),
+        ("ID_NUMBER", MrzRecognizer),
         ("MAC_ADDRESS", MacAddressRecognizer),
     ]
     return [factory() for entity, factory in table if entity in enabled]

@@ -312,8 +312,11 @@ _DONE_BY = (
     r" by"
 )
 _INTRO_WEAK = (
-    r"soy|sono|je suis|ich bin|eu sou|holder|new hire|nuevo empleado|la señora|el señor|signora|signor|frau|herr"
-    r"|it's|it\u2019s|this is|customer|client|assigned to|escalated to|i'm|i\u2019m|i am|adım|" + _DONE_BY  # noqa: RUF001
+    r"soy|sono|je suis|ich bin|ik ben|eu sou|holder|new hire|nuevo empleado|la señora|el señor|signora|signor|frau|herr"
+    r"|it's|it\u2019s|this is|customer|client|assigned to|escalated to|i'm|i\u2019m|i am|adım|"  # noqa: RUF001
+    + _DONE_BY
+    # the undersigned of a declaration, in Italian, Romanian, French, Spanish, Dutch, German and English
+    + r"|sottoscritt[oa]|subsemnat(?:ul|a)|soussignée?|abajo firmante|ondergetekende|unterzeichnender?|undersigned"
 )
 # - and, as weak cues too, a letter's sign-off (on the line before the name as well) and a relation ("my colleague
 #   Brigitte", "our Tokyo colleague Haruto Sato": a colleague is a person whoever's it is, a partner or a manager may be
@@ -398,19 +401,28 @@ _TITLED = regex.compile(
 # every text, would cost ~3-7 us; most texts hold none of these words.
 _INTRO_HINTS = (
     *("name", "nombre", "nome", "nom est", "llamo", "chiamo", "appelle", "heiße", "heisse", "chamo", "soy ", "sono "),
-    *("suis ", "ich bin", " sou "),
+    *("suis ", "ich bin", "ik ben", " sou "),
     *("holder", "new hire", "empleado", "señor", "signor", "frau ", "herr ", "it's", "it\u2019s", "this is"),
     *("ed by", "customer", "client", "assigned to", "escalated to"),
     *("naam is", "ik heet", "heter", "jmenuji", "nazywam", "numesc", "λένε", "i'm", "i\u2019m", "i am", "adım"),  # noqa: RUF001
+    *("sottoscritt", "subsemnat", "soussign", "firmante", "ondergetekende", "unterzeichnende", "undersigned"),
 )
 # - a Chinese, Japanese or Korean name after a form's name label (姓名, 氏名, 名前, 이름, 성명) or before a Japanese
 #   honorific ("山田 太郎 様"): two to four characters, a space between family and given name allowed.
+#   A Chinese speaker's own name after 本人 ("the undersigned", "I") or 我叫/我是 ("I am called", "I am"): those start
+#   many other sentences ("本人承诺"), so the name must start with one of the common surnames and end the phrase.
+_CHINESE_SURNAMES = (
+    "王李张張刘劉陈陳杨楊黄黃赵趙吴吳周徐孙孫马馬朱胡郭何林罗羅高郑鄭梁谢謝宋唐许許韩韓冯馮邓鄧曹彭曾萧蕭蔡潘田董袁于余"
+    "叶葉蒋蔣杜苏蘇魏程吕呂丁沈任姚卢盧傅钟鍾姜崔谭譚陆陸汪范金石廖贾賈夏韦韋方白邹鄒孟熊秦邱江尹薛雷侯龙龍史陶黎贺賀"
+    "顾顧毛郝龚龔邵万萬钱錢严嚴武戴莫孔向汤湯欧歐"
+)
 _CJK_LABELLED = regex.compile(
     r"(?:姓名|氏名|名前|이름|성명)[ \t:\uff1a]*"
     r"(?P<name>\p{Han}{2,4}|\p{Hangul}{2,4}|\p{Han}{1,2}[ \u3000]\p{Han}{1,3})(?![\p{Han}\p{Hangul}])"
     r"|(?<![\p{Han}])(?P<name>\p{Han}{1,3}[ \u3000]?\p{Han}{1,3})[ \u3000]?(?:様|さま|さん)"
+    rf"|(?:本人|我叫|我是)(?P<name>[{_CHINESE_SURNAMES}]\p{{Han}}{{1,2}})(?![\p{{Han}}])"
 )
-_CJK_NAME_HINTS = ("姓名", "氏名", "名前", "이름", "성명", "様", "さま", "さん")
+_CJK_NAME_HINTS = ("姓名", "氏名", "名前", "이름", "성명", "様", "さま", "さん", "本人", "我叫", "我是")
 _AFTER_MENTION = frozenset((*" \t,:;!?)", ""))  # "" : the text's end
 _USERNAME_HINTS = ("user", "login", "uid", "author", "owner", "assignee", "committer", "account", "ssh", "@")
 _CAPS_HINT = re.compile(r"[A-Z][A-Z]")

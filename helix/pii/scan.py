@@ -37,8 +37,11 @@ from helix.pii.personal import (
     POSTCODE_HINT,
     STREET_HINT,
     LetterLedIdRecognizer,
-    japanese_address_hint,
+    MrzRecognizer,
+    address_key_hint,
+    cjk_address_hint,
     mac_hint,
+    mrz_hint,
 )
 from helix.pii.recognizers import FastPhoneRecognizer, obfuscation_hint, phone_hint
 from helix.pii.secret_patterns import JWT_START
@@ -104,7 +107,7 @@ GATES: dict[str, Gate] = {
     "JWT": _search(JWT_START),  # "ey" and "ew" are in too much prose to be word hints
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
     # French street type), or a house number after a German street type (or a post-office box: `FOREIGN_STREET_HINT`),
-    # a street before a postcode, a Japanese address; a digit in each, looked for first.
+    # a street before a postcode, a Japanese or Chinese address; a digit in each, looked for first.
     "LOCATION": lambda text, lowered: (
         _digit(text, lowered)
         and (
@@ -112,7 +115,8 @@ GATES: dict[str, Gate] = {
             or GERMAN_STREET_HINT.search(text) is not None
             or FOREIGN_STREET_HINT.search(text) is not None
             or POSTCODE_HINT.search(text) is not None
-            or japanese_address_hint(text)
+            or cjk_address_hint(text)
+            or address_key_hint(lowered)
         )
     ),
 }
@@ -122,6 +126,7 @@ CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
     # CURP's, an RFC's or an HKID's; seven or more in the others) or an Indian PAN's four digits and a capital.
     LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{4}|\d\d[A-Z])"),
     FastPhoneRecognizer: lambda text, _lowered: phone_hint(text),
+    MrzRecognizer: lambda text, _lowered: mrz_hint(text),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.

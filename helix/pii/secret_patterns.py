@@ -303,6 +303,8 @@ _VENDOR_KEY_PATTERNS = [
     _api("doppler", r"\bdp\.(?:st|ct|pt|sa|scim|audit)\.[A-Za-z0-9_.-]{40,}" + _NOT_TOKEN_AFTER, ("dp.",)),
     _api("atlassian", r"\bATATT[A-Za-z0-9_=-]{40,}" + _NOT_TOKEN_AFTER, ("atatt",)),
     _api("age", r"\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b", ("age-secret-key-",)),
+    # A BIP32 extended private key (xprv, and its SegWit forms yprv, zprv; tprv on testnet): every key of a wallet.
+    _api("bip32_private", r"\b[xyzt]prv[1-9A-HJ-NP-Za-km-z]{100,112}\b", ("prv",)),
     _api("square", r"\bsq0(?:atp|csp)-[A-Za-z0-9_-]{22,}" + _NOT_TOKEN_AFTER, ("sq0atp-", "sq0csp-")),
     _api(
         "discord_webhook",
@@ -518,24 +520,27 @@ def _password_far_in_prose(value: str) -> bool:
     )
 
 
-def _password_prose(name: str, words: str, hints: tuple[str, ...], *, far: bool = False) -> SecretPattern:
+def _password_prose(
+    name: str, words: str, hints: tuple[str, ...], *, far: bool = False, led: bool = False
+) -> SecretPattern:
     """A password in a sentence: "my password is X", "Passwort ist X", "minha senha é X", "la password è X"; `far`: one
     to six words after the password word ("the wifi pass for the office is X", "mi contraseña del correo por si la
-    necesitas: X"), on one line, where the value must look more like a password."""
-    between = (
-        r"(?:[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|:[ \t]+)"
-        if far
-        else r"\s+" + _PROSE_VERBS + r"\s+"
-    )
+    necesitas: X"), on one line, where the value must look more like a password; `led`: right after the password word
+    led by "with", "using" or "and" ("ssh root@host with password X")."""
+    lead = r"\b(?:with|using|and)[ \t]+(?:the[ \t]+)?" if led else r"\b"
+    if far:
+        between = r"(?:[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|:[ \t]+)"
+    else:
+        between = r"[ \t]+" if led else r"\s+" + _PROSE_VERBS + r"\s+"
     return _api(
         name,
-        r"(?i:\b(?:" + words + r")" + between + ")"
+        r"(?i:" + lead + r"(?:" + words + r")" + between + ")"
         r"""(?:`(?P<value>[^`\n]{4,128})`|(?P<value>[^\s"'`]{4,128}))""",
         hints,
         score=0.75 if far else 0.8,
         check=_password_far_in_prose if far else _password_in_prose,
         strip_trailing=_TRAILING,
-        line_local=far,
+        line_local=far or led,
     )
 
 
@@ -586,6 +591,7 @@ PASSWORD_PATTERNS = [
     _password_prose("password_prose", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS),
     _password_prose("password_prose_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS),
     _password_prose("password_prose_far", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, far=True),
+    _password_prose("password_prose_led", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, led=True),
     _password_prose("password_prose_far_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS, far=True),
     _api(
         # Chinese, Japanese and Korean put no space around the password ("パスワードはHimitsu2024です"): it is the
@@ -673,9 +679,9 @@ PASSWORD_PATTERNS = [
         line_local=True,
     ),
     _api(
-        "password_cli",
-        r"(?<!\S)--password[= ][\"']?(?P<value>[^\s\"'`]{4,256})",
-        ("--password",),
+        "password_cli",  # --password X, and flags ending in one: keytool -storepass X, --db-password=X
+        r"(?<!\S)--?[\w-]*?(?:password|passwd|pass)[= ][\"']?(?P<value>[^\s\"'`]{4,256})",
+        ("pass",),
         score=0.85,
         check=_plausible_bare_password,
     ),
@@ -683,6 +689,18 @@ PASSWORD_PATTERNS = [
         "login_password",  # docker login -u ci -p 'S3cret!', podman/helm registry login, cf login -p
         r"(?i:\blogin\b)[^\n]*?(?<!\S)-p[= ]?[\"']?(?P<value>[^\s\"'`]{3,256})",
         ("login",),
+        score=0.85,
+        check=_cli_password,
+        line_local=True,
+    ),
+    _api(
+        # Commands that take a password as a positional argument after the user: htpasswd -b FILE USER PASSWORD,
+        # rabbitmqctl add_user/change_password USER PASSWORD, Windows' net user USER PASSWORD (not "*" or a /switch).
+        "positional_password",
+        r"(?i:\bhtpasswd\b[^\n]*?(?<!\S)-[a-z]*b[a-z]*(?:[ \t]+[^\s-]\S*){2}"
+        r"|\brabbitmqctl[ \t]+(?:add_user|change_password)[ \t]+\S+|\bnet[ \t]+user[ \t]+[^\s/]+)"
+        r"[ \t]+[\"']?(?P<value>[^\s\"'`/*][^\s\"'`]{2,255})",
+        ("htpasswd", "rabbitmqctl", "net user"),
         score=0.85,
         check=_cli_password,
         line_local=True,
@@ -802,9 +820,10 @@ SECRET_PATTERNS = [
     ),
     _api(
         "seed_phrase",  # a crypto wallet's recovery words: whoever has them has the wallet
-        r"(?i:\b(?:seed|recovery|mnemonic|backup|secret recovery) (?:phrase|words)|\bmnemonic)\b[ \t]*[:=-]?[ \t]*"
-        r"(?P<value>(?:[a-z]{3,8} ){11,23}[a-z]{3,8})\b",
-        ("phrase", "mnemonic", "words"),
+        r"(?i:\b(?:seed|recovery|mnemonic|backup|secret recovery) (?:phrase|words)|\bmnemonic|\bseed)\b"
+        r"[ \t]*[:=-]?[ \t]*"
+        r"(?:(?:is|are|was|were)[ \t]+)?[\"'`]?(?P<value>(?:[a-z]{3,8} ){11,23}[a-z]{3,8})\b",
+        ("phrase", "mnemonic", "words", "seed"),
         score=0.9,
         line_local=True,  # "words" is in many prompts ("under 300 words"): only its lines are scanned
     ),
@@ -821,7 +840,9 @@ SECRET_PATTERNS = [
     _api(
         # An Authorization header's credentials whatever the scheme (Token, ApiKey, Digest...; Bearer and Basic too).
         "authorization_header",
-        r"(?i:\bauthorization[ \t]*:[ \t]*(?:[A-Za-z][A-Za-z0-9_-]*[ \t]+)?)(?P<value>[A-Za-z0-9._~+/=-]{16,})",
+        # A header in code is a quoted key and value too ({"Authorization": "Token ..."}, ("Authorization", "...")).
+        r"(?i:\bauthorization[\"']?[ \t]*[:,][ \t]*[\"']?(?:[A-Za-z][A-Za-z0-9_-]*[ \t]+)?)"
+        r"(?P<value>[A-Za-z0-9._~+/=-]{16,})",
         ("authorization",),
         score=0.7,
         check=_plausible_secret,
@@ -834,6 +855,17 @@ SECRET_PATTERNS = [
         r"(?P<value>[A-Z2-7]{4}(?: ?[A-Z2-7]{4}){3,15})(?![A-Za-z0-9])",
         ("totp", "2fa", "mfa", "otp", "authenticator"),
         score=0.7,
+        line_local=True,
+    ),
+    _api(
+        # A wallet's private key (an Ethereum key: 64 hex digits, often after 0x) passed to what signs with it or
+        # named as one; the same digits after "tx" or "hash" are a transaction's hash, public.
+        "hex_private_key",
+        r"(?i:(?:priv(?:ate)?|secret|signing|from)[_ -]?key\b[^\n]{0,24}?)"
+        r"(?<![0-9A-Za-z])(?P<value>(?:0x)?[0-9a-fA-F]{64})(?![0-9A-Za-z])",
+        ("key",),
+        score=0.8,
+        check=_has_digit_and_letter,
         line_local=True,
     ),
     _api(
