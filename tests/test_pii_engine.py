@@ -582,6 +582,16 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "b e n . h a r p e r @ proton . me",
             "EMAIL_ADDRESS",
         ),
+        # Secrets under a key in the plural, and named by the name beside them in a name/value pair.
+        ("db:\n  passwords: Gr4nite!Peak", "Gr4nite!Peak", "PASSWORD"),
+        ('{"api_keys": "Kd3sVb7nMq1xWe5r"}', "Kd3sVb7nMq1xWe5r", "SECRET"),
+        ("2FA recovery_codes: 4821-9932 1177-0042", "4821-9932 1177-0042", "SECRET"),
+        (
+            "env:\n  - name: DB_PASSWORD\n    value: S3cr3tPa55w0rd\n  - name: LOG_LEVEL\n    value: debug",
+            "S3cr3tPa55w0rd",
+            "SECRET",
+        ),
+        ('"headers": [{"name": "X-Api-Key", "value": "Zt4nQw8eRk2pLm6v"}]', "Zt4nQw8eRk2pLm6v", "SECRET"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -663,6 +673,10 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "net user administrator /active:yes; net user bob * /add; htpasswd -c .htpasswd admin; rabbitmqctl list_users",
         "docker login --password-stdin < token.txt; run it --passes 3 times; keytool's -storepass is changeit",
         "template: P<UTO<<SURNAME<<GIVEN<NAMES<<<<<<<<<<<<<<<<<\nC4X7K2P910D<<7905126F3103223<<<<<<<<<<<<<<<6",
+        # Plural keys and name/value pairs whose values are no secrets: counts, references, placeholders.
+        "usage:\n  prompt_tokens: 1532\n  total_tokens: 2048\npasswords: []\nsecrets: ${{ secrets.ALL }}",
+        "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: password}\n"
+        "  - name: API_TOKEN\n    value: ${API_TOKEN}\n  - name: TOKEN_TTL\n    value: 3600",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -156,14 +156,15 @@ _FOREIGN_PASSWORD_WORDS = (
     r"passwort|kennwort|mot de passe|contraseña|contrasena|senha|wachtwoord|hasło|şifre|пароль|lösenord"
 )
 _CJK_PASSWORD_WORDS = r"密码|密碼|パスワード|비밀번호"
-_PASSWORD_KEY = r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw)|(?<=[a-z0-9][_.])pass)\b)"
+# Also in the plural (`passwords: ...`, `"api_keys": "..."`): a list's key names each of its values.
+_PASSWORD_KEY = r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw)|(?<=[a-z0-9][_.])pass)s?\b)"
 # Their own patterns, tried only on the lines that hold one of them: in one alternation with the English words, every
 # line naming a password would pay for them.
 _FOREIGN_PASSWORD_KEY = rf"(?i:(?:(?<!\w)(?:{_FOREIGN_PASSWORD_WORDS})|{_CJK_PASSWORD_WORDS})\b)"
 _SECRET_KEY = (
     r"(?i:(?<![a-z0-9])(?:secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?key"
     r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey"
-    r"|private[_-]?key|preshared[_-]?key)\b)"
+    r"|private[_-]?key|preshared[_-]?key)s?\b)"
 )
 # Any other name ending in "key" after "_", ".", "-" or a space (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id, "mistral
 # key: ..."): the value must then look random, since code names many things a key (sort_key = "created_at",
@@ -172,6 +173,9 @@ _SECRET_KEY = (
 # too, its value checked the same way.
 _OTHER_KEY = r"(?i:(?:(?<=[a-z0-9][_. -])|(?<![^\n])[ \t]*[\"']?)key(?:[_.-](?:base|id))?\b)"
 _TRAILING = ".,;:)"
+_PAIR_SECRET_NAMES = (
+    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential"
+)
 
 _PASSWORD_HINTS = ("pass", "pwd", "pw")
 _CJK_PASSWORD_HINTS = ("密码", "密碼", "パスワード", "비밀번호")
@@ -802,12 +806,23 @@ SECRET_PATTERNS = [
     ),
     _api(
         "recovery_codes",  # two-factor backup codes: each one lets its holder in
-        r"(?i:\b(?:recovery|backup) codes?\b[ \t]*[:=-]?[ \t]*)"
+        r"(?i:\b(?:recovery|backup)[ _-]codes?\b[ \t]*[:=-]?[ \t]*)"
         r"(?P<value>[A-Za-z0-9]{4,6}-?[A-Za-z0-9]{4,6}(?:[ ,]+[A-Za-z0-9]{4,6}-?[A-Za-z0-9]{4,6})*)",
-        ("recovery code", "backup code"),
+        ("recovery code", "backup code", "recovery_code", "backup_code", "recovery-code", "backup-code"),
         score=0.8,
         check=_has_digit,
         line_local=True,
+    ),
+    _api(
+        # A secret listed as a name/value pair: a Kubernetes env entry (`- name: DB_PASSWORD` then `value: ...`), HAR
+        # headers and cloud tags in JSON (`{"name": "API_TOKEN", "value": "..."}`); the name says what the value is.
+        "name_value_pair",
+        r"(?i:\b(?:name|key)[\"']?[ \t]*[:=][ \t]*[\"']?[\w.-]*?(?:" + _PAIR_SECRET_NAMES + r")[\w.-]*[\"']?"
+        r"[ \t]*,?[ \t]*\n?[ \t]*[\"']?value[\"']?[ \t]*[:=][ \t]*)[\"']?(?P<value>[^\s\"',}]{4,256})",
+        ('"value"', "'value'", "value:", "value ="),
+        score=0.7,
+        check=_plausible_bare_secret,
+        strip_trailing=_TRAILING,
     ),
     _api(
         "key_prose",  # "my mistral key is 8Hq2...": named in a sentence, the value must look generated
