@@ -4,8 +4,8 @@ Fields are analysed through their canonical views (`canonical.py`), in documents
 - each conversation text (message contents, parts, tool arguments, embeddings inputs) is its own
   document, so a history resent on every turn is found in the engine's result cache;
 - the short strings around them (names, ids, keys, metadata, tool schemas, ...) share documents, each
-  after the key it is the value of (`password: hunter2`), so a recognizer reads the key as the context a
-  value has in prose; the key is read, never mapped back (it is a field of its own);
+  after what names it (`Source.context`: the key it is under, `password: hunter2`), so a recognizer reads
+  the key as the context a value has in prose; the key is read, never mapped back (it is a field of its own);
 - base64 segments that decode to text follow their field, each mapped to the whole segment;
 - a seam document per pair of neighbouring conversation texts joins the end of the first to the start
   of the second, so a value split across two messages or parts (half an API key in each) is found;
@@ -45,7 +45,8 @@ class Source(Protocol):
 
     @property
     def context(self) -> str:
-        """What names the text (the key it is the value of), read before it and never redacted; or ""."""
+        """What names the text (the key it is under, a list's in the singular, a name/value pair's name), read
+        before it and never redacted; or "" (message text, the API's own keys)."""
         ...
 
 
