@@ -585,6 +585,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         # Secrets under a key in the plural, and named by the name beside them in a name/value pair.
         ("db:\n  passwords: Gr4nite!Peak", "Gr4nite!Peak", "PASSWORD"),
         ('{"api_keys": "Kd3sVb7nMq1xWe5r"}', "Kd3sVb7nMq1xWe5r", "SECRET"),
+        ('{"api_keys": ["Kd3sVb7nMq1xWe5r", "Zt4nQw8eRk2pLm6v"]}', '"Kd3sVb7nMq1xWe5r", "Zt4nQw8eRk2pLm6v"', "SECRET"),
         ("2FA recovery_codes: 4821-9932 1177-0042", "4821-9932 1177-0042", "SECRET"),
         (
             "env:\n  - name: DB_PASSWORD\n    value: S3cr3tPa55w0rd\n  - name: LOG_LEVEL\n    value: debug",
@@ -675,6 +676,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "template: P<UTO<<SURNAME<<GIVEN<NAMES<<<<<<<<<<<<<<<<<\nC4X7K2P910D<<7905126F3103223<<<<<<<<<<<<<<<6",
         # Plural keys and name/value pairs whose values are no secrets: counts, references, placeholders.
         "usage:\n  prompt_tokens: 1532\n  total_tokens: 2048\npasswords: []\nsecrets: ${{ secrets.ALL }}",
+        '"tokens": ["hello", "world"], "secrets": ["DB_PASSWORD", "API_KEY"], "api_keys": ["${OPENAI_KEY}"]',
         "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: password}\n"
         "  - name: API_TOKEN\n    value: ${API_TOKEN}\n  - name: TOKEN_TTL\n    value: 3600",
     ],

@@ -125,6 +125,15 @@ def _plausible_bare_secret(value: str) -> bool:
     return _plausible_secret(value) and not _EXPRESSION.search(value)
 
 
+def _plausible_secrets(value: str) -> bool:
+    """A list's quoted items (`"a1...", "b2..."`), each of which must look like a secret."""
+    items = _LIST_ITEM.findall(value)
+    return bool(items) and all(_plausible_bare_secret(item) for item in items)
+
+
+_LIST_ITEM = regex.compile(r"""["']([^"'\n]*)["']""")
+
+
 def _paired_secret(value: str) -> bool:
     return _has_digit_and_letter(value) and _plausible_bare_secret(value)
 
@@ -812,6 +821,15 @@ SECRET_PATTERNS = [
         score=0.8,
         check=_has_digit,
         line_local=True,
+    ),
+    _api(
+        "secret_list",  # `"api_keys": ["...", "..."]`: every item of a list under a secret's key, as one span
+        _SECRET_KEY + _SEP + r"""\[[ \t]*(?P<value>["'][^"'\n]{4,256}["'](?:[ \t]*,[ \t]*["'][^"'\n]{4,256}["'])*)""",
+        _SECRET_HINTS,
+        score=0.7,
+        check=_plausible_secrets,
+        line_local=True,
+        also=("[",),
     ),
     _api(
         # A secret listed as a name/value pair: a Kubernetes env entry (`- name: DB_PASSWORD` then `value: ...`), HAR
