@@ -3,10 +3,10 @@ the JSON Schemas their tools carry, and the words their enumerations take (`user
 `chat.completion`, `end_turn`).
 
 A string that is exactly one of these words is the protocol talking, not anyone's data, so the PII walk
-passes it by instead of analysing it: a chat body's keys and roles make up most of its strings, and a
-history resent on every turn would otherwise pay for them again each time, and an answer checked before
-the cache keeps it is mostly its provider's keys (`usage`, `prompt_tokens`, `finish_reason`). Only whole strings count
-(`"user"`, never `"user 4111..."`), and never a message's text, whose neighbours are joined across it.
+passes it by instead of analysing it: a chat body's keys and roles make up most of its strings (a history
+resent on every turn would otherwise pay for them again each time), and so do an answer's, checked before
+the cache keeps it (`usage`, `prompt_tokens`, `finish_reason`). Only whole strings count (`"user"`, never
+`"user 4111..."`), and never a message's text, whose neighbours are joined across it.
 """
 
 from __future__ import annotations

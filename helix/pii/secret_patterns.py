@@ -182,6 +182,8 @@ _SECRET_KEY = (
 # too, its value checked the same way.
 _OTHER_KEY = r"(?i:(?:(?<=[a-z0-9][_. -])|(?<![^\n])[ \t]*[\"']?)key(?:[_.-](?:base|id))?\b)"
 _TRAILING = ".,;:)"
+# The words that make a name/value pair's name a secret's (`name_value_pair`): found anywhere inside the name
+# (API_TOKEN_FILE, DB_PASSWORD_2), where `_PASSWORD_KEY` and `_SECRET_KEY` must end at a word boundary.
 _PAIR_SECRET_NAMES = (
     r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential"
 )
