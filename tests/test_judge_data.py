@@ -60,7 +60,7 @@ def test_no_training_question_is_a_held_out_question() -> None:
 
 def test_data_versions_are_the_trained_models_data() -> None:
     """The pair counts docs/semantic-cache.md and the card state for the v3 and v4 data, seed 8."""
-    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5", "v6", "v7", "v8")}
+    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5", "v6", "v7", "v8", "v9")}
     assert {v: (len(p), sum(same for _, _, same in p)) for v, p in counts.items()} == {
         "v3": (30_453, 14_967),
         "v4": (36_759, 16_149),
@@ -68,6 +68,7 @@ def test_data_versions_are_the_trained_models_data() -> None:
         "v6": (42_419, 20_537),
         "v7": (35_941, 17_711),
         "v8": (36_279, 18_049),
+        "v9": (48_245, 23_619),
     }
 
 
@@ -112,6 +113,17 @@ def test_v8_is_v7_plus_synonym_positives() -> None:
     old = set(v7)
     added = [p for p in v8 if p not in old]
     assert len(added) > 300 and all(same for _, _, same in added)
+
+
+def test_v9_is_v3_plus_near_misses_substitutions_and_synonyms() -> None:
+    data = _judge_data()
+    v3, v9 = data.build(8, "v3"), data.build(8, "v9")
+    assert sorted(set(v3) - set(v9)) == []
+    near_miss_texts = {t for family in data.written_families(data.NEAR_MISSES) for texts in family for t in texts}
+    old = set(v3)
+    added = [p for p in v9 if p not in old]
+    from_families = [p for p in added if p[0] in near_miss_texts or p[1] in near_miss_texts]
+    assert len(from_families) > 8_000 and len(added) - len(from_families) > 5_000
 
 
 def test_substitution_keeps_the_rest_of_the_question() -> None:

@@ -41,9 +41,10 @@ WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.json
 # trivial edits users make (`edited_pairs`), for a short continued fine-tune from the shipped weights; v6 is v3
 # plus the hand-written near-miss families of `written_near_misses.jsonl` (`near_miss_pairs`), which v4 does not read;
 # v7 is v3 plus one-word substitutions of the v3 written questions (`substituted_pairs`, `substitute.py`); v8 is v7
-# plus the same questions with one word replaced by a synonym (`synonym_pairs`).
-VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8")
-ADDED = ("v5", "v6", "v7", "v8")  # v3 plus added pairs, filtered against the held-out questions
+# plus the same questions with one word replaced by a synonym (`synonym_pairs`); v9 is v3 plus what v6 and v8 add
+# (`near_misses_and_synonyms`).
+VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9")
+ADDED = ("v5", "v6", "v7", "v8", "v9")  # v3 plus added pairs, filtered against the held-out questions
 V3_WRITTEN = ("written_intents", "written_saas_code", "written_support")
 NEAR_MISSES = "written_near_misses"
 
@@ -797,6 +798,11 @@ def synonym_pairs(rng: random.Random) -> list[Pair]:
     return substituted_pairs(rng) + substitute.synonym_pairs(written_families("v3"), rng)
 
 
+def near_misses_and_synonyms(rng: random.Random) -> list[Pair]:
+    """v9: v6's hand-written near-miss families, and v8's substitutions and synonyms."""
+    return near_miss_pairs(rng) + synonym_pairs(rng)
+
+
 def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     if version not in VERSIONS:
         raise ValueError(f"data version {version!r} is not one of {VERSIONS}")
@@ -819,7 +825,13 @@ def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     if version in ADDED:
         # An edit ("how to make api key") or a re-asked question can land on a held-out one: such pairs are left out.
         held_out |= {_normal(t) for i in load_intents(SELECT_INTENTS) for t in i.texts}
-        adders = {"v5": edited_pairs, "v6": near_miss_pairs, "v7": substituted_pairs, "v8": synonym_pairs}
+        adders = {
+            "v5": edited_pairs,
+            "v6": near_miss_pairs,
+            "v7": substituted_pairs,
+            "v8": synonym_pairs,
+            "v9": near_misses_and_synonyms,
+        }
         added = adders[version](rng)
         pairs += [p for p in added if not {_normal(p[0]), _normal(p[1])} & held_out]
     old = REPO / "tests" / "data" / "semantic_pairs.jsonl"
