@@ -438,18 +438,20 @@ def _id_shaped(number: str) -> bool:
 # character class and checks the character before it only there, so `re` skips ahead to candidates (~5x faster over
 # prose than a pattern that starts with a lookbehind).
 _YYMMDD = r"\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+# A number ends where no word, "-" or dotted part goes on: a sentence's full stop after it ends it too ("mi DNI es
+# 12345678Z."), a "." before more of the code does not ("X1234567L.pdf").
+_ID_END = r"(?![\w-]|\.\w)"
 _DIGIT_LED_ID = (
     r"(?<![\w.-])(?:\d{3}\.\d{3}\.\d{3}-\d{2}"
     r"|[1-9]\d{5}(?:18|19|20)" + _YYMMDD + r"\d{3}[\dXx]"
     r"|[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?\d{2} ?\d{3} ?\d{3} ?\d{2}"
     r"|" + _YYMMDD + r"\d{4}[012]\d{2}"
-    r"|\d\d\.?\d{3}\.?\d{3}-?[A-Z]|" + CHECKED_ID + r")(?![\w.-])"
+    r"|\d\d\.?\d{3}\.?\d{3}-?[A-Z]|" + CHECKED_ID + r")" + _ID_END
 )
 _LETTER_LED_ID = re.compile(
     r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z])"
     rf"|(?P<curp>[A-Z]{{3}}{_YYMMDD}[HMX][A-Z]{{5}}[A-Z\d]\d)|(?P<rfc>[A-Z]{{3}}{_YYMMDD}[1-9A-V][1-9A-Z][\dA])"
-    r"|(?P<tw>[12]\d{8})|(?P<hk>[A-Z]?\d{6}\([\dA]\))|(?P<pan>[A-Z]{2}P[A-Z]\d{4}[A-Z]))"
-    r"(?![\w.-])"
+    r"|(?P<tw>[12]\d{8})|(?P<hk>[A-Z]?\d{6}\([\dA]\))|(?P<pan>[A-Z]{2}P[A-Z]\d{4}[A-Z]))" + _ID_END
 )
 # A codice fiscale typed in lower case ("rssmra85t10a562s"), found by its digits (a pattern led by a lower-case
 # letter would be tried at nearly every position of prose) and checked upper-cased with its six letters before them.
