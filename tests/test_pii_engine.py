@@ -1185,6 +1185,7 @@ def test_the_word_gates_say_yes_exactly_where_a_hint_is(text: str) -> None:
 _ID_LABELS = ("SIN", "sin", "Since", "tin", "ITIN", "EIN", "pan", "PAN", "panel", "PPS", "ppsn", "nif", "NIP", "ni no")
 _ID_LABELS += ("DL", "DL_no", "dlnumber", "DL id", "MBI", "nik", "Policy_No", "member#")
 _ID_LABELS += ("IMEI", "imei", "AMKA", "ΑΜΚΑ", "cnp", "CUIL", "cuit", "Ausweisnummer", "routing", "マイナンバーは")  # noqa: RUF001
+_ID_LABELS += ("SV-Nummer", "SVNR", "svnummer", "Rentenversicherungsnummer")
 _ID_VALUES = ("533380006", "A1234567", "D1234-56789-01")
 
 

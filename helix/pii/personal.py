@@ -251,7 +251,7 @@ _MONTH = (
 _BIRTH_WORDS = (
     r"(?i)(?:\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum"
     r"|geboren(?: am)?|geb"
-    r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|í) el|nascita|nat[oa] il|geboortedatum|geboren op"
+    r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|[íi]|i[óo]) el|nascita|nat[oa] il|geboortedatum|geboren op"
     r"|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato)\b"
     r"|生年月日|出生日期|생년월일)"  # Japanese, Chinese, Korean: no word boundary there
 )
@@ -259,6 +259,7 @@ _DATE = (
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
     rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th|er|º)?\.? (?:of |de )?{_MONTH},? (?:de )?\d{{4}}"  # 9 de noviembre de 1993
+    rf"|\d{{1,2}}-{_MONTH}-\d{{4}}"  # 12-Mar-1984 (a record's day-month-year)
     r"|\d{4} ?年 ?\d{1,2} ?月 ?\d{1,2} ?日"  # 1988年7月23日 (Japanese, Chinese)
     r"|\d{4} ?년 ?\d{1,2} ?월 ?\d{1,2} ?일"  # 1988년 7월 23일 (Korean)
 )
@@ -335,6 +336,8 @@ _ID_WORD_BRANCHES = (
     # routing number)
     *("imei", r"ausweis\w*", r"personalausweis\w*", "amka", "αμκα", "cnp", "cuil", "cuit", r"matrikel\w*"),
     *(r"studentnummer", r"routing(?=[ \t:#]{1,3}\d{9}\b)"),
+    # round 9: Germany's social insurance number by its short names (SV-Nummer, SVNR) and its pension insurer's
+    *(r"sv-?n(?:umme)?r", r"rentenversicherungs\w*"),
 )
 
 
@@ -366,6 +369,7 @@ ID_HINTS = (
     *("permis de conduire", "carnet de conducir", "ausweis", "matrikel", "studentnummer"),
     *("my number card", "マイナンバー", "個人番号", "assurance sociale", "policy"),
     *("dl_", "dlid", "dlno", "dlnumber"),  # "dl" with `_ID_NUMBER_SUFFIX` in one word: not the whole word "dl"
+    *("sv-n", "svn"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
