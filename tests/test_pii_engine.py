@@ -613,8 +613,16 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "s%3AqX9mK2pL7vR4tN8wB1yC5hJ3dF6gZ0aE.Lk8Mn2Pq7Rt4Vw9Yz1Bc3Df5Gh",
             "SECRET",
         ),
-        ("GET /data/2.5/weather?q=Oslo&appid=3d9f1e7c2b8a4d6e0f5c9b2a7d1e4c8f", "3d9f1e7c2b8a4d6e0f5c9b2a7d1e4c8f", "SECRET"),
-        ("https://maps.example.com/geocode?key=Qx7Lm2Nk9Pz4Rt8Vw1Yb5Cd3Fg6Hj0Ks", "Qx7Lm2Nk9Pz4Rt8Vw1Yb5Cd3Fg6Hj0Ks", "SECRET"),
+        (
+            "GET /data/2.5/weather?q=Oslo&appid=3d9f1e7c2b8a4d6e0f5c9b2a7d1e4c8f",
+            "3d9f1e7c2b8a4d6e0f5c9b2a7d1e4c8f",
+            "SECRET",
+        ),
+        (
+            "https://maps.example.com/geocode?key=Qx7Lm2Nk9Pz4Rt8Vw1Yb5Cd3Fg6Hj0Ks",
+            "Qx7Lm2Nk9Pz4Rt8Vw1Yb5Cd3Fg6Hj0Ks",
+            "SECRET",
+        ),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:

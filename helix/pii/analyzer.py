@@ -245,7 +245,8 @@ class PiiEngine:
             if h.score >= self._thresholds.get(h.entity_type, self.cfg.score_threshold)
             and not self._allowed(text[h.start : h.end])
         ]
-        return tuple(resolve_overlaps(kept))
+        resolved = resolve_overlaps(kept)
+        return tuple(resolve_overlaps(resolved + repeats(text, resolved)))
 
     def _allowed(self, value: str) -> bool:
         return value.strip().lower() in self._allow
@@ -263,6 +264,37 @@ _FIELD = b"field:"  # keys of settled fields, beside the analysed texts' in the 
 def _digest(text: str) -> bytes:
     # Keys are digests so the cache never holds prompt text.
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+_MIN_REPEATED = 4  # shorter values ("Li", "42") recur as parts of other things
+
+
+def repeats(text: str, findings: Sequence[Finding]) -> list[Finding]:
+    """Each other whole occurrence of a found value outside the findings (sorted, not overlapping): where it recurs,
+    the words that named it may not be there again (redis-cli -a 'S3cret' in a command, then S3cret alone in a config
+    line below). One inside another finding is left to it ("Anna" found as a name, an address Anna.Berg@...)."""
+    found: list[Finding] = []
+    starts = [f.start for f in findings]
+    for value, finding in {text[f.start : f.end]: f for f in findings}.items():
+        if len(value) < _MIN_REPEATED:
+            continue
+        start = text.find(value)
+        while start >= 0:
+            end = start + len(value)
+            if _stands_alone(text, start, end) and not _overlaps(findings, starts, start, end):
+                found.append(Finding(finding.entity_type, start, end, finding.score))
+            start = text.find(value, end)
+    return found
+
+
+def _overlaps(findings: Sequence[Finding], starts: list[int], start: int, end: int) -> bool:
+    i = bisect.bisect_right(starts, start)
+    return (i > 0 and findings[i - 1].end > start) or (i < len(findings) and findings[i].start < end)
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """Not part of a longer word or number."""
+    return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
 
 
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
