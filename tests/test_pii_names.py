@@ -176,12 +176,23 @@ LABELLED_NAMES = [
     ("Passenger: TAYLOR, GRACE M.\nSeat 14C, can I change it?", "TAYLOR, GRACE M."),
     ("Patient: Garcia, Maria\nReason for visit: follow-up", "Garcia, Maria"),
     ("Beneficiary: Rose Baker\nAmount: 250 EUR", "Rose Baker"),
+    # round 9 (set I's shapes, other values): a quoted CSV header, first and last name columns without "name", a
+    # label with a qualifier (full legal name, emergency contact, ship to), a claimant, requester or employee
+    ('"Name","Email","Phone"\n"Chiamaka Eze","c.eze@mail.ng","+234 803 000 0000"', "Chiamaka Eze"),
+    ("id,first,last,dept\n7,Gunnar,Oskarsson,IT\n8,Brid,Fennelly,HR", "Oskarsson"),
+    ("Full legal name: Anneliese Brückner\nStart date: 2027-01-04", "Anneliese Brückner"),
+    ("Emergency contact: Tomasz Wieczorek (brother)", "Tomasz Wieczorek"),
+    ("Ship to: Kenji Watanabe\n1-2-3 Shibuya, Tokyo", "Kenji Watanabe"),
+    ("Claimant: Fenella Marsh-Dubois\nPolicy: HLT-1", "Fenella Marsh-Dubois"),
+    ("- id: 88\n  requester: Bogdan Ionescu\n  status: open", "Bogdan Ionescu"),
+    ("Mitarbeiter: Jörg Pfannkuch, Abteilung IT", "Jörg Pfannkuch"),
 ]
 NER_TYPES = ("PERSON", "LOCATION")
 LABELLED_NOT_NAMES = [
     "From: Support\nTo: Billing\nSubject: Invoice 4421",
     "name,version\nRequests,2.31.0\nNumPy,1.26.4\n\nWhich is older?",
     "hostname,ip\nWeb,10.0.0.1",
+    "Company name: Support Team\nFile name: Report Final\nfirst,last\nMonday,Friday",
     '{"name": "Orders", "product_name": "Widget Pro", "filename": "Report Final.pdf"}',
     "Write a Hello World program in Rust, then translate 'Hello World' into French.",
     "From: Support Team <support@example.com> is the sender we use",
