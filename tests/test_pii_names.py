@@ -185,7 +185,7 @@ LABELLED_NAMES = [
     ("Ship to: Kenji Watanabe\n1-2-3 Shibuya, Tokyo", "Kenji Watanabe"),
     ("Claimant: Fenella Marsh-Dubois\nPolicy: HLT-1", "Fenella Marsh-Dubois"),
     ("- id: 88\n  requester: Bogdan Ionescu\n  status: open", "Bogdan Ionescu"),
-    ("Mitarbeiter: Jörg Pfannkuch, Abteilung IT", "Jörg Pfannkuch"),
+    ("Mitarbeiterin: Swetlana Kusnezowa\nAbteilung: IT", "Swetlana Kusnezowa"),
 ]
 NER_TYPES = ("PERSON", "LOCATION")
 LABELLED_NOT_NAMES = [

@@ -205,15 +205,19 @@ def name_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
 # "Patient: Garcia, Maria", "Passenger: SMITH, JOHN A."), a name key's
 # quoted value in code or data ({"lastName": "Nowakowska"}), and the cells of a table's name column ("name,phone"
 # then "Sofia Moreno,+34 612 34 56 78").
+# A label may carry a qualifier ("Full legal name:", "Emergency contact:", "Ship to:") or name who the person is to the
+# form (a claimant, a ticket's requester, an employee: "Mitarbeiterin").
 _NAME_LABEL = regex.compile(
-    r"(?im)^[ \t>]*(?:from|to|cc|bcc|reply-to|sender|recipient|name|full name|customer|patient|client|contact"
+    r"(?im)^[ \t>]*(?:from|(?:ship |bill |sold |deliver )?to|cc|bcc|reply-to|sender|recipient"
+    r"|(?:full |legal |full legal )?name|customer|patient|client|(?:emergency |primary )?contact|claimant"
+    r"|requeste?or|employee|mitarbeiter(?:in)?|tenant"
     r"|passenger|guest|travell?er|beneficiary|payee|applicant|insured|(?:account |card ?|policy ?)?holder"
     r"|nom|prénom|nombre|apellidos?|nome|cognome|vorname|nachname|naam|voornaam"
     r"|achternaam|imię|nazwisko|nabywca|odbiorca)[ \t]*:[ \t]*(\p{Lu}[\p{L}'.-]*(?:,?[ \t]+\p{Lu}[\p{L}'.-]*){0,3})"
 )
 _NAME_COLUMN = regex.compile(
-    r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?"
-    r"(?:name|nom|nombre|nome)[ \t\"']*(?=[,;\t|]|$)"
+    r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?"
+    r"(?:name|nom|nombre|nome)|first|last|surname)[ \t\"']*(?=[,;\t|]|$)"
 )
 # The quoted value of a name key in code or data: {"lastName": "Nowakowska"}, full_name='Ewa Nowak'.
 _NAME_KEY = regex.compile(
@@ -263,7 +267,9 @@ def _column_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
         return []
     column = _split_cells(header, 0, separators[0])
     index = next(
-        (i for i, (a, b) in enumerate(column) if a <= start - line_start < b or a <= end - line_start <= b), None
+        # the cell the header's word is in: the match may take a separator before it and quotes around it
+        (i for i, (a, b) in enumerate(column) if a < end - line_start and start - line_start < b),
+        None,
     )
     cells = []
     row_start = line_end + 1
