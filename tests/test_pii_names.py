@@ -186,6 +186,7 @@ LABELLED_NAMES = [
     ("Claimant: Fenella Marsh-Dubois\nPolicy: HLT-1", "Fenella Marsh-Dubois"),
     ("- id: 88\n  requester: Bogdan Ionescu\n  status: open", "Bogdan Ionescu"),
     ("Mitarbeiterin: Swetlana Kusnezowa\nAbteilung: IT", "Swetlana Kusnezowa"),
+    ("Patient: Dragoslav Vukić, geb. 1961, Station 4", "Dragoslav Vukić"),
 ]
 NER_TYPES = ("PERSON", "LOCATION")
 LABELLED_NOT_NAMES = [

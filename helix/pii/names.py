@@ -210,10 +210,12 @@ def name_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
 _NAME_LABEL = regex.compile(
     r"(?im)^[ \t>]*(?:from|(?:ship |bill |sold |deliver )?to|cc|bcc|reply-to|sender|recipient"
     r"|(?:full |legal |full legal )?name|customer|patient|client|(?:emergency |primary )?contact|claimant"
-    r"|requeste?or|employee|mitarbeiter(?:in)?|tenant"
+    r"|request(?:er|or)|employee|mitarbeiter(?:in)?|tenant"
     r"|passenger|guest|travell?er|beneficiary|payee|applicant|insured|(?:account |card ?|policy ?)?holder"
     r"|nom|prénom|nombre|apellidos?|nome|cognome|vorname|nachname|naam|voornaam"
-    r"|achternaam|imię|nazwisko|nabywca|odbiorca)[ \t]*:[ \t]*(\p{Lu}[\p{L}'.-]*(?:,?[ \t]+\p{Lu}[\p{L}'.-]*){0,3})"
+    r"|achternaam|imię|nazwisko|nabywca|odbiorca)[ \t]*:[ \t]*"
+    # the name's capitals matched as such: a lower-case word after it ends it ("Anna Berg, geb. 1990")
+    r"(?-i:(\p{Lu}[\p{L}'.-]*(?:,?[ \t]+\p{Lu}[\p{L}'.-]*){0,3}))"
 )
 _NAME_COLUMN = regex.compile(
     r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?"
