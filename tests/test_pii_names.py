@@ -187,6 +187,7 @@ LABELLED_NAMES = [
     ("- id: 88\n  requester: Bogdan Ionescu\n  status: open", "Bogdan Ionescu"),
     ("Mitarbeiterin: Swetlana Kusnezowa\nAbteilung: IT", "Swetlana Kusnezowa"),
     ("Patient: Dragoslav Vukić, geb. 1961, Station 4", "Dragoslav Vukić"),
+    ("POST /signup body: first_name=Radomir&last_name=Kovalenko&email=r%40x.ua", "Kovalenko"),
 ]
 NER_TYPES = ("PERSON", "LOCATION")
 LABELLED_NOT_NAMES = [

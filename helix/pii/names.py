@@ -228,12 +228,20 @@ _NAME_KEY = regex.compile(
 )
 
 
+# A name key's value in a form's URL encoding (first_name=Ewa&last_name=Nowakowska), one word.
+_FORM_NAME_KEY = regex.compile(
+    r"(?i)(?<![^\s?&])(?:(?:first|last|full|given|family|sur|middle)_?)?name=(?-i:(\p{Lu}[\p{L}'-]*))(?=[&\s]|$)"
+)
+
+
 def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
-    """Spans of the names `_NAME_LABEL`, `_NAME_KEY` and `_NAME_COLUMN` find: 1-4 name-shaped words, one of them
+    """Spans of the names `_NAME_LABEL`, `_NAME_KEY`, `_FORM_NAME_KEY` and `_NAME_COLUMN` find: 1-4 name-shaped words, one of them
     unknown to the dictionary ("From: Support Team" stays)."""
     spans = [m.span(1) for m in _NAME_LABEL.finditer(text)] if ":" in text else []
     if "ame" in text:  # name, Name, lastName
         spans += [m.span(1) for m in _NAME_KEY.finditer(text)]
+        if "ame=" in text:
+            spans += [m.span(1) for m in _FORM_NAME_KEY.finditer(text)]
     if "\n" in text:
         for header in _NAME_COLUMN.finditer(text):
             spans += _column_cells(text, header.start(), header.end())
