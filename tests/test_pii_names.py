@@ -245,6 +245,9 @@ CONTEXT_NAMES = [
     # "nome", "nombre" and "nom" hold no "name": the introductions were never looked for
     ("ciao, il mio nome è giulia bianchi, il pacco non è arrivato", "giulia bianchi"),
     ("Olá, meu nome é João Pereira e quero cancelar", "João Pereira"),
+    # round 9: sign-offs "Un saludo," and "Mit freundlichen Grüßen" on the line before the name
+    ("Revisa el correo:\nGracias por todo.\nUn saludo,\nMaite Urrutia", "Maite Urrutia"),
+    ("Bitte kürzen:\nDanke für die Hilfe.\nMit freundlichen Grüßen\nWiebke Tammen", "Wiebke Tammen"),
 ]
 CONTEXT_NOT_NAMES = [
     "Wir treffen uns am Hauptbahnhof um 9 Uhr.",

@@ -235,8 +235,8 @@ _FORM_NAME_KEY = regex.compile(
 
 
 def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
-    """Spans of the names `_NAME_LABEL`, `_NAME_KEY`, `_FORM_NAME_KEY` and `_NAME_COLUMN` find: 1-4 name-shaped words, one of them
-    unknown to the dictionary ("From: Support Team" stays)."""
+    """Spans of the names `_NAME_LABEL`, `_NAME_KEY`, `_FORM_NAME_KEY` and `_NAME_COLUMN` find: 1-4 name-shaped
+    words, one of them unknown to the dictionary ("From: Support Team" stays)."""
     spans = [m.span(1) for m in _NAME_LABEL.finditer(text)] if ":" in text else []
     if "ame" in text:  # name, Name, lastName
         spans += [m.span(1) for m in _NAME_KEY.finditer(text)]
@@ -341,6 +341,7 @@ _RELATIONS = ("boss", "manager", "partner", "friend", "neighbour", "neighbor", "
 _SIGNOFF_CUES = (
     *("regards", "groeten", "groet", "pozdrawiam", "saludos", "saluti", "atenciosamente"),
     *("cordialement", "grüße", "grüsse", "pozdravem", "saygılarımla"),  # noqa: RUF001
+    *("saludo", "grüßen", "gruß", "cumprimentos"),  # round 9: "Un saludo,", "Mit freundlichen Grüßen"
     *(f"my {relation}" for relation in (*_RELATIONS, *sorted(RELATIONS))),
     *("colleague", "coworker", "co-worker", "kollege", "kollegin", "collègue", "collega"),
 )
