@@ -268,6 +268,10 @@ CONTEXT_NOT_NAMES = [
     "Thanks, Team\nBest, The Acme Team\nThanks in advance,\nDevOps",
     "Support said I should restart the router. Kubernetes says the pod is pending.",
     "this is Python 3.12 code; the best Italian place; it's Monday and the build is red",
+    # round 9: lower-case words of another language with a function word among them, read as a name once cased
+    "La version 2.4 de Django est sortie hier ; quelles nouveautés pour les formulaires ?",
+    "¿Por qué mi paquete sigue 'en tránsito' desde hace 12 días?",
+    "Le code 3017620422003 et la référence produit figurent sur l'étiquette ; que signifie le code EAN ?",
 ]
 
 

@@ -608,10 +608,23 @@ def _foreign_function_words(text: str) -> bool:
     return all(w.lower() in _FOREIGN_FUNCTION_WORDS for w in text.split())
 
 
+# The function words that stand inside names ("maria de la cruz", "jan van der berg").
+_NAME_PARTICLES = frozenset({"de", "la", "del", "da", "di", "do", "dos", "das", "van", "von", "der", "den", "du", "le"})
+
+
+def _lower_case_phrase(value: str) -> bool:
+    """Words written in lower case with a function word of another language that no name holds before the last
+    ("quelles nouveautés", "en tránsito' desde hace"): a phrase the cased view made look like a name. The last word
+    may be one: a surname ("jennifer li")."""
+    words = [w.strip("'\u2019\"") for w in value.split()[:-1]]
+    return value.islower() and any(w in _FOREIGN_FUNCTION_WORDS and w not in _NAME_PARTICLES for w in words)
+
+
 def _misread(text: str, start: int, end: int) -> bool:
-    """A span the model tagged but is no name: a function word of another language ("Unter", "Nach"), part of a
-    path or time zone ("Europe/Berlin"), or a single word as a command-line flag's value (`--author='Linus'`)."""
-    if _foreign_function_words(text[start:end]):
+    """A span the model tagged but is no name: a function word of another language ("Unter", "Nach") or a phrase
+    in lower case with one, part of a path or time zone ("Europe/Berlin"), or a single word as a command-line flag's
+    value (`--author='Linus'`)."""
+    if _foreign_function_words(text[start:end]) or _lower_case_phrase(text[start:end]):
         return True
     if text[start - 1 : start] == "/" or text[end : end + 1] == "/":
         return True
