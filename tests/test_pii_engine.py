@@ -630,7 +630,7 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
     assert (value, entity) in found
 
 
-def test_a_value_found_once_is_found_wherever_it_recurs(engine: PiiEngine) -> None:
+def test_a_value_found_once_is_found_wherever_it_recurs_on_its_line(engine: PiiEngine) -> None:
     text = "redis-cli -a 'Pl4typ*s-Orbit' ping says NOAUTH, yet redis.conf reads: `requirepass` then Pl4typ*s-Orbit"
     found = [(text[f.start : f.end], f.entity_type) for f in engine.analyze(text)]
     assert found == [("Pl4typ*s-Orbit", "PASSWORD")] * 2

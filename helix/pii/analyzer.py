@@ -270,20 +270,24 @@ _MIN_REPEATED = 4  # shorter values ("Li", "42") recur as parts of other things
 
 
 def repeats(text: str, findings: Sequence[Finding]) -> list[Finding]:
-    """Each other whole occurrence of a found value outside the findings (sorted, not overlapping): where it recurs,
-    the words that named it may not be there again (redis-cli -a 'S3cret' in a command, then S3cret alone in a config
-    line below). One inside another finding is left to it ("Anna" found as a name, an address Anna.Berg@...)."""
+    """Each other whole occurrence of a found value on its line, outside the findings (sorted, not overlapping): where
+    it recurs, the words that named it may not be there again (redis-cli -a 'S3cret' ... then `requirepass` S3cret).
+    On its line: the short fields of a request share a document, a line each, and one field's value says nothing of
+    another's. One inside another finding is left to it ("Anna" found as a name, an address Anna.Berg@...)."""
     found: list[Finding] = []
     starts = [f.start for f in findings]
-    for value, finding in {text[f.start : f.end]: f for f in findings}.items():
+    for finding in findings:
+        value = text[finding.start : finding.end]
         if len(value) < _MIN_REPEATED:
             continue
-        start = text.find(value)
+        line_end = text.find("\n", finding.end)
+        line_end = len(text) if line_end < 0 else line_end
+        start = text.find(value, text.rfind("\n", 0, finding.start) + 1, line_end)
         while start >= 0:
             end = start + len(value)
             if _stands_alone(text, start, end) and not _overlaps(findings, starts, start, end):
                 found.append(Finding(finding.entity_type, start, end, finding.score))
-            start = text.find(value, end)
+            start = text.find(value, end, line_end)
     return found
 
 
