@@ -623,6 +623,9 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "Qx7Lm2Nk9Pz4Rt8Vw1Yb5Cd3Fg6Hj0Ks",
             "SECRET",
         ),
+        # ... and a Brazilian CEP or an Irish Eircode shortly after a street address, as a UK postcode there
+        ("moro na Rua Augusta 1200, apto 5, São Paulo - SP, 01304-001", "01304-001", "LOCATION"),
+        ("send it to 4 Strand Road, Bray, Co. Wicklow A98 K2P3 please", "A98 K2P3", "LOCATION"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
