@@ -213,11 +213,15 @@ class StreetAddressRecognizer(_SpanRecognizer):
     entity, score = "LOCATION", 0.6
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
-        for address in _STREET_ADDRESS.finditer(text):
-            yield address.span()
-            postcode = _POSTCODE_AFTER.match(text, address.end())
+        for start, end in self._streets(text):
+            yield start, end
+            postcode = _POSTCODE_AFTER.match(text, end)
             if postcode is not None:
                 yield postcode.span(1)
+
+    @staticmethod
+    def _streets(text: str) -> Iterator[tuple[int, int]]:
+        yield from (m.span() for m in _STREET_ADDRESS.finditer(text))
         yield from (m.span() for m in _LOWER_STREET.finditer(text))
         yield from (m.span() for m in _PO_BOX.finditer(text))
         if POSTCODE_HINT.search(text) is not None:
@@ -236,9 +240,12 @@ class StreetAddressRecognizer(_SpanRecognizer):
                     yield street.span()
 
 
-# A UK postcode shortly after a street address ("12 Baker Street, London NW1 6XE"): alone, "SW1A 1AA"-shaped text
-# is too often something else to redact, but after an address it finishes it.
-_POSTCODE_AFTER = re.compile(r"[^\n]{0,40}?\b([A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2})\b")
+# A UK postcode shortly after a street address ("12 Baker Street, London NW1 6XE"), an Irish Eircode ("Co. Dublin
+# D13 X2F4") or a Brazilian CEP ("Rio de Janeiro - RJ, 22240-003"): alone, "SW1A 1AA"-shaped text is too often
+# something else to redact, but after an address it finishes it.
+_POSTCODE_AFTER = re.compile(
+    r"[^\n]{0,40}?\b([A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}|(?:[AC-FHKNPRTV-Y]\d\d|D6W) [AC-FHKNPRTV-Y\d]{4}|\d{5}-\d{3})\b"
+)
 
 # Months in English and by the first letters they have in German, French, Spanish, Italian, Portuguese, Dutch and
 # Swedish (janvier, März, agosto, ottobre, décembre, maj...).
