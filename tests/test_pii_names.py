@@ -248,6 +248,7 @@ CONTEXT_NAMES = [
     # round 9: sign-offs "Un saludo," and "Mit freundlichen Grüßen" on the line before the name
     ("Revisa el correo:\nGracias por todo.\nUn saludo,\nMaite Urrutia", "Maite Urrutia"),
     ("Bitte kürzen:\nDanke für die Hilfe.\nMit freundlichen Grüßen\nWiebke Tammen", "Wiebke Tammen"),
+    ("hola, soy florencia, mi móvil es 611 223 344", "florencia"),  # "soy": a function word, and an introduction
 ]
 CONTEXT_NOT_NAMES = [
     "Wir treffen uns am Hauptbahnhof um 9 Uhr.",

@@ -612,12 +612,19 @@ def _foreign_function_words(text: str) -> bool:
 _NAME_PARTICLES = frozenset({"de", "la", "del", "da", "di", "do", "dos", "das", "van", "von", "der", "den", "du", "le"})
 
 
+_INTRODUCED = regex.compile(r"(?:" + _INTRO_WEAK + r")\s")
+
+
 def _lower_case_phrase(value: str) -> bool:
     """Words written in lower case with a function word of another language that no name holds before the last
     ("quelles nouveautés", "en tránsito' desde hace"): a phrase the cased view made look like a name. The last word
-    may be one: a surname ("jennifer li")."""
+    may be one: a surname ("jennifer li"); the first may introduce the name ("soy valentina")."""
     words = [w.strip("'\u2019\"") for w in value.split()[:-1]]
-    return value.islower() and any(w in _FOREIGN_FUNCTION_WORDS and w not in _NAME_PARTICLES for w in words)
+    return (
+        value.islower()
+        and any(w in _FOREIGN_FUNCTION_WORDS and w not in _NAME_PARTICLES for w in words)
+        and _INTRODUCED.match(value) is None
+    )
 
 
 def _misread(text: str, start: int, end: int) -> bool:
