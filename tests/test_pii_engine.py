@@ -597,6 +597,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Mi DNI es 12345678Z. Gracias", "12345678Z", "ID_NUMBER"),
         ("el antiguo era X1234567L.", "X1234567L", "ID_NUMBER"),
         ("il mio codice fiscale è RSSMRA85T10A562S.", "RSSMRA85T10A562S", "ID_NUMBER"),
+        ("Codice fiscale: bncgli92e47f205i.", "bncgli92e47f205i", "ID_NUMBER"),
         ("Meu CPF é 529.982.247-25.", "529.982.247-25", "ID_NUMBER"),
         ("c'est 293037512012322. Merci", "293037512012322", "ID_NUMBER"),
         # ... a German social insurance number by its abbreviation, a Spanish "nació" and a day-month-year with

@@ -466,7 +466,7 @@ _LETTER_LED_ID = re.compile(
 )
 # A codice fiscale typed in lower case ("rssmra85t10a562s"), found by its digits (a pattern led by a lower-case
 # letter would be tried at nearly every position of prose) and checked upper-cased with its six letters before them.
-_LOWER_CF_TAIL = re.compile(r"\d\d[a-ehlmprst]\d\d[a-z]\d{3}[a-z](?![\w.-])")
+_LOWER_CF_TAIL = re.compile(r"\d\d[a-ehlmprst]\d\d[a-z]\d{3}[a-z]" + _ID_END)
 _LOWER_CF_HEAD = re.compile(r"(?<![\w.-])[a-z]{6}\Z")
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 _NRIC_WEIGHTS = (2, 7, 6, 5, 4, 3, 2)
