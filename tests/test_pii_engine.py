@@ -605,6 +605,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("SV-Nummer 12 230894 H 515, bitte", "12 230894 H 515", "ID_NUMBER"),
         ("Mi hermano nació el 9 de octubre de 1996 en Bilbao", "9 de octubre de 1996", "DATE_OF_BIRTH"),
         ("DOB 12-Mar-1984, allergies none", "12-Mar-1984", "DATE_OF_BIRTH"),
+        ("Geburtstag: 15.06.1987, Abteilung IT", "15.06.1987", "DATE_OF_BIRTH"),
         # ... a password right after its word with no verb, redis.conf's directive quoted inline, a session cookie
         # set in a log line, an API key in a URL's query under "key" or "appid"
         ("utente flombardi, password Gatto#Nero_1977. Il mio", "Gatto#Nero_1977", "PASSWORD"),

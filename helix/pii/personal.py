@@ -256,7 +256,7 @@ _MONTH = (
 # The words that make a date someone's birth date, in English, German, French, Spanish, Italian, Dutch, Polish and
 # Portuguese, and as field names (date_of_birth, birthDate).
 _BIRTH_WORDS = (
-    r"(?i)(?:\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum"
+    r"(?i)(?:\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum|geburtstag"
     r"|geboren(?: am)?|geb"
     r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|[íi]|i[óo]) el|nascita|nat[oa] il|geboortedatum|geboren op"
     r"|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato)\b"
