@@ -606,6 +606,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Mi hermano nació el 9 de octubre de 1996 en Bilbao", "9 de octubre de 1996", "DATE_OF_BIRTH"),
         ("DOB 12-Mar-1984, allergies none", "12-Mar-1984", "DATE_OF_BIRTH"),
         ("Geburtstag: 15.06.1987, Abteilung IT", "15.06.1987", "DATE_OF_BIRTH"),
+        ("my card 4242 4242 4242 4242 was charged twice, the test passed", "4242 4242 4242 4242", "CREDIT_CARD"),
         # ... a password right after its word with no verb, redis.conf's directive quoted inline, a session cookie
         # set in a log line, an API key in a URL's query under "key" or "appid"
         ("utente flombardi, password Gatto#Nero_1977. Il mio", "Gatto#Nero_1977", "PASSWORD"),
@@ -685,6 +686,7 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "Support hours 0800-1700, lunch 1200-1300; shifts 0600-1400 and 1400-2200.",  # after set F
         "Cookie: theme=dark; lang=en-US\nSet-Cookie: id=a3fWa; Expires=Thu, 21 Oct 2026 07:28:00 GMT; Secure; HttpOnly",
         # round 9: a password word before a word that is no password, a query's key that is a word, a code's full stop
+        "Stripe's test card 4000 0025 0000 3155 triggers 3-D Secure; test cards: 5555 5555 5555 4444 declines.",
         "Open the password reset page; password hashing uses argon2id; the password field is required.",
         "GET /search?key=created_at&appid=demo and /v2/items?key=name",
         "The part number 12345678Z.1 and X1234567L.pdf are templates; build 20261203.4. shipped",
