@@ -593,11 +593,58 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "SECRET",
         ),
         ('"headers": [{"name": "X-Api-Key", "value": "Zt4nQw8eRk2pLm6v"}]', "Zt4nQw8eRk2pLm6v", "SECRET"),
+        # round 9: numbers with a check digit that end a sentence (the full stop is not part of a longer code)...
+        ("Mi DNI es 12345678Z. Gracias", "12345678Z", "ID_NUMBER"),
+        ("el antiguo era X1234567L.", "X1234567L", "ID_NUMBER"),
+        ("il mio codice fiscale è RSSMRA85T10A562S.", "RSSMRA85T10A562S", "ID_NUMBER"),
+        ("Codice fiscale: bncgli92e47f205i.", "bncgli92e47f205i", "ID_NUMBER"),
+        ("Meu CPF é 529.982.247-25.", "529.982.247-25", "ID_NUMBER"),
+        ("c'est 293037512012322. Merci", "293037512012322", "ID_NUMBER"),
+        # ... a German social insurance number by its abbreviation, a Spanish "nació" and a day-month-year with
+        # the month's name between hyphens...
+        ("SV-Nummer 12 230894 H 515, bitte", "12 230894 H 515", "ID_NUMBER"),
+        ("Mi hermano nació el 9 de octubre de 1996 en Bilbao", "9 de octubre de 1996", "DATE_OF_BIRTH"),
+        ("DOB 12-Mar-1984, allergies none", "12-Mar-1984", "DATE_OF_BIRTH"),
+        ("Geburtstag: 15.06.1987, Abteilung IT", "15.06.1987", "DATE_OF_BIRTH"),
+        ("my card 4242 4242 4242 4242 was charged twice, the test passed", "4242 4242 4242 4242", "CREDIT_CARD"),
+        # ... a password right after its word with no verb, redis.conf's directive quoted inline, a session cookie
+        # set in a log line, an API key in a URL's query under "key" or "appid"
+        ("utente flombardi, password Gatto#Nero_1977. Il mio", "Gatto#Nero_1977", "PASSWORD"),
+        ("the line is `requirepass Pl4typ*s-Orbit`.", "Pl4typ*s-Orbit", "PASSWORD"),
+        (
+            "DEBUG auth: set-cookie sessionid=s%3AqX9mK2pL7vR4tN8wB1yC5hJ3dF6gZ0aE.Lk8Mn2Pq7Rt4Vw9Yz1Bc3Df5Gh",
+            "s%3AqX9mK2pL7vR4tN8wB1yC5hJ3dF6gZ0aE.Lk8Mn2Pq7Rt4Vw9Yz1Bc3Df5Gh",
+            "SECRET",
+        ),
+        (
+            "GET /data/2.5/weather?q=Oslo&appid=3d9f1e7c2b8a4d6e0f5c9b2a7d1e4c8f",
+            "3d9f1e7c2b8a4d6e0f5c9b2a7d1e4c8f",
+            "SECRET",
+        ),
+        (
+            "https://maps.example.com/geocode?key=Qx7Lm2Nk9Pz4Rt8Vw1Yb5Cd3Fg6Hj0Ks",
+            "Qx7Lm2Nk9Pz4Rt8Vw1Yb5Cd3Fg6Hj0Ks",
+            "SECRET",
+        ),
+        # ... and a Brazilian CEP or an Irish Eircode shortly after a street address, as a UK postcode there
+        ("moro na Rua Augusta 1200, apto 5, São Paulo - SP, 01304-001", "01304-001", "LOCATION"),
+        ("send it to 4 Strand Road, Bray, Co. Wicklow A98 K2P3 please", "A98 K2P3", "LOCATION"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
     found = [(text[f.start : f.end], f.entity_type) for f in engine.analyze(text)]
     assert (value, entity) in found
+
+
+def test_a_value_found_once_is_found_wherever_it_recurs_on_its_line(engine: PiiEngine) -> None:
+    text = "redis-cli -a 'Pl4typ*s-Orbit' ping says NOAUTH, yet redis.conf reads: `requirepass` then Pl4typ*s-Orbit"
+    found = [(text[f.start : f.end], f.entity_type) for f in engine.analyze(text)]
+    assert found == [("Pl4typ*s-Orbit", "PASSWORD")] * 2
+
+
+def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> None:
+    text = "pw: Kq8!zLp2 and the file Kq8!zLp2x.txt"
+    assert [text[f.start : f.end] for f in engine.analyze(text)] == ["Kq8!zLp2"]
 
 
 @pytest.mark.parametrize(
@@ -638,6 +685,11 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
         "nightly build 20261203-0045 passed; artifact 20261203-0052 uploaded",
         "Support hours 0800-1700, lunch 1200-1300; shifts 0600-1400 and 1400-2200.",  # after set F
         "Cookie: theme=dark; lang=en-US\nSet-Cookie: id=a3fWa; Expires=Thu, 21 Oct 2026 07:28:00 GMT; Secure; HttpOnly",
+        # round 9: a password word before a word that is no password, a query's key that is a word, a code's full stop
+        "Stripe's test card 4000 0025 0000 3155 triggers 3-D Secure; test cards: 5555 5555 5555 4444 declines.",
+        "Open the password reset page; password hashing uses argon2id; the password field is required.",
+        "GET /search?key=created_at&appid=demo and /v2/items?key=name",
+        "The part number 12345678Z.1 and X1234567L.pdf are templates; build 20261203.4. shipped",
         "curl -b cookies.txt https://example.com; the cookie: chocolate chip cookies are great=yes",
         "Authorization: required for every call; authorization: see the docs; use 2FA, the secret is safe with us",
         "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98618 is not a key; npm_install_script_name_is_long_ok_yes",
@@ -1148,6 +1200,7 @@ def test_the_word_gates_say_yes_exactly_where_a_hint_is(text: str) -> None:
 _ID_LABELS = ("SIN", "sin", "Since", "tin", "ITIN", "EIN", "pan", "PAN", "panel", "PPS", "ppsn", "nif", "NIP", "ni no")
 _ID_LABELS += ("DL", "DL_no", "dlnumber", "DL id", "MBI", "nik", "Policy_No", "member#")
 _ID_LABELS += ("IMEI", "imei", "AMKA", "ΑΜΚΑ", "cnp", "CUIL", "cuit", "Ausweisnummer", "routing", "マイナンバーは")  # noqa: RUF001
+_ID_LABELS += ("SV-Nummer", "SVNR", "svnummer", "Rentenversicherungsnummer")
 _ID_VALUES = ("533380006", "A1234567", "D1234-56789-01")
 
 

@@ -176,12 +176,25 @@ LABELLED_NAMES = [
     ("Passenger: TAYLOR, GRACE M.\nSeat 14C, can I change it?", "TAYLOR, GRACE M."),
     ("Patient: Garcia, Maria\nReason for visit: follow-up", "Garcia, Maria"),
     ("Beneficiary: Rose Baker\nAmount: 250 EUR", "Rose Baker"),
+    # round 9 (set I's shapes, other values): a quoted CSV header, first and last name columns without "name", a
+    # label with a qualifier (full legal name, emergency contact, ship to), a claimant, requester or employee
+    ('"Name","Email","Phone"\n"Chiamaka Eze","c.eze@mail.ng","+234 803 000 0000"', "Chiamaka Eze"),
+    ("id,first,last,dept\n7,Gunnar,Oskarsson,IT\n8,Brid,Fennelly,HR", "Oskarsson"),
+    ("Full legal name: Anneliese Brückner\nStart date: 2027-01-04", "Anneliese Brückner"),
+    ("Emergency contact: Tomasz Wieczorek (brother)", "Tomasz Wieczorek"),
+    ("Ship to: Kenji Watanabe\n1-2-3 Shibuya, Tokyo", "Kenji Watanabe"),
+    ("Claimant: Fenella Marsh-Dubois\nPolicy: HLT-1", "Fenella Marsh-Dubois"),
+    ("- id: 88\n  requester: Bogdan Ionescu\n  status: open", "Bogdan Ionescu"),
+    ("Mitarbeiterin: Swetlana Kusnezowa\nAbteilung: IT", "Swetlana Kusnezowa"),
+    ("Patient: Dragoslav Vukić, geb. 1961, Station 4", "Dragoslav Vukić"),
+    ("POST /signup body: first_name=Radomir&last_name=Kovalenko&email=r%40x.ua", "Kovalenko"),
 ]
 NER_TYPES = ("PERSON", "LOCATION")
 LABELLED_NOT_NAMES = [
     "From: Support\nTo: Billing\nSubject: Invoice 4421",
     "name,version\nRequests,2.31.0\nNumPy,1.26.4\n\nWhich is older?",
     "hostname,ip\nWeb,10.0.0.1",
+    "Company name: Support Team\nFile name: Report Final\nfirst,last\nMonday,Friday",
     '{"name": "Orders", "product_name": "Widget Pro", "filename": "Report Final.pdf"}',
     "Write a Hello World program in Rust, then translate 'Hello World' into French.",
     "From: Support Team <support@example.com> is the sender we use",
@@ -232,6 +245,10 @@ CONTEXT_NAMES = [
     # "nome", "nombre" and "nom" hold no "name": the introductions were never looked for
     ("ciao, il mio nome è giulia bianchi, il pacco non è arrivato", "giulia bianchi"),
     ("Olá, meu nome é João Pereira e quero cancelar", "João Pereira"),
+    # round 9: sign-offs "Un saludo," and "Mit freundlichen Grüßen" on the line before the name
+    ("Revisa el correo:\nGracias por todo.\nUn saludo,\nMaite Urrutia", "Maite Urrutia"),
+    ("Bitte kürzen:\nDanke für die Hilfe.\nMit freundlichen Grüßen\nWiebke Tammen", "Wiebke Tammen"),
+    ("hola, soy florencia, mi móvil es 611 223 344", "florencia"),  # "soy": a function word, and an introduction
 ]
 CONTEXT_NOT_NAMES = [
     "Wir treffen uns am Hauptbahnhof um 9 Uhr.",
@@ -252,6 +269,10 @@ CONTEXT_NOT_NAMES = [
     "Thanks, Team\nBest, The Acme Team\nThanks in advance,\nDevOps",
     "Support said I should restart the router. Kubernetes says the pod is pending.",
     "this is Python 3.12 code; the best Italian place; it's Monday and the build is red",
+    # round 9: lower-case words of another language with a function word among them, read as a name once cased
+    "La version 2.4 de Django est sortie hier ; quelles nouveautés pour les formulaires ?",
+    "¿Por qué mi paquete sigue 'en tránsito' desde hace 12 días?",
+    "Le code 3017620422003 et la référence produit figurent sur l'étiquette ; que signifie le code EAN ?",
 ]
 
 

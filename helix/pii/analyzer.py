@@ -50,6 +50,7 @@ from helix.pii.recognizers import (
     FastPhoneRecognizer,
     FilteredIpRecognizer,
     SsnRecognizer,
+    called_a_test_card,
     ethereum_recognizer,
 )
 from helix.pii.scan import Scanner
@@ -244,8 +245,10 @@ class PiiEngine:
             for h in self._scanner.scan(text)
             if h.score >= self._thresholds.get(h.entity_type, self.cfg.score_threshold)
             and not self._allowed(text[h.start : h.end])
+            and not (h.entity_type == "CREDIT_CARD" and called_a_test_card(text, h.start))
         ]
-        return tuple(resolve_overlaps(kept))
+        resolved = resolve_overlaps(kept)
+        return tuple(resolve_overlaps(resolved + repeats(text, resolved)))
 
     def _allowed(self, value: str) -> bool:
         return value.strip().lower() in self._allow
@@ -263,6 +266,41 @@ _FIELD = b"field:"  # keys of settled fields, beside the analysed texts' in the 
 def _digest(text: str) -> bytes:
     # Keys are digests so the cache never holds prompt text.
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+_MIN_REPEATED = 4  # shorter values ("Li", "42") recur as parts of other things
+
+
+def repeats(text: str, findings: Sequence[Finding]) -> list[Finding]:
+    """Each other whole occurrence of a found value on its line, outside the findings (sorted, not overlapping): where
+    it recurs, the words that named it may not be there again (redis-cli -a 'S3cret' ... then `requirepass` S3cret).
+    On its line: the short fields of a request share a document, a line each, and one field's value says nothing of
+    another's. One inside another finding is left to it ("Anna" found as a name, an address Anna.Berg@...)."""
+    found: list[Finding] = []
+    starts = [f.start for f in findings]
+    for finding in findings:
+        value = text[finding.start : finding.end]
+        if len(value) < _MIN_REPEATED:
+            continue
+        line_end = text.find("\n", finding.end)
+        line_end = len(text) if line_end < 0 else line_end
+        start = text.find(value, text.rfind("\n", 0, finding.start) + 1, line_end)
+        while start >= 0:
+            end = start + len(value)
+            if _stands_alone(text, start, end) and not _overlaps(findings, starts, start, end):
+                found.append(Finding(finding.entity_type, start, end, finding.score))
+            start = text.find(value, end, line_end)
+    return found
+
+
+def _overlaps(findings: Sequence[Finding], starts: list[int], start: int, end: int) -> bool:
+    i = bisect.bisect_right(starts, start)
+    return (i > 0 and findings[i - 1].end > start) or (i < len(findings) and findings[i].start < end)
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """Not part of a longer word or number."""
+    return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
 
 
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:

@@ -205,15 +205,21 @@ def name_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
 # "Patient: Garcia, Maria", "Passenger: SMITH, JOHN A."), a name key's
 # quoted value in code or data ({"lastName": "Nowakowska"}), and the cells of a table's name column ("name,phone"
 # then "Sofia Moreno,+34 612 34 56 78").
+# A label may carry a qualifier ("Full legal name:", "Emergency contact:", "Ship to:") or name who the person is to the
+# form (a claimant, a ticket's requester, an employee: "Mitarbeiterin").
 _NAME_LABEL = regex.compile(
-    r"(?im)^[ \t>]*(?:from|to|cc|bcc|reply-to|sender|recipient|name|full name|customer|patient|client|contact"
+    r"(?im)^[ \t>]*(?:from|(?:ship |bill |sold |deliver )?to|cc|bcc|reply-to|sender|recipient"
+    r"|(?:full |legal |full legal )?name|customer|patient|client|(?:emergency |primary )?contact|claimant"
+    r"|request(?:er|or)|employee|mitarbeiter(?:in)?|tenant"
     r"|passenger|guest|travell?er|beneficiary|payee|applicant|insured|(?:account |card ?|policy ?)?holder"
     r"|nom|prénom|nombre|apellidos?|nome|cognome|vorname|nachname|naam|voornaam"
-    r"|achternaam|imię|nazwisko|nabywca|odbiorca)[ \t]*:[ \t]*(\p{Lu}[\p{L}'.-]*(?:,?[ \t]+\p{Lu}[\p{L}'.-]*){0,3})"
+    r"|achternaam|imię|nazwisko|nabywca|odbiorca)[ \t]*:[ \t]*"
+    # the name's capitals matched as such: a lower-case word after it ends it ("Anna Berg, geb. 1990")
+    r"(?-i:(\p{Lu}[\p{L}'.-]*(?:,?[ \t]+\p{Lu}[\p{L}'.-]*){0,3}))"
 )
 _NAME_COLUMN = regex.compile(
-    r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?"
-    r"(?:name|nom|nombre|nome)[ \t\"']*(?=[,;\t|]|$)"
+    r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?"
+    r"(?:name|nom|nombre|nome)|first|last|surname)[ \t\"']*(?=[,;\t|]|$)"
 )
 # The quoted value of a name key in code or data: {"lastName": "Nowakowska"}, full_name='Ewa Nowak'.
 _NAME_KEY = regex.compile(
@@ -222,12 +228,20 @@ _NAME_KEY = regex.compile(
 )
 
 
+# A name key's value in a form's URL encoding (first_name=Ewa&last_name=Nowakowska), one word.
+_FORM_NAME_KEY = regex.compile(
+    r"(?i)(?<![^\s?&])(?:(?:first|last|full|given|family|sur|middle)_?)?name=(?-i:(\p{Lu}[\p{L}'-]*))(?=[&\s]|$)"
+)
+
+
 def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
-    """Spans of the names `_NAME_LABEL`, `_NAME_KEY` and `_NAME_COLUMN` find: 1-4 name-shaped words, one of them
-    unknown to the dictionary ("From: Support Team" stays)."""
+    """Spans of the names `_NAME_LABEL`, `_NAME_KEY`, `_FORM_NAME_KEY` and `_NAME_COLUMN` find: 1-4 name-shaped
+    words, one of them unknown to the dictionary ("From: Support Team" stays)."""
     spans = [m.span(1) for m in _NAME_LABEL.finditer(text)] if ":" in text else []
     if "ame" in text:  # name, Name, lastName
         spans += [m.span(1) for m in _NAME_KEY.finditer(text)]
+        if "ame=" in text:
+            spans += [m.span(1) for m in _FORM_NAME_KEY.finditer(text)]
     if "\n" in text:
         for header in _NAME_COLUMN.finditer(text):
             spans += _column_cells(text, header.start(), header.end())
@@ -263,7 +277,9 @@ def _column_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
         return []
     column = _split_cells(header, 0, separators[0])
     index = next(
-        (i for i, (a, b) in enumerate(column) if a <= start - line_start < b or a <= end - line_start <= b), None
+        # the cell the header's word is in: the match may take a separator before it and quotes around it
+        (i for i, (a, b) in enumerate(column) if a < end - line_start and start - line_start < b),
+        None,
     )
     cells = []
     row_start = line_end + 1
@@ -325,6 +341,7 @@ _RELATIONS = ("boss", "manager", "partner", "friend", "neighbour", "neighbor", "
 _SIGNOFF_CUES = (
     *("regards", "groeten", "groet", "pozdrawiam", "saludos", "saluti", "atenciosamente"),
     *("cordialement", "grüße", "grüsse", "pozdravem", "saygılarımla"),  # noqa: RUF001
+    *("saludo", "grüßen", "gruß", "cumprimentos"),  # round 9: "Un saludo,", "Mit freundlichen Grüßen"
     *(f"my {relation}" for relation in (*_RELATIONS, *sorted(RELATIONS))),
     *("colleague", "coworker", "co-worker", "kollege", "kollegin", "collègue", "collega"),
 )
@@ -591,10 +608,30 @@ def _foreign_function_words(text: str) -> bool:
     return all(w.lower() in _FOREIGN_FUNCTION_WORDS for w in text.split())
 
 
+# The function words that stand inside names ("maria de la cruz", "jan van der berg").
+_NAME_PARTICLES = frozenset({"de", "la", "del", "da", "di", "do", "dos", "das", "van", "von", "der", "den", "du", "le"})
+
+
+_INTRODUCED = regex.compile(r"(?:" + _INTRO_WEAK + r")\s")
+
+
+def _lower_case_phrase(value: str) -> bool:
+    """Words written in lower case with a function word of another language that no name holds before the last
+    ("quelles nouveautés", "en tránsito' desde hace"): a phrase the cased view made look like a name. The last word
+    may be one: a surname ("jennifer li"); the first may introduce the name ("soy valentina")."""
+    words = [w.strip("'\u2019\"") for w in value.split()[:-1]]
+    return (
+        value.islower()
+        and any(w in _FOREIGN_FUNCTION_WORDS and w not in _NAME_PARTICLES for w in words)
+        and _INTRODUCED.match(value) is None
+    )
+
+
 def _misread(text: str, start: int, end: int) -> bool:
-    """A span the model tagged but is no name: a function word of another language ("Unter", "Nach"), part of a
-    path or time zone ("Europe/Berlin"), or a single word as a command-line flag's value (`--author='Linus'`)."""
-    if _foreign_function_words(text[start:end]):
+    """A span the model tagged but is no name: a function word of another language ("Unter", "Nach") or a phrase
+    in lower case with one, part of a path or time zone ("Europe/Berlin"), or a single word as a command-line flag's
+    value (`--author='Linus'`)."""
+    if _foreign_function_words(text[start:end]) or _lower_case_phrase(text[start:end]):
         return True
     if text[start - 1 : start] == "/" or text[end : end + 1] == "/":
         return True

@@ -213,11 +213,15 @@ class StreetAddressRecognizer(_SpanRecognizer):
     entity, score = "LOCATION", 0.6
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
-        for address in _STREET_ADDRESS.finditer(text):
-            yield address.span()
-            postcode = _POSTCODE_AFTER.match(text, address.end())
+        for start, end in self._streets(text):
+            yield start, end
+            postcode = _POSTCODE_AFTER.match(text, end)
             if postcode is not None:
                 yield postcode.span(1)
+
+    @staticmethod
+    def _streets(text: str) -> Iterator[tuple[int, int]]:
+        yield from (m.span() for m in _STREET_ADDRESS.finditer(text))
         yield from (m.span() for m in _LOWER_STREET.finditer(text))
         yield from (m.span() for m in _PO_BOX.finditer(text))
         if POSTCODE_HINT.search(text) is not None:
@@ -236,9 +240,12 @@ class StreetAddressRecognizer(_SpanRecognizer):
                     yield street.span()
 
 
-# A UK postcode shortly after a street address ("12 Baker Street, London NW1 6XE"): alone, "SW1A 1AA"-shaped text
-# is too often something else to redact, but after an address it finishes it.
-_POSTCODE_AFTER = re.compile(r"[^\n]{0,40}?\b([A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2})\b")
+# A UK postcode shortly after a street address ("12 Baker Street, London NW1 6XE"), an Irish Eircode ("Co. Dublin
+# D13 X2F4") or a Brazilian CEP ("Rio de Janeiro - RJ, 22240-003"): alone, "SW1A 1AA"-shaped text is too often
+# something else to redact, but after an address it finishes it.
+_POSTCODE_AFTER = re.compile(
+    r"[^\n]{0,40}?\b([A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}|(?:[AC-FHKNPRTV-Y]\d\d|D6W) [AC-FHKNPRTV-Y\d]{4}|\d{5}-\d{3})\b"
+)
 
 # Months in English and by the first letters they have in German, French, Spanish, Italian, Portuguese, Dutch and
 # Swedish (janvier, März, agosto, ottobre, décembre, maj...).
@@ -249,9 +256,9 @@ _MONTH = (
 # The words that make a date someone's birth date, in English, German, French, Spanish, Italian, Dutch, Polish and
 # Portuguese, and as field names (date_of_birth, birthDate).
 _BIRTH_WORDS = (
-    r"(?i)(?:\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum"
+    r"(?i)(?:\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum|geburtstag"
     r"|geboren(?: am)?|geb"
-    r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|í) el|nascita|nat[oa] il|geboortedatum|geboren op"
+    r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|[íi]|i[óo]) el|nascita|nat[oa] il|geboortedatum|geboren op"
     r"|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato)\b"
     r"|生年月日|出生日期|생년월일)"  # Japanese, Chinese, Korean: no word boundary there
 )
@@ -259,6 +266,7 @@ _DATE = (
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
     rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th|er|º)?\.? (?:of |de )?{_MONTH},? (?:de )?\d{{4}}"  # 9 de noviembre de 1993
+    rf"|\d{{1,2}}-{_MONTH}-\d{{4}}"  # 12-Mar-1984 (a record's day-month-year)
     r"|\d{4} ?年 ?\d{1,2} ?月 ?\d{1,2} ?日"  # 1988年7月23日 (Japanese, Chinese)
     r"|\d{4} ?년 ?\d{1,2} ?월 ?\d{1,2} ?일"  # 1988년 7월 23일 (Korean)
 )
@@ -335,6 +343,8 @@ _ID_WORD_BRANCHES = (
     # routing number)
     *("imei", r"ausweis\w*", r"personalausweis\w*", "amka", "αμκα", "cnp", "cuil", "cuit", r"matrikel\w*"),
     *(r"studentnummer", r"routing(?=[ \t:#]{1,3}\d{9}\b)"),
+    # round 9: Germany's social insurance number by its short names (SV-Nummer, SVNR) and its pension insurer's
+    *(r"sv-?n(?:umme)?r", r"rentenversicherungs\w*"),
 )
 
 
@@ -366,6 +376,7 @@ ID_HINTS = (
     *("permis de conduire", "carnet de conducir", "ausweis", "matrikel", "studentnummer"),
     *("my number card", "マイナンバー", "個人番号", "assurance sociale", "policy"),
     *("dl_", "dlid", "dlno", "dlnumber"),  # "dl" with `_ID_NUMBER_SUFFIX` in one word: not the whole word "dl"
+    *("sv-n", "svn"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
@@ -438,22 +449,24 @@ def _id_shaped(number: str) -> bool:
 # character class and checks the character before it only there, so `re` skips ahead to candidates (~5x faster over
 # prose than a pattern that starts with a lookbehind).
 _YYMMDD = r"\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+# A number ends where no word, "-" or dotted part goes on: a sentence's full stop after it ends it too ("mi DNI es
+# 12345678Z."), a "." before more of the code does not ("X1234567L.pdf").
+_ID_END = r"(?![\w-]|\.\w)"
 _DIGIT_LED_ID = (
     r"(?<![\w.-])(?:\d{3}\.\d{3}\.\d{3}-\d{2}"
     r"|[1-9]\d{5}(?:18|19|20)" + _YYMMDD + r"\d{3}[\dXx]"
     r"|[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?\d{2} ?\d{3} ?\d{3} ?\d{2}"
     r"|" + _YYMMDD + r"\d{4}[012]\d{2}"
-    r"|\d\d\.?\d{3}\.?\d{3}-?[A-Z]|" + CHECKED_ID + r")(?![\w.-])"
+    r"|\d\d\.?\d{3}\.?\d{3}-?[A-Z]|" + CHECKED_ID + r")" + _ID_END
 )
 _LETTER_LED_ID = re.compile(
     r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z])"
     rf"|(?P<curp>[A-Z]{{3}}{_YYMMDD}[HMX][A-Z]{{5}}[A-Z\d]\d)|(?P<rfc>[A-Z]{{3}}{_YYMMDD}[1-9A-V][1-9A-Z][\dA])"
-    r"|(?P<tw>[12]\d{8})|(?P<hk>[A-Z]?\d{6}\([\dA]\))|(?P<pan>[A-Z]{2}P[A-Z]\d{4}[A-Z]))"
-    r"(?![\w.-])"
+    r"|(?P<tw>[12]\d{8})|(?P<hk>[A-Z]?\d{6}\([\dA]\))|(?P<pan>[A-Z]{2}P[A-Z]\d{4}[A-Z]))" + _ID_END
 )
 # A codice fiscale typed in lower case ("rssmra85t10a562s"), found by its digits (a pattern led by a lower-case
 # letter would be tried at nearly every position of prose) and checked upper-cased with its six letters before them.
-_LOWER_CF_TAIL = re.compile(r"\d\d[a-ehlmprst]\d\d[a-z]\d{3}[a-z](?![\w.-])")
+_LOWER_CF_TAIL = re.compile(r"\d\d[a-ehlmprst]\d\d[a-z]\d{3}[a-z]" + _ID_END)
 _LOWER_CF_HEAD = re.compile(r"(?<![\w.-])[a-z]{6}\Z")
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 _NRIC_WEIGHTS = (2, 7, 6, 5, 4, 3, 2)

@@ -521,6 +521,16 @@ class CardRecognizer(CreditCardRecognizer):
         )
 
 
+# A card number the words before it call a test card ("Stripe's test card 4242 4242 4242 4242", "test cards: ..."): a
+# payment provider's published number for test mode, no one's card.
+_TEST_CARD_BEFORE = re.compile(r"(?i)\btest(?:ing)?[ -]?(?:card|number)s?\b[^\n\d]{0,24}\Z")
+
+
+def called_a_test_card(text: str, start: int) -> bool:
+    """Whether the card number at `start` follows the words that call it a test card."""
+    return _TEST_CARD_BEFORE.search(text, max(0, start - 48), start) is not None
+
+
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _RIPPLE_TO_BASE58 = str.maketrans("rpshnaf39wBUDNEGHJKLM4PQRST7VWXYZ2bcdeCg65jkm8oFqi1tuvAxyz", _BASE58)
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"

@@ -134,8 +134,8 @@ WINDOWS: dict[str, Callable[[Runs], list[Span]]] = {
     "CREDIT_CARD": lambda runs: runs.digits(13),  # the shortest card pattern takes 13 digits
     "US_SSN": lambda runs: runs.digits(9),  # every SSN pattern: 9 digits, separators optional
     # NationalIdRecognizer: CPF, NIR, DNI, Chinese resident ID; a DNI's letter (or an ID's X) is the character after
-    # a run, and its end's lookahead needs one more.
-    "ID_NUMBER": lambda runs: [(a, min(b + 1, len(runs.text))) for a, b in runs.digits(8)],
+    # a run, and its end's lookahead needs two more (a full stop, and what follows it).
+    "ID_NUMBER": lambda runs: [(a, min(b + 2, len(runs.text))) for a, b in runs.digits(8)],
     "CRYPTO": lambda runs: runs.keys(),  # bitcoin: 26-60 characters, ethereum: 42
 }
 

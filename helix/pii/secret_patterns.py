@@ -180,7 +180,11 @@ _SECRET_KEY = (
 # cache_key = "user:1", "primary key: id").
 # "key" alone opening a line of a config file (TOML's `key = "..."`, YAML's `key: ...`, JSON's `"key": "..."`) is one
 # too, its value checked the same way.
-_OTHER_KEY = r"(?i:(?:(?<=[a-z0-9][_. -])|(?<![^\n])[ \t]*[\"']?)key(?:[_.-](?:base|id))?\b)"
+# So is a URL query's "key" or "appid" (?key=AIza..., &appid=3d9f...): a web API's key where the API asks for it.
+_OTHER_KEY = (
+    r"(?i:(?:(?<=[a-z0-9][_. -])|(?<![^\n])[ \t]*[\"']?)key(?:[_.-](?:base|id))?\b"
+    r"|(?<=[?&])(?:key|app[_-]?id)(?==))"
+)
 _TRAILING = ".,;:)"
 # The words that make a name/value pair's name a secret's (`name_value_pair`): found anywhere inside the name
 # (API_TOKEN_FILE, DB_PASSWORD_2), where `_PASSWORD_KEY` and `_SECRET_KEY` must end at a word boundary.
@@ -535,6 +539,17 @@ def _password_far_in_prose(value: str) -> bool:
     )
 
 
+def _password_beside_its_word(value: str) -> bool:
+    # Right after the word, with no verb between ("utente flombardi, password Gatto#Nero_1977"), the value may as well
+    # be how the password is made or kept ("password hashing", "password argon2id"): it must hold a letter, a digit and
+    # a symbol that joins no words.
+    return (
+        _password_far_in_prose(value)
+        and any(c.isdigit() for c in value)
+        and any(not c.isalnum() and c not in "-'._" for c in value)
+    )
+
+
 def _password_prose(
     name: str, words: str, hints: tuple[str, ...], *, far: bool = False, led: bool = False
 ) -> SecretPattern:
@@ -608,6 +623,15 @@ PASSWORD_PATTERNS = [
     _password_prose("password_prose_far", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, far=True),
     _password_prose("password_prose_led", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, led=True),
     _password_prose("password_prose_far_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS, far=True),
+    _api(
+        "password_prose_beside",
+        r"(?i:\b(?:" + _PROSE_PASSWORD_WORDS + r")[ \t]+)(?P<value>[^\s\"'`]{6,128})",
+        _PASSWORD_HINTS,
+        score=0.75,
+        check=_password_beside_its_word,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
     _api(
         # Chinese, Japanese and Korean put no space around the password ("パスワードはHimitsu2024です"): it is the
         # ASCII after the word.
@@ -687,7 +711,8 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "redis_conf",  # redis.conf: requirepass S3cret, masterauth S3cret
-        r"(?<![^\n])[ \t]*(?i:requirepass|masterauth)[ \t]+[\"']?(?P<value>[^\s\"']{4,256})",
+        # its line's start, or an inline quote's in prose ("the line is `requirepass S3cret`")
+        r"(?<![^\n`])[ \t]*(?i:requirepass|masterauth)[ \t]+[\"']?(?P<value>[^\s\"'`]{4,256})",
         ("requirepass", "masterauth"),
         score=0.85,
         check=_plausible_bare_password,
@@ -805,7 +830,9 @@ SECRET_PATTERNS = [
         (_plausible_secret, _plausible_bare_secret),
         _paired_secret,
     ),
-    *_assignments("other_key", _OTHER_KEY, _BARE_KEY_VALUE, ("key",), 0.7, (_random_looking, _random_looking)),
+    *_assignments(
+        "other_key", _OTHER_KEY, _BARE_KEY_VALUE, ("key", "appid", "app_id", "app-id"), 0.7, (_random_looking,) * 2
+    ),
     _terraform_default("secret_terraform", _SECRET_KEY, 0.7, _plausible_secret),
     _api(
         "sas_signature",  # an Azure shared access signature in a URL's query: ?sv=...&sig=...
@@ -865,7 +892,8 @@ SECRET_PATTERNS = [
     _api(
         # A session in a pasted Cookie or Set-Cookie header or curl's -b/--cookie: each long value, one match a cookie.
         "cookie",
-        r"(?<=(?:(?i:\bcookie)[ \t]*:|(?<!\S)(?:-b|--cookie)[ \t=]+[\"']?)(?:[^\n]*;)?[ \t]*)"
+        # The header's colon may be left out where a log line names it ("DEBUG set-cookie sessionid=...").
+        r"(?<=(?:(?i:\bcookie)[ \t]*[: \t]|(?<!\S)(?:-b|--cookie)[ \t=]+[\"']?)(?:[^\n]*;)?[ \t]*)"
         r"[!#$%&*+.^_`|~0-9A-Za-z-]+=(?P<value>[^;\s\"',]{16,4096})",
         ("cookie", "-b"),
         score=0.7,
