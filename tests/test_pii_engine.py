@@ -607,6 +607,8 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("DOB 12-Mar-1984, allergies none", "12-Mar-1984", "DATE_OF_BIRTH"),
         ("Geburtstag: 15.06.1987, Abteilung IT", "15.06.1987", "DATE_OF_BIRTH"),
         ("my card 4242 4242 4242 4242 was charged twice, the test passed", "4242 4242 4242 4242", "CREDIT_CARD"),
+        # ... and a card the words call a test card that no payment provider publishes as one
+        ("is this a real card or a test card? 4532 0151 1283 0366", "4532 0151 1283 0366", "CREDIT_CARD"),
         # ... a password right after its word with no verb, redis.conf's directive quoted inline, a session cookie
         # set in a log line, an API key in a URL's query under "key" or "appid"
         ("utente flombardi, password Gatto#Nero_1977. Il mio", "Gatto#Nero_1977", "PASSWORD"),

@@ -245,7 +245,7 @@ class PiiEngine:
             for h in self._scanner.scan(text)
             if h.score >= self._thresholds.get(h.entity_type, self.cfg.score_threshold)
             and not self._allowed(text[h.start : h.end])
-            and not (h.entity_type == "CREDIT_CARD" and called_a_test_card(text, h.start))
+            and not (h.entity_type == "CREDIT_CARD" and called_a_test_card(text, h.start, h.end))
         ]
         resolved = resolve_overlaps(kept)
         return tuple(resolve_overlaps(resolved + repeats(text, resolved)))
