@@ -60,7 +60,7 @@ def test_no_training_question_is_a_held_out_question() -> None:
 
 def test_data_versions_are_the_trained_models_data() -> None:
     """The pair counts docs/semantic-cache.md and the card state for the v3 and v4 data, seed 8."""
-    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5", "v6", "v7", "v8", "v9")}
+    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10")}
     assert {v: (len(p), sum(same for _, _, same in p)) for v, p in counts.items()} == {
         "v3": (30_453, 14_967),
         "v4": (36_759, 16_149),
@@ -69,6 +69,7 @@ def test_data_versions_are_the_trained_models_data() -> None:
         "v7": (35_941, 17_711),
         "v8": (36_279, 18_049),
         "v9": (48_245, 23_619),
+        "v10": (48_245, 23_619),
     }
 
 
@@ -124,6 +125,33 @@ def test_v9_is_v3_plus_near_misses_substitutions_and_synonyms() -> None:
     added = [p for p in v9 if p not in old]
     from_families = [p for p in added if p[0] in near_miss_texts or p[1] in near_miss_texts]
     assert len(from_families) > 8_000 and len(added) - len(from_families) > 5_000
+
+
+def test_v10_edits_substitution_negatives_as_their_positives() -> None:
+    """v9's substitution "different" pairs are two clean questions (a written one, one word away from one) while
+    their "same" pairs are edited: in v10 a share of the "different" pairs has an edited side too."""
+    data = _judge_data()
+
+    def masked(text: str) -> set[tuple[str, ...]]:
+        words = tuple(text.split())
+        return {(*words[:i], "*", *words[i + 1 :]) for i in range(len(words))}
+
+    written = {t for family in data.written_families("v3") for texts in family for t in texts}
+    one_away = set().union(*(masked(t) for t in written))
+    near_miss_texts = {t for family in data.written_families(data.NEAR_MISSES) for texts in family for t in texts}
+    old = set(data.build(8, "v3"))
+
+    def edited_share(version: str) -> float:
+        different = [
+            (a, b)
+            for a, b, same in data.build(8, version)
+            if not same and (a, b, same) not in old and a not in near_miss_texts and b not in near_miss_texts
+        ]
+        clean = [x in written or bool(masked(x) & one_away) for pair in different for x in pair]
+        return 1 - sum(clean[0::2][i] and clean[1::2][i] for i in range(len(different))) / len(different)
+
+    assert edited_share("v9") == 0
+    assert edited_share("v10") > 0.25
 
 
 def test_substitution_keeps_the_rest_of_the_question() -> None:

@@ -42,9 +42,9 @@ WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.json
 # plus the hand-written near-miss families of `written_near_misses.jsonl` (`near_miss_pairs`), which v4 does not read;
 # v7 is v3 plus one-word substitutions of the v3 written questions (`substituted_pairs`, `substitute.py`); v8 is v7
 # plus the same questions with one word replaced by a synonym (`synonym_pairs`); v9 is v3 plus what v6 and v8 add
-# (`near_misses_and_synonyms`).
-VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9")
-ADDED = ("v5", "v6", "v7", "v8", "v9")  # v3 plus added pairs, filtered against the held-out questions
+# (`near_misses_and_synonyms`); v10 is v9 with half the substitutions' "different" pairs edited on one side.
+VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10")
+ADDED = ("v5", "v6", "v7", "v8", "v9", "v10")  # v3 plus added pairs, filtered against the held-out questions
 V3_WRITTEN = ("written_intents", "written_saas_code", "written_support")
 NEAR_MISSES = "written_near_misses"
 
@@ -779,9 +779,9 @@ def edited_pairs(rng: random.Random, per_text: int = 2) -> list[Pair]:
     return pairs
 
 
-def substituted_pairs(rng: random.Random) -> list[Pair]:
+def substituted_pairs(rng: random.Random, edit_negatives: bool = False) -> list[Pair]:
     """v7: each written v3 training question with one word replaced by a sibling ("different", `substitute.py`),
-    and beside each a "same" pair with one of v5's trivial edits."""
+    and beside each a "same" pair with one of v5's trivial edits (v10: half the "different" pairs edited too)."""
 
     def edit(text: str, rng: random.Random) -> str:
         for name in rng.sample(EDITS, len(EDITS)):
@@ -790,17 +790,22 @@ def substituted_pairs(rng: random.Random) -> list[Pair]:
                 return edited
         return text
 
-    return substitute.pairs(written_families("v3"), rng, edit, _normal)
+    return substitute.pairs(written_families("v3"), rng, edit, _normal, edit_negatives=edit_negatives)
 
 
-def synonym_pairs(rng: random.Random) -> list[Pair]:
+def synonym_pairs(rng: random.Random, edit_negatives: bool = False) -> list[Pair]:
     """v8: v7's pairs, and each written v3 training question with one word replaced by a synonym ("same")."""
-    return substituted_pairs(rng) + substitute.synonym_pairs(written_families("v3"), rng)
+    return substituted_pairs(rng, edit_negatives) + substitute.synonym_pairs(written_families("v3"), rng)
 
 
 def near_misses_and_synonyms(rng: random.Random) -> list[Pair]:
     """v9: v6's hand-written near-miss families, and v8's substitutions and synonyms."""
     return near_miss_pairs(rng) + synonym_pairs(rng)
+
+
+def near_misses_and_edited_synonyms(rng: random.Random) -> list[Pair]:
+    """v10: v9 with half the substitutions' "different" pairs edited on one side, as their "same" pairs are."""
+    return near_miss_pairs(rng) + synonym_pairs(rng, edit_negatives=True)
 
 
 def build(seed: int = 8, version: str = "v4") -> list[Pair]:
@@ -831,6 +836,7 @@ def build(seed: int = 8, version: str = "v4") -> list[Pair]:
             "v7": substituted_pairs,
             "v8": synonym_pairs,
             "v9": near_misses_and_synonyms,
+            "v10": near_misses_and_edited_synonyms,
         }
         added = adders[version](rng)
         pairs += [p for p in added if not {_normal(p[0]), _normal(p[1])} & held_out]

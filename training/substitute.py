@@ -119,11 +119,14 @@ def pairs(
     edit: Callable[[str, random.Random], str],
     normal: Callable[[str], str],
     lexicon: Lexicon | None = None,
+    edit_negatives: bool = False,
 ) -> list[Pair]:
     """For each question of `families` (intents grouped in families): the question with one word substituted,
     "different" against the question or another phrasing of its intent; and a "same" pair beside it, the
     substituted question or the original against itself with a trivial `edit`, so neither an edit nor an odd new
-    sentence is a cue for "different". A substitution that lands on a phrasing of its own intent is dropped."""
+    sentence is a cue for "different". A substitution that lands on a phrasing of its own intent is dropped.
+    `edit_negatives`: half the "different" pairs have one side edited too, so an edit is no cue for "same" either
+    (without it, every edited pair is "same": framed near-misses were served)."""
     lexicon = load() if lexicon is None else lexicon
     follows = bigrams(t for family in families for texts in family for t in texts)
     out: list[Pair] = []
@@ -135,6 +138,11 @@ def pairs(
                 if new is None or normal(new) in own:
                     continue
                 other = text if len(texts) == 1 or rng.random() < 0.5 else rng.choice([t for t in texts if t != text])
+                if edit_negatives and rng.random() < 0.5:
+                    if rng.random() < 0.5:
+                        other = edit(other, rng)
+                    else:
+                        new = edit(new, rng)
                 out.append((other, new, 0) if rng.random() < 0.5 else (new, other, 0))
                 kept = new if rng.random() < 0.5 else text
                 edited = edit(kept, rng)
