@@ -392,6 +392,11 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("FROM node:20\nENV DB_PASSWORD S3cretDocker1\n", "S3cretDocker1", "PASSWORD"),
         ("machine api.heroku.com login jdoe password 9f8e7d6c-netrc", "9f8e7d6c-netrc", "PASSWORD"),
         ("the card PIN: 7731, please", "7731", "PASSWORD"),
+        # one-time codes, named as such
+        ("otp: 482193", "482193", "PASSWORD"),
+        ("Your verification code is 739204, it expires in 10 minutes", "739204", "PASSWORD"),
+        ("the 2FA code: 55120931 did not work", "55120931", "PASSWORD"),
+        ("One-time passcode = 9931", "9931", "PASSWORD"),
         # round 5: an Azure SAS token's signature, a Wi-Fi QR code's password, 2FA recovery codes, a Mexican mobile
         # written with the "1" it had until 2019
         (
@@ -733,6 +738,8 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         '"tokens": ["hello", "world"], "secrets": ["DB_PASSWORD", "API_KEY"], "api_keys": ["${OPENAI_KEY}"]',
         "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: password}\n"
         "  - name: API_TOKEN\n    value: ${API_TOKEN}\n  - name: TOKEN_TTL\n    value: 3600",
+        # One-time codes' settings, not codes.
+        "OTP_LENGTH=6\nverification code: 6 digits, valid for 300 s; the MFA code is required since 2024.",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

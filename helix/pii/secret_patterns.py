@@ -680,9 +680,10 @@ PASSWORD_PATTERNS = [
         check=_looks_literal,
     ),
     _api(
-        "pin",  # "card PIN: 7731", "passcode = 482913"
-        r"(?i:\b(?:pin(?:[ -]?code)?|passcode)\b[ \t]*(?:is|:|=)[ \t]*)(?P<value>\d{4,8})(?![\w.])",
-        ("pin", "passcode"),
+        "pin",  # "card PIN: 7731", "passcode = 482913", one-time codes: "otp: 482193", "verification code is 739204"
+        r"(?i:\b(?:pin(?:[ -]?code)?|passcode|otp(?:[ -]?code)?|one[ -]time[ -](?:pass)?code"
+        r"|(?:verification|2fa|mfa)[ -]code)\b[ \t]*(?:is|:|=)[ \t]*)(?P<value>\d{4,8})(?![\w.])",
+        ("pin", "passcode", "otp", "one-time", "one time", "verification", "2fa", "mfa"),
         score=0.8,
         line_local=True,
     ),
