@@ -1,13 +1,16 @@
 """Choose between judge models on selection data only: never a test split.
 
     python bench/judge_select.py DIR [DIR ...]      # each DIR holds a judge.onnx and tokenizer.json
+    python bench/judge_select.py DIR --at 0.95       # the second line at 0.95 instead of the shipped default
 
 Selection data: the dev split of `tests/data/support_intents.jsonl` (25 intents) and
 `tests/data/select_intents.jsonl` (29 intents written for selection, never trained on), pooled; the `tune`
 pairs of `tests/data/semantic_pairs.jsonl` as a guard. The rule (docs/semantic-cache.md, "Choosing a model"):
 each model's threshold is the lowest of 0.50-0.99 at which neither the pooled pairs nor the cache replays of
 either set serve a wrong answer, at that threshold and at the two 0.01 steps below it (a margin for the int8
-model's batch noise, ~0.02 a pair); the model with the most pooled replay hits at its threshold wins.
+model's batch noise, ~0.02 a pair); the model with the most pooled replay hits at its threshold wins. Since the
+eighth pass (docs/semantic-cache.md) a threshold must also serve no wrong answer in the dev trace, read apart:
+`HELIX_CACHE__JUDGE_MODEL_PATH=DIR HELIX_CACHE__JUDGE_THRESHOLD=T python bench/cache_trace.py --split dev`.
 """
 
 from __future__ import annotations
@@ -60,8 +63,10 @@ def selection_intents() -> list[Intent]:
     return [i for i in load_intents() if i.split == "dev"] + load_intents(SELECT_INTENTS)
 
 
-def evaluate(model_dir: Path, intents: list[Intent], embedder: Embedder) -> tuple[Outcome | None, Outcome]:
-    """The model's outcome at the rule's threshold (None when no threshold is safe) and at the default one."""
+def evaluate(
+    model_dir: Path, intents: list[Intent], embedder: Embedder, at: float = DEFAULT
+) -> tuple[Outcome | None, Outcome]:
+    """The model's outcome at the rule's threshold (None when no threshold is safe) and at `at` (the default one)."""
     model = Remembered(CrossEncoder(model_dir))
     judge = Judge(model, threshold=0.0)
     splits = sorted({i.split for i in intents})
@@ -85,22 +90,24 @@ def evaluate(model_dir: Path, intents: list[Intent], embedder: Embedder) -> tupl
         (t for i, t in enumerate(THRESHOLDS) if i >= MARGIN and all(safe(u) for u in THRESHOLDS[i - MARGIN : i + 1])),
         None,
     )
-    return (outcome(chosen) if chosen is not None else None), outcome(DEFAULT)
+    return (outcome(chosen) if chosen is not None else None), outcome(at)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="+", type=Path, help="folders with judge.onnx and tokenizer.json")
     parser.add_argument("--model-path", default=os.environ.get("HELIX_EMBEDDING_MODEL_PATH", str(DEFAULT_MODEL_PATH)))
+    parser.add_argument("--at", type=float, default=DEFAULT, help="threshold of the second line (default: shipped)")
     args = parser.parse_args(argv)
     embedder = Embedder(model_path=args.model_path)
     intents = selection_intents()
     outcomes = {}
     for model_dir in args.models:
-        outcome, at_default = evaluate(model_dir, intents, embedder)
+        outcome, at_default = evaluate(model_dir, intents, embedder, args.at)
         outcomes[model_dir] = outcome
         print(f"{model_dir}: {outcome.line() if outcome else 'no safe threshold'}", flush=True)
-        print(f"{' ' * len(str(model_dir))}  {at_default.line()} (the default)", flush=True)
+        label = "the default" if args.at == DEFAULT else "asked for"
+        print(f"{' ' * len(str(model_dir))}  {at_default.line()} ({label})", flush=True)
     ranked = sorted((o.hits, o.tp, str(d)) for d, o in outcomes.items() if o)
     if ranked:
         print(f"chosen: {ranked[-1][2]}")
