@@ -86,6 +86,18 @@ def test_v6_is_v3_plus_written_near_misses() -> None:
     assert sum(1 - same for _, _, same in added) > 4_000
 
 
+def _masked(text: str) -> set[tuple[str, ...]]:
+    """The text with each word in turn left out."""
+    words = tuple(text.split())
+    return {(*words[:i], "*", *words[i + 1 :]) for i in range(len(words))}
+
+
+def _written_and_one_away(data: ModuleType) -> tuple[set[str], set[tuple[str, ...]]]:
+    """The v3 written questions, and every one of them with one word left out (a text one word away shares one)."""
+    written = {t for family in data.written_families("v3") for texts in family for t in texts}
+    return written, set().union(*(_masked(t) for t in written))
+
+
 def test_v7_is_v3_plus_one_word_substitutions() -> None:
     """v7 keeps every v3 pair; each added "different" pair has a side that is a written training question with
     one word replaced by a sibling, and each added "same" pair differs only by a trivial edit."""
@@ -97,13 +109,8 @@ def test_v7_is_v3_plus_one_word_substitutions() -> None:
     different = [p for p in added if not p[2]]
     assert len(different) > 2_500 and sum(same for _, _, same in added) > 2_500
 
-    def masked(text: str) -> set[tuple[str, ...]]:  # the text with each word in turn left out
-        words = tuple(text.split())
-        return {(*words[:i], "*", *words[i + 1 :]) for i in range(len(words))}
-
-    written = {t for family in data.written_families("v3") for texts in family for t in texts}
-    one_away = set().union(*(masked(t) for t in written))
-    one_word = sum(any(masked(x) & one_away and x not in written for x in (a, b)) for a, b, _ in different)
+    written, one_away = _written_and_one_away(data)
+    one_word = sum(any(_masked(x) & one_away and x not in written for x in (a, b)) for a, b, _ in different)
     assert one_word > 0.95 * len(different)
 
 
@@ -131,13 +138,7 @@ def test_v10_edits_substitution_negatives_as_their_positives() -> None:
     """v9's substitution "different" pairs are two clean questions (a written one, one word away from one) while
     their "same" pairs are edited: in v10 a share of the "different" pairs has an edited side too."""
     data = _judge_data()
-
-    def masked(text: str) -> set[tuple[str, ...]]:
-        words = tuple(text.split())
-        return {(*words[:i], "*", *words[i + 1 :]) for i in range(len(words))}
-
-    written = {t for family in data.written_families("v3") for texts in family for t in texts}
-    one_away = set().union(*(masked(t) for t in written))
+    written, one_away = _written_and_one_away(data)
     near_miss_texts = {t for family in data.written_families(data.NEAR_MISSES) for texts in family for t in texts}
     old = set(data.build(8, "v3"))
 
@@ -149,7 +150,7 @@ def test_v10_edits_substitution_negatives_as_their_positives() -> None:
         ]
 
         def plain(text: str) -> bool:
-            return text in written or bool(masked(text) & one_away)
+            return text in written or bool(_masked(text) & one_away)
 
         return 1 - sum(plain(a) and plain(b) for a, b in different) / len(different)
 
