@@ -144,6 +144,8 @@ def pairs(
                     else:
                         new = edit(new, rng)
                 out.append((other, new, 0) if rng.random() < 0.5 else (new, other, 0))
+                # With `edit_negatives`, `new` may already be edited here: its "same" pair then carries two edits (v10
+                # was trained so; changing it would change v10's pairs).
                 kept = new if rng.random() < 0.5 else text
                 edited = edit(kept, rng)
                 if normal(edited) != normal(kept) or edited != kept:
