@@ -188,6 +188,15 @@ LABELLED_NAMES = [
     ("Mitarbeiterin: Swetlana Kusnezowa\nAbteilung: IT", "Swetlana Kusnezowa"),
     ("Patient: Dragoslav Vukić, geb. 1961, Station 4", "Dragoslav Vukić"),
     ("POST /signup body: first_name=Radomir&last_name=Kovalenko&email=r%40x.ua", "Kovalenko"),
+    # a key or label that holds a part of a person's name and nothing else takes a dictionary word too (set I's
+    # `last_name=Albuquerque`), where a plain "name" does not ("Orders" below)
+    ("POST /signup body: first_name=Rose&last_name=Hill&email=r%40x.io", "Hill"),
+    ('{"givenName": "Hope", "familyName": "Baker", "plan": "pro"}', "Baker"),
+    ('{"givenName": "Hope", "familyName": "Baker", "plan": "pro"}', "Hope"),
+    ("Surname: Fisher\nDate of birth: on file", "Fisher"),
+    ("Given name: Hope\nNationality: Irish", "Hope"),
+    ("Nachname: Koch\nAbteilung: Vertrieb", "Koch"),
+    ("Maiden name: Cartwright\nSecurity question: first pet", "Cartwright"),
 ]
 NER_TYPES = ("PERSON", "LOCATION")
 LABELLED_NOT_NAMES = [

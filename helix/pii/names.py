@@ -209,46 +209,53 @@ def name_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
 # form (a claimant, a ticket's requester, an employee: "Mitarbeiterin").
 _NAME_LABEL = regex.compile(
     r"(?im)^[ \t>]*(?:from|(?:ship |bill |sold |deliver )?to|cc|bcc|reply-to|sender|recipient"
+    r"|(?P<part>(?:first|last|given|family|middle|maiden)[ \t]+name|surname|forename|prénom|apellidos?|cognome"
+    r"|vorname|nachname|voornaam|achternaam|imię|nazwisko)"
     r"|(?:full |legal |full legal )?name|customer|patient|client|(?:emergency |primary )?contact|claimant"
     r"|request(?:er|or)|employee|mitarbeiter(?:in)?|tenant"
     r"|passenger|guest|travell?er|beneficiary|payee|applicant|insured|(?:account |card ?|policy ?)?holder"
-    r"|nom|prénom|nombre|apellidos?|nome|cognome|vorname|nachname|naam|voornaam"
-    r"|achternaam|imię|nazwisko|nabywca|odbiorca)[ \t]*:[ \t]*"
+    r"|nom|nombre|nome|naam|nabywca|odbiorca)[ \t]*:[ \t]*"
     # the name's capitals matched as such: a lower-case word after it ends it ("Anna Berg, geb. 1990")
-    r"(?-i:(\p{Lu}[\p{L}'.-]*(?:,?[ \t]+\p{Lu}[\p{L}'.-]*){0,3}))"
+    r"(?-i:(?P<value>\p{Lu}[\p{L}'.-]*(?:,?[ \t]+\p{Lu}[\p{L}'.-]*){0,3}))"
 )
 _NAME_COLUMN = regex.compile(
     r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?"
     r"(?:name|nom|nombre|nome)|first|last|surname)[ \t\"']*(?=[,;\t|]|$)"
 )
+# Qualifiers of a key that holds a part of a person's name and nothing else (last_name, givenName, surname): its value
+# is taken even when it is a dictionary word (`labelled_names`).
+_PERSON_PART = r"(?P<part>first|last|given|family|sur|middle|maiden|fore)"
 # The quoted value of a name key in code or data: {"lastName": "Nowakowska"}, full_name='Ewa Nowak'.
 _NAME_KEY = regex.compile(
-    r"(?i)\b(?:(?:first|last|full|given|family|sur|middle|display|contact|customer|patient)[ _]?)?name"
-    r"""["']?[ \t]*[:=][ \t]*["'](?-i:(\p{Lu}[\p{L}'.-]*(?:[ \t]+\p{Lu}[\p{L}'.-]*){0,3}))["']"""
+    r"(?i)\b(?:(?:" + _PERSON_PART + r"|full|display|contact|customer|patient)[ _]?)?name"
+    r"""["']?[ \t]*[:=][ \t]*["'](?-i:(?P<value>\p{Lu}[\p{L}'.-]*(?:[ \t]+\p{Lu}[\p{L}'.-]*){0,3}))["']"""
 )
 
 
 # A name key's value in a form's URL encoding (first_name=Ewa&last_name=Nowakowska), one word.
 _FORM_NAME_KEY = regex.compile(
-    r"(?i)(?<![^\s?&])(?:(?:first|last|full|given|family|sur|middle)_?)?name=(?-i:(\p{Lu}[\p{L}'-]*))(?=[&\s]|$)"
+    r"(?i)(?<![^\s?&])(?:(?:" + _PERSON_PART + r"|full)_?)?name="
+    r"(?-i:(?P<value>\p{Lu}[\p{L}'-]*))(?=[&\s]|$)"
 )
 
 
 def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
     """Spans of the names `_NAME_LABEL`, `_NAME_KEY`, `_FORM_NAME_KEY` and `_NAME_COLUMN` find: 1-4 name-shaped
-    words, one of them unknown to the dictionary ("From: Support Team" stays)."""
-    spans = [m.span(1) for m in _NAME_LABEL.finditer(text)] if ":" in text else []
+    words, one of them unknown to the dictionary ("From: Support Team" stays), unless the key or label holds a
+    part of a person's name and nothing else ("last_name=Albuquerque", "Given name: Hope")."""
+    matches = list(_NAME_LABEL.finditer(text)) if ":" in text else []
     if "ame" in text:  # name, Name, lastName
-        spans += [m.span(1) for m in _NAME_KEY.finditer(text)]
+        matches += _NAME_KEY.finditer(text)
         if "ame=" in text:
-            spans += [m.span(1) for m in _FORM_NAME_KEY.finditer(text)]
+            matches += _FORM_NAME_KEY.finditer(text)
+    spans = [(*m.span("value"), m.group("part") is not None) for m in matches]
     if "\n" in text:
         for header in _NAME_COLUMN.finditer(text):
-            spans += _column_cells(text, header.start(), header.end())
-    return [(a, b) for a, b in spans if _name_value(text[a:b], lexicon)]
+            spans += [(a, b, False) for a, b in _column_cells(text, header.start(), header.end())]
+    return [(a, b) for a, b, person in spans if _name_value(text[a:b], lexicon, person)]
 
 
-def _name_value(value: str, lexicon: Lexicon | None) -> bool:
+def _name_value(value: str, lexicon: Lexicon | None, person: bool = False) -> bool:
     words = value.replace(",", " ").split()
     # A form's surname in capitals ("Nom : LEFÈVRE"): 4+ letters a word, or an initial.
     if all(w.isupper() for w in words):
@@ -258,7 +265,7 @@ def _name_value(value: str, lexicon: Lexicon | None) -> bool:
     if not plausible_name(" ".join(words)) or not all(_could_be_name(w) for w in words):
         return False
     lowered = [w.lower() for w in words]
-    return lexicon is None or any(not lexicon.known(w) for w in lowered) or given_and_surname(lowered)
+    return person or lexicon is None or any(not lexicon.known(w) for w in lowered) or given_and_surname(lowered)
 
 
 _INITIAL = regex.compile(r"\p{Lu}\.?$")
