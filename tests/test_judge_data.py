@@ -60,7 +60,7 @@ def test_no_training_question_is_a_held_out_question() -> None:
 
 def test_data_versions_are_the_trained_models_data() -> None:
     """The pair counts docs/semantic-cache.md and the card state for the v3 and v4 data, seed 8."""
-    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10")}
+    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11")}
     assert {v: (len(p), sum(same for _, _, same in p)) for v, p in counts.items()} == {
         "v3": (30_453, 14_967),
         "v4": (36_759, 16_149),
@@ -70,6 +70,7 @@ def test_data_versions_are_the_trained_models_data() -> None:
         "v8": (36_279, 18_049),
         "v9": (48_245, 23_619),
         "v10": (48_245, 23_619),
+        "v11": (49_389, 24_211),
     }
 
 
@@ -156,6 +157,27 @@ def test_v10_edits_substitution_negatives_as_their_positives() -> None:
 
     assert edited_share("v9") == 0
     assert edited_share("v10") > 0.25
+
+
+def test_v11_is_v10_plus_one_action_in_two_places() -> None:
+    """Every pair v11 adds asks one action on one object; "same" where both name one place (in other words), and
+    "different" where they name two."""
+    data = _judge_data()
+    old = set(data.build(8, "v10"))
+    added = [p for p in data.build(8, "v11") if p not in old]
+    assert len(added) > 1_000 and sorted(old - set(data.build(8, "v11"))) == []
+    place_of = {w.lower(): place for place, words in data.PLACES.items() for w in words}
+    by_length = sorted(place_of, key=len, reverse=True)  # "on the remote server" before "on the remote"
+
+    def place(text: str) -> str | None:  # None where a typo fell on the place's words
+        lowered = text.lower()
+        return next((place_of[w] for w in by_length if w in lowered), None)
+
+    placed = [(place(a), place(b), same) for a, b, same in added]
+    readable = [(x, y, same) for x, y, same in placed if x and y]
+    assert len(readable) > 0.8 * len(added)
+    assert all((x == y) == bool(same) for x, y, same in readable)
+    assert 0.3 < sum(same for _, _, same in added) / len(added) < 0.7
 
 
 def test_substitution_keeps_the_rest_of_the_question() -> None:

@@ -43,8 +43,8 @@ WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.json
 # v7 is v3 plus one-word substitutions of the v3 written questions (`substituted_pairs`, `substitute.py`); v8 is v7
 # plus the same questions with one word replaced by a synonym (`synonym_pairs`); v9 is v3 plus what v6 and v8 add
 # (`near_misses_and_synonyms`); v10 is v9 with half the substitutions' "different" pairs edited on one side.
-VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10")
-ADDED = ("v5", "v6", "v7", "v8", "v9", "v10")  # v3 plus added pairs, filtered against the held-out questions
+VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11")
+ADDED = ("v5", "v6", "v7", "v8", "v9", "v10", "v11")  # v3 plus added pairs, filtered against the held-out questions
 V3_WRITTEN = ("written_intents", "written_saas_code", "written_support")
 NEAR_MISSES = "written_near_misses"
 
@@ -604,6 +604,52 @@ TOPICS: list[list[list[tuple[str, str]]]] = [
 ]
 
 
+# v11: one action in two places, each side naming its own ("delete a branch on my machine" / "... on GitHub"): places
+# are no products the entities fact knows, and one named on each side sets two questions apart; other words for the
+# same place keep them the same.
+PLACES = {
+    "local": ["locally", "on my machine", "on my computer", "on my laptop", "in my local copy"],
+    "remote": ["on GitHub", "on the remote", "in the remote repo", "on origin"],
+    "server": ["on the server", "on the remote server", "on the production box"],
+    "phone": ["in the mobile app", "on my phone", "in the app on my phone"],
+    "web": ["on the website", "in the browser", "on the web version"],
+    "desktop": ["in the desktop app", "on my desktop computer", "in the desktop client"],
+}
+PLACED = [  # an action on an object, and the places where a user might do it
+    ("delete", "a branch", ("local", "remote")),
+    ("rename", "a branch", ("local", "remote")),
+    ("create", "a tag", ("local", "remote")),
+    ("undo", "my last commit", ("local", "remote")),
+    ("see", "every branch", ("local", "remote")),
+    ("view", "the logs", ("local", "server")),
+    ("restart", "the database", ("local", "server")),
+    ("set", "environment variables", ("local", "server")),
+    ("check", "which Python version is installed", ("local", "server")),
+    ("clear", "the cache", ("phone", "web", "desktop")),
+    ("change", "my password", ("phone", "web")),
+    ("turn off", "notifications", ("phone", "web", "desktop")),
+    ("find", "my downloads", ("phone", "desktop")),
+    ("sign out", "of every session", ("phone", "web")),
+    ("update", "my payment method", ("phone", "web")),
+    ("change", "the language", ("phone", "web", "desktop")),
+    ("upload", "a profile photo", ("phone", "web")),
+]
+PLACED_ASKS = 20  # phrasings asked of each placed intent
+
+
+def placed_pairs(rng: random.Random) -> list[Pair]:
+    """v11's added pairs: inside a placed intent "same" (other words for the place too), across places "different"."""
+    pairs: list[Pair] = []
+    for action, obj, places in PLACED:
+        cores = [[(f"{action} {obj} {where}",) * 2 for where in PLACES[p]] for p in places]
+        asked = [sorted({Intent(c).ask(rng) for _ in range(PLACED_ASKS)}) for c in cores]
+        for texts in asked:
+            pairs += [(a, b, 1) for a, b in _intent_pairs(texts, rng, SAME_PAIRS)]
+        for x, y in itertools.combinations(asked, 2):
+            pairs += [(a, b, 0) for a, b in _intent_pairs_across(x, y, rng, SIBLING_PAIRS)]
+    return pairs
+
+
 def topic_families() -> Iterator[list[Intent]]:
     for topic in TOPICS:
         yield [Intent(cores) for cores in topic]
@@ -808,6 +854,11 @@ def near_misses_and_edited_synonyms(rng: random.Random) -> list[Pair]:
     return near_miss_pairs(rng) + synonym_pairs(rng, edit_negatives=True)
 
 
+def edited_synonyms_and_places(rng: random.Random) -> list[Pair]:
+    """v11: v10, and one action in two places."""
+    return near_misses_and_edited_synonyms(rng) + placed_pairs(rng)
+
+
 def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     if version not in VERSIONS:
         raise ValueError(f"data version {version!r} is not one of {VERSIONS}")
@@ -837,6 +888,7 @@ def build(seed: int = 8, version: str = "v4") -> list[Pair]:
             "v8": synonym_pairs,
             "v9": near_misses_and_synonyms,
             "v10": near_misses_and_edited_synonyms,
+            "v11": edited_synonyms_and_places,
         }
         added = adders[version](rng)
         pairs += [p for p in added if not {_normal(p[0]), _normal(p[1])} & held_out]
