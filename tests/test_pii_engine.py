@@ -509,6 +509,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Rahul Mehta\nP.O. Box 1234\nDubai, UAE", "P.O. Box 1234", "LOCATION"),
         ("Ons nieuwe adres is Damrak 1, 1012 LG Amsterdam.", "Damrak 1", "LOCATION"),
         ("〒150-0041 東京都渋谷区神南1-19-11 4階", "東京都渋谷区神南1-19-11", "LOCATION"),
+        ("Deliver to 3-5-12 Nishi Shinjuku, Shinjuku-ku, Tokyo by Friday", "3-5-12 Nishi Shinjuku", "LOCATION"),
         ("j'ai déménagé au 12 Rue de Rivoli, 75004 Paris", "12 Rue de Rivoli", "LOCATION"),
         ("domiciliat în Str. Mihai Eminescu nr. 14, București", "Str. Mihai Eminescu nr. 14", "LOCATION"),
         ("Tenant: Tan (NRIC S8312457A), HP 9123 4581. Please check", "9123 4581", "PHONE_NUMBER"),

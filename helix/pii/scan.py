@@ -35,6 +35,7 @@ from helix.pii.personal import (
     ID_HINTS,
     ID_WORD_HINTS,
     POSTCODE_HINT,
+    ROMAJI_ADDRESS_HINT,
     STREET_HINT,
     LetterLedIdRecognizer,
     MrzRecognizer,
@@ -116,6 +117,7 @@ GATES: dict[str, Gate] = {
             or FOREIGN_STREET_HINT.search(text) is not None
             or POSTCODE_HINT.search(text) is not None
             or cjk_address_hint(text)
+            or ROMAJI_ADDRESS_HINT.search(text) is not None
             or address_key_hint(lowered)
         )
     ),
