@@ -131,16 +131,16 @@ _STREET_BEFORE_POSTCODE = regex.compile(
 )
 # A Japanese address: (the prefecture,) the city or ward, the district, and its block numbers
 # ("東京都渋谷区神南1-19-11", "大阪市北区梅田3丁目1番3号").
+_JAPANESE_ADDRESS = regex.compile(
+    r"(?:[\p{Han}\p{Katakana}ー]{1,6}?[都道府県])?[\p{Han}\p{Katakana}ー]{1,8}?[市区町村郡]"
+    r"[\p{Han}\p{Katakana}\p{Hiragana}ー]{0,8}?\d{1,4}(?:丁目|[-−－])\d{1,4}(?:(?:番地?|[-−－])\d{1,4}号?)?"  # noqa: RUF001
+)
 # The same in romaji, the order reversed: the block numbers, the district's capitalised words, then the city's or ward's
 # "-shi", "-ku", "-chō"... ("2-14-7 Kichijoji Honcho, Musashino-shi"): the hint is the suffix, looked for first.
 ROMAJI_ADDRESS_HINT = re.compile(r"[a-z]-(?:shi|ku|ch[oō]|machi|mura|gun)\b")
 _ROMAJI_ADDRESS = re.compile(
     r"\b\d{1,2}-\d{1,3}(?:-\d{1,3})? [A-Z][a-zō]+(?: [A-Z][a-zō]+){0,2}"
     r"(?=, [A-Z][a-zō]+-(?:shi|ku|ch[oō]|machi|mura|gun)\b)"
-)
-_JAPANESE_ADDRESS = regex.compile(
-    r"(?:[\p{Han}\p{Katakana}ー]{1,6}?[都道府県])?[\p{Han}\p{Katakana}ー]{1,8}?[市区町村郡]"
-    r"[\p{Han}\p{Katakana}\p{Hiragana}ー]{0,8}?\d{1,4}(?:丁目|[-−－])\d{1,4}(?:(?:番地?|[-−－])\d{1,4}号?)?"  # noqa: RUF001
 )
 
 
