@@ -60,7 +60,8 @@ def test_no_training_question_is_a_held_out_question() -> None:
 
 def test_data_versions_are_the_trained_models_data() -> None:
     """The pair counts docs/semantic-cache.md and the card state for the v3 and v4 data, seed 8."""
-    counts = {v: _judge_data().build(8, v) for v in ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11")}
+    versions = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12")
+    counts = {v: _judge_data().build(8, v) for v in versions}
     assert {v: (len(p), sum(same for _, _, same in p)) for v, p in counts.items()} == {
         "v3": (30_453, 14_967),
         "v4": (36_759, 16_149),
@@ -71,6 +72,7 @@ def test_data_versions_are_the_trained_models_data() -> None:
         "v9": (48_245, 23_619),
         "v10": (48_245, 23_619),
         "v11": (49_389, 24_211),
+        "v12": (48_797, 23_619),
     }
 
 
@@ -178,6 +180,14 @@ def test_v11_is_v10_plus_one_action_in_two_places() -> None:
     assert len(readable) > 0.8 * len(added)
     assert all((x == y) == bool(same) for x, y, same in readable)
     assert 0.3 < sum(same for _, _, same in added) / len(added) < 0.7
+
+
+def test_v12_is_v10_plus_v11s_places_apart() -> None:
+    data = _judge_data()
+    v10, v11, v12 = (set(data.build(8, v)) for v in ("v10", "v11", "v12"))
+    added = v12 - v10
+    assert len(added) > 500 and not v10 - v12
+    assert added == {p for p in v11 - v10 if not p[2]}
 
 
 def test_substitution_keeps_the_rest_of_the_question() -> None:

@@ -42,9 +42,11 @@ WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.json
 # plus the hand-written near-miss families of `written_near_misses.jsonl` (`near_miss_pairs`), which v4 does not read;
 # v7 is v3 plus one-word substitutions of the v3 written questions (`substituted_pairs`, `substitute.py`); v8 is v7
 # plus the same questions with one word replaced by a synonym (`synonym_pairs`); v9 is v3 plus what v6 and v8 add
-# (`near_misses_and_synonyms`); v10 is v9 with half the substitutions' "different" pairs edited on one side.
-VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11")
-ADDED = ("v5", "v6", "v7", "v8", "v9", "v10", "v11")  # v3 plus added pairs, filtered against the held-out questions
+# (`near_misses_and_synonyms`); v10 is v9 with half the substitutions' "different" pairs edited on one side; v11 is
+# v10 plus one action in two places (`placed_pairs`); v12 is v10 plus only v11's "different" pairs of places.
+VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12")
+# v3 plus added pairs, filtered against the held-out questions
+ADDED = ("v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12")
 V3_WRITTEN = ("written_intents", "written_saas_code", "written_support")
 NEAR_MISSES = "written_near_misses"
 
@@ -859,6 +861,12 @@ def edited_synonyms_and_places(rng: random.Random) -> list[Pair]:
     return near_misses_and_edited_synonyms(rng) + placed_pairs(rng)
 
 
+def edited_synonyms_and_places_apart(rng: random.Random) -> list[Pair]:
+    """v12: v10, and v11's pairs of one action in two different places ("different") without its "same" pairs, which
+    swap a whole phrase around an unchanged rest (with them, v11 accepted other near-misses)."""
+    return near_misses_and_edited_synonyms(rng) + [p for p in placed_pairs(rng) if not p[2]]
+
+
 def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     if version not in VERSIONS:
         raise ValueError(f"data version {version!r} is not one of {VERSIONS}")
@@ -889,6 +897,7 @@ def build(seed: int = 8, version: str = "v4") -> list[Pair]:
             "v9": near_misses_and_synonyms,
             "v10": near_misses_and_edited_synonyms,
             "v11": edited_synonyms_and_places,
+            "v12": edited_synonyms_and_places_apart,
         }
         added = adders[version](rng)
         pairs += [p for p in added if not {_normal(p[0]), _normal(p[1])} & held_out]
