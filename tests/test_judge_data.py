@@ -165,9 +165,9 @@ def test_v11_is_v10_plus_one_action_in_two_places() -> None:
     """Every pair v11 adds asks one action on one object; "same" where both name one place (in other words), and
     "different" where they name two."""
     data = _judge_data()
-    old = set(data.build(8, "v10"))
-    added = [p for p in data.build(8, "v11") if p not in old]
-    assert len(added) > 1_000 and sorted(old - set(data.build(8, "v11"))) == []
+    old, v11 = set(data.build(8, "v10")), data.build(8, "v11")
+    added = [p for p in v11 if p not in old]
+    assert len(added) > 1_000 and sorted(old - set(v11)) == []
     place_of = {w.lower(): place for place, words in data.PLACES.items() for w in words}
     by_length = sorted(place_of, key=len, reverse=True)  # "on the remote server" before "on the remote"
 
