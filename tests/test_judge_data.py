@@ -7,6 +7,7 @@ import importlib.util
 import json
 import re
 import sys
+from difflib import SequenceMatcher
 from pathlib import Path
 from types import ModuleType
 
@@ -60,7 +61,7 @@ def test_no_training_question_is_a_held_out_question() -> None:
 
 def test_data_versions_are_the_trained_models_data() -> None:
     """The pair counts docs/semantic-cache.md and the card state for the v3 and v4 data, seed 8."""
-    versions = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12")
+    versions = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13")
     counts = {v: _judge_data().build(8, v) for v in versions}
     assert {v: (len(p), sum(same for _, _, same in p)) for v, p in counts.items()} == {
         "v3": (30_453, 14_967),
@@ -73,6 +74,7 @@ def test_data_versions_are_the_trained_models_data() -> None:
         "v10": (48_245, 23_619),
         "v11": (49_389, 24_211),
         "v12": (48_797, 23_619),
+        "v13": (49_719, 23_901),
     }
 
 
@@ -188,6 +190,43 @@ def test_v12_is_v10_plus_v11s_places_apart() -> None:
     added = v12 - v10
     assert len(added) > 500 and not v10 - v12
     assert added == {p for p in v11 - v10 if not p[2]}
+
+
+def test_v13_is_v12_plus_questions_made_more_specific() -> None:
+    """Every pair v13 adds asks one question of `NARROWED` or one of its narrowings: "same" within one, "different"
+    across, and every narrowing is set against its plain question."""
+    data = _judge_data()
+    v12, v13 = (set(data.build(8, v)) for v in ("v12", "v13"))
+    added = v13 - v12
+    assert len(added) > 800 and not v12 - v13
+    family = {core: i for i, (base, narrowings) in enumerate(data.NARROWED) for core, _ in [base, *narrowings]}
+    forms = sorted(
+        (
+            (data._normal(form).split(), core)
+            for base, more in data.NARROWED
+            for core, short in [base, *more]
+            for form in (core, short)
+        ),
+        key=lambda f: len(f[0]),
+        reverse=True,
+    )
+
+    def asked(text: str) -> str:  # the core of the longest form the text holds, typos allowed
+        words = data._normal(text).split()
+        return next(core for form, core in forms if _holds(words, form))
+
+    labelled = [(asked(a), asked(b), same) for a, b, same in added]
+    assert all(family[x] == family[y] for x, y, _ in labelled)  # one question and its own narrowings
+    assert all((x == y) == bool(same) for x, y, same in labelled)
+    plain = {base[0] for base, _ in data.NARROWED}
+    against_plain = {x if y in plain else y for x, y, same in labelled if not same and plain & {x, y}}
+    assert against_plain == {core for _, narrowings in data.NARROWED for core, _ in narrowings}
+
+
+def _holds(words: list[str], form: list[str]) -> bool:
+    """`form`'s words appear in order in `words`, each exactly or within a typo (one swap, drop or doubled letter)."""
+    rest = iter(words)
+    return all(any(w == f or (len(f) > 4 and SequenceMatcher(None, w, f).ratio() >= 0.8) for w in rest) for f in form)
 
 
 def test_substitution_keeps_the_rest_of_the_question() -> None:
