@@ -68,6 +68,10 @@ FACT_NEAR_MISSES = [
     ("sort the results in asc order", "sort the results in desc order", "opposites"),
     ("Should I stretch before a run?", "should i stretch after a run", "opposites"),
     ("Is the cable above the shelf?", "Is the cable below the shelf?", "opposites"),
+    ("How do I encrypt a file with openssl?", "How do I decrypt a file with openssl?", "opposites"),
+    ("How do I upload a file to S3?", "download a file from s3", "opposites"),
+    ("How to include a folder in the build?", "how do I exclude a folder from the build", "opposites"),
+    ("redirect the input of a command", "redirect the output of a command", "opposites"),
     # the kind of answer asked for: a person or a reason against another kind, about the same words
     ("Who founded Microsoft?", "When was Microsoft founded?", "question"),
     ("Who invented the telephone?", "when was it invented", "question"),
@@ -81,6 +85,8 @@ FACT_NEAR_MISSES = [
     ("Can I pay with PayPal?", "Can I pay with Apple Pay?", "entities"),
     ("What are your opening hours on Saturday?", "sunday hours?", "entities"),
     ("How to parse a .yaml file", "How to parse a toml file", "entities"),
+    ("How to use useEffect in React?", "How to use useState in React?", "entities"),
+    ("getElementById returns null", "querySelector returns null", "entities"),
 ]
 
 FACT_AGREEMENTS = [
@@ -128,6 +134,10 @@ FACT_AGREEMENTS = [
     ("How do I set a 5 min timeout?", "set a five minute timeout"),
     # a restriction on one side only is the model's call: the training data calls these the same question
     ("How do I center text horizontally in CSS?", "css center text"),
+    # a code identifier in both; prefixes that are no opposites' ("install" is no "outstall")
+    ("How does useEffect work in React?", "explain the useEffect hook"),
+    ("How do I install Docker?", "docker install steps"),
+    ("How do I update my billing info?", "how to change billing information"),
 ]
 
 
@@ -152,6 +162,7 @@ DATA_FILES = [
     "negations.txt",
     "negative_prefixes.txt",
     "number_words.txt",
+    "opposite_prefixes.txt",
     "opposites.txt",
     "particles.txt",
     "question_words.txt",

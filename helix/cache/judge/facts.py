@@ -7,11 +7,13 @@ Each check compares one kind of fact and names itself when it vetoes:
 - direction: "X to Y" in one and "Y to X" in the other (USD→EUR / EUR→USD, Basic→Pro / Pro→Basic), or the
   same words with two of them trading places ("a dog sees better than a cat" / "a cat sees better than a dog");
 - opposites: a word in one and its opposite in the other (WordNet antonyms such as enable/disable, a negative
-  prefix such as block/unblock, a reversed particle such as turn on/turn off, a relation word before the same
-  object such as before/after a run, clipped opposites such as max/min);
+  prefix such as block/unblock, opposite prefixes on one stem such as encrypt/decrypt and upload/download, a
+  reversed particle such as turn on/turn off, a relation word before the same object such as before/after a run,
+  clipped opposites such as max/min);
 - question: a person or a reason asked for in one and another kind of answer in the other, about the same words
   ("Who founded Microsoft?" / "When was Microsoft founded?");
-- entities: each names a product, language, currency, plan or proper noun that the other lacks.
+- entities: each names a product, language, currency, plan, proper noun or code identifier (useState) that the
+  other lacks.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ _DIRECTION_RES = (  # (pattern, whether the groups come as to-from)
 )
 _SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;,\-\u2013(]\s*)([A-Z][\w.#+]*)")
 _PROPER_RE = re.compile(r"(?<=\w[ ])([A-Z][a-z]*[A-Z0-9][\w]*|[A-Z]{2,}[\w]*|[A-Z][a-z]+)")
+_CAMEL_RE = re.compile(r"\b[a-z]+[A-Z][A-Za-z0-9]*\b")  # useState, getElementById: names in code, any position
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +323,10 @@ def _opposites_of(stem: str) -> set[str]:
         if stem.startswith(prefix) and len(stem) - len(prefix) >= _SHORT_WORD:
             out.add(stem[len(prefix) :])
         out.add(prefix + stem)
+    for x, y in wordlists.opposite_prefixes():
+        for one, other in ((x, y), (y, x)):
+            if stem.startswith(one) and len(stem) - len(one) >= _SHORT_WORD:
+                out.add(other + stem[len(one) :])
     return out
 
 
@@ -418,6 +425,7 @@ def entities(text: str) -> set[str]:
     starts = {m.group(1) for m in _SENTENCE_START_RE.finditer(text)}
     found = {w for w in words(text) if w in known}
     found |= {m.lower() for m in _PROPER_RE.findall(text) if m not in starts and m != "I"}
+    found |= {m.lower() for m in _CAMEL_RE.findall(text)}
     return {e for e in found if e in known or e not in units}  # "GB" is a unit, not a name
 
 

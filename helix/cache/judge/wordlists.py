@@ -57,6 +57,11 @@ def negative_prefixes() -> tuple[str, ...]:
 
 
 @cache
+def opposite_prefixes() -> tuple[tuple[str, str], ...]:
+    return _pairs("opposite_prefixes.txt")
+
+
+@cache
 def relations() -> tuple[tuple[str, str], ...]:
     return _pairs("relations.txt")
 
