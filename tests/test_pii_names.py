@@ -197,6 +197,9 @@ LABELLED_NAMES = [
     ("Given name: Hope\nNationality: Irish", "Hope"),
     ("Nachname: Koch\nAbteilung: Vertrieb", "Koch"),
     ("Maiden name: Cartwright\nSecurity question: first pet", "Cartwright"),
+    # and so does a table's column headed so (a bare "first" or "last" column does not: "Monday,Friday" below)
+    ("last_name,first_name,email\nHill,Rose,rose@x.io\nBaker,Hope,hope@x.io", "Baker"),
+    ("surname;city\nFisher;Leeds", "Fisher"),
 ]
 NER_TYPES = ("PERSON", "LOCATION")
 LABELLED_NOT_NAMES = [
@@ -234,6 +237,8 @@ CONTEXT_NAMES = [
     # capitals, an intro in capitals, sign-offs in other languages (on the next line too), a relation before a name
     ("INSERT INTO guests (surname, first_name, room) VALUES ('Adeyemi', 'Folake', 12);", "Adeyemi"),
     ("INSERT INTO guests (surname, first_name, room) VALUES ('Adeyemi', 'Folake', 12);", "Folake"),
+    ("INSERT INTO staff (last_name, first_name, team) VALUES ('Hill', 'Rose', 'Ops');", "Rose"),
+    ("INSERT INTO people (family_name, given_name) VALUES ('Fisher', 'Hope');", "Fisher"),
     ("Remplis ce formulaire:\nNom : BERTRAND\nPrénom : Ophélie\nVille : Nantes", "BERTRAND"),
     ("Formularz: Nazwisko: Wróblewska, data: dziś", "Wróblewska"),
     ("PLEASE FIX: MY NAME IS GRAHAM PEMBERTON AND I LOST MY CARD", "GRAHAM PEMBERTON"),

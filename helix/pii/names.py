@@ -219,8 +219,9 @@ _NAME_LABEL = regex.compile(
     r"(?-i:(?P<value>\p{Lu}[\p{L}'.-]*(?:,?[ \t]+\p{Lu}[\p{L}'.-]*){0,3}))"
 )
 _NAME_COLUMN = regex.compile(
-    r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?"
-    r"(?:name|nom|nombre|nome)|first|last|surname)[ \t\"']*(?=[,;\t|]|$)"
+    r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?P<part>(?:first|last|given|family|middle|maiden)[ _]?name|surname)"
+    r"|(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?(?:name|nom|nombre|nome)"
+    r"|first|last)[ \t\"']*(?=[,;\t|]|$)"
 )
 # Qualifiers of a key that holds a part of a person's name and nothing else (last_name, givenName, surname): its value
 # is taken even when it is a dictionary word (`labelled_names`).
@@ -241,8 +242,8 @@ _FORM_NAME_KEY = regex.compile(
 
 def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
     """Spans of the names `_NAME_LABEL`, `_NAME_KEY`, `_FORM_NAME_KEY` and `_NAME_COLUMN` find: 1-4 name-shaped
-    words, one of them unknown to the dictionary ("From: Support Team" stays), unless the key or label holds a
-    part of a person's name and nothing else ("last_name=Albuquerque", "Given name: Hope")."""
+    words, one of them unknown to the dictionary ("From: Support Team" stays), unless the key, label or column holds
+    a part of a person's name and nothing else ("last_name=Albuquerque", "Given name: Hope", a `surname` column)."""
     matches = list(_NAME_LABEL.finditer(text)) if ":" in text else []
     if "ame" in text:  # name, Name, lastName
         matches += _NAME_KEY.finditer(text)
@@ -251,7 +252,8 @@ def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
     spans = [(*m.span("value"), m.group("part") is not None) for m in matches]
     if "\n" in text:
         for header in _NAME_COLUMN.finditer(text):
-            spans += [(a, b, False) for a, b in _column_cells(text, header.start(), header.end())]
+            person = header.group("part") is not None
+            spans += [(a, b, person) for a, b in _column_cells(text, header.start(), header.end())]
     return [(a, b) for a, b, person in spans if _name_value(text[a:b], lexicon, person)]
 
 
@@ -403,7 +405,7 @@ _SQL_INSERT = regex.compile(r"(?i:\binsert\s+into\s+[\w.\"`\[\]]+\s*)\(([^()]{1,
 _SQL_ITEM = regex.compile(r"\s*('(?:[^'\n]|'')*'|[^,()'\n]*)\s*(?:,|(?=\)))")
 # A bare "name" column names cities and products as often as people: one word there needs a person's column.
 _NAME_COLUMN_NAME = regex.compile(
-    r"(?i)^[\"`\[]?(?:first|last|full|given|family|middle|sur|patient|customer|contact)[ _]?name[\"`\]]?$"
+    r"(?i)^[\"`\[]?(?:(?P<part>first|last|given|family|middle|sur)|full|patient|customer|contact)[ _]?name[\"`\]]?$"
 )
 # - 2-3 words in capitals ("ANA GONZALEZ") in a line that also has lower-case letters (a shouted line is not a
 #   name), or as a label's value ("TO: DMITRI VOLKOV").
@@ -585,7 +587,13 @@ def _sql_name_values(text: str, insert: regex.Match[str], lexicon: Lexicon | Non
             break
         at = item.end()
         value = item.group(1)
-        if _NAME_COLUMN_NAME.match(column) and len(value) > 2 and value[0] == "'" and _name_value(value[1:-1], lexicon):
+        named = _NAME_COLUMN_NAME.match(column)
+        if (
+            named
+            and len(value) > 2
+            and value[0] == "'"
+            and _name_value(value[1:-1], lexicon, named["part"] is not None)
+        ):
             spans.append((item.start(1) + 1, item.end(1) - 1))
     return spans
 
