@@ -100,7 +100,7 @@ class CacheConfig(_Section):
     semantic: bool = True
     # Defaults chosen on the dev split of tests/data/support_intents.jsonl; see docs/semantic-cache.md.
     threshold: float = 0.50
-    judge_threshold: float = 0.90
+    judge_threshold: float = 0.82
     judge_model_path: str | None = None
     candidates: int = 5
     keep_wordings: bool = True

@@ -204,11 +204,10 @@ def test_least_recently_used_entries_are_evicted(tmp_path: Path, upstream, fake:
 
 # -- semantic ------------------------------------------------------------------------------------------
 
-_WEAK_MODEL = pytest.mark.xfail(strict=True, reason="the shipped judge scores this paraphrase below its threshold")
 PARAPHRASES = [
-    pytest.param("How do I reset my password?", "how can i reset my password", marks=_WEAK_MODEL),
+    ("How do I reset my password?", "how can i reset my password"),
     ("How do I reset my password?", "I forgot my password, how can I reset it?"),
-    pytest.param("What is the capital of Australia?", "Whats the capital of Australia", marks=_WEAK_MODEL),
+    ("What is the capital of Australia?", "Whats the capital of Australia"),
     ("Can you explain what a closure is in JavaScript?", "what is a closure in javascript"),
     ("How do I cancel my subscription?", "How can I cancel my subscription?"),
 ]
