@@ -36,6 +36,8 @@ FACT_NEAR_MISSES = [
     # direction, argument order
     ("convert 100 USD to EUR", "convert 100 EUR to USD", "numbers"),
     ("How do I convert USD to EUR?", "How do I convert EUR to USD?", "direction"),
+    # a greeting before or thanks after one question does not hide two words trading places
+    ("How many yen do I get for my pounds?", "Hello! How many pounds do I get for my yen? thanks", "direction"),
     ("Translate 'thank you' from English to French", "Translate 'thank you' from French to English", "direction"),
     ("Convert a list to a tuple", "Convert a tuple to a list", "direction"),
     ("Switch from the annual plan to the monthly plan", "Switch from the monthly plan to the annual plan", "direction"),
@@ -134,6 +136,8 @@ FACT_AGREEMENTS = [
     ("How do I set a 5 min timeout?", "set a five minute timeout"),
     # a restriction on one side only is the model's call: the training data calls these the same question
     ("How do I center text horizontally in CSS?", "css center text"),
+    # a list said in the other order, framed
+    ("hi, what is faster, a cheetah or a horse", "What is faster, a horse or a cheetah? thx"),
     # a code identifier in both; prefixes that are no opposites' ("install" is no "outstall")
     ("How does useEffect work in React?", "explain the useEffect hook"),
     ("How do I install Docker?", "docker install steps"),

@@ -45,6 +45,7 @@ _DIRECTION_RES = (  # (pattern, whether the groups come as to-from)
     ),
 )
 _SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;,\-\u2013(]\s*)([A-Z][\w.#+]*)")
+_FRAME_RE = re.compile(r"^\s*\w+(?:\s+\w+)?\s*[,!]+\s+|(?<=\?)(?:\s*[\w']+){1,3}\W*$")
 _PROPER_RE = re.compile(r"(?<=\w[ ])([A-Z][a-z]*[A-Z0-9][\w]*|[A-Z]{2,}[\w]*|[A-Z][a-z]+)")
 _CAMEL_RE = re.compile(r"\b[a-z]+[A-Z][A-Za-z0-9]*\b")  # useState, getElementById: names in code, any position
 
@@ -177,11 +178,19 @@ def _check_direction(a: str, b: str) -> Veto | None:
     for x, y in _pairs(a):
         if (y, x) in pb and (x, y) not in pb:
             return Veto("direction", f"{x} → {y} vs {y} → {x}")
-    traded = _traded_places(words(a), words(b)) or _traded_phrases(words(a), words(b))
+    ta, tb = words(_unframed(a)), words(_unframed(b))
+    traded = _traded_places(ta, tb) or _traded_phrases(ta, tb)
     if traded is not None:
         x, y = traded
         return Veto("direction", f"{x} … {y} vs {y} … {x}")
     return None
+
+
+def _unframed(text: str) -> str:
+    """The question without a greeting before it or thanks after it ("hi, …", "Hello! …", "…? please"): one or two
+    words closed by a comma or "!" at the start, up to three after the last "?" at the end. They frame a question
+    without reordering it."""
+    return _FRAME_RE.sub("", text)
 
 
 def _traded_places(ta: list[str], tb: list[str]) -> tuple[str, str] | None:
