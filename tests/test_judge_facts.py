@@ -38,6 +38,7 @@ FACT_NEAR_MISSES = [
     ("How do I convert USD to EUR?", "How do I convert EUR to USD?", "direction"),
     # a greeting before or thanks after one question does not hide two words trading places
     ("How many yen do I get for my pounds?", "Hello! How many pounds do I get for my yen? thanks", "direction"),
+    ("Dogs, are they faster than cats?", "Cats, are they faster than dogs?", "direction"),
     ("Translate 'thank you' from English to French", "Translate 'thank you' from French to English", "direction"),
     ("Convert a list to a tuple", "Convert a tuple to a list", "direction"),
     ("Switch from the annual plan to the monthly plan", "Switch from the monthly plan to the annual plan", "direction"),

@@ -178,7 +178,7 @@ def _check_direction(a: str, b: str) -> Veto | None:
     for x, y in _pairs(a):
         if (y, x) in pb and (x, y) not in pb:
             return Veto("direction", f"{x} → {y} vs {y} → {x}")
-    ta, tb = words(_unframed(a)), words(_unframed(b))
+    ta, tb = words(_unframed(a, set(words(b)))), words(_unframed(b, set(words(a))))
     traded = _traded_places(ta, tb) or _traded_phrases(ta, tb)
     if traded is not None:
         x, y = traded
@@ -186,11 +186,12 @@ def _check_direction(a: str, b: str) -> Veto | None:
     return None
 
 
-def _unframed(text: str) -> str:
+def _unframed(text: str, other: set[str]) -> str:
     """The question without a greeting before it or thanks after it ("hi, …", "Hello! …", "…? please"): one or two
-    words closed by a comma or "!" at the start, up to three after the last "?" at the end. They frame a question
+    words closed by a comma or "!" at the start, up to three after the last "?" at the end, none of them in the
+    `other` question's words (so "Dogs, are they faster than cats?" keeps its "Dogs"). They frame a question
     without reordering it."""
-    return _FRAME_RE.sub("", text)
+    return _FRAME_RE.sub(lambda frame: "" if other.isdisjoint(words(frame.group(0))) else frame.group(0), text)
 
 
 def _traded_places(ta: list[str], tb: list[str]) -> tuple[str, str] | None:
