@@ -98,7 +98,8 @@ class CacheConfig(_Section):
     max_temperature: float = 1.0
     cache_truncated: bool = False
     semantic: bool = True
-    # Defaults chosen on the dev split of tests/data/support_intents.jsonl; see docs/semantic-cache.md.
+    # Defaults chosen on held-out data other than the test split (dev, selection set, dev trace); see
+    # docs/semantic-cache.md, "Choosing a model".
     threshold: float = 0.50
     judge_threshold: float = 0.82
     judge_model_path: str | None = None
