@@ -637,6 +637,10 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         # ... and a Brazilian CEP or an Irish Eircode shortly after a street address, as a UK postcode there
         ("moro na Rua Augusta 1200, apto 5, São Paulo - SP, 01304-001", "01304-001", "LOCATION"),
         ("send it to 4 Strand Road, Bray, Co. Wicklow A98 K2P3 please", "A98 K2P3", "LOCATION"),
+        # a street with no type in its name, before a town and a UK postcode or an Eircode on its line
+        ("Declan Murphy | Warehouse Lead\n5 Glenview, Kinsale, Co. Cork P17 KX80", "5 Glenview", "LOCATION"),
+        ("Post it to 3 The Paddocks, Ely CB7 4AB by Friday", "3 The Paddocks", "LOCATION"),
+        ("Post it to 3 The Paddocks, Ely CB7 4AB by Friday", "CB7 4AB", "LOCATION"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:

@@ -129,6 +129,25 @@ _STREET_BEFORE_POSTCODE = regex.compile(
     r"(?<![\p{L}\d.-])(\p{Lu}[\p{L}'.-]+(?: (?:\p{Lu}[\p{L}'.-]*|" + _PARTICLES + r")){0,3} \d{1,4}[a-zA-Z]?"
     r"(?:[-/]\d{1,4}[a-zA-Z]?)?), " + _POSTCODE + r" \p{Lu}"
 )
+# A house number and a street with no type in its name, then a town and a UK postcode or an Irish Eircode on the same
+# line: "14 Harbour View, Cobh, Co. Cork P24 X2F6", "3 The Paddocks, Ely CB7 4AB" (the postcode then follows as
+# `_POSTCODE_AFTER`'s).
+_UK_IE_POSTCODE = r"(?:[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}|(?:[AC-FHKNPRTV-Y]\d\d|D6W) [AC-FHKNPRTV-Y\d]{4})"
+_UK_IE_POSTCODE_RE = re.compile(r"\b" + _UK_IE_POSTCODE + r"\b")
+_CAPITAL_DIGIT = re.compile(r"[A-Z][0-9]")
+
+
+def uk_ie_postcode_hint(text: str) -> bool:
+    """Whether the text holds a UK postcode or an Eircode; a capital before a digit is looked for first (a sixth of
+    the postcode's own search time)."""
+    return _CAPITAL_DIGIT.search(text) is not None and _UK_IE_POSTCODE_RE.search(text) is not None
+
+
+_UNTYPED_STREET_BEFORE_UK_POSTCODE = regex.compile(
+    r"(?<![\p{L}\d.,-])(\d{1,4}[a-zA-Z]? \p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,2}), (?=[^\n]{0,40}?\b"
+    + _UK_IE_POSTCODE
+    + r"\b)"
+)
 # A Japanese address: (the prefecture,) the city or ward, the district, and its block numbers
 # ("東京都渋谷区神南1-19-11", "大阪市北区梅田3丁目1番3号").
 _JAPANESE_ADDRESS = regex.compile(
@@ -233,6 +252,8 @@ class StreetAddressRecognizer(_SpanRecognizer):
         yield from (m.span() for m in _PO_BOX.finditer(text))
         if POSTCODE_HINT.search(text) is not None:
             yield from (m.span(1) for m in _STREET_BEFORE_POSTCODE.finditer(text))
+        if uk_ie_postcode_hint(text):
+            yield from (m.span(1) for m in _UNTYPED_STREET_BEFORE_UK_POSTCODE.finditer(text))
         if ROMAJI_ADDRESS_HINT.search(text) is not None:
             yield from (m.span() for m in _ROMAJI_ADDRESS.finditer(text))
         if cjk_address_hint(text):
@@ -252,9 +273,7 @@ class StreetAddressRecognizer(_SpanRecognizer):
 # A UK postcode shortly after a street address ("12 Baker Street, London NW1 6XE"), an Irish Eircode ("Co. Dublin
 # D13 X2F4") or a Brazilian CEP ("Rio de Janeiro - RJ, 22240-003"): alone, "SW1A 1AA"-shaped text is too often
 # something else to redact, but after an address it finishes it.
-_POSTCODE_AFTER = re.compile(
-    r"[^\n]{0,40}?\b([A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}|(?:[AC-FHKNPRTV-Y]\d\d|D6W) [AC-FHKNPRTV-Y\d]{4}|\d{5}-\d{3})\b"
-)
+_POSTCODE_AFTER = re.compile(r"[^\n]{0,40}?\b(" + _UK_IE_POSTCODE + r"|\d{5}-\d{3})\b")
 
 # Months in English and by the first letters they have in German, French, Spanish, Italian, Portuguese, Dutch and
 # Swedish (janvier, März, agosto, ottobre, décembre, maj...).

@@ -43,6 +43,7 @@ from helix.pii.personal import (
     cjk_address_hint,
     mac_hint,
     mrz_hint,
+    uk_ie_postcode_hint,
 )
 from helix.pii.recognizers import FastPhoneRecognizer, obfuscation_hint, phone_hint
 from helix.pii.secret_patterns import JWT_START
@@ -108,7 +109,8 @@ GATES: dict[str, Gate] = {
     "JWT": _search(JWT_START),  # "ey" and "ew" are in too much prose to be word hints
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
     # French street type), or a house number after a German street type (or a post-office box: `FOREIGN_STREET_HINT`),
-    # a street before a postcode, a Japanese or Chinese address; a digit in each, looked for first.
+    # a street before a postcode (a UK postcode or an Eircode after a street with no type), a Japanese or Chinese
+    # address; a digit in each, looked for first.
     "LOCATION": lambda text, lowered: (
         _digit(text, lowered)
         and (
@@ -116,6 +118,7 @@ GATES: dict[str, Gate] = {
             or GERMAN_STREET_HINT.search(text) is not None
             or FOREIGN_STREET_HINT.search(text) is not None
             or POSTCODE_HINT.search(text) is not None
+            or uk_ie_postcode_hint(text)
             or cjk_address_hint(text)
             or ROMAJI_ADDRESS_HINT.search(text) is not None
             or address_key_hint(lowered)
