@@ -644,12 +644,23 @@ def placed_pairs(rng: random.Random) -> list[Pair]:
     """v11's added pairs: inside a placed intent "same" (other words for the place too), across places "different"."""
     pairs: list[Pair] = []
     for action, obj, places in PLACED:
-        cores = [[(f"{action} {obj} {where}",) * 2 for where in PLACES[p]] for p in places]
-        asked = [sorted({Intent(c).ask(rng) for _ in range(PLACED_ASKS)}) for c in cores]
-        for texts in asked:
-            pairs += [(a, b, 1) for a, b in _intent_pairs(texts, rng, SAME_PAIRS)]
-        for x, y in itertools.combinations(asked, 2):
-            pairs += [(a, b, 0) for a, b in _intent_pairs_across(x, y, rng, SIBLING_PAIRS)]
+        intents = [Intent([(f"{action} {obj} {where}",) * 2 for where in PLACES[p]]) for p in places]
+        pairs += _asked_family_pairs(intents, rng, PLACED_ASKS, SAME_PAIRS, SIBLING_PAIRS)
+    return pairs
+
+
+def _asked_family_pairs(
+    intents: list[Intent], rng: random.Random, asks: int, same: int, across: int, either_first: bool = False
+) -> list[Pair]:
+    """Each intent asked `asks` times: `same` pairs of its distinct phrasings "same", `across` pairs of each two
+    intents "different" (with `either_first`, each of those in a random order)."""
+    asked = [sorted({intent.ask(rng) for _ in range(asks)}) for intent in intents]
+    pairs: list[Pair] = []
+    for texts in asked:
+        pairs += [(a, b, 1) for a, b in _intent_pairs(texts, rng, same)]
+    for x, y in itertools.combinations(asked, 2):
+        for a, b in _intent_pairs_across(x, y, rng, across):
+            pairs.append((b, a, 0) if either_first and rng.random() >= 0.5 else (a, b, 0))
     return pairs
 
 
@@ -872,11 +883,8 @@ def narrowed_pairs(rng: random.Random) -> list[Pair]:
     question narrowed, and two narrowings against each other, "different" (either side first)."""
     pairs: list[Pair] = []
     for base, narrowings in NARROWED:
-        asked = [sorted({Intent([core]).ask(rng) for _ in range(NARROWED_ASKS)}) for core in [base, *narrowings]]
-        for texts in asked:
-            pairs += [(a, b, 1) for a, b in _intent_pairs(texts, rng, 3)]
-        for x, y in itertools.combinations(asked, 2):
-            pairs += [(a, b, 0) if rng.random() < 0.5 else (b, a, 0) for a, b in _intent_pairs_across(x, y, rng, 8)]
+        intents = [Intent([core]) for core in [base, *narrowings]]
+        pairs += _asked_family_pairs(intents, rng, NARROWED_ASKS, 3, 8, either_first=True)
     return pairs
 
 
