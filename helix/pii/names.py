@@ -200,6 +200,10 @@ def name_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return parts
 
 
+# Qualifiers of a key, label or column that holds a part of a person's name and nothing else (last_name, givenName,
+# "Surname:", a `forename` column): its value is taken even when it is a dictionary word (`labelled_names`).
+_PERSON_QUALIFIERS = r"first|last|given|family|sur|middle|maiden|fore"
+
 # A person's name as a labelled value, which small models, not reading prose there, often leave untagged: an email
 # header's or a form's display name ("> From: Ingrid Bergström", "Account holder: Lena Hoffmann", a surname first:
 # "Patient: Garcia, Maria", "Passenger: SMITH, JOHN A."), a name key's
@@ -209,7 +213,7 @@ def name_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
 # form (a claimant, a ticket's requester, an employee: "Mitarbeiterin").
 _NAME_LABEL = regex.compile(
     r"(?im)^[ \t>]*(?:from|(?:ship |bill |sold |deliver )?to|cc|bcc|reply-to|sender|recipient"
-    r"|(?P<part>(?:first|last|given|family|middle|maiden)[ \t]+name|surname|forename|prénom|apellidos?|cognome"
+    r"|(?P<part>(?:" + _PERSON_QUALIFIERS + r")[ \t]*name|prénom|apellidos?|cognome"
     r"|vorname|nachname|voornaam|achternaam|imię|nazwisko)"
     r"|(?:full |legal |full legal )?name|customer|patient|client|(?:emergency |primary )?contact|claimant"
     r"|request(?:er|or)|employee|mitarbeiter(?:in)?|tenant"
@@ -219,13 +223,11 @@ _NAME_LABEL = regex.compile(
     r"(?-i:(?P<value>\p{Lu}[\p{L}'.-]*(?:,?[ \t]+\p{Lu}[\p{L}'.-]*){0,3}))"
 )
 _NAME_COLUMN = regex.compile(
-    r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?P<part>(?:first|last|given|family|middle|maiden)[ _]?name|surname)"
+    r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?P<part>(?:" + _PERSON_QUALIFIERS + r")[ _]?name)"
     r"|(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?(?:name|nom|nombre|nome)"
     r"|first|last)[ \t\"']*(?=[,;\t|]|$)"
 )
-# Qualifiers of a key that holds a part of a person's name and nothing else (last_name, givenName, surname): its value
-# is taken even when it is a dictionary word (`labelled_names`).
-_PERSON_PART = r"(?P<part>first|last|given|family|sur|middle|maiden|fore)"
+_PERSON_PART = r"(?P<part>" + _PERSON_QUALIFIERS + r")"
 # The quoted value of a name key in code or data: {"lastName": "Nowakowska"}, full_name='Ewa Nowak'.
 _NAME_KEY = regex.compile(
     r"(?i)\b(?:(?:" + _PERSON_PART + r"|full|display|contact|customer|patient)[ _]?)?name"
@@ -405,7 +407,7 @@ _SQL_INSERT = regex.compile(r"(?i:\binsert\s+into\s+[\w.\"`\[\]]+\s*)\(([^()]{1,
 _SQL_ITEM = regex.compile(r"\s*('(?:[^'\n]|'')*'|[^,()'\n]*)\s*(?:,|(?=\)))")
 # A bare "name" column names cities and products as often as people: one word there needs a person's column.
 _NAME_COLUMN_NAME = regex.compile(
-    r"(?i)^[\"`\[]?(?:(?P<part>first|last|given|family|middle|sur)|full|patient|customer|contact)[ _]?name[\"`\]]?$"
+    r"(?i)^[\"`\[]?(?:" + _PERSON_PART + r"|full|patient|customer|contact)[ _]?name[\"`\]]?$"
 )
 # - 2-3 words in capitals ("ANA GONZALEZ") in a line that also has lower-case letters (a shouted line is not a
 #   name), or as a label's value ("TO: DMITRI VOLKOV").
