@@ -1,13 +1,16 @@
-"""Would a lower judge threshold for close pairs find more paraphrases safely? Dev data only.
+"""A lower judge threshold for candidates the embedder finds close: choose it on selection data only.
 
-Rule: serve when P >= JUDGE (0.88), or P >= t2 and cosine >= c. Reads the dev split of
-`tests/data/support_intents.jsonl` and the `tune` split of `tests/data/semantic_pairs.jsonl`, never a test split.
-The int8 judge's score for a pair moves with the other sequences in its batch, so wrong pairs are counted in
-three batchings: both orders of 32 pairs a batch (before 2026-12-03), the current one (second orders only where
-needed, as `bench/semantic_eval.py` reads them) and each sequence alone. For each c it prints the lowest t2
-with no wrong dev pair, in the current batching and in all three, with the dev cache replay at that rule.
+    python bench/judge_close_rule.py [DIR]      # DIR holds judge.onnx and tokenizer.json (default: the shipped one)
 
-    python bench/judge_close_rule.py [--model-path DIR]
+Serve when P >= `judge_threshold`, or when P >= a and the cosine >= b (`[cache] judge_close_threshold` and
+`judge_close_similarity`). The rule of issue 8's sixteenth pass (docs/semantic-cache.md, "Choosing a model"): on the
+grid a 0.40-0.80 by b 0.60-0.95, steps of 0.01, a point is safe when the pooled selection pairs
+(`bench/judge_select.py`'s data) serve no wrong pair and the semantic_pairs `tune` pairs no more wrong pairs than
+the plain threshold, at the point and at every grid point up to 0.02 below it in either coordinate. The chosen point
+is the safe one with the most pooled pairs (ties: higher b, then higher a) whose selection replays serve no wrong
+answer at it and at (a - 0.02, b - 0.02). The dev trace is read apart: `HELIX_CACHE__JUDGE_CLOSE_SIMILARITY=b
+HELIX_CACHE__JUDGE_CLOSE_THRESHOLD=a python bench/cache_trace.py --split dev`. (Until 2026-12-05 this script held
+the 2026-12-03 version of the question, on the dev split alone; see git history.)
 """
 
 from __future__ import annotations
@@ -15,88 +18,92 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.judge_select import CANDIDATES, DEFAULT, FLOOR, Outcome, selection_intents  # noqa: E402
 from bench.semantic_eval import DEFAULT_MODEL_PATH, old_pairs  # noqa: E402
 from helix.cache.embedder import Embedder  # noqa: E402
-from helix.cache.judge import CrossEncoder, Judge, Verdict  # noqa: E402
-from helix.config import CacheConfig  # noqa: E402
-from tests.labelled import Scored, load_intents, replay, score_pairs, split_pairs  # noqa: E402
+from helix.cache.judge import Close, CrossEncoder, Judge  # noqa: E402
+from tests.labelled import Intent, Scored, count, replay, score_pairs, split_pairs  # noqa: E402
 from tests.remembered import Remembered  # noqa: E402
 
-FLOOR = CacheConfig().threshold
-JUDGE = CacheConfig().judge_threshold
+STEPS_A = range(40, 81)
+STEPS_B = range(60, 96)
+MARGIN = 2  # grid steps below a point that must be safe too
 
 
-class _Alone(CrossEncoder):
-    def probabilities(self, pairs: list[tuple[str, str]]) -> list[float]:
-        read_one = super().probabilities  # zero-argument super() does not work inside a comprehension
-        return [p for pair in pairs for p in read_one([pair])]
-
-
-class _BothOrders(Judge):
-    def verify_pairs(
-        self, pairs: Sequence[tuple[str, str, float]], floor: float, both_orders: bool = False
-    ) -> list[Verdict]:
-        return super().verify_pairs(pairs, floor, both_orders=True)
-
-
-class _CloseRule(_BothOrders):
-    def __init__(self, model: CrossEncoder, t2: float, c: float) -> None:
-        super().__init__(model, 0.0)
-        self.t2, self.c = t2, c
-
-    def verify_pairs(
-        self, pairs: Sequence[tuple[str, str, float]], floor: float, both_orders: bool = False
-    ) -> list[Verdict]:
-        return [
-            Verdict(serves(v.score, v.similarity, self.t2, self.c), v.similarity, v.score, v.reason)
-            for v in super().verify_pairs(pairs, floor)
-        ]
-
-
-def serves(score: float | None, similarity: float, t2: float, c: float) -> bool:
-    return score is not None and (score >= JUDGE or (score >= t2 and similarity >= c))
-
-
-def tally(rows: list[Scored], t2: float, c: float) -> tuple[int, int]:
+def served(rows: list[Scored], judge: Judge) -> tuple[int, int]:
     """(paraphrase pairs served, different pairs served)"""
-    served = [r for r in rows if serves(r.score, r.similarity, t2, c)]
-    return sum(r.pair.same for r in served), sum(not r.pair.same for r in served)
+    c = count(rows, FLOOR, judge.threshold, judge.close)
+    return c.tp, c.fp
 
 
-def main() -> None:
+def outcome(
+    model: Remembered,
+    intents: list[Intent],
+    embedder: Embedder,
+    rows: list[Scored],
+    tune: list[Scored],
+    close: Close | None,
+) -> Outcome:
+    judge = Judge(model, DEFAULT, close)
+    played = [replay(intents, s, embedder, judge, FLOOR, CANDIDATES) for s in sorted({i.split for i in intents})]
+    hits, possible, wrong = (sum(getattr(r, k) for r in played) for k in ("hits", "possible", "wrong"))
+    tp, fp = served(rows, judge)
+    paraphrases = sum(r.pair.same for r in rows)
+    return Outcome(
+        close.threshold if close else DEFAULT, hits, possible, wrong, tp, paraphrases, fp, served(tune, judge)[1]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", nargs="?", type=Path, default=None, help="a judge folder (default: the shipped one)")
     parser.add_argument("--model-path", default=os.environ.get("HELIX_EMBEDDING_MODEL_PATH", str(DEFAULT_MODEL_PATH)))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     embedder = Embedder(model_path=args.model_path)
-    intents = load_intents()
-    sets = {"dev": split_pairs(intents, "dev"), "old-tune": old_pairs()["old-tune"]}
-    current = Remembered(CrossEncoder())
-    judges = {"before": _BothOrders(CrossEncoder(), 0.0), "current": Judge(current, 0.0), "alone": Judge(_Alone(), 0.0)}
-    rows = {
-        (b, name): score_pairs(pairs, embedder, j, FLOOR) for b, j in judges.items() for name, pairs in sets.items()
+    intents = selection_intents()
+    model = Remembered(CrossEncoder(args.model))
+    everything = Judge(model, threshold=0.0)  # scores every pair in both orders
+    rows = [
+        r
+        for s in sorted({i.split for i in intents})
+        for r in score_pairs(split_pairs(intents, s), embedder, everything, FLOOR)
+    ]
+    tune = score_pairs(old_pairs()["old-tune"], embedder, everything, FLOOR)
+    plain = Judge(model, DEFAULT)
+    tune_allowed = served(tune, plain)[1]
+    counts = {
+        (a, b): (*served(rows, judge := Judge(model, DEFAULT, Close(b / 100, a / 100))), served(tune, judge)[1])
+        for a in range(STEPS_A[0] - MARGIN, STEPS_A[-1] + 1)
+        for b in range(STEPS_B[0] - MARGIN, STEPS_B[-1] + 1)
     }
-    baseline = {key: tally(r, JUDGE, 1.0) for key, r in rows.items()}
-    print(f"at {JUDGE} alone (paraphrase pairs, wrong pairs): {baseline}")
-    print(f"dev replay at {JUDGE}: {replay(intents, 'dev', embedder, Judge(current, JUDGE), FLOOR, 5).line()}")
-    for scope in (["current"], list(judges)):
-        print(f"\nlowest t2 per c with no more wrong pairs than at {JUDGE}, batchings: {', '.join(scope)}")
-        for c in [x / 100 for x in range(50, 100, 2)]:
-            for t2 in [x / 100 for x in range(50, round(JUDGE * 100))]:
-                counts = {key: tally(r, t2, c) for key, r in rows.items() if key[0] in scope}
-                safe = all(counts[key][1] <= baseline[key][1] for key in counts)
-                if safe and counts[("current", "dev")][0] > baseline[("current", "dev")][0]:
-                    played = replay(intents, "dev", embedder, _CloseRule(current, t2, c), FLOOR, 5)
-                    gains = ", ".join(f"{b} {s} +{counts[(b, s)][0] - baseline[(b, s)][0]}" for b, s in counts)
-                    print(f"  c {c:.2f} t2 {t2:.2f}: paraphrase pairs {gains}; dev replay {played.line()}")
-                    break
+
+    def safe(a: int, b: int) -> bool:
+        return all(
+            counts[(a - da, b - db)][1] == 0 and counts[(a - da, b - db)][2] <= tune_allowed
+            for da in range(MARGIN + 1)
+            for db in range(MARGIN + 1)
+        )
+
+    base = outcome(model, intents, embedder, rows, tune, None)
+    print(f"plain judge_threshold {DEFAULT}: {base.line()}", flush=True)
+    ranked = sorted(((counts[(a, b)][0], b, a) for a in STEPS_A for b in STEPS_B if safe(a, b)), reverse=True)
+    print(f"{len(ranked)} safe points on the pairs; best: {ranked[:5]}", flush=True)
+    for _, b, a in ranked:
+        at = outcome(model, intents, embedder, rows, tune, Close(b / 100, a / 100))
+        below = outcome(model, intents, embedder, rows, tune, Close((b - MARGIN) / 100, (a - MARGIN) / 100))
+        print(f"a {a / 100:.2f} b {b / 100:.2f}: {at.line()}; 0.02 below: replay wrong {below.wrong}", flush=True)
+        if at.wrong == 0 and below.wrong == 0:
+            print(f"chosen: judge_close_threshold {a / 100:.2f}, judge_close_similarity {b / 100:.2f}")
+            return 0
+    print("no point is safe")
+    return 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -102,6 +102,9 @@ class CacheConfig(_Section):
     # docs/semantic-cache.md, "Choosing a model".
     threshold: float = 0.50
     judge_threshold: float = 0.82
+    # A candidate whose cosine reaches judge_close_similarity needs only judge_close_threshold (None: off).
+    judge_close_similarity: float | None = None
+    judge_close_threshold: float = 0.61
     judge_model_path: str | None = None
     candidates: int = 5
     keep_wordings: bool = True
@@ -337,6 +340,10 @@ def _check(config: Config) -> None:
         raise ConfigError("bad value for 'cache.threshold': a cosine similarity in (0, 1]")
     if not 0.0 < config.cache.judge_threshold <= 1.0:
         raise ConfigError("bad value for 'cache.judge_threshold': a probability in (0, 1]")
+    if not 0.0 < config.cache.judge_close_threshold <= 1.0:
+        raise ConfigError("bad value for 'cache.judge_close_threshold': a probability in (0, 1]")
+    if config.cache.judge_close_similarity is not None and not 0.0 < config.cache.judge_close_similarity <= 1.0:
+        raise ConfigError("bad value for 'cache.judge_close_similarity': a cosine similarity in (0, 1]")
     if (
         config.cache.max_entries < 1
         or config.cache.max_mb <= 0

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the training environment reads the intents without Helix's dependencies
     from helix.cache.embedder import Embedder
-    from helix.cache.judge import Judge
+    from helix.cache.judge import Close, Judge
 
 SUPPORT_INTENTS = Path(__file__).parent / "data" / "support_intents.jsonl"
 
@@ -61,7 +61,9 @@ class Scored:
     score: float | None  # None: refused before the model (below the lowest floor, or a fact)
     reason: str
 
-    def accepted(self, floor: float, threshold: float) -> bool:
+    def accepted(self, floor: float, threshold: float, close: Close | None = None) -> bool:
+        if close is not None:
+            threshold = close.lowers(threshold, self.similarity)
         return self.similarity >= floor and self.score is not None and self.score >= threshold
 
 
@@ -95,10 +97,10 @@ def score_pairs(pairs: list[Pair], embedder: Embedder, judge: Judge, floor: floa
     return [Scored(p, v.similarity, v.score, v.reason) for p, v in zip(pairs, verdicts, strict=True)]
 
 
-def count(rows: list[Scored], floor: float, threshold: float) -> Counts:
+def count(rows: list[Scored], floor: float, threshold: float, close: Close | None = None) -> Counts:
     tp = fp = fn = confusable = 0
     for r in rows:
-        hit = r.accepted(floor, threshold)
+        hit = r.accepted(floor, threshold, close)
         if r.pair.same:
             tp, fn = tp + hit, fn + (not hit)
         elif hit:

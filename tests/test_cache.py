@@ -290,6 +290,27 @@ def test_semantic_needs_the_same_preceding_context(semantic: Helix, fake: FakeSt
     assert response.headers["x-helix-cache"] == "MISS"
 
 
+def test_a_close_wording_needs_less_of_the_judge_when_told(tmp_path: Path, upstream, fake: FakeState) -> None:
+    stored, reworded = (
+        "How do I add an item to a list in Python?",
+        "What's the way to push a value onto a list in Python?",
+    )
+    (tmp_path / "default").mkdir(), (tmp_path / "lenient").mkdir()
+    default = start_semantic(tmp_path / "default", upstream[0].url)
+    try:
+        ask(default, stored)
+        assert ask(default, reworded).headers["x-helix-cache"] == "MISS"  # cosine 0.72, the judge ~0.78 < 0.82
+    finally:
+        default.server.stop()
+    env = {"HELIX_CACHE__JUDGE_CLOSE_SIMILARITY": "0.70", "HELIX_CACHE__JUDGE_CLOSE_THRESHOLD": "0.61"}
+    lenient = start_semantic(tmp_path / "lenient", upstream[0].url, env=env)
+    try:
+        ask(lenient, stored)
+        assert ask(lenient, reworded).headers["x-helix-cache"] == "HIT-SEMANTIC"
+    finally:
+        lenient.server.stop()
+
+
 def test_threshold_header_can_only_raise(semantic: Helix, fake: FakeState) -> None:
     ask(semantic, "How do I reset my password?")
     strict = ask(semantic, "I forgot my password, how can I reset it?", headers={"x-helix-cache-threshold": "0.999"})

@@ -84,6 +84,8 @@ def test_cli_overrides_beat_the_environment(tmp_path: Path) -> None:
         ('[providers."模"]\nbase_url = "http://h/v1"\n', {}, "provider '\\u6a21' in [providers]"),
         ('[providers."a/b"]\nbase_url = "http://h/v1"\n', {}, "provider 'a/b' in [providers]: a provider's name"),
         ('[routing]\ndefault_provider = "ünï"\n', {}, "'routing.default_provider'"),
+        ("[cache]\njudge_close_similarity = 1.5\n", {}, "'cache.judge_close_similarity'"),
+        ("", {"HELIX_CACHE__JUDGE_CLOSE_THRESHOLD": "0"}, "'cache.judge_close_threshold'"),
     ],
 )
 def test_mistakes_are_one_clear_line(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:

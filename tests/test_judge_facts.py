@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helix.cache.judge import CrossEncoder, Judge, JudgeUnavailable, Verdict, facts, wordlists
+from helix.cache.judge import Close, CrossEncoder, Judge, JudgeUnavailable, Verdict, facts, wordlists
 
 FACT_NEAR_MISSES = [
     # numbers, spelled numbers, units
@@ -279,6 +279,20 @@ def test_model_scores_decide_the_rest_in_one_batch() -> None:
     hit, miss = judge.verify("How do I sign a PDF?", [("how can I sign a pdf", 0.9), ("merge pdfs", 0.7)], 0.5)
     assert hit == Verdict(True, 0.9, 0.95, "")
     assert miss == Verdict(False, 0.7, 0.2, "judge: 0.20 < 0.9")
+
+
+class _Unsure(CrossEncoder):
+    def probabilities(self, pairs: list[tuple[str, str]]) -> list[float]:
+        return [0.7] * len(pairs)
+
+
+def test_a_close_candidate_needs_only_the_close_threshold() -> None:
+    judge = Judge(_Unsure(), threshold=0.9, close=Close(similarity=0.8, threshold=0.6))
+    close, far = judge.verify("How do I sign a PDF?", [("how can I sign a pdf", 0.85), ("pdf signing", 0.79)], 0.5)
+    assert close == Verdict(True, 0.85, 0.7, "")
+    assert far == Verdict(False, 0.79, 0.7, "judge: 0.70 < 0.9")
+    judge.threshold = 0.5  # a close threshold never raises a lower plain one
+    assert judge.threshold_at(0.85) == judge.threshold_at(0.6) == 0.5
 
 
 class _Counting(CrossEncoder):

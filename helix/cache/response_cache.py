@@ -47,7 +47,7 @@ from helix.cache.entries import Entry
 from helix.cache.fingerprint import Fingerprint
 from helix.cache.hot import Answer, HotEntries
 from helix.cache.index import BitIndex, sign_bits
-from helix.cache.judge import JudgeUnavailable, judge_for
+from helix.cache.judge import JudgeUnavailable, adopt, judge_for
 from helix.config import CacheConfig
 from helix.dburl import Location, is_shared
 from helix.durations import parse_duration
@@ -102,7 +102,7 @@ class ResponseCache:
         self._db_path = db_path
         self._writer = writer
         self._embedder = embedder
-        self._judge = judge_for(config.judge_model_path, config.judge_threshold)
+        self._judge = judge_for(config)
         self.semantic_ready = False
         self._index = BitIndex()
         self._pending: dict[bytes, Entry] = {}
@@ -129,7 +129,7 @@ class ResponseCache:
         them needs a restart (the index holds the old model's vectors)."""
         self.config = config
         self.default_ttl = parse_duration(config.ttl)
-        self._judge.threshold = config.judge_threshold
+        adopt(self._judge, config)
 
     @property
     def semantic_enabled(self) -> bool:

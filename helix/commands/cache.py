@@ -106,14 +106,15 @@ def search(
     if not rows:
         console.print("the cache holds no entries with embeddings")
         return
-    judge = judge_for(cfg.cache.judge_model_path, cfg.cache.judge_threshold)
+    judge = judge_for(cfg.cache)
     # every row gets a verdict here (floor 0), so the table shows scores even below the floor, and both orders
     # are scored, so a refused row shows the exact lower score (serving reads the second order only when needed)
     try:
         verdicts = judge.verify(text, [(row["prompt"], row["similarity"]) for row in rows], 0.0, both_orders=True)
     except JudgeUnavailable as exc:
         raise fail(str(exc)) from None
-    title = f"Nearest to {text!r} (floor {cfg.cache.threshold}, judge {cfg.cache.judge_threshold})"
+    close = f", {judge.close.threshold} from similarity {judge.close.similarity}" if judge.close else ""
+    title = f"Nearest to {text!r} (floor {cfg.cache.threshold}, judge {cfg.cache.judge_threshold}{close})"
     table = Table(title=title, header_style="bold")
     for name in ("similarity", "judge", "would hit", "model", "prompt", "hits", "id"):
         table.add_column(name, justify="right" if name in ("similarity", "judge", "hits", "id") else "left")

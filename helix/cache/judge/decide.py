@@ -3,8 +3,9 @@
 Three gates, cheapest first, each able to refuse:
 1. the cosine similarity of the two embeddings reaches the floor (`[cache] threshold`);
 2. the facts that must match do (numbers and units, literals, negation, direction, entities);
-3. the trained cross-encoder judges them the same question with probability ≥ `judge_threshold`, in both
-   orders (the lower counts). The second order is read only where the first reached the threshold: the
+3. the trained cross-encoder judges them the same question with probability ≥ `judge_threshold` (or the
+   lower `judge_close_threshold` when the cosine reaches `judge_close_similarity`), in both orders (the lower
+   counts). The second order is read only where the first reached the threshold: the
    lower of two reaches it exactly when both do, so a refused pair usually costs the model one sequence.
 The model only runs on the few candidates that pass 1 and 2; serving stops at the first one accepted.
 """
@@ -32,14 +33,33 @@ class Verdict:
     reason: str  # why it was refused ("" when accepted)
 
 
+@dataclass(frozen=True, slots=True)
+class Close:
+    """A lower threshold for a candidate the embedder already finds close. The model and the embedding err on
+    different pairs: the near-misses the model scores high are far apart by cosine, or refused by a fact
+    (docs/semantic-cache.md, the sixteenth pass)."""
+
+    similarity: float
+    threshold: float
+
+    def lowers(self, threshold: float, similarity: float) -> float:
+        """What a candidate of this similarity needs where others need `threshold`."""
+        return min(threshold, self.threshold) if similarity >= self.similarity else threshold
+
+
 def _same_text(a: str, b: str) -> bool:
     return _SPACE_RE.sub(" ", a.lower()).strip() == _SPACE_RE.sub(" ", b.lower()).strip()
 
 
 class Judge:
-    def __init__(self, model: CrossEncoder, threshold: float) -> None:
+    def __init__(self, model: CrossEncoder, threshold: float, close: Close | None = None) -> None:
         self.model = model
         self.threshold = threshold
+        self.close = close
+
+    def threshold_at(self, similarity: float) -> float:
+        """The model's score a candidate of this cosine similarity needs."""
+        return self.threshold if self.close is None else self.close.lowers(self.threshold, similarity)
 
     def verify(
         self, query: str, candidates: Sequence[tuple[str, float]], floor: float, both_orders: bool = False
@@ -74,18 +94,19 @@ class Judge:
             else:
                 verdicts.append(None)
                 to_score.append(i)
-        scores = self._scores([(pairs[i][0], pairs[i][1]) for i in to_score], both_orders)
-        for i, score in zip(to_score, scores, strict=True):
-            accepted = score >= self.threshold
-            reason = "" if accepted else f"judge: {score:.2f} < {self.threshold:g}"
+        thresholds = [self.threshold_at(pairs[i][2]) for i in to_score]
+        scores = self._scores([(pairs[i][0], pairs[i][1]) for i in to_score], thresholds, both_orders)
+        for i, threshold, score in zip(to_score, thresholds, scores, strict=True):
+            accepted = score >= threshold
+            reason = "" if accepted else f"judge: {score:.2f} < {threshold:g}"
             verdicts[i] = Verdict(accepted, pairs[i][2], score, reason)
         return [v for v in verdicts if v is not None]
 
-    def _scores(self, pairs: list[tuple[str, str]], both_orders: bool) -> list[float]:
+    def _scores(self, pairs: list[tuple[str, str]], thresholds: list[float], both_orders: bool) -> list[float]:
         if both_orders:
             return self.model.score(pairs)
         scores = self.model.probabilities(pairs)
-        passed = [i for i, score in enumerate(scores) if score >= self.threshold]
+        passed = [i for i, (score, threshold) in enumerate(zip(scores, thresholds, strict=True)) if score >= threshold]
         swapped = self.model.probabilities([(pairs[i][1], pairs[i][0]) for i in passed])
         for i, score in zip(passed, swapped, strict=True):
             scores[i] = min(scores[i], score)
