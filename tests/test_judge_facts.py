@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from helix.cache.judge import Close, CrossEncoder, Judge, JudgeUnavailable, Verdict, facts, wordlists
+from helix.cache.judge import Close, CrossEncoder, Judge, JudgeUnavailable, Verdict, adopt, facts, judge_for, wordlists
+from helix.config import CacheConfig
 
 FACT_NEAR_MISSES = [
     # numbers, spelled numbers, units
@@ -293,6 +294,15 @@ def test_a_close_candidate_needs_only_the_close_threshold() -> None:
     assert far == Verdict(False, 0.79, 0.7, "judge: 0.70 < 0.9")
     judge.threshold = 0.5  # a close threshold never raises a lower plain one
     assert judge.threshold_at(0.85) == judge.threshold_at(0.6) == 0.5
+
+
+def test_cache_settings_give_the_judge_its_thresholds_at_start_and_on_reload() -> None:
+    judge = judge_for(CacheConfig())
+    assert judge.close is None and judge.threshold_at(0.99) == CacheConfig().judge_threshold
+    adopt(judge, CacheConfig(judge_threshold=0.9, judge_close_similarity=0.75, judge_close_threshold=0.6))
+    assert (judge.threshold_at(0.7), judge.threshold_at(0.75)) == (0.9, 0.6)
+    adopt(judge, CacheConfig())
+    assert judge.close is None
 
 
 class _Counting(CrossEncoder):
