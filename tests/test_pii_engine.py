@@ -641,6 +641,35 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Declan Murphy | Warehouse Lead\n5 Glenview, Kinsale, Co. Cork P17 KX80", "5 Glenview", "LOCATION"),
         ("Post it to 3 The Paddocks, Ely CB7 4AB by Friday", "3 The Paddocks", "LOCATION"),
         ("Post it to 3 The Paddocks, Ely CB7 4AB by Friday", "CB7 4AB", "LOCATION"),
+        # probe set J (2026-12-05): a National Insurance number by its shape, also after the well-known example
+        ("NI number: QQ 12 34 56 C is the example, mine is JR 48 21 93 B", "JR 48 21 93 B", "ID_NUMBER"),
+        ("NI: JR482193B", "JR482193B", "ID_NUMBER"),
+        ("my pps is 5572526d", "5572526d", "ID_NUMBER"),
+        ("Versichertennummer C868656653", "C868656653", "ID_NUMBER"),
+        ("IFSC HDFC0001234, A/c no. 50100234567891", "50100234567891", "ID_NUMBER"),
+        ("allowlisted 93.203.41.17/32 in the firewall", "93.203.41.17/32", "IP_ADDRESS"),  # one host
+        ('[{"tel":"447911482730"},{"tel":"4915123456789"}]', "447911482730", "PHONE_NUMBER"),
+        ('"mobile": "919845027731"', "919845027731", "PHONE_NUMBER"),
+        # a person's account name in a home folder, an ssh target or a LinkedIn profile
+        ('File "/home/mkowalski/projects/crm-sync/sync.py", line 4', "mkowalski", "USERNAME"),
+        ('File "/Users/sofia.rossi/dev/ledger-app/main.py", line 9', "sofia.rossi", "USERNAME"),
+        ("C:\\Users\\akovalenko\\AppData\\Local\\Temp\\app.log", "akovalenko", "USERNAME"),
+        ('{"log": "C:\\\\Users\\\\akovalenko\\\\AppData"}', "akovalenko", "USERNAME"),
+        ("scp backup.tar.gz jsmith@88.97.14.211:/srv/backups/", "jsmith", "USERNAME"),
+        ("see linkedin.com/in/priya-raghunathan-4b2a1/ for her CV", "priya-raghunathan-4b2a1", "USERNAME"),
+        # keys: a camelCase key name, a CLI login, a Fly.io token
+        (
+            '"SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"',
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "AWS_SECRET_KEY",
+        ),
+        ('{"clientSecret": "s3cr3tV4lue99x"}', "s3cr3tV4lue99x", "SECRET"),
+        ("wandb login 9e28ebd1049852b9dbc8a3e1bd460d86f0ec5ef7", "9e28ebd1049852b9dbc8a3e1bd460d86f0ec5ef7", "API_KEY"),
+        (
+            'FLY_API_TOKEN="FlyV1 fm2_lJPECAAAAAAAAMVTxBBQo2K1mwK4LQbX"',
+            "fm2_lJPECAAAAAAAAMVTxBBQo2K1mwK4LQbX",
+            "API_KEY",
+        ),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -745,6 +774,11 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "  - name: API_TOKEN\n    value: ${API_TOKEN}\n  - name: TOKEN_TTL\n    value: 3600",
         # One-time codes' settings, not codes.
         "OTP_LENGTH=6\nverification code: 6 digits, valid for 300 s; the MFA code is required since 2024.",
+        # set J's look-alikes: service accounts' and placeholders' home folders, pagination tokens and sort keys, an
+        # a/c unit, a National Insurance shape never issued, a network range
+        "cp -r /home/ubuntu/app /Users/Shared/app; cat /home/$USER/.bashrc; ls /home/runner/work; ~/.config/helix",
+        '"nextToken": "abc", "sortKey": "created_at", "pageToken": "", "useToken": true',
+        "the a/c unit is 12 years old; code GB123456A and QQ 12 34 56 C; route 10.1.2.0/24",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
@@ -1061,6 +1095,18 @@ def test_overlaps_keep_higher_score_then_longer_span() -> None:
     assert kept == [F("C", 4, 12, 0.9), F("D", 20, 25, 0.1)]
 
 
+def test_overlapping_findings_of_one_entity_are_joined() -> None:
+    # "Rohan Mehta" (a label's value) and a model's "Mehta\nAddress": keeping either alone would leave "Rohan"
+    kept = resolve_overlaps([F("PERSON", 10, 21, 0.85), F("PERSON", 16, 29, 0.8), F("EMAIL_ADDRESS", 40, 50, 0.9)])
+    assert kept == [F("PERSON", 10, 29, 0.85), F("EMAIL_ADDRESS", 40, 50, 0.9)]
+
+
+def test_a_secret_longer_than_a_line_of_prose_is_taken_whole(engine: PiiEngine) -> None:
+    token = "IQoJb3JpZ2luX2VjEJr" + "Ab3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN7pQ9rS1tU3vW5xY7zA9bC1dE" * 12
+    for text in (f'{{"SessionToken": "{token}"}}', f"export AWS_SESSION_TOKEN={token}"):
+        assert [text[f.start : f.end] for f in engine.analyze(text)] == [token]
+
+
 _EMAIL_PIECES = [
     *("ann@leak.io", "x.y@co.uk", "@b1.com", "é@ü.de", "a.b@", "://u:p@h.io", ".png", "-", "+!", "@", "ann", "é"),
     *(" ", "\n", '"', "<", ":", ".", "_", "co.uk", "io"),
@@ -1228,7 +1274,7 @@ def test_the_id_gate_says_yes_wherever_the_id_recognizer_finds_a_number(label: s
 
 _LETTER_LED_IDS = ("GOMC850312HDFNRR09", "GOMC850312K72", "F223456786", "K654321(9)", "S1234567D", "X1234567L")
 _LETTER_LED_PIECES = (*_LETTER_LED_IDS, "X-1234567-L", "RSSMRA85T10A562S", "rssmra85t10a562s", " ", "-", "(", "7", "a")
-_LETTER_LED_PIECES += ("BQLPR4821K", "BQLPR", "4821K")
+_LETTER_LED_PIECES += ("BQLPR4821K", "BQLPR", "4821K", "JR 48 21 93 B", "JR482193B", "JR", " 48", " 21 93")
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)

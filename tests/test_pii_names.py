@@ -163,6 +163,8 @@ def test_cue_prefilters_agree_with_the_cue_patterns(text: str, first: int) -> No
 
 
 LABELLED_NAMES = [
+    # a label's value on the line before another label, which the model tags as one name with the next line's label
+    ("Customer: Rohan Mehta\nAddress: Flat 302, Sai Krupa Apartments, 14th Cross, Indiranagar", "Rohan"),
     ("Summarise:\n> From: Ingrid Bergström\n> Subject: Q4 forecast", "Ingrid Bergström"),
     ("account holder: Lena Hoffmann\nplease check the transfer", "Lena Hoffmann"),
     ('patient_name,dob,ward\n"Okonkwo, Chidi",1979-11-02,B4\n"Lindqvist, Astrid",1990-06-17,C1', "Okonkwo, Chidi"),

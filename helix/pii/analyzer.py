@@ -42,6 +42,7 @@ from helix.pii.personal import (
     MrzRecognizer,
     NationalIdRecognizer,
     StreetAddressRecognizer,
+    UsernameRecognizer,
 )
 from helix.pii.recognizers import (
     CardRecognizer,
@@ -100,6 +101,7 @@ def _builtin_recognizers(enabled: set[str]) -> list[EntityRecognizer]:
         ("ID_NUMBER", LetterLedIdRecognizer),
         ("ID_NUMBER", MrzRecognizer),
         ("MAC_ADDRESS", MacAddressRecognizer),
+        ("USERNAME", UsernameRecognizer),
     ]
     return [factory() for entity, factory in table if entity in enabled]
 
@@ -305,9 +307,24 @@ def _stands_alone(text: str, start: int, end: int) -> bool:
     return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
 
 
+def _same_kind_joined(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings of one entity that overlap without one holding the other, as one, their union: keeping only one of
+    them would let the rest of the other through ("Rohan Mehta" and a model's "Mehta Address"). One inside another is
+    left to the ranking (a password inside a wider match of another pattern is the password)."""
+    joined: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (f.entity_type, f.start)):
+        last = joined[-1] if joined else None
+        if last is not None and last.entity_type == f.entity_type and last.start < f.start < last.end < f.end:
+            joined[-1] = Finding(f.entity_type, last.start, max(last.end, f.end), max(last.score, f.score))
+        else:
+            joined.append(f)
+    return joined
+
+
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
-    """Keep the higher score, then the longer span, when findings overlap; sorted by start."""
-    ranked = sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.start))
+    """One entity's overlapping findings joined; across entities, the higher score, then the longer span, kept when
+    findings overlap; sorted by start."""
+    ranked = sorted(_same_kind_joined(findings), key=lambda f: (-f.score, -(f.end - f.start), f.start))
     kept: list[Finding] = []  # by start; they never overlap, so only the neighbours of a new one can
     starts: list[int] = []
     for f in ranked:

@@ -35,6 +35,7 @@ PATTERN_ENTITIES: tuple[str, ...] = (
     "DATE_OF_BIRTH",
     "ID_NUMBER",
     "MAC_ADDRESS",
+    "USERNAME",
 )
 SECRET_ENTITIES: tuple[str, ...] = (
     "API_KEY",

@@ -137,7 +137,7 @@ def _could_be_name(word: str) -> bool:
 
 
 # A capitalised word right before a span, not at the start of a sentence.
-_NAME_BEFORE = regex.compile(r"(?<=[^\s.!?:;]\s+|[^\s.!?:;][ \t]*[,(]?\s*)(" + _CANDIDATE.pattern + r")\s+$")
+_NAME_BEFORE = regex.compile(r"(?<=[^\s.!?:;]\s+|[^\s.!?:;][ \t]*[,(]?\s*)(" + _CANDIDATE.pattern + r")[ \t]+$")
 
 
 def _with_first_name(text: str, start: int) -> int:
@@ -213,6 +213,8 @@ _PERSON_QUALIFIERS = r"first|last|given|family|sur|middle|maiden|fore"
 # form (a claimant, a ticket's requester, an employee: "Mitarbeiterin").
 _NAME_LABEL = regex.compile(
     r"(?im)^[ \t>]*(?:from|(?:ship |bill |sold |deliver )?to|cc|bcc|reply-to|sender|recipient"
+    # a mail header's From and To in German, Dutch, French, Spanish, Portuguese, Italian, Polish and Swedish
+    r"|von|an|van|aan|de|para|da|od|do|från|till"
     r"|(?P<part>(?:" + _PERSON_QUALIFIERS + r")[ \t]*name|prénom|apellidos?|cognome"
     r"|vorname|nachname|voornaam|achternaam|imię|nazwisko)"
     r"|(?:full |legal |full legal )?name|customer|patient|client|(?:emergency |primary )?contact|claimant"

@@ -373,6 +373,9 @@ _ID_WORD_BRANCHES = (
     *(r"studentnummer", r"routing(?=[ \t:#]{1,3}\d{9}\b)"),
     # round 9: Germany's social insurance number by its short names (SV-Nummer, SVNR) and its pension insurer's
     *(r"sv-?n(?:umme)?r", r"rentenversicherungs\w*"),
+    # Germany's health insurance number (Versichertennummer) and an account abbreviated in Indian and British bank
+    # details ("A/c no. 50100234567891")
+    *("versichertennummer", "a/c"),
 )
 
 
@@ -404,7 +407,7 @@ ID_HINTS = (
     *("permis de conduire", "carnet de conducir", "ausweis", "matrikel", "studentnummer"),
     *("my number card", "マイナンバー", "個人番号", "assurance sociale", "policy"),
     *("dl_", "dlid", "dlno", "dlnumber"),  # "dl" with `_ID_NUMBER_SUFFIX` in one word: not the whole word "dl"
-    *("sv-n", "svn"),
+    *("sv-n", "svn", "versicherten", "a/c"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
@@ -429,14 +432,15 @@ DATE_OF_BIRTH_HINTS = (
     "fødsel",
     *("生年月日", "出生日期", "생년월일"),
 )
-# A letter in lower case may lead it before a digit (a student number "s4412983"); a letter of another script may stand
+# A letter in lower case may lead it before a digit (a student number "s4412983") or end a run of digits (an Irish PPS
+# number typed in lower case, "5572526d"); a letter of another script may stand
 # right before or after it ("マイナンバーは4821 7736 5194です").
 # Digits may also be grouped by dots or slashes, two or more of one and eight digits or more ("2748.19.302", a German
 # Steuernummer 21/815/08150), if not a date ("expires 12.05.2030"); one dot is a decimal, one slash a fraction.
 _ID_VALUE = re.compile(
     r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])((?=(?:\d[./]?){8})(?!\d\d?[./]\d\d?[./]\d{4}\b)"
     r"\d{1,4}(?P<sep>[./])\d{2,5}(?:(?P=sep)\d{2,5}){1,2}"
-    r"|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4})(?![A-Za-z0-9_])"
+    r"|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4}|\d{6,}[a-z]{1,2})(?![A-Za-z0-9_])"
 )
 _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
 _LABELS_SKIPPED = 2
@@ -490,7 +494,8 @@ _DIGIT_LED_ID = (
 _LETTER_LED_ID = re.compile(
     r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z])"
     rf"|(?P<curp>[A-Z]{{3}}{_YYMMDD}[HMX][A-Z]{{5}}[A-Z\d]\d)|(?P<rfc>[A-Z]{{3}}{_YYMMDD}[1-9A-V][1-9A-Z][\dA])"
-    r"|(?P<tw>[12]\d{8})|(?P<hk>[A-Z]?\d{6}\([\dA]\))|(?P<pan>[A-Z]{2}P[A-Z]\d{4}[A-Z]))" + _ID_END
+    r"|(?P<tw>[12]\d{8})|(?P<hk>[A-Z]?\d{6}\([\dA]\))|(?P<pan>[A-Z]{2}P[A-Z]\d{4}[A-Z])"
+    r"|(?P<nino>[A-Z](?: ?\d\d){3} ?[A-D]))" + _ID_END
 )
 # A codice fiscale typed in lower case ("rssmra85t10a562s"), found by its digits (a pattern led by a lower-case
 # letter would be tried at nearly every position of prose) and checked upper-cased with its six letters before them.
@@ -582,6 +587,16 @@ def _hk_valid(code: str) -> bool:
     return "0123456789A"[-total % 11] == check
 
 
+# The UK's National Insurance number: two letters, six digits, A-D ("JR 48 21 93 B"). Letters that are never issued
+# first (D F I Q U V) or second (D F I O Q U V, so the well-known example QQ 12 34 56 C is no one's), and prefixes
+# never issued, make it a different code.
+_NINO_UNISSUED = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
+
+
+def _nino_valid(code: str) -> bool:
+    return code[0] not in "DFIQUV" and code[1] not in "DFIOQUV" and code[:2] not in _NINO_UNISSUED
+
+
 def _digit_led_valid(number: str) -> bool:
     """The check digit of a `_DIGIT_LED_ID` match, by its shape."""
     if checked_id_valid(number):
@@ -605,6 +620,7 @@ _LETTER_LED_CHECKS = {
     "tw": _tw_valid,
     "hk": _hk_valid,
     "pan": lambda _code: True,  # India's PAN of a person (its fourth letter P): five letters, four digits, a letter
+    "nino": _nino_valid,
 }
 
 
@@ -626,7 +642,7 @@ class NationalIdRecognizer(PatternRecognizer):
 
 class LetterLedIdRecognizer(_SpanRecognizer):
     """Identity and tax numbers led by a letter, with a check letter or digit (codice fiscale, also in lower case,
-    NRIC/FIN, NIE, CURP, RFC)."""
+    NRIC/FIN, NIE, CURP, RFC) or a shape of their own (PAN, the UK's National Insurance number)."""
 
     entity, score = "ID_NUMBER", 0.75
 
@@ -710,3 +726,85 @@ class MacAddressRecognizer(_SpanRecognizer):
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         return (m.span() for m in _MAC_ADDRESS.finditer(text))
+
+
+# An account name where it names a person: a home folder in a path (/home/mkowalski/, /Users/sofia.rossi/,
+# C:\Users\akovalenko\ with its backslashes doubled too, as in JSON), the user of an ssh or scp target given by its
+# address (jsmith@88.97.14.211, whose address the IP recognizer takes), and a LinkedIn profile's handle
+# (linkedin.com/in/priya-raghunathan-4b2a1). Machine and service accounts name no one, and neither do placeholders.
+_USER_PLACES = re.compile(
+    r"(?:(?<![\w.~-])/(?:home|Users)/|(?<![\w])[A-Za-z]:(?:\\{1,2}|/)Users(?:\\{1,2}|/))"
+    r"(?P<path>[A-Za-z][\w.-]{1,38})(?=[\\/\"'\s:;,)]|$)"
+    r"|(?<![\w.%+-])(?P<target>[A-Za-z][\w.-]{1,31})@(?=\d{1,3}(?:\.\d{1,3}){3}(?![\w.]))"
+    r"|linkedin\.com/in/(?P<profile>[\w%-]{3,100})"
+)
+_NO_ONE = frozenset(
+    [
+        "root",
+        "admin",
+        "administrator",
+        "user",
+        "username",
+        "users",
+        "ubuntu",
+        "debian",
+        "centos",
+        "fedora",
+        "ec2-user",
+        "azureuser",
+        "opc",
+        "runner",
+        "vagrant",
+        "jenkins",
+        "circleci",
+        "travis",
+        "gitlab-runner",
+        "buildkite",
+        "node",
+        "app",
+        "www-data",
+        "nobody",
+        "daemon",
+        "git",
+        "docker",
+        "postgres",
+        "mysql",
+        "redis",
+        "codespace",
+        "vscode",
+        "shared",
+        "public",
+        "default",
+        "guest",
+        "me",
+        "you",
+        "yourname",
+        "your_user",
+        "yourusername",
+        "myuser",
+        "name",
+        "dev",
+        "developer",
+        "test",
+        "tester",
+        "demo",
+        "example",
+    ]
+)
+
+
+def username_hint(text: str) -> bool:
+    """Whether `text` may hold such an account name (one substring each, no pattern)."""
+    return "/home/" in text or "Users" in text or "@" in text or "linkedin.com/in/" in text
+
+
+class UsernameRecognizer(_SpanRecognizer):
+    """A person's account name in a home folder, an ssh target or a LinkedIn profile (see `_USER_PLACES`)."""
+
+    entity, score = "USERNAME", 0.7
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        for found in _USER_PLACES.finditer(text):
+            kind = found.lastgroup
+            if kind is not None and found.group(kind).lower() not in _NO_ONE:
+                yield found.span(kind)

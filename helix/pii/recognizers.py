@@ -218,6 +218,10 @@ class FastPhoneRecognizer(LocalRecognizer):
                 return 0.6 if bare else 0.5
         if named() and any(self._valid(candidate, region) for region in NAMED_PHONE_REGIONS):
             return 0.5
+        # An international number without its "+", as exports and APIs store them ("tel": "447911482730"), named as a
+        # phone: possible for its country code is enough, as with "+" above.
+        if named() and bare and len(digits) >= 11 and self._possible("+" + digits):
+            return 0.5
         return 0.0
 
     @staticmethod
@@ -432,8 +436,9 @@ class FilteredIpRecognizer(IpRecognizer):
             return True
         interface = ipaddress.ip_interface(pattern_text)
         address = interface.ip
-        if "/" in pattern_text and address == interface.network.network_address:
-            return True  # a network range (10.0.0.0/16), not a host
+        network = interface.network
+        if "/" in pattern_text and network.num_addresses > 1 and address == network.network_address:
+            return True  # a network range (10.0.0.0/16), not a host (a /32 is one host: 93.203.41.17/32)
         return str(address).startswith("255.") or address.is_loopback or address.is_unspecified
 
 

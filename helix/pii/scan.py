@@ -44,6 +44,7 @@ from helix.pii.personal import (
     mac_hint,
     mrz_hint,
     uk_ie_postcode_hint,
+    username_hint,
 )
 from helix.pii.recognizers import FastPhoneRecognizer, obfuscation_hint, phone_hint
 from helix.pii.secret_patterns import JWT_START
@@ -103,6 +104,7 @@ GATES: dict[str, Gate] = {
     # Every number it finds has a digit (`personal._id_shaped`), found faster than a word.
     "ID_NUMBER": Mentions(ID_HINTS, also=_digit, words=ID_WORD_HINTS),
     "MAC_ADDRESS": lambda text, _lowered: mac_hint(text),
+    "USERNAME": lambda text, _lowered: username_hint(text),
     "IP_ADDRESS": lambda text, lowered: (
         ("." in text and _digit_dot_digit(text, lowered)) or (":" in text and _colons(text, lowered))
     ),
@@ -128,8 +130,9 @@ GATES: dict[str, Gate] = {
 # Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.
 CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
     # Every number it finds has two digits, a letter and two digits (a codice fiscale), six digits in a row (a
-    # CURP's, an RFC's or an HKID's; seven or more in the others) or an Indian PAN's four digits and a capital.
-    LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{4}|\d\d[A-Z])"),
+    # CURP's, an RFC's or an HKID's; seven or more in the others), an Indian PAN's four digits and a capital, or a
+    # National Insurance number's three pairs of digits with spaces.
+    LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{4}|\d\d[A-Z]| \d\d \d\d)"),
     FastPhoneRecognizer: lambda text, _lowered: phone_hint(text),
     MrzRecognizer: lambda text, _lowered: mrz_hint(text),
 }

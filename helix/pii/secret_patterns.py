@@ -152,10 +152,11 @@ _RANDOM_KEY = regex.compile(r"[A-Za-z0-9_./+=-]+")
 _NOT_TOKEN_BEFORE = r"(?<![A-Za-z0-9_-])"
 _NOT_TOKEN_AFTER = r"(?![A-Za-z0-9_-])"
 _SEP = r"""["']?[ \t]*(?::=|=>|[:=\uff1a])[ \t]*"""  # \uff1a: a fullwidth colon (CJK text)
-_QUOTED_VALUE = r"""(?P<q>["'`])(?P<value>[^"'`\n]{4,256}?)(?P=q)"""
-_BARE_VALUE = r"""(?P<value>[^\s"'`<>]{4,256})"""
+# Values up to 4 KB (an AWS session token is ~1 KB): a value longer than the pattern allows would keep its tail.
+_QUOTED_VALUE = r"""(?P<q>["'`])(?P<value>[^"'`\n]{4,4096}?)(?P=q)"""
+_BARE_VALUE = r"""(?P<value>[^\s"'`<>]{4,4096})"""
 # A key's bare value also ends at "&", the next parameter of a URL's query (?token=8f14e45f&user=...).
-_BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,256})"""
+_BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,4096})"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
 # "password" may end a longer name (PGPASSWORD, newPassword); "pass" alone only after a name and "_" or "."
 # (DB_PASS, smtp.pass): "first-pass: compile" is prose.
@@ -173,7 +174,9 @@ _FOREIGN_PASSWORD_KEY = rf"(?i:(?:(?<!\w)(?:{_FOREIGN_PASSWORD_WORDS})|{_CJK_PAS
 _SECRET_KEY = (
     r"(?i:(?<![a-z0-9])(?:secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?key"
     r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey"
-    r"|private[_-]?key|preshared[_-]?key)s?\b)"
+    r"|private[_-]?key|preshared[_-]?key)s?\b"
+    # the last word of a camelCase name (SessionToken, clientSecret, SecretAccessKey); not a bare "Key" (sortKey)
+    r"|(?<=[a-z0-9])(?:Token|Secret|AccessKey|ApiKey|SecretKey|PrivateKey)s?\b)"
 )
 # Any other name ending in "key" after "_", ".", "-" or a space (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id, "mistral
 # key: ..."): the value must then look random, since code names many things a key (sort_key = "created_at",
@@ -251,7 +254,7 @@ def _assignments(
         ),
         _api(
             f"{name}_dockerfile",
-            r"(?<![^\n])[ \t]*(?:ENV|ARG)[ \t]+[\w.-]*?" + key + r"[ \t]+(?P<value>[^\s\"'=]{4,256})",
+            r"(?<![^\n])[ \t]*(?:ENV|ARG)[ \t]+[\w.-]*?" + key + r"[ \t]+(?P<value>[^\s\"'=]{4,4096})",
             hints,
             score=score,
             check=unquoted,
@@ -260,7 +263,7 @@ def _assignments(
         ),
         _api(
             f"{name}_element",
-            r"<[\w.:-]*?" + key + r">(?P<value>[^<>\n]{4,256})</",
+            r"<[\w.:-]*?" + key + r">(?P<value>[^<>\n]{4,4096})</",
             hints,
             score=score,
             check=quoted,
@@ -365,6 +368,9 @@ _VENDOR_KEY_PATTERNS = [
     _api("firebase_server_key", r"\bAAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{40,}", ("apa91b",)),
     _api("okta", r"\bSSWS[ \t]+(?P<value>00[A-Za-z0-9_-]{40})" + _NOT_TOKEN_AFTER, ("ssws",)),
     _api("heroku", r"\bHRKU-[A-Za-z0-9_-]{30,}" + _NOT_TOKEN_AFTER, ("hrku-",), check=_has_digit_and_letter),
+    # Fly.io's tokens ("FlyV1 fm2_..."), and a Weights & Biases key: 40 hex digits after its CLI's login.
+    _api("fly", r"\bFlyV1[ \t]+(?P<value>fm[12][ar]?_[A-Za-z0-9+/=_,-]{20,})", ("flyv1",)),
+    _api("wandb", r"\bwandb[ \t]+login[ \t]+(?:--\S+[ \t]+)*(?P<value>[0-9a-f]{40})\b", ("wandb",)),
     # A Telegram bot's token: the bot's id, a colon, and 34 or 35 characters that start "AA".
     _api("telegram_bot", r"(?<![0-9A-Za-z])\d{8,10}:AA[A-Za-z0-9_-]{32,33}" + _NOT_TOKEN_AFTER, (":aa",)),
 ]
@@ -443,7 +449,7 @@ AWS_ACCESS_KEY_PATTERNS = [
 AWS_SECRET_KEY_PATTERNS = [
     _api(
         "aws_secret_assignment",
-        r"(?i:aws_?secret(?:_access)?_?key|secret_access_key)"
+        r"(?i:aws_?secret_?(?:access_?)?key|secret_?access_?key)"
         + _SEP
         + r"""["']?(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])""",
         ("secret",),
@@ -512,7 +518,7 @@ def _terraform_default(name: str, key: str, score: float, check: Check) -> Secre
     """A Terraform variable named as a secret and its default value, lines below its name."""
     return _api(
         name,
-        r'\bvariable[ \t]+"[^"\n]*?' + key + r'[^"\n]*"[ \t]*\{[^}]*?\bdefault[ \t]*=[ \t]*"(?P<value>[^"\n]{4,256})"',
+        r'\bvariable[ \t]+"[^"\n]*?' + key + r'[^"\n]*"[ \t]*\{[^}]*?\bdefault[ \t]*=[ \t]*"(?P<value>[^"\n]{4,4096})"',
         ('variable "',),
         score=score,
         check=check,
@@ -647,7 +653,7 @@ PASSWORD_PATTERNS = [
         "pass_key",  # "pass: Winter2024!", "&pass=hunter22": the value needs a digit, a symbol or an inner capital
         # "pass" first, the words before it checked after it: `re` skips ahead to each "pass" (~3x faster).
         r"(?i:pass(?<![\w-]pass)" + "".join(f"(?<!{noun} pass)" for noun in _PASS_NOUNS) + r"[ \t]*[:=][ \t]*)"
-        r"""(?P<value>[^\s"'`<>&]{4,256})""",
+        r"""(?P<value>[^\s"'`<>&]{4,4096})""",
         _PASSWORD_HINTS,  # "pass" would do, but these lines are found already
         score=0.8,
         check=_password_in_prose,
@@ -656,7 +662,7 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "credentials_pair",  # "credentials: admin:Adm1n#2024", "db creds: admin / S3cure!Pass"
-        r"(?i:\bcred(?:ential)?s\b[ \t]*[:=][ \t]*)[^\s:/]+(?::|[ \t]+/[ \t]+)(?P<value>[^\s\"'`]{4,256})",
+        r"(?i:\bcred(?:ential)?s\b[ \t]*[:=][ \t]*)[^\s:/]+(?::|[ \t]+/[ \t]+)(?P<value>[^\s\"'`]{4,4096})",
         ("cred",),
         score=0.8,
         check=_cli_password,
@@ -674,7 +680,7 @@ PASSWORD_PATTERNS = [
     _api(
         "netrc",  # ~/.netrc: machine host login user password S3cret
         # its fields on one line or several
-        r"(?i:\bmachine[ \t]+\S+(?:\s+(?:login|account)[ \t]+\S+){0,2}\s+password[ \t]+)(?P<value>\S{3,256})",
+        r"(?i:\bmachine[ \t]+\S+(?:\s+(?:login|account)[ \t]+\S+){0,2}\s+password[ \t]+)(?P<value>\S{3,4096})",
         ("machine",),
         score=0.85,
         check=_looks_literal,
@@ -689,14 +695,14 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "cli_user_password",  # curl -u admin:Sup3rS3cret!, --user=deploy:hunter22
-        r"(?<!\S)(?:-u|--user)[= ]?[\"']?[^\s:\"']+:(?P<value>[^\s\"']{3,256})",
+        r"(?<!\S)(?:-u|--user)[= ]?[\"']?[^\s:\"']+:(?P<value>[^\s\"']{3,4096})",
         ("-u", "--user"),
         score=0.85,
         check=_cli_password,
     ),
     _api(
         "mysql_password",  # mysql -u app -pS3cret db: the password glued to -p
-        r"(?i:\b(?:mysql\w*|mariadb\w*)\b)[^\n]*?(?<!\S)-p(?P<value>[^\s\"'`]{3,256})",
+        r"(?i:\b(?:mysql\w*|mariadb\w*)\b)[^\n]*?(?<!\S)-p(?P<value>[^\s\"'`]{3,4096})",
         ("mysql", "mariadb"),
         score=0.85,
         check=_cli_password,
@@ -704,7 +710,7 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "cli_password_flag",  # redis-cli -a S3cret (its -p is the port), sshpass -p 'S3cret' ssh host
-        r"(?i:\bredis-cli\b[^\n]*?(?<!\S)-a|\bsshpass\b[^\n]*?(?<!\S)-p)[ \t]*[\"']?(?P<value>[^\s\"'`]{3,256})",
+        r"(?i:\bredis-cli\b[^\n]*?(?<!\S)-a|\bsshpass\b[^\n]*?(?<!\S)-p)[ \t]*[\"']?(?P<value>[^\s\"'`]{3,4096})",
         ("redis-cli", "sshpass"),
         score=0.85,
         check=_cli_password,
@@ -713,7 +719,7 @@ PASSWORD_PATTERNS = [
     _api(
         "redis_conf",  # redis.conf: requirepass S3cret, masterauth S3cret
         # its line's start, or an inline quote's in prose ("the line is `requirepass S3cret`")
-        r"(?<![^\n`])[ \t]*(?i:requirepass|masterauth)[ \t]+[\"']?(?P<value>[^\s\"'`]{4,256})",
+        r"(?<![^\n`])[ \t]*(?i:requirepass|masterauth)[ \t]+[\"']?(?P<value>[^\s\"'`]{4,4096})",
         ("requirepass", "masterauth"),
         score=0.85,
         check=_plausible_bare_password,
@@ -721,14 +727,14 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "password_cli",  # --password X, and flags ending in one: keytool -storepass X, --db-password=X
-        r"(?<!\S)--?[\w-]*?(?:password|passwd|pass)[= ][\"']?(?P<value>[^\s\"'`]{4,256})",
+        r"(?<!\S)--?[\w-]*?(?:password|passwd|pass)[= ][\"']?(?P<value>[^\s\"'`]{4,4096})",
         ("pass",),
         score=0.85,
         check=_plausible_bare_password,
     ),
     _api(
         "login_password",  # docker login -u ci -p 'S3cret!', podman/helm registry login, cf login -p
-        r"(?i:\blogin\b)[^\n]*?(?<!\S)-p[= ]?[\"']?(?P<value>[^\s\"'`]{3,256})",
+        r"(?i:\blogin\b)[^\n]*?(?<!\S)-p[= ]?[\"']?(?P<value>[^\s\"'`]{3,4096})",
         ("login",),
         score=0.85,
         check=_cli_password,
@@ -758,7 +764,7 @@ PASSWORD_PATTERNS = [
     # With the usual ports only their lines are read; any port in a text that names the file.
     _api(
         "pgpass_usual_port",
-        r"(?<![^\n])[ \t]*[^\s:#][^\s:]*:(?:5432|5433|6432|\*):[^\s:]+:[^\s:]+:(?P<value>\S{3,256}?)[ \t]*(?![^\n])",
+        r"(?<![^\n])[ \t]*[^\s:#][^\s:]*:(?:5432|5433|6432|\*):[^\s:]+:[^\s:]+:(?P<value>\S{3,4096}?)[ \t]*(?![^\n])",
         (":5432:", ":5433:", ":6432:", ":*:"),
         score=0.85,
         check=_looks_literal,
@@ -766,7 +772,7 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "pgpass",
-        r"(?<![^\n])[ \t]*[^\s:#][^\s:]*:(?:\d{2,5}|\*):[^\s:]+:[^\s:]+:(?P<value>\S{3,256}?)[ \t]*(?![^\n])",
+        r"(?<![^\n])[ \t]*[^\s:#][^\s:]*:(?:\d{2,5}|\*):[^\s:]+:[^\s:]+:(?P<value>\S{3,4096}?)[ \t]*(?![^\n])",
         ("pgpass",),
         score=0.85,
         check=_looks_literal,
@@ -813,7 +819,7 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "url_userinfo",  # the password ends at the last "@" before the host: https://user:p@ss@host
-        r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]*:(?P<value>[^\s/]{3,256})@(?=[^\s@/]*(?:[/?#\s\"'`)]|$))",
+        r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]*:(?P<value>[^\s/]{3,4096})@(?=[^\s@/]*(?:[/?#\s\"'`)]|$))",
         ("://",),
         score=0.9,
         check=_looks_literal,
@@ -837,7 +843,7 @@ SECRET_PATTERNS = [
     _terraform_default("secret_terraform", _SECRET_KEY, 0.7, _plausible_secret),
     _api(
         "sas_signature",  # an Azure shared access signature in a URL's query: ?sv=...&sig=...
-        r"[?&]sig=(?P<value>[A-Za-z0-9%+/=]{20,256})",
+        r"[?&]sig=(?P<value>[A-Za-z0-9%+/=]{20,4096})",
         ("sig=",),
         score=0.8,
         check=_has_digit_and_letter,
@@ -854,7 +860,7 @@ SECRET_PATTERNS = [
     ),
     _api(
         "secret_list",  # `"api_keys": ["...", "..."]`: every item of a list under a secret's key, as one span
-        _SECRET_KEY + _SEP + r"""\[[ \t]*(?P<value>["'][^"'\n]{4,256}["'](?:[ \t]*,[ \t]*["'][^"'\n]{4,256}["'])*)""",
+        _SECRET_KEY + _SEP + r"""\[[ \t]*(?P<value>["'][^"'\n]{4,4096}["'](?:[ \t]*,[ \t]*["'][^"'\n]{4,4096}["'])*)""",
         _SECRET_HINTS,
         score=0.7,
         check=_plausible_secrets,
@@ -866,7 +872,7 @@ SECRET_PATTERNS = [
         # headers and cloud tags in JSON (`{"name": "API_TOKEN", "value": "..."}`); the name says what the value is.
         "name_value_pair",
         r"(?i:\b(?:name|key)[\"']?[ \t]*[:=][ \t]*[\"']?[\w.-]*?(?:" + _PAIR_SECRET_NAMES + r")[\w.-]*[\"']?"
-        r"[ \t]*,?[ \t]*\n?[ \t]*[\"']?value[\"']?[ \t]*[:=][ \t]*)[\"']?(?P<value>[^\s\"',}]{4,256})",
+        r"[ \t]*,?[ \t]*\n?[ \t]*[\"']?value[\"']?[ \t]*[:=][ \t]*)[\"']?(?P<value>[^\s\"',}]{4,4096})",
         ('"value"', "'value'", "value:", "value ="),
         score=0.7,
         check=_plausible_bare_secret,
@@ -874,7 +880,7 @@ SECRET_PATTERNS = [
     ),
     _api(
         "key_prose",  # "my mistral key is 8Hq2...": named in a sentence, the value must look generated
-        r"(?i:\b(?:key|token|secret) is[ \t]*:?[ \t]+)[\"'`]?(?P<value>[A-Za-z0-9_./+=-]{20,256})",
+        r"(?i:\b(?:key|token|secret) is[ \t]*:?[ \t]+)[\"'`]?(?P<value>[A-Za-z0-9_./+=-]{20,4096})",
         ("key is", "token is", "secret is"),
         score=0.7,
         check=_random_looking,
