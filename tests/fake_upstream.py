@@ -23,6 +23,7 @@ Behaviour is chosen by the requested model name:
   truncated-sse                    a stream that ends cleanly after two chunks, with no finish or [DONE]
   invalid-json                     a 200 whose body is not JSON
   content-filter                   a 400 whose code says the provider's content policy refused it
+  no-usage                         an answer that says nothing of its usage
   garbage-usage / huge-usage       an answer whose usage is not numbers (or absurd ones: 10**30, 1e308);
                                    streams send it in a last chunk even unasked
   bad-gzip                         a 200 that says it is gzip and is not
@@ -177,7 +178,7 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
     prompt = _last_user_text(body.get("messages", []))
     answer = _answer_text(body, prompt)
     finish = "length" if body.get("model") == "length" else "stop"
-    return {
+    completion = {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": int(time.time()),
@@ -185,6 +186,9 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}],
         "usage": BAD_USAGE.get(str(body.get("model"))) or _usage(prompt, answer),
     }
+    if body.get("model") == "no-usage":
+        del completion["usage"]
+    return completion
 
 
 def _pieces(text: str, size: int = 4) -> list[str]:

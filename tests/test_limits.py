@@ -37,6 +37,14 @@ output = 1000.0
 [pricing."openai/slow-stream"]
 input = 1000.0
 output = 1000.0
+
+[pricing."openai/no-usage"]
+input = 1000.0
+output = 1000.0
+
+[pricing."openai/slow-2"]
+input = 1000.0
+output = 1000.0
 """
 RESET = re.compile(r"^(\d+ms|\d+(\.\d+)?s|\d+m\d+s|\d+h\d+m\d+s)$")
 _counter = itertools.count()
@@ -183,6 +191,31 @@ def test_a_cut_stream_is_charged_in_the_request_log_too(
         assert spent(again, kid) == pytest.approx(again.gateway.limits.live(kid)["spent_usd"])  # type: ignore[union-attr]
     finally:
         again.server.stop()
+
+
+@pytest.mark.parametrize("case", ["no usage", "client left"])
+def test_an_answer_without_its_usage_is_charged_its_estimate(priced: Helix, fake: FakeState, case: str) -> None:
+    """An answer that said nothing of its usage, or that the client left before it came, was free: any number of
+    them fit a budget of any size, while the provider billed each."""
+    secret = add_key(priced, "unmetered", budget=10.0)
+    kid = key_id(priced, "unmetered")
+    question = unique("unmetered")
+    body = {"model": "no-usage" if case == "no usage" else "slow-2", "messages": question, "max_tokens": 20}
+    headers = {"authorization": f"Bearer {secret}"}
+    if case == "no usage":
+        response = httpx.post(f"{priced.url}/v1/chat/completions", json=body, headers=headers, timeout=30)
+        assert response.status_code == 200 and "usage" not in response.json()
+    else:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(f"{priced.url}/v1/chat/completions", json=body, headers=headers, timeout=0.5)
+    limits = priced.gateway.limits
+    assert limits is not None
+    deadline = time.monotonic() + 10
+    while limits.live(kid)["reserved_usd"] and time.monotonic() < deadline:  # a client that left: settled soon
+        time.sleep(0.05)
+    estimate = -(-len(question[0]["content"]) // 3) + 4 + 3 + 20  # prompt (3 bytes a token, overheads) + max_tokens
+    assert limits.live(kid)["spent_usd"] == pytest.approx(estimate / 1000)
+    assert spent(priced, kid) == pytest.approx(estimate / 1000)  # in the log too: a restart reads it back
 
 
 def test_rpm_limit_429_with_openai_headers_then_recovers(

@@ -9,7 +9,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import httpx
 import openai
 import pytest
 
+from helix.providers.http import iter_sse
 from tests.conftest import Helix, start_helix
 from tests.fake_upstream import WRONG_CHOICES, WRONG_EMBEDDINGS, WRONG_RESPONSES, FakeState, ServerThread
 
@@ -158,8 +159,10 @@ def test_an_undecodable_or_redirected_answer_is_a_502(
 
 
 @contextmanager
-def raw_upstream(answer: bytes) -> Iterator[str]:
-    """An "upstream" that answers every connection with `answer`, whatever was asked, then closes it."""
+def raw_upstream(answer: bytes | list[bytes]) -> Iterator[str]:
+    """An "upstream" that answers every connection with `answer`, whatever was asked, then closes it; a list's parts
+    are sent 0.3 s apart."""
+    parts = answer if isinstance(answer, list) else [answer]
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     stop = threading.Event()
@@ -174,7 +177,10 @@ def raw_upstream(answer: bytes) -> Iterator[str]:
                 conn.settimeout(2)
                 with suppress(OSError):
                     conn.recv(65536)
-                    conn.sendall(answer)
+                    for i, part in enumerate(parts):
+                        if i:
+                            time.sleep(0.3)
+                        conn.sendall(part)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -488,6 +494,81 @@ def test_a_stream_that_says_done_before_any_chunk_is_a_502(tmp_path: Path, path:
             assert (row["status"], row["error_code"]) == (502, "upstream_truncated_stream")
         finally:
             instance.server.stop()
+
+
+def _chunked(events: list[bytes]) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events)
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_an_answer_whose_chunked_framing_breaks_after_it_began_ends_at_once(tmp_path: Path, stream: bool) -> None:
+    """A chunk size that is no number, after the first chunks: aiohttp closed the connection but never woke the read
+    of the body, which waited past every timeout (a stream for ever, an answer until the 600 s deadline)."""
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    events = [e + b"\n\n" for e in _events(b"\n").split(b"\n\n")[:2]]
+    with raw_upstream([head + _chunked(events), b"zz\r\nlol\r\n"]) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": stream}
+            started = time.monotonic()
+            response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
+            assert time.monotonic() - started < 10
+            if stream:
+                assert response.status_code == 200 and '"error"' in response.text and "[DONE]" not in response.text
+            else:
+                assert response.status_code == 502, response.text
+            (row,) = instance.rows("SELECT status FROM requests")
+            assert row["status"] == 502
+        finally:
+            instance.server.stop()
+
+
+def test_an_sse_error_event_mid_stream_is_the_providers_error_and_never_cached(tmp_path: Path) -> None:
+    """`event: error` whose data is the error itself (no `error` key) was passed on as a chat chunk, and when the
+    provider went on to finish, the answer was a clean 200 and cached."""
+    parts = _events(b"\n").split(b"\n\n")
+    error = b'event: error\ndata: {"message": "boom", "type": "server_error"}'
+    with raw_upstream(_STREAM_HEAD + b"\n\n".join([*parts[:2], error, *parts[2:]])) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            for _ in range(2):
+                response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
+                assert response.headers.get("x-helix-cache") != "HIT-EXACT"
+                assert "boom" in response.text and "[DONE]" not in response.text, response.text
+            assert [r["status"] for r in instance.rows("SELECT status FROM requests")] == [502, 502]
+        finally:
+            instance.server.stop()
+
+
+def test_a_stream_of_usage_alone_is_a_truncated_stream(tmp_path: Path) -> None:
+    """A usage chunk (no choices) and `[DONE]`: no answer at all, which reached the client as an empty 200."""
+    usage = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": []}
+    usage["usage"] = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+    with raw_upstream(_STREAM_HEAD + b"data: " + json.dumps(usage).encode() + b"\n\ndata: [DONE]\n\n") as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
+            assert "upstream_truncated_stream" in response.text, response.text
+            (row,) = instance.rows("SELECT status, error_code FROM requests")
+            assert (row["status"], row["error_code"]) == (502, "upstream_truncated_stream")
+        finally:
+            instance.server.stop()
+
+
+async def test_a_long_line_in_many_small_pieces_is_one_event() -> None:
+    data = b'{"x": "' + b"a" * 2_000_000 + b'"}'
+    line = b"data: " + data
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for i in range(0, len(line), 2048):
+            yield line[i : i + 2048]
+        yield b"\n\ndata: [DONE]"  # the last event needs no ending
+
+    response = httpx.Response(200, content=pieces())
+    events = [(event, body) async for event, body, _ in iter_sse(response, "openai")]
+    assert events == [("message", data), ("message", b"[DONE]")]
 
 
 def test_a_chat_chunk_with_a_type_that_is_no_string_is_passed_on(tmp_path: Path) -> None:

@@ -24,9 +24,13 @@ def number_header(headers: Mapping[str, str], name: str, *, high: float) -> floa
     try:
         number = float(value)
     except ValueError:
-        raise InvalidRequest(f"header {name} must be a number, got {quoted(value)}", param=name) from None
+        raise InvalidRequest(
+            f"header {name} must be a number, got {quoted(value)}", param=name, code="invalid_header"
+        ) from None
     if not math.isfinite(number) or not 0 <= number <= high:
-        raise InvalidRequest(f"header {name} must be a number from 0 to {high:g}, got {quoted(value)}", param=name)
+        raise InvalidRequest(
+            f"header {name} must be a number from 0 to {high:g}, got {quoted(value)}", param=name, code="invalid_header"
+        )
     return number
 
 

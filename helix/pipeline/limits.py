@@ -14,8 +14,9 @@ max_tokens or [limits] output_tokens_estimate) is reserved against every ledger 
 log stage knows the real cost (`call.on_finish`, also after a stream or a disconnect), the reservation
 is released and the real cost charged. A request is admitted only while spent + reserved + its prompt
 cost fits the budget, so concurrent requests overshoot by at most one request's cost. Cache hits
-(`call.cost == 0`) cost nothing and use no tokens. A stream cut before its usage arrived is charged
-its estimate: the provider bills generated tokens whether or not the client read them.
+(`call.cost == 0`) cost nothing and use no tokens. An answer that came without its usage (a stream cut
+before it, a provider that reports none, a client gone before the answer) is charged its estimate: the
+provider bills generated tokens whether or not the client read them.
 
 Checks are all made before anything is taken, so a refused request consumes no quota.
 
@@ -189,20 +190,22 @@ class LimitsStage:
     def settle(self, admission: Admission, call: Call) -> None:
         hit = call.cache is not None and call.cache.startswith("HIT")
         usage = call.usage
-        cut_short = usage is None and call.ttft is not None and not hit  # a stream that ended before its usage
+        # An answer the provider gave, or was giving when the client left, without saying what it used: a stream cut
+        # before its usage, an answer with none, a client gone before the answer came.
+        unmetered = usage is None and not hit and (call.ttft is not None or call.status in (200, 499))
         if hit:
             used_tokens = 0
         elif usage is not None:
             used_tokens = usage.prompt_tokens + usage.completion_tokens
         else:
-            used_tokens = admission.taken.estimate if cut_short else 0
+            used_tokens = admission.taken.estimate if unmetered else 0
         if admission.taken.tokens:
             admission.taken.give_back(used_tokens, time.monotonic())
         ledger, user_ledger = admission.key_ledger, admission.user_ledger
         if ledger is None and user_ledger is None:
             return
-        cost = call.cost if call.cost is not None else admission.cost if cut_short else 0.0
-        if cut_short:  # the log row says what was charged: the spend it reports, and a restart reads back, count it
+        cost = call.cost if call.cost is not None else admission.cost if unmetered else 0.0
+        if unmetered:  # the log row says what was charged: the spend it reports, and a restart reads back, count it
             call.cost = cost
         now = time.time()
         for each in (ledger, user_ledger):

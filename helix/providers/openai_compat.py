@@ -116,7 +116,7 @@ class OpenAICompatProvider(HttpAdapter):
             waiting = time.perf_counter()
             first, finished, answered = True, False, False
             check = EVENT_PROBLEMS[path]
-            async for _event, data, more in iter_sse(response, self.name):
+            async for event, data, more in iter_sse(response, self.name):
                 if first:
                     call.upstream_seconds += time.perf_counter() - waiting
                     first = False
@@ -129,6 +129,8 @@ class OpenAICompatProvider(HttpAdapter):
                     # with choices too (a finish_reason "error", as some routers send): OpenAI's SDKs raise on the
                     # chunk, so it is the provider's error, never an answer logged and cached as whole
                     raise error_from_body(self.name, 502, chunk, read_openai_error)
+                if event == "error":  # an SSE error event whose data is the error itself ({"message": ...})
+                    raise error_from_body(self.name, 502, {"error": chunk}, read_openai_error)
                 kind = chunk.get("type")
                 if kind == "error":  # a Responses stream's error event: the provider's error, as above
                     raise _failure(self.name, chunk)
@@ -138,7 +140,8 @@ class OpenAICompatProvider(HttpAdapter):
                     raise unreadable(self.name, "a stream event", "upstream_bad_stream", problem)
                 if not finished:
                     finished = _is_last(chunk)
-                answered = True
+                # a chunk of usage alone (no choices) answers nothing: a stream of only that is a truncated one
+                answered = answered or kind is not None or bool(chunk.get("choices"))
                 # An event's data over several lines (as SSE allows) is one JSON text: passed on as sent, its second
                 # line would lack its `data:` and cut the client's JSON
                 yield Chunk(chunk, data if LF not in data else None, more)

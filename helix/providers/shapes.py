@@ -132,7 +132,7 @@ def embeddings_mismatch(request: dict[str, Any], body: dict[str, Any]) -> str | 
         return f"{got} embeddings for {wanted} inputs"
     indices = [item["index"] for item in body["data"] if item.get("index") is not None]
     if any(not 0 <= i < wanted for i in indices) or len(set(indices)) != len(indices):
-        return "an embedding's index is not one of its inputs'"
+        return "an embedding's index is not one of its inputs"
     if request.get("encoding_format") in (None, "float") and any(isinstance(i["embedding"], str) for i in body["data"]):
         return "an embedding in base64 where numbers were asked for"
     return None

@@ -10,11 +10,13 @@ as aiohttp hands it over. aiohttp's errors are mapped to httpx's as httpx-aiohtt
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import httpx
+from aiohttp.client_proto import ResponseHandler
 from httpx_aiohttp import AiohttpTransport
 from httpx_aiohttp.transport import map_aiohttp_exceptions
 from multidict import CIMultiDict
@@ -33,6 +35,36 @@ def _mapped(exc: Exception) -> Exception:
         return mapped
 
 
+# How often an upstream body being read checks that its connection has not failed under it (see `_watch`).
+WATCH_SECONDS = 0.25
+
+
+class _Watch:
+    """Wakes a read of a response's body that its connection can no longer answer. When the body turns malformed
+    after it began (a chunk size that is not one), aiohttp closes the connection and records the error on it, but the
+    body's reader is never told and waits forever, past every timeout (aiohttp 3.14). Checked every WATCH_SECONDS
+    until the body ends or `cancel()`."""
+
+    __slots__ = ("_content", "_handle", "_loop", "_protocol")
+
+    def __init__(self, protocol: ResponseHandler, content: aiohttp.StreamReader) -> None:
+        self._protocol, self._content = protocol, content
+        self._loop = asyncio.get_running_loop()
+        self._handle = self._loop.call_later(WATCH_SECONDS, self._check)
+
+    def _check(self) -> None:
+        failure = self._protocol.exception()
+        if failure is not None and not self._content.is_eof():
+            reason = str(getattr(failure, "message", None) or failure).splitlines()[0]
+            message = f"the provider's answer broke off: {reason}"
+            self._content.set_exception(aiohttp.ClientPayloadError(message), failure)
+        elif not self._content.is_eof():
+            self._handle = self._loop.call_later(WATCH_SECONDS, self._check)
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
 class UpstreamBody(httpx.AsyncByteStream):
     """An aiohttp response's body, piece by piece as received."""
 
@@ -43,14 +75,21 @@ class UpstreamBody(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         content = self._response.content
-        while True:
-            try:
-                piece = await content.readany()
-            except Exception as exc:
-                raise _mapped(exc)  # noqa: B904 - it carries aiohttp's error as its cause
-            if not piece:
-                return
-            yield piece
+        connection = self._response.connection
+        protocol = connection.protocol if connection is not None else None
+        watch = _Watch(protocol, content) if protocol is not None and not content.is_eof() else None
+        try:
+            while True:
+                try:
+                    piece = await content.readany()
+                except Exception as exc:
+                    raise _mapped(exc)  # noqa: B904 - it carries aiohttp's error as its cause
+                if not piece:
+                    return
+                yield piece
+        finally:
+            if watch is not None:
+                watch.cancel()
 
     async def read(self) -> bytes:
         try:
