@@ -214,9 +214,11 @@ def test_a_client_gone_while_waiting_for_a_whole_answer_is_logged_as_499(
     rows: list[sqlite3.Row] = []
     while not rows:
         assert time.monotonic() < deadline, "the request was not logged as cut in time"
-        rows = helix.rows("SELECT status, error_code, stream FROM requests")
+        rows = helix.rows("SELECT status, error_code, stream, latency_ms, overhead_ms FROM requests")
         time.sleep(0.05)
     assert (rows[0]["status"], rows[0]["error_code"], rows[0]["stream"]) == (499, "client_closed", 0)
+    # the wait for the provider is the provider's time, not Helix's (it was all logged as overhead)
+    assert rows[0]["overhead_ms"] < rows[0]["latency_ms"] / 2, dict(rows[0])
     assert httpx.post(f"{helix.url}{path}", json={**body, "model": "gpt-4o-mini"}, timeout=10).status_code == 200
 
 

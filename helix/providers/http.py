@@ -314,9 +314,10 @@ async def open_request(
         response = await transport.handle_async_request(request)
     except UPSTREAM_FAILURES as exc:
         raise transport_error(provider, exc) from None
-    try:
+    finally:  # a client that left meanwhile (cancelled) was waiting for the provider too, not for Helix
         if call is not None:
             call.upstream_seconds += time.perf_counter() - began
+    try:
         if response.status_code >= 400:
             raw = await _read(response, provider, call)
             raise upstream_error(provider, response.status_code, raw, read_error, response.headers)
