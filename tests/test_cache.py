@@ -311,6 +311,19 @@ def test_a_close_wording_needs_less_of_the_judge_when_told(tmp_path: Path, upstr
         lenient.server.stop()
 
 
+def test_the_same_words_about_another_image_are_another_question(semantic: Helix, fake: FakeState) -> None:
+    def about(url: str) -> httpx.Response:
+        parts = [{"type": "text", "text": "What is in this picture?"}, {"type": "image_url", "image_url": {"url": url}}]
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": parts}]}
+        response = httpx.post(f"{semantic.url}/v1/chat/completions", json=body, timeout=30)
+        semantic.flush()
+        return response
+
+    assert about("https://example.com/cat.png").headers["x-helix-cache"] == "MISS"
+    assert about("https://example.com/dog.png").headers["x-helix-cache"] == "MISS"  # was HIT-SEMANTIC: the cat
+    assert about("https://example.com/dog.png").headers["x-helix-cache"] == "HIT-EXACT"
+
+
 def test_threshold_header_can_only_raise(semantic: Helix, fake: FakeState) -> None:
     ask(semantic, "How do I reset my password?")
     strict = ask(semantic, "I forgot my password, how can I reset it?", headers={"x-helix-cache-threshold": "0.999"})

@@ -2,8 +2,9 @@
 
 The exact key covers everything that changes the answer (the resolved provider/model, every message,
 tools, sampling parameters...) and nothing that does not (`stream`, `stream_options`, `user`, ...).
-The partition key covers the same minus the last user message: a semantic match is only looked for
-among entries that share the model, the parameters and the whole preceding context. Both include the
+The partition key covers the same minus the last user message's words: a semantic match is only looked
+for among entries that share the model, the parameters, the whole preceding context and what the last
+message holds besides its text (an image, a file). Both include the
 scope (tenant and namespace), so one tenant never receives another's answer.
 """
 
@@ -62,6 +63,10 @@ def _canonical_message(message: dict[str, Any]) -> dict[str, Any]:
     return canonical
 
 
+def _is_text(part: Any) -> bool:
+    return isinstance(part, dict) and part.get("type") == "text"
+
+
 def message_text(message: dict[str, Any]) -> str:
     content = _canonical_content(message.get("content"))
     if isinstance(content, str):
@@ -85,6 +90,11 @@ def fingerprint(body: dict[str, Any], target: str, scope: str) -> Fingerprint:
     last = messages[-1] if messages else {}
     prompt = message_text(last) if last.get("role") == "user" else ""
     context = [target, scope, params, messages[:-1], {k: v for k, v in last.items() if k != "content"}]
+    content = last.get("content")
+    if isinstance(content, list) and (attached := [p for p in content if not _is_text(p)]):
+        # What the last message holds besides its text (images, audio, files): the same words about another image
+        # are another question, and only the words are embedded and judged.
+        context.append(attached)
     partition = hashlib.sha256(_encode(context)).digest()[:16]
     exact = hashlib.sha256(partition + _encode(last.get("content"))).digest()[:16]
     return Fingerprint(exact=exact, partition=partition, prompt=prompt, scope=scope)
