@@ -253,6 +253,16 @@ def test_a_value_that_starts_a_message_leaves_the_last_word_before_it_alone(engi
     assert key[30:] not in texts[1] and key[:30] not in texts[0]
 
 
+def test_an_address_split_inside_a_word_is_caught_in_both_halves(engine: PiiEngine) -> None:
+    """The second half of an address split inside its name (`zed.qu` / `ill@protonmail.com`) is an address on its
+    own, so the seam's finding was taken for glue and the first half went to the provider."""
+    redactor = Redactor(engine)
+    for first, second in (("Write to zed.qu", "ill@protonmail.com about the invoice"), ("mail zq03.quil", "l@x.io")):
+        texts = redactor.redact([first, second]).texts
+        assert first.split()[-1] not in texts[0] and "@" not in texts[1], texts
+        assert texts[0].startswith(first.rsplit(" ", 1)[0]) and texts[1].startswith("<EMAIL_ADDRESS>"), texts
+
+
 def _schema_keys(hint: Any, seen: set[int]) -> Iterator[str]:
     if typing_extensions.is_typeddict(hint):
         if id(hint) in seen:

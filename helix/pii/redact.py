@@ -283,7 +283,9 @@ class Plan:
                 if not doc.seam:
                     found_in.update(spans)
                 if doc.seam and (
-                    len(spans) < 2 or f.entity_type in NER_ENTITIES or _whole_in_one(f.entity_type, spans, per_field)
+                    len(spans) < 2
+                    or f.entity_type in NER_ENTITIES
+                    or _whole_in_one(f.entity_type, spans, per_field, self._sources)
                 ):
                     # Inside one text: its own document has it. A name "across" two messages is the
                     # model reading the end of one and the start of the next as one sentence.
@@ -294,17 +296,25 @@ class Plan:
         return [merge_overlaps(f) for f in per_field]
 
 
-def _whole_in_one(entity: str, spans: dict[int, tuple[int, int]], per_field: list[list[Finding]]) -> bool:
+def _whole_in_one(
+    entity: str, spans: dict[int, tuple[int, int]], per_field: list[list[Finding]], sources: Sequence[Source]
+) -> bool:
     """Whether one of the texts a seam's personal-data finding crosses holds its part as a whole value of the same kind,
     found by its own document: the seam only glued the neighbour's edge to it (`Be terse.` and `john@x.io, my
-    order...` read `terse.john@x.io`), and that edge is not part of the value. Not for secrets: a key split over two
-    messages may have a part that looks whole, and any fragment of a key is one too many. (The documents of the
-    texts come before the seams.)"""
-    return entity not in SECRET_ENTITIES and any(
-        other.entity_type == entity and other.start <= start and end <= other.end
-        for index, (start, end) in spans.items()
-        for other in per_field[index]
-    )
+    order...` read `terse.john@x.io`), and that edge is not part of the value. Not when the text before breaks off
+    inside a word (`Write to zed.qu` and `ill@protonmail.com`: a value split in two, which looks whole from its second
+    half). Not for secrets: a key split over two messages may have a part that looks whole, and any fragment of a key
+    is one too many. (The documents of the texts come before the seams.)"""
+    if entity in SECRET_ENTITIES:
+        return False
+    (before, (_, tail_end)), (after, (head_start, head_end)) = sorted(spans.items())
+
+    def whole(index: int, start: int, end: int) -> bool:
+        return any(o.entity_type == entity and o.start <= start and end <= o.end for o in per_field[index])
+
+    if whole(after, head_start, head_end):
+        return not sources[before].text[tail_end - 1].isalnum()
+    return whole(before, spans[before][0], tail_end)
 
 
 def merge_overlaps(findings: list[Finding]) -> list[Finding]:
