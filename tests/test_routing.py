@@ -276,6 +276,24 @@ def test_a_failing_deployment_is_cooled_down_then_probed_back(make, fake: FakeSt
     assert httpx.get(f"{helix.url}/health/ready").json()["deployments"]["openai/dep-a"]["state"] == "healthy"
 
 
+def test_a_deployment_whose_streams_break_off_mid_way_is_cooled_down(make, fake: FakeState) -> None:
+    """Streams that fail after their first chunk were never counted against their deployment: it stayed healthy,
+    and under least-latency (its first chunk comes fast) got nearly all the streams, failing each."""
+    helix = make(
+        '[routing]\nretries = 0\ncooldown_failures = 2\ncooldown = 30.0\nstrategy = "least-latency"\n'
+        '[models.m]\ndeployments = [{ target = "openai/drop-stream" }, { target = "openai/slow-0.15" }]\n'
+    )
+    body = {"model": "m", "messages": [{"role": "user", "content": "tell me"}], "stream": True}
+    for i in range(12):
+        body["messages"][0]["content"] = f"tell me {i}"
+        with httpx.stream("POST", f"{helix.url}/v1/chat/completions", json=body, headers=NO_CACHE, timeout=30) as r:
+            r.read()
+    assert fake.models().count("drop-stream") <= 3, Counter(fake.models())
+    state = httpx.get(f"{helix.url}/health/ready").json()["deployments"]
+    assert state["openai/drop-stream"]["state"] == "cooling" and state["openai/drop-stream"]["cooldowns"] == 1
+    assert state["openai/slow-0.15"]["state"] == "healthy"
+
+
 def test_a_429_cools_a_deployment_for_its_retry_after(make, fake: FakeState) -> None:
     helix = make(
         "[routing]\nretries = 0\ncooldown = 0.1\n"

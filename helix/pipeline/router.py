@@ -191,7 +191,8 @@ class Router:
             raise
         now = _monotonic()
         deployment.latency.observe(now - began, now)
-        deployment.health.succeeded()
+        if first is None:
+            deployment.health.succeeded()
         total = deployment.timeout
         ends = began + total if total is not None else None
         return Streamed(self._rest(first, chunks, deployment, ends))
@@ -203,6 +204,9 @@ class Router:
         deployment: Deployment,
         ends: float | None,
     ) -> AsyncIterator[dict[str, Any]]:
+        # A stream counts for its deployment's health once it ends: one that breaks off after its first chunk (a
+        # reset, an error event) is a failure toward a cooldown, or a deployment failing every stream mid-way would
+        # stay "healthy" and, answering its first chunk fast, be preferred by least-latency.
         try:
             if first is None:
                 return
@@ -212,12 +216,14 @@ class Router:
                     if "usage" in chunk:
                         _count_tokens(deployment, chunk.get("usage"))
                     yield chunk
+                deployment.health.succeeded()
                 return
             while True:
                 try:
                     async with asyncio.timeout_at(_loop_time(ends)):
                         chunk = await anext(chunks)
                 except StopAsyncIteration:
+                    deployment.health.succeeded()
                     return
                 except TimeoutError:
                     name = deployment.target.provider.name
@@ -228,6 +234,9 @@ class Router:
                 if "usage" in chunk:
                     _count_tokens(deployment, chunk.get("usage"))
                 yield chunk
+        except HelixError as error:
+            self._failed(deployment, error)
+            raise
         finally:
             deployment.in_flight -= 1
             await _close(chunks)
