@@ -1,6 +1,7 @@
 """create_app(config): the Litestar app, its lifespan (database, upstream client, dashboard) and error handlers.
 
-The server runs `served(app)`: chat completions answered in front of everything (helix/api/chat_route.py),
+The server runs `served(app)`: in laptop mode, requests from web pages of other sites refused first
+(helix/api/local_only.py), then chat completions answered in front of everything (helix/api/chat_route.py),
 then the dashboard's dispatcher when it is on, then the app."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from litestar.openapi import OpenAPIConfig
 from helix import __version__
 from helix.api import admin, anthropic, health, metrics, openai, reload, responses_api
 from helix.api.chat_route import ChatRoute
+from helix.api.local_only import LocalOnly
 from helix.api.responses import on_helix_error, on_http_error, on_unexpected
 from helix.config import Config
 from helix.errors import HelixError
@@ -80,4 +82,4 @@ def create_app(
 
 def served(app: Litestar) -> ASGIApp:
     """What the server runs for `app` (see the module's docstring)."""
-    return ChatRoute(front(app), app.state.gateway, app.state.max_body)
+    return LocalOnly(ChatRoute(front(app), app.state.gateway, app.state.max_body), app.state.gateway)

@@ -729,7 +729,7 @@ def test_a_tool_result_whose_content_is_neither_text_nor_blocks_is_a_400(
 def test_a_websocket_is_refused_with_a_404_in_openais_shape(helix: Helix, path: str) -> None:
     """A WebSocket handshake (OpenAI's Realtime API is one) was closed unanswered: a 403 with no body at all."""
     handshake = (
-        f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     with socket.create_connection(("127.0.0.1", helix.server.port), timeout=10) as s:

@@ -58,7 +58,7 @@ def raw_request(url: str, head: bytes, trickle: bytes = b"", pieces: int = 0) ->
 
 
 def test_a_huge_header_is_a_431_before_it_is_read(served: str) -> None:
-    head = b"GET /health HTTP/1.1\r\nhost: x\r\nx-big: "
+    head = b"GET /health HTTP/1.1\r\nhost: localhost\r\nx-big: "
     answer = raw_request(served, head, b"a" * 65536, pieces=1600)  # would be 100 MB
     status, _, body = answer.partition(b"\r\n\r\n")
     assert status.startswith(b"HTTP/1.1 431")
@@ -86,7 +86,7 @@ def test_ordinary_large_requests_still_pass(served: str) -> None:
 
 def test_health_answers_while_someone_sends_a_huge_header(served: str) -> None:
     sender = threading.Thread(
-        target=raw_request, args=(served, b"GET /health HTTP/1.1\r\nhost: x\r\nx-big: ", b"a" * 65536, 1600)
+        target=raw_request, args=(served, b"GET /health HTTP/1.1\r\nhost: localhost\r\nx-big: ", b"a" * 65536, 1600)
     )
     sender.start()
     started = time.monotonic()
@@ -100,7 +100,7 @@ def test_a_body_over_the_head_cap_in_the_same_read_as_its_head_is_no_431(served:
     arrives in the read that finished the head, and is not counted as head, on a fresh connection or a reused one."""
     body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "b " * 20_000}]}).encode()
     parts = urlsplit(served)
-    head = b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n"
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         for _ in range(2):
             sock.sendall(head + b"content-length: %d\r\n\r\n" % len(body) + body)
@@ -150,8 +150,8 @@ def _stalled(url: str, sent: bytes) -> tuple[bytes, float]:
     "sent",
     [
         b"",
-        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-",
-        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-",
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n"
         b'content-length: 500\r\n\r\n{"model": "gpt-4o-mini", "messages": [',
     ],
     ids=["nothing", "half-a-head", "half-a-body"],
@@ -168,7 +168,7 @@ def test_a_client_that_stalls_gets_a_408_and_its_connection_closed(impatient: st
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
 def test_a_body_that_stalls_on_the_anthropic_api_is_a_408_in_its_shape(impatient: str, path: str) -> None:
     """It was in OpenAI's shape, as a body over the cap there already was not (a 413 in Anthropic's)."""
-    head = f"POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n"
+    head = f"POST {path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n"
     answer, _ = _stalled(impatient, head.encode() + b'{"model": "claude-3-5-haiku-latest", "messages": [')
     status, _, body = answer.partition(b"\r\n\r\n")
     assert status.startswith(b"HTTP/1.1 408"), answer[:300]
@@ -178,7 +178,7 @@ def test_a_body_that_stalls_on_the_anthropic_api_is_a_408_in_its_shape(impatient
 def test_a_kept_alive_connection_idle_between_requests_is_no_408(impatient: str) -> None:
     """Past client_read_timeout between two requests on one connection (within uvicorn's 5 s keep-alive)."""
     parts = urlsplit(impatient)
-    request = b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n"
+    request = b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n"
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         for pause in (0, 2.6):
             time.sleep(pause)
@@ -192,9 +192,9 @@ def test_a_second_request_that_stalls_on_a_kept_alive_connection_gets_a_408(impa
     answered request's cycle is no answer in progress)."""
     parts = urlsplit(impatient)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        sock.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        sock.sendall(b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n")
         assert _read_answer(sock).startswith(b"HTTP/1.1 200")
-        sock.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n")
+        sock.sendall(b"GET /health HTTP/1.1\r\nhost: localhost\r\n")
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
@@ -203,7 +203,7 @@ def test_a_second_request_that_stalls_on_a_kept_alive_connection_gets_a_408(impa
 
 def test_a_request_sent_slowly_but_within_the_timeout_is_served(impatient: str) -> None:
     body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "slowly"}]}).encode()
-    head = b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n"
     parts = urlsplit(impatient)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall(head)
@@ -266,7 +266,7 @@ def test_a_request_whose_body_never_arrives_is_logged(
     url, db = logged
     seen = _count(db, ENDPOINTS[path])
     parts = urlsplit(url)
-    head = f"POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n"
+    head = f"POST {path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n"
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall(head.encode() + b'{"model": "gpt-4o-mini", "messages": [')
         if stays:
@@ -396,7 +396,7 @@ def test_a_request_refused_before_its_body_is_read_leaves_no_bytes_for_the_next(
     toml = "[server]\nmax_body_mb = 1\n" + ("[auth]\nrequire_keys = true\n" if refusal == "401" else "")
     with helix_process(tmp_path, upstream[0].url, toml) as (url, _):
         port = int(url.rsplit(":", 1)[1])
-        smuggled = b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n"
+        smuggled = b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n"
         size = 2 * 1024 * 1024 if refusal == "413" else 200
         body = b'{"model": "gpt-4o-mini", "messages": []}' + b" " * size
         # the body ends with a whole request: a server that left it unread would answer it next
@@ -467,7 +467,7 @@ def test_requests_without_a_body_that_ask_to_upgrade_are_served_with_the_ones_af
 def test_a_chunked_body_that_asks_to_upgrade_is_a_clear_400(served: str, path: str) -> None:
     """Its body is left to a protocol Helix does not speak: refused saying so (in Anthropic's shape on its API), not
     read as an empty body."""
-    head = b"POST %s HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n" % path.encode()
+    head = b"POST %s HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n" % path.encode()
     answer = raw_request(served, head + b"transfer-encoding: chunked\r\n" + _H2C + b"\r\n2\r\n{}\r\n0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400"), answer
     body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
@@ -490,7 +490,7 @@ def test_a_chunked_body_that_asks_to_upgrade_is_a_clear_400(served: str, path: s
 def test_a_head_refused_on_the_anthropic_api_is_in_its_shape(served: str, extra: bytes, status: bytes) -> None:
     """Refused before the app sees it, it was in OpenAI's shape even on /v1/messages, which Anthropic's SDK reads
     as no error of its own."""
-    head = b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\n"
+    head = b"POST /v1/messages HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 2\r\n"
     answer = raw_request(served, head + extra + b"\r\n{}")
     assert answer.startswith(b"HTTP/1.1 " + status), answer[:300]
     body = json.loads(answer.split(b"\r\n\r\n", 1)[1])

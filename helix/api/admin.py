@@ -50,9 +50,10 @@ def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandl
 
 
 def admin_or_laptop(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Open in laptop mode (only this machine can connect, as for the dashboard); the admin key otherwise."""
+    """Open in laptop mode (only this machine can connect) until an admin key is set, as the dashboard is; the admin
+    key otherwise."""
     gateway: Gateway = connection.app.state.gateway
-    if not laptop_mode(gateway.config):
+    if not laptop_mode(gateway.config) or gateway.config.auth.admin_key:
         admin_only(connection, handler)
 
 
