@@ -184,6 +184,10 @@ def test_namespaces_are_isolated(helix: Helix, fake: FakeState) -> None:
     other = ask(helix, "shared question", headers={"x-helix-cache-namespace": "team-b"})
     same = ask(helix, "shared question", headers={"x-helix-cache-namespace": "team-a"})
     assert (other.headers["x-helix-cache"], same.headers["x-helix-cache"]) == ("MISS", "HIT-EXACT")
+    # a namespace may be named by a user's email: the file keeps its digest, never the name
+    ask(helix, "shared question", headers={"x-helix-cache-namespace": "zed.quill@protonmail.com"})
+    scopes = [r["scope"] for r in helix.rows("SELECT scope FROM cache_entries")]
+    assert len(scopes) == 3 and not any("team-" in s or "@" in s for s in scopes), scopes
 
 
 def test_least_recently_used_entries_are_evicted(tmp_path: Path, upstream, fake: FakeState) -> None:

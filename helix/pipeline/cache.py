@@ -18,6 +18,8 @@ is kept as one more key to its answer (`[cache] keep_wordings`, unless the reque
 
 from __future__ import annotations
 
+import hashlib
+
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -105,6 +107,8 @@ class CacheStage:
 
     def _scope(self, call: Call, namespace: str) -> str:
         tenant = SHARED_SCOPE if self._config.shared else (call.key.id if call.key is not None else "")
+        if namespace:  # stored with each entry: its digest, as a client may name a namespace by a user's email
+            namespace = "#" + hashlib.sha256(namespace.encode()).hexdigest()[:16]
         return f"{tenant}\x1f{namespace}"
 
     async def __call__(self, call: Call, next: Next) -> Reply:
