@@ -19,7 +19,6 @@ is kept as one more key to its answer (`[cache] keep_wordings`, unless the reque
 from __future__ import annotations
 
 import hashlib
-
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
