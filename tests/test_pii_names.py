@@ -14,7 +14,7 @@ from helix.pii.analyzer import PiiEngine
 from helix.pii.casing import cased, load_lexicon, restorable
 from helix.pii.config import NER_OFF, NER_PACKAGES, PiiConfig, find_model
 from helix.pii.names import load_ner, name_windows
-from helix.pii.redact import Redactor
+from helix.pii.redact import Redactor, redact_body
 from tests.conftest import SPACY_MODEL, require_model, start_helix
 from tests.fake_upstream import FakeState, ServerThread
 from tests.test_pii_proxy import file_bytes, strings
@@ -380,3 +380,14 @@ CUED_NOT_NAMES = [
 def test_cued_names(ner_redactor: Redactor) -> None:
     assert _names_kept(ner_redactor, CUED_NAMES) == []
     assert [text for text in CUED_NOT_NAMES if ner_redactor.redact([text]).texts[0] != text] == []
+
+
+def test_a_name_in_an_identifier_is_read_word_by_word(ner_redactor: Redactor) -> None:
+    """A message's `name` is [A-Za-z0-9_-]: `Margaret_Oyelaran` reached the provider, `Margaret Oyelaran` not."""
+    for name in ("Margaret_Oyelaran", "Rohan_Mehta"):
+        body = {"model": "m", "messages": [{"role": "user", "name": name, "content": "hello there"}]}
+        redact_body(body, ner_redactor)
+        assert body["messages"][0]["name"] == "PERSON", body
+    body = {"model": "m", "messages": [{"role": "tool", "name": "get_weather", "content": "sunny"}]}
+    redact_body(body, ner_redactor)
+    assert body["messages"][0]["name"] == "get_weather"

@@ -44,6 +44,11 @@ class Source(Protocol):
     def conversation(self) -> bool: ...
 
     @property
+    def ident(self) -> bool:
+        """An identifier ([A-Za-z0-9_-]: a message's `name`, a tool's): its underscores are read as spaces."""
+        ...
+
+    @property
     def context(self) -> str:
         """What names the text (the key it is under, a list's in the singular, a name/value pair's name), read
         before it and never redacted; or "" (message text, the API's own keys)."""

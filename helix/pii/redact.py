@@ -25,7 +25,7 @@ from typing import Any
 import msgspec
 
 from helix.pii.analyzer import Finding, PiiEngine
-from helix.pii.canonical import canonical
+from helix.pii.canonical import View, canonical
 from helix.pii.config import NER_ENTITIES, SECRET_ENTITIES
 from helix.pii.document import Document, Source, build_docs
 from helix.pii.hashing import keyed_hash
@@ -154,10 +154,9 @@ class Redactor:
         `answer`: the texts are a model's answer, which cannot be refused or restored later, so
         `block` and `pseudonymize` redact (`<EMAIL_ADDRESS>`) instead.
         """
-        texts = [s.text for s in sources]
         settled = self._settled(sources, answer)
         # A settled field is seen again only at its seams, which need its view but not its decoded parts.
-        views = [canonical(t, decode_base64=not done) for t, done in zip(texts, settled, strict=True)]
+        views = [_view(s, done) for s, done in zip(sources, settled, strict=True)]
         return Plan(self, list(sources), build_docs(sources, views, settled), answer, settled)
 
     def _settled(self, sources: Sequence[Source], answer: bool) -> list[bool]:
@@ -234,6 +233,14 @@ def _count(summary: dict[str, EntitySummary], f: Finding, action: str) -> None:
         summary[f.entity_type] = EntitySummary(prev.count + 1, max(prev.max_score, f.score), action)
 
 
+def _view(source: Source, settled: bool) -> View:
+    """What recognizers read of `source`: an identifier's words joined by "_" as words (`Margaret_Oyelaran`)."""
+    view = canonical(source.text, decode_base64=not settled)
+    if source.ident and "_" in view.text:
+        return View(view.text.replace("_", " "), view.starts, view.ends, view.decoded)
+    return view
+
+
 @dataclass(slots=True)
 class Text:
     """A plain text to redact (`Redactor.redact`)."""
@@ -241,6 +248,7 @@ class Text:
     text: str
     conversation: bool = True
     context: str = ""
+    ident: bool = False
 
 
 class Plan:
