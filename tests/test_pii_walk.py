@@ -189,11 +189,20 @@ def test_text_payloads_are_decoded_and_binary_ones_skipped(engine: PiiEngine) ->
         "ann%40leak.io",
         base64.b64encode(b"ann@leak.io").decode(),
         base64.urlsafe_b64encode(b"mail: ann@leak.io").decode().rstrip("="),
+        # an HTML character reference, decimal or hex, and a JSON escape written into the text (side-door probe)
+        "ann&#64;leak&#46;io",
+        "ann&#x40;leak.io",
+        "ann\\u0040leak.io",
     ],
 )
 def test_disguised_values_are_found_and_the_original_span_redacted(engine: PiiEngine, written: str) -> None:
     red = Redactor(engine).redact([f"contact: {written} (urgent)"])
     assert red.texts == ["contact: <EMAIL_ADDRESS> (urgent)"]
+
+
+def test_digits_of_another_script_are_read_as_digits(engine: PiiEngine) -> None:
+    red = Redactor(engine).redact(["card ٤١١١ ١١١١ ١١١١ ١١١١ and ssn ५३६-२२-८१३६, references &#55296; \\uD83D kept"])
+    assert red.texts == ["card <CREDIT_CARD> and ssn <US_SSN>, references &#55296; \\uD83D kept"]
 
 
 def test_view_maps_back_to_original_spans() -> None:

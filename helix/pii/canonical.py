@@ -1,12 +1,14 @@
 """Normalised views of a text for detection, with every view character mapped back to the original.
 
 A value can be written so that no recognizer sees it: in fullwidth forms (U+FF20 for `@`), with
-zero-width characters between its letters, `a%40b.co` (percent-encoded), `YWxpY2VAZXhhbXBsZS5jb20=` (base64). Detection
-runs on the view — NFKC (which also folds fullwidth forms to ASCII), zero-width characters removed,
-percent-escapes decoded — and on the text of every base64 segment that decodes to text; each finding
+zero-width characters between its letters, `a%40b.co` (percent-encoded), `a&#64;b.co` (an HTML character
+reference), `a\\u0040b.co` (a JSON escape written into a text), in digits of another script (٤١١١),
+`YWxpY2VAZXhhbXBsZS5jb20=` (base64). Detection runs on the view — NFKC (which also folds fullwidth forms to ASCII),
+zero-width characters removed, escapes and references decoded, digits made ASCII — and on the text of every base64
+segment that decodes to text; each finding
 is mapped back to the span of the original it came from, and that span is what gets redacted.
 
-Plain ASCII text without `%` or base64-looking runs (most prompts) is its own view: no copy, no map.
+Plain ASCII text without `%`, `&#`, `\\u` or base64-looking runs (most prompts) is its own view: no copy, no map.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from urllib.parse import unquote
 ZERO_WIDTH = frozenset(
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
 )
-_SPECIAL = re.compile(r"(?:%[0-9A-Fa-f]{2})+|[^\x00-\x7f]")
+# Percent-escapes, HTML's numeric character references (`&#64;`, `&#x40;`), JSON's `\u0040` written into a text, and
+# every character beyond ASCII.
+_SPECIAL = re.compile(r"(?:%[0-9A-Fa-f]{2})+|&#(?:[0-9]{1,7}|[xX][0-9A-Fa-f]{1,6});|\\u[0-9A-Fa-f]{4}|[^\x00-\x7f]")
 # A base64 (standard or URL-safe) run long enough to hide an address or a key.
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{12,}={0,2}")
 _BASE64_HINT = re.compile(r"[A-Za-z0-9+/_-]{12}")
@@ -87,7 +91,8 @@ def decode_base64_text(segment: str) -> str | None:
 
 def canonical(text: str, *, decode_base64: bool = True) -> View:
     """The detection view of `text` (see the module docstring)."""
-    view = View(text) if text.isascii() and "%" not in text else _normalised(text)
+    plain = text.isascii() and "%" not in text and "&#" not in text and "\\u" not in text
+    view = View(text) if plain else _normalised(text)
     if decode_base64 and _BASE64_HINT.search(view.text):
         view.decoded = list(_decoded_segments(view))
     return view
@@ -111,6 +116,10 @@ def _normalised(text: str) -> View:
             replacement = unicodedata.normalize("NFKC", replacement)
         elif piece in ZERO_WIDTH:
             continue
+        elif piece[0] in "&\\" and len(piece) > 1:
+            replacement = unicodedata.normalize("NFKC", _referenced(piece))
+        elif (digit := unicodedata.decimal(piece, None)) is not None:
+            replacement = str(digit)  # a digit of another script (٤١١١, ५३६): NFKC leaves it as it is
         else:
             replacement = unicodedata.normalize("NFKC", piece)
         out.append(replacement)
@@ -121,6 +130,16 @@ def _normalised(text: str) -> View:
         starts.extend(range(pos, len(text)))
         ends.extend(range(pos + 1, len(text) + 1))
     return View("".join(out), starts, ends)
+
+
+def _referenced(piece: str) -> str:
+    """The character `&#64;`, `&#x40;` or `\\u0040` stands for; the piece itself where it stands for none."""
+    number = piece[2:-1] if piece[0] == "&" else piece[2:]
+    base = 10
+    if piece[0] == "\\" or number[0] in "xX":
+        number, base = number.lstrip("xX"), 16
+    code = int(number, base)
+    return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else piece
 
 
 def _decoded_segments(view: View) -> list[Decoded]:
