@@ -201,7 +201,11 @@ def test_disguised_values_are_found_and_the_original_span_redacted(engine: PiiEn
 
 
 def test_digits_of_another_script_are_read_as_digits(engine: PiiEngine) -> None:
-    red = Redactor(engine).redact(["card ٤١١١ ١١١١ ١١١١ ١١١١ and ssn ५३६-२२-८१३६, references &#55296; \\uD83D kept"])
+    def written(number: str, zero: int) -> str:  # the digits of the script whose zero is `zero`
+        return "".join(chr(zero + int(c)) if c.isdigit() else c for c in number)
+
+    card, ssn = written("4111 1111 1111 1111", 0x660), written("536-22-8136", 0x966)  # Arabic-Indic, Devanagari
+    red = Redactor(engine).redact([f"card {card} and ssn {ssn}, references &#55296; \\uD83D kept"])
     assert red.texts == ["card <CREDIT_CARD> and ssn <US_SSN>, references &#55296; \\uD83D kept"]
 
 
