@@ -176,7 +176,7 @@ _SECRET_KEY = (
     r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey"
     r"|private[_-]?key|preshared[_-]?key)s?\b"
     # the last word of a camelCase name (SessionToken, clientSecret, SecretAccessKey); not a bare "Key" (sortKey)
-    r"|(?<=[a-z0-9])(?:Token|Secret|AccessKey|ApiKey|SecretKey|PrivateKey)s?\b)"
+    r"|(?-i:(?<=[a-z0-9])(?:Token|Secret|AccessKey|ApiKey|SecretKey|PrivateKey))s?\b)"
 )
 # Any other name ending in "key" after "_", ".", "-" or a space (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id, "mistral
 # key: ..."): the value must then look random, since code names many things a key (sort_key = "created_at",
