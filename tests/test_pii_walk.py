@@ -254,6 +254,7 @@ def test_a_value_that_starts_a_message_leaves_the_last_word_before_it_alone(engi
     cases = [
         ["You are a support agent for Acme.", "jane.doe@gmail.com here, my order is late"],
         ["Be terse", "+44 20 7946 0958 is my number"],
+        ["Be terse", "jane.doe@gmail.com is my address"],
         ["Reply briefly.", "4111 1111 1111 1111 was declined"],
     ]
     for first, second in cases:

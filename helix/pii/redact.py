@@ -309,9 +309,9 @@ def _whole_in_one(
 ) -> bool:
     """Whether one of the texts a seam's personal-data finding crosses holds its part as a whole value of the same kind,
     found by its own document: the seam only glued the neighbour's edge to it (`Be terse.` and `john@x.io, my
-    order...` read `terse.john@x.io`), and that edge is not part of the value. Not when the text before breaks off
-    inside a word (`Write to zed.qu` and `ill@protonmail.com`: a value split in two, which looks whole from its second
-    half). Not for secrets: a key split over two messages may have a part that looks whole, and any fragment of a key
+    order...` read `terse.john@x.io`), and that edge is not part of the value: a word, or what ends in punctuation.
+    Not when the text before breaks off inside something that is no word (`Write to zed.qu` and `ill@protonmail.com`:
+    a value split in two, which looks whole from its second half). Not for secrets: a key split over two messages may have a part that looks whole, and any fragment of a key
     is one too many. (The documents of the texts come before the seams.)"""
     if entity in SECRET_ENTITIES:
         return False
@@ -320,9 +320,11 @@ def _whole_in_one(
     def whole(index: int, start: int, end: int) -> bool:
         return any(o.entity_type == entity and o.start <= start and end <= o.end for o in per_field[index])
 
+    tail_start = spans[before][0]
     if whole(after, head_start, head_end):
-        return not sources[before].text[tail_end - 1].isalnum()
-    return whole(before, spans[before][0], tail_end)
+        edge = sources[before].text[tail_start:tail_end]
+        return not edge[-1].isalnum() or edge.isalpha()
+    return whole(before, tail_start, tail_end)
 
 
 def merge_overlaps(findings: list[Finding]) -> list[Finding]:
