@@ -311,8 +311,9 @@ def _whole_in_one(
     found by its own document: the seam only glued the neighbour's edge to it (`Be terse.` and `john@x.io, my
     order...` read `terse.john@x.io`), and that edge is not part of the value: a word, or what ends in punctuation.
     Not when the text before breaks off inside something that is no word (`Write to zed.qu` and `ill@protonmail.com`:
-    a value split in two, which looks whole from its second half). Not for secrets: a key split over two messages may have a part that looks whole, and any fragment of a key
-    is one too many. (The documents of the texts come before the seams.)"""
+    a value split in two, which looks whole from its second half). Not for secrets: a key split over two messages may
+    have a part that looks whole, and any fragment of a key is one too many. (The documents of the texts come before
+    the seams.)"""
     if entity in SECRET_ENTITIES:
         return False
     (before, (_, tail_end)), (after, (head_start, head_end)) = sorted(spans.items())
