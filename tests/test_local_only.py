@@ -43,10 +43,11 @@ def test_clients_and_pages_of_this_machine_are_served(helix: Helix, fake: FakeSt
             {"origin": "http://localhost:3000", "content-type": "application/json"},
             {"origin": "http://127.0.0.1:5173", "host": "localhost:4000", "content-type": "application/json"},
             {"origin": "http://[::1]:8080", "host": "[::1]:4000", "content-type": "application/json"},
+            {"origin": "http://0.0.0.0:4000", "host": "0.0.0.0:4000", "content-type": "application/json"},
         ]
     ):
         assert _post(helix, headers, text=str(i)).status_code == 200, headers
-    assert len(fake.requests) == 4
+    assert len(fake.requests) == 5
 
 
 def test_with_keys_required_a_key_is_what_counts(tmp_path, upstream, fake: FakeState) -> None:  # type: ignore[no-untyped-def]

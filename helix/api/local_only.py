@@ -32,7 +32,8 @@ def _host_name(authority: str) -> str:
 
 def _local(name: str) -> bool:
     name = name.lower().rstrip(".")
-    return is_loopback(name) or name.endswith(".localhost")
+    # 0.0.0.0 reaches this machine's loopback too (a browser's address bar may say so); no site has that name
+    return is_loopback(name) or name.endswith(".localhost") or name in ("0.0.0.0", "::")
 
 
 def _local_origin(origin: str) -> bool:
