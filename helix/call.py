@@ -54,6 +54,7 @@ class Provider(Protocol):
     name: str
     kind: str
     local: bool
+    forward: tuple[str, ...]  # the client's headers passed on to it (API betas and versions): they shape its answer
 
     async def chat(self, call: Call) -> Reply:
         """Answer a chat.completions call in OpenAI's shape (a stream when `call.stream`)."""

@@ -328,6 +328,40 @@ def test_the_same_words_about_another_image_are_another_question(semantic: Helix
     assert about("https://example.com/dog.png").headers["x-helix-cache"] == "HIT-EXACT"
 
 
+def test_prompts_that_share_a_long_preamble_are_different_questions(semantic: Helix, fake: FakeState) -> None:
+    """The judge reads 64 tokens of the pair: two prompts sharing a template's first ~130 characters were judged on
+    the template alone and served each other's answers."""
+    preamble = (
+        "You are a support agent for an online shop. Always be polite and concise. Never promise refunds you "
+        "cannot give. Ask for the order"
+    )
+    assert ask(semantic, preamble + " Customer: I want to cancel my order.").headers["x-helix-cache"] == "MISS"
+    other = ask(semantic, preamble + " Customer: I want to change my shipping address.")
+    assert other.headers["x-helix-cache"] == "MISS"
+
+
+def test_code_that_differs_only_in_its_indentation_is_another_question(semantic: Helix, fake: FakeState) -> None:
+    inside = "Fix this code:\n```python\nfor x in xs:\n    y(x)\n    z()\n```"
+    assert ask(semantic, inside).headers["x-helix-cache"] == "MISS"
+    assert ask(semantic, inside.replace("    z()", "z()")).headers["x-helix-cache"] == "MISS"  # was "the same text"
+
+
+def test_the_endpoint_and_the_feature_headers_passed_on_are_part_of_the_key(helix: Helix, fake: FakeState) -> None:
+    body = {"model": "gpt-4o-mini", "max_tokens": 50, "messages": [{"role": "user", "content": "Name three primes."}]}
+    body["system"] = "Answer only in French."  # a system prompt on /v1/messages, an unknown field on chat
+
+    def send(path: str, headers: dict[str, str] | None = None) -> str:
+        response = httpx.post(f"{helix.url}{path}", json=body, headers=headers or {}, timeout=30)
+        assert response.status_code == 200, response.text
+        helix.flush()
+        return response.headers["x-helix-cache"]
+
+    assert send("/v1/messages") == "MISS"
+    assert send("/v1/chat/completions") == "MISS"  # was the Anthropic client's answer
+    assert send("/v1/messages", {"openai-beta": "assistants=v2"}) == "MISS"  # passed on to this (OpenAI) provider
+    assert send("/v1/messages", {"openai-beta": "assistants=v2", "anthropic-beta": "x"}) == "HIT-EXACT"  # not passed on
+
+
 def test_threshold_header_can_only_raise(semantic: Helix, fake: FakeState) -> None:
     ask(semantic, "How do I reset my password?")
     strict = ask(semantic, "I forgot my password, how can I reset it?", headers={"x-helix-cache-threshold": "0.999"})

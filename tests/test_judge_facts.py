@@ -257,7 +257,7 @@ def test_gates_before_the_model() -> None:
         [
             ("How do I reset my password?", 0.49),
             ("How do I reset my password?", float("nan")),
-            ("how do i reset my password", 0.99),
+            ("how do i  reset my password?", 0.99),  # case and spaces aside; punctuation would count
             ("How do I set a 5 minimum timeout?", 0.99),
         ],
         floor=0.5,

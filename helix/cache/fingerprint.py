@@ -84,12 +84,16 @@ class Fingerprint:
     scope: str
 
 
-def fingerprint(body: dict[str, Any], target: str, scope: str) -> Fingerprint:
+def fingerprint(body: dict[str, Any], target: str, scope: str, shaped_by: dict[str, str] | None = None) -> Fingerprint:
+    """`shaped_by`: what else decides the answer besides the body (the endpoint that reads it, the feature headers
+    passed on to the provider: `anthropic-beta`, `OpenAI-Beta`)."""
     messages = [_canonical_message(m) for m in body.get("messages", []) if isinstance(m, dict)]
     params = {k: v for k, v in body.items() if k not in _IGNORED_FIELDS and v is not None}
     last = messages[-1] if messages else {}
     prompt = message_text(last) if last.get("role") == "user" else ""
     context = [target, scope, params, messages[:-1], {k: v for k, v in last.items() if k != "content"}]
+    if shaped_by:
+        context.append(shaped_by)
     content = last.get("content")
     if isinstance(content, list) and (attached := [p for p in content if not _is_text(p)]):
         # What the last message holds besides its text (images, audio, files): the same words about another image

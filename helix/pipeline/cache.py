@@ -34,6 +34,7 @@ from helix.call import Call, Completed, Next, Reply, Streamed, Usage
 from helix.config import CacheConfig
 from helix.pipeline.headers import MAX_SECONDS, number_header, text_header
 from helix.pricing import PriceBook
+from helix.providers.forward import forwarded
 from helix.translate.completion_chunks import completion_to_chunks
 
 log = logging.getLogger("helix.cache")
@@ -115,7 +116,8 @@ class CacheStage:
         if skip_reason(call, self._config) or not (controls.lookup or controls.store):
             call.cache = BYPASS
             return await next(call)
-        keys = fingerprint(call.body, call.target.name, self._scope(call, controls.namespace))
+        shaped_by = {"endpoint": call.endpoint, **forwarded(call.headers, call.target.provider.forward)}
+        keys = fingerprint(call.body, call.target.name, self._scope(call, controls.namespace), shaped_by)
         found = await self._cache.lookup(keys, controls.threshold) if controls.lookup else Lookup(keys)
         if found.hit is not None:
             return self._hit(call, found, controls)

@@ -494,7 +494,7 @@ class HttpAdapter:
         self._prepared = httpx.Headers(self._headers)  # copied per request, not normalised again
         self._urls: dict[str, httpx.URL] = {}  # by path: parsed once, not per request
         self._read_error = read_error
-        self._forward = allowed_headers(self.kind, forward)
+        self.forward = allowed_headers(self.kind, forward)
         self._timeout = timeout
 
     def _open(
@@ -502,7 +502,7 @@ class HttpAdapter:
     ) -> AbstractAsyncContextManager[httpx.Response]:
         """POST `body` to `path` (GET when there is no body) for `call`; see `open_request`."""
         headers = self._prepared
-        if call is not None and (extra := forwarded(call.headers, self._forward)):
+        if call is not None and (extra := forwarded(call.headers, self.forward)):
             headers = httpx.Headers({**self._headers, **extra})
         method = "GET" if body is None else "POST"
         url = self._urls.get(path)

@@ -46,6 +46,7 @@ class MissingKeyProvider:
 
     def __init__(self, name: str, kind: str, key_env: str | None) -> None:
         self.name, self.kind, self.local = name, kind, False
+        self.forward: tuple[str, ...] = ()
         hint = f"set {key_env} or " if key_env else ""
         self._message = f"provider '{name}' has no API key: {hint}add api_key under [providers.{name}] in helix.toml"
 

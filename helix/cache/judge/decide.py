@@ -13,14 +13,11 @@ The model only runs on the few candidates that pass 1 and 2; serving stops at th
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from helix.cache.judge import facts
 from helix.cache.judge.model import CrossEncoder
-
-_SPACE_RE = re.compile(r"[\s?!.,]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +45,11 @@ class Close:
 
 
 def _same_text(a: str, b: str) -> bool:
-    return _SPACE_RE.sub(" ", a.lower()).strip() == _SPACE_RE.sub(" ", b.lower()).strip()
+    """The same words, read without the model: case and runs of spaces aside on one line; over several lines (code,
+    YAML, a list) every character, indentation included. Punctuation counts: "You're coming." is no question."""
+    if "\n" in a or "\n" in b:
+        return a.strip() == b.strip()
+    return " ".join(a.lower().split()) == " ".join(b.lower().split())
 
 
 class Judge:

@@ -51,7 +51,12 @@ class CrossEncoder:
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
         logits = np.asarray(session.run(["logits"], feeds)[0], dtype=np.float64).reshape(-1)
-        return [float(p) for p in 1.0 / (1.0 + np.exp(-logits))]
+        # A pair cut at MAX_LENGTH was judged on its beginnings only: two prompts sharing a long preamble (a
+        # template, a retrieved context) and asking different things read as the same. Never the same question.
+        return [
+            0.0 if sum(e.attention_mask) >= MAX_LENGTH else float(p)
+            for e, p in zip(encodings, 1.0 / (1.0 + np.exp(-logits)), strict=True)
+        ]
 
     def _ensure_loaded(self) -> tuple[Any, Any]:
         if self._session is None:
