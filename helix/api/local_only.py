@@ -10,7 +10,6 @@ cross-site request) is a 403 in OpenAI's shape, a WebSocket's handshake refused.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from helix.api.responses import Receive, Scope, Send, error_answer
@@ -18,8 +17,8 @@ from helix.config import Config
 from helix.errors import Forbidden
 from helix.gateway import Gateway
 from helix.pipeline.auth import is_loopback, laptop_mode
+from helix.web.asgi import ASGIApp
 
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _MAX_REMEMBERED = 256  # hosts and origins judged (a client may vary them; the usual ones are few)
 
 
