@@ -28,6 +28,13 @@ FACT_NEAR_MISSES = [
     ("Fix 'undefined is not a function'", "Fix 'null is not a function'", "literals"),
     ("Open https://example.com/a", "Open https://example.com/b", "literals"),
     ("Email bob@example.com", "Email alice@example.com", "literals"),
+    # symbols the model's tokenizer reads as unknown or alike
+    ("Is 3 < 5?", "Is 3 > 5?", "symbols"),
+    ("Is x >= 10 the same as x > 10?", "Is x <= 10 the same as x > 10?", "symbols"),
+    ("What does rm -rf / do?", "What does rm -rf ./ do?", "symbols"),
+    ("What is 2^10?", "What is 2*10?", "symbols"),
+    ("What does 👍 mean in Slack?", "What does 👎 mean in Slack?", "symbols"),
+    ("Is C++ faster than Python?", "Is C# faster than Python?", "symbols"),
     # negation
     ("Can I return an item that was opened?", "Can I return an item that was not opened?", "negation"),
     ("I received my order", "I didn't receive my order", "negation"),
@@ -140,6 +147,11 @@ FACT_AGREEMENTS = [
     ("How do I center text horizontally in CSS?", "css center text"),
     # a list said in the other order, framed
     ("hi, what is faster, a cheetah or a horse", "What is faster, a horse or a cheetah? thx"),
+    # symbols on one side only, prose marks, hyphens, slashes and apostrophes inside words, money and percent signs
+    ("Is 3 < 5?", "is three less than five"),
+    ("Two-factor login: how do I turn it on/off?!", "two-factor login - how to turn it on/off..."),
+    ("Why don\u2019t I get 50% off with the $10 coupon?", "why don't i get 50 percent off with my $10 coupon"),
+    ("What does rm -rf / do?", "what does `rm -rf /` do"),
     # a code identifier in both; prefixes that are no opposites' ("install" is no "outstall")
     ("How does useEffect work in React?", "explain the useEffect hook"),
     ("How do I install Docker?", "docker install steps"),

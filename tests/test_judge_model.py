@@ -88,6 +88,8 @@ def test_held_out_paraphrases_hit_and_confusable_families_miss(semantic: Helix, 
         ("How do I turn on dark mode?", "How do I turn off dark mode?"),
         ("How do I install numpy?", "How do I uninstall numpy?"),
         ("Can I pay with PayPal?", "Can I pay with Apple Pay?"),
+        ("Is 3 < 5?", "Is 3 > 5?"),
+        ("What does 👍 mean in Slack?", "What does 👎 mean in Slack?"),
     ],
 )
 def test_confusable_pairs_miss_through_the_server(

@@ -3,6 +3,8 @@
 Each check compares one kind of fact and names itself when it vetoes:
 - numbers: the same values, and the same unit where both name one ("5 minute" vs "5 minimum" differ);
 - literals: quoted text, `code`, URLs and email addresses, when both questions carry some;
+- symbols: operators, paths and emoji, when both questions carry some ("3 < 5" / "3 > 5", "rm -rf /" / "rm -rf ./",
+  👍 / 👎), which the model's tokenizer reads as unknown or alike;
 - negation: a word negated in one question and plain in the other ("is empty" / "is not empty");
 - direction: "X to Y" in one and "Y to X" in the other (USD→EUR / EUR→USD, Basic→Pro / Pro→Basic), or the
   same words with two of them trading places ("a dog sees better than a cat" / "a cat sees better than a dog");
@@ -19,6 +21,7 @@ Each check compares one kind of fact and names itself when it vetoes:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -34,6 +37,9 @@ _DIGIT_HYPHEN_RE = re.compile(r"(\d)-(?=[a-z])", re.IGNORECASE)
 _LITERAL_RE = re.compile(
     r"\"([^\"]+)\"|“([^”]+)”|(?<!\w)'([^']+)'(?!\w)|`([^`]+)`|(https?://\S+|www\.\S+)|([\w.+-]+@[\w-]+\.[\w.]+)"
 )
+_SYMBOL_RUN_RE = re.compile(r"[^\w\s]+")
+_PROSE = ".,!?;:'\"“”‘’()[]{}…–—"  # noqa: RUF001 - typographic quotes and dashes are prose
+_IN_WORD_MARKS = frozenset("-/'’&.")  # noqa: RUF001 - "two-factor", "and/or", "don't", "R&D", "v1.2"
 _DET = r"(?:(?:the|a|an|my|your|our|this|that)\s+)?"
 _DIRECTION_RES = (  # (pattern, whether the groups come as to-from)
     (re.compile(rf"\bfrom\s+{_DET}([\w.#+]+)(?:\s+\w+)?\s+(?:to|into)\s+{_DET}([\w.#+]+)", re.IGNORECASE), False),
@@ -136,6 +142,32 @@ def _check_literals(a: str, b: str) -> Veto | None:
     la, lb = _literals(a), _literals(b)
     if la and lb and la != lb:
         return Veto("literals", f"{sorted(la)} vs {sorted(lb)}")
+    return None
+
+
+def _symbols(text: str) -> set[str]:
+    """Runs of symbols outside literals, prose marks and words: "<", ">=", "./", "-", "++", "👍". Money and
+    percent signs are the numbers' units."""
+    text = _LITERAL_RE.sub(" ", text)
+    found = set()
+    for m in _SYMBOL_RUN_RE.finditer(text):
+        run = "".join(c for c in m.group(0) if c != "%" and unicodedata.category(c) != "Sc")
+        start, end = m.start(), m.end()
+        before, after = text[start - 1 : start], text[end : end + 1]
+        if len(run) == 1 and run in _IN_WORD_MARKS and before.isalnum() and after.isalnum():
+            continue
+        if run == "-" and before.isspace() and after.isspace():
+            continue  # "Billing - refunds": a dash in prose
+        run = run.rstrip(_PROSE).lstrip(_PROSE.replace(".", ""))  # "./" and "../" are paths
+        if run:
+            found.add(run)
+    return found
+
+
+def _check_symbols(a: str, b: str) -> Veto | None:
+    sa, sb = _symbols(a), _symbols(b)
+    if sa and sb and sa != sb:
+        return Veto("symbols", f"{sorted(sa)} vs {sorted(sb)}")
     return None
 
 
@@ -457,6 +489,7 @@ CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_numbers,
     _check_glued_numbers,
     _check_literals,
+    _check_symbols,
     _check_negation,
     _check_direction,
     _check_opposites,
