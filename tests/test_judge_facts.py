@@ -6,7 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from helix.cache.judge import Close, CrossEncoder, Judge, JudgeUnavailable, Verdict, adopt, facts, judge_for, wordlists
+from helix.cache.judge import (
+    Close,
+    CrossEncoder,
+    Judge,
+    JudgeUnavailable,
+    Verdict,
+    adopt,
+    aspects,
+    facts,
+    judge_for,
+    wordlists,
+)
 from helix.config import CacheConfig
 
 FACT_NEAR_MISSES = [
@@ -35,6 +46,23 @@ FACT_NEAR_MISSES = [
     ("What is 2^10?", "What is 2*10?", "symbols"),
     ("What does 👍 mean in Slack?", "What does 👎 mean in Slack?", "symbols"),
     ("Is C++ faster than Python?", "Is C# faster than Python?", "symbols"),
+    ("What does ?. do in TypeScript?", "What does ?? do in TypeScript?", "symbols"),
+    ("What does the := operator do in Python?", "What does the = operator do in Python?", "symbols"),
+    ("What does \\d match in a regex?", "What does \\D match in a regex?", "symbols"),
+    ("What does git log -p show?", "What does git log -P show?", "symbols"),
+    # tense, a time relative to now, the modality of a yes/no question, quantity; the parties of an act
+    ("Did my payment go through?", "Will my payment go through?", "tense"),
+    ("Why did my build fail?", "why will my build fail", "tense"),
+    ("Has my subscription been renewed?", "Will my subscription be renewed?", "tense"),
+    ("What did Apple announce?", "What will Apple announce?", "tense"),
+    ("What were sales like yesterday?", "What were sales like today?", "time"),
+    ("Can I book a table for this weekend?", "Can I book a table for next weekend?", "time"),
+    ("Can I use my own domain?", "Should I use my own domain?", "modality"),
+    ("Hi, do I need to verify my email?", "Can I verify my email?", "modality"),
+    ("Are all of the logs retained?", "Are none of the logs retained?", "quantity"),
+    ("Must all tests pass before merging?", "must most tests pass before merging", "quantity"),
+    ("Can the employer end the contract?", "Can the employee end the contract?", "opposites"),
+    ("What does the payer see on the invoice?", "What does the payee see on the invoice?", "opposites"),
     # negation
     ("Can I return an item that was opened?", "Can I return an item that was not opened?", "negation"),
     ("I received my order", "I didn't receive my order", "negation"),
@@ -147,6 +175,14 @@ FACT_AGREEMENTS = [
     ("How do I center text horizontally in CSS?", "css center text"),
     # a list said in the other order, framed
     ("hi, what is faster, a cheetah or a horse", "What is faster, a horse or a cheetah? thx"),
+    # a story told in another tense before the question; a class on one side only; "how can I" asks for a way
+    ("My flight was late and I missed my connection, will you rebook me?", "will you rebook me on the next flight"),
+    ("I was charged twice, will I get a refund?", "Will I be refunded for the double charge?"),
+    ("Why did my build fail?", "why is my build failing"),
+    ("How can I reset my password?", "How should I reset my password?"),
+    ("Is there any way to delete my entire account?", "how do I delete all of my account"),
+    ("How do I add employees to payroll?", "add an employee to payroll"),
+    ("Is 1,000 bigger than 999?", "is 1000 bigger than 999"),
     # symbols on one side only, prose marks, hyphens, slashes and apostrophes inside words, money and percent signs
     ("Is 3 < 5?", "is three less than five"),
     ("Two-factor login: how do I turn it on/off?!", "two-factor login - how to turn it on/off..."),
@@ -172,6 +208,7 @@ def test_facts_let_rewordings_through(a: str, b: str) -> None:
 
 
 DATA_FILES = [
+    "aspects.txt",
     "coordinators.txt",
     "determiners.txt",
     "entities.txt",
@@ -239,6 +276,13 @@ def test_question_words_name_one_kind_of_answer_each() -> None:
     assert set(kinds.values()) == {"person", "time", "place", "reason", "amount"}
     assert all(w == w.lower() and 1 <= len(w.split()) <= 2 for w in kinds)
     assert {"who", "why", "when", "where", "how many"} <= set(kinds)
+
+
+def test_aspect_classes_are_disjoint_and_each_fact_has_several() -> None:
+    for fact, named in aspects.classes().items():
+        phrases = [p for phrases in named.values() for p in phrases]
+        assert len(named) >= 2 and len(phrases) == len(set(phrases)), fact
+        assert all(w == w.lower() for p in phrases for w in p), fact
 
 
 def test_clipped_opposites_are_clips_of_one_pair() -> None:

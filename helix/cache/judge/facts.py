@@ -3,15 +3,17 @@
 Each check compares one kind of fact and names itself when it vetoes:
 - numbers: the same values, and the same unit where both name one ("5 minute" vs "5 minimum" differ);
 - literals: quoted text, `code`, URLs and email addresses, when both questions carry some;
-- symbols: operators, paths and emoji, when both questions carry some ("3 < 5" / "3 > 5", "rm -rf /" / "rm -rf ./",
-  👍 / 👎), which the model's tokenizer reads as unknown or alike;
+- symbols: operators, paths, emoji, flags and escapes, when both questions carry some ("3 < 5" / "3 > 5", "rm -rf /"
+  / "rm -rf ./", 👍 / 👎, "-p" / "-P"), which the model's tokenizer reads as unknown, uncased or alike;
 - negation: a word negated in one question and plain in the other ("is empty" / "is not empty");
 - direction: "X to Y" in one and "Y to X" in the other (USD→EUR / EUR→USD, Basic→Pro / Pro→Basic), or the
   same words with two of them trading places ("a dog sees better than a cat" / "a cat sees better than a dog");
 - opposites: a word in one and its opposite in the other (WordNet antonyms such as enable/disable, a negative
   prefix such as block/unblock, opposite prefixes on one stem such as encrypt/decrypt and upload/download, a
   reversed particle such as turn on/turn off, a relation word before the same object such as before/after a run,
-  clipped opposites such as max/min);
+  clipped opposites such as max/min, the two parties of an act such as employer/employee);
+- tense, time, modality, quantity (`aspects`): each question has a class of the fact the other lacks ("Did my
+  payment go through?" / "Will my payment go through?", "this week" / "next week", "all" / "none");
 - question: a person or a reason asked for in one and another kind of answer in the other, about the same words
   ("Who founded Microsoft?" / "When was Microsoft founded?");
 - entities: each names a product, language, currency, plan, proper noun or code identifier (useState) that the
@@ -26,19 +28,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from helix.cache.judge import questions, wordlists
+from helix.cache.judge import aspects, questions, wordlists
 from helix.cache.judge.text import SHORT_WORD as _SHORT_WORD
 from helix.cache.judge.text import stem as _stem
 from helix.cache.judge.text import words
 
 _NUMBER_RE = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)([a-z%]*)(?![\w.]*\d)", re.IGNORECASE)
 _DIGITS_RE = re.compile(r"\d+")
+_THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _DIGIT_HYPHEN_RE = re.compile(r"(\d)-(?=[a-z])", re.IGNORECASE)
 _LITERAL_RE = re.compile(
     r"\"([^\"]+)\"|“([^”]+)”|(?<!\w)'([^']+)'(?!\w)|`([^`]+)`|(https?://\S+|www\.\S+)|([\w.+-]+@[\w-]+\.[\w.]+)"
 )
 _SYMBOL_RUN_RE = re.compile(r"[^\w\s]+")
 _PROSE = ".,!?;:'\"“”‘’()[]{}…–—"  # noqa: RUF001 - typographic quotes and dashes are prose
+_FLAG_RE = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*|\\[A-Za-z]")
 _IN_WORD_MARKS = frozenset("-/'’&.")  # noqa: RUF001 - "two-factor", "and/or", "don't", "R&D", "v1.2"
 _DET = r"(?:(?:the|a|an|my|your|our|this|that)\s+)?"
 _DIRECTION_RES = (  # (pattern, whether the groups come as to-from)
@@ -72,6 +76,7 @@ def _numbers(text: str) -> tuple[dict[float, set[str]], bool]:
     found: dict[float, set[str]] = {}
     digits = False
     text = _LITERAL_RE.sub(" ", text)  # numbers inside quotes or code are compared as literals
+    text = _THOUSANDS_RE.sub("", text)  # "1,000" is 1000
     tokens = words(_DIGIT_HYPHEN_RE.sub(r"\1 ", text))  # "5-minute" is "5 minute"
     for i, token in enumerate(tokens):
         value: float | None = None
@@ -146,10 +151,12 @@ def _check_literals(a: str, b: str) -> Veto | None:
 
 
 def _symbols(text: str) -> set[str]:
-    """Runs of symbols outside literals, prose marks and words: "<", ">=", "./", "-", "++", "👍". Money and
-    percent signs are the numbers' units."""
+    """Symbols outside literals, prose marks and words: operators ("<", ">=", "??"), paths ("/", "./"), emoji,
+    and command-line flags and regex escapes as written ("-p" is not "-P", "\\d" not "\\D"). Money and percent
+    signs are the numbers' units."""
     text = _LITERAL_RE.sub(" ", text)
-    found = set()
+    found = set(_FLAG_RE.findall(text))
+    text = _FLAG_RE.sub(" ", text)
     for m in _SYMBOL_RUN_RE.finditer(text):
         run = "".join(c for c in m.group(0) if c != "%" and unicodedata.category(c) != "Sc")
         start, end = m.start(), m.end()
@@ -158,7 +165,10 @@ def _symbols(text: str) -> set[str]:
             continue
         if run == "-" and before.isspace() and after.isspace():
             continue  # "Billing - refunds": a dash in prose
-        run = run.rstrip(_PROSE).lstrip(_PROSE.replace(".", ""))  # "./" and "../" are paths
+        # standing alone mid-sentence, marks are an operator ("what does ?. do"), unless an ellipsis
+        operator = not before.strip() and not after.strip() and len(run) > 1 and text[end:].strip() != ""
+        if not (operator and set(run) - {".", "…"}):
+            run = run.rstrip(_PROSE).lstrip(_PROSE.replace(".", ""))  # "./" and "../" are paths
         if run:
             found.add(run)
     return found
@@ -419,7 +429,7 @@ def _check_opposites(a: str, b: str) -> Veto | None:
         for one, other in ((pa, pb), (pb, pa)):
             if x in one and y in other and x not in other and y not in one:
                 return Veto("opposites", f"'{x}' vs '{y}'")
-    return _reversed_relation(ta, tb) or _opposite_roots(ta, tb) or _opposite_clips(ta, tb)
+    return _reversed_relation(ta, tb) or _opposite_roots(ta, tb) or _opposite_clips(ta, tb) or _opposite_roles(ta, tb)
 
 
 def _reversed_relation(ta: list[str], tb: list[str]) -> Veto | None:
@@ -451,6 +461,41 @@ def _opposite_clips(ta: list[str], tb: list[str]) -> Veto | None:
         clash = sorted(clips.get(x, frozenset()) & cb)
         if clash:
             return Veto("opposites", f"'{x}' vs '{clash[0]}'")
+    return None
+
+
+def _roles(tokens: list[str]) -> dict[str, str]:
+    """The two parties of an act, by the act: "employee" and "employees" are ("employ", "ee"), "employer" and
+    "payors" ("employ", "er"), ("pay", "or")."""
+    out = {}
+    for word in tokens:
+        word = word.removesuffix("s")
+        for suffix in ("ee", "er", "or"):
+            base = word.removesuffix(suffix)
+            if base != word and len(base) >= _SHORT_WORD and word.isalpha():
+                out[word] = base
+    return out
+
+
+def _opposite_roles(ta: list[str], tb: list[str]) -> Veto | None:
+    """The party who acts against the one acted on, on one side each: "employer" / "employee", "payer" /
+    "payee", "lessor" / "lessee" (a word in "-ee" whose act also has a word in "-er" or "-or")."""
+    ra, rb = _roles(ta), _roles(tb)
+    for one, other in ((ra, rb), (rb, ra)):
+        for word, base in one.items():
+            if not word.endswith("ee") or word in other:
+                continue
+            clash = sorted(w for w, b in other.items() if b == base and not w.endswith("ee") and w not in one)
+            if clash:
+                return Veto("opposites", f"'{word}' vs '{clash[0]}'")
+    return None
+
+
+def _check_aspects(a: str, b: str) -> Veto | None:
+    found = aspects.disagreement(a, b)
+    if found is not None:
+        fact, only_a, only_b = found
+        return Veto(fact, f"{'/'.join(only_a)} vs {'/'.join(only_b)}")
     return None
 
 
@@ -493,6 +538,7 @@ CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_negation,
     _check_direction,
     _check_opposites,
+    _check_aspects,
     _check_entities,
     _check_question,
 )
