@@ -50,6 +50,8 @@ FACT_NEAR_MISSES = [
     ("What does the := operator do in Python?", "What does the = operator do in Python?", "symbols"),
     ("What does \\d match in a regex?", "What does \\D match in a regex?", "symbols"),
     ("What does git log -p show?", "What does git log -P show?", "symbols"),
+    ("What does the regex \\d match?", "What does the regex \\D match?", "symbols"),
+    ("Convert 3/4 to a decimal", "Convert 4/3 to a decimal", "symbols"),
     # tense, a time relative to now, the modality of a yes/no question, quantity; the parties of an act
     ("Did my payment go through?", "Will my payment go through?", "tense"),
     ("Why did my build fail?", "why will my build fail", "tense"),
@@ -324,6 +326,9 @@ def test_gates_before_the_model() -> None:
     assert not vetoed.accepted and vetoed.reason.startswith("numbers:")
     with pytest.raises(AttributeError):
         same.accepted = False  # type: ignore[misc]
+    # equal but for case is no shortcut past the facts that read case: flags and regex escapes
+    (escape,) = judge.verify("What does the regex \\d match?", [("what does the regex \\D match?", 1.0)], floor=0.5)
+    assert not escape.accepted and escape.reason.startswith("symbols:")
 
 
 class _FixedModel(CrossEncoder):

@@ -2,7 +2,8 @@
 
 Three gates, cheapest first, each able to refuse:
 1. the cosine similarity of the two embeddings reaches the floor (`[cache] threshold`);
-2. the facts that must match do (numbers and units, literals, negation, direction, entities);
+2. the facts that must match do (numbers and units, literals, symbols, negation, direction, entities, …), even
+   where the texts are equal but for case ("-p" / "-P"); texts equal but for case and spaces are then accepted;
 3. the trained cross-encoder judges them the same question with probability ≥ `judge_threshold` (or the
    lower `judge_close_threshold` when the cosine reaches `judge_close_similarity`), in both orders (the lower
    counts). The second order is read only where the first reached the threshold: the
@@ -88,10 +89,10 @@ class Judge:
         for i, (query, cached, similarity) in enumerate(pairs):
             if math.isnan(similarity) or similarity < floor:
                 verdicts.append(Verdict(False, similarity, None, f"similarity below {floor:g}"))
+            elif (veto := facts.veto(query, cached)) is not None:  # before equal text: "\\d" is not "\\D"
+                verdicts.append(Verdict(False, similarity, None, str(veto)))
             elif _same_text(query, cached):
                 verdicts.append(Verdict(True, similarity, 1.0, ""))
-            elif (veto := facts.veto(query, cached)) is not None:
-                verdicts.append(Verdict(False, similarity, None, str(veto)))
             else:
                 verdicts.append(None)
                 to_score.append(i)

@@ -42,6 +42,7 @@ _LITERAL_RE = re.compile(
 )
 _SYMBOL_RUN_RE = re.compile(r"[^\w\s]+")
 _PROSE = ".,!?;:'\"“”‘’()[]{}…–—"  # noqa: RUF001 - typographic quotes and dashes are prose
+_FRACTION_RE = re.compile(r"(?<![\w/])\d+(?:/\d+)+(?![\w/])")  # 3/4 is not 4/3; 05/12/2026 not 12/05/2026
 _FLAG_RE = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*|\\[A-Za-z]")
 _IN_WORD_MARKS = frozenset("-/'’&.")  # noqa: RUF001 - "two-factor", "and/or", "don't", "R&D", "v1.2"
 _DET = r"(?:(?:the|a|an|my|your|our|this|that)\s+)?"
@@ -152,11 +153,11 @@ def _check_literals(a: str, b: str) -> Veto | None:
 
 def _symbols(text: str) -> set[str]:
     """Symbols outside literals, prose marks and words: operators ("<", ">=", "??"), paths ("/", "./"), emoji,
-    and command-line flags and regex escapes as written ("-p" is not "-P", "\\d" not "\\D"). Money and percent
-    signs are the numbers' units."""
+    fractions and dates in their order ("3/4"), and command-line flags and regex escapes as written ("-p" is not
+    "-P", "\\d" not "\\D"). Money and percent signs are the numbers' units."""
     text = _LITERAL_RE.sub(" ", text)
-    found = set(_FLAG_RE.findall(text))
-    text = _FLAG_RE.sub(" ", text)
+    found = set(_FLAG_RE.findall(text)) | set(_FRACTION_RE.findall(text))
+    text = _FRACTION_RE.sub(" ", _FLAG_RE.sub(" ", text))
     for m in _SYMBOL_RUN_RE.finditer(text):
         run = "".join(c for c in m.group(0) if c != "%" and unicodedata.category(c) != "Sc")
         start, end = m.start(), m.end()
