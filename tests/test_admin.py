@@ -174,6 +174,8 @@ def test_admin_clears_the_cache_of_one_model(admin: Helix, fake: FakeState) -> N
     bad = call(admin, "POST", "/cache/clear", json={"older_than": "soon"})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "older_than"
     assert call(admin, "POST", "/cache/clear", json={"nope": 1}).status_code == 400
+    for pattern in ("%", "gpt_4o_mini", "%4o-mini", "gpt-4o-min"):  # no LIKE wildcards, no prefix of a name
+        assert call(admin, "POST", "/cache/clear", json={"model": pattern}).json()["deleted"] == 0, pattern
     cleared = call(admin, "POST", "/cache/clear", json={"model": "openai/gpt-4o-mini"})
     assert cleared.status_code == 200 and cleared.json()["deleted"] == 1, cleared.text
     assert [r["model"] for r in admin.rows("SELECT model FROM cache_entries")] == ["openai/gpt-4o"]
@@ -181,6 +183,7 @@ def test_admin_clears_the_cache_of_one_model(admin: Helix, fake: FakeState) -> N
     fake.requests.clear()
     reply = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=HI)
     assert reply.headers["x-helix-cache"] == "MISS" and len(fake.requests) == 1
+    assert call(admin, "POST", "/cache/clear", json={"model": "gpt-4o"}).json()["deleted"] == 1  # the provider's prefix
     assert call(admin, "POST", "/cache/clear", json={}).json()["deleted"] >= 1
 
 

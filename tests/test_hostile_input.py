@@ -70,6 +70,36 @@ _DEEP_ARGUMENTS = "[" * 5_000 + "]" * 5_000
 _USER = {"role": "user", "content": "x"}
 _ANTHROPIC = "anthropic/claude-3-5-haiku-latest"
 _TOOLS = [{"type": "function", "function": {"name": "f"}}]
+# Arguments a tool call carries as a JSON string, which only a translation decodes: each was a 500 but the first.
+_BAD_ARGUMENTS = {
+    "nested too deeply": _DEEP_ARGUMENTS,
+    "with a 4,301-digit number": '{"a": ' + "9" * 4_301 + "}",
+    "with a lone surrogate": '{"a": "\\ud800"}',
+}
+
+
+def _chat_with_arguments(arguments: str) -> dict[str, object]:
+    call = {"id": "a", "function": {"name": "f", "arguments": arguments}}
+    return {
+        "model": _ANTHROPIC,
+        "messages": [
+            _USER,
+            {"role": "assistant", "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "a", "content": "r"},
+        ],
+    }
+
+
+def _responses_with_arguments(arguments: str) -> dict[str, object]:
+    return {
+        "model": _ANTHROPIC,
+        "input": [
+            {"type": "function_call", "call_id": "a", "name": "f", "arguments": arguments},
+            {"type": "function_call_output", "call_id": "a", "output": "r"},
+        ],
+    }
+
+
 # Request parts only a translation to another provider's API reads (chat -> Anthropic Messages, Anthropic Messages
 # -> chat, Responses -> chat), each of a shape it cannot take.
 UNTRANSLATABLE = {
@@ -77,34 +107,18 @@ UNTRANSLATABLE = {
         "/v1/chat/completions",
         {"model": _ANTHROPIC, "messages": [_USER], "tools": _TOOLS, "tool_choice": {"type": "function", "function": 5}},
     ),
-    "chat tool call arguments nested too deeply": (
-        "/v1/chat/completions",
-        {
-            "model": _ANTHROPIC,
-            "messages": [
-                _USER,
-                {
-                    "role": "assistant",
-                    "tool_calls": [{"id": "a", "function": {"name": "f", "arguments": _DEEP_ARGUMENTS}}],
-                },
-                {"role": "tool", "tool_call_id": "a", "content": "r"},
-            ],
-        },
-    ),
+    **{
+        f"chat tool call arguments {what}": ("/v1/chat/completions", _chat_with_arguments(arguments))
+        for what, arguments in _BAD_ARGUMENTS.items()
+    },
     "chat thinking_blocks not a list": (
         "/v1/chat/completions",
         {"model": _ANTHROPIC, "messages": [_USER, {"role": "assistant", "content": "y", "thinking_blocks": 5}, _USER]},
     ),
-    "responses function_call arguments nested too deeply": (
-        "/v1/responses",
-        {
-            "model": _ANTHROPIC,
-            "input": [
-                {"type": "function_call", "call_id": "a", "name": "f", "arguments": _DEEP_ARGUMENTS},
-                {"type": "function_call_output", "call_id": "a", "output": "r"},
-            ],
-        },
-    ),
+    **{
+        f"responses function_call arguments {what}": ("/v1/responses", _responses_with_arguments(arguments))
+        for what, arguments in _BAD_ARGUMENTS.items()
+    },
     "responses content part type not a string": (
         "/v1/responses",
         {"model": _ANTHROPIC, "input": [{"role": "user", "content": [{"type": [1], "text": "x"}]}]},
@@ -641,6 +655,8 @@ def test_a_model_name_beyond_ascii_is_a_400_not_a_500(helix: Helix, fake: FakeSt
 
 
 _TWO_TOOLS = [{"type": "function", "function": {"name": "f"}}]
+
+
 # Chat requests an Anthropic provider cannot take, and the field each 400 names.
 UNTRANSLATED_FIELDS = {
     "tool_choice": {"tools": _TWO_TOOLS, "tool_choice": {"type": "function"}},

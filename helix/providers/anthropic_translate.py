@@ -11,6 +11,8 @@ import time
 import uuid
 from typing import Any
 
+import msgspec
+
 from helix.call import token_count
 from helix.pii.scrub import quoted
 from helix.providers.http import error_message, error_text, given
@@ -281,8 +283,10 @@ def _parse_arguments(arguments: Any, name: str, where: str) -> Any:
     if isinstance(arguments, dict):
         return arguments
     try:
-        return json.loads(arguments or "{}")
-    except (TypeError, json.JSONDecodeError) as exc:
+        # msgspec, not json: json takes a lone surrogate ("\\ud800"), which no body sent on can encode, and fails on
+        # a number of more than 4,300 digits with a plain ValueError
+        return msgspec.json.decode(arguments or "{}")
+    except (TypeError, msgspec.MsgspecError) as exc:
         raise TranslationError(f"{where}: tool call {quoted(name)} has invalid JSON arguments: {exc}") from exc
     except RecursionError:
         raise TranslationError(f"{where}: tool call {quoted(name)} has arguments nested too deeply") from None
