@@ -42,6 +42,10 @@ def test_admin_needs_the_admin_key(admin: Helix) -> None:
         assert response.json()["error"]["code"] == code and response.json()["error"]["type"] == "authentication_error"
     assert call(admin, "POST", "/keys", "nope", json={"name": "sneaky"}).status_code == 401
     assert call(admin, "GET", "/keys").status_code == 200
+    for path in ("/keys", "/keys/app", "/spend", "/stats"):  # every GET route answers HEAD (it was a 405)
+        head, got = call(admin, "HEAD", path), call(admin, "GET", path)
+        assert head.status_code == got.status_code == 200 and head.content == b"", path
+    assert call(admin, "HEAD", "/keys", None).status_code == 401
     # The admin key opens /admin only: /v1 needs a virtual key.
     with pytest.raises(openai.AuthenticationError) as raised:
         admin.client(ADMIN).chat.completions.create(model="gpt-4o-mini", messages=HI)

@@ -227,9 +227,18 @@ def test_time_ranges_come_from_the_url() -> None:
         {"from": "2026-11-01"},
         {"from": "2026-11-30", "to": "2026-11-01"},
         {"from": "x", "to": "y"},
+        {"from": "0001-01-02", "to": "2026-01-01"},  # a bucket starting in year 0 was a ValueError, the page a 500
     ):
         with pytest.raises(BadRange):
             parse(bad, now)
+    ages = parse({"from": "1971-01-01", "to": "9999-12-31"}, now)  # a bucket a week was 417,000 buckets
+    assert len(ages.buckets(now)) <= 61 and ages.bucket_label(ages.buckets(now)[-1])
+
+
+@pytest.mark.parametrize("query", ["from=0001-01-02&to=2026-01-01", "from=1971-01-01&to=9999-12-31"])
+def test_a_range_of_any_dates_is_a_page_not_a_500(laptop: Served, query: str) -> None:
+    response = get(laptop, f"/dashboard/?{query}")
+    assert response.status_code == 200, response.text[-500:]
 
 
 def test_money_reads_the_same_in_the_cli_and_the_dashboard() -> None:

@@ -23,10 +23,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
-from litestar import Request, Router, delete, get, patch, post
+from litestar import Request, Router, delete, patch, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
+from helix.api.responses import get_route
 from helix.cache import entries as cache_entries
 from helix.config import Period
 from helix.durations import parse_duration
@@ -139,7 +140,7 @@ def _with_secret(record: KeyRecord, secret: str) -> dict[str, Any]:
     }
 
 
-@get("/keys")
+@get_route("/keys")
 async def list_keys(request: Request[Any, Any, Any]) -> dict[str, Any]:
     include_revoked = request.query_params.get("all", "").lower() in ("1", "true", "yes")
     rows = await _in_db(request, lambda c: key_spend.report(c, key_store.list_keys(c, include_revoked)))
@@ -154,7 +155,7 @@ async def create_key(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return _with_secret(record, secret)
 
 
-@get("/keys/{name:str}")
+@get_route("/keys/{name:str}")
 async def show_key(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
     def work(conn: Connection) -> dict[str, Any]:
         record = key_store.find(conn, name)
@@ -203,7 +204,7 @@ def _since(request: Request[Any, Any, Any], default: str) -> tuple[str, float]:
         raise InvalidRequest(f"'since': {exc}", param="since") from None
 
 
-@get("/spend")
+@get_route("/spend")
 async def spend(request: Request[Any, Any, Any]) -> dict[str, Any]:
     by = request.query_params.get("by", "key")
     if by not in _GROUPS:
@@ -219,7 +220,7 @@ async def spend(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {"object": "list", "by": by, "since": label, "data": data, "total": total}
 
 
-@get("/stats")
+@get_route("/stats")
 async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
     label, since = _since(request, "24h")
     gateway: Gateway = request.app.state.gateway

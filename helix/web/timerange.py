@@ -35,7 +35,12 @@ def _parse_moment(text: str, end: bool) -> float:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise BadRange(f"'{text}' is not a date like 2026-11-30 or 2026-11-30T14:00") from None
-    stamp = moment.timestamp()
+    try:
+        stamp = moment.timestamp()
+    except (ValueError, OverflowError, OSError):  # no local time for it on this platform
+        stamp = -1.0
+    if stamp < 0:  # before 1970 a chart's first bucket could start in year 0, which no date can show
+        raise BadRange(f"'{text}' is before 1970, older than any request Helix logged")
     # A bare date as the end of a range means the whole of that day.
     return stamp + 86_400 if end and len(text.strip()) == 10 else stamp
 
@@ -110,7 +115,8 @@ def parse(query: dict[str, str], now: float | None = None) -> TimeRange:
         if until <= since:
             raise BadRange("the range ends before it starts")
         span = until - since
-        step = next((s for s in STEPS if span / s <= MAX_BUCKETS), STEPS[-1])
+        # beyond weeks, whole days: a range of years is still MAX_BUCKETS buckets, not one a week
+        step = next((s for s in STEPS if span / s <= MAX_BUCKETS), math.ceil(span / MAX_BUCKETS / 86_400) * 86_400)
         return TimeRange("custom", since, until, step, start, end)
     name = query.get("range", DEFAULT) or DEFAULT
     if name not in PRESETS:
