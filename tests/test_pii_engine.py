@@ -670,6 +670,23 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "fm2_lJPECAAAAAAAAMVTxBBQo2K1mwK4LQbX",
             "API_KEY",
         ),
+        # probe set K (2026-12-06): cards of 19 digits, between slashes, underscores or two spaces, one digit at a time
+        ("UnionPay card 6233440271762511216 was rejected", "6233440271762511216", "CREDIT_CARD"),
+        ("Maestro: 6759 4039 1175 5254 147", "6759 4039 1175 5254 147", "CREDIT_CARD"),
+        ("cc: 4247/4116/6773/7310", "4247/4116/6773/7310", "CREDIT_CARD"),
+        ("card: 4579_9083_7059_2344", "4579_9083_7059_2344", "CREDIT_CARD"),
+        ("my real card 5500  2087  2335  5254 doesn't", "5500  2087  2335  5254", "CREDIT_CARD"),
+        ("my card is 4 3 3 2 9 0 5 9 9 7 0 6 6 2 8 8", "4 3 3 2 9 0 5 9 9 7 0 6 6 2 8 8", "CREDIT_CARD"),
+        # IBANs grouped loosely; ids under a field's name
+        ("SEPA mandate for ES48 0182 2214 51 0208417593", "ES48 0182 2214 51 0208417593", "IBAN_CODE"),
+        ("IBAN GB 56 BARC 203253 48219374.", "GB 56 BARC 203253 48219374", "IBAN_CODE"),
+        ("kyc_doc aadhaar_no=739582014465", "739582014465", "ID_NUMBER"),
+        ("ssn_last4=8174 ssn_full=536228174", "536228174", "ID_NUMBER"),
+        ("NY DL: 482 917 385", "482 917 385", "ID_NUMBER"),
+        # a WhatsApp link's number; a password in quotes after the words that name it
+        ("WhatsApp: wa.me/34612345978", "34612345978", "PHONE_NUMBER"),
+        ("pwd for the wifi is 'blue-otter-castle-77'", "blue-otter-castle-77", "PASSWORD"),
+        ('my password is "correct-horse-42" thanks', "correct-horse-42", "PASSWORD"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -700,6 +717,8 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "Tracking number 1Z999AA10123456784 shows 'label created' since Monday.",
         "npm install react@18.2.0 lodash@4.17.21 and pin order number 4155550132 in the sheet",
         "SSN-like ids with mixed separators are not SSNs: 123 45-6789",
+        "order 2024/1234/5678/9012 shipped; tracking 6233440271762511215; matrix 1 0 0 1 1 0 1 0 1 1 0 1 0 0 1 0",
+        "We have US 12 ABC things; the password is 'required' in the form",
         "Release date 03/14/1985; the deadline is 2024-05-01 and version 2 of the drive ships on 12/05.",
         "My passport expires in May 2030; set the account # to 1234 and the syntax to v2; order number 12345678.",
         "Deployed at 12:30:45, build 0a1b2c3d-4e5f, hash aa:bb:cc, see SW1A 1AA-style codes in the docs.",
@@ -1261,6 +1280,7 @@ _ID_LABELS = ("SIN", "sin", "Since", "tin", "ITIN", "EIN", "pan", "PAN", "panel"
 _ID_LABELS += ("DL", "DL_no", "dlnumber", "DL id", "MBI", "nik", "Policy_No", "member#")
 _ID_LABELS += ("IMEI", "imei", "AMKA", "ΑΜΚΑ", "cnp", "CUIL", "cuit", "Ausweisnummer", "routing", "マイナンバーは")  # noqa: RUF001
 _ID_LABELS += ("SV-Nummer", "SVNR", "svnummer", "Rentenversicherungsnummer")
+_ID_LABELS += ("aadhaar_no", "Aadhar number", "pan_no", "sin#", "ssn_full", "SSN_no", "ssn id", "NY DL")
 _ID_VALUES = ("533380006", "A1234567", "D1234-56789-01")
 
 

@@ -209,6 +209,12 @@ def test_digits_of_another_script_are_read_as_digits(engine: PiiEngine) -> None:
     assert red.texts == ["card <CREDIT_CARD> and ssn <US_SSN>, references &#55296; \\uD83D kept"]
 
 
+def test_dashes_of_unicode_are_read_as_hyphens(engine: PiiEngine) -> None:
+    """An SSN copied from a PDF (U+2010) or typed with en dashes: NFKC leaves dashes as they are (probe set K)."""
+    red = Redactor(engine).redact(["SSN: 536\u201022\u20108174, SSN 601\u201338\u20132245, 1985\u20131990"])
+    assert red.texts == ["SSN: <US_SSN>, SSN <US_SSN>, 1985\u20131990"]
+
+
 def test_view_maps_back_to_original_spans() -> None:
     view = canonical("x \uff41%40b")
     assert view.text == "x a@b"

@@ -4,8 +4,8 @@ A value can be written so that no recognizer sees it: in fullwidth forms (U+FF20
 zero-width characters between its letters, `a%40b.co` (percent-encoded), `a&#64;b.co` (an HTML character
 reference), `a\\u0040b.co` (a JSON escape written into a text), in digits of another script (٤١١١),
 `YWxpY2VAZXhhbXBsZS5jb20=` (base64). Detection runs on the view — NFKC (which also folds fullwidth forms to ASCII),
-zero-width characters removed, escapes and references decoded, digits made ASCII — and on the text of every base64
-segment that decodes to text; each finding
+zero-width characters removed, escapes and references decoded, digits and dashes made ASCII — and on the text of
+every base64 segment that decodes to text; each finding
 is mapped back to the span of the original it came from, and that span is what gets redacted.
 
 Plain ASCII text without `%`, `&#`, `\\u` or base64-looking runs (most prompts) is its own view: no copy, no map.
@@ -120,6 +120,8 @@ def _normalised(text: str) -> View:
             replacement = unicodedata.normalize("NFKC", _referenced(piece))
         elif (digit := unicodedata.decimal(piece, None)) is not None:
             replacement = str(digit)  # a digit of another script (٤١١١, ५३६): NFKC leaves it as it is
+        elif unicodedata.category(piece) == "Pd" or piece == "\u2212":
+            replacement = "-"  # an SSN copied from a PDF with U+2010 or en dashes: NFKC leaves dashes as they are
         else:
             replacement = unicodedata.normalize("NFKC", piece)
         out.append(replacement)

@@ -152,7 +152,7 @@ class Runs:
         self._keys: list[Span] | None = None
 
     def digits(self, min_digits: int, min_dots: int = 0) -> list[Span]:
-        """Runs of digits and the separators cards, SSNs and IPv4 addresses use (space . - /),
+        """Runs of digits and the separators cards, SSNs and IPv4 addresses use (space . - / _),
         starting at a digit, that hold at least `min_digits` (4 or more) digits and `min_dots` dots."""
         if self._digits is None:
             self._digits = [m.span() for m in _DIGIT_RUN.finditer(self.text)]
@@ -174,5 +174,5 @@ class Runs:
 
 # Each run takes the character after it (or ends at the text's end); runs shorter than any match
 # (an IPv4 address has 7 characters) are not listed.
-_DIGIT_RUN = re.compile(r"\d[\d ./-]{6,}(?:.|\Z)", re.DOTALL)
+_DIGIT_RUN = re.compile(r"\d[\d ./_-]{6,}(?:.|\Z)", re.DOTALL)
 _KEY_RUN = re.compile(r"[A-Za-z0-9]{26,}(?:.|\Z)", re.DOTALL)

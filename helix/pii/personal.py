@@ -349,10 +349,14 @@ _ID_NUMBER_SUFFIX = r"[ _]?(?:id|no|number|#)"
 _ID_WORD_BRANCHES = (
     *(r"passport\w*", "passaporto", "passaporte", "pasaporte", "passeport", r"reisepass\w*", r"paszport\w*"),
     *(r"paspoort\w*", r"driv(?:er'?s?|ing) ?licen[cs]e", "licen[cs]e (?:no|number|#)", "medicare", "medicaid", "nhs"),
-    *("national insurance", "ni (?:no|number)", "nino", "aadhaa?r", "pan", "social insurance", "sin"),
+    *("national insurance", "ni (?:no|number)", "nino", "social insurance"),
+    # also as a field's name: "aadhaar_no=...", "pan_number", "ssn_full=536228174"
+    *(word + f"(?:{_ID_NUMBER_SUFFIX})?" for word in ("aadhaa?r", "pan", "sin")),
+    r"ssn(?:_\w+|" + _ID_NUMBER_SUFFIX + ")?",
     *("tax ?(?:id|payer id|file number)", "tin", "itin", "ein", "account", "routing (?:no|number|#)"),
     *(word + _ID_NUMBER_SUFFIX for word in ("member", "patient", "employee", "staff", "student", "customer")),
     *(word + _ID_NUMBER_SUFFIX for word in ("policy", "dl")),
+    r"dl(?=[ \t]*:)",  # "NY DL: 482 917 385"
     *("mrn", "health ?card", "licen[cs]e plate", "number plate", "registration plate", "plate (?:no|number)"),
     *("registration (?:no|number)", "vin", "acct", "bsn", "burgerservicenummer", "cpf", "tfn", "pesel"),
     *("steuer-?(?:id|nummer)", "steueridentifikationsnummer", "national id", "identity (?:card|number)", "id card"),
@@ -407,7 +411,7 @@ ID_HINTS = (
     *("permis de conduire", "carnet de conducir", "ausweis", "matrikel", "studentnummer"),
     *("my number card", "マイナンバー", "個人番号", "assurance sociale", "policy"),
     *("dl_", "dlid", "dlno", "dlnumber"),  # "dl" with `_ID_NUMBER_SUFFIX` in one word: not the whole word "dl"
-    *("sv-n", "svn", "versicherten", "a/c"),
+    *("sv-n", "svn", "versicherten", "a/c", "ssn", "pan_", "sin_"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (

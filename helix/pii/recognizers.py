@@ -54,7 +54,7 @@ PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "wh
 _CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
 _PHONE_DIGITS = r"\d[\d \u00a0()./-]{5,22}\d"
 _PHONE_CANDIDATE = regex.compile(
-    rf"(?<![+/.#@-]|[^\W{_CJK}])(?:\+|\b00)?[(]?" + _PHONE_DIGITS + rf"(?![^\W{_CJK}]|/|[.-]\d)"
+    rf"(?:(?<![+/.#@-]|[^\W{_CJK}])|(?<=\bwa\.me/))(?:\+|\b00)?[(]?" + _PHONE_DIGITS + rf"(?![^\W{_CJK}]|/|[.-]\d)"
 )
 # Led by a digit, which `re` looks for fast; the candidate's lookbehind is tried at every position.
 _PHONE_HINT = re.compile(_PHONE_DIGITS)
@@ -453,6 +453,8 @@ _LOWER_IBAN = re.compile(
 _IBAN_LINE_END = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){1,7}[ \t]*$")
 _IBAN_LINE_START = re.compile(r"[ \t>]*([A-Za-z0-9]{1,4}(?:[ -][A-Za-z0-9]{1,4}){0,7})(?![A-Za-z0-9])")
 _IBAN_GROUP = re.compile(r"[A-Za-z0-9]+")
+_IBAN_LOOSE_START = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2} ?\d{2} [A-Z0-9]")
+_IBAN_LOOSE_GROUP = re.compile(r"[A-Z0-9]+(?= |(?![A-Za-z0-9]))")
 # A wrapped IBAN breaks after a digit or a capital (its groups are bank codes and account digits), maybe a space: only
 # those lines' ends are tried (the newlines found by `str.find`, cheaper than any pattern pass over the text).
 _BREAK_BEFORE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ \t")
@@ -478,7 +480,26 @@ class CaseFoldIbanRecognizer(IbanRecognizer):
                 results.append(result)
         if "\n" in text:
             results += self._wrapped(text)
+        results += self._loosely_grouped(text)
         return results
+
+    def _loosely_grouped(self, text: str) -> list[RecognizerResult]:
+        """Groups of any length between single spaces, the check digits apart from the country ("GB 56 BARC 203253
+        48219374", a Spanish account's "ES48 0182 2214 51 0208417593"): the shortest run of groups that is a valid
+        IBAN (its country's length and mod 97)."""
+        found = []
+        for start in _IBAN_LOOSE_START.finditer(text):
+            compact = ""
+            for group in _IBAN_LOOSE_GROUP.finditer(text, start.start(), min(len(text), start.start() + 48)):
+                if group.start() != start.start() and text[group.start() - 1] != " ":
+                    break
+                compact += group.group()
+                if len(compact) > 34:
+                    break
+                if len(compact) >= 15 and self.validate_result(compact):
+                    found.append(RecognizerResult("IBAN_CODE", start.start(), group.end(), 1.0))
+                    break
+        return found
 
     def _wrapped(self, text: str) -> list[RecognizerResult]:
         found = []
@@ -501,8 +522,9 @@ class CaseFoldIbanRecognizer(IbanRecognizer):
 
 class CardRecognizer(CreditCardRecognizer):
     """Presidio's (Luhn-checked), also with dots between the digit groups (4111.1111.1111.1111), in groups of four,
-    six and five or six digits (3782-822463-10005, the grouping of Amex and of cards typed as read), and Mastercard's
-    2-series (2221-2720), which Presidio's pattern leaves out."""
+    six and five or six digits (3782-822463-10005, the grouping of Amex and of cards typed as read), Mastercard's
+    2-series (2221-2720), which Presidio's pattern leaves out, groups between slashes, underscores or two spaces,
+    the 19 digits of UnionPay and Maestro cards, and a number read out one digit at a time ("4 3 3 2 9 ...")."""
 
     def __init__(self) -> None:
         dotted = Pattern(
@@ -520,9 +542,17 @@ class CardRecognizer(CreditCardRecognizer):
             r"\b(222[1-9]|22[3-9]\d|2[3-6]\d{2}|27[01]\d|2720)([- .]?)(\d{4})\2(\d{4})\2(\d{4})\b",
             0.3,
         )
+        other_separators = Pattern(
+            "Credit card (groups of four between slashes, underscores or two spaces, a last group of three)",
+            r"\b(?:[2-6]\d{3})(?P<sep>[/_]| {1,2})\d{4}(?P=sep)\d{4}(?P=sep)\d{4}(?:(?P=sep)\d{3})?(?!\d)",
+            0.3,
+        )
+        long_pan = Pattern("Credit card (18 or 19 digits: UnionPay, Maestro)", r"\b[2-6]\d{17,18}\b", 0.3)
+        digit_by_digit = Pattern("Credit card (one digit at a time)", r"\b[2-6](?: \d){12,18}\b", 0.3)
+        mine = [dotted, four_six, two_series, other_separators, long_pan, digit_by_digit]
         super().__init__(
-            patterns=[*CreditCardRecognizer.PATTERNS, dotted, four_six, two_series],
-            replacement_pairs=[("-", ""), (" ", ""), (".", "")],
+            patterns=[*CreditCardRecognizer.PATTERNS, *mine],
+            replacement_pairs=[("-", ""), (" ", ""), (".", ""), ("/", ""), ("_", "")],
         )
 
 

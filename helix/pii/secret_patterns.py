@@ -559,10 +559,10 @@ def _password_beside_its_word(value: str) -> bool:
 def _password_prose(
     name: str, words: str, hints: tuple[str, ...], *, far: bool = False, led: bool = False
 ) -> SecretPattern:
-    """A password in a sentence: "my password is X", "Passwort ist X", "minha senha é X", "la password è X"; `far`: one
-    to six words after the password word ("the wifi pass for the office is X", "mi contraseña del correo por si la
-    necesitas: X"), on one line, where the value must look more like a password; `led`: right after the password word
-    led by "with", "using" or "and" ("ssh root@host with password X")."""
+    """A password in a sentence, bare or in quotes: "my password is X", "Passwort ist X", "minha senha é X", "la
+    password è X"; `far`: one to six words after the password word ("the wifi pass for the office is X", "mi contraseña
+    del correo por si la necesitas: X"), on one line, where the value must look more like a password; `led`: right
+    after the password word led by "with", "using" or "and" ("ssh root@host with password X")."""
     lead = r"\b(?:with|using|and)[ \t]+(?:the[ \t]+)?" if led else r"\b"
     if far:
         between = r"(?:[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|:[ \t]+)"
@@ -571,7 +571,7 @@ def _password_prose(
     return _api(
         name,
         r"(?i:" + lead + r"(?:" + words + r")" + between + ")"
-        r"""(?:`(?P<value>[^`\n]{4,128})`|(?P<value>[^\s"'`]{4,128}))""",
+        r"""(?:`(?P<value>[^`\n]{4,128})`|'(?P<value>[^'\n]{4,128})'|"(?P<value>[^"\n]{4,128})"|(?P<value>[^\s"'`]{4,128}))""",
         hints,
         score=0.75 if far else 0.8,
         check=_password_far_in_prose if far else _password_in_prose,
