@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -394,6 +395,25 @@ def test_an_anthropic_stream_whose_blocks_are_out_of_place_ends_with_an_error(
         assert (row["status"], row["error_code"]) == (502, "upstream_bad_stream")
 
 
+def test_an_anthropic_stream_cut_after_its_stop_reason_keeps_its_usage(tmp_path: Path) -> None:
+    """A stream that ended after message_delta but before message_stop: the answer was whole, but its usage never
+    reached the client or the log (tokens and cost null: free against any budget)."""
+    whole = _anthropic_sse(
+        _block("content_block_start", 0, content_block=_TEXT_BLOCK), _block("content_block_delta", 0, delta=_TEXT)
+    )
+    cut = whole.split(b"event: message_stop")[0]
+    with answered_with(tmp_path, cut) as instance:
+        stream = instance.client().chat.completions.create(
+            model="anthropic/claude-haiku-4-5", messages=[_USER], stream=True, stream_options={"include_usage": True}
+        )
+        chunks = list(stream)
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "hi"
+        usage = chunks[-1].usage
+        assert usage is not None and (usage.prompt_tokens, usage.completion_tokens) == (3, 2)
+        (row,) = instance.rows("SELECT status, prompt_tokens, completion_tokens, cost_usd FROM requests")
+        assert (row["status"], row["prompt_tokens"], row["completion_tokens"]) == (200, 3, 2) and row["cost_usd"] > 0
+
+
 def test_an_anthropic_stream_in_order_is_translated(tmp_path: Path) -> None:
     blocks = [
         _block("content_block_start", 0, content_block=_TEXT_BLOCK),
@@ -416,12 +436,20 @@ def _tool(index: int, arguments: str, name: str | None = None) -> dict[str, Any]
     return {"index": index, "id": name and f"call_{name}", "type": "function", "function": {"arguments": arguments}}
 
 
+# Interleaved arguments of parallel tool calls (a provider may stream them so), which a Responses stream cannot take
+# once an item is done; an Anthropic stream takes them: the first call streams, the others are sent whole at the end.
+_INTERLEAVED = [
+    _chunk({"tool_calls": [_tool(0, '{"a":', "a")]}),
+    _chunk({"tool_calls": [_tool(1, '{"b":', "b")]}),
+    _chunk({"tool_calls": [_tool(0, "1}")]}),
+    _chunk({"tool_calls": [_tool(1, "2}")]}),
+]
 CHUNKS_OUT_OF_PLACE = {
     "a second choice": [_chunk({"content": "hi"}), {**_chunk({"content": "lost"}), "choices": [{"index": 1}]}],
     "a tool call's index negative": [_chunk({"tool_calls": [_tool(-1, "{}", "a")]})],
-    "a tool call back after another": [
+    "a tool call resumed after text": [
         _chunk({"tool_calls": [_tool(0, '{"a":', "a")]}),
-        _chunk({"tool_calls": [_tool(1, "{}", "b")]}),
+        _chunk({"content": "and then"}),
         _chunk({"tool_calls": [_tool(0, "1}")]}),
     ],
 }
@@ -432,7 +460,7 @@ def test_chat_chunks_out_of_place_in_a_translated_stream_end_it_with_an_error(
     tmp_path: Path, chunks: list[dict[str, Any]]
 ) -> None:
     """An Anthropic client asks for one answer: a second choice's text was dropped without a word, a tool call
-    resumed after another was a second tool_use block, and the answer logged as a good one."""
+    resumed after its block was closed was a second tool_use block, and the answer logged as a good one."""
     answer = _sse(_chunk({"role": "assistant", "content": ""}), *chunks, _chunk({}, "tool_calls"))
     with answered_with(tmp_path, answer) as instance:
         response = httpx.post(f"{instance.url}/v1/messages", json=_request("/v1/messages", True), timeout=30)
@@ -442,7 +470,35 @@ def test_chat_chunks_out_of_place_in_a_translated_stream_end_it_with_an_error(
         assert (row["status"], row["error_code"]) == (502, "upstream_bad_stream")
 
 
-@pytest.mark.parametrize("chunks", CHUNKS_OUT_OF_PLACE.values(), ids=CHUNKS_OUT_OF_PLACE.keys())
+PARALLEL_CALLS = {
+    "interleaved": _INTERLEAVED,
+    # a provider that sends no index: every call at 0, each new one with its own id (one was appended to the first)
+    "one index, two ids": [
+        _chunk({"tool_calls": [_tool(0, '{"a":1}', "a")]}),
+        _chunk({"tool_calls": [_tool(0, '{"b":2}', "b")]}),
+    ],
+}
+
+
+@pytest.mark.parametrize("chunks", PARALLEL_CALLS.values(), ids=PARALLEL_CALLS.keys())
+def test_parallel_tool_calls_reach_an_anthropic_client_each_whole(tmp_path: Path, chunks: list[dict[str, Any]]) -> None:
+    """Interleaved calls ended the stream with an error; a second call at the same index was lost in the first."""
+    answer = _sse(_chunk({"role": "assistant", "content": ""}), *chunks, _chunk({}, "tool_calls"))
+    with answered_with(tmp_path, answer) as instance:
+        client = anthropic.Anthropic(base_url=instance.url, api_key="x", max_retries=0, timeout=30)
+        with client.messages.stream(model="gpt-4o-mini", max_tokens=20, messages=[_USER]) as stream:
+            message = stream.get_final_message()
+        calls = [(block.id, block.input) for block in message.content if block.type == "tool_use"]
+        assert calls == [("call_a", {"a": 1}), ("call_b", {"b": 2})] and message.stop_reason == "tool_use"
+        (row,) = instance.rows("SELECT status FROM requests")
+        assert row["status"] == 200
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [*CHUNKS_OUT_OF_PLACE.values(), _INTERLEAVED],
+    ids=[*CHUNKS_OUT_OF_PLACE.keys(), "a tool call back after another"],
+)
 def test_chat_chunks_out_of_place_have_no_place_in_a_responses_stream(chunks: list[dict[str, Any]]) -> None:
     """The Responses API's translation of chat chunks: arguments of a tool call resumed after its item was done."""
     events = ResponseEvents({"input": "x"}, "m")

@@ -77,3 +77,26 @@ def test_a_stream_comes_back_as_sent_live_and_replayed(request_body: dict[str, A
         encoder = MessageEvents("m")
         events = [event for chunk in source for event in encoder.feed(chunk)] + encoder.finish()
         assert _content_and_ending(_replayed(events)) == _content_and_ending(sent)
+
+
+def test_an_openai_refusal_is_anthropics_refusal_stop_reason() -> None:
+    refused = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
+    completion = {"id": "c", "choices": [{"index": 0, "message": refused, "finish_reason": "stop"}]}
+    message = to_message(completion, "m")
+    assert message["stop_reason"] == "refusal" and message["content"] == [{"type": "text", "text": refused["refusal"]}]
+    events = MessageEvents("m")
+    chunks = completion_to_chunks(completion)
+    streamed = _replayed([event for chunk in chunks for event in events.feed(chunk)] + events.finish())
+    assert streamed["stop_reason"] == "refusal" and streamed["content"] == message["content"]
+
+
+def test_tool_input_beyond_ascii_reads_the_same_streamed_or_not() -> None:
+    """The whole answer's arguments were ASCII-escaped ("M\\u00fcnchen"), the streamed ones as Anthropic wrote them."""
+    tool_use = {"type": "tool_use", "id": "t", "name": "weather", "input": {"city": "München"}}
+    answer = {"id": "msg_1", "content": [tool_use], "stop_reason": "tool_use", "usage": {"input_tokens": 1}}
+    (call,) = from_messages_response(answer, "m")["choices"][0]["message"]["tool_calls"]
+    translator = StreamTranslator("m", include_usage=False)
+    translator.feed("message_start", {"message": {"id": "msg_1", "usage": {}}})
+    (chunk,) = translator.feed("content_block_start", {"index": 0, "content_block": tool_use})
+    (streamed,) = chunk["choices"][0]["delta"]["tool_calls"]
+    assert call["function"]["arguments"] == streamed["function"]["arguments"] == '{"city": "München"}'

@@ -164,3 +164,5 @@ class AnthropicProvider(HttpAdapter):
                     yield chunk
             if not translator.finished:
                 raise truncated_stream(self.name)
+            for chunk in translator.close():  # a stream cut after its stop reason: the answer whole, its usage owed
+                yield chunk

@@ -402,7 +402,10 @@ def _split_content(blocks: list[JSON]) -> tuple[list[str], list[JSON]]:
                 {
                     "id": block["id"],
                     "type": "function",
-                    "function": {"name": block["name"], "arguments": json.dumps(block.get("input") or {})},
+                    "function": {
+                        "name": block["name"],
+                        "arguments": json.dumps(block.get("input") or {}, ensure_ascii=False),
+                    },
                 }
             )
         # thinking / server-tool blocks have no chat.completions equivalent.
@@ -458,6 +461,7 @@ class StreamTranslator:
         self._thinking_by_block: dict[int, int] = {}
         self._blocks: list[bool] = []  # by content block index: whether it is still open
         self._finished = False
+        self._stopped = False  # message_stop arrived
 
     @property
     def finished(self) -> bool:
@@ -529,7 +533,7 @@ class StreamTranslator:
             return []
         tool_index = len(self._tool_index_by_block)
         self._tool_index_by_block[index] = tool_index
-        arguments = json.dumps(block["input"]) if block.get("input") else ""
+        arguments = json.dumps(block["input"], ensure_ascii=False) if block.get("input") else ""
         call = {
             "index": tool_index,
             "id": block.get("id"),
@@ -568,9 +572,13 @@ class StreamTranslator:
         self._finished = True
         return [self._chunk({}, finish_reason)]
 
+    def close(self) -> list[JSON]:
+        """The chunks a stream that ended after its stop reason but before message_stop still owes (its usage)."""
+        return [] if self._stopped else self._on_message_stop({})
+
     def _on_message_stop(self, data: JSON) -> list[JSON]:
         chunks = [] if self._finished else [self._chunk({}, "stop")]
-        self._finished = True
+        self._finished = self._stopped = True
         if self.include_usage:
             chunks.append(self._envelope([], self.usage or _openai_usage({})))
         return chunks

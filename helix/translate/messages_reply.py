@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from helix.call import token_count
-from helix.translate.parts import content_text, one_choice, tool_index
+from helix.translate.parts import Untranslatable, content_text, one_choice
 
 JSON = dict[str, Any]
 
@@ -72,7 +72,8 @@ def to_message(completion: JSON, model: str) -> JSON:
     content: list[JSON] = [
         {k: v for k, v in block.items() if k != "index"} for block in _thinking_blocks(message.get("thinking_blocks"))
     ]
-    text = content_text(message.get("content")) or content_text(message.get("refusal"))
+    refusal = content_text(message.get("refusal"))
+    text = content_text(message.get("content")) or refusal
     if text:
         content.append({"type": "text", "text": text})
     for call in message.get("tool_calls") or []:
@@ -91,7 +92,7 @@ def to_message(completion: JSON, model: str) -> JSON:
         "role": "assistant",
         "model": model,
         "content": content,
-        "stop_reason": stop_reason(choice.get("finish_reason")) or "end_turn",
+        "stop_reason": "refusal" if refusal else stop_reason(choice.get("finish_reason")) or "end_turn",
         "stop_sequence": None,
         "usage": anthropic_usage(completion.get("usage")),
     }
@@ -105,8 +106,12 @@ class MessageEvents:
         self._started = False
         self._block: tuple[str, int] | None = None  # ("text", -1) or ("tool", tool index) of the open block
         self._index = -1
-        self._tools: set[int] = set()  # the tool calls' indices given a block
+        self._calls: dict[int, int] = {}  # a tool call's index -> its number in the answer (the latest of that index)
+        self._ids: list[str] = []  # each tool call's id, by its number
+        self._live: int | None = None  # the tool call streamed as it comes
+        self._held: dict[int, JSON] = {}  # the others: id, name and arguments so far, sent at the end
         self._stop: str | None = None
+        self._refused = False  # an OpenAI model's refusal: Anthropic's stop reason says so
         self._usage: Any = None
 
     def feed(self, chunk: JSON) -> list[tuple[str, JSON]]:
@@ -120,7 +125,9 @@ class MessageEvents:
             delta = choice.get("delta") or {}
             for piece in _thinking_blocks(delta.get("thinking_blocks")):
                 events += self._thinking(piece)
-            text = content_text(delta.get("content")) or content_text(delta.get("refusal"))
+            refusal = content_text(delta.get("refusal"))
+            self._refused = self._refused or bool(refusal)
+            text = content_text(delta.get("content")) or refusal
             if text:
                 events += self._open(("text", -1), {"type": "text", "text": ""})
                 events.append(self._delta({"type": "text_delta", "text": text}))
@@ -132,6 +139,7 @@ class MessageEvents:
 
     def finish(self) -> list[tuple[str, JSON]]:
         events = [] if self._started else [("message_start", self._start({}))]
+        events += self._held_calls()
         events += self._close()
         usage = anthropic_usage(self._usage)
         events.append(
@@ -139,7 +147,10 @@ class MessageEvents:
                 "message_delta",
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": self._stop or "end_turn", "stop_sequence": None},
+                    "delta": {
+                        "stop_reason": "refusal" if self._refused else self._stop or "end_turn",
+                        "stop_sequence": None,
+                    },
                     "usage": usage,
                 },
             )
@@ -173,21 +184,53 @@ class MessageEvents:
         return events
 
     def _tool(self, call: JSON) -> list[tuple[str, JSON]]:
-        events: list[tuple[str, JSON]] = []
+        """The first tool call streams as it comes; the others are held and sent whole at the end: an Anthropic
+        stream has one block open at a time, and providers interleave parallel calls' arguments."""
         function = call.get("function") or {}
-        current = self._block[1] if self._block is not None and self._block[0] == "tool" else None
-        key = ("tool", tool_index(call, self._tools, current))
-        if self._block != key:
-            self._tools.add(key[1])
-            block: JSON = {
-                "type": "tool_use",
-                "id": call.get("id") or "toolu_" + uuid.uuid4().hex[:24],
-                "name": function.get("name") or "",
-                "input": {},
-            }
-            events += self._open(key, block)
-        if function.get("arguments"):
-            events.append(self._delta({"type": "input_json_delta", "partial_json": function["arguments"]}))
+        number = self._call_number(call)
+        arguments = function.get("arguments") or ""
+        if number in self._held:
+            self._held[number]["arguments"] += arguments
+            return []
+        key = ("tool", number)
+        if self._live is not None and number != self._live:  # a later call: held
+            self._held[number] = {"id": self._ids[number], "name": function.get("name") or "", "arguments": arguments}
+            return []
+        if self._live is not None and self._block != key:  # text came between: its block is closed
+            raise Untranslatable(f"a tool call of index {call.get('index') or 0} out of its order")
+        events: list[tuple[str, JSON]] = []
+        if self._live is None:
+            self._live = number
+            events += self._open(key, self._tool_block(self._ids[number], function.get("name") or ""))
+        if arguments:
+            events.append(self._delta({"type": "input_json_delta", "partial_json": arguments}))
+        return events
+
+    def _call_number(self, call: JSON) -> int:
+        """Which tool call of the answer a delta belongs to: by its index, and a new one when a delta of a known
+        index brings another id (providers that send no index put every call at 0)."""
+        index = call.get("index") or 0
+        if index < 0:
+            raise Untranslatable(f"a tool call of index {index} is no place in a list")
+        given = call.get("id")
+        number = self._calls.get(index)
+        if number is None or (isinstance(given, str) and given and given != self._ids[number]):
+            number = len(self._ids)
+            self._calls[index] = number
+            self._ids.append(given if isinstance(given, str) and given else "toolu_" + uuid.uuid4().hex[:24])
+        return number
+
+    @staticmethod
+    def _tool_block(call_id: str, name: str) -> JSON:
+        return {"type": "tool_use", "id": call_id, "name": name, "input": {}}
+
+    def _held_calls(self) -> list[tuple[str, JSON]]:
+        events: list[tuple[str, JSON]] = []
+        for number, held in self._held.items():
+            events += self._open(("tool", number), self._tool_block(held["id"], held["name"]))
+            if held["arguments"]:
+                events.append(self._delta({"type": "input_json_delta", "partial_json": held["arguments"]}))
+        self._held.clear()
         return events
 
     def _open(self, key: tuple[str, int], block: JSON) -> list[tuple[str, JSON]]:
