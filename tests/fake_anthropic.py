@@ -12,12 +12,13 @@ JSON_CHUNK = 6
 
 
 def fake_messages_response(request_body: dict[str, Any]) -> dict[str, Any]:
-    """A complete Anthropic message: "echo: <last user text>", or a tool call when asked about weather;
-    a signed thinking block first when thinking is enabled."""
+    """A complete Anthropic message: "echo: <last user text>", or a tool call when asked about weather or when
+    the request forces a tool; a signed thinking block first when thinking is enabled."""
     text = _last_user_text(request_body)
     tools = request_body.get("tools") or []
-    if tools and "weather" in text.lower():
-        content = [_tool_use_block(tools[0]["name"], request_body)]
+    forced = request_body.get("tool_choice") or {}
+    if tools and ("weather" in text.lower() or forced.get("type") == "tool"):
+        content = [_tool_use_block(forced.get("name") or tools[0]["name"], request_body)]
         stop_reason = "tool_use"
         output_tokens = 12
     else:

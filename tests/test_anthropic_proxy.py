@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tests.conftest import Helix
 from tests.fake_upstream import FakeState
@@ -102,3 +103,23 @@ def test_anthropic_upstream_error_is_passed_on(helix: Helix, fake: FakeState) ->
     error = response.json()["error"]
     assert error["provider"] == "anthropic" and error["type"] == "api_error"
     assert "fake upstream failure 429" in error["message"]
+
+
+def test_a_json_schema_answer_from_anthropic_is_json_text_streamed_or_not(helix: Helix, fake: FakeState) -> None:
+    """Anthropic has no JSON mode: the schema was dropped and the answer came back as prose. It is a forced tool
+    whose input is the answer's text, whole or streamed."""
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    fmt: Any = {"type": "json_schema", "json_schema": {"name": "place", "schema": schema}}
+    question = [{"role": "user", "content": "which city has the Louvre? (no cache)"}]
+    completion = helix.client().chat.completions.create(model=MODEL, messages=question, response_format=fmt)
+    choice = completion.choices[0]
+    assert json.loads(choice.message.content or "") == {"city": "Paris"} and not choice.message.tool_calls
+    assert choice.finish_reason == "stop"
+    sent = fake.calls("/v1/messages")[-1].body
+    assert sent["tool_choice"]["type"] == "tool" and sent["tools"][0]["input_schema"] == schema
+    stream = helix.client().chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "which city, streamed?"}], response_format=fmt, stream=True
+    )
+    chunks = [c for c in stream if c.choices]
+    assert json.loads("".join(c.choices[0].delta.content or "" for c in chunks)) == {"city": "Paris"}
+    assert chunks[-1].choices[0].finish_reason == "stop" and not any(c.choices[0].delta.tool_calls for c in chunks)

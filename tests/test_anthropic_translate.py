@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from helix.providers.anthropic_translate import (
+    JSON_ANSWER_TOOL,
     StreamTranslator,
     TranslationError,
     UpstreamStreamError,
@@ -308,7 +309,6 @@ def test_sampling_and_misc_params() -> None:
             logit_bias={"1": 2},
             seed=7,
             stream_options={"include_usage": True},
-            response_format={"type": "json_object"},
             n=1,
         ),
         MODEL,
@@ -323,6 +323,34 @@ def test_sampling_and_misc_params() -> None:
         "stream": True,
         "metadata": {"user_id": "user-42"},
     }
+
+
+_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+
+
+def test_a_response_format_is_a_forced_answer_tool() -> None:
+    """Anthropic has no JSON mode: response_format was dropped, and the answer was prose."""
+    as_object = to_messages_request(_request(response_format={"type": "json_object"}), MODEL)
+    assert as_object["tool_choice"] == {"type": "tool", "name": JSON_ANSWER_TOOL}
+    assert as_object["tools"][0]["input_schema"] == {"type": "object"}
+    fmt = {"type": "json_schema", "json_schema": {"name": "place", "description": "A city.", "schema": _SCHEMA}}
+    (tool,) = to_messages_request(_request(response_format=fmt), MODEL)["tools"]
+    assert tool["name"] == JSON_ANSWER_TOOL and tool["input_schema"] == _SCHEMA and "A city." in tool["description"]
+    with pytest.raises(TranslationError, match="schema of an object"):
+        to_messages_request(_request(response_format={"type": "json_schema", "json_schema": {"schema": []}}), MODEL)
+    tools = [{"type": "function", "function": {"name": "f"}}]  # the request's own tools: nothing forced
+    own = to_messages_request(_request(response_format={"type": "json_object"}, tools=tools), MODEL)
+    assert [t["name"] for t in own["tools"]] == ["f"] and "tool_choice" not in own
+    assert "tools" not in to_messages_request(_request(response_format={"type": "text"}), MODEL)
+
+
+def test_the_answer_tools_input_is_the_answers_text() -> None:
+    tool_use = {"type": "tool_use", "id": "t", "name": JSON_ANSWER_TOOL, "input": {"city": "Paris"}}
+    answer = {"id": "msg_1", "content": [tool_use], "stop_reason": "tool_use", "usage": {}}
+    choice = from_messages_response(answer, MODEL, json_answer=True)["choices"][0]
+    assert choice["message"]["content"] == '{"city": "Paris"}' and "tool_calls" not in choice["message"]
+    assert choice["finish_reason"] == "stop"
+    assert from_messages_response(answer, MODEL)["choices"][0]["finish_reason"] == "tool_calls"  # not asked: a call
 
 
 def test_max_completion_tokens_wins_and_stop_list() -> None:

@@ -20,6 +20,7 @@ from helix.providers.anthropic_translate import (
     StreamTranslator,
     TranslationError,
     UpstreamStreamError,
+    answers_in_json,
     from_messages_response,
     to_messages_request,
     translate_error,
@@ -81,12 +82,12 @@ class AnthropicProvider(HttpAdapter):
             body = to_messages_request(call.body, call.target.model)
         except TranslationError as exc:
             raise InvalidRequest(f"{self.name}: {exc}", param=exc.param, provider=self.name) from None
-        return await self._send(call, body)
+        return await self._send(call, body, answers_in_json(body))
 
     async def messages(self, call: Call) -> Reply:
         """A /v1/messages call as the client sent it (after the pipeline's redaction): no request
         translation. The answer comes back in the pipeline's chat shape, like `chat`'s."""
-        return await self._send(call, {**call.body, "model": call.target.model})
+        return await self._send(call, {**call.body, "model": call.target.model}, json_answer=False)
 
     async def count_tokens(self, call: Call) -> Reply:
         body = {**call.body, "model": call.target.model}
@@ -98,17 +99,18 @@ class AnthropicProvider(HttpAdapter):
             raise carried or unreadable(self.name, "an answer", "upstream_bad_answer", "no input_tokens count")
         return Completed(result)
 
-    async def _send(self, call: Call, body: dict[str, Any]) -> Reply:
+    async def _send(self, call: Call, body: dict[str, Any], json_answer: bool) -> Reply:
+        """`json_answer`: the translated request forced the answer tool of a response_format."""
         if call.stream:
-            return Streamed(self._stream(call, body))
+            return Streamed(self._stream(call, body, json_answer))
         async with self._open(call, "/messages", body) as response:
-            return Completed(await self._whole(call, response))
+            return Completed(await self._whole(call, response, json_answer))
 
-    async def _whole(self, call: Call, response: httpx.Response) -> dict[str, Any]:
+    async def _whole(self, call: Call, response: httpx.Response, json_answer: bool) -> dict[str, Any]:
         """A whole answer, in the pipeline's chat shape."""
         result = await read_json(response, self.name, call)
         try:
-            answer = from_messages_response(result, call.requested_model)
+            answer = from_messages_response(result, call.requested_model, json_answer)
         except _WRONG_SHAPE as exc:
             carried = carried_error(self.name, result, translate_error)
             raise carried or _wrong_shape(self.name, "an answer", "upstream_bad_answer", exc) from None
@@ -133,17 +135,17 @@ class AnthropicProvider(HttpAdapter):
             if isinstance(item, dict) and "id" in item
         ]
 
-    async def _stream(self, call: Call, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def _stream(self, call: Call, body: dict[str, Any], json_answer: bool) -> AsyncIterator[dict[str, Any]]:
         # The upstream always reports usage; the translator only emits the usage chunk if asked, so ask
         # for it here and let the API layer hide it from clients that did not.
-        translator = StreamTranslator(call.requested_model, include_usage=True)
+        translator = StreamTranslator(call.requested_model, include_usage=True, json_answer=json_answer)
         async with AsyncExitStack() as stack:
             response = await stack.enter_async_context(self._open(call, "/messages", body))
             if response.headers.get("content-type", "").startswith("application/json"):
                 # A whole answer (or its error) to a streaming request, as from an OpenAI-compatible server that does
                 # not stream (openai_compat.py): passed on as the chunks it amounts to, never a 502 saying the stream
                 # ended early, which lost the provider's own error.
-                for chunk in completion_to_chunks(await self._whole(call, response)):
+                for chunk in completion_to_chunks(await self._whole(call, response, json_answer)):
                     yield chunk
                 return
             waiting, first = time.perf_counter(), True

@@ -94,15 +94,49 @@ def to_messages_request(body: JSON, upstream_model: str, default_max_tokens: int
         out["system"] = system
     out.update(_sampling_params(body))
     out.update(_tool_params(body))
+    if (answer_tool := _json_answer_tool(body)) is not None:
+        out["tools"], out["tool_choice"] = [answer_tool], {"type": "tool", "name": JSON_ANSWER_TOOL}
     if body.get("stream"):
         out["stream"] = True
     if isinstance(body.get("user"), str) and body["user"]:
         out["metadata"] = {"user_id": body["user"]}
     # Everything else is deliberately dropped: presence/frequency_penalty, logit_bias, seed,
-    # stream_options (handled by the gateway), logprobs, and response_format. Anthropic has no
-    # JSON mode, so json_object/json_schema are dropped too rather than rejected: the prompt
-    # usually asks for JSON anyway, and failing the whole request would be worse.
+    # stream_options (handled by the gateway), logprobs. A response_format beside tools of the request's own is
+    # dropped too (the answer tool could not be forced): the prompt usually asks for JSON anyway.
     return out
+
+
+# Anthropic has no JSON mode: a response_format is a tool whose input is the answer, forced; its input comes back as
+# the answer's text (`from_messages_response`, `StreamTranslator` with `json_answer`).
+JSON_ANSWER_TOOL = "helix_json_answer"
+
+
+def _json_answer_tool(body: JSON) -> JSON | None:
+    """The forced tool a response_format of json_object or json_schema asks for, None when there is none to force:
+    no response_format, or tools of the request's own."""
+    fmt = body.get("response_format")
+    if not isinstance(fmt, dict) or fmt.get("type") not in ("json_object", "json_schema") or body.get("tools"):
+        return None
+    schema: Any = {"type": "object"}
+    description = "Give the answer as this tool's input."
+    if fmt["type"] == "json_schema":
+        spec = fmt.get("json_schema")
+        spec = spec if isinstance(spec, dict) else {}
+        schema = spec.get("schema")
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            raise TranslationError(
+                "response_format.json_schema.schema must be a JSON schema of an object: Anthropic answers in JSON "
+                "through a tool, whose input is an object"
+            )
+        if isinstance(spec.get("description"), str):
+            description += " " + spec["description"]
+    return {"name": JSON_ANSWER_TOOL, "description": description, "input_schema": schema}
+
+
+def answers_in_json(body: JSON) -> bool:
+    """Whether a translated request forces the answer tool (`to_messages_request`)."""
+    choice = body.get("tool_choice")
+    return isinstance(choice, dict) and choice.get("name") == JSON_ANSWER_TOOL
 
 
 def _check_n(body: JSON) -> None:
@@ -355,8 +389,9 @@ def _tool_choice(choice: Any) -> JSON | None:
 THINKING_TYPES = ("thinking", "redacted_thinking")
 
 
-def from_messages_response(resp: JSON, model: str) -> JSON:
-    """Translate an Anthropic message into an OpenAI chat.completion object.
+def from_messages_response(resp: JSON, model: str, json_answer: bool = False) -> JSON:
+    """Translate an Anthropic message into an OpenAI chat.completion object (`json_answer`: the request forced the
+    answer tool, whose input is the answer's text).
 
     Thinking blocks ride along as `message.thinking_blocks`, signatures included, so a client of
     /v1/messages gets them back and can send them with its next turn, as Anthropic requires."""
@@ -364,6 +399,12 @@ def from_messages_response(resp: JSON, model: str) -> JSON:
     if not isinstance(blocks, list):  # no message at all (`{}`, content null): nothing to read, not an empty answer
         raise ValueError("a message without a list of content blocks")
     texts, tool_calls = _split_content(blocks)
+    stop = resp.get("stop_reason")
+    if json_answer:
+        answers = [c for c in tool_calls if c["function"]["name"] == JSON_ANSWER_TOOL]
+        tool_calls = [c for c in tool_calls if c not in answers]
+        texts += [c["function"]["arguments"] for c in answers]
+        stop = "end_turn" if answers and stop == "tool_use" else stop
     message: JSON = {
         "role": "assistant",
         "content": "".join(texts) if texts or not tool_calls else None,
@@ -384,7 +425,7 @@ def from_messages_response(resp: JSON, model: str) -> JSON:
                 "index": 0,
                 "message": message,
                 "logprobs": None,
-                "finish_reason": _map_stop_reason(resp.get("stop_reason")) or "stop",
+                "finish_reason": _map_stop_reason(stop) or "stop",
             }
         ],
         "usage": _openai_usage(resp.get("usage")),
@@ -451,9 +492,11 @@ def _new_id(prefix: str) -> str:
 class StreamTranslator:
     """Turns Anthropic SSE events into OpenAI chat.completion.chunk dicts, one event at a time."""
 
-    def __init__(self, model: str, include_usage: bool) -> None:
+    def __init__(self, model: str, include_usage: bool, json_answer: bool = False) -> None:
         self.model = model
         self.include_usage = include_usage
+        self.json_answer = json_answer  # the answer tool's input is the answer's text
+        self._answer_blocks: set[int] = set()
         self.id = _new_id("chatcmpl-")
         self.created = int(time.time())
         self._anthropic_usage: JSON | None = None
@@ -531,6 +574,11 @@ class StreamTranslator:
             return [self._chunk({"content": block["text"]})]
         if block.get("type") != "tool_use":
             return []
+        if self.json_answer and block.get("name") == JSON_ANSWER_TOOL:
+            self._answer_blocks.add(index)
+            return (
+                [self._chunk({"content": json.dumps(block["input"], ensure_ascii=False)})] if block.get("input") else []
+            )
         tool_index = len(self._tool_index_by_block)
         self._tool_index_by_block[index] = tool_index
         arguments = json.dumps(block["input"], ensure_ascii=False) if block.get("input") else ""
@@ -554,6 +602,8 @@ class StreamTranslator:
         if delta.get("type") == "text_delta" and delta.get("text"):
             return [self._chunk({"content": delta["text"]})]
         if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
+            if index in self._answer_blocks:
+                return [self._chunk({"content": delta["partial_json"]})]
             tool_index = self._tool_index_by_block.get(index)
             if tool_index is None:
                 return []
@@ -567,6 +617,8 @@ class StreamTranslator:
         latest = {k: v for k, v in usage.items() if v is not None} if isinstance(usage, dict) else {}
         self._anthropic_usage = {**(self._anthropic_usage or {}), **latest}
         finish_reason = _map_stop_reason((data.get("delta") or {}).get("stop_reason"))
+        if finish_reason == "tool_calls" and self._answer_blocks and not self._tool_index_by_block:
+            finish_reason = "stop"  # the answer tool's input was the answer
         if finish_reason is None or self._finished:
             return []
         self._finished = True
