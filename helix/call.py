@@ -31,6 +31,7 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0  # prompt tokens written to the provider's prompt cache (Anthropic charges more)
 
     @classmethod
     def from_openai(cls, usage: dict | None) -> Usage | None:
@@ -42,6 +43,7 @@ class Usage:
             prompt_tokens=token_count(usage.get("prompt_tokens") or usage.get("input_tokens")),
             completion_tokens=token_count(usage.get("completion_tokens") or usage.get("output_tokens")),
             cached_tokens=token_count(details.get("cached_tokens")) if isinstance(details, dict) else 0,
+            cache_write_tokens=token_count(details.get("cache_creation_tokens")) if isinstance(details, dict) else 0,
         )
 
 

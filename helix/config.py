@@ -85,6 +85,7 @@ class Price(_Section):
     input: float
     output: float
     cached_input: float | None = None
+    cache_write: float | None = None  # a prompt token written to the provider's cache (Anthropic: 1.25 x input)
 
 
 class CacheConfig(_Section):
@@ -360,7 +361,7 @@ def _check(config: Config) -> None:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     for name, price in config.pricing.items():
-        if min(price.input, price.output, price.cached_input or 0) < 0:
+        if min(price.input, price.output, price.cached_input or 0, price.cache_write or 0) < 0:
             raise ConfigError(f"bad value for 'pricing.{name}': prices cannot be negative")
 
 

@@ -1,10 +1,10 @@
 """Model prices and the cost of one usage record.
 
-Prices are USD per million tokens: input, output and cached input (prompt tokens served from the
-provider's prompt cache). The built-in table covers current models; `[pricing."provider/model"]` or
-`[pricing."model"]` in helix.toml overrides or extends it. Dated snapshots (`gpt-4o-2024-08-06`,
-`claude-3-5-haiku-20241022`) and `-latest` names fall back to their family's price. A model with no
-known price costs `None` (unknown), and is warned about once.
+Prices are USD per million tokens: input, output, cached input (prompt tokens served from the provider's prompt
+cache) and cache writes (prompt tokens written to it, which Anthropic charges more for). The built-in table covers
+current models; `[pricing."provider/model"]` or `[pricing."model"]` in helix.toml overrides or extends it. Dated
+snapshots (`gpt-4o-2024-08-06`, `claude-3-5-haiku-20241022`) and `-latest` names fall back to their family's price.
+A model with no known price costs `None` (unknown), and is warned about once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ NAMES_REMEMBERED = 1024
 
 def _p(input: float, output: float, cached_input: float | None = None) -> Price:
     return Price(input=input, output=output, cached_input=cached_input)
+
+
+def _anthropic(input: float, output: float, cached_input: float) -> Price:
+    """Anthropic charges a prompt token written to its cache (for five minutes) 1.25 times an input token."""
+    return Price(input=input, output=output, cached_input=cached_input, cache_write=round(input * 1.25, 6))
 
 
 BUILTIN_PRICES: dict[str, Price] = {
@@ -45,17 +50,17 @@ BUILTIN_PRICES: dict[str, Price] = {
     "text-embedding-3-small": _p(0.02, 0.0),
     "text-embedding-3-large": _p(0.13, 0.0),
     "text-embedding-ada-002": _p(0.10, 0.0),
-    # Anthropic (cached input = cache read price)
-    "claude-opus-4-1": _p(15.0, 75.0, 1.50),
-    "claude-opus-4": _p(15.0, 75.0, 1.50),
-    "claude-sonnet-4-5": _p(3.0, 15.0, 0.30),
-    "claude-sonnet-4": _p(3.0, 15.0, 0.30),
-    "claude-3-7-sonnet": _p(3.0, 15.0, 0.30),
-    "claude-3-5-sonnet": _p(3.0, 15.0, 0.30),
-    "claude-haiku-4-5": _p(1.0, 5.0, 0.10),
-    "claude-3-5-haiku": _p(0.80, 4.0, 0.08),
-    "claude-3-haiku": _p(0.25, 1.25, 0.03),
-    "claude-3-opus": _p(15.0, 75.0, 1.50),
+    # Anthropic (cached input = cache read price; a cache write is 1.25 x input)
+    "claude-opus-4-1": _anthropic(15.0, 75.0, 1.50),
+    "claude-opus-4": _anthropic(15.0, 75.0, 1.50),
+    "claude-sonnet-4-5": _anthropic(3.0, 15.0, 0.30),
+    "claude-sonnet-4": _anthropic(3.0, 15.0, 0.30),
+    "claude-3-7-sonnet": _anthropic(3.0, 15.0, 0.30),
+    "claude-3-5-sonnet": _anthropic(3.0, 15.0, 0.30),
+    "claude-haiku-4-5": _anthropic(1.0, 5.0, 0.10),
+    "claude-3-5-haiku": _anthropic(0.80, 4.0, 0.08),
+    "claude-3-haiku": _anthropic(0.25, 1.25, 0.03),
+    "claude-3-opus": _anthropic(15.0, 75.0, 1.50),
     # Groq
     "llama-3.1-8b-instant": _p(0.05, 0.08),
     "llama-3.3-70b-versatile": _p(0.59, 0.79),
@@ -115,10 +120,13 @@ class PriceBook:
             self._warn_unpriced(f"{provider}/{model}")  # once per name (while it is remembered)
             return None
         cached = min(usage.cached_tokens, usage.prompt_tokens)
+        written = min(usage.cache_write_tokens, usage.prompt_tokens - cached)
         cached_price = price.cached_input if price.cached_input is not None else price.input
+        write_price = price.cache_write if price.cache_write is not None else price.input
         total = (
-            (usage.prompt_tokens - cached) * price.input
+            (usage.prompt_tokens - cached - written) * price.input
             + cached * cached_price
+            + written * write_price
             + usage.completion_tokens * price.output
         )
         return round(total / 1_000_000, 10)

@@ -1,0 +1,47 @@
+"""The cost of one usage record: input, cached input, cache writes and output, each at its price."""
+
+from __future__ import annotations
+
+import pytest
+
+from helix.call import Usage
+from helix.config import Price
+from helix.pricing import PriceBook
+from helix.providers.anthropic_translate import from_messages_response
+
+# What the helper's probe sent: 20 new input tokens, 100 written to the prompt cache, 50 read from it, 9 out.
+_ANTHROPIC_USAGE = {
+    "input_tokens": 20,
+    "cache_creation_input_tokens": 100,
+    "cache_read_input_tokens": 50,
+    "output_tokens": 9,
+}
+
+
+def _usage(anthropic_usage: dict[str, int]) -> Usage:
+    answer = {"id": "msg_1", "content": [{"type": "text", "text": "x"}], "usage": anthropic_usage}
+    usage = Usage.from_openai(from_messages_response(answer, "m")["usage"])
+    assert usage is not None
+    return usage
+
+
+def test_a_cache_write_costs_what_anthropic_charges_for_it() -> None:
+    """Writes were charged as plain input: $0.000136 where Anthropic bills $0.000156 (1.25 x input for writes)."""
+    usage = _usage(_ANTHROPIC_USAGE)
+    assert (usage.prompt_tokens, usage.cached_tokens, usage.cache_write_tokens) == (170, 50, 100)
+    # claude-3-5-haiku: $0.80 in, $0.08 cached, $1.00 written, $4 out a million tokens
+    assert PriceBook().cost("anthropic", "claude-3-5-haiku-20241022", usage) == pytest.approx(0.000156)
+
+
+def test_a_configured_cache_write_price_wins_and_defaults_to_input() -> None:
+    usage = _usage(_ANTHROPIC_USAGE)
+    written = PriceBook({"anthropic/claude-3-5-haiku": Price(input=1.0, output=0.0, cached_input=0.0, cache_write=2.0)})
+    assert written.cost("anthropic", "claude-3-5-haiku", usage) == pytest.approx((20 + 200) / 1e6)
+    plain = PriceBook({"anthropic/claude-3-5-haiku": Price(input=1.0, output=0.0)})
+    assert plain.cost("anthropic", "claude-3-5-haiku", usage) == pytest.approx(170 / 1e6)
+
+
+def test_usage_without_cache_writes_costs_as_before() -> None:
+    usage = _usage({"input_tokens": 100, "output_tokens": 10})
+    assert usage.cache_write_tokens == 0
+    assert PriceBook().cost("anthropic", "claude-3-5-haiku", usage) == pytest.approx((100 * 0.8 + 10 * 4) / 1e6)
