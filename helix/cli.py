@@ -75,8 +75,11 @@ def init(
     template = resources.files("helix").joinpath("example.toml").read_text(encoding="utf-8")
     # A fresh admin key for /admin and the dashboard; the file now holds a secret, so only its owner reads it.
     template = template.replace('# admin_key = "hxa-..."', f'admin_key = "{new_secret(ADMIN_KEY_PREFIX)}"', 1)
-    path.write_text(template, encoding="utf-8")
-    path.chmod(0o600)
+    try:
+        path.write_text(template, encoding="utf-8")
+        path.chmod(0o600)
+    except OSError as exc:  # no such folder, a folder of that name, no right to write there
+        raise fail(f"cannot write {path}: {exc.strerror or exc}") from None
     console.print(f"wrote {path}: edit it, then run [bold]helix serve --config {path}[/bold]")
     console.print("  its \\[auth] admin_key opens /admin (send it as 'Authorization: Bearer ...') and /dashboard")
 

@@ -274,6 +274,8 @@ def load_config(
     env = dict(os.environ) if env is None else env
     data: dict[str, Any] = {}
     file = Path(path).expanduser() if path else default_config_path()
+    if path and file and file.is_dir():
+        raise ConfigError(f"config file {file} is a folder: name the helix.toml in it")
     if path and not (file and file.is_file()):
         raise ConfigError(f"config file {file} does not exist (run 'helix init' to create one)")
     if file:
@@ -281,6 +283,10 @@ def load_config(
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}): a TOML file is UTF-8") from None
+        except OSError as exc:  # a folder, a file it may not read
+            raise ConfigError(f"{file}: cannot read it ({exc.strerror or exc})") from None
         data = _interpolate(data, "", env)
     data = _merge(data, _env_overrides(env))
     if overrides:

@@ -85,9 +85,9 @@ class KeySpec:
 
     def check(self, now: float | None = None) -> KeySpec:
         if self.budget is not None and (self.budget < 0 or not math.isfinite(self.budget)):
-            raise KeyProblem("the budget must be a positive amount of USD", "budget")
+            raise KeyProblem("the budget must be an amount of USD, 0 or more", "budget")
         if self.user_budget is not None and (self.user_budget < 0 or not math.isfinite(self.user_budget)):
-            raise KeyProblem("the per-user budget must be a positive amount of USD", "user_budget")
+            raise KeyProblem("the per-user budget must be an amount of USD, 0 or more", "user_budget")
         for setting, period in (("period", self.period), ("user_period", self.user_period)):
             if period is not None and period not in PERIODS:
                 label = setting.replace("_", " ")

@@ -90,6 +90,19 @@ def test_init_writes_a_valid_config_and_doctor_reads_it(tmp_path: Path, cli_env:
     doctor = helix_cmd("doctor", "--config", str(target), env=cli_env)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "sqlite-vec: v0.1" in doctor.stdout and "usable: openai" in doctor.stdout
+    for where in (tmp_path / "no-such-folder" / "helix.toml", tmp_path):  # each was a traceback
+        wrong = helix_cmd("init", "--path", str(where), "--force", env=cli_env)
+        assert wrong.returncode == 1 and "cannot write" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["logs", "-n"], ["spend", "--top"], ["pii", "incidents", "-n"], ["cache", "search", "x", "-n"]]
+)
+def test_a_row_count_out_of_range_is_a_usage_error(cli_env: dict[str, str], command: list[str]) -> None:
+    """A count past what SQLite binds was an OverflowError's traceback; 0 or less listed everything, or one row."""
+    for count in ("99999999999999999999", "0", "-1"):
+        result = helix_cmd(*command, count, env=cli_env)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
 
 
 def test_bad_config_fails_fast_with_one_line(tmp_path: Path, cli_env: dict[str, str]) -> None:

@@ -100,6 +100,16 @@ def test_missing_named_file(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.toml", env={})
 
 
+def test_a_file_that_is_no_utf8_text_or_a_folder_is_one_clear_line(tmp_path: Path) -> None:
+    """Both were a Python traceback from every command, `helix reload` included."""
+    binary = tmp_path / "bin.toml"
+    binary.write_bytes(b"\xff[server]\n")
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_config(binary, env={})
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path, env={})
+
+
 def test_example_file_is_valid_and_documents_every_key(tmp_path: Path) -> None:
     example = (REPO / "helix.example.toml").read_text()
     load_config(write(tmp_path, example), env={})

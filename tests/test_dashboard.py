@@ -25,7 +25,10 @@ from helix.config import AuthConfig, Config, ConfigError, ServerConfig, StorageC
 from helix.format import money
 from helix.gateway import Gateway
 from helix.pii.users import UserIds, user_key
+from helix.store import keys as key_store
+from helix.store import spend
 from helix.store.db import connect
+from helix.virtual_keys import KeySpec
 from helix.web import data
 from helix.web.guard import COOKIE, access
 from helix.web.mount import Dashboard, Dispatcher
@@ -409,3 +412,30 @@ def test_the_refresh_interval_is_checked(tmp_path: Path) -> None:
     path.write_text('[dashboard]\nsession_ttl = "forever"\n')
     with pytest.raises(ConfigError, match=r"dashboard\.session_ttl"):
         load_config(path, env={})
+
+
+def test_a_key_that_may_spend_nothing_shows_on_every_page(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState]
+) -> None:
+    """A budget of $0 (a key frozen by its owner) made the overview and the keys page a 500, for good once the key
+    was revoked (a revoked key cannot be changed)."""
+
+    def every_page_shows_it() -> None:  # the overview lists active keys only
+        for path in ("/dashboard/", "/dashboard/keys", "/dashboard/key?name=frozen"):
+            response = get(instance, path)
+            assert response.status_code == 200, (path, response.text[-300:])
+            assert "frozen" in response.text or path == "/dashboard/", path
+
+    with serve(tmp_path, upstream[0].url) as instance:
+        conn = connect(instance.db)
+        try:
+            key_store.create(conn, "frozen", KeySpec(budget=0.0))
+            conn.commit()
+            every_page_shows_it()
+            (row,) = spend.report(conn, key_store.list_keys(conn))
+            assert row["budget_used"] == 1.0  # used up from the start
+            key_store.revoke(conn, "frozen")
+            conn.commit()
+            every_page_shows_it()
+        finally:
+            conn.close()

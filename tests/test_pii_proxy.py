@@ -243,6 +243,9 @@ def test_pii_cli_test_and_incidents(firewall: Helix, fake: FakeState) -> None:
     assert "mode: pattern-only" in result.stdout and "EMAIL_ADDRESS" in result.stdout and "API_KEY" in result.stdout
     assert "Mail <EMAIL_ADDRESS> the key <API_KEY>" in result.stdout
     assert not fake.requests  # nothing was sent
+    # the spaCy model `serve` would load, wherever it is found (it read only [pii] spacy_model, never the variable)
+    named = helix_cmd("pii", "test", "Call John Smith", env={**env, "HELIX_SPACY_MODEL_PATH": str(SPACY_MODEL)})
+    assert named.returncode == 0 and "Call <PERSON>" in named.stdout, named.stdout + named.stderr
 
     chat(firewall, "Ping 198.51.100.23 and mail kim@example.com")
     firewall.flush()

@@ -13,7 +13,18 @@ from rich.table import Table
 from helix.cache import entries
 from helix.cache.embedder import Embedder, EmbedderUnavailable
 from helix.cache.judge import JudgeUnavailable, judge_for
-from helix.commands.common import AsJson, ConfigOption, DbOption, console, duration, fail, open_db, print_json, settings
+from helix.commands.common import (
+    ROWS_SHOWN_AT_MOST,
+    AsJson,
+    ConfigOption,
+    DbOption,
+    console,
+    duration,
+    fail,
+    open_db,
+    print_json,
+    settings,
+)
 from helix.commands.common import since as window_start
 from helix.format import money, size
 from helix.models import resolve
@@ -90,7 +101,9 @@ def clear(
 @app.command()
 def search(
     text: Annotated[str, typer.Argument(help="A prompt to look for.")],
-    limit: Annotated[int, typer.Option("-n", metavar="N", help="How many entries to show.")] = 10,
+    limit: Annotated[
+        int, typer.Option("-n", metavar="N", min=1, max=ROWS_SHOWN_AT_MOST, help="How many entries to show.")
+    ] = 10,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:

@@ -36,6 +36,8 @@ DbOption = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON with stable field names instead of a table.")]
+# The most rows a listing's -n asks for: a number past what SQLite binds (2**63) was a traceback, not an error.
+ROWS_SHOWN_AT_MOST = 1_000_000
 
 
 def fail(message: str) -> typer.Exit:

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from helix.commands.common import AsJson, ConfigOption, DbOption, console, open_db, print_json, settings
+from helix.commands.common import (
+    ROWS_SHOWN_AT_MOST,
+    AsJson,
+    ConfigOption,
+    DbOption,
+    console,
+    open_db,
+    print_json,
+    settings,
+)
 from helix.dates import local_time
 from helix.format import money, ms
 from helix.store import queries
@@ -58,7 +67,12 @@ def _show(rows: list[dict[str, Any]], as_json: bool) -> None:
 
 
 def logs(
-    n: Annotated[int, typer.Option("-n", "--lines", metavar="N", help="How many recent requests to show.")] = 20,
+    n: Annotated[
+        int,
+        typer.Option(
+            "-n", "--lines", metavar="N", min=1, max=ROWS_SHOWN_AT_MOST, help="How many recent requests to show."
+        ),
+    ] = 20,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new requests as they come.")] = False,
     as_json: AsJson = False,
     config: ConfigOption = None,

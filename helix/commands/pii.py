@@ -7,9 +7,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from helix.commands.common import AsJson, ConfigOption, DbOption, console, fail, open_db, print_json, settings
+from helix.commands.common import (
+    ROWS_SHOWN_AT_MOST,
+    AsJson,
+    ConfigOption,
+    DbOption,
+    console,
+    fail,
+    open_db,
+    print_json,
+    settings,
+)
 from helix.commands.common import since as window_start
 from helix.dates import local_time
+from helix.models import resolve
 from helix.pii import incidents
 from helix.pii.users import UserIds, user_key
 
@@ -19,7 +30,9 @@ app = typer.Typer(help="The PII and secrets firewall.", no_args_is_help=True)
 @app.command("incidents")
 def list_incidents(
     since: Annotated[str, typer.Option(metavar="DURATION", help="How far back, like 24h or 7d.")] = "7d",
-    n: Annotated[int, typer.Option("-n", metavar="N", help="How many incidents to list.")] = 50,
+    n: Annotated[
+        int, typer.Option("-n", metavar="N", min=1, max=ROWS_SHOWN_AT_MOST, help="How many incidents to list.")
+    ] = 50,
     as_json: AsJson = False,
     config: ConfigOption = None,
     db: DbOption = None,
@@ -63,7 +76,7 @@ def test_text(
     from helix.pii.analyzer import PiiEngine
     from helix.pii.redact import Redactor
 
-    cfg = settings(config)
+    cfg = resolve(settings(config))  # the spaCy model `serve` would load, wherever it is found
     try:
         engine = PiiEngine(cfg.pii)
     except Exception as exc:  # a bad spaCy model path, a broken custom recognizer...

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from helix.commands.common import AsJson, ConfigOption, DbOption, console, open_db, print_json, settings
+from helix.commands.common import (
+    ROWS_SHOWN_AT_MOST,
+    AsJson,
+    ConfigOption,
+    DbOption,
+    console,
+    open_db,
+    print_json,
+    settings,
+)
 from helix.commands.common import since as window_start
 from helix.format import money
 from helix.store import queries
@@ -16,7 +25,12 @@ from helix.store import queries
 def spend(
     by: Annotated[queries.SpendGroup, typer.Option(help="Group by model, key, user, day or provider.")] = "model",
     since: Annotated[str, typer.Option(metavar="DURATION", help="Window to sum over, like 24h, 7d or 4w.")] = "7d",
-    top: Annotated[int, typer.Option("--top", "-n", metavar="N", help="Show this many groups, biggest first.")] = 50,
+    top: Annotated[
+        int,
+        typer.Option(
+            "--top", "-n", metavar="N", min=1, max=ROWS_SHOWN_AT_MOST, help="Show this many groups, biggest first."
+        ),
+    ] = 50,
     as_json: AsJson = False,
     config: ConfigOption = None,
     db: DbOption = None,

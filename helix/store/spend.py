@@ -68,10 +68,17 @@ def report(conn: Connection, keys: Iterable[KeyRecord], now: float | None = None
                 "requests": int(requests),
                 "period_start": start,
                 "period_end": None if math.isinf(end) else end,
-                "budget_used": (float(spent) / key.spec.budget) if key.spec.budget else None,
+                "budget_used": _used(float(spent), key.spec.budget),
             }
         )
     return rows
+
+
+def _used(spent: float, budget: float | None) -> float | None:
+    """The share of a budget spent; a budget of $0 (a key that may spend nothing) is used up from the start."""
+    if budget is None:
+        return None
+    return spent / budget if budget > 0 else 1.0
 
 
 def top_users(conn: Connection, key_id: str, since: float, limit: int = 10) -> list[dict[str, Any]]:
