@@ -291,13 +291,23 @@ def load_config(
     data = _merge(data, _env_overrides(env))
     if overrides:
         data = _merge(data, overrides)
-    _check_named_entries(data)
     try:
-        config = msgspec.convert(data, Config, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ConfigError(_describe(exc)) from None
-    _check(config)
+        _check_named_entries(data)
+        try:
+            config = msgspec.convert(data, Config, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+        _check(config)
+    except ConfigError as exc:
+        raise ConfigError(_with_its_variable(str(exc), env)) from None
     return config
+
+
+def _with_its_variable(message: str, env: dict[str, str]) -> str:
+    """The message, naming the environment variable that set the key it names: the file may be fine."""
+    key = re.search(r"'([\w.]+)'", message)
+    variable = ENV_PREFIX + key.group(1).upper().replace(".", _ENV_NESTING) if key else ""
+    return f"{message} (set by the environment variable {variable})" if variable in env else message
 
 
 def _check_named_entries(data: dict[str, Any]) -> None:

@@ -114,3 +114,14 @@ def test_bad_config_fails_fast_with_one_line(tmp_path: Path, cli_env: dict[str, 
         result.stderr.strip() == "error: unknown config key 'server.prot': check the spelling against "
         "helix.example.toml"
     )
+
+
+def test_reload_that_reaches_no_server_says_where_the_address_came_from(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    """Its address is the file's: a port changed in the file (a restart's change) sent it to no server."""
+    target = tmp_path / "moved.toml"
+    target.write_text(f"[server]\nport = {free_port()}\n")
+    result = helix_cmd("reload", "--config", str(target), env=cli_env)
+    assert result.returncode == 1 and "pass --url" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

@@ -65,6 +65,7 @@ def test_cli_overrides_beat_the_environment(tmp_path: Path) -> None:
         ("[pricing.foo]\ninput = -1\noutput = 1\n", {}, "prices cannot be negative"),
         ("this is = not toml [", {}, "invalid TOML"),
         ("", {"HELIX_UPSTREAM__READ_TIMEOUT": "soon"}, "bad value for 'upstream.read_timeout'"),
+        ("", {"HELIX_CACHE__THRESHOLD": "abc"}, "(set by the environment variable HELIX_CACHE__THRESHOLD)"),
         # base URLs every request would fail on (credentials in it or a port past 65535 were a 500 each time)
         ('[providers.x]\nbase_url = "http://bob:hunter2secret@127.0.0.1:1/v1"\n', {}, "'providers.x.base_url'"),
         ("", {"HELIX_PROVIDERS__OPENAI__BASE_URL": "http://bob:hunter2secret@h/v1"}, "'providers.openai.base_url'"),

@@ -23,7 +23,7 @@ def reload(
         cfg = load_config(config)
     except ConfigError as exc:
         raise fail(f"{RELOAD_REFUSED}: {exc}") from None
-    host = cfg.server.host
+    host, given = cfg.server.host, url is not None
     if url is None:
         host = "127.0.0.1" if host in ("0.0.0.0", "::") or is_loopback(host) else host
         url = f"http://{'[' + host + ']' if ':' in host else host}:{cfg.server.port}"
@@ -31,7 +31,13 @@ def reload(
     try:
         response = httpx.post(f"{url.rstrip('/')}/admin/reload", headers=headers, timeout=30)
     except httpx.TransportError as exc:
-        raise fail(f"cannot reach Helix at {url} ({exc}); is `helix serve` running?") from None
+        hint = (
+            ""
+            if given
+            else " (the address is the file's [server] host and port: if they changed since the server started, pass"
+            " --url with the address it runs at; the change itself takes a restart)"
+        )
+        raise fail(f"cannot reach Helix at {url} ({exc}); is `helix serve` running?{hint}") from None
     try:
         body = response.json()
     except ValueError:
