@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
+from helix.cache import entries
+from helix.store.db import connect
+from helix.store.queries import CACHE_RESULT_EXPR
 from tests.conftest import EMBEDDING_MODEL, Helix
 from tests.fake_upstream import FakeState
 from tests.test_cache import ask, semantic  # noqa: F401 - the fixture
@@ -71,3 +75,20 @@ def test_search_without_a_model_fails_in_one_line(helix: Helix, tmp_path) -> Non
 
 
 pytestmark = pytest.mark.usefixtures("embedding_model")
+
+
+def test_cache_stats_count_each_request_as_the_dashboard_does(tmp_path: Path) -> None:
+    """With the cache off a request has no cache column: the dashboard counted it as bypassed, `cache stats` nowhere
+    (nor a request refused before the cache), so its rows did not add up to its request count."""
+    conn = connect(tmp_path / "helix.db")
+    rows = [("HIT-EXACT", 200), ("MISS", 200), ("BYPASS", 200), (None, 200), (None, 401), (None, 429)]
+    for i, (cache, status) in enumerate(rows):
+        conn.execute(
+            "INSERT INTO requests (id, ts, endpoint, status, cache) VALUES (?, ?, 'chat', ?, ?)",
+            (f"r{i}", time.time(), status, cache),
+        )
+    numbers = entries.stats(conn, 0)
+    assert (numbers["requests"], numbers["exact_hits"], numbers["misses"]) == (6, 1, 1)
+    assert (numbers["bypassed"], numbers["rejected"]) == (2, 2)
+    by_result = dict(conn.execute(f"SELECT {CACHE_RESULT_EXPR}, count(*) FROM requests GROUP BY 1").fetchall())
+    assert by_result == {"exact": 1, "miss": 1, "bypass": 2, "rejected": 2}

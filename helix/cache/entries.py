@@ -18,6 +18,7 @@ import numpy as np
 
 from helix.call import Usage
 from helix.store.db import Connection
+from helix.store.queries import CACHE_RESULT_EXPR
 
 _FIELDS = (
     "id",
@@ -232,15 +233,19 @@ def stats(conn: Connection, since: float) -> dict[str, Any]:
         " min(created), max(last_used) FROM cache_entries WHERE expires > ?",
         (time.time(),),
     ).fetchone()
+    # Each request is one of the dashboard's results (CACHE_RESULT_EXPR): with the cache off, a request has no cache
+    # column and is "bypass" there; here it was counted nowhere, and a refused one nowhere either.
     traffic = conn.execute(
-        """
+        f"""
         SELECT count(*),
-               coalesce(sum(cache = 'HIT-EXACT'), 0),
-               coalesce(sum(cache = 'HIT-SEMANTIC'), 0),
-               coalesce(sum(cache = 'MISS'), 0),
-               coalesce(sum(cache = 'BYPASS'), 0),
+               coalesce(sum(result = 'exact'), 0),
+               coalesce(sum(result = 'semantic'), 0),
+               coalesce(sum(result = 'miss'), 0),
+               coalesce(sum(result = 'bypass'), 0),
+               coalesce(sum(result = 'rejected'), 0),
                coalesce(sum(saved_usd), 0)
-        FROM requests WHERE ts >= ? AND endpoint IN ('chat', 'messages', 'responses')
+        FROM (SELECT {CACHE_RESULT_EXPR} AS result, saved_usd FROM requests
+              WHERE ts >= ? AND endpoint IN ('chat', 'messages', 'responses')) AS traffic
         """,
         (since,),
     ).fetchone()
@@ -256,7 +261,8 @@ def stats(conn: Connection, since: float) -> dict[str, Any]:
         "semantic_hits": traffic[2],
         "misses": traffic[3],
         "bypassed": traffic[4],
-        "saved_usd": traffic[5],
+        "rejected": traffic[5],
+        "saved_usd": traffic[6],
     }
 
 

@@ -54,7 +54,7 @@ def stats(
         print_json({"since": since, **numbers, "database_bytes": file_bytes, "bounds": bounds})
         return
     requests = numbers["requests"] or 0
-    looked_up = requests - numbers["bypassed"]
+    looked_up = requests - numbers["bypassed"] - numbers["rejected"]
 
     def rate(count: int) -> str:
         return f"{count:,} ({count / looked_up:.1%})" if looked_up else f"{count:,}"
@@ -73,6 +73,7 @@ def stats(
     table.add_row("semantic hits", rate(numbers["semantic_hits"]))
     table.add_row("misses", rate(numbers["misses"]))
     table.add_row("bypassed", f"{numbers['bypassed']:,}")
+    table.add_row("refused before the cache", f"{numbers['rejected']:,}")
     table.add_row("saved", money(numbers["saved_usd"]))
     console.print(table)
 
