@@ -453,7 +453,8 @@ _LOWER_IBAN = re.compile(
 _IBAN_LINE_END = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){1,7}[ \t]*$")
 _IBAN_LINE_START = re.compile(r"[ \t>]*([A-Za-z0-9]{1,4}(?:[ -][A-Za-z0-9]{1,4}){0,7})(?![A-Za-z0-9])")
 _IBAN_GROUP = re.compile(r"[A-Za-z0-9]+")
-_IBAN_LOOSE_START = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2} ?\d{2} [A-Z0-9]")
+# Led by the check digits (a digit is found fast; a leading lookbehind is tried at every position): "GB 56 B", "ES48 0"
+_IBAN_LOOSE_START = re.compile(r"\d(?:(?<=(?<![A-Za-z0-9])[A-Z]{2}\d)|(?<=(?<![A-Za-z0-9])[A-Z]{2} \d))\d [A-Z0-9]")
 _IBAN_LOOSE_GROUP = re.compile(r"[A-Z0-9]+(?= |(?![A-Za-z0-9]))")
 # A wrapped IBAN breaks after a digit or a capital (its groups are bank codes and account digits), maybe a space: only
 # those lines' ends are tried (the newlines found by `str.find`, cheaper than any pattern pass over the text).
@@ -480,26 +481,29 @@ class CaseFoldIbanRecognizer(IbanRecognizer):
                 results.append(result)
         if "\n" in text:
             results += self._wrapped(text)
-        results += self._loosely_grouped(text)
+        results += self._loosely_grouped(text, {r.start for r in results})
         return results
 
-    def _loosely_grouped(self, text: str) -> list[RecognizerResult]:
+    def _loosely_grouped(self, text: str, found: set[int]) -> list[RecognizerResult]:
         """Groups of any length between single spaces, the check digits apart from the country ("GB 56 BARC 203253
         48219374", a Spanish account's "ES48 0182 2214 51 0208417593"): the shortest run of groups that is a valid
         IBAN (its country's length and mod 97)."""
-        found = []
-        for start in _IBAN_LOOSE_START.finditer(text):
+        loose = []
+        for digits in _IBAN_LOOSE_START.finditer(text):
+            start = digits.start() - (3 if text[digits.start() - 1] == " " else 2)  # "GB 56" / "GB56"
+            if start in found:  # grouped as usual: found already
+                continue
             compact = ""
-            for group in _IBAN_LOOSE_GROUP.finditer(text, start.start(), min(len(text), start.start() + 48)):
-                if group.start() != start.start() and text[group.start() - 1] != " ":
+            for group in _IBAN_LOOSE_GROUP.finditer(text, start, min(len(text), start + 48)):
+                if group.start() != start and text[group.start() - 1] != " ":
                     break
                 compact += group.group()
                 if len(compact) > 34:
                     break
                 if len(compact) >= 15 and self.validate_result(compact):
-                    found.append(RecognizerResult("IBAN_CODE", start.start(), group.end(), 1.0))
+                    loose.append(RecognizerResult("IBAN_CODE", start, group.end(), 1.0))
                     break
-        return found
+        return loose
 
     def _wrapped(self, text: str) -> list[RecognizerResult]:
         found = []
