@@ -87,12 +87,12 @@ class LocalOnly:
 def _problem(host: str, origin: str) -> str | None:
     if host and not _local(_host_name(host)):
         return (
-            "Helix is in laptop mode (no keys needed, this machine only): a request for another host name is refused;"
-            " set [auth] require_keys, or bind [server] host to serve other machines"
+            "Helix is in laptop mode (bound to this machine, [auth] require_keys off): a request for another host"
+            " name is refused; set [auth] require_keys, or bind [server] host to serve other machines"
         )
     if origin and not _local_origin(origin):
         return (
-            "Helix is in laptop mode (no keys needed, this machine only): a request from a web page of another site"
-            " is refused; set [auth] require_keys to serve browsers with a key"
+            "Helix is in laptop mode (bound to this machine, [auth] require_keys off): a request from a web page of"
+            " another site is refused, with a key or not; set [auth] require_keys to serve browsers with keys"
         )
     return None
