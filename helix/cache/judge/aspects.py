@@ -10,7 +10,7 @@ wording ("I was charged twice, will I get a refund?" / "Will I be refunded?").
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from helix.cache.judge import wordlists
 from helix.cache.judge.text import word_matches
@@ -24,6 +24,7 @@ _QUESTION_OPENERS = frozenset({"tense", "modality"})
 _IDIOMS_AFTER_SOME = frozenset({"way", "chance", "option", "possibility", "help", "idea", "reason"})
 
 Phrase = tuple[str, ...]
+_TEXTS_REMEMBERED = 1024
 
 
 @cache
@@ -44,31 +45,50 @@ def classes() -> dict[str, dict[str, tuple[Phrase, ...]]]:
     return out
 
 
-def _found(tokens: list[str], starts: list[bool], fact: str, phrase: Phrase, at: int) -> bool:
-    if tuple(tokens[at : at + len(phrase)]) != phrase:
-        return False
-    if fact in _QUESTION_OPENERS and not (starts[at] or (fact == "tense" and at and tokens[at - 1] in _QUESTION_WORDS)):
-        return False
-    after = tokens[at + len(phrase)] if at + len(phrase) < len(tokens) else ""
-    return not (fact == "quantity" and phrase in (("any",), ("some",)) and after in _IDIOMS_AFTER_SOME)
+@cache
+def _by_first_word() -> dict[str, list[tuple[str, str, Phrase]]]:
+    """first word -> (fact, class, phrase) for every phrase: a text's words are looked up once each."""
+    index: dict[str, list[tuple[str, str, Phrase]]] = {}
+    for fact, named in classes().items():
+        for name, phrases in named.items():
+            for phrase in phrases:
+                index.setdefault(phrase[0], []).append((fact, name, phrase))
+    return index
 
 
-def present(text: str, fact: str) -> set[str]:
-    """The classes of `fact` the text's words name."""
+def _opens_a_question(text: str, start: int, before: str) -> bool:
+    """A word at a clause's start, or (for a tense) right after a question word ("why did it fail")."""
+    return bool(_CLAUSE_START_RE.search(text, max(0, start - 12), start)) or before in _QUESTION_WORDS
+
+
+@lru_cache(maxsize=_TEXTS_REMEMBERED)
+def present(text: str) -> dict[str, frozenset[str]]:
+    """fact -> the classes the text's words name (a question is judged against several candidates: read once)."""
     matches = list(word_matches(text))
     tokens = [m.group(0).lower().replace("\u2019", "'") for m in matches]
-    starts = [bool(_CLAUSE_START_RE.search(m.string[: m.start()])) for m in matches]
-    return {
-        name
-        for name, phrases in classes()[fact].items()
-        if any(_found(tokens, starts, fact, phrase, at) for phrase in phrases for at in range(len(tokens)))
-    }
+    index = _by_first_word()
+    found: dict[str, set[str]] = {}
+    for at, token in enumerate(tokens):
+        for fact, name, phrase in index.get(token, ()):
+            if tuple(tokens[at : at + len(phrase)]) != phrase or name in found.get(fact, ()):
+                continue
+            before = tokens[at - 1] if at else ""
+            after = tokens[at + len(phrase)] if at + len(phrase) < len(tokens) else ""
+            if fact in _QUESTION_OPENERS:
+                start = matches[at].start()
+                if not _opens_a_question(matches[at].string, start, before if fact == "tense" else ""):
+                    continue
+            if fact == "quantity" and phrase in (("any",), ("some",)) and after in _IDIOMS_AFTER_SOME:
+                continue
+            found.setdefault(fact, set()).add(name)
+    return {fact: frozenset(names) for fact, names in found.items()}
 
 
 def disagreement(a: str, b: str) -> tuple[str, list[str], list[str]] | None:
     """(fact, classes of a only, classes of b only) for the first fact on which each has a class the other lacks."""
+    pa, pb = present(a), present(b)
     for fact in classes():
-        ca, cb = present(a, fact), present(b, fact)
+        ca, cb = pa.get(fact, frozenset()), pb.get(fact, frozenset())
         if ca - cb and cb - ca:
             return fact, sorted(ca - cb), sorted(cb - ca)
     return None
