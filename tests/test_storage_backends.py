@@ -420,6 +420,7 @@ def test_cache_entries(database: Location) -> None:
         assert entries.created_since(conn, time.time(), time.time() + 1) == []
         assert entries.stats(conn, 0.0)["entries"] == 1
         assert entries.ids_to_evict(conn, time.time(), 0, 10**9) == [first + 1]
+        assert [entries.clear(conn, pattern, None) for pattern in ("%", "_", "\\")] == [0, 0, 0]  # names, not patterns
         generation = entries.generation(conn)
         assert entries.clear(conn, "m", None) == 1 and entries.generation(conn) == generation + 1
     finally:

@@ -208,11 +208,11 @@ def clear(conn: Connection, model: str | None, older_than: float | None) -> int:
     where: list[str] = ["1 = 1"]
     params: list[Any] = []
     if model:
-        # the name as given, or after a provider's prefix ("gpt-4o" clears "openai/gpt-4o"); compared as text, never
-        # a LIKE pattern, whose "%" and "_" in a name would clear other models' entries
-        suffix = f"/{model}"
-        where.append("(model = ? OR substr(model, -?) = ?)")
-        params += [model, len(suffix), suffix]
+        # the name as given, or after a provider's prefix ("gpt-4o" clears "openai/gpt-4o"); "%" and "_" in a name are
+        # escaped, or they would clear other models' entries
+        escaped = model.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append("(model = ? OR model LIKE ? ESCAPE '\\')")
+        params += [model, f"%/{escaped}"]
     if older_than is not None:
         where.append("created < ?")
         params.append(older_than)
