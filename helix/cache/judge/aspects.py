@@ -20,6 +20,8 @@ _CLAUSE_START_RE = re.compile(r"(?:^|[.!?;:,(]|\b(?:and|but|so|or|hi|hello|hey|p
 # Where a fact's phrases count: a tense's and a modality's only where they open a question ("Did my payment...",
 # "why did it...", "Can I..."); "the flight was late, will you rebook me" tells a story before it asks.
 _QUESTION_OPENERS = frozenset({"tense", "modality"})
+# "can you", "could you", "may I ask": a request put politely, not a question of what one may do
+_POLITE_AFTER = frozenset({"you", "u", "ya", "ask"})
 # "is there any way to": "any" asks whether a way exists, not for some of a thing
 _IDIOMS_AFTER_SOME = frozenset({"way", "chance", "option", "possibility", "help", "idea", "reason"})
 
@@ -79,6 +81,8 @@ def present(text: str) -> dict[str, frozenset[str]]:
                 if not _opens_a_question(matches[at].string, start, before if fact == "tense" else ""):
                     continue
             if fact == "quantity" and phrase in (("any",), ("some",)) and after in _IDIOMS_AFTER_SOME:
+                continue
+            if fact == "modality" and len(phrase) == 1 and after in _POLITE_AFTER:
                 continue
             found.setdefault(fact, set()).add(name)
     return {fact: frozenset(names) for fact, names in found.items()}

@@ -1,7 +1,8 @@
 """The kind of answer a question asks for, from its question word: a person (who), a reason (why), a time
 (when, how long), a place (where) or an amount (how many, how much).
 
-"Who founded Microsoft?" and "When was Microsoft founded?" share every content word and ask for different answers.
+"Who founded Microsoft?" and "When was Microsoft founded?" share every content word and ask for different answers;
+so do "Is my flight delayed?" (yes or no) and "Why is my flight delayed?".
 Only a person or a reason counts against another kind: users ask a place, a time or an amount for one another
 when they want a status ("Where is my refund?" / "When will my refund arrive?", "How often do I pay?" / "When
 are payments due?"), which the paraphrases of every labelled set do. And only when neither question adds a
@@ -33,11 +34,15 @@ def _first_words() -> frozenset[str]:
 
 def asked(text: str) -> str | None:
     """The kind of answer asked for by the first question word that starts a clause ("Hi, who…", "…, why?"),
-    None when that word asks for none of the kinds ("what", "how do I") or there is none."""
+    None when that word asks for none of the kinds ("what", "how do I"); with no question word, "yes or no" when a
+    clause ends in "?" and opens with an auxiliary ("Is my flight delayed?"), else None."""
     kinds, firsts = wordlists.question_words(), _first_words()
     matches = list(word_matches(text))
     normal = [m.group(0).lower().replace("\u2019", "'") for m in matches]
+    yes_or_no = False
     for i, match in enumerate(matches):
+        if normal[i] in _AUXILIARIES and _CLAUSE_START_RE.search(match.string[: match.start()]):
+            yes_or_no = yes_or_no or "?" in text[match.end() :]
         word, _, clitic = normal[i].partition("'")  # "where's", "who'd"
         if word not in firsts and word not in ("what", "how", "which"):
             continue
@@ -48,7 +53,7 @@ def asked(text: str) -> str | None:
         if word in _JOINING and not clitic and after not in _AUXILIARIES:
             continue
         return kind
-    return None
+    return "yes or no" if yes_or_no else None
 
 
 def _content(text: str) -> set[str]:
