@@ -1109,9 +1109,14 @@ def test_redact_body_end_to_end(engine: PiiEngine) -> None:
     assert redact_body({"model": "x"}, _redactor(engine)).texts == []
 
 
-def test_overlaps_keep_higher_score_then_longer_span() -> None:
+def test_overlaps_keep_higher_score_then_longer_span_and_the_rest_of_a_pattern_finding() -> None:
     kept = resolve_overlaps([F("A", 0, 10, 0.5), F("B", 2, 5, 0.9), F("C", 4, 12, 0.9), F("D", 20, 25, 0.1)])
-    assert kept == [F("C", 4, 12, 0.9), F("D", 20, 25, 0.1)]
+    assert kept == [F("A", 0, 2, 0.5), F("B", 2, 4, 0.9), F("C", 4, 12, 0.9), F("D", 20, 25, 0.1)]
+    # a model's name over a password's first word: the rest of the password was let through
+    password = resolve_overlaps([F("PERSON", 30, 36, 0.85), F("PASSWORD", 30, 46, 0.8)])
+    assert password == [F("PERSON", 30, 36, 0.85), F("PASSWORD", 36, 46, 0.8)]
+    # a model's guess loses its overhang
+    assert resolve_overlaps([F("PERSON", 0, 10, 0.85), F("LOCATION", 5, 15, 0.8)]) == [F("PERSON", 0, 10, 0.85)]
 
 
 def test_overlapping_findings_of_one_entity_are_joined() -> None:

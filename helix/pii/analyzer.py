@@ -323,7 +323,9 @@ def _same_kind_joined(findings: Iterable[Finding]) -> list[Finding]:
 
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
     """One entity's overlapping findings joined; across entities, the higher score, then the longer span, kept when
-    findings overlap; sorted by start."""
+    findings overlap, and what a pattern's finding holds beyond those kept is kept too, in pieces: a model's PERSON
+    over the first word of a password ("Passwort ... lautet marmot!36copper?") let the rest of the password through.
+    A model's own findings (names, places) lose their overhang: it is a guess; sorted by start."""
     ranked = sorted(_same_kind_joined(findings), key=lambda f: (-f.score, -(f.end - f.start), f.start))
     kept: list[Finding] = []  # by start; they never overlap, so only the neighbours of a new one can
     starts: list[int] = []
@@ -332,4 +334,25 @@ def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
         if (i == 0 or kept[i - 1].end <= f.start) and (i == len(kept) or f.end <= kept[i].start):
             kept.insert(i, f)
             starts.insert(i, f.start)
+        elif f.entity_type not in NER_ENTITIES:
+            for piece in _beyond(f, kept, i):
+                j = bisect.bisect_right(starts, piece.start)
+                kept.insert(j, piece)
+                starts.insert(j, piece.start)
     return kept
+
+
+def _beyond(f: Finding, kept: list[Finding], i: int) -> list[Finding]:
+    """The stretches of `f` no kept finding covers (`kept[i - 1]` is the last one starting at or before it)."""
+    pieces, at = [], f.start
+    for other in kept[max(0, i - 1) :]:
+        if other.start >= f.end:
+            break
+        if other.end <= at:
+            continue
+        if other.start > at:
+            pieces.append(Finding(f.entity_type, at, other.start, f.score))
+        at = max(at, other.end)
+    if at < f.end:
+        pieces.append(Finding(f.entity_type, at, f.end, f.score))
+    return pieces
