@@ -687,6 +687,21 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("WhatsApp: wa.me/34612345978", "34612345978", "PHONE_NUMBER"),
         ("pwd for the wifi is 'blue-otter-castle-77'", "blue-otter-castle-77", "PASSWORD"),
         ('my password is "correct-horse-42" thanks', "correct-horse-42", "PASSWORD"),
+        # probe set L (2026-12-06): a Hugging Face token of letters only, an ngrok authtoken, mysql's -p'...', a
+        # French colon after a space, an IBAN between hyphens
+        (
+            "HF token 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 for the hub",
+            "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",
+            "API_KEY",
+        ),
+        (
+            "ngrok config add-authtoken tntB0u5xbSLeiujsTs2o4tWL8_rTI0h0EI64q74wImRJ9WL",
+            "tntB0u5xbSLeiujsTs2o4tWL8_rTI0h0EI64q74wImRJ9WL",
+            "API_KEY",
+        ),
+        ("mysql -u root -p'cRR6FEK8e8KuLp' -h db.internal", "cRR6FEK8e8KuLp", "PASSWORD"),
+        ("Mot de passe de la boîte mail : quartz*52lantern?", "quartz*52lantern?", "PASSWORD"),
+        ("IBAN DE-53-735047864817516756 bitte", "DE-53-735047864817516756", "IBAN_CODE"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:

@@ -215,6 +215,12 @@ def test_dashes_of_unicode_are_read_as_hyphens(engine: PiiEngine) -> None:
     assert red.texts == ["SSN: <US_SSN>, SSN <US_SSN>, 1985\u20131990"]
 
 
+def test_a_value_against_chinese_japanese_or_korean_text_is_found(engine: PiiEngine) -> None:
+    """No space between a word of these scripts and a number or an address: no boundary for the patterns (set L)."""
+    red = Redactor(engine).redact(["卡号是6292828468817133\uff0c邮箱minji.kang@kakao.com입니다"])
+    assert red.texts == ["卡号是<CREDIT_CARD>\uff0c邮箱<EMAIL_ADDRESS>입니다"]
+
+
 def test_view_maps_back_to_original_spans() -> None:
     view = canonical("x \uff41%40b")
     assert view.text == "x a@b"

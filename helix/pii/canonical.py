@@ -4,9 +4,10 @@ A value can be written so that no recognizer sees it: in fullwidth forms (U+FF20
 zero-width characters between its letters, `a%40b.co` (percent-encoded), `a&#64;b.co` (an HTML character
 reference), `a\\u0040b.co` (a JSON escape written into a text), in digits of another script (٤١١١),
 `YWxpY2VAZXhhbXBsZS5jb20=` (base64). Detection runs on the view — NFKC (which also folds fullwidth forms to ASCII),
-zero-width characters removed, escapes and references decoded, digits and dashes made ASCII — and on the text of
-every base64 segment that decodes to text; each finding
-is mapped back to the span of the original it came from, and that span is what gets redacted.
+zero-width characters removed, escapes and references decoded, digits and dashes made ASCII, a space where a
+Chinese, Japanese or Korean letter touches an ASCII letter or a long number — and on the text of every base64
+segment that decodes to text; each finding is mapped back to the span of the original it came from, and that span
+is what gets redacted.
 
 Plain ASCII text without `%`, `&#`, `\\u` or base64-looking runs (most prompts) is its own view: no copy, no map.
 """
@@ -123,7 +124,7 @@ def _normalised(text: str) -> View:
         elif unicodedata.category(piece) == "Pd" or piece == "\u2212":
             replacement = "-"  # an SSN copied from a PDF with U+2010 or en dashes: NFKC leaves dashes as they are
         else:
-            replacement = unicodedata.normalize("NFKC", piece)
+            replacement = _apart(text, start, end, unicodedata.normalize("NFKC", piece))
         out.append(replacement)
         starts.extend([start] * len(replacement))
         ends.extend([end] * len(replacement))
@@ -132,6 +133,29 @@ def _normalised(text: str) -> View:
         starts.extend(range(pos, len(text)))
         ends.extend(range(pos + 1, len(text) + 1))
     return View("".join(out), starts, ends)
+
+
+# Chinese, Japanese and Korean write no space between a word and a number or an address ("卡号是6292...",
+# "kakao.com입니다"); their letters are word characters to a pattern, so no `\b` stands between.
+_SPACELESS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def _apart(text: str, start: int, end: int, replacement: str) -> str:
+    """A letter of a script written without spaces, with a space in the view where it touches ASCII letters or a
+    long number (nine digits or more: a card, an ID, a phone), so that the value beside it has a boundary. A short
+    number stays joined: an address's "神南1-19-11" is read as one by its own pattern."""
+    if not _SPACELESS.match(replacement):
+        return replacement
+    if _LETTER_OR_LONG_NUMBER_BEFORE.search(text, max(0, start - _LONG_NUMBER), start):
+        replacement = " " + replacement
+    if _LETTER_OR_LONG_NUMBER_AFTER.match(text, end):
+        replacement += " "
+    return replacement
+
+
+_LONG_NUMBER = 9
+_LETTER_OR_LONG_NUMBER_BEFORE = re.compile(rf"(?:[A-Za-z]|(?<![0-9])[0-9]{{{_LONG_NUMBER}}})\Z")
+_LETTER_OR_LONG_NUMBER_AFTER = re.compile(rf"[A-Za-z]|[0-9]{{{_LONG_NUMBER}}}")
 
 
 def _referenced(piece: str) -> str:

@@ -454,8 +454,10 @@ _IBAN_LINE_END = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9
 _IBAN_LINE_START = re.compile(r"[ \t>]*([A-Za-z0-9]{1,4}(?:[ -][A-Za-z0-9]{1,4}){0,7})(?![A-Za-z0-9])")
 _IBAN_GROUP = re.compile(r"[A-Za-z0-9]+")
 # Led by the check digits (a digit is found fast; a leading lookbehind is tried at every position): "GB 56 B", "ES48 0"
-_IBAN_LOOSE_START = re.compile(r"\d(?:(?<=(?<![A-Za-z0-9])[A-Z]{2}\d)|(?<=(?<![A-Za-z0-9])[A-Z]{2} \d))\d [A-Z0-9]")
-_IBAN_LOOSE_GROUP = re.compile(r"[A-Z0-9]+(?= |(?![A-Za-z0-9]))")
+_IBAN_LOOSE_START = re.compile(
+    r"\d(?:(?<=(?<![A-Za-z0-9])[A-Z]{2}\d)|(?<=(?<![A-Za-z0-9])[A-Z]{2}[ -]\d))\d[ -][A-Z0-9]"
+)
+_IBAN_LOOSE_GROUP = re.compile(r"[A-Z0-9]+(?=[ -]|(?![A-Za-z0-9]))")
 # A wrapped IBAN breaks after a digit or a capital (its groups are bank codes and account digits), maybe a space: only
 # those lines' ends are tried (the newlines found by `str.find`, cheaper than any pattern pass over the text).
 _BREAK_BEFORE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ \t")
@@ -485,17 +487,17 @@ class CaseFoldIbanRecognizer(IbanRecognizer):
         return results
 
     def _loosely_grouped(self, text: str, found: set[int]) -> list[RecognizerResult]:
-        """Groups of any length between single spaces, the check digits apart from the country ("GB 56 BARC 203253
-        48219374", a Spanish account's "ES48 0182 2214 51 0208417593"): the shortest run of groups that is a valid
-        IBAN (its country's length and mod 97)."""
+        """Groups of any length between single spaces or hyphens, the check digits apart from the country ("GB 56 BARC
+        203253 48219374", "DE-53-735047864817516756", a Spanish account's "ES48 0182 2214 51 0208417593"): the
+        shortest run of groups that is a valid IBAN (its country's length and mod 97)."""
         loose = []
         for digits in _IBAN_LOOSE_START.finditer(text):
-            start = digits.start() - (3 if text[digits.start() - 1] == " " else 2)  # "GB 56" / "GB56"
+            start = digits.start() - (3 if text[digits.start() - 1] in " -" else 2)  # "GB 56", "DE-53" / "GB56"
             if start in found:  # grouped as usual: found already
                 continue
             compact = ""
             for group in _IBAN_LOOSE_GROUP.finditer(text, start, min(len(text), start + 48)):
-                if group.start() != start and text[group.start() - 1] != " ":
+                if group.start() != start and text[group.start() - 1] not in " -":
                     break
                 compact += group.group()
                 if len(compact) > 34:

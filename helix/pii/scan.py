@@ -73,7 +73,7 @@ def _search(pattern: str) -> Gate:
 _house_number = _search(r"\d[A-Za-z]?,? (?:[A-Z]|\d|[a-zé]+ )")  # "12 Baker", "12 rue"
 _digit = _search(r"\d")
 # Anchored on a digit: a leading letter class would start a match attempt at nearly every position of prose.
-_letters_then_digits = _search(r"\d(?:(?<=[A-Za-z]{2}\d)|(?<=[A-Z]{2} \d))\d")  # "GB29", "GB 29"
+_letters_then_digits = _search(r"\d(?:(?<=[A-Za-z]{2}\d)|(?<=[A-Z]{2}[ -]\d))\d")  # "GB29", "GB 29", "DE-53"
 _digit_dot_digit = _search(r"\d\.\d")  # in every IPv4 address
 _colons = _search(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")  # in every IPv6 address
 

@@ -52,6 +52,11 @@ def _has_digit_and_letter(value: str) -> bool:
     return _has_digit(value) and any(c.isalpha() for c in value)
 
 
+def _two_kinds(value: str) -> bool:
+    """Two of upper case, lower case and digits."""
+    return sum(any(test(c) for c in value) for test in (str.isupper, str.islower, str.isdigit)) >= 2
+
+
 def _mixed_case_and_digit(value: str) -> bool:
     # Random base64 of this length almost always has all three; git SHAs (lower-case hex) never do.
     return all(any(test(c) for c in value) for test in (str.isupper, str.islower, str.isdigit))
@@ -306,7 +311,15 @@ _VENDOR_KEY_PATTERNS = [
     _api("stripe_webhook", r"\bwhsec_[A-Za-z0-9]{20,}\b", ("whsec_",)),
     _api("google", _NOT_TOKEN_BEFORE + r"AIza[0-9A-Za-z_-]{35}" + _NOT_TOKEN_AFTER, ("aiza",)),
     _api("google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}" + _NOT_TOKEN_AFTER, ("gocspx-",)),
-    _api("huggingface", r"\bhf_[A-Za-z0-9]{34,}\b", ("hf_",), score=0.9, check=_has_digit_and_letter),
+    # letters only is a token too (34 random letters and digits: some have no digit); two kinds of character, not a name
+    _api("huggingface", r"\bhf_[A-Za-z0-9]{34,}\b", ("hf_",), score=0.9, check=_two_kinds),
+    _api(
+        "ngrok_authtoken",  # ngrok config add-authtoken 2Ab..., authtoken: 2Ab... in ngrok.yml
+        r"(?i:\b(?:add-)?authtoken\b)[ \t]*[:=]?[ \t]*[\"']?(?P<value>[A-Za-z0-9_]{30,256})\b",
+        ("authtoken",),
+        score=0.9,
+        check=_has_digit_and_letter,
+    ),
     _api("npm", r"\bnpm_[A-Za-z0-9]{36}\b", ("npm_",), check=_has_digit_and_letter),
     _api("shopify", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", ("shpat_", "shpca_", "shppa_", "shpss_")),
     # AI providers' and developer tools' keys, by their prefixes (the OpenAI-style "sk-" ones, OpenRouter's included,
@@ -565,7 +578,7 @@ def _password_prose(
     after the password word led by "with", "using" or "and" ("ssh root@host with password X")."""
     lead = r"\b(?:with|using|and)[ \t]+(?:the[ \t]+)?" if led else r"\b"
     if far:
-        between = r"(?:[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|:[ \t]+)"
+        between = r"(?:[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|[ \t]?:[ \t]+)"  # French: " : "
     else:
         between = r"[ \t]+" if led else r"\s+" + _PROSE_VERBS + r"\s+"
     return _api(
@@ -702,7 +715,8 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "mysql_password",  # mysql -u app -pS3cret db: the password glued to -p
-        r"(?i:\b(?:mysql\w*|mariadb\w*)\b)[^\n]*?(?<!\S)-p(?P<value>[^\s\"'`]{3,4096})",
+        r"(?i:\b(?:mysql\w*|mariadb\w*)\b)[^\n]*?(?<!\S)-p"
+        r"(?:'(?P<value>[^'\n]{3,4096})'|\"(?P<value>[^\"\n]{3,4096})\"|(?P<value>[^\s\"'`]{3,4096}))",
         ("mysql", "mariadb"),
         score=0.85,
         check=_cli_password,
