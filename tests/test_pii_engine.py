@@ -702,11 +702,21 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("mysql -u root -p'cRR6FEK8e8KuLp' -h db.internal", "cRR6FEK8e8KuLp", "PASSWORD"),
         ("Mot de passe de la boîte mail : quartz*52lantern?", "quartz*52lantern?", "PASSWORD"),
         ("IBAN DE-53-735047864817516756 bitte", "DE-53-735047864817516756", "IBAN_CODE"),
+        # a postcode of continental Europe or Canada after a street (only UK, Irish and Brazilian ones were read)
+        ("Ship to Calle de Alcalá 45, 28005 Madrid please", "28005", "LOCATION"),
+        ("Adres: ul. Długa 12, 80-827 Gdańsk, Polska", "80-827", "LOCATION"),
+        ("Bezorgadres: Dorpsstraat 12a, 3732 HJ De Bilt", "3732 HJ", "LOCATION"),
+        ("1200 Rue Sherbrooke Ouest, Montréal H2Y 2A3", "H2Y 2A3", "LOCATION"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
     found = [(text[f.start : f.end], f.entity_type) for f in engine.analyze(text)]
     assert (value, entity) in found
+
+
+def test_a_year_after_an_address_is_no_postcode(engine: PiiEngine) -> None:
+    (text,) = _redactor(engine).redact(["I live at 450 Main Street since 2019 and love it"]).texts
+    assert text == "I live at <LOCATION> since 2019 and love it"
 
 
 def test_a_value_found_once_is_found_wherever_it_recurs_on_its_line(engine: PiiEngine) -> None:

@@ -271,9 +271,17 @@ class StreetAddressRecognizer(_SpanRecognizer):
 
 
 # A UK postcode shortly after a street address ("12 Baker Street, London NW1 6XE"), an Irish Eircode ("Co. Dublin
-# D13 X2F4") or a Brazilian CEP ("Rio de Janeiro - RJ, 22240-003"): alone, "SW1A 1AA"-shaped text is too often
-# something else to redact, but after an address it finishes it.
-_POSTCODE_AFTER = re.compile(r"[^\n]{0,40}?\b(" + _UK_IE_POSTCODE + r"|\d{5}-\d{3})\b")
+# D13 X2F4"), a Brazilian CEP ("Rio de Janeiro - RJ, 22240-003") or a postcode of continental Europe, Canada, Japan
+# or the US ("28005 Madrid", "80-827 Gdańsk", "113 50 Stockholm", "3732 HJ De Bilt", "8001 Zürich", "H2Y 2A3",
+# "〒120-3908", "94107-1234"): alone, such text is too often something else to redact, but after an address it
+# finishes it.
+# Four digits, or three and two, only before a town's name: after an address, "since 2019" is a year.
+_POSTCODE_AFTER = regex.compile(
+    r"[^\n]{0,40}?(?:\b|〒)("
+    + _UK_IE_POSTCODE
+    + r"|\d{5}-\d{3}|\d{5}(?:-\d{4})?|\d{2}-\d{3}|\d{4} ?[A-Z]{2}(?= \p{Lu})|(?:\d{4}|\d{3} \d{2})(?= \p{Lu})"
+    + r"|\d{3}-\d{4}|[A-Z]\d[A-Z] ?\d[A-Z]\d)\b"
+)
 
 # Months in English and by the first letters they have in German, French, Spanish, Italian, Portuguese, Dutch and
 # Swedish (janvier, März, agosto, ottobre, décembre, maj...).
