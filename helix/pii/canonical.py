@@ -139,6 +139,10 @@ def _normalised(text: str) -> View:
 # "kakao.com입니다"); their letters are word characters to a pattern, so no `\b` stands between.
 _SPACELESS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
+_LONG_NUMBER = 9
+_LETTER_OR_LONG_NUMBER_BEFORE = re.compile(rf"(?:[A-Za-z]|(?<![0-9])[0-9]{{{_LONG_NUMBER}}})\Z")
+_LETTER_OR_LONG_NUMBER_AFTER = re.compile(rf"[A-Za-z]|[0-9]{{{_LONG_NUMBER}}}")
+
 
 def _apart(text: str, start: int, end: int, replacement: str) -> str:
     """A letter of a script written without spaces, with a space in the view where it touches ASCII letters or a
@@ -151,11 +155,6 @@ def _apart(text: str, start: int, end: int, replacement: str) -> str:
     if _LETTER_OR_LONG_NUMBER_AFTER.match(text, end):
         replacement += " "
     return replacement
-
-
-_LONG_NUMBER = 9
-_LETTER_OR_LONG_NUMBER_BEFORE = re.compile(rf"(?:[A-Za-z]|(?<![0-9])[0-9]{{{_LONG_NUMBER}}})\Z")
-_LETTER_OR_LONG_NUMBER_AFTER = re.compile(rf"[A-Za-z]|[0-9]{{{_LONG_NUMBER}}}")
 
 
 def _referenced(piece: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import phonenumbers
@@ -495,17 +495,20 @@ class CaseFoldIbanRecognizer(IbanRecognizer):
             start = digits.start() - (3 if text[digits.start() - 1] in " -" else 2)  # "GB 56", "DE-53" / "GB56"
             if start in found:  # grouped as usual: found already
                 continue
-            compact = ""
-            for group in _IBAN_LOOSE_GROUP.finditer(text, start, min(len(text), start + 48)):
-                if group.start() != start and text[group.start() - 1] not in " -":
-                    break
-                compact += group.group()
-                if len(compact) > 34:
-                    break
-                if len(compact) >= 15 and self.validate_result(compact):
-                    loose.append(RecognizerResult("IBAN_CODE", start, group.end(), 1.0))
-                    break
+            if (end := self._shortest_valid("", _loose_groups(text, start))) is not None:
+                loose.append(RecognizerResult("IBAN_CODE", start, end, 1.0))
         return loose
+
+    def _shortest_valid(self, compact: str, groups: Iterable[re.Match[str]]) -> int | None:
+        """Where the shortest valid IBAN ends that `compact` and the first of `groups` make (its country's length and
+        mod 97; Norway's are the shortest, 15 characters), if any does."""
+        for group in groups:
+            compact += group.group().upper()
+            if len(compact) > 34:
+                return None
+            if len(compact) >= 15 and self.validate_result(compact):
+                return group.end()
+        return None
 
     def _wrapped(self, text: str) -> list[RecognizerResult]:
         found = []
@@ -515,15 +518,19 @@ class CaseFoldIbanRecognizer(IbanRecognizer):
             tail = _IBAN_LINE_START.match(text, at + 1) if head is not None else None
             if head is not None and tail is not None:
                 compact = "".join(_IBAN_GROUP.findall(head.group())).upper()
-                for group in _IBAN_GROUP.finditer(text, tail.start(1), tail.end(1)):  # the shortest valid one
-                    compact += group.group().upper()
-                    if len(compact) > 34:
-                        break
-                    if len(compact) >= 15 and self.validate_result(compact):  # Norway's are the shortest: 15
-                        found.append(RecognizerResult("IBAN_CODE", head.start(), group.end(), 1.0))
-                        break
+                end = self._shortest_valid(compact, _IBAN_GROUP.finditer(text, tail.start(1), tail.end(1)))
+                if end is not None:
+                    found.append(RecognizerResult("IBAN_CODE", head.start(), end, 1.0))
             at = text.find("\n", at + 1)
         return found
+
+
+def _loose_groups(text: str, start: int) -> Iterator[re.Match[str]]:
+    """An IBAN's groups from `start` on, while each follows a space or a hyphen."""
+    for group in _IBAN_LOOSE_GROUP.finditer(text, start, min(len(text), start + 48)):
+        if group.start() != start and text[group.start() - 1] not in " -":
+            return
+        yield group
 
 
 class CardRecognizer(CreditCardRecognizer):

@@ -401,9 +401,9 @@ def from_messages_response(resp: JSON, model: str, json_answer: bool = False) ->
     texts, tool_calls = _split_content(blocks)
     stop = resp.get("stop_reason")
     if json_answer:
-        answers = [c for c in tool_calls if c["function"]["name"] == JSON_ANSWER_TOOL]
-        tool_calls = [c for c in tool_calls if c not in answers]
-        texts += [c["function"]["arguments"] for c in answers]
+        answers = [c["function"]["arguments"] for c in tool_calls if c["function"]["name"] == JSON_ANSWER_TOOL]
+        tool_calls = [c for c in tool_calls if c["function"]["name"] != JSON_ANSWER_TOOL]
+        texts += answers
         stop = "end_turn" if answers and stop == "tool_use" else stop
     message: JSON = {
         "role": "assistant",

@@ -9,14 +9,13 @@ wording ("I was charged twice, will I get a refund?" / "Will I be refunded?").
 
 from __future__ import annotations
 
-import re
 from functools import cache, lru_cache
 
-from helix.cache.judge import wordlists
+from helix.cache.judge import questions, wordlists
 from helix.cache.judge.text import word_matches
 
 _QUESTION_WORDS = frozenset({"how", "what", "when", "where", "which", "why", "who", "much", "many"})
-_CLAUSE_START_RE = re.compile(r"(?:^|[.!?;:,(]|\b(?:and|but|so|or|hi|hello|hey|please)\b)\s*$", re.IGNORECASE)
+_CLAUSE_START_RE = questions.clause_start("hi", "hello", "hey", "please")  # "Hi did my payment go through?"
 # Where a fact's phrases count: a tense's and a modality's only where they open a question ("Did my payment...",
 # "why did it...", "Can I..."); "the flight was late, will you rebook me" tells a story before it asks.
 _QUESTION_OPENERS = frozenset({"tense", "modality"})

@@ -17,7 +17,15 @@ from functools import cache
 from helix.cache.judge import wordlists
 from helix.cache.judge.text import stem, word_matches, words
 
-_CLAUSE_START_RE = re.compile(r"(?:^|[.!?;:,(]|\b(?:and|but|so|or)\b)\s*$", re.IGNORECASE)
+
+def clause_start(*also: str) -> re.Pattern[str]:
+    """Searched in the text before a word: whether the word starts a clause (after the text's start, a mark, a joining
+    word or one of `also`)."""
+    joiners = "|".join(("and", "but", "so", "or", *also))
+    return re.compile(rf"(?:^|[.!?;:,(]|\b(?:{joiners})\b)\s*$", re.IGNORECASE)
+
+
+_CLAUSE_START_RE = clause_start()
 # after these, "when" and "where" ask ("when will it arrive"); before a subject they join clauses ("when I log in")
 _AUXILIARIES = frozenset(
     {"is", "are", "was", "were", "am", "do", "does", "did", "will", "would", "can", "could", "should", "shall"}
@@ -41,8 +49,8 @@ def asked(text: str) -> str | None:
     normal = [m.group(0).lower().replace("\u2019", "'") for m in matches]
     yes_or_no = False
     for i, match in enumerate(matches):
-        if normal[i] in _AUXILIARIES and _CLAUSE_START_RE.search(match.string[: match.start()]):
-            yes_or_no = yes_or_no or "?" in text[match.end() :]
+        if not yes_or_no and normal[i] in _AUXILIARIES and _CLAUSE_START_RE.search(match.string[: match.start()]):
+            yes_or_no = "?" in text[match.end() :]
         word, _, clitic = normal[i].partition("'")  # "where's", "who'd"
         if word not in firsts and word not in ("what", "how", "which"):
             continue
