@@ -235,7 +235,7 @@ class Smoke:
 
     def check_proxy(self, base: str) -> list[str]:
         ids: list[str] = []
-        prompt = f"Binary smoke test {uuid.uuid4().hex[:8]}: say hi"
+        prompt = f"Binary smoke test {_nonce()}: say hi"
         body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt}], "temperature": 0}
 
         started = time.perf_counter()
@@ -278,7 +278,7 @@ class Smoke:
             self.timings["serve: semantic ready"],
         )
 
-        stream_prompt = f"Stream smoke test {uuid.uuid4().hex[:8]}"
+        stream_prompt = f"Stream smoke test {_nonce()}"
         status, headers, raw = http(
             "POST",
             f"{base}/v1/chat/completions",
@@ -349,6 +349,12 @@ class Smoke:
 
 
 # --- small utilities --------------------------------------------------------------------------------
+
+
+def _nonce() -> str:
+    # A bare hex id can be all digits, and "06531100" is a phone number to the PII firewall (it was redacted in a CI
+    # run); a letter in front keeps the id one word that no recognizer reads as a number.
+    return f"x{uuid.uuid4().hex[:8]}"
 
 
 def ok(message: str, seconds: float | None = None) -> None:
