@@ -707,6 +707,52 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Adres: ul. Długa 12, 80-827 Gdańsk, Polska", "80-827", "LOCATION"),
         ("Bezorgadres: Dorpsstraat 12a, 3732 HJ De Bilt", "3732 HJ", "LOCATION"),
         ("1200 Rue Sherbrooke Ouest, Montréal H2Y 2A3", "H2Y 2A3", "LOCATION"),
+        # the rest of set L (2026-12-06, seventh session): generated secrets with brackets and "&", a kubeconfig's
+        # client key, a Grafana token with "_" and "-", ids by their names in seven languages, a table's id columns
+        (
+            "DJANGO_SECRET_KEY=GfG^v=%(3v+_#+DYr$hlcJxy&&0Ok5cs(j+L#o-YH7&jI-6)u3\nDEBUG=false",
+            "GfG^v=%(3v+_#+DYr$hlcJxy&&0Ok5cs(j+L#o-YH7&jI-6)u3",
+            "SECRET",
+        ),
+        (
+            "SECRET_KEY=django-insecure-8#k2$x!p0q@z9w*t&y3^u7v(b1n)m5c%",
+            "django-insecure-8#k2$x!p0q@z9w*t&y3^u7v(b1n)m5c%",
+            "SECRET",
+        ),
+        (
+            "users:\n- name: ops\n  user:\n    client-key-data: BOsLRDXCCuSmc1yBp9a+IPDFHrEJY+GxwXgx0KgmAnAfbisBwLL\n",
+            "BOsLRDXCCuSmc1yBp9a+IPDFHrEJY+GxwXgx0KgmAnAfbisBwLL",
+            "SECRET",
+        ),
+        (
+            "Grafana cloud: glc_YMscnE9fPXp_PAp8VJBepfMDxgPXQtVZFRAhzFOu8HHV2MZutck-ogvPw=",
+            "glc_YMscnE9fPXp_PAp8VJBepfMDxgPXQtVZFRAhzFOu8HHV2MZutck-ogvPw=",
+            "API_KEY",
+        ),
+        ("Rent paid by BACS to sort code 70-47-29 monthly", "70-47-29", "ID_NUMBER"),
+        ("Formularz: nr dowodu BNM 526496", "BNM 526496", "ID_NUMBER"),
+        ("Carta d'identità n. CF79716SE, scadenza 2031", "CF79716SE", "ID_NUMBER"),
+        ("Nº tarjeta sanitaria PBTQ2774429139, teléfono", "PBTQ2774429139", "ID_NUMBER"),
+        ("Nómina: nº afiliación SS 28/66716546/80.", "28/66716546/80", "ID_NUMBER"),
+        ("Meine Krankenversichertennummer ist I566995127, TK.", "I566995127", "ID_NUMBER"),
+        ("Kartu identitas: nomor paspor C3166503.", "C3166503", "ID_NUMBER"),
+        ("搭乗券: 旅券番号 TR6313024. 英語に訳して", "TR6313024", "ID_NUMBER"),
+        ("ETA application: UCI 7839-4482, travel 2025-08-02", "7839-4482", "ID_NUMBER"),
+        ("Konto: 2323.98.73138 (Norge).", "2323.98.73138", "ID_NUMBER"),
+        ("My Flying Blue number is 685362873 and the Delta SkyMiles is 1537721059.", "1537721059", "ID_NUMBER"),
+        ("nhs_no,surname,dob\n2597933768,Pemberton,1961-03-02\n", "2597933768", "ID_NUMBER"),
+        ("氏名,マイナンバー,電話\n社員1,4821 6787 8843,03-1234-5678", "4821 6787 8843", "ID_NUMBER"),
+        ("| name | passport_number |\n|---|---|\n| Anna | C3166503 |", "C3166503", "ID_NUMBER"),
+        ("姓名,手机\n员工1,19846375444\n", "19846375444", "PHONE_NUMBER"),
+        # set M (2026-12-06, seventh session): a Polish account number by its name, a German passport's short name, an
+        # airline's passport record, a Wi-Fi key, a security question's answer
+        ("Numer rachunku: 98 2584 6414 3892 4366 0633 8776.", "98 2584 6414 3892 4366 0633 8776", "ID_NUMBER"),
+        ("Reisedaten: Passnummer C01X9RT42, gültig bis 2031", "C01X9RT42", "ID_NUMBER"),
+        ("APIS: P/JPN/TZ1284736/JPN/12MAR88/F/22OCT31/TANAKA/YUKI", "TZ1284736", "ID_NUMBER"),
+        ("DOCS/P/USA/T90518120/USA/12MAY88/F/09SEP30/RASMUSSEN/TOVE — what", "RASMUSSEN/TOVE", "ID_NUMBER"),
+        ("DOCS/P/USA/T90518120/USA/12MAY88/F/09SEP30/RASMUSSEN/TOVE", "12MAY88", "ID_NUMBER"),
+        ('wifi_config:\n  ssid: "FamilieJansen"\n  psk: "Kx9#mPq2$vL7"', "Kx9#mPq2$vL7", "PASSWORD"),
+        ("security question answer: maiden name Kowalczyk", "maiden name Kowalczyk", "PASSWORD"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -823,6 +869,12 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "cp -r /home/ubuntu/app /Users/Shared/app; cat /home/$USER/.bashrc; ls /home/runner/work; ~/.config/helix",
         '"nextToken": "abc", "sortKey": "created_at", "pageToken": "", "useToken": true',
         "the a/c unit is 12 years old; code GB123456A and QQ 12 34 56 C; route 10.1.2.0/24",
+        # set L's fixes' look-alikes: IETF RFCs, a sort order, a dataset, a table whose id column holds no numbers and
+        # whose other columns are no ids, a value that is code, a URL query's next parameter
+        "See RFC 7231 and RFC 9110; sort the rows by 2024-01-05 then 12345678; the UCI repository since 2019",
+        "passport_status,order_id,amount\npending,10023345,500\nissued,10023346,75\nTicket 12345678 is closed",
+        'SECRET_KEY = get_secret("django", 2)\nconst token = req?.headers!.authorization?.split(',
+        "GET https://api.example.org/v1/items?token=${TOKEN}&user=bob&page=2",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
@@ -1150,6 +1202,17 @@ def test_overlapping_findings_of_one_entity_are_joined() -> None:
     assert kept == [F("PERSON", 10, 29, 0.85), F("EMAIL_ADDRESS", 40, 50, 0.9)]
 
 
+def test_a_key_wrapped_over_lines_is_taken_whole(engine: PiiEngine) -> None:
+    head, tail = "sk-proj-qAir7OnSdzwtjbtBP6XLN2VzwjJPft-ITRpg6WLa17BPbhPibFv", "T3BlbkFJzaHMImexIf1zP59zhBHZf5GXWMo"
+    text = f"My key is wrapped in the email:\n{head}\n{tail}\n  U8tIoX9q2wLc7ZkP4vRn\nhow do I join it back?"
+    found = [(text[f.start : f.end], f.entity_type) for f in engine.analyze(text)]
+    assert found == [(f"{head}\n{tail}\n  U8tIoX9q2wLc7ZkP4vRn", "API_KEY")]
+    # a word, or a line of more than one word, is no part of it
+    for after in ("\nThanks", "\nsee the docs at 2024 release", "\n\nT3BlbkFJzaHMImexIf1zP59zhBHZf5GXWMo"):
+        short = head + after
+        assert [short[f.start : f.end] for f in engine.analyze(short)] == [head], after
+
+
 def test_a_secret_longer_than_a_line_of_prose_is_taken_whole(engine: PiiEngine) -> None:
     token = "IQoJb3JpZ2luX2VjEJr" + "Ab3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN7pQ9rS1tU3vW5xY7zA9bC1dE" * 12
     for text in (f'{{"SessionToken": "{token}"}}', f"export AWS_SESSION_TOKEN={token}"):
@@ -1311,6 +1374,7 @@ _ID_LABELS += ("DL", "DL_no", "dlnumber", "DL id", "MBI", "nik", "Policy_No", "m
 _ID_LABELS += ("IMEI", "imei", "AMKA", "ΑΜΚΑ", "cnp", "CUIL", "cuit", "Ausweisnummer", "routing", "マイナンバーは")  # noqa: RUF001
 _ID_LABELS += ("SV-Nummer", "SVNR", "svnummer", "Rentenversicherungsnummer")
 _ID_LABELS += ("aadhaar_no", "Aadhar number", "pan_no", "sin#", "ssn_full", "SSN_no", "ssn id", "NY DL")
+_ID_LABELS += ("sort code", "nr dowodu", "carta d'identità", "UCI", "RFC", "paspor", "旅券番号", "Konto", "SkyMiles")
 _ID_VALUES = ("533380006", "A1234567", "D1234-56789-01")
 
 

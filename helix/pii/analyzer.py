@@ -31,7 +31,7 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from helix.pii.casing import load_lexicon
-from helix.pii.config import NER_ENTITIES, PiiConfig, find_model, validate
+from helix.pii.config import NER_ENTITIES, SECRET_ENTITIES, PiiConfig, find_model, validate
 from helix.pii.fast_regex import speed_up
 from helix.pii.names import NameRecognizer, load_ner, model_dir
 from helix.pii.personal import (
@@ -249,7 +249,7 @@ class PiiEngine:
             and not self._allowed(text[h.start : h.end])
             and not (h.entity_type == "CREDIT_CARD" and called_a_test_card(text, h.start, h.end))
         ]
-        resolved = resolve_overlaps(kept)
+        resolved = wrapped_keys(text, resolve_overlaps(kept))
         # repeats never overlap a finding, only each other: nearly every text has none and is resolved once
         again = repeats(text, resolved)
         return tuple(resolve_overlaps(resolved + again) if again else resolved)
@@ -270,6 +270,33 @@ _FIELD = b"field:"  # keys of settled fields, beside the analysed texts' in the 
 def _digest(text: str) -> bytes:
     # Keys are digests so the cache never holds prompt text.
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+# A long key broken over lines (an email's or a terminal's wrapping): each next line that holds only more of its
+# characters, letters and digits both, is the rest of it ("sk-proj-qAir...nT" then "T3BlbkFJzaHM...").
+_WRAPPED_MIN = 20
+_KEY_LINE = regex.compile(
+    r"\n[ \t]*+(?=[A-Za-z0-9_+/=.-]*\d)(?=[A-Za-z0-9_+/=.-]*[A-Za-z])[A-Za-z0-9_+/=.-]{16,}+[ \t]*(?=\n|\Z)"
+)
+_WRAPPED_LINES = 8
+
+
+def wrapped_keys(text: str, findings: list[Finding]) -> list[Finding]:
+    """`findings` with each long key or secret that ends a line taken on over the lines that go on with it."""
+    out = findings
+    for i, finding in enumerate(findings):
+        if finding.entity_type not in SECRET_ENTITIES or finding.end - finding.start < _WRAPPED_MIN:
+            continue
+        end = finding.end
+        for _ in range(_WRAPPED_LINES):
+            more = _KEY_LINE.match(text, end)
+            if more is None or (i + 1 < len(findings) and findings[i + 1].start < more.end()):
+                break
+            end = more.end()
+        if end != finding.end:
+            out = out if out is not findings else list(findings)
+            out[i] = Finding(finding.entity_type, finding.start, end, finding.score)
+    return out
 
 
 _MIN_REPEATED = 4  # shorter values ("Li", "42") recur as parts of other things

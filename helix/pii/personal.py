@@ -332,6 +332,40 @@ def column_rows(text: str, header: regex.Pattern[str]) -> Iterator[tuple[int, in
             yield column.end(), len(text) if rows_end < 0 else rows_end
 
 
+def column_cells(text: str, names: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+    """The cells of a table pasted as text under each header cell in which `names` finds a word: the same column of
+    each row below the header (a line with a separator and no digit), to a line without the separator; quotes and
+    spaces left out."""
+    headers = set()
+    for found in names.finditer(text):
+        line_start = text.rfind("\n", 0, found.start()) + 1
+        line_end = _line_end(text, found.end())
+        header = text[line_start:line_end]
+        separator = next((s for s in COLUMN_SEPARATORS if s in header), None)
+        if separator is None or (line_start, found.start()) in headers or any(c.isdigit() for c in header):
+            continue
+        headers.add((line_start, found.start()))
+        column = text.count(separator, line_start, found.start())
+        row_start = line_end + 1
+        while row_start < len(text):
+            row_end = _line_end(text, row_start)
+            cells = text[row_start:row_end].split(separator)
+            if len(cells) == 1:
+                break
+            if column < len(cells):
+                cell_start = row_start + sum(len(cell) + 1 for cell in cells[:column])
+                cell = cells[column]
+                lead = len(cell) - len(cell.lstrip(_CELL_PADDING))
+                yield cell_start + lead, cell_start + len(cell.rstrip(_CELL_PADDING))
+            row_start = row_end + 1
+
+
+def _line_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
+
+
+_CELL_PADDING = " \t\"'"
 _BIRTH_COLUMN = column_header(_BIRTH_WORDS)
 
 
@@ -388,6 +422,16 @@ _ID_WORD_BRANCHES = (
     # Germany's health insurance number (Versichertennummer) and an account abbreviated in Indian and British bank
     # details ("A/c no. 50100234567891")
     *("versichertennummer", "a/c"),
+    # round 13: a UK bank's sort code, Poland's identity card (dowód osobisty, "nr dowodu"), Italy's (carta d'identità),
+    # Spain's health card and social security affiliation, Germany's health insurance number in one word, a passport
+    # in Indonesian and Malay (paspor), Canada's client number (UCI), Mexico's RFC by its name, an account in the
+    # Nordic languages and German (konto, kontonummer), and frequent-flyer and loyalty numbers
+    *("sort ?code", r"dow[oó]d\w*", "carta d(?:['\u2019]|i )?identit[àa]", "tarjeta sanitaria", r"afiliaci[oó]n"),
+    *("seguridad social", r"krankenversicherten\w*", "paspor", "uci", "rfc", r"konto\w*"),
+    *(r"frequent[ -]?fl[iy]er", "flying blue", "skymiles", "aadvantage", "mileageplus", r"miles ?(?:&|and) ?more"),
+    *(word + _ID_NUMBER_SUFFIX for word in ("membership", "loyalty")),
+    # set M: a Polish account (numer rachunku) and a German passport's short name (Passnummer, Pass-Nr.)
+    *(r"rachunk\w*", r"pass-?n(?:umme)?r"),
 )
 
 
@@ -401,9 +445,10 @@ def _by_first_letter(branches: tuple[str, ...]) -> str:
     return "|".join(re.escape(first) + "(?:" + "|".join(rests) + ")" for first, rests in groups.items())
 
 
+_CJK_ID_WORDS = "マイナンバー|個人番号|旅券番号|パスポート番号|护照号码?|護照號碼?|여권 ?번호"
 # After "#" a number's label ends whatever follows ("Member #: 8834-2211-09").
 # Japanese words are written with no space around them ("マイナンバーは1234..."): no word boundary asked there.
-_ID_WORDS_PATTERN = r"\b(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")(?:\b|(?<=#))|マイナンバー|個人番号"
+_ID_WORDS_PATTERN = r"\b(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")(?:\b|(?<=#))|" + _CJK_ID_WORDS
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
 _ID_WORDS = re.compile(_ID_WORDS_PATTERN)
 _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing changes the text's length
@@ -420,11 +465,35 @@ ID_HINTS = (
     *("my number card", "マイナンバー", "個人番号", "assurance sociale", "policy"),
     *("dl_", "dlid", "dlno", "dlnumber"),  # "dl" with `_ID_NUMBER_SUFFIX` in one word: not the whole word "dl"
     *("sv-n", "svn", "versicherten", "a/c", "ssn", "pan_", "sin_"),
+    *(
+        "sort code",
+        "sortcode",
+        "dowod",
+        "dowód",
+        "identit",
+        "sanitaria",
+        "afiliaci",
+        "seguridad social",
+        "paspor",
+        "konto",
+    ),
+    *(
+        "frequent",
+        "flying blue",
+        "skymiles",
+        "aadvantage",
+        "mileageplus",
+        "miles & more",
+        "miles&more",
+        "miles and more",
+    ),
+    *("membership", "loyalty"),
+    *("旅券番号", "パスポート番号", "护照号", "護照號", "여권", "rachunk", "passn", "pass-n"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
     *("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl"),
-    *("imei", "amka", "αμκα", "cnp", "cuil", "cuit"),
+    *("imei", "amka", "αμκα", "cnp", "cuil", "cuit", "uci", "rfc"),
 )
 DATE_OF_BIRTH_HINTS = (
     "born",
@@ -448,11 +517,14 @@ DATE_OF_BIRTH_HINTS = (
 # number typed in lower case, "5572526d"); a letter of another script may stand
 # right before or after it ("マイナンバーは4821 7736 5194です").
 # Digits may also be grouped by dots or slashes, two or more of one and eight digits or more ("2748.19.302", a German
-# Steuernummer 21/815/08150), if not a date ("expires 12.05.2030"); one dot is a decimal, one slash a fraction.
+# Steuernummer 21/815/08150, a Spanish social security number 28/66716546/80), if not a date ("expires 12.05.2030");
+# one dot is a decimal, one slash a fraction. A group does not end before a slash and a digit: "SS 28/66716546/80" is a
+# label and a number, not the number "SS 28".
 _ID_VALUE = re.compile(
     r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])((?=(?:\d[./]?){8})(?!\d\d?[./]\d\d?[./]\d{4}\b)"
-    r"\d{1,4}(?P<sep>[./])\d{2,5}(?:(?P=sep)\d{2,5}){1,2}"
-    r"|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4}|\d{6,}[a-z]{1,2})(?![A-Za-z0-9_])"
+    r"\d{1,4}(?P<sep>[./])\d{2,8}(?:(?P=sep)\d{2,5}){1,2}"
+    r"|\d\d(?: \d{4}){5,7}|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4}|\d{6,}[a-z]{1,2})"
+    r"(?![A-Za-z0-9_]|/\d)"
 )
 _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
 _LABELS_SKIPPED = 2
@@ -477,6 +549,11 @@ class IdNumberRecognizer(_SpanRecognizer):
                 value = _ID_VALUE.match(text, value.end(1))
             if value is not None and _id_shaped(value.group(1)):
                 yield value.span(1)
+        if "\n" in text and len(lowered) == len(text):
+            # The same words naming a table's column: "nhs_no,surname,dob", "氏名,マイナンバー,電話".
+            for start, end in column_cells(lowered.replace("_", " "), _ID_WORDS):
+                if _id_shaped(text[start:end]):
+                    yield start, end
 
 
 def _id_shaped(number: str) -> bool:
@@ -693,14 +770,24 @@ def _mrz_check(field: str) -> int:
 _MRZ_DATES = re.compile(r"\d{7}[MFX<]\d{7}")
 
 
+# An airline's passenger data (APIS) for a passport, as booking systems print it: "DOCS/P/USA/T90518120/USA/12MAY88/F/
+# 09SEP30/RASMUSSEN/TOVE" (document type, issuer, number, nationality, birth date, sex, expiry, surname, given names).
+_APIS_DOCS = re.compile(
+    r"(?<![A-Za-z0-9])P/[A-Z]{3}/(?P<number>[A-Z0-9]{5,15})/[A-Z]{3}/(?P<birth>\d\d[A-Z]{3}\d\d)/[MFXU]I?/"
+    r"\d\d[A-Z]{3}\d\d/(?P<name>[A-Z]+(?:[' -][A-Z]+)*(?:/[A-Z]+(?:[' -][A-Z]+)*){1,2})"
+)
+
+
 def mrz_hint(text: str) -> bool:
     """Whether `text` may hold a machine-readable zone: a run of its filler (the name's and the personal number's
-    unused places; "<<" alone is C++'s, in much code, where the pattern took ~130 us over 2 KB) and its dates."""
-    return "<<<" in text and _MRZ_DATES.search(text) is not None
+    unused places; "<<" alone is C++'s, in much code, where the pattern took ~130 us over 2 KB) and its dates; or an
+    airline's passport record ("P/" before its issuer)."""
+    return ("<<<" in text and _MRZ_DATES.search(text) is not None) or "P/" in text
 
 
 class MrzRecognizer(_SpanRecognizer):
-    """A passport's machine-readable zone pasted as text (a scan's OCR): its number line, checked, and its name line."""
+    """A passport's machine-readable zone pasted as text (a scan's OCR): its number line, checked, and its name line;
+    and an airline's record of a passport (APIS): its number, the holder's birth date and name."""
 
     entity, score = "ID_NUMBER", 0.85
 
@@ -711,6 +798,9 @@ class MrzRecognizer(_SpanRecognizer):
                 if zone.group(1) is not None:
                     yield zone.span(1)
                 yield zone.span(2)
+        if "P/" in text:
+            for record in _APIS_DOCS.finditer(text):
+                yield from (record.span(field) for field in ("number", "birth", "name"))
 
 
 # Six pairs of hex digits with one separator throughout (00:1A:2B:3C:4D:5E, 3c-22-fb-91-0a-7e), or Cisco's three

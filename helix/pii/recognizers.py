@@ -103,9 +103,8 @@ _PHONE_WORDS = regex.compile(
 
 # A table's header cell that names a phone ("phone", "Mobile No", "home_phone"), the whole cell: the rows under it hold
 # phones. A sentence's words before a comma ("Call me on my cell, or...") are no cell.
-_PHONE_COLUMN = column_header(
-    r"(?i:(?:\w+[ _-])?(?:phone|mobile|cell|tel|telefon|fax|whatsapp)\w*(?:[ _-]\w+)?)[ \"']*(?=[,;\t|]|$)"
-)
+_PHONE_WORDS_IN_A_CELL = "phone|mobile|cell|tel|telefon|fax|whatsapp|手机|电话|電話|携帯|휴대폰|전화"
+_PHONE_COLUMN = column_header(rf"(?i:(?:\w+[ _-])?(?:{_PHONE_WORDS_IN_A_CELL})\w*(?:[ _-]\w+)?)[ \"']*(?=[,;\t|]|$)")
 
 
 def _looks_national(digits: str, before: str) -> bool:

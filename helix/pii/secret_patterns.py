@@ -83,7 +83,7 @@ _PLACEHOLDER_VALUE = regex.compile(
 # Unquoted values that are code: another variable, a call, an attribute. Quoted values are literals.
 _EXPRESSION = regex.compile(
     r"""
-    [(\[{]                         # call or subscript: get_password(), env["X"]
+    ^[\w.$?!]*[(\[{][\w.$,]*[)\]}]*$  # call, subscript, literal: get_password(), os.environ.get(, a?.b(, env[, (a,
     | ^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$  # attribute access: settings.DB_PASSWORD, self.password (not Gatito.2019)
     | ^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$   # another variable's name: DB_PASSWORD
     | ^[a-z]+(?:_[a-z]+)+$         # snake_case identifier without digits: user_password
@@ -161,10 +161,12 @@ _SEP = r"""["']?[ \t]*(?::=|=>|[:=\uff1a])[ \t]*"""  # \uff1a: a fullwidth colon
 _QUOTED_VALUE = r"""(?P<q>["'`])(?P<value>[^"'`\n]{4,4096}?)(?P=q)"""
 _BARE_VALUE = r"""(?P<value>[^\s"'`<>]{4,4096})"""
 # A key's bare value also ends at "&", the next parameter of a URL's query (?token=8f14e45f&user=...).
-_BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,4096})"""
+# An "&" ends a value where a URL query's next parameter begins ("?token=...&user=bob"), not inside a generated secret
+# (Django's SECRET_KEY=...&&0Ok5cs(j+L#...).
+_BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,4096}(?:&(?![\w.-]+=)[^\s"'`<>&]*)*)"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
 # "password" may end a longer name (PGPASSWORD, newPassword); "pass" alone only after a name and "_" or "."
-# (DB_PASS, smtp.pass): "first-pass: compile" is prose.
+# (DB_PASS, smtp.pass): "first-pass: compile" is prose. A Wi-Fi network's pre-shared key is one too (psk: "...").
 # A password is also named in German, French, Spanish, Portuguese, Dutch, Polish, Turkish, Russian and Swedish, and
 # in Chinese, Japanese and Korean (no word boundary before those: "数据库密码").
 _FOREIGN_PASSWORD_WORDS = (
@@ -172,7 +174,7 @@ _FOREIGN_PASSWORD_WORDS = (
 )
 _CJK_PASSWORD_WORDS = r"密码|密碼|パスワード|비밀번호"
 # Also in the plural (`passwords: ...`, `"api_keys": "..."`): a list's key names each of its values.
-_PASSWORD_KEY = r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw)|(?<=[a-z0-9][_.])pass)s?\b)"
+_PASSWORD_KEY = r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw|psk)|(?<=[a-z0-9][_.])pass)s?\b)"
 # Their own patterns, tried only on the lines that hold one of them: in one alternation with the English words, every
 # line naming a password would pay for them.
 _FOREIGN_PASSWORD_KEY = rf"(?i:(?:(?<!\w)(?:{_FOREIGN_PASSWORD_WORDS})|{_CJK_PASSWORD_WORDS})\b)"
@@ -183,14 +185,14 @@ _SECRET_KEY = (
     # the last word of a camelCase name (SessionToken, clientSecret, SecretAccessKey); not a bare "Key" (sortKey)
     r"|(?-i:(?<=[a-z0-9])(?:Token|Secret|AccessKey|ApiKey|SecretKey|PrivateKey))s?\b)"
 )
-# Any other name ending in "key" after "_", ".", "-" or a space (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id, "mistral
-# key: ..."): the value must then look random, since code names many things a key (sort_key = "created_at",
-# cache_key = "user:1", "primary key: id").
+# Any other name ending in "key" after "_", ".", "-" or a space (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id, a
+# kubeconfig's client-key-data, "mistral key: ..."): the value must then look random, since code names many things a
+# key (sort_key = "created_at", cache_key = "user:1", "primary key: id").
 # "key" alone opening a line of a config file (TOML's `key = "..."`, YAML's `key: ...`, JSON's `"key": "..."`) is one
 # too, its value checked the same way.
 # So is a URL query's "key" or "appid" (?key=AIza..., &appid=3d9f...): a web API's key where the API asks for it.
 _OTHER_KEY = (
-    r"(?i:(?:(?<=[a-z0-9][_. -])|(?<![^\n])[ \t]*[\"']?)key(?:[_.-](?:base|id))?\b"
+    r"(?i:(?:(?<=[a-z0-9][_. -])|(?<![^\n])[ \t]*[\"']?)key(?:[_.-](?:base|id|data))?\b"
     r"|(?<=[?&])(?:key|app[_-]?id)(?==))"
 )
 _TRAILING = ".,;:)"
@@ -200,7 +202,7 @@ _PAIR_SECRET_NAMES = (
     r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential"
 )
 
-_PASSWORD_HINTS = ("pass", "pwd", "pw")
+_PASSWORD_HINTS = ("pass", "pwd", "pw", "psk")
 _CJK_PASSWORD_HINTS = ("密码", "密碼", "パスワード", "비밀번호")
 # Few and short: each is looked for in every text that names a password in English too. Those beyond Latin-1 (ł, ş,
 # Cyrillic, CJK) cost nothing in a Latin-1 text.
@@ -351,7 +353,7 @@ _VENDOR_KEY_PATTERNS = [
     # and no hint is common in code ("sk_", "re_", "pat": ElevenLabs', Resend's and Airtable's keys are found by name
     # only).
     _api("grafana_service_account", r"\bglsa_[A-Za-z0-9]{32}_[0-9a-f]{8}\b", ("glsa_",)),
-    _api("grafana_cloud", r"\bglc_[A-Za-z0-9+/]{32,}={0,2}", ("glc_",), check=_has_digit_and_letter),
+    _api("grafana_cloud", r"\bglc_[A-Za-z0-9+/_-]{32,}={0,2}", ("glc_",), check=_has_digit_and_letter),
     _api(
         "gitlab_other",  # runner, deploy, pipeline trigger, feed, OAuth app and agent tokens
         r"\bgl(?:rt|dt|ptt|ft|soat|cbt|imt|agent)-[A-Za-z0-9_-]{20,}" + _NOT_TOKEN_AFTER,
@@ -804,8 +806,8 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "security_answer",  # "Security answer: Kertesz1961": a password by another name, the rest of its line
-        r"(?i:\b(?:security|secret)[ \t]+answers?\b[ \t]*[:=][ \t]*)(?P<value>[^\n]{2,64}?)[ \t]*$",
-        ("security answer", "secret answer"),
+        r"(?i:\b(?:security|secret)[ \t]+(?:question[ \t]+)?answers?\b[ \t]*[:=][ \t]*)(?P<value>[^\n]{2,64}?)[ \t]*$",
+        ("security answer", "secret answer", "security question answer"),
         score=0.8,
         check=_plausible_bare_password,
         strip_trailing=_TRAILING,
