@@ -328,3 +328,26 @@ def test_a_content_policy_refusal_goes_to_the_fallback_once(make, fake: FakeStat
     alone = post(helix, "content-filter")
     assert alone.status_code == 400 and alone.json()["error"]["code"] == "content_filter"
     assert fake.models().count("content-filter") == 2
+
+
+def test_an_alias_deployment_s_own_key_stays_with_the_alias(make, fake: FakeState) -> None:
+    # The alias sends openai/gpt-4o-mini with a key (and a timeout) of its own; a client naming openai/gpt-4o-mini
+    # directly, or a fallback naming it, is sent with the provider's key and the [upstream] timeouts.
+    helix = make(
+        '[models.eu]\ndeployments = [{ target = "openai/gpt-4o-mini", api_key = "sk-eu-only", timeout = 30 }]\n'
+        '[models.other]\ndeployments = [{ target = "openai/flaky-9-500" }]\nfallbacks = ["openai/gpt-4o-mini"]\n'
+        "[routing]\nretries = 0\n"
+    )
+
+    def key_sent(model: str) -> str:
+        before = len(fake.requests)
+        assert post(helix, model).status_code == 200
+        return fake.requests[-1].headers["authorization"] if len(fake.requests) > before else "nothing sent"
+
+    assert key_sent("eu") == "Bearer sk-eu-only"
+    assert key_sent("openai/gpt-4o-mini") == "Bearer sk-test"
+    assert key_sent("gpt-4o-mini") == "Bearer sk-test"
+    assert key_sent("other") == "Bearer sk-test"
+    assert key_sent("eu") == "Bearer sk-eu-only"
+    deployments = httpx.get(f"{helix.url}/health/ready").json()["deployments"]
+    assert {"openai/gpt-4o-mini", "openai/gpt-4o-mini#2"} <= set(deployments)

@@ -68,7 +68,7 @@ class RoutingTable:
         key = target.name
         found = self._ad_hoc.get(key)
         if found is None:
-            deployment = self._built.get(key) or self._new(key, target, DeploymentConfig(target=key))
+            deployment = self._named(target, DeploymentConfig(target=key))
             found = Route((Group(key, (deployment,), self.settings.strategy),))
             self._ad_hoc[key] = found
             if len(self._ad_hoc) > AD_HOC_REMEMBERED:
@@ -101,7 +101,7 @@ class RoutingTable:
 
     def _single(self, name: str, where: str) -> Group:
         target = self._resolve(name, where)
-        deployment = self._built.get(target.name) or self._new(target.name, target, DeploymentConfig(target=name))
+        deployment = self._named(target, DeploymentConfig(target=target.name))
         self._built.setdefault(deployment.name, deployment)
         return Group(name, (deployment,), self.settings.strategy)
 
@@ -114,16 +114,24 @@ class RoutingTable:
                 target.provider.name, api_key=spec.api_key, base_url=spec.base_url, timeout=timeout
             )
             target = Target(provider, target.model)
-        name, n = target.name, 1
-        while name in self._built and self._built[name].signature != _signature(spec):
-            n += 1
-            name = f"{target.name}#{n}"
-        deployment = self._built.get(name) or self._new(name, target, spec)
-        self._built.setdefault(name, deployment)
+        deployment = self._named(target, spec)
+        self._built.setdefault(deployment.name, deployment)
         return deployment
 
+    def _named(self, target: Target, spec: DeploymentConfig) -> Deployment:
+        """The deployment of `target` with `spec`'s settings: one made before with the same settings, else a new one
+        named after the target (with "#2", "#3"... where another's settings took that name). A `provider/model`
+        named by a client or as a fallback has no settings of its own: an alias's deployment of the same target with
+        its own key, address, timeouts or limits is not it."""
+        signature = _signature(target, spec)
+        name, n = target.name, 1
+        while name in self._built and self._built[name].signature != signature:
+            n += 1
+            name = f"{target.name}#{n}"
+        return self._built.get(name) or self._new(name, target, spec)
+
     def _new(self, name: str, target: Target, spec: DeploymentConfig) -> Deployment:
-        signature = _signature(spec)
+        signature = _signature(target, spec)
         old = self._kept.get(name)
         same = old is not None and old.signature == signature
         settings = self.settings
@@ -152,9 +160,9 @@ class RoutingTable:
             raise ValueError(f"bad value for '{where}': {exc.message}") from None
 
 
-def _signature(spec: DeploymentConfig) -> tuple[object, ...]:
+def _signature(target: Target, spec: DeploymentConfig) -> tuple[object, ...]:
     return (
-        spec.target,
+        target.name,  # resolved: "gpt-4o-mini" and "openai/gpt-4o-mini" are one target
         spec.weight,
         spec.api_key,
         spec.base_url,
