@@ -119,9 +119,6 @@ class Metrics:
     def started(self) -> None:
         self.in_flight.value += 1
 
-    def cancelled(self) -> None:
-        self.in_flight.value -= 1
-
     def observe(self, call: Call) -> None:
         self.in_flight.value -= 1
         provider = call.target.provider.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,3 +114,19 @@ def test_metrics_need_the_admin_key_off_the_laptop(tmp_path: Path, upstream: tup
         assert 4.99 < remaining < 5.0
     finally:
         helix.server.stop()
+
+
+def test_clients_gone_before_their_answer_leave_nothing_in_flight(served: Helix, fake: FakeState) -> None:
+    # The upstream never answers; each client gives up after 0.3 s, before a first byte (plain) or chunk (stream).
+    for stream in (False, True, False):
+        body = {"model": "hang", "messages": [{"role": "user", "content": "wait"}], "stream": stream}
+        with pytest.raises(httpx.TimeoutException):
+            httpx.post(
+                f"{served.url}/v1/chat/completions", json=body, headers={"cache-control": "no-store"}, timeout=0.3
+            )
+    deadline = time.monotonic() + 10
+    while value(scrape(served), "helix_in_flight_requests") != 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    samples = scrape(served)
+    assert value(samples, "helix_in_flight_requests") == 0
+    assert value(samples, "helix_requests_total", model="hang", provider="openai", status="499", cache="MISS") == 3

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from helix.call import Call, Next, Reply
 from helix.metrics import Metrics
 
@@ -14,9 +12,7 @@ class MeasureStage:
 
     async def __call__(self, call: Call, next: Next) -> Reply:
         self._metrics.started()
-        call.on_finish.append(self._metrics.observe)  # run by the log stage with the final outcome
-        try:
-            return await next(call)
-        except asyncio.CancelledError:
-            self._metrics.cancelled()  # the log stage does not see a cancelled call
-            raise
+        # Run by the log stage, in front of this one, with the final outcome: an answer, an error, a stream's end, or
+        # the client gone (499), so exactly once a request.
+        call.on_finish.append(self._metrics.observe)
+        return await next(call)
