@@ -53,6 +53,16 @@ FACT_NEAR_MISSES = [
     ("What does the regex \\d match?", "What does the regex \\D match?", "symbols"),
     ("Convert 3/4 to a decimal", "Convert 4/3 to a decimal", "symbols"),
     # tense, a time relative to now, the modality of a yes/no question, quantity; the parties of an act
+    # a helper's support set (2026-12-06): a transfer's two sides, home against abroad, a stay's two ends, from/to
+    (
+        "What is the fee for receiving an international wire?",
+        "What is the fee for sending an international wire?",
+        "transfer",
+    ),
+    ("How can I import my data from a CSV file?", "is there a way to download all my data in csv?", "transfer"),
+    ("What is the fee for sending a domestic wire transfer?", "fee for an international wire transfer", "scope"),
+    ("What time is check-out at the hotel?", "What time can we check into the hotel?", "stay"),
+    ("Do you ship from Canada?", "Do you ship to Canada?", "opposites"),
     ("Did my payment go through?", "Will my payment go through?", "tense"),
     ("Why did my build fail?", "why will my build fail", "tense"),
     ("Has my subscription been renewed?", "Will my subscription be renewed?", "tense"),
@@ -199,6 +209,9 @@ FACT_AGREEMENTS = [
     ("How does useEffect work in React?", "explain the useEffect hook"),
     ("How do I install Docker?", "docker install steps"),
     ("How do I update my billing info?", "how to change billing information"),
+    # one event told from both sides; "from" and "to" after other words
+    ("I received the wrong item, what do I do?", "You sent me a different product than the one I ordered."),
+    ("I can't control my thermostat from the app anymore.", "my thermostat isnt connecting to the app"),
 ]
 
 
@@ -341,7 +354,7 @@ class _FixedModel(CrossEncoder):
         return [0.95 if "sign" in b else 0.2 for _, b in pairs]
 
 
-def test_model_scores_decide_the_rest_in_one_batch() -> None:
+def test_model_scores_decide_the_rest() -> None:
     judge = Judge(_FixedModel(), threshold=0.9)
     hit, miss = judge.verify("How do I sign a PDF?", [("how can I sign a pdf", 0.9), ("merge pdfs", 0.7)], 0.5)
     assert hit == Verdict(True, 0.9, 0.95, "")

@@ -38,6 +38,18 @@ def test_model_scores_are_probabilities_and_symmetric() -> None:
     assert one == pytest.approx(swapped)
 
 
+def test_a_pair_scores_the_same_alone_and_among_others() -> None:
+    # The int8 model quantizes activations over what one run reads: scored beside other pairs, this near-miss read
+    # 0.90 where it reads 0.78 alone, and a wrong answer was served.
+    near_miss = ("What is the daily transfer limit on my savings account?", "checking daily transfer limit")
+    others = [("How do I reset my password?", "i forgot my password, how can i reset it"), ("a", "b")] * 3
+    model = CrossEncoder()
+    alone = model.probabilities([near_miss])[0]
+    assert model.probabilities([*others, near_miss])[-1] == alone
+    assert model.probabilities([near_miss, *others[:1]])[0] == alone
+    assert model.score([near_miss, *others])[0] == model.score([near_miss])[0]
+
+
 @needs_embedder
 @pytest.mark.xfail(
     strict=True,

@@ -11,7 +11,7 @@ writer, and the prompt's embedding carried from the lookup to the save so it is 
 - Semantic: embed the last user message (fastembed, off the event loop), prefilter with the in-memory
   sign-bit index, rescore the nearest with sqlite-vec's cosine distance, then let the judge decide:
   the best few candidates above the cosine floor go through the must-match facts and the trained
-  same-question model in one batch; the most similar accepted one is served. A semantic hit's question
+  same-question model, each pair on its own; the most similar accepted one is served. A semantic hit's question
   may be kept as one more key to the answer it was served (`keep_wording`): the next question worded like
   it is judged against it too, and the same question again is an exact hit.
 - Lifecycle: entries expire (TTL) and are evicted least-recently-used beyond `max_entries`/`max_mb`.

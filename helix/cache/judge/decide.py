@@ -71,7 +71,7 @@ class Judge:
 
     def first_accepted(self, query: str, candidates: Sequence[tuple[str, float]], floor: float) -> int | None:
         """The index of the first candidate (give them most similar first) the judge accepts, else None. The
-        nearest is judged alone, so the usual hit costs the model one pair; the others then in one batch."""
+        nearest is judged first, so the usual hit costs the model one pair (two orders); the others after it."""
         if not candidates:
             return None
         if self.verify(query, candidates[:1], floor)[0].accepted:

@@ -355,8 +355,14 @@ def _clips(tokens: list[str]) -> set[str]:
     }
 
 
-def _related(tokens: list[str]) -> set[tuple[str, str]]:
-    """(relation word, stem of the next word that is not a determiner): "before a run" is ("before", "run")."""
+# "from" and "to" reverse a relation only after the same word: "ship from Canada" / "ship to Canada", not "control
+# the thermostat from the app" / "it isn't connecting to the app".
+_RELATIONS_AFTER_ONE_WORD = frozenset({"from", "to"})
+
+
+def _related(tokens: list[str]) -> set[tuple[str, str, str]]:
+    """(relation word, stem of the next word that is not a determiner, stem of the word before it where the relation
+    needs it, else ""): "before a run" is ("before", "run", ""), "ship to Canada" ("to", "canada", "ship")."""
     known = {w for pair in wordlists.relations() for w in pair}
     determiners = wordlists.words("determiners.txt")
     out = set()
@@ -364,7 +370,8 @@ def _related(tokens: list[str]) -> set[tuple[str, str]]:
         if w in known:
             rest = [t for t in tokens[i + 1 :] if t not in determiners]
             if rest:
-                out.add((w, _stem(rest[0])))
+                before = _stem(tokens[i - 1]) if i and w in _RELATIONS_AFTER_ONE_WORD else ""
+                out.add((w, _stem(rest[0]), before))
     return out
 
 
@@ -438,8 +445,13 @@ def _reversed_relation(ta: list[str], tb: list[str]) -> Veto | None:
     ra, rb = _related(ta), _related(tb)
     for x, y in wordlists.relations():
         for one, other in ((ra, rb), (rb, ra)):
-            for word, obj in one:
-                if word == x and (y, obj) in other and (x, obj) not in other and (y, obj) not in one:
+            for word, obj, before in one:
+                if (
+                    word == x
+                    and (y, obj, before) in other
+                    and (x, obj, before) not in other
+                    and (y, obj, before) not in one
+                ):
                     return Veto("opposites", f"'{x} {obj}' vs '{y} {obj}'")
     return None
 

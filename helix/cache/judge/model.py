@@ -6,6 +6,7 @@ onnxruntime and tokenizers come with fastembed; no torch at run time. Loaded onc
 
 from __future__ import annotations
 
+import math
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,6 @@ from typing import Any
 import numpy as np
 
 SHIPPED_MODEL_DIR = Path(__file__).parent / "model"
-BATCH = 64  # sequences per model run
 MAX_LENGTH = 64  # tokens for the pair, as in training; support questions are far shorter
 
 
@@ -30,33 +30,32 @@ class CrossEncoder:
         self._lock = threading.Lock()
 
     def score(self, pairs: list[tuple[str, str]]) -> list[float]:
-        """P(same question) for each pair, in order: both orders in one batch, the lower one kept."""
-        n = BATCH // 2
-        chunks = [pairs[i : i + n] for i in range(0, len(pairs), n)]
-        both = [self.probabilities(chunk + [(b, a) for a, b in chunk]) for chunk in chunks]
-        return [min(p[i], p[len(chunk) + i]) for chunk, p in zip(chunks, both, strict=True) for i in range(len(chunk))]
+        """P(same question) for each pair, in order: both orders read, the lower one kept."""
+        both = self.probabilities(pairs + [(b, a) for a, b in pairs])
+        return [min(ab, ba) for ab, ba in zip(both[: len(pairs)], both[len(pairs) :], strict=True)]
 
     def probabilities(self, pairs: list[tuple[str, str]]) -> list[float]:
-        """P(same question) for each pair read in the order given, BATCH sequences per run. The int8 model
-        quantizes activations over the whole batch, so a pair's value depends a little on its batch-mates."""
+        """P(same question) for each pair read in the order given, one pair a model run: the int8 model quantizes
+        its activations over all it is given at once, so a pair scored beside others would depend on them (a
+        near-miss scored 0.78 alone and 0.90 beside two other candidates, and its wrong answer was served)."""
         if not pairs:
             return []
-        if len(pairs) > BATCH:
-            return [p for i in range(0, len(pairs), BATCH) for p in self.probabilities(pairs[i : i + BATCH])]
         session, tokenizer = self._ensure_loaded()
-        encodings = tokenizer.encode_batch(pairs)
-        feeds = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
-        logits = np.asarray(session.run(["logits"], feeds)[0], dtype=np.float64).reshape(-1)
+        return [self._probability(session, encoding) for encoding in tokenizer.encode_batch(pairs)]
+
+    @staticmethod
+    def _probability(session: Any, encoding: Any) -> float:
         # A pair cut at MAX_LENGTH was judged on its beginnings only: two prompts sharing a long preamble (a
         # template, a retrieved context) and asking different things read as the same. Never the same question.
-        return [
-            0.0 if sum(e.attention_mask) >= MAX_LENGTH else float(p)
-            for e, p in zip(encodings, 1.0 / (1.0 + np.exp(-logits)), strict=True)
-        ]
+        if len(encoding.ids) >= MAX_LENGTH:
+            return 0.0
+        feeds = {
+            "input_ids": np.array([encoding.ids], dtype=np.int64),
+            "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
+            "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
+        }
+        logit = float(np.asarray(session.run(["logits"], feeds)[0]).reshape(-1)[0])
+        return 1.0 / (1.0 + math.exp(-logit)) if logit >= 0 else math.exp(logit) / (1.0 + math.exp(logit))
 
     def _ensure_loaded(self) -> tuple[Any, Any]:
         if self._session is None:
@@ -77,7 +76,7 @@ class CrossEncoder:
             raise JudgeUnavailable(f"onnxruntime or tokenizers is not installed ({exc})") from exc
         tokenizer = Tokenizer.from_file(str(tokenizer_file))
         tokenizer.enable_truncation(MAX_LENGTH)
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        tokenizer.no_padding()  # one pair a run (its tokenizer.json pads to 128)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
