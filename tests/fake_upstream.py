@@ -10,6 +10,7 @@ Behaviour is chosen by the requested model name:
   drop-stream                      send two chunks, then cut the connection
   slow-stream                      stream with 0.2 s between chunks (clients that leave mid-stream)
   length                           finish_reason "length"
+  empty-answer                     finish_reason "stop" and no answer (content null; a stream of no text)
   writes-pii                       the echo plus PII the model "wrote" itself (MODEL_WRITTEN_PII)
   garbled-first / garbled-later    a stream whose first (or third) event is not JSON
   big-<bytes>                      an answer of about that many bytes
@@ -168,6 +169,8 @@ MODEL_WRITTEN_PII = ("model.wrote@leakmail.io", "4111 1111 1111 1111")
 
 
 def _answer_text(body: dict[str, Any], prompt: str) -> str:
+    if body.get("model") == "empty-answer":
+        return ""
     if body.get("model") == "writes-pii":
         email, card = MODEL_WRITTEN_PII
         return f"echo: {prompt} The owner is {email} and they paid with card {card}. " + "More text. " * 40
@@ -183,7 +186,7 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body.get("model"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer or None}, "finish_reason": finish}],
         "usage": BAD_USAGE.get(str(body.get("model"))) or _usage(prompt, answer),
     }
     if body.get("model") == "no-usage":

@@ -127,6 +127,17 @@ def test_broken_streams_and_truncated_answers_are_not_stored(helix: Helix, fake:
     assert helix.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_with_nothing_in_it_is_passed_on_not_stored(helix: Helix, fake: FakeState, stream: bool) -> None:
+    # A provider's glitch: a 200, finish_reason "stop", no text, no tool call. Kept, it would be the answer for the TTL.
+    body = {"model": "empty-answer", "messages": [{"role": "user", "content": "say something"}], "stream": stream}
+    for _ in range(2):
+        assert httpx.post(f"{helix.url}/v1/chat/completions", json=body).status_code == 200
+        helix.flush()
+    assert len(fake.calls("/v1/chat/completions")) == 2
+    assert helix.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0
+
+
 @pytest.mark.parametrize(
     "params",
     [{"n": 2}, {"temperature": 1.5}],

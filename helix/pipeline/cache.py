@@ -152,9 +152,12 @@ class CacheStage:
         return Completed(body, raw)
 
     def _storable(self, body: dict[str, Any]) -> bool:
-        reasons = [c.get("finish_reason") for c in body.get("choices") or [] if isinstance(c, dict)]
+        choices = [c for c in body.get("choices") or [] if isinstance(c, dict)]
+        reasons = [c.get("finish_reason") for c in choices]
         if not reasons or not all(reasons):
             return False  # an answer (a stream ended by [DONE]) without its finish reason may be cut short
+        if not all(map(_answered, choices)):
+            return False  # an upstream's glitch (a 200 with nothing in it) is passed on once, not kept for the TTL
         return self._config.cache_truncated or "length" not in reasons
 
     async def _store(
@@ -214,6 +217,15 @@ _UNASSEMBLABLE = (TypeError, ValueError, AttributeError)
 
 def _cannot_assemble(call: Call) -> None:
     log.warning("a chunk of %s's stream could not be assembled for the cache; the answer is not cached", call.id)
+
+
+def _answered(choice: dict[str, Any]) -> bool:
+    """Whether a choice holds an answer: text, a tool or function call, a refusal or audio."""
+    message = choice.get("message") or {}
+    return bool(
+        choice.get("text")
+        or any(message.get(part) for part in ("content", "tool_calls", "function_call", "refusal", "audio"))
+    )
 
 
 async def _replay(chunks: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
