@@ -425,7 +425,7 @@ def test_an_answer_past_the_cap_is_a_502_not_read_whole(
     is refused rather than read into memory however large it is."""
     from helix.providers import http
 
-    monkeypatch.setattr(http, "MAX_ANSWER_BYTES", 64 * 1024)
+    monkeypatch.setattr(http, "MAX_TEXT_ANSWER_BYTES", 64 * 1024)
     with raw_upstream(_big_answer(framing)) as url:
         instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
         try:

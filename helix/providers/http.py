@@ -319,7 +319,7 @@ async def open_request(
             call.upstream_seconds += time.perf_counter() - began
     try:
         if response.status_code >= 400:
-            raw = await _read(response, provider, call)
+            raw = await _read(response, provider, call, MAX_ERROR_BYTES)
             raise upstream_error(provider, response.status_code, raw, read_error, response.headers)
         if response.status_code >= 300:
             raise UpstreamUnavailable(
@@ -343,17 +343,25 @@ async def open_request(
         await response.aclose()
 
 
-# The most bytes of a whole answer (or error) Helix reads, decoded: beyond any real one (2,048 embeddings of 3,072
-# numbers are ~130 MB of JSON), short of letting a provider (or a gzip bomb from one) fill the memory.
+# The most bytes of a whole answer Helix reads, decoded: beyond any real one, short of letting a provider (or a gzip
+# bomb from one) fill the memory. Embeddings are the largest (2,048 embeddings of 3,072 numbers are ~130 MB of JSON);
+# 64 MB of text is millions of tokens, or the log-probabilities of a long answer. An error says what it must in far
+# less: an endless one reached gigabytes of memory, three attempts at a time.
 MAX_ANSWER_BYTES = 256 * 1024 * 1024
+MAX_TEXT_ANSWER_BYTES = 64 * 1024 * 1024
+MAX_ERROR_BYTES = 8 * 1024 * 1024
 
 
-async def _read(response: httpx.Response, provider: str, call: Call | None) -> bytes:
+def _answer_limit(call: Call | None) -> int:
+    return MAX_ANSWER_BYTES if call is not None and call.endpoint == "embeddings" else MAX_TEXT_ANSWER_BYTES
+
+
+async def _read(response: httpx.Response, provider: str, call: Call | None, limit: int) -> bytes:
     began = time.perf_counter()
     try:
-        return await read_body(response, MAX_ANSWER_BYTES)
+        return await read_body(response, limit)
     except AnswerTooLarge:
-        raise unreadable(provider, "an answer", "upstream_bad_answer", f"over {MAX_ANSWER_BYTES >> 20} MB") from None
+        raise unreadable(provider, "an answer", "upstream_bad_answer", f"over {limit >> 20} MB") from None
     except UPSTREAM_FAILURES as exc:
         raise transport_error(provider, exc) from None
     finally:
@@ -367,7 +375,7 @@ async def read_json(response: httpx.Response, provider: str, call: Call | None) 
 
 async def read_json_raw(response: httpx.Response, provider: str, call: Call | None) -> tuple[Any, bytes]:
     """The answer decoded, and its bytes as received, less any byte order mark (some servers write one)."""
-    raw = (await _read(response, provider, call)).removeprefix(BOM_UTF8)
+    raw = (await _read(response, provider, call, _answer_limit(call))).removeprefix(BOM_UTF8)
     body = _decode_or_none(raw)
     if body is None and (recoded := _recoded(raw, response.headers)) is not None:
         raw, body = recoded, _decode_or_none(recoded)  # not UTF-8: in the charset it declares, then as UTF-8

@@ -130,6 +130,7 @@ async def read_body(response: httpx.Response, limit: int) -> bytes:
     async for piece in iter_body(response):
         size += len(piece)
         if size > limit:
+            pieces.clear()  # now, not when the exception's traceback lets go of this frame
             raise AnswerTooLarge
         pieces.append(piece)
     return b"".join(pieces)
