@@ -235,7 +235,9 @@ def decode_event(provider: str, data: str | bytes) -> dict[str, Any]:
 UPSTREAM_FAILURES = (httpx.TransportError, httpx.DecodingError, aiohttp.ClientError)
 
 
-def transport_error(provider: str, exc: Exception) -> HelixError:
+def transport_error(provider: str, exc: Exception, *, answering: bool = False) -> HelixError:
+    """`exc` as the error a client gets: a connection refused, a timeout, or a connection that failed before the
+    provider answered or (`answering`) while its answer was being read: it was reached, and broke off."""
     # httpx-aiohttp maps aiohttp's errors coarsely (a refused connection arrives as ConnectTimeout), so
     # judge by the original aiohttp exception where there is one.
     cause = exc.__cause__ if isinstance(exc, httpx.HTTPError) else exc
@@ -251,6 +253,12 @@ def transport_error(provider: str, exc: Exception) -> HelixError:
     if timed_out:
         return UpstreamTimeout(
             f"{provider}: the provider did not answer in time; raise [upstream] read_timeout if it is just slow",
+            provider=provider,
+        )
+    if answering:
+        return UpstreamUnavailable(
+            f"{provider}: the provider's answer broke off ({_detail(exc, cause)})",
+            code="upstream_cut_off",
             provider=provider,
         )
     return UpstreamUnavailable(
@@ -363,7 +371,7 @@ async def _read(response: httpx.Response, provider: str, call: Call | None, limi
     except AnswerTooLarge:
         raise unreadable(provider, "an answer", "upstream_bad_answer", f"over {limit >> 20} MB") from None
     except UPSTREAM_FAILURES as exc:
-        raise transport_error(provider, exc) from None
+        raise transport_error(provider, exc, answering=True) from None
     finally:
         if call is not None:
             call.upstream_seconds += time.perf_counter() - began
@@ -450,7 +458,7 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
         if (event := _sse_event(buffer.rstrip(b"\r"), provider)) is not None:  # the last event, ended or not
             yield (*event, False)
     except UPSTREAM_FAILURES as exc:
-        raise transport_error(provider, exc) from None
+        raise transport_error(provider, exc, answering=True) from None
 
 
 def _sse_event(block: bytes, provider: str) -> tuple[str, bytes] | None:
