@@ -391,3 +391,17 @@ def test_a_name_in_an_identifier_is_read_word_by_word(ner_redactor: Redactor) ->
     body = {"model": "m", "messages": [{"role": "tool", "name": "get_weather", "content": "sunny"}]}
     redact_body(body, ner_redactor)
     assert body["messages"][0]["name"] == "get_weather"
+
+
+def test_a_country_is_no_one_s_address_but_a_city_with_a_name_is_redacted(ner_redactor: Redactor) -> None:
+    # Redacted, a country left the provider answering "Do you ship to <LOCATION>?", and one question about Canada and
+    # one about Australia were the same cached question.
+    countries = [
+        "Do you ship to Canada?",
+        "Do you ship to the United States or the UK?",
+        "Do I need a visa for Japan with an EU passport?",
+        "Is it cheaper to fly from Germany to Portugal in June?",
+    ]
+    assert ner_redactor.redact(countries).texts == countries
+    (kept,) = ner_redactor.redact(["Our Berlin office number is +49 30 901820, ask Anna Schmidt"]).texts
+    assert "Berlin" not in kept and "Anna Schmidt" not in kept

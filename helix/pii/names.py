@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy
+import phonenumbers
 import regex
 import spacy
 import threadpoolctl
+from phonenumbers.geocoder import country_name_for_number
 from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.de.stop_words import STOP_WORDS as _DE_STOP_WORDS
@@ -646,6 +648,25 @@ def _lower_case_phrase(value: str) -> bool:
     )
 
 
+# What people call a country besides its name (phonenumbers' English names: "United States", "United Kingdom").
+_COUNTRY_SHORT_NAMES = ("us", "u.s.", "usa", "u.s.a.", "uk", "u.k.", "america", "britain", "great britain", "uae")
+_COUNTRY_SHORT_NAMES += ("england", "scotland", "wales", "northern ireland", "holland", "czechia", "the states")
+
+
+@functools.cache
+def _countries() -> frozenset[str]:
+    examples = (phonenumbers.example_number(region) for region in phonenumbers.SUPPORTED_REGIONS)
+    names = {country_name_for_number(number, "en").lower() for number in examples if number is not None}
+    return frozenset((names - {""}) | set(_COUNTRY_SHORT_NAMES))
+
+
+def _country(place: str) -> bool:
+    """A country's name: a place, but nobody's address. Redacted, it left a provider answering "Do you ship to
+    <LOCATION>?", and "...to Canada?" and "...to Australia?" one cached question."""
+    lowered = place.strip().lower()
+    return lowered in _countries() or lowered.removeprefix("the ") in _countries()
+
+
 def _misread(text: str, start: int, end: int) -> bool:
     """A span the model tagged but is no name: a function word of another language ("Unter", "Nach") or a phrase
     in lower case with one, part of a path or time zone ("Europe/Berlin"), or a single word as a command-line flag's
@@ -688,7 +709,7 @@ class NameRecognizer(LocalRecognizer):
                 entity = self._entity(ent, start, end, restored)
                 if self._greeted(ent):  # "Dear Siobhán" tagged as an organisation: a greeting, then the person
                     entity, start = "PERSON", offset + ent[1].idx
-                if entity is None or entity not in entities:
+                if entity is None or entity not in entities or (entity == "LOCATION" and _country(view[start:end])):
                     continue
                 for a, b in name_parts(view, start, end):
                     if entity == "PERSON":
