@@ -136,27 +136,29 @@ def replay(
     """The split's questions through a cache, in `orders` shuffled orders: each round asks one more phrasing of
     every intent (first phrasings first, so most questions have their intent stored). A miss is stored; a
     question is served the most similar of its `candidates` nearest stored questions that the judge accepts,
-    and with `keep_wordings` stored too, holding the answer it was served."""
+    and with `keep_wordings` stored too, holding the answer it was served and the question that answer was written
+    for, whose facts a question judged against it must match too (as `ResponseCache.keep_wording`)."""
     asked_intents = [i for i in intents if i.split == split]
     texts = sorted({t for i in asked_intents for t in i.texts})
     vectors = dict(zip(texts, embedder.embed(texts), strict=True))
     possible = hits = wrong = 0
     for order in range(orders):
         rng = random.Random(order)
-        stored: list[tuple[str, str]] = []  # (intent, question)
+        stored: list[tuple[str, str, str | None]] = []  # (intent, question, the question its answer was for)
         for round_ in range(max(len(i.texts) for i in asked_intents)):
             asked = [(i.name, i.texts[round_]) for i in asked_intents if round_ < len(i.texts)]
             rng.shuffle(asked)
             for intent, text in asked:
-                possible += any(name == intent for name, _ in stored)
+                possible += any(name == intent for name, _, _ in stored)
                 nearest = sorted(stored, key=lambda s: -float(vectors[text] @ vectors[s[1]]))[:candidates]
-                chosen = judge.first_accepted(text, [(q, float(vectors[text] @ vectors[q])) for _, q in nearest], floor)
+                judged = [(q, float(vectors[text] @ vectors[q])) for _, q, _ in nearest]
+                chosen = judge.first_accepted(text, judged, floor, [origin for _, _, origin in nearest])
                 if chosen is None:
-                    stored.append((intent, text))
+                    stored.append((intent, text, None))
                 else:
-                    served = nearest[chosen][0]
+                    served, question, origin = nearest[chosen]
                     hits += served == intent
                     wrong += served != intent
                     if keep_wordings:
-                        stored.append((served, text))
+                        stored.append((served, text, origin or question))
     return Replay(possible, hits, wrong)

@@ -273,6 +273,21 @@ def test_a_semantic_hit_keeps_its_wording_as_a_key_to_the_answer(semantic: Helix
     assert all(r["expires"] == pytest.approx(rows[0]["expires"], abs=2) for r in rows)  # no longer than the answer
 
 
+def test_a_kept_wording_is_no_key_to_a_question_its_answer_does_not_fit(semantic: Helix, fake: FakeState) -> None:
+    # "international wire fee" is served the answer about sending a wire and kept as a key to it; the question about
+    # receiving one is judged the same as that short wording (0.97), but its facts are not the sending question's.
+    first = "What is the fee for sending an international wire transfer?"
+    short = "international wire fee"
+    other = "What is the fee for receiving an international wire transfer?"
+    ask(semantic, first)
+    assert ask(semantic, short).headers["x-helix-cache"] == "HIT-SEMANTIC"
+    semantic.flush()
+    (kept,) = semantic.rows("SELECT origin FROM cache_entries WHERE prompt = ?", (short,))
+    assert kept["origin"] == first
+    assert ask(semantic, other).headers["x-helix-cache"] == "MISS"
+    assert ask(semantic, "whats the fee for sending an international wire").headers["x-helix-cache"] == "HIT-SEMANTIC"
+
+
 def test_wordings_are_not_kept_when_told_not_to(tmp_path: Path, upstream, fake: FakeState) -> None:
     first, reworded = "How do I reset my password?", "I forgot my password, how can I reset it?"
     further = "I forgot my password again, how can I reset it?"

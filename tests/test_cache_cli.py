@@ -67,6 +67,18 @@ def test_clear_older_than_keeps_recent_entries(helix: Helix, fake: FakeState) ->
     assert bad.returncode == 1 and "not a duration" in bad.stderr
 
 
+def test_search_shows_a_kept_wording_s_question_and_the_facts_held_against_it(semantic: Helix, fake: FakeState) -> None:  # noqa: F811
+    ask(semantic, "What is the fee for sending an international wire transfer?")
+    assert ask(semantic, "international wire fee").headers["x-helix-cache"] == "HIT-SEMANTIC"
+    semantic.flush()
+    search = helix_cmd(
+        "cache", "search", "What is the fee for receiving an international wire transfer?", env=cli_env(semantic)
+    )
+    assert search.returncode == 0, search.stderr
+    assert "kept for: What is the fee for sending" in search.stdout
+    assert "against the question it answered" in search.stdout
+
+
 def test_search_without_a_model_fails_in_one_line(helix: Helix, tmp_path) -> None:
     env = {**cli_env(helix), "HELIX_CACHE__EMBEDDING_MODEL_PATH": str(tmp_path / "nope"), "HF_HUB_OFFLINE": "1"}
     result = helix_cmd("cache", "search", "anything", env=env)

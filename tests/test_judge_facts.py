@@ -354,6 +354,24 @@ class _FixedModel(CrossEncoder):
         return [0.95 if "sign" in b else 0.2 for _, b in pairs]
 
 
+class _Sure(CrossEncoder):
+    def probabilities(self, pairs: list[tuple[str, str]]) -> list[float]:
+        return [0.95] * len(pairs)
+
+
+def test_a_kept_wording_is_judged_with_the_facts_of_the_question_its_answer_was_for() -> None:
+    judge = Judge(_Sure(), threshold=0.9)
+    asked = "What is the fee for receiving an international wire?"
+    kept = [("international wire fee", 0.9)]
+    (alone,) = judge.verify(asked, kept, 0.5)
+    assert alone.accepted
+    sent = "What is the fee for sending an international wire?"
+    (vetoed,) = judge.verify(asked, kept, 0.5, origins=[sent])
+    assert vetoed == Verdict(False, 0.9, None, "transfer: in vs out, against the question it answered")
+    assert judge.first_accepted(asked, kept, 0.5, [sent]) is None
+    assert judge.first_accepted(asked, kept, 0.5, ["What is the fee for an international wire?"]) == 0
+
+
 def test_model_scores_decide_the_rest() -> None:
     judge = Judge(_FixedModel(), threshold=0.9)
     hit, miss = judge.verify("How do I sign a PDF?", [("how can I sign a pdf", 0.9), ("merge pdfs", 0.7)], 0.5)

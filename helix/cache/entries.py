@@ -37,6 +37,7 @@ _FIELDS = (
     "created",
     "expires",
     "last_used",
+    "origin",
 )
 # The same request answered again (by this instance after a clear, or by another one) replaces the entry.
 INSERT = (
@@ -64,6 +65,7 @@ class Candidate:
     id: int
     prompt: str
     similarity: float
+    origin: str | None = None  # a kept wording's: the question its answer was written for
 
 
 EXPIRES_PARAM = 14  # where insert_params() puts the expiry time
@@ -82,6 +84,7 @@ def insert_params(
     usage: dict[str, Any] | None,
     cost: float | None,
     ttl: float,
+    origin: str | None = None,
 ) -> tuple[Any, ...]:
     now = time.time()
     counts = Usage.from_openai(usage)
@@ -103,6 +106,7 @@ def insert_params(
         now,
         now + ttl,
         now,
+        origin,
     )
 
 
@@ -132,14 +136,14 @@ def rescore(conn: Connection, ids: list[int], vector: bytes, now: float) -> list
         return []
     marks = ",".join("?" * len(ids))
     rows = conn.execute(
-        f"SELECT id, prompt, embedding FROM cache_entries WHERE id IN ({marks}) AND expires > ?"
+        f"SELECT id, prompt, embedding, origin FROM cache_entries WHERE id IN ({marks}) AND expires > ?"
         " AND embedding IS NOT NULL",
         (*ids, now),
     ).fetchall()
     if not rows:
         return []
     similarities = cosine(vector, [bytes(r[2]) for r in rows])
-    found = (Candidate(r[0], r[1], float(s)) for r, s in zip(rows, similarities, strict=True))
+    found = (Candidate(r[0], r[1], float(s), r[3]) for r, s in zip(rows, similarities, strict=True))
     return sorted(found, key=lambda c: -c.similarity)
 
 
@@ -269,13 +273,13 @@ def stats(conn: Connection, since: float) -> dict[str, Any]:
 def nearest_by_text(conn: Connection, vector: bytes, limit: int) -> list[dict[str, Any]]:
     """For `helix cache search`: the most similar stored prompts across every partition (a full scan)."""
     rows = conn.execute(
-        "SELECT id, model, scope, prompt, hits, embedding FROM cache_entries"
+        "SELECT id, model, scope, prompt, hits, origin, embedding FROM cache_entries"
         " WHERE embedding IS NOT NULL AND expires > ?",
         (time.time(),),
     ).fetchall()
     if not rows:
         return []
-    similarities = cosine(vector, [bytes(r[5]) for r in rows])
+    similarities = cosine(vector, [bytes(r[6]) for r in rows])
     best = sorted(range(len(rows)), key=lambda i: -similarities[i])[:limit]
-    fields = ("id", "model", "scope", "prompt", "hits")
-    return [{**dict(zip(fields, rows[i][:5], strict=True)), "similarity": float(similarities[i])} for i in best]
+    fields = ("id", "model", "scope", "prompt", "hits", "origin")
+    return [{**dict(zip(fields, rows[i][:6], strict=True)), "similarity": float(similarities[i])} for i in best]

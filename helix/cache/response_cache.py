@@ -81,6 +81,7 @@ class Hit:
     entry: Entry
     similarity: float | None = None  # None: the exact same request
     answer: Answer | None = None  # an exact hit's answer, pre-encoded
+    question: str | None = None  # a semantic hit's: the question its answer was written for
 
     def ready(self) -> Answer:
         return self.answer if self.answer is not None else Answer.of(self.entry)
@@ -193,14 +194,19 @@ class ResponseCache:
         served, until that answer expires (or `ttl`, if sooner). People reword a question in many ways and
         the judge accepts a new wording more readily when it is close to one already accepted: each accepted
         wording widens what the next question may be judged against, and never beyond what the judge accepted
-        for each step."""
+        for each step. It keeps the question the answer was written for, whose facts a question judged against
+        the wording must match too ("intl wire fee", kept for "the fee for sending...", is no key to "the fee for
+        receiving...")."""
         hit = found.hit
         assert hit is not None and hit.similarity is not None and found.vector is not None
         left = hit.entry.expires - time.time()
         if ttl is not None:
             left = min(left, ttl)
         if left > 0:
-            self._write(found.fingerprint, model, hit.entry.response, usage, hit.entry.cost_usd, found.vector, left)
+            entry = hit.entry
+            self._write(
+                found.fingerprint, model, entry.response, usage, entry.cost_usd, found.vector, left, hit.question
+            )
 
     def touch(self, entry_id: int) -> None:
         """Count a hit; written with the next housekeeping turn (one UPDATE per entry, not per hit)."""
@@ -266,12 +272,13 @@ class ResponseCache:
         self._index.remove(set(ids) - {c.id for c in candidates})
         near = [c for c in candidates[: self.config.candidates] if c.similarity >= threshold]
         while near:
-            chosen = self._judge.first_accepted(keys.prompt, [(c.prompt, c.similarity) for c in near], threshold)
+            judged = [(c.prompt, c.similarity) for c in near]
+            chosen = self._judge.first_accepted(keys.prompt, judged, threshold, [c.origin for c in near])
             if chosen is None:
                 return None
             entry = entries.get_entry(conn, near[chosen].id)
             if entry is not None:
-                return Hit(entry, near[chosen].similarity)
+                return Hit(entry, near[chosen].similarity, question=near[chosen].origin or near[chosen].prompt)
             near = near[chosen + 1 :]  # expired or deleted meanwhile: the next accepted one
         return None
 
@@ -339,6 +346,7 @@ class ResponseCache:
         cost: float | None,
         vector: NDArray[np.float32] | None,
         ttl: float | None,
+        origin: str | None = None,
     ) -> None:
         if self._next_id > self._last_id:  # 2**32 entries saved since the block was taken
             self._take_ids()
@@ -359,6 +367,7 @@ class ResponseCache:
             usage,
             cost,
             ttl or self.default_ttl,
+            origin,
         )
         self._writer.submit(entries.INSERT, params)
         entry = Entry(entry_id, response, cost, params[entries.EXPIRES_PARAM])

@@ -124,7 +124,8 @@ def search(
     # every row gets a verdict here (floor 0), so the table shows scores even below the floor, and both orders
     # are scored, so a refused row shows the exact lower score (serving reads the second order only when needed)
     try:
-        verdicts = judge.verify(text, [(row["prompt"], row["similarity"]) for row in rows], 0.0, both_orders=True)
+        candidates = [(row["prompt"], row["similarity"]) for row in rows]
+        verdicts = judge.verify(text, candidates, 0.0, both_orders=True, origins=[row["origin"] for row in rows])
     except JudgeUnavailable as exc:
         raise fail(str(exc)) from None
     close = f", {judge.close.threshold} from similarity {judge.close.similarity}" if judge.close else ""
@@ -143,7 +144,7 @@ def search(
             score,
             would,
             row["model"],
-            row["prompt"][:80],
+            row["prompt"][:80] + (f"\n[dim]kept for: {row['origin'][:70]}[/dim]" if row["origin"] else ""),
             str(row["hits"]),
             str(row["id"]),
         )

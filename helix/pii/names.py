@@ -649,8 +649,10 @@ def _lower_case_phrase(value: str) -> bool:
 
 
 # What people call a country besides its name (phonenumbers' English names: "United States", "United Kingdom").
-_COUNTRY_SHORT_NAMES = ("us", "u.s.", "usa", "u.s.a.", "uk", "u.k.", "america", "britain", "great britain", "uae")
-_COUNTRY_SHORT_NAMES += ("england", "scotland", "wales", "northern ireland", "holland", "czechia", "the states")
+_COUNTRY_SHORT_NAMES = (
+    *("us", "u.s.", "usa", "u.s.a.", "uk", "u.k.", "america", "britain", "great britain", "uae"),
+    *("england", "scotland", "wales", "northern ireland", "holland", "czechia", "the states"),
+)
 
 
 @functools.cache

@@ -316,6 +316,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         END;
         """,
     ),
+    (
+        # A kept wording's answer was written for another question: the facts must hold against that one too.
+        "0015_cache_entries_origin",
+        """
+        ALTER TABLE cache_entries ADD COLUMN origin TEXT;
+        """,
+    ),
 ]
 
 _COMPAT_FUNCTIONS = [

@@ -64,33 +64,50 @@ class Judge:
         return self.threshold if self.close is None else self.close.lowers(self.threshold, similarity)
 
     def verify(
-        self, query: str, candidates: Sequence[tuple[str, float]], floor: float, both_orders: bool = False
+        self,
+        query: str,
+        candidates: Sequence[tuple[str, float]],
+        floor: float,
+        both_orders: bool = False,
+        origins: Sequence[str | None] = (),
     ) -> list[Verdict]:
-        """One verdict per (cached question, cosine similarity), in order."""
-        return self.verify_pairs([(query, cached, similarity) for cached, similarity in candidates], floor, both_orders)
+        """One verdict per (cached question, cosine similarity), in order. `origins`, if given, holds for each
+        candidate the question its answer was written for when that is another (a kept wording's): the facts
+        must match it too."""
+        pairs = [(query, cached, similarity) for cached, similarity in candidates]
+        return self.verify_pairs(pairs, floor, both_orders, origins)
 
-    def first_accepted(self, query: str, candidates: Sequence[tuple[str, float]], floor: float) -> int | None:
+    def first_accepted(
+        self, query: str, candidates: Sequence[tuple[str, float]], floor: float, origins: Sequence[str | None] = ()
+    ) -> int | None:
         """The index of the first candidate (give them most similar first) the judge accepts, else None. The
         nearest is judged first, so the usual hit costs the model one pair (two orders); the others after it."""
         if not candidates:
             return None
-        if self.verify(query, candidates[:1], floor)[0].accepted:
+        if self.verify(query, candidates[:1], floor, origins=origins[:1])[0].accepted:
             return 0
-        rest = self.verify(query, candidates[1:], floor)
+        rest = self.verify(query, candidates[1:], floor, origins=origins[1:])
         return next((i + 1 for i, verdict in enumerate(rest) if verdict.accepted), None)
 
     def verify_pairs(
-        self, pairs: Sequence[tuple[str, str, float]], floor: float, both_orders: bool = False
+        self,
+        pairs: Sequence[tuple[str, str, float]],
+        floor: float,
+        both_orders: bool = False,
+        origins: Sequence[str | None] = (),
     ) -> list[Verdict]:
         """One verdict per (question, cached question, cosine similarity). `both_orders` scores both orders of
         every pair the model judges, so a refused pair's score is the exact lower one (for display)."""
         verdicts: list[Verdict | None] = []
         to_score: list[int] = []
         for i, (query, cached, similarity) in enumerate(pairs):
+            origin = origins[i] if i < len(origins) else None
             if math.isnan(similarity) or similarity < floor:
                 verdicts.append(Verdict(False, similarity, None, f"similarity below {floor:g}"))
             elif (veto := facts.veto(query, cached)) is not None:  # before equal text: "\\d" is not "\\D"
                 verdicts.append(Verdict(False, similarity, None, str(veto)))
+            elif origin is not None and (veto := facts.veto(query, origin)) is not None:
+                verdicts.append(Verdict(False, similarity, None, f"{veto}, against the question it answered"))
             elif _same_text(query, cached):
                 verdicts.append(Verdict(True, similarity, 1.0, ""))
             else:
