@@ -1237,3 +1237,24 @@ def test_an_answer_id_that_is_no_string_gives_an_anthropic_client_a_fresh_id(
             assert re.fullmatch(r"msg_[0-9a-f]{24}", said), said
         finally:
             instance.server.stop()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [(b"text/html", b"<html><body>502 Bad Gateway</body></html>"), (b"application/x-ndjson", b'{"a": 1}\n{"b": 2}\n')],
+)
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"])
+def test_a_stream_answered_with_a_page_or_ndjson_says_so(
+    tmp_path: Path, content_type: bytes, body: bytes, model: str
+) -> None:
+    """Not "the stream ended before the answer was finished": it never was a stream."""
+    with raw_upstream(_answer(200, body, content_type)) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, model, stream=True)
+            assert response.status_code == 502, response.text
+            error = response.json()["error"]
+            assert error["code"] == "upstream_bad_stream", error
+            assert f"{content_type.decode()}, not events" in error["message"], error
+        finally:
+            instance.server.stop()

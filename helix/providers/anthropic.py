@@ -32,7 +32,7 @@ from helix.providers.http import (
     error_from_body,
     iter_sse,
     read_json,
-    truncated_stream,
+    stream_ended,
     unreadable,
 )
 from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS
@@ -165,6 +165,6 @@ class AnthropicProvider(HttpAdapter):
                         raise unreadable(self.name, "a stream event", "upstream_bad_stream", problem)
                     yield chunk
             if not translator.finished:
-                raise truncated_stream(self.name)
+                raise stream_ended(self.name, response, not first)
             for chunk in translator.close():  # a stream cut after its stop reason: the answer whole, its usage owed
                 yield chunk

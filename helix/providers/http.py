@@ -207,8 +207,12 @@ def unreadable(provider: str, what: str, code: str, detail: str = "") -> Upstrea
     return UpstreamError(message, status=502, type="upstream_error", code=code, provider=provider)
 
 
-def truncated_stream(provider: str) -> UpstreamError:
-    """The connection closed cleanly mid-answer: said so rather than a cut answer passed off as whole."""
+def stream_ended(provider: str, response: httpx.Response, evented: bool) -> UpstreamError:
+    """A stream that ended before its answer did: cut short, said so rather than a cut answer passed off as whole;
+    or, with no event at all and a type that says it was never events (an HTML error page, NDJSON), said so."""
+    kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if not evented and kind and kind != "text/event-stream":
+        return unreadable(provider, "a stream", "upstream_bad_stream", f"{kind}, not events")
     return UpstreamError(
         f"{provider}: the provider's stream ended before the answer was finished",
         status=502,

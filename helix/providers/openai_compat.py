@@ -22,7 +22,7 @@ from helix.providers.http import (
     read_json,
     read_json_raw,
     read_openai_error,
-    truncated_stream,
+    stream_ended,
     unreadable,
 )
 from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS, embeddings_mismatch
@@ -146,7 +146,7 @@ class OpenAICompatProvider(HttpAdapter):
                 # line would lack its `data:` and cut the client's JSON
                 yield Chunk(chunk, data if LF not in data else None, more)
             if not finished:
-                raise truncated_stream(self.name)
+                raise stream_ended(self.name, response, not first)
 
 
 _RESPONSES_END = frozenset({"response.completed", "response.incomplete"})
