@@ -753,6 +753,31 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("DOCS/P/USA/T90518120/USA/12MAY88/F/09SEP30/RASMUSSEN/TOVE", "12MAY88", "ID_NUMBER"),
         ('wifi_config:\n  ssid: "FamilieJansen"\n  psk: "Kx9#mPq2$vL7"', "Kx9#mPq2$vL7", "PASSWORD"),
         ("security question answer: maiden name Kowalczyk", "maiden name Kowalczyk", "PASSWORD"),
+        # set N (2026-12-06, seventh session): plates and licences by their names, Germany's tax id by its official
+        # name, India's UAN, an Emirates ID without dashes, birth dates in Italian forms and Turkish, access codes,
+        # a meeting's PIN, a Wi-Fi key in a sentence, a recovery phrase after "is:", a password's hash
+        ("vehicle plate 6EYM093 registered to him", "6EYM093", "ID_NUMBER"),
+        ("Kennzeichen S-DG 9625, Halter unbekannt", "S-DG 9625", "ID_NUMBER"),
+        ("applicant: CA DL V3450508, exp 2027", "V3450508", "ID_NUMBER"),
+        ("Identifikationsnummer: 40 753 612 921", "40 753 612 921", "ID_NUMBER"),
+        ("EPFO UAN 756475192966 not linked", "756475192966", "ID_NUMBER"),
+        ("raqam al hawiya 784199116458607", "784199116458607", "ID_NUMBER"),
+        ("Modulo: nato/a il 04/10/1984 a Roma", "04/10/1984", "DATE_OF_BIRTH"),
+        ("doğum tarihim 14.07.1988, İzmir", "14.07.1988", "DATE_OF_BIRTH"),
+        ("the door code is 6703 and the alarm code: 11982", "6703", "PASSWORD"),
+        ("Dial-in: +1 646 555 0100, PIN 938265035#", "938265035", "PASSWORD"),
+        ("The wifi key for the office is P@ssw0rd_Maya8848", "P@ssw0rd_Maya8848", "PASSWORD"),
+        (
+            "My Ledger recovery phrase is: access abstract ability abandon absent absorb abuse accident account "
+            "accuse achieve acid",
+            "access abstract ability abandon absent absorb abuse accident account accuse achieve acid",
+            "SECRET",
+        ),
+        (
+            "INSERT INTO users VALUES (1, 'ana', '$2b$12$AscJDi8sSSQG3g84ofCV3Isw6TgCUHBgGMv0yjSfEUFcdKMc0nc.J');",
+            "$2b$12$AscJDi8sSSQG3g84ofCV3Isw6TgCUHBgGMv0yjSfEUFcdKMc0nc.J",
+            "SECRET",
+        ),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -875,6 +900,9 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "passport_status,order_id,amount\npending,10023345,500\nissued,10023346,75\nTicket 12345678 is closed",
         'SECRET_KEY = get_secret("django", 2)\nconst token = req?.headers!.authorization?.split(',
         "GET https://api.example.org/v1/items?token=${TOKEN}&user=bob&page=2",
+        # set N's look-alikes: browser and OS versions, a plate of food, the wifi password's whereabouts
+        "Chrome 124.0.6367.207 crashes; Windows 10.0.19045.3803; the plate of 2 eggs costs 12; a license plate reader",
+        "the wifi password is on the sticker; the door code is on the wiki; enter the PIN when asked",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
@@ -1375,6 +1403,7 @@ _ID_LABELS += ("IMEI", "imei", "AMKA", "ΑΜΚΑ", "cnp", "CUIL", "cuit", "Auswe
 _ID_LABELS += ("SV-Nummer", "SVNR", "svnummer", "Rentenversicherungsnummer")
 _ID_LABELS += ("aadhaar_no", "Aadhar number", "pan_no", "sin#", "ssn_full", "SSN_no", "ssn id", "NY DL")
 _ID_LABELS += ("sort code", "nr dowodu", "carta d'identità", "UCI", "RFC", "paspor", "旅券番号", "Konto", "SkyMiles")
+_ID_LABELS += ("plate", "Kennzeichen", "DL", "UAN", "Identifikationsnummer", "matrícula")
 _ID_VALUES = ("533380006", "A1234567", "D1234-56789-01")
 
 

@@ -30,7 +30,7 @@ _TR = r"[1-9]\d{10}"
 _KR = rf"\d\d{_MONTH}{_DAY}-[1-8]\d{{6}}"
 _CA = r"[1-79]\d\d-\d{3}-\d{3}"
 _CL = r"\d{1,2}\.\d{3}\.\d{3}-[\dkK]"  # Chile's RUT, with its dots
-_AE = r"784-(?:19|20)\d\d-\d{7}-\d"  # the UAE's Emirates ID: 784, the birth year, Luhn
+_AE = r"784-?(?:19|20)\d\d-?\d{7}-?\d"  # the UAE's Emirates ID: 784, the birth year, Luhn; dashes optional
 _AR = r"(?:20|23|24|27|30|33|34)-\d{8}-\d"  # Argentina's CUIL/CUIT, with its dashes: kind, DNI, mod-11 digit
 # Romania's CNP: sex and century, the birth date, the county (01-52), three digits and a check digit.
 _RO = rf"[1-8]\d\d{_MONTH}{_DAY}(?:0[1-9]|[1-4]\d|5[0-2])\d{{4}}"

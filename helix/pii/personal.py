@@ -294,8 +294,9 @@ _MONTH = (
 _BIRTH_WORDS = (
     r"(?i)(?:\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum|geburtstag"
     r"|geboren(?: am)?|geb"
-    r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|[íi]|i[óo]) el|nascita|nat[oa] il|geboortedatum|geboren op"
-    r"|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato)\b"
+    r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|[íi]|i[óo]) el|nascita|nat[oa](?:/[ao])? il|geboortedatum"
+    r"|geboren op|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato"
+    r"|do[ğg]um tarih\w*)\b"
     r"|生年月日|出生日期|생년월일)"  # Japanese, Chinese, Korean: no word boundary there
 )
 _DATE = (
@@ -398,8 +399,7 @@ _ID_WORD_BRANCHES = (
     *("tax ?(?:id|payer id|file number)", "tin", "itin", "ein", "account", "routing (?:no|number|#)"),
     *(word + _ID_NUMBER_SUFFIX for word in ("member", "patient", "employee", "staff", "student", "customer")),
     *(word + _ID_NUMBER_SUFFIX for word in ("policy", "dl")),
-    r"dl(?=[ \t]*:)",  # "NY DL: 482 917 385"
-    *("mrn", "health ?card", "licen[cs]e plate", "number plate", "registration plate", "plate (?:no|number)"),
+    *("mrn", "health ?card", "licen[cs]e plate", "number plate", "registration plate"),
     *("registration (?:no|number)", "vin", "acct", "bsn", "burgerservicenummer", "cpf", "tfn", "pesel"),
     *("steuer-?(?:id|nummer)", "steueridentifikationsnummer", "national id", "identity (?:card|number)", "id card"),
     *("national_id", "cpr", "ppsn?", "nif", "nip", "personnummer", "fødselsnummer", "henkilötunnus", "ahv"),
@@ -411,7 +411,7 @@ _ID_WORD_BRANCHES = (
         "permis de conduire",
         "carnet de conducir",
     ),
-    *("my number card", "assurance sociale", "mbi", "nik", r"plate(?=[ \t]*:)"),
+    *("my number card", "assurance sociale", "mbi", "nik"),
     # round 7: a phone's IMEI, Germany's identity card (Ausweisnummer, Personalausweisnummer), Greece's AMKA, Romania's
     # CNP, Argentina's CUIL/CUIT, a student number in Dutch or German, and "routing" alone before nine digits (an ABA
     # routing number)
@@ -432,6 +432,9 @@ _ID_WORD_BRANCHES = (
     *(word + _ID_NUMBER_SUFFIX for word in ("membership", "loyalty")),
     # set M: a Polish account (numer rachunku) and a German passport's short name (Passnummer, Pass-Nr.)
     *(r"rachunk\w*", r"pass-?n(?:umme)?r"),
+    # set N: a plate by its name alone and in German, French, Spanish and Dutch, a driver's licence as "DL" (CA DL
+    # V3450508), Germany's tax id by its official name, India's provident fund number (UAN)
+    *("plate", "kennzeichen", "immatriculation", r"matr[ií]cula", "kenteken", "dl", "identifikationsnummer", "uan"),
 )
 
 
@@ -489,11 +492,12 @@ ID_HINTS = (
     ),
     *("membership", "loyalty"),
     *("旅券番号", "パスポート番号", "护照号", "護照號", "여권", "rachunk", "passn", "pass-n"),
+    *("kennzeichen", "immatriculation", "matr", "kenteken", "identifikationsnummer"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
     *("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl"),
-    *("imei", "amka", "αμκα", "cnp", "cuil", "cuit", "uci", "rfc"),
+    *("imei", "amka", "αμκα", "cnp", "cuil", "cuit", "uci", "rfc", "uan"),
 )
 DATE_OF_BIRTH_HINTS = (
     "born",
@@ -509,6 +513,9 @@ DATE_OF_BIRTH_HINTS = (
     "urodz",
     "nato il",
     "nata il",
+    "nato/a il",
+    "doğum",
+    "dogum",
     "född",
     "fødsel",
     *("生年月日", "出生日期", "생년월일"),

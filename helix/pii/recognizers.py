@@ -58,7 +58,9 @@ _PHONE_CANDIDATE = regex.compile(
 )
 # Led by a digit, which `re` looks for fast; the candidate's lookbehind is tried at every position.
 _PHONE_HINT = re.compile(_PHONE_DIGITS)
-_IP_OR_VERSION = regex.compile(r"^\d{1,3}(?:\.\d{1,3}){2,}$")
+# A version is also dotted groups with a one-digit group inside (Chrome 124.0.6367.207, Windows 10.0.19045.3803): a
+# phone's groups are longer.
+_IP_OR_VERSION = regex.compile(r"^\d{1,3}(?:\.\d{1,3}){2,}$|^\d{1,4}(?:\.\d{1,5})*\.\d(?:\.\d{1,5})+$")
 _FRENCH_DOTTED = regex.compile(r"^0\d(?:\.\d\d){4}$")  # 01.45.67.89.10: a French number, not a version
 # Dates, and build numbers that start with one (2024.03.15.1).
 _DATE = regex.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\.\d+)?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")

@@ -701,10 +701,13 @@ PASSWORD_PATTERNS = [
         check=_looks_literal,
     ),
     _api(
-        "pin",  # "card PIN: 7731", "passcode = 482913", one-time codes: "otp: 482193", "verification code is 739204"
+        # "card PIN: 7731", "passcode = 482913", one-time codes: "otp: 482193", "verification code is 739204"; the codes
+        # of a door, a gate, an alarm or a keypad; a meeting's PIN as dial-in lines write it ("PIN 938265035#")
+        "pin",
         r"(?i:\b(?:pin(?:[ -]?code)?|passcode|otp(?:[ -]?code)?|one[ -]time[ -](?:pass)?code"
-        r"|(?:verification|2fa|mfa)[ -]code)\b[ \t]*(?:is|:|=)[ \t]*)(?P<value>\d{4,8})(?![\w.])",
-        ("pin", "passcode", "otp", "one-time", "one time", "verification", "2fa", "mfa"),
+        r"|(?:verification|2fa|mfa|door|gate|alarm|keypad|lockbox|entry|garage)[ -]code)\b[ \t]*(?:is|:|=)[ \t]*"
+        r"|\bpin[ \t]+(?=\d{4,12}#))(?P<value>\d{4,12})(?![\w.])",
+        ("pin", "passcode", "otp", "one-time", "one time", "verification", "2fa", "mfa", " code"),
         score=0.8,
         line_local=True,
     ),
@@ -802,6 +805,17 @@ PASSWORD_PATTERNS = [
         ("credential", "basicauth", "digestauth", "auth=", "auth ="),
         score=0.85,
         check=_plausible_bare_password,
+        line_local=True,
+    ),
+    _api(
+        # A Wi-Fi network's key in a sentence ("the wifi key for the office is P@ssw0rd_Maya8848").
+        "wifi_prose",
+        r"(?i:\b(?:wi-?fi|wlan|wireless|network)[ \t]+(?:key|passphrase|code)\b"
+        r"[^\n]{0,30}?[ \t](?:is|:)[ \t]*)[\"'`]?(?P<value>[^\s\"'`]{6,64})",
+        ("wifi", "wi-fi", "wlan", "wireless", "network"),
+        score=0.8,
+        check=_password_in_prose,
+        strip_trailing=_TRAILING,
         line_local=True,
     ),
     _api(
@@ -907,7 +921,7 @@ SECRET_PATTERNS = [
         "seed_phrase",  # a crypto wallet's recovery words: whoever has them has the wallet
         r"(?i:\b(?:seed|recovery|mnemonic|backup|secret recovery) (?:phrase|words)|\bmnemonic|\bseed)\b"
         r"[ \t]*[:=-]?[ \t]*"
-        r"(?:(?:is|are|was|were)[ \t]+)?[\"'`]?(?P<value>(?:[a-z]{3,8} ){11,23}[a-z]{3,8})\b",
+        r"(?:(?:is|are|was|were)[ \t]*[:=-]?[ \t]+)?[\"'`]?(?P<value>(?:[a-z]{3,8} ){11,23}[a-z]{3,8})\b",
         ("phrase", "mnemonic", "words", "seed"),
         score=0.9,
         line_local=True,  # "words" is in many prompts ("under 300 words"): only its lines are scanned
@@ -953,6 +967,14 @@ SECRET_PATTERNS = [
         score=0.8,
         check=_has_digit_and_letter,
         line_local=True,
+    ),
+    _api(
+        # A password's hash as systems store it (bcrypt, Argon2, SHA-crypt): whoever has it can try passwords offline.
+        "password_hash",
+        r"\$(?:2[abxy]?\$\d\d\$[./A-Za-z0-9]{53}|argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{8,}\$[A-Za-z0-9+/]{16,}"
+        r"|[56]\$(?:rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43,86})(?![./A-Za-z0-9$])",
+        ("$2", "$argon2", "$5$", "$6$"),
+        score=0.9,
     ),
     _api(
         "bearer",
