@@ -405,3 +405,12 @@ def test_a_country_is_no_one_s_address_but_a_city_with_a_name_is_redacted(ner_re
     assert ner_redactor.redact(countries).texts == countries
     (kept,) = ner_redactor.redact(["Our Berlin office number is +49 30 901820, ask Anna Schmidt"]).texts
     assert "Berlin" not in kept and "Anna Schmidt" not in kept
+
+
+def test_a_plan_or_product_named_by_an_adjective_is_no_name(ner_redactor: Redactor) -> None:
+    # "Standard" was redacted as a PERSON and "Premium" as a LOCATION: a provider read "switch to the <PERSON> plan",
+    # and the questions about two plans were one cached question (a helper's support set).
+    plans = ["How do I switch from the Basic plan to the Standard plan?", "How do I upgrade to Premium?"]
+    assert ner_redactor.redact(plans).texts == plans
+    (kept,) = ner_redactor.redact(["Mr. Brown and Grace Hopper called about the invoice"]).texts
+    assert "Brown" not in kept and "Grace Hopper" not in kept

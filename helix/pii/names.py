@@ -424,6 +424,7 @@ _TICKET_NAME = regex.compile(
 )
 # - 1-2 capitalised words after a title ("Dear Mr. Fitzgerald", "Dr. Okonkwo");
 _TITLES = ("Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof")
+_TITLE_BEFORE = regex.compile(r"\b(?:" + "|".join(_TITLES) + r")\.?[ \t]+$")
 _TITLED = regex.compile(
     r"\b(?:" + "|".join(_TITLES) + r")\.?[ \t]+(?P<name>\p{Lu}[\p{L}'\u2019-]+(?:[ \t]+\p{Lu}[\p{L}'\u2019-]+)?)"
 )
@@ -713,6 +714,8 @@ class NameRecognizer(LocalRecognizer):
                     entity, start = "PERSON", offset + ent[1].idx
                 if entity is None or entity not in entities or (entity == "LOCATION" and _country(view[start:end])):
                     continue
+                if self._plain_word(view[start:end]) and not _TITLE_BEFORE.search(view[max(0, start - 8) : start]):
+                    continue
                 for a, b in name_parts(view, start, end):
                     if entity == "PERSON":
                         a = _with_first_name(view, a)
@@ -724,6 +727,14 @@ class NameRecognizer(LocalRecognizer):
             results += [self._result("PERSON", a, b) for a, b in labelled_names(text, self._lexicon)]
             results += [self._result("PERSON", a, b) for a, b in introduced_names(text, self._lexicon)]
         return [r for r in results if not _misread(text, r.start, r.end)]
+
+    def _plain_word(self, span: str) -> bool:
+        """One word the dictionary knows as an adjective, verb or adverb and not as a given name or surname: a plan, a
+        product or a feature capitalised ("the Standard plan", "upgrade to Premium"), not a person or a place.
+        Redacted, two questions about two plans became one cached question. After a title it is a surname ("Mr.
+        Brown")."""
+        word = span.strip().lower()
+        return self._lexicon is not None and word.isalpha() and word in self._lexicon.verbal and word not in NAME_PARTS
 
     def _greeted(self, ent: Span) -> bool:
         """A greeting and a name the dictionary does not know, tagged as ORG/GPE/NORP ("Dear Siobhán"; not
