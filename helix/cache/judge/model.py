@@ -6,8 +6,10 @@ onnxruntime and tokenizers come with fastembed; no torch at run time. Loaded onc
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import numpy as np
 
 SHIPPED_MODEL_DIR = Path(__file__).parent / "model"
 MAX_LENGTH = 64  # tokens for the pair, as in training; support questions are far shorter
+PARALLEL_RUNS = 2  # model runs at once when several pairs are judged
 
 
 class JudgeUnavailable(RuntimeError):
@@ -27,6 +30,7 @@ class CrossEncoder:
         self.threads = threads
         self._session: Any = None
         self._tokenizer: Any = None
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def score(self, pairs: list[tuple[str, str]]) -> list[float]:
@@ -41,7 +45,19 @@ class CrossEncoder:
         if not pairs:
             return []
         session, tokenizer = self._ensure_loaded()
-        return [self._probability(session, encoding) for encoding in tokenizer.encode_batch(pairs)]
+        encodings = tokenizer.encode_batch(pairs)
+        if len(encodings) == 1:
+            return [self._probability(session, encodings[0])]
+        # Runs of one pair each side by side (onnxruntime runs a session from several threads): the candidates after
+        # the nearest cost about what one batch did.
+        return list(self._runs().map(functools.partial(self._probability, session), encodings))
+
+    def _runs(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(PARALLEL_RUNS, thread_name_prefix="helix-judge")
+        return self._pool
 
     @staticmethod
     def _probability(session: Any, encoding: Any) -> float:
