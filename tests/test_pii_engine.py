@@ -773,6 +773,17 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "access abstract ability abandon absent absorb abuse accident account accuse achieve acid",
             "SECRET",
         ),
+        # a password in JSON inside a JSON string (a HAR's postData), a cookies.txt line's value
+        (
+            '"postData": {"text": "{\\"user\\": \\"ana\\", \\"password\\": \\"Zx!9vLq#2mRt86\\"}"}',
+            "Zx!9vLq#2mRt86",
+            "PASSWORD",
+        ),
+        (
+            ".example.com\tTRUE\t/\tTRUE\t1767225600\tuser_session\tN--hc6eijRdFx%eHQEU8quJxb49Zth%WKojBPs",
+            "N--hc6eijRdFx%eHQEU8quJxb49Zth%WKojBPs",
+            "SECRET",
+        ),
         (
             "INSERT INTO users VALUES (1, 'ana', '$2b$12$AscJDi8sSSQG3g84ofCV3Isw6TgCUHBgGMv0yjSfEUFcdKMc0nc.J');",
             "$2b$12$AscJDi8sSSQG3g84ofCV3Isw6TgCUHBgGMv0yjSfEUFcdKMc0nc.J",

@@ -156,13 +156,13 @@ _RANDOM_KEY = regex.compile(r"[A-Za-z0-9_./+=-]+")
 
 _NOT_TOKEN_BEFORE = r"(?<![A-Za-z0-9_-])"
 _NOT_TOKEN_AFTER = r"(?![A-Za-z0-9_-])"
-_SEP = r"""["']?[ \t]*(?::=|=>|[:=\uff1a])[ \t]*"""  # \uff1a: a fullwidth colon (CJK text)
+# A key's and a value's quotes may be escaped, as in JSON inside a JSON string (a HAR's postData: \"password\": \"…\").
+_SEP = r"""\\?["']?[ \t]*(?::=|=>|[:=\uff1a])[ \t]*"""  # \uff1a: a fullwidth colon (CJK text)
 # Values up to 4 KB (an AWS session token is ~1 KB): a value longer than the pattern allows would keep its tail.
-_QUOTED_VALUE = r"""(?P<q>["'`])(?P<value>[^"'`\n]{4,4096}?)(?P=q)"""
+_QUOTED_VALUE = r"""\\?(?P<q>["'`])(?P<value>[^"'`\n]{4,4096}?)\\?(?P=q)"""
 _BARE_VALUE = r"""(?P<value>[^\s"'`<>]{4,4096})"""
-# A key's bare value also ends at "&", the next parameter of a URL's query (?token=8f14e45f&user=...).
-# An "&" ends a value where a URL query's next parameter begins ("?token=...&user=bob"), not inside a generated secret
-# (Django's SECRET_KEY=...&&0Ok5cs(j+L#...).
+# A key's bare value also ends at "&" where a URL query's next parameter begins (?token=8f14e45f&user=...), not
+# inside a generated secret (Django's SECRET_KEY=...&&0Ok5cs(j+L#...).
 _BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,4096}(?:&(?![\w.-]+=)[^\s"'`<>&]*)*)"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
 # "password" may end a longer name (PGPASSWORD, newPassword); "pass" alone only after a name and "_" or "."
@@ -975,6 +975,16 @@ SECRET_PATTERNS = [
         r"|[56]\$(?:rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43,86})(?![./A-Za-z0-9$])",
         ("$2", "$argon2", "$5$", "$6$"),
         score=0.9,
+    ),
+    _api(
+        # A cookies.txt line (Netscape's format, as curl and browser extensions export it): domain, subdomains, path,
+        # secure, expiry, name, value; the value is a session's.
+        "cookies_txt",
+        r"(?m:^[^\s]+\t(?:TRUE|FALSE)\t[^\t\n]*\t(?:TRUE|FALSE)\t\d+\t[^\t\n]+\t)(?P<value>[^\t\n]{8,4096})$",
+        ("\ttrue\t", "\tfalse\t"),
+        score=0.8,
+        check=_plausible_secret,
+        line_local=True,
     ),
     _api(
         "bearer",
