@@ -54,7 +54,7 @@ from helix.pii.casing import (
     restorable,
 )
 from helix.pii.config import NER_OFF
-from helix.pii.personal import COLUMN_SEPARATORS
+from helix.pii.personal import column_cells
 from helix.pii.recognizers import TECH_WORDS, plausible_name
 
 WINDOW_CHARS = 20  # as many names caught as with 32 on the test sets, at ~0.8x the cost
@@ -259,7 +259,7 @@ def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
     if "\n" in text:
         for header in _NAME_COLUMN.finditer(text):
             person = header.group("part") is not None
-            spans += [(a, b, person) for a, b in _column_cells(text, header.start(), header.end())]
+            spans += [(a, b, person) for a, b in column_cells(text, header.start(), header.end())]
     return [(a, b) for a, b, person in spans if _name_value(text[a:b], lexicon, person)]
 
 
@@ -277,55 +277,6 @@ def _name_value(value: str, lexicon: Lexicon | None, person: bool = False) -> bo
 
 
 _INITIAL = regex.compile(r"\p{Lu}\.?$")
-
-
-def _column_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The cells under the header cell text[start:end] in the rows that follow, up to a blank line; a cell may be
-    quoted ("Okonkwo, Chidi")."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    if line_end < 0:
-        return []
-    header = text[line_start:line_end]
-    separators = [c for c in COLUMN_SEPARATORS if c in header]
-    if len(separators) != 1:
-        return []
-    column = _split_cells(header, 0, separators[0])
-    index = next(
-        # the cell the header's word is in: the match may take a separator before it and quotes around it
-        (i for i, (a, b) in enumerate(column) if a < end - line_start and start - line_start < b),
-        None,
-    )
-    cells = []
-    row_start = line_end + 1
-    while index is not None and row_start < len(text) and text[row_start] != "\n":
-        row_end = text.find("\n", row_start)
-        row_end = len(text) if row_end < 0 else row_end
-        row = _split_cells(text[row_start:row_end], row_start, separators[0])
-        if index < len(row):
-            cells.append(row[index])
-        row_start = row_end + 1
-    return cells
-
-
-def _split_cells(line: str, offset: int, separator: str) -> list[tuple[int, int]]:
-    """(start, end) of each cell's value in `line` (offsets plus `offset`), quotes excluded."""
-    cells, i = [], 0
-    while i <= len(line):
-        if line[i : i + 1] == '"':
-            close = line.find('"', i + 1)
-            close = len(line) if close < 0 else close
-            cells.append((offset + i + 1, offset + close))
-            i = line.find(separator, close)
-        else:
-            j = line.find(separator, i)
-            j = len(line) if j < 0 else j
-            cells.append((offset + i, offset + j))
-            i = j
-        if i < 0 or i >= len(line):
-            break
-        i += 1
-    return cells
 
 
 # Names the model misses, found by what surrounds them:

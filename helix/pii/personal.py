@@ -333,40 +333,60 @@ def column_rows(text: str, header: regex.Pattern[str]) -> Iterator[tuple[int, in
             yield column.end(), len(text) if rows_end < 0 else rows_end
 
 
-def column_cells(text: str, names: re.Pattern[str]) -> Iterator[tuple[int, int]]:
-    """The cells of a table pasted as text under each header cell in which `names` finds a word: the same column of
-    each row below the header (a line with a separator and no digit), to a line without the separator; quotes and
-    spaces left out."""
-    headers = set()
-    for found in names.finditer(text):
-        line_start = text.rfind("\n", 0, found.start()) + 1
-        line_end = _line_end(text, found.end())
-        header = text[line_start:line_end]
-        separator = next((s for s in COLUMN_SEPARATORS if s in header), None)
-        if separator is None or (line_start, found.start()) in headers or any(c.isdigit() for c in header):
-            continue
-        headers.add((line_start, found.start()))
-        column = text.count(separator, line_start, found.start())
-        row_start = line_end + 1
-        while row_start < len(text):
-            row_end = _line_end(text, row_start)
-            cells = text[row_start:row_end].split(separator)
-            if len(cells) == 1:
-                break
-            if column < len(cells):
-                cell_start = row_start + sum(len(cell) + 1 for cell in cells[:column])
-                cell = cells[column]
-                lead = len(cell) - len(cell.lstrip(_CELL_PADDING))
-                yield cell_start + lead, cell_start + len(cell.rstrip(_CELL_PADDING))
-            row_start = row_end + 1
+def column_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The cells under the header cell text[start:end] in the rows that follow, up to a blank line or a line without
+    the header's separator (prose after the table); a cell may be quoted ("Okonkwo, Chidi")."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    if line_end < 0:
+        return []
+    header = text[line_start:line_end]
+    separators = [c for c in COLUMN_SEPARATORS if c in header]
+    if len(separators) != 1:
+        return []
+    separator = separators[0]
+    column = _split_cells(header, 0, separator)
+    index = next(
+        # the cell the header's word is in: the match may take a separator before it and quotes around it
+        (i for i, (a, b) in enumerate(column) if a < end - line_start and start - line_start < b),
+        None,
+    )
+    cells = []
+    row_start = line_end + 1
+    while index is not None and row_start < len(text) and text[row_start] != "\n":
+        row_end = text.find("\n", row_start)
+        row_end = len(text) if row_end < 0 else row_end
+        if separator not in text[row_start:row_end]:
+            break
+        row = _split_cells(text[row_start:row_end], row_start, separator)
+        if index < len(row):
+            cells.append(row[index])
+        row_start = row_end + 1
+    return cells
 
 
-def _line_end(text: str, start: int) -> int:
-    end = text.find("\n", start)
-    return len(text) if end < 0 else end
+def _split_cells(line: str, offset: int, separator: str) -> list[tuple[int, int]]:
+    """(start, end) of each cell's value in `line` (offsets plus `offset`), quotes and the spaces around it excluded."""
+    cells, i = [], 0
+    while i <= len(line):
+        if line[i : i + 1] == '"':
+            close = line.find('"', i + 1)
+            close = len(line) if close < 0 else close
+            cells.append((offset + i + 1, offset + close))
+            i = line.find(separator, close)
+        else:
+            j = line.find(separator, i)
+            j = len(line) if j < 0 else j
+            value = line[i:j]
+            lead = len(value) - len(value.lstrip(" \t"))
+            cells.append((offset + i + lead, offset + i + max(lead, len(value.rstrip(" \t")))))
+            i = j
+        if i < 0 or i >= len(line):
+            break
+        i += 1
+    return cells
 
 
-_CELL_PADDING = " \t\"'"
 _BIRTH_COLUMN = column_header(_BIRTH_WORDS)
 
 
@@ -557,10 +577,12 @@ class IdNumberRecognizer(_SpanRecognizer):
             if value is not None and _id_shaped(value.group(1)):
                 yield value.span(1)
         if "\n" in text and len(lowered) == len(text):
-            # The same words naming a table's column: "nhs_no,surname,dob", "氏名,マイナンバー,電話".
-            for start, end in column_cells(lowered.replace("_", " "), _ID_WORDS):
-                if _id_shaped(text[start:end]):
-                    yield start, end
+            # The same words naming a table's column ("nhs_no,surname,dob", "氏名,マイナンバー,電話") on a line
+            # without digits: a header, not a row.
+            for found in _ID_WORDS.finditer(lowered.replace("_", " ")):
+                line_start, line_end = text.rfind("\n", 0, found.start()) + 1, text.find("\n", found.end())
+                if not any(c.isdigit() for c in text[line_start : line_end if line_end >= 0 else len(text)]):
+                    yield from ((a, b) for a, b in column_cells(text, *found.span()) if _id_shaped(text[a:b]))
 
 
 def _id_shaped(number: str) -> bool:
