@@ -99,6 +99,9 @@ FACT_NEAR_MISSES = [
     ("How do I move my photos to Google Drive?", "move google drive to my photos", "direction"),
     ("Replace tabs with spaces", "Replace spaces with tabs", "direction"),
     ("I want to move from Basic to Pro", "I want to move from Pro to Basic", "direction"),
+    # one's source is the other's destination, whatever the other end is called
+    ("Can I transfer my save from PC to PlayStation?", "can i move my save from ps to pc", "direction"),
+    ("How do I switch from Windows to Mac?", "switching from mac to linux, how?", "direction"),
     ("Does a dog see better than a cat at night?", "Does a cat see better than a dog at night?", "direction"),
     ("Is a dog faster than a cat or a horse?", "Is a horse faster than a cat or a dog?", "direction"),
     ("What is 30 degrees Celsius in Fahrenheit?", "What is 30 degrees Fahrenheit in Celsius?", "direction"),
@@ -145,6 +148,8 @@ FACT_NEAR_MISSES = [
 
 FACT_AGREEMENTS = [
     ("How do I reset my password?", "HOW DO I RESET MY PASSWORD"),
+    ("How do I move my files from Dropbox to Google Drive?", "move files to google drive from dropbox"),
+    ("Can I switch from the monthly plan to annual?", "switching from monthly to annual billing, how?"),
     ("I forgot my password, how can I reset it?", "can't remember my password and I'm locked out, what do I do"),
     ("set a 5 min timeout", "I need a timeout of five minutes"),
     ("How do I enable two-factor authentication?", "how to turn on 2FA"),

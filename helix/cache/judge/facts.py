@@ -55,6 +55,7 @@ _DIRECTION_RES = (  # (pattern, whether the groups come as to-from)
         False,
     ),
 )
+_FROM_TO_RES = _DIRECTION_RES[:2]
 _SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;,\-\u2013(]\s*)([A-Z][\w.#+]*)")
 _FRAME_RE = re.compile(r"^\s*\w+(?:\s+\w+)?\s*[,!]+\s+|(?<=\?)(?:\s*[\w']+){1,3}\W*$")
 _PROPER_RE = re.compile(r"(?<=\w[ ])([A-Z][a-z]*[A-Z0-9][\w]*|[A-Z]{2,}[\w]*|[A-Z][a-z]+)")
@@ -203,10 +204,10 @@ def _check_negation(a: str, b: str) -> Veto | None:
     return None
 
 
-def _pairs(text: str) -> set[tuple[str, str]]:
+def _pairs(text: str, patterns: tuple[tuple[re.Pattern[str], bool], ...] = _DIRECTION_RES) -> set[tuple[str, str]]:
     units = wordlists.units()
     out = set()
-    for pattern, reversed_groups in _DIRECTION_RES:
+    for pattern, reversed_groups in patterns:
         for m in pattern.finditer(text):
             x, y = (units.get(w.lower(), w.lower()) for w in m.groups())
             if reversed_groups:
@@ -221,11 +222,24 @@ def _check_direction(a: str, b: str) -> Veto | None:
     for x, y in _pairs(a):
         if (y, x) in pb and (x, y) not in pb:
             return Veto("direction", f"{x} → {y} vs {y} → {x}")
+    crossed = _crossed(_pairs(a, _FROM_TO_RES), _pairs(b, _FROM_TO_RES))
+    if crossed is not None:
+        return Veto("direction", crossed)
     ta, tb = words(_unframed(a, set(words(b)))), words(_unframed(b, set(words(a))))
     traded = _traded_places(ta, tb) or _traded_phrases(ta, tb)
     if traded is not None:
         x, y = traded
         return Veto("direction", f"{x} … {y} vs {y} … {x}")
+    return None
+
+
+def _crossed(pa: set[tuple[str, str]], pb: set[tuple[str, str]]) -> str | None:
+    """One question's "from" is the other's "to", whatever the other end is called: "from PC to PlayStation"
+    against "from ps to pc". Only said with both "from" and "to" ("how to move to Canada" names no source)."""
+    for x, y in sorted(pa):
+        for x2, y2 in sorted(pb):
+            if (x == y2 or y == x2) and (x, y) != (x2, y2) and (x2, y2) not in pa and (x, y) not in pb:
+                return f"{x} → {y} vs {x2} → {y2}"
     return None
 
 
