@@ -24,6 +24,8 @@ Behaviour is chosen by the requested model name:
   truncated-sse                    a stream that ends cleanly after two chunks, with no finish or [DONE]
   invalid-json                     a 200 whose body is not JSON
   content-filter                   a 400 whose code says the provider's content policy refused it
+  o1 / o3-mini / gpt-5... (chat)   refuse `max_tokens` as OpenAI's reasoning models do (a 400 that says to
+                                   use max_completion_tokens)
   no-usage                         an answer that says nothing of its usage
   garbage-usage / huge-usage       an answer whose usage is not numbers (or absurd ones: 10**30, 1e308);
                                    streams send it in a last chunk even unasked
@@ -48,6 +50,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -165,6 +168,7 @@ WRONG_SHAPE_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+REASONING_MODEL = re.compile(r"o\d+(?:-|$)|gpt-5")  # OpenAI's models that refuse max_tokens
 MODEL_WRITTEN_PII = ("model.wrote@leakmail.io", "4111 1111 1111 1111")
 
 
@@ -308,6 +312,15 @@ class FakeUpstream:
                 "code": "content_filter",
             }
             return await _json(send, 400, {"error": {**refusal, "param": None}})
+        if path == "/v1/chat/completions" and REASONING_MODEL.match(model) and "max_tokens" in (body or {}):
+            unsupported = {
+                "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                "type": "invalid_request_error",
+                "param": "max_tokens",
+                "code": "unsupported_parameter",
+            }
+            return await _json(send, 400, {"error": unsupported})
         if model.startswith("fail-"):
             status = int(model.split("-")[1])
             retry = [(b"retry-after", b"7")] if status in (429, 503) else []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anthropic
+
 from tests.conftest import Helix
 from tests.fake_upstream import FakeState
 
@@ -123,3 +125,14 @@ def test_a_json_schema_answer_from_anthropic_is_json_text_streamed_or_not(helix:
     chunks = [c for c in stream if c.choices]
     assert json.loads("".join(c.choices[0].delta.content or "" for c in chunks)) == {"city": "Paris"}
     assert chunks[-1].choices[0].finish_reason == "stop" and not any(c.choices[0].delta.tool_calls for c in chunks)
+
+
+def test_an_anthropic_client_reaches_an_openai_reasoning_model(helix: Helix, fake: FakeState) -> None:
+    """OpenAI's reasoning models refuse `max_tokens`: an Anthropic client's limit was sent under that name and every
+    request to o3-mini was a 400. Other models keep the name every OpenAI-compatible server knows."""
+    client = anthropic.Anthropic(base_url=helix.url, api_key="x", max_retries=0, timeout=30)
+    for model, limit in (("o3-mini", "max_completion_tokens"), ("gpt-4o-mini", "max_tokens")):
+        message = client.messages.create(model=model, max_tokens=20, messages=[{"role": "user", "content": "hi"}])
+        assert message.content[0].type == "text" and message.content[0].text == "echo: hi"
+        sent = fake.calls("/v1/chat/completions")[-1].body
+        assert sent[limit] == 20 and {"max_tokens", "max_completion_tokens"} & sent.keys() == {limit}

@@ -57,7 +57,7 @@ async def send_endpoint(call: Call) -> Reply:
             code="unsupported_endpoint",
         )
     if call.endpoint == "messages":
-        chat_body = messages_request.to_chat_request(call.body)
+        chat_body = messages_request.to_chat_request(call.body, call.target.model)
     else:
         chat_body = responses_request.to_chat_request(call.body, provider.name)
     return await _as_chat(call, chat_body)

@@ -8,6 +8,7 @@ refused: `thinking`, `top_k`, `cache_control` marks, and server tools other than
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from helix.errors import InvalidRequest
@@ -19,10 +20,16 @@ JSON = dict[str, Any]
 _TOOL_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
 
 
-def to_chat_request(body: JSON) -> JSON:
+# OpenAI's reasoning models refuse `max_tokens` ("use max_completion_tokens instead"), which many other
+# OpenAI-compatible servers do not know; a provider that serves them under a prefix names them "openai/o3".
+_COMPLETION_TOKENS_MODEL = re.compile(r"(?:^|/)(?:o\d+(?:-|$)|gpt-5)")
+
+
+def to_chat_request(body: JSON, upstream_model: str) -> JSON:
     out: JSON = {"model": body.get("model"), "messages": _messages(body)}
     if body.get("max_tokens") is not None:
-        out["max_tokens"] = body["max_tokens"]
+        limit = "max_completion_tokens" if _COMPLETION_TOKENS_MODEL.search(upstream_model) else "max_tokens"
+        out[limit] = body["max_tokens"]
     for name in ("temperature", "top_p", "stream"):
         if body.get(name) is not None:
             out[name] = body[name]
