@@ -257,7 +257,7 @@ def test_near_misses_do_not_hit(semantic: Helix, fake: FakeState, first: str, se
 def test_a_semantic_hit_keeps_its_wording_as_a_key_to_the_answer(semantic: Helix, fake: FakeState) -> None:
     first = "How do I reset my password?"
     reworded = "I forgot my password, how can I reset it?"  # judged the same as `first`
-    further = "I forgot my password again, how can I reset it?"  # the same as `reworded`, not as `first`
+    further = "I forgot my password, how can I reset it please?"  # judged against `reworded` and `first` alike
     ask(semantic, first, headers={"x-helix-cache-ttl": "600"})
     assert ask(semantic, reworded).headers["x-helix-cache"] == "HIT-SEMANTIC"
     again = ask(semantic, reworded)

@@ -99,6 +99,11 @@ FACT_NEAR_MISSES = [
     ("How do I move my photos to Google Drive?", "move google drive to my photos", "direction"),
     ("Replace tabs with spaces", "Replace spaces with tabs", "direction"),
     ("I want to move from Basic to Pro", "I want to move from Pro to Basic", "direction"),
+    (
+        "Can I get the brand name drug instead of the generic version?",
+        "Can I get the generic version instead of the brand name drug?",
+        "direction",
+    ),
     # one's source is the other's destination, whatever the other end is called
     ("Can I transfer my save from PC to PlayStation?", "can i move my save from ps to pc", "direction"),
     ("How do I switch from Windows to Mac?", "switching from mac to linux, how?", "direction"),
@@ -375,6 +380,21 @@ def test_a_kept_wording_is_judged_with_the_facts_of_the_question_its_answer_was_
     assert vetoed == Verdict(False, 0.9, None, "transfer: in vs out, against the question it answered")
     assert judge.first_accepted(asked, kept, 0.5, [sent]) is None
     assert judge.first_accepted(asked, kept, 0.5, ["What is the fee for an international wire?"]) == 0
+
+
+class _SameAsTheWording(CrossEncoder):
+    def probabilities(self, pairs: list[tuple[str, str]]) -> list[float]:
+        return [0.95 if "electricity" not in a + b else 0.14 for a, b in pairs]
+
+
+def test_a_kept_wording_is_judged_by_the_model_against_the_question_its_answer_was_for() -> None:
+    """A chain of wordings, each judged the same as the last, carried an answer to questions it does not answer."""
+    judge = Judge(_SameAsTheWording(), threshold=0.82)
+    asked, kept = "How do I submit a meter reading for my gas account?", [("submit my meter reading", 0.9)]
+    (refused,) = judge.verify(asked, kept, 0.5, origins=["How do I submit a meter reading for my electricity account?"])
+    assert refused == Verdict(False, 0.9, 0.14, "judge: 0.14 < 0.82, against the question it answered")
+    assert judge.first_accepted(asked, kept, 0.5, ["How do I send in a meter reading?"]) == 0
+    assert judge.verify(asked, kept, 0.5)[0].accepted
 
 
 def test_model_scores_decide_the_rest() -> None:

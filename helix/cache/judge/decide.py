@@ -6,8 +6,9 @@ Three gates, cheapest first, each able to refuse:
    where the texts are equal but for case ("-p" / "-P"); texts equal but for case and spaces are then accepted;
 3. the trained cross-encoder judges them the same question with probability ≥ `judge_threshold` (or the
    lower `judge_close_threshold` when the cosine reaches `judge_close_similarity`), in both orders (the lower
-   counts). The second order is read only where the first reached the threshold: the
-   lower of two reaches it exactly when both do, so a refused pair usually costs the model one sequence.
+   counts); a kept wording, also against the question its answer was written for. The second order is read
+   only where the first reached the threshold: the lower of two reaches it exactly when both do, so a refused
+   pair usually costs the model one sequence.
 The model only runs on the few candidates that pass 1 and 2; serving stops at the first one accepted.
 """
 
@@ -115,11 +116,38 @@ class Judge:
                 to_score.append(i)
         thresholds = [self.threshold_at(pairs[i][2]) for i in to_score]
         scores = self._scores([(pairs[i][0], pairs[i][1]) for i in to_score], thresholds, both_orders)
-        for i, threshold, score in zip(to_score, thresholds, scores, strict=True):
+        against_origin = self._origin_scores(pairs, origins, to_score, scores, thresholds, both_orders)
+        for k, (i, threshold, score) in enumerate(zip(to_score, thresholds, scores, strict=True)):
+            origin_score = against_origin.get(k)
+            if origin_score is not None and origin_score < score:
+                score, where = origin_score, ", against the question it answered"
+            else:
+                where = ""
             accepted = score >= threshold
-            reason = "" if accepted else f"judge: {score:.2f} < {threshold:g}"
+            reason = "" if accepted else f"judge: {score:.2f} < {threshold:g}{where}"
             verdicts[i] = Verdict(accepted, pairs[i][2], score, reason)
         return [v for v in verdicts if v is not None]
+
+    def _origin_scores(
+        self,
+        pairs: Sequence[tuple[str, str, float]],
+        origins: Sequence[str | None],
+        to_score: list[int],
+        scores: list[float],
+        thresholds: list[float],
+        both_orders: bool,
+    ) -> dict[int, float]:
+        """The model's score against the question a kept wording's answer was written for, for each judged candidate
+        (by its place in `to_score`) that is a kept wording and passed against the wording. Without it a chain of
+        wordings, each judged the same as the last, carried an answer to questions it does not answer: *gas meter
+        reading* served the answer to *electricity meter reading* (scored 0.14 against it) through a kept wording."""
+        kept = [
+            k
+            for k, i in enumerate(to_score)
+            if i < len(origins) and origins[i] is not None and (both_orders or scores[k] >= thresholds[k])
+        ]
+        asked = [(pairs[to_score[k]][0], str(origins[to_score[k]])) for k in kept]
+        return dict(zip(kept, self._scores(asked, [thresholds[k] for k in kept], both_orders), strict=True))
 
     def _scores(self, pairs: list[tuple[str, str]], thresholds: list[float], both_orders: bool) -> list[float]:
         if both_orders:

@@ -303,15 +303,19 @@ def _traded_phrases(ta: list[str], tb: list[str]) -> tuple[str, str] | None:
     start = next(i for i, (x, y) in enumerate(zip(ca, cb, strict=True)) if x != y)
     end = len(ca) - next(i for i, (x, y) in enumerate(zip(reversed(ca), reversed(cb), strict=True)) if x != y)
     for nx in range(1, end - start):
-        ny = end - start - nx
-        if (nx == 1 and ny == 1) or cb[start:end] != ca[start + nx : end] + ca[start : start + nx]:
-            continue  # two single words are the rule above; otherwise not the two runs swapped
-        gap_a = _gap(ta, content_a[start + nx - 1], content_a[start + nx])
-        gap_b = _gap(tb, content_b[start + ny - 1], content_b[start + ny])
-        if gap_a and gap_a == gap_b and not set(gap_a) <= wordlists.words("coordinators.txt"):
-            x = " ".join(ta[i] for i in content_a[start : start + nx])
-            y = " ".join(ta[i] for i in content_a[start + nx : end])
-            return x, y
+        # The words between the runs stay in place: function words only ("into"), or content words too ("the brand
+        # name drug instead of the generic version" / "the generic version instead of the brand name drug").
+        for nm in range(end - start - nx):
+            ny = end - start - nx - nm
+            x_run, middle, y_run = ca[start : start + nx], ca[start + nx : end - ny], ca[end - ny : end]
+            if (nx == 1 and ny == 1) or cb[start:end] != y_run + middle + x_run:
+                continue  # two single words are the rule above; otherwise not the two runs swapped
+            gap_a = _gap(ta, content_a[start + nx - 1], content_a[end - ny])
+            gap_b = _gap(tb, content_b[start + ny - 1], content_b[end - nx])
+            if gap_a and gap_a == gap_b and not set(gap_a) <= wordlists.words("coordinators.txt"):
+                x = " ".join(ta[i] for i in content_a[start : start + nx])
+                y = " ".join(ta[i] for i in content_a[end - ny : end])
+                return x, y
     return None
 
 
