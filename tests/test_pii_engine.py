@@ -789,6 +789,17 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "$2b$12$AscJDi8sSSQG3g84ofCV3Isw6TgCUHBgGMv0yjSfEUFcdKMc0nc.J",
             "SECRET",
         ),
+        # set O: a recovery phrase no word names (BIP39's words in a row), a card's security code by that name, a DNI
+        # with its letter in lower case, a Wi-Fi network named before its key
+        (
+            "I restored my wallet with gospel famous debris pepper scatter unveil pink tissue swift excite cable "
+            "dentist and it shows zero",
+            "gospel famous debris pepper scatter unveil pink tissue swift excite cable dentist",
+            "SECRET",
+        ),
+        ("please charge the card on file, security code 318, thanks", "318", "PASSWORD"),
+        ("mi dni es 48215397z y mi móvil cambió", "48215397z", "ID_NUMBER"),
+        ("The wifi upstairs is called Loft-5G and the key is Tr0ub4dor&3x - print a sign", "Tr0ub4dor&3x", "PASSWORD"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -914,6 +925,11 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         # set N's look-alikes: browser and OS versions, a plate of food, the wifi password's whereabouts
         "Chrome 124.0.6367.207 crashes; Windows 10.0.19045.3803; the plate of 2 eggs costs 12; a license plate reader",
         "the wifi password is on the sticker; the door code is on the wiki; enter the PIN when asked",
+        # set O's look-alikes: a long run of plain words, some of BIP39's (a list needs twelve of them in a row), the
+        # wifi's other keys, a security code's settings
+        "please review each draft and fix any typo before you submit the final report to the board on friday",
+        "word list: abandon ability able about above absent absorb abstract absurd abuse access (eleven words)",
+        "our wifi is slow and the key issue is the router; the security code has 6 digits",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

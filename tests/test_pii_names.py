@@ -202,6 +202,15 @@ LABELLED_NAMES = [
     # and so does a table's column headed so (a bare "first" or "last" column does not: "Monday,Friday" below)
     ("last_name,first_name,email\nHill,Rose,rose@x.io\nBaker,Hope,hope@x.io", "Baker"),
     ("surname;city\nFisher;Leeds", "Fisher"),
+    # set O: particles inside a labelled name, the insured and a driver in other languages, a name key in Dutch, a
+    # multi-row INSERT's surname column in Portuguese
+    ("Driver: Pieter van der Berg\nPlate: 12-ABC-3", "Pieter van der Berg"),
+    ("Assurée : Mathilde de Oliveira — dossier 2291", "Mathilde de Oliveira"),
+    ('{"klant_id": 7, "naam": "Joost Verhoeven", "plaats": "Utrecht"}', "Joost Verhoeven"),
+    (
+        "INSERT INTO clientes (nome, sobrenome) VALUES\n('Ana', 'Quaresma'),\n('Rui', 'Sequeira');",
+        "Sequeira",
+    ),
 ]
 NER_TYPES = ("PERSON", "LOCATION")
 LABELLED_NOT_NAMES = [
@@ -265,6 +274,9 @@ CONTEXT_NAMES = [
     ("Revisa el correo:\nGracias por todo.\nUn saludo,\nMaite Urrutia", "Maite Urrutia"),
     ("Bitte kürzen:\nDanke für die Hilfe.\nMit freundlichen Grüßen\nWiebke Tammen", "Wiebke Tammen"),
     ("hola, soy florencia, mi móvil es 611 223 344", "florencia"),  # "soy": a function word, and an introduction
+    # set O: a name with a particle in prose, where the model tags nothing
+    ("Payroll onboarding for Marieke de Vries: start date 2024-04-01", "Marieke de Vries"),
+    ("Accident report: driver Wei van den Broek, rear bumper damaged", "Wei van den Broek"),
 ]
 CONTEXT_NOT_NAMES = [
     "Wir treffen uns am Hauptbahnhof um 9 Uhr.",
@@ -286,6 +298,10 @@ CONTEXT_NOT_NAMES = [
     "Support said I should restart the router. Kubernetes says the pod is pending.",
     "this is Python 3.12 code; the best Italian place; it's Monday and the build is red",
     # round 9: lower-case words of another language with a function word among them, read as a name once cased
+    # set O's look-alikes: places joined by a particle, after a word that puts a place there or tagged a place
+    "What is the weather in Rio de Janeiro in March? We land at Gare du Nord.",
+    "¿Cuál es el mejor barrio para vivir en Ciudad de México?",
+    "Summarise the history of the Brandenburg Gate and Unter den Linden for a travel blog.",
     "La version 2.4 de Django est sortie hier ; quelles nouveautés pour les formulaires ?",
     "¿Por qué mi paquete sigue 'en tránsito' desde hace 12 días?",
     "Le code 3017620422003 et la référence produit figurent sur l'étiquette ; que signifie le code EAN ?",

@@ -69,6 +69,7 @@ _LOWER_NEXT = regex.compile(r"[ \t]+[\p{Ll}\"'/(]")
 _APOSTROPHE = re.compile("['\u2019]")
 _PERSON_LABELS = frozenset({"PERSON", "PER"})
 _NAME_LIKE_LABELS = frozenset({"ORG", "GPE", "NORP"})
+_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 _GREETINGS = frozenset({"dear", "hi", "hello", "hey"})
 
 
@@ -202,6 +203,10 @@ def name_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return parts
 
 
+# The lower-case words inside a name: "Marieke de Vries", "Jan van der Berg", "Omar bin Laden".
+_PARTICLES = r"de|van|von|der|den|da|di|del|della|dos|das|du|le|la|bin|ibn|al"
+_PARTICLE = r"(?:(?:" + _PARTICLES + r")[ \t]+){0,2}"
+
 # Qualifiers of a key, label or column that holds a part of a person's name and nothing else (last_name, givenName,
 # "Surname:", a `forename` column): its value is taken even when it is a dictionary word (`labelled_names`).
 _PERSON_QUALIFIERS = r"first|last|given|family|sur|middle|maiden|fore"
@@ -222,9 +227,12 @@ _NAME_LABEL = regex.compile(
     r"|(?:full |legal |full legal )?name|customer|patient|client|(?:emergency |primary )?contact|claimant"
     r"|request(?:er|or)|employee|mitarbeiter(?:in)?|tenant"
     r"|passenger|guest|travell?er|beneficiary|payee|applicant|insured|(?:account |card ?|policy ?)?holder"
+    # the insured and a vehicle's driver in French, German, Spanish, Portuguese, Italian and Dutch too
+    r"|assurée?|versicherte[rn]?|asegurad[oa]|segurad[oa]|assicurat[oa]|verzekerde|driver|conducteur|fahrer(?:in)?"
     r"|nom|nombre|nome|naam|nabywca|odbiorca)[ \t]*:[ \t]*"
-    # the name's capitals matched as such: a lower-case word after it ends it ("Anna Berg, geb. 1990")
-    r"(?-i:(?P<value>\p{Lu}[\p{L}'.-]*(?:,?[ \t]+\p{Lu}[\p{L}'.-]*){0,3}))"
+    # the name's capitals matched as such: a lower-case word after it ends it ("Anna Berg, geb. 1990"), unless it is
+    # a particle inside the name ("Bruno de Vries")
+    r"(?-i:(?P<value>\p{Lu}[\p{L}'.-]*(?:,?[ \t]+" + _PARTICLE + r"\p{Lu}[\p{L}'.-]*){0,3}))"
 )
 _NAME_COLUMN = regex.compile(
     r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?P<part>(?:" + _PERSON_QUALIFIERS + r")[ _]?name)"
@@ -232,10 +240,20 @@ _NAME_COLUMN = regex.compile(
     r"|first|last)[ \t\"']*(?=[,;\t|]|$)"
 )
 _PERSON_PART = r"(?P<part>" + _PERSON_QUALIFIERS + r")"
+# A name's key in Dutch, Portuguese, Italian, Spanish, French, German and Polish (its part, or the whole name).
+_OTHER_NAME_PART = r"(?P<part_key>sobrenome|apellidos?|cognome|pr[ée]nom|vorname|nachname|voornaam|achternaam"
+_OTHER_NAME_PART += r"|imi[eę]|nazwisko)"
+_OTHER_NAME_KEYS = r"naam|nome|nombre|nom|" + _OTHER_NAME_PART
+_OTHER_NAME_KEY_HINT = re.compile(r"(?i)naam|nom|imi[eę]|nazwisko|apellido|cognome")
 # The quoted value of a name key in code or data: {"lastName": "Nowakowska"}, full_name='Ewa Nowak'.
 _NAME_KEY = regex.compile(
-    r"(?i)\b(?:(?:" + _PERSON_PART + r"|full|display|contact|customer|patient)[ _]?)?name"
-    r"""["']?[ \t]*[:=][ \t]*["'](?-i:(?P<value>\p{Lu}[\p{L}'.-]*(?:[ \t]+\p{Lu}[\p{L}'.-]*){0,3}))["']"""
+    r"(?i)\b(?:(?:(?:"
+    + _PERSON_PART
+    + r"|full|display|contact|customer|patient)[ _]?)?name|"
+    + _OTHER_NAME_KEYS
+    + r""")["']?[ \t]*[:=][ \t]*["'](?-i:(?P<value>\p{Lu}[\p{L}'.-]*(?:[ \t]+"""
+    + _PARTICLE
+    + r"""\p{Lu}[\p{L}'.-]*){0,3}))["']"""
 )
 
 
@@ -255,7 +273,9 @@ def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
         matches += _NAME_KEY.finditer(text)
         if "ame=" in text:
             matches += _FORM_NAME_KEY.finditer(text)
-    spans = [(*m.span("value"), m.group("part") is not None) for m in matches]
+    elif _OTHER_NAME_KEY_HINT.search(text):
+        matches += _NAME_KEY.finditer(text)
+    spans = [(*m.span("value"), any(m.groupdict().get(g) is not None for g in ("part", "part_key"))) for m in matches]
     if "\n" in text:
         for header in _NAME_COLUMN.finditer(text):
             person = header.group("part") is not None
@@ -265,6 +285,8 @@ def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
 
 def _name_value(value: str, lexicon: Lexicon | None, person: bool = False) -> bool:
     words = value.replace(",", " ").split()
+    if len(words) > 2 and any(w in _NAME_PARTICLES for w in words[1:-1]):  # "Jan van der Berg": a person's
+        words, person = [w for w in words if w not in _NAME_PARTICLES], True
     # A form's surname in capitals ("Nom : LEFÈVRE"): 4+ letters a word, or an initial.
     if all(w.isupper() for w in words):
         if lexicon is None or any((len(w) < 4 and not _INITIAL.match(w)) or w.lower() in _CAPS_JARGON for w in words):
@@ -311,7 +333,6 @@ _SIGNOFF_CUES = (
     *(f"my {relation}" for relation in (*_RELATIONS, *sorted(RELATIONS))),
     *("colleague", "coworker", "co-worker", "kollege", "kollegin", "collègue", "collega"),
 )
-_PARTICLE = r"(?:(?:de|van|von|der|den|da|di|del|della|dos|das|du|le|la|bin|ibn|al)[ \t]+)?"
 _CUED_NAME = (
     r"[ \t]*[:,]?(?:[ \t]+|[ \t]*\n[ \t]*)"
     r"(?P<name>\p{L}[\p{L}'\u2019-]+(?:[ \t]+" + _PARTICLE + r"\p{L}[\p{L}'\u2019-]+){0,2})"
@@ -328,6 +349,20 @@ _CLOSING = regex.compile(
     r"(?P<name>\p{Lu}[\p{L}'\u2019-]+(?:[ \t]+" + _PARTICLE + r"\p{Lu}[\p{L}'\u2019-]+){0,2})[ \t]*[.!]?[ \t]*(?=\n|$)"
 )
 _CAMEL = regex.compile(r"(?<!\bMa?c)\p{Ll}\p{Lu}")
+# - two capitalised words joined by a name's particles in prose ("onboarding for Marieke de Vries", "driver Wei de
+#   Vries"), at least one of them unknown to the dictionary; not after a word that puts a place there ("the weather in
+#   Rio de Janeiro", "visit the Museo del Prado");
+_JOINED_NAME = regex.compile(
+    r"(?<![\p{L}\p{N}_.@/-])(?P<name>\p{Lu}\p{Ll}+[ \t]+(?:(?:de|van|von|der|den|da|di|del|della|dos|das|du|ter|ten)"
+    r"[ \t]+){1,2}\p{Lu}\p{Ll}+)(?![\p{L}\p{N}_@-])"
+)
+_JOINED_HINTS = tuple(
+    f" {p} " for p in ("de", "van", "von", "der", "den", "da", "di", "del", "della", "dos", "das", "du")
+)
+_PLACE_BEFORE = regex.compile(
+    r"(?i:\b(?:in|at|near|the|a|an|around|across|through|visit|visiting|via|of|en|à|au|aux|dans|nach|im|zum|zur|bei)"
+    r"[ \t]+$)"
+)
 _PRESENTING = frozenset({"it's", "this is"})
 _PRESENTED_END = regex.compile(r"[ \t]*(?:[,.!]|\n|$|(?:from|here)\b)")
 # - 1-2 capitalised words opening a sentence before a verb of saying ("Priya said I should email you");
@@ -359,10 +394,15 @@ _SQL_STRING = regex.compile(r"'(\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+){1,2})'")
 # A single word, too, where the INSERT's column list names it a name: (last_name, first_name) VALUES ('Okonkwo',
 # 'Chidi').
 _SQL_INSERT = regex.compile(r"(?i:\binsert\s+into\s+[\w.\"`\[\]]+\s*)\(([^()]{1,500})\)\s*(?i:values)\s*\(")
+_SQL_NEXT_ROW = regex.compile(r"\s*\)\s*,\s*\(")
 _SQL_ITEM = regex.compile(r"\s*('(?:[^'\n]|'')*'|[^,()'\n]*)\s*(?:,|(?=\)))")
 # A bare "name" column names cities and products as often as people: one word there needs a person's column.
 _NAME_COLUMN_NAME = regex.compile(
-    r"(?i)^[\"`\[]?(?:" + _PERSON_PART + r"|full|patient|customer|contact)[ _]?name[\"`\]]?$"
+    r"(?i)^[\"`\[]?(?:(?:"
+    + _PERSON_PART
+    + r"|full|patient|customer|contact)[ _]?name|"
+    + _OTHER_NAME_PART
+    + r")[\"`\]]?$"
 )
 # - 2-3 words in capitals ("ANA GONZALEZ") in a line that also has lower-case letters (a shouted line is not a
 #   name), or as a label's value ("TO: DMITRI VOLKOV").
@@ -521,6 +561,27 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
     return spans
 
 
+def joined_names(text: str, lexicon: Lexicon | None, places: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans of `_JOINED_NAME`'s names that overlap none of `places` (what the model tagged a place or an organisation:
+    "Ciudad de México", "Gare du Nord")."""
+    if not any(hint in text for hint in _JOINED_HINTS):
+        return []
+    found = (m for m in _JOINED_NAME.finditer(text) if _joined_name(text, m, lexicon))
+    return [m.span("name") for m in found if not any(a < m.end() and m.start() < b for a, b in places)]
+
+
+def _joined_name(text: str, match: regex.Match[str], lexicon: Lexicon | None) -> bool:
+    start = match.start()
+    before = text[max(0, start - 16) : start]
+    lead = before.rstrip(" \t\"'(*-")
+    if (lead[-1:] in (".", "!", "?", "\n") if lead else start <= len(before)) or _PLACE_BEFORE.search(before):
+        return False  # a sentence's first words ("Rio de Janeiro is ...") or a place's
+    outer = [w for w in match.group("name").split() if w not in _NAME_PARTICLES and w not in ("ter", "ten", "della")]
+    if outer[0].lower() in _FOREIGN_FUNCTION_WORDS:
+        return False  # a street's preposition: "Unter den Linden"
+    return _name_words(" ".join(outer), lexicon, True)
+
+
 def _titled_name(name: str, lexicon: Lexicon | None) -> bool:
     """After a title a surname may be a dictionary word ("Fitzgerald", "Baker"), but not a verb or an adjective
     ("Dr. Pepper", "Mr. Clean")."""
@@ -536,23 +597,27 @@ def _ticket_name(name: str, lexicon: Lexicon | None) -> bool:
 
 
 def _sql_name_values(text: str, insert: regex.Match[str], lexicon: Lexicon | None) -> list[tuple[int, int]]:
-    """The quoted values of an INSERT's first row under columns named as names, one word or more."""
+    """The quoted values of an INSERT's rows under columns named as names, one word or more."""
     columns = [c.strip() for c in insert.group(1).split(",")]
-    spans, at = [], insert.end()
-    for column in columns:
-        item = _SQL_ITEM.match(text, at)
-        if item is None:
-            break
-        at = item.end()
-        value = item.group(1)
-        named = _NAME_COLUMN_NAME.match(column)
-        if (
-            named
-            and len(value) > 2
-            and value[0] == "'"
-            and _name_value(value[1:-1], lexicon, named["part"] is not None)
-        ):
-            spans.append((item.start(1) + 1, item.end(1) - 1))
+    spans: list[tuple[int, int]] = []
+    at: int | None = insert.end()
+    while at is not None:
+        for column in columns:
+            item = _SQL_ITEM.match(text, at)
+            if item is None:
+                break
+            at = item.end()
+            value = item.group(1)
+            named = _NAME_COLUMN_NAME.match(column)
+            if (
+                named
+                and len(value) > 2
+                and value[0] == "'"
+                and _name_value(value[1:-1], lexicon, named["part"] is not None or named["part_key"] is not None)
+            ):
+                spans.append((item.start(1) + 1, item.end(1) - 1))
+        following = _SQL_NEXT_ROW.match(text, at)  # "), (" and the next row of a multi-row INSERT
+        at = following.end() if following is not None else None
     return spans
 
 
@@ -656,10 +721,13 @@ class NameRecognizer(LocalRecognizer):
         view = cased(text, restored)
         windows = name_windows(text, restored, self._lexicon)
         results: list[RecognizerResult] = []
+        places: list[tuple[int, int]] = []
         docs = self._nlp.pipe([view[a:b] for a, b in windows], batch_size=32)
         for (offset, _), doc in zip(windows, docs, strict=True):
             for ent in doc.ents:
                 start, end = offset + ent.start_char, offset + ent.end_char
+                if ent.label_ in _PLACE_LABELS:
+                    places.append((start, end))
                 entity = self._entity(ent, start, end, restored)
                 if self._greeted(ent):  # "Dear Siobhán" tagged as an organisation: a greeting, then the person
                     entity, start = "PERSON", offset + ent[1].idx
@@ -677,6 +745,7 @@ class NameRecognizer(LocalRecognizer):
         if "PERSON" in entities:
             results += [self._result("PERSON", a, b) for a, b in labelled_names(text, self._lexicon)]
             results += [self._result("PERSON", a, b) for a, b in introduced_names(text, self._lexicon)]
+            results += [self._result("PERSON", a, b) for a, b in joined_names(text, self._lexicon, places)]
         return [r for r in results if not _misread(text, r.start, r.end)]
 
     def _plain_word(self, span: str) -> bool:

@@ -607,7 +607,7 @@ _DIGIT_LED_ID = (
     r"|[1-9]\d{5}(?:18|19|20)" + _YYMMDD + r"\d{3}[\dXx]"
     r"|[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?\d{2} ?\d{3} ?\d{3} ?\d{2}"
     r"|" + _YYMMDD + r"\d{4}[012]\d{2}"
-    r"|\d\d\.?\d{3}\.?\d{3}-?[A-Z]|" + CHECKED_ID + r")" + _ID_END
+    r"|\d\d\.?\d{3}\.?\d{3}-?[A-Za-z]|" + CHECKED_ID + r")" + _ID_END
 )
 _LETTER_LED_ID = re.compile(
     r"[A-Z](?<![\w.-][A-Z])(?:(?P<cf>[A-Z]{5}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])|(?P<nric_nie>-?\d{7}-?[A-Z])"
@@ -679,7 +679,7 @@ def _nir_valid(number: str) -> bool:
 def _dni_valid(number: str) -> bool:
     compact = number.replace("-", "")
     digits = str("XYZ".index(compact[0])) + compact[1:-1] if compact[0] in "XYZ" else compact[:-1]
-    return len(digits) == 8 and _DNI_LETTERS[int(digits) % 23] == compact[-1]
+    return len(digits) == 8 and _DNI_LETTERS[int(digits) % 23] == compact[-1].upper()  # "mi dni es 33713522f"
 
 
 def _curp_valid(code: str) -> bool:

@@ -48,7 +48,7 @@ from helix.pii.personal import (
 )
 from helix.pii.recognizers import FastPhoneRecognizer, obfuscation_hint, phone_hint
 from helix.pii.secret_patterns import JWT_START
-from helix.pii.secrets import SecretRecognizer
+from helix.pii.secrets import SecretRecognizer, SeedPhraseRecognizer, seed_phrase_hint
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -135,6 +135,7 @@ CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
     LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{4}|\d\d[A-Z]| \d\d \d\d)"),
     FastPhoneRecognizer: lambda text, _lowered: phone_hint(text),
     MrzRecognizer: lambda text, _lowered: mrz_hint(text),
+    SeedPhraseRecognizer: lambda text, _lowered: seed_phrase_hint(text),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.

@@ -810,8 +810,10 @@ PASSWORD_PATTERNS = [
     _api(
         # A Wi-Fi network's key in a sentence ("the wifi key for the office is P@ssw0rd_Maya8848").
         "wifi_prose",
-        r"(?i:\b(?:wi-?fi|wlan|wireless|network)[ \t]+(?:key|passphrase|code)\b"
-        r"[^\n]{0,30}?[ \t](?:is|:)[ \t]*)[\"'`]?(?P<value>[^\s\"'`]{6,64})",
+        r"(?i:\b(?:(?:wi-?fi|wlan|wireless|network)[ \t]+(?:key|passphrase|code)\b[^\n]{0,30}?"
+        # or the network named first ("the wifi at the office is called ACME-Guest and the key is X")
+        r"|(?:wi-?fi|wlan)\b[^\n]{0,60}?\b(?:key|passphrase)\b)[ \t](?:is|:)[ \t]*)"
+        r"[\"'`]?(?P<value>[^\s\"'`]{6,64})",
         ("wifi", "wi-fi", "wlan", "wireless", "network"),
         score=0.8,
         check=_password_in_prose,
@@ -840,9 +842,9 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "card_security_code",  # "CVV 382": with the card number, whoever has it can pay
-        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc)\b[ \t]*(?:is|:|=|#|-)?[ \t]*)"
+        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc|(?:card )?security code)\b[ \t]*(?:is|:|=|#|-)?[ \t]*)"
         r"(?P<value>\d{3,4})(?![\d/:]|[.,]\d)",
-        ("cvv", "cvc", "cvn", "csc"),
+        ("cvv", "cvc", "cvn", "csc", "security code"),
         score=0.8,
         line_local=True,
         min_length=3,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from mnemonic import Mnemonic
 from presidio_analyzer import (
     AnalysisExplanation,
     EntityRecognizer,
@@ -125,6 +126,54 @@ class SecretRecognizer(PatternRecognizer):
         )
 
 
+class SeedPhraseRecognizer(EntityRecognizer):
+    """A crypto wallet's recovery phrase with no word naming it ("I restored my wallet with canyon ribbon orbit ..."):
+    12 to 24 words in a row from BIP39's list of 2,048 (python-mnemonic's). Prose cannot make one: the list holds no
+    word shorter than three letters and none of "the", "with", "you"; whoever has the words has the wallet."""
+
+    name: str
+
+    def __init__(self) -> None:
+        self._words = frozenset(Mnemonic("english").wordlist)
+        super().__init__(supported_entities=["SECRET"], name="SeedPhraseRecognizer")
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        results = []
+        for run in _LOWER_WORD_RUN.finditer(text):
+            words = list(_LOWER_WORD.finditer(text, run.start(), run.end()))
+            start = 0
+            while start < len(words):
+                end = start
+                while end < len(words) and words[end].group() in self._words:
+                    end += 1
+                if _SEED_WORDS[0] <= end - start <= _SEED_WORDS[1]:
+                    results.append(self._result(words[start].start(), words[end - 1].end()))
+                start = end + 1
+        return results
+
+    def _result(self, start: int, end: int) -> RecognizerResult:
+        explanation = AnalysisExplanation(
+            recognizer=self.name, original_score=0.9, textual_explanation="BIP39 recovery words in a row"
+        )
+        return RecognizerResult("SECRET", start, end, 0.9, explanation)
+
+
+_SEED_WORDS = (12, 24)
+# Runs of lower-case words of three to eight letters (every BIP39 word's length) apart by spaces or line breaks.
+_LOWER_WORD_RUN = re.compile(r"(?<![\w'-])(?:[a-z]{3,8}\s+){11,}[a-z]{3,8}(?![\w'-])")
+_LOWER_WORD = re.compile(r"[a-z]+")
+
+
+def seed_phrase_hint(text: str) -> bool:
+    """Whether `text` may hold twelve words: eleven spaces or line breaks (a count, cheaper than any search)."""
+    return text.count(" ") + text.count("\n") >= _SEED_WORDS[0] - 1
+
+
 def twilio_sid_hint(text: str) -> bool:
     """Whether `text` may hold a Twilio account or API key SID: the patterns' hints ("ac", "sk") are in most texts,
     the SIDs' "AC" and "SK" in few, and a substring test on the text itself is the cheapest test of all."""
@@ -182,7 +231,7 @@ def _lines(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def secret_recognizers(entities: set[str] | None = None) -> list[SecretRecognizer]:
+def secret_recognizers(entities: set[str] | None = None) -> list[EntityRecognizer]:
     """The secret recognizers for the requested entity types (all of them when None)."""
     table: list[tuple[str, str, list[SecretPattern], list[str] | None, Callable[[str], bool] | None]] = [
         ("API_KEY", "ApiKeyRecognizer", API_KEY_PATTERNS, None, None),
@@ -196,8 +245,11 @@ def secret_recognizers(entities: set[str] | None = None) -> list[SecretRecognize
         ("PASSWORD", "PasswordRecognizer", PASSWORD_PATTERNS, None, None),
         ("SECRET", "SecretAssignmentRecognizer", SECRET_PATTERNS, None, None),
     ]
-    return [
+    recognizers: list[EntityRecognizer] = [
         SecretRecognizer(entity, name, patterns, context, precheck)
         for entity, name, patterns, context, precheck in table
         if entities is None or entity in entities
     ]
+    if entities is None or "SECRET" in entities:
+        recognizers.append(SeedPhraseRecognizer())
+    return recognizers
