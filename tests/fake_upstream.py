@@ -20,6 +20,8 @@ Behaviour is chosen by the requested model name:
   hang                             accept the request and never answer
   trickle                          a 200 whose body (a stream: pings before any event) comes a few bytes every
                                    0.2 s for 10 s: no read waits long, the answer never arrives
+  keepalive-stall                  a stream that sends its first chunk, then only ": ping" comments every 0.2 s
+                                   for 10 s
   reset                            send the headers and part of the body, then cut the connection
   truncated-sse                    a stream that ends cleanly after two chunks, with no finish or [DONE]
   invalid-json                     a 200 whose body is not JSON
@@ -299,6 +301,8 @@ class FakeUpstream:
             return await _reset(send)
         if model == "trickle":
             return await _trickle(send, bool((body or {}).get("stream")))
+        if model == "keepalive-stall":
+            return await _trickle(send, True, first=_stream_events(body)[0])
         if model == "invalid-json":
             return await _raw(send, 200, b"<html>not json</html>")
         if model == "bad-gzip":
@@ -445,9 +449,13 @@ async def _reset(send: Any) -> None:
     raise ConnectionResetError("fake upstream cuts the connection")
 
 
-async def _trickle(send: Any, stream: bool) -> None:
+async def _trickle(send: Any, stream: bool, first: dict[str, Any] | None = None) -> None:
     headers = [(b"content-type", b"text/event-stream")] if stream else [(b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
+    if first is not None:
+        await send(
+            {"type": "http.response.body", "body": b"data: " + json.dumps(first).encode() + b"\n\n", "more_body": True}
+        )
     for _ in range(50):
         await send({"type": "http.response.body", "body": b": ping\n\n" if stream else b" ", "more_body": True})
         await asyncio.sleep(0.2)

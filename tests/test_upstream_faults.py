@@ -333,6 +333,26 @@ def test_an_answer_that_trickles_in_is_cut_at_the_deadline(
         instance.server.stop()
 
 
+def test_a_stream_that_sends_only_keep_alives_after_its_first_chunk_is_cut_at_the_read_timeout(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState]
+) -> None:
+    """Each ": ping" kept every read short, so the read timeout never tripped and the deadline no longer applied (the
+    answer had begun): the client waited for as long as the provider kept pinging. Now the read timeout bounds the
+    time between events too: the stream ends with an upstream_timeout error event, logged as such."""
+    instance = start_helix(tmp_path, upstream[0].url, "[routing]\nretries = 0\n")  # a read timeout of 2 s
+    try:
+        began = time.monotonic()
+        response = post(instance, "keepalive-stall", stream=True)
+        assert response.status_code == 200, response.text  # the first chunk went out before the stall
+        last = json.loads([line for line in response.text.split("\n") if line.startswith("data: ")][-1][6:])
+        assert last["error"]["code"] == "upstream_timeout", last
+        assert time.monotonic() - began < 6
+        (row,) = instance.rows("SELECT status, error_code FROM requests")
+        assert (row["status"], row["error_code"]) == (504, "upstream_timeout")
+    finally:
+        instance.server.stop()
+
+
 def _events(end: bytes) -> bytes:
     chunks = [
         {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [choice]}

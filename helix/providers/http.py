@@ -412,7 +412,11 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
     the same network read, so it follows at once. `data` is bytes as sent (JSON decoders take them as is).
 
     Lines end with LF, CRLF or a lone CR, as the SSE format allows; the last line needs no ending. A byte order mark
-    before the first line is skipped, as the format says (read as part of a field's name, it lost the first event)."""
+    before the first line is skipped, as the format says (read as part of a field's name, it lost the first event).
+    Keep-alive comments (": ping") keep each read short, so the read timeout bounds the time between events too: a
+    stream that sent only them for that long stopped answering (it was kept open for ever)."""
+    quiet_limit = _read_timeout(response)
+    last_event = time.monotonic()
     buffer = b""  # line endings made LF; what has come of the event not yet ended by a blank line
     started = False  # past where a byte order mark may be
     # Pieces with no line end, joined once one comes: added one by one, a long line sent in small pieces cost time
@@ -455,7 +459,14 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
                         yield (*ready, True)
                     ready = event
             if ready is not None:
+                last_event = time.monotonic()
                 yield (*ready, False)
+            elif quiet_limit is not None and time.monotonic() - last_event > quiet_limit:
+                raise UpstreamTimeout(
+                    f"{provider}: the stream sent only keep-alives for {quiet_limit:g} s; raise [upstream] read_timeout"
+                    " if the model is just slow",
+                    provider=provider,
+                )
             if len(buffer) > MAX_EVENT_BYTES:  # after the events that did end
                 raise _too_long(provider)
         buffer = b"".join((buffer, *unended))
@@ -463,6 +474,16 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
             yield (*event, False)
     except UPSTREAM_FAILURES as exc:
         raise transport_error(provider, exc, answering=True) from None
+
+
+def _read_timeout(response: httpx.Response) -> float | None:
+    """The read timeout the request was sent with (the deployment's or [upstream] read_timeout), if any."""
+    try:
+        timeout = response.request.extensions.get("timeout")
+    except RuntimeError:  # a response made without a request (tests)
+        return None
+    read = timeout.get("read") if isinstance(timeout, dict) else None
+    return float(read) if isinstance(read, (int, float)) else None
 
 
 def _sse_event(block: bytes, provider: str) -> tuple[str, bytes] | None:
