@@ -929,6 +929,7 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         # wifi's other keys, a security code's settings
         "please review each draft and fix any typo before you submit the final report to the board on friday",
         "word list: abandon ability able about above absent absorb abstract absurd abuse access (eleven words)",
+        "Sort these: apple, banana, cherry, grape, lemon, mango, orange, peach, pear, plum, melon, kiwi",
         "our wifi is slow and the key issue is the router; the security code has 6 digits",
     ],
 )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Sequence
 
 from mnemonic import Mnemonic
@@ -128,13 +129,16 @@ class SecretRecognizer(PatternRecognizer):
 
 class SeedPhraseRecognizer(EntityRecognizer):
     """A crypto wallet's recovery phrase with no word naming it ("I restored my wallet with canyon ribbon orbit ..."):
-    12 to 24 words in a row from BIP39's list of 2,048 (python-mnemonic's). Prose cannot make one: the list holds no
-    word shorter than three letters and none of "the", "with", "you"; whoever has the words has the wallet."""
+    12, 15, 18, 21 or 24 words in a row from BIP39's list of 2,048 (python-mnemonic's). Prose cannot make one by
+    chance: the list holds no word shorter than three letters and none of "the", "with", "you". Words apart by single
+    spaces on one line are enough; otherwise (a list with commas, one word a line, "1." numbering) the phrase's
+    checksum must hold, so a list of twelve fruits is not one. Whoever has the words has the wallet."""
 
     name: str
 
     def __init__(self) -> None:
-        self._words = frozenset(Mnemonic("english").wordlist)
+        self._bip39 = Mnemonic("english")
+        self._words = frozenset(self._bip39.wordlist)
         super().__init__(supported_entities=["SECRET"], name="SeedPhraseRecognizer")
 
     def load(self) -> None:
@@ -143,18 +147,36 @@ class SeedPhraseRecognizer(EntityRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
+        # Word by word at C speed (~25 us for 2 KB; a regex over the words took 80): the text's words as bytes, 1
+        # where a word is on the list, and a search for twelve 1s.
+        words = text.translate(_APART).split()
+        listed = bytes(map(self._words.__contains__, words))
         results = []
-        for run in _LOWER_WORD_RUN.finditer(text):
-            words = list(_LOWER_WORD.finditer(text, run.start(), run.end()))
-            start = 0
-            while start < len(words):
-                end = start
-                while end < len(words) and words[end].group() in self._words:
-                    end += 1
-                if _SEED_WORDS[0] <= end - start <= _SEED_WORDS[1]:
-                    results.append(self._result(words[start].start(), words[end - 1].end()))
-                start = end + 1
+        at, searched_to = listed.find(_TWELVE), 0
+        while at >= 0:
+            end = listed.find(0, at)
+            end = len(listed) if end < 0 else end
+            phrase = self._phrase(words[at:end])
+            if phrase is not None:
+                run = re.compile(r"(?<![A-Za-z])" + "[^A-Za-z]+".join(phrase[0]) + r"(?![A-Za-z])")
+                match = run.search(text, searched_to)
+                if match is not None and (phrase[1] or _SPACED.fullmatch(match.group())):
+                    results.append(self._result(*match.span()))
+                    searched_to = match.end()
+            at = listed.find(_TWELVE, end)
         return results
+
+    def _phrase(self, run: list[str]) -> tuple[list[str], bool] | None:
+        """The phrase in a run of listed words and whether its checksum holds: the longest whose does, else the
+        run's last 12, 15... words (a listed word may come before the phrase: "seed: abandon ...")."""
+        if len(run) > _LENGTHS[-1] + 3:
+            return None  # longer than any phrase and the words that may lead into one
+        fits = [n for n in _LENGTHS if n <= len(run)]
+        for n in reversed(fits):
+            for first in range(len(run) - n + 1):
+                if self._bip39.check(" ".join(run[first : first + n])):
+                    return run[first : first + n], True
+        return run[len(run) - fits[-1] :], False
 
     def _result(self, start: int, end: int) -> RecognizerResult:
         explanation = AnalysisExplanation(
@@ -163,15 +185,15 @@ class SeedPhraseRecognizer(EntityRecognizer):
         return RecognizerResult("SECRET", start, end, 0.9, explanation)
 
 
-_SEED_WORDS = (12, 24)
-# Runs of lower-case words of three to eight letters (every BIP39 word's length) apart by spaces or line breaks.
-_LOWER_WORD_RUN = re.compile(r"(?<![\w'-])(?:[a-z]{3,8}\s+){11,}[a-z]{3,8}(?![\w'-])")
-_LOWER_WORD = re.compile(r"[a-z]+")
+_LENGTHS = (12, 15, 18, 21, 24)  # BIP39's phrase lengths
+_TWELVE = b"\x01" * _LENGTHS[0]
+_APART = str.maketrans(dict.fromkeys(string.punctuation + string.digits, " "))  # what may stand between the words
+_SPACED = re.compile(r"[a-z]+(?: [a-z]+)+")
 
 
 def seed_phrase_hint(text: str) -> bool:
     """Whether `text` may hold twelve words: eleven spaces or line breaks (a count, cheaper than any search)."""
-    return text.count(" ") + text.count("\n") >= _SEED_WORDS[0] - 1
+    return text.count(" ") + text.count("\n") >= _LENGTHS[0] - 1
 
 
 def twilio_sid_hint(text: str) -> bool:
