@@ -104,6 +104,9 @@ FACT_NEAR_MISSES = [
         "Can I get the generic version instead of the brand name drug?",
         "direction",
     ),
+    # who acted: the asker or a third party
+    ("The driver canceled my ride, will I be charged?", "I cancelled my ride, will I be charged?", "doer"),
+    ("my booking was cancelled by the host, refund?", "I cancelled my booking, do I get a refund?", "doer"),
     # one's source is the other's destination, whatever the other end is called
     ("Can I transfer my save from PC to PlayStation?", "can i move my save from ps to pc", "direction"),
     ("How do I switch from Windows to Mac?", "switching from mac to linux, how?", "direction"),
@@ -154,6 +157,9 @@ FACT_NEAR_MISSES = [
 FACT_AGREEMENTS = [
     ("How do I reset my password?", "HOW DO I RESET MY PASSWORD"),
     ("How do I move my files from Dropbox to Google Drive?", "move files to google drive from dropbox"),
+    ("My flight was cancelled, what are my options?", "The airline cancelled my flight, what are my options?"),
+    ("Can you cancel my order?", "How do I cancel my order?"),
+    ("I watched one episode and it's stuck on my home screen", "clear one title from the recently watched list"),
     ("Can I switch from the monthly plan to annual?", "switching from monthly to annual billing, how?"),
     ("I forgot my password, how can I reset it?", "can't remember my password and I'm locked out, what do I do"),
     ("set a 5 min timeout", "I need a timeout of five minutes"),

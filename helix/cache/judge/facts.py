@@ -14,6 +14,8 @@ Each check compares one kind of fact and names itself when it vetoes:
   clipped opposites such as max/min, the two parties of an act such as employer/employee);
 - tense, time, modality, quantity (`aspects`): each question has a class of the fact the other lacks ("Did my
   payment go through?" / "Will my payment go through?", "this week" / "next week", "all" / "none");
+- doer: an act in the past done by the asker in one and by a third party in the other ("I cancelled my booking" /
+  "the hotel cancelled my booking");
 - question: a person or a reason asked for in one and another kind of answer in the other, about the same words
   ("Who founded Microsoft?" / "When was Microsoft founded?");
 - entities: each names a product, language, currency, plan, proper noun or code identifier (useState) that the
@@ -522,6 +524,49 @@ def _opposite_roles(ta: list[str], tb: list[str]) -> Veto | None:
     return None
 
 
+# Who did what a question is about: the asker ("I cancelled my booking") or a third party ("the hotel cancelled my
+# booking", "it was cancelled by the host"): read for acts told in the past ("-ed"), where a story says who acted.
+# "you" is whoever the question asks. Between a doer and its act: "I just cancelled", "the host had cancelled".
+_ASKER = frozenset({"i", "we", "i've", "we've", "i'd", "we'd"})
+_OTHERS = frozenset({"he", "she", "they", "someone", "somebody"})
+_BETWEEN_DOER_AND_ACT = frozenset(
+    ["just", "already", "has", "have", "had", "accidentally", "mistakenly", "suddenly", "unexpectedly", "also"]
+)
+
+
+def _doers(tokens: list[str]) -> dict[str, str]:
+    """stem -> "asker" or "other", for each act in the past tense whose doer comes before it ("the driver cancelled",
+    "I cancelled") or after it with "by" ("cancelled by the hotel")."""
+    determiners, function_words = wordlists.words("determiners.txt"), wordlists.words("function_words.txt")
+    out: dict[str, str] = {}
+    for i, word in enumerate(tokens):
+        if not word.endswith("ed") or len(word) < _SHORT_WORD + 2:
+            continue
+        act = _stem(word)
+        act = act[:-1] if len(act) > _SHORT_WORD and act[-1] == act[-2] else act  # "cancelled", "canceled"
+        at = i - 1
+        while at >= 0 and tokens[at] in _BETWEEN_DOER_AND_ACT:
+            at -= 1
+        doer = tokens[at] if at >= 0 else ""
+        if doer in _ASKER:
+            out[act] = "asker"
+        elif (
+            doer in _OTHERS
+            or (at >= 1 and tokens[at - 1] in determiners and doer not in function_words and not doer.endswith("ly"))
+            or (tokens[i + 1 : i + 2] == ["by"] and tokens[i + 2 : i + 3] and tokens[i + 2] in determiners)
+        ):
+            out[act] = "other"
+    return out
+
+
+def _check_doer(a: str, b: str) -> Veto | None:
+    da, db = _doers(words(a)), _doers(words(b))
+    for stem, doer in sorted(da.items()):
+        if db.get(stem, doer) != doer:
+            return Veto("doer", f"'{stem}' by {doer} vs by {db[stem]}")
+    return None
+
+
 def _check_aspects(a: str, b: str) -> Veto | None:
     found = aspects.disagreement(a, b)
     if found is not None:
@@ -570,6 +615,7 @@ CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_direction,
     _check_opposites,
     _check_aspects,
+    _check_doer,
     _check_entities,
     _check_question,
 )
