@@ -104,6 +104,8 @@ FACT_NEAR_MISSES = [
         "Can I get the generic version instead of the brand name drug?",
         "direction",
     ),
+    # a product's model name in lower case is a name too
+    ("Is this game available on Xbox?", "is this game available on ps5?", "entities"),
     # who acted: the asker or a third party
     ("The driver canceled my ride, will I be charged?", "I cancelled my ride, will I be charged?", "doer"),
     ("my booking was cancelled by the host, refund?", "I cancelled my booking, do I get a refund?", "doer"),
@@ -159,6 +161,7 @@ FACT_AGREEMENTS = [
     ("How do I move my files from Dropbox to Google Drive?", "move files to google drive from dropbox"),
     ("My flight was cancelled, what are my options?", "The airline cancelled my flight, what are my options?"),
     ("Can you cancel my order?", "How do I cancel my order?"),
+    ("Set up 2FA on my iPhone", "enable two-factor on iphone"),
     ("I watched one episode and it's stuck on my home screen", "clear one title from the recently watched list"),
     ("Can I switch from the monthly plan to annual?", "switching from monthly to annual billing, how?"),
     ("I forgot my password, how can I reset it?", "can't remember my password and I'm locked out, what do I do"),

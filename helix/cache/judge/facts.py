@@ -18,8 +18,8 @@ Each check compares one kind of fact and names itself when it vetoes:
   "the hotel cancelled my booking");
 - question: a person or a reason asked for in one and another kind of answer in the other, about the same words
   ("Who founded Microsoft?" / "When was Microsoft founded?");
-- entities: each names a product, language, currency, plan, proper noun or code identifier (useState) that the
-  other lacks.
+- entities: each names a product, language, currency, plan, proper noun, model name (ps5, s24) or code identifier
+  (useState) that the other lacks.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ _FROM_TO_RES = _DIRECTION_RES[:2]
 _SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;,\-\u2013(]\s*)([A-Z][\w.#+]*)")
 _FRAME_RE = re.compile(r"^\s*\w+(?:\s+\w+)?\s*[,!]+\s+|(?<=\?)(?:\s*[\w']+){1,3}\W*$")
 _PROPER_RE = re.compile(r"(?<=\w[ ])([A-Z][a-z]*[A-Z0-9][\w]*|[A-Z]{2,}[\w]*|[A-Z][a-z]+)")
+# A product's model name, letters then digits, written in any case: "ps5", "s24", "rtx4090", "m2"; not a unit ("5gb").
+_MODEL_NAME_RE = re.compile(r"\b[a-z]{1,6}\d{1,4}\b", re.IGNORECASE)
 _CAMEL_RE = re.compile(r"\b[a-z]+[A-Z][A-Za-z0-9]*\b")  # useState, getElementById: names in code, any position
 
 
@@ -589,6 +591,7 @@ def entities(text: str) -> set[str]:
     found = {w for w in words(text) if w in known}
     found |= {m.lower() for m in _PROPER_RE.findall(text) if m not in starts and m != "I"}
     found |= {m.lower() for m in _CAMEL_RE.findall(text)}
+    found |= {m.lower() for m in _MODEL_NAME_RE.findall(text)}
     return {e for e in found if e in known or e not in units}  # "GB" is a unit, not a name
 
 
