@@ -798,6 +798,11 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "SECRET",
         ),
         ("please charge the card on file, security code 318, thanks", "318", "PASSWORD"),
+        (
+            "her social insurance number was cut off in the export; the old system has 275 481 877",
+            "275 481 877",
+            "ID_NUMBER",
+        ),
         ("mi dni es 48215397z y mi móvil cambió", "48215397z", "ID_NUMBER"),
         ("The wifi upstairs is called Loft-5G and the key is Tr0ub4dor&3x - print a sign", "Tr0ub4dor&3x", "PASSWORD"),
     ],
@@ -931,6 +936,7 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "word list: abandon ability able about above absent absorb abstract absurd abuse access (eleven words)",
         "Sort these: apple, banana, cherry, grape, lemon, mango, orange, peach, pear, plum, melon, kiwi",
         "our wifi is slow and the key issue is the router; the security code has 6 digits",
+        "the sin of pride is old: in 1990 some 275 481 877 people lived there",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -576,6 +576,8 @@ class IdNumberRecognizer(_SpanRecognizer):
                 value = _ID_VALUE.match(text, value.end(1))
             if value is not None and _id_shaped(value.group(1)):
                 yield value.span(1)
+            elif found.group().startswith(_SIN_WORDS) and text[found.start() : found.end()] != "sin":  # "the sin of"
+                yield from _far_sin(text, found.end())
         if "\n" in text and len(lowered) == len(text):
             # The same words naming a table's column ("nhs_no,surname,dob", "氏名,マイナンバー,電話") on a line
             # without digits: a header, not a row.
@@ -583,6 +585,22 @@ class IdNumberRecognizer(_SpanRecognizer):
                 line_start, line_end = text.rfind("\n", 0, found.start()) + 1, text.find("\n", found.end())
                 if not any(c.isdigit() for c in text[line_start : line_end if line_end >= 0 else len(text)]):
                     yield from ((a, b) for a, b in column_cells(text, *found.span()) if _id_shaped(text[a:b]))
+
+
+# Canada's social insurance number further on in its sentence than a label's value ("the social insurance number got
+# truncated in our export, we have 275 481 877"): nine digits in threes whose Luhn digit holds, up to a sentence's end.
+_SIN_WORDS = ("social insurance", "sin", "assurance sociale")
+_FAR_SIN = re.compile(r"(?<![\d-])[1-79]\d\d([ -]?)\d{3}\1\d{3}(?![\d-])")
+_SENTENCE_REACH = 100
+
+
+def _far_sin(text: str, start: int) -> Iterator[tuple[int, int]]:
+    end = min(len(text), start + _SENTENCE_REACH)
+    stops = [at for at in (text.find("\n", start, end), text.find(". ", start, end)) if at >= 0]
+    for number in _FAR_SIN.finditer(text, start, min(stops, default=end)):
+        if luhn(number.group().replace(" ", "").replace("-", "")):
+            yield number.span()
+            return
 
 
 def _id_shaped(number: str) -> bool:
