@@ -254,6 +254,32 @@ def test_a_secret_split_across_messages_is_caught(engine: PiiEngine) -> None:
     assert red.findings["API_KEY"].count == 2
 
 
+def test_a_responses_part_keeps_its_type_when_its_text_starts_with_a_value(engine: PiiEngine) -> None:
+    """Every string under a Responses `input` was message text, joined to its neighbours: an email starting a part's
+    text took the part's "input_text" with it, and OpenAI got `{"type": "<EMAIL_ADDRESS>"}` (Anthropic's route, a
+    400). A secret split across two parts is still one."""
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
+    body: dict[str, Any] = {
+        "input": [
+            {"role": "user", "content": [{"type": "input_text", "text": "leaky.person@example.org is my address"}]},
+            {"type": "function_call_output", "call_id": "call_1", "output": "mail ann.lee@example.com now"},
+            {"role": "user", "content": [{"type": "input_text", "text": f"my key starts {key[:14]}"}]},
+            {"role": "user", "content": [{"type": "input_text", "text": f"{key[14:]} and that is all"}]},
+        ]
+    }
+    redact_body(body, Redactor(engine))
+    part = body["input"][0]["content"][0]
+    assert (body["input"][0]["role"], part["type"], part["text"]) == (
+        "user",
+        "input_text",
+        "<EMAIL_ADDRESS> is my address",
+    )
+    assert (
+        body["input"][1]["output"] == "mail <EMAIL_ADDRESS> now" and body["input"][1]["type"] == "function_call_output"
+    )
+    assert key[14:] not in json.dumps(body) and key[:14] not in json.dumps(body)
+
+
 def test_a_card_split_across_parts_is_caught(engine: PiiEngine) -> None:
     red = Redactor(engine).redact(["pay with 4111 1111", "1111 1111 thanks"])
     assert "1111" not in "".join(red.texts)

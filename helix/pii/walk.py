@@ -36,7 +36,7 @@ from helix.pii.canonical import as_text, base64_bytes
 _IDENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NOT_IDENT = re.compile(r"[^A-Za-z0-9_-]")
 _IDENT_KEYS = frozenset({"name", "id", "tool_call_id", "call_id", "tool_use_id"})
-_CONVERSATION_KEYS = frozenset({"content", "text", "refusal", "arguments"})
+_CONVERSATION_KEYS = frozenset({"content", "text", "refusal", "arguments", "output"})
 _BARE_BASE64 = re.compile(r"[A-Za-z0-9+/\r\n]+={0,2}")
 _BARE_BASE64_MIN = 256
 _PAYLOAD_KEYS = frozenset({"file_data", "data"})
@@ -246,8 +246,10 @@ def _is_conversation(path: Steps) -> bool:
     if not path or path[0] not in ("messages", "input", "prompt"):
         return False
     last = path[-1]
-    if path[0] != "messages":
-        return True
+    if path[0] != "messages" and not any(isinstance(step, str) for step in path[1:]):
+        return True  # the input itself, or a list of inputs (embeddings, completions)
+    # in items (a Responses input's messages and tool outputs), as in messages: their text, not their type or role (an
+    # email at a text's start joined to the part's "input_text" before it and took the type with it)
     return last in _CONVERSATION_KEYS or (isinstance(last, int) and path[-2] == "content")
 
 
