@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -50,6 +51,30 @@ def test_hit_is_found_before_the_writer_commits(helix: Helix, fake: FakeState) -
         first = client.post("/v1/chat/completions", json=body)
         second = client.post("/v1/chat/completions", json=body)
     assert (first.headers["x-helix-cache"], second.headers["x-helix-cache"]) == ("MISS", "HIT-EXACT")
+
+
+def test_the_same_request_asked_while_it_is_answered_waits_for_that_answer(helix: Helix, fake: FakeState) -> None:
+    """Twelve identical requests at once, to a provider that takes a second: each went to the provider (twelve calls
+    billed for one answer). Now one does and the others are served its answer once it is stored; a stream does not
+    wait (its first token is not held back), and neither does a request that says no-cache."""
+    body = {"model": "slow-1", "messages": [{"role": "user", "content": "one question, asked by many at once"}]}
+
+    def send(extra: dict[str, object], headers: dict[str, str]) -> httpx.Response:
+        return httpx.post(f"{helix.url}/v1/chat/completions", json={**body, **extra}, headers=headers, timeout=30)
+
+    with ThreadPoolExecutor(14) as pool:
+        plain = [pool.submit(send, {}, {}) for _ in range(12)]
+        time.sleep(0.3)  # the first of them is with the provider by now
+        stream = pool.submit(send, {"stream": True}, {})
+        refresh = pool.submit(send, {}, {"cache-control": "no-cache"})
+        answers = [f.result() for f in plain]
+    assert sorted(r.headers["x-helix-cache"] for r in answers) == ["HIT-EXACT"] * 11 + ["MISS"]
+    assert len({r.json()["choices"][0]["message"]["content"] for r in answers}) == 1
+    assert stream.result().headers["x-helix-cache"] == "MISS" and refresh.result().headers["x-helix-cache"] == "MISS"
+    assert len(fake.calls("/v1/chat/completions")) == 3
+    helix.flush()
+    rows = helix.rows("SELECT cache, status FROM requests")
+    assert len(rows) == 14 and {r["status"] for r in rows} == {200}
 
 
 @pytest.mark.parametrize(

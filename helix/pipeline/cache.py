@@ -12,12 +12,14 @@ Per request:
   x-helix-cache-threshold: X     a stricter similarity for this lookup (it can only raise the floor)
   x-helix-cache-namespace: NAME  a separate cache space within the tenant
 Answers carry `x-helix-cache: HIT-EXACT | HIT-SEMANTIC | MISS | BYPASS` (and the similarity on
-semantic hits). Hits cost $0 and record the cost of the original call as saved. A semantic hit's question
+semantic hits). Hits cost $0 and record the cost of the original call as saved. A request (not a stream) the same as
+one being answered now waits for that answer and is served it from the cache. A semantic hit's question
 is kept as one more key to its answer (`[cache] keep_wordings`, unless the request says no-store).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -93,6 +95,9 @@ class CacheStage:
         self._prices = prices
         self._before_store = before_store
         self._max_entry_bytes = config.max_entry_kb * 1024
+        # Exact keys of answers being fetched now to be stored: the same request asked meanwhile waits for that
+        # answer instead of asking the provider again (a burst of one question cost as many provider calls).
+        self._in_flight: dict[bytes, asyncio.Future[None]] = {}
 
     def _controls(self, call: Call) -> Controls:
         directives = {d.strip().lower() for d in call.headers.get("cache-control", "").split(",")}
@@ -119,9 +124,23 @@ class CacheStage:
         shaped_by = {"endpoint": call.endpoint, **forwarded(call.headers, call.target.provider.forward)}
         keys = fingerprint(call.body, call.target.name, self._scope(call, controls.namespace), shaped_by)
         found = await self._cache.lookup(keys, controls.threshold) if controls.lookup else Lookup(keys)
+        coalesce = controls.lookup and not call.stream  # a stream's first token is not held back for another's answer
+        if found.hit is None and coalesce and (fetching := self._in_flight.get(keys.exact)) is not None:
+            await asyncio.shield(fetching)
+            found = await self._cache.lookup(keys, controls.threshold)
         if found.hit is not None:
             return self._hit(call, found, controls)
         call.cache = MISS
+        if not (coalesce and controls.store) or keys.exact in self._in_flight:
+            return await self._fetch(call, next, found, controls)
+        fetched = self._in_flight[keys.exact] = asyncio.get_running_loop().create_future()
+        try:
+            return await self._fetch(call, next, found, controls)
+        finally:  # stored, refused, failed or cancelled: whoever waits looks again, and asks the provider on a miss
+            del self._in_flight[keys.exact]
+            fetched.set_result(None)
+
+    async def _fetch(self, call: Call, next: Next, found: Lookup, controls: Controls) -> Reply:
         reply = await next(call)
         if not controls.store:
             return reply
