@@ -224,7 +224,8 @@ _NAME_LABEL = regex.compile(
     r"|von|an|van|aan|de|para|da|od|do|från|till"
     r"|(?P<part>(?:" + _PERSON_QUALIFIERS + r")[ \t]*name|prénom|apellidos?|cognome"
     r"|vorname|nachname|voornaam|achternaam|imię|nazwisko)"
-    r"|(?:full |legal |full legal )?name|customer|patient|client|(?:emergency |primary )?contact|claimant"
+    r"|(?:full |legal |full legal )?name|customer|patient(?: intake| record| details)?|client"
+    r"|(?:emergency |primary )?contact|claimant"
     r"|request(?:er|or)|employee|mitarbeiter(?:in)?|tenant"
     r"|passenger|guest|travell?er|beneficiary|payee|applicant|insured|(?:account |card ?|policy ?)?holder"
     # the insured and a vehicle's driver in French, German, Spanish, Portuguese, Italian and Dutch too
