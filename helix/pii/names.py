@@ -353,13 +353,12 @@ _CAMEL = regex.compile(r"(?<!\bMa?c)\p{Ll}\p{Lu}")
 # - two capitalised words joined by a name's particles in prose ("onboarding for Marieke de Vries", "driver Wei de
 #   Vries"), at least one of them unknown to the dictionary; not after a word that puts a place there ("the weather in
 #   Rio de Janeiro", "visit the Museo del Prado");
+_JOINING = ("de", "van", "von", "der", "den", "da", "di", "del", "della", "dos", "das", "du", "ter", "ten")
 _JOINED_NAME = regex.compile(
-    r"(?<![\p{L}\p{N}_.@/-])(?P<name>\p{Lu}\p{Ll}+[ \t]+(?:(?:de|van|von|der|den|da|di|del|della|dos|das|du|ter|ten)"
-    r"[ \t]+){1,2}\p{Lu}\p{Ll}+)(?![\p{L}\p{N}_@-])"
+    r"(?<![\p{L}\p{N}_.@/-])(?P<name>\p{Lu}\p{Ll}+[ \t]+(?:(?:" + "|".join(_JOINING) + r")[ \t]+){1,2}\p{Lu}\p{Ll}+)"
+    r"(?![\p{L}\p{N}_@-])"
 )
-_JOINED_HINTS = tuple(
-    f" {p} " for p in ("de", "van", "von", "der", "den", "da", "di", "del", "della", "dos", "das", "du")
-)
+_JOINED_HINTS = tuple(f" {p} " for p in _JOINING)
 _PLACE_BEFORE = regex.compile(
     r"(?i:\b(?:in|at|near|the|a|an|around|across|through|visit|visiting|via|of|en|à|au|aux|dans|nach|im|zum|zur|bei)"
     r"[ \t]+$)"
@@ -563,8 +562,8 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
 
 
 def joined_names(text: str, lexicon: Lexicon | None, places: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Spans of `_JOINED_NAME`'s names that overlap none of `places` (what the model tagged a place or an organisation:
-    "Ciudad de México", "Gare du Nord")."""
+    """Spans of `_JOINED_NAME`'s names that overlap none of `places` (what the model tagged a place: "Ciudad de
+    México", "Gare du Nord")."""
     if not any(hint in text for hint in _JOINED_HINTS):
         return []
     found = (m for m in _JOINED_NAME.finditer(text) if _joined_name(text, m, lexicon))
@@ -577,7 +576,7 @@ def _joined_name(text: str, match: regex.Match[str], lexicon: Lexicon | None) ->
     lead = before.rstrip(" \t\"'(*-")
     if (lead[-1:] in (".", "!", "?", "\n") if lead else start <= len(before)) or _PLACE_BEFORE.search(before):
         return False  # a sentence's first words ("Rio de Janeiro is ...") or a place's
-    outer = [w for w in match.group("name").split() if w not in _NAME_PARTICLES and w not in ("ter", "ten", "della")]
+    outer = [w for w in match.group("name").split() if w not in _JOINING]
     if outer[0].lower() in _FOREIGN_FUNCTION_WORDS:
         return False  # a street's preposition: "Unter den Linden"
     return _name_words(" ".join(outer), lexicon, True)
