@@ -104,6 +104,8 @@ FACT_NEAR_MISSES = [
         "Can I get the generic version instead of the brand name drug?",
         "direction",
     ),
+    # a story's time counts against another story's time: a return window
+    ("I bought this 40 days ago, can I return it?", "I bought this 5 days ago, can I return it?", "numbers"),
     # a product's model name in lower case is a name too
     ("Is this game available on Xbox?", "is this game available on ps5?", "entities"),
     # who acted: the asker or a third party
@@ -162,6 +164,9 @@ FACT_AGREEMENTS = [
     ("My flight was cancelled, what are my options?", "The airline cancelled my flight, what are my options?"),
     ("Can you cancel my order?", "How do I cancel my order?"),
     ("Set up 2FA on my iPhone", "enable two-factor on iphone"),
+    # ...and not against a question that tells no time
+    ("moved out 10 days ago, how long until my deposit is returned?", "How long does it take to get my deposit back?"),
+    ("I was charged twice for my order 5 minutes ago", "I was charged twice for my order"),
     ("I watched one episode and it's stuck on my home screen", "clear one title from the recently watched list"),
     ("Can I switch from the monthly plan to annual?", "switching from monthly to annual billing, how?"),
     ("I forgot my password, how can I reset it?", "can't remember my password and I'm locked out, what do I do"),
