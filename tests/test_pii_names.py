@@ -207,6 +207,7 @@ LABELLED_NAMES = [
     ("Driver: Pieter van der Berg\nPlate: 12-ABC-3", "Pieter van der Berg"),
     ("Assurée : Mathilde de Oliveira — dossier 2291", "Mathilde de Oliveira"),
     ('{"klant_id": 7, "naam": "Joost Verhoeven", "plaats": "Utrecht"}', "Joost Verhoeven"),
+    ('{"vorname": "Wiebke", "nachname": "Tammenhoff", "ort": "Kiel"}', "Tammenhoff"),
     (
         "INSERT INTO clientes (nome, sobrenome) VALUES\n('Ana', 'Quaresma'),\n('Rui', 'Sequeira');",
         "Sequeira",

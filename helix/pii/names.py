@@ -245,7 +245,8 @@ _PERSON_PART = r"(?P<part>" + _PERSON_QUALIFIERS + r")"
 _OTHER_NAME_PART = r"(?P<part_key>sobrenome|apellidos?|cognome|pr[ée]nom|vorname|nachname|voornaam|achternaam"
 _OTHER_NAME_PART += r"|imi[eę]|nazwisko)"
 _OTHER_NAME_KEYS = r"naam|nome|nombre|nom|" + _OTHER_NAME_PART
-_OTHER_NAME_KEY_HINTS = ("naam", "nom", "imie", "imię", "nazwisko", "apellido")  # substrings: ~1 us, a regex 175
+# Substrings that each of those keys holds (a test of them all ~1 us a 2 KB prompt; a case-insensitive regex took 175).
+_OTHER_NAME_KEY_HINTS = ("naam", "nom", "imie", "imię", "nazwisko", "apellido", "vorname", "nachname")
 # The quoted value of a name key in code or data: {"lastName": "Nowakowska"}, full_name='Ewa Nowak'.
 _NAME_VALUE = (
     r"""["']?[ \t]*[:=][ \t]*["'](?-i:(?P<value>\p{Lu}[\p{L}'.-]*(?:[ \t]+"""
