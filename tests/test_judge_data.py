@@ -61,7 +61,7 @@ def test_no_training_question_is_a_held_out_question() -> None:
 
 def test_data_versions_are_the_trained_models_data() -> None:
     """The pair counts docs/semantic-cache.md and the card state for the v3 and v4 data, seed 8."""
-    versions = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13")
+    versions = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14")
     counts = {v: _judge_data().build(8, v) for v in versions}
     assert {v: (len(p), sum(same for _, _, same in p)) for v, p in counts.items()} == {
         "v3": (30_453, 14_967),
@@ -75,6 +75,7 @@ def test_data_versions_are_the_trained_models_data() -> None:
         "v11": (49_389, 24_211),
         "v12": (48_797, 23_619),
         "v13": (49_719, 23_901),
+        "v14": (68_711, 34_253),
     }
 
 
@@ -295,3 +296,19 @@ def test_selection_intents_are_well_formed_families() -> None:
     assert all(len(i.texts) >= 4 for i in intents)
     families = [i.family for i in intents]
     assert all(families.count(f) >= 2 for f in families)  # every intent has a near-miss
+
+
+def test_v14_is_v13_plus_the_other_written_families() -> None:
+    """v14 keeps every v13 pair and adds the families of `MORE_WRITTEN` (read by v4 alone before): every pair inside
+    an intent "same", near-misses across a family's intents "different", every question of those files asked."""
+    data = _judge_data()
+    v13, v14 = (set(data.build(8, v)) for v in ("v13", "v14"))
+    assert not v13 - v14
+    added = v14 - v13
+    families = data.written_families("more")
+    assert len(families) >= 90 and all(len(f) >= 2 for f in families)
+    asked = {data._normal(t) for a, b, _ in added for t in (a, b)}
+    written = {data._normal(t) for family in families for texts in family for t in texts}
+    assert len(written - asked) <= len(written) // 50  # a re-asked form may stand in for its text
+    assert sum(same for _, _, same in added) > 8_000
+    assert sum(1 - same for _, _, same in added) > 6_000

@@ -44,12 +44,16 @@ WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.json
 # plus the same questions with one word replaced by a synonym (`synonym_pairs`); v9 is v3 plus what v6 and v8 add
 # (`near_misses_and_synonyms`); v10 is v9 with half the substitutions' "different" pairs edited on one side; v11 is
 # v10 plus one action in two places (`placed_pairs`); v12 is v10 plus only v11's "different" pairs of places; v13 is
-# v12 plus a question against the same question made more specific (`narrowed_pairs`).
-VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13")
+# v12 plus a question against the same question made more specific (`narrowed_pairs`); v14 is v13 plus the
+# written families no version since v4 read and those written for v14 (`more_written_pairs`).
+VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14")
 # v3 plus added pairs, filtered against the held-out questions
-ADDED = ("v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13")
+ADDED = ("v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14")
 V3_WRITTEN = ("written_intents", "written_saas_code", "written_support")
+V4_WRITTEN = (*V3_WRITTEN, "written_more_products", "written_more_services")
 NEAR_MISSES = "written_near_misses"
+# the written files v14 adds, read as their own families (like NEAR_MISSES)
+MORE_WRITTEN = ("written_more_products", "written_more_services", "written_everyday")
 
 # action -> ways to say it; the antonym map makes the hardest negatives
 ACTIONS: dict[str, list[str]] = {
@@ -910,15 +914,15 @@ def _maybe_reframed(text: str, rng: random.Random) -> str:
 
 
 def written_files(version: str = "v4") -> list[Path]:
-    if version == NEAR_MISSES:
-        return [path for path in WRITTEN if path.stem == NEAR_MISSES]
-    return [path for path in WRITTEN if (version == "v4" and path.stem != NEAR_MISSES) or path.stem in V3_WRITTEN]
+    stems = {NEAR_MISSES: (NEAR_MISSES,), "more": MORE_WRITTEN, "v4": V4_WRITTEN}.get(version, V3_WRITTEN)
+    return [path for path in WRITTEN if path.stem in stems]
 
 
 def written_families(version: str = "v4") -> list[list[list[str]]]:
     """Hand-written intents grouped by family: the labelled set's train split and `data/written_*.jsonl`
-    (version NEAR_MISSES: that file's families alone)."""
-    rows = [(i.family, list(i.texts)) for i in load_intents() if i.split == "train" and version != NEAR_MISSES]
+    (version NEAR_MISSES or "more": those files' families alone)."""
+    alone = version in (NEAR_MISSES, "more")
+    rows = [(i.family, list(i.texts)) for i in load_intents() if i.split == "train" and not alone]
     for path in written_files(version):
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
@@ -941,6 +945,13 @@ def near_miss_pairs(rng: random.Random) -> list[Pair]:
     """v6: the families of `written_near_misses.jsonl` made into pairs as v3 makes the written ones (every pair
     inside an intent "same", 24 of each two intents of a family "different"), strangers from every written intent."""
     families = written_families(NEAR_MISSES)
+    every = [texts for family in written_families("v3") + families for texts in family]
+    return _family_pairs(families, every, rng, every_same=True)
+
+
+def more_written_pairs(rng: random.Random) -> list[Pair]:
+    """v14's added pairs: the families of `MORE_WRITTEN` made into pairs as v6 makes the near-miss families."""
+    families = written_families("more")
     every = [texts for family in written_families("v3") + families for texts in family]
     return _family_pairs(families, every, rng, every_same=True)
 
@@ -1108,6 +1119,11 @@ def places_apart_and_narrowed(rng: random.Random) -> list[Pair]:
     return edited_synonyms_and_places_apart(rng) + narrowed_pairs(rng)
 
 
+def narrowed_and_more_written(rng: random.Random) -> list[Pair]:
+    """v14: v13, and the written families no version since v4 read or written for v14."""
+    return places_apart_and_narrowed(rng) + more_written_pairs(rng)
+
+
 def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     if version not in VERSIONS:
         raise ValueError(f"data version {version!r} is not one of {VERSIONS}")
@@ -1140,6 +1156,7 @@ def build(seed: int = 8, version: str = "v4") -> list[Pair]:
             "v11": edited_synonyms_and_places,
             "v12": edited_synonyms_and_places_apart,
             "v13": places_apart_and_narrowed,
+            "v14": narrowed_and_more_written,
         }
         added = adders[version](rng)
         pairs += [p for p in added if not {_normal(p[0]), _normal(p[1])} & held_out]
