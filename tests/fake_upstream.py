@@ -170,6 +170,41 @@ WRONG_SHAPE_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+# Answers that are not (only) text, by model: a legacy function call, spoken audio, text with a web search's citations.
+# Streamed, each comes in pieces as OpenAI sends it (`_part_pieces`).
+OTHER_PARTS: dict[str, dict[str, Any]] = {
+    "function-call": {"function_call": {"name": "get_weather", "arguments": '{"city": "Paris", "unit": "celsius"}'}},
+    "audio-answer": {
+        "audio": {"id": "audio_abc", "data": "UklGRiQAAABXQVZF", "transcript": "It is sunny.", "expires_at": 1}
+    },
+    "cited": {
+        "annotations": [
+            {
+                "type": "url_citation",
+                "url_citation": {"start_index": 0, "end_index": 5, "url": "https://example.org/a", "title": "A"},
+            }
+        ]
+    },
+}
+
+
+def _part_pieces(parts: dict[str, Any]) -> list[dict[str, Any]]:
+    """The deltas a stream carries `parts` in: a function call's name, then its arguments in pieces; audio's id, then
+    its data and transcript in pieces, then its expiry; citations whole."""
+    deltas: list[dict[str, Any]] = []
+    if call := parts.get("function_call"):
+        deltas.append({"function_call": {"name": call["name"], "arguments": ""}})
+        deltas += [{"function_call": {"arguments": piece}} for piece in _pieces(call["arguments"], 7)]
+    if audio := parts.get("audio"):
+        deltas.append({"audio": {"id": audio["id"]}})
+        deltas += [{"audio": {"data": piece}} for piece in _pieces(audio["data"], 8)]
+        deltas += [{"audio": {"transcript": piece}} for piece in _pieces(audio["transcript"])]
+        deltas.append({"audio": {"expires_at": audio["expires_at"]}})
+    if "annotations" in parts:
+        deltas.append({"annotations": parts["annotations"]})
+    return deltas
+
+
 REASONING_MODEL = re.compile(r"o\d+(?:-|$)|gpt-5")  # OpenAI's models that refuse max_tokens
 MODEL_WRITTEN_PII = ("model.wrote@leakmail.io", "4111 1111 1111 1111")
 
@@ -195,6 +230,9 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer or None}, "finish_reason": finish}],
         "usage": BAD_USAGE.get(str(body.get("model"))) or _usage(prompt, answer),
     }
+    if parts := OTHER_PARTS.get(str(body.get("model"))):
+        completion["choices"][0]["message"] |= {"content": None, **parts} if "annotations" not in parts else parts
+        completion["choices"][0]["finish_reason"] = "function_call" if "function_call" in parts else finish
     if body.get("model") == "no-usage":
         del completion["usage"]
     return completion
@@ -219,8 +257,12 @@ def _stream_events(body: dict[str, Any]) -> list[dict[str, Any]]:
     prompt = _last_user_text(body.get("messages", []))
     answer = _answer_text(body, prompt)
     events = [_chunk(model, {"role": "assistant", "content": ""})]
-    events += [_chunk(model, {"content": piece}) for piece in _pieces(answer)]
-    events.append(_chunk(model, {}, "length" if model == "length" else "stop"))
+    parts = OTHER_PARTS.get(model, {})
+    if not parts or "annotations" in parts:
+        events += [_chunk(model, {"content": piece}) for piece in _pieces(answer)]
+    events += [_chunk(model, delta) for delta in _part_pieces(parts)]
+    finish = "function_call" if "function_call" in parts else "length" if model == "length" else "stop"
+    events.append(_chunk(model, {}, finish))
     if model in BAD_USAGE:
         events.append({**_chunk(model, {}), "choices": [], "usage": BAD_USAGE[model]})
     elif (body.get("stream_options") or {}).get("include_usage"):

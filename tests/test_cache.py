@@ -7,12 +7,13 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import Helix, start_helix, start_semantic
-from tests.fake_upstream import FakeState, ServerThread
+from tests.fake_upstream import OTHER_PARTS, FakeState, ServerThread
 
 SEMANTIC_ENV = {"HELIX_CACHE__SEMANTIC": "true"}
 
@@ -130,6 +131,50 @@ def test_streamed_hit_is_replayed_as_chunks(helix: Helix, fake: FakeState) -> No
         )
     )
     assert all(c.choices for c in plain), "no usage chunk for a client that did not ask"
+
+
+def _streamed_parts(helix: Helix, model: str, text: str) -> tuple[dict[str, Any], str]:
+    """The function call, audio and citations a stream carried, put back together, and its cache header."""
+    body = {"model": model, "messages": [{"role": "user", "content": text}], "stream": True}
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    helix.flush()
+    parts: dict[str, Any] = {}
+    pieced = ("name", "arguments", "data", "transcript")
+    for line in response.text.splitlines():
+        if not line.startswith("data: {"):
+            continue
+        for choice in json.loads(line[6:]).get("choices") or []:
+            delta = choice.get("delta") or {}
+            for name in ("function_call", "audio"):
+                for key, value in (delta.get(name) or {}).items():
+                    whole = parts.setdefault(name, {})
+                    whole[key] = whole.get(key, "") + value if key in pieced else value
+            if delta.get("annotations"):
+                parts.setdefault("annotations", []).extend(delta["annotations"])
+    return parts, response.headers["x-helix-cache"]
+
+
+@pytest.mark.parametrize("model", sorted(OTHER_PARTS))
+def test_a_function_call_audio_and_citations_survive_the_cache_both_ways(
+    helix: Helix, fake: FakeState, model: str
+) -> None:
+    """A cached answer replayed as a stream carried only its text: a legacy function call came back as an empty one,
+    spoken audio as an empty text answer, and a web search's citations were gone; a streamed one was not kept at all
+    (its function call) or kept without them."""
+    whole = ask(helix, "what is the weather in Paris?", model=model).json()["choices"][0]
+    replayed, cache = _streamed_parts(helix, model, "what is the weather in Paris?")
+    assert cache == "HIT-EXACT"
+    assert replayed == OTHER_PARTS[model]
+    assert {name: whole["message"][name] for name in OTHER_PARTS[model]} == OTHER_PARTS[model]
+    live, cache = _streamed_parts(helix, model, "and in Rome?")
+    assert (cache, live) == ("MISS", OTHER_PARTS[model])
+    again = ask(helix, "and in Rome?", model=model)
+    assert again.headers["x-helix-cache"] == "HIT-EXACT"
+    message = again.json()["choices"][0]["message"]
+    assert {name: message[name] for name in OTHER_PARTS[model]} == OTHER_PARTS[model]
+    assert again.json()["choices"][0]["finish_reason"] == whole["finish_reason"]
+    assert len(fake.calls("/v1/chat/completions")) == 2
 
 
 def test_streamed_miss_is_stored_once_complete(helix: Helix, fake: FakeState) -> None:

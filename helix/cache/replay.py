@@ -52,6 +52,9 @@ class ChunkAssembler:
                 "refusal": [],
                 "logprobs": {},
                 "thinking": {},
+                "function_call": None,
+                "audio": None,
+                "annotations": [],
             }
         delta = choice.get("delta") or {}
         if delta.get("role"):
@@ -81,6 +84,12 @@ class ChunkAssembler:
             slot["function"]["name"] += function.get("name") or ""
             slot["function"]["arguments"] += function.get("arguments") or ""
             self.size += len(function.get("arguments") or "")
+        if isinstance(delta.get("function_call"), dict):
+            self._feed_function_call(state, delta["function_call"])
+        if isinstance(delta.get("audio"), dict):
+            self._feed_audio(state, delta["audio"])
+        if isinstance(delta.get("annotations"), list):
+            state["annotations"].extend(delta["annotations"])
         if choice.get("finish_reason"):
             state["finish_reason"] = choice["finish_reason"]
         logprobs = choice.get("logprobs")
@@ -88,6 +97,23 @@ class ChunkAssembler:
             for kind in ("content", "refusal"):
                 if isinstance(logprobs.get(kind), list):
                     state["logprobs"].setdefault(kind, []).extend(logprobs[kind])
+
+    def _feed_function_call(self, state: dict[str, Any], piece: dict[str, Any]) -> None:
+        """A legacy function call: its name, then its arguments in pieces."""
+        call = state["function_call"] = state["function_call"] or {"name": "", "arguments": ""}
+        call["name"] += piece.get("name") or ""
+        call["arguments"] += piece.get("arguments") or ""
+        self.size += len(piece.get("arguments") or "")
+
+    def _feed_audio(self, state: dict[str, Any], piece: dict[str, Any]) -> None:
+        """Spoken audio: its data and transcript in pieces, its id and expiry once."""
+        audio = state["audio"] = state["audio"] or {}
+        for key, value in piece.items():
+            if key in ("data", "transcript") and isinstance(value, str):
+                audio[key] = audio.get(key, "") + value
+                self.size += len(value)
+            else:
+                audio[key] = value
 
     @property
     def finish_reasons(self) -> list[str | None]:
@@ -103,6 +129,9 @@ class ChunkAssembler:
                 message["tool_calls"] = [call for _, call in sorted(state["tool_calls"].items())]
             if state["thinking"]:
                 message["thinking_blocks"] = [block for _, block in sorted(state["thinking"].items())]
+            for part in ("function_call", "audio", "annotations"):
+                if state[part]:
+                    message[part] = state[part]
             choice: dict[str, Any] = {"index": index, "message": message, "finish_reason": state["finish_reason"]}
             if state["logprobs"]:
                 choice["logprobs"] = {"content": None, "refusal": None, **state["logprobs"]}

@@ -40,6 +40,12 @@ def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
             chunks.append(
                 {**base, "choices": [{"index": index, "delta": {"tool_calls": calls}, "finish_reason": None}]}
             )
+        # a legacy function call, spoken audio and a web search's citations each as one delta of their own
+        for part in ("function_call", "audio", "annotations"):
+            if message.get(part):
+                chunks.append(
+                    {**base, "choices": [{"index": index, "delta": {part: message[part]}, "finish_reason": None}]}
+                )
         chunks.append(
             {**base, "choices": [{"index": index, "delta": {}, "finish_reason": choice.get("finish_reason")}]}
         )
