@@ -13,7 +13,8 @@ Budgets hold under concurrency by reservation: before the call, an estimate (pro
 max_tokens or [limits] output_tokens_estimate) is reserved against every ledger that applies; once the
 log stage knows the real cost (`call.on_finish`, also after a stream or a disconnect), the reservation
 is released and the real cost charged. A request is admitted only while spent + reserved + its prompt
-cost fits the budget, so concurrent requests overshoot by at most one request's cost. Cache hits
+cost fits the budget, so concurrent requests overshoot by at most one request's cost, and by what answers
+longer than their reservation (no max_tokens, more output than the estimate) cost beyond it. Cache hits
 (`call.cost == 0`) cost nothing and use no tokens. An answer that came without its usage (a stream cut
 before it, a provider that reports none, a client gone before the answer) is charged its estimate: the
 provider bills generated tokens whether or not the client read them.
