@@ -805,6 +805,24 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ),
         ("mi dni es 48215397z y mi móvil cambió", "48215397z", "ID_NUMBER"),
         ("The wifi upstairs is called Loft-5G and the key is Tr0ub4dor&3x - print a sign", "Tr0ub4dor&3x", "PASSWORD"),
+        # set P: a phone with its extension glued on, a .pgpass line, an .ovpn file's inline credentials, a default
+        # account's password after a slash, a BitLocker recovery key, words of a field name after an underscore
+        ('{"name": "x", "phone": "+1 212-555-0187x4", "tier": 2}', "+1 212-555-0187", "PHONE_NUMBER"),
+        ("why is ~/.pgpass ignored? pg.internal:6432:orders:app_rw:Gr33n!Lantern", "Gr33n!Lantern", "PASSWORD"),
+        ("client.ovpn:\n<auth-user-pass>\nmlopes\nOcean#Drift77\n</auth-user-pass>", "Ocean#Drift77", "PASSWORD"),
+        ("the NAS login is admin/Kx9!porcupine - how do I add a user?", "Kx9!porcupine", "PASSWORD"),
+        (
+            "BitLocker asks for 302951-118272-640321-493108-227337-570812-031218-556479 after the BIOS update",
+            "302951-118272-640321-493108-227337-570812-031218-556479",
+            "SECRET",
+        ),
+        ("claim: poliza=AX-1; fecha_nacimiento=02/11/1979; ciudad=Lugo", "02/11/1979", "DATE_OF_BIRTH"),
+        ("member:\n  plan: gold\n  health_member_id: QRT552019384", "QRT552019384", "ID_NUMBER"),
+        ("Krankmeldung: Versichertennr. K998877661, Arbeitgeber Muster GmbH", "K998877661", "ID_NUMBER"),
+        # a street typed in lower case before the sentence ends or a closing quote, or after a word that places
+        # something there
+        ("write to my landlord: 'the heating is off again at 41 juniper lane'", "41 juniper lane", "LOCATION"),
+        ("a van blocks the driveway of 19 orchard road every morning", "19 orchard road", "LOCATION"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -937,6 +955,11 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "Sort these: apple, banana, cherry, grape, lemon, mango, orange, peach, pear, plum, melon, kiwi",
         "our wifi is slow and the key issue is the router; the security code has 6 digits",
         "the sin of pride is old: in 1990 some 275 481 877 people lived there",
+        # set P's look-alikes: an extension's letters inside a word, a time code beside .pgpass, admin pages, a hard
+        # drive count, digits in groups of six
+        "ticket 2024120812x9 and build 20261203a; see ~/.pgpass docs: 00:01:30:12:34 and db:5432:*:*:*",
+        "open admin/settings or root/home in the UI; we have 12 hard drive bays in 3 long court cases",
+        "recovery key rotation is every 90 days; serials 123456-654321 and 111111-222222-333333",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -212,6 +212,19 @@ LABELLED_NAMES = [
         "INSERT INTO clientes (nome, sobrenome) VALUES\n('Ana', 'Quaresma'),\n('Rui', 'Sequeira');",
         "Sequeira",
     ),
+    # set P: a label inside a line (cut at a comma when the next field's label follows), bare first and last columns
+    # and keys in code, keys that name a person's role, a form value joined by "+", bar-separated fields, a common name
+    ("Payslip: AHV-Nr. 756.9217.0033.41, Name: Urs Zwahlen, IBAN CH56 0483 5012 3456 7800 9", "Urs Zwahlen"),
+    ("Formulário fiscal: Nome: Leonor Vasconcelos; NIF: 245319877", "Leonor Vasconcelos"),
+    ("P60 check: Employee: Fergus Lindqvist, tax code 1257L", "Fergus Lindqvist"),
+    ("Wire it to Account name: Obiageli Nwachukwu, Acct: 55501234", "Obiageli Nwachukwu"),
+    ("INSERT INTO members (first, last, plan) VALUES ('Soren', 'Haugland', 'pro');", "Haugland"),
+    ("seed = [{first: 'Tavita', last: 'Aumua', zip: '96799'}]", "Aumua"),
+    ('{"owner":"Kavya Raghunathan","plan":"team"}', "Kavya Raghunathan"),
+    ('[INFO] charge retried cardholder="Sipho Ndlovu" amount=12.00', "Sipho Ndlovu"),
+    ("GET /cart?name=Stavros+Papadakis&step=2", "Stavros+Papadakis"),
+    ("row: Id=88|FirstName=Astrid|LastName=Haugen|Tier=Gold", "Haugen"),
+    ("ATTENDEE;CN=Ragnhild Oksnes:mailto:r@x.no", "Ragnhild Oksnes"),
 ]
 NER_TYPES = ("PERSON", "LOCATION")
 LABELLED_NOT_NAMES = [
@@ -226,6 +239,13 @@ LABELLED_NOT_NAMES = [
     "AKS node pool Standard_D4s_v5, 4 vCPU, 16 GiB, 3 nodes.",
     'From: "Support Team" <support@example.com>\nTo: "Billing" <billing@example.com>',
     "Guest: WIFI ACCESS\nPayee: Electricity Company\nHolder: Main Account",
+    # set P's look-alikes: steps labelled first and last, a label's dictionary word inside a line, role keys of one
+    # word, a directory's container, day names under bare first and last columns
+    "First: Open the settings page. Last: Close the dialog.",
+    "the file name: Report, then set the owner: Finance and the reporter: Bot",
+    '{"owner": "Platform", "assignee": "Unassigned", "organizer": "Events Team"}',
+    "CN=Users,DC=corp,DC=example",
+    "INSERT INTO schedule (first, last) VALUES ('Monday', 'Friday');",
 ]
 
 

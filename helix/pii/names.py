@@ -218,23 +218,37 @@ _PERSON_QUALIFIERS = r"first|last|given|family|sur|middle|maiden|fore"
 # then "Sofia Moreno,+34 612 34 56 78").
 # A label may carry a qualifier ("Full legal name:", "Emergency contact:", "Ship to:") or name who the person is to the
 # form (a claimant, a ticket's requester, an employee: "Mitarbeiterin").
-_NAME_LABEL = regex.compile(
-    r"(?im)^[ \t>]*(?:from|(?:ship |bill |sold |deliver )?to|cc|bcc|reply-to|sender|recipient"
-    # a mail header's From and To in German, Dutch, French, Spanish, Portuguese, Italian, Polish and Swedish
-    r"|von|an|van|aan|de|para|da|od|do|från|till"
-    r"|(?P<part>(?:" + _PERSON_QUALIFIERS + r")[ \t]*name|prénom|apellidos?|cognome"
+# Labels that name a person wherever they stand ("P45 details: Employee: Callum MacLeod, NI number ..."); the others
+# (a mail header's words, which are prepositions too, and labels that also name things: a driver, a client, a
+# contact) only at the start of a line.
+_PERSON_LABELS_ANYWHERE = (
+    r"(?P<part>(?:" + _PERSON_QUALIFIERS + r")[ \t]*name|prénom|apellidos?|cognome"
     r"|vorname|nachname|voornaam|achternaam|imię|nazwisko)"
-    r"|(?:full |legal |full legal )?name|customer|patient(?: intake| record| details)?|client"
-    r"|(?:emergency |primary )?contact|claimant"
-    r"|request(?:er|or)|employee|mitarbeiter(?:in)?|tenant"
-    r"|passenger|guest|travell?er|beneficiary|payee|applicant|insured|(?:account |card ?|policy ?)?holder"
-    # the insured and a vehicle's driver in French, German, Spanish, Portuguese, Italian and Dutch too
-    r"|assurée?|versicherte[rn]?|asegurad[oa]|segurad[oa]|assicurat[oa]|verzekerde|driver|conducteur|fahrer(?:in)?"
-    r"|nom|nombre|nome|naam|nabywca|odbiorca)[ \t]*:[ \t]*"
+    r"|(?:full |legal |full legal )?name|customer|patient(?: intake| record| details)?|claimant"
+    r"|request(?:er|or)|employee|mitarbeiter(?:in)?"
+    r"|passenger|beneficiary|payee|applicant|insured|(?:account |card ?|policy ?)?holder"
+    # the insured in French, German, Spanish, Portuguese, Italian and Dutch too
+    r"|assurée?|versicherte[rn]?|asegurad[oa]|segurad[oa]|assicurat[oa]|verzekerde"
+    r"|nom|nombre|nome|naam|nabywca|odbiorca"
+)
+_VALUE_AFTER_LABEL = (
     # the name's capitals matched as such: a lower-case word after it ends it ("Anna Berg, geb. 1990"), unless it is
     # a particle inside the name ("Bruno de Vries")
     r"(?-i:(?P<value>\p{Lu}[\p{L}'.-]*(?:,?[ \t]+" + _PARTICLE + r"\p{Lu}[\p{L}'.-]*){0,3}))"
 )
+_NAME_LABEL = regex.compile(
+    r"(?im)^[ \t>]*(?:from|(?:ship |bill |sold |deliver )?to|cc|bcc|reply-to|sender|recipient"
+    # a mail header's From and To in German, Dutch, French, Spanish, Portuguese, Italian, Polish and Swedish
+    r"|von|an|van|aan|de|para|da|od|do|från|till"
+    r"|(?:emergency |primary )?contact|client|tenant|guest|travell?er"
+    # a vehicle's driver in French, German, Spanish, Portuguese, Italian and Dutch too
+    r"|driver|conducteur|fahrer(?:in)?"
+    r"|" + _PERSON_LABELS_ANYWHERE + r")[ \t]*:[ \t]*" + _VALUE_AFTER_LABEL
+)
+# The same labels inside a line, looked for only before a colon (an alternation of labels tried at every position of
+# a prompt costs ~20x as much as finding its colons).
+_PERSON_LABEL_BEFORE = regex.compile(r"(?i)(?<![\p{L}\p{N}_-])(?:" + _PERSON_LABELS_ANYWHERE + r")[ \t]*\Z")
+_LABELLED_VALUE = regex.compile(r"[ \t]*" + _VALUE_AFTER_LABEL)
 _NAME_COLUMN = regex.compile(
     r"(?im)(?:^|[,;\t|])[ \t\"']*(?:(?P<part>(?:" + _PERSON_QUALIFIERS + r")[ _]?name)"
     r"|(?:(?:full|first|last|given|family|patient|customer|client|contact|employee)[ _]?)?(?:name|nom|nombre|nome)"
@@ -261,17 +275,39 @@ _NAME_KEY = regex.compile(
 _OTHER_NAME_KEY = regex.compile(r"(?i)\b(?:" + _OTHER_NAME_KEYS + r")" + _NAME_VALUE)
 
 
-# A name key's value in a form's URL encoding (first_name=Ewa&last_name=Nowakowska), one word.
+# A name's part under a key of its own in code ({first: 'Moana', last: 'Kealoha'}): quoted, so "first: Open the app"
+# is no name.
+_PART_KEY = regex.compile(
+    r"""(?i)(?<![\w-])(?P<part>first|last|given|family|middle|maiden)["']?[ \t]*[:=][ \t]*["']"""
+    r"""(?-i:(?P<value>\p{Lu}[\p{L}'.-]*(?:[ \t]+\p{Lu}[\p{L}'.-]*){0,2}))["']"""
+)
+# Keys whose value is a person in data and logs ({"owner": "Sunita Deshpande"}, cardholder="Naledi Dlamini"), when it
+# is a given name and a surname at least: one word there is as often a user name or a team.
+_ROLE_KEY = regex.compile(
+    r"""(?i)(?<![\w-])(?:owner|(?:card|account)[ _-]?holder|assignee|reporter|organi[sz]er|attendee|signatory"""
+    r"""|guarantor|cardholder)["']?[ \t]*[:=][ \t]*["']"""
+    r"""(?-i:(?P<value>\p{Lu}[\p{L}'.-]*(?:[ \t]+""" + _PARTICLE + r"""\p{Lu}[\p{L}'.-]*){1,3}))["']"""
+)
+_ROLE_KEY_HINTS = ("owner", "holder", "assignee", "reporter", "organi", "attendee", "signatory", "guarantor")
+# A name key's value in a form's URL encoding (first_name=Ewa&last_name=Nowakowska, name=Giorgos+Antoniou) or in
+# fields joined by bars or semicolons (FirstName=Ingrid|LastName=Solberg).
 _FORM_NAME_KEY = regex.compile(
-    r"(?i)(?<![^\s?&])(?:(?:" + _PERSON_PART + r"|full)_?)?name="
-    r"(?-i:(?P<value>\p{Lu}[\p{L}'-]*))(?=[&\s]|$)"
+    r"(?i)(?<![^\s?&|;])(?:(?:" + _PERSON_PART + r"|full)_?)?name="
+    r"(?-i:(?P<value>\p{Lu}[\p{L}'-]*(?:\+\p{Lu}[\p{L}'-]*){0,3}))(?=[&|;\s]|$)"
+)
+# A calendar invite's or a directory entry's common name before an address or a unit (CN=Shreya Bhattacharya:mailto:...,
+# CN=Jan Smit,OU=Sales); a group's is before its container (CN=Domain Admins,CN=Users).
+_COMMON_NAME = regex.compile(
+    r"(?<![\w-])CN=(?P<value>\p{Lu}[\p{L}'.-]*(?:[ \t]+\p{Lu}[\p{L}'.-]*){1,3})(?=:mailto:|,OU=)"
 )
 
 
 def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
-    """Spans of the names `_NAME_LABEL`, `_NAME_KEY`, `_FORM_NAME_KEY` and `_NAME_COLUMN` find: 1-4 name-shaped
-    words, one of them unknown to the dictionary ("From: Support Team" stays), unless the key, label or column holds
-    a part of a person's name and nothing else ("last_name=Albuquerque", "Given name: Hope", a `surname` column)."""
+    """Spans of the names that labels, keys and table columns name (`_NAME_LABEL`, `_NAME_KEY`, `_FORM_NAME_KEY`,
+    `_NAME_COLUMN`...): 1-4 name-shaped words, one of them unknown to the dictionary ("From: Support Team" stays),
+    unless the key, label or column holds a part of a person's name and nothing else ("last_name=Albuquerque",
+    "Given name: Hope", a `surname` column). A label's value that is no name up to its comma may be one before it
+    ("Name: Reto Brunner, IBAN ...")."""
     matches = list(_NAME_LABEL.finditer(text)) if ":" in text else []
     if "ame" in text:  # name, Name, lastName
         matches += _NAME_KEY.finditer(text)
@@ -280,12 +316,39 @@ def labelled_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
     lowered = text.lower()
     if any(hint in lowered for hint in _OTHER_NAME_KEY_HINTS):
         matches += _OTHER_NAME_KEY.finditer(text)
+    if "first" in lowered or "last" in lowered or "given" in lowered or "family" in lowered:
+        matches += _PART_KEY.finditer(text)
+    if any(hint in lowered for hint in _ROLE_KEY_HINTS):
+        matches += _ROLE_KEY.finditer(text)
+    if "CN=" in text:
+        matches += _COMMON_NAME.finditer(text)
     spans = [(*m.span("value"), any(m.groupdict().get(g) is not None for g in ("part", "part_key"))) for m in matches]
+    spans += _labels_inside_lines(text)
     if "\n" in text:
         for header in _NAME_COLUMN.finditer(text):
             person = header.group("part") is not None
             spans += [(a, b, person) for a, b in column_cells(text, header.start(), header.end())]
-    return [(a, b) for a, b, person in spans if _name_value(text[a:b], lexicon, person)]
+    found = set()
+    for a, b, person in spans:
+        comma = text.find(",", a, b)
+        for end in (b, comma) if comma > a else (b,):
+            if _name_value(text[a:end].replace("+", " "), lexicon, person):  # a form's "+" is a space
+                found.add((a, end))
+                break
+    return sorted(found)
+
+
+def _labels_inside_lines(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, a part of a name) of the values of `_PERSON_LABELS_ANYWHERE` after other text on their line ("P45
+    details: Employee: Callum MacLeod")."""
+    spans = []
+    colon = text.find(":")
+    while colon != -1:
+        label = _PERSON_LABEL_BEFORE.search(text, max(0, colon - 40), colon)
+        if label is not None and (value := _LABELLED_VALUE.match(text, colon + 1)) is not None:
+            spans.append((*value.span("value"), label.group("part") is not None))
+        colon = text.find(":", colon + 1)
+    return spans
 
 
 def _name_value(value: str, lexicon: Lexicon | None, person: bool = False) -> bool:
@@ -405,7 +468,7 @@ _SQL_ITEM = regex.compile(r"\s*('(?:[^'\n]|'')*'|[^,()'\n]*)\s*(?:,|(?=\)))")
 _NAME_COLUMN_NAME = regex.compile(
     r"(?i)^[\"`\[]?(?:(?:"
     + _PERSON_PART
-    + r"|full|patient|customer|contact)[ _]?name|"
+    + r"|full|patient|customer|contact)[ _]?name|first|last|"
     + _OTHER_NAME_PART
     + r")[\"`\]]?$"
 )

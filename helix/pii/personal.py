@@ -103,11 +103,18 @@ _GERMAN_STREET = regex.compile(
 
 # An English address typed in lower case: a house number of two or more digits, one or two words and a street type,
 # then what ends an address's first line (a comma, the line's end, a flat): "1428 elm street, springwood" ("256 gig
-# hard drive" has no street type; "a 2 way street" no such number).
+# hard drive" has no street type; "a 2 way street" no such number); or a type that names nothing but a street before
+# the sentence's end or a closing quote ("... at 1428 elm street."); or after the words that place something at an
+# address ("parks in front of 62 hawthorne ave every night", "threw it over the fence at 27 maple court'"), where a
+# court or a drive must end the sentence too ("in 12 hard drive bays", "a 256 gig hard drive.").
+_STREET_ONLY_TYPES = "street|st|road|rd|lane|ln|avenue|ave|boulevard|blvd|crescent"
+_LOWER_STREET_START = r"\d{2,5}[a-z]? (?:[a-z]{3,} ){1,2}"
+_PLACED = "|".join(rf"(?<=\b{word} )" for word in ("at", "of", "on", "near", "from", "to"))
 _LOWER_STREET = re.compile(
-    r"(?<![\w.,-])\d{2,5}[a-z]? (?:[a-z]{3,} ){1,2}(?:"
-    + _LOWER_STREET_TYPES
-    + r")(?=,|[ \t]*$|[ \t]+(?:apt|unit|suite|#))",
+    rf"(?<![\w.,-]){_LOWER_STREET_START}(?:(?:{_LOWER_STREET_TYPES})(?=,|[ \t]*$|[ \t]+(?:apt|unit|suite|#))"
+    rf"|(?:{_STREET_ONLY_TYPES})(?=[.;!?'\")]))"
+    rf"|(?:{_PLACED})\d{{1,5}}[a-z]? (?:[a-z]{{3,}} ){{1,2}}"
+    rf"(?:(?:{_STREET_ONLY_TYPES})\b|(?:court|ct|drive|dr)(?=[,.;!?'\")]|[ \t]*$))",
     re.MULTILINE,
 )
 # A post-office box: "P.O. Box 1234", "PO BOX 77", "po box 123", "Postfach 10 12 34", "Postbus 1234",
@@ -292,7 +299,8 @@ _MONTH = (
 # The words that make a date someone's birth date, in English, German, French, Spanish, Italian, Dutch, Polish and
 # Portuguese, and as field names (date_of_birth, birthDate).
 _BIRTH_WORDS = (
-    r"(?i)(?:\b(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|geburtsdatum|geburtstag"
+    r"(?i)(?:(?<![^\W_])(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday"
+    r"|geburtsdatum|geburtstag"
     r"|geboren(?: am)?|geb"
     r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|[íi]|i[óo]) el|nascita|nat[oa](?:/[ao])? il|geboortedatum"
     r"|geboren op|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato"
@@ -441,7 +449,7 @@ _ID_WORD_BRANCHES = (
     *(r"sv-?n(?:umme)?r", r"rentenversicherungs\w*"),
     # Germany's health insurance number (Versichertennummer) and an account abbreviated in Indian and British bank
     # details ("A/c no. 50100234567891")
-    *("versichertennummer", "a/c"),
+    *("versichertennummer", r"versicherten-?nr", "a/c"),
     # round 13: a UK bank's sort code, Poland's identity card (dowód osobisty, "nr dowodu"), Italy's (carta d'identità),
     # Spain's health card and social security affiliation, Germany's health insurance number in one word, a passport
     # in Indonesian and Malay (paspor), Canada's client number (UCI), Mexico's RFC by its name, an account in the
@@ -471,7 +479,7 @@ def _by_first_letter(branches: tuple[str, ...]) -> str:
 _CJK_ID_WORDS = "マイナンバー|個人番号|旅券番号|パスポート番号|护照号码?|護照號碼?|여권 ?번호"
 # After "#" a number's label ends whatever follows ("Member #: 8834-2211-09").
 # Japanese words are written with no space around them ("マイナンバーは1234..."): no word boundary asked there.
-_ID_WORDS_PATTERN = r"\b(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")(?:\b|(?<=#))|" + _CJK_ID_WORDS
+_ID_WORDS_PATTERN = r"(?<![^\W_])(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")(?:\b|(?<=#))|" + _CJK_ID_WORDS
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
 _ID_WORDS = re.compile(_ID_WORDS_PATTERN)
 _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing changes the text's length

@@ -50,11 +50,14 @@ NAMED_PHONE_REGIONS = (
 PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "whatsapp", "fax"]
 
 # Digits with the separators people put in phone numbers; must not sit inside a longer token. Chinese, Japanese and
-# Korean text puts no space around a number ("手机号是13812345678。"), so their letters end a token as a space does.
+# Korean text puts no space around a number ("手机号是13812345678。"), so their letters end a token as a space does. An
+# extension may follow with no space ("+1-617-555-0148x22", "...0148ext.5"): the number ends before it.
 _CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
 _PHONE_DIGITS = r"\d[\d \u00a0()./-]{5,22}\d"
 _PHONE_CANDIDATE = regex.compile(
-    rf"(?:(?<![+/.#@-]|[^\W{_CJK}])|(?<=\bwa\.me/))(?:\+|\b00)?[(]?" + _PHONE_DIGITS + rf"(?![^\W{_CJK}]|/|[.-]\d)"
+    rf"(?:(?<![+/.#@-]|[^\W{_CJK}])|(?<=\bwa\.me/))(?:\+|\b00)?[(]?"
+    + _PHONE_DIGITS
+    + rf"(?!(?!x\d|ext\.?\d)[^\W{_CJK}]|/|[.-]\d)"
 )
 # Led by a digit, which `re` looks for fast; the candidate's lookbehind is tried at every position.
 _PHONE_HINT = re.compile(_PHONE_DIGITS)

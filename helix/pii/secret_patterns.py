@@ -701,6 +701,31 @@ PASSWORD_PATTERNS = [
         check=_looks_literal,
     ),
     _api(
+        "pgpass",  # ~/.pgpass: hostname:port:database:username:password (a database and a user name hold a letter)
+        r"(?<![\w.-])[\w.-]+:(?:\d{2,5}|\*):[\w.*-]*[A-Za-z_*][\w.*-]*:[\w.*-]*[A-Za-z_*][\w.*-]*:(?P<value>\S{3,4096})",
+        ("pgpass",),
+        score=0.85,
+        check=_looks_literal,
+    ),
+    _api(
+        "openvpn_inline_auth",  # an .ovpn file's <auth-user-pass> block: the user name's line, then the password's
+        r"<auth-user-pass>[ \t]*\r?\n[ \t]*[^\s<]+[ \t]*\r?\n[ \t]*(?P<value>[^\r\n<]{3,4096}?)[ \t]*\r?\n[ \t]*"
+        r"</auth-user-pass>",
+        ("auth-user-pass",),
+        score=0.85,
+        check=_looks_literal,
+    ),
+    _api(
+        "default_login_pair",  # "the router's admin is admin/Zx81!spectrum": a default account, a slash, its password
+        r"(?i:\b(?:is|are|was|login|creds?|credentials?|use|try)[ \t:=]+)(?:admin|root|administrator|ubnt|pi)/"
+        r"(?P<value>[^\s/\"'`]{4,128})(?![\w/])",
+        ("admin/", "root/", "administrator/", "ubnt/", "pi/"),
+        score=0.75,
+        check=_cli_password,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
         # "card PIN: 7731", "passcode = 482913", one-time codes: "otp: 482193", "verification code is 739204"; the codes
         # of a door, a gate, an alarm or a keypad; a meeting's PIN as dial-in lines write it ("PIN 938265035#")
         "pin",
@@ -860,6 +885,12 @@ PASSWORD_PATTERNS = [
 ]
 
 SECRET_PATTERNS = [
+    _api(
+        "bitlocker_recovery_key",  # eight groups of six digits
+        r"(?<![\d-])\d{6}(?:-\d{6}){7}(?![\d-])",
+        ("bitlocker", "recovery key", "recovery password"),
+        score=0.85,
+    ),
     *_assignments(
         "secret",
         _SECRET_KEY,
