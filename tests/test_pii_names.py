@@ -298,6 +298,12 @@ CONTEXT_NAMES = [
     # set O: a name with a particle in prose, where the model tags nothing
     ("Payroll onboarding for Marieke de Vries: start date 2024-04-01", "Marieke de Vries"),
     ("Accident report: driver Wei van den Broek, rear bumper damaged", "Wei van den Broek"),
+    # set P: forms of address in Dutch, French and Spanish, a patient or a participant named in a record
+    ("Vertaal: Geachte mevrouw Oosterhuis, uw pakket is onderweg.", "Oosterhuis"),
+    ("Compte rendu : M. Gaspard Lemaire a validé le devis.", "Gaspard Lemaire"),
+    ("Traduce: la cita con Doña Remedios Alcaraz es el lunes", "Remedios Alcaraz"),
+    ("Riassumi: paziente Ottavio Brambilla, ricoverato il 3 marzo", "Ottavio Brambilla"),
+    ("Protokoll: Teilnehmerin Hannelore Wiesinger, Raum 4", "Hannelore Wiesinger"),
 ]
 CONTEXT_NOT_NAMES = [
     "Wir treffen uns am Hauptbahnhof um 9 Uhr.",
@@ -326,6 +332,8 @@ CONTEXT_NOT_NAMES = [
     "La version 2.4 de Django est sortie hier ; quelles nouveautés pour les formulaires ?",
     "¿Por qué mi paquete sigue 'en tránsito' desde hace 12 días?",
     "Le code 3017620422003 et la référence produit figurent sur l'étiquette ; que signifie le code EAN ?",
+    # set P's look-alikes: a time before a weekday, a patient portal, a participant count
+    "the meeting is at 5 p.m. Monday in the patient Portal; each participant Count is logged",
 ]
 
 

@@ -389,6 +389,8 @@ _INTRO_WEAK = (
     + _DONE_BY
     # the undersigned of a declaration, in Italian, Romanian, French, Spanish, Dutch, German and English
     + r"|sottoscritt[oa]|subsemnat(?:ul|a)|soussignée?|abajo firmante|ondergetekende|unterzeichnender?|undersigned"
+    # set P: forms of address in Spanish, Dutch and French, and a patient or a participant named in a record
+    + r"|doña|meneer|mevrouw|monsieur|madame|mme|m\.|patient(?:in)?|paciente|paziente|teilnehmer(?:in)?|participante?"
 )
 # - and, as weak cues too, a letter's sign-off (on the line before the name as well) and a relation ("my colleague
 #   Brigitte", "our Tokyo colleague Haruto Sato": a colleague is a person whoever's it is, a partner or a manager may be
@@ -496,6 +498,8 @@ _INTRO_HINTS = (
     *("suis ", "ich bin", "ik ben", " sou "),
     *("holder", "new hire", "empleado", "señor", "signor", "frau ", "herr ", "it's", "it\u2019s", "this is"),
     *("ed by", "customer", "client", "assigned to", "escalated to"),
+    *("doña", "meneer", "mevrouw", "monsieur", "madame", "mme", "m. ", "patient", "paciente", "paziente", "teilnehmer"),
+    *("participant",),
     *("naam is", "ik heet", "heter", "jmenuji", "nazywam", "numesc", "λένε", "i'm", "i\u2019m", "i am", "adım"),  # noqa: RUF001
     *("sottoscritt", "subsemnat", "soussign", "firmante", "ondergetekende", "unterzeichnende", "undersigned"),
 )
