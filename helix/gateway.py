@@ -118,7 +118,7 @@ class Gateway:
             config.alerts, self.writer, self.db_path if isinstance(self.db_path, PostgresUrl) else None
         )
         self.limits: LimitsStage | None = None
-        self.log = LogStage(self.writer, self.prices)
+        self.log = LogStage(self.writer, self.prices, lambda: self.config.limits.output_tokens_estimate)
         self._measure = MeasureStage(self.metrics)
         self.pii: PiiEngine | None = None
         self.redact: RedactStage | None = None
@@ -138,7 +138,7 @@ class Gateway:
         self.router = Router(RoutingTable(self.config, self.registry), self.prices, self.metrics)
         self.limits = LimitsStage(self.config.limits, self.keys, self.prices, self.alerts, self.writer, self.db_path)
         await self.keys.start()
-        self.log = LogStage(self.writer, self.prices)
+        self.log = LogStage(self.writer, self.prices, lambda: self.config.limits.output_tokens_estimate)
         if self.config.pii.enabled:
             self.pii, self.redact = await self._make_redaction(self.config.pii)
         if self.config.cache.enabled:

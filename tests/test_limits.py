@@ -193,6 +193,17 @@ def test_a_cut_stream_is_charged_in_the_request_log_too(
         again.server.stop()
 
 
+def test_a_cut_stream_without_a_key_is_costed_in_the_log_too(priced: Helix, fake: FakeState) -> None:
+    """Without a key (laptop mode) a stream the provider cut after its first chunk was logged with no cost: the
+    dashboard's and `helix spend`'s totals left out what the provider billed, which a key's budget counts."""
+    body = {"model": "drop-stream", "messages": unique("keyless cut"), "stream": True}
+    with httpx.stream("POST", f"{priced.url}/v1/chat/completions", json=body) as response:
+        list(response.iter_bytes())
+    priced.flush()
+    row = priced.rows("SELECT cost_usd, ttft_ms FROM requests ORDER BY ts DESC LIMIT 1")[0]
+    assert row["ttft_ms"] is not None and row["cost_usd"] > 0
+
+
 @pytest.mark.parametrize("case", ["no usage", "client left"])
 def test_an_answer_without_its_usage_is_charged_its_estimate(priced: Helix, fake: FakeState, case: str) -> None:
     """An answer that said nothing of its usage, or that the client left before it came, was free: any number of

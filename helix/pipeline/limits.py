@@ -144,10 +144,8 @@ class LimitsStage:
         price = self._prices.price(call.target.provider.name, call.target.model)
         prompt_cost = cost = 0.0
         if price is not None:
-            output = explicit_output or self._config.output_tokens_estimate * estimate.choices(call)
-            prompt_cost = prompt * price.input / 1_000_000
-            answers = call.endpoint not in ("embeddings", "count_tokens")
-            cost = prompt_cost + (output if answers else 0) * price.output / 1_000_000
+            output_estimate = self._config.output_tokens_estimate
+            prompt_cost, cost = estimate.costs(call, prompt, explicit_output, price, output_estimate)
         key_ledger = self._ledgers.of_key(key, now)
         if key_ledger is not None and key_ledger.refuses(prompt_cost):
             assert key is not None and key_ledger.budget is not None
@@ -191,9 +189,7 @@ class LimitsStage:
     def settle(self, admission: Admission, call: Call) -> None:
         hit = call.cache is not None and call.cache.startswith("HIT")
         usage = call.usage
-        # An answer the provider gave, or was giving when the client left, without saying what it used: a stream cut
-        # before its usage, an answer with none, a client gone before the answer came.
-        unmetered = usage is None and not hit and (call.ttft is not None or call.status in (200, 499))
+        unmetered = estimate.unmetered(call)
         if hit:
             used_tokens = 0
         elif usage is not None:

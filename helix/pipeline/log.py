@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from helix.call import Call, Next, Reply, Streamed, Usage
 from helix.errors import HelixError
 from helix.pricing import PriceBook
+from helix.quota import estimate
 from helix.store import request_log
 from helix.store.request_log import INSERT
 from helix.store.writer import Writer
@@ -26,9 +27,11 @@ log = logging.getLogger("helix")
 
 
 class LogStage:
-    def __init__(self, writer: Writer, prices: PriceBook) -> None:
+    def __init__(self, writer: Writer, prices: PriceBook, output_tokens_estimate: Callable[[], int]) -> None:
+        """`output_tokens_estimate`: the current `[limits] output_tokens_estimate` (a reload may change it)."""
         self._writer = writer
         self._prices = prices
+        self._output_tokens_estimate = output_tokens_estimate
 
     async def __call__(self, call: Call, next: Next) -> Reply:
         try:
@@ -92,6 +95,13 @@ class LogStage:
         call.status, call.error_code = status, code
         if call.cost is None and call.usage is not None:
             call.cost = self._prices.cost(call.target.provider.name, call.target.model, call.usage)
+        elif call.cost is None and estimate.unmetered(call):
+            # billed by the provider though it said nothing of it: charged its estimate, as a budget charges it, so the
+            # log's spend (the dashboard, `helix spend`) counts it with a key or without
+            price = self._prices.price(call.target.provider.name, call.target.model)
+            if price is not None:
+                prompt, output = estimate.prompt_tokens(call), estimate.max_output_tokens(call)
+                call.cost = estimate.costs(call, prompt, output, price, self._output_tokens_estimate())[1]
         for settle in call.on_finish:
             settle(call)
         self._writer.submit(INSERT, request_log.call_row(call))

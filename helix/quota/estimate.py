@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from helix.call import Call
+from helix.pricing import Price
 
 BYTES_PER_TOKEN = 3
 PER_MESSAGE = 4
@@ -95,3 +96,22 @@ def max_output_tokens(call: Call) -> int:
 def choices(call: Call) -> int:
     n = call.body.get("n")
     return n if isinstance(n, int) and n > 0 else 1
+
+
+def costs(
+    call: Call, prompt: int, explicit_output: int, price: Price, output_tokens_estimate: int
+) -> tuple[float, float]:
+    """(the prompt's cost, the whole request's) at `price`: `prompt` tokens, and `explicit_output` tokens of answer, or
+    `output_tokens_estimate` for each choice when the request set no limit (0)."""
+    prompt_cost = prompt * price.input / 1_000_000
+    if call.endpoint in ("embeddings", "count_tokens"):
+        return prompt_cost, prompt_cost
+    output = explicit_output or output_tokens_estimate * choices(call)
+    return prompt_cost, prompt_cost + output * price.output / 1_000_000
+
+
+def unmetered(call: Call) -> bool:
+    """An answer the provider gave, or was giving when the client left, without saying what it used: a stream cut before
+    its usage, an answer with none, a client gone before the answer came. The provider bills it all the same."""
+    hit = call.cache is not None and call.cache.startswith("HIT")
+    return call.usage is None and not hit and (call.ttft is not None or call.status in (200, 499))
