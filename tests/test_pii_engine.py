@@ -823,6 +823,10 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         # something there
         ("write to my landlord: 'the heating is off again at 41 juniper lane'", "41 juniper lane", "LOCATION"),
         ("a van blocks the driveway of 19 orchard road every morning", "19 orchard road", "LOCATION"),
+        # a quoted security answer with a space in it, a PIN by its name
+        ("my security question answer is 'Willow Brook' - add it to the file", "Willow Brook", "PASSWORD"),
+        ("card ending 4412, PIN 0962, please block it", "0962", "PASSWORD"),
+        ("ok my pin is 558213 for the app", "558213", "PASSWORD"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -960,6 +964,7 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "ticket 2024120812x9 and build 20261203a; see ~/.pgpass docs: 00:01:30:12:34 and db:5432:*:*:*",
         "open admin/settings or root/home in the UI; we have 12 hard drive bays in 3 long court cases",
         "recovery key rotation is every 90 days; serials 123456-654321 and 111111-222222-333333",
+        "GPIO pin 1234 is high; ping 10 times; shipping 1234 items; enter the PIN when asked; pin 18 of the header",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -866,6 +866,23 @@ PASSWORD_PATTERNS = [
         line_local=True,
     ),
     _api(
+        "security_answer_quoted",  # "security question answer is 'Rosebud Hollow'": quoted, spaces and all
+        r"(?i:\b(?:security|secret)[ \t]+(?:question[ \t]+)?answers?\b[^\n]{0,24}?[ \t](?:is|was|:|=)[ \t]*)"
+        r"(?P<quote>[\"'`])(?P<value>[^\"'`\n]{2,64})(?P=quote)",
+        ("security answer", "secret answer", "security question answer"),
+        score=0.8,
+        check=_plausible_bare_password,
+        line_local=True,
+    ),
+    _api(
+        "pin",  # "PIN 4471", "my pin is 0831": a card's or an account's PIN, 4-8 digits
+        r"(?:\bPIN\b|(?i:\bpin)(?=[ \t]+(?:code|number|is)\b|[ \t]*[:=]))(?i:[ \t]+(?:code|number))?"
+        r"[ \t]*(?:is|:|=|#|-)?[ \t]*(?P<value>\d{4,8})(?![\d/:]|[.,]\d)",
+        (" pin ", " pin:", " pin=", " pin#"),
+        score=0.8,
+        line_local=True,
+    ),
+    _api(
         "card_security_code",  # "CVV 382": with the card number, whoever has it can pay
         r"(?i:\b(?:cvv2?|cvc2?|cvn|csc|(?:card )?security code)\b[ \t]*(?:is|:|=|#|-)?[ \t]*)"
         r"(?P<value>\d{3,4})(?![\d/:]|[.,]\d)",
