@@ -727,11 +727,12 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         # "card PIN: 7731", "passcode = 482913", one-time codes: "otp: 482193", "verification code is 739204"; the codes
-        # of a door, a gate, an alarm or a keypad; a meeting's PIN as dial-in lines write it ("PIN 938265035#")
+        # of a door, a gate, an alarm or a keypad; a meeting's PIN as dial-in lines write it ("PIN 938265035#"); "PIN"
+        # in capitals before its digits ("PIN 4471 for the account"; not "GPIO pin 1234")
         "pin",
         r"(?i:\b(?:pin(?:[ -]?code)?|passcode|otp(?:[ -]?code)?|one[ -]time[ -](?:pass)?code"
         r"|(?:verification|2fa|mfa|door|gate|alarm|keypad|lockbox|entry|garage)[ -]code)\b[ \t]*(?:is|:|=)[ \t]*"
-        r"|\bpin[ \t]+(?=\d{4,12}#))(?P<value>\d{4,12})(?![\w.])",
+        r"|\bpin[ \t]+(?=\d{4,12}#)|(?-i:\bPIN)[ \t]+(?=\d{4,8}(?![\w.])))(?P<value>\d{4,12})(?![\w.])",
         ("pin", "passcode", "otp", "one-time", "one time", "verification", "2fa", "mfa", " code"),
         score=0.8,
         line_local=True,
@@ -872,14 +873,6 @@ PASSWORD_PATTERNS = [
         ("security answer", "secret answer", "security question answer"),
         score=0.8,
         check=_plausible_bare_password,
-        line_local=True,
-    ),
-    _api(
-        "pin",  # "PIN 4471", "my pin is 0831": a card's or an account's PIN, 4-8 digits
-        r"(?:\bPIN\b|(?i:\bpin)(?=[ \t]+(?:code|number|is)\b|[ \t]*[:=]))(?i:[ \t]+(?:code|number))?"
-        r"[ \t]*(?:is|:|=|#|-)?[ \t]*(?P<value>\d{4,8})(?![\d/:]|[.,]\d)",
-        (" pin ", " pin:", " pin=", " pin#"),
-        score=0.8,
         line_local=True,
     ),
     _api(
