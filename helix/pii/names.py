@@ -285,7 +285,7 @@ _PART_KEY = regex.compile(
 # is a given name and a surname at least: one word there is as often a user name or a team.
 _ROLE_KEY = regex.compile(
     r"""(?i)(?<![\w-])(?:owner|(?:card|account)[ _-]?holder|assignee|reporter|organi[sz]er|attendee|signatory"""
-    r"""|guarantor|cardholder)["']?[ \t]*[:=][ \t]*["']"""
+    r"""|guarantor)["']?[ \t]*[:=][ \t]*["']"""
     r"""(?-i:(?P<value>\p{Lu}[\p{L}'.-]*(?:[ \t]+""" + _PARTICLE + r"""\p{Lu}[\p{L}'.-]*){1,3}))["']"""
 )
 _ROLE_KEY_HINTS = ("owner", "holder", "assignee", "reporter", "organi", "attendee", "signatory", "guarantor")
@@ -344,7 +344,8 @@ def _labels_inside_lines(text: str) -> list[tuple[int, int, bool]]:
     spans = []
     colon = text.find(":")
     while colon != -1:
-        label = _PERSON_LABEL_BEFORE.search(text, max(0, colon - 40), colon)
+        before = text[max(0, colon - 2) : colon].rstrip()  # a label's last letter, or a space or two before the colon
+        label = _PERSON_LABEL_BEFORE.search(text, max(0, colon - 40), colon) if before[-1:].isalpha() else None
         if label is not None and (value := _LABELLED_VALUE.match(text, colon + 1)) is not None:
             spans.append((*value.span("value"), label.group("part") is not None))
         colon = text.find(":", colon + 1)
