@@ -577,6 +577,27 @@ def test_a_stream_of_usage_alone_is_a_truncated_stream(tmp_path: Path) -> None:
             instance.server.stop()
 
 
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_stream_that_ends_inside_an_event_is_a_truncated_stream(tmp_path: Path, gzipped: bool) -> None:
+    """A stream whose body ended cleanly in the middle of an event's JSON (a gzip body cut short, a proxy's buffer)
+    was answered as a garbled event (`upstream_bad_stream`, "not a JSON object"): it is a stream that ended before its
+    answer did. A last event with no blank line after it is still read when it is whole."""
+    events = _events(b"\n").split(b"\n\n")
+    cut = b"\n\n".join(events[:2]) + b'\n\ndata: {"id": "c", "object": "chat.completion.chunk", "cho'
+    head = _STREAM_HEAD.replace(b"\r\n\r\n", b"\r\ncontent-encoding: gzip\r\n\r\n") if gzipped else _STREAM_HEAD
+    body = gzip.compress(cut) if gzipped else cut
+    with raw_upstream(head + body) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            request = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            response = httpx.post(f"{instance.url}/v1/chat/completions", json=request, timeout=30)
+            assert "upstream_truncated_stream" in response.text, response.text
+            (row,) = instance.rows("SELECT status, error_code FROM requests")
+            assert (row["status"], row["error_code"]) == (502, "upstream_truncated_stream")
+        finally:
+            instance.server.stop()
+
+
 async def test_a_long_line_in_many_small_pieces_is_one_event() -> None:
     data = b'{"x": "' + b"a" * 2_000_000 + b'"}'
     line = b"data: " + data

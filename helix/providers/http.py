@@ -471,6 +471,8 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
                 raise _too_long(provider)
         buffer = b"".join((buffer, *unended))
         if (event := _sse_event(buffer.rstrip(b"\r"), provider)) is not None:  # the last event, ended or not
+            if not _whole_data(event[1]):  # cut inside its data: the stream ended before the answer did
+                raise stream_ended(provider, response, evented=True)
             yield (*event, False)
     except UPSTREAM_FAILURES as exc:
         raise transport_error(provider, exc, answering=True) from None
@@ -484,6 +486,17 @@ def _read_timeout(response: httpx.Response) -> float | None:
         return None
     read = timeout.get("read") if isinstance(timeout, dict) else None
     return float(read) if isinstance(read, (int, float)) else None
+
+
+def _whole_data(data: bytes) -> bool:
+    """Whether an event's data is all there: `[DONE]` or JSON that parses (not cut off by the stream's end)."""
+    if data.strip() == b"[DONE]":
+        return True
+    try:
+        _json_decode(data)
+    except (msgspec.DecodeError, RecursionError):
+        return False
+    return True
 
 
 def _sse_event(block: bytes, provider: str) -> tuple[str, bytes] | None:
