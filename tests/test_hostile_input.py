@@ -610,6 +610,7 @@ def test_a_wrong_method_is_a_405_naming_the_one_to_send(
     error = response.json()["error"]
     assert error["message"] == f"'{path}' takes {takes}, not '{method}'" and error["type"] == "invalid_request_error"
     assert not fake.requests
+    assert response.headers["x-helix-request-id"].startswith("req_")  # quotable, as every answer
 
 
 # The numbers Helix reads to reserve budget and tokens, out of OpenAI's ranges on the other endpoints that take them.
@@ -775,6 +776,7 @@ def test_an_unknown_route_or_method_on_the_anthropic_api_is_answered_in_its_shap
     assert response.status_code == status, response.text
     answer = response.json()
     assert answer["type"] == "error" and answer["error"]["type"] == kind and answer["error"]["message"], answer
+    assert response.headers["x-helix-request-id"].startswith("req_")
 
 
 @pytest.mark.parametrize(

@@ -135,6 +135,7 @@ def test_unknown_route_is_openai_shaped_404(helix: Helix) -> None:
     response = httpx.post(f"{helix.url}/v1/completions-nope", json={})
     assert response.status_code == 404
     assert "/v1/chat/completions" in response.json()["error"]["message"]
+    assert response.headers["x-helix-request-id"].startswith("req_")  # refused before routing, quotable all the same
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from litestar.types import ASGIApp
 from helix.call import Call, Chunk, Completed, Reply
 from helix.errors import ANTHROPIC_API, ClientGone, DatabaseUnavailable, HelixError, body_too_large
 from helix.pii.scrub import quoted
+from helix.pipeline.parse import new_request_id
 from helix.providers.http import unreadable
 from helix.server import TIMED_OUT
 from helix.store.pg import ConnectionLost
@@ -293,7 +294,13 @@ _HTTP_TYPES = {
 
 
 def on_helix_error(request: Request[Any, Any, Any], exc: HelixError) -> Response[Any]:
-    return error_response(exc, request.scope.get("state", {}).get("request_id"))
+    return error_response(exc, request_id_of(request))
+
+
+def request_id_of(request: Request[Any, Any, Any]) -> str:
+    """The request's id, or a new one for a request refused before it was given one (an unknown route, a wrong
+    method): every answer carries one, for a user to quote."""
+    return request.scope.get("state", {}).get("request_id") or new_request_id()
 
 
 def body_not_sent(scope: Scope) -> ClientGone:
@@ -330,11 +337,11 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     else:
         error = from_http_exception(exc)
     error.headers = dict(exc.headers or {})
+    request_id = request_id_of(request)
     if request.url.path.startswith(ANTHROPIC_API):  # Anthropic's SDK reads only its own error shape
-        return Response(
-            _encode(error.anthropic_body()), status_code=error.status, media_type=JSON, headers=error.headers
-        )
-    return error_response(error, None)
+        headers = error_headers(error, request_id)
+        return Response(_encode(error.anthropic_body()), status_code=error.status, media_type=JSON, headers=headers)
+    return error_response(error, request_id)
 
 
 def from_http_exception(exc: HTTPException) -> HelixError:
@@ -359,7 +366,7 @@ async def refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return error_response(unexpected(exc, request.url.path), request.scope.get("state", {}).get("request_id"))
+    return error_response(unexpected(exc, request.url.path), request_id_of(request))
 
 
 def unexpected(exc: Exception, where: str) -> HelixError:
