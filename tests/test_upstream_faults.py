@@ -565,16 +565,7 @@ def test_a_stream_of_usage_alone_is_a_truncated_stream(tmp_path: Path) -> None:
     """A usage chunk (no choices) and `[DONE]`: no answer at all, which reached the client as an empty 200."""
     usage = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": []}
     usage["usage"] = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
-    with raw_upstream(_STREAM_HEAD + b"data: " + json.dumps(usage).encode() + b"\n\ndata: [DONE]\n\n") as url:
-        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
-        try:
-            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
-            response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
-            assert "upstream_truncated_stream" in response.text, response.text
-            (row,) = instance.rows("SELECT status, error_code FROM requests")
-            assert (row["status"], row["error_code"]) == (502, "upstream_truncated_stream")
-        finally:
-            instance.server.stop()
+    _assert_truncated_stream(tmp_path, _STREAM_HEAD + b"data: " + json.dumps(usage).encode() + b"\n\ndata: [DONE]\n\n")
 
 
 @pytest.mark.parametrize("gzipped", [False, True])
@@ -585,12 +576,16 @@ def test_a_stream_that_ends_inside_an_event_is_a_truncated_stream(tmp_path: Path
     events = _events(b"\n").split(b"\n\n")
     cut = b"\n\n".join(events[:2]) + b'\n\ndata: {"id": "c", "object": "chat.completion.chunk", "cho'
     head = _STREAM_HEAD.replace(b"\r\n\r\n", b"\r\ncontent-encoding: gzip\r\n\r\n") if gzipped else _STREAM_HEAD
-    body = gzip.compress(cut) if gzipped else cut
-    with raw_upstream(head + body) as url:
+    _assert_truncated_stream(tmp_path, head + (gzip.compress(cut) if gzipped else cut))
+
+
+def _assert_truncated_stream(tmp_path: Path, answer: bytes) -> None:
+    """A streamed chat request to a provider that answers `answer` ends in a truncated stream's error, logged so."""
+    with raw_upstream(answer) as url:
         instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
         try:
-            request = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
-            response = httpx.post(f"{instance.url}/v1/chat/completions", json=request, timeout=30)
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
             assert "upstream_truncated_stream" in response.text, response.text
             (row,) = instance.rows("SELECT status, error_code FROM requests")
             assert (row["status"], row["error_code"]) == (502, "upstream_truncated_stream")

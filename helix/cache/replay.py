@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from helix.translate.completion_chunks import ENVELOPE
+from helix.translate.completion_chunks import ENVELOPE, OTHER_PARTS
 
 
 class ChunkAssembler:
@@ -80,12 +80,10 @@ class ChunkAssembler:
                 int(call.get("index") or 0), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
             )
             slot["id"] = call.get("id") or slot["id"]
-            function = call.get("function") or {}
-            slot["function"]["name"] += function.get("name") or ""
-            slot["function"]["arguments"] += function.get("arguments") or ""
-            self.size += len(function.get("arguments") or "")
+            self._feed_function(slot["function"], call.get("function") or {})
         if isinstance(delta.get("function_call"), dict):
-            self._feed_function_call(state, delta["function_call"])
+            state["function_call"] = state["function_call"] or {"name": "", "arguments": ""}
+            self._feed_function(state["function_call"], delta["function_call"])
         if isinstance(delta.get("audio"), dict):
             self._feed_audio(state, delta["audio"])
         if isinstance(delta.get("annotations"), list):
@@ -98,11 +96,10 @@ class ChunkAssembler:
                 if isinstance(logprobs.get(kind), list):
                     state["logprobs"].setdefault(kind, []).extend(logprobs[kind])
 
-    def _feed_function_call(self, state: dict[str, Any], piece: dict[str, Any]) -> None:
-        """A legacy function call: its name, then its arguments in pieces."""
-        call = state["function_call"] = state["function_call"] or {"name": "", "arguments": ""}
-        call["name"] += piece.get("name") or ""
-        call["arguments"] += piece.get("arguments") or ""
+    def _feed_function(self, function: dict[str, str], piece: dict[str, Any]) -> None:
+        """A tool call's function or a legacy function call: its name, then its arguments in pieces."""
+        function["name"] += piece.get("name") or ""
+        function["arguments"] += piece.get("arguments") or ""
         self.size += len(piece.get("arguments") or "")
 
     def _feed_audio(self, state: dict[str, Any], piece: dict[str, Any]) -> None:
@@ -129,7 +126,7 @@ class ChunkAssembler:
                 message["tool_calls"] = [call for _, call in sorted(state["tool_calls"].items())]
             if state["thinking"]:
                 message["thinking_blocks"] = [block for _, block in sorted(state["thinking"].items())]
-            for part in ("function_call", "audio", "annotations"):
+            for part in OTHER_PARTS:
                 if state[part]:
                     message[part] = state[part]
             choice: dict[str, Any] = {"index": index, "message": message, "finish_reason": state["finish_reason"]}

@@ -7,6 +7,9 @@ from typing import Any
 
 # Fields of every chunk that say how the answer was made, kept and replayed as they came.
 ENVELOPE = ("system_fingerprint", "service_tier")
+# Parts of a message besides its text, tool calls and thinking: a legacy function call, spoken audio, a web search's
+# citations; each replayed as one delta of its own.
+OTHER_PARTS = ("function_call", "audio", "annotations")
 
 
 def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
@@ -40,8 +43,7 @@ def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
             chunks.append(
                 {**base, "choices": [{"index": index, "delta": {"tool_calls": calls}, "finish_reason": None}]}
             )
-        # a legacy function call, spoken audio and a web search's citations each as one delta of their own
-        for part in ("function_call", "audio", "annotations"):
+        for part in OTHER_PARTS:
             if message.get(part):
                 chunks.append(
                     {**base, "choices": [{"index": index, "delta": {part: message[part]}, "finish_reason": None}]}
