@@ -61,7 +61,7 @@ def test_no_training_question_is_a_held_out_question() -> None:
 
 def test_data_versions_are_the_trained_models_data() -> None:
     """The pair counts docs/semantic-cache.md and the card state for the v3 and v4 data, seed 8."""
-    versions = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14")
+    versions = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15")
     counts = {v: _judge_data().build(8, v) for v in versions}
     assert {v: (len(p), sum(same for _, _, same in p)) for v, p in counts.items()} == {
         "v3": (30_453, 14_967),
@@ -76,6 +76,7 @@ def test_data_versions_are_the_trained_models_data() -> None:
         "v12": (48_797, 23_619),
         "v13": (49_719, 23_901),
         "v14": (68_711, 34_253),
+        "v15": (77_046, 37_184),
     }
 
 
@@ -312,3 +313,27 @@ def test_v14_is_v13_plus_the_other_written_families() -> None:
     assert len(written - asked) <= len(written) // 50  # a re-asked form may stand in for its text
     assert sum(same for _, _, same in added) > 8_000
     assert sum(1 - same for _, _, same in added) > 6_000
+
+
+def test_v15_is_v14_plus_a_subject_asked_in_several_aspects() -> None:
+    """v15 keeps every v14 pair and adds each subject's aspects: an aspect's phrasings "same", two aspects of one
+    subject ("What causes gout?" / "How is gout treated?") and one aspect of two subjects "different"."""
+    data = _judge_data()
+    v14, v15 = (set(data.build(8, v)) for v in ("v14", "v15"))
+    assert not v14 - v15
+    added = v15 - v14
+    assert sum(same for _, _, same in added) > 2_500
+    assert sum(1 - same for _, _, same in added) > 5_000
+    aspects = ("symptoms", "causes of illness", "treatment", "prevention")
+    asked = {a: [_normal(q.format(x="gout")) for q in data.ASPECTS[a]] for a in aspects}
+
+    def aspect_of(text: str) -> str | None:  # None: a typo landed in the question
+        found = {a for a, questions in asked.items() if any(q in _normal(text) for q in questions)}
+        return found.pop() if len(found) == 1 else None
+
+    labelled = [(aspect_of(a), aspect_of(b), same) for a, b, same in added if "gout" in a + b]
+    read = [(x, y, same) for x, y, same in labelled if x and y]
+    assert len(read) >= len(labelled) // 2
+    assert all(same == (x == y) for x, y, same in read)
+    assert {same for _, _, same in read} == {0, 1}
+    assert {x for x, _, same in read if not same} == set(aspects)

@@ -45,10 +45,11 @@ WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.json
 # (`near_misses_and_synonyms`); v10 is v9 with half the substitutions' "different" pairs edited on one side; v11 is
 # v10 plus one action in two places (`placed_pairs`); v12 is v10 plus only v11's "different" pairs of places; v13 is
 # v12 plus a question against the same question made more specific (`narrowed_pairs`); v14 is v13 plus the
-# written families no version since v4 read and those written for v14 (`more_written_pairs`).
-VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14")
+# written families no version since v4 read and those written for v14 (`more_written_pairs`); v15 is v14 plus one
+# subject asked about in several aspects (`aspect_pairs`).
+VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15")
 # v3 plus added pairs, filtered against the held-out questions
-ADDED = ("v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14")
+ADDED = ("v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15")
 V3_WRITTEN = ("written_intents", "written_saas_code", "written_support")
 V4_WRITTEN = (*V3_WRITTEN, "written_more_products", "written_more_services")
 NEAR_MISSES = "written_near_misses"
@@ -892,6 +893,363 @@ def narrowed_pairs(rng: random.Random) -> list[Pair]:
     return pairs
 
 
+# v15: one subject asked about in several aspects ("the symptoms of measles" / "how measles is treated", "the causes" /
+# "the effects of the French Revolution", "read" / "write a YAML file"): each aspect has its own answer, so two
+# aspects of one subject are "different", and so is one aspect of two subjects. Written after the seventeenth pass
+# served the regression set's symptoms / treatment of the flu, causes / effects of World War I and read / write a JSON
+# file; none of those subjects is here (nor that set's pandas, France or bread), so that guard still asks whether the
+# kind generalises.
+class Worded(Intent):
+    """An intent given as whole questions ("What causes gout?"), not as the core of a "how do I" question."""
+
+    def __init__(self, questions: list[str]) -> None:
+        super().__init__([])
+        self.questions = questions
+
+    def ask(self, rng: random.Random) -> str:
+        return reframe(rng.choice(self.questions), rng)
+
+
+ASPECTS: dict[str, list[str]] = {  # an aspect -> ways to ask it of a subject {x}
+    "symptoms": [
+        "What are the symptoms of {x}?",
+        "{x} symptoms",
+        "What are the signs of {x}?",
+        "How do I know if I have {x}?",
+        "early signs of {x}",
+        "What does {x} feel like?",
+    ],
+    "causes of illness": [
+        "What causes {x}?",
+        "causes of {x}",
+        "Why do people get {x}?",
+        "What is {x} caused by?",
+        "{x} causes",
+        "What's the cause of {x}?",
+    ],
+    "treatment": [
+        "How is {x} treated?",
+        "{x} treatment",
+        "What is the treatment for {x}?",
+        "How do you treat {x}?",
+        "best treatment for {x}",
+        "How do doctors treat {x}?",
+    ],
+    "prevention": [
+        "How can I prevent {x}?",
+        "how to avoid getting {x}",
+        "{x} prevention",
+        "How do I lower my risk of {x}?",
+        "ways to prevent {x}",
+    ],
+    "causes of events": [
+        "What were the causes of {x}?",
+        "What caused {x}?",
+        "causes of {x}",
+        "Why did {x} happen?",
+        "What led to {x}?",
+        "main causes of {x}",
+    ],
+    "effects": [
+        "What were the effects of {x}?",
+        "effects of {x}",
+        "What were the consequences of {x}?",
+        "What was the impact of {x}?",
+        "How did {x} change the world?",
+        "consequences of {x}",
+    ],
+    "figures": [
+        "Who were the key figures in {x}?",
+        "main people involved in {x}",
+        "Who were the leaders during {x}?",
+        "important people of {x}",
+        "key figures of {x}",
+    ],
+    "start": ["When did {x} start?", "When did {x} begin?", "What year did {x} start?", "{x} start date"],
+    "end": ["When did {x} end?", "What year did {x} end?", "{x} end date", "When was {x} over?"],
+    "diet": [
+        "What do {x} eat?",
+        "{x} diet",
+        "What food do {x} eat?",
+        "What is the diet of {x}?",
+        "what do {x} feed on",
+    ],
+    "habitat": [
+        "Where do {x} live?",
+        "{x} habitat",
+        "What is the natural habitat of {x}?",
+        "Where are {x} found in the wild?",
+        "where can you find {x}",
+    ],
+    "lifespan": [
+        "How long do {x} live?",
+        "{x} lifespan",
+        "What is the life expectancy of {x}?",
+        "average lifespan of {x}",
+        "How many years do {x} live?",
+    ],
+    "size": ["How big do {x} get?", "How large do {x} grow?", "{x} average size", "How big are adult {x}?"],
+    "capital": [
+        "What is the capital of {x}?",
+        "capital of {x}",
+        "{x} capital city",
+        "What's the capital city of {x}?",
+        "Which city is the capital of {x}?",
+    ],
+    "population": [
+        "What is the population of {x}?",
+        "How many people live in {x}?",
+        "{x} population",
+        "population of {x}?",
+    ],
+    "language": [
+        "What language do they speak in {x}?",
+        "official language of {x}",
+        "What languages are spoken in {x}?",
+        "{x} language",
+    ],
+    "currency": [
+        "What currency does {x} use?",
+        "{x} currency",
+        "What is the currency of {x}?",
+        "What money do they use in {x}?",
+    ],
+    "cooking time": [
+        "How long do I cook {x}?",
+        "{x} cooking time",
+        "How long should {x} be cooked?",
+        "cooking time for {x}",
+        "how many minutes to cook {x}",
+    ],
+    "storing": [
+        "How should I store {x}?",
+        "best way to store {x}",
+        "how to keep {x} fresh",
+        "{x} storage",
+        "What's the right way to store {x}?",
+    ],
+    "spoiled": [
+        "How can I tell if {x} has gone bad?",
+        "how to know if {x} is spoiled",
+        "signs that {x} has gone off",
+        "how do I tell if {x} is off",
+    ],
+    "freezing": ["Can I freeze {x}?", "freezing {x}", "Is it ok to freeze {x}?", "does {x} freeze well"],
+}
+ASPECTED = [  # subjects, and the aspects each is asked in
+    (
+        [
+            "measles",
+            "chickenpox",
+            "migraines",
+            "asthma",
+            "a urinary tract infection",
+            "strep throat",
+            "shingles",
+            "pneumonia",
+            "anemia",
+            "Lyme disease",
+            "gout",
+            "tonsillitis",
+            "eczema",
+            "kidney stones",
+            "acid reflux",
+            "food poisoning",
+        ],
+        ("symptoms", "causes of illness", "treatment", "prevention"),
+    ),
+    (
+        [
+            "the French Revolution",
+            "the Great Depression",
+            "the American Civil War",
+            "the Cold War",
+            "the Russian Revolution",
+            "the Vietnam War",
+            "the Korean War",
+            "the Thirty Years' War",
+            "the Spanish Civil War",
+            "the Hundred Years' War",
+            "the Gulf War",
+        ],
+        ("causes of events", "effects", "figures", "start", "end"),
+    ),
+    (
+        [
+            "the Industrial Revolution",
+            "the Black Death",
+            "the 2008 financial crisis",
+            "the Protestant Reformation",
+            "the Dust Bowl",
+            "the fall of the Roman Empire",
+        ],
+        ("causes of events", "effects", "figures"),
+    ),
+    (
+        [
+            "koalas",
+            "penguins",
+            "dolphins",
+            "owls",
+            "sloths",
+            "camels",
+            "octopuses",
+            "flamingos",
+            "hedgehogs",
+            "giraffes",
+            "sea turtles",
+            "wolves",
+            "otters",
+            "hummingbirds",
+            "kangaroos",
+        ],
+        ("diet", "habitat", "lifespan", "size"),
+    ),
+    (
+        [
+            "Canada",
+            "Australia",
+            "Brazil",
+            "Japan",
+            "Kenya",
+            "Norway",
+            "Peru",
+            "Vietnam",
+            "Egypt",
+            "Portugal",
+            "Chile",
+            "Thailand",
+            "Morocco",
+            "New Zealand",
+            "Switzerland",
+        ],
+        ("capital", "population", "language", "currency"),
+    ),
+    (
+        [
+            "rice",
+            "salmon",
+            "chicken breast",
+            "broccoli",
+            "ground beef",
+            "quinoa",
+            "shrimp",
+            "tofu",
+            "spinach",
+            "bacon",
+            "cooked pasta",
+            "cauliflower",
+            "turkey",
+            "cod",
+        ],
+        ("cooking time", "storing", "spoiled", "freezing"),
+    ),
+]
+FILES = [  # a kind of file and a language to handle it in
+    ("a YAML file", "Python"),
+    ("an XML file", "Python"),
+    ("a TOML file", "Rust"),
+    ("an Excel file", "Python"),
+    ("a Parquet file", "Python"),
+    ("a pickle file", "Python"),
+    ("an INI file", "Python"),
+    ("a gzip file", "Go"),
+    ("a text file", "Go"),
+    ("a text file", "Java"),
+    ("a binary file", "C#"),
+    ("an XML file", "Java"),
+    ("a YAML file", "Node.js"),
+    ("a text file", "Node.js"),
+    ("an Excel file", "C#"),
+    ("a config file", "Go"),
+]
+FILE_ASPECTS = {  # an aspect -> ways to say it of a file {f} in a language {lang}, and its keyword form
+    "read": (
+        ["read {f} in {lang}", "open and read {f} in {lang}", "load {f} in {lang}", "parse {f} in {lang}"],
+        "read",
+    ),
+    "write": (["write {f} in {lang}", "save data to {f} in {lang}", "write data into {f} in {lang}"], "write"),
+}
+CONVERSE = [  # an action and its converse, each in two wordings (core, keyword form)
+    (
+        [("encode a string to base64", "base64 encode string"), ("convert text to base64", "text to base64")],
+        [("decode a base64 string", "base64 decode"), ("turn base64 back into text", "base64 to text")],
+    ),
+    (
+        [("compress a folder into a zip file", "zip a folder"), ("zip up a directory", "zip directory")],
+        [("extract a zip file", "unzip file"), ("unzip an archive into a folder", "unzip archive")],
+    ),
+    (
+        [("encrypt a file with a password", "encrypt file"), ("password-protect a file", "password protect file")],
+        [("decrypt a password-protected file", "decrypt file"), ("open an encrypted file", "open encrypted file")],
+    ),
+    (
+        [("upload a file to S3", "upload to s3"), ("put a file into an S3 bucket", "put file s3 bucket")],
+        [("download a file from S3", "download from s3"), ("get a file out of an S3 bucket", "get file from s3")],
+    ),
+    (
+        [
+            ("push a Docker image to a registry", "docker push image"),
+            ("publish an image to Docker Hub", "publish image"),
+        ],
+        [
+            ("pull a Docker image from a registry", "docker pull image"),
+            ("fetch an image from Docker Hub", "fetch image"),
+        ],
+    ),
+    (
+        [("add an item to a set", "add to set"), ("insert an element into a set", "insert into set")],
+        [("remove an item from a set", "remove from set"), ("delete an element from a set", "delete from set")],
+    ),
+    (
+        [("start a background thread", "start thread"), ("launch a worker thread", "launch thread")],
+        [("stop a background thread", "stop thread"), ("end a worker thread cleanly", "end thread")],
+    ),
+    (
+        [("open a socket connection", "open socket"), ("connect a TCP socket", "connect socket")],
+        [("close a socket connection", "close socket"), ("shut down a TCP socket", "shutdown socket")],
+    ),
+    (
+        [("convert a list to a string", "list to string"), ("join a list into one string", "join list")],
+        [("split a string into a list", "string to list"), ("turn a string into a list of words", "string to words")],
+    ),
+]
+CONVERSE_LANGUAGES = ["Python", "JavaScript", "Go"]
+ASPECT_ASKS = 6  # phrasings asked of each intent, as the generated families are
+ACROSS_SUBJECTS = 4  # "different" pairs of one aspect of two neighbouring subjects
+
+
+def aspect_families() -> Iterator[tuple[list[Intent], int]]:
+    """The families of `aspect_pairs`, each with how many "different" pairs to take of each two of its intents: each
+    subject's aspects, each aspect's subjects in neighbouring twos, a file read or written, an action or its
+    converse."""
+    for subjects, aspects in ASPECTED:
+        for x in subjects:
+            yield [Worded([q.format(x=x) for q in ASPECTS[a]]) for a in aspects], 8
+        for a, (x, y) in itertools.product(aspects, itertools.pairwise(subjects)):
+            yield [Worded([q.format(x=s) for q in ASPECTS[a]]) for s in (x, y)], ACROSS_SUBJECTS
+    for f, lang in FILES:
+        bare = f.split(" ", 1)[1]
+        yield (
+            [
+                Intent([(w.format(f=f, lang=lang), f"{short} {bare} {lang}".lower()) for w in wordings])
+                for wordings, short in FILE_ASPECTS.values()
+            ],
+            8,
+        )
+    for lang, sides in itertools.product(CONVERSE_LANGUAGES, CONVERSE):
+        yield [Intent([(f"{core} in {lang}", f"{short} {lang.lower()}") for core, short in side]) for side in sides], 8
+
+
+def aspect_pairs(rng: random.Random) -> list[Pair]:
+    """v15's added pairs: an aspect's phrasings "same", two aspects of a subject or one aspect of two subjects
+    "different" (either side first)."""
+    pairs: list[Pair] = []
+    for family, across in aspect_families():
+        pairs += _asked_family_pairs(family, rng, ASPECT_ASKS, 3, across, either_first=True)
+    return pairs
+
+
 def topic_families() -> Iterator[list[Intent]]:
     for topic in TOPICS:
         yield [Intent(cores) for cores in topic]
@@ -1124,6 +1482,11 @@ def narrowed_and_more_written(rng: random.Random) -> list[Pair]:
     return places_apart_and_narrowed(rng) + more_written_pairs(rng)
 
 
+def more_written_and_aspects(rng: random.Random) -> list[Pair]:
+    """v15: v14, and one subject asked about in several aspects, each aspect "different"."""
+    return narrowed_and_more_written(rng) + aspect_pairs(rng)
+
+
 def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     if version not in VERSIONS:
         raise ValueError(f"data version {version!r} is not one of {VERSIONS}")
@@ -1157,6 +1520,7 @@ def build(seed: int = 8, version: str = "v4") -> list[Pair]:
             "v12": edited_synonyms_and_places_apart,
             "v13": places_apart_and_narrowed,
             "v14": narrowed_and_more_written,
+            "v15": more_written_and_aspects,
         }
         added = adders[version](rng)
         pairs += [p for p in added if not {_normal(p[0]), _normal(p[1])} & held_out]
