@@ -386,6 +386,15 @@ def test_ticket_names(ner_redactor: Redactor) -> None:
     assert [text for text in TICKET_NOT_NAMES if ner_redactor.redact([text]).texts[0] != text] == []
 
 
+def test_a_name_found_once_is_redacted_at_every_mention(ner_redactor: Redactor) -> None:
+    """The model tags a chat's speaker at two of three lines: the third is the same person (set P's Teams chat)."""
+    chat = (
+        "Deborah Osei 10:02 AM\nCan you send me the vendor portal login?\nChloe Osei 10:04 AM\nuser: finance-ops\n"
+        "Chloe Osei 10:05 AM\nIf it fails call me"
+    )
+    assert "Osei" not in ner_redactor.redact([chat]).texts[0]
+
+
 # Names the small model misses after a title, a relation, a mention's "@" or the words that say who did or owns
 # something (round 5); capitalised words there that are dictionary words, tech words or dates are no names.
 CUED_NAMES = [

@@ -254,6 +254,33 @@ def test_a_secret_split_across_messages_is_caught(engine: PiiEngine) -> None:
     assert red.findings["API_KEY"].count == 2
 
 
+def test_a_password_ending_one_message_leaves_the_next_ones_first_word_alone(engine: PiiEngine) -> None:
+    """The seam reads `hunter2x9What`: the word is the next message's, and no key goes on in a plain word."""
+    redactor = Redactor(engine)
+    assert redactor.redact(["password: hunter2x9", "What's the pw again?"]).texts == [
+        "password: <PASSWORD>",
+        "What's the pw again?",
+    ]
+    assert redactor.redact(["what's the staging db pw again?", "Zx!8vL2qN#r"]).texts == [
+        "what's the staging db pw again?",
+        "<PASSWORD>",
+    ]
+
+
+def test_a_value_found_once_is_redacted_wherever_it_stands_in_the_request(engine: PiiEngine) -> None:
+    """A password its label gave away is the password where it stands alone in a later message; a short value (a PIN)
+    is left where it is not found: elsewhere it is likelier some other number."""
+    redactor = Redactor(engine)
+    assert redactor.redact(["db password: Tr0ub4dor&3", "ok, noted", "I typed Tr0ub4dor&3 and it failed"]).texts == [
+        "db password: <PASSWORD>",
+        "ok, noted",
+        "I typed <PASSWORD> and it failed",
+    ]
+    assert redactor.redact(["my PIN: 4471", "the server listens on port 4471"]).texts[1] == (
+        "the server listens on port 4471"
+    )
+
+
 def test_a_responses_part_keeps_its_type_when_its_text_starts_with_a_value(engine: PiiEngine) -> None:
     """Every string under a Responses `input` was message text, joined to its neighbours: an email starting a part's
     text took the part's "input_text" with it, and OpenAI got `{"type": "<EMAIL_ADDRESS>"}` (Anthropic's route, a

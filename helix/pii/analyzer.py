@@ -299,7 +299,7 @@ def wrapped_keys(text: str, findings: list[Finding]) -> list[Finding]:
     return out
 
 
-_MIN_REPEATED = 4  # shorter values ("Li", "42") recur as parts of other things
+MIN_REPEATED = 4  # shorter values ("Li", "42") recur as parts of other things
 
 
 def repeats(text: str, findings: Sequence[Finding]) -> list[Finding]:
@@ -311,14 +311,14 @@ def repeats(text: str, findings: Sequence[Finding]) -> list[Finding]:
     starts = [f.start for f in findings]
     for finding in findings:
         value = text[finding.start : finding.end]
-        if len(value) < _MIN_REPEATED:
+        if len(value) < MIN_REPEATED:
             continue
         line_end = text.find("\n", finding.end)
         line_end = len(text) if line_end < 0 else line_end
         start = text.find(value, text.rfind("\n", 0, finding.start) + 1, line_end)
         while start >= 0:
             end = start + len(value)
-            if _stands_alone(text, start, end) and not _overlaps(findings, starts, start, end):
+            if stands_alone(text, start, end) and not _overlaps(findings, starts, start, end):
                 found.append(Finding(finding.entity_type, start, end, finding.score))
             start = text.find(value, end, line_end)
     return found
@@ -329,7 +329,7 @@ def _overlaps(findings: Sequence[Finding], starts: list[int], start: int, end: i
     return (i > 0 and findings[i - 1].end > start) or (i < len(findings) and findings[i].start < end)
 
 
-def _stands_alone(text: str, start: int, end: int) -> bool:
+def stands_alone(text: str, start: int, end: int) -> bool:
     """Not part of a longer word or number."""
     return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from helix.pii.analyzer import Finding, PiiEngine
+from helix.pii.analyzer import MIN_REPEATED, Finding, PiiEngine, stands_alone
 from helix.pii.canonical import View, canonical
 from helix.pii.config import NER_ENTITIES, SECRET_ENTITIES
 from helix.pii.document import Document, Source, build_docs
@@ -170,6 +170,7 @@ class Redactor:
 
     def apply(self, sources: Sequence[Source], found: list[list[Finding]], answer: bool = False) -> Redaction:
         texts = [s.text for s in sources]
+        found = everywhere(sources, found)
         pseudonyms = _Pseudonyms(texts)
         summary: dict[str, EntitySummary] = {}
         out = [
@@ -298,6 +299,8 @@ class Plan:
                     # Inside one text: its own document has it. A name "across" two messages is the
                     # model reading the end of one and the start of the next as one sentence.
                     continue
+                if f.entity_type in SECRET_ENTITIES:
+                    spans = _without_words(spans, self._sources)
                 for index, (start, end) in spans.items():
                     per_field[index].append(Finding(f.entity_type, start, end, f.score))
         self._settle(found_in)
@@ -326,6 +329,58 @@ def _whole_in_one(
         edge = sources[before].text[tail_start:tail_end]
         return not edge[-1].isalnum() or edge.isalpha()
     return whole(before, tail_start, tail_end)
+
+
+def _without_words(spans: dict[int, tuple[int, int]], sources: Sequence[Source]) -> dict[int, tuple[int, int]]:
+    """A secret's parts across a seam less those that are a plain word (lower case or one capital, punctuation after
+    it): the seam glued a neighbour's word to a password (`password: hunter2` and `what's the pw again?`), and no key
+    goes on in one. All of them when every part is one: the finding stands on words alone."""
+    kept = {i: span for i, span in spans.items() if not _plain_word(sources[i].text[span[0] : span[1]])}
+    return kept or spans
+
+
+def _plain_word(text: str) -> bool:
+    word = text.rstrip(".,;:!?")
+    return word.isalpha() and (word.islower() or word.istitle())
+
+
+def everywhere(sources: Sequence[Source], found: list[list[Finding]]) -> list[list[Finding]]:
+    """The findings of every field plus each found value wherever else it stands in the request as a whole word: a
+    name the model tagged once ("Lucía Carrasco saw...") is the same person where it did not ("I, Lucía Carrasco,
+    ..."), and an address found in one message is one in the next. Short values (a 4-digit PIN, "Li") are left where
+    found: elsewhere they are likelier some other number or word; so are identifiers (a tool's name), which may not
+    change. (`analyzer.repeats` has done so on each line.)"""
+    texts = [s.text for s in sources]
+    values: dict[str, Finding] = {}
+    for text, findings in zip(texts, found, strict=True):
+        for f in findings:
+            value = text[f.start : f.end]
+            if len(value) >= MIN_REPEATED + 2 * value.isdigit():
+                values.setdefault(value, f)
+    if not values:
+        return found
+    out: list[list[Finding]] = []
+    for source, findings in zip(sources, found, strict=True):
+        if source.ident:
+            out.append(findings)
+            continue
+        more = [
+            Finding(f.entity_type, at, at + len(value), f.score)
+            for value, f in values.items()
+            for at in _whole_words(source.text, value)
+        ]
+        out.append(merge_overlaps(findings + more) if more else findings)
+    return out
+
+
+def _whole_words(text: str, value: str) -> list[int]:
+    places = []
+    at = text.find(value)
+    while at >= 0:
+        if stands_alone(text, at, at + len(value)):
+            places.append(at)
+        at = text.find(value, at + 1)
+    return places
 
 
 def merge_overlaps(findings: list[Finding]) -> list[Finding]:
