@@ -78,6 +78,21 @@ def test_the_same_request_asked_while_it_is_answered_waits_for_that_answer(helix
     assert len(rows) == 14 and {r["status"] for r in rows} == {200}
 
 
+def test_a_request_waiting_for_the_same_one_keeps_its_own_deadline(helix: Helix, fake: FakeState) -> None:
+    """A follower with `x-helix-timeout: 0.4` waited for the leader's 1-second answer and got it (a helper's find); it
+    gets its 504, and the leader's answer is still stored."""
+    body = {"model": "slow-1", "messages": [{"role": "user", "content": "asked twice, once in a hurry"}]}
+    url = f"{helix.url}/v1/chat/completions"
+    with ThreadPoolExecutor(2) as pool:
+        leader = pool.submit(httpx.post, url, json=body, timeout=30)
+        time.sleep(0.2)
+        hurried = httpx.post(url, json=body, headers={"x-helix-timeout": "0.4"}, timeout=30)
+        assert leader.result().status_code == 200
+    assert hurried.status_code == 504 and hurried.json()["error"]["code"] == "upstream_timeout"
+    assert ask(helix, "asked twice, once in a hurry", model="slow-1").headers["x-helix-cache"] == "HIT-EXACT"
+    assert len(fake.calls("/v1/chat/completions")) == 1
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -251,6 +266,8 @@ def test_ttl_header_expires_the_entry(helix: Helix, fake: FakeState) -> None:
     assert ask(helix, "short lived").headers["x-helix-cache"] == "HIT-EXACT"
     time.sleep(2.2)
     assert ask(helix, "short lived").headers["x-helix-cache"] == "MISS"
+    ask(helix, "keep nothing", headers={"x-helix-cache-ttl": "0"})  # was kept for the default 7 days (a helper's find)
+    assert ask(helix, "keep nothing").headers["x-helix-cache"] == "MISS"
 
 
 def test_bad_cache_headers_are_a_400(helix: Helix, fake: FakeState) -> None:

@@ -184,7 +184,10 @@ class ResponseCache:
         cost: float | None,
         ttl: float | None,
     ) -> None:
-        """Keep an answer for the request `found` was looked up for (its embedding is made now if it was not)."""
+        """Keep an answer for the request `found` was looked up for (its embedding is made now if it was not), for
+        `ttl` seconds (the default when None; 0 keeps nothing)."""
+        if ttl is not None and ttl <= 0:
+            return
         if found.vector is None:
             found.vector = await self.embed(found.fingerprint.prompt)
         self._write(found.fingerprint, model, response, usage, cost, found.vector, ttl)
@@ -366,7 +369,7 @@ class ResponseCache:
             bits,
             usage,
             cost,
-            ttl or self.default_ttl,
+            self.default_ttl if ttl is None else ttl,
             origin,
         )
         self._writer.submit(entries.INSERT, params)

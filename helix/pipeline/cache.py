@@ -34,7 +34,8 @@ from helix.cache.replay import ChunkAssembler
 from helix.cache.response_cache import Lookup, ResponseCache
 from helix.call import Call, Completed, Next, Reply, Streamed, Usage
 from helix.config import CacheConfig
-from helix.pipeline.headers import MAX_SECONDS, number_header, text_header
+from helix.errors import UpstreamTimeout
+from helix.pipeline.headers import MAX_SECONDS, TIMEOUT_HEADER, number_header, text_header, timeout_header
 from helix.pricing import PriceBook
 from helix.providers.forward import forwarded
 from helix.translate.completion_chunks import completion_to_chunks
@@ -126,7 +127,7 @@ class CacheStage:
         found = await self._cache.lookup(keys, controls.threshold) if controls.lookup else Lookup(keys)
         coalesce = controls.lookup and not call.stream  # a stream's first token is not held back for another's answer
         if found.hit is None and coalesce and (fetching := self._in_flight.get(keys.exact)) is not None:
-            await asyncio.shield(fetching)
+            await _wait_for_same(fetching, call)
             found = await self._cache.lookup(keys, controls.threshold)
         if found.hit is not None:
             return self._hit(call, found, controls)
@@ -245,6 +246,18 @@ def _answered(choice: dict[str, Any]) -> bool:
         choice.get("text")
         or any(message.get(part) for part in ("content", "tool_calls", "function_call", "refusal", "audio"))
     )
+
+
+async def _wait_for_same(fetching: asyncio.Future[None], call: Call) -> None:
+    """Until the same request in flight is answered, within this request's own deadline (the other one goes on)."""
+    seconds = timeout_header(call.headers)
+    try:
+        await asyncio.wait_for(asyncio.shield(fetching), seconds)
+    except TimeoutError:
+        raise UpstreamTimeout(
+            f"the same request, in flight, was not answered within the {TIMEOUT_HEADER} {seconds:g} s",
+            provider=call.target.provider.name,
+        ) from None
 
 
 async def _replay(chunks: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
