@@ -19,11 +19,17 @@ def token_count(value: Any) -> int:
     """A token count from a provider's usage object; 0 (unknown) for anything that is not a whole number
     in 0..MAX_TOKEN_COUNT (a string, a negative, a float like 1e308), so a provider's garbage can neither
     fail a request nor poison spend."""
+    return int(value) if _is_count(value) else 0
+
+
+def _is_count(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return 0
-    if isinstance(value, float) and not value.is_integer():
-        return 0
-    return int(value) if 0 <= value <= MAX_TOKEN_COUNT else 0
+        return False
+    return (not isinstance(value, float) or value.is_integer()) and 0 <= value <= MAX_TOKEN_COUNT
+
+
+def _first(usage: dict[str, Any], *names: str) -> Any:
+    return next((usage[name] for name in names if usage.get(name) is not None), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +41,21 @@ class Usage:
 
     @classmethod
     def from_openai(cls, usage: dict | None) -> Usage | None:
+        """The usage a provider reported; None when it says nothing usable (`{}`, `{"total_tokens": 15}`, a count
+        that is negative, a string or beyond belief): the answer is then unmetered and billed at its estimate,
+        not at nothing."""
         if not isinstance(usage, dict):
             return None
         # Chat and completions name them prompt/completion tokens; the Responses API input/output tokens.
+        prompt = _first(usage, "prompt_tokens", "input_tokens")
+        completion = _first(usage, "completion_tokens", "output_tokens")
+        counts = [count for count in (prompt, completion) if count is not None]
+        if not counts or not all(_is_count(count) for count in counts):
+            return None
         details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
         return cls(
-            prompt_tokens=token_count(usage.get("prompt_tokens") or usage.get("input_tokens")),
-            completion_tokens=token_count(usage.get("completion_tokens") or usage.get("output_tokens")),
+            prompt_tokens=token_count(prompt),
+            completion_tokens=token_count(completion),
             cached_tokens=token_count(details.get("cached_tokens")) if isinstance(details, dict) else 0,
             cache_write_tokens=token_count(details.get("cache_creation_tokens")) if isinstance(details, dict) else 0,
         )

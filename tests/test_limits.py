@@ -45,6 +45,10 @@ output = 1000.0
 [pricing."openai/slow-2"]
 input = 1000.0
 output = 1000.0
+
+[pricing."openai/garbage-usage"]
+input = 1000.0
+output = 1000.0
 """
 RESET = re.compile(r"^(\d+ms|\d+(\.\d+)?s|\d+m\d+s|\d+h\d+m\d+s)$")
 _counter = itertools.count()
@@ -204,18 +208,20 @@ def test_a_cut_stream_without_a_key_is_costed_in_the_log_too(priced: Helix, fake
     assert row["ttft_ms"] is not None and row["cost_usd"] > 0
 
 
-@pytest.mark.parametrize("case", ["no usage", "client left"])
+@pytest.mark.parametrize("case", ["no usage", "garbage usage", "client left"])
 def test_an_answer_without_its_usage_is_charged_its_estimate(priced: Helix, fake: FakeState, case: str) -> None:
     """An answer that said nothing of its usage, or that the client left before it came, was free: any number of
-    them fit a budget of any size, while the provider billed each."""
+    them fit a budget of any size, while the provider billed each. So was one whose usage was garbage (a string, a
+    negative: counted as 0 tokens; a helper's find)."""
     secret = add_key(priced, "unmetered", budget=10.0)
     kid = key_id(priced, "unmetered")
     question = unique("unmetered")
-    body = {"model": "no-usage" if case == "no usage" else "slow-2", "messages": question, "max_tokens": 20}
+    model = {"no usage": "no-usage", "garbage usage": "garbage-usage", "client left": "slow-2"}[case]
+    body = {"model": model, "messages": question, "max_tokens": 20}
     headers = {"authorization": f"Bearer {secret}"}
-    if case == "no usage":
+    if case != "client left":
         response = httpx.post(f"{priced.url}/v1/chat/completions", json=body, headers=headers, timeout=30)
-        assert response.status_code == 200 and "usage" not in response.json()
+        assert response.status_code == 200 and ("usage" in response.json()) == (case == "garbage usage")
     else:
         with pytest.raises(httpx.ReadTimeout):
             httpx.post(f"{priced.url}/v1/chat/completions", json=body, headers=headers, timeout=0.5)

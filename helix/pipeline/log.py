@@ -62,8 +62,8 @@ class LogStage:
                 if call.ttft is None:
                     call.ttft = call.elapsed()
                 usage = chunk.get("usage") or ("response" in chunk and _response_usage(chunk))
-                if usage:
-                    call.usage = Usage.from_openai(usage)
+                if usage:  # a later chunk's garbage does not undo an earlier count
+                    call.usage = Usage.from_openai(usage) or call.usage
                 yield chunk
             finished = True
             self._finish(call, status, code)
