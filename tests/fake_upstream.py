@@ -23,7 +23,8 @@ Behaviour is chosen by the requested model name:
   keepalive-stall                  a stream that sends its first chunk, then only ": ping" comments every 0.2 s
                                    for 10 s
   reset                            send the headers and part of the body, then cut the connection
-  truncated-sse                    a stream that ends cleanly after two chunks, with no finish or [DONE]
+  truncated-sse                    a stream that ends cleanly after two chunks, with no finish or [DONE] (with
+                                   n > 1: after the first choice's finish and the second's first chunk)
   invalid-json                     a 200 whose body is not JSON
   content-filter                   a 400 whose code says the provider's content policy refused it
   o1 / o3-mini / gpt-5... (chat)   refuse `max_tokens` as OpenAI's reasoning models do (a 400 that says to
@@ -252,6 +253,15 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict
     }
 
 
+def _truncated_events(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A stream's first two chunks; with n > 1, the first choice whole and the start of the second."""
+    if (body.get("n") or 1) == 1:
+        return _stream_events(body)[:2]
+    second = _chunk(body.get("model", ""), {"role": "assistant", "content": "half"})
+    second["choices"][0]["index"] = 1
+    return [*_stream_events(body), second]
+
+
 def _stream_events(body: dict[str, Any]) -> list[dict[str, Any]]:
     model = body.get("model", "")
     prompt = _last_user_text(body.get("messages", []))
@@ -408,7 +418,7 @@ class FakeUpstream:
                 return await _sse(send, [("", e) for e in events], False, True, 0)
             if body.get("stream"):
                 if model == "truncated-sse":
-                    return await _sse(send, [("", e) for e in _stream_events(body)[:2]], False, False, 0)
+                    return await _sse(send, [("", e) for e in _truncated_events(body)], False, False, 0)
                 if model.startswith("garbled-"):
                     return await _garbled(send, _stream_events(body), 0 if model == "garbled-first" else 2)
                 events = [("", extra.decorate_chat(body, e)) for e in _stream_events(body)]

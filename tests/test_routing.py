@@ -159,11 +159,13 @@ def test_no_retry_after_the_first_streamed_chunk(make, fake: FakeState) -> None:
     assert fake.models() == ["drop-stream"]
 
 
-def test_a_stream_cut_before_its_end_is_an_error_not_a_short_answer(make, fake: FakeState) -> None:
+@pytest.mark.parametrize("n", [1, 2])
+def test_a_stream_cut_before_its_end_is_an_error_not_a_short_answer(make, fake: FakeState, n: int) -> None:
+    """With n = 2, a stream cut after the first choice's finish was passed on as whole (a helper's find)."""
     helix = make("")
     with pytest.raises(openai.APIError, match="ended before the answer was finished"):
         for _ in helix.client().chat.completions.create(
-            model="truncated-sse", messages=[{"role": "user", "content": "x"}], stream=True
+            model="truncated-sse", messages=[{"role": "user", "content": "x"}], stream=True, n=n
         ):
             pass
     assert fake.models() == ["truncated-sse"]

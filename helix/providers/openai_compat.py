@@ -116,6 +116,7 @@ class OpenAICompatProvider(HttpAdapter):
             waiting = time.perf_counter()
             first, finished, answered = True, False, False
             check = EVENT_PROBLEMS[path]
+            choices, ended = body.get("n") or 1, set[int]()  # with n > 1, every choice ends the answer
             async for event, data, more in iter_sse(response, self.name):
                 if first:
                     call.upstream_seconds += time.perf_counter() - waiting
@@ -139,7 +140,7 @@ class OpenAICompatProvider(HttpAdapter):
                 if problem := check(chunk):
                     raise unreadable(self.name, "a stream event", "upstream_bad_stream", problem)
                 if not finished:
-                    finished = _is_last(chunk)
+                    finished = _is_last(chunk, choices, ended)
                 # a chunk of usage alone (no choices) answers nothing: a stream of only that is a truncated one
                 answered = answered or kind is not None or bool(chunk.get("choices"))
                 # An event's data over several lines (as SSE allows) is one JSON text: passed on as sent, its second
@@ -165,13 +166,17 @@ def _failure(provider: str, error: Any) -> HelixError:
     return error_from_body(provider, 502, body, read_openai_error)
 
 
-def _is_last(chunk: dict[str, Any]) -> bool:
-    """A chunk that ends an answer: a choice's finish_reason (chat, completions) or a Responses end event."""
+def _is_last(chunk: dict[str, Any], choices: int, ended: set[int]) -> bool:
+    """A chunk that ends an answer: the finish_reason of its last of `choices` to end (chat, completions; `ended` holds
+    the indexes of those that have) or a Responses end event."""
     kind = chunk.get("type")
     if kind is not None and isinstance(kind, str) and kind in _RESPONSES_END:
         return True
     # A loop, not any(): its generator cost more than the test, which every chunk of every stream takes
-    for choice in chunk.get("choices") or ():  # noqa: SIM110
+    for choice in chunk.get("choices") or ():
         if type(choice) is dict and choice.get("finish_reason"):
-            return True
-    return False
+            if choices == 1:
+                return True
+            index = choice.get("index")
+            ended.add(index if type(index) is int else 0)
+    return len(ended) >= choices
