@@ -1,9 +1,9 @@
 """Cache stage: answer from the response cache, or pass the call on and keep its answer.
 
 Runs after redaction, so keys and stored prompts only ever hold redacted text; answers pass through
-`before_store` (the PII stage's answer scrubber, `[pii] scan_responses`) before they are written, so
-PII the model wrote itself is neither kept on disk nor served to anyone else. If that check fails,
-the answer is not stored.
+`before_store` (the PII stage's answer check, `[pii] scan_responses`) before they are written, so
+PII the model wrote itself is neither kept on disk nor served to anyone else: such an answer is not
+stored (nor one whose check fails), or, when every client gets answers redacted, stored as they get it.
 
 Per request:
   Cache-Control: no-cache        skip the lookup, store the fresh answer (refresh)
@@ -84,7 +84,7 @@ def _is_tool_result(message: Any) -> bool:
     return isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
 
 
-BeforeStore = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+BeforeStore = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]  # what to keep of an answer, if anything
 
 
 class CacheStage:
@@ -188,11 +188,15 @@ class CacheStage:
             return  # passed on, not cached: [cache] max_entry_kb
         if self._before_store is not None:
             try:
-                body = await self._before_store(body)
+                kept = await self._before_store(body)
             except Exception:
                 log.exception("the PII check of an answer failed; the answer is not cached")
                 return
-            response = _encode(body)
+            if kept is None:
+                log.info("the answer to %s holds personal data; it is not cached", call.id)
+                return
+            if kept is not body:
+                body, response = kept, _encode(kept)
         usage = body.get("usage")
         cost = self._prices.cost(call.target.provider.name, call.target.model, Usage.from_openai(usage))
         await self._cache.save(found, call.target.name, response, usage, cost, ttl)

@@ -13,10 +13,10 @@ never values. Pseudonymized values (`<PERSON_1>`) are restored in the answer, st
 holding back at most a partial placeholder between chunks. Each detection is recorded as an
 incident without its value. If analysis fails the request is refused (`on_error = "block"`).
 
-Answers (`[pii] scan_responses`): "store" (default) hands the cache stage `scrub_for_store`, so PII
-the model wrote is redacted in what the cache keeps; "client" also redacts it in what the client
-receives (streams through `StreamScrubber`'s bounded window, each analysis in the PII executor,
-never on the event loop), before placeholders are restored.
+Answers (`[pii] scan_responses`): "store" (default) hands the cache stage `scrub_for_store`, so an
+answer the model wrote PII into is passed on and never kept; "client" redacts it in what the client
+receives, and the cache keeps that (streams through `StreamScrubber`'s bounded window, each analysis in
+the PII executor, never on the event loop), before placeholders are restored.
 """
 
 from __future__ import annotations
@@ -92,11 +92,15 @@ class RedactStage:
         self._scan_responses = scan_responses
         self._clean: OrderedDict[bytes, None] = OrderedDict()
 
-    async def scrub_for_store(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A copy of an answer with the PII the model wrote redacted: what the cache may keep."""
+    async def scrub_for_store(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """What the cache may keep of an answer: the answer, or None when the model wrote PII into it. Not a redacted
+        copy: a hit would serve it to the next client as the answer (a tool call's city as `<LOCATION>`, for an agent
+        to run), unlike what the first one got. With scan_responses = "client", the redacted copy every client gets."""
         copy: dict[str, Any] = _decode(_encode(body))
         await self._scrub(copy)
-        return copy
+        if self._scan_responses == "client":
+            return copy
+        return body if copy == body else None
 
     async def _scrub(self, body: dict[str, Any]) -> None:
         if len(_encode(body)) <= self._inline_max_bytes:
