@@ -27,6 +27,9 @@ FULLWIDTH = fullwidth("fw.user@leakmail.io")
 JWT = f"{JWT_HEADER}.{JWT_PAYLOAD}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
 
 
+_ANTHROPIC = "anthropic/claude-3-5-haiku-latest"
+
+
 def _user(text: str) -> dict[str, Any]:
     return {"role": "user", "content": text}
 
@@ -191,6 +194,27 @@ def test_side_door_is_closed(
     seen = _seen(fake)
     assert value not in seen and value.replace("\u200b", "") not in seen, f"{case}: reached the provider"
     assert value.encode() not in file_bytes(firewall), f"{case}: written to the database file"
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "path", "model"),
+    [
+        ("openai-beta", "assistants=v2; owner=hdr1.bob@example.com", "/v1/chat/completions", "gpt-4o-mini"),
+        ("anthropic-beta", "tools-2024-04-04,sk-ant-api03-" + "Qw8e" * 20, "/v1/messages", _ANTHROPIC),
+    ],
+)
+def test_pii_in_a_header_passed_on_to_the_provider_refuses_the_request(
+    firewall: Helix, fake: FakeState, header: str, value: str, path: str, model: str
+) -> None:
+    """The feature headers sent on to the provider went unchecked (a helper's find): one holding PII or a secret is a
+    400 naming the header, as a beta list cannot be rewritten; the usual values pass."""
+    body = {"model": model, "max_tokens": 5, "messages": [_user("hello")]}
+    refused = httpx.post(f"{firewall.url}{path}", json=body, headers={header: value}, timeout=30)
+    assert refused.status_code == 400 and f"header {header} contains" in refused.text
+    assert not fake.requests
+    usual = value.split(";" if ";" in value else ",")[0]
+    assert httpx.post(f"{firewall.url}{path}", json=body, headers={header: usual}, timeout=30).status_code == 200
+    assert fake.requests[-1].headers.get(header) == usual
 
 
 def test_token_id_inputs_are_refused_while_the_firewall_is_on(firewall: Helix, fake: FakeState) -> None:

@@ -42,6 +42,7 @@ from helix.pii.native_stream import restore_strings, transform_native_stream
 from helix.pii.redact import Plan, Redaction, Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
 from helix.pii.walk import BinaryWithPii, Field, UnverifiableInput, walk, write_back
+from helix.providers.forward import forwarded
 from helix.store.writer import Writer
 
 log = logging.getLogger("helix.pii")
@@ -173,7 +174,20 @@ class RedactStage:
                 self._clean.popitem(last=False)
         return redaction
 
+    def _check_headers(self, call: Call) -> None:
+        """The client's headers passed on to the provider (API betas, versions) cannot be rewritten into anything it
+        would take: one holding PII or a secret refuses the request."""
+        for name, value in forwarded(call.headers, call.target.provider.forward).items():
+            if found := self._redactor.redact([value]).findings:
+                raise InvalidRequest(
+                    f"header {name} contains {', '.join(sorted(found))}, which this gateway does not send to "
+                    "providers; remove it and retry",
+                    param=name,
+                    code="pii_in_header",
+                )
+
     async def __call__(self, call: Call, next: Next) -> Reply:
+        self._check_headers(call)
         try:
             redaction = await self._redact(call)
         except UnverifiableInput as exc:
