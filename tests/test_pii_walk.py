@@ -193,11 +193,20 @@ def test_text_payloads_are_decoded_and_binary_ones_skipped(engine: PiiEngine) ->
         "ann&#64;leak&#46;io",
         "ann&#x40;leak.io",
         "ann\\u0040leak.io",
+        # an ideographic full stop for a domain's dot, a NUL or an escape character inside (a helper's find)
+        "ann@leak\u3002io",
+        "ann\x00@leak.io",
+        "ann@le\x1bak.io",
     ],
 )
 def test_disguised_values_are_found_and_the_original_span_redacted(engine: PiiEngine, written: str) -> None:
     red = Redactor(engine).redact([f"contact: {written} (urgent)"])
     assert red.texts == ["contact: <EMAIL_ADDRESS> (urgent)"]
+
+
+def test_a_sentences_ideographic_full_stop_and_a_terminals_colours_are_left_alone(engine: PiiEngine) -> None:
+    texts = ["日本語の文です。次の文です。", "ESC \x1b[31mred\x1b[0m plain text", "tab\there"]
+    assert Redactor(engine).redact(texts).texts == texts
 
 
 def test_digits_of_another_script_are_read_as_digits(engine: PiiEngine) -> None:

@@ -25,9 +25,17 @@ from urllib.parse import unquote
 ZERO_WIDTH = frozenset(
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
 )
-# Percent-escapes, HTML's numeric character references (`&#64;`, `&#x40;`), JSON's `\u0040` written into a text, and
-# every character beyond ASCII.
-_SPECIAL = re.compile(r"(?:%[0-9A-Fa-f]{2})+|&#(?:[0-9]{1,7}|[xX][0-9A-Fa-f]{1,6});|\\u[0-9A-Fa-f]{4}|[^\x00-\x7f]")
+# Control characters (NUL, escape...) that a terminal or a JSON string carries and a reader does not see.
+_CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+# Percent-escapes, HTML's numeric character references (`&#64;`, `&#x40;`), JSON's `\u0040` written into a text, every
+# character beyond ASCII and the control characters.
+_SPECIAL = re.compile(
+    r"(?:%[0-9A-Fa-f]{2})+|&#(?:[0-9]{1,7}|[xX][0-9A-Fa-f]{1,6});|\\u[0-9A-Fa-f]{4}|[^\x00-\x7f]|" + f"[{_CONTROLS}]"
+)
+# An ideographic full stop between two ASCII letters or digits is a dot of a domain written to slip by
+# (`alice@example。com`); NFKC leaves it as it is.
+_IDEOGRAPHIC_STOPS = frozenset("\u3002\uff61\ufe12")
 # A base64 (standard or URL-safe) run long enough to hide an address or a key.
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{12,}={0,2}")
 _BASE64_HINT = re.compile(r"[A-Za-z0-9+/_-]{12}")
@@ -92,7 +100,7 @@ def decode_base64_text(segment: str) -> str | None:
 
 def canonical(text: str, *, decode_base64: bool = True) -> View:
     """The detection view of `text` (see the module docstring)."""
-    plain = text.isascii() and "%" not in text and "&#" not in text and "\\u" not in text
+    plain = text.isascii() and "%" not in text and "&#" not in text and "\\u" not in text and not _CONTROL.search(text)
     view = View(text) if plain else _normalised(text)
     if decode_base64 and _BASE64_HINT.search(view.text):
         view.decoded = list(_decoded_segments(view))
@@ -115,8 +123,10 @@ def _normalised(text: str) -> View:
         if piece[0] == "%":
             replacement = "".join(c for c in unquote(piece, errors="replace") if c not in ZERO_WIDTH)
             replacement = unicodedata.normalize("NFKC", replacement)
-        elif piece in ZERO_WIDTH:
+        elif piece in ZERO_WIDTH or _CONTROL.match(piece):
             continue
+        elif piece in _IDEOGRAPHIC_STOPS and _between_ascii_words(text, start, end):
+            replacement = "."
         elif piece[0] in "&\\" and len(piece) > 1:
             replacement = unicodedata.normalize("NFKC", _referenced(piece))
         elif (digit := unicodedata.decimal(piece, None)) is not None:
@@ -155,6 +165,14 @@ def _apart(text: str, start: int, end: int, replacement: str) -> str:
     if _LETTER_OR_LONG_NUMBER_AFTER.match(text, end):
         replacement += " "
     return replacement
+
+
+def _between_ascii_words(text: str, start: int, end: int) -> bool:
+    return start > 0 and end < len(text) and _ascii_word_char(text[start - 1]) and _ascii_word_char(text[end])
+
+
+def _ascii_word_char(char: str) -> bool:
+    return char.isascii() and char.isalnum()
 
 
 def _referenced(piece: str) -> str:
