@@ -260,6 +260,13 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("license plate 7ABC123 got a ticket", "7ABC123", "ID_NUMBER"),
         ("VIN 1HGCM82633A004352 recall?", "1HGCM82633A004352", "ID_NUMBER"),
         ("Flat 3, 12 Baker Street, London NW1 6XE", "NW1 6XE", "LOCATION"),
+        # a US address's last line, on its own line after the street (set Q)
+        (
+            "Ship to:\nRebecca Stanhope\n1509 W Belmont Ave\nBrooklyn, NY 11215\nIs this ok?",
+            "Brooklyn, NY 11215",
+            "LOCATION",
+        ),
+        ("She moved to San Luis Obispo, CA 93401-1234 last year", "San Luis Obispo, CA 93401-1234", "LOCATION"),
         ("My MAC address is 00:1A:2B:3C:4D:5E, why can't I connect?", "00:1A:2B:3C:4D:5E", "MAC_ADDRESS"),
         ("device mac 3c-22-fb-91-0a-7e keeps dropping", "3c-22-fb-91-0a-7e", "MAC_ADDRESS"),
         ("the switch sees 001a.2b3c.4d5e on port 4", "001a.2b3c.4d5e", "MAC_ADDRESS"),
@@ -837,6 +844,9 @@ def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str)
 def test_a_year_after_an_address_is_no_postcode(engine: PiiEngine) -> None:
     (text,) = _redactor(engine).redact(["I live at 450 Main Street since 2019 and love it"]).texts
     assert text == "I live at <LOCATION> since 2019 and love it"
+    # a state's code before five digits, but no town and comma before it: a flight, a show, a stock
+    kept = ["Flight AA 12345 to NY 10001?", "The CA 90210 show", "Order total: 5 items, IN 46201 warehouse"]
+    assert _redactor(engine).redact(kept).texts == kept
 
 
 def test_a_value_found_once_is_found_wherever_it_recurs_on_its_line(engine: PiiEngine) -> None:
@@ -1500,6 +1510,7 @@ _STREET_PIECES = (
         "Str. Mihai Eminescu nr. 14",
     ),
     *("Hauptstraße 5", "221B Baker Street", "Calle de Alcalá 48", "Keizersgracht 123", "Via Roma 12", "ul. Długa 17/4"),
+    *("Brooklyn, NY 11215", "San Luis Obispo, CA", " 93401-1234", "NY", "11215"),
     *(" ", ", ", "\n", "7", "a", "Z", "区", "-", "street", "box", "apt"),
 )
 

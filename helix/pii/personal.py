@@ -257,6 +257,8 @@ class StreetAddressRecognizer(_SpanRecognizer):
         yield from (m.span() for m in _STREET_ADDRESS.finditer(text))
         yield from (m.span() for m in _LOWER_STREET.finditer(text))
         yield from (m.span() for m in _PO_BOX.finditer(text))
+        if US_TOWN_HINT.search(text) is not None:
+            yield from (m.span() for m in _US_TOWN.finditer(text))
         if POSTCODE_HINT.search(text) is not None:
             yield from (m.span(1) for m in _STREET_BEFORE_POSTCODE.finditer(text))
         if uk_ie_postcode_hint(text):
@@ -275,6 +277,18 @@ class StreetAddressRecognizer(_SpanRecognizer):
             for street in _FOREIGN_STREET.finditer(text):
                 if not (street.group().startswith("Via") and "," in street.group()):  # "Via Slack, 3 people"
                     yield street.span()
+
+
+# A US address's last line, its town, a comma, its state and ZIP code ("Brooklyn, NY 11215", on the line after the
+# street or in a sentence): the state's code before five digits is no price or year.
+_US_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA"
+    "|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC|PR"
+)
+US_TOWN_HINT = re.compile(rf"\b(?:{_US_STATES}) \d{{5}}\b")
+_US_TOWN = regex.compile(
+    rf"\b\p{{Lu}}[\p{{L}}.'-]+(?: \p{{Lu}}[\p{{L}}.'-]+){{0,3}}, (?:{_US_STATES}) \d{{5}}(?:-\d{{4}})?\b"
+)
 
 
 # A UK postcode shortly after a street address ("12 Baker Street, London NW1 6XE"), an Irish Eircode ("Co. Dublin

@@ -37,6 +37,7 @@ from helix.pii.personal import (
     POSTCODE_HINT,
     ROMAJI_ADDRESS_HINT,
     STREET_HINT,
+    US_TOWN_HINT,
     LetterLedIdRecognizer,
     MrzRecognizer,
     address_key_hint,
@@ -111,8 +112,8 @@ GATES: dict[str, Gate] = {
     "JWT": _search(JWT_START),  # "ey" and "ew" are in too much prose to be word hints
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
     # French street type), or a house number after a German street type (or a post-office box: `FOREIGN_STREET_HINT`),
-    # a street before a postcode (a UK postcode or an Eircode after a street with no type), a Japanese or Chinese
-    # address; a digit in each, looked for first.
+    # a street before a postcode (a UK postcode or an Eircode after a street with no type), a US town's state and ZIP,
+    # a Japanese or Chinese address; a digit in each, looked for first.
     "LOCATION": lambda text, lowered: (
         _digit(text, lowered)
         and (
@@ -120,6 +121,7 @@ GATES: dict[str, Gate] = {
             or GERMAN_STREET_HINT.search(text) is not None
             or FOREIGN_STREET_HINT.search(text) is not None
             or POSTCODE_HINT.search(text) is not None
+            or US_TOWN_HINT.search(text) is not None
             or uk_ie_postcode_hint(text)
             or cjk_address_hint(text)
             or ROMAJI_ADDRESS_HINT.search(text) is not None
