@@ -266,6 +266,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "Brooklyn, NY 11215",
             "LOCATION",
         ),
+        ("SHIP TO:\nDANIEL MCALLISTER\n6684 BIRCHWOOD LANE\nTACOMA, WA 98403", "6684 BIRCHWOOD LANE", "LOCATION"),
         ("She moved to San Luis Obispo, CA 93401-1234 last year", "San Luis Obispo, CA 93401-1234", "LOCATION"),
         ("My MAC address is 00:1A:2B:3C:4D:5E, why can't I connect?", "00:1A:2B:3C:4D:5E", "MAC_ADDRESS"),
         ("device mac 3c-22-fb-91-0a-7e keeps dropping", "3c-22-fb-91-0a-7e", "MAC_ADDRESS"),
@@ -1510,7 +1511,7 @@ _STREET_PIECES = (
         "Str. Mihai Eminescu nr. 14",
     ),
     *("Hauptstraße 5", "221B Baker Street", "Calle de Alcalá 48", "Keizersgracht 123", "Via Roma 12", "ul. Długa 17/4"),
-    *("Brooklyn, NY 11215", "San Luis Obispo, CA", " 93401-1234", "NY", "11215"),
+    *("Brooklyn, NY 11215", "San Luis Obispo, CA", " 93401-1234", "NY", "11215", "6684 BIRCHWOOD LANE", "LANE"),
     *(" ", ", ", "\n", "7", "a", "Z", "区", "-", "street", "box", "apt"),
 )
 

@@ -62,6 +62,7 @@ STREET_HINT = re.compile(
             *_FRENCH_STREET_TYPES.split("|"),
             *_FRENCH_STREET_TYPES_CAPITALISED.split("|"),
             *_LOWER_STREET_TYPES.split("|"),
+            *_STREET_SUFFIXES.upper().split("|"),
         }
     )
     + r"\b"
@@ -81,6 +82,10 @@ GERMAN_STREET_HINT = re.compile(
 _STREET_ADDRESS = re.compile(
     r"\b\d{1,6}[A-Za-z]?(?: [NSEW]{1,2}\.?)?(?: (?:[A-Z][a-z]+(?:['\u2019]s)?|\d{1,3}(?:st|nd|rd|th))){1,4} (?:"
     + _STREET_SUFFIXES
+    + r")\b\.?(?: (?:NE|NW|SE|SW|N|S|E|W)\b)?"
+    # the same in capitals, as a shipping label prints it ("6684 BIRCHWOOD LANE")
+    + r"|\b\d{1,6}[A-Z]?(?: [NSEW]{1,2}\.?)?(?: (?:[A-Z]{2,}|\d{1,3}(?:ST|ND|RD|TH))){1,4} (?:"
+    + _STREET_SUFFIXES.upper()
     + r")\b\.?(?: (?:NE|NW|SE|SW|N|S|E|W)\b)?"
 )
 
