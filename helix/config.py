@@ -102,7 +102,7 @@ class CacheConfig(_Section):
     # Defaults chosen on held-out data other than the test split (dev, selection set, dev trace); see
     # docs/semantic-cache.md, "Choosing a model".
     threshold: float = 0.50
-    judge_threshold: float = 0.82
+    judge_threshold: float = 0.84
     # A candidate whose cosine reaches judge_close_similarity needs only judge_close_threshold (None: off).
     judge_close_similarity: float | None = None
     judge_close_threshold: float = 0.61

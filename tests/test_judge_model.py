@@ -16,7 +16,7 @@ from tests.labelled import count, load_intents, score_pairs, split_pairs
 from tests.test_cache import ask, semantic  # noqa: F401 - the fixture
 
 # The shipped file; helix/cache/judge/model/CARD.md states the same digest and how it was trained.
-SHIPPED_SHA256 = "32b483c937bb4cee04b3db25c65a5d182c1a25ed27fd5e5801f3d13da8ce6e9f"
+SHIPPED_SHA256 = "8e1301791f87f936af8471eb89874ce70585f148dc528770d4c878efc9d40ce0"
 DEFAULTS = CacheConfig()
 
 needs_embedder = pytest.mark.usefixtures("embedding_model")
@@ -54,7 +54,7 @@ def test_a_pair_scores_the_same_alone_and_among_others() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="the shipped model misses the recall target: measured on the frozen test split at the defaults "
-    "precision 1.000, recall 0.338 (67 of 198 paraphrase pairs), 0 confusable pairs served",
+    "precision 1.000, recall 0.333 (66 of 198 paraphrase pairs), 0 confusable pairs served",
 )
 def test_targets_on_the_frozen_test_split() -> None:
     """>= 99% precision, >= 60% recall of paraphrase pairs and no confusable pair served, at the defaults."""
