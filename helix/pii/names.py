@@ -54,7 +54,7 @@ from helix.pii.casing import (
     restorable,
 )
 from helix.pii.config import NER_OFF
-from helix.pii.personal import column_cells
+from helix.pii.personal import column_cells, street_addresses
 from helix.pii.recognizers import TECH_WORDS, plausible_name
 
 WINDOW_CHARS = 20  # as many names caught as with 32 on the test sets, at ~0.8x the cost
@@ -565,6 +565,29 @@ def _signoffs(text: str, lowered: str) -> list[regex.Match[str]]:
     return [match for at in sorted(starts) if (match := _SIGNOFF.match(text, at)) is not None]
 
 
+# - a line of two to four name words right above a street address: an address block's addressee (a letter's head, a
+#   shipping label's "SHIP TO"), which the model, reading no sentence, often leaves untagged.
+_ADDRESSEE = regex.compile(
+    r"[ \t]*(?P<name>\p{Lu}[\p{L}'\u2019.-]*(?:[ \t]+" + _PARTICLE + r"\p{Lu}[\p{L}'\u2019.-]*){1,3})[ \t]*,?[ \t]*\r?$"
+)
+
+
+def addressed_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
+    """The addressee on the line above each street address that starts a line."""
+    if "\n" not in text:
+        return []
+    names = []
+    for start, _ in street_addresses(text):
+        line_start = text.rfind("\n", 0, start) + 1
+        if text[line_start:start].strip() or line_start == 0:
+            continue
+        above = text.rfind("\n", 0, line_start - 1) + 1
+        name = _ADDRESSEE.match(text, above, line_start - 1)
+        if name is not None and _name_value(name.group("name"), lexicon):
+            names.append(name.span("name"))
+    return names
+
+
 def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
     """Spans of the names after intro words, logins, element texts, SQL values and capitals described above."""
     spans: list[tuple[int, int]] = []
@@ -830,6 +853,7 @@ class NameRecognizer(LocalRecognizer):
             results += [self._result("PERSON", a, b) for a, b in labelled_names(text, self._lexicon)]
             results += [self._result("PERSON", a, b) for a, b in introduced_names(text, self._lexicon)]
             results += [self._result("PERSON", a, b) for a, b in joined_names(text, self._lexicon, places)]
+            results += [self._result("PERSON", a, b) for a, b in addressed_names(text, self._lexicon)]
         return [r for r in results if not _misread(text, r.start, r.end)]
 
     def _plain_word(self, span: str) -> bool:

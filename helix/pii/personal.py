@@ -248,40 +248,41 @@ class StreetAddressRecognizer(_SpanRecognizer):
     postal address small NER models miss, found without one. Capitals required: "version 2 of the drive" is not
     an address."""
 
-    entity, score = "LOCATION", 0.6
+    entity, score = "LOCATION", 0.9
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
-        for start, end in self._streets(text):
+        for start, end in street_addresses(text):
             yield start, end
             postcode = _POSTCODE_AFTER.match(text, end)
             if postcode is not None:
                 yield postcode.span(1)
 
-    @staticmethod
-    def _streets(text: str) -> Iterator[tuple[int, int]]:
-        yield from (m.span() for m in _STREET_ADDRESS.finditer(text))
-        yield from (m.span() for m in _LOWER_STREET.finditer(text))
-        yield from (m.span() for m in _PO_BOX.finditer(text))
-        if US_TOWN_HINT.search(text) is not None:
-            yield from (m.span() for m in _US_TOWN.finditer(text))
-        if POSTCODE_HINT.search(text) is not None:
-            yield from (m.span(1) for m in _STREET_BEFORE_POSTCODE.finditer(text))
-        if uk_ie_postcode_hint(text):
-            yield from (m.span(1) for m in _UNTYPED_STREET_BEFORE_UK_POSTCODE.finditer(text))
-        if ROMAJI_ADDRESS_HINT.search(text) is not None:
-            yield from (m.span() for m in _ROMAJI_ADDRESS.finditer(text))
-        if cjk_address_hint(text):
-            yield from (m.span() for m in _JAPANESE_ADDRESS.finditer(text))
-            yield from (m.span(1) for m in _CHINESE_ADDRESS.finditer(text))
-        lowered = text.lower()
-        if address_key_hint(lowered):
-            yield from (m.span("address") for m in _address_keys(text, lowered))
-        yield from (m.span() for m in _FRENCH_STREET.finditer(text))
-        yield from (m.span() for m in _GERMAN_STREET.finditer(text))
-        if FOREIGN_STREET_HINT.search(text) is not None:
-            for street in _FOREIGN_STREET.finditer(text):
-                if not (street.group().startswith("Via") and "," in street.group()):  # "Via Slack, 3 people"
-                    yield street.span()
+
+def street_addresses(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of the street addresses `StreetAddressRecognizer` finds, without the postcodes after them."""
+    yield from (m.span() for m in _STREET_ADDRESS.finditer(text))
+    yield from (m.span() for m in _LOWER_STREET.finditer(text))
+    yield from (m.span() for m in _PO_BOX.finditer(text))
+    if US_TOWN_HINT.search(text) is not None:
+        yield from (m.span() for m in _US_TOWN.finditer(text))
+    if POSTCODE_HINT.search(text) is not None:
+        yield from (m.span(1) for m in _STREET_BEFORE_POSTCODE.finditer(text))
+    if uk_ie_postcode_hint(text):
+        yield from (m.span(1) for m in _UNTYPED_STREET_BEFORE_UK_POSTCODE.finditer(text))
+    if ROMAJI_ADDRESS_HINT.search(text) is not None:
+        yield from (m.span() for m in _ROMAJI_ADDRESS.finditer(text))
+    if cjk_address_hint(text):
+        yield from (m.span() for m in _JAPANESE_ADDRESS.finditer(text))
+        yield from (m.span(1) for m in _CHINESE_ADDRESS.finditer(text))
+    lowered = text.lower()
+    if address_key_hint(lowered):
+        yield from (m.span("address") for m in _address_keys(text, lowered))
+    yield from (m.span() for m in _FRENCH_STREET.finditer(text))
+    yield from (m.span() for m in _GERMAN_STREET.finditer(text))
+    if FOREIGN_STREET_HINT.search(text) is not None:
+        for street in _FOREIGN_STREET.finditer(text):
+            if not (street.group().startswith("Via") and "," in street.group()):  # "Via Slack, 3 people"
+                yield street.span()
 
 
 # A US address's last line, its town, a comma, its state and ZIP code ("Brooklyn, NY 11215", on the line after the
@@ -296,14 +297,14 @@ _US_TOWN = regex.compile(
 )
 
 
-# A UK postcode shortly after a street address ("12 Baker Street, London NW1 6XE"), an Irish Eircode ("Co. Dublin
-# D13 X2F4"), a Brazilian CEP ("Rio de Janeiro - RJ, 22240-003") or a postcode of continental Europe, Canada, Japan
-# or the US ("28005 Madrid", "80-827 Gdańsk", "113 50 Stockholm", "3732 HJ De Bilt", "8001 Zürich", "H2Y 2A3",
-# "〒120-3908", "94107-1234"): alone, such text is too often something else to redact, but after an address it
-# finishes it.
+# A UK postcode shortly after a street address, on its line or the next ("12 Baker Street, London NW1 6XE"), an Irish
+# Eircode ("Co. Dublin D13 X2F4"), a Brazilian CEP ("Rio de Janeiro - RJ, 22240-003") or a postcode of continental
+# Europe, Canada, Japan or the US ("28005 Madrid", "80-827 Gdańsk", "113 50 Stockholm", "3732 HJ De Bilt", "8001
+# Zürich", "H2Y 2A3", "〒120-3908", "94107-1234"): alone, such text is too often something else to redact, but after
+# an address it finishes it.
 # Four digits, or three and two, only before a town's name: after an address, "since 2019" is a year.
 _POSTCODE_AFTER = regex.compile(
-    r"[^\n]{0,40}?(?:\b|〒)("
+    r"(?:[ \t,]*\r?\n)?[^\n]{0,40}?(?:\b|〒)("
     + _UK_IE_POSTCODE
     + r"|\d{5}-\d{3}|\d{5}(?:-\d{4})?|\d{2}-\d{3}|\d{4} ?[A-Z]{2}(?= \p{Lu})|(?:\d{4}|\d{3} \d{2})(?= \p{Lu})"
     + r"|\d{3}-\d{4}|[A-Z]\d[A-Z] ?\d[A-Z]\d)\b"
