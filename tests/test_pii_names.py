@@ -395,6 +395,25 @@ def test_a_name_found_once_is_redacted_at_every_mention(ner_redactor: Redactor) 
     assert "Osei" not in ner_redactor.redact([chat]).texts[0]
 
 
+def test_an_address_blocks_addressee_and_a_street_the_model_tagged_inside(ner_redactor: Redactor) -> None:
+    """The line above a street address names its addressee (set Q's letter heads and shipping labels); a street
+    outranks a name the model tags inside it, whose rest (the house number, the ZIP after "Brooklyn") went through."""
+    cases = {
+        "Bitte höflicher:\n\nMatthias Ebersberger\nHauptstraße 12\n80331 München": (
+            "Bitte höflicher:\n\n<PERSON>\n<LOCATION>\n<LOCATION> München"
+        ),
+        "SHIP TO:\nDANIEL MCALLISTER\n6684 BIRCHWOOD LANE\nTACOMA, WA 98403": (
+            "SHIP TO:\n<PERSON>\n<LOCATION>\n<LOCATION>"
+        ),
+        "Head Office\n221B Baker Street\nLondon NW1 6XE": "Head Office\n<LOCATION>\nLondon <LOCATION>",
+        "Ship to:\nRebecca Stanhope\n1509 W Belmont Ave\nBrooklyn, NY 11215": (
+            "Ship to:\n<PERSON>\n<LOCATION>\n<LOCATION>"
+        ),
+        "Customer Service\n12 Main Street\nSpringfield": "Customer Service\n<LOCATION>\n<LOCATION>",
+    }
+    assert {text: ner_redactor.redact([text]).texts[0] for text in cases} == cases
+
+
 # Names the small model misses after a title, a relation, a mention's "@" or the words that say who did or owns
 # something (round 5); capitalised words there that are dictionary words, tech words or dates are no names.
 CUED_NAMES = [
