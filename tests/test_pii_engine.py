@@ -281,6 +281,10 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("burgerservicenummer: 314159265", "314159265", "ID_NUMBER"),
         ("Steuer-ID: 65 929 970 489 bitte", "65 929 970 489", "ID_NUMBER"),
         ("Steueridentifikationsnummer 86095742719", "86095742719", "ID_NUMBER"),
+        # set Q: Germany's tax id as "IdNr", a customer number in German, a plate after "registration"
+        ("Kunde: X | IdNr 52 819 674 090 | Status: offen", "52 819 674 090", "ID_NUMBER"),
+        ("Ihre Kundennummer KD-4471902 wurde aktualisiert.", "KD-4471902", "ID_NUMBER"),
+        ("vehicle VIN JTD5HR7C8PD742393, registration 7QIO093. Rear-ended", "7QIO093", "ID_NUMBER"),
         ('{"nome": "x", "cpf": "39053344705"}', "39053344705", "ID_NUMBER"),
         ("My TFN is 123 456 782 thanks", "123 456 782", "ID_NUMBER"),
         ("acct 0012345678 sort code 20-00-00", "0012345678", "ID_NUMBER"),

@@ -483,6 +483,8 @@ _ID_WORD_BRANCHES = (
     # set N: a plate by its name alone and in German, French, Spanish and Dutch, a driver's licence as "DL" (CA DL
     # V3450508), Germany's tax id by its official name, India's provident fund number (UAN)
     *("plate", "kennzeichen", "immatriculation", r"matr[ií]cula", "kenteken", "dl", "identifikationsnummer", "uan"),
+    # set Q: Germany's tax id as "IdNr", a customer number in German, a vehicle's "registration" right before a number
+    *(r"id-?nr", r"kunden-?n(?:umme)?r", r"registration(?=[ \t:#]{1,3}[a-z0-9-]*\d)"),
 )
 
 
@@ -541,6 +543,7 @@ ID_HINTS = (
     *("membership", "loyalty"),
     *("旅券番号", "パスポート番号", "护照号", "護照號", "여권", "rachunk", "passn", "pass-n"),
     *("kennzeichen", "immatriculation", "matr", "kenteken", "identifikationsnummer"),
+    *("idnr", "id-nr", "kunden"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
