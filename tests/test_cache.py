@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -373,6 +374,26 @@ def test_a_kept_wording_is_no_key_to_a_question_its_answer_does_not_fit(semantic
     assert kept["origin"] == first
     assert ask(semantic, other).headers["x-helix-cache"] == "MISS"
     assert ask(semantic, "whats the fee for sending an international wire").headers["x-helix-cache"] == "HIT-SEMANTIC"
+
+
+def test_a_paraphrase_asked_before_its_question_is_committed_hits(semantic: Helix, fake: FakeState) -> None:
+    """Asked back to back, a paraphrase missed: the question's entry was searchable only once the writer committed it
+    (a blind support set's client, asking without pauses, found almost no hit; a helper's find). The writer is held
+    here by another connection's write lock, so the entry is still uncommitted when the paraphrase comes."""
+    first, reworded = "How do I reset my password?", "I forgot my password, how can I reset it?"
+    url = f"{semantic.url}/v1/chat/completions"
+    lock = sqlite3.connect(semantic.db_path)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        for text, expected in ((first, "MISS"), (reworded, "HIT-SEMANTIC")):
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]}
+            response = httpx.post(url, json=body, timeout=30)
+            assert response.headers["x-helix-cache"] == expected, text
+        assert response.json()["choices"][0]["message"]["content"] == f"echo: {first}"
+    finally:
+        lock.rollback()
+        lock.close()
+    assert len(fake.calls("/v1/chat/completions")) == 1
 
 
 def test_wordings_are_not_kept_when_told_not_to(tmp_path: Path, upstream, fake: FakeState) -> None:

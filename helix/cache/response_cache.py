@@ -11,9 +11,10 @@ writer, and the prompt's embedding carried from the lookup to the save so it is 
 - Semantic: embed the last user message (fastembed, off the event loop), prefilter with the in-memory
   sign-bit index, rescore the nearest with sqlite-vec's cosine distance, then let the judge decide:
   the best few candidates above the cosine floor go through the must-match facts and the trained
-  same-question model, each pair on its own; the most similar accepted one is served. A semantic hit's question
-  may be kept as one more key to the answer it was served (`keep_wording`): the next question worded like
-  it is judged against it too, and the same question again is an exact hit.
+  same-question model, each pair on its own; the most similar accepted one is served. Entries the writer
+  has not committed yet are candidates too (a paraphrase asked a few milliseconds after its question). A
+  semantic hit's question may be kept as one more key to the answer it was served (`keep_wording`): the
+  next question worded like it is judged against it too, and the same question again is an exact hit.
 - Lifecycle: entries expire (TTL) and are evicted least-recently-used beyond `max_entries`/`max_mb`.
   `helix cache clear` in another process bumps a generation number; the server notices within a
   second, forgets its uncommitted entries and rebuilds the index.
@@ -96,6 +97,34 @@ class Lookup:
     vector: NDArray[np.float32] | None = None  # the prompt's embedding, once made
 
 
+@dataclass(frozen=True, slots=True)
+class _Unindexed:
+    """An entry stored and not yet committed: a semantic candidate from memory until the index has it."""
+
+    partition: bytes
+    prompt: str
+    origin: str | None
+    embedding: bytes
+    entry: Entry
+
+
+def _with_unindexed(
+    candidates: list[entries.Candidate], unindexed: dict[int, _Unindexed], vector: NDArray[np.float32], now: float
+) -> list[entries.Candidate]:
+    """`candidates` and the live unindexed entries, best first (one committed meanwhile counted once)."""
+    live = [(i, u) for i, u in unindexed.items() if u.entry.expires > now]
+    if not live:
+        return candidates
+    similarities = entries.cosine(vector.tobytes(), [u.embedding for _, u in live])
+    seen = {c.id for c in candidates}
+    more = [
+        entries.Candidate(i, u.prompt, float(s), u.origin)
+        for (i, u), s in zip(live, similarities, strict=True)
+        if i not in seen
+    ]
+    return sorted([*candidates, *more], key=lambda c: -c.similarity)
+
+
 class ResponseCache:
     def __init__(self, config: CacheConfig, db_path: Location, writer: Writer, embedder: Embedder | None) -> None:
         self.config = config
@@ -107,6 +136,8 @@ class ResponseCache:
         self.semantic_ready = False
         self._index = BitIndex()
         self._pending: dict[bytes, Entry] = {}
+        # Stored entries with an embedding, until their commit puts them in the index (read from the lookup thread)
+        self._unindexed: dict[int, _Unindexed] = {}
         self._hot = HotEntries(int(config.hot_mb * 1024 * 1024))
         self._touched: dict[int, tuple[int, float]] = {}  # entry id: hits and last use not yet written
         # Rows whose DELETE is queued but not committed: a read meanwhile must not bring them back to memory.
@@ -219,6 +250,7 @@ class ResponseCache:
     def forget(self) -> None:
         """Drop what this process holds in memory; after a clear of the file done in this process."""
         self._pending.clear()
+        self._unindexed.clear()
         self._hot.clear()
 
     # -- exact ---------------------------------------------------------------------------------------
@@ -270,16 +302,21 @@ class ResponseCache:
 
     def _find_similar(self, keys: Fingerprint, vector: NDArray[np.float32], threshold: float) -> Hit | None:
         conn = self._thread_conn()
+        now = time.time()
         ids = self._index.nearest(keys.partition, sign_bits(vector), PREFILTER_K)
-        candidates = entries.rescore(conn, ids, vector.tobytes(), time.time())
+        candidates = entries.rescore(conn, ids, vector.tobytes(), now)
         self._index.remove(set(ids) - {c.id for c in candidates})
+        unindexed = {i: u for i, u in list(self._unindexed.items()) if u.partition == keys.partition}
+        if unindexed:
+            candidates = _with_unindexed(candidates, unindexed, vector, now)
         near = [c for c in candidates[: self.config.candidates] if c.similarity >= threshold]
         while near:
             judged = [(c.prompt, c.similarity) for c in near]
             chosen = self._judge.first_accepted(keys.prompt, judged, threshold, [c.origin for c in near])
             if chosen is None:
                 return None
-            entry = entries.get_entry(conn, near[chosen].id)
+            fresh = unindexed.get(near[chosen].id)
+            entry = entries.get_entry(conn, near[chosen].id) or (fresh.entry if fresh is not None else None)
             if entry is not None:
                 return Hit(entry, near[chosen].similarity, question=near[chosen].origin or near[chosen].prompt)
             near = near[chosen + 1 :]  # expired or deleted meanwhile: the next accepted one
@@ -376,12 +413,15 @@ class ResponseCache:
         entry = Entry(entry_id, response, cost, params[entries.EXPIRES_PARAM])
         self._hot.drop(keys.exact)  # the row it came from is replaced
         self._pending[keys.exact] = entry
+        if embedding is not None and bits is not None:
+            self._unindexed[entry_id] = _Unindexed(keys.partition, keys.prompt, origin, embedding, entry)
 
         def committed() -> None:
             if self._pending.get(keys.exact) is entry:
                 del self._pending[keys.exact]
             if bits is not None:
                 self._index.add(entry_id, keys.partition, bits)
+                self._unindexed.pop(entry_id, None)
             if self._shared:  # not another instance's: the sync passes over it
                 with self._recent_lock:
                     self._recent[entry_id] = time.time()
