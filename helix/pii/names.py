@@ -566,9 +566,12 @@ def _signoffs(text: str, lowered: str) -> list[regex.Match[str]]:
 
 
 # - a line of two to four name words right above a street address: an address block's addressee (a letter's head, a
-#   shipping label's "SHIP TO"), which the model, reading no sentence, often leaves untagged.
+#   shipping label's "SHIP TO"), which the model, reading no sentence, often leaves untagged. The street is looked for
+#   only on the line after such a line.
 _ADDRESSEE = regex.compile(
-    r"[ \t]*(?P<name>\p{Lu}[\p{L}'\u2019.-]*(?:[ \t]+" + _PARTICLE + r"\p{Lu}[\p{L}'\u2019.-]*){1,3})[ \t]*,?[ \t]*\r?$"
+    r"(?m)^[ \t]*(?P<name>\p{Lu}[\p{L}'\u2019.-]*(?:[ \t]+"
+    + _PARTICLE
+    + r"\p{Lu}[\p{L}'\u2019.-]*){1,3})[ \t]*,?[ \t]*\r?\n[ \t]*(?P<next>[^\n]+)"
 )
 
 
@@ -577,14 +580,11 @@ def addressed_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]
     if "\n" not in text:
         return []
     names = []
-    for start, _ in street_addresses(text):
-        line_start = text.rfind("\n", 0, start) + 1
-        if text[line_start:start].strip() or line_start == 0:
-            continue
-        above = text.rfind("\n", 0, line_start - 1) + 1
-        name = _ADDRESSEE.match(text, above, line_start - 1)
-        if name is not None and _name_value(name.group("name"), lexicon):
-            names.append(name.span("name"))
+    for line in _ADDRESSEE.finditer(text, overlapped=True):
+        if any(start == 0 for start, _ in street_addresses(line.group("next"))) and _name_value(
+            line.group("name"), lexicon
+        ):
+            names.append(line.span("name"))
     return names
 
 

@@ -80,13 +80,12 @@ GERMAN_STREET_HINT = re.compile(
 
 
 _STREET_ADDRESS = re.compile(
-    r"\b\d{1,6}[A-Za-z]?(?: [NSEW]{1,2}\.?)?(?: (?:[A-Z][a-z]+(?:['\u2019]s)?|\d{1,3}(?:st|nd|rd|th))){1,4} (?:"
+    r"\b\d{1,6}[A-Za-z]?(?: [NSEW]{1,2}\.?)?(?:(?: (?:[A-Z][a-z]+(?:['\u2019]s)?|\d{1,3}(?:st|nd|rd|th))){1,4} (?:"
     + _STREET_SUFFIXES
-    + r")\b\.?(?: (?:NE|NW|SE|SW|N|S|E|W)\b)?"
     # the same in capitals, as a shipping label prints it ("6684 BIRCHWOOD LANE")
-    + r"|\b\d{1,6}[A-Z]?(?: [NSEW]{1,2}\.?)?(?: (?:[A-Z]{2,}|\d{1,3}(?:ST|ND|RD|TH))){1,4} (?:"
+    + r")|(?: (?:[A-Z]{2,}|\d{1,3}(?:ST|ND|RD|TH))){1,4} (?:"
     + _STREET_SUFFIXES.upper()
-    + r")\b\.?(?: (?:NE|NW|SE|SW|N|S|E|W)\b)?"
+    + r"))\b\.?(?: (?:NE|NW|SE|SW|N|S|E|W)\b)?"
 )
 
 
@@ -291,7 +290,7 @@ _US_STATES = (
     "AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA"
     "|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC|PR"
 )
-US_TOWN_HINT = re.compile(rf"\b(?:{_US_STATES}) \d{{5}}\b")
+US_TOWN_HINT = re.compile(r"\b[A-Z]{2} \d{5}\b")
 _US_TOWN = regex.compile(
     rf"\b\p{{Lu}}[\p{{L}}.'-]+(?: \p{{Lu}}[\p{{L}}.'-]+){{0,3}}, (?:{_US_STATES}) \d{{5}}(?:-\d{{4}})?\b"
 )
