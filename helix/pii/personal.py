@@ -247,7 +247,7 @@ class StreetAddressRecognizer(_SpanRecognizer):
     postal address small NER models miss, found without one. Capitals required: "version 2 of the drive" is not
     an address."""
 
-    entity, score = "LOCATION", 0.9
+    entity, score = "LOCATION", 0.9  # above the model's 0.85: a name it tags inside a street keeps the street whole
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         for start, end in street_addresses(text):
