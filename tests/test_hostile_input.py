@@ -485,6 +485,16 @@ def test_a_responses_message_whose_content_is_neither_text_nor_parts_is_a_400(
     assert not fake.requests
 
 
+def test_a_function_call_output_neither_text_nor_parts_is_a_400_naming_it(helix: Helix, fake: FakeState) -> None:
+    """Translated for Anthropic, a function call's `output: 5` was refused naming `input[0].content` (a helper's
+    find)."""
+    body = {"model": _ANTHROPIC, "input": [{"type": "function_call_output", "call_id": "c1", "output": 5}]}
+    response = httpx.post(f"{helix.url}/v1/responses", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "input[0].output"
+    assert not fake.requests
+
+
 _PLANTED = ("jo.smith@example.com", "sk-proj-Abc123def456GHI789jkl012MNO345", "4111 1111 1111 1111")
 _HUGE = "x" * 100_000
 _CONTROL = "\x1b[31mred\x00"

@@ -76,7 +76,7 @@ def _items(value: Any) -> list[JSON]:
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
         elif kind == "function_call_output":
             output = item.get("output")
-            text = output if isinstance(output, str) else "\n".join(_texts(output, where))
+            text = output if isinstance(output, str) else "\n".join(_texts(output, f"{where}.output"))
             messages.append({"role": "tool", "tool_call_id": string_field(item, "call_id", where), "content": text})
         elif kind == "reasoning":
             continue  # another provider's reasoning means nothing here
@@ -92,15 +92,16 @@ def _message(item: JSON, where: str) -> JSON:
     content = item.get("content")
     if isinstance(content, str):
         return {"role": role, "content": content}
-    parts = _parts(content, where)
+    parts = _parts(content, f"{where}.content")
     if role != "user" or all(p["type"] == "text" for p in parts):
         return {"role": role, "content": "".join(p.get("text", "") for p in parts)}
     return {"role": role, "content": parts}
 
 
 def _parts(content: Any, where: str) -> list[JSON]:
+    """The content parts at `where` (a message's `content`, a function call's `output`)."""
     if not isinstance(content, list):
-        raise InvalidRequest(f"{where}.content must be a string or an array of content parts", param=where)
+        raise InvalidRequest(f"{where} must be a string or an array of content parts", param=where)
     parts: list[JSON] = []
     for part in content:
         kind = part.get("type") if isinstance(part, dict) else None
