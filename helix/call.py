@@ -23,13 +23,11 @@ def token_count(value: Any) -> int:
 
 
 def _is_count(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if type(value) is int:  # nearly every count: the checks below cost a request more than the rest of this
+        return 0 <= value <= MAX_TOKEN_COUNT
+    if not isinstance(value, float):
         return False
-    return (not isinstance(value, float) or value.is_integer()) and 0 <= value <= MAX_TOKEN_COUNT
-
-
-def _first(usage: dict[str, Any], *names: str) -> Any:
-    return next((usage[name] for name in names if usage.get(name) is not None), None)
+    return value.is_integer() and 0 <= value <= MAX_TOKEN_COUNT
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +45,15 @@ class Usage:
         if not isinstance(usage, dict):
             return None
         # Chat and completions name them prompt/completion tokens; the Responses API input/output tokens.
-        prompt = _first(usage, "prompt_tokens", "input_tokens")
-        completion = _first(usage, "completion_tokens", "output_tokens")
-        counts = [count for count in (prompt, completion) if count is not None]
-        if not counts or not all(_is_count(count) for count in counts):
+        prompt = usage.get("prompt_tokens")
+        if prompt is None:
+            prompt = usage.get("input_tokens")
+        completion = usage.get("completion_tokens")
+        if completion is None:
+            completion = usage.get("output_tokens")
+        if prompt is None and completion is None:
+            return None
+        if (prompt is not None and not _is_count(prompt)) or (completion is not None and not _is_count(completion)):
             return None
         details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
         return cls(

@@ -28,6 +28,8 @@ ZERO_WIDTH = frozenset(
 # Control characters (NUL, escape...) that a terminal or a JSON string carries and a reader does not see.
 _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 _CONTROL = re.compile(f"[{_CONTROLS}]")
+# What makes an ASCII text other than its own view, looked for in one pass (each is then checked for what it starts).
+_MAYBE_SPECIAL = re.compile(f"[%&\\\\{_CONTROLS}]")
 # Percent-escapes, HTML's numeric character references (`&#64;`, `&#x40;`), JSON's `\u0040` written into a text, every
 # character beyond ASCII and the control characters.
 _SPECIAL = re.compile(
@@ -100,11 +102,15 @@ def decode_base64_text(segment: str) -> str | None:
 
 def canonical(text: str, *, decode_base64: bool = True) -> View:
     """The detection view of `text` (see the module docstring)."""
-    plain = text.isascii() and "%" not in text and "&#" not in text and "\\u" not in text and not _CONTROL.search(text)
+    plain = text.isascii() and (_MAYBE_SPECIAL.search(text) is None or not _special_ascii(text))
     view = View(text) if plain else _normalised(text)
     if decode_base64 and _BASE64_HINT.search(view.text):
         view.decoded = list(_decoded_segments(view))
     return view
+
+
+def _special_ascii(text: str) -> bool:
+    return "%" in text or "&#" in text or "\\u" in text or _CONTROL.search(text) is not None
 
 
 def _normalised(text: str) -> View:
