@@ -97,19 +97,22 @@ class RedactStage:
         """What the cache may keep of an answer: the answer, or None when the model wrote PII into it. Not a redacted
         copy: a hit would serve it to the next client as the answer (a tool call's city as `<LOCATION>`, for an agent
         to run), unlike what the first one got. With scan_responses = "client", the redacted copy every client gets."""
-        copy: dict[str, Any] = _decode(_encode(body))
-        await self._scrub(copy)
+        encoded = _encode(body)
+        copy: dict[str, Any] = _decode(encoded)
+        changed = await self._scrub(copy, len(encoded))
         if self._scan_responses == "client":
             return copy
-        return body if copy == body else None
+        return None if changed else body
 
-    async def _scrub(self, body: dict[str, Any]) -> None:
-        if len(_encode(body)) <= self._inline_max_bytes:
-            redact_body(body, self._redactor, answer=True)
-        else:
-            await asyncio.get_running_loop().run_in_executor(
-                self._executor, partial(redact_body, body, self._redactor, answer=True)
-            )
+    async def _scrub(self, body: dict[str, Any], size: int | None = None) -> bool:
+        """Redact the PII the model wrote in `body`, in place (`size`: its encoded length, when known); whether there
+        was any."""
+        if (len(_encode(body)) if size is None else size) <= self._inline_max_bytes:
+            return redact_body(body, self._redactor, answer=True).changed
+        redaction = await asyncio.get_running_loop().run_in_executor(
+            self._executor, partial(redact_body, body, self._redactor, answer=True)
+        )
+        return redaction.changed
 
     async def _scrub_reply(self, reply: Reply) -> Reply:
         if isinstance(reply, Streamed):
