@@ -25,8 +25,6 @@ from helix.config import CacheConfig  # noqa: E402
 from tests.labelled import count, score_pairs  # noqa: E402
 from tests.remembered import Remembered  # noqa: E402
 
-FLOOR = CacheConfig().threshold
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         "--close", nargs=2, type=float, metavar=("SIMILARITY", "THRESHOLD"), help="a lower threshold for close pairs"
     )
     parser.add_argument("--model-path", default=os.environ.get("HELIX_EMBEDDING_MODEL_PATH", str(DEFAULT_MODEL_PATH)))
+    parser.add_argument("--floor", type=float, default=CacheConfig().threshold, help="cosine floor (default: shipped)")
     args = parser.parse_args(argv)
     embedder = Embedder(model_path=args.model_path)
     sets = old_pairs()
@@ -45,11 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         t = float(threshold)
         judge = Judge(Remembered(CrossEncoder(Path(folder))), threshold=0.0)
         for name in ("old-tune", "old-test"):
-            rows = score_pairs(sets[name], embedder, judge, FLOOR)
-            print(f"{folder} at {t:.2f} {name}: {count(rows, FLOOR, t, close).line()}", flush=True)
+            rows = score_pairs(sets[name], embedder, judge, args.floor)
+            print(f"{folder} at {t:.2f} {name}: {count(rows, args.floor, t, close).line()}", flush=True)
             if args.show:
                 for r in rows:
-                    if not r.pair.same and r.accepted(FLOOR, t, close):
+                    if not r.pair.same and r.accepted(args.floor, t, close):
                         print(f"    {r.score:.3f} {r.pair.a!r} ~ {r.pair.b!r}")
     return 0
 

@@ -2,6 +2,7 @@
 
     python bench/judge_select.py DIR [DIR ...]      # each DIR holds a judge.onnx and tokenizer.json
     python bench/judge_select.py DIR --at 0.95       # the second line at 0.95 instead of the shipped default
+    python bench/judge_select.py DIR --floor 0.45    # another cosine floor than the shipped default
 
 Selection data: the dev split of `tests/data/support_intents.jsonl` (25 intents) and
 `tests/data/select_intents.jsonl` (29 intents written for selection, never trained on), pooled; the `tune`
@@ -64,27 +65,27 @@ def selection_intents() -> list[Intent]:
 
 
 def evaluate(
-    model_dir: Path, intents: list[Intent], embedder: Embedder, at: float = DEFAULT
+    model_dir: Path, intents: list[Intent], embedder: Embedder, at: float = DEFAULT, floor: float = FLOOR
 ) -> tuple[Outcome | None, Outcome]:
     """The model's outcome at the rule's threshold (None when no threshold is safe) and at `at` (the default one)."""
     model = Remembered(CrossEncoder(model_dir))
     judge = Judge(model, threshold=0.0)
     splits = sorted({i.split for i in intents})
-    rows: list[Scored] = [r for s in splits for r in score_pairs(split_pairs(intents, s), embedder, judge, FLOOR)]
-    tune = score_pairs(old_pairs()["old-tune"], embedder, judge, FLOOR)
+    rows: list[Scored] = [r for s in splits for r in score_pairs(split_pairs(intents, s), embedder, judge, floor)]
+    tune = score_pairs(old_pairs()["old-tune"], embedder, judge, floor)
     replays: dict[float, list[Replay]] = {}
 
     def safe(t: float) -> bool:  # pairs first: the replays only where no pair is served wrongly
-        if count(rows, FLOOR, t).fp:
+        if count(rows, floor, t).fp:
             return False
-        replays[t] = [replay(intents, s, embedder, Judge(model, t), FLOOR, CANDIDATES) for s in splits]
+        replays[t] = [replay(intents, s, embedder, Judge(model, t), floor, CANDIDATES) for s in splits]
         return all(r.wrong == 0 for r in replays[t])
 
     def outcome(t: float) -> Outcome:
-        c = count(rows, FLOOR, t)
-        played = replays.get(t) or [replay(intents, s, embedder, Judge(model, t), FLOOR, CANDIDATES) for s in splits]
+        c = count(rows, floor, t)
+        played = replays.get(t) or [replay(intents, s, embedder, Judge(model, t), floor, CANDIDATES) for s in splits]
         hits, possible, wrong = (sum(getattr(r, k) for r in played) for k in ("hits", "possible", "wrong"))
-        return Outcome(t, hits, possible, wrong, c.tp, c.tp + c.fn, c.fp, count(tune, FLOOR, t).fp)
+        return Outcome(t, hits, possible, wrong, c.tp, c.tp + c.fn, c.fp, count(tune, floor, t).fp)
 
     chosen = next(
         (t for i, t in enumerate(THRESHOLDS) if i >= MARGIN and all(safe(u) for u in THRESHOLDS[i - MARGIN : i + 1])),
@@ -98,12 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("models", nargs="+", type=Path, help="folders with judge.onnx and tokenizer.json")
     parser.add_argument("--model-path", default=os.environ.get("HELIX_EMBEDDING_MODEL_PATH", str(DEFAULT_MODEL_PATH)))
     parser.add_argument("--at", type=float, default=DEFAULT, help="threshold of the second line (default: shipped)")
+    parser.add_argument("--floor", type=float, default=FLOOR, help="cosine floor (default: shipped)")
     args = parser.parse_args(argv)
     embedder = Embedder(model_path=args.model_path)
     intents = selection_intents()
     outcomes = {}
     for model_dir in args.models:
-        outcome, at_default = evaluate(model_dir, intents, embedder, args.at)
+        outcome, at_default = evaluate(model_dir, intents, embedder, args.at, args.floor)
         outcomes[model_dir] = outcome
         print(f"{model_dir}: {outcome.line() if outcome else 'no safe threshold'}", flush=True)
         label = "the default" if args.at == DEFAULT else "asked for"
