@@ -101,7 +101,7 @@ class CacheConfig(_Section):
     semantic: bool = True
     # Defaults chosen on held-out data other than the test split (dev, selection set, dev trace); see
     # docs/semantic-cache.md, "Choosing a model".
-    threshold: float = 0.50
+    threshold: float = 0.35
     judge_threshold: float = 0.84
     # A candidate whose cosine reaches judge_close_similarity needs only judge_close_threshold (None: off).
     judge_close_similarity: float | None = None

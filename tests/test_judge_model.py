@@ -54,7 +54,7 @@ def test_a_pair_scores_the_same_alone_and_among_others() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="the shipped model misses the recall target: measured on the frozen test split at the defaults "
-    "precision 1.000, recall 0.333 (66 of 198 paraphrase pairs), 0 confusable pairs served",
+    "precision 1.000, recall 0.348 (69 of 198 paraphrase pairs), 0 confusable pairs served",
 )
 def test_targets_on_the_frozen_test_split() -> None:
     """>= 99% precision, >= 60% recall of paraphrase pairs and no confusable pair served, at the defaults."""
