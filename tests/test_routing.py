@@ -278,6 +278,28 @@ def test_a_failing_deployment_is_cooled_down_then_probed_back(make, fake: FakeSt
     assert httpx.get(f"{helix.url}/health/ready").json()["deployments"]["openai/dep-a"]["state"] == "healthy"
 
 
+def test_a_probe_that_tells_nothing_leaves_the_next_request_to_probe(make, fake: FakeState) -> None:
+    """A probe answered with the client's own error (or whose client left) said nothing of the deployment, and it
+    stayed out of rotation until a restart, waiting for a probe that never reported (a helper's find)."""
+    helix = make(
+        "[routing]\nretries = 0\ncooldown_failures = 2\ncooldown = 1.0\n"
+        '[models.m]\ndeployments = [{ target = "openai/dep-a", weight = 1000 }, { target = "openai/dep-b" }]\n'
+    )
+    fake.broken["dep-a"] = 500
+    try:
+        while httpx.get(f"{helix.url}/health/ready").json()["deployments"]["openai/dep-a"]["state"] != "cooling":
+            assert post(helix, "m").headers["x-helix-model"] == "dep-b"
+        fake.broken["dep-a"] = 400
+        state = httpx.get(f"{helix.url}/health/ready").json()["deployments"]["openai/dep-a"]
+        time.sleep(state["back_in_seconds"] + 0.1)
+        assert post(helix, "m").status_code == 400  # the probe: the client's fault, passed on
+    finally:
+        del fake.broken["dep-a"]
+    served = Counter(post(helix, "m").headers["x-helix-model"] for _ in range(10))
+    assert served["dep-a"] >= 8, served  # the next request probed, and it is back
+    assert httpx.get(f"{helix.url}/health/ready").json()["deployments"]["openai/dep-a"]["state"] == "healthy"
+
+
 def test_a_deployment_whose_streams_break_off_mid_way_is_cooled_down(make, fake: FakeState) -> None:
     """Streams that fail after their first chunk were never counted against their deployment: it stayed healthy,
     and under least-latency (its first chunk comes fast) got nearly all the streams, failing each."""

@@ -164,8 +164,12 @@ class Router:
                 f"{provider.name}: no answer from {deployment.target.model} within {limit:.3g} s",
                 provider=provider.name,
             ) from None
-        except BaseException:
+        except HelixError:  # counted by the caller (`_failed`)
             deployment.in_flight -= 1
+            raise
+        except BaseException:  # cancelled: the client left
+            deployment.in_flight -= 1
+            deployment.health.inconclusive()
             raise
         if isinstance(reply, Completed):
             deployment.in_flight -= 1
@@ -237,12 +241,16 @@ class Router:
         except HelixError as error:
             self._failed(deployment, error)
             raise
+        except BaseException:  # the client left mid-stream
+            deployment.health.inconclusive()
+            raise
         finally:
             deployment.in_flight -= 1
             await _close(chunks)
 
     def _failed(self, deployment: Deployment, error: HelixError) -> None:
         if not counts_against(error):
+            deployment.health.inconclusive()
             return
         limited = error.status == 429
         cooled = deployment.health.failed(_monotonic(), rate_limited=limited, retry_after=retry_after(error.headers))

@@ -44,6 +44,11 @@ class Health:
             self._failures.clear()
             self.until, self.probing = 0.0, False
 
+    def inconclusive(self) -> None:
+        """The probe told nothing of the deployment (the client's own error, the client left): the next request
+        probes instead, or the deployment would wait for a probe that never reports."""
+        self.probing = False
+
     def failed(self, now: float, *, rate_limited: bool = False, retry_after: float | None = None) -> bool:
         """Count a failure; True when it started a cooldown."""
         if self.probing or rate_limited:
