@@ -262,16 +262,64 @@ def _truncated_events(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [*_stream_events(body), second]
 
 
+# Streamed tool calls, by model: a sentence, then the call (Claude through a translating proxy); parallel calls all at
+# index 0, told apart by id alone (providers that send no index).
+TOOL_STREAMS: dict[str, list[dict[str, Any]]] = {
+    "text-then-tool": [
+        {"content": "Let me check the weather. "},
+        {"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather"}}]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": '{"city": '}}]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]},
+    ],
+    "tools-at-zero": [
+        {"tool_calls": [{"index": 0, "id": "call_1", "function": {"name": "get_weather", "arguments": '{"city": '}}]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]},
+        {"tool_calls": [{"index": 0, "id": "call_2", "function": {"name": "get_time", "arguments": '{"tz": '}}]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": '"UTC"}'}}]},
+    ],
+}
+
+
+def _azure_preamble(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Azure OpenAI's first chunk: the prompt's content-filter results, no choices, an empty object."""
+    preamble = {"id": "", "object": "", "created": 0, "model": "", "choices": [], "prompt_filter_results": []}
+    return [preamble, *events]
+
+
+def _one_chunk(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The whole text in the finish chunk (vLLM and llama.cpp send the last text with the finish_reason)."""
+    text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e["choices"])
+    finish = next(e for e in events if e["choices"] and e["choices"][0]["finish_reason"])
+    finish["choices"][0]["delta"] = {"content": text}
+    return [events[0], finish, *[e for e in events if not e["choices"]]]
+
+
+# A stream in the shape another server sends it: model "gpt-4o-mini@azure" answers as "gpt-4o-mini" does, so shaped.
+STREAM_SHAPES = {"azure": _azure_preamble, "one-chunk": _one_chunk}
+
+
 def _stream_events(body: dict[str, Any]) -> list[dict[str, Any]]:
-    model = body.get("model", "")
+    model, _, shape = body.get("model", "").partition("@")
+    if shape:
+        return STREAM_SHAPES[shape](_stream_events({**body, "model": model}))
     prompt = _last_user_text(body.get("messages", []))
     answer = _answer_text(body, prompt)
     events = [_chunk(model, {"role": "assistant", "content": ""})]
     parts = OTHER_PARTS.get(model, {})
-    if not parts or "annotations" in parts:
+    if model in TOOL_STREAMS:
+        events += [_chunk(model, delta) for delta in TOOL_STREAMS[model]]
+    elif not parts or "annotations" in parts:
         events += [_chunk(model, {"content": piece}) for piece in _pieces(answer)]
     events += [_chunk(model, delta) for delta in _part_pieces(parts)]
-    finish = "function_call" if "function_call" in parts else "length" if model == "length" else "stop"
+    finish = (
+        "function_call"
+        if "function_call" in parts
+        else "tool_calls"
+        if model in TOOL_STREAMS
+        else "length"
+        if model == "length"
+        else "stop"
+    )
     events.append(_chunk(model, {}, finish))
     if model in BAD_USAGE:
         events.append({**_chunk(model, {}), "choices": [], "usage": BAD_USAGE[model]})

@@ -553,3 +553,22 @@ def test_an_anthropic_provider_that_answers_a_streaming_request_whole_is_streame
     with answered_with(tmp_path / "error", _answer(200, json.dumps(_OVERLOADED).encode())) as instance:
         response = httpx.post(f"{instance.url}{path}", json=body, timeout=30)
         assert response.status_code == 502 and "busy right now" in response.text, response.text
+
+
+def test_a_responses_client_gets_each_streamed_call_once_with_its_own_arguments() -> None:
+    """A call whose first delta carries its arguments had them twice in its output item; calls all at index 0 (told
+    apart by id) were one item with both calls' arguments."""
+    events = ResponseEvents({"model": "m"}, "m")
+    out = []
+    for call in (
+        {"index": 0, "id": "call_1", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+        {"index": 0, "id": "call_2", "function": {"name": "get_time", "arguments": '{"tz": '}},
+        {"index": 0, "function": {"arguments": '"UTC"}'}},
+    ):
+        out += events.feed(_chunk({"tool_calls": [call]}))
+    out += events.feed(_chunk({}, "tool_calls")) + events.finish()
+    (completed,) = [e for e in out if e["type"] == "response.completed"]
+    calls = [(item["call_id"], item["name"], item["arguments"]) for item in completed["response"]["output"]]
+    assert calls == [("call_1", "get_weather", '{"city": "Paris"}'), ("call_2", "get_time", '{"tz": "UTC"}')]
+    done = [e["item"]["arguments"] for e in out if e["type"] == "response.output_item.done"]
+    assert done == ['{"city": "Paris"}', '{"tz": "UTC"}']

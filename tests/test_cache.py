@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import Helix, start_helix, start_semantic
 from tests.fake_upstream import OTHER_PARTS, FakeState, ServerThread
+from tests.test_pii_answers import PARALLEL_CALLS, sse_data, tool_calls_of
 
 SEMANTIC_ENV = {"HELIX_CACHE__SEMANTIC": "true"}
 
@@ -555,3 +556,21 @@ def test_a_shared_cache_serves_every_key(tmp_path: Path, upstream, fake: FakeSta
         assert results == ["MISS", "HIT-EXACT"]
     finally:
         helix.server.stop()
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "plain"])
+def test_parallel_calls_at_one_index_are_cached_as_the_calls_they_are(
+    helix: Helix, fake: FakeState, stream: bool
+) -> None:
+    """Calls told apart by id alone (all at index 0) were cached as one: `get_weatherget_time` with both arguments
+    glued, served to every later client for the entry's life (a helper's find)."""
+    body = {"model": "tools-at-zero", "messages": [{"role": "user", "content": "weather and time in Paris?"}]}
+    assert tool_calls_of(sse_data(helix, body)) == PARALLEL_CALLS
+    helix.flush()
+    if stream:
+        assert tool_calls_of(sse_data(helix, body)) == PARALLEL_CALLS
+    else:
+        hit = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+        calls = hit.json()["choices"][0]["message"]["tool_calls"]
+        assert [(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in calls] == PARALLEL_CALLS
+    assert len(fake.requests) == 1

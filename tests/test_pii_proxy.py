@@ -106,6 +106,20 @@ def test_pseudonymized_values_come_back_in_a_stream(firewall: Helix, fake: FakeS
     assert sent.count("<EMAIL_ADDRESS_1>") == 2 and "<EMAIL_ADDRESS_2>" in sent
 
 
+@pytest.mark.parametrize("shape", ["@azure", "@one-chunk"])
+def test_pseudonymized_values_come_back_in_streams_of_other_shapes(
+    firewall: Helix, fake: FakeState, shape: str
+) -> None:
+    """A stream opening with Azure's content-filter chunk was taken for a Responses stream and kept its placeholders;
+    a finish chunk with text put the text held back (a partial placeholder, "<") before its own."""
+    text = "Mail jane.doe@example.com if x <"
+    client = firewall.client()
+    chunks = client.chat.completions.create(
+        model=f"gpt-4o-mini{shape}", messages=[{"role": "user", "content": text}], stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == f"echo: {text}"
+
+
 def test_block_refuses_without_naming_the_value(firewall: Helix, fake: FakeState) -> None:
     response = chat(firewall, "My SSN is 536-22-8751, can you check my benefits?")
     assert response.status_code == 400

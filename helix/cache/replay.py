@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from helix.translate.completion_chunks import ENVELOPE, OTHER_PARTS
+from helix.translate.parts import ToolCalls
 
 
 class ChunkAssembler:
@@ -46,7 +47,8 @@ class ChunkAssembler:
         if state is None:  # built once per choice, not for every chunk
             state = self._choices[index] = {
                 "content": [],
-                "tool_calls": {},
+                "tool_calls": {},  # by number (`ToolCalls`)
+                "calls": ToolCalls(),
                 "role": "assistant",
                 "finish_reason": None,
                 "refusal": [],
@@ -76,8 +78,9 @@ class ChunkAssembler:
                 else:
                     block[key] = value
         for call in delta.get("tool_calls") or []:
+            number = state["calls"].number(int(call.get("index") or 0), call.get("id"))
             slot = state["tool_calls"].setdefault(
-                int(call.get("index") or 0), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
+                number, {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
             )
             slot["id"] = call.get("id") or slot["id"]
             self._feed_function(slot["function"], call.get("function") or {})

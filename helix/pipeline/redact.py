@@ -44,6 +44,7 @@ from helix.pii.restore import StreamRestorer, restore
 from helix.pii.walk import BinaryWithPii, Field, UnverifiableInput, walk, write_back
 from helix.providers.forward import forwarded
 from helix.store.writer import Writer
+from helix.translate.parts import ToolCalls
 
 log = logging.getLogger("helix.pii")
 _encode = msgspec.json.encode
@@ -281,21 +282,39 @@ def _is_chat(body: dict[str, Any]) -> bool:
     return str(body.get("object", "")).startswith("chat.completion")
 
 
+def _chat_shaped(chunk: dict[str, Any]) -> bool | None:
+    """Whether a stream's chunk is a chat chunk (True) or a Responses event or completions chunk (False); None when it
+    cannot tell: Azure OpenAI's first chunk carries only `prompt_filter_results`, no choices and an empty `object`."""
+    if _is_chat(chunk):
+        return True
+    choices = chunk.get("choices")
+    if isinstance(choices, list) and choices:
+        return any(isinstance(choice, dict) and "delta" in choice for choice in choices)
+    if chunk.get("object") or chunk.get("type"):
+        return False
+    return None
+
+
 Chunks = AsyncIterator[dict[str, Any]]
 
 
 async def _by_shape(chunks: Chunks, chat: Callable[[Chunks], Chunks], native: Callable[[Chunks], Chunks]) -> Chunks:
-    """A stream of chat chunks through `chat`, anything else (Responses events, completions chunks) `native`."""
-    first = await anext(chunks, None)
-    if first is None:
-        return
-    rest = _prepend(first, chunks)
-    async for chunk in (chat if _is_chat(first) else native)(rest):
+    """A stream of chat chunks through `chat`, anything else (Responses events, completions chunks) `native`, told by
+    the first chunk that shows its shape (those before it go the same way)."""
+    leading: list[dict[str, Any]] = []
+    shaped: bool | None = None
+    async for chunk in chunks:
+        leading.append(chunk)
+        shaped = _chat_shaped(chunk)
+        if shaped is not None:
+            break
+    async for chunk in (chat if shaped else native)(_prepend(leading, chunks)):
         yield chunk
 
 
-async def _prepend(first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    yield first
+async def _prepend(first: list[dict[str, Any]], rest: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    for chunk in first:
+        yield chunk
     async for chunk in rest:
         yield chunk
 
@@ -355,65 +374,115 @@ class _OffLoop:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._scrubber.flush)
 
 
-async def _transform_stream(
-    chunks: AsyncIterator[dict[str, Any]], make: Callable[[bool], _Channel]
-) -> AsyncIterator[dict[str, Any]]:
-    """Rewrite each text channel of a stream (a choice's content, a tool call's arguments) through a
-    `_Channel` made by `make(is_tool)`; what a channel holds back comes out with the finish chunk. A chunk
-    none of whose texts changed keeps its bytes as received (`Chunk.raw`): only the others are encoded again."""
-    channels: dict[tuple[int, int | None], _Channel] = {}
+CONTENT = -1  # a choice's text channel; its tool calls' channels are their numbers (`ToolCalls`), from 0
 
-    def channel(choice: int, tool: int | None) -> _Channel:
-        if (choice, tool) not in channels:
-            channels[(choice, tool)] = make(tool is not None)
-        return channels[(choice, tool)]
 
+class _ChoiceChannels:
+    """One choice's text channels, and which of them it is writing."""
+
+    def __init__(self, make: Callable[[bool], _Channel]) -> None:
+        self._make = make
+        self._channels: dict[int, _Channel] = {}
+        self.calls = ToolCalls()
+        self._index_of: dict[int, int] = {}  # a tool call's number -> the index its deltas carry
+        self._writing: int | None = None
+
+    def call_number(self, call: dict[str, Any]) -> int:
+        index = int(call.get("index") or 0)
+        number = self.calls.number(index, call.get("id"))
+        self._index_of.setdefault(number, index)
+        return number
+
+    async def feed(self, key: int, text: str) -> str:
+        if key not in self._channels:
+            self._channels[key] = self._make(key != CONTENT)
+        return await self._channels[key].feed(text)
+
+    async def move_to(self, key: int) -> dict[str, Any] | None:
+        """Start writing `key`'s channel; a delta with what the channel written so far held back, to go before."""
+        left, self._writing = self._writing, key
+        if left is None or left == key or left not in self._channels:
+            return None
+        held = await self._channels[left].flush()
+        return self.piece(left, held) if held else None
+
+    async def flush(self) -> list[dict[str, Any]]:
+        """Deltas with what every channel holds back (at the end of the choice)."""
+        return [self.piece(key, text) for key, channel in self._channels.items() if (text := await channel.flush())]
+
+    def piece(self, key: int, text: str) -> dict[str, Any]:
+        if key == CONTENT:
+            return {"content": text}
+        return {"tool_calls": [{"index": self._index_of[key], "function": {"arguments": text}}]}
+
+
+def _add(delta: dict[str, Any], piece: dict[str, Any]) -> None:
+    """Append a held-back `piece` to `delta`: after its text, or as a tool call delta after its others."""
+    if "content" in piece:
+        delta["content"] = (delta.get("content") or "") + piece["content"]
+    else:
+        delta.setdefault("tool_calls", []).extend(piece["tool_calls"])
+
+
+def _envelope(chunk: dict[str, Any], index: int, delta: dict[str, Any]) -> dict[str, Any]:
+    """A chunk like `chunk` (its id, model...) carrying only `delta` for choice `index`."""
+    kept = {key: value for key, value in chunk.items() if key not in ("choices", "usage")}
+    return {**kept, "choices": [{"index": index, "delta": delta, "finish_reason": None}]}
+
+
+async def _transform_stream(chunks: Chunks, make: Callable[[bool], _Channel]) -> Chunks:
+    """Rewrite each text channel of a stream (a choice's content, each tool call's arguments) through a `_Channel`
+    made by `make(is_tool)`. A channel may hold text back (a value cut between chunks); what it holds comes out
+    before the choice goes on to another channel (its text before the tool call that follows, one call's arguments
+    before the next call's) and with the finish chunk, so the answer keeps its order. Tool calls are told apart as
+    `ToolCalls` numbers them (parallel calls may all be at index 0). A chunk none of whose texts changed keeps its
+    bytes as received (`Chunk.raw`): only the others are encoded again."""
+    choices: dict[int, _ChoiceChannels] = {}
     last: dict[str, Any] | None = None
     async for chunk in chunks:
         last = chunk
         changed = False
         for choice in chunk.get("choices") or []:
             index = int(choice.get("index") or 0)
+            channels = choices.setdefault(index, _ChoiceChannels(make))
             found = choice.get("delta")
             delta = found if found is not None else {}
             text = delta.get("content")
+            calls = delta.get("tool_calls") or []
+            numbers = [channels.call_number(call) for call in calls]
+            first = CONTENT if isinstance(text, str) and text else numbers[0] if numbers else None
+            if first is not None and (held := await channels.move_to(first)):
+                yield _envelope(chunk, index, held)
             if isinstance(text, str):
-                delta["content"] = await channel(index, None).feed(text)
+                delta["content"] = await channels.feed(CONTENT, text)
                 changed = changed or delta["content"] != text
-            for tool_call in delta.get("tool_calls") or []:
-                function = tool_call.get("function") or {}
+            written: list[dict[str, Any]] = []
+            for call, number in zip(calls, numbers, strict=True):
+                if (held := await channels.move_to(number)) is not None:
+                    if "content" in held:
+                        _add(delta, held)
+                    else:
+                        written += held["tool_calls"]
+                    changed = True
+                function = call.get("function") or {}
                 arguments = function.get("arguments")
                 if isinstance(arguments, str):
-                    function["arguments"] = await channel(index, int(tool_call.get("index") or 0)).feed(arguments)
+                    function["arguments"] = await channels.feed(number, arguments)
                     changed = changed or function["arguments"] != arguments
+                written.append(call)
+            if calls:
+                delta["tool_calls"] = written
             if choice.get("finish_reason"):
-                changed = await _flush_into(delta, index, channels) or changed
+                for piece in await channels.flush():
+                    _add(delta, piece)
+                    changed = True
                 if found is None:
                     choice["delta"] = delta
                     changed = True
         if changed and type(chunk) is Chunk:
             chunk.raw = None  # its bytes no longer say what it does
         yield chunk
-    leftover = {key: await c.flush() for key, c in channels.items()}
-    if last is not None and any(leftover.values()):
-        # The stream ended without a finish_reason chunk: hand over what was held back.
-        for (choice, tool), text in leftover.items():
-            if text and tool is None:
-                yield {**last, "choices": [{"index": choice, "delta": {"content": text}, "finish_reason": None}]}
-
-
-async def _flush_into(delta: dict[str, Any], index: int, channels: dict[tuple[int, int | None], _Channel]) -> bool:
-    """Add what `index`'s channels held back to `delta`; whether there was any."""
-    added = False
-    for (choice, tool), channel in channels.items():
-        if choice != index:
-            continue
-        text = await channel.flush()
-        if not text:
-            continue
-        added = True
-        if tool is None:
-            delta["content"] = text + (delta.get("content") or "")
-        else:
-            delta.setdefault("tool_calls", []).append({"index": tool, "function": {"arguments": text}})
-    return added
+    if last is not None:  # the stream ended without a finish_reason chunk: hand over what was held back
+        for index, channels in choices.items():
+            for piece in await channels.flush():
+                yield _envelope(last, index, piece)

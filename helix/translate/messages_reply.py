@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from helix.call import token_count
-from helix.translate.parts import Untranslatable, content_text, one_choice
+from helix.translate.parts import ToolCalls, Untranslatable, content_text, one_choice
 
 JSON = dict[str, Any]
 
@@ -106,7 +106,7 @@ class MessageEvents:
         self._started = False
         self._block: tuple[str, int] | None = None  # ("text", -1) or ("tool", tool index) of the open block
         self._index = -1
-        self._calls: dict[int, int] = {}  # a tool call's index -> its number in the answer (the latest of that index)
+        self._calls = ToolCalls()
         self._ids: list[str] = []  # each tool call's id, by its number
         self._live: int | None = None  # the tool call streamed as it comes
         self._held: dict[int, JSON] = {}  # the others: id, name and arguments so far, sent at the end
@@ -207,17 +207,13 @@ class MessageEvents:
         return events
 
     def _call_number(self, call: JSON) -> int:
-        """Which tool call of the answer a delta belongs to: by its index, and a new one when a delta of a known
-        index brings another id (providers that send no index put every call at 0)."""
+        """Which tool call of the answer a delta belongs to (`ToolCalls`); a call the provider gave no id gets one."""
         index = call.get("index") or 0
         if index < 0:
             raise Untranslatable(f"a tool call of index {index} is no place in a list")
-        given = call.get("id")
-        number = self._calls.get(index)
-        if number is None or (isinstance(given, str) and given and given != self._ids[number]):
-            number = len(self._ids)
-            self._calls[index] = number
-            self._ids.append(given if isinstance(given, str) and given else "toolu_" + uuid.uuid4().hex[:24])
+        number = self._calls.number(index, call.get("id"))
+        if number == len(self._ids):
+            self._ids.append(self._calls.ids[number] or "toolu_" + uuid.uuid4().hex[:24])
         return number
 
     @staticmethod

@@ -36,13 +36,37 @@ def one_choice(chunk: JSON) -> list[JSON]:
     return choices
 
 
-def tool_index(call: JSON, seen: Container[int], current: int | None) -> int:
-    """The index of a streamed tool call: one seen before must be the one still being written (`current`), as a
-    block or output item once closed cannot take more arguments; a negative one is no place in a list."""
+class ToolCalls:
+    """Which tool call of a streamed answer each delta belongs to, numbered in the order the calls start: by the
+    delta's index, and a new call when a delta of a known index brings another id (providers that send no index put
+    every call at 0 and tell them apart by id alone)."""
+
+    def __init__(self) -> None:
+        self._latest: dict[int, int] = {}  # an index -> the number of the latest call at it
+        self.ids: list[str | None] = []  # each call's id, by its number (None until a delta names it)
+
+    def number(self, index: int, given_id: Any) -> int:
+        fresh = given_id if isinstance(given_id, str) and given_id else None
+        known = self._latest.get(index)
+        if known is not None and (fresh is None or self.ids[known] in (None, fresh)):
+            self.ids[known] = self.ids[known] or fresh
+            return known
+        self._latest[index] = len(self.ids)
+        self.ids.append(fresh)
+        return len(self.ids) - 1
+
+
+def tool_number(call: JSON, calls: ToolCalls, seen: Container[int], current: int | None) -> int:
+    """The number (`ToolCalls`) of a streamed tool call: one seen before must be the one still being written
+    (`current`), as a block or output item once closed cannot take more arguments; a negative index is no place in
+    a list."""
     index: int = call.get("index") or 0
-    if index < 0 or (index != current and index in seen):
+    if index < 0:
+        raise Untranslatable(f"a tool call of index {index} is no place in a list")
+    number = calls.number(index, call.get("id"))
+    if number != current and number in seen:
         raise Untranslatable(f"a tool call of index {index} out of its order")
-    return index
+    return number
 
 
 def string_field(item: dict[str, Any], key: str, where: str, *, optional: bool = False) -> Any:

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from helix.call import token_count
-from helix.translate.parts import content_text, one_choice, tool_index
+from helix.translate.parts import ToolCalls, content_text, one_choice, tool_number
 
 JSON = dict[str, Any]
 _ECHOED = (
@@ -115,7 +115,8 @@ class ResponseEvents:
         self._items: list[JSON] = []  # finished and open output items, in order
         self._open: JSON | None = None
         self._text: list[str] = []
-        self._tool_item: dict[int, JSON] = {}
+        self._tool_item: dict[int, JSON] = {}  # a tool call's number (`ToolCalls`) -> its output item
+        self._calls = ToolCalls()
         self._finish: Any = None
         self._usage: Any = None
 
@@ -172,12 +173,13 @@ class ResponseEvents:
     def _tool_delta(self, call: JSON) -> list[JSON]:
         events: list[JSON] = []
         current = next((i for i, item in self._tool_item.items() if item is self._open), None)
-        index = tool_index(call, self._tool_item, current)
-        item = self._tool_item.get(index)
+        number = tool_number(call, self._calls, self._tool_item, current)
+        item = self._tool_item.get(number)
         if item is None:
             events += self._close()
             item = _call_item(call, "in_progress")
-            self._tool_item[index] = item
+            item["arguments"] = ""  # this delta's own arguments come as the item's first delta, below
+            self._tool_item[number] = item
             self._open = item
             self._items.append(item)
             events.append(self._event("response.output_item.added", output_index=self._index(), item=dict(item)))
