@@ -285,6 +285,49 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Kunde: X | IdNr 52 819 674 090 | Status: offen", "52 819 674 090", "ID_NUMBER"),
         ("Ihre Kundennummer KD-4471902 wurde aktualisiert.", "KD-4471902", "ID_NUMBER"),
         ("vehicle VIN JTD5HR7C8PD742393, registration 7QIO093. Rear-ended", "7QIO093", "ID_NUMBER"),
+        # set R: Nigeria's NIN and BVN, "ID No.", PhilHealth, Spain's NSS, "nationalId", Portugal's Cartão de Cidadão,
+        # a BSB and "Acc", "emp #", a policy's and a licence's number after the word, a UK NI number in lower case,
+        # Israel's identity number after its Hebrew name
+        ("onboarding: NIN 48291736054, BVN 22184736519, phone", "22184736519", "ID_NUMBER"),
+        ("sent on 3/4/24. ID No. 28417395. He says", "28417395", "ID_NUMBER"),
+        ("SSS no. 34-1234567-8 and PhilHealth 12-050381947-2, TIN", "12-050381947-2", "ID_NUMBER"),
+        ("Trabajador: X, NSS 40/90863087/25, categoría oficial", "40/90863087/25", "ID_NUMBER"),
+        ('value={"name":"x","nationalId":"29105141200873","mobile"', "29105141200873", "ID_NUMBER"),
+        ("Nome: X, Cartão de Cidadão 14738291 7 ZX4, morada", "14738291 7 ZX4", "ID_NUMBER"),
+        ("Name: X\nBSB 063-182 Acc 1048 2937\n", "1048 2937", "ID_NUMBER"),
+        ("employee: X, emp #00481927, last day 31/05", "00481927", "ID_NUMBER"),
+        ("Other driver: CA license D4829173, GEICO policy 4418-22-907-51", "4418-22-907-51", "ID_NUMBER"),
+        ("Other driver: CA license D4829173, GEICO policy 4418-22-907-51", "D4829173", "ID_NUMBER"),
+        ("ni number lm090950b - is this right format", "lm090950b", "ID_NUMBER"),
+        ("מספר תעודת זהות: 474398872\nטלפון", "474398872", "ID_NUMBER"),  # noqa: RUF001
+        # set R: a card's security code as a JSON field, passwords set off by commas, after a login and a slash, in an
+        # Oracle JDBC URL and after the French "c'est"; keys a framework generates (Laravel's, WordPress's salts)
+        ('"card":{"number":"x","cvc":"7731","exp":"12/29"}', "7731", "PASSWORD"),
+        ("I always use the same password, g0ldfish-t4nk-91, for everything.", "g0ldfish-t4nk-91", "PASSWORD"),
+        ("login: admin / Summer2024!  (that's for the NAS)", "Summer2024!", "PASSWORD"),
+        ("jdbc:oracle:thin:scott/T1ger_Prod88@//ora-prd.lan:1521/ORCL", "T1ger_Prod88", "PASSWORD"),
+        ("le mot de passe du wifi du bureau c'est Chouquette_75011, tu peux", "Chouquette_75011", "PASSWORD"),
+        (
+            "APP_KEY=base64:x8JWRKcNPehkyAnqFIZrUcs7e3PFyotWp92YAQEQEWI=\n",
+            "base64:x8JWRKcNPehkyAnqFIZrUcs7e3PFyotWp92YAQEQEWI=",
+            "SECRET",
+        ),
+        ("define('AUTH_KEY', 'x9&Jq!3vZ+Lp7@dN$w2#Rk8');", "x9&Jq!3vZ+Lp7@dN$w2#Rk8", "SECRET"),
+        # set R: a birth date after the town of birth in Italian, a vCard's BDAY
+        ("Intestataria: Giulia Bianchi, nata a Roma il 12/05/1990, codice", "12/05/1990", "DATE_OF_BIRTH"),
+        ("BEGIN:VCARD\nFN:X\nBDAY:1969-04-30\nEND:VCARD", "1969-04-30", "DATE_OF_BIRTH"),
+        # set R: a postcode after its label, on its own
+        ("Driving licence number: X\nPostcode on licence: LS6 2QT\nNeed", "LS6 2QT", "LOCATION"),
+        ("Meu nome é X, CEP 05422-010, pode", "05422-010", "LOCATION"),
+        # set R: a home's position, by its keys, hemispheres, or after a word that makes it a place; obfuscated
+        # addresses in German, French and with braces
+        ('"home_geofence":{"lat":-33.87912,"lng":151.21436}', "151.21436", "LOCATION"),
+        ('{"latitudeE7":514613270,"longitudeE7":-1152840}', "514613270", "LOCATION"),
+        ("my runs all start at 48.13542N 11.56711E which is my front door", "48.13542N 11.56711E", "LOCATION"),
+        ("our house is at 52.37231, 4.89412 and the drone", "52.37231, 4.89412", "LOCATION"),
+        ("Schreib mir an jan.kowalski(at)posteo(punkt)de oder", "jan.kowalski(at)posteo(punkt)de", "EMAIL_ADDRESS"),
+        ("mon mail : m.rousseau arobase orange point fr", "m.rousseau arobase orange point fr", "EMAIL_ADDRESS"),
+        ("contact: lucia.ferraro{at}libero{dot}it", "lucia.ferraro{at}libero{dot}it", "EMAIL_ADDRESS"),
         ('{"nome": "x", "cpf": "39053344705"}', "39053344705", "ID_NUMBER"),
         ("My TFN is 123 456 782 thanks", "123 456 782", "ID_NUMBER"),
         ("acct 0012345678 sort code 20-00-00", "0012345678", "ID_NUMBER"),
@@ -980,6 +1023,14 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "open admin/settings or root/home in the UI; we have 12 hard drive bays in 3 long court cases",
         "recovery key rotation is every 90 days; serials 123456-654321 and 111111-222222-333333",
         "GPIO pin 1234 is high; ping 10 times; shipping 1234 items; enter the PIN when asked; pin 18 of the header",
+        # set R's look-alikes: data in decimals, a licence and a policy by name, the password as a word in a list,
+        # a slash after a user that is no password, an English "at ... point"
+        "loss at 0.12345, 0.54321 and lr 3.14159, 2.71828; pi is 3.14159; accuracy at 92.5, 4.3",
+        "Apache License 2.0, the MIT license 2023 text and the privacy policy v2 apply; acc 0.9123",
+        "the password, twice, then again; user: read/write access; login via SSO / okta",
+        "at this point in time we meet at noon point blank; I did not see 12345678 valid",
+        "a zip archive of 10000 files; the postal code format is 5 digits like 12345",
+        "The Eiffel Tower is at 48.8584° N, 2.2945° E; coordinates 48.8606, 2.3376 point to the Louvre",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

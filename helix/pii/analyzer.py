@@ -36,6 +36,7 @@ from helix.pii.fast_regex import speed_up
 from helix.pii.names import NameRecognizer, load_ner, model_dir
 from helix.pii.personal import (
     DateOfBirthRecognizer,
+    GeoCoordinatesRecognizer,
     IdNumberRecognizer,
     LetterLedIdRecognizer,
     MacAddressRecognizer,
@@ -95,6 +96,7 @@ def _builtin_recognizers(enabled: set[str]) -> list[EntityRecognizer]:
         ("CRYPTO", ethereum_recognizer),
         ("URL", UrlRecognizer),
         ("LOCATION", StreetAddressRecognizer),
+        ("LOCATION", GeoCoordinatesRecognizer),
         ("DATE_OF_BIRTH", DateOfBirthRecognizer),
         ("ID_NUMBER", IdNumberRecognizer),
         ("ID_NUMBER", NationalIdRecognizer),

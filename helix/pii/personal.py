@@ -241,6 +241,19 @@ def address_key_hint(lowered: str) -> bool:
     return "addr" in lowered or "street" in lowered or "line1" in lowered or "stra" in lowered
 
 
+# A postcode after its label, on its own ("Postcode on licence: LS6 2QT", "CEP 05422-010", "PLZ: 10115", "zip code
+# 94107"): "zip" alone only before a colon ("zip archive of 10000 files" stays).
+_POSTCODE_LABEL = r"post ?code|postal ?code|zip ?code|cep|plz|code postal|c[óo]digo postal|postnummer|postinumero"
+POSTCODE_LABEL_HINT = re.compile(r"post ?code|postal|zip|\bcep\b|\bplz\b|postnummer|postinumero")
+_LABELLED_POSTCODE = regex.compile(
+    r"(?i:\b(?:(?:"
+    + _POSTCODE_LABEL
+    + r")\b(?:[^\n\d:]{0,20}:)?|zip[ \t]*:))[ \t]*("
+    + _UK_IE_POSTCODE
+    + r"|\d{5}-\d{3}|\d{5}(?:-\d{4})?|\d{4} ?[A-Z]{2}|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{4})\b"
+)
+
+
 class StreetAddressRecognizer(_SpanRecognizer):
     """A house number, one to four capitalised street words (or an ordinal: 5th) and a street type
     ("1600 Pennsylvania Ave NW", "221B Baker Street"), and French and German street addresses: the part of a
@@ -255,6 +268,52 @@ class StreetAddressRecognizer(_SpanRecognizer):
             postcode = _POSTCODE_AFTER.match(text, end)
             if postcode is not None:
                 yield postcode.span(1)
+        yield from (m.span(1) for m in _LABELLED_POSTCODE.finditer(text))
+
+
+# A position to four decimals or more (ten metres), when it is someone's: after a key that names it in a device's or
+# an app's data ("lat": 52.37231, "longitudeE7": -1152840), or on a line that makes it a home, with hemisphere letters
+# (48.13542N 11.56711E ... my front door) or as a pair ("our house is at 52.37231, 4.89412"). A landmark's ("the Eiffel
+# Tower is at 48.8584° N, 2.2945° E") and a bare pair of decimals (data) stay. The gate: a decimal to four places, or
+# a key in E7 (degrees times ten million, an integer).
+GEO_HINT = re.compile(r"\d\.\d{4}|(?i:e7)[\"']?[ \t]*[:=]")
+_DEGREES = r"-?\d{1,3}\.\d{4,}"
+_GEO_KEYED = re.compile(
+    r"(?i)(?<![a-z])(?:lat(?:itude)?|lng|lon(?:gitude)?)(?:_?e7)?[\"']?[ \t]*[:=][ \t]*[\"']?(?P<value>"
+    + _DEGREES
+    + r"|-?\d{6,10})(?![\d.])"
+)
+_GEO_HEMISPHERES = re.compile(
+    r"(?<![\w.])(?:\d{1,2}\.\d{4,}[ \t]?°?[ \t]?[NS][,;]?[ \t]*\d{1,3}\.\d{4,}[ \t]?°?[ \t]?[EW]"
+    r"|[NS][ \t]?\d{1,2}\.\d{4,}°?[,;]?[ \t]*[EW][ \t]?\d{1,3}\.\d{4,}°?)(?![\w.])"
+)
+_GEO_PAIR = re.compile(r"(?<![\w.-])(?P<lat>" + _DEGREES + r"),[ \t]?(?P<lng>" + _DEGREES + r")(?![\d.])")
+_HOME_WORDS = re.compile(
+    r"(?i)\b(?:my|our|home|house|flat|apartment|front door|live|lives|living|parents'?|mum'?s|mom'?s|dad'?s)\b"
+)
+
+
+class GeoCoordinatesRecognizer(_SpanRecognizer):
+    """A latitude and longitude precise enough to find a door (set R: a home's, planted four ways)."""
+
+    entity, score = "LOCATION", 0.85
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        yield from (m.span("value") for m in _GEO_KEYED.finditer(text))
+        for found in _GEO_HEMISPHERES.finditer(text):
+            if _on_a_home_line(text, *found.span()):
+                yield found.span()
+        for pair in _GEO_PAIR.finditer(text):
+            lat, lng = abs(float(pair.group("lat"))), abs(float(pair.group("lng")))
+            if lat <= 90 and lng <= 180 and max(lat, lng) >= 1 and _on_a_home_line(text, *pair.span()):
+                yield pair.span()
+
+
+def _on_a_home_line(text: str, start: int, end: int) -> bool:
+    line_start = max(text.rfind("\n", 0, start) + 1, start - 100)
+    line_end = text.find("\n", end)
+    line_end = min(len(text) if line_end < 0 else line_end, end + 100)
+    return _HOME_WORDS.search(text, line_start, line_end) is not None
 
 
 def street_addresses(text: str) -> Iterator[tuple[int, int]]:
@@ -318,10 +377,11 @@ _MONTH = (
 # The words that make a date someone's birth date, in English, German, French, Spanish, Italian, Dutch, Polish and
 # Portuguese, and as field names (date_of_birth, birthDate).
 _BIRTH_WORDS = (
-    r"(?i)(?:(?<![^\W_])(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday"
+    r"(?i)(?:(?<![^\W_])(?:born(?: on)?|birth[ _-]?date|date[ _-]?of[ _-]?birth|d\.?o\.?b\.?|birthday|bday"
     r"|geburtsdatum|geburtstag"
     r"|geboren(?: am)?|geb"
-    r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|[íi]|i[óo]) el|nascita|nat[oa](?:/[ao])? il|geboortedatum"
+    r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|[íi]|i[óo]) el|nascita"
+    r"|nat[oa](?:/[ao])?(?: a \p{Lu}[\p{L}' ]{1,30})? il|geboortedatum"  # "nata a Roma il 12/05/1990"
     r"|geboren op|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato"
     r"|do[ğg]um tarih\w*)\b"
     r"|生年月日|出生日期|생년월일)"  # Japanese, Chinese, Korean: no word boundary there
@@ -484,6 +544,12 @@ _ID_WORD_BRANCHES = (
     *("plate", "kennzeichen", "immatriculation", r"matr[ií]cula", "kenteken", "dl", "identifikationsnummer", "uan"),
     # set Q: Germany's tax id as "IdNr", a customer number in German, a vehicle's "registration" right before a number
     *(r"id-?nr", r"kunden-?n(?:umme)?r", r"registration(?=[ \t:#]{1,3}[a-z0-9-]*\d)"),
+    # set R: Nigeria's NIN and BVN, "ID No." (Kenya's identity card and others'), PhilHealth, Spain's social security
+    # number (NSS), a national id as one word ("nationalId"), Portugal's Cartão de Cidadão, Australia's BSB, an
+    # employee number as "emp #", an account as "Acc", and a policy's or a licence's number right after the word
+    # ("CA license D4829173")
+    *("nin", "bvn", "id (?:no|nr)", "philhealth", "nss", "nationalid", r"cart[ãa]o de cidad[ãa]o", "bsb", "acc"),
+    *("emp" + _ID_NUMBER_SUFFIX, r"policy(?=[ \t:#]{1,3}[a-z0-9-]*\d)", r"licen[cs]e(?=[ \t:#]{1,3}[a-z]?\d)"),
 )
 
 
@@ -497,7 +563,7 @@ def _by_first_letter(branches: tuple[str, ...]) -> str:
     return "|".join(re.escape(first) + "(?:" + "|".join(rests) + ")" for first, rests in groups.items())
 
 
-_CJK_ID_WORDS = "マイナンバー|個人番号|旅券番号|パスポート番号|护照号码?|護照號碼?|여권 ?번호"
+_CJK_ID_WORDS = "マイナンバー|個人番号|旅券番号|パスポート番号|护照号码?|護照號碼?|여권 ?번호|תעודת זהות"
 # After "#" a number's label ends whatever follows ("Member #: 8834-2211-09").
 # Japanese words are written with no space around them ("マイナンバーは1234..."): no word boundary asked there.
 _ID_WORDS_PATTERN = r"(?<![^\W_])(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")(?:\b|(?<=#))|" + _CJK_ID_WORDS
@@ -543,11 +609,13 @@ ID_HINTS = (
     *("旅券番号", "パスポート番号", "护照号", "護照號", "여권", "rachunk", "passn", "pass-n"),
     *("kennzeichen", "immatriculation", "matr", "kenteken", "identifikationsnummer"),
     *("idnr", "id-nr", "kunden"),
+    *("id no", "id nr", "philhealth", "nationalid", "cidad", "emp ", "emp_", "emp#", "empid", "empno", "תעודת"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
     *("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl"),
     *("imei", "amka", "αμκα", "cnp", "cuil", "cuit", "uci", "rfc", "uan"),
+    *("nin", "bvn", "nss", "bsb", "acc"),
 )
 DATE_OF_BIRTH_HINTS = (
     "born",
@@ -563,6 +631,9 @@ DATE_OF_BIRTH_HINTS = (
     "urodz",
     "nato il",
     "nata il",
+    "nato a ",
+    "nata a ",
+    "bday",
     "nato/a il",
     "doğum",
     "dogum",
@@ -571,7 +642,8 @@ DATE_OF_BIRTH_HINTS = (
     *("生年月日", "出生日期", "생년월일"),
 )
 # A letter in lower case may lead it before a digit (a student number "s4412983") or end a run of digits (an Irish PPS
-# number typed in lower case, "5572526d"); a letter of another script may stand
+# number typed in lower case, "5572526d"), and two or three may lead six digits or more (a UK NI number in lower case,
+# "lm090950b"); a letter of another script may stand
 # right before or after it ("マイナンバーは4821 7736 5194です").
 # Digits may also be grouped by dots or slashes, two or more of one and eight digits or more ("2748.19.302", a German
 # Steuernummer 21/815/08150, a Spanish social security number 28/66716546/80), if not a date ("expires 12.05.2030");
@@ -580,7 +652,8 @@ DATE_OF_BIRTH_HINTS = (
 _ID_VALUE = re.compile(
     r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])((?=(?:\d[./]?){8})(?!\d\d?[./]\d\d?[./]\d{4}\b)"
     r"\d{1,4}(?P<sep>[./])\d{2,8}(?:(?P=sep)\d{2,5}){1,2}"
-    r"|\d\d(?: \d{4}){5,7}|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4}|\d{6,}[a-z]{1,2})"
+    r"|\d\d(?: \d{4}){5,7}|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4}|\d{6,}[a-z]{1,2}"
+    r"|[a-z]{2,3}\d{6,}[a-z]?)"
     r"(?![A-Za-z0-9_]|/\d)"
 )
 _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6

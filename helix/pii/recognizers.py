@@ -292,16 +292,20 @@ def email_windows(text: str) -> list[tuple[int, int]] | None:
 
 
 # An address written out so scrapers miss it: "ann (at) leak (dot) io", "ann[at]leak[dot]io", "ann dot lee at leak
-# dot io". A bracketed "at" is enough; a bare " at " needs a spelled-out dot in the domain ("look at docs.python.org"
-# stays).
+# dot io", in French, Spanish, Italian and German too ("m.roux arobase orange point fr", "jan(at)posteo(punkt)de"). A
+# bracketed "at" or another language's word for "@" is enough; a bare " at " needs a spelled-out " dot " in the domain
+# ("look at docs.python.org", "at this point in time" stay).
 _AT_BRACKETED = r"\s*[(\[{<]\s*at\s*[)\]}>]\s*"
-_DOT_SPELLED = r"(?:\s*[(\[{<]\s*dot\s*[)\]}>]\s*|\s+dot\s+)"
+_AT_WORD = r"\s+(?:arobase|arroba|chiocciola|klammeraffe)\s+"
+_DOT_WORDS = r"(?:dot|punkt|point|punto|ponto)"
+_DOT_SPELLED = r"(?:\s*[(\[{<]\s*" + _DOT_WORDS + r"\s*[)\]}>]\s*|\s+" + _DOT_WORDS + r"\s+)"
 _OBFUSCATED_EMAIL = regex.compile(
     r"(?i)(?<![\w.+-])(?P<local>[\w+-]+(?:(?:\.|" + _DOT_SPELLED + r")[\w+-]+)*)"
-    r"(?:(?P<bracketed>" + _AT_BRACKETED + r")|\s+at\s+)"
+    r"(?:(?P<bracketed>" + _AT_BRACKETED + "|" + _AT_WORD + r")|\s+at\s+)"
     r"(?P<domain>[\w-]+(?:(?:\.|" + _DOT_SPELLED + r")[\w-]+)+)(?![\w-])"
 )
 _SPELLED_DOT = regex.compile(r"(?i)" + _DOT_SPELLED)
+_ENGLISH_DOT = regex.compile(r"(?i)\s+dot\s+")
 # An address spaced out ("b e n . h a r p e r @ proton . me", "ann @ leak . io"): spaces around its "@", and its
 # letters one by one or its dots spaced; checked with its spaces taken out. Matched at each "@" with a space beside it,
 # the part before it in a lookbehind: tried at every word, the pattern took ~200 us over 2 KB of decorated Python.
@@ -314,7 +318,19 @@ _SPACED_EMAIL = regex.compile(
 def obfuscation_hint(text: str) -> bool:
     """Whether `text` may hold an obfuscated address (the scanner's gate for it): a bracketed "at" or a spelled "dot".
     Plain substring tests, no loop: this runs on every text without an "@"."""
-    return "at)" in text or "at]" in text or " dot " in text or "AT)" in text or "AT]" in text or " DOT " in text
+    return (
+        "at)" in text
+        or "at]" in text
+        or "at}" in text
+        or " dot " in text
+        or "AT)" in text
+        or "AT]" in text
+        or " DOT " in text
+        or any(word in text for word in _AT_WORD_HINTS)
+    )
+
+
+_AT_WORD_HINTS = ("arobase", "arroba", "chiocciola", "klammeraffe")
 
 
 class EmailRecognizer(_PresidioEmailRecognizer):
@@ -374,9 +390,9 @@ class EmailRecognizer(_PresidioEmailRecognizer):
             domain = _SPELLED_DOT.sub(".", match.group("domain"))
             words = [w.lower() for w in regex.split(r"[.\s]+", match.group("local") + "." + domain)]
             if match.group("bracketed") is None and (
-                _SPELLED_DOT.search(match.group("domain")) is None or any(w in STOP_WORDS for w in words)
+                _ENGLISH_DOT.search(match.group("domain")) is None or any(w in STOP_WORDS for w in words)
             ):
-                continue  # a bare " at " needs a spelled-out dot, and no stop word ("look at this dot com")
+                continue  # a bare " at " needs a spelled-out " dot ", and no stop word ("look at this dot com")
             tld = domain.rsplit(".", 1)[1].lower()
             if (tld in _COMMON_TLDS or len(tld) == 2) and self.validate_result("x@" + domain):
                 found.append(RecognizerResult("EMAIL_ADDRESS", match.start(), match.end(), 0.9))

@@ -31,10 +31,12 @@ from helix.pii.fast_regex import Runs, Span, analyze_patterns, trie_pattern
 from helix.pii.personal import (
     DATE_OF_BIRTH_HINTS,
     FOREIGN_STREET_HINT,
+    GEO_HINT,
     GERMAN_STREET_HINT,
     ID_HINTS,
     ID_WORD_HINTS,
     POSTCODE_HINT,
+    POSTCODE_LABEL_HINT,
     ROMAJI_ADDRESS_HINT,
     STREET_HINT,
     US_TOWN_HINT,
@@ -113,7 +115,8 @@ GATES: dict[str, Gate] = {
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
     # French street type), or a house number after a German street type (or a post-office box: `FOREIGN_STREET_HINT`),
     # a street before a postcode (a UK postcode or an Eircode after a street with no type), a US town's state and ZIP,
-    # a Japanese or Chinese address; a digit in each, looked for first.
+    # a Japanese or Chinese address, a home's coordinates, a postcode after its label; a digit in each, looked for
+    # first.
     "LOCATION": lambda text, lowered: (
         _digit(text, lowered)
         and (
@@ -126,6 +129,8 @@ GATES: dict[str, Gate] = {
             or cjk_address_hint(text)
             or ROMAJI_ADDRESS_HINT.search(text) is not None
             or address_key_hint(lowered)
+            or GEO_HINT.search(text) is not None
+            or POSTCODE_LABEL_HINT.search(lowered) is not None
         )
     ),
 }

@@ -145,8 +145,19 @@ def _paired_secret(value: str) -> bool:
 
 def _random_looking(value: str) -> bool:
     # 20+ characters of letters and digits (and the - _ . / + = of key encodings), both kinds present, no word
-    # separators: a generated key, not an identifier or a sentence.
-    return len(value) >= 20 and _RANDOM_KEY.fullmatch(value) is not None and _has_digit_and_letter(value)
+    # separators: a generated key, not an identifier or a sentence. Or with other symbols too, when it also mixes
+    # cases and a digit (a WordPress salt, "x9&Jq!3vZ+Lp7@dN$w2#Rk8"). Laravel writes its key as "base64:...".
+    value = value.removeprefix("base64:")
+    if len(value) < 20 or any(c.isspace() for c in value):
+        return False
+    if _RANDOM_KEY.fullmatch(value) is not None:
+        return _has_digit_and_letter(value)
+    return (
+        any(c.islower() for c in value)
+        and any(c.isupper() for c in value)
+        and any(c.isdigit() for c in value)
+        and any(not c.isalnum() and c not in "_.-/:" for c in value)
+    )
 
 
 _RANDOM_KEY = regex.compile(r"[A-Za-z0-9_./+=-]+")
@@ -544,7 +555,7 @@ def _terraform_default(name: str, key: str, score: float, check: Check) -> Secre
 _PASS_NOUNS = ("work", "boarding", "bus", "day", "season", "guest", "visitor", "access", "press", "gate", "hall")
 
 
-_PROSE_VERBS = r"(?:is|was|to|ist|lautet|est|es|era|é|è|är|er|jest|je)"
+_PROSE_VERBS = r"(?:is|was|to|ist|lautet|est|c['\u2019]est|es|era|é|è|är|er|jest|je)"
 
 
 def _password_far_in_prose(value: str) -> bool:
@@ -558,6 +569,12 @@ def _password_far_in_prose(value: str) -> bool:
         and "/" not in value
         and "=" not in value
     )
+
+
+def _password_with_a_digit(value: str) -> bool:
+    # Set off by commas or after a user name and a slash: a word of the sentence or a path's part otherwise ("the
+    # password, twice,", "user: read/write").
+    return _password_far_in_prose(value) and any(c.isdigit() for c in value)
 
 
 def _password_beside_its_word(value: str) -> bool:
@@ -651,6 +668,31 @@ PASSWORD_PATTERNS = [
         score=0.75,
         check=_password_beside_its_word,
         strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
+        "password_prose_aside",  # set R: "I always use the same password, g0ldfish-t4nk-91, for everything"
+        r"(?i:\b(?:" + _PROSE_PASSWORD_WORDS + r"),[ \t]+)(?P<value>[^\s,\"'`]{6,128}),",
+        _PASSWORD_HINTS,
+        score=0.75,
+        check=_password_with_a_digit,
+        line_local=True,
+    ),
+    _api(
+        "login_slash_password",  # set R: "login: admin / Summer2024!", "creds root/Tr0ub4dor&3"
+        r"(?i:\b(?:login|logon|credentials|creds|user(?:name)?)[ \t]*[:=]?[ \t]*[^\s/:=]{1,64}[ \t]*/[ \t]*)"
+        r"(?P<value>[^\s\"'`]{4,128})",
+        ("login", "logon", "cred", "user"),
+        score=0.75,
+        check=_password_with_a_digit,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
+        "jdbc_oracle_password",  # jdbc:oracle:thin:scott/T1ger_Prod88@//host:1521/service
+        r"(?i:jdbc:oracle:[a-z0-9]+:[^\s/@:]{1,64}/)(?P<value>[^\s@]{1,128})@",
+        ("jdbc:oracle",),
+        score=0.9,
         line_local=True,
     ),
     _api(
@@ -876,8 +918,8 @@ PASSWORD_PATTERNS = [
         line_local=True,
     ),
     _api(
-        "card_security_code",  # "CVV 382": with the card number, whoever has it can pay
-        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc|(?:card )?security code)\b[ \t]*(?:is|:|=|#|-)?[ \t]*)"
+        "card_security_code",  # "CVV 382", '"cvc":"7731"': with the card number, whoever has it can pay
+        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc|(?:card )?security code)\b[\"']?[ \t]*(?:is|:|=|#|-)?[ \t]*[\"']?)"
         r"(?P<value>\d{3,4})(?![\d/:]|[.,]\d)",
         ("cvv", "cvc", "cvn", "csc", "security code"),
         score=0.8,
@@ -911,7 +953,13 @@ SECRET_PATTERNS = [
         _paired_secret,
     ),
     *_assignments(
-        "other_key", _OTHER_KEY, _BARE_KEY_VALUE, ("key", "appid", "app_id", "app-id"), 0.7, (_random_looking,) * 2
+        "other_key",
+        _OTHER_KEY,
+        _BARE_KEY_VALUE,
+        ("key", "appid", "app_id", "app-id"),
+        0.7,
+        (_random_looking,) * 2,
+        _random_looking,
     ),
     _terraform_default("secret_terraform", _SECRET_KEY, 0.7, _plausible_secret),
     _api(
