@@ -244,7 +244,16 @@ def address_key_hint(lowered: str) -> bool:
 # A postcode after its label, on its own ("Postcode on licence: LS6 2QT", "CEP 05422-010", "PLZ: 10115", "zip code
 # 94107"): "zip" alone only before a colon ("zip archive of 10000 files" stays).
 _POSTCODE_LABEL = r"post ?code|postal ?code|zip ?code|cep|plz|code postal|c[óo]digo postal|postnummer|postinumero"
-POSTCODE_LABEL_HINT = re.compile(r"post ?code|postal|zip|\bcep\b|\bplz\b|postnummer|postinumero")
+# Each led by a literal, which `re` looks for fast (~1.5 us over 2 KB; the four as one alternation took ~95 us).
+_POSTCODE_LABEL_HINTS = tuple(
+    re.compile(p) for p in (r"post(?: ?code|al|nummer|inumero)", r"zip(?: ?code|[ \t]*:)", r"cep\b", r"plz\b")
+)
+
+
+def postcode_label_hint(lowered: str) -> bool:
+    return any(hint.search(lowered) is not None for hint in _POSTCODE_LABEL_HINTS)
+
+
 _LABELLED_POSTCODE = regex.compile(
     r"(?i:\b(?:(?:"
     + _POSTCODE_LABEL
@@ -276,7 +285,14 @@ class StreetAddressRecognizer(_SpanRecognizer):
 # (48.13542N 11.56711E ... my front door) or as a pair ("our house is at 52.37231, 4.89412"). A landmark's ("the Eiffel
 # Tower is at 48.8584° N, 2.2945° E") and a bare pair of decimals (data) stay. The gate: a decimal to four places, or
 # a key in E7 (degrees times ten million, an integer).
-GEO_HINT = re.compile(r"\d\.\d{4}|(?i:e7)[\"']?[ \t]*[:=]")
+_FOUR_DECIMALS = re.compile(r"\.\d{4}")  # led by a literal: ~1.5 us over 2 KB, where "\d\.\d{4}" takes ~20
+_E7_KEY = re.compile(r"e7[\"']?[ \t]*[:=]")
+
+
+def geo_hint(text: str, lowered: str) -> bool:
+    return _FOUR_DECIMALS.search(text) is not None or _E7_KEY.search(lowered) is not None
+
+
 _DEGREES = r"-?\d{1,3}\.\d{4,}"
 _GEO_KEYED = re.compile(
     r"(?i)(?<![a-z])(?:lat(?:itude)?|lng|lon(?:gitude)?)(?:_?e7)?[\"']?[ \t]*[:=][ \t]*[\"']?(?P<value>"

@@ -31,21 +31,22 @@ from helix.pii.fast_regex import Runs, Span, analyze_patterns, trie_pattern
 from helix.pii.personal import (
     DATE_OF_BIRTH_HINTS,
     FOREIGN_STREET_HINT,
-    GEO_HINT,
     GERMAN_STREET_HINT,
     ID_HINTS,
     ID_WORD_HINTS,
     POSTCODE_HINT,
-    POSTCODE_LABEL_HINT,
     ROMAJI_ADDRESS_HINT,
     STREET_HINT,
     US_TOWN_HINT,
+    GeoCoordinatesRecognizer,
     LetterLedIdRecognizer,
     MrzRecognizer,
     address_key_hint,
     cjk_address_hint,
+    geo_hint,
     mac_hint,
     mrz_hint,
+    postcode_label_hint,
     uk_ie_postcode_hint,
     username_hint,
 )
@@ -115,8 +116,7 @@ GATES: dict[str, Gate] = {
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
     # French street type), or a house number after a German street type (or a post-office box: `FOREIGN_STREET_HINT`),
     # a street before a postcode (a UK postcode or an Eircode after a street with no type), a US town's state and ZIP,
-    # a Japanese or Chinese address, a home's coordinates, a postcode after its label; a digit in each, looked for
-    # first.
+    # a Japanese or Chinese address, a postcode after its label; a digit in each, looked for first.
     "LOCATION": lambda text, lowered: (
         _digit(text, lowered)
         and (
@@ -129,8 +129,7 @@ GATES: dict[str, Gate] = {
             or cjk_address_hint(text)
             or ROMAJI_ADDRESS_HINT.search(text) is not None
             or address_key_hint(lowered)
-            or GEO_HINT.search(text) is not None
-            or POSTCODE_LABEL_HINT.search(lowered) is not None
+            or postcode_label_hint(lowered)
         )
     ),
 }
@@ -142,6 +141,7 @@ CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
     LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{4}|\d\d[A-Z]| \d\d \d\d)"),
     FastPhoneRecognizer: lambda text, _lowered: phone_hint(text),
     MrzRecognizer: lambda text, _lowered: mrz_hint(text),
+    GeoCoordinatesRecognizer: geo_hint,  # its own: under LOCATION's, that gate's searches ran twice a text
     SeedPhraseRecognizer: lambda text, _lowered: seed_phrase_hint(text),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
