@@ -34,6 +34,11 @@ FACT_NEAR_MISSES = [
     ("What does a 404 error mean?", "What does a 500 error mean?", "numbers"),
     ("How to create a 2D array in Python?", "How to create a 3D array in Python?", "numbers"),
     ("What is an IPv4 address?", "what's an ipv6 address", "numbers"),
+    # identifiers: an order's, a ticket's, a commit's (a helper's find: served each other's answers at 0.84-0.92)
+    ("What is the status of order a7c4e2d9?", "What is the status of order 1d9e7f3a?", "identifiers"),
+    ("Show me the details of ticket a7c4e2d9", "Show me the details of ticket 1d9e7f3a", "identifiers"),
+    ("Revert commit c2b8f0e5", "Revert commit 8f3a2b1c", "identifiers"),
+    ("Where is invoice INV00042?", "Where is my invoice?", "identifiers"),
     # literals
     ("What does `git rebase` do?", "What does `git reset` do?", "literals"),
     ("Fix 'undefined is not a function'", "Fix 'null is not a function'", "literals"),
@@ -160,6 +165,9 @@ FACT_NEAR_MISSES = [
 
 FACT_AGREEMENTS = [
     ("How do I reset my password?", "HOW DO I RESET MY PASSWORD"),
+    ("how to compute sha256 in python", "python sha256 hash"),  # a name with digits, no identifier
+    ("how to make videos play in 1080p", "play video in 1080p"),
+    ("What is the status of order a7c4e2d9?", "status of order A7C4E2D9 please"),
     ("How do I move my files from Dropbox to Google Drive?", "move files to google drive from dropbox"),
     ("My flight was cancelled, what are my options?", "The airline cancelled my flight, what are my options?"),
     ("Can you cancel my order?", "How do I cancel my order?"),

@@ -64,6 +64,10 @@ _PROPER_RE = re.compile(r"(?<=\w[ ])([A-Z][a-z]*[A-Z0-9][\w]*|[A-Z]{2,}[\w]*|[A-
 # A product's model name, letters then digits, written in any case: "ps5", "s24", "rtx4090", "m2"; not a unit ("5gb").
 _MODEL_NAME_RE = re.compile(r"\b[a-z]{1,6}\d{1,4}\b", re.IGNORECASE)
 _CAMEL_RE = re.compile(r"\b[a-z]+[A-Z][A-Za-z0-9]*\b")  # useState, getElementById: names in code, any position
+# An order's, a ticket's or a commit's id: letters and two digits or more mixed in one word, a digit after a letter
+# ("a7c4e2d9", "inv00042"); not a number and its unit ("1080p", "5gb": the numbers fact) nor a model name's letters
+# then digits ("sha256", "rtx4090": `_MODEL_NAME_RE`, an entity).
+_IDENTIFIER_RE = re.compile(r"(?=[a-z0-9]{5,}$)(?=.*[a-z]\d)(?=(?:.*\d){2})(?![a-z]{1,6}\d{1,4}$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -610,6 +614,18 @@ def _mentions(name: str, text_words: set[str]) -> bool:
     return any(w.startswith(name) or name == w + "s" for w in text_words)
 
 
+def _identifiers(text: str) -> set[str]:
+    return {w for w in words(_LITERAL_RE.sub(" ", text)) if _IDENTIFIER_RE.match(w)}
+
+
+def _check_identifiers(a: str, b: str) -> Veto | None:
+    """The status of order a7c4e2d9 is not order 1d9e7f3a's, nor of an order in general."""
+    ia, ib = _identifiers(a), _identifiers(b)
+    if ia != ib:
+        return Veto("identifiers", f"{sorted(ia)} vs {sorted(ib)}")
+    return None
+
+
 def _check_entities(a: str, b: str) -> Veto | None:
     wa, wb = set(words(a)), set(words(b))
     only_a = sorted(e for e in entities(a) if not _mentions(e, wb))
@@ -623,6 +639,7 @@ CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_numbers,
     _check_glued_numbers,
     _check_literals,
+    _check_identifiers,
     _check_symbols,
     _check_negation,
     _check_direction,
