@@ -24,8 +24,9 @@ def ask(helix: Helix, key: str, text: str, model: str = "gpt-4o-mini") -> None:
 
 @pytest.fixture
 def logged(helix: Helix, tmp_path: Path) -> tuple[Helix, dict[str, str]]:
-    """Three requests under key 'app': one with an e-mail address in it, one to a model with no known price."""
-    secret = add_key(helix, "app", budget=5.0)
+    """Three requests under key 'app': one with an e-mail address in it, one to a model with no known price (so no
+    budget: a budgeted key may not use such a model)."""
+    secret = add_key(helix, "app", rpm=500)
     ask(helix, secret, "What is the capital of France?")
     ask(helix, secret, "Write to bob.smith@example.com about the invoice")
     ask(helix, secret, "Hello", model="no-price-model")
@@ -53,7 +54,8 @@ def test_json_output_has_stable_field_names(logged: tuple[Helix, dict[str, str]]
     assert spend["total"]["requests"] == 3 and spend["data"][0]["unpriced_requests"] == 1
 
     (key,) = json.loads(run(logged, "keys", "list", "--json"))
-    assert key["name"] == "app" and key["budget_usd"] == 5.0 and key["requests"] == 3 and "hash" not in key
+    assert key["name"] == "app" and key["budget_usd"] is None and key["rpm"] == 500 and key["requests"] == 3
+    assert "hash" not in key
 
     stats: dict[str, Any] = json.loads(run(logged, "cache", "stats", "--json"))
     assert stats["requests"] == 3 and stats["misses"] == 3 and stats["bounds"]["max_entries"] > 0

@@ -107,6 +107,19 @@ def test_budget_refuses_with_429_before_the_provider_and_survives_a_restart(
         again.server.stop()
 
 
+def test_a_budgeted_key_is_refused_a_model_helix_has_no_price_for(priced: Helix, fake: FakeState) -> None:
+    """Costed at $0, it was never refused: a budgeted key spending only on unpriced models had no limit (a helper's
+    find: 12 answers of gpt-4.5-preview to a key whose gpt-4o-mini was already refused). A key without a budget may."""
+    client = priced.client(add_key(priced, "budgeted", budget=5.0))
+    with pytest.raises(openai.PermissionDeniedError) as raised:
+        client.chat.completions.create(model="unpriced-model", messages=unique())
+    assert raised.value.code == "model_not_priced" and "openai/unpriced-model" in raised.value.message
+    assert fake.calls("/v1/chat/completions") == []
+    client.chat.completions.create(model="gpt-4o-mini", messages=unique())  # a priced one still goes
+    free = priced.client(add_key(priced, "unbudgeted"))
+    assert free.chat.completions.create(model="unpriced-model", messages=unique()).choices[0].message.content
+
+
 def test_concurrent_requests_do_not_overshoot_the_budget(priced: Helix, fake: FakeState) -> None:
     budget = 0.1
     secret = add_key(priced, "burst", budget=budget)

@@ -155,6 +155,17 @@ class LimitsStage:
         user_ledger = self._ledgers.of_user(key, call.user, now) if call.user else None
         if user_ledger is not None and user_ledger.refuses(prompt_cost):
             raise _over_budget(f"user '{call.user}'", user_ledger, per_user=True)
+        if price is None and (key_ledger is not None or user_ledger is not None):
+            # Free to a budget, it would never be refused: a budgeted key spending only on such models had no limit.
+            keyed = key_ledger is not None and key is not None
+            who = f"this Helix key ('{key.name}')" if keyed else f"user '{call.user}'"
+            target = f"{call.target.provider.name}/{call.target.model}"
+            raise Forbidden(
+                f"{who} has a budget, and Helix has no price for {quoted(target)} to count against it; add one "
+                "under [pricing] in the config (see helix.example.toml) or use a priced model",
+                code="model_not_priced",
+                param="model",
+            )
 
         # Everything fits: take it.
         headers = self._rates.take(taken)
