@@ -108,6 +108,9 @@ class Gateway:
         self.metrics = Metrics(self.db_path)
         # How to re-read the config for a live reload (helix/reload.py); None: reload is not offered.
         self.loader: Callable[[], Config] | None = None
+        # Under `helix serve --workers N`: has the supervisor reload every worker (a reload asked over HTTP reaches
+        # one of them).
+        self.reload_others: Callable[[], None] | None = None
         self.reloading = asyncio.Lock()  # one reload at a time (helix/reload.py)
         self.prices = PriceBook(config.pricing)
         self._handler: Next | None = None

@@ -23,6 +23,8 @@ async def reload_config(request: Request[Any, Any, Any]) -> Response[dict[str, A
     outcome = await reload(gateway, gateway.loader)
     if not outcome.ok:
         raise InvalidRequest(outcome.message, code="invalid_config")
+    if gateway.reload_others is not None:
+        gateway.reload_others()
     return Response(
         {
             "status": "reloaded",

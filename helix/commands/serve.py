@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from helix import __version__, runtime
 from helix.commands.common import ConfigOption, DbOption, console, fail, overrides, settings
-from helix.commands.workers import WORKER_FD_OPTION, inherited_socket, refusal, supervise
+from helix.commands.workers import WORKER_FD_OPTION, inherited_socket, refusal, reload_workers, supervise
 from helix.config import Config, load_config
 from helix.dburl import describe
 from helix.logs import configure_logging
@@ -51,7 +51,11 @@ def serve(
     if workers > 1 and worker_fd is None:
         _banner(cfg, locate_all(configured))
         console.print(f"  workers   {workers} processes on one port")
-        raise typer.Exit(supervise(cfg, workers, _own_arguments(config, db, host, port)))
+        try:
+            status = supervise(cfg, workers, _own_arguments(config, db, host, port))
+        except OSError as exc:  # the port taken, or not ours to bind
+            raise fail(f"cannot listen on {cfg.server.host}:{cfg.server.port}: {exc}") from None
+        raise typer.Exit(status)
     ignore_sighup()
 
     def reread() -> Config:
@@ -71,6 +75,8 @@ def serve(
         if cfg.cache.enabled and cfg.cache.semantic and not cfg.cache.embedding_model_path:
             runtime.go_offline_unless_reachable()
         application = create_app(cfg, loader=reread)
+        if worker_fd is not None:
+            application.state.gateway.reload_others = reload_workers
         built.append(application.state.gateway)
         return cast(ASGIApp, served(application))
 

@@ -92,4 +92,12 @@ def helix_command() -> list[str]:
 
 
 def inherited_socket(fd: int) -> socket.socket:
-    return socket.socket(fileno=os.dup(fd))
+    """The parent's listening socket, as this worker's own: closed when the worker stops serving, so a connection
+    made while it drains is refused at once (a duplicate left the inherited descriptor listening, and such a
+    connection waited in its queue until the worker exited and reset it)."""
+    return socket.socket(fileno=fd)
+
+
+def reload_workers() -> None:
+    """A worker's reload for all: the supervisor sends SIGHUP to every worker, this one included."""
+    os.kill(os.getppid(), signal.SIGHUP)

@@ -157,8 +157,9 @@ class LimitsStage:
             raise _over_budget(f"user '{call.user}'", user_ledger, per_user=True)
         if price is None and (key_ledger is not None or user_ledger is not None):
             # Free to a budget, it would never be refused: a budgeted key spending only on such models had no limit.
-            keyed = key_ledger is not None and key is not None
-            who = f"this Helix key ('{key.name}')" if keyed else f"user '{call.user}'"
+            who = f"user '{call.user}'"
+            if key is not None and key_ledger is not None:
+                who = f"this Helix key ('{key.name}')"
             target = f"{call.target.provider.name}/{call.target.model}"
             raise Forbidden(
                 f"{who} has a budget, and Helix has no price for {quoted(target)} to count against it; add one "
