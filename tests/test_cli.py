@@ -81,6 +81,17 @@ def test_logs_and_spend_work_with_no_server(cli_env: dict[str, str]) -> None:
     assert bad.returncode != 0 and "not a duration" in bad.stderr
 
 
+@pytest.mark.parametrize("command", [["logs"], ["spend"], ["pii", "incidents"], ["cache", "stats"]])
+def test_reading_a_mistyped_db_path_says_so_and_makes_no_file(
+    tmp_path: Path, cli_env: dict[str, str], command: list[str]
+) -> None:
+    """A mistyped --db made an empty database there, and the command reported nothing logged (a helper's find)."""
+    missing = tmp_path / "helxi.db"
+    result = helix_cmd(*command, "--db", str(missing), env=cli_env)
+    assert result.returncode == 1 and f"no Helix database at {missing}" in result.stderr
+    assert not missing.exists()
+
+
 def test_init_writes_a_valid_config_and_doctor_reads_it(tmp_path: Path, cli_env: dict[str, str]) -> None:
     target = tmp_path / "helix.toml"
     assert helix_cmd("init", "--path", str(target), env=cli_env).returncode == 0

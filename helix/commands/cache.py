@@ -44,7 +44,7 @@ def stats(
     """Entries, size, hit rates (exact and semantic) and dollars saved."""
     cfg = settings(config, db)
     start = window_start(since)
-    with open_db(cfg) as conn:
+    with open_db(cfg, existing=db is not None) as conn:
         numbers = entries.stats(conn, start)
     location = cfg.db_path()
     # A shared PostgreSQL database holds more than this Helix's cache: its size says nothing here.
@@ -115,7 +115,7 @@ def search(
         vector = embedder.embed_one(text)
     except EmbedderUnavailable as exc:
         raise fail(str(exc)) from None
-    with open_db(cfg) as conn:
+    with open_db(cfg, existing=db is not None) as conn:
         rows = entries.nearest_by_text(conn, vector.tobytes(), limit)
     if not rows:
         console.print("the cache holds no entries with embeddings")

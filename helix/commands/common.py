@@ -64,8 +64,13 @@ def settings(config: Path | None, db: str | None = None, **server: Any) -> Confi
 
 
 @contextmanager
-def open_db(config: Config) -> Iterator[Connection]:
-    """The database for one command (`with open_db(cfg) as conn:`), closed when the block ends."""
+def open_db(config: Config, *, existing: bool = False) -> Iterator[Connection]:
+    """The database for one command (`with open_db(cfg) as conn:`), closed when the block ends. `existing`: a SQLite
+    file that is not there is an error, not a new empty database (for a command that only reads, given --db: a
+    mistyped path made one, and the command reported nothing logged)."""
+    location = config.db_path()
+    if existing and isinstance(location, Path) and not location.exists():
+        raise fail(f"no Helix database at {location}: check --db (`helix serve` creates the database)")
     try:
         conn = connect(config.db_path())
     except Exception as exc:  # a locked, corrupt or unwritable file: say which and why

@@ -79,7 +79,7 @@ def logs(
     db: DbOption = None,
 ) -> None:
     """Show recent requests from the request log (works whether or not the server runs)."""
-    with open_db(settings(config, db)) as conn:
+    with open_db(settings(config, db), existing=db is not None) as conn:
         rows = queries.recent_requests(n).rows(conn)
         if rows or as_json:
             _show(rows, as_json)

@@ -38,7 +38,7 @@ def list_incidents(
     db: DbOption = None,
 ) -> None:
     """Detections per request: entity type, count, score and action (values are never stored)."""
-    with open_db(settings(config, db)) as conn:
+    with open_db(settings(config, db), existing=db is not None) as conn:
         start = window_start(since)
         rows = incidents.recent(conn, start, n)
         if as_json:

@@ -37,7 +37,7 @@ def spend(
 ) -> None:
     """Dollars spent (and saved by the cache), grouped by model, key, user or day; top spenders first."""
     start = window_start(since)
-    with open_db(settings(config, db)) as conn:
+    with open_db(settings(config, db), existing=db is not None) as conn:
         rows = queries.spend(by, start, max(1, top)).rows(conn)
     items = queries.spend_items(by, rows)
     if as_json:
