@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import substitute  # noqa: E402
+import support_aspects  # noqa: E402
 
 from tests.labelled import load_intents  # noqa: E402
 
@@ -46,10 +47,11 @@ WRITTEN = sorted((Path(__file__).resolve().parent / "data").glob("written_*.json
 # v10 plus one action in two places (`placed_pairs`); v12 is v10 plus only v11's "different" pairs of places; v13 is
 # v12 plus a question against the same question made more specific (`narrowed_pairs`); v14 is v13 plus the
 # written families no version since v4 read and those written for v14 (`more_written_pairs`); v15 is v14 plus one
-# subject asked about in several aspects (`aspect_pairs`).
-VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15")
+# subject asked about in several aspects (`aspect_pairs`); v16 is v15 plus support subjects (a transfer, a booking, a
+# plan, an API...) asked about in several aspects (`support_aspect_pairs`, `support_aspects.py`).
+VERSIONS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16")
 # v3 plus added pairs, filtered against the held-out questions
-ADDED = ("v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15")
+ADDED = ("v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16")
 V3_WRITTEN = ("written_intents", "written_saas_code", "written_support")
 V4_WRITTEN = (*V3_WRITTEN, "written_more_products", "written_more_services")
 NEAR_MISSES = "written_near_misses"
@@ -1241,11 +1243,22 @@ def aspect_families() -> Iterator[tuple[list[Intent], int]]:
         yield [Intent([(f"{core} in {lang}", f"{short} {lang.lower()}") for core, short in side]) for side in sides], 8
 
 
-def aspect_pairs(rng: random.Random) -> list[Pair]:
+def support_aspect_families() -> Iterator[tuple[list[Intent], int]]:
+    """v16's families, as `aspect_families`: each support subject's aspects, each aspect's subjects in neighbouring
+    twos."""
+    for kind, aspects in support_aspects.ASPECTED:
+        subjects = support_aspects.SUBJECTS[kind]
+        for s in subjects:
+            yield [Worded(support_aspects.asked(a, s)) for a in aspects], 8
+        for a, (x, y) in itertools.product(aspects, itertools.pairwise(subjects)):
+            yield [Worded(support_aspects.asked(a, s)) for s in (x, y)], ACROSS_SUBJECTS
+
+
+def aspect_pairs(rng: random.Random, families: Iterator[tuple[list[Intent], int]] | None = None) -> list[Pair]:
     """v15's added pairs: an aspect's phrasings "same", two aspects of a subject or one aspect of two subjects
-    "different" (either side first)."""
+    "different" (either side first); of `families` when given (v16's)."""
     pairs: list[Pair] = []
-    for family, across in aspect_families():
+    for family, across in aspect_families() if families is None else families:
         pairs += _asked_family_pairs(family, rng, ASPECT_ASKS, 3, across, either_first=True)
     return pairs
 
@@ -1487,6 +1500,11 @@ def more_written_and_aspects(rng: random.Random) -> list[Pair]:
     return narrowed_and_more_written(rng) + aspect_pairs(rng)
 
 
+def aspects_and_support_aspects(rng: random.Random) -> list[Pair]:
+    """v16: v15, and support subjects asked about in several aspects, each aspect "different"."""
+    return more_written_and_aspects(rng) + aspect_pairs(rng, support_aspect_families())
+
+
 def build(seed: int = 8, version: str = "v4") -> list[Pair]:
     if version not in VERSIONS:
         raise ValueError(f"data version {version!r} is not one of {VERSIONS}")
@@ -1521,6 +1539,7 @@ def build(seed: int = 8, version: str = "v4") -> list[Pair]:
             "v13": places_apart_and_narrowed,
             "v14": narrowed_and_more_written,
             "v15": more_written_and_aspects,
+            "v16": aspects_and_support_aspects,
         }
         added = adders[version](rng)
         pairs += [p for p in added if not {_normal(p[0]), _normal(p[1])} & held_out]
