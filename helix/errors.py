@@ -102,6 +102,27 @@ class ClientGone(HelixError):
     code = "client_closed"
 
 
+# The message of a cancellation by the server itself: Helix's second stop signal, or uvicorn's once [server]
+# shutdown_grace has passed. A client going away cancels with none.
+SERVER_CUT = "helix: the server is stopping"
+_SERVER_CUTS = frozenset({SERVER_CUT, "Task cancelled, timeout graceful shutdown exceeded"})
+
+
+def cut_by_server(cancelled: BaseException) -> bool:
+    """Whether a request's cancellation is the server stopping (answered 503), not its client leaving (499)."""
+    return bool(cancelled.args) and cancelled.args[0] in _SERVER_CUTS
+
+
+class ServerStopping(HelixError):
+    """Helix stopped before the answer was complete (a second stop signal, or past [server] shutdown_grace)."""
+
+    status = 503
+    code = "server_stopping"
+
+    def __init__(self) -> None:
+        super().__init__("Helix is stopping and cut this request before its answer was complete; send it again")
+
+
 class Unauthorized(HelixError):
     status = 401
     type = "authentication_error"

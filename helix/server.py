@@ -14,7 +14,8 @@ two packets) for every answer. The protocol's transport (`Coalescing`) holds wha
 of the event loop and sends it in one write at the end of that turn, or before the connection closes.
 
 `GracefulServer` is how it stops: on SIGTERM (or Ctrl-C) it stops accepting, lets requests and streams in
-flight finish for up to [server] shutdown_grace seconds (then cuts them, each logged as cut), drains the
+flight finish for up to [server] shutdown_grace seconds (then cuts them: each is answered and logged as the
+server's cut, a 503 `server_stopping` or that error as a stream's last event), drains the
 log writer and exits 0; a second signal exits at once (status 1), after cutting what is in flight and
 writing the log's rows (the cut requests' too). SIGHUP re-reads the config (helix/reload.py).
 """
@@ -35,7 +36,7 @@ import msgspec
 import uvicorn
 
 from helix.config import Config, ServerConfig
-from helix.errors import ANTHROPIC_API, HelixError, InvalidRequest
+from helix.errors import ANTHROPIC_API, SERVER_CUT, HelixError, InvalidRequest
 
 if TYPE_CHECKING:
     from helix.gateway import Gateway
@@ -315,8 +316,9 @@ class GracefulServer(uvicorn.Server):
         if sig == signal.SIGINT and self.ignores_sigint:
             return
         if self.should_exit:
-            # The second signal: exit now, losing no log row. Requests in flight are cut (each logs itself as
-            # cut, 499), then the rows queued for the log are written: FORCED_EXIT_SECONDS at most in all.
+            # The second signal: exit now, losing no log row. Requests in flight are cut (each answered and logged
+            # as the server's cut, 503), then the rows queued for the log are written: FORCED_EXIT_SECONDS at most
+            # in all.
             logging.getLogger("helix").warning("second stop signal: exiting at once")
             if self._flush is None or self._loop is None or self._loop.is_closed():
                 os._exit(1)
@@ -340,7 +342,7 @@ class GracefulServer(uvicorn.Server):
             began = time.monotonic()
             requests = list(self.server_state.tasks)
             for task in requests:
-                task.cancel()
+                task.cancel(SERVER_CUT)
             if requests:
                 await asyncio.wait(requests, timeout=FORCED_EXIT_SECONDS / 4)
             if not await flush(max(0.1, FORCED_EXIT_SECONDS - (time.monotonic() - began))):

@@ -73,13 +73,23 @@ embedding_model_path = "{EMBEDDING_MODEL}"
 
 @pytest.fixture
 def served(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[Served]:
+    yield from _serve(tmp_path, upstream[0].url)
+
+
+@pytest.fixture
+def served_briefly(tmp_path: Path, upstream: tuple[ServerThread, FakeState]) -> Iterator[Served]:
+    """A server whose SIGTERM waits 1 s for what is in flight."""
+    yield from _serve(tmp_path, upstream[0].url, {"HELIX_SERVER__SHUTDOWN_GRACE": "1"})
+
+
+def _serve(tmp_path: Path, upstream: str, more_env: dict[str, str] | None = None) -> Iterator[Served]:
     port = free_port()
     config, db = tmp_path / "helix.toml", tmp_path / "helix.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HELIX_", "OPENAI_", "ANTHROPIC_"))}
-    env.update(HELIX_HOME=str(tmp_path / "home"), HELIX_CONFIG=str(config))
-    config.write_text(_config(tmp_path, db, upstream[0].url, '[models.m]\ntarget = "openai/slow-stream"\n'))
+    env.update(HELIX_HOME=str(tmp_path / "home"), HELIX_CONFIG=str(config), **(more_env or {}))
+    config.write_text(_config(tmp_path, db, upstream, '[models.m]\ntarget = "openai/slow-stream"\n'))
     process = serve_process(env, tmp_path, port)
-    instance = Served(f"http://127.0.0.1:{port}", process, config, db, env, upstream[0].url)
+    instance = Served(f"http://127.0.0.1:{port}", process, config, db, env, upstream)
     try:
         wait_until_healthy(instance.url, process)
         yield instance
@@ -273,4 +283,53 @@ def test_a_second_sigterm_still_writes_every_log_row(served: Served, fake: FakeS
         rows = conn.execute("SELECT status, stream FROM requests ORDER BY stream").fetchall()
     finally:
         conn.close()
-    assert rows == [(200, 0)] * 5 + [(499, 1)]  # the stream in flight was cut, and logged as cut
+    assert rows == [(200, 0)] * 5 + [(503, 1)]  # the stream in flight was cut, and logged as the server's cut
+
+
+def _ask_in_thread(url: str, body: dict[str, object], answers: list[httpx.Response]) -> threading.Thread:
+    def ask() -> None:
+        answers.append(httpx.post(f"{url}/v1/chat/completions", json=body, timeout=30))
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+    return thread
+
+
+def _cut_in_flight(served: Served, second_signal: bool) -> tuple[list[httpx.Response], list[str], str]:
+    """A plain request and a stream both waiting on the provider, and a stream half sent, when Helix is stopped (and
+    stopped again at once, with `second_signal`)."""
+    answers: list[httpx.Response] = []
+    waiting = [
+        _ask_in_thread(
+            served.url, {"model": "openai/slow-30", "messages": [{"role": "user", "content": q}], **more}, answers
+        )
+        for q, more in (("plain", {}), ("streamed", {"stream": True}))
+    ]
+    streams, texts = _start_streams(served.url, 1)
+    time.sleep(0.3)
+    served.process.send_signal(signal.SIGTERM)
+    if second_signal:
+        time.sleep(0.3)
+        served.process.send_signal(signal.SIGTERM)
+    output = served.process.communicate(timeout=30)[0]
+    for thread in [*waiting, *streams]:
+        thread.join(10)
+    return answers, texts, output
+
+
+@pytest.mark.parametrize("second_signal", [True, False], ids=["second-sigterm", "past-shutdown-grace"])
+def test_requests_cut_by_a_stop_are_told_so_and_logged_so(served_briefly: Served, second_signal: bool) -> None:
+    answers, texts, output = _cut_in_flight(served_briefly, second_signal)
+    assert "Exception in ASGI application" not in output and "Traceback" not in output, output
+    assert [a.status_code for a in answers] == [503, 503]  # not uvicorn's plain-text 500
+    assert all(a.json()["error"]["code"] == "server_stopping" for a in answers)
+    assert all(a.headers["x-helix-request-id"] for a in answers)
+    # the stream half sent ends with the error event OpenAI's SDKs raise on, not silently as if complete
+    last = [line for line in texts[0].splitlines() if line.startswith("data: ")][-1]
+    assert json.loads(last[6:])["error"]["code"] == "server_stopping", texts[0]
+    conn = sqlite3.connect(served_briefly.db)
+    try:
+        rows = conn.execute("SELECT status, error_code, stream FROM requests ORDER BY stream").fetchall()
+    finally:
+        conn.close()
+    assert sorted(rows) == [(503, "server_stopping", 0), (503, "server_stopping", 1), (503, "server_stopping", 1)]

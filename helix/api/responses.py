@@ -16,7 +16,15 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.types import ASGIApp
 
 from helix.call import Call, Chunk, Completed, Reply
-from helix.errors import ANTHROPIC_API, ClientGone, DatabaseUnavailable, HelixError, body_too_large
+from helix.errors import (
+    ANTHROPIC_API,
+    ClientGone,
+    DatabaseUnavailable,
+    HelixError,
+    ServerStopping,
+    body_too_large,
+    cut_by_server,
+)
 from helix.pii.scrub import quoted
 from helix.pipeline.parse import new_request_id
 from helix.providers.http import unreadable
@@ -105,10 +113,14 @@ class EventStream:
             async for data in self._events:
                 await send({"type": "http.response.body", "body": data, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except asyncio.CancelledError:
-            if not (watcher.done() and not watcher.cancelled() and watcher.result()):
+        except asyncio.CancelledError as exc:
+            if watcher.done() and not watcher.cancelled() and watcher.result():
+                task.uncancel()  # the client left: nothing more to send
+            elif cut_by_server(exc):  # cut while sending: the events end with the error that says so
+                last = await self._events.athrow(exc)  # type: ignore[attr-defined]
+                await send({"type": "http.response.body", "body": last, "more_body": False})
+            else:
                 raise
-            task.uncancel()  # the client left: nothing more to send
         finally:
             watcher.cancel()
             await self._events.aclose()  # type: ignore[attr-defined]
@@ -130,15 +142,26 @@ async def unless_client_leaves(work: Awaitable[T], receive: Receive) -> T:
     )
     try:
         return await work
-    except asyncio.CancelledError:
-        if not any(w.done() and not w.cancelled() and w.result() for w in watchers):
-            raise
-        task.uncancel()
-        raise ClientGone("the client disconnected before its answer was ready") from None
+    except asyncio.CancelledError as exc:
+        if any(w.done() and not w.cancelled() and w.result() for w in watchers):
+            task.uncancel()
+            raise ClientGone("the client disconnected before its answer was ready") from None
+        _answer_server_cut(exc)
+        raise
     finally:
         timer.cancel()
         for watcher in watchers:
             watcher.cancel()
+
+
+def _answer_server_cut(exc: asyncio.CancelledError) -> None:
+    """A cancellation by the server stopping becomes its 503 (the log stage has recorded it): the client is told,
+    in its API's shape, rather than given uvicorn's plain-text 500."""
+    if cut_by_server(exc):
+        task = asyncio.current_task()
+        assert task is not None
+        task.uncancel()
+        raise ServerStopping() from None
 
 
 async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any]) -> bool:
@@ -172,6 +195,9 @@ async def stream_response(call: Call, chunks: AsyncIterator[dict[str, Any]], enc
         first = await anext(chunks)
     except StopAsyncIteration:
         first = None
+    except asyncio.CancelledError as exc:
+        _answer_server_cut(exc)
+        raise
     headers = {**helix_headers(call), "cache-control": "no-cache", "x-accel-buffering": "no"}
     return EventStream(headers, _sse(call, first, chunks, encoder))
 
@@ -250,6 +276,14 @@ async def _sse(
         # has ended its stream already
         await _fail(chunks, exc)
         yield b"".join(held) + encoder.error(exc)
+    except asyncio.CancelledError as exc:
+        try:
+            _answer_server_cut(exc)
+        except ServerStopping as stopping:
+            await _fail(chunks, stopping)  # logged as the server's cut, if the pipeline was not the one cut
+            yield b"".join(held) + encoder.error(stopping)
+            return
+        raise
     except Exception as exc:
         error = unexpected(exc, f"a stream of {call.id}")
         await _fail(chunks, exc)

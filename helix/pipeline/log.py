@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from helix.call import Call, Next, Reply, Streamed, Usage
-from helix.errors import HelixError
+from helix.errors import HelixError, ServerStopping, cut_by_server
 from helix.pricing import PriceBook
 from helix.quota import estimate
 from helix.store import request_log
@@ -24,6 +24,11 @@ from helix.virtual_keys import KeyRecord
 CLIENT_CLOSED = 499
 DURABLE_WAIT_SECONDS = 10.0
 log = logging.getLogger("helix")
+
+
+def _cut(exc: BaseException) -> tuple[int, str | None]:
+    """How a request cut before its end is logged: by the server stopping, or by its client leaving."""
+    return (ServerStopping.status, ServerStopping.code) if cut_by_server(exc) else (CLIENT_CLOSED, "client_closed")
 
 
 class LogStage:
@@ -42,8 +47,8 @@ class LogStage:
         except Exception:
             self._finish(call, 500, "internal_error")
             raise
-        except asyncio.CancelledError:  # the client left before the answer, or the server cut the request
-            self._finish(call, CLIENT_CLOSED, "client_closed")
+        except asyncio.CancelledError as exc:  # the client left before the answer, or the server cut the request
+            self._finish(call, *_cut(exc))
             raise
         if isinstance(reply, Streamed):
             return Streamed(self._watch(call, reply.chunks))
@@ -72,8 +77,8 @@ class LogStage:
         except HelixError as exc:
             status, code = exc.status, exc.code or exc.type
             raise
-        except (asyncio.CancelledError, GeneratorExit):
-            status, code = CLIENT_CLOSED, "client_closed"
+        except (asyncio.CancelledError, GeneratorExit) as exc:
+            status, code = _cut(exc)
             raise
         except Exception:
             status, code = 500, "internal_error"
