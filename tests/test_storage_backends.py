@@ -116,6 +116,23 @@ def test_keys_their_version_and_spend(database: Location) -> None:
         conn.close()
 
 
+def test_spend_counts_are_whole_numbers_on_every_backend(database: Location) -> None:
+    """PostgreSQL sums integers as `numeric`: read as floats, `helix spend --json` said 120.0 tokens."""
+    conn = connect(database)
+    try:
+        now = time.time()
+        for i, tokens in enumerate((100, 20)):
+            row = _log_row(f"t{i}", now, None, 0.5, model="m", prompt_tokens=tokens, completion_tokens=tokens * 2)
+            conn.execute(request_log.INSERT, row)
+        [row] = queries.spend("model", now - 60).rows(conn)
+        counts = {k: row[k] for k in ("requests", "errors", "cache_hits", "prompt_tokens", "completion_tokens")}
+        assert counts == {"requests": 2, "errors": 0, "cache_hits": 0, "prompt_tokens": 120, "completion_tokens": 240}
+        assert all(type(v) is int for v in counts.values()), counts
+        assert row["cost"] == pytest.approx(1.0) and type(row["cost"]) is float
+    finally:
+        conn.close()
+
+
 def test_the_log_row_settles_its_reservation_through_the_writer(database: Location) -> None:
     connect(database).close()
     now = time.time()

@@ -111,10 +111,17 @@ def driver() -> Any:
 
 
 def _configure(conn: Any) -> None:
-    from psycopg.types.numeric import FloatLoader
+    from psycopg.adapt import Loader
 
-    # sum() of integers is `numeric` in PostgreSQL; the store's callers expect plain numbers, as from SQLite.
-    conn.adapters.register_loader("numeric", FloatLoader)
+    class PlainNumber(Loader):
+        """sum() of integers is `numeric` in PostgreSQL; the store's callers expect plain numbers, as from SQLite: a
+        whole one an int (token counts), any other a float (Decimal, or floats throughout, would say 120.0 tokens)."""
+
+        def load(self, data: Any) -> int | float:
+            text = bytes(data).decode()
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+
+    conn.adapters.register_loader("numeric", PlainNumber)
 
 
 def _lost(exc: Exception, psycopg: Any) -> bool:
