@@ -91,7 +91,7 @@ def doctor(config: ConfigOption = None, db: DbOption = None) -> None:
 
     cfg = settings(config, db)
     ok = True
-    for check in run_checks(cfg, dict(os.environ), config or default_config_path()):
+    for check in run_checks(cfg, dict(os.environ), config or default_config_path(), db_given=db is not None):
         colour = {"ok": "green", "warn": "yellow", "fail": "red"}[check.level]
         console.print(
             f"[{colour}]{check.level.upper():>4}[/{colour}]  {check.name}: {escape(check.detail)}", highlight=False

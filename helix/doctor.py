@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,9 +32,10 @@ class Check:
     detail: str
 
 
-def run_checks(config: Config, env: dict[str, str], source: Path | None) -> Iterator[Check]:
+def run_checks(config: Config, env: dict[str, str], source: Path | None, *, db_given: bool = False) -> Iterator[Check]:
+    """`db_given`: the database was named on the command line (--db), so one not there is a mistake."""
     yield Check("config", "ok", f"{source} (valid)" if source else "no helix.toml: built-in defaults and environment")
-    yield from _database(config)
+    yield from _database(config, db_given)
     yield from _providers(config, env)
     found = locate_all(config, env)
     yield from _models(found)
@@ -95,8 +97,16 @@ def _pii(config: Config) -> Iterator[Check]:
         yield Check("pii", "ok", engine.mode)
 
 
-def _database(config: Config) -> Iterator[Check]:
+def _database(config: Config, db_given: bool) -> Iterator[Check]:
     location = config.db_path()
+    if isinstance(location, Path) and not location.exists():  # looked at, not created: a doctor changes nothing
+        if db_given:
+            yield Check("database", "fail", f"no Helix database at {location}: check --db")
+        else:
+            yield Check("database", "ok", f"{location}, not created yet: `helix serve` creates it")
+        with tempfile.TemporaryDirectory() as folder:
+            yield _sqlite_vec(connect(Path(folder) / "probe.db"), close=True)
+        return
     shared = is_shared(location)
     try:
         conn = connect(location)
@@ -107,16 +117,23 @@ def _database(config: Config) -> Iterator[Check]:
     kind = "PostgreSQL, shared by every instance using it" if shared else "WAL"
     total = len(migrations(shared))
     yield Check("database", "ok", f"{describe(location)} ({len(done)}/{total} migrations applied, {kind})")
-    if not shared:  # the semantic cache's SQLite extension; PostgreSQL needs none
-        try:
-            (version,) = conn.execute("select vec_version()").fetchone()
-            yield Check("sqlite-vec", "ok", f"{version} loaded")
-        except Exception as exc:
-            yield Check("sqlite-vec", "fail", f"not usable: {exc}")
     try:
+        if not shared:  # the semantic cache's SQLite extension; PostgreSQL needs none
+            yield _sqlite_vec(conn)
         yield _writes(conn)
     finally:
         conn.close()
+
+
+def _sqlite_vec(conn: Connection, close: bool = False) -> Check:
+    try:
+        (version,) = conn.execute("select vec_version()").fetchone()
+        return Check("sqlite-vec", "ok", f"{version} loaded")
+    except Exception as exc:
+        return Check("sqlite-vec", "fail", f"not usable: {exc}")
+    finally:
+        if close:
+            conn.close()
 
 
 def _writes(conn: Connection) -> Check:

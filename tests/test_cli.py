@@ -92,6 +92,18 @@ def test_reading_a_mistyped_db_path_says_so_and_makes_no_file(
     assert not missing.exists()
 
 
+def test_doctor_looks_at_the_database_without_making_one(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """A doctor changes nothing: it made an empty database at a mistyped --db, and at the default path."""
+    missing = tmp_path / "helxi.db"
+    mistyped = helix_cmd("doctor", "--db", str(missing), env=cli_env)
+    assert mistyped.returncode == 1 and f"database: no Helix database at {missing}: check --db" in mistyped.stdout
+    assert "sqlite-vec: v0.1" in mistyped.stdout and not missing.exists()
+    first_run = helix_cmd("doctor", env=cli_env)
+    assert first_run.returncode == 0, first_run.stdout + first_run.stderr
+    assert "not created yet: `helix serve` creates it" in first_run.stdout and "sqlite-vec: v0.1" in first_run.stdout
+    assert not list(Path(cli_env["HELIX_HOME"]).rglob("*.db"))
+
+
 def test_init_writes_a_valid_config_and_doctor_reads_it(tmp_path: Path, cli_env: dict[str, str]) -> None:
     target = tmp_path / "helix.toml"
     assert helix_cmd("init", "--path", str(target), env=cli_env).returncode == 0
