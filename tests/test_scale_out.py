@@ -38,8 +38,20 @@ from tests.test_cli import free_port
 
 INSTANCES = 3
 RPM = 60
+ADMIN_KEY = "adm-fleet-0123456789"
 # Dear enough that every request has a visible cost: $1 per thousand tokens either way.
-INSTANCE_TOML = '[cache]\nsemantic = false\n[pricing."openai/gpt-4o-mini"]\ninput = 1000.0\noutput = 1000.0\n'
+INSTANCE_TOML = (
+    '[cache]\nsemantic = false\n[pricing."openai/gpt-4o-mini"]\ninput = 1000.0\noutput = 1000.0\n'
+    f'[auth]\nadmin_key = "{ADMIN_KEY}"\n'
+)
+
+
+def _live(base: str, name: str) -> dict[str, float]:
+    headers = {"authorization": f"Bearer {ADMIN_KEY}"}
+    answer = httpx.get(f"{base}/admin/keys/{name}", headers=headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    live: dict[str, float] = answer.json()["live"]
+    return live
 
 
 def _ask(base: str, secret: str, prompt: str) -> httpx.Response:
@@ -125,6 +137,12 @@ def test_three_instances_on_one_postgres(
         spent = _spent(pg_url, record.id)
         assert spent <= budget + INSTANCES * one, (spent, budget, one)
         print(f"budget ${budget:.4f}, spent ${spent:.4f} (one request ${one:.4f}); {codes.count(200)} of 100 admitted")
+        # Every instance shows the key's budget as all of them spent it (each had seen the others' spend only as of
+        # its own last admission): the same figure, settled. (The log may hold a little more: the warm-up requests an
+        # instance answered before it knew of the budget.)
+        lives = [_live(base, "fleet") for base in bases]
+        assert all(live == pytest.approx(lives[0]) for live in lives), lives
+        assert lives[0]["reserved_usd"] == 0 and 0 < lives[0]["spent_usd"] <= spent, (lives, spent)
 
         # A per-user budget holds across the instances in the same way (the key's own budget gone now).
         conn = connect(pg_url, migrate=False)

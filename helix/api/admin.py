@@ -166,7 +166,7 @@ async def show_key(request: Request[Any, Any, Any], name: str) -> dict[str, Any]
     body = await _in_db(request, work)
     gateway: Gateway = request.app.state.gateway
     if gateway.limits is not None:
-        body["live"] = gateway.limits.live(body["id"])  # includes spend not yet written, and reservations
+        body["live"] = await gateway.limits.live(body["id"])  # includes spend not yet written, and reservations
     return body
 
 

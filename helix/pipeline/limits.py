@@ -228,9 +228,15 @@ class LimitsStage:
             if shared is not None:
                 shared.close()
 
-    def live(self, key_id: str) -> dict[str, float | None]:
-        """A key's budget ledger as this server sees it now: spent this period and reserved in flight."""
-        return self._ledgers.live(key_id)
+    async def live(self, key_id: str) -> dict[str, float | None]:
+        """A key's budget now: spent this period and reserved in flight (on a shared database, by every instance:
+        this one's ledger knows the others' spend only as of its own last admission)."""
+        ledger = self._ledgers.of_key_id(key_id)
+        if ledger is None:
+            return {"spent_usd": None, "reserved_usd": None, "budget_usd": None}
+        found = await self._shared.current(key_id, ledger) if self._shared is not None else None
+        spent, reserved = found if found is not None else (ledger.spent, ledger.reserved)
+        return {"spent_usd": spent, "reserved_usd": reserved, "budget_usd": ledger.budget}
 
     async def sync(self, keys: list[KeyRecord]) -> None:
         """Keep the ledgers and buckets in step with the keys (called by the key ring before they take effect)."""

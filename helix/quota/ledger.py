@@ -115,13 +115,12 @@ class Ledgers:
         keys = {budget_spend.key_prefix(key_id, ledger.period) for key_id, ledger in self._keys.items()}
         return keys | {budget_spend.user_prefix(group, rule.period) for group, rule in self._rules.items()}
 
-    def live(self, key_id: str) -> dict[str, float | None]:
-        """A key's budget ledger as this server sees it now: spent this period and reserved in flight."""
+    def of_key_id(self, key_id: str) -> Ledger | None:
+        """A key's budget ledger as this server sees it now (spent this period, reserved in flight)."""
         ledger = self._keys.get(key_id)
-        if ledger is None:
-            return {"spent_usd": None, "reserved_usd": None, "budget_usd": None}
-        ledger.roll(time.time())
-        return {"spent_usd": ledger.spent, "reserved_usd": ledger.reserved, "budget_usd": ledger.budget}
+        if ledger is not None:
+            ledger.roll(time.time())
+        return ledger
 
     async def sync(self, keys: list[KeyRecord]) -> None:
         """Bring the ledgers in step with `keys` (the active ones): new budgets and rules read their spend

@@ -72,6 +72,13 @@ class SharedBudgets:
         at = budgets.index(refused)
         return refused.user is not None, replace(ledgers[at], reserved=found[at][1])
 
+    async def current(self, key_id: str, ledger: Ledger) -> tuple[float, float] | None:
+        """The key's budget as every instance has spent and reserved it this period (None: none has admitted a
+        request against it yet)."""
+        assert ledger.budget is not None
+        budget = budget_spend.of_key(key_id, ledger.period, ledger.start, ledger.budget, ledger.end)
+        return await asyncio.to_thread(lambda: budget_spend.current(self._connections.get(), budget))
+
     async def forget(self, prefixes: list[str]) -> None:
         """Drop the running spend of budgets that are gone (their prefixes: `budget_spend.key_prefix` and
         `user_prefix`), so that one set again later is counted afresh from the request log."""
