@@ -294,8 +294,16 @@ def _one_chunk(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [events[0], finish, *[e for e in events if not e["choices"]]]
 
 
+def _usage_on_finish(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The usage (asked for) on the finish chunk, not a chunk of its own, as some OpenAI-compatible servers send it."""
+    usage = next((e["usage"] for e in events if not e["choices"] and e.get("usage")), None)
+    finish = next(e for e in events if e["choices"] and e["choices"][0]["finish_reason"])
+    finish["usage"] = usage
+    return [e for e in events if e["choices"]]
+
+
 # A stream in the shape another server sends it: model "gpt-4o-mini@azure" answers as "gpt-4o-mini" does, so shaped.
-STREAM_SHAPES = {"azure": _azure_preamble, "one-chunk": _one_chunk}
+STREAM_SHAPES = {"azure": _azure_preamble, "one-chunk": _one_chunk, "usage-on-finish": _usage_on_finish}
 
 
 def _stream_events(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import openai
 import pytest
@@ -51,6 +53,24 @@ def test_streaming_arrives_in_chunks_and_usage_is_recorded(helix: Helix, fake: F
     assert row["stream"] == 1 and row["status"] == 200
     assert row["completion_tokens"] == 6 and row["cost_usd"] > 0
     assert row["ttft_ms"] is not None and row["ttft_ms"] <= row["latency_ms"]
+
+
+@pytest.mark.parametrize("asks", [False, True], ids=["not-asked", "asked"])
+def test_usage_on_a_finish_chunk_reaches_only_a_client_that_asked(helix: Helix, asks: bool) -> None:
+    """A server that puts the usage on the finish chunk: a client that did not ask for it got it all the same."""
+    body = {
+        "model": "openai/gpt-4o-mini@usage-on-finish",
+        "messages": [{"role": "user", "content": f"usage on the finish chunk {asks}"}],
+        "stream": True,
+        **({"stream_options": {"include_usage": True}} if asks else {}),
+    }
+    answer = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+    events = [json.loads(line[6:]) for line in answer.text.splitlines() if line.startswith("data: {")]
+    text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e["choices"])
+    assert text == f"echo: usage on the finish chunk {asks}" and answer.text.rstrip().endswith("data: [DONE]")
+    assert [e["usage"]["completion_tokens"] for e in events if e.get("usage")] == ([7] if asks else [])
+    (row,) = helix.rows("SELECT completion_tokens FROM requests")
+    assert row["completion_tokens"] == 7  # costed either way
 
 
 def test_streaming_usage_when_the_client_asks(helix: Helix, fake: FakeState) -> None:

@@ -214,8 +214,9 @@ class _ChatEvents:
         if not self._wants_usage and "usage" in chunk:
             if not chunk.get("choices") and chunk["usage"]:
                 return b""
-            if raw is not None and chunk["usage"] is None:
-                raw = _without_null_usage(raw)
+            # a null one is cut from the bytes; one a server put on a chunk with choices (the finish) means encoding
+            # that chunk again without it
+            raw = _without_null_usage(raw) if raw is not None and chunk["usage"] is None else None
             if raw is None:
                 chunk = {k: v for k, v in chunk.items() if k != "usage"}
         return b"data: " + (raw if raw is not None else _encode(chunk)) + b"\n\n"
