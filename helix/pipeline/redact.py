@@ -383,13 +383,13 @@ class _ChoiceChannels:
     def __init__(self, make: Callable[[bool], _Channel]) -> None:
         self._make = make
         self._channels: dict[int, _Channel] = {}
-        self.calls = ToolCalls()
+        self._calls = ToolCalls()
         self._index_of: dict[int, int] = {}  # a tool call's number -> the index its deltas carry
         self._writing: int | None = None
 
     def call_number(self, call: dict[str, Any]) -> int:
         index = int(call.get("index") or 0)
-        number = self.calls.number(index, call.get("id"))
+        number = self._calls.number(index, call.get("id"))
         self._index_of.setdefault(number, index)
         return number
 
