@@ -61,7 +61,7 @@ def test_no_training_question_is_a_held_out_question() -> None:
 
 def test_data_versions_are_the_trained_models_data() -> None:
     """The pair counts docs/semantic-cache.md and the card state for the v3 and v4 data, seed 8."""
-    versions = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15")
+    versions = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16")
     counts = {v: _judge_data().build(8, v) for v in versions}
     assert {v: (len(p), sum(same for _, _, same in p)) for v, p in counts.items()} == {
         "v3": (30_453, 14_967),
@@ -77,6 +77,7 @@ def test_data_versions_are_the_trained_models_data() -> None:
         "v13": (49_719, 23_901),
         "v14": (68_711, 34_253),
         "v15": (77_046, 37_184),
+        "v16": (85_305, 39_503),
     }
 
 
@@ -336,4 +337,27 @@ def test_v15_is_v14_plus_a_subject_asked_in_several_aspects() -> None:
     assert len(read) >= len(labelled) // 2
     assert all(same == (x == y) for x, y, same in read)
     assert {same for _, _, same in read} == {0, 1}
+    assert {x for x, _, same in read if not same} == set(aspects)
+
+
+def test_v16_is_v15_plus_support_subjects_asked_in_several_aspects() -> None:
+    """v16 keeps every v15 pair and adds support subjects' aspects: how long an international wire transfer takes
+    and what it costs are "different" questions, two wordings of what it costs "same"."""
+    data = _judge_data()
+    v15, v16 = (set(data.build(8, v)) for v in ("v15", "v16"))
+    assert not v15 - v16
+    added = v16 - v15
+    assert sum(same for _, _, same in added) > 2_000 and sum(1 - same for _, _, same in added) > 5_000
+    aspects = ("fee", "duration", "limit", "cancel money", "track", "details needed")
+    subject = ("an international wire transfer", "international wire transfer")
+    asked = {a: [_normal(q) for q in data.support_aspects.asked(a, subject)] for a in aspects}
+
+    def aspect_of(text: str) -> str | None:  # None: a typo landed in the question, or it reads as two
+        found = {a for a, questions in asked.items() if any(q in _normal(text) for q in questions)}
+        return found.pop() if len(found) == 1 else None
+
+    labelled = [(aspect_of(a), aspect_of(b), same) for a, b, same in added if "international wire" in a + b]
+    read = [(x, y, same) for x, y, same in labelled if x and y]
+    assert len(read) >= len(labelled) // 3  # typos land in many of these short questions
+    assert all(same == (x == y) for x, y, same in read)
     assert {x for x, _, same in read if not same} == set(aspects)
