@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import re
 import time
@@ -51,6 +52,10 @@ output = 1000.0
 [pricing."openai/garbage-usage"]
 input = 1000.0
 output = 1000.0
+
+[pricing."anthropic/claude-3-5-haiku-latest"]
+input = 1000.0
+output = 1000.0
 """
 RESET = re.compile(r"^(\d+ms|\d+(\.\d+)?s|\d+m\d+s|\d+h\d+m\d+s)$")
 _counter = itertools.count()
@@ -79,6 +84,27 @@ def _live(limits: LimitsStage, kid: str) -> dict[str, float | None]:
 
 def key_id(helix: Helix, name: str) -> str:
     return helix.rows("SELECT id FROM keys WHERE name = ? AND revoked_at IS NULL", (name,))[0]["id"]
+
+
+@pytest.mark.parametrize("shape", ["anthropic-document", "openai-file"])
+def test_a_prompt_in_a_document_or_a_file_counts_against_the_budget(priced: Helix, fake: FakeState, shape: str) -> None:
+    """Text in an Anthropic document block or an OpenAI file part was estimated at nothing: a prompt that could not
+    fit the budget was admitted (four at once spent 6.5 times a budget: faults round 13)."""
+    secret = add_key(priced, f"docs-{shape}", budget=0.5)
+    text = "lorem ipsum dolor sit amet " * 1500  # 40 KB: over 10,000 tokens, more than $10 at $1 a thousand
+    headers = {"authorization": f"Bearer {secret}"}
+    if shape == "anthropic-document":
+        document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": text}}
+        path, model = "/v1/messages", "anthropic/claude-3-5-haiku-latest"
+    else:
+        data = base64.b64encode(text.encode()).decode()
+        document = {"type": "file", "file": {"filename": "a.txt", "file_data": f"data:text/plain;base64,{data}"}}
+        path, model = "/v1/chat/completions", "gpt-4o-mini"
+    content = [document, {"type": "text", "text": "Summarise this."}]
+    body = {"model": model, "max_tokens": 10, "messages": [{"role": "user", "content": content}]}
+    answer = httpx.post(f"{priced.url}{path}", json=body, headers=headers, timeout=30)
+    assert answer.status_code == 429 and "budget exceeded" in answer.text, answer.text  # in either API's shape
+    assert not fake.calls(path), "a refused request must not reach the provider"
 
 
 def test_budget_refuses_with_429_before_the_provider_and_survives_a_restart(

@@ -42,7 +42,7 @@ def _content_size(content: Any) -> int:
             size += _size(text)
         elif part.get("type") in ("image_url", "input_image", "image"):
             size += PER_IMAGE * BYTES_PER_TOKEN
-        elif part.get("type") in ("tool_use", "tool_result"):  # Anthropic's tool blocks
+        else:  # tool blocks, documents, files, audio: their bytes (on the high side for base64, as a budget must err)
             size += len(_encode(part))
     return size
 
