@@ -882,6 +882,15 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("my security question answer is 'Willow Brook' - add it to the file", "Willow Brook", "PASSWORD"),
         ("card ending 4412, PIN 0962, please block it", "0962", "PASSWORD"),
         ("ok my pin is 558213 for the app", "558213", "PASSWORD"),
+        # faults round 13: a quote inside a bare password ended it, and the rest reached the provider
+        ('password=Tr0ub"4dor&3xQ', 'Tr0ub"4dor&3xQ', "PASSWORD"),
+        ("my password is Tr0ub'4dor&3xQ please keep it safe", "Tr0ub'4dor&3xQ", "PASSWORD"),
+        ("DB_PASSWORD=Tr0ub`4dor&3xQ", "Tr0ub`4dor&3xQ", "PASSWORD"),
+        ("client_secret=9fA2'kQ7zX1pL0sB8w", "9fA2'kQ7zX1pL0sB8w", "SECRET"),
+        # ... while a quote closing the string around an assignment is not part of it
+        ('conn = "host=db password=Hunter22x", user = "bob"', "Hunter22x", "PASSWORD"),
+        ("run('password=Hunter22x'.upper())", "Hunter22x", "PASSWORD"),
+        ('{"dsn": "password=Hunter22x"}', "Hunter22x", "PASSWORD"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:

@@ -171,10 +171,21 @@ _NOT_TOKEN_AFTER = r"(?![A-Za-z0-9_-])"
 _SEP = r"""\\?["']?[ \t]*(?::=|=>|[:=\uff1a])[ \t]*"""  # \uff1a: a fullwidth colon (CJK text)
 # Values up to 4 KB (an AWS session token is ~1 KB): a value longer than the pattern allows would keep its tail.
 _QUOTED_VALUE = r"""\\?(?P<q>["'`])(?P<value>[^"'`\n]{4,4096}?)\\?(?P=q)"""
-_BARE_VALUE = r"""(?P<value>[^\s"'`<>]{4,4096})"""
+# A bare value may hold a quote (Tr0ub"4dor): one followed by another of the value's characters, not by a comma, dot,
+# bracket, space or the end, where a quote closes the string around the assignment ("password=s3cret", ...).
+# Not an escaped quote (JSON in a JSON string), one opening a call's or a subscript's argument (os.environ["X"]), nor
+# an English contraction's (a value glued to the next message's "What's" where two texts meet).
+_INNER_QUOTE = r"""(?<![\\(\[{=,:])(?:["`]|'(?!(?:s|t|re|ll|ve|d|m)\b))(?=[^\s"'`<>&,;.)\]}])"""
+_BARE_VALUE = (
+    r"""(?P<value>(?=(?:[^\s"'`<>]|"""
+    + _INNER_QUOTE
+    + r"""){4})[^\s"'`<>]{1,4096}(?:"""
+    + _INNER_QUOTE
+    + r"""[^\s"'`<>]{1,4096})*)"""
+)
 # A key's bare value also ends at "&" where a URL query's next parameter begins (?token=8f14e45f&user=...), not
 # inside a generated secret (Django's SECRET_KEY=...&&0Ok5cs(j+L#...).
-_BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,4096}(?:&(?![\w.-]+=)[^\s"'`<>&]*)*)"""
+_BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,4096}(?:(?:&(?![\w.-]+=)|""" + _INNER_QUOTE + r""")[^\s"'`<>&]*)*)"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
 # "password" may end a longer name (PGPASSWORD, newPassword); "pass" alone only after a name and "_" or "."
 # (DB_PASS, smtp.pass): "first-pass: compile" is prose. A Wi-Fi network's pre-shared key is one too (psk: "...").
@@ -603,7 +614,12 @@ def _password_prose(
     return _api(
         name,
         r"(?i:" + lead + r"(?:" + words + r")" + between + ")"
-        r"""(?:`(?P<value>[^`\n]{4,128})`|'(?P<value>[^'\n]{4,128})'|"(?P<value>[^"\n]{4,128})"|(?P<value>[^\s"'`]{4,128}))""",
+        r"""(?:`(?P<value>[^`\n]{4,128})`|'(?P<value>[^'\n]{4,128})'|"(?P<value>[^"\n]{4,128})"|"""
+        r"""(?P<value>(?=(?:[^\s"'`]|"""
+        + _INNER_QUOTE
+        + r"""){4})[^\s"'`]{1,128}(?:"""
+        + _INNER_QUOTE
+        + r"""[^\s"'`]{1,128})*))""",
         hints,
         score=0.75 if far else 0.8,
         check=_password_far_in_prose if far else _password_in_prose,
