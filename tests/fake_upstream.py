@@ -10,6 +10,7 @@ Behaviour is chosen by the requested model name:
   drop-stream                      send two chunks, then cut the connection
   slow-stream                      stream with 0.2 s between chunks (clients that leave mid-stream)
   length                           finish_reason "length"
+  finish-<reason>                  finish_reason <reason> ("error": OpenRouter's broken generation, "abort": vLLM's)
   empty-answer                     finish_reason "stop" and no answer (content null; a stream of no text)
   writes-pii                       the echo plus PII the model "wrote" itself (MODEL_WRITTEN_PII)
   garbled-first / garbled-later    a stream whose first (or third) event is not JSON
@@ -222,7 +223,7 @@ def _answer_text(body: dict[str, Any], prompt: str) -> str:
 def _completion(body: dict[str, Any]) -> dict[str, Any]:
     prompt = _last_user_text(body.get("messages", []))
     answer = _answer_text(body, prompt)
-    finish = "length" if body.get("model") == "length" else "stop"
+    finish = _finish_reason(body.get("model", ""))
     completion = {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
@@ -241,6 +242,10 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
 
 def _pieces(text: str, size: int = 4) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _finish_reason(model: str) -> str:
+    return "length" if model == "length" else model.removeprefix("finish-") if model.startswith("finish-") else "stop"
 
 
 def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -324,9 +329,7 @@ def _stream_events(body: dict[str, Any]) -> list[dict[str, Any]]:
         if "function_call" in parts
         else "tool_calls"
         if model in TOOL_STREAMS
-        else "length"
-        if model == "length"
-        else "stop"
+        else _finish_reason(model)
     )
     events.append(_chunk(model, {}, finish))
     if model in BAD_USAGE:

@@ -214,6 +214,22 @@ def test_broken_streams_and_truncated_answers_are_not_stored(helix: Helix, fake:
     assert helix.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize("reason", ["error", "abort", "content_filter"])
+def test_an_answer_that_ended_in_an_error_or_an_abort_is_passed_on_not_stored(
+    helix: Helix, fake: FakeState, stream: bool, reason: str
+) -> None:
+    """OpenRouter ends a broken generation with "error", vLLM an aborted one with "abort", a filter cuts an answer
+    short: each was kept and served for the TTL as if complete (faults round 13)."""
+    body = {"model": f"finish-{reason}", "messages": [{"role": "user", "content": "tell me"}], "stream": stream}
+    for _ in range(2):
+        answer = httpx.post(f"{helix.url}/v1/chat/completions", json=body)
+        assert answer.status_code == 200 and answer.headers["x-helix-cache"] == "MISS"
+        helix.flush()
+    assert len(fake.calls("/v1/chat/completions")) == 2
+    assert helix.rows("SELECT count(*) AS n FROM cache_entries")[0]["n"] == 0
+
+
 @pytest.mark.parametrize("stream", [False, True])
 def test_an_answer_with_nothing_in_it_is_passed_on_not_stored(helix: Helix, fake: FakeState, stream: bool) -> None:
     # A provider's glitch: a 200, finish_reason "stop", no text, no tool call. Kept, it would be the answer for the TTL.

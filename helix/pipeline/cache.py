@@ -45,6 +45,8 @@ _encode = msgspec.json.encode
 
 HIT_EXACT, HIT_SEMANTIC, MISS, BYPASS = "HIT-EXACT", "HIT-SEMANTIC", "MISS", "BYPASS"
 SHARED_SCOPE = "*"
+# Finish reasons of a whole answer: OpenAI's, Anthropic's and TGI's ("length" is [cache] cache_truncated's to allow).
+_COMPLETE = frozenset({"stop", "tool_calls", "function_call", "end_turn", "stop_sequence", "tool_use", "eos_token"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +176,10 @@ class CacheStage:
     def _storable(self, body: dict[str, Any]) -> bool:
         choices = [c for c in body.get("choices") or [] if isinstance(c, dict)]
         reasons = [c.get("finish_reason") for c in choices]
-        if not reasons or not all(reasons):
-            return False  # an answer (a stream ended by [DONE]) without its finish reason may be cut short
+        if not reasons or not all(reason in _COMPLETE or reason == "length" for reason in reasons):
+            # an answer (a stream ended by [DONE]) without its finish reason may be cut short; one that ended in an
+            # error ("error": OpenRouter), an abort ("abort": vLLM) or a filter is partial
+            return False
         if not all(map(_answered, choices)):
             return False  # an upstream's glitch (a 200 with nothing in it) is passed on once, not kept for the TTL
         return self._config.cache_truncated or "length" not in reasons
