@@ -157,6 +157,8 @@ class Call:
     saved: float | None = None
     upstream_seconds: float = 0.0
     ttft: float | None = None
+    # Whole answers the provider began and broke off (each billed, none metered): charged their estimate each.
+    cut_answers: int = 0
     finished: float | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
     upstream_headers: dict[str, str] = field(default_factory=dict)  # the provider's request id, passed back

@@ -8,6 +8,7 @@ Behaviour is chosen by the requested model name:
                                    carry Retry-After: 7; a 401 echoes the key it was sent, as some do)
   slow-<seconds>                   wait before answering (timeouts)
   drop-stream                      send two chunks, then cut the connection
+  drop-answer                      send half of a whole answer, then cut the connection
   slow-stream                      stream with 0.2 s between chunks (clients that leave mid-stream)
   length                           finish_reason "length"
   finish-<reason>                  finish_reason <reason> ("error": OpenRouter's broken generation, "abort": vLLM's)
@@ -445,6 +446,12 @@ class FakeUpstream:
             completion = _completion(body)
             completion["choices"][0]["message"]["content"] = answer
             return await _json(send, 200, completion)
+        if model == "drop-answer":
+            data = json.dumps(_completion(body)).encode()
+            head = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": head})
+            await send({"type": "http.response.body", "body": data[: len(data) // 2], "more_body": True})
+            raise ConnectionResetError("fake upstream drops the answer")
         if model.startswith("slow-") and model != "slow-stream":
             await asyncio.sleep(float(model.split("-")[1]))
         if path == "/v1/models":

@@ -37,6 +37,10 @@ output = 1000.0
 input = 1000.0
 output = 1000.0
 
+[pricing."openai/drop-answer"]
+input = 1000.0
+output = 1000.0
+
 [pricing."openai/slow-stream"]
 input = 1000.0
 output = 1000.0
@@ -207,6 +211,30 @@ def test_streams_and_cache_hits_are_charged_what_they_really_cost(priced: Helix,
     estimate = -(-len(cut[0]["content"]) // 3) + 4 + 3 + 20  # prompt (3 bytes a token, overheads) + max_tokens
     assert _live(limits, kid)["spent_usd"] - before == pytest.approx(estimate / 1000)
     assert _live(limits, kid)["reserved_usd"] == 0
+
+
+def test_a_whole_answer_cut_off_is_charged_its_estimate_for_each_attempt(priced: Helix, fake: FakeState) -> None:
+    """A provider that began a whole (not streamed) answer and broke off has billed it: it was charged nothing, and
+    Helix's retry was a second free answer (faults round 13)."""
+    secret = add_key(priced, "cut-whole", budget=10.0)
+    kid = key_id(priced, "cut-whole")
+    question = unique("a question")
+    body = {"model": "drop-answer", "messages": question, "max_tokens": 20}
+    answer = httpx.post(
+        f"{priced.url}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {secret}"}, timeout=30
+    )
+    assert answer.status_code == 502 and answer.json()["error"]["code"] == "upstream_cut_off"
+    attempts = len(fake.calls("/v1/chat/completions"))
+    assert attempts == int(answer.headers["x-helix-attempts"]) >= 1
+    estimate = -(-len(question[0]["content"]) // 3) + 4 + 3 + 20  # prompt (3 bytes a token, overheads) + max_tokens
+    assert spent(priced, kid) == pytest.approx(attempts * estimate / 1000)
+    limits = priced.gateway.limits
+    assert limits is not None
+    assert _live(limits, kid) == {
+        "spent_usd": pytest.approx(attempts * estimate / 1000),
+        "reserved_usd": 0,
+        "budget_usd": 10.0,
+    }
 
 
 @pytest.mark.parametrize("who", ["provider", "client"])

@@ -103,13 +103,22 @@ class LogStage:
         elif call.cost is None and estimate.unmetered(call):
             # billed by the provider though it said nothing of it: charged its estimate, as a budget charges it, so the
             # log's spend (the dashboard, `helix spend`) counts it with a key or without
-            price = self._prices.price(call.target.provider.name, call.target.model)
-            if price is not None:
-                prompt, output = estimate.prompt_tokens(call), estimate.max_output_tokens(call)
-                call.cost = estimate.costs(call, prompt, output, price, self._output_tokens_estimate())[1]
+            call.cost = self._estimate(call)
+        if call.cut_answers:  # answers the provider broke off: billed, and their own attempts, whatever came after
+            cut = self._estimate(call)
+            if cut is not None:
+                call.cost = (call.cost or 0.0) + call.cut_answers * cut
         for settle in call.on_finish:
             settle(call)
         self._writer.submit(INSERT, request_log.call_row(call))
+
+    def _estimate(self, call: Call) -> float | None:
+        """What an answer to the call is estimated to cost (None: its model has no price)."""
+        price = self._prices.price(call.target.provider.name, call.target.model)
+        if price is None:
+            return None
+        prompt, output = estimate.prompt_tokens(call), estimate.max_output_tokens(call)
+        return estimate.costs(call, prompt, output, price, self._output_tokens_estimate())[1]
 
     def reject(
         self,

@@ -375,7 +375,10 @@ async def _read(response: httpx.Response, provider: str, call: Call | None, limi
     except AnswerTooLarge:
         raise unreadable(provider, "an answer", "upstream_bad_answer", f"over {limit >> 20} MB") from None
     except UPSTREAM_FAILURES as exc:
-        raise transport_error(provider, exc, answering=True) from None
+        error = transport_error(provider, exc, answering=True)
+        if call is not None and error.code == "upstream_cut_off":
+            call.cut_answers += 1
+        raise error from None
     finally:
         if call is not None:
             call.upstream_seconds += time.perf_counter() - began
