@@ -9,6 +9,7 @@ Behaviour is chosen by the requested model name:
   slow-<seconds>                   wait before answering (timeouts)
   drop-stream                      send two chunks, then cut the connection
   drop-answer                      send half of a whole answer, then cut the connection
+  no-stream-options                a 400 for a request with stream_options (older Azure api-versions, LM Studio)
   slow-stream                      stream with 0.2 s between chunks (clients that leave mid-stream)
   length                           finish_reason "length"
   finish-<reason>                  finish_reason <reason> ("error": OpenRouter's broken generation, "abort": vLLM's)
@@ -437,6 +438,12 @@ class FakeUpstream:
                 "code": "unsupported_parameter",
             }
             return await _json(send, 400, {"error": unsupported})
+        if model == "no-stream-options" and "stream_options" in (body or {}):
+            unknown = {
+                "message": "Unrecognized request argument supplied: stream_options",
+                "type": "invalid_request_error",
+            }
+            return await _json(send, 400, {"error": {**unknown, "param": None, "code": None}})
         if model.startswith("fail-"):
             status = int(model.split("-")[1])
             retry = [(b"retry-after", b"7")] if status in (429, 503) else []

@@ -73,6 +73,22 @@ def test_usage_on_a_finish_chunk_reaches_only_a_client_that_asked(helix: Helix, 
     assert row["completion_tokens"] == 7  # costed either way
 
 
+def test_a_server_that_refuses_stream_options_still_streams(helix: Helix, fake: FakeState) -> None:
+    """Helix adds `stream_options` to every stream (to cost it); a server that rejects the parameter failed every
+    stream over something the client never sent (faults round 13). Refused once, it is no longer sent."""
+    client = helix.client()
+    for n in range(2):
+        question = [{"role": "user", "content": f"stream without usage {n}"}]
+        chunks = list(client.chat.completions.create(model="no-stream-options", messages=question, stream=True))
+        assert (
+            "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == f"echo: stream without usage {n}"
+        )
+    sent = [call.body for call in fake.calls("/v1/chat/completions")]
+    assert ["stream_options" in body for body in sent] == [True, False, False]
+    rows = helix.rows("SELECT status FROM requests")
+    assert [row["status"] for row in rows] == [200, 200]
+
+
 def test_streaming_usage_when_the_client_asks(helix: Helix, fake: FakeState) -> None:
     stream = helix.client().chat.completions.create(
         model="gpt-4o-mini",

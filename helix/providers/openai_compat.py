@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import AsyncExitStack, aclosing
 from typing import Any
 
 import httpx
@@ -28,6 +29,8 @@ from helix.providers.http import (
 from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS, embeddings_mismatch
 from helix.translate.completion_chunks import completion_to_chunks
 
+log = logging.getLogger("helix")
+
 
 class OpenAICompatProvider(HttpAdapter):
     kind = "openai"
@@ -49,6 +52,9 @@ class OpenAICompatProvider(HttpAdapter):
             defaults["authorization"] = f"Bearer {api_key}"
         super().__init__(name, base_url.rstrip("/"), client, defaults, read_openai_error, forward, timeout)
         self.local = local
+        # Streams ask for usage (`stream_options`) until the server refuses the parameter (older Azure api-versions,
+        # LM Studio, TGI, llama.cpp builds): then they are costed by estimate, as a server that reports none is.
+        self.asks_stream_usage = True
 
     async def chat(self, call: Call) -> Reply:
         return await self._send(call, "/chat/completions", usage_option=True)
@@ -64,11 +70,33 @@ class OpenAICompatProvider(HttpAdapter):
     async def _send(self, call: Call, path: str, *, usage_option: bool) -> Reply:
         body = {**call.body, "model": call.target.model}
         if call.stream:
-            if usage_option and not call.client_wants_usage:
+            if usage_option and not call.client_wants_usage and self.asks_stream_usage:
                 # Helix costs every request, so it asks for usage; the API layer hides it from this client.
                 body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+                return Streamed(self._stream_asking_usage(call, body, path))
             return Streamed(self._stream(call, body, path))
         return Completed(*await self._post_json(call, path, body))
+
+    async def _stream_asking_usage(self, call: Call, body: dict[str, Any], path: str) -> AsyncIterator[dict[str, Any]]:
+        """The stream with the `stream_options` Helix added; sent again without it if the server refuses it."""
+        began = False
+        try:
+            async with aclosing(self._stream(call, body, path)) as chunks:
+                async for chunk in chunks:
+                    began = True
+                    yield chunk
+            return
+        except HelixError as exc:
+            if began or exc.status != 400 or "stream_options" not in exc.message:
+                raise
+        self.asks_stream_usage = False
+        log.warning(
+            "%s refuses stream_options: its streams are no longer asked for usage (costed by estimate)", self.name
+        )
+        bare = {k: v for k, v in body.items() if k != "stream_options"}
+        async with aclosing(self._stream(call, bare, path)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     async def embeddings(self, call: Call) -> Reply:
         body = {**call.body, "model": call.target.model}
@@ -99,7 +127,7 @@ class OpenAICompatProvider(HttpAdapter):
             raise carried or unreadable(self.name, "an answer", "upstream_bad_answer", problem)
         return result, raw
 
-    async def _stream(self, call: Call, body: dict[str, Any], path: str) -> AsyncIterator[dict[str, Any]]:
+    async def _stream(self, call: Call, body: dict[str, Any], path: str) -> AsyncGenerator[dict[str, Any], None]:
         async with AsyncExitStack() as stack:
             response = await stack.enter_async_context(self._open(call, path, body))
             if response.headers.get("content-type", "").startswith("application/json"):
