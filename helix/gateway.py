@@ -39,7 +39,7 @@ import httpx
 from helix.alerts import Alerts
 from helix.cache.embedder import Embedder
 from helix.cache.response_cache import ResponseCache
-from helix.call import Call, Endpoint, Next, Reply
+from helix.call import Call, Endpoint, Next, Provider, Reply
 from helix.config import CacheConfig, Config
 from helix.dburl import PostgresUrl, is_shared
 from helix.errors import HelixError
@@ -78,6 +78,8 @@ class Stage(Protocol):
 MODELS_TTL_SECONDS = 60.0
 # How long a listing that some provider failed is kept: that provider may be back soon.
 MODELS_RETRY_SECONDS = 5.0
+# A provider's listing is given up after this long (a stalled one held GET /v1/models for its read timeout).
+MODELS_LIST_SECONDS = 5.0
 
 
 @dataclass(slots=True)
@@ -340,7 +342,7 @@ class Gateway:
         if self._models and now < self._models[0]:
             return self._models[1]
         providers = self.registry.usable()
-        results = await asyncio.gather(*(p.list_models() for p in providers), return_exceptions=True)
+        results = await asyncio.gather(*(_listing(p) for p in providers), return_exceptions=True)
         listed: list[dict[str, Any]] = [
             {"id": alias, "object": "model", "created": 0, "owned_by": f"helix alias for {target}"}
             for alias, target in self.registry.aliases.items()
@@ -382,3 +384,10 @@ class Gateway:
 
 
 __all__ = ["Gateway", "compose", "new_request_id"]
+
+
+async def _listing(provider: Provider) -> list[dict[str, Any]]:
+    try:
+        return await asyncio.wait_for(provider.list_models(), MODELS_LIST_SECONDS)
+    except TimeoutError:
+        raise HelixError(f"{provider.name}: listing its models took over {MODELS_LIST_SECONDS:g} s") from None

@@ -1159,6 +1159,21 @@ def test_models_listed_when_the_provider_cannot_list_them(tmp_path: Path) -> Non
             bare.server.stop()
 
 
+def test_models_listed_when_a_provider_never_answers_its_listing(tmp_path: Path) -> None:
+    """A provider that takes the connection and never answers held GET /v1/models for [upstream] read_timeout (600 s
+    by default): clients gave up (faults round 13). Its listing is given up after a few seconds, as a failed one is."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connections wait in its backlog, never answered
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        toml = '[models.smart]\ntarget = "openai/gpt-4o"\n'
+        instance = start_helix(tmp_path, url, toml, env={"HELIX_UPSTREAM__READ_TIMEOUT": "60"})
+        try:
+            response = httpx.get(f"{instance.url}/v1/models", timeout=20)
+            assert response.status_code == 200, response.text
+            assert [m["id"] for m in response.json()["data"]][:2] == ["smart", "openai/gpt-4o"]
+        finally:
+            instance.server.stop()
+
+
 def test_a_completion_with_no_text_is_a_502(tmp_path: Path) -> None:
     """A legacy completion whose choices carry no text (a chat answer, from a server that answers /completions
     so): passed on as a 200, whose text the client's SDK read as None."""
