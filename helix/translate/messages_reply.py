@@ -109,6 +109,8 @@ class MessageEvents:
         self._calls = ToolCalls()
         self._ids: list[str] = []  # each tool call's id, by its number
         self._live: int | None = None  # the tool call streamed as it comes
+        self._unsent = ""  # its arguments' leading spaces, until they show whether they open an object
+        self._wrapped: bool | None = None  # whether its arguments are sent inside {"value": ...}; None: not yet known
         self._held: dict[int, JSON] = {}  # the others: id, name and arguments so far, sent at the end
         self._stop: str | None = None
         self._refused = False  # an OpenAI model's refusal: Anthropic's stop reason says so
@@ -202,9 +204,20 @@ class MessageEvents:
         if self._live is None:
             self._live = number
             events += self._open(key, self._tool_block(self._ids[number], function.get("name") or ""))
-        if arguments:
-            events.append(self._delta({"type": "input_json_delta", "partial_json": arguments}))
-        return events
+        return events + self._live_arguments(arguments)
+
+    def _live_arguments(self, arguments: str) -> list[tuple[str, JSON]]:
+        """The live call's arguments as they come; ones that open no object (`null`, `[1, 2]`) go inside
+        {"value": ...}, as a whole answer's do: Anthropic's `input` is always an object."""
+        if self._wrapped is None:
+            self._unsent += arguments
+            if not self._unsent.strip():
+                return []
+            arguments, self._unsent = self._unsent, ""
+            self._wrapped = not arguments.lstrip().startswith("{")
+            if self._wrapped:
+                arguments = '{"value": ' + arguments
+        return [self._delta({"type": "input_json_delta", "partial_json": arguments})] if arguments else []
 
     def _call_number(self, call: JSON) -> int:
         """Which tool call of the answer a delta belongs to (`ToolCalls`); a call the provider gave no id gets one."""
@@ -224,8 +237,11 @@ class MessageEvents:
         events: list[tuple[str, JSON]] = []
         for number, held in self._held.items():
             events += self._open(("tool", number), self._tool_block(held["id"], held["name"]))
-            if held["arguments"]:
-                events.append(self._delta({"type": "input_json_delta", "partial_json": held["arguments"]}))
+            if held["arguments"].strip():
+                whole = held["arguments"]
+                if not whole.lstrip().startswith("{"):
+                    whole = json.dumps(_arguments(whole))
+                events.append(self._delta({"type": "input_json_delta", "partial_json": whole}))
         self._held.clear()
         return events
 
@@ -243,8 +259,12 @@ class MessageEvents:
     def _close(self) -> list[tuple[str, JSON]]:
         if self._block is None:
             return []
+        events = []
+        if self._wrapped and self._block == ("tool", self._live):
+            self._wrapped = False
+            events.append(self._delta({"type": "input_json_delta", "partial_json": "}"}))
         self._block = None
-        return [("content_block_stop", {"type": "content_block_stop", "index": self._index})]
+        return [*events, ("content_block_stop", {"type": "content_block_stop", "index": self._index})]
 
     def _delta(self, delta: JSON) -> tuple[str, JSON]:
         return ("content_block_delta", {"type": "content_block_delta", "index": self._index, "delta": delta})
