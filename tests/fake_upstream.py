@@ -181,6 +181,8 @@ OTHER_PARTS: dict[str, dict[str, Any]] = {
     "audio-answer": {
         "audio": {"id": "audio_abc", "data": "UklGRiQAAABXQVZF", "transcript": "It is sunny.", "expires_at": 1}
     },
+    "reasoner": {"reasoning_content": "First I think it over, then I answer."},  # DeepSeek's
+    "reasoned": {"reasoning": "Weigh both sides; pick one."},  # OpenRouter's, Groq's, vLLM's
     "cited": {
         "annotations": [
             {
@@ -194,7 +196,7 @@ OTHER_PARTS: dict[str, dict[str, Any]] = {
 
 def _part_pieces(parts: dict[str, Any]) -> list[dict[str, Any]]:
     """The deltas a stream carries `parts` in: a function call's name, then its arguments in pieces; audio's id, then
-    its data and transcript in pieces, then its expiry; citations whole."""
+    its data and transcript in pieces, then its expiry; citations whole; reasoning in pieces."""
     deltas: list[dict[str, Any]] = []
     if call := parts.get("function_call"):
         deltas.append({"function_call": {"name": call["name"], "arguments": ""}})
@@ -206,7 +208,14 @@ def _part_pieces(parts: dict[str, Any]) -> list[dict[str, Any]]:
         deltas.append({"audio": {"expires_at": audio["expires_at"]}})
     if "annotations" in parts:
         deltas.append({"annotations": parts["annotations"]})
+    for name in REASONING_PARTS & parts.keys():
+        deltas += [{name: piece} for piece in _pieces(parts[name])]
     return deltas
+
+
+# Parts that come with the answer's text, not instead of it.
+REASONING_PARTS = {"reasoning_content", "reasoning"}
+WITH_TEXT = {"annotations", *REASONING_PARTS}
 
 
 REASONING_MODEL = re.compile(r"o\d+(?:-|$)|gpt-5")  # OpenAI's models that refuse max_tokens
@@ -235,7 +244,7 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
         "usage": BAD_USAGE.get(str(body.get("model"))) or _usage(prompt, answer),
     }
     if parts := OTHER_PARTS.get(str(body.get("model"))):
-        completion["choices"][0]["message"] |= {"content": None, **parts} if "annotations" not in parts else parts
+        completion["choices"][0]["message"] |= parts if parts.keys() & WITH_TEXT else {"content": None, **parts}
         completion["choices"][0]["finish_reason"] = "function_call" if "function_call" in parts else finish
     if body.get("model") == "no-usage":
         del completion["usage"]
@@ -323,7 +332,7 @@ def _stream_events(body: dict[str, Any]) -> list[dict[str, Any]]:
     parts = OTHER_PARTS.get(model, {})
     if model in TOOL_STREAMS:
         events += [_chunk(model, delta) for delta in TOOL_STREAMS[model]]
-    elif not parts or "annotations" in parts:
+    elif not parts or parts.keys() & WITH_TEXT:
         events += [_chunk(model, {"content": piece}) for piece in _pieces(answer)]
     events += [_chunk(model, delta) for delta in _part_pieces(parts)]
     finish = (

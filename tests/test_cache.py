@@ -151,7 +151,7 @@ def test_streamed_hit_is_replayed_as_chunks(helix: Helix, fake: FakeState) -> No
 
 
 def _streamed_parts(helix: Helix, model: str, text: str) -> tuple[dict[str, Any], str]:
-    """The function call, audio and citations a stream carried, put back together, and its cache header."""
+    """The function call, audio, citations and reasoning a stream carried, put back together, and its cache header."""
     body = {"model": model, "messages": [{"role": "user", "content": text}], "stream": True}
     response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
     assert response.status_code == 200, response.text
@@ -169,6 +169,9 @@ def _streamed_parts(helix: Helix, model: str, text: str) -> tuple[dict[str, Any]
                     whole[key] = whole.get(key, "") + value if key in pieced else value
             if delta.get("annotations"):
                 parts.setdefault("annotations", []).extend(delta["annotations"])
+            for name in ("reasoning_content", "reasoning"):
+                if isinstance(delta.get(name), str):
+                    parts[name] = parts.get(name, "") + delta[name]
     return parts, response.headers["x-helix-cache"]
 
 
@@ -178,7 +181,7 @@ def test_a_function_call_audio_and_citations_survive_the_cache_both_ways(
 ) -> None:
     """A cached answer replayed as a stream carried only its text: a legacy function call came back as an empty one,
     spoken audio as an empty text answer, and a web search's citations were gone; a streamed one was not kept at all
-    (its function call) or kept without them."""
+    (its function call) or kept without them; a model's reasoning was dropped either way (faults round 13)."""
     whole = ask(helix, "what is the weather in Paris?", model=model).json()["choices"][0]
     replayed, cache = _streamed_parts(helix, model, "what is the weather in Paris?")
     assert cache == "HIT-EXACT"

@@ -4,7 +4,7 @@ a completion replayed as chunks by `helix/translate/completion_chunks.py`.
 The cache stores every answer as a completion. A streamed miss is assembled into one as its chunks
 pass by (they are forwarded immediately, never held back), and a hit for a `stream: true` request is
 replayed as chunks at once, with no artificial delay. What the original stream carried comes back:
-text, refusals, tool calls, logprobs, finish reasons, `system_fingerprint` and `service_tier`, and
+text, reasoning, refusals, tool calls, logprobs, finish reasons, `system_fingerprint` and `service_tier`, and
 Anthropic's thinking blocks (`thinking_blocks`, signatures included).
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from helix.translate.completion_chunks import ENVELOPE, OTHER_PARTS
+from helix.translate.completion_chunks import ENVELOPE, OTHER_PARTS, REASONING
 from helix.translate.parts import ToolCalls
 
 
@@ -57,6 +57,7 @@ class ChunkAssembler:
                 "function_call": None,
                 "audio": None,
                 "annotations": [],
+                "reasoning": {},  # by field (`REASONING`): its pieces
             }
         delta = choice.get("delta") or {}
         if delta.get("role"):
@@ -67,6 +68,10 @@ class ChunkAssembler:
         if delta.get("refusal"):
             state["refusal"].append(delta["refusal"])
             self.size += len(delta["refusal"])
+        for name in REASONING:
+            if (reasoning := delta.get(name)) and isinstance(reasoning, str):
+                state["reasoning"].setdefault(name, []).append(reasoning)
+                self.size += len(reasoning)
         for piece in delta.get("thinking_blocks") or []:
             block = state["thinking"].setdefault(int(piece.get("index") or 0), {})
             for key, value in piece.items():
@@ -129,6 +134,8 @@ class ChunkAssembler:
                 message["tool_calls"] = [call for _, call in sorted(state["tool_calls"].items())]
             if state["thinking"]:
                 message["thinking_blocks"] = [block for _, block in sorted(state["thinking"].items())]
+            for name, pieces in state["reasoning"].items():
+                message[name] = "".join(pieces)
             for part in OTHER_PARTS:
                 if state[part]:
                     message[part] = state[part]

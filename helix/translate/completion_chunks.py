@@ -10,6 +10,9 @@ ENVELOPE = ("system_fingerprint", "service_tier")
 # Parts of a message besides its text, tool calls and thinking: a legacy function call, spoken audio, a web search's
 # citations; each replayed as one delta of its own.
 OTHER_PARTS = ("function_call", "audio", "annotations")
+# A model's reasoning as text beside its answer: DeepSeek's `reasoning_content`; OpenRouter's, Groq's and vLLM's
+# `reasoning`. Replayed before the answer, as it came.
+REASONING = ("reasoning_content", "reasoning")
 
 
 def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
@@ -34,6 +37,11 @@ def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
             chunks.append(
                 {**base, "choices": [{"index": index, "delta": {"thinking_blocks": blocks}, "finish_reason": None}]}
             )
+        for name in REASONING:
+            if isinstance(message.get(name), str) and message[name]:
+                chunks.append(
+                    {**base, "choices": [{"index": index, "delta": {name: message[name]}, "finish_reason": None}]}
+                )
         opening: dict[str, Any] = {"index": index, "delta": first, "finish_reason": None}
         if choice.get("logprobs") is not None:
             opening["logprobs"] = choice["logprobs"]
