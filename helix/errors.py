@@ -83,6 +83,11 @@ class InvalidRequest(HelixError):
     type = "invalid_request_error"
 
 
+class NotForThisProvider(InvalidRequest):
+    """The request cannot be put to this provider as asked (`n` > 1, or an audio part, to Anthropic): a 400 when no
+    other deployment of the model could be tried; a fallback that cannot take it is passed over."""
+
+
 class PayloadTooLarge(InvalidRequest):
     status = 413
     code = "413"  # as Litestar's own 413 has always said

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -45,6 +46,7 @@ def post(helix: Helix, model: str, headers: dict[str, str] | None = None, **extr
 
 
 FAST_RETRIES = "[routing]\nbackoff = 0.01\nmax_backoff = 0.05\n"
+_AUDIO = {"type": "input_audio", "input_audio": {"data": "UklGRiQAAABXQVZF", "format": "wav"}}
 
 
 def test_a_transient_500_is_retried_until_it_succeeds(make, fake: FakeState) -> None:
@@ -94,6 +96,20 @@ def test_a_client_fault_is_never_retried_nor_sent_to_a_fallback(make, fake: Fake
     assert response.status_code == status
     assert response.headers["x-helix-attempts"] == "1"
     assert fake.models() == [f"fail-{status}"]
+
+
+@pytest.mark.parametrize("more", [{"n": 2}, {"messages": [{"role": "user", "content": [_AUDIO]}]}], ids=["n", "audio"])
+def test_a_fallback_that_cannot_take_the_request_is_passed_over(make, fake: FakeState, more: dict[str, Any]) -> None:
+    """The primary failed (a 500); its Anthropic fallback cannot take `n` > 1 or an audio part: the client got a 400
+    blaming its request, which was fine where it was sent, and SDKs do not retry a 400 (faults round 13). It gets the
+    primary's failure; the same request to the Anthropic model alone is still a 400 saying why."""
+    helix = make('[routing]\nretries = 0\n[models.m]\ntarget = "openai/fail-500"\nfallbacks = ["anthropic/claude-x"]\n')
+    response = post(helix, "m", **more)
+    assert response.status_code == 502, response.text
+    assert response.json()["error"]["message"].startswith("openai: fake upstream failure 500")
+    assert response.headers["x-helix-attempts"] == "1" and fake.models() == ["fail-500"]
+    alone = post(helix, "anthropic/claude-x", **more)
+    assert alone.status_code == 400 and alone.json()["error"]["type"] == "invalid_request_error"
 
 
 @pytest.mark.parametrize("fault", ["reset", "invalid-json", "fail-500", "fail-503", "fail-529", "fail-401"])

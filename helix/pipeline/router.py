@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from helix.call import Call, Completed, Reply, Streamed
-from helix.errors import HelixError, InvalidRequest, UpstreamTimeout
+from helix.errors import HelixError, InvalidRequest, NotForThisProvider, UpstreamTimeout
 from helix.pii.scrub import quoted
 from helix.pipeline.headers import TIMEOUT_HEADER, timeout_header
 from helix.pipeline.route import send_to_provider
@@ -49,6 +49,7 @@ class _Tries:
     deadline: float  # monotonic seconds
     attempts: int = 0
     last: HelixError | None = None
+    not_taken: NotForThisProvider | None = None  # a deployment that could not take the request as asked
 
 
 class Router:
@@ -79,7 +80,7 @@ class Router:
                 return reply
             if _monotonic() >= tries.deadline:
                 break
-        last = tries.last
+        last = tries.last or tries.not_taken
         if last is None:
             raise InvalidRequest(
                 f"the prompt (about {tokens} tokens) is longer than any deployment of {quoted(call.requested_model)} "
@@ -125,6 +126,14 @@ class Router:
             tries.attempts += 1
             try:
                 reply = await self._attempt(call, deployment, tries.deadline)
+            except NotForThisProvider as exc:
+                # not sent: another deployment may take the request; the client hears of it only if none was tried,
+                # else of the last attempt's own failure (not a 400 for a request that was fine where it was sent)
+                tries.attempts -= 1
+                tries.not_taken = tries.not_taken or exc
+                deployment.health.inconclusive()
+                done.add(deployment.name)
+                continue
             except HelixError as exc:
                 tries.last = exc
                 verdict = classify(exc, settings.max_retry_wait)

@@ -15,7 +15,7 @@ import httpx
 import msgspec
 
 from helix.call import Call, Completed, Reply, Streamed
-from helix.errors import InvalidRequest, UpstreamError
+from helix.errors import InvalidRequest, NotForThisProvider, UpstreamError
 from helix.providers.anthropic_translate import (
     StreamTranslator,
     TranslationError,
@@ -81,7 +81,7 @@ class AnthropicProvider(HttpAdapter):
         try:
             body = to_messages_request(call.body, call.target.model)
         except TranslationError as exc:
-            raise InvalidRequest(f"{self.name}: {exc}", param=exc.param, provider=self.name) from None
+            raise NotForThisProvider(f"{self.name}: {exc}", param=exc.param, provider=self.name) from None
         return await self._send(call, body, answers_in_json(body))
 
     async def messages(self, call: Call) -> Reply:
