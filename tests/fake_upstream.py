@@ -225,6 +225,8 @@ MODEL_WRITTEN_PII = ("model.wrote@leakmail.io", "4111 1111 1111 1111")
 def _answer_text(body: dict[str, Any], prompt: str) -> str:
     if body.get("model") == "empty-answer":
         return ""
+    if body.get("model") == "json-echo":  # an answer asked for as JSON, quoting the prompt in a JSON string
+        return json.dumps({"echo": prompt})
     if body.get("model") == "writes-pii":
         email, card = MODEL_WRITTEN_PII
         return f"echo: {prompt} The owner is {email} and they paid with card {card}. " + "More text. " * 40

@@ -93,6 +93,30 @@ def test_pseudonymized_values_come_back_in_the_answer(firewall: Helix, fake: Fak
     assert sent == "Please email <EMAIL_ADDRESS_1> and copy <EMAIL_ADDRESS_2> about the outage."
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_restored_value_keeps_a_json_answer_json(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], stream: bool
+) -> None:
+    """An answer asked for as JSON quotes a placeholder inside a JSON string: a value restored there unescaped (a
+    backslash, a quote) broke the JSON the client asked for (faults round 13)."""
+    instance = start_helix(tmp_path, upstream[0].url, '[pii]\nactions = { PASSWORD = "pseudonymize" }\n')
+    try:
+        text = 'my password=Tr0ub\\4d0r3xQ and "quotes"'
+        question = [{"role": "user", "content": text}]
+        client = instance.client()
+        asked = {"model": "json-echo", "messages": question, "response_format": {"type": "json_object"}}
+        if stream:
+            chunks = list(client.chat.completions.create(**asked, stream=True))
+            content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        else:
+            content = client.chat.completions.create(**asked).choices[0].message.content or ""
+        assert json.loads(content) == {"echo": text}
+        sent = upstream[1].calls("/v1/chat/completions")[-1].body["messages"][0]["content"]
+        assert "Tr0ub" not in sent
+    finally:
+        instance.server.stop()
+
+
 def test_pseudonymized_values_come_back_in_a_stream(firewall: Helix, fake: FakeState) -> None:
     text = "Write to jane.doe@example.com, then to jane.doe@example.com again, and to bob@example.net."
     client = firewall.client()

@@ -229,8 +229,9 @@ class RedactStage:
         if not redaction.mapping:
             return reply
         mapping = redaction.mapping
+        json_answer = _asks_json(call.body)
         if isinstance(reply, Streamed):
-            restorer = lambda tool: _OnLoop(StreamRestorer(mapping, json_escape=tool))  # noqa: E731
+            restorer = lambda tool: _OnLoop(StreamRestorer(mapping, json_escape=tool or json_answer))  # noqa: E731
 
             async def restored(event: dict[str, Any]) -> dict[str, Any]:
                 return restore_strings(event, mapping)
@@ -244,7 +245,7 @@ class RedactStage:
             )
         if not _is_chat(reply.body):  # passed through in the provider's own shape (responses, completions)
             return Completed(restore_strings(reply.body, mapping))
-        _restore_completion(reply, mapping)
+        _restore_completion(reply, mapping, json_answer)
         reply.raw = None  # changed in place
         return reply
 
@@ -319,14 +320,22 @@ async def _prepend(first: list[dict[str, Any]], rest: AsyncIterator[dict[str, An
         yield chunk
 
 
-def _restore_completion(reply: Completed, mapping: Mapping[str, str]) -> None:
+def _asks_json(body: dict[str, Any]) -> bool:
+    """Whether the answer was asked for as JSON (chat's `response_format`, the Responses API's `text.format`): its
+    text is a JSON document, and a value restored inside one of its strings must be escaped as one."""
+    text = body.get("text")
+    asked = body.get("response_format") or (text.get("format") if isinstance(text, dict) else None)
+    return isinstance(asked, dict) and asked.get("type") in ("json_object", "json_schema")
+
+
+def _restore_completion(reply: Completed, mapping: Mapping[str, str], json_answer: bool) -> None:
     for choice in reply.body.get("choices") or []:
         message = choice.get("message") if isinstance(choice, dict) else None
         if not isinstance(message, dict):
             continue
         for field in ("content", "refusal"):
             if isinstance(message.get(field), str):
-                message[field] = restore(message[field], mapping)
+                message[field] = restore(message[field], mapping, json_escape=json_answer and field == "content")
         for tool_call in message.get("tool_calls") or []:
             function = tool_call.get("function") or {}
             if isinstance(function.get("arguments"), str):
