@@ -113,6 +113,14 @@ def test_a_restored_value_keeps_a_json_answer_json(
         assert json.loads(content) == {"echo": text}
         sent = upstream[1].calls("/v1/chat/completions")[-1].body["messages"][0]["content"]
         assert "Tr0ub" not in sent
+        # the Responses API, passed through: its output text is the JSON document
+        answered = client.responses.create(
+            model="json-echo", input=text, text={"format": {"type": "json_object"}}, stream=stream
+        )
+        if stream:
+            done = [event for event in answered if event.type == "response.completed"]
+            answered = done[0].response
+        assert json.loads(answered.output_text) == {"echo": text}
     finally:
         instance.server.stop()
 

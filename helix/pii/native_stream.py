@@ -31,14 +31,18 @@ class Channel(Protocol):
 Event = dict[str, Any]
 
 
-def restore_strings(value: Any, mapping: Mapping[str, str], json_escape: bool = False) -> Any:
-    """`value` with every placeholder in every string restored (tool `arguments` are JSON text)."""
+def restore_strings(value: Any, mapping: Mapping[str, str], json_escape: bool = False, json_text: bool = False) -> Any:
+    """`value` with every placeholder in every string restored (tool `arguments` are JSON text, and so is an answer's
+    `text` when it was asked for as JSON: `json_text`)."""
     if isinstance(value, str):
         return restore(value, mapping, json_escape=json_escape)
     if isinstance(value, list):
-        return [restore_strings(item, mapping, json_escape) for item in value]
+        return [restore_strings(item, mapping, json_escape, json_text) for item in value]
     if isinstance(value, dict):
-        return {k: restore_strings(v, mapping, json_escape or k == "arguments") for k, v in value.items()}
+        return {
+            k: restore_strings(v, mapping, json_escape or k == "arguments" or (json_text and k == "text"), json_text)
+            for k, v in value.items()
+        }
     return value
 
 

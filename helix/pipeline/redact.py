@@ -234,7 +234,7 @@ class RedactStage:
             restorer = lambda tool: _OnLoop(StreamRestorer(mapping, json_escape=tool or json_answer))  # noqa: E731
 
             async def restored(event: dict[str, Any]) -> dict[str, Any]:
-                return restore_strings(event, mapping)
+                return restore_strings(event, mapping, json_text=json_answer)
 
             return Streamed(
                 _by_shape(
@@ -244,7 +244,7 @@ class RedactStage:
                 )
             )
         if not _is_chat(reply.body):  # passed through in the provider's own shape (responses, completions)
-            return Completed(restore_strings(reply.body, mapping))
+            return Completed(restore_strings(reply.body, mapping, json_text=json_answer))
         _restore_completion(reply, mapping, json_answer)
         reply.raw = None  # changed in place
         return reply
