@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import AsyncExitStack, aclosing
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
@@ -73,30 +73,9 @@ class OpenAICompatProvider(HttpAdapter):
             if usage_option and not call.client_wants_usage and self.asks_stream_usage:
                 # Helix costs every request, so it asks for usage; the API layer hides it from this client.
                 body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-                return Streamed(self._stream_asking_usage(call, body, path))
+                return Streamed(self._stream(call, body, path, asked_usage=True))
             return Streamed(self._stream(call, body, path))
         return Completed(*await self._post_json(call, path, body))
-
-    async def _stream_asking_usage(self, call: Call, body: dict[str, Any], path: str) -> AsyncIterator[dict[str, Any]]:
-        """The stream with the `stream_options` Helix added; sent again without it if the server refuses it."""
-        began = False
-        try:
-            async with aclosing(self._stream(call, body, path)) as chunks:
-                async for chunk in chunks:
-                    began = True
-                    yield chunk
-            return
-        except HelixError as exc:
-            if began or exc.status != 400 or "stream_options" not in exc.message:
-                raise
-        self.asks_stream_usage = False
-        log.warning(
-            "%s refuses stream_options: its streams are no longer asked for usage (costed by estimate)", self.name
-        )
-        bare = {k: v for k, v in body.items() if k != "stream_options"}
-        async with aclosing(self._stream(call, bare, path)) as chunks:
-            async for chunk in chunks:
-                yield chunk
 
     async def embeddings(self, call: Call) -> Reply:
         body = {**call.body, "model": call.target.model}
@@ -127,9 +106,20 @@ class OpenAICompatProvider(HttpAdapter):
             raise carried or unreadable(self.name, "an answer", "upstream_bad_answer", problem)
         return result, raw
 
-    async def _stream(self, call: Call, body: dict[str, Any], path: str) -> AsyncGenerator[dict[str, Any], None]:
+    async def _stream(
+        self, call: Call, body: dict[str, Any], path: str, *, asked_usage: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        """`asked_usage`: Helix added `stream_options`; a server that refuses it is asked again without it."""
         async with AsyncExitStack() as stack:
-            response = await stack.enter_async_context(self._open(call, path, body))
+            try:
+                response = await stack.enter_async_context(self._open(call, path, body))
+            except HelixError as exc:
+                if not (asked_usage and exc.status == 400 and "stream_options" in exc.message):
+                    raise
+                self.asks_stream_usage = False
+                log.warning("%s refuses stream_options: its streams are no longer asked for usage", self.name)
+                body = {k: v for k, v in body.items() if k != "stream_options"}
+                response = await stack.enter_async_context(self._open(call, path, body))
             if response.headers.get("content-type", "").startswith("application/json"):
                 # A server that does not stream (some local ones ignore `stream: true`) answered with the whole
                 # answer (or its error): a completion is passed on as the chunks it amounts to, as a cached answer is
