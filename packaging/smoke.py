@@ -182,7 +182,7 @@ class Smoke:
         out = self.run("doctor", "doctor", "--config", str(self.config))
         wanted = {
             "sqlite-vec": r"OK\s+sqlite-vec: v[\d.]+ loaded",
-            "database": r"OK\s+database: .*migrations applied",
+            "database": r"OK\s+database: .*(?:migrations applied|not created yet)",  # doctor looks, never creates
             "semantic cache": r"OK\s+cache: exact \+ semantic",
             "spaCy NER": r"OK\s+pii: ner \(",
             f"the embedding model from {self.source}": (
