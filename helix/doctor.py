@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -104,8 +105,8 @@ def _database(config: Config, db_given: bool) -> Iterator[Check]:
             yield Check("database", "fail", f"no Helix database at {location}: check --db")
         else:
             yield Check("database", "ok", f"{location}, not created yet: `helix serve` creates it")
-        with tempfile.TemporaryDirectory() as folder:
-            yield _sqlite_vec(connect(Path(folder) / "probe.db"), close=True)
+        with tempfile.TemporaryDirectory() as folder, closing(connect(Path(folder) / "probe.db")) as probe:
+            yield _sqlite_vec(probe)
         return
     shared = is_shared(location)
     try:
@@ -125,15 +126,12 @@ def _database(config: Config, db_given: bool) -> Iterator[Check]:
         conn.close()
 
 
-def _sqlite_vec(conn: Connection, close: bool = False) -> Check:
+def _sqlite_vec(conn: Connection) -> Check:
     try:
         (version,) = conn.execute("select vec_version()").fetchone()
         return Check("sqlite-vec", "ok", f"{version} loaded")
     except Exception as exc:
         return Check("sqlite-vec", "fail", f"not usable: {exc}")
-    finally:
-        if close:
-            conn.close()
 
 
 def _writes(conn: Connection) -> Check:

@@ -383,11 +383,11 @@ class Gateway:
         return found
 
 
-__all__ = ["Gateway", "compose", "new_request_id"]
-
-
 async def _listing(provider: Provider) -> list[dict[str, Any]]:
     try:
         return await asyncio.wait_for(provider.list_models(), MODELS_LIST_SECONDS)
     except TimeoutError:
         raise HelixError(f"{provider.name}: listing its models took over {MODELS_LIST_SECONDS:g} s") from None
+
+
+__all__ = ["Gateway", "compose", "new_request_id"]
