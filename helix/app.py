@@ -1,7 +1,8 @@
 """create_app(config): the Litestar app, its lifespan (database, upstream client, dashboard) and error handlers.
 
 The server runs `served(app)`: in laptop mode, requests from web pages of other sites refused first
-(helix/api/local_only.py), then chat completions answered in front of everything (helix/api/chat_route.py),
+(helix/api/local_only.py), then CORS for the pages that may call Helix (helix/api/cors.py), then chat
+completions answered in front of everything (helix/api/chat_route.py),
 then the dashboard's dispatcher when it is on, then the app."""
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from litestar.openapi import OpenAPIConfig
 from helix import __version__
 from helix.api import admin, anthropic, health, metrics, openai, reload, responses_api
 from helix.api.chat_route import ChatRoute
+from helix.api.cors import with_cors
 from helix.api.local_only import LocalOnly
 from helix.api.responses import on_helix_error, on_http_error, on_unexpected
 from helix.config import Config
 from helix.errors import HelixError
 from helix.gateway import Gateway
+from helix.pipeline.auth import laptop_mode
 from helix.web.asgi import ASGIApp
 from helix.web.mount import Dashboard, front
 
@@ -82,4 +85,7 @@ def create_app(
 
 def served(app: Litestar) -> ASGIApp:
     """What the server runs for `app` (see the module's docstring)."""
-    return LocalOnly(ChatRoute(front(app), app.state.gateway, app.state.max_body), app.state.gateway)
+    gateway: Gateway = app.state.gateway
+    origins = gateway.config.server.cors_origins
+    chat = ChatRoute(front(app), gateway, app.state.max_body)
+    return LocalOnly(with_cors(chat, origins, local=laptop_mode(gateway.config)), gateway, origins)

@@ -54,6 +54,7 @@ class ServerConfig(_Section):
     client_read_timeout: float = 60.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     shutdown_grace: float = 30.0
+    cors_origins: list[str] = []
 
     @property
     def max_body_bytes(self) -> int:
@@ -323,6 +324,9 @@ def _check_named_entries(data: dict[str, Any]) -> None:
                 raise ConfigError(_describe(exc, f"{section}.{name}")) from None
 
 
+_ORIGIN = re.compile(r"https?://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
+
+
 def _check(config: Config) -> None:
     _check_access(config)
     if not 0 < config.server.port < 65536:
@@ -335,6 +339,12 @@ def _check(config: Config) -> None:
         raise ConfigError("bad value for 'server.max_body_mb': must be positive")
     if not (1 <= config.server.max_header_kb <= 1024 and 8 <= config.server.max_headers <= 10_000):
         raise ConfigError("bad value in [server]: max_header_kb is 1 to 1024, max_headers 8 to 10000")
+    for origin in config.server.cors_origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise ConfigError(
+                f"bad value in 'server.cors_origins': {origin!r} is not an origin (scheme://host or"
+                " scheme://host:port in lower case, as a browser sends it: no path, no trailing slash), or '*'"
+            )
     try:
         validate_pii(config.pii)
         config.db_path()

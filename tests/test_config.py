@@ -87,6 +87,9 @@ def test_cli_overrides_beat_the_environment(tmp_path: Path) -> None:
         ('[routing]\ndefault_provider = "ünï"\n', {}, "'routing.default_provider'"),
         ("[cache]\njudge_close_similarity = 1.5\n", {}, "'cache.judge_close_similarity'"),
         ("", {"HELIX_CACHE__JUDGE_CLOSE_THRESHOLD": "0"}, "'cache.judge_close_threshold'"),
+        ('[server]\ncors_origins = ["https://app.example.com/"]\n', {}, "'server.cors_origins': 'https://app"),
+        ('[server]\ncors_origins = ["app.example.com"]\n', {}, "is not an origin"),
+        ('[server]\ncors_origins = "*"\n', {}, "server.cors_origins"),
     ],
 )
 def test_mistakes_are_one_clear_line(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:

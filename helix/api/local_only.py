@@ -5,11 +5,13 @@ send a request to 127.0.0.1 (a POST whose body is `text/plain` needs no CORS pre
 and a page whose name was rebound to 127.0.0.1 reaches the dashboard as its own origin. So, in laptop mode only,
 a request whose `Host` names another machine (DNS rebinding) or whose `Origin` is a page of another machine (a
 cross-site request) is a 403 in OpenAI's shape, a WebSocket's handshake refused. Clients that are no browser send no
-`Origin`; a browser page served from this machine (`http://localhost:3000`) may call Helix; /health answers anyone.
+`Origin`; a browser page served from this machine (`http://localhost:3000`) or of an origin `[server] cors_origins`
+lists may call Helix; /health answers anyone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from urllib.parse import urlsplit
 
 from helix.api.responses import Receive, Scope, Send, error_answer
@@ -35,17 +37,19 @@ def _local(name: str) -> bool:
     return is_loopback(name) or name.endswith(".localhost") or name in ("0.0.0.0", "::")
 
 
-def _local_origin(origin: str) -> bool:
+def local_origin(origin: str) -> bool:
     parts = urlsplit(origin)
     return parts.scheme in ("http", "https") and parts.hostname is not None and _local(parts.hostname)
 
 
 class LocalOnly:
-    __slots__ = ("_app", "_config", "_gateway", "_judged", "_open")
+    __slots__ = ("_app", "_config", "_gateway", "_judged", "_listed", "_open")
 
-    def __init__(self, app: ASGIApp, gateway: Gateway) -> None:
+    def __init__(self, app: ASGIApp, gateway: Gateway, listed: Collection[str] = ()) -> None:
+        """`listed`: origins `[server] cors_origins` names, whose pages are served as this machine's are."""
         self._app = app
         self._gateway = gateway
+        self._listed = frozenset(listed)
         self._config: Config | None = None
         self._open = False
         self._judged: dict[tuple[bytes, bytes], str | None] = {}
@@ -80,19 +84,20 @@ class LocalOnly:
         if key not in self._judged:
             if len(self._judged) >= _MAX_REMEMBERED:
                 self._judged.clear()
-            self._judged[key] = _problem(host.decode("latin-1"), origin.decode("latin-1"))
+            self._judged[key] = _problem(host.decode("latin-1"), origin.decode("latin-1"), self._listed)
         return self._judged[key]
 
 
-def _problem(host: str, origin: str) -> str | None:
+def _problem(host: str, origin: str, listed: frozenset[str]) -> str | None:
     if host and not _local(_host_name(host)):
         return (
             "Helix is in laptop mode (bound to this machine, [auth] require_keys off): a request for another host"
             " name is refused; set [auth] require_keys, or bind [server] host to serve other machines"
         )
-    if origin and not _local_origin(origin):
+    if origin and not local_origin(origin) and origin not in listed:
         return (
             "Helix is in laptop mode (bound to this machine, [auth] require_keys off): a request from a web page of"
-            " another site is refused, with a key or not; set [auth] require_keys to serve browsers with keys"
+            " another site is refused, with a key or not; list its origin in [server] cors_origins to serve it without"
+            " a key, or set [auth] require_keys to serve browsers with keys"
         )
     return None
