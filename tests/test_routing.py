@@ -391,3 +391,20 @@ def test_an_alias_deployment_s_own_key_stays_with_the_alias(make, fake: FakeStat
     assert key_sent("eu") == "Bearer sk-eu-only"
     deployments = httpx.get(f"{helix.url}/health/ready").json()["deployments"]
     assert {"openai/gpt-4o-mini", "openai/gpt-4o-mini#2"} <= set(deployments)
+
+
+def test_a_cooling_primary_is_tried_when_its_fallback_cannot_take_the_request(make, fake: FakeState) -> None:
+    """The primary is cooling down, its Anthropic fallback cannot take `n` > 1: the client got a 400 blaming its
+    request though nothing was tried (faults round 13). The primary is tried as a last group's would be."""
+    helix = make(
+        "[routing]\nretries = 0\ncooldown_failures = 1\ncooldown = 60.0\n"
+        '[models.m]\ntarget = "openai/flaky-1-500"\nfallbacks = ["anthropic/claude-x"]\n'
+    )
+    first = post(helix, "m")  # the primary's 500 cools it; the fallback serves
+    assert first.status_code == 200 and first.headers["x-helix-provider"] == "anthropic"
+    state = httpx.get(f"{helix.url}/health/ready").json()["deployments"]["openai/flaky-1-500"]
+    assert state["state"] == "cooling"
+    response = post(helix, "m", n=2)
+    assert response.status_code == 200, response.text
+    assert response.headers["x-helix-provider"] == "openai" and response.headers["x-helix-attempts"] == "1"
+    assert fake.models() == ["flaky-1-500", "claude-x", "flaky-1-500"]

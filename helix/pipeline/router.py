@@ -68,6 +68,7 @@ class Router:
         # at a time (or pings a stream before its first event) would otherwise hold the request for ever.
         tries = _Tries(_monotonic() + seconds)
         tokens: int | None = None
+        cooling: list[tuple[Group, Sequence[Deployment]]] = []  # groups passed over untried, every deployment out
         for index, group in enumerate(route.groups):
             if index and self._events is not None:
                 self._events.fell_back(route.groups[0].name, group.name)
@@ -75,11 +76,23 @@ class Router:
             if group.windows and settings.context_window_fallback:
                 tokens = prompt_tokens(call) if tokens is None else tokens
                 fits = [d for d in fits if d.max_input_tokens is None or d.max_input_tokens >= tokens]
+            tried = tries.attempts
             reply = await self._try_group(call, group, fits, index == len(route.groups) - 1, tries)
             if reply is not None:
                 return reply
+            if tries.attempts == tried and fits and tries.not_taken is None:
+                cooling.append((group, fits))
             if _monotonic() >= tries.deadline:
                 break
+        # Nothing sent: the fallbacks could not take the request as asked (an Anthropic model and `n` > 1). A
+        # deployment cooling down is then tried as the last group's would be, not the client told its request is wrong.
+        if not tries.attempts and tries.not_taken is not None and _monotonic() < tries.deadline:
+            for group, fits in cooling:
+                reply = await self._try_group(call, group, fits, True, tries)
+                if reply is not None:
+                    return reply
+                if tries.attempts:
+                    break
         last = tries.last or tries.not_taken
         if last is None:
             raise InvalidRequest(
