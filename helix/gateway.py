@@ -39,7 +39,7 @@ import httpx
 from helix.alerts import Alerts
 from helix.cache.embedder import Embedder
 from helix.cache.response_cache import ResponseCache
-from helix.call import Call, Endpoint, Next, Provider, Reply
+from helix.call import Call, Endpoint, Next, Provider, Reply, Target
 from helix.config import CacheConfig, Config
 from helix.dburl import PostgresUrl, is_shared
 from helix.errors import HelixError
@@ -187,7 +187,7 @@ class Gateway:
         if self.cache is not None:
             pii = self.config.pii
             scrub = redact.scrub_for_store if redact is not None and pii.scan_responses != "off" else None
-            stages.append(CacheStage(self.cache, self.config.cache, self.prices, scrub))
+            stages.append(CacheStage(self.cache, self.config.cache, self.prices, scrub, self._served_by))
         self._handler = compose(stages, self._route)
 
     async def prepare_stages(self, config: Config) -> Stages:
@@ -319,6 +319,10 @@ class Gateway:
             if endpoint is not None and request_id is not None:
                 self.log.reject(request_id, endpoint, exc, ts=time.time())
             raise
+
+    def _served_by(self, call: Call, name: str) -> Target | None:
+        assert self.router is not None
+        return self.router.table.route(call.requested_model, call.target).target_named(name)
 
     async def _route(self, call: Call) -> Reply:
         assert self.router is not None

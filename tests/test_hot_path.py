@@ -33,7 +33,7 @@ ADMIN = "hxa-test-admin-key-0123456789abcdef"
 
 def _entry(entry_id: int, expires: float = 1e12, text: str = "hello") -> Entry:
     body = {"id": "chatcmpl-old", "object": "chat.completion", "created": 1, "model": "m", "choices": [text]}
-    return Entry(entry_id, msgspec.json.encode(body), 0.01, expires)
+    return Entry(entry_id, msgspec.json.encode(body), 0.01, "openai/m", expires)
 
 
 # -- the in-memory LRU -------------------------------------------------------------------------------

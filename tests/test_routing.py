@@ -408,3 +408,26 @@ def test_a_cooling_primary_is_tried_when_its_fallback_cannot_take_the_request(ma
     assert response.status_code == 200, response.text
     assert response.headers["x-helix-provider"] == "openai" and response.headers["x-helix-attempts"] == "1"
     assert fake.models() == ["flaky-1-500", "claude-x", "flaky-1-500"]
+
+
+def test_a_cache_hit_on_an_alias_names_the_fallback_that_wrote_the_answer(make, fake: FakeState) -> None:
+    """An answer a fallback wrote was logged and headed on a hit as the alias's first deployment, and the money
+    saved credited to it (faults round 13): the hit names the deployment whose answer it is."""
+    helix = make(
+        "[routing]\nretries = 0\n"
+        '[models.smart]\ntarget = "openai/fail-500"\nfallbacks = ["anthropic/claude-fake"]\n'
+        '[pricing."anthropic/claude-fake"]\ninput = 1000.0\noutput = 2000.0\n'
+    )
+    body = {"model": "smart", "messages": [{"role": "user", "content": "hi claude"}]}
+    first = httpx.post(f"{helix.url}/v1/chat/completions", json=body)
+    assert first.status_code == 200 and first.headers["x-helix-provider"] == "anthropic"
+    helix.flush()
+    hit = httpx.post(f"{helix.url}/v1/chat/completions", json=body)
+    assert hit.status_code == 200 and hit.headers["x-helix-cache"] == "HIT-EXACT"
+    assert hit.headers["x-helix-provider"] == "anthropic"
+    assert fake.models() == ["fail-500", "claude-fake"]
+    helix.flush()
+    rows = helix.rows("SELECT provider, model, cost_usd, saved_usd, cache FROM requests ORDER BY rowid")
+    assert [(r["provider"], r["model"]) for r in rows] == [("anthropic", "claude-fake")] * 2
+    assert rows[1]["cache"] == "HIT-EXACT" and rows[1]["cost_usd"] == 0
+    assert rows[1]["saved_usd"] == pytest.approx(rows[0]["cost_usd"]) and rows[0]["cost_usd"] > 0

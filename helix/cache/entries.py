@@ -57,6 +57,7 @@ class Entry:
     id: int
     response: bytes
     cost_usd: float | None
+    model: str  # the deployment that answered ("openai/gpt-4o-mini"): an alias's fallback, maybe
     expires: float = math.inf
 
 
@@ -112,14 +113,17 @@ def insert_params(
 
 def find_exact(conn: Connection, exact: bytes, now: float) -> Entry | None:
     row = conn.execute(
-        "SELECT id, response, cost_usd, expires FROM cache_entries WHERE exact_key = ? AND expires > ?", (exact, now)
+        "SELECT id, response, cost_usd, model, expires FROM cache_entries WHERE exact_key = ? AND expires > ?",
+        (exact, now),
     ).fetchone()
-    return Entry(row[0], row[1], row[2], row[3]) if row else None
+    return Entry(*row) if row else None
 
 
 def get_entry(conn: Connection, entry_id: int) -> Entry | None:
-    row = conn.execute("SELECT id, response, cost_usd, expires FROM cache_entries WHERE id = ?", (entry_id,)).fetchone()
-    return Entry(row[0], row[1], row[2], row[3]) if row else None
+    row = conn.execute(
+        "SELECT id, response, cost_usd, model, expires FROM cache_entries WHERE id = ?", (entry_id,)
+    ).fetchone()
+    return Entry(*row) if row else None
 
 
 def cosine(vector: bytes, embeddings: list[bytes]) -> Any:

@@ -410,7 +410,7 @@ class ResponseCache:
             origin,
         )
         self._writer.submit(entries.INSERT, params)
-        entry = Entry(entry_id, response, cost, params[entries.EXPIRES_PARAM])
+        entry = Entry(entry_id, response, cost, model, params[entries.EXPIRES_PARAM])
         self._hot.drop(keys.exact)  # the row it came from is replaced
         self._pending[keys.exact] = entry
         if embedding is not None and bits is not None:

@@ -32,7 +32,7 @@ import msgspec
 from helix.cache.fingerprint import fingerprint
 from helix.cache.replay import ChunkAssembler
 from helix.cache.response_cache import Lookup, ResponseCache
-from helix.call import Call, Completed, Next, Reply, Streamed, Usage
+from helix.call import Call, Completed, Next, Reply, Streamed, Target, Usage
 from helix.config import CacheConfig
 from helix.errors import UpstreamTimeout
 from helix.pipeline.headers import MAX_SECONDS, TIMEOUT_HEADER, number_header, text_header, timeout_header
@@ -87,13 +87,22 @@ def _is_tool_result(message: Any) -> bool:
 
 
 BeforeStore = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]  # what to keep of an answer, if anything
+ServedBy = Callable[[Call, str], Target | None]  # the call's deployment of a name ("openai/gpt-4o-mini"), if routed
 
 
 class CacheStage:
     def __init__(
-        self, cache: ResponseCache, config: CacheConfig, prices: PriceBook, before_store: BeforeStore | None = None
+        self,
+        cache: ResponseCache,
+        config: CacheConfig,
+        prices: PriceBook,
+        before_store: BeforeStore | None = None,
+        served_by: ServedBy | None = None,
     ) -> None:
+        """`served_by`: a hit is logged, costed and headed as the deployment whose answer it was (an alias's
+        fallback may have written it), not as the first the call was routed to."""
         self._cache = cache
+        self._served_by = served_by
         self._config = config
         self._prices = prices
         self._before_store = before_store
@@ -158,6 +167,8 @@ class CacheStage:
         assert hit is not None
         entry = hit.entry
         self._cache.touch(entry.id)
+        if entry.model != call.target.name and self._served_by is not None:
+            call.target = self._served_by(call, entry.model) or call.target
         body, raw = hit.ready().body(f"chatcmpl-{call.id}", int(time.time()))
         if hit.similarity is None:
             call.cache = HIT_EXACT

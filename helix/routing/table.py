@@ -39,6 +39,14 @@ class Group:
 class Route:
     groups: tuple[Group, ...]
 
+    def target_named(self, name: str) -> Target | None:
+        """The target of the deployment `name` ("openai/gpt-4o-mini") on this route: who wrote a cached answer."""
+        for group in self.groups:
+            for deployment in group.deployments:
+                if deployment.target.name == name:
+                    return deployment.target
+        return None
+
 
 class RoutingTable:
     def __init__(self, config: Config, registry: Registry, previous: RoutingTable | None = None) -> None:
