@@ -10,6 +10,8 @@ Behaviour is chosen by the requested model name:
   drop-stream                      send two chunks, then cut the connection
   drop-answer                      send half of a whole answer, then cut the connection
   no-stream-options                a 400 for a request with stream_options (older Azure api-versions, LM Studio)
+  always-stream                    chat and Responses answers as events even when no stream was asked (with
+                                   usage), as some streaming-only servers and proxies do
   slow-stream                      stream with 0.2 s between chunks (clients that leave mid-stream)
   length                           finish_reason "length"
   finish-<reason>                  finish_reason <reason> ("error": OpenRouter's broken generation, "abort": vLLM's)
@@ -347,7 +349,7 @@ def _stream_events(body: dict[str, Any]) -> list[dict[str, Any]]:
     events.append(_chunk(model, {}, finish))
     if model in BAD_USAGE:
         events.append({**_chunk(model, {}), "choices": [], "usage": BAD_USAGE[model]})
-    elif (body.get("stream_options") or {}).get("include_usage"):
+    elif (body.get("stream_options") or {}).get("include_usage") or model == "always-stream":
         events.append({**_chunk(model, {}), "choices": [], "usage": _usage(prompt, answer)})
     return events
 
@@ -500,7 +502,7 @@ class FakeUpstream:
                 events = _stream_events(body)
                 events[1] = {**events[1], "choices": WRONG_CHOICES[model]}
                 return await _sse(send, [("", e) for e in events], False, True, 0)
-            if body.get("stream"):
+            if body.get("stream") or model == "always-stream":
                 if model == "truncated-sse":
                     return await _sse(send, [("", e) for e in _truncated_events(body)], False, False, 0)
                 if model.startswith("garbled-"):
@@ -519,7 +521,7 @@ class FakeUpstream:
                     events.append(("response.output_text.delta", {"type": "response.output_text.delta", "delta": 5}))
                 events.append(("response.completed", {"type": "response.completed", "response": wrong}))
                 return await _sse(send, events, False, False, 0)
-            if body.get("stream"):
+            if body.get("stream") or model == "always-stream":
                 return await _sse(send, extra.response_events(body, written), False, False, 0)
             return await _json(send, 200, extra.response_object(body, written))
         if path == "/v1/completions":

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from helix.cache.replay import ChunkAssembler
 from helix.providers.anthropic_translate import StreamTranslator, from_messages_response
+from helix.translate.chunk_assembly import ChunkAssembler
 from helix.translate.completion_chunks import completion_to_chunks
 from helix.translate.messages_reply import MessageEvents, to_message
 from tests.fake_anthropic import fake_messages_response, fake_messages_stream

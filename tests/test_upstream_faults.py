@@ -1309,3 +1309,38 @@ def test_a_stream_answered_with_a_page_or_ndjson_says_so(
             assert f"{content_type.decode()}, not events" in error["message"], error
         finally:
             instance.server.stop()
+
+
+def test_a_whole_answer_sent_as_events_is_assembled_and_charged(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState
+) -> None:
+    """A server that streams whatever it is asked answered a whole request with events: a 502, retried and billed
+    by the provider twice, charged nothing (faults round 13). It is the answer the events amount to now."""
+    helix = start_helix(tmp_path, upstream[0].url, '[pricing."openai/always-stream"]\ninput = 1.0\noutput = 2.0\n')
+    try:
+        raw = helix.client().chat.completions.with_raw_response.create(
+            model="always-stream", messages=[{"role": "user", "content": "one answer please"}]
+        )
+        completion = raw.parse()
+        assert completion.object == "chat.completion" and completion.choices[0].finish_reason == "stop"
+        assert completion.choices[0].message.content == "echo: one answer please"
+        assert completion.usage is not None and completion.usage.completion_tokens > 0
+        expected = (completion.usage.prompt_tokens * 1.0 + completion.usage.completion_tokens * 2.0) / 1_000_000
+        assert float(raw.headers["x-helix-cost-usd"]) == pytest.approx(expected)
+        assert raw.headers["x-helix-attempts"] == "1" and len(fake.requests) == 1
+        again = helix.client().chat.completions.with_raw_response.create(
+            model="always-stream", messages=[{"role": "user", "content": "one answer please"}]
+        )
+        assert again.headers["x-helix-cache"] == "HIT-EXACT" and len(fake.requests) == 1
+
+        answer = httpx.post(
+            f"{helix.url}/v1/responses", json={"model": "always-stream", "input": "a response please"}, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["object"] == "response" and answer.json()["status"] == "completed"
+        assert "a response please" in json.dumps(answer.json()["output"])
+        helix.flush()
+        costs = [r["cost_usd"] for r in helix.rows("SELECT cost_usd FROM requests ORDER BY rowid")]
+        assert costs[0] == pytest.approx(expected) and costs[1] == 0 and costs[2] is not None and costs[2] > 0
+    finally:
+        helix.server.stop()

@@ -30,7 +30,6 @@ from typing import Any
 import msgspec
 
 from helix.cache.fingerprint import fingerprint
-from helix.cache.replay import ChunkAssembler
 from helix.cache.response_cache import Lookup, ResponseCache
 from helix.call import Call, Completed, Next, Reply, Streamed, Target, Usage
 from helix.config import CacheConfig
@@ -38,6 +37,7 @@ from helix.errors import UpstreamTimeout
 from helix.pipeline.headers import MAX_SECONDS, TIMEOUT_HEADER, number_header, text_header, timeout_header
 from helix.pricing import PriceBook
 from helix.providers.forward import forwarded
+from helix.translate.chunk_assembly import ChunkAssembler
 from helix.translate.completion_chunks import completion_to_chunks
 
 log = logging.getLogger("helix.cache")

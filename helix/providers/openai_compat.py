@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
+import msgspec
 
 from helix.call import Call, Chunk, Completed, Reply, Streamed
 from helix.errors import HelixError
@@ -27,6 +28,7 @@ from helix.providers.http import (
     unreadable,
 )
 from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS, embeddings_mismatch
+from helix.translate.chunk_assembly import ChunkAssembler
 from helix.translate.completion_chunks import completion_to_chunks
 
 log = logging.getLogger("helix")
@@ -96,6 +98,9 @@ class OpenAICompatProvider(HttpAdapter):
             return await self._whole(call, path, response)
 
     async def _whole(self, call: Call, path: str, response: httpx.Response) -> tuple[dict[str, Any], bytes]:
+        if path != "/completions" and response.headers.get("content-type", "").startswith("text/event-stream"):
+            result = await self._assembled(call, path, response)
+            return result, msgspec.json.encode(result)
         result, raw = await read_json_raw(response, self.name, call)
         if not isinstance(result, dict):
             raise unreadable(self.name, "an answer", "upstream_bad_answer", "not a JSON object")
@@ -106,20 +111,47 @@ class OpenAICompatProvider(HttpAdapter):
             raise carried or unreadable(self.name, "an answer", "upstream_bad_answer", problem)
         return result, raw
 
+    async def _assembled(self, call: Call, path: str, response: httpx.Response) -> dict[str, Any]:
+        """The whole answer a server sent as events though none were asked for (some streaming-only servers and
+        proxies do): read as a stream is, checked and costed as the answer it amounts to (a 502 before, after
+        the provider had billed it, and retried)."""
+        assembler, completed = ChunkAssembler(), None
+        async for chunk in self._stream(call, call.body, path, opened=response):
+            if path == "/chat/completions":
+                assembler.feed(chunk)
+            elif chunk.get("type") in _RESPONSES_END:
+                completed = chunk.get("response")
+        result = assembler.completion() if path == "/chat/completions" else completed
+        if not isinstance(result, dict):
+            raise unreadable(self.name, "an answer", "upstream_bad_answer", "events that end in no answer")
+        if problem := ANSWER_PROBLEMS[path](result):
+            raise unreadable(self.name, "an answer", "upstream_bad_answer", problem)
+        return result
+
     async def _stream(
-        self, call: Call, body: dict[str, Any], path: str, *, asked_usage: bool = False
+        self,
+        call: Call,
+        body: dict[str, Any],
+        path: str,
+        *,
+        asked_usage: bool = False,
+        opened: httpx.Response | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        """`asked_usage`: Helix added `stream_options`; a server that refuses it is asked again without it."""
+        """`asked_usage`: Helix added `stream_options`; a server that refuses it is asked again without it.
+        `opened`: the events of an answer already opened (whole, but sent as events)."""
         async with AsyncExitStack() as stack:
-            try:
-                response = await stack.enter_async_context(self._open(call, path, body))
-            except HelixError as exc:
-                if not (asked_usage and exc.status == 400 and "stream_options" in exc.message):
-                    raise
-                self.asks_stream_usage = False
-                log.warning("%s refuses stream_options: its streams are no longer asked for usage", self.name)
-                body = {k: v for k, v in body.items() if k != "stream_options"}
-                response = await stack.enter_async_context(self._open(call, path, body))
+            if opened is not None:
+                response = opened
+            else:
+                try:
+                    response = await stack.enter_async_context(self._open(call, path, body))
+                except HelixError as exc:
+                    if not (asked_usage and exc.status == 400 and "stream_options" in exc.message):
+                        raise
+                    self.asks_stream_usage = False
+                    log.warning("%s refuses stream_options: its streams are no longer asked for usage", self.name)
+                    body = {k: v for k, v in body.items() if k != "stream_options"}
+                    response = await stack.enter_async_context(self._open(call, path, body))
             if response.headers.get("content-type", "").startswith("application/json"):
                 # A server that does not stream (some local ones ignore `stream: true`) answered with the whole
                 # answer (or its error): a completion is passed on as the chunks it amounts to, as a cached answer is

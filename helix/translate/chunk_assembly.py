@@ -5,7 +5,8 @@ The cache stores every answer as a completion. A streamed miss is assembled into
 pass by (they are forwarded immediately, never held back), and a hit for a `stream: true` request is
 replayed as chunks at once, with no artificial delay. What the original stream carried comes back:
 text, reasoning, refusals, tool calls, logprobs, finish reasons, `system_fingerprint` and `service_tier`, and
-Anthropic's thinking blocks (`thinking_blocks`, signatures included).
+Anthropic's thinking blocks (`thinking_blocks`, signatures included). A server that streams a whole answer
+it was asked for (helix/providers/openai_compat.py) is assembled the same way.
 """
 
 from __future__ import annotations
