@@ -494,10 +494,11 @@ def test_parallel_tool_calls_reach_an_anthropic_client_each_whole(tmp_path: Path
         assert row["status"] == 200
 
 
-@pytest.mark.parametrize("arguments", ["null", " [1, 2]", "7", '"Paris"'])
+@pytest.mark.parametrize("arguments", ["null", " [1, 2]", "7", '"Paris"', "Paris", "[1, 2"])
 def test_tool_arguments_that_are_no_object_reach_an_anthropic_client_as_one(tmp_path: Path, arguments: str) -> None:
     """`tool_use.input` is always an object: a stream passed `null` or `[1, 2]` on as they came (faults round 13),
-    where a whole answer's translation wraps them as {"value": ...}. Both the call streamed as it comes and one held
+    where a whole answer's translation wraps them as {"value": ...}, and text that is no JSON as {"arguments": ...}
+    (the stream sent `{"value": Paris}`, which no client can read). Both the call streamed as it comes and one held
     to the end."""
     half = len(arguments) // 2
     chunks = [
@@ -510,7 +511,10 @@ def test_tool_arguments_that_are_no_object_reach_an_anthropic_client_as_one(tmp_
         client = anthropic.Anthropic(base_url=instance.url, api_key="x", max_retries=0, timeout=30)
         with client.messages.stream(model="gpt-4o-mini", max_tokens=20, messages=[_USER]) as stream:
             message = stream.get_final_message()
-        wrapped = {"value": json.loads(arguments)}
+        try:
+            wrapped = {"value": json.loads(arguments)}
+        except json.JSONDecodeError:
+            wrapped = {"arguments": arguments}
         calls = [(block.id, block.input) for block in message.content if block.type == "tool_use"]
         assert calls == [("call_a", wrapped), ("call_b", wrapped)]
         whole = client.messages.create(model="gpt-4o-mini", max_tokens=20, messages=[_USER])

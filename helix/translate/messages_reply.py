@@ -109,8 +109,9 @@ class MessageEvents:
         self._calls = ToolCalls()
         self._ids: list[str] = []  # each tool call's id, by its number
         self._live: int | None = None  # the tool call streamed as it comes
-        self._unsent = ""  # its arguments' leading spaces, until they show whether they open an object
-        self._wrapped: bool | None = None  # whether its arguments are sent inside {"value": ...}; None: not yet known
+        self._unsent = ""  # its arguments' leading spaces, until they show whether they open an object; or all of
+        # them, when they do not (sent at the block's end)
+        self._wrapped: bool | None = None  # whether its arguments open no object; None: not yet known
         self._held: dict[int, JSON] = {}  # the others: id, name and arguments so far, sent at the end
         self._stop: str | None = None
         self._refused = False  # an OpenAI model's refusal: Anthropic's stop reason says so
@@ -207,16 +208,18 @@ class MessageEvents:
         return events + self._live_arguments(arguments)
 
     def _live_arguments(self, arguments: str) -> list[tuple[str, JSON]]:
-        """The live call's arguments as they come; ones that open no object (`null`, `[1, 2]`) go inside
-        {"value": ...}, as a whole answer's do: Anthropic's `input` is always an object."""
+        """The live call's arguments as they come. Ones that open no object (`null`, `[1, 2]`, text that is no
+        JSON) are held to the block's end and sent as a whole answer's are (`_arguments`): Anthropic's `input` is
+        always an object, and only the whole text shows whether it is JSON at all."""
         if self._wrapped is None:
             self._unsent += arguments
             if not self._unsent.strip():
                 return []
             arguments, self._unsent = self._unsent, ""
             self._wrapped = not arguments.lstrip().startswith("{")
-            if self._wrapped:
-                arguments = '{"value": ' + arguments
+        if self._wrapped:
+            self._unsent += arguments
+            return []
         return [self._delta({"type": "input_json_delta", "partial_json": arguments})] if arguments else []
 
     def _call_number(self, call: JSON) -> int:
@@ -262,7 +265,8 @@ class MessageEvents:
         events = []
         if self._wrapped and self._block == ("tool", self._live):
             self._wrapped = False
-            events.append(self._delta({"type": "input_json_delta", "partial_json": "}"}))
+            whole, self._unsent = self._unsent, ""
+            events.append(self._delta({"type": "input_json_delta", "partial_json": json.dumps(_arguments(whole))}))
         self._block = None
         return [*events, ("content_block_stop", {"type": "content_block_stop", "index": self._index})]
 
