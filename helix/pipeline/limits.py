@@ -146,13 +146,14 @@ class LimitsStage:
         if price is not None:
             output_estimate = self._config.output_tokens_estimate
             prompt_cost, cost = estimate.costs(call, prompt, explicit_output, price, output_estimate)
-        key_ledger = self._ledgers.of_key(key, now)
+        free = call.endpoint in estimate.FREE_ENDPOINTS
+        key_ledger = None if free else self._ledgers.of_key(key, now)
         if key_ledger is not None and key_ledger.refuses(prompt_cost):
             assert key is not None and key_ledger.budget is not None
             if key_ledger.spent + prompt_cost > key_ledger.budget:  # spent, not just reserved in flight
                 self._alerts.budget_reached(key, key_ledger, 1.0, refusing=True)
             raise _over_budget(f"this Helix key ('{key.name}')", key_ledger)
-        user_ledger = self._ledgers.of_user(key, call.user, now) if call.user else None
+        user_ledger = self._ledgers.of_user(key, call.user, now) if call.user and not free else None
         if user_ledger is not None and user_ledger.refuses(prompt_cost):
             raise _over_budget(f"user '{call.user}'", user_ledger, per_user=True)
         if price is None and (key_ledger is not None or user_ledger is not None):
@@ -248,7 +249,10 @@ class LimitsStage:
 
 
 def _tokens(call: Call) -> tuple[int, int]:
-    """The prompt's estimated tokens, and the output tokens the request asks for at most (0: unsaid)."""
+    """The prompt's estimated tokens, and the output tokens the request asks for at most (0: unsaid); none for what
+    uses no tokens (counting them)."""
+    if call.endpoint in estimate.FREE_ENDPOINTS:
+        return 0, 0
     return estimate.prompt_tokens(call), estimate.max_output_tokens(call)
 
 

@@ -17,6 +17,9 @@ BYTES_PER_TOKEN = 3
 PER_MESSAGE = 4
 PER_REPLY = 3
 PER_IMAGE = 1000
+# What no provider charges for: counting a prompt's tokens (Anthropic's endpoint is free, and Helix counts them itself
+# for other providers). It costs nothing, takes no tokens of a rate limit and is never refused for a budget.
+FREE_ENDPOINTS = frozenset({"count_tokens"})
 _encode = msgspec.json.encode
 
 
@@ -103,8 +106,10 @@ def costs(
 ) -> tuple[float, float]:
     """(the prompt's cost, the whole request's) at `price`: `prompt` tokens, and `explicit_output` tokens of answer, or
     `output_tokens_estimate` for each choice when the request set no limit (0)."""
+    if call.endpoint in FREE_ENDPOINTS:
+        return 0.0, 0.0
     prompt_cost = prompt * price.input / 1_000_000
-    if call.endpoint in ("embeddings", "count_tokens"):
+    if call.endpoint == "embeddings":
         return prompt_cost, prompt_cost
     output = explicit_output or output_tokens_estimate * choices(call)
     return prompt_cost, prompt_cost + output * price.output / 1_000_000
