@@ -28,9 +28,12 @@ def input_text(body: dict[str, Any]) -> str:
     return ""
 
 
-def response_object(body: dict[str, Any], written: str | None = None) -> dict[str, Any]:
+def response_object(
+    body: dict[str, Any], written: str | None = None, other: tuple[str, str] | None = None
+) -> dict[str, Any]:
     """A Responses answer: `written`, else "echo: <last user text>", or a function call when asked about
-    weather with tools."""
+    weather with tools; `other`: ("reasoning_summary", text), a reasoning item before the message, or ("refusal",
+    text), a refusal instead of its text."""
     text = input_text(body)
     if body.get("tools") and "weather" in text.lower():
         output = [
@@ -44,8 +47,13 @@ def response_object(body: dict[str, Any], written: str | None = None) -> dict[st
             }
         ]
     else:
-        part = {"type": "output_text", "text": written or f"echo: {text}", "annotations": []}
+        part: dict[str, Any] = {"type": "output_text", "text": written or f"echo: {text}", "annotations": []}
+        if other is not None and other[0] == "refusal":
+            part = {"type": "refusal", "refusal": other[1]}
         output = [{"type": "message", "id": "msg_fake", "status": "completed", "role": "assistant", "content": [part]}]
+        if other is not None and other[0] == "reasoning_summary":
+            summary = [{"type": "summary_text", "text": other[1]}]
+            output.insert(0, {"type": "reasoning", "id": "rs_fake", "summary": summary})
     prompt, answer = _words(text) + 8, _words(f"echo: {text}")
     return {
         "id": "resp_fake" + str(len(text)),
@@ -71,8 +79,10 @@ def response_object(body: dict[str, Any], written: str | None = None) -> dict[st
     }
 
 
-def response_events(body: dict[str, Any], written: str | None = None) -> list[tuple[str, dict[str, Any]]]:
-    final = response_object(body, written)
+def response_events(
+    body: dict[str, Any], written: str | None = None, other: tuple[str, str] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    final = response_object(body, written, other)
     shell = {**final, "status": "in_progress", "output": [], "usage": None}
     events: list[dict[str, Any]] = [
         {"type": "response.created", "response": shell},
@@ -80,14 +90,25 @@ def response_events(body: dict[str, Any], written: str | None = None) -> list[tu
     ]
     for index, item in enumerate(final["output"]):
         events.append({"type": "response.output_item.added", "output_index": index, "item": {**item, "content": []}})
-        if item["type"] == "message":
-            text = item["content"][0]["text"]
-            where = {"item_id": item["id"], "output_index": index, "content_index": 0}
-            events.append({"type": "response.content_part.added", **where, "part": {**item["content"][0], "text": ""}})
+        if item["type"] == "reasoning":
+            text = item["summary"][0]["text"]
+            where = {"item_id": item["id"], "output_index": index, "summary_index": 0}
+            events.append({"type": "response.reasoning_summary_part.added", **where, "part": {**item["summary"][0]}})
             for i in range(0, len(text), 4):
-                events.append({"type": "response.output_text.delta", **where, "delta": text[i : i + 4], "logprobs": []})
-            events.append({"type": "response.output_text.done", **where, "text": text, "logprobs": []})
-            events.append({"type": "response.content_part.done", **where, "part": item["content"][0]})
+                events.append({"type": "response.reasoning_summary_text.delta", **where, "delta": text[i : i + 4]})
+            events.append({"type": "response.reasoning_summary_text.done", **where, "text": text})
+            events.append({"type": "response.reasoning_summary_part.done", **where, "part": item["summary"][0]})
+        elif item["type"] == "message":
+            part = item["content"][0]
+            refused = part["type"] == "refusal"
+            field, kind = ("refusal", "response.refusal") if refused else ("text", "response.output_text")
+            text = part[field]
+            where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+            events.append({"type": "response.content_part.added", **where, "part": {**part, field: ""}})
+            for i in range(0, len(text), 4):
+                events.append({"type": f"{kind}.delta", **where, "delta": text[i : i + 4], "logprobs": []})
+            events.append({"type": f"{kind}.done", **where, field: text, "logprobs": []})
+            events.append({"type": "response.content_part.done", **where, "part": part})
         else:
             where = {"item_id": item["id"], "output_index": index}
             events.append({"type": "response.function_call_arguments.delta", **where, "delta": item["arguments"]})

@@ -10,6 +10,9 @@ Behaviour is chosen by the requested model name:
   drop-stream                      send two chunks, then cut the connection
   drop-answer                      send half of a whole answer, then cut the connection
   no-stream-options                a 400 for a request with stream_options (older Azure api-versions, LM Studio)
+  echo-in-<field>                  the echo, and an address the model wrote (MODEL_WRITTEN_PII), in the answer's
+                                   reasoning_content, reasoning, refusal or function_call (chat), or its reasoning
+                                   summary or refusal (Responses): `echo_in`
   always-stream                    chat and Responses answers as events even when no stream was asked (with
                                    usage), as some streaming-only servers and proxies do
   slow-stream                      stream with 0.2 s between chunks (clients that leave mid-stream)
@@ -210,9 +213,31 @@ def _part_pieces(parts: dict[str, Any]) -> list[dict[str, Any]]:
         deltas.append({"audio": {"expires_at": audio["expires_at"]}})
     if "annotations" in parts:
         deltas.append({"annotations": parts["annotations"]})
-    for name in REASONING_PARTS & parts.keys():
+    for name in (REASONING_PARTS | {"refusal"}) & parts.keys():
         deltas += [{name: piece} for piece in _pieces(parts[name])]
     return deltas
+
+
+ECHO_FIELDS = ("reasoning_content", "reasoning", "refusal", "function_call")
+
+
+def echo_in(body: dict[str, Any], prompt: str) -> tuple[str, str] | None:
+    """For a model `echo-in-<field>`: the field, and what the model writes in it (the echo, and an address)."""
+    field = str(body.get("model", "")).removeprefix("echo-in-")
+    if field == body.get("model"):
+        return None
+    return field, f"echo: {prompt} (written to {MODEL_WRITTEN_PII[0]}) " + "More text. " * 40
+
+
+def _parts(body: dict[str, Any], prompt: str) -> dict[str, Any]:
+    """What the answer carries besides (or instead of) its text."""
+    echoed = echo_in(body, prompt)
+    if echoed is None or echoed[0] not in ECHO_FIELDS:
+        return OTHER_PARTS.get(str(body.get("model")), {})
+    field, text = echoed
+    if field == "function_call":
+        return {"function_call": {"name": "save", "arguments": json.dumps({"note": text})}}
+    return {field: text}
 
 
 # Parts that come with the answer's text, not instead of it.
@@ -247,7 +272,7 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer or None}, "finish_reason": finish}],
         "usage": BAD_USAGE.get(str(body.get("model"))) or _usage(prompt, answer),
     }
-    if parts := OTHER_PARTS.get(str(body.get("model"))):
+    if parts := _parts(body, prompt):
         completion["choices"][0]["message"] |= parts if parts.keys() & WITH_TEXT else {"content": None, **parts}
         completion["choices"][0]["finish_reason"] = "function_call" if "function_call" in parts else finish
     if body.get("model") == "no-usage":
@@ -333,7 +358,7 @@ def _stream_events(body: dict[str, Any]) -> list[dict[str, Any]]:
     prompt = _last_user_text(body.get("messages", []))
     answer = _answer_text(body, prompt)
     events = [_chunk(model, {"role": "assistant", "content": ""})]
-    parts = OTHER_PARTS.get(model, {})
+    parts = _parts(body, prompt)
     if model in TOOL_STREAMS:
         events += [_chunk(model, delta) for delta in TOOL_STREAMS[model]]
     elif not parts or parts.keys() & WITH_TEXT:
@@ -512,6 +537,7 @@ class FakeUpstream:
             return await _json(send, 200, extra.decorate_chat(body, _completion(body)))
         if path == "/v1/responses":
             written = _answer_text(body, extra.input_text(body))
+            other = echo_in(body, extra.input_text(body))
             if model in WRONG_RESPONSES:
                 wrong = {**extra.response_object(body, written), "output": WRONG_RESPONSES[model]}
                 if not body.get("stream"):
@@ -522,8 +548,8 @@ class FakeUpstream:
                 events.append(("response.completed", {"type": "response.completed", "response": wrong}))
                 return await _sse(send, events, False, False, 0)
             if body.get("stream") or model == "always-stream":
-                return await _sse(send, extra.response_events(body, written), False, False, 0)
-            return await _json(send, 200, extra.response_object(body, written))
+                return await _sse(send, extra.response_events(body, written, other), False, False, 0)
+            return await _json(send, 200, extra.response_object(body, written, other))
         if path == "/v1/completions":
             prompt = body.get("prompt")
             written = (

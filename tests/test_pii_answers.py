@@ -18,7 +18,7 @@ from helix.pii.answers import HOLD_CHARS, STEP_CHARS, StreamScrubber
 from helix.pii.config import PiiConfig
 from helix.pii.redact import Redactor
 from tests.conftest import Helix, start_helix
-from tests.fake_upstream import MODEL_WRITTEN_PII, FakeState, ServerThread
+from tests.fake_upstream import ECHO_FIELDS, MODEL_WRITTEN_PII, FakeState, ServerThread
 from tests.test_pii_proxy import file_bytes
 
 EMAIL, CARD = MODEL_WRITTEN_PII
@@ -243,3 +243,59 @@ def test_client_mode_native_stream_analysis_runs_in_the_executor(
     assert len([p for p in pieces if p]) > 3, "still streamed, not buffered into one piece"
     assert len(where) >= 2, "at least one window mid-stream and the final flush"
     assert "event loop" not in where and all(name.startswith("helix-pii") for name in where), where
+
+
+def _field_text(message: dict[str, Any], field: str) -> str | None:
+    return message[field].get("arguments") if field == "function_call" else message[field]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("field", ECHO_FIELDS)
+def test_every_text_the_model_writes_is_restored_and_scrubbed(
+    client_mode: Helix, fake: FakeState, field: str, stream: bool
+) -> None:
+    """The model's reasoning (DeepSeek's `reasoning_content`, OpenRouter's `reasoning`), a refusal and a legacy
+    function call's arguments reached the client with the placeholder of its own value in them (an agent ran
+    `save(note="<EMAIL_ADDRESS_1>")`), and streamed, with the model's own PII unredacted (faults round 14)."""
+    body = {"model": f"echo-in-{field}", "messages": [{"role": "user", "content": "the account of me@mine.io"}]}
+    if stream:
+        chunks = sse_data(client_mode, body)
+        deltas = [c["delta"] for chunk in chunks for c in chunk["choices"]]
+        pieces = [_field_text({field: {}, **d}, field) or "" for d in deltas]
+        assert len([p for p in pieces if p]) > 1, "still streamed"
+        text = "".join(pieces)
+    else:
+        answer = httpx.post(f"{client_mode.url}/v1/chat/completions", json=body, timeout=30)
+        text = _field_text(answer.json()["choices"][0]["message"], field)
+    assert "me@mine.io" in text and "EMAIL_ADDRESS_" not in text  # the client's own value back
+    assert EMAIL not in text and "<EMAIL_ADDRESS>" in text  # the model's, redacted
+    if field == "function_call":
+        assert json.loads(text)["note"].startswith("echo: the account of me@mine.io")
+    sent = json.dumps(fake.requests[-1].body)
+    assert "me@mine.io" not in sent
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("kind", ["reasoning_summary", "refusal"])
+def test_a_responses_reasoning_summary_and_refusal_are_restored_and_scrubbed(
+    client_mode: Helix, fake: FakeState, kind: str, stream: bool
+) -> None:
+    """Passed through from an OpenAI-kind provider, a Responses stream's reasoning summary and refusal deltas kept
+    the placeholders and the model's own PII while their `.done` events were rewritten: the two disagreed."""
+    body = {"model": f"echo-in-{kind}", "input": "the account of me@mine.io"}
+    if stream:
+        events = sse_data(client_mode, body, "/v1/responses")
+        event = "response.reasoning_summary_text" if kind == "reasoning_summary" else "response.refusal"
+        deltas = [e["delta"] for e in events if e["type"] == f"{event}.delta"]
+        (done,) = [e for e in events if e["type"] == f"{event}.done"]
+        texts = ["".join(deltas), done["text" if kind == "reasoning_summary" else "refusal"]]
+        assert texts[0] == texts[1]
+    else:
+        output = httpx.post(f"{client_mode.url}/v1/responses", json=body, timeout=30).json()["output"]
+        if kind == "reasoning_summary":
+            texts = [output[0]["summary"][0]["text"]]
+        else:
+            texts = [output[0]["content"][0]["refusal"]]
+    for text in texts:
+        assert "me@mine.io" in text and "EMAIL_ADDRESS_" not in text
+        assert EMAIL not in text and "<EMAIL_ADDRESS>" in text

@@ -11,15 +11,21 @@ finished `response`) carries whole strings and is rewritten as a whole.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from helix.pii.restore import restore
 
-_DELTAS = {"response.output_text.delta": False, "response.function_call_arguments.delta": True}
-_DONE = {
-    "response.output_text.done": "response.output_text.delta",
-    "response.function_call_arguments.done": "response.function_call_arguments.delta",
+# What a channel's text is: the answer (JSON text when it was asked for as JSON), a tool call's arguments (JSON text),
+# or other text the model wrote (its reasoning, a refusal).
+TextKind = Literal["answer", "arguments", "text"]
+_DELTAS: dict[str, TextKind] = {
+    "response.output_text.delta": "answer",
+    "response.function_call_arguments.delta": "arguments",
+    "response.refusal.delta": "text",
+    "response.reasoning_text.delta": "text",
+    "response.reasoning_summary_text.delta": "text",
 }
+_DONE = {kind.removesuffix(".delta") + ".done": kind for kind in _DELTAS}
 
 
 class Channel(Protocol):
@@ -47,15 +53,15 @@ def restore_strings(value: Any, mapping: Mapping[str, str], json_escape: bool = 
 
 
 async def transform_native_stream(
-    events: AsyncIterator[Event], make: Callable[[bool], Channel], whole: Callable[[Event], Awaitable[Event]]
+    events: AsyncIterator[Event], make: Callable[[TextKind], Channel], whole: Callable[[Event], Awaitable[Event]]
 ) -> AsyncIterator[Event]:
-    """Rewrite each delta through a channel made by `make(is_tool_arguments)`, every other event by `whole`."""
+    """Rewrite each delta through a channel made by `make(kind of text)`, every other event by `whole`."""
     channels: dict[Any, Channel] = {}
     held: dict[Any, Event] = {}
     async for event in events:
         kind = event.get("type")
         if kind in _DELTAS and isinstance(event.get("delta"), str):
-            key = (event.get("item_id"), event.get("content_index"), kind)
+            key = _channel_key(event, kind)
             if key not in channels:
                 channels[key] = make(_DELTAS[kind])
             previous = held.pop(key, None)
@@ -64,7 +70,7 @@ async def transform_native_stream(
             held[key] = {**event, "delta": await channels[key].feed(event["delta"])}
             continue
         if kind in _DONE:
-            key = (event.get("item_id"), event.get("content_index"), _DONE[kind])
+            key = _channel_key(event, _DONE[kind])
             last, ending = held.pop(key, None), channels.pop(key, None)
             if last is not None:
                 yield {**last, "delta": last["delta"] + (await ending.flush() if ending else "")}
@@ -76,13 +82,18 @@ async def transform_native_stream(
         yield last
 
 
-async def _completion_chunk(chunk: Event, make: Callable[[bool], Channel], channels: dict[Any, Channel]) -> Event:
+def _channel_key(event: Event, delta_kind: str) -> tuple[Any, ...]:
+    """Which text an event writes: its item's, by its part (`content_index`) or its summary's part (`summary_index`)."""
+    return (event.get("item_id"), event.get("content_index"), event.get("summary_index"), delta_kind)
+
+
+async def _completion_chunk(chunk: Event, make: Callable[[TextKind], Channel], channels: dict[Any, Channel]) -> Event:
     choices = []
     for choice in chunk.get("choices") or []:
         if isinstance(choice, dict) and isinstance(choice.get("text"), str):
             key = ("choice", choice.get("index") or 0)
             if key not in channels:
-                channels[key] = make(False)
+                channels[key] = make("answer")
             text = await channels[key].feed(choice["text"])
             if choice.get("finish_reason"):
                 text += await channels[key].flush()

@@ -38,12 +38,13 @@ from helix.pii.analyzer import Finding
 from helix.pii.answers import StreamScrubber
 from helix.pii.config import OnError, ScanResponses
 from helix.pii.document import CHUNK_CHARS
-from helix.pii.native_stream import restore_strings, transform_native_stream
+from helix.pii.native_stream import TextKind, restore_strings, transform_native_stream
 from helix.pii.redact import Plan, Redaction, Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
 from helix.pii.walk import BinaryWithPii, Field, UnverifiableInput, walk, write_back
 from helix.providers.forward import forwarded
 from helix.store.writer import Writer
+from helix.translate.completion_chunks import REASONING
 from helix.translate.parts import ToolCalls
 
 log = logging.getLogger("helix.pii")
@@ -117,7 +118,7 @@ class RedactStage:
 
     async def _scrub_reply(self, reply: Reply) -> Reply:
         if isinstance(reply, Streamed):
-            scrubber = lambda _tool: _OffLoop(StreamScrubber(self._redactor), self._executor)  # noqa: E731
+            scrubber = lambda _kind: _OffLoop(StreamScrubber(self._redactor), self._executor)  # noqa: E731
             return Streamed(
                 _by_shape(
                     reply.chunks,
@@ -231,7 +232,10 @@ class RedactStage:
         mapping = redaction.mapping
         json_answer = _asks_json(call.body)
         if isinstance(reply, Streamed):
-            restorer = lambda tool: _OnLoop(StreamRestorer(mapping, json_escape=tool or json_answer))  # noqa: E731
+
+            def restorer(kind: TextKind) -> _Channel:
+                escaped = kind == "arguments" or (kind == "answer" and json_answer)
+                return _OnLoop(StreamRestorer(mapping, json_escape=escaped))
 
             async def restored(event: dict[str, Any]) -> dict[str, Any]:
                 return restore_strings(event, mapping, json_text=json_answer)
@@ -333,12 +337,12 @@ def _restore_completion(reply: Completed, mapping: Mapping[str, str], json_answe
         message = choice.get("message") if isinstance(choice, dict) else None
         if not isinstance(message, dict):
             continue
-        for field in ("content", "refusal"):
+        for field in _TEXTS:
             if isinstance(message.get(field), str):
                 message[field] = restore(message[field], mapping, json_escape=json_answer and field == "content")
-        for tool_call in message.get("tool_calls") or []:
-            function = tool_call.get("function") or {}
-            if isinstance(function.get("arguments"), str):
+        functions = [call.get("function") for call in message.get("tool_calls") or [] if isinstance(call, dict)]
+        for function in [*functions, message.get("function_call")]:
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
                 function["arguments"] = restore(function["arguments"], mapping, json_escape=True)
 
 
@@ -383,13 +387,22 @@ class _OffLoop:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._scrubber.flush)
 
 
-CONTENT = -1  # a choice's text channel; its tool calls' channels are their numbers (`ToolCalls`), from 0
+# A choice's text channels: each text field's (in the order a stream writes them: the reasoning first), a legacy
+# function call's arguments, and each tool call's arguments by the call's number (`ToolCalls`), from 0.
+_TEXTS = (*REASONING, "refusal", "content")
+_KEY_OF = {field: -1 - i for i, field in enumerate(_TEXTS)}
+_FIELD_OF = {key: field for field, key in _KEY_OF.items()}
+FUNCTION_CALL = -1 - len(_TEXTS)
+
+
+def _kind(key: int) -> TextKind:
+    return "arguments" if key >= 0 or key == FUNCTION_CALL else "answer" if key == _KEY_OF["content"] else "text"
 
 
 class _ChoiceChannels:
     """One choice's text channels, and which of them it is writing."""
 
-    def __init__(self, make: Callable[[bool], _Channel]) -> None:
+    def __init__(self, make: Callable[[TextKind], _Channel]) -> None:
         self._make = make
         self._channels: dict[int, _Channel] = {}
         self._calls = ToolCalls()
@@ -404,7 +417,7 @@ class _ChoiceChannels:
 
     async def feed(self, key: int, text: str) -> str:
         if key not in self._channels:
-            self._channels[key] = self._make(key != CONTENT)
+            self._channels[key] = self._make(_kind(key))
         return await self._channels[key].feed(text)
 
     async def move_to(self, key: int) -> dict[str, Any] | None:
@@ -420,17 +433,23 @@ class _ChoiceChannels:
         return [self.piece(key, text) for key, channel in self._channels.items() if (text := await channel.flush())]
 
     def piece(self, key: int, text: str) -> dict[str, Any]:
-        if key == CONTENT:
-            return {"content": text}
+        if key in _FIELD_OF:
+            return {_FIELD_OF[key]: text}
+        if key == FUNCTION_CALL:
+            return {"function_call": {"arguments": text}}
         return {"tool_calls": [{"index": self._index_of[key], "function": {"arguments": text}}]}
 
 
 def _add(delta: dict[str, Any], piece: dict[str, Any]) -> None:
-    """Append a held-back `piece` to `delta`: after its text, or as a tool call delta after its others."""
-    if "content" in piece:
-        delta["content"] = (delta.get("content") or "") + piece["content"]
-    else:
+    """Append a held-back `piece` to `delta`: after its field's text, or as a tool call delta after its others."""
+    if "tool_calls" in piece:
         delta.setdefault("tool_calls", []).extend(piece["tool_calls"])
+    elif "function_call" in piece:
+        function = delta.setdefault("function_call", {})
+        function["arguments"] = (function.get("arguments") or "") + piece["function_call"]["arguments"]
+    else:
+        ((field, text),) = piece.items()
+        delta[field] = (delta.get(field) or "") + text
 
 
 def _envelope(chunk: dict[str, Any], index: int, delta: dict[str, Any]) -> dict[str, Any]:
@@ -439,13 +458,14 @@ def _envelope(chunk: dict[str, Any], index: int, delta: dict[str, Any]) -> dict[
     return {**kept, "choices": [{"index": index, "delta": delta, "finish_reason": None}]}
 
 
-async def _transform_stream(chunks: Chunks, make: Callable[[bool], _Channel]) -> Chunks:
-    """Rewrite each text channel of a stream (a choice's content, each tool call's arguments) through a `_Channel`
-    made by `make(is_tool)`. A channel may hold text back (a value cut between chunks); what it holds comes out
-    before the choice goes on to another channel (its text before the tool call that follows, one call's arguments
-    before the next call's) and with the finish chunk, so the answer keeps its order. Tool calls are told apart as
-    `ToolCalls` numbers them (parallel calls may all be at index 0). A chunk none of whose texts changed keeps its
-    bytes as received (`Chunk.raw`): only the others are encoded again."""
+async def _transform_stream(chunks: Chunks, make: Callable[[TextKind], _Channel]) -> Chunks:
+    """Rewrite each text channel of a stream (a choice's content, reasoning and refusal, a function call's or each
+    tool call's arguments) through a `_Channel` made by `make(kind of text)`. A channel may hold text back (a value
+    cut between chunks); what it holds comes out before the choice goes on to another channel (its reasoning before
+    the text that follows, its text before the tool call, one call's arguments before the next call's) and with the
+    finish chunk, so the answer keeps its order. Tool calls are told apart as `ToolCalls` numbers them (parallel
+    calls may all be at index 0). A chunk none of whose texts changed keeps its bytes as received (`Chunk.raw`): only
+    the others are encoded again."""
     choices: dict[int, _ChoiceChannels] = {}
     last: dict[str, Any] | None = None
     async for chunk in chunks:
@@ -456,22 +476,36 @@ async def _transform_stream(chunks: Chunks, make: Callable[[bool], _Channel]) ->
             channels = choices.setdefault(index, _ChoiceChannels(make))
             found = choice.get("delta")
             delta = found if found is not None else {}
-            text = delta.get("content")
+            texts = [field for field in _TEXTS if isinstance(delta.get(field), str)]
+            function = delta.get("function_call")
+            arguments = function.get("arguments") if isinstance(function, dict) else None
             calls = delta.get("tool_calls") or []
             numbers = [channels.call_number(call) for call in calls]
-            first = CONTENT if isinstance(text, str) and text else numbers[0] if numbers else None
+            keys = [_KEY_OF[field] for field in texts if delta[field]]
+            keys += [FUNCTION_CALL] if isinstance(arguments, str) and arguments else []
+            first = keys[0] if keys else numbers[0] if numbers else None
             if first is not None and (held := await channels.move_to(first)):
                 yield _envelope(chunk, index, held)
-            if isinstance(text, str):
-                delta["content"] = await channels.feed(CONTENT, text)
-                changed = changed or delta["content"] != text
+            for field in texts:
+                if (held := await channels.move_to(_KEY_OF[field])) is not None:
+                    _add(delta, held)  # an earlier field's of this delta
+                    changed = True
+                text = delta[field]
+                delta[field] = await channels.feed(_KEY_OF[field], text)
+                changed = changed or delta[field] != text
+            if isinstance(function, dict) and isinstance(arguments, str):
+                if (held := await channels.move_to(FUNCTION_CALL)) is not None:
+                    _add(delta, held)
+                    changed = True
+                function["arguments"] = await channels.feed(FUNCTION_CALL, arguments)
+                changed = changed or function["arguments"] != arguments
             written: list[dict[str, Any]] = []
             for call, number in zip(calls, numbers, strict=True):
                 if (held := await channels.move_to(number)) is not None:
-                    if "content" in held:
-                        _add(delta, held)
-                    else:
+                    if "tool_calls" in held:
                         written += held["tool_calls"]
+                    else:
+                        _add(delta, held)
                     changed = True
                 function = call.get("function") or {}
                 arguments = function.get("arguments")
