@@ -347,8 +347,23 @@ def _usage_on_finish(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in events if e["choices"]]
 
 
+def _running_usage(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The usage so far on every chunk, the last one's the whole answer's (vLLM's `continuous_usage_stats`)."""
+    usage = next(e["usage"] for e in events if not e["choices"] and e.get("usage"))
+    chunks = [e for e in events if e["choices"]]
+    for i, chunk in enumerate(chunks):
+        written = usage["completion_tokens"] * i // (len(chunks) - 1)
+        chunk["usage"] = {**usage, "completion_tokens": written, "total_tokens": usage["prompt_tokens"] + written}
+    return chunks
+
+
 # A stream in the shape another server sends it: model "gpt-4o-mini@azure" answers as "gpt-4o-mini" does, so shaped.
-STREAM_SHAPES = {"azure": _azure_preamble, "one-chunk": _one_chunk, "usage-on-finish": _usage_on_finish}
+STREAM_SHAPES = {
+    "azure": _azure_preamble,
+    "one-chunk": _one_chunk,
+    "usage-on-finish": _usage_on_finish,
+    "running-usage": _running_usage,
+}
 
 
 def _stream_events(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ invalid JSON)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -431,3 +432,22 @@ def test_a_cache_hit_on_an_alias_names_the_fallback_that_wrote_the_answer(make, 
     assert [(r["provider"], r["model"]) for r in rows] == [("anthropic", "claude-fake")] * 2
     assert rows[1]["cache"] == "HIT-EXACT" and rows[1]["cost_usd"] == 0
     assert rows[1]["saved_usd"] == pytest.approx(rows[0]["cost_usd"]) and rows[0]["cost_usd"] > 0
+
+
+def test_a_stream_that_reports_its_running_usage_counts_its_tokens_once(make, fake: FakeState) -> None:
+    """A server that sends the usage so far on every chunk (vLLM's continuous_usage_stats) had each chunk's total
+    added to its deployment's tokens this minute: a few streams filled a `tpm` and traffic went elsewhere (faults
+    round 14). The stream counts its last usage, once."""
+    name = "openai/gpt-4o-mini@running-usage"
+    helix = make(f'[models.dual]\ndeployments = [{{ target = "{name}", tpm = 1000 }}]\n')
+    body = {"model": "dual", "messages": [{"role": "user", "content": "count me once"}], "stream": True}
+    body["stream_options"] = {"include_usage": True}
+    with httpx.stream("POST", f"{helix.url}/v1/chat/completions", json=body, headers=NO_CACHE) as response:
+        usages = [line for line in response.iter_lines() if '"usage"' in line]
+    total = json.loads(usages[-1].removeprefix("data: "))["usage"]["total_tokens"]
+    assert len(usages) > 5 and 0 < total < 100
+    deployment = helix.gateway.router.table.configured()[name]
+    deployment.tpm = total + 1  # room for one more token after this stream's, and no more
+    assert deployment.has_room(time.monotonic())
+    deployment.tpm = total
+    assert not deployment.has_room(time.monotonic())

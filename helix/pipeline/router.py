@@ -232,7 +232,9 @@ class Router:
     ) -> AsyncIterator[dict[str, Any]]:
         # A stream counts for its deployment's health once it ends: one that breaks off after its first chunk (a
         # reset, an error event) is a failure toward a cooldown, or a deployment failing every stream mid-way would
-        # stay "healthy" and, answering its first chunk fast, be preferred by least-latency.
+        # stay "healthy" and, answering its first chunk fast, be preferred by least-latency. Its tokens count once,
+        # at its end: the last usage it sent (some servers send the running total on every chunk).
+        usage = None if first is None else first.get("usage")
         try:
             if first is None:
                 return
@@ -240,7 +242,7 @@ class Router:
             if ends is None:
                 async for chunk in chunks:
                     if "usage" in chunk:
-                        _count_tokens(deployment, chunk.get("usage"))
+                        usage = chunk["usage"]
                     yield chunk
                 deployment.health.succeeded()
                 return
@@ -258,7 +260,7 @@ class Router:
                         provider=name,
                     ) from None
                 if "usage" in chunk:
-                    _count_tokens(deployment, chunk.get("usage"))
+                    usage = chunk["usage"]
                 yield chunk
         except HelixError as error:
             self._failed(deployment, error)
@@ -268,6 +270,7 @@ class Router:
             raise
         finally:
             deployment.in_flight -= 1
+            _count_tokens(deployment, usage)
             await _close(chunks)
 
     def _failed(self, deployment: Deployment, error: HelixError) -> None:
