@@ -328,6 +328,87 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Schreib mir an jan.kowalski(at)posteo(punkt)de oder", "jan.kowalski(at)posteo(punkt)de", "EMAIL_ADDRESS"),
         ("mon mail : m.rousseau arobase orange point fr", "m.rousseau arobase orange point fr", "EMAIL_ADDRESS"),
         ("contact: lucia.ferraro{at}libero{dot}it", "lucia.ferraro{at}libero{dot}it", "EMAIL_ADDRESS"),
+        # set S: identity, tax and insurance numbers by their labels in Russian, Ukrainian, Greek, Hungarian, Arabic,
+        # Thai, Swahili, Japanese and Korean; a subscriber id; an account and a routing number as one word; India's
+        # PAN in lower case; device and advertising ids by their keys; a UPI address; plates and a chassis number
+        ("Паспорт: 46 03 918273\nСНИЛС: 112-233-445 95", "46 03 918273", "ID_NUMBER"),  # noqa: RUF001
+        ("Паспорт: 46 03 918273\nСНИЛС: 112-233-445 95", "112-233-445 95", "ID_NUMBER"),  # noqa: RUF001
+        ("Мій РНОКПП 2947103856, дякую", "2947103856", "ID_NUMBER"),
+        ("ΑΦΜ: 047213985 και τηλέφωνο", "047213985", "ID_NUMBER"),
+        ("TAJ szám: 041 772 315\nLakcím:", "041 772 315", "ID_NUMBER"),
+        ("رقم الهوية الوطنية: 1048273915\n", "1048273915", "ID_NUMBER"),
+        ("เลขบัตรประชาชน: 3 1012 00456 78 1\n", "3 1012 00456 78 1", "ID_NUMBER"),
+        ("Nambari ya kitambulisho: 30918274\nSimu", "30918274", "ID_NUMBER"),
+        ("運転免許証番号：301204518832\n", "301204518832", "ID_NUMBER"),  # noqa: RUF001
+        ("계좌: 우리은행 1002-384-119274\n", "1002-384-119274", "ID_NUMBER"),
+        ("Coverage: Aetna PPO, subscriber ID W218830471", "W218830471", "ID_NUMBER"),
+        ('input: {accountNumber: "3390218847", routingNumber: "021000021"}', "3390218847", "ID_NUMBER"),
+        ('input: {accountNumber: "3390218847", routingNumber: "021000021"}', "021000021", "ID_NUMBER"),
+        ("kyc = {'pan': 'bqkpr7712m', 'name': 'x'}", "bqkpr7712m", "ID_NUMBER"),
+        ("I/Analytics: device_id=4f0c2a9b81d7e3a6 session=12", "4f0c2a9b81d7e3a6", "ID_NUMBER"),
+        ('{"idfa": "6D92078A-8246-4BA4-AE5B-76104861E7DC"}', "6D92078A-8246-4BA4-AE5B-76104861E7DC", "ID_NUMBER"),
+        ("pay me on UPI: meera.k91@ybl thanks", "meera.k91@ybl", "ID_NUMBER"),
+        ("Her car, a red Clio, reg LK21 ZTP, was parked", "LK21 ZTP", "ID_NUMBER"),
+        ("parcheggio: targa FX 204 LM, telaio ZFA19800004418273", "FX 204 LM", "ID_NUMBER"),
+        ("parcheggio: targa FX 204 LM, telaio ZFA19800004418273", "ZFA19800004418273", "ID_NUMBER"),
+        ("Povolení: Jan, SPZ 4AC 1187, tel.", "4AC 1187", "ID_NUMBER"),
+        # set S: birth dates after their labels in Greek, Russian, Hungarian (its own date order), Filipino, French for
+        # either gender, Arabic and Vietnamese
+        ("Ημ. γέννησης: 14/02/1967\n", "14/02/1967", "DATE_OF_BIRTH"),
+        ("Дата рождения: 03.11.1985\n", "03.11.1985", "DATE_OF_BIRTH"),
+        ("Születési idő: 1979. 04. 30.\n", "1979. 04. 30", "DATE_OF_BIRTH"),
+        ("Kaarawan: Agosto 3, 1990\n", "Agosto 3, 1990", "DATE_OF_BIRTH"),
+        ("Né(e) le : 2 avril 1968\n", "2 avril 1968", "DATE_OF_BIRTH"),
+        ("تاريخ الميلاد: 1990/03/21\n", "1990/03/21", "DATE_OF_BIRTH"),
+        ("Ngày sinh: 02/09/1994\n", "02/09/1994", "DATE_OF_BIRTH"),
+        # set S: an address after its label in Finnish, Hungarian, Russian, Korean, Japanese, Hebrew, Thai and Arabic;
+        # Finnish, Hungarian, Belgian, Turkish and Ukrainian streets; a Japanese postcode; "postal" before a code; a
+        # home's position in prose
+        ("Osoite: Aleksanterinkatu 15 B 22, 00100 Helsinki\n", "Aleksanterinkatu 15 B 22, 00100 Helsinki", "LOCATION"),
+        ("Lakcím: 1052 Budapest, Váci utca 12. 2/5\n", "1052 Budapest, Váci utca 12. 2/5", "LOCATION"),
+        ("Адрес: г. Казань, ул. Баумана, 19, кв. 4\n", "г. Казань, ул. Баумана, 19, кв. 4", "LOCATION"),  # noqa: RUF001
+        ("주소: 경기도 성남시 분당구 판교로 235, 807호\n", "경기도 성남시 분당구 판교로 235, 807호", "LOCATION"),
+        ("כתובת: רחוב הרצל 12, דירה 3, חיפה\n", "רחוב הרצל 12, דירה 3, חיפה", "LOCATION"),
+        ("ที่อยู่: 45/7 ซอยอารีย์ 2 กรุงเทพ\n", "45/7 ซอยอารีย์ 2 กรุงเทพ", "LOCATION"),
+        ("العنوان: شارع التحلية 12، جدة\n", "شارع التحلية 12، جدة", "LOCATION"),
+        ("found a wallet, address Rue de la Loi 16, Brussels", "Rue de la Loi 16", "LOCATION"),
+        ("meet me at Bağdat Caddesi No: 41 D: 7, Kadıköy", "Bağdat Caddesi No: 41 D: 7", "LOCATION"),  # noqa: RUF001
+        ("stolen outside vul. Khreshchatyk 22, Kyiv", "vul. Khreshchatyk 22", "LOCATION"),
+        ("送り先は〒150-0002 までお願いします", "〒150-0002", "LOCATION"),
+        ("email a@b.ca phone 416 555 0199 postal K1A 0B1 thanks", "K1A 0B1", "LOCATION"),
+        ("Our home coordinates: lat 45.50172, lng -73.56725. The park", "-73.56725", "LOCATION"),
+        ("my house is at 45.50172, -73.56725... or near it", "45.50172, -73.56725", "LOCATION"),
+        # set S: a MAC address at a sentence's end; logins after their labels, in an ssh config, an sshd log, a
+        # Windows `net use` and a one-time password's URI
+        ("and the laptop's MAC was 0A:1B:2C:3D:4E:5F.", "0A:1B:2C:3D:4E:5F", "MAC_ADDRESS"),
+        ("Username: dkowalczyk_88\nPassword reset failed", "dkowalczyk_88", "USERNAME"),
+        ("Account Name: p.nowak\nAccount Domain: CORP", "p.nowak", "USERNAME"),
+        ("Host jump\n  HostName 10.0.0.5\n  User marta.lindqvist\n", "marta.lindqvist", "USERNAME"),
+        ("sshd[42]: Failed password for hwanjiru from 10.0.0.9 port 22", "hwanjiru", "USERNAME"),
+        ("net use Y: \\\\nas\\hr /user:ACME\\okamau", "okamau", "USERNAME"),
+        ("otpauth://totp/GitLab:jdoerr?secret=JBSWY3DPEHPK3PXP&issuer=GitLab", "jdoerr", "USERNAME"),
+        # set S: vendors' keys (Twilio's account SID, Mapbox, DeepL), an Office 365 webhook, a Segment write key, a
+        # password's crypt hash, one passed to login() or ConvertTo-SecureString, after a question, backup codes
+        # listed under their name, a PIN or a door code in a sentence
+        ("TWILIO_ACCOUNT_SID=AC4f1e2d3c4b5a69788796a5b4c3d2e1f0", "AC4f1e2d3c4b5a69788796a5b4c3d2e1f0", "API_KEY"),
+        (
+            "map.accessToken = 'pk.eyJ1IjoiYWNtZWNvIiwiYSI6ImNrMnh5ejEyMzQ1Njc4In0.Tq9wXbY7zK3mL1nP0rS5uV';",
+            "pk.eyJ1IjoiYWNtZWNvIiwiYSI6ImNrMnh5ejEyMzQ1Njc4In0.Tq9wXbY7zK3mL1nP0rS5uV",
+            "API_KEY",
+        ),
+        ("auth_key = '0f8e2c4a-9b71-4d3e-a5c6-7e8f9a0b1c2d:fx'", "0f8e2c4a-9b71-4d3e-a5c6-7e8f9a0b1c2d:fx", "API_KEY"),
+        (
+            "post to https://acme.webhook.office.com/webhookb2/2f4e9c1a-77aa-4b1e-9d3c-5e6f7a8b9c0d@1a2b3c4d/x now",
+            "https://acme.webhook.office.com/webhookb2/2f4e9c1a-77aa-4b1e-9d3c-5e6f7a8b9c0d@1a2b3c4d/x",
+            "API_KEY",
+        ),
+        ("analytics.writeKey=Zq81LmX0pT4rV7nB2cY9wE3kH6jD5sAf", "Zq81LmX0pT4rV7nB2cY9wE3kH6jD5sAf", "SECRET"),
+        ("# alice:$apr1$x9Lq2Wb1$Hk3nQ7vR0pT5yZ8mC1dF4g", "$apr1$x9Lq2Wb1$Hk3nQ7vR0pT5yZ8mC1dF4g", "PASSWORD"),
+        ('smtp.login("ops@mail.example.in", "Goa#Beach2019")', "Goa#Beach2019", "PASSWORD"),
+        ('ConvertTo-SecureString "Wq7_pL2mZx9T" -AsPlainText -Force', "Wq7_pL2mZx9T", "PASSWORD"),
+        ("Is this a good enough password? Bl@ckCoffee#88 - I reuse it", "Bl@ckCoffee#88", "PASSWORD"),
+        ("Your backup codes (keep safe):\n5512 0934  8821 4470\n", "5512 0934  8821 4470", "SECRET"),
+        ("the alarm code for the shop is 5820, don't tell anyone", "5820", "PASSWORD"),
         ('{"nome": "x", "cpf": "39053344705"}', "39053344705", "ID_NUMBER"),
         ("My TFN is 123 456 782 thanks", "123 456 782", "ID_NUMBER"),
         ("acct 0012345678 sort code 20-00-00", "0012345678", "ID_NUMBER"),
@@ -365,7 +446,8 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ),
         ("Lieferadresse: Hauptstraße 42, 10115 Berlin", "Hauptstraße 42", "LOCATION"),
         ("Karl-Marx-Straße 5a und Berliner Str. 12", "Berliner Str. 12", "LOCATION"),
-        ("Adresse : 12 rue de la République, 69002 Lyon", "12 rue de la République", "LOCATION"),
+        ("Envoyez-le au 12 rue de la République, 69002 Lyon", "12 rue de la République", "LOCATION"),
+        ("Adresse : 12 rue de la République, 69002 Lyon", "12 rue de la République, 69002 Lyon", "LOCATION"),
         ("I live at 9 Elm Grove, Sheffield S10 2TN", "S10 2TN", "LOCATION"),
         ("Appelez-moi au 01.45.67.89.10 demain", "01.45.67.89.10", "PHONE_NUMBER"),
         ("Phone: +44 7700 900461\nIssue: refund", "+44 7700 900461", "PHONE_NUMBER"),
@@ -632,7 +714,8 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             XPRV,
             "API_KEY",
         ),
-        ("Endereço: Av. Paulista, 1578 - Bela Vista, São Paulo", "Av. Paulista, 1578", "LOCATION"),
+        ("Entregar na Av. Paulista, 1578 - Bela Vista, São Paulo", "Av. Paulista, 1578", "LOCATION"),
+        ("Endereço: Av. Paulista, 1578 - Bela Vista", "Av. Paulista, 1578 - Bela Vista", "LOCATION"),
         (
             "bitcoin seed: abandon ability able about above absent absorb abstract absurd abuse access accident",
             "abandon ability able about above absent absorb abstract absurd abuse access accident",
@@ -759,7 +842,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("IBAN DE-53-735047864817516756 bitte", "DE-53-735047864817516756", "IBAN_CODE"),
         # a postcode of continental Europe or Canada after a street (only UK, Irish and Brazilian ones were read)
         ("Ship to Calle de Alcalá 45, 28005 Madrid please", "28005", "LOCATION"),
-        ("Adres: ul. Długa 12, 80-827 Gdańsk, Polska", "80-827", "LOCATION"),
+        ("Wyślij na ul. Długa 12, 80-827 Gdańsk, Polska", "80-827", "LOCATION"),
         ("Bezorgadres: Dorpsstraat 12a, 3732 HJ De Bilt", "3732 HJ", "LOCATION"),
         ("1200 Rue Sherbrooke Ouest, Montréal H2Y 2A3", "H2Y 2A3", "LOCATION"),
         # the rest of set L (2026-12-06, seventh session): generated secrets with brackets and "&", a kubeconfig's
@@ -1040,6 +1123,13 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "at this point in time we meet at noon point blank; I did not see 12345678 valid",
         "a zip archive of 10000 files; the postal code format is 5 digits like 12345",
         "The Eiffel Tower is at 48.8584° N, 2.2945° E; coordinates 48.8606, 2.3376 point to the Louvre",
+        # set S's look-alikes: PINs no one should choose, a landmark's house, placeholders after login labels, a
+        # service account, a connection string's fields, an IP or e-mail address after "Adresse"
+        "PIN codes should not be 1234 or 0000; the door code 9999 is a default",
+        "Sydney Opera House coordinates: -33.8568, 151.2153. Write a short guide.",
+        "User Id=myUsername; each line is hostname:port:database:username:password",
+        "net use Z: \\\\fs01\\finance /user:ACME\\svc_backup * /persistent:no",
+        "Adresse e-mail : support; user: hello there; pin 12 of the header",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -492,7 +492,8 @@ def test_an_anthropic_tool_uses_input_is_read_by_its_keys(engine: PiiEngine) -> 
         "messages": [{"role": "user", "content": "log me in"}, {"role": "assistant", "content": [call]}],
     }
     redact_body(body, Redactor(engine, hash_key="k" * 24))
-    assert call["input"] == {"username": "jdoe", "password": "<PASSWORD>", "api_token": "<SECRET>"}
+    # the login too since set S (an account name by its label)
+    assert call["input"] == {"username": "<USERNAME>", "password": "<PASSWORD>", "api_token": "<SECRET>"}
 
 
 def test_a_turn_analyses_only_its_new_message_and_seam(engine: PiiEngine) -> None:

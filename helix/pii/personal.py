@@ -72,10 +72,12 @@ STREET_HINT = re.compile(
 # those types (a leading space lets `re` skip to candidates, and the digit after it is tested before the lookbehinds:
 # ~1 µs less on prose).
 _STREET_TYPE_ENDS = (
-    r"(?:straat|laan|gracht|plein|kade|singel|dijk|gatan|gata|vägen|väg|gade|vej|veien|gaten|torget|torg)"
+    r"(?:straat|laan|gracht|plein|kade|singel|dijk|gatan|gata|vägen|väg|gade|vej|veien|gaten|torget|torg"
+    r"|katu|tie|kuja|polku|utca)"  # set S: Finnish (Mannerheimintie 102) and Hungarian (Király utca 47)
 )
 GERMAN_STREET_HINT = re.compile(
-    r" (?=\d)(?:(?<=(?:ße|se|r\.|eg|ee|tz) )|(?<=(?:aat|aan|cht|ein|ade|gel|ijk|tan|ata|gen|väg|vej|ien|ten|get|org) ))"
+    r" (?=\d)(?:(?<=(?:ße|se|r\.|eg|ee|tz) )"
+    r"|(?<=(?:aat|aan|cht|ein|ade|gel|ijk|tan|ata|gen|väg|vej|ien|ten|get|org|atu|tie|uja|lku|tca) ))"
 )
 
 
@@ -134,7 +136,7 @@ _PO_BOX = re.compile(
 # Swedish and Portuguese postcodes; four digits alone only with the Dutch letters). Looked for only after
 # `POSTCODE_HINT`.
 _POSTCODE = r"(?:\d{4} ?[A-Z]{2}|\d{5}|\d\d-\d{3}|\d{3} \d\d|\d{4}-\d{3})"
-POSTCODE_HINT = re.compile(r", (?<=\d, |[a-zA-Z], )" + _POSTCODE + r" [^\W\d_]")
+POSTCODE_HINT = re.compile(r", (?<=\d, |[a-zA-Z], |\., )" + _POSTCODE + r" [^\W\d_]")
 _PARTICLES = "de|la|del|van|der|den|von|di|da|dos|do|du|des|le|am|an|op|aan|het|i|y|e"
 _STREET_BEFORE_POSTCODE = regex.compile(
     r"(?<![\p{L}\d.-])(\p{Lu}[\p{L}'.-]+(?: (?:\p{Lu}[\p{L}'.-]*|" + _PARTICLES + r")){0,3} \d{1,4}[a-zA-Z]?"
@@ -176,6 +178,7 @@ _ROMAJI_ADDRESS = re.compile(
 
 # A Chinese address: a road and its number ("九龍彌敦道132號", "中山路100号"), after the word for an address
 # (住址, 地址) if any.
+_JAPANESE_POSTCODE = re.compile(r"〒[ \u3000]?\d{3}-?\d{4}(?!\d)")
 _CHINESE_ADDRESS = regex.compile(r"(?:住址|地址)?(\p{Han}{1,12}?[道路街巷弄]\d{1,5}[號号])")
 
 
@@ -192,14 +195,22 @@ def cjk_address_hint(text: str) -> bool:
 _FOREIGN_STREET_PATTERN = (
     r"(?:(?:Am|Auf dem|Auf der|An der|An den|Zum|Zur|Unter den|Hinter der|Hinter dem) \p{Lu}[\p{L}-]+(?:straße)?"
     r"|(?:Calle|C/|Avenida|Avda\.|Av\.|Paseo|Plaza|Carrer|Via|Viale|Corso|Piazza|Piazzale|Rua|ul\.|pl\."
-    r"|Str\.|Strada|Bulevardul|Calea|Aleea|Șoseaua)"
+    r"|Str\.|Strada|Bulevardul|Calea|Aleea|Șoseaua"
+    r"|Rue|Chaussée|Avenue|Boulevard|vul\.)"  # set S: Belgium's number after ("Rue de la Loi 42"), Ukraine's
     r"(?: (?:de la|de las|de los|del|de|di|della|delle|dei|degli|do|da|dos|das|d'))?"
     r" ?\p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,3}),? (?:nr\. ?|n[º°.] ?)?\d{1,4}[a-z]?(?:/\d{1,4}[a-z]?)?\b"
 )
 _FOREIGN_STREET = regex.compile(r"\b" + _FOREIGN_STREET_PATTERN)
+# set S: Turkish streets, the type after the name and the number after "No:" ("Moda Caddesi No: 112 D: 5", "Atatürk
+# Bulvarı No: 148 Daire: 9"), a flat's number after "D:" or "Daire:"  # noqa: RUF003
+_TURKISH_STREET = regex.compile(
+    r"\b\p{Lu}[\p{L}.'-]+(?: \p{Lu}[\p{L}.'-]+){0,3} (?:Caddesi|Cad\.|Sokak|Sokağı|Sok\.|Sk\.|Bulvarı|Blv\.)"  # noqa: RUF001
+    r",? No ?[:.]? ?\d{1,4}(?:/\d{1,4})?[A-Z]?(?:,? (?:D|Daire|Kat) ?[:.]? ?\d{1,3})?"
+)
 FOREIGN_STREET_HINT = re.compile(
     r"(?:A[mnu][ f]|Zu[mr] |Unter d|Hinter d|Calle |C/|Avenida |Avda\. |Av\. |Paseo |Plaza |Carrer |Vi(?:a|ale) "
     r"|Corso |Piazza|Rua |ul\. |pl\. |Str\. |Strada |Bulevardul |Calea |Aleea |Șoseaua "
+    r"|Rue |Chaussée |Avenue |Boulevard |vul\. |Caddesi |Cad\. |Sokak |Sokağı |Sok\. |Sk\. |Bulvarı |Blv\. "  # noqa: RUF001
     # post-office boxes, their last letter left to the part after (one pattern: its first letters are the same)
     r"|P\.? ?O\.? ?B[oO]|p\.?o\.? bo|Post Office Bo|Postfac|Postbu|Apartad|Casill|Caixa Posta)[^\n]{1,60}? \d"
 )
@@ -220,6 +231,25 @@ _ADDRESS_KEY = regex.compile(
     + r""")[ \t]*,?[ \t]*$)""",
     regex.MULTILINE,
 )
+
+
+# An address after its label in a form, in the languages prompts come in (set S: Adres, Adresse, Osoite, Lakcím,
+# Indirizzo, Dirección, Endereço, Morada, Адрес, Διεύθυνση, 주소, 住所, 地址, כתובת, ที่อยู่, العنوان...): the rest of its
+# line, when it has a digit and letters ("Adresse IP: 10.0.0.1" has no letters; "Adresse e-mail :" no label then).
+# English "address" is left to the street patterns: code names memory and IP addresses so.
+_ADDRESS_LABEL_WORDS = (
+    *("adres", "adresse", "adressen", "adresa", "adresou", "adresim", "adresi", "adress", "osoite", "osoitteeni"),
+    *("lakcím", "lakcim", "indirizzo", "dirección", "direccion", "domicilio", "endereço", "endereco", "morada"),
+    *("anschrift", "địa chỉ", "alamat", "anwani", "tirahan", "адрес", "адреса", "адресою", "διεύθυνση"),
+)
+_ADDRESS_LABEL_SCRIPTS = ("주소", "住所", "地址", "住址", "כתובת", "ที่อยู่", "العنوان")  # no word boundaries there
+_LABELLED_ADDRESS = regex.compile(
+    r"(?i:(?<![\w-])(?:" + "|".join(_ADDRESS_LABEL_WORDS) + r")\b|" + "|".join(_ADDRESS_LABEL_SCRIPTS) + ")"
+    r"[ \t]*(?:[:\uff1a]|는|은|是|は)[ \t]*"
+    r"(?P<address>(?=[^\n]*\d)(?=[^\n]*\p{L}\p{L})(?!https?:)[^\n]{4,160}?)[ \t.\u3002]*$",
+    regex.MULTILINE,
+)
+ADDRESS_LABEL_HINT = re.compile(trie_pattern((*_ADDRESS_LABEL_WORDS, *_ADDRESS_LABEL_SCRIPTS)))
 
 
 _ADDRESS_KEY_START = re.compile(r"(?:street|addr|line1|stra(?:ß|ss)e)[\w ]{0,12}[\"']?[ \t]*[:=]")
@@ -243,7 +273,9 @@ def address_key_hint(lowered: str) -> bool:
 
 # A postcode after its label, on its own ("Postcode on licence: LS6 2QT", "CEP 05422-010", "PLZ: 10115", "zip code
 # 94107"): "zip" alone only before a colon ("zip archive of 10000 files" stays).
-_POSTCODE_LABEL = r"post ?code|postal ?code|zip ?code|cep|plz|code postal|c[óo]digo postal|postnummer|postinumero"
+_POSTCODE_LABEL = (
+    r"post ?code|postal ?code|postal|zip ?code|cep|plz|code postal|c[óo]digo postal|postnummer|postinumero"
+)
 # Each led by a literal, which `re` looks for fast (~1.5 us over 2 KB; the four as one alternation took ~95 us).
 _POSTCODE_LABEL_HINTS = tuple(
     re.compile(p) for p in (r"post(?: ?code|al|nummer|inumero)", r"zip(?: ?code|[ \t]*:)", r"cep\b", r"plz\b")
@@ -303,9 +335,14 @@ _GEO_HEMISPHERES = re.compile(
     r"(?<![\w.])(?:\d{1,2}\.\d{4,}[ \t]?°?[ \t]?[NS][,;]?[ \t]*\d{1,3}\.\d{4,}[ \t]?°?[ \t]?[EW]"
     r"|[NS][ \t]?\d{1,2}\.\d{4,}°?[,;]?[ \t]*[EW][ \t]?\d{1,3}\.\d{4,}°?)(?![\w.])"
 )
-_GEO_PAIR = re.compile(r"(?<![\w.-])(?P<lat>" + _DEGREES + r"),[ \t]?(?P<lng>" + _DEGREES + r")(?![\d.])")
+_GEO_PAIR = re.compile(r"(?<![\w.-])(?P<lat>" + _DEGREES + r"),[ \t]?(?P<lng>" + _DEGREES + r")(?!\d|\.\d)")
+# set S: the keys in prose, a space for their colon ("Home coordinates: lat 40.67852, lng -73.97021"): on a home's line
+_GEO_NAMED = re.compile(
+    r"(?i)(?<![a-z])(?:lat(?:itude)?|lng|lon(?:gitude)?)[ \t]+(?P<value>" + _DEGREES + r")(?!\d|\.\d)"
+)
+# "house" in lower case: a landmark's name has one ("Sydney Opera House coordinates: -33.8568, 151.2153.")
 _HOME_WORDS = re.compile(
-    r"(?i)\b(?:my|our|home|house|flat|apartment|front door|live|lives|living|parents'?|mum'?s|mom'?s|dad'?s)\b"
+    r"\b(?:(?i:my|our|home|flat|apartment|front door|live|lives|living|parents'?|mum'?s|mom'?s|dad'?s)|house)\b"
 )
 
 
@@ -316,6 +353,7 @@ class GeoCoordinatesRecognizer(_SpanRecognizer):
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         yield from (m.span("value") for m in _GEO_KEYED.finditer(text))
+        yield from (m.span("value") for m in _GEO_NAMED.finditer(text) if _on_a_home_line(text, *m.span()))
         for found in _GEO_HEMISPHERES.finditer(text):
             if _on_a_home_line(text, *found.span()):
                 yield found.span()
@@ -351,12 +389,17 @@ def street_addresses(text: str) -> Iterator[tuple[int, int]]:
     lowered = text.lower()
     if address_key_hint(lowered):
         yield from (m.span("address") for m in _address_keys(text, lowered))
+    if ADDRESS_LABEL_HINT.search(lowered) is not None:
+        yield from (m.span("address") for m in _LABELLED_ADDRESS.finditer(text))
+    if "〒" in text:  # a Japanese postcode after its mark, wherever it stands
+        yield from (m.span() for m in _JAPANESE_POSTCODE.finditer(text))
     yield from (m.span() for m in _FRENCH_STREET.finditer(text))
     yield from (m.span() for m in _GERMAN_STREET.finditer(text))
     if FOREIGN_STREET_HINT.search(text) is not None:
         for street in _FOREIGN_STREET.finditer(text):
             if not (street.group().startswith("Via") and "," in street.group()):  # "Via Slack, 3 people"
                 yield street.span()
+        yield from (m.span() for m in _TURKISH_STREET.finditer(text))
 
 
 # A US address's last line, its town, a comma, its state and ZIP code ("Brooklyn, NY 11215", on the line after the
@@ -399,11 +442,16 @@ _BIRTH_WORDS = (
     r"|naissance|n[ée]e? le|nacimiento|nac(?:id[oa]|[íi]|i[óo]) el|nascita"
     r"|nat[oa](?:/[ao])?(?: a \p{Lu}[\p{L}' ]{1,30})? il|geboortedatum"  # "nata a Roma il 12/05/1990"
     r"|geboren op|data urodzenia|urodzon[ya]|nascimento|nascid[oa] em|födelsedatum|född|fødselsdato"
-    r"|do[ğg]um tarih\w*)\b"
-    r"|生年月日|出生日期|생년월일)"  # Japanese, Chinese, Korean: no word boundary there
+    r"|do[ğg]um tarih\w*"
+    # set S: French with both genders ("Né(e) le"), Greek, Russian, Ukrainian, Hungarian, Vietnamese, Filipino,
+    # Czech, Indonesian, Swahili, Danish
+    r"|n[ée]\(e\) le|ημ(?:\.|ερομηνία) γέννησης|дата рождения|дата народження|születési (?:idő|dátum)"
+    r"|ngày sinh|kaarawan|petsa ng kapanganakan|datum narození|tanggal lahir|tarehe ya kuzaliwa|født)\b"
+    r"|生年月日|出生日期|생년월일|تاريخ الميلاد|תאריך לידה|วันเกิด)"  # no word boundary in these scripts
 )
 _DATE = (
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
+    r"|\d{4}\. \d{1,2}\. \d{1,2}\.?"  # Hungarian: 1994. 08. 21.
     rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th|er|º)?\.? (?:of |de )?{_MONTH},? (?:de )?\d{{4}}"  # 9 de noviembre de 1993
     rf"|\d{{1,2}}-{_MONTH}-\d{{4}}"  # 12-Mar-1984 (a record's day-month-year)
@@ -566,6 +614,32 @@ _ID_WORD_BRANCHES = (
     # ("CA license D4829173")
     *("nin", "bvn", "id (?:no|nr)", "philhealth", "nss", "nationalid", r"cart[ãa]o de cidad[ãa]o", "bsb", "acc"),
     *("emp" + _ID_NUMBER_SUFFIX, r"policy(?=[ \t:#]{1,3}[a-z0-9-]*\d)", r"licen[cs]e(?=[ \t:#]{1,3}[a-z]?\d)"),
+    # set S: a passport, Russia's pension (SNILS) and tax (INN) numbers, Ukraine's tax number (RNOKPP, IPN), Greece's
+    # tax number (AFM), Hungary's health insurance number (TAJ), Kenya's identity card in Swahili, an insurer's
+    # subscriber id, an account or routing number as one word (GraphQL's accountNumber)
+    *("паспорт", "снилс", "инн", "рнокпп", "іпн", "αφμ", r"taj(?: sz[áa]m)?", "kitambulisho"),
+    *(
+        "subscriber" + _ID_NUMBER_SUFFIX,
+        r"account(?:number|num|no)",
+        r"routing(?:number|num|no)",
+    ),
+    # and vehicles: a plate in Czech (SPZ), Italian (targa), Polish, Hungarian, Turkish and Spanish/Portuguese, or
+    # a UK "reg" before one; a VIN by the chassis's name (Italian telaio, German Fahrgestellnummer)
+    *(
+        "spz",
+        "targa",
+        r"rejestracyjn\w*",
+        r"rendsz[áa]m\w*",
+        "plaka",
+        "placa",
+        r"reg\.?(?=[ \t:#]{1,3}[a-z0-9 -]{0,8}\d)",
+    ),
+    *("telaio", "chassis", r"fahrgestell\w*"),
+)
+# The words above that name a vehicle's plate: a plate has fewer digits than other numbers (`_plate_shaped`).
+_PLATE_WORDS = re.compile(
+    r"(?:licen[cs]e |number |registration )?plate|kennzeichen|immatriculation|matr[ií]cula|kenteken|spz|targa"
+    r"|rejestracyjn\w*|rendsz[áa]m\w*|plaka|placa|reg\.?|registration"
 )
 
 
@@ -579,7 +653,12 @@ def _by_first_letter(branches: tuple[str, ...]) -> str:
     return "|".join(re.escape(first) + "(?:" + "|".join(rests) + ")" for first, rests in groups.items())
 
 
-_CJK_ID_WORDS = "マイナンバー|個人番号|旅券番号|パスポート番号|护照号码?|護照號碼?|여권 ?번호|תעודת זהות"
+_CJK_ID_WORDS = (
+    "マイナンバー|個人番号|旅券番号|パスポート番号|护照号码?|護照號碼?|여권 ?번호|תעודת זהות"
+    # set S: a driving licence's and a bank account's number in Japanese, a bank account in Korean, Saudi Arabia's
+    # identity number in Arabic, Thailand's identity card number (the scripts write no spaces, or no word boundary)
+    "|運転免許証番号|免許証番号|口座番号|계좌(?:번호)?|رقم الهوية|เลขบัตรประชาชน"
+)
 # After "#" a number's label ends whatever follows ("Member #: 8834-2211-09").
 # Japanese words are written with no space around them ("マイナンバーは1234..."): no word boundary asked there.
 _ID_WORDS_PATTERN = r"(?<![^\W_])(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")(?:\b|(?<=#))|" + _CJK_ID_WORDS
@@ -626,12 +705,17 @@ ID_HINTS = (
     *("kennzeichen", "immatriculation", "matr", "kenteken", "identifikationsnummer"),
     *("idnr", "id-nr", "kunden"),
     *("id no", "id nr", "philhealth", "nationalid", "cidad", "emp ", "emp_", "emp#", "empid", "empno", "תעודת"),
+    *("паспорт", "снилс", "рнокпп", "αφμ", "kitambulisho", "subscriber", "spz", "targa", "rejestracyjn"),
+    *("rendsz", "plaka", "placa", "telaio", "chassis", "fahrgestell", "運転免許証番号", "免許証番号", "口座番号"),
+    *("계좌", "رقم الهوية", "เลขบัตรประชาชน", "device", "adid", "idfa", "idfv", "gaid", "android", "advertising"),
+    *("upi", "@ok", "@ybl", "@ibl", "@axl", "@paytm", "@apl"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
     *("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl"),
     *("imei", "amka", "αμκα", "cnp", "cuil", "cuit", "uci", "rfc", "uan"),
     *("nin", "bvn", "nss", "bsb", "acc"),
+    *("инн", "іпн", "taj", "reg"),
 )
 DATE_OF_BIRTH_HINTS = (
     "born",
@@ -656,6 +740,8 @@ DATE_OF_BIRTH_HINTS = (
     "född",
     "fødsel",
     *("生年月日", "出生日期", "생년월일"),
+    *("γέννησης", "рождения", "народження", "születési", "ngày sinh", "kaarawan", "kapanganakan", "narození"),
+    *("tanggal lahir", "kuzaliwa", "født", "تاريخ الميلاد", "תאריך לידה", "วันเกิด"),
 )
 # A letter in lower case may lead it before a digit (a student number "s4412983") or end a run of digits (an Irish PPS
 # number typed in lower case, "5572526d"), and two or three may lead six digits or more (a UK NI number in lower case,
@@ -669,7 +755,7 @@ _ID_VALUE = re.compile(
     r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])((?=(?:\d[./]?){8})(?!\d\d?[./]\d\d?[./]\d{4}\b)"
     r"\d{1,4}(?P<sep>[./])\d{2,8}(?:(?P=sep)\d{2,5}){1,2}"
     r"|\d\d(?: \d{4}){5,7}|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4}|\d{6,}[a-z]{1,2}"
-    r"|[a-z]{2,3}\d{6,}[a-z]?)"
+    r"|[a-z]{2,3}\d{6,}[a-z]?|\d[ -]\d{4}[ -]\d{5}[ -]\d\d[ -]\d|[a-z]{5}\d{4}[a-z])"
     r"(?![A-Za-z0-9_]|/\d)"
 )
 _MIN_ID_DIGITS, _MIN_ID_LENGTH = 4, 6
@@ -693,10 +779,15 @@ class IdNumberRecognizer(_SpanRecognizer):
                 if value is None or any(c.isdigit() for c in value.group(1)):
                     break
                 value = _ID_VALUE.match(text, value.end(1))
-            if value is not None and _id_shaped(value.group(1)):
+            shaped = _plate_shaped if _PLATE_WORDS.fullmatch(found.group()) else _id_shaped
+            if value is not None and shaped(value.group(1)):
                 yield value.span(1)
             elif found.group().startswith(_SIN_WORDS) and text[found.start() : found.end()] != "sin":  # "the sin of"
                 yield from _far_sin(text, found.end())
+        if any(hint in lowered for hint in _DEVICE_ID_HINTS):
+            yield from (m.span("id") for m in _DEVICE_ID.finditer(text))
+        if "@" in text:
+            yield from (m.span("vpa") for m in _UPI_ADDRESS.finditer(text))
         if "\n" in text and len(lowered) == len(text):
             # The same words naming a table's column ("nhs_no,surname,dob", "氏名,マイナンバー,電話") on a line
             # without digits: a header, not a row.
@@ -704,6 +795,21 @@ class IdNumberRecognizer(_SpanRecognizer):
                 line_start, line_end = text.rfind("\n", 0, found.start()) + 1, text.find("\n", found.end())
                 if not any(c.isdigit() for c in text[line_start : line_end if line_end >= 0 else len(text)]):
                     yield from ((a, b) for a, b in column_cells(text, *found.span()) if _id_shaped(text[a:b]))
+
+
+# set S: a phone's identifiers by their keys in an app's logs and payloads (device_id=7b49a3b28ee823b5, an advertising
+# id as adid, idfa, gaid): a UUID or 16 hex digits, either case.
+_DEVICE_ID = re.compile(
+    r"(?i:\b(?:device[_ -]?id|adid|idfa|idfv|gaid|android[_ -]?id|advertising[_ -]?id)\b)[\"']?[ \t]*[:=][ \t]*[\"']?"
+    r"(?P<id>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[0-9A-Fa-f]{16})(?![\w-])"
+)
+_DEVICE_ID_HINTS = ("device", "adid", "idfa", "idfv", "gaid", "android", "advertising")
+# set S: an Indian UPI payment address (name@bank), after its label or at a bank's well-known handle: no dot after "@",
+# so no email pattern finds it.
+_UPI_ADDRESS = regex.compile(
+    r"(?i:\bupi(?:[ _-]?(?:id|address|handle|vpa))?\b)[^\n@]{0,20}?(?P<vpa>[\w.-]{2,64}@[A-Za-z]{2,20})(?![\w.@-])"
+    r"|(?<![\w.-])(?P<vpa>[\w.-]{2,64}@(?:okicici|okhdfcbank|oksbi|okaxis|ybl|ibl|axl|paytm|upi|apl))(?![\w.@-])"
+)
 
 
 # Canada's social insurance number further on in its sentence than a label's value ("the social insurance number got
@@ -724,6 +830,12 @@ def _far_sin(text: str, start: int) -> Iterator[tuple[int, int]]:
 
 def _id_shaped(number: str) -> bool:
     return sum(c.isdigit() for c in number) >= _MIN_ID_DIGITS and sum(c.isalnum() for c in number) >= _MIN_ID_LENGTH
+
+
+def _plate_shaped(plate: str) -> bool:
+    """A vehicle's plate: letters and two digits or more, 5 to 10 of them ("KX68 PYD", "GF 318 KZ", "2AB 4419")."""
+    digits = sum(c.isdigit() for c in plate)
+    return digits >= 2 and any(c.isalpha() for c in plate) and 5 <= sum(c.isalnum() for c in plate) <= 10
 
 
 # National identity and tax numbers whose shape and check digit say what they are, found without the words before
@@ -973,7 +1085,7 @@ class MrzRecognizer(_SpanRecognizer):
 # dotted groups of four (001a.2b3c.4d5e).
 _MAC_ADDRESS = re.compile(
     r"(?<![\w:.-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}"
-    r"|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:.-])"
+    r"|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:-]|\.\w)"  # a sentence's full stop may follow
 )
 # What the scanner's gate looks for: a hex pair between two separators, or a dotted hex group. Each pattern
 # starts with its separator, which the engine can skip to (a leading hex class made the gate ~6x dearer).
@@ -1009,6 +1121,21 @@ _DRIVE_BEFORE = re.compile(r"(?<![\w])[A-Za-z]:(?:\\{1,2}|/)\Z")
 _ADDRESS_AFTER = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?![\w.])")
 _USER_BEFORE = re.compile(r"(?<![\w.%+-])[A-Za-z][\w.-]{1,31}\Z")
 _PROFILE = re.compile(r"linkedin\.com/in/(?P<name>[\w%-]{3,100})")
+# set S: an account name after its label ("Username: lhoang_1992", Windows' "Account Name: a.sokolova"), an ssh
+# config's `User` line, an sshd log's "Failed password for mkariuki from", a Windows `net use ... /user:CORP\jmwangi`,
+# a one-time password app's account (otpauth://totp/GitHub:mahlerh?...). "user:" alone opens a chat's turn: not one.
+_LABELLED_LOGIN = regex.compile(
+    r"(?i:\b(?:user[ _-]?(?:name|id)|log(?:in|on)[ _-]?(?:name|id)|account[ _-]?name)s?[\"']?[ \t]*[:=][ \t]*[\"']?)"
+    r"(?P<name>[\w.-]{2,64})"
+    r"|^[ \t]*User[ \t]+(?P<name>[\w.-]{2,64})[ \t]*$"
+    r"|\b(?:Failed|Accepted|Invalid) (?:password|publickey|keyboard-interactive/pam|user) for (?:invalid user )?"
+    r"(?P<name>[\w.-]{2,64}) from\b"
+    r"|(?<=\s)(?i:/user:)(?:[\w.-]+\\)?(?P<name>[\w.-]{2,64})"
+    r"|otpauth://[th]otp/(?:[^:/?\s]*:)?(?P<name>[\w.-]{2,64})(?=\?)",
+    regex.MULTILINE,
+)
+_LOGIN_HINTS = ("sername", "ser name", "ser_name", "ser-name", "serid", "ser id", "ser_id", "ogin", "ogon")
+_LOGIN_HINTS_CASED = ("User ", "ccount Name", "ccount name", " for ", "/user:", "/USER:", "otpauth://")
 _NO_ONE = frozenset(
     [
         "root",
@@ -1064,9 +1191,27 @@ _NO_ONE = frozenset(
 )
 
 
-def username_hint(text: str) -> bool:
+def username_hint(text: str, lowered: str) -> bool:
     """Whether `text` may hold such an account name (one substring each, no pattern)."""
-    return "/home/" in text or "Users" in text or "@" in text or "linkedin.com/in/" in text
+    return (
+        "/home/" in text or "Users" in text or "@" in text or "linkedin.com/in/" in text or _login_hint(text, lowered)
+    )
+
+
+def _login_hint(text: str, lowered: str) -> bool:
+    return any(h in lowered for h in _LOGIN_HINTS) or any(h in text for h in _LOGIN_HINTS_CASED)
+
+
+def _someones(login: str) -> bool:
+    """A labelled login that may be a person's: not a placeholder (USERNAME:API_TOKEN, User Id=myUsername), a field's
+    name (hostname:port:database:username:password) or a service's account (svc_backup)."""
+    lowered = login.lower()
+    if login.isupper() or lowered in _FIELD_NAMES or lowered.startswith(("svc", "service")):
+        return False
+    return not any(word in lowered for word in ("user", "name", "example"))
+
+
+_FIELD_NAMES = frozenset({"password", "passwd", "pass", "secret", "token", "port", "host", "hostname", "database"})
 
 
 def _glued(text: str, start: int) -> bool:
@@ -1093,4 +1238,6 @@ class UsernameRecognizer(_SpanRecognizer):
             at = text.find("@", at + 1)
         if "linkedin.com/in/" in text:
             found += (m.span("name") for m in _PROFILE.finditer(text))
+        if _login_hint(text, text.lower()):
+            found += (m.span("name") for m in _LABELLED_LOGIN.finditer(text) if _someones(m.group("name")))
         return (span for span in sorted(set(found)) if text[span[0] : span[1]].lower() not in _NO_ONE)

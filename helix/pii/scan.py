@@ -29,6 +29,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii.fast_regex import Runs, Span, analyze_patterns, trie_pattern
 from helix.pii.personal import (
+    ADDRESS_LABEL_HINT,
     DATE_OF_BIRTH_HINTS,
     FOREIGN_STREET_HINT,
     GERMAN_STREET_HINT,
@@ -108,7 +109,7 @@ GATES: dict[str, Gate] = {
     # Every number it finds has a digit (`personal._id_shaped`), found faster than a word.
     "ID_NUMBER": Mentions(ID_HINTS, also=_digit, words=ID_WORD_HINTS),
     "MAC_ADDRESS": lambda text, _lowered: mac_hint(text),
-    "USERNAME": lambda text, _lowered: username_hint(text),
+    "USERNAME": username_hint,
     "IP_ADDRESS": lambda text, lowered: (
         ("." in text and _digit_dot_digit(text, lowered)) or (":" in text and _colons(text, lowered))
     ),
@@ -130,6 +131,8 @@ GATES: dict[str, Gate] = {
             or ROMAJI_ADDRESS_HINT.search(text) is not None
             or address_key_hint(lowered)
             or postcode_label_hint(lowered)
+            or ADDRESS_LABEL_HINT.search(lowered) is not None
+            or "〒" in text
         )
     ),
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any
 
 import regex
@@ -143,6 +144,12 @@ def _paired_secret(value: str) -> bool:
     return _has_digit_and_letter(value) and _plausible_bare_secret(value)
 
 
+def _not_a_sequence(digits: str) -> bool:
+    """Not a PIN any advice names as the one not to choose: one digit repeated (0000), or counting up or down (1234)."""
+    steps = {int(b) - int(a) for a, b in pairwise(digits)}
+    return not (steps <= {0} or steps == {1} or steps == {-1})
+
+
 def _random_looking(value: str) -> bool:
     # 20+ characters of letters and digits (and the - _ . / + = of key encodings), both kinds present, no word
     # separators: a generated key, not an identifier or a sentence. Or with other symbols too, when it also mixes
@@ -205,7 +212,9 @@ _SECRET_KEY = (
     r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey"
     r"|private[_-]?key|preshared[_-]?key)s?\b"
     # the last word of a camelCase name (SessionToken, clientSecret, SecretAccessKey); not a bare "Key" (sortKey)
-    r"|(?-i:(?<=[a-z0-9])(?:Token|Secret|AccessKey|ApiKey|SecretKey|PrivateKey))s?\b)"
+    r"|(?-i:(?<=[a-z0-9])(?:Token|Secret|AccessKey|ApiKey|SecretKey|PrivateKey))s?\b"
+    # set S: keys named for what they may do (Segment's writeKey, Algolia's and Parse's master keys)
+    r"|(?<![a-z0-9])(?:write|master|admin|signing|encryption)[_-]?keys?\b)"
 )
 # Any other name ending in "key" after "_", ".", "-" or a space (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id, a
 # kubeconfig's client-key-data, "mistral key: ..."): the value must then look random, since code names many things a
@@ -334,6 +343,15 @@ _VENDOR_KEY_PATTERNS = [
     _api("pypi", r"\bpypi-AgE[A-Za-z0-9_-]{50,}" + _NOT_TOKEN_AFTER, ("pypi-",)),
     _api("stripe_webhook", r"\bwhsec_[A-Za-z0-9]{20,}\b", ("whsec_",)),
     _api("google", _NOT_TOKEN_BEFORE + r"AIza[0-9A-Za-z_-]{35}" + _NOT_TOKEN_AFTER, ("aiza",)),
+    # set S: Mapbox's tokens (pk. public, sk. secret, tk. temporary: a JWT's body after the prefix), DeepL's keys (a
+    # UUID and ":fx" on the free plan), a Microsoft Teams / Outlook incoming webhook's URL (posting needs nothing else)
+    _api("mapbox", r"\b[pst]k\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}" + _NOT_TOKEN_AFTER, ("k.eyj",)),
+    _api("deepl", r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:fx\b", (":fx",)),
+    _api(
+        "office_webhook",
+        r"https://[A-Za-z0-9.-]*(?:outlook\.office\.com|webhook\.office\.com)/webhook(?:b2)?/[^\s\"'<>)]{20,}",
+        ("office.com/webhook",),
+    ),
     _api("google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}" + _NOT_TOKEN_AFTER, ("gocspx-",)),
     # letters only is a token too (34 random letters and digits: some have no digit); two kinds of character, not a name
     _api("huggingface", r"\bhf_[A-Za-z0-9]{34,}\b", ("hf_",), score=0.9, check=_two_kinds),
@@ -432,6 +450,15 @@ COMMON_PREFIX_KEY_PATTERNS = [
 # Twilio's auth token: 32 hex digits, named by nothing when passed positionally after the account SID (AC and 32 hex
 # digits): Client("AC...", "5f4d..."). Its own recognizer (`secrets.py`), so its broad hint costs one search per text.
 TWILIO_PATTERNS = [
+    # set S: the account's SID (AC and 32 hex digits) on its own: half of the credential with the auth token, and
+    # Twilio's every API URL names the account by it
+    _api(
+        "twilio_account_sid",
+        r"AC(?<![A-Za-z0-9]AC)[0-9a-f]{32}(?![A-Za-z0-9])",
+        ("ac",),
+        check=_has_digit_and_letter,
+        line_local=True,
+    ),
     _api(
         "twilio_auth_token",
         r"AC(?<![A-Za-z0-9]AC)[0-9a-f]{32}(?![A-Za-z0-9])[^\n]{0,40}?(?<![A-Za-z0-9])(?P<value>[0-9a-f]{32})(?![A-Za-z0-9])",
@@ -678,8 +705,8 @@ PASSWORD_PATTERNS = [
     _password_prose("password_prose_led", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, led=True),
     _password_prose("password_prose_far_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS, far=True),
     _api(
-        "password_prose_beside",
-        r"(?i:\b(?:" + _PROSE_PASSWORD_WORDS + r")[ \t]+)(?P<value>[^\s\"'`]{6,128})",
+        "password_prose_beside",  # also after a question: "Is this a strong enough password? Tr!ckyPenguin$2024"
+        r"(?i:\b(?:" + _PROSE_PASSWORD_WORDS + r")\??[ \t]+)(?P<value>[^\s\"'`]{6,128})",
         _PASSWORD_HINTS,
         score=0.75,
         check=_password_beside_its_word,
@@ -702,6 +729,44 @@ PASSWORD_PATTERNS = [
         score=0.75,
         check=_password_with_a_digit,
         strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
+        # set S: a PIN or a door's, a gate's, an alarm's or a safe's code, four to eight digits further on in its
+        # sentence ("his pin for the safe is 7719", "the front door code for 12 Orchard Lane is now 7391"), not a
+        # measure ("pin 2 at 3300 mV") nor a part of a longer number
+        "pin_code",
+        r"(?i:\b(?:pin(?:[ -]?code)?|(?:door|gate|alarm|safe|lock|entry|garage|keypad|building)[ -]code)\b)"
+        r"[^\n\d]{0,40}?(?<![\d.,:/-])(?P<value>\d{4,8})(?!\d|[.,:/-]\d|[ \t]?(?i:m?v|ma|mhz|ohm|pins?)\b)",
+        ("pin", "code"),
+        score=0.8,
+        check=_not_a_sequence,
+        line_local=True,
+    ),
+    _api(
+        "login_call_password",  # set S: smtplib's server.login("me@mail.in", "Kochi@1800"), ftplib's, imaplib's
+        r"""\.login\([ \t]*["'][^"'\n]{1,256}["'][ \t]*,[ \t]*["'](?P<value>[^"'\n]{4,256})["']""",
+        (".login(",),
+        score=0.85,
+        check=_looks_literal,
+        line_local=True,
+    ),
+    _api(
+        "powershell_secure_string",  # set S: ConvertTo-SecureString "Ga_4kxw5G7kb6Z8G" -AsPlainText -Force
+        r"""(?i:convertto-securestring[ \t]+(?:-string[ \t]+)?)["'](?P<value>[^"'\n]{4,256})["']""",
+        ("convertto-securestring",),
+        score=0.9,
+        check=_looks_literal,
+        line_local=True,
+    ),
+    _api(
+        # set S: a password's hash in crypt(3)'s format (.htpasswd's $apr1$, bcrypt's $2y$, sha512-crypt's $6$,
+        # yescrypt's $y$, argon2's): cracked offline, a weak password comes back
+        "password_hash",
+        r"\$(?:apr1|1|2[abxy]?|5|6|y|gy|argon2(?:id|i|d))\$[^\s:\"'`$]{0,64}\$(?:[^\s:\"'`$]{0,64}\$)?"
+        r"[./A-Za-z0-9+=]{16,}",
+        ("$apr1$", "$1$", "$2a$", "$2b$", "$2x$", "$2y$", "$5$", "$6$", "$y$", "$gy$", "$argon2"),
+        score=0.85,
         line_local=True,
     ),
     _api(
@@ -952,6 +1017,8 @@ PASSWORD_PATTERNS = [
     ),
 ]
 
+_CODE = r"[A-Za-z0-9]{4,5}[ -]?[A-Za-z0-9]{4,5}"  # a two-factor backup code ("4418 2290", "k2f9-x8pq")
+
 SECRET_PATTERNS = [
     _api(
         "bitlocker_recovery_key",  # eight groups of six digits
@@ -985,6 +1052,16 @@ SECRET_PATTERNS = [
         score=0.8,
         check=_has_digit_and_letter,
         line_local=True,
+    ),
+    _api(
+        # set S: the codes on the lines after their name, as Google lists them ("Your backup codes (keep safe):" /
+        # "4418 2290  7731 0642"): one span from the first code to the last
+        "recovery_codes_listed",
+        r"(?i:\b(?:recovery|backup)[ _-]codes?\b)[^\n]{0,60}\n[ \t]*"
+        rf"(?P<value>{_CODE}(?:(?:[ \t]+|[ \t]*\n[ \t]*){_CODE})*)",
+        ("recovery code", "backup code"),
+        score=0.8,
+        check=_has_digit,
     ),
     _api(
         "recovery_codes",  # two-factor backup codes: each one lets its holder in
