@@ -139,6 +139,24 @@ CASES: list[tuple[str, str, Callable[[Body], None]]] = [
         lambda b: b["messages"].append(_user("card 4111.1111.1111.1111 declined")),
     ),
     ("JWT, any payload", JWT, lambda b: b["messages"].append(_user(f"token {JWT} expired"))),
+    # Numbers are values too (faults round 15): a card, an SSN and a phone number sent as JSON numbers
+    ("card as a JSON number", "4532015112830366", lambda b: b.update(metadata={"card": 4532015112830366})),
+    ("SSN as a number under its key", "219099999", lambda b: b.update(metadata={"customer_ssn": 219099999})),
+    (
+        "card in a schema's enum",
+        "4916338506082832",
+        lambda b: b.update(
+            tools=[
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "pay",
+                        "parameters": {"type": "object", "properties": {"card": {"enum": [4916338506082832]}}},
+                    },
+                }
+            ]
+        ),
+    ),
     (
         "key split across messages",
         KEY[16:],
@@ -148,8 +166,11 @@ CASES: list[tuple[str, str, Callable[[Body], None]]] = [
 
 
 def strings(value: Any) -> Iterator[str]:
+    """Every string of `value`, keys included, and every number's digits."""
     if isinstance(value, str):
         yield value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield str(value)
     elif isinstance(value, dict):
         for key, item in value.items():
             yield key
@@ -302,3 +323,25 @@ def test_the_hash_key_lives_in_the_database_or_the_config(
         assert configured.gateway.users.stored("alice") not in (once, None)
     finally:
         configured.server.stop()
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", _ANTHROPIC])
+def test_numbers_in_an_anthropic_tool_use_input_are_checked(firewall: Helix, fake: FakeState, model: str) -> None:
+    """An Anthropic client's tool call sent a card, a phone and an SSN as JSON numbers (the tool's input is an object):
+    the walk read strings only, and every one reached the provider, translated or not (faults round 15)."""
+    call = {"card_number": 4532015112830366, "phone": 14155552671, "ssn": 219099999, "lat": 51.50741, "guests": 4}
+    body = {
+        "model": model,
+        "max_tokens": 50,
+        "messages": [
+            _user("Book the table and pay with my card"),
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01", "name": "pay", "input": call}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": "paid"}]},
+        ],
+    }
+    answer = httpx.post(f"{firewall.url}/v1/messages", json=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    seen = _seen(fake)
+    for value in ("4532015112830366", "14155552671", "219099999", "51.50741"):
+        assert value not in seen, value
+    assert "4" in seen  # the number of guests (no one's) went as it was

@@ -15,6 +15,8 @@ same body after redaction, so what it sends is covered too.
   unknown format) is refused too (`UnverifiableInput`) unless `unreadable = "pass"`.
 - Identifier-shaped values (`name`, `id`, `tool_call_id`, object keys) stay identifier-shaped after
   redaction (`<EMAIL_ADDRESS_1>` becomes `EMAIL_ADDRESS_1`): providers reject anything else.
+- Numbers are values too (a card or a phone number in a tool's input, sent as a JSON number): those long enough to be
+  someone's, and positions to four decimals, are checked as their digits and replaced by the placeholder's text.
 - Token-id inputs (`input: [[1, 2, 3]]`, as LangChain sends to embeddings by default) cannot be
   checked without the provider's tokenizer: `UnverifiableInput` is raised and the request refused.
 - Answers (`answer=True`) skip binary payloads: audio or images a model generated carry no metadata
@@ -135,6 +137,9 @@ def _walk(value: Any, path: Steps, binary: _Binary, out: list[Field]) -> None:
                 out.append(_key_field(value, key, child))
             if isinstance(item, str):
                 _string(value, key, child, binary, out)
+            elif isinstance(item, int | float):
+                if path:  # the top level's numbers are the API's settings (max_tokens, temperature, seed)
+                    _number(value, key, child, out)
             else:
                 _walk(item, child, binary, out)
     elif isinstance(value, list):
@@ -142,8 +147,36 @@ def _walk(value: Any, path: Steps, binary: _Binary, out: list[Field]) -> None:
             child = (*path, i)
             if isinstance(item, str):
                 _string(value, i, child, binary, out)
+            elif isinstance(item, int):
+                _number(value, i, child, out)
             else:
                 _walk(item, child, binary, out)
+
+
+_SHORTEST_PERSONAL_NUMBER = 100_000  # six digits: below any card, phone, identity or account number
+_POSITION_DECIMALS = 4  # a latitude or a longitude to ten metres
+
+
+def _number(container: Any, key: str | int, path: Steps, out: list[Field]) -> None:
+    """A JSON number long enough to be someone's (a card, a phone, an identity number in a tool's input, metadata or a
+    schema's default), or a position to four decimals under a key ("lat": 51.50741): checked as its digits, with its
+    key read before it as a string's is, and replaced by the placeholder's text. A list of decimals is data."""
+    number = container[key]
+    if isinstance(number, bool):
+        return
+    if isinstance(number, int):
+        if -_SHORTEST_PERSONAL_NUMBER < number < _SHORTEST_PERSONAL_NUMBER:
+            return
+        text = str(number)
+    else:
+        text = repr(number)
+        if isinstance(key, int) or len(text.partition(".")[2]) < _POSITION_DECIMALS or "e" in text:
+            return
+
+    def assign(new: str) -> None:
+        container[key] = new
+
+    out.append(Field(text, path, False, False, False, assign, _context(container, path)))
 
 
 def _key_field(container: dict[str, Any], key: str, path: Steps) -> Field:
