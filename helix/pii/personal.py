@@ -203,6 +203,13 @@ _FOREIGN_STREET_PATTERN = (
 _FOREIGN_STREET = regex.compile(r"\b" + _FOREIGN_STREET_PATTERN)
 # set S: Turkish streets, the type after the name and the number after "No:" ("Moda Caddesi No: 112 D: 5", "Atatürk
 # Bulvarı No: 148 Daire: 9"), a flat's number after "D:" or "Daire:"  # noqa: RUF003
+_TURKISH_STREET_TYPES = ("Caddesi", "Cad.", "Sokak", "Sokağı", "Sok.", "Sk.", "Bulvarı", "Blv.")  # noqa: RUF001
+
+
+def turkish_street_hint(text: str) -> bool:
+    return "No" in text and any(kind in text for kind in _TURKISH_STREET_TYPES)
+
+
 _TURKISH_STREET = regex.compile(
     r"\b\p{Lu}[\p{L}.'-]+(?: \p{Lu}[\p{L}.'-]+){0,3} (?:Caddesi|Cad\.|Sokak|Sokağı|Sok\.|Sk\.|Bulvarı|Blv\.)"  # noqa: RUF001
     r",? No ?[:.]? ?\d{1,4}(?:/\d{1,4})?[A-Z]?(?:,? (?:D|Daire|Kat) ?[:.]? ?\d{1,3})?"
@@ -210,7 +217,7 @@ _TURKISH_STREET = regex.compile(
 FOREIGN_STREET_HINT = re.compile(
     r"(?:A[mnu][ f]|Zu[mr] |Unter d|Hinter d|Calle |C/|Avenida |Avda\. |Av\. |Paseo |Plaza |Carrer |Vi(?:a|ale) "
     r"|Corso |Piazza|Rua |ul\. |pl\. |Str\. |Strada |Bulevardul |Calea |Aleea |Șoseaua "
-    r"|Rue |Chaussée |Avenue |Boulevard |vul\. |Caddesi |Cad\. |Sokak |Sokağı |Sok\. |Sk\. |Bulvarı |Blv\. "  # noqa: RUF001
+    r"|Rue |Chaussée |Avenue |Boulevard |vul\. "
     # post-office boxes, their last letter left to the part after (one pattern: its first letters are the same)
     r"|P\.? ?O\.? ?B[oO]|p\.?o\.? bo|Post Office Bo|Postfac|Postbu|Apartad|Casill|Caixa Posta)[^\n]{1,60}? \d"
 )
@@ -249,7 +256,20 @@ _LABELLED_ADDRESS = regex.compile(
     r"(?P<address>(?=[^\n]*\d)(?=[^\n]*\p{L}\p{L})(?!https?:)[^\n]{4,160}?)[ \t.\u3002]*$",
     regex.MULTILINE,
 )
-ADDRESS_LABEL_HINT = re.compile(trie_pattern((*_ADDRESS_LABEL_WORDS, *_ADDRESS_LABEL_SCRIPTS)))
+# Stems of the labels in Latin script, looked for as substrings (a trie of every label took ~25 us over 2 KB), and
+# the other scripts' labels only in a text that is not ASCII.
+_ADDRESS_LABEL_STEMS = (
+    *("adres", "osoit", "lakc", "indirizzo", "direcci", "domicilio", "endere", "morada", "anschrift"),
+    *("alamat", "anwani", "tirahan"),
+)
+_ADDRESS_LABEL_OTHER = ("địa chỉ", "адрес", "διεύθυνση", *_ADDRESS_LABEL_SCRIPTS)
+
+
+def address_label_hint(text: str, lowered: str) -> bool:
+    """Whether the lower-cased text may hold an address's label (`_LABELLED_ADDRESS`)."""
+    return any(stem in lowered for stem in _ADDRESS_LABEL_STEMS) or (
+        not text.isascii() and any(label in lowered for label in _ADDRESS_LABEL_OTHER)
+    )
 
 
 _ADDRESS_KEY_START = re.compile(r"(?:street|addr|line1|stra(?:ß|ss)e)[\w ]{0,12}[\"']?[ \t]*[:=]")
@@ -326,20 +346,19 @@ def geo_hint(text: str, lowered: str) -> bool:
 
 
 _DEGREES = r"-?\d{1,3}\.\d{4,}"
+# set S: also in prose, a space for the colon ("Home coordinates: lat 40.67852, lng -73.97021"), then on a home's line
 _GEO_KEYED = re.compile(
-    r"(?i)(?<![a-z])(?:lat(?:itude)?|lng|lon(?:gitude)?)(?:_?e7)?[\"']?[ \t]*[:=][ \t]*[\"']?(?P<value>"
+    r"(?i)(?<![a-z])(?:lat(?:itude)?|lng|lon(?:gitude)?)(?:(?:_?e7)?[\"']?[ \t]*[:=][ \t]*[\"']?(?P<value>"
     + _DEGREES
-    + r"|-?\d{6,10})(?![\d.])"
+    + r"|-?\d{6,10})(?![\d.])|[ \t]+(?P<spaced>"
+    + _DEGREES
+    + r")(?!\d|\.\d))"
 )
 _GEO_HEMISPHERES = re.compile(
     r"(?<![\w.])(?:\d{1,2}\.\d{4,}[ \t]?°?[ \t]?[NS][,;]?[ \t]*\d{1,3}\.\d{4,}[ \t]?°?[ \t]?[EW]"
     r"|[NS][ \t]?\d{1,2}\.\d{4,}°?[,;]?[ \t]*[EW][ \t]?\d{1,3}\.\d{4,}°?)(?![\w.])"
 )
 _GEO_PAIR = re.compile(r"(?<![\w.-])(?P<lat>" + _DEGREES + r"),[ \t]?(?P<lng>" + _DEGREES + r")(?!\d|\.\d)")
-# set S: the keys in prose, a space for their colon ("Home coordinates: lat 40.67852, lng -73.97021"): on a home's line
-_GEO_NAMED = re.compile(
-    r"(?i)(?<![a-z])(?:lat(?:itude)?|lng|lon(?:gitude)?)[ \t]+(?P<value>" + _DEGREES + r")(?!\d|\.\d)"
-)
 # "house" in lower case: a landmark's name has one ("Sydney Opera House coordinates: -33.8568, 151.2153.")
 _HOME_WORDS = re.compile(
     r"\b(?:(?i:my|our|home|flat|apartment|front door|live|lives|living|parents'?|mum'?s|mom'?s|dad'?s)|house)\b"
@@ -352,8 +371,11 @@ class GeoCoordinatesRecognizer(_SpanRecognizer):
     entity, score = "LOCATION", 0.85
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
-        yield from (m.span("value") for m in _GEO_KEYED.finditer(text))
-        yield from (m.span("value") for m in _GEO_NAMED.finditer(text) if _on_a_home_line(text, *m.span()))
+        for keyed in _GEO_KEYED.finditer(text):
+            if keyed.group("value") is not None:
+                yield keyed.span("value")
+            elif _on_a_home_line(text, *keyed.span()):
+                yield keyed.span("spaced")
         for found in _GEO_HEMISPHERES.finditer(text):
             if _on_a_home_line(text, *found.span()):
                 yield found.span()
@@ -389,16 +411,18 @@ def street_addresses(text: str) -> Iterator[tuple[int, int]]:
     lowered = text.lower()
     if address_key_hint(lowered):
         yield from (m.span("address") for m in _address_keys(text, lowered))
-    if ADDRESS_LABEL_HINT.search(lowered) is not None:
+    if address_label_hint(text, lowered):
         yield from (m.span("address") for m in _LABELLED_ADDRESS.finditer(text))
     if "〒" in text:  # a Japanese postcode after its mark, wherever it stands
         yield from (m.span() for m in _JAPANESE_POSTCODE.finditer(text))
     yield from (m.span() for m in _FRENCH_STREET.finditer(text))
-    yield from (m.span() for m in _GERMAN_STREET.finditer(text))
+    if GERMAN_STREET_HINT.search(text) is not None:  # its number after a type's last letters: ~6 us, the pattern ~60
+        yield from (m.span() for m in _GERMAN_STREET.finditer(text))
     if FOREIGN_STREET_HINT.search(text) is not None:
         for street in _FOREIGN_STREET.finditer(text):
             if not (street.group().startswith("Via") and "," in street.group()):  # "Via Slack, 3 people"
                 yield street.span()
+    if turkish_street_hint(text):
         yield from (m.span() for m in _TURKISH_STREET.finditer(text))
 
 
@@ -664,6 +688,10 @@ _CJK_ID_WORDS = (
 _ID_WORDS_PATTERN = r"(?<![^\W_])(?:" + _by_first_letter(_ID_WORD_BRANCHES) + r")(?:\b|(?<=#))|" + _CJK_ID_WORDS
 # Matched in the lower-cased text: ~4x faster than case-insensitive matching, which the engine cannot prefilter.
 _ID_WORDS = re.compile(_ID_WORDS_PATTERN)
+# An ASCII text can hold only the words that start in ASCII: each other script's first letters cost every text a test.
+_ID_WORDS_ASCII = re.compile(
+    r"(?<![^\W_])(?:" + _by_first_letter(tuple(b for b in _ID_WORD_BRANCHES if b[0].isascii())) + r")(?:\b|(?<=#))"
+)
 _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing changes the text's length
 # What the scanner's gates look for first, in " " + the lower-cased text: plain substrings, several times
 # cheaper than the patterns, and looser (a gate only has to miss nothing).
@@ -771,7 +799,10 @@ class IdNumberRecognizer(_SpanRecognizer):
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         lowered = text.lower()
-        words = _ID_WORDS.finditer(lowered) if len(lowered) == len(text) else _ID_WORDS_ANY_CASE.finditer(text)
+        if len(lowered) != len(text):
+            words = _ID_WORDS_ANY_CASE.finditer(text)
+        else:
+            words = (_ID_WORDS_ASCII if text.isascii() else _ID_WORDS).finditer(lowered)
         for found in words:
             value = _ID_VALUE.match(text, found.end())
             # A label in capitals may stand between the words and the number: "Steuer-ID (DE): 65929970489".
@@ -787,7 +818,7 @@ class IdNumberRecognizer(_SpanRecognizer):
         if any(hint in lowered for hint in _DEVICE_ID_HINTS):
             yield from (m.span("id") for m in _DEVICE_ID.finditer(text))
         if "@" in text:
-            yield from (m.span("vpa") for m in _UPI_ADDRESS.finditer(text))
+            yield from _upi_addresses(text, lowered)
         if "\n" in text and len(lowered) == len(text):
             # The same words naming a table's column ("nhs_no,surname,dob", "氏名,マイナンバー,電話") on a line
             # without digits: a header, not a row.
@@ -805,11 +836,24 @@ _DEVICE_ID = re.compile(
 )
 _DEVICE_ID_HINTS = ("device", "adid", "idfa", "idfv", "gaid", "android", "advertising")
 # set S: an Indian UPI payment address (name@bank), after its label or at a bank's well-known handle: no dot after "@",
-# so no email pattern finds it.
-_UPI_ADDRESS = regex.compile(
+# so no email pattern finds it. The handles are looked for at each "@" (a pattern led by the name's characters was
+# tried at every position: ~190 us over a 2 KB prompt).
+_UPI_LABELLED = re.compile(
     r"(?i:\bupi(?:[ _-]?(?:id|address|handle|vpa))?\b)[^\n@]{0,20}?(?P<vpa>[\w.-]{2,64}@[A-Za-z]{2,20})(?![\w.@-])"
-    r"|(?<![\w.-])(?P<vpa>[\w.-]{2,64}@(?:okicici|okhdfcbank|oksbi|okaxis|ybl|ibl|axl|paytm|upi|apl))(?![\w.@-])"
 )
+_UPI_HANDLE = re.compile(r"(?i:okicici|okhdfcbank|oksbi|okaxis|ybl|ibl|axl|paytm|upi|apl)(?![\w.@-])")
+_UPI_NAME = re.compile(r"(?<![\w.-])[\w.-]{2,64}\Z")
+
+
+def _upi_addresses(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    if "upi" in lowered:
+        yield from (m.span("vpa") for m in _UPI_LABELLED.finditer(text))
+    at = text.find("@")
+    while at > 0:
+        handle = _UPI_HANDLE.match(text, at + 1)
+        if handle is not None and (name := _UPI_NAME.search(text, max(0, at - 64), at)) is not None:
+            yield name.start(), handle.end()
+        at = text.find("@", at + 1)
 
 
 # Canada's social insurance number further on in its sentence than a label's value ("the social insurance number got
@@ -1124,18 +1168,57 @@ _PROFILE = re.compile(r"linkedin\.com/in/(?P<name>[\w%-]{3,100})")
 # set S: an account name after its label ("Username: lhoang_1992", Windows' "Account Name: a.sokolova"), an ssh
 # config's `User` line, an sshd log's "Failed password for mkariuki from", a Windows `net use ... /user:CORP\jmwangi`,
 # a one-time password app's account (otpauth://totp/GitHub:mahlerh?...). "user:" alone opens a chat's turn: not one.
-_LABELLED_LOGIN = regex.compile(
+# Each pattern runs only on a text holding one of its hints (in the lower-cased view, or as written): one pattern of
+# them all, case-insensitive, took ~250 us over a 2 KB prompt that names a "user" and says "for".
+_LOGIN_LABEL = re.compile(
     r"(?i:\b(?:user[ _-]?(?:name|id)|log(?:in|on)[ _-]?(?:name|id)|account[ _-]?name)s?[\"']?[ \t]*[:=][ \t]*[\"']?)"
     r"(?P<name>[\w.-]{2,64})"
-    r"|^[ \t]*User[ \t]+(?P<name>[\w.-]{2,64})[ \t]*$"
-    r"|\b(?:Failed|Accepted|Invalid) (?:password|publickey|keyboard-interactive/pam|user) for (?:invalid user )?"
-    r"(?P<name>[\w.-]{2,64}) from\b"
-    r"|(?<=\s)(?i:/user:)(?:[\w.-]+\\)?(?P<name>[\w.-]{2,64})"
-    r"|otpauth://[th]otp/(?:[^:/?\s]*:)?(?P<name>[\w.-]{2,64})(?=\?)",
-    regex.MULTILINE,
 )
-_LOGIN_HINTS = ("sername", "ser name", "ser_name", "ser-name", "serid", "ser id", "ser_id", "ogin", "ogon")
-_LOGIN_HINTS_CASED = ("User ", "ccount Name", "ccount name", " for ", "/user:", "/USER:", "otpauth://")
+_SSH_CONFIG_USER = re.compile(r"^[ \t]*User[ \t]+(?P<name>[\w.-]{2,64})[ \t]*$", re.MULTILINE)
+_SSHD_LOGIN = re.compile(
+    r"\b(?:Failed|Accepted|Invalid) (?:password|publickey|keyboard-interactive/pam|user) for "
+    r"(?:invalid user )?(?P<name>[\w.-]{2,64}) from\b"
+)
+_NET_USE_USER = re.compile(r"(?<=\s)(?i:/user:)(?:[\w.-]+\\)?(?P<name>[\w.-]{2,64})")
+_OTPAUTH_ACCOUNT = re.compile(r"otpauth://[th]otp/(?:[^:/?\s]*:)?(?P<name>[\w.-]{2,64})(?=\?)")
+_AFTER_LABEL = ("name", " name", "_name", "-name", "id", " id", "_id", "-id")  # username, user id, account name...
+
+
+def _login_patterns(text: str, lowered: str) -> list[re.Pattern[str]]:
+    """The patterns of `_labelled_logins` a text may hold a match of, by substrings (nested: most texts say "user")."""
+    found = []
+    if "user" in lowered:
+        if _labels(lowered, "user"):
+            found.append(_LOGIN_LABEL)
+        if "User " in text:
+            found.append(_SSH_CONFIG_USER)
+        if "/user:" in lowered:
+            found.append(_NET_USE_USER)
+    if _LOGIN_LABEL not in found and any(_labels(lowered, word) for word in ("login", "logon", "account")):
+        found.append(_LOGIN_LABEL)
+    if " for " in text and ("d password for" in text or "publickey for" in text or "Invalid user" in text):
+        found.append(_SSHD_LOGIN)
+    if "otpauth://" in text:
+        found.append(_OTPAUTH_ACCOUNT)
+    return found
+
+
+def _labels(lowered: str, word: str) -> bool:
+    """Whether `word` ("user", "login", "account") is in the text as a login's label (username, user id, account name):
+    a look after each (most texts have few); ~8 substring searches over the whole text took ~8 us."""
+    at = lowered.find(word)
+    while at >= 0:
+        if lowered.startswith(_AFTER_LABEL, at + len(word)):
+            return True
+        at = lowered.find(word, at + len(word))
+    return False
+
+
+def _labelled_logins(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    for pattern in _login_patterns(text, lowered):
+        yield from (m.span("name") for m in pattern.finditer(text) if _someones(m.group("name")))
+
+
 _NO_ONE = frozenset(
     [
         "root",
@@ -1194,12 +1277,12 @@ _NO_ONE = frozenset(
 def username_hint(text: str, lowered: str) -> bool:
     """Whether `text` may hold such an account name (one substring each, no pattern)."""
     return (
-        "/home/" in text or "Users" in text or "@" in text or "linkedin.com/in/" in text or _login_hint(text, lowered)
+        "/home/" in text
+        or "Users" in text
+        or "@" in text
+        or "linkedin.com/in/" in text
+        or bool(_login_patterns(text, lowered))
     )
-
-
-def _login_hint(text: str, lowered: str) -> bool:
-    return any(h in lowered for h in _LOGIN_HINTS) or any(h in text for h in _LOGIN_HINTS_CASED)
 
 
 def _someones(login: str) -> bool:
@@ -1238,6 +1321,5 @@ class UsernameRecognizer(_SpanRecognizer):
             at = text.find("@", at + 1)
         if "linkedin.com/in/" in text:
             found += (m.span("name") for m in _PROFILE.finditer(text))
-        if _login_hint(text, text.lower()):
-            found += (m.span("name") for m in _LABELLED_LOGIN.finditer(text) if _someones(m.group("name")))
+        found += _labelled_logins(text, text.lower())
         return (span for span in sorted(set(found)) if text[span[0] : span[1]].lower() not in _NO_ONE)

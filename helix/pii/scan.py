@@ -29,7 +29,6 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii.fast_regex import Runs, Span, analyze_patterns, trie_pattern
 from helix.pii.personal import (
-    ADDRESS_LABEL_HINT,
     DATE_OF_BIRTH_HINTS,
     FOREIGN_STREET_HINT,
     GERMAN_STREET_HINT,
@@ -43,11 +42,13 @@ from helix.pii.personal import (
     LetterLedIdRecognizer,
     MrzRecognizer,
     address_key_hint,
+    address_label_hint,
     cjk_address_hint,
     geo_hint,
     mac_hint,
     mrz_hint,
     postcode_label_hint,
+    turkish_street_hint,
     uk_ie_postcode_hint,
     username_hint,
 )
@@ -131,8 +132,9 @@ GATES: dict[str, Gate] = {
             or ROMAJI_ADDRESS_HINT.search(text) is not None
             or address_key_hint(lowered)
             or postcode_label_hint(lowered)
-            or ADDRESS_LABEL_HINT.search(lowered) is not None
+            or address_label_hint(text, lowered)
             or "〒" in text
+            or turkish_street_hint(text)
         )
     ),
 }
