@@ -345,3 +345,49 @@ def test_numbers_in_an_anthropic_tool_use_input_are_checked(firewall: Helix, fak
     for value in ("4532015112830366", "14155552671", "219099999", "51.50741"):
         assert value not in seen, value
     assert "4" in seen  # the number of guests (no one's) went as it was
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+_CLAIMS = {f"claim_{i}": "value-" + "x" * 20 for i in range(10)} | {"sub": "user-8812", "exp": 1900000000}
+LONG_JWT = ".".join(
+    (
+        _b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "key-2024-rotation-0001"}).encode()),
+        _b64url(json.dumps(_CLAIMS).encode()),
+        _b64url(bytes(range(7, 39))),
+    )
+)
+# A private key's shape (the recognizer reads no ASN.1): 26 lines of base64 between its BEGIN and END lines.
+PEM_LINES = [base64.b64encode(bytes((i * 37 + j) % 256 for j in range(48))).decode() for i in range(26)]
+PEM = "\n".join(["-----BEGIN PRIVATE KEY-----", *PEM_LINES, "-----END PRIVATE KEY-----"])
+
+
+@pytest.mark.parametrize("offset", [6000, 7000, 7500, 7800, 8000])
+def test_a_key_or_a_token_across_a_chunks_end_is_found_whole(firewall: Helix, fake: FakeState, offset: int) -> None:
+    """A huge text is analysed in chunks of 8 KB that overlap by 256 characters: a JWT or a private key longer than
+    that, across a chunk's end, was in no chunk whole, and the JWT's parts and the key's last lines (enough to
+    factor its modulus) reached the provider (faults round 15)."""
+    for secret, question in ((LONG_JWT, "is rejected, why?"), (PEM, "What is wrong?")):
+        text = "word " * (offset // 5) + f"\nAuthorization token {secret}\n{question}"
+        body = {"model": "gpt-4o-mini", "messages": [_user(text)]}
+        answer = httpx.post(f"{firewall.url}/v1/chat/completions", json=body, timeout=30)
+        assert answer.status_code == 200, answer.text
+        seen = _seen(fake)
+        pieces = LONG_JWT.split(".") if secret == LONG_JWT else [*PEM_LINES, "-----END PRIVATE KEY-----"]
+        assert [piece for piece in pieces if piece in seen] == [], offset
+
+
+def test_a_private_key_split_over_two_messages_reaches_no_one(firewall: Helix, fake: FakeState) -> None:
+    """Its first half with its BEGIN line was found in the first message; the second, with its END line, went out."""
+    half = len(PEM_LINES) // 2
+    first = "Here is the key, part 1:\n-----BEGIN PRIVATE KEY-----\n" + "\n".join(PEM_LINES[:half])
+    second = "\n".join(PEM_LINES[half:]) + "\n-----END PRIVATE KEY-----\nIs this key valid?"
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": [_user(first), {"role": "assistant", "content": "go on"}, _user(second)],
+    }
+    assert httpx.post(f"{firewall.url}/v1/chat/completions", json=body, timeout=30).status_code == 200
+    seen = _seen(fake)
+    assert [line for line in PEM_LINES if line in seen] == []

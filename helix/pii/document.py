@@ -11,8 +11,9 @@ Fields are analysed through their canonical views (`canonical.py`), in documents
   of the second, so a value split across two messages or parts (half an API key in each) is found;
   only findings that cross the seam are taken from it. One per seam, so the seams of a history resent
   on every turn are found in the result cache too, and a turn analyses only its new seam;
-- a text longer than `CHUNK_CHARS` is cut into overlapping chunks, so analysis of a huge body is a
-  series of short jobs that other requests' jobs can run between.
+- a text longer than `CHUNK_CHARS` is cut into overlapping chunks, each at white space (`TOKEN_CHARS`), so
+  analysis of a huge body is a series of short jobs that other requests' jobs can run between, and no token
+  (a JWT, a key) is cut in two.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from typing import ClassVar, Protocol
 from helix.pii.canonical import View
 
 CHUNK_CHARS = 8192
-OVERLAP_CHARS = 256  # longer than any single value a recognizer looks for (PEM keys aside)
+OVERLAP_CHARS = 256  # longer than any value of several words a recognizer looks for (an address, a name)
+# A chunk ends at the last white space of its last TOKEN_CHARS, so a token up to that long (a JWT of many claims, a
+# long key) lies whole in one chunk; a PEM key's lines are whole tokens, and its tail is found by its END line.
+TOKEN_CHARS = 2048
 SEAM_CHARS = 100
 SEPARATOR = "\n"
 
@@ -125,11 +129,20 @@ def _fixed_mappers(span: Span) -> Callable[[int], Mapper]:
     return lambda offset: _fixed_mapper(span)
 
 
-def _chunks(length: int) -> list[Span]:
-    if length <= CHUNK_CHARS:
-        return [(0, length)]
-    step = CHUNK_CHARS - OVERLAP_CHARS
-    return [(s, min(length, s + CHUNK_CHARS)) for s in range(0, length - OVERLAP_CHARS, step)]
+def _chunks(text: str) -> list[Span]:
+    """Overlapping spans of at most CHUNK_CHARS covering `text`, each cut at white space where it can be."""
+    length = len(text)
+    spans: list[Span] = []
+    start = 0
+    while start + CHUNK_CHARS < length:
+        end = start + CHUNK_CHARS
+        low = end - TOKEN_CHARS
+        cut = max(text.rfind(" ", low, end), text.rfind("\n", low, end), text.rfind("\t", low, end))
+        end = cut + 1 if cut > low else end
+        spans.append((start, end))
+        start = end - OVERLAP_CHARS
+    spans.append((start, length))
+    return spans
 
 
 class _Packer:
@@ -140,7 +153,7 @@ class _Packer:
         self._open: Doc | None = None
 
     def own(self, index: int, text: str, mapper: Callable[[int], Mapper]) -> None:
-        for a, b in _chunks(len(text)):
+        for a, b in _chunks(text):
             doc = Doc()
             doc.add(index, text[a:b], mapper(a))
             self.docs.append(doc)

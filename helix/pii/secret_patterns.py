@@ -538,6 +538,15 @@ PRIVATE_KEY_PATTERNS = [
         ("private key",),
         score=1.0,
     ),
+    _api(
+        # its tail on its own, the base64 lines before its END line (faults round 15): a key cut by the end of a
+        # message (its second half sent in the next) or by a chunk of a huge text, whose BEGIN line is not there
+        "pem_private_key_tail",
+        # tried only at a run of lines' first (the lookbehind): at every line of a long base64 block it was quadratic
+        r"^(?<![A-Za-z0-9+/=]\r?\n)(?:[A-Za-z0-9+/=]+\r?\n)+-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----",
+        ("private key",),
+        score=1.0,
+    ),
     _api(  # a PuTTY key file (.ppk): its private part is the base64 lines after "Private-Lines: N"
         "putty_private_key",
         r"Private-Lines:[ \t]*\d+[ \t]*\r?\n(?P<value>[A-Za-z0-9+/=]+(?:\r?\n[A-Za-z0-9+/=]+(?![^\r\n]))*)",
