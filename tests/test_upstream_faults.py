@@ -59,6 +59,25 @@ def test_a_provider_401_is_a_502_without_its_key(keyed: Helix, fake: FakeState, 
     assert not isinstance(raised.value, openai.AuthenticationError)
 
 
+@pytest.mark.parametrize(
+    "secret", ["9f3b2c7d1e8a4f6b0c5d2e9a7b3f1c8d", "Xb7Kq2Lm9Pz4Rt8Vn3Wc6Yd1Fg5Hj0Sa", "sk-upstream-test"]
+)
+def test_a_provider_401_never_echoes_a_key_of_no_known_format(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], secret: str
+) -> None:
+    """A key in no vendor's format (Azure's 32 hex digits, a self-hosted server's) echoed by the provider's 401 went to
+    whichever client asked (faults round 15): the provider's own credentials are taken out of what it says."""
+    env = {"HELIX_PROVIDERS__OPENAI__API_KEY": secret, "HELIX_PROVIDERS__ANTHROPIC__API_KEY": secret}
+    instance = start_helix(tmp_path, upstream[0].url, env=env)
+    try:
+        for model in ("fail-401", "anthropic/fail-401"):
+            response = post(instance, model)
+            assert response.status_code == 502 and "Incorrect API key provided: [redacted]" in response.text
+            assert secret not in response.text
+    finally:
+        instance.server.stop()
+
+
 def test_a_garbled_first_stream_event_is_a_502_in_openais_shape(helix: Helix, fake: FakeState) -> None:
     response = post(helix, "garbled-first", stream=True)
     assert response.status_code == 502

@@ -26,7 +26,7 @@ import msgspec
 from helix.call import Call
 from helix.config import UpstreamConfig
 from helix.errors import HelixError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
-from helix.pii.scrub import scrub_secrets
+from helix.pii.scrub import REDACTED, scrub_secrets
 from helix.providers.forward import PASSED_BACK, allowed_headers, forwarded
 from helix.providers.transport import AnswerTooLarge, UpstreamTransport, iter_body, read_body
 from helix.providers.waits import wait_headers
@@ -46,6 +46,35 @@ def make_client(config: UpstreamConfig) -> httpx.AsyncClient:
 
 
 ErrorReader = Callable[[int, Any], tuple[str, str]]
+# Headers whose values are credentials (Authorization's, x-api-key's, a gateway's own): by a word in their name.
+_CREDENTIAL_HEADER = re.compile(r"(?i)auth|key|token|secret")
+_SCHEMES = ("Bearer ", "bearer ", "Basic ", "basic ", "Token ", "token ")
+
+
+def _credentials(headers: Mapping[str, str]) -> tuple[str, ...]:
+    """The credentials Helix sends a provider with every request, as they would appear in an error that echoes them."""
+    found = []
+    for name, value in headers.items():
+        if _CREDENTIAL_HEADER.search(name):
+            value = value.removeprefix(next((s for s in _SCHEMES if value.startswith(s)), "")).strip()
+            if len(value) >= 8:
+                found.append(value)
+    return tuple(found)
+
+
+def _scrubbing(read: ErrorReader, credentials: tuple[str, ...]) -> ErrorReader:
+    """`read`, with the provider's own credentials out of the messages it reads: a 401 may echo the key Helix sent, in
+    a format no pattern knows (an Azure key of 32 hex digits, a self-hosted server's), to whichever client asked."""
+    if not credentials:
+        return read
+
+    def scrubbed(status: int, body: Any) -> tuple[str, str]:
+        kind, message = read(status, body)
+        for credential in credentials:
+            message = message.replace(credential, REDACTED)
+        return kind, message
+
+    return scrubbed
 
 
 def read_openai_error(status: int, body: Any) -> tuple[str, str]:
@@ -550,7 +579,7 @@ class HttpAdapter:
             self._headers = {"Host": url.netloc.decode("ascii"), **self._headers}
         self._prepared = httpx.Headers(self._headers)  # copied per request, not normalised again
         self._urls: dict[str, httpx.URL] = {}  # by path: parsed once, not per request
-        self._read_error = read_error
+        self._read_error = _scrubbing(read_error, _credentials(self._headers))
         self.forward = allowed_headers(self.kind, forward)
         self._timeout = timeout
 
