@@ -130,12 +130,14 @@ class Gateway:
         self._idle_cache: ResponseCache | None = None  # turned off by a reload; kept for turning on again
         self._pii_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="helix-pii")
         self.users = UserIds(None)
+        self._hash_key = ""  # the database's key for values kept only as a keyed hash (end users, cache namespaces)
 
     async def start(self) -> None:
         # Create/migrate the schema once, synchronously, before any async connection opens; charge what
         # a crash left in flight before any budget reads its spend; read (or create) the key end-user
         # ids are hashed with.
-        self.users = UserIds(await asyncio.to_thread(self._prepare_db))
+        self._hash_key = await asyncio.to_thread(self._prepare_db)
+        self.users = UserIds(None if self.config.privacy.store_user == "plain" else self._hash_key)
         await self.writer.start()
         self.client = make_client(self.config.upstream)
         self.registry = Registry(self.config, self.client, self.env)
@@ -165,13 +167,11 @@ class Gateway:
         on a SQLite file."""
         return pg.outage(self.db_path) if isinstance(self.db_path, PostgresUrl) else None
 
-    def _prepare_db(self) -> str | None:
-        """Migrate, settle a crash's reservations; the end-user hash key (None: store_user = "plain")."""
+    def _prepare_db(self) -> str:
+        """Migrate, settle a crash's reservations; the key values kept as a keyed hash are hashed with."""
         conn = connect(self.db_path)
         try:
             reservations.reconcile(conn, shared=is_shared(self.db_path))
-            if self.config.privacy.store_user == "plain":
-                return None
             return user_key(conn, self.config.privacy.user_hash_key)
         finally:
             conn.close()
@@ -187,7 +187,9 @@ class Gateway:
         if self.cache is not None:
             pii = self.config.pii
             scrub = redact.scrub_for_store if redact is not None and pii.scan_responses != "off" else None
-            stages.append(CacheStage(self.cache, self.config.cache, self.prices, scrub, self._served_by))
+            stages.append(
+                CacheStage(self.cache, self.config.cache, self.prices, self._hash_key, scrub, self._served_by)
+            )
         self._handler = compose(stages, self._route)
 
     async def prepare_stages(self, config: Config) -> Stages:

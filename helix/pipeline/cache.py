@@ -20,7 +20,6 @@ is kept as one more key to its answer (`[cache] keep_wordings`, unless the reque
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,6 +33,7 @@ from helix.cache.response_cache import Lookup, ResponseCache
 from helix.call import Call, Completed, Next, Reply, Streamed, Target, Usage
 from helix.config import CacheConfig
 from helix.errors import UpstreamTimeout
+from helix.pii.hashing import keyed_hash
 from helix.pipeline.headers import MAX_SECONDS, TIMEOUT_HEADER, number_header, text_header, timeout_header
 from helix.pricing import PriceBook
 from helix.providers.forward import forwarded
@@ -96,11 +96,14 @@ class CacheStage:
         cache: ResponseCache,
         config: CacheConfig,
         prices: PriceBook,
+        hash_key: str,
         before_store: BeforeStore | None = None,
         served_by: ServedBy | None = None,
     ) -> None:
-        """`served_by`: a hit is logged, costed and headed as the deployment whose answer it was (an alias's
-        fallback may have written it), not as the first the call was routed to."""
+        """`hash_key`: the database's key a namespace is kept under, hashed (clients name them by an email).
+        `served_by`: a hit is logged, costed and headed as the deployment whose answer it was (an alias's fallback
+        may have written it), not as the first the call was routed to."""
+        self._hash_key = hash_key
         self._cache = cache
         self._served_by = served_by
         self._config = config
@@ -124,8 +127,8 @@ class CacheStage:
 
     def _scope(self, call: Call, namespace: str) -> str:
         tenant = SHARED_SCOPE if self._config.shared else (call.key.id if call.key is not None else "")
-        if namespace:  # stored with each entry: its digest, as a client may name a namespace by a user's email
-            namespace = "#" + hashlib.sha256(namespace.encode()).hexdigest()[:16]
+        if namespace:  # stored with each entry: keyed, as a client may name a namespace by a user's email
+            namespace = "#" + keyed_hash(namespace, self._hash_key)[:16]
         return f"{tenant}\x1f{namespace}"
 
     async def __call__(self, call: Call, next: Next) -> Reply:
