@@ -157,8 +157,9 @@ class Call:
     saved: float | None = None
     upstream_seconds: float = 0.0
     ttft: float | None = None
-    # Whole answers the provider began and broke off (each billed, none metered): charged their estimate each.
-    cut_answers: int = 0
+    # Whole answers a provider began and broke off (each billed, none metered): the deployment of each, which
+    # charges its estimate at its own price (a cheaper or a local fallback may serve the call after it).
+    cut_answers: tuple[Target, ...] = ()
     finished: float | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
     upstream_headers: dict[str, str] = field(default_factory=dict)  # the provider's request id, passed back

@@ -237,6 +237,31 @@ def test_a_whole_answer_cut_off_is_charged_its_estimate_for_each_attempt(priced:
     }
 
 
+@pytest.mark.parametrize("fallback", ["openai/cheap-model", "openai/unpriced-model"])
+def test_a_cut_answer_is_charged_at_its_own_deployments_price(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], fallback: str
+) -> None:
+    """Cut answers were charged at the price of the deployment that served the call in the end: a cheap fallback
+    made them cheap, an unpriced (or local) one free, and a budget could be escaped so (faults round 16)."""
+    toml = PRICES + '[pricing."openai/cheap-model"]\ninput = 1.0\noutput = 1.0\n[routing]\nretries = 0\n'
+    toml += f'[models.cutting]\ntarget = "openai/drop-answer"\nfallbacks = ["{fallback}"]\n'
+    instance = start_helix(tmp_path, upstream[0].url, toml)
+    try:
+        question = unique("a question")
+        body = {"model": "cutting", "messages": question, "max_tokens": 20}
+        answer = httpx.post(f"{instance.url}/v1/chat/completions", json=body, timeout=30)
+        assert answer.status_code == 200 and answer.headers["x-helix-attempts"] == "2"
+        estimate = (-(-len(question[0]["content"]) // 3) + 4 + 3 + 20) / 1000  # at drop-answer's $1000/M
+        served = answer.json()["usage"]
+        price = 1.0 if fallback == "openai/cheap-model" else 0.0
+        fallback_cost = price * (served["prompt_tokens"] + served["completion_tokens"]) / 1_000_000
+        instance.flush()
+        (row,) = instance.rows("SELECT cost_usd FROM requests")
+        assert row["cost_usd"] == pytest.approx(estimate + fallback_cost)
+    finally:
+        instance.server.stop()
+
+
 @pytest.mark.parametrize("who", ["provider", "client"])
 def test_a_cut_stream_is_charged_in_the_request_log_too(
     priced: Helix, fake: FakeState, tmp_path: Path, upstream: tuple[ServerThread, FakeState], who: str

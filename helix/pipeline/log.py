@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from helix.call import Call, Next, Reply, Streamed, Usage
+from helix.call import Call, Next, Reply, Streamed, Target, Usage
 from helix.errors import HelixError, ServerStopping, cut_by_server
 from helix.pricing import PriceBook
 from helix.quota import estimate
@@ -104,17 +104,18 @@ class LogStage:
             # billed by the provider though it said nothing of it: charged its estimate, as a budget charges it, so the
             # log's spend (the dashboard, `helix spend`) counts it with a key or without
             call.cost = self._estimate(call)
-        if call.cut_answers:  # answers the provider broke off: billed, and their own attempts, whatever came after
-            cut = self._estimate(call)
+        for target in call.cut_answers:  # answers a provider broke off: billed, whatever served the call after them
+            cut = self._estimate(call, target)
             if cut is not None:
-                call.cost = (call.cost or 0.0) + call.cut_answers * cut
+                call.cost = (call.cost or 0.0) + cut
         for settle in call.on_finish:
             settle(call)
         self._writer.submit(INSERT, request_log.call_row(call))
 
-    def _estimate(self, call: Call) -> float | None:
-        """What an answer to the call is estimated to cost (None: its model has no price)."""
-        price = self._prices.price(call.target.provider.name, call.target.model)
+    def _estimate(self, call: Call, target: Target | None = None) -> float | None:
+        """What an answer to the call is estimated to cost at `target` (the call's), None when it has no price."""
+        target = target or call.target
+        price = self._prices.price(target.provider.name, target.model)
         if price is None:
             return None
         prompt, output = estimate.prompt_tokens(call), estimate.max_output_tokens(call)

@@ -406,7 +406,7 @@ async def _read(response: httpx.Response, provider: str, call: Call | None, limi
     except UPSTREAM_FAILURES as exc:
         error = transport_error(provider, exc, answering=True)
         if call is not None and error.code == "upstream_cut_off":
-            call.cut_answers += 1
+            call.cut_answers += (call.target,)
         raise error from None
     finally:
         if call is not None:
