@@ -795,3 +795,19 @@ def test_fake_upstream_tool_call_round_trip() -> None:
     assert calls[0]["function"]["name"] == "get_weather"
     assert json.loads("".join(call["function"]["arguments"] for call in calls)) == {"city": "Paris"}
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+@pytest.mark.parametrize("empty", ["", [], [{"type": "text", "text": ""}]], ids=["string", "no parts", "empty part"])
+def test_an_empty_user_turn_is_refused_not_dropped(empty: object) -> None:
+    """Dropped, it left the assistant's turn last: Anthropic continued it as a prefill, and that fragment was the
+    answer, and was cached (faults round 16)."""
+    body = {
+        "model": "claude-x",
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "Hello! How"},
+            {"role": "user", "content": empty},
+        ],
+    }
+    with pytest.raises(TranslationError, match=r"messages\[2\]: a user message without content"):
+        to_messages_request(body, "claude-x")

@@ -196,7 +196,10 @@ def _translate_messages(raw: Any) -> tuple[str, list[JSON]]:
             if text:
                 system_parts.append(text)
         elif role == "user":
-            turns.append({"role": "user", "content": _user_blocks(message.get("content"), position)})
+            blocks = _user_blocks(message.get("content"), position)
+            if not blocks:  # left out, the turn before would be answered instead (an assistant's, as a prefill)
+                raise TranslationError(f"messages[{position}]: a user message without content cannot go to Anthropic")
+            turns.append({"role": "user", "content": blocks})
         elif role == "assistant":
             turns.append({"role": "assistant", "content": _assistant_blocks(message, position)})
         elif role == "tool":
