@@ -357,8 +357,17 @@ def _running_usage(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return chunks
 
 
+def _empty_content(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`"content": ""` in every delta that has no text of its own (beside each piece of reasoning, as DeepSeek's)."""
+    for event in events:
+        for choice in event["choices"]:
+            choice["delta"].setdefault("content", "")
+    return events
+
+
 # A stream in the shape another server sends it: model "gpt-4o-mini@azure" answers as "gpt-4o-mini" does, so shaped.
 STREAM_SHAPES = {
+    "empty-content": _empty_content,
     "azure": _azure_preamble,
     "one-chunk": _one_chunk,
     "usage-on-finish": _usage_on_finish,

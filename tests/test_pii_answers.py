@@ -299,3 +299,16 @@ def test_a_responses_reasoning_summary_and_refusal_are_restored_and_scrubbed(
     for text in texts:
         assert "me@mine.io" in text and "EMAIL_ADDRESS_" not in text
         assert EMAIL not in text and "<EMAIL_ADDRESS>" in text
+
+
+def test_reasoning_beside_empty_content_is_restored_across_its_pieces(client_mode: Helix, fake: FakeState) -> None:
+    """A server that sends `"content": ""` beside each piece of reasoning: taken as a turn to the text's channel, it
+    handed over what the reasoning's held back, a placeholder cut between two pieces went out as it was."""
+    body = {"model": "echo-in-reasoning_content@empty-content", "messages": [_user_turn("the account of me@mine.io")]}
+    chunks = sse_data(client_mode, body)
+    text = "".join(c["delta"].get("reasoning_content") or "" for chunk in chunks for c in chunk["choices"])
+    assert "me@mine.io" in text and "EMAIL_ADDRESS_" not in text
+
+
+def _user_turn(text: str) -> dict[str, str]:
+    return {"role": "user", "content": text}

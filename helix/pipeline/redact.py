@@ -476,12 +476,14 @@ async def _transform_stream(chunks: Chunks, make: Callable[[TextKind], _Channel]
             channels = choices.setdefault(index, _ChoiceChannels(make))
             found = choice.get("delta")
             delta = found if found is not None else {}
-            texts = [field for field in _TEXTS if isinstance(delta.get(field), str)]
+            # fields with text: an empty one ("content": "" beside each piece of reasoning, as some servers send) is no
+            # turn to another channel, which would hand over what the reasoning's holds back
+            texts = [field for field in _TEXTS if isinstance(delta.get(field), str) and delta[field]]
             function = delta.get("function_call")
             arguments = function.get("arguments") if isinstance(function, dict) else None
             calls = delta.get("tool_calls") or []
             numbers = [channels.call_number(call) for call in calls]
-            keys = [_KEY_OF[field] for field in texts if delta[field]]
+            keys = [_KEY_OF[field] for field in texts]
             keys += [FUNCTION_CALL] if isinstance(arguments, str) and arguments else []
             first = keys[0] if keys else numbers[0] if numbers else None
             if first is not None and (held := await channels.move_to(first)):
