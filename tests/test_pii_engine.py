@@ -352,6 +352,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("parcheggio: targa FX 204 LM, telaio ZFA19800004418273", "FX 204 LM", "ID_NUMBER"),
         ("parcheggio: targa FX 204 LM, telaio ZFA19800004418273", "ZFA19800004418273", "ID_NUMBER"),
         ("Povolení: Jan, SPZ 4AC 1187, tel.", "4AC 1187", "ID_NUMBER"),
+        ("número de matrícula 20231234 de la universidad", "20231234", "ID_NUMBER"),  # not a plate's shape, an ID's
         # set S: birth dates after their labels in Greek, Russian, Hungarian (its own date order), Filipino, French for
         # either gender, Arabic and Vietnamese
         ("Ημ. γέννησης: 14/02/1967\n", "14/02/1967", "DATE_OF_BIRTH"),
@@ -1130,6 +1131,7 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "User Id=myUsername; each line is hostname:port:database:username:password",
         "net use Z: \\\\fs01\\finance /user:ACME\\svc_backup * /persistent:no",
         "Adresse e-mail : support; user: hello there; pin 12 of the header",
+        "mi placa de video RTX 3060 no arranca desde ayer",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

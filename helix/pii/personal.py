@@ -647,7 +647,7 @@ _ID_WORD_BRANCHES = (
         r"account(?:number|num|no)",
         r"routing(?:number|num|no)",
     ),
-    # and vehicles: a plate in Czech (SPZ), Italian (targa), Polish, Hungarian, Turkish and Spanish/Portuguese, or
+    # and vehicles: a plate in Czech (SPZ), Italian (targa), Polish, Hungarian and Turkish, or
     # a UK "reg" before one; a VIN by the chassis's name (Italian telaio, German Fahrgestellnummer)
     *(
         "spz",
@@ -655,15 +655,14 @@ _ID_WORD_BRANCHES = (
         r"rejestracyjn\w*",
         r"rendsz[áa]m\w*",
         "plaka",
-        "placa",
         r"reg\.?(?=[ \t:#]{1,3}[a-z0-9 -]{0,8}\d)",
     ),
     *("telaio", "chassis", r"fahrgestell\w*"),
 )
-# The words above that name a vehicle's plate: a plate has fewer digits than other numbers (`_plate_shaped`).
+# The words above that name a vehicle's plate: a plate may have fewer digits than other numbers (`_plate_shaped`).
 _PLATE_WORDS = re.compile(
     r"(?:licen[cs]e |number |registration )?plate|kennzeichen|immatriculation|matr[ií]cula|kenteken|spz|targa"
-    r"|rejestracyjn\w*|rendsz[áa]m\w*|plaka|placa|reg\.?|registration"
+    r"|rejestracyjn\w*|rendsz[áa]m\w*|plaka|reg\.?|registration"
 )
 
 
@@ -734,7 +733,7 @@ ID_HINTS = (
     *("idnr", "id-nr", "kunden"),
     *("id no", "id nr", "philhealth", "nationalid", "cidad", "emp ", "emp_", "emp#", "empid", "empno", "תעודת"),
     *("паспорт", "снилс", "рнокпп", "αφμ", "kitambulisho", "subscriber", "spz", "targa", "rejestracyjn"),
-    *("rendsz", "plaka", "placa", "telaio", "chassis", "fahrgestell", "運転免許証番号", "免許証番号", "口座番号"),
+    *("rendsz", "plaka", "telaio", "chassis", "fahrgestell", "運転免許証番号", "免許証番号", "口座番号"),
     *("계좌", "رقم الهوية", "เลขบัตรประชาชน", "device", "adid", "idfa", "idfv", "gaid", "android", "advertising"),
     *("upi", "@ok", "@ybl", "@ibl", "@axl", "@paytm", "@apl"),
 )
@@ -810,8 +809,8 @@ class IdNumberRecognizer(_SpanRecognizer):
                 if value is None or any(c.isdigit() for c in value.group(1)):
                     break
                 value = _ID_VALUE.match(text, value.end(1))
-            shaped = _plate_shaped if _PLATE_WORDS.fullmatch(found.group()) else _id_shaped
-            if value is not None and shaped(value.group(1)):
+            plate = _PLATE_WORDS.fullmatch(found.group()) is not None
+            if value is not None and (_id_shaped(value.group(1)) or (plate and _plate_shaped(value.group(1)))):
                 yield value.span(1)
             elif found.group().startswith(_SIN_WORDS) and text[found.start() : found.end()] != "sin":  # "the sin of"
                 yield from _far_sin(text, found.end())
