@@ -84,6 +84,29 @@ _digit_dot_digit = _search(r"\d\.\d")  # in every IPv4 address
 _colons = _search(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")  # in every IPv6 address
 
 
+Search = Callable[[str], re.Match[str] | None]
+
+
+def _hint_search(hints: Iterable[str], words: Iterable[str] = ()) -> Search:
+    """The first of `hints`, or of `words` as a whole word, in a lower-cased view: those in ASCII looked for in every
+    view, the others only in a view that is not ASCII (a branch of another script costs every text a test)."""
+    hints, words = set(hints), set(words)
+    plain = _trie_search({h for h in hints if h.isascii()}, {w for w in words if w.isascii()})
+    other = _trie_search({h for h in hints if not h.isascii()}, {w for w in words if not w.isascii()})
+
+    def search(view: str) -> re.Match[str] | None:
+        found = plain(view) if plain is not None else None
+        if found is None and other is not None and not view.isascii():
+            found = other(view)
+        return found
+
+    return search
+
+
+def _trie_search(hints: set[str], words: set[str]) -> Search | None:
+    return re.compile(trie_pattern(hints, whole=words)).search if hints or words else None
+
+
 class Mentions:
     """A gate on words: whether the `lowered` view holds one of `hints` or one of `words` as a whole word (after
     `also`, if given, says yes). The scanner first looks for every such gate's hints and words in one pass
@@ -94,7 +117,7 @@ class Mentions:
     def __init__(self, hints: Iterable[str], also: Gate | None = None, words: Iterable[str] = ()) -> None:
         self.hints = frozenset(hints)
         self.words = frozenset(words)
-        self._search = re.compile(trie_pattern(self.hints, whole=self.words)).search
+        self._search = _hint_search(self.hints, self.words)
         self._also = also
 
     def __call__(self, text: str, lowered: str) -> bool:
@@ -189,7 +212,7 @@ class Scanner:
         gates = [e.gate for e in self._entries if isinstance(e.gate, Mentions)]
         hints = {hint for gate in gates for hint in gate.hints}
         words = {word for gate in gates for word in gate.words}
-        self._any_hint = re.compile(trie_pattern(hints, whole=words)).search if gates else None
+        self._any_hint = _hint_search(hints, words) if gates else None
 
     def scan(self, text: str) -> Iterator[Hit]:
         runs = Runs(text)
