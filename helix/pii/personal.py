@@ -266,9 +266,11 @@ _ADDRESS_LABEL_OTHER = ("địa chỉ", "адрес", "διεύθυνση", *_AD
 
 
 def address_label_hint(text: str, lowered: str) -> bool:
-    """Whether the lower-cased text may hold an address's label (`_LABELLED_ADDRESS`)."""
-    return any(stem in lowered for stem in _ADDRESS_LABEL_STEMS) or (
-        not text.isascii() and any(label in lowered for label in _ADDRESS_LABEL_OTHER)
+    """Whether the lower-cased text may hold an address's label (`_LABELLED_ADDRESS`): an ASCII one needs its colon."""
+    if text.isascii():
+        return ":" in text and any(stem in lowered for stem in _ADDRESS_LABEL_STEMS)
+    return any(stem in lowered for stem in _ADDRESS_LABEL_STEMS) or any(
+        label in lowered for label in _ADDRESS_LABEL_OTHER
     )
 
 
@@ -1195,7 +1197,7 @@ def _login_patterns(text: str, lowered: str) -> list[re.Pattern[str]]:
             found.append(_NET_USE_USER)
     if _LOGIN_LABEL not in found and any(_labels(lowered, word) for word in ("login", "logon", "account")):
         found.append(_LOGIN_LABEL)
-    if " for " in text and ("d password for" in text or "publickey for" in text or "Invalid user" in text):
+    if " from " in text and ("d password for" in text or "publickey for" in text or "Invalid user" in text):
         found.append(_SSHD_LOGIN)
     if "otpauth://" in text:
         found.append(_OTPAUTH_ACCOUNT)
