@@ -413,6 +413,20 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ('{"nome": "x", "cpf": "39053344705"}', "39053344705", "ID_NUMBER"),
         ("My TFN is 123 456 782 thanks", "123 456 782", "ID_NUMBER"),
         ("acct 0012345678 sort code 20-00-00", "0012345678", "ID_NUMBER"),
+        # set T: a UK plate after "reg." with its full stop; SQL's role and user passwords; passwords in a language's
+        # own quotation marks; a session cookie in a HAR file's header
+        ("my vehicle (reg. WN19 KXT) was struck", "WN19 KXT", "ID_NUMBER"),
+        ("CREATE ROLE app_rw LOGIN PASSWORD 'q9V!e2LmZr7#kP';", "q9V!e2LmZr7#kP", "PASSWORD"),
+        ("CREATE USER 'bob'@'%' IDENTIFIED BY 'Xk9#mPl2wq';", "Xk9#mPl2wq", "PASSWORD"),
+        ("ALTER USER x IDENTIFIED WITH mysql_native_password BY 'Xk9#mPl2wq';", "Xk9#mPl2wq", "PASSWORD"),
+        ("identifiant jm.r, mot de passe « Cr0issant-Beurre77 ». Peux-tu", "Cr0issant-Beurre77", "PASSWORD"),
+        ("パスワードは「Sakuramochi_55」です。", "Sakuramochi_55", "PASSWORD"),
+        ("das Passwort „Zugspitze!2962“ ist zu kurz", "Zugspitze!2962", "PASSWORD"),
+        (
+            '[{"name":"Cookie","value":"sessionid=5yqrd6n60t0i631r91c6gh52dut0umn2; lang=en"}]',
+            "5yqrd6n60t0i631r91c6gh52dut0umn2",
+            "SECRET",
+        ),
         # ... and by their shape and check digit alone.
         ("Meu CPF é 529.982.247-25, pode gerar a nota?", "529.982.247-25", "ID_NUMBER"),
         ("nome Giulia, CF BNCGLI92E45F205E, nata a Milano", "BNCGLI92E45F205E", "ID_NUMBER"),
@@ -1132,6 +1146,9 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "net use Z: \\\\fs01\\finance /user:ACME\\svc_backup * /persistent:no",
         "Adresse e-mail : support; user: hello there; pin 12 of the header",
         "mi placa de video RTX 3060 no arranca desde ayer",
+        # set T's look-alikes: terms in quotation marks after a password's word, a column's and a form field's words
+        "the word « password » is « mot de passe » in French; see «Settings» and the password “reset” page",
+        "the password column stores 'bcrypt' hashes; set password 'required' in the form",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -657,7 +657,7 @@ _ID_WORD_BRANCHES = (
         r"rejestracyjn\w*",
         r"rendsz[áa]m\w*",
         "plaka",
-        r"reg\.?(?=[ \t:#]{1,3}[a-z0-9 -]{0,8}\d)",
+        r"reg(?=\.?[ \t:#]{1,3}[a-z0-9 -]{0,8}\d)",
     ),
     *("telaio", "chassis", r"fahrgestell\w*"),
 )

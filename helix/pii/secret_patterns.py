@@ -106,8 +106,13 @@ def _plausible_bare_password(value: str) -> bool:
     return _plausible_password(value) and not _EXPRESSION.search(value)
 
 
+_TYPOGRAPHIC_QUOTES = "«»„“”‘’「」『』‹›"  # noqa: RUF001
+
+
 def _password_in_prose(value: str) -> bool:
-    # "the password is required" must not match: prose values need a digit, symbol or inner capital.
+    # "the password is required" must not match: prose values need a digit, symbol or inner capital; a word's quotation
+    # marks are no symbol of it ("and the password “reset” page").
+    value = value.strip(_TYPOGRAPHIC_QUOTES)
     has_signal = any(c.isdigit() or not c.isalnum() for c in value) or any(c.isupper() for c in value[1:])
     return has_signal and _plausible_bare_password(value)
 
@@ -618,6 +623,11 @@ def _password_far_in_prose(value: str) -> bool:
     )
 
 
+def _one_word_password(value: str) -> bool:
+    # Quotation marks in prose more often set off a term ("the word « mot de passe »") than a passphrase.
+    return _password_far_in_prose(value) and not any(c.isspace() for c in value)
+
+
 def _password_with_a_digit(value: str) -> bool:
     # Set off by commas or after a user name and a slash: a word of the sentence or a path's part otherwise ("the
     # password, twice,", "user: read/write").
@@ -713,6 +723,29 @@ PASSWORD_PATTERNS = [
     _password_prose("password_prose_far", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, far=True),
     _password_prose("password_prose_led", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, led=True),
     _password_prose("password_prose_far_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS, far=True),
+    _api(
+        # set T: SQL's roles and users (PostgreSQL's `CREATE ROLE app LOGIN PASSWORD '...'`, MySQL's `IDENTIFIED BY
+        # '...'` or `IDENTIFIED WITH mysql_native_password BY '...'`)
+        "password_sql",
+        r"(?i:\b(?:password|identified[ \t]+(?:with[ \t]+\w+[ \t]+)?by)[ \t]+)'(?P<value>[^'\n]{4,128})'",
+        ("password", "identified"),
+        score=0.85,
+        check=_plausible_password,
+        line_local=True,
+    ),
+    _api(
+        # set T: a password set off by a language's own quotation marks, a few words after its word ("mot de passe
+        # « Cr0issant-Beurre77 »", "パスワードは「Sakuramochi_55」です", "das Passwort „Zugspitze!2962“")
+        "password_typographic_quotes",
+        r"(?i:(?:\b(?:" + _PROSE_PASSWORD_WORDS + "|" + _FOREIGN_PASSWORD_WORDS + ")|" + _CJK_PASSWORD_WORDS + ")"
+        r"[^\n«„“「『]{0,40}?)"
+        r"(?:«[ \t\u00a0]*(?P<value>[^»\n]{4,128}?)[ \t\u00a0]*»|„(?P<value>[^“”\n]{4,128})[“”]"
+        r"|“(?P<value>[^”\n]{4,128})”|「(?P<value>[^」\n]{4,128})」|『(?P<value>[^』\n]{4,128})』)",
+        (*_PASSWORD_HINTS, *_FOREIGN_PASSWORD_HINTS),
+        score=0.75,  # below `password_prose_beside`'s: where both match, its wider span (quotes and all) is one finding
+        check=_one_word_password,
+        line_local=True,
+    ),
     _api(
         "password_prose_beside",  # also after a question: "Is this a strong enough password? Tr!ckyPenguin$2024"
         r"(?i:\b(?:" + _PROSE_PASSWORD_WORDS + r")\??[ \t]+)(?P<value>[^\s\"'`]{6,128})",
@@ -1122,8 +1155,10 @@ SECRET_PATTERNS = [
     _api(
         # A session in a pasted Cookie or Set-Cookie header or curl's -b/--cookie: each long value, one match a cookie.
         "cookie",
-        # The header's colon may be left out where a log line names it ("DEBUG set-cookie sessionid=...").
-        r"(?<=(?:(?i:\bcookie)[ \t]*[: \t]|(?<!\S)(?:-b|--cookie)[ \t=]+[\"']?)(?:[^\n]*;)?[ \t]*)"
+        # The header's colon may be left out where a log line names it ("DEBUG set-cookie sessionid=..."); a HAR file
+        # writes a header as {"name": "Cookie", "value": "..."}.
+        r"(?<=(?:(?i:\bcookie)(?:[ \t]*[: \t]|\"[ \t]*,[ \t]*\"value\"[ \t]*:[ \t]*\")"
+        r"|(?<!\S)(?:-b|--cookie)[ \t=]+[\"']?)(?:[^\n]*;)?[ \t]*)"
         r"[!#$%&*+.^_`|~0-9A-Za-z-]+=(?P<value>[^;\s\"',]{16,4096})",
         ("cookie", "-b"),
         score=0.7,
