@@ -141,7 +141,7 @@ def _image(block: JSON, where: str) -> JSON:
 def _document(block: JSON, where: str) -> JSON:
     source = _source(block, where)
     if source.get("type") == "text":
-        return {"type": "text", "text": str(source.get("data", ""))}
+        return {"type": "text", "text": string_field(source, "data", f"{where}.content[document].source")}
     if source.get("type") == "base64":
         data = _data_url(source, f"{where}.content[document].source")
         return {"type": "file", "file": {"file_data": data, "filename": block.get("title") or "document.pdf"}}
@@ -163,7 +163,11 @@ def _assistant(content: Any, where: str) -> JSON:
             at = f"{where}.content[tool_use]"
             arguments = json.dumps(object_field(block, "input", at) or {}, ensure_ascii=False)
             function = {"name": string_field(block, "name", at), "arguments": arguments}
-            calls.append({"id": string_field(block, "id", at), "type": "function", "function": function})
+            call_id = string_field(block, "id", at)
+            if any(call["id"] == call_id for call in calls):
+                # Anthropic refuses a turn whose calls share an id; a tool message could answer only one of them.
+                raise InvalidRequest(f"{at}: tool_use id {quoted(call_id)} is used twice", param=f"{at}.id")
+            calls.append({"id": call_id, "type": "function", "function": function})
         # thinking and redacted_thinking blocks mean nothing to another provider.
     message: JSON = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}
     if calls:
@@ -189,12 +193,18 @@ def _tools(body: JSON) -> JSON:
         return {}
     out: JSON = {"tools": tools}
     choice = body.get("tool_choice")
-    if isinstance(choice, dict):
-        kind = choice.get("type")
-        if kind == "tool":
-            out["tool_choice"] = {"type": "function", "function": {"name": string_field(choice, "name", "tool_choice")}}
-        elif isinstance(kind, str) and kind in _TOOL_CHOICES:
-            out["tool_choice"] = _TOOL_CHOICES[kind]
-        if choice.get("disable_parallel_tool_use"):
-            out["parallel_tool_calls"] = False
+    if choice is None:
+        return out
+    kind = choice.get("type") if isinstance(choice, dict) else None
+    if kind == "tool":
+        out["tool_choice"] = {"type": "function", "function": {"name": string_field(choice, "name", "tool_choice")}}
+    elif isinstance(kind, str) and kind in _TOOL_CHOICES:
+        out["tool_choice"] = _TOOL_CHOICES[kind]
+    else:
+        raise InvalidRequest(
+            f"tool_choice must be an object whose type is auto, any, tool or none, not {quoted(choice)}",
+            param="tool_choice",
+        )
+    if choice.get("disable_parallel_tool_use"):
+        out["parallel_tool_calls"] = False
     return out
