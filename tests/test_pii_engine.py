@@ -427,6 +427,21 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "5yqrd6n60t0i631r91c6gh52dut0umn2",
             "SECRET",
         ),
+        # set T: a table's cells read after their columns' names, however far the name is (an INSERT's column list, a
+        # CSV's header line, a Markdown table's)
+        (
+            "INSERT INTO staff (id, full_name, ssn, dob, pay) VALUES (4471, 'D. A.', '588310825', '1979-08-30', 9);",
+            "588310825",
+            "ID_NUMBER",
+        ),
+        (
+            "INSERT INTO staff (id, full_name, ssn, dob, pay) VALUES (4471, 'D. A.', '588310825', '1979-08-30', 9);",
+            "1979-08-30",
+            "DATE_OF_BIRTH",
+        ),
+        ("meter_id,mpan,customer,postcode,kwh\nSM-77182,1200050218834,T. O.,LS6 2QT,12.5\n", "LS6 2QT", "LOCATION"),
+        ("timestamp,lat,lon,imei\n2024-05-01T07:00Z,48.13714,11.57549,0\n", "11.57549", "LOCATION"),
+        ("| patient | date of birth | ward |\n|---|---|\n| A. B. | 1980-01-02 | 4 |\n", "1980-01-02", "DATE_OF_BIRTH"),
         # ... and by their shape and check digit alone.
         ("Meu CPF é 529.982.247-25, pode gerar a nota?", "529.982.247-25", "ID_NUMBER"),
         ("nome Giulia, CF BNCGLI92E45F205E, nata a Milano", "BNCGLI92E45F205E", "ID_NUMBER"),
@@ -1149,6 +1164,10 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         # set T's look-alikes: terms in quotation marks after a password's word, a column's and a form field's words
         "the word « password » is « mot de passe » in French; see «Settings» and the password “reset” page",
         "the password column stores 'bcrypt' hashes; set password 'required' in the form",
+        # set T's tables without anyone's data: products, orders, releases under their headers
+        "sku,name,price,stock\nA-1001,Blue mug,12.50,340\nA-1002,Red mug,12.50,120\n",
+        "id;order_id;created;total\n1;88412345;2024-05-01;99.00\n\nversion,date,downloads\n1.2.3,2024-01-02,123456\n",
+        "INSERT INTO releases (id, tag, released, sha) VALUES (7, 'v2.1.0', '2024-03-01', 'a94a8fe5ccb19ba61c4c0873');",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -55,8 +55,9 @@ from helix.pii.recognizers import (
     called_a_test_card,
     ethereum_recognizer,
 )
-from helix.pii.scan import Scanner
+from helix.pii.scan import Hit, Scanner
 from helix.pii.secrets import secret_recognizers
+from helix.pii.tables import labelled_view
 
 _NER_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION"}
 _NER_OPTIONAL = {"ORG": "ORGANIZATION", "NORP": "NRP"}
@@ -246,7 +247,7 @@ class PiiEngine:
     def _analyze_one(self, text: str) -> tuple[Finding, ...]:
         kept = [
             Finding(h.entity_type, h.start, h.end, round(h.score, 4))
-            for h in self._scanner.scan(text)
+            for h in self._hits(text)
             if h.score >= self._thresholds.get(h.entity_type, self.cfg.score_threshold)
             and not self._allowed(text[h.start : h.end])
             and not (h.entity_type == "CREDIT_CARD" and called_a_test_card(text, h.start, h.end))
@@ -255,6 +256,17 @@ class PiiEngine:
         # repeats never overlap a finding, only each other: nearly every text has none and is resolved once
         again = repeats(text, resolved)
         return tuple(resolve_overlaps(resolved + again) if again else resolved)
+
+    def _hits(self, text: str) -> list[Hit]:
+        """What the recognizers find in the text, and in its tables' cells read after their columns' names."""
+        hits = list(self._scanner.scan(text))
+        table = labelled_view(text)
+        if table is not None:
+            for hit in self._scanner.scan(table.text):
+                span = table.back(hit.start, hit.end)
+                if span is not None:
+                    hits.append(Hit(hit.entity_type, *span, hit.score))
+        return hits
 
     def _allowed(self, value: str) -> bool:
         return value.strip().lower() in self._allow

@@ -56,6 +56,7 @@ from helix.pii.casing import (
 from helix.pii.config import NER_OFF
 from helix.pii.personal import column_cells, street_addresses
 from helix.pii.recognizers import TECH_WORDS, plausible_name
+from helix.pii.tables import SQL_INSERT, SQL_ITEM, SQL_NEXT_ROW
 
 WINDOW_CHARS = 20  # as many names caught as with 32 on the test sets, at ~0.8x the cost
 SCORE = 0.85
@@ -464,9 +465,6 @@ _SQL_VALUES = regex.compile(r"(?i:\bvalues\b)[^;]{0,2000}")
 _SQL_STRING = regex.compile(r"'(\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+){1,2})'")
 # A single word, too, where the INSERT's column list names it a name: (last_name, first_name) VALUES ('Okonkwo',
 # 'Chidi').
-_SQL_INSERT = regex.compile(r"(?i:\binsert\s+into\s+[\w.\"`\[\]]+\s*)\(([^()]{1,500})\)\s*(?i:values)\s*\(")
-_SQL_NEXT_ROW = regex.compile(r"\s*\)\s*,\s*\(")
-_SQL_ITEM = regex.compile(r"\s*('(?:[^'\n]|'')*'|[^,()'\n]*)\s*(?:,|(?=\)))")
 # A bare "name" column names cities and products as often as people: one word there needs a person's column.
 _NAME_COLUMN_NAME = regex.compile(
     r"(?i)^[\"`\[]?(?:(?:"
@@ -646,7 +644,7 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
         for values in _SQL_VALUES.finditer(text):
             strings = _SQL_STRING.finditer(text, values.start(), values.end())
             spans += [m.span(1) for m in strings if _name_words(m.group(1), lexicon, True)]
-        for insert in _SQL_INSERT.finditer(text):
+        for insert in SQL_INSERT.finditer(text):
             spans += _sql_name_values(text, insert, lexicon)
     if any(title in text for title in _TITLES):
         spans += [m.span("name") for m in _TITLED.finditer(text) if _titled_name(m.group("name"), lexicon)]
@@ -703,14 +701,14 @@ def _ticket_name(name: str, lexicon: Lexicon | None) -> bool:
     return _name_words(" ".join(words), lexicon, False) or given_and_surname(words)
 
 
-def _sql_name_values(text: str, insert: regex.Match[str], lexicon: Lexicon | None) -> list[tuple[int, int]]:
+def _sql_name_values(text: str, insert: re.Match[str], lexicon: Lexicon | None) -> list[tuple[int, int]]:
     """The quoted values of an INSERT's rows under columns named as names, one word or more."""
     columns = [c.strip() for c in insert.group(1).split(",")]
     spans: list[tuple[int, int]] = []
     at: int | None = insert.end()
     while at is not None:
         for column in columns:
-            item = _SQL_ITEM.match(text, at)
+            item = SQL_ITEM.match(text, at)
             if item is None:
                 break
             at = item.end()
@@ -723,7 +721,7 @@ def _sql_name_values(text: str, insert: regex.Match[str], lexicon: Lexicon | Non
                 and _name_value(value[1:-1], lexicon, named["part"] is not None or named["part_key"] is not None)
             ):
                 spans.append((item.start(1) + 1, item.end(1) - 1))
-        following = _SQL_NEXT_ROW.match(text, at)  # "), (" and the next row of a multi-row INSERT
+        following = SQL_NEXT_ROW.match(text, at)  # "), (" and the next row of a multi-row INSERT
         at = following.end() if following is not None else None
     return spans
 

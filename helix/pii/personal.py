@@ -19,6 +19,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from helix.pii.fast_regex import trie_pattern
 from helix.pii.id_checks import CHECKED_ID, checked_id_valid, luhn
+from helix.pii.tables import COLUMN_SEPARATORS, split_cells
 
 
 class _SpanRecognizer(LocalRecognizer):
@@ -492,7 +493,6 @@ _DATE_OF_BIRTH = regex.compile(
     rf"(?P<date>{_DATE})(?:\b|(?<=[日일]))"
 )
 _ANY_DATE = regex.compile(rf"(?i)\b(?:{_DATE})\b")
-COLUMN_SEPARATORS = ",;\t|"  # the cell separators of a table pasted as text (CSV, TSV, Markdown)
 
 
 def column_header(words: str) -> regex.Pattern[str]:
@@ -522,7 +522,7 @@ def column_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
     if len(separators) != 1:
         return []
     separator = separators[0]
-    column = _split_cells(header, 0, separator)
+    column = split_cells(header, 0, separator)
     index = next(
         # the cell the header's word is in: the match may take a separator before it and quotes around it
         (i for i, (a, b) in enumerate(column) if a < end - line_start and start - line_start < b),
@@ -535,32 +535,10 @@ def column_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
         row_end = len(text) if row_end < 0 else row_end
         if separator not in text[row_start:row_end]:
             break
-        row = _split_cells(text[row_start:row_end], row_start, separator)
+        row = split_cells(text[row_start:row_end], row_start, separator)
         if index < len(row):
             cells.append(row[index])
         row_start = row_end + 1
-    return cells
-
-
-def _split_cells(line: str, offset: int, separator: str) -> list[tuple[int, int]]:
-    """(start, end) of each cell's value in `line` (offsets plus `offset`), quotes and the spaces around it excluded."""
-    cells, i = [], 0
-    while i <= len(line):
-        if line[i : i + 1] == '"':
-            close = line.find('"', i + 1)
-            close = len(line) if close < 0 else close
-            cells.append((offset + i + 1, offset + close))
-            i = line.find(separator, close)
-        else:
-            j = line.find(separator, i)
-            j = len(line) if j < 0 else j
-            value = line[i:j]
-            lead = len(value) - len(value.lstrip(" \t"))
-            cells.append((offset + i + lead, offset + i + max(lead, len(value.rstrip(" \t")))))
-            i = j
-        if i < 0 or i >= len(line):
-            break
-        i += 1
     return cells
 
 
