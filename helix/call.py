@@ -19,10 +19,11 @@ def token_count(value: Any) -> int:
     """A token count from a provider's usage object; 0 (unknown) for anything that is not a whole number
     in 0..MAX_TOKEN_COUNT (a string, a negative, a float like 1e308), so a provider's garbage can neither
     fail a request nor poison spend."""
-    return int(value) if _is_count(value) else 0
+    return int(value) if is_count(value) else 0
 
 
-def _is_count(value: Any) -> bool:
+def is_count(value: Any) -> bool:
+    """Whether a provider's token count is a whole number in 0..MAX_TOKEN_COUNT."""
     if type(value) is int:  # nearly every count: the checks below cost a request more than the rest of this
         return 0 <= value <= MAX_TOKEN_COUNT
     if not isinstance(value, float):
@@ -53,7 +54,7 @@ class Usage:
             completion = usage.get("output_tokens")
         if prompt is None and completion is None:
             return None
-        if (prompt is not None and not _is_count(prompt)) or (completion is not None and not _is_count(completion)):
+        if (prompt is not None and not is_count(prompt)) or (completion is not None and not is_count(completion)):
             return None
         details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
         return cls(

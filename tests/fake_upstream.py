@@ -37,9 +37,9 @@ Behaviour is chosen by the requested model name:
   content-filter                   a 400 whose code says the provider's content policy refused it
   o1 / o3-mini / gpt-5... (chat)   refuse `max_tokens` as OpenAI's reasoning models do (a 400 that says to
                                    use max_completion_tokens)
-  no-usage                         an answer that says nothing of its usage
+  no-usage                         an answer that says nothing of its usage (Anthropic's too)
   garbage-usage / huge-usage       an answer whose usage is not numbers (or absurd ones: 10**30, 1e308);
-                                   streams send it in a last chunk even unasked
+                                   streams send it in a last chunk even unasked (Anthropic: garbage-usage)
   bad-gzip                         a 200 that says it is gzip and is not
   redirect                         a 302 to elsewhere
   shape-choices / -choice /         choices that are not a list, a choice that is not an object, a message
@@ -590,12 +590,25 @@ class FakeUpstream:
                 events = fake_messages_stream(body)
                 if model in WRONG_SHAPE_EVENTS:  # the second event (the first block's start) replaced
                     events = [events[0], WRONG_SHAPE_EVENTS[model], *events[2:]]
+                if model in ("no-usage", "garbage-usage"):
+                    events = [(name, _anthropic_usage_of(model, data)) for name, data in events]
                 return await _sse(send, events, False, False, 0, b"request-id")
-            message = fake_messages_response(body)
+            message = _anthropic_usage_of(model, fake_messages_response(body))
             if model == "wrong-shape":
                 message["content"] = 5
             return await _json(send, 200, message, [(b"request-id", b"req_fake_anthropic")])
         await _json(send, 404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
+
+
+def _anthropic_usage_of(model: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An Anthropic message or stream event with no usage (no-usage) or usage of no numbers (garbage-usage)."""
+    garbage = {"input_tokens": "lots", "output_tokens": -5}
+    if "usage" in data:  # a message, or message_delta
+        data = {k: v for k, v in data.items() if k != "usage"}
+        data |= {"usage": garbage} if model == "garbage-usage" else {}
+    if isinstance(data.get("message"), dict):  # message_start
+        data = {**data, "message": _anthropic_usage_of(model, data["message"])}
+    return data
 
 
 async def _json(send: Any, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:

@@ -335,6 +335,34 @@ def test_an_answer_without_its_usage_is_charged_its_estimate(priced: Helix, fake
     assert spent(priced, kid) == pytest.approx(estimate / 1000)  # in the log too: a restart reads it back
 
 
+@pytest.mark.parametrize("model", ["no-usage", "garbage-usage"])
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_an_anthropic_answer_without_its_usage_is_charged_its_estimate(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], model: str, stream: bool, path: str
+) -> None:
+    """Round 17: Anthropic's answer with no usage, or usage of no numbers, was translated as zero tokens: free to
+    every budget, through chat completions and /v1/messages alike, streamed or not."""
+    prices = f'[pricing."anthropic/{model}"]\ninput = 1000.0\noutput = 1000.0\n'
+    instance = start_helix(tmp_path, upstream[0].url, prices)
+    try:
+        secret = add_key(instance, "unmetered", budget=10.0)
+        question = unique("anthropic unmetered")
+        body = {"model": f"anthropic/{model}", "messages": question, "max_tokens": 20, "stream": stream}
+        headers = {"authorization": f"Bearer {secret}"}
+        if path == "/v1/messages":
+            headers["anthropic-version"] = "2023-06-01"
+        with httpx.stream("POST", instance.url + path, json=body, headers=headers, timeout=30) as response:
+            assert response.status_code == 200
+            text = response.read().decode()
+        assert ("[DONE]" in text or "message_stop" in text) if stream else "echo: anthropic unmetered" in text
+        estimate = -(-len(question[0]["content"]) // 3) + 4 + 3 + 20  # prompt (3 bytes a token, overheads) + max_tokens
+        instance.flush()
+        assert spent(instance, key_id(instance, "unmetered")) == pytest.approx(estimate / 1000, rel=0.2)
+    finally:
+        instance.server.stop()
+
+
 def test_rpm_limit_429_with_openai_headers_then_recovers(
     tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState
 ) -> None:

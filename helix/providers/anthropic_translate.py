@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from helix.call import token_count
+from helix.call import is_count, token_count
 from helix.pii.scrub import quoted
 from helix.providers.http import error_message, error_text, given
 
@@ -418,7 +418,7 @@ def from_messages_response(resp: JSON, model: str, json_answer: bool = False) ->
         message["thinking_blocks"] = thinking
     if tool_calls:
         message["tool_calls"] = tool_calls
-    return {
+    completion: JSON = {
         "id": _completion_id(resp.get("id")),
         "object": "chat.completion",
         "created": int(time.time()),
@@ -431,8 +431,11 @@ def from_messages_response(resp: JSON, model: str, json_answer: bool = False) ->
                 "finish_reason": _map_stop_reason(stop) or "stop",
             }
         ],
-        "usage": _openai_usage(resp.get("usage")),
     }
+    usage = _openai_usage(resp.get("usage"))
+    if usage is not None:
+        completion["usage"] = usage
+    return completion
 
 
 def _split_content(blocks: list[JSON]) -> tuple[list[str], list[JSON]]:
@@ -462,9 +465,15 @@ def _map_stop_reason(stop_reason: str | None) -> str | None:
     return _FINISH_REASONS.get(stop_reason, "stop")
 
 
-def _openai_usage(usage: Any) -> JSON:
+def _openai_usage(usage: Any) -> JSON | None:
+    """Anthropic's usage in OpenAI's terms, or None when it says nothing usable (none, `{}`, a count that is no count,
+    as `Usage.from_openai` reads one): such an answer is unmetered and charged its estimate, not zero tokens."""
+    if not isinstance(usage, dict):
+        return None
+    counts = [usage.get("input_tokens"), usage.get("output_tokens")]
+    if all(count is None for count in counts) or any(count is not None and not is_count(count) for count in counts):
+        return None
     # Anthropic's input_tokens exclude cached tokens; OpenAI's prompt_tokens include them.
-    usage = usage if isinstance(usage, dict) else {}
     cache_read = token_count(usage.get("cache_read_input_tokens"))
     cache_write = token_count(usage.get("cache_creation_input_tokens"))
     prompt = token_count(usage.get("input_tokens")) + cache_read + cache_write
@@ -634,8 +643,9 @@ class StreamTranslator:
     def _on_message_stop(self, data: JSON) -> list[JSON]:
         chunks = [] if self._finished else [self._chunk({}, "stop")]
         self._finished = self._stopped = True
-        if self.include_usage:
-            chunks.append(self._envelope([], self.usage or _openai_usage({})))
+        usage = self.usage
+        if self.include_usage and usage is not None:  # none to report: the answer is charged its estimate
+            chunks.append(self._envelope([], usage))
         return chunks
 
     def _on_error(self, data: JSON) -> list[JSON]:
