@@ -335,6 +335,77 @@ def test_an_answer_without_its_usage_is_charged_its_estimate(priced: Helix, fake
     assert spent(priced, kid) == pytest.approx(estimate / 1000)  # in the log too: a restart reads it back
 
 
+_SCHEMA = {
+    "type": "object",
+    "properties": {f"field_{i}": {"type": "string", "description": "x" * 40} for i in range(60)},
+}
+_FUNCTION = {"name": "lookup", "description": "look it up", "parameters": _SCHEMA}
+_USER_TURN = [{"role": "user", "content": "hi"}]
+# Round 17: ~4 KB of input in a field the estimate did not count: any number of such requests fit a budget at once.
+WEIGHTY = {
+    "chat response_format": (
+        "/v1/chat/completions",
+        {
+            "messages": _USER_TURN,
+            "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": _SCHEMA}},
+        },
+    ),
+    "chat functions": ("/v1/chat/completions", {"messages": _USER_TURN, "functions": [_FUNCTION]}),
+    "a message's name": ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi", "name": "x" * 4000}]}),
+    "responses tools": ("/v1/responses", {"input": "hi", "tools": [{"type": "function", **_FUNCTION}]}),
+    "responses text.format": (
+        "/v1/responses",
+        {"input": "hi", "text": {"format": {"type": "json_schema", "name": "a", "schema": _SCHEMA}}},
+    ),
+}
+
+
+@pytest.mark.parametrize(("path", "body"), WEIGHTY.values(), ids=WEIGHTY.keys())
+def test_what_a_request_sends_or_asks_for_anywhere_counts_against_its_budget(
+    priced: Helix, fake: FakeState, path: str, body: dict[str, Any]
+) -> None:
+    """A budget that a plain question fits is refused to the same question carrying ~1,300 tokens of input in a field
+    (or asking for 40 answers): before, these were admitted at a few tokens' estimate, eight at once on a $2 budget."""
+    secret = add_key(priced, "weighed", budget=1.0)  # 1,000 tokens at $1,000 a million
+    headers = {"authorization": f"Bearer {secret}"}
+    plain = httpx.post(
+        f"{priced.url}/v1/chat/completions",
+        json={"model": "gpt-4o-mini", "messages": _USER_TURN, "max_tokens": 5},
+        headers=headers,
+        timeout=30,
+    )
+    assert plain.status_code == 200, plain.text
+    calls = len(fake.requests)
+    response = httpx.post(f"{priced.url}{path}", json={"model": "gpt-4o-mini", **body}, headers=headers, timeout=30)
+    assert response.status_code == 429, response.text
+    assert response.json()["error"]["code"] == "budget_exceeded"
+    assert len(fake.requests) == calls
+
+
+@pytest.mark.parametrize("asks", [{"prompt": ["hi"] * 40}, {"prompt": "hi", "best_of": 40}], ids=["prompts", "best_of"])
+def test_a_completions_answers_for_each_prompt_and_best_of_are_reserved(
+    priced: Helix, fake: FakeState, asks: dict[str, Any]
+) -> None:
+    """Round 17: legacy completions with a list of prompts (an answer each) or best_of (that many answers made, and
+    billed) reserved one answer's max_tokens: six at once spent ten times a budget. In flight, such a request now holds
+    what its answers may cost, and the key's next request finds no room left."""
+    secret = add_key(priced, "many-answers", budget=1.0)  # 1,000 tokens at $1,000 a million
+    headers = {"authorization": f"Bearer {secret}"}
+    body = {"model": "slow-0.3", "max_tokens": 100, **asks}
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(httpx.post, f"{priced.url}/v1/completions", json=body, headers=headers, timeout=30)
+        time.sleep(0.15)  # admitted and in flight
+        second = httpx.post(
+            f"{priced.url}/v1/chat/completions",
+            json={"model": "gpt-4o-mini", "messages": _USER_TURN, "max_tokens": 5},
+            headers=headers,
+            timeout=30,
+        )
+        assert slow.result().status_code == 200
+    assert second.status_code == 429  # the 4,000 tokens of answers in flight leave the budget no room
+    assert second.json()["error"]["code"] == "budget_exceeded"
+
+
 @pytest.mark.parametrize("model", ["no-usage", "garbage-usage"])
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])

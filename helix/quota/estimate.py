@@ -21,6 +21,20 @@ PER_IMAGE = 1000
 # for other providers). It costs nothing, takes no tokens of a rate limit and is never refused for a budget.
 FREE_ENDPOINTS = frozenset({"count_tokens"})
 _encode = msgspec.json.encode
+# Fields that set how the answer is made, not what the model reads: no input tokens. Any other field counts as input.
+_NOT_INPUT = frozenset(
+    {
+        *("model", "stream", "stream_options", "n", "best_of", "echo", "suffix", "temperature", "top_p", "top_k"),
+        *("max_tokens", "max_completion_tokens", "max_output_tokens", "seed", "user", "store", "service_tier"),
+        *("presence_penalty", "frequency_penalty", "logprobs", "top_logprobs", "logit_bias", "parallel_tool_calls"),
+        *("reasoning_effort", "metadata", "stop", "stop_sequences", "truncation", "background", "include"),
+        *("previous_response_id", "modalities", "thinking", "tool_choice", "anthropic_version"),
+    }
+)
+# A chat body's messages are counted part by part (an image at its tokens, not its base64's bytes), and of a message
+# besides its content the fields a provider reads as input:
+_NOT_CHAT_INPUT = _NOT_INPUT | {"messages"}
+_MESSAGE_FIELDS = ("tool_calls", "function_call", "name")
 
 
 def _size(text: str) -> int:
@@ -51,10 +65,12 @@ def _content_size(content: Any) -> int:
 
 
 def prompt_tokens(call: Call) -> int:
+    """The request's input tokens: what the provider reads besides the model's name (messages, tools, a response
+    format's schema...), every field counted, as a budget must err on the high side."""
     body = call.body
     if call.endpoint in ("responses", "completions"):
-        # Items, instructions or a prompt: every string counts (on the high side, like the rest).
-        return _tokens(len(_encode([body.get("instructions"), body.get("input"), body.get("prompt")]))) + PER_REPLY
+        # Items, instructions or a prompt, tools, a format's schema: every string counts (on the high side).
+        return _tokens(_input_size(body, _NOT_INPUT)) + PER_REPLY
     if call.endpoint == "embeddings":
         data = body.get("input")
         if isinstance(data, str):
@@ -74,31 +90,44 @@ def prompt_tokens(call: Call) -> int:
     messages = body.get("messages") or ()
     for message in messages:
         size += _content_size(message.get("content"))
-        if message.get("tool_calls"):
-            size += len(_encode(message["tool_calls"]))
-    if body.get("tools"):
-        size += len(_encode(body["tools"]))
-    if body.get("system"):  # Anthropic's /v1/messages
-        system = body["system"]
-        size += _size(system) if isinstance(system, str) else _content_size(system)
-    return _tokens(size) + PER_MESSAGE * len(messages) + PER_REPLY
+        for key in _MESSAGE_FIELDS:
+            if message.get(key):
+                size += len(_encode(message[key]))
+    # Tools, legacy functions, a response format's schema, Anthropic's system prompt...: the rest of the body as sent.
+    return _tokens(size + _input_size(body, _NOT_CHAT_INPUT)) + PER_MESSAGE * len(messages) + PER_REPLY
+
+
+def _input_size(body: dict[str, Any], not_input: frozenset[str]) -> int:
+    """The bytes of a body's fields that are input: any field not known to be a setting counts (deny by default)."""
+    rest = {k: v for k, v in body.items() if k not in not_input}
+    return len(_encode(rest)) if rest else 0
 
 
 def max_output_tokens(call: Call) -> int:
-    """The output the client allowed for (max_tokens times n), or 0 when it set no limit."""
+    """The output the client allowed for (max_tokens times the answers generated), or 0 when it set no limit."""
     if call.endpoint in ("embeddings", "count_tokens"):
         return 0
     body = call.body
     limit = body.get("max_completion_tokens") or body.get("max_tokens") or body.get("max_output_tokens")
     if not isinstance(limit, int) or limit <= 0:
         return 0
-    n = body.get("n")
-    return limit * (n if isinstance(n, int) and n > 0 else 1)
+    return limit * choices(call)
 
 
 def choices(call: Call) -> int:
-    n = call.body.get("n")
-    return n if isinstance(n, int) and n > 0 else 1
+    """The answers the provider generates, and bills: `n`; for legacy completions `best_of` of them (the best `n`
+    returned) for each prompt of a list of prompts."""
+    body = call.body
+    n = body.get("n")
+    count = n if isinstance(n, int) and n > 0 else 1
+    if call.endpoint == "completions":
+        best_of = body.get("best_of")
+        if isinstance(best_of, int) and best_of > count:
+            count = best_of
+        prompt = body.get("prompt")
+        if isinstance(prompt, list) and prompt and not isinstance(prompt[0], int):  # not one prompt's token ids
+            count *= len(prompt)
+    return count
 
 
 def costs(
