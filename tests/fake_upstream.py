@@ -593,7 +593,9 @@ class FakeUpstream:
                 if model in ("no-usage", "garbage-usage"):
                     events = [(name, _anthropic_usage_of(model, data)) for name, data in events]
                 return await _sse(send, events, False, False, 0, b"request-id")
-            message = _anthropic_usage_of(model, fake_messages_response(body))
+            message = fake_messages_response(body)
+            if model in ("no-usage", "garbage-usage"):
+                message = _anthropic_usage_of(model, message)
             if model == "wrong-shape":
                 message["content"] = 5
             return await _json(send, 200, message, [(b"request-id", b"req_fake_anthropic")])
