@@ -188,7 +188,9 @@ class Gateway:
             pii = self.config.pii
             scrub = redact.scrub_for_store if redact is not None and pii.scan_responses != "off" else None
             stages.append(
-                CacheStage(self.cache, self.config.cache, self.prices, self._hash_key, scrub, self._served_by)
+                CacheStage(
+                    self.cache, self.config.cache, self.prices, self._hash_key, scrub, self._served_by, self._cached_as
+                )
             )
         self._handler = compose(stages, self._route)
 
@@ -325,6 +327,10 @@ class Gateway:
     def _served_by(self, call: Call, name: str) -> Target | None:
         assert self.router is not None
         return self.router.table.route(call.requested_model, call.target).target_named(name)
+
+    def _cached_as(self, call: Call) -> str:
+        assert self.router is not None
+        return self.router.table.cached_as(call.requested_model, call.target)
 
     async def _route(self, call: Call) -> Reply:
         assert self.router is not None

@@ -74,7 +74,7 @@ class ModelAlias(_Section):
 
     @property
     def primary(self) -> str:
-        """The first deployment's target: what the alias stands for in listings, cache keys and limits."""
+        """The first deployment's target: what the alias stands for in listings and limits."""
         return self.all_deployments()[0].target
 
 

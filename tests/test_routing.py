@@ -434,6 +434,29 @@ def test_a_cache_hit_on_an_alias_names_the_fallback_that_wrote_the_answer(make, 
     assert rows[1]["saved_usd"] == pytest.approx(rows[0]["cost_usd"]) and rows[0]["cost_usd"] > 0
 
 
+def test_an_aliass_cached_answer_is_never_served_to_a_request_naming_a_deployment(make, fake: FakeState) -> None:
+    """An alias's answer, which its fallback wrote, was cached under its first deployment's key: a request naming that
+    deployment directly got the fallback's answer as its own (another model's, the body naming the alias), and a
+    request for the fallback's model could get an answer named for the alias (faults round 17)."""
+    helix = make(
+        "[routing]\nretries = 0\n"
+        '[models.smart]\ntarget = "openai/fail-500"\nfallbacks = ["anthropic/claude-fake"]\n'
+        '[models.quick]\ntarget = "anthropic/claude-fake"\n'
+    )
+    question = [{"role": "user", "content": "whose answer is it"}]
+    for model in ("smart", "quick"):
+        first = httpx.post(f"{helix.url}/v1/chat/completions", json={"model": model, "messages": question})
+        assert first.status_code == 200 and first.headers["x-helix-cache"] == "MISS"
+    direct = httpx.post(f"{helix.url}/v1/chat/completions", json={"model": "openai/fail-500", "messages": question})
+    assert direct.status_code == 502  # its own deployment's answer: it fails
+    other = httpx.post(
+        f"{helix.url}/v1/chat/completions", json={"model": "anthropic/claude-fake", "messages": question}
+    )
+    assert other.headers["x-helix-cache"] == "MISS" and other.json()["model"] == "anthropic/claude-fake"
+    again = httpx.post(f"{helix.url}/v1/chat/completions", json={"model": "smart", "messages": question})
+    assert again.headers["x-helix-cache"] == "HIT-EXACT" and again.json()["model"] == "smart"
+
+
 def test_a_stream_that_reports_its_running_usage_counts_its_tokens_once(make, fake: FakeState) -> None:
     """A server that sends the usage so far on every chunk (vLLM's continuous_usage_stats) had each chunk's total
     added to its deployment's tokens this minute: a few streams filled a `tpm` and traffic went elsewhere (faults

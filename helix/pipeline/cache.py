@@ -88,6 +88,7 @@ def _is_tool_result(message: Any) -> bool:
 
 BeforeStore = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]  # what to keep of an answer, if anything
 ServedBy = Callable[[Call, str], Target | None]  # the call's deployment of a name ("openai/gpt-4o-mini"), if routed
+CachedAs = Callable[[Call], str]  # the model name the call's answers are cached under
 
 
 class CacheStage:
@@ -99,13 +100,16 @@ class CacheStage:
         hash_key: str,
         before_store: BeforeStore | None = None,
         served_by: ServedBy | None = None,
+        cached_as: CachedAs | None = None,
     ) -> None:
         """`hash_key`: the database's key a namespace is kept under, hashed (clients name them by an email).
         `served_by`: a hit is logged, costed and headed as the deployment whose answer it was (an alias's fallback
-        may have written it), not as the first the call was routed to."""
+        may have written it), not as the first the call was routed to. `cached_as`: the model name an answer is keyed
+        by (an alias's own, `RoutingTable.cached_as`); the deployment's without it."""
         self._hash_key = hash_key
         self._cache = cache
         self._served_by = served_by
+        self._cached_as = cached_as
         self._config = config
         self._prices = prices
         self._before_store = before_store
@@ -137,7 +141,8 @@ class CacheStage:
             call.cache = BYPASS
             return await next(call)
         shaped_by = {"endpoint": call.endpoint, **forwarded(call.headers, call.target.provider.forward)}
-        keys = fingerprint(call.body, call.target.name, self._scope(call, controls.namespace), shaped_by)
+        model = self._cached_as(call) if self._cached_as is not None else call.target.name
+        keys = fingerprint(call.body, model, self._scope(call, controls.namespace), shaped_by)
         found = await self._cache.lookup(keys, controls.threshold) if controls.lookup else Lookup(keys)
         coalesce = controls.lookup and not call.stream  # a stream's first token is not held back for another's answer
         if found.hit is None and coalesce and (fetching := self._in_flight.get(keys.exact)) is not None:

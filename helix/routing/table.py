@@ -83,6 +83,12 @@ class RoutingTable:
                 self._ad_hoc.popitem(last=False)
         return found
 
+    def cached_as(self, model: str, target: Target) -> str:
+        """The name answers to a request for `model` are cached under: an alias's own ("alias:smart"), as any of its
+        deployments or fallbacks may answer it, so a request naming one of those directly never gets another's answer;
+        else the deployment's ("openai/gpt-4o-mini", however the request spelled it)."""
+        return f"alias:{model}" if model in self._routes else target.name
+
     def configured(self) -> dict[str, Deployment]:
         """The deployments the config names (aliases' deployments and fallbacks), by name."""
         return dict(self._built)
