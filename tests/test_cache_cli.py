@@ -11,8 +11,8 @@ import pytest
 from helix.cache import entries
 from helix.store.db import connect
 from helix.store.queries import CACHE_RESULT_EXPR
-from tests.conftest import EMBEDDING_MODEL, Helix
-from tests.fake_upstream import FakeState
+from tests.conftest import EMBEDDING_MODEL, Helix, start_helix
+from tests.fake_upstream import FakeState, ServerThread
 from tests.test_cache import ask, semantic  # noqa: F401 - the fixture
 from tests.test_cli import helix_cmd
 
@@ -65,6 +65,37 @@ def test_clear_older_than_keeps_recent_entries(helix: Helix, fake: FakeState) ->
     assert helix_cmd("cache", "clear", "--older-than", "1h", env=env).stdout.strip() == "deleted 0 cache entries"
     bad = helix_cmd("cache", "clear", "--older-than", "ages", env=env)
     assert bad.returncode == 1 and "not a duration" in bad.stderr
+
+
+def test_clear_by_an_alias_clears_what_its_deployments_wrote(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState]
+) -> None:
+    """`--model ALIAS` deleted nothing (entries are stored as the deployment that wrote them) and the alias went on
+    being answered from the cache (faults round 17)."""
+    alias = '[models.smart]\ntarget = "openai/gpt-4o-mini"\nfallbacks = ["quick"]\n'
+    alias += '[models.quick]\ntarget = "openai/o3"\n'
+    helix = start_helix(tmp_path, upstream[0].url, alias)
+    try:
+        ask(helix, "cleared by its alias", model="smart")
+        ask(helix, "kept", model="openai/gpt-4o")
+        helix.flush()
+        env = cli_env(helix)
+        cleared = helix_cmd("cache", "clear", "--model", "smart", "--config", str(tmp_path / "helix.toml"), env=env)
+        assert cleared.stdout.strip() == "deleted 1 cache entry", cleared.stderr
+        assert ask(helix, "cleared by its alias", model="smart").headers["x-helix-cache"] == "MISS"
+        assert ask(helix, "kept", model="openai/gpt-4o").headers["x-helix-cache"] == "HIT-EXACT"
+    finally:
+        helix.server.stop()
+
+
+def test_a_mistyped_db_is_an_error_not_a_new_database(helix: Helix, tmp_path: Path) -> None:
+    """`helix keys list --db TYPO` said there were no keys (and made the file), `keys add` printed a key no server would
+    take, `cache clear` cleared an empty new database (faults round 17)."""
+    typo = tmp_path / "helxi.db"
+    for command in (("keys", "list"), ("keys", "add", "ci"), ("cache", "clear")):
+        result = helix_cmd(*command, "--db", str(typo), env=cli_env(helix))
+        assert result.returncode == 1 and "no Helix database at" in result.stderr, command
+    assert not typo.exists()
 
 
 def test_search_shows_a_kept_wording_s_question_and_the_facts_held_against_it(semantic: Helix, fake: FakeState) -> None:  # noqa: F811

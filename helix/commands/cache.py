@@ -26,6 +26,7 @@ from helix.commands.common import (
     settings,
 )
 from helix.commands.common import since as window_start
+from helix.config import Config
 from helix.format import money, size
 from helix.models import resolve
 
@@ -85,7 +86,10 @@ def _db_files(path: os.PathLike[str]) -> list[str]:
 
 @app.command()
 def clear(
-    model: Annotated[str | None, typer.Option(help="Only entries of this model (provider/model or model).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Only entries of this model (provider/model or model), or of an alias's deployments."),
+    ] = None,
     older_than: Annotated[
         str | None, typer.Option(metavar="DURATION", help="Only entries created longer ago than this, like 7d.")
     ] = None,
@@ -94,9 +98,28 @@ def clear(
 ) -> None:
     """Delete cache entries; a running server stops serving them within a second."""
     cutoff = time.time() - duration(older_than, "--older-than") if older_than else None
-    with open_db(settings(config, db)) as conn:
-        deleted = entries.clear(conn, model, cutoff)
+    cfg = settings(config, db)
+    with open_db(cfg, existing=db is not None) as conn:
+        names: list[str | None] = [*_stored_as(cfg, model)] if model else [None]
+        deleted = sum(entries.clear(conn, name, cutoff) for name in names)
     console.print(f"deleted {deleted:,} cache entr{'y' if deleted == 1 else 'ies'}")
+
+
+def _stored_as(cfg: Config, model: str) -> list[str]:
+    """The models whose entries `--model` names: itself, or an alias's deployments and fallbacks (each of which may
+    have written an answer to it; entries are stored as the deployment that wrote them)."""
+    names, seen, pending = [], set(), [model]
+    while pending:
+        name = pending.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
+        alias = cfg.models.get(name)
+        if alias is None:
+            names.append(name)
+        else:
+            pending += [deployment.target for deployment in alias.all_deployments()] + alias.fallbacks
+    return names
 
 
 @app.command()

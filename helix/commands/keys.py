@@ -41,7 +41,8 @@ def _settings(given: dict[str, Any]) -> dict[str, Any]:
 
 
 def _connect(config: Any, db: Any) -> AbstractContextManager[Connection]:
-    return open_db(settings(config, db))
+    # A mistyped --db made a new database: its keys listed as none, and a key added there no server would take.
+    return open_db(settings(config, db), existing=db is not None)
 
 
 def _ago(ts: float | None, now: float) -> str:
