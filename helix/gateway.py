@@ -143,7 +143,9 @@ class Gateway:
         self.registry = Registry(self.config, self.client, self.env)
         self.prices = PriceBook(self.config.pricing, {p.name for p in self.registry.usable() if p.local})
         self.router = Router(RoutingTable(self.config, self.registry), self.prices, self.metrics)
-        self.limits = LimitsStage(self.config.limits, self.keys, self.prices, self.alerts, self.writer, self.db_path)
+        self.limits = LimitsStage(
+            self.config.limits, self.keys, self.prices, self.alerts, self.writer, self.db_path, self._answered_by
+        )
         await self.keys.start()
         self.log = LogStage(self.writer, self.prices, lambda: self.config.limits.output_tokens_estimate)
         if self.config.pii.enabled:
@@ -327,6 +329,10 @@ class Gateway:
     def _served_by(self, call: Call, name: str) -> Target | None:
         assert self.router is not None
         return self.router.table.route(call.requested_model, call.target).target_named(name)
+
+    def _answered_by(self, call: Call) -> list[Target]:
+        assert self.router is not None
+        return self.router.table.route(call.requested_model, call.target).targets()
 
     def _cached_as(self, call: Call) -> str:
         assert self.router is not None

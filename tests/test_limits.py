@@ -157,6 +157,36 @@ def test_a_budgeted_key_is_refused_a_model_helix_has_no_price_for(priced: Helix,
     assert free.chat.completions.create(model="unpriced-model", messages=unique()).choices[0].message.content
 
 
+def test_a_budget_needs_a_price_for_every_deployment_of_an_alias_and_reserves_the_dearest(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState
+) -> None:
+    """An alias whose fallback, or one of whose deployments, had no price served a budgeted key for free whenever that
+    one answered; a cheap first deployment reserved its own price for a dear fallback (faults round 17)."""
+    aliases = (
+        '[models.combo]\ntarget = "openai/gpt-4o-mini"\nfallbacks = ["openai/unpriced-model"]\n'
+        '[models.mixed]\ndeployments = [{ target = "openai/gpt-4o-mini" }, { target = "openai/unpriced-model" }]\n'
+        '[models.ladder]\ntarget = "openai/cheap"\nfallbacks = ["openai/gpt-4o-mini"]\n'
+        '[pricing."openai/cheap"]\ninput = 0.001\noutput = 0.001\n'
+    )
+    instance = start_helix(tmp_path, upstream[0].url, PRICES + aliases)
+    try:
+        client = instance.client(add_key(instance, "budgeted", budget=0.02))  # 20 tokens at gpt-4o-mini's price
+        for alias in ("combo", "mixed"):
+            with pytest.raises(openai.PermissionDeniedError) as raised:
+                client.chat.completions.create(model=alias, messages=unique())
+            assert raised.value.code == "model_not_priced", alias
+            assert "openai/unpriced-model" in raised.value.message and f"'{alias}'" in raised.value.message
+        long_question = [{"role": "user", "content": "a question of some forty tokens or so, " * 3}]
+        with pytest.raises(openai.RateLimitError) as refused:  # its prompt fits the cheap one, not the fallback
+            client.chat.completions.create(model="ladder", messages=long_question)
+        assert refused.value.code == "budget_exceeded"
+        assert fake.calls("/v1/chat/completions") == []
+        unbudgeted = instance.client(add_key(instance, "unbudgeted"))
+        assert unbudgeted.chat.completions.create(model="combo", messages=unique()).choices[0].message.content
+    finally:
+        instance.server.stop()
+
+
 def test_concurrent_requests_do_not_overshoot_the_budget(priced: Helix, fake: FakeState) -> None:
     budget = 0.1
     secret = add_key(priced, "burst", budget=budget)

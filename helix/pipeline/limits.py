@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from helix.alerts import Alerts
-from helix.call import Call, Next, Reply
+from helix.call import Call, Next, Reply, Target
 from helix.config import LimitsConfig
 from helix.dburl import Location, PostgresUrl
 from helix.errors import Forbidden, RateLimited
@@ -79,7 +80,11 @@ class LimitsStage:
         alerts: Alerts,
         writer: Writer,
         db_path: Location,
+        answered_by: Callable[[Call], Sequence[Target]] | None = None,
     ) -> None:
+        """`answered_by`: the deployments a call's route may be answered by (an alias's, fallbacks' included); a
+        budget needs each priced, and reserves at the dearest. Without it, the call's own target."""
+        self._answered_by = answered_by
         self._config = config
         self._keys = keys
         self._prices = prices
@@ -141,29 +146,37 @@ class LimitsStage:
         taken = self._rates.check(key, prompt + explicit_output, time.monotonic())
 
         now = time.time()
-        price = self._prices.price(call.target.provider.name, call.target.model)
-        prompt_cost = cost = 0.0
-        if price is not None:
-            output_estimate = self._config.output_tokens_estimate
-            prompt_cost, cost = estimate.costs(call, prompt, explicit_output, price, output_estimate)
         free = call.endpoint in estimate.FREE_ENDPOINTS
         key_ledger = None if free else self._ledgers.of_key(key, now)
+        user_ledger = self._ledgers.of_user(key, call.user, now) if call.user and not free else None
+        budgeted = key_ledger is not None or user_ledger is not None
+        # A budget counts whichever deployment answers: each must have a price, and the dearest is reserved.
+        targets = self._answered_by(call) if budgeted and self._answered_by is not None else (call.target,)
+        unpriced, prompt_cost, cost = None, 0.0, 0.0
+        for target in targets:
+            price = self._prices.price(target.provider.name, target.model)
+            if price is None:
+                unpriced = unpriced or target
+                continue
+            output_estimate = self._config.output_tokens_estimate
+            costs = estimate.costs(call, prompt, explicit_output, price, output_estimate)
+            prompt_cost, cost = max(prompt_cost, costs[0]), max(cost, costs[1])
         if key_ledger is not None and key_ledger.refuses(prompt_cost):
             assert key is not None and key_ledger.budget is not None
             if key_ledger.spent + prompt_cost > key_ledger.budget:  # spent, not just reserved in flight
                 self._alerts.budget_reached(key, key_ledger, 1.0, refusing=True)
             raise _over_budget(f"this Helix key ('{key.name}')", key_ledger)
-        user_ledger = self._ledgers.of_user(key, call.user, now) if call.user and not free else None
         if user_ledger is not None and user_ledger.refuses(prompt_cost):
             raise _over_budget(f"user '{call.user}'", user_ledger, per_user=True)
-        if price is None and (key_ledger is not None or user_ledger is not None):
+        if unpriced is not None and budgeted:
             # Free to a budget, it would never be refused: a budgeted key spending only on such models had no limit.
             who = f"user '{call.user}'"
             if key is not None and key_ledger is not None:
                 who = f"this Helix key ('{key.name}')"
-            target = f"{call.target.provider.name}/{call.target.model}"
+            named = f"{unpriced.provider.name}/{unpriced.model}"
+            via = f" (which may answer {quoted(call.requested_model)})" if unpriced.name != call.target.name else ""
             raise Forbidden(
-                f"{who} has a budget, and Helix has no price for {quoted(target)} to count against it; add one "
+                f"{who} has a budget, and Helix has no price for {quoted(named)}{via} to count against it; add one "
                 "under [pricing] in the config (see helix.example.toml) or use a priced model",
                 code="model_not_priced",
                 param="model",

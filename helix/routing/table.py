@@ -39,6 +39,10 @@ class Group:
 class Route:
     groups: tuple[Group, ...]
 
+    def targets(self) -> list[Target]:
+        """Every deployment's target, fallbacks' included, in the order they are tried: whoever may answer."""
+        return [deployment.target for group in self.groups for deployment in group.deployments]
+
     def target_named(self, name: str) -> Target | None:
         """The target of the deployment `name` ("openai/gpt-4o-mini") on this route: who wrote a cached answer."""
         for group in self.groups:
