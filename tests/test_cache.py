@@ -441,6 +441,24 @@ def test_a_no_store_hit_keeps_no_wording(semantic: Helix, fake: FakeState) -> No
     assert len(semantic.rows("SELECT id FROM cache_entries")) == 2  # the first, then this hit's wording
 
 
+REPLIES = [("yes", "no"), ("Yes, go ahead", "No, don't"), ("Yes please", "No thanks")]
+
+
+@pytest.mark.parametrize(("first", "second"), REPLIES)
+def test_a_no_is_never_served_the_answer_to_a_yes(semantic: Helix, fake: FakeState, first: str, second: str) -> None:
+    """After "Do you want me to proceed?", "no" was served the answer to "yes" (similarity 0.73), "No thanks" the one
+    to "Yes please" (faults round 17)."""
+    history = [
+        {"role": "user", "content": "Close my savings account and move the balance to checking."},
+        {"role": "assistant", "content": "That will close account ending 4411. Do you want me to proceed?"},
+    ]
+    for text, expected in ((first, "MISS"), (second, "MISS")):
+        body = {"model": "gpt-4o-mini", "messages": [*history, {"role": "user", "content": text}]}
+        response = httpx.post(f"{semantic.url}/v1/chat/completions", json=body, timeout=30)
+        assert response.headers["x-helix-cache"] == expected, text
+        semantic.flush()
+
+
 def test_semantic_needs_the_same_preceding_context(semantic: Helix, fake: FakeState) -> None:
     ask(semantic, "How do I reset my password?")
     system = {"role": "system", "content": "You are the support bot of Acme."}

@@ -87,6 +87,11 @@ FACT_NEAR_MISSES = [
     ("Can I return an item that was opened?", "Can I return an item that was not opened?", "negation"),
     ("I received my order", "I didn't receive my order", "negation"),
     ("Which birds can fly?", "Which birds can't fly?", "negation"),
+    # a reply's yes or no (faults round 17: "no" served the answer to "yes" after "Do you want me to proceed?")
+    ("yes", "no", "reply"),
+    ("Yes, go ahead", "No, don't", "reply"),
+    ("Sure, do it", "please don't", "reply"),
+    ("Yes please", "No thanks", "reply"),
     ("How to run a container as root", "How to run a container as non-root", "negation"),
     ("How to check if a list is empty in Python?", "How to check if a list is not empty in Python?", "negation"),
     # direction, argument order
@@ -274,6 +279,7 @@ DATA_FILES = [
     "particles.txt",
     "question_words.txt",
     "relations.txt",
+    "replies.txt",
     "units.txt",
 ]
 
@@ -288,6 +294,17 @@ def test_no_synonym_or_phrase_tables() -> None:
 def test_word_lists_have_no_duplicates(name: str) -> None:
     entries = [line.split(":")[0].strip().lower() for line in wordlists.lines(name)]
     assert len(entries) == len(set(entries)), [e for e in entries if entries.count(e) > 1]
+
+
+def test_a_reply_word_says_one_thing() -> None:
+    seen: dict[str, str] = {}
+    for line in wordlists.lines("replies.txt"):
+        kind, _, spelled = line.partition(":")
+        assert kind in ("yes", "no", "lead-in")
+        for word in spelled.split():
+            assert word not in seen and word.islower(), word
+            seen[word] = kind
+    assert not set(seen) & wordlists.words("negations.txt") - {"don't", "dont"}
 
 
 def test_units_do_not_collide() -> None:

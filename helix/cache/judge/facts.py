@@ -591,6 +591,24 @@ def _check_aspects(a: str, b: str) -> Veto | None:
     return None
 
 
+def _reply(tokens: list[str]) -> str | None:
+    """ "yes" or "no" when the text opens by saying it (after words that only lead in: "please don't"), else None."""
+    kinds = wordlists.replies()
+    for i, token in enumerate(tokens[:3]):
+        kind = kinds.get(f"{token}_{tokens[i + 1]}") if i + 1 < len(tokens) else None
+        kind = kind or kinds.get(token)
+        if kind != "lead-in":
+            return kind
+    return None
+
+
+def _check_reply(a: str, b: str) -> Veto | None:
+    ra, rb = _reply(words(a)), _reply(words(b))
+    if ra is not None and rb is not None and ra != rb:
+        return Veto("reply", f"{ra} vs {rb}")
+    return None
+
+
 def _check_question(a: str, b: str) -> Veto | None:
     kinds = questions.different_kinds(a, b)
     if kinds is not None:
@@ -642,6 +660,7 @@ CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_identifiers,
     _check_symbols,
     _check_negation,
+    _check_reply,
     _check_direction,
     _check_opposites,
     _check_aspects,

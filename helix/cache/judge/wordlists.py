@@ -73,3 +73,9 @@ def question_words() -> dict[str, str]:
         phrase.strip(): kind.strip()
         for phrase, _, kind in (line.partition(":") for line in lines("question_words.txt"))
     }
+
+
+@cache
+def replies() -> dict[str, str]:
+    """{word: "yes" | "no" | "lead-in"}: how a reply opens (two-word openings joined by "_")."""
+    return _mapping("replies.txt")
