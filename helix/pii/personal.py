@@ -17,6 +17,7 @@ import regex
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from helix.pii import hl7
 from helix.pii.fast_regex import trie_pattern
 from helix.pii.id_checks import CHECKED_ID, checked_id_valid, luhn
 from helix.pii.tables import COLUMN_SEPARATORS, split_cells
@@ -115,7 +116,8 @@ _GERMAN_STREET = regex.compile(
 # address ("parks in front of 62 hawthorne ave every night", "threw it over the fence at 27 maple court'"), where a
 # court or a drive must end the sentence too ("in 12 hard drive bays", "a 256 gig hard drive.").
 _STREET_ONLY_TYPES = "street|st|road|rd|lane|ln|avenue|ave|boulevard|blvd|crescent"
-_LOWER_STREET_START = r"\d{2,5}[a-z]? (?:[a-z]{3,} ){1,2}"
+# A compass point may lead the street's name ("4521 e mockingbird ln #210").
+_LOWER_STREET_START = r"\d{2,5}[a-z]? (?:[nsew]\.? |(?:north|south|east|west) )?(?:[a-z]{3,} ){1,2}"
 _PLACED = "|".join(rf"(?<=\b{word} )" for word in ("at", "of", "on", "near", "from", "to"))
 _LOWER_STREET = re.compile(
     rf"(?<![\w.,-]){_LOWER_STREET_START}(?:(?:{_LOWER_STREET_TYPES})(?=,|[ \t]*$|[ \t]+(?:apt|unit|suite|#))"
@@ -124,10 +126,10 @@ _LOWER_STREET = re.compile(
     rf"(?:(?:{_STREET_ONLY_TYPES})\b|(?:court|ct|drive|dr)(?=[,.;!?'\")]|[ \t]*$))",
     re.MULTILINE,
 )
-# A post-office box: "P.O. Box 1234", "PO BOX 77", "po box 123", "Postfach 10 12 34", "Postbus 1234",
+# A post-office box: "P.O. Box 1234", "PO BOX 77", "po box 123", "Po Box 7712", "Postfach 10 12 34", "Postbus 1234",
 # "Apartado 123", "Caixa Postal 55" (the gate looks for them in `FOREIGN_STREET_HINT`, whose first letters they share).
 _PO_BOX = re.compile(
-    r"\b(?:P\.? ?O\.? ?B(?:ox|OX)|p\.?o\.? box|Post Office Box|Postfach|Postbus|Apartado(?: de [Cc]orreos)?"
+    r"\b(?:P\.? ?O\.? ?B(?:ox|OX)|[Pp]\.?[Oo]\.? [Bb]ox|Post Office Box|Postfach|Postbus|Apartado(?: de [Cc]orreos)?"
     r"|Casilla(?: de [Cc]orreo)?|Caixa Postal)\.? \d{1,6}(?: \d\d){0,2}\b"
 )
 
@@ -220,7 +222,7 @@ FOREIGN_STREET_HINT = re.compile(
     r"|Corso |Piazza|Rua |ul\. |pl\. |Str\. |Strada |Bulevardul |Calea |Aleea |Șoseaua "
     r"|Rue |Chaussée |Avenue |Boulevard |vul\. "
     # post-office boxes, their last letter left to the part after (one pattern: its first letters are the same)
-    r"|P\.? ?O\.? ?B[oO]|p\.?o\.? bo|Post Office Bo|Postfac|Postbu|Apartad|Casill|Caixa Posta)[^\n]{1,60}? \d"
+    r"|P\.? ?O\.? ?B[oO]|[Pp]\.?[Oo]\.? [Bb]o|Post Office Bo|Postfac|Postbu|Apartad|Casill|Caixa Posta)[^\n]{1,60}? \d"
 )
 
 
@@ -332,6 +334,8 @@ class StreetAddressRecognizer(_SpanRecognizer):
             postcode = _POSTCODE_AFTER.match(text, end)
             if postcode is not None:
                 yield postcode.span(1)
+        if "PID|" in text:
+            yield from hl7.pid_fields(text, hl7.ADDRESS, whole=True)
         yield from (m.span(1) for m in _LABELLED_POSTCODE.finditer(text))
 
 
@@ -474,7 +478,7 @@ _BIRTH_WORDS = (
     # Czech, Indonesian, Swahili, Danish
     r"|n[ée]\(e\) le|ημ(?:\.|ερομηνία) γέννησης|дата рождения|дата народження|születési (?:idő|dátum)"
     r"|ngày sinh|kaarawan|petsa ng kapanganakan|datum narození|tanggal lahir|tarehe ya kuzaliwa|født)\b"
-    r"|生年月日|出生日期|생년월일|تاريخ الميلاد|תאריך לידה|วันเกิด)"  # no word boundary in these scripts
+    r"|生年月日|出生日期|생년월일|تاريخ الميلاد|תאריך לידה|วันเกิด|जन्म ?(?:तिथि|दिनांक))"  # no word boundary in these
 )
 _DATE = (
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
@@ -556,6 +560,8 @@ class DateOfBirthRecognizer(_SpanRecognizer):
             yield found.span("date")
         for start, end in column_rows(text, _BIRTH_COLUMN):  # every full date in a birth date column's table
             yield from (row.span() for row in _ANY_DATE.finditer(text, start, end))
+        if "PID|" in text:
+            yield from hl7.pid_fields(text, hl7.BIRTH_DATE)
 
 
 # Identity, health, tax, bank, employee and vehicle numbers, by the words that name them; the number is the first
@@ -638,6 +644,10 @@ _ID_WORD_BRANCHES = (
         r"reg(?=\.?[ \t:#]{1,3}[a-z0-9 -]{0,8}\d)",
     ),
     *("telaio", "chassis", r"fahrgestell\w*"),
+    # set U: Israel's identity number transliterated, a member's number in German, a French family allowance's, a US
+    # immigrant's A-number, a bank account in Indonesian and Vietnamese
+    *("teudat zehut", r"mitglieds?-?n(?:umme)?r", "allocataire", r"a-?number", r"alien (?:registration )?number"),
+    *("rekening", r"s[ốo] t[àa]i kho[ảa]n"),
 )
 # The words above that name a vehicle's plate: a plate may have fewer digits than other numbers (`_plate_shaped`).
 _PLATE_WORDS = re.compile(
@@ -661,6 +671,9 @@ _CJK_ID_WORDS = (
     # set S: a driving licence's and a bank account's number in Japanese, a bank account in Korean, Saudi Arabia's
     # identity number in Arabic, Thailand's identity card number (the scripts write no spaces, or no word boundary)
     "|運転免許証番号|免許証番号|口座番号|계좌(?:번호)?|رقم الهوية|เลขบัตรประชาชน"
+    # set U: Korea's resident registration number ("주민번호는 951107-..."); Aadhaar and a bank account in Hindi (a
+    # word may end in a vowel sign, no word character: no boundary after it)
+    "|주민(?:등록)?번호|आधार(?: संख्या| नंबर)?|खाता संख्या"
 )
 # After "#" a number's label ends whatever follows ("Member #: 8834-2211-09").
 # Japanese words are written with no space around them ("マイナンバーは1234..."): no word boundary asked there.
@@ -716,6 +729,8 @@ ID_HINTS = (
     *("rendsz", "plaka", "telaio", "chassis", "fahrgestell", "運転免許証番号", "免許証番号", "口座番号"),
     *("계좌", "رقم الهوية", "เลขบัตรประชาชน", "device", "adid", "idfa", "idfv", "gaid", "android", "advertising"),
     *("upi", "@ok", "@ybl", "@ibl", "@axl", "@paytm", "@apl"),
+    *("teudat", "mitglied", "allocataire", "a-number", "anumber", "alien", "rekening", "tài khoản", "tai khoan"),
+    *("so tai", "số tài", "आधार", "खाता", "주민", hl7.HINT),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
@@ -748,7 +763,7 @@ DATE_OF_BIRTH_HINTS = (
     "fødsel",
     *("生年月日", "出生日期", "생년월일"),
     *("γέννησης", "рождения", "народження", "születési", "ngày sinh", "kaarawan", "kapanganakan", "narození"),
-    *("tanggal lahir", "kuzaliwa", "født", "تاريخ الميلاد", "תאריך לידה", "วันเกิด"),
+    *("tanggal lahir", "kuzaliwa", "født", "تاريخ الميلاد", "תאריך לידה", "วันเกิด", "जन्म", hl7.HINT),
 )
 # A letter in lower case may lead it before a digit (a student number "s4412983") or end a run of digits (an Irish PPS
 # number typed in lower case, "5572526d"), and two or three may lead six digits or more (a UK NI number in lower case,
@@ -805,6 +820,8 @@ class IdNumberRecognizer(_SpanRecognizer):
                 line_start, line_end = text.rfind("\n", 0, found.start()) + 1, text.find("\n", found.end())
                 if not any(c.isdigit() for c in text[line_start : line_end if line_end >= 0 else len(text)]):
                     yield from ((a, b) for a, b in column_cells(text, *found.span()) if _id_shaped(text[a:b]))
+        if "PID|" in text:
+            yield from hl7.pid_fields(text, hl7.IDENTIFIERS)
 
 
 # set S: a phone's identifiers by their keys in an app's logs and payloads (device_id=7b49a3b28ee823b5, an advertising
@@ -1153,6 +1170,20 @@ _LOGIN_LABEL = re.compile(
     r"(?i:\b(?:user[ _-]?(?:name|id)|log(?:in|on)[ _-]?(?:name|id)|account[ _-]?name)s?[\"']?[ \t]*[:=][ \t]*[\"']?)"
     r"(?P<name>[\w.-]{2,64})"
 )
+# set U: a login after its label in German, Spanish, Portuguese, French, Italian and Dutch ("Benutzer: anna.keller",
+# "usuario 1234admin"), or said in prose ("my username is kittykat_88"); without a colon the name must hold a digit,
+# "_" or "." (a word of the sentence otherwise: "l'utente ha").
+_LOGIN_WORDS = (
+    r"benutzer(?:name|kennung)?|nombre de usuario|usuario|usu[áa]rio|identifiant|nom d'utilisateur|nome utente|utente"
+    r"|gebruikersnaam"
+)
+_SAID_LOGIN = re.compile(
+    r"(?i:\b(?:(?:" + _LOGIN_WORDS + r")[ \t]*[:=][ \t]*[\"'«]?(?P<labelled>[\w.-]{2,64})"
+    r"|(?:" + _LOGIN_WORDS + r"|user ?name is|login is)[ \t]+[\"'«]?(?P<name>(?=[\w.-]*[\d_.])[\w.-]{2,64})))"
+)
+_SAID_LOGIN_HINTS = (
+    *("benutzer", "usuario", "usuário", "identifiant", "utilisateur", "utente", "gebruikersnaam", "name is"),
+)
 _SSH_CONFIG_USER = re.compile(r"^[ \t]*User[ \t]+(?P<name>[\w.-]{2,64})[ \t]*$", re.MULTILINE)
 _SSHD_LOGIN = re.compile(
     r"\b(?:Failed|Accepted|Invalid) (?:password|publickey|keyboard-interactive/pam|user) for "
@@ -1179,6 +1210,8 @@ def _login_patterns(text: str, lowered: str) -> list[re.Pattern[str]]:
         found.append(_SSHD_LOGIN)
     if "otpauth://" in text:
         found.append(_OTPAUTH_ACCOUNT)
+    if "login is" in lowered or any(hint in lowered for hint in _SAID_LOGIN_HINTS):
+        found.append(_SAID_LOGIN)
     return found
 
 
@@ -1195,7 +1228,10 @@ def _labels(lowered: str, word: str) -> bool:
 
 def _labelled_logins(text: str, lowered: str) -> Iterator[tuple[int, int]]:
     for pattern in _login_patterns(text, lowered):
-        yield from (m.span("name") for m in pattern.finditer(text) if _someones(m.group("name")))
+        for m in pattern.finditer(text):
+            group = "name" if m.group("name") is not None else "labelled"
+            if _someones(m.group(group)):
+                yield m.span(group)
 
 
 _NO_ONE = frozenset(

@@ -157,6 +157,7 @@ GATES: dict[str, Gate] = {
             or postcode_label_hint(lowered)
             or address_label_hint(text, lowered)
             or "〒" in text
+            or "PID|" in text  # an HL7 message's patient segment (`hl7.py`)
             or turkish_street_hint(text)
         )
     ),

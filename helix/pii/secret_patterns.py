@@ -204,7 +204,7 @@ _BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,4096}(?:(?:&(?![\w.-]+=)|""" + _IN
 # A password is also named in German, French, Spanish, Portuguese, Dutch, Polish, Turkish, Russian and Swedish, and
 # in Chinese, Japanese and Korean (no word boundary before those: "数据库密码").
 _FOREIGN_PASSWORD_WORDS = (
-    r"passwort|kennwort|mot de passe|contraseña|contrasena|senha|wachtwoord|hasło|şifre|пароль|lösenord"
+    r"passwort|kennwort|mot de passe|contraseña|contrasena|clave|senha|wachtwoord|hasło|şifre|пароль|lösenord"
 )
 _CJK_PASSWORD_WORDS = r"密码|密碼|パスワード|비밀번호"
 # Also in the plural (`passwords: ...`, `"api_keys": "..."`): a list's key names each of its values.
@@ -219,7 +219,8 @@ _SECRET_KEY = (
     # the last word of a camelCase name (SessionToken, clientSecret, SecretAccessKey); not a bare "Key" (sortKey)
     r"|(?-i:(?<=[a-z0-9])(?:Token|Secret|AccessKey|ApiKey|SecretKey|PrivateKey))s?\b"
     # set S: keys named for what they may do (Segment's writeKey, Algolia's and Parse's master keys)
-    r"|(?<![a-z0-9])(?:write|master|admin|signing|encryption)[_-]?keys?\b)"
+    r"|(?<![a-z0-9])(?:write|master|admin|signing|encryption)[_-]?keys?\b"
+    r"|(?<=[a-z0-9][_.])authtok\b)"  # set U: sssd.conf's ldap_default_authtok (an LDAP bind's password)
 )
 # Any other name ending in "key" after "_", ".", "-" or a space (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id, a
 # kubeconfig's client-key-data, "mistral key: ..."): the value must then look random, since code names many things a
@@ -243,10 +244,10 @@ _CJK_PASSWORD_HINTS = ("密码", "密碼", "パスワード", "비밀번호")
 # Few and short: each is looked for in every text that names a password in English too. Those beyond Latin-1 (ł, ş,
 # Cyrillic, CJK) cost nothing in a Latin-1 text.
 _FOREIGN_PASSWORD_HINTS = (
-    *("wort", "de passe", "contrase", "senha", "wachtwoord", "hasło", "şifre", "пароль", "lösenord"),
+    *("wort", "de passe", "contrase", "clave", "senha", "wachtwoord", "hasło", "şifre", "пароль", "lösenord"),
     *_CJK_PASSWORD_HINTS,
 )
-_SECRET_HINTS = ("secret", "key", "token")
+_SECRET_HINTS = ("secret", "key", "token", "authtok")
 _GITHUB_HINTS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")
 
 
@@ -406,6 +407,14 @@ _VENDOR_KEY_PATTERNS = [
         check=_has_digit_and_letter,
     ),
     _api("databricks", r"\bdapi[0-9a-f]{32}(?:-\d)?\b", ("dapi",), check=_has_digit_and_letter),
+    # set U: Tailscale's auth, API and OAuth client keys; Braintree's access token
+    _api(
+        "tailscale",
+        r"\btskey-(?:auth|api|client|webhook|scim)-[A-Za-z0-9]{6,}-[A-Za-z0-9]{16,}\b",
+        ("tskey-",),
+        check=_has_digit_and_letter,
+    ),
+    _api("braintree", r"\baccess_token\$(?:production|sandbox)\$[a-z0-9]{16}\$[a-f0-9]{32}\b", ("access_token$",)),
     _api("planetscale", r"\bpscale_(?:pw|tkn|oauth)_[A-Za-z0-9_.=-]{32,64}", ("pscale_",)),
     _api("docker_hub", r"\bdckr_pat_[A-Za-z0-9_-]{27,}" + _NOT_TOKEN_AFTER, ("dckr_pat_",)),
     _api("terraform_cloud", r"\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}" + _NOT_TOKEN_AFTER, ("atlasv1.",)),
@@ -638,10 +647,19 @@ def _password_beside_its_word(value: str) -> bool:
     # Right after the word, with no verb between ("utente flombardi, password Gatto#Nero_1977"), the value may as well
     # be how the password is made or kept ("password hashing", "password argon2id"): it must hold a letter, a digit and
     # a symbol that joins no words.
+    # Set U: or two digits and letters of both cases joined by "-", "." or "_" ("contraseña Xq7-Pl0m-Rio"), as a
+    # version's name is not ("password v2-Beta").
+    joined = (
+        len(value) >= 8
+        and sum(c.isdigit() for c in value) >= 2
+        and any(c in "-._" for c in value)
+        and any(c.isupper() for c in value)
+        and any(c.islower() for c in value)
+    )
     return (
         _password_far_in_prose(value)
         and any(c.isdigit() for c in value)
-        and any(not c.isalnum() and c not in "-'._" for c in value)
+        and (joined or any(not c.isalnum() and c not in "-'._" for c in value))
     )
 
 
@@ -742,14 +760,23 @@ PASSWORD_PATTERNS = [
         r"(?:«[ \t\u00a0]*(?P<value>[^»\n]{4,128}?)[ \t\u00a0]*»|„(?P<value>[^“”\n]{4,128})[“”]"
         r"|“(?P<value>[^”\n]{4,128})”|「(?P<value>[^」\n]{4,128})」|『(?P<value>[^』\n]{4,128})』)",
         (*_PASSWORD_HINTS, *_FOREIGN_PASSWORD_HINTS),
-        score=0.75,  # below `password_prose_beside`'s: where both match, its wider span (quotes and all) is one finding
+        score=0.75,
         check=_one_word_password,
         line_local=True,
     ),
     _api(
         "password_prose_beside",  # also after a question: "Is this a strong enough password? Tr!ckyPenguin$2024"
-        r"(?i:\b(?:" + _PROSE_PASSWORD_WORDS + r")\??[ \t]+)(?P<value>[^\s\"'`]{6,128})",
+        r"(?i:\b(?:" + _PROSE_PASSWORD_WORDS + r")\??[ \t]+)(?P<value>[^\s\"'`«»„“”「」『』]{6,128})",
         _PASSWORD_HINTS,
+        score=0.75,
+        check=_password_beside_its_word,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
+        "password_prose_beside_foreign",  # set U: "usuario admin / contraseña Xq7-Pl0m-Rio", "Passwort: ..."
+        r"(?i:(?<!\w)(?:" + _FOREIGN_PASSWORD_WORDS + r")\??[ \t]+)(?P<value>[^\s\"'`«»„“”「」『』]{6,128})",
+        _FOREIGN_PASSWORD_HINTS,
         score=0.75,
         check=_password_beside_its_word,
         strip_trailing=_TRAILING,
@@ -1164,6 +1191,14 @@ SECRET_PATTERNS = [
         score=0.7,
         check=_plausible_secret,
         line_local=True,
+    ),
+    _api(
+        # set U: a session in a URL (Java's ";jsessionid=", PHP's "?PHPSESSID="): whoever holds it is logged in
+        "session_in_url",
+        r"[;?&](?i:jsessionid|phpsessid|sessionid|session_id|sid)=(?P<value>[A-Za-z0-9._~-]{16,512})",
+        ("jsessionid", "phpsessid", "sessionid", "session_id", "sid="),
+        score=0.7,
+        check=_plausible_secret,
     ),
     _api(
         # An Authorization header's credentials whatever the scheme (Token, ApiKey, Digest...; Bearer and Basic too).
