@@ -480,6 +480,10 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("MSH|^~\\&|LAB\nPID|1||MRN77412093^^^HOSP^MR||ZABALETA^MIREN^A||19840312|F", "MRN77412093", "ID_NUMBER"),
         ("MSH|^~\\&|LAB\nPID|1||MRN77412093^^^HOSP^MR||ZABALETA^MIREN^A||19840312|F", "19840312", "DATE_OF_BIRTH"),
         ("PID|1||X1||Z^M||19840312|F|||Calle Mayor 5^^Bilbao^^48001||", "Calle Mayor 5^^Bilbao^^48001", "LOCATION"),
+        ("user=wbrennan2 ip=10.0.0.1 ssn=***", "wbrennan2", "USERNAME"),
+        ("Hardware UUID: 5E7C1A2B-9F40-4D3B-8C6E-21A0F7B93D14\n", "5E7C1A2B-9F40-4D3B-8C6E-21A0F7B93D14", "ID_NUMBER"),
+        ("along with his voter ID ZRQ4471823 for the", "ZRQ4471823", "ID_NUMBER"),
+        ("Ben Ayşe Kaya, 05.03.1978 doğumluyum. Ev adresim", "05.03.1978", "DATE_OF_BIRTH"),
         # ... and by their shape and check digit alone.
         ("Meu CPF é 529.982.247-25, pode gerar a nota?", "529.982.247-25", "ID_NUMBER"),
         ("nome Giulia, CF BNCGLI92E45F205E, nata a Milano", "BNCGLI92E45F205E", "ID_NUMBER"),
@@ -1210,6 +1214,8 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         # short to be one, a compass point before no street
         "l'utente ha cliccato; the username is required; password v2-Beta docs; la clave del éxito es la constancia",
         "GET /a?sid=42 and we have 12 e major fixes in lane 3",
+        "run it with --user=root; the serial number is printed on the box; 12.03.2024 do the release",
+        "Serial number of the demo unit: SN-4471-XK2 (display model, not for sale).",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -497,6 +497,8 @@ _DATE_OF_BIRTH = regex.compile(
     rf"(?P<date>{_DATE})(?:\b|(?<=[日일]))"
 )
 _ANY_DATE = regex.compile(rf"(?i)\b(?:{_DATE})\b")
+# set U: Turkish says "born" after the date ("05.03.1978 doğumluyum", "1990'da doğdum").
+_DATE_THEN_BORN = regex.compile(rf"(?i)\b(?P<date>{_DATE})(?:['\u2019]?[dt][ae])?\s+do[ğg](?:umlu|du|dum)")
 
 
 def column_header(words: str) -> regex.Pattern[str]:
@@ -562,6 +564,8 @@ class DateOfBirthRecognizer(_SpanRecognizer):
             yield from (row.span() for row in _ANY_DATE.finditer(text, start, end))
         if "PID|" in text:
             yield from hl7.pid_fields(text, hl7.BIRTH_DATE)
+        if "do" in text:
+            yield from (found.span("date") for found in _DATE_THEN_BORN.finditer(text))
 
 
 # Identity, health, tax, bank, employee and vehicle numbers, by the words that name them; the number is the first
@@ -645,9 +649,10 @@ _ID_WORD_BRANCHES = (
     ),
     *("telaio", "chassis", r"fahrgestell\w*"),
     # set U: Israel's identity number transliterated, a member's number in German, a French family allowance's, a US
-    # immigrant's A-number, a bank account in Indonesian and Vietnamese
+    # immigrant's A-number, a bank account in Indonesian and Vietnamese, India's voter ID (not a serial number: a
+    # product's, as often as a person's device)
     *("teudat zehut", r"mitglieds?-?n(?:umme)?r", "allocataire", r"a-?number", r"alien (?:registration )?number"),
-    *("rekening", r"s[ốo] t[àa]i kho[ảa]n"),
+    *("rekening", r"s[ốo] t[àa]i kho[ảa]n", "voter id"),
 )
 # The words above that name a vehicle's plate: a plate may have fewer digits than other numbers (`_plate_shaped`).
 _PLATE_WORDS = re.compile(
@@ -730,7 +735,7 @@ ID_HINTS = (
     *("계좌", "رقم الهوية", "เลขบัตรประชาชน", "device", "adid", "idfa", "idfv", "gaid", "android", "advertising"),
     *("upi", "@ok", "@ybl", "@ibl", "@axl", "@paytm", "@apl"),
     *("teudat", "mitglied", "allocataire", "a-number", "anumber", "alien", "rekening", "tài khoản", "tai khoan"),
-    *("so tai", "số tài", "आधार", "खाता", "주민", hl7.HINT),
+    *("so tai", "số tài", "आधार", "खाता", "주민", hl7.HINT, "voter id", "hardware"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
@@ -827,10 +832,11 @@ class IdNumberRecognizer(_SpanRecognizer):
 # set S: a phone's identifiers by their keys in an app's logs and payloads (device_id=7b49a3b28ee823b5, an advertising
 # id as adid, idfa, gaid): a UUID or 16 hex digits, either case.
 _DEVICE_ID = re.compile(
-    r"(?i:\b(?:device[_ -]?id|adid|idfa|idfv|gaid|android[_ -]?id|advertising[_ -]?id)\b)[\"']?[ \t]*[:=][ \t]*[\"']?"
+    r"(?i:\b(?:device[_ -]?id|adid|idfa|idfv|gaid|android[_ -]?id|advertising[_ -]?id|hardware[_ -]?uuid)\b)"
+    r"[\"']?[ \t]*[:=][ \t]*[\"']?"
     r"(?P<id>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[0-9A-Fa-f]{16})(?![\w-])"
 )
-_DEVICE_ID_HINTS = ("device", "adid", "idfa", "idfv", "gaid", "android", "advertising")
+_DEVICE_ID_HINTS = ("device", "adid", "idfa", "idfv", "gaid", "android", "advertising", "hardware")
 # set S: an Indian UPI payment address (name@bank), after its label or at a bank's well-known handle: no dot after "@",
 # so no email pattern finds it. The handles are looked for at each "@" (a pattern led by the name's characters was
 # tried at every position: ~190 us over a 2 KB prompt).
@@ -1167,7 +1173,8 @@ _PROFILE = re.compile(r"linkedin\.com/in/(?P<name>[\w%-]{3,100})")
 # Each pattern runs only on a text holding one of its hints (in the lower-cased view, or as written): one pattern of
 # them all, case-insensitive, took ~250 us over a 2 KB prompt that names a "user" and says "for".
 _LOGIN_LABEL = re.compile(
-    r"(?i:\b(?:user[ _-]?(?:name|id)|log(?:in|on)[ _-]?(?:name|id)|account[ _-]?name)s?[\"']?[ \t]*[:=][ \t]*[\"']?)"
+    r"(?i:\b(?:user[ _-]?(?:name|id)|log(?:in|on)[ _-]?(?:name|id)|account[ _-]?name)s?[\"']?[ \t]*[:=][ \t]*[\"']?"
+    r"|(?<![\w&?-])user=)"  # set U: a log's key=value (user=wbrennan2), not a URL's; "user:" opens a chat's turn
     r"(?P<name>[\w.-]{2,64})"
 )
 # set U: a login after its label in German, Spanish, Portuguese, French, Italian and Dutch ("Benutzer: anna.keller",
@@ -1191,7 +1198,7 @@ _SSHD_LOGIN = re.compile(
 )
 _NET_USE_USER = re.compile(r"(?<=\s)(?i:/user:)(?:[\w.-]+\\)?(?P<name>[\w.-]{2,64})")
 _OTPAUTH_ACCOUNT = re.compile(r"otpauth://[th]otp/(?:[^:/?\s]*:)?(?P<name>[\w.-]{2,64})(?=\?)")
-_AFTER_LABEL = ("name", " name", "_name", "-name", "id", " id", "_id", "-id")  # username, user id, account name...
+_AFTER_LABEL = ("name", " name", "_name", "-name", "id", " id", "_id", "-id", "=")  # username, user id, user=...
 
 
 def _login_patterns(text: str, lowered: str) -> list[re.Pattern[str]]:
