@@ -484,6 +484,14 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Hardware UUID: 5E7C1A2B-9F40-4D3B-8C6E-21A0F7B93D14\n", "5E7C1A2B-9F40-4D3B-8C6E-21A0F7B93D14", "ID_NUMBER"),
         ("along with his voter ID ZRQ4471823 for the", "ZRQ4471823", "ID_NUMBER"),
         ("Ben Ayşe Kaya, 05.03.1978 doğumluyum. Ev adresim", "05.03.1978", "DATE_OF_BIRTH"),
+        # set V: logins in a config's element, after a command line's flag, as a social handle with a digit; a
+        # MySQL client's table and a pg_dump's COPY block read by their columns
+        ("<server>\n  <username>ci-deployer</username>\n  <password>x</password>", "ci-deployer", "USERNAME"),
+        ("wget --user=h.bergstrom --password=x https://intranet", "h.bergstrom", "USERNAME"),
+        ("echo $T | docker login -u acmebuild --password-stdin", "acmebuild", "USERNAME"),
+        ("Reporter: @sunny_mira_95 (angry)", "sunny_mira_95", "USERNAME"),
+        ("+--+-----+\n| id | username   | ip |\n+--+-----+\n|  5 | kpapadakis | 1 |\n", "kpapadakis", "USERNAME"),
+        ("COPY public.p (id, ssn, dob) FROM stdin;\n1\t078-05-1120\t1979-08-30\n\\.\n", "1979-08-30", "DATE_OF_BIRTH"),
         # ... and by their shape and check digit alone.
         ("Meu CPF é 529.982.247-25, pode gerar a nota?", "529.982.247-25", "ID_NUMBER"),
         ("nome Giulia, CF BNCGLI92E45F205E, nata a Milano", "BNCGLI92E45F205E", "ID_NUMBER"),
@@ -1216,6 +1224,9 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "GET /a?sid=42 and we have 12 e major fixes in lane 3",
         "run it with --user=root; the serial number is printed on the box; 12.03.2024 do the release",
         "Serial number of the demo unit: SN-4471-XK2 (display model, not for sale).",
+        # set V's look-alikes: flags and "@" that name no one
+        "git push -u origin main; ps -u root; uses: actions/checkout@v4 and @v2.0.1; image @sha256:abc123",
+        "@pytest.mark.parametrize over @lru_cache(maxsize=128); npm i @types/node@18; css @media (max-width: 600px)",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -1191,6 +1191,18 @@ _SAID_LOGIN = re.compile(
 _SAID_LOGIN_HINTS = (
     *("benutzer", "usuario", "usuário", "identifiant", "utilisateur", "utente", "gebruikersnaam", "name is"),
 )
+# set V: a login in a config's element (Maven's <username>ci-deployer</username>), or given to a command line's flag
+# (`wget --user=h.bergstrom`, `docker login -u acmebuild`, `mysql --user alice`)
+_XML_LOGIN = re.compile(r"<(?:username|user|login|userName)>[ \t]*(?P<name>[\w.@-]{2,64})[ \t]*</")
+_FLAG_LOGIN = re.compile(
+    r"(?:(?<=\s)--user(?:name)?[= ]|\blogin[ \t]+(?:[^\n]*?[ \t])?-u[ \t]+)['\"]?(?P<name>[\w.@-]{2,64})"
+)
+# set U and V: a social handle with a digit in it ("@kasia_gamer2003", "@leo.b.1990"): not a decorator or an at-rule
+# (none has one), nor an email's or a package's "@" (a word character or "/" before it), a digest ("@sha256:") or a
+# version ("@v2.0.1").
+_HANDLE = re.compile(
+    r"(?<![\w.@/:+-])@(?P<name>(?=[\w.]{0,29}\d)(?!v\d)[A-Za-z][\w.]{1,29}(?<!\.))(?![\w@:]|\.[A-Za-z]{2,}\b)"
+)
 _SSH_CONFIG_USER = re.compile(r"^[ \t]*User[ \t]+(?P<name>[\w.-]{2,64})[ \t]*$", re.MULTILINE)
 _SSHD_LOGIN = re.compile(
     r"\b(?:Failed|Accepted|Invalid) (?:password|publickey|keyboard-interactive/pam|user) for "
@@ -1219,6 +1231,12 @@ def _login_patterns(text: str, lowered: str) -> list[re.Pattern[str]]:
         found.append(_OTPAUTH_ACCOUNT)
     if "login is" in lowered or any(hint in lowered for hint in _SAID_LOGIN_HINTS):
         found.append(_SAID_LOGIN)
+    if "@" in text:
+        found.append(_HANDLE)
+    if "</" in text and ("<user" in text or "<login>" in text):
+        found.append(_XML_LOGIN)
+    if "--user" in text or " -u " in text:
+        found.append(_FLAG_LOGIN)
     return found
 
 

@@ -3,9 +3,9 @@
 A recognizer reads a value with the words just before it ("DOB: 1979-08-30", "postcode LS6 2QT"); in a table the
 word that names a cell is a line or a statement away from it: a CSV's, a TSV's or a Markdown table's header line
 (`meter_id,mpan,customer,postcode,kwh` over `SM-77182,1200050218834,T. Oyelowo,LS6 2QT,`), an SQL INSERT's column
-list (`(id, full_name, ssn, dob) VALUES (4471, 'D. A.', '588310825', '1979-08-30')`). `labelled_view` writes each
-cell on a line of its own after its column's name (`dob: 1979-08-30`), as a JSON value is read after its key, and
-maps what is found there back to the cell in the text.
+list (`(id, full_name, ssn, dob) VALUES (4471, 'D. A.', '588310825', '1979-08-30')`), a pg_dump's COPY block, a
+MySQL client's bordered table. `labelled_view` writes each cell on a line of its own after its column's name (`dob:
+1979-08-30`), as a JSON value is read after its key, and maps what is found there back to the cell in the text.
 """
 
 from __future__ import annotations
@@ -20,11 +20,14 @@ COLUMN_SEPARATORS = ",;\t|"  # the cell separators of a table pasted as text (CS
 SQL_INSERT = re.compile(r"(?i:\binsert\s+into\s+[\w.\"`\[\]]+\s*)\(([^()]{1,500})\)\s*(?i:values)\s*\(")
 SQL_NEXT_ROW = re.compile(r"\s*\)\s*,\s*\(")
 SQL_ITEM = re.compile(r"\s*('(?:[^'\n]|'')*'|[^,()'\n]*)\s*(?:,|(?=\)))")
+SQL_COPY = re.compile(r"\bCOPY\s+[\w.\"]+\s*\(([^()\n]{1,500})\)\s+FROM\s+stdin;[ \t]*\n")
 
 # A header line: three cells or more, each a column's name (a letter first, short, no full stop: no sentence), one
 # kind of separator between them. Possessive: a line that is no header fails at once, whatever its length. Led by
 # the line break before it (searched in "\n" + the text), which `re` skips to: ~10x faster than trying `^` everywhere.
-_CELL = r"[ \t]*+[\"'`]?[A-Za-z_][\w ()#/'\"`-]{0,38}+"
+_NAME_CHAR = r"[\w()#/'\"`-]"
+# A name of up to five words, then any padding ("| password_hash      |").
+_CELL = rf"[ \t]*+[\"'`]?[A-Za-z_]{_NAME_CHAR}*+(?:[ ]{_NAME_CHAR}++){{0,4}}+[ \t]*+"
 _HEADER = re.compile(
     r"\n[ \t]*+\|?" + _CELL + r"(?P<sep>[,;\t|])" + _CELL + r"(?:(?P=sep)" + _CELL + r")++\|?[ \t]*+$", re.MULTILINE
 )
@@ -83,6 +86,8 @@ class LabelledView:
 def labelled_view(text: str) -> LabelledView | None:
     """The cells of `text`'s tables after their columns' names, or None when it holds no table."""
     cells = list(_sql_cells(text)) if "insert" in text or "INSERT" in text else []
+    if "COPY" in text:
+        cells += _copy_cells(text)
     if "\n" in text:
         cells += _csv_cells(text)
     if not cells:
@@ -101,7 +106,9 @@ def labelled_view(text: str) -> LabelledView | None:
 def _csv_cells(text: str) -> Iterator[tuple[str, int, int]]:
     """(column name, start, end) of each non-empty cell under a header line, up to a blank line or a line without its
     separator; a Markdown table's rule under its header, and a row with no digit and no "@", are skipped."""
-    for header in _HEADER.finditer("\n" + text):
+    lined = "\n" + text
+    header = _HEADER.search(lined)
+    while header is not None:
         separator = header["sep"]
         line_start, line_end = header.start(), header.end() - 1  # in the text, without the "\n" put before it
         cells = split_cells(text[line_start:line_end], line_start, separator)
@@ -111,12 +118,31 @@ def _csv_cells(text: str) -> Iterator[tuple[str, int, int]]:
             row_end = text.find("\n", row_start)
             row_end = len(text) if row_end < 0 else row_end
             row = text[row_start:row_end]
-            if separator not in row:
+            if not _RULE_ROW.fullmatch(row):  # a Markdown table's |---|, a MySQL client's +----+ border
+                if separator not in row:
+                    break
+                if _DATA.search(row):
+                    for name, (start, end) in zip(names, split_cells(row, row_start, separator), strict=False):
+                        if name and end > start:
+                            yield name, start, end
+            row_start = row_end + 1
+        header = _HEADER.search(lined, max(row_start, line_end + 1))  # the next header after these rows: each once
+
+
+def _copy_cells(text: str) -> Iterator[tuple[str, int, int]]:
+    """(column name, start, end) of each value of a pg_dump's COPY block: a row a line, tab-separated, to "\\."."""
+    for copy in SQL_COPY.finditer(text):
+        names = [_COLUMN_NAME.sub(" ", column).strip() for column in copy.group(1).split(",")]
+        row_start = copy.end()
+        while row_start < len(text) and not text.startswith("\\.", row_start):
+            row_end = text.find("\n", row_start)
+            row_end = len(text) if row_end < 0 else row_end
+            row = text[row_start:row_end]
+            if "\t" not in row:
                 break
-            if _DATA.search(row) and not _RULE_ROW.fullmatch(row):
-                for name, (start, end) in zip(names, split_cells(row, row_start, separator), strict=False):
-                    if name and end > start:
-                        yield name, start, end
+            for name, (start, end) in zip(names, split_cells(row, row_start, "\t"), strict=False):
+                if end > start and text[start:end] != "\\N":  # \N: NULL
+                    yield name, start, end
             row_start = row_end + 1
 
 
