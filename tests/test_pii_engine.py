@@ -1227,6 +1227,9 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         # set V's look-alikes: flags and "@" that name no one
         "git push -u origin main; ps -u root; uses: actions/checkout@v4 and @v2.0.1; image @sha256:abc123",
         "@pytest.mark.parametrize over @lru_cache(maxsize=128); npm i @types/node@18; css @media (max-width: 600px)",
+        # a reviewer's look-alikes: "clave" as a key, numbers and versions after a login's word
+        "La clave primaria es user_id_2024 en la tabla. Usa la clave API-Key_v2.1 para la documentación.",
+        "ogni utente 1.000 richieste al giorno; identifiant 42 du produit; login is v2.3.1-beta release",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

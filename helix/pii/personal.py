@@ -1179,14 +1179,15 @@ _LOGIN_LABEL = re.compile(
 )
 # set U: a login after its label in German, Spanish, Portuguese, French, Italian and Dutch ("Benutzer: anna.keller",
 # "usuario 1234admin"), or said in prose ("my username is kittykat_88"); without a colon the name must hold a digit,
-# "_" or "." (a word of the sentence otherwise: "l'utente ha").
+# "_" or "." (a word of the sentence otherwise: "l'utente ha"), and a letter, and be no version ("login is v2.3.1").
 _LOGIN_WORDS = (
     r"benutzer(?:name|kennung)?|nombre de usuario|usuario|usu[áa]rio|identifiant|nom d'utilisateur|nome utente|utente"
     r"|gebruikersnaam"
 )
 _SAID_LOGIN = re.compile(
     r"(?i:\b(?:(?:" + _LOGIN_WORDS + r")[ \t]*[:=][ \t]*[\"'«]?(?P<labelled>[\w.-]{2,64})"
-    r"|(?:" + _LOGIN_WORDS + r"|user ?name is|login is)[ \t]+[\"'«]?(?P<name>(?=[\w.-]*[\d_.])[\w.-]{2,64})))"
+    r"|(?:" + _LOGIN_WORDS + r"|user ?name is|login is)[ \t]+[\"'«]?"
+    r"(?P<name>(?=[\w.-]*[\d_.])(?=[\w.-]*[^\W\d_])(?!v?\d+(?:[.-]\w+)*\b)[\w.-]{2,64})))"
 )
 _SAID_LOGIN_HINTS = (
     *("benutzer", "usuario", "usuário", "identifiant", "utilisateur", "utente", "gebruikersnaam", "name is"),

@@ -204,7 +204,8 @@ _BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,4096}(?:(?:&(?![\w.-]+=)|""" + _IN
 # A password is also named in German, French, Spanish, Portuguese, Dutch, Polish, Turkish, Russian and Swedish, and
 # in Chinese, Japanese and Korean (no word boundary before those: "数据库密码").
 _FOREIGN_PASSWORD_WORDS = (
-    r"passwort|kennwort|mot de passe|contraseña|contrasena|clave|senha|wachtwoord|hasło|şifre|пароль|lösenord"
+    r"passwort|kennwort|mot de passe|contraseña|contrasena|clave (?:de acceso|del? wi-?fi|wi-?fi)|senha|wachtwoord"
+    r"|hasło|şifre|пароль|lösenord"
 )
 _CJK_PASSWORD_WORDS = r"密码|密碼|パスワード|비밀번호"
 # Also in the plural (`passwords: ...`, `"api_keys": "..."`): a list's key names each of its values.
