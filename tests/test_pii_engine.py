@@ -492,6 +492,10 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Reporter: @sunny_mira_95 (angry)", "sunny_mira_95", "USERNAME"),
         ("+--+-----+\n| id | username   | ip |\n+--+-----+\n|  5 | kpapadakis | 1 |\n", "kpapadakis", "USERNAME"),
         ("COPY public.p (id, ssn, dob) FROM stdin;\n1\t078-05-1120\t1979-08-30\n\\.\n", "1979-08-30", "DATE_OF_BIRTH"),
+        # a reviewer's finds: a CRLF file's table; an HL7 segment indented, its phones, account and licence
+        ("meter_id,mpan,customer,postcode,kwh\r\nSM-1,1200050218834,T. O.,LS6 2QT,12.5\r\n", "LS6 2QT", "LOCATION"),
+        ("MSH|^~\\&|LAB\r  PID|1||M1^^^H||Z^M||19840312|F|||x||(946)555-0142|||||ACC99812", "ACC99812", "ID_NUMBER"),
+        ("MSH|^~\\&|LAB\r PID|1||M1^^^H||Z^M||1984|F|||x||(946)555-0142|||||ACC9", "(946)555-0142", "PHONE_NUMBER"),
         # ... and by their shape and check digit alone.
         ("Meu CPF é 529.982.247-25, pode gerar a nota?", "529.982.247-25", "ID_NUMBER"),
         ("nome Giulia, CF BNCGLI92E45F205E, nata a Milano", "BNCGLI92E45F205E", "ID_NUMBER"),
@@ -1230,6 +1234,11 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         # a reviewer's look-alikes: "clave" as a key, numbers and versions after a login's word
         "La clave primaria es user_id_2024 en la tabla. Usa la clave API-Key_v2.1 para la documentación.",
         "ogni utente 1.000 richieste al giorno; identifiant 42 du produit; login is v2.3.1-beta release",
+        "-- reset password 'Use the reset link'; the field password 'must be 8+ chars' shows",
+        "contraseña Python-3.12-Final instalado; Passwort Version-2.0-Final hinzugefügt; password JWT-Token_v2.0 used",
+        "https://docs.example.com/page?session_id=getting-started-guide-v2 and &sid=abcdefghijklmnopqrstu",
+        "Click the “Forgot password” link and then “Reset_Password_2”",
+        "address: 0x7ffd1000\n\naddress,size,perm\n0x7ffd1000,4096,rw-p\n",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -1,7 +1,8 @@
 """An HL7 v2 message's patient identification segment (PID): a patient's data in numbered fields, no label beside it.
 
 `PID|1||MRN77412093^^^HOSP^MR||ZABALETA^MIREN^A||19840312|F|||Calle Mayor 5^^Bilbao^^48001^ESP|...` holds the
-patient's identifiers (PID-2, -3, -4), birth date (PID-7), address (PID-11) and social security number (PID-19).
+patient's identifiers (PID-2, -3, -4), birth date (PID-7), address (PID-11), phones (PID-13, -14), account (PID-18),
+social security number (PID-19) and driving licence (PID-20). Its name (PID-5) is a name: the model's to find.
 Fields are split by "|", repetitions by "~", components by "^" (the message's MSH segment may name other separators;
 these are the standard's defaults, which nearly every message keeps).
 """
@@ -11,11 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-IDENTIFIERS = (2, 3, 4, 19)  # external, internal and alternate patient ids; the SSN
+IDENTIFIERS = (2, 3, 4, 18, 19, 20)  # external, internal and alternate patient ids; account; SSN; driving licence
 BIRTH_DATE = (7,)
 ADDRESS = (11,)
+PHONES = (13, 14)  # home, business
 HINT = "pid|"  # in the lower-cased text
-_SEGMENT = re.compile(r"(?:^|(?<=[\r\n]))PID\|([^\r\n]*)")
+_SEGMENT = re.compile(r"(?:^|(?<=[\r\n]))[ \t]*PID\|([^\r\n]*)")  # indented too (a Markdown code block)
 
 
 def pid_fields(text: str, numbers: tuple[int, ...], *, whole: bool = False) -> Iterator[tuple[int, int]]:

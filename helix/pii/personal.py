@@ -231,7 +231,9 @@ FOREIGN_STREET_HINT = re.compile(
 # listen address, a URL). Looked for after `address_key_hint`, and matched only where `_ADDRESS_KEY_START` finds a key
 # and its ":" or "=" in the lower-cased text: searched for case-insensitively, the whole pattern took ~50 us over 2 KB
 # of code (the hints are in "address", "registration", "administrator").
-_ADDRESS_VALUE = r"""(?=[^"'\n:/@]*\d)(?=[^"'\n:/@]*\p{L}{3})[^"'\n:/@]*? [^"'\n:/@]*?"""
+# Not a memory address (a debugger's "address: 0x7ffd1000"), whose hex digits hold three letters and a space taken
+# from before it.
+_ADDRESS_VALUE = r"""(?![ \t]|0x[0-9a-fA-F])(?=[^"'\n:/@]*\d)(?=[^"'\n:/@]*\p{L}{3})[^"'\n:/@]*? [^"'\n:/@]*?"""
 _ADDRESS_KEY = regex.compile(
     r"(?i)(?<![\w-])(?:street(?:[_ ]?address)?|address(?:[_ ]?line)?[_ ]?1?|addr1?|line1|straße|strasse)"
     r"""["']?[ \t]*[:=][ \t]*(?:(?P<q>["'])(?P<address>"""
@@ -1185,9 +1187,9 @@ _LOGIN_WORDS = (
     r"|gebruikersnaam"
 )
 _SAID_LOGIN = re.compile(
-    r"(?i:\b(?:(?:" + _LOGIN_WORDS + r")[ \t]*[:=][ \t]*[\"'«]?(?P<labelled>[\w.-]{2,64})"
+    r"(?i:\b(?:(?:" + _LOGIN_WORDS + r")[ \t]*[:=][ \t]*[\"'«]?(?P<labelled>[\w.-]{2,64}(?<![.-]))"
     r"|(?:" + _LOGIN_WORDS + r"|user ?name is|login is)[ \t]+[\"'«]?"
-    r"(?P<name>(?=[\w.-]*[\d_.])(?=[\w.-]*[^\W\d_])(?!v?\d+(?:[.-]\w+)*\b)[\w.-]{2,64})))"
+    r"(?P<name>(?=[\w.-]*[\d_.])(?=[\w.-]*[^\W\d_])(?!v?\d+(?:[.-]\w+)*\b)[\w.-]{2,64}(?<![.-]))))"
 )
 _SAID_LOGIN_HINTS = (
     *("benutzer", "usuario", "usuário", "identifiant", "utilisateur", "utente", "gebruikersnaam", "name is"),

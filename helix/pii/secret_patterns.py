@@ -634,8 +634,9 @@ def _password_far_in_prose(value: str) -> bool:
 
 
 def _one_word_password(value: str) -> bool:
-    # Quotation marks in prose more often set off a term ("the word « mot de passe »") than a passphrase.
-    return _password_far_in_prose(value) and not any(c.isspace() for c in value)
+    # Quotation marks in prose more often set off a term ("the word « mot de passe »") than a passphrase, or a page's
+    # label ("“Forgot password” link, then “Reset_Password_2”").
+    return _password_far_in_prose(value) and not any(c.isspace() for c in value) and "pass" not in value.lower()
 
 
 def _password_with_a_digit(value: str) -> bool:
@@ -648,12 +649,13 @@ def _password_beside_its_word(value: str) -> bool:
     # Right after the word, with no verb between ("utente flombardi, password Gatto#Nero_1977"), the value may as well
     # be how the password is made or kept ("password hashing", "password argon2id"): it must hold a letter, a digit and
     # a symbol that joins no words.
-    # Set U: or two digits and letters of both cases joined by "-", "." or "_" ("contraseña Xq7-Pl0m-Rio"), as a
-    # version's name is not ("password v2-Beta").
+    # Set U: or two digits and letters of both cases joined by "-" or "_" ("contraseña Xq7-Pl0m-Rio"), as a version's
+    # or a release's name is not ("password v2-Beta", "Python-3.12-Final": a version has its ".").
     joined = (
         len(value) >= 8
         and sum(c.isdigit() for c in value) >= 2
-        and any(c in "-._" for c in value)
+        and "." not in value
+        and any(c in "-_" for c in value)
         and any(c.isupper() for c in value)
         and any(c.islower() for c in value)
     )
@@ -746,7 +748,8 @@ PASSWORD_PATTERNS = [
         # set T: SQL's roles and users (PostgreSQL's `CREATE ROLE app LOGIN PASSWORD '...'`, MySQL's `IDENTIFIED BY
         # '...'` or `IDENTIFIED WITH mysql_native_password BY '...'`)
         "password_sql",
-        r"(?i:\b(?:password|identified[ \t]+(?:with[ \t]+\w+[ \t]+)?by)[ \t]+)'(?P<value>[^'\n]{4,128})'",
+        r"(?i:\b(?:create|alter)[ \t]+(?:role|user)\b[^\n;]*?\b"
+        r"(?:password|identified[ \t]+(?:with[ \t]+\w+[ \t]+)?by)[ \t]+)'(?P<value>[^'\n]{4,128})'",
         ("password", "identified"),
         score=0.85,
         check=_plausible_password,
@@ -1196,10 +1199,10 @@ SECRET_PATTERNS = [
     _api(
         # set U: a session in a URL (Java's ";jsessionid=", PHP's "?PHPSESSID="): whoever holds it is logged in
         "session_in_url",
-        r"[;?&](?i:jsessionid|phpsessid|sessionid|session_id|sid)=(?P<value>[A-Za-z0-9._~-]{16,512})",
+        r"[;?&](?i:jsessionid|phpsessid|sessionid|session_id|sid)=(?P<value>[A-Za-z0-9]{16,512})(?![\w~-])",
         ("jsessionid", "phpsessid", "sessionid", "session_id", "sid="),
         score=0.7,
-        check=_plausible_secret,
+        check=_has_digit_and_letter,  # random: not a page's slug (?session_id=getting-started-guide-v2)
     ),
     _api(
         # An Authorization header's credentials whatever the scheme (Token, ApiKey, Digest...; Bearer and Basic too).
