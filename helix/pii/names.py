@@ -56,7 +56,7 @@ from helix.pii.casing import (
 from helix.pii.config import NER_OFF
 from helix.pii.personal import column_cells, street_addresses
 from helix.pii.recognizers import TECH_WORDS, plausible_name
-from helix.pii.tables import SQL_INSERT, SQL_ITEM, SQL_NEXT_ROW
+from helix.pii.tables import sql_cells
 
 WINDOW_CHARS = 20  # as many names caught as with 32 on the test sets, at ~0.8x the cost
 SCORE = 0.85
@@ -644,8 +644,7 @@ def introduced_names(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]
         for values in _SQL_VALUES.finditer(text):
             strings = _SQL_STRING.finditer(text, values.start(), values.end())
             spans += [m.span(1) for m in strings if _name_words(m.group(1), lexicon, True)]
-        for insert in SQL_INSERT.finditer(text):
-            spans += _sql_name_values(text, insert, lexicon)
+        spans += _sql_name_values(text, lexicon)
     if any(title in text for title in _TITLES):
         spans += [m.span("name") for m in _TITLED.finditer(text) if _titled_name(m.group("name"), lexicon)]
     if _CAPS_HINT.search(text):
@@ -701,28 +700,17 @@ def _ticket_name(name: str, lexicon: Lexicon | None) -> bool:
     return _name_words(" ".join(words), lexicon, False) or given_and_surname(words)
 
 
-def _sql_name_values(text: str, insert: re.Match[str], lexicon: Lexicon | None) -> list[tuple[int, int]]:
+def _sql_name_values(text: str, lexicon: Lexicon | None) -> list[tuple[int, int]]:
     """The quoted values of an INSERT's rows under columns named as names, one word or more."""
-    columns = [c.strip() for c in insert.group(1).split(",")]
     spans: list[tuple[int, int]] = []
-    at: int | None = insert.end()
-    while at is not None:
-        for column in columns:
-            item = SQL_ITEM.match(text, at)
-            if item is None:
-                break
-            at = item.end()
-            value = item.group(1)
-            named = _NAME_COLUMN_NAME.match(column)
-            if (
-                named
-                and len(value) > 2
-                and value[0] == "'"
-                and _name_value(value[1:-1], lexicon, named["part"] is not None or named["part_key"] is not None)
-            ):
-                spans.append((item.start(1) + 1, item.end(1) - 1))
-        following = SQL_NEXT_ROW.match(text, at)  # "), (" and the next row of a multi-row INSERT
-        at = following.end() if following is not None else None
+    for column, start, end in sql_cells(text):
+        named = _NAME_COLUMN_NAME.match(column)
+        if (
+            named
+            and text[start - 1 : start] == "'"
+            and _name_value(text[start:end], lexicon, named["part"] is not None or named["part_key"] is not None)
+        ):
+            spans.append((start, end))
     return spans
 
 

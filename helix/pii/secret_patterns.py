@@ -695,6 +695,19 @@ def _password_prose(
     )
 
 
+def _password_beside(name: str, lead: str, words: str, hints: tuple[str, ...]) -> SecretPattern:
+    """A password right after its word, no verb between (checked by `_password_beside_its_word`)."""
+    return _api(
+        name,
+        r"(?i:" + lead + r"(?:" + words + r")\??[ \t]+)(?P<value>[^\s\"'`«»„“”「」『』]{6,128})",
+        hints,
+        score=0.75,
+        check=_password_beside_its_word,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    )
+
+
 _PROSE_PASSWORD_WORDS = r"password|passwd|passphrase|passcode|pwd|pw|(?:wi-?fi|wlan|router)[ \t-]+pass"
 
 PASSWORD_PATTERNS = [
@@ -768,24 +781,10 @@ PASSWORD_PATTERNS = [
         check=_one_word_password,
         line_local=True,
     ),
-    _api(
-        "password_prose_beside",  # also after a question: "Is this a strong enough password? Tr!ckyPenguin$2024"
-        r"(?i:\b(?:" + _PROSE_PASSWORD_WORDS + r")\??[ \t]+)(?P<value>[^\s\"'`«»„“”「」『』]{6,128})",
-        _PASSWORD_HINTS,
-        score=0.75,
-        check=_password_beside_its_word,
-        strip_trailing=_TRAILING,
-        line_local=True,
-    ),
-    _api(
-        "password_prose_beside_foreign",  # set U: "usuario admin / contraseña Xq7-Pl0m-Rio", "Passwort: ..."
-        r"(?i:(?<!\w)(?:" + _FOREIGN_PASSWORD_WORDS + r")\??[ \t]+)(?P<value>[^\s\"'`«»„“”「」『』]{6,128})",
-        _FOREIGN_PASSWORD_HINTS,
-        score=0.75,
-        check=_password_beside_its_word,
-        strip_trailing=_TRAILING,
-        line_local=True,
-    ),
+    # also after a question: "Is this a strong enough password? Tr!ckyPenguin$2024"; set U: in other languages
+    # ("usuario admin / contraseña Xq7-Pl0m-Rio")
+    _password_beside("password_prose_beside", r"\b", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS),
+    _password_beside("password_prose_beside_foreign", r"(?<!\w)", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS),
     _api(
         "password_prose_aside",  # set R: "I always use the same password, g0ldfish-t4nk-91, for everything"
         r"(?i:\b(?:" + _PROSE_PASSWORD_WORDS + r"),[ \t]+)(?P<value>[^\s,\"'`]{6,128}),",

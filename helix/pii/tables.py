@@ -18,12 +18,12 @@ from itertools import chain, islice
 
 COLUMN_SEPARATORS = ",;\t|"  # the cell separators of a table pasted as text (CSV, TSV, Markdown)
 
-SQL_INSERT = re.compile(r"(?i:\binsert\s+into\s+[\w.\"`\[\]]+\s*)\(([^()]{1,500})\)\s*(?i:values)\s*\(")
-SQL_NEXT_ROW = re.compile(r"\s*\)\s*,\s*\(")
+_SQL_INSERT = re.compile(r"(?i:\binsert\s+into\s+[\w.\"`\[\]]+\s*)\(([^()]{1,500})\)\s*(?i:values)\s*\(")
+_SQL_NEXT_ROW = re.compile(r"\s*\)\s*,\s*\(")
 # Possessive: three runs that each take spaces made a row of spaces with no "," or ")" after them cubic (49 s for
 # 2,000 spaces). An unquoted value keeps its trailing spaces: readers trim them.
-SQL_ITEM = re.compile(r"\s*+('(?:[^'\n]|'')*+'|[^,()'\n]*+)\s*+(?:,|(?=\)))")
-SQL_COPY = re.compile(r"\bCOPY\s+[\w.\"]+\s*\(([^()\n]{1,500})\)\s+FROM\s+stdin;[ \t]*\n")
+_SQL_ITEM = re.compile(r"\s*+('(?:[^'\n]|'')*+'|[^,()'\n]*+)\s*+(?:,|(?=\)))")
+_SQL_COPY = re.compile(r"\bCOPY\s+[\w.\"]+\s*\(([^()\n]{1,500})\)\s+FROM\s+stdin;[ \t]*\n")
 
 # A header line: three cells or more, each a column's name (a letter first, short, no full stop: no sentence), one
 # kind of separator between them. Possessive: a line that is no header fails at once, whatever its length. Led by
@@ -90,7 +90,7 @@ def labelled_view(text: str) -> LabelledView | None:
     """The cells of `text`'s tables after their columns' names, or None when it holds no table."""
     readers = []
     if "insert" in text or "INSERT" in text:
-        readers.append(_sql_cells(text))
+        readers.append(sql_cells(text))
     if "COPY" in text:
         readers.append(_copy_cells(text))
     if "\n" in text:
@@ -140,7 +140,7 @@ def _csv_cells(text: str) -> Iterator[tuple[str, int, int]]:
 
 def _copy_cells(text: str) -> Iterator[tuple[str, int, int]]:
     """(column name, start, end) of each value of a pg_dump's COPY block: a row a line, tab-separated, to "\\."."""
-    for copy in SQL_COPY.finditer(text):
+    for copy in _SQL_COPY.finditer(text):
         names = [_COLUMN_NAME.sub(" ", column).strip() for column in copy.group(1).split(",")]
         row_start = copy.end()
         while row_start < len(text) and not text.startswith("\\.", row_start):
@@ -155,14 +155,14 @@ def _copy_cells(text: str) -> Iterator[tuple[str, int, int]]:
             row_start = row_end + 1
 
 
-def _sql_cells(text: str) -> Iterator[tuple[str, int, int]]:
+def sql_cells(text: str) -> Iterator[tuple[str, int, int]]:
     """(column name, start, end) of each value of an INSERT's rows, a quoted value without its quotes."""
-    for insert in SQL_INSERT.finditer(text):
+    for insert in _SQL_INSERT.finditer(text):
         names = [_COLUMN_NAME.sub(" ", column).strip() for column in insert.group(1).split(",")]
         at: int | None = insert.end()
         while at is not None:
             for name in names:
-                item = SQL_ITEM.match(text, at)
+                item = _SQL_ITEM.match(text, at)
                 if item is None:
                     break
                 at = item.end()
@@ -173,5 +173,5 @@ def _sql_cells(text: str) -> Iterator[tuple[str, int, int]]:
                     start, end = start + 1, end - 1
                 if end > start:
                     yield name, start, end
-            following = SQL_NEXT_ROW.match(text, at)  # "), (" and the next row of a multi-row INSERT
+            following = _SQL_NEXT_ROW.match(text, at)  # "), (" and the next row of a multi-row INSERT
             at = following.end() if following is not None else None
