@@ -27,12 +27,10 @@ def pid_fields(text: str, numbers: tuple[int, ...], *, whole: bool = False) -> I
         at = segment.start(1)
         for number, field in enumerate(segment.group(1).split("|"), 1):
             if number in numbers:
+                start = at
                 for repetition in field.split("~"):
                     part = repetition if whole else repetition.split("^", 1)[0]
                     if part.strip("^ "):
-                        yield at, at + len(part.rstrip("^ "))
-                    at += len(repetition) + 1
-                at -= 1  # no "~" after the last repetition
-            else:
-                at += len(field)
-            at += 1  # the "|" after the field
+                        yield start, start + len(part.rstrip("^ "))
+                    start += len(repetition) + 1  # and its "~"
+            at += len(field) + 1  # and its "|"

@@ -153,12 +153,12 @@ class LimitsStage:
         # A budget counts whichever deployment answers: each must have a price, and the dearest is reserved.
         targets = self._answered_by(call) if budgeted and self._answered_by is not None else (call.target,)
         unpriced, prompt_cost, cost = None, 0.0, 0.0
+        output_estimate = self._config.output_tokens_estimate
         for target in targets:
             price = self._prices.price(target.provider.name, target.model)
             if price is None:
                 unpriced = unpriced or target
                 continue
-            output_estimate = self._config.output_tokens_estimate
             costs = estimate.costs(call, prompt, explicit_output, price, output_estimate)
             prompt_cost, cost = max(prompt_cost, costs[0]), max(cost, costs[1])
         if key_ledger is not None and key_ledger.refuses(prompt_cost):

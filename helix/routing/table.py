@@ -45,11 +45,7 @@ class Route:
 
     def target_named(self, name: str) -> Target | None:
         """The target of the deployment `name` ("openai/gpt-4o-mini") on this route: who wrote a cached answer."""
-        for group in self.groups:
-            for deployment in group.deployments:
-                if deployment.target.name == name:
-                    return deployment.target
-        return None
+        return next((target for target in self.targets() if target.name == name), None)
 
 
 class RoutingTable:
