@@ -70,6 +70,27 @@ def _redactor(engine: PiiEngine, **cfg: Any) -> Redactor:
     return Redactor(engine, hash_key=KEY)
 
 
+@pytest.mark.timeout(60)
+def test_thousands_of_findings_on_one_line_are_each_redacted_in_linear_time(engine: PiiEngine) -> None:
+    """Each finding looked for its value again over its line, and each value was looked for through the whole request
+    from the start: 20,000 addresses on one line took 6 s (all one address) and 4 s (all different) on the machine
+    that takes 0.4 s and 1.9 s now."""
+    same = "x@ex.com " * 20_000
+    different = " ".join(f"u{i}@ex.com" for i in range(20_000))
+    texts = _redactor(engine).redact([same, different, "and u19999@ex.com again"]).texts
+    assert not any("@ex.com" in text for text in texts)
+
+
+def test_each_of_many_found_values_is_redacted_where_it_stands_alone_in_another_field(engine: PiiEngine) -> None:
+    """Past a few values the request's other fields are read word start by word start, not value by value."""
+    labelled = "\n".join(f"password for host{i}: Xk4fgh{i}qZ" for i in range(40))
+    later = "the old ones: Xk4fgh7qZ, (Xk4fgh39qZ) and not Xk4fgh12qZz or aXk4fgh0qZ. Xk4fgh0qZ"
+    texts = _redactor(engine).redact([labelled, later]).texts
+    assert not any(f"Xk4fgh{i}qZ" in texts[0] for i in range(40))
+    assert "Xk4fgh7qZ" not in texts[1] and "Xk4fgh39qZ" not in texts[1] and not texts[1].endswith("Xk4fgh0qZ")
+    assert "Xk4fgh12qZz" in texts[1] and "aXk4fgh0qZ" in texts[1]
+
+
 def _leaks(redactor: Redactor, rows: list[dict[str, Any]], skip: set[str]) -> tuple[int, list[str]]:
     total, leaked = 0, []
     for row in rows:

@@ -323,13 +323,17 @@ def repeats(text: str, findings: Sequence[Finding]) -> list[Finding]:
     another's. One inside another finding is left to it ("Anna" found as a name, an address Anna.Berg@...)."""
     found: list[Finding] = []
     starts = [f.start for f in findings]
+    first_of: dict[tuple[int, str], Finding] = {}  # a value found many times on a line is looked for once (linear)
     for finding in findings:
         value = text[finding.start : finding.end]
-        if len(value) < MIN_REPEATED:
-            continue
+        if len(value) >= MIN_REPEATED:
+            key = (text.rfind("\n", 0, finding.start) + 1, value)
+            if key not in first_of or finding.score > first_of[key].score:
+                first_of[key] = finding
+    for (line_start, value), finding in first_of.items():
         line_end = text.find("\n", finding.end)
         line_end = len(text) if line_end < 0 else line_end
-        start = text.find(value, text.rfind("\n", 0, finding.start) + 1, line_end)
+        start = text.find(value, line_start, line_end)
         while start >= 0:
             end = start + len(value)
             if stands_alone(text, start, end) and not _overlaps(findings, starts, start, end):

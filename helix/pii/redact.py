@@ -365,15 +365,35 @@ def everywhere(sources: Sequence[Source], found: list[list[Finding]]) -> list[li
             out.append(findings)
             continue
         more = [
-            Finding(f.entity_type, at, at + len(value), f.score)
-            for value, f in values.items()
-            for at in _whole_words(source.text, value)
+            Finding(values[value].entity_type, at, at + len(value), values[value].score)
+            for value, at in _whole_words(source.text, values)
         ]
         out.append(merge_overlaps(findings + more) if more else findings)
     return out
 
 
-def _whole_words(text: str, value: str) -> list[int]:
+_FEW_VALUES = 32
+
+
+def _whole_words(text: str, values: dict[str, Finding]) -> list[tuple[str, int]]:
+    """Each value where it stands as a whole word. A few values are each looked for through the text; many (thousands
+    of addresses on one long line) would make that quadratic, so the text's word starts are read once instead, each
+    against the values' lengths."""
+    if len(values) <= _FEW_VALUES:
+        return [(value, at) for value in values for at in _places(text, value)]
+    lengths = sorted({len(value) for value in values})
+    firsts = {value[0] for value in values}
+    found = []
+    for at, char in enumerate(text):
+        if char in firsts and (at == 0 or not text[at - 1].isalnum()):
+            for size in lengths:
+                end = at + size
+                if end <= len(text) and text[at:end] in values and (end == len(text) or not text[end].isalnum()):
+                    found.append((text[at:end], at))
+    return found
+
+
+def _places(text: str, value: str) -> list[int]:
     places = []
     at = text.find(value)
     while at >= 0:
