@@ -40,9 +40,9 @@ class Usage:
 
     @classmethod
     def from_openai(cls, usage: dict | None) -> Usage | None:
-        """The usage a provider reported; None when it says nothing usable (`{}`, `{"total_tokens": 15}`, a count
-        that is negative, a string or beyond belief): the answer is then unmetered and billed at its estimate,
-        not at nothing."""
+        """The usage a provider reported; None when it says nothing usable (`{}`, `{"total_tokens": 15}`, no count of
+        the prompt, a count that is negative, a string or beyond belief): the answer is then unmetered and billed at
+        its estimate, not at nothing (a 40,000-token prompt read as 0 by `{"completion_tokens": 5}`)."""
         if not isinstance(usage, dict):
             return None
         # Chat and completions name them prompt/completion tokens; the Responses API input/output tokens.
@@ -52,7 +52,7 @@ class Usage:
         completion = usage.get("completion_tokens")
         if completion is None:
             completion = usage.get("output_tokens")
-        if prompt is None and completion is None:
+        if prompt is None:
             return None
         if (prompt is not None and not is_count(prompt)) or (completion is not None and not is_count(completion)):
             return None

@@ -40,6 +40,7 @@ Behaviour is chosen by the requested model name:
   no-usage                         an answer that says nothing of its usage (Anthropic's too)
   garbage-usage / huge-usage       an answer whose usage is not numbers (or absurd ones: 10**30, 1e308);
                                    streams send it in a last chunk even unasked (Anthropic: garbage-usage)
+  output-only-usage                usage that counts the answer but not the prompt (Anthropic's too)
   bad-gzip                         a 200 that says it is gzip and is not
   redirect                         a 302 to elsewhere
   shape-choices / -choice /         choices that are not a list, a choice that is not an object, a message
@@ -124,6 +125,7 @@ def _usage(prompt: str, answer: str) -> dict[str, Any]:
 BAD_USAGE: dict[str, dict[str, Any]] = {
     "garbage-usage": {"prompt_tokens": "lots", "completion_tokens": -5, "prompt_tokens_details": 7},
     "huge-usage": {"prompt_tokens": 10**30, "completion_tokens": 1e308, "total_tokens": 10**30},
+    "output-only-usage": {"completion_tokens": 5, "total_tokens": 5},
 }
 
 
@@ -590,11 +592,11 @@ class FakeUpstream:
                 events = fake_messages_stream(body)
                 if model in WRONG_SHAPE_EVENTS:  # the second event (the first block's start) replaced
                     events = [events[0], WRONG_SHAPE_EVENTS[model], *events[2:]]
-                if model in ("no-usage", "garbage-usage"):
+                if model in _ANTHROPIC_BAD_USAGE:
                     events = [(name, _anthropic_usage_of(model, data)) for name, data in events]
                 return await _sse(send, events, False, False, 0, b"request-id")
             message = fake_messages_response(body)
-            if model in ("no-usage", "garbage-usage"):
+            if model in _ANTHROPIC_BAD_USAGE:
                 message = _anthropic_usage_of(model, message)
             if model == "wrong-shape":
                 message["content"] = 5
@@ -602,12 +604,20 @@ class FakeUpstream:
         await _json(send, 404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
 
 
+_ANTHROPIC_BAD_USAGE = ("no-usage", "garbage-usage", "output-only-usage")
+
+
 def _anthropic_usage_of(model: str, data: dict[str, Any]) -> dict[str, Any]:
-    """An Anthropic message or stream event with no usage (no-usage) or usage of no numbers (garbage-usage)."""
+    """An Anthropic message or stream event with no usage (no-usage), usage of no numbers (garbage-usage) or with no
+    input count (output-only-usage)."""
     garbage = {"input_tokens": "lots", "output_tokens": -5}
     if "usage" in data:  # a message, or message_delta
+        usage = data["usage"]
         data = {k: v for k, v in data.items() if k != "usage"}
-        data |= {"usage": garbage} if model == "garbage-usage" else {}
+        if model == "garbage-usage":
+            data |= {"usage": garbage}
+        elif model == "output-only-usage":
+            data |= {"usage": {k: v for k, v in usage.items() if k != "input_tokens"}}
     if isinstance(data.get("message"), dict):  # message_start
         data = {**data, "message": _anthropic_usage_of(model, data["message"])}
     return data
