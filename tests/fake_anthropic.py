@@ -13,7 +13,8 @@ JSON_CHUNK = 6
 
 def fake_messages_response(request_body: dict[str, Any]) -> dict[str, Any]:
     """A complete Anthropic message: "echo: <last user text>", or a tool call when asked about weather or when
-    the request forces a tool; a signed thinking block first when thinking is enabled."""
+    the request forces a tool; a signed thinking block first when thinking is enabled; the model stop-REASON stops for
+    REASON (stop-null: for none)."""
     text = _last_user_text(request_body)
     tools = request_body.get("tools") or []
     forced = request_body.get("tool_choice") or {}
@@ -26,6 +27,9 @@ def fake_messages_response(request_body: dict[str, Any]) -> dict[str, Any]:
         content = [{"type": "text", "text": answer}]
         stop_reason = "end_turn"
         output_tokens = _count_tokens(answer)
+    model = str(request_body.get("model", ""))
+    if model.startswith("stop-"):  # stop-pause_turn, stop-null...: the answer's stop reason
+        stop_reason = None if model == "stop-null" else model.removeprefix("stop-")
     if (request_body.get("thinking") or {}).get("type") == "enabled":
         content.insert(0, {"type": "thinking", "thinking": THOUGHT, "signature": "sig_" + _digest(request_body)[:16]})
     return {

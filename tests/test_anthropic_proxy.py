@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import anthropic
+import httpx
+import pytest
 
 from tests.conftest import Helix
 from tests.fake_upstream import FakeState
@@ -136,3 +138,34 @@ def test_an_anthropic_client_reaches_an_openai_reasoning_model(helix: Helix, fak
         assert message.content[0].type == "text" and message.content[0].text == "echo: hi"
         sent = fake.calls("/v1/chat/completions")[-1].body
         assert sent[limit] == 20 and {"max_tokens", "max_completion_tokens"} & sent.keys() == {limit}
+
+
+@pytest.mark.parametrize("reason", ["pause_turn", None, "something_new"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_anthropic_answer_not_stopped_at_a_turns_end_is_passed_on_as_it_stopped_and_not_cached(
+    helix: Helix, fake: FakeState, reason: str | None, stream: bool
+) -> None:
+    """Round 18: pause_turn (the client sends the turn back to go on), no stop reason and an unknown one were read as
+    "stop": each answer was cached as a whole one and given to /v1/messages clients as end_turn."""
+    body = {
+        "model": f"anthropic/stop-{reason or 'null'}",
+        "max_tokens": 20,
+        "messages": [{"role": "user", "content": f"go on {reason} {stream}"}],
+        "stream": stream,
+    }
+    for _ in range(2):
+        with httpx.stream(
+            "POST", helix.url + "/v1/messages", json=body, headers={"anthropic-version": "2023-06-01"}, timeout=30
+        ) as response:
+            assert response.status_code == 200 and response.headers["x-helix-cache"] == "MISS"
+            text = response.read().decode()
+        if stream:
+            stops = [
+                json.loads(line[5:])["delta"]["stop_reason"]
+                for line in text.splitlines()
+                if "message_delta" in line and line.startswith("data:")
+            ]
+        else:
+            stops = [json.loads(text)["stop_reason"]]
+        assert stops == [reason if reason == "pause_turn" else None if reason is None else "end_turn"]
+    assert len(fake.calls("/v1/messages")) == 2

@@ -394,7 +394,7 @@ def test_translation_error_is_a_value_error() -> None:
 # ------------------------------------------------------------- from_messages_response
 
 
-def _anthropic_message(content: list[dict[str, Any]], stop_reason: str = "end_turn", **usage: int) -> dict:
+def _anthropic_message(content: list[dict[str, Any]], stop_reason: str | None = "end_turn", **usage: int) -> dict:
     return {
         "id": "msg_01ABC",
         "type": "message",
@@ -485,12 +485,13 @@ def test_empty_content_gives_empty_string() -> None:
         ("max_tokens", "length"),
         ("tool_use", "tool_calls"),
         ("refusal", "content_filter"),
-        ("pause_turn", "stop"),
+        ("pause_turn", "pause_turn"),  # round 18: read as "stop", a turn to go on was cached as a whole answer
         ("model_context_window_exceeded", "length"),
-        ("something_new", "stop"),
+        ("something_new", "something_new"),
+        (None, None),
     ],
 )
-def test_stop_reason_mapping(stop_reason: str, finish_reason: str) -> None:
+def test_stop_reason_mapping(stop_reason: str | None, finish_reason: str | None) -> None:
     resp = _anthropic_message([{"type": "text", "text": "x"}], stop_reason)
     assert from_messages_response(resp, "m")["choices"][0]["finish_reason"] == finish_reason
 
@@ -699,11 +700,11 @@ def test_message_delta_usage_overrides_cumulative_fields() -> None:
     }
 
 
-def test_stream_without_stop_reason_still_finishes() -> None:
+def test_a_stream_stopped_without_its_stop_reason_is_not_made_to_finish() -> None:
+    """Round 18: read as "stop", such a stream was cached as a whole answer."""
     translator = StreamTranslator("alias", include_usage=False)
     translator.feed("message_start", {"type": "message_start", "message": {"id": "m", "usage": {}}})
-    chunks = translator.feed("message_stop", {"type": "message_stop"})
-    assert [c["choices"][0]["finish_reason"] for c in chunks] == ["stop"]
+    assert translator.feed("message_stop", {"type": "message_stop"}) == []
 
 
 def test_thinking_blocks_ride_along_apart_from_the_content() -> None:

@@ -30,10 +30,11 @@ JSON = dict[str, Any]
 
 _MAX_TEMPERATURE = 1.0
 
+# Anthropic's stop reasons in OpenAI's words; any other (pause_turn: the turn goes on when the client sends it back)
+# is kept as it came, so no cache takes the answer for a whole one and /v1/messages gives its client the same reason.
 _FINISH_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
-    "pause_turn": "stop",
     "max_tokens": "length",
     "model_context_window_exceeded": "length",
     "tool_use": "tool_calls",
@@ -428,7 +429,7 @@ def from_messages_response(resp: JSON, model: str, json_answer: bool = False) ->
                 "index": 0,
                 "message": message,
                 "logprobs": None,
-                "finish_reason": _map_stop_reason(stop) or "stop",
+                "finish_reason": _map_stop_reason(stop),
             }
         ],
     }
@@ -459,10 +460,11 @@ def _split_content(blocks: list[JSON]) -> tuple[list[str], list[JSON]]:
     return texts, tool_calls
 
 
-def _map_stop_reason(stop_reason: str | None) -> str | None:
-    if stop_reason is None:
+def _map_stop_reason(stop_reason: Any) -> str | None:
+    """None for none (an answer broken off before its end: never cached); a reason that is no text is no reason."""
+    if not isinstance(stop_reason, str) or not stop_reason:
         return None
-    return _FINISH_REASONS.get(stop_reason, "stop")
+    return _FINISH_REASONS.get(stop_reason, stop_reason)
 
 
 def _openai_usage(usage: Any) -> JSON | None:
@@ -642,7 +644,7 @@ class StreamTranslator:
         return [] if self._stopped else self._on_message_stop({})
 
     def _on_message_stop(self, data: JSON) -> list[JSON]:
-        chunks = [] if self._finished else [self._chunk({}, "stop")]
+        chunks: list[JSON] = []  # a stream stopped without its stop reason says nothing of having ended
         self._finished = self._stopped = True
         usage = self.usage
         if self.include_usage and usage is not None:  # none to report: the answer is charged its estimate

@@ -30,8 +30,15 @@ def message_id(chat_id: Any) -> str:
     return "msg_" + (text.removeprefix("chatcmpl-") or uuid.uuid4().hex[:24])
 
 
+# Anthropic's own reason that OpenAI has no word for, kept by the translation of Anthropic's answers, given back.
+_ANTHROPIC_ONLY = frozenset({"pause_turn"})
+
+
 def stop_reason(finish_reason: Any) -> str | None:
-    return None if finish_reason is None else _STOP_REASONS.get(str(finish_reason), "end_turn")
+    if finish_reason is None:
+        return None
+    reason = str(finish_reason)
+    return reason if reason in _ANTHROPIC_ONLY else _STOP_REASONS.get(reason, "end_turn")
 
 
 def anthropic_usage(usage: Any) -> JSON:
@@ -92,7 +99,7 @@ def to_message(completion: JSON, model: str) -> JSON:
         "role": "assistant",
         "model": model,
         "content": content,
-        "stop_reason": "refusal" if refusal else stop_reason(choice.get("finish_reason")) or "end_turn",
+        "stop_reason": "refusal" if refusal else stop_reason(choice.get("finish_reason")),
         "stop_sequence": None,
         "usage": anthropic_usage(completion.get("usage")),
     }
@@ -151,7 +158,7 @@ class MessageEvents:
                 {
                     "type": "message_delta",
                     "delta": {
-                        "stop_reason": "refusal" if self._refused else self._stop or "end_turn",
+                        "stop_reason": "refusal" if self._refused else self._stop,
                         "stop_sequence": None,
                     },
                     "usage": usage,
