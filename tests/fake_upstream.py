@@ -5,7 +5,8 @@ tests can count upstream calls and check exactly what a provider would have seen
 
 Behaviour is chosen by the requested model name:
   fail-500 / fail-429 / fail-401   answer that HTTP error in the provider's error shape (429 and 503
-                                   carry Retry-After: 7; a 401 echoes the key it was sent, as some do)
+                                   carry Retry-After: 7; a 401 echoes the key it was sent, as some do);
+                                   fail-<status>-<seconds>: after that wait
   slow-<seconds>                   wait before answering (timeouts)
   drop-stream                      send two chunks, then cut the connection
   drop-answer                      send half of a whole answer, then cut the connection
@@ -26,6 +27,8 @@ Behaviour is chosen by the requested model name:
                                    with <status>; a 429 says Retry-After: <ms>/1000 s, a 503
                                    retry-after-ms: <ms> (when given); later requests are answered
   hang                             accept the request and never answer
+  keeps-open                       a whole stream, finish_reason and usage, then no [DONE] (Anthropic: no
+                                   message_stop): kept open KEPT_OPEN_SECONDS before it ends
   trickle                          a 200 whose body (a stream: pings before any event) comes a few bytes every
                                    0.2 s for 10 s: no read waits long, the answer never arrives
   keepalive-stall                  a stream that sends its first chunk, then only ": ping" comments every 0.2 s
@@ -121,6 +124,7 @@ def _usage(prompt: str, answer: str) -> dict[str, Any]:
     }
 
 
+KEPT_OPEN_SECONDS = 8
 # What a broken provider has been seen to put in `usage`: it must neither fail the request nor poison spend.
 BAD_USAGE: dict[str, dict[str, Any]] = {
     "garbage-usage": {"prompt_tokens": "lots", "completion_tokens": -5, "prompt_tokens_details": 7},
@@ -509,7 +513,9 @@ class FakeUpstream:
             }
             return await _json(send, 400, {"error": {**unknown, "param": None, "code": None}})
         if model.startswith("fail-"):
-            status = int(model.split("-")[1])
+            status, *wait = model.split("-")[1:]
+            await asyncio.sleep(float(wait[0]) if wait else 0)
+            status = int(status)
             retry = [(b"retry-after", b"7")] if status in (429, 503) else []
             return await _json(send, status, _error(status, anthropic, headers), retry)
         if model.startswith("big-"):
@@ -559,6 +565,8 @@ class FakeUpstream:
                 if model.startswith("garbled-"):
                     return await _garbled(send, _stream_events(body), 0 if model == "garbled-first" else 2)
                 events = [("", extra.decorate_chat(body, e)) for e in _stream_events(body)]
+                if model == "keeps-open":
+                    return await _sse(send, events, False, False, 0, linger=KEPT_OPEN_SECONDS)
                 return await _sse(send, events, model == "drop-stream", True, 0.2 if model == "slow-stream" else 0)
             return await _json(send, 200, extra.decorate_chat(body, _completion(body)))
         if path == "/v1/responses":
@@ -594,6 +602,8 @@ class FakeUpstream:
                     events = [events[0], WRONG_SHAPE_EVENTS[model], *events[2:]]
                 if model in _ANTHROPIC_BAD_USAGE:
                     events = [(name, _anthropic_usage_of(model, data)) for name, data in events]
+                if model == "keeps-open":  # no message_stop
+                    return await _sse(send, events[:-1], False, False, 0, b"request-id", KEPT_OPEN_SECONDS)
                 return await _sse(send, events, False, False, 0, b"request-id")
             message = fake_messages_response(body)
             if model in _ANTHROPIC_BAD_USAGE:
@@ -691,7 +701,9 @@ async def _sse(
     done_marker: bool,
     pause: float,
     id_header: bytes = b"x-request-id",
+    linger: float = 0,
 ) -> None:
+    """`linger`: seconds the stream is kept open after its last event, before it ends."""
     headers = [(b"content-type", b"text/event-stream"), (id_header, b"req_fake_stream")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     for i, (name, data) in enumerate(events):
@@ -706,6 +718,7 @@ async def _sse(
             }
         )
         await asyncio.sleep(pause)
+    await asyncio.sleep(linger)
     tail = b"data: [DONE]\n\n" if done_marker else b""
     await send({"type": "http.response.body", "body": tail, "more_body": False})
 

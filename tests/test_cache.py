@@ -81,6 +81,34 @@ def test_the_same_request_asked_while_it_is_answered_waits_for_that_answer(helix
     assert len(rows) == 14 and {r["status"] for r in rows} == {200}
 
 
+def test_the_same_request_waits_again_when_the_one_it_waited_for_left_and_gets_the_providers_error(
+    helix: Helix, fake: FakeState
+) -> None:
+    """Round 18: when the request asked first ended without an answer stored (its client left), every one waiting for
+    it asked the provider (twenty at once: twenty calls); and when the provider failed it, each asked again. Now one
+    asks and the others wait for it; a provider's error is theirs too."""
+    url = f"{helix.url}/v1/chat/completions"
+
+    def send(model: str, timeout: float = 30) -> httpx.Response:
+        body = {"model": model, "messages": [{"role": "user", "content": "asked by many, the first one leaves"}]}
+        return httpx.post(url, json=body, timeout=timeout)
+
+    with ThreadPoolExecutor(6) as pool:
+        leaving = pool.submit(send, "slow-1", 0.4)
+        time.sleep(0.15)
+        waiting = [pool.submit(send, "slow-1") for _ in range(5)]
+        with pytest.raises(httpx.ReadTimeout):
+            leaving.result()
+        answers = [f.result() for f in waiting]
+    assert sorted(r.headers["x-helix-cache"] for r in answers) == ["HIT-EXACT"] * 4 + ["MISS"]
+    assert len(fake.calls("/v1/chat/completions")) == 2
+    with ThreadPoolExecutor(6) as pool:
+        failed = [pool.submit(send, "fail-400-1") for _ in range(6)]
+        errors = [f.result() for f in failed]
+    assert {r.status_code for r in errors} == {400} and len({r.json()["error"]["message"] for r in errors}) == 1
+    assert len(fake.calls("/v1/chat/completions")) == 3
+
+
 def test_a_request_waiting_for_the_same_one_keeps_its_own_deadline(helix: Helix, fake: FakeState) -> None:
     """A follower with `x-helix-timeout: 0.4` waited for the leader's 1-second answer and got it (a helper's find); it
     gets its 504, and the leader's answer is still stored."""

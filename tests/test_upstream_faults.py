@@ -1363,3 +1363,25 @@ def test_a_whole_answer_sent_as_events_is_assembled_and_charged(
         assert costs[0] == pytest.approx(expected) and costs[1] == 0 and costs[2] is not None and costs[2] > 0
     finally:
         helix.server.stop()
+
+
+@pytest.mark.parametrize("model", ["keeps-open", "anthropic/keeps-open"])
+def test_a_whole_stream_kept_open_after_its_end_ends_soon_as_a_whole_answer(helix: Helix, model: str) -> None:
+    """Round 18: a stream that sent its last chunk (and its usage) and then neither `[DONE]` nor message_stop held its
+    client for the read timeout (600 s by default), then ended in an error event, logged 504, not cached."""
+    body = {"model": model, "messages": [{"role": "user", "content": f"kept open {model}"}], "stream": True}
+    started = time.monotonic()
+    with httpx.stream("POST", f"{helix.url}/v1/chat/completions", json=body, timeout=20) as response:
+        text = response.read().decode()
+    assert time.monotonic() - started < 6  # the fake keeps it open 8 s
+    assert text.rstrip().endswith("data: [DONE]") and '"error"' not in text
+    assert f"echo: kept open {model}" == "".join(
+        choice["delta"].get("content") or ""
+        for line in text.splitlines()
+        if line.startswith("data: {")
+        for choice in json.loads(line[6:])["choices"]
+    )
+    helix.flush()
+    (row,) = helix.rows("SELECT status FROM requests")
+    assert row["status"] == 200
+    assert post(helix, model, messages=body["messages"]).headers["x-helix-cache"] == "HIT-EXACT"

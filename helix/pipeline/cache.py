@@ -32,7 +32,7 @@ from helix.cache.fingerprint import fingerprint
 from helix.cache.response_cache import Lookup, ResponseCache
 from helix.call import Call, Completed, Next, Reply, Streamed, Target, Usage
 from helix.config import CacheConfig
-from helix.errors import UpstreamTimeout
+from helix.errors import HelixError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from helix.pii.hashing import keyed_hash
 from helix.pipeline.headers import MAX_SECONDS, TIMEOUT_HEADER, number_header, text_header, timeout_header
 from helix.pricing import PriceBook
@@ -116,7 +116,7 @@ class CacheStage:
         self._max_entry_bytes = config.max_entry_kb * 1024
         # Exact keys of answers being fetched now to be stored: the same request asked meanwhile waits for that
         # answer instead of asking the provider again (a burst of one question cost as many provider calls).
-        self._in_flight: dict[bytes, asyncio.Future[None]] = {}
+        self._in_flight: dict[bytes, asyncio.Future[HelixError | None]] = {}
 
     def _controls(self, call: Call) -> Controls:
         directives = {d.strip().lower() for d in call.headers.get("cache-control", "").split(",")}
@@ -145,20 +145,28 @@ class CacheStage:
         keys = fingerprint(call.body, model, self._scope(call, controls.namespace), shaped_by)
         found = await self._cache.lookup(keys, controls.threshold) if controls.lookup else Lookup(keys)
         coalesce = controls.lookup and not call.stream  # a stream's first token is not held back for another's answer
-        if found.hit is None and coalesce and (fetching := self._in_flight.get(keys.exact)) is not None:
-            await _wait_for_same(fetching, call)
+        # Until an answer is stored: a fetch that ends without one (refused, or its client gone) leaves the next
+        # waiter to ask and the others to wait for that; one the provider failed fails its waiters alike.
+        while found.hit is None and coalesce and (fetching := self._in_flight.get(keys.exact)) is not None:
+            if (failed := await _wait_for_same(fetching, call)) is not None:
+                raise failed
             found = await self._cache.lookup(keys, controls.threshold)
         if found.hit is not None:
             return self._hit(call, found, controls)
         call.cache = MISS
-        if not (coalesce and controls.store) or keys.exact in self._in_flight:
+        if not (coalesce and controls.store):
             return await self._fetch(call, next, found, controls)
         fetched = self._in_flight[keys.exact] = asyncio.get_running_loop().create_future()
+        failed = None
         try:
             return await self._fetch(call, next, found, controls)
-        finally:  # stored, refused, failed or cancelled: whoever waits looks again, and asks the provider on a miss
+        except (UpstreamError, UpstreamUnavailable) as error:
+            # the provider's answer to this very request (not a timeout: that is the asker's own deadline's)
+            failed = None if isinstance(error, UpstreamTimeout) else error
+            raise
+        finally:
             del self._in_flight[keys.exact]
-            fetched.set_result(None)
+            fetched.set_result(failed)
 
     async def _fetch(self, call: Call, next: Next, found: Lookup, controls: Controls) -> Reply:
         reply = await next(call)
@@ -275,11 +283,12 @@ def _answered(choice: dict[str, Any]) -> bool:
     )
 
 
-async def _wait_for_same(fetching: asyncio.Future[None], call: Call) -> None:
-    """Until the same request in flight is answered, within this request's own deadline (the other one goes on)."""
+async def _wait_for_same(fetching: asyncio.Future[HelixError | None], call: Call) -> HelixError | None:
+    """Until the same request in flight is answered (None) or failed by its provider (the error), within this
+    request's own deadline (the other one goes on)."""
     seconds = timeout_header(call.headers)
     try:
-        await asyncio.wait_for(asyncio.shield(fetching), seconds)
+        return await asyncio.wait_for(asyncio.shield(fetching), seconds)
     except TimeoutError:
         raise UpstreamTimeout(
             f"the same request, in flight, was not answered within the {TIMEOUT_HEADER} {seconds:g} s",

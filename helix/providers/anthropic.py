@@ -34,6 +34,7 @@ from helix.providers.http import (
     read_json,
     stream_ended,
     unreadable,
+    until_quiet_after_the_end,
 )
 from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS
 from helix.translate.completion_chunks import completion_to_chunks
@@ -149,7 +150,8 @@ class AnthropicProvider(HttpAdapter):
                     yield chunk
                 return
             waiting, first = time.perf_counter(), True
-            async for event, data, _more in iter_sse(response, self.name):
+            events = until_quiet_after_the_end(iter_sse(response, self.name), lambda: translator.finished)
+            async for event, data, _more in events:
                 if first:
                     call.upstream_seconds += time.perf_counter() - waiting
                     first = False

@@ -11,6 +11,8 @@ letting httpx work them out again for every request.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -437,6 +439,43 @@ MAX_EVENT_BYTES = 32 * 1024 * 1024
 # Bytes looked for as numbers: `b"\n" in data` first tries `b"\n"` as an int, and raises and clears a TypeError
 # inside before it searches (~0.5 µs each time; `10 in data` is a memchr).
 LF, CR = ord("\n"), ord("\r")
+
+
+# After an answer's last chunk, what a provider still owes (its usage, `[DONE]`, message_stop) comes at once: one that
+# sent its answer whole and kept the stream open is not waited for past this (its client was held for the read timeout
+# and given an error after the whole answer).
+AFTER_THE_END_SECONDS = 2.0
+
+
+async def until_quiet_after_the_end(
+    events: AsyncIterator[tuple[str, bytes, bool]], ended: Callable[[], bool]
+) -> AsyncIterator[tuple[str, bytes, bool]]:
+    """`events` as they come, until they stop, or until none comes for AFTER_THE_END_SECONDS once `ended()`."""
+    while True:
+        if not ended():
+            try:
+                event = await anext(events)
+            except StopAsyncIteration:
+                return
+        else:
+            # Read apart, and given up on without cancelling this task: a transport may make a cancelled read its
+            # own timeout error.
+            next_one = asyncio.ensure_future(anext(events))
+            try:
+                await asyncio.wait((next_one,), timeout=AFTER_THE_END_SECONDS)
+            finally:  # past the wait, or this task cancelled (its client gone): the read is not left behind
+                if not next_one.done():
+                    next_one.cancel()
+                    with contextlib.suppress(BaseException):
+                        await next_one
+            try:
+                event = next_one.result()
+            except StopAsyncIteration:
+                return
+            except (asyncio.CancelledError, UpstreamTimeout):  # silent past this wait, or past the read timeout
+                logging.getLogger("helix.providers").info("a stream kept open after its answer's end is closed")
+                return
+        yield event
 
 
 async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tuple[str, bytes, bool]]:

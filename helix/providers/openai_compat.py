@@ -26,6 +26,7 @@ from helix.providers.http import (
     read_openai_error,
     stream_ended,
     unreadable,
+    until_quiet_after_the_end,
 )
 from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS, embeddings_mismatch
 from helix.translate.chunk_assembly import ChunkAssembler
@@ -167,7 +168,8 @@ class OpenAICompatProvider(HttpAdapter):
             first, finished, answered = True, False, False
             check = EVENT_PROBLEMS[path]
             choices, ended = body.get("n") or 1, set[int]()  # with n > 1, every choice ends the answer
-            async for event, data, more in iter_sse(response, self.name):
+            events = until_quiet_after_the_end(iter_sse(response, self.name), lambda: finished)
+            async for event, data, more in events:
                 if first:
                     call.upstream_seconds += time.perf_counter() - waiting
                     first = False
