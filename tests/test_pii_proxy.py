@@ -185,6 +185,24 @@ def test_every_role_and_tool_arguments_are_covered(firewall: Helix, fake: FakeSt
     assert json.loads(arguments) == {"ip": "<IP_ADDRESS>"}
 
 
+_GLUED_KEY = "sk-proj-NqVwYS81VP7Hb1DX8pPd5khxE3pyIgKpaUnArl63XykWZeiN"
+
+
+def test_a_key_glued_to_a_word_by_a_hyphen_is_found_in_a_prompt_and_refused_as_a_model(
+    firewall: Helix, fake: FakeState
+) -> None:
+    """Round 18: "claude-sk-proj-..." reached the provider, in a message and as a model's name (a key pasted on)."""
+    calls = len(fake.requests)
+    refused = chat(firewall, "hi", model="gpt-4o-" + _GLUED_KEY)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_model"
+    assert _GLUED_KEY not in refused.text and len(fake.requests) == calls
+    assert chat(firewall, f"use claude-{_GLUED_KEY} now").status_code == 200
+    assert _GLUED_KEY not in json.dumps(fake.requests[-1].body)
+    assert "task-sk-free-version-of-the-longest-name" in json.dumps(
+        chat(firewall, "the task-sk-free-version-of-the-longest-name ok").json()
+    )
+
+
 def test_embeddings_inputs_are_redacted(firewall: Helix, fake: FakeState) -> None:
     firewall.client().embeddings.create(model="text-embedding-3-small", input=["call 555-867-5309 now", "plain"])
     sent = fake.calls("/v1/embeddings")[0].body["input"]

@@ -58,6 +58,7 @@ from helix.pii.recognizers import (
 from helix.pii.scan import Hit, Scanner
 from helix.pii.secrets import secret_recognizers
 from helix.pii.tables import labelled_view
+from helix.pii.whole_words import WholeWords
 
 _NER_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION"}
 _NER_OPTIONAL = {"ORG": "ORGANIZATION", "NORP": "NRP"}
@@ -313,6 +314,7 @@ def wrapped_keys(text: str, findings: list[Finding]) -> list[Finding]:
     return out
 
 
+_NEWLINE = regex.compile("\n")
 MIN_REPEATED = 4  # shorter values ("Li", "42") recur as parts of other things
 
 
@@ -321,35 +323,28 @@ def repeats(text: str, findings: Sequence[Finding]) -> list[Finding]:
     it recurs, the words that named it may not be there again (redis-cli -a 'S3cret' ... then `requirepass` S3cret).
     On its line: the short fields of a request share a document, a line each, and one field's value says nothing of
     another's. One inside another finding is left to it ("Anna" found as a name, an address Anna.Berg@...)."""
-    found: list[Finding] = []
+    kept = [f for f in findings if f.end - f.start >= MIN_REPEATED]
+    if not kept:
+        return []
+    newlines = [match.start() for match in _NEWLINE.finditer(text)]
+    found_on: dict[tuple[int, str], Finding] = {}  # (line, value): its best finding there
+    for finding in kept:
+        key = (bisect.bisect_left(newlines, finding.start), text[finding.start : finding.end])
+        if key not in found_on or finding.score > found_on[key].score:
+            found_on[key] = finding
     starts = [f.start for f in findings]
-    first_of: dict[tuple[int, str], Finding] = {}  # a value found many times on a line is looked for once (linear)
-    for finding in findings:
-        value = text[finding.start : finding.end]
-        if len(value) >= MIN_REPEATED:
-            key = (text.rfind("\n", 0, finding.start) + 1, value)
-            if key not in first_of or finding.score > first_of[key].score:
-                first_of[key] = finding
-    for (line_start, value), finding in first_of.items():
-        line_end = text.find("\n", finding.end)
-        line_end = len(text) if line_end < 0 else line_end
-        start = text.find(value, line_start, line_end)
-        while start >= 0:
-            end = start + len(value)
-            if stands_alone(text, start, end) and not _overlaps(findings, starts, start, end):
-                found.append(Finding(finding.entity_type, start, end, finding.score))
-            start = text.find(value, end, line_end)
-    return found
+    found: list[Finding] = []
+    for start, value in WholeWords({value for _, value in found_on}).places(text):
+        best = found_on.get((bisect.bisect_left(newlines, start), value))
+        end = start + len(value)
+        if best is not None and not _overlaps(findings, starts, start, end):
+            found.append(Finding(best.entity_type, start, end, best.score))
+    return sorted(found, key=lambda f: f.start)
 
 
 def _overlaps(findings: Sequence[Finding], starts: list[int], start: int, end: int) -> bool:
     i = bisect.bisect_right(starts, start)
     return (i > 0 and findings[i - 1].end > start) or (i < len(findings) and findings[i].start < end)
-
-
-def stands_alone(text: str, start: int, end: int) -> bool:
-    """Not part of a longer word or number."""
-    return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
 
 
 def _same_kind_joined(findings: Iterable[Finding]) -> list[Finding]:

@@ -490,6 +490,7 @@ _DATE = (
     rf"|\d{{1,2}}-{_MONTH}-\d{{4}}"  # 12-Mar-1984 (a record's day-month-year)
     r"|\d{4} ?年 ?\d{1,2} ?月 ?\d{1,2} ?日"  # 1988年7月23日 (Japanese, Chinese)
     r"|\d{4} ?년 ?\d{1,2} ?월 ?\d{1,2} ?일"  # 1988년 7월 23일 (Korean)
+    r"|(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"  # set W: 19770911 (a vCard's BDAY, an ISO basic date)
 )
 # The date follows the words on their line (within a few words: "dob, ssn) VALUES ('Ng', '1990-04-17'"), or opens the
 # next line, an answer to them: after a chat turn's time and speaker ("date of birth?" / "[10:02] customer: 14th of
@@ -576,6 +577,9 @@ class DateOfBirthRecognizer(_SpanRecognizer):
 # not one. A passport is also named in other languages (passaporto, pasaporte, passeport, Reisepass, paszport,
 # paspoort) and by a field name (passport_no, passportNumber).
 _ID_NUMBER_SUFFIX = r"[ _]?(?:id|no|number|#)"
+# Short names that are words or acronyms of other things too ("the NPI launch in Q3 2025"): only a number right after
+# them, or after "is" ("my NHI is ZAC5361", Swahili's "yangu ni"), is theirs.
+_NUMBER_RIGHT_AFTER = r"(?=[)\"' \t:=#-]{0,5}(?:(?:is|es|ni|yangu ni|n[or]\.?) ?)?[a-z]{0,4}[ -]?\d)"
 _ID_WORD_BRANCHES = (
     *(r"passport\w*", "passaporto", "passaporte", "pasaporte", "passeport", r"reisepass\w*", r"paszport\w*"),
     *(r"paspoort\w*", r"driv(?:er'?s?|ing) ?licen[cs]e", "licen[cs]e (?:no|number|#)", "medicare", "medicaid", "nhs"),
@@ -618,7 +622,7 @@ _ID_WORD_BRANCHES = (
     *(r"frequent[ -]?fl[iy]er", "flying blue", "skymiles", "aadvantage", "mileageplus", r"miles ?(?:&|and) ?more"),
     *(word + _ID_NUMBER_SUFFIX for word in ("membership", "loyalty")),
     # set M: a Polish account (numer rachunku) and a German passport's short name (Passnummer, Pass-Nr.)
-    *(r"rachunk\w*", r"pass-?n(?:umme)?r"),
+    *(r"rachun\w*", r"pass-?n(?:umme)?r"),
     # set N: a plate by its name alone and in German, French, Spanish and Dutch, a driver's licence as "DL" (CA DL
     # V3450508), Germany's tax id by its official name, India's provident fund number (UAN)
     *("plate", "kennzeichen", "immatriculation", r"matr[ií]cula", "kenteken", "dl", "identifikationsnummer", "uan"),
@@ -655,6 +659,15 @@ _ID_WORD_BRANCHES = (
     # product's, as often as a person's device)
     *("teudat zehut", r"mitglieds?-?n(?:umme)?r", "allocataire", r"a-?number", r"alien (?:registration )?number"),
     *("rekening", r"s[ốo] t[àa]i kho[ảa]n", "voter id"),
+    # set W: a DNI (Argentina's, Spain's) and Colombia's cédula by their names, Belgium's national number as a field,
+    # a US prescriber's NPI and DEA numbers, Vietnam's citizen identity card (CCCD, CMND), Bangladesh's NID, New
+    # Zealand's NHI, Pakistan's CNIC, Argentina's CBU and Mexico's CLABE (bank accounts), Quebec's health card (RAMQ),
+    # Kenya's tax PIN (KRA PIN), a Polish account as "rachunek"
+    *(
+        label + _NUMBER_RIGHT_AFTER
+        for label in ("dni", r"c[ée]dula", "national ?number", "npi", "dea", "cccd", "cmnd", "nid", "nhi", "cnic")
+    ),
+    *(label + _NUMBER_RIGHT_AFTER for label in ("cbu", "clabe", "ramq", "kra pin")),
 )
 # The words above that name a vehicle's plate: a plate may have fewer digits than other numbers (`_plate_shaped`).
 _PLATE_WORDS = re.compile(
@@ -681,6 +694,9 @@ _CJK_ID_WORDS = (
     # set U: Korea's resident registration number ("주민번호는 951107-..."); Aadhaar and a bank account in Hindi (a
     # word may end in a vowel sign, no word character: no boundary after it)
     "|주민(?:등록)?번호|आधार(?: संख्या| नंबर)?|खाता संख्या"
+    # set W: Israel's identity number (ת.ז.), Egypt's national number, Pakistan's identity card, Bangladesh's NID in
+    # their scripts, and a bank account in Japanese (口座: 銀行 支店 普通 4827193)
+    "|ת\\.ז|الرقم القومي|شناختی کارڈ(?: نمبر)?|এনআইডি|口座"
 )
 # After "#" a number's label ends whatever follows ("Member #: 8834-2211-09").
 # Japanese words are written with no space around them ("マイナンバーは1234..."): no word boundary asked there.
@@ -728,7 +744,7 @@ ID_HINTS = (
         "miles and more",
     ),
     *("membership", "loyalty"),
-    *("旅券番号", "パスポート番号", "护照号", "護照號", "여권", "rachunk", "passn", "pass-n"),
+    *("旅券番号", "パスポート番号", "护照号", "護照號", "여권", "rachun", "passn", "pass-n"),
     *("kennzeichen", "immatriculation", "matr", "kenteken", "identifikationsnummer"),
     *("idnr", "id-nr", "kunden"),
     *("id no", "id nr", "philhealth", "nationalid", "cidad", "emp ", "emp_", "emp#", "empid", "empno", "תעודת"),
@@ -738,6 +754,8 @@ ID_HINTS = (
     *("upi", "@ok", "@ybl", "@ibl", "@axl", "@paytm", "@apl"),
     *("teudat", "mitglied", "allocataire", "a-number", "anumber", "alien", "rekening", "tài khoản", "tai khoan"),
     *("so tai", "số tài", "आधार", "खाता", "주민", hl7.HINT, "voter id", "hardware"),
+    *("cédula", "cedula", "national number", "nationalnumber", "ramq", "ת.ז", "الرقم القومي", "شناختی کارڈ", "এনআইডি"),
+    *("kra pin", "口座"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
@@ -745,6 +763,7 @@ ID_WORD_HINTS = (
     *("imei", "amka", "αμκα", "cnp", "cuil", "cuit", "uci", "rfc", "uan"),
     *("nin", "bvn", "nss", "bsb", "acc"),
     *("инн", "іпн", "taj", "reg"),
+    *("dni", "npi", "dea", "cccd", "cmnd", "nid", "nhi", "cnic", "cbu", "clabe"),
 )
 DATE_OF_BIRTH_HINTS = (
     "born",
@@ -783,7 +802,8 @@ DATE_OF_BIRTH_HINTS = (
 _ID_VALUE = re.compile(
     r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])((?=(?:\d[./]?){8})(?!\d\d?[./]\d\d?[./]\d{4}\b)"
     r"\d{1,4}(?P<sep>[./])\d{2,8}(?:(?P=sep)\d{2,5}){1,2}"
-    r"|\d\d(?: \d{4}){5,7}|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -][A-Z0-9]+){0,4}|\d{6,}[a-z]{1,2}"
+    r"|\d\d\.\d\d\.\d\d-\d{3}\.\d\d"  # set W: Belgium's national number (94.09.12-284.62)
+    r"|\d\d(?: \d{4}){5,7}|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -](?:№ |No )?[A-Z0-9]+){0,4}|\d{6,}[a-z]{1,2}"
     r"|[a-z]{2,3}\d{6,}[a-z]?|\d[ -]\d{4}[ -]\d{5}[ -]\d\d[ -]\d|[a-z]{5}\d{4}[a-z])"
     r"(?![A-Za-z0-9_]|/\d)"
 )

@@ -24,12 +24,13 @@ from typing import Any
 
 import msgspec
 
-from helix.pii.analyzer import MIN_REPEATED, Finding, PiiEngine, stands_alone
+from helix.pii.analyzer import MIN_REPEATED, Finding, PiiEngine
 from helix.pii.canonical import View, canonical
 from helix.pii.config import NER_ENTITIES, SECRET_ENTITIES
 from helix.pii.document import Document, Source, build_docs
 from helix.pii.hashing import keyed_hash
 from helix.pii.walk import walk, write_back
+from helix.pii.whole_words import WholeWords
 
 log = logging.getLogger("helix.pii")
 
@@ -359,6 +360,7 @@ def everywhere(sources: Sequence[Source], found: list[list[Finding]]) -> list[li
                 values.setdefault(value, f)
     if not values:
         return found
+    places = WholeWords(values)
     out: list[list[Finding]] = []
     for source, findings in zip(sources, found, strict=True):
         if source.ident:
@@ -366,41 +368,10 @@ def everywhere(sources: Sequence[Source], found: list[list[Finding]]) -> list[li
             continue
         more = [
             Finding(values[value].entity_type, at, at + len(value), values[value].score)
-            for value, at in _whole_words(source.text, values)
+            for at, value in places.places(source.text)
         ]
         out.append(merge_overlaps(findings + more) if more else findings)
     return out
-
-
-_FEW_VALUES = 32
-
-
-def _whole_words(text: str, values: dict[str, Finding]) -> list[tuple[str, int]]:
-    """Each value where it stands as a whole word. A few values are each looked for through the text; many (thousands
-    of addresses on one long line) would make that quadratic, so the text's word starts are read once instead, each
-    against the values' lengths."""
-    if len(values) <= _FEW_VALUES:
-        return [(value, at) for value in values for at in _places(text, value)]
-    lengths = sorted({len(value) for value in values})
-    firsts = {value[0] for value in values}
-    found = []
-    for at, char in enumerate(text):
-        if char in firsts and (at == 0 or not text[at - 1].isalnum()):
-            for size in lengths:
-                end = at + size
-                if end <= len(text) and text[at:end] in values and (end == len(text) or not text[end].isalnum()):
-                    found.append((text[at:end], at))
-    return found
-
-
-def _places(text: str, value: str) -> list[int]:
-    places = []
-    at = text.find(value)
-    while at >= 0:
-        if stands_alone(text, at, at + len(value)):
-            places.append(at)
-        at = text.find(value, at + 1)
-    return places
 
 
 def merge_overlaps(findings: list[Finding]) -> list[Finding]:

@@ -231,7 +231,8 @@ _SECRET_KEY = (
 # So is a URL query's "key" or "appid" (?key=AIza..., &appid=3d9f...): a web API's key where the API asks for it.
 _OTHER_KEY = (
     r"(?i:(?:(?<=[a-z0-9][_. -])|(?<![^\n])[ \t]*[\"']?)key(?:[_.-](?:base|id|data))?\b"
-    r"|(?<=[?&])(?:key|app[_-]?id)(?==))"
+    r"|(?<=[?&])(?:key|app[_-]?id)(?==)"
+    r"|(?<![a-z0-9_-])session(?=[\"']?[ \t]*[:=]))"  # set W: a log's "session": "y5XFqWUt..." (a session's token)
 )
 _TRAILING = ".,;:)"
 # The words that make a name/value pair's name a secret's (`name_value_pair`): found anywhere inside the name
@@ -324,14 +325,32 @@ def _not_filler(check: Check | None) -> Check:
     return lambda value: len(set(value[-12:])) > 3 and (check is None or check(value))
 
 
+# OpenAI's and Anthropic's keys glued to a word by a hyphen ("claude-sk-proj-...", a key pasted onto a model's name):
+# a prefix only keys have, or an sk- run of digits, capitals and small letters both (not "task-sk-free-..." words).
+_KEY_AFTER_A_HYPHEN = r"(?<=-)(?=sk-(?:proj-|svcacct-|admin-|ant-)|sk-(?=[\w-]*\d)(?=[\w-]*[A-Z])(?=[\w-]*[a-z]))"
 _VENDOR_KEY_PATTERNS = [
     _api(
         "openai",
-        _NOT_TOKEN_BEFORE + r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}" + _NOT_TOKEN_AFTER,
+        f"(?:{_NOT_TOKEN_BEFORE}|{_KEY_AFTER_A_HYPHEN})"
+        + r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"
+        + _NOT_TOKEN_AFTER,
         ("sk-",),
         check=_has_digit_and_letter,
     ),
-    _api("anthropic", _NOT_TOKEN_BEFORE + r"sk-ant-[A-Za-z0-9_-]{20,}" + _NOT_TOKEN_AFTER, ("sk-ant-",)),
+    _api(
+        "anthropic",
+        f"(?:{_NOT_TOKEN_BEFORE}|{_KEY_AFTER_A_HYPHEN})" + r"sk-ant-[A-Za-z0-9_-]{20,}" + _NOT_TOKEN_AFTER,
+        ("sk-ant-",),
+    ),
+    # set W: an SDK's client made with its key as the first argument and no vendor prefix to know it by
+    # (cohere.Client("0QFeiYr0...")): 32 to 128 letters and digits, both cases
+    _api(
+        "client_key",
+        r"(?<![\w.])(?:\w+\.)?(?:[A-Z]\w*)?Client\(\s*(?P<q>[\"'])(?P<value>[A-Za-z0-9_-]{32,128})(?P=q)",
+        ("client(",),
+        check=_mixed_case_and_digit,
+        line_local=True,
+    ),
     _api("github", r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}\b", _GITHUB_HINTS),
     _api("github_pat", r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b", ("github_pat_",)),
     _api("gitlab", r"\bglpat-[A-Za-z0-9_-]{20,}" + _NOT_TOKEN_AFTER, ("glpat-",)),
@@ -922,12 +941,14 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         # "card PIN: 7731", "passcode = 482913", one-time codes: "otp: 482193", "verification code is 739204"; the codes
-        # of a door, a gate, an alarm or a keypad; a meeting's PIN as dial-in lines write it ("PIN 938265035#"); "PIN"
-        # in capitals before its digits ("PIN 4471 for the account"; not "GPIO pin 1234")
+        # of a door, a gate, an alarm or a keypad; a meeting's PIN as dial-in lines write it ("PIN 938265035#") and its
+        # passcode ("Passcode 582914"); "PIN" in capitals before its digits ("PIN 4471 for the account"; not "GPIO pin
+        # 1234")
         "pin",
         r"(?i:\b(?:pin(?:[ -]?code)?|passcode|otp(?:[ -]?code)?|one[ -]time[ -](?:pass)?code"
         r"|(?:verification|2fa|mfa|door|gate|alarm|keypad|lockbox|entry|garage)[ -]code)\b[ \t]*(?:is|:|=)[ \t]*"
-        r"|\bpin[ \t]+(?=\d{4,12}#)|(?-i:\bPIN)[ \t]+(?=\d{4,8}(?![\w.])))(?P<value>\d{4,12})(?![\w.])",
+        r"|\bpin[ \t]+(?=\d{4,12}#)|\bpasscode[ \t]+(?=\d{4,12}(?![\w.]))|(?-i:\bPIN)[ \t]+(?=\d{4,8}(?![\w.])))"
+        r"(?P<value>\d{4,12})(?![\w.])",
         ("pin", "passcode", "otp", "one-time", "one time", "verification", "2fa", "mfa", " code"),
         score=0.8,
         line_local=True,
@@ -1072,9 +1093,9 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "card_security_code",  # "CVV 382", '"cvc":"7731"': with the card number, whoever has it can pay
-        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc|(?:card )?security code)\b[\"']?[ \t]*(?:is|:|=|#|-)?[ \t]*[\"']?)"
+        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc|(?-i:CID)|(?:card )?security code)\b[\"']?[ \t]*(?:is|:|=|#|-)?[ \t]*[\"']?)"
         r"(?P<value>\d{3,4})(?![\d/:]|[.,]\d)",
-        ("cvv", "cvc", "cvn", "csc", "security code"),
+        ("cvv", "cvc", "cvn", "csc", "cid", "security code"),
         score=0.8,
         line_local=True,
         min_length=3,
@@ -1111,7 +1132,7 @@ SECRET_PATTERNS = [
         "other_key",
         _OTHER_KEY,
         _BARE_KEY_VALUE,
-        ("key", "appid", "app_id", "app-id"),
+        ("key", "appid", "app_id", "app-id", "session"),
         0.7,
         (_random_looking,) * 2,
         _random_looking,
