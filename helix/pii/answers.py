@@ -10,7 +10,9 @@ newest token (so a value still being written is never cut in two), cut at whites
 inside a finding, and analyses each new window together with the last `BEHIND_CHARS` it already
 passed on (context words like "phone:" count; values that started there are cut off at the seam).
 Each analysis covers at most `BEHIND_CHARS` + what arrived since the last one (~`HOLD_CHARS` +
-`STEP_CHARS` plus one delta), so its cost does not grow with the length of the answer.
+`STEP_CHARS` plus one delta), so its cost does not grow with the length of the answer; but one
+finding as long as all that is held (a private key being written) can pass nothing on, so the
+next analysis waits for the held text to double: its cost stays linear in the answer's length.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class StreamScrubber:
         self._redactor = redactor
         self._pending = ""
         self._behind = ""
+        self._due_at = HOLD_CHARS + STEP_CHARS  # held characters at which the next analysis runs
 
     @property
     def held_back(self) -> int:
@@ -36,7 +39,7 @@ class StreamScrubber:
 
     def analyses(self, delta: str) -> bool:
         """Whether `feed(delta)` runs an analysis (the caller may want it off the event loop)."""
-        return len(self._pending) + len(delta) >= HOLD_CHARS + STEP_CHARS
+        return len(self._pending) + len(delta) >= self._due_at
 
     def feed(self, delta: str) -> str:
         due = self.analyses(delta)
@@ -59,6 +62,7 @@ class StreamScrubber:
         out = self._redactor.apply([Text(pending[:cut])], [[f for f in findings if f.end <= cut]], answer=True)
         self._pending = pending[cut:]
         self._behind = (behind + pending[:cut])[-BEHIND_CHARS:]
+        self._due_at = max(HOLD_CHARS + STEP_CHARS, 2 * len(self._pending) if cut == 0 else 0)
         return out.texts[0]
 
 
