@@ -197,6 +197,8 @@ def test_text_payloads_are_decoded_and_binary_ones_skipped(engine: PiiEngine) ->
         "ann@leak\u3002io",
         "ann\x00@leak.io",
         "ann@le\x1bak.io",
+        # a combining mark on the "@" or a dot (round 18)
+        "ann@\u0301leak.\u0308io",
     ],
 )
 def test_disguised_values_are_found_and_the_original_span_redacted(engine: PiiEngine, written: str) -> None:

@@ -129,7 +129,7 @@ def _normalised(text: str) -> View:
         if piece[0] == "%":
             replacement = "".join(c for c in unquote(piece, errors="replace") if c not in ZERO_WIDTH)
             replacement = unicodedata.normalize("NFKC", replacement)
-        elif piece in ZERO_WIDTH or _CONTROL.match(piece):
+        elif piece in ZERO_WIDTH or _CONTROL.match(piece) or _stray_mark(text, start, piece):
             continue
         elif piece in _IDEOGRAPHIC_STOPS and _between_ascii_words(text, start, end):
             replacement = "."
@@ -171,6 +171,14 @@ def _apart(text: str, start: int, end: int, replacement: str) -> str:
     if _LETTER_OR_LONG_NUMBER_AFTER.match(text, end):
         replacement += " "
     return replacement
+
+
+def _stray_mark(text: str, start: int, piece: str) -> bool:
+    """A combining mark on a sign, which no word is written with (`person@\u0301mail.com`: written to slip by)."""
+    return start > 0 and text[start - 1] in _SIGNS and unicodedata.category(piece) == "Mn"
+
+
+_SIGNS = frozenset("@.:/_-+=")
 
 
 def _between_ascii_words(text: str, start: int, end: int) -> bool:
