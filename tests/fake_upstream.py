@@ -174,10 +174,15 @@ WRONG_RESPONSES: dict[str, list[Any]] = {
     "shape-content": [{"type": "message", "role": "assistant", "content": "str"}],
     "shape-text": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": 5}]}],
 }
-# Anthropic events of the wrong shape: a block whose delta is a string; an error that is only a string.
+# Anthropic events in place of a stream's second: of the wrong shape (a block whose delta is a string; an error that is
+# only a string), or a rate limit's error before any text.
 WRONG_SHAPE_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "wrong-shape": ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": "x"}),
     "error-string": ("error", {"type": "error", "error": "the model is overloaded"}),
+    "rate-limit-event": (
+        "error",
+        {"type": "error", "error": {"type": "rate_limit_error", "message": "over your tokens per minute"}},
+    ),
     "wrong-text": (
         "content_block_delta",
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": 5}},

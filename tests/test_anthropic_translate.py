@@ -720,11 +720,23 @@ def test_thinking_blocks_ride_along_apart_from_the_content() -> None:
         for c in translator.feed(event["type"], event)  # type: ignore[arg-type]
     ]
     assert deltas == [
+        {"role": "assistant", "content": ""},  # held from message_start until the answer's first piece
         {"thinking_blocks": [{"index": 0, "type": "thinking", "thinking": ""}]},
         {"thinking_blocks": [{"index": 0, "thinking": "hm"}]},
         {"thinking_blocks": [{"index": 0, "signature": "s"}]},
     ]
-    assert all("content" not in d for d in deltas)
+    assert all("content" not in d for d in deltas[1:])
+
+
+def test_an_error_right_after_message_start_comes_before_any_chunk() -> None:
+    """Round 18: the role's chunk went out at message_start, so an overload or a rate limit right after it (as
+    Anthropic sends them) was an error inside a stream already begun (a 200), never the client's status."""
+    translator = StreamTranslator("alias", include_usage=False)
+    assert translator.feed("message_start", {"type": "message_start", "message": {"id": "m", "usage": {}}}) == []
+    error = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
+    with pytest.raises(UpstreamStreamError) as info:
+        translator.feed("error", error)
+    assert info.value.status == 429
 
 
 def test_error_event_raises() -> None:

@@ -97,6 +97,6 @@ def test_tool_input_beyond_ascii_reads_the_same_streamed_or_not() -> None:
     (call,) = from_messages_response(answer, "m")["choices"][0]["message"]["tool_calls"]
     translator = StreamTranslator("m", include_usage=False)
     translator.feed("message_start", {"message": {"id": "msg_1", "usage": {}}})
-    (chunk,) = translator.feed("content_block_start", {"index": 0, "content_block": tool_use})
+    _greeting, chunk = translator.feed("content_block_start", {"index": 0, "content_block": tool_use})
     (streamed,) = chunk["choices"][0]["delta"]["tool_calls"]
     assert call["function"]["arguments"] == streamed["function"]["arguments"] == '{"city": "München"}'

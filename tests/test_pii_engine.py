@@ -553,6 +553,22 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ),
         ("Card number 3735 906942 27157  Exp 11/26  CID 4721\n", "4721", "PASSWORD"),
         ("DESCRIPTION:Meeting ID 847, Passcode 582914\nEND", "582914", "PASSWORD"),
+        # set X: a sort code with its account, bookings and stays by their references, members by their numbers, a
+        # matriculation, a French customer's, a Japanese employee's and a Spanish account's numbers, a car's rego, a
+        # lockbox's code
+        ("the Barclays account 20-45-77 / 63019284 will be", "20-45-77 / 63019284", "ID_NUMBER"),
+        ("Hotel: Novotel, conf# 88214479, guest", "88214479", "ID_NUMBER"),
+        ("Confirmation: 73920144   Loyalty: 441-908-227\n", "441-908-227", "ID_NUMBER"),
+        ("ET 672 via ADD, PNR 6HZW4K\nHotel", "6HZW4K", "ID_NUMBER"),
+        ("BOOKING REFERENCE: QX7LMP\nPASSENGER", "QX7LMP", "ID_NUMBER"),
+        ("call us quoting booking RM-558013.", "RM-558013", "ID_NUMBER"),
+        ("Ins: Aetna, member W318447290\n", "W318447290", "ID_NUMBER"),
+        ("matric no. s2287415, MSc", "s2287415", "ID_NUMBER"),
+        ("rappeler votre numéro client : CLI-884102.", "CLI-884102", "ID_NUMBER"),
+        ("社員番号：JP-240117\n", "JP-240117", "ID_NUMBER"),  # noqa: RUF001
+        ("Bancolombia cuenta de ahorros 318-204417-92.", "318-204417-92", "ID_NUMBER"),
+        ("Toyota RAV4, rego CFD-83K, VIN", "CFD-83K", "ID_NUMBER"),
+        ("Unit: 45-180, Kaneohe\nLockbox code 8251, garage", "8251", "PASSWORD"),
         # ... and by their shape and check digit alone.
         ("Meu CPF é 529.982.247-25, pode gerar a nota?", "529.982.247-25", "ID_NUMBER"),
         ("nome Giulia, CF BNCGLI92E45F205E, nata a Milano", "BNCGLI92E45F205E", "ID_NUMBER"),
@@ -1302,6 +1318,9 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         'c = MongoClient("mongodb://localhost:27017"); Client("my-service-name-with-a-long-identifier")',
         '{"session": "active", "started": "2024-05-01"}; the session: 45 minutes long',
         "email cid:image001.png@01D9 and the cid 4; a passcode must be 6 digits; 20240511 is the build",
+        # set X's look-alikes: booking and member words before no reference
+        "booking via SAP S4HANA today; the member 2 of the team; confirmation of the meeting at 10:30; PNR format",
+        "la cuenta con 24 habitaciones; Booking.com and Expedia; a lockbox code has 4 digits",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

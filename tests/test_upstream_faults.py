@@ -260,8 +260,9 @@ def test_an_anthropic_stream_event_of_the_wrong_shape_ends_the_stream_with_an_er
     }
     with httpx.stream("POST", f"{helix.url}{path}", json=body, timeout=30) as response:
         text = response.read().decode()
-    last = [line for line in text.split("\n") if line.startswith("data: ")][-1]
-    assert '"error"' in last and said in last and "internal error" not in last
+    # before any of the answer (round 18: the role's chunk waits for it), the client's status says so
+    assert response.status_code == 502
+    assert '"error"' in text and said in text and "internal error" not in text
     (row,) = helix.rows("SELECT status FROM requests")
     assert row["status"] == 502
 
@@ -776,6 +777,9 @@ def test_a_stream_error_whose_message_is_no_string_is_shown_as_text(tmp_path: Pa
         try:
             request = {"model": model, "stream": True, "messages": [{"role": "user", "content": "x"}]}
             response = httpx.post(f"{instance.url}/v1/chat/completions", json=request, timeout=30)
+            if response.status_code != 200:  # an error before any of the answer (Anthropic's, round 18)
+                _readable(response.json()["error"])
+                return
             last = [line for line in response.text.split("\n") if line.startswith("data: ")][-1]
             _readable(json.loads(last.removeprefix("data: "))["error"])
         finally:
@@ -1279,7 +1283,7 @@ def test_anthropics_overloaded_error_reaches_an_anthropic_client_as_itself(tmp_p
             response = httpx.post(f"{instance.url}/v1/messages", json={**body, "stream": True}, timeout=30)
             error = json.loads(response.text.strip().split("\n\n")[-1].split("data: ", 1)[-1])
             assert error["type"] == "error" and error["error"]["type"] == "overloaded_error", response.text
-            assert response.status_code == (200 if started else 502)
+            assert response.status_code == (200 if started else 529)  # Anthropic's own status for it
         finally:
             instance.server.stop()
 
@@ -1385,3 +1389,20 @@ def test_a_whole_stream_kept_open_after_its_end_ends_soon_as_a_whole_answer(heli
     (row,) = helix.rows("SELECT status FROM requests")
     assert row["status"] == 200
     assert post(helix, model, messages=body["messages"]).headers["x-helix-cache"] == "HIT-EXACT"
+
+
+def test_an_anthropic_rate_limit_event_before_any_text_is_a_429(helix: Helix) -> None:
+    """Round 18: Anthropic's rate_limit_error as a stream's event became a 502 (the OpenAI SDK raised an
+    InternalServerError, not a RateLimitError it backs off from; /v1/messages said api_error)."""
+    with pytest.raises(openai.RateLimitError):
+        helix.client().chat.completions.create(
+            model="anthropic/rate-limit-event", messages=[{"role": "user", "content": "x"}], stream=True
+        )
+    body = {"model": "anthropic/rate-limit-event", "max_tokens": 5, "messages": [{"role": "user", "content": "y"}]}
+    response = httpx.post(
+        f"{helix.url}/v1/messages",
+        json={**body, "stream": True},
+        headers={"anthropic-version": "2023-06-01"},
+        timeout=30,
+    )
+    assert response.status_code == 429 and response.json()["error"]["type"] == "rate_limit_error"

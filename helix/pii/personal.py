@@ -668,11 +668,21 @@ _ID_WORD_BRANCHES = (
         for label in ("dni", r"c[ée]dula", "national ?number", "npi", "dea", "cccd", "cmnd", "nid", "nhi", "cnic")
     ),
     *(label + _NUMBER_RIGHT_AFTER for label in ("cbu", "clabe", "ramq", "kra pin")),
+    # set X: a booking's or a hotel stay's reference (a PNR, a confirmation, a booking number), a loyalty or insurance
+    # member's number after the word alone, a university's matriculation number, a customer's number in French, an
+    # employee's in Japanese, a bank account in Spanish, an Australian car's "rego"
+    *(r"booking(?: ?(?:ref(?:erence)?|no|number|code|#))?", "pnr", "record locator", "conf#"),
+    *(r"confirmation(?: ?(?:no|number|code|#))?", r"reservation ?(?:no|number|code|#)"),
+    *(r"loyalty(?=[ \t:#]{1,3}[a-z0-9-]*\d)", r"member(?=[ \t:#]{1,3}[a-z]?\d)", r"matric(?:ulation)? ?(?:no|number)"),
+    *(r"num[ée]ro (?:de )?client", r"cuenta (?:de ahorros|corriente|bancaria|n[uú]mero|nro)", "rego"),
 )
+# The words above that name a booking: its reference, right after them, may be six letters and digits with one digit
+# ("BOOKING REFERENCE: QX7LMP").
+_BOOKING_WORDS = re.compile(r"booking\b.*|pnr|record locator|conf#|confirmation\b.*|reservation\b.*")
 # The words above that name a vehicle's plate: a plate may have fewer digits than other numbers (`_plate_shaped`).
 _PLATE_WORDS = re.compile(
     r"(?:licen[cs]e |number |registration )?plate|kennzeichen|immatriculation|matr[ií]cula|kenteken|spz|targa"
-    r"|rejestracyjn\w*|rendsz[áa]m\w*|plaka|reg\.?|registration"
+    r"|rejestracyjn\w*|rendsz[áa]m\w*|plaka|reg\.?|registration|rego"
 )
 
 
@@ -696,7 +706,7 @@ _CJK_ID_WORDS = (
     "|주민(?:등록)?번호|आधार(?: संख्या| नंबर)?|खाता संख्या"
     # set W: Israel's identity number (ת.ז.), Egypt's national number, Pakistan's identity card, Bangladesh's NID in
     # their scripts, and a bank account in Japanese (口座: 銀行 支店 普通 4827193)
-    "|ת\\.ז|الرقم القومي|شناختی کارڈ(?: نمبر)?|এনআইডি|口座"
+    "|ת\\.ז|الرقم القومي|شناختی کارڈ(?: نمبر)?|এনআইডি|口座|社員番号"
 )
 # After "#" a number's label ends whatever follows ("Member #: 8834-2211-09").
 # Japanese words are written with no space around them ("マイナンバーは1234..."): no word boundary asked there.
@@ -755,7 +765,8 @@ ID_HINTS = (
     *("teudat", "mitglied", "allocataire", "a-number", "anumber", "alien", "rekening", "tài khoản", "tai khoan"),
     *("so tai", "số tài", "आधार", "खाता", "주민", hl7.HINT, "voter id", "hardware"),
     *("cédula", "cedula", "national number", "nationalnumber", "ramq", "ת.ז", "الرقم القومي", "شناختی کارڈ", "এনআইডি"),
-    *("kra pin", "口座"),
+    *("kra pin", "口座", "booking", "pnr", "record locator", "conf#", "confirmation", "reservation", "loyalty"),
+    *("matric", "client", "cuenta", "rego", "社員番号"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
@@ -803,6 +814,7 @@ _ID_VALUE = re.compile(
     r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])((?=(?:\d[./]?){8})(?!\d\d?[./]\d\d?[./]\d{4}\b)"
     r"\d{1,4}(?P<sep>[./])\d{2,8}(?:(?P=sep)\d{2,5}){1,2}"
     r"|\d\d\.\d\d\.\d\d-\d{3}\.\d\d"  # set W: Belgium's national number (94.09.12-284.62)
+    r"|\d\d-\d\d-\d\d ?/ ?\d{8}"  # set X: a UK sort code and account number (20-45-77 / 63019284)
     r"|\d\d(?: \d{4}){5,7}|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -](?:№ |No )?[A-Z0-9]+){0,4}|\d{6,}[a-z]{1,2}"
     r"|[a-z]{2,3}\d{6,}[a-z]?|\d[ -]\d{4}[ -]\d{5}[ -]\d\d[ -]\d|[a-z]{5}\d{4}[a-z])"
     r"(?![A-Za-z0-9_]|/\d)"
@@ -832,7 +844,12 @@ class IdNumberRecognizer(_SpanRecognizer):
                     break
                 value = _ID_VALUE.match(text, value.end(1))
             plate = _PLATE_WORDS.fullmatch(found.group()) is not None
-            if value is not None and (_id_shaped(value.group(1)) or (plate and _plate_shaped(value.group(1)))):
+            booking = _BOOKING_WORDS.fullmatch(found.group()) is not None
+            if value is not None and (
+                _id_shaped(value.group(1))
+                or (plate and _plate_shaped(value.group(1)))
+                or (booking and value.start(1) - found.end() <= 3 and _booking_shaped(value.group(1)))
+            ):
                 yield value.span(1)
             elif found.group().startswith(_SIN_WORDS) and text[found.start() : found.end()] != "sin":  # "the sin of"
                 yield from _far_sin(text, found.end())
@@ -898,6 +915,15 @@ def _far_sin(text: str, start: int) -> Iterator[tuple[int, int]]:
 
 def _id_shaped(number: str) -> bool:
     return sum(c.isdigit() for c in number) >= _MIN_ID_DIGITS and sum(c.isalnum() for c in number) >= _MIN_ID_LENGTH
+
+
+def _booking_shaped(reference: str) -> bool:
+    """An airline's or a hotel's booking reference: 5 to 8 capitals and digits, a digit among them ("QX7LMP")."""
+    return 5 <= len(reference) <= 8 and reference.isalnum() and reference.isupper() and _has_digit(reference)
+
+
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
 
 
 def _plate_shaped(plate: str) -> bool:

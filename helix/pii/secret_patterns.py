@@ -947,6 +947,7 @@ PASSWORD_PATTERNS = [
         "pin",
         r"(?i:\b(?:pin(?:[ -]?code)?|passcode|otp(?:[ -]?code)?|one[ -]time[ -](?:pass)?code"
         r"|(?:verification|2fa|mfa|door|gate|alarm|keypad|lockbox|entry|garage)[ -]code)\b[ \t]*(?:is|:|=)[ \t]*"
+        r"|\b(?:keypad|lockbox|garage)[ -]code[ \t]+(?=\d{4,8}(?![\w.]))"  # set X: "Lockbox code 8251"
         r"|\bpin[ \t]+(?=\d{4,12}#)|\bpasscode[ \t]+(?=\d{4,12}(?![\w.]))|(?-i:\bPIN)[ \t]+(?=\d{4,8}(?![\w.])))"
         r"(?P<value>\d{4,12})(?![\w.])",
         ("pin", "passcode", "otp", "one-time", "one time", "verification", "2fa", "mfa", " code"),

@@ -158,8 +158,8 @@ class AnthropicProvider(HttpAdapter):
                 payload = decode_event(self.name, data)
                 try:
                     chunks = translator.feed(event, payload)
-                except UpstreamStreamError:  # the provider's error event, read as its error bodies are
-                    raise error_from_body(self.name, 502, payload, translate_error) from None
+                except UpstreamStreamError as error:  # the provider's error event, read as its error bodies are
+                    raise error_from_body(self.name, error.status, payload, translate_error) from None
                 except _WRONG_SHAPE as exc:
                     raise _wrong_shape(self.name, "a stream event", "upstream_bad_stream", exc) from None
                 for chunk in chunks:

@@ -54,6 +54,8 @@ _ERROR_TYPE_BY_STATUS = {
     529: "overloaded_error",
 }
 
+_STATUS_BY_ERROR_TYPE = {kind: status for status, kind in _ERROR_TYPE_BY_STATUS.items()}
+
 _DATA_URL = re.compile(r"^data:(?P<media_type>[\w.+-]+/[\w.+-]+);base64,(?P<data>.+)$", re.DOTALL)
 
 
@@ -77,6 +79,12 @@ class UpstreamStreamError(Exception):
         super().__init__(message)
         self.message = message
         self.type = error_type
+
+    @property
+    def status(self) -> int:
+        """The HTTP status Anthropic answers its error type with (a rate limit's 429, which clients back off from and
+        a router falls back on), 502 for a type it has none for."""
+        return _STATUS_BY_ERROR_TYPE.get(self.type, 502)
 
 
 # --------------------------------------------------------------------------- request
@@ -520,6 +528,10 @@ class StreamTranslator:
         self._blocks: list[bool] = []  # by content block index: whether it is still open
         self._finished = False
         self._stopped = False  # message_stop arrived
+        # The role's chunk, held until the answer's first piece: an error event before any (an overload, a rate
+        # limit, as Anthropic sends them right after message_start) is then an error the client gets as its status
+        # and a router falls back on, not a stream already begun.
+        self._greeting: JSON | None = None
 
     @property
     def finished(self) -> bool:
@@ -549,7 +561,13 @@ class StreamTranslator:
         if self._anthropic_usage is None and event not in ("message_start", "error"):
             # A stream that does not start with its message: not an answer (a stop alone was an empty one).
             raise ValueError(f"a {event} event before message_start")
-        return handler(data)
+        return self._greeted(handler(data))
+
+    def _greeted(self, chunks: list[JSON]) -> list[JSON]:
+        if self._greeting is None or not chunks:
+            return chunks
+        greeting, self._greeting = self._greeting, None
+        return [greeting, *chunks]
 
     def _on_message_start(self, data: JSON) -> list[JSON]:
         message = data.get("message") or {}
@@ -557,7 +575,8 @@ class StreamTranslator:
             self.id = f"chatcmpl-{message['id']}"
         usage = message.get("usage")
         self._anthropic_usage = dict(usage) if isinstance(usage, dict) else {}
-        return [self._chunk({"role": "assistant", "content": ""})]
+        self._greeting = self._chunk({"role": "assistant", "content": ""})
+        return []
 
     def _block_index(self, data: JSON, *, start: bool = False) -> int:
         """The content block an event is about: the next one when it starts one (blocks are numbered in order, as
@@ -641,7 +660,7 @@ class StreamTranslator:
 
     def close(self) -> list[JSON]:
         """The chunks a stream that ended after its stop reason but before message_stop still owes (its usage)."""
-        return [] if self._stopped else self._on_message_stop({})
+        return [] if self._stopped else self._greeted(self._on_message_stop({}))
 
     def _on_message_stop(self, data: JSON) -> list[JSON]:
         chunks: list[JSON] = []  # a stream stopped without its stop reason says nothing of having ended
