@@ -528,6 +528,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("کسٹمر: محمد، شناختی کارڈ نمبر 35202-7841936-5، فون", "35202-7841936-5", "ID_NUMBER"),
         ("Prescriber: Dr. K, NPI 2903517375, DEA BK3725617\n", "BK3725617", "ID_NUMBER"),
         ("Паспорт: серия 45 17 № 382915, выдан", "45 17 № 382915", "ID_NUMBER"),
+        ("Паспорт: серия 45 17 номер 382915, выдан", "45 17 номер 382915", "ID_NUMBER"),
         ('"nationalNumber": "94.09.12-284.62"}', "94.09.12-284.62", "ID_NUMBER"),
         ("Chị Hà, CCCD 001189027364, SĐT", "001189027364", "ID_NUMBER"),
         ("my NHI is ZAC5361. Best", "ZAC5361", "ID_NUMBER"),
@@ -551,7 +552,6 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "y5XFqWUttTRqSA2fgLnlipOE_SQNoKHOycbn8o2w0mi",
             "SECRET",
         ),
-        ("Card number 3735 906942 27157  Exp 11/26  CID 4721\n", "4721", "PASSWORD"),
         ("DESCRIPTION:Meeting ID 847, Passcode 582914\nEND", "582914", "PASSWORD"),
         # set X: a sort code with its account, bookings and stays by their references, members by their numbers, a
         # matriculation, a French customer's, a Japanese employee's and a Spanish account's numbers, a car's rego, a
@@ -1318,6 +1318,15 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         'c = MongoClient("mongodb://localhost:27017"); Client("my-service-name-with-a-long-identifier")',
         '{"session": "active", "started": "2024-05-01"}; the session: 45 minutes long',
         "email cid:image001.png@01D9 and the cid 4; a passcode must be 6 digits; 20240511 is the build",
+        # a reviewer's look-alikes for set W's patterns: short names before other numbers, "No" after a number, a
+        # date-like number after other words than a birth's, a session made in code, keys glued by a hyphen that are
+        # locales and tags, a client made with a name, a CID that is no card's
+        "NPI 2024Q3 roadmap review; NPI-2024-0042 gate review; The DEA FY2024 budget; nid 12345678 joined the cluster",
+        "CBU 2024-001 onboarding; cbu: ZX9000 chip; 口座数 12345678; 口座開設 20240115; LAC 1234 CID 5678 signal",
+        "DOB column type changed in PR 20231105; her birthday cake order 20241224 is ready",
+        'session = boto3.Session(profile_name=\'dev\'); "session": "DAY2-AFTERNOON-TRACK3"',
+        "en-sk-SK-Bratislava2024-locale-pack; build tag web-sk-Prod2024Jan15Release",
+        'QdrantClient("LocalHostDevelopmentInstance12345")',
         # set X's look-alikes: booking and member words before no reference
         "booking via SAP S4HANA today; the member 2 of the team; confirmation of the meeting at 10:30; PNR format",
         "la cuenta con 24 habitaciones; Booking.com and Expedia; a lockbox code has 4 digits",

@@ -490,14 +490,16 @@ _DATE = (
     rf"|\d{{1,2}}-{_MONTH}-\d{{4}}"  # 12-Mar-1984 (a record's day-month-year)
     r"|\d{4} ?年 ?\d{1,2} ?月 ?\d{1,2} ?日"  # 1988年7月23日 (Japanese, Chinese)
     r"|\d{4} ?년 ?\d{1,2} ?월 ?\d{1,2} ?일"  # 1988년 7월 23일 (Korean)
-    r"|(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"  # set W: 19770911 (a vCard's BDAY, an ISO basic date)
 )
+# set W: a date written as one number (a vCard's BDAY:19770911, an ISO basic date), right after the words alone: after
+# others ("DOB column changed in PR 20231105") it is some other number.
+_COMPACT_DATE = r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 # The date follows the words on their line (within a few words: "dob, ssn) VALUES ('Ng', '1990-04-17'"), or opens the
 # next line, an answer to them: after a chat turn's time and speaker ("date of birth?" / "[10:02] customer: 14th of
 # july 1992") or alone ("Date of birth:" / "12/05/1987"), when the words' line ends as a question or a label does.
 _DATE_OF_BIRTH = regex.compile(
-    _BIRTH_WORDS + r"(?:[^\n\d]{0,40}?|[^\n\d]{0,40}[?:][ \t]*\n(?:\[[\d:. ]{1,12}\] ?)?(?:[\p{L} ._-]{1,24}: ?)?)"
-    rf"(?P<date>{_DATE})(?:\b|(?<=[日일]))"
+    _BIRTH_WORDS + r"(?:(?:[^\n\d]{0,40}?|[^\n\d]{0,40}[?:][ \t]*\n(?:\[[\d:. ]{1,12}\] ?)?(?:[\p{L} ._-]{1,24}: ?)?)"
+    rf"(?P<date>{_DATE})(?:\b|(?<=[日일]))|[\"' \t:=]{{0,4}}(?P<date>{_COMPACT_DATE})\b)"
 )
 _ANY_DATE = regex.compile(rf"(?i)\b(?:{_DATE})\b")
 # set U: Turkish says "born" after the date ("05.03.1978 doğumluyum", "1990'da doğdum").
@@ -579,6 +581,21 @@ class DateOfBirthRecognizer(_SpanRecognizer):
 _ID_NUMBER_SUFFIX = r"[ _]?(?:id|no|number|#)"
 # Short names that are words or acronyms of other things too ("the NPI launch in Q3 2025"): only a number right after
 # them, or after "is" ("my NHI is ZAC5361", Swahili's "yangu ni"), is theirs.
+# Shorter ones (in the lower-cased text) with the shape of their numbers: a US prescriber's NPI (ten digits) and DEA
+# number (two letters, seven digits), Vietnam's CCCD (12 digits) and CMND (9 or 12), New Zealand's NHI (three letters,
+# four digits), Pakistan's CNIC (5-7-1 digits), Argentina's CBU (22 digits), Mexico's CLABE (18), Quebec's RAMQ (four
+# letters, eight digits).
+_SHORT_ID_NAMES = (
+    ("npi", r"\d{10}"),
+    ("dea", r"[a-z]{2}\d{7}"),
+    ("cccd", r"\d{12}"),
+    ("cmnd", r"\d{9}(?:\d{3})?"),
+    ("nhi", r"[a-z]{3}\d{4}"),
+    ("cnic", r"\d{5}-?\d{7}-?\d"),
+    ("cbu", r"\d{22}"),
+    ("clabe", r"\d{18}"),
+    ("ramq", r"[a-z]{4} ?\d{4} ?\d{4}"),
+)
 _NUMBER_RIGHT_AFTER = r"(?=[)\"' \t:=#-]{0,5}(?:(?:is|es|ni|yangu ni|n[or]\.?) ?)?[a-z]{0,4}[ -]?\d)"
 _ID_WORD_BRANCHES = (
     *(r"passport\w*", "passaporto", "passaporte", "pasaporte", "passeport", r"reisepass\w*", r"paszport\w*"),
@@ -663,11 +680,9 @@ _ID_WORD_BRANCHES = (
     # a US prescriber's NPI and DEA numbers, Vietnam's citizen identity card (CCCD, CMND), Bangladesh's NID, New
     # Zealand's NHI, Pakistan's CNIC, Argentina's CBU and Mexico's CLABE (bank accounts), Quebec's health card (RAMQ),
     # Kenya's tax PIN (KRA PIN), a Polish account as "rachunek"
-    *(
-        label + _NUMBER_RIGHT_AFTER
-        for label in ("dni", r"c[ée]dula", "national ?number", "npi", "dea", "cccd", "cmnd", "nid", "nhi", "cnic")
-    ),
-    *(label + _NUMBER_RIGHT_AFTER for label in ("cbu", "clabe", "ramq", "kra pin")),
+    *(label + _NUMBER_RIGHT_AFTER for label in ("dni", r"c[ée]dula", "national ?number", "kra pin")),
+    # ... each short name only before a number of its own shape ("NPI 2024Q3 roadmap", "CBU 2024-001" are not)
+    *(label + rf"(?=[ \t:#=)-]{{1,4}}(?:is )?{shape}(?![\w-]))" for label, shape in _SHORT_ID_NAMES),
     # set X: a booking's or a hotel stay's reference (a PNR, a confirmation, a booking number), a loyalty or insurance
     # member's number after the word alone, a university's matriculation number, a customer's number in French, an
     # employee's in Japanese, a bank account in Spanish, an Australian car's "rego"
@@ -706,7 +721,7 @@ _CJK_ID_WORDS = (
     "|주민(?:등록)?번호|आधार(?: संख्या| नंबर)?|खाता संख्या"
     # set W: Israel's identity number (ת.ז.), Egypt's national number, Pakistan's identity card, Bangladesh's NID in
     # their scripts, and a bank account in Japanese (口座: 銀行 支店 普通 4827193)
-    "|ת\\.ז|الرقم القومي|شناختی کارڈ(?: نمبر)?|এনআইডি|口座|社員番号"
+    "|ת\\.ז|الرقم القومي|شناختی کارڈ(?: نمبر)?|এনআইডি|口座(?=[\uff1a:])|社員番号"
 )
 # After "#" a number's label ends whatever follows ("Member #: 8834-2211-09").
 # Japanese words are written with no space around them ("マイナンバーは1234..."): no word boundary asked there.
@@ -774,7 +789,7 @@ ID_WORD_HINTS = (
     *("imei", "amka", "αμκα", "cnp", "cuil", "cuit", "uci", "rfc", "uan"),
     *("nin", "bvn", "nss", "bsb", "acc"),
     *("инн", "іпн", "taj", "reg"),
-    *("dni", "npi", "dea", "cccd", "cmnd", "nid", "nhi", "cnic", "cbu", "clabe"),
+    *("dni", "npi", "dea", "cccd", "cmnd", "nhi", "cnic", "cbu", "clabe"),
 )
 DATE_OF_BIRTH_HINTS = (
     "born",
@@ -815,7 +830,8 @@ _ID_VALUE = re.compile(
     r"\d{1,4}(?P<sep>[./])\d{2,8}(?:(?P=sep)\d{2,5}){1,2}"
     r"|\d\d\.\d\d\.\d\d-\d{3}\.\d\d"  # set W: Belgium's national number (94.09.12-284.62)
     r"|\d\d-\d\d-\d\d ?/ ?\d{8}"  # set X: a UK sort code and account number (20-45-77 / 63019284)
-    r"|\d\d(?: \d{4}){5,7}|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -](?:№ |No )?[A-Z0-9]+){0,4}|\d{6,}[a-z]{1,2}"
+    r"|\d\d(?: \d{4}){5,7}|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -](?:(?:№ ?|No ?|номер )(?=\d))?[A-Z0-9]+){0,4}"
+    r"|\d{6,}[a-z]{1,2}"
     r"|[a-z]{2,3}\d{6,}[a-z]?|\d[ -]\d{4}[ -]\d{5}[ -]\d\d[ -]\d|[a-z]{5}\d{4}[a-z])"
     r"(?![A-Za-z0-9_]|/\d)"
 )

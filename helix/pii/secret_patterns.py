@@ -63,6 +63,20 @@ def _mixed_case_and_digit(value: str) -> bool:
     return all(any(test(c) for c in value) for test in (str.isupper, str.islower, str.isdigit))
 
 
+def _generated(value: str) -> bool:
+    """Letters of both cases and digits mixed as a generator mixes them: the kind of character changes at every other
+    one or so ("0QFeiYr0yFqErD0N..."), where words written in CamelCase change every few ("LocalHostInstance12345")."""
+    kinds = ["u" if c.isupper() else "l" if c.islower() else "d" for c in value]
+    changes = sum(a != b for a, b in pairwise(kinds))
+    return _mixed_case_and_digit(value) and changes >= len(value) // 3
+
+
+def _session_token(value: str) -> bool:
+    """A session's token: 24 characters or more, generated (`_generated`, "_" and "-" as digits) or hex."""
+    hex_digits = len(value) >= 32 and all(c in "0123456789abcdef" for c in value)
+    return len(value) >= 24 and (_generated(value) or hex_digits)
+
+
 _PLACEHOLDERS = """
     none null nil true false undefined str string int bytes bool optional required secret secrets
     password passwd passphrase pass pwd token apikey api_key key value xxx xxxx xxxxx xxxxxx
@@ -231,8 +245,7 @@ _SECRET_KEY = (
 # So is a URL query's "key" or "appid" (?key=AIza..., &appid=3d9f...): a web API's key where the API asks for it.
 _OTHER_KEY = (
     r"(?i:(?:(?<=[a-z0-9][_. -])|(?<![^\n])[ \t]*[\"']?)key(?:[_.-](?:base|id|data))?\b"
-    r"|(?<=[?&])(?:key|app[_-]?id)(?==)"
-    r"|(?<![a-z0-9_-])session(?=[\"']?[ \t]*[:=]))"  # set W: a log's "session": "y5XFqWUt..." (a session's token)
+    r"|(?<=[?&])(?:key|app[_-]?id)(?==))"
 )
 _TRAILING = ".,;:)"
 # The words that make a name/value pair's name a secret's (`name_value_pair`): found anywhere inside the name
@@ -326,8 +339,11 @@ def _not_filler(check: Check | None) -> Check:
 
 
 # OpenAI's and Anthropic's keys glued to a word by a hyphen ("claude-sk-proj-...", a key pasted onto a model's name):
-# a prefix only keys have, or an sk- run of digits, capitals and small letters both (not "task-sk-free-..." words).
-_KEY_AFTER_A_HYPHEN = r"(?<=-)(?=sk-(?:proj-|svcacct-|admin-|ant-)|sk-(?=[\w-]*\d)(?=[\w-]*[A-Z])(?=[\w-]*[a-z]))"
+# a prefix only keys have, or an sk- run of 32 or more digits, capitals and small letters (not "en-sk-SK-..." words).
+_KEY_AFTER_A_HYPHEN = (
+    r"(?<=-)(?=sk-(?:proj-|svcacct-|admin-|ant-)"
+    r"|sk-(?=[A-Za-z0-9]{32,}(?![\w-]))(?=[A-Za-z]*\d)(?=[a-z0-9]*[A-Z])(?=[A-Z0-9]*[a-z]))"
+)
 _VENDOR_KEY_PATTERNS = [
     _api(
         "openai",
@@ -346,9 +362,9 @@ _VENDOR_KEY_PATTERNS = [
     # (cohere.Client("0QFeiYr0...")): 32 to 128 letters and digits, both cases
     _api(
         "client_key",
-        r"(?<![\w.])(?:\w+\.)?(?:[A-Z]\w*)?Client\(\s*(?P<q>[\"'])(?P<value>[A-Za-z0-9_-]{32,128})(?P=q)",
+        r"(?<![\w.])(?:\w+\.)?(?:[A-Z]\w*)?Client\(\s*(?P<q>[\"'])(?P<value>[A-Za-z0-9]{32,128})(?P=q)",
         ("client(",),
-        check=_mixed_case_and_digit,
+        check=_generated,
         line_local=True,
     ),
     _api("github", r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}\b", _GITHUB_HINTS),
@@ -1094,9 +1110,9 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "card_security_code",  # "CVV 382", '"cvc":"7731"': with the card number, whoever has it can pay
-        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc|(?-i:CID)|(?:card )?security code)\b[\"']?[ \t]*(?:is|:|=|#|-)?[ \t]*[\"']?)"
+        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc|(?:card )?security code)\b[\"']?[ \t]*(?:is|:|=|#|-)?[ \t]*[\"']?)"
         r"(?P<value>\d{3,4})(?![\d/:]|[.,]\d)",
-        ("cvv", "cvc", "cvn", "csc", "cid", "security code"),
+        ("cvv", "cvc", "cvn", "csc", "security code"),
         score=0.8,
         line_local=True,
         min_length=3,
@@ -1133,10 +1149,20 @@ SECRET_PATTERNS = [
         "other_key",
         _OTHER_KEY,
         _BARE_KEY_VALUE,
-        ("key", "appid", "app_id", "app-id", "session"),
+        ("key", "appid", "app_id", "app-id"),
         0.7,
         (_random_looking,) * 2,
         _random_looking,
+    ),
+    # set W: a JSON log's "session": "y5XFqWUt..." (a session's token; not "DAY2-AFTERNOON-TRACK3", a talk's)
+    *_assignments(
+        "session",
+        r"(?<=[\"'])session(?=[\"'][ \t]*:)",
+        _BARE_KEY_VALUE,
+        ("session",),
+        0.7,
+        (_session_token,) * 2,
+        _session_token,
     ),
     _terraform_default("secret_terraform", _SECRET_KEY, 0.7, _plausible_secret),
     _api(
