@@ -20,6 +20,7 @@ is kept as one more key to its answer (`[cache] keep_wordings`, unless the reque
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -116,7 +117,7 @@ class CacheStage:
         self._max_entry_bytes = config.max_entry_kb * 1024
         # Exact keys of answers being fetched now to be stored: the same request asked meanwhile waits for that
         # answer instead of asking the provider again (a burst of one question cost as many provider calls).
-        self._in_flight: dict[bytes, asyncio.Future[HelixError | None]] = {}
+        self._in_flight: dict[bytes, asyncio.Future[Outcome]] = {}
 
     def _controls(self, call: Call) -> Controls:
         directives = {d.strip().lower() for d in call.headers.get("cache-control", "").split(",")}
@@ -145,28 +146,34 @@ class CacheStage:
         keys = fingerprint(call.body, model, self._scope(call, controls.namespace), shaped_by)
         found = await self._cache.lookup(keys, controls.threshold) if controls.lookup else Lookup(keys)
         coalesce = controls.lookup and not call.stream  # a stream's first token is not held back for another's answer
-        # Until an answer is stored: a fetch that ends without one (refused, or its client gone) leaves the next
-        # waiter to ask and the others to wait for that; one the provider failed fails its waiters alike.
+        # The same request in flight is waited for, then its answer looked up. When it ended with no answer at all
+        # (its client left), the next waiter asks and the others wait for that one; a server error of the provider's
+        # is theirs too. An answer not stored (too large, cut short) leaves each to ask: never one after another.
+        deadline = _deadline(call)
         while found.hit is None and coalesce and (fetching := self._in_flight.get(keys.exact)) is not None:
-            if (failed := await _wait_for_same(fetching, call)) is not None:
-                raise failed
+            outcome = await _wait_for_same(fetching, call, deadline)
+            if isinstance(outcome, HelixError):
+                raise _theirs_too(outcome)
             found = await self._cache.lookup(keys, controls.threshold)
+            if outcome is not _LEFT:
+                break
         if found.hit is not None:
             return self._hit(call, found, controls)
         call.cache = MISS
-        if not (coalesce and controls.store):
+        if not (coalesce and controls.store) or keys.exact in self._in_flight:
             return await self._fetch(call, next, found, controls)
         fetched = self._in_flight[keys.exact] = asyncio.get_running_loop().create_future()
-        failed = None
+        outcome = _LEFT  # unless an answer or an error comes: cancelled (its client gone) or failed in Helix
         try:
-            return await self._fetch(call, next, found, controls)
+            reply = await self._fetch(call, next, found, controls)
+            outcome = None
+            return reply
         except (UpstreamError, UpstreamUnavailable) as error:
-            # the provider's answer to this very request (not a timeout: that is the asker's own deadline's)
-            failed = None if isinstance(error, UpstreamTimeout) else error
+            outcome = error if _shared(error) else None
             raise
         finally:
             del self._in_flight[keys.exact]
-            fetched.set_result(failed)
+            fetched.set_result(outcome)
 
     async def _fetch(self, call: Call, next: Next, found: Lookup, controls: Controls) -> Reply:
         reply = await next(call)
@@ -283,15 +290,41 @@ def _answered(choice: dict[str, Any]) -> bool:
     )
 
 
-async def _wait_for_same(fetching: asyncio.Future[HelixError | None], call: Call) -> HelixError | None:
-    """Until the same request in flight is answered (None) or failed by its provider (the error), within this
-    request's own deadline (the other one goes on)."""
+# How the same request in flight ended, for those waiting: answered (None: its answer is looked up, stored or not),
+# failed by the provider (the error, `_shared`), or with no answer at all (_LEFT: the client left, Helix failed).
+_LEFT = object()
+Outcome = HelixError | object | None
+
+
+def _shared(error: HelixError) -> bool:
+    """A provider's failure any request of the same key would meet: a server error, a connection lost. Not its 4xx,
+    which may be about fields the cache's key leaves out (metadata, user), nor a timeout: the asker's own deadline."""
+    return error.status >= 500 and not isinstance(error, UpstreamTimeout)
+
+
+def _theirs_too(error: HelixError) -> HelixError:
+    """The provider's error given to a request that waited for it: a copy (each raises its own), without the attempts
+    the other request made."""
+    theirs = copy.copy(error)
+    theirs.headers = {k: v for k, v in error.headers.items() if k != "x-helix-attempts"}
+    return theirs
+
+
+def _deadline(call: Call) -> float | None:
     seconds = timeout_header(call.headers)
+    return None if seconds is None else asyncio.get_running_loop().time() + seconds
+
+
+async def _wait_for_same(fetching: asyncio.Future[Outcome], call: Call, deadline: float | None) -> Outcome:
+    """Until the same request in flight ends (how: `Outcome`), within this request's own deadline, for all its waits
+    together (the other one goes on)."""
+    seconds = None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
     try:
         return await asyncio.wait_for(asyncio.shield(fetching), seconds)
     except TimeoutError:
         raise UpstreamTimeout(
-            f"the same request, in flight, was not answered within the {TIMEOUT_HEADER} {seconds:g} s",
+            f"the same request, in flight, was not answered within its {TIMEOUT_HEADER} of"
+            f" {timeout_header(call.headers)} s",
             provider=call.target.provider.name,
         ) from None
 
