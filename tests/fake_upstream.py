@@ -29,6 +29,7 @@ Behaviour is chosen by the requested model name:
   hang                             accept the request and never answer
   keeps-open                       a whole stream, finish_reason and usage, then no [DONE] (Anthropic: no
                                    message_stop): kept open KEPT_OPEN_SECONDS before it ends
+  keeps-pinging                    (Anthropic) the same, pinging every 0.5 s meanwhile
   trickle                          a 200 whose body (a stream: pings before any event) comes a few bytes every
                                    0.2 s for 10 s: no read waits long, the answer never arrives
   keepalive-stall                  a stream that sends its first chunk, then only ": ping" comments every 0.2 s
@@ -607,8 +608,9 @@ class FakeUpstream:
                     events = [events[0], WRONG_SHAPE_EVENTS[model], *events[2:]]
                 if model in _ANTHROPIC_BAD_USAGE:
                     events = [(name, _anthropic_usage_of(model, data)) for name, data in events]
-                if model == "keeps-open":  # no message_stop
-                    return await _sse(send, events[:-1], False, False, 0, b"request-id", KEPT_OPEN_SECONDS)
+                if model in ("keeps-open", "keeps-pinging"):  # no message_stop (pings meanwhile)
+                    pings = 0.5 if model == "keeps-pinging" else 0
+                    return await _sse(send, events[:-1], False, False, 0, b"request-id", KEPT_OPEN_SECONDS, pings)
                 return await _sse(send, events, False, False, 0, b"request-id")
             message = fake_messages_response(body)
             if model in _ANTHROPIC_BAD_USAGE:
@@ -707,8 +709,10 @@ async def _sse(
     pause: float,
     id_header: bytes = b"x-request-id",
     linger: float = 0,
+    ping_every: float = 0,
 ) -> None:
-    """`linger`: seconds the stream is kept open after its last event, before it ends."""
+    """`linger`: seconds the stream is kept open after its last event, before it ends (an Anthropic ping sent every
+    `ping_every` seconds meanwhile)."""
     headers = [(b"content-type", b"text/event-stream"), (id_header, b"req_fake_stream")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     for i, (name, data) in enumerate(events):
@@ -723,7 +727,12 @@ async def _sse(
             }
         )
         await asyncio.sleep(pause)
-    await asyncio.sleep(linger)
+    until = time.monotonic() + linger
+    while ping_every and time.monotonic() < until:
+        ping = b'event: ping\ndata: {"type": "ping"}\n\n'
+        await send({"type": "http.response.body", "body": ping, "more_body": True})
+        await asyncio.sleep(ping_every)
+    await asyncio.sleep(max(0.0, until - time.monotonic()))
     tail = b"data: [DONE]\n\n" if done_marker else b""
     await send({"type": "http.response.body", "body": tail, "more_body": False})
 

@@ -1369,10 +1369,11 @@ def test_a_whole_answer_sent_as_events_is_assembled_and_charged(
         helix.server.stop()
 
 
-@pytest.mark.parametrize("model", ["keeps-open", "anthropic/keeps-open"])
+@pytest.mark.parametrize("model", ["keeps-open", "anthropic/keeps-open", "anthropic/keeps-pinging"])
 def test_a_whole_stream_kept_open_after_its_end_ends_soon_as_a_whole_answer(helix: Helix, model: str) -> None:
     """Round 18: a stream that sent its last chunk (and its usage) and then neither `[DONE]` nor message_stop held its
-    client for the read timeout (600 s by default), then ended in an error event, logged 504, not cached."""
+    client for the read timeout (600 s by default), then ended in an error event, logged 504, not cached. Pings after
+    the end held it for as long as they came (a reviewer's find)."""
     body = {"model": model, "messages": [{"role": "user", "content": f"kept open {model}"}], "stream": True}
     started = time.monotonic()
     with httpx.stream("POST", f"{helix.url}/v1/chat/completions", json=body, timeout=20) as response:

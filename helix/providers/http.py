@@ -450,9 +450,14 @@ AFTER_THE_END_SECONDS = 2.0
 async def until_quiet_after_the_end(
     events: AsyncIterator[tuple[str, bytes, bool]], ended: Callable[[], bool]
 ) -> AsyncIterator[tuple[str, bytes, bool]]:
-    """`events` as they come, until they stop, or until none comes for AFTER_THE_END_SECONDS once `ended()`."""
+    """`events` as they come, until they stop, or AFTER_THE_END_SECONDS after `ended()` first says the answer is whole
+    (pings after it do not hold the stream open: the time counts from the end)."""
+    end_by: float | None = None
+    loop = asyncio.get_running_loop()
     while True:
-        if not ended():
+        if end_by is None and ended():
+            end_by = loop.time() + AFTER_THE_END_SECONDS
+        if end_by is None:
             try:
                 event = await anext(events)
             except StopAsyncIteration:
@@ -462,7 +467,7 @@ async def until_quiet_after_the_end(
             # own timeout error.
             next_one = asyncio.ensure_future(anext(events))
             try:
-                await asyncio.wait((next_one,), timeout=AFTER_THE_END_SECONDS)
+                await asyncio.wait((next_one,), timeout=max(0.0, end_by - loop.time()))
             finally:  # past the wait, or this task cancelled (its client gone): the read is not left behind
                 if not next_one.done():
                     next_one.cancel()
