@@ -11,6 +11,7 @@ names the config file.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -328,6 +329,7 @@ _ORIGIN = re.compile(r"https?://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 
 
 def _check(config: Config) -> None:
+    _check_finite(msgspec.to_builtins(config), "")
     _check_access(config)
     if not 0 < config.server.port < 65536:
         raise ConfigError(f"bad value for 'server.port': {config.server.port} is not a TCP port")
@@ -398,6 +400,19 @@ def _visible_ascii(value: str) -> bool:
 
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _check_finite(value: Any, where: str) -> None:
+    """No nan or inf anywhere: every comparison with nan is false, so a price of nan charged nothing against any budget
+    and a budget of nan was none; a price of inf refused every request."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"bad value for {where!r}: {value} is not a number Helix can use")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_finite(item, f"{where}[{index}]")
 
 
 def _check_header_secrets(config: Config) -> None:

@@ -90,6 +90,11 @@ def test_cli_overrides_beat_the_environment(tmp_path: Path) -> None:
         ('[server]\ncors_origins = ["https://app.example.com/"]\n', {}, "'server.cors_origins': 'https://app"),
         ('[server]\ncors_origins = ["app.example.com"]\n', {}, "is not an origin"),
         ('[server]\ncors_origins = "*"\n', {}, "server.cors_origins"),
+        # round 19: nan and inf (a price of nan charged nothing against any budget; a budget of nan was none)
+        ("[pricing.foo]\ninput = nan\noutput = 1\n", {}, "'pricing.foo.input': nan is not a number"),
+        ("[pricing.foo]\ninput = 1\noutput = inf\n", {}, "'pricing.foo.output': inf"),
+        ("[limits]\nuser_budget = nan\n", {}, "'limits.user_budget': nan"),
+        ("", {"HELIX_LIMITS__WINDOW_SECONDS": "nan"}, "'limits.window_seconds': nan"),
     ],
 )
 def test_mistakes_are_one_clear_line(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
