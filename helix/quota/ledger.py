@@ -92,17 +92,18 @@ class Ledgers:
 
     def of_key(self, key: KeyRecord | None, now: float) -> Ledger | None:
         ledger = self._keys.get(key.id) if key is not None else None
-        if ledger is not None:
-            ledger.roll(now)
+        if ledger is None or ledger.budget is None:
+            return None
+        ledger.roll(now)
         return ledger
 
     def of_user(self, key: KeyRecord | None, user: str, now: float) -> Ledger | None:
         group = key.id if key is not None else None
+        rule = self._rules.get(group)
+        if rule is None:
+            return None
         ledger = self._users.get((group, user))
         if ledger is None:
-            rule = self._rules.get(group)
-            if rule is None:
-                return None
             ledger = Ledger.open(rule.budget, rule.period, now)
             if ledger.start == rule.seed_start:
                 ledger.spent = rule.seed.get(user, 0.0)
@@ -112,45 +113,64 @@ class Ledgers:
 
     def budgets(self) -> set[str]:
         """The budgets held now, each as the prefix of its running-spend rows on a shared database."""
-        keys = {budget_spend.key_prefix(key_id, ledger.period) for key_id, ledger in self._keys.items()}
+        keys = {
+            budget_spend.key_prefix(key_id, ledger.period)
+            for key_id, ledger in self._keys.items()
+            if ledger.budget is not None
+        }
         return keys | {budget_spend.user_prefix(group, rule.period) for group, rule in self._rules.items()}
 
     def of_key_id(self, key_id: str) -> Ledger | None:
         """A key's budget ledger as this server sees it now (spent this period, reserved in flight)."""
         ledger = self._keys.get(key_id)
-        if ledger is not None:
-            ledger.roll(time.time())
+        if ledger is None or ledger.budget is None:
+            return None
+        ledger.roll(time.time())
         return ledger
 
     async def sync(self, keys: list[KeyRecord]) -> None:
         """Bring the ledgers in step with `keys` (the active ones): new budgets and rules read their spend
-        from the log, changed ones keep theirs, those of removed keys go."""
+        from the log, changed ones keep theirs, those of removed keys go.
+
+        A ledger is changed in place, never replaced, while requests are in flight against it: each settles into the
+        ledger it was admitted by, so a new period's or a restored budget's ledger would never learn of them (a
+        period changed mid-flight let a key spend nearly twice its budget). Ledgers no budget holds any more are kept
+        until nothing is reserved against them."""
         now = time.time()
         active = [k for k in keys if k.revoked_at is None]
         load_keys: list[KeyRecord] = []
         for key in active:
             ledger = self._keys.get(key.id)
             if key.spec.budget is None:
-                self._keys.pop(key.id, None)
-            elif ledger is None or ledger.period != key.spec.period:
+                if ledger is not None and ledger.reserved:
+                    ledger.budget = None
+                else:
+                    self._keys.pop(key.id, None)
+            elif ledger is None or ledger.period != key.spec.period or ledger.budget is None:
                 load_keys.append(key)
             else:
                 ledger.budget = key.spec.budget
         rules, load_rules = self._rules_for(active)
         for (group, user), ledger in list(self._users.items()):
-            if group not in rules or group in load_rules:
-                del self._users[(group, user)]
-            else:
+            if group in rules:
                 ledger.budget = rules[group].budget
+            elif ledger.reserved:
+                ledger.budget = None
+            else:
+                del self._users[(group, user)]
         if load_keys or load_rules:
             await self._writer.flush()  # what this process already logged must be in the sums
             spends, alerted, seeds = await asyncio.to_thread(self._read_spend, load_keys, load_rules, now)
             for key in load_keys:
-                ledger = Ledger.open(key.spec.budget, key.spec.period, now, spends[key.id])
+                ledger = self._keys.setdefault(key.id, Ledger.open(key.spec.budget, key.spec.period, now))
+                _restart(ledger, key.spec.budget, key.spec.period, now, spends[key.id])
                 ledger.alerted = alerted[key.id]
-                self._keys[key.id] = ledger
             for group, (start, seed) in seeds.items():
-                load_rules[group].seed_start, load_rules[group].seed = start, seed
+                rule = load_rules[group]
+                rule.seed_start, rule.seed = start, seed
+                for (of_group, user), ledger in self._users.items():
+                    if of_group == group:
+                        _restart(ledger, rule.budget, rule.period, now, seed.get(user, 0.0))
         self._rules = rules
         ids = {k.id for k in active}
         for key_id in [k for k in self._keys if k not in ids]:
@@ -196,6 +216,12 @@ class Ledgers:
             return spends, alerted, seeds
         finally:
             conn.close()
+
+
+def _restart(ledger: Ledger, budget: float | None, period: str, now: float, spent: float) -> None:
+    """`ledger` over a budget's period as the log has it, what requests in flight reserved still held."""
+    ledger.budget, ledger.period, ledger.spent = budget, period, spent
+    ledger.start, ledger.end = period_bounds(period, now)
 
 
 def _default_rule(config: LimitsConfig) -> UserRule | None:
