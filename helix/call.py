@@ -156,6 +156,9 @@ class Call:
     usage: Usage | None = None
     cost: float | None = None
     saved: float | None = None
+    # The prices it began under (`pricing.PriceBook.price` then): a reload while it is in flight does not change what
+    # it costs (a price removed made it free to every budget).
+    price_of: Callable[[str, str], Any] | None = None
     upstream_seconds: float = 0.0
     ttft: float | None = None
     # Whole answers a provider began and broke off (each billed, none metered): the deployment of each, which

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from helix.call import Usage
 from helix.config import Price
@@ -80,6 +80,22 @@ BUILTIN_PRICES: dict[str, Price] = {
 _SNAPSHOT = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|-\d{4})$")
 
 
+PriceOf = Callable[[str, str], Price | None]
+
+
+def _lookup(prices: dict[str, Price], free: set[str], provider: str, model: str) -> Price | None:
+    if provider in free:
+        return Price(input=0.0, output=0.0, cached_input=0.0)
+    names = [f"{provider}/{model}", model]
+    family = _SNAPSHOT.sub("", model)
+    if family != model:
+        names += [f"{provider}/{family}", family]
+    for name in names:
+        if name in prices:
+            return prices[name]
+    return None
+
+
 class PriceBook:
     """Looks up a price by `provider/model`, then `model`, then the model's family name."""
 
@@ -88,23 +104,11 @@ class PriceBook:
 
     def reload(self, overrides: dict[str, Price] | None = None, free_providers: set[str] | None = None) -> None:
         """Take new [pricing] overrides (a config reload); names looked up before are looked up again."""
-        self._prices = {**BUILTIN_PRICES, **(overrides or {})}
-        self._free = free_providers or set()
-        # Model names are the client's choice: remember a bounded number of them, most recent first.
-        self.price: Callable[[str, str], Price | None] = lru_cache(maxsize=NAMES_REMEMBERED)(self._lookup)
+        # Model names are the client's choice: remember a bounded number of them, most recent first. Each reload makes
+        # a new `price`, bound to its own prices: a request keeps the one it began with (`Call.price_of`).
+        lookup = partial(_lookup, {**BUILTIN_PRICES, **(overrides or {})}, free_providers or set())
+        self.price: PriceOf = lru_cache(maxsize=NAMES_REMEMBERED)(lookup)
         self._warn_unpriced: Callable[[str], None] = lru_cache(maxsize=NAMES_REMEMBERED)(self._warn)
-
-    def _lookup(self, provider: str, model: str) -> Price | None:
-        if provider in self._free:
-            return Price(input=0.0, output=0.0, cached_input=0.0)
-        names = [f"{provider}/{model}", model]
-        family = _SNAPSHOT.sub("", model)
-        if family != model:
-            names += [f"{provider}/{family}", family]
-        for name in names:
-            if name in self._prices:
-                return self._prices[name]
-        return None
 
     @staticmethod
     def _warn(name: str) -> None:
@@ -112,10 +116,11 @@ class PriceBook:
             "no price known for %s: its cost is recorded as unknown; add [pricing.%r] to helix.toml", name, name
         )
 
-    def cost(self, provider: str, model: str, usage: Usage | None) -> float | None:
+    def cost(self, provider: str, model: str, usage: Usage | None, price_of: PriceOf | None = None) -> float | None:
+        """What `usage` cost at the prices of `price_of` (a request's own, from before a reload), or the current."""
         if usage is None:
             return None
-        price = self.price(provider, model)
+        price = (price_of or self.price)(provider, model)
         if price is None:
             self._warn_unpriced(f"{provider}/{model}")  # once per name (while it is remembered)
             return None

@@ -53,6 +53,10 @@ output = 1000.0
 input = 1000.0
 output = 1000.0
 
+[pricing."openai/slow-1.5"]
+input = 1000.0
+output = 1000.0
+
 [pricing."openai/garbage-usage"]
 input = 1000.0
 output = 1000.0
@@ -710,3 +714,75 @@ def test_counting_tokens_is_free_to_budgets_and_rate_limits(priced: Helix, fake:
     rows = priced.rows("SELECT endpoint, cost_usd FROM requests WHERE key_id = ?", (key_id(priced, "counter"),))
     assert [r["cost_usd"] for r in rows if r["endpoint"] == "count_tokens"] == [0.0] * 4
     assert spent(priced, key_id(priced, "counter")) < 0.15
+
+
+def _change_key(helix: Helix, name: str, **changes: Any) -> None:
+    from helix.store import keys as key_store
+    from helix.store.db import connect
+
+    conn = connect(helix.db_path)
+    try:
+        key_store.update(conn, name, changes)
+    finally:
+        conn.close()
+    helix.server.run(helix.gateway.keys.reload())
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [[{"period": "month"}], [{"budget": None}, {"budget": 1.0}]],
+    ids=["period changed", "budget off and on"],
+)
+def test_requests_in_flight_stay_counted_when_a_keys_budget_changes_under_them(
+    priced: Helix, fake: FakeState, changes: list[dict[str, Any]]
+) -> None:
+    """Round 19: a key's ledger was replaced when its period changed (or its budget was turned off and on) while
+    requests were in flight: they settled into the old one, so the new one saw nothing reserved and nothing spent
+    ($7.50 spent against a $4 budget). Now the ledger changes in place."""
+    secret = add_key(priced, "changing", budget=1.0)  # 1,000 tokens at $1,000 a million
+    kid = key_id(priced, "changing")
+    limits = priced.gateway.limits
+    assert limits is not None
+    body = {"model": "slow-1.5", "messages": unique("in flight"), "max_tokens": 300}
+    headers = {"authorization": f"Bearer {secret}"}
+    with ThreadPoolExecutor(2) as pool:
+        flying = [
+            pool.submit(httpx.post, f"{priced.url}/v1/chat/completions", json=body, headers=headers, timeout=30)
+            for _ in range(2)
+        ]
+        time.sleep(0.3)  # both admitted, both with the provider
+        for change in changes:
+            _change_key(priced, "changing", **change)
+        assert _live(limits, kid)["reserved_usd"] == pytest.approx(2 * (300 + 4 + 3 + 4) / 1000, rel=0.2)
+        assert {f.result().status_code for f in flying} == {200}
+    priced.flush()
+    assert _live(limits, kid)["spent_usd"] == pytest.approx(spent(priced, kid)) and spent(priced, kid) > 0
+
+
+def test_a_request_in_flight_is_charged_at_the_price_it_began_under(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState]
+) -> None:
+    """Round 19: a price removed (or changed) by a reload while a request was in flight priced its answer by the new
+    book: removed, it cost nothing to the log and to the key's budget ("finish on what they started with")."""
+    config_file = tmp_path / "helix.toml"
+    instance = start_helix(tmp_path, upstream[0].url, PRICES)
+    try:
+        secret = add_key(instance, "priced", budget=100.0)
+        body = {"model": "slow-1.5", "messages": unique("priced in flight"), "max_tokens": 20}
+        headers = {"authorization": f"Bearer {secret}"}
+        with ThreadPoolExecutor(1) as pool:
+            flying = pool.submit(
+                httpx.post, f"{instance.url}/v1/chat/completions", json=body, headers=headers, timeout=30
+            )
+            time.sleep(0.3)
+            text = config_file.read_text()
+            config_file.write_text(text.replace('[pricing."openai/slow-1.5"]', '[pricing."openai/other-model"]'))
+            outcome = instance.server.run(reload(instance.gateway, lambda: load_config(config_file, env={})))
+            assert outcome.ok, outcome.message
+            answer = flying.result()
+        usage = answer.json()["usage"]
+        assert float(answer.headers["x-helix-cost-usd"]) == pytest.approx(usage["total_tokens"] / 1000)
+        instance.flush()
+        assert spent(instance, key_id(instance, "priced")) == pytest.approx(usage["total_tokens"] / 1000)
+    finally:
+        instance.server.stop()

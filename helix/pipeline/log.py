@@ -39,6 +39,7 @@ class LogStage:
         self._output_tokens_estimate = output_tokens_estimate
 
     async def __call__(self, call: Call, next: Next) -> Reply:
+        call.price_of = self._prices.price
         try:
             reply = await next(call)
         except HelixError as exc:
@@ -99,7 +100,7 @@ class LogStage:
         call.finished = call.elapsed()
         call.status, call.error_code = status, code
         if call.cost is None and call.usage is not None:
-            call.cost = self._prices.cost(call.target.provider.name, call.target.model, call.usage)
+            call.cost = self._prices.cost(call.target.provider.name, call.target.model, call.usage, call.price_of)
         elif call.cost is None and estimate.unmetered(call):
             # billed by the provider though it said nothing of it: charged its estimate, as a budget charges it, so the
             # log's spend (the dashboard, `helix spend`) counts it with a key or without
@@ -115,7 +116,7 @@ class LogStage:
     def _estimate(self, call: Call, target: Target | None = None) -> float | None:
         """What an answer to the call is estimated to cost at `target` (the call's), None when it has no price."""
         target = target or call.target
-        price = self._prices.price(target.provider.name, target.model)
+        price = (call.price_of or self._prices.price)(target.provider.name, target.model)
         if price is None:
             return None
         prompt, output = estimate.prompt_tokens(call), estimate.max_output_tokens(call)
