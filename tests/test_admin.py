@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -214,3 +215,17 @@ def test_a_key_name_that_cannot_be_one_is_not_quoted_back_as_sent(
     assert response.status_code in (400, 404), response.text
     message = response.json()["error"]["message"]
     assert len(message) < 300 and message.isprintable(), message
+
+
+def test_a_database_locked_by_another_process_is_a_503_not_a_500(admin: Helix) -> None:
+    """Round 19: while another process held the file (BEGIN EXCLUSIVE past the busy timeout), creating a key answered
+    a 500 "internal error" with a traceback in the server's log; it is the 503 a database out of reach is."""
+    holder = sqlite3.connect(admin.db_path, timeout=0)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        response = call(admin, "POST", "/keys", json={"name": "while-locked"})
+    finally:
+        holder.rollback()
+        holder.close()
+    assert response.status_code == 503 and response.json()["error"]["code"] == "database_unavailable"
+    assert call(admin, "POST", "/keys", json={"name": "while-locked"}).status_code == 201

@@ -283,3 +283,20 @@ def test_init_writes_an_admin_key(tmp_path: Path, env: dict[str, str]) -> None:
     from helix.config import load_config
 
     assert load_config(target, env={}).auth.admin_key == match.group(1)
+
+
+def test_a_locked_database_is_one_line_from_the_cli_not_a_traceback(
+    helix: Helix, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """Round 19: with another process holding the file, `helix keys add` / `revoke` printed a Python traceback."""
+    assert cli(tmp_path, env, "keys", "add", "held", "--quiet")[0] == 0
+    holder = sqlite3.connect(helix.db_path, timeout=0)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        for args in (("keys", "add", "other"), ("keys", "revoke", "held")):
+            code, out, err = cli(tmp_path, env, *args)
+            assert code == 1 and "Traceback" not in out + err
+            assert "cannot be used right now: database is locked" in err and len(err.strip().splitlines()) == 1
+    finally:
+        holder.rollback()
+        holder.close()

@@ -29,6 +29,7 @@ from helix.pii.scrub import quoted
 from helix.pipeline.parse import new_request_id
 from helix.providers.http import unreadable
 from helix.server import TIMED_OUT
+from helix.store.db import is_locked
 from helix.store.pg import ConnectionLost
 from helix.translate.parts import Untranslatable
 
@@ -405,9 +406,10 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[A
 
 
 def unexpected(exc: Exception, where: str) -> HelixError:
-    """What the client is told of an exception that is no `HelixError`: the database out of reach is a 503 to
-    try again after (it recovers on its own); anything else a 500, with its traceback in the server's log."""
-    if isinstance(exc, ConnectionLost):
+    """What the client is told of an exception that is no `HelixError`: the database out of reach (or locked by
+    another process past the busy timeout) is a 503 to try again after (it recovers on its own); anything else a 500,
+    with its traceback in the server's log."""
+    if isinstance(exc, ConnectionLost) or is_locked(exc):  # out of reach, or held by another process's long write
         logging.getLogger("helix").warning("%s: %s", where, exc)
         return DatabaseUnavailable(
             "Helix cannot reach its database right now; try again in a few seconds",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,6 +78,8 @@ def open_db(config: Config, *, existing: bool = False) -> Iterator[Connection]:
         raise fail(f"cannot open the database {describe(config.db_path())}: {exc}") from None
     try:
         yield conn
+    except sqlite3.OperationalError as exc:  # locked by another process past the busy timeout, or out of reach
+        raise fail(f"the database {describe(config.db_path())} cannot be used right now: {exc}") from None
     finally:
         conn.close()
 
