@@ -569,6 +569,19 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Bancolombia cuenta de ahorros 318-204417-92.", "318-204417-92", "ID_NUMBER"),
         ("Toyota RAV4, rego CFD-83K, VIN", "CFD-83K", "ID_NUMBER"),
         ("Unit: 45-180, Kaneohe\nLockbox code 8251, garage", "8251", "PASSWORD"),
+        # a second reviewer's: the same numbers after "No.", "number", "số", a compact birth date after more words,
+        # session tokens of small letters and digits or a UUID, under a key quoted or not
+        ("NPI No. 1234567890", "1234567890", "ID_NUMBER"),
+        ("DEA number: AB1234567", "AB1234567", "ID_NUMBER"),
+        ("CCCD số 012345678901", "012345678901", "ID_NUMBER"),
+        ("CLABE 0123 4567 8901 2345 67", "0123 4567 8901 2345 67", "ID_NUMBER"),
+        ("Date of birth (YYYYMMDD): 19850312", "19850312", "DATE_OF_BIRTH"),
+        ("date of birth is 19850312", "19850312", "DATE_OF_BIRTH"),
+        ("BDAY;VALUE=DATE:19850312", "19850312", "DATE_OF_BIRTH"),
+        ("birthdate|19850312|M", "19850312", "DATE_OF_BIRTH"),
+        ('"session": "q8j5h2k9x7m3n1p4r6t0v2w8y5z3a1b9"', "q8j5h2k9x7m3n1p4r6t0v2w8y5z3a1b9", "SECRET"),
+        ('"session": "5f2b9c1e-3d4a-4b8c-9e2f-1a2b3c4d5e6f"', "5f2b9c1e-3d4a-4b8c-9e2f-1a2b3c4d5e6f", "SECRET"),
+        ("session=q8j5h2k9x7m3n1p4r6t0v2w8y5z3a1b9", "q8j5h2k9x7m3n1p4r6t0v2w8y5z3a1b9", "SECRET"),
         # ... and by their shape and check digit alone.
         ("Meu CPF é 529.982.247-25, pode gerar a nota?", "529.982.247-25", "ID_NUMBER"),
         ("nome Giulia, CF BNCGLI92E45F205E, nata a Milano", "BNCGLI92E45F205E", "ID_NUMBER"),
@@ -1330,6 +1343,12 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         # set X's look-alikes: booking and member words before no reference
         "booking via SAP S4HANA today; the member 2 of the team; confirmation of the meeting at 10:30; PNR format",
         "la cuenta con 24 habitaciones; Booking.com and Expedia; a lockbox code has 4 digits",
+        # a second reviewer's: dates, quarters, fiscal years and promotions' codes after booking words
+        "Booking date: 2024-05-12; Booking 2024-05-12 to 2024-05-15, 3 nights; Confirmation 2024-05-12 10:00",
+        '{"booking": "2024-06-01T10:00:00Z", "nights": 3}; Reservation number: 2024-05-12 (see note)',
+        "Rego: 2024-06-30 expiry; cuenta corriente: 2024-2025 ejercicio; Hotel confirmation 20240512 arrival",
+        "Booking code SUMMER2024 gives 10% off. Promo booking code WINTER10; booking 2024-Q3 forecast; PNR: PNR2024 a",
+        "session: prod-db-01",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

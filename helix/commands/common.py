@@ -19,7 +19,8 @@ from rich.markup import escape
 from helix.config import Config, ConfigError, load_config
 from helix.dburl import describe
 from helix.durations import parse_duration
-from helix.store.db import Connection, connect
+from helix.store.db import Connection, connect, is_locked
+from helix.store.pg import ConnectionLost
 
 console = Console()
 errors = Console(stderr=True)
@@ -78,7 +79,10 @@ def open_db(config: Config, *, existing: bool = False) -> Iterator[Connection]:
         raise fail(f"cannot open the database {describe(config.db_path())}: {exc}") from None
     try:
         yield conn
-    except sqlite3.OperationalError as exc:  # locked by another process past the busy timeout, or out of reach
+    except sqlite3.OperationalError as exc:
+        if not (is_locked(exc) or isinstance(exc, ConnectionLost)):
+            raise
+        # locked by another process past the busy timeout, or out of reach: one line, no traceback
         raise fail(f"the database {describe(config.db_path())} cannot be used right now: {exc}") from None
     finally:
         conn.close()

@@ -494,12 +494,14 @@ _DATE = (
 # set W: a date written as one number (a vCard's BDAY:19770911, an ISO basic date), right after the words alone: after
 # others ("DOB column changed in PR 20231105") it is some other number.
 _COMPACT_DATE = r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+# What may stand between: quotes, colons, a dash or a bar, "is", the format named ("(YYYYMMDD)"), a vCard's type.
+_COMPACT_BEFORE = r"(?:[\"' \t:=|\u2013\u2014-]{1,4}|\([a-z]{8}\)|;value=date|is|yyyymmdd){0,6}+"
 # The date follows the words on their line (within a few words: "dob, ssn) VALUES ('Ng', '1990-04-17'"), or opens the
 # next line, an answer to them: after a chat turn's time and speaker ("date of birth?" / "[10:02] customer: 14th of
 # july 1992") or alone ("Date of birth:" / "12/05/1987"), when the words' line ends as a question or a label does.
 _DATE_OF_BIRTH = regex.compile(
     _BIRTH_WORDS + r"(?:(?:[^\n\d]{0,40}?|[^\n\d]{0,40}[?:][ \t]*\n(?:\[[\d:. ]{1,12}\] ?)?(?:[\p{L} ._-]{1,24}: ?)?)"
-    rf"(?P<date>{_DATE})(?:\b|(?<=[日일]))|[\"' \t:=]{{0,4}}(?P<date>{_COMPACT_DATE})\b)"
+    rf"(?P<date>{_DATE})(?:\b|(?<=[日일]))|{_COMPACT_BEFORE}(?P<date>{_COMPACT_DATE})\b)"
 )
 _ANY_DATE = regex.compile(rf"(?i)\b(?:{_DATE})\b")
 # set U: Turkish says "born" after the date ("05.03.1978 doğumluyum", "1990'da doğdum").
@@ -592,10 +594,12 @@ _SHORT_ID_NAMES = (
     ("cmnd", r"\d{9}(?:\d{3})?"),
     ("nhi", r"[a-z]{3}\d{4}"),
     ("cnic", r"\d{5}-?\d{7}-?\d"),
-    ("cbu", r"\d{22}"),
-    ("clabe", r"\d{18}"),
+    ("cbu", r"\d{8} ?\d{14}"),
+    ("clabe", r"\d{4} ?\d{4} ?\d{4} ?\d{4} ?\d\d|\d{3} ?\d{3} ?\d{11} ?\d"),
     ("ramq", r"[a-z]{4} ?\d{4} ?\d{4}"),
 )
+# ... and the words that may stand between a name and its number ("NPI No. 1234567890", "CCCD số 0123...").
+_NUMBER_WORD = r"(?:(?:is|no\.?|nr\.?|n°|number|số|interbancaria)[ \t:#]{1,3})?"
 _NUMBER_RIGHT_AFTER = r"(?=[)\"' \t:=#-]{0,5}(?:(?:is|es|ni|yangu ni|n[or]\.?) ?)?[a-z]{0,4}[ -]?\d)"
 _ID_WORD_BRANCHES = (
     *(r"passport\w*", "passaporto", "passaporte", "pasaporte", "passeport", r"reisepass\w*", r"paszport\w*"),
@@ -682,7 +686,7 @@ _ID_WORD_BRANCHES = (
     # Kenya's tax PIN (KRA PIN), a Polish account as "rachunek"
     *(label + _NUMBER_RIGHT_AFTER for label in ("dni", r"c[ée]dula", "national ?number", "kra pin")),
     # ... each short name only before a number of its own shape ("NPI 2024Q3 roadmap", "CBU 2024-001" are not)
-    *(label + rf"(?=[ \t:#=)-]{{1,4}}(?:is )?{shape}(?![\w-]))" for label, shape in _SHORT_ID_NAMES),
+    *(label + rf"(?=[ \t:#=)-]{{1,4}}{_NUMBER_WORD}(?:{shape})(?![\w-]))" for label, shape in _SHORT_ID_NAMES),
     # set X: a booking's or a hotel stay's reference (a PNR, a confirmation, a booking number), a loyalty or insurance
     # member's number after the word alone, a university's matriculation number, a customer's number in French, an
     # employee's in Japanese, a bank account in Spanish, an Australian car's "rego"
@@ -861,6 +865,8 @@ class IdNumberRecognizer(_SpanRecognizer):
                 value = _ID_VALUE.match(text, value.end(1))
             plate = _PLATE_WORDS.fullmatch(found.group()) is not None
             booking = _BOOKING_WORDS.fullmatch(found.group()) is not None
+            if value is not None and _not_a_number_of_theirs(value.group(1), booking):
+                continue
             if value is not None and (
                 _id_shaped(value.group(1))
                 or (plate and _plate_shaped(value.group(1)))
@@ -931,6 +937,22 @@ def _far_sin(text: str, start: int) -> Iterator[tuple[int, int]]:
 
 def _id_shaped(number: str) -> bool:
     return sum(c.isdigit() for c in number) >= _MIN_ID_DIGITS and sum(c.isalnum() for c in number) >= _MIN_ID_LENGTH
+
+
+# A date (2024-05-12, 2024-06-01T10), a quarter (2024-Q3) or a fiscal year (2024-2025) after a label is its date, not
+# its number ("Booking date: 2024-05-12", "Confirmation 2024-05-12 10:00"); after a booking's, a date written as one
+# number (20240512: a student's id may be one) or a word and a year or a number is one too, or a promotion's code
+# ("Booking code SUMMER2024", "WINTER10").
+_DATE_SHAPED = re.compile(r"(?:19|20)\d\d(?:-\d\d-\d\d(?:[T ]\d\d)?|-?Q[1-4]|-(?:19|20)\d\d)")
+_BOOKING_NOT_REFERENCE = re.compile(
+    r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|[A-Z]{3,}(?:\d{1,2}|(?:19|20)\d\d)"
+)
+
+
+def _not_a_number_of_theirs(value: str, booking: bool) -> bool:
+    if _DATE_SHAPED.fullmatch(value) is not None:
+        return True
+    return booking and _BOOKING_NOT_REFERENCE.fullmatch(value) is not None
 
 
 def _booking_shaped(reference: str) -> bool:

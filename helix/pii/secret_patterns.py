@@ -72,9 +72,21 @@ def _generated(value: str) -> bool:
 
 
 def _session_token(value: str) -> bool:
-    """A session's token: 24 characters or more, generated (`_generated`, "_" and "-" as digits) or hex."""
-    hex_digits = len(value) >= 32 and all(c in "0123456789abcdef" for c in value)
-    return len(value) >= 24 and (_generated(value) or hex_digits)
+    """A session's token: 24 or more letters, digits, "_" and "-", generated (`_generated`), a UUID or hex, or small
+    letters with six digits or more among them (PHP's and Django's ids); not a talk's name ("DAY2-AFTERNOON-TRACK3")
+    nor code (`boto3.Session(...)`)."""
+    if _SESSION_CHARACTERS.fullmatch(value) is None:
+        return False
+    lower = value.lower()
+    return (
+        _generated(value)
+        or _UUID_OR_HEX.fullmatch(lower) is not None
+        or (value.islower() and sum(c.isdigit() for c in value) >= 6)
+    )
+
+
+_SESSION_CHARACTERS = regex.compile(r"[A-Za-z0-9_-]{24,}")
+_UUID_OR_HEX = regex.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32,}")
 
 
 _PLACEHOLDERS = """
@@ -1154,10 +1166,10 @@ SECRET_PATTERNS = [
         (_random_looking,) * 2,
         _random_looking,
     ),
-    # set W: a JSON log's "session": "y5XFqWUt..." (a session's token; not "DAY2-AFTERNOON-TRACK3", a talk's)
+    # set W: a log's "session": "y5XFqWUt..." (a session's token, `_session_token`)
     *_assignments(
         "session",
-        r"(?<=[\"'])session(?=[\"'][ \t]*:)",
+        r"(?<![\w.-])session(?=[\"']?[ \t]*[:=])",
         _BARE_KEY_VALUE,
         ("session",),
         0.7,

@@ -236,7 +236,7 @@ class CacheStage:
             if kept is not body:
                 body, response = kept, _encode(kept)
         usage = body.get("usage")
-        cost = self._prices.cost(call.target.provider.name, call.target.model, Usage.from_openai(usage))
+        cost = self._prices.cost(call.target.provider.name, call.target.model, Usage.from_openai(usage), call.price_of)
         await self._cache.save(found, call.target.name, response, usage, cost, ttl)
 
     async def _store_when_complete(

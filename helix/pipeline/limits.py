@@ -154,8 +154,9 @@ class LimitsStage:
         targets = self._answered_by(call) if budgeted and self._answered_by is not None else (call.target,)
         unpriced, prompt_cost, cost = None, 0.0, 0.0
         output_estimate = self._config.output_tokens_estimate
+        price_of = call.price_of or self._prices.price  # the prices the call began under (a reload may come between)
         for target in targets:
-            price = self._prices.price(target.provider.name, target.model)
+            price = price_of(target.provider.name, target.model)
             if price is None:
                 unpriced = unpriced or target
                 continue

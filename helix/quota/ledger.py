@@ -160,17 +160,25 @@ class Ledgers:
                 del self._users[(group, user)]
         if load_keys or load_rules:
             await self._writer.flush()  # what this process already logged must be in the sums
+            # What requests settle while the log is read is not in its sums: added back after.
+            restarted = [self._keys[k.id] for k in load_keys if k.id in self._keys]
+            restarted += [ledger for (group, _), ledger in self._users.items() if group in load_rules]
+            before = {id(ledger): ledger.spent for ledger in restarted}
             spends, alerted, seeds = await asyncio.to_thread(self._read_spend, load_keys, load_rules, now)
+
+            def since_read(ledger: Ledger) -> float:
+                return max(0.0, ledger.spent - before.get(id(ledger), ledger.spent))
+
             for key in load_keys:
                 ledger = self._keys.setdefault(key.id, Ledger.open(key.spec.budget, key.spec.period, now))
-                _restart(ledger, key.spec.budget, key.spec.period, now, spends[key.id])
+                _restart(ledger, key.spec.budget, key.spec.period, now, spends[key.id] + since_read(ledger))
                 ledger.alerted = alerted[key.id]
             for group, (start, seed) in seeds.items():
                 rule = load_rules[group]
                 rule.seed_start, rule.seed = start, seed
                 for (of_group, user), ledger in self._users.items():
                     if of_group == group:
-                        _restart(ledger, rule.budget, rule.period, now, seed.get(user, 0.0))
+                        _restart(ledger, rule.budget, rule.period, now, seed.get(user, 0.0) + since_read(ledger))
         self._rules = rules
         ids = {k.id for k in active}
         for key_id in [k for k in self._keys if k not in ids]:
