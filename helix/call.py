@@ -41,8 +41,10 @@ class Usage:
     @classmethod
     def from_openai(cls, usage: dict | None) -> Usage | None:
         """The usage a provider reported; None when it says nothing usable (`{}`, `{"total_tokens": 15}`, no count of
-        the prompt, a count that is negative, a string or beyond belief): the answer is then unmetered and billed at
-        its estimate, not at nothing (a 40,000-token prompt read as 0 by `{"completion_tokens": 5}`)."""
+        the prompt, or of the answer nor a total to tell it by, a count that is negative, a string or beyond belief):
+        the answer is then unmetered and billed at its estimate, not at nothing (a 40,000-token prompt read as 0 by
+        `{"completion_tokens": 5}`, an answer as 0 by `{"prompt_tokens": 40000}`). An embedding's is its prompt and
+        its total."""
         if not isinstance(usage, dict):
             return None
         # Chat and completions name them prompt/completion tokens; the Responses API input/output tokens.
@@ -52,7 +54,10 @@ class Usage:
         completion = usage.get("completion_tokens")
         if completion is None:
             completion = usage.get("output_tokens")
-        if prompt is None:
+        total = usage.get("total_tokens")
+        if completion is None and is_count(prompt) and is_count(total) and token_count(total) >= token_count(prompt):
+            completion = token_count(total) - token_count(prompt)
+        if prompt is None or completion is None:
             return None
         if (prompt is not None and not is_count(prompt)) or (completion is not None and not is_count(completion)):
             return None

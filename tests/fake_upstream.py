@@ -45,6 +45,7 @@ Behaviour is chosen by the requested model name:
   garbage-usage / huge-usage       an answer whose usage is not numbers (or absurd ones: 10**30, 1e308);
                                    streams send it in a last chunk even unasked (Anthropic: garbage-usage)
   output-only-usage                usage that counts the answer but not the prompt (Anthropic's too)
+  prompt-only-usage                usage that counts the prompt but not the answer, and no total (Anthropic's too)
   bad-gzip                         a 200 that says it is gzip and is not
   redirect                         a 302 to elsewhere
   shape-choices / -choice /         choices that are not a list, a choice that is not an object, a message
@@ -131,6 +132,7 @@ BAD_USAGE: dict[str, dict[str, Any]] = {
     "garbage-usage": {"prompt_tokens": "lots", "completion_tokens": -5, "prompt_tokens_details": 7},
     "huge-usage": {"prompt_tokens": 10**30, "completion_tokens": 1e308, "total_tokens": 10**30},
     "output-only-usage": {"completion_tokens": 5, "total_tokens": 5},
+    "prompt-only-usage": {"prompt_tokens": 12},
 }
 
 
@@ -621,7 +623,7 @@ class FakeUpstream:
         await _json(send, 404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
 
 
-_ANTHROPIC_BAD_USAGE = ("no-usage", "garbage-usage", "output-only-usage")
+_ANTHROPIC_BAD_USAGE = ("no-usage", "garbage-usage", "output-only-usage", "prompt-only-usage")
 
 
 def _anthropic_usage_of(model: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -633,8 +635,9 @@ def _anthropic_usage_of(model: str, data: dict[str, Any]) -> dict[str, Any]:
         data = {k: v for k, v in data.items() if k != "usage"}
         if model == "garbage-usage":
             data |= {"usage": garbage}
-        elif model == "output-only-usage":
-            data |= {"usage": {k: v for k, v in usage.items() if k != "input_tokens"}}
+        elif model in ("output-only-usage", "prompt-only-usage"):
+            dropped = "input_tokens" if model == "output-only-usage" else "output_tokens"
+            data |= {"usage": {k: v for k, v in usage.items() if k != dropped}}
     if isinstance(data.get("message"), dict):  # message_start
         data = {**data, "message": _anthropic_usage_of(model, data["message"])}
     return data

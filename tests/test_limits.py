@@ -65,6 +65,10 @@ output = 1000.0
 input = 1000.0
 output = 1000.0
 
+[pricing."openai/prompt-only-usage"]
+input = 1000.0
+output = 1000.0
+
 [pricing."anthropic/claude-3-5-haiku-latest"]
 input = 1000.0
 output = 1000.0
@@ -346,18 +350,21 @@ def test_a_cut_stream_without_a_key_is_costed_in_the_log_too(priced: Helix, fake
     assert row["ttft_ms"] is not None and row["cost_usd"] > 0
 
 
-@pytest.mark.parametrize("case", ["no usage", "garbage usage", "output-only usage", "client left"])
+@pytest.mark.parametrize("case", ["no usage", "garbage usage", "output-only usage", "prompt-only usage", "client left"])
 def test_an_answer_without_its_usage_is_charged_its_estimate(priced: Helix, fake: FakeState, case: str) -> None:
     """An answer that said nothing of its usage, or that the client left before it came, was free: any number of
     them fit a budget of any size, while the provider billed each. So was one whose usage was garbage (a string, a
     negative: counted as 0 tokens; a helper's find), and one that counted only its answer (round 18: the prompt read as
-    0 tokens, however long)."""
+    0 tokens, however long) or only its prompt with no total to tell the answer by (the answer read as 0)."""
     secret = add_key(priced, "unmetered", budget=10.0)
     kid = key_id(priced, "unmetered")
     question = unique("unmetered")
-    model = {"no usage": "no-usage", "output-only usage": "output-only-usage", "client left": "slow-2"}.get(
-        case, "garbage-usage"
-    )
+    model = {
+        "no usage": "no-usage",
+        "output-only usage": "output-only-usage",
+        "prompt-only usage": "prompt-only-usage",
+        "client left": "slow-2",
+    }.get(case, "garbage-usage")
     body = {"model": model, "messages": question, "max_tokens": 20}
     headers = {"authorization": f"Bearer {secret}"}
     if case != "client left":
@@ -447,7 +454,7 @@ def test_a_completions_answers_for_each_prompt_and_best_of_are_reserved(
     assert second.json()["error"]["code"] == "budget_exceeded"
 
 
-@pytest.mark.parametrize("model", ["no-usage", "garbage-usage", "output-only-usage"])
+@pytest.mark.parametrize("model", ["no-usage", "garbage-usage", "output-only-usage", "prompt-only-usage"])
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
 def test_an_anthropic_answer_without_its_usage_is_charged_its_estimate(

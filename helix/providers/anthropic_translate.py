@@ -476,13 +476,13 @@ def _map_stop_reason(stop_reason: Any) -> str | None:
 
 
 def _openai_usage(usage: Any) -> JSON | None:
-    """Anthropic's usage in OpenAI's terms, or None when it says nothing usable (none, `{}`, no count of the input, a
-    count that is no count, as `Usage.from_openai` reads one): such an answer is unmetered and charged its estimate,
-    not zero tokens."""
+    """Anthropic's usage in OpenAI's terms, or None when it says nothing usable (none, `{}`, no count of the input or
+    of the output, a count that is no count, as `Usage.from_openai` reads one): such an answer is unmetered and charged
+    its estimate, not zero tokens."""
     if not isinstance(usage, dict):
         return None
     counts = [usage.get("input_tokens"), usage.get("output_tokens")]
-    if counts[0] is None or any(count is not None and not is_count(count) for count in counts):
+    if None in counts or not all(is_count(count) for count in counts):
         return None
     # Anthropic's input_tokens exclude cached tokens; OpenAI's prompt_tokens include them.
     cache_read = token_count(usage.get("cache_read_input_tokens"))
