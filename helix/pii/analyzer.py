@@ -339,7 +339,7 @@ def repeats(text: str, findings: Sequence[Finding]) -> list[Finding]:
         end = start + len(value)
         if best is not None and not _overlaps(findings, starts, start, end):
             found.append(Finding(best.entity_type, start, end, best.score))
-    return sorted(found, key=lambda f: f.start)
+    return found
 
 
 def _overlaps(findings: Sequence[Finding], starts: list[int], start: int, end: int) -> bool:

@@ -957,11 +957,7 @@ def _not_a_number_of_theirs(value: str, booking: bool) -> bool:
 
 def _booking_shaped(reference: str) -> bool:
     """An airline's or a hotel's booking reference: 5 to 8 capitals and digits, a digit among them ("QX7LMP")."""
-    return 5 <= len(reference) <= 8 and reference.isalnum() and reference.isupper() and _has_digit(reference)
-
-
-def _has_digit(text: str) -> bool:
-    return any(c.isdigit() for c in text)
+    return 5 <= len(reference) <= 8 and reference.isalnum() and reference.isupper() and any(map(str.isdigit, reference))
 
 
 def _plate_shaped(plate: str) -> bool:
