@@ -34,7 +34,6 @@ from helix.providers.http import (
     read_json,
     stream_ended,
     unreadable,
-    until_quiet_after_the_end,
 )
 from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS
 from helix.translate.completion_chunks import completion_to_chunks
@@ -150,7 +149,7 @@ class AnthropicProvider(HttpAdapter):
                     yield chunk
                 return
             waiting, first = time.perf_counter(), True
-            events = until_quiet_after_the_end(iter_sse(response, self.name), lambda: translator.finished)
+            events = iter_sse(response, self.name, lambda: translator.finished)
             async for event, data, _more in events:
                 if first:
                     call.upstream_seconds += time.perf_counter() - waiting

@@ -447,50 +447,43 @@ LF, CR = ord("\n"), ord("\r")
 AFTER_THE_END_SECONDS = 2.0
 
 
-async def until_quiet_after_the_end(
-    events: AsyncIterator[tuple[str, bytes, bool]], ended: Callable[[], bool]
+async def _piece_before(pieces: AsyncIterator[bytes], end_by: float) -> bytes | None:
+    """The next piece of a stream whose answer has ended, or None when none came by `end_by` (or the read timed out);
+    StopAsyncIteration when the stream ended."""
+    # Read apart, and given up on without cancelling this task: a transport may make a cancelled read its own timeout
+    # error.
+    next_one = asyncio.ensure_future(anext(pieces))
+    try:
+        await asyncio.wait((next_one,), timeout=max(0.0, end_by - asyncio.get_running_loop().time()))
+    finally:  # past the wait, or this task cancelled (its client gone): the read is not left behind
+        if not next_one.done():
+            next_one.cancel()
+            with contextlib.suppress(BaseException):
+                await next_one
+    try:
+        return next_one.result()
+    except asyncio.CancelledError:
+        return None
+    except UPSTREAM_FAILURES as exc:
+        if isinstance(transport_error("", exc), UpstreamTimeout):
+            return None
+        raise
+
+
+async def iter_sse(
+    response: httpx.Response, provider: str, ended: Callable[[], bool] | None = None
 ) -> AsyncIterator[tuple[str, bytes, bool]]:
-    """`events` as they come, until they stop, or AFTER_THE_END_SECONDS after `ended()` first says the answer is whole
-    (pings after it do not hold the stream open: the time counts from the end)."""
-    end_by: float | None = None
-    loop = asyncio.get_running_loop()
-    while True:
-        if end_by is None and ended():
-            end_by = loop.time() + AFTER_THE_END_SECONDS
-        if end_by is None:
-            try:
-                event = await anext(events)
-            except StopAsyncIteration:
-                return
-        else:
-            # Read apart, and given up on without cancelling this task: a transport may make a cancelled read its
-            # own timeout error.
-            next_one = asyncio.ensure_future(anext(events))
-            try:
-                await asyncio.wait((next_one,), timeout=max(0.0, end_by - loop.time()))
-            finally:  # past the wait, or this task cancelled (its client gone): the read is not left behind
-                if not next_one.done():
-                    next_one.cancel()
-                    with contextlib.suppress(BaseException):
-                        await next_one
-            try:
-                event = next_one.result()
-            except StopAsyncIteration:
-                return
-            except (asyncio.CancelledError, UpstreamTimeout):  # silent past this wait, or past the read timeout
-                logging.getLogger("helix.providers").info("a stream kept open after its answer's end is closed")
-                return
-        yield event
-
-
-async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tuple[str, bytes, bool]]:
     """Yield (event, data, more) of a server-sent-event stream as they arrive; `more`: the next event came in
     the same network read, so it follows at once. `data` is bytes as sent (JSON decoders take them as is).
 
     Lines end with LF, CRLF or a lone CR, as the SSE format allows; the last line needs no ending. A byte order mark
     before the first line is skipped, as the format says (read as part of a field's name, it lost the first event).
     Keep-alive comments (": ping") keep each read short, so the read timeout bounds the time between events too: a
-    stream that sent only them for that long stopped answering (it was kept open for ever)."""
+    stream that sent only them for that long stopped answering (it was kept open for ever).
+
+    `ended()` says when the answer is whole: from then the stream is read for AFTER_THE_END_SECONDS at most (pings
+    after it do not hold the stream open: the time counts from the end). Asked once a network read, not once an
+    event: a layer of its own around the events cost every chunk of every stream."""
     quiet_limit = _read_timeout(response)
     last_event = time.monotonic()
     buffer = b""  # line endings made LF; what has come of the event not yet ended by a blank line
@@ -499,8 +492,27 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
     # in the square of its length (16 MB in 2 KB pieces: 5 s of CPU).
     unended: list[bytes] = []
     unended_bytes = 0
+    pieces = iter_body(response)
+    next_piece = pieces.__anext__
+    end_by: float | None = None
     try:
-        async for piece in iter_body(response):
+        while True:
+            if end_by is None and ended is not None and ended():
+                end_by = asyncio.get_running_loop().time() + AFTER_THE_END_SECONDS
+            if end_by is None:
+                try:
+                    piece = await next_piece()
+                except StopAsyncIteration:
+                    break
+            else:
+                try:
+                    late = await _piece_before(pieces, end_by)
+                except StopAsyncIteration:
+                    break
+                if late is None:
+                    logging.getLogger("helix.providers").info("a stream kept open after its answer's end is closed")
+                    return
+                piece = late
             if started and LF not in piece and CR not in piece:
                 unended.append(piece)
                 unended_bytes += len(piece)
@@ -526,10 +538,10 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
                 if buffer.endswith(b"\r"):  # perhaps the first half of a CRLF: decided by the next read
                     buffer, held = buffer[:-1], b"\r"
                 buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            ended = buffer.split(b"\n\n")
-            buffer = ended.pop() + held
+            blocks = buffer.split(b"\n\n")
+            buffer = blocks.pop() + held
             ready = None  # each event is yielded once the next one of this read is found, or the read is done
-            for block in ended:
+            for block in blocks:
                 if (event := _sse_event(block, provider)) is not None:
                     if ready is not None:
                         yield (*ready, True)
@@ -537,7 +549,7 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[tup
             if ready is not None:
                 last_event = time.monotonic()
                 yield (*ready, False)
-            elif quiet_limit is not None and time.monotonic() - last_event > quiet_limit:
+            elif end_by is None and quiet_limit is not None and time.monotonic() - last_event > quiet_limit:
                 raise UpstreamTimeout(
                     f"{provider}: the stream sent only keep-alives for {quiet_limit:g} s; raise [upstream] read_timeout"
                     " if the model is just slow",

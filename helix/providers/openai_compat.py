@@ -26,7 +26,6 @@ from helix.providers.http import (
     read_openai_error,
     stream_ended,
     unreadable,
-    until_quiet_after_the_end,
 )
 from helix.providers.shapes import ANSWER_PROBLEMS, EVENT_PROBLEMS, embeddings_mismatch
 from helix.translate.chunk_assembly import ChunkAssembler
@@ -168,7 +167,7 @@ class OpenAICompatProvider(HttpAdapter):
             first, finished, answered = True, False, False
             check = EVENT_PROBLEMS[path]
             choices, ended = body.get("n") or 1, set[int]()  # with n > 1, every choice ends the answer
-            events = until_quiet_after_the_end(iter_sse(response, self.name), lambda: finished)
+            events = iter_sse(response, self.name, lambda: finished)
             async for event, data, more in events:
                 if first:
                     call.upstream_seconds += time.perf_counter() - waiting
