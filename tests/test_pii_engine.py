@@ -582,6 +582,24 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ('"session": "q8j5h2k9x7m3n1p4r6t0v2w8y5z3a1b9"', "q8j5h2k9x7m3n1p4r6t0v2w8y5z3a1b9", "SECRET"),
         ('"session": "5f2b9c1e-3d4a-4b8c-9e2f-1a2b3c4d5e6f"', "5f2b9c1e-3d4a-4b8c-9e2f-1a2b3c4d5e6f", "SECRET"),
         ("session=q8j5h2k9x7m3n1p4r6t0v2w8y5z3a1b9", "q8j5h2k9x7m3n1p4r6t0v2w8y5z3a1b9", "SECRET"),
+        # set Y: a card by "card no.", Italy's health card, a German line's id, a Portuguese account, a DNI's support
+        # number, a policy's number with slashes, an airline's birth date, an alarm code a digit at a time, a login
+        # for something then its user and password, a Spanish "clave", a French password after a comma, a bank's
+        # memorable word and a security question's answer
+        ("a library card no. 0029 1183 7745. I'll", "0029 1183 7745", "ID_NUMBER"),
+        ("my card number is 44855490\nand", "44855490", "ID_NUMBER"),
+        ("tessera sanitaria n. 80380 00301 23456 7890, cellulare", "80380 00301 23456 7890", "ID_NUMBER"),
+        ("Anschlusskennung 002771843920. Rückruf", "002771843920", "ID_NUMBER"),
+        ("Conta: Banco 341, agência 0472, conta 28391-6\n", "28391-6", "ID_NUMBER"),
+        ("Número: 71938264Z\nSoporte: BAA482917\n", "BAA482917", "ID_NUMBER"),
+        ("Current policy no. HH/2291/448107. Alarm", "HH/2291/448107", "ID_NUMBER"),
+        ("Passport: Z4821937 (IND)  DOB 11JAN86\nFrequent", "11JAN86", "DATE_OF_BIRTH"),
+        ("Alarm code for the surveyor: 4-9-1-7.", "4-9-1-7", "PASSWORD"),
+        ("Parent portal login for Y4-17: mum.of.two / Dino$aur2017", "Dino$aur2017", "PASSWORD"),
+        ("[10:02] Mamá: usuario 53827149 clave 8841\n", "8841", "PASSWORD"),
+        ("mon mot de passe, l'ancien c'est soleil_levant_1987 et je", "soleil_levant_1987", "PASSWORD"),
+        ("- Memorable word: tulpenveld\n- Security", "tulpenveld", "PASSWORD"),
+        ("- Security question (mother's maiden name): Hoogendijk", "Hoogendijk", "PASSWORD"),
         # ... and by their shape and check digit alone.
         ("Meu CPF é 529.982.247-25, pode gerar a nota?", "529.982.247-25", "ID_NUMBER"),
         ("nome Giulia, CF BNCGLI92E45F205E, nata a Milano", "BNCGLI92E45F205E", "ID_NUMBER"),
@@ -1349,6 +1367,10 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "Rego: 2024-06-30 expiry; cuenta corriente: 2024-2025 ejercicio; Hotel confirmation 20240512 arrival",
         "Booking code SUMMER2024 gives 10% off. Promo booking code WINTER10; booking 2024-Q3 forecast; PNR: PNR2024 a",
         "session: prod-db-01",
+        # set Y's look-alikes: card, conta, soporte and memorable words before no number or secret of anyone's
+        "the card number field takes 16 digits; card no. format; conta 3 volte; soporte técnico 24/7",
+        "What is your mother's maiden name? Memorable word: must be 6 to 12 letters long\nthe alarm code for 3 min",
+        "the 2024 report, policy no. 12; clave primaria 1; the memorable word: is case-sensitive",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

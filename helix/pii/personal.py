@@ -488,6 +488,7 @@ _DATE = (
     rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th|er|º)?\.? (?:of |de )?{_MONTH},? (?:de )?\d{{4}}"  # 9 de noviembre de 1993
     rf"|\d{{1,2}}-{_MONTH}-\d{{4}}"  # 12-Mar-1984 (a record's day-month-year)
+    r"|\d\d(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\d\d(?:\d\d)?"  # set Y: an airline's 11JAN86
     r"|\d{4} ?年 ?\d{1,2} ?月 ?\d{1,2} ?日"  # 1988年7月23日 (Japanese, Chinese)
     r"|\d{4} ?년 ?\d{1,2} ?월 ?\d{1,2} ?일"  # 1988년 7월 23일 (Korean)
 )
@@ -586,7 +587,7 @@ _ID_NUMBER_SUFFIX = r"[ _]?(?:id|no|number|#)"
 # Shorter ones (in the lower-cased text) with the shape of their numbers: a US prescriber's NPI (ten digits) and DEA
 # number (two letters, seven digits), Vietnam's CCCD (12 digits) and CMND (9 or 12), New Zealand's NHI (three letters,
 # four digits), Pakistan's CNIC (5-7-1 digits), Argentina's CBU (22 digits), Mexico's CLABE (18), Quebec's RAMQ (four
-# letters, eight digits).
+# letters, eight digits), a Spanish DNI's "soporte" (three letters, six digits).
 _SHORT_ID_NAMES = (
     ("npi", r"\d{10}"),
     ("dea", r"[a-z]{2}\d{7}"),
@@ -597,6 +598,7 @@ _SHORT_ID_NAMES = (
     ("cbu", r"\d{8} ?\d{14}"),
     ("clabe", r"\d{4} ?\d{4} ?\d{4} ?\d{4} ?\d\d|\d{3} ?\d{3} ?\d{11} ?\d"),
     ("ramq", r"[a-z]{4} ?\d{4} ?\d{4}"),
+    ("soporte", r"[a-z]{3}\d{6}"),  # set Y: a Spanish DNI card's support number (its serial: BAA482917)
 )
 # ... and the words that may stand between a name and its number ("NPI No. 1234567890", "CCCD số 0123...").
 _NUMBER_WORD = r"(?:(?:is|no\.?|nr\.?|n°|number|số|interbancaria)[ \t:#]{1,3})?"
@@ -694,6 +696,11 @@ _ID_WORD_BRANCHES = (
     *(r"confirmation(?: ?(?:no|number|code|#))?", r"reservation ?(?:no|number|code|#)"),
     *(r"loyalty(?=[ \t:#]{1,3}[a-z0-9-]*\d)", r"member(?=[ \t:#]{1,3}[a-z]?\d)", r"matric(?:ulation)? ?(?:no|number)"),
     *(r"num[ée]ro (?:de )?client", r"cuenta (?:de ahorros|corriente|bancaria|n[uú]mero|nro)", "rego"),
+    # set Y: a card's number by "card no." (a library card's, a fuel card's, a partial bank card's: "my card number is
+    # 44855490"), Italy's health card (tessera sanitaria), a German broadband line's id (Anschlusskennung), a
+    # Portuguese bank account (conta) right before its number
+    *("card" + _ID_NUMBER_SUFFIX, "tessera sanitaria", "anschlusskennung"),
+    r"conta(?: corrente| poupan[çc]a| banc[áa]ria)?" + _NUMBER_RIGHT_AFTER,
 )
 # The words above that name a booking: its reference, right after them, may be six letters and digits with one digit
 # ("BOOKING REFERENCE: QX7LMP").
@@ -786,6 +793,7 @@ ID_HINTS = (
     *("cédula", "cedula", "national number", "nationalnumber", "ramq", "ת.ז", "الرقم القومي", "شناختی کارڈ", "এনআইডি"),
     *("kra pin", "口座", "booking", "pnr", "record locator", "conf#", "confirmation", "reservation", "loyalty"),
     *("matric", "client", "cuenta", "rego", "社員番号"),
+    *("card n", "card #", "card#", "card id", "card_", "cardn", "cardid", "anschlusskennung", "conta", "soporte"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
@@ -834,6 +842,7 @@ _ID_VALUE = re.compile(
     r"\d{1,4}(?P<sep>[./])\d{2,8}(?:(?P=sep)\d{2,5}){1,2}"
     r"|\d\d\.\d\d\.\d\d-\d{3}\.\d\d"  # set W: Belgium's national number (94.09.12-284.62)
     r"|\d\d-\d\d-\d\d ?/ ?\d{8}"  # set X: a UK sort code and account number (20-45-77 / 63019284)
+    r"|[A-Z]{1,4}/\d{2,8}/\d{2,8}"  # set Y: letters, then digits grouped by slashes (policy no. HH/2291/448107)
     r"|\d\d(?: \d{4}){5,7}|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -](?:(?:№ ?|No ?|номер )(?=\d))?[A-Z0-9]+){0,4}"
     r"|\d{6,}[a-z]{1,2}"
     r"|[a-z]{2,3}\d{6,}[a-z]?|\d[ -]\d{4}[ -]\d{5}[ -]\d\d[ -]\d|[a-z]{5}\d{4}[a-z])"

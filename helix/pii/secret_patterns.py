@@ -177,6 +177,7 @@ def _paired_secret(value: str) -> bool:
 
 def _not_a_sequence(digits: str) -> bool:
     """Not a PIN any advice names as the one not to choose: one digit repeated (0000), or counting up or down (1234)."""
+    digits = digits.replace("-", "")
     steps = {int(b) - int(a) for a, b in pairwise(digits)}
     return not (steps <= {0} or steps == {1} or steps == {-1})
 
@@ -722,7 +723,8 @@ def _password_prose(
     after the password word led by "with", "using" or "and" ("ssh root@host with password X")."""
     lead = r"\b(?:with|using|and)[ \t]+(?:the[ \t]+)?" if led else r"\b"
     if far:
-        between = r"(?:[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|[ \t]?:[ \t]+)"  # French: " : "
+        # French: " : "; set Y: a comma after the word ("mot de passe, l'ancien c'est X")
+        between = r"(?:,?[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|[ \t]?:[ \t]+)"
     else:
         between = r"[ \t]+" if led else r"\s+" + _PROSE_VERBS + r"\s+"
     return _api(
@@ -842,7 +844,9 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "login_slash_password",  # set R: "login: admin / Summer2024!", "creds root/Tr0ub4dor&3"
-        r"(?i:\b(?:login|logon|credentials|creds|user(?:name)?)[ \t]*[:=]?[ \t]*[^\s/:=]{1,64}[ \t]*/[ \t]*)"
+        # set Y: or what the login is for first ("portal login for Y4-17: mum.of.two / Dino$aur2017")
+        r"(?i:\b(?:login|logon|credentials|creds|user(?:name)?)(?:[ \t]+(?:for|to|of|at|on)[ \t]+[^\s:/=]{1,40})?"
+        r"[ \t]*[:=]?[ \t]*[^\s/:=]{1,64}[ \t]*/[ \t]*)"
         r"(?P<value>[^\s\"'`]{4,128})",
         ("login", "logon", "cred", "user"),
         score=0.75,
@@ -856,10 +860,21 @@ PASSWORD_PATTERNS = [
         # measure ("pin 2 at 3300 mV") nor a part of a longer number
         "pin_code",
         r"(?i:\b(?:pin(?:[ -]?code)?|(?:door|gate|alarm|safe|lock|entry|garage|keypad|building)[ -]code)\b)"
-        r"[^\n\d]{0,40}?(?<![\d.,:/-])(?P<value>\d{4,8})(?!\d|[.,:/-]\d|[ \t]?(?i:m?v|ma|mhz|ohm|pins?)\b)",
+        r"[^\n\d]{0,40}?(?<![\d.,:/-])(?P<value>\d{4,8}|\d(?:-\d){3,7})"  # set Y: or a digit at a time (4-9-1-7)
+        r"(?!\d|[.,:/-]\d|[ \t]?(?i:m?v|ma|mhz|ohm|pins?)\b)",
         ("pin", "code"),
         score=0.8,
         check=_not_a_sequence,
+        line_local=True,
+    ),
+    _api(
+        # set Y: a bank's memorable word and a security question's answer, one word after the label's colon
+        # ("Memorable word: tulpenveld", "Security question (mother's maiden name): Hoogendijk")
+        "memorable_word",
+        r"(?i:\b(?:memorable[ \t]+(?:word|phrase|name|place|date)|maiden[ \t]+name|secret[ \t]+word)\b"
+        r"[^\n:?]{0,30}:[ \t]*)(?P<value>[^\s\"'`]{2,64})(?=[ \t.,;]*(?:\n|\Z))",
+        ("memorable", "maiden", "secret word"),
+        score=0.8,
         line_local=True,
     ),
     _api(
@@ -976,9 +991,10 @@ PASSWORD_PATTERNS = [
         r"(?i:\b(?:pin(?:[ -]?code)?|passcode|otp(?:[ -]?code)?|one[ -]time[ -](?:pass)?code"
         r"|(?:verification|2fa|mfa|door|gate|alarm|keypad|lockbox|entry|garage)[ -]code)\b[ \t]*(?:is|:|=)[ \t]*"
         r"|\b(?:keypad|lockbox|garage)[ -]code[ \t]+(?=\d{4,8}(?![\w.]))"  # set X: "Lockbox code 8251"
-        r"|\bpin[ \t]+(?=\d{4,12}#)|\bpasscode[ \t]+(?=\d{4,12}(?![\w.]))|(?-i:\bPIN)[ \t]+(?=\d{4,8}(?![\w.])))"
+        r"|\bpin[ \t]+(?=\d{4,12}#)|\bpasscode[ \t]+(?=\d{4,12}(?![\w.]))|(?-i:\bPIN)[ \t]+(?=\d{4,8}(?![\w.]))"
+        r"|\bclave[ \t:]+(?=\d{4,8}(?![\w.])))"  # set Y: Spanish "clave" right before digits ("usuario 538 clave 8841")
         r"(?P<value>\d{4,12})(?![\w.])",
-        ("pin", "passcode", "otp", "one-time", "one time", "verification", "2fa", "mfa", " code"),
+        ("pin", "passcode", "otp", "one-time", "one time", "verification", "2fa", "mfa", " code", "clave"),
         score=0.8,
         line_local=True,
     ),
