@@ -166,9 +166,31 @@ FACT_NEAR_MISSES = [
     ("How to parse a .yaml file", "How to parse a toml file", "entities"),
     ("How to use useEffect in React?", "How to use useState in React?", "entities"),
     ("getElementById returns null", "querySelector returns null", "entities"),
+    # a number or a word the other side has too, written more times on one side (faults round 20: sets of them hid it)
+    ("What is 2 + 2?", "What is 2 + 2 + 2?", "numbers"),
+    ("What is 3 * 3?", "What is 3 * 3 * 3?", "numbers"),
+    ("Evaluate: True and True", "Evaluate: True and False", "opposites"),
+    ("Evaluate: False or False", "Evaluate: False or True", "opposites"),
+    (
+        "Is it safe to open the front door and open the back door at night?",
+        "Is it safe to open the front door and close the back door at night?",
+        "opposites",
+    ),
+    (
+        "Should the minimum be less than the minimum allowed?",
+        "Should the minimum be less than the maximum allowed?",
+        "opposites",
+    ),
+    (
+        "My input is valid and my output is valid, why does it fail?",
+        "My input is valid and my output is invalid, why does it fail?",
+        "opposites",
+    ),
 ]
 
 FACT_AGREEMENTS = [
+    # a word said twice on one side, with no opposite of it more often on the other, is wording
+    ("How do I turn on dark mode? I want it on.", "How do I turn on dark mode?"),
     ("How do I reset my password?", "HOW DO I RESET MY PASSWORD"),
     ("how to compute sha256 in python", "python sha256 hash"),  # a name with digits, no identifier
     ("how to make videos play in 1080p", "play video in 1080p"),

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -79,14 +80,14 @@ class Veto:
         return f"{self.fact}: {self.detail}"
 
 
-def _numbers(text: str) -> tuple[dict[float, set[str]], bool, set[float]]:
+def _numbers(text: str) -> tuple[dict[float, set[str]], Counter[float], set[float]]:
     """Each number's value → its units: a unit glued or next to it ("5min", "$5", "5 minutes") or the noun
-    after it ("5 rows"), so that "5 minute" and "5 minimum" differ. Whether any was written in digits. And the
-    values that tell when something happened ("10 days ago")."""
+    after it ("5 rows"), so that "5 minute" and "5 minimum" differ. How many times each value was written in digits.
+    And the values that tell when something happened ("10 days ago")."""
     units = wordlists.units()
     found: dict[float, set[str]] = {}
     told: set[float] = set()
-    digits = False
+    digits: Counter[float] = Counter()
     text = _LITERAL_RE.sub(" ", text)  # numbers inside quotes or code are compared as literals
     text = _THOUSANDS_RE.sub("", text)  # "1,000" is 1000
     tokens = words(_DIGIT_HYPHEN_RE.sub(r"\1 ", text))  # "5-minute" is "5 minute"
@@ -97,7 +98,7 @@ def _numbers(text: str) -> tuple[dict[float, set[str]], bool, set[float]]:
         if match and (not match.group(2) or match.group(2).lower() in units):
             value = float(match.group(1).replace(",", ""))
             unit = match.group(2).lower()
-            digits = True
+            digits[value] += 1
         elif token in wordlists.number_words():
             value = wordlists.number_words()[token]
         if value is None:
@@ -127,6 +128,10 @@ def _check_numbers(a: str, b: str) -> Veto | None:
     spelled_only = (not nb and not digits_a) or (not na and not digits_b)
     if set(na) != set(nb) and not spelled_only:
         return Veto("numbers", f"{_fmt(set(na))} vs {_fmt(set(nb))}")
+    # "2 + 2" / "2 + 2 + 2": the same numbers, one written more times on one side
+    for value in sorted(digits_a.keys() & digits_b.keys()):
+        if digits_a[value] != digits_b[value]:
+            return Veto("numbers", f"{value:g} {digits_a[value]} times vs {digits_b[value]}")
     known = set(wordlists.units().values())
     for value, heads in na.items():
         other = nb.get(value, set())
@@ -463,9 +468,14 @@ def _graded(tokens: list[str]) -> set[str]:
 
 def _check_opposites(a: str, b: str) -> Veto | None:
     ta, tb = words(a), words(b)
-    for sa, sb in (({_stem(w) for w in ta}, {_stem(w) for w in tb}), (_graded(ta), _graded(tb))):
-        for x in sorted(sa - sb):
-            clash = sorted((_opposites_of(x) & sb) - sa)
+    # A word written more times on one side, its opposite more times on the other: with counts, not sets, so that a
+    # word both sides have does not hide its opposite ("open the front door and open / close the back door").
+    ca, cb = Counter(_stem(w) for w in ta), Counter(_stem(w) for w in tb)
+    stems = ({x for x in ca if ca[x] > cb[x]}, {x for x in cb if cb[x] > ca[x]})
+    graded_a, graded_b = _graded(ta), _graded(tb)
+    for more_a, more_b in (stems, (graded_a - graded_b, graded_b - graded_a)):
+        for x in sorted(more_a):
+            clash = sorted(_opposites_of(x) & more_b)
             if clash:
                 return Veto("opposites", f"'{x}' vs '{clash[0]}'")
     pa, pb = _particles(ta), _particles(tb)
