@@ -435,6 +435,19 @@ def test_a_semantic_hit_keeps_its_wording_as_a_key_to_the_answer(semantic: Helix
     assert all(r["expires"] == pytest.approx(rows[0]["expires"], abs=2) for r in rows)  # no longer than the answer
 
 
+def test_a_refreshed_answer_takes_its_kept_wordings_with_it(semantic: Helix, fake: FakeState) -> None:
+    """A wording kept for an answer went on serving it, as an exact hit, after the question was asked again with
+    `Cache-Control: no-cache` and answered anew (faults round 21): it goes with the answer it was a key to."""
+    first, reworded = "How do I reset my password?", "I forgot my password, how can I reset it?"
+    ask(semantic, first)
+    assert ask(semantic, reworded).headers["x-helix-cache"] == "HIT-SEMANTIC"
+    assert ask(semantic, reworded).headers["x-helix-cache"] == "HIT-EXACT"  # kept, and in memory now
+    assert ask(semantic, first, headers={"cache-control": "no-cache"}).headers["x-helix-cache"] == "MISS"
+    assert [r["prompt"] for r in semantic.rows("SELECT prompt FROM cache_entries")] == [first]
+    assert ask(semantic, reworded).headers["x-helix-cache"] == "HIT-SEMANTIC"  # judged against the new answer
+    assert len(fake.calls("/v1/chat/completions")) == 2
+
+
 def test_a_kept_wording_is_no_key_to_a_question_its_answer_does_not_fit(semantic: Helix, fake: FakeState) -> None:
     # "international wire fee" is served the answer about sending a wire and kept as a key to it; the question about
     # receiving one is judged the same as that short wording (0.97), but its facts are not the sending question's.

@@ -67,6 +67,19 @@ def test_clear_older_than_keeps_recent_entries(helix: Helix, fake: FakeState) ->
     assert bad.returncode == 1 and "not a duration" in bad.stderr
 
 
+def test_clear_older_than_takes_the_wordings_kept_for_the_answers_it_clears(semantic: Helix, fake: FakeState) -> None:  # noqa: F811
+    """A wording kept after the cut-off, for an answer from before it, outlived the clear and went on serving the old
+    answer (faults round 21)."""
+    first, reworded = "How do I reset my password?", "I forgot my password, how can I reset it?"
+    ask(semantic, first)
+    time.sleep(2.5)
+    assert ask(semantic, reworded).headers["x-helix-cache"] == "HIT-SEMANTIC"
+    cleared = helix_cmd("cache", "clear", "--older-than", "2s", env=cli_env(semantic))
+    assert cleared.stdout.strip() == "deleted 2 cache entries", cleared.stderr
+    time.sleep(1.0)  # the server polls the clear generation twice a second
+    assert ask(semantic, reworded).headers["x-helix-cache"] == "MISS"
+
+
 def test_clear_by_an_alias_clears_what_its_deployments_wrote(
     tmp_path: Path, upstream: tuple[ServerThread, FakeState]
 ) -> None:

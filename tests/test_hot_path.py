@@ -72,6 +72,20 @@ def test_the_least_recently_used_go_past_the_byte_bound() -> None:
     assert hot.size <= 3 * one
 
 
+def test_a_smaller_bound_on_reload_forgets_the_least_recently_used_at_once() -> None:
+    """`[cache] hot_mb` reloaded was said to be changed and held the old bound (faults round 21)."""
+    one = Answer.of(_entry(1)).size
+    hot = HotEntries(3 * one)
+    for i in range(3):
+        hot.put(bytes([i]), _entry(i))
+    hot.resize(one)
+    assert [hot.get(bytes([i]), now=0.0) is not None for i in range(3)] == [False, False, True]
+    hot.resize(0)  # hot_mb = 0: none kept
+    assert len(hot) == 0 and hot.size == 0
+    hot.put(b"\x04", _entry(4))
+    assert len(hot) == 0
+
+
 def test_deleted_rows_and_a_clear_empty_it() -> None:
     hot = HotEntries(1_000_000)
     for i in range(3):

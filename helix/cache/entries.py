@@ -160,6 +160,14 @@ def index_rows(conn: Connection, now: float, batch: int = 50_000) -> Iterator[li
         yield [(int(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
 
 
+def wordings(conn: Connection, now: float) -> list[tuple[int, bytes, str]]:
+    """Live kept wordings: id, partition key, the question their answer was written for."""
+    rows = conn.execute(
+        "SELECT id, partition_key, origin FROM cache_entries WHERE origin IS NOT NULL AND expires > ?", (now,)
+    ).fetchall()
+    return [(int(r[0]), bytes(r[1]), str(r[2])) for r in rows]
+
+
 def created_since(conn: Connection, now: float, since: float) -> list[tuple[int, bytes, bytes, bytes | None]]:
     """Live entries created after `since`, by any instance: id, exact key, partition key, sign bits (or None)."""
     rows = conn.execute(
@@ -227,6 +235,12 @@ def clear(conn: Connection, model: str | None, older_than: float | None) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
         deleted = conn.execute(f"DELETE FROM cache_entries WHERE {' AND '.join(where)}", params).rowcount
+        # and the wordings kept for the answers deleted: one more key to an answer goes with it (whatever their own
+        # age or model)
+        deleted += conn.execute(
+            "DELETE FROM cache_entries WHERE origin IS NOT NULL AND NOT EXISTS (SELECT 1 FROM cache_entries AS kept"
+            " WHERE kept.partition_key = cache_entries.partition_key AND kept.prompt = cache_entries.origin)"
+        ).rowcount
         bump_generation(conn)
         conn.execute("COMMIT")
     except BaseException:

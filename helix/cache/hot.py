@@ -108,10 +108,18 @@ class HotEntries:
             return answer  # served this once, never kept
         self._entries[key] = answer
         self._bytes += answer.size
+        self._shrink()
+        return answer
+
+    def resize(self, max_bytes: int) -> None:
+        """Hold at most `max_bytes` from now on (a reload), the least recently used forgotten first."""
+        self._max_bytes = max_bytes
+        self._shrink()
+
+    def _shrink(self) -> None:
         while self._bytes > self._max_bytes:
             _, oldest = self._entries.popitem(last=False)
             self._bytes -= oldest.size
-        return answer
 
     def drop(self, key: bytes) -> None:
         answer = self._entries.pop(key, None)

@@ -142,6 +142,9 @@ class ResponseCache:
         self._touched: dict[int, tuple[int, float]] = {}  # entry id: hits and last use not yet written
         # Rows whose DELETE is queued but not committed: a read meanwhile must not bring them back to memory.
         self._deleting: set[int] = set()
+        # Kept wordings by the question (and partition) their answer was written for: a fresh answer to that question
+        # (a refresh) deletes them, or they would go on serving the answer it replaced.
+        self._wordings: dict[tuple[bytes, str], set[int]] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-cache")
         # Embeddings get their own thread: a slow one never holds up index lookups and maintenance.
         self._embed_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-embed")
@@ -161,6 +164,7 @@ class ResponseCache:
         them needs a restart (the index holds the old model's vectors)."""
         self.config = config
         self.default_ttl = parse_duration(config.ttl)
+        self._hot.resize(int(config.hot_mb * 1024 * 1024))
         adopt(self._judge, config)
 
     @property
@@ -348,7 +352,11 @@ class ResponseCache:
         self._recent = {}
         for rows in entries.index_rows(self._thread_conn(), time.time()):
             index.add_many([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+        wordings: dict[tuple[bytes, str], set[int]] = {}
+        for entry_id, partition, origin in entries.wordings(self._thread_conn(), time.time()):
+            wordings.setdefault((partition, origin), set()).add(entry_id)
         self._index = index
+        self._wordings = wordings
 
     def _sync_shared(self) -> list[bytes]:
         """Take in the entries other instances stored since the last poll (shared database only): they join
@@ -410,6 +418,10 @@ class ResponseCache:
             origin,
         )
         self._writer.submit(entries.INSERT, params)
+        if origin is not None:
+            self._wordings.setdefault((keys.partition, origin), set()).add(entry_id)
+        elif (kept := self._wordings.pop((keys.partition, keys.prompt), None)) is not None:
+            self._delete(kept)  # queued after the answer that replaces theirs
         entry = Entry(entry_id, response, cost, model, params[entries.EXPIRES_PARAM])
         self._hot.drop(keys.exact)  # the row it came from is replaced
         self._pending[keys.exact] = entry
@@ -477,13 +489,20 @@ class ResponseCache:
             self._executor,
             lambda: entries.ids_to_evict(self._thread_conn(), time.time(), self.config.max_entries, max_bytes),
         )
-        for entry_id in ids:
+        self._delete(set(ids))
+        if ids:
+            log.info("cache evicted %d entries", len(ids))
+        return len(ids)
+
+    def _delete(self, gone: set[int]) -> None:
+        """Delete these entries (through the writer) and forget them at once."""
+        for entry_id in gone:
             self._writer.submit(entries.DELETE, (entry_id,))
-        gone = set(ids)
         self._deleting |= gone
         self._writer.after_commit(lambda: self._deleting.difference_update(gone))
         self._index.remove(gone)
         self._hot.drop_ids(gone)
-        if ids:
-            log.info("cache evicted %d entries", len(ids))
-        return len(ids)
+        for entry_id in gone & self._unindexed.keys():
+            del self._unindexed[entry_id]
+        for exact in [exact for exact, entry in self._pending.items() if entry.id in gone]:
+            del self._pending[exact]
