@@ -169,6 +169,22 @@ class Config(_Section):
     privacy: PrivacyConfig = msgspec.field(default_factory=PrivacyConfig)
     dashboard: DashboardConfig = msgspec.field(default_factory=DashboardConfig)
 
+    def stored_as(self, model: str) -> list[str]:
+        """The models whose cache entries a request for `model` may have written: itself, or an alias's deployments
+        and fallbacks (each may have answered it; entries are stored as the deployment that wrote them)."""
+        names, seen, pending = [], set(), [model]
+        while pending:
+            name = pending.pop(0)
+            if name in seen:
+                continue
+            seen.add(name)
+            alias = self.models.get(name)
+            if alias is None:
+                names.append(name)
+            else:
+                pending += [deployment.target for deployment in alias.all_deployments()] + alias.fallbacks
+        return names
+
     def db_path(self) -> Location:
         """The database: a SQLite file (`Path`) or a shared PostgreSQL database (`PostgresUrl`)."""
         if self.storage.url:

@@ -161,6 +161,10 @@ def test_admin_spend_and_stats(admin: Helix, fake: FakeState) -> None:
     assert named == [(alice, ["web"]), (bob, ["web"])], "top spenders first, with the keys they used"
     assert {r["model"] for r in call(admin, "GET", "/spend?by=model").json()["data"]} == {"openai/gpt-4o-mini"}
     assert len(call(admin, "GET", "/spend?by=day").json()["data"]) == 1
+    # the total is the window's, not the top groups' shown (`limit=1` counted only web's requests: faults round 21)
+    top = call(admin, "GET", "/spend?by=key&limit=1").json()
+    assert len(top["data"]) == 1 and top["total"]["requests"] == 7
+    assert top["total"]["spent_usd"] == pytest.approx(sum(r["spent_usd"] for r in by_key["data"]))
 
     stats = call(admin, "GET", "/stats").json()
     assert stats["requests"] == 7 and stats["ok"] == 6 and stats["over_budget"] == 1 and stats["cache_hits"] == 1

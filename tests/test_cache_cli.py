@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from helix.cache import entries
@@ -80,13 +81,16 @@ def test_clear_older_than_takes_the_wordings_kept_for_the_answers_it_clears(sema
     assert ask(semantic, reworded).headers["x-helix-cache"] == "MISS"
 
 
+ADMIN = {"authorization": "Bearer admin-secret-123"}
+
+
 def test_clear_by_an_alias_clears_what_its_deployments_wrote(
     tmp_path: Path, upstream: tuple[ServerThread, FakeState]
 ) -> None:
     """`--model ALIAS` deleted nothing (entries are stored as the deployment that wrote them) and the alias went on
-    being answered from the cache (faults round 17)."""
+    being answered from the cache (faults round 17); the admin API's clear, the same (faults round 21)."""
     alias = '[models.smart]\ntarget = "openai/gpt-4o-mini"\nfallbacks = ["quick"]\n'
-    alias += '[models.quick]\ntarget = "openai/o3"\n'
+    alias += '[models.quick]\ntarget = "openai/o3"\n[auth]\nadmin_key = "admin-secret-123"\n'
     helix = start_helix(tmp_path, upstream[0].url, alias)
     try:
         ask(helix, "cleared by its alias", model="smart")
@@ -96,6 +100,12 @@ def test_clear_by_an_alias_clears_what_its_deployments_wrote(
         cleared = helix_cmd("cache", "clear", "--model", "smart", "--config", str(tmp_path / "helix.toml"), env=env)
         assert cleared.stdout.strip() == "deleted 1 cache entry", cleared.stderr
         assert ask(helix, "cleared by its alias", model="smart").headers["x-helix-cache"] == "MISS"
+        assert ask(helix, "kept", model="openai/gpt-4o").headers["x-helix-cache"] == "HIT-EXACT"
+        again = "cleared by its alias through the admin API"
+        ask(helix, again, model="smart")
+        cleared = httpx.post(f"{helix.url}/admin/cache/clear", json={"model": "smart"}, headers=ADMIN, timeout=10)
+        assert cleared.status_code == 200 and cleared.json()["deleted"] == 2, cleared.text  # both of smart's answers
+        assert ask(helix, again, model="smart").headers["x-helix-cache"] == "MISS"
         assert ask(helix, "kept", model="openai/gpt-4o").headers["x-helix-cache"] == "HIT-EXACT"
     finally:
         helix.server.stop()

@@ -52,6 +52,8 @@ def test_json_output_has_stable_field_names(logged: tuple[Helix, dict[str, str]]
     spend = json.loads(run(logged, "spend", "--by", "key", "--json"))
     assert spend["by"] == "key" and spend["data"][0]["key_name"] == "app" and spend["data"][0]["requests"] == 3
     assert spend["total"]["requests"] == 3 and spend["data"][0]["unpriced_requests"] == 1
+    top = json.loads(run(logged, "spend", "--by", "model", "--top", "1", "--json"))
+    assert len(top["data"]) == 1 and top["total"]["requests"] == 3  # the window's, not the shown group's alone
 
     (key,) = json.loads(run(logged, "keys", "list", "--json"))
     assert key["name"] == "app" and key["budget_usd"] is None and key["rpm"] == 500 and key["requests"] == 3

@@ -214,9 +214,11 @@ async def spend(request: Request[Any, Any, Any]) -> dict[str, Any]:
         limit = max(1, min(1000, int(request.query_params.get("limit", "50"))))
     except ValueError:
         raise InvalidRequest("'limit' must be a number", param="limit") from None
-    rows = await _in_db(request, lambda c: queries.spend(by, since, limit).rows(c))  # type: ignore[arg-type]
+    rows, (total,) = await _in_db(
+        request,
+        lambda c: (queries.spend(by, since, limit).rows(c), queries.spend_total(since).rows(c)),  # type: ignore[arg-type]
+    )
     data = queries.spend_items(by, rows)
-    total = queries.spend_total(data)
     return {"object": "list", "by": by, "since": label, "data": data, "total": total}
 
 
@@ -260,8 +262,10 @@ async def clear_cache(request: Request[Any, Any, Any]) -> dict[str, Any]:
             cutoff = time.time() - parse_duration(body.older_than)
         except ValueError as exc:
             raise InvalidRequest(f"'older_than': {exc}", param="older_than") from None
-    deleted = await _in_db(request, lambda c: cache_entries.clear(c, body.model or None, cutoff))
     gateway: Gateway = request.app.state.gateway
+    # an alias's entries are stored as the deployments that answered it, as `helix cache clear --model` clears them
+    names: list[str | None] = [*gateway.config.stored_as(body.model)] if body.model else [None]
+    deleted = await _in_db(request, lambda c: sum(cache_entries.clear(c, name, cutoff) for name in names))
     if gateway.cache is not None:
         gateway.cache.forget()  # at once, not at the next poll of the cache generation
     return {"deleted": deleted, "model": body.model, "older_than": body.older_than}

@@ -26,7 +26,6 @@ from helix.commands.common import (
     settings,
 )
 from helix.commands.common import since as window_start
-from helix.config import Config
 from helix.format import money, size
 from helix.models import resolve
 
@@ -100,26 +99,9 @@ def clear(
     cutoff = time.time() - duration(older_than, "--older-than") if older_than else None
     cfg = settings(config, db)
     with open_db(cfg, existing=db is not None) as conn:
-        names: list[str | None] = [*_stored_as(cfg, model)] if model else [None]
+        names: list[str | None] = [*cfg.stored_as(model)] if model else [None]
         deleted = sum(entries.clear(conn, name, cutoff) for name in names)
     console.print(f"deleted {deleted:,} cache entr{'y' if deleted == 1 else 'ies'}")
-
-
-def _stored_as(cfg: Config, model: str) -> list[str]:
-    """The models whose entries `--model` names: itself, or an alias's deployments and fallbacks (each of which may
-    have written an answer to it; entries are stored as the deployment that wrote them)."""
-    names, seen, pending = [], set(), [model]
-    while pending:
-        name = pending.pop(0)
-        if name in seen:
-            continue
-        seen.add(name)
-        alias = cfg.models.get(name)
-        if alias is None:
-            names.append(name)
-        else:
-            pending += [deployment.target for deployment in alias.all_deployments()] + alias.fallbacks
-    return names
 
 
 @app.command()

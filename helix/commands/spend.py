@@ -39,9 +39,10 @@ def spend(
     start = window_start(since)
     with open_db(settings(config, db), existing=db is not None) as conn:
         rows = queries.spend(by, start, max(1, top)).rows(conn)
+        (total,) = queries.spend_total(start).rows(conn)
     items = queries.spend_items(by, rows)
     if as_json:
-        print_json({"by": by, "since": since, "data": items, "total": queries.spend_total(items)})
+        print_json({"by": by, "since": since, "data": items, "total": total})
         return
     if not rows:
         console.print(f"no requests in the last {since}")
@@ -68,7 +69,6 @@ def spend(
             money(item["spent_usd"]),
             money(item["saved_usd"]),
         )
-    total = queries.spend_total(items)
     table.add_section()
     table.add_row(
         "total",

@@ -155,12 +155,14 @@ def spend_items(by: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def spend_total(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "requests": sum(item["requests"] for item in items),
-        "spent_usd": sum(item["spent_usd"] for item in items),
-        "saved_usd": sum(item["saved_usd"] for item in items),
-    }
+def spend_total(since: float | Filters) -> Query:
+    """The whole window's requests, spend and savings: not only the groups a `spend()` shows (its top N)."""
+    where, params = _filters(since).where()
+    return Query(
+        "SELECT count(*) AS requests, coalesce(sum(cost_usd), 0) AS spent_usd, coalesce(sum(saved_usd), 0) AS saved_usd"
+        f" FROM requests WHERE {where}",
+        params,
+    )
 
 
 def stats(since: float | Filters) -> Query:
