@@ -246,3 +246,37 @@ def test_a_commit_offers_the_core_between_chunks_of_rows(tmp_path: Path, monkeyp
 
 def _committed(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM requests").fetchone()[0])
+
+
+def test_a_full_disk_refuses_budgeted_requests_rather_than_lose_their_spend(priced: Helix) -> None:
+    """On a full disk, budgeted requests were answered and their reservation and log rows dropped: after a restart the
+    key had spent nothing of it (faults round 21). They are refused (503) until a write lands again."""
+    key, filler = add_key(priced, "app", budget=1000.0), add_key(priced, "filler")
+    assert chat(priced, "before", key).status_code == 200
+    priced.flush()
+    writer = priced.gateway.writer
+    (pages,) = priced.server.run(writer._conn.execute("PRAGMA page_count"))[0]  # type: ignore[union-attr]
+    # The file can grow no more: SQLite's own page limit gives the SQLITE_FULL a full disk gives.
+    priced.server.run(writer._conn.execute(f"PRAGMA max_page_count = {pages}"))  # type: ignore[union-attr]
+    for i in range(400):  # until not even a log row fits in the pages the file has
+        assert chat(priced, f"filling {i} " + "words " * 40, filler).status_code == 200
+        priced.flush()
+        if writer.dropped.get("requests") and writer.unwritable is not None:
+            break
+    assert writer.unwritable is not None and "full" in writer.unwritable
+    refused = chat(priced, "under a budget", key)
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "database_unavailable" and "disk" in refused.json()["error"]["message"]
+
+    priced.server.run(writer._conn.execute("PRAGMA max_page_count = 1073741823"))  # type: ignore[union-attr]
+    chat(priced, "after space was freed", filler)  # its log row lands: the file takes writes again
+    priced.flush()
+    assert writer.unwritable is None
+    answered = chat(priced, "under a budget, again", key)
+    assert answered.status_code == 200, answered.text
+    priced.flush()
+    spent = priced.rows(
+        "SELECT count(*) AS n, sum(cost_usd) AS spend FROM requests JOIN keys ON keys.id = requests.key_id"
+        " WHERE keys.name = 'app' AND status = 200"
+    )
+    assert spent[0]["n"] == 2 and spent[0]["spend"] > 0  # every budgeted answer's spend on disk

@@ -37,7 +37,7 @@ from helix.alerts import Alerts
 from helix.call import Call, Next, Reply, Target
 from helix.config import LimitsConfig
 from helix.dburl import Location, PostgresUrl
-from helix.errors import Forbidden, RateLimited
+from helix.errors import DatabaseUnavailable, Forbidden, RateLimited
 from helix.periods import ADJECTIVE, describe_reset
 from helix.pii.scrub import quoted
 from helix.pipeline.auth import KeyRing
@@ -183,6 +183,13 @@ class LimitsStage:
                 param="model",
             )
 
+        if budgeted and self._writer.unwritable is not None:
+            # Its reservation and its log row would be lost with the rest (a restart would find it never spent).
+            raise DatabaseUnavailable(
+                f"Helix cannot write its database ({self._writer.unwritable}); requests under a budget are refused "
+                "until it can, as their spend could not be kept. Free some disk space; no restart is needed",
+                headers={"retry-after": "5"},
+            )
         # Everything fits: take it.
         headers = self._rates.take(taken)
         if key_ledger is not None:

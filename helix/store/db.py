@@ -93,6 +93,16 @@ def is_locked(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
 
+# SQLite's primary result codes of a file that takes no write at all: read-only, an I/O error, full.
+_UNWRITABLE_CODES = frozenset({8, 10, 13})  # SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL
+
+
+def cannot_write(exc: BaseException) -> bool:
+    """A write refused by the file, not for its rows: a full disk, a read-only file, an I/O error."""
+    code = getattr(exc, "sqlite_errorcode", None) if isinstance(exc, sqlite3.Error) else None
+    return isinstance(code, int) and code & 0xFF in _UNWRITABLE_CODES
+
+
 def _prepare(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     ensure_vec_loaded()

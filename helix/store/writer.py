@@ -28,7 +28,7 @@ from contextlib import suppress
 from typing import Any, TypeVar
 
 from helix.dburl import Location
-from helix.store.db import BUSY_TIMEOUT_MS, AsyncConnection, connect_async, is_locked
+from helix.store.db import BUSY_TIMEOUT_MS, AsyncConnection, cannot_write, connect_async, is_locked
 from helix.store.pg import ConnectionLost
 
 log = logging.getLogger("helix.store")
@@ -87,6 +87,9 @@ class Writer:
         self.failed_batches = 0
         self.dropped: dict[str, int] = {}  # rows that could not be written, per table, since start
         self.last_error: str | None = None
+        # Why the database takes no write at all (a full disk, a read-only file), until a write lands again: a
+        # budgeted request is refused meanwhile, as its spend could not be kept.
+        self.unwritable: str | None = None
 
     async def start(self) -> None:
         self._conn = await connect_async(self._path, busy_timeout_ms=self._busy_timeout_ms)
@@ -168,6 +171,7 @@ class Writer:
             return
         except ROW_ERRORS as exc:
             self.failed_batches += 1
+            self._note(exc)
             if is_transient(exc):
                 state = "unreachable" if isinstance(exc, ConnectionLost) else "locked"
                 waited = f"for {self._retry_seconds:.0f} s" if self._stop_by is None else "until the shutdown gave up"
@@ -181,7 +185,12 @@ class Writer:
             try:
                 await self._commit_retrying([one])
             except ROW_ERRORS as exc:
+                self._note(exc)
                 await self._dropped([one], str(exc))
+
+    def _note(self, exc: BaseException) -> None:
+        if cannot_write(exc):
+            self.unwritable = str(exc)
 
     async def _commit_retrying(self, rows: list[Row]) -> None:
         """Commit `rows` in one transaction, retrying while the database is locked or out of reach."""
@@ -221,6 +230,7 @@ class Writer:
                 groups.append((sql, [params]))
         await self._conn.write(groups)
         self.written += len(rows)
+        self.unwritable = None
 
     async def _rollback(self) -> None:
         assert self._conn is not None
