@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -64,7 +65,7 @@ from helix.providers.http import make_client
 from helix.providers.registry import Registry
 from helix.routing.table import RoutingTable
 from helix.store import pg, reservations
-from helix.store.db import connect
+from helix.store.db import connect, file_identity
 from helix.store.writer import Writer
 from helix.virtual_keys import KeyRecord, plain_model_name
 
@@ -131,12 +132,16 @@ class Gateway:
         self._pii_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="helix-pii")
         self.users = UserIds(None)
         self._hash_key = ""  # the database's key for values kept only as a keyed hash (end users, cache namespaces)
+        self._db_file: tuple[int, int] | None = None  # the SQLite file opened at the start
+        self._db_file_lost: tuple[float, str] | None = None
 
     async def start(self) -> None:
         # Create/migrate the schema once, synchronously, before any async connection opens; charge what
         # a crash left in flight before any budget reads its spend; read (or create) the key end-user
         # ids are hashed with.
         self._hash_key = await asyncio.to_thread(self._prepare_db)
+        if isinstance(self.db_path, Path):
+            self._db_file = file_identity(self.db_path)
         self.users = UserIds(None if self.config.privacy.store_user == "plain" else self._hash_key)
         await self.writer.start()
         self.client = make_client(self.config.upstream)
@@ -165,9 +170,23 @@ class Gateway:
 
     def storage_outage(self) -> tuple[float, str] | None:
         """Since when (time.time()) and why the shared database has been out of reach, as the connections
-        found it at their latest statement (the key poll makes one every half second); None if reachable, or
-        on a SQLite file."""
-        return pg.outage(self.db_path) if isinstance(self.db_path, PostgresUrl) else None
+        found it at their latest statement (the key poll makes one every half second), or the SQLite file was
+        deleted or replaced under the server; None if neither."""
+        if isinstance(self.db_path, PostgresUrl):
+            return pg.outage(self.db_path)
+        if self._db_file is None or self._db_file_lost is not None:
+            return self._db_file_lost
+        now = file_identity(self.db_path)
+        if now != self._db_file:
+            # What this process writes goes to the file it opened, which no other process (the CLI, a restart) sees.
+            why = "deleted" if now is None else "replaced by another file"
+            self._db_file_lost = (
+                time.time(),
+                f"the database file {self.db_path} was {why} while Helix ran: keys, spend and the cache written since"
+                " are in the file it opened, which nothing else sees; restart Helix",
+            )
+            log.error("%s", self._db_file_lost[1])
+        return self._db_file_lost
 
     def _prepare_db(self) -> str:
         """Migrate, settle a crash's reservations; the key values kept as a keyed hash are hashed with."""

@@ -233,3 +233,16 @@ def test_a_database_locked_by_another_process_is_a_503_not_a_500(admin: Helix) -
         holder.close()
     assert response.status_code == 503 and response.json()["error"]["code"] == "database_unavailable"
     assert call(admin, "POST", "/keys", json={"name": "while-locked"}).status_code == 201
+
+
+def test_a_database_file_deleted_under_the_server_makes_it_not_ready(admin: Helix) -> None:
+    """Deleted while the server ran, the file went on being written (the deleted one) with /health/ready saying "ok",
+    and the admin API opened a new empty file by its path: no keys, no spend (faults round 21)."""
+    assert httpx.get(f"{admin.url}/health/ready", timeout=10).status_code == 200
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{admin.db_path}{suffix}").unlink(missing_ok=True)
+    ready = httpx.get(f"{admin.url}/health/ready", timeout=10)
+    assert ready.status_code == 503 and "was deleted while Helix ran" in ready.json()["checks"]["database"]
+    spend = call(admin, "GET", "/spend")
+    assert spend.status_code == 503 and spend.json()["error"]["code"] == "database_unavailable"
+    assert not admin.db_path.exists()  # not made anew, empty, by the admin API

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
@@ -31,7 +32,7 @@ from helix.api.responses import get_route
 from helix.cache import entries as cache_entries
 from helix.config import Period
 from helix.durations import parse_duration
-from helix.errors import HelixError, InvalidRequest, NotFound
+from helix.errors import DatabaseUnavailable, HelixError, InvalidRequest, NotFound
 from helix.gateway import Gateway
 from helix.periods import period_bounds
 from helix.pipeline.auth import laptop_mode
@@ -109,6 +110,9 @@ def _settings(given: dict[str, Any]) -> dict[str, Any]:
 
 async def _in_db(request: Request[Any, Any, Any], work: Callable[[Connection], T], change: bool = False) -> T:
     gateway: Gateway = request.app.state.gateway
+    lost = gateway.storage_outage()
+    if lost is not None and isinstance(gateway.db_path, Path):  # opened by its path, a new empty file would answer
+        raise DatabaseUnavailable(lost[1])
     if not change:
         await gateway.writer.flush()  # read what this server has logged so far, not 50 ms ago
 

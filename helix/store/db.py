@@ -103,6 +103,16 @@ def cannot_write(exc: BaseException) -> bool:
     return isinstance(code, int) and code & 0xFF in _UNWRITABLE_CODES
 
 
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """The file at `path` (its device and inode), or None when there is none: a server's open file and the one its
+    path names now differ once the file was deleted or replaced under it."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _prepare(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     ensure_vec_loaded()
