@@ -435,6 +435,20 @@ def test_a_semantic_hit_keeps_its_wording_as_a_key_to_the_answer(semantic: Helix
     assert all(r["expires"] == pytest.approx(rows[0]["expires"], abs=2) for r in rows)  # no longer than the answer
 
 
+def test_a_prefill_is_keyed_to_its_last_character(helix: Helix, fake: FakeState) -> None:
+    """Spaces around every message were dropped from the key: an answer begun with "def answer():" was served to one
+    begun with "def answer():\n    ", which a model goes on from differently (faults round 20)."""
+    url = f"{helix.url}/v1/chat/completions"
+    for prefill in ("def answer():", "def answer():\n    "):
+        messages = [{"role": "user", "content": "Write the function"}, {"role": "assistant", "content": prefill}]
+        response = httpx.post(url, json={"model": "gpt-4o-mini", "messages": messages}, timeout=30)
+        assert response.status_code == 200 and response.headers["x-helix-cache"] == "MISS", prefill
+        helix.flush()
+    assert len(fake.calls("/v1/chat/completions")) == 2
+    assert ask(helix, "  Write the function ").headers["x-helix-cache"] == "MISS"  # a question of its own
+    assert ask(helix, "Write the function").headers["x-helix-cache"] == "HIT-EXACT"  # a user's spaces: wording
+
+
 def test_a_refreshed_answer_takes_its_kept_wordings_with_it(semantic: Helix, fake: FakeState) -> None:
     """A wording kept for an answer went on serving it, as an exact hit, after the question was asked again with
     `Cache-Control: no-cache` and answered anew (faults round 21): it goes with the answer it was a key to."""

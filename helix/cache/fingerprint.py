@@ -87,7 +87,8 @@ class Fingerprint:
 def fingerprint(body: dict[str, Any], target: str, scope: str, shaped_by: dict[str, str] | None = None) -> Fingerprint:
     """`shaped_by`: what else decides the answer besides the body (the endpoint that reads it, the feature headers
     passed on to the provider: `anthropic-beta`, `OpenAI-Beta`)."""
-    messages = [_canonical_message(m) for m in body.get("messages", []) if isinstance(m, dict)]
+    given = [m for m in body.get("messages", []) if isinstance(m, dict)]
+    messages = [_canonical_message(m) for m in given]
     params = {k: v for k, v in body.items() if k not in _IGNORED_FIELDS and v is not None}
     last = messages[-1] if messages else {}
     prompt = message_text(last) if last.get("role") == "user" else ""
@@ -100,5 +101,8 @@ def fingerprint(body: dict[str, Any], target: str, scope: str, shaped_by: dict[s
         # are another question, and only the words are embedded and judged.
         context.append(attached)
     partition = hashlib.sha256(_encode(context)).digest()[:16]
-    exact = hashlib.sha256(partition + _encode(last.get("content"))).digest()[:16]
+    # An answer begun for the model to go on from (a prefill) is continued from its very last character: its spaces
+    # and line ends are part of the question ("def answer():" and "def answer():\n    " are answered differently)
+    ending = given[-1].get("content") if last.get("role") == "assistant" else last.get("content")
+    exact = hashlib.sha256(partition + _encode(ending)).digest()[:16]
     return Fingerprint(exact=exact, partition=partition, prompt=prompt, scope=scope)
