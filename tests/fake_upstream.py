@@ -498,6 +498,12 @@ class FakeUpstream:
             return await _raw(send, 200, b"this is not gzip", [(b"content-encoding", b"gzip")])
         if model == "redirect":
             return await _raw(send, 302, b"", [(b"location", b"http://127.0.0.1:9/elsewhere")])
+        if model == "too-long":  # Anthropic's way of saying it: no code, only the words
+            too_long = {
+                "type": "invalid_request_error",
+                "message": "prompt is too long: 250123 tokens > 200000 maximum",
+            }
+            return await _json(send, 400, {"type": "error", "error": too_long})
         if model == "content-filter":
             refusal = {
                 "message": "flagged by the content policy",

@@ -51,6 +51,18 @@ def test_bucket_bursts_refills_and_carries_debt() -> None:
     assert bucket.level == 6  # never above the limit
 
 
+def test_a_lower_limit_counts_only_what_is_still_used() -> None:
+    """A key's rpm lowered a window after a burst: the burst, never refilled in the idle time, became debt at the lower
+    rate (a 429 for 75 s; faults round 22)."""
+    bucket = Bucket(limit=100, window=30, now=0.0)
+    bucket.take(50)
+    bucket.resize(10, 30, 35.0)  # a whole window later: nothing used any more
+    assert bucket.wait(1, 35.0) == 0 and bucket.remaining == 10
+    bucket.take(8)
+    bucket.resize(5, 30, 35.0)  # right away: what was used stays used
+    assert bucket.remaining == 0 and bucket.wait(1, 35.0) > 0
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(0.0, "0ms"), (0.0201, "21ms"), (1.5, "1.5s"), (17.281, "17.29s"), (360, "6m0s"), (3723, "1h2m3s")],

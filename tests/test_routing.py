@@ -360,6 +360,18 @@ def test_a_prompt_too_long_for_a_deployment_goes_to_one_that_takes_it(make, fake
     assert fake.models() == ["small", "large"]
 
 
+def test_a_prompt_too_long_for_a_provider_that_gives_no_code_goes_to_the_fallback(make, fake: FakeState) -> None:
+    """Anthropic says "prompt is too long" with no code: it went to the client as a 400, where OpenAI's
+    context_length_exceeded went to the fallback (faults round 22)."""
+    helix = make(FAST_RETRIES + '[models.m]\ntarget = "anthropic/too-long"\nfallbacks = ["openai/gpt-4o-mini"]\n')
+    response = post(helix, "m")
+    assert response.status_code == 200 and response.headers["x-helix-model"] == "gpt-4o-mini", response.text
+    assert fake.models() == ["too-long", "gpt-4o-mini"]
+    alone = post(helix, "anthropic/too-long")  # no fallback: the client's answer, with the code it can match
+    assert alone.status_code == 400 and alone.json()["error"]["code"] == "context_length_exceeded"
+    assert "prompt is too long" in alone.json()["error"]["message"]
+
+
 def test_a_content_policy_refusal_goes_to_the_fallback_once(make, fake: FakeState) -> None:
     helix = make(FAST_RETRIES + '[models.m]\ntarget = "openai/content-filter"\nfallbacks = ["openai/gpt-4o-mini"]\n')
     response = post(helix, "m")

@@ -175,6 +175,14 @@ def _charset(content_type: str | None) -> str | None:
     return found.group(1)
 
 
+# How providers that give no code say a request is longer than the model reads: Anthropic ("prompt is too long: 250123
+# tokens > 200000 maximum", "input length and `max_tokens` exceed context limit"), vLLM and other OpenAI-compatible
+# servers ("This model's maximum context length is 4096 tokens").
+_TOO_LONG = re.compile(
+    r"(?i)prompt is too long|maximum context length|exceeds? (?:the )?(?:model'?s? )?context (?:limit|window|length)"
+)
+
+
 def error_from_body(
     provider: str, status: int, body: Any, read: ErrorReader, headers: Mapping[str, str] | None = None
 ) -> HelixError:
@@ -211,6 +219,8 @@ def error_from_body(
             found = str(found)
         # a code of another type (an object, a list) says nothing a client could match: left out
         code = scrub_secrets(found[:_MAX_CODE_CHARS]) if isinstance(found, str) else None
+    if code is None and status in (400, 413) and _TOO_LONG.search(message):
+        code = "context_length_exceeded"  # OpenAI's code for what others only say, so a router falls back for it too
     if status >= 500 and status not in _PASSED_ON_5XX:
         # The provider failed: to the client, the gateway's upstream did (502); its words and type are kept.
         if not message.endswith(f"answered HTTP {status}"):  # a body with no message says only that already

@@ -21,8 +21,10 @@ class Bucket:
         self.level = float(limit)
         self.updated = now
 
-    def resize(self, limit: int, window: float) -> None:
-        """Adopt a changed limit, keeping what has been used."""
+    def resize(self, limit: int, window: float, now: float) -> None:
+        """Adopt a changed limit, keeping what has been used: up to now, at the old rate (what a window ago used
+        is no debt at a lower one)."""
+        self._refill(now)
         used = self.limit - self.level
         self.limit, self.window, self.rate = float(limit), window, limit / window
         self.level = self.limit - used

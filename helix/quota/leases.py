@@ -43,7 +43,7 @@ class LeasedBucket(Bucket):
             return math.inf
         return max(0.001, (amount - self.level - self.shared_level) / self.rate)
 
-    def resize(self, limit: int, window: float) -> None:
+    def resize(self, limit: int, window: float, now: float) -> None:
         self.limit, self.window, self.rate = float(limit), window, limit / window
 
     def short_of(self, amount: float) -> float:

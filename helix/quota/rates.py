@@ -46,14 +46,14 @@ class RateLimits:
         self._global_rpm = self._adopt(self._global_rpm, "gateway:rpm", config.rpm, now)
         self._global_tpm = self._adopt(self._global_tpm, "gateway:tpm", config.tpm, now)
         for bucket in (*self._rpm.values(), *self._tpm.values()):
-            bucket.resize(int(bucket.limit), self._window)
+            bucket.resize(int(bucket.limit), self._window, now)
 
     def _adopt(self, bucket: Bucket | None, subject: str, limit: int | None, now: float) -> Bucket | None:
         if not limit:
             return None
         if bucket is None:
             return self._new(subject, limit, now)
-        bucket.resize(limit, self._window)
+        bucket.resize(limit, self._window, now)
         return bucket
 
     @property
@@ -118,7 +118,7 @@ class RateLimits:
         if bucket is None:
             bucket = buckets[key_id] = self._new(subject, limit, now)
         elif bucket.limit != limit:
-            bucket.resize(limit, self._window)
+            bucket.resize(limit, self._window, now)
         return bucket
 
     def _refusal(
