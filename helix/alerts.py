@@ -65,11 +65,22 @@ class Alerts:
         """Announce the highest threshold `used` (a fraction of the key's budget) reached that was not yet."""
         if ledger.alerted is None or ledger.budget is None:
             return
+        # A threshold announced that the spend is below again (the budget was raised) is announced again when crossed.
+        budget = ledger.budget
+        ledger.alerted.intersection_update({t for t in ledger.alerted if ledger.spent * 100 >= budget * t})
         threshold = self.crossed(used, ledger.alerted)
         if threshold is None:
             return
         ledger.alerted.update(t for t in self.thresholds if t <= threshold)
         self._send(key, ledger, ledger.budget, threshold, refusing)
+
+    def budget_refused(self, key: KeyRecord, ledger: Ledger) -> None:
+        """A request refused by the key's budget: announced as the budget reached once the spend is past the last
+        threshold below 100% (one request too large for what is left, early in the period, says nothing of the key's
+        spend: it was "requests are now refused" at 9%, and the real crossings were never announced after it)."""
+        below = [t for t in self.thresholds if t < 100]
+        if ledger.budget and ledger.spent * 100 >= ledger.budget * (below[-1] if below else 0):
+            self.budget_reached(key, ledger, 1.0, refusing=True)
 
     def _send(self, key: KeyRecord, ledger: Ledger, budget: float, threshold: int, refusing: bool) -> None:
         """Record the alert and send it in the background. Never blocks, never raises."""

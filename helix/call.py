@@ -165,6 +165,9 @@ class Call:
     # it costs (a price removed made it free to every budget).
     price_of: Callable[[str, str], Any] | None = None
     upstream_seconds: float = 0.0
+    # A provider has the request and has not answered yet: a client that leaves now is billed all the same (not while
+    # Helix waits to retry, nor before anything was sent).
+    asking: bool = False
     ttft: float | None = None
     # Whole answers a provider began and broke off (each billed, none metered): the deployment of each, which
     # charges its estimate at its own price (a cheaper or a local fallback may serve the call after it).

@@ -695,6 +695,42 @@ def test_budget_alerts_at_80_and_100_percent_are_retried_and_never_block(
         instance.server.stop()
 
 
+def test_budget_alerts_say_what_the_spend_crossed_and_start_again_when_the_budget_is_raised(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState]
+) -> None:
+    """One request too large for the budget, refused at 0% spent, was announced as "100%: requests are now refused",
+    and the real 80% and 100% were never announced after it; a budget raised after its 100% was never announced
+    again at the new one (faults round 22)."""
+    receiver = WebhookReceiver()
+    hooks = ServerThread(receiver).start()
+    toml = PRICES + f'\n[alerts]\nwebhook_url = "{hooks.url}/hooks/budget"\n'
+    instance = start_helix(tmp_path, upstream[0].url, toml)
+    try:
+        client = instance.client(add_key(instance, "team", budget=0.06, period="month"))
+        with pytest.raises(openai.RateLimitError):  # $0.12 of prompt alone: it does not fit, at 0% spent
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "w " * 500}])
+        time.sleep(0.5)
+        assert receiver.received == []
+        for _ in range(10):  # $0.013 each: 80% after the 4th, refused at the 5th (100%)
+            try:
+                client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+            except openai.RateLimitError:
+                break
+        wait_for(lambda: [p["helix"]["threshold_percent"] for p in receiver.delivered] == [80, 100])
+        sent = len(receiver.delivered)
+        _change_key(instance, "team", budget=0.1)  # 52% of the new budget spent: 80% and 100% lie ahead again
+        for _ in range(10):
+            try:
+                client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+            except openai.RateLimitError:
+                break
+        wait_for(lambda: [p["helix"]["threshold_percent"] for p in receiver.delivered[sent:]] == [80, 100])
+        assert all(p["helix"]["budget_usd"] == 0.1 for p in receiver.delivered[sent:])
+    finally:
+        instance.server.stop()
+        hooks.stop()
+
+
 def test_limit_checks_are_skipped_for_unauthenticated_health(priced: Helix) -> None:
     add_key(priced, "any")
     assert httpx.get(f"{priced.url}/health").status_code == 200

@@ -360,6 +360,22 @@ def test_a_prompt_too_long_for_a_deployment_goes_to_one_that_takes_it(make, fake
     assert fake.models() == ["small", "large"]
 
 
+def test_a_client_gone_while_helix_waits_to_retry_is_not_charged(make, fake: FakeState) -> None:
+    """The only attempt failed (a 500, not billed); the client left while Helix waited to retry and was charged the
+    whole estimate, as if a provider had been answering (faults round 22). Nothing was at a provider: nothing to pay."""
+    priced = '[pricing."openai/fail-500"]\ninput = 1000.0\noutput = 1000.0\n'
+    helix = make("[routing]\nretries = 2\nbackoff = 3\nmax_backoff = 3\n" + priced)
+    body = {"model": "openai/fail-500", "messages": [{"role": "user", "content": "hello"}]}
+    with pytest.raises(httpx.TimeoutException):  # the client gives up a second into the 3 s wait
+        httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=1.0)
+    deadline = time.monotonic() + 10
+    while not (rows := helix.rows("SELECT status, cost_usd FROM requests")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        helix.flush()
+    assert [(r["status"], r["cost_usd"]) for r in rows] == [(499, None)]
+    assert fake.models() == ["fail-500"]  # one attempt, failed, then the wait the client did not see the end of
+
+
 def test_a_prompt_too_long_for_a_provider_that_gives_no_code_goes_to_the_fallback(make, fake: FakeState) -> None:
     """Anthropic says "prompt is too long" with no code: it went to the client as a 400, where OpenAI's
     context_length_exceeded went to the fallback (faults round 22)."""

@@ -165,7 +165,7 @@ class LimitsStage:
         if key_ledger is not None and key_ledger.refuses(prompt_cost):
             assert key is not None and key_ledger.budget is not None
             if key_ledger.spent + prompt_cost > key_ledger.budget:  # spent, not just reserved in flight
-                self._alerts.budget_reached(key, key_ledger, 1.0, refusing=True)
+                self._alerts.budget_refused(key, key_ledger)
             raise _over_budget(f"this Helix key ('{key.name}')", key_ledger)
         if user_ledger is not None and user_ledger.refuses(prompt_cost):
             raise _over_budget(f"user '{call.user}'", user_ledger, per_user=True)

@@ -177,16 +177,19 @@ class Router:
             limit = min(limit, deployment.timeout)
         if first_token is not None:
             limit = min(limit, first_token)
+        call.asking = True
         try:
             async with asyncio.timeout(limit):
                 reply = await self._send(call, deployment, began)
         except TimeoutError:
+            call.asking = False
             deployment.in_flight -= 1
             raise UpstreamTimeout(
                 f"{provider.name}: no answer from {deployment.target.model} within {limit:.3g} s",
                 provider=provider.name,
             ) from None
         except HelixError:  # counted by the caller (`_failed`)
+            call.asking = False
             deployment.in_flight -= 1
             raise
         except BaseException:  # cancelled: the client left

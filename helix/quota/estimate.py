@@ -146,6 +146,7 @@ def costs(
 
 def unmetered(call: Call) -> bool:
     """An answer the provider gave, or was giving when the client left, without saying what it used: a stream cut before
-    its usage, an answer with none, a client gone before the answer came. The provider bills it all the same."""
+    its usage, an answer with none, a client gone while a provider worked on it. The provider bills it all the same."""
     hit = call.cache is not None and call.cache.startswith("HIT")
-    return call.usage is None and not hit and (call.ttft is not None or call.status in (200, 499))
+    gone_while_asked = call.status == 499 and call.asking
+    return call.usage is None and not hit and (call.ttft is not None or call.status == 200 or gone_while_asked)
