@@ -19,8 +19,10 @@ def deployment(name: str, **settings: object) -> Deployment:
     return Deployment(name=name, target=Target(provider, name), health=Health(2, 60.0, 10.0), **settings)  # type: ignore[arg-type]
 
 
-def firsts(deployments: list[Deployment], strategy: str, n: int = 2000, **kw: object) -> Counter[str]:
-    return Counter(balancer.order(deployments, strategy, 1000.0, **kw)[0].name for _ in range(n))  # type: ignore[arg-type]
+def firsts(
+    deployments: list[Deployment], strategy: str, n: int = 2000, now: float = 1000.0, **kw: object
+) -> Counter[str]:
+    return Counter(balancer.order(deployments, strategy, now, **kw)[0].name for _ in range(n))  # type: ignore[arg-type]
 
 
 def test_weighted_follows_the_weights() -> None:
@@ -39,7 +41,7 @@ def test_least_latency_prefers_the_lower_peak_ewma() -> None:
     fast.latency.observe(0.05, 1.0)
     slow.latency.observe(0.5, 1.0)
     slower.latency.observe(2.0, 1.0)
-    counts = firsts([fast, slow, slower], "least-latency", 3000)
+    counts = firsts([fast, slow, slower], "least-latency", 3000, now=1.0)
     # Power of two choices: the slowest never wins a pair; the fastest wins both pairs it is in (2/3).
     assert counts["slower"] == 0 and 1800 <= counts["fast"] <= 2200
     # A peak: one slow answer counts at once, fast ones pull it back down over time.
@@ -47,6 +49,18 @@ def test_least_latency_prefers_the_lower_peak_ewma() -> None:
     assert fast.latency.value == 1.0
     fast.latency.observe(0.05, 30.0)
     assert fast.latency.value < 0.2
+
+
+def test_a_slow_answer_fades_even_when_no_request_follows_it() -> None:
+    """One slow answer shut a deployment out of least-latency for good: only a new sample pulled its estimate down, and
+    none came, as no request went to it (faults round 22)."""
+    once_slow, steady = deployment("once-slow"), deployment("steady")
+    once_slow.latency.observe(1.5, 0.0)
+    steady.latency.observe(0.2, 0.0)
+    assert firsts([once_slow, steady], "least-latency", 200, now=1.0)["once-slow"] == 0
+    steady.latency.observe(0.2, 35.0)  # the steady one keeps answering; the other gets nothing
+    assert once_slow.latency.current(35.0) < 0.05 < steady.latency.current(35.0)
+    assert firsts([once_slow, steady], "least-latency", 200, now=35.0)["once-slow"] == 200
 
 
 def test_cost_picks_the_cheapest() -> None:

@@ -37,17 +37,20 @@ def order(
         else:
             full.append(deployment)
     cooling.sort(key=lambda d: d.health.until)
-    return _rank(ready, strategy, price_of) + _rank(full, strategy, price_of) + cooling
+    return _rank(ready, strategy, now, price_of) + _rank(full, strategy, now, price_of) + cooling
 
 
-def _rank(deployments: list[Deployment], strategy: str, price_of: PriceOf | None) -> list[Deployment]:
+def _rank(deployments: list[Deployment], strategy: str, now: float, price_of: PriceOf | None) -> list[Deployment]:
     if len(deployments) < 2:
         return deployments
     if strategy == "least-latency":
         first, second = random.sample(deployments, 2)
-        pick = first if first.latency.cost(first.in_flight) <= second.latency.cost(second.in_flight) else second
-        rest = sorted((d for d in deployments if d is not pick), key=lambda d: d.latency.cost(d.in_flight))
-        return [pick, *rest]
+
+        def cost(d: Deployment) -> float:
+            return d.latency.cost(d.in_flight, now)
+
+        pick = first if cost(first) <= cost(second) else second
+        return [pick, *sorted((d for d in deployments if d is not pick), key=cost)]
     if strategy == "least-busy":
         least = min(d.in_flight for d in deployments)
         pick = _weighted([d for d in deployments if d.in_flight == least])
