@@ -600,6 +600,54 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("mon mot de passe, l'ancien c'est soleil_levant_1987 et je", "soleil_levant_1987", "PASSWORD"),
         ("- Memorable word: tulpenveld\n- Security", "tulpenveld", "PASSWORD"),
         ("- Security question (mother's maiden name): Hoogendijk", "Hoogendijk", "PASSWORD"),
+        # set Z: a SIM's numbers (ICCID, IMSI, EID, the card's number in German, its PUK), a Dutch employee's and
+        # customer's numbers, a Portuguese current account (c/c), a pharmacy cardholder's id, a patient's code, a
+        # French tax number and bank account, a Czech personal VAT number and bank account, a UK visa's CAS number, a
+        # US I-94 number, utility meters, a French plate "immatriculée", a VIN by its German short name, Indonesia's
+        # NPWP, Japanese and Korean student numbers, a birth date after an aside or after Chinese "born in", Chinese
+        # addresses with spaces, a Medicare MBI, Troy and Mir cards, a Hardhat account's private key
+        ("ICCID 8944382271167850391, IMSI 234150381788437, EID", "8944382271167850391", "ID_NUMBER"),
+        ("ICCID 8944382271167850391, IMSI 234150381788437, EID", "234150381788437", "ID_NUMBER"),
+        ("EID 89049032907824940750532587530223. My", "89049032907824940750532587530223", "ID_NUMBER"),
+        ("Kartennummer 8949091862060956615, PIN 3817, PUK 61849203. Wie", "8949091862060956615", "ID_NUMBER"),
+        ("Kartennummer 8949091862060956615, PIN 3817, PUK 61849203. Wie", "61849203", "PASSWORD"),
+        ("Werknemer: S. de Vries, personeelsnummer 004417, BSN", "004417", "ID_NUMBER"),
+        ("energierekening? Klantnummer 20488173, EAN", "20488173", "ID_NUMBER"),
+        ("banco Itaú ag. 0341 c/c 28417-6. Salário", "28417-6", "ID_NUMBER"),
+        ("BIN 610014 PCN MEDDPRIME\nCardholder ID: ZGH48201937 Person code 01", "ZGH48201937", "ID_NUMBER"),
+        ("DESCRIPTION:Patient code PZ-448172\\, call", "PZ-448172", "ID_NUMBER"),
+        ("numéro fiscal 28 16 980 557 055, mot de passe", "28 16 980 557 055", "ID_NUMBER"),
+        ("banque 30003, guichet 01234, compte 77510424906, clé 37", "77510424906", "ID_NUMBER"),
+        (
+            "Odběratel: IČO 27082440, DIČ CZ7408156899, bankovní spojení 3038492390/2010, kontakt",
+            "CZ7408156899",
+            "ID_NUMBER",
+        ),
+        ("DIČ CZ7408156899, bankovní spojení 3038492390/2010, kontakt", "3038492390/2010", "ID_NUMBER"),
+        ("posílám číslo účtu pro výplatu: 35-9400709159/0800 a", "35-9400709159/0800", "ID_NUMBER"),
+        ("My visa CAS number is E4G8KX2914B3P7. I need", "E4G8KX2914B3P7", "ID_NUMBER"),
+        ("Also my I-94 number is 39482017 3A1 and passport", "39482017 3A1", "ID_NUMBER"),
+        ("MPAN S 01 801, meter serial E11Z 039427, supply", "E11Z 039427", "ID_NUMBER"),
+        ("meternummer 33081447, leveringsadres", "33081447", "ID_NUMBER"),
+        ("Rédige une annonce pour ma Clio, immatriculée GH-318-KT, VIN", "GH-318-KT", "ID_NUMBER"),
+        ("BMW 320d, FIN WBA8E9C50GK149679, Kennzeichen", "WBA8E9C50GK149679", "ID_NUMBER"),
+        ("NIK 3174054708920003, NPWP 57.241.086.8-728.000.", "57.241.086.8-728.000", "ID_NUMBER"),
+        ("氏名：佐藤 美咲\u3000学籍番号：21T4058\u3000生年月日", "21T4058", "ID_NUMBER"),  # noqa: RUF001
+        ("장학금 신청서: 학번 2021314827, 주민등록번호", "2021314827", "ID_NUMBER"),
+        ("date of birth (required by carrier for personal gifts): 21/06/1979\n", "21/06/1979", "DATE_OF_BIRTH"),
+        ("住址深圳市南山区，出生于1987年11月2日，申请", "1987年11月2日", "DATE_OF_BIRTH"),  # noqa: RUF001
+        ("戶籍地址臺北市大安區和平東路二段 96 巷 7 號，手機", "臺北市大安區和平東路二段 96 巷", "LOCATION"),  # noqa: RUF001
+        (
+            "Medicare claim (CMS-1500). Box 1a asks for the insured's ID, mine is 2GE4-X89-HK49.",
+            "2GE4-X89-HK49",
+            "ID_NUMBER",
+        ),
+        ("Kartimla: 9792 7870 7768 0697, son kullanma 08/27", "9792 7870 7768 0697", "CREDIT_CARD"),
+        (
+            'sepolia: { accounts: ["0xe8fa1cee325df05d1e5a859bd2c89351d56bb62e658d4f62630acee4e50113d6"] } }',
+            "0xe8fa1cee325df05d1e5a859bd2c89351d56bb62e658d4f62630acee4e50113d6",
+            "SECRET",
+        ),
         # ... and by their shape and check digit alone.
         ("Meu CPF é 529.982.247-25, pode gerar a nota?", "529.982.247-25", "ID_NUMBER"),
         ("nome Giulia, CF BNCGLI92E45F205E, nata a Milano", "BNCGLI92E45F205E", "ID_NUMBER"),
@@ -1371,6 +1419,9 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "the card number field takes 16 digits; card no. format; conta 3 volte; soporte técnico 24/7",
         "What is your mother's maiden name? Memorable word: must be 6 to 12 letters long\nthe alarm code for 3 min",
         "the 2024 report, policy no. 12; clave primaria 1; the memorable word: is case-sensitive",
+        # set Z's look-alikes: a chemical's CAS number, a fin and an eid that are no one's numbers, a meter of cable
+        "CAS number 7732-18-5 is water; the fin 12 of the fish; Eid al-Fitr 2024; 50 meter no. 3 cable",
+        "the accounts: ['alice', 'bob']; a 2023/2024 season; Medicare covers 80% of Part B costs",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -182,7 +182,8 @@ _ROMAJI_ADDRESS = re.compile(
 # A Chinese address: a road and its number ("九龍彌敦道132號", "中山路100号"), after the word for an address
 # (住址, 地址) if any.
 _JAPANESE_POSTCODE = re.compile(r"〒[ \u3000]?\d{3}-?\d{4}(?!\d)")
-_CHINESE_ADDRESS = regex.compile(r"(?:住址|地址)?(\p{Han}{1,12}?[道路街巷弄]\d{1,5}[號号])")
+# set Z: the number may stand between spaces ("和平東路二段 96 巷 7 號", "科技园南路 18 号")
+_CHINESE_ADDRESS = regex.compile(r"(?:住址|地址)?(\p{Han}{1,12}?[道路街巷弄段][ \u3000]?\d{1,5}[ \u3000]?[號号巷弄])")
 
 
 def cjk_address_hint(text: str) -> bool:
@@ -480,7 +481,8 @@ _BIRTH_WORDS = (
     # Czech, Indonesian, Swahili, Danish
     r"|n[ée]\(e\) le|ημ(?:\.|ερομηνία) γέννησης|дата рождения|дата народження|születési (?:idő|dátum)"
     r"|ngày sinh|kaarawan|petsa ng kapanganakan|datum narození|tanggal lahir|tarehe ya kuzaliwa|født)\b"
-    r"|生年月日|出生日期|생년월일|تاريخ الميلاد|תאריך לידה|วันเกิด|जन्म ?(?:तिथि|दिनांक))"  # no word boundary in these
+    # no word boundary in these
+    r"|生年月日|出生日期|出生[于於]|생년월일|تاريخ الميلاد|תאריך לידה|วันเกิด|जन्म ?(?:तिथि|दिनांक))"
 )
 _DATE = (
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
@@ -501,7 +503,9 @@ _COMPACT_BEFORE = r"(?:[\"' \t:=|\u2013\u2014-]{1,4}|\([a-z]{8}\)|;value=date|is
 # next line, an answer to them: after a chat turn's time and speaker ("date of birth?" / "[10:02] customer: 14th of
 # july 1992") or alone ("Date of birth:" / "12/05/1987"), when the words' line ends as a question or a label does.
 _DATE_OF_BIRTH = regex.compile(
-    _BIRTH_WORDS + r"(?:(?:[^\n\d]{0,40}?|[^\n\d]{0,40}[?:][ \t]*\n(?:\[[\d:. ]{1,12}\] ?)?(?:[\p{L} ._-]{1,24}: ?)?)"
+    # set Z: or after an aside in brackets ("date of birth (required by carrier for personal gifts): 21/06/1979")
+    _BIRTH_WORDS + r"(?:(?:(?:[ \t]*\([^()\n\d]{1,60}\))?[^\n\d]{0,40}?"
+    r"|[^\n\d]{0,40}[?:][ \t]*\n(?:\[[\d:. ]{1,12}\] ?)?(?:[\p{L} ._-]{1,24}: ?)?)"
     rf"(?P<date>{_DATE})(?:\b|(?<=[日일]))|{_COMPACT_BEFORE}(?P<date>{_COMPACT_DATE})\b)"
 )
 _ANY_DATE = regex.compile(rf"(?i)\b(?:{_DATE})\b")
@@ -599,6 +603,11 @@ _SHORT_ID_NAMES = (
     ("clabe", r"\d{4} ?\d{4} ?\d{4} ?\d{4} ?\d\d|\d{3} ?\d{3} ?\d{11} ?\d"),
     ("ramq", r"[a-z]{4} ?\d{4} ?\d{4}"),
     ("soporte", r"[a-z]{3}\d{6}"),  # set Y: a Spanish DNI card's support number (its serial: BAA482917)
+    # set Z: a vehicle's identification number by its German short name (FIN), a SIM's eUICC id (EID: 32 digits)
+    ("fin", r"[a-hj-npr-z0-9]{17}"),
+    ("eid", r"89\d{30}"),
+    # and a UK student visa's CAS number (14 letters and digits; a chemical's CAS number is digits and hyphens)
+    ("cas number", r"(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{14}"),
 )
 # ... and the words that may stand between a name and its number ("NPI No. 1234567890", "CCCD số 0123...").
 _NUMBER_WORD = r"(?:(?:is|no\.?|nr\.?|n°|number|số|interbancaria)[ \t:#]{1,3})?"
@@ -648,7 +657,7 @@ _ID_WORD_BRANCHES = (
     *(r"rachun\w*", r"pass-?n(?:umme)?r"),
     # set N: a plate by its name alone and in German, French, Spanish and Dutch, a driver's licence as "DL" (CA DL
     # V3450508), Germany's tax id by its official name, India's provident fund number (UAN)
-    *("plate", "kennzeichen", "immatriculation", r"matr[ií]cula", "kenteken", "dl", "identifikationsnummer", "uan"),
+    *("plate", "kennzeichen", r"immatricul\w*", r"matr[ií]cula", "kenteken", "dl", "identifikationsnummer", "uan"),
     # set Q: Germany's tax id as "IdNr", a customer number in German, a vehicle's "registration" right before a number
     *(r"id-?nr", r"kunden-?n(?:umme)?r", r"registration(?=[ \t:#]{1,3}[a-z0-9-]*\d)"),
     # set R: Nigeria's NIN and BVN, "ID No." (Kenya's identity card and others'), PhilHealth, Spain's social security
@@ -701,13 +710,23 @@ _ID_WORD_BRANCHES = (
     # Portuguese bank account (conta) right before its number
     *("card" + _ID_NUMBER_SUFFIX, "tessera sanitaria", "anschlusskennung"),
     r"conta(?: corrente| poupan[çc]a| banc[áa]ria)?" + _NUMBER_RIGHT_AFTER,
+    # set Z: a SIM card's number in German (Kartennummer), its subscriber identity (IMSI), an employee's number in
+    # Dutch, a customer's in Dutch, a current account abbreviated in Portuguese (c/c), a pharmacy cardholder's id, a
+    # patient's code, France's tax number (numéro fiscal), a Czech personal VAT number (DIČ: a birth number), a US
+    # arrival record (I-94), a utility meter's number or serial
+    *("kartennummer", "imsi", "personeelsnummer", r"klant(?:nummer|nr)", "c/c", "cardholder" + _ID_NUMBER_SUFFIX),
+    *(r"patient[ _]?code", r"num[ée]ro fiscal", "dič", r"i-94(?: (?:no|number))?"),
+    *(r"meter(?: ?(?:no|number|serial|#))", "meternummer", r"z[äa]hlernummer"),
+    # ... a SIM's ICCID, a French bank account (compte) right before its number, Indonesia's tax number (NPWP), a Czech
+    # bank account (číslo účtu, bankovní spojení)
+    *("iccid", "compte" + _NUMBER_RIGHT_AFTER, "npwp", r"č(?:íslo|\.) účtu", "bankovní spojení"),
 )
 # The words above that name a booking: its reference, right after them, may be six letters and digits with one digit
 # ("BOOKING REFERENCE: QX7LMP").
 _BOOKING_WORDS = re.compile(r"booking\b.*|pnr|record locator|conf#|confirmation\b.*|reservation\b.*")
 # The words above that name a vehicle's plate: a plate may have fewer digits than other numbers (`_plate_shaped`).
 _PLATE_WORDS = re.compile(
-    r"(?:licen[cs]e |number |registration )?plate|kennzeichen|immatriculation|matr[ií]cula|kenteken|spz|targa"
+    r"(?:licen[cs]e |number |registration )?plate|kennzeichen|immatricul\w*|matr[ií]cula|kenteken|spz|targa"
     r"|rejestracyjn\w*|rendsz[áa]m\w*|plaka|reg\.?|registration|rego"
 )
 
@@ -733,6 +752,8 @@ _CJK_ID_WORDS = (
     # set W: Israel's identity number (ת.ז.), Egypt's national number, Pakistan's identity card, Bangladesh's NID in
     # their scripts, and a bank account in Japanese (口座: 銀行 支店 普通 4827193)
     "|ת\\.ז|الرقم القومي|شناختی کارڈ(?: نمبر)?|এনআইডি|口座(?=[\uff1a:])|社員番号"
+    # set Z: a student's number in Japanese and Korean (学籍番号, 학번)
+    "|学籍番号|학번"
 )
 # After "#" a number's label ends whatever follows ("Member #: 8834-2211-09").
 # Japanese words are written with no space around them ("マイナンバーは1234..."): no word boundary asked there.
@@ -794,6 +815,9 @@ ID_HINTS = (
     *("kra pin", "口座", "booking", "pnr", "record locator", "conf#", "confirmation", "reservation", "loyalty"),
     *("matric", "client", "cuenta", "rego", "社員番号"),
     *("card n", "card #", "card#", "card id", "card_", "cardn", "cardid", "anschlusskennung", "conta", "soporte"),
+    *("kartennummer", "imsi", "personeelsnummer", "klant", "c/c", "cardholder", "patient", "fiscal", "dič", "cas n"),
+    *("i-94", "meter", "zählernummer", "zahlernummer", "immatricul", "学籍番号", "학번", "iccid", "compte", "npwp"),
+    *("účtu", "bankovní spojení"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
@@ -801,7 +825,7 @@ ID_WORD_HINTS = (
     *("imei", "amka", "αμκα", "cnp", "cuil", "cuit", "uci", "rfc", "uan"),
     *("nin", "bvn", "nss", "bsb", "acc"),
     *("инн", "іпн", "taj", "reg"),
-    *("dni", "npi", "dea", "cccd", "cmnd", "nhi", "cnic", "cbu", "clabe"),
+    *("dni", "npi", "dea", "cccd", "cmnd", "nhi", "cnic", "cbu", "clabe", "fin", "eid"),
 )
 DATE_OF_BIRTH_HINTS = (
     "born",
@@ -825,7 +849,7 @@ DATE_OF_BIRTH_HINTS = (
     "dogum",
     "född",
     "fødsel",
-    *("生年月日", "出生日期", "생년월일"),
+    *("生年月日", "出生日期", "出生于", "出生於", "생년월일"),
     *("γέννησης", "рождения", "народження", "születési", "ngày sinh", "kaarawan", "kapanganakan", "narození"),
     *("tanggal lahir", "kuzaliwa", "født", "تاريخ الميلاد", "תאריך לידה", "วันเกิด", "जन्म", hl7.HINT),
 )
@@ -838,11 +862,14 @@ DATE_OF_BIRTH_HINTS = (
 # one dot is a decimal, one slash a fraction. A group does not end before a slash and a digit: "SS 28/66716546/80" is a
 # label and a number, not the number "SS 28".
 _ID_VALUE = re.compile(
-    r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])((?=(?:\d[./]?){8})(?!\d\d?[./]\d\d?[./]\d{4}\b)"
+    r"[^\n\d]{0,25}?(?<![A-Za-z0-9_])("
+    r"\d\d\.\d{3}\.\d{3}\.\d-\d{3}\.\d{3}|"  # set Z: Indonesia's NPWP (57.241.086.8-728.000), before dotted groups
+    r"(?=(?:\d[./]?){8})(?!\d\d?[./]\d\d?[./]\d{4}\b)"
     r"\d{1,4}(?P<sep>[./])\d{2,8}(?:(?P=sep)\d{2,5}){1,2}"
     r"|\d\d\.\d\d\.\d\d-\d{3}\.\d\d"  # set W: Belgium's national number (94.09.12-284.62)
     r"|\d\d-\d\d-\d\d ?/ ?\d{8}"  # set X: a UK sort code and account number (20-45-77 / 63019284)
     r"|[A-Z]{1,4}/\d{2,8}/\d{2,8}"  # set Y: letters, then digits grouped by slashes (policy no. HH/2291/448107)
+    r"|(?:\d{1,6}-)?\d{6,10}/\d{4}"  # set Z: a Czech account, its bank's code after a slash (35-9400709159/0800)
     r"|\d\d(?: \d{4}){5,7}|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -](?:(?:№ ?|No ?|номер )(?=\d))?[A-Z0-9]+){0,4}"
     r"|\d{6,}[a-z]{1,2}"
     r"|[a-z]{2,3}\d{6,}[a-z]?|\d[ -]\d{4}[ -]\d{5}[ -]\d\d[ -]\d|[a-z]{5}\d{4}[a-z])"
@@ -884,6 +911,8 @@ class IdNumberRecognizer(_SpanRecognizer):
                 yield value.span(1)
             elif found.group().startswith(_SIN_WORDS) and text[found.start() : found.end()] != "sin":  # "the sin of"
                 yield from _far_sin(text, found.end())
+        if "medicare" in lowered:
+            yield from (m.span() for m in _MEDICARE_BENEFICIARY.finditer(text))
         if any(hint in lowered for hint in _DEVICE_ID_HINTS):
             yield from (m.span("id") for m in _DEVICE_ID.finditer(text))
         if "@" in text:
@@ -905,6 +934,13 @@ _DEVICE_ID = re.compile(
     r"(?i:\b(?:device[_ -]?id|adid|idfa|idfv|gaid|android[_ -]?id|advertising[_ -]?id|hardware[_ -]?uuid)\b)"
     r"[\"']?[ \t]*[:=][ \t]*[\"']?"
     r"(?P<id>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[0-9A-Fa-f]{16})(?![\w-])"
+)
+# set Z: a Medicare beneficiary identifier (MBI) wherever the text speaks of Medicare ("the insured's ID - mine is
+# 2GE4-X89-HK49"): its shape is Medicare's own (letters but S, L, O, I, B and Z, at fixed places among digits).
+_MBI_LETTER = "[AC-HJKMNP-RT-Y]"
+_MEDICARE_BENEFICIARY = re.compile(
+    rf"(?<![\w-])[1-9]{_MBI_LETTER}[AC-HJKMNP-RT-Y0-9]\d(-?){_MBI_LETTER}[AC-HJKMNP-RT-Y0-9]\d\1{_MBI_LETTER}{{2}}\d\d"
+    r"(?![\w-])"
 )
 _DEVICE_ID_HINTS = ("device", "adid", "idfa", "idfv", "gaid", "android", "advertising", "hardware")
 # set S: an Indian UPI payment address (name@bank), after its label or at a bank's well-known handle: no dot after "@",

@@ -584,8 +584,10 @@ class CardRecognizer(CreditCardRecognizer):
             0.3,
         )
         long_pan = Pattern("Credit card (18 or 19 digits: UnionPay, Maestro)", r"\b[2-6]\d{17,18}\b", 0.3)
+        # set Z: Turkey's Troy (9792) and Russia's Mir (2200-2204), which the patterns above leave out
+        troy_mir = Pattern("Credit card (Troy, Mir)", r"\b(9792|220[0-4])([- ]?)(\d{4})\2(\d{4})\2(\d{4})\b", 0.3)
         digit_by_digit = Pattern("Credit card (one digit at a time)", r"\b[2-6](?: \d){12,18}\b", 0.3)
-        mine = [dotted, four_six, two_series, other_separators, long_pan, digit_by_digit]
+        mine = [dotted, four_six, two_series, other_separators, long_pan, troy_mir, digit_by_digit]
         super().__init__(
             patterns=[*CreditCardRecognizer.PATTERNS, *mine],
             replacement_pairs=[("-", ""), (" ", ""), (".", ""), ("/", ""), ("_", "")],

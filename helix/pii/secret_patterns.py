@@ -992,9 +992,10 @@ PASSWORD_PATTERNS = [
         r"|(?:verification|2fa|mfa|door|gate|alarm|keypad|lockbox|entry|garage)[ -]code)\b[ \t]*(?:is|:|=)[ \t]*"
         r"|\b(?:keypad|lockbox|garage)[ -]code[ \t]+(?=\d{4,8}(?![\w.]))"  # set X: "Lockbox code 8251"
         r"|\bpin[ \t]+(?=\d{4,12}#)|\bpasscode[ \t]+(?=\d{4,12}(?![\w.]))|(?-i:\bPIN)[ \t]+(?=\d{4,8}(?![\w.]))"
-        r"|\bclave[ \t:]+(?=\d{4,8}(?![\w.])))"  # set Y: Spanish "clave" right before digits ("usuario 538 clave 8841")
-        r"(?P<value>\d{4,12})(?![\w.])",
-        ("pin", "passcode", "otp", "one-time", "one time", "verification", "2fa", "mfa", " code", "clave"),
+        r"|\bclave[ \t:]+(?=\d{4,8}(?![\w.]))"  # set Y: Spanish "clave" right before digits ("usuario 538 clave 8841")
+        r"|(?-i:\bPUK)[ \t]+(?=\d{8}(?!\w|\.\w)))"  # set Z: a SIM's unblocking key ("PIN 3817, PUK 61849203")
+        r"(?P<value>\d{4,12})(?!\w|\.\w)",  # a sentence's full stop may follow, not a decimal's digits
+        ("pin", "passcode", "otp", "one-time", "one time", "verification", "2fa", "mfa", " code", "clave", "puk"),
         score=0.8,
         line_local=True,
     ),
@@ -1158,6 +1159,14 @@ PASSWORD_PATTERNS = [
 _CODE = r"[A-Za-z0-9]{4,5}[ -]?[A-Za-z0-9]{4,5}"  # a two-factor backup code ("4418 2290", "k2f9-x8pq")
 
 SECRET_PATTERNS = [
+    _api(
+        # set Z: an Ethereum account's private key in a Hardhat or Truffle config (accounts: ["0x<64 hex digits>"])
+        "ethereum_accounts_key",
+        r"""(?i:\baccounts["']?[ \t]*:[ \t]*\[[ \t]*["'`])(?P<value>(?:0x)?[0-9a-fA-F]{64})(?![0-9a-fA-F])""",
+        ("accounts",),
+        score=0.9,
+        line_local=True,
+    ),
     _api(
         "bitlocker_recovery_key",  # eight groups of six digits
         r"(?<![\d-])\d{6}(?:-\d{6}){7}(?![\d-])",
