@@ -814,9 +814,9 @@ ID_HINTS = (
     *("cédula", "cedula", "national number", "nationalnumber", "ramq", "ת.ז", "الرقم القومي", "شناختی کارڈ", "এনআইডি"),
     *("kra pin", "口座", "booking", "pnr", "record locator", "conf#", "confirmation", "reservation", "loyalty"),
     *("matric", "client", "cuenta", "rego", "社員番号"),
-    *("card n", "card #", "card#", "card id", "card_", "cardn", "cardid", "anschlusskennung", "conta", "soporte"),
+    *("card n", "card #", "card#", "card id", "card_", "cardn", "cardid", "anschlusskennung", "soporte"),
     *("kartennummer", "imsi", "personeelsnummer", "klant", "c/c", "cardholder", "patient", "fiscal", "dič", "cas n"),
-    *("i-94", "meter", "zählernummer", "zahlernummer", "immatricul", "学籍番号", "학번", "iccid", "compte", "npwp"),
+    *("i-94", "meternummer", "zählernummer", "zahlernummer", "immatricul", "学籍番号", "학번", "iccid", "npwp"),
     *("účtu", "bankovní spojení"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
@@ -826,6 +826,8 @@ ID_WORD_HINTS = (
     *("nin", "bvn", "nss", "bsb", "acc"),
     *("инн", "іпн", "taj", "reg"),
     *("dni", "npi", "dea", "cccd", "cmnd", "nhi", "cnic", "cbu", "clabe", "fin", "eid"),
+    # as whole words: "conta" begins "contact", "meter" ends "parameter"
+    *("conta", "compte", "meter"),
 )
 DATE_OF_BIRTH_HINTS = (
     "born",
