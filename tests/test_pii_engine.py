@@ -587,6 +587,7 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         # for something then its user and password, a Spanish "clave", a French password after a comma, a bank's
         # memorable word and a security question's answer
         ("a library card no. 0029 1183 7745. I'll", "0029 1183 7745", "ID_NUMBER"),
+        ('{"card_number":5168826060586513,"customer_phone":4915772839104}', "4915772839104", "PHONE_NUMBER"),
         ("my card number is 44855490\nand", "44855490", "ID_NUMBER"),
         ("tessera sanitaria n. 80380 00301 23456 7890, cellulare", "80380 00301 23456 7890", "ID_NUMBER"),
         ("Anschlusskennung 002771843920. Rückruf", "002771843920", "ID_NUMBER"),
@@ -1422,6 +1423,7 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         # set Z's look-alikes: a chemical's CAS number, a fin and an eid that are no one's numbers, a meter of cable
         "CAS number 7732-18-5 is water; the fin 12 of the fish; Eid al-Fitr 2024; 50 meter no. 3 cable",
         "the accounts: ['alice', 'bob']; a 2023/2024 season; Medicare covers 80% of Part B costs",
+        "x_text_2024 = 12345678901; ring_buffer_size = 12345678901; max_call_count = 12345678901",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
