@@ -58,9 +58,10 @@ def test_a_slow_answer_fades_even_when_no_request_follows_it() -> None:
     once_slow.latency.observe(1.5, 0.0)
     steady.latency.observe(0.2, 0.0)
     assert firsts([once_slow, steady], "least-latency", 200, now=1.0)["once-slow"] == 0
-    steady.latency.observe(0.2, 35.0)  # the steady one keeps answering; the other gets nothing
-    assert once_slow.latency.current(35.0) < 0.05 < steady.latency.current(35.0)
-    assert firsts([once_slow, steady], "least-latency", 200, now=35.0)["once-slow"] == 200
+    assert firsts([once_slow, steady], "least-latency", 200, now=50.0)["once-slow"] == 0  # a request every few seconds
+    steady.latency.observe(0.2, 65.0)  # the steady one keeps answering; the other gets nothing
+    assert once_slow.latency.current(65.0) == 0 < steady.latency.current(65.0)  # stale: tried again, as if untried
+    assert firsts([once_slow, steady], "least-latency", 200, now=65.0)["once-slow"] == 200
 
 
 def test_cost_picks_the_cheapest() -> None:

@@ -1,12 +1,16 @@
 """Peak-EWMA latency (as in Finagle and Helicone's router): jumps up to a slow sample at once, decays
-toward fast ones with a time constant, so a deployment that turns slow is avoided immediately; and fades with time
-when no sample comes (read as Finagle reads it, as a sample of 0), so one avoided after a slow answer is tried again."""
+toward fast ones with a time constant, so a deployment that turns slow is avoided immediately; and is forgotten once
+no sample has come for STALE_SECONDS, so one avoided after a slow answer is tried again (never, when only a new
+sample could pull it down and no request went to it)."""
 
 from __future__ import annotations
 
 import math
 
 DECAY_SECONDS = 10.0
+# Read as untried past this: long enough that a slow deployment is kept out under steady traffic (a decay toward 0 on
+# every read made least-latency nearly random at a request every few seconds), short enough to be tried again soon.
+STALE_SECONDS = 60.0
 
 
 class PeakEwma:
@@ -25,9 +29,8 @@ class PeakEwma:
         self._stamp = now
 
     def current(self, now: float) -> float:
-        """The estimate at `now`: a deployment no request went to since its slow answer was shut out for good (it never
-        had a new sample to pull its estimate down)."""
-        return self.value * math.exp(-max(0.0, now - self._stamp) / DECAY_SECONDS)
+        """The estimate at `now`; 0 (untried) once it is stale."""
+        return self.value if now - self._stamp <= STALE_SECONDS else 0.0
 
     def cost(self, in_flight: int, now: float) -> float:
         return self.current(now) * (in_flight + 1)

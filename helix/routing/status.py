@@ -18,7 +18,7 @@ def deployment_states(table: RoutingTable) -> dict[str, dict[str, Any]]:
             "models": models.get(name, []),
             "state": health.state(now),
             "in_flight": deployment.in_flight,
-            "latency_ms": round(deployment.latency.current(now) * 1000, 1),
+            "latency_ms": round(deployment.latency.value * 1000, 1),
             "recent_failures": health.recent_failures(now),
             "cooldowns": health.cooldowns,
         }
