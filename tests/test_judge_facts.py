@@ -189,8 +189,13 @@ FACT_NEAR_MISSES = [
 ]
 
 FACT_AGREEMENTS = [
-    # a word said twice on one side, with no opposite of it more often on the other, is wording
+    # a word said twice on one side, with no opposite of it more often on the other, is wording; so is a number said
+    # twice in prose (only the operands of a sum count: a reviewer's pairs)
     ("How do I turn on dark mode? I want it on.", "How do I turn on dark mode?"),
+    ("Is 17 a prime number?", "Is 17 prime? Check whether 17 is prime"),
+    ("What does HTTP 200 mean?", "HTTP 200 OK: what does status 200 mean?"),
+    ("Write a 500 word essay on climate", "Write an essay on climate, 500 words, no more than 500 words"),
+    ("Summarize this in 3 bullet points", "Give me 3 bullet points, exactly 3, summarizing this"),
     ("How do I reset my password?", "HOW DO I RESET MY PASSWORD"),
     ("how to compute sha256 in python", "python sha256 hash"),  # a name with digits, no identifier
     ("how to make videos play in 1080p", "play video in 1080p"),
