@@ -65,9 +65,12 @@ class Alerts:
         """Announce the highest threshold `used` (a fraction of the key's budget) reached that was not yet."""
         if ledger.alerted is None or ledger.budget is None:
             return
-        # A threshold announced that the spend is below again (the budget was raised) is announced again when crossed.
         budget = ledger.budget
-        ledger.alerted.intersection_update({t for t in ledger.alerted if ledger.spent * 100 >= budget * t})
+        if ledger.alerted_for != budget:
+            # A budget changed since: what was announced counts only where the spend is past it still (a raised budget's
+            # 80% and 100% are announced when crossed). Asked once a budget, or every refusal re-announced its 100%.
+            ledger.alerted.intersection_update({t for t in ledger.alerted if ledger.spent * 100 >= budget * t})
+            ledger.alerted_for = budget
         threshold = self.crossed(used, ledger.alerted)
         if threshold is None:
             return

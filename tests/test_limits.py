@@ -717,6 +717,10 @@ def test_budget_alerts_say_what_the_spend_crossed_and_start_again_when_the_budge
             except openai.RateLimitError:
                 break
         wait_for(lambda: [p["helix"]["threshold_percent"] for p in receiver.delivered] == [80, 100])
+        with pytest.raises(openai.RateLimitError):  # refused again: its 100% is not announced again (a reviewer's find)
+            client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+        time.sleep(0.5)
+        assert len(receiver.received) == 2
         sent = len(receiver.delivered)
         _change_key(instance, "team", budget=0.1)  # 52% of the new budget spent: 80% and 100% lie ahead again
         for _ in range(10):

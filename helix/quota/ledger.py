@@ -34,6 +34,7 @@ class Ledger:
     spent: float = 0.0
     reserved: float = 0.0
     alerted: set[int] | None = None  # thresholds already announced this period (keys only)
+    alerted_for: float | None = None  # the budget they were announced for
 
     @classmethod
     def open(cls, budget: float | None, period: str, now: float, spent: float = 0.0) -> Ledger:
