@@ -145,6 +145,7 @@ class ResponseCache:
         # Kept wordings by the question (and partition) their answer was written for: a fresh answer to that question
         # (a refresh) deletes them, or they would go on serving the answer it replaced.
         self._wordings: dict[tuple[bytes, str], set[int]] = {}
+        self._wording_of: dict[int, tuple[bytes, str]] = {}  # and back, so a deleted wording leaves both
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-cache")
         # Embeddings get their own thread: a slow one never holds up index lookups and maintenance.
         self._embed_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-embed")
@@ -353,10 +354,12 @@ class ResponseCache:
         for rows in entries.index_rows(self._thread_conn(), time.time()):
             index.add_many([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
         wordings: dict[tuple[bytes, str], set[int]] = {}
+        wording_of: dict[int, tuple[bytes, str]] = {}
         for entry_id, partition, origin in entries.wordings(self._thread_conn(), time.time()):
             wordings.setdefault((partition, origin), set()).add(entry_id)
+            wording_of[entry_id] = (partition, origin)
         self._index = index
-        self._wordings = wordings
+        self._wordings, self._wording_of = wordings, wording_of
 
     def _sync_shared(self) -> list[bytes]:
         """Take in the entries other instances stored since the last poll (shared database only): they join
@@ -420,6 +423,7 @@ class ResponseCache:
         self._writer.submit(entries.INSERT, params)
         if origin is not None:
             self._wordings.setdefault((keys.partition, origin), set()).add(entry_id)
+            self._wording_of[entry_id] = (keys.partition, origin)
         elif (kept := self._wordings.pop((keys.partition, keys.prompt), None)) is not None:
             self._delete(kept)  # queued after the answer that replaces theirs
         entry = Entry(entry_id, response, cost, model, params[entries.EXPIRES_PARAM])
@@ -504,5 +508,11 @@ class ResponseCache:
         self._hot.drop_ids(gone)
         for entry_id in gone & self._unindexed.keys():
             del self._unindexed[entry_id]
+        for entry_id in gone & self._wording_of.keys():  # evicted or expired: the map does not outgrow the cache
+            key = self._wording_of.pop(entry_id)
+            if (ids := self._wordings.get(key)) is not None:
+                ids.discard(entry_id)
+                if not ids:
+                    del self._wordings[key]
         for exact in [exact for exact, entry in self._pending.items() if entry.id in gone]:
             del self._pending[exact]
