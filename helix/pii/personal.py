@@ -183,7 +183,11 @@ _ROMAJI_ADDRESS = re.compile(
 # (住址, 地址) if any.
 _JAPANESE_POSTCODE = re.compile(r"〒[ \u3000]?\d{3}-?\d{4}(?!\d)")
 # set Z: the number may stand between spaces ("和平東路二段 96 巷 7 號", "科技园南路 18 号")
-_CHINESE_ADDRESS = regex.compile(r"(?:住址|地址)?(\p{Han}{1,12}?[道路街巷弄段][ \u3000]?\d{1,5}[ \u3000]?[號号巷弄])")
+# (not a channel's, a track's, a pipe's, a line's or a phase's number: 通道, 赛道, 管道, 线路, 阶段)
+_CHINESE_ADDRESS = regex.compile(
+    r"(?:住址|地址)?(\p{Han}{1,12}?(?:(?<![线航])路|街|巷|弄|(?<![通赛管跑频轨航渠隧])道|(?<=[路街]\p{Han}?)段)"
+    r"[ \u3000]?\d{1,5}[ \u3000]?[號号巷弄])"
+)
 
 
 def cjk_address_hint(text: str) -> bool:
@@ -503,8 +507,8 @@ _COMPACT_BEFORE = r"(?:[\"' \t:=|\u2013\u2014-]{1,4}|\([a-z]{8}\)|;value=date|is
 # next line, an answer to them: after a chat turn's time and speaker ("date of birth?" / "[10:02] customer: 14th of
 # july 1992") or alone ("Date of birth:" / "12/05/1987"), when the words' line ends as a question or a label does.
 _DATE_OF_BIRTH = regex.compile(
-    # set Z: or after an aside in brackets ("date of birth (required by carrier for personal gifts): 21/06/1979")
-    _BIRTH_WORDS + r"(?:(?:(?:[ \t]*\([^()\n\d]{1,60}\))?[^\n\d]{0,40}?"
+    # set Z: or a label's colon after an aside ("date of birth (required by carrier for personal gifts): 21/06/1979")
+    _BIRTH_WORDS + r"(?:(?:[ \t]*\([^()\n\d]{1,60}\)[ \t]*:[ \t]*|[^\n\d]{0,40}?"
     r"|[^\n\d]{0,40}[?:][ \t]*\n(?:\[[\d:. ]{1,12}\] ?)?(?:[\p{L} ._-]{1,24}: ?)?)"
     rf"(?P<date>{_DATE})(?:\b|(?<=[日일]))|{_COMPACT_BEFORE}(?P<date>{_COMPACT_DATE})\b)"
 )
@@ -591,7 +595,7 @@ _ID_NUMBER_SUFFIX = r"[ _]?(?:id|no|number|#)"
 # Shorter ones (in the lower-cased text) with the shape of their numbers: a US prescriber's NPI (ten digits) and DEA
 # number (two letters, seven digits), Vietnam's CCCD (12 digits) and CMND (9 or 12), New Zealand's NHI (three letters,
 # four digits), Pakistan's CNIC (5-7-1 digits), Argentina's CBU (22 digits), Mexico's CLABE (18), Quebec's RAMQ (four
-# letters, eight digits), a Spanish DNI's "soporte" (three letters, six digits).
+# letters, eight digits).
 _SHORT_ID_NAMES = (
     ("npi", r"\d{10}"),
     ("dea", r"[a-z]{2}\d{7}"),
@@ -602,9 +606,9 @@ _SHORT_ID_NAMES = (
     ("cbu", r"\d{8} ?\d{14}"),
     ("clabe", r"\d{4} ?\d{4} ?\d{4} ?\d{4} ?\d\d|\d{3} ?\d{3} ?\d{11} ?\d"),
     ("ramq", r"[a-z]{4} ?\d{4} ?\d{4}"),
-    ("soporte", r"[a-z]{3}\d{6}"),  # set Y: a Spanish DNI card's support number (its serial: BAA482917)
     # set Z: a vehicle's identification number by its German short name (FIN), a SIM's eUICC id (EID: 32 digits)
-    ("fin", r"[a-hj-npr-z0-9]{17}"),
+    ("fin", r"(?=[0-9]*[a-hj-npr-z])[a-hj-npr-z0-9]{17}"),  # (a timestamp of 17 digits is no VIN)
+    ("dič", r"cz\d{10}"),  # a person's (a birth number; a company's has eight digits)
     ("eid", r"89\d{30}"),
     # and a UK student visa's CAS number (14 letters and digits; a chemical's CAS number is digits and hyphens)
     ("cas number", r"(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{14}"),
@@ -657,7 +661,9 @@ _ID_WORD_BRANCHES = (
     *(r"rachun\w*", r"pass-?n(?:umme)?r"),
     # set N: a plate by its name alone and in German, French, Spanish and Dutch, a driver's licence as "DL" (CA DL
     # V3450508), Germany's tax id by its official name, India's provident fund number (UAN)
-    *("plate", "kennzeichen", r"immatricul\w*", r"matr[ií]cula", "kenteken", "dl", "identifikationsnummer", "uan"),
+    # (a company "immatriculée au RCS" is not a car)
+    *("plate", "kennzeichen", r"immatricul\w*(?![ \t]+(?:au|sous|à)\b)", r"matr[ií]cula", "kenteken", "dl"),
+    *("identifikationsnummer", "uan"),
     # set Q: Germany's tax id as "IdNr", a customer number in German, a vehicle's "registration" right before a number
     *(r"id-?nr", r"kunden-?n(?:umme)?r", r"registration(?=[ \t:#]{1,3}[a-z0-9-]*\d)"),
     # set R: Nigeria's NIN and BVN, "ID No." (Kenya's identity card and others'), PhilHealth, Spain's social security
@@ -708,18 +714,31 @@ _ID_WORD_BRANCHES = (
     # set Y: a card's number by "card no." (a library card's, a fuel card's, a partial bank card's: "my card number is
     # 44855490"), Italy's health card (tessera sanitaria), a German broadband line's id (Anschlusskennung), a
     # Portuguese bank account (conta) right before its number
-    *("card" + _ID_NUMBER_SUFFIX, "tessera sanitaria", "anschlusskennung"),
-    r"conta(?: corrente| poupan[çc]a| banc[áa]ria)?" + _NUMBER_RIGHT_AFTER,
+    # (a card of someone's or of a kind: an app's "card_id", a game's "card number" are no one's)
+    *(f"{kind} card" + _ID_NUMBER_SUFFIX for kind in ("my", "your", "library", "fuel", "bank", "debit", "loyalty")),
+    *("tessera sanitaria", "anschlusskennung"),
+    # (the noun, not the verb: "conta 28391-6" with its check digit, "il comune conta 150000 abitanti" counts)
+    r"conta(?: corrente| poupan[çc]a| banc[áa]ria)" + _NUMBER_RIGHT_AFTER,
+    r"conta(?=[ \t:]{1,3}\d{3,12}-[\dxX]\b)",
     # set Z: a SIM card's number in German (Kartennummer), its subscriber identity (IMSI), an employee's number in
     # Dutch, a customer's in Dutch, a current account abbreviated in Portuguese (c/c), a pharmacy cardholder's id, a
     # patient's code, France's tax number (numéro fiscal), a Czech personal VAT number (DIČ: a birth number), a US
     # arrival record (I-94), a utility meter's number or serial
-    *("kartennummer", "imsi", "personeelsnummer", r"klant(?:nummer|nr)", "c/c", "cardholder" + _ID_NUMBER_SUFFIX),
-    *(r"patient[ _]?code", r"num[ée]ro fiscal", "dič", r"i-94(?: (?:no|number))?"),
-    *(r"meter(?: ?(?:no|number|serial|#))", "meternummer", r"z[äa]hlernummer"),
-    # ... a SIM's ICCID, a French bank account (compte) right before its number, Indonesia's tax number (NPWP), a Czech
-    # bank account (číslo účtu, bankovní spojení)
-    *("iccid", "compte" + _NUMBER_RIGHT_AFTER, "npwp", r"č(?:íslo|\.) účtu", "bankovní spojení"),
+    *("kartennummer", "imsi", "personeelsnummer", r"klant(?:nummer|nr)", r"c/c(?!\+)"),
+    "cardholder" + _ID_NUMBER_SUFFIX,
+    r"patient[ _]?code(?=[ \t:#]{1,3}[a-z]{1,4}-?\d)",  # (letters, then digits: "code review: 2023" is not one)
+    *(r"num[ée]ro fiscal", r"i-94(?: (?:no|number))?"),
+    # (a utility's meter: "pH meter serial", "parking meter #", "a 100 meter no-wake zone" are not)
+    r"meter ?(?:no(?=[.:])|number)",
+    *(rf"{kind} meter(?: ?(?:serial|#))?" for kind in ("gas", "electricity", "electric", "water")),
+    "meternummer",
+    r"z[äa]hlernummer",
+    # ... a SIM's ICCID, a French bank account (compte: "n° de compte", "compte :", a RIB's "compte N, clé K"; the verb
+    # counts: "Paris compte 2102650 habitants"), Indonesia's tax number (NPWP), a Czech bank account (číslo účtu,
+    # bankovní spojení)
+    *("iccid", r"num[ée]ro de compte", r"n[°o]\.? de compte", r"compte(?=[ \t]*(?::|n[°o]\.?)[ \t]*\d)"),
+    r"compte(?=[ \t]+[0-9a-z]{11}[ \t,;]+cl[ée]\b)",
+    *("npwp", r"č(?:íslo|\.) účtu", "bankovní spojení"),
 )
 # The words above that name a booking: its reference, right after them, may be six letters and digits with one digit
 # ("BOOKING REFERENCE: QX7LMP").
@@ -814,7 +833,7 @@ ID_HINTS = (
     *("cédula", "cedula", "national number", "nationalnumber", "ramq", "ת.ז", "الرقم القومي", "شناختی کارڈ", "এনআইডি"),
     *("kra pin", "口座", "booking", "pnr", "record locator", "conf#", "confirmation", "reservation", "loyalty"),
     *("matric", "client", "cuenta", "rego", "社員番号"),
-    *("card n", "card #", "card#", "card id", "card_", "cardn", "cardid", "anschlusskennung", "soporte"),
+    *("card n", "card #", "card#", "card id", "card_", "cardn", "cardid", "anschlusskennung"),
     *("kartennummer", "imsi", "personeelsnummer", "klant", "c/c", "cardholder", "patient", "fiscal", "dič", "cas n"),
     *("i-94", "meternummer", "zählernummer", "zahlernummer", "immatricul", "学籍番号", "학번", "iccid", "npwp"),
     *("účtu", "bankovní spojení"),
@@ -870,7 +889,7 @@ _ID_VALUE = re.compile(
     r"\d{1,4}(?P<sep>[./])\d{2,8}(?:(?P=sep)\d{2,5}){1,2}"
     r"|\d\d\.\d\d\.\d\d-\d{3}\.\d\d"  # set W: Belgium's national number (94.09.12-284.62)
     r"|\d\d-\d\d-\d\d ?/ ?\d{8}"  # set X: a UK sort code and account number (20-45-77 / 63019284)
-    r"|[A-Z]{1,4}/\d{2,8}/\d{2,8}"  # set Y: letters, then digits grouped by slashes (policy no. HH/2291/448107)
+    r"|[A-Z]{1,4}/(?!(?:19|20)\d\d/)\d{2,8}/\d{2,8}"  # set Y: letters, then digits by slashes (HH/2291/448107)
     r"|(?:\d{1,6}-)?\d{6,10}/\d{4}"  # set Z: a Czech account, its bank's code after a slash (35-9400709159/0800)
     r"|\d\d(?: \d{4}){5,7}|(?:[A-Z]-|[a-z](?=\d))?[A-Z0-9]{2,}(?:[ -](?:(?:№ ?|No ?|номер )(?=\d))?[A-Z0-9]+){0,4}"
     r"|\d{6,}[a-z]{1,2}"
@@ -996,8 +1015,12 @@ _BOOKING_NOT_REFERENCE = re.compile(
 )
 
 
+# A run of zeros this long is a sample's or a format's ("IMSI 001010000000001", "000000-0000000000/0000"), no one's.
+_PLACEHOLDER_ZEROS = "0000000"
+
+
 def _not_a_number_of_theirs(value: str, booking: bool) -> bool:
-    if _DATE_SHAPED.fullmatch(value) is not None:
+    if _DATE_SHAPED.fullmatch(value) is not None or _PLACEHOLDER_ZEROS in value:
         return True
     return booking and _BOOKING_NOT_REFERENCE.fullmatch(value) is not None
 

@@ -175,6 +175,16 @@ def _paired_secret(value: str) -> bool:
     return _has_digit_and_letter(value) and _plausible_bare_secret(value)
 
 
+# What a form or a schema puts after a field's name: not anyone's answer ("Memorable word: required").
+_FIELD_WORDS = frozenset(("required", "optional", "string", "text", "none", "null", "n/a", "tbd", "yes", "no", "true"))
+
+
+def _an_answer_not_a_field(value: str) -> bool:
+    """A memorable word or a maiden name as answered, not a form's placeholder, a type (VARCHAR(64)), a format
+    (DD/MM/YYYY) or a mask (******)."""
+    return value.lower().strip(".") not in _FIELD_WORDS and not any(c in "()*/<>{}[]_" for c in value)
+
+
 def _not_a_sequence(digits: str) -> bool:
     """Not a PIN any advice names as the one not to choose: one digit repeated (0000), or counting up or down (1234)."""
     digits = digits.replace("-", "")
@@ -723,8 +733,12 @@ def _password_prose(
     after the password word led by "with", "using" or "and" ("ssh root@host with password X")."""
     lead = r"\b(?:with|using|and)[ \t]+(?:the[ \t]+)?" if led else r"\b"
     if far:
-        # French: " : "; set Y: a comma after the word ("mot de passe, l'ancien c'est X")
-        between = r"(?:,?[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|[ \t]?:[ \t]+)"
+        # French: " : "; set Y: or an aside set off by a comma right after the word, then a verb ("mot de passe,
+        # l'ancien c'est X"; not "the password, once typed, is checked by : X")
+        between = (
+            r"(?:(?:[ \t]+[\w'-]+){1,6}?(?:[ \t]+" + _PROSE_VERBS + r"[ \t]+|[ \t]?:[ \t]+)"
+            r"|,(?:[ \t]+[\w'-]+){1,3}?[ \t]+" + _PROSE_VERBS + r"[ \t]+)"
+        )
     else:
         between = r"[ \t]+" if led else r"\s+" + _PROSE_VERBS + r"\s+"
     return _api(
@@ -860,7 +874,9 @@ PASSWORD_PATTERNS = [
         # measure ("pin 2 at 3300 mV") nor a part of a longer number
         "pin_code",
         r"(?i:\b(?:pin(?:[ -]?code)?|(?:door|gate|alarm|safe|lock|entry|garage|keypad|building)[ -]code)\b)"
-        r"[^\n\d]{0,40}?(?<![\d.,:/-])(?P<value>\d{4,8}|\d(?:-\d){3,7})"  # set Y: or a digit at a time (4-9-1-7)
+        # set Y: or a digit at a time right after "is" or a colon ("alarm code for the surveyor: 4-9-1-7"; not "a
+        # 4-2-3-1", "section 3-1-4-2")
+        r"[^\n\d]{0,40}?(?<![\d.,:/-])(?P<value>\d{4,8}|(?:(?<=\bis )|(?<=:)|(?<=: ))\d(?:-\d){3,7})"
         r"(?!\d|[.,:/-]\d|[ \t]?(?i:m?v|ma|mhz|ohm|pins?)\b)",
         ("pin", "code"),
         score=0.8,
@@ -871,10 +887,11 @@ PASSWORD_PATTERNS = [
         # set Y: a bank's memorable word and a security question's answer, one word after the label's colon
         # ("Memorable word: tulpenveld", "Security question (mother's maiden name): Hoogendijk")
         "memorable_word",
-        r"(?i:\b(?:memorable[ \t]+(?:word|phrase|name|place|date)|maiden[ \t]+name|secret[ \t]+word)\b"
+        r"(?i:\b(?:memorable[ \t]+(?:word|phrase|name|place)|maiden[ \t]+name)\b"
         r"[^\n:?]{0,30}:[ \t]*)(?P<value>[^\s\"'`]{2,64})(?=[ \t.,;]*(?:\n|\Z))",
-        ("memorable", "maiden", "secret word"),
+        ("memorable", "maiden"),
         score=0.8,
+        check=_an_answer_not_a_field,
         line_local=True,
     ),
     _api(
@@ -992,11 +1009,21 @@ PASSWORD_PATTERNS = [
         r"|(?:verification|2fa|mfa|door|gate|alarm|keypad|lockbox|entry|garage)[ -]code)\b[ \t]*(?:is|:|=)[ \t]*"
         r"|\b(?:keypad|lockbox|garage)[ -]code[ \t]+(?=\d{4,8}(?![\w.]))"  # set X: "Lockbox code 8251"
         r"|\bpin[ \t]+(?=\d{4,12}#)|\bpasscode[ \t]+(?=\d{4,12}(?![\w.]))|(?-i:\bPIN)[ \t]+(?=\d{4,8}(?![\w.]))"
-        r"|\bclave[ \t:]+(?=\d{4,8}(?![\w.]))"  # set Y: Spanish "clave" right before digits ("usuario 538 clave 8841")
-        r"|(?-i:\bPUK)[ \t]+(?=\d{8}(?!\w|\.\w)))"  # set Z: a SIM's unblocking key ("PIN 3817, PUK 61849203")
+        # set Y: Spanish "clave" right before digits, after a user's id or a possessive ("usuario 538 clave 8841", "mi
+        # clave 8841"; "palabras clave: 2030" are keywords)
+        r"|(?:\busuario[ \t:]+\S{1,64}[ \t,;]+|\b(?:mi|tu|su)[ \t]+)clave[ \t:]+(?=\d{4,8}(?![\w.])))"
         r"(?P<value>\d{4,12})(?!\w|\.\w)",  # a sentence's full stop may follow, not a decimal's digits
-        ("pin", "passcode", "otp", "one-time", "one time", "verification", "2fa", "mfa", " code", "clave", "puk"),
+        ("pin", "passcode", "otp", "one-time", "one time", "verification", "2fa", "mfa", " code", "clave"),
         score=0.8,
+        line_local=True,
+    ),
+    _api(
+        # set Z: a SIM's unblocking key ("PIN 3817, PUK 61849203"), not a default counted up ("PUK 12345678")
+        "sim_puk",
+        r"(?-i:\bPUK)(?:[ \t]*(?:code|is|:))?[ \t]+(?P<value>\d{8})(?!\w|\.\w)",
+        ("puk",),
+        score=0.8,
+        check=_not_a_sequence,
         line_local=True,
     ),
     _api(
@@ -1162,7 +1189,7 @@ SECRET_PATTERNS = [
     _api(
         # set Z: an Ethereum account's private key in a Hardhat or Truffle config (accounts: ["0x<64 hex digits>"])
         "ethereum_accounts_key",
-        r"""(?i:\baccounts["']?[ \t]*:[ \t]*\[[ \t]*["'`])(?P<value>(?:0x)?[0-9a-fA-F]{64})(?![0-9a-fA-F])""",
+        r"""(?i:\baccounts["']?[ \t]*:[ \t]*\[[ \t]*["'`])(?P<value>0x[0-9a-fA-F]{64})(?![0-9a-fA-F])""",
         ("accounts",),
         score=0.9,
         line_local=True,
