@@ -168,6 +168,10 @@ class Gateway:
         # cyclic garbage pile up into ~100 ms collections, a p99 at c=1 of 93 ms instead of 5 ms
         # (bench/hot_path.py, docs/benchmarks.md).
 
+    def _forwarded(self) -> set[str]:
+        """The client headers any provider passes on, as the providers are now (a reload may change them)."""
+        return {name for provider in (self.registry.usable() if self.registry else ()) for name in provider.forward}
+
     def storage_outage(self) -> tuple[float, str] | None:
         """Since when (time.time()) and why the shared database has been out of reach, as the connections
         found it at their latest statement (the key poll makes one every half second), or the SQLite file was
@@ -257,7 +261,13 @@ class Gateway:
         redactor = Redactor(pii, settings.hash_key)
         inline = 0 if pii.uses_ner else INLINE_MAX_BYTES
         stage = RedactStage(
-            redactor, settings.on_error, self.writer, self._pii_executor, inline, settings.scan_responses
+            redactor,
+            settings.on_error,
+            self.writer,
+            self._pii_executor,
+            inline,
+            settings.scan_responses,
+            self._forwarded,
         )
         return pii, stage
 

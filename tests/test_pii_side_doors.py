@@ -238,6 +238,16 @@ def test_pii_in_a_header_passed_on_to_the_provider_refuses_the_request(
     assert fake.requests[-1].headers.get(header) == usual
 
 
+def test_a_header_another_provider_of_the_route_would_pass_on_is_checked_too(firewall: Helix, fake: FakeState) -> None:
+    """Only the first target's headers were checked: an OpenAI model falling back to Claude sent anthropic-beta with an
+    address in it to Anthropic (faults round 23). Every configured provider's feature headers are checked."""
+    body = {"model": "gpt-4o-mini", "max_tokens": 5, "messages": [_user("hello")]}
+    headers = {"anthropic-beta": "tools-2024-04-04,zq.planted.1@example-mail.net"}
+    refused = httpx.post(f"{firewall.url}/v1/chat/completions", json=body, headers=headers, timeout=30)
+    assert refused.status_code == 400 and "header anthropic-beta contains" in refused.text
+    assert not fake.requests
+
+
 def test_token_id_inputs_are_refused_while_the_firewall_is_on(firewall: Helix, fake: FakeState) -> None:
     for value in ([[1542, 318, 257]], [1542, 318]):
         response = httpx.post(

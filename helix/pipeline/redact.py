@@ -25,7 +25,7 @@ import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from functools import partial
 from typing import Any, Protocol
@@ -86,7 +86,11 @@ class RedactStage:
         executor: Executor,
         inline_max_bytes: int,
         scan_responses: ScanResponses = "store",
+        forwardable: Callable[[], Iterable[str]] | None = None,
     ) -> None:
+        """`forwardable`: the client headers any configured provider passes on (a fallback's or another deployment's
+        as well as the first target's); without it, the first target's."""
+        self._forwardable = forwardable
         self._redactor = redactor
         self._on_error = on_error
         self._writer = writer
@@ -182,7 +186,10 @@ class RedactStage:
     def _check_headers(self, call: Call) -> None:
         """The client's headers passed on to the provider (API betas, versions) cannot be rewritten into anything it
         would take: one holding PII or a secret refuses the request."""
-        for name, value in forwarded(call.headers, call.target.provider.forward).items():
+        # Every provider's: a fallback or another deployment of the route sends its own list (an OpenAI model falling
+        # back to Claude sent anthropic-beta unchecked).
+        names = tuple(self._forwardable()) if self._forwardable is not None else call.target.provider.forward
+        for name, value in forwarded(call.headers, names).items():
             if found := self._redactor.redact([value]).findings:
                 raise InvalidRequest(
                     f"header {name} contains {', '.join(sorted(found))}, which this gateway does not send to "
