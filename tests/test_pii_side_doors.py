@@ -142,6 +142,10 @@ CASES: list[tuple[str, str, Callable[[Body], None]]] = [
     # Numbers are values too (faults round 15): a card, an SSN and a phone number sent as JSON numbers
     ("card as a JSON number", "4532015112830366", lambda b: b.update(metadata={"card": 4532015112830366})),
     ("SSN as a number under its key", "219099999", lambda b: b.update(metadata={"customer_ssn": 219099999})),
+    # ... and as floats, as Python and pandas write long integers, and in a field of the request's top level (round 23)
+    ("card as a JSON float", "4539148803436467", lambda b: b.update(metadata={"card": 4539148803436467.0})),
+    ("phone as a float in a list", "14155550173", lambda b: b.update(metadata={"phones": [14155550173.0]})),
+    ("card in a top-level field", "4539148803436467", lambda b: b.update(customer_card=4539148803436467)),
     (
         "card in a schema's enum",
         "4916338506082832",

@@ -138,7 +138,9 @@ def _walk(value: Any, path: Steps, binary: _Binary, out: list[Field]) -> None:
             if isinstance(item, str):
                 _string(value, key, child, binary, out)
             elif isinstance(item, int | float):
-                if path:  # the top level's numbers are the API's settings (max_tokens, temperature, seed)
+                # the top level's numbers are the API's settings (max_tokens, temperature, seed), other fields' are not
+                # ("customer_card": 4539148803436467 was sent as it came: faults round 23)
+                if path or key not in API_WORDS:
                     _number(value, key, child, out)
             else:
                 _walk(item, child, binary, out)
@@ -147,7 +149,7 @@ def _walk(value: Any, path: Steps, binary: _Binary, out: list[Field]) -> None:
             child = (*path, i)
             if isinstance(item, str):
                 _string(value, i, child, binary, out)
-            elif isinstance(item, int):
+            elif isinstance(item, int | float):
                 _number(value, i, child, out)
             else:
                 _walk(item, child, binary, out)
@@ -168,6 +170,10 @@ def _number(container: Any, key: str | int, path: Steps, out: list[Field]) -> No
         if -_SHORTEST_PERSONAL_NUMBER < number < _SHORTEST_PERSONAL_NUMBER:
             return
         text = str(number)
+    elif number.is_integer() and abs(number) >= _SHORTEST_PERSONAL_NUMBER:
+        # a long integer written as a float (Python's and pandas' float64, 4539148803436467.0 or 4.539148803436467e15):
+        # its digits, as an int's (faults round 23)
+        text = str(int(number))
     else:
         text = repr(number)
         if isinstance(key, int) or len(text.partition(".")[2]) < _POSITION_DECIMALS or "e" in text:
