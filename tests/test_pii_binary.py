@@ -32,12 +32,17 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def png(text: str | None = None) -> bytes:
-    """A real 16x16 RGB PNG of noisy pixels, with a tEXt chunk when `text` is given."""
+def png(text: str | None = None, kind: bytes = b"tEXt") -> bytes:
+    """A real 16x16 RGB PNG of noisy pixels, with a text chunk when `text` is given: tEXt, or zTXt / iTXt compressed."""
     rows = b"".join(b"\x00" + bytes((x * 37 + y * 101 + x * y) % 256 for x in range(48)) for y in range(16))
     chunks = [_chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0))]
     if text is not None:
-        chunks.append(_chunk(b"tEXt", b"Author\x00" + text.encode()))
+        data = {
+            b"tEXt": text.encode(),
+            b"zTXt": b"\x00" + zlib.compress(text.encode()),
+            b"iTXt": b"\x01\x00\x00\x00" + zlib.compress(text.encode()),
+        }[kind]
+        chunks.append(_chunk(kind, b"Author\x00" + data))
     chunks += [_chunk(b"IDAT", zlib.compress(rows)), _chunk(b"IEND", b"")]
     return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
 
@@ -56,6 +61,27 @@ def wav(artist: str | None = None) -> bytes:
     info += b"\x00" * (len(info) % 2)
     body = raw[12:] + b"LIST" + struct.pack("<I", len(info)) + info
     return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WAVE" + body
+
+
+def mp3_comment(text: str) -> bytes:
+    """An MP3 whose ID3v2 COMM frame is written in UTF-16 (encoding 1), as most taggers write it."""
+    body = b"\x01eng" + b"\xff\xfe\x00\x00" + b"\xff\xfe" + text.encode("utf-16-le") + b"\x00\x00"
+    frame = b"COMM" + struct.pack(">I", len(body)) + b"\x00\x00" + body
+    size = len(frame)
+    syncsafe = bytes([(size >> 21) & 0x7F, (size >> 14) & 0x7F, (size >> 7) & 0x7F, size & 0x7F])
+    return b"ID3\x03\x00\x00" + syncsafe + frame + b"\xff\xfb\x90\x00" + bytes(range(64))
+
+
+def docx_with_workbook(cell: str) -> bytes:
+    """A docx whose chart data is an xlsx inside it (word/embeddings/), the text only there."""
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as workbook:
+        workbook.writestr("xl/sharedStrings.xml", f"<sst><si><t>{cell}</t></si></sst>")
+    outer = io.BytesIO()
+    with zipfile.ZipFile(outer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", "<w:document><w:body><w:p>Chart below</w:p></w:body></w:document>")
+        archive.writestr("word/embeddings/Microsoft_Excel_Worksheet.xlsx", inner.getvalue())
+    return outer.getvalue()
 
 
 def docx(*runs: str) -> bytes:
@@ -129,8 +155,23 @@ def test_a_base64_text_file_is_redacted(firewall: Helix, fake: FakeState, part: 
         (image_part(png("Ann Lee <img.owner@leakmail.io>")), "img.owner@leakmail.io"),
         (audio_part(wav("ann.audio@leakmail.io, +44 20 7946 0958")), "ann.audio@leakmail.io"),
         (file_part(docx("Contact doc.user@", "leakmail.io for the budget."), "plan.docx"), "doc.user@"),
+        # faults round 23: compressed PNG text, UTF-16 ID3 tags, a workbook inside a document, a card alone in a chunk
+        (image_part(png("Contact zq.z@leakmail.io thanks", b"zTXt")), "zq.z@leakmail.io"),
+        (image_part(png("Contact zq.i@leakmail.io thanks", b"iTXt")), "zq.i@leakmail.io"),
+        (image_part(png("4539148803436467")), "4539148803436467"),
+        (audio_part(mp3_comment("call zq.mp3@leakmail.io or 4539 1488 0343 6467")), "zq.mp3@leakmail.io"),
+        (file_part(docx_with_workbook("Ann Lee zq.xlsx@leakmail.io"), "chart.docx"), "zq.xlsx@leakmail.io"),
     ],
-    ids=["png text chunk", "wav artist tag", "docx split over runs"],
+    ids=[
+        "png text chunk",
+        "wav artist tag",
+        "docx split over runs",
+        "png zTXt",
+        "png iTXt",
+        "png card alone",
+        "mp3 utf-16 comment",
+        "docx's embedded workbook",
+    ],
 )
 def test_pii_in_the_text_a_binary_carries_refuses_the_request(
     firewall: Helix, fake: FakeState, part: dict[str, Any], value: str

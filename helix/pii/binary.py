@@ -31,6 +31,11 @@ _MIN_RUN = 8
 _RUN = regex.compile(rb"[\x20-\x7e\t]{8,}")
 _UTF8_RUN = regex.compile(r"[\p{L}\p{N}\p{P}\p{Zs}\p{S}]{8,}")
 _TEXTISH = regex.compile(r"[\p{L}\p{N}\s@.,:;_+/'()-]")
+# ... and in UTF-16, as ID3 tags (COMM, TXXX), Windows' and EXIF's XP fields store text: every other byte zero.
+_UTF16LE_RUN = regex.compile(rb"(?:[\x20-\x7e]\x00){8,}")
+_UTF16BE_RUN = regex.compile(rb"(?:\x00[\x20-\x7e]){8,}")
+_PNG = b"\x89PNG\r\n\x1a\n"
+_MAX_NESTING = 3  # a document inside a document (a chart's workbook in a docx), and no deeper
 _TAG = regex.compile(r"<[^>]{0,2000}>")
 
 _MEDIA: tuple[tuple[bytes, int, str], ...] = (
@@ -90,7 +95,7 @@ def contents(raw: bytes) -> Contents:
     if kind is None or any(kind == k for _, k in _UNREADABLE):
         raise Unreadable(kind or "binary data of an unknown format")
     if kind == "ZIP document":
-        return Contents(kind, _zip_text(raw))
+        return Contents(kind, _zip_text(raw, _MAX_NESTING))
     return Contents(kind, embedded_text(raw))
 
 
@@ -99,7 +104,42 @@ def embedded_text(raw: bytes) -> str:
     runs = [m.group().decode("ascii") for m in _RUN.finditer(raw)]
     utf8 = raw.decode("utf-8", errors="replace")
     runs += [m.group() for m in _UTF8_RUN.finditer(utf8) if not m.group().isascii()]
-    return "\n".join(r for r in runs if _text_like(r))
+    runs += [m.group().decode("utf-16-le") for m in _UTF16LE_RUN.finditer(raw)]
+    runs += [m.group().decode("utf-16-be") for m in _UTF16BE_RUN.finditer(raw)]
+    chunks = _png_texts(raw) if raw.startswith(_PNG) else []
+    return "\n".join([*(r for r in runs if _text_like(r)), *chunks])
+
+
+def _png_texts(raw: bytes) -> list[str]:
+    """A PNG's text chunks, each read whole: tEXt as it is, zTXt and compressed iTXt inflated (their text is not in
+    the file's bytes), so a value that ends a chunk is not glued to the checksum after it."""
+    texts: list[str] = []
+    at, budget = len(_PNG), MAX_INFLATED
+    while at + 12 <= len(raw):
+        size, kind = int.from_bytes(raw[at : at + 4], "big"), raw[at + 4 : at + 8]
+        data = raw[at + 8 : at + 8 + size]
+        at += 12 + size
+        if kind == b"tEXt":
+            texts.append(data.replace(b"\x00", b": ").decode("latin-1"))
+        elif kind in (b"zTXt", b"iTXt"):
+            keyword, _, rest = data.partition(b"\x00")
+            if kind == b"zTXt":
+                compressed, body = True, rest[1:]
+            else:  # compression flag and method, language, translated keyword, then the text
+                compressed = rest[:1] == b"\x01"
+                body = rest[2:].split(b"\x00", 2)[-1]
+            try:
+                inflater = zlib.decompressobj()
+                text = inflater.decompress(body, budget) if compressed else body
+            except zlib.error as exc:
+                raise Unreadable(f"PNG image whose text does not inflate ({exc})") from None
+            budget -= len(text)
+            if budget <= 0:
+                raise Unreadable(f"PNG image of more than {MAX_INFLATED // 2**20} MB of text inflated")
+            texts.append(keyword.decode("latin-1") + ": " + text.decode("utf-8", errors="replace"))
+        elif kind == b"IEND":
+            break
+    return texts
 
 
 def _text_like(run: str) -> bool:
@@ -110,7 +150,7 @@ def _text_like(run: str) -> bool:
     return len(_TEXTISH.findall(run)) >= 0.9 * len(run)
 
 
-def _zip_text(raw: bytes) -> str:
+def _zip_text(raw: bytes, depth: int) -> str:
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         members = archive.infolist()
@@ -129,6 +169,11 @@ def _zip_text(raw: bytes) -> str:
             # the member's name is the client's (so may be long, or hold an email); so may the error's words
             problem = scrub_client_text(str(exc), 100)
             raise Unreadable(f"ZIP document whose member {quoted(member.filename)} does not open ({problem})") from None
+        if data.startswith(b"PK\x03\x04"):  # a document inside (a chart's workbook in a docx)
+            if depth <= 1:
+                raise Unreadable("ZIP document nested deeper than Helix reads")
+            texts += [_zip_text(data, depth - 1), member.filename]
+            continue
         try:
             xml = data.decode("utf-8")
         except UnicodeDecodeError:
