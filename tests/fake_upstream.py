@@ -498,6 +498,9 @@ class FakeUpstream:
             return await _raw(send, 200, b"this is not gzip", [(b"content-encoding", b"gzip")])
         if model == "redirect":
             return await _raw(send, 302, b"", [(b"location", b"http://127.0.0.1:9/elsewhere")])
+        if model == "error-echo":  # a provider that echoes the request into its error's type and code
+            echoed = {"message": "bad request", "type": "zq.echo@leakmail.io", "code": "Ann Lee 4539148803436467"}
+            return await _json(send, 400, {"error": echoed})
         if model == "too-long":  # Anthropic's way of saying it: no code, only the words
             too_long = {
                 "type": "invalid_request_error",

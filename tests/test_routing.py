@@ -376,6 +376,19 @@ def test_a_client_gone_while_helix_waits_to_retry_is_not_charged(make, fake: Fak
     assert fake.models() == ["fail-500"]  # one attempt, failed, then the wait the client did not see the end of
 
 
+def test_an_error_type_or_code_that_is_no_word_is_not_kept(make, fake: FakeState) -> None:
+    """A provider's error type and code were stored as they came (faults round 23): one that echoed the request put an
+    address, a name and a card into the log row's error code, which `helix logs` and the dashboard show."""
+    helix = make(FAST_RETRIES)
+    response = post(helix, "openai/error-echo")
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["type"] == "upstream_error" and error["code"] is None
+    helix.flush()
+    (row,) = helix.rows("SELECT error_code FROM requests")
+    assert row["error_code"] == "upstream_error"
+
+
 def test_a_prompt_too_long_for_a_provider_that_gives_no_code_goes_to_the_fallback(make, fake: FakeState) -> None:
     """Anthropic says "prompt is too long" with no code: it went to the client as a 400, where OpenAI's
     context_length_exceeded went to the fallback (faults round 22)."""

@@ -36,7 +36,10 @@ from helix.providers.waits import wait_headers
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
 _MAX_MESSAGE_CHARS = 2000
-_MAX_CODE_CHARS = 100
+# An error's type or code as providers write them ("invalid_request_error", "context_length_exceeded", "429"): a word
+# of letters, digits and "_.:-", no run of six digits. Anything else (an address, a name, a card: a provider that
+# echoes the request into them) is not kept: they become the log row's error code, shown by `helix logs`.
+_ERROR_WORD = re.compile(r"(?!.*\d{6})[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
 
 
 def make_client(config: UpstreamConfig) -> httpx.AsyncClient:
@@ -201,7 +204,7 @@ def error_from_body(
             provider=provider,
         )
     error_type, message = read(status, body)
-    if len(error_type) > _MAX_CODE_CHARS or not error_type.isprintable():
+    if _ERROR_WORD.fullmatch(error_type) is None:
         error_type = "upstream_error"  # it becomes the client's error type and the log row's error code
     message = scrub_secrets(message[:_MAX_MESSAGE_CHARS])
     if status == 401:
@@ -218,7 +221,7 @@ def error_from_body(
         if isinstance(found, int) and not isinstance(found, bool):
             found = str(found)
         # a code of another type (an object, a list) says nothing a client could match: left out
-        code = scrub_secrets(found[:_MAX_CODE_CHARS]) if isinstance(found, str) else None
+        code = found if isinstance(found, str) and _ERROR_WORD.fullmatch(found) is not None else None
     if code is None and status in (400, 413) and _TOO_LONG.search(message):
         code = "context_length_exceeded"  # OpenAI's code for what others only say, so a router falls back for it too
     if status >= 500 and status not in _PASSED_ON_5XX:
