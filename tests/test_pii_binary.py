@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from helix.pii.analyzer import PiiEngine
-from helix.pii.binary import Unreadable, contents, embedded_text, kind_of
+from helix.pii.binary import MAX_INFLATED, Unreadable, contents, embedded_text, kind_of
 from helix.pii.config import PiiConfig
 from helix.pii.redact import Redactor, redact_body
-from helix.pii.walk import walk
+from helix.pii.walk import UnverifiableInput, walk
 from tests.conftest import Helix, start_helix
 from tests.fake_upstream import FakeState, ServerThread
 from tests.test_pii_proxy import file_bytes
@@ -297,3 +297,15 @@ def test_a_document_whose_member_does_not_open_is_refused_without_quoting_its_na
     assert error["code"] == "pii_unverifiable_input" and "ZIP document" in error["message"]
     assert len(response.content) < 2_000 and "jo.smith" not in response.text, response.text[:300]
     assert not fake.requests
+
+
+def test_what_a_requests_files_inflate_to_is_bounded_in_all() -> None:
+    """Each PNG had a budget of its own for its compressed text, so a document of many small images (or a request of
+    many) inflated to gigabytes in memory (a reviewer's find): one budget bounds the request's files together."""
+    big = png("a " * (MAX_INFLATED // 3), b"zTXt")  # ~21 MB of text in a few tens of KB
+    assert len(big) < MAX_INFLATED // 100
+    one = {"model": "m", "messages": [{"role": "user", "content": [image_part(big)]}]}
+    assert walk(one)  # alone, within the budget
+    two = {"model": "m", "messages": [{"role": "user", "content": [image_part(big), image_part(big)]}]}
+    with pytest.raises(UnverifiableInput, match="inflated"):
+        walk(two)

@@ -63,6 +63,21 @@ class Unreadable(ValueError):
     """A binary payload whose text cannot be checked; `str()` names what it is."""
 
 
+class Budget:
+    """The bytes a request's files may inflate to, in all (ZIP members, a PNG's compressed text, documents inside
+    documents): a few KB of compressed text can stand for gigabytes, and a document can hold hundreds of images."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, limit: int = MAX_INFLATED) -> None:
+        self.left = limit
+
+    def take(self, size: int, what: str) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise Unreadable(f"{what} of more than {MAX_INFLATED // 2**20} MB inflated (with the request's others)")
+
+
 @dataclass(frozen=True, slots=True)
 class Contents:
     kind: str  # "PNG image", "ZIP document", ...
@@ -89,32 +104,34 @@ def unreadable_format(raw: bytes) -> bool:
     return any(raw.startswith(magic) for magic, _ in _UNREADABLE)
 
 
-def contents(raw: bytes) -> Contents:
-    """The text a binary payload carries; raises `Unreadable` when it may carry text Helix cannot read."""
+def contents(raw: bytes, budget: Budget | None = None) -> Contents:
+    """The text a binary payload carries; raises `Unreadable` when it may carry text Helix cannot read (or more than
+    `budget`, the request's, inflated)."""
     kind = kind_of(raw)
     if kind is None or any(kind == k for _, k in _UNREADABLE):
         raise Unreadable(kind or "binary data of an unknown format")
+    budget = budget or Budget()
     if kind == "ZIP document":
-        return Contents(kind, _zip_text(raw, _MAX_NESTING))
-    return Contents(kind, embedded_text(raw))
+        return Contents(kind, _zip_text(raw, _MAX_NESTING, budget))
+    return Contents(kind, embedded_text(raw, budget))
 
 
-def embedded_text(raw: bytes) -> str:
+def embedded_text(raw: bytes, budget: Budget | None = None) -> str:
     """The text-like printable runs of `raw` (metadata stored as plain bytes), one per line."""
     runs = [m.group().decode("ascii") for m in _RUN.finditer(raw)]
     utf8 = raw.decode("utf-8", errors="replace")
     runs += [m.group() for m in _UTF8_RUN.finditer(utf8) if not m.group().isascii()]
     runs += [m.group().decode("utf-16-le") for m in _UTF16LE_RUN.finditer(raw)]
     runs += [m.group().decode("utf-16-be") for m in _UTF16BE_RUN.finditer(raw)]
-    chunks = _png_texts(raw) if raw.startswith(_PNG) else []
+    chunks = _png_texts(raw, budget or Budget()) if raw.startswith(_PNG) else []
     return "\n".join([*(r for r in runs if _text_like(r)), *chunks])
 
 
-def _png_texts(raw: bytes) -> list[str]:
+def _png_texts(raw: bytes, budget: Budget) -> list[str]:
     """A PNG's text chunks, each read whole: tEXt as it is, zTXt and compressed iTXt inflated (their text is not in
     the file's bytes), so a value that ends a chunk is not glued to the checksum after it."""
     texts: list[str] = []
-    at, budget = len(_PNG), MAX_INFLATED
+    at = len(_PNG)
     while at + 12 <= len(raw):
         size, kind = int.from_bytes(raw[at : at + 4], "big"), raw[at + 4 : at + 8]
         data = raw[at + 8 : at + 8 + size]
@@ -129,13 +146,11 @@ def _png_texts(raw: bytes) -> list[str]:
                 compressed = rest[:1] == b"\x01"
                 body = rest[2:].split(b"\x00", 2)[-1]
             try:
-                inflater = zlib.decompressobj()
-                text = inflater.decompress(body, budget) if compressed else body
+                text = zlib.decompressobj().decompress(body, max(1, budget.left + 1)) if compressed else body
             except zlib.error as exc:
                 raise Unreadable(f"PNG image whose text does not inflate ({exc})") from None
-            budget -= len(text)
-            if budget <= 0:
-                raise Unreadable(f"PNG image of more than {MAX_INFLATED // 2**20} MB of text inflated")
+            if compressed:
+                budget.take(len(text), "PNG image")
             texts.append(keyword.decode("latin-1") + ": " + text.decode("utf-8", errors="replace"))
         elif kind == b"IEND":
             break
@@ -150,14 +165,13 @@ def _text_like(run: str) -> bool:
     return len(_TEXTISH.findall(run)) >= 0.9 * len(run)
 
 
-def _zip_text(raw: bytes, depth: int) -> str:
+def _zip_text(raw: bytes, depth: int, budget: Budget) -> str:
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         members = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
         raise Unreadable(f"ZIP document that does not open ({scrub_client_text(str(exc), 100)})") from None
-    if sum(m.file_size for m in members) > MAX_INFLATED:
-        raise Unreadable(f"ZIP document of more than {MAX_INFLATED // 2**20} MB inflated")
+    budget.take(sum(m.file_size for m in members), "ZIP document")
     texts: list[str] = []
     for member in members:
         if member.is_dir():
@@ -172,12 +186,12 @@ def _zip_text(raw: bytes, depth: int) -> str:
         if data.startswith(b"PK\x03\x04"):  # a document inside (a chart's workbook in a docx)
             if depth <= 1:
                 raise Unreadable("ZIP document nested deeper than Helix reads")
-            texts += [_zip_text(data, depth - 1), member.filename]
+            texts += [_zip_text(data, depth - 1, budget), member.filename]
             continue
         try:
             xml = data.decode("utf-8")
         except UnicodeDecodeError:
-            texts.append(embedded_text(data))  # an embedded image
+            texts.append(embedded_text(data, budget))  # an embedded image
         else:
             # Tags removed, and as spaces: one word can be split over runs (`<w:t>ann</w:t>...<w:t>@x.io`).
             texts += [_TAG.sub("", xml), _TAG.sub(" ", xml)]

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from helix.pii.api_words import API_WORDS
-from helix.pii.binary import Unreadable, contents, kind_of, unreadable_format
+from helix.pii.binary import Budget, Unreadable, contents, kind_of, unreadable_format
 from helix.pii.canonical import as_text, base64_bytes
 
 _IDENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -95,7 +95,7 @@ def walk(body: dict[str, Any], *, unreadable: str = "refuse", answer: bool = Fal
         if _has_token_ids(body.get(key)):
             raise UnverifiableInput(key, "given as token ids")
     fields: list[Field] = []
-    _walk(body, (), _Binary(unreadable == "pass", answer), fields)
+    _walk(body, (), _Binary(unreadable == "pass", answer, Budget()), fields)
     return fields
 
 
@@ -103,6 +103,7 @@ def walk(body: dict[str, Any], *, unreadable: str = "refuse", answer: bool = Fal
 class _Binary:
     pass_unreadable: bool
     skip: bool
+    inflation: Budget  # what the request's files may inflate to, in all
 
 
 def write_back(fields: Sequence[Field], texts: Sequence[str]) -> None:
@@ -239,7 +240,7 @@ def _string(container: Any, key: str | int, path: Steps, binary: _Binary, out: l
 def _binary(raw: bytes, path: Steps, binary: _Binary, out: list[Field], context: str) -> None:
     where = _dotted(path)
     try:
-        found = contents(raw)
+        found = contents(raw, binary.inflation)
     except Unreadable as exc:
         if binary.pass_unreadable:
             return
