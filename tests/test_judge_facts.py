@@ -166,6 +166,9 @@ FACT_NEAR_MISSES = [
     ("How to parse a .yaml file", "How to parse a toml file", "entities"),
     ("How to use useEffect in React?", "How to use useState in React?", "entities"),
     ("getElementById returns null", "querySelector returns null", "entities"),
+    # versions and addresses (float() raised on them: a reviewer's find)
+    ("How do I upgrade to 1.2.3?", "How do I upgrade to 1.2.4?", "numbers"),
+    ("Is 10.0.0.1 blocked by the firewall?", "Is 10.0.0.2 blocked by the firewall?", "numbers"),
     # a number or a word the other side has too, written more times on one side (faults round 20: sets of them hid it)
     ("What is 2 + 2?", "What is 2 + 2 + 2?", "numbers"),
     ("What is 3 * 3?", "What is 3 * 3 * 3?", "numbers"),
@@ -193,6 +196,7 @@ FACT_AGREEMENTS = [
     # twice in prose (only the operands of a sum count: a reviewer's pairs)
     ("How do I turn on dark mode? I want it on.", "How do I turn on dark mode?"),
     ("Is 17 a prime number?", "Is 17 prime? Check whether 17 is prime"),
+    ("How do I upgrade to 1.2.3?", "how to upgrade to 1.2.3"),
     ("What does HTTP 200 mean?", "HTTP 200 OK: what does status 200 mean?"),
     ("Write a 500 word essay on climate", "Write an essay on climate, 500 words, no more than 500 words"),
     ("Summarize this in 3 bullet points", "Give me 3 bullet points, exactly 3, summarizing this"),

@@ -557,3 +557,12 @@ def test_anthropic_tool_ids_stay_identifiers() -> None:
     block = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "c"}
     fields = {f.path: f for f in walk({"messages": [{"role": "user", "content": [block]}]})}
     assert fields["messages[0].content[0].tool_use_id"].ident
+
+
+def test_a_providers_own_numeric_setting_at_the_top_level_is_left_alone(engine: PiiEngine) -> None:
+    """Top-level numbers outside the API's settings are read as values now (faults round 23); a provider's own setting
+    is not one: Mistral's random_seed written as '<CREDIT_CARD>' made it refuse the request (a reviewer's find)."""
+    body = {"model": "mistral-small", "random_seed": 4539148803436467, "customer_card": 4539148803436467}
+    body["messages"] = [{"role": "user", "content": "hi"}]
+    redact_body(body, Redactor(engine, b"k" * 32))
+    assert body["random_seed"] == 4539148803436467 and body["customer_card"] == "<CREDIT_CARD>"

@@ -139,9 +139,9 @@ def _walk(value: Any, path: Steps, binary: _Binary, out: list[Field]) -> None:
             if isinstance(item, str):
                 _string(value, key, child, binary, out)
             elif isinstance(item, int | float):
-                # the top level's numbers are the API's settings (max_tokens, temperature, seed), other fields' are not
-                # ("customer_card": 4539148803436467 was sent as it came: faults round 23)
-                if path or key not in API_WORDS:
+                # the top level's numbers are the API's settings (max_tokens, temperature, seed) and providers' own,
+                # other fields' are not ("customer_card": 4539148803436467 was sent as it came: faults round 23)
+                if path or (key not in API_WORDS and key not in _PROVIDER_SETTINGS):
                     _number(value, key, child, out)
             else:
                 _walk(item, child, binary, out)
@@ -156,6 +156,14 @@ def _walk(value: Any, path: Steps, binary: _Binary, out: list[Field]) -> None:
                 _walk(item, child, binary, out)
 
 
+# Numeric settings some providers take at the top level besides OpenAI's and Anthropic's (Mistral's random_seed, vLLM's
+# and OpenRouter's sampling, Ollama's): a seed written as placeholder text would make the provider refuse the request.
+_PROVIDER_SETTINGS = frozenset(
+    (
+        *("random_seed", "best_of", "min_p", "top_a", "repetition_penalty", "typical_p", "min_tokens"),
+        *("max_tool_calls", "max_tokens_to_sample", "length_penalty", "num_ctx", "num_predict", "mirostat_tau"),
+    )
+)
 _SHORTEST_PERSONAL_NUMBER = 100_000  # six digits: below any card, phone, identity or account number
 _POSITION_DECIMALS = 4  # a latitude or a longitude to ten metres
 

@@ -85,6 +85,15 @@ class Veto:
         return f"{self.fact}: {self.detail}"
 
 
+def _value(number: str) -> float:
+    """A number's value; a version's or an address's parts ("1.2.3", "10.0.0.1"; float() raised on them, a 500) as one
+    value of their own, each part in its own thousandth: 1.002003, 10.000000001."""
+    first, *rest = number.split(".")
+    if len(rest) <= 1:
+        return float(number)
+    return int(first) + sum(int(part) / 1000 ** (i + 1) for i, part in enumerate(rest))
+
+
 def _numbers(text: str) -> tuple[dict[float, set[str]], bool, set[float]]:
     """Each number's value → its units: a unit glued or next to it ("5min", "$5", "5 minutes") or the noun
     after it ("5 rows"), so that "5 minute" and "5 minimum" differ. Whether any was written in digits. And the
@@ -101,7 +110,7 @@ def _numbers(text: str) -> tuple[dict[float, set[str]], bool, set[float]]:
         unit = ""
         match = _NUMBER_RE.fullmatch(token)
         if match and (not match.group(2) or match.group(2).lower() in units):
-            value = float(match.group(1).replace(",", ""))
+            value = _value(match.group(1).replace(",", ""))
             unit = match.group(2).lower()
             digits = True
         elif token in wordlists.number_words():
