@@ -62,6 +62,8 @@ def test_a_slow_answer_fades_even_when_no_request_follows_it() -> None:
     steady.latency.observe(0.2, 65.0)  # the steady one keeps answering; the other gets nothing
     assert once_slow.latency.current(65.0) == 0 < steady.latency.current(65.0)  # stale: tried again, as if untried
     assert firsts([once_slow, steady], "least-latency", 200, now=65.0)["once-slow"] == 200
+    once_slow.in_flight = 3  # a burst: it is tried again a request at a time, not with all of them
+    assert firsts([once_slow, steady], "least-latency", 200, now=65.0)["once-slow"] == 0
 
 
 def test_cost_picks_the_cheapest() -> None:

@@ -1424,6 +1424,8 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "CAS number 7732-18-5 is water; the fin 12 of the fish; Eid al-Fitr 2024; 50 meter no. 3 cable",
         "the accounts: ['alice', 'bob']; a 2023/2024 season; Medicare covers 80% of Part B costs",
         "x_text_2024 = 12345678901; ring_buffer_size = 12345678901; max_call_count = 12345678901",
+        "SELECT count(*) FROM events WHERE is_mobile = 1 AND ts > 1718000000; render_mobile took 1718000000 ns",
+        "supports_fax 4155552671; The app_mobile build 2024011512 crashed",
         # a reviewer's look-alikes for sets Y and Z: the words in their ordinary senses, samples and formats
         "Il comune conta 150000 abitanti; A plataforma conta com 250000 usuários; Paris compte 2102650 habitants",
         "Le fichier compte 1048576 lignes; Palabras clave: 2030, agenda; Indicadores clave 2024",

@@ -188,7 +188,7 @@ class RedactStage:
         would take: one holding PII or a secret refuses the request."""
         # Every provider's: a fallback or another deployment of the route sends its own list (an OpenAI model falling
         # back to Claude sent anthropic-beta unchecked).
-        names = tuple(self._forwardable()) if self._forwardable is not None else call.target.provider.forward
+        names = tuple({*call.target.provider.forward, *(self._forwardable() if self._forwardable is not None else ())})
         for name, value in forwarded(call.headers, names).items():
             if found := self._redactor.redact([value]).findings:
                 raise InvalidRequest(

@@ -33,4 +33,8 @@ class PeakEwma:
         return self.value if now - self._stamp <= STALE_SECONDS else 0.0
 
     def cost(self, in_flight: int, now: float) -> float:
+        if self.value and now - self._stamp > STALE_SECONDS:
+            # tried again one request at a time (a second each in flight), not with every request of a burst until its
+            # first answer comes back (a reviewer's simulation: 240 at once on a 5 s deployment)
+            return float(in_flight)
         return self.current(now) * (in_flight + 1)
