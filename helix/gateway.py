@@ -168,9 +168,9 @@ class Gateway:
         # cyclic garbage pile up into ~100 ms collections, a p99 at c=1 of 93 ms instead of 5 ms
         # (bench/hot_path.py, docs/benchmarks.md).
 
-    def _forwarded(self) -> set[str]:
+    def _forwarded(self) -> frozenset[str]:
         """The client headers any provider passes on, as the providers are now (a reload may change them)."""
-        return {name for provider in (self.registry.usable() if self.registry else ()) for name in provider.forward}
+        return self.registry.forwarded if self.registry else frozenset()
 
     def storage_outage(self) -> tuple[float, str] | None:
         """Since when (time.time()) and why the shared database has been out of reach, as the connections

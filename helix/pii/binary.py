@@ -29,17 +29,17 @@ MAX_INFLATED = 32 * 1024 * 1024
 _MIN_RUN = 8
 # Printable runs (ASCII or UTF-8 letters); "text-like" ones, not the noise compressed data makes.
 _RUN = regex.compile(rb"[\x20-\x7e\t]{8,}")
+_PNG = b"\x89PNG\r\n\x1a\n"
 _UTF8_RUN = regex.compile(r"[\p{L}\p{N}\p{P}\p{Zs}\p{S}]{8,}")
 _TEXTISH = regex.compile(r"[\p{L}\p{N}\s@.,:;_+/'()-]")
 # ... and in UTF-16, as ID3 tags (COMM, TXXX), Windows' and EXIF's XP fields store text: every other byte zero.
 _UTF16LE_RUN = regex.compile(rb"(?:[\x20-\x7e]\x00){8,}")
 _UTF16BE_RUN = regex.compile(rb"(?:\x00[\x20-\x7e]){8,}")
-_PNG = b"\x89PNG\r\n\x1a\n"
 _MAX_NESTING = 3  # a document inside a document (a chart's workbook in a docx), and no deeper
 _TAG = regex.compile(r"<[^>]{0,2000}>")
 
 _MEDIA: tuple[tuple[bytes, int, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", 0, "PNG image"),
+    (_PNG, 0, "PNG image"),
     (b"\xff\xd8\xff", 0, "JPEG image"),
     (b"GIF87a", 0, "GIF image"),
     (b"GIF89a", 0, "GIF image"),

@@ -101,6 +101,9 @@ class Registry:
         }
         self._config, self._client, self._env = config, client, env
         self.aliases = {alias: spec.primary for alias, spec in config.models.items()}
+        # The client headers any usable provider passes on: each request's are checked for PII against all of them (a
+        # fallback sends its own list), read once here, as a reload builds a new registry.
+        self.forwarded = frozenset(name for provider in self.usable() for name in provider.forward)
         self.default = config.routing.default_provider
         if self.default not in self.providers:
             raise ValueError(f"routing.default_provider: '{self.default}' is not a known or configured provider")
