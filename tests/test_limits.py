@@ -227,6 +227,59 @@ def test_concurrent_requests_do_not_overshoot_the_budget(priced: Helix, fake: Fa
     assert live["reserved_usd"] == 0 and live["spent_usd"] == pytest.approx(sum(costs))
 
 
+def test_a_burst_of_one_question_on_a_small_budget_is_answered_once_and_served_to_all(
+    priced: Helix, fake: FakeState
+) -> None:
+    """Each copy reserved a whole estimate before the cache could tell it was the same question: a burst of 30 on a
+    budget that fits a few estimates was mostly refused though one provider call answered it (faults round 21)."""
+    client = priced.client(add_key(priced, "bursty", budget=0.05)).with_options(max_retries=0)
+    question = [{"role": "user", "content": "What are your opening hours?"}]
+
+    def one(_: int) -> str:
+        try:
+            answer = client.chat.completions.with_raw_response.create(model="slow-0.3", messages=question, max_tokens=5)
+            return answer.headers["x-helix-cache"]
+        except openai.RateLimitError as exc:
+            return str(exc.code)
+
+    with ThreadPoolExecutor(30) as pool:
+        outcomes = list(pool.map(one, range(30)))
+    assert "budget_exceeded" not in outcomes, outcomes
+    assert outcomes.count("MISS") == 1 and len(fake.calls("/v1/chat/completions")) == 1, outcomes
+    live = _live(priced.gateway.limits, key_id(priced, "bursty"))  # type: ignore[arg-type]
+    assert live["reserved_usd"] == 0 and live["spent_usd"] == pytest.approx(spent(priced, key_id(priced, "bursty")))
+
+
+def test_requests_that_fit_once_those_in_flight_settle_wait_for_them_and_a_spent_budget_still_refuses_at_once(
+    priced: Helix, fake: FakeState
+) -> None:
+    """Refused for what requests in flight had reserved, requests the budget could pay for were turned away; a request
+    the spend itself leaves no room for is refused without waiting."""
+    secret = add_key(priced, "queued", budget=0.065)  # each reserves ~$0.028 and costs ~$0.012: three fit at once
+    client = priced.client(secret).with_options(max_retries=0)
+
+    def one(i: int) -> str:
+        try:
+            question = [{"role": "user", "content": f"q{i}"}]
+            client.chat.completions.create(model="slow-0.3", messages=question, max_tokens=20)
+            return "ok"
+        except openai.RateLimitError as exc:
+            return str(exc.code)
+
+    with ThreadPoolExecutor(5) as pool:
+        outcomes = list(pool.map(one, range(5)))
+    assert outcomes == ["ok"] * 5 and len(fake.calls("/v1/chat/completions")) == 5
+    assert spent(priced, key_id(priced, "queued")) <= 0.065
+
+    started = time.monotonic()
+    with pytest.raises(openai.RateLimitError) as refused:
+        for i in range(10):
+            one_more = [{"role": "user", "content": f"more {i}"}]
+            client.chat.completions.create(model="gpt-4o-mini", messages=one_more, max_tokens=5)
+    assert refused.value.code == "budget_exceeded" and time.monotonic() - started < 5
+    assert refused.value.response.headers["x-should-retry"] == "false"
+
+
 def test_streams_and_cache_hits_are_charged_what_they_really_cost(priced: Helix, fake: FakeState) -> None:
     secret = add_key(priced, "mixed", budget=10.0)
     kid = key_id(priced, "mixed")
@@ -436,7 +489,8 @@ def test_a_completions_answers_for_each_prompt_and_best_of_are_reserved(
 ) -> None:
     """Round 17: legacy completions with a list of prompts (an answer each) or best_of (that many answers made, and
     billed) reserved one answer's max_tokens: six at once spent ten times a budget. In flight, such a request now holds
-    what its answers may cost, and the key's next request finds no room left."""
+    what its answers may cost, and the key's next request finds no room left (within its own deadline: it waits that
+    long for the room the first may leave when it settles)."""
     secret = add_key(priced, "many-answers", budget=1.0)  # 1,000 tokens at $1,000 a million
     headers = {"authorization": f"Bearer {secret}"}
     body = {"model": "slow-0.3", "max_tokens": 100, **asks}
@@ -446,7 +500,7 @@ def test_a_completions_answers_for_each_prompt_and_best_of_are_reserved(
         second = httpx.post(
             f"{priced.url}/v1/chat/completions",
             json={"model": "gpt-4o-mini", "messages": _USER_TURN, "max_tokens": 5},
-            headers=headers,
+            headers={**headers, "x-helix-timeout": "0.05"},
             timeout=30,
         )
         assert slow.result().status_code == 200

@@ -19,7 +19,10 @@ longer than their reservation (no max_tokens, more output than the estimate) cos
 before it, a provider that reports none, a client gone before the answer) is charged its estimate: the
 provider bills generated tokens whether or not the client read them.
 
-Checks are all made before anything is taken, so a refused request consumes no quota.
+Checks are all made before anything is taken, so a refused request consumes no quota. A request that fits what
+has been spent but not what requests in flight have reserved waits (at most `ROOM_WAIT_SECONDS`, or its own
+x-helix-timeout) for them to settle: they often cost less than reserved, and the same question asked in a burst is
+answered once and served to the rest from the cache at $0, where refusing would have turned the burst away.
 
 On a database shared by several instances (PostgreSQL), the reservation is written before the call and
 is itself the budget check across all of them, for the key's budget and the end user's alike
@@ -41,6 +44,7 @@ from helix.errors import DatabaseUnavailable, Forbidden, RateLimited
 from helix.periods import ADJECTIVE, describe_reset
 from helix.pii.scrub import quoted
 from helix.pipeline.auth import KeyRing
+from helix.pipeline.headers import timeout_header
 from helix.pricing import PriceBook
 from helix.quota import estimate
 from helix.quota.leases import SharedRates
@@ -50,6 +54,16 @@ from helix.quota.shared import SharedBudgets
 from helix.store import reservations
 from helix.store.writer import Writer
 from helix.virtual_keys import KeyRecord
+
+ROOM_WAIT_SECONDS = 30.0
+
+
+class _RoomInFlight(Exception):
+    """A budget refused a request only for what requests in flight have reserved: their settling may make room."""
+
+    def __init__(self, refusal: RateLimited) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
 
 
 @dataclass(slots=True, eq=False)
@@ -95,6 +109,7 @@ class LimitsStage:
         self._ledgers = Ledgers(config, writer, db_path)
         self._shared = SharedBudgets(db_path) if isinstance(db_path, PostgresUrl) else None
         self._keyless_free = self._nothing_for_keyless()
+        self._settled: asyncio.Event | None = None  # set when a budgeted request settles, for those waiting on room
         keys.on_change(self.sync)
 
     async def reconfigure(self, config: LimitsConfig) -> None:
@@ -117,7 +132,10 @@ class LimitsStage:
         if self._shared is not None:
             prompt, explicit_output = _tokens(call)
             await self._rates.top_up(key, prompt + explicit_output, time.monotonic())
-        admission = self.admit(call, key)
+        try:
+            admission = self.admit(call, key)
+        except _RoomInFlight as full:
+            admission = await self._admit_once_settled(call, key, full.refusal)
         call.on_finish.append(admission.settle)
         try:
             if self._shared is not None and call.durable:
@@ -163,12 +181,15 @@ class LimitsStage:
             costs = estimate.costs(call, prompt, explicit_output, price, output_estimate)
             prompt_cost, cost = max(prompt_cost, costs[0]), max(cost, costs[1])
         if key_ledger is not None and key_ledger.refuses(prompt_cost):
-            assert key is not None and key_ledger.budget is not None
-            if key_ledger.spent + prompt_cost > key_ledger.budget:  # spent, not just reserved in flight
-                self._alerts.budget_refused(key, key_ledger)
-            raise _over_budget(f"this Helix key ('{key.name}')", key_ledger)
+            assert key is not None
+            refusal = _over_budget(f"this Helix key ('{key.name}')", key_ledger)
+            if key_ledger.fits_once_settled(prompt_cost):
+                raise _RoomInFlight(refusal)
+            self._alerts.budget_refused(key, key_ledger)
+            raise refusal
         if user_ledger is not None and user_ledger.refuses(prompt_cost):
-            raise _over_budget(f"user '{call.user}'", user_ledger, per_user=True)
+            refusal = _over_budget(f"user '{call.user}'", user_ledger, per_user=True)
+            raise _RoomInFlight(refusal) if user_ledger.fits_once_settled(prompt_cost) else refusal
         if unpriced is not None and budgeted:
             # Free to a budget, it would never be refused: a budgeted key spending only on such models had no limit.
             who = f"user '{call.user}'"
@@ -206,6 +227,24 @@ class LimitsStage:
         call.response_headers.update(headers)
         return Admission(self, key, taken, key_ledger, user_ledger, cost, prompt_cost)
 
+    async def _admit_once_settled(self, call: Call, key: KeyRecord | None, refusal: RateLimited) -> Admission:
+        """Admit `call` once requests in flight have settled enough to make room, or raise `refusal` when they have
+        not within the wait (or the room never comes: what is spent leaves none)."""
+        loop = asyncio.get_running_loop()
+        own = timeout_header(call.headers)
+        until = loop.time() + min(ROOM_WAIT_SECONDS, own if own is not None else ROOM_WAIT_SECONDS)
+        while True:
+            if self._settled is None:
+                self._settled = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._settled.wait(), max(0.0, until - loop.time()))
+            except TimeoutError:
+                raise refusal from None
+            try:
+                return self.admit(call, key)
+            except _RoomInFlight as still:
+                refusal = still.refusal
+
     async def _reserve_shared(self, call: Call, admission: Admission) -> None:
         assert self._shared is not None
         key = admission.key
@@ -242,6 +281,9 @@ class LimitsStage:
         for each in (ledger, user_ledger):
             if each is not None:
                 each.settle(admission.cost, cost, now)
+        if self._settled is not None:
+            self._settled.set()
+            self._settled = None
         if admission.key is not None and ledger is not None and ledger.budget:
             self._alerts.budget_reached(admission.key, ledger, ledger.spent / ledger.budget)
 

@@ -54,6 +54,10 @@ class Ledger:
         committed = self.spent + self.reserved
         return committed >= self.budget or committed + prompt_cost > self.budget
 
+    def fits_once_settled(self, prompt_cost: float) -> bool:
+        """Whether what is spent leaves room for the prompt: a refusal then is for what requests in flight reserved."""
+        return self.budget is not None and self.spent + prompt_cost <= self.budget and self.spent < self.budget
+
     def settle(self, reserved: float, cost: float, now: float) -> None:
         """Release what a request reserved and charge what it really cost."""
         self.reserved = max(0.0, self.reserved - reserved)
