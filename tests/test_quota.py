@@ -11,6 +11,7 @@ from helix.periods import period_bounds
 from helix.pipeline.parse import parse_call
 from helix.quota import estimate
 from helix.quota.buckets import Bucket, duration_header
+from helix.quota.ledger import Ledger
 
 
 def ts(text: str) -> float:
@@ -96,3 +97,15 @@ def test_estimates_err_on_the_high_side() -> None:
     assert estimate.prompt_tokens(image) >= 1000
     embeddings = _call(b'{"model": "e", "input": ["one two three", [1, 2, 3, 4]]}', "embeddings")
     assert estimate.prompt_tokens(embeddings) == 5 + 4 and estimate.max_output_tokens(embeddings) == 0
+
+
+def test_a_request_that_straddles_a_periods_end_is_charged_to_the_period_it_began_in() -> None:
+    """Its log row (stamped when it began) counts it in the old period, which a restart reads back: the ledger charged
+    it to the new one too, so the spend shown and enforced changed at a restart (faults round 21)."""
+    end = period_bounds("day", datetime(2026, 12, 7, 12, tzinfo=UTC).timestamp())[1]
+    ledger = Ledger.open(budget=1.0, period="day", now=end - 5)
+    ledger.reserved = 0.5
+    ledger.settle(reserved=0.25, cost=0.2, now=end + 5, began=end - 5)  # began yesterday, settled today
+    assert (ledger.start, ledger.spent, ledger.reserved) == (end, 0.0, 0.25)
+    ledger.settle(reserved=0.25, cost=0.1, now=end + 6, began=end + 1)
+    assert (ledger.spent, ledger.reserved) == (pytest.approx(0.1), 0.0)

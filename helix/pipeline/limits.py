@@ -280,7 +280,7 @@ class LimitsStage:
         now = time.time()
         for each in (ledger, user_ledger):
             if each is not None:
-                each.settle(admission.cost, cost, now)
+                each.settle(admission.cost, cost, now, call.ts)
         if self._settled is not None:
             self._settled.set()
             self._settled = None

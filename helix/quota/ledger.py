@@ -58,11 +58,13 @@ class Ledger:
         """Whether what is spent leaves room for the prompt: a refusal then is for what requests in flight reserved."""
         return self.budget is not None and self.spent + prompt_cost <= self.budget and self.spent < self.budget
 
-    def settle(self, reserved: float, cost: float, now: float) -> None:
-        """Release what a request reserved and charge what it really cost."""
+    def settle(self, reserved: float, cost: float, now: float, began: float) -> None:
+        """Release what a request reserved and charge what it really cost to the period it `began` in, as its log row
+        is (a request that straddles a period's end is the old period's, which a restart reads back)."""
         self.reserved = max(0.0, self.reserved - reserved)
         self.roll(now)
-        self.spent += cost
+        if began >= self.start:
+            self.spent += cost
 
 
 @dataclass(slots=True)
