@@ -32,7 +32,7 @@ def test_weighted_follows_the_weights() -> None:
 
 def test_least_busy_picks_the_fewest_in_flight() -> None:
     a, b, c = deployment("a"), deployment("b"), deployment("c")
-    a.in_flight, b.in_flight, c.in_flight = 3, 1, 2
+    a.load.in_flight, b.load.in_flight, c.load.in_flight = 3, 1, 2
     assert [d.name for d in balancer.order([a, b, c], "least-busy", 0.0)] == ["b", "c", "a"]
 
 
@@ -62,7 +62,7 @@ def test_a_slow_answer_fades_even_when_no_request_follows_it() -> None:
     steady.latency.observe(0.2, 65.0)  # the steady one keeps answering; the other gets nothing
     assert once_slow.latency.current(65.0) == 0 < steady.latency.current(65.0)  # stale: tried again, as if untried
     assert firsts([once_slow, steady], "least-latency", 200, now=65.0)["once-slow"] == 200
-    once_slow.in_flight = 3  # a burst: it is tried again a request at a time, not with all of them
+    once_slow.load.in_flight = 3  # a burst: it is tried again a request at a time, not with all of them
     assert firsts([once_slow, steady], "least-latency", 200, now=65.0)["once-slow"] == 0
 
 

@@ -16,6 +16,8 @@ import httpx
 import openai
 import pytest
 
+from helix.config import load_config
+from helix.reload import reload
 from tests.conftest import Helix, start_helix
 from tests.fake_upstream import FakeState, ServerThread
 
@@ -515,3 +517,32 @@ def test_a_stream_that_reports_its_running_usage_counts_its_tokens_once(make, fa
     assert deployment.has_room(time.monotonic())
     deployment.tpm = total
     assert not deployment.has_room(time.monotonic())
+
+
+def test_a_reload_keeps_what_a_deployment_has_in_flight_and_has_sent_this_minute(make, fake: FakeState) -> None:
+    """A reload built every deployment anew with nothing in flight and no request this minute: least-busy sent the
+    next requests to the busy one, an rpm let a whole new minute's worth through, and the old requests' endings
+    counted down a deployment no longer routed to (faults round 22)."""
+    deployments = '[{ target = "openai/slow-1.5", rpm = 3, weight = 1000 }, { target = "openai/gpt-4o" }]'
+    helix = make(f"[models.m]\ndeployments = {deployments}\n")
+    config_file = helix.db_path.parent / "helix.toml"
+
+    def in_flight() -> int:
+        return int(httpx.get(f"{helix.url}/health/ready").json()["deployments"]["openai/slow-1.5"]["in_flight"])
+
+    while time.monotonic() % 60 > 50:  # the deployment's minute is a fixed window: all of this inside one
+        time.sleep(0.5)
+    with ThreadPoolExecutor(2) as pool:
+        slow = [pool.submit(post, helix, "m") for _ in range(2)]
+        deadline = time.monotonic() + 5
+        while in_flight() < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        config_file.write_text(config_file.read_text() + '[models.other]\ntarget = "openai/gpt-4o-mini"\n')
+        outcome = helix.server.run(reload(helix.gateway, lambda: load_config(config_file, env={})))
+        assert outcome.ok and "[models] changed" in outcome.message, outcome.message
+        assert in_flight() == 2
+        assert [f.result().headers["x-helix-model"] for f in slow] == ["slow-1.5"] * 2
+    assert in_flight() == 0
+    assert post(helix, "m").headers["x-helix-model"] == "slow-1.5"  # the third of its 3 a minute
+    assert post(helix, "m").headers["x-helix-model"] == "gpt-4o"  # then the other takes the rest of the minute

@@ -183,21 +183,21 @@ class Router:
                 reply = await self._send(call, deployment, began)
         except TimeoutError:
             call.asking = False
-            deployment.in_flight -= 1
+            deployment.finished()
             raise UpstreamTimeout(
                 f"{provider.name}: no answer from {deployment.target.model} within {limit:.3g} s",
                 provider=provider.name,
             ) from None
         except HelixError:  # counted by the caller (`_failed`)
             call.asking = False
-            deployment.in_flight -= 1
+            deployment.finished()
             raise
         except BaseException:  # cancelled: the client left
-            deployment.in_flight -= 1
+            deployment.finished()
             deployment.health.inconclusive()
             raise
         if isinstance(reply, Completed):
-            deployment.in_flight -= 1
+            deployment.finished()
             deployment.latency.observe(_monotonic() - began, _monotonic())
             deployment.health.succeeded()
             _count_tokens(deployment, reply.body.get("usage"))
@@ -272,7 +272,7 @@ class Router:
             deployment.health.inconclusive()
             raise
         finally:
-            deployment.in_flight -= 1
+            deployment.finished()
             _count_tokens(deployment, usage)
             await _close(chunks)
 

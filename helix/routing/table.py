@@ -165,6 +165,8 @@ class RoutingTable:
         )
         if same and old is not None:
             deployment.latency = old.latency
+        if old is not None and old.target.name == target.name:
+            deployment.load = old.load  # the requests it sent before the reload are still at it
         return deployment
 
     def _resolve(self, name: str, where: str) -> Target:
