@@ -130,3 +130,28 @@ def test_clients_gone_before_their_answer_leave_nothing_in_flight(served: Helix,
     samples = scrape(served)
     assert value(samples, "helix_in_flight_requests") == 0
     assert value(samples, "helix_requests_total", model="hang", provider="openai", status="499", cache="MISS") == 3
+
+
+def test_a_fallback_passed_over_untried_is_not_counted_as_taken(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState], fake: FakeState
+) -> None:
+    """helix_fallbacks counted every group after the first as taken, also one the request was never sent to (its
+    deployments too small for the prompt): dashboards showed fallbacks to a model that served nothing (round 22)."""
+    instance = start_helix(
+        tmp_path,
+        upstream[0].url,
+        "[routing]\nretries = 0\n"
+        '[models.tiny]\ndeployments = [{ target = "openai/gpt-4o", max_input_tokens = 1 }]\n'
+        '[models.chain]\ntarget = "openai/fail-500"\nfallbacks = ["tiny", "openai/gpt-4o-mini"]\n',
+    )
+    try:
+        answer = instance.client().chat.completions.with_raw_response.create(
+            model="chain", messages=[{"role": "user", "content": "a question longer than one token"}]
+        )
+        assert answer.headers["x-helix-model"] == "gpt-4o-mini"
+        samples = scrape(instance)
+        assert value(samples, "helix_fallbacks_total", model="chain", fallback="openai/gpt-4o-mini") == 1
+        assert value(samples, "helix_fallbacks_total", model="chain", fallback="tiny") == 0
+        assert fake.models().count("gpt-4o") == 0
+    finally:
+        instance.server.stop()

@@ -29,7 +29,7 @@ from helix.quota.estimate import prompt_tokens
 from helix.routing import balancer
 from helix.routing.deployment import Deployment
 from helix.routing.retry import Verdict, backoff, classify, counts_against, retry_after
-from helix.routing.table import Group, RoutingTable
+from helix.routing.table import Group, Route, RoutingTable
 
 _monotonic = time.monotonic
 
@@ -68,27 +68,27 @@ class Router:
         # at a time (or pings a stream before its first event) would otherwise hold the request for ever.
         tries = _Tries(_monotonic() + seconds)
         tokens: int | None = None
-        cooling: list[tuple[Group, Sequence[Deployment]]] = []  # groups passed over untried, every deployment out
+        cooling: list[tuple[int, Group, Sequence[Deployment]]] = []  # groups passed over untried, every one out
         for index, group in enumerate(route.groups):
-            if index and self._events is not None:
-                self._events.fell_back(route.groups[0].name, group.name)
             fits: Sequence[Deployment] = group.deployments
             if group.windows and settings.context_window_fallback:
                 tokens = prompt_tokens(call) if tokens is None else tokens
                 fits = [d for d in fits if d.max_input_tokens is None or d.max_input_tokens >= tokens]
             tried = tries.attempts
             reply = await self._try_group(call, group, fits, index == len(route.groups) - 1, tries)
+            self._fell_back(route, index, tries.attempts > tried)
             if reply is not None:
                 return reply
             if tries.attempts == tried and fits and tries.not_taken is None:
-                cooling.append((group, fits))
+                cooling.append((index, group, fits))
             if _monotonic() >= tries.deadline:
                 break
         # Nothing sent: the fallbacks could not take the request as asked (an Anthropic model and `n` > 1). A
         # deployment cooling down is then tried as the last group's would be, not the client told its request is wrong.
         if not tries.attempts and tries.not_taken is not None and _monotonic() < tries.deadline:
-            for group, fits in cooling:
+            for index, group, fits in cooling:
                 reply = await self._try_group(call, group, fits, True, tries)
+                self._fell_back(route, index, tries.attempts > 0)
                 if reply is not None:
                     return reply
                 if tries.attempts:
@@ -104,6 +104,11 @@ class Router:
         if _monotonic() >= tries.deadline and not isinstance(last, UpstreamTimeout):
             last = _out_of_time(call, last)
         raise _said(last, call, tries.attempts) from None
+
+    def _fell_back(self, route: Route, index: int, sent: bool) -> None:
+        """Count a fallback group the request was sent to (one it passed over untried is no fallback taken)."""
+        if index and sent and self._events is not None:
+            self._events.fell_back(route.groups[0].name, route.groups[index].name)
 
     async def _try_group(
         self, call: Call, group: Group, fits: Sequence[Deployment], last_group: bool, tries: _Tries
