@@ -546,3 +546,24 @@ def test_a_reload_keeps_what_a_deployment_has_in_flight_and_has_sent_this_minute
     assert in_flight() == 0
     assert post(helix, "m").headers["x-helix-model"] == "slow-1.5"  # the third of its 3 a minute
     assert post(helix, "m").headers["x-helix-model"] == "gpt-4o"  # then the other takes the rest of the minute
+
+
+def test_a_request_ordered_before_a_probe_went_out_does_not_join_it(make, fake: FakeState) -> None:
+    """A request that listed a deployment as ready, then tried another first, sent itself to the first deployment
+    too once a second request's probe of it was out: two requests to a deployment that should see one (round 22)."""
+    helix = make(
+        '[routing]\nretries = 0\ncooldown_failures = 1\ncooldown = 0.3\nstrategy = "least-busy"\n'
+        '[models.m]\ndeployments = [{ target = "openai/slow-1.5", weight = 1000, timeout = 0.5 },'
+        ' { target = "openai/slow-0.8" }]\n'
+    )
+    fake.broken.update({"slow-1.5": 500, "slow-0.8": 500})
+    assert post(helix, "m").status_code >= 500  # both cooled for 0.3 s
+    fake.broken.clear()
+    time.sleep(0.35)  # their cooldowns are over: the next request to reach each probes it
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(post, helix, "m")  # the probe-eligible one listed second, after slow-1.5 (timed out)
+        time.sleep(0.15)
+        second = pool.submit(post, helix, "m")  # least busy: the probe
+        assert second.result().headers["x-helix-model"] == "slow-0.8"
+        first.result()
+    assert fake.models().count("slow-0.8") == 2, fake.models()  # the failure that cooled it, then the probe alone

@@ -119,12 +119,17 @@ class Router:
         settings = self._settings
         now = _monotonic()
         ordered = balancer.order(fits, group.strategy, now, self._price_of)
-        first_pass = _first_pass(ordered, now, last_group)
+        first_pass = [d for d in ordered if d.health.available(now)]
+        last_resort = not first_pass and last_group
+        if last_resort:
+            first_pass = ordered[:1]  # none may take traffic and no fallback is left: the one back soonest
         retries, done = settings.retries, set()  # done: NEXT verdicts, never retried here
         wait_asked: float | None = None
         while True:
             if first_pass:
                 deployment = first_pass.pop(0)
+                if tries.attempts and not last_resort and not deployment.health.available(_monotonic()):
+                    continue  # while an earlier one was tried, it cooled down or another request's probe went out
             else:
                 now = _monotonic()
                 left = [d for d in ordered if d.name not in done and (last_group or d.health.available(now))]
@@ -289,12 +294,6 @@ class Router:
         cooled = deployment.health.failed(_monotonic(), rate_limited=limited, retry_after=retry_after(error.headers))
         if cooled and self._events is not None:
             self._events.cooled(deployment)
-
-
-def _first_pass(ordered: list[Deployment], now: float, last_group: bool) -> list[Deployment]:
-    """Every deployment that may take traffic now; if none may and no fallback is left, the one back soonest."""
-    ready = [d for d in ordered if d.health.available(now)]
-    return ready or (ordered[:1] if last_group else [])
 
 
 def _out_of_time(call: Call, last: HelixError | None) -> HelixError:
