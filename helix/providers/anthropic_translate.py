@@ -523,6 +523,7 @@ class StreamTranslator:
         self.id = _new_id("chatcmpl-")
         self.created = int(time.time())
         self._anthropic_usage: JSON | None = None
+        self._output_counted = False  # a message_delta said how many tokens the answer took
         self._tool_index_by_block: dict[int, int] = {}
         self._thinking_by_block: dict[int, int] = {}
         self._blocks: list[bool] = []  # by content block index: whether it is still open
@@ -540,8 +541,9 @@ class StreamTranslator:
 
     @property
     def usage(self) -> JSON | None:
-        """OpenAI-shaped usage so far (final after message_stop); None before message_start."""
-        if self._anthropic_usage is None:
+        """OpenAI-shaped usage of the answer; None when no message_delta counted its output: message_start's count
+        of it is a placeholder (1), and an answer of unknown length is charged its estimate, not one token."""
+        if self._anthropic_usage is None or not self._output_counted:
             return None
         return _openai_usage(self._anthropic_usage)
 
@@ -650,6 +652,7 @@ class StreamTranslator:
         usage = data.get("usage")
         latest = {k: v for k, v in usage.items() if v is not None} if isinstance(usage, dict) else {}
         self._anthropic_usage = {**(self._anthropic_usage or {}), **latest}
+        self._output_counted = self._output_counted or "output_tokens" in latest
         finish_reason = _map_stop_reason((data.get("delta") or {}).get("stop_reason"))
         if finish_reason == "tool_calls" and self._answer_blocks and not self._tool_index_by_block:
             finish_reason = "stop"  # the answer tool's input was the answer
