@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from helix.translate.parts import Untranslatable
-from helix.translate.responses_reply import ResponseEvents
+from helix.translate.responses_reply import ResponseEvents, to_response
 from tests.conftest import Helix, start_helix
 from tests.fake_upstream import FakeState
 from tests.test_upstream_faults import _answer, raw_upstream
@@ -599,3 +599,51 @@ def test_a_responses_client_gets_each_streamed_call_once_with_its_own_arguments(
     assert calls == [("call_1", "get_weather", '{"city": "Paris"}'), ("call_2", "get_time", '{"tz": "UTC"}')]
     done = [e["item"]["arguments"] for e in out if e["type"] == "response.output_item.done"]
     assert done == ['{"city": "Paris"}', '{"tz": "UTC"}']
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize("reason", ["error", "abort"])
+def test_an_answer_that_broke_off_reaches_an_anthropic_client_as_an_error_not_an_end_turn(
+    tmp_path: Path, upstream: tuple[Any, FakeState], reason: str, stream: bool
+) -> None:
+    """OpenRouter's "error" and vLLM's "abort" end a partial answer: /v1/messages told Anthropic's clients (Claude
+    Code) "end_turn", as if it had ended well (faults round 24). Chat clients see the finish reason as it came."""
+    instance = start_helix(tmp_path, upstream[0].url)
+    try:
+        client = anthropic.Anthropic(base_url=instance.url, api_key="sk-test", max_retries=0)
+        asked = {"model": f"openai/finish-{reason}", "max_tokens": 50, "messages": [_USER]}
+        with pytest.raises(anthropic.APIStatusError) as raised:
+            if stream:
+                with client.messages.stream(**asked) as events:  # type: ignore[arg-type]
+                    list(events)
+            else:
+                client.messages.create(**asked)  # type: ignore[arg-type]
+        assert "broke off" in str(raised.value) and reason in str(raised.value)
+    finally:
+        instance.server.stop()
+
+
+@pytest.mark.parametrize(
+    ("reason", "status", "details"),
+    [
+        ("error", "failed", None),
+        ("abort", "failed", None),
+        ("content_filter", "incomplete", {"reason": "content_filter"}),
+        ("length", "incomplete", {"reason": "max_output_tokens"}),
+    ],
+)
+def test_a_translated_response_says_how_its_answer_ended(reason: str, status: str, details: Any) -> None:
+    """A chat answer that broke off or was filtered became a Responses answer "completed" (faults round 24)."""
+    completion = {
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "partial"}, "finish_reason": reason}]
+    }
+    response = to_response(completion, {"input": "hi"}, "m")
+    assert (response["status"], response["incomplete_details"]) == (status, details)
+    assert (response["error"] is not None) == (status == "failed")
+    events = ResponseEvents({"input": "hi"}, "m")
+    for chunk in (
+        {"choices": [{"index": 0, "delta": {"content": "partial"}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]},
+    ):
+        events.feed(chunk)
+    assert events.finish()[-1]["type"] == f"response.{status}"

@@ -62,7 +62,8 @@ def _replayed(events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
 def test_a_message_comes_back_as_sent(request_body: dict[str, Any]) -> None:
     sent = fake_messages_response(request_body)
     sent["usage"].update(cache_creation_input_tokens=5, cache_read_input_tokens=7)
-    assert _content_and_ending(to_message(from_messages_response(sent, "m"), "m")) == _content_and_ending(sent)
+    message = to_message(from_messages_response(sent, "m"), "m", "anthropic")
+    assert _content_and_ending(message) == _content_and_ending(sent)
 
 
 @pytest.mark.parametrize("request_body", REQUESTS)
@@ -74,7 +75,7 @@ def test_a_stream_comes_back_as_sent_live_and_replayed(request_body: dict[str, A
     for chunk in chunks:
         assembler.feed(chunk)
     for source in (chunks, completion_to_chunks(assembler.completion())):
-        encoder = MessageEvents("m")
+        encoder = MessageEvents("m", "anthropic")
         events = [event for chunk in source for event in encoder.feed(chunk)] + encoder.finish()
         assert _content_and_ending(_replayed(events)) == _content_and_ending(sent)
 
@@ -82,9 +83,9 @@ def test_a_stream_comes_back_as_sent_live_and_replayed(request_body: dict[str, A
 def test_an_openai_refusal_is_anthropics_refusal_stop_reason() -> None:
     refused = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
     completion = {"id": "c", "choices": [{"index": 0, "message": refused, "finish_reason": "stop"}]}
-    message = to_message(completion, "m")
+    message = to_message(completion, "m", "anthropic")
     assert message["stop_reason"] == "refusal" and message["content"] == [{"type": "text", "text": refused["refusal"]}]
-    events = MessageEvents("m")
+    events = MessageEvents("m", "anthropic")
     chunks = completion_to_chunks(completion)
     streamed = _replayed([event for chunk in chunks for event in events.feed(chunk)] + events.finish())
     assert streamed["stop_reason"] == "refusal" and streamed["content"] == message["content"]

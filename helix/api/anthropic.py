@@ -40,14 +40,15 @@ def _error_answer(request: Request[Any, Any, Any], exc: HelixError) -> JsonAnswe
 
 async def _respond(call: Call, reply: Reply) -> ASGIApp:
     if isinstance(reply, Completed):
-        body = reply.body if call.endpoint == "count_tokens" else to_message(reply.body, call.requested_model)
+        provider = call.target.provider.name
+        body = reply.body if call.endpoint == "count_tokens" else to_message(reply.body, call.requested_model, provider)
         return JsonAnswer(_encode(body), helix_headers(call))
-    return await stream_response(call, reply.chunks, _AnthropicEvents(call.requested_model))
+    return await stream_response(call, reply.chunks, _AnthropicEvents(call.requested_model, call.target.provider.name))
 
 
 class _AnthropicEvents:
-    def __init__(self, model: str) -> None:
-        self._events = MessageEvents(model)
+    def __init__(self, model: str, provider: str) -> None:
+        self._events = MessageEvents(model, provider)
 
     def encode(self, chunk: dict[str, Any]) -> bytes:
         return _sse(self._events.feed(chunk))

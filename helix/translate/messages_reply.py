@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from helix.call import token_count
-from helix.translate.parts import ToolCalls, Untranslatable, content_text, one_choice
+from helix.translate.parts import BROKEN_OFF, ToolCalls, Untranslatable, broken_off, content_text, one_choice
 
 JSON = dict[str, Any]
 
@@ -73,8 +73,11 @@ def _arguments(text: str) -> Any:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def to_message(completion: JSON, model: str) -> JSON:
+def to_message(completion: JSON, model: str, provider: str) -> JSON:
+    """The chat answer as an Anthropic message; a 502 when it broke off (`BROKEN_OFF`), which no stop reason says."""
     choice = (completion.get("choices") or [{}])[0]
+    if choice.get("finish_reason") in BROKEN_OFF:
+        raise broken_off(provider, choice["finish_reason"])
     message = choice.get("message") or {}
     content: list[JSON] = [
         {k: v for k, v in block.items() if k != "index"} for block in _thinking_blocks(message.get("thinking_blocks"))
@@ -108,8 +111,9 @@ def to_message(completion: JSON, model: str) -> JSON:
 class MessageEvents:
     """Chat chunks in, Anthropic (event, data) pairs out; call `finish()` after the last chunk."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, provider: str) -> None:
         self.model = model
+        self._provider = provider
         self._started = False
         self._block: tuple[str, int] | None = None  # ("text", -1) or ("tool", tool index) of the open block
         self._index = -1
@@ -143,6 +147,8 @@ class MessageEvents:
                 events.append(self._delta({"type": "text_delta", "text": text}))
             for call in delta.get("tool_calls") or []:
                 events += self._tool(call)
+            if choice.get("finish_reason") in BROKEN_OFF:
+                raise broken_off(self._provider, choice["finish_reason"])  # an error event, not a message_stop
             if choice.get("finish_reason"):
                 self._stop = stop_reason(choice["finish_reason"])
         return events

@@ -6,9 +6,25 @@ from __future__ import annotations
 from collections.abc import Container
 from typing import Any
 
-from helix.errors import InvalidRequest
+from helix.errors import InvalidRequest, UpstreamError
 
 JSON = dict[str, Any]
+
+
+# Finish reasons of an answer that broke off in the provider: OpenRouter's "error" (a failed generation), vLLM's
+# "abort". A partial answer: never cached, and never passed to another API's client as one that ended well.
+BROKEN_OFF = frozenset({"error", "abort"})
+
+
+def broken_off(provider: str, reason: str) -> UpstreamError:
+    """A 502 for an answer that ended with a `BROKEN_OFF` reason, for an API that has no way to say so in an answer."""
+    return UpstreamError(
+        f"{provider}: the provider's answer broke off (finish_reason {reason!r}): it is partial",
+        status=502,
+        type="upstream_error",
+        code="upstream_broken_off",
+        provider=provider,
+    )
 
 
 class Untranslatable(ValueError):

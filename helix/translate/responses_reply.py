@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from helix.call import token_count
-from helix.translate.parts import ToolCalls, content_text, one_choice, tool_number
+from helix.translate.parts import BROKEN_OFF, ToolCalls, content_text, one_choice, tool_number
 
 JSON = dict[str, Any]
 _ECHOED = (
@@ -43,6 +43,9 @@ def responses_usage(usage: Any) -> JSON | None:
     }
 
 
+_INCOMPLETE = {"length": {"reason": "max_output_tokens"}, "content_filter": {"reason": "content_filter"}}
+
+
 class ResponseShell:
     """The fields every `response` object carries, echoed from the request as OpenAI does."""
 
@@ -54,7 +57,12 @@ class ResponseShell:
         self.echo["text"] = request.get("text") or {"format": {"type": "text"}}
 
     def response(self, status: str, output: list[JSON], usage: JSON | None, finish: Any = None) -> JSON:
-        incomplete = {"reason": "max_output_tokens"} if finish == "length" else None
+        """The response object; one whose answer was cut (`length`), filtered or broke off (`BROKEN_OFF`) says so in
+        its status, as OpenAI's does, never "completed"."""
+        incomplete = _INCOMPLETE.get(finish) if isinstance(finish, str) else None
+        error = None
+        if status == "completed" and finish in BROKEN_OFF:
+            status, error = "failed", {"code": "server_error", "message": f"the model's answer broke off ({finish})"}
         return {
             "id": self.id,
             "object": "response",
@@ -63,7 +71,7 @@ class ResponseShell:
             "model": self.model,
             "output": output,
             "usage": usage,
-            "error": None,
+            "error": error,
             "incomplete_details": incomplete,
             "previous_response_id": None,
             "top_p": None,
@@ -230,6 +238,6 @@ class ResponseEvents:
                 self._open = item
                 events += self._close()
         response = self._shell.response("completed", self._items, responses_usage(self._usage), self._finish)
-        kind = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
+        kind = f"response.{response['status']}"  # completed, incomplete or failed
         events.append(self._event(kind, response=response))
         return events
