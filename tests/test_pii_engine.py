@@ -638,6 +638,16 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("date of birth (required by carrier for personal gifts): 21/06/1979\n", "21/06/1979", "DATE_OF_BIRTH"),
         ("住址深圳市南山区，出生于1987年11月2日，申请", "1987年11月2日", "DATE_OF_BIRTH"),  # noqa: RUF001
         ("戶籍地址臺北市大安區和平東路二段 96 巷 7 號，手機", "臺北市大安區和平東路二段 96 巷", "LOCATION"),  # noqa: RUF001
+        # set AA: a card's security code named in French, Spanish, German, Italian or Korean, a password named in
+        # Arabic or Hindi, a default login pair after "says"
+        ("avec ma carte 4485 0048 4242 0307, cryptogramme 906. Que", "906", "PASSWORD"),
+        ("el código de seguridad es 123 y la tarjeta", "123", "PASSWORD"),
+        ("Kartenprüfnummer: 4821, gültig bis", "4821", "PASSWORD"),
+        ("codice di sicurezza 555 della carta", "555", "PASSWORD"),
+        ("카드 보안코드 482 입니다", "482", "PASSWORD"),
+        ("اسم المستخدم: ahmed.k وكلمة المرور: Nour@2023! لا أستطيع الدخول", "Nour@2023!", "PASSWORD"),
+        ("मेरा जीमेल पासवर्ड Ganga#1990 है, लेकिन", "Ganga#1990", "PASSWORD"),
+        ("the router sticker says admin/Zyxel8848 — is it safe", "Zyxel8848", "PASSWORD"),
         (
             "Medicare claim (CMS-1500). Box 1a asks for the insured's ID, mine is 2GE4-X89-HK49.",
             "2GE4-X89-HK49",
@@ -1438,6 +1448,10 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "MSVC C/C++ compiler version 19.38.33130; fecha fin 20240131235959123; ticket de soporte: INC123456",
         "DIČ: CZ27082440; immatriculée au RCS de Paris sous le numéro 552 120 222; NHS guidance NG/2019/136",
         "Patient code review: 2023 HEDIS spec; Use PUK 12345678 in the emulator; IMSI 001010000000001 (test PLMN)",
+        # set AA's look-alikes: security-code words without a code, passwords named in Arabic and Hindi without one, a
+        # path after "says"
+        "Le code de sécurité de 2024 a changé; el código de seguridad es obligatorio; la sécurité du code",
+        "نسيت كلمة السر وأريد إعادة تعيينها; मैं अपना पासवर्ड भूल गया हूं; it says admin/settings in the docs",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -232,6 +232,25 @@ def test_a_value_against_chinese_japanese_or_korean_text_is_found(engine: PiiEng
     assert red.texts == ["卡号是<CREDIT_CARD>\uff0c邮箱<EMAIL_ADDRESS>입니다"]
 
 
+def test_a_number_in_groups_or_in_fullwidth_digits_against_chinese_or_japanese_text_is_found(engine: PiiEngine) -> None:
+    """Only a run of nine ASCII digits right after such a letter had a boundary: a card in groups, in fullwidth
+    digits or before the letter leaked (set AA). Short numbers and dates stay joined to their words."""
+    red = Redactor(engine).redact(
+        [
+            "カード番号は3530 6060 5865 1677、有効期限は05/28です。セキュリティコード：８２３。",  # noqa: RUF001
+            "信用卡号４４８５００４８４２４２０３０７，支付时提示错误",  # noqa: RUF001
+            "信用卡号 4485004842420307支付失败",
+            "注文は2024-01-31に届きました; 第3版は2023年; 部屋は302号室",
+        ]
+    )
+    assert red.texts == [
+        "カード番号は<CREDIT_CARD>、有効期限は05/28です。セキュリティコード：<PASSWORD>。",  # noqa: RUF001
+        "信用卡号<CREDIT_CARD>，支付时提示错误",  # noqa: RUF001
+        "信用卡号 <CREDIT_CARD>支付失败",
+        "注文は2024-01-31に届きました; 第3版は2023年; 部屋は302号室",
+    ]
+
+
 def test_view_maps_back_to_original_spans() -> None:
     view = canonical("x \uff41%40b")
     assert view.text == "x a@b"

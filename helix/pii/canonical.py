@@ -155,18 +155,20 @@ def _normalised(text: str) -> View:
 # "kakao.com입니다"); their letters are word characters to a pattern, so no `\b` stands between.
 _SPACELESS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
-_LONG_NUMBER = 9
-_LETTER_OR_LONG_NUMBER_BEFORE = re.compile(rf"(?:[A-Za-z]|(?<![0-9])[0-9]{{{_LONG_NUMBER}}})\Z")
-_LETTER_OR_LONG_NUMBER_AFTER = re.compile(rf"[A-Za-z]|[0-9]{{{_LONG_NUMBER}}}")
+# A long number: nine digits or more (of any script: fullwidth ones too), in groups or not ("3530 6060 5865 1677").
+_LONG_NUMBER = r"\d(?:[ .-]?\d){8}"
+_LONG_NUMBER_REACH = 17  # its last nine digits with a separator between each two
+_LETTER_OR_LONG_NUMBER_BEFORE = re.compile(rf"(?:[A-Za-z]|{_LONG_NUMBER})\Z")
+_LETTER_OR_LONG_NUMBER_AFTER = re.compile(rf"[A-Za-z]|{_LONG_NUMBER}")
 
 
 def _apart(text: str, start: int, end: int, replacement: str) -> str:
     """A letter of a script written without spaces, with a space in the view where it touches ASCII letters or a
-    long number (nine digits or more: a card, an ID, a phone), so that the value beside it has a boundary. A short
-    number stays joined: an address's "神南1-19-11" is read as one by its own pattern."""
+    long number (a card, an ID, a phone), so that the value beside it has a boundary. A short number stays joined:
+    an address's "神南1-19-11" is read as one by its own pattern."""
     if not _SPACELESS.match(replacement):
         return replacement
-    if _LETTER_OR_LONG_NUMBER_BEFORE.search(text, max(0, start - _LONG_NUMBER), start):
+    if _LETTER_OR_LONG_NUMBER_BEFORE.search(text, max(0, start - _LONG_NUMBER_REACH), start):
         replacement = " " + replacement
     if _LETTER_OR_LONG_NUMBER_AFTER.match(text, end):
         replacement += " "

@@ -244,7 +244,8 @@ _FOREIGN_PASSWORD_WORDS = (
     r"passwort|kennwort|mot de passe|contraseña|contrasena|clave (?:de acceso|del? wi-?fi|wi-?fi)|senha|wachtwoord"
     r"|hasło|şifre|пароль|lösenord"
 )
-_CJK_PASSWORD_WORDS = r"密码|密碼|パスワード|비밀번호"
+# and in Arabic and Hindi (the Arabic one often after "و", "and", written as one word with it).
+_CJK_PASSWORD_WORDS = r"密码|密碼|パスワード|비밀번호|كلمة (?:ال)?(?:مرور|سر)|पासवर्ड"
 # Also in the plural (`passwords: ...`, `"api_keys": "..."`): a list's key names each of its values.
 _PASSWORD_KEY = r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw|psk)|(?<=[a-z0-9][_.])pass)s?\b)"
 # Their own patterns, tried only on the lines that hold one of them: in one alternation with the English words, every
@@ -278,7 +279,7 @@ _PAIR_SECRET_NAMES = (
 )
 
 _PASSWORD_HINTS = ("pass", "pwd", "pw", "psk")
-_CJK_PASSWORD_HINTS = ("密码", "密碼", "パスワード", "비밀번호")
+_CJK_PASSWORD_HINTS = ("密码", "密碼", "パスワード", "비밀번호", "كلمة", "पासवर्ड")
 # Few and short: each is looked for in every text that names a password in English too. Those beyond Latin-1 (ł, ş,
 # Cyrillic, CJK) cost nothing in a Latin-1 text.
 _FOREIGN_PASSWORD_HINTS = (
@@ -991,7 +992,8 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "default_login_pair",  # "the router's admin is admin/Zx81!spectrum": a default account, a slash, its password
-        r"(?i:\b(?:is|are|was|login|creds?|credentials?|use|try)[ \t:=]+)(?:admin|root|administrator|ubnt|pi)/"
+        r"(?i:\b(?:is|are|was|says|said|login|creds?|credentials?|default|use|try)[ \t:=]+)"
+        r"(?:admin|root|administrator|ubnt|pi)/"
         r"(?P<value>[^\s/\"'`]{4,128})(?![\w/])",
         ("admin/", "root/", "administrator/", "ubnt/", "pi/"),
         score=0.75,
@@ -1166,9 +1168,16 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "card_security_code",  # "CVV 382", '"cvc":"7731"': with the card number, whoever has it can pay
-        r"(?i:\b(?:cvv2?|cvc2?|cvn|csc|(?:card )?security code)\b[\"']?[ \t]*(?:is|:|=|#|-)?[ \t]*[\"']?)"
+        r"(?i:(?:\b(?:cvv2?|cvc2?|cvn|csc|(?:card )?security code|cryptogramme(?: visuel)?|code de s[ée]curit[ée]"
+        r"|c[óo]digo de segura(?:nça|nca|ndad)|c[óo]digo de seguridad|codice di sicurezza|(?:karten)?pr[üu]fnummer"
+        r"|sicherheitscode|beveiligingscode)\b|セキュリティ[・ ]?コード|安全[码碼]|보안 ?코드)"
+        r"[\"']?[ \t]*(?:is|est|es|é|ist|:|=|#|-)?[ \t]*[\"']?)"
         r"(?P<value>\d{3,4})(?![\d/:]|[.,]\d)",
-        ("cvv", "cvc", "cvn", "csc", "security code"),
+        (
+            *("cvv", "cvc", "cvn", "csc", "security code", "cryptogramme", "de sécurité", "de securite", "de segur"),
+            *("di sicurezza", "prüfnummer", "pruefnummer", "sicherheitscode", "beveiligingscode"),
+            *("セキュリティ", "安全码", "安全碼", "보안"),
+        ),
         score=0.8,
         line_local=True,
         min_length=3,
