@@ -274,12 +274,28 @@ def test_invalid_tool_arguments_raise_translation_error() -> None:
         to_messages_request(body, MODEL)
 
 
-def test_non_object_tool_arguments_rejected() -> None:
+@pytest.mark.parametrize("arguments", ["[1]", "5", 5, [], [1], True, 1.5])
+def test_non_object_tool_arguments_rejected(arguments: Any) -> None:
+    """A number, a list or a boolean (not a string) was refused with Python's own words ("a bytes-like object is
+    required, not 'int'"), and an empty list became no arguments (faults round 25)."""
     body = {
-        "messages": [{"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": "[1]"}}]}]
+        "messages": [
+            {"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": arguments}}]}
+        ]
     }
-    with pytest.raises(TranslationError, match="JSON object"):
+    with pytest.raises(TranslationError, match="arguments must be a JSON object") as raised:
         to_messages_request(body, MODEL)
+    assert "bytes-like" not in str(raised.value)
+
+
+@pytest.mark.parametrize("arguments", ["", None, "{}"])
+def test_no_tool_arguments_are_an_empty_input(arguments: Any) -> None:
+    body = {
+        "messages": [
+            {"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": arguments}}]}
+        ]
+    }
+    assert to_messages_request(body, MODEL)["messages"][0]["content"][0]["input"] == {}
 
 
 def test_tool_message_requires_tool_call_id() -> None:

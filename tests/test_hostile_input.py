@@ -396,12 +396,18 @@ def test_numbers_at_the_edges_of_openais_ranges_pass(helix: Helix, fake: FakeSta
         assert httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30).status_code == 200
 
 
-@pytest.mark.parametrize("value", [0, -1, 10**30])
-def test_an_anthropic_max_tokens_out_of_range_is_a_400_in_its_shape(helix: Helix, fake: FakeState, value: int) -> None:
-    body = {"model": "anthropic/claude-3-5-haiku-latest", "max_tokens": value, "messages": [_USER]}
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("max_tokens", 0), ("max_tokens", -1), ("max_tokens", 10**30), ("top_k", -5), ("top_k", 10**30)],
+)
+def test_an_anthropic_number_out_of_range_is_a_400_in_its_shape(
+    helix: Helix, fake: FakeState, field: str, value: int
+) -> None:
+    """top_k -5 or 10**30 reached the provider (faults round 25)."""
+    body = {"model": "anthropic/claude-3-5-haiku-latest", "max_tokens": 5, "messages": [_USER], field: value}
     response = httpx.post(f"{helix.url}/v1/messages", json=body, timeout=30)
     assert response.status_code == 400, response.text
-    assert response.json()["error"]["type"] == "invalid_request_error" and "max_tokens" in response.text
+    assert response.json()["error"]["type"] == "invalid_request_error" and field in response.text
     assert not fake.requests
 
 
@@ -671,6 +677,16 @@ OUT_OF_RANGE_ELSEWHERE = [
     ("/v1/responses", "max_output_tokens", 10**30),
     ("/v1/responses", "top_p", 1.5),
 ]
+
+
+@pytest.mark.parametrize("stop", [{"a": 1}, 5, True, [1, 2]])
+def test_a_completions_stop_of_the_wrong_type_is_a_400_naming_it(helix: Helix, fake: FakeState, stop: object) -> None:
+    """Checked on chat, it reached the provider as it came on the legacy completions (faults round 25)."""
+    body = {"model": "gpt-4o-mini", "prompt": "x", "stop": stop}
+    response = httpx.post(f"{helix.url}/v1/completions", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert "stop" in response.json()["error"]["message"]
+    assert not fake.requests
 
 
 @pytest.mark.parametrize(("path", "field", "value"), OUT_OF_RANGE_ELSEWHERE)

@@ -87,3 +87,4 @@ class CompletionsShape(msgspec.Struct):
     n: int | None = None
     temperature: float | None = None
     top_p: float | None = None
+    stop: str | list[str] | None = None

@@ -117,7 +117,7 @@ _TOKEN_LIMITS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
 
 def _check_ranges(shape: Any) -> None:
     """The numbers Helix reads (the cache, budgets and rate limits do) within the ranges OpenAI's API takes, on each
-    endpoint that has them (Anthropic's: max_tokens)."""
+    endpoint that has them (Anthropic's: max_tokens, top_k)."""
     n = getattr(shape, "n", None)
     if n is not None and not 1 <= n <= MAX_CHOICES:
         raise InvalidRequest(f"'n' must be between 1 and {MAX_CHOICES}", param="n", code="invalid_value")
@@ -127,6 +127,9 @@ def _check_ranges(shape: Any) -> None:
     top_p = getattr(shape, "top_p", None)
     if top_p is not None and not 0 <= top_p <= 1:
         raise InvalidRequest("'top_p' must be between 0 and 1", param="top_p", code="invalid_value")
+    top_k = getattr(shape, "top_k", None)
+    if top_k is not None and not 0 <= top_k <= MAX_TOKEN_LIMIT:
+        raise InvalidRequest(f"'top_k' must be between 0 and {MAX_TOKEN_LIMIT}", param="top_k", code="invalid_value")
     for name in _TOKEN_LIMITS:
         _check_token_limit(name, getattr(shape, name, None))
 

@@ -326,16 +326,26 @@ def _tool_use_block(call: Any, where: str) -> JSON:
 
 
 def _parse_arguments(arguments: Any, name: str, where: str) -> Any:
+    """A tool call's arguments as the object Anthropic's `input` is: from a JSON string ("" or none: no arguments),
+    or as given."""
     if isinstance(arguments, dict):
         return arguments
+    if arguments is None:
+        return {}
+    if not isinstance(arguments, str):
+        raise TranslationError(
+            f"{where}: tool call {quoted(name)} arguments must be a JSON object, or a string of one; not "
+            f"{type(arguments).__name__}"
+        )
     try:
         # msgspec, not json: json takes a lone surrogate ("\\ud800"), which no body sent on can encode, and fails on
         # a number of more than 4,300 digits with a plain ValueError
-        return msgspec.json.decode(arguments or "{}")
-    except (TypeError, msgspec.MsgspecError) as exc:
+        value = msgspec.json.decode(arguments or "{}")
+    except msgspec.MsgspecError as exc:
         raise TranslationError(f"{where}: tool call {quoted(name)} has invalid JSON arguments: {exc}") from exc
     except RecursionError:
         raise TranslationError(f"{where}: tool call {quoted(name)} has arguments nested too deeply") from None
+    return value
 
 
 def _tool_result_block(message: JSON, position: int) -> JSON:
