@@ -189,6 +189,12 @@ FACT_NEAR_MISSES = [
         "My input is valid and my output is invalid, why does it fail?",
         "opposites",
     ),
+    # one of a thing against many of it (a helper's blind near-misses, 2026-12-07: 8 of its 22 wrong answers)
+    ("how do I delete a message in whatsapp", "how do I delete all messages in whatsapp", "count"),
+    ("select one column in pandas", "select multiple columns in pandas", "count"),
+    ("export a single contact from outlook", "export all contacts from outlook", "count"),
+    ("log out of this device", "log out of all devices", "count"),
+    ("mute this conversation", "mute all conversations", "count"),
 ]
 
 FACT_AGREEMENTS = [
@@ -280,6 +286,11 @@ FACT_AGREEMENTS = [
     # one event told from both sides; "from" and "to" after other words
     ("I received the wrong item, what do I do?", "You sent me a different product than the one I ordered."),
     ("I can't control my thermostat from the app anymore.", "my thermostat isnt connecting to the app"),
+    # counts that say the same: "more than one" is many, "how many" no count, "every" a rule for each one
+    ("Can I have multiple accounts?", "Can I have more than one account?"),
+    ("Is there a fee for every transfer?", "Is there a fee for a transfer?"),
+    ("How many teaspoons are in a tablespoon?", "how many teaspoons make one tablespoon"),
+    ("How do I add a user?", "how to add users"),
 ]
 
 
@@ -298,6 +309,7 @@ def test_facts_let_rewordings_through(a: str, b: str) -> None:
 DATA_FILES = [
     "aspects.txt",
     "coordinators.txt",
+    "counts.txt",
     "determiners.txt",
     "entities.txt",
     "function_words.txt",
@@ -325,6 +337,11 @@ def test_no_synonym_or_phrase_tables() -> None:
 def test_word_lists_have_no_duplicates(name: str) -> None:
     entries = [line.split(":")[0].strip().lower() for line in wordlists.lines(name)]
     assert len(entries) == len(set(entries)), [e for e in entries if entries.count(e) > 1]
+
+
+def test_a_count_word_says_one_thing() -> None:
+    entries = [word for line in wordlists.lines("counts.txt") for word in line.partition(":")[2].split()]
+    assert len(entries) == len(set(entries)) and set(wordlists.counts().values()) == {"one", "many"}
 
 
 def test_a_reply_word_says_one_thing() -> None:

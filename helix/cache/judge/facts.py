@@ -14,6 +14,8 @@ Each check compares one kind of fact and names itself when it vetoes:
   clipped opposites such as max/min, the two parties of an act such as employer/employee);
 - tense, time, modality, quantity (`aspects`): each question has a class of the fact the other lacks ("Did my
   payment go through?" / "Will my payment go through?", "this week" / "next week", "all" / "none");
+- count: one of a thing in one and many of it in the other ("this device" / "all devices", "a message" / "all
+  messages");
 - doer: an act in the past done by the asker in one and by a third party in the other ("I cancelled my booking" /
   "the hotel cancelled my booking");
 - question: a person or a reason asked for in one and another kind of answer in the other, about the same words
@@ -617,6 +619,36 @@ def _check_doer(a: str, b: str) -> Veto | None:
     return None
 
 
+# Between a count word and its thing: "all of my messages", "a single contact", "this one device".
+_COUNT_SKIP = frozenset({"of", "the", "my", "your", "our", "their", "his", "her", "its", "single", "one"})
+_COUNT_NOT_AFTER = frozenset({"than", "least", "how", "so", "too"})  # "more than one", "how many": no count
+
+
+def _counted(tokens: list[str]) -> dict[str, set[str]]:
+    """thing (stemmed) -> how many of it ("one", "many") the words before it say."""
+    kinds, function_words = wordlists.counts(), wordlists.words("function_words.txt")
+    found: dict[str, set[str]] = {}
+    for i, token in enumerate(tokens):
+        kind = kinds.get(token)
+        if kind is None or (i and tokens[i - 1] in _COUNT_NOT_AFTER):
+            continue
+        j = i + 1
+        while j < len(tokens) and j <= i + 3 and tokens[j] in _COUNT_SKIP:
+            j += 1
+        if j < len(tokens) and tokens[j] not in function_words and not tokens[j][0].isdigit():
+            found.setdefault(_stem(tokens[j]), set()).add(kind)
+    return found
+
+
+def _check_count(a: str, b: str) -> Veto | None:
+    """One of a thing in one question and many of it in the other: "log out of this device" / "of all devices"."""
+    ca, cb = _counted(words(a)), _counted(words(b))
+    for thing in sorted(ca.keys() & cb.keys()):
+        if len(ca[thing]) == 1 and len(cb[thing]) == 1 and ca[thing] != cb[thing]:
+            return Veto("count", f"{next(iter(ca[thing]))} {thing} vs {next(iter(cb[thing]))}")
+    return None
+
+
 def _check_aspects(a: str, b: str) -> Veto | None:
     found = aspects.disagreement(a, b)
     if found is not None:
@@ -698,6 +730,7 @@ CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_direction,
     _check_opposites,
     _check_aspects,
+    _check_count,
     _check_doer,
     _check_entities,
     _check_question,

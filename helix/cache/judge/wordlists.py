@@ -79,3 +79,10 @@ def question_words() -> dict[str, str]:
 def replies() -> dict[str, str]:
     """{word: "yes" | "no" | "lead-in"}: how a reply opens (two-word openings joined by "_")."""
     return _mapping("replies.txt")
+
+
+@cache
+def counts() -> dict[str, str]:
+    """{word: "one" or "many"}: how many of the thing after it a question is about (`data/counts.txt`)."""
+    pairs = (line.partition(":") for line in lines("counts.txt"))
+    return {word: kind.strip() for kind, _, rest in pairs for word in rest.split()}
