@@ -195,6 +195,10 @@ FACT_NEAR_MISSES = [
     ("export a single contact from outlook", "export all contacts from outlook", "count"),
     ("log out of this device", "log out of all devices", "count"),
     ("mute this conversation", "mute all conversations", "count"),
+    # the part of a day; a country in capitals that lower-cases to "us" (the same set)
+    ("schedule a meeting for tomorrow morning", "schedule a meeting for tomorrow evening", "daypart"),
+    ("what time is sunrise in london today", "what time is sunset in london today", "daypart"),
+    ("can a US company hire a UK contractor", "can a UK company hire a US contractor", "direction"),
 ]
 
 FACT_AGREEMENTS = [
@@ -291,6 +295,8 @@ FACT_AGREEMENTS = [
     ("Is there a fee for every transfer?", "Is there a fee for a transfer?"),
     ("How many teaspoons are in a tablespoon?", "how many teaspoons make one tablespoon"),
     ("How do I add a user?", "how to add users"),
+    ("Do you ship to the US?", "do you ship to the USA"),
+    ("Can you contact us?", "how do I contact you"),
 ]
 
 

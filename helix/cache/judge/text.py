@@ -20,9 +20,13 @@ def word_matches(text: str) -> Iterator[re.Match[str]]:
     return WORD_RE.finditer(normalised(text))
 
 
+# Country names written in capitals that lower-case to a function word: "a US company" is no "us".
+_CAPITAL_NAMES = {"US": "usa", "U.S": "usa"}
+
+
 def words(text: str) -> list[str]:
     """Lower-case words; "non-root" is "non root" (a negation), "two-factor" one word (not a number)."""
-    return [m.group(0).lower().replace("\u2019", "'") for m in word_matches(text)]
+    return [_CAPITAL_NAMES.get(m.group(0)) or m.group(0).lower().replace("\u2019", "'") for m in word_matches(text)]
 
 
 def stem(word: str) -> str:
