@@ -648,6 +648,8 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("اسم المستخدم: ahmed.k وكلمة المرور: Nour@2023! لا أستطيع الدخول", "Nour@2023!", "PASSWORD"),
         ("मेरा जीमेल पासवर्ड Ganga#1990 है, लेकिन", "Ganga#1990", "PASSWORD"),
         ("the router sticker says admin/Zyxel8848 — is it safe", "Zyxel8848", "PASSWORD"),
+        ("Documento: Passaporto n. C7HJ3K9LM rilasciato da Hamburg", "C7HJ3K9LM", "ID_NUMBER"),
+        ("Reisepass Nr. C01X00T47, gültig bis", "C01X00T47", "ID_NUMBER"),
         (
             "Medicare claim (CMS-1500). Box 1a asks for the insured's ID, mine is 2GE4-X89-HK49.",
             "2GE4-X89-HK49",
@@ -1452,6 +1454,7 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         # path after "says"
         "Le code de sécurité de 2024 a changé; el código de seguridad es obligatorio; la sécurité du code",
         "نسيت كلمة السر وأريد إعادة تعيينها; मैं अपना पासवर्ड भूल गया हूं; it says admin/settings in the docs",
+        "Passport: EXPIRED2; passport photo size 2x2 INCHES; the PASSPORT field takes 9 characters",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -42,7 +42,10 @@ _WORD = regex.compile(r"(?<![\p{L}\p{N}_.@/\\$#-])\p{Ll}{2,}(?![\p{L}\p{N}_@/\\(
 _CUES = """my name is|name's|named|called|dear|hi|hello|hey|thanks|thank you|cc|mr|mrs|ms|dr|prof
     |ask|tell|ping|remind|email|message|contact|patient|customer|client|employee|colleague
     |manager|author|reviewer|assignee|owner|signed|regards"""
-_CUE_PHRASES = [c.strip() for c in _CUES.split("|")]
+# Other languages' introductions: their words are never a name's, so the run after them starts at the name.
+_FOREIGN_CUES = """me llamo|mi nombre es|soy|mi chiamo|il mio nome è|il nome|je m'appelle|mon nom est|ich heiße
+    |ich heisse|mein name ist|meu nome é|me chamo|mijn naam is|nazywam się"""
+_CUE_PHRASES = [c.strip() for c in f"{_CUES}|{_FOREIGN_CUES}".split("|")]
 _CUE = regex.compile(r"(?i)\b(?:" + "|".join(_CUE_PHRASES) + r")[ \t]*[:,]?[ \t]*$")
 _CUE_ENDS = tuple(sorted({c.rsplit(" ", 1)[-1] for c in _CUE_PHRASES}))  # what the text before a cued run ends in
 # A key that holds a person's name in code or data: `name="..."`, `"author": '...'`.
@@ -61,7 +64,7 @@ _RELATION_LIST = """wife husband son daughter mom mum mother dad father brother 
 RELATIONS = frozenset(_RELATION_LIST.split())
 _RELATION_CUE = regex.compile(r"(?i)\bmy[ \t]+(?:" + "|".join(sorted(RELATIONS)) + r")[ \t]*,?[ \t]*$")
 _RELATION_ENDS = tuple(sorted(RELATIONS))
-_CUE_WORDS = frozenset(_CUE_LIST.split()) | RELATIONS
+_CUE_WORDS = frozenset(_CUE_LIST.split()) | RELATIONS | frozenset(_FOREIGN_CUES.replace("|", " ").split())
 _CUE_REACH = 24  # characters before a run searched for a cue
 CALENDAR_WORDS = frozenset(
     w.lower() for w in (*calendar.day_name, *calendar.month_name, *calendar.day_abbr, *calendar.month_abbr) if w
@@ -80,6 +83,7 @@ class Restored:
     words: int
     unknown: tuple[int, ...]  # the ends of its words the dictionary does not know
     keyed: bool = False  # the value of a name key in code or data
+    cued: bool = False  # after a cue that introduces a person ("my name is", "me llamo"), or a name key
 
 
 class WordSet:
@@ -245,7 +249,7 @@ def restorable(text: str, lexicon: Lexicon | None) -> list[Restored]:
             words = run[:MAX_RUN]
             unknown = () if lexicon is None else tuple(b for a, b in words if not lexicon.known(text[a:b]))
             if not (keyed and len(words) == 1 and not unknown):  # `"name": "orders"`
-                found.append(Restored(words[0][0], words[-1][1], len(words), unknown, keyed))
+                found.append(Restored(words[0][0], words[-1][1], len(words), unknown, keyed, cued=True))
             continue
         relative = _relative(text, run[0], lexicon)
         if relative is not None:

@@ -54,6 +54,7 @@ from helix.pii.casing import (
     restorable,
 )
 from helix.pii.config import NER_OFF
+from helix.pii.language import in_foreign_line
 from helix.pii.personal import column_cells, street_addresses
 from helix.pii.recognizers import TECH_WORDS, plausible_name
 from helix.pii.tables import sql_cells
@@ -779,6 +780,11 @@ def _country(place: str) -> bool:
     return lowered in _countries() or lowered.removeprefix("the ") in _countries()
 
 
+def _titled(text: str, start: int) -> bool:
+    """A title right before `start` ("Mr. Brown"): what follows is a surname, whatever else the word means."""
+    return _TITLE_BEFORE.search(text[max(0, start - 8) : start]) is not None
+
+
 def _misread(text: str, start: int, end: int) -> bool:
     """A span the model tagged but is no name: a function word of another language ("Unter", "Nach") or a phrase
     in lower case with one, part of a path or time zone ("Europe/Berlin"), or a single word as a command-line flag's
@@ -811,6 +817,8 @@ class NameRecognizer(LocalRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         restored = restorable(text, self._lexicon) if "PERSON" in entities else []
+        # Unknown to an English dictionary says nothing of a word of another language: only an introduction does.
+        restored = [r for r in restored if r.cued or not in_foreign_line(text, r.start)]
         view = cased(text, restored)
         windows = name_windows(text, restored, self._lexicon)
         results: list[RecognizerResult] = []
@@ -826,11 +834,13 @@ class NameRecognizer(LocalRecognizer):
                     entity, start = "PERSON", offset + ent[1].idx
                 if entity is None or entity not in entities or (entity == "LOCATION" and _country(view[start:end])):
                     continue
-                if self._plain_word(view[start:end]) and not _TITLE_BEFORE.search(view[max(0, start - 8) : start]):
+                if self._plain_word(view[start:end]) and not _titled(view, start):
                     continue
                 for a, b in name_parts(view, start, end):
                     if entity == "PERSON":
                         a = _with_first_name(view, a)
+                    if (a, b) != (start, end) and self._plain_word(view[a:b]) and not _titled(view, a):
+                        continue  # all that is name-shaped of a longer span: one verb or adjective ("de Release van")
                     results.append(self._result(entity, a, b))
         # A name key's value of 2-3 words, one unknown to the dictionary, is a name even where the
         # model, reading code, tags nothing: `"name": "lucas oliveira"`.

@@ -744,6 +744,8 @@ _ID_WORD_BRANCHES = (
 # ("BOOKING REFERENCE: QX7LMP").
 _BOOKING_WORDS = re.compile(r"booking\b.*|pnr|record locator|conf#|confirmation\b.*|reservation\b.*")
 # The words above that name a vehicle's plate: a plate may have fewer digits than other numbers (`_plate_shaped`).
+# The words above that name a passport: its number may have fewer digits than other numbers (`_passport_shaped`).
+_PASSPORT_WORDS = re.compile(r"pas[sz]?(?:port|aport|eport|por)\w*|reisepass\w*|passnummer|pass-?nr")
 _PLATE_WORDS = re.compile(
     r"(?:licen[cs]e |number |registration )?plate|kennzeichen|immatricul\w*|matr[ií]cula|kenteken|spz|targa"
     r"|rejestracyjn\w*|rendsz[áa]m\w*|plaka|reg\.?|registration|rego"
@@ -921,12 +923,14 @@ class IdNumberRecognizer(_SpanRecognizer):
                     break
                 value = _ID_VALUE.match(text, value.end(1))
             plate = _PLATE_WORDS.fullmatch(found.group()) is not None
+            passport = _PASSPORT_WORDS.fullmatch(found.group()) is not None
             booking = _BOOKING_WORDS.fullmatch(found.group()) is not None
             if value is not None and _not_a_number_of_theirs(value.group(1), booking):
                 continue
             if value is not None and (
                 _id_shaped(value.group(1))
                 or (plate and _plate_shaped(value.group(1)))
+                or (passport and _passport_shaped(value.group(1)))
                 or (booking and value.start(1) - found.end() <= 3 and _booking_shaped(value.group(1)))
             ):
                 yield value.span(1)
@@ -1028,6 +1032,14 @@ def _not_a_number_of_theirs(value: str, booking: bool) -> bool:
 def _booking_shaped(reference: str) -> bool:
     """An airline's or a hotel's booking reference: 5 to 8 capitals and digits, a digit among them ("QX7LMP")."""
     return 5 <= len(reference) <= 8 and reference.isalnum() and reference.isupper() and any(map(str.isdigit, reference))
+
+
+_PASSPORT_SHAPED = re.compile(r"(?=(?:[A-Z]*\d){2})(?=\d*[A-Z])[A-Z0-9]{8,9}")
+
+
+def _passport_shaped(number: str) -> bool:
+    """A passport's number of capitals and digits, two of them at least ("C7HJ3K9LM": Germany's, 9 characters)."""
+    return _PASSPORT_SHAPED.fullmatch(number) is not None
 
 
 def _plate_shaped(plate: str) -> bool:
