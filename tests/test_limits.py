@@ -917,3 +917,25 @@ def test_a_request_in_flight_is_charged_at_the_price_it_began_under(
         assert spent(instance, key_id(instance, "priced")) == pytest.approx(usage["total_tokens"] / 1000)
     finally:
         instance.server.stop()
+
+
+def test_a_request_waiting_for_room_is_admitted_when_the_budget_is_raised(priced: Helix, fake: FakeState) -> None:
+    """Only a settling request woke the waiters: one that a raised budget made room for waited out its 30 s and was
+    refused all the same (a review's find)."""
+    secret = add_key(priced, "raised", budget=0.12)
+    client = priced.client(secret).with_options(max_retries=0)
+    done: list[str] = []
+
+    def ask(model: str, max_tokens: int) -> None:
+        client.chat.completions.create(model=model, messages=unique(model), max_tokens=max_tokens)
+        done.append(model)
+
+    with ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(ask, "slow-2", 100)  # reserves ~$0.11 of the $0.12 for two seconds
+        time.sleep(0.3)
+        waiting = pool.submit(ask, "gpt-4o-mini", 20)  # its prompt fits what is spent, not what is in flight
+        time.sleep(0.3)
+        _change_key(priced, "raised", budget=5.0)
+        waiting.result(timeout=30)
+        slow.result(timeout=30)
+    assert done == ["gpt-4o-mini", "slow-2"]

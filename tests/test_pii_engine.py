@@ -649,6 +649,13 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("मेरा जीमेल पासवर्ड Ganga#1990 है, लेकिन", "Ganga#1990", "PASSWORD"),
         ("the router sticker says admin/Zyxel8848 — is it safe", "Zyxel8848", "PASSWORD"),
         ("Documento: Passaporto n. C7HJ3K9LM rilasciato da Hamburg", "C7HJ3K9LM", "ID_NUMBER"),
+        # a review's: the labels followed by their language's "is"
+        ("安全码是 123，有效期", "123", "PASSWORD"),  # noqa: RUF001
+        ("セキュリティコードは123です", "123", "PASSWORD"),
+        ("보안코드는 123입니다", "123", "PASSWORD"),
+        ("Der Sicherheitscode lautet 123.", "123", "PASSWORD"),
+        ("وكلمة المرور هي Nour@2023! لا", "Nour@2023!", "PASSWORD"),
+        ("मेरा पासवर्ड है Ganga#1990 और", "Ganga#1990", "PASSWORD"),
         ("Reisepass Nr. C01X00T47, gültig bis", "C01X00T47", "ID_NUMBER"),
         (
             "Medicare claim (CMS-1500). Box 1a asks for the insured's ID, mine is 2GE4-X89-HK49.",
@@ -1455,6 +1462,9 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "Le code de sécurité de 2024 a changé; el código de seguridad es obligatorio; la sécurité du code",
         "نسيت كلمة السر وأريد إعادة تعيينها; मैं अपना पासवर्ड भूल गया हूं; it says admin/settings in the docs",
         "Passport: EXPIRED2; passport photo size 2x2 INCHES; the PASSPORT field takes 9 characters",
+        # a review's: inspection numbers, editions and laws after security-code words; a password word before no value
+        "Die Prüfnummer 4711 steht auf dem Typenschild; 보안 코드 2024년 개정판; 请参考安全码 2024 版规范",
+        "El Código de Seguridad 2015 regula el tráfico; पासवर्ड SHA-256 से हैश करें; كلمة السر Wi-Fi6 غير آمنة",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

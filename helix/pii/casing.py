@@ -43,7 +43,7 @@ _CUES = """my name is|name's|named|called|dear|hi|hello|hey|thanks|thank you|cc|
     |ask|tell|ping|remind|email|message|contact|patient|customer|client|employee|colleague
     |manager|author|reviewer|assignee|owner|signed|regards"""
 # Other languages' introductions: their words are never a name's, so the run after them starts at the name.
-_FOREIGN_CUES = """me llamo|mi nombre es|soy|mi chiamo|il mio nome è|il nome|je m'appelle|mon nom est|ich heiße
+_FOREIGN_CUES = """me llamo|mi nombre es|mi chiamo|il mio nome è|il nome|je m'appelle|mon nom est|ich heiße
     |ich heisse|mein name ist|meu nome é|me chamo|mijn naam is|nazywam się"""
 _CUE_PHRASES = [c.strip() for c in f"{_CUES}|{_FOREIGN_CUES}".split("|")]
 _CUE = regex.compile(r"(?i)\b(?:" + "|".join(_CUE_PHRASES) + r")[ \t]*[:,]?[ \t]*$")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Callable
 
 import regex
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -19,8 +20,6 @@ from spacy.lang.en.stop_words import STOP_WORDS
 _LANGUAGES = ("de", "es", "it", "fr", "pt", "nl", "pl", "tr", "ru", "uk", "id", "sv", "da", "nb", "ro", "cs", "hu")
 _LANGUAGES_TOO = ("fi", "ca", "hr", "sk", "sl")
 _WORD = regex.compile(r"\p{L}+")
-_LATIN = regex.compile(r"\p{Latin}+")
-_LINES_REMEMBERED = 256
 
 
 @functools.cache
@@ -32,23 +31,24 @@ def _function_words() -> frozenset[str]:
     return frozenset(w for w in words if " " not in w) - STOP_WORDS
 
 
-@functools.lru_cache(maxsize=_LINES_REMEMBERED)
-def foreign(line: str) -> bool:
+def foreign(line: str, english: Callable[[str], bool]) -> bool:
     """Whether `line` is written in another language: at least two of its words are another language's function
-    words or in a script other than Latin, and more than twice as many as its English function words."""
-    others = english = 0
+    words that are no English word (`english`: the English dictionary's test; "ok", "later", "van" are both), or
+    words with letters English does not write (días, não, straße) or in another script, and more than twice as many
+    as its English function words."""
+    others = english_words = 0
     function_words = _function_words()
     for match in _WORD.finditer(line):
         word = match.group().lower()
         if word in STOP_WORDS:
-            english += 1
-        elif word in function_words or not _LATIN.fullmatch(word):
+            english_words += 1
+        elif not word.isascii() or (len(word) > 1 and word in function_words and not english(word)):
             others += 1
-    return others >= 2 and others > 2 * english
+    return others >= 2 and others > 2 * english_words
 
 
-def in_foreign_line(text: str, at: int) -> bool:
+def in_foreign_line(text: str, at: int, english: Callable[[str], bool]) -> bool:
     """Whether the line of `text` that holds position `at` is written in another language (`foreign`)."""
     start = text.rfind("\n", 0, at) + 1
     end = text.find("\n", at)
-    return foreign(text[start : end if end >= 0 else len(text)])
+    return foreign(text[start : end if end >= 0 else len(text)], english)

@@ -818,7 +818,9 @@ class NameRecognizer(LocalRecognizer):
     ) -> list[RecognizerResult]:
         restored = restorable(text, self._lexicon) if "PERSON" in entities else []
         # Unknown to an English dictionary says nothing of a word of another language: only an introduction does.
-        restored = [r for r in restored if r.cued or not in_foreign_line(text, r.start)]
+        if self._lexicon is not None:
+            english = self._lexicon.known
+            restored = [r for r in restored if r.cued or not in_foreign_line(text, r.start, english)]
         view = cased(text, restored)
         windows = name_windows(text, restored, self._lexicon)
         results: list[RecognizerResult] = []

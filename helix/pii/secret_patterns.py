@@ -245,7 +245,9 @@ _FOREIGN_PASSWORD_WORDS = (
     r"|hasło|şifre|пароль|lösenord"
 )
 # and in Arabic and Hindi (the Arabic one often after "و", "and", written as one word with it).
-_CJK_PASSWORD_WORDS = r"密码|密碼|パスワード|비밀번호|كلمة (?:ال)?(?:مرور|سر)|पासवर्ड"
+_CJK_ONLY_PASSWORD_WORDS = r"密码|密碼|パスワード|비밀번호"
+_ARABIC_HINDI_PASSWORD_WORDS = r"كلمة (?:ال)?(?:مرور|سر)|पासवर्ड"
+_CJK_PASSWORD_WORDS = f"{_CJK_ONLY_PASSWORD_WORDS}|{_ARABIC_HINDI_PASSWORD_WORDS}"
 # Also in the plural (`passwords: ...`, `"api_keys": "..."`): a list's key names each of its values.
 _PASSWORD_KEY = r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw|psk)|(?<=[a-z0-9][_.])pass)s?\b)"
 # Their own patterns, tried only on the lines that hold one of them: in one alternation with the English words, every
@@ -932,7 +934,10 @@ PASSWORD_PATTERNS = [
         # Chinese, Japanese and Korean put no space around the password ("パスワードはHimitsu2024です"): it is the
         # ASCII after the word.
         "password_prose_cjk",
-        r"(?:" + _CJK_PASSWORD_WORDS + r")[ \t]*(?:是|は|:|\uff1a)?[ \t]*(?P<value>[!-~]{4,128})",
+        r"(?:" + _CJK_ONLY_PASSWORD_WORDS + r")[ \t]*(?:是|は|:|\uff1a)?[ \t]*(?P<value>[!-~]{4,128})"
+        # Arabic and Hindi write spaces: the password after a colon or "is" (هي, है), or Hindi's "पासवर्ड X है"
+        r"|(?:" + _ARABIC_HINDI_PASSWORD_WORDS + r")[ \t]*(?:[:\uff1a]|هي|है)[ \t]*(?P<value>[!-~]{4,128})"
+        r"|पासवर्ड[ \t]+(?P<value>[!-~]{4,128})[ \t]+है",
         _CJK_PASSWORD_HINTS,
         score=0.8,
         check=_password_in_prose,
@@ -1169,13 +1174,14 @@ PASSWORD_PATTERNS = [
     _api(
         "card_security_code",  # "CVV 382", '"cvc":"7731"': with the card number, whoever has it can pay
         r"(?i:(?:\b(?:cvv2?|cvc2?|cvn|csc|(?:card )?security code|cryptogramme(?: visuel)?|code de s[ée]curit[ée]"
-        r"|c[óo]digo de segura(?:nça|nca|ndad)|c[óo]digo de seguridad|codice di sicurezza|(?:karten)?pr[üu]fnummer"
+        r"|c[óo]digo de segura(?:nça|nca|ndad)|c[óo]digo de seguridad|codice di sicurezza|kartenpr[üu]fnummer"
         r"|sicherheitscode|beveiligingscode)\b|セキュリティ[・ ]?コード|安全[码碼]|보안 ?코드)"
-        r"[\"']?[ \t]*(?:is|est|es|é|ist|:|=|#|-)?[ \t]*[\"']?)"
-        r"(?P<value>\d{3,4})(?![\d/:]|[.,]\d)",
+        r"[\"']?[ \t]*(?:is|est|es|é|ist|lautet|:|=|#|-|是|は|는|은)?[ \t]*[\"']?)"
+        # a year is an edition's or a law's ("El Código de Seguridad 2015", "보안 코드 2024년 개정판")
+        r"(?P<value>(?!(?:19|20)\d\d)\d{3,4})(?![\d/:]|[.,]\d)",
         (
             *("cvv", "cvc", "cvn", "csc", "security code", "cryptogramme", "de sécurité", "de securite", "de segur"),
-            *("di sicurezza", "prüfnummer", "pruefnummer", "sicherheitscode", "beveiligingscode"),
+            *("di sicurezza", "kartenprüfnummer", "kartenpruefnummer", "sicherheitscode", "beveiligingscode"),
             *("セキュリティ", "安全码", "安全碼", "보안"),
         ),
         score=0.8,

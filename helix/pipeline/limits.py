@@ -32,6 +32,7 @@ is itself the budget check across all of them, for the key's budget and the end 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -109,7 +110,7 @@ class LimitsStage:
         self._ledgers = Ledgers(config, writer, db_path)
         self._shared = SharedBudgets(db_path) if isinstance(db_path, PostgresUrl) else None
         self._keyless_free = self._nothing_for_keyless()
-        self._settled: asyncio.Event | None = None  # set when a budgeted request settles, for those waiting on room
+        self._room: asyncio.Event | None = None  # set when room may have come, for the requests waiting on it
         keys.on_change(self.sync)
 
     async def reconfigure(self, config: LimitsConfig) -> None:
@@ -134,8 +135,8 @@ class LimitsStage:
             await self._rates.top_up(key, prompt + explicit_output, time.monotonic())
         try:
             admission = self.admit(call, key)
-        except _RoomInFlight as full:
-            admission = await self._admit_once_settled(call, key, full.refusal)
+        except _RoomInFlight:
+            admission = await self._admit_once_settled(call, key)
         call.on_finish.append(admission.settle)
         try:
             if self._shared is not None and call.durable:
@@ -227,23 +228,30 @@ class LimitsStage:
         call.response_headers.update(headers)
         return Admission(self, key, taken, key_ledger, user_ledger, cost, prompt_cost)
 
-    async def _admit_once_settled(self, call: Call, key: KeyRecord | None, refusal: RateLimited) -> Admission:
-        """Admit `call` once requests in flight have settled enough to make room, or raise `refusal` when they have
-        not within the wait (or the room never comes: what is spent leaves none)."""
+    async def _admit_once_settled(self, call: Call, key: KeyRecord | None) -> Admission:
+        """Admit `call` once requests in flight have settled (or a budget changed) enough to make room, or raise the
+        last refusal when no room came within the wait (or never can: what is spent leaves none)."""
         loop = asyncio.get_running_loop()
         own = timeout_header(call.headers)
         until = loop.time() + min(ROOM_WAIT_SECONDS, own if own is not None else ROOM_WAIT_SECONDS)
         while True:
-            if self._settled is None:
-                self._settled = asyncio.Event()
-            try:
-                await asyncio.wait_for(self._settled.wait(), max(0.0, until - loop.time()))
-            except TimeoutError:
-                raise refusal from None
+            if self._room is None:
+                self._room = asyncio.Event()
+            left = until - loop.time()
+            if left > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room.wait(), left)
             try:
                 return self.admit(call, key)
             except _RoomInFlight as still:
-                refusal = still.refusal
+                if loop.time() >= until:
+                    raise still.refusal from None
+
+    def _wake(self) -> None:
+        """Let the requests waiting for room look again: a reservation was released or a budget changed."""
+        if self._room is not None:
+            self._room.set()
+            self._room = None
 
     async def _reserve_shared(self, call: Call, admission: Admission) -> None:
         assert self._shared is not None
@@ -281,9 +289,7 @@ class LimitsStage:
         for each in (ledger, user_ledger):
             if each is not None:
                 each.settle(admission.cost, cost, now, call.ts)
-        if self._settled is not None:
-            self._settled.set()
-            self._settled = None
+        self._wake()
         if admission.key is not None and ledger is not None and ledger.budget:
             self._alerts.budget_reached(admission.key, ledger, ledger.spent / ledger.budget)
 
@@ -306,6 +312,7 @@ class LimitsStage:
         """Keep the ledgers and buckets in step with the keys (called by the key ring before they take effect)."""
         budgets = self._ledgers.budgets()
         await self._ledgers.sync(keys)
+        self._wake()  # a budget raised or removed may make room
         if self._shared is not None:
             await self._shared.forget(sorted(budgets - self._ledgers.budgets()))
         self._rates.forget({k.id for k in keys if k.revoked_at is None})

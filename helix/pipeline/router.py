@@ -29,7 +29,7 @@ from helix.quota.estimate import prompt_tokens
 from helix.routing import balancer
 from helix.routing.deployment import Deployment
 from helix.routing.retry import Verdict, backoff, classify, counts_against, retry_after
-from helix.routing.table import Group, Route, RoutingTable
+from helix.routing.table import Group, RoutingTable
 
 _monotonic = time.monotonic
 
@@ -75,8 +75,8 @@ class Router:
                 tokens = prompt_tokens(call) if tokens is None else tokens
                 fits = [d for d in fits if d.max_input_tokens is None or d.max_input_tokens >= tokens]
             tried = tries.attempts
-            reply = await self._try_group(call, group, fits, index == len(route.groups) - 1, tries)
-            self._fell_back(route, index, tries.attempts > tried)
+            first = route.groups[0].name if index else None
+            reply = await self._try_group(call, group, fits, index == len(route.groups) - 1, tries, first)
             if reply is not None:
                 return reply
             if tries.attempts == tried and fits and tries.not_taken is None:
@@ -87,8 +87,7 @@ class Router:
         # deployment cooling down is then tried as the last group's would be, not the client told its request is wrong.
         if not tries.attempts and tries.not_taken is not None and _monotonic() < tries.deadline:
             for index, group, fits in cooling:
-                reply = await self._try_group(call, group, fits, True, tries)
-                self._fell_back(route, index, tries.attempts > 0)
+                reply = await self._try_group(call, group, fits, True, tries, route.groups[0].name if index else None)
                 if reply is not None:
                     return reply
                 if tries.attempts:
@@ -105,17 +104,19 @@ class Router:
             last = _out_of_time(call, last)
         raise _said(last, call, tries.attempts) from None
 
-    def _fell_back(self, route: Route, index: int, sent: bool) -> None:
-        """Count a fallback group the request was sent to (one it passed over untried is no fallback taken)."""
-        if index and sent and self._events is not None:
-            self._events.fell_back(route.groups[0].name, route.groups[index].name)
-
     async def _try_group(
-        self, call: Call, group: Group, fits: Sequence[Deployment], last_group: bool, tries: _Tries
+        self,
+        call: Call,
+        group: Group,
+        fits: Sequence[Deployment],
+        last_group: bool,
+        tries: _Tries,
+        fallback_of: str | None,
     ) -> Reply | None:
         """Each deployment of `group` that may take traffic, once, in the balancer's order; then, while
         `[routing] retries` last, the best one again after a backoff. None: the group did not serve the call
-        (`tries.last` says why); a failure that is the client's fault is raised at once."""
+        (`tries.last` says why); a failure that is the client's fault is raised at once. `fallback_of`: the model the
+        route began with, when this group is one of its fallbacks (counted as taken at its first send)."""
         settings = self._settings
         now = _monotonic()
         ordered = balancer.order(fits, group.strategy, now, self._price_of)
@@ -124,6 +125,7 @@ class Router:
         if last_resort:
             first_pass = ordered[:1]  # none may take traffic and no fallback is left: the one back soonest
         retries, done = settings.retries, set()  # done: NEXT verdicts, never retried here
+        sent_before = tries.attempts
         wait_asked: float | None = None
         while True:
             if first_pass:
@@ -146,6 +148,9 @@ class Router:
                 call.upstream_seconds += delay
             if tries.attempts and _monotonic() >= tries.deadline:
                 return None
+            if fallback_of is not None and self._events is not None and tries.attempts == sent_before:
+                # a fallback taken: counted at its first send (one passed over untried is none)
+                self._events.fell_back(fallback_of, group.name)
             tries.attempts += 1
             try:
                 reply = await self._attempt(call, deployment, tries.deadline)

@@ -165,7 +165,7 @@ class RoutingTable:
         )
         if same and old is not None:
             deployment.latency = old.latency
-        if old is not None and old.target.name == target.name:
+        if old is not None and _upstream(old.signature) == _upstream(signature):
             deployment.load = old.load  # the requests it sent before the reload are still at it
         return deployment
 
@@ -189,6 +189,12 @@ def _signature(target: Target, spec: DeploymentConfig) -> tuple[object, ...]:
         spec.timeout,
         spec.max_input_tokens,
     )
+
+
+def _upstream(signature: tuple[object, ...]) -> tuple[object, ...]:
+    """Where a deployment's requests go, from its signature: the target, its key and its address ("#2" names follow
+    the config's order, so a name alone may be another deployment's after a reload)."""
+    return signature[0], signature[2], signature[3]
 
 
 def _timeout(spec: DeploymentConfig, upstream: UpstreamConfig) -> httpx.Timeout | None:
