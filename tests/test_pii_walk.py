@@ -251,6 +251,12 @@ def test_a_number_in_groups_or_in_fullwidth_digits_against_chinese_or_japanese_t
     ]
 
 
+def test_a_number_grouped_by_middle_dots_is_read_as_one(engine: PiiEngine) -> None:
+    """A scanner's "+44 · 7911 · 284 · 366" (set AA): the dots are spaces to the view; a dot between words stays."""
+    red = Redactor(engine).redact(["Mob: +44 · 7911 · 284 · 366 or +44·7911·284·367", "Bundle · 12 items · 29.99 EUR"])
+    assert red.texts == ["Mob: <PHONE_NUMBER> or <PHONE_NUMBER>", "Bundle · 12 items · 29.99 EUR"]
+
+
 def test_view_maps_back_to_original_spans() -> None:
     view = canonical("x \uff41%40b")
     assert view.text == "x a@b"

@@ -139,6 +139,8 @@ def _normalised(text: str) -> View:
             replacement = str(digit)  # a digit of another script (٤١١١, ५३६): NFKC leaves it as it is
         elif unicodedata.category(piece) == "Pd" or piece == "\u2212":
             replacement = "-"  # an SSN copied from a PDF with U+2010 or en dashes: NFKC leaves dashes as they are
+        elif piece in _DOTS and _between_digits(text, start, end):
+            replacement = " "  # a phone grouped by middle dots ("+44 · 7911 · 284 · 366", "7911·284·366")
         else:
             replacement = _apart(text, start, end, unicodedata.normalize("NFKC", piece))
         out.append(replacement)
@@ -181,6 +183,14 @@ def _stray_mark(text: str, start: int, piece: str) -> bool:
 
 
 _SIGNS = frozenset("@.:/_-+=")
+
+
+_DOTS = frozenset("\u00b7\u2022\u2219\u22c5")  # middle dot, bullet, bullet operator, dot operator
+
+
+def _between_digits(text: str, start: int, end: int) -> bool:
+    """A digit within two characters before and after (spaces around the mark): the mark groups a number."""
+    return any(c.isdigit() for c in text[max(0, start - 2) : start]) and any(c.isdigit() for c in text[end : end + 2])
 
 
 def _between_ascii_words(text: str, start: int, end: int) -> bool:

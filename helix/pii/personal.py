@@ -373,9 +373,12 @@ _GEO_HEMISPHERES = re.compile(
     r"|[NS][ \t]?\d{1,2}\.\d{4,}°?[,;]?[ \t]*[EW][ \t]?\d{1,3}\.\d{4,}°?)(?![\w.])"
 )
 _GEO_PAIR = re.compile(r"(?<![\w.-])(?P<lat>" + _DEGREES + r"),[ \t]?(?P<lng>" + _DEGREES + r")(?!\d|\.\d)")
-# "house" in lower case: a landmark's name has one ("Sydney Opera House coordinates: -33.8568, 151.2153.")
+# "house" in lower case: a landmark's name has one ("Sydney Opera House coordinates: -33.8568, 151.2153."); a home in
+# other languages too, as they write it (set AA: "La ubicación de mi casa ... lat 19.41283, lng -99.16542"; not "Casa
+# Botín", a restaurant)
 _HOME_WORDS = re.compile(
-    r"\b(?:(?i:my|our|home|flat|apartment|front door|live|lives|living|parents'?|mum'?s|mom'?s|dad'?s)|house)\b"
+    r"\b(?:(?i:my|our|home|flat|apartment|front door|live|lives|living|parents'?|mum'?s|mom'?s|dad'?s)|house"
+    r"|casa|hogar|apartamento|appartamento|maison|chez moi|domicil\w*|Zuhause|zu Hause|Wohnung)\b"
 )
 
 

@@ -102,7 +102,7 @@ _SAMPLE_SSNS = frozenset({"123456789", "078051120", "987654320"})
 _PHONE_WORDS = regex.compile(
     r"(?i)(?:\b(?:phone|telephone|tel|cell|mobile|call|whatsapp|fax|sms|text|ring|dial|reach|contact|телефон|тел"
     r"|telefon\w*|tlf|handy|hp|cel|celular|m[óo]vil|κινητ\w*|τηλ\w*|puhelin\w*|numer telefonu"
-    r"|my (?:(?:cell|mobile|phone|home|work|direct) )?(?:number|no)|mob|(?<![^\n])[mtpf](?=\s*[.:]))\b"
+    r"|my (?:(?:cell|mobile|phone|home|work|direct) )?(?:number|no)|mob|mobil\w*|(?<![^\n])[mtpf](?=\s*[.:]))\b"
     # set Y: a field's name may end in one, the number its value right after it ("customer_phone": 4915772839104,
     # home_phone_number = ...; not a flag's "is_mobile = 1 AND ts > 1718000000", "render_mobile took 1718000000 ns")
     r"|(?<=[a-z0-9]_)(?<!\bis_)(?<!\bhas_)(?<!\bsupports_)(?:phone|mobile|telephone|fax|whatsapp)(?:_(?:number|no|num))?"
