@@ -47,7 +47,7 @@ Behaviour is chosen by the requested model name:
   output-only-usage                usage that counts the answer but not the prompt (Anthropic's too)
   prompt-only-usage                usage that counts the prompt but not the answer, and no total (Anthropic's too)
   start-usage-only                 (Anthropic) a stream whose message_delta has no usage: only message_start's,
-                                   whose output count is a placeholder (1)
+                                   whose output count is a placeholder (1); a whole message without usage
   bad-gzip                         a 200 that says it is gzip and is not
   redirect                         a 302 to elsewhere
   shape-choices / -choice /         choices that are not a list, a choice that is not an object, a message
@@ -641,8 +641,8 @@ def _anthropic_usage_of(model: str, data: dict[str, Any]) -> dict[str, Any]:
     """An Anthropic message or stream event with no usage (no-usage), usage of no numbers (garbage-usage) or with no
     input count (output-only-usage)."""
     garbage = {"input_tokens": "lots", "output_tokens": -5}
-    if model == "start-usage-only":  # a stream's message_delta without its usage, message_start's placeholder kept
-        return {k: v for k, v in data.items() if k != "usage"} if "delta" in data else data
+    if model == "start-usage-only":  # a message or message_delta without usage; message_start's placeholder kept
+        return {k: v for k, v in data.items() if k != "usage"} if "message" not in data else data
     if "usage" in data:  # a message, or message_delta
         usage = data["usage"]
         data = {k: v for k, v in data.items() if k != "usage"}
