@@ -199,6 +199,9 @@ FACT_NEAR_MISSES = [
     ("schedule a meeting for tomorrow morning", "schedule a meeting for tomorrow evening", "daypart"),
     ("what time is sunrise in london today", "what time is sunset in london today", "daypart"),
     ("can a US company hire a UK contractor", "can a UK company hire a US contractor", "direction"),
+    # a negated verb against its irregular past (a fourth helper's blind set)
+    ("payment didn't go through but order shows pending", "payment went through but order shows pending", "negation"),
+    ("I paid the invoice but it still says overdue", "I didn't pay the invoice but it says overdue", "negation"),
 ]
 
 FACT_AGREEMENTS = [
@@ -297,6 +300,7 @@ FACT_AGREEMENTS = [
     ("How do I add a user?", "how to add users"),
     ("Do you ship to the US?", "do you ship to the USA"),
     ("Can you contact us?", "how do I contact you"),
+    ("I can't find my bank card anywhere.", "My payment card is nowhere to be found, what are the next steps?"),
 ]
 
 
@@ -319,6 +323,7 @@ DATA_FILES = [
     "determiners.txt",
     "entities.txt",
     "function_words.txt",
+    "irregular_verbs.txt",
     "negation_skip.txt",
     "negations.txt",
     "negative_prefixes.txt",
@@ -343,6 +348,11 @@ def test_no_synonym_or_phrase_tables() -> None:
 def test_word_lists_have_no_duplicates(name: str) -> None:
     entries = [line.split(":")[0].strip().lower() for line in wordlists.lines(name)]
     assert len(entries) == len(set(entries)), [e for e in entries if entries.count(e) > 1]
+
+
+def test_an_irregular_past_belongs_to_one_verb() -> None:
+    forms = [form for line in wordlists.lines("irregular_verbs.txt") for form in line.partition(":")[2].split()]
+    assert len(forms) == len(set(forms)) and all(form != base for form, base in wordlists.irregular_verbs().items())
 
 
 def test_a_count_word_says_one_thing() -> None:

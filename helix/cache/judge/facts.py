@@ -232,6 +232,11 @@ def _check_symbols(a: str, b: str) -> Veto | None:
     return None
 
 
+def _verb_stem(word: str) -> str:
+    """The stem of a word, an irregular past read as its verb ("went" is "go", "paid" is "pay")."""
+    return _stem(wordlists.irregular_verbs().get(word, word))
+
+
 def _negated(tokens: list[str]) -> set[str]:
     negations, skip = wordlists.words("negations.txt"), wordlists.words("negation_skip.txt")
     out = set()
@@ -239,13 +244,13 @@ def _negated(tokens: list[str]) -> set[str]:
         if token in negations:
             rest = [w for w in tokens[i + 1 :] if w not in skip]
             if rest:
-                out.add(_stem(rest[0]))
+                out.add(_verb_stem(rest[0]))
     return out
 
 
 def _check_negation(a: str, b: str) -> Veto | None:
     ta, tb = words(a), words(b)
-    sa, sb = {_stem(w) for w in ta}, {_stem(w) for w in tb}
+    sa, sb = {_verb_stem(w) for w in ta}, {_verb_stem(w) for w in tb}
     for negated, plain, plain_negated in ((_negated(ta), sb, _negated(tb)), (_negated(tb), sa, _negated(ta))):
         clash = sorted((negated & plain) - plain_negated)
         if clash:

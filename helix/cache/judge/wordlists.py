@@ -86,3 +86,9 @@ def counts() -> dict[str, str]:
     """{word: "one" or "many"}: how many of the thing after it a question is about (`data/counts.txt`)."""
     pairs = (line.partition(":") for line in lines("counts.txt"))
     return {word: kind.strip() for kind, _, rest in pairs for word in rest.split()}
+
+
+@cache
+def irregular_verbs() -> dict[str, str]:
+    """{past form: base} of the irregular verbs (`data/irregular_verbs.txt`): "went" -> "go"."""
+    return {form: base for form, base in _mapping("irregular_verbs.txt").items() if form != base}
