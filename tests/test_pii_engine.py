@@ -659,6 +659,12 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("Reisepass Nr. C01X00T47, gültig bis", "C01X00T47", "ID_NUMBER"),
         ("Hej, du kan fange mig på mobil 20 48 19 73 hvis der er spørgsmål", "20 48 19 73", "PHONE_NUMBER"),
         ("La ubicación de mi casa para el pedido es lat 19.41283, lng -99.16542, en la app", "19.41283", "LOCATION"),
+        # set AB: birth dates after Romanian, Swedish and Greek words, licences by their Spanish and Italian names
+        ("Domiciliul: Cluj-Napoca. Născută la 09.06.1996.", "09.06.1996", "DATE_OF_BIRTH"),
+        ("Leveransadress: Stockholm. Födelsedatum 1990-12-04.", "1990-12-04", "DATE_OF_BIRTH"),
+        ("ΑΦΜ, κινητό, γεν. 08/07/1985, Αθήνα", "08/07/1985", "DATE_OF_BIRTH"),
+        ("e numero patente U1T482917X: compila il modulo", "U1T482917X", "ID_NUMBER"),
+        ("y licencia de conducir 48291736 para el alquiler del coche", "48291736", "ID_NUMBER"),
         (
             "Medicare claim (CMS-1500). Box 1a asks for the insured's ID, mine is 2GE4-X89-HK49.",
             "2GE4-X89-HK49",
@@ -1465,6 +1471,7 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "نسيت كلمة السر وأريد إعادة تعيينها; मैं अपना पासवर्ड भूल गया हूं; it says admin/settings in the docs",
         "Passport: EXPIRED2; passport photo size 2x2 INCHES; the PASSPORT field takes 9 characters",
         "El restaurante Casa Botín está en lat 40.41425, lng -3.70811; Bundle · 12 items · 29.99 EUR",
+        "la patente 10234567 de la empresa; γεν. 2020 έκδοση; nascut la 2020 (a product's)",
         # a review's: inspection numbers, editions and laws after security-code words; a password word before no value
         "Die Prüfnummer 4711 steht auf dem Typenschild; 보안 코드 2024년 개정판; 请参考安全码 2024 版规范",
         "El Código de Seguridad 2015 regula el tráfico; पासवर्ड SHA-256 से हैश करें; كلمة السر Wi-Fi6 غير آمنة",

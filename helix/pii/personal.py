@@ -487,9 +487,11 @@ _BIRTH_WORDS = (
     # set S: French with both genders ("Né(e) le"), Greek, Russian, Ukrainian, Hungarian, Vietnamese, Filipino,
     # Czech, Indonesian, Swahili, Danish
     r"|n[ée]\(e\) le|ημ(?:\.|ερομηνία) γέννησης|дата рождения|дата народження|születési (?:idő|dátum)"
-    r"|ngày sinh|kaarawan|petsa ng kapanganakan|datum narození|tanggal lahir|tarehe ya kuzaliwa|født)\b"
-    # no word boundary in these
-    r"|生年月日|出生日期|出生[于於]|생년월일|تاريخ الميلاد|תאריך לידה|วันเกิด|जन्म ?(?:तिथि|दिनांक))"
+    r"|ngày sinh|kaarawan|petsa ng kapanganakan|datum narození|tanggal lahir|tarehe ya kuzaliwa|født"
+    # set AB: Romanian (Născută la, data nașterii)
+    r"|n[ăa]scut[ăa]?(?: la| pe| [îi]n)?|data na[șşs]terii)\b"
+    # no word boundary in these (set AB: Greek's abbreviation "γεν.")
+    r"|生年月日|出生日期|出生[于於]|생년월일|تاريخ الميلاد|תאריך לידה|วันเกิด|जन्म ?(?:तिथि|दिनांक)|γεν\.)"
 )
 _DATE = (
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
@@ -640,6 +642,12 @@ _ID_WORD_BRANCHES = (
         r"rijbewijs\w*",
         "permis de conduire",
         "carnet de conducir",
+        # set AB: a driving licence in Spanish, Italian and Portuguese by other names (not "patente" alone: a patent's)
+        "licencia de conducir",
+        "permiso de conducir",
+        "patente di guida",
+        r"numero (?:di |della )?patente",
+        r"carta de condu[çc][ãa]o",
     ),
     *("my number card", "assurance sociale", "mbi", "nik"),
     # round 7: a phone's IMEI, Germany's identity card (Ausweisnummer, Personalausweisnummer), Greece's AMKA, Romania's
@@ -842,6 +850,7 @@ ID_HINTS = (
     *("kartennummer", "imsi", "personeelsnummer", "klant", "c/c", "cardholder", "patient", "fiscal", "dič", "cas n"),
     *("i-94", "meternummer", "zählernummer", "zahlernummer", "immatricul", "学籍番号", "학번", "iccid", "npwp"),
     *("účtu", "bankovní spojení"),
+    *("de conducir", "patente", "carta de condu"),
 )
 # Short words that begin common words ("since", "tiny", "panel"): looked for whole, as the pattern finds them.
 ID_WORD_HINTS = (
@@ -874,7 +883,9 @@ DATE_OF_BIRTH_HINTS = (
     "doğum",
     "dogum",
     "född",
+    "födelse",
     "fødsel",
+    *("născut", "nascut", "nașterii", "naşterii", "nasterii", "γεν."),
     *("生年月日", "出生日期", "出生于", "出生於", "생년월일"),
     *("γέννησης", "рождения", "народження", "születési", "ngày sinh", "kaarawan", "kapanganakan", "narození"),
     *("tanggal lahir", "kuzaliwa", "født", "تاريخ الميلاد", "תאריך לידה", "วันเกิด", "जन्म", hl7.HINT),
