@@ -17,8 +17,10 @@ from collections.abc import Callable
 import regex
 from spacy.lang.en.stop_words import STOP_WORDS
 
-_LANGUAGES = ("de", "es", "it", "fr", "pt", "nl", "pl", "tr", "ru", "uk", "id", "sv", "da", "nb", "ro", "cs", "hu")
-_LANGUAGES_TOO = ("fi", "ca", "hr", "sk", "sl")
+_LANGUAGES = (
+    *("de", "es", "it", "fr", "pt", "nl", "pl", "tr", "ru", "uk", "id", "sv", "da", "nb", "ro", "cs", "hu"),
+    *("fi", "ca", "hr", "sk", "sl"),
+)
 _WORD = regex.compile(r"\p{L}+")
 
 
@@ -26,7 +28,7 @@ _WORD = regex.compile(r"\p{L}+")
 def _function_words() -> frozenset[str]:
     """Other languages' stop words that are not English words too ("die", "es", "a" read as English)."""
     words: set[str] = set()
-    for code in (*_LANGUAGES, *_LANGUAGES_TOO):
+    for code in _LANGUAGES:
         words |= importlib.import_module(f"spacy.lang.{code}.stop_words").STOP_WORDS
     return frozenset(w for w in words if " " not in w) - STOP_WORDS
 

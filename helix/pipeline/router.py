@@ -68,26 +68,26 @@ class Router:
         # at a time (or pings a stream before its first event) would otherwise hold the request for ever.
         tries = _Tries(_monotonic() + seconds)
         tokens: int | None = None
-        cooling: list[tuple[int, Group, Sequence[Deployment]]] = []  # groups passed over untried, every one out
+        cooling: list[tuple[Group, Sequence[Deployment], str | None]] = []  # groups passed over untried, all out
         for index, group in enumerate(route.groups):
             fits: Sequence[Deployment] = group.deployments
             if group.windows and settings.context_window_fallback:
                 tokens = prompt_tokens(call) if tokens is None else tokens
                 fits = [d for d in fits if d.max_input_tokens is None or d.max_input_tokens >= tokens]
             tried = tries.attempts
-            first = route.groups[0].name if index else None
-            reply = await self._try_group(call, group, fits, index == len(route.groups) - 1, tries, first)
+            fallback_of = route.groups[0].name if index else None
+            reply = await self._try_group(call, group, fits, index == len(route.groups) - 1, tries, fallback_of)
             if reply is not None:
                 return reply
             if tries.attempts == tried and fits and tries.not_taken is None:
-                cooling.append((index, group, fits))
+                cooling.append((group, fits, fallback_of))
             if _monotonic() >= tries.deadline:
                 break
         # Nothing sent: the fallbacks could not take the request as asked (an Anthropic model and `n` > 1). A
         # deployment cooling down is then tried as the last group's would be, not the client told its request is wrong.
         if not tries.attempts and tries.not_taken is not None and _monotonic() < tries.deadline:
-            for index, group, fits in cooling:
-                reply = await self._try_group(call, group, fits, True, tries, route.groups[0].name if index else None)
+            for group, fits, fallback_of in cooling:
+                reply = await self._try_group(call, group, fits, True, tries, fallback_of)
                 if reply is not None:
                     return reply
                 if tries.attempts:

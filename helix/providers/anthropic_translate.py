@@ -340,12 +340,11 @@ def _parse_arguments(arguments: Any, name: str, where: str) -> Any:
     try:
         # msgspec, not json: json takes a lone surrogate ("\\ud800"), which no body sent on can encode, and fails on
         # a number of more than 4,300 digits with a plain ValueError
-        value = msgspec.json.decode(arguments or "{}")
+        return msgspec.json.decode(arguments or "{}")
     except msgspec.MsgspecError as exc:
         raise TranslationError(f"{where}: tool call {quoted(name)} has invalid JSON arguments: {exc}") from exc
     except RecursionError:
         raise TranslationError(f"{where}: tool call {quoted(name)} has arguments nested too deeply") from None
-    return value
 
 
 def _tool_result_block(message: JSON, position: int) -> JSON:

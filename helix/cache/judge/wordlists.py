@@ -84,8 +84,7 @@ def replies() -> dict[str, str]:
 @cache
 def counts() -> dict[str, str]:
     """{word: "one" or "many"}: how many of the thing after it a question is about (`data/counts.txt`)."""
-    pairs = (line.partition(":") for line in lines("counts.txt"))
-    return {word: kind.strip() for kind, _, rest in pairs for word in rest.split()}
+    return _mapping("counts.txt")
 
 
 @cache
