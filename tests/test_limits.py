@@ -904,11 +904,11 @@ def test_a_request_waiting_for_room_is_admitted_when_the_budget_is_raised(priced
         done.append(model)
 
     with ThreadPoolExecutor(2) as pool:
-        slow = pool.submit(ask, "slow-2", 100)  # reserves ~$0.11 of the $0.12 for two seconds
+        slow = pool.submit(ask, "slow-1.5", 100)  # reserves ~$0.11 of the $0.12 for a second and a half
         time.sleep(0.3)
         waiting = pool.submit(ask, "gpt-4o-mini", 20)  # its prompt fits what is spent, not what is in flight
         time.sleep(0.3)
         _change_key(priced, "raised", budget=5.0)
         waiting.result(timeout=30)
         slow.result(timeout=30)
-    assert done == ["gpt-4o-mini", "slow-2"]
+    assert done == ["gpt-4o-mini", "slow-1.5"]
