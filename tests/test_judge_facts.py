@@ -202,6 +202,27 @@ FACT_NEAR_MISSES = [
     # a negated verb against its irregular past (a fourth helper's blind set)
     ("payment didn't go through but order shows pending", "payment went through but order shows pending", "negation"),
     ("I paid the invoice but it still says overdue", "I didn't pay the invoice but it says overdue", "negation"),
+    # blind near-miss sets three and five (2026-12-07): served by the model at 0.84-0.99
+    ("how do I rate my driver", "how does my driver rate me", "parties"),
+    ("can my manager see my messages in slack", "can I see my manager's messages in slack", "parties"),
+    ("can the agent call me back", "can I call the agent back", "parties"),
+    ("i sent money to the wrong person, how do i get it back", "someone sent me money by mistake, what now", "doer"),
+    ("what is an api key", "where do i find my api key", "question"),
+    ("what is a 401 error", "how do i fix a 401 error", "question"),
+    ("what causes high blood pressure", "what does high blood pressure cause", "question"),
+    ("why is my laptop overheating", "what happens if my laptop overheats", "question"),
+    ("how to speed up a video in premiere pro", "how to slow down a video in premiere pro", "opposites"),
+    ("is returning an item within 30 days free", "is returning an item after 30 days free", "opposites"),
+    ("how do i use list.append in python", "how do i use list.extend in python", "literals"),
+    ("whats the max dose of ibuprofen per day", "whats the max dose of acetaminophen per day", "entities"),
+    ("what's included in the gold support package", "what's included in the silver support package", "entities"),
+    ("minimum ram for windows 11", "recommended ram for windows 11", "level"),
+    ("what are the minimum specs to run cyberpunk", "what are the recommended specs to run cyberpunk", "level"),
+    ("can i get a partial refund if i used half the product", "can i get a full refund if i used half of it", "extent"),
+    ("whats the due date for my next payment", "whats the due date for my first payment", "position"),
+    ("how do i remove a temporary tattoo", "how do i remove a permanent tattoo", "duration"),
+    ("how can the landlord end a lease early", "how can the tenant end a lease early", "party"),
+    ("how to delete a child account on xbox", "how to delete an adult account on xbox", "age"),
 ]
 
 FACT_AGREEMENTS = [
@@ -301,6 +322,14 @@ FACT_AGREEMENTS = [
     ("Do you ship to the US?", "do you ship to the USA"),
     ("Can you contact us?", "how do I contact you"),
     ("I can't find my bank card anywhere.", "My payment card is nowhere to be found, what are the next steps?"),
+    # a preposition before a possessive names a place, not a particle; "last week" is a time, not a place in a series;
+    # a file name is no member of its format; the same party on both sides
+    ("How do I make an overpayment on my mortgage?", "I don't know how to pay extra off my mortgage"),
+    ("I don't know when my next layaway payment is due", "I started layaway last week, when do I pay?"),
+    ("How do I read a JSON file in Python?", "I have a config.json file, how do I read it in Python?"),
+    ("how do I rate my driver", "how can I give my driver a rating"),
+    ("It says my package was delivered but I didn't get it.", "I was home all day and my parcel was left outside?"),
+    ("what is an api key", "what's an API key"),
 ]
 
 
@@ -396,9 +425,10 @@ def test_opposites_are_pairs_of_distinct_words_that_stay_distinct_when_stemmed()
 
 def test_relations_are_pairs_of_distinct_function_words_apart_from_particles() -> None:
     """A relation word reverses its relation to the same object ("before a run" / "after a run"); each is a
-    preposition (a spaCy stop word), none is a particle or a determiner, none is in two pairs."""
-    relations = [w for pair in wordlists.relations() for w in pair]
-    assert len(relations) == len(set(relations))
+    preposition (a spaCy stop word), none is a particle or a determiner, no pair is listed twice."""
+    pairs = [frozenset(pair) for pair in wordlists.relations()]
+    assert len(pairs) == len(set(pairs)) and all(len(pair) == 2 for pair in pairs)
+    relations = {w for pair in pairs for w in pair}
     assert set(relations) <= wordlists.words("function_words.txt")
     assert not set(relations) & {p for pair in wordlists.particles() for p in pair}
     assert not set(relations) & wordlists.words("determiners.txt")

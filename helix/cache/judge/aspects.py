@@ -29,10 +29,16 @@ _TEXTS_REMEMBERED = 1024
 
 
 @cache
+def _periods() -> tuple[str, ...]:
+    lines = wordlists.lines("aspects.txt")
+    periods = next(rest for head, _, rest in (line.partition(":") for line in lines) if head == "periods")
+    return tuple(p.strip() for p in periods.split(","))
+
+
+@cache
 def classes() -> dict[str, dict[str, tuple[Phrase, ...]]]:
     """{fact: {class: phrases}} from data/aspects.txt."""
     lines = wordlists.lines("aspects.txt")
-    periods = next(rest for head, _, rest in (line.partition(":") for line in lines) if head == "periods")
     out: dict[str, dict[str, tuple[Phrase, ...]]] = {}
     for head, _, rest in (line.partition(":") for line in lines):
         if head == "periods":
@@ -40,7 +46,7 @@ def classes() -> dict[str, dict[str, tuple[Phrase, ...]]]:
         fact, name = head.split()
         phrases: list[Phrase] = []
         for phrase in (p.strip() for p in rest.split(",")):
-            each = [phrase.replace("{period}", p.strip()) for p in periods.split(",")] if "{" in phrase else [phrase]
+            each = [phrase.replace("{period}", p) for p in _periods()] if "{" in phrase else [phrase]
             phrases.extend(tuple(p.split()) for p in each)
         out.setdefault(fact, {})[name] = tuple(phrases)
     return out
@@ -82,6 +88,8 @@ def present(text: str) -> dict[str, frozenset[str]]:
             if fact == "quantity" and phrase in (("any",), ("some",)) and after in _IDIOMS_AFTER_SOME:
                 continue
             if fact == "modality" and len(phrase) == 1 and after in _POLITE_AFTER:
+                continue
+            if fact == "position" and after in _periods():
                 continue
             found.setdefault(fact, set()).add(name)
     return {fact: frozenset(names) for fact, names in found.items()}

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from helix.cache.judge import aspects, questions, wordlists
+from helix.cache.judge import aspects, parties, questions, wordlists
 from helix.cache.judge.text import SHORT_WORD as _SHORT_WORD
 from helix.cache.judge.text import stem as _stem
 from helix.cache.judge.text import words
@@ -72,6 +72,7 @@ _PROPER_RE = re.compile(r"(?<=\w[ ])([A-Z][a-z]*[A-Z0-9][\w]*|[A-Z]{2,}[\w]*|[A-
 # A product's model name, letters then digits, written in any case: "ps5", "s24", "rtx4090", "m2"; not a unit ("5gb").
 _MODEL_NAME_RE = re.compile(r"\b[a-z]{1,6}\d{1,4}\b", re.IGNORECASE)
 _CAMEL_RE = re.compile(r"\b[a-z]+[A-Z][A-Za-z0-9]*\b")  # useState, getElementById: names in code, any position
+_MEMBER_RE = re.compile(r"\b([a-z_]\w*)\.([a-z_]\w+)\b", re.IGNORECASE)  # list.append, json.load, os.path
 # An order's, a ticket's or a commit's id: letters and two digits or more mixed in one word, a digit after a letter
 # ("a7c4e2d9", "inv00042"); not a number and its unit ("1080p", "5gb": the numbers fact) nor a model name's letters
 # then digits ("sha256", "rtx4090": `_MODEL_NAME_RE`, an entity).
@@ -462,15 +463,21 @@ def _opposites_of(stem: str) -> set[str]:
     return out
 
 
-def _particles(tokens: list[str]) -> set[str]:
-    """Particles used as such: after a word and not before a determiner ("turn it off", not "on my account")."""
+_POSSESSIVES = frozenset({"my", "your", "our", "their", "his", "her", "its"})
+
+
+def _particles(tokens: list[str]) -> set[tuple[str, tuple[str, ...]]]:
+    """Particles after a word, each with the two words after it when a determiner follows (a particle or a place:
+    "speed up a video", "2FA on my account"), else with none ("turn it off"); none before a possessive, which
+    names a place ("pay extra off my mortgage", "on my mortgage")."""
     known = {p for pair in wordlists.particles() for p in pair}
     determiners = wordlists.words("determiners.txt")
-    return {
-        w
-        for i, w in enumerate(tokens)
-        if w in known and i > 0 and (i + 1 == len(tokens) or tokens[i + 1] not in determiners)
-    }
+    out = set()
+    for i, w in enumerate(tokens[1:], 1):
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if w in known and after not in _POSSESSIVES:
+            out.add((w, tuple(tokens[i + 1 : i + 3]) if after in determiners else ()))
+    return out
 
 
 def _graded(tokens: list[str]) -> set[str]:
@@ -509,11 +516,14 @@ def _check_opposites(a: str, b: str) -> Veto | None:
             clash = sorted(_opposites_of(x) & more_b)
             if clash:
                 return Veto("opposites", f"'{x}' vs '{clash[0]}'")
+    # A particle before a determiner counts only against its opposite before the same words: "speed up a video" /
+    # "slow down a video", not "2FA on my account" / "turn off 2FA".
     pa, pb = _particles(ta), _particles(tb)
     for x, y in wordlists.particles():
         for one, other in ((pa, pb), (pb, pa)):
-            if x in one and y in other and x not in other and y not in one:
-                return Veto("opposites", f"'{x}' vs '{y}'")
+            for after in {after for particle, after in one if particle == x}:
+                if (y, after) in other and (x, after) not in other and (y, after) not in one:
+                    return Veto("opposites", f"'{x}' vs '{y}'")
     return _reversed_relation(ta, tb) or _opposite_roots(ta, tb) or _opposite_clips(ta, tb) or _opposite_roles(ta, tb)
 
 
@@ -596,11 +606,15 @@ def _doers(tokens: list[str]) -> dict[str, str]:
     "I cancelled") or after it with "by" ("cancelled by the hotel")."""
     determiners, function_words = wordlists.words("determiners.txt"), wordlists.words("function_words.txt")
     out: dict[str, str] = {}
+    irregular = wordlists.irregular_verbs()
     for i, word in enumerate(tokens):
-        if not word.endswith("ed") or len(word) < _SHORT_WORD + 2:
+        if word in irregular and irregular[word] not in function_words:  # "I sent money" / "someone sent me money"
+            act = _stem(irregular[word])
+        elif word.endswith("ed") and len(word) >= _SHORT_WORD + 2:
+            act = _stem(word)
+            act = act[:-1] if len(act) > _SHORT_WORD and act[-1] == act[-2] else act  # "cancelled", "canceled"
+        else:
             continue
-        act = _stem(word)
-        act = act[:-1] if len(act) > _SHORT_WORD and act[-1] == act[-2] else act  # "cancelled", "canceled"
         at = i - 1
         while at >= 0 and tokens[at] in _BETWEEN_DOER_AND_ACT:
             at -= 1
@@ -643,6 +657,14 @@ def _counted(tokens: list[str]) -> dict[str, set[str]]:
         if j < len(tokens) and tokens[j] not in function_words and not tokens[j][0].isdigit():
             found.setdefault(_stem(tokens[j]), set()).add(kind)
     return found
+
+
+def _check_parties(a: str, b: str) -> Veto | None:
+    found = parties.traded(a, b)
+    if found is not None:
+        act, doer_a, doer_b = found
+        return Veto("parties", f"'{act}' done by {doer_a} vs by {doer_b}")
+    return None
 
 
 def _check_count(a: str, b: str) -> Veto | None:
@@ -715,6 +737,23 @@ def _check_identifiers(a: str, b: str) -> Veto | None:
     return None
 
 
+def _members(text: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for owner, member in _MEMBER_RE.findall(text):
+        out.setdefault(owner.lower(), set()).add(member.lower())
+    return out
+
+
+def _check_members(a: str, b: str) -> Veto | None:
+    """Another member of the same thing in code: "list.append" / "list.extend", "json.load" / "json.dump" (a file
+    name, "config.json", is no member: both sides must name one of the same owner)."""
+    ma, mb = _members(a), _members(b)
+    for owner in sorted(ma.keys() & mb.keys()):
+        if ma[owner].isdisjoint(mb[owner]):
+            return Veto("literals", f"{owner}.{min(ma[owner])} vs {owner}.{min(mb[owner])}")
+    return None
+
+
 def _check_entities(a: str, b: str) -> Veto | None:
     wa, wb = set(words(a)), set(words(b))
     only_a = sorted(e for e in entities(a) if not _mentions(e, wb))
@@ -729,6 +768,7 @@ CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_glued_numbers,
     _check_literals,
     _check_identifiers,
+    _check_members,
     _check_symbols,
     _check_negation,
     _check_reply,
@@ -737,6 +777,7 @@ CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_aspects,
     _check_count,
     _check_doer,
+    _check_parties,
     _check_entities,
     _check_question,
 )

@@ -69,9 +69,43 @@ def _content(text: str) -> set[str]:
     return {stem(w) for w in words(text) if w.isalpha() and w not in function_words}
 
 
+_DEFINITION_RE = re.compile(r"^\W*what(?:\s+is|\s+are|'s|\u2019s)\s+(?:an?\s+)?([^?.!,;:]+?)\W*$", re.IGNORECASE)
+_HOW_OR_WHERE_RE = re.compile(r"\bhow\s+(?:do|does|can|could|should|would|to)\b|\bwhere\b", re.IGNORECASE)
+
+
+def _defined(a: str, b: str) -> bool:
+    """ "what is an API key" (the whole question asks what a thing is) against a question that asks how to do
+    something with it or where it is ("where do I find my API key", "how do I fix a 401 error")."""
+    match = _DEFINITION_RE.match(a)
+    return bool(match and _HOW_OR_WHERE_RE.search(b) and _content(match.group(1)) <= _content(b))
+
+
+_CAUSE_RE = re.compile(r"\bwhy\b|\bwhat(?:'s|\u2019s|\s+is|\s+are)?\s+caus|\breasons?\s+(?:for|why)\b", re.IGNORECASE)
+_EFFECT_RE = re.compile(
+    r"\bwhat\s+(?:will\s+|would\s+)?happens?\b|\bwhat\s+(?:does|do|did|can|could|will|would)\s+[^?.!]{1,60}?\s+cause\b"
+    r"|\b(?:effects?|consequences?)\s+of\b",
+    re.IGNORECASE,
+)
+
+
+def _cause_against_effect(a: str, b: str) -> bool:
+    """ "what causes high blood pressure" / "why is my laptop overheating" against "what does high blood pressure
+    cause" / "what happens if my laptop overheats": what leads to a thing against what it leads to."""
+    return bool(_CAUSE_RE.search(a) and not _EFFECT_RE.search(a) and _EFFECT_RE.search(b) and not _CAUSE_RE.search(b))
+
+
 def different_kinds(a: str, b: str) -> tuple[str, str] | None:
     """The two kinds, when one question asks for a person or a reason and the other for another kind, and one
-    question's content words are all in the other."""
+    question's content words are all in the other; or when one asks what a thing is and the other how to do
+    something with it or where it is."""
+    if _defined(a, b):
+        return "definition", "way or place"
+    if _defined(b, a):
+        return "way or place", "definition"
+    if _cause_against_effect(a, b):
+        return "cause", "consequence"
+    if _cause_against_effect(b, a):
+        return "consequence", "cause"
     ka, kb = asked(a), asked(b)
     if ka is None or kb is None or ka == kb or not {ka, kb} & _DISTINCT:
         return None
