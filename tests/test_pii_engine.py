@@ -1238,6 +1238,47 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ('conn = "host=db password=Hunter22x", user = "bob"', "Hunter22x", "PASSWORD"),
         ("run('password=Hunter22x'.upper())", "Hunter22x", "PASSWORD"),
         ('{"dsn": "password=Hunter22x"}', "Hunter22x", "PASSWORD"),
+        # set AC (a blind helper's): a bootstrap token with a dot read as an attribute, a cookie's session and CSRF
+        # tokens, an app key in camelCase, French's password key in a JSON log, a sort code under its column
+        ("users:\n- name: admin\n  user:\n    token: jkoxhe.ignd2p9pwhn19ohh", "jkoxhe.ignd2p9pwhn19ohh", "SECRET"),
+        ('cookie="sessionid=p43wv1malvxvpbsxmhmqz9sitvcd5ous; x=1"', "p43wv1malvxvpbsxmhmqz9sitvcd5ous", "SECRET"),
+        ('cookie="a=1; csrftoken=LNYWErUepcT8xTZV0uUyFqQiEYaoOJE0"', "LNYWErUepcT8xTZV0uUyFqQiEYaoOJE0", "SECRET"),
+        ("JSESSIONID=1A2B3C4D5E6F7A8B9C0D1E2F3A4B5C6D", "1A2B3C4D5E6F7A8B9C0D1E2F3A4B5C6D", "SECRET"),
+        (
+            "datadog:\n  appKey: 113e37fee97653e0d154279dee1d59a8d4032cb9",
+            "113e37fee97653e0d154279dee1d59a8d4032cb9",
+            "SECRET",
+        ),
+        ('payload={"login":"m.durand","mot_de_passe":"Soleil&Lune1987"}', "Soleil&Lune1987", "PASSWORD"),
+        ("id,name,bank_sort,salary\nE1,Callum,40-11-62,41250", "40-11-62", "ID_NUMBER"),
+        # ...a position in a device's list, after a phone's GPS fix, with a sign and a hemisphere, under a heading
+        ('{"dev":"thermo-kitchen","home_gps":[48.150598,11.580376]}', "48.150598,11.580376", "LOCATION"),
+        ("I/Geo: last fix 40.763795, -73.969016 accuracy=6m", "40.763795, -73.969016", "LOCATION"),
+        ("coordinates of my client's home: 47.61044 N, -122.33501 W", "47.61044 N, -122.33501 W", "LOCATION"),
+        (
+            "our nurses' home locations:\nJane: -1.27681, 36.83266\nPeter: -1.2678, 36.8197",
+            "-1.27681, 36.83266",
+            "LOCATION",
+        ),
+        (
+            "GPS points; the first is my front door:\n52.362260 4.898031\n52.37311 4.89201",
+            "52.362260 4.898031",
+            "LOCATION",
+        ),
+        # ...passwords in Turkish, Arabic, Vietnamese and Greek sentences, door codes in French, Swedish and German
+        ("Instagram şifrem Boğaziçi_1453 idi, hesabım çalındı", "Boğaziçi_1453", "PASSWORD"),  # noqa: RUF001
+        ("سارة: كلمة سر الواي فاي هي Nakheel@2024", "Nakheel@2024", "PASSWORD"),
+        ("mật khẩu wifi quán là caphe_sua_da99, còn", "caphe_sua_da99", "PASSWORD"),
+        ("Ο κωδικός μου στο e-banking είναι Ελιά#2024gr και", "Ελιά#2024gr", "PASSWORD"),  # noqa: RUF001
+        ("et le code de l'alarme est 7319. Les clés", "7319", "PASSWORD"),
+        ("Kungsgatan 8, koden till porten 3581 funkar inte.", "3581", "PASSWORD"),
+        ("Der Türcode ist 4821.", "4821", "PASSWORD"),
+        # ...and an authenticator's setup key in groups of four
+        (
+            "Google Authenticator gave me this secret: EPLE PDO4 4WW7 JYR3 Y2MF UVK6 7FIZ 2BQI",
+            "EPLE PDO4 4WW7 JYR3 Y2MF UVK6 7FIZ 2BQI",
+            "SECRET",
+        ),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -1475,6 +1516,12 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         # a review's: inspection numbers, editions and laws after security-code words; a password word before no value
         "Die Prüfnummer 4711 steht auf dem Typenschild; 보안 코드 2024년 개정판; 请参考安全码 2024 版规范",
         "El Código de Seguridad 2015 regula el tráfico; पासवर्ड SHA-256 से हैश करें; كلمة السر Wi-Fi6 غير آمنة",
+        # set AC's look-alikes: a product's code in Greek, a dotted attribute, landmarks under a heading, a session's
+        # name, words in groups of four
+        "Ο κωδικός προϊόντος είναι AB-1234; password = settings.db_password2; token: self.auth.token",  # noqa: RUF001
+        "Landmarks:\nEiffel Tower 48.8584, 2.2945\nBig Ben 51.5007, -0.1246",
+        "session=checkout_flow_2023_v2_final_version_b; the session id is new; PHPSESSID=abc",
+        "In the authenticator docs: tap plus then scan code from the site",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

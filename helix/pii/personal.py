@@ -369,16 +369,25 @@ _GEO_KEYED = re.compile(
     + r")(?!\d|\.\d))"
 )
 _GEO_HEMISPHERES = re.compile(
-    r"(?<![\w.])(?:\d{1,2}\.\d{4,}[ \t]?°?[ \t]?[NS][,;]?[ \t]*\d{1,3}\.\d{4,}[ \t]?°?[ \t]?[EW]"
+    r"(?<![\w.])(?:-?\d{1,2}\.\d{4,}[ \t]?°?[ \t]?[NS][,;]?[ \t]*-?\d{1,3}\.\d{4,}[ \t]?°?[ \t]?[EW]"
     r"|[NS][ \t]?\d{1,2}\.\d{4,}°?[,;]?[ \t]*[EW][ \t]?\d{1,3}\.\d{4,}°?)(?![\w.])"
 )
-_GEO_PAIR = re.compile(r"(?<![\w.-])(?P<lat>" + _DEGREES + r"),[ \t]?(?P<lng>" + _DEGREES + r")(?!\d|\.\d)")
+_GEO_PAIR = re.compile(r"(?<![\w.-])(?P<lat>" + _DEGREES + r")(?:,[ \t]?|[ \t]+)(?P<lng>" + _DEGREES + r")(?!\d|\.\d)")
+# set AC: a device's data names a position as one key over a list ("home_gps": [48.150598, 11.580376])
+_GEO_LIST = re.compile(
+    r"(?i)(?:gps|coords?|coordinates|lat_?lng|lat_?lon|geo|location)[\"']?[ \t]*[:=][ \t]*\[[ \t]*(?P<pair>"
+    + _DEGREES
+    + r"[ \t]*,[ \t]*"
+    + _DEGREES
+    + r")[ \t]*\]"
+)
 # "house" in lower case: a landmark's name has one ("Sydney Opera House coordinates: -33.8568, 151.2153."); a home in
 # other languages too, as they write it (set AA: "La ubicación de mi casa ... lat 19.41283, lng -99.16542"; not "Casa
 # Botín", a restaurant)
 _HOME_WORDS = re.compile(
     r"\b(?:(?i:my|our|home|flat|apartment|front door|live|lives|living|parents'?|mum'?s|mom'?s|dad'?s)|house"
-    r"|casa|hogar|apartamento|appartamento|maison|chez moi|domicil\w*|Zuhause|zu Hause|Wohnung)\b"
+    r"|casa|hogar|apartamento|appartamento|maison|chez moi|domicil\w*|Zuhause|zu Hause|Wohnung"
+    r"|(?i:(?:last|gps|gnss|location|position) fix))\b"  # set AC: a phone's position in its log ("I/Geo: last fix ...")
 )
 
 
@@ -400,13 +409,40 @@ class GeoCoordinatesRecognizer(_SpanRecognizer):
             lat, lng = abs(float(pair.group("lat"))), abs(float(pair.group("lng")))
             if lat <= 90 and lng <= 180 and max(lat, lng) >= 1 and _on_a_home_line(text, *pair.span()):
                 yield pair.span()
+        for listed in _GEO_LIST.finditer(text):
+            yield listed.span("pair")
 
 
 def _on_a_home_line(text: str, start: int, end: int) -> bool:
+    """A home's word on the position's line, or on the line that introduces the lines it is in ("...our nurses' home
+    locations:" over "Jane: -1.27681, 36.83266")."""
     line_start = max(text.rfind("\n", 0, start) + 1, start - 100)
     line_end = text.find("\n", end)
     line_end = min(len(text) if line_end < 0 else line_end, end + 100)
-    return _HOME_WORDS.search(text, line_start, line_end) is not None
+    if _HOME_WORDS.search(text, line_start, line_end) is not None:
+        return True
+    heading = _heading_before(text, text.rfind("\n", 0, start) + 1)
+    return heading is not None and _HOME_WORDS.search(text, *heading) is not None
+
+
+_LIST_LINES_READ = 20  # a heading introduces the lines of its list, not every line of a long text after it
+
+
+def _heading_before(text: str, line_start: int) -> tuple[int, int] | None:
+    """The span of the nearest line before `line_start` that ends in ":" (a list's heading), within the lines of one
+    block (no empty line between), else None."""
+    end = line_start - 1
+    for _ in range(_LIST_LINES_READ):
+        if end <= 0:
+            return None
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end].rstrip()
+        if not line:
+            return None
+        if line.endswith(":"):
+            return start, start + len(line)
+        end = start - 1
+    return None
 
 
 def street_addresses(text: str) -> Iterator[tuple[int, int]]:
@@ -664,7 +700,8 @@ _ID_WORD_BRANCHES = (
     # Spain's health card and social security affiliation, Germany's health insurance number in one word, a passport
     # in Indonesian and Malay (paspor), Canada's client number (UCI), Mexico's RFC by its name, an account in the
     # Nordic languages and German (konto, kontonummer), and frequent-flyer and loyalty numbers
-    *("sort ?code", r"dow[oó]d\w*", "carta d(?:['\u2019]|i )?identit[àa]", "tarjeta sanitaria", r"afiliaci[oó]n"),
+    *("sort[ _]?code", "bank[ _]sort", r"dow[oó]d\w*", "carta d(?:['\u2019]|i )?identit[àa]", "tarjeta sanitaria"),
+    r"afiliaci[oó]n",
     *("seguridad social", r"krankenversicherten\w*", "paspor", "uci", "rfc", r"konto\w*"),
     *(r"frequent[ -]?fl[iy]er", "flying blue", "skymiles", "aadvantage", "mileageplus", r"miles ?(?:&|and) ?more"),
     *(word + _ID_NUMBER_SUFFIX for word in ("membership", "loyalty")),
@@ -813,6 +850,9 @@ ID_HINTS = (
     *(
         "sort code",
         "sortcode",
+        "sort_code",
+        "bank_sort",
+        "bank sort",
         "dowod",
         "dowód",
         "identit",

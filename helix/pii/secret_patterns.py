@@ -73,15 +73,16 @@ def _generated(value: str) -> bool:
 
 def _session_token(value: str) -> bool:
     """A session's token: 24 or more letters, digits, "_" and "-", generated (`_generated`), a UUID or hex, or small
-    letters with six digits or more among them (PHP's and Django's ids); not a talk's name ("DAY2-AFTERNOON-TRACK3")
-    nor code (`boto3.Session(...)`)."""
+    letters with six digits or more among them (PHP's ids), or three in 32 or more letters and digits (Django's);
+    not a talk's name ("DAY2-AFTERNOON-TRACK3") nor code (`boto3.Session(...)`)."""
     if _SESSION_CHARACTERS.fullmatch(value) is None:
         return False
     lower = value.lower()
+    digits = sum(c.isdigit() for c in value)
     return (
         _generated(value)
         or _UUID_OR_HEX.fullmatch(lower) is not None
-        or (value.islower() and sum(c.isdigit() for c in value) >= 6)
+        or (value.islower() and (digits >= 6 or (digits >= 3 and len(value) >= 32 and value.isalnum())))
     )
 
 
@@ -119,6 +120,19 @@ _EXPRESSION = regex.compile(
 )
 
 
+def _base32_in_groups(value: str) -> bool:
+    """A key's groups, not words: two digits or more among them, all in one case."""
+    return sum(c.isdigit() for c in value) >= 2 and (value.isupper() or value.islower())
+
+
+def _code(value: str) -> bool:
+    """An expression (`_EXPRESSION`), unless what reads as an attribute has a part mixed as a generator mixes letters
+    and digits: a bootstrap token "jkoxhe.ignd2p9pwhn19ohh" is no `settings.db_password`."""
+    if _EXPRESSION.search(value) is None:
+        return False
+    return not any(sum(a.isdigit() != b.isdigit() for a, b in pairwise(part)) >= 4 for part in value.split("."))
+
+
 def _looks_literal(value: str) -> bool:
     stripped = value.strip()
     return stripped.lower() not in _PLACEHOLDER_WORDS and not _PLACEHOLDER_VALUE.search(stripped)
@@ -129,7 +143,7 @@ def _plausible_password(value: str) -> bool:
 
 
 def _plausible_bare_password(value: str) -> bool:
-    return _plausible_password(value) and not _EXPRESSION.search(value)
+    return _plausible_password(value) and not _code(value)
 
 
 _TYPOGRAPHIC_QUOTES = "«»„“”‘’「」『』‹›"  # noqa: RUF001
@@ -159,7 +173,7 @@ def _plausible_secret(value: str) -> bool:
 
 
 def _plausible_bare_secret(value: str) -> bool:
-    return _plausible_secret(value) and not _EXPRESSION.search(value)
+    return _plausible_secret(value) and not _code(value)
 
 
 def _plausible_secrets(value: str) -> bool:
@@ -241,8 +255,9 @@ _BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,4096}(?:(?:&(?![\w.-]+=)|""" + _IN
 # A password is also named in German, French, Spanish, Portuguese, Dutch, Polish, Turkish, Russian and Swedish, and
 # in Chinese, Japanese and Korean (no word boundary before those: "数据库密码").
 _FOREIGN_PASSWORD_WORDS = (
-    r"passwort|kennwort|mot de passe|contraseña|contrasena|clave (?:de acceso|del? wi-?fi|wi-?fi)|senha|wachtwoord"
-    r"|hasło|şifre|пароль|lösenord"
+    r"passwort|kennwort|mot[ _-]de[ _-]passe|contraseña|contrasena|clave (?:de acceso|del? wi-?fi|wi-?fi)|senha"
+    r"|wachtwoord|hasło|şifre(?:m|si|niz)?|пароль|lösenord|mật khẩu"
+    r"|κωδικ(?:ός|ό|ού) (?:μου|σου|πρόσβασης)"  # noqa: RUF001 - Greek: "my code", "access code"
 )
 # and in Arabic and Hindi (the Arabic one often after "و", "and", written as one word with it).
 _CJK_ONLY_PASSWORD_WORDS = r"密码|密碼|パスワード|비밀번호"
@@ -256,9 +271,10 @@ _FOREIGN_PASSWORD_KEY = rf"(?i:(?:(?<!\w)(?:{_FOREIGN_PASSWORD_WORDS})|{_CJK_PAS
 _SECRET_KEY = (
     r"(?i:(?<![a-z0-9])(?:secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?key"
     r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?token|token|account[_-]?key|sharedaccesskey"
+    r"|[cx]srf[_-]?token|app[_-]?key"
     r"|private[_-]?key|preshared[_-]?key)s?\b"
     # the last word of a camelCase name (SessionToken, clientSecret, SecretAccessKey); not a bare "Key" (sortKey)
-    r"|(?-i:(?<=[a-z0-9])(?:Token|Secret|AccessKey|ApiKey|SecretKey|PrivateKey))s?\b"
+    r"|(?-i:(?<=[a-z0-9])(?:Token|Secret|AccessKey|ApiKey|AppKey|SecretKey|PrivateKey))s?\b"
     # set S: keys named for what they may do (Segment's writeKey, Algolia's and Parse's master keys)
     r"|(?<![a-z0-9])(?:write|master|admin|signing|encryption)[_-]?keys?\b"
     r"|(?<=[a-z0-9][_.])authtok\b)"  # set U: sssd.conf's ldap_default_authtok (an LDAP bind's password)
@@ -285,7 +301,8 @@ _CJK_PASSWORD_HINTS = ("密码", "密碼", "パスワード", "비밀번호", "�
 # Few and short: each is looked for in every text that names a password in English too. Those beyond Latin-1 (ł, ş,
 # Cyrillic, CJK) cost nothing in a Latin-1 text.
 _FOREIGN_PASSWORD_HINTS = (
-    *("wort", "de passe", "contrase", "clave", "senha", "wachtwoord", "hasło", "şifre", "пароль", "lösenord"),
+    *("wort", "passe", "contrase", "clave", "senha", "wachtwoord", "hasło", "şifre", "пароль", "lösenord"),
+    *("mật khẩu", "κωδικ"),
     *_CJK_PASSWORD_HINTS,
 )
 _SECRET_HINTS = ("secret", "key", "token", "authtok")
@@ -678,7 +695,7 @@ def _terraform_default(name: str, key: str, score: float, check: Check) -> Secre
 _PASS_NOUNS = ("work", "boarding", "bus", "day", "season", "guest", "visitor", "access", "press", "gate", "hall")
 
 
-_PROSE_VERBS = r"(?:is|was|to|ist|lautet|est|c['\u2019]est|es|era|é|è|är|er|jest|je)"
+_PROSE_VERBS = r"(?:is|was|to|ist|lautet|est|c['\u2019]est|es|era|é|è|är|er|jest|je|là|είναι|هي|هو)"
 
 
 def _password_far_in_prose(value: str) -> bool:
@@ -775,6 +792,8 @@ def _password_beside(name: str, lead: str, words: str, hints: tuple[str, ...]) -
 
 
 _PROSE_PASSWORD_WORDS = r"password|passwd|passphrase|passcode|pwd|pw|(?:wi-?fi|wlan|router)[ \t-]+pass"
+# set AC: in a sentence also Arabic's ("كلمة سر الواي فاي هي ...": the Wi-Fi's password is ...)
+_FOREIGN_PROSE_PASSWORD_WORDS = f"{_FOREIGN_PASSWORD_WORDS}|{_ARABIC_HINDI_PASSWORD_WORDS}"
 
 PASSWORD_PATTERNS = [
     _api(
@@ -819,10 +838,10 @@ PASSWORD_PATTERNS = [
         line_local=True,
     ),
     _password_prose("password_prose", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS),
-    _password_prose("password_prose_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS),
+    _password_prose("password_prose_foreign", _FOREIGN_PROSE_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS),
     _password_prose("password_prose_far", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, far=True),
     _password_prose("password_prose_led", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, led=True),
-    _password_prose("password_prose_far_foreign", _FOREIGN_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS, far=True),
+    _password_prose("password_prose_far_foreign", _FOREIGN_PROSE_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS, far=True),
     _api(
         # set T: SQL's roles and users (PostgreSQL's `CREATE ROLE app LOGIN PASSWORD '...'`, MySQL's `IDENTIFIED BY
         # '...'` or `IDENTIFIED WITH mysql_native_password BY '...'`)
@@ -876,12 +895,15 @@ PASSWORD_PATTERNS = [
         # sentence ("his pin for the safe is 7719", "the front door code for 12 Orchard Lane is now 7391"), not a
         # measure ("pin 2 at 3300 mV") nor a part of a longer number
         "pin_code",
-        r"(?i:\b(?:pin(?:[ -]?code)?|(?:door|gate|alarm|safe|lock|entry|garage|keypad|building)[ -]code)\b)"
+        r"(?i:\b(?:pin(?:[ -]?code)?|(?:door|gate|alarm|safe|lock|entry|garage|keypad|building)[ -]code"
+        # set AC: in French, German, Spanish and Swedish ("le code de l'alarme est 7319", "koden till porten 3581")
+        r"|code (?:de l['\u2019]alarme|de la porte|d['\u2019]entrée|du portail)|digicode|(?:tür|tor|alarm)code"
+        r"|código de (?:la puerta|la alarma|acceso)|koden till (?:porten|dörren|larmet)|(?:port|dörr|larm)koden?)\b)"
         # set Y: or a digit at a time right after "is" or a colon ("alarm code for the surveyor: 4-9-1-7"; not "a
         # 4-2-3-1", "section 3-1-4-2")
         r"[^\n\d]{0,40}?(?<![\d.,:/-])(?P<value>\d{4,8}|(?:(?<=\bis )|(?<=:)|(?<=: ))\d(?:-\d){3,7})"
         r"(?!\d|[.,:/-]\d|[ \t]?(?i:m?v|ma|mhz|ohm|pins?)\b)",
-        ("pin", "code"),
+        ("pin", "code", "código", "kod"),
         score=0.8,
         check=_not_a_sequence,
         line_local=True,
@@ -1210,6 +1232,15 @@ SECRET_PATTERNS = [
         line_local=True,
     ),
     _api(
+        # set AC: an authenticator's setup key as sites show it, base32 in groups of four ("EPLE PDO4 4WW7 JYR3 ...")
+        "totp_setup_key",
+        r"(?<![\w-])(?P<value>(?i:[a-z2-7]{4}(?:[ \t][a-z2-7]{4}){3,7}))(?![\w-])",
+        ("authenticator", "totp", "2fa", "mfa", "setup key", "secret key", "otp"),
+        score=0.8,
+        check=_base32_in_groups,
+        line_local=True,
+    ),
+    _api(
         "bitlocker_recovery_key",  # eight groups of six digits
         r"(?<![\d-])\d{6}(?:-\d{6}){7}(?![\d-])",
         ("bitlocker", "recovery key", "recovery password"),
@@ -1236,9 +1267,9 @@ SECRET_PATTERNS = [
     # set W: a log's "session": "y5XFqWUt..." (a session's token, `_session_token`)
     *_assignments(
         "session",
-        r"(?<![\w.-])session(?=[\"']?[ \t]*[:=])",
+        r"(?i:(?<![\w.-])(?:php|j)?session(?:[_-]?id)?|(?<![\w.-])sessid)(?=[\"']?[ \t]*[:=])",
         _BARE_KEY_VALUE,
-        ("session",),
+        ("session", "sessid"),
         0.7,
         (_session_token,) * 2,
         _session_token,
