@@ -6,6 +6,7 @@ to do next; they never carry prompt text, PII or keys.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 # Anthropic's API (/v1/messages, /v1/messages/count_tokens): its errors are answered in its shape.
@@ -116,6 +117,16 @@ _SERVER_CUTS = frozenset({SERVER_CUT, "Task cancelled, timeout graceful shutdown
 def cut_by_server(cancelled: BaseException) -> bool:
     """Whether a request's cancellation is the server stopping (answered 503), not its client leaving (499)."""
     return bool(cancelled.args) and cancelled.args[0] in _SERVER_CUTS
+
+
+def answer_server_cut(cancelled: asyncio.CancelledError) -> None:
+    """A cancellation by the server stopping becomes its 503 (`ServerStopping`): the client is told, in its API's
+    shape, rather than given uvicorn's plain-text 500. Any other cancellation is left to go on."""
+    if cut_by_server(cancelled):
+        task = asyncio.current_task()
+        assert task is not None
+        task.uncancel()
+        raise ServerStopping() from None
 
 
 class ServerStopping(HelixError):

@@ -43,14 +43,14 @@ from helix.cache.response_cache import ResponseCache
 from helix.call import Call, Endpoint, Next, Provider, Reply, Target
 from helix.config import CacheConfig, Config
 from helix.dburl import PostgresUrl, is_shared
-from helix.errors import HelixError
+from helix.errors import HelixError, answer_server_cut
 from helix.metrics import Metrics
 from helix.pii.analyzer import PiiEngine
 from helix.pii.config import NAMES_HINT, PiiConfig
 from helix.pii.redact import Redactor
 from helix.pii.users import UserIds, user_key
 from helix.pipeline.auth import KeyRing
-from helix.pipeline.cache import CacheStage
+from helix.pipeline.cache import CacheStage, InFlight
 from helix.pipeline.encoding import decoded_body
 from helix.pipeline.endpoints import ANTHROPIC_ENDPOINTS, anthropic_client_resolver
 from helix.pipeline.headers import MAX_TEXT_CHARS, header_text
@@ -129,6 +129,7 @@ class Gateway:
         self.pii: PiiEngine | None = None
         self.redact: RedactStage | None = None
         self._idle_cache: ResponseCache | None = None  # turned off by a reload; kept for turning on again
+        self._in_flight: InFlight = {}  # the cache stage's requests being answered, across reloads
         self._pii_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="helix-pii")
         self.users = UserIds(None)
         self._hash_key = ""  # the database's key for values kept only as a keyed hash (end users, cache namespaces)
@@ -214,7 +215,15 @@ class Gateway:
             scrub = redact.scrub_for_store if redact is not None and pii.scan_responses != "off" else None
             stages.append(
                 CacheStage(
-                    self.cache, self.config.cache, self.prices, self._hash_key, scrub, self._served_by, self._cached_as
+                    self.cache,
+                    self.config.cache,
+                    self.prices,
+                    self._hash_key,
+                    scrub,
+                    self._served_by,
+                    self._cached_as,
+                    self._in_flight,
+                    self.config.routing.deadline,
                 )
             )
         self._handler = compose(stages, self._route)
@@ -326,7 +335,11 @@ class Gateway:
         encoding Helix does not read) or never sent (the client left or stalled) is logged."""
         started, ts = time.perf_counter(), time.time()
         try:
-            return decoded_body(await body(), headers, self.config.server.max_body_bytes)
+            try:
+                return decoded_body(await body(), headers, self.config.server.max_body_bytes)
+            except asyncio.CancelledError as cancelled:  # the server stopping while the body came: a 503 and its row
+                answer_server_cut(cancelled)
+                raise
         except HelixError as exc:
             self._reject(endpoint, exc, headers, request_id, key, ts, started)
             raise

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -181,6 +183,27 @@ def _reload(served: Served) -> str:
     return done.stdout
 
 
+def test_a_request_after_a_reload_waits_for_the_same_one_asked_before_it(served: Served, fake: FakeState) -> None:
+    """Faults round 26: every reload built the cache stage afresh with an empty table of requests in flight, so the
+    same request asked after a reload (one that changed only [limits]) asked the provider again."""
+    models = '[models.m]\ntarget = "openai/slow-8"\n'
+    served.write_config(models, cache="enabled = true\nsemantic = false")
+    _reload(served)
+    fake.requests.clear()
+    results: list[httpx.Response] = []
+    first = threading.Thread(target=lambda: results.append(_ask(served.url, "the same question", "m")))
+    first.start()
+    time.sleep(0.3)
+    served.write_config(models, cache="enabled = true\nsemantic = false", limits="rpm = 1000")
+    assert "[limits] changed" in _reload(served)
+    assert first.is_alive()  # still asking the provider
+    second = _ask(served.url, "the same question", "m")
+    first.join(30)
+    assert results[0].status_code == 200 and second.status_code == 200, second.text
+    assert second.headers["x-helix-cache"] == "HIT-EXACT"
+    assert len(fake.requests) == 1
+
+
 def test_reload_rebuilds_pii_cache_and_limits_while_streams_are_in_flight(served: Served, fake: FakeState) -> None:
     models = '[models.m]\ntarget = "openai/slow-stream"\n'
     pattern_only = 'enabled = true\nspacy_model = "off"\nentities = ["EMAIL_ADDRESS"]'
@@ -315,6 +338,33 @@ def _cut_in_flight(served: Served, second_signal: bool) -> tuple[list[httpx.Resp
     for thread in [*waiting, *streams]:
         thread.join(10)
     return answers, texts, output
+
+
+def test_a_request_whose_body_is_still_coming_when_helix_stops_is_told_so_and_logged(served_briefly: Served) -> None:
+    """Faults round 26: a request whose body was still arriving when the shutdown grace ran out got uvicorn's
+    plain-text 500 (a traceback in the server's output) and no log row."""
+    port = int(served_briefly.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        body = b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}'
+        head = f"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n"
+        conn.sendall(head.encode() + f"content-length: {len(body) + 20}\r\n\r\n".encode() + body)
+        time.sleep(0.5)
+        served_briefly.process.send_signal(signal.SIGTERM)
+        answer = b""
+        with suppress(OSError):
+            while chunk := conn.recv(65536):
+                answer += chunk
+    output = served_briefly.process.communicate(timeout=30)[0]
+    assert "Exception in ASGI application" not in output and "Traceback" not in output, output
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert b" 503 " in status_line, answer
+    assert json.loads(rest.partition(b"\r\n\r\n")[2])["error"]["code"] == "server_stopping"
+    conn_db = sqlite3.connect(served_briefly.db)
+    try:
+        rows = conn_db.execute("SELECT status, error_code FROM requests").fetchall()
+    finally:
+        conn_db.close()
+    assert rows == [(503, "server_stopping")]
 
 
 @pytest.mark.parametrize("second_signal", [True, False], ids=["second-sigterm", "past-shutdown-grace"])

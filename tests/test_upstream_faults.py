@@ -178,9 +178,9 @@ def test_an_undecodable_or_redirected_answer_is_a_502(
 
 
 @contextmanager
-def raw_upstream(answer: bytes | list[bytes]) -> Iterator[str]:
+def raw_upstream(answer: bytes | list[bytes], gap: float = 0.3, connections: list[int] | None = None) -> Iterator[str]:
     """An "upstream" that answers every connection with `answer`, whatever was asked, then closes it; a list's parts
-    are sent 0.3 s apart."""
+    are sent `gap` seconds apart. Each connection accepted is appended to `connections`."""
     parts = answer if isinstance(answer, list) else [answer]
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
@@ -192,14 +192,19 @@ def raw_upstream(answer: bytes | list[bytes]) -> Iterator[str]:
                 conn, _ = listener.accept()
             except TimeoutError:
                 continue
-            with conn:
-                conn.settimeout(2)
-                with suppress(OSError):
-                    conn.recv(65536)
-                    for i, part in enumerate(parts):
-                        if i:
-                            time.sleep(0.3)
-                        conn.sendall(part)
+            if connections is not None:
+                connections.append(len(connections))
+            threading.Thread(target=answer_one, args=(conn,), daemon=True).start()
+
+    def answer_one(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(2)
+            with suppress(OSError):
+                conn.recv(65536)
+                for i, part in enumerate(parts):
+                    if i:
+                        time.sleep(gap)
+                    conn.sendall(part)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -1407,3 +1412,96 @@ def test_an_anthropic_rate_limit_event_before_any_text_is_a_429(helix: Helix) ->
         timeout=30,
     )
     assert response.status_code == 429 and response.json()["error"]["type"] == "rate_limit_error"
+
+
+PRICED = '[pricing."openai/gpt-4o-mini"]\ninput = 1.0\noutput = 2.0\n'
+STALLS_IN_ITS_BODY = [
+    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n" + b'{"id":"x1",',
+    b" " * 189,
+]
+EVENTS_CUT_BEFORE_THE_FINISH = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+    b'data: {"id":"x1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,'
+    b'"delta":{"role":"assistant","content":"hi"},"finish_reason":null}]}\n\n'
+)
+
+
+@pytest.mark.parametrize("answer", [STALLS_IN_ITS_BODY, EVENTS_CUT_BEFORE_THE_FINISH], ids=["stalls", "events-cut"])
+def test_a_whole_answer_the_provider_began_and_broke_off_is_charged(
+    tmp_path: Path, answer: bytes | list[bytes]
+) -> None:
+    """Faults round 26: a non-streamed answer whose body stalled past the read timeout, or a whole answer sent as
+    events cut before their end, was billed by the provider and charged nothing (only a connection cut while the
+    body was read was); each attempt is charged its estimate now, as a stream's is."""
+    with raw_upstream(answer, gap=3.0) as url:  # past the tests' read timeout of 2 s
+        config = PRICED + "[routing]\nretries = 1\nbackoff = 0.01\n"
+        instance = start_helix(tmp_path, url, config)
+        try:
+            response = post(instance, "gpt-4o-mini", max_tokens=100)
+            assert response.status_code in (502, 504), response.text
+            instance.flush()
+            (row,) = instance.rows("SELECT cost_usd, status FROM requests")
+            one = (len('"x"') / 4 * 1.0 + 100 * 2.0) / 1_000_000  # about: the prompt's estimate and max_tokens
+            assert row["cost_usd"] is not None and row["cost_usd"] > one, row  # two attempts, each charged
+        finally:
+            instance.server.stop()
+
+
+def _ask_together(helix: Helix, count: int) -> list[tuple[float, httpx.Response]]:
+    """`count` identical requests sent at once: (seconds taken, response) each."""
+    results: list[tuple[float, httpx.Response]] = []
+
+    def ask() -> None:
+        began = time.monotonic()
+        response = post(helix, "gpt-4o-mini")
+        results.append((time.monotonic() - began, response))
+
+    threads = [threading.Thread(target=ask) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_requests_waiting_for_the_same_one_in_flight_keep_the_routing_deadline(tmp_path: Path) -> None:
+    """Faults round 26: with a 2 s [routing] deadline and a provider that never answers, the requests that waited for
+    the same request in flight began their own attempts when it gave up, and answered after twice the deadline."""
+    silent = [b"", b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"]
+    with raw_upstream(silent, gap=20.0) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\ndeadline = 2.0\n")
+        try:
+            results = _ask_together(instance, 3)
+            assert [r.status_code for _, r in results] == [504] * 3, [r.text for _, r in results]
+            assert max(seconds for seconds, _ in results) < 3.5  # not 4 s and more
+        finally:
+            instance.server.stop()
+
+
+def test_a_rate_limit_is_shared_with_the_same_requests_waiting_for_it(tmp_path: Path) -> None:
+    """Faults round 26: a provider's 429 to a request left those that waited for it to ask at once, a burst of
+    attempts against a provider that had just refused; they get its 429 now, as they get its 5xx."""
+    limited = [b"", b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"]
+    connections: list[int] = []
+    with raw_upstream(limited, gap=1.0, connections=connections) as url:
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            results = _ask_together(instance, 4)
+            assert [r.status_code for _, r in results] == [429] * 4, [r.text for _, r in results]
+            assert len(connections) == 1
+        finally:
+            instance.server.stop()
+
+
+def test_waiting_for_the_same_request_in_flight_is_not_helixs_own_time(helix: Helix) -> None:
+    """Faults round 26: a request served the answer of the same one in flight reported its wait (1.8 s) as Helix's
+    overhead, in x-helix-overhead-ms, the log and the dashboard."""
+    results: list[httpx.Response] = []
+    first = threading.Thread(target=lambda: results.append(post(helix, "slow-1.5")))
+    first.start()
+    time.sleep(0.3)
+    second = post(helix, "slow-1.5")
+    first.join(30)
+    assert second.headers["x-helix-cache"] == "HIT-EXACT", second.headers
+    assert float(second.headers["x-helix-overhead-ms"]) < 500

@@ -22,6 +22,7 @@ from helix.errors import (
     DatabaseUnavailable,
     HelixError,
     ServerStopping,
+    answer_server_cut,
     body_too_large,
     cut_by_server,
 )
@@ -147,22 +148,12 @@ async def unless_client_leaves(work: Awaitable[T], receive: Receive) -> T:
         if any(w.done() and not w.cancelled() and w.result() for w in watchers):
             task.uncancel()
             raise ClientGone("the client disconnected before its answer was ready") from None
-        _answer_server_cut(exc)
+        answer_server_cut(exc)
         raise
     finally:
         timer.cancel()
         for watcher in watchers:
             watcher.cancel()
-
-
-def _answer_server_cut(exc: asyncio.CancelledError) -> None:
-    """A cancellation by the server stopping becomes its 503 (the log stage has recorded it): the client is told,
-    in its API's shape, rather than given uvicorn's plain-text 500."""
-    if cut_by_server(exc):
-        task = asyncio.current_task()
-        assert task is not None
-        task.uncancel()
-        raise ServerStopping() from None
 
 
 async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any]) -> bool:
@@ -197,7 +188,7 @@ async def stream_response(call: Call, chunks: AsyncIterator[dict[str, Any]], enc
     except StopAsyncIteration:
         first = None
     except asyncio.CancelledError as exc:
-        _answer_server_cut(exc)
+        answer_server_cut(exc)
         raise
     headers = {**helix_headers(call), "cache-control": "no-cache", "x-accel-buffering": "no"}
     return EventStream(headers, _sse(call, first, chunks, encoder))
@@ -280,7 +271,7 @@ async def _sse(
         yield b"".join(held) + encoder.error(exc)
     except asyncio.CancelledError as exc:
         try:
-            _answer_server_cut(exc)
+            answer_server_cut(exc)
         except ServerStopping as stopping:
             await _fail(chunks, stopping)  # logged as the server's cut, if the pipeline was not the one cut
             yield b"".join(held) + encoder.error(stopping)

@@ -102,11 +102,14 @@ class CacheStage:
         before_store: BeforeStore | None = None,
         served_by: ServedBy | None = None,
         cached_as: CachedAs | None = None,
+        in_flight: InFlight | None = None,
+        deadline: float | None = None,
     ) -> None:
         """`hash_key`: the database's key a namespace is kept under, hashed (clients name them by an email).
         `served_by`: a hit is logged, costed and headed as the deployment whose answer it was (an alias's fallback
         may have written it), not as the first the call was routed to. `cached_as`: the model name an answer is keyed
-        by (an alias's own, `RoutingTable.cached_as`); the deployment's without it."""
+        by (an alias's own, `RoutingTable.cached_as`); the deployment's without it. `deadline`: the seconds a request
+        may take without an x-helix-timeout (`[routing] deadline`), waiting for the same request included."""
         self._hash_key = hash_key
         self._cache = cache
         self._served_by = served_by
@@ -115,9 +118,8 @@ class CacheStage:
         self._prices = prices
         self._before_store = before_store
         self._max_entry_bytes = config.max_entry_kb * 1024
-        # Exact keys of answers being fetched now to be stored: the same request asked meanwhile waits for that
-        # answer instead of asking the provider again (a burst of one question cost as many provider calls).
-        self._in_flight: dict[bytes, asyncio.Future[Outcome]] = {}
+        self._in_flight: InFlight = {} if in_flight is None else in_flight
+        self._deadline = deadline
 
     def _controls(self, call: Call) -> Controls:
         directives = {d.strip().lower() for d in call.headers.get("cache-control", "").split(",")}
@@ -149,9 +151,14 @@ class CacheStage:
         # The same request in flight is waited for, then its answer looked up. When it ended with no answer at all
         # (its client left), the next waiter asks and the others wait for that one; a server error of the provider's
         # is theirs too. An answer not stored (too large, cut short) leaves each to ask: never one after another.
-        deadline = _deadline(call)
+        seconds = timeout_header(call.headers) or self._deadline
+        deadline = None if seconds is None else asyncio.get_running_loop().time() + seconds - call.elapsed()
         while found.hit is None and coalesce and (fetching := self._in_flight.get(keys.exact)) is not None:
-            outcome = await _wait_for_same(fetching, call, deadline)
+            waiting_since = time.perf_counter()
+            try:
+                outcome = await _wait_for_same(fetching, call, deadline, seconds)
+            finally:  # waiting for the provider's answer to the same request: not Helix's own time
+                call.upstream_seconds += time.perf_counter() - waiting_since
             if isinstance(outcome, HelixError):
                 raise _theirs_too(outcome)
             found = await self._cache.lookup(keys, controls.threshold)
@@ -294,12 +301,17 @@ def _answered(choice: dict[str, Any]) -> bool:
 # failed by the provider (the error, `_shared`), or with no answer at all (_LEFT: the client left, Helix failed).
 _LEFT = object()
 Outcome = HelixError | object | None
+# Exact keys of answers being fetched now to be stored: the same request asked meanwhile waits for that answer instead
+# of asking the provider again (a burst of one question cost as many provider calls). One table for the server's life:
+# a reload builds the stage again, and a request after it still waits for the same one asked before it.
+InFlight = dict[bytes, asyncio.Future[Outcome]]
 
 
 def _shared(error: HelixError) -> bool:
-    """A provider's failure any request of the same key would meet: a server error, a connection lost. Not its 4xx,
-    which may be about fields the cache's key leaves out (metadata, user), nor a timeout: the asker's own deadline."""
-    return error.status >= 500 and not isinstance(error, UpstreamTimeout)
+    """A provider's failure any request of the same key would meet: a server error, a connection lost, a rate limit
+    (its waiters all asking at once were a burst against a provider that had just refused). Not its other 4xx, which
+    may be about fields the cache's key leaves out (metadata, user), nor a timeout: the asker's own deadline."""
+    return (error.status >= 500 or error.status == 429) and not isinstance(error, UpstreamTimeout)
 
 
 def _theirs_too(error: HelixError) -> HelixError:
@@ -310,22 +322,19 @@ def _theirs_too(error: HelixError) -> HelixError:
     return theirs
 
 
-def _deadline(call: Call) -> float | None:
-    seconds = timeout_header(call.headers)
-    return None if seconds is None else asyncio.get_running_loop().time() + seconds
-
-
-async def _wait_for_same(fetching: asyncio.Future[Outcome], call: Call, deadline: float | None) -> Outcome:
-    """Until the same request in flight ends (how: `Outcome`), within this request's own deadline, for all its waits
-    together (the other one goes on)."""
-    seconds = None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
+async def _wait_for_same(
+    fetching: asyncio.Future[Outcome], call: Call, deadline: float | None, seconds: float | None
+) -> Outcome:
+    """Until the same request in flight ends (how: `Outcome`), within this request's own deadline (of `seconds` from
+    its arrival), for all its waits together (the other one goes on)."""
+    left = None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
     try:
-        return await asyncio.wait_for(asyncio.shield(fetching), seconds)
+        return await asyncio.wait_for(asyncio.shield(fetching), left)
     except TimeoutError:
+        named = f"its {TIMEOUT_HEADER}" if timeout_header(call.headers) else "[routing] deadline"
+        why = f"{named} of {seconds:g} s"
         raise UpstreamTimeout(
-            f"the same request, in flight, was not answered within its {TIMEOUT_HEADER} of"
-            f" {timeout_header(call.headers)} s",
-            provider=call.target.provider.name,
+            f"the same request, in flight, was not answered within {why}", provider=call.target.provider.name
         ) from None
 
 

@@ -65,8 +65,9 @@ class Router:
         seconds = timeout_header(call.headers) or settings.deadline
         # Every attempt is bounded by a timer (~10 us), also when the deadline is longer than the upstream read
         # timeout: that one bounds each read, not the attempt, and an upstream that trickles its answer a byte
-        # at a time (or pings a stream before its first event) would otherwise hold the request for ever.
-        tries = _Tries(_monotonic() + seconds)
+        # at a time (or pings a stream before its first event) would otherwise hold the request for ever. Counted
+        # from the request's arrival: time it waited for a budget's room or the same request in flight is spent.
+        tries = _Tries(_monotonic() + seconds - call.elapsed())
         tokens: int | None = None
         cooling: list[tuple[Group, Sequence[Deployment], str | None]] = []  # groups passed over untried, all out
         for index, group in enumerate(route.groups):

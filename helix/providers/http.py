@@ -394,9 +394,20 @@ async def open_request(
                     and value.isprintable()
                 ):
                     call.upstream_headers[name] = value
-        yield response
+        try:
+            yield response
+        except HelixError as error:
+            if call is not None and not call.stream and _broke_off(error):
+                # a whole answer the provider began (its headers came) and broke off or stalled: billed all the same.
+                # A stream's is charged as the stream it was (`estimate.unmetered`), not twice.
+                call.cut_answers += (call.target,)
+            raise
     finally:
         await response.aclose()
+
+
+def _broke_off(error: HelixError) -> bool:
+    return isinstance(error, UpstreamTimeout) or error.code in ("upstream_cut_off", "upstream_truncated_stream")
 
 
 # The most bytes of a whole answer Helix reads, decoded: beyond any real one, short of letting a provider (or a gzip
@@ -419,10 +430,7 @@ async def _read(response: httpx.Response, provider: str, call: Call | None, limi
     except AnswerTooLarge:
         raise unreadable(provider, "an answer", "upstream_bad_answer", f"over {limit >> 20} MB") from None
     except UPSTREAM_FAILURES as exc:
-        error = transport_error(provider, exc, answering=True)
-        if call is not None and error.code == "upstream_cut_off":
-            call.cut_answers += (call.target,)
-        raise error from None
+        raise transport_error(provider, exc, answering=True) from None
     finally:
         if call is not None:
             call.upstream_seconds += time.perf_counter() - began
