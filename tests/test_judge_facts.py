@@ -223,6 +223,30 @@ FACT_NEAR_MISSES = [
     ("how do i remove a temporary tattoo", "how do i remove a permanent tattoo", "duration"),
     ("how can the landlord end a lease early", "how can the tenant end a lease early", "party"),
     ("how to delete a child account on xbox", "how to delete an adult account on xbox", "age"),
+    # blind near-miss set six (2026-12-07): served at 0.84-0.99
+    ("how long does the backup take", "how often does the backup run", "question"),
+    (
+        "do i qualify for a mortgage with a 620 credit score",
+        "how do i apply for a mortgage with a 620 credit score",
+        "question",
+    ),
+    ("am i eligible to join the loyalty program", "how do i join the loyalty program", "question"),
+    ("is it legal to jailbreak my iphone", "how do i jailbreak my iphone", "question"),
+    ("what's a typical interest rate on a car loan", "what exact interest rate will i get on my car loan", "precision"),
+    (
+        "i got charged an unexpected fee once last month",
+        "i keep getting charged an unexpected fee every month",
+        "recurrence",
+    ),
+    (
+        "what would happen if i pushed my api key to github",
+        "i just pushed my api key to github, what do i do",
+        "reality",
+    ),
+    ("can i cancel my phone contract", "can i cancel my late mother's phone contract", "owner"),
+    ("can i make changes to my booking", "my friend booked the trip, can i make changes to her booking", "owner"),
+    ("what's the normal return window for electronics", "are there any exceptions to the return window", "exception"),
+    ("what's the usual penalty for a late assignment", "can i get the late assignment penalty waived", "exception"),
 ]
 
 FACT_AGREEMENTS = [
@@ -330,6 +354,11 @@ FACT_AGREEMENTS = [
     ("how do I rate my driver", "how can I give my driver a rating"),
     ("It says my package was delivered but I didn't get it.", "I was home all day and my parcel was left outside?"),
     ("what is an api key", "what's an API key"),
+    # a thing repeated "more than once" is no single time; "my driver's license" is mine; "it's" owns nothing
+    ("which emails appear more than once", "find emails that show up multiple times"),
+    ("How do I renew my driver's license?", "I don't know how to renew my license before it expires"),
+    ("it's saved in my vault, how do I share it?", "how do I share a login from my vault"),
+    ("I forgot to skip next week's box", "how do I skip my box for next week"),
 ]
 
 
@@ -436,7 +465,7 @@ def test_relations_are_pairs_of_distinct_function_words_apart_from_particles() -
 
 def test_question_words_name_one_kind_of_answer_each() -> None:
     kinds = wordlists.question_words()
-    assert set(kinds.values()) == {"person", "time", "place", "reason", "amount"}
+    assert set(kinds.values()) == {"person", "time", "duration", "frequency", "place", "reason", "amount"}
     assert all(w == w.lower() and 1 <= len(w.split()) <= 2 for w in kinds)
     assert {"who", "why", "when", "where", "how many"} <= set(kinds)
 

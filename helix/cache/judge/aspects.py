@@ -29,7 +29,8 @@ _TEXTS_REMEMBERED = 1024
 
 
 @cache
-def _periods() -> tuple[str, ...]:
+def periods() -> tuple[str, ...]:
+    """The words for a period of time (the `periods` line): day, week, month, monday, ..."""
     lines = wordlists.lines("aspects.txt")
     periods = next(rest for head, _, rest in (line.partition(":") for line in lines) if head == "periods")
     return tuple(p.strip() for p in periods.split(","))
@@ -46,7 +47,7 @@ def classes() -> dict[str, dict[str, tuple[Phrase, ...]]]:
         fact, name = head.split()
         phrases: list[Phrase] = []
         for phrase in (p.strip() for p in rest.split(",")):
-            each = [phrase.replace("{period}", p) for p in _periods()] if "{" in phrase else [phrase]
+            each = [phrase.replace("{period}", p) for p in periods()] if "{" in phrase else [phrase]
             phrases.extend(tuple(p.split()) for p in each)
         out.setdefault(fact, {})[name] = tuple(phrases)
     return out
@@ -89,7 +90,9 @@ def present(text: str) -> dict[str, frozenset[str]]:
                 continue
             if fact == "modality" and len(phrase) == 1 and after in _POLITE_AFTER:
                 continue
-            if fact == "position" and after in _periods():
+            if fact == "position" and after in periods():
+                continue
+            if fact == "recurrence" and before in ("than", "least"):  # "more than once", "at least once": repeated
                 continue
             found.setdefault(fact, set()).add(name)
     return {fact: frozenset(names) for fact, names in found.items()}

@@ -667,6 +667,26 @@ def _check_parties(a: str, b: str) -> Veto | None:
     return None
 
 
+def _check_owner(a: str, b: str) -> Veto | None:
+    found = parties.other_owner(a, b)
+    if found is not None:
+        thing, whose_a, whose_b = found
+        return Veto("owner", f"{whose_a} {thing} vs {whose_b}")
+    return None
+
+
+_EXCEPTION_WORDS = frozenset({"exception", "exceptions", "waive", "waived", "waiver", "waiving"})
+
+
+def _check_exception(a: str, b: str) -> Veto | None:
+    """An exception asked for on one side only: "the normal return window" / "any exceptions to the return window",
+    "the usual late penalty" / "can I get the late penalty waived"."""
+    ea, eb = bool(_EXCEPTION_WORDS & set(words(a))), bool(_EXCEPTION_WORDS & set(words(b)))
+    if ea != eb:
+        return Veto("exception", "an exception asked for in one question only")
+    return None
+
+
 def _check_count(a: str, b: str) -> Veto | None:
     """One of a thing in one question and many of it in the other: "log out of this device" / "of all devices"."""
     ca, cb = _counted(words(a)), _counted(words(b))
@@ -705,7 +725,7 @@ def _check_reply(a: str, b: str) -> Veto | None:
 def _check_question(a: str, b: str) -> Veto | None:
     kinds = questions.different_kinds(a, b)
     if kinds is not None:
-        return Veto("question", f"a {kinds[0]} vs a {kinds[1]}")
+        return Veto("question", f"{kinds[0]} vs {kinds[1]}")
     return None
 
 
@@ -778,6 +798,8 @@ CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_count,
     _check_doer,
     _check_parties,
+    _check_owner,
+    _check_exception,
     _check_entities,
     _check_question,
 )

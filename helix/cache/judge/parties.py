@@ -1,5 +1,6 @@
 """Who acts on whom: "how do I rate my driver" and "how does my driver rate me" share every word and ask opposite
-things, as do "can my manager see my messages" and "can I see my manager's messages".
+things, as do "can my manager see my messages" and "can I see my manager's messages". And whose a thing is: "can I
+cancel my phone contract" / "my late mother's phone contract".
 
 Read without a parser: for each act, its doer is the word just before it (a personal pronoun, or a noun after a
 determiner: "my driver") and what it acts on the first word after it (determiners aside). Two questions about one
@@ -9,7 +10,7 @@ the manager.
 
 from __future__ import annotations
 
-from helix.cache.judge import wordlists
+from helix.cache.judge import aspects, wordlists
 from helix.cache.judge.text import stem, words
 
 _SAME_PARTY = {"me": "i", "us": "we", "him": "he", "her": "she", "them": "they"}
@@ -55,4 +56,36 @@ def traded(a: str, b: str) -> tuple[str, str, str] | None:
         for doer_b, act_b, done_to_b in acts_b:
             if act == act_b and doer != doer_b and (doer == done_to_b or doer_b == done_to):
                 return act, doer, doer_b
+    return None
+
+
+_MINE = frozenset({"my", "our"})
+_THEIRS = frozenset({"his", "her", "their"})
+_CONTRACTED = frozenset({"it", "that", "what", "there", "here", "who", "he", "she", "let", "where", "how", "when"})
+
+
+def _owners(tokens: list[str]) -> dict[str, set[str]]:
+    """thing (stemmed) -> whose it is said to be: "mine" (my, our, "my driver's license") or "another's" (his, her,
+    their, "someone else's", "my late mother's"); a time's possessive names no owner ("next week's box"), nor "it's"."""
+    periods = {*aspects.periods(), "today", "tomorrow", "yesterday", "tonight"}
+    out: dict[str, set[str]] = {}
+    for i, word in enumerate(tokens[:-1]):
+        if word in _MINE:
+            whose = "mine"
+        elif word in _THEIRS:
+            whose = "another's"
+        elif word.endswith("'s") and len(word) > 3 and word[:-2] not in periods and word[:-2] not in _CONTRACTED:
+            whose = "mine" if i and tokens[i - 1] in _MINE else "another's"  # "my driver's license" is mine
+        else:
+            continue
+        out.setdefault(stem(tokens[i + 1]), set()).add(whose)
+    return out
+
+
+def other_owner(a: str, b: str) -> tuple[str, str, str] | None:
+    """(thing, whose in `a`, whose in `b`) when one question's thing is the asker's and the other's someone else's."""
+    oa, ob = _owners(words(a)), _owners(words(b))
+    for thing in sorted(oa.keys() & ob.keys()):
+        if len(oa[thing]) == 1 and len(ob[thing]) == 1 and oa[thing] != ob[thing]:
+            return thing, next(iter(oa[thing])), next(iter(ob[thing]))
     return None

@@ -1,12 +1,18 @@
 """The kind of answer a question asks for, from its question word: a person (who), a reason (why), a time
-(when, how long), a place (where) or an amount (how many, how much).
+(when), a duration (how long), a frequency (how often), a place (where) or an amount (how many, how much).
 
 "Who founded Microsoft?" and "When was Microsoft founded?" share every content word and ask for different answers;
 so do "Is my flight delayed?" (yes or no) and "Why is my flight delayed?".
 Only a person or a reason counts against another kind: users ask a place, a time or an amount for one another
 when they want a status ("Where is my refund?" / "When will my refund arrive?", "How often do I pay?" / "When
 are payments due?"), which the paraphrases of every labelled set do. And only when neither question adds a
-content word: otherwise the model reads the rest.
+content word: otherwise the model reads the rest. A duration and a frequency are told apart whatever the words ("how
+long does the backup take" / "how often does the backup run").
+
+Besides the question word, what a question asks about: what a thing is, whether it is legal or whether one is
+eligible, against how to do it or where it is ("what is an API key" / "where do I find my API key", "am I eligible
+for financial aid" / "how do I apply for financial aid"); and a cause against a consequence ("what causes high blood
+pressure" / "what does high blood pressure cause").
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ _AUXILIARIES = frozenset(
 )
 _JOINING = frozenset({"when", "where"})
 _DISTINCT = frozenset({"person", "reason"})
+_DURATION_AND_FREQUENCY = frozenset({"duration", "frequency"})
 
 
 @cache
@@ -69,15 +76,33 @@ def _content(text: str) -> set[str]:
     return {stem(w) for w in words(text) if w.isalpha() and w not in function_words}
 
 
-_DEFINITION_RE = re.compile(r"^\W*what(?:\s+is|\s+are|'s|\u2019s)\s+(?:an?\s+)?([^?.!,;:]+?)\W*$", re.IGNORECASE)
+# Questions about a thing that are not how to do it: the whole question, the thing in its group.
+_ABOUT_RES = (
+    ("definition", re.compile(r"^\W*what(?:\s+is|\s+are|'s|\u2019s)\s+(?:an?\s+)?([^?.!,;:]+?)\W*$", re.IGNORECASE)),
+    ("legality", re.compile(r"^\W*is\s+it\s+(?:legal|illegal|against\s+the\s+law)\s+to\s+([^?.!;:]+?)\W*$", re.I)),
+    (
+        "eligibility",
+        re.compile(
+            r"^\W*(?:am\s+i|are\s+we|do\s+i|do\s+we|can\s+i|would\s+i|will\s+i)\s+"
+            r"(?:be\s+)?(?:eligible|qualify|qualified|entitled)(?:\s+(?:for|to))?\s+([^?.!;:]+?)\W*$",
+            re.IGNORECASE,
+        ),
+    ),
+)
 _HOW_OR_WHERE_RE = re.compile(r"\bhow\s+(?:do|does|can|could|should|would|to)\b|\bwhere\b", re.IGNORECASE)
 
 
-def _defined(a: str, b: str) -> bool:
-    """ "what is an API key" (the whole question asks what a thing is) against a question that asks how to do
-    something with it or where it is ("where do I find my API key", "how do I fix a 401 error")."""
-    match = _DEFINITION_RE.match(a)
-    return bool(match and _HOW_OR_WHERE_RE.search(b) and _content(match.group(1)) <= _content(b))
+def _about(a: str, b: str) -> str | None:
+    """What `a` asks of a thing (a "definition", its "legality", one's "eligibility") when `b` asks how to do something
+    with it or where it is: "what is an API key" / "where do I find my API key", "is it legal to record my calls" /
+    "how do I record my calls", "do I qualify for a mortgage" / "how do I apply for a mortgage"."""
+    if not _HOW_OR_WHERE_RE.search(b):
+        return None
+    for kind, pattern in _ABOUT_RES:
+        match = pattern.match(a)
+        if match and _content(match.group(1)) <= _content(b):
+            return kind
+    return None
 
 
 _CAUSE_RE = re.compile(r"\bwhy\b|\bwhat(?:'s|\u2019s|\s+is|\s+are)?\s+caus|\breasons?\s+(?:for|why)\b", re.IGNORECASE)
@@ -96,18 +121,22 @@ def _cause_against_effect(a: str, b: str) -> bool:
 
 def different_kinds(a: str, b: str) -> tuple[str, str] | None:
     """The two kinds, when one question asks for a person or a reason and the other for another kind, and one
-    question's content words are all in the other; or when one asks what a thing is and the other how to do
-    something with it or where it is."""
-    if _defined(a, b):
-        return "definition", "way or place"
-    if _defined(b, a):
-        return "way or place", "definition"
+    question's content words are all in the other; a duration and a frequency; what one asks of a thing against
+    how to do something with it or where it is; a cause and a consequence."""
+    if (about := _about(a, b)) is not None:
+        return about, "way or place"
+    if (about := _about(b, a)) is not None:
+        return "way or place", about
     if _cause_against_effect(a, b):
         return "cause", "consequence"
     if _cause_against_effect(b, a):
         return "consequence", "cause"
     ka, kb = asked(a), asked(b)
-    if ka is None or kb is None or ka == kb or not {ka, kb} & _DISTINCT:
+    if ka is None or kb is None or ka == kb:
+        return None
+    if {ka, kb} == _DURATION_AND_FREQUENCY:
+        return ka, kb
+    if not {ka, kb} & _DISTINCT:
         return None
     ca, cb = _content(a), _content(b)
     return (ka, kb) if ca <= cb or cb <= ca else None
