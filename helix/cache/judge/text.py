@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 WORD_RE = re.compile(r"[a-z0-9][a-z0-9+#.'\u2019]*[a-z0-9+#]|[a-z0-9]|[$€£%]", re.IGNORECASE)
 SHORT_WORD = 3  # "100 to EUR": a word this short after a number is not what it counts
@@ -26,7 +27,17 @@ _CAPITAL_NAMES = {"US": "usa", "U.S": "usa"}
 
 def words(text: str) -> list[str]:
     """Lower-case words; "non-root" is "non root" (a negation), "two-factor" one word (not a number)."""
-    return [_CAPITAL_NAMES.get(m.group(0)) or m.group(0).lower().replace("\u2019", "'") for m in word_matches(text)]
+    return list(_words(text))
+
+
+# A pair's facts read each question's words a dozen times, and a question is judged against several candidates.
+_TEXTS_REMEMBERED = 1024
+
+
+@lru_cache(maxsize=_TEXTS_REMEMBERED)
+def _words(text: str) -> tuple[str, ...]:
+    found = (m.group(0) for m in word_matches(text))
+    return tuple(_CAPITAL_NAMES.get(word) or word.lower().replace("\u2019", "'") for word in found)
 
 
 def stem(word: str) -> str:
