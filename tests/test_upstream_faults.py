@@ -7,6 +7,7 @@ import gzip
 import json
 import re
 import socket
+import struct
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -178,9 +179,12 @@ def test_an_undecodable_or_redirected_answer_is_a_502(
 
 
 @contextmanager
-def raw_upstream(answer: bytes | list[bytes], gap: float = 0.3, connections: list[int] | None = None) -> Iterator[str]:
-    """An "upstream" that answers every connection with `answer`, whatever was asked, then closes it; a list's parts
-    are sent `gap` seconds apart. Each connection accepted is appended to `connections`."""
+def raw_upstream(
+    answer: bytes | list[bytes], gap: float = 0.3, connections: list[int] | None = None, reset: bool = False
+) -> Iterator[str]:
+    """An "upstream" that answers every connection with `answer`, whatever was asked, then closes it (`reset`: with a
+    TCP reset, as a crashed server's does); a list's parts are sent `gap` seconds apart. Each connection accepted is
+    appended to `connections`."""
     parts = answer if isinstance(answer, list) else [answer]
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
@@ -205,6 +209,9 @@ def raw_upstream(answer: bytes | list[bytes], gap: float = 0.3, connections: lis
                     if i:
                         time.sleep(gap)
                     conn.sendall(part)
+                if reset:
+                    time.sleep(0.2)
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -1505,3 +1512,26 @@ def test_waiting_for_the_same_request_in_flight_is_not_helixs_own_time(helix: He
     first.join(30)
     assert second.headers["x-helix-cache"] == "HIT-EXACT", second.headers
     assert float(second.headers["x-helix-overhead-ms"]) < 500
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_connection_reset_after_a_whole_answer_ends_it_cleanly(tmp_path: Path, stream: bool) -> None:
+    """Faults round 26: a provider whose connection broke after the answer's finish (before its [DONE]) gave the
+    client the whole answer and then an error event, which OpenAI's SDKs raise on; one that went quiet instead ended
+    cleanly. Both end cleanly now."""
+    event = (
+        b'data: {"id":"x1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,'
+        b'"delta":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}\n\n'
+    )
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    with raw_upstream(head + _chunked([event]), reset=True) as url:  # no last chunk: the body is cut, not ended
+        instance = start_helix(tmp_path, url, "[routing]\nretries = 0\n")
+        try:
+            response = post(instance, "gpt-4o-mini", stream=stream)
+            assert response.status_code == 200, response.text
+            if stream:
+                assert '"error"' not in response.text and response.text.rstrip().endswith("data: [DONE]")
+            else:
+                assert response.json()["choices"][0]["message"]["content"] == "hi"
+        finally:
+            instance.server.stop()

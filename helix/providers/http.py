@@ -469,8 +469,9 @@ AFTER_THE_END_SECONDS = 2.0
 
 
 async def _piece_before(pieces: AsyncIterator[bytes], end_by: float) -> bytes | None:
-    """The next piece of a stream whose answer has ended, or None when none came by `end_by` (or the read timed out);
-    StopAsyncIteration when the stream ended."""
+    """The next piece of a stream whose answer has ended, or None when none came by `end_by` (or the read timed out, or
+    the connection broke: the answer was whole, and its client is not given an error after it); StopAsyncIteration
+    when the stream ended."""
     # Read apart, and given up on without cancelling this task: a transport may make a cancelled read its own timeout
     # error.
     next_one = asyncio.ensure_future(anext(pieces))
@@ -483,12 +484,8 @@ async def _piece_before(pieces: AsyncIterator[bytes], end_by: float) -> bytes | 
                 await next_one
     try:
         return next_one.result()
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, *UPSTREAM_FAILURES):
         return None
-    except UPSTREAM_FAILURES as exc:
-        if isinstance(transport_error("", exc), UpstreamTimeout):
-            return None
-        raise
 
 
 async def iter_sse(
