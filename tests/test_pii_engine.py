@@ -1273,6 +1273,27 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("et le code de l'alarme est 7319. Les clés", "7319", "PASSWORD"),
         ("Kungsgatan 8, koden till porten 3581 funkar inte.", "3581", "PASSWORD"),
         ("Der Türcode ist 4821.", "4821", "PASSWORD"),
+        # ...a seed phrase a wallet printed over numbered lines, a card read aloud, IDs by their names in Korean,
+        # Malay and Czech, a JSON Web Key's private part
+        (
+            "$ wallet export --mnemonic\n 1-4   tool struggle sand isolate\n 5-8   across convince space faith\n"
+            " 9-12  enhance essay muffin carry",
+            "tool struggle sand isolate\n 5-8   across convince space faith\n 9-12  enhance essay muffin carry",
+            "SECRET",
+        ),
+        (
+            'my card to the hotel: "four five three two, one one eight four, seven seven two zero, nine three one six"',
+            "four five three two, one one eight four, seven seven two zero, nine three one six",
+            "CREDIT_CARD",
+        ),
+        ('{"name": "최유진", "rrn": "7205142110782"}', "7205142110782", "ID_NUMBER"),
+        ("Nama saya Nurul Aisyah binti Ahmad, No. KP 920415-14-5528, telefon", "920415-14-5528", "ID_NUMBER"),
+        ("Číslo pojištěnce 700809/4390, jméno Tomáš Král", "700809/4390", "ID_NUMBER"),
+        (
+            '{"kty":"RSA","e":"AQAB","d":"YBio9ZEIsQtKXp5BfleZcVokYPfJhcAtTXwwN3YX16J"}',
+            "YBio9ZEIsQtKXp5BfleZcVokYPfJhcAtTXwwN3YX16J",
+            "SECRET",
+        ),
         # ...and an authenticator's setup key in groups of four
         (
             "Google Authenticator gave me this secret: EPLE PDO4 4WW7 JYR3 Y2MF UVK6 7FIZ 2BQI",
@@ -1522,6 +1543,10 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "Landmarks:\nEiffel Tower 48.8584, 2.2945\nBig Ben 51.5007, -0.1246",
         "session=checkout_flow_2023_v2_final_version_b; the session id is new; PHPSESSID=abc",
         "In the authenticator docs: tap plus then scan code from the site",
+        # a public JSON Web Key; twelve list words over lines with no seed named; digit words that are no card
+        '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pC"}',
+        "Shopping list:\napple\nbanana\norange\nlemon\ngrape\nmelon\ncherry\npeach\nmango\nsalad\nbread\nbutter",
+        "count along: one two three four five six seven eight nine zero one two three four",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
@@ -2023,6 +2048,7 @@ _ID_LABELS += ("SV-Nummer", "SVNR", "svnummer", "Rentenversicherungsnummer")
 _ID_LABELS += ("aadhaar_no", "Aadhar number", "pan_no", "sin#", "ssn_full", "SSN_no", "ssn id", "NY DL")
 _ID_LABELS += ("sort code", "nr dowodu", "carta d'identità", "UCI", "RFC", "paspor", "旅券番号", "Konto", "SkyMiles")
 _ID_LABELS += ("plate", "Kennzeichen", "DL", "UAN", "Identifikationsnummer", "matrícula")
+_ID_LABELS += ("rrn", "No. KP", "MyKad", "rodné číslo", "Číslo pojištěnce", "주민등록번호", "bank_sort", "sort_code")
 _ID_VALUES = ("533380006", "A1234567", "D1234-56789-01")
 
 

@@ -691,6 +691,9 @@ _ID_WORD_BRANCHES = (
     # routing number)
     *("imei", r"ausweis\w*", r"personalausweis\w*", "amka", "αμκα", "cnp", "cuil", "cuit", r"matrikel\w*"),
     *(r"studentnummer", r"routing(?=[ \t:#]{1,3}\d{9}\b)"),
+    # set AC: Korea's resident registration number by its short name (a JSON key: "rrn"), Malaysia's identity card
+    # ("No. KP", MyKad), a Czech insured person's number (a birth number)
+    *("rrn", r"no\.? ?kp", "mykad", "rodné číslo", "číslo pojištěnce", "주민등록번호"),
     # round 9: Germany's social insurance number by its short names (SV-Nummer, SVNR) and its pension insurer's
     *(r"sv-?n(?:umme)?r", r"rentenversicherungs\w*"),
     # Germany's health insurance number (Versichertennummer) and an account abbreviated in Indian and British bank
@@ -853,6 +856,14 @@ ID_HINTS = (
         "sort_code",
         "bank_sort",
         "bank sort",
+        "rrn",
+        "no. kp",
+        "no kp",
+        "no.kp",
+        "mykad",
+        "rodné",
+        "pojištěnce",
+        "주민등록",
         "dowod",
         "dowód",
         "identit",

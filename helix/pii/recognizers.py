@@ -37,6 +37,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii import hl7
 from helix.pii.fast_regex import Runs, analyze_patterns
+from helix.pii.id_checks import luhn
 from helix.pii.personal import column_header, column_rows
 from helix.pii.suffixes import has_registrable_domain
 
@@ -144,13 +145,47 @@ _SPELLED_PHONE = regex.compile(rf"(?i)\b{_DIGIT_WORD}(?:[ ,.-]+{_DIGIT_WORD}){{6
 _SPELLED_HINT = re.compile(rf" {_DIGIT_WORD}[ ,.-]+{_DIGIT_WORD}[ ,.-]+{_DIGIT_WORD}\b")
 
 
-def _spelled_hint(text: str) -> bool:
+def spelled_hint(text: str) -> bool:
+    """Whether `text` may hold a number read out in words: three digit words in a row."""
     return _SPELLED_HINT.search(text) is not None
+
+
+_DIGIT_OF_WORD = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
+_DIGIT_OF_WORD |= {"six": "6", "seven": "7", "eight": "8", "nine": "9"}
+# set AC: a card read out to a hotel ("four five three two, one one eight four, ..."): 13 to 19 digit words
+_SPELLED_CARD = regex.compile(rf"(?i)\b{_DIGIT_WORD}(?:[ ,.-]+{_DIGIT_WORD}){{12,18}}\b")
+
+
+_CARD_WORDS = re.compile(r"(?i)\b(?:card|visa|mastercard|amex|credit|debit)\b")
+
+
+class SpelledCardRecognizer(LocalRecognizer):
+    """A card number read out digit by digit in words: by its check digit (Luhn) as a written one is, or by a card
+    named before it (a number misread aloud is still the card's)."""
+
+    name: str
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["CREDIT_CARD"], name="SpelledCardRecognizer")
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        results = []
+        for spelled in _SPELLED_CARD.finditer(text):
+            start, end = spelled.span()
+            digits = "".join(_DIGIT_OF_WORD[w.lower()] for w in re.findall(r"[A-Za-z]+", spelled.group()))
+            if luhn(digits) or _CARD_WORDS.search(text, max(0, start - 80), start) is not None:
+                results.append(RecognizerResult("CREDIT_CARD", start, end, 0.8))
+        return results
 
 
 def phone_hint(text: str) -> bool:
     """Whether `text` may hold a phone number (the scanner's gate for `FastPhoneRecognizer`)."""
-    return _PHONE_HINT.search(text) is not None or _spelled_hint(text)
+    return _PHONE_HINT.search(text) is not None or spelled_hint(text)
 
 
 class FastPhoneRecognizer(LocalRecognizer):
@@ -185,7 +220,7 @@ class FastPhoneRecognizer(LocalRecognizer):
             score = self._score(text[start:end], text[max(0, start - 48) : start], in_column)
             if score:
                 results.append(self._result(start, end, score))
-        if _spelled_hint(text):
+        if spelled_hint(text):
             for spelled in _SPELLED_PHONE.finditer(text):
                 start, end = spelled.span()
                 if _PHONE_WORDS.search(text, max(0, start - 48), start) is not None:

@@ -52,7 +52,7 @@ from helix.pii.personal import (
     uk_ie_postcode_hint,
     username_hint,
 )
-from helix.pii.recognizers import FastPhoneRecognizer, obfuscation_hint, phone_hint
+from helix.pii.recognizers import FastPhoneRecognizer, SpelledCardRecognizer, obfuscation_hint, phone_hint, spelled_hint
 from helix.pii.secret_patterns import JWT_START
 from helix.pii.secrets import SecretRecognizer, SeedPhraseRecognizer, seed_phrase_hint
 
@@ -172,6 +172,7 @@ CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
     MrzRecognizer: lambda text, _lowered: mrz_hint(text),
     GeoCoordinatesRecognizer: geo_hint,  # its own: under LOCATION's, that gate's searches ran twice a text
     SeedPhraseRecognizer: lambda text, _lowered: seed_phrase_hint(text),
+    SpelledCardRecognizer: lambda text, _lowered: spelled_hint(text),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.

@@ -1232,6 +1232,14 @@ SECRET_PATTERNS = [
         line_local=True,
     ),
     _api(
+        # set AC: a JSON Web Key's private parts (RSA's d, p, q and CRT values, an EC or OKP key's d, a symmetric key's
+        # k); its public ones (n, e, x, y) stay
+        "jwk_private",
+        r"""["'](?:d|p|q|dp|dq|qi|k)["'][ \t]*:[ \t]*["'](?P<value>[A-Za-z0-9_-]{16,})["']""",
+        ('"kty"', "'kty'"),
+        score=0.9,
+    ),
+    _api(
         # set AC: an authenticator's setup key as sites show it, base32 in groups of four ("EPLE PDO4 4WW7 JYR3 ...")
         "totp_setup_key",
         r"(?<![\w-])(?P<value>(?i:[a-z2-7]{4}(?:[ \t][a-z2-7]{4}){3,7}))(?![\w-])",

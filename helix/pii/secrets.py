@@ -132,7 +132,8 @@ class SeedPhraseRecognizer(EntityRecognizer):
     12, 15, 18, 21 or 24 words in a row from BIP39's list of 2,048 (python-mnemonic's). Prose cannot make one by
     chance: the list holds no word shorter than three letters and none of "the", "with", "you". Words apart by single
     spaces on one line are enough; otherwise (a list with commas, one word a line, "1." numbering) the phrase's
-    checksum must hold, so a list of twelve fruits is not one. Whoever has the words has the wallet."""
+    checksum must hold, so a list of twelve fruits is not one, unless the text names a seed or a mnemonic. Whoever has
+    the words has the wallet."""
 
     name: str
 
@@ -160,7 +161,7 @@ class SeedPhraseRecognizer(EntityRecognizer):
             if phrase is not None:
                 run = re.compile(r"(?<![A-Za-z])" + "[^A-Za-z]+".join(phrase[0]) + r"(?![A-Za-z])")
                 match = run.search(text, searched_to)
-                if match is not None and (phrase[1] or _SPACED.fullmatch(match.group())):
+                if match is not None and (phrase[1] or _SPACED.fullmatch(match.group()) or _SEED_CUE.search(text)):
                     results.append(self._result(*match.span()))
                     searched_to = match.end()
             at = listed.find(_TWELVE, end)
@@ -189,6 +190,9 @@ _LENGTHS = (12, 15, 18, 21, 24)  # BIP39's phrase lengths
 _TWELVE = b"\x01" * _LENGTHS[0]
 _APART = str.maketrans(dict.fromkeys(string.punctuation + string.digits, " "))  # what may stand between the words
 _SPACED = re.compile(r"[a-z]+(?: [a-z]+)+")
+# set AC: a wallet's export names what it prints ("wallet export --mnemonic" over numbered lines of words): words so
+# named need no checksum (one mistyped word fails it, and the rest are still the wallet's)
+_SEED_CUE = re.compile(r"(?i)\b(?:mnemonic|seed(?: phrase| words)?|(?:recovery|secret|backup) (?:phrase|words))\b")
 
 
 def seed_phrase_hint(text: str) -> bool:
