@@ -243,10 +243,16 @@ FACT_NEAR_MISSES = [
         "i just pushed my api key to github, what do i do",
         "reality",
     ),
-    ("can i cancel my phone contract", "can i cancel my late mother's phone contract", "owner"),
+    ("how do i update my billing address", "how do i update her billing address", "owner"),
     ("can i make changes to my booking", "my friend booked the trip, can i make changes to her booking", "owner"),
     ("what's the normal return window for electronics", "are there any exceptions to the return window", "exception"),
-    ("what's the usual penalty for a late assignment", "can i get the late assignment penalty waived", "exception"),
+    ("are pets allowed at your hotel", "do you make an exception for service dogs at your hotel", "exception"),
+    (
+        "is the api rate limit the same for every endpoint",
+        "which endpoints are exempt from the api rate limit",
+        "exception",
+    ),
+    ("can i take ibuprofen with coffee", "can i take tylenol with coffee", "entities"),
 ]
 
 FACT_AGREEMENTS = [
@@ -359,6 +365,29 @@ FACT_AGREEMENTS = [
     ("How do I renew my driver's license?", "I don't know how to renew my license before it expires"),
     ("it's saved in my vault, how do I share it?", "how do I share a login from my vault"),
     ("I forgot to skip next week's box", "how do I skip my box for next week"),
+    # a reviewer's paraphrases the day's first facts refused: an exception a program throws, what my number is and
+    # where to find it, eligibility asked both ways, users' and an app's things, passives, places after "on"/"off",
+    # reduced relatives, chains and a missing space, a medicine's other names, "once" / "exactly" / "just" as words
+    ("How do I catch an exception in Python?", "How do I handle errors in Python?"),
+    ("Can you waive the late fee?", "Can I get the late fee removed?"),
+    ("What is my account number?", "Where do I find my account number?"),
+    ("What are your opening hours?", "Where can I find your opening hours?"),
+    ("What is a VPN?", "How does a VPN work?"),
+    ("Am I eligible for a refund?", "How do I know if I'm eligible for a refund?"),
+    ("How do I reset my password?", "How can users reset their password?"),
+    ("My app's not loading", "The app's not loading"),
+    ("Why was I charged twice?", "Why did my bank charge me twice?"),
+    ("Can I get a discount on the annual plan?", "Can I get money off the annual plan?"),
+    ("Where can I see the emails sent from my account?", "Where can I see the emails I sent?"),
+    ("Hi.How do I cancel my plan?", "Hi.Can I cancel my plan?"),
+    ("what does datetime.datetime.now return", "what does datetime.now return"),
+    ("Can I take Tylenol while pregnant?", "can i take acetaminophen while pregnant"),
+    ("is paracetamol safe with alcohol", "is acetaminophen safe with alcohol"),
+    ("Do I have to log in every time I open the app?", "Do I have to log in again once I reopen it?"),
+    ("What exactly happens if I miss a payment?", "What typically happens if I miss a payment?"),
+    ("Do I just reinstall the app?", "What if I reinstall the app?"),
+    ("How do I invite a guest to my meeting?", "As the host, how do I invite someone to my meeting?"),
+    ("How long between automatic backups?", "How often do automatic backups run?"),
 ]
 
 
@@ -382,6 +411,7 @@ DATA_FILES = [
     "entities.txt",
     "function_words.txt",
     "irregular_verbs.txt",
+    "medicines.txt",
     "negation_skip.txt",
     "negations.txt",
     "negative_prefixes.txt",

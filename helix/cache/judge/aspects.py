@@ -24,6 +24,10 @@ _POLITE_AFTER = frozenset({"you", "u", "ya", "ask"})
 # "is there any way to": "any" asks whether a way exists, not for some of a thing
 _IDIOMS_AFTER_SOME = frozenset({"way", "chance", "option", "possibility", "help", "idea", "reason"})
 
+# after "once" a clause's subject makes it a time, not a count ("once I reopen it")
+_SUBJECTS = frozenset({"i", "you", "we", "they", "he", "she", "it", "the", "my", "your", "our", "their"})
+# before "I just", a question asking whether that is all it takes ("do I just reinstall the app")
+_AUXILIARIES_BEFORE_I = frozenset({"do", "can", "could", "should", "shall", "would", "will", "must"})
 Phrase = tuple[str, ...]
 _TEXTS_REMEMBERED = 1024
 
@@ -92,7 +96,11 @@ def present(text: str) -> dict[str, frozenset[str]]:
                 continue
             if fact == "position" and after in periods():
                 continue
-            if fact == "recurrence" and before in ("than", "least"):  # "more than once", "at least once": repeated
+            if fact == "recurrence" and (before in ("than", "least") or (phrase == ("once",) and after in _SUBJECTS)):
+                continue  # "more than once", "at least once": repeated; "once I reopen it": a time
+            if fact == "precision" and phrase == ("exactly",) and before in _QUESTION_WORDS:  # "what exactly happens"
+                continue
+            if fact == "reality" and phrase[0] == "i" and before in _AUXILIARIES_BEFORE_I:  # "do I just reinstall"
                 continue
             found.setdefault(fact, set()).add(name)
     return {fact: frozenset(names) for fact, names in found.items()}

@@ -72,7 +72,9 @@ _PROPER_RE = re.compile(r"(?<=\w[ ])([A-Z][a-z]*[A-Z0-9][\w]*|[A-Z]{2,}[\w]*|[A-
 # A product's model name, letters then digits, written in any case: "ps5", "s24", "rtx4090", "m2"; not a unit ("5gb").
 _MODEL_NAME_RE = re.compile(r"\b[a-z]{1,6}\d{1,4}\b", re.IGNORECASE)
 _CAMEL_RE = re.compile(r"\b[a-z]+[A-Z][A-Za-z0-9]*\b")  # useState, getElementById: names in code, any position
-_MEMBER_RE = re.compile(r"\b([a-z_]\w*)\.([a-z_]\w+)\b", re.IGNORECASE)  # list.append, json.load, os.path
+# list.append, json.load, os.path.join; a chain read whole (datetime.datetime.now is datetime's now), its member in
+# lower case ("Hi.How do I" is a missing space)
+_MEMBER_RE = re.compile(r"\b([A-Za-z_]\w*)(?:\.[A-Za-z_]\w*)*\.([a-z_]\w+)\b")
 # An order's, a ticket's or a commit's id: letters and two digits or more mixed in one word, a digit after a letter
 # ("a7c4e2d9", "inv00042"); not a number and its unit ("1080p", "5gb": the numbers fact) nor a model name's letters
 # then digits ("sha256", "rtx4090": `_MODEL_NAME_RE`, an entity).
@@ -464,6 +466,9 @@ def _opposites_of(stem: str) -> set[str]:
 
 
 _POSSESSIVES = frozenset({"my", "your", "our", "their", "his", "her", "its"})
+# Particles that stay particles before an article ("speed up a video"); "on" and "off" there are places ("a discount
+# on the annual plan" / "money off the annual plan").
+_BOUND = frozenset({"up", "down"})
 
 
 def _particles(tokens: list[str]) -> set[tuple[str, tuple[str, ...]]]:
@@ -521,7 +526,7 @@ def _check_opposites(a: str, b: str) -> Veto | None:
     pa, pb = _particles(ta), _particles(tb)
     for x, y in wordlists.particles():
         for one, other in ((pa, pb), (pb, pa)):
-            for after in {after for particle, after in one if particle == x}:
+            for after in {after for particle, after in one if particle == x and (not after or x in _BOUND)}:
                 if (y, after) in other and (x, after) not in other and (y, after) not in one:
                     return Veto("opposites", f"'{x}' vs '{y}'")
     return _reversed_relation(ta, tb) or _opposite_roots(ta, tb) or _opposite_clips(ta, tb) or _opposite_roles(ta, tb)
@@ -608,7 +613,10 @@ def _doers(tokens: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     irregular = wordlists.irregular_verbs()
     for i, word in enumerate(tokens):
-        if word in irregular and irregular[word] not in function_words:  # "I sent money" / "someone sent me money"
+        if word in irregular and irregular[word] not in function_words:
+            # "I sent money" / "someone sent me money"; not after a noun: "the emails sent from my account" describes
+            if i == 0 or (tokens[i - 1] not in _ASKER and tokens[i - 1] not in _OTHERS):
+                continue
             act = _stem(irregular[word])
         elif word.endswith("ed") and len(word) >= _SHORT_WORD + 2:
             act = _stem(word)
@@ -675,14 +683,15 @@ def _check_owner(a: str, b: str) -> Veto | None:
     return None
 
 
-_EXCEPTION_WORDS = frozenset({"exception", "exceptions", "waive", "waived", "waiver", "waiving"})
+# An exception to a rule asked for ("any exceptions to the return window", "an exception for service dogs", "exempt
+# from the rate limit"), not an exception a program throws.
+_EXCEPTION_RE = re.compile(r"\bexceptions?\s+(?:to|for)\b|\bexempt(?:ed|ion)?\s+from\b", re.IGNORECASE)
 
 
 def _check_exception(a: str, b: str) -> Veto | None:
-    """An exception asked for on one side only: "the normal return window" / "any exceptions to the return window",
-    "the usual late penalty" / "can I get the late penalty waived"."""
-    ea, eb = bool(_EXCEPTION_WORDS & set(words(a))), bool(_EXCEPTION_WORDS & set(words(b)))
-    if ea != eb:
+    """An exception to a rule asked for on one side only: "the normal return window" / "any exceptions to the return
+    window", "is the rate limit the same for every endpoint" / "which endpoints are exempt from the rate limit"."""
+    if (_EXCEPTION_RE.search(a) is None) != (_EXCEPTION_RE.search(b) is None):
         return Veto("exception", "an exception asked for in one question only")
     return None
 
@@ -730,13 +739,15 @@ def _check_question(a: str, b: str) -> Veto | None:
 
 
 def entities(text: str) -> set[str]:
-    """Known names (any case) and proper nouns: capitalised words that do not start a sentence; not units."""
-    known, units = wordlists.words("entities.txt"), wordlists.units()
+    """Known names (any case) and proper nouns: capitalised words that do not start a sentence; not units. A medicine
+    by its generic name, whatever name it is called by."""
+    known, units, medicines = wordlists.words("entities.txt"), wordlists.units(), wordlists.medicines()
     starts = {m.group(1) for m in _SENTENCE_START_RE.finditer(text)}
-    found = {w for w in words(text) if w in known}
+    found = {w for w in words(text) if w in known or w in medicines}
     found |= {m.lower() for m in _PROPER_RE.findall(text) if m not in starts and m != "I"}
     found |= {m.lower() for m in _CAMEL_RE.findall(text)}
     found |= {m.lower() for m in _MODEL_NAME_RE.findall(text)}
+    found = {medicines.get(e, e) for e in found}
     return {e for e in found if e in known or e not in units}  # "GB" is a unit, not a name
 
 
@@ -775,7 +786,8 @@ def _check_members(a: str, b: str) -> Veto | None:
 
 
 def _check_entities(a: str, b: str) -> Veto | None:
-    wa, wb = set(words(a)), set(words(b))
+    medicines = wordlists.medicines()
+    wa, wb = ({medicines.get(w, w) for w in words(text)} for text in (a, b))
     only_a = sorted(e for e in entities(a) if not _mentions(e, wb))
     only_b = sorted(e for e in entities(b) if not _mentions(e, wa))
     if only_a and only_b:

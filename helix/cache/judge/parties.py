@@ -1,6 +1,6 @@
 """Who acts on whom: "how do I rate my driver" and "how does my driver rate me" share every word and ask opposite
 things, as do "can my manager see my messages" and "can I see my manager's messages". And whose a thing is: "can I
-cancel my phone contract" / "my late mother's phone contract".
+make changes to my booking" / "... to her booking".
 
 Read without a parser: for each act, its doer is the word just before it (a personal pronoun, or a noun after a
 determiner: "my driver") and what it acts on the first word after it (determiners aside). Two questions about one
@@ -10,7 +10,7 @@ the manager.
 
 from __future__ import annotations
 
-from helix.cache.judge import aspects, wordlists
+from helix.cache.judge import wordlists
 from helix.cache.judge.text import stem, words
 
 _SAME_PARTY = {"me": "i", "us": "we", "him": "he", "her": "she", "them": "they"}
@@ -19,6 +19,8 @@ _DOERS = frozenset({"i", "we", "he", "she", "they"})
 _ACTED_ON = frozenset(_SAME_PARTY)
 # Verbs among the function words (spaCy's stop words): "can my manager see my messages".
 _COMMON_ACTS = frozenset({"see", "make", "give", "get", "call", "show", "take", "put", "move", "keep"})
+# Before a subject that is then acted on ("was I charged", "is my card blocked", "did I get billed"): no doer.
+_PASSIVE_BEFORE = frozenset({"was", "were", "is", "are", "am", "been", "be", "get", "got"})
 # Between a doer and its act: "my driver just rated me", "I can see".
 _BETWEEN = frozenset({"just", "also", "still", "ever", "never", "can", "could", "will", "would", "should", "may"})
 
@@ -39,6 +41,8 @@ def _acts(tokens: list[str]) -> set[tuple[str, str, str]]:
         while at >= 0 and tokens[at] in _BETWEEN:
             at -= 1
         doer = tokens[at] if at >= 0 else ""
+        if at >= 1 and tokens[at - 1] in _PASSIVE_BEFORE:  # "why was I charged": I am what is charged
+            continue
         is_noun_doer = at >= 1 and tokens[at - 1] in determiners and doer not in function_words
         if doer not in _DOERS and not is_noun_doer:
             continue
@@ -60,30 +64,23 @@ def traded(a: str, b: str) -> tuple[str, str, str] | None:
 
 
 _MINE = frozenset({"my", "our"})
-_THEIRS = frozenset({"his", "her", "their"})
-_CONTRACTED = frozenset({"it", "that", "what", "there", "here", "who", "he", "she", "let", "where", "how", "when"})
+# Not "their" (what users ask of a product: "how can users reset their password") nor "X's" ("my driver's license",
+# "the account's email", "the app's not loading").
+_ANOTHERS = frozenset({"his", "her"})
 
 
 def _owners(tokens: list[str]) -> dict[str, set[str]]:
-    """thing (stemmed) -> whose it is said to be: "mine" (my, our, "my driver's license") or "another's" (his, her,
-    their, "someone else's", "my late mother's"); a time's possessive names no owner ("next week's box"), nor "it's"."""
-    periods = {*aspects.periods(), "today", "tomorrow", "yesterday", "tonight"}
+    """thing (stemmed) -> whose it is said to be: "mine" (my, our) or "another's" (his, her)."""
     out: dict[str, set[str]] = {}
     for i, word in enumerate(tokens[:-1]):
-        if word in _MINE:
-            whose = "mine"
-        elif word in _THEIRS:
-            whose = "another's"
-        elif word.endswith("'s") and len(word) > 3 and word[:-2] not in periods and word[:-2] not in _CONTRACTED:
-            whose = "mine" if i and tokens[i - 1] in _MINE else "another's"  # "my driver's license" is mine
-        else:
-            continue
-        out.setdefault(stem(tokens[i + 1]), set()).add(whose)
+        if word in _MINE or word in _ANOTHERS:
+            out.setdefault(stem(tokens[i + 1]), set()).add("mine" if word in _MINE else "another's")
     return out
 
 
 def other_owner(a: str, b: str) -> tuple[str, str, str] | None:
-    """(thing, whose in `a`, whose in `b`) when one question's thing is the asker's and the other's someone else's."""
+    """(thing, whose in `a`, whose in `b`) when one question's thing is the asker's and the other's someone else's:
+    "can I make changes to my booking" / "my friend booked the trip, can I make changes to her booking"."""
     oa, ob = _owners(words(a)), _owners(words(b))
     for thing in sorted(oa.keys() & ob.keys()):
         if len(oa[thing]) == 1 and len(ob[thing]) == 1 and oa[thing] != ob[thing]:

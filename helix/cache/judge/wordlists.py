@@ -33,6 +33,12 @@ def units() -> dict[str, str]:
 
 
 @cache
+def medicines() -> dict[str, str]:
+    """A medicine's every name -> its generic name."""
+    return _mapping("medicines.txt")
+
+
+@cache
 def number_words() -> dict[str, float]:
     return {word: float(value) for word, value in (line.split(":") for line in lines("number_words.txt"))}
 
