@@ -253,6 +253,16 @@ FACT_NEAR_MISSES = [
         "exception",
     ),
     ("can i take ibuprofen with coffee", "can i take tylenol with coffee", "entities"),
+    # blind near-miss set seven (2026-12-07)
+    (
+        "is there a fee for a 2nd checked bag on my flight",
+        "is there a fee for a 3rd checked bag on my flight",
+        "numbers",
+    ),
+    ("what happens if i cancel during the free trial", "what happens if i cancel after the free trial", "opposites"),
+    ("whats the upper limit on team members on the pro plan", "whats the lower limit on team members", "bound"),
+    ("do you offer weekly delivery", "do you offer biweekly delivery", "cycle"),
+    ("is the annual fee charged on my card anniversary", "is the monthly fee charged on my card anniversary", "cycle"),
 ]
 
 FACT_AGREEMENTS = [
@@ -388,6 +398,12 @@ FACT_AGREEMENTS = [
     ("Do I just reinstall the app?", "What if I reinstall the app?"),
     ("How do I invite a guest to my meeting?", "As the host, how do I invite someone to my meeting?"),
     ("How long between automatic backups?", "How often do automatic backups run?"),
+    # a date or an age told on one side only; paying once a year rather than every month is annual billing
+    (
+        "We get the keys to our flat on the 1st, how do I set up electricity?",
+        "how do i set up electricity at my new home",
+    ),
+    ("I'd rather pay once a year than every month.", "Can I switch to annual billing?"),
 ]
 
 

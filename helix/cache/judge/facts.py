@@ -99,6 +99,9 @@ def _value(number: str) -> float:
     return int(first) + sum(int(part) / 1000 ** (i + 1) for i, part in enumerate(rest))
 
 
+_ORDINAL_RE = re.compile(r"(?<![\w.])(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
+
+
 def _numbers(text: str) -> tuple[dict[float, set[str]], bool, set[float]]:
     """Each number's value → its units: a unit glued or next to it ("5min", "$5", "5 minutes") or the noun
     after it ("5 rows"), so that "5 minute" and "5 minimum" differ. Whether any was written in digits. And the
@@ -133,6 +136,19 @@ def _numbers(text: str) -> tuple[dict[float, set[str]], bool, set[float]]:
         if tokens[i + 2 : i + 3] == ["ago"]:
             told.add(value)
     return found, digits, told
+
+
+def _ordinals(text: str) -> set[float]:
+    return {_value(m.group(1)) for m in _ORDINAL_RE.finditer(text)}
+
+
+def _check_ordinals(a: str, b: str) -> Veto | None:
+    """Another place in a series, when both name one: "a 2nd checked bag" / "a 3rd checked bag" (a date told on one
+    side only is a story's: "we get the keys on the 1st")."""
+    oa, ob = _ordinals(a), _ordinals(b)
+    if oa and ob and oa != ob:
+        return Veto("numbers", f"{_fmt(oa)} vs {_fmt(ob)} in a series")
+    return None
 
 
 def _check_numbers(a: str, b: str) -> Veto | None:
@@ -797,6 +813,7 @@ def _check_entities(a: str, b: str) -> Veto | None:
 
 CHECKS: tuple[Callable[[str, str], Veto | None], ...] = (
     _check_numbers,
+    _check_ordinals,
     _check_glued_numbers,
     _check_literals,
     _check_identifiers,
