@@ -1547,6 +1547,14 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pC"}',
         "Shopping list:\napple\nbanana\norange\nlemon\ngrape\nmelon\ncherry\npeach\nmango\nsalad\nbread\nbutter",
         "count along: one two three four five six seven eight nine zero one two three four",
+        # a review's look-alikes: decimals in data under "my", positions that are no one's, years after door words,
+        # codecs and capitals in groups of four, code with digits in its attribute names
+        "Here are my model's predictions:\n3.14159 2.71828\n1.41421 1.73205; output from my script: 12.50000 7.25000",
+        '{"location": [123.45678, 456.78901], "camera_location": [1.23456, 2.34567]}',
+        "Eiffel Tower coords: [48.8584, 2.2945]",
+        "El código de acceso caduca después de 3600 segundos; Le code d'entrée du bâtiment a changé en 2024",
+        "Die Torcode-Funktion wurde 2023 eingeführt; MFA docs: codecs h264 h265 x264 x265",
+        "authenticator: THIS CODE WILL WORK ABC2 DEF3; password = self.s3v4.k2b3c4",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -372,23 +372,25 @@ _GEO_HEMISPHERES = re.compile(
     r"(?<![\w.])(?:-?\d{1,2}\.\d{4,}[ \t]?°?[ \t]?[NS][,;]?[ \t]*-?\d{1,3}\.\d{4,}[ \t]?°?[ \t]?[EW]"
     r"|[NS][ \t]?\d{1,2}\.\d{4,}°?[,;]?[ \t]*[EW][ \t]?\d{1,3}\.\d{4,}°?)(?![\w.])"
 )
-_GEO_PAIR = re.compile(r"(?<![\w.-])(?P<lat>" + _DEGREES + r")(?:,[ \t]?|[ \t]+)(?P<lng>" + _DEGREES + r")(?!\d|\.\d)")
-# set AC: a device's data names a position as one key over a list ("home_gps": [48.150598, 11.580376])
+_GEO_PAIR = re.compile(
+    r"(?<![\w.-])(?P<lat>" + _DEGREES + r")(?P<sep>,[ \t]?|[ \t]+)(?P<lng>" + _DEGREES + r")(?!\d|\.\d)"
+)
+# set AC: a device's data names a position as one quoted key over a list ("home_gps": [48.150598, 11.580376]); not
+# a scene's ("camera_location") nor a landmark's in prose
 _GEO_LIST = re.compile(
-    r"(?i)(?:gps|coords?|coordinates|lat_?lng|lat_?lon|geo|location)[\"']?[ \t]*[:=][ \t]*\[[ \t]*(?P<pair>"
-    + _DEGREES
-    + r"[ \t]*,[ \t]*"
-    + _DEGREES
-    + r")[ \t]*\]"
+    r"(?i)[\"'](?:(?:home|last|current|user|device)_?)?(?:gps|coords?|coordinates|lat_?lng|lat_?lon|location)[\"']"
+    r"[ \t]*[:=][ \t]*\[[ \t]*(?P<lat>" + _DEGREES + r")[ \t]*,[ \t]*(?P<lng>" + _DEGREES + r")[ \t]*\]"
 )
 # "house" in lower case: a landmark's name has one ("Sydney Opera House coordinates: -33.8568, 151.2153."); a home in
 # other languages too, as they write it (set AA: "La ubicación de mi casa ... lat 19.41283, lng -99.16542"; not "Casa
 # Botín", a restaurant)
-_HOME_WORDS = re.compile(
-    r"\b(?:(?i:my|our|home|flat|apartment|front door|live|lives|living|parents'?|mum'?s|mom'?s|dad'?s)|house"
+_HOME_OWN = (
+    r"(?i:home|flat|apartment|front door|live|lives|living)|house"
     r"|casa|hogar|apartamento|appartamento|maison|chez moi|domicil\w*|Zuhause|zu Hause|Wohnung"
-    r"|(?i:(?:last|gps|gnss|location|position) fix))\b"  # set AC: a phone's position in its log ("I/Geo: last fix ...")
+    r"|(?i:(?:last|gps|gnss|location|position) fix)"  # set AC: a phone's position in its log ("I/Geo: last fix ...")
 )
+_HOME_WORDS = re.compile(r"\b(?:(?i:my|our|parents'?|mum'?s|mom'?s|dad'?s)|" + _HOME_OWN + r")\b")
+_HOME_OWN_WORDS = re.compile(r"\b(?:" + _HOME_OWN + r")\b")
 
 
 class GeoCoordinatesRecognizer(_SpanRecognizer):
@@ -406,23 +408,31 @@ class GeoCoordinatesRecognizer(_SpanRecognizer):
             if _on_a_home_line(text, *found.span()):
                 yield found.span()
         for pair in _GEO_PAIR.finditer(text):
-            lat, lng = abs(float(pair.group("lat"))), abs(float(pair.group("lng")))
-            if lat <= 90 and lng <= 180 and max(lat, lng) >= 1 and _on_a_home_line(text, *pair.span()):
+            # a pair apart by spaces alone is as often data ("my model's predictions: 3.14159 2.71828"): a home's
+            # own words must name it, not "my"
+            strong = not pair.group("sep").startswith(",")
+            if _a_position(pair) and _on_a_home_line(text, *pair.span(), strong=strong):
                 yield pair.span()
         for listed in _GEO_LIST.finditer(text):
-            yield listed.span("pair")
+            if _a_position(listed):
+                yield listed.start("lat"), listed.end("lng")
 
 
-def _on_a_home_line(text: str, start: int, end: int) -> bool:
-    """A home's word on the position's line, or on the line that introduces the lines it is in ("...our nurses' home
-    locations:" over "Jane: -1.27681, 36.83266")."""
+def _a_position(found: re.Match[str]) -> bool:
+    lat, lng = abs(float(found.group("lat"))), abs(float(found.group("lng")))
+    return lat <= 90 and lng <= 180 and max(lat, lng) >= 1
+
+
+def _on_a_home_line(text: str, start: int, end: int, strong: bool = False) -> bool:
+    """A home's word on the position's line (`strong`: a home's own word, not "my"), or a home's own word on the line
+    that introduces the lines it is in ("...our nurses' home locations:" over "Jane: -1.27681, 36.83266")."""
     line_start = max(text.rfind("\n", 0, start) + 1, start - 100)
     line_end = text.find("\n", end)
     line_end = min(len(text) if line_end < 0 else line_end, end + 100)
-    if _HOME_WORDS.search(text, line_start, line_end) is not None:
+    if (_HOME_OWN_WORDS if strong else _HOME_WORDS).search(text, line_start, line_end) is not None:
         return True
     heading = _heading_before(text, text.rfind("\n", 0, start) + 1)
-    return heading is not None and _HOME_WORDS.search(text, *heading) is not None
+    return heading is not None and _HOME_OWN_WORDS.search(text, *heading) is not None
 
 
 _LIST_LINES_READ = 20  # a heading introduces the lines of its list, not every line of a long text after it

@@ -121,16 +121,19 @@ _EXPRESSION = regex.compile(
 
 
 def _base32_in_groups(value: str) -> bool:
-    """A key's groups, not words: two digits or more among them, all in one case."""
-    return sum(c.isdigit() for c in value) >= 2 and (value.isupper() or value.islower())
+    """A key's groups (six to eight of base32's letters and digits), not words: three groups or more with a digit, all
+    in one case ("THIS CODE WILL WORK ABC2 DEF3" has two)."""
+    groups = value.split()
+    return sum(any(c.isdigit() for c in g) for g in groups) >= 3 and (value.isupper() or value.islower())
 
 
 def _code(value: str) -> bool:
-    """An expression (`_EXPRESSION`), unless what reads as an attribute has a part mixed as a generator mixes letters
-    and digits: a bootstrap token "jkoxhe.ignd2p9pwhn19ohh" is no `settings.db_password`."""
-    if _EXPRESSION.search(value) is None:
-        return False
-    return not any(sum(a.isdigit() != b.isdigit() for a, b in pairwise(part)) >= 4 for part in value.split("."))
+    """An expression (`_EXPRESSION`), unless it is a Kubernetes bootstrap token ("jkoxhe.ignd2p9pwhn19ohh", six and
+    sixteen small letters and digits), which reads as an attribute."""
+    return _EXPRESSION.search(value) is not None and _BOOTSTRAP_TOKEN.fullmatch(value) is None
+
+
+_BOOTSTRAP_TOKEN = regex.compile(r"[a-z0-9]{6}\.(?=[a-z]*\d)[a-z0-9]{16}")
 
 
 def _looks_literal(value: str) -> bool:
@@ -895,15 +898,24 @@ PASSWORD_PATTERNS = [
         # sentence ("his pin for the safe is 7719", "the front door code for 12 Orchard Lane is now 7391"), not a
         # measure ("pin 2 at 3300 mV") nor a part of a longer number
         "pin_code",
-        r"(?i:\b(?:pin(?:[ -]?code)?|(?:door|gate|alarm|safe|lock|entry|garage|keypad|building)[ -]code"
-        # set AC: in French, German, Spanish and Swedish ("le code de l'alarme est 7319", "koden till porten 3581")
-        r"|code (?:de l['\u2019]alarme|de la porte|d['\u2019]entrée|du portail)|digicode|(?:tür|tor|alarm)code"
-        r"|código de (?:la puerta|la alarma|acceso)|koden till (?:porten|dörren|larmet)|(?:port|dörr|larm)koden?)\b)"
+        r"(?i:\b(?:pin(?:[ -]?code)?|(?:door|gate|alarm|safe|lock|entry|garage|keypad|building)[ -]code)\b)"
         # set Y: or a digit at a time right after "is" or a colon ("alarm code for the surveyor: 4-9-1-7"; not "a
         # 4-2-3-1", "section 3-1-4-2")
         r"[^\n\d]{0,40}?(?<![\d.,:/-])(?P<value>\d{4,8}|(?:(?<=\bis )|(?<=:)|(?<=: ))\d(?:-\d){3,7})"
         r"(?!\d|[.,:/-]\d|[ \t]?(?i:m?v|ma|mhz|ohm|pins?)\b)",
-        ("pin", "code", "código", "kod"),
+        ("pin", "code"),
+        score=0.8,
+        check=_not_a_sequence,
+        line_local=True,
+    ),
+    _api(
+        # set AC: a door's or an alarm's code in French, German, Spanish and Swedish, right after its name and a verb
+        # or a colon ("le code de l'alarme est 7319", "koden till porten 3581"; not "die Torcode-Funktion wurde 2023")
+        "pin_code_foreign",
+        r"(?i:\b(?:code (?:de l['\u2019]alarme|de la porte|d['\u2019]entrée|du portail)|digicode|(?:tür|tor|alarm)code"
+        r"|código de (?:la puerta|la alarma)|koden till (?:porten|dörren|larmet)|(?:port|dörr|larm)koden?)\b)"
+        r"[ \t]*(?::|=|(?:est|ist|lautet|es|är)\b)?[ \t]*(?P<value>\d{4,8})(?!\d|[.,:/-]\d)",
+        ("code", "código", "kod"),
         score=0.8,
         check=_not_a_sequence,
         line_local=True,
@@ -1242,8 +1254,8 @@ SECRET_PATTERNS = [
     _api(
         # set AC: an authenticator's setup key as sites show it, base32 in groups of four ("EPLE PDO4 4WW7 JYR3 ...")
         "totp_setup_key",
-        r"(?<![\w-])(?P<value>(?i:[a-z2-7]{4}(?:[ \t][a-z2-7]{4}){3,7}))(?![\w-])",
-        ("authenticator", "totp", "2fa", "mfa", "setup key", "secret key", "otp"),
+        r"(?<![\w-])(?P<value>(?i:[a-z2-7]{4}(?:[ \t][a-z2-7]{4}){5,7}))(?![\w-])",
+        ("authenticator", "totp", "2fa", "mfa", "setup key", "secret key", "one-time", "otpauth"),
         score=0.8,
         check=_base32_in_groups,
         line_local=True,
