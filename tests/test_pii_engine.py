@@ -28,12 +28,14 @@ from helix.pii.recognizers import (
     EmailRecognizer,
     FastPhoneRecognizer,
     FilteredIpRecognizer,
+    SpokenNumberRecognizer,
     email_windows,
     phone_hint,
 )
 from helix.pii.redact import Redactor, redact_body
 from helix.pii.restore import StreamRestorer, restore
 from helix.pii.scan import CLASS_GATES, GATES, Mentions, lowered
+from helix.pii.spoken import spoken_numbers
 from tests.conftest import SKIP_MODEL_TESTS, SPACY_MODEL, require_model
 
 DATA = Path(__file__).parent / "data" / "pii_prompts.jsonl"
@@ -1294,6 +1296,28 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "YBio9ZEIsQtKXp5BfleZcVokYPfJhcAtTXwwN3YX16J",
             "SECRET",
         ),
+        # set AD: numbers read out in other languages, with NATO letters, in CJK numerals
+        (
+            "meine Kartennummer ist vier null zwei vier eins fünf sieben neun zwei neun null null null drei drei eins",
+            "vier null zwei vier eins fünf sieben neun zwei neun null null null drei drei eins",
+            "CREDIT_CARD",
+        ),
+        (
+            "Customer: Sure, it's golf two zero five five three six five zero.",
+            "golf two zero five five three six five zero",
+            "ID_NUMBER",
+        ),
+        (
+            "Телефон: нуль сім чотири дев'ять три вісім чотири п'ять шість вісім",
+            "нуль сім чотири дев'ять три вісім чотири п'ять шість вісім",
+            "ID_NUMBER",
+        ),
+        ("客户: 电话是一八六五七零九六六四零", "一八六五七零九六六四零", "ID_NUMBER"),
+        (
+            "Can I take your NHS number? three eight four … zero three six … eight seven nine zero",
+            "three eight four … zero three six … eight seven nine zero",
+            "ID_NUMBER",
+        ),
         # ...and an authenticator's setup key in groups of four
         (
             "Google Authenticator gave me this secret: EPLE PDO4 4WW7 JYR3 Y2MF UVK6 7FIZ 2BQI",
@@ -1547,6 +1571,7 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pC"}',
         "Shopping list:\napple\nbanana\norange\nlemon\ngrape\nmelon\ncherry\npeach\nmango\nsalad\nbread\nbutter",
         "count along: one two three four five six seven eight nine zero one two three four",
+        "I have one two three dogs and five cats; tango delta echo team met at nine; un deux trois, nous irons au bois",
         # a review's look-alikes: decimals in data under "my", positions that are no one's, years after door words,
         # codecs and capitals in groups of four, code with digits in its attribute names
         "Here are my model's predictions:\n3.14159 2.71828\n1.41421 1.73205; output from my script: 12.50000 7.25000",
@@ -2079,6 +2104,18 @@ def test_the_letter_led_id_gate_says_yes_wherever_its_recognizer_finds_a_number(
     text = "".join(pieces)
     gate = CLASS_GATES[LetterLedIdRecognizer]
     assert gate(text, lowered(text)) or not list(LetterLedIdRecognizer().spans(text))
+
+
+_SPOKEN_PIECES = ("four", "five", "zero", "oh", "golf", "hotel", "vier", "null", "нуль", "один", "二", "零", "九")
+_SPOKEN_PIECES += (" ", ", ", " ... ", " … ", "-", " – ", "'", "7", ".", "x-ray", "un", "sei")  # noqa: RUF001
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_SPOKEN_PIECES), max_size=24))
+def test_the_spoken_number_gate_says_yes_wherever_its_recognizer_finds_a_number(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    gate = CLASS_GATES[SpokenNumberRecognizer]
+    assert gate(text, lowered(text)) or not list(spoken_numbers(text)), text
 
 
 _STREET_PIECES = (

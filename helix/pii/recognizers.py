@@ -37,8 +37,8 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii import hl7
 from helix.pii.fast_regex import Runs, analyze_patterns
-from helix.pii.id_checks import luhn
 from helix.pii.personal import column_header, column_rows
+from helix.pii.spoken import spoken_numbers
 from helix.pii.suffixes import has_registrable_domain
 
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR", "CN", "RU", "JP", "KR")
@@ -150,23 +150,13 @@ def spelled_hint(text: str) -> bool:
     return _SPELLED_HINT.search(text) is not None
 
 
-_DIGIT_OF_WORD = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
-_DIGIT_OF_WORD |= {"six": "6", "seven": "7", "eight": "8", "nine": "9"}
-# set AC: a card read out to a hotel ("four five three two, one one eight four, ..."): 13 to 19 digit words
-_SPELLED_CARD = regex.compile(rf"(?i)\b{_DIGIT_WORD}(?:[ ,.-]+{_DIGIT_WORD}){{12,18}}\b")
-
-
-_CARD_WORDS = re.compile(r"(?i)\b(?:card|visa|mastercard|amex|credit|debit)\b")
-
-
-class SpelledCardRecognizer(LocalRecognizer):
-    """A card number read out digit by digit in words: by its check digit (Luhn) as a written one is, or by a card
-    named before it (a number misread aloud is still the card's)."""
+class SpokenNumberRecognizer(LocalRecognizer):
+    """Numbers read out a digit at a time in words (`helix.pii.spoken`): cards, and identifying numbers."""
 
     name: str
 
     def __init__(self) -> None:
-        super().__init__(supported_entities=["CREDIT_CARD"], name="SpelledCardRecognizer")
+        super().__init__(supported_entities=["ID_NUMBER", "CREDIT_CARD"], name="SpokenNumberRecognizer")
 
     def load(self) -> None:
         pass
@@ -174,13 +164,12 @@ class SpelledCardRecognizer(LocalRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        results = []
-        for spelled in _SPELLED_CARD.finditer(text):
-            start, end = spelled.span()
-            digits = "".join(_DIGIT_OF_WORD[w.lower()] for w in re.findall(r"[A-Za-z]+", spelled.group()))
-            if luhn(digits) or _CARD_WORDS.search(text, max(0, start - 80), start) is not None:
-                results.append(RecognizerResult("CREDIT_CARD", start, end, 0.8))
-        return results
+        # an identifying number under a phone's 0.5: a number read out after "my number is" is the phone's
+        return [
+            RecognizerResult(entity, start, end, 0.8 if entity == "CREDIT_CARD" else 0.45)
+            for entity, start, end in spoken_numbers(text)
+            if not entities or entity in entities
+        ]
 
 
 def phone_hint(text: str) -> bool:

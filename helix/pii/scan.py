@@ -52,9 +52,10 @@ from helix.pii.personal import (
     uk_ie_postcode_hint,
     username_hint,
 )
-from helix.pii.recognizers import FastPhoneRecognizer, SpelledCardRecognizer, obfuscation_hint, phone_hint, spelled_hint
+from helix.pii.recognizers import FastPhoneRecognizer, SpokenNumberRecognizer, obfuscation_hint, phone_hint
 from helix.pii.secret_patterns import JWT_START
 from helix.pii.secrets import SecretRecognizer, SeedPhraseRecognizer, seed_phrase_hint
+from helix.pii.spoken import spoken_hint
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
@@ -172,7 +173,7 @@ CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
     MrzRecognizer: lambda text, _lowered: mrz_hint(text),
     GeoCoordinatesRecognizer: geo_hint,  # its own: under LOCATION's, that gate's searches ran twice a text
     SeedPhraseRecognizer: lambda text, _lowered: seed_phrase_hint(text),
-    SpelledCardRecognizer: lambda text, _lowered: spelled_hint(text),
+    SpokenNumberRecognizer: lambda text, _lowered: spoken_hint(text),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
 # can match; its patterns run over these stretches only, and not at all when there are none.
