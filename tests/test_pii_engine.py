@@ -1296,6 +1296,12 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "YBio9ZEIsQtKXp5BfleZcVokYPfJhcAtTXwwN3YX16J",
             "SECRET",
         ),
+        # set AD: an address said in German ("punkt" for the dots, "at" for "@")
+        (
+            "Meine E-Mail ist lena punkt weber at web punkt de, danke",
+            "lena punkt weber at web punkt de",
+            "EMAIL_ADDRESS",
+        ),
         # set AD: numbers read out in other languages, with NATO letters, in CJK numerals
         (
             "meine Kartennummer ist vier null zwei vier eins fünf sieben neun zwei neun null null null drei drei eins",
@@ -1572,6 +1578,7 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "Shopping list:\napple\nbanana\norange\nlemon\ngrape\nmelon\ncherry\npeach\nmango\nsalad\nbread\nbutter",
         "count along: one two three four five six seven eight nine zero one two three four",
         "I have one two three dogs and five cats; tango delta echo team met at nine; un deux trois, nous irons au bois",
+        "Ich bin at home punkt. Look at this point of sale.",
         # a review's look-alikes: decimals in data under "my", positions that are no one's, years after door words,
         # codecs and capitals in groups of four, code with digits in its attribute names
         "Here are my model's predictions:\n3.14159 2.71828\n1.41421 1.73205; output from my script: 12.50000 7.25000",

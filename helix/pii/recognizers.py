@@ -336,7 +336,9 @@ _OBFUSCATED_EMAIL = regex.compile(
     r"(?P<domain>[\w-]+(?:(?:\.|" + _DOT_SPELLED + r")[\w-]+)+)(?![\w-])"
 )
 _SPELLED_DOT = regex.compile(r"(?i)" + _DOT_SPELLED)
-_ENGLISH_DOT = regex.compile(r"(?i)\s+dot\s+")
+# a bare " at " needs one of these spelled out in the domain (set AD: "lena punkt weber at web punkt de"); not
+# "point", which English prose says ("look at this point of sale")
+_SAID_DOT = regex.compile(r"(?i)\s+(?:dot|punkt|punto|ponto)\s+")
 # An address spaced out ("b e n . h a r p e r @ proton . me", "ann @ leak . io"): spaces around its "@", and its
 # letters one by one or its dots spaced; checked with its spaces taken out. Matched at each "@" with a space beside it,
 # the part before it in a lookbehind: tried at every word, the pattern took ~200 us over 2 KB of decorated Python.
@@ -354,6 +356,9 @@ def obfuscation_hint(text: str) -> bool:
         or "at]" in text
         or "at}" in text
         or " dot " in text
+        or " punkt " in text
+        or " punto " in text
+        or " ponto " in text
         or "AT)" in text
         or "AT]" in text
         or " DOT " in text
@@ -421,7 +426,7 @@ class EmailRecognizer(_PresidioEmailRecognizer):
             domain = _SPELLED_DOT.sub(".", match.group("domain"))
             words = [w.lower() for w in regex.split(r"[.\s]+", match.group("local") + "." + domain)]
             if match.group("bracketed") is None and (
-                _ENGLISH_DOT.search(match.group("domain")) is None or any(w in STOP_WORDS for w in words)
+                _SAID_DOT.search(match.group("domain")) is None or any(w in STOP_WORDS for w in words)
             ):
                 continue  # a bare " at " needs a spelled-out " dot ", and no stop word ("look at this dot com")
             tld = domain.rsplit(".", 1)[1].lower()
