@@ -168,6 +168,8 @@ class Call:
     # A provider has the request and has not answered yet: a client that leaves now is billed all the same (not while
     # Helix waits to retry, nor before anything was sent).
     asking: bool = False
+    # The provider's headers came (2xx) and its whole answer is being read: cut now, the answer is billed all the same.
+    answering: bool = False
     ttft: float | None = None
     # Whole answers a provider began and broke off (each billed, none metered): the deployment of each, which
     # charges its estimate at its own price (a cheaper or a local fallback may serve the call after it).

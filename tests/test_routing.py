@@ -17,6 +17,7 @@ import openai
 import pytest
 
 from helix.config import load_config
+from helix.errors import UpstreamTimeout
 from helix.reload import reload
 from tests.conftest import Helix, start_helix
 from tests.fake_upstream import FakeState, ServerThread
@@ -224,6 +225,22 @@ def test_x_helix_timeout_bounds_the_request_with_a_504(make, fake: FakeState) ->
     error = response.json()["error"]
     assert error["code"] == "upstream_timeout" and error["type"] == "upstream_error"
     assert post(helix, "gpt-4o-mini", headers={"x-helix-timeout": "soon"}).status_code == 400
+
+
+def test_a_request_that_spent_its_deadline_waiting_is_not_sent(make, fake: FakeState) -> None:
+    """A review of faults round 26: the deadline counts from the request's arrival, and one that a budget's wait or
+    the same request in flight had used up still sent an attempt with a negative time limit, whose timeout counted
+    against the deployment (three of them cooled a healthy one). It is refused before anything is sent now."""
+    helix = make(FAST_RETRIES + "deadline = 2.0\n")
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "late"}]}).encode()
+    for i in range(4):
+        call = helix.gateway.parse("chat", body, {}, f"waited-{i}")
+        call.started -= 2.5  # arrived 2.5 s ago, spent waiting before it was routed
+        with pytest.raises(UpstreamTimeout) as timed_out:
+            helix.server.run(helix.gateway.router(call))
+        assert "[routing] deadline" in timed_out.value.message
+    assert fake.calls("/v1/chat/completions") == []
+    assert post(helix, "gpt-4o-mini").status_code == 200  # not cooled
 
 
 def test_a_deployment_that_refuses_connections_fails_over(make, fake: FakeState) -> None:

@@ -1454,6 +1454,23 @@ def test_a_whole_answer_the_provider_began_and_broke_off_is_charged(
             instance.server.stop()
 
 
+def test_a_whole_answer_cut_by_the_requests_own_deadline_is_charged(tmp_path: Path) -> None:
+    """A review of faults round 26: an answer stalled in its body was charged only when the read timeout cut it; the
+    request's own deadline (here its x-helix-timeout, 1 s, under the read timeout) cut it unbilled."""
+    with raw_upstream(STALLS_IN_ITS_BODY, gap=3.0) as url:
+        instance = start_helix(tmp_path, url, PRICED + "[routing]\nretries = 0\n")
+        try:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "max_tokens": 100}
+            headers = {"x-helix-timeout": "1"}
+            response = httpx.post(f"{instance.url}/v1/chat/completions", json=body, headers=headers, timeout=30)
+            assert response.status_code == 504, response.text
+            instance.flush()
+            (row,) = instance.rows("SELECT cost_usd FROM requests")
+            assert row["cost_usd"] is not None and row["cost_usd"] > 0
+        finally:
+            instance.server.stop()
+
+
 def _ask_together(helix: Helix, count: int) -> list[tuple[float, httpx.Response]]:
     """`count` identical requests sent at once: (seconds taken, response) each."""
     results: list[tuple[float, httpx.Response]] = []

@@ -68,6 +68,8 @@ class Router:
         # at a time (or pings a stream before its first event) would otherwise hold the request for ever. Counted
         # from the request's arrival: time it waited for a budget's room or the same request in flight is spent.
         tries = _Tries(_monotonic() + seconds - call.elapsed())
+        if _monotonic() >= tries.deadline:  # spent waiting: nothing is sent, no deployment is blamed
+            raise _said(_out_of_time(call, None), call, 0)
         tokens: int | None = None
         cooling: list[tuple[Group, Sequence[Deployment], str | None]] = []  # groups passed over untried, all out
         for index, group in enumerate(route.groups):
@@ -194,13 +196,20 @@ class Router:
         if first_token is not None:
             limit = min(limit, first_token)
         call.asking = True
+        call.answering = False
         try:
             async with asyncio.timeout(limit):
                 reply = await self._send(call, deployment, began)
         except TimeoutError:
             call.asking = False
             deployment.finished()
-            raise UpstreamTimeout(
+            if call.answering and not call.stream:  # a whole answer begun (its headers came) and cut: billed
+                call.cut_answers += (call.target,)
+            # cut short by what the request had left (its own timeout, time spent waiting or on earlier attempts), not
+            # by a deadline any request has: no verdict on the deployment
+            short = limit == deadline - began and limit < self._settings.deadline
+            error = _OutOfTime if short else UpstreamTimeout
+            raise error(
                 f"{provider.name}: no answer from {deployment.target.model} within {limit:.3g} s",
                 provider=provider.name,
             ) from None
@@ -293,13 +302,18 @@ class Router:
             await _close(chunks)
 
     def _failed(self, deployment: Deployment, error: HelixError) -> None:
-        if not counts_against(error):
+        if not counts_against(error) or isinstance(error, _OutOfTime):
             deployment.health.inconclusive()
             return
         limited = error.status == 429
         cooled = deployment.health.failed(_monotonic(), rate_limited=limited, retry_after=retry_after(error.headers))
         if cooled and self._events is not None:
             self._events.cooled(deployment)
+
+
+class _OutOfTime(UpstreamTimeout):
+    """An attempt cut by the request's own deadline, not by the deployment's timeouts: the request ran out of time,
+    which says nothing of the deployment's health."""
 
 
 def _out_of_time(call: Call, last: HelixError | None) -> HelixError:

@@ -394,6 +394,8 @@ async def open_request(
                     and value.isprintable()
                 ):
                     call.upstream_headers[name] = value
+        if call is not None:
+            call.answering = True
         try:
             yield response
         except HelixError as error:
