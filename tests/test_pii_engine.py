@@ -1296,6 +1296,12 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "YBio9ZEIsQtKXp5BfleZcVokYPfJhcAtTXwwN3YX16J",
             "SECRET",
         ),
+        # set AD: recovery codes listed after a blank line
+        (
+            "Format these GitHub recovery codes into a table:\n\nfzdvh-6qfwe\nynhrc-c4udy\np7pog-owbrd",
+            "fzdvh-6qfwe\nynhrc-c4udy\np7pog-owbrd",
+            "SECRET",
+        ),
         # set AD: an address said in German ("punkt" for the dots, "at" for "@")
         (
             "Meine E-Mail ist lena punkt weber at web punkt de, danke",

@@ -1307,7 +1307,8 @@ SECRET_PATTERNS = [
         # set S: the codes on the lines after their name, as Google lists them ("Your backup codes (keep safe):" /
         # "4418 2290  7731 0642"): one span from the first code to the last
         "recovery_codes_listed",
-        r"(?i:\b(?:recovery|backup)[ _-]codes?\b)[^\n]{0,60}\n[ \t]*"
+        # set AD: a blank line may stand between the name and the codes ("...store in my safe:\n\nfzdvh-6qfwe\n...")
+        r"(?i:\b(?:recovery|backup)[ _-]codes?\b)[^\n]{0,60}\n(?:[ \t]*\n)?[ \t]*"
         rf"(?P<value>{_CODE}(?:(?:[ \t]+|[ \t]*\n[ \t]*){_CODE})*)",
         ("recovery code", "backup code"),
         score=0.8,
