@@ -222,8 +222,8 @@ class Gateway:
                     scrub,
                     self._served_by,
                     self._cached_as,
-                    self._in_flight,
-                    self.config.routing.deadline,
+                    in_flight=self._in_flight,
+                    deadline=self.config.routing.deadline,
                 )
             )
         self._handler = compose(stages, self._route)

@@ -38,7 +38,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from helix.pii import hl7
 from helix.pii.fast_regex import Runs, analyze_patterns
 from helix.pii.personal import column_header, column_rows
-from helix.pii.spoken import spoken_numbers
+from helix.pii.spoken import ENGLISH_DIGIT_WORDS, spoken_numbers
 from helix.pii.suffixes import has_registrable_domain
 
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR", "CN", "RU", "JP", "KR")
@@ -140,7 +140,7 @@ def _trunk_prefix(region: str) -> str | None:
 # A number read out digit by digit ("nine one seven, five five two, eight three four one"), named as a phone: seven to
 # fifteen digit words. Looked for only after three digit words in a row (`_SPELLED_HINT`: its leading space lets `re`
 # skip to candidates, ~4x cheaper over prose than counting each word; lower case: "(?i)" would cost 4x as much).
-_DIGIT_WORD = "(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
+_DIGIT_WORD = ENGLISH_DIGIT_WORDS
 _SPELLED_PHONE = regex.compile(rf"(?i)\b{_DIGIT_WORD}(?:[ ,.-]+{_DIGIT_WORD}){{6,14}}\b")
 _SPELLED_HINT = re.compile(rf" {_DIGIT_WORD}[ ,.-]+{_DIGIT_WORD}[ ,.-]+{_DIGIT_WORD}\b")
 

@@ -35,7 +35,14 @@ from helix.call import Call, Completed, Next, Reply, Streamed, Target, Usage
 from helix.config import CacheConfig
 from helix.errors import HelixError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from helix.pii.hashing import keyed_hash
-from helix.pipeline.headers import MAX_SECONDS, TIMEOUT_HEADER, number_header, text_header, timeout_header
+from helix.pipeline.headers import (
+    MAX_SECONDS,
+    TIMEOUT_HEADER,
+    deadline_left,
+    number_header,
+    text_header,
+    timeout_header,
+)
 from helix.pricing import PriceBook
 from helix.providers.forward import forwarded
 from helix.translate.chunk_assembly import ChunkAssembler
@@ -102,8 +109,9 @@ class CacheStage:
         before_store: BeforeStore | None = None,
         served_by: ServedBy | None = None,
         cached_as: CachedAs | None = None,
-        in_flight: InFlight | None = None,
-        deadline: float | None = None,
+        *,
+        in_flight: InFlight,
+        deadline: float,
     ) -> None:
         """`hash_key`: the database's key a namespace is kept under, hashed (clients name them by an email).
         `served_by`: a hit is logged, costed and headed as the deployment whose answer it was (an alias's fallback
@@ -118,7 +126,7 @@ class CacheStage:
         self._prices = prices
         self._before_store = before_store
         self._max_entry_bytes = config.max_entry_kb * 1024
-        self._in_flight: InFlight = {} if in_flight is None else in_flight
+        self._in_flight = in_flight
         self._deadline = deadline
 
     def _controls(self, call: Call) -> Controls:
@@ -151,8 +159,8 @@ class CacheStage:
         # The same request in flight is waited for, then its answer looked up. When it ended with no answer at all
         # (its client left), the next waiter asks and the others wait for that one; a server error of the provider's
         # is theirs too. An answer not stored (too large, cut short) leaves each to ask: never one after another.
-        seconds = timeout_header(call.headers) or self._deadline
-        deadline = None if seconds is None else asyncio.get_running_loop().time() + seconds - call.elapsed()
+        seconds, left = deadline_left(call, self._deadline)
+        deadline = asyncio.get_running_loop().time() + left
         while found.hit is None and coalesce and (fetching := self._in_flight.get(keys.exact)) is not None:
             waiting_since = time.perf_counter()
             try:
@@ -322,12 +330,10 @@ def _theirs_too(error: HelixError) -> HelixError:
     return theirs
 
 
-async def _wait_for_same(
-    fetching: asyncio.Future[Outcome], call: Call, deadline: float | None, seconds: float | None
-) -> Outcome:
+async def _wait_for_same(fetching: asyncio.Future[Outcome], call: Call, deadline: float, seconds: float) -> Outcome:
     """Until the same request in flight ends (how: `Outcome`), within this request's own deadline (of `seconds` from
     its arrival), for all its waits together (the other one goes on)."""
-    left = None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
+    left = max(0.0, deadline - asyncio.get_running_loop().time())
     try:
         return await asyncio.wait_for(asyncio.shield(fetching), left)
     except TimeoutError:

@@ -6,6 +6,7 @@ import math
 import unicodedata
 from collections.abc import Mapping
 
+from helix.call import Call
 from helix.errors import InvalidRequest
 from helix.pii.scrub import quoted
 
@@ -71,3 +72,11 @@ def timeout_header(headers: Mapping[str, str]) -> float | None:
             code="invalid_timeout",
         )
     return seconds
+
+
+def deadline_left(call: Call, default: float) -> tuple[float, float]:
+    """The request's deadline in seconds (its x-helix-timeout, else `default`: `[routing] deadline`) and what is left of
+    it now: counted from the request's arrival, so time spent waiting before a stage (for a budget's room, for the
+    same request in flight) is spent."""
+    seconds = timeout_header(call.headers) or default
+    return seconds, seconds - call.elapsed()

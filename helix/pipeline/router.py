@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from helix.call import Call, Completed, Reply, Streamed
 from helix.errors import HelixError, InvalidRequest, NotForThisProvider, UpstreamTimeout
 from helix.pii.scrub import quoted
-from helix.pipeline.headers import TIMEOUT_HEADER, timeout_header
+from helix.pipeline.headers import TIMEOUT_HEADER, deadline_left
 from helix.pipeline.route import send_to_provider
 from helix.pricing import PriceBook
 from helix.quota.estimate import prompt_tokens
@@ -62,12 +62,12 @@ class Router:
     async def __call__(self, call: Call, next: Any = None) -> Reply:
         settings = self._settings
         route = self.table.route(call.requested_model, call.target)
-        seconds = timeout_header(call.headers) or settings.deadline
+        left = deadline_left(call, settings.deadline)[1]
         # Every attempt is bounded by a timer (~10 us), also when the deadline is longer than the upstream read
         # timeout: that one bounds each read, not the attempt, and an upstream that trickles its answer a byte
         # at a time (or pings a stream before its first event) would otherwise hold the request for ever. Counted
         # from the request's arrival: time it waited for a budget's room or the same request in flight is spent.
-        tries = _Tries(_monotonic() + seconds - call.elapsed())
+        tries = _Tries(_monotonic() + left)
         if _monotonic() >= tries.deadline:  # spent waiting: nothing is sent, no deployment is blamed
             raise _said(_out_of_time(call, None), call, 0)
         tokens: int | None = None
@@ -208,7 +208,7 @@ class Router:
             # cut short by what the request had left (its own timeout, time spent waiting or on earlier attempts), not
             # by a deadline any request has: no verdict on the deployment
             short = limit == deadline - began and limit < self._settings.deadline
-            error = _OutOfTime if short else UpstreamTimeout
+            error = _CutShort if short else UpstreamTimeout
             raise error(
                 f"{provider.name}: no answer from {deployment.target.model} within {limit:.3g} s",
                 provider=provider.name,
@@ -302,7 +302,7 @@ class Router:
             await _close(chunks)
 
     def _failed(self, deployment: Deployment, error: HelixError) -> None:
-        if not counts_against(error) or isinstance(error, _OutOfTime):
+        if not counts_against(error) or isinstance(error, _CutShort):
             deployment.health.inconclusive()
             return
         limited = error.status == 429
@@ -311,7 +311,7 @@ class Router:
             self._events.cooled(deployment)
 
 
-class _OutOfTime(UpstreamTimeout):
+class _CutShort(UpstreamTimeout):
     """An attempt cut by the request's own deadline, not by the deployment's timeouts: the request ran out of time,
     which says nothing of the deployment's health."""
 
