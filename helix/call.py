@@ -62,12 +62,14 @@ class Usage:
         if (prompt is not None and not is_count(prompt)) or (completion is not None and not is_count(completion)):
             return None
         details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
-        return cls(
-            prompt_tokens=token_count(prompt),
-            completion_tokens=token_count(completion),
-            cached_tokens=token_count(details.get("cached_tokens")) if isinstance(details, dict) else 0,
-            cache_write_tokens=token_count(details.get("cache_creation_tokens")) if isinstance(details, dict) else 0,
-        )
+        if not isinstance(details, dict):
+            details = {}
+        # Parts of the prompt: a provider's count above it (or reads and writes above it together) is not believed
+        # past the prompt, so the log, the dashboard and the bill never show more cached than read.
+        prompt_tokens = token_count(prompt)
+        cached = min(token_count(details.get("cached_tokens")), prompt_tokens)
+        written = min(token_count(details.get("cache_creation_tokens")), prompt_tokens - cached)
+        return cls(prompt_tokens, token_count(completion), cached, written)
 
 
 Endpoint = Literal["chat", "embeddings", "messages", "count_tokens", "responses", "completions"]

@@ -45,3 +45,19 @@ def test_usage_without_cache_writes_costs_as_before() -> None:
     usage = _usage({"input_tokens": 100, "output_tokens": 10})
     assert usage.cache_write_tokens == 0
     assert PriceBook().cost("anthropic", "claude-3-5-haiku", usage) == pytest.approx((100 * 0.8 + 10 * 4) / 1e6)
+
+
+@pytest.mark.parametrize(
+    ("details", "expected"),
+    [
+        ({"cached_tokens": 50}, (10, 0)),  # more cached than the prompt read
+        ({"cached_tokens": 4, "cache_creation_tokens": 30}, (4, 6)),  # reads and writes together above it
+        ({"cached_tokens": 4, "cache_creation_tokens": 3}, (4, 3)),
+        ("junk", (0, 0)),
+    ],
+)
+def test_a_providers_cached_count_is_never_more_than_the_prompt(details: object, expected: tuple[int, int]) -> None:
+    """`cached_tokens` above `prompt_tokens` was logged (and shown) as given: 50 cached of a 10-token prompt."""
+    usage = Usage.from_openai({"prompt_tokens": 10, "completion_tokens": 5, "prompt_tokens_details": details})
+    assert usage is not None
+    assert (usage.prompt_tokens, usage.cached_tokens, usage.cache_write_tokens) == (10, *expected)
