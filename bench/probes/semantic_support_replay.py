@@ -1,7 +1,8 @@
-"""Blind support set H (a helper, 2026-12-07): its phrasings replayed in one cache namespace per seed, then its
-near-miss pairs, through a running `helix serve` whose upstream is `semantic_support_h_upstream.py`.
+"""A blind support set (H, I: written by helpers, 2026-12-07): its phrasings replayed in one cache namespace per seed,
+then its near-miss pairs each in its own, through a running `helix serve` whose upstream is
+`semantic_support_upstream.py` (an answer names the question it was written for).
 
-    python bench/probes/semantic_support_h_replay.py PORT [TAG]
+    python bench/probes/semantic_support_replay.py PORT TAG [SET]     # SET: semantic_support_h.jsonl by default
 """
 
 import json
@@ -15,7 +16,7 @@ from openai import OpenAI
 PORT = int(sys.argv[1])
 TAG = sys.argv[2] if len(sys.argv) > 2 else "run1"
 c = OpenAI(base_url=f"http://127.0.0.1:{PORT}/v1", api_key="anything", max_retries=0, timeout=60)
-SET = Path(__file__).with_name("semantic_support_h.jsonl")
+SET = Path(__file__).with_name(sys.argv[3] if len(sys.argv) > 3 else "semantic_support_h.jsonl")
 rows = [json.loads(line) for line in SET.read_text().splitlines()]
 phr = [r for r in rows if "text" in r]
 pairs = [r for r in rows if "a" in r]
