@@ -1336,6 +1336,58 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "EPLE PDO4 4WW7 JYR3 Y2MF UVK6 7FIZ 2BQI",
             "SECRET",
         ),
+        # set AE: a Telegram bot's token in the Bot API's URL, Contentful and New Relic keys by their shapes
+        (
+            'requests.post(f"https://api.telegram.org/bot5343400329:AAcfCLxZ2x_-w4L2EFgFffGo1YTSpgD8KGC/sendMessage")',
+            "5343400329:AAcfCLxZ2x_-w4L2EFgFffGo1YTSpgD8KGC",
+            "API_KEY",
+        ),
+        (
+            "export CONTENTFUL_CMA='CFPAT-4zPPtwk3SenliWTlsffwtY-6qbvE_HKGYGbenkL0Zxh'",
+            "CFPAT-4zPPtwk3SenliWTlsffwtY-6qbvE_HKGYGbenkL0Zxh",
+            "API_KEY",
+        ),
+        (
+            "  newrelic_license: 2339372105c3cbd25fc40eccd3c308e74d14NRAL",
+            "2339372105c3cbd25fc40eccd3c308e74d14NRAL",
+            "API_KEY",
+        ),
+        # ...keys named for what they sign or grant (token-signing-material, JWT_HMAC, AZDO_PAT)
+        (
+            "    token-signing-material: aa58730435cdfc43480a91f2c6a66433dc64fac7032d6522bafb06479645ef5d",
+            "aa58730435cdfc43480a91f2c6a66433dc64fac7032d6522bafb06479645ef5d",
+            "SECRET",
+        ),
+        (
+            '        - name: JWT_HMAC\n          value: "xkqBRjh9AbWRRfeKffEeyNM1TBjZy1jXpgN5XPS47IfK"',
+            "xkqBRjh9AbWRRfeKffEeyNM1TBjZy1jXpgN5XPS47IfK",
+            "SECRET",
+        ),
+        (
+            "export AZDO_PAT='wq7lrod4dq3d2rrie3atuzcjfwo33alt5oqpy3wy6wycktcra7lp'",
+            "wq7lrod4dq3d2rrie3atuzcjfwo33alt5oqpy3wy6wycktcra7lp",
+            "SECRET",
+        ),
+        # ...passwords: TOML's bare "pass", MySQL's double quotes, Finnish and Indonesian, a login as "user / password"
+        ('[smtp]\nhost = "smtp.eu.mailgun.org"\npass = "sm7p-Relay-2291"', "sm7p-Relay-2291", "PASSWORD"),
+        ('ALTER USER etl_loader IDENTIFIED BY "Etl#Load3r99";', "Etl#Load3r99", "PASSWORD"),
+        ("fi: tunnus: testfi / salasana: Sauna-Kuusi3", "Sauna-Kuusi3", "PASSWORD"),
+        ("id: pengguna: testid / kata sandi: Nasi!Goreng7", "Nasi!Goreng7", "PASSWORD"),
+        ("can someone reset the staging admin? creds are admin / Stg-Adm1n!Blue", "Stg-Adm1n!Blue", "PASSWORD"),
+        ("[10:42] Priya: mon_ro / lag!Watch3r-77", "lag!Watch3r-77", "PASSWORD"),
+        # ...a card's security code after Ruby's "=>" and in a form field's brackets
+        ('{"cc_num"=>"[FILTERED]", "cc_sec"=>"739", "exp"=>"08/27"}', "739", "PASSWORD"),
+        ('-d "card[exp_year]=2027" -d "card[cvc]=318" \\', "318", "PASSWORD"),
+        # ...a WhatsApp link's number, IDs by their names in an API, Croatia, Bulgaria, Estonia, a residence permit
+        ("https://wa.me/5511984732210?text=Ol%C3%A1", "5511984732210", "PHONE_NUMBER"),
+        ('"legalName": "Marisol", "taxpayerNumber": "352433690", "dob"', "352433690", "ID_NUMBER"),
+        ("HR OIB 57803721316 — Ivana Horvat", "57803721316", "ID_NUMBER"),
+        ("BG ЕГН 8503147739 — Мария Иванова", "8503147739", "ID_NUMBER"),
+        ("Kristjan Tamm — isikukood 48906267382", "48906267382", "ID_NUMBER"),
+        ("Passport (MA) no. AB123, French residence permit 7512093841", "7512093841", "ID_NUMBER"),
+        # ...postcodes under their keys
+        ("  last_screen = ProfileEdit\n  home_postcode = BT9 6AD\n", "BT9 6AD", "LOCATION"),
+        ('"city": "London", "postal_code": "WC1N 1AP", "country": "GB"', "WC1N 1AP", "LOCATION"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -1593,6 +1645,11 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "El código de acceso caduca después de 3600 segundos; Le code d'entrée du bâtiment a changé en 2024",
         "Die Torcode-Funktion wurde 2023 eingeführt; MFA docs: codecs h264 h265 x264 x265",
         "authenticator: THIS CODE WILL WORK ABC2 DEF3; password = self.s3v4.k2b3c4",
+        # set AE's look-alikes: "x / y" that is no login, a config's "pass" that is no password, other keys' hmac
+        "compare Vue / React@18 please; TCP / IPv4-only; C++ / C#7 and Go / Rust+2; http / 2 / h2c",
+        "Pass: the ball to the left\npass = true\npass: 3",
+        'use_hmac = True\nalgo_hmac = "sha256"\nfile_pat = "*.txt"\npostal_service_code = 1234',
+        "see https://wa.me/ and https://example.com/5511984732210; the oib of 3 items",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

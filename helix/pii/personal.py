@@ -306,7 +306,7 @@ def address_key_hint(lowered: str) -> bool:
 # A postcode after its label, on its own ("Postcode on licence: LS6 2QT", "CEP 05422-010", "PLZ: 10115", "zip code
 # 94107"): "zip" alone only before a colon ("zip archive of 10000 files" stays).
 _POSTCODE_LABEL = (
-    r"post ?code|postal ?code|postal|zip ?code|cep|plz|code postal|c[óo]digo postal|postnummer|postinumero"
+    r"post[ _]?code|postal[ _]?code|postal|zip[ _]?code|cep|plz|code postal|c[óo]digo postal|postnummer|postinumero"
 )
 # Each led by a literal, which `re` looks for fast (~1.5 us over 2 KB; the four as one alternation took ~95 us).
 _POSTCODE_LABEL_HINTS = tuple(
@@ -318,10 +318,11 @@ def postcode_label_hint(lowered: str) -> bool:
     return any(hint.search(lowered) is not None for hint in _POSTCODE_LABEL_HINTS)
 
 
+# Also a key's ("home_postcode = BT9 6AD", '"postal_code": "WC1N 1AP"').
 _LABELLED_POSTCODE = regex.compile(
-    r"(?i:\b(?:(?:"
+    r"(?i:(?<![^\W_])(?:(?:"
     + _POSTCODE_LABEL
-    + r")\b(?:[^\n\d:]{0,20}:)?|zip[ \t]*:))[ \t]*("
+    + r")\b(?:[^\n\d:=]{0,20}[:=])?|zip[ \t]*[:=]))[ \t]*[\"']?("
     + _UK_IE_POSTCODE
     + r"|\d{5}-\d{3}|\d{5}(?:-\d{4})?|\d{4} ?[A-Z]{2}|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{4})\b"
 )
@@ -704,6 +705,9 @@ _ID_WORD_BRANCHES = (
     # set AC: Korea's resident registration number by its short name (a JSON key: "rrn"), Malaysia's identity card
     # ("No. KP", MyKad), a Czech insured person's number (a birth number)
     *("rrn", r"no\.? ?kp", "mykad", "rodné číslo", "číslo pojištěnce", "주민등록번호"),
+    # set AE: a taxpayer's number as an API names it (taxpayerNumber), Croatia's OIB, Bulgaria's EGN, Estonia's
+    # isikukood, a residence permit's number
+    *(r"taxpayer[ _]?(?:number|no)", "oib", "егн", "isikukood", r"residence permit", r"titre de s[ée]jour"),
     # round 9: Germany's social insurance number by its short names (SV-Nummer, SVNR) and its pension insurer's
     *(r"sv-?n(?:umme)?r", r"rentenversicherungs\w*"),
     # Germany's health insurance number (Versichertennummer) and an account abbreviated in Indian and British bank
@@ -882,6 +886,9 @@ ID_HINTS = (
         "seguridad social",
         "paspor",
         "konto",
+        "isikukood",
+        "residence permit",
+        "titre de s",
     ),
     *(
         "frequent",
@@ -918,7 +925,7 @@ ID_WORD_HINTS = (
     *("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl"),
     *("imei", "amka", "αμκα", "cnp", "cuil", "cuit", "uci", "rfc", "uan"),
     *("nin", "bvn", "nss", "bsb", "acc"),
-    *("инн", "іпн", "taj", "reg"),
+    *("инн", "іпн", "taj", "reg", "oib", "егн"),
     *("dni", "npi", "dea", "cccd", "cmnd", "nhi", "cnic", "cbu", "clabe", "fin", "eid"),
     # as whole words: "conta" begins "contact", "meter" ends "parameter"
     *("conta", "compte", "meter"),

@@ -78,6 +78,8 @@ _RANGE = regex.compile(r"^(?!0\d{1,4}-\d{6,}$)\d+\s?-\s?\d+$")
 # a separator; no national number is written that way.
 _YEAR_LED = regex.compile(r"^(?:19|20)\d\d[ ./-]")
 _LOCAL_NUMBER = regex.compile(r"^\d{3}[-. ]\d{4}$")
+# A chat link's number is international without its "+" (https://wa.me/5511984732210, api.whatsapp.com/send?phone=...).
+_CHAT_LINK = regex.compile(r"(?i)(?:\bwa\.me/|whatsapp\.com/send/?\?phone=|\bt\.me/\+?)$")
 # National numbers written without their region's trunk prefix: Brazil's with the area code in brackets
 # ((11) 97342-8816, (21) 2555-0199), China's mobiles (138 1234 5678: eleven digits from 13 to 19).
 _TRUNKLESS = {
@@ -229,7 +231,7 @@ class FastPhoneRecognizer(LocalRecognizer):
             return 0.0
         if _IP_OR_VERSION.match(candidate) and (not _FRENCH_DOTTED.match(candidate) or _VERSION_BEFORE.search(before)):
             return 0.0
-        if candidate.startswith(("+", "00")):
+        if candidate.startswith(("+", "00")) or (candidate.isdigit() and _CHAT_LINK.search(before) is not None):
             international = "+" + candidate.removeprefix("+").removeprefix("00")
             if self._valid(international, None) or self._valid(_MEXICO_MOBILE_ONE.sub("+52 ", international), None):
                 return 0.7

@@ -160,6 +160,17 @@ def _password_in_prose(value: str) -> bool:
     return has_signal and _plausible_bare_password(value)
 
 
+def _login_pair_password(value: str) -> bool:
+    # A letter, a digit and a symbol no path, version, package or file name holds ("lag!Watch3r-77", not "IPv4-only" nor
+    # "react@18").
+    return (
+        any(c.isalpha() for c in value)
+        and _has_digit(value)
+        and any(c in "!#$%&*?^~" for c in value.rstrip(_TRAILING))
+        and _plausible_bare_password(value)
+    )
+
+
 def _paired_password(value: str) -> bool:
     # After a quoted key and a comma a value may be one more field's name ("PasswordRecognizer", "login password"): a
     # digit says it is not.
@@ -253,13 +264,14 @@ _BARE_VALUE = (
 # inside a generated secret (Django's SECRET_KEY=...&&0Ok5cs(j+L#...).
 _BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,4096}(?:(?:&(?![\w.-]+=)|""" + _INNER_QUOTE + r""")[^\s"'`<>&]*)*)"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
-# "password" may end a longer name (PGPASSWORD, newPassword); "pass" alone only after a name and "_" or "."
-# (DB_PASS, smtp.pass): "first-pass: compile" is prose. A Wi-Fi network's pre-shared key is one too (psk: "...").
+# "password" may end a longer name (PGPASSWORD, newPassword); "pass" only after a name and "_" or "." (DB_PASS,
+# smtp.pass) or opening a line: "first-pass: compile" is prose. A Wi-Fi network's pre-shared key is one too (psk:
+# "...").
 # A password is also named in German, French, Spanish, Portuguese, Dutch, Polish, Turkish, Russian and Swedish, and
 # in Chinese, Japanese and Korean (no word boundary before those: "数据库密码").
 _FOREIGN_PASSWORD_WORDS = (
     r"passwort|kennwort|mot[ _-]de[ _-]passe|contraseña|contrasena|clave (?:de acceso|del? wi-?fi|wi-?fi)|senha"
-    r"|wachtwoord|hasło|şifre(?:m|si|niz)?|пароль|lösenord|mật khẩu"
+    r"|wachtwoord|hasło|şifre(?:m|si|niz)?|пароль|lösenord|mật khẩu|salasana|kata sandi"
     r"|κωδικ(?:ός|ό|ού) (?:μου|σου|πρόσβασης)"  # noqa: RUF001 - Greek: "my code", "access code"
 )
 # and in Arabic and Hindi (the Arabic one often after "و", "and", written as one word with it).
@@ -267,7 +279,10 @@ _CJK_ONLY_PASSWORD_WORDS = r"密码|密碼|パスワード|비밀번호"
 _ARABIC_HINDI_PASSWORD_WORDS = r"كلمة (?:ال)?(?:مرور|سر)|पासवर्ड"
 _CJK_PASSWORD_WORDS = f"{_CJK_ONLY_PASSWORD_WORDS}|{_ARABIC_HINDI_PASSWORD_WORDS}"
 # Also in the plural (`passwords: ...`, `"api_keys": "..."`): a list's key names each of its values.
-_PASSWORD_KEY = r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw|psk)|(?<=[a-z0-9][_.])pass)s?\b)"
+_PASSWORD_KEY = (
+    r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw|psk)|(?<=[a-z0-9][_.])pass"
+    r"|(?<![^\n])[ \t]*[\"']?pass)s?\b)"  # "pass" alone opening a config file's line (TOML's [smtp] pass = "...")
+)
 # Their own patterns, tried only on the lines that hold one of them: in one alternation with the English words, every
 # line naming a password would pay for them.
 _FOREIGN_PASSWORD_KEY = rf"(?i:(?:(?<!\w)(?:{_FOREIGN_PASSWORD_WORDS})|{_CJK_PASSWORD_WORDS})\b)"
@@ -280,6 +295,8 @@ _SECRET_KEY = (
     r"|(?-i:(?<=[a-z0-9])(?:Token|Secret|AccessKey|ApiKey|AppKey|SecretKey|PrivateKey))s?\b"
     # set S: keys named for what they may do (Segment's writeKey, Algolia's and Parse's master keys)
     r"|(?<![a-z0-9])(?:write|master|admin|signing|encryption)[_-]?keys?\b"
+    # set AE: what signs tokens (token-signing-material, JWT_HMAC) and a personal access token (AZDO_PAT)
+    r"|(?<![a-z0-9])signing[_-]?material\b|(?<=[a-z0-9][_.-])hmac\b|(?<=[a-z0-9]_)pat\b"
     r"|(?<=[a-z0-9][_.])authtok\b)"  # set U: sssd.conf's ldap_default_authtok (an LDAP bind's password)
 )
 # Any other name ending in "key" after "_", ".", "-" or a space (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id, a
@@ -296,7 +313,7 @@ _TRAILING = ".,;:)"
 # The words that make a name/value pair's name a secret's (`name_value_pair`): found anywhere inside the name
 # (API_TOKEN_FILE, DB_PASSWORD_2), where `_PASSWORD_KEY` and `_SECRET_KEY` must end at a word boundary.
 _PAIR_SECRET_NAMES = (
-    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential"
+    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential|hmac"
 )
 
 _PASSWORD_HINTS = ("pass", "pwd", "pw", "psk")
@@ -305,10 +322,10 @@ _CJK_PASSWORD_HINTS = ("密码", "密碼", "パスワード", "비밀번호", "�
 # Cyrillic, CJK) cost nothing in a Latin-1 text.
 _FOREIGN_PASSWORD_HINTS = (
     *("wort", "passe", "contrase", "clave", "senha", "wachtwoord", "hasło", "şifre", "пароль", "lösenord"),
-    *("mật khẩu", "κωδικ"),
+    *("mật khẩu", "κωδικ", "salasana", "sandi"),
     *_CJK_PASSWORD_HINTS,
 )
-_SECRET_HINTS = ("secret", "key", "token", "authtok")
+_SECRET_HINTS = ("secret", "key", "token", "authtok", "signing", "hmac", "_pat")
 _GITHUB_HINTS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")
 
 
@@ -522,8 +539,12 @@ _VENDOR_KEY_PATTERNS = [
     # Fly.io's tokens ("FlyV1 fm2_..."), and a Weights & Biases key: 40 hex digits after its CLI's login.
     _api("fly", r"\bFlyV1[ \t]+(?P<value>fm[12][ar]?_[A-Za-z0-9+/=_,-]{20,})", ("flyv1",)),
     _api("wandb", r"\bwandb[ \t]+login[ \t]+(?:--\S+[ \t]+)*(?P<value>[0-9a-f]{40})\b", ("wandb",)),
-    # A Telegram bot's token: the bot's id, a colon, and 34 or 35 characters that start "AA".
-    _api("telegram_bot", r"(?<![0-9A-Za-z])\d{8,10}:AA[A-Za-z0-9_-]{32,33}" + _NOT_TOKEN_AFTER, (":aa",)),
+    # A Telegram bot's token: the bot's id, a colon, and 34 or 35 characters that start "AA"; in the Bot API's URLs
+    # right after "bot" (api.telegram.org/bot<token>/sendMessage).
+    _api("telegram_bot", r"(?:(?<=/bot)|(?<![0-9A-Za-z]))\d{8,10}:AA[A-Za-z0-9_-]{32,33}" + _NOT_TOKEN_AFTER, (":aa",)),
+    # Contentful's personal access tokens, and New Relic's license keys (36 hex digits and "NRAL").
+    _api("contentful", r"\bCFPAT-[A-Za-z0-9_-]{43}" + _NOT_TOKEN_AFTER, ("cfpat-",)),
+    _api("new_relic_license", r"\b[0-9a-f]{36}NRAL\b", ("nral",), check=_has_digit_and_letter),
 ]
 API_KEY_PATTERNS = [replace(p, check=_not_filler(p.check)) for p in _VENDOR_KEY_PATTERNS]
 
@@ -846,11 +867,23 @@ PASSWORD_PATTERNS = [
     _password_prose("password_prose_led", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, led=True),
     _password_prose("password_prose_far_foreign", _FOREIGN_PROSE_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS, far=True),
     _api(
+        # set AE: a login given as "user / password" in a chat ("creds are admin / Stg-Adm1n!Blue"): spaces around the
+        # slash (no path), a user's name before it, and a value no version or path is (`_login_pair_password`)
+        "password_after_user",
+        r"(?<![\w/.@-])[A-Za-z][\w.@-]{1,40}[ \t]+/[ \t]+(?P<value>[^\s/`'\"<>]{6,64})",
+        (" / ",),
+        score=0.8,
+        check=_login_pair_password,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
+    _api(
         # set T: SQL's roles and users (PostgreSQL's `CREATE ROLE app LOGIN PASSWORD '...'`, MySQL's `IDENTIFIED BY
         # '...'` or `IDENTIFIED WITH mysql_native_password BY '...'`)
         "password_sql",
         r"(?i:\b(?:create|alter)[ \t]+(?:role|user)\b[^\n;]*?\b"
-        r"(?:password|identified[ \t]+(?:with[ \t]+\w+[ \t]+)?by)[ \t]+)'(?P<value>[^'\n]{4,128})'",
+        r"(?:password|identified[ \t]+(?:with[ \t]+\w+[ \t]+)?by)[ \t]+)"
+        r"(?P<quote>['\"])(?P<value>[^'\"\n]{4,128})(?P=quote)",
         ("password", "identified"),
         score=0.85,
         check=_plausible_password,
@@ -1209,12 +1242,13 @@ PASSWORD_PATTERNS = [
         "card_security_code",  # "CVV 382", '"cvc":"7731"': with the card number, whoever has it can pay
         r"(?i:(?:\b(?:cvv2?|cvc2?|cvn|csc|(?:card )?security code|cryptogramme(?: visuel)?|code de s[ée]curit[ée]"
         r"|c[óo]digo de segura(?:nça|nca|ndad)|c[óo]digo de seguridad|codice di sicurezza|kartenpr[üu]fnummer"
-        r"|sicherheitscode|beveiligingscode)\b|セキュリティ[・ ]?コード|安全[码碼]|보안 ?코드)"
-        r"[\"']?[ \t]*(?:is|est|es|é|ist|lautet|:|=|#|-|是|は|는|은)?[ \t]*[\"']?)"
+        r"|sicherheitscode|beveiligingscode|card_?code|cc_?sec)\b|セキュリティ[・ ]?コード|安全[码碼]|보안 ?코드)"
+        r"[\"'\]]?[ \t]*(?:is|est|es|é|ist|lautet|=>|:|=|#|-|是|は|는|은)?[ \t]*[\"']?)"
         # a year is an edition's or a law's ("El Código de Seguridad 2015", "보안 코드 2024년 개정판")
         r"(?P<value>(?!(?:19|20)\d\d)\d{3,4})(?![\d/:]|[.,]\d)",
         (
             *("cvv", "cvc", "cvn", "csc", "security code", "cryptogramme", "de sécurité", "de securite", "de segur"),
+            *("cardcode", "card_code", "cc_sec", "ccsec"),
             *("di sicurezza", "kartenprüfnummer", "kartenpruefnummer", "sicherheitscode", "beveiligingscode"),
             *("セキュリティ", "安全码", "安全碼", "보안"),
         ),
