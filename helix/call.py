@@ -11,8 +11,9 @@ from typing import Any, Literal, Protocol
 
 from helix.virtual_keys import KeyRecord
 
-# More tokens than any model reads or writes in one call: a provider's count above it is garbage, not usage.
-MAX_TOKEN_COUNT = 2**31 - 1
+# More tokens than any model reads or writes in one call (ten times the largest context window, 10M): a provider's
+# count above it is garbage, not usage (2,000,000,000 prompt tokens for two words billed $300 to a $5 key).
+MAX_TOKEN_COUNT = 100_000_000
 
 
 def token_count(value: Any) -> int:

@@ -396,6 +396,11 @@ def _check(config: Config) -> None:
         or config.cache.max_entry_kb < 1
     ):
         raise ConfigError("bad value in [cache]: max_entries, max_mb, max_entry_kb and candidates must be positive")
+    if config.cache.hot_mb < 0:
+        raise ConfigError("bad value for 'cache.hot_mb': megabytes, not negative (0: no answers kept in memory)")
+    upstream = config.upstream
+    if upstream.connect_timeout <= 0 or upstream.read_timeout <= 0 or upstream.max_connections < 1:
+        raise ConfigError("bad value in [upstream]: connect_timeout, read_timeout and max_connections must be positive")
     try:
         validate_routing(config.routing, config.models)
         for name, provider in config.providers.items():

@@ -246,11 +246,11 @@ class Gateway:
 
     def install(self, config: Config, built: Stages) -> None:
         """Take `config` and the stages prepared for it, in one synchronous step (no request sees a mix)."""
+        cache = built.cache
+        if cache is not None:  # first: the step that can fail, before anything of the new config is taken
+            cache.reconfigure(config.cache)
         self.config = config
         self.pii, self.redact = built.pii, built.redact
-        cache = built.cache
-        if cache is not None:
-            cache.reconfigure(config.cache)
         # A cache turned off stays open, out of the chain: requests in flight may still save into it.
         self.cache, self._idle_cache = (cache, None) if config.cache.enabled else (None, cache)
         self._compose()

@@ -95,6 +95,12 @@ def test_cli_overrides_beat_the_environment(tmp_path: Path) -> None:
         ("[pricing.foo]\ninput = 1\noutput = inf\n", {}, "'pricing.foo.output': inf"),
         ("[limits]\nuser_budget = nan\n", {}, "'limits.user_budget': nan"),
         ("", {"HELIX_LIMITS__WINDOW_SECONDS": "nan"}, "'limits.window_seconds': nan"),
+        # round 27: a negative hot cache failed a live reload half way (a 500, and [limits] never applied after it);
+        # upstream settings every request hangs or times out on
+        ("[cache]\nhot_mb = -1\n", {}, "'cache.hot_mb'"),
+        ("[upstream]\nmax_connections = -3\n", {}, "bad value in [upstream]"),
+        ("", {"HELIX_UPSTREAM__READ_TIMEOUT": "-1"}, "bad value in [upstream]"),
+        ("[upstream]\nconnect_timeout = 0\n", {}, "bad value in [upstream]"),
     ],
 )
 def test_mistakes_are_one_clear_line(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:

@@ -754,6 +754,21 @@ def test_a_c1_control_character_in_a_text_header_is_a_400(
     assert not fake.requests
 
 
+@pytest.mark.parametrize(
+    "user",
+    ["\x1b[2J\x1b[31mroot", "bob\nmallory  $999.99", "\u202eevil", "a\x9bb"],
+    ids=["ESC", "newline", "RLO", "C1"],
+)
+def test_a_control_character_in_the_user_field_is_a_400(helix: Helix, fake: FakeState, user: str) -> None:
+    """The `user` field's escape sequences, newlines and right-to-left overrides were stored and printed raw by
+    `helix spend --by user` and `helix logs` (faults round 27: a fake "mallory $999.99" row); the header was refused."""
+    body = {"model": "gpt-4o-mini", "messages": [_USER], "user": user}
+    response = httpx.post(f"{helix.url}/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "user"
+    assert not fake.requests
+
+
 def test_a_user_header_in_utf8_is_the_user_the_user_field_names(helix: Helix, fake: FakeState) -> None:
     """A header's bytes were read as latin-1 only: `x-helix-user: équipe-ß-€` was another user (budget, spend) than
     the `user` field "équipe-ß-€", and its € and ß (whose UTF-8 holds bytes 0x80-0x9f) read as C1 controls."""

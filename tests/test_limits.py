@@ -800,8 +800,10 @@ def test_limit_checks_are_skipped_for_unauthenticated_health(priced: Helix) -> N
 def test_counting_tokens_is_free_to_budgets_and_rate_limits(priced: Helix, fake: FakeState) -> None:
     """`/v1/messages/count_tokens` was charged its prompt's estimate at the input price (Claude Code counts large
     contexts often): a budget ran out on counting alone, and the counted tokens used up the key's TPM (faults round
-    14). Anthropic charges nothing for it and Helix counts for other providers itself: free, and never refused."""
-    secret = add_key(priced, "counter", budget=0.15, period="total", tpm=1000)
+    14), and each count took one of the key's requests a minute (round 27: three counts, then a 429 on the first
+    real message at rpm = 3). Anthropic charges nothing for it and Helix counts for other providers itself: free, and
+    never refused."""
+    secret = add_key(priced, "counter", budget=0.15, period="total", tpm=1000, rpm=3)
     big = [{"role": "user", "content": "word " * 20_000}]  # ~33k tokens by the estimate: $33 at $1000/M
     headers = {"x-api-key": secret, "anthropic-version": "2023-06-01"}
     for model in ("anthropic/claude-3-5-haiku-latest", "gpt-4o-mini") * 2:
@@ -813,7 +815,7 @@ def test_counting_tokens_is_free_to_budgets_and_rate_limits(priced: Helix, fake:
         assert float(counted.headers["x-helix-cost-usd"]) == 0
     assert [r.path for r in fake.requests] == ["/v1/messages/count_tokens"] * 2
     client = priced.client(secret)
-    client.chat.completions.create(model="gpt-4o-mini", messages=unique())  # the budget and the TPM are whole
+    client.chat.completions.create(model="gpt-4o-mini", messages=unique())  # the budget, TPM and RPM are whole
     priced.flush()
     rows = priced.rows("SELECT endpoint, cost_usd FROM requests WHERE key_id = ?", (key_id(priced, "counter"),))
     assert [r["cost_usd"] for r in rows if r["endpoint"] == "count_tokens"] == [0.0] * 4

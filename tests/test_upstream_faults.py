@@ -132,7 +132,7 @@ def test_a_streamed_answer_over_the_entry_cap_is_not_assembled_or_cached(
 
 
 @pytest.mark.parametrize("stream", [False, True])
-@pytest.mark.parametrize("model", ["garbage-usage", "huge-usage"])
+@pytest.mark.parametrize("model", ["garbage-usage", "huge-usage", "absurd-usage"])
 def test_garbage_in_a_providers_usage_neither_fails_the_answer_nor_poisons_the_log(
     helix: Helix, fake: FakeState, model: str, stream: bool
 ) -> None:
@@ -148,6 +148,33 @@ def test_garbage_in_a_providers_usage_neither_fails_the_answer_nor_poisons_the_l
     assert [(r["status"], r["cache"]) for r in rows] == [(200, "MISS"), (200, "HIT-EXACT")]
     assert (rows[0]["prompt_tokens"], rows[0]["completion_tokens"]) == (None, None)  # unknown, not 10**30 or -5
     assert helix.rows("SELECT count(*) AS n FROM write_failures")[0]["n"] == 0
+
+
+def test_more_output_than_the_client_allowed_for_is_billed_at_the_estimate(
+    tmp_path: Path, upstream: tuple[ServerThread, FakeState]
+) -> None:
+    """100,000 output tokens for `max_tokens: 5` were believed and billed (faults round 27: $300 on a $5 key, and a
+    token rate limit in debt for two weeks); a provider stops at the limit, so it is garbage: the estimate is charged.
+    Without a limit the same count is the answer's."""
+    helix = start_helix(tmp_path, upstream[0].url, '[pricing."openai/overlong-usage"]\ninput = 1.0\noutput = 1.0\n')
+    try:
+        _ask_overlong(helix)
+    finally:
+        helix.server.stop()
+
+
+def _ask_overlong(helix: Helix) -> None:
+    client, messages = helix.client(), [{"role": "user", "content": "how many tokens"}]
+    client.chat.completions.create(
+        model="overlong-usage", messages=messages, max_tokens=5, extra_headers={"cache-control": "no-cache, no-store"}
+    )
+    client.chat.completions.create(
+        model="overlong-usage", messages=messages, extra_headers={"cache-control": "no-cache, no-store"}
+    )
+    helix.flush()
+    rows = helix.rows("SELECT completion_tokens, cost_usd FROM requests ORDER BY ts")
+    assert [r["completion_tokens"] for r in rows] == [None, 100_000]
+    assert rows[0]["cost_usd"] is not None and rows[0]["cost_usd"] < rows[1]["cost_usd"] / 100
 
 
 def test_garbage_usage_translated_for_an_anthropic_client_is_numbers(helix: Helix, fake: FakeState) -> None:

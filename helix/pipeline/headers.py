@@ -45,11 +45,23 @@ def header_text(headers: Mapping[str, str], name: str, default: str = "") -> str
         return value
 
 
+# Bidirectional overrides and isolates: printed, they reorder a table's row (a user shown as another).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable_label(value: str) -> bool:
+    """Whether a short label a client names (a user, a tag) is safe to print in a table: at most MAX_TEXT_CHARS
+    characters, no control characters (C0, DEL, or C1: a terminal reads \x9b as an escape) and no bidirectional
+    controls."""
+    return len(value) <= MAX_TEXT_CHARS and not any(
+        unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in value
+    )
+
+
 def text_header(headers: Mapping[str, str], name: str, default: str = "") -> str:
-    """A short text header: at most MAX_TEXT_CHARS characters, no control characters (C0, DEL, or C1: a terminal
-    reads \x9b as an escape)."""
+    """A short text header: a `printable_label`."""
     value = header_text(headers, name, default)
-    if len(value) > MAX_TEXT_CHARS or any(unicodedata.category(c) == "Cc" for c in value):
+    if not printable_label(value):
         raise InvalidRequest(
             f"header {name} must be at most {MAX_TEXT_CHARS} printable characters", param=name, code="invalid_header"
         )

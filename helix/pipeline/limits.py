@@ -162,10 +162,11 @@ class LimitsStage:
                 param="model",
             )
         prompt, explicit_output = _tokens(call)
-        taken = self._rates.check(key, prompt + explicit_output, time.monotonic())
+        free = call.endpoint in estimate.FREE_ENDPOINTS
+        # Counting tokens calls no model: no request of the key's rate either (Claude Code counts before each turn).
+        taken = Taken([], [], 0) if free else self._rates.check(key, prompt + explicit_output, time.monotonic())
 
         now = time.time()
-        free = call.endpoint in estimate.FREE_ENDPOINTS
         key_ledger = None if free else self._ledgers.of_key(key, now)
         user_ledger = self._ledgers.of_user(key, call.user, now) if call.user and not free else None
         budgeted = key_ledger is not None or user_ledger is not None

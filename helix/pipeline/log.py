@@ -99,6 +99,8 @@ class LogStage:
     def _finish(self, call: Call, status: int, code: str | None) -> None:
         call.finished = call.elapsed()
         call.status, call.error_code = status, code
+        if call.usage is not None and not estimate.believable(call, call.usage):
+            call.usage = None  # then unmetered: charged its estimate
         if call.cost is None and call.usage is not None:
             call.cost = self._prices.cost(call.target.provider.name, call.target.model, call.usage, call.price_of)
         elif call.cost is None and estimate.unmetered(call):

@@ -14,7 +14,7 @@ import msgspec
 from helix.call import Call, Endpoint, Target
 from helix.errors import InvalidRequest
 from helix.pii.scrub import holds_credential_or_pii, scrub_client_text
-from helix.pipeline.headers import MAX_TEXT_CHARS, text_header, timeout_header
+from helix.pipeline.headers import MAX_TEXT_CHARS, printable_label, text_header, timeout_header
 from helix.pipeline.more_shapes import CompletionsShape, CountTokensShape, MessagesShape, ResponsesShape
 from helix.virtual_keys import MAX_MODEL_CHARS, plain_model_name
 
@@ -245,8 +245,11 @@ def parse_call(
     check_model_name(shape.model)
     if not isinstance(shape, _EmbeddingsShape | CompletionsShape):
         _check_contents(shape)
-    if shape.user is not None and len(shape.user) > MAX_TEXT_CHARS:
-        raise InvalidRequest(f"'user' must be at most {MAX_TEXT_CHARS} characters", param="user")
+    if shape.user is not None and not printable_label(shape.user):
+        # Shown by `helix spend --by user` and `helix logs`: an escape sequence or a newline in it rewrote the table.
+        raise InvalidRequest(
+            f"'user' must be at most {MAX_TEXT_CHARS} printable characters (no control characters)", param="user"
+        )
     stream = False
     wants_usage = False
     _check_ranges(shape)

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from helix.call import Call
+from helix.call import Call, Usage
 from helix.pricing import Price
 
 BYTES_PER_TOKEN = 3
@@ -142,6 +142,14 @@ def costs(
         return prompt_cost, prompt_cost
     output = explicit_output or output_tokens_estimate * choices(call)
     return prompt_cost, prompt_cost + output * price.output / 1_000_000
+
+
+def believable(call: Call, usage: Usage) -> bool:
+    """Whether a provider's usage can be the call's: no more output than the client allowed for (`max_tokens` times
+    the answers; a provider stops there, reasoning included). 100,000 output tokens for `max_tokens: 5` is garbage,
+    billed at the estimate like no usage at all, not in full (and not a token rate limit's debt for days)."""
+    allowed = max_output_tokens(call)
+    return not allowed or usage.completion_tokens <= allowed
 
 
 def unmetered(call: Call) -> bool:
