@@ -38,6 +38,7 @@ class Usage:
     completion_tokens: int = 0
     cached_tokens: int = 0
     cache_write_tokens: int = 0  # prompt tokens written to the provider's prompt cache (Anthropic charges more)
+    cache_write_1h_tokens: int = 0  # those of them kept for an hour (Anthropic charges more still)
 
     @classmethod
     def from_openai(cls, usage: dict | None) -> Usage | None:
@@ -70,7 +71,8 @@ class Usage:
         prompt_tokens = token_count(prompt)
         cached = min(token_count(details.get("cached_tokens")), prompt_tokens)
         written = min(token_count(details.get("cache_creation_tokens")), prompt_tokens - cached)
-        return cls(prompt_tokens, token_count(completion), cached, written)
+        for_an_hour = min(token_count(details.get("cache_creation_1h_tokens")), written)
+        return cls(prompt_tokens, token_count(completion), cached, written, for_an_hour)
 
 
 Endpoint = Literal["chat", "embeddings", "messages", "count_tokens", "responses", "completions"]

@@ -88,6 +88,7 @@ class Price(_Section):
     output: float
     cached_input: float | None = None
     cache_write: float | None = None  # a prompt token written to the provider's cache (Anthropic: 1.25 x input)
+    cache_write_1h: float | None = None  # one written to it for an hour (Anthropic: 2 x input; default cache_write)
 
 
 class CacheConfig(_Section):
@@ -410,7 +411,8 @@ def _check(config: Config) -> None:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     for name, price in config.pricing.items():
-        if min(price.input, price.output, price.cached_input or 0, price.cache_write or 0) < 0:
+        optional = (price.cached_input, price.cache_write, price.cache_write_1h)
+        if min(price.input, price.output, *(p or 0 for p in optional)) < 0:
             raise ConfigError(f"bad value for 'pricing.{name}': prices cannot be negative")
 
 

@@ -26,8 +26,15 @@ def _p(input: float, output: float, cached_input: float | None = None) -> Price:
 
 
 def _anthropic(input: float, output: float, cached_input: float) -> Price:
-    """Anthropic charges a prompt token written to its cache (for five minutes) 1.25 times an input token."""
-    return Price(input=input, output=output, cached_input=cached_input, cache_write=round(input * 1.25, 6))
+    """Anthropic charges a prompt token written to its cache for five minutes 1.25 times an input token, for an hour
+    twice."""
+    return Price(
+        input=input,
+        output=output,
+        cached_input=cached_input,
+        cache_write=round(input * 1.25, 6),
+        cache_write_1h=round(input * 2, 6),
+    )
 
 
 BUILTIN_PRICES: dict[str, Price] = {
@@ -128,10 +135,13 @@ class PriceBook:
         written = min(usage.cache_write_tokens, usage.prompt_tokens - cached)
         cached_price = price.cached_input if price.cached_input is not None else price.input
         write_price = price.cache_write if price.cache_write is not None else price.input
+        hour_price = price.cache_write_1h if price.cache_write_1h is not None else write_price
+        for_an_hour = min(usage.cache_write_1h_tokens, written)
         total = (
             (usage.prompt_tokens - cached - written) * price.input
             + cached * cached_price
-            + written * write_price
+            + (written - for_an_hour) * write_price
+            + for_an_hour * hour_price
             + usage.completion_tokens * price.output
         )
         return round(total / 1_000_000, 10)

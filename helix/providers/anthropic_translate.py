@@ -500,8 +500,13 @@ def _openai_usage(usage: Any) -> JSON | None:
     completion = token_count(usage.get("output_tokens"))
     details: JSON = {"cached_tokens": cache_read}
     if cache_write:
-        # Not an OpenAI field: kept so an Anthropic client of /v1/messages gets its usage back as it was.
+        # Not OpenAI fields: kept so an Anthropic client of /v1/messages gets its usage back as it was, and so writes
+        # kept for an hour (twice an input token's price, against 1.25 times for five minutes) are charged as such.
         details["cache_creation_tokens"] = cache_write
+        split = usage.get("cache_creation")
+        hour = token_count(split.get("ephemeral_1h_input_tokens")) if isinstance(split, dict) else 0
+        if hour:
+            details["cache_creation_1h_tokens"] = min(hour, cache_write)
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,

@@ -47,12 +47,17 @@ def anthropic_usage(usage: Any) -> JSON:
     details = usage.get("prompt_tokens_details")
     details = details if isinstance(details, dict) else {}
     cached, written = token_count(details.get("cached_tokens")), token_count(details.get("cache_creation_tokens"))
-    return {
+    counts: JSON = {
         "input_tokens": max(0, token_count(usage.get("prompt_tokens")) - cached - written),
         "output_tokens": token_count(usage.get("completion_tokens")),
         "cache_creation_input_tokens": written,
         "cache_read_input_tokens": cached,
     }
+    for_an_hour = min(token_count(details.get("cache_creation_1h_tokens")), written)
+    if for_an_hour:
+        split = {"ephemeral_5m_input_tokens": written - for_an_hour, "ephemeral_1h_input_tokens": for_an_hour}
+        counts["cache_creation"] = split
+    return counts
 
 
 def _thinking_blocks(value: Any) -> list[JSON]:
