@@ -517,6 +517,28 @@ def test_an_aliass_cached_answer_is_never_served_to_a_request_naming_a_deploymen
     assert again.headers["x-helix-cache"] == "HIT-EXACT" and again.json()["model"] == "smart"
 
 
+def test_an_alias_moved_to_another_model_serves_none_of_the_old_ones_answers(make, fake: FakeState) -> None:
+    """An alias retargeted by a reload kept serving its old model's cached answers for the cache's whole TTL, logged
+    and headed as the new provider's (faults round 27): an answer written by a deployment no longer behind the alias
+    is not served; the new model is asked."""
+    helix = make('[models.fast]\ntarget = "openai/gpt-4o-mini"\n')
+    question = {"model": "fast", "messages": [{"role": "user", "content": "who answers"}]}
+    assert httpx.post(f"{helix.url}/v1/chat/completions", json=question).headers["x-helix-cache"] == "MISS"
+    helix.flush()
+    assert httpx.post(f"{helix.url}/v1/chat/completions", json=question).headers["x-helix-cache"] == "HIT-EXACT"
+    config_file = helix.db_path.parent / "helix.toml"
+    config_file.write_text(config_file.read_text().replace('"openai/gpt-4o-mini"', '"anthropic/claude-fake"'))
+    outcome = helix.server.run(reload(helix.gateway, lambda: load_config(config_file, env={})))
+    assert outcome.ok and "[models] changed" in outcome.message, outcome.message
+    moved = httpx.post(f"{helix.url}/v1/chat/completions", json=question)
+    assert moved.status_code == 200 and moved.headers["x-helix-cache"] == "MISS"
+    assert moved.headers["x-helix-provider"] == "anthropic"
+    assert fake.models() == ["gpt-4o-mini", "claude-fake"]
+    helix.flush()
+    again = httpx.post(f"{helix.url}/v1/chat/completions", json=question)  # the new model's answer is cached
+    assert again.headers["x-helix-cache"] == "HIT-EXACT" and again.headers["x-helix-provider"] == "anthropic"
+
+
 def test_a_stream_that_reports_its_running_usage_counts_its_tokens_once(make, fake: FakeState) -> None:
     """A server that sends the usage so far on every chunk (vLLM's continuous_usage_stats) had each chunk's total
     added to its deployment's tokens this minute: a few streams filled a `tpm` and traffic went elsewhere (faults

@@ -29,7 +29,7 @@ from typing import Any
 
 import msgspec
 
-from helix.cache.fingerprint import fingerprint
+from helix.cache.fingerprint import Fingerprint, fingerprint
 from helix.cache.response_cache import Lookup, ResponseCache
 from helix.call import Call, Completed, Next, Reply, Streamed, Target, Usage
 from helix.config import CacheConfig
@@ -115,8 +115,9 @@ class CacheStage:
     ) -> None:
         """`hash_key`: the database's key a namespace is kept under, hashed (clients name them by an email).
         `served_by`: a hit is logged, costed and headed as the deployment whose answer it was (an alias's fallback
-        may have written it), not as the first the call was routed to. `cached_as`: the model name an answer is keyed
-        by (an alias's own, `RoutingTable.cached_as`); the deployment's without it. `deadline`: the seconds a request
+        may have written it), not as the first the call was routed to; one no longer behind the alias is not served.
+        `cached_as`: the model name an answer is keyed by (an alias's own, `RoutingTable.cached_as`); the deployment's
+        without it. `deadline`: the seconds a request
         may take without an x-helix-timeout (`[routing] deadline`), waiting for the same request included."""
         self._hash_key = hash_key
         self._cache = cache
@@ -154,7 +155,7 @@ class CacheStage:
         shaped_by = {"endpoint": call.endpoint, **forwarded(call.headers, call.target.provider.forward)}
         model = self._cached_as(call) if self._cached_as is not None else call.target.name
         keys = fingerprint(call.body, model, self._scope(call, controls.namespace), shaped_by)
-        found = await self._cache.lookup(keys, controls.threshold) if controls.lookup else Lookup(keys)
+        found = await self._lookup(call, keys, controls.threshold) if controls.lookup else Lookup(keys)
         coalesce = controls.lookup and not call.stream  # a stream's first token is not held back for another's answer
         # The same request in flight is waited for, then its answer looked up. When it ended with no answer at all
         # (its client left), the next waiter asks and the others wait for that one; a server error of the provider's
@@ -169,7 +170,7 @@ class CacheStage:
                 call.upstream_seconds += time.perf_counter() - waiting_since
             if isinstance(outcome, HelixError):
                 raise _theirs_too(outcome)
-            found = await self._cache.lookup(keys, controls.threshold)
+            found = await self._lookup(call, keys, controls.threshold)
             if outcome is not _LEFT:
                 break
         if found.hit is not None:
@@ -190,6 +191,20 @@ class CacheStage:
             del self._in_flight[keys.exact]
             fetched.set_result(outcome)
 
+    async def _lookup(self, call: Call, keys: Fingerprint, threshold: float) -> Lookup:
+        """The cache's answer, unless a deployment no longer behind the request's alias wrote it: an alias moved to
+        another model kept serving the old one's answers, logged as the new one's (faults round 27)."""
+        found = await self._cache.lookup(keys, threshold)
+        if found.hit is not None and self._answered_by(call, found.hit.entry.model) is None:
+            found.hit = None
+        return found
+
+    def _answered_by(self, call: Call, model: str) -> Target | None:
+        """The deployment that wrote an answer of `model`, if it may answer the call now."""
+        if model == call.target.name or self._served_by is None:
+            return call.target
+        return self._served_by(call, model)
+
     async def _fetch(self, call: Call, next: Next, found: Lookup, controls: Controls) -> Reply:
         reply = await next(call)
         if not controls.store:
@@ -205,8 +220,7 @@ class CacheStage:
         assert hit is not None
         entry = hit.entry
         self._cache.touch(entry.id)
-        if entry.model != call.target.name and self._served_by is not None:
-            call.target = self._served_by(call, entry.model) or call.target
+        call.target = self._answered_by(call, entry.model) or call.target
         body, raw = hit.ready().body(f"chatcmpl-{call.id}", int(time.time()))
         if hit.similarity is None:
             call.cache = HIT_EXACT
