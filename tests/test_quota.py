@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 
@@ -97,6 +98,20 @@ def test_estimates_err_on_the_high_side() -> None:
     assert estimate.prompt_tokens(image) >= 1000
     embeddings = _call(b'{"model": "e", "input": ["one two three", [1, 2, 3, 4]]}', "embeddings")
     assert estimate.prompt_tokens(embeddings) == 5 + 4 and estimate.max_output_tokens(embeddings) == 0
+
+
+def test_an_image_in_a_responses_input_counts_as_an_image_not_its_base64() -> None:
+    """/v1/responses counted every byte of its body: a 470 KB PNG was ~214k tokens (a TPM of 100k refused it for good,
+    a budget too), where chat and /v1/messages count it at `PER_IMAGE` (faults round 27)."""
+    picture = "data:image/png;base64," + "A" * 470_000
+    content = [{"type": "input_text", "text": "what is it"}, {"type": "input_image", "image_url": picture}]
+    body = {"model": "m", "input": [{"role": "user", "content": content}], "instructions": "Be brief."}
+    call = _call(json.dumps(body).encode(), "responses")
+    assert estimate.PER_IMAGE <= estimate.prompt_tokens(call) <= estimate.PER_IMAGE + 100
+    text = _call(b'{"model": "m", "input": "what is it", "tools": [{"type": "web_search"}]}', "responses")
+    assert 3 <= estimate.prompt_tokens(text) <= 40  # a text input and the tools still count
+    calls = [{"type": "function_call_output", "call_id": "c1", "output": "x" * 4000}]
+    assert estimate.prompt_tokens(_call(json.dumps({"model": "m", "input": calls}).encode(), "responses")) >= 1000
 
 
 def test_a_request_that_straddles_a_periods_end_is_charged_to_the_period_it_began_in() -> None:

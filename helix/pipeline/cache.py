@@ -117,8 +117,8 @@ class CacheStage:
         `served_by`: a hit is logged, costed and headed as the deployment whose answer it was (an alias's fallback
         may have written it), not as the first the call was routed to; one no longer behind the alias is not served.
         `cached_as`: the model name an answer is keyed by (an alias's own, `RoutingTable.cached_as`); the deployment's
-        without it. `deadline`: the seconds a request
-        may take without an x-helix-timeout (`[routing] deadline`), waiting for the same request included."""
+        without it. `deadline`: the seconds a request may take without an x-helix-timeout (`[routing] deadline`),
+        waiting for the same request included."""
         self._hash_key = hash_key
         self._cache = cache
         self._served_by = served_by

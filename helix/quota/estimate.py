@@ -34,6 +34,7 @@ _NOT_INPUT = frozenset(
 # A chat body's messages are counted part by part (an image at its tokens, not its base64's bytes), and of a message
 # besides its content the fields a provider reads as input:
 _NOT_CHAT_INPUT = _NOT_INPUT | {"messages"}
+_NOT_RESPONSES_INPUT = _NOT_INPUT | {"input"}  # a Responses body's items are counted part by part too
 _MESSAGE_FIELDS = ("tool_calls", "function_call", "name")
 
 
@@ -68,8 +69,12 @@ def prompt_tokens(call: Call) -> int:
     """The request's input tokens: what the provider reads besides the model's name (messages, tools, a response
     format's schema...), every field counted, as a budget must err on the high side."""
     body = call.body
-    if call.endpoint in ("responses", "completions"):
-        # Items, instructions or a prompt, tools, a format's schema: every string counts (on the high side).
+    if call.endpoint == "responses":
+        # Its items as a chat's messages (an input_image at its tokens: by its base64 a 470 KB image was 214k tokens,
+        # and a key's TPM refused it for good), instructions, tools, a format's schema: every other string counts.
+        return _tokens(_items_size(body.get("input")) + _input_size(body, _NOT_RESPONSES_INPUT)) + PER_REPLY
+    if call.endpoint == "completions":
+        # A prompt (or prompts), a suffix: every string counts (on the high side).
         return _tokens(_input_size(body, _NOT_INPUT)) + PER_REPLY
     if call.endpoint == "embeddings":
         data = body.get("input")
@@ -95,6 +100,24 @@ def prompt_tokens(call: Call) -> int:
                 size += len(_encode(message[key]))
     # Tools, legacy functions, a response format's schema, Anthropic's system prompt...: the rest of the body as sent.
     return _tokens(size + _input_size(body, _NOT_CHAT_INPUT)) + PER_MESSAGE * len(messages) + PER_REPLY
+
+
+def _items_size(items: Any) -> int:
+    """The bytes of a Responses body's input: a text, or items whose content is counted part by part."""
+    if isinstance(items, str):
+        return _size(items)
+    if not isinstance(items, list):
+        return len(_encode(items)) if items is not None else 0
+    size = 0
+    for item in items:
+        if isinstance(item, dict) and "content" in item:
+            size += _content_size(item["content"]) + _input_size(item, _CONTENT)
+        else:  # a function call's output, a reasoning item...: as sent
+            size += len(_encode(item))
+    return size
+
+
+_CONTENT = frozenset({"content"})
 
 
 def _input_size(body: dict[str, Any], not_input: frozenset[str]) -> int:
