@@ -24,6 +24,7 @@ import httpx
 
 from helix.config import AlertsConfig
 from helix.dburl import PostgresUrl
+from helix.format import money
 from helix.periods import ADJECTIVE
 from helix.quota.ledger import Ledger
 from helix.store import spend
@@ -95,7 +96,7 @@ class Alerts:
         share = spent / budget if budget else 1.0
         text = (
             f"Helix key '{key.name}' has used {share:.0%} of its {ADJECTIVE.get(period, period)} budget "
-            f"(${spent:,.4f} of ${budget:,.2f})"
+            f"(${spent:,.4f} of {money(budget)})"
         )
         if refusing or share >= 1:
             text += ": requests are now refused until the budget is raised or resets."

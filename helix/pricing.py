@@ -49,6 +49,7 @@ BUILTIN_PRICES: dict[str, Price] = {
     "gpt-4o-mini": _p(0.15, 0.60, 0.075),
     "gpt-4-turbo": _p(10.0, 30.0),
     "gpt-3.5-turbo": _p(0.50, 1.50),
+    "gpt-3.5-turbo-instruct": _p(1.50, 2.00),  # the model of /v1/completions (docs/clients.md)
     "o1": _p(15.0, 60.0, 7.50),
     "o1-mini": _p(1.10, 4.40, 0.55),
     "o3": _p(2.0, 8.0, 0.50),

@@ -797,6 +797,14 @@ def test_limit_checks_are_skipped_for_unauthenticated_health(priced: Helix) -> N
     assert httpx.get(f"{priced.url}/health").status_code == 200
 
 
+def test_a_budget_under_a_cent_is_shown_as_itself(priced: Helix, fake: FakeState) -> None:
+    """A budget of half a cent was refused as "of its $0.00 total budget" (faults round 27)."""
+    client = priced.client(add_key(priced, "tiny", budget=0.005, period="total"))
+    with pytest.raises(openai.RateLimitError) as refused:  # the prompt alone costs more at $1000/M
+        client.chat.completions.create(model="gpt-4o-mini", messages=unique())
+    assert "of its $0.005000 total budget" in str(refused.value)
+
+
 def test_counting_tokens_is_free_to_budgets_and_rate_limits(priced: Helix, fake: FakeState) -> None:
     """`/v1/messages/count_tokens` was charged its prompt's estimate at the input price (Claude Code counts large
     contexts often): a budget ran out on counting alone, and the counted tokens used up the key's TPM (faults round

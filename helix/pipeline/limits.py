@@ -42,6 +42,7 @@ from helix.call import Call, Next, Reply, Target
 from helix.config import LimitsConfig
 from helix.dburl import Location, PostgresUrl
 from helix.errors import DatabaseUnavailable, Forbidden, RateLimited
+from helix.format import money
 from helix.periods import ADJECTIVE, describe_reset
 from helix.pii.scrub import quoted
 from helix.pipeline.auth import KeyRing
@@ -332,7 +333,7 @@ def _over_budget(who: str, ledger: Ledger, per_user: bool = False) -> RateLimite
     budget = f"{ADJECTIVE.get(ledger.period, ledger.period)} {'per-user ' if per_user else ''}budget"
     in_flight = f" (${ledger.reserved:,.4f} more in flight)" if ledger.reserved > 0 else ""
     return RateLimited(
-        f"budget exceeded: {who} has spent ${ledger.spent:,.4f}{in_flight} of its ${ledger.budget:,.2f} "
+        f"budget exceeded: {who} has spent ${ledger.spent:,.4f}{in_flight} of its {money(ledger.budget)} "
         f"{budget}; {describe_reset(ledger.end)}, or ask your Helix admin to raise it",
         type="insufficient_quota",
         code="budget_exceeded",
