@@ -21,6 +21,13 @@ from helix.cache.judge import (
 from helix.config import CacheConfig
 
 FACT_NEAR_MISSES = [
+    # blind set I: an "in-" word against its "out-of-" word
+    (
+        "Is there a fee to withdraw cash from an in-network ATM?",
+        "Is there a fee to withdraw cash from an out-of-network ATM?",
+        "opposites",
+    ),
+    ("in-state tuition fees", "out-of-state tuition fees", "opposites"),
     # numbers, spelled numbers, units
     ("Set a 5 minute timeout", "Set a 5 minimum timeout", "numbers"),
     ("convert 100 USD to EUR", "convert 200 USD to EUR", "numbers"),

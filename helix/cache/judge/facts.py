@@ -545,7 +545,26 @@ def _check_opposites(a: str, b: str) -> Veto | None:
             for after in {after for particle, after in one if particle == x and (not after or x in _BOUND)}:
                 if (y, after) in other and (x, after) not in other and (y, after) not in one:
                     return Veto("opposites", f"'{x}' vs '{y}'")
-    return _reversed_relation(ta, tb) or _opposite_roots(ta, tb) or _opposite_clips(ta, tb) or _opposite_roles(ta, tb)
+    return (
+        _reversed_relation(ta, tb)
+        or _opposite_roots(ta, tb)
+        or _opposite_clips(ta, tb)
+        or _opposite_roles(ta, tb)
+        or _in_and_out_of(ta, tb)
+    )
+
+
+def _in_and_out_of(ta: list[str], tb: list[str]) -> Veto | None:
+    """A hyphenated "in-" word against its "out-of-" word, which `words` glues: "an in-network ATM" / "an out-of-network
+    ATM", "in-state tuition" / "out-of-state tuition"."""
+    for one, other in ((ta, tb), (tb, ta)):
+        for word in one:
+            if word.startswith("outof") and len(word) > len("outof") + 2:
+                stem = word.removeprefix("outof")
+                inside = "in" + stem
+                if inside in other and inside not in one and word not in other:
+                    return Veto("opposites", f"'in-{stem}' vs 'out-of-{stem}'")
+    return None
 
 
 def _reversed_relation(ta: list[str], tb: list[str]) -> Veto | None:
