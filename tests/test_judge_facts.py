@@ -28,6 +28,12 @@ FACT_NEAR_MISSES = [
         "opposites",
     ),
     ("in-state tuition fees", "out-of-state tuition fees", "opposites"),
+    # blind set J: the class of a seat
+    (
+        "What's the checked baggage allowance for economy on international flights?",
+        "What's the checked baggage allowance for business class on international flights?",
+        "cabin",
+    ),
     # numbers, spelled numbers, units
     ("Set a 5 minute timeout", "Set a 5 minimum timeout", "numbers"),
     ("convert 100 USD to EUR", "convert 200 USD to EUR", "numbers"),
