@@ -1388,6 +1388,70 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         # ...postcodes under their keys
         ("  last_screen = ProfileEdit\n  home_postcode = BT9 6AD\n", "BT9 6AD", "LOCATION"),
         ('"city": "London", "postal_code": "WC1N 1AP", "country": "GB"', "WC1N 1AP", "LOCATION"),
+        # set AF: Razorpay, Flutterwave and Brevo keys; an XML appSettings secret; a Go struct's SMTPPass
+        ("razorpay = rzp_live_zDhjZnC5AVAppq", "rzp_live_zDhjZnC5AVAppq", "API_KEY"),
+        (
+            'flutterwave = "FLWSECK-055ee46e7bf32047db3a06c564ac7fc0-X"',
+            "FLWSECK-055ee46e7bf32047db3a06c564ac7fc0-X",
+            "API_KEY",
+        ),
+        (
+            'brevo = "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"',
+            "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",
+            "API_KEY",
+        ),
+        ('<add key="SmtpPwd" value="Harb0ur!Alerts" />', "Harb0ur!Alerts", "SECRET"),
+        (
+            "SMTPUser:bob SMTPPass:6e5761b1524bf0b0947c5eba02171147-3613ef6c TwilioSID:x",
+            "6e5761b1524bf0b0947c5eba02171147-3613ef6c",
+            "PASSWORD",
+        ),
+        # ...Cisco IOS's secrets, Redis's AUTH and session keys, netsh's Wi-Fi key, ethers' Wallet
+        ("username netadmin privilege 15 password 0 N3t@dm1n!BR02", "N3t@dm1n!BR02", "PASSWORD"),
+        (
+            "enable secret 9 $9$irnAh4FFSoB2Dp$oVlbWeNzx1DTGHc5h0NqJS5V",
+            "$9$irnAh4FFSoB2Dp$oVlbWeNzx1DTGHc5h0NqJS5V",
+            "PASSWORD",
+        ),
+        ("snmp-server community pr1v8-rw-c0mm RW", "pr1v8-rw-c0mm", "PASSWORD"),
+        ('1717400000.120001 [0 10.0.0.5:51234] "AUTH" "r3dis-Sess10ns-Prd"', "r3dis-Sess10ns-Prd", "PASSWORD"),
+        (
+            '"SET" "sess:152915cc3a1904b73e5e51c056551a4b2edb702d" "{}"',
+            "152915cc3a1904b73e5e51c056551a4b2edb702d",
+            "SECRET",
+        ),
+        ("    Key Content            : tamales&horchata2019", "tamales&horchata2019", "PASSWORD"),
+        (
+            'new ethers.Wallet("0x677986bcc634102cd7af00e336f4c47c748f5e4e30980b85b88c8d5d42392c8f", provider);',
+            "677986bcc634102cd7af00e336f4c47c748f5e4e30980b85b88c8d5d42392c8f",
+            "SECRET",
+        ),
+        # ...a photo's position as exiftool prints it, an HL7 insured's birth date, a DICOM header's patient module
+        (
+            "GPS Position                    : 51 deg 30' 26.46\" N, 0 deg 7' 39.88\" W",
+            "51 deg 30' 26.46\" N, 0 deg 7' 39.88\" W",
+            "LOCATION",
+        ),
+        ("IN1|1|BCBS-OH|00942|Anthem||||||||||||HOLLOWAY^GERALD|01|19590815|||", "19590815", "DATE_OF_BIRTH"),
+        ("(0010,0020) LO [JP-22048817]                             #  12, 1 PatientID", "JP-22048817", "ID_NUMBER"),
+        (
+            "(0010,0030) DA [19720519]                             #   8, 1 PatientBirthDate",
+            "19720519",
+            "DATE_OF_BIRTH",
+        ),
+        (
+            "(0010,1040) LO [Kita-ku Umeda 3-1-1, Osaka]              #  26, 1 PatientAddress",
+            "Kita-ku Umeda 3-1-1, Osaka",
+            "LOCATION",
+        ),
+        # ...IDs and phones under their keys: ssnLast9, OFX's ACCTID, a UTR, Portugal's NISS, camelCase and Portuguese
+        # phones
+        ('"familyName": "Bennett", "ssnLast9": "474931048", "dob": null', "474931048", "ID_NUMBER"),
+        ("<BANKID>121000248<ACCTID>956347158241<ACCTTYPE>CHECKING", "956347158241", "ID_NUMBER"),
+        ("Help me fill in the SA100: my UTR is 8117020822 and", "8117020822", "ID_NUMBER"),
+        ('"nif":123,"niss":19009763798,"iban":"x"', "19009763798", "ID_NUMBER"),
+        ('"dateOfBirth": null, "homePhone": 12025550187, "cardNumber": null', "12025550187", "PHONE_NUMBER"),
+        ('2º Esq, 1100-053 Lisboa","telemovel":351912874406}}', "351912874406", "PHONE_NUMBER"),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -1650,6 +1714,11 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "Pass: the ball to the left\npass = true\npass: 3",
         'use_hmac = True\nalgo_hmac = "sha256"\nfile_pat = "*.txt"\npostal_service_code = 1234',
         "see https://wa.me/ and https://example.com/5511984732210; the oib of 3 items",
+        # set AF's look-alikes: device words before a number that is no secret, passes named for compiling, flags
+        "press key 5 twice; the secret 7 herbs and spices; a password 0 characters long; Key Content : Absent",
+        "FirstPass: true\nSecondPass: compile\nisPass: false",
+        '"isMobile": 1718000000, "hasPhone": 1718000000, "isPhone": 1718000000; Wallet(signer); the GPS module: 3 deg',
+        "(0008,0060) CS [MR]  # Modality\n(0020,000d) UI [1.2.840.113619.2.55.3]  # StudyInstanceUID",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

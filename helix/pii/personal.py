@@ -17,7 +17,7 @@ import regex
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from helix.pii import hl7
+from helix.pii import dicom, hl7
 from helix.pii.fast_regex import trie_pattern
 from helix.pii.id_checks import CHECKED_ID, checked_id_valid, luhn
 from helix.pii.tables import COLUMN_SEPARATORS, split_cells
@@ -342,8 +342,10 @@ class StreetAddressRecognizer(_SpanRecognizer):
             postcode = _POSTCODE_AFTER.match(text, end)
             if postcode is not None:
                 yield postcode.span(1)
-        if "PID|" in text:
-            yield from hl7.pid_fields(text, hl7.ADDRESS, whole=True)
+        if hl7.present(text):
+            yield from hl7.fields(text, hl7.ADDRESS, whole=True)
+        if dicom.present(text):
+            yield from dicom.fields(text, dicom.ADDRESS)
         yield from (m.span(1) for m in _LABELLED_POSTCODE.finditer(text))
 
 
@@ -357,7 +359,7 @@ _E7_KEY = re.compile(r"e7[\"']?[ \t]*[:=]")
 
 
 def geo_hint(text: str, lowered: str) -> bool:
-    return _FOUR_DECIMALS.search(text) is not None or _E7_KEY.search(lowered) is not None
+    return _FOUR_DECIMALS.search(text) is not None or _E7_KEY.search(lowered) is not None or "gps " in lowered
 
 
 _DEGREES = r"-?\d{1,3}\.\d{4,}"
@@ -382,6 +384,9 @@ _GEO_LIST = re.compile(
     r"(?i)[\"'](?:(?:home|last|current|user|device)_?)?(?:gps|coords?|coordinates|lat_?lng|lat_?lon|location)[\"']"
     r"[ \t]*[:=][ \t]*\[[ \t]*(?P<lat>" + _DEGREES + r")[ \t]*,[ \t]*(?P<lng>" + _DEGREES + r")[ \t]*\]"
 )
+# set AE, AF: a photo's position as exiftool prints it ("GPS Latitude : 51 deg 30' 26.46\" N"): where it was taken
+_DMS = r"\d{1,3} deg \d{1,2}' \d{1,2}(?:\.\d+)?\" [NSEW]"
+_GEO_EXIF = re.compile(r"(?i:\bgps (?:latitude|longitude|position)[ \t]*:[ \t]*)(" + _DMS + "(?:, " + _DMS + ")?)")
 # "house" in lower case: a landmark's name has one ("Sydney Opera House coordinates: -33.8568, 151.2153."); a home in
 # other languages too, as they write it (set AA: "La ubicación de mi casa ... lat 19.41283, lng -99.16542"; not "Casa
 # Botín", a restaurant)
@@ -417,6 +422,7 @@ class GeoCoordinatesRecognizer(_SpanRecognizer):
         for listed in _GEO_LIST.finditer(text):
             if _a_position(listed):
                 yield listed.start("lat"), listed.end("lng")
+        yield from (exif.span(1) for exif in _GEO_EXIF.finditer(text))
 
 
 def _a_position(found: re.Match[str]) -> bool:
@@ -630,8 +636,10 @@ class DateOfBirthRecognizer(_SpanRecognizer):
             yield found.span("date")
         for start, end in column_rows(text, _BIRTH_COLUMN):  # every full date in a birth date column's table
             yield from (row.span() for row in _ANY_DATE.finditer(text, start, end))
-        if "PID|" in text:
-            yield from hl7.pid_fields(text, hl7.BIRTH_DATE)
+        if hl7.present(text):
+            yield from hl7.fields(text, hl7.BIRTH_DATE)
+        if dicom.present(text):
+            yield from dicom.fields(text, dicom.BIRTH_DATE)
         if "doğ" in text or "dog" in text:  # `_DATE_THEN_BORN`'s word, not looked for in every dated text
             yield from (found.span("date") for found in _DATE_THEN_BORN.finditer(text))
 
@@ -674,7 +682,9 @@ _ID_WORD_BRANCHES = (
     *("national insurance", "ni (?:no|number)", "nino", "social insurance"),
     # also as a field's name: "aadhaar_no=...", "pan_number", "ssn_full=536228174"
     *(word + f"(?:{_ID_NUMBER_SUFFIX})?" for word in ("aadhaa?r", "pan", "sin")),
-    r"ssn(?:_\w+|" + _ID_NUMBER_SUFFIX + ")?",
+    r"ssn(?:_\w+|last\d?|" + _ID_NUMBER_SUFFIX + ")?",  # set AF: also ssnLast9
+    # set AF: an OFX statement's account (<ACCTID>), the UK's Unique Taxpayer Reference, Portugal's social security
+    *("acctid", "utr", "niss"),
     *("tax ?(?:id|payer id|file number)", "tin", "itin", "ein", "account", "routing (?:no|number|#)"),
     *(word + _ID_NUMBER_SUFFIX for word in ("member", "patient", "employee", "staff", "student", "customer")),
     *(word + _ID_NUMBER_SUFFIX for word in ("policy", "dl")),
@@ -910,7 +920,7 @@ ID_HINTS = (
     *("계좌", "رقم الهوية", "เลขบัตรประชาชน", "device", "adid", "idfa", "idfv", "gaid", "android", "advertising"),
     *("upi", "@ok", "@ybl", "@ibl", "@axl", "@paytm", "@apl"),
     *("teudat", "mitglied", "allocataire", "a-number", "anumber", "alien", "rekening", "tài khoản", "tai khoan"),
-    *("so tai", "số tài", "आधार", "खाता", "주민", hl7.HINT, "voter id", "hardware"),
+    *("so tai", "số tài", "आधार", "खाता", "주민", *hl7.HINTS, dicom.HINT, "voter id", "hardware"),
     *("cédula", "cedula", "national number", "nationalnumber", "ramq", "ת.ז", "الرقم القومي", "شناختی کارڈ", "এনআইডি"),
     *("kra pin", "口座", "booking", "pnr", "record locator", "conf#", "confirmation", "reservation", "loyalty"),
     *("matric", "client", "cuenta", "rego", "社員番号"),
@@ -925,7 +935,7 @@ ID_WORD_HINTS = (
     *("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl"),
     *("imei", "amka", "αμκα", "cnp", "cuil", "cuit", "uci", "rfc", "uan"),
     *("nin", "bvn", "nss", "bsb", "acc"),
-    *("инн", "іпн", "taj", "reg", "oib", "егн"),
+    *("инн", "іпн", "taj", "reg", "oib", "егн", "utr", "niss"),
     *("dni", "npi", "dea", "cccd", "cmnd", "nhi", "cnic", "cbu", "clabe", "fin", "eid"),
     # as whole words: "conta" begins "contact", "meter" ends "parameter"
     *("conta", "compte", "meter"),
@@ -956,7 +966,7 @@ DATE_OF_BIRTH_HINTS = (
     *("născut", "nascut", "nașterii", "naşterii", "nasterii", "γεν."),
     *("生年月日", "出生日期", "出生于", "出生於", "생년월일"),
     *("γέννησης", "рождения", "народження", "születési", "ngày sinh", "kaarawan", "kapanganakan", "narození"),
-    *("tanggal lahir", "kuzaliwa", "født", "تاريخ الميلاد", "תאריך לידה", "วันเกิด", "जन्म", hl7.HINT),
+    *("tanggal lahir", "kuzaliwa", "født", "تاريخ الميلاد", "תאריך לידה", "วันเกิด", "जन्म", *hl7.HINTS, dicom.HINT),
 )
 # A letter in lower case may lead it before a digit (a student number "s4412983") or end a run of digits (an Irish PPS
 # number typed in lower case, "5572526d"), and two or three may lead six digits or more (a UK NI number in lower case,
@@ -1031,8 +1041,10 @@ class IdNumberRecognizer(_SpanRecognizer):
                 line_start, line_end = text.rfind("\n", 0, found.start()) + 1, text.find("\n", found.end())
                 if not any(c.isdigit() for c in text[line_start : line_end if line_end >= 0 else len(text)]):
                     yield from ((a, b) for a, b in column_cells(text, *found.span()) if _id_shaped(text[a:b]))
-        if "PID|" in text:
-            yield from hl7.pid_fields(text, hl7.IDENTIFIERS)
+        if hl7.present(text):
+            yield from hl7.fields(text, hl7.IDENTIFIERS)
+        if dicom.present(text):
+            yield from dicom.fields(text, dicom.IDENTIFIERS)
 
 
 # set S: a phone's identifiers by their keys in an app's logs and payloads (device_id=7b49a3b28ee823b5, an advertising

@@ -108,7 +108,9 @@ _PHONE_WORDS = regex.compile(
     r"|my (?:(?:cell|mobile|phone|home|work|direct) )?(?:number|no)|mob|mobil\w*|(?<![^\n])[mtpf](?=\s*[.:]))\b"
     # set Y: a field's name may end in one, the number its value right after it ("customer_phone": 4915772839104,
     # home_phone_number = ...; not a flag's "is_mobile = 1 AND ts > 1718000000", "render_mobile took 1718000000 ns")
-    r"|(?<=[a-z0-9]_)(?<!\bis_)(?<!\bhas_)(?<!\bsupports_)(?:phone|mobile|telephone|fax|whatsapp)(?:_(?:number|no|num))?"
+    # set AF: or in a camelCase one ("homePhone": 12025550187), or Portuguese's ("telemovel": 351912874406)
+    r"|(?:(?<=[a-z0-9]_)(?<!\bis_)(?<!\bhas_)(?<!\bsupports_)(?:phone|mobile|telephone|fax|whatsapp)(?:_(?:number|no|num))?"
+    r"|(?-i:(?<=[a-z])(?<!\bis)(?<!\bhas)Phone)|telem[óo]vel)"
     r"[\"']?[ \t]*[:=][ \t]*[\"']?[ \t]*$"
     r"|手机|手機|电话|電話|携帯|전화|연락처|휴대폰|聯絡|联系|मोबाइल|फ़ोन|फोन)[^\n]{0,24}$"
 )
@@ -217,7 +219,7 @@ class FastPhoneRecognizer(LocalRecognizer):
                 if _PHONE_WORDS.search(text, max(0, start - 48), start) is not None:
                     results.append(self._result(start, end, 0.5))
         if "PID|" in text:  # an HL7 patient segment's phones: a field's place names them
-            results += [self._result(start, end, 0.7) for start, end in hl7.pid_fields(text, hl7.PHONES)]
+            results += [self._result(start, end, 0.7) for start, end in hl7.fields(text, hl7.PHONES)]
         return results
 
     def _score(self, candidate: str, before: str, in_column: bool) -> float:

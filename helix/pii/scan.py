@@ -27,6 +27,7 @@ import regex
 from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from helix.pii import dicom, hl7
 from helix.pii.fast_regex import Runs, Span, analyze_patterns, trie_pattern
 from helix.pii.personal import (
     DATE_OF_BIRTH_HINTS,
@@ -158,7 +159,8 @@ GATES: dict[str, Gate] = {
             or postcode_label_hint(lowered)
             or address_label_hint(text, lowered)
             or "〒" in text
-            or "PID|" in text  # an HL7 message's patient segment (`hl7.py`)
+            or hl7.present(text)  # an HL7 message's patient or insurance segment
+            or dicom.present(text)  # a DICOM header's patient module
             or turkish_street_hint(text)
         )
     ),

@@ -160,6 +160,12 @@ def _password_in_prose(value: str) -> bool:
     return has_signal and _plausible_bare_password(value)
 
 
+def _device_secret(value: str) -> bool:
+    # A crypt hash as IOS writes type 5, 8 and 9 secrets ("$9$..."), or a value with a digit, a symbol or an inner
+    # capital: "press key 5 twice" names no secret.
+    return value.startswith(("$1$", "$5$", "$8$", "$9$")) or _password_in_prose(value)
+
+
 def _login_pair_password(value: str) -> bool:
     # A letter, a digit and a symbol no path, version, package or file name holds ("lag!Watch3r-77", not "IPv4-only" nor
     # "react@18").
@@ -281,7 +287,8 @@ _CJK_PASSWORD_WORDS = f"{_CJK_ONLY_PASSWORD_WORDS}|{_ARABIC_HINDI_PASSWORD_WORDS
 # Also in the plural (`passwords: ...`, `"api_keys": "..."`): a list's key names each of its values.
 _PASSWORD_KEY = (
     r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw|psk)|(?<=[a-z0-9][_.])pass"
-    r"|(?<![^\n])[ \t]*[\"']?pass)s?\b)"  # "pass" alone opening a config file's line (TOML's [smtp] pass = "...")
+    r"|(?<![^\n])[ \t]*[\"']?pass|(?-i:(?<=[A-Z]{2})Pass))s?\b)"  # "pass" opening a config file's line, or after
+    # an acronym (TOML's [smtp] pass = "...", a Go struct's SMTPPass: ...; not SecondPass: compile)
 )
 # Their own patterns, tried only on the lines that hold one of them: in one alternation with the English words, every
 # line naming a password would pay for them.
@@ -545,6 +552,10 @@ _VENDOR_KEY_PATTERNS = [
     # Contentful's personal access tokens, and New Relic's license keys (36 hex digits and "NRAL").
     _api("contentful", r"\bCFPAT-[A-Za-z0-9_-]{43}" + _NOT_TOKEN_AFTER, ("cfpat-",)),
     _api("new_relic_license", r"\b[0-9a-f]{36}NRAL\b", ("nral",), check=_has_digit_and_letter),
+    # set AF: Razorpay's key ids, Flutterwave's secret keys, Brevo's (Sendinblue's) API keys
+    _api("razorpay", r"\brzp_(?:live|test)_[A-Za-z0-9]{14}\b", ("rzp_",), check=_has_digit_and_letter),
+    _api("flutterwave", r"\bFLWSECK(?:_TEST)?-[0-9a-f]{32}-X\b", ("flwseck",)),
+    _api("brevo", r"\bxkeysib-[0-9a-f]{64}-[A-Za-z0-9]{16}\b", ("xkeysib-",)),
 ]
 API_KEY_PATTERNS = [replace(p, check=_not_filler(p.check)) for p in _VENDOR_KEY_PATTERNS]
 
@@ -866,6 +877,19 @@ PASSWORD_PATTERNS = [
     _password_prose("password_prose_far", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, far=True),
     _password_prose("password_prose_led", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, led=True),
     _password_prose("password_prose_far_foreign", _FOREIGN_PROSE_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS, far=True),
+    _api(
+        # set AF: Cisco IOS's secrets, a type digit before each ("username x password 0 ...", "enable secret 9 $9$...",
+        # "key 0 ..." of a TACACS+ server), an SNMP community, Redis's AUTH in a MONITOR dump, a Wi-Fi key as `netsh
+        # wlan show profile` prints it
+        "password_device_config",
+        r"(?i:(?:\b(?:password|secret|key)[ \t]+[05789][ \t]+|\bsnmp-server[ \t]+community[ \t]+|(?-i:\"AUTH\")[ \t]+\""
+        r"|\bkey content[ \t]*:[ \t]*))(?P<value>[^\s\"]{4,256})",
+        ("password", "secret", "key", "community", '"auth"', "key content"),
+        score=0.85,
+        check=_device_secret,
+        strip_trailing=_TRAILING,
+        line_local=True,
+    ),
     _api(
         # set AE: a login given as "user / password" in a chat ("creds are admin / Stg-Adm1n!Blue"): spaces around the
         # slash (no path), a user's name before it, and a value no version or path is (`_login_pair_password`)
@@ -1372,10 +1396,20 @@ SECRET_PATTERNS = [
         "name_value_pair",
         r"(?i:\b(?:name|key)[\"']?[ \t]*[:=][ \t]*[\"']?[\w.-]*?(?:" + _PAIR_SECRET_NAMES + r")[\w.-]*[\"']?"
         r"[ \t]*,?[ \t]*\n?[ \t]*[\"']?value[\"']?[ \t]*[:=][ \t]*)[\"']?(?P<value>[^\s\"',}]{4,4096})",
-        ('"value"', "'value'", "value:", "value ="),
+        ('"value"', "'value'", "value:", "value =", "value="),  # also XML's <add key="SmtpPwd" value="..." />
         score=0.7,
         check=_plausible_bare_secret,
         strip_trailing=_TRAILING,
+    ),
+    _api(
+        # set AE, AF: a session's id as Redis stores it (connect-redis's "sess:<id>", in a MONITOR dump or a key list),
+        # and a wallet's private key handed to ethers' Wallet
+        "session_store_key",
+        r"(?:\bsess:|\bWallet\([ \t]*[\"'](?:0x)?)(?P<value>[A-Za-z0-9_-]{20,128})\b",
+        ("sess:", "wallet("),
+        score=0.8,
+        check=_random_looking,
+        line_local=True,
     ),
     _api(
         "key_prose",  # "my mistral key is 8Hq2...": named in a sentence, the value must look generated
