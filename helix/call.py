@@ -39,6 +39,7 @@ class Usage:
     cached_tokens: int = 0
     cache_write_tokens: int = 0  # prompt tokens written to the provider's prompt cache (Anthropic charges more)
     cache_write_1h_tokens: int = 0  # those of them kept for an hour (Anthropic charges more still)
+    reasoning_tokens: int = 0  # answer tokens spent thinking (some providers allow them beyond max_tokens)
 
     @classmethod
     def from_openai(cls, usage: dict | None) -> Usage | None:
@@ -72,7 +73,10 @@ class Usage:
         cached = min(token_count(details.get("cached_tokens")), prompt_tokens)
         written = min(token_count(details.get("cache_creation_tokens")), prompt_tokens - cached)
         for_an_hour = min(token_count(details.get("cache_creation_1h_tokens")), written)
-        return cls(prompt_tokens, token_count(completion), cached, written, for_an_hour)
+        output = usage.get("completion_tokens_details") or usage.get("output_tokens_details")
+        thinking = token_count(output.get("reasoning_tokens")) if isinstance(output, dict) else 0
+        answer = token_count(completion)
+        return cls(prompt_tokens, answer, cached, written, for_an_hour, min(thinking, answer))
 
 
 Endpoint = Literal["chat", "embeddings", "messages", "count_tokens", "responses", "completions"]

@@ -45,6 +45,7 @@ Behaviour is chosen by the requested model name:
   garbage-usage / huge-usage       an answer whose usage is not numbers (or absurd ones: 10**30, 1e308);
                                    streams send it in a last chunk even unasked (Anthropic: garbage-usage)
   absurd-usage / overlong-usage    numbers, but two billion prompt tokens, or 100,000 output tokens
+  reasoning-usage                  6,000 output tokens, 5,990 of them reasoning (DeepSeek's reasoner)
   output-only-usage                usage that counts the answer but not the prompt (Anthropic's too)
   prompt-only-usage                usage that counts the prompt but not the answer, and no total (Anthropic's too)
   start-usage-only                 (Anthropic) a stream whose message_delta has no usage: only message_start's,
@@ -136,6 +137,13 @@ BAD_USAGE: dict[str, dict[str, Any]] = {
     "huge-usage": {"prompt_tokens": 10**30, "completion_tokens": 1e308, "total_tokens": 10**30},
     "absurd-usage": {"prompt_tokens": 2_000_000_000, "completion_tokens": 5, "total_tokens": 2_000_000_005},
     "overlong-usage": {"prompt_tokens": 12, "completion_tokens": 100_000, "total_tokens": 100_012},
+    # DeepSeek's reasoner: thinking beyond max_tokens, reported as reasoning tokens
+    "reasoning-usage": {
+        "prompt_tokens": 20,
+        "completion_tokens": 6000,
+        "total_tokens": 6020,
+        "completion_tokens_details": {"reasoning_tokens": 5990},
+    },
     "output-only-usage": {"completion_tokens": 5, "total_tokens": 5},
     "prompt-only-usage": {"prompt_tokens": 12},
 }

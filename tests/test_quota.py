@@ -112,6 +112,20 @@ def test_an_image_in_a_responses_input_counts_as_an_image_not_its_base64() -> No
     assert 3 <= estimate.prompt_tokens(text) <= 40  # a text input and the tools still count
     calls = [{"type": "function_call_output", "call_id": "c1", "output": "x" * 4000}]
     assert estimate.prompt_tokens(_call(json.dumps({"model": "m", "input": calls}).encode(), "responses")) >= 1000
+    # an image a computer call's screenshot or a function's output holds: the same (a review found them by bytes)
+    screenshot = {
+        "type": "computer_call_output",
+        "call_id": "c2",
+        "output": {"type": "computer_screenshot", "image_url": picture},
+    }
+    output = {
+        "type": "function_call_output",
+        "call_id": "c3",
+        "output": [{"type": "input_image", "image_url": picture}],
+    }
+    for item in (screenshot, output):
+        call = _call(json.dumps({"model": "m", "input": [item]}).encode(), "responses")
+        assert estimate.PER_IMAGE <= estimate.prompt_tokens(call) <= estimate.PER_IMAGE + 100
 
 
 def test_a_request_that_straddles_a_periods_end_is_charged_to_the_period_it_began_in() -> None:

@@ -155,8 +155,12 @@ def test_more_output_than_the_client_allowed_for_is_billed_at_the_estimate(
 ) -> None:
     """100,000 output tokens for `max_tokens: 5` were believed and billed (faults round 27: $300 on a $5 key, and a
     token rate limit in debt for two weeks); a provider stops at the limit, so it is garbage: the estimate is charged.
-    Without a limit the same count is the answer's."""
-    helix = start_helix(tmp_path, upstream[0].url, '[pricing."openai/overlong-usage"]\ninput = 1.0\noutput = 1.0\n')
+    Without a limit the same count is the answer's, and so is reasoning a provider reports beyond the limit (DeepSeek's
+    reasoner thinks past max_tokens: a review found it billed at a sixth)."""
+    prices = "".join(
+        f'[pricing."openai/{m}"]\ninput = 1.0\noutput = 1.0\n' for m in ("overlong-usage", "reasoning-usage")
+    )
+    helix = start_helix(tmp_path, upstream[0].url, prices)
     try:
         _ask_overlong(helix)
     finally:
@@ -165,16 +169,17 @@ def test_more_output_than_the_client_allowed_for_is_billed_at_the_estimate(
 
 def _ask_overlong(helix: Helix) -> None:
     client, messages = helix.client(), [{"role": "user", "content": "how many tokens"}]
-    client.chat.completions.create(
-        model="overlong-usage", messages=messages, max_tokens=5, extra_headers={"cache-control": "no-cache, no-store"}
-    )
-    client.chat.completions.create(
-        model="overlong-usage", messages=messages, extra_headers={"cache-control": "no-cache, no-store"}
-    )
+    for model, limit in (("overlong-usage", 5), ("overlong-usage", None), ("reasoning-usage", 1000)):
+        extra = {"max_tokens": limit} if limit else {}
+        client.chat.completions.create(model=model, messages=messages, extra_headers=NO_STORE, extra_body=extra)
     helix.flush()
     rows = helix.rows("SELECT completion_tokens, cost_usd FROM requests ORDER BY ts")
-    assert [r["completion_tokens"] for r in rows] == [None, 100_000]
+    assert [r["completion_tokens"] for r in rows] == [None, 100_000, 6000]
     assert rows[0]["cost_usd"] is not None and rows[0]["cost_usd"] < rows[1]["cost_usd"] / 100
+    assert rows[2]["cost_usd"] == pytest.approx(6020 / 1e6)
+
+
+NO_STORE = {"cache-control": "no-cache, no-store"}
 
 
 def test_garbage_usage_translated_for_an_anthropic_client_is_numbers(helix: Helix, fake: FakeState) -> None:

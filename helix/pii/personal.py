@@ -320,9 +320,9 @@ def postcode_label_hint(lowered: str) -> bool:
 
 # Also a key's ("home_postcode = BT9 6AD", '"postal_code": "WC1N 1AP"').
 _LABELLED_POSTCODE = regex.compile(
-    r"(?i:(?<![^\W_])(?:(?:"
+    r"(?i:(?:(?<![^\W_])(?:"
     + _POSTCODE_LABEL
-    + r")\b(?:[^\n\d:=]{0,20}[:=])?|zip[ \t]*[:=]))[ \t]*[\"']?("
+    + r")\b(?:[^\n\d:=]{0,20}[:=])?|\bzip[ \t]*:))[ \t]*[\"']?("
     + _UK_IE_POSTCODE
     + r"|\d{5}-\d{3}|\d{5}(?:-\d{4})?|\d{4} ?[A-Z]{2}|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{4})\b"
 )
@@ -716,8 +716,8 @@ _ID_WORD_BRANCHES = (
     # ("No. KP", MyKad), a Czech insured person's number (a birth number)
     *("rrn", r"no\.? ?kp", "mykad", "rodné číslo", "číslo pojištěnce", "주민등록번호"),
     # set AE: a taxpayer's number as an API names it (taxpayerNumber), Croatia's OIB, Bulgaria's EGN, Estonia's
-    # isikukood, a residence permit's number
-    *(r"taxpayer[ _]?(?:number|no)", "oib", "егн", "isikukood", r"residence permit", r"titre de s[ée]jour"),
+    # isikukood
+    *(r"taxpayer[ _]?(?:number|no)", "oib", "егн", "isikukood"),
     # round 9: Germany's social insurance number by its short names (SV-Nummer, SVNR) and its pension insurer's
     *(r"sv-?n(?:umme)?r", r"rentenversicherungs\w*"),
     # Germany's health insurance number (Versichertennummer) and an account abbreviated in Indian and British bank
@@ -897,8 +897,6 @@ ID_HINTS = (
         "paspor",
         "konto",
         "isikukood",
-        "residence permit",
-        "titre de s",
     ),
     *(
         "frequent",

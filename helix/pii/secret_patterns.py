@@ -167,12 +167,12 @@ def _device_secret(value: str) -> bool:
 
 
 def _login_pair_password(value: str) -> bool:
-    # A letter, a digit and a symbol no path, version, package or file name holds ("lag!Watch3r-77", not "IPv4-only" nor
-    # "react@18").
+    # A letter, a digit and a symbol no path, version, package, file name, arithmetic, colour or format holds
+    # ("lag!Watch3r-77"; not "IPv4-only", "react@18", "total*100", "#1E90FF", "whole:.1%", "p99~12ms").
     return (
         any(c.isalpha() for c in value)
         and _has_digit(value)
-        and any(c in "!#$%&*?^~" for c in value.rstrip(_TRAILING))
+        and any(c in "!$&?" for c in value.rstrip(_TRAILING))
         and _plausible_bare_password(value)
     )
 
@@ -271,8 +271,7 @@ _BARE_VALUE = (
 _BARE_KEY_VALUE = r"""(?P<value>[^\s"'`<>&]{4,4096}(?:(?:&(?![\w.-]+=)|""" + _INNER_QUOTE + r""")[^\s"'`<>&]*)*)"""
 # A key name ends in one of these words (DB_PASSWORD, smtp.password, new-password, client_secret).
 # "password" may end a longer name (PGPASSWORD, newPassword); "pass" only after a name and "_" or "." (DB_PASS,
-# smtp.pass) or opening a line: "first-pass: compile" is prose. A Wi-Fi network's pre-shared key is one too (psk:
-# "...").
+# smtp.pass): "first-pass: compile" is prose. A Wi-Fi network's pre-shared key is one too (psk: "...").
 # A password is also named in German, French, Spanish, Portuguese, Dutch, Polish, Turkish, Russian and Swedish, and
 # in Chinese, Japanese and Korean (no word boundary before those: "数据库密码").
 _FOREIGN_PASSWORD_WORDS = (
@@ -287,8 +286,7 @@ _CJK_PASSWORD_WORDS = f"{_CJK_ONLY_PASSWORD_WORDS}|{_ARABIC_HINDI_PASSWORD_WORDS
 # Also in the plural (`passwords: ...`, `"api_keys": "..."`): a list's key names each of its values.
 _PASSWORD_KEY = (
     r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw|psk)|(?<=[a-z0-9][_.])pass"
-    r"|(?<![^\n])[ \t]*[\"']?pass|(?-i:(?<=[A-Z]{2})Pass))s?\b)"  # "pass" opening a config file's line, or after
-    # an acronym (TOML's [smtp] pass = "...", a Go struct's SMTPPass: ...; not SecondPass: compile)
+    r"|(?-i:(?<=[A-Z]{2})Pass))s?\b)"  # after an acronym: a Go struct's SMTPPass: ... (not SecondPass: compile)
 )
 # Their own patterns, tried only on the lines that hold one of them: in one alternation with the English words, every
 # line naming a password would pay for them.
@@ -302,8 +300,8 @@ _SECRET_KEY = (
     r"|(?-i:(?<=[a-z0-9])(?:Token|Secret|AccessKey|ApiKey|AppKey|SecretKey|PrivateKey))s?\b"
     # set S: keys named for what they may do (Segment's writeKey, Algolia's and Parse's master keys)
     r"|(?<![a-z0-9])(?:write|master|admin|signing|encryption)[_-]?keys?\b"
-    # set AE: what signs tokens (token-signing-material, JWT_HMAC) and a personal access token (AZDO_PAT)
-    r"|(?<![a-z0-9])signing[_-]?material\b|(?<=[a-z0-9][_.-])hmac\b|(?<=[a-z0-9]_)pat\b"
+    # set AE: what signs tokens (token-signing-material)
+    r"|(?<![a-z0-9])signing[_-]?material\b"
     r"|(?<=[a-z0-9][_.])authtok\b)"  # set U: sssd.conf's ldap_default_authtok (an LDAP bind's password)
 )
 # Any other name ending in "key" after "_", ".", "-" or a space (MAILGUN_KEY, SECRET_KEY_BASE, private_key_id, a
@@ -320,7 +318,7 @@ _TRAILING = ".,;:)"
 # The words that make a name/value pair's name a secret's (`name_value_pair`): found anywhere inside the name
 # (API_TOKEN_FILE, DB_PASSWORD_2), where `_PASSWORD_KEY` and `_SECRET_KEY` must end at a word boundary.
 _PAIR_SECRET_NAMES = (
-    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential|hmac"
+    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential"
 )
 
 _PASSWORD_HINTS = ("pass", "pwd", "pw", "psk")
@@ -332,7 +330,7 @@ _FOREIGN_PASSWORD_HINTS = (
     *("mật khẩu", "κωδικ", "salasana", "sandi"),
     *_CJK_PASSWORD_HINTS,
 )
-_SECRET_HINTS = ("secret", "key", "token", "authtok", "signing", "hmac", "_pat")
+_SECRET_HINTS = ("secret", "key", "token", "authtok", "signing")
 _GITHUB_HINTS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")
 
 
@@ -878,6 +876,16 @@ PASSWORD_PATTERNS = [
     _password_prose("password_prose_led", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, led=True),
     _password_prose("password_prose_far_foreign", _FOREIGN_PROSE_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS, far=True),
     _api(
+        # set AE: "pass" alone naming a config file's quoted value (TOML's [smtp] pass = "..."); not code's
+        # `pass := score >= 60`
+        "password_pass_key",
+        r"(?m:^[ \t]*pass[ \t]*=[ \t]*)\"(?P<value>[^\"\n]{4,128})\"",
+        ("pass",),
+        score=0.85,
+        check=_plausible_password,
+        line_local=True,
+    ),
+    _api(
         # set AF: Cisco IOS's secrets, a type digit before each ("username x password 0 ...", "enable secret 9 $9$...",
         # "key 0 ..." of a TACACS+ server), an SNMP community, Redis's AUTH in a MONITOR dump, a Wi-Fi key as `netsh
         # wlan show profile` prints it
@@ -1400,6 +1408,15 @@ SECRET_PATTERNS = [
         score=0.7,
         check=_plausible_bare_secret,
         strip_trailing=_TRAILING,
+    ),
+    _api(
+        # set AE: a personal access token in an environment variable named for it (AZDO_PAT, GITHUB_PAT): generated
+        "personal_access_token",
+        r"(?-i:\b[A-Z][A-Z0-9_]*_PAT)[ \t]*[:=][ \t]*[\"']?(?P<value>[A-Za-z0-9_-]{20,256})",
+        ("_pat",),
+        score=0.8,
+        check=_random_looking,
+        line_local=True,
     ),
     _api(
         # set AE, AF: a session's id as Redis stores it (connect-redis's "sess:<id>", in a MONITOR dump or a key list),

@@ -58,7 +58,7 @@ def _content_size(content: Any) -> int:
         text = part.get("text")
         if isinstance(text, str):
             size += _size(text)
-        elif part.get("type") in ("image_url", "input_image", "image"):
+        elif part.get("type") in _IMAGES:
             size += PER_IMAGE * BYTES_PER_TOKEN
         else:  # tool blocks, documents, files, audio: their bytes (on the high side for base64, as a budget must err)
             size += len(_encode(part))
@@ -108,16 +108,24 @@ def _items_size(items: Any) -> int:
         return _size(items)
     if not isinstance(items, list):
         return len(_encode(items)) if items is not None else 0
-    size = 0
-    for item in items:
-        if isinstance(item, dict) and "content" in item:
-            size += _content_size(item["content"]) + _input_size(item, _CONTENT)
-        else:  # a function call's output, a reasoning item...: as sent
-            size += len(_encode(item))
-    return size
+    return sum(_item_size(item) for item in items)
 
 
-_CONTENT = frozenset({"content"})
+def _item_size(value: Any) -> int:
+    """An item's bytes, every image in it at an image's tokens however deep (a computer call's screenshot, an image a
+    function's output holds), the rest as sent."""
+    if isinstance(value, str):
+        return _size(value)
+    if isinstance(value, list):
+        return sum(_item_size(part) for part in value)
+    if isinstance(value, dict):
+        if value.get("type") in _IMAGES:
+            return PER_IMAGE * BYTES_PER_TOKEN
+        return sum(len(key) + _item_size(part) for key, part in value.items())
+    return len(_encode(value))
+
+
+_IMAGES = frozenset({"image_url", "input_image", "image", "computer_screenshot"})
 
 
 def _input_size(body: dict[str, Any], not_input: frozenset[str]) -> int:
@@ -169,10 +177,11 @@ def costs(
 
 def believable(call: Call, usage: Usage) -> bool:
     """Whether a provider's usage can be the call's: no more output than the client allowed for (`max_tokens` times
-    the answers; a provider stops there, reasoning included). 100,000 output tokens for `max_tokens: 5` is garbage,
-    billed at the estimate like no usage at all, not in full (and not a token rate limit's debt for days)."""
+    the answers; a provider stops there), besides the reasoning it reports (DeepSeek's reasoner thinks beyond
+    `max_tokens`). 100,000 output tokens for `max_tokens: 5` is garbage, billed at the estimate like no usage at all,
+    not in full (and not a token rate limit's debt for days)."""
     allowed = max_output_tokens(call)
-    return not allowed or usage.completion_tokens <= allowed
+    return not allowed or usage.completion_tokens - usage.reasoning_tokens <= allowed
 
 
 def unmetered(call: Call) -> bool:
