@@ -892,7 +892,12 @@ PASSWORD_PATTERNS = [
         "password_device_config",
         r"(?i:(?:\b(?:password|secret|key)[ \t]+[05789][ \t]+|\bsnmp-server[ \t]+community[ \t]+|(?-i:\"AUTH\")[ \t]+\""
         r"|\bkey content[ \t]*:[ \t]*))(?P<value>[^\s\"]{4,256})",
-        ("password", "secret", "key", "community", '"auth"', "key content"),
+        (
+            *(f"{word} {digit} " for word in ("password", "secret", "key") for digit in "05789"),
+            "community",
+            '"auth"',
+            "key content",
+        ),
         score=0.85,
         check=_device_secret,
         strip_trailing=_TRAILING,
