@@ -558,6 +558,16 @@ def test_a_stream_that_reports_its_running_usage_counts_its_tokens_once(make, fa
     assert not deployment.has_room(time.monotonic())
 
 
+@pytest.mark.parametrize("model", ["absurd-usage", "huge-usage"])
+def test_a_providers_garbage_usage_does_not_fill_its_deployments_minute(make, fake: FakeState, model: str) -> None:
+    """A deployment's tokens this minute took the answer's raw total_tokens: two billion (or 10**30) filled a `tpm` for
+    the rest of the minute, where the log and the bill read it as garbage (a review, after faults round 27)."""
+    helix = make(f'[models.m]\ndeployments = [{{ target = "openai/{model}", tpm = 1000 }}]\n')
+    assert post(helix, "m").status_code == 200
+    deployment = helix.gateway.router.table.configured()[f"openai/{model}"]
+    assert deployment.has_room(time.monotonic())
+
+
 def test_a_reload_keeps_what_a_deployment_has_in_flight_and_has_sent_this_minute(make, fake: FakeState) -> None:
     """A reload built every deployment anew with nothing in flight and no request this minute: least-busy sent the
     next requests to the busy one, an rpm let a whole new minute's worth through, and the old requests' endings

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from helix.call import Call, Completed, Reply, Streamed
+from helix.call import Call, Completed, Reply, Streamed, Usage
 from helix.errors import HelixError, InvalidRequest, NotForThisProvider, UpstreamTimeout
 from helix.pii.scrub import quoted
 from helix.pipeline.headers import TIMEOUT_HEADER, deadline_left
@@ -334,10 +334,10 @@ def _said(error: HelixError, call: Call, attempts: int) -> HelixError:
 
 
 def _count_tokens(deployment: Deployment, usage: Any) -> None:
-    if deployment.tpm is not None and isinstance(usage, dict):
-        total = usage.get("total_tokens")
-        if isinstance(total, int):
-            deployment.used_tokens(total, _monotonic())
+    """The answer's tokens against its deployment's minute: as the log reads them, so a provider's garbage (10**30, a
+    total that is no count) does not fill a `tpm` for the rest of the minute."""
+    if deployment.tpm is not None and (counts := Usage.from_openai(usage)) is not None:
+        deployment.used_tokens(counts.prompt_tokens + counts.completion_tokens, _monotonic())
 
 
 def _loop_time(monotonic_deadline: float) -> float:
