@@ -28,6 +28,8 @@ FACT_NEAR_MISSES = [
         "opposites",
     ),
     ("in-state tuition fees", "out-of-state tuition fees", "opposites"),
+    ("Is this ATM in-network?", "Is this ATM out of network?", "opposites"),
+    ("How much is a first-class ticket to Tokyo?", "How much is an economy ticket to Tokyo?", "cabin"),
     # blind set J: the class of a seat
     (
         "What's the checked baggage allowance for economy on international flights?",

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 IDENTIFIERS = ("0020", "1000")
 BIRTH_DATE = ("0030",)
 ADDRESS = ("1040",)
+PHONES = ("2154",)
 HINT = "(0010,"
-_ELEMENT = re.compile(r"\(0010,([0-9A-Fa-f]{4})\)[ \t]+[A-Z]{2}[ \t]+\[([^\]\r\n]+)\]")
+# A value's length bounded: an unclosed "[" read to the line's end from every "(0010," was quadratic.
+_ELEMENT = re.compile(r"\(0010,([0-9A-Fa-f]{4})\)[ \t]+[A-Z]{2}[ \t]+\[([^\]\r\n]{1,256})\]")
 
 
 def present(text: str) -> bool:

@@ -359,7 +359,7 @@ _E7_KEY = re.compile(r"e7[\"']?[ \t]*[:=]")
 
 
 def geo_hint(text: str, lowered: str) -> bool:
-    return _FOUR_DECIMALS.search(text) is not None or _E7_KEY.search(lowered) is not None or "gps " in lowered
+    return _FOUR_DECIMALS.search(text) is not None or _E7_KEY.search(lowered) is not None or "gps" in lowered
 
 
 _DEGREES = r"-?\d{1,3}\.\d{4,}"
@@ -385,8 +385,10 @@ _GEO_LIST = re.compile(
     r"[ \t]*[:=][ \t]*\[[ \t]*(?P<lat>" + _DEGREES + r")[ \t]*,[ \t]*(?P<lng>" + _DEGREES + r")[ \t]*\]"
 )
 # set AE, AF: a photo's position as exiftool prints it ("GPS Latitude : 51 deg 30' 26.46\" N"): where it was taken
-_DMS = r"\d{1,3} deg \d{1,2}' \d{1,2}(?:\.\d+)?\" [NSEW]"
-_GEO_EXIF = re.compile(r"(?i:\bgps (?:latitude|longitude|position)[ \t]*:[ \t]*)(" + _DMS + "(?:, " + _DMS + ")?)")
+_DMS = r"\d{1,3} deg \d{1,2}' \d{1,2}(?:\.\d+)?\" ?[NSEW]"
+_GEO_EXIF = re.compile(
+    r"(?i:\bgps ?(?:latitude|longitude|position|coordinates)[ \t]*:[ \t]*)(" + _DMS + "(?:, " + _DMS + ")?)"
+)
 # "house" in lower case: a landmark's name has one ("Sydney Opera House coordinates: -33.8568, 151.2153."); a home in
 # other languages too, as they write it (set AA: "La ubicación de mi casa ... lat 19.41283, lng -99.16542"; not "Casa
 # Botín", a restaurant)
@@ -683,8 +685,8 @@ _ID_WORD_BRANCHES = (
     # also as a field's name: "aadhaar_no=...", "pan_number", "ssn_full=536228174"
     *(word + f"(?:{_ID_NUMBER_SUFFIX})?" for word in ("aadhaa?r", "pan", "sin")),
     r"ssn(?:_\w+|last\d?|" + _ID_NUMBER_SUFFIX + ")?",  # set AF: also ssnLast9
-    # set AF: an OFX statement's account (<ACCTID>), the UK's Unique Taxpayer Reference, Portugal's social security
-    *("acctid", "utr", "niss"),
+    # set AF: an OFX statement's account (<ACCTID>), Portugal's social security number (not "UTR": a gene's region too)
+    *("acctid", "niss"),
     *("tax ?(?:id|payer id|file number)", "tin", "itin", "ein", "account", "routing (?:no|number|#)"),
     *(word + _ID_NUMBER_SUFFIX for word in ("member", "patient", "employee", "staff", "student", "customer")),
     *(word + _ID_NUMBER_SUFFIX for word in ("policy", "dl")),
@@ -933,7 +935,7 @@ ID_WORD_HINTS = (
     *("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl"),
     *("imei", "amka", "αμκα", "cnp", "cuil", "cuit", "uci", "rfc", "uan"),
     *("nin", "bvn", "nss", "bsb", "acc"),
-    *("инн", "іпн", "taj", "reg", "oib", "егн", "utr", "niss"),
+    *("инн", "іпн", "taj", "reg", "oib", "егн", "niss"),
     *("dni", "npi", "dea", "cccd", "cmnd", "nhi", "cnic", "cbu", "clabe", "fin", "eid"),
     # as whole words: "conta" begins "contact", "meter" ends "parameter"
     *("conta", "compte", "meter"),

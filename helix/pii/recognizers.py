@@ -35,7 +35,7 @@ from presidio_analyzer.predefined_recognizers import (
 from presidio_analyzer.predefined_recognizers import EmailRecognizer as _PresidioEmailRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from helix.pii import hl7
+from helix.pii import dicom, hl7
 from helix.pii.fast_regex import Runs, analyze_patterns
 from helix.pii.personal import column_header, column_rows
 from helix.pii.spoken import ENGLISH_DIGIT_WORDS, spoken_numbers
@@ -220,6 +220,8 @@ class FastPhoneRecognizer(LocalRecognizer):
                     results.append(self._result(start, end, 0.5))
         if "PID|" in text:  # an HL7 patient segment's phones: a field's place names them
             results += [self._result(start, end, 0.7) for start, end in hl7.fields(text, hl7.PHONES)]
+        if dicom.present(text):  # and a DICOM header's
+            results += [self._result(start, end, 0.7) for start, end in dicom.fields(text, dicom.PHONES)]
         return results
 
     def _score(self, candidate: str, before: str, in_column: bool) -> float:

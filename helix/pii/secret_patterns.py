@@ -160,6 +160,14 @@ def _password_in_prose(value: str) -> bool:
     return has_signal and _plausible_bare_password(value)
 
 
+def _generated_id(value: str) -> bool:
+    # Generated, not a name in snake case ("sess:tf_compat_v1_Session2", Wallet("savings_wallet_2024_main")).
+    return _random_looking(value) and _SNAKE_NAME.fullmatch(value) is None
+
+
+_SNAKE_NAME = regex.compile(r"[A-Za-z]+[0-9]*(?:_[A-Za-z0-9]+)+")
+
+
 def _device_secret(value: str) -> bool:
     # A crypt hash as IOS writes type 5, 8 and 9 secrets ("$9$..."), or a value with a digit, a symbol or an inner
     # capital: "press key 5 twice" names no secret.
@@ -168,11 +176,12 @@ def _device_secret(value: str) -> bool:
 
 def _login_pair_password(value: str) -> bool:
     # A letter, a digit and a symbol no path, version, package, file name, arithmetic, colour or format holds
-    # ("lag!Watch3r-77"; not "IPv4-only", "react@18", "total*100", "#1E90FF", "whole:.1%", "p99~12ms").
+    # ("lag!Watch3r-77"; not "IPv4-only", "react@18", "total*100", "#1E90FF", "whole:.1%", "p99~12ms", "total?1:0",
+    # "variant2!").
     return (
         any(c.isalpha() for c in value)
         and _has_digit(value)
-        and any(c in "!$&?" for c in value.rstrip(_TRAILING))
+        and any(c in "!$&" for c in value.rstrip(_TRAILING + "!?"))
         and _plausible_bare_password(value)
     )
 
@@ -286,7 +295,8 @@ _CJK_PASSWORD_WORDS = f"{_CJK_ONLY_PASSWORD_WORDS}|{_ARABIC_HINDI_PASSWORD_WORDS
 # Also in the plural (`passwords: ...`, `"api_keys": "..."`): a list's key names each of its values.
 _PASSWORD_KEY = (
     r"(?i:(?:password|passwd|passphrase|(?<![a-z0-9])(?:pass_word|pwd|pw|psk)|(?<=[a-z0-9][_.])pass"
-    r"|(?-i:(?<=[A-Z]{2})Pass))s?\b)"  # after an acronym: a Go struct's SMTPPass: ... (not SecondPass: compile)
+    r"|(?-i:(?:(?<=SMTP)|(?<=Smtp)|(?<=MAIL)|(?<=Mail)|(?<=FTP)|(?<=Ftp)|(?<=DB)|(?<=Db)|(?<=SQL)|(?<=LDAP))Pass))s?\b)"
+    # a login's pass after its service: a Go struct's SMTPPass: ... (not SecondPass: compile, SSAOPass: 1.23ms)
 )
 # Their own patterns, tried only on the lines that hold one of them: in one alternation with the English words, every
 # line naming a password would pay for them.
@@ -876,24 +886,24 @@ PASSWORD_PATTERNS = [
     _password_prose("password_prose_led", _PROSE_PASSWORD_WORDS, _PASSWORD_HINTS, led=True),
     _password_prose("password_prose_far_foreign", _FOREIGN_PROSE_PASSWORD_WORDS, _FOREIGN_PASSWORD_HINTS, far=True),
     _api(
-        # set AE: "pass" alone naming a config file's quoted value (TOML's [smtp] pass = "..."); not code's
-        # `pass := score >= 60`
-        "password_pass_key",
-        r"(?m:^[ \t]*pass[ \t]*=[ \t]*)\"(?P<value>[^\"\n]{4,128})\"",
+        # set AE: "pass" alone naming a quoted value at a line's start (TOML's [smtp] pass = "...", YAML's and
+        # Nodemailer's pass: '...'); not code's `pass := score >= 60` nor `pass = "compile"`
+        "password_pass_quoted",
+        r"(?m:^[ \t]*[\"']?pass[\"']?[ \t]*[:=][ \t]*)(?P<quote>[\"'])(?P<value>[^\"'\n]{4,128})(?P=quote)",
         ("pass",),
         score=0.85,
-        check=_plausible_password,
+        check=_password_in_prose,
         line_local=True,
     ),
     _api(
-        # set AF: Cisco IOS's secrets, a type digit before each ("username x password 0 ...", "enable secret 9 $9$...",
-        # "key 0 ..." of a TACACS+ server), an SNMP community, Redis's AUTH in a MONITOR dump, a Wi-Fi key as `netsh
-        # wlan show profile` prints it
+        # set AF: Cisco IOS's secrets, a type digit before each ("username x password 0 ...", "enable secret 9 $9$..."),
+        # an SNMP community, Redis's AUTH in a MONITOR dump, a Wi-Fi key as `netsh wlan show profile` prints it; not
+        # "key 5 ..." (a cache's key, a keyboard's)
         "password_device_config",
-        r"(?i:(?:\b(?:password|secret|key)[ \t]+[05789][ \t]+|\bsnmp-server[ \t]+community[ \t]+|(?-i:\"AUTH\")[ \t]+\""
+        r"(?i:(?:\b(?:password|secret) [05789] |\bsnmp-server[ \t]+community[ \t]+|(?-i:\"AUTH\")[ \t]+\""
         r"|\bkey content[ \t]*:[ \t]*))(?P<value>[^\s\"]{4,256})",
         (
-            *(f"{word} {digit} " for word in ("password", "secret", "key") for digit in "05789"),
+            *(f"{word} {digit} " for word in ("password", "secret") for digit in "05789"),
             "community",
             '"auth"',
             "key content",
@@ -1407,9 +1417,11 @@ SECRET_PATTERNS = [
         # A secret listed as a name/value pair: a Kubernetes env entry (`- name: DB_PASSWORD` then `value: ...`), HAR
         # headers and cloud tags in JSON (`{"name": "API_TOKEN", "value": "..."}`); the name says what the value is.
         "name_value_pair",
-        r"(?i:\b(?:name|key)[\"']?[ \t]*[:=][ \t]*[\"']?[\w.-]*?(?:" + _PAIR_SECRET_NAMES + r")[\w.-]*[\"']?"
+        # the name read once (a lookahead finds the secret's word, then the name is taken whole, never given back): a
+        # long name of repeated words took seconds ("key=passpass...", a review's 100 KB case: 105 s)
+        r"(?i:\b(?:name|key)[\"']?[ \t]*[:=][ \t]*[\"']?(?=[\w.-]*?(?:" + _PAIR_SECRET_NAMES + r"))[\w.-]++[\"']?"
         r"[ \t]*,?[ \t]*\n?[ \t]*[\"']?value[\"']?[ \t]*[:=][ \t]*)[\"']?(?P<value>[^\s\"',}]{4,4096})",
-        ('"value"', "'value'", "value:", "value =", "value="),  # also XML's <add key="SmtpPwd" value="..." />
+        ('"value"', "'value'", "value:", "value ="),
         score=0.7,
         check=_plausible_bare_secret,
         strip_trailing=_TRAILING,
@@ -1430,7 +1442,7 @@ SECRET_PATTERNS = [
         r"(?:\bsess:|\bWallet\([ \t]*[\"'](?:0x)?)(?P<value>[A-Za-z0-9_-]{20,128})\b",
         ("sess:", "wallet("),
         score=0.8,
-        check=_random_looking,
+        check=_generated_id,
         line_local=True,
     ),
     _api(

@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 
 from helix.cache.judge import aspects, parties, questions, wordlists
 from helix.cache.judge.text import SHORT_WORD as _SHORT_WORD
@@ -555,15 +556,19 @@ def _check_opposites(a: str, b: str) -> Veto | None:
 
 
 def _in_and_out_of(ta: list[str], tb: list[str]) -> Veto | None:
-    """A hyphenated "in-" word against its "out-of-" word, which `words` glues: "an in-network ATM" / "an out-of-network
-    ATM", "in-state tuition" / "out-of-state tuition"."""
+    """A hyphenated "in-" word against its "out-of-" word, which `words` glues, or against "out of" and the word
+    written apart (and the other way round): "an in-network ATM" / "an out-of-network ATM" / "out of network",
+    "in-state tuition" / "out-of-state tuition". Not "in my car" / "out of my car", where neither is one word."""
     for one, other in ((ta, tb), (tb, ta)):
-        for word in one:
-            if word.startswith("outof") and len(word) > len("outof") + 2:
-                stem = word.removeprefix("outof")
-                inside = "in" + stem
-                if inside in other and inside not in one and word not in other:
-                    return Veto("opposites", f"'in-{stem}' vs 'out-of-{stem}'")
+        out_glued = {w.removeprefix("outof") for w in one if w.startswith("outof") and len(w) > len("outof") + 2}
+        out_apart = {one[i + 2] for i in range(len(one) - 2) if one[i] == "out" and one[i + 1] == "of"}
+        for stem in out_glued | out_apart:
+            inside = "in" + stem
+            if inside in other and inside not in one:
+                return Veto("opposites", f"'in-{stem}' vs 'out-of-{stem}'")
+        for stem in out_glued:
+            if ("in", stem) in set(pairwise(other)) and stem not in one:
+                return Veto("opposites", f"'in {stem}' vs 'out-of-{stem}'")
     return None
 
 
