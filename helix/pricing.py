@@ -132,12 +132,11 @@ class PriceBook:
         if price is None:
             self._warn_unpriced(f"{provider}/{model}")  # once per name (while it is remembered)
             return None
-        cached = min(usage.cached_tokens, usage.prompt_tokens)
-        written = min(usage.cache_write_tokens, usage.prompt_tokens - cached)
+        # Parts of the prompt, each within the one before (`Usage.from_openai` caps them).
+        cached, written, for_an_hour = usage.cached_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens
         cached_price = price.cached_input if price.cached_input is not None else price.input
         write_price = price.cache_write if price.cache_write is not None else price.input
         hour_price = price.cache_write_1h if price.cache_write_1h is not None else write_price
-        for_an_hour = min(usage.cache_write_1h_tokens, written)
         total = (
             (usage.prompt_tokens - cached - written) * price.input
             + cached * cached_price

@@ -35,6 +35,7 @@ _NOT_INPUT = frozenset(
 # besides its content the fields a provider reads as input:
 _NOT_CHAT_INPUT = _NOT_INPUT | {"messages"}
 _NOT_RESPONSES_INPUT = _NOT_INPUT | {"input"}  # a Responses body's items are counted part by part too
+_IMAGES = frozenset({"image_url", "input_image", "image", "computer_screenshot"})  # each at PER_IMAGE tokens
 _MESSAGE_FIELDS = ("tool_calls", "function_call", "name")
 
 
@@ -103,12 +104,10 @@ def prompt_tokens(call: Call) -> int:
 
 
 def _items_size(items: Any) -> int:
-    """The bytes of a Responses body's input: a text, or items whose content is counted part by part."""
-    if isinstance(items, str):
-        return _size(items)
-    if not isinstance(items, list):
-        return len(_encode(items)) if items is not None else 0
-    return sum(_item_size(item) for item in items)
+    """The bytes of a Responses body's input: a text, or items read part by part."""
+    if items is None:
+        return 0
+    return _item_size(items) if isinstance(items, str | list) else len(_encode(items))
 
 
 def _item_size(value: Any) -> int:
@@ -123,9 +122,6 @@ def _item_size(value: Any) -> int:
             return PER_IMAGE * BYTES_PER_TOKEN
         return sum(len(key) + _item_size(part) for key, part in value.items())
     return len(_encode(value))
-
-
-_IMAGES = frozenset({"image_url", "input_image", "image", "computer_screenshot"})
 
 
 def _input_size(body: dict[str, Any], not_input: frozenset[str]) -> int:
