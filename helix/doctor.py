@@ -87,15 +87,16 @@ def _pii(config: Config) -> Iterator[Check]:
     except Exception as exc:
         yield Check("pii", "fail", f"cannot build the PII engine: {exc}")
         return
+    screen = "Hyperscan prescreen" if engine.screened else "no Hyperscan prescreen (it did not import): slower"
     if engine.skipped:
         yield Check(
             "pii",
             "warn",
-            f"{engine.mode}: {', '.join(engine.skipped)} NOT detected, so names and places reach providers "
+            f"{engine.mode}, {screen}: {', '.join(engine.skipped)} NOT detected, so names and places reach providers "
             f"({NAMES_HINT})",
         )
     else:
-        yield Check("pii", "ok", engine.mode)
+        yield Check("pii", "ok", f"{engine.mode}, {screen}")
 
 
 def _database(config: Config, db_given: bool) -> Iterator[Check]:

@@ -185,6 +185,7 @@ class Smoke:
             "database": r"OK\s+database: .*(?:migrations applied|not created yet)",  # doctor looks, never creates
             "semantic cache": r"OK\s+cache: exact \+ semantic",
             "spaCy NER": r"OK\s+pii: ner \(",
+            "the PII firewall's Hyperscan prescreen": r"OK\s+pii: .*Hyperscan prescreen",
             f"the embedding model from {self.source}": (
                 rf"OK\s+model embedding: .*\({MODEL_SOURCES[self.source]}(?:, int8)?\)"
             ),

@@ -113,6 +113,7 @@ def test_init_writes_a_valid_config_and_doctor_reads_it(tmp_path: Path, cli_env:
     doctor = helix_cmd("doctor", "--config", str(target), env=cli_env)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "sqlite-vec: v0.1" in doctor.stdout and "usable: openai" in doctor.stdout
+    assert "Hyperscan prescreen" in doctor.stdout and "slower" not in doctor.stdout
     for where in (tmp_path / "no-such-folder" / "helix.toml", tmp_path):  # each was a traceback
         wrong = helix_cmd("init", "--path", str(where), "--force", env=cli_env)
         assert wrong.returncode == 1 and "cannot write" in wrong.stderr and "Traceback" not in wrong.stderr

@@ -191,6 +191,7 @@ class PiiEngine:
             missing |= set(NER_ENTITIES) & set(cfg.entities)
         self.skipped = sorted(missing)
         self._scanner = Scanner(recognizers, self.entities, gated={id(r) for r in own})
+        self.screened = self._scanner.screened  # Hyperscan's prescreen in front of the gates (`prescreen.py`)
         self._thresholds = {e: cfg.threshold_for(e) for e in self.entities}
         self._allow = {a.strip().lower() for a in cfg.allow_list if a.strip()}
         self._cache: OrderedDict[bytes, tuple[Finding, ...]] = OrderedDict()

@@ -20,6 +20,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from helix.pii import dicom, hl7
 from helix.pii.fast_regex import trie_pattern
 from helix.pii.id_checks import CHECKED_ID, checked_id_valid, luhn
+from helix.pii.prescreen import Needs, literals
 from helix.pii.tables import COLUMN_SEPARATORS, split_cells
 
 
@@ -77,10 +78,18 @@ _STREET_TYPE_ENDS = (
     r"(?:straat|laan|gracht|plein|kade|singel|dijk|gatan|gata|vägen|väg|gade|vej|veien|gaten|torget|torg"
     r"|katu|tie|kuja|polku|utca)"  # set S: Finnish (Mannerheimintie 102) and Hungarian (Király utca 47)
 )
-GERMAN_STREET_HINT = re.compile(
-    r" (?=\d)(?:(?<=(?:ße|se|r\.|eg|ee|tz) )"
-    r"|(?<=(?:aat|aan|cht|ein|ade|gel|ijk|tan|ata|gen|väg|vej|ien|ten|get|org|atu|tie|uja|lku|tca) ))"
+_STREET_TYPE_TAILS = (  # two letters, then three: a lookbehind has one width
+    ("ße", "se", r"r\.", "eg", "ee", "tz"),
+    (
+        *("aat", "aan", "cht", "ein", "ade", "gel", "ijk", "tan", "ata", "gen", "väg", "vej", "ien", "ten", "get"),
+        *("org", "atu", "tie", "uja", "lku", "tca"),
+    ),
 )
+GERMAN_STREET_HINT = re.compile(
+    r" (?=\d)(?:" + "|".join(f"(?<=(?:{'|'.join(tails)}) )" for tails in _STREET_TYPE_TAILS) + ")"
+)
+# The same without lookbehinds, which Hyperscan's prescreen would drop (and then find every space).
+GERMAN_STREET_NEEDS = Needs(text=("(?:" + "|".join(t for tails in _STREET_TYPE_TAILS for t in tails) + r") \d",))
 
 
 _STREET_ADDRESS = re.compile(
@@ -159,6 +168,9 @@ def uk_ie_postcode_hint(text: str) -> bool:
     return _CAPITAL_DIGIT.search(text) is not None and _UK_IE_POSTCODE_RE.search(text) is not None
 
 
+UK_IE_POSTCODE_NEEDS = Needs(text=(_CAPITAL_DIGIT.pattern,))
+
+
 _UNTYPED_STREET_BEFORE_UK_POSTCODE = regex.compile(
     r"(?<![\p{L}\d.,-])(\d{1,4}[a-zA-Z]? \p{Lu}[\p{L}'-]+(?: \p{Lu}[\p{L}'-]+){0,2}), (?=[^\n]{0,40}?\b"
     + _UK_IE_POSTCODE
@@ -190,10 +202,16 @@ _CHINESE_ADDRESS = regex.compile(
 )
 
 
+_CJK_ADDRESS_CHARACTERS = ("区", "市", "町", "村", "郡", "號", "号")
+
+
 def cjk_address_hint(text: str) -> bool:
     """Whether `text` may hold a Japanese or Chinese address: a substring test for each of the characters that end
     a city, ward, town or village, or a Chinese house number, which a text of Latin letters answers at once."""
-    return "区" in text or "市" in text or "町" in text or "村" in text or "郡" in text or "號" in text or "号" in text
+    return not text.isascii() and any(character in text for character in _CJK_ADDRESS_CHARACTERS)
+
+
+CJK_ADDRESS_NEEDS = Needs(text=(literals(*_CJK_ADDRESS_CHARACTERS),))
 
 
 # German streets named by a preposition and a noun, the number after them ("Am Markt 3", "An der Alster 12", "Unter den
@@ -216,6 +234,9 @@ _TURKISH_STREET_TYPES = ("Caddesi", "Cad.", "Sokak", "Sokağı", "Sok.", "Sk.", 
 
 def turkish_street_hint(text: str) -> bool:
     return "No" in text and any(kind in text for kind in _TURKISH_STREET_TYPES)
+
+
+TURKISH_STREET_NEEDS = Needs(text=(literals(*_TURKISH_STREET_TYPES),))
 
 
 _TURKISH_STREET = regex.compile(
@@ -284,6 +305,9 @@ def address_label_hint(text: str, lowered: str) -> bool:
     )
 
 
+ADDRESS_LABEL_NEEDS = Needs(lowered=(literals(*_ADDRESS_LABEL_STEMS, *_ADDRESS_LABEL_OTHER),))
+
+
 _ADDRESS_KEY_START = re.compile(r"(?:street|addr|line1|stra(?:ß|ss)e)[\w ]{0,12}[\"']?[ \t]*[:=]")
 
 
@@ -303,6 +327,9 @@ def address_key_hint(lowered: str) -> bool:
     return "addr" in lowered or "street" in lowered or "line1" in lowered or "stra" in lowered
 
 
+ADDRESS_KEY_NEEDS = Needs(lowered=(literals("addr", "street", "line1", "stra"),))
+
+
 # A postcode after its label, on its own ("Postcode on licence: LS6 2QT", "CEP 05422-010", "PLZ: 10115", "zip code
 # 94107"): "zip" alone only before a colon ("zip archive of 10000 files" stays).
 _POSTCODE_LABEL = (
@@ -316,6 +343,9 @@ _POSTCODE_LABEL_HINTS = tuple(
 
 def postcode_label_hint(lowered: str) -> bool:
     return any(hint.search(lowered) is not None for hint in _POSTCODE_LABEL_HINTS)
+
+
+POSTCODE_LABEL_NEEDS = Needs(lowered=tuple(hint.pattern for hint in _POSTCODE_LABEL_HINTS))
 
 
 # Also a key's ("home_postcode = BT9 6AD", '"postal_code": "WC1N 1AP"').
@@ -360,6 +390,9 @@ _E7_KEY = re.compile(r"e7[\"']?[ \t]*[:=]")
 
 def geo_hint(text: str, lowered: str) -> bool:
     return _FOUR_DECIMALS.search(text) is not None or _E7_KEY.search(lowered) is not None or "gps" in lowered
+
+
+GEO_NEEDS = Needs(text=(_FOUR_DECIMALS.pattern,), lowered=(_E7_KEY.pattern, "gps"))
 
 
 _DEGREES = r"-?\d{1,3}\.\d{4,}"
@@ -1367,6 +1400,9 @@ def mrz_hint(text: str) -> bool:
     return ("<<<" in text and _MRZ_DATES.search(text) is not None) or "P/" in text
 
 
+MRZ_NEEDS = Needs(text=(literals("<<<", "P/"),))
+
+
 class MrzRecognizer(_SpanRecognizer):
     """A passport's machine-readable zone pasted as text (a scan's OCR): its number line, checked, and its name line;
     and an airline's record of a passport (APIS): its number, the holder's birth date and name."""
@@ -1401,6 +1437,9 @@ def mac_hint(text: str) -> bool:
     """Whether `text` may hold a MAC address: five separators of one kind, or a dotted group of four hex digits."""
     colons_or_dashes = text.count(":") >= 5 or text.count("-") >= 5
     return (colons_or_dashes and _SEPARATED_HEX.search(text) is not None) or _DOTTED_HEX.search(text) is not None
+
+
+MAC_NEEDS = Needs(text=(_SEPARATED_HEX.pattern, _DOTTED_HEX.pattern))
 
 
 class MacAddressRecognizer(_SpanRecognizer):
@@ -1582,6 +1621,13 @@ def username_hint(text: str, lowered: str) -> bool:
         or "linkedin.com/in/" in text
         or bool(_login_patterns(text, lowered))
     )
+
+
+# `username_hint`'s substrings, and one of each test `_login_patterns` starts with.
+USERNAME_NEEDS = Needs(
+    text=(literals("/home/", "Users", "@", "linkedin.com/in/", " from ", "otpauth://", "</", "--user", " -u "),),
+    lowered=(literals("user", "login", "logon", "account", *_SAID_LOGIN_HINTS),),
+)
 
 
 def _someones(login: str) -> bool:

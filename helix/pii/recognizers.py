@@ -38,6 +38,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from helix.pii import dicom, hl7
 from helix.pii.fast_regex import Runs, analyze_patterns
 from helix.pii.personal import column_header, column_rows
+from helix.pii.prescreen import Needs, literals
 from helix.pii.spoken import ENGLISH_DIGIT_WORDS, spoken_numbers
 from helix.pii.suffixes import has_registrable_domain
 
@@ -179,6 +180,9 @@ class SpokenNumberRecognizer(LocalRecognizer):
 def phone_hint(text: str) -> bool:
     """Whether `text` may hold a phone number (the scanner's gate for `FastPhoneRecognizer`)."""
     return _PHONE_HINT.search(text) is not None or spelled_hint(text)
+
+
+PHONE_NEEDS = Needs(text=(_PHONE_HINT.pattern, _SPELLED_HINT.pattern))
 
 
 class FastPhoneRecognizer(LocalRecognizer):
@@ -354,25 +358,20 @@ _SPACED_EMAIL = regex.compile(
 )
 
 
+# A bracketed "at" or a spelled "dot", or a word for "@".
+_OBFUSCATIONS = (
+    *("at)", "at]", "at}", " dot ", " punkt ", " punto ", " ponto ", "AT)", "AT]", " DOT "),
+    *("arobase", "arroba", "chiocciola", "klammeraffe"),
+)
+
+
 def obfuscation_hint(text: str) -> bool:
-    """Whether `text` may hold an obfuscated address (the scanner's gate for it): a bracketed "at" or a spelled "dot".
-    Plain substring tests, no loop: this runs on every text without an "@"."""
-    return (
-        "at)" in text
-        or "at]" in text
-        or "at}" in text
-        or " dot " in text
-        or " punkt " in text
-        or " punto " in text
-        or " ponto " in text
-        or "AT)" in text
-        or "AT]" in text
-        or " DOT " in text
-        or any(word in text for word in _AT_WORD_HINTS)
-    )
+    """Whether `text` may hold an obfuscated address (the scanner's gate for it, asked when the prescreen finds one of
+    `_OBFUSCATIONS`)."""
+    return any(hint in text for hint in _OBFUSCATIONS)
 
 
-_AT_WORD_HINTS = ("arobase", "arroba", "chiocciola", "klammeraffe")
+EMAIL_NEEDS = Needs(text=(literals("@", *_OBFUSCATIONS),))  # an address, plain or obfuscated
 
 
 class EmailRecognizer(_PresidioEmailRecognizer):

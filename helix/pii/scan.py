@@ -21,24 +21,35 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import regex
 from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from helix.pii import dicom, hl7
+from helix.pii import dicom, hl7, prescreen
 from helix.pii.fast_regex import Runs, Span, analyze_patterns, trie_pattern
 from helix.pii.personal import (
+    ADDRESS_KEY_NEEDS,
+    ADDRESS_LABEL_NEEDS,
+    CJK_ADDRESS_NEEDS,
     DATE_OF_BIRTH_HINTS,
     FOREIGN_STREET_HINT,
+    GEO_NEEDS,
     GERMAN_STREET_HINT,
+    GERMAN_STREET_NEEDS,
     ID_HINTS,
     ID_WORD_HINTS,
+    MAC_NEEDS,
+    MRZ_NEEDS,
     POSTCODE_HINT,
+    POSTCODE_LABEL_NEEDS,
     ROMAJI_ADDRESS_HINT,
     STREET_HINT,
+    TURKISH_STREET_NEEDS,
+    UK_IE_POSTCODE_NEEDS,
     US_TOWN_HINT,
+    USERNAME_NEEDS,
     GeoCoordinatesRecognizer,
     LetterLedIdRecognizer,
     MrzRecognizer,
@@ -53,7 +64,15 @@ from helix.pii.personal import (
     uk_ie_postcode_hint,
     username_hint,
 )
-from helix.pii.recognizers import FastPhoneRecognizer, SpokenNumberRecognizer, obfuscation_hint, phone_hint
+from helix.pii.prescreen import Needs, Prescreen, literals
+from helix.pii.recognizers import (
+    EMAIL_NEEDS,
+    PHONE_NEEDS,
+    FastPhoneRecognizer,
+    SpokenNumberRecognizer,
+    obfuscation_hint,
+    phone_hint,
+)
 from helix.pii.secret_patterns import JWT_START
 from helix.pii.secrets import SecretRecognizer, SeedPhraseRecognizer, seed_phrase_hint
 from helix.pii.spoken import spoken_hint
@@ -73,15 +92,29 @@ def lowered(text: str) -> str:
     return " " + text.lower()
 
 
-def _search(pattern: str) -> Gate:
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """A gate, and what a text needs for it to say yes (`prescreen.py`)."""
+
+    gate: Gate
+    needs: Needs
+
+    def __call__(self, text: str, lowered: str) -> bool:
+        return self.gate(text, lowered)
+
+
+def _search(pattern: str, needs: str | None = None) -> Screened:
+    """A gate on `pattern`; `needs`: the same without lookarounds, if it has any (the prescreen would drop them)."""
     compiled = re.compile(pattern)  # `re`: ~3x faster than `regex` on patterns this simple
-    return lambda text, _lowered: compiled.search(text) is not None
+    return Screened(lambda text, _lowered: compiled.search(text) is not None, Needs(text=(needs or pattern,)))
 
 
 _house_number = _search(r"\d[A-Za-z]?,? (?:[A-Z]|\d|[a-zé]+ )")  # "12 Baker", "12 rue"
 _digit = _search(r"\d")
 # Anchored on a digit: a leading letter class would start a match attempt at nearly every position of prose.
-_letters_then_digits = _search(r"\d(?:(?<=[A-Za-z]{2}\d)|(?<=[A-Z]{2}[ -]\d))\d")  # "GB29", "GB 29", "DE-53"
+_letters_then_digits = _search(
+    r"\d(?:(?<=[A-Za-z]{2}\d)|(?<=[A-Z]{2}[ -]\d))\d", needs=r"[A-Za-z]{2}\d\d|[A-Z]{2}[ -]\d\d"
+)  # "GB29", "GB 29", "DE-53"
 _digit_dot_digit = _search(r"\d\.\d")  # in every IPv4 address
 _colons = _search(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")  # in every IPv6 address
 
@@ -114,13 +147,14 @@ class Mentions:
     `also`, if given, says yes). The scanner first looks for every such gate's hints and words in one pass
     (`Scanner`): most texts hold none of them."""
 
-    __slots__ = ("_also", "_search", "hints", "words")
+    __slots__ = ("_also", "_search", "hints", "needs", "words")
 
     def __init__(self, hints: Iterable[str], also: Gate | None = None, words: Iterable[str] = ()) -> None:
         self.hints = frozenset(hints)
         self.words = frozenset(words)
         self._search = _hint_search(self.hints, self.words)
         self._also = also
+        self.needs = Needs(lowered=(trie_pattern(self.hints, whole=self.words),))
 
     def __call__(self, text: str, lowered: str) -> bool:
         return (self._also is None or self._also(text, lowered)) and self._search(lowered) is not None
@@ -129,40 +163,65 @@ class Mentions:
 # What a text must contain for a built-in recognizer of this entity to find anything. Only
 # Presidio's and Helix's own recognizers have gates; custom patterns always run.
 GATES: dict[str, Gate] = {
-    "EMAIL_ADDRESS": lambda text, _lowered: "@" in text or obfuscation_hint(text),
+    "EMAIL_ADDRESS": Screened(lambda text, _lowered: "@" in text or obfuscation_hint(text), EMAIL_NEEDS),
     "IBAN_CODE": _letters_then_digits,
     "DATE_OF_BIRTH": Mentions(DATE_OF_BIRTH_HINTS),
     # Every number it finds has a digit (`personal._id_shaped`), found faster than a word.
     "ID_NUMBER": Mentions(ID_HINTS, also=_digit, words=ID_WORD_HINTS),
-    "MAC_ADDRESS": lambda text, _lowered: mac_hint(text),
-    "USERNAME": username_hint,
-    "IP_ADDRESS": lambda text, lowered: (
-        ("." in text and _digit_dot_digit(text, lowered)) or (":" in text and _colons(text, lowered))
+    "MAC_ADDRESS": Screened(lambda text, _lowered: mac_hint(text), MAC_NEEDS),
+    "USERNAME": Screened(username_hint, USERNAME_NEEDS),
+    "IP_ADDRESS": Screened(
+        lambda text, lowered: (
+            ("." in text and _digit_dot_digit(text, lowered)) or (":" in text and _colons(text, lowered))
+        ),
+        _digit_dot_digit.needs | _colons.needs,
     ),
     "JWT": _search(JWT_START),  # "ey" and "ew" are in too much prose to be word hints
     # Pattern-found LOCATIONs are street addresses: a street type and a house number before a capitalised word (or a
     # French street type), or a house number after a German street type (or a post-office box: `FOREIGN_STREET_HINT`),
     # a street before a postcode (a UK postcode or an Eircode after a street with no type), a US town's state and ZIP,
     # a Japanese or Chinese address, a postcode after its label; a digit in each, looked for first.
-    "LOCATION": lambda text, lowered: (
-        _digit(text, lowered)
-        and (
-            (STREET_HINT.search(text) is not None and _house_number(text, lowered))
-            or GERMAN_STREET_HINT.search(text) is not None
-            or FOREIGN_STREET_HINT.search(text) is not None
-            or POSTCODE_HINT.search(text) is not None
-            or US_TOWN_HINT.search(text) is not None
-            or uk_ie_postcode_hint(text)
-            or cjk_address_hint(text)
-            or ROMAJI_ADDRESS_HINT.search(text) is not None
-            or address_key_hint(lowered)
-            or postcode_label_hint(lowered)
-            or address_label_hint(text, lowered)
-            or "〒" in text
-            or hl7.present(text)  # an HL7 message's patient or insurance segment
-            or dicom.present(text)  # a DICOM header's patient module
-            or turkish_street_hint(text)
+    "LOCATION": Screened(
+        lambda text, lowered: (
+            _digit(text, lowered)
+            and (
+                (STREET_HINT.search(text) is not None and _house_number(text, lowered))
+                or GERMAN_STREET_HINT.search(text) is not None
+                or FOREIGN_STREET_HINT.search(text) is not None
+                or POSTCODE_HINT.search(text) is not None
+                or US_TOWN_HINT.search(text) is not None
+                or uk_ie_postcode_hint(text)
+                or cjk_address_hint(text)
+                or ROMAJI_ADDRESS_HINT.search(text) is not None
+                or address_key_hint(lowered)
+                or postcode_label_hint(lowered)
+                or address_label_hint(text, lowered)
+                or "〒" in text
+                or hl7.present(text)  # an HL7 message's patient or insurance segment
+                or dicom.present(text)  # a DICOM header's patient module
+                or turkish_street_hint(text)
+            )
+        ),
+        Needs(
+            text=tuple(
+                hint.pattern
+                for hint in (
+                    STREET_HINT,
+                    FOREIGN_STREET_HINT,
+                    POSTCODE_HINT,
+                    US_TOWN_HINT,
+                    ROMAJI_ADDRESS_HINT,
+                )
+            )
         )
+        | GERMAN_STREET_NEEDS
+        | UK_IE_POSTCODE_NEEDS
+        | CJK_ADDRESS_NEEDS
+        | ADDRESS_KEY_NEEDS
+        | POSTCODE_LABEL_NEEDS
+        | ADDRESS_LABEL_NEEDS
+        | TURKISH_STREET_NEEDS
+        | Needs(text=(literals("〒", dicom.HINT),), lowered=(literals(*hl7.HINTS),)),
     ),
 }
 # Gates of recognizers, by class, that find an entity another recognizer finds too but need other characters.
@@ -171,9 +230,10 @@ CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
     # CURP's, an RFC's or an HKID's; seven or more in the others), an Indian PAN's four digits and a capital, or a
     # National Insurance number's three pairs of digits with spaces.
     LetterLedIdRecognizer: _search(r"\d\d(?:[A-Za-z]\d\d|\d{4}|\d\d[A-Z]| \d\d \d\d)"),
-    FastPhoneRecognizer: lambda text, _lowered: phone_hint(text),
-    MrzRecognizer: lambda text, _lowered: mrz_hint(text),
-    GeoCoordinatesRecognizer: geo_hint,  # its own: under LOCATION's, that gate's searches ran twice a text
+    FastPhoneRecognizer: Screened(lambda text, _lowered: phone_hint(text), PHONE_NEEDS),
+    MrzRecognizer: Screened(lambda text, _lowered: mrz_hint(text), MRZ_NEEDS),
+    # its own: under LOCATION's, that gate's searches ran twice a text
+    GeoCoordinatesRecognizer: Screened(geo_hint, GEO_NEEDS),
     SeedPhraseRecognizer: lambda text, _lowered: seed_phrase_hint(text),
     SpokenNumberRecognizer: lambda text, _lowered: spoken_hint(text),
 }
@@ -204,6 +264,11 @@ class _Entry:
     gate: Gate | None
     windows: Callable[[Runs], list[Span]] | None
     mentions: bool  # its gate is a `Mentions`
+    screen: frozenset[int] | None = None  # ids of its gate's `Needs` in the scanner's prescreen
+
+
+def _needs(gate: Gate | None) -> Needs | None:
+    return gate.needs if isinstance(gate, (Screened, Mentions)) else None
 
 
 class Scanner:
@@ -213,20 +278,37 @@ class Scanner:
         """`gated`: ids (`id()`) of the recognizers that `GATES` may skip."""
         self._entities = list(entities)
         self._wanted = frozenset(entities)
-        self._entries = [_entry(r, id(r) in gated) for r in recognizers]
+        entries = [_entry(r, id(r) in gated) for r in recognizers]
+        self._prescreen: Prescreen | None = None
+        screened = [(i, needs) for i, needs in enumerate(map(_needs, (e.gate for e in entries))) if needs is not None]
+        if prescreen.available() and screened:
+            self._prescreen = Prescreen([needs for _, needs in screened])
+            for (i, _), ids in zip(screened, self._prescreen.ids, strict=True):
+                entries[i] = replace(entries[i], screen=ids)
+        self._entries = entries
         gates = [e.gate for e in self._entries if isinstance(e.gate, Mentions)]
         hints = {hint for gate in gates for hint in gate.hints}
         words = {word for gate in gates for word in gate.words}
         self._any_hint = _hint_search(hints, words) if gates else None
 
+    @property
+    def screened(self) -> bool:
+        return self._prescreen is not None
+
     def scan(self, text: str) -> Iterator[Hit]:
         runs = Runs(text)
         view = lowered(text)
-        # No hint of any word gate: none of them can say yes, and none is asked.
-        quiet = self._any_hint is not None and self._any_hint(view) is None
+        # The patterns of the gates' `Needs` the text may match, in one pass (None: no prescreen, or not this text).
+        matched = self._prescreen.matched(text, view) if self._prescreen is not None else None
+        # Without it: no hint of any word gate, then none of them can say yes, and none is asked.
+        quiet = matched is None and self._any_hint is not None and self._any_hint(view) is None
         for entry in self._entries:
             gate = entry.gate
-            if gate is not None and ((quiet and entry.mentions) or not gate(text, view)):
+            if gate is not None and (
+                (matched is not None and entry.screen is not None and entry.screen.isdisjoint(matched))
+                or (quiet and entry.mentions)
+                or not gate(text, view)
+            ):
                 continue
             if entry.windows is not None:
                 spans = entry.windows(runs)
