@@ -22,6 +22,8 @@ from typing import Any, cast
 import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
+from helix.pii.prescreen import Needs
+
 RESULT_NAME = RecognizerResult.RECOGNIZER_NAME_KEY
 RESULT_ID = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
 _PRESIDIO_FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE  # PatternRecognizer's default
@@ -176,3 +178,6 @@ class Runs:
 # (an IPv4 address has 7 characters) are not listed.
 _DIGIT_RUN = re.compile(r"\d[\d ./_-]{6,}(?:.|\Z)", re.DOTALL)
 _KEY_RUN = re.compile(r"[A-Za-z0-9]{26,}(?:.|\Z)", re.DOTALL)
+# What a text needs for `Runs.digits` or `Runs.keys` to find any run.
+DIGIT_RUN_NEEDS = Needs(text=(r"\d[\d ./_-]{6}",))
+KEY_RUN_NEEDS = Needs(text=(r"[A-Za-z0-9]{26}",))

@@ -28,7 +28,7 @@ from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerRes
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from helix.pii import dicom, hl7, prescreen
-from helix.pii.fast_regex import Runs, Span, analyze_patterns, trie_pattern
+from helix.pii.fast_regex import DIGIT_RUN_NEEDS, KEY_RUN_NEEDS, Runs, Span, analyze_patterns, trie_pattern
 from helix.pii.personal import (
     ADDRESS_KEY_NEEDS,
     ADDRESS_LABEL_NEEDS,
@@ -74,7 +74,13 @@ from helix.pii.recognizers import (
     phone_hint,
 )
 from helix.pii.secret_patterns import JWT_START
-from helix.pii.secrets import SecretRecognizer, SeedPhraseRecognizer, seed_phrase_hint
+from helix.pii.secrets import (
+    PRECHECK_NEEDS,
+    SEED_PHRASE_NEEDS,
+    SecretRecognizer,
+    SeedPhraseRecognizer,
+    seed_phrase_hint,
+)
 from helix.pii.spoken import spoken_hint
 
 CONTEXT_WORDS = 5  # Presidio's context_prefix_count
@@ -234,7 +240,7 @@ CLASS_GATES: dict[type[EntityRecognizer], Gate] = {
     MrzRecognizer: Screened(lambda text, _lowered: mrz_hint(text), MRZ_NEEDS),
     # its own: under LOCATION's, that gate's searches ran twice a text
     GeoCoordinatesRecognizer: Screened(geo_hint, GEO_NEEDS),
-    SeedPhraseRecognizer: lambda text, _lowered: seed_phrase_hint(text),
+    SeedPhraseRecognizer: Screened(lambda text, _lowered: seed_phrase_hint(text), SEED_PHRASE_NEEDS),
     SpokenNumberRecognizer: lambda text, _lowered: spoken_hint(text),
 }
 # Where a built-in plain pattern recognizer (one that does not override `analyze`) of this entity
@@ -246,6 +252,12 @@ WINDOWS: dict[str, Callable[[Runs], list[Span]]] = {
     # a run, and its end's lookahead needs two more (a full stop, and what follows it).
     "ID_NUMBER": lambda runs: [(a, min(b + 2, len(runs.text))) for a, b in runs.digits(8)],
     "CRYPTO": lambda runs: runs.keys(),  # bitcoin: 26-60 characters, ethereum: 42
+}
+WINDOW_NEEDS = {
+    "CREDIT_CARD": DIGIT_RUN_NEEDS,
+    "US_SSN": DIGIT_RUN_NEEDS,
+    "ID_NUMBER": DIGIT_RUN_NEEDS,
+    "CRYPTO": KEY_RUN_NEEDS,
 }
 
 
@@ -267,8 +279,10 @@ class _Entry:
     screen: frozenset[int] | None = None  # ids of its gate's `Needs` in the scanner's prescreen
 
 
-def _needs(gate: Gate | None) -> Needs | None:
-    return gate.needs if isinstance(gate, (Screened, Mentions)) else None
+def _needs(entry: _Entry) -> Needs | None:
+    if entry.windows is not None:
+        return WINDOW_NEEDS[entry.recognizer.get_supported_entities()[0]]
+    return entry.gate.needs if isinstance(entry.gate, (Screened, Mentions)) else None
 
 
 class Scanner:
@@ -280,12 +294,18 @@ class Scanner:
         self._wanted = frozenset(entities)
         entries = [_entry(r, id(r) in gated) for r in recognizers]
         self._prescreen: Prescreen | None = None
-        screened = [(i, needs) for i, needs in enumerate(map(_needs, (e.gate for e in entries))) if needs is not None]
+        screened = [(i, needs) for i, needs in enumerate(map(_needs, entries)) if needs is not None]
         if prescreen.available() and screened:
             self._prescreen = Prescreen([needs for _, needs in screened])
             for (i, _), ids in zip(screened, self._prescreen.ids, strict=True):
                 entries[i] = replace(entries[i], screen=ids)
         self._entries = entries
+        # The entries a text's prescreen asks for: those never screened, and those of each pattern it may match.
+        self._unscreened = frozenset(i for i, e in enumerate(entries) if e.screen is None)
+        self._by_pattern: dict[int, list[int]] = {}
+        for i, entry in enumerate(entries):
+            for pattern in entry.screen or ():
+                self._by_pattern.setdefault(pattern, []).append(i)
         gates = [e.gate for e in self._entries if isinstance(e.gate, Mentions)]
         hints = {hint for gate in gates for hint in gate.hints}
         words = {word for gate in gates for word in gate.words}
@@ -302,13 +322,9 @@ class Scanner:
         matched = self._prescreen.matched(text, view) if self._prescreen is not None else None
         # Without it: no hint of any word gate, then none of them can say yes, and none is asked.
         quiet = matched is None and self._any_hint is not None and self._any_hint(view) is None
-        for entry in self._entries:
+        for entry in self._entries if matched is None else self._asked(matched):
             gate = entry.gate
-            if gate is not None and (
-                (matched is not None and entry.screen is not None and entry.screen.isdisjoint(matched))
-                or (quiet and entry.mentions)
-                or not gate(text, view)
-            ):
+            if gate is not None and ((quiet and entry.mentions) or not gate(text, view)):
                 continue
             if entry.windows is not None:
                 spans = entry.windows(runs)
@@ -322,6 +338,13 @@ class Scanner:
                 if result.entity_type not in self._wanted or result.score <= 0:
                     continue
                 yield Hit(result.entity_type, result.start, result.end, _boosted(text, result, entry.context))
+
+    def _asked(self, matched: set[int]) -> list[_Entry]:
+        """The entries whose needs the text may meet, and the unscreened, in their order."""
+        asked = set(self._unscreened)
+        for pattern in matched:
+            asked.update(self._by_pattern[pattern])
+        return [self._entries[i] for i in sorted(asked)]
 
 
 def _entry(recognizer: EntityRecognizer, gated: bool) -> _Entry:
@@ -338,7 +361,8 @@ def _gate(recognizer: EntityRecognizer) -> Gate | None:
         return CLASS_GATES[type(recognizer)]
     if isinstance(recognizer, SecretRecognizer) and recognizer.precheck is not None:
         precheck = recognizer.precheck
-        return lambda text, _lowered: precheck(text)
+        gate: Gate = lambda text, _lowered: precheck(text)  # noqa: E731
+        return Screened(gate, PRECHECK_NEEDS[precheck]) if precheck in PRECHECK_NEEDS else gate
     entities = recognizer.get_supported_entities()
     gates = [gate for gate in map(GATES.get, entities) if gate is not None]
     if gates and len(gates) == len(entities):

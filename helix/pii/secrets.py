@@ -18,6 +18,7 @@ from presidio_analyzer import (
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from helix.pii.fast_regex import compile_fast, trie_pattern
+from helix.pii.prescreen import Needs, literals
 from helix.pii.secret_patterns import (
     API_KEY_PATTERNS,
     AWS_ACCESS_KEY_PATTERNS,
@@ -200,6 +201,9 @@ def seed_phrase_hint(text: str) -> bool:
     return text.count(" ") + text.count("\n") >= _LENGTHS[0] - 1
 
 
+SEED_PHRASE_NEEDS = Needs(text=(rf"[ \n](?:[^ \n]*[ \n]){{{_LENGTHS[0] - 2}}}",))
+
+
 def twilio_sid_hint(text: str) -> bool:
     """Whether `text` may hold a Twilio account or API key SID: the patterns' hints ("ac", "sk") are in most texts,
     the SIDs' "AC" and "SK" in few, and a substring test on the text itself is the cheapest test of all."""
@@ -226,6 +230,14 @@ def common_prefix_hint(text: str) -> bool:
         or ("-" in text and "-us" in text)
         or ("." in text and "pat" in text)
     )
+
+
+# What a text needs for each precheck to say yes.
+PRECHECK_NEEDS: dict[Callable[[str], bool], Needs] = {
+    twilio_sid_hint: Needs(text=(literals("AC", "SK"),)),
+    discord_token_hint: Needs(text=(_DISCORD_TIMESTAMP.pattern,)),
+    common_prefix_hint: Needs(text=(literals("sk_", "re_", "-us", "pat"),)),
+}
 
 
 def hint_lines(text: str, lowered: str, hints: Sequence[str]) -> list[tuple[int, int]]:
