@@ -4,6 +4,7 @@ of the engine without it (a platform where Hyperscan does not import), on every 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,43 @@ def test_a_pattern_hyperscan_cannot_compile_leaves_its_gate_unscreened() -> None
     assert back_reference <= (screen.matched("aa", " aa") or set())
     assert escaped <= (screen.matched("CAFÉ", " café") or set())
     assert not escaped & (screen.matched("cafe", " cafe") or set())
+
+
+# Digits and letters of scripts newer than Hyperscan's Unicode tables (Adlam, Hanifi Rohingya, Newa, Georgian capitals):
+# a reviewer's texts, each skipped by a gate's `\d` or `[^\W\d_]` before those characters were left unscreened.
+NEWER_SCRIPTS = [
+    "My phone: +𞥔𞥔 𞥒𞥐 𞥗𞥙𞥔𞥖 𞥐𞥙𞥕𞥘",
+    "My phone: +𐴴𐴴 𐴲𐴰 𐴷𐴹𐴴𐴶 𐴰𐴹𐴵𐴸",
+    "Call me on 𞥐𞥒𞥐 𞥗𞥙𞥔𞥖 𞥐𞥙𞥕𞥘 tonight.",
+    "Sonnenallee 𑑑𑑔𑑓, 𑑑𑑒𑑐𑑕𑑙 Berlin",
+    "ᲠᲣᲡᲗᲐᲕᲔᲚᲘ 12, 01080 ᲗᲑᲘᲚᲘᲡᲘ",
+    "My NRIC is S𞥐𞥓𞥓𞥘𞥗𞥑𞥘F",
+]
+
+
+@pytest.mark.parametrize("text", NEWER_SCRIPTS)
+def test_characters_hyperscan_reads_otherwise_than_python_leave_the_text_unscreened(
+    engine: PiiEngine, unscreened: PiiEngine, text: str
+) -> None:
+    assert engine.analyze(text) == unscreened.analyze(text) != []
+
+
+def test_an_id_in_other_scripts_digits_is_checked_not_a_crash(engine: PiiEngine) -> None:
+    """The codice fiscale's check read ASCII digits only: Arabic-Indic ones raised KeyError, and the request failed."""
+    for text in ("Codice fiscale: RSSMRA٨٥T١٠A٥٦٢S", "Codice fiscale: RSSMRA𞥘𞥕T𞥑𞥐A𞥕𞥖𞥒S"):  # noqa: RUF001
+        assert [f.entity_type for f in engine.analyze(text)] == ["ID_NUMBER"]
+
+
+@pytest.mark.parametrize("python_class", [r"\d", r"\w", r"\s", r"[^\W\d_]"])
+def test_every_character_python_counts_in_a_class_is_matched_or_unscreened(python_class: str) -> None:
+    screen = Prescreen([Needs(text=(python_class,))])
+    (ids,) = screen.ids
+    assert ids is not None
+    compiled = re.compile(python_class)
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    missed = [
+        c
+        for c in compiled.findall(every)
+        if (found := screen.matched(c, " " + c.lower())) is not None and not ids & found
+    ]
+    assert not missed, [hex(ord(c)) for c in missed[:20]]

@@ -1316,6 +1316,12 @@ def _digit_led_valid(number: str) -> bool:
     return _cn_valid(number) if len(number) == 18 else _nir_valid(number)
 
 
+def _ascii_digits(code: str) -> str:
+    """`code` with its digits in ASCII: `\\d` finds an id written in other scripts' digits too (Arabic-Indic, Adlam),
+    and the checks read ASCII ones."""
+    return code if code.isascii() else "".join(str(int(c)) if c.isdecimal() else c for c in code)
+
+
 _LETTER_LED_CHECKS = {
     "cf": _cf_valid,
     "nric_nie": _nric_or_nie_valid,
@@ -1353,14 +1359,14 @@ class LetterLedIdRecognizer(_SpanRecognizer):
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         for found in _LETTER_LED_ID.finditer(text):
             kind = found.lastgroup
-            if kind is not None and _LETTER_LED_CHECKS[kind](found.group()):
+            if kind is not None and _LETTER_LED_CHECKS[kind](_ascii_digits(found.group())):
                 yield found.span()
         for tail in _LOWER_CF_TAIL.finditer(text):
             start = tail.start() - 6
             if (
                 start >= 0
                 and _LOWER_CF_HEAD.match(text, start, tail.start())
-                and _cf_valid(text[start : tail.end()].upper())
+                and _cf_valid(_ascii_digits(text[start : tail.end()].upper()))
             ):
                 yield start, tail.end()
 

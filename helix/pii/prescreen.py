@@ -1,4 +1,4 @@
-"""One pass over a text for the hints of every gate (`scan.py`), by Hyperscan, before any gate is asked.
+r"""One pass over a text for the hints of every gate (`scan.py`), by Hyperscan, before any gate is asked.
 
 A gate may say which patterns a text needs one of for it to say yes (`Needs`): each is a necessary condition, not the
 gate itself. `Prescreen` compiles all of them into two Hyperscan databases, one for the text and one for its
@@ -8,17 +8,23 @@ texts then skip most gates after a single scan of ~1 us each, where the gates' o
 short prompt.
 
 Without Hyperscan (it does not import on this machine), or for a text it cannot scan (lone surrogates are not UTF-8),
-every gate is asked, as it would be without a screen.
+every gate is asked, as it would be without a screen. So it is for a text holding a character Hyperscan's Unicode tables
+(older than Python's) do not count as a digit, a word character or white space where Python's `re` does (Adlam digits,
+Georgian capitals: `_unread`): a pattern's `\d` would miss there what the gate's finds.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy
 
 log = logging.getLogger("helix.pii")
 
@@ -102,7 +108,8 @@ class Prescreen:
             else None
             for n, ok in zip(needs, screened, strict=True)
         ]
-        self._text = _Database(text.patterns)
+        self._unread = len(text.patterns)  # after the needs': the characters Hyperscan reads otherwise than Python
+        self._text = _Database([*text.patterns, _unread()])
         self._lowered = _Database(lowered.patterns)
 
     def matched(self, text: str, lowered: str) -> set[int] | None:
@@ -113,6 +120,8 @@ class Prescreen:
             return None
         found: set[int] = set()
         self._text.matched(data, found, 0)
+        if self._unread in found:
+            return None
         self._lowered.matched(view, found, self._offset)
         return found
 
@@ -137,6 +146,47 @@ def _hyperscan(pattern: str) -> bytes:
 
 
 _PYTHON_ESCAPE = re.compile(r"(?<!\\)\\u([0-9a-fA-F]{4})")
+
+
+@functools.cache
+def _unread() -> str:
+    """A class of the code points Python's `re` counts as digits, word characters or white space and Hyperscan does
+    not, or counts as digits where Python does not (then its class of letters, `[^\\W\\d_]`, would leave them out)."""
+    points = numpy.arange(0x110000, dtype="<u4")
+    every = points[(points < 0xD800) | (points > 0xDFFF)].tobytes().decode("utf-32-le")
+    words = re.findall(r"\w", every)
+    unread = {
+        *_unmatched(re.findall(r"\d", every), r"[^\d\n]"),
+        *_unmatched(words, r"[^\w\n]"),
+        *_unmatched(re.findall(r"\s", every), r"[^\sa]", separator="a"),
+        *_unmatched([w for w in words if not w.isdecimal()], r"\d"),
+    }
+    return "[" + "".join(_range(a, b) for a, b in _runs(sorted(map(ord, unread)))) + "]" if unread else r"\x{10FFFF}"
+
+
+def _unmatched(chars: list[str], pattern: str, separator: str = "\n") -> list[str]:
+    """Those of `chars` where Hyperscan matches `pattern` (each char scanned between separators)."""
+    ends = dict(zip(itertools.accumulate(len(c.encode()) + 1 for c in chars), chars, strict=True))
+    database = hyperscan.Database()
+    database.compile(expressions=[pattern.encode()], flags=hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_UCP)
+    found: list[str] = []
+    data = "".join(c + separator for c in chars).encode()
+    database.scan(data, match_event_handler=lambda _id, _start, end, *_: found.append(ends[end + 1]))
+    return found
+
+
+def _runs(points: list[int]) -> Iterator[tuple[int, int]]:
+    start = previous = points[0]
+    for point in points[1:]:
+        if point != previous + 1:
+            yield start, previous
+            start = point
+        previous = point
+    yield start, previous
+
+
+def _range(first: int, last: int) -> str:
+    return f"\\x{{{first:X}}}" + (f"-\\x{{{last:X}}}" if last > first else "")
 
 
 def _compiles(pattern: str) -> bool:
