@@ -431,6 +431,14 @@ async def _read(response: httpx.Response, provider: str, call: Call | None, limi
         return await read_body(response, limit)
     except AnswerTooLarge:
         raise unreadable(provider, "an answer", "upstream_bad_answer", f"over {limit >> 20} MB") from None
+    except httpx.DecodingError as exc:
+        # whole, in an encoding it does not decode from (said to be gzip, and not): of no use, as an answer that is
+        # not JSON is, and not billed as one that broke off is (faults round 28: charged at the estimate, retried)
+        raise UpstreamUnavailable(
+            f"{provider}: the provider's answer does not decode as its Content-Encoding says ({_detail(exc, None)})",
+            code="upstream_bad_answer",
+            provider=provider,
+        ) from None
     except UPSTREAM_FAILURES as exc:
         raise transport_error(provider, exc, answering=True) from None
     finally:
