@@ -1448,6 +1448,26 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ('"nif":123,"niss":19009763798,"iban":"x"', "19009763798", "ID_NUMBER"),
         ('"dateOfBirth": null, "homePhone": 12025550187, "cardNumber": null', "12025550187", "PHONE_NUMBER"),
         ('2º Esq, 1100-053 Lisboa","telemovel":351912874406}}', "351912874406", "PHONE_NUMBER"),
+        # set AG: a card's expiry in a text that names a card, an Amex's code on its front, a billing zip, a CVV in XML
+        ("amex 3472 538770 09396 exp 08/28, the 4 digit code on front is 7162", "08/28", "PASSWORD"),
+        ("amex 3472 538770 09396 exp 08/28, the 4 digit code on front is 7162", "7162", "PASSWORD"),
+        ("card_declined pan=5598-9934-9566-9544 exp=11/26 cvc=304", "11/26", "PASSWORD"),
+        ("Tarjeta: 4539 2859 5059 6154 caducidad 05/27 CVV 922", "05/27", "PASSWORD"),
+        ("the card across two lines:\n45060298\n83310153\nexp 0929", "0929", "PASSWORD"),
+        ("<pay:CardNumber>4809230434895684</pay:CardNumber>\n<pay:Expiry>2027-09</pay:Expiry>", "2027-09", "PASSWORD"),
+        ("<pay:CVV2>618</pay:CVV2>", "618", "PASSWORD"),
+        ("exp 08/28, billing zip 94110", "94110", "LOCATION"),
+        # ...and the account in a URL's credentials
+        (
+            'uri = "mongodb+srv://ayesha_qureshi:copper!1059lb@cluster0.qz7hk.mongodb.net/shop"',
+            "ayesha_qureshi",
+            "USERNAME",
+        ),
+        (
+            "origin  https://e.vasquez:glpat-1EZaSLciYdhmF77y41PB@gitlab.example.dev/platform/billing.git",
+            "e.vasquez",
+            "USERNAME",
+        ),
     ],
 )
 def test_assorted_formats(engine: PiiEngine, text: str, value: str, entity: str) -> None:
@@ -1729,6 +1749,8 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         'def run(sess:tf_compat_v1_Session2); Wallet("savings_wallet_2024_main")',
         "hits / total?1:0; control / variant2! won",
         '<add key="TokenEndpoint" value="https://login.microsoftonline.com/common/oauth2/v2.0/token"/>',
+        # a medicine's expiry: no card named
+        "batch LOT 2304127B, EXP 03/2026, of a 500 mg paracetamol tablet was recalled",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

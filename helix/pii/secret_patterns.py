@@ -1289,19 +1289,42 @@ PASSWORD_PATTERNS = [
         "card_security_code",  # "CVV 382", '"cvc":"7731"': with the card number, whoever has it can pay
         r"(?i:(?:\b(?:cvv2?|cvc2?|cvn|csc|(?:card )?security code|cryptogramme(?: visuel)?|code de s[ée]curit[ée]"
         r"|c[óo]digo de segura(?:nça|nca|ndad)|c[óo]digo de seguridad|codice di sicurezza|kartenpr[üu]fnummer"
-        r"|sicherheitscode|beveiligingscode|card_?code|cc_?sec)\b|セキュリティ[・ ]?コード|安全[码碼]|보안 ?코드)"
-        r"[\"'\]]?[ \t]*(?:is|est|es|é|ist|lautet|=>|:|=|#|-|是|は|는|은)?[ \t]*[\"']?)"
+        r"|sicherheitscode|beveiligingscode|card_?code|cc_?sec"
+        r"|(?:3|4|three|four)[ -]digit code(?: on (?:the )?(?:front|back))?)"
+        r"\b|セキュリティ[・ ]?コード|安全[码碼]|보안 ?코드)"
+        r"[\"'\]>]?[ \t]*(?:is|est|es|é|ist|lautet|=>|:|=|#|-|是|は|는|은)?[ \t]*[\"']?)"
         # a year is an edition's or a law's ("El Código de Seguridad 2015", "보안 코드 2024년 개정판")
         r"(?P<value>(?!(?:19|20)\d\d)\d{3,4})(?![\d/:]|[.,]\d)",
         (
             *("cvv", "cvc", "cvn", "csc", "security code", "cryptogramme", "de sécurité", "de securite", "de segur"),
-            *("cardcode", "card_code", "cc_sec", "ccsec"),
+            *("cardcode", "card_code", "cc_sec", "ccsec", "digit code"),
             *("di sicurezza", "kartenprüfnummer", "kartenpruefnummer", "sicherheitscode", "beveiligingscode"),
             *("セキュリティ", "安全码", "安全碼", "보안"),
         ),
         score=0.8,
         line_local=True,
         min_length=3,
+    ),
+    _api(
+        # set AG: a card's expiry after its label ("exp 08/28", "exp=11/26", "caducidad 05/27", "exp 0929",
+        # <Expiry>2027-09</Expiry>): with the number, what a payment needs besides the code; in a text that names a
+        # card (a medicine's "batch LOT 2304127B, EXP 03/2026" is no one's)
+        "card_expiry",
+        r"(?i:\b(?:exp(?:iry|iration|ires)?(?:[ _]?date)?|valid(?: thru| through)|caducidad|vencimiento|scadenza"
+        r"|ablaufdatum|g[üu]ltig bis|date d'expiration|validade)\b)[\"'\]>]?[ \t]*(?:is|es|est|:|=)?[ \t]*[\"']?"
+        r"(?P<value>(?:0[1-9]|1[0-2])[ \t]?[/-][ \t]?(?:20)?\d\d|(?:0[1-9]|1[0-2])\d\d|20\d\d-(?:0[1-9]|1[0-2]))"
+        r"(?![\w/:.-]|[.,]\d)",
+        (
+            *("exp", "valid thru", "valid through", "caducidad", "vencimiento", "scadenza", "ablaufdatum"),
+            *("gültig bis", "gultig bis", "date d'expiration", "validade"),
+        ),
+        also=(
+            *("card", "Card", "CARD", "amex", "Amex", "AMEX", "visa", "Visa", "VISA", "Mastercard", "MasterCard"),
+            *("tarjeta", "Tarjeta", "carte", "Carte", "Karte", "cartão", "Cartão", "carta", "Carta", "pan=", "PAN"),
+        ),
+        score=0.8,
+        line_local=True,
+        min_length=4,
     ),
     _api(
         "url_userinfo",  # the password ends at the last "@" before the host: https://user:p@ss@host
