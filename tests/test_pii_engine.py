@@ -1457,6 +1457,20 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("<pay:CardNumber>4809230434895684</pay:CardNumber>\n<pay:Expiry>2027-09</pay:Expiry>", "2027-09", "PASSWORD"),
         ("<pay:CVV2>618</pay:CVV2>", "618", "PASSWORD"),
         ("exp 08/28, billing zip 94110", "94110", "LOCATION"),
+        # ...a password in a command's list, one piped to sudo, a product key
+        ('command: ["redis-server", "--requirepass", "XQm^9eaSPY65OeefUu"]', "XQm^9eaSPY65OeefUu", "PASSWORD"),
+        ("echo 'Marlin?3921py' | sudo -S apt upgrade -y", "Marlin?3921py", "PASSWORD"),
+        (
+            "our licence keys:\n- Windows 11 Pro: HN8FD-D2QT4-HK4K4-TGVMT-B3KQK",
+            "HN8FD-D2QT4-HK4K4-TGVMT-B3KQK",
+            "SECRET",
+        ),
+        # ...a zip as a JSON key, the Philippines' SSS, a hospital's number, an insured's id, a vehicle's plate
+        ('"address": {"line1": "2217 Northwood Ave Apt 3B", "state": "OH", "zip": "43201"}', "43201", "LOCATION"),
+        ("PhilHealth number ko ay 94-055659593-4, SSS 68-5550428-5, TIN", "68-5550428-5", "ID_NUMBER"),
+        ("NHS number: 606 465 3795    Hospital no: RX6673981    DOB: 14/09/1958", "RX6673981", "ID_NUMBER"),
+        ("1a. Insured's ID number: W394971596\n2. Patient's name: Truong, Bao", "W394971596", "ID_NUMBER"),
+        ("check code WR49F8KY. Vehicle YK21 HZV, VIN WF0XKP3G2MM149709.", "YK21 HZV", "ID_NUMBER"),
         # ...and the account in a URL's credentials
         (
             'uri = "mongodb+srv://ayesha_qureshi:copper!1059lb@cluster0.qz7hk.mongodb.net/shop"',
@@ -1749,8 +1763,11 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         'def run(sess:tf_compat_v1_Session2); Wallet("savings_wallet_2024_main")',
         "hits / total?1:0; control / variant2! won",
         '<add key="TokenEndpoint" value="https://login.microsoftonline.com/common/oauth2/v2.0/token"/>',
-        # a medicine's expiry: no card named
+        "the fleet has vehicle 2 of 3 on the road; zip: none of the 12 files, SSS cache at 400 MB",
+        # a medicine's expiry: no card named; a password's variable in a command's list; a licence's SPDX id, a part's
         "batch LOT 2304127B, EXP 03/2026, of a 500 mg paracetamol tablet was recalled",
+        'command: ["redis-server", "--requirepass", "${REDIS_PASSWORD}", "--appendonly", "yes"]',
+        "licence: Apache-2.0; serial part ABCDE-FGHIJ-KLMNO-PQRST-UVWXY, echo hello | sudo tee /etc/motd",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

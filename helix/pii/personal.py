@@ -339,7 +339,10 @@ _POSTCODE_LABEL = (
 # Each led by a literal, which `re` looks for fast (~1.5 us over 2 KB; the four as one alternation took ~95 us).
 _POSTCODE_LABEL_HINTS = tuple(
     re.compile(p)
-    for p in (r"post(?: ?code|al|nummer|inumero)", r"zip(?: ?code|[ \t]*:)", r"billing[ _]zip", r"cep\b", r"plz\b")
+    for p in (
+        *(r"post(?: ?code|al|nummer|inumero)", r"zip(?: ?code|[\"']?[ \t]*:)"),  # a JSON key's "zip" too
+        *(r"billing[ _]zip", r"cep\b", r"plz\b"),
+    )
 )
 
 
@@ -354,7 +357,7 @@ POSTCODE_LABEL_NEEDS = Needs(lowered=tuple(hint.pattern for hint in _POSTCODE_LA
 _LABELLED_POSTCODE = regex.compile(
     r"(?i:(?:(?<![^\W_])(?:"
     + _POSTCODE_LABEL
-    + r")\b(?:[^\n\d:=]{0,20}[:=])?|\bzip[ \t]*:))[ \t]*[\"']?("
+    + r")\b(?:[^\n\d:=]{0,20}[:=])?|\bzip[\"']?[ \t]*:))[ \t]*[\"']?("
     + _UK_IE_POSTCODE
     + r"|\d{5}-\d{3}|\d{5}(?:-\d{4})?|\d{4} ?[A-Z]{2}|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{4})\b"
 )
@@ -783,6 +786,9 @@ _ID_WORD_BRANCHES = (
     # employee number as "emp #", an account as "Acc", and a policy's or a licence's number right after the word
     # ("CA license D4829173")
     *("nin", "bvn", "id (?:no|nr)", "philhealth", "nss", "nationalid", r"cart[ãa]o de cidad[ãa]o", "bsb", "acc"),
+    # set AG: the Philippines' social security number (SSS), a hospital's number for its patient, an insured's id on
+    # a claim form, a vehicle's plate after the word
+    *("sss", r"hospital ?(?:no|number|#)", r"insured['\u2019]?s? id(?: (?:no|number))?", "vehicle"),
     *("emp" + _ID_NUMBER_SUFFIX, r"policy(?=[ \t:#]{1,3}[a-z0-9-]*\d)", r"licen[cs]e(?=[ \t:#]{1,3}[a-z]?\d)"),
     # set S: a passport, Russia's pension (SNILS) and tax (INN) numbers, Ukraine's tax number (RNOKPP, IPN), Greece's
     # tax number (AFM), Hungary's health insurance number (TAJ), Kenya's identity card in Swahili, an insurer's
@@ -860,7 +866,7 @@ _BOOKING_WORDS = re.compile(r"booking\b.*|pnr|record locator|conf#|confirmation\
 _PASSPORT_WORDS = re.compile(r"pas[sz]?(?:port|aport|eport|por)\w*|reisepass\w*|passnummer|pass-?nr")
 _PLATE_WORDS = re.compile(
     r"(?:licen[cs]e |number |registration )?plate|kennzeichen|immatricul\w*|matr[ií]cula|kenteken|spz|targa"
-    r"|rejestracyjn\w*|rendsz[áa]m\w*|plaka|reg\.?|registration|rego"
+    r"|rejestracyjn\w*|rendsz[áa]m\w*|plaka|reg\.?|registration|rego|vehicle"
 )
 
 
@@ -902,7 +908,8 @@ _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing
 # cheaper than the patterns, and looser (a gate only has to miss nothing).
 ID_HINTS = (
     *("passport", "passaport", "pasaport", "passeport", "reisepass", "paszport", "paspoort"),
-    *("licen", "medica", "nhs", "insurance", "tax", "account", "routing", "member", "patient"),
+    *("licen", "medica", "nhs", "insurance", "tax", "account", "routing", "member", "patient", "hospital", "insured"),
+    "vehicle",
     *("mrn", "health", "nino", "employee", "staff", "student"),
     *("customer", "plate", "registration", "vin", "aadha", "acct", "bsn", "burgerservice", "cpf", "tfn"),
     *("steuer", "pesel", "national id", "national_id", "identity", "id card", "cpr"),
@@ -969,7 +976,7 @@ ID_HINTS = (
 ID_WORD_HINTS = (
     *("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl"),
     *("imei", "amka", "αμκα", "cnp", "cuil", "cuit", "uci", "rfc", "uan"),
-    *("nin", "bvn", "nss", "bsb", "acc"),
+    *("nin", "bvn", "nss", "bsb", "acc", "sss"),
     *("инн", "іпн", "taj", "reg", "oib", "егн", "niss"),
     *("dni", "npi", "dea", "cccd", "cmnd", "nhi", "cnic", "cbu", "clabe", "fin", "eid"),
     # as whole words: "conta" begins "contact", "meter" ends "parameter"

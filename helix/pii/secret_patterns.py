@@ -1181,11 +1181,23 @@ PASSWORD_PATTERNS = [
         line_local=True,
     ),
     _api(
-        "password_cli",  # --password X, and flags ending in one: keytool -storepass X, --db-password=X
-        r"(?<!\S)--?[\w-]*?(?:password|passwd|pass)[= ][\"']?(?P<value>[^\s\"'`]{4,4096})",
+        # --password X, and flags ending in one: keytool -storepass X, --db-password=X; set AG: a command's list in
+        # compose or JSON (command: ["redis-server", "--requirepass", "X"])
+        "password_cli",
+        r"(?:(?<!\S)|(?<=[\"'](?=--)))--?[\w-]*?(?:password|passwd|pass)(?:[= ]|(?<=[a-z])[\"'],[ \t]*)[\"']?"
+        r"(?P<value>[^\s\"'`]{4,4096})",
         ("pass",),
         score=0.85,
         check=_plausible_bare_password,
+    ),
+    _api(
+        "sudo_stdin",  # set AG: echo 'S3cret' | sudo -S apt upgrade (the password given to sudo on its input)
+        r"(?i:\becho[ \t]+)(?:'(?P<value>[^'\n]{3,256})'|\"(?P<value>[^\"\n]{3,256})\"|(?P<value>[^\s\"'`|]{3,256}))"
+        r"[ \t]*\|[ \t]*sudo[ \t]+(?:-\w+[ \t]+)*-S\b",
+        ("sudo -s", "sudo --stdin"),
+        score=0.85,
+        check=_cli_password,
+        line_local=True,
     ),
     _api(
         "login_password",  # docker login -u ci -p 'S3cret!', podman/helm registry login, cf login -p
@@ -1339,6 +1351,13 @@ PASSWORD_PATTERNS = [
 _CODE = r"[A-Za-z0-9]{4,5}[ -]?[A-Za-z0-9]{4,5}"  # a two-factor backup code ("4418 2290", "k2f9-x8pq")
 
 SECRET_PATTERNS = [
+    _api(
+        # set AG: a product key of five groups (Windows' and Office's XXXXX-XXXXX-XXXXX-XXXXX-XXXXX), letters and digits
+        "product_key",
+        r"(?<![\w-])(?=[A-Z0-9-]{20,29}(?![\w-]))(?=[A-Z-]*\d)(?=[\d-]*[A-Z])[A-Z0-9]{3,5}(?:-[A-Z0-9]{5}){4}(?![\w-])",
+        ("licen", "product key", "serial", "activation", "cd key", "cd-key"),
+        score=0.85,
+    ),
     _api(
         # set Z: an Ethereum account's private key in a Hardhat or Truffle config (accounts: ["0x<64 hex digits>"])
         "ethereum_accounts_key",
