@@ -1448,13 +1448,11 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ('"nif":123,"niss":19009763798,"iban":"x"', "19009763798", "ID_NUMBER"),
         ('"dateOfBirth": null, "homePhone": 12025550187, "cardNumber": null', "12025550187", "PHONE_NUMBER"),
         ('2º Esq, 1100-053 Lisboa","telemovel":351912874406}}', "351912874406", "PHONE_NUMBER"),
-        # set AG: a card's expiry in a text that names a card, an Amex's code on its front, a billing zip, a CVV in XML
+        # set AG: a card's expiry after its number, an Amex's code on its front, a billing zip, a CVV in XML
         ("amex 3472 538770 09396 exp 08/28, the 4 digit code on front is 7162", "08/28", "PASSWORD"),
         ("amex 3472 538770 09396 exp 08/28, the 4 digit code on front is 7162", "7162", "PASSWORD"),
         ("card_declined pan=5598-9934-9566-9544 exp=11/26 cvc=304", "11/26", "PASSWORD"),
         ("Tarjeta: 4539 2859 5059 6154 caducidad 05/27 CVV 922", "05/27", "PASSWORD"),
-        ("the card across two lines:\n45060298\n83310153\nexp 0929", "0929", "PASSWORD"),
-        ("<pay:CardNumber>4809230434895684</pay:CardNumber>\n<pay:Expiry>2027-09</pay:Expiry>", "2027-09", "PASSWORD"),
         ("<pay:CVV2>618</pay:CVV2>", "618", "PASSWORD"),
         ("exp 08/28, billing zip 94110", "94110", "LOCATION"),
         # ...a password in a command's list, one piped to sudo, a product key
@@ -1465,12 +1463,11 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
             "HN8FD-D2QT4-HK4K4-TGVMT-B3KQK",
             "SECRET",
         ),
-        # ...a zip as a JSON key, the Philippines' SSS, a hospital's number, an insured's id, a vehicle's plate
+        # ...a zip as a JSON key, the Philippines' SSS, a hospital's number, an insured's id
         ('"address": {"line1": "2217 Northwood Ave Apt 3B", "state": "OH", "zip": "43201"}', "43201", "LOCATION"),
         ("PhilHealth number ko ay 94-055659593-4, SSS 68-5550428-5, TIN", "68-5550428-5", "ID_NUMBER"),
         ("NHS number: 606 465 3795    Hospital no: RX6673981    DOB: 14/09/1958", "RX6673981", "ID_NUMBER"),
         ("1a. Insured's ID number: W394971596\n2. Patient's name: Truong, Bao", "W394971596", "ID_NUMBER"),
-        ("check code WR49F8KY. Vehicle YK21 HZV, VIN WF0XKP3G2MM149709.", "YK21 HZV", "ID_NUMBER"),
         # ...and the account in a URL's credentials
         (
             'uri = "mongodb+srv://ayesha_qureshi:copper!1059lb@cluster0.qz7hk.mongodb.net/shop"',
@@ -1764,6 +1761,18 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "hits / total?1:0; control / variant2! won",
         '<add key="TokenEndpoint" value="https://login.microsoftonline.com/common/oauth2/v2.0/token"/>',
         "the fleet has vehicle 2 of 3 on the road; zip: none of the 12 files, SSS cache at 400 MB",
+        # a reviewer's look-alikes of set AG's rules: dates in texts that name a card, a visa, a medicine; codes of
+        # three or four digits; option definitions and variables after --password; a file echoed to sudo tee; keys of
+        # parts and placeholders; a token's or a service's account in a URL; an archive's size under "zip"; OBD codes
+        "Student visa expires 09/27; the gift card promotion expires 12/25; Medicine EXP 03/2026 (do not discard)",
+        "HTTP status codes: each is a 3-digit code: 404 means not found; hotels use the 4-digit code 7011",
+        'parser.add_argument("--password", type=str, required=True); cmd = ["mysql", "--password", self.pw]',
+        '["proxy", "--bypass", "10.0.0.0/8"]; echo "net.ipv4.ip_forward=1" | sudo -S tee -a /etc/sysctl.conf',
+        'class Order(Serializer): pass\nTRACKING = "1Z999-AA101-23456-78412-34567"',
+        "Enter your product key (e.g. 12345-ABCDE-12345-ABCDE-12345).",
+        "git clone https://oauth2:${GITLAB_TOKEN}@gitlab.com/x/y.git; mysql://keycloak:password@mysql/keycloak",
+        '{"name": "archive", "zip": 1024, "files": 3}; the billing zip 2024 update moved the field',
+        "My vehicle shows code P0420 after the cold start; vehicle RAV4 XLE 2022",
         # a medicine's expiry: no card named; a password's variable in a command's list; a licence's SPDX id, a part's
         "batch LOT 2304127B, EXP 03/2026, of a 500 mg paracetamol tablet was recalled",
         'command: ["redis-server", "--requirepass", "${REDIS_PASSWORD}", "--appendonly", "yes"]',

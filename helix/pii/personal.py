@@ -333,15 +333,14 @@ ADDRESS_KEY_NEEDS = Needs(lowered=(literals("addr", "street", "line1", "stra"),)
 # A postcode after its label, on its own ("Postcode on licence: LS6 2QT", "CEP 05422-010", "PLZ: 10115", "zip code
 # 94107"): "zip" alone only before a colon ("zip archive of 10000 files" stays).
 _POSTCODE_LABEL = (
-    r"post[ _]?code|postal[ _]?code|postal|zip[ _]?code|billing[ _]zip|cep|plz|code postal|c[óo]digo postal|postnummer"
-    r"|postinumero"
+    r"post[ _]?code|postal[ _]?code|postal|zip[ _]?code|cep|plz|code postal|c[óo]digo postal|postnummer|postinumero"
 )
 # Each led by a literal, which `re` looks for fast (~1.5 us over 2 KB; the four as one alternation took ~95 us).
 _POSTCODE_LABEL_HINTS = tuple(
     re.compile(p)
     for p in (
         *(r"post(?: ?code|al|nummer|inumero)", r"zip(?: ?code|[\"']?[ \t]*:)"),  # a JSON key's "zip" too
-        *(r"billing[ _]zip", r"cep\b", r"plz\b"),
+        *(r"billing[ _]?zip", r"cep\b", r"plz\b"),
     )
 )
 
@@ -353,11 +352,17 @@ def postcode_label_hint(lowered: str) -> bool:
 POSTCODE_LABEL_NEEDS = Needs(lowered=tuple(hint.pattern for hint in _POSTCODE_LABEL_HINTS))
 
 
+# set AG: a US ZIP under a JSON key ("zip": "43201") or after "billing zip": five digits (and four) only, where a bare
+# "zip" may be an archive's size ("zip": 1024)
+_ZIP_KEY = regex.compile(
+    r"(?i:\bzip[\"']?[ \t]*:|\bbilling[ _]?zip\b[\"']?[ \t]*:?)[ \t]*[\"']?(\d{5}(?:-\d{4})?)(?![\w.-])"
+)
+
 # Also a key's ("home_postcode = BT9 6AD", '"postal_code": "WC1N 1AP"').
 _LABELLED_POSTCODE = regex.compile(
     r"(?i:(?:(?<![^\W_])(?:"
     + _POSTCODE_LABEL
-    + r")\b(?:[^\n\d:=]{0,20}[:=])?|\bzip[\"']?[ \t]*:))[ \t]*[\"']?("
+    + r")\b(?:[^\n\d:=]{0,20}[:=])?|\bzip[ \t]*:))[ \t]*[\"']?("
     + _UK_IE_POSTCODE
     + r"|\d{5}-\d{3}|\d{5}(?:-\d{4})?|\d{4} ?[A-Z]{2}|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{4})\b"
 )
@@ -382,6 +387,7 @@ class StreetAddressRecognizer(_SpanRecognizer):
         if dicom.present(text):
             yield from dicom.fields(text, dicom.ADDRESS)
         yield from (m.span(1) for m in _LABELLED_POSTCODE.finditer(text))
+        yield from (m.span(1) for m in _ZIP_KEY.finditer(text))
 
 
 # A position to four decimals or more (ten metres), when it is someone's: after a key that names it in a device's or
@@ -787,8 +793,8 @@ _ID_WORD_BRANCHES = (
     # ("CA license D4829173")
     *("nin", "bvn", "id (?:no|nr)", "philhealth", "nss", "nationalid", r"cart[ãa]o de cidad[ãa]o", "bsb", "acc"),
     # set AG: the Philippines' social security number (SSS), a hospital's number for its patient, an insured's id on
-    # a claim form, a vehicle's plate after the word
-    *("sss", r"hospital ?(?:no|number|#)", r"insured['\u2019]?s? id(?: (?:no|number))?", "vehicle"),
+    # a claim form
+    *("sss", r"hospital ?(?:no|number|#)", r"insured['\u2019]?s? id(?: (?:no|number))?"),
     *("emp" + _ID_NUMBER_SUFFIX, r"policy(?=[ \t:#]{1,3}[a-z0-9-]*\d)", r"licen[cs]e(?=[ \t:#]{1,3}[a-z]?\d)"),
     # set S: a passport, Russia's pension (SNILS) and tax (INN) numbers, Ukraine's tax number (RNOKPP, IPN), Greece's
     # tax number (AFM), Hungary's health insurance number (TAJ), Kenya's identity card in Swahili, an insurer's
@@ -866,7 +872,7 @@ _BOOKING_WORDS = re.compile(r"booking\b.*|pnr|record locator|conf#|confirmation\
 _PASSPORT_WORDS = re.compile(r"pas[sz]?(?:port|aport|eport|por)\w*|reisepass\w*|passnummer|pass-?nr")
 _PLATE_WORDS = re.compile(
     r"(?:licen[cs]e |number |registration )?plate|kennzeichen|immatricul\w*|matr[ií]cula|kenteken|spz|targa"
-    r"|rejestracyjn\w*|rendsz[áa]m\w*|plaka|reg\.?|registration|rego|vehicle"
+    r"|rejestracyjn\w*|rendsz[áa]m\w*|plaka|reg\.?|registration|rego"
 )
 
 
@@ -909,7 +915,6 @@ _ID_WORDS_ANY_CASE = re.compile("(?i)" + _ID_WORDS_PATTERN)  # when lower-casing
 ID_HINTS = (
     *("passport", "passaport", "pasaport", "passeport", "reisepass", "paszport", "paspoort"),
     *("licen", "medica", "nhs", "insurance", "tax", "account", "routing", "member", "patient", "hospital", "insured"),
-    "vehicle",
     *("mrn", "health", "nino", "employee", "staff", "student"),
     *("customer", "plate", "registration", "vin", "aadha", "acct", "bsn", "burgerservice", "cpf", "tfn"),
     *("steuer", "pesel", "national id", "national_id", "identity", "id card", "cpr"),
@@ -1481,7 +1486,31 @@ _USER_BEFORE = re.compile(r"(?<![\w.%+-])[A-Za-z][\w.-]{1,31}\Z")
 _PROFILE = re.compile(r"linkedin\.com/in/(?P<name>[\w%-]{3,100})")
 # set AG: the account in a URL's credentials ("mongodb+srv://ayesha_qureshi:...@cluster0", "https://e.vasquez:glpat-...@"),
 # whose password the secret recognizers take
-_URL_LOGIN = re.compile(r"(?i:\b[a-z][a-z0-9+.-]*://)(?P<name>[A-Za-z][\w.%+-]{1,63}):[^\s/@]{1,4096}@")
+_URL_LOGIN = re.compile(
+    r"(?i:\b[a-z][a-z0-9+.-]{0,31}://)(?P<name>[A-Za-z][\w.%+-]{1,63}):(?P<password>[^\s/@]{1,4096})@(?P<rest>[^\s\"'`]*)"
+)
+# Accounts of services and tokens, and the placeholders of docs (a reviewer: "https://oauth2:${TOKEN}@", "elastic")
+_NO_ONES_URL_LOGIN = frozenset(
+    (
+        *("oauth2", "x-access-token", "gitlab-ci-token", "x-token-auth", "anonymous", "guest", "elastic", "bot", "ci"),
+        *("deploy", "build", "login", "scott", "foo", "bar", "john", "jdoe", "mongoadmin", "minioadmin", "rabbitmq"),
+        *("wordpress", "sonar", "airflow", "grafana", "telegraf", "owner", "default", "sa", "dbuser", "myuser"),
+    )
+)
+_SERVICE_WORDS = ("token", "key", "auth", "admin", "client", "api", "svc", "service", "bot", "deploy", "pipeline")
+
+
+def _someones_in_url(login: re.Match[str]) -> bool:
+    """The account of a URL's credentials, when it may be a person's: not a service's or a token's, not with a password
+    that is a variable or a placeholder, not named again in the URL's host or path (mysql://keycloak:...@mysql/keycloak)."""
+    name, password, rest = login.group("name"), login.group("password"), login.group("rest")
+    lowered = name.lower()
+    if lowered in _NO_ONES_URL_LOGIN or any(word in lowered for word in _SERVICE_WORDS) or lowered in rest.lower():
+        return False
+    variable = password[:1] in "$%{<*" or password.lower() in ("password", "pass", "secret", "changeme", "xxx")
+    return not variable and _someones(name)
+
+
 # set S: an account name after its label ("Username: lhoang_1992", Windows' "Account Name: a.sokolova"), an ssh
 # config's `User` line, an sshd log's "Failed password for mkariuki from", a Windows `net use ... /user:CORP\jmwangi`,
 # a one-time password app's account (otpauth://totp/GitHub:mahlerh?...). "user:" alone opens a chat's turn: not one.
@@ -1685,6 +1714,6 @@ class UsernameRecognizer(_SpanRecognizer):
         if "linkedin.com/in/" in text:
             found += (m.span("name") for m in _PROFILE.finditer(text))
         if "://" in text:
-            found += (m.span("name") for m in _URL_LOGIN.finditer(text) if _someones(m.group("name")))
+            found += (m.span("name") for m in _URL_LOGIN.finditer(text) if _someones_in_url(m))
         found += _labelled_logins(text, text.lower())
         return (span for span in sorted(set(found)) if text[span[0] : span[1]].lower() not in _NO_ONE)
