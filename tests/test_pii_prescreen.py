@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from helix.pii import prescreen
 from helix.pii.analyzer import PiiEngine
 from helix.pii.config import PiiConfig
-from helix.pii.prescreen import Needs, Prescreen
+from helix.pii.prescreen import Needs, prescreen_for
 from helix.pii.scan import Scanner, lowered
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,14 +122,14 @@ def test_generated_texts_skip_no_gate_that_says_yes(engine: PiiEngine, parts: li
 
 
 def test_a_text_hyperscan_cannot_read_is_not_screened() -> None:
-    screen = Prescreen([Needs(text=("@",))])
+    screen = prescreen_for((Needs(text=("@",)),))
     assert screen.matched("a\ud800b@", " a\ud800b@") is None  # a lone surrogate is not UTF-8
     assert screen.matched("a@b", " a@b") == {0}
     assert screen.matched("ab", " ab") == set()
 
 
 def test_a_pattern_hyperscan_cannot_compile_leaves_its_gate_unscreened() -> None:
-    screen = Prescreen([Needs(text=("x*",)), Needs(text=(r"(a)\1",)), Needs(lowered=(r"caf\u00e9",))])
+    screen = prescreen_for((Needs(text=("x*",)), Needs(text=(r"(a)\1",)), Needs(lowered=(r"caf\u00e9",))))
     assert screen.ids[0] is None  # it matches the empty string: every text
     back_reference, escaped = screen.ids[1], screen.ids[2]
     assert back_reference is not None and escaped is not None  # compiled loosely, and read as Python reads it
@@ -165,7 +165,7 @@ def test_an_id_in_other_scripts_digits_is_checked_not_a_crash(engine: PiiEngine)
 
 @pytest.mark.parametrize("python_class", [r"\d", r"\w", r"\s", r"[^\W\d_]"])
 def test_every_character_python_counts_in_a_class_is_matched_or_unscreened(python_class: str) -> None:
-    screen = Prescreen([Needs(text=(python_class,))])
+    screen = prescreen_for((Needs(text=(python_class,)),))
     (ids,) = screen.ids
     assert ids is not None
     compiled = re.compile(python_class)

@@ -243,13 +243,15 @@ _TURKISH_STREET = regex.compile(
     r"\b\p{Lu}[\p{L}.'-]+(?: \p{Lu}[\p{L}.'-]+){0,3} (?:Caddesi|Cad\.|Sokak|Sokağı|Sok\.|Sk\.|Bulvarı|Blv\.)"  # noqa: RUF001
     r",? No ?[:.]? ?\d{1,4}(?:/\d{1,4})?[A-Z]?(?:,? (?:D|Daire|Kat) ?[:.]? ?\d{1,3})?"
 )
-FOREIGN_STREET_HINT = re.compile(
+_FOREIGN_STREET_START = (
     r"(?:A[mnu][ f]|Zu[mr] |Unter d|Hinter d|Calle |C/|Avenida |Avda\. |Av\. |Paseo |Plaza |Carrer |Vi(?:a|ale) "
     r"|Corso |Piazza|Rua |ul\. |pl\. |Str\. |Strada |Bulevardul |Calea |Aleea |Șoseaua "
     r"|Rue |Chaussée |Avenue |Boulevard |vul\. "
     # post-office boxes, their last letter left to the part after (one pattern: its first letters are the same)
-    r"|P\.? ?O\.? ?B[oO]|[Pp]\.?[Oo]\.? [Bb]o|Post Office Bo|Postfac|Postbu|Apartad|Casill|Caixa Posta)[^\n]{1,60}? \d"
+    r"|P\.? ?O\.? ?B[oO]|[Pp]\.?[Oo]\.? [Bb]o|Post Office Bo|Postfac|Postbu|Apartad|Casill|Caixa Posta)"
 )
+FOREIGN_STREET_HINT = re.compile(_FOREIGN_STREET_START + r"[^\n]{1,60}? \d")
+FOREIGN_STREET_NEEDS = Needs(text=(_FOREIGN_STREET_START,))  # its start: the rest's bounded repeat compiles slowly
 
 
 # An address's first line as a key's value in code, data or config ("street": "Kurfürstendamm 21", address_line1:

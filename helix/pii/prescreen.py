@@ -87,13 +87,22 @@ class _Database:
         self._db.scan(data, match_event_handler=lambda pattern, *_: found.add(offset + pattern), scratch=scratch)
 
 
+@functools.lru_cache(maxsize=8)
+def prescreen_for(needs: tuple[Needs, ...]) -> Prescreen:
+    """One prescreen per set of needs in a process, shared by every engine built with them (compiling takes ~1 s; a
+    scan's scratch space is its thread's)."""
+    try:
+        return Prescreen(needs, [True] * len(needs))
+    except hyperscan.error:  # a pattern it cannot compile: each need tried alone
+        return Prescreen(needs, [all(map(_compiles, n.text)) and all(map(_compiles, n.lowered)) for n in needs])
+
+
 class Prescreen:
     """Which of the gates' `Needs` a text may meet, all found in one scan of the text and one of its lowered view."""
 
-    def __init__(self, needs: Sequence[Needs]) -> None:
-        """Every `needs` whose patterns Hyperscan compiles gets its patterns' ids (`ids[i]`); the others None (their
-        gates are asked always)."""
-        screened = [all(map(_compiles, n.text)) and all(map(_compiles, n.lowered)) for n in needs]
+    def __init__(self, needs: Sequence[Needs], screened: Sequence[bool]) -> None:
+        """Every `needs` that is `screened` gets its patterns' ids (`ids[i]`); the others None (their gates are asked
+        always)."""
         text, lowered = _Numbered(), _Numbered()
         for need, ok in zip(needs, screened, strict=True):
             if ok:

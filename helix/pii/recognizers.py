@@ -56,7 +56,8 @@ PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "wh
 # Korean text puts no space around a number ("手机号是13812345678。"), so their letters end a token as a space does. An
 # extension may follow with no space ("+1-617-555-0148x22", "...0148ext.5"): the number ends before it.
 _CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
-_PHONE_DIGITS = r"\d[\d \u00a0()./-]{5,22}\d"
+_PHONE_CHARACTERS = r"[\d \u00a0()./-]"
+_PHONE_DIGITS = rf"\d{_PHONE_CHARACTERS}{{5,22}}\d"
 _PHONE_CANDIDATE = regex.compile(
     rf"(?:(?<![+/.#@-]|[^\W{_CJK}])|(?<=\bwa\.me/))(?:\+|\b00)?[(]?"
     + _PHONE_DIGITS
@@ -182,7 +183,8 @@ def phone_hint(text: str) -> bool:
     return _PHONE_HINT.search(text) is not None or spelled_hint(text)
 
 
-PHONE_NEEDS = Needs(text=(_PHONE_HINT.pattern, _SPELLED_HINT.pattern))
+# The phone's first six characters (its whole pattern's bounded repeat took Hyperscan 0.3 s to compile)
+PHONE_NEEDS = Needs(text=(rf"\d{_PHONE_CHARACTERS}{{5}}", _SPELLED_HINT.pattern))
 
 
 class FastPhoneRecognizer(LocalRecognizer):

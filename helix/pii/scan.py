@@ -35,6 +35,7 @@ from helix.pii.personal import (
     CJK_ADDRESS_NEEDS,
     DATE_OF_BIRTH_HINTS,
     FOREIGN_STREET_HINT,
+    FOREIGN_STREET_NEEDS,
     GEO_NEEDS,
     GERMAN_STREET_HINT,
     GERMAN_STREET_NEEDS,
@@ -64,7 +65,7 @@ from helix.pii.personal import (
     uk_ie_postcode_hint,
     username_hint,
 )
-from helix.pii.prescreen import Needs, Prescreen, literals
+from helix.pii.prescreen import Needs, Prescreen, literals, prescreen_for
 from helix.pii.recognizers import (
     EMAIL_NEEDS,
     PHONE_NEEDS,
@@ -213,7 +214,6 @@ GATES: dict[str, Gate] = {
                 hint.pattern
                 for hint in (
                     STREET_HINT,
-                    FOREIGN_STREET_HINT,
                     POSTCODE_HINT,
                     US_TOWN_HINT,
                     ROMAJI_ADDRESS_HINT,
@@ -221,6 +221,7 @@ GATES: dict[str, Gate] = {
             )
         )
         | GERMAN_STREET_NEEDS
+        | FOREIGN_STREET_NEEDS
         | UK_IE_POSTCODE_NEEDS
         | CJK_ADDRESS_NEEDS
         | ADDRESS_KEY_NEEDS
@@ -296,7 +297,7 @@ class Scanner:
         self._prescreen: Prescreen | None = None
         screened = [(i, needs) for i, needs in enumerate(map(_needs, entries)) if needs is not None]
         if prescreen.available() and screened:
-            self._prescreen = Prescreen([needs for _, needs in screened])
+            self._prescreen = prescreen_for(tuple(needs for _, needs in screened))
             for (i, _), ids in zip(screened, self._prescreen.ids, strict=True):
                 entries[i] = replace(entries[i], screen=ids)
         self._entries = entries
