@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy
 
+from helix.pii.compiled import load_or_compile
+
 log = logging.getLogger("helix.pii")
 
 try:
@@ -63,18 +65,14 @@ _FLAGS = (
 
 
 class _Database:
-    """The patterns of one view, each once, and a scratch space per thread (Hyperscan's may not be shared)."""
+    """The patterns of one view, each once (and after them, with `unread`, the class of `_unread`), and a scratch space
+    per thread (Hyperscan's may not be shared)."""
 
-    def __init__(self, patterns: list[str]) -> None:
+    def __init__(self, patterns: list[str], *, unread: bool = False) -> None:
         self._db: Any = None
-        if patterns:
-            self._db = hyperscan.Database()
-            self._db.compile(
-                expressions=[_hyperscan(p) for p in patterns],
-                ids=list(range(len(patterns))),
-                elements=len(patterns),
-                flags=_FLAGS,
-            )
+        if patterns or unread:
+            stand_ins = [*patterns, _UNREAD] if unread else patterns
+            self._db = load_or_compile(hyperscan, stand_ins, _FLAGS, lambda: _compiled(patterns, unread))
         self._prototype = hyperscan.Scratch(self._db) if self._db is not None else None
         self._local = threading.local()
 
@@ -87,10 +85,22 @@ class _Database:
         self._db.scan(data, match_event_handler=lambda pattern, *_: found.add(offset + pattern), scratch=scratch)
 
 
+def _compiled(patterns: list[str], unread: bool) -> Any:
+    expressions = [*patterns, _unread()] if unread else patterns
+    database = hyperscan.Database()
+    database.compile(
+        expressions=[_hyperscan(p) for p in expressions],
+        ids=list(range(len(expressions))),
+        elements=len(expressions),
+        flags=_FLAGS,
+    )
+    return database
+
+
 @functools.lru_cache(maxsize=8)
 def prescreen_for(needs: tuple[Needs, ...]) -> Prescreen:
-    """One prescreen per set of needs in a process, shared by every engine built with them (compiling takes ~1 s; a
-    scan's scratch space is its thread's)."""
+    """One prescreen per set of needs in a process, shared by every engine built with them (a scan's scratch space is
+    its thread's). Its databases are compiled once a machine (~1 s) and loaded from the cache after (`compiled.py`)."""
     try:
         return Prescreen(needs, [True] * len(needs))
     except hyperscan.error:  # a pattern it cannot compile: each need tried alone
@@ -118,7 +128,7 @@ class Prescreen:
             for n, ok in zip(needs, screened, strict=True)
         ]
         self._unread = len(text.patterns)  # after the needs': the characters Hyperscan reads otherwise than Python
-        self._text = _Database([*text.patterns, _unread()])
+        self._text = _Database(text.patterns, unread=True)
         self._lowered = _Database(lowered.patterns)
 
     def matched(self, text: str, lowered: str) -> set[int] | None:
@@ -155,6 +165,9 @@ def _hyperscan(pattern: str) -> bytes:
 
 
 _PYTHON_ESCAPE = re.compile(r"(?<!\\)\\u([0-9a-fA-F]{4})")
+
+
+_UNREAD = "(the class of _unread)"  # its stand-in in the cache's key: the class follows from the key's other parts
 
 
 @functools.cache
