@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -528,3 +531,18 @@ def test_which_lines_are_in_another_language() -> None:
         assert not foreign(line, english), line
     text = "Please summarise this:\nHoeveel kost een treinkaartje van Amsterdam naar Utrecht?"
     assert not in_foreign_line(text, 3, english) and in_foreign_line(text, len(text) - 5, english)
+
+
+def test_other_languages_stop_words_are_read_without_their_packages(tmp_path: Path) -> None:
+    """spaCy's French package compiles its tokenizer's exceptions when imported (~2.5 s of every `helix serve` start and
+    CLI command): a PII engine reads only the stop words, and they are spaCy's."""
+    script = (
+        "import sys; from helix.pii.analyzer import PiiEngine; from helix.pii.config import PiiConfig; "
+        "from helix.pii.language import stop_words; PiiEngine(PiiConfig()); words = stop_words('fr'); "
+        "assert not [m for m in sys.modules if m.startswith('spacy.lang.fr')], 'imported'; "
+        "import spacy.lang.fr; assert words == spacy.lang.fr.French.Defaults.stop_words and len(words) > 400; "
+        "print('ok')"
+    )
+    env = {**os.environ, "HELIX_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr

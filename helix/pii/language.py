@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
+import sys
+import types
 from collections.abc import Callable
 
 import regex
+import spacy.lang
 from spacy.lang.en.stop_words import STOP_WORDS
 
 _LANGUAGES = (
@@ -29,8 +33,25 @@ def _function_words() -> frozenset[str]:
     """Other languages' stop words that are not English words too ("die", "es", "a" read as English)."""
     words: set[str] = set()
     for code in _LANGUAGES:
-        words |= importlib.import_module(f"spacy.lang.{code}.stop_words").STOP_WORDS
+        words |= stop_words(code)
     return frozenset(w for w in words if " " not in w) - STOP_WORDS
+
+
+def stop_words(code: str) -> frozenset[str]:
+    """spaCy's stop words of the language `code`, without running its language package: French's compiles its
+    tokenizer's exceptions on import (~2.5 s, a third of `helix serve`'s start-up), and only the word list is read."""
+    package = f"spacy.lang.{code}"
+    if package in sys.modules:
+        return frozenset(importlib.import_module(f"{package}.stop_words").STOP_WORDS)
+    # A bare package in its place while its `stop_words` module loads (from the same folders, so also in the binary).
+    bare = types.ModuleType(package)
+    bare.__path__ = [os.path.join(folder, code) for folder in spacy.lang.__path__]
+    sys.modules[package] = bare
+    try:
+        return frozenset(importlib.import_module(f"{package}.stop_words").STOP_WORDS)
+    finally:
+        del sys.modules[package]
+        sys.modules.pop(f"{package}.stop_words", None)  # the real package, imported later, loads its own
 
 
 def foreign(line: str, english: Callable[[str], bool]) -> bool:

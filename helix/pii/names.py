@@ -33,12 +33,7 @@ import threadpoolctl
 from phonenumbers.geocoder import country_name_for_number
 from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
-from spacy.lang.de.stop_words import STOP_WORDS as _DE_STOP_WORDS
 from spacy.lang.en.stop_words import STOP_WORDS
-from spacy.lang.es.stop_words import STOP_WORDS as _ES_STOP_WORDS
-from spacy.lang.fr.stop_words import STOP_WORDS as _FR_STOP_WORDS
-from spacy.lang.it.stop_words import STOP_WORDS as _IT_STOP_WORDS
-from spacy.lang.pt.stop_words import STOP_WORDS as _PT_STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Span
 from thinc.api import NumpyOps
@@ -54,7 +49,7 @@ from helix.pii.casing import (
     restorable,
 )
 from helix.pii.config import NER_OFF
-from helix.pii.language import in_foreign_line
+from helix.pii.language import in_foreign_line, stop_words
 from helix.pii.personal import column_cells, street_addresses
 from helix.pii.recognizers import TECH_WORDS, plausible_name
 from helix.pii.tables import sql_cells
@@ -523,7 +518,7 @@ _AFTER_MENTION = frozenset((*" \t,:;!?)", ""))  # "" : the text's end
 _USERNAME_HINTS = ("user", "login", "uid", "author", "owner", "assignee", "committer", "account", "ssh", "@")
 _CAPS_HINT = re.compile(r"[A-Z][A-Z]")
 _FOREIGN_FUNCTION_WORDS = (
-    frozenset(_DE_STOP_WORDS | _ES_STOP_WORDS | _IT_STOP_WORDS | _FR_STOP_WORDS | _PT_STOP_WORDS)
+    frozenset().union(*map(stop_words, ("de", "es", "it", "fr", "pt")))
     - frozenset({"mia", "dan", "will", "ana", "eva", "gal", "sara"})
 ) | frozenset({"gleis", "ankunft", "abfahrt", "uhr", "hauptbahnhof", "bahnhof"})
 
