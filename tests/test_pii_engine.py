@@ -1458,6 +1458,15 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         # ...a password in a command's list, one piped to sudo, a product key
         ('command: ["redis-server", "--requirepass", "XQm^9eaSPY65OeefUu"]', "XQm^9eaSPY65OeefUu", "PASSWORD"),
         ("echo 'Marlin?3921py' | sudo -S apt upgrade -y", "Marlin?3921py", "PASSWORD"),
+        # ...a reviewer's: an expiry after "Exp.", of a one-digit month, under card_exp; echo -n and printf to sudo,
+        # sudo's options with a value before -S
+        ("Visa 4539 2859 5059 6154 Exp. 09/26 (the Amex is on file)", "09/26", "PASSWORD"),
+        ("4539 2859 5059 6154 exp 9/27", "9/27", "PASSWORD"),
+        ("cc=4539285950596154&card_exp=0927&name=x", "0927", "PASSWORD"),
+        ("echo -n 'Tr0ub4dor&3' | sudo -S systemctl restart nginx", "Tr0ub4dor&3", "PASSWORD"),
+        ("printf 'Quokka!2291\\n' | sudo -S reboot", "Quokka!2291", "PASSWORD"),
+        ("printf '%s\\n' 'Quokka!2291' | sudo -S reboot", "Quokka!2291", "PASSWORD"),
+        ("echo 'Quokka!2291' | sudo -u deploy -S systemctl restart app", "Quokka!2291", "PASSWORD"),
         (
             "our licence keys:\n- Windows 11 Pro: HN8FD-D2QT4-HK4K4-TGVMT-B3KQK",
             "HN8FD-D2QT4-HK4K4-TGVMT-B3KQK",
@@ -1777,6 +1786,9 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "batch LOT 2304127B, EXP 03/2026, of a 500 mg paracetamol tablet was recalled",
         'command: ["redis-server", "--requirepass", "${REDIS_PASSWORD}", "--appendonly", "yes"]',
         "licence: Apache-2.0; serial part ABCDE-FGHIJ-KLMNO-PQRST-UVWXY, echo hello | sudo tee /etc/motd",
+        # the reviewer's shapes without a password: a file piped to sudo's shell, a version after a card's number
+        "printf '%s\\n' 'deb http://x stable main' | sudo -u root -S tee /etc/apt/sources.list; sudo -s -u deploy",
+        "the 2.14.1 release exp. 9/2 flag; see docs exp 12/x",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -1193,9 +1193,11 @@ PASSWORD_PATTERNS = [
     ),
     _api(
         "sudo_stdin",  # set AG: echo 'S3cret' | sudo -S apt upgrade (the password given to sudo on its input)
-        r"(?i:\becho[ \t]+)(?:'(?P<value>[^'\n]{3,256})'|\"(?P<value>[^\"\n]{3,256})\"|(?P<value>[^\s\"'`|]{3,256}))"
-        r"[ \t]*\|[ \t]*sudo[ \t]+(?:-\w+[ \t]+)*-S\b(?![ \t]+(?:tee|dd)\b)",  # what is echoed to tee is a file's
-        ("sudo -s",),
+        # a reviewer's: `echo -n X`, `printf 'X\n'`, `printf '%s\n' X`, and sudo's options with a value before -S
+        r"(?i:\b(?:echo|printf)[ \t]+)(?:(?:-[a-z]{1,3}|'%s\\n'|\"%s\\n\")[ \t]+)?"
+        r"(?:'(?P<value>[^'\n]{3,256}?)(?:\\n)?'|\"(?P<value>[^\"\n]{3,256}?)(?:\\n)?\"|(?P<value>[^\s\"'`|]{3,256}))"
+        r"[ \t]*\|[ \t]*sudo[ \t]+(?:-\w+[ \t]+(?:[^\s|;&-]\S*[ \t]+)?){0,6}-S\b(?![ \t]+(?:tee|dd)\b)",  # tee: a file
+        ("sudo",),
         score=0.85,
         check=_cli_password,
         line_local=True,
@@ -1325,9 +1327,9 @@ PASSWORD_PATTERNS = [
         # date, in a text that merely names a card, are no one's)
         "card_expiry",
         r"(?<!\d)\d(?:[ -]?\d){12,18}(?![\d])[^\n\d]{1,12}?"
-        r"(?i:\b(?:exp(?:iry|iration|ires)?(?:[ _]?date)?|valid(?: thru| through)|caducidad|vencimiento|scadenza"
-        r"|ablaufdatum|g[üu]ltig bis|date d'expiration|validade)\b)[\"'\]>]?[ \t]*(?:is|es|est|:|=)?[ \t]*[\"']?"
-        r"(?P<value>(?:0[1-9]|1[0-2])[ \t]?[/-][ \t]?(?:20)?\d\d|(?:0[1-9]|1[0-2])\d\d|20\d\d-(?:0[1-9]|1[0-2]))"
+        r"(?i:(?:\b|(?<=_))(?:exp(?:iry|iration|ires)?(?:[ _]?date)?|valid(?: thru| through)|caducidad|vencimiento"
+        r"|scadenza|ablaufdatum|g[üu]ltig bis|date d'expiration|validade)\b)\.?[\"'\]>]?[ \t]*(?:is|es|est|:|=)?[ \t]*"
+        r"[\"']?(?P<value>(?:0?[1-9]|1[0-2])[ \t]?[/-][ \t]?(?:20)?\d\d|(?:0[1-9]|1[0-2])\d\d|20\d\d-(?:0[1-9]|1[0-2]))"
         r"(?![\w/:-]|[.,]\d)",
         (
             *("exp", "valid thru", "valid through", "caducidad", "vencimiento", "scadenza", "ablaufdatum"),
