@@ -4,7 +4,8 @@
     .venv/bin/python bench/startup.py --binary dist/helix  # a built binary
     .venv/bin/python bench/startup.py --models ../shared/models --runs 5
 
-Each start gets a fresh HELIX_HOME (and HOME) in a temporary folder, HF_HUB_OFFLINE=1 and an OpenAI key
+Each start gets a fresh HELIX_HOME (and HOME) in a temporary folder (with --same-home one for every start: a user's
+later starts, which find what the first left in Helix's cache dir), HF_HUB_OFFLINE=1 and an OpenAI key
 (no request is sent, the key only makes /health/ready reachable). With --models, `helix models pull
 --from DIR` fills that HELIX_HOME first, so the semantic cache and NER load as for a user who pulled
 them. The server is stopped with SIGINT by its PID after each start. Prints each run and the medians.
@@ -54,24 +55,21 @@ def _until(url: str, status: int, started: float, process: subprocess.Popen[byte
     raise SystemExit(f"{url} did not answer {status} within {limit} s")
 
 
-def one_start(command: list[str], models: Path | None, limit: float) -> tuple[float, float]:
-    with tempfile.TemporaryDirectory(prefix="helix-startup-") as tmp:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": tmp,
-            "HELIX_HOME": str(Path(tmp) / "data"),  # not "helix": python -m helix would import that folder
-            "HF_HUB_OFFLINE": "1",
-            "OPENAI_API_KEY": "sk-bench",
-        }
-        if models is not None:
-            subprocess.run(
-                [*command, "models", "pull", "--from", str(models)], env=env, check=True, capture_output=True
-            )
-        started = time.perf_counter()
-        with serving(command, env, tmp) as (process, base):
-            health = _until(f"{base}/health", 200, started, process, limit)
-            ready = _until(f"{base}/health/ready", 200, started, process, limit)
-        return health, ready
+def one_start(command: list[str], models: Path | None, limit: float, tmp: str) -> tuple[float, float]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": tmp,
+        "HELIX_HOME": str(Path(tmp) / "data"),  # not "helix": python -m helix would import that folder
+        "HF_HUB_OFFLINE": "1",
+        "OPENAI_API_KEY": "sk-bench",
+    }
+    if models is not None:
+        subprocess.run([*command, "models", "pull", "--from", str(models)], env=env, check=True, capture_output=True)
+    started = time.perf_counter()
+    with serving(command, env, tmp) as (process, base):
+        health = _until(f"{base}/health", 200, started, process, limit)
+        ready = _until(f"{base}/health/ready", 200, started, process, limit)
+    return health, ready
 
 
 @contextlib.contextmanager
@@ -102,11 +100,18 @@ def main() -> None:
     parser.add_argument("--models", type=Path, help="a folder to `helix models pull --from` before each start")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--limit", type=float, default=120.0, help="seconds to wait for one start")
+    parser.add_argument("--same-home", action="store_true", help="one HELIX_HOME for every start, as a user's")
     args = parser.parse_args()
     command = [str(args.binary.resolve())] if args.binary else [sys.executable, "-m", "helix"]
     healths, readies = [], []
+    shared = tempfile.TemporaryDirectory(prefix="helix-startup-") if args.same_home else None
     for run in range(1, args.runs + 1):
-        health, ready = one_start(command, args.models, args.limit)
+        with (
+            contextlib.nullcontext(shared.name)
+            if shared
+            else tempfile.TemporaryDirectory(prefix="helix-startup-") as tmp
+        ):
+            health, ready = one_start(command, args.models, args.limit, tmp)
         healths.append(health)
         readies.append(ready)
         print(f"run {run}: /health {health:.2f} s, /health/ready {ready:.2f} s", flush=True)
@@ -115,8 +120,10 @@ def main() -> None:
     print(
         f"{what}{models}: median time to /health {statistics.median(healths):.2f} s "
         f"(min {min(healths):.2f}, max {max(healths):.2f}); to /health/ready {statistics.median(readies):.2f} s "
-        f"over {args.runs} starts"
+        f"over {args.runs} starts{' with one HELIX_HOME' if shared else ''}"
     )
+    if shared:
+        shared.cleanup()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helix.pii import prescreen
 from helix.pii.analyzer import Finding as F
 from helix.pii.analyzer import PiiEngine, resolve_overlaps
 from helix.pii.config import PiiConfig, RegexRecognizerConfig, validate
@@ -1467,6 +1468,24 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("printf 'Quokka!2291\\n' | sudo -S reboot", "Quokka!2291", "PASSWORD"),
         ("printf '%s\\n' 'Quokka!2291' | sudo -S reboot", "Quokka!2291", "PASSWORD"),
         ("echo 'Quokka!2291' | sudo -u deploy -S systemctl restart app", "Quokka!2291", "PASSWORD"),
+        # set AH: Germany's identity card by its words, a French health card, a Saudi iqama, a prescription's number,
+        # a CVV in a Markdown table, a WordPress salt holding a backtick, a passport's number line whose checks a scan
+        # garbled below its name line
+        ("Personalausweisnummer L01X00T47 bitte", "L01X00T47", "ID_NUMBER"),
+        ("carte santé Ontario 4418-203-775-KT, merci", "4418-203-775-KT", "ID_NUMBER"),
+        ('ترجم: "رقم الإقامة 2417730951، شكرا"', "2417730951", "ID_NUMBER"),
+        ("metformin 500mg, rx number 7731904", "7731904", "ID_NUMBER"),
+        ("| pan | 4024855546608168 |\n| cvv2 | 291 |", "291", "PASSWORD"),
+        (
+            "define( 'LOGGED_IN_SALT',   'k]2`Vq$7!xZ@p9;Lr&Tm4^wB{e)N8cD=' );",
+            "k]2`Vq$7!xZ@p9;Lr&Tm4^wB{e)N8cD=",
+            "SECRET",
+        ),
+        (
+            "MRZ (OCR):\nP<DEUMUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<\nC01X00T4<<D<<6408125F2702283<<<<<<<<<<<<<<<4",
+            "C01X00T4<<D<<6408125F2702283<<<<<<<<<<<<<<<4",
+            "ID_NUMBER",
+        ),
         (
             "our licence keys:\n- Windows 11 Pro: HN8FD-D2QT4-HK4K4-TGVMT-B3KQK",
             "HN8FD-D2QT4-HK4K4-TGVMT-B3KQK",
@@ -1789,6 +1808,15 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         # the reviewer's shapes without a password: a file piped to sudo's shell, a version after a card's number
         "printf '%s\\n' 'deb http://x stable main' | sudo -u root -S tee /etc/apt/sources.list; sudo -s -u deploy",
         "the 2.14.1 release exp. 9/2 flag; see docs exp 12/x",
+        # set AH's look-alikes: WordPress's placeholder salt, a placeholder password, a published test card in test
+        # mode, the broadcast and multicast MACs; receive queues, a table of CVV lengths, a health card's and an iqama's
+        # fees
+        "define( 'AUTH_KEY', 'put your unique phrase here' ); ADMIN_PASSWORD=changeme",
+        "In Stripe test mode I use card 4242 4242 4242 4242 with any future expiry and any CVC",
+        "ff:ff:ff:ff:ff:ff is broadcast, 01:00:5e:00:00:fb mDNS and 33:33:00:00:00:01 all-nodes",
+        "the rx queue is 4096 deep; prescription drugs rose 12% in 2023; rx: 1024 packets",
+        "| cvv | cvc |\n|---|---|\n| 3 digits | 3-4 digits |",
+        "la carte santé coûte 25 $ et se renouvelle tous les 5 ans, iqama renewal fee 650 SAR",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:
@@ -2371,10 +2399,14 @@ def test_the_common_prefix_key_gate_says_yes_wherever_its_recognizer_finds_a_key
 
 
 @functools.cache
+@functools.cache
 def _word_gated_scanners() -> tuple[Any, Any, list[str]]:
-    """The pattern-only engine's scanner, a copy that asks every gate (no pass over all word gates' hints
-    first), and those hints."""
-    scanner = PiiEngine(PiiConfig(spacy_model="off"))._scanner
+    """The pattern-only engine's scanner where Hyperscan does not import (its pass over all word gates' hints stands in
+    for the prescreen there), a copy that asks every gate, and those hints."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(prescreen, "hyperscan", None)
+        scanner = PiiEngine(PiiConfig(spacy_model="off"))._scanner
+    assert scanner._any_hint is not None
     asks_all = copy.copy(scanner)
     asks_all._any_hint = None
     hints = sorted({h for e in scanner._entries if isinstance(e.gate, Mentions) for h in e.gate.hints})

@@ -794,6 +794,9 @@ _ID_WORD_BRANCHES = (
     # employee number as "emp #", an account as "Acc", and a policy's or a licence's number right after the word
     # ("CA license D4829173")
     *("nin", "bvn", "id (?:no|nr)", "philhealth", "nss", "nationalid", r"cart[ãa]o de cidad[ãa]o", "bsb", "acc"),
+    # set AH: a health card in French (Ontario's, "carte santé"), Saudi Arabia's residence permit (iqama, رقم
+    # الإقامة), a prescription's number at the pharmacy
+    *(r"carte (?:de )?sant[ée]", "iqama", "الإقامة", r"rx ?(?:no|number|#)", "prescription" + _ID_NUMBER_SUFFIX),
     # set AG: the Philippines' social security number (SSS), a hospital's number for its patient, an insured's id on
     # a claim form
     *("sss", r"hospital ?(?:no|number|#)", r"insured['\u2019]?s? id(?: (?:no|number))?"),
@@ -871,7 +874,10 @@ _ID_WORD_BRANCHES = (
 _BOOKING_WORDS = re.compile(r"booking\b.*|pnr|record locator|conf#|confirmation\b.*|reservation\b.*")
 # The words above that name a vehicle's plate: a plate may have fewer digits than other numbers (`_plate_shaped`).
 # The words above that name a passport: its number may have fewer digits than other numbers (`_passport_shaped`).
-_PASSPORT_WORDS = re.compile(r"pas[sz]?(?:port|aport|eport|por)\w*|reisepass\w*|passnummer|pass-?nr")
+# set AH: Germany's identity card by its words too (Personalausweisnummer T5V9HFFFC0: nine characters and a check digit)
+_PASSPORT_WORDS = re.compile(
+    r"pas[sz]?(?:port|aport|eport|por)\w*|reisepass\w*|passnummer|pass-?nr|(?:personal)?ausweis\w*"
+)
 _PLATE_WORDS = re.compile(
     r"(?:licen[cs]e |number |registration )?plate|kennzeichen|immatricul\w*|matr[ií]cula|kenteken|spz|targa"
     r"|rejestracyjn\w*|rendsz[áa]m\w*|plaka|reg\.?|registration|rego"
@@ -923,6 +929,7 @@ ID_HINTS = (
     *("personnummer", "fødselsnummer", "henkilötunnus", "ahv", "versicherung", "führerschein", "rijbewijs"),
     *("permis de conduire", "carnet de conducir", "ausweis", "matrikel", "studentnummer"),
     *("my number card", "マイナンバー", "個人番号", "assurance sociale", "policy"),
+    *("carte santé", "carte sante", "carte de santé", "carte de sante", "iqama", "الإقامة", "prescription"),
     *("dl_", "dlid", "dlno", "dlnumber"),  # "dl" with `_ID_NUMBER_SUFFIX` in one word: not the whole word "dl"
     *("sv-n", "svn", "versicherten", "a/c", "ssn", "pan_", "sin_"),
     *(
@@ -983,7 +990,7 @@ ID_HINTS = (
 ID_WORD_HINTS = (
     *("sin", "tin", "itin", "ein", "pan", "pps", "ppsn", "nif", "nip", "ni", "mbi", "nik", "dl"),
     *("imei", "amka", "αμκα", "cnp", "cuil", "cuit", "uci", "rfc", "uan"),
-    *("nin", "bvn", "nss", "bsb", "acc", "sss"),
+    *("nin", "bvn", "nss", "bsb", "acc", "sss", "rx"),
     *("инн", "іпн", "taj", "reg", "oib", "егн", "niss"),
     *("dni", "npi", "dea", "cccd", "cmnd", "nhi", "cnic", "cbu", "clabe", "fin", "eid"),
     # as whole words: "conta" begins "contact", "meter" ends "parameter"
@@ -1177,7 +1184,7 @@ def _booking_shaped(reference: str) -> bool:
     return 5 <= len(reference) <= 8 and reference.isalnum() and reference.isupper() and any(map(str.isdigit, reference))
 
 
-_PASSPORT_SHAPED = re.compile(r"(?=(?:[A-Z]*\d){2})(?=\d*[A-Z])[A-Z0-9]{8,9}")
+_PASSPORT_SHAPED = re.compile(r"(?=(?:[A-Z]*\d){2})(?=\d*[A-Z])[A-Z0-9]{8,10}")
 
 
 def _passport_shaped(number: str) -> bool:
@@ -1392,7 +1399,7 @@ class LetterLedIdRecognizer(_SpanRecognizer):
 # the holder's name. Found by the second line's three check digits, the first line with it.
 _MRZ = re.compile(
     r"(?:(?<![A-Z0-9<])(P[A-Z<][A-Z<]{3}[A-Z<]{39})[ \t]*\r?\n[ \t]*)?"
-    r"(?<![A-Z0-9<])([A-Z0-9<]{9}\d[A-Z<]{3}\d{6}\d[MFX<]\d{6}\d[A-Z0-9<]{14}[\d<]\d)(?![A-Z0-9<])"
+    r"(?<![A-Z0-9<])([A-Z0-9<]{9}[\d<][A-Z<]{3}\d{6}[\d<][MFX<]\d{6}[\d<][A-Z0-9<]{14}[\d<][\d<])(?![A-Z0-9<])"
 )
 _MRZ_WEIGHTS = (7, 3, 1)
 _MRZ_FIELDS = ((0, 9), (13, 19), (21, 27))  # document number, birth date, expiry date: each followed by its check
@@ -1434,7 +1441,10 @@ class MrzRecognizer(_SpanRecognizer):
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         for zone in _MRZ.finditer(text):
             line = zone.group(2)
-            if all(_mrz_check(line[a:b]) == int(line[b]) for a, b in _MRZ_FIELDS):
+            # Below a passport's name line it is one, if a scan garbled its check digits (set AH); alone, only when they
+            # hold.
+            named = zone.group(1) is not None and zone.group(1)[2:5] != "UTO"  # ICAO's specimens' Utopia
+            if named or all(line[b] == str(_mrz_check(line[a:b])) for a, b in _MRZ_FIELDS):
                 if zone.group(1) is not None:
                     yield zone.span(1)
                 yield zone.span(2)
@@ -1470,7 +1480,13 @@ class MacAddressRecognizer(_SpanRecognizer):
     entity, score = "MAC_ADDRESS", 0.8
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
-        return (m.span() for m in _MAC_ADDRESS.finditer(text))
+        return (m.span() for m in _MAC_ADDRESS.finditer(text) if not _no_devices(m.group()))
+
+
+def _no_devices(mac: str) -> bool:
+    """set AH: the broadcast address, none, and the multicast groups of IPv4, IPv6 and bridges name no device."""
+    digits = "".join(c for c in mac.lower() if c not in ":-.")
+    return digits in ("ffffffffffff", "000000000000") or digits.startswith(("01005e", "3333", "0180c2"))
 
 
 # An account name where it names a person: a home folder in a path (/home/mkowalski/, /Users/sofia.rossi/,

@@ -637,7 +637,8 @@ class CardRecognizer(CreditCardRecognizer):
 # A card number the words before it call a test card ("Stripe's test card 4242 4242 4242 4242", "test cards: ...")
 # and that a payment provider publishes for test mode (Stripe's, Braintree's, Adyen's, PayPal's documentation): no
 # one's card. Both are asked: words alone ("is this a real card or a test card? 4532 ...") prove nothing.
-_TEST_CARD_BEFORE = re.compile(r"(?i)\btest(?:ing)?[ -]?(?:card|number)s?\b[^\n\d]{0,24}\Z")
+# set AH: "in Stripe test mode I use card 4242 ..."
+_TEST_CARD_BEFORE = re.compile(r"(?i)\b(?:test(?:ing)?[ -]?(?:card|number|mode)s?|sandbox)\b[^\n\d]{0,24}\Z")
 _PUBLISHED_TEST_CARDS = frozenset(
     [
         "4242424242424242",

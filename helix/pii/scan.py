@@ -307,7 +307,8 @@ class Scanner:
         for i, entry in enumerate(entries):
             for pattern in entry.screen or ():
                 self._by_pattern.setdefault(pattern, []).append(i)
-        gates = [e.gate for e in self._entries if isinstance(e.gate, Mentions)]
+        # Without a prescreen: one search for every word gate's hints, so a text holding none skips them all.
+        gates = [e.gate for e in self._entries if isinstance(e.gate, Mentions)] if self._prescreen is None else []
         hints = {hint for gate in gates for hint in gate.hints}
         words = {word for gate in gates for word in gate.words}
         self._any_hint = _hint_search(hints, words) if gates else None

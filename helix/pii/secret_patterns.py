@@ -95,6 +95,7 @@ _PLACEHOLDERS = """
     password passwd passphrase pass pwd token apikey api_key key value xxx xxxx xxxxx xxxxxx
     example redacted hidden placeholder changeit your_password yourpassword mypassword
     your-password your_api_key your-api-key your_token your-token env getenv default empty
+    changeme change_me change-me
 """
 _PLACEHOLDER_WORDS = frozenset(_PLACEHOLDERS.split())
 # Values that stand in for a secret rather than being one, quoted or not.
@@ -195,6 +196,11 @@ def _paired_password(value: str) -> bool:
 def _cli_password(value: str) -> bool:
     # `docker run -u 1000:1000` and `-u root:root` name a user and a group, not a password.
     return _password_in_prose(value) and not value.isdigit()
+
+
+def _wordpress_salt(value: str) -> bool:
+    # wp-config-sample.php's placeholder is "put your unique phrase here"
+    return "unique phrase" not in value.lower() and len(set(value)) >= 12
 
 
 def _plausible_secret(value: str) -> bool:
@@ -1307,7 +1313,8 @@ PASSWORD_PATTERNS = [
         r"|sicherheitscode|beveiligingscode|card_?code|cc_?sec"
         r"|(?:3|4|three|four)[ -]digit code on (?:the )?(?:front|back)(?: of the card)?)"
         r"\b|セキュリティ[・ ]?コード|安全[码碼]|보안 ?코드)"
-        r"[\"'\]>]?[ \t]*(?:is|est|es|é|ist|lautet|=>|:|=|#|-|是|は|는|은)?[ \t]*[\"']?)"
+        # "|": a Markdown table's cell (set AH)
+        r"[\"'\]>]?[ \t]*(?:is|est|es|é|ist|lautet|=>|:|=|#|-|\||是|は|는|은)?[ \t]*[\"']?)"
         # a year is an edition's or a law's ("El Código de Seguridad 2015", "보안 코드 2024년 개정판")
         r"(?P<value>(?!(?:19|20)\d\d)\d{3,4})(?![\d/:]|[.,]\d)",
         (
@@ -1355,6 +1362,16 @@ _CODE = r"[A-Za-z0-9]{4,5}[ -]?[A-Za-z0-9]{4,5}"  # a two-factor backup code ("4
 _PLACEHOLDER_GROUPS = frozenset({"12345", "ABCDE", "XXXXX", "AAAAA", "00000", "11111"})  # "12345-ABCDE-..." in docs
 
 SECRET_PATTERNS = [
+    _api(
+        # set AH: wp-config.php's keys and salts, of any printable character but the quote (a backtick too)
+        "wordpress_salt",
+        r"\bdefine\([ \t]*['\"](?:AUTH|SECURE_AUTH|LOGGED_IN|NONCE)_(?:KEY|SALT)['\"][ \t]*,[ \t]*"
+        r"'(?P<value>[^'\n]{16,256})'",
+        ("define(",),
+        score=0.9,
+        check=_wordpress_salt,
+        line_local=True,
+    ),
     _api(
         # set AG: a product key of five groups (Windows' and Office's XXXXX-XXXXX-XXXXX-XXXXX-XXXXX), letters and digits
         "product_key",
