@@ -1472,6 +1472,11 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         # a CVV in a Markdown table, a WordPress salt holding a backtick, a passport's number line whose checks a scan
         # garbled below its name line
         ("Personalausweisnummer L01X00T47 bitte", "L01X00T47", "ID_NUMBER"),
+        (
+            "Google account backup codes (keep these safe)\n1. 7457 0877    2. 3529 4067\n3. 0371 7572",
+            "7457 0877    2. 3529 4067\n3. 0371 7572",
+            "SECRET",
+        ),
         ("carte santé Ontario 4418-203-775-KT, merci", "4418-203-775-KT", "ID_NUMBER"),
         ('ترجم: "رقم الإقامة 2417730951، شكرا"', "2417730951", "ID_NUMBER"),
         ("metformin 500mg, rx number 7731904", "7731904", "ID_NUMBER"),

@@ -1453,8 +1453,9 @@ SECRET_PATTERNS = [
         # "4418 2290  7731 0642"): one span from the first code to the last
         "recovery_codes_listed",
         # set AD: a blank line may stand between the name and the codes ("...store in my safe:\n\nfzdvh-6qfwe\n...")
-        r"(?i:\b(?:recovery|backup)[ _-]codes?\b)[^\n]{0,60}\n(?:[ \t]*\n)?[ \t]*"
-        rf"(?P<value>{_CODE}(?:(?:[ \t]+|[ \t]*\n[ \t]*){_CODE})*)",
+        # set AH: numbered ("1. 7457 0877    2. 3529 4067")
+        r"(?i:\b(?:recovery|backup)[ _-]codes?\b)[^\n]{0,60}\n(?:[ \t]*\n)?[ \t]*(?:\d\d?[.)][ \t]*)?"
+        rf"(?P<value>{_CODE}(?:(?:[ \t]+|[ \t]*\n[ \t]*)(?:\d\d?[.)][ \t]*)?{_CODE})*)",
         ("recovery code", "backup code"),
         score=0.8,
         check=_has_digit,
