@@ -106,6 +106,17 @@ def test_only_the_newest_files_are_kept(home: Path, monkeypatch: pytest.MonkeyPa
     assert len(calls) == 4
 
 
+def test_a_file_left_by_a_stopped_writer_is_removed_later(home: Path) -> None:
+    folder = home / "cache" / "hyperscan"
+    folder.mkdir(parents=True)
+    left, writing = folder / "tmpold.tmp", folder / "tmpnew.tmp"
+    left.write_bytes(b"x" * 100)
+    writing.write_bytes(b"x" * 100)
+    os.utime(left, (left.stat().st_mtime - 7200,) * 2)
+    compiled.load_or_compile(hyperscan, PATTERNS, 0, _counting([]))
+    assert not left.exists() and writing.exists()
+
+
 def test_a_pii_engine_in_a_new_process_loads_its_prescreen_without_compiling(home: Path) -> None:
     """A second `helix serve` (or CLI command) starts without the compile: in the second process compiling fails
     loudly, and the engine still screens and finds what it finds."""

@@ -1468,6 +1468,11 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("printf 'Quokka!2291\\n' | sudo -S reboot", "Quokka!2291", "PASSWORD"),
         ("printf '%s\\n' 'Quokka!2291' | sudo -S reboot", "Quokka!2291", "PASSWORD"),
         ("echo 'Quokka!2291' | sudo -u deploy -S systemctl restart app", "Quokka!2291", "PASSWORD"),
+        ("echo Tr0ub4dor3x | sudo -kS apt upgrade", "Tr0ub4dor3x", "PASSWORD"),
+        ("echo 'Quokka!2291' | sudo --user=root -S whoami", "Quokka!2291", "PASSWORD"),
+        ("echo 'Marlin?3921py' | /usr/bin/sudo --stdin id", "Marlin?3921py", "PASSWORD"),
+        ("Rx No. 7731904, Iqama: 2417730951", "2417730951", "ID_NUMBER"),
+        ("Rx No. 7731904, Iqama: 2417730951", "7731904", "ID_NUMBER"),
         # set AH: Germany's identity card by its words, a French health card, a Saudi iqama, a prescription's number,
         # a CVV in a Markdown table, a WordPress salt holding a backtick, a passport's number line whose checks a scan
         # garbled below its name line
@@ -1822,6 +1827,18 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "the rx queue is 4096 deep; prescription drugs rose 12% in 2023; rx: 1024 packets",
         "| cvv | cvc |\n|---|---|\n| 3 digits | 3-4 digits |",
         "la carte santé coûte 25 $ et se renouvelle tous les 5 ans, iqama renewal fee 650 SAR",
+        # a reviewer's of the same: salts of templates, a package manager's -S after sudo's flags, response codes in a
+        # table, an expiry after a barcode, a strategy after passport.js, prayer times, a network card's counters, a
+        # sample passport, Cisco's and PTP's multicast
+        "define('AUTH_KEY', '{{ wordpress_auth_key }}'); define('AUTH_SALT', 'REPLACE_WITH_RANDOM_STRING_FROM_API')",
+        "define('NONCE_SALT', '${WP_SECURE_AUTH_SALT}'); define('SECURE_AUTH_KEY', '<%= @auth_key %>')",
+        'echo base-devel2 | sudo -H pacman -S -; echo "linux-headers" | sudo -E pacman -S --needed -',
+        "| CVV2 | 051 | insufficient funds |\n| security code | 401 | Unauthorized |\n| cvv | 000-999 | numeric |",
+        "GTIN: 00812345678905, Exp. 3/2026; EAN 4006381333931 exp 1/25; Barcode 5012345678900 expiry 02/27",
+        "We use passport.js; the strategy id is OAUTH2GH01 in config",
+        "Iqama times updated for 1445 AH: Isha 20:45; rx no buffer count 123456789 on eth0",
+        "P<GBRSPECIMEN<<ANGELA<ZOE<<<<<<<<<<<<<<<<<<<\n123456789<GBR8001019F3001019<<<<<<<<<<<<<<00",
+        "01:00:0c:cc:cc:cc CDP and 01:1b:19:00:00:00 PTP",
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

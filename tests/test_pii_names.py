@@ -546,3 +546,34 @@ def test_other_languages_stop_words_are_read_without_their_packages(tmp_path: Pa
     env = {**os.environ, "HELIX_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_stop_words_read_while_another_thread_imports_the_language() -> None:
+    """A reviewer's race: the bare package stood in for the real one that another thread was importing (KeyError, or
+    the real package left out of sys.modules)."""
+    script = (
+        "import importlib, sys, threading\n"
+        "sys.setswitchinterval(1e-6)\n"
+        "from helix.pii.language import stop_words\n"
+        "import spacy.lang.fr\n"
+        "errors = []\n"
+        "def read():\n"
+        "    try:\n"
+        "        for _ in range(1000):\n"
+        "            stop_words('fr')\n"
+        "    except Exception as exc: errors.append(repr(exc))\n"
+        "def load():\n"
+        "    try:\n"
+        "        for _ in range(1000):\n"
+        "            sys.modules.pop('spacy.lang.fr', None); sys.modules.pop('spacy.lang.fr.stop_words', None)\n"
+        "            if not hasattr(importlib.import_module('spacy.lang.fr'), 'French'): errors.append('bare')\n"
+        "    except Exception as exc: errors.append(repr(exc))\n"
+        "threads = [threading.Thread(target=read), threading.Thread(target=load)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "assert not errors, errors[:3]\n"
+        "assert stop_words('fr') == sys.modules['spacy.lang.fr'].French.Defaults.stop_words\n"
+        "print('ok')"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from helix.runtime import cache_dir
 log = logging.getLogger("helix.pii")
 
 KEPT_FILES = 16
+_LEFT_AFTER_SECONDS = 3600
 _FORMAT = "helix-hyperscan-1"
 _SUFFIX = ".hsdb"
 
@@ -72,6 +74,9 @@ def _store(folder: Path, path: Path, data: bytes) -> None:
     stored = sorted(folder.glob("*" + _SUFFIX), key=_modified, reverse=True)
     for old in stored[KEPT_FILES:]:
         old.unlink(missing_ok=True)
+    for left in folder.glob("*.tmp"):  # a process stopped between writing and renaming (one writing now is younger)
+        if time.time() - _modified(left) > _LEFT_AFTER_SECONDS:
+            left.unlink(missing_ok=True)
 
 
 def _modified(path: Path) -> float:

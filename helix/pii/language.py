@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.machinery
+import importlib.util
 import os
 import sys
-import types
 from collections.abc import Callable
 
 import regex
@@ -39,19 +40,18 @@ def _function_words() -> frozenset[str]:
 
 def stop_words(code: str) -> frozenset[str]:
     """spaCy's stop words of the language `code`, without running its language package: French's compiles its
-    tokenizer's exceptions on import (~2.5 s, a third of `helix serve`'s start-up), and only the word list is read."""
+    tokenizer's exceptions on import (~2.5 s, a third of `helix serve`'s start-up), and only the word list is read.
+    The list's module is found in the package's folders (in the binary, its frozen ones) and run as a module of its own,
+    out of `sys.modules`: nothing another thread imports meanwhile can see it."""
     package = f"spacy.lang.{code}"
-    if package in sys.modules:
-        return frozenset(importlib.import_module(f"{package}.stop_words").STOP_WORDS)
-    # A bare package in its place while its `stop_words` module loads (from the same folders, so also in the binary).
-    bare = types.ModuleType(package)
-    bare.__path__ = [os.path.join(folder, code) for folder in spacy.lang.__path__]
-    sys.modules[package] = bare
-    try:
-        return frozenset(importlib.import_module(f"{package}.stop_words").STOP_WORDS)
-    finally:
-        del sys.modules[package]
-        sys.modules.pop(f"{package}.stop_words", None)  # the real package, imported later, loads its own
+    if package not in sys.modules:
+        folders = [os.path.join(folder, code) for folder in spacy.lang.__path__]
+        spec = importlib.machinery.PathFinder.find_spec(f"{package}.stop_words", folders)
+        if spec is not None and spec.loader is not None:
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return frozenset(module.STOP_WORDS)
+    return frozenset(importlib.import_module(f"{package}.stop_words").STOP_WORDS)
 
 
 def foreign(line: str, english: Callable[[str], bool]) -> bool:

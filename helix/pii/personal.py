@@ -796,7 +796,9 @@ _ID_WORD_BRANCHES = (
     *("nin", "bvn", "id (?:no|nr)", "philhealth", "nss", "nationalid", r"cart[ãa]o de cidad[ãa]o", "bsb", "acc"),
     # set AH: a health card in French (Ontario's, "carte santé"), Saudi Arabia's residence permit (iqama, رقم
     # الإقامة), a prescription's number at the pharmacy
-    *(r"carte (?:de )?sant[ée]", "iqama", "الإقامة", r"rx ?(?:no|number|#)", "prescription" + _ID_NUMBER_SUFFIX),
+    # (a reviewer: "Iqama times" are the call to prayer's, "rx no buffer" a network card's)
+    *(r"carte (?:de )?sant[ée]", r"iqama(?=[ \t:#]{1,3}\d)", "الإقامة", r"rx ?(?:number|#|no(?=\.))"),
+    "prescription" + _ID_NUMBER_SUFFIX,
     # set AG: the Philippines' social security number (SSS), a hospital's number for its patient, an insured's id on
     # a claim form
     *("sss", r"hospital ?(?:no|number|#)", r"insured['\u2019]?s? id(?: (?:no|number))?"),
@@ -1184,11 +1186,14 @@ def _booking_shaped(reference: str) -> bool:
     return 5 <= len(reference) <= 8 and reference.isalnum() and reference.isupper() and any(map(str.isdigit, reference))
 
 
-_PASSPORT_SHAPED = re.compile(r"(?=(?:[A-Z]*\d){2})(?=\d*[A-Z])[A-Z0-9]{8,10}")
+_PASSPORT_SHAPED = re.compile(r"(?=(?:[A-Z]*\d){2})(?=\d*[A-Z])[A-Z0-9]{8,9}")
 
 
 def _passport_shaped(number: str) -> bool:
-    """A passport's number of capitals and digits, two of them at least ("C7HJ3K9LM": Germany's, 9 characters)."""
+    """A passport's number of capitals and digits, two of them at least ("C7HJ3K9LM": Germany's, 9 characters), or
+    such nine and their check digit (Germany's identity card, "T5V9HFFFC0")."""
+    if len(number) == 10 and number[-1] == str(_mrz_check(number[:9])):
+        number = number[:9]
     return _PASSPORT_SHAPED.fullmatch(number) is not None
 
 
@@ -1443,7 +1448,8 @@ class MrzRecognizer(_SpanRecognizer):
             line = zone.group(2)
             # Below a passport's name line it is one, if a scan garbled its check digits (set AH); alone, only when they
             # hold.
-            named = zone.group(1) is not None and zone.group(1)[2:5] != "UTO"  # ICAO's specimens' Utopia
+            # not ICAO's specimens (of Utopia) nor any other sample
+            named = zone.group(1) is not None and zone.group(1)[2:5] != "UTO" and "SPECIMEN" not in zone.group(1)
             if named or all(line[b] == str(_mrz_check(line[a:b])) for a, b in _MRZ_FIELDS):
                 if zone.group(1) is not None:
                     yield zone.span(1)
@@ -1484,9 +1490,13 @@ class MacAddressRecognizer(_SpanRecognizer):
 
 
 def _no_devices(mac: str) -> bool:
-    """set AH: the broadcast address, none, and the multicast groups of IPv4, IPv6 and bridges name no device."""
+    """set AH: the broadcast address, none, and the multicast groups name no device."""
     digits = "".join(c for c in mac.lower() if c not in ":-.")
-    return digits in ("ffffffffffff", "000000000000") or digits.startswith(("01005e", "3333", "0180c2"))
+    return digits in ("ffffffffffff", "000000000000") or digits.startswith(_MULTICAST)
+
+
+# IPv4's and IPv6's multicast, bridges' (STP, LLDP), Cisco's (CDP), PTP's
+_MULTICAST = ("01005e", "3333", "0180c2", "01000c", "011b19")
 
 
 # An account name where it names a person: a home folder in a path (/home/mkowalski/, /Users/sofia.rossi/,

@@ -71,7 +71,8 @@ class _Database:
     def __init__(self, patterns: list[str], *, unread: bool = False) -> None:
         self._db: Any = None
         if patterns or unread:
-            stand_ins = [*patterns, _UNREAD] if unread else patterns
+            translated = [_hyperscan(p).decode() for p in patterns]  # as compiled: a change of `_hyperscan` too
+            stand_ins = [*translated, _UNREAD] if unread else translated
             self._db = load_or_compile(hyperscan, stand_ins, _FLAGS, lambda: _compiled(patterns, unread))
         self._prototype = hyperscan.Scratch(self._db) if self._db is not None else None
         self._local = threading.local()
@@ -167,7 +168,9 @@ def _hyperscan(pattern: str) -> bytes:
 _PYTHON_ESCAPE = re.compile(r"(?<!\\)\\u([0-9a-fA-F]{4})")
 
 
-_UNREAD = "(the class of _unread)"  # its stand-in in the cache's key: the class follows from the key's other parts
+# Its stand-in in the cache's key: the class follows from the key's other parts (Hyperscan's release, Python's Unicode
+# tables) and from `_unread`'s code, whose version this is: a change of it must change the stand-in.
+_UNREAD = "(the class of _unread, 1)"
 
 
 @functools.cache

@@ -9,14 +9,18 @@ assignment key, so ordinary prose, hashes and identifiers in code do not match.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeAlias
 
 import regex
 
 from helix.pii.canonical import base64_bytes
+from helix.pii.id_checks import luhn
+
+Match: TypeAlias = re.Match[str] | regex.Match[str]  # patterns compile on `re` where they can, else on `regex`
 
 FLAGS = regex.DOTALL | regex.MULTILINE
 
@@ -40,6 +44,8 @@ class SecretPattern:
     also: tuple[str, ...] = ()
     # The shortest value reported (a card's 3-digit security code is shorter than any password).
     min_length: int = 4
+    # Returns False for whole matches that only look like one (a card's expiry after a number that is no card's).
+    match_check: Callable[[Match], bool] | None = None
 
 
 # --- value checks ---------------------------------------------------------------------------
@@ -199,8 +205,10 @@ def _cli_password(value: str) -> bool:
 
 
 def _wordpress_salt(value: str) -> bool:
-    # wp-config-sample.php's placeholder is "put your unique phrase here"
-    return "unique phrase" not in value.lower() and len(set(value)) >= 12
+    """WordPress's generated salts mix capitals, small letters, digits and punctuation; its sample's "put your unique
+    phrase here" and templates' `{{ wordpress_auth_key }}`, `${AUTH_SALT}` or `REPLACE_WITH_...` do not."""
+    kinds = (str.isupper, str.islower, str.isdigit, lambda c: not c.isalnum() and not c.isspace())
+    return sum(any(kind(c) for c in value) for kind in kinds) >= 3 and len(set(value)) >= 12
 
 
 def _plausible_secret(value: str) -> bool:
@@ -1202,7 +1210,11 @@ PASSWORD_PATTERNS = [
         # a reviewer's: `echo -n X`, `printf 'X\n'`, `printf '%s\n' X`, and sudo's options with a value before -S
         r"(?i:\b(?:echo|printf)[ \t]+)(?:(?:-[a-z]{1,3}|'%s\\n'|\"%s\\n\")[ \t]+)?"
         r"(?:'(?P<value>[^'\n]{3,256}?)(?:\\n)?'|\"(?P<value>[^\"\n]{3,256}?)(?:\\n)?\"|(?P<value>[^\s\"'`|]{3,256}))"
-        r"[ \t]*\|[ \t]*sudo[ \t]+(?:-\w+[ \t]+(?:[^\s|;&-]\S*[ \t]+)?){0,6}-S\b(?![ \t]+(?:tee|dd)\b)",  # tee: a file
+        # only sudo's options that take a value take one (a reviewer: `sudo -H pacman -S -` is pacman's -S); -kS,
+        # --stdin, --user=root
+        r"[ \t]*\|[ \t]*(?:/usr/bin/)?sudo[ \t]+"
+        r"(?:-(?:[ugpChUrtDRT][ \t]+[^\s|;&-]\S*|-\w[\w-]*=\S+|[A-Za-z]+)[ \t]+){0,6}"
+        r"(?:-[A-Za-z]*S|--stdin)\b(?![ \t]+(?:tee|dd)\b)",  # tee: a file's
         ("sudo",),
         score=0.85,
         check=_cli_password,
@@ -1314,9 +1326,10 @@ PASSWORD_PATTERNS = [
         r"|(?:3|4|three|four)[ -]digit code on (?:the )?(?:front|back)(?: of the card)?)"
         r"\b|セキュリティ[・ ]?コード|安全[码碼]|보안 ?코드)"
         # "|": a Markdown table's cell (set AH)
-        r"[\"'\]>]?[ \t]*(?:is|est|es|é|ist|lautet|=>|:|=|#|-|\||是|は|는|은)?[ \t]*[\"']?)"
+        r"[\"'\]>]?[ \t]*(?:is|est|es|é|ist|lautet|=>|:|=|#|-|(?P<cell>\|)|是|は|는|은)?[ \t]*[\"']?)"
         # a year is an edition's or a law's ("El Código de Seguridad 2015", "보안 코드 2024년 개정판")
-        r"(?P<value>(?!(?:19|20)\d\d)\d{3,4})(?![\d/:]|[.,]\d)",
+        # in a table, the row's last cell (a reviewer: "| CVV2 | 051 | insufficient funds |" is a response code's)
+        r"(?P<value>(?!(?:19|20)\d\d)\d{3,4})(?![\d/:]|[.,]\d)(?(cell)[ \t]*\|[ \t]*$)",
         (
             *("cvv", "cvc", "cvn", "csc", "security code", "cryptogramme", "de sécurité", "de securite", "de segur"),
             *("cardcode", "card_code", "cc_sec", "ccsec", "digit code on"),
@@ -1333,7 +1346,7 @@ PASSWORD_PATTERNS = [
         # payment needs besides the code (a reviewer: a medicine's "EXP 03/2026", a visa's, a gift card promotion's
         # date, in a text that merely names a card, are no one's)
         "card_expiry",
-        r"(?<!\d)\d(?:[ -]?\d){12,18}(?![\d])[^\n\d]{1,12}?"
+        r"(?<!\d)(?P<card>\d(?:[ -]?\d){12,18})(?![\d])[^\n\d]{1,12}?"
         r"(?i:(?:\b|(?<=_))(?:exp(?:iry|iration|ires)?(?:[ _]?date)?|valid(?: thru| through)|caducidad|vencimiento"
         r"|scadenza|ablaufdatum|g[üu]ltig bis|date d'expiration|validade)\b)\.?[\"'\]>]?[ \t]*(?:is|es|est|:|=)?[ \t]*"
         r"[\"']?(?P<value>(?:0?[1-9]|1[0-2])[ \t]?[/-][ \t]?(?:20)?\d\d|(?:0[1-9]|1[0-2])\d\d|20\d\d-(?:0[1-9]|1[0-2]))"
@@ -1345,6 +1358,7 @@ PASSWORD_PATTERNS = [
         score=0.8,
         line_local=True,
         min_length=4,
+        match_check=lambda match: luhn("".join(c for c in match.group("card") if c.isdigit())),  # a reviewer: barcodes
     ),
     _api(
         "url_userinfo",  # the password ends at the last "@" before the host: https://user:p@ss@host

@@ -104,6 +104,8 @@ class SecretRecognizer(PatternRecognizer):
                         end -= 1
                     if end - start < spec.min_length or (spec.check and not spec.check(text[start:end])):
                         continue
+                    if spec.match_check is not None and not spec.match_check(match):
+                        continue
                     results.append(self._result(spec, start, end))
         return EntityRecognizer.remove_duplicates(results)
 
