@@ -1469,6 +1469,12 @@ NEW_VENDOR_KEYS = [  # an AI provider's or developer tool's key, by its prefix
         ("printf '%s\\n' 'Quokka!2291' | sudo -S reboot", "Quokka!2291", "PASSWORD"),
         ("echo 'Quokka!2291' | sudo -u deploy -S systemctl restart app", "Quokka!2291", "PASSWORD"),
         ("echo Tr0ub4dor3x | sudo -kS apt upgrade", "Tr0ub4dor3x", "PASSWORD"),
+        ("sudo -S apt upgrade <<< 'Tr0ub4dor3x'", "Tr0ub4dor3x", "PASSWORD"),
+        ("yes 'Quokka!2291' | sudo -S reboot", "Quokka!2291", "PASSWORD"),
+        ("card 4539 2859 5059 6154 exp. date 09/27", "09/27", "PASSWORD"),
+        ("4539 2859 5059 6154 valid until 09/27", "09/27", "PASSWORD"),
+        ("4539 2859 5059 6154 good thru 9.27", "9.27", "PASSWORD"),
+        ("4539 2859 5059 6154 MM/YY 2027/09", "2027/09", "PASSWORD"),
         ("echo 'Quokka!2291' | sudo --user=root -S whoami", "Quokka!2291", "PASSWORD"),
         ("echo 'Marlin?3921py' | /usr/bin/sudo --stdin id", "Marlin?3921py", "PASSWORD"),
         ("Rx No. 7731904, Iqama: 2417730951", "2417730951", "ID_NUMBER"),
@@ -1839,6 +1845,7 @@ def test_a_found_value_inside_a_longer_word_is_left_there(engine: PiiEngine) -> 
         "Iqama times updated for 1445 AH: Isha 20:45; rx no buffer count 123456789 on eth0",
         "P<GBRSPECIMEN<<ANGELA<ZOE<<<<<<<<<<<<<<<<<<<\n123456789<GBR8001019F3001019<<<<<<<<<<<<<<00",
         "01:00:0c:cc:cc:cc CDP and 01:1b:19:00:00:00 PTP",
+        'GTIN 00812345678905 valid until 3/2026; price 12.99 exp 9.27 ms; sudo -S true <<< "$PASSWORD"',
     ],
 )
 def test_code_and_logs_stay_clean(engine: PiiEngine, text: str) -> None:

@@ -176,3 +176,10 @@ def test_every_character_python_counts_in_a_class_is_matched_or_unscreened(pytho
         if (found := screen.matched(c, " " + c.lower())) is not None and not ids & found
     ]
     assert not missed, [hex(ord(c)) for c in missed[:20]]
+
+
+def test_a_lone_surrogate_is_analysed_not_an_error(engine: PiiEngine) -> None:
+    """A library caller's text may hold half a surrogate pair (requests holding one are refused at parse): the numbers
+    read aloud gate encoded it as UTF-8 and raised."""
+    text = "hi \ud800 call me at 415-555-0100, one two three four five"
+    assert [text[f.start : f.end] for f in engine.analyze(text)] == ["415-555-0100"]

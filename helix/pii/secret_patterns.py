@@ -204,6 +204,14 @@ def _cli_password(value: str) -> bool:
     return _password_in_prose(value) and not value.isdigit()
 
 
+# sudo reading its password from its input (-S, -kS, --stdin) after any of its options; only those that take a value
+# take one (a reviewer: `sudo -H pacman -S -` is pacman's -S)
+_SUDO_STDIN = (
+    r"(?:/usr/bin/)?sudo[ \t]+(?:-(?:[ugpChUrtDRT][ \t]+[^\s|;&-]\S*|-\w[\w-]*=\S+|[A-Za-z]+)[ \t]+){0,6}"
+    r"(?:-[A-Za-z]*S|--stdin)\b"
+)
+
+
 def _wordpress_salt(value: str) -> bool:
     """WordPress's generated salts mix capitals, small letters, digits and punctuation; its sample's "put your unique
     phrase here" and templates' `{{ wordpress_auth_key }}`, `${AUTH_SALT}` or `REPLACE_WITH_...` do not."""
@@ -1208,14 +1216,19 @@ PASSWORD_PATTERNS = [
     _api(
         "sudo_stdin",  # set AG: echo 'S3cret' | sudo -S apt upgrade (the password given to sudo on its input)
         # a reviewer's: `echo -n X`, `printf 'X\n'`, `printf '%s\n' X`, and sudo's options with a value before -S
-        r"(?i:\b(?:echo|printf)[ \t]+)(?:(?:-[a-z]{1,3}|'%s\\n'|\"%s\\n\")[ \t]+)?"
+        r"(?i:\b(?:echo|printf|yes)[ \t]+)(?:(?:-[a-z]{1,3}|'%s\\n'|\"%s\\n\")[ \t]+)?"
         r"(?:'(?P<value>[^'\n]{3,256}?)(?:\\n)?'|\"(?P<value>[^\"\n]{3,256}?)(?:\\n)?\"|(?P<value>[^\s\"'`|]{3,256}))"
-        # only sudo's options that take a value take one (a reviewer: `sudo -H pacman -S -` is pacman's -S); -kS,
-        # --stdin, --user=root
-        r"[ \t]*\|[ \t]*(?:/usr/bin/)?sudo[ \t]+"
-        r"(?:-(?:[ugpChUrtDRT][ \t]+[^\s|;&-]\S*|-\w[\w-]*=\S+|[A-Za-z]+)[ \t]+){0,6}"
-        r"(?:-[A-Za-z]*S|--stdin)\b(?![ \t]+(?:tee|dd)\b)",  # tee: a file's
+        r"[ \t]*\|[ \t]*" + _SUDO_STDIN + r"(?![ \t]+(?:tee|dd)\b)",  # tee: a file's
         ("sudo",),
+        score=0.85,
+        check=_cli_password,
+        line_local=True,
+    ),
+    _api(
+        "sudo_here_string",  # a reviewer's: sudo -S apt upgrade <<< 'S3cret'
+        _SUDO_STDIN + r"[^\n|;&<]{0,200}<<<[ \t]*"
+        r"(?:'(?P<value>[^'\n]{3,256})'|\"(?P<value>[^\"\n]{3,256})\"|(?P<value>[^\s\"'`|;&]{3,256}))",
+        ("<<<",),
         score=0.85,
         check=_cli_password,
         line_local=True,
@@ -1347,12 +1360,15 @@ PASSWORD_PATTERNS = [
         # date, in a text that merely names a card, are no one's)
         "card_expiry",
         r"(?<!\d)(?P<card>\d(?:[ -]?\d){12,18})(?![\d])[^\n\d]{1,12}?"
-        r"(?i:(?:\b|(?<=_))(?:exp(?:iry|iration|ires)?(?:[ _]?date)?|valid(?: thru| through)|caducidad|vencimiento"
-        r"|scadenza|ablaufdatum|g[üu]ltig bis|date d'expiration|validade)\b)\.?[\"'\]>]?[ \t]*(?:is|es|est|:|=)?[ \t]*"
-        r"[\"']?(?P<value>(?:0?[1-9]|1[0-2])[ \t]?[/-][ \t]?(?:20)?\d\d|(?:0[1-9]|1[0-2])\d\d|20\d\d-(?:0[1-9]|1[0-2]))"
+        # a reviewer's: "exp. date", "Exp.Date", "valid until", "good thru", "MM/YY", "vence", 9.27, 2027/09
+        r"(?i:(?:\b|(?<=_))(?:exp(?:iry|iration|ires)?(?:\.?[ _-]?date)?|valid(?: thru| through| until)"
+        r"|good (?:thru|through)|mm ?/ ?yy|caducidad|vencimiento|vence|scadenza|ablaufdatum|g[üu]ltig bis"
+        r"|date d'expiration|validade)\b)\.?[\"'\]>]?[ \t]*(?:is|es|est|:|=)?[ \t]*[\"']?"
+        r"(?P<value>(?:0?[1-9]|1[0-2])[ \t]?[/.-][ \t]?(?:20)?\d\d|(?:0[1-9]|1[0-2])\d\d|20\d\d[/-](?:0[1-9]|1[0-2]))"
         r"(?![\w/:-]|[.,]\d)",
         (
-            *("exp", "valid thru", "valid through", "caducidad", "vencimiento", "scadenza", "ablaufdatum"),
+            *("exp", "valid thru", "valid through", "valid until", "good thru", "good through", "mm/yy", "mm / yy"),
+            *("caducidad", "vencimiento", "vence", "scadenza", "ablaufdatum"),
             *("gültig bis", "gultig bis", "date d'expiration", "validade"),
         ),
         score=0.8,

@@ -59,7 +59,7 @@ def spoken_hint(text: str) -> bool:
     word by word at C speed (~3 us a short text, ~35 us for 2 KB of mixed scripts, where one pattern of all the words
     took 500), or CJK numerals."""
     # punctuation and digits made spaces as bytes: str.translate is slow past ASCII (100 us for 2 KB)
-    lowered = text.lower().encode().translate(_APART).decode()
+    lowered = text.lower().encode("utf-8", "surrogatepass").translate(_APART).decode("utf-8", "surrogatepass")
     ascii_only = text.isascii()
     if not ascii_only:  # an ellipsis or a dash between the digits ("four … zero")
         lowered = lowered.replace("\u2026", " ").replace("\u2013", " ").replace("\u2014", " ")
