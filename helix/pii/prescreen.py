@@ -71,9 +71,14 @@ class _Database:
     def __init__(self, patterns: list[str], *, unread: bool = False) -> None:
         self._db: Any = None
         if patterns or unread:
-            translated = [_hyperscan(p).decode() for p in patterns]  # as compiled: a change of `_hyperscan` too
-            stand_ins = [*translated, _UNREAD] if unread else translated
-            self._db = load_or_compile(hyperscan, stand_ins, _FLAGS, lambda: _compiled(patterns, unread))
+            expressions = [_hyperscan(p) for p in patterns]  # keyed as compiled: a change of `_hyperscan` too
+            key = [e.decode() for e in expressions] + ([_UNREAD] if unread else [])
+            self._db = load_or_compile(
+                hyperscan,
+                key,
+                _FLAGS,
+                lambda: _compiled([*expressions, _hyperscan(_unread())] if unread else expressions),
+            )
         self._prototype = hyperscan.Scratch(self._db) if self._db is not None else None
         self._local = threading.local()
 
@@ -86,15 +91,10 @@ class _Database:
         self._db.scan(data, match_event_handler=lambda pattern, *_: found.add(offset + pattern), scratch=scratch)
 
 
-def _compiled(patterns: list[str], unread: bool) -> Any:
-    expressions = [*patterns, _unread()] if unread else patterns
+def _compiled(expressions: list[bytes]) -> Any:
     database = hyperscan.Database()
-    database.compile(
-        expressions=[_hyperscan(p) for p in expressions],
-        ids=list(range(len(expressions))),
-        elements=len(expressions),
-        flags=_FLAGS,
-    )
+    ids = list(range(len(expressions)))
+    database.compile(expressions=expressions, ids=ids, elements=len(expressions), flags=_FLAGS)
     return database
 
 
@@ -216,7 +216,7 @@ def _range(first: int, last: int) -> str:
 
 def _compiles(pattern: str) -> bool:
     try:
-        hyperscan.Database().compile(expressions=[_hyperscan(pattern)], ids=[0], elements=1, flags=_FLAGS)
+        _compiled([_hyperscan(pattern)])
     except hyperscan.error:
         return False
     return True
